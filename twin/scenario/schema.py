@@ -1,0 +1,492 @@
+"""The scenario schema: what a scenario TOML file may say, with units in every key.
+
+Each model forbids unknown keys, checks ranges and cross-references, and carries the
+physical meaning of each field in its description. Default values name their source
+(see the built-in scenarios and the README's references); where no public figure was
+found the default is a documented engineering choice and stays a parameter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from twin.scenario.units import parse_duration
+
+
+def _duration_seconds(value: object) -> object:
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '15min'")
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration_seconds), Field(ge=0)]
+"""Seconds; TOML may give a number of seconds or a string such as ``"6h"``."""
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Celsius = Annotated[float, Field(ge=-60.0, le=150.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+def _increasing(values: list[float]) -> list[float]:
+    if any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        raise ValueError("values must be strictly increasing")
+    return values
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- site
+
+
+class ScenarioInfo(Strict):
+    name: Name
+    title: str = Field(min_length=1, max_length=120)
+    description: str = ""
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="seed of every random stream")
+    start: datetime = Field(description="local civil time at the site when the run starts")
+
+
+class Site(Strict):
+    name: str = Field(min_length=1)
+    latitude_deg: float = Field(ge=-90, le=90)
+    longitude_deg: float = Field(ge=-180, le=180)
+    utc_offset_h: float = Field(ge=-12, le=14)
+    elevation_m: float = Field(0.0, ge=-500, le=6000)
+
+
+Monthly = Annotated[list[float], Field(min_length=12, max_length=12)]
+
+
+class Climate(Strict):
+    """Synthetic weather from monthly normals with a diurnal swing, or an hourly CSV."""
+
+    monthly_dry_bulb_c: Monthly = Field(description="monthly mean dry-bulb, January first")
+    monthly_diurnal_range_k: Monthly = Field(description="mean daily max minus daily min")
+    monthly_relative_humidity_pct: Monthly
+    weather_noise_k: NonNegative = Field(1.0, le=10, description="std of day-to-day anomaly")
+    hourly_csv: str | None = Field(
+        None, description="CSV with columns time, dry_bulb_c, wet_bulb_c; replaces the normals"
+    )
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Climate:
+        for field in ("monthly_dry_bulb_c",):
+            if any(not -60 <= v <= 60 for v in getattr(self, field)):
+                raise ValueError(f"{field}: each month must lie in -60..60 C")
+        if any(not 0 <= v <= 40 for v in self.monthly_diurnal_range_k):
+            raise ValueError("monthly_diurnal_range_k: each month must lie in 0..40 K")
+        if any(not 1 <= v <= 100 for v in self.monthly_relative_humidity_pct):
+            raise ValueError("monthly_relative_humidity_pct: each month must lie in 1..100 %")
+        return self
+
+
+class Coolant(Strict):
+    tcs_fluid: Literal["water", "PG25"] = Field(
+        "PG25", description="technology cooling system fluid (rack side of the CDUs)"
+    )
+    facility_fluid: Literal["water", "PG25"] = "water"
+    pressure_kpa: float = Field(200.0, ge=100, le=1000, description="absolute, for properties")
+
+
+# --------------------------------------------------------------------------- IT
+
+
+class RackType(Strict):
+    description: str = ""
+    gpus: int = Field(ge=1, le=1024)
+    gpu_tdp_w: Positive = Field(le=5000)
+    gpu_idle_w: NonNegative
+    other_power_kw: NonNegative = Field(description="CPUs, switches, NICs, fans at full load")
+    other_idle_power_kw: NonNegative
+    liquid_fraction: Fraction = Field(description="share of rack heat into the cold plates")
+    gpu_thermal_resistance_k_per_w: Positive = Field(le=1.0, description="junction to coolant")
+    gpu_time_constant_s: Positive = Field(le=600)
+    gpu_throttle_c: Celsius
+    gpu_throttle_release_c: Celsius
+    gpu_critical_c: Celsius
+    coolant_volume_l: Positive = Field(description="coolant held in the rack's cold plates")
+    design_flow_lpm: Positive
+    design_pressure_drop_kpa: Positive = Field(description="branch drop at the design flow")
+    tokens_per_s_per_gpu: NonNegative = Field(description="useful work at full clocks")
+    footprint_m: tuple[Positive, Positive] = (0.6, 1.2)
+    height_m: Positive = 2.3
+
+    @property
+    def nameplate_kw(self) -> float:
+        return self.gpus * self.gpu_tdp_w / 1000.0 + self.other_power_kw
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RackType:
+        if self.gpu_idle_w >= self.gpu_tdp_w:
+            raise ValueError("gpu_idle_w must be below gpu_tdp_w")
+        if self.other_idle_power_kw > self.other_power_kw:
+            raise ValueError("other_idle_power_kw must not exceed other_power_kw")
+        if not self.gpu_throttle_release_c < self.gpu_throttle_c < self.gpu_critical_c:
+            raise ValueError(
+                "need gpu_throttle_release_c < gpu_throttle_c < gpu_critical_c (hysteresis)"
+            )
+        return self
+
+
+class GpuManagement(Strict):
+    power_cap_fraction: Fraction = Field(1.0, description="cap as a fraction of TDP")
+    smoothing_enabled: bool = False
+    smoothing_floor_fraction: Fraction = Field(0.6, description="floor as a fraction of TDP")
+    smoothing_ramp_up_w_per_s: Positive = 2000.0
+    smoothing_ramp_down_w_per_s: Positive = 500.0
+    throttle_power_fraction: Fraction = Field(
+        0.7, description="power a throttling GPU is held to, fraction of its demand"
+    )
+
+
+class TrainingWorkload(Strict):
+    name: Name
+    kind: Literal["training"]
+    halls: list[Name] = Field(min_length=1)
+    row_groups: list[Name] = Field(default_factory=list)
+    compute_utilization: Fraction = 0.95
+    comm_utilization: Fraction = 0.15
+    iteration_period_s: Positive = Field(2.0, le=3600)
+    comm_fraction: Fraction = Field(0.3, description="share of each iteration in communication")
+    checkpoint_interval_s: Duration = 1800.0
+    checkpoint_duration_s: Duration = 60.0
+    checkpoint_utilization: Fraction = 0.1
+    start_s: Duration = 0.0
+
+
+class InferenceWorkload(Strict):
+    name: Name
+    kind: Literal["inference"]
+    halls: list[Name] = Field(min_length=1)
+    row_groups: list[Name] = Field(default_factory=list)
+    peak_utilization: Fraction = 0.85
+    trough_utilization: Fraction = 0.35
+    peak_hour: float = Field(14.0, ge=0, lt=24, description="local hour of peak demand")
+    noise: Fraction = Field(0.05, description="std of seeded demand noise, fraction of peak")
+    noise_time_constant_s: Positive = 300.0
+
+    @model_validator(mode="after")
+    def _order(self) -> InferenceWorkload:
+        if self.trough_utilization > self.peak_utilization:
+            raise ValueError("trough_utilization must not exceed peak_utilization")
+        return self
+
+
+Workload = Annotated[TrainingWorkload | InferenceWorkload, Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------------- cooling
+
+
+class CduType(Strict):
+    description: str = ""
+    capacity_kw: Positive
+    pumps: int = Field(2, ge=1, le=8, description="installed pumps")
+    pumps_required: int = Field(1, ge=1, le=8, description="N of N+1: pumps run together")
+    pump_shutoff_head_kpa: Positive = Field(description="head at zero flow, full speed")
+    pump_design_flow_lpm: Positive = Field(description="per pump at the design point")
+    pump_design_head_kpa: Positive
+    pump_efficiency: Fraction = 0.65
+    pump_min_speed: Fraction = Field(0.15, description="Vertiv CoolChip: 15 % minimum")
+    hx_ua_kw_per_k: Positive = Field(description="UA of the counterflow plate exchanger")
+    hx_pressure_drop_kpa: Positive = Field(60.0, description="secondary side at design flow")
+    secondary_volume_l: Positive = Field(description="coolant in the CDU, manifolds and pipes")
+    supply_setpoint_c: Celsius = 35.0
+    dp_setpoint_kpa: Positive = Field(description="branch differential pressure setpoint")
+    facility_design_flow_lpm: Positive
+
+    @model_validator(mode="after")
+    def _pumps(self) -> CduType:
+        if self.pumps_required > self.pumps:
+            raise ValueError("pumps_required must not exceed pumps")
+        if self.pump_design_head_kpa >= self.pump_shutoff_head_kpa:
+            raise ValueError("pump_design_head_kpa must be below pump_shutoff_head_kpa")
+        return self
+
+
+class CduGroup(Strict):
+    name: Name
+    type: Name
+    count: int = Field(1, ge=1, le=10_000)
+
+
+class RowGroup(Strict):
+    name: Name
+    count: int = Field(ge=1, le=10_000, description="rows in the group")
+    racks_per_row: int = Field(ge=1, le=200)
+    rack_type: Name
+    cdu: Name = Field(description="CDU group that serves these rows")
+    rows_per_cdu: int = Field(1, ge=1, le=100)
+
+
+class HallElectrical(Strict):
+    transformers: int = Field(ge=1, le=10_000, description="22.9 kV / LV unit substations")
+    transformer_redundancy: int = Field(1, ge=0, description="spare units (1 = N+1)")
+    ups_modules: int = Field(ge=1, le=100_000)
+    ups_redundancy: int = Field(1, ge=0)
+
+
+class Hall(Strict):
+    name: Name
+    origin_m: tuple[float, float] = (0.0, 0.0)
+    rack_pitch_m: Positive = 0.6
+    row_pitch_m: Positive = Field(3.0, description="cold aisle + rack + hot aisle")
+    air_volume_m3: Positive
+    crah_capacity_kw: Positive = Field(description="air-side cooling, fan walls and CRAHs")
+    crah_fan_power_kw: NonNegative = Field(description="at full airflow")
+    room_setpoint_c: Celsius = 27.0
+    cdus: list[CduGroup] = Field(min_length=1)
+    rows: list[RowGroup] = Field(min_length=1)
+    electrical: HallElectrical
+
+
+class FacilityWater(Strict):
+    supply_setpoint_c: Celsius = Field(description="ASHRAE W-class: max facility supply")
+    volume_m3: Positive
+    pump_design_flow_lps: Positive
+    pump_design_head_kpa: Positive
+    pump_efficiency: Fraction = 0.75
+
+
+class DryCoolers(Strict):
+    count: int = Field(ge=0, le=100_000)
+    capacity_kw: Positive = Field(description="per unit at the design approach")
+    design_approach_k: Positive = Field(10.0, description="Energies 2023 16 3661: median 10 K")
+    fan_power_kw: NonNegative = Field(description="per unit at full speed")
+    min_speed: Fraction = 0.2
+
+
+class CoolingTowers(Strict):
+    count: int = Field(0, ge=0, le=100_000)
+    capacity_kw: Positive = 5000.0
+    design_approach_k: Positive = Field(5.0, description="open tower to wet-bulb")
+    fan_power_kw_per_kw: NonNegative = Field(0.015, description="0.012-0.021 kW/kW survey")
+    water_l_per_kwh: NonNegative = Field(1.6, description="evaporation + blowdown")
+
+
+class Chillers(Strict):
+    count: int = Field(ge=0, le=10_000)
+    capacity_kw: Positive = Field(description="cooling capacity per unit")
+    carnot_fraction: Fraction = Field(0.55, description="real chillers 0.5-0.7 of Carnot")
+    min_load_fraction: Fraction = 0.2
+    condenser_approach_k: Positive = Field(8.0, description="air-cooled condenser over ambient")
+    evaporator_approach_k: Positive = 3.0
+
+
+class HeatRejection(Strict):
+    dry_coolers: DryCoolers
+    chillers: Chillers
+    cooling_towers: CoolingTowers = CoolingTowers()
+
+
+# --------------------------------------------------------------------------- power
+
+
+class Curve(Strict):
+    load_pct: Annotated[list[float], AfterValidator(_increasing)] = Field(min_length=2)
+    efficiency_pct: list[float] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Curve:
+        if len(self.load_pct) != len(self.efficiency_pct):
+            raise ValueError("load_pct and efficiency_pct need the same length")
+        if any(not 0 < v <= 200 for v in self.load_pct):
+            raise ValueError("load_pct values must lie in (0, 200]")
+        if any(not 50 <= v <= 100 for v in self.efficiency_pct):
+            raise ValueError("efficiency_pct values must lie in 50..100")
+        return self
+
+
+class Utility(Strict):
+    voltage_kv: Positive = 154.0
+    import_cap_mw: Positive
+    carbon_kg_per_kwh: NonNegative = Field(description="grid emission factor")
+    tariff_krw_per_kwh: Annotated[list[float], Field(min_length=24, max_length=24)] = Field(
+        description="time-of-use energy price for each local hour, 0-23"
+    )
+
+
+class TransformerSpec(Strict):
+    rating_kva: Positive
+    hv_kv: Positive
+    lv_kv: Positive
+    no_load_loss_kw: NonNegative
+    load_loss_kw: NonNegative = Field(description="copper loss at rated load")
+    impedance_pct: Positive = Field(8.0, le=30)
+    xr_ratio: Positive = 10.0
+
+
+class MainTransformers(TransformerSpec):
+    units: int = Field(ge=1, le=1000)
+    redundancy: int = Field(1, ge=0)
+
+
+class Ups(Strict):
+    module_rating_kw: Positive
+    mode: Literal["double-conversion", "eco"] = "double-conversion"
+    efficiency: Curve
+    eco_efficiency_pct: float = Field(99.0, ge=90, le=100)
+    battery_ride_through_s: NonNegative = 300.0
+
+
+class Busway(Strict):
+    rating_a: Positive = Field(description="per row busway")
+    voltage_v: Positive = 415.0
+    loss_kw_at_rating: NonNegative = Field(description="I^2 R loss at rated current")
+
+
+class Bess(Strict):
+    energy_mwh: NonNegative
+    power_mw: NonNegative
+    round_trip_efficiency: Fraction = 0.88
+    soc_min: Fraction = 0.1
+    soc_max: Fraction = 0.95
+    initial_soc: Fraction = 0.8
+    peak_shaving: bool = True
+    peak_shaving_margin_mw: NonNegative = Field(1.0, description="discharge above cap - margin")
+    smoothing: bool = True
+    smoothing_time_constant_s: Positive = 30.0
+
+    @model_validator(mode="after")
+    def _soc(self) -> Bess:
+        if not self.soc_min < self.soc_max:
+            raise ValueError("soc_min must be below soc_max")
+        if not self.soc_min <= self.initial_soc <= self.soc_max:
+            raise ValueError("initial_soc must lie between soc_min and soc_max")
+        return self
+
+
+class Generators(Strict):
+    units: int = Field(ge=0, le=10_000)
+    rating_mw: Positive
+    start_delay_s: NonNegative = 10.0
+    ramp_mw_per_s: Positive = 0.5
+    fuel_l_per_kwh: NonNegative = 0.27
+    carbon_kg_per_kwh: NonNegative = 0.7
+
+
+class Power(Strict):
+    utility: Utility
+    main_transformers: MainTransformers
+    distribution_transformer: TransformerSpec
+    plant_transformers: MainTransformers
+    ups: Ups
+    busway: Busway
+    rack_psu: Curve
+    bess: Bess
+    generators: Generators
+
+
+# --------------------------------------------------------------------------- robots
+
+
+class Robot(Strict):
+    name: Name
+    model: Literal["ur10e", "industrial-arm", "cloid", "amr"]
+    count: int = Field(1, ge=1, le=1000)
+    idle_power_w: NonNegative
+    peak_power_w: Positive
+    battery_wh: NonNegative = 0.0
+
+
+class Workcell(Strict):
+    name: Name
+    kind: Literal["assembly", "humanoid", "service"]
+    origin_m: tuple[float, float]
+    hall: Name | None = Field(None, description="service robots work inside this hall")
+    served_by: list[Name] = Field(default_factory=list, description="row groups running its AI")
+    robots: list[Robot] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- events
+
+
+class _Event(Strict):
+    at_s: Duration = Field(description="time after the start, e.g. '6h'")
+
+
+class PumpTrip(_Event):
+    kind: Literal["pump-trip", "pump-restore"]
+    target: Name = Field(description="a CDU name such as H1-CDU-03")
+    pumps: int = Field(1, ge=1, le=8)
+
+
+class CduLoss(_Event):
+    kind: Literal["cdu-loss", "cdu-restore"]
+    target: Name
+
+
+class Heatwave(_Event):
+    kind: Literal["heatwave"]
+    offset_k: float = Field(ge=-30, le=30)
+    duration_s: Duration
+
+
+class PowerCap(_Event):
+    kind: Literal["power-cap"]
+    fraction: Fraction
+    target: Name | None = Field(None, description="a hall; all racks when omitted")
+
+
+class Smoothing(_Event):
+    kind: Literal["power-smoothing"]
+    enabled: bool
+
+
+class DemandResponse(_Event):
+    kind: Literal["demand-response"]
+    curtail_mw: Positive
+    duration_s: Duration
+
+
+class GridCap(_Event):
+    kind: Literal["grid-cap"]
+    import_cap_mw: Positive
+
+
+class UtilityOutage(_Event):
+    kind: Literal["utility-outage"]
+    duration_s: Duration
+
+
+Event = Annotated[
+    PumpTrip | CduLoss | Heatwave | PowerCap | Smoothing | DemandResponse | GridCap
+    | UtilityOutage,
+    Field(discriminator="kind"),
+]
+
+
+# --------------------------------------------------------------------------- root
+
+
+class Scenario(Strict):
+    scenario: ScenarioInfo
+    site: Site
+    climate: Climate
+    coolant: Coolant = Coolant()
+    rack_types: dict[Name, RackType] = Field(min_length=1)
+    cdu_types: dict[Name, CduType] = Field(min_length=1)
+    gpu_management: GpuManagement = GpuManagement()
+    halls: list[Hall] = Field(min_length=1)
+    facility_water: FacilityWater
+    heat_rejection: HeatRejection
+    power: Power
+    workloads: list[Workload] = Field(default_factory=list)
+    workcells: list[Workcell] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)

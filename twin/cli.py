@@ -1,0 +1,203 @@
+"""The ``twin`` command line: gui, run, check, scenarios.
+
+Every error a user can cause (a bad scenario, a bad argument, an unwritable output)
+ends in one clear message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from twin import __version__
+from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
+from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
+
+EXIT_USAGE = 2
+DEFAULT_SCENARIO = "seoul-ai-factory"
+OUTPUT_SUFFIXES = (".csv", ".parquet")
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for, reported as one line and exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would print usage and exit 2 itself
+        self.print_usage(sys.stderr)
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _duration(text: str) -> float:
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return seconds
+
+
+def _positive_duration(text: str) -> float:
+    seconds = _duration(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be longer than zero")
+    return seconds
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0 .. 2^63-1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="twin",
+        description="Desktop digital twin of an AI factory. Without a subcommand, opens the "
+        f"window on the default scenario ({DEFAULT_SCENARIO}).",
+    )
+    parser.add_argument("--version", action="version", version=f"twin {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    gui = sub.add_parser("gui", help="open the 3D twin window",
+                         description="Open the live 3D twin window on a scenario.")
+    gui.add_argument("--scenario", default=DEFAULT_SCENARIO, metavar="NAME|PATH",
+                     help=f"built-in scenario name or TOML file (default: {DEFAULT_SCENARIO})")
+    gui.add_argument("--exit-after", type=_positive_duration, metavar="DURATION",
+                     help=f"close the window after this wall-clock time; {DURATION_FORMS}")
+    gui.add_argument("--screenshot", type=Path, metavar="FILE.png",
+                     help="save a PNG of the window just before closing (with --exit-after)")
+
+    run = sub.add_parser(
+        "run", help="run a scenario headless and write a time series",
+        description="Run a scenario without a window and write one row per output interval. "
+        "Columns carry their units in their names (see the README's data dictionary).",
+    )
+    run.add_argument("--scenario", required=True, metavar="NAME|PATH",
+                     help="built-in scenario name or TOML file")
+    run.add_argument("--duration", required=True, type=_positive_duration, metavar="DURATION",
+                     help=f"simulated time to run; {DURATION_FORMS}")
+    run.add_argument("--dt", type=_positive_duration, default=1.0, metavar="DURATION",
+                     help="simulation step, 0.1 s to 300 s (default 1s)")
+    run.add_argument("--out", required=True, type=Path, metavar="FILE.csv|FILE.parquet",
+                     help="site time series; the format follows the suffix")
+    run.add_argument("--every", type=_positive_duration, default=60.0, metavar="DURATION",
+                     help="output interval, a multiple of --dt; each row holds the interval's "
+                     "means (default 60s)")
+    run.add_argument("--seed", type=_seed, metavar="N",
+                     help="random seed (default: the scenario's own)")
+    run.add_argument("--components", type=Path, metavar="FILE.parquet",
+                     help="also write per-component series (racks, CDUs, plant, power) here")
+    run.add_argument("--quiet", action="store_true", help="print no progress")
+
+    check = sub.add_parser("check", help="validate a scenario and print a summary",
+                           description="Validate a scenario file and print what it describes.")
+    check.add_argument("scenario", metavar="NAME|PATH", help="built-in name or TOML file")
+
+    sub.add_parser("scenarios", help="list the built-in scenarios",
+                   description="List the built-in scenarios, one line each.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        command = args.command or "gui"
+        if command == "gui":
+            return _gui(getattr(args, "scenario", DEFAULT_SCENARIO),
+                        getattr(args, "exit_after", None), getattr(args, "screenshot", None))
+        if command == "run":
+            return _run(args)
+        if command == "check":
+            return _check(args.scenario)
+        return _scenarios()
+    except ScenarioError as exc:
+        print(exc.report(), file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("twin: interrupted", file=sys.stderr)
+        return 130
+
+
+def _gui(scenario: str, exit_after_s: float | None, screenshot: Path | None) -> int:
+    if screenshot is not None and exit_after_s is None:
+        raise UsageError("twin gui: --screenshot needs --exit-after")
+    load(scenario)  # report a bad scenario before any window appears
+    from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
+    from twin.sim.engine import Simulation
+
+    return run_gui(scenario, Simulation.from_scenario, exit_after_s=exit_after_s,
+                   screenshot=screenshot)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from twin.output import run_headless
+
+    if not 0.1 - 1e-9 <= args.dt <= 300 + 1e-9:
+        raise UsageError(f"twin run: --dt {format_duration(args.dt)} is outside 0.1 s to 300 s")
+    ratio = args.every / args.dt
+    if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
+        raise UsageError(
+            f"twin run: --every {format_duration(args.every)} must be a whole multiple of "
+            f"--dt {format_duration(args.dt)}")
+    if args.out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise UsageError(f"twin run: --out {args.out} must end in .csv or .parquet")
+    if args.components is not None and args.components.suffix.lower() != ".parquet":
+        raise UsageError(f"twin run: --components {args.components} must end in .parquet")
+    for path in (args.out, args.components):
+        if path is not None and not path.parent.resolve().is_dir():
+            raise UsageError(f"twin run: the folder of {path} does not exist")
+    scenario = load(args.scenario)
+    return run_headless(
+        scenario,
+        duration_s=args.duration,
+        dt_s=args.dt,
+        every_steps=round(ratio),
+        out=args.out,
+        components=args.components,
+        seed=args.seed,
+        progress=None if args.quiet else sys.stderr,
+    )
+
+
+def _check(name_or_path: str) -> int:
+    s = load(name_or_path)
+    racks = sum(r.count * r.racks_per_row for h in s.halls for r in h.rows)
+    cdus = sum(c.count for h in s.halls for c in h.cdus)
+    robots = sum(r.count for c in s.workcells for r in c.robots)
+    print(f"{s.scenario.name}: {s.scenario.title} - valid")
+    print(f"  halls            {len(s.halls)}")
+    print(f"  racks            {racks:,}")
+    print(f"  IT nameplate     {it_nameplate_kw(s) / 1000:,.1f} MW")
+    print(f"  CDUs             {cdus:,}")
+    print(f"  dry coolers      {s.heat_rejection.dry_coolers.count:,}")
+    print(f"  chillers         {s.heat_rejection.chillers.count:,}")
+    print(f"  utility          {s.power.utility.voltage_kv:g} kV, import cap "
+          f"{s.power.utility.import_cap_mw:,.1f} MW")
+    print(f"  BESS             {s.power.bess.energy_mwh:,.1f} MWh / "
+          f"{s.power.bess.power_mw:,.1f} MW")
+    print(f"  generators       {s.power.generators.units} x {s.power.generators.rating_mw:g} MW")
+    print(f"  robots           {robots} in {len(s.workcells)} workcell(s)")
+    print(f"  workloads        {len(s.workloads)}; scheduled events {len(s.events)}")
+    return 0
+
+
+def _scenarios() -> int:
+    builtins = builtin_scenarios()
+    width = max(len(name) for name in builtins)
+    for name, path in builtins.items():
+        s = load(path)
+        racks = sum(r.count * r.racks_per_row for h in s.halls for r in h.rows)
+        default = " (default)" if name == DEFAULT_SCENARIO else ""
+        print(f"{name:<{width}}  {racks:>6,} racks  {it_nameplate_kw(s) / 1000:>7,.1f} MW IT  "
+              f"{s.scenario.title}{default}")
+    return 0

@@ -1,0 +1,1 @@
+"""The simulation core: numpy only, no GUI toolkit."""

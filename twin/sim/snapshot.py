@@ -1,0 +1,124 @@
+"""Immutable snapshots: what the simulation publishes after a step.
+
+A snapshot is a frozen dataclass of read-only numpy arrays copied out of the
+simulation's state, so the GUI thread, a recorder or a test can hold it while the
+simulation goes on. Site-level figures are a plain dict keyed by the same column names
+as the ``twin run`` output (units in the names, see ``SITE_COLUMNS``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+SITE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("time_s", "simulated time since the scenario start"),
+    ("ambient_c", "outdoor dry-bulb temperature"),
+    ("wet_bulb_c", "outdoor wet-bulb temperature"),
+    ("it_power_kw", "electrical power into the racks (after PSUs' input)"),
+    ("facility_power_kw", "all electrical power the site uses (IT + cooling + losses + robots)"),
+    ("cooling_power_kw", "CDU pumps, facility pumps, dry-cooler and tower fans, chillers, CRAHs"),
+    ("electrical_loss_kw", "transformer, UPS, busway, PSU and BESS conversion losses"),
+    ("robot_power_kw", "robot workcells"),
+    ("grid_import_kw", "power drawn from the utility"),
+    ("generator_kw", "power from the generators"),
+    ("bess_power_kw", "battery power, positive when discharging"),
+    ("bess_soc", "battery state of charge, 0-1"),
+    ("heat_rejected_kw", "heat leaving the site to the ambient"),
+    ("thermal_stored_kwh", "thermal energy held in coolant, water, air and chips above 0 C"),
+    ("pue", "facility power over IT power"),
+    ("tcs_supply_c", "flow-weighted mean CDU supply temperature (rack side)"),
+    ("tcs_return_c", "flow-weighted mean CDU return temperature (rack side)"),
+    ("fws_supply_c", "facility water supply temperature"),
+    ("gpu_temp_max_c", "hottest GPU"),
+    ("throttled_gpus", "GPUs shedding power to stay below the throttle limit"),
+    ("tripped_racks", "racks offline after exceeding the critical temperature"),
+    ("tokens_per_s", "useful AI work delivered"),
+    ("water_l_per_h", "cooling-tower water use"),
+    ("cost_krw_per_h", "electricity cost at the time-of-use tariff"),
+    ("co2_kg_per_h", "emissions of grid import and generators"),
+    ("energy_closure_error", "ledger: (in - rejected - stored - BESS) / in since the start"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RackState:
+    """Per-rack values, indexed like ``Layout.rack_*``."""
+
+    utilization: np.ndarray  # 0-1, demanded by the workload
+    power_kw: np.ndarray  # electrical input power
+    gpu_temp_c: np.ndarray
+    inlet_temp_c: np.ndarray  # coolant supply reaching the rack
+    outlet_temp_c: np.ndarray
+    flow_lpm: np.ndarray
+    throttled: np.ndarray  # bool
+    tripped: np.ndarray  # bool
+    tokens_per_s: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class CduState:
+    supply_c: np.ndarray
+    return_c: np.ndarray
+    flow_lpm: np.ndarray
+    pump_speed: np.ndarray  # 0-1 of rated speed
+    pumps_running: np.ndarray  # int
+    dp_kpa: np.ndarray  # branch differential pressure
+    duty_kw: np.ndarray  # heat passed to facility water
+    facility_valve: np.ndarray  # 0-1
+    pump_power_kw: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class PlantState:
+    fws_supply_c: float
+    fws_return_c: float
+    dry_cooler_duty_kw: float
+    dry_cooler_fan_speed: float  # 0-1
+    dry_coolers_running: int
+    chiller_duty_kw: float
+    chillers_running: int
+    chiller_cop: float
+    tower_duty_kw: float
+    hall_air_c: np.ndarray  # per hall
+
+
+@dataclass(frozen=True, slots=True)
+class PowerState:
+    hall_transformer_loading: np.ndarray  # per hall, 0-1 of the units in service
+    hall_ups_loading: np.ndarray
+    row_busway_loading: np.ndarray  # per row
+    main_transformer_loading: float
+    plant_transformer_loading: float
+    grid_import_cap_kw: float
+    utility_available: bool
+    generators_online: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    step: int
+    time_s: float
+    site: dict[str, float]
+    racks: RackState
+    cdus: CduState
+    plant: PlantState
+    power: PowerState
+
+
+def freeze(array: np.ndarray) -> np.ndarray:
+    """A read-only copy, safe to hand to another thread."""
+    out = np.array(array, copy=True)
+    out.flags.writeable = False
+    return out
+
+
+def frozen_fields(cls: type, **arrays: object) -> object:
+    """Build a state dataclass, copying and freezing each numpy field."""
+    names = {f.name for f in fields(cls)}
+    values = {k: freeze(v) if isinstance(v, np.ndarray) else v for k, v in arrays.items()}
+    missing = names - values.keys()
+    if missing:
+        raise TypeError(f"{cls.__name__} missing {sorted(missing)}")
+    return cls(**values)

@@ -287,6 +287,10 @@ class Chillers(Strict):
     min_load_fraction: Fraction = 0.2
     condenser_approach_k: Positive = Field(8.0, description="air-cooled condenser over ambient")
     evaporator_approach_k: Positive = 3.0
+    chilled_water_supply_c: Celsius = Field(
+        18.0, description="chilled water for the halls' CRAH coils (air side)"
+    )
+    chilled_water_volume_m3: Positive = 50.0
 
 
 class HeatRejection(Strict):

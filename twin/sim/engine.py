@@ -1,0 +1,747 @@
+"""The coupled site simulation: workload, chips, coolant loops, plant, air, power, ledger.
+
+``Simulation.from_scenario`` compiles a validated scenario once into flat arrays; ``step``
+advances every model by dt in a fixed order; ``snapshot`` copies the state out into an
+immutable ``Snapshot``. Thermal nodes use exact exponential updates (stable for any dt)
+and hand heat to their neighbours as the residual of their own energy balance, so the
+site ledger closes to rounding whatever dt is.
+
+Order inside a step (each model sees its upstream neighbours' values from this step and
+its downstream neighbours' from the previous one, a Gauss-Seidel sweep):
+events -> weather -> workload -> GPU power (caps, smoothing, throttling, trips) ->
+chips -> CDU hydraulics -> rack coolant -> CDU secondary + heat exchanger -> hall air +
+CRAHs -> facility water + dry coolers / towers / chillers -> power chain, BESS,
+generators -> ledger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twin.scenario import Scenario
+from twin.sim.snapshot import (
+    SITE_COLUMNS,
+    CduState,
+    PlantState,
+    PowerState,
+    RackState,
+    Snapshot,
+    frozen_fields,
+)
+from twin.sim.topology import Topology, build_topology
+from twin.sim.workload import WorkloadModel
+
+AIR_DENSITY_KG_PER_M3 = 1.18  # dry air at 25 C, 1 atm
+AIR_CP_J_PER_KG_K = 1006.0
+J_PER_KWH = 3.6e6
+@dataclass(slots=True)
+class Ledger:
+    """Site energy ledger, all in joules since the start of the run."""
+
+    energy_in_j: float = 0.0  # grid import + generators at their terminals
+    heat_rejected_j: float = 0.0  # to outdoor air (dry coolers, towers, chillers, outdoor losses)
+    stored_start_j: float = 0.0  # thermal energy held at the start (above 0 C)
+    battery_start_j: float = 0.0  # BESS + UPS battery energy at the start
+
+    def summary(self, stored_j: float, battery_j: float) -> dict[str, float]:
+        d_stored = stored_j - self.stored_start_j
+        d_battery = battery_j - self.battery_start_j
+        residual = self.energy_in_j - self.heat_rejected_j - d_stored - d_battery
+        scale = max(self.energy_in_j, 1.0)
+        return {
+            "energy_in_kwh": self.energy_in_j / J_PER_KWH,
+            "heat_rejected_kwh": self.heat_rejected_j / J_PER_KWH,
+            "thermal_stored_kwh": d_stored / J_PER_KWH,
+            "battery_stored_kwh": d_battery / J_PER_KWH,
+            "residual_kwh": residual / J_PER_KWH,
+            "closure_error": residual / scale,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RackParams:
+    """Per-rack constants compiled from the rack types (SI units)."""
+
+    gpus: np.ndarray
+    gpu_tdp_w: np.ndarray  # per GPU
+    gpu_idle_w: np.ndarray
+    other_w: np.ndarray  # per rack at full load
+    other_idle_w: np.ndarray
+    liquid_other_fraction: np.ndarray  # share of non-GPU power into cold plates
+    junction_resistance_k_per_w: np.ndarray  # per GPU
+    junction_capacity_j_per_k: np.ndarray  # per GPU, from time constant / resistance
+    throttle_c: np.ndarray
+    release_c: np.ndarray
+    critical_c: np.ndarray
+    coolant_capacity_j_per_k: np.ndarray
+    branch_k_kpa_per_lpm2: np.ndarray  # dp = k Q^2 at the design point
+    design_flow_lpm: np.ndarray
+    tokens_per_s_per_gpu: np.ndarray
+    nameplate_w: np.ndarray
+
+
+def compile_racks(s: Scenario, topo: Topology, tcs_cp: float, tcs_rho: float) -> RackParams:
+    types = [s.rack_types[name] for name in topo.rack_type_names]
+
+    def per_rack(values: list[float]) -> np.ndarray:
+        return np.asarray(values, dtype=float)[topo.rack_type]
+
+    def liquid_other(t) -> float:
+        # GPUs sit on cold plates entirely; the rest of the scenario's liquid share falls on
+        # the non-GPU parts (CPUs, NVLink switches, NICs), taken at nameplate.
+        gpu_w = t.gpus * t.gpu_tdp_w
+        other_w = t.other_power_kw * 1000.0
+        if other_w <= 0:
+            return 0.0
+        return float(np.clip((t.liquid_fraction * (gpu_w + other_w) - gpu_w) / other_w, 0, 1))
+
+    resistance = per_rack([t.gpu_thermal_resistance_k_per_w for t in types])
+    volume_m3 = per_rack([t.coolant_volume_l / 1000.0 for t in types])
+    flow = per_rack([t.design_flow_lpm for t in types])
+    return RackParams(
+        gpus=per_rack([t.gpus for t in types]),
+        gpu_tdp_w=per_rack([t.gpu_tdp_w for t in types]),
+        gpu_idle_w=per_rack([t.gpu_idle_w for t in types]),
+        other_w=per_rack([t.other_power_kw * 1000.0 for t in types]),
+        other_idle_w=per_rack([t.other_idle_power_kw * 1000.0 for t in types]),
+        liquid_other_fraction=per_rack([liquid_other(t) for t in types]),
+        junction_resistance_k_per_w=resistance,
+        junction_capacity_j_per_k=per_rack([t.gpu_time_constant_s for t in types]) / resistance,
+        throttle_c=per_rack([t.gpu_throttle_c for t in types]),
+        release_c=per_rack([t.gpu_throttle_release_c for t in types]),
+        critical_c=per_rack([t.gpu_critical_c for t in types]),
+        coolant_capacity_j_per_k=volume_m3 * tcs_rho * tcs_cp,
+        branch_k_kpa_per_lpm2=per_rack([t.design_pressure_drop_kpa for t in types]) / flow**2,
+        design_flow_lpm=flow,
+        tokens_per_s_per_gpu=per_rack([t.tokens_per_s_per_gpu for t in types]),
+        nameplate_w=per_rack([t.nameplate_kw * 1000.0 for t in types]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CduParams:
+    pumps_installed: np.ndarray  # int
+    pumps_required: np.ndarray  # int, run together (N of N+1)
+    shutoff_head_kpa: np.ndarray
+    curve_a_kpa_per_lpm2: np.ndarray  # H = n^2 H0 - a Q_pump^2
+    pump_efficiency: np.ndarray
+    min_speed: np.ndarray
+    hx_ua_w_per_k: np.ndarray
+    hx_k_kpa_per_lpm2: np.ndarray  # exchanger + manifolds in series with the branches
+    capacity_j_per_k: np.ndarray  # secondary coolant
+    supply_setpoint_c: np.ndarray
+    dp_setpoint_kpa: np.ndarray
+    facility_design_flow_kg_per_s: np.ndarray
+    branch_conductance_sum: np.ndarray  # sum over racks of 1/sqrt(k), design valves
+
+
+@dataclass(slots=True)
+class State:
+    """Everything that evolves; arrays are updated in place by the step."""
+
+    time_s: float
+    step: int
+    junction_c: np.ndarray  # per rack, representative GPU
+    rack_coolant_c: np.ndarray
+    gpu_power_w: np.ndarray  # per rack, after smoothing, caps and throttling
+    throttled: np.ndarray
+    tripped: np.ndarray
+    cdu_coolant_c: np.ndarray  # secondary return / tank node
+    cdu_supply_c: np.ndarray
+    pump_speed: np.ndarray
+    pump_integral: np.ndarray
+    pumps_available: np.ndarray
+    cdu_online: np.ndarray
+    valve: np.ndarray
+    valve_integral: np.ndarray
+    hall_air_c: np.ndarray
+    crah_speed: np.ndarray
+    crah_integral: np.ndarray
+    facility_c: np.ndarray  # scalar node in a 1-element array: facility return header
+    facility_supply_c: float
+    rejection_fraction: float  # dry-cooler / tower fan command 0-1
+    rejection_integral: float
+    chilled_c: np.ndarray  # chilled water node for the CRAH coils
+    chiller_integral: float
+    power_cap_fraction: np.ndarray  # per rack
+    smoothing_enabled: bool
+    curtail_cap_fraction: float  # demand-response cap on GPU power, 1 = none
+    chillers_available: float = 1.0  # share of installed chiller capacity in service
+    heatwaves: list[tuple[float, float, float]] = field(default_factory=list)
+
+
+class Simulation:
+    """The whole site, advanced in fixed steps of ``dt_s``; deterministic for a seed."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, dt_s: float = 1.0):
+        if not 0.1 - 1e-9 <= dt_s <= 300.0 + 1e-9:
+            raise ValueError(f"dt_s must lie in 0.1 .. 300 s, got {dt_s}")
+        self.scenario = scenario
+        self.seed = scenario.scenario.seed if seed is None else seed
+        self.dt_s = float(dt_s)
+        self.topology = build_topology(scenario)
+        self._compile()
+        self.reset()
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, seed: int | None = None,
+                      dt_s: float = 1.0) -> Simulation:
+        return cls(scenario, seed=seed, dt_s=dt_s)
+
+    @property
+    def time_s(self) -> float:
+        return self.state.time_s
+
+    # ------------------------------------------------------------------ compile
+
+    def _compile(self) -> None:
+        s, topo = self.scenario, self.topology
+        self.tcs = CoolantTable.build(s.coolant.tcs_fluid, s.coolant.pressure_kpa)
+        self.fws = CoolantTable.build(s.coolant.facility_fluid, s.coolant.pressure_kpa)
+        cdu_types = [s.cdu_types[name] for name in topo.cdu_type_names]
+        t_design = float(np.mean([c.supply_setpoint_c for c in cdu_types])) + 5.0
+        # Coolant masses are fixed, so capacities use properties at the design temperature;
+        # flows use properties at the loop's current temperature each step.
+        tcs_rho, tcs_cp = float(self.tcs.density(t_design)), float(self.tcs.cp(t_design))
+        fw_t = s.facility_water.supply_setpoint_c + 5.0
+        fw_rho, fw_cp = float(self.fws.density(fw_t)), float(self.fws.cp(fw_t))
+        self.racks = compile_racks(s, topo, tcs_cp, tcs_rho)
+        r = self.racks
+
+        def per_cdu(values: list[float]) -> np.ndarray:
+            return np.asarray(values, dtype=float)[topo.cdu_type]
+
+        design_total_lpm = np.bincount(topo.rack_cdu, weights=r.design_flow_lpm,
+                                       minlength=topo.cdu_count)
+        shutoff = per_cdu([c.pump_shutoff_head_kpa for c in cdu_types])
+        design_head = per_cdu([c.pump_design_head_kpa for c in cdu_types])
+        design_flow = per_cdu([c.pump_design_flow_lpm for c in cdu_types])
+        self.cdus = CduParams(
+            pumps_installed=per_cdu([c.pumps for c in cdu_types]).astype(np.int64),
+            pumps_required=per_cdu([c.pumps_required for c in cdu_types]).astype(np.int64),
+            shutoff_head_kpa=shutoff,
+            curve_a_kpa_per_lpm2=(shutoff - design_head) / design_flow**2,
+            pump_efficiency=per_cdu([c.pump_efficiency for c in cdu_types]),
+            min_speed=per_cdu([c.pump_min_speed for c in cdu_types]),
+            hx_ua_w_per_k=per_cdu([c.hx_ua_kw_per_k * 1000.0 for c in cdu_types]),
+            hx_k_kpa_per_lpm2=per_cdu([c.hx_pressure_drop_kpa for c in cdu_types])
+            / np.maximum(design_total_lpm, 1e-9) ** 2,
+            capacity_j_per_k=per_cdu([c.secondary_volume_l / 1000.0 for c in cdu_types])
+            * tcs_rho * tcs_cp,
+            supply_setpoint_c=per_cdu([c.supply_setpoint_c for c in cdu_types]),
+            dp_setpoint_kpa=per_cdu([c.dp_setpoint_kpa for c in cdu_types]),
+            facility_design_flow_kg_per_s=per_cdu([c.facility_design_flow_lpm for c in cdu_types])
+            / 60000.0 * fw_rho,
+            branch_conductance_sum=np.bincount(
+                topo.rack_cdu, weights=1.0 / np.sqrt(r.branch_k_kpa_per_lpm2),
+                minlength=topo.cdu_count),
+        )
+        self.rack_inv_sqrt_k = 1.0 / np.sqrt(r.branch_k_kpa_per_lpm2)
+
+        halls = s.halls
+        self.hall_air_capacity_j_per_k = np.array(
+            [h.air_volume_m3 * AIR_DENSITY_KG_PER_M3 * AIR_CP_J_PER_KG_K for h in halls])
+        chillers = s.heat_rejection.chillers
+        self.crah_design_conductance_w_per_k = np.array(
+            [h.crah_capacity_kw * 1000.0 / max(h.room_setpoint_c - chillers.chilled_water_supply_c,
+                                                1.0) for h in halls])
+        self.crah_fan_w = np.array([h.crah_fan_power_kw * 1000.0 for h in halls])
+        self.room_setpoint_c = np.array([h.room_setpoint_c for h in halls])
+
+        fw = s.facility_water
+        self.fw_capacity_j_per_k = fw.volume_m3 * fw_rho * fw_cp
+        self.fw_design_flow_kg_per_s = fw.pump_design_flow_lps / 1000.0 * fw_rho
+        self.fw_pump_design_w = (fw.pump_design_flow_lps / 1000.0 * fw.pump_design_head_kpa
+                                 * 1000.0 / fw.pump_efficiency)
+        self.fw_cp = fw_cp
+        self.chw_capacity_j_per_k = chillers.chilled_water_volume_m3 * fw_rho * fw_cp
+
+        hr = s.heat_rejection
+        self.dry_cooler_conductance_w_per_k = (hr.dry_coolers.count * hr.dry_coolers.capacity_kw
+                                               * 1000.0 / hr.dry_coolers.design_approach_k)
+        self.dry_cooler_fan_w = hr.dry_coolers.count * hr.dry_coolers.fan_power_kw * 1000.0
+        self.tower_conductance_w_per_k = (hr.cooling_towers.count * hr.cooling_towers.capacity_kw
+                                          * 1000.0 / hr.cooling_towers.design_approach_k)
+        self.chiller_capacity_w = chillers.count * chillers.capacity_kw * 1000.0
+
+        self.hall_of_cdu = topo.cdu_hall
+        self.hall_count = len(halls)
+        self.rack_names = [topo.rack_name(i) for i in range(topo.rack_count)]
+        self.tariff_krw_per_kwh = np.asarray(s.power.utility.tariff_krw_per_kwh, dtype=float)
+        self.rack_count_per_cdu = np.bincount(topo.rack_cdu, minlength=topo.cdu_count)
+        self.weather = Weather.from_scenario(s, self.seed)
+        self.power_chain = PowerChain.from_scenario(s, topo)
+        self.robots = RobotLoads.build(s, topo)
+        self._events = sorted(s.events, key=lambda e: e.at_s)
+        self._util = np.zeros(topo.rack_count)
+
+    # ------------------------------------------------------------------ state
+
+    def reset(self) -> None:
+        """Back to the scenario's start: plant at its setpoints, racks idle, batteries as set."""
+        topo, r, c = self.topology, self.racks, self.cdus
+        n, m, h = topo.rack_count, topo.cdu_count, len(self.scenario.halls)
+        s = self.scenario
+        supply = c.supply_setpoint_c.copy()
+        rack_coolant = supply[topo.rack_cdu].copy()
+        idle_w = r.gpu_idle_w
+        self.state = State(
+            time_s=0.0,
+            step=0,
+            junction_c=rack_coolant + r.junction_resistance_k_per_w * idle_w,
+            rack_coolant_c=rack_coolant,
+            gpu_power_w=r.gpus * idle_w,
+            throttled=np.zeros(n, dtype=bool),
+            tripped=np.zeros(n, dtype=bool),
+            cdu_coolant_c=supply.copy(),
+            cdu_supply_c=supply,
+            pump_speed=np.full(m, 0.8),
+            pump_integral=np.zeros(m),
+            pumps_available=c.pumps_installed.copy(),
+            cdu_online=np.ones(m, dtype=bool),
+            valve=np.full(m, 0.5),
+            valve_integral=np.zeros(m),
+            hall_air_c=self.room_setpoint_c.copy(),
+            crah_speed=np.full(h, 0.5),
+            crah_integral=np.zeros(h),
+            facility_c=np.array([s.facility_water.supply_setpoint_c]),
+            facility_supply_c=s.facility_water.supply_setpoint_c,
+            rejection_fraction=0.5,
+            rejection_integral=0.0,
+            chilled_c=np.array([s.heat_rejection.chillers.chilled_water_supply_c]),
+            chiller_integral=0.0,
+            power_cap_fraction=np.full(n, s.gpu_management.power_cap_fraction),
+            smoothing_enabled=s.gpu_management.smoothing_enabled,
+            curtail_cap_fraction=1.0,
+        )
+        self.workload = WorkloadModel.build(s, topo, self.seed)
+        self.power_chain.reset()
+        self.robots.reset()
+        self._next_event = 0
+        self._demand_response: tuple[float, float] | None = None  # (end time, target kW)
+        self.ledger_state = Ledger(stored_start_j=self.stored_energy_j(),
+                                   battery_start_j=self.power_chain.battery_energy_j())
+        self._site = np.zeros(len(SITE_COLUMNS))
+        self._last: dict[str, np.ndarray | float] = {}
+
+    def stored_energy_j(self) -> float:
+        """Thermal energy above 0 C in chips, rack coolant, CDUs, hall air and plant water."""
+        st, r = self.state, self.racks
+        return float(
+            np.dot(r.gpus * r.junction_capacity_j_per_k, st.junction_c)
+            + np.dot(r.coolant_capacity_j_per_k, st.rack_coolant_c)
+            + np.dot(self.cdus.capacity_j_per_k, st.cdu_coolant_c)
+            + np.dot(self.hall_air_capacity_j_per_k, st.hall_air_c)
+            + self.fw_capacity_j_per_k * st.facility_c[0]
+            + self.chw_capacity_j_per_k * st.chilled_c[0]
+        )
+
+    # ------------------------------------------------------------------ step
+
+    def step(self, n: int = 1) -> None:
+        for _ in range(n):
+            self._step_once()
+
+    def _step_once(self) -> None:
+        st, r, c, topo = self.state, self.racks, self.cdus, self.topology
+        dt = self.dt_s
+        t0 = st.time_s
+        self._apply_due_events(t0)
+        dry_bulb_c, wet_bulb_c = self.weather.at(t0 + 0.5 * dt)
+        dry_bulb_c += sum(offset for start, end, offset in st.heatwaves if start <= t0 < end)
+        wet_bulb_c = min(wet_bulb_c + sum(
+            offset for start, end, offset in st.heatwaves if start <= t0 < end), dry_bulb_c)
+
+        # --- workload and GPU power -------------------------------------------------
+        util = self.workload.utilization(t0, dt, self._util)
+        dynamic_w = r.gpu_tdp_w - r.gpu_idle_w
+        demand_w = r.gpus * (r.gpu_idle_w + util * dynamic_w)
+        gpu_w = demand_w
+        gm = self.scenario.gpu_management
+        if st.smoothing_enabled:
+            # NVML power smoothing: ramp limits per GPU and a floor while the job runs.
+            up = gm.smoothing_ramp_up_w_per_s * dt * r.gpus
+            down = gm.smoothing_ramp_down_w_per_s * dt * r.gpus
+            gpu_w = np.clip(gpu_w, st.gpu_power_w - down, st.gpu_power_w + up)
+            floor = np.where(util > 0, gm.smoothing_floor_fraction * r.gpu_tdp_w * r.gpus, 0.0)
+            gpu_w = np.maximum(gpu_w, floor)
+        cap_w = np.minimum(st.power_cap_fraction, st.curtail_cap_fraction) * r.gpu_tdp_w * r.gpus
+        gpu_w = np.minimum(gpu_w, np.maximum(cap_w, r.gpus * r.gpu_idle_w))
+        gpu_w = np.where(st.throttled, gpu_w * gm.throttle_power_fraction, gpu_w)
+        gpu_w = np.where(st.tripped, 0.0, gpu_w)
+        other_w = np.where(st.tripped, 0.0, r.other_idle_w + util * (r.other_w - r.other_idle_w))
+        st.gpu_power_w = gpu_w
+        # Work done follows the dynamic power the GPUs get against what the job asked for
+        # (clocks scale with power near the top of the V/f curve; a linear simplification).
+        asked = np.maximum(demand_w - r.gpus * r.gpu_idle_w, 1e-9)
+        delivered = np.clip((gpu_w - r.gpus * r.gpu_idle_w) / asked, 0.0, 1.0)
+        rack_tokens = np.where(st.tripped, 0.0,
+                               r.gpus * r.tokens_per_s_per_gpu * util * delivered)
+        rack_dc_w = gpu_w + other_w
+        rack_in_w = self.power_chain.rack_input_w(rack_dc_w)
+        liquid_w = other_w * r.liquid_other_fraction  # GPU heat arrives through the chips
+        air_w = rack_in_w - gpu_w - liquid_w  # fans, boards, PSU losses
+
+        # --- chips: junction node over the rack coolant -------------------------------
+        per_gpu_w = gpu_w / r.gpus
+        junction_new, chip_out_w = relax_node(
+            st.junction_c, r.junction_capacity_j_per_k, 1.0 / r.junction_resistance_k_per_w,
+            st.rack_coolant_c, per_gpu_w, dt)
+        st.junction_c = junction_new
+        liquid_w = liquid_w + chip_out_w * r.gpus
+        st.throttled = (st.junction_c >= r.throttle_c) | (st.throttled & (st.junction_c > r.release_c))
+        st.tripped = st.tripped | (st.junction_c >= r.critical_c)
+
+        # --- CDU hydraulics (algebraic: pumps against parallel branches and the exchanger) --
+        running = np.where(st.cdu_online, np.minimum(st.pumps_available, c.pumps_required), 0)
+        loop = solve_loops(
+            speed=st.pump_speed, pumps_running=running, shutoff_head_kpa=c.shutoff_head_kpa,
+            curve_a_kpa_per_lpm2=c.curve_a_kpa_per_lpm2, series_k_kpa_per_lpm2=c.hx_k_kpa_per_lpm2,
+            branch_conductance_sum=c.branch_conductance_sum, pump_efficiency=c.pump_efficiency)
+        rack_flow_lpm = self.rack_inv_sqrt_k * np.sqrt(loop.branch_dp_kpa)[topo.rack_cdu]
+        st.pump_speed, st.pump_integral = pi_update(
+            c.dp_setpoint_kpa - loop.branch_dp_kpa, st.pump_integral, dt,
+            kp=PUMP_KP_PER_KPA, ti_s=PUMP_TI_S, out_min=c.min_speed, out_max=1.0)
+
+        # --- rack coolant nodes -----------------------------------------------------------
+        t_rack = st.rack_coolant_c
+        rack_rate = rack_flow_lpm / 60000.0 * self.tcs.density(t_rack) * self.tcs.cp(t_rack)
+        supply_at_rack = st.cdu_supply_c[topo.rack_cdu]
+        st.rack_coolant_c, carried_w = relax_node(
+            t_rack, r.coolant_capacity_j_per_k, rack_rate, supply_at_rack, liquid_w, dt)
+
+        # --- CDU secondary node and exchanger to facility water ----------------------------
+        cdu_heat_w = np.bincount(topo.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
+        cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
+        t_cdu = st.cdu_coolant_c
+        hot_rate = loop.flow_lpm / 60000.0 * self.tcs.density(t_cdu) * self.tcs.cp(t_cdu)
+        cold_rate = st.valve * c.facility_design_flow_kg_per_s * self.fw_cp
+        hx_conductance = exchanger_conductance(c.hx_ua_w_per_k, hot_rate, cold_rate)
+        st.cdu_coolant_c, hx_duty_w = relax_node(
+            t_cdu, c.capacity_j_per_k, hx_conductance, st.facility_c[0], cdu_heat_w, dt)
+        # the supply leaves the exchanger cooled by the duty the secondary flow carries
+        cooled = np.divide(hx_conductance, hot_rate, out=np.zeros_like(hot_rate),
+                           where=hot_rate > 0)
+        st.cdu_supply_c = st.cdu_coolant_c - cooled * (st.cdu_coolant_c - st.facility_c[0])
+        st.valve, st.valve_integral = pi_update(
+            st.cdu_supply_c - c.supply_setpoint_c, st.valve_integral, dt,
+            kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S, out_min=VALVE_MIN, out_max=1.0)
+
+        # --- hall air and CRAHs on chilled water -----------------------------------------
+        losses = self.power_chain.losses
+        hall_air_in_w = np.bincount(topo.rack_hall, weights=air_w, minlength=self.hall_count)
+        crah_fan_w = self.crah_fan_w * st.crah_speed**3
+        hall_air_in_w += losses.hall_indoor_w + crah_fan_w + self.robots.hall_heat_w
+        st.hall_air_c, crah_duty_w = relax_node(
+            st.hall_air_c, self.hall_air_capacity_j_per_k,
+            self.crah_design_conductance_w_per_k * st.crah_speed, st.chilled_c[0],
+            hall_air_in_w, dt)
+        st.crah_speed, st.crah_integral = pi_update(
+            st.hall_air_c - self.room_setpoint_c, st.crah_integral, dt,
+            kp=CRAH_KP_PER_K, ti_s=CRAH_TI_S, out_min=CRAH_MIN_SPEED, out_max=1.0)
+
+        # --- chillers: hold the chilled water, then trim the facility water ----------------
+        hr = self.scenario.heat_rejection
+        chw_duty_w, st.chilled_c[0] = _ideal_removal(
+            st.chilled_c[0], self.chw_capacity_j_per_k, float(crah_duty_w.sum()),
+            hr.chillers.chilled_water_supply_c, self.chiller_capacity_w * st.chillers_available,
+            dt)
+
+        # --- facility water: free cooling by dry coolers / towers, chiller trim -----------
+        fw_in_w = float(hx_duty_w.sum())
+        fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s))
+        fw_pump_w = self.fw_pump_design_w * min(fw_flow / self.fw_design_flow_kg_per_s, 1.0) ** 3
+        fw_in_w += fw_pump_w
+        x = st.rejection_fraction
+        t_fw = st.facility_c[0]
+        g_dry = self.dry_cooler_conductance_w_per_k * x if t_fw > dry_bulb_c else 0.0
+        g_tower = self.tower_conductance_w_per_k * x if t_fw > wet_bulb_c else 0.0
+        g_free = g_dry + g_tower
+        sink_c = (g_dry * dry_bulb_c + g_tower * wet_bulb_c) / g_free if g_free > 0 else t_fw
+        fw_next, free_w = relax_node(
+            st.facility_c, np.array([self.fw_capacity_j_per_k]), np.array([g_free]),
+            np.array([sink_c]), np.array([fw_in_w]), dt)
+        free_w = float(free_w[0])
+        dry_w = free_w * g_dry / g_free if g_free > 0 else 0.0
+        tower_w = free_w - dry_w
+        trim_capacity_w = max(self.chiller_capacity_w * st.chillers_available - chw_duty_w, 0.0)
+        fw_set = self.scenario.facility_water.supply_setpoint_c
+        trim_w, fw_after = _ideal_removal(float(fw_next[0]), self.fw_capacity_j_per_k, 0.0,
+                                          fw_set + TRIM_DEADBAND_K, trim_capacity_w, dt)
+        st.facility_c[0] = fw_after
+        st.rejection_fraction, st.rejection_integral = pi_update(
+            np.array([fw_after - fw_set]), np.array([st.rejection_integral]), dt,
+            kp=FREE_COOLING_KP_PER_K, ti_s=FREE_COOLING_TI_S, out_min=0.0, out_max=1.0)
+        st.rejection_fraction = float(st.rejection_fraction[0])
+        st.rejection_integral = float(st.rejection_integral[0])
+        dry = hr.dry_coolers
+        dry_fan_w = self.dry_cooler_fan_w * _staged_fan_power(x, dry.min_speed) if g_dry else 0.0
+        tower_fan_w = hr.cooling_towers.fan_power_kw_per_kw * tower_w
+        chw_cop = _chiller_cop(hr.chillers, hr.chillers.chilled_water_supply_c, dry_bulb_c)
+        trim_cop = _chiller_cop(hr.chillers, fw_set, dry_bulb_c)
+        chiller_w = chw_duty_w / chw_cop + trim_w / trim_cop
+
+        # --- power chain, batteries, generators ----------------------------------------
+        cdu_pump_by_hall = np.bincount(self.hall_of_cdu, weights=loop.pump_power_w,
+                                       minlength=self.hall_count)
+        hall_mech_w = cdu_pump_by_hall + crah_fan_w
+        plant_w = fw_pump_w + dry_fan_w + tower_fan_w + chiller_w
+        robot_w = self.robots.step(t0, dt, np.where(st.tripped, 0.0, delivered))
+        grid = self.power_chain.step(t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w)
+
+        # --- ledger: what left the site and what it cost ---------------------------------
+        rejected_w = (dry_w + tower_w + trim_w + chw_duty_w + chiller_w + dry_fan_w
+                      + tower_fan_w + grid.outdoor_loss_w + self.robots.outdoor_heat_w)
+        led = self.ledger_state
+        led.energy_in_j += (grid.grid_import_w + grid.generator_w) * dt
+        led.heat_rejected_j += rejected_w * dt
+        st.time_s = t0 + dt
+        st.step += 1
+
+        it_w = float(rack_in_w.sum())
+        facility_w = it_w + float(hall_mech_w.sum()) + plant_w + robot_w + grid.loss_w
+        flow_total = float(loop.flow_lpm.sum())
+        local_hour = self.weather.local_hour(t0)
+        site = self._site
+        values = {
+            "time_s": st.time_s,
+            "ambient_c": dry_bulb_c,
+            "wet_bulb_c": wet_bulb_c,
+            "it_power_kw": it_w / 1e3,
+            "facility_power_kw": facility_w / 1e3,
+            "cooling_power_kw": (float(hall_mech_w.sum()) + plant_w) / 1e3,
+            "electrical_loss_kw": grid.loss_w / 1e3,
+            "robot_power_kw": robot_w / 1e3,
+            "grid_import_kw": grid.grid_import_w / 1e3,
+            "generator_kw": grid.generator_w / 1e3,
+            "bess_power_kw": grid.bess_w / 1e3,
+            "bess_soc": grid.bess_soc,
+            "heat_rejected_kw": rejected_w / 1e3,
+            "thermal_stored_kwh": (self.stored_energy_j() - led.stored_start_j) / J_PER_KWH,
+            "pue": facility_w / it_w if it_w > 0 else 0.0,
+            "tcs_supply_c": _weighted(st.cdu_supply_c, loop.flow_lpm, flow_total),
+            "tcs_return_c": _weighted(st.cdu_coolant_c, loop.flow_lpm, flow_total),
+            "fws_supply_c": fw_after,
+            "gpu_temp_max_c": float(st.junction_c.max()),
+            "throttled_gpus": float(np.dot(st.throttled, r.gpus)),
+            "tripped_racks": float(np.count_nonzero(st.tripped)),
+            "tokens_per_s": float(rack_tokens.sum()),
+            "water_l_per_h": tower_w / 1e3 * hr.cooling_towers.water_l_per_kwh,
+            "cost_krw_per_h": grid.grid_import_w / 1e3 * self.tariff_krw_per_kwh[local_hour],
+            "co2_kg_per_h": (grid.grid_import_w * self.scenario.power.utility.carbon_kg_per_kwh
+                             + grid.generator_w * self.scenario.power.generators.carbon_kg_per_kwh)
+            / 1e3,
+            "energy_closure_error": self.ledger()["closure_error"],
+        }
+        site[:] = [values[name] for name, _ in SITE_COLUMNS]
+        self._last = {
+            "util": util, "rack_in_w": rack_in_w, "rack_tokens": rack_tokens,
+            "rack_inlet_c": supply_at_rack, "rack_flow_lpm": rack_flow_lpm, "loop": loop,
+            "hx_duty_w": hx_duty_w, "running": running, "dry_w": dry_w, "trim_w": trim_w,
+            "chw_duty_w": chw_duty_w, "tower_w": tower_w, "grid": grid,
+            "chiller_cop": chw_cop, "fw_rise_k": fw_in_w / max(fw_flow * self.fw_cp, 1e-9)
+            if fw_flow > 0 else 0.0,
+        }
+
+    # ------------------------------------------------------------------ events
+
+    def _apply_due_events(self, t0: float) -> None:
+        while self._next_event < len(self._events) and self._events[self._next_event].at_s <= t0:
+            self.apply(self._events[self._next_event])
+            self._next_event += 1
+        st = self.state
+        st.heatwaves = [w for w in st.heatwaves if w[1] > t0]
+        if self._demand_response is not None and t0 >= self._demand_response[0]:
+            self._demand_response = None
+            self.power_chain.set_demand_response(None)
+            st.curtail_cap_fraction = 1.0
+        if self._demand_response is not None:
+            self._follow_demand_response()
+
+    def apply(self, event: Event) -> None:
+        """Apply an event now (scheduled ones arrive here at their time; the GUI too)."""
+        st, t = self.state, self.state.time_s
+        kind = event.kind
+        if kind in ("pump-trip", "pump-restore", "cdu-loss", "cdu-restore"):
+            cdu = self.topology.cdu_names.index(event.target)
+            if kind == "pump-trip":
+                st.pumps_available[cdu] = max(st.pumps_available[cdu] - event.pumps, 0)
+            elif kind == "pump-restore":
+                st.pumps_available[cdu] = min(st.pumps_available[cdu] + event.pumps,
+                                              self.cdus.pumps_installed[cdu])
+            else:
+                st.cdu_online[cdu] = kind == "cdu-restore"
+        elif kind == "heatwave":
+            st.heatwaves.append((t, t + event.duration_s, event.offset_k))
+        elif kind == "power-cap":
+            if event.target is None:
+                st.power_cap_fraction[:] = event.fraction
+            else:
+                hall = self.topology.hall_names.index(event.target)
+                st.power_cap_fraction[self.topology.rack_hall == hall] = event.fraction
+        elif kind == "power-smoothing":
+            st.smoothing_enabled = event.enabled
+        elif kind == "demand-response":
+            target_w = max(self._last_grid_import_w() - event.curtail_mw * 1e6, 0.0)
+            self._demand_response = (t + event.duration_s, target_w)
+            self.power_chain.set_demand_response(target_w)
+        elif kind == "grid-cap":
+            self.power_chain.set_import_cap(event.import_cap_mw * 1e6)
+        elif kind == "utility-outage":
+            self.power_chain.start_outage(t, event.duration_s)
+        else:  # the schema's discriminated union admits no other kind
+            raise ValueError(f"unknown event kind {kind!r}")
+
+    def reset_racks(self) -> int:
+        """Bring tripped racks back online (an operator's reset); returns how many."""
+        count = int(np.count_nonzero(self.state.tripped))
+        self.state.tripped[:] = False
+        return count
+
+    def _last_grid_import_w(self) -> float:
+        return float(self._site[_COLUMN["grid_import_kw"]]) * 1e3
+
+    def _follow_demand_response(self) -> None:
+        """What the BESS cannot curtail, GPU power caps take: an integral controller on GPUs."""
+        st = self.state
+        shortfall_w = self._last_grid_import_w() - self._demand_response[1]
+        it_w = max(float(self._site[_COLUMN["it_power_kw"]]) * 1e3, 1.0)
+        st.curtail_cap_fraction = float(np.clip(
+            st.curtail_cap_fraction - 0.5 * shortfall_w / it_w, 0.3, 1.0))
+
+    # ------------------------------------------------------------------ outputs
+
+    def site_values(self) -> np.ndarray:
+        """The latest step's site figures, ordered as ``SITE_COLUMNS`` (a view, do not keep)."""
+        return self._site
+
+    def ledger(self) -> dict[str, float]:
+        return self.ledger_state.summary(self.stored_energy_j(),
+                                         self.power_chain.battery_energy_j())
+
+    def snapshot(self) -> Snapshot:
+        if not self._last:
+            raise RuntimeError("no step has run yet: call step() before snapshot()")
+        st, last = self.state, self._last
+        loop = last["loop"]
+        grid = last["grid"]
+        site = {name: float(v) for (name, _), v in zip(SITE_COLUMNS, self._site, strict=True)}
+        racks = frozen_fields(
+            RackState, utilization=last["util"], power_kw=last["rack_in_w"] / 1e3,
+            gpu_temp_c=st.junction_c, inlet_temp_c=last["rack_inlet_c"],
+            outlet_temp_c=st.rack_coolant_c, flow_lpm=last["rack_flow_lpm"],
+            throttled=st.throttled, tripped=st.tripped, tokens_per_s=last["rack_tokens"])
+        cdus = frozen_fields(
+            CduState, supply_c=st.cdu_supply_c, return_c=st.cdu_coolant_c,
+            flow_lpm=loop.flow_lpm, pump_speed=st.pump_speed, pumps_running=last["running"],
+            dp_kpa=loop.branch_dp_kpa, duty_kw=last["hx_duty_w"] / 1e3,
+            facility_valve=st.valve, pump_power_kw=loop.pump_power_w / 1e3)
+        hr = self.scenario.heat_rejection
+        plant = frozen_fields(
+            PlantState, fws_supply_c=float(st.facility_c[0]),
+            fws_return_c=float(st.facility_c[0] + last["fw_rise_k"]),
+            dry_cooler_duty_kw=last["dry_w"] / 1e3,
+            dry_cooler_fan_speed=st.rejection_fraction,
+            dry_coolers_running=_units_running(st.rejection_fraction, hr.dry_coolers.count,
+                                               hr.dry_coolers.min_speed)
+            if last["dry_w"] > 0 else 0,
+            chiller_duty_kw=(last["chw_duty_w"] + last["trim_w"]) / 1e3,
+            chillers_running=int(np.ceil((last["chw_duty_w"] + last["trim_w"])
+                                         / max(hr.chillers.capacity_kw * 1e3, 1.0) - 1e-9)),
+            chiller_cop=last["chiller_cop"], tower_duty_kw=last["tower_w"] / 1e3,
+            hall_air_c=st.hall_air_c)
+        power = frozen_fields(PowerState, **self.power_chain.state_fields())
+        del grid
+        return Snapshot(step=st.step, time_s=st.time_s, site=site, racks=racks, cdus=cdus,
+                        plant=plant, power=power)
+
+    def component_table(self, time_s: float) -> dict[str, np.ndarray]:
+        """Per-component values now, as columns of a long table (one row per component)."""
+        snap = self.snapshot()
+        topo = self.topology
+        rows: dict[str, list] = {k: [] for k in ("time_s", "component", "kind", "name",
+                                                  "value")}
+        def add(kind: str, names, quantity: str, values: np.ndarray) -> None:
+            count = len(values)
+            rows["time_s"].append(np.full(count, time_s))
+            rows["component"].append(np.asarray(names, dtype=object))
+            rows["kind"].append(np.full(count, kind, dtype=object))
+            rows["name"].append(np.full(count, quantity, dtype=object))
+            rows["value"].append(np.asarray(values, dtype=float))
+
+        rack_names = self.rack_names
+        for field_name in ("power_kw", "gpu_temp_c", "outlet_temp_c", "flow_lpm",
+                           "utilization", "tokens_per_s"):
+            add("rack", rack_names, field_name, getattr(snap.racks, field_name))
+        add("rack", rack_names, "throttled", snap.racks.throttled.astype(float))
+        add("rack", rack_names, "tripped", snap.racks.tripped.astype(float))
+        for field_name in ("supply_c", "return_c", "flow_lpm", "pump_speed", "dp_kpa",
+                           "duty_kw", "facility_valve", "pump_power_kw"):
+            add("cdu", topo.cdu_names, field_name, getattr(snap.cdus, field_name))
+        add("hall", topo.hall_names, "air_c", snap.plant.hall_air_c)
+        add("hall", topo.hall_names, "transformer_loading", snap.power.hall_transformer_loading)
+        add("hall", topo.hall_names, "ups_loading", snap.power.hall_ups_loading)
+        add("row", topo.row_names, "busway_loading", snap.power.row_busway_loading)
+        for field_name in ("fws_supply_c", "dry_cooler_duty_kw", "dry_cooler_fan_speed",
+                           "chiller_duty_kw", "chiller_cop", "tower_duty_kw"):
+            add("plant", ["plant"], field_name, np.array([getattr(snap.plant, field_name)]))
+        return {k: np.concatenate(v) for k, v in rows.items()}
+
+
+_COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
+
+# Controller tunings. Gains are per unit of the measured quantity; the integral time is
+# the loop's design settling time. pi_update integrates over min(dt, ti) so a step longer
+# than the loop settles stays stable (the loop is then quasi-steady within the step).
+PUMP_KP_PER_KPA = 0.0015  # speed per kPa of branch dp error; plant gain ~2 dp/n
+PUMP_TI_S = 3.0
+VALVE_KP_PER_K = 0.05  # facility valve opening per K of TCS supply error
+VALVE_TI_S = 60.0
+VALVE_MIN = 0.05  # valves keep a minimum flow through the exchanger
+CRAH_KP_PER_K = 0.1
+CRAH_TI_S = 300.0
+CRAH_MIN_SPEED = 0.2
+FREE_COOLING_KP_PER_K = 0.1
+FREE_COOLING_TI_S = 120.0
+TRIM_DEADBAND_K = 0.5  # chillers trim only what free cooling leaves above setpoint + band
+MIN_LIFT_K = 5.0  # below this lift a compressor does not follow the Carnot fraction
+
+
+def _ideal_removal(t_c: float, capacity_j_per_k: float, heat_in_w: float, setpoint_c: float,
+                   max_removal_w: float, dt: float) -> tuple[float, float]:
+    """Remove what brings a node to its setpoint by the step's end, within a capacity.
+
+    Models a plant whose own controls are much faster than the site's thermal nodes
+    (chillers holding their leaving-water temperature). Returns (removed_w, new_t_c).
+    """
+    wanted_w = heat_in_w + capacity_j_per_k * (t_c - setpoint_c) / dt
+    removed_w = min(max(wanted_w, 0.0), max_removal_w)
+    return removed_w, t_c + (heat_in_w - removed_w) * dt / capacity_j_per_k
+
+
+def _chiller_cop(chillers, leaving_c: float, ambient_c: float) -> float:
+    """COP as a fraction of Carnot at the actual lift (evaporator to air-cooled condenser)."""
+    t_evap_k = leaving_c - chillers.evaporator_approach_k + 273.15
+    t_cond_k = ambient_c + chillers.condenser_approach_k + 273.15
+    lift_k = max(t_cond_k - t_evap_k, MIN_LIFT_K)
+    return chillers.carnot_fraction * t_evap_k / lift_k
+
+
+def _staged_fan_power(command: float, min_speed: float) -> float:
+    """Fan power fraction of all units: all run together above min speed (cube law), below
+    it units are staged off and the rest run at min speed."""
+    if command >= min_speed:
+        return command**3
+    return (command / min_speed) * min_speed**3 if min_speed > 0 else 0.0
+
+
+def _units_running(command: float, count: int, min_speed: float) -> int:
+    if command >= min_speed or min_speed <= 0:
+        return count if command > 0 else 0
+    return int(np.ceil(count * command / min_speed))
+
+
+def _weighted(values: np.ndarray, weights: np.ndarray, total: float) -> float:
+    return float(np.dot(values, weights) / total) if total > 0 else float(values.mean())

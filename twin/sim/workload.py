@@ -1,0 +1,161 @@
+"""Workload: what utilization each rack is asked for, as a step-average.
+
+Training jobs run in lock-step across their racks: each iteration is a compute phase
+near full utilization followed by a communication phase near idle (the synchronous
+power swings of arXiv 2508.14318, 0.2-3 Hz in reality), interrupted by periodic
+checkpoints. Inference follows a diurnal demand curve with seeded noise.
+
+Every function returns the exact mean of the demand over the step [t, t + dt], so a
+run at dt = 60 s sees the same energy as one at dt = 0.1 s (no aliasing of the swings).
+Noise is a function of time (seeded knots, interpolated), so it does not change with
+dt or with how steps are batched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.scenario.schema import InferenceWorkload, Scenario, TrainingWorkload
+from twin.sim.topology import Topology
+
+SECONDS_PER_DAY = 86400.0
+_NOISE_BLOCK = 4096  # knots generated per block of seeded noise
+
+
+def _wave_integral(t: np.ndarray | float, period: float, high_time: float) -> np.ndarray:
+    """Integral from 0 to t of a periodic indicator that is 1 for the first ``high_time``."""
+    t = np.asarray(t, dtype=float)
+    cycles = np.floor(t / period)
+    phase = t - cycles * period
+    return cycles * high_time + np.minimum(phase, high_time)
+
+
+def fraction_high(t0: float, dt: float, period: float, high_time: float, start: float = 0.0
+                  ) -> float:
+    """Share of [t0, t0 + dt] inside the periodic 'high' window, for a wave starting at start."""
+    if high_time <= 0.0:
+        return 0.0
+    if high_time >= period:
+        return 1.0
+    a = max(t0 - start, 0.0)
+    b = max(t0 + dt - start, 0.0)
+    if b <= a:
+        return 0.0
+    return float(_wave_integral(b, period, high_time) - _wave_integral(a, period, high_time)) / dt
+
+
+@dataclass(slots=True)
+class _Noise:
+    """Smooth seeded noise: standard-normal knots every ``spacing_s``, linearly interpolated."""
+
+    seed: tuple[int, ...]
+    spacing_s: float
+    _block: int = -1
+    _knots: np.ndarray | None = None
+
+    def _knots_for(self, index: int) -> np.ndarray:
+        block = index // _NOISE_BLOCK
+        if block != self._block:
+            rng = np.random.default_rng([*self.seed, block])
+            nxt = np.random.default_rng([*self.seed, block + 1])
+            self._knots = np.concatenate([rng.standard_normal(_NOISE_BLOCK),
+                                          nxt.standard_normal(1)])
+            self._block = block
+        assert self._knots is not None
+        return self._knots
+
+    def mean(self, t0: float, dt: float) -> float:
+        """Mean over [t0, t0 + dt] of the interpolated noise (trapezoid over the knots)."""
+        samples = max(2, int(np.ceil(dt / self.spacing_s)) + 1)
+        times = np.linspace(t0, t0 + dt, samples)
+        return float(np.mean([self.value(t) for t in times]))
+
+    def value(self, t: float) -> float:
+        x = max(t, 0.0) / self.spacing_s
+        i = int(x)
+        knots = self._knots_for(i)
+        j = i % _NOISE_BLOCK
+        w = x - i
+        return float(knots[j] * (1.0 - w) + knots[j + 1] * w)
+
+
+@dataclass(slots=True)
+class WorkloadModel:
+    """Per-step demand utilization of every rack; racks in no workload stay idle."""
+
+    training: list[tuple[TrainingWorkload, np.ndarray]]
+    inference: list[tuple[InferenceWorkload, np.ndarray, _Noise]]
+    rack_spread: np.ndarray  # static per-rack factor, jobs are not perfectly balanced
+    start_hour: float
+    surge: np.ndarray  # per-rack additive utilization from surge events
+
+    @classmethod
+    def build(cls, s: Scenario, topo: Topology, seed: int) -> WorkloadModel:
+        training = []
+        inference = []
+        for k, w in enumerate(s.workloads):
+            racks = _racks_of(topo, w.halls, w.row_groups)
+            if w.kind == "training":
+                training.append((w, racks))
+            else:
+                noise = _Noise((seed, 7919, k), w.noise_time_constant_s)
+                inference.append((w, racks, noise))
+        rng = np.random.default_rng([seed, 104729])
+        # Inference load balancers leave a few percent of imbalance between racks.
+        spread = 1.0 + 0.03 * rng.standard_normal(topo.rack_count)
+        start = s.scenario.start
+        return cls(training, inference, spread, start.hour + start.minute / 60 + start.second / 3600,
+                   np.zeros(topo.rack_count))
+
+    def utilization(self, t0: float, dt: float, out: np.ndarray) -> np.ndarray:
+        out.fill(0.0)
+        for w, racks in self.training:
+            out[racks] = self._training_mean(w, t0, dt)
+        for w, racks, noise in self.inference:
+            base = self._diurnal_mean(w, t0, dt)
+            level = base + w.noise * w.peak_utilization * noise.mean(t0, dt)
+            out[racks] = level * self.rack_spread[racks]
+        out += self.surge
+        np.clip(out, 0.0, 1.0, out=out)
+        return out
+
+    @staticmethod
+    def _training_mean(w: TrainingWorkload, t0: float, dt: float) -> float:
+        if t0 + dt <= w.start_s:
+            return 0.0
+        active = min(1.0, (t0 + dt - w.start_s) / dt)  # share of the step after the job starts
+        compute = fraction_high(t0, dt, w.iteration_period_s,
+                                (1.0 - w.comm_fraction) * w.iteration_period_s, w.start_s)
+        wave = w.comm_utilization + compute / active * (
+            w.compute_utilization - w.comm_utilization)
+        in_checkpoint = 0.0
+        if w.checkpoint_duration_s > 0:
+            # a checkpoint closes each interval: the window is the interval's last part
+            offset = w.start_s + w.checkpoint_interval_s - w.checkpoint_duration_s
+            in_checkpoint = fraction_high(t0, dt, w.checkpoint_interval_s,
+                                          w.checkpoint_duration_s, offset)
+        # Within a step that holds part of a checkpoint the iteration wave is taken as
+        # uncorrelated with it (exact when dt is a multiple of the iteration period).
+        return in_checkpoint * w.checkpoint_utilization + (active - in_checkpoint) * wave
+
+    def _diurnal_mean(self, w: InferenceWorkload, t0: float, dt: float) -> float:
+        """Exact step-mean of trough + (peak - trough) * (1 + cos(2 pi (h - peak)/24)) / 2."""
+        omega = 2.0 * np.pi / SECONDS_PER_DAY
+        phase0 = omega * (t0 + (self.start_hour - w.peak_hour) * 3600.0)
+        if dt * omega < 1e-9:
+            mean_cos = np.cos(phase0)
+        else:
+            mean_cos = (np.sin(phase0 + omega * dt) - np.sin(phase0)) / (omega * dt)
+        return float(w.trough_utilization
+                     + (w.peak_utilization - w.trough_utilization) * 0.5 * (1.0 + mean_cos))
+
+
+def _racks_of(topo: Topology, halls: list[str], row_groups: list[str]) -> np.ndarray:
+    hall_idx = [topo.hall_names.index(h) for h in halls]
+    mask = np.isin(topo.rack_hall, hall_idx)
+    if row_groups:
+        group_idx = [topo.row_group_names.index(g) for g in row_groups]
+        mask &= np.isin(topo.row_group[topo.rack_row], group_idx)
+    return np.flatnonzero(mask)

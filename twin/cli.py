@@ -34,7 +34,14 @@ def _duration(text: str) -> float:
     try:
         seconds = parse_duration(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        message = str(exc)
+        try:
+            float(text)
+        except ValueError:
+            pass
+        else:  # a bare number: the unit is missing
+            message += f"; did you mean '{text.strip()}s'?"
+        raise argparse.ArgumentTypeError(message) from None
     return seconds
 
 
@@ -83,24 +90,35 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", required=True, type=_positive_duration, metavar="DURATION",
                      help=f"simulated time to run; {DURATION_FORMS}")
     run.add_argument("--dt", type=_positive_duration, default=1.0, metavar="DURATION",
-                     help="simulation step, 0.1 s to 300 s (default 1s)")
+                     help="simulation step, a duration from 0.1 s to 300 s such as 500ms, "
+                     "1s or 5s (default 1s)")
     run.add_argument("--out", required=True, type=Path, metavar="FILE.csv|FILE.parquet",
                      help="site time series; the format follows the suffix")
     run.add_argument("--every", type=_positive_duration, default=60.0, metavar="DURATION",
-                     help="output interval, a multiple of --dt; each row holds the interval's "
-                     "means (default 60s)")
+                     help="output interval, a duration that is a whole multiple of --dt such "
+                     "as 60s or 15min; each row holds the interval's means (default 60s)")
     run.add_argument("--seed", type=_seed, metavar="N",
-                     help="random seed (default: the scenario's own)")
+                     help="random seed, a whole number from 0 to 2^63-1 (default: the "
+                     "scenario's own)")
     run.add_argument("--components", type=Path, metavar="FILE.parquet",
                      help="also write per-component series (racks, CDUs, plant, power) here")
     run.add_argument("--quiet", action="store_true", help="print no progress")
 
-    check = sub.add_parser("check", help="validate a scenario and print a summary",
-                           description="Validate a scenario file and print what it describes.")
-    check.add_argument("scenario", metavar="NAME|PATH", help="built-in name or TOML file")
+    check = sub.add_parser(
+        "check", help="validate a scenario and print a summary",
+        description="Validate a scenario file and print what it describes: halls, racks, IT "
+        "nameplate in MW, CDUs, heat rejection, utility feed in kV and MW, BESS in MWh and MW, "
+        "generators and robots. Every key in a scenario carries its unit in its name (_kw = "
+        "kW, _c = °C, _lpm = L/min, _kpa = kPa, _s = seconds, ...); durations may also be "
+        "written with a unit of ms, s, min, h or d, for example 90s, 15min, 6h, 2d. Every "
+        "problem is listed with its key and the allowed values; the exit "
+        "status is 2 if there is any.")
+    check.add_argument("scenario", metavar="NAME|PATH",
+                       help="built-in scenario name (see 'twin scenarios') or a .toml file")
 
     sub.add_parser("scenarios", help="list the built-in scenarios",
-                   description="List the built-in scenarios, one line each.")
+                   description="List the built-in scenarios, one line each: name, number of "
+                   "racks, IT nameplate in MW and title.")
     return parser
 
 
@@ -140,8 +158,6 @@ def _gui(scenario: str, exit_after_s: float | None, screenshot: Path | None) -> 
 
 
 def _run(args: argparse.Namespace) -> int:
-    from twin.output import run_headless
-
     if not 0.1 - 1e-9 <= args.dt <= 300 + 1e-9:
         raise UsageError(f"twin run: --dt {format_duration(args.dt)} is outside 0.1 s to 300 s")
     ratio = args.every / args.dt
@@ -157,6 +173,8 @@ def _run(args: argparse.Namespace) -> int:
         if path is not None and not path.parent.resolve().is_dir():
             raise UsageError(f"twin run: the folder of {path} does not exist")
     scenario = load(args.scenario)
+    from twin.output import run_headless  # the engine loads only once the arguments are good
+
     return run_headless(
         scenario,
         duration_s=args.duration,

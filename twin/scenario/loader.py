@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from twin.resources import resource_dir
-from twin.scenario.schema import Scenario
+from twin.scenario.schema import CONSISTENCY_ERROR, Scenario
 
 SCENARIO_SUFFIX = ".toml"
 
@@ -68,6 +72,8 @@ def resolve(name_or_path: str | Path) -> Path:
     path = Path(text).expanduser()
     if path.is_file():
         return path
+    if path.is_dir():
+        raise ScenarioError(text, [Problem("", "is a folder; give a scenario .toml file")])
     looks_like_path = path.suffix or "/" in text or "\\" in text
     if looks_like_path:
         raise ScenarioError(text, [Problem("", "no such file")])
@@ -82,18 +88,54 @@ def resolve(name_or_path: str | Path) -> Path:
 def load(name_or_path: str | Path) -> Scenario:
     path = resolve(name_or_path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(str(path), [Problem("", f"cannot read the file: {exc}")]) from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise ScenarioError(str(path), [Problem("", f"cannot read the file: {reason}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")  # tolerate the byte-order mark some editors write
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ScenarioError(str(path), [Problem("", (
+            f"is not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line} "
+            "cannot be decoded; save the file as UTF-8"))]) from None
     return loads(text, source=str(path))
+
+
+_TOML_AT = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")
+_TOML_HINTS = {
+    "Cannot overwrite a value": "a key is given twice",
+    "Cannot declare": "a table is declared twice",
+    "Invalid value": "check quotes, brackets, commas and number formats",
+    "Invalid statement": "each line holds key = value, [table] or [[array of tables]]",
+}
 
 
 def loads(text: str, source: str = "<scenario>") -> Scenario:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(source, [Problem("", f"TOML syntax error: {exc}")]) from None
+        raise ScenarioError(source, [Problem("", _toml_message(str(exc), text))]) from None
+    except RecursionError:
+        raise ScenarioError(source, [Problem("", "TOML nests too deeply")]) from None
+    except ValueError as exc:  # e.g. an integer with thousands of digits
+        raise ScenarioError(source, [Problem("", f"TOML value cannot be read: {exc}")]) from None
     return from_dict(data, source)
+
+
+def _toml_message(message: str, text: str) -> str:
+    """``TOML syntax error at line L, column C: what`` (tomllib says "end of document"
+    for errors on the last line; that is turned into a line and column too)."""
+    match = _TOML_AT.search(message)
+    what = message[: match.start()] if match else message
+    if match and match.group(1):
+        line, column = int(match.group(1)), int(match.group(2))
+    else:
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+    hint = next((h for key, h in _TOML_HINTS.items() if what.startswith(key)), "")
+    return f"TOML syntax error at line {line}, column {column}: {what}" + (
+        f" ({hint})" if hint else "")
 
 
 def from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
@@ -111,14 +153,18 @@ def from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
 
 # --------------------------------------------------------------------------- messages
 
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
+    """``halls[0].rows[1].cdu``; dictionary keys that TOML would quote are quoted."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            key = str(part) if _BARE_KEY.match(str(part)) else json.dumps(str(part))
+            out += f".{key}" if out else key
     return out
 
 
@@ -128,81 +174,234 @@ def _unit(key: object) -> str:
     for suffix in sorted(_UNIT_SUFFIXES, key=len, reverse=True):
         if key.endswith(suffix):
             return _UNIT_SUFFIXES[suffix]
-    return ""
+    return _UNIT_NAMES.get(key, "")
+
+
+_UNIT_NAMES = {"peak_hour": "h"}
 
 
 def _show(value: object) -> str:
-    text = repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as TOML writes it
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print
+        return "a number with too many digits"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spot:
+    """What the schema says about one location: shown path, type, bounds, lengths."""
+
+    path: tuple[Any, ...]
+    annotation: Any
+    bounds: dict[str, float]
+    lengths: dict[str, int]
+
+
+def _spot(loc: tuple[Any, ...]) -> _Spot:
+    """Walk the schema along a pydantic error location.
+
+    Discriminator tags that pydantic inserts (``events[0].pump-trip.at_s``) are dropped from
+    the shown path; a ``[key]`` step (an error in a dictionary key) is dropped too.
+    """
+    annotation: Any = Scenario
+    metadata: list[Any] = []
+    shown: list[Any] = []
+    for part in loc:
+        if part == "[key]":
+            annotation, metadata = None, []
+            continue
+        annotation, metadata, visible = _step(annotation, part)
+        if visible:
+            shown.append(part)
+    bounds: dict[str, float] = {}
+    lengths: dict[str, int] = {}
+    if annotation is not None:
+        base, inner = _unwrap(annotation)
+        if get_origin(base) is tuple and Ellipsis not in get_args(base):
+            lengths["min_length"] = lengths["max_length"] = len(get_args(base))
+        for item in [*metadata, *inner]:
+            for name in ("gt", "ge", "lt", "le"):
+                if isinstance(getattr(item, name, None), int | float):
+                    bounds[name] = getattr(item, name)
+            for name in ("min_length", "max_length"):
+                if isinstance(getattr(item, name, None), int):
+                    lengths[name] = getattr(item, name)
+    return _Spot(tuple(shown), annotation, bounds, lengths)
+
+
+def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
+    """Strip ``Annotated`` (collecting its constraints) and ``| None``."""
+    metadata: list[Any] = []
+    while True:
+        if get_origin(annotation) is Annotated:
+            base, *extra = get_args(annotation)
+            for item in extra:
+                metadata.extend(item.metadata if isinstance(item, FieldInfo) else [item])
+            annotation = base
+            continue
+        if get_origin(annotation) in (Union, UnionType):
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            if len(args) == 1:
+                annotation = args[0]
+                continue
+        return annotation, metadata
+
+
+def _step(annotation: Any, part: Any) -> tuple[Any, list[Any], bool]:
+    if annotation is None:
+        return None, [], True
+    annotation, _ = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field = annotation.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None, [], True
+        return field.annotation, list(field.metadata), True
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is list and isinstance(part, int) and args:
+        return args[0], [], True
+    if origin is tuple and isinstance(part, int) and args:
+        item = args[0] if len(args) == 2 and args[1] is Ellipsis else args[min(part, len(args) - 1)]
+        return item, [], True
+    if origin is dict and len(args) == 2:
+        return args[1], [], True
+    if origin in (Union, UnionType):  # a discriminated union: the tag names the member
+        for arg in args:
+            if part in _kinds(arg):
+                return arg, [], False
+    return None, [], True
+
+
+def _kinds(annotation: Any) -> list[str]:
+    """The ``kind`` tags a model, or a union of models, accepts."""
+    annotation, _ = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field = annotation.model_fields.get("kind")
+        return list(get_args(field.annotation)) if field is not None else []
+    if get_origin(annotation) in (Union, UnionType):
+        return [k for arg in get_args(annotation) for k in _kinds(arg)]
+    return []
+
+
+def _range_text(bounds: dict[str, float], unit: str) -> str:
+    """``from 0 to 1``, ``above 0 and at most 5000 W``, ``at least 0 s``."""
+    u = f" {unit}" if unit else ""
+    low = (f"above {_number(bounds['gt'])}" if "gt" in bounds
+           else f"at least {_number(bounds['ge'])}" if "ge" in bounds else "")
+    high = (f"below {_number(bounds['lt'])}" if "lt" in bounds
+            else f"at most {_number(bounds['le'])}" if "le" in bounds else "")
+    if "ge" in bounds and "le" in bounds:
+        return f"from {_number(bounds['ge'])} to {_number(bounds['le'])}{u}"
+    if low and high:
+        return f"{low} and {high}{u}"
+    return f"{low or high}{u}" if low or high else ""
+
+
+_NUMBER_ERRORS = {
+    "int_type", "int_parsing", "int_from_float", "int_parsing_size",
+    "float_type", "float_parsing", "finite_number",
+}
+_BOUND_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+_TABLE_ERRORS = {"dict_type", "model_type", "model_attributes_type"}
+_DATETIME_ERRORS = {"datetime_type", "datetime_parsing", "datetime_from_date_parsing",
+                    "datetime_object_invalid", "date_from_datetime_parsing"}
+_NAME_RULE = ("letters, digits, '_', '.' and '-', starting with a letter or digit, "
+              "at most 64 characters")
 
 
 def _problem(error: dict[str, Any]) -> Problem:
     loc = tuple(error["loc"])
     kind = error["type"]
-    if kind == "extra_forbidden":
-        allowed = _fields_at(loc[:-1])
-        key = str(loc[-1])
-        hint = _did_you_mean(key, allowed)
-        listing = f"; allowed keys: {', '.join(sorted(allowed))}" if allowed else ""
-        return Problem(_format_loc(loc), f"unknown key{hint}{listing}")
-    message = error["msg"].replace("Input should be", "must be").replace("Value error, ", "")
-    unit = _unit(next((p for p in reversed(loc) if isinstance(p, str)), None))
-    if unit and kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
-        message = f"{message} {unit}"
-    if kind == "missing":
-        message = "required key is missing"
-        return Problem(_format_loc(loc), message)
-    if kind == "union_tag_invalid":
-        message = f"unknown kind {error['input'].get('kind')!r}; " + message.split(";", 1)[-1]
-        message = message.replace("Input tag", "tag")
+    ctx = error.get("ctx") or {}
     got = error.get("input")
-    if isinstance(got, dict | list):
-        return Problem(_format_loc(loc), message)
-    return Problem(_format_loc(loc), f"{message} (got {_show(got)})")
+    if kind == CONSISTENCY_ERROR:
+        loc = (*loc, ctx["field"]) + ((ctx["index"],) if "index" in ctx else ())
+        return Problem(_format_loc(_spot(loc).path), error["msg"])
+    spot = _spot(loc)
+    path = _format_loc(spot.path)
+    key = next((p for p in reversed(spot.path) if isinstance(p, str)), None)
+    unit = _unit(key)
+    allowed = _range_text(spot.bounds, unit)
+    if kind == "extra_forbidden":
+        allowed_keys = _fields_at(loc[:-1])
+        hint = _did_you_mean(str(loc[-1]), allowed_keys)
+        listing = f"; allowed keys: {', '.join(sorted(allowed_keys))}" if allowed_keys else ""
+        return Problem(path, f"unknown key{hint}{listing}")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        kinds = _kinds(spot.annotation)
+        choices = ", ".join(repr(k) for k in kinds)
+        where = _format_loc((*spot.path, "kind"))
+        if kind == "union_tag_not_found":
+            return Problem(where, f"required key is missing; one of {choices}")
+        tag = got.get("kind") if isinstance(got, dict) else ctx.get("tag")
+        hint = _did_you_mean(tag, kinds) if isinstance(tag, str) else ""
+        return Problem(where, f"unknown kind {_show(tag)}{hint}; allowed kinds: {choices}")
+    if kind == "missing":
+        what = f"; expected a number {allowed}" if allowed else ""
+        return Problem(path, f"required key is missing{what}")
+    if kind in _BOUND_ERRORS:
+        return Problem(path, f"must be {allowed} (got {_show(got)}{' ' + unit if unit else ''})")
+    if kind in _NUMBER_ERRORS:
+        adjective = ("whole " if kind.startswith("int")
+                     else "finite " if kind == "finite_number" else "")
+        expected = f" {allowed}" if allowed else f" in {unit}" if unit else ""
+        return Problem(path, f"must be a {adjective}number{expected} (got {_show(got)})")
+    if kind in ("bool_type", "bool_parsing"):
+        return Problem(path, f"must be true or false (got {_show(got)})")
+    if kind == "literal_error":
+        return Problem(path, f"must be {ctx.get('expected', 'one of the allowed values')} "
+                             f"(got {_show(got)})")
+    if kind in ("too_short", "too_long"):
+        low = spot.lengths.get("min_length", ctx.get("min_length"))
+        high = spot.lengths.get("max_length", ctx.get("max_length"))
+        if low is not None and low == high:
+            need, count = "exactly", low
+        elif kind == "too_short":
+            need, count = "at least", low
+        else:
+            need, count = "at most", high
+        noun = ("entry", "entries") if isinstance(got, dict) else ("item", "items")
+        entries = f"{count} {noun[0] if count == 1 else noun[1]}"
+        return Problem(path, f"must have {need} {entries} (got {ctx.get('actual_length')})")
+    if kind == "string_pattern_mismatch":
+        return Problem(path, f"must be a name of {_NAME_RULE} (got {_show(got)})")
+    if kind == "string_too_short":
+        return Problem(path, "must not be empty")
+    if kind == "string_too_long":
+        return Problem(path, f"must be at most {ctx.get('max_length')} characters "
+                             f"(got {len(got) if isinstance(got, str) else '?'})")
+    if kind == "string_type":
+        return Problem(path, f"must be a string in quotes (got {_show(got)})")
+    if kind in _TABLE_ERRORS:
+        return Problem(path, f"must be a table of keys (got {_show(got)})")
+    if kind in ("list_type", "tuple_type"):
+        return Problem(path, f"must be an array [...] (got {_show(got)})")
+    if kind in _DATETIME_ERRORS:
+        return Problem(path, "must be a local date and time such as 2026-08-01T00:00:00 "
+                             f"(got {_show(got)})")
+    message = error["msg"].replace("Input should be", "must be").replace("Value error, ", "")
+    if isinstance(got, dict | list) or _show(got) in message:
+        return Problem(path, message)
+    return Problem(path, f"{message} (got {_show(got)})")
 
 
 def _fields_at(loc: tuple[Any, ...]) -> list[str]:
     """Field names of the model that the location points into, for did-you-mean hints."""
     annotation: Any = Scenario
     for part in loc:
-        annotation = _descend(annotation, part)
+        annotation, _, _ = _step(annotation, part)
         if annotation is None:
             return []
-    model = _model_of(annotation)
-    return list(model.model_fields) if model else []
-
-
-def _descend(annotation: Any, part: Any) -> Any:
-    model = _model_of(annotation)
-    if model is not None:
-        if isinstance(part, str) and part in model.model_fields:
-            return model.model_fields[part].annotation
-        return None
-    origin = get_origin(annotation)
-    args = [a for a in get_args(annotation) if a is not type(None)]
-    if origin in (list, tuple) and isinstance(part, int) and args:
-        return args[0]
-    if origin is dict and len(args) == 2:
-        return args[1]
-    for arg in args:  # unions: a discriminated event is located by its kind tag
-        model = _model_of(arg)
-        if model and "kind" in model.model_fields:
-            kinds = get_args(model.model_fields["kind"].annotation)
-            if part in kinds:
-                return model
-        inner = _descend(arg, part)
-        if inner is not None:
-            return inner
-    return None
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in get_args(annotation):
-        if isinstance(arg, type) and issubclass(arg, BaseModel) and get_origin(annotation) is None:
-            return arg
-    return None
+    model, _ = _unwrap(annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
 
 
 def _did_you_mean(word: str, choices: Any) -> str:
@@ -219,11 +418,16 @@ def check_references(s: Scenario) -> list[Problem]:
     hall_names = [h.name for h in s.halls]
     cdu_names: set[str] = set()
     row_group_names: set[str] = set()
-    _unique(problems, "halls", hall_names)
+    _unique(problems, [(f"halls[{i}].name", h.name) for i, h in enumerate(s.halls)])
+    # Row groups and CDUs are named site-wide (workloads, workcells and events use the names).
+    _unique(problems, [(f"halls[{i}].rows[{j}].name", r.name)
+                       for i, h in enumerate(s.halls) for j, r in enumerate(h.rows)])
+    _unique(problems, [(f"halls[{i}].cdus[{j}].name", unit)
+                       for i, h in enumerate(s.halls) for j, c in enumerate(h.cdus)
+                       for unit in dict.fromkeys([c.name, *cdu_unit_names(c.name, c.count)])],
+            what="CDU name")
     for i, hall in enumerate(s.halls):
         where = f"halls[{i}]"
-        _unique(problems, f"{where}.cdus", [c.name for c in hall.cdus])
-        _unique(problems, f"{where}.rows", [r.name for r in hall.rows])
         groups = {c.name: c for c in hall.cdus}
         for j, group in enumerate(hall.cdus):
             if group.type not in s.cdu_types:
@@ -255,15 +459,18 @@ def check_references(s: Scenario) -> list[Problem]:
                     f"({rows.rows_per_cdu * rows.racks_per_row * rack.nameplate_kw:,.0f} kW) "
                     f"exceed one {groups[rows.cdu].type} CDU "
                     f"({s.cdu_types[groups[rows.cdu].type].capacity_kw:,.0f} kW)")))
+        index = {c.name: j for j, c in enumerate(hall.cdus)}
         for name, row_count in rows_on_group.items():
             group = groups[name]
             served = sum(-(-r.count // r.rows_per_cdu) for r in hall.rows if r.cdu == name)
             if served != group.count:
-                problems.append(Problem(f"{where}.cdus[{name}]", (
-                    f"the rows on this group need {served} CDU(s) ({row_count} rows) "
-                    f"but count is {group.count}; set count = {served}")))
-        for name in groups.keys() - rows_on_group.keys():
-            problems.append(Problem(f"{where}.cdus[{name}]", "serves no rows"))
+                problems.append(Problem(f"{where}.cdus[{index[name]}].count", (
+                    f"CDU group {name!r} has count = {group.count} but its {row_count} row(s) "
+                    f"need {served} CDU(s) (count of rows / rows_per_cdu); set count = {served}")))
+        for name in sorted(groups.keys() - rows_on_group.keys(), key=index.__getitem__):
+            problems.append(Problem(f"{where}.cdus[{index[name]}]", (
+                f"CDU group {name!r} serves no rows; name it in a row group's cdu key "
+                "or remove it")))
         el = hall.electrical
         spec = s.power.distribution_transformer
         usable = el.transformers - el.transformer_redundancy
@@ -295,13 +502,17 @@ def check_references(s: Scenario) -> list[Problem]:
             f"{usable} working x {mt.rating_kva:,.0f} kVA (N+{mt.redundancy}) cannot carry "
             f"the site's {site_it_kw:,.0f} kW IT nameplate")))
     p = s.power
-    for where, got, want in (
-        ("power.main_transformers.hv_kv", mt.hv_kv, p.utility.voltage_kv),
-        ("power.distribution_transformer.hv_kv", p.distribution_transformer.hv_kv, mt.lv_kv),
-        ("power.plant_transformers.hv_kv", p.plant_transformers.hv_kv, mt.lv_kv),
+    for where, got, want, bus in (
+        ("power.main_transformers.hv_kv", mt.hv_kv, p.utility.voltage_kv,
+         "the utility feed (power.utility.voltage_kv)"),
+        ("power.distribution_transformer.hv_kv", p.distribution_transformer.hv_kv, mt.lv_kv,
+         "the main transformers' LV side (power.main_transformers.lv_kv)"),
+        ("power.plant_transformers.hv_kv", p.plant_transformers.hv_kv, mt.lv_kv,
+         "the main transformers' LV side (power.main_transformers.lv_kv)"),
     ):
         if abs(got - want) > 1e-6 * want:
-            problems.append(Problem(where, f"is {got:g} kV but the bus it connects to is {want:g} kV"))
+            problems.append(Problem(where, (
+                f"{got:g} kV does not match {bus}, {want:g} kV; the voltages must agree")))
     if p.plant_transformers.units - p.plant_transformers.redundancy < 1:
         problems.append(Problem("power.plant_transformers.redundancy",
                                 "leaves no working transformer"))
@@ -315,8 +526,11 @@ def check_references(s: Scenario) -> list[Problem]:
             if group not in row_group_names:
                 problems.append(Problem(f"workloads[{i}].row_groups[{j}]",
                                         _unknown("row group", group, row_group_names)))
-    _unique(problems, "workloads", [w.name for w in s.workloads])
-    _unique(problems, "workcells", [c.name for c in s.workcells])
+    _unique(problems, [(f"workloads[{i}].name", w.name) for i, w in enumerate(s.workloads)])
+    _unique(problems, [(f"workcells[{i}].name", c.name) for i, c in enumerate(s.workcells)])
+    for i, cell in enumerate(s.workcells):
+        _unique(problems, [(f"workcells[{i}].robots[{j}].name", r.name)
+                           for j, r in enumerate(cell.robots)])
     for i, cell in enumerate(s.workcells):
         if cell.hall is not None and cell.hall not in hall_names:
             problems.append(Problem(f"workcells[{i}].hall", _unknown("hall", cell.hall,
@@ -367,9 +581,15 @@ def _unknown(what: str, name: object, choices: Any) -> str:
     return f"no {what} named {name!r}{_did_you_mean(str(name), choices)}; known: {listing}"
 
 
-def _unique(problems: list[Problem], where: str, names: list[str]) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            problems.append(Problem(where, f"the name {name!r} is used twice"))
-        seen.add(name)
+def _unique(problems: list[Problem], named: list[tuple[str, str]], what: str = "name") -> None:
+    """Report every (path, name) whose name was already used at an earlier path."""
+    first: dict[str, str] = {}
+    reported: set[str] = set()
+    for where, name in named:
+        if name in first:
+            if first[name] != where and where not in reported:
+                reported.add(where)
+                problems.append(Problem(where, (
+                    f"the {what} {name!r} is already used at {first[name]}; names must be unique")))
+        else:
+            first[name] = where

@@ -9,7 +9,9 @@ found the default is a documented engineering choice and stays a parameter.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from functools import cache
+from itertools import pairwise
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +21,7 @@ from pydantic import (
     Field,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from twin.scenario.units import parse_duration
 
@@ -42,13 +45,73 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 
 
 def _increasing(values: list[float]) -> list[float]:
-    if any(b <= a for a, b in zip(values, values[1:], strict=False)):
-        raise ValueError("values must be strictly increasing")
+    if any(b <= a for a, b in pairwise(values)):
+        raise ValueError(f"values must be strictly increasing (got {values})")
     return values
 
 
+CONSISTENCY_ERROR = "consistency"
+"""Error type of the cross-field checks below; ``ctx`` names the offending ``field`` (and
+``index`` for one entry of a list) so that reports point at the key, not at its table."""
+
+
+def _inconsistent(field: str, message: str, index: int | None = None) -> PydanticCustomError:
+    ctx: dict[str, Any] = {"field": field}
+    if index is not None:
+        ctx["index"] = index
+    # The message is literal text: escape braces so they are not taken as placeholders.
+    return PydanticCustomError(
+        CONSISTENCY_ERROR, message.replace("{", "{{").replace("}", "}}"), ctx
+    )
+
+
+class _WrongType:
+    """Stands in for ``true`` or ``"12"`` given where a number is meant, or ``"yes"`` or
+    ``1`` where true/false is meant, so that pydantic (which would coerce them) reports a
+    type error at the key, alongside all other errors."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object):
+        self.value = value
+
+    def __repr__(self) -> str:
+        if isinstance(self.value, bool):
+            return "true" if self.value else "false"  # as TOML writes it
+        return repr(self.value)
+
+
+@cache
+def _typed_fields(model: type[BaseModel]) -> dict[str, type]:
+    """Fields typed int, float or bool, except durations (which accept strings like "6h")."""
+    return {
+        name: field.annotation for name, field in model.model_fields.items()
+        if field.annotation in (int, float, bool)
+        and not any(isinstance(m, BeforeValidator) for m in field.metadata)
+    }
+
+
+def _wrong_type(expected: type, value: object) -> bool:
+    if expected is bool:
+        return not isinstance(value, bool)
+    return isinstance(value, bool | str)
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # Numbers must be finite: a NaN or an infinity in a scenario is always a mistake.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_coercion(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        typed = _typed_fields(cls)
+        bad = {k: _WrongType(v) for k, v in data.items()
+               if k in typed and _wrong_type(typed[k], v)}
+        return {**data, **bad} if bad else data
 
 
 # --------------------------------------------------------------------------- site
@@ -71,29 +134,25 @@ class Site(Strict):
 
 
 Monthly = Annotated[list[float], Field(min_length=12, max_length=12)]
+"""Twelve values, January first; the aliases below also bound each month."""
+MonthlyDryBulb = Annotated[list[Annotated[float, Field(ge=-60, le=60)]],
+                           Field(min_length=12, max_length=12)]
+MonthlyRange = Annotated[list[Annotated[float, Field(ge=0, le=40)]],
+                         Field(min_length=12, max_length=12)]
+MonthlyHumidity = Annotated[list[Annotated[float, Field(ge=1, le=100)]],
+                            Field(min_length=12, max_length=12)]
 
 
 class Climate(Strict):
     """Synthetic weather from monthly normals with a diurnal swing, or an hourly CSV."""
 
-    monthly_dry_bulb_c: Monthly = Field(description="monthly mean dry-bulb, January first")
-    monthly_diurnal_range_k: Monthly = Field(description="mean daily max minus daily min")
-    monthly_relative_humidity_pct: Monthly
+    monthly_dry_bulb_c: MonthlyDryBulb = Field(description="monthly mean dry-bulb, January first")
+    monthly_diurnal_range_k: MonthlyRange = Field(description="mean daily max minus daily min")
+    monthly_relative_humidity_pct: MonthlyHumidity
     weather_noise_k: NonNegative = Field(1.0, le=10, description="std of day-to-day anomaly")
     hourly_csv: str | None = Field(
         None, description="CSV with columns time, dry_bulb_c, wet_bulb_c; replaces the normals"
     )
-
-    @model_validator(mode="after")
-    def _ranges(self) -> Climate:
-        for field in ("monthly_dry_bulb_c",):
-            if any(not -60 <= v <= 60 for v in getattr(self, field)):
-                raise ValueError(f"{field}: each month must lie in -60..60 C")
-        if any(not 0 <= v <= 40 for v in self.monthly_diurnal_range_k):
-            raise ValueError("monthly_diurnal_range_k: each month must lie in 0..40 K")
-        if any(not 1 <= v <= 100 for v in self.monthly_relative_humidity_pct):
-            raise ValueError("monthly_relative_humidity_pct: each month must lie in 1..100 %")
-        return self
 
 
 class Coolant(Strict):
@@ -134,13 +193,22 @@ class RackType(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> RackType:
         if self.gpu_idle_w >= self.gpu_tdp_w:
-            raise ValueError("gpu_idle_w must be below gpu_tdp_w")
+            raise _inconsistent("gpu_idle_w", (
+                f"{self.gpu_idle_w:g} W must be below gpu_tdp_w ({self.gpu_tdp_w:g} W)"))
         if self.other_idle_power_kw > self.other_power_kw:
-            raise ValueError("other_idle_power_kw must not exceed other_power_kw")
+            raise _inconsistent("other_idle_power_kw", (
+                f"{self.other_idle_power_kw:g} kW must not exceed other_power_kw "
+                f"({self.other_power_kw:g} kW)"))
         if not self.gpu_throttle_release_c < self.gpu_throttle_c < self.gpu_critical_c:
-            raise ValueError(
-                "need gpu_throttle_release_c < gpu_throttle_c < gpu_critical_c (hysteresis)"
+            field = (
+                "gpu_throttle_release_c"
+                if self.gpu_throttle_release_c >= self.gpu_throttle_c
+                else "gpu_critical_c"
             )
+            raise _inconsistent(field, (
+                "need gpu_throttle_release_c < gpu_throttle_c < gpu_critical_c (hysteresis); "
+                f"got {self.gpu_throttle_release_c:g} °C, {self.gpu_throttle_c:g} °C, "
+                f"{self.gpu_critical_c:g} °C"))
         return self
 
 
@@ -184,7 +252,9 @@ class InferenceWorkload(Strict):
     @model_validator(mode="after")
     def _order(self) -> InferenceWorkload:
         if self.trough_utilization > self.peak_utilization:
-            raise ValueError("trough_utilization must not exceed peak_utilization")
+            raise _inconsistent("trough_utilization", (
+                f"{self.trough_utilization:g} must not exceed peak_utilization "
+                f"({self.peak_utilization:g})"))
         return self
 
 
@@ -214,9 +284,12 @@ class CduType(Strict):
     @model_validator(mode="after")
     def _pumps(self) -> CduType:
         if self.pumps_required > self.pumps:
-            raise ValueError("pumps_required must not exceed pumps")
+            raise _inconsistent("pumps_required", (
+                f"{self.pumps_required} must not exceed pumps ({self.pumps})"))
         if self.pump_design_head_kpa >= self.pump_shutoff_head_kpa:
-            raise ValueError("pump_design_head_kpa must be below pump_shutoff_head_kpa")
+            raise _inconsistent("pump_design_head_kpa", (
+                f"{self.pump_design_head_kpa:g} kPa must be below pump_shutoff_head_kpa "
+                f"({self.pump_shutoff_head_kpa:g} kPa)"))
         return self
 
 
@@ -303,17 +376,17 @@ class HeatRejection(Strict):
 
 
 class Curve(Strict):
-    load_pct: Annotated[list[float], AfterValidator(_increasing)] = Field(min_length=2)
-    efficiency_pct: list[float] = Field(min_length=2)
+    load_pct: Annotated[
+        list[Annotated[float, Field(gt=0, le=200)]], AfterValidator(_increasing)
+    ] = Field(min_length=2)
+    efficiency_pct: list[Annotated[float, Field(ge=50, le=100)]] = Field(min_length=2)
 
     @model_validator(mode="after")
     def _shape(self) -> Curve:
         if len(self.load_pct) != len(self.efficiency_pct):
-            raise ValueError("load_pct and efficiency_pct need the same length")
-        if any(not 0 < v <= 200 for v in self.load_pct):
-            raise ValueError("load_pct values must lie in (0, 200]")
-        if any(not 50 <= v <= 100 for v in self.efficiency_pct):
-            raise ValueError("efficiency_pct values must lie in 50..100")
+            raise _inconsistent("efficiency_pct", (
+                f"has {len(self.efficiency_pct)} values but load_pct has "
+                f"{len(self.load_pct)}; they need the same length"))
         return self
 
 
@@ -370,9 +443,12 @@ class Bess(Strict):
     @model_validator(mode="after")
     def _soc(self) -> Bess:
         if not self.soc_min < self.soc_max:
-            raise ValueError("soc_min must be below soc_max")
+            raise _inconsistent("soc_min", (
+                f"{self.soc_min:g} must be below soc_max ({self.soc_max:g})"))
         if not self.soc_min <= self.initial_soc <= self.soc_max:
-            raise ValueError("initial_soc must lie between soc_min and soc_max")
+            raise _inconsistent("initial_soc", (
+                f"{self.initial_soc:g} must lie between soc_min ({self.soc_min:g}) and "
+                f"soc_max ({self.soc_max:g})"))
         return self
 
 

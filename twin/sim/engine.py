@@ -537,7 +537,7 @@ class Simulation:
         }
         site[:] = [values[name] for name, _ in SITE_COLUMNS]
         self._last = {
-            "util": util, "rack_in_w": rack_in_w, "rack_tokens": rack_tokens,
+            "util": util, "rack_in_w": rack_in_w, "liquid_w": liquid_w, "rack_tokens": rack_tokens,
             "rack_inlet_c": supply_at_rack, "rack_flow_lpm": rack_flow_lpm, "loop": loop,
             "hx_duty_w": hx_duty_w, "running": running, "dry_w": dry_w, "trim_w": trim_w,
             "chw_duty_w": chw_duty_w, "tower_w": tower_w, "grid": grid,
@@ -632,6 +632,7 @@ class Simulation:
             RackState, utilization=last["util"], power_kw=last["rack_in_w"] / 1e3,
             gpu_temp_c=st.junction_c, inlet_temp_c=last["rack_inlet_c"],
             outlet_temp_c=st.rack_coolant_c, flow_lpm=last["rack_flow_lpm"],
+            liquid_heat_kw=last["liquid_w"] / 1e3,
             throttled=st.throttled, tripped=st.tripped, tokens_per_s=last["rack_tokens"])
         cdus = frozen_fields(
             CduState, supply_c=st.cdu_supply_c, return_c=st.cdu_coolant_c,

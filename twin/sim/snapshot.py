@@ -26,7 +26,7 @@ SITE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("bess_power_kw", "battery power, positive when discharging"),
     ("bess_soc", "battery state of charge, 0-1"),
     ("heat_rejected_kw", "heat leaving the site to the ambient"),
-    ("thermal_stored_kwh", "thermal energy held in coolant, water, air and chips above 0 C"),
+    ("thermal_stored_kwh", "change since the start of heat held in chips, coolant, water and air"),
     ("pue", "facility power over IT power"),
     ("tcs_supply_c", "flow-weighted mean CDU supply temperature (rack side)"),
     ("tcs_return_c", "flow-weighted mean CDU return temperature (rack side)"),
@@ -52,6 +52,7 @@ class RackState:
     inlet_temp_c: np.ndarray  # coolant supply reaching the rack
     outlet_temp_c: np.ndarray
     flow_lpm: np.ndarray
+    liquid_heat_kw: np.ndarray  # heat into the cold plates this step
     throttled: np.ndarray  # bool
     tripped: np.ndarray  # bool
     tokens_per_s: np.ndarray

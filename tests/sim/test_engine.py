@@ -1,0 +1,149 @@
+"""The coupled simulation: steady states by hand, conservation, determinism, dt."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin.scenario import load
+from twin.scenario.schema import DemandResponse, PumpTrip, UtilityOutage
+from twin.sim.engine import Simulation
+from twin.sim.snapshot import SITE_COLUMNS
+
+COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
+
+
+def run_means(sim: Simulation, seconds: float, every_s: float) -> np.ndarray:
+    """Site values averaged over consecutive windows of every_s."""
+    steps_per_window = round(every_s / sim.dt_s)
+    windows = round(seconds / every_s)
+    out = np.zeros((windows, len(SITE_COLUMNS)))
+    for w in range(windows):
+        for _ in range(steps_per_window):
+            sim.step()
+            out[w] += sim.site_values()
+        out[w] /= steps_per_window
+    return out
+
+
+@pytest.fixture(scope="module")
+def seoul():
+    return load("seoul-ai-factory")
+
+
+@pytest.fixture(scope="module")
+def single():
+    return load("single-rack")
+
+
+def test_single_rack_steady_coolant_rise_is_q_over_m_cp(single):
+    sim = Simulation(single, dt_s=1.0)
+    sim.step(3 * 3600)
+    snap = sim.snapshot()
+    racks = snap.racks
+    rho = sim.tcs.density(racks.outlet_temp_c[0])
+    cp = sim.tcs.cp(racks.outlet_temp_c[0])
+    m_dot = racks.flow_lpm[0] / 60000.0 * rho
+    expected_rise = racks.liquid_heat_kw[0] * 1e3 / (m_dot * cp)
+    rise = racks.outlet_temp_c[0] - racks.inlet_temp_c[0]
+    assert expected_rise > 5.0  # a real load: ~112 kW into ~180 L/min
+    assert rise == pytest.approx(expected_rise, rel=0.01)
+    # the CDU holds its supply setpoint and its dp setpoint
+    assert snap.cdus.supply_c[0] == pytest.approx(35.0, abs=0.3)
+    assert snap.cdus.dp_kpa[0] == pytest.approx(110.0, rel=0.02)
+
+
+def test_energy_ledger_closes_over_a_day_with_swings_and_a_pump_trip(seoul):
+    assert any(e.kind == "pump-trip" for e in seoul.events)
+    sim = Simulation(seoul, dt_s=5.0)
+    sim.step(round(86400 / 5.0))
+    ledger = sim.ledger()
+    assert ledger["energy_in_kwh"] > 500_000  # ~40 MW for a day
+    assert abs(ledger["closure_error"]) < 1e-3
+    assert abs(sim.site_values()[COLUMN["energy_closure_error"]]) < 1e-3
+
+
+def test_deterministic_for_a_seed_however_steps_are_batched(seoul):
+    a = Simulation(seoul, seed=7, dt_s=1.0)
+    b = Simulation(seoul, seed=7, dt_s=1.0)
+    a.step(600)
+    for _ in range(60):
+        b.step(10)
+    np.testing.assert_array_equal(a.site_values(), b.site_values())
+    np.testing.assert_array_equal(a.snapshot().racks.gpu_temp_c, b.snapshot().racks.gpu_temp_c)
+    c = Simulation(seoul, seed=8, dt_s=1.0)
+    c.step(600)
+    assert not np.array_equal(a.snapshot().racks.utilization, c.snapshot().racks.utilization)
+
+
+def test_hourly_means_at_60s_within_one_percent_of_1s(seoul):
+    fine = run_means(Simulation(seoul, dt_s=1.0), 3 * 3600, 3600)
+    coarse = run_means(Simulation(seoul, dt_s=60.0), 3 * 3600, 3600)
+    for name in ("it_power_kw", "facility_power_kw", "tokens_per_s", "grid_import_kw",
+                 "tcs_supply_c", "tcs_return_c", "gpu_temp_max_c"):
+        i = COLUMN[name]
+        np.testing.assert_allclose(coarse[1:, i], fine[1:, i], rtol=0.01, err_msg=name)
+
+
+@pytest.mark.parametrize("dt_s", [0.1, 300.0])
+def test_stable_and_conserving_at_the_ends_of_the_dt_range(single, dt_s):
+    sim = Simulation(single, dt_s=dt_s)
+    sim.step(round(min(6 * 3600, 600 * dt_s) / dt_s))
+    values = sim.site_values()
+    assert np.all(np.isfinite(values))
+    assert abs(sim.ledger()["closure_error"]) < 1e-3
+    assert 20.0 < sim.snapshot().cdus.supply_c[0] < 45.0
+
+
+def test_pump_loss_heats_throttles_and_trips_at_the_rate_the_mass_allows(single):
+    sim = Simulation(single, dt_s=0.5)
+    sim.step(1800)
+    before = sim.snapshot()
+    sim.apply(PumpTrip(at_s=0, kind="pump-trip", target="CDU", pumps=2))
+    sim.step(1)
+    after_one = sim.snapshot()
+    assert after_one.cdus.flow_lpm[0] == 0.0
+    # temperatures rise, but not instantly: bounded by the coolant's thermal mass
+    rise = after_one.racks.outlet_temp_c[0] - before.racks.outlet_temp_c[0]
+    bound = before.racks.liquid_heat_kw[0] * 1e3 * 0.5 / sim.racks.coolant_capacity_j_per_k[0]
+    assert 0 < rise <= bound * 1.01
+    throttled_at = tripped_at = None
+    for k in range(2400):
+        sim.step()
+        snap = sim.snapshot()
+        if throttled_at is None and snap.racks.throttled[0]:
+            throttled_at = k
+        if snap.racks.tripped[0]:
+            tripped_at = k
+            break
+    assert throttled_at is not None and tripped_at is not None
+    assert throttled_at < tripped_at
+    sim.step()
+    assert sim.site_values()[COLUMN["tokens_per_s"]] == 0.0
+    assert abs(sim.ledger()["closure_error"]) < 1e-3
+
+
+def test_demand_response_is_met_by_the_bess_first(seoul):
+    sim = Simulation(seoul, dt_s=1.0)
+    sim.step(1800)
+    grid_before = sim.site_values()[COLUMN["grid_import_kw"]]
+    tokens_before = sim.site_values()[COLUMN["tokens_per_s"]]
+    sim.apply(DemandResponse(at_s=0, kind="demand-response", curtail_mw=5.0, duration_s=900))
+    sim.step(300)
+    values = sim.site_values()
+    assert values[COLUMN["grid_import_kw"]] <= grid_before - 4500
+    assert values[COLUMN["bess_power_kw"]] > 4000
+    assert values[COLUMN["tokens_per_s"]] == pytest.approx(tokens_before, rel=0.1)
+
+
+def test_utility_outage_is_carried_by_batteries_then_generators(seoul):
+    sim = Simulation(seoul, dt_s=1.0)
+    sim.step(600)
+    sim.apply(UtilityOutage(at_s=0, kind="utility-outage", duration_s=1800))
+    sim.step(5)
+    assert sim.site_values()[COLUMN["grid_import_kw"]] == 0.0
+    sim.step(600)
+    values = sim.site_values()
+    assert values[COLUMN["generator_kw"]] > 0.8 * values[COLUMN["facility_power_kw"]]
+    assert values[COLUMN["tripped_racks"]] == 0
+    assert abs(sim.ledger()["closure_error"]) < 1e-3

@@ -30,6 +30,12 @@ from twin.sim.snapshot import (
     Snapshot,
     frozen_fields,
 )
+from twin.sim.control import pi_update
+from twin.sim.coolant import CoolantTable
+from twin.sim.heat_exchange import exchanger_conductance_w_per_k
+from twin.sim.hydraulics import CduLoopParams, LoopSolution, branch_flow_lpm, solve_loops
+from twin.sim.robots import RobotLoads
+from twin.sim.thermal import relax_node
 from twin.sim.topology import Topology, build_topology
 from twin.sim.workload import WorkloadModel
 
@@ -239,6 +245,12 @@ class Simulation:
                 minlength=topo.cdu_count),
         )
         self.rack_inv_sqrt_k = 1.0 / np.sqrt(r.branch_k_kpa_per_lpm2)
+        self.loop_params = CduLoopParams(
+            shutoff_head_kpa=self.cdus.shutoff_head_kpa,
+            curve_a_kpa_per_lpm2=self.cdus.curve_a_kpa_per_lpm2,
+            series_k_kpa_per_lpm2=self.cdus.hx_k_kpa_per_lpm2,
+            pump_efficiency=self.cdus.pump_efficiency)
+        self._loop = LoopSolution.empty(topo.cdu_count)
 
         halls = s.halls
         self.hall_air_capacity_j_per_k = np.array(
@@ -298,18 +310,18 @@ class Simulation:
             cdu_coolant_c=supply.copy(),
             cdu_supply_c=supply,
             pump_speed=np.full(m, 0.8),
-            pump_integral=np.zeros(m),
+            pump_integral=np.full(m, 0.8),  # integral in output units: bumpless start
             pumps_available=c.pumps_installed.copy(),
             cdu_online=np.ones(m, dtype=bool),
             valve=np.full(m, 0.5),
-            valve_integral=np.zeros(m),
+            valve_integral=np.full(m, 0.5),
             hall_air_c=self.room_setpoint_c.copy(),
             crah_speed=np.full(h, 0.5),
-            crah_integral=np.zeros(h),
+            crah_integral=np.full(h, 0.5),
             facility_c=np.array([s.facility_water.supply_setpoint_c]),
             facility_supply_c=s.facility_water.supply_setpoint_c,
             rejection_fraction=0.5,
-            rejection_integral=0.0,
+            rejection_integral=0.5,
             chilled_c=np.array([s.heat_rejection.chillers.chilled_water_supply_c]),
             chiller_integral=0.0,
             power_cap_fraction=np.full(n, s.gpu_management.power_cap_fraction),
@@ -396,18 +408,19 @@ class Simulation:
 
         # --- CDU hydraulics (algebraic: pumps against parallel branches and the exchanger) --
         running = np.where(st.cdu_online, np.minimum(st.pumps_available, c.pumps_required), 0)
-        loop = solve_loops(
-            speed=st.pump_speed, pumps_running=running, shutoff_head_kpa=c.shutoff_head_kpa,
-            curve_a_kpa_per_lpm2=c.curve_a_kpa_per_lpm2, series_k_kpa_per_lpm2=c.hx_k_kpa_per_lpm2,
-            branch_conductance_sum=c.branch_conductance_sum, pump_efficiency=c.pump_efficiency)
-        rack_flow_lpm = self.rack_inv_sqrt_k * np.sqrt(loop.branch_dp_kpa)[topo.rack_cdu]
+        loop = solve_loops(self.loop_params, st.pump_speed, running,
+                           c.branch_conductance_sum, out=self._loop)
+        rack_flow_lpm = branch_flow_lpm(self.rack_inv_sqrt_k, topo.rack_cdu, loop.branch_dp_kpa)
         st.pump_speed, st.pump_integral = pi_update(
             c.dp_setpoint_kpa - loop.branch_dp_kpa, st.pump_integral, dt,
-            kp=PUMP_KP_PER_KPA, ti_s=PUMP_TI_S, out_min=c.min_speed, out_max=1.0)
+            kp=PUMP_KP_PER_KPA, ti_s=PUMP_TI_S, out_min=c.min_speed, out_max=1.0,
+            max_integration_s=PUMP_TI_S)
 
         # --- rack coolant nodes -----------------------------------------------------------
         t_rack = st.rack_coolant_c
-        rack_rate = rack_flow_lpm / 60000.0 * self.tcs.density(t_rack) * self.tcs.cp(t_rack)
+        # the coolant's capacity rate at each CDU's supply temperature (one lookup per CDU)
+        supply_vhc = self.tcs.volumetric_heat_capacity(st.cdu_supply_c)
+        rack_rate = rack_flow_lpm * (supply_vhc / 60000.0)[topo.rack_cdu]
         supply_at_rack = st.cdu_supply_c[topo.rack_cdu]
         st.rack_coolant_c, carried_w = relax_node(
             t_rack, r.coolant_capacity_j_per_k, rack_rate, supply_at_rack, liquid_w, dt)
@@ -416,9 +429,9 @@ class Simulation:
         cdu_heat_w = np.bincount(topo.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
         cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
         t_cdu = st.cdu_coolant_c
-        hot_rate = loop.flow_lpm / 60000.0 * self.tcs.density(t_cdu) * self.tcs.cp(t_cdu)
+        hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, t_cdu)
         cold_rate = st.valve * c.facility_design_flow_kg_per_s * self.fw_cp
-        hx_conductance = exchanger_conductance(c.hx_ua_w_per_k, hot_rate, cold_rate)
+        hx_conductance = exchanger_conductance_w_per_k(c.hx_ua_w_per_k, hot_rate, cold_rate)
         st.cdu_coolant_c, hx_duty_w = relax_node(
             t_cdu, c.capacity_j_per_k, hx_conductance, st.facility_c[0], cdu_heat_w, dt)
         # the supply leaves the exchanger cooled by the duty the secondary flow carries
@@ -427,7 +440,8 @@ class Simulation:
         st.cdu_supply_c = st.cdu_coolant_c - cooled * (st.cdu_coolant_c - st.facility_c[0])
         st.valve, st.valve_integral = pi_update(
             st.cdu_supply_c - c.supply_setpoint_c, st.valve_integral, dt,
-            kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S, out_min=VALVE_MIN, out_max=1.0)
+            kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S, out_min=VALVE_MIN, out_max=1.0,
+            max_integration_s=VALVE_TI_S)
 
         # --- hall air and CRAHs on chilled water -----------------------------------------
         losses = self.power_chain.losses
@@ -440,7 +454,8 @@ class Simulation:
             hall_air_in_w, dt)
         st.crah_speed, st.crah_integral = pi_update(
             st.hall_air_c - self.room_setpoint_c, st.crah_integral, dt,
-            kp=CRAH_KP_PER_K, ti_s=CRAH_TI_S, out_min=CRAH_MIN_SPEED, out_max=1.0)
+            kp=CRAH_KP_PER_K, ti_s=CRAH_TI_S, out_min=CRAH_MIN_SPEED, out_max=1.0,
+            max_integration_s=CRAH_TI_S)
 
         # --- chillers: hold the chilled water, then trim the facility water ----------------
         hr = self.scenario.heat_rejection
@@ -473,7 +488,8 @@ class Simulation:
         st.facility_c[0] = fw_after
         st.rejection_fraction, st.rejection_integral = pi_update(
             np.array([fw_after - fw_set]), np.array([st.rejection_integral]), dt,
-            kp=FREE_COOLING_KP_PER_K, ti_s=FREE_COOLING_TI_S, out_min=0.0, out_max=1.0)
+            kp=FREE_COOLING_KP_PER_K, ti_s=FREE_COOLING_TI_S, out_min=0.0, out_max=1.0,
+            max_integration_s=FREE_COOLING_TI_S)
         st.rejection_fraction = float(st.rejection_fraction[0])
         st.rejection_integral = float(st.rejection_integral[0])
         dry = hr.dry_coolers
@@ -694,8 +710,8 @@ class Simulation:
 _COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
 
 # Controller tunings. Gains are per unit of the measured quantity; the integral time is
-# the loop's design settling time. pi_update integrates over min(dt, ti) so a step longer
-# than the loop settles stays stable (the loop is then quasi-steady within the step).
+# the loop's design settling time. Each loop integrates over at most ti per step, so a step
+# longer than the loop settles stays stable (the loop is then quasi-steady within it).
 PUMP_KP_PER_KPA = 0.0015  # speed per kPa of branch dp error; plant gain ~2 dp/n
 PUMP_TI_S = 3.0
 VALVE_KP_PER_K = 0.05  # facility valve opening per K of TCS supply error

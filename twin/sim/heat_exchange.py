@@ -38,7 +38,9 @@ def counterflow_effectiveness(
     a *= ntu
     denom = np.multiply(a, cr)
     denom += 1.0
-    return np.divide(a, denom, out=out)
+    eps = np.divide(a, denom, out=out)
+    # Large NTU can round one ulp above 1; keep the promise of [0, 1] exact.
+    return np.minimum(eps, 1.0, out=eps if isinstance(eps, np.ndarray) else None)
 
 
 def exchanger_conductance_w_per_k(

@@ -14,25 +14,23 @@ from __future__ import annotations
 
 import numpy as np
 
-_SERIES_BELOW = 1e-8  # below this, 1 - x/2 equals (1 - exp(-x))/x to within 2e-17
-
 
 def exprel_neg(x: np.ndarray | float, out: np.ndarray | None = None) -> np.ndarray:
     """``(1 - exp(-x)) / x`` for ``x >= 0`` (dimensionless), without division by zero.
 
     Exactly 1 at ``x = 0``, decreasing, 0 at ``x = inf``. ``out`` may be ``x``.
     It scales an explicit Euler increment into the exact exponential one.
+    ``expm1`` is accurate to an ulp for every x, so the quotient needs no series for
+    small x (for tiny x, ``expm1(-x) == -x`` exactly); only x = 0 is set apart.
     """
     x = np.asarray(x, dtype=np.float64)
-    quotient = np.expm1(np.negative(x))
-    np.negative(quotient, out=quotient)
-    use_quotient = x >= _SERIES_BELOW
-    np.divide(quotient, x, out=quotient, where=use_quotient)
-    # Series where x is too small for the quotient to be accurate (or x is 0).
-    res = np.multiply(x, -0.5, out=np.empty(x.shape) if out is None else out)
-    res += 1.0
-    np.copyto(res, quotient, where=use_quotient)
-    return res
+    neg_x = np.negative(x, out=np.empty(x.shape))
+    quotient = np.expm1(neg_x)
+    positive = np.greater(x, 0.0)
+    res = np.ones(x.shape) if out is None else out
+    if out is not None:
+        res.fill(1.0)
+    return np.divide(quotient, neg_x, out=res, where=positive)
 
 
 def relax_node(

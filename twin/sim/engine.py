@@ -21,6 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twin.scenario import Scenario
+from twin.scenario.schema import Event
+from twin.sim.control import pi_update
+from twin.sim.coolant import CoolantTable
+from twin.sim.heat_exchange import exchanger_conductance_w_per_k
+from twin.sim.hydraulics import CduLoopParams, LoopSolution, branch_flow_lpm, solve_loops
+from twin.sim.robots import RobotLoads
 from twin.sim.snapshot import (
     SITE_COLUMNS,
     CduState,
@@ -30,11 +36,6 @@ from twin.sim.snapshot import (
     Snapshot,
     frozen_fields,
 )
-from twin.sim.control import pi_update
-from twin.sim.coolant import CoolantTable
-from twin.sim.heat_exchange import exchanger_conductance_w_per_k
-from twin.sim.hydraulics import CduLoopParams, LoopSolution, branch_flow_lpm, solve_loops
-from twin.sim.robots import RobotLoads
 from twin.sim.thermal import relax_node
 from twin.sim.topology import Topology, build_topology
 from twin.sim.workload import WorkloadModel
@@ -403,7 +404,8 @@ class Simulation:
             st.rack_coolant_c, per_gpu_w, dt)
         st.junction_c = junction_new
         liquid_w = liquid_w + chip_out_w * r.gpus
-        st.throttled = (st.junction_c >= r.throttle_c) | (st.throttled & (st.junction_c > r.release_c))
+        st.throttled = (st.junction_c >= r.throttle_c) | (
+            st.throttled & (st.junction_c > r.release_c))
         st.tripped = st.tripped | (st.junction_c >= r.critical_c)
 
         # --- CDU hydraulics (algebraic: pumps against parallel branches and the exchanger) --

@@ -106,8 +106,8 @@ class WorkloadModel:
         # Inference load balancers leave a few percent of imbalance between racks.
         spread = 1.0 + 0.03 * rng.standard_normal(topo.rack_count)
         start = s.scenario.start
-        return cls(training, inference, spread, start.hour + start.minute / 60 + start.second / 3600,
-                   np.zeros(topo.rack_count))
+        start_hour = start.hour + start.minute / 60 + start.second / 3600
+        return cls(training, inference, spread, start_hour, np.zeros(topo.rack_count))
 
     def utilization(self, t0: float, dt: float, out: np.ndarray) -> np.ndarray:
         out.fill(0.0)

@@ -26,6 +26,7 @@ from twin.sim.control import pi_update
 from twin.sim.coolant import CoolantTable
 from twin.sim.heat_exchange import exchanger_conductance_w_per_k
 from twin.sim.hydraulics import CduLoopParams, LoopSolution, branch_flow_lpm, solve_loops
+from twin.sim.power import PowerChain
 from twin.sim.robots import RobotLoads
 from twin.sim.snapshot import (
     SITE_COLUMNS,
@@ -38,6 +39,7 @@ from twin.sim.snapshot import (
 )
 from twin.sim.thermal import relax_node
 from twin.sim.topology import Topology, build_topology
+from twin.sim.weather import Weather
 from twin.sim.workload import WorkloadModel
 
 AIR_DENSITY_KG_PER_M3 = 1.18  # dry air at 25 C, 1 atm
@@ -333,6 +335,8 @@ class Simulation:
         self.power_chain.reset()
         self.robots.reset()
         self._next_event = 0
+        self._pending_hall_w = np.zeros(h)
+        self._pending_j = 0.0
         self._demand_response: tuple[float, float] | None = None  # (end time, target kW)
         self.ledger_state = Ledger(stored_start_j=self.stored_energy_j(),
                                    battery_start_j=self.power_chain.battery_energy_j())
@@ -349,6 +353,7 @@ class Simulation:
             + np.dot(self.hall_air_capacity_j_per_k, st.hall_air_c)
             + self.fw_capacity_j_per_k * st.facility_c[0]
             + self.chw_capacity_j_per_k * st.chilled_c[0]
+            + self._pending_j  # electrical-room heat that reaches the hall air next step
         )
 
     # ------------------------------------------------------------------ step
@@ -446,10 +451,10 @@ class Simulation:
             max_integration_s=VALVE_TI_S)
 
         # --- hall air and CRAHs on chilled water -----------------------------------------
-        losses = self.power_chain.losses
+        # electrical-room losses and robot heat of the previous step (held as pending heat)
         hall_air_in_w = np.bincount(topo.rack_hall, weights=air_w, minlength=self.hall_count)
         crah_fan_w = self.crah_fan_w * st.crah_speed**3
-        hall_air_in_w += losses.hall_indoor_w + crah_fan_w + self.robots.hall_heat_w
+        hall_air_in_w += self._pending_hall_w + crah_fan_w
         st.hall_air_c, crah_duty_w = relax_node(
             st.hall_air_c, self.hall_air_capacity_j_per_k,
             self.crah_design_conductance_w_per_k * st.crah_speed, st.chilled_c[0],
@@ -508,6 +513,10 @@ class Simulation:
         plant_w = fw_pump_w + dry_fan_w + tower_fan_w + chiller_w
         robot_w = self.robots.step(t0, dt, np.where(st.tripped, 0.0, delivered))
         grid = self.power_chain.step(t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w)
+        if grid.unserved_w > 0:
+            st.tripped[:] = True  # no source left for the IT load: the racks lose power
+        self._pending_hall_w = self.power_chain.losses.hall_indoor_w + self.robots.hall_heat_w
+        self._pending_j = float(self._pending_hall_w.sum()) * dt
 
         # --- ledger: what left the site and what it cost ---------------------------------
         rejected_w = (dry_w + tower_w + trim_w + chw_duty_w + chiller_w + dry_fan_w

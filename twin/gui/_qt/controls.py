@@ -1,0 +1,155 @@
+"""Toolbar controls: time (play, pause, step, speed) and the rack colour field with its bar."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPen
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QStyle,
+    QToolButton,
+    QWidget,
+)
+
+from twin.gui._vispy.colors import TRIPPED_RGBA, ColorField
+
+SPEEDS: tuple[tuple[str, float | None], ...] = (
+    ("1× real time", 1.0), ("10×", 10.0), ("60× (1 min/s)", 60.0), ("600×", 600.0),
+    ("3600× (1 h/s)", 3600.0), ("As fast as possible", None),
+)
+
+
+class TimeControls(QWidget):
+    play_toggled = Signal(bool)  # True: run
+    step_requested = Signal()
+    speed_changed = Signal(object)  # float or None
+
+    def __init__(self, start: datetime, speed: float | None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._start = start
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        style = self.style()
+        self._play_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
+        self._pause_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPause)
+        self.play_button = QToolButton()
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("Run or pause the simulation (Space)")
+        self.play_button.toggled.connect(self._on_play_toggled)
+        self.step_button = QToolButton()
+        self.step_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaSkipForward))
+        self.step_button.setToolTip("Pause and advance one step")
+        self.step_button.clicked.connect(self.step_requested)
+        self.speed = QComboBox()
+        self.speed.setToolTip("Simulated time per second of real time")
+        for text, value in SPEEDS:
+            self.speed.addItem(text, value)
+        self.speed.setCurrentIndex([v for _, v in SPEEDS].index(speed))
+        self.speed.currentIndexChanged.connect(
+            lambda i: self.speed_changed.emit(self.speed.itemData(i)))
+        self.clock = QLabel()
+        self.clock.setMinimumWidth(self.clock.fontMetrics().horizontalAdvance("0000-00-00 00:00:00 +00d"))
+        for widget in (self.play_button, self.step_button, self.speed, self.clock):
+            row.addWidget(widget)
+        self.set_time(0.0)
+        self._sync_icon(False)
+
+    def set_running(self, running: bool) -> None:
+        """Show the state without re-emitting it."""
+        self.play_button.blockSignals(True)
+        self.play_button.setChecked(running)
+        self.play_button.blockSignals(False)
+        self._sync_icon(running)
+
+    def set_time(self, time_s: float) -> None:
+        now = self._start + timedelta(seconds=time_s)
+        day = int(time_s // 86400) + 1
+        self.clock.setText(f"{now:%Y-%m-%d %H:%M:%S}  day {day}")
+
+    def _on_play_toggled(self, running: bool) -> None:
+        self._sync_icon(running)
+        self.play_toggled.emit(running)
+
+    def _sync_icon(self, running: bool) -> None:
+        self.play_button.setIcon(self._pause_icon if running else self._play_icon)
+
+
+def _qcolor(rgba: np.ndarray | tuple[float, ...]) -> QColor:
+    return QColor.fromRgbF(*(float(c) for c in rgba[:4]))
+
+
+class ColorBar(QWidget):
+    """The legend of the colour field: a gradient with its range, units and marks, or
+    swatches for categories; tripped racks always have their own swatch."""
+
+    def __init__(self, field: ColorField, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.field = field
+        self.setMinimumSize(QSize(320, 34))
+
+    def set_field(self, field: ColorField) -> None:
+        self.field = field
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        text = self.palette().windowText().color()
+        metrics = painter.fontMetrics()
+        bar = QRectF(4, 4, self.width() - 90, 10)
+        field = self.field
+        painter.setPen(QPen(text))
+        if field.categories:
+            width = bar.width() / len(field.categories)
+            for k, category in enumerate(field.categories):
+                swatch = QRectF(bar.left() + k * width, bar.top(), 12, 10)
+                painter.fillRect(swatch, _qcolor(category.rgba))
+                painter.drawText(swatch.right() + 4, bar.bottom() + 1, category.label)
+        else:
+            gradient = QLinearGradient(bar.topLeft(), bar.topRight())
+            for stop in np.linspace(0.0, 1.0, 11):
+                gradient.setColorAt(float(stop), _qcolor(field.colormap.map(np.array([stop]))[0]))
+            painter.fillRect(bar, gradient)
+            baseline = bar.bottom() + metrics.ascent() + 2
+            painter.drawText(QRectF(bar.left(), bar.bottom() + 2, 60, metrics.height()),
+                             Qt.AlignmentFlag.AlignLeft, f"{field.low:g}")
+            painter.drawText(QRectF(bar.right() - 80, bar.bottom() + 2, 80, metrics.height()),
+                             Qt.AlignmentFlag.AlignRight, f"{field.high:g} {field.unit}")
+            for value, label in field.marks:
+                x = bar.left() + bar.width() * (value - field.low) / (field.high - field.low)
+                painter.drawLine(int(x), int(bar.top() - 2), int(x), int(bar.bottom() + 2))
+                painter.drawText(int(x - metrics.horizontalAdvance(label) / 2), int(baseline),
+                                 label)
+        tripped = QRectF(bar.right() + 10, bar.top(), 12, 10)
+        painter.fillRect(tripped, _qcolor(TRIPPED_RGBA))
+        painter.drawText(int(tripped.right() + 4), int(bar.bottom() + 1), "tripped")
+        painter.end()
+
+
+class ColorFieldPanel(QWidget):
+    field_changed = Signal(str)
+
+    def __init__(self, fields: tuple[ColorField, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._fields = {f.key: f for f in fields}
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Colour racks by"))
+        self.combo = QComboBox()
+        for field in fields:
+            self.combo.addItem(field.label, field.key)
+        self.combo.setToolTip("The rack value shown by colour")
+        self.bar = ColorBar(fields[0])
+        row.addWidget(self.combo)
+        row.addWidget(self.bar)
+        self.combo.currentIndexChanged.connect(self._on_index_changed)
+
+    def _on_index_changed(self, index: int) -> None:
+        key = self.combo.itemData(index)
+        self.bar.set_field(self._fields[key])
+        self.field_changed.emit(key)

@@ -1,0 +1,224 @@
+"""The main window: KPI strip, 3D view, toolbar, rack inspector and status bar.
+
+The window owns the simulation runner. A GUI-thread timer takes the newest snapshot
+from the runner (never waiting for it) and hands it to the 3D view and the widgets.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from twin.gui._qt.controls import ColorFieldPanel, TimeControls
+from twin.gui._qt.inspector import RackInspector
+from twin.gui._qt.kpi_strip import KpiStrip, site_kpis
+from twin.gui._qt.theme import THEMES, Theme
+from twin.gui._vispy.canvas import CanvasWrapper
+from twin.gui._vispy.colors import rack_color_fields
+from twin.gui.runner import SimulationLike, SimulationRunner
+from twin.scenario import Scenario
+from twin.sim.layout import build_layout
+from twin.sim.snapshot import Snapshot
+from twin.sim.topology import build_topology
+
+FRAME_INTERVAL_MS = 33  # pull snapshots at 30 Hz: smooth enough, light on software GL
+STATUS_INTERVAL_MS = 1000
+DEFAULT_SPEED = 60.0
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, scenario: Scenario, simulation: SimulationLike, *,
+                 theme: str = "dark", speed: float | None = DEFAULT_SPEED,
+                 running: bool = True) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self.topology = build_topology(scenario)
+        self.layout_ = build_layout(scenario, self.topology)
+        self.theme: Theme = THEMES[theme]
+        self.setWindowTitle(f"twin — {scenario.scenario.title}")
+        self.resize(1440, 900)
+
+        self.fields = rack_color_fields(scenario)
+        self.canvas = CanvasWrapper(scenario, self.topology, self.layout_, self.fields,
+                                    self.theme.scene)
+        self.kpis = KpiStrip(site_kpis(scenario))
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.kpis)
+        column.addWidget(self.canvas.canvas.native, 1)
+        self.setCentralWidget(central)
+
+        self.runner = SimulationRunner(simulation, speed=speed, paused=not running, parent=self)
+        self.runner.failed.connect(self._on_simulation_failed)
+        self.time_controls = TimeControls(scenario.scenario.start, speed)
+        self.time_controls.set_running(running)
+        self.time_controls.play_toggled.connect(self.set_running)
+        self.time_controls.step_requested.connect(self.step)
+        self.time_controls.speed_changed.connect(self.runner.set_speed)
+        self.color_panel = ColorFieldPanel(self.fields)
+        self.color_panel.field_changed.connect(self.canvas.set_color_field)
+        self.viewpoint_box = QComboBox()
+        self.viewpoint_box.setToolTip("Fly the camera to a saved viewpoint")
+        for key, view in self.canvas.viewpoints.items():
+            self.viewpoint_box.addItem(view.label, key)
+        self.viewpoint_box.activated.connect(
+            lambda i: self.canvas.go_to(self.viewpoint_box.itemData(i)))
+        self._build_toolbar()
+
+        self.inspector = RackInspector(self.topology)
+        dock = QDockWidget("Rack inspector", self)
+        dock.setObjectName("rackInspector")
+        dock.setWidget(self.inspector)
+        dock.setMinimumWidth(260)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.canvas.events.rack_selected.connect(
+            lambda event: self.inspector.show_rack(event.index))
+        self._build_menus(dock)
+
+        self.fps_label = QLabel()
+        self.sim_label = QLabel()
+        self.statusBar().addWidget(QLabel(scenario.scenario.title))
+        self.statusBar().addPermanentWidget(self.sim_label)
+        self.statusBar().addPermanentWidget(self.fps_label)
+
+        self.shown_generation = 0
+        self.snapshot: Snapshot | None = None
+        self._frames_at, self._frames_count = time.monotonic(), 0
+        self.frame_timer = QTimer(self)
+        self.frame_timer.setInterval(FRAME_INTERVAL_MS)
+        self.frame_timer.timeout.connect(self.pull_snapshot)
+        self.status_timer = QTimer(self)
+        self.status_timer.setInterval(STATUS_INTERVAL_MS)
+        self.status_timer.timeout.connect(self._update_status)
+        self.set_theme(theme)
+        self.runner.start()
+        self.frame_timer.start()
+        self.status_timer.start()
+        self._update_status()
+
+    # ----------------------------------------------------------------- layout
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Simulation")
+        bar.setObjectName("simulationToolbar")
+        bar.setMovable(False)
+        bar.addWidget(self.time_controls)
+        bar.addSeparator()
+        bar.addWidget(self.color_panel)
+        bar.addSeparator()
+        bar.addWidget(QLabel("View"))
+        bar.addWidget(self.viewpoint_box)
+        self.addToolBar(bar)
+
+    def _build_menus(self, dock: QDockWidget) -> None:
+        simulation = self.menuBar().addMenu("&Simulation")
+        run = QAction("&Run / pause", self, shortcut=QKeySequence(Qt.Key.Key_Space))
+        run.triggered.connect(lambda: self.set_running(self.runner.paused))
+        step = QAction("&Step", self, shortcut=QKeySequence("S"))
+        step.triggered.connect(self.step)
+        reset = QAction("Re&set to the start", self)
+        reset.triggered.connect(self.runner.reset)
+        simulation.addActions([run, step, reset])
+        self.addActions([run, step])  # shortcuts work while the 3D view has the focus
+
+        view = self.menuBar().addMenu("&View")
+        for number, (key, viewpoint) in enumerate(self.canvas.viewpoints.items(), start=1):
+            action = QAction(viewpoint.label, self)
+            if number <= 9:
+                action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.triggered.connect(lambda _=False, k=key: self.canvas.go_to(k))
+            view.addAction(action)
+            self.addAction(action)
+        view.addSeparator()
+        themes = QActionGroup(self)
+        for name in THEMES:
+            action = QAction(f"{name.title()} theme", self, checkable=True)
+            action.setChecked(name == self.theme.name)
+            action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            themes.addAction(action)
+            view.addAction(action)
+        view.addSeparator()
+        view.addAction(dock.toggleViewAction())
+
+    # ----------------------------------------------------------------- behaviour
+
+    def set_theme(self, name: str) -> None:
+        self.theme = THEMES[name]
+        app = QApplication.instance()
+        if app is not None:
+            self.theme.apply(app)
+        self.canvas.set_palette(self.theme.scene)
+
+    def set_running(self, running: bool) -> None:
+        if running:
+            self.runner.resume()
+        else:
+            self.runner.pause()
+        self.time_controls.set_running(running)
+
+    def step(self) -> None:
+        self.runner.step()
+        self.time_controls.set_running(False)
+
+    def pull_snapshot(self) -> None:
+        """Show the runner's newest snapshot, if there is one not shown yet."""
+        generation, snapshot = self.runner.latest()
+        if snapshot is None or generation == self.shown_generation:
+            return
+        self.shown_generation = generation
+        self.show_snapshot(snapshot)
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.canvas.update(snapshot)
+        self.kpis.update_snapshot(snapshot)
+        self.inspector.update_snapshot(snapshot)
+        self.time_controls.set_time(snapshot.time_s)
+
+    def _update_status(self) -> None:
+        now = time.monotonic()
+        frames = self.canvas.frames_drawn
+        self.render_fps = (frames - self._frames_count) / max(now - self._frames_at, 1e-6)
+        self._frames_at, self._frames_count = now, frames
+        stats = self.runner.stats()
+        self.fps_label.setText(f"render {self.render_fps:.0f} fps")
+        if stats.paused:
+            self.sim_label.setText("simulation paused")
+        else:
+            self.sim_label.setText(f"simulation {stats.steps_per_s:,.0f} steps/s · "
+                                   f"{stats.speed:,.0f}× real time")
+
+    def _on_simulation_failed(self, report: str) -> None:
+        self.time_controls.set_running(False)
+        box = QMessageBox(QMessageBox.Icon.Critical, "Simulation error",
+                          "The simulation stopped with an error and is paused.", parent=self)
+        box.setDetailedText(report)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def save_screenshot(self, path: Path) -> bool:
+        """Grab the whole window, 3D view included, into a PNG."""
+        return self.grab().save(str(path))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.frame_timer.stop()
+        self.status_timer.stop()
+        self.runner.stop()
+        self.canvas.close()
+        super().closeEvent(event)

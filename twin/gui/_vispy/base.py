@@ -1,0 +1,59 @@
+"""What all adapters share: the scene palette of each theme and labels that follow it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from vispy.color import Color
+from vispy.scene import visuals
+
+from twin.sim.snapshot import Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class ScenePalette:
+    background: str
+    ground: tuple[float, float, float, float]
+    floor: tuple[float, float, float, float]
+    wall: tuple[float, float, float, float]
+    label: str
+    grid: tuple[float, float, float, float]
+
+
+LIGHT_SCENE = ScenePalette(
+    background="#dfe4ea", ground=(0.80, 0.83, 0.80, 1.0), floor=(0.93, 0.94, 0.95, 1.0),
+    wall=(0.55, 0.65, 0.78, 0.16), label="#1d2733", grid=(0.55, 0.60, 0.58, 0.35),
+)
+DARK_SCENE = ScenePalette(
+    background="#141a21", ground=(0.16, 0.19, 0.21, 1.0), floor=(0.30, 0.33, 0.37, 1.0),
+    wall=(0.55, 0.70, 0.90, 0.12), label="#e3e9f0", grid=(0.40, 0.46, 0.50, 0.35),
+)
+
+
+def rgba(color: tuple[float, ...] | str) -> np.ndarray:
+    return np.asarray(Color(color).rgba, np.float32)
+
+
+class Adapter:
+    """An adapter draws one kind of thing; ``update`` takes a snapshot and only moves
+    arrays to the GPU, so it stays cheap enough to run every frame."""
+
+    def __init__(self) -> None:
+        self.labels: list[visuals.Text] = []
+
+    def _label(self, text: str, pos: tuple[float, float, float], parent, *,
+               size: float = 9.0, bold: bool = False) -> visuals.Text:
+        label = visuals.Text(text, pos=pos, font_size=size, bold=bold, anchor_x="left",
+                             anchor_y="bottom", parent=parent)
+        label.order = 10  # drawn after the boxes, over them
+        label.set_gl_state("translucent", depth_test=False)
+        self.labels.append(label)
+        return label
+
+    def update(self, snapshot: Snapshot) -> None:
+        """Things with no simulated state (pedestals, walls) keep their look."""
+
+    def apply_palette(self, palette: ScenePalette) -> None:
+        for label in self.labels:
+            label.color = palette.label

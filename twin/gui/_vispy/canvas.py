@@ -1,0 +1,207 @@
+"""The 3D view: a SceneCanvas with the site's adapters, an orbit camera and rack picking.
+
+``CanvasWrapper`` owns the canvas (composition, as in vispy's Qt embedding example); the
+window only puts ``canvas.native`` in a layout. Everything here runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from vispy import app, scene
+from vispy.util.event import EmitterGroup, Event
+
+from twin.gui._vispy.base import Adapter, ScenePalette
+from twin.gui._vispy.cdus import CduAdapter
+from twin.gui._vispy.colors import ColorField
+from twin.gui._vispy.halls import HallAdapter
+from twin.gui._vispy.racks import RackAdapter
+from twin.gui._vispy.site import SiteAdapter
+from twin.gui._vispy.substation import SubstationAdapter
+from twin.gui._vispy.workcells import WorkcellAdapter
+from twin.gui._vispy.yard import YardAdapter
+from twin.scenario import Scenario
+from twin.sim.layout import Layout
+from twin.sim.snapshot import Snapshot
+from twin.sim.topology import Topology
+
+FIELD_OF_VIEW_DEG = 35.0
+TRANSITION_S = 0.7
+CLICK_TOLERANCE_PX = 4  # a press and release closer than this is a click, not an orbit
+
+
+@dataclass(frozen=True, slots=True)
+class Viewpoint:
+    label: str
+    center: tuple[float, float, float]
+    distance: float
+    elevation: float
+    azimuth: float
+
+
+def _framing(label: str, rect: np.ndarray, *, elevation: float = 38.0,
+             azimuth: float = -35.0, height_m: float = 0.0) -> Viewpoint:
+    """A viewpoint that shows the whole rectangle (xmin, ymin, xmax, ymax)."""
+    extent = max(rect[2] - rect[0], rect[3] - rect[1], 10.0)
+    distance = 0.62 * extent / math.tan(math.radians(FIELD_OF_VIEW_DEG / 2))
+    center = ((rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2, height_m)
+    return Viewpoint(label, center, distance, elevation, azimuth)
+
+
+def site_viewpoints(layout: Layout, hall_names: tuple[str, ...]) -> dict[str, Viewpoint]:
+    views = {"site": _framing("Whole site", layout.site_rect_m, elevation=42.0)}
+    for h, name in enumerate(hall_names):
+        views[name] = _framing(f"Hall {name}", layout.hall_rect_m(h), elevation=48.0,
+                               azimuth=-30.0, height_m=1.0)
+    views["yard"] = _framing("Cooling yard", layout.yard_rect_m, elevation=35.0)
+    views["substation"] = _framing("Substation", layout.substation_rect_m, elevation=35.0,
+                                   azimuth=30.0)
+    return views
+
+
+def _smoothstep(t: float) -> float:
+    t = min(max(t, 0.0), 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+class CanvasWrapper:
+    def __init__(self, scenario: Scenario, topology: Topology, layout: Layout,
+                 fields: tuple[ColorField, ...], palette: ScenePalette,
+                 size: tuple[int, int] = (1280, 720)) -> None:
+        self.events = EmitterGroup(source=self, rack_selected=Event)
+        self.canvas = scene.SceneCanvas(keys=None, size=size, show=False,
+                                        bgcolor=palette.background)
+        self.view = self.canvas.central_widget.add_view()
+        self.viewpoints = site_viewpoints(layout, topology.hall_names)
+        home = self.viewpoints["site"]
+        self.view.camera = scene.TurntableCamera(
+            fov=FIELD_OF_VIEW_DEG, center=home.center, distance=home.distance,
+            elevation=home.elevation, azimuth=home.azimuth)
+        parent = self.view.scene
+        self.site = SiteAdapter(layout, parent, palette)
+        self.halls = HallAdapter(layout, topology.hall_names, parent, palette)
+        self.racks = RackAdapter(layout, topology, fields, parent)
+        self.cdus = CduAdapter(layout, parent)
+        self.yard = YardAdapter(layout, parent, palette)
+        self.substation = SubstationAdapter(scenario, layout, parent, palette)
+        self.workcells = WorkcellAdapter(scenario, layout, parent, palette)
+        self.adapters: tuple[Adapter, ...] = (self.site, self.halls, self.racks, self.cdus,
+                                              self.yard, self.substation, self.workcells)
+        self.frames_drawn = 0
+        self._press_pos: np.ndarray | None = None
+        self._transition: tuple[float, Viewpoint, Viewpoint] | None = None
+        self._timer = app.Timer(interval=1 / 60, connect=self._on_transition_tick, start=False)
+        self.canvas.events.draw.connect(self._on_draw)
+        self.canvas.events.mouse_press.connect(self._on_mouse_press)
+        self.canvas.events.mouse_release.connect(self._on_mouse_release)
+
+    # ----------------------------------------------------------------- snapshots
+
+    def update(self, snapshot: Snapshot) -> None:
+        for adapter in self.adapters:
+            adapter.update(snapshot)
+        self.canvas.update()
+
+    def set_color_field(self, key: str) -> None:
+        self.racks.set_field(key)
+        self.canvas.update()
+
+    def set_palette(self, palette: ScenePalette) -> None:
+        self.canvas.bgcolor = palette.background
+        for adapter in self.adapters:
+            adapter.apply_palette(palette)
+        self.canvas.update()
+
+    # ----------------------------------------------------------------- camera
+
+    def go_to(self, key: str, *, animate: bool = True) -> None:
+        target = self.viewpoints[key]
+        if not animate:
+            self._transition = None
+            self._timer.stop()
+            self._apply_viewpoint(target)
+            return
+        self._transition = (time.monotonic(), self.current_viewpoint(), target)
+        self._timer.start()
+
+    def current_viewpoint(self) -> Viewpoint:
+        camera = self.view.camera
+        return Viewpoint("current", tuple(float(c) for c in camera.center),
+                         float(camera.distance), float(camera.elevation),
+                         float(camera.azimuth))
+
+    def _apply_viewpoint(self, view: Viewpoint) -> None:
+        camera = self.view.camera
+        camera.center = view.center
+        camera.distance = view.distance
+        camera.elevation = view.elevation
+        camera.azimuth = view.azimuth
+
+    def _on_transition_tick(self, _event) -> None:
+        if self._transition is None:
+            self._timer.stop()
+            return
+        start, a, b = self._transition
+        t = (time.monotonic() - start) / TRANSITION_S
+        s = _smoothstep(t)
+        turn = (b.azimuth - a.azimuth + 180.0) % 360.0 - 180.0  # the short way round
+        center = tuple(ca + s * (cb - ca) for ca, cb in zip(a.center, b.center, strict=True))
+        # zoom geometrically so the move feels even at every distance
+        distance = a.distance * (b.distance / a.distance) ** s
+        self._apply_viewpoint(Viewpoint(b.label, center, distance,
+                                        a.elevation + s * (b.elevation - a.elevation),
+                                        a.azimuth + s * turn))
+        if t >= 1.0:
+            self._transition = None
+            self._timer.stop()
+
+    # ----------------------------------------------------------------- picking
+
+    def ray_at(self, pos: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Origin and unit direction, in site metres, of the ray under a canvas pixel."""
+        transform = self.view.scene.transform
+        near = transform.imap([pos[0], pos[1], -1.0, 1.0])
+        far = transform.imap([pos[0], pos[1], 1.0, 1.0])
+        near, far = near[:3] / near[3], far[:3] / far[3]
+        direction = far - near
+        return near, direction / np.linalg.norm(direction)
+
+    def screen_position(self, point: np.ndarray) -> tuple[float, float]:
+        """The canvas pixel where a point of the site appears."""
+        mapped = self.view.scene.transform.map(np.append(point, 1.0))
+        return float(mapped[0] / mapped[3]), float(mapped[1] / mapped[3])
+
+    def pick_rack(self, pos: tuple[float, float]) -> int | None:
+        return self.racks.pick(*self.ray_at(pos))
+
+    def select_rack(self, index: int | None) -> None:
+        self.racks.select(index)
+        self.events.rack_selected(index=index)
+        self.canvas.update()
+
+    def _on_mouse_press(self, event) -> None:
+        self._press_pos = np.asarray(event.pos, float) if event.button == 1 else None
+
+    def _on_mouse_release(self, event) -> None:
+        if self._press_pos is None or event.button != 1:
+            return
+        moved = np.abs(np.asarray(event.pos, float) - self._press_pos).max()
+        self._press_pos = None
+        if moved <= CLICK_TOLERANCE_PX:
+            self.select_rack(self.pick_rack(event.pos))
+
+    # ----------------------------------------------------------------- drawing
+
+    def _on_draw(self, _event) -> None:
+        self.frames_drawn += 1
+
+    def render(self) -> np.ndarray:
+        """The view as an (h, w, 4) uint8 image, drawn now."""
+        return self.canvas.render(alpha=False)
+
+    def close(self) -> None:
+        self._timer.stop()
+        self.canvas.close()

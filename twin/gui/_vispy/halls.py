@@ -1,0 +1,58 @@
+"""The data halls: floor, translucent walls (no roof, so the racks show), name and air."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.gui._vispy.base import Adapter, ScenePalette
+from twin.gui._vispy.geometry import box_node
+from twin.sim.layout import Boxes, Layout
+from twin.sim.snapshot import Snapshot
+
+WALL_THICKNESS_M = 0.3
+FLOOR_THICKNESS_M = 0.08
+
+
+def _walls(halls: Boxes) -> Boxes:
+    centers, sizes = [], []
+    t = WALL_THICKNESS_M
+    for (cx, cy, cz), (sx, sy, sz) in zip(halls.center_m, halls.size_m, strict=True):
+        for dx, dy, wx, wy in ((0, -1, sx, t), (0, 1, sx, t), (-1, 0, t, sy), (1, 0, t, sy)):
+            centers.append((cx + dx * (sx - t) / 2, cy + dy * (sy - t) / 2, cz))
+            sizes.append((wx, wy, sz))
+    return Boxes(center_m=np.array(centers), size_m=np.array(sizes))
+
+
+class HallAdapter(Adapter):
+    def __init__(self, layout: Layout, names: tuple[str, ...], parent,
+                 palette: ScenePalette) -> None:
+        super().__init__()
+        halls = layout.halls
+        floor_center = halls.center_m.copy()
+        floor_center[:, 2] = FLOOR_THICKNESS_M / 2
+        floor_size = halls.size_m.copy()
+        floor_size[:, 2] = FLOOR_THICKNESS_M
+        self.floor = box_node(Boxes(floor_center, floor_size), np.ones(4, np.float32), parent)
+        self.walls = box_node(_walls(halls), np.ones(4, np.float32), parent, translucent=True)
+        self.walls.order = 3  # after the opaque boxes, so they show through
+        self.name_labels = [
+            self._label(name, (lower[0] + 0.5, lower[1] + 0.5, upper[2] + 0.5), parent,
+                        size=11, bold=True)
+            for name, lower, upper in zip(names, halls.lower_m, halls.upper_m, strict=True)
+        ]
+        self.air_labels = [
+            self._label("", (lower[0] + 0.5, lower[1] + 0.5, upper[2] - 0.8), parent, size=8)
+            for lower, upper in zip(halls.lower_m, halls.upper_m, strict=True)
+        ]
+        self.apply_palette(palette)
+
+    def update(self, snapshot: Snapshot) -> None:
+        for label, air_c in zip(self.air_labels, snapshot.plant.hall_air_c, strict=True):
+            label.text = f"air {air_c:.1f} °C"
+
+    def apply_palette(self, palette: ScenePalette) -> None:
+        super().apply_palette(palette)
+        self.floor.instance_colors = np.tile(np.asarray(palette.floor, np.float32),
+                                             (self.floor.instance_positions.shape[0], 1))
+        self.walls.instance_colors = np.tile(np.asarray(palette.wall, np.float32),
+                                             (self.walls.instance_positions.shape[0], 1))

@@ -1,0 +1,83 @@
+"""Start the window: check for a display, build the QApplication, run until closed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from twin.scenario import Scenario, load
+
+DEFAULT_SCENARIO = "seoul-ai-factory"
+EXIT_NO_DISPLAY = 2
+# Qt platforms that draw without an X11 or Wayland server and can still host OpenGL
+_PLATFORMS_WITHOUT_SERVER = ("eglfs", "vnc")
+
+
+def display_problem(environ: Mapping[str, str] = os.environ,
+                    platform: str = sys.platform) -> str | None:
+    """Why no window could be shown here, or None when a display is available."""
+    if not platform.startswith("linux"):
+        return None
+    qpa = environ.get("QT_QPA_PLATFORM", "").split(":", 1)[0].strip().lower()
+    if qpa == "offscreen" or qpa == "minimal":
+        return f"QT_QPA_PLATFORM={qpa} cannot host the OpenGL 3D view"
+    if qpa in _PLATFORMS_WITHOUT_SERVER:
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return "neither DISPLAY nor WAYLAND_DISPLAY is set"
+
+
+def run_gui(scenario_name_or_path: str | Path | None,
+            simulation_factory: Callable[[Scenario], object], *,
+            exit_after_s: float | None = None, screenshot: Path | None = None,
+            theme: str = "dark") -> int:
+    """Open the twin window on a scenario; returns the process exit code.
+
+    ``simulation_factory`` builds the simulation the window runs (duck-typed, see
+    ``twin.gui.runner.SimulationLike``). With ``exit_after_s`` the window closes by
+    itself after that many seconds, first saving a PNG of itself to ``screenshot``.
+    """
+    problem = display_problem()
+    if problem is not None:
+        print(f"twin gui needs a display: {problem}.\n"
+              "Run it under a desktop session, or `xvfb-run twin gui` on a machine "
+              "without one.", file=sys.stderr)
+        return EXIT_NO_DISPLAY
+
+    # Qt and vispy are imported only once a window can be shown
+    import vispy
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from twin.gui._qt.main_window import MainWindow
+
+    scenario = load(scenario_name_or_path or DEFAULT_SCENARIO)
+    # fractional scale factors (150 %) as they are: crisp text on high-DPI laptops
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("twin")
+    app.setOrganizationName("twin")
+    app.setStyle("Fusion")  # the same look on every platform, themed by our palette
+    vispy.use(app="pyside6", gl="gl+")
+
+    window = MainWindow(scenario, simulation_factory(scenario), theme=theme)
+    window.show()
+    saved = True
+    if exit_after_s is not None:
+        def finish() -> None:
+            nonlocal saved
+            if screenshot is not None:
+                saved = window.save_screenshot(screenshot)
+                if not saved:
+                    print(f"twin gui: could not write the screenshot {screenshot}",
+                          file=sys.stderr)
+            window.close()
+
+        QTimer.singleShot(round(exit_after_s * 1000), finish)
+    app.exec()
+    return 0 if saved else 1

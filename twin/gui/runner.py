@@ -1,0 +1,260 @@
+"""Runs a simulation on a worker thread and hands the newest snapshot to the GUI.
+
+The worker steps the simulation at the requested speed and puts each new snapshot in
+a one-slot, lock-protected mailbox; the GUI takes it on its own timer and never waits
+for the simulation. Everything that changes the simulation (pause, speed, a step, any
+callable) goes through a queue and is applied by the worker between two steps, so the
+simulation is only ever touched by one thread.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Signal
+
+from twin.sim.snapshot import Snapshot
+
+PUBLISH_INTERVAL_S = 1 / 120  # at full speed, publish often enough for a 60 Hz display
+MAX_LAG_S = 0.5  # further behind real time than this, the worker stops trying to catch up
+IDLE_WAIT_S = 0.25
+STATS_WINDOW_S = 0.5
+
+
+class SimulationLike(Protocol):
+    dt_s: float
+
+    @property
+    def time_s(self) -> float: ...
+
+    def step(self, n: int = 1) -> None: ...
+
+    def snapshot(self) -> Snapshot: ...
+
+    def reset(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerStats:
+    steps_per_s: float  # simulation steps per second of wall time
+    speed: float  # simulated seconds per second of wall time, as achieved
+    paused: bool
+
+
+class SimulationRunner(QObject):
+    """Steps ``simulation`` on a worker thread; ``speed`` is a real-time factor or None
+    for as fast as possible."""
+
+    failed = Signal(str)  # the traceback of an exception raised on the worker
+
+    def __init__(self, simulation: SimulationLike, *, speed: float | None = 1.0,
+                 paused: bool = False, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._sim = simulation
+        self._commands: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._lock = threading.Lock()
+        self._latest: Snapshot | None = None
+        self._generation = 0
+        self._stats = RunnerStats(0.0, 0.0, paused)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        # worker-side state: only the worker reads or writes these once it runs
+        self._speed = speed
+        self._paused = paused
+        self._pending_steps = 0
+        self._anchor_wall = 0.0
+        self._anchor_sim = 0.0
+        self._window = (0.0, 0, 0.0)  # start, steps and simulated time of the stats window
+        self._last_publish = 0.0
+        self.speed = speed  # what the GUI asked for last, for display
+        self.paused = paused
+
+    # ----------------------------------------------------------------- GUI side
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the runner was already started")
+        self._thread = threading.Thread(target=self._run, name="twin-simulation", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> bool:
+        """Stop the worker after its current step; True once it has ended."""
+        self._stopping.set()
+        self._commands.put(lambda: None)  # wake a worker waiting on the queue
+        if self._thread is None:
+            return True
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def latest(self) -> tuple[int, Snapshot | None]:
+        """The newest snapshot and its generation (which grows with each one published)."""
+        with self._lock:
+            return self._generation, self._latest
+
+    def stats(self) -> RunnerStats:
+        with self._lock:
+            return self._stats
+
+    def pause(self) -> None:
+        self.paused = True
+        self._commands.put(self._do_pause)
+
+    def resume(self) -> None:
+        self.paused = False
+        self._commands.put(self._do_resume)
+
+    def set_speed(self, speed: float | None) -> None:
+        if speed is not None and speed <= 0:
+            raise ValueError(f"speed must be positive or None, not {speed}")
+        self.speed = speed
+        self._commands.put(lambda: self._do_set_speed(speed))
+
+    def step(self, n: int = 1) -> None:
+        """Pause, then advance exactly ``n`` steps."""
+        self.paused = True
+        self._commands.put(lambda: self._do_step(n))
+
+    def reset(self) -> None:
+        self._commands.put(self._do_reset)
+
+    def call(self, function: Callable[[Any], object]) -> None:
+        """Apply ``function(simulation)`` on the worker between two steps."""
+        self._commands.put(lambda: self._do_call(function))
+
+    # ----------------------------------------------------------------- worker side
+
+    def _do_pause(self) -> None:
+        self._paused = True
+        self._publish_stats(0.0, 0.0)
+
+    def _do_resume(self) -> None:
+        self._paused = False
+        self._anchor()
+
+    def _do_set_speed(self, speed: float | None) -> None:
+        self._speed = speed
+        self._anchor()
+
+    def _do_step(self, n: int) -> None:
+        self._paused = True
+        self._pending_steps += n
+
+    def _do_reset(self) -> None:
+        self._sim.reset()
+        self._anchor()
+        self._publish()
+
+    def _do_call(self, function: Callable[[Any], object]) -> None:
+        function(self._sim)
+        self._publish()
+
+    def _anchor(self) -> None:
+        self._anchor_wall = time.monotonic()
+        self._anchor_sim = self._sim.time_s
+
+    def _publish(self) -> None:
+        snapshot = self._sim.snapshot()
+        with self._lock:
+            self._latest = snapshot
+            self._generation += 1
+
+    def _publish_stats(self, steps_per_s: float, speed: float) -> None:
+        with self._lock:
+            self._stats = RunnerStats(steps_per_s, speed, self._paused)
+
+    def _seconds_until_due(self) -> float:
+        if self._pending_steps or (not self._paused and self._speed is None):
+            return 0.0
+        if self._paused:
+            return IDLE_WAIT_S
+        due = self._anchor_sim + self._speed * (time.monotonic() - self._anchor_wall)
+        early_s = (self._sim.time_s + self._sim.dt_s - due) / self._speed
+        return min(max(early_s, 0.0), IDLE_WAIT_S)
+
+    def _apply_commands(self, wait_s: float) -> None:
+        try:
+            command = self._commands.get(timeout=wait_s) if wait_s > 0 else \
+                self._commands.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            if self._stopping.is_set():
+                return
+            command()
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+
+    def _steps_due(self) -> int:
+        """Steps to take now: the pending single steps, or enough to meet the speed."""
+        if self._pending_steps:
+            n, self._pending_steps = self._pending_steps, 0
+            return n
+        if self._paused:
+            return 0
+        if self._speed is None:
+            return 1
+        now = time.monotonic()
+        due = self._anchor_sim + self._speed * (now - self._anchor_wall)
+        behind_s = (due - self._sim.time_s) / self._speed
+        if behind_s > MAX_LAG_S:  # too slow for this speed: go on from here
+            self._anchor_wall = now - MAX_LAG_S
+            self._anchor_sim = self._sim.time_s
+            due = self._sim.time_s + self._speed * MAX_LAG_S
+        return max(0, int((due - self._sim.time_s) / self._sim.dt_s + 1e-9))
+
+    def _run(self) -> None:
+        self._guarded(self._publish)
+        self._anchor()
+        self._window = (time.monotonic(), 0, self._sim.time_s)
+        self._last_publish = 0.0
+        while not self._stopping.is_set():
+            self._guarded(self._apply_commands, self._seconds_until_due())
+            if not self._stopping.is_set():
+                self._guarded(self._advance)
+
+    def _guarded(self, function: Callable[..., None], *args: object) -> None:
+        """Run ``function``; if it raises, pause and report, and keep the worker alive."""
+        try:
+            function(*args)
+        except Exception:
+            self._paused = True
+            self._pending_steps = 0
+            self._publish_stats(0.0, 0.0)
+            self.failed.emit(traceback.format_exc())
+
+    def _advance(self) -> None:
+        n = self._steps_due()
+        if n == 0:
+            return
+        budget_end = time.monotonic() + PUBLISH_INTERVAL_S
+        taken = 0
+        # one step at a time within a frame's budget, so that commands wait at most a frame
+        while taken < n and (taken == 0 or time.monotonic() < budget_end):
+            self._sim.step(1)
+            taken += 1
+        if self._paused:
+            self._pending_steps += n - taken
+        now = time.monotonic()
+        if self._paused or now - self._last_publish >= PUBLISH_INTERVAL_S:
+            self._publish()
+            self._last_publish = now
+        start, steps, sim_start = self._window
+        steps += taken
+        elapsed = now - start
+        if elapsed >= STATS_WINDOW_S:
+            self._publish_stats(steps / elapsed, (self._sim.time_s - sim_start) / elapsed)
+            self._window = (now, 0, self._sim.time_s)
+        else:
+            self._window = (start, steps, sim_start)

@@ -1,0 +1,304 @@
+"""The power chain as a tree, the BESS, the generators and the utility connection.
+
+Utility (154 kV) -> main transformers -> 22.9 kV bus -> per hall: unit-substation
+transformers -> UPS modules -> one busway per row -> rack PSUs; mechanical loads of a
+hall (CDU pumps, CRAH fans) from the hall's transformers without UPS; the yard plant
+(dry coolers, chillers, facility pumps) and the robot workcells through the plant
+transformers. Losses are computed from the load side up, P_in = P_out + loss:
+
+* transformers: no-load loss + load loss x (S / S_rated)^2 per unit, units in service
+  sharing the load equally;
+* UPS: efficiency curve vs per-module load (modules share the load), or eco mode;
+* busways: I^2 R from the loss at rated current;
+* rack PSUs: efficiency curve vs load on an N+N power shelf (GB200 power shelves:
+  8 shelves x 6 PSUs x 5.5 kW, rated at twice the rack's nameplate).
+
+Simplifications: one power factor for all AC loads (0.95, active-PFC supplies), loading
+from apparent power S = P / pf, voltages taken at nominal (no voltage drop; checked
+against pandapower's load flow in the tests).
+
+Losses of busways, UPS and unit-substation transformers appear as heat in the hall's
+electrical rooms (its air); main and plant transformers stand outdoors, BESS containers
+reject their conversion losses outdoors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.scenario import Scenario
+from twin.scenario.schema import Curve, TransformerSpec
+from twin.sim.topology import Topology
+
+POWER_FACTOR = 0.95  # IT and drive loads with active power-factor correction
+PSU_RATING_PER_NAMEPLATE = 2.0  # N+N power shelves
+
+
+def curve_efficiency(curve: Curve, load_fraction: np.ndarray | float) -> np.ndarray:
+    """Efficiency 0-1 at a load 0-1+ of rating; flat beyond the curve's ends."""
+    return np.interp(np.asarray(load_fraction) * 100.0, curve.load_pct,
+                     np.asarray(curve.efficiency_pct) / 100.0)
+
+
+def input_through_curve(curve: Curve, out_w: np.ndarray, rating_w: np.ndarray | float
+                        ) -> np.ndarray:
+    """Input power of a stage whose efficiency depends on its output load."""
+    return out_w / curve_efficiency(curve, out_w / rating_w)
+
+
+def transformer_loss_w(spec: TransformerSpec, units: np.ndarray | float,
+                       through_w: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """(loss W, loading 0-1 per unit) of ``units`` equal transformers sharing a load."""
+    units = np.asarray(units, dtype=float)
+    rating_va = spec.rating_kva * 1e3
+    loading = np.divide(np.asarray(through_w) / POWER_FACTOR, units * rating_va,
+                        out=np.zeros(np.broadcast(units, through_w).shape), where=units > 0)
+    loss = units * (spec.no_load_loss_kw + spec.load_loss_kw * loading**2) * 1e3
+    return loss, loading
+
+
+@dataclass(slots=True)
+class GridResult:
+    """What the site drew in the step, W (positive BESS = discharging)."""
+
+    demand_w: float  # at the utility point: loads + losses
+    grid_import_w: float
+    generator_w: float
+    bess_w: float
+    ups_battery_w: float
+    bess_soc: float
+    loss_w: float  # busway + UPS + transformers + BESS conversion
+    outdoor_loss_w: float
+    unserved_w: float  # load no source could carry (causes trips)
+
+
+@dataclass(slots=True)
+class Losses:
+    hall_indoor_w: np.ndarray
+
+
+class PowerChain:
+    """The electrical side of the site, compiled from the scenario."""
+
+    def __init__(self, s: Scenario, topo: Topology):
+        self.p = s.power
+        self.topo = topo
+        halls = s.halls
+        self.row_hall = topo.row_hall
+        self.row_count = len(topo.row_names)
+        self.hall_count = len(halls)
+        self.hall_transformers = np.array([h.electrical.transformers for h in halls], float)
+        self.hall_ups_modules = np.array([h.electrical.ups_modules for h in halls], float)
+        rack_nameplate = np.array([s.rack_types[n].nameplate_kw * 1e3
+                                   for n in topo.rack_type_names])[topo.rack_type]
+        self.psu_rating_w = rack_nameplate * PSU_RATING_PER_NAMEPLATE
+        b = self.p.busway
+        self.busway_rated_w = np.sqrt(3) * b.voltage_v * b.rating_a * POWER_FACTOR
+        self.main_units = float(self.p.main_transformers.units)
+        self.plant_units = float(self.p.plant_transformers.units)
+        bess = self.p.bess
+        self.bess_capacity_j = bess.energy_mwh * 3.6e9
+        self.bess_power_w = bess.power_mw * 1e6
+        self.eta_one_way = float(np.sqrt(bess.round_trip_efficiency))
+        self.losses = Losses(np.zeros(self.hall_count))
+        self.reset()
+
+    @classmethod
+    def from_scenario(cls, s: Scenario, topo: Topology) -> PowerChain:
+        return cls(s, topo)
+
+    def reset(self) -> None:
+        bess = self.p.bess
+        self.bess_energy_j = bess.initial_soc * self.bess_capacity_j
+        self.ups_capacity_j = (self.hall_ups_modules * self.p.ups.module_rating_kw * 1e3
+                               * self.p.ups.battery_ride_through_s)
+        self.ups_energy_j = self.ups_capacity_j.copy()
+        self.import_cap_w = self.p.utility.import_cap_mw * 1e6
+        self.demand_response_w: float | None = None
+        self.outage: tuple[float, float] | None = None  # (start, end)
+        self.generators_w = 0.0
+        self.smoothed_demand_w: float | None = None
+        self.losses.hall_indoor_w[:] = 0.0
+        self.row_loading = np.zeros(self.row_count)
+        self.hall_transformer_loading = np.zeros(self.hall_count)
+        self.hall_ups_loading = np.zeros(self.hall_count)
+        self.main_loading = 0.0
+        self.plant_loading = 0.0
+        self.it_unpowered = False
+        self.available = True
+
+    # ------------------------------------------------------------------ commands
+
+    def set_import_cap(self, cap_w: float) -> None:
+        self.import_cap_w = cap_w
+
+    def set_demand_response(self, target_w: float | None) -> None:
+        self.demand_response_w = target_w
+
+    def start_outage(self, t: float, duration_s: float) -> None:
+        self.outage = (t, t + duration_s)
+
+    def utility_available(self, t: float) -> bool:
+        return self.outage is None or not self.outage[0] <= t < self.outage[1]
+
+    def battery_energy_j(self) -> float:
+        return float(self.bess_energy_j + self.ups_energy_j.sum())
+
+    # ------------------------------------------------------------------ per step
+
+    def rack_input_w(self, rack_dc_w: np.ndarray) -> np.ndarray:
+        """Rack AC input through the PSUs (their loss stays in the rack as heat)."""
+        return input_through_curve(self.p.rack_psu, rack_dc_w, self.psu_rating_w)
+
+    def step(self, t0: float, dt: float, rack_in_w: np.ndarray, hall_mech_w: np.ndarray,
+             plant_w: float, robot_w: float) -> GridResult:
+        topo = self.topo
+        row_w = np.bincount(topo.rack_row, weights=rack_in_w, minlength=self.row_count)
+        self.row_loading = row_w / self.busway_rated_w
+        busway_loss = self.p.busway.loss_kw_at_rating * 1e3 * self.row_loading**2
+        ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss,
+                              minlength=self.hall_count)
+        ups = self.p.ups
+        ups_rating = self.hall_ups_modules * ups.module_rating_kw * 1e3
+        self.hall_ups_loading = ups_out / ups_rating
+        if ups.mode == "eco":
+            ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
+        else:
+            ups_in = input_through_curve(ups.efficiency, ups_out, ups_rating)
+        hall_through = ups_in + hall_mech_w
+        dist_loss, self.hall_transformer_loading = transformer_loss_w(
+            self.p.distribution_transformer, self.hall_transformers, hall_through)
+        busway_by_hall = np.bincount(self.row_hall, weights=busway_loss,
+                                     minlength=self.hall_count)
+        self.losses.hall_indoor_w[:] = busway_by_hall + (ups_in - ups_out) + dist_loss
+        plant_through = plant_w + robot_w
+        plant_loss, plant_loading = transformer_loss_w(
+            self.p.plant_transformers, self.plant_units, plant_through)
+        self.plant_loading = float(plant_loading)
+        main_through = float(hall_through.sum() + dist_loss.sum() + plant_through
+                             + plant_loss)
+        main_loss, main_loading = transformer_loss_w(
+            self.p.main_transformers, self.main_units, main_through)
+        self.main_loading = float(main_loading)
+        demand = main_through + float(main_loss)
+        chain_loss = float(self.losses.hall_indoor_w.sum() + plant_loss + main_loss)
+        outdoor = float(plant_loss + main_loss)
+        ups_it_w = float(ups_out.sum())
+        return self._supply(t0, dt, demand, chain_loss, outdoor, ups_it_w)
+
+    def _supply(self, t0: float, dt: float, demand: float, chain_loss: float,
+                outdoor: float, ups_it_w: float) -> GridResult:
+        """Share the demand between utility, generators, BESS and UPS batteries."""
+        available = self.utility_available(t0)
+        self.available = available
+        gens = self.p.generators
+        fleet_w = gens.units * gens.rating_mw * 1e6
+        if available:
+            # generators run down once the utility is back
+            self.generators_w = max(self.generators_w - gens.units * gens.ramp_mw_per_s * 1e6
+                                    * dt, 0.0)
+        else:
+            since = t0 - self.outage[0]
+            if since >= gens.start_delay_s:
+                ramp_limit = gens.units * gens.ramp_mw_per_s * 1e6 * (since - gens.start_delay_s
+                                                                        + dt)
+                self.generators_w = min(demand, fleet_w, ramp_limit)
+            else:
+                self.generators_w = 0.0
+        gen_w = min(self.generators_w, demand)
+        residual = demand - gen_w
+        bess_w = self._bess_request(available, residual, dt)
+        bess_w, bess_loss = self._bess_apply(bess_w, dt)
+        residual -= bess_w
+        ups_w = 0.0
+        unserved = 0.0
+        if available:
+            grid_w = residual
+        else:
+            grid_w = 0.0
+            # UPS batteries carry the IT load the other sources leave, hall by hall
+            if residual > 1e-6:
+                share = min(residual, ups_it_w)
+                stored = float(self.ups_energy_j.sum())
+                ups_w = min(share, stored / dt)
+                if stored > 0:
+                    self.ups_energy_j -= self.ups_energy_j / stored * ups_w * dt
+                unserved = residual - ups_w
+        if available:
+            # recharge the UPS batteries from the grid at up to 10 % of their rating per hour
+            refill = np.minimum(self.ups_capacity_j - self.ups_energy_j,
+                                0.1 * self.ups_capacity_j * dt / 3600.0)
+            self.ups_energy_j += refill
+            grid_w += float(refill.sum()) / dt
+            ups_w = -float(refill.sum()) / dt
+        self.it_unpowered = unserved > 1e-6
+        soc = self.bess_energy_j / self.bess_capacity_j if self.bess_capacity_j > 0 else 0.0
+        return GridResult(demand_w=demand, grid_import_w=grid_w, generator_w=gen_w,
+                          bess_w=bess_w, ups_battery_w=ups_w, bess_soc=soc,
+                          loss_w=chain_loss + bess_loss, outdoor_loss_w=outdoor + bess_loss,
+                          unserved_w=unserved)
+
+    def _bess_request(self, available: bool, residual_w: float, dt: float) -> float:
+        """Wanted BESS power, W (positive discharging), before its limits."""
+        bess = self.p.bess
+        if self.bess_capacity_j <= 0:
+            return 0.0
+        if not available:
+            return residual_w
+        request = 0.0
+        if self.demand_response_w is not None:
+            request = max(request, residual_w - self.demand_response_w)
+        if bess.peak_shaving:
+            request = max(request, residual_w - (self.import_cap_w - bess.peak_shaving_margin_mw
+                                                 * 1e6))
+        if bess.smoothing:
+            # discharge the fast part of the swings: demand minus its low-pass
+            if self.smoothed_demand_w is None:
+                self.smoothed_demand_w = residual_w
+            alpha = -np.expm1(-dt / bess.smoothing_time_constant_s)
+            self.smoothed_demand_w += alpha * (residual_w - self.smoothed_demand_w)
+            fast = residual_w - self.smoothed_demand_w
+            if request == 0.0:
+                request = fast
+        if request <= 0.0 and self.demand_response_w is None:
+            # recharge slowly toward the initial state of charge, under the cap
+            target = bess.initial_soc * self.bess_capacity_j
+            if self.bess_energy_j < target:
+                headroom = max(self.import_cap_w - bess.peak_shaving_margin_mw * 1e6
+                               - residual_w, 0.0)
+                request = min(request, -min(0.1 * self.bess_power_w, headroom))
+        return request
+
+    def _bess_apply(self, request_w: float, dt: float) -> tuple[float, float]:
+        """Apply power and state-of-charge limits; returns (power at the bus W, loss W)."""
+        bess = self.p.bess
+        if self.bess_capacity_j <= 0:
+            return 0.0, 0.0
+        e_min = bess.soc_min * self.bess_capacity_j
+        e_max = bess.soc_max * self.bess_capacity_j
+        eta = self.eta_one_way
+        if request_w >= 0:
+            limit = min(self.bess_power_w, max(self.bess_energy_j - e_min, 0.0) * eta / dt)
+            out = min(request_w, limit)
+            drawn = out / eta
+            self.bess_energy_j -= drawn * dt
+            return out, drawn - out
+        limit = min(self.bess_power_w, max(e_max - self.bess_energy_j, 0.0) / (eta * dt))
+        taken = min(-request_w, limit)
+        self.bess_energy_j += taken * eta * dt
+        return -taken, taken * (1.0 - eta)
+
+    def state_fields(self) -> dict[str, object]:
+        return {
+            "hall_transformer_loading": self.hall_transformer_loading,
+            "hall_ups_loading": self.hall_ups_loading,
+            "row_busway_loading": self.row_loading,
+            "main_transformer_loading": self.main_loading,
+            "plant_transformer_loading": self.plant_loading,
+            "grid_import_cap_kw": self.import_cap_w / 1e3,
+            "utility_available": self.available,
+            "generators_online": int(np.ceil(self.generators_w / max(
+                self.p.generators.rating_mw * 1e6, 1.0) - 1e-9)),
+        }

@@ -1,0 +1,188 @@
+"""Outdoor weather over the simulated calendar: dry-bulb and wet-bulb temperature.
+
+Synthetic, from the scenario's monthly normals: monthly means interpolated between
+mid-month days (no steps at month ends), a diurnal swing with its minimum near sunrise
+(06:00 local) and its maximum mid-afternoon (15:00), and seeded day-to-day anomalies
+(AR(1), lag-one correlation 0.7) interpolated between day centres. Humidity keeps the
+day's vapour pressure (the dew point) constant through the day, so relative humidity
+falls as the afternoon warms, as it does outdoors. Wet-bulb from Stull (2011).
+Or an hourly CSV (columns time, dry_bulb_c, wet_bulb_c) interpolated linearly.
+
+Every value is a function of simulated time only, so it does not depend on dt or on how
+steps are batched.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from twin.scenario import Problem, Scenario, ScenarioError
+
+SECONDS_PER_DAY = 86400.0
+DAYS_PER_YEAR = 365.0
+MID_MONTH_DAY = np.array([15.5, 45.0, 74.5, 105.0, 135.5, 166.0, 196.5, 227.5, 258.0, 288.5,
+                          319.0, 349.5])  # day of year (0-based) of each month's middle
+DIURNAL_MIN_HOUR = 6.0
+DIURNAL_MAX_HOUR = 15.0
+ANOMALY_CORRELATION = 0.7  # day-to-day persistence of temperature anomalies
+_DAYS_PER_BLOCK = 366
+
+
+def stull_wet_bulb_c(dry_bulb_c: np.ndarray | float, rh_pct: np.ndarray | float) -> np.ndarray:
+    """Wet-bulb temperature, C: Stull, J. Appl. Meteor. Climatol. 50 (2011) 2267-2269.
+
+    Fitted for 5-99 % relative humidity and -20..50 C at sea-level pressure; within
+    about 1 K there. Never above the dry-bulb.
+    """
+    t = np.asarray(dry_bulb_c, dtype=float)
+    rh = np.clip(rh_pct, 5.0, 99.0)
+    tw = (t * np.arctan(0.151977 * np.sqrt(rh + 8.313659)) + np.arctan(t + rh)
+          - np.arctan(rh - 1.676331) + 0.00391838 * rh**1.5 * np.arctan(0.023101 * rh)
+          - 4.686035)
+    return np.minimum(tw, t)
+
+
+def saturation_vapour_pressure_kpa(t_c: np.ndarray | float) -> np.ndarray:
+    """Magnus formula over water (Alduchov and Eskridge 1996), kPa."""
+    t = np.asarray(t_c, dtype=float)
+    return 0.61094 * np.exp(17.625 * t / (t + 243.04))
+
+
+def diurnal_shape(local_hour: np.ndarray | float) -> np.ndarray:
+    """-0.5 at 06:00, +0.5 at 15:00, half-cosines rising over 9 h and falling over 15 h."""
+    h = np.mod(np.asarray(local_hour, dtype=float) - DIURNAL_MIN_HOUR, 24.0)
+    rise = DIURNAL_MAX_HOUR - DIURNAL_MIN_HOUR
+    rising = -0.5 * np.cos(np.pi * h / rise)
+    falling = 0.5 * np.cos(np.pi * (h - rise) / (24.0 - rise))
+    return np.where(h < rise, rising, falling)
+
+
+@dataclass(slots=True)
+class Weather:
+    start: datetime
+    monthly_dry_bulb_c: np.ndarray
+    monthly_range_k: np.ndarray
+    monthly_rh_pct: np.ndarray
+    noise_k: float
+    seed: int
+    hourly: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # time_s, db, wb
+    _anomalies: list[float] = field(default_factory=list)
+
+    @classmethod
+    def from_scenario(cls, s: Scenario, seed: int, base: Path | None = None) -> Weather:
+        c = s.climate
+        hourly = None
+        if c.hourly_csv:
+            path = Path(c.hourly_csv)
+            if not path.is_absolute() and base is not None:
+                path = base / path
+            hourly = read_hourly_csv(path, s.scenario.start)
+        return cls(s.scenario.start, np.asarray(c.monthly_dry_bulb_c, float),
+                   np.asarray(c.monthly_diurnal_range_k, float),
+                   np.asarray(c.monthly_relative_humidity_pct, float), c.weather_noise_k,
+                   seed, hourly)
+
+    def local_hour(self, time_s: float) -> int:
+        start = self.start
+        seconds = start.hour * 3600 + start.minute * 60 + start.second + time_s
+        return int(seconds // 3600) % 24
+
+    def _day_of_year(self, time_s: np.ndarray | float) -> np.ndarray:
+        first = self.start.timetuple().tm_yday - 1
+        start_s = self.start.hour * 3600 + self.start.minute * 60 + self.start.second
+        return first + (start_s + np.asarray(time_s, dtype=float)) / SECONDS_PER_DAY
+
+    def _monthly(self, values: np.ndarray, day: np.ndarray) -> np.ndarray:
+        return np.interp(np.mod(day, DAYS_PER_YEAR), MID_MONTH_DAY, values,
+                         period=DAYS_PER_YEAR)
+
+    def _anomaly(self, day_index: np.ndarray) -> np.ndarray:
+        """Seeded AR(1) daily anomalies, K, generated in order as far as needed."""
+        needed = int(np.max(day_index)) + 2
+        while len(self._anomalies) < needed:
+            block = len(self._anomalies) // _DAYS_PER_BLOCK
+            shocks = np.random.default_rng([self.seed, 271828, block]).standard_normal(
+                _DAYS_PER_BLOCK)
+            scale = self.noise_k * np.sqrt(1.0 - ANOMALY_CORRELATION**2)
+            value = self._anomalies[-1] if self._anomalies else self.noise_k * shocks[0]
+            for shock in shocks:
+                self._anomalies.append(value)
+                value = ANOMALY_CORRELATION * value + scale * shock
+        return np.asarray(self._anomalies)[day_index]
+
+    def at(self, time_s: float) -> tuple[float, float]:
+        """(dry-bulb C, wet-bulb C) at ``time_s`` seconds after the scenario start."""
+        if self.hourly is not None:
+            t, db, wb = self.hourly
+            return float(np.interp(time_s, t, db)), float(np.interp(time_s, t, wb))
+        day = self._day_of_year(time_s)
+        mean = self._monthly(self.monthly_dry_bulb_c, day)
+        swing = self._monthly(self.monthly_range_k, day)
+        rh_mean = self._monthly(self.monthly_rh_pct, day)
+        elapsed_days = max(time_s, 0.0) / SECONDS_PER_DAY
+        index = int(elapsed_days)
+        w = elapsed_days - index
+        pair = self._anomaly(np.array([index, index + 1]))
+        anomaly = pair[0] * (1.0 - w) + pair[1] * w
+        hour = (day - np.floor(day)) * 24.0
+        daily_mean = mean + anomaly
+        dry = daily_mean + swing * diurnal_shape(hour)
+        vapour_kpa = rh_mean / 100.0 * saturation_vapour_pressure_kpa(daily_mean)
+        rh = np.clip(100.0 * vapour_kpa / saturation_vapour_pressure_kpa(dry), 5.0, 100.0)
+        return float(dry), float(stull_wet_bulb_c(dry, rh))
+
+
+def read_hourly_csv(path: Path, start: datetime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read ``time, dry_bulb_c, wet_bulb_c``; time is ISO 8601 local time at the site."""
+    source = str(path)
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(source, [Problem("climate.hourly_csv",
+                                             f"cannot read: {exc.strerror}")]) from None
+    problems: list[Problem] = []
+    times, dry, wet = [], [], []
+    with handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        expected = ["time", "dry_bulb_c", "wet_bulb_c"]
+        if header is None or [h.strip() for h in header] != expected:
+            raise ScenarioError(source, [Problem("line 1", f"header must be {','.join(expected)}"
+                                                 f" (got {','.join(header or [])!r})")])
+        for line, row in enumerate(reader, start=2):
+            if len(row) != 3:
+                problems.append(Problem(f"line {line}", f"needs 3 values, got {len(row)}"))
+                continue
+            try:
+                when = datetime.fromisoformat(row[0].strip())
+            except ValueError:
+                problems.append(Problem(f"line {line}", f"time {row[0]!r} is not ISO 8601"))
+                continue
+            try:
+                db, wb = float(row[1]), float(row[2])
+            except ValueError:
+                problems.append(Problem(f"line {line}", "temperatures must be numbers"))
+                continue
+            if not (np.isfinite(db) and np.isfinite(wb) and -60 <= db <= 60 and wb <= db + 0.5):
+                problems.append(Problem(f"line {line}", (
+                    f"need -60 <= dry_bulb_c <= 60 C and wet_bulb_c <= dry_bulb_c "
+                    f"(got {db}, {wb})")))
+                continue
+            times.append((when.replace(tzinfo=None) - start.replace(tzinfo=None))
+                         .total_seconds())
+            dry.append(db)
+            wet.append(min(wb, db))
+        if len(problems) > 20:
+            problems = [*problems[:20], Problem("", f"... and {len(problems) - 20} more")]
+    if not problems and len(times) < 2:
+        problems.append(Problem("", "needs at least two rows"))
+    if not problems and any(b <= a for a, b in zip(times, times[1:], strict=False)):
+        problems.append(Problem("time", "times must increase from row to row"))
+    if problems:
+        raise ScenarioError(source, problems)
+    return np.asarray(times), np.asarray(dry), np.asarray(wet)

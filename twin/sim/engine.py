@@ -337,6 +337,7 @@ class Simulation:
         self._next_event = 0
         self._pending_hall_w = np.zeros(h)
         self._pending_j = 0.0
+        self._import_baseline_w: float | None = None
         self._demand_response: tuple[float, float] | None = None  # (end time, target kW)
         self.ledger_state = Ledger(stored_start_j=self.stored_energy_j(),
                                    battery_start_j=self.power_chain.battery_energy_j())
@@ -517,6 +518,11 @@ class Simulation:
             st.tripped[:] = True  # no source left for the IT load: the racks lose power
         self._pending_hall_w = self.power_chain.losses.hall_indoor_w + self.robots.hall_heat_w
         self._pending_j = float(self._pending_hall_w.sum()) * dt
+        supplied_w = grid.grid_import_w + grid.bess_w  # what the site would import alone
+        if self._import_baseline_w is None:
+            self._import_baseline_w = supplied_w
+        self._import_baseline_w += (supplied_w - self._import_baseline_w) * -np.expm1(
+            -dt / DR_BASELINE_S)
 
         # --- ledger: what left the site and what it cost ---------------------------------
         rejected_w = (dry_w + tower_w + trim_w + chw_duty_w + chiller_w + dry_fan_w
@@ -611,7 +617,8 @@ class Simulation:
         elif kind == "power-smoothing":
             st.smoothing_enabled = event.enabled
         elif kind == "demand-response":
-            target_w = max(self._last_grid_import_w() - event.curtail_mw * 1e6, 0.0)
+            # curtail from the baseline (recent mean import), not from one swing's value
+            target_w = max(self._import_baseline_w - event.curtail_mw * 1e6, 0.0)
             self._demand_response = (t + event.duration_s, target_w)
             self.power_chain.set_demand_response(target_w)
         elif kind == "grid-cap":
@@ -631,12 +638,18 @@ class Simulation:
         return float(self._site[_COLUMN["grid_import_kw"]]) * 1e3
 
     def _follow_demand_response(self) -> None:
-        """What the BESS cannot curtail, GPU power caps take: an integral controller on GPUs."""
+        """What the BESS cannot curtail, GPU power caps take: an integral controller that
+        lowers the caps while the BESS is at its limit and import is above the target,
+        and gives the GPUs their power back (1 % of TDP per second) otherwise."""
         st = self.state
         shortfall_w = self._last_grid_import_w() - self._demand_response[1]
         it_w = max(float(self._site[_COLUMN["it_power_kw"]]) * 1e3, 1.0)
-        st.curtail_cap_fraction = float(np.clip(
-            st.curtail_cap_fraction - 0.5 * shortfall_w / it_w, 0.3, 1.0))
+        if shortfall_w > 0 and self.power_chain.bess_limited:
+            change = -DR_CAP_GAIN * shortfall_w / it_w
+        else:
+            change = DR_CAP_RECOVERY_PER_S * self.dt_s
+        st.curtail_cap_fraction = float(np.clip(st.curtail_cap_fraction + change,
+                                                DR_CAP_FLOOR, 1.0))
 
     # ------------------------------------------------------------------ outputs
 
@@ -734,6 +747,10 @@ CRAH_MIN_SPEED = 0.2
 FREE_COOLING_KP_PER_K = 0.1
 FREE_COOLING_TI_S = 120.0
 TRIM_DEADBAND_K = 0.5  # chillers trim only what free cooling leaves above setpoint + band
+DR_BASELINE_S = 300.0  # demand-response baseline: mean import over the last minutes
+DR_CAP_GAIN = 0.5  # cap change per unit of shortfall / IT power, per step
+DR_CAP_RECOVERY_PER_S = 0.01
+DR_CAP_FLOOR = 0.3  # GPUs are not capped below 30 % of TDP
 MIN_LIFT_K = 5.0  # below this lift a compressor does not follow the Carnot fraction
 
 

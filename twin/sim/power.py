@@ -128,6 +128,7 @@ class PowerChain:
         self.plant_loading = 0.0
         self.it_unpowered = False
         self.available = True
+        self.bess_limited = False
 
     # ------------------------------------------------------------------ commands
 
@@ -274,6 +275,7 @@ class PowerChain:
     def _bess_apply(self, request_w: float, dt: float) -> tuple[float, float]:
         """Apply power and state-of-charge limits; returns (power at the bus W, loss W)."""
         bess = self.p.bess
+        self.bess_limited = True
         if self.bess_capacity_j <= 0:
             return 0.0, 0.0
         e_min = bess.soc_min * self.bess_capacity_j
@@ -282,11 +284,13 @@ class PowerChain:
         if request_w >= 0:
             limit = min(self.bess_power_w, max(self.bess_energy_j - e_min, 0.0) * eta / dt)
             out = min(request_w, limit)
+            self.bess_limited = out < request_w - 1.0
             drawn = out / eta
             self.bess_energy_j -= drawn * dt
             return out, drawn - out
         limit = min(self.bess_power_w, max(e_max - self.bess_energy_j, 0.0) / (eta * dt))
         taken = min(-request_w, limit)
+        self.bess_limited = taken < -request_w - 1.0
         self.bess_energy_j += taken * eta * dt
         return -taken, taken * (1.0 - eta)
 

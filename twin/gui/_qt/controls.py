@@ -53,7 +53,8 @@ class TimeControls(QWidget):
         self.speed.currentIndexChanged.connect(
             lambda i: self.speed_changed.emit(self.speed.itemData(i)))
         self.clock = QLabel()
-        self.clock.setMinimumWidth(self.clock.fontMetrics().horizontalAdvance("0000-00-00 00:00:00 +00d"))
+        widest = "0000-00-00 00:00:00  day 000"
+        self.clock.setMinimumWidth(self.clock.fontMetrics().horizontalAdvance(widest))
         for widget in (self.play_button, self.step_button, self.speed, self.clock):
             row.addWidget(widget)
         self.set_time(0.0)
@@ -90,7 +91,7 @@ class ColorBar(QWidget):
     def __init__(self, field: ColorField, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.field = field
-        self.setMinimumSize(QSize(320, 34))
+        self.setMinimumSize(QSize(340, 3 * self.fontMetrics().height() + 4))
 
     def set_field(self, field: ColorField) -> None:
         self.field = field
@@ -99,35 +100,36 @@ class ColorBar(QWidget):
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        text = self.palette().windowText().color()
+        painter.setPen(QPen(self.palette().windowText().color()))
         metrics = painter.fontMetrics()
-        bar = QRectF(4, 4, self.width() - 90, 10)
+        line = metrics.height()
         field = self.field
-        painter.setPen(QPen(text))
+        legend_width = 24 + metrics.horizontalAdvance("tripped")
+        bar = QRectF(2, line + 1, self.width() - legend_width - 14, 9)
         if field.categories:
             width = bar.width() / len(field.categories)
             for k, category in enumerate(field.categories):
-                swatch = QRectF(bar.left() + k * width, bar.top(), 12, 10)
+                swatch = QRectF(bar.left() + k * width, bar.top(), 12, bar.height())
                 painter.fillRect(swatch, _qcolor(category.rgba))
-                painter.drawText(swatch.right() + 4, bar.bottom() + 1, category.label)
+                painter.drawText(QRectF(swatch.right() + 4, bar.top() - 4, width, line),
+                                 category.label)
         else:
             gradient = QLinearGradient(bar.topLeft(), bar.topRight())
             for stop in np.linspace(0.0, 1.0, 11):
                 gradient.setColorAt(float(stop), _qcolor(field.colormap.map(np.array([stop]))[0]))
             painter.fillRect(bar, gradient)
-            baseline = bar.bottom() + metrics.ascent() + 2
-            painter.drawText(QRectF(bar.left(), bar.bottom() + 2, 60, metrics.height()),
-                             Qt.AlignmentFlag.AlignLeft, f"{field.low:g}")
-            painter.drawText(QRectF(bar.right() - 80, bar.bottom() + 2, 80, metrics.height()),
-                             Qt.AlignmentFlag.AlignRight, f"{field.high:g} {field.unit}")
-            for value, label in field.marks:
+            below = QRectF(bar.left(), bar.bottom() + 1, bar.width(), line)
+            painter.drawText(below, Qt.AlignmentFlag.AlignLeft, f"{field.low:g} {field.unit}")
+            painter.drawText(below, Qt.AlignmentFlag.AlignRight, f"{field.high:g} {field.unit}")
+            for value, label in field.marks:  # above the bar, clear of the range labels
                 x = bar.left() + bar.width() * (value - field.low) / (field.high - field.low)
-                painter.drawLine(int(x), int(bar.top() - 2), int(x), int(bar.bottom() + 2))
-                painter.drawText(int(x - metrics.horizontalAdvance(label) / 2), int(baseline),
-                                 label)
-        tripped = QRectF(bar.right() + 10, bar.top(), 12, 10)
+                painter.drawLine(int(x), int(bar.top() - 2), int(x), int(bar.bottom()))
+                painter.drawText(QRectF(x - 60, 0, 120, line), Qt.AlignmentFlag.AlignHCenter,
+                                 f"{label} {value:g}")
+        tripped = QRectF(self.width() - legend_width, bar.top(), 12, bar.height())
         painter.fillRect(tripped, _qcolor(TRIPPED_RGBA))
-        painter.drawText(int(tripped.right() + 4), int(bar.bottom() + 1), "tripped")
+        painter.drawText(QRectF(tripped.right() + 4, bar.top() - 4, legend_width, line),
+                         "tripped")
         painter.end()
 
 

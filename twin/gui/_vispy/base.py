@@ -43,9 +43,10 @@ class Adapter:
         self.labels: list[visuals.Text] = []
 
     def _label(self, text: str, pos: tuple[float, float, float], parent, *,
-               size: float = 9.0, bold: bool = False) -> visuals.Text:
+               size: float = 9.0, bold: bool = False, below: bool = False) -> visuals.Text:
+        """A label whose lower left corner is at ``pos``; or its upper left, ``below`` it."""
         label = visuals.Text(text, pos=pos, font_size=size, bold=bold, anchor_x="left",
-                             anchor_y="bottom", parent=parent)
+                             anchor_y="top" if below else "bottom", parent=parent)
         label.order = 10  # drawn after the boxes, over them
         label.set_gl_state("translucent", depth_test=False)
         self.labels.append(label)

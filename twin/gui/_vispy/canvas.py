@@ -46,7 +46,7 @@ def _framing(label: str, rect: np.ndarray, *, elevation: float = 38.0,
              azimuth: float = -35.0, height_m: float = 0.0) -> Viewpoint:
     """A viewpoint that shows the whole rectangle (xmin, ymin, xmax, ymax)."""
     extent = max(rect[2] - rect[0], rect[3] - rect[1], 10.0)
-    distance = 0.62 * extent / math.tan(math.radians(FIELD_OF_VIEW_DEG / 2))
+    distance = 0.5 * extent / math.tan(math.radians(FIELD_OF_VIEW_DEG / 2))
     center = ((rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2, height_m)
     return Viewpoint(label, center, distance, elevation, azimuth)
 

@@ -62,11 +62,10 @@ def box_node(boxes: Boxes, colors: np.ndarray, parent, *, shrink_m: float = 0.0,
         instance_colors=np.broadcast_to(colors, (boxes.count, 4)).astype(np.float32),
         parent=parent,
     )
-    if translucent:
-        # seen-through walls must not hide what stands behind them
-        node.set_gl_state("translucent", depth_test=True, cull_face=False, depth_mask=False)
-    else:
-        node.set_gl_state("translucent", depth_test=True, cull_face=False)
+    # Both sides of every face: translucent walls are seen from inside and outside. The
+    # depth mask stays on: left off, it would also stop the next frame's depth clear.
+    node.set_gl_state("translucent" if translucent else "opaque", depth_test=True,
+                      cull_face=False)
     return node
 
 

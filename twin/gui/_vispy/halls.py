@@ -41,7 +41,8 @@ class HallAdapter(Adapter):
             for name, lower, upper in zip(names, halls.lower_m, halls.upper_m, strict=True)
         ]
         self.air_labels = [
-            self._label("", (lower[0] + 0.5, lower[1] + 0.5, upper[2] - 0.8), parent, size=8)
+            self._label("", (lower[0] + 0.5, lower[1] + 0.5, upper[2] + 0.5), parent, size=8,
+                        below=True)
             for lower, upper in zip(halls.lower_m, halls.upper_m, strict=True)
         ]
         self.apply_palette(palette)

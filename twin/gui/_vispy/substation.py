@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from vispy.color import Colormap
 
 from twin.gui._vispy.base import Adapter, ScenePalette, rgba
 from twin.gui._vispy.geometry import box_node
@@ -11,10 +10,9 @@ from twin.scenario import Scenario
 from twin.sim.layout import Layout
 from twin.sim.snapshot import Snapshot
 
-# loading of transformers and UPS: green at light load, amber near rating, red over it
-LOADING_MAX = 1.2
-LOADING = Colormap(["#4caf50", "#8bc34a", "#ffc107", "#ff5722", "#d50000"],
-                   controls=[0.0, 0.5 / LOADING_MAX, 0.8 / LOADING_MAX, 1.0 / LOADING_MAX, 1.0])
+EQUIPMENT = rgba("#8d99a6")  # steel grey while loading is normal
+NEAR_RATING = rgba("#ffb300")  # 80-100 % of the units in service
+OVERLOADED = rgba("#e53935")
 BESS_IDLE = rgba("#7a9a8a")
 BESS_DISCHARGING = rgba("#ffb300")
 BESS_CHARGING = rgba("#42a5f5")
@@ -24,8 +22,12 @@ _BESS_IDLE_KW = 50.0
 
 
 def loading_rgba(loading: np.ndarray) -> np.ndarray:
-    fraction = np.clip(np.asarray(loading, float) / LOADING_MAX, 0.0, 1.0)
-    return LOADING.map(fraction).astype(np.float32)
+    """Equipment stays grey until it nears its rating: alarms stand out, not normal load."""
+    loading = np.atleast_1d(np.asarray(loading, float))
+    colors = np.tile(EQUIPMENT, (loading.size, 1))
+    colors[loading >= 0.8] = NEAR_RATING
+    colors[loading > 1.0] = OVERLOADED
+    return colors
 
 
 class SubstationAdapter(Adapter):
@@ -42,9 +44,10 @@ class SubstationAdapter(Adapter):
         self.generators = (box_node(layout.generators, GENERATOR_STOPPED, parent)
                            if self._generator_count else None)
         rect = layout.substation_rect_m
-        self.title = self._label("Substation & backup power", (rect[0], rect[3] + 1.0, 3.0),
-                                 parent, size=11, bold=True)
-        self.status = self._label("", (rect[0], rect[3] + 1.0, 0.5), parent, size=8)
+        corner = (rect[0], rect[3], 3.0)
+        self.title = self._label("Substation & backup power", corner, parent, size=11,
+                                 bold=True)
+        self.status = self._label("", corner, parent, size=8, below=True)
         self.apply_palette(palette)
 
     def update(self, snapshot: Snapshot) -> None:

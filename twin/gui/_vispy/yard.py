@@ -34,9 +34,9 @@ class YardAdapter(Adapter):
             if self._chiller_count else None
         self.pumps = box_node(layout.facility_pumps, PUMP, parent)
         rect = layout.yard_rect_m
-        self.title = self._label("Cooling yard", (rect[0], rect[3] + 1.0, 3.0), parent,
-                                 size=11, bold=True)
-        self.status = self._label("", (rect[0], rect[3] + 1.0, 0.5), parent, size=8)
+        corner = (rect[0], rect[3], 3.0)
+        self.title = self._label("Cooling yard", corner, parent, size=11, bold=True)
+        self.status = self._label("", corner, parent, size=8, below=True)
         self.apply_palette(palette)
 
     def update(self, snapshot: Snapshot) -> None:

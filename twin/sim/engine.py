@@ -488,7 +488,7 @@ class Simulation:
             np.array([sink_c]), np.array([fw_in_w]), dt)
         free_w = float(free_w[0])
         dry_w = free_w * g_dry / g_free if g_free > 0 else 0.0
-        tower_w = free_w - dry_w
+        tower_w = free_w * g_tower / g_free if g_free > 0 else 0.0
         trim_capacity_w = max(self.chiller_capacity_w * st.chillers_available - chw_duty_w, 0.0)
         fw_set = self.scenario.facility_water.supply_setpoint_c
         trim_w, fw_after = _ideal_removal(float(fw_next[0]), self.fw_capacity_j_per_k, 0.0,
@@ -702,14 +702,14 @@ class Simulation:
         """Per-component values now, as columns of a long table (one row per component)."""
         snap = self.snapshot()
         topo = self.topology
-        rows: dict[str, list] = {k: [] for k in ("time_s", "component", "kind", "name",
+        rows: dict[str, list] = {k: [] for k in ("time_s", "component", "kind", "quantity",
                                                   "value")}
         def add(kind: str, names, quantity: str, values: np.ndarray) -> None:
             count = len(values)
             rows["time_s"].append(np.full(count, time_s))
             rows["component"].append(np.asarray(names, dtype=object))
             rows["kind"].append(np.full(count, kind, dtype=object))
-            rows["name"].append(np.full(count, quantity, dtype=object))
+            rows["quantity"].append(np.full(count, quantity, dtype=object))
             rows["value"].append(np.asarray(values, dtype=float))
 
         rack_names = self.rack_names

@@ -261,8 +261,11 @@ class PowerChain:
             alpha = -np.expm1(-dt / bess.smoothing_time_constant_s)
             self.smoothed_demand_w += alpha * (residual_w - self.smoothed_demand_w)
             fast = residual_w - self.smoothed_demand_w
+            # plus a slow pull back to the initial state of charge (an hour's time constant),
+            # so round-trip losses of smoothing do not drain the battery
+            restore = (self.bess_energy_j - bess.initial_soc * self.bess_capacity_j) / 3600.0
             if request == 0.0:
-                request = fast
+                request = fast + restore
         if request <= 0.0 and self.demand_response_w is None:
             # recharge slowly toward the initial state of charge, under the cap
             target = bess.initial_soc * self.bess_capacity_j

@@ -44,9 +44,13 @@ class Adapter:
 
     def _label(self, text: str, pos: tuple[float, float, float], parent, *,
                size: float = 9.0, bold: bool = False, below: bool = False) -> visuals.Text:
-        """A label whose lower left corner is at ``pos``; or its upper left, ``below`` it."""
+        """A label just above ``pos`` (its left end there), or just ``below`` it.
+
+        vispy places 3D text with y pointing down the screen: anchor "top" puts the
+        text above its position.
+        """
         label = visuals.Text(text, pos=pos, font_size=size, bold=bold, anchor_x="left",
-                             anchor_y="top" if below else "bottom", parent=parent)
+                             anchor_y="bottom" if below else "top", parent=parent)
         label.order = 10  # drawn after the boxes, over them
         label.set_gl_state("translucent", depth_test=False)
         self.labels.append(label)

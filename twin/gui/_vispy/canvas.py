@@ -30,6 +30,7 @@ from twin.sim.topology import Topology
 
 FIELD_OF_VIEW_DEG = 35.0
 TRANSITION_S = 0.7
+DEPTH_RANGE = 3000.0  # far over near plane: keeps floors and pads from z-fighting
 CLICK_TOLERANCE_PX = 4  # a press and release closer than this is a click, not an orbit
 
 
@@ -45,8 +46,9 @@ class Viewpoint:
 def _framing(label: str, rect: np.ndarray, *, elevation: float = 38.0,
              azimuth: float = -35.0, height_m: float = 0.0) -> Viewpoint:
     """A viewpoint that shows the whole rectangle (xmin, ymin, xmax, ymax)."""
-    extent = max(rect[2] - rect[0], rect[3] - rect[1], 10.0)
-    distance = 0.5 * extent / math.tan(math.radians(FIELD_OF_VIEW_DEG / 2))
+    # far enough for the rectangle's circumscribed circle to fit the view's height
+    radius = max(math.hypot(rect[2] - rect[0], rect[3] - rect[1]) / 2, 8.0)
+    distance = radius / math.tan(math.radians(FIELD_OF_VIEW_DEG / 2))
     center = ((rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2, height_m)
     return Viewpoint(label, center, distance, elevation, azimuth)
 
@@ -80,6 +82,7 @@ class CanvasWrapper:
         self.view.camera = scene.TurntableCamera(
             fov=FIELD_OF_VIEW_DEG, center=home.center, distance=home.distance,
             elevation=home.elevation, azimuth=home.azimuth)
+        self.view.camera.depth_value = DEPTH_RANGE
         parent = self.view.scene
         self.site = SiteAdapter(layout, parent, palette)
         self.halls = HallAdapter(layout, topology.hall_names, parent, palette)

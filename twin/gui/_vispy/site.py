@@ -9,7 +9,7 @@ from twin.gui._vispy.geometry import box_node
 from twin.sim.layout import Boxes, Layout
 
 GROUND_MARGIN_M = 40.0
-_PAD_M = 0.05  # pads stand this far above the ground so that the two never z-fight
+_PAD_M = 0.15  # pads stand this far above the ground so that the two never z-fight
 
 
 def _slab(rect: np.ndarray, z_m: float, thickness_m: float) -> tuple[list[float], list[float]]:

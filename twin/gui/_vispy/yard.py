@@ -49,6 +49,6 @@ class YardAdapter(Adapter):
             self.chillers.instance_colors = _running_colors(
                 self._chiller_count, plant.chillers_running, CHILLER_RUNNING)
         self.status.text = (
-            f"facility water {plant.fws_supply_c:.1f} → {plant.fws_return_c:.1f} °C · "
+            f"facility water {plant.fws_supply_c:.1f} / {plant.fws_return_c:.1f} °C · "
             f"dry coolers {plant.dry_coolers_running}/{self._dry_count} · "
             f"chillers {plant.chillers_running}/{self._chiller_count}")

@@ -1,0 +1,136 @@
+"""The main window draws the site, follows snapshots, picks racks and switches colours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.gui.conftest import FakeSimulation, scenario_named
+
+pytestmark = pytest.mark.gui
+
+
+def _rack_pixel(window, rack: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """The rendered colour at the centre of a rack's top face, and where that is."""
+    canvas = window.canvas
+    top = canvas.racks._boxes.center_m[rack].copy()
+    top[2] = canvas.racks._boxes.upper_m[rack, 2]
+    x, y = canvas.screen_position(top)
+    image = canvas.render()
+    scale = image.shape[1] / canvas.canvas.size[0]  # physical over logical pixels
+    return image[int(y * scale), int(x * scale), :3].astype(int), (int(x), int(y))
+
+
+def _show_hall(window) -> None:
+    window.canvas.go_to(window.topology.hall_names[0], animate=False)
+
+
+def test_window_draws_the_site_and_rack_colours_follow_gpu_temperatures(make_window, qtbot):
+    simulation = FakeSimulation(scenario_named("seoul-ai-factory"))
+    window = make_window(simulation=simulation, running=False)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    _show_hall(window)
+    image = window.canvas.render()
+    assert image.reshape(-1, image.shape[2]).std(axis=0).max() > 10  # not one flat colour
+    rack = 20
+    before, _ = _rack_pixel(window, rack)
+
+    def heat(sim):
+        sim.gpu_temp_c = np.full(sim.topology.rack_count, 95.0)
+
+    generation = window.shown_generation
+    window.runner.call(heat)
+    qtbot.waitUntil(lambda: window.shown_generation > generation, timeout=3000)
+    after, _ = _rack_pixel(window, rack)
+    assert window.snapshot.racks.gpu_temp_c[rack] == 95.0
+    assert after[0] > before[0] + 30 and after[2] < before[2]  # bluer to redder
+    assert "95.0 °C" in window.kpis.values["gpu"].text()
+
+
+def test_clicking_a_rack_selects_it_and_fills_the_inspector(make_window, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+
+    window = make_window(running=False)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    _show_hall(window)
+    rack = 37
+    _, (x, y) = _rack_pixel(window, rack)
+    assert window.canvas.pick_rack((x, y)) == rack
+    qtbot.mouseClick(window.canvas.canvas.native, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
+    qtbot.waitUntil(lambda: window.inspector.rack == rack, timeout=3000)
+    assert window.canvas.racks.selected == rack
+    assert window.inspector.title.text() == window.topology.rack_name(rack)
+    assert window.inspector.values["gpu_temp"].text().endswith("°C")
+    # a click on empty ground clears the selection
+    window.canvas.select_rack(window.canvas.pick_rack((2, 2)))
+    assert window.inspector.rack is None
+
+
+def test_colour_field_selector_recolours_the_racks_and_its_legend(make_window, qtbot):
+    window = make_window(running=False)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    _show_hall(window)
+    by_temperature = window.canvas.racks.colors.copy()
+    image_before = window.canvas.render()
+    combo = window.color_panel.combo
+    combo.setCurrentIndex(combo.findData("utilization"))
+    assert window.canvas.racks.field.key == "utilization"
+    assert window.color_panel.bar.field.unit == "%"
+    by_utilization = window.canvas.racks.colors
+    assert not np.allclose(by_temperature, by_utilization)
+    # every rack is at the same utilization in the test double: one colour for all
+    assert np.allclose(by_utilization, by_utilization[0])
+    assert not np.array_equal(window.canvas.render(), image_before)
+
+
+def test_tripped_racks_stand_out_in_every_field(make_window, qtbot):
+    from twin.gui._vispy.colors import TRIPPED_RGBA
+
+    simulation = FakeSimulation(scenario_named("seoul-ai-factory"))
+    simulation.tripped[5] = True
+    window = make_window(simulation=simulation, running=False)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    for key in ("gpu_temp", "power", "state"):
+        window.canvas.set_color_field(key)
+        np.testing.assert_allclose(window.canvas.racks.colors[5], TRIPPED_RGBA)
+        assert not np.allclose(window.canvas.racks.colors[6], TRIPPED_RGBA)
+
+
+def test_viewpoints_fly_the_camera_smoothly(make_window, qtbot):
+    window = make_window(running=False)
+    canvas = window.canvas
+    start = canvas.current_viewpoint()
+    target = canvas.viewpoints["yard"]
+    canvas.go_to("yard")
+    qtbot.wait(100)
+    midway = canvas.current_viewpoint()
+    assert midway.center != start.center and midway.center != target.center
+    qtbot.waitUntil(lambda: canvas._transition is None, timeout=3000)
+    np.testing.assert_allclose(canvas.current_viewpoint().center, target.center)
+    assert canvas.current_viewpoint().distance == pytest.approx(target.distance)
+
+
+def test_time_controls_pause_step_and_show_the_status(make_window, qtbot):
+    simulation = FakeSimulation(scenario_named("single-rack"))
+    window = make_window("single-rack", simulation=simulation, speed=None, running=True)
+    qtbot.waitUntil(lambda: simulation.steps > 5, timeout=3000)
+    window.time_controls.play_button.click()  # pause
+    assert window.runner.paused
+    qtbot.waitUntil(lambda: window.runner.stats().paused, timeout=3000)
+    steps = simulation.steps
+    window.time_controls.step_button.click()
+    qtbot.waitUntil(lambda: simulation.steps == steps + 1, timeout=3000)
+    qtbot.wait(100)
+    assert simulation.steps == steps + 1
+    window._update_status()
+    assert window.sim_label.text() == "simulation paused"
+    assert window.fps_label.text().startswith("render ")
+
+
+def test_theme_switch_recolours_the_scene(make_window):
+    window = make_window(running=False)
+    window.set_theme("light")
+    light = window.canvas.render()[2, 2]
+    window.set_theme("dark")
+    dark = window.canvas.render()[2, 2]
+    assert light[:3].sum() > dark[:3].sum() + 200

@@ -98,16 +98,22 @@ def test_tripped_racks_stand_out_in_every_field(make_window, qtbot):
 
 def test_viewpoints_fly_the_camera_smoothly(make_window, qtbot):
     window = make_window(running=False)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
     canvas = window.canvas
+    canvas.render()
     start = canvas.current_viewpoint()
     target = canvas.viewpoints["yard"]
+    path = []
+    canvas._timer.events.timeout.connect(lambda _e: path.append(canvas.current_viewpoint()))
     canvas.go_to("yard")
-    qtbot.wait(100)
-    midway = canvas.current_viewpoint()
-    assert midway.center != start.center and midway.center != target.center
     qtbot.waitUntil(lambda: canvas._transition is None, timeout=3000)
     np.testing.assert_allclose(canvas.current_viewpoint().center, target.center)
     assert canvas.current_viewpoint().distance == pytest.approx(target.distance)
+    between = [v.distance for v in path
+               if min(start.distance, target.distance) < v.distance
+               < max(start.distance, target.distance)]
+    assert between, "the camera jumped instead of flying"
+    assert between == sorted(between, reverse=start.distance > target.distance)
 
 
 def test_time_controls_pause_step_and_show_the_status(make_window, qtbot):

@@ -248,6 +248,12 @@ class Simulation:
                 minlength=topo.cdu_count),
         )
         self.rack_inv_sqrt_k = 1.0 / np.sqrt(r.branch_k_kpa_per_lpm2)
+        self.rack_idle_w = r.gpus * r.gpu_idle_w
+        self.rack_dynamic_w = r.gpus * (r.gpu_tdp_w - r.gpu_idle_w)
+        self.rack_tdp_w = r.gpus * r.gpu_tdp_w
+        self.rack_other_dynamic_w = r.other_w - r.other_idle_w
+        self.rack_full_tokens = r.gpus * r.tokens_per_s_per_gpu
+        self.rack_junction_capacity_j_per_k = r.gpus * r.junction_capacity_j_per_k
         self.loop_params = CduLoopParams(
             shutoff_head_kpa=self.cdus.shutoff_head_kpa,
             curve_a_kpa_per_lpm2=self.cdus.curve_a_kpa_per_lpm2,
@@ -348,7 +354,7 @@ class Simulation:
         """Thermal energy above 0 C in chips, rack coolant, CDUs, hall air and plant water."""
         st, r = self.state, self.racks
         return float(
-            np.dot(r.gpus * r.junction_capacity_j_per_k, st.junction_c)
+            np.dot(self.rack_junction_capacity_j_per_k, st.junction_c)
             + np.dot(r.coolant_capacity_j_per_k, st.rack_coolant_c)
             + np.dot(self.cdus.capacity_j_per_k, st.cdu_coolant_c)
             + np.dot(self.hall_air_capacity_j_per_k, st.hall_air_c)
@@ -375,8 +381,8 @@ class Simulation:
 
         # --- workload and GPU power -------------------------------------------------
         util = self.workload.utilization(t0, dt, self._util)
-        dynamic_w = r.gpu_tdp_w - r.gpu_idle_w
-        demand_w = r.gpus * (r.gpu_idle_w + util * dynamic_w)
+        online = ~st.tripped
+        demand_w = self.rack_idle_w + util * self.rack_dynamic_w
         gpu_w = demand_w
         gm = self.scenario.gpu_management
         if st.smoothing_enabled:
@@ -384,20 +390,20 @@ class Simulation:
             up = gm.smoothing_ramp_up_w_per_s * dt * r.gpus
             down = gm.smoothing_ramp_down_w_per_s * dt * r.gpus
             gpu_w = np.clip(gpu_w, st.gpu_power_w - down, st.gpu_power_w + up)
-            floor = np.where(util > 0, gm.smoothing_floor_fraction * r.gpu_tdp_w * r.gpus, 0.0)
+            floor = np.where(util > 0, gm.smoothing_floor_fraction * self.rack_tdp_w, 0.0)
             gpu_w = np.maximum(gpu_w, floor)
-        cap_w = np.minimum(st.power_cap_fraction, st.curtail_cap_fraction) * r.gpu_tdp_w * r.gpus
-        gpu_w = np.minimum(gpu_w, np.maximum(cap_w, r.gpus * r.gpu_idle_w))
-        gpu_w = np.where(st.throttled, gpu_w * gm.throttle_power_fraction, gpu_w)
-        gpu_w = np.where(st.tripped, 0.0, gpu_w)
-        other_w = np.where(st.tripped, 0.0, r.other_idle_w + util * (r.other_w - r.other_idle_w))
+        cap_w = np.minimum(st.power_cap_fraction, st.curtail_cap_fraction) * self.rack_tdp_w
+        gpu_w = np.minimum(gpu_w, np.maximum(cap_w, self.rack_idle_w))
+        gpu_w = gpu_w * (1.0 - (1.0 - gm.throttle_power_fraction) * st.throttled)
+        gpu_w *= online
+        other_w = (r.other_idle_w + util * self.rack_other_dynamic_w) * online
         st.gpu_power_w = gpu_w
         # Work done follows the dynamic power the GPUs get against what the job asked for
         # (clocks scale with power near the top of the V/f curve; a linear simplification).
-        asked = np.maximum(demand_w - r.gpus * r.gpu_idle_w, 1e-9)
-        delivered = np.clip((gpu_w - r.gpus * r.gpu_idle_w) / asked, 0.0, 1.0)
-        rack_tokens = np.where(st.tripped, 0.0,
-                               r.gpus * r.tokens_per_s_per_gpu * util * delivered)
+        asked = np.maximum(demand_w - self.rack_idle_w, 1e-9)
+        delivered = np.clip((gpu_w - self.rack_idle_w) / asked, 0.0, 1.0)
+        delivered *= online
+        rack_tokens = self.rack_full_tokens * util * delivered
         rack_dc_w = gpu_w + other_w
         rack_in_w = self.power_chain.rack_input_w(rack_dc_w)
         liquid_w = other_w * r.liquid_other_fraction  # GPU heat arrives through the chips
@@ -512,7 +518,7 @@ class Simulation:
                                        minlength=self.hall_count)
         hall_mech_w = cdu_pump_by_hall + crah_fan_w
         plant_w = fw_pump_w + dry_fan_w + tower_fan_w + chiller_w
-        robot_w = self.robots.step(t0, dt, np.where(st.tripped, 0.0, delivered))
+        robot_w = self.robots.step(t0, dt, delivered)
         grid = self.power_chain.step(t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w)
         if grid.unserved_w > 0:
             st.tripped[:] = True  # no source left for the IT load: the racks lose power
@@ -534,6 +540,7 @@ class Simulation:
         st.step += 1
 
         it_w = float(rack_in_w.sum())
+        stored_j = self.stored_energy_j()
         facility_w = it_w + float(hall_mech_w.sum()) + plant_w + robot_w + grid.loss_w
         flow_total = float(loop.flow_lpm.sum())
         local_hour = self.weather.local_hour(t0)
@@ -552,7 +559,7 @@ class Simulation:
             "bess_power_kw": grid.bess_w / 1e3,
             "bess_soc": grid.bess_soc,
             "heat_rejected_kw": rejected_w / 1e3,
-            "thermal_stored_kwh": (self.stored_energy_j() - led.stored_start_j) / J_PER_KWH,
+            "thermal_stored_kwh": (stored_j - led.stored_start_j) / J_PER_KWH,
             "pue": facility_w / it_w if it_w > 0 else 0.0,
             "tcs_supply_c": _weighted(st.cdu_supply_c, loop.flow_lpm, flow_total),
             "tcs_return_c": _weighted(st.cdu_coolant_c, loop.flow_lpm, flow_total),
@@ -566,7 +573,8 @@ class Simulation:
             "co2_kg_per_h": (grid.grid_import_w * self.scenario.power.utility.carbon_kg_per_kwh
                              + grid.generator_w * self.scenario.power.generators.carbon_kg_per_kwh)
             / 1e3,
-            "energy_closure_error": self.ledger()["closure_error"],
+            "energy_closure_error": led.summary(
+                stored_j, self.power_chain.battery_energy_j())["closure_error"],
         }
         site[:] = [values[name] for name, _ in SITE_COLUMNS]
         self._last = {

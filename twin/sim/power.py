@@ -210,6 +210,13 @@ class PowerChain:
                 self.generators_w = 0.0
         gen_w = min(self.generators_w, demand)
         residual = demand - gen_w
+        refill = np.zeros_like(self.ups_energy_j)
+        if available:
+            # recharge the UPS batteries from the grid at up to 10 % of their rating per
+            # hour: a load the BESS sees, so peak shaving and demand response cover it too
+            refill = np.minimum(self.ups_capacity_j - self.ups_energy_j,
+                                0.1 * self.ups_capacity_j * dt / 3600.0)
+            residual += float(refill.sum()) / dt
         bess_w = self._bess_request(available, residual, dt)
         bess_w, bess_loss = self._bess_apply(bess_w, dt)
         residual -= bess_w
@@ -228,11 +235,7 @@ class PowerChain:
                     self.ups_energy_j -= self.ups_energy_j / stored * ups_w * dt
                 unserved = residual - ups_w
         if available:
-            # recharge the UPS batteries from the grid at up to 10 % of their rating per hour
-            refill = np.minimum(self.ups_capacity_j - self.ups_energy_j,
-                                0.1 * self.ups_capacity_j * dt / 3600.0)
             self.ups_energy_j += refill
-            grid_w += float(refill.sum()) / dt
             ups_w = -float(refill.sum()) / dt
         self.it_unpowered = unserved > 1e-6
         soc = self.bess_energy_j / self.bess_capacity_j if self.bess_capacity_j > 0 else 0.0
@@ -247,6 +250,7 @@ class PowerChain:
         if self.bess_capacity_j <= 0:
             return 0.0
         if not available:
+            self.smoothed_demand_w = None  # restart the filter when the grid returns
             return residual_w
         request = 0.0
         if self.demand_response_w is not None:
@@ -273,6 +277,13 @@ class PowerChain:
                 headroom = max(self.import_cap_w - bess.peak_shaving_margin_mw * 1e6
                                - residual_w, 0.0)
                 request = min(request, -min(0.1 * self.bess_power_w, headroom))
+        if request < 0.0:
+            # charging (recharge or smoothing) never lifts the import above the cap less
+            # the margin, nor above a demand-response target
+            limit = self.import_cap_w - bess.peak_shaving_margin_mw * 1e6
+            if self.demand_response_w is not None:
+                limit = min(limit, self.demand_response_w)
+            request = max(request, -max(limit - residual_w, 0.0))
         return request
 
     def _bess_apply(self, request_w: float, dt: float) -> tuple[float, float]:

@@ -73,7 +73,7 @@ class RobotLoads:
 
     def cell_pace(self, rack_delivered: np.ndarray) -> np.ndarray:
         """Per cell, 0-1: share of its serving racks' work still delivered."""
-        return np.array([float(rack_delivered[racks].mean()) if racks.size else 1.0
+        return np.array([rack_delivered[racks].mean() if racks.size else 1.0
                          for racks in self.cell_racks])
 
     def step(self, t0: float, dt: float, rack_delivered: np.ndarray) -> float:
@@ -81,8 +81,7 @@ class RobotLoads:
         if self.idle_w.size == 0:
             return 0.0
         pace = self.cell_pace(rack_delivered)[self.group_cell]
-        moving = np.array([fraction_high(t0, dt, c, m * c)
-                           for c, m in zip(self.cycle_s, self.motion_share, strict=True)])
+        moving = fraction_high(t0, dt, self.cycle_s, self.motion_share * self.cycle_s)
         group_w = self.idle_w + pace * moving * (self.peak_w - self.idle_w)
         hall = self.cell_hall[self.group_cell]
         indoor = hall >= 0

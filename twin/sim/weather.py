@@ -31,6 +31,7 @@ DIURNAL_MIN_HOUR = 6.0
 DIURNAL_MAX_HOUR = 15.0
 ANOMALY_CORRELATION = 0.7  # day-to-day persistence of temperature anomalies
 _DAYS_PER_BLOCK = 366
+KNOT_S = 60.0  # weather is evaluated every simulated minute and interpolated between
 
 
 def stull_wet_bulb_c(dry_bulb_c: np.ndarray | float, rh_pct: np.ndarray | float) -> np.ndarray:
@@ -72,6 +73,8 @@ class Weather:
     seed: int
     hourly: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # time_s, db, wb
     _anomalies: list[float] = field(default_factory=list)
+    _knot: int = -1
+    _knot_values: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
 
     @classmethod
     def from_scenario(cls, s: Scenario, seed: int, base: Path | None = None) -> Weather:
@@ -116,7 +119,21 @@ class Weather:
         return np.asarray(self._anomalies)[day_index]
 
     def at(self, time_s: float) -> tuple[float, float]:
-        """(dry-bulb C, wet-bulb C) at ``time_s`` seconds after the scenario start."""
+        """(dry-bulb C, wet-bulb C) at ``time_s`` seconds after the scenario start.
+
+        Evaluated on a one-minute grid and interpolated linearly between grid points
+        (weather changes far more slowly), still a function of time alone.
+        """
+        knot = int(time_s // KNOT_S)
+        if knot != self._knot:
+            self._knot = knot
+            self._knot_values = (self.exact_at(knot * KNOT_S), self.exact_at((knot + 1) * KNOT_S))
+        w = time_s / KNOT_S - knot
+        (db0, wb0), (db1, wb1) = self._knot_values
+        return db0 + (db1 - db0) * w, wb0 + (wb1 - wb0) * w
+
+    def exact_at(self, time_s: float) -> tuple[float, float]:
+        """(dry-bulb C, wet-bulb C) evaluated directly at ``time_s``."""
         if self.hourly is not None:
             t, db, wb = self.hourly
             return float(np.interp(time_s, t, db)), float(np.interp(time_s, t, wb))

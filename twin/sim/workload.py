@@ -32,18 +32,17 @@ def _wave_integral(t: np.ndarray | float, period: float, high_time: float) -> np
     return cycles * high_time + np.minimum(phase, high_time)
 
 
-def fraction_high(t0: float, dt: float, period: float, high_time: float, start: float = 0.0
-                  ) -> float:
-    """Share of [t0, t0 + dt] inside the periodic 'high' window, for a wave starting at start."""
-    if high_time <= 0.0:
-        return 0.0
-    if high_time >= period:
-        return 1.0
+def fraction_high(t0: float, dt: float, period, high_time, start: float = 0.0):
+    """Share of [t0, t0 + dt] inside a periodic 'high' window starting at ``start``.
+
+    ``period`` and ``high_time`` may be arrays (many waves at once); the result then is.
+    """
+    period = np.asarray(period, dtype=float)
+    high_time = np.clip(high_time, 0.0, period)
     a = max(t0 - start, 0.0)
     b = max(t0 + dt - start, 0.0)
-    if b <= a:
-        return 0.0
-    return float(_wave_integral(b, period, high_time) - _wave_integral(a, period, high_time)) / dt
+    share = (_wave_integral(b, period, high_time) - _wave_integral(a, period, high_time)) / dt
+    return float(share) if share.ndim == 0 else share
 
 
 @dataclass(slots=True)

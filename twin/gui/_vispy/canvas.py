@@ -95,7 +95,7 @@ class CanvasWrapper:
                                               self.yard, self.substation, self.workcells)
         self.frames_drawn = 0
         self._press_pos: np.ndarray | None = None
-        self._transition: tuple[float, Viewpoint, Viewpoint] | None = None
+        self._transition: tuple[float | None, Viewpoint, Viewpoint] | None = None
         self._timer = app.Timer(interval=1 / 60, connect=self._on_transition_tick, start=False)
         self.canvas.events.draw.connect(self._on_draw)
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
@@ -127,7 +127,7 @@ class CanvasWrapper:
             self._timer.stop()
             self._apply_viewpoint(target)
             return
-        self._transition = (time.monotonic(), self.current_viewpoint(), target)
+        self._transition = (None, self.current_viewpoint(), target)
         self._timer.start()
 
     def current_viewpoint(self) -> Viewpoint:
@@ -148,6 +148,9 @@ class CanvasWrapper:
             self._timer.stop()
             return
         start, a, b = self._transition
+        if start is None:  # the clock starts at the first tick: a slow frame cannot skip it
+            start = time.monotonic()
+            self._transition = (start, a, b)
         t = (time.monotonic() - start) / TRANSITION_S
         s = _smoothstep(t)
         turn = (b.azimuth - a.azimuth + 180.0) % 360.0 - 180.0  # the short way round

@@ -376,7 +376,7 @@ def test_outage_generators_start_after_delay_and_ramp():
     steps = _run_outage(pc, rack_in, dt=dt, start=start)
     previous = 0.0
     carried = False
-    for t, g, ups_j in steps:
+    for t, g, _ups_j in steps:
         assert (g.grid_import_w + g.generator_w + g.bess_w + g.ups_battery_w + g.unserved_w
                 == pytest.approx(g.demand_w, rel=1e-12))
         if t < start:

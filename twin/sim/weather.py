@@ -15,6 +15,7 @@ steps are batched.
 from __future__ import annotations
 
 import csv
+import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -198,7 +199,7 @@ def read_hourly_csv(path: Path, start: datetime) -> tuple[np.ndarray, np.ndarray
             problems = [*problems[:20], Problem("", f"... and {len(problems) - 20} more")]
     if not problems and len(times) < 2:
         problems.append(Problem("", "needs at least two rows"))
-    if not problems and any(b <= a for a, b in zip(times, times[1:], strict=False)):
+    if not problems and any(b <= a for a, b in itertools.pairwise(times)):
         problems.append(Problem("time", "times must increase from row to row"))
     if problems:
         raise ScenarioError(source, problems)

@@ -45,6 +45,10 @@ class FakeSimulation:
     def time_s(self) -> float:
         return self.steps * self.dt_s
 
+    @property
+    def has_output(self) -> bool:
+        return self.steps > 0
+
     def step(self, n: int = 1) -> None:
         if self.step_delay_s:
             threading.Event().wait(self.step_delay_s * n)

@@ -33,6 +33,9 @@ class SimulationLike(Protocol):
     @property
     def time_s(self) -> float: ...
 
+    @property
+    def has_output(self) -> bool: ...
+
     def step(self, n: int = 1) -> None: ...
 
     def snapshot(self) -> Snapshot: ...
@@ -163,6 +166,10 @@ class SimulationRunner(QObject):
         self._anchor_sim = self._sim.time_s
 
     def _publish(self) -> None:
+        # a snapshot reports the rates of the step before it: after a start or a reset,
+        # take that first step
+        if not self._sim.has_output:
+            self._sim.step(1)
         snapshot = self._sim.snapshot()
         with self._lock:
             self._latest = snapshot

@@ -669,6 +669,11 @@ class Simulation:
         return self.ledger_state.summary(self.stored_energy_j(),
                                          self.power_chain.battery_energy_j())
 
+    @property
+    def has_output(self) -> bool:
+        """Whether a step has run since the start or the last reset (snapshots need one)."""
+        return bool(self._last)
+
     def snapshot(self) -> Snapshot:
         if not self._last:
             raise RuntimeError("no step has run yet: call step() before snapshot()")

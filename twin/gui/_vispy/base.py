@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from vispy.color import Color
-from vispy.scene import visuals
+from vispy.scene import Node, visuals
 
 from twin.sim.snapshot import Snapshot
 
@@ -35,14 +35,26 @@ def rgba(color: tuple[float, ...] | str) -> np.ndarray:
     return np.asarray(Color(color).rgba, np.float32)
 
 
+LAYERS = ("thermal", "hydraulic", "electrical", "robots", "labels")
+"""Layers the user can toggle: each adapter belongs to one (or to none, like the ground);
+"labels" is every adapter's text."""
+
+
 class Adapter:
     """An adapter draws one kind of thing; ``update`` takes a snapshot and only moves
-    arrays to the GPU, so it stays cheap enough to run every frame."""
+    arrays to the GPU, so it stays cheap enough to run every frame.
 
-    def __init__(self) -> None:
+    Every visual of an adapter hangs under its own ``root`` node, so that hiding the
+    adapter's layer is one flag.
+    """
+
+    layer: str | None = None
+
+    def __init__(self, parent) -> None:
+        self.root = Node(parent=parent, name=type(self).__name__)
         self.labels: list[visuals.Text] = []
 
-    def _label(self, text: str, pos: tuple[float, float, float], parent, *,
+    def _label(self, text: str, pos: tuple[float, float, float], *,
                size: float = 9.0, bold: bool = False, below: bool = False) -> visuals.Text:
         """A label just above ``pos`` (its left end there), or just ``below`` it.
 
@@ -50,7 +62,7 @@ class Adapter:
         text above its position.
         """
         label = visuals.Text(text, pos=pos, font_size=size, bold=bold, anchor_x="left",
-                             anchor_y="bottom" if below else "top", parent=parent)
+                             anchor_y="bottom" if below else "top", parent=self.root)
         label.order = 10  # drawn after the boxes, over them
         label.set_gl_state("translucent", depth_test=False)
         self.labels.append(label)
@@ -62,3 +74,10 @@ class Adapter:
     def apply_palette(self, palette: ScenePalette) -> None:
         for label in self.labels:
             label.color = palette.label
+
+    def show_layer(self, layer: str, visible: bool) -> None:
+        if layer == "labels":
+            for label in self.labels:
+                label.visible = visible
+        elif layer == self.layer:
+            self.root.visible = visible

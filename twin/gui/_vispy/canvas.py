@@ -14,7 +14,7 @@ import numpy as np
 from vispy import app, scene
 from vispy.util.event import EmitterGroup, Event
 
-from twin.gui._vispy.base import Adapter, ScenePalette
+from twin.gui._vispy.base import LAYERS, Adapter, ScenePalette
 from twin.gui._vispy.cdus import CduAdapter
 from twin.gui._vispy.colors import ColorField
 from twin.gui._vispy.halls import HallAdapter
@@ -93,6 +93,7 @@ class CanvasWrapper:
         self.workcells = WorkcellAdapter(scenario, layout, parent, palette)
         self.adapters: tuple[Adapter, ...] = (self.site, self.halls, self.racks, self.cdus,
                                               self.yard, self.substation, self.workcells)
+        self.layers = dict.fromkeys(LAYERS, True)
         self.frames_drawn = 0
         self._press_pos: np.ndarray | None = None
         self._transition: tuple[float | None, Viewpoint, Viewpoint] | None = None
@@ -110,6 +111,15 @@ class CanvasWrapper:
 
     def set_color_field(self, key: str) -> None:
         self.racks.set_field(key)
+        self.canvas.update()
+
+    def set_layer_visible(self, layer: str, visible: bool) -> None:
+        """Show or hide one of ``LAYERS`` (thermal, hydraulic, electrical, robots, labels)."""
+        if layer not in LAYERS:
+            raise ValueError(f"unknown layer {layer!r}; the layers are {', '.join(LAYERS)}")
+        self.layers[layer] = visible
+        for adapter in self.adapters:
+            adapter.show_layer(layer, visible)
         self.canvas.update()
 
     def set_palette(self, palette: ScenePalette) -> None:

@@ -14,10 +14,12 @@ NO_PUMP_RGBA = rgba("#e53935")  # no pump running: the racks behind it lose thei
 
 
 class CduAdapter(Adapter):
+    layer = "hydraulic"
+
     def __init__(self, layout: Layout, parent) -> None:
-        super().__init__()
+        super().__init__(parent)
         self.colors = np.tile(CDU_RGBA, (layout.cdus.count, 1))
-        self.node = box_node(layout.cdus, self.colors, parent)
+        self.node = box_node(layout.cdus, self.colors, self.root)
 
     def update(self, snapshot: Snapshot) -> None:
         cdus = snapshot.cdus

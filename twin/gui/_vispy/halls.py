@@ -26,22 +26,22 @@ def _walls(halls: Boxes) -> Boxes:
 class HallAdapter(Adapter):
     def __init__(self, layout: Layout, names: tuple[str, ...], parent,
                  palette: ScenePalette) -> None:
-        super().__init__()
+        super().__init__(parent)
         halls = layout.halls
         floor_center = halls.center_m.copy()
         floor_center[:, 2] = FLOOR_THICKNESS_M / 2
         floor_size = halls.size_m.copy()
         floor_size[:, 2] = FLOOR_THICKNESS_M
-        self.floor = box_node(Boxes(floor_center, floor_size), np.ones(4, np.float32), parent)
-        self.walls = box_node(_walls(halls), np.ones(4, np.float32), parent, translucent=True)
+        self.floor = box_node(Boxes(floor_center, floor_size), np.ones(4, np.float32), self.root)
+        self.walls = box_node(_walls(halls), np.ones(4, np.float32), self.root, translucent=True)
         self.walls.order = 3  # after the opaque boxes, so they show through
         self.name_labels = [
-            self._label(name, (lower[0] + 0.5, lower[1] + 0.5, upper[2] + 0.5), parent,
+            self._label(name, (lower[0] + 0.5, lower[1] + 0.5, upper[2] + 0.5),
                         size=11, bold=True)
             for name, lower, upper in zip(names, halls.lower_m, halls.upper_m, strict=True)
         ]
         self.air_labels = [
-            self._label("", (lower[0] + 0.5, lower[1] + 0.5, upper[2] + 0.5), parent, size=8,
+            self._label("", (lower[0] + 0.5, lower[1] + 0.5, upper[2] + 0.5), size=8,
                         below=True)
             for lower, upper in zip(halls.lower_m, halls.upper_m, strict=True)
         ]

@@ -26,9 +26,11 @@ def _box_edges(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
 
 
 class RackAdapter(Adapter):
+    layer = "thermal"
+
     def __init__(self, layout: Layout, topology: Topology, fields: tuple[ColorField, ...],
                  parent) -> None:
-        super().__init__()
+        super().__init__(parent)
         self._boxes = layout.racks
         self._topology = topology
         self._fields = {f.key: f for f in fields}
@@ -36,14 +38,14 @@ class RackAdapter(Adapter):
         self.selected: int | None = None
         self._snapshot: Snapshot | None = None
         self.colors = np.tile(np.asarray(_IDLE_RGBA, np.float32), (self._boxes.count, 1))
-        self.node = box_node(self._boxes, self.colors, parent, shrink_m=RACK_SEAM_M)
+        self.node = box_node(self._boxes, self.colors, self.root, shrink_m=RACK_SEAM_M)
         self._outline = visuals.Line(connect="segments", color=SELECTED_RGBA, width=2.5,
-                                     parent=parent)
+                                     parent=self.root)
         self._outline.order = 5
         self._outline.set_gl_state("translucent", depth_test=False)
         self._outline.visible = False
         self._tag = visuals.Text("", color=SELECTED_RGBA, font_size=10, bold=True,
-                                 anchor_x="center", anchor_y="bottom", parent=parent)
+                                 anchor_x="center", anchor_y="bottom", parent=self.root)
         self._tag.order = 11
         self._tag.set_gl_state("translucent", depth_test=False)
         self._tag.visible = False

@@ -31,23 +31,25 @@ def loading_rgba(loading: np.ndarray) -> np.ndarray:
 
 
 class SubstationAdapter(Adapter):
+    layer = "electrical"
+
     def __init__(self, scenario: Scenario, layout: Layout, parent,
                  palette: ScenePalette) -> None:
-        super().__init__()
+        super().__init__(parent)
         mains = scenario.power.main_transformers
         self._kv = f"{mains.hv_kv:g}/{mains.lv_kv:g} kV"
         self._generator_count = layout.generators.count
         self._bess_count = layout.bess.count
-        self.transformers = box_node(layout.main_transformers, loading_rgba(np.zeros(1)), parent)
-        self.rooms = box_node(layout.electrical_rooms, loading_rgba(np.zeros(1)), parent)
-        self.bess = box_node(layout.bess, BESS_IDLE, parent) if self._bess_count else None
-        self.generators = (box_node(layout.generators, GENERATOR_STOPPED, parent)
+        self.transformers = box_node(layout.main_transformers, loading_rgba(np.zeros(1)), self.root)
+        self.rooms = box_node(layout.electrical_rooms, loading_rgba(np.zeros(1)), self.root)
+        self.bess = box_node(layout.bess, BESS_IDLE, self.root) if self._bess_count else None
+        self.generators = (box_node(layout.generators, GENERATOR_STOPPED, self.root)
                            if self._generator_count else None)
         rect = layout.substation_rect_m
         corner = (rect[0], rect[3], 3.0)
-        self.title = self._label("Substation & backup power", corner, parent, size=11,
+        self.title = self._label("Substation & backup power", corner, size=11,
                                  bold=True)
-        self.status = self._label("", corner, parent, size=8, below=True)
+        self.status = self._label("", corner, size=8, below=True)
         self.apply_palette(palette)
 
     def update(self, snapshot: Snapshot) -> None:

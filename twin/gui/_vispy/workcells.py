@@ -13,13 +13,15 @@ PEDESTAL = rgba("#f2c230")  # safety yellow, as painted around real robot cells
 class WorkcellAdapter(Adapter):
     """Static: snapshots carry the robots' power for the whole site, not per cell."""
 
+    layer = "robots"
+
     def __init__(self, scenario: Scenario, layout: Layout, parent,
                  palette: ScenePalette) -> None:
-        super().__init__()
+        super().__init__(parent)
         cells = layout.workcells
-        self.node = box_node(cells, PEDESTAL, parent) if cells.count else None
+        self.node = box_node(cells, PEDESTAL, self.root) if cells.count else None
         for cell, lower, upper in zip(scenario.workcells, cells.lower_m, cells.upper_m,
                                       strict=True):
             self._label(f"{cell.name} ({cell.kind})", (lower[0], lower[1], upper[2] + 1.0),
-                        parent, size=8)
+                        size=8)
         self.apply_palette(palette)

@@ -24,19 +24,21 @@ def _running_colors(count: int, running: int, on: np.ndarray, brightness: float 
 
 
 class YardAdapter(Adapter):
+    layer = "hydraulic"
+
     def __init__(self, layout: Layout, parent, palette: ScenePalette) -> None:
-        super().__init__()
+        super().__init__(parent)
         self._dry_count = layout.dry_coolers.count
         self._chiller_count = layout.chillers.count
-        self.dry_coolers = box_node(layout.dry_coolers, STOPPED, parent) \
+        self.dry_coolers = box_node(layout.dry_coolers, STOPPED, self.root) \
             if self._dry_count else None
-        self.chillers = box_node(layout.chillers, STOPPED, parent) \
+        self.chillers = box_node(layout.chillers, STOPPED, self.root) \
             if self._chiller_count else None
-        self.pumps = box_node(layout.facility_pumps, PUMP, parent)
+        self.pumps = box_node(layout.facility_pumps, PUMP, self.root)
         rect = layout.yard_rect_m
         corner = (rect[0], rect[3], 3.0)
-        self.title = self._label("Cooling yard", corner, parent, size=11, bold=True)
-        self.status = self._label("", corner, parent, size=8, below=True)
+        self.title = self._label("Cooling yard", corner, size=11, bold=True)
+        self.status = self._label("", corner, size=8, below=True)
         self.apply_palette(palette)
 
     def update(self, snapshot: Snapshot) -> None:

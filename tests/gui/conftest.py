@@ -71,13 +71,14 @@ class FakeSimulation:
             RackState, utilization=0.8 * ones, power_kw=120.0 * ones,
             gpu_temp_c=self.gpu_temp_c, inlet_temp_c=35.0 * ones, outlet_temp_c=45.0 * ones,
             flow_lpm=180.0 * ones, liquid_heat_kw=100.0 * ones, throttled=self.throttled,
-            tripped=self.tripped, tokens_per_s=4.3e5 * ones)
+            tripped=self.tripped, tokens_per_s=4.3e5 * ones, power_cap_fraction=ones)
         cdus = frozen_fields(
             CduState, supply_c=np.full(c, 35.0), return_c=np.full(c, 45.0),
             flow_lpm=np.full(c, 2500.0), pump_speed=np.full(c, 0.7),
             pumps_running=np.ones(c, int), dp_kpa=np.full(c, 110.0),
             duty_kw=np.full(c, 1500.0), facility_valve=np.full(c, 0.6),
-            pump_power_kw=np.full(c, 12.0))
+            pump_power_kw=np.full(c, 12.0), supply_setpoint_c=np.full(c, 35.0),
+            pump_manual=np.zeros(c, bool))
         plant = frozen_fields(
             PlantState, fws_supply_c=30.0, fws_return_c=40.0, dry_cooler_duty_kw=30000.0,
             dry_cooler_fan_speed=0.6, dry_coolers_running=20, chiller_duty_kw=0.0,

@@ -164,3 +164,56 @@ def test_utility_outage_is_carried_by_batteries_then_generators(seoul):
     assert values[COLUMN["generator_kw"]] > 0.8 * values[COLUMN["facility_power_kw"]]
     assert values[COLUMN["tripped_racks"]] == 0
     assert abs(sim.ledger()["closure_error"]) < 1e-3
+
+
+def test_a_new_supply_setpoint_moves_the_cdu_supply_to_it(single):
+    sim = Simulation(single, dt_s=1.0)
+    sim.step(1800)
+    before = float(sim.snapshot().cdus.supply_c[0])
+    sim.set_cdu_supply_setpoint(0, before + 3.0)
+    sim.step(1800)
+    snap = sim.snapshot()
+    assert snap.cdus.supply_setpoint_c[0] == before + 3.0
+    assert snap.cdus.supply_c[0] == pytest.approx(before + 3.0, abs=0.3)
+    with pytest.raises(ValueError, match=r"15 .. 50 °C"):
+        sim.set_cdu_supply_setpoint(0, 80.0)
+    with pytest.raises(ValueError, match="no CDU number 3"):
+        sim.set_cdu_supply_setpoint(3, 30.0)
+
+
+def test_a_fixed_pump_speed_overrides_dp_control_and_returns_bumplessly(single):
+    sim = Simulation(single, dt_s=1.0)
+    sim.step(300)
+    automatic = float(sim.snapshot().cdus.pump_speed[0])
+    automatic_flow = float(sim.snapshot().racks.flow_lpm[0])
+    assert automatic < 0.95
+    sim.set_cdu_pump_speed(0, 1.0)
+    sim.step(60)
+    snap = sim.snapshot()
+    assert snap.cdus.pump_manual[0] and snap.cdus.pump_speed[0] == 1.0
+    assert snap.racks.flow_lpm[0] > automatic_flow * 1.02  # faster pumps, more flow
+    sim.set_cdu_pump_speed(0, None)
+    sim.step(1)
+    assert not sim.snapshot().cdus.pump_manual[0]
+    assert sim.snapshot().cdus.pump_speed[0] > 0.9  # starts from the fixed speed, no jump
+    sim.step(600)
+    assert sim.snapshot().cdus.pump_speed[0] == pytest.approx(automatic, abs=0.02)
+    with pytest.raises(ValueError, match="pump speed must lie in"):
+        sim.set_cdu_pump_speed(0, 0.01)
+
+
+def test_a_rack_power_cap_limits_gpu_power_and_costs_tokens(seoul):
+    sim = Simulation(seoul, dt_s=1.0)
+    sim.step(120)
+    full = sim.snapshot()
+    busy = int(np.argmax(full.racks.utilization))
+    sim.set_rack_power_cap(np.array([busy]), 0.5)
+    sim.step(60)
+    capped = sim.snapshot()
+    assert capped.racks.power_cap_fraction[busy] == 0.5
+    gpu_budget_kw = 0.5 * 72 * 1.4 + 40  # half of 72 GPUs' TDP plus the rest of the rack
+    assert capped.racks.power_kw[busy] < gpu_budget_kw
+    if full.racks.utilization[busy] > 0.6:
+        assert capped.racks.tokens_per_s[busy] < full.racks.tokens_per_s[busy]
+    with pytest.raises(ValueError, match="fraction of TDP"):
+        sim.set_rack_power_cap(None, 1.5)

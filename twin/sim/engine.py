@@ -161,6 +161,8 @@ class State:
     cdu_supply_c: np.ndarray
     pump_speed: np.ndarray
     pump_integral: np.ndarray
+    pump_manual_speed: np.ndarray  # per CDU: operator's fixed speed, NaN under dp control
+    supply_setpoint_c: np.ndarray  # per CDU: TCS supply setpoint, the operator may change it
     pumps_available: np.ndarray
     cdu_online: np.ndarray
     valve: np.ndarray
@@ -320,6 +322,8 @@ class Simulation:
             cdu_supply_c=supply,
             pump_speed=np.full(m, 0.8),
             pump_integral=np.full(m, 0.8),  # integral in output units: bumpless start
+            pump_manual_speed=np.full(m, np.nan),
+            supply_setpoint_c=c.supply_setpoint_c.copy(),
             pumps_available=c.pumps_installed.copy(),
             cdu_online=np.ones(m, dtype=bool),
             valve=np.full(m, 0.5),
@@ -429,6 +433,11 @@ class Simulation:
             c.dp_setpoint_kpa - loop.branch_dp_kpa, st.pump_integral, dt,
             kp=PUMP_KP_PER_KPA, ti_s=PUMP_TI_S, out_min=c.min_speed, out_max=1.0,
             max_integration_s=PUMP_TI_S)
+        manual = ~np.isnan(st.pump_manual_speed)
+        if manual.any():
+            # a fixed speed overrides the loop; the integral follows it for a bumpless return
+            st.pump_speed[manual] = st.pump_manual_speed[manual]
+            st.pump_integral[manual] = st.pump_manual_speed[manual]
 
         # --- rack coolant nodes -----------------------------------------------------------
         t_rack = st.rack_coolant_c
@@ -453,7 +462,7 @@ class Simulation:
                            where=hot_rate > 0)
         st.cdu_supply_c = st.cdu_coolant_c - cooled * (st.cdu_coolant_c - st.facility_c[0])
         st.valve, st.valve_integral = pi_update(
-            st.cdu_supply_c - c.supply_setpoint_c, st.valve_integral, dt,
+            st.cdu_supply_c - st.supply_setpoint_c, st.valve_integral, dt,
             kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S, out_min=VALVE_MIN, out_max=1.0,
             max_integration_s=VALVE_TI_S)
 
@@ -636,6 +645,46 @@ class Simulation:
         else:  # the schema's discriminated union admits no other kind
             raise ValueError(f"unknown event kind {kind!r}")
 
+    # ------------------------------------------------------------------ operator commands
+    # Applied between steps (the GUI sends them through its runner's queue), so a run that
+    # receives the same commands at the same steps gives the same results.
+
+    def set_cdu_supply_setpoint(self, cdu: int, setpoint_c: float) -> None:
+        """Change one CDU's TCS supply temperature setpoint (the facility valve follows)."""
+        low, high = SUPPLY_SETPOINT_RANGE_C
+        if not low <= setpoint_c <= high:
+            raise ValueError(f"a TCS supply setpoint must lie in {low:g} .. {high:g} °C, "
+                             f"not {setpoint_c:g} °C")
+        self.state.supply_setpoint_c[self._cdu_index(cdu)] = setpoint_c
+
+    def set_cdu_pump_speed(self, cdu: int, speed: float | None) -> None:
+        """Run one CDU's pumps at a fixed speed (0-1 of rated), or None: back to automatic
+        control on the branch differential pressure."""
+        i = self._cdu_index(cdu)
+        if speed is None:
+            self.state.pump_manual_speed[i] = np.nan
+            return
+        low = float(self.cdus.min_speed[i])
+        if not low <= speed <= 1.0:
+            raise ValueError(f"a pump speed must lie in {low:g} .. 1 of rated speed, "
+                             f"not {speed:g}")
+        self.state.pump_manual_speed[i] = speed
+
+    def set_rack_power_cap(self, racks: int | np.ndarray | None, fraction: float) -> None:
+        """Cap GPU power at ``fraction`` of TDP on some racks (None: every rack)."""
+        if not 0.0 < fraction <= 1.0:
+            raise ValueError(f"a power cap is a fraction of TDP in (0, 1], not {fraction:g}")
+        target = slice(None) if racks is None else racks
+        self.state.power_cap_fraction[target] = fraction
+
+    def set_power_smoothing(self, enabled: bool) -> None:
+        self.state.smoothing_enabled = bool(enabled)
+
+    def _cdu_index(self, cdu: int) -> int:
+        if not 0 <= cdu < self.topology.cdu_count:
+            raise ValueError(f"no CDU number {cdu}; there are {self.topology.cdu_count}")
+        return cdu
+
     def reset_racks(self) -> int:
         """Bring tripped racks back online (an operator's reset); returns how many."""
         count = int(np.count_nonzero(self.state.tripped))
@@ -686,12 +735,15 @@ class Simulation:
             gpu_temp_c=st.junction_c, inlet_temp_c=last["rack_inlet_c"],
             outlet_temp_c=st.rack_coolant_c, flow_lpm=last["rack_flow_lpm"],
             liquid_heat_kw=last["liquid_w"] / 1e3,
-            throttled=st.throttled, tripped=st.tripped, tokens_per_s=last["rack_tokens"])
+            throttled=st.throttled, tripped=st.tripped, tokens_per_s=last["rack_tokens"],
+            power_cap_fraction=st.power_cap_fraction)
         cdus = frozen_fields(
             CduState, supply_c=st.cdu_supply_c, return_c=st.cdu_coolant_c,
             flow_lpm=loop.flow_lpm, pump_speed=st.pump_speed, pumps_running=last["running"],
             dp_kpa=loop.branch_dp_kpa, duty_kw=last["hx_duty_w"] / 1e3,
-            facility_valve=st.valve, pump_power_kw=loop.pump_power_w / 1e3)
+            facility_valve=st.valve, pump_power_kw=loop.pump_power_w / 1e3,
+            supply_setpoint_c=st.supply_setpoint_c,
+            pump_manual=~np.isnan(st.pump_manual_speed))
         hr = self.scenario.heat_rejection
         plant = frozen_fields(
             PlantState, fws_supply_c=float(st.facility_c[0]),
@@ -760,6 +812,7 @@ CRAH_MIN_SPEED = 0.2
 FREE_COOLING_KP_PER_K = 0.1
 FREE_COOLING_TI_S = 120.0
 TRIM_DEADBAND_K = 0.5  # chillers trim only what free cooling leaves above setpoint + band
+SUPPLY_SETPOINT_RANGE_C = (15.0, 50.0)  # ASHRAE W17 .. W45 facility classes, with margin
 DR_BASELINE_S = 300.0  # demand-response baseline: mean import over the last minutes
 DR_CAP_GAIN = 0.5  # cap change per unit of shortfall / IT power, per step
 DR_CAP_RECOVERY_PER_S = 0.01

@@ -56,6 +56,7 @@ class RackState:
     throttled: np.ndarray  # bool
     tripped: np.ndarray  # bool
     tokens_per_s: np.ndarray
+    power_cap_fraction: np.ndarray  # GPU power cap set by the operator, fraction of TDP
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,8 @@ class CduState:
     duty_kw: np.ndarray  # heat passed to facility water
     facility_valve: np.ndarray  # 0-1
     pump_power_kw: np.ndarray
+    supply_setpoint_c: np.ndarray
+    pump_manual: np.ndarray  # bool: pumps at an operator's fixed speed, not on dp control
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,20 +50,26 @@ def test_window_draws_the_site_and_rack_colours_follow_gpu_temperatures(make_win
 def test_clicking_a_rack_selects_it_and_fills_the_inspector(make_window, qtbot):
     from PySide6.QtCore import QPoint, Qt
 
+    from twin.gui.objects import Selection
+
     window = make_window(running=False)
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
     _show_hall(window)
     rack = 37
     _, (x, y) = _rack_pixel(window, rack)
-    assert window.canvas.pick_rack((x, y)) == rack
+    assert window.canvas.pick((x, y)) == Selection("rack", rack)
     qtbot.mouseClick(window.canvas.canvas.native, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
-    qtbot.waitUntil(lambda: window.inspector.rack == rack, timeout=3000)
-    assert window.canvas.racks.selected == rack
+    qtbot.waitUntil(lambda: window.inspector.selection == Selection("rack", rack),
+                    timeout=3000)
+    assert window.canvas.selected == Selection("rack", rack)
+    assert window.canvas.selection.tag.text == window.topology.rack_name(rack)
     assert window.inspector.title.text() == window.topology.rack_name(rack)
-    assert window.inspector.values["gpu_temp"].text().endswith("°C")
+    qtbot.waitUntil(lambda: window.inspector.values["GPU temperature"].text().endswith("°C"),
+                    timeout=3000)
     # a click on empty ground clears the selection
-    window.canvas.select_rack(window.canvas.pick_rack((2, 2)))
-    assert window.inspector.rack is None
+    window.canvas.select(window.canvas.pick((2, 2)))
+    assert window.inspector.selection is None
+    assert not window.canvas.selection.root.visible
 
 
 def test_colour_field_selector_recolours_the_racks_and_its_legend(make_window, qtbot):

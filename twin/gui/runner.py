@@ -55,6 +55,7 @@ class SimulationRunner(QObject):
     for as fast as possible."""
 
     failed = Signal(str)  # the traceback of an exception raised on the worker
+    rejected = Signal(str)  # why the simulation refused a command (a value out of range)
 
     def __init__(self, simulation: SimulationLike, *, speed: float | None = 1.0,
                  paused: bool = False, parent: QObject | None = None) -> None:
@@ -131,7 +132,8 @@ class SimulationRunner(QObject):
         self._commands.put(self._do_reset)
 
     def call(self, function: Callable[[Any], object]) -> None:
-        """Apply ``function(simulation)`` on the worker between two steps."""
+        """Apply ``function(simulation)`` on the worker between two steps; a ValueError it
+        raises is reported by ``rejected`` and the simulation goes on."""
         self._commands.put(lambda: self._do_call(function))
 
     # ----------------------------------------------------------------- worker side
@@ -158,7 +160,11 @@ class SimulationRunner(QObject):
         self._publish()
 
     def _do_call(self, function: Callable[[Any], object]) -> None:
-        function(self._sim)
+        try:
+            function(self._sim)
+        except ValueError as exc:
+            self.rejected.emit(str(exc))
+            return
         self._publish()
 
     def _anchor(self) -> None:

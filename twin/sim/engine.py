@@ -758,7 +758,8 @@ class Simulation:
                                          / max(hr.chillers.capacity_kw * 1e3, 1.0) - 1e-9)),
             chiller_cop=last["chiller_cop"], tower_duty_kw=last["tower_w"] / 1e3,
             hall_air_c=st.hall_air_c)
-        power = frozen_fields(PowerState, **self.power_chain.state_fields())
+        power = frozen_fields(PowerState, **self.power_chain.state_fields(),
+                              gpu_power_smoothing=st.smoothing_enabled)
         del grid
         return Snapshot(step=st.step, time_s=st.time_s, site=site, racks=racks, cdus=cdus,
                         plant=plant, power=power)

@@ -98,6 +98,7 @@ class PowerState:
     grid_import_cap_kw: float
     utility_available: bool
     generators_online: int
+    gpu_power_smoothing: bool  # GPU power smoothing (floor and ramp limits) in force
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,85 +1,253 @@
-"""The inspector dock: the values of the selected rack, refreshed from each snapshot."""
+"""The inspector dock: the selected object's live values with sparklines, its parameters
+and actions, and its alarms.
+
+What is shown comes from ``twin.gui.objects.describe``; this module only renders it. A
+changed parameter or a pressed action emits ``command`` with a callable that the window
+hands to the simulation runner, which applies it between two steps.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+import numpy as np
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from twin.gui.objects import Choice, ObjectView, Parameter, Selection, describe
+from twin.scenario import Scenario
 from twin.sim.snapshot import Snapshot
 from twin.sim.topology import Topology
 
-_ROWS: tuple[tuple[str, str], ...] = (
-    ("state", "State"),
-    ("gpu_temp", "GPU temperature"),
-    ("inlet", "Coolant inlet"),
-    ("outlet", "Coolant outlet"),
-    ("flow", "Coolant flow"),
-    ("power", "Power"),
-    ("heat", "Heat to liquid"),
-    ("utilization", "Utilization"),
-    ("tokens", "Tokens/s"),
-)
+SPARKLINE_SAMPLES = 120  # the last few seconds to minutes, depending on the speed
 
 
-class RackInspector(QWidget):
-    def __init__(self, topology: Topology, parent: QWidget | None = None) -> None:
+class Sparkline(QWidget):
+    """A small trend of the last samples of one value, in a fixed-size ring."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._topology = topology
-        self.rack: int | None = None
+        self._values = np.full(SPARKLINE_SAMPLES, np.nan)
+        self._next = 0
+        self.setMinimumSize(QSize(90, 18))
+
+    @property
+    def values(self) -> np.ndarray:
+        """The samples in time order, oldest first (NaN where none yet)."""
+        return np.roll(self._values, -self._next)
+
+    def clear(self) -> None:
+        self._values[:] = np.nan
+        self._next = 0
+        self.update()
+
+    def append(self, value: float) -> None:
+        self._values[self._next] = value
+        self._next = (self._next + 1) % SPARKLINE_SAMPLES
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        values = self.values
+        known = np.isfinite(values)
+        if known.sum() < 2:
+            return
+        low, high = np.nanmin(values), np.nanmax(values)
+        span = high - low if high > low else 1.0
+        w, h = self.width() - 2, self.height() - 4
+        xs = 1 + w * np.arange(values.size) / (values.size - 1)
+        ys = 2 + h * (1.0 - (values - low) / span) if high > low else np.full(values.size,
+                                                                                2 + h / 2)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(self.palette().highlight().color(), 1.2))
+        painter.drawPolyline(QPolygonF([QPointF(float(x), float(y))
+                                        for x, y in zip(xs[known], ys[known], strict=True)]))
+        painter.end()
+
+
+class _ParameterEditor(QWidget):
+    """A spin box with the parameter's range and unit, and Apply."""
+
+    applied = Signal(float)
+
+    def __init__(self, parameter: Parameter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.parameter = parameter
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.spin = QDoubleSpinBox()
+        self.spin.setRange(parameter.low, parameter.high)
+        self.spin.setSingleStep(parameter.step)
+        self.spin.setDecimals(parameter.decimals)
+        self.spin.setSuffix(f" {parameter.unit}")
+        self.spin.setKeyboardTracking(False)
+        self.spin.setToolTip(f"{parameter.low:g} .. {parameter.high:g} {parameter.unit}")
+        self.apply = QPushButton("Apply")
+        self.apply.clicked.connect(lambda: self.applied.emit(self.spin.value()))
+        row.addWidget(self.spin, 1)
+        row.addWidget(self.apply)
+        self._edited = False
+        self.spin.valueChanged.connect(self._on_edit)
+
+    def _on_edit(self, _value: float) -> None:
+        self._edited = True
+
+    def show_value(self, snapshot: Snapshot) -> None:
+        """Follow the simulation's value unless the user is typing a new one."""
+        if self.spin.hasFocus() or self._edited:
+            return
+        self.spin.blockSignals(True)
+        self.spin.setValue(self.parameter.read(snapshot))
+        self.spin.blockSignals(False)
+
+    def mark_applied(self) -> None:
+        self._edited = False
+
+
+class ObjectInspector(QWidget):
+    command = Signal(object)  # a callable applied to the simulation
+    fly_to = Signal(object)  # the Selection to frame in the 3D view
+
+    def __init__(self, scenario: Scenario, topology: Topology,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._scenario, self._topology = scenario, topology
+        self.view: ObjectView | None = None
         self._snapshot: Snapshot | None = None
         column = QVBoxLayout(self)
         self.title = QLabel()
         self.title.setObjectName("inspectorTitle")
         self.where = QLabel()
         self.where.setObjectName("muted")
-        column.addWidget(self.title)
+        self.where.setWordWrap(True)
+        self.fly_button = QPushButton("Fly to")
+        self.fly_button.setToolTip("Frame the selected object in the 3D view")
+        self.fly_button.clicked.connect(
+            lambda: self.view is not None and self.fly_to.emit(self.view.selection))
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.fly_button)
+        column.addLayout(header)
         column.addWidget(self.where)
-        form = QFormLayout()
-        self.values: dict[str, QLabel] = {}
-        for key, label in _ROWS:
-            value = QLabel("—")
-            self.values[key] = value
-            form.addRow(label, value)
-        column.addLayout(form)
+        self._readings_box = QWidget()
+        self._readings = QGridLayout(self._readings_box)
+        self._readings.setContentsMargins(0, 4, 0, 4)
+        column.addWidget(self._readings_box)
+        self._alarms = QLabel()
+        self._alarms.setObjectName("alarmText")
+        self._alarms.setWordWrap(True)
+        column.addWidget(self._alarms)
+        self._settings = QGroupBox("Settings")
+        self._settings_form = QFormLayout(self._settings)
+        column.addWidget(self._settings)
         column.addStretch(1)
-        self.show_rack(None)
+        self.values: dict[str, QLabel] = {}
+        self.sparklines: dict[str, Sparkline] = {}
+        self.editors: dict[str, _ParameterEditor] = {}
+        self.choices: dict[str, QComboBox] = {}
+        self.buttons: dict[str, QPushButton] = {}
+        self.show_object(None)
 
-    def show_rack(self, index: int | None) -> None:
-        self.rack = index
-        topo = self._topology
-        if index is None:
-            self.title.setText("No rack selected")
-            self.where.setText("Click a rack in the 3D view.")
-        else:
-            self.title.setText(topo.rack_name(index))
-            self.where.setText(
-                f"{topo.hall_names[topo.rack_hall[index]]} · row "
-                f"{topo.row_names[topo.rack_row[index]]} · "
-                f"{topo.cdu_names[topo.rack_cdu[index]]} · "
-                f"{topo.rack_type_names[topo.rack_type[index]]}")
+    @property
+    def selection(self) -> Selection | None:
+        return self.view.selection if self.view is not None else None
+
+    def show_object(self, selection: Selection | None) -> None:
+        self.view = None if selection is None else describe(selection, self._scenario,
+                                                              self._topology)
+        self._rebuild()
         self._refresh()
 
     def update_snapshot(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
+        if self.view is not None:
+            for reading in self.view.readings:
+                self.sparklines[reading.label].append(reading.read(snapshot))
         self._refresh()
 
-    def _refresh(self) -> None:
-        i, snap = self.rack, self._snapshot
-        if i is None or snap is None:
-            for value in self.values.values():
-                value.setText("—")
+    # ----------------------------------------------------------------- building
+
+    def _rebuild(self) -> None:
+        for layout in (self._readings, self._settings_form):
+            while layout.count():
+                item = layout.takeAt(0)
+                if item.widget() is not None:
+                    item.widget().deleteLater()
+        self.values.clear()
+        self.sparklines.clear()
+        self.editors.clear()
+        self.choices.clear()
+        self.buttons.clear()
+        view = self.view
+        self.fly_button.setEnabled(view is not None)
+        if view is None:
+            self.title.setText("Nothing selected")
+            self.where.setText("Click a rack, a CDU, an electrical room or a plant unit in the "
+                               "3D view.")
+            self._settings.setVisible(False)
+            self._alarms.setText("")
             return
-        r = snap.racks
-        state = "TRIPPED" if r.tripped[i] else "throttled" if r.throttled[i] else "normal"
-        texts = {
-            "state": state,
-            "gpu_temp": f"{r.gpu_temp_c[i]:.1f} °C",
-            "inlet": f"{r.inlet_temp_c[i]:.1f} °C",
-            "outlet": f"{r.outlet_temp_c[i]:.1f} °C",
-            "flow": f"{r.flow_lpm[i]:.0f} L/min",
-            "power": f"{r.power_kw[i]:.1f} kW",
-            "heat": f"{r.liquid_heat_kw[i]:.1f} kW",
-            "utilization": f"{100 * r.utilization[i]:.0f} %",
-            "tokens": f"{r.tokens_per_s[i]:,.0f}",
-        }
-        for key, text in texts.items():
-            self.values[key].setText(text)
+        self.title.setText(view.title)
+        self.where.setText(view.where)
+        for row, reading in enumerate(view.readings):
+            value = QLabel("—")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            spark = Sparkline()
+            self._readings.addWidget(QLabel(reading.label), row, 0)
+            self._readings.addWidget(value, row, 1)
+            self._readings.addWidget(spark, row, 2)
+            self.values[reading.label] = value
+            self.sparklines[reading.label] = spark
+        for parameter in view.parameters:
+            editor = _ParameterEditor(parameter)
+            editor.applied.connect(lambda value, p=parameter, e=editor: self._apply(p, value, e))
+            self._settings_form.addRow(parameter.label, editor)
+            self.editors[parameter.label] = editor
+        for choice in view.choices:
+            combo = QComboBox()
+            combo.addItems(list(choice.options))
+            combo.activated.connect(lambda option, c=choice: self._choose(c, option))
+            self._settings_form.addRow(choice.label, combo)
+            self.choices[choice.label] = combo
+        for action in view.actions:
+            button = QPushButton(action.label)
+            button.setToolTip(action.tooltip)
+            button.clicked.connect(lambda _=False, a=action: self.command.emit(a.command))
+            self._settings_form.addRow(button)
+            self.buttons[action.label] = button
+        self._settings.setVisible(bool(view.parameters or view.choices or view.actions))
+
+    def _apply(self, parameter: Parameter, value: float, editor: _ParameterEditor) -> None:
+        editor.mark_applied()
+        self.command.emit(parameter.apply(value))
+
+    def _choose(self, choice: Choice, option: int) -> None:
+        self.command.emit(choice.apply(option))
+
+    # ----------------------------------------------------------------- values
+
+    def _refresh(self) -> None:
+        view, snap = self.view, self._snapshot
+        if view is None or snap is None:
+            return
+        for reading in view.readings:
+            self.values[reading.label].setText(reading.text(snap))
+        for editor in self.editors.values():
+            editor.show_value(snap)
+        for choice in view.choices:
+            combo = self.choices[choice.label]
+            if not combo.view().isVisible():
+                combo.setCurrentIndex(choice.read(snap))
+        alarms = view.alarms(snap)
+        self._alarms.setText("\n".join(f"⚠ {text}" for text in alarms))
+        self._alarms.setVisible(bool(alarms))

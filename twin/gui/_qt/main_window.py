@@ -1,4 +1,4 @@
-"""The main window: KPI strip, 3D view, toolbar, rack inspector and status bar.
+"""The main window: KPI strip, 3D view, toolbar, inspector and status bar.
 
 The window owns the simulation runner. A GUI-thread timer takes the newest snapshot
 from the runner (never waiting for it) and hands it to the 3D view and the widgets.
@@ -18,15 +18,17 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from twin.gui._qt.controls import ColorFieldPanel, TimeControls
-from twin.gui._qt.inspector import RackInspector
+from twin.gui._qt.inspector import ObjectInspector
 from twin.gui._qt.kpi_strip import KpiStrip, site_kpis
 from twin.gui._qt.theme import THEMES, Theme
+from twin.gui._vispy.base import LAYERS
 from twin.gui._vispy.canvas import CanvasWrapper
 from twin.gui._vispy.colors import rack_color_fields
 from twin.gui.runner import SimulationLike, SimulationRunner
@@ -81,14 +83,21 @@ class MainWindow(QMainWindow):
             lambda i: self.canvas.go_to(self.viewpoint_box.itemData(i)))
         self._build_toolbar()
 
-        self.inspector = RackInspector(self.topology)
-        dock = QDockWidget("Rack inspector", self)
-        dock.setObjectName("rackInspector")
-        dock.setWidget(self.inspector)
-        dock.setMinimumWidth(260)
+        self.inspector = ObjectInspector(scenario, self.topology)
+        dock = QDockWidget("Inspector", self)
+        dock.setObjectName("inspector")
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.inspector)
+        dock.setWidget(scroll)
+        dock.setMinimumWidth(300)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.canvas.events.rack_selected.connect(
-            lambda event: self.inspector.show_rack(event.index))
+        self.canvas.events.selected.connect(
+            lambda event: self.inspector.show_object(event.selection))
+        self.inspector.command.connect(self.runner.call)
+        self.inspector.fly_to.connect(self.canvas.fly_to)
+        self.runner.rejected.connect(
+            lambda reason: self.statusBar().showMessage(f"Not applied: {reason}", 8000))
         self._build_menus(dock)
 
         self.fps_label = QLabel()
@@ -153,6 +162,15 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
             themes.addAction(action)
             view.addAction(action)
+        view.addSeparator()
+        layers = view.addMenu("&Layers")
+        self.layer_actions: dict[str, QAction] = {}
+        for layer in LAYERS:
+            action = QAction(layer.title(), self, checkable=True)
+            action.setChecked(self.canvas.layers[layer])
+            action.toggled.connect(lambda on, name=layer: self.canvas.set_layer_visible(name, on))
+            layers.addAction(action)
+            self.layer_actions[layer] = action
         view.addSeparator()
         view.addAction(dock.toggleViewAction())
 

@@ -56,6 +56,7 @@ class Theme:
         QLabel#kpiValue[level="alarm"] {{ color: {self.alarm}; }}
         QLabel#inspectorTitle {{ font-size: 12pt; font-weight: 600; }}
         QLabel#muted {{ color: {self.muted}; }}
+        QLabel#alarmText {{ color: {self.alarm}; font-weight: 600; }}
         QToolBar {{ spacing: 6px; border-bottom: 1px solid {self.border}; }}
         QStatusBar QLabel {{ color: {self.muted}; padding: 0 8px; }}
         """

@@ -17,14 +17,17 @@ from vispy.util.event import EmitterGroup, Event
 from twin.gui._vispy.base import LAYERS, Adapter, ScenePalette
 from twin.gui._vispy.cdus import CduAdapter
 from twin.gui._vispy.colors import ColorField
+from twin.gui._vispy.geometry import ray_hits
 from twin.gui._vispy.halls import HallAdapter
 from twin.gui._vispy.racks import RackAdapter
+from twin.gui._vispy.selection import SelectionAdapter
 from twin.gui._vispy.site import SiteAdapter
 from twin.gui._vispy.substation import SubstationAdapter
 from twin.gui._vispy.workcells import WorkcellAdapter
 from twin.gui._vispy.yard import YardAdapter
+from twin.gui.objects import Selection, object_name
 from twin.scenario import Scenario
-from twin.sim.layout import Layout
+from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
 from twin.sim.topology import Topology
 
@@ -64,6 +67,37 @@ def site_viewpoints(layout: Layout, hall_names: tuple[str, ...]) -> dict[str, Vi
     return views
 
 
+@dataclass(frozen=True, slots=True)
+class PickTarget:
+    """Boxes that select an object of ``kind`` when clicked; ``selection_index`` maps each
+    box to the object it belongs to (all dry coolers form one object, each rack its own)."""
+
+    kind: str
+    layer: str | None
+    boxes: Boxes
+    selection_index: np.ndarray
+
+
+def _pick_targets(layout: Layout) -> tuple[PickTarget, ...]:
+    def each(kind: str, layer: str, boxes: Boxes) -> PickTarget:
+        return PickTarget(kind, layer, boxes, np.arange(boxes.count))
+
+    def group(kind: str, layer: str, boxes: Boxes) -> PickTarget:
+        return PickTarget(kind, layer, boxes, np.zeros(boxes.count, int))
+
+    return (
+        each("rack", None, layout.racks),  # racks stay drawn with the thermal layer off
+        each("cdu", "hydraulic", layout.cdus),
+        each("hall", "electrical", layout.electrical_rooms),
+        group("dry-coolers", "hydraulic", layout.dry_coolers),
+        group("chillers", "hydraulic", layout.chillers),
+        group("transformer", "electrical", layout.main_transformers),
+        group("bess", "electrical", layout.bess),
+        group("generator", "electrical", layout.generators),
+        each("workcell", "robots", layout.workcells),
+    )
+
+
 def _smoothstep(t: float) -> float:
     t = min(max(t, 0.0), 1.0)
     return t * t * (3.0 - 2.0 * t)
@@ -73,7 +107,8 @@ class CanvasWrapper:
     def __init__(self, scenario: Scenario, topology: Topology, layout: Layout,
                  fields: tuple[ColorField, ...], palette: ScenePalette,
                  size: tuple[int, int] = (1280, 720)) -> None:
-        self.events = EmitterGroup(source=self, rack_selected=Event)
+        self.events = EmitterGroup(source=self, selected=Event)
+        self._scenario, self._topology = scenario, topology
         self.canvas = scene.SceneCanvas(keys=None, size=size, show=False,
                                         bgcolor=palette.background)
         self.view = self.canvas.central_widget.add_view()
@@ -86,13 +121,16 @@ class CanvasWrapper:
         parent = self.view.scene
         self.site = SiteAdapter(layout, parent, palette)
         self.halls = HallAdapter(layout, topology.hall_names, parent, palette)
-        self.racks = RackAdapter(layout, topology, fields, parent)
+        self.racks = RackAdapter(layout, fields, parent)
         self.cdus = CduAdapter(layout, parent)
         self.yard = YardAdapter(layout, parent, palette)
         self.substation = SubstationAdapter(scenario, layout, parent, palette)
         self.workcells = WorkcellAdapter(scenario, layout, parent, palette)
         self.adapters: tuple[Adapter, ...] = (self.site, self.halls, self.racks, self.cdus,
                                               self.yard, self.substation, self.workcells)
+        self.selection = SelectionAdapter(parent)
+        self.selected: Selection | None = None
+        self.targets = _pick_targets(layout)
         self.layers = dict.fromkeys(LAYERS, True)
         self.frames_drawn = 0
         self._press_pos: np.ndarray | None = None
@@ -190,13 +228,52 @@ class CanvasWrapper:
         mapped = self.view.scene.transform.map(np.append(point, 1.0))
         return float(mapped[0] / mapped[3]), float(mapped[1] / mapped[3])
 
-    def pick_rack(self, pos: tuple[float, float]) -> int | None:
-        return self.racks.pick(*self.ray_at(pos))
+    def pick(self, pos: tuple[float, float]) -> Selection | None:
+        """The object under a canvas pixel: the nearest hit among the visible layers."""
+        origin, direction = self.ray_at(pos)
+        best, best_distance = None, np.inf
+        for target in self.targets:
+            if target.layer is not None and not self.layers[target.layer]:
+                continue
+            if target.boxes.count == 0:
+                continue
+            distance = ray_hits(target.boxes, origin, direction)
+            k = int(np.argmin(distance))
+            if distance[k] < best_distance:
+                best_distance = float(distance[k])
+                best = Selection(target.kind, int(target.selection_index[k]))
+        return best
 
-    def select_rack(self, index: int | None) -> None:
-        self.racks.select(index)
-        self.events.rack_selected(index=index)
+    def select(self, selection: Selection | None) -> None:
+        """Highlight ``selection`` (None: clear) and tell the window."""
+        self.selected = selection
+        if selection is None:
+            self.selection.hide()
+        else:
+            lower, upper = self.bounds(selection)
+            self.selection.show(lower, upper,
+                                object_name(selection, self._scenario, self._topology))
+        self.events.selected(selection=selection)
         self.canvas.update()
+
+    def bounds(self, selection: Selection) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper corners (site metres) of everything that makes up an object."""
+        for target in self.targets:
+            if target.kind == selection.kind:
+                mine = target.selection_index == selection.index
+                return (target.boxes.lower_m[mine].min(axis=0),
+                        target.boxes.upper_m[mine].max(axis=0))
+        raise ValueError(f"nothing is drawn for {selection}")
+
+    def fly_to(self, selection: Selection) -> None:
+        """Fly the camera to frame a selected object."""
+        lower, upper = self.bounds(selection)
+        rect = np.array([lower[0], lower[1], upper[0], upper[1]])
+        current = self.current_viewpoint()
+        target = _framing("selection", rect, elevation=max(current.elevation, 30.0),
+                          azimuth=current.azimuth, height_m=float(lower[2]))
+        self._transition = (None, current, target)
+        self._timer.start()
 
     def _on_mouse_press(self, event) -> None:
         self._press_pos = np.asarray(event.pos, float) if event.button == 1 else None
@@ -207,7 +284,7 @@ class CanvasWrapper:
         moved = np.abs(np.asarray(event.pos, float) - self._press_pos).max()
         self._press_pos = None
         if moved <= CLICK_TOLERANCE_PX:
-            self.select_rack(self.pick_rack(event.pos))
+            self.select(self.pick(event.pos))
 
     # ----------------------------------------------------------------- drawing
 

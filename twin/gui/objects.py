@@ -1,0 +1,369 @@
+"""What the user can select in the twin and what the window shows and edits for each.
+
+A ``Selection`` names one object (a rack, a CDU, a hall's power room, a plant unit...).
+``describe`` turns it into an ``ObjectView``: a title, live readings taken from
+snapshots (the inspector shows them with sparklines, the trend panel plots them), the
+parameters an engineer may change (each applied to the simulation as a command between
+two steps), actions, and the object's active alarm conditions. No Qt here: the widgets
+render these descriptions, and tests can check them without a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twin.scenario import Scenario
+from twin.scenario.schema import PumpTrip
+from twin.sim.snapshot import Snapshot
+from twin.sim.topology import Topology
+
+Command = Callable[[object], object]  # applied to the simulation on its own thread
+
+KINDS = ("rack", "cdu", "hall", "dry-coolers", "chillers", "transformer", "bess",
+         "generator", "workcell")
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    kind: str  # one of KINDS
+    index: int  # within its kind (rack number, CDU number, hall number, unit number)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    label: str
+    unit: str
+    read: Callable[[Snapshot], float]
+    decimals: int = 1
+
+    def text(self, snapshot: Snapshot) -> str:
+        value = self.read(snapshot)
+        number = f"{value:,.{self.decimals}f}"
+        return f"{number} {self.unit}" if self.unit else number
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """A number the engineer may set: shown with its current value, applied by ``apply``."""
+
+    label: str
+    unit: str
+    low: float
+    high: float
+    step: float
+    read: Callable[[Snapshot], float]
+    apply: Callable[[float], Command]
+    decimals: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One of a few settings (pump control mode, power smoothing)."""
+
+    label: str
+    options: tuple[str, ...]
+    read: Callable[[Snapshot], int]
+    apply: Callable[[int], Command]
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    label: str
+    tooltip: str
+    command: Command
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectView:
+    selection: Selection
+    title: str
+    where: str
+    readings: tuple[Reading, ...]
+    parameters: tuple[Parameter, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    actions: tuple[Action, ...] = ()
+    alarms: Callable[[Snapshot], list[str]] = field(default=lambda _s: [])
+
+
+def object_name(selection: Selection, scenario: Scenario, topology: Topology) -> str:
+    kind, i = selection.kind, selection.index
+    if kind == "rack":
+        return topology.rack_name(i)
+    if kind == "cdu":
+        return topology.cdu_names[i]
+    if kind == "hall":
+        return f"{topology.hall_names[i]} electrical room"
+    if kind == "workcell":
+        return scenario.workcells[i].name
+    return {"dry-coolers": "Dry coolers", "chillers": "Chillers",
+            "transformer": "Main transformers", "bess": "Battery storage (BESS)",
+            "generator": "Generators"}[kind]
+
+
+def describe(selection: Selection, scenario: Scenario, topology: Topology) -> ObjectView:
+    """The view of one selected object; raises ValueError for an unknown kind or index."""
+    builders = {"rack": _rack, "cdu": _cdu, "hall": _hall, "dry-coolers": _dry_coolers,
+                "chillers": _chillers, "transformer": _transformer, "bess": _bess,
+                "generator": _generator, "workcell": _workcell}
+    if selection.kind not in builders:
+        raise ValueError(f"unknown object kind {selection.kind!r}; kinds: {', '.join(KINDS)}")
+    count = {"rack": topology.rack_count, "cdu": topology.cdu_count,
+             "hall": len(topology.hall_names), "workcell": len(scenario.workcells)}
+    limit = count.get(selection.kind)
+    if not 0 <= selection.index < (limit if limit is not None else 1 << 30):
+        raise ValueError(f"no {selection.kind} number {selection.index}")
+    return builders[selection.kind](selection, scenario, topology)
+
+
+# ------------------------------------------------------------------ per kind
+
+
+def _rack(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
+    i = sel.index
+    rack_type = s.rack_types[topo.rack_type_names[topo.rack_type[i]]]
+    design_flow = rack_type.design_flow_lpm
+
+    def alarms(snap: Snapshot) -> list[str]:
+        r = snap.racks
+        found = []
+        if r.tripped[i]:
+            found.append(f"TRIPPED: GPUs reached {rack_type.gpu_critical_c:g} °C")
+        elif r.throttled[i]:
+            found.append(f"GPUs throttling above {rack_type.gpu_throttle_c:g} °C")
+        elif r.gpu_temp_c[i] >= rack_type.gpu_throttle_c - 5:
+            found.append("GPU temperature within 5 K of the throttle limit")
+        if r.flow_lpm[i] < 0.5 * design_flow:
+            found.append(f"coolant flow below half of design ({design_flow:g} L/min)")
+        return found
+
+    def set_cap(percent: float) -> Command:
+        return lambda sim: sim.set_rack_power_cap(np.array([i]), percent / 100.0)
+
+    r = lambda name: (lambda snap: float(getattr(snap.racks, name)[i]))  # noqa: E731
+    return ObjectView(
+        sel, topo.rack_name(i),
+        f"{topo.hall_names[topo.rack_hall[i]]} · row {topo.row_names[topo.rack_row[i]]} · "
+        f"{topo.cdu_names[topo.rack_cdu[i]]} · {topo.rack_type_names[topo.rack_type[i]]}",
+        readings=(
+            Reading("GPU temperature", "°C", r("gpu_temp_c")),
+            Reading("Coolant inlet", "°C", r("inlet_temp_c")),
+            Reading("Coolant outlet", "°C", r("outlet_temp_c")),
+            Reading("Coolant flow", "L/min", r("flow_lpm"), 0),
+            Reading("Power", "kW", r("power_kw")),
+            Reading("Heat to liquid", "kW", r("liquid_heat_kw")),
+            Reading("Utilization", "%", lambda snap: 100.0 * snap.racks.utilization[i], 0),
+            Reading("Tokens/s", "", r("tokens_per_s"), 0),
+        ),
+        parameters=(Parameter("GPU power cap", "% TDP", 30.0, 100.0, 5.0,
+                              lambda snap: 100.0 * snap.racks.power_cap_fraction[i], set_cap,
+                              0),),
+        actions=(Action("Reset tripped racks", "bring every tripped rack back online, as "
+                        "an operator's reset after the cause is cleared",
+                        lambda sim: sim.reset_racks()),),
+        alarms=alarms,
+    )
+
+
+def _cdu(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
+    i = sel.index
+    name = topo.cdu_names[i]
+    cdu_type = s.cdu_types[topo.cdu_type_names[topo.cdu_type[i]]]
+    racks = topo.cdu_racks(i)
+
+    def alarms(snap: Snapshot) -> list[str]:
+        c = snap.cdus
+        found = []
+        if c.pumps_running[i] == 0:
+            found.append("NO PUMP RUNNING: the racks behind it have no flow")
+        elif c.pumps_running[i] < cdu_type.pumps_required:
+            found.append(f"{int(c.pumps_running[i])} of {cdu_type.pumps_required} pumps "
+                         "running")
+        if c.supply_c[i] > c.supply_setpoint_c[i] + 2.0:
+            found.append("supply more than 2 K above its setpoint")
+        return found
+
+    c = lambda name_: (lambda snap: float(getattr(snap.cdus, name_)[i]))  # noqa: E731
+
+    def set_mode(option: int) -> Command:
+        if option == 0:
+            return lambda sim: sim.set_cdu_pump_speed(i, None)
+        return lambda sim: sim.set_cdu_pump_speed(i, 1.0)
+
+    return ObjectView(
+        sel, name,
+        f"{topo.hall_names[topo.cdu_hall[i]]} · {topo.cdu_type_names[topo.cdu_type[i]]} · "
+        f"serves {racks.size} racks",
+        readings=(
+            Reading("Supply", "°C", c("supply_c")),
+            Reading("Return", "°C", c("return_c")),
+            Reading("Flow", "L/min", c("flow_lpm"), 0),
+            Reading("Branch dp", "kPa", c("dp_kpa"), 0),
+            Reading("Pump speed", "%", lambda snap: 100.0 * snap.cdus.pump_speed[i], 0),
+            Reading("Pumps running", "", c("pumps_running"), 0),
+            Reading("Heat to facility water", "kW", c("duty_kw"), 0),
+            Reading("Facility valve", "%", lambda snap: 100.0 * snap.cdus.facility_valve[i],
+                    0),
+            Reading("Pump power", "kW", c("pump_power_kw")),
+        ),
+        parameters=(
+            Parameter("Supply setpoint", "°C", 15.0, 50.0, 0.5, c("supply_setpoint_c"),
+                      lambda value: lambda sim: sim.set_cdu_supply_setpoint(i, value)),
+            Parameter("Fixed pump speed", "%", 100.0 * cdu_type.pump_min_speed, 100.0, 5.0,
+                      lambda snap: 100.0 * snap.cdus.pump_speed[i],
+                      lambda value: lambda sim: sim.set_cdu_pump_speed(i, value / 100.0), 0),
+        ),
+        choices=(Choice("Pump control", ("automatic (dp setpoint)", "fixed speed"),
+                        lambda snap: int(snap.cdus.pump_manual[i]), set_mode),),
+        actions=(
+            Action("Trip a pump", "take one pump out of service",
+                   lambda sim: sim.apply(PumpTrip(kind="pump-trip", at_s=0, target=name))),
+            Action("Restore a pump", "put one tripped pump back in service",
+                   lambda sim: sim.apply(PumpTrip(kind="pump-restore", at_s=0,
+                                                  target=name))),
+        ),
+        alarms=alarms,
+    )
+
+
+def _hall(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
+    h = sel.index
+    in_hall = topo.rack_hall == h
+
+    def alarms(snap: Snapshot) -> list[str]:
+        found = []
+        for label, loading in (("transformers", snap.power.hall_transformer_loading[h]),
+                               ("UPS", snap.power.hall_ups_loading[h])):
+            if loading > 1.0:
+                found.append(f"{label} overloaded: {100 * loading:.0f} %")
+            elif loading >= 0.8:
+                found.append(f"{label} at {100 * loading:.0f} % of rating")
+        tripped = int(np.count_nonzero(snap.racks.tripped[in_hall]))
+        if tripped:
+            found.append(f"{tripped} racks tripped")
+        return found
+
+    def set_cap(percent: float) -> Command:
+        return lambda sim: sim.set_rack_power_cap(in_hall, percent / 100.0)
+
+    return ObjectView(
+        sel, f"{topo.hall_names[h]} electrical room",
+        f"{int(in_hall.sum())} racks · unit-substation transformers, UPS, busways",
+        readings=(
+            Reading("IT power", "MW", lambda snap: snap.racks.power_kw[in_hall].sum() / 1e3,
+                    2),
+            Reading("Transformer loading", "%",
+                    lambda snap: 100.0 * snap.power.hall_transformer_loading[h], 0),
+            Reading("UPS loading", "%", lambda snap: 100.0 * snap.power.hall_ups_loading[h],
+                    0),
+            Reading("Hall air", "°C", lambda snap: float(snap.plant.hall_air_c[h])),
+            Reading("Hottest GPU", "°C", lambda snap: snap.racks.gpu_temp_c[in_hall].max()),
+        ),
+        parameters=(Parameter("GPU power cap, whole hall", "% TDP", 30.0, 100.0, 5.0,
+                              lambda snap: 100.0 * snap.racks.power_cap_fraction[in_hall].max(),
+                              set_cap, 0),),
+        alarms=alarms,
+    )
+
+
+def _dry_coolers(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
+    count = s.heat_rejection.dry_coolers.count
+    return ObjectView(
+        sel, "Dry coolers", f"{count} units in the cooling yard · facility water loop",
+        readings=(
+            Reading("Facility water supply", "°C", lambda snap: snap.plant.fws_supply_c),
+            Reading("Facility water return", "°C", lambda snap: snap.plant.fws_return_c),
+            Reading("Heat rejected", "MW", lambda snap: snap.plant.dry_cooler_duty_kw / 1e3, 2),
+            Reading("Fan speed", "%", lambda snap: 100.0 * snap.plant.dry_cooler_fan_speed, 0),
+            Reading("Units running", "", lambda snap: snap.plant.dry_coolers_running, 0),
+            Reading("Outdoor dry-bulb", "°C", lambda snap: snap.site["ambient_c"]),
+        ),
+    )
+
+
+def _chillers(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
+    chillers = s.heat_rejection.chillers
+    return ObjectView(
+        sel, "Chillers", f"{chillers.count} x {chillers.capacity_kw:,.0f} kW · chilled "
+        "water for the CRAHs and trim of the facility water",
+        readings=(
+            Reading("Duty", "MW", lambda snap: snap.plant.chiller_duty_kw / 1e3, 2),
+            Reading("Units running", "", lambda snap: snap.plant.chillers_running, 0),
+            Reading("COP", "", lambda snap: snap.plant.chiller_cop, 2),
+            Reading("Outdoor dry-bulb", "°C", lambda snap: snap.site["ambient_c"]),
+        ),
+    )
+
+
+def _transformer(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
+    mains = s.power.main_transformers
+
+    def alarms(snap: Snapshot) -> list[str]:
+        found = []
+        if not snap.power.utility_available:
+            found.append("UTILITY OUTAGE")
+        if snap.site["grid_import_kw"] > snap.power.grid_import_cap_kw:
+            found.append("grid import above the cap")
+        if snap.power.main_transformer_loading > 1.0:
+            found.append("main transformers overloaded")
+        return found
+
+    return ObjectView(
+        sel, "Main transformers", f"{mains.hv_kv:g}/{mains.lv_kv:g} kV · utility "
+        f"{s.power.utility.voltage_kv:g} kV",
+        readings=(
+            Reading("Loading", "%", lambda snap: 100.0 * snap.power.main_transformer_loading,
+                    0),
+            Reading("Grid import", "MW", lambda snap: snap.site["grid_import_kw"] / 1e3, 2),
+            Reading("Import cap", "MW", lambda snap: snap.power.grid_import_cap_kw / 1e3, 1),
+            Reading("Electrical losses", "MW",
+                    lambda snap: snap.site["electrical_loss_kw"] / 1e3, 2),
+        ),
+        alarms=alarms,
+    )
+
+
+def _bess(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
+    bess = s.power.bess
+
+    def alarms(snap: Snapshot) -> list[str]:
+        return ["state of charge near its floor"] if snap.site["bess_soc"] < bess.soc_min + 0.05 \
+            else []
+
+    return ObjectView(
+        sel, "Battery storage (BESS)", f"{bess.energy_mwh:g} MWh / {bess.power_mw:g} MW",
+        readings=(
+            Reading("Power (+ discharging)", "MW", lambda snap: snap.site["bess_power_kw"] / 1e3,
+                    2),
+            Reading("State of charge", "%", lambda snap: 100.0 * snap.site["bess_soc"], 1),
+        ),
+        choices=(Choice("GPU power smoothing", ("off", "on"),
+                        lambda snap: int(snap.power.gpu_power_smoothing),
+                        lambda option: lambda sim:
+                        sim.set_power_smoothing(option == 1)),),
+        alarms=alarms,
+    )
+
+
+def _generator(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
+    gens = s.power.generators
+    return ObjectView(
+        sel, "Generators", f"{gens.units} x {gens.rating_mw:g} MW",
+        readings=(
+            Reading("Units online", "", lambda snap: snap.power.generators_online, 0),
+            Reading("Output", "MW", lambda snap: snap.site["generator_kw"] / 1e3, 2),
+        ),
+        alarms=lambda snap: [] if snap.power.utility_available else ["running on backup"],
+    )
+
+
+def _workcell(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
+    cell = s.workcells[sel.index]
+    robots = ", ".join(f"{r.count} x {r.model}" for r in cell.robots)
+    return ObjectView(
+        sel, cell.name, f"{cell.kind} workcell · {robots}",
+        readings=(Reading("Robot power, all cells", "kW",
+                          lambda snap: snap.site["robot_power_kw"], 1),),
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -38,7 +40,9 @@ def run_gui(scenario_name_or_path: str | Path | None,
 
     ``simulation_factory`` builds the simulation the window runs (duck-typed, see
     ``twin.gui.runner.SimulationLike``). With ``exit_after_s`` the window closes by
-    itself after that many seconds, first saving a PNG of itself to ``screenshot``.
+    itself after that many seconds, first saving a PNG of itself to ``screenshot``, and
+    prints one line of JSON: frames drawn, frames per second and simulated seconds.
+    Opening another scenario from the window replaces it with a new one.
     """
     problem = display_problem()
     if problem is not None:
@@ -55,6 +59,7 @@ def run_gui(scenario_name_or_path: str | Path | None,
 
     from twin.gui._qt.main_window import MainWindow
 
+    started = time.monotonic()
     scenario = load(scenario_name_or_path or DEFAULT_SCENARIO)
     # fractional scale factors (150 %) as they are: crisp text on high-DPI laptops
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
@@ -65,17 +70,39 @@ def run_gui(scenario_name_or_path: str | Path | None,
     app.setStyle("Fusion")  # the same look on every platform, themed by our palette
     vispy.use(app="pyside6", gl="gl+")
 
-    window = MainWindow(scenario, simulation_factory(scenario), theme=theme)
-    window.show()
+    current: list[MainWindow] = []
+
+    def open_window(chosen: Scenario, previous: MainWindow | None = None) -> None:
+        window = MainWindow(chosen, simulation_factory(chosen),
+                            theme=previous.theme.name if previous else theme)
+        window.scenario_chosen.connect(lambda s: open_window(s, window))
+        if previous is not None:
+            window.setGeometry(previous.geometry())
+            previous.close()
+            previous.deleteLater()
+            current.remove(previous)
+        current.append(window)
+        window.show()
+
+    open_window(scenario)
     saved = True
     if exit_after_s is not None:
         def finish() -> None:
             nonlocal saved
+            window = current[-1]
             if screenshot is not None:
                 saved = window.save_screenshot(screenshot)
                 if not saved:
                     print(f"twin gui: could not write the screenshot {screenshot}",
                           file=sys.stderr)
+            elapsed = time.monotonic() - started
+            frames = window.canvas.frames_drawn
+            print(json.dumps({
+                "frames_drawn": frames,
+                "fps": round(frames / elapsed, 1),
+                "simulated_s": window.snapshot.time_s if window.snapshot else 0.0,
+                "scenario": window.scenario.scenario.name,
+            }))
             window.close()
 
         QTimer.singleShot(round(exit_after_s * 1000), finish)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
+    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -32,7 +33,7 @@ from twin.gui._vispy.base import LAYERS
 from twin.gui._vispy.canvas import CanvasWrapper
 from twin.gui._vispy.colors import rack_color_fields
 from twin.gui.runner import SimulationLike, SimulationRunner
-from twin.scenario import Scenario
+from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
 from twin.sim.layout import build_layout
 from twin.sim.snapshot import Snapshot
 from twin.sim.topology import build_topology
@@ -43,6 +44,8 @@ DEFAULT_SPEED = 60.0
 
 
 class MainWindow(QMainWindow):
+    scenario_chosen = Signal(object)  # a validated Scenario the user opened
+
     def __init__(self, scenario: Scenario, simulation: SimulationLike, *,
                  theme: str = "dark", speed: float | None = DEFAULT_SPEED,
                  running: bool = True) -> None:
@@ -136,6 +139,21 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
 
     def _build_menus(self, dock: QDockWidget) -> None:
+        file = self.menuBar().addMenu("&File")
+        open_file = QAction("&Open scenario…", self, shortcut=QKeySequence.StandardKey.Open)
+        open_file.triggered.connect(self._ask_for_scenario_file)
+        file.addAction(open_file)
+        builtins = file.addMenu("&Built-in scenarios")
+        for name in builtin_scenarios():
+            action = QAction(name, self)
+            action.triggered.connect(lambda _=False, n=name: self.open_scenario(n))
+            builtins.addAction(action)
+        file.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file.addAction(quit_action)
+        self.addAction(open_file)
+
         simulation = self.menuBar().addMenu("&Simulation")
         run = QAction("&Run / pause", self, shortcut=QKeySequence(Qt.Key.Key_Space))
         run.triggered.connect(lambda: self.set_running(self.runner.paused))
@@ -175,6 +193,29 @@ class MainWindow(QMainWindow):
         view.addAction(dock.toggleViewAction())
 
     # ----------------------------------------------------------------- behaviour
+
+    def open_scenario(self, name_or_path: str | Path) -> bool:
+        """Load a scenario and ask for it to replace this one (``scenario_chosen``); a bad
+        file is reported in a dialog that lists every problem, and nothing changes."""
+        try:
+            scenario = load(name_or_path)
+        except ScenarioError as exc:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Scenario not opened",
+                              f"{name_or_path} is not a valid scenario.", parent=self)
+            box.setDetailedText(str(exc))
+            box.setInformativeText(str(exc).splitlines()[0] if str(exc) else "")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+            self.statusBar().showMessage(f"Scenario not opened: {name_or_path}", 8000)
+            return False
+        self.scenario_chosen.emit(scenario)
+        return True
+
+    def _ask_for_scenario_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open scenario", "",
+                                              "twin scenarios (*.toml)")
+        if path:
+            self.open_scenario(Path(path))
 
     def set_theme(self, name: str) -> None:
         self.theme = THEMES[name]

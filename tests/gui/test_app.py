@@ -1,0 +1,51 @@
+"""The window as users start it: `twin gui` with its smoke-test options, and switching
+scenarios from the window."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def test_twin_gui_exits_after_a_while_with_a_screenshot_and_a_json_line(tmp_path):
+    shot = tmp_path / "shot.png"
+    done = subprocess.run(
+        [sys.executable, "-m", "twin", "gui", "--scenario", "single-rack", "--exit-after",
+         "4s", "--screenshot", str(shot)],
+        capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["scenario"] == "single-rack"
+    assert report["frames_drawn"] > 0 and report["fps"] > 0
+    assert report["simulated_s"] > 0  # the real simulation ran
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(shot))
+    assert image.width() > 600 and image.height() > 400
+    pixels = np.array([image.pixelColor(x, y).lightness()
+                       for x in range(0, image.width(), 37) for y in range(0, image.height(), 23)])
+    assert pixels.std() > 5  # drawn, not one flat colour
+
+
+def test_opening_a_bad_scenario_reports_it_and_keeps_the_window(make_window, qtbot, tmp_path):
+    window = make_window("single-rack", running=False)
+    chosen = []
+    window.scenario_chosen.connect(chosen.append)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[scenario]\nname = 'x'\n[site\n")
+    assert not window.open_scenario(broken)
+    assert chosen == []
+    assert "Scenario not opened" in window.statusBar().currentMessage()
+    assert window.open_scenario("single-rack")
+    assert chosen[0].scenario.name == "single-rack"
+    from PySide6.QtWidgets import QMessageBox
+
+    for box in window.findChildren(QMessageBox):
+        box.close()

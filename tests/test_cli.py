@@ -297,6 +297,8 @@ def test_run_with_a_broken_scenario_exits_2_before_the_engine(
         (("frob",), "invalid choice: 'frob'"),
         (("gui", "--screenshot", "x.png"), "--screenshot needs --exit-after"),
         (("gui", "--exit-after", "soon"), "'soon' is not a duration"),
+        (("gui", "--exit-after", "-3"), "'-3' must be a number of seconds above zero"),
+        (("gui", "--exit-after", "nan"), "'nan' must be a number of seconds above zero"),
     ],
 )
 def test_usage_errors_exit_2(

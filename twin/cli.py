@@ -52,6 +52,17 @@ def _positive_duration(text: str) -> float:
     return seconds
 
 
+def _wall_seconds(text: str) -> float:
+    """Wall-clock time for smoke tests: bare seconds (20) or a duration (2min)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        return _positive_duration(text)
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds above zero")
+    return seconds
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -75,8 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Open the live 3D twin window on a scenario.")
     gui.add_argument("--scenario", default=DEFAULT_SCENARIO, metavar="NAME|PATH",
                      help=f"built-in scenario name or TOML file (default: {DEFAULT_SCENARIO})")
-    gui.add_argument("--exit-after", type=_positive_duration, metavar="DURATION",
-                     help=f"close the window after this wall-clock time; {DURATION_FORMS}")
+    gui.add_argument("--exit-after", type=_wall_seconds, metavar="SECONDS",
+                     help="close the window after this wall-clock time, in seconds (20) or "
+                     f"as a duration; {DURATION_FORMS}. Prints one line of JSON: frames "
+                     "drawn, frames per second, simulated seconds")
     gui.add_argument("--screenshot", type=Path, metavar="FILE.png",
                      help="save a PNG of the window just before closing (with --exit-after)")
 

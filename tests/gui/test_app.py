@@ -18,7 +18,7 @@ def test_twin_gui_exits_after_a_while_with_a_screenshot_and_a_json_line(tmp_path
     shot = tmp_path / "shot.png"
     done = subprocess.run(
         [sys.executable, "-m", "twin", "gui", "--scenario", "single-rack", "--exit-after",
-         "4s", "--screenshot", str(shot)],
+         "4", "--screenshot", str(shot)],
         capture_output=True, text=True, timeout=120, env=os.environ.copy())
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])

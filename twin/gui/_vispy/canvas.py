@@ -56,7 +56,8 @@ def _framing(label: str, rect: np.ndarray, *, elevation: float = 38.0,
     return Viewpoint(label, center, distance, elevation, azimuth)
 
 
-def site_viewpoints(layout: Layout, hall_names: tuple[str, ...]) -> dict[str, Viewpoint]:
+def site_viewpoints(layout: Layout, hall_names: tuple[str, ...],
+                    workcell_names: tuple[str, ...] = ()) -> dict[str, Viewpoint]:
     views = {"site": _framing("Whole site", layout.site_rect_m, elevation=42.0)}
     for h, name in enumerate(hall_names):
         views[name] = _framing(f"Hall {name}", layout.hall_rect_m(h), elevation=48.0,
@@ -64,6 +65,11 @@ def site_viewpoints(layout: Layout, hall_names: tuple[str, ...]) -> dict[str, Vi
     views["yard"] = _framing("Cooling yard", layout.yard_rect_m, elevation=35.0)
     views["substation"] = _framing("Substation", layout.substation_rect_m, elevation=35.0,
                                    azimuth=30.0)
+    for name, lower, upper in zip(workcell_names, layout.workcells.lower_m,
+                                  layout.workcells.upper_m, strict=True):
+        rect = np.array([lower[0], lower[1], upper[0], upper[1]])
+        views[f"workcell:{name}"] = _framing(f"Workcell {name}", rect, elevation=30.0,
+                                             azimuth=-25.0)
     return views
 
 
@@ -112,7 +118,8 @@ class CanvasWrapper:
         self.canvas = scene.SceneCanvas(keys=None, size=size, show=False,
                                         bgcolor=palette.background)
         self.view = self.canvas.central_widget.add_view()
-        self.viewpoints = site_viewpoints(layout, topology.hall_names)
+        self.viewpoints = site_viewpoints(layout, topology.hall_names,
+                                          tuple(cell.name for cell in scenario.workcells))
         home = self.viewpoints["site"]
         self.view.camera = scene.TurntableCamera(
             fov=FIELD_OF_VIEW_DEG, center=home.center, distance=home.distance,

@@ -29,9 +29,11 @@ from twin.gui._qt.controls import ColorFieldPanel, TimeControls
 from twin.gui._qt.inspector import ObjectInspector
 from twin.gui._qt.kpi_strip import KpiStrip, site_kpis
 from twin.gui._qt.theme import THEMES, Theme
+from twin.gui._qt.trends import TrendPanel
 from twin.gui._vispy.base import LAYERS
 from twin.gui._vispy.canvas import CanvasWrapper
 from twin.gui._vispy.colors import rack_color_fields
+from twin.gui.objects import Selection
 from twin.gui.runner import SimulationLike, SimulationRunner
 from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
 from twin.sim.layout import build_layout
@@ -95,13 +97,18 @@ class MainWindow(QMainWindow):
         dock.setWidget(scroll)
         dock.setMinimumWidth(300)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.canvas.events.selected.connect(
-            lambda event: self.inspector.show_object(event.selection))
+        self.trends = TrendPanel(scenario.scenario.start, self.theme)
+        trend_dock = QDockWidget("Trends", self)
+        trend_dock.setObjectName("trends")
+        trend_dock.setWidget(self.trends)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, trend_dock)
+        self.resizeDocks([trend_dock], [260], Qt.Orientation.Vertical)
+        self.canvas.events.selected.connect(lambda event: self._on_selected(event.selection))
         self.inspector.command.connect(self.runner.call)
         self.inspector.fly_to.connect(self.canvas.fly_to)
         self.runner.rejected.connect(
             lambda reason: self.statusBar().showMessage(f"Not applied: {reason}", 8000))
-        self._build_menus(dock)
+        self._build_menus(dock, trend_dock)
 
         self.fps_label = QLabel()
         self.sim_label = QLabel()
@@ -138,7 +145,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.viewpoint_box)
         self.addToolBar(bar)
 
-    def _build_menus(self, dock: QDockWidget) -> None:
+    def _build_menus(self, dock: QDockWidget, trend_dock: QDockWidget) -> None:
         file = self.menuBar().addMenu("&File")
         open_file = QAction("&Open scenario…", self, shortcut=QKeySequence.StandardKey.Open)
         open_file.triggered.connect(self._ask_for_scenario_file)
@@ -191,6 +198,7 @@ class MainWindow(QMainWindow):
             self.layer_actions[layer] = action
         view.addSeparator()
         view.addAction(dock.toggleViewAction())
+        view.addAction(trend_dock.toggleViewAction())
 
     # ----------------------------------------------------------------- behaviour
 
@@ -223,6 +231,17 @@ class MainWindow(QMainWindow):
         if app is not None:
             self.theme.apply(app)
         self.canvas.set_palette(self.theme.scene)
+        self.trends.apply_theme(self.theme)
+
+    def _on_selected(self, selection: Selection | None) -> None:
+        """Show the selected object in the inspector and trend its readings."""
+        self.inspector.show_object(selection)
+        view = self.inspector.view
+        if view is None:
+            self.trends.set_selection(None, ())
+        else:
+            self.trends.set_selection(view.title, tuple(
+                (reading.label, reading.unit, reading.read) for reading in view.readings))
 
     def set_running(self, running: bool) -> None:
         if running:
@@ -248,6 +267,7 @@ class MainWindow(QMainWindow):
         self.canvas.update(snapshot)
         self.kpis.update_snapshot(snapshot)
         self.inspector.update_snapshot(snapshot)
+        self.trends.append(snapshot)
         self.time_controls.set_time(snapshot.time_s)
 
     def _update_status(self) -> None:

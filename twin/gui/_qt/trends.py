@@ -1,0 +1,769 @@
+"""The trend panel: stacked plots of site figures and of the selected object against
+simulated time, with a crosshair read-out and export to PNG and CSV.
+
+History lives in fixed memory. Every series is kept at three time scales, one for each
+window offered (15 min, 1 h, 1 day): a ring of bins 0.5 s, 2 s and 48 s wide with room
+for one whole window (1,800 bins and two partial ones at the edges). A bin holds the
+minimum and the maximum of each series and the time of its latest sample. A snapshot
+that falls in the newest bin widens it; any other opens a new bin. A ring therefore
+always spans at least its window, whatever the simulation speed: at 1× real time many
+snapshots share a bin, at 3,000× each has its own and the fine rings reach back further
+than their windows. Drawing a bin as its minimum and maximum at one time is what
+pyqtgraph's peak downsampling does, so a one-snapshot spike survives at every scale.
+The plots draw from the finest ring that still reaches back to the left edge of the
+view. Each ring is mirrored (every bin is written twice, at ``i`` and ``i + capacity``)
+so that its bins in time order are one contiguous slice and curves get views, not copies.
+
+Appending costs the same whatever the history holds; redrawing is rate-limited, limited
+to the bins in view, and skipped while the panel is hidden.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.exporters import CSVExporter, ImageExporter
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
+from PySide6.QtGui import QAction, QColor, QImageWriter, QShowEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from twin.gui._qt.theme import DARK, Theme
+from twin.sim.snapshot import Snapshot
+
+TIME_WINDOWS: tuple[tuple[str, float], ...] = (
+    ("15 min", 15 * 60.0), ("1 h", 3600.0), ("1 day", 86400.0),
+)
+TIME_SCALES: tuple[tuple[float, float], ...] = ((15 * 60.0, 0.5), (3600.0, 2.0), (86400.0, 48.0))
+"""(window, bin width) in simulated seconds of each ring."""
+
+REDRAW_INTERVAL_MS = 50  # 20 Hz looks smooth for trends and leaves the GUI thread to the 3D view
+AXIS_WIDTH_PX = 72  # one width for every left axis, so that the stacked plots line up in time
+SELECTION_KEY = "selection"
+SELECTION_ROWS = 8  # layout rows kept above the site plots for the selection, one per unit
+
+_CURVE_COLORS = {
+    "light": ("#1f6fd1", "#e07b00", "#2a9d57", "#8e44ad", "#00897b", "#c2185b"),
+    "dark": ("#5aa9ff", "#ffb74d", "#66d18f", "#c792ea", "#4dd0e1", "#f48fb1"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TrendSeries:
+    label: str
+    read: Callable[[Snapshot], float]
+    limit: bool = False  # a cap rather than a measurement: drawn dashed in the alarm colour
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPlot:
+    key: str
+    title: str
+    unit: str
+    series: tuple[TrendSeries, ...]
+    decimals: int | None = 1  # None: chosen from the magnitude of the value
+    si_prefix: bool = False  # scale the unit (k, M, G) on the axis and in the read-out
+    shown: bool = True  # shown until the user chooses otherwise
+
+
+def _site(key: str, scale: float = 1.0) -> Callable[[Snapshot], float]:
+    return lambda snapshot: snapshot.site[key] * scale
+
+
+SITE_PLOTS: tuple[TrendPlot, ...] = (
+    TrendPlot("power", "Power", "MW", (
+        TrendSeries("IT power", _site("it_power_kw", 1e-3)),
+        TrendSeries("Facility power", _site("facility_power_kw", 1e-3)),
+        TrendSeries("Grid import", _site("grid_import_kw", 1e-3)),
+        TrendSeries("Import cap", lambda s: s.power.grid_import_cap_kw * 1e-3, limit=True),
+    ), decimals=2),
+    TrendPlot("temperatures", "Temperature", "°C", (
+        TrendSeries("Hottest GPU", _site("gpu_temp_max_c")),
+        TrendSeries("TCS supply", _site("tcs_supply_c")),
+        TrendSeries("TCS return", _site("tcs_return_c")),
+        TrendSeries("Facility water", _site("fws_supply_c")),
+    )),
+    TrendPlot("pue", "PUE", "", (TrendSeries("PUE", _site("pue")),), decimals=3),
+    TrendPlot("tokens", "Throughput", "tok/s",
+              (TrendSeries("Tokens/s", _site("tokens_per_s")),), decimals=None, si_prefix=True),
+    TrendPlot("bess", "BESS SoC", "%", (TrendSeries("State of charge", _site("bess_soc", 100.0)),)),
+    TrendPlot("throttling", "Throttled", "GPUs",
+              (TrendSeries("Throttled GPUs", _site("throttled_gpus")),), decimals=0, shown=False),
+    TrendPlot("cost", "Cost", "₩M/h",
+              (TrendSeries("Electricity cost", _site("cost_krw_per_h", 1e-6)),), decimals=2,
+              shown=False),
+    TrendPlot("co2", "CO₂", "t/h",
+              (TrendSeries("CO₂ emissions", _site("co2_kg_per_h", 1e-3)),), decimals=2,
+              shown=False),
+)
+
+SelectionSeries = tuple[str, str, Callable[[Snapshot], float]]
+"""(label, unit, read) of one value of the selected object."""
+
+
+class ExportError(Exception):
+    """An export could not be written; the message says where and why."""
+
+
+# --------------------------------------------------------------------------- history
+
+
+class _Ring:
+    """The newest ``capacity`` bins of ``bin_s`` seconds of ``series_count`` series."""
+
+    def __init__(self, series_count: int, bin_s: float, capacity: int) -> None:
+        self.bin_s = bin_s
+        self.capacity = capacity
+        # Both columns of x hold the bin's time, so that x and y flatten to matching
+        # (time, minimum), (time, maximum) pairs.
+        self.x = np.zeros((2 * capacity, 2))
+        self.y = np.zeros((series_count, 2 * capacity, 2))
+        self.clear()
+
+    def clear(self) -> None:
+        self.head = -1
+        self.count = 0
+        self.bin = -1
+        self.dropped = False  # True once a bin has been overwritten
+
+    @property
+    def nbytes(self) -> int:
+        return self.x.nbytes + self.y.nbytes
+
+    def add(self, time_s: float, values: np.ndarray) -> None:
+        bin_ = math.floor(time_s / self.bin_s)
+        if self.count and bin_ == self.bin:
+            head = self.head
+            low = np.fmin(self.y[:, head, 0], values)  # fmin/fmax: a NaN sample leaves no gap
+            high = np.fmax(self.y[:, head, 1], values)
+        else:
+            head = self.head = (self.head + 1) % self.capacity
+            self.dropped |= self.count == self.capacity
+            self.count = min(self.count + 1, self.capacity)
+            self.bin = bin_
+            low = high = values
+        for i in (head, head + self.capacity):
+            self.x[i] = time_s
+            self.y[:, i, 0] = low
+            self.y[:, i, 1] = high
+
+    def ordered(self) -> slice:
+        """Where the bins lie in time order, oldest first."""
+        stop = self.head + self.capacity + 1
+        return slice(stop - self.count, stop)
+
+    def reaches(self, time_s: float) -> bool:
+        """Whether the ring holds all there is at and after ``time_s``."""
+        return self.count > 0 and (not self.dropped or self.x[self.ordered().start, 0] <= time_s)
+
+
+class TrendHistory:
+    """Fixed-memory history of ``series_count`` series at the time scales of
+    ``TIME_SCALES``; see the module docstring."""
+
+    def __init__(self, series_count: int) -> None:
+        self.series_count = series_count
+        self.rings = tuple(_Ring(series_count, bin_s, math.ceil(window_s / bin_s) + 2)
+                           for window_s, bin_s in TIME_SCALES)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(ring.nbytes for ring in self.rings)
+
+    @property
+    def empty(self) -> bool:
+        return self.rings[0].count == 0
+
+    def append(self, time_s: float, values: np.ndarray) -> None:
+        for ring in self.rings:
+            ring.add(time_s, values)
+
+    def clear(self) -> None:
+        for ring in self.rings:
+            ring.clear()
+
+    def ring_for(self, left_s: float) -> _Ring:
+        """The finest ring that reaches back to ``left_s`` (the coarsest if none does)."""
+        return next((ring for ring in self.rings if ring.reaches(left_s)), self.rings[-1])
+
+    def window(self, ring: _Ring, left_s: float, right_s: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Views of the bins between two times, with one bin more on each side so that
+        curves run to the edges: times, and per series minima and maxima interleaved
+        (shape ``(series_count, 2 * bins)``)."""
+        span = ring.ordered()
+        times = ring.x[span, 0]
+        first = max(int(np.searchsorted(times, left_s)) - 1, 0)
+        last = min(int(np.searchsorted(times, right_s, side="right")) + 1, ring.count)
+        bins = slice(span.start + first, span.start + last)
+        return ring.x[bins].reshape(-1), ring.y[:, bins].reshape(self.series_count, -1)
+
+    def at(self, ring: _Ring, time_s: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """Minima and maxima of the bin nearest ``time_s``; None off the recorded span."""
+        if ring.count == 0:
+            return None
+        span = ring.ordered()
+        times = ring.x[span, 0]
+        if not times[0] - ring.bin_s <= time_s <= times[-1] + ring.bin_s:
+            return None
+        i = int(np.searchsorted(times, time_s))
+        if i == len(times) or (i > 0 and time_s - times[i - 1] < times[i] - time_s):
+            i -= 1
+        return ring.y[:, span.start + i, 0], ring.y[:, span.start + i, 1]
+
+
+# --------------------------------------------------------------------------- plots
+
+
+class SimulatedTimeAxis(pg.DateAxisItem):
+    """Date and time ticks for x in simulated seconds since the scenario start."""
+
+    def __init__(self, start: datetime, **kwargs) -> None:
+        super().__init__(orientation="bottom", utcOffset=0, **kwargs)
+        # The start is the site's civil time; read it as UTC so the ticks show it unshifted.
+        self._origin_s = start.replace(tzinfo=UTC).timestamp()
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:
+        origin = self._origin_s
+        levels = super().tickValues(minVal + origin, maxVal + origin, size)
+        return [(spacing, [value - origin for value in values]) for spacing, values in levels]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return super().tickStrings([value + self._origin_s for value in values], scale, spacing)
+
+
+def _format(low: float, high: float, unit: str, decimals: int | None, si_prefix: bool) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "—"
+    scale, prefix = pg.siScale(max(abs(low), abs(high))) if si_prefix else (1.0, "")
+    low, high = low * scale, high * scale
+    if decimals is None:
+        magnitude = max(abs(low), abs(high))
+        decimals = 0 if magnitude >= 100 else 1 if magnitude >= 10 else 2
+    text = f"{low:,.{decimals}f}"
+    high_text = f"{high:,.{decimals}f}"
+    if high_text != text:  # the bin under the cursor spans a range: show it, not one value
+        text = f"{text}–{high_text}"
+    return f"{text} {prefix}{unit}".rstrip()
+
+
+def _dark(theme: Theme) -> bool:
+    return QColor(theme.base).lightness() < 128
+
+
+def _translucent(color: str, alpha: int) -> QColor:
+    qcolor = QColor(color)
+    qcolor.setAlpha(alpha)
+    return qcolor
+
+
+class TrendView:
+    """One plot of the panel: the curves of a ``TrendPlot`` over rows of a history, with
+    a crosshair line and a read-out of the values under it."""
+
+    def __init__(self, spec: TrendPlot, history: TrendHistory, rows: Iterable[int],
+                 start: datetime, title: str = "") -> None:
+        self.spec = spec
+        self.history = history
+        self.rows = tuple(rows)
+        self.title = title
+        self.plot = pg.PlotItem(axisItems={"bottom": SimulatedTimeAxis(start)})
+        plot = self.plot
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setClipToView(True)
+        plot.hideButtons()
+        plot.setMouseEnabled(x=True, y=False)  # y always fits the data in view
+        plot.enableAutoRange(y=True)
+        plot.setAutoVisible(y=True)
+        # No grid: pyqtgraph replays it through a QPicture per axis, which under software
+        # rendering costs ten times the rest of the plot.
+        axis = plot.getAxis("left")
+        axis.setWidth(AXIS_WIDTH_PX)
+        axis.enableAutoSIPrefix(spec.si_prefix)
+        axis.setLabel(spec.title, units=spec.unit or None)
+        self.legend = None
+        if len(spec.series) > 1:
+            self.legend = plot.addLegend(offset=(-4, 2), colCount=len(spec.series),
+                                         labelTextSize="8pt", verSpacing=-6)
+        self.curves = [plot.plot(name=series.label) for series in spec.series]
+        self.line = pg.InfiniteLine(angle=90, movable=False)
+        self.line.hide()
+        plot.addItem(self.line, ignoreBounds=True)
+        # The read-out lives in the view box's pixels, not in data coordinates, so that it
+        # stays at the top whatever the y range (which pyqtgraph updates only when painting).
+        self.readout = pg.TextItem(anchor=(0, 0))
+        self.readout.hide()
+        self.readout.setParentItem(plot.getViewBox())
+        self.readout.setZValue(1)  # above the legend
+        self._colors: list[str] = []
+        self._text_color = ""
+
+    def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
+        for curve, row in zip(self.curves, self.rows, strict=True):
+            curve.setData(x, y[row])
+
+    def clear_data(self) -> None:
+        for curve in self.curves:
+            curve.setData([], [])
+
+    def show_readout(self, time_s: float, bins: tuple[np.ndarray, np.ndarray] | None) -> None:
+        spec = self.spec
+        lines = []
+        for series, row, color in zip(spec.series, self.rows, self._colors, strict=True):
+            text = "—" if bins is None else _format(
+                float(bins[0][row]), float(bins[1][row]), spec.unit, spec.decimals,
+                spec.si_prefix)
+            lines.append(f'<span style="color:{color}">■</span> {series.label} {text}')
+        self.readout.setHtml(f'<div style="color:{self._text_color}; font-size:8pt">'
+                             + "<br>".join(lines) + "</div>")
+        viewbox = self.plot.getViewBox()
+        x = viewbox.mapFromView(QPointF(time_s, 0.0)).x()
+        # Keep the read-out inside the plot: right of the line in the left half, else left.
+        right_of_line = x < viewbox.width() / 2
+        self.readout.setAnchor((0, 0) if right_of_line else (1, 0))
+        self.readout.setPos(x + 6 if right_of_line else x - 6, 2)
+        self.line.setValue(time_s)
+        self.line.show()
+        self.readout.show()
+
+    def hide_readout(self) -> None:
+        self.line.hide()
+        self.readout.hide()
+
+    def apply_theme(self, theme: Theme) -> None:
+        palette = _CURVE_COLORS["dark" if _dark(theme) else "light"]
+        self._colors = []
+        for k, (curve, series) in enumerate(zip(self.curves, self.spec.series, strict=True)):
+            if series.limit:
+                color, pen = theme.alarm, pg.mkPen(theme.alarm, width=1,
+                                                  style=Qt.PenStyle.DashLine)
+            else:
+                color = palette[k % len(palette)]
+                pen = pg.mkPen(color, width=1)  # wider pens take the slow path in Qt's raster
+            curve.setPen(pen)
+            self._colors.append(color)
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setPen(theme.muted)
+            axis.setTextPen(theme.text)
+        if self.title:
+            self.plot.setTitle(self.title, color=theme.text, size="9pt")
+        if self.legend is not None:
+            self.legend.setLabelTextColor(theme.text)
+            self.legend.setBrush(_translucent(theme.panel, 200))
+            self.legend.setPen(theme.border)
+        self.line.setPen(pg.mkPen(theme.accent, width=1))
+        self.readout.fill = pg.mkBrush(_translucent(theme.panel, 225))
+        self.readout.border = pg.mkPen(theme.border)
+        self._text_color = theme.text
+        self.readout.update()
+
+
+# --------------------------------------------------------------------------- panel
+
+
+class TrendPanel(QWidget):
+    """Live trends of the site and of the selected object against simulated time.
+
+    Feed it with ``append(snapshot)`` from the GUI thread. ``set_selection`` trends the
+    values of the object selected in the 3D view; its history starts at the selection
+    (the panel records only what it is asked to trend). Time going backwards, as after
+    a reset of the simulation, clears the history.
+    """
+
+    def __init__(self, start: datetime, theme: Theme = DARK,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._start = start
+        self._theme = theme
+        self._site_series = tuple(series for plot in SITE_PLOTS for series in plot.series)
+        self.site_history = TrendHistory(len(self._site_series))
+        self.selection_history: TrendHistory | None = None
+        self._selection_series: tuple[SelectionSeries, ...] = ()
+        self._latest: Snapshot | None = None
+        self._following = True
+        self._stale = False
+        self._syncing_ranges = False
+        self._hover_scene_pos: QPointF | None = None
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.ci.setSpacing(0)
+        self.graphics.installEventFilter(self)
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.site_views: dict[str, TrendView] = {}
+        first_row = 0
+        for row, spec in enumerate(SITE_PLOTS, start=SELECTION_ROWS):
+            view = TrendView(spec, self.site_history,
+                             range(first_row, first_row + len(spec.series)), start)
+            first_row += len(spec.series)
+            self.graphics.addItem(view.plot, row=row, col=0)
+            view.plot.setVisible(spec.shown)
+            self._connect_view(view)
+            self.site_views[spec.key] = view
+        self.selection_views: list[TrendView] = []
+
+        self.plots_menu = QMenu(self)
+        self.plot_actions: dict[str, QAction] = {}
+        for key, text, shown in ((SELECTION_KEY, "Selected object", True),
+                                 *((p.key, p.title, p.shown) for p in SITE_PLOTS)):
+            action = self.plots_menu.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(shown)
+            action.toggled.connect(lambda on, k=key: self.set_plot_shown(k, on))
+            self.plot_actions[key] = action
+            if key == SELECTION_KEY:
+                self.plots_menu.addSeparator()
+        plots_button = QToolButton()
+        plots_button.setText("Plots")
+        plots_button.setToolTip("Choose the plots shown")
+        plots_button.setMenu(self.plots_menu)
+        plots_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+
+        self.window_box = QComboBox()
+        self.window_box.setToolTip("Simulated time shown")
+        for text, seconds in TIME_WINDOWS:
+            self.window_box.addItem(text, seconds)
+        self.window_box.currentIndexChanged.connect(lambda _i: self.set_following(True))
+
+        self.live_button = QToolButton()
+        self.live_button.setText("Live")
+        self.live_button.setCheckable(True)
+        self.live_button.setChecked(True)
+        self.live_button.setToolTip("Keep the newest values at the right edge; zooming or "
+                                    "panning a plot stops following")
+        self.live_button.toggled.connect(self.set_following)
+
+        self.cursor_label = QLabel()
+        self.cursor_label.setObjectName("muted")
+
+        export_menu = QMenu(self)
+        self.export_png_action = export_menu.addAction(
+            "Image (PNG)…", lambda: self._export_with_dialog("png"))
+        self.export_csv_action = export_menu.addAction(
+            "Data (CSV)…", lambda: self._export_with_dialog("csv"))
+        export_button = QToolButton()
+        export_button.setText("Export")
+        export_button.setToolTip("Save the plots shown as an image or their data as CSV")
+        export_button.setMenu(export_menu)
+        export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+
+        controls = QHBoxLayout()
+        controls.setContentsMargins(6, 4, 6, 0)
+        for widget in (plots_button, QLabel("Window"), self.window_box, self.live_button):
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        controls.addWidget(self.cursor_label)
+        controls.addWidget(export_button)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addLayout(controls)
+        column.addWidget(self.graphics, 1)
+
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(REDRAW_INTERVAL_MS)
+        self._redraw_timer.timeout.connect(self.refresh)
+        self._update_axes()
+        self.apply_theme(theme)
+        self.refresh()
+
+    # ----------------------------------------------------------------- data
+
+    @property
+    def time_window_s(self) -> float:
+        return float(self.window_box.currentData())
+
+    @property
+    def following(self) -> bool:
+        return self._following
+
+    @property
+    def latest_time_s(self) -> float | None:
+        return None if self._latest is None else self._latest.time_s
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the histories, fixed whatever the run time."""
+        selection = 0 if self.selection_history is None else self.selection_history.nbytes
+        return self.site_history.nbytes + selection
+
+    def append(self, snapshot: Snapshot) -> None:
+        """Record a snapshot; the plots catch up within ``REDRAW_INTERVAL_MS``."""
+        if self._latest is not None and snapshot.time_s < self._latest.time_s:
+            self.clear()
+        self._latest = snapshot
+        time_s = snapshot.time_s
+        self.site_history.append(time_s, np.fromiter(
+            (series.read(snapshot) for series in self._site_series), float,
+            count=len(self._site_series)))
+        if self.selection_history is not None:
+            self.selection_history.append(time_s, self._selection_values(snapshot))
+        self._stale = True
+        if self.isVisible() and not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def clear(self) -> None:
+        """Forget all history, as when the simulation starts again."""
+        self._latest = None
+        self.site_history.clear()
+        if self.selection_history is not None:
+            self.selection_history.clear()
+        self.refresh()
+
+    def set_selection(self, title: str | None,
+                      series: tuple[SelectionSeries, ...]) -> None:
+        """Trend the values of a selected object, one plot per unit; ``(None, ())``
+        removes them. The history starts now; calling again starts a new one."""
+        for view in self.selection_views:
+            self.graphics.removeItem(view.plot)
+            view.plot.deleteLater()
+        self.selection_views = []
+        self.selection_history = None
+        self._selection_series = ()
+        if title is None or not series:
+            self.refresh()
+            return
+        by_unit: dict[str, list[int]] = {}
+        for i, (_, unit, _) in enumerate(series):
+            by_unit.setdefault(unit, []).append(i)
+        if len(by_unit) > SELECTION_ROWS:
+            raise ValueError(f"at most {SELECTION_ROWS} units can be trended, got {len(by_unit)}")
+        self._selection_series = tuple(series)
+        history = self.selection_history = TrendHistory(len(series))
+        shown = self.plot_actions[SELECTION_KEY].isChecked()
+        for row, (unit, rows) in enumerate(by_unit.items()):
+            spec = TrendPlot(f"{SELECTION_KEY}:{unit}", "Selected", unit,
+                             tuple(TrendSeries(series[i][0], series[i][2]) for i in rows),
+                             decimals=None)
+            view = TrendView(spec, history, rows, self._start, title if row == 0 else "")
+            self.graphics.addItem(view.plot, row=row, col=0)
+            view.plot.setVisible(shown)
+            self._connect_view(view)
+            view.apply_theme(self._theme)
+            self.selection_views.append(view)
+        left, right = self._x_range()
+        self._set_x_range(left, right)
+        if self._latest is not None:  # show the current values at once, even when paused
+            history.append(self._latest.time_s, self._selection_values(self._latest))
+        self._update_axes()
+        self.refresh()
+
+    # ----------------------------------------------------------------- view
+
+    def views(self) -> list[TrendView]:
+        """All plots, selection first, shown or not."""
+        return [*self.selection_views, *self.site_views.values()]
+
+    def shown_views(self) -> list[TrendView]:
+        return [view for view in self.views() if view.plot.isVisible()]
+
+    def set_plot_shown(self, key: str, shown: bool) -> None:
+        """Show or hide a site plot (a key of ``SITE_PLOTS``) or the selection plots
+        (``SELECTION_KEY``)."""
+        action = self.plot_actions[key]
+        if action.isChecked() != shown:
+            action.setChecked(shown)  # comes back here through its toggled signal
+            return
+        views = self.selection_views if key == SELECTION_KEY else [self.site_views[key]]
+        for view in views:
+            view.plot.setVisible(shown)
+        self._update_axes()
+        self.refresh()
+
+    def set_time_window(self, seconds: float) -> None:
+        """Show one of the ``TIME_WINDOWS`` up to now."""
+        index = self.window_box.findData(seconds)
+        if index < 0:
+            raise ValueError(f"the time window is one of {[s for _, s in TIME_WINDOWS]} s, "
+                             f"not {seconds}")
+        self.window_box.setCurrentIndex(index)
+
+    def set_following(self, following: bool) -> None:
+        """Follow the newest values (the x range is the time window up to now), or leave
+        the x range to the user."""
+        if self.live_button.isChecked() != following:
+            self.live_button.setChecked(following)  # comes back here through its toggled signal
+            return
+        self._following = following
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Draw what has been appended since the last draw."""
+        self._redraw_timer.stop()
+        self._stale = False
+        left, right = self._x_range()
+        if self._following:
+            self._set_x_range(left, right)
+        groups = [(self.site_history, list(self.site_views.values()))]
+        if self.selection_history is not None:
+            groups.append((self.selection_history, self.selection_views))
+        for history, views in groups:
+            shown = [view for view in views if view.plot.isVisible()]
+            if not shown:
+                continue
+            if history.empty:
+                for view in shown:
+                    view.clear_data()
+                continue
+            x, y = history.window(history.ring_for(left), left, right)
+            for view in shown:
+                view.set_data(x, y)
+        if self._hover_scene_pos is not None:
+            self._on_mouse_moved(self._hover_scene_pos)
+
+    def show_readout(self, time_s: float) -> None:
+        """Show the crosshair at a time and the values of every shown curve there."""
+        left, _ = self._x_range()
+        for view in self.views():
+            view.hide_readout()
+        for view in self.shown_views():
+            history = view.history
+            view.show_readout(time_s, history.at(history.ring_for(left), time_s))
+        now = self._start + timedelta(seconds=time_s)
+        self.cursor_label.setText(f"{now:%Y-%m-%d %H:%M:%S}  day {int(time_s // 86400) + 1}")
+
+    def hide_readout(self) -> None:
+        self._hover_scene_pos = None
+        for view in self.views():
+            view.hide_readout()
+        self.cursor_label.clear()
+
+    def apply_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        self.graphics.setBackground(theme.base)
+        for view in self.views():
+            view.apply_theme(theme)
+
+    # ----------------------------------------------------------------- export
+
+    def export_png(self, path: str | Path) -> None:
+        """Save the plots shown as a PNG image; raise ``ExportError`` if it cannot be
+        written."""
+        self.refresh()
+        if self.graphics.ci.boundingRect().isEmpty():
+            raise ExportError(f"Could not write {path}: the plots have no size yet")
+        image = ImageExporter(self.graphics.ci).export(toBytes=True)
+        writer = QImageWriter(str(path), b"png")
+        if not writer.write(image):
+            raise ExportError(f"Could not write {path}: {writer.errorString()}")
+
+    def export_csv(self, path: str | Path) -> None:
+        """Save the data of the plots shown as CSV; raise ``ExportError`` if it cannot be
+        written. Each curve has two columns, ``<label> [<unit>]_x`` (seconds since the
+        scenario start) and ``_y``; each bin gives two rows, its minimum and maximum."""
+        self.refresh()
+        table = pg.PlotItem()  # CSVExporter writes the curves of one plot: gather them
+        try:
+            for view in self.shown_views():
+                for curve, series in zip(view.curves, view.spec.series, strict=True):
+                    x, y = curve.getOriginalDataset()
+                    if x is None or len(x) == 0:
+                        continue
+                    unit = f" [{view.spec.unit}]" if view.spec.unit else ""
+                    table.addItem(pg.PlotDataItem(np.array(x), np.array(y),
+                                                  name=f"{series.label}{unit}"))
+            CSVExporter(table).export(str(path))
+        except OSError as error:
+            raise ExportError(f"Could not write {path}: {error.strerror or error}") from error
+        finally:
+            table.clear()
+
+    def _export_with_dialog(self, kind: str) -> None:
+        name_filter = "PNG image (*.png)" if kind == "png" else "CSV table (*.csv)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export trends", f"twin-trends.{kind}",
+                                              name_filter)
+        if not path:
+            return
+        if not path.lower().endswith(f".{kind}"):
+            path += f".{kind}"
+        try:
+            (self.export_png if kind == "png" else self.export_csv)(path)
+        except ExportError as error:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Export failed", str(error), parent=self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+
+    # ----------------------------------------------------------------- internals
+
+    def _selection_values(self, snapshot: Snapshot) -> np.ndarray:
+        return np.fromiter((read(snapshot) for _, _, read in self._selection_series), float,
+                           count=len(self._selection_series))
+
+    def _connect_view(self, view: TrendView) -> None:
+        viewbox = view.plot.getViewBox()
+        viewbox.sigXRangeChanged.connect(self._on_x_range_changed)
+        viewbox.sigRangeChangedManually.connect(
+            lambda _mask: self._on_user_range(viewbox))
+
+    def _on_user_range(self, viewbox: pg.ViewBox) -> None:
+        """The user panned or zoomed a plot: stop following and move the others along."""
+        if self._following:
+            self._set_x_range(*viewbox.viewRange()[0])
+            self.set_following(False)
+
+    def _x_range(self) -> tuple[float, float]:
+        if self._following:
+            window = self.time_window_s
+            right = max(self.latest_time_s or 0.0, window)  # fill from the left at the start
+            return right - window, right
+        left, right = self.views()[-1].plot.viewRange()[0]
+        return left, right
+
+    def _set_x_range(self, left: float, right: float) -> None:
+        # Ranges are kept equal here rather than by pyqtgraph's x-links, which align
+        # pixels with the linked plot and go wrong while that plot is hidden.
+        self._syncing_ranges = True
+        try:
+            for view in self.views():
+                view.plot.setXRange(left, right, padding=0)
+        finally:
+            self._syncing_ranges = False
+
+    def _on_x_range_changed(self, _viewbox, x_range: tuple[float, float]) -> None:
+        if self._syncing_ranges or self._following:
+            return
+        self._set_x_range(*x_range)
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def _update_axes(self) -> None:
+        """Tick labels of time only under the lowest plot shown."""
+        shown = self.shown_views()
+        for view in self.views():
+            view.plot.getAxis("bottom").setStyle(showValues=bool(shown) and view is shown[-1])
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        for view in self.shown_views():
+            viewbox = view.plot.getViewBox()
+            if viewbox.sceneBoundingRect().contains(scene_pos):
+                self.show_readout(viewbox.mapSceneToView(scene_pos).x())
+                self._hover_scene_pos = scene_pos
+                return
+        self.hide_readout()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.graphics and event.type() == QEvent.Type.Leave:
+            self.hide_readout()
+        return super().eventFilter(watched, event)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+

@@ -76,9 +76,14 @@ def test_a_cdu_picked_in_3d_takes_a_new_setpoint_and_a_pump_trip(make_window, qt
     inspector.choices["Pump control"].activated.emit(1)  # fixed speed
     qtbot.waitUntil(lambda: window.snapshot.cdus.pump_manual[cdu], timeout=3000)
     assert inspector.choices["Pump control"].currentIndex() == 1
-    # the sparklines fill as snapshots arrive
+    # the sparklines fill as snapshots arrive, and the trend dock plots the readings
     qtbot.waitUntil(lambda: np.isfinite(inspector.sparklines["Flow"].values).sum() > 3,
                     timeout=3000)
+    assert len(window.trends.selection_views) >= 3  # one plot per unit: °C, L/min, kPa...
+    assert window.trends.selection_history is not None
+    assert not window.trends.selection_history.empty
+    canvas.select(None)
+    assert window.trends.selection_views == [] and window.trends.selection_history is None
 
 
 @pytest.mark.gui

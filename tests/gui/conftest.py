@@ -89,6 +89,8 @@ class FakeSimulation:
             hall_ups_loading=np.full(halls, 0.5),
             row_busway_loading=np.full(len(self.topology.row_names), 0.5),
             main_transformer_loading=0.45, plant_transformer_loading=0.4,
+            hall_lv_voltage_pu=np.full(halls, 0.97), mv_voltage_pu=0.99,
+            plant_lv_voltage_pu=0.98,
             grid_import_cap_kw=60000.0, utility_available=True, generators_online=0,
             gpu_power_smoothing=False)
         return Snapshot(step=self.steps, time_s=self.time_s, site=site, racks=racks,

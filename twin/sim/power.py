@@ -4,18 +4,30 @@ Utility (154 kV) -> main transformers -> 22.9 kV bus -> per hall: unit-substatio
 transformers -> UPS modules -> one busway per row -> rack PSUs; mechanical loads of a
 hall (CDU pumps, CRAH fans) from the hall's transformers without UPS; the yard plant
 (dry coolers, chillers, facility pumps) and the robot workcells through the plant
-transformers. Losses are computed from the load side up, P_in = P_out + loss:
+transformers. Each step is a load flow of this radial network, from the loads up,
+P_in = P_out + loss:
 
-* transformers: no-load loss + load loss x (S / S_rated)^2 per unit, units in service
-  sharing the load equally;
-* UPS: efficiency curve vs per-module load (modules share the load), or eco mode;
-* busways: I^2 R from the loss at rated current;
 * rack PSUs: efficiency curve vs load on an N+N power shelf (GB200 power shelves:
-  8 shelves x 6 PSUs x 5.5 kW, rated at twice the rack's nameplate).
+  8 shelves x 6 PSUs x 5.5 kW, rated at twice the rack's nameplate);
+* busways: a series resistance (from the loss at rated current) fed at rated voltage by
+  the UPS, the row's load at its end; the end voltage in closed form, I^2 R at the
+  actual current I = S / V;
+* UPS: efficiency curve vs per-module load (modules share the load), or eco mode;
+* transformers: the units in service of each group in parallel, each a T equivalent
+  circuit per unit on its rating: series impedance of ``impedance_pct`` whose
+  resistance gives the rated copper loss, a magnetizing conductance drawing the no-load
+  loss at rated voltage (so it goes with V^2). A backward/forward sweep (powers up the
+  tree, voltage magnitudes down it by the exact relation of a radial branch) from the
+  utility bus at rated voltage gives the 22.9 kV and LV bus voltages and the copper
+  losses at the actual currents. Two sweeps from a flat start agree with a converged
+  load flow to about 1e-6; the tests check losses and voltages against pandapower's.
 
-Simplifications: one power factor for all AC loads (0.95, active-PFC supplies), loading
-from apparent power S = P / pf, voltages taken at nominal (no voltage drop; checked
-against pandapower's load flow in the tests).
+Simplifications: one power factor for all loads (0.95, active-PFC supplies), each
+drawing constant power whatever its voltage; no magnetizing reactive current (the
+scenario gives none); transformers at their rated ratio, no tap changers (the loader
+makes the voltages agree); ``xr_ratio`` unused, the copper loss fixing the resistance;
+busways without reactance; UPS outputs at rated voltage (in eco mode too); the utility
+bus at rated voltage, also while generators or the BESS carry the site.
 
 Losses of busways, UPS and unit-substation transformers appear as heat in the hall's
 electrical rooms (its air); main and plant transformers stand outdoors, BESS containers
@@ -24,6 +36,7 @@ reject their conversion losses outdoors.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +46,8 @@ from twin.scenario.schema import Curve, TransformerSpec
 from twin.sim.topology import Topology
 
 POWER_FACTOR = 0.95  # IT and drive loads with active power-factor correction
+TAN_PHI = math.sqrt(1.0 / POWER_FACTOR**2 - 1.0)  # reactive over active power
+SWEEPS = 2  # backward/forward sweeps per step from a flat start, then a last backward
 PSU_RATING_PER_NAMEPLATE = 2.0  # N+N power shelves
 
 
@@ -48,15 +63,61 @@ def input_through_curve(curve: Curve, out_w: np.ndarray, rating_w: np.ndarray | 
     return out_w / curve_efficiency(curve, out_w / rating_w)
 
 
-def transformer_loss_w(spec: TransformerSpec, units: np.ndarray | float,
-                       through_w: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """(loss W, loading 0-1 per unit) of ``units`` equal transformers sharing a load."""
-    units = np.asarray(units, dtype=float)
-    rating_va = spec.rating_kva * 1e3
-    loading = np.divide(np.asarray(through_w) / POWER_FACTOR, units * rating_va,
-                        out=np.zeros(np.broadcast(units, through_w).shape), where=units > 0)
-    loss = units * (spec.no_load_loss_kw + spec.load_loss_kw * loading**2) * 1e3
-    return loss, loading
+class TransformerGroups:
+    """Groups of equal transformers in parallel, for a backward/forward sweep.
+
+    Each group is the T equivalent circuit per unit on its own rating (units in service x
+    unit rating): half the series impedance, the magnetizing branch (a conductance that
+    draws the no-load loss at rated voltage), the other half. Resistance from the copper
+    loss at rated current, reactance the rest of the short-circuit impedance. Arrays hold
+    one group per element; ``single`` keeps plain floats, which numpy cannot beat for one.
+    Voltages are squared magnitudes, powers and currents per unit on the group's rating.
+    """
+
+    def __init__(self, specs: list[TransformerSpec], units: np.ndarray):
+        unit_va = np.array([s.rating_kva for s in specs]) * 1e3
+        z = np.array([s.impedance_pct for s in specs]) / 100.0
+        self.rating_va = unit_va * units
+        self.r = np.array([s.load_loss_kw for s in specs]) * 1e3 / unit_va
+        # purely resistive if a scenario's impedance is below its copper loss
+        self.x = np.sqrt(np.maximum(z * z - self.r**2, 0.0))
+        self.r_half = self.r / 2.0
+        self.x_half = self.x / 2.0
+        self.z_half_sq = self.r_half**2 + self.x_half**2
+        self.g = np.array([s.no_load_loss_kw for s in specs]) * 1e3 / unit_va
+        self.start()
+
+    @classmethod
+    def single(cls, spec: TransformerSpec, units: float) -> TransformerGroups:
+        group = cls([spec], np.array([units], float))
+        for name in ("rating_va", "r", "x", "r_half", "x_half", "z_half_sq", "g"):
+            setattr(group, name, float(getattr(group, name)[0]))
+        return group
+
+    def start(self) -> None:
+        """Flat start: every bus at rated voltage."""
+        self.v_mid_sq = 1.0
+        self.v_lv_sq = 1.0
+
+    def backward(self, p_lv: np.ndarray | float, q_lv: np.ndarray | float) -> None:
+        """Powers into the HV terminals (``p_hv``, ``q_hv``) for loads on the LV terminals,
+        at the present voltage estimates."""
+        self.i_lv_sq = (p_lv * p_lv + q_lv * q_lv) / self.v_lv_sq
+        # into the LV half at the magnetizing node, then into the HV half
+        self.p_mid = p_lv + self.r_half * self.i_lv_sq
+        self.q_mid = q_lv + self.x_half * self.i_lv_sq
+        p_hv = self.p_mid + self.g * self.v_mid_sq
+        self.i_hv_sq = (p_hv * p_hv + self.q_mid * self.q_mid) / self.v_mid_sq
+        self.p_hv = p_hv + self.r_half * self.i_hv_sq
+        self.q_hv = self.q_mid + self.x_half * self.i_hv_sq
+
+    def forward(self, v_hv_sq: np.ndarray | float) -> None:
+        """Voltages down each half from the HV terminals, by the exact relation of a
+        radial branch, V_r^2 = V_s^2 - 2 (r P_s + x Q_s) + |z|^2 I^2 (sending-end P, Q)."""
+        self.v_mid_sq = (v_hv_sq - (self.r * self.p_hv + self.x * self.q_hv)
+                         + self.z_half_sq * self.i_hv_sq)
+        self.v_lv_sq = (self.v_mid_sq - (self.r * self.p_mid + self.x * self.q_mid)
+                        + self.z_half_sq * self.i_lv_sq)
 
 
 @dataclass(slots=True)
@@ -95,9 +156,17 @@ class PowerChain:
                                    for n in topo.rack_type_names])[topo.rack_type]
         self.psu_rating_w = rack_nameplate * PSU_RATING_PER_NAMEPLATE
         b = self.p.busway
-        self.busway_rated_w = np.sqrt(3) * b.voltage_v * b.rating_a * POWER_FACTOR
-        self.main_units = float(self.p.main_transformers.units)
-        self.plant_units = float(self.p.plant_transformers.units)
+        self.busway_rating_va = np.sqrt(3) * b.voltage_v * b.rating_a
+        # series resistance, per unit on the busway's rating
+        self.busway_r = b.loss_kw_at_rating * 1e3 / self.busway_rating_va
+        # one group per hall, then the plant: the transformers on the 22.9 kV bus
+        self.lv = TransformerGroups(
+            [self.p.distribution_transformer] * self.hall_count + [self.p.plant_transformers],
+            np.append(self.hall_transformers, self.p.plant_transformers.units))
+        self.lv_load_w = np.zeros(self.hall_count + 1)
+        self.main = TransformerGroups.single(self.p.main_transformers,
+                                             self.p.main_transformers.units)
+        self.lv_to_main = self.lv.rating_va / self.main.rating_va  # per-unit bases
         bess = self.p.bess
         self.bess_capacity_j = bess.energy_mwh * 3.6e9
         self.bess_power_w = bess.power_mw * 1e6
@@ -126,6 +195,13 @@ class PowerChain:
         self.hall_ups_loading = np.zeros(self.hall_count)
         self.main_loading = 0.0
         self.plant_loading = 0.0
+        self.hall_lv_voltage_pu = np.ones(self.hall_count)
+        self.plant_lv_voltage_pu = 1.0
+        self.mv_voltage_pu = 1.0
+        self.row_busway_loss_w = np.zeros(self.row_count)
+        self.hall_transformer_loss_w = np.zeros(self.hall_count)
+        self.plant_transformer_loss_w = 0.0
+        self.main_transformer_loss_w = 0.0
         self.it_unpowered = False
         self.available = True
         self.bess_limited = False
@@ -157,8 +233,7 @@ class PowerChain:
              plant_w: float, robot_w: float) -> GridResult:
         topo = self.topo
         row_w = np.bincount(topo.rack_row, weights=rack_in_w, minlength=self.row_count)
-        self.row_loading = row_w / self.busway_rated_w
-        busway_loss = self.p.busway.loss_kw_at_rating * 1e3 * self.row_loading**2
+        busway_loss = self._busways(row_w)
         ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss,
                               minlength=self.hall_count)
         ups = self.p.ups
@@ -168,26 +243,64 @@ class PowerChain:
             ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
         else:
             ups_in = input_through_curve(ups.efficiency, ups_out, ups_rating)
-        hall_through = ups_in + hall_mech_w
-        dist_loss, self.hall_transformer_loading = transformer_loss_w(
-            self.p.distribution_transformer, self.hall_transformers, hall_through)
+        lv_load = self.lv_load_w
+        lv_load[:-1] = ups_in + hall_mech_w
+        lv_load[-1] = plant_w + robot_w
+        lv_in, demand = self._sweep(lv_load)
+        lv_loss = lv_in - lv_load
+        main_loss = demand - float(lv_in.sum())
+        dist_loss = lv_loss[:-1]
+        plant_loss = float(lv_loss[-1])
+        self.row_busway_loss_w = busway_loss
+        self.hall_transformer_loss_w = dist_loss
+        self.plant_transformer_loss_w = plant_loss
+        self.main_transformer_loss_w = main_loss
         busway_by_hall = np.bincount(self.row_hall, weights=busway_loss,
                                      minlength=self.hall_count)
         self.losses.hall_indoor_w[:] = busway_by_hall + (ups_in - ups_out) + dist_loss
-        plant_through = plant_w + robot_w
-        plant_loss, plant_loading = transformer_loss_w(
-            self.p.plant_transformers, self.plant_units, plant_through)
-        self.plant_loading = float(plant_loading)
-        main_through = float(hall_through.sum() + dist_loss.sum() + plant_through
-                             + plant_loss)
-        main_loss, main_loading = transformer_loss_w(
-            self.p.main_transformers, self.main_units, main_through)
-        self.main_loading = float(main_loading)
-        demand = main_through + float(main_loss)
         chain_loss = float(self.losses.hall_indoor_w.sum() + plant_loss + main_loss)
-        outdoor = float(plant_loss + main_loss)
+        outdoor = plant_loss + main_loss
         ups_it_w = float(ups_out.sum())
         return self._supply(t0, dt, demand, chain_loss, outdoor, ups_it_w)
+
+    def _busways(self, row_w: np.ndarray) -> np.ndarray:
+        """Busway I^2 R loss per row, W, each fed at rated voltage by its hall's UPS.
+
+        Per unit on the busway's rating, a resistance r with a load P + jQ at its end
+        (sending end at 1) has the end voltage V^2 = (a + sqrt(a^2 - 4 r^2 |S|^2)) / 2,
+        a = 1 - 2 r P.
+        """
+        r = self.busway_r
+        p = row_w / self.busway_rating_va
+        s_sq = (p / POWER_FACTOR) ** 2
+        a = 1.0 - 2.0 * r * p
+        current_sq = 2.0 * s_sq / (a + np.sqrt(a * a - 4.0 * r * r * s_sq))
+        self.row_loading = np.sqrt(current_sq)  # over rated current
+        return self.p.busway.loss_kw_at_rating * 1e3 * current_sq
+
+    def _sweep(self, lv_load_w: np.ndarray) -> tuple[np.ndarray, float]:
+        """Load flow of the transformers from the utility bus (rated voltage) to the loads
+        on the LV buses: (power into each LV group W, demand at the utility W)."""
+        lv, main = self.lv, self.main
+        lv.start()
+        main.start()
+        p_lv = lv_load_w / lv.rating_va
+        q_lv = p_lv * TAN_PHI
+        for sweep in range(SWEEPS + 1):
+            lv.backward(p_lv, q_lv)
+            main.backward(float(lv.p_hv @ self.lv_to_main), float(lv.q_hv @ self.lv_to_main))
+            if sweep < SWEEPS:
+                main.forward(1.0)
+                lv.forward(main.v_lv_sq)
+        self.mv_voltage_pu = math.sqrt(main.v_lv_sq)
+        lv_v = np.sqrt(lv.v_lv_sq)
+        self.hall_lv_voltage_pu = lv_v[:-1]
+        self.plant_lv_voltage_pu = float(lv_v[-1])
+        lv_loading = np.sqrt(lv.i_lv_sq)  # over rated current of the units in service
+        self.hall_transformer_loading = lv_loading[:-1]
+        self.plant_loading = float(lv_loading[-1])
+        self.main_loading = math.sqrt(main.i_lv_sq)
+        return lv.p_hv * lv.rating_va, main.p_hv * main.rating_va
 
     def _supply(self, t0: float, dt: float, demand: float, chain_loss: float,
                 outdoor: float, ups_it_w: float) -> GridResult:
@@ -315,6 +428,9 @@ class PowerChain:
             "row_busway_loading": self.row_loading,
             "main_transformer_loading": self.main_loading,
             "plant_transformer_loading": self.plant_loading,
+            "hall_lv_voltage_pu": self.hall_lv_voltage_pu,
+            "mv_voltage_pu": self.mv_voltage_pu,
+            "plant_lv_voltage_pu": self.plant_lv_voltage_pu,
             "grid_import_cap_kw": self.import_cap_w / 1e3,
             "utility_available": self.available,
             "generators_online": int(np.ceil(self.generators_w / max(

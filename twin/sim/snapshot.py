@@ -90,11 +90,14 @@ class PlantState:
 
 @dataclass(frozen=True, slots=True)
 class PowerState:
-    hall_transformer_loading: np.ndarray  # per hall, 0-1 of the units in service
+    hall_transformer_loading: np.ndarray  # per hall, current over rated of the units in service
     hall_ups_loading: np.ndarray
-    row_busway_loading: np.ndarray  # per row
+    row_busway_loading: np.ndarray  # per row, current over rated
     main_transformer_loading: float
     plant_transformer_loading: float
+    hall_lv_voltage_pu: np.ndarray  # per hall, LV bus of its transformers, pu of rated
+    mv_voltage_pu: float  # distribution bus (22.9 kV), per unit of rated voltage
+    plant_lv_voltage_pu: float  # LV bus of the plant transformers, pu of rated
     grid_import_cap_kw: float
     utility_available: bool
     generators_online: int

@@ -790,10 +790,12 @@ class Simulation:
         add("hall", topo.hall_names, "air_c", snap.plant.hall_air_c)
         add("hall", topo.hall_names, "transformer_loading", snap.power.hall_transformer_loading)
         add("hall", topo.hall_names, "ups_loading", snap.power.hall_ups_loading)
+        add("hall", topo.hall_names, "lv_voltage_pu", snap.power.hall_lv_voltage_pu)
         add("row", topo.row_names, "busway_loading", snap.power.row_busway_loading)
         for field_name in ("fws_supply_c", "dry_cooler_duty_kw", "dry_cooler_fan_speed",
                            "chiller_duty_kw", "chiller_cop", "tower_duty_kw"):
             add("plant", ["plant"], field_name, np.array([getattr(snap.plant, field_name)]))
+        add("plant", ["plant"], "mv_voltage_pu", np.array([snap.power.mv_voltage_pu]))
         return {k: np.concatenate(v) for k, v in rows.items()}
 
 

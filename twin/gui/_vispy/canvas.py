@@ -15,10 +15,12 @@ from vispy import app, scene
 from vispy.util.event import EmitterGroup, Event
 
 from twin.gui._vispy.base import LAYERS, Adapter, ScenePalette
+from twin.gui._vispy.busways import BuswayAdapter
 from twin.gui._vispy.cdus import CduAdapter
 from twin.gui._vispy.colors import ColorField
 from twin.gui._vispy.geometry import ray_hits
 from twin.gui._vispy.halls import HallAdapter
+from twin.gui._vispy.piping import PipingAdapter
 from twin.gui._vispy.racks import RackAdapter
 from twin.gui._vispy.selection import SelectionAdapter
 from twin.gui._vispy.site import SiteAdapter
@@ -133,8 +135,11 @@ class CanvasWrapper:
         self.yard = YardAdapter(layout, parent, palette)
         self.substation = SubstationAdapter(scenario, layout, parent, palette)
         self.workcells = WorkcellAdapter(scenario, layout, parent, palette)
+        self.piping = PipingAdapter(scenario, topology, layout, parent)
+        self.busways = BuswayAdapter(layout, topology, parent)
         self.adapters: tuple[Adapter, ...] = (self.site, self.halls, self.racks, self.cdus,
-                                              self.yard, self.substation, self.workcells)
+                                              self.yard, self.substation, self.workcells,
+                                              self.piping, self.busways)
         self.selection = SelectionAdapter(parent)
         self.selected: Selection | None = None
         self.targets = _pick_targets(layout)
@@ -237,7 +242,10 @@ class CanvasWrapper:
 
     def pick(self, pos: tuple[float, float]) -> Selection | None:
         """The object under a canvas pixel: the nearest hit among the visible layers."""
-        origin, direction = self.ray_at(pos)
+        return self.pick_ray(*self.ray_at(pos))
+
+    def pick_ray(self, origin: np.ndarray, direction: np.ndarray) -> Selection | None:
+        """The nearest object of a visible layer along a ray (site metres)."""
         best, best_distance = None, np.inf
         for target in self.targets:
             if target.layer is not None and not self.layers[target.layer]:

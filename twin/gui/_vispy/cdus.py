@@ -6,6 +6,7 @@ import numpy as np
 
 from twin.gui._vispy.base import Adapter, rgba
 from twin.gui._vispy.geometry import box_node
+from twin.gui._vispy.instances import send_colors
 from twin.sim.layout import Layout
 from twin.sim.snapshot import Snapshot
 
@@ -18,6 +19,7 @@ class CduAdapter(Adapter):
 
     def __init__(self, layout: Layout, parent) -> None:
         super().__init__(parent)
+        self._boxes = layout.cdus
         self.colors = np.tile(CDU_RGBA, (layout.cdus.count, 1))
         self.node = box_node(layout.cdus, self.colors, self.root)
 
@@ -28,4 +30,4 @@ class CduAdapter(Adapter):
         colors[:, :3] *= shade[:, None]
         colors[np.asarray(cdus.pumps_running) == 0] = NO_PUMP_RGBA
         self.colors = colors
-        self.node.instance_colors = colors
+        send_colors(self.node, colors)

@@ -7,6 +7,7 @@ import numpy as np
 from twin.gui._vispy.base import Adapter
 from twin.gui._vispy.colors import TRIPPED_RGBA, ColorField
 from twin.gui._vispy.geometry import box_node
+from twin.gui._vispy.instances import send_colors
 from twin.sim.layout import Layout
 from twin.sim.snapshot import Snapshot
 
@@ -43,7 +44,7 @@ class RackAdapter(Adapter):
             colors = np.tile(np.asarray(_IDLE_RGBA, np.float32), (self._boxes.count, 1))
         colors[np.asarray(snapshot.racks.tripped, bool)] = TRIPPED_RGBA
         self.colors = colors
-        self.node.instance_colors = colors
+        send_colors(self.node, colors)
 
     def show_layer(self, layer: str, visible: bool) -> None:
         if layer != self.layer:

@@ -1,33 +1,75 @@
-"""The power chain: main transformers, BESS, generators and each hall's electrical room."""
+"""The power chain: utility feed, main transformers, BESS, generators and each hall's
+electrical room (transformers and UPS), coloured by how hard each is loaded."""
 
 from __future__ import annotations
 
 import numpy as np
+from vispy.color import Colormap
 
 from twin.gui._vispy.base import Adapter, ScenePalette, rgba
-from twin.gui._vispy.geometry import box_node
+from twin.gui._vispy.geometry import box_node, scale_transforms
+from twin.gui._vispy.instances import send_colors, send_transforms
 from twin.scenario import Scenario
-from twin.sim.layout import Layout
+from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
 
-EQUIPMENT = rgba("#8d99a6")  # steel grey while loading is normal
-NEAR_RATING = rgba("#ffb300")  # 80-100 % of the units in service
+# grey when idle, green through normal loading, amber nearing the rating, red above it
+LOADING = Colormap(["#7d8a96", "#5e9e6c", "#5e9e6c", "#ffb300", "#ff8f00"],
+                   controls=[0.0, 0.4, 0.7, 0.9, 1.0])
 OVERLOADED = rgba("#e53935")
 BESS_IDLE = rgba("#7a9a8a")
 BESS_DISCHARGING = rgba("#ffb300")
 BESS_CHARGING = rgba("#42a5f5")
+CHARGE = rgba("#66bb6a")
 GENERATOR_RUNNING = rgba("#ff7043")
 GENERATOR_STOPPED = rgba("#6d7278")
+LINE_LIVE = rgba("#4fc3f7")
+LINE_DEAD = rgba("#e53935")
 _BESS_IDLE_KW = 50.0
+FEED_HEIGHT_M = 1.5  # over the transformer tops, where the HV bushings are
+FEED_APPROACH_M = 15.0  # the line comes in from this far south of the substation pad
+CONDUCTOR_M = 0.3  # drawn thicker than a real conductor, to be seen from the site view
+BAR_WIDTH_M = 0.7  # the state-of-charge bar on each BESS container's roof
+BAR_HEIGHT_M = 0.2
+PICKABLE = ("main_transformers", "electrical_rooms", "bess", "generators")
 
 
 def loading_rgba(loading: np.ndarray) -> np.ndarray:
-    """Equipment stays grey until it nears its rating: alarms stand out, not normal load."""
+    """(n, 4) colours of equipment at ``loading`` (0-1 of the units in service)."""
     loading = np.atleast_1d(np.asarray(loading, float))
-    colors = np.tile(EQUIPMENT, (loading.size, 1))
-    colors[loading >= 0.8] = NEAR_RATING
+    colors = LOADING.map(np.clip(loading, 0.0, 1.0)).astype(np.float32)
     colors[loading > 1.0] = OVERLOADED
     return colors
+
+
+def _halves(rooms: Boxes) -> tuple[Boxes, Boxes]:
+    """Each electrical room cut in two along y: the transformer end north, the UPS south."""
+    size = rooms.size_m.copy()
+    size[:, 1] /= 2
+    shift = np.zeros_like(size)
+    shift[:, 1] = size[:, 1] / 2
+    return Boxes(rooms.center_m + shift, size), Boxes(rooms.center_m - shift, size)
+
+
+def _segment_boxes(points: np.ndarray, thickness: float) -> Boxes:
+    """Boxes along axis-aligned segments given as (n, 2, 3) end points."""
+    start, end = points[:, 0], points[:, 1]
+    return Boxes((start + end) / 2, np.abs(end - start) + thickness)
+
+
+def feed_line(transformers: Boxes, pad_rect: np.ndarray) -> Boxes:
+    """The utility's HV line: in from the south to a bus west of the transformers, and a
+    drop onto each transformer's top."""
+    x = transformers.lower_m[:, 0].min() - 2.0
+    z = transformers.upper_m[:, 2].max() + FEED_HEIGHT_M
+    south = pad_rect[1] - FEED_APPROACH_M
+    north = transformers.center_m[:, 1].max()
+    segments = [((x, south, 0.0), (x, south, z)), ((x, south, z), (x, north, z))]
+    for y, lower, upper in zip(transformers.center_m[:, 1], transformers.lower_m,
+                               transformers.upper_m, strict=True):
+        tap = (lower[0] + 1.0, y, z)
+        segments += [((x, y, z), tap), (tap, (tap[0], y, upper[2]))]
+    return _segment_boxes(np.array(segments, float), CONDUCTOR_M)
 
 
 class SubstationAdapter(Adapter):
@@ -38,11 +80,27 @@ class SubstationAdapter(Adapter):
         super().__init__(parent)
         mains = scenario.power.main_transformers
         self._kv = f"{mains.hv_kv:g}/{mains.lv_kv:g} kV"
+        self._boxes = {kind: getattr(layout, kind) for kind in PICKABLE}
         self._generator_count = layout.generators.count
         self._bess_count = layout.bess.count
-        self.transformers = box_node(layout.main_transformers, loading_rgba(np.zeros(1)), self.root)
-        self.rooms = box_node(layout.electrical_rooms, loading_rgba(np.zeros(1)), self.root)
-        self.bess = box_node(layout.bess, BESS_IDLE, self.root) if self._bess_count else None
+        idle = loading_rgba(np.zeros(1))
+        self.transformers = box_node(layout.main_transformers, idle, self.root)
+        hall_transformers, hall_ups = _halves(layout.electrical_rooms)
+        self.hall_transformers = box_node(hall_transformers, idle, self.root, shrink_m=0.2)
+        self.hall_ups = box_node(hall_ups, idle, self.root, shrink_m=0.2)
+        self.feed = box_node(feed_line(layout.main_transformers, layout.substation_rect_m),
+                             LINE_LIVE, self.root)
+        self.bess = self.charge_track = self.charge = None
+        if self._bess_count:
+            bess = layout.bess
+            self.bess = box_node(bess, BESS_IDLE, self.root)
+            self._bar_length = bess.size_m[:, 0] - 0.6
+            self._bar_west = bess.lower_m[:, 0] + 0.3
+            self._bar_center = bess.center_m.copy()
+            self._bar_center[:, 2] = bess.upper_m[:, 2] + BAR_HEIGHT_M / 2 + 0.02
+            charged, empty = self._charge_bars(0.0)
+            self.charge = box_node(charged, CHARGE, self.root)
+            self.charge_track = box_node(empty, np.ones(4, np.float32), self.root)
         self.generators = (box_node(layout.generators, GENERATOR_STOPPED, self.root)
                            if self._generator_count else None)
         rect = layout.substation_rect_m
@@ -52,23 +110,50 @@ class SubstationAdapter(Adapter):
         self.status = self._label("", corner, size=8, below=True)
         self.apply_palette(palette)
 
+    def _charge_bars(self, soc: float) -> tuple[Boxes, Boxes]:
+        """The charged (west) and empty (east) parts of the bar on each BESS roof; the two
+        never overlap, so that no two faces fight for the same pixels."""
+        charged = np.maximum(self._bar_length * np.clip(soc, 0.0, 1.0), 1e-3)
+        empty = np.maximum(self._bar_length - charged, 1e-3)
+        bars = []
+        for west, length in ((self._bar_west, charged), (self._bar_west + charged, empty)):
+            center = self._bar_center.copy()
+            center[:, 0] = west + length / 2
+            size = np.column_stack([length, np.full(len(length), BAR_WIDTH_M),
+                                    np.full(len(length), BAR_HEIGHT_M)])
+            bars.append(Boxes(center, size))
+        return bars[0], bars[1]
+
     def update(self, snapshot: Snapshot) -> None:
         power, site = snapshot.power, snapshot.site
         count = self.transformers.instance_positions.shape[0]
-        self.transformers.instance_colors = np.tile(
-            loading_rgba(np.array([power.main_transformer_loading])), (count, 1))
-        self.rooms.instance_colors = loading_rgba(power.hall_transformer_loading)
+        send_colors(self.transformers, np.tile(
+            loading_rgba(np.array([power.main_transformer_loading])), (count, 1)))
+        send_colors(self.hall_transformers, loading_rgba(power.hall_transformer_loading))
+        send_colors(self.hall_ups, loading_rgba(power.hall_ups_loading))
+        live = LINE_LIVE if power.utility_available else LINE_DEAD
+        send_colors(self.feed, np.tile(live, (self.feed.instance_positions.shape[0], 1)))
         bess_kw = site["bess_power_kw"]
         if self.bess is not None:
             color = (BESS_DISCHARGING if bess_kw > _BESS_IDLE_KW
                      else BESS_CHARGING if bess_kw < -_BESS_IDLE_KW else BESS_IDLE)
-            self.bess.instance_colors = np.tile(color, (self._bess_count, 1))
+            send_colors(self.bess, np.tile(color, (self._bess_count, 1)))
+            for node, bars in zip((self.charge, self.charge_track),
+                                  self._charge_bars(site["bess_soc"]), strict=True):
+                send_transforms(node, scale_transforms(bars.size_m), bars.center_m)
         if self.generators is not None:
             colors = np.tile(GENERATOR_STOPPED, (self._generator_count, 1))
             colors[:power.generators_online] = GENERATOR_RUNNING
-            self.generators.instance_colors = colors
+            send_colors(self.generators, colors)
         utility = "utility on" if power.utility_available else "UTILITY LOST"
         self.status.text = (
             f"{self._kv} · {100 * power.main_transformer_loading:.0f} % loaded · {utility} · "
             f"BESS {100 * site['bess_soc']:.0f} % {bess_kw / 1000:+.1f} MW · "
             f"generators {power.generators_online}/{self._generator_count}")
+
+    def apply_palette(self, palette: ScenePalette) -> None:
+        super().apply_palette(palette)
+        if self.charge_track is not None:
+            # the empty part of a bar reads as a groove: darker than the ground
+            track = np.asarray(palette.ground, np.float32) * np.array([0.6, 0.6, 0.6, 1.0])
+            send_colors(self.charge_track, np.tile(track, (self._bess_count, 1)))

@@ -1,0 +1,275 @@
+"""Workcells: energy from motion, output and OEE, faults, batteries, service missions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twin.sim.robotics.cells import (
+    Battery,
+    RobotState,
+    ServiceFleet,
+    ServiceRobotSpec,
+    StopCause,
+    TaskCell,
+    default_cycle,
+    task_cycle,
+)
+from twin.sim.robotics.drives import DRIVE_EFFICIENCY, mechanical_power_w
+from twin.sim.robotics.kinematics import UR10E
+from twin.sim.robotics.paths import aisle_point_m, hall_floor_grid
+
+from .helpers import random_poses, site
+
+
+def _integral(t: np.ndarray, power: np.ndarray) -> float:
+    return float(((power[1:] + power[:-1]) / 2 * np.diff(t)).sum())
+
+
+def test_cycle_energy_is_idle_plus_mechanical_over_efficiency():
+    points = random_poses(UR10E, 5, seed=14)
+    points[-1] = points[0]
+    cycle = task_cycle(UR10E, points, [0.5, 1.0, 0.0, 2.0], move_payload_kg=5.0, idle_w=90.0)
+    cell = TaskCell(cycle, count=1)
+    cell.step(cycle.duration_s)
+
+    # independently: the trajectory sampled densely, torques from the drive model
+    t = np.linspace(0.0, cycle.duration_s, 100_001)
+    q, qd, qdd = cycle.motion.sample(t)
+    power = 90.0 + mechanical_power_w(UR10E, q, qd, qdd, 5.0) / DRIVE_EFFICIENCY
+    expected_j = _integral(t, power)
+    assert cell.energy_j[0] == pytest.approx(expected_j, rel=1e-4)
+    assert cell.power_w == pytest.approx(expected_j / cycle.duration_s, rel=1e-4)
+    assert expected_j > 1.1 * 90.0 * cycle.duration_s  # motion is a real share of it
+    assert cell.cycles_done[0] == 1
+    assert cell.grid_power_w == cell.power_w  # no battery: the site feeds the robot
+
+
+def test_state_after_a_step_does_not_depend_on_the_step_length():
+    cycle = default_cycle("ur10e", 90.0)
+    coarse, fine = TaskCell(cycle, 3), TaskCell(cycle, 3)
+    for _ in range(4):
+        coarse.step(300.0)
+    for _ in range(12_000):
+        fine.step(0.1)
+    np.testing.assert_array_equal(coarse.cycles_done, fine.cycles_done)
+    np.testing.assert_allclose(coarse.energy_j, fine.energy_j, rtol=1e-9)
+    np.testing.assert_allclose(coarse.state_time_s, fine.state_time_s, atol=1e-6)
+    np.testing.assert_allclose(coarse.cycle_pos_s, fine.cycle_pos_s, atol=1e-6)
+
+
+def test_throughput_and_oee_with_and_without_waiting_for_the_ai():
+    cycle = default_cycle("industrial-arm", 400.0)
+    cell = TaskCell(cycle, 1, quality=0.97)
+    cell.step(3600.0)
+    cycles = int(3600.0 // cycle.duration_s)
+    assert cell.cycles_done[0] == cycles
+    assert cell.throughput_per_h == pytest.approx(cycles * 0.97)
+    assert cell.utilization == pytest.approx(1.0)
+    assert cell.oee == pytest.approx(0.97)
+
+    # racks deliver half their work: every cycle waits as long again for the next plan
+    cell = TaskCell(cycle, 1, quality=0.97)
+    cell.step(3600.0, pace=0.5)
+    assert cell.period_s == pytest.approx(2 * cycle.duration_s)
+    assert cell.cycles_done[0] == int((3600.0 - cycle.duration_s) // (2 * cycle.duration_s)) + 1
+    assert cell.performance == pytest.approx(0.5, abs=cycle.duration_s / 3600.0)
+    assert cell.availability == pytest.approx(1.0)
+    assert cell.oee == pytest.approx(0.97 * cell.performance)
+    assert cell.state_time_s[0, RobotState.WAITING] > 1700.0
+
+
+def test_emergency_stop_fault_reset_idle_start():
+    cycle = default_cycle("ur10e", 90.0)
+    cell = TaskCell(cycle, 2)
+    cell.step(1.0)
+    assert np.all(cell.state != RobotState.FAULT)
+    cell.emergency_stop()
+    assert np.all(cell.state == RobotState.FAULT)
+    assert np.all(cell.stop_cause == StopCause.EMERGENCY_STOP)
+    held, done = cell.cycle_pos_s.copy(), cell.cycles_done.copy()
+    cell.step(60.0)
+    np.testing.assert_array_equal(cell.cycle_pos_s, held)  # stopped where they were
+    np.testing.assert_array_equal(cell.cycles_done, done)
+    assert cell.power_w == pytest.approx(2 * 90.0)  # controllers on, drives off
+    cell.start()  # a fault is not cleared by start
+    assert np.all(cell.state == RobotState.FAULT)
+    cell.reset()
+    assert np.all(cell.state == RobotState.IDLE)
+    cell.step(10.0)
+    np.testing.assert_array_equal(cell.cycle_pos_s, held)
+    cell.start()
+    cell.step(0.5)
+    assert np.all(cell.cycle_pos_s == held + 0.5)
+    assert cell.availability == pytest.approx(1.5 / (1.5 + 60.0))
+    assert cell.utilization == pytest.approx(1.5 / 71.5)
+
+
+def test_safety_zone_intrusion_stops_the_cell_until_reset():
+    cell = TaskCell(default_cycle("ur10e", 90.0), 2)
+    cell.step(3.0)
+    cell.safety_zone_intrusion()
+    assert np.all(cell.stop_cause == StopCause.SAFETY_ZONE_INTRUSION)
+    cell.emergency_stop()  # an emergency stop overrides the protective stop
+    assert np.all(cell.stop_cause == StopCause.EMERGENCY_STOP)
+    cell.reset()
+    cell.start()
+    cell.step(1.0)
+    assert np.all(np.isin(cell.state, [RobotState.MOVING, RobotState.WORKING]))
+
+
+def test_battery_low_sends_the_robot_to_charge_and_back_to_work():
+    cycle = default_cycle("cloid", 120.0)
+    battery = Battery(capacity_wh=10.0, charger_w=300.0, charger_efficiency=0.9,
+                      low_soc=0.2, resume_soc=0.9)
+    # when the robot has used 80 % of 10 Wh, from a dense integral of its power
+    t = np.linspace(0.0, cycle.duration_s, 60_001)
+    power = cycle.power_w(t)
+    per_cycle = _integral(t, power)
+    spare = 0.8 * battery.capacity_j
+    whole = int(spare // per_cycle)
+    used = np.concatenate([[0.0], np.cumsum((power[1:] + power[:-1]) / 2 * np.diff(t))])
+    t_low = whole * cycle.duration_s + np.interp(spare - whole * per_cycle, used, t)
+    assert t_low > cycle.duration_s  # several cycles: the table is exercised end to end
+
+    cell = TaskCell(cycle, 1, battery=battery)
+    cell.step(t_low - 0.5)
+    assert cell.state[0] in (RobotState.MOVING, RobotState.WORKING)
+    cell.step(1.0)
+    assert cell.state[0] == RobotState.CHARGING
+    assert cell.stop_cause[0] == StopCause.BATTERY_LOW
+    held = cell.cycle_pos_s.copy()
+
+    charge_s = (0.9 - 0.2) * battery.capacity_j / (300.0 * 0.9 - 120.0)  # 168 s
+    cell.step(100.0)
+    assert cell.grid_power_w == pytest.approx(300.0)  # the charger runs flat out
+    assert cell.power_w == pytest.approx(120.0)  # the docked robot idles
+    np.testing.assert_array_equal(cell.cycle_pos_s, held)
+    cell.step(charge_s - 100.5 - 0.1)  # charging began 0.5 s into the step before
+    assert cell.state[0] == RobotState.CHARGING
+    cell.step(0.2)
+    assert cell.state[0] in (RobotState.MOVING, RobotState.WORKING)
+    assert cell.soc[0] < 0.9
+    assert cell.state_time_s[0, RobotState.CHARGING] == pytest.approx(charge_s)
+
+    # one long step lands in the same place as the short ones
+    whole_step = TaskCell(cycle, 1, battery=battery)
+    whole_step.step(cell.time_s)
+    np.testing.assert_allclose(whole_step.soc, cell.soc, rtol=1e-9)
+    np.testing.assert_allclose(whole_step.cycle_pos_s, cell.cycle_pos_s, atol=1e-6)
+
+
+# ---------------------------------------------------------------------- service robots
+
+
+@pytest.fixture(scope="module")
+def hall():
+    scenario, topology, layout = site("seoul-ai-factory")
+    service = next(k for k, cell in enumerate(scenario.workcells) if cell.kind == "service")
+    dock = layout.workcells.center_m[service, :2]
+    return topology, layout, hall_floor_grid(layout, 0), dock
+
+
+def _rack(topology, k: int) -> int:
+    return int(np.flatnonzero(topology.rack_hall == 0)[k])
+
+
+@pytest.mark.parametrize("dt_s", [300.0, 0.5])
+def test_service_robot_reaches_the_rack_and_repairs_it_in_the_expected_time(hall, dt_s):
+    topology, layout, grid, dock = hall
+    spec = ServiceRobotSpec()
+    fleet = ServiceFleet(grid, layout, dock, count=2, spec=spec, battery=Battery(1200.0))
+    rack = _rack(topology, -1)
+    mission = fleet.dispatch(rack)
+    route = mission.path
+    np.testing.assert_array_equal(route.points_m[0], dock)
+    np.testing.assert_array_equal(route.points_m[-1], aisle_point_m(grid, layout, rack))
+    assert route.length_m >= np.linalg.norm(route.points_m[-1] - dock)
+    drive_s = route.length_m / 1.0  # the spec's 1.0 m/s
+
+    events = []
+    for _ in range(round(3600.0 / dt_s)):
+        events += fleet.step(dt_s)
+    assert [(e.kind, e.rack) for e in events] == [("repaired", rack), ("returned", rack)]
+    assert events[0].at_s == pytest.approx(drive_s + 1200.0, abs=1e-9)
+    assert events[1].at_s == pytest.approx(2 * drive_s + 1200.0, abs=1e-9)
+    assert fleet.mean_time_to_repair_s == pytest.approx(drive_s + 1200.0, abs=1e-9)
+    assert np.all(fleet.state == RobotState.IDLE)
+
+    # energy: driving, repairing, then idling at the dock for the rest of the hour
+    mission_j = 2 * drive_s * spec.drive_w + 1200.0 * spec.repair_w
+    expected_j = mission_j + (3600.0 - events[1].at_s) * spec.idle_w
+    assert fleet.energy_j[0] == pytest.approx(expected_j, rel=1e-9)
+    assert fleet.soc[0] == pytest.approx(1.0 - expected_j / (1200.0 * 3600.0), rel=1e-9)
+    assert spec.drive_w > spec.idle_w
+
+
+def test_robot_drives_along_its_route(hall):
+    topology, layout, grid, dock = hall
+    fleet = ServiceFleet(grid, layout, dock, count=1)
+    mission = fleet.dispatch(_rack(topology, 100))
+    fleet.step(mission.path.length_m / 2)
+    np.testing.assert_allclose(fleet.positions_m()[0],
+                               mission.path.point_at_m(mission.path.length_m / 2), atol=1e-9)
+    assert fleet.state[0] == RobotState.MOVING
+    fleet.step(mission.path.length_m / 2 + 1.0)
+    assert fleet.state[0] == RobotState.WORKING
+    np.testing.assert_allclose(fleet.positions_m()[0], mission.path.points_m[-1])
+
+
+def test_second_request_waits_for_the_only_robot(hall):
+    topology, layout, grid, dock = hall
+    fleet = ServiceFleet(grid, layout, dock, count=1)
+    first, second = fleet.dispatch(_rack(topology, 0)), fleet.dispatch(_rack(topology, 50))
+    fleet.step(6 * 3600.0)
+    first_m, second_m = first.path.length_m, second.path.length_m  # driven at 1 m/s
+    assert first.returned_s == pytest.approx(2 * first_m + 1200.0)
+    assert second.started_s == pytest.approx(first.returned_s)
+    assert second.repaired_s == pytest.approx(first.returned_s + second_m + 1200.0)
+    assert fleet.mean_time_to_repair_s == pytest.approx(
+        (first.repaired_s + second.repaired_s) / 2)  # both asked for at t = 0
+
+
+def test_emergency_stop_delays_the_mission_by_the_stop(hall):
+    topology, layout, grid, dock = hall
+    fleet = ServiceFleet(grid, layout, dock, count=1)
+    mission = fleet.dispatch(_rack(topology, 30))
+    fleet.step(10.0)
+    fleet.emergency_stop()
+    assert fleet.state[0] == RobotState.FAULT
+    where = fleet.positions_m()[0]
+    fleet.step(50.0)
+    np.testing.assert_array_equal(fleet.positions_m()[0], where)
+    fleet.reset()
+    assert fleet.state[0] == RobotState.IDLE
+    fleet.step(40.0)
+    fleet.start()
+    fleet.step(3 * 3600.0)
+    assert mission.repaired_s == pytest.approx(mission.path.length_m + 1200.0 + 90.0)
+
+
+def test_robot_too_low_for_a_job_charges_first(hall):
+    topology, layout, grid, dock = hall
+    spec = ServiceRobotSpec()
+    route = ServiceFleet(grid, layout, dock, 1).route(_rack(topology, 20))
+    need_j = spec.mission_energy_j(route.length_m)
+    capacity_wh = need_j / 0.35 / 3600.0  # one job takes 35 % of the battery
+    battery = Battery(capacity_wh, initial_soc=0.5)  # 0.5 - 0.35 < 0.2: not enough
+    fleet = ServiceFleet(grid, layout, dock, 1, spec=spec, battery=battery)
+    mission = fleet.dispatch(_rack(topology, 20))
+    assert fleet.state[0] == RobotState.CHARGING
+    assert fleet.stop_cause[0] == StopCause.BATTERY_LOW
+    charge_s = (0.9 - 0.5) * battery.capacity_j / (300.0 * 0.9 - spec.idle_w)
+    fleet.step(charge_s + 10.0)
+    assert fleet.state[0] == RobotState.MOVING
+    assert mission.started_s == pytest.approx(charge_s)
+    assert fleet.grid_energy_j[0] == pytest.approx(300.0 * charge_s)
+
+
+def test_a_job_bigger_than_the_battery_is_refused_at_once(hall):
+    topology, layout, grid, dock = hall
+    tiny = Battery(capacity_wh=1.0)
+    fleet = ServiceFleet(grid, layout, dock, 1, battery=tiny)
+    with pytest.raises(ValueError, match="more than a charged battery holds"):
+        fleet.dispatch(_rack(topology, 0))
+    assert fleet.missions == []

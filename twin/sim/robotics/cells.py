@@ -1,0 +1,739 @@
+"""Workcells over time: task cycles, faults, batteries, output and electrical power.
+
+Two kinds of cell:
+
+- ``TaskCell``: identical robots repeating one task cycle (pick and place, press
+  tending, folding), staggered evenly over the cycle. Arrays per robot, no loop over
+  robots. The cycle's electrical power comes from the arm's motion (``drives``) and is
+  tabulated once, so a step of any length (0.1 s to hours) advances every robot
+  exactly: cycles finished, energy, state times and the moment a battery runs low
+  inside the step.
+- ``ServiceFleet``: mobile robots at a dock that drive to racks, repair them and come
+  back (``dispatch``), one mission at a time per robot, queued first come first served.
+
+States (``RobotState``): idle (stopped, ready; after a reset until ``start``), moving,
+working (a dwell of the program: gripping, pressing, repairing), waiting (the cell's AI
+is slow: the racks serving it deliver less than their work, see ``pace``), fault
+(emergency stop or safety-zone intrusion, cleared by ``reset``) and charging (battery
+below its low threshold: the robot charges to its resume threshold, then carries on).
+A stopped robot keeps its place in its program and resumes from there.
+
+OEE-style figures (Nakajima's overall equipment effectiveness): availability = run time
+/ planned time (planned: everything but idle; losses: faults and charging), performance
+= ideal run time / run time (losses: waiting for the AI), quality = first-pass yield (a
+scenario parameter); OEE is their product. Utilization = moving and working time over
+all time.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from twin.sim.layout import Layout
+from twin.sim.robotics.drives import DRIVE_EFFICIENCY, GRAVITY_M_S2, electrical_power_w
+from twin.sim.robotics.ik import solve_ik
+from twin.sim.robotics.kinematics import CHAINS, SerialChain
+from twin.sim.robotics.paths import (
+    AMR_CLEARANCE_M,
+    FloorGrid,
+    FloorPath,
+    aisle_point_m,
+    plan_path,
+)
+from twin.sim.robotics.trajectory import JointSequence, plan_sequence
+
+SECONDS_PER_HOUR = 3600.0
+_SUBSTEPS = 64  # power samples per smooth piece of a move when tabulating energy
+
+
+class RobotState(IntEnum):
+    IDLE = 0
+    MOVING = 1
+    WORKING = 2
+    WAITING = 3
+    FAULT = 4
+    CHARGING = 5
+
+
+class StopCause(IntEnum):
+    NONE = 0
+    EMERGENCY_STOP = 1
+    SAFETY_ZONE_INTRUSION = 2
+    BATTERY_LOW = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Battery:
+    """A mobile robot's battery and its charger.
+
+    The charger feeds the docked robot's idle draw and puts the rest into the battery.
+    """
+
+    capacity_wh: float
+    charger_w: float = 300.0  # Unitree G1 charger, 300 W (vendor manual); same class here
+    charger_efficiency: float = 0.9  # engineering figure for a small switch-mode charger
+    low_soc: float = 0.2  # go and charge below this state of charge (engineering choice)
+    resume_soc: float = 0.9  # back to work from here (engineering choice)
+    initial_soc: float = 1.0
+
+    @property
+    def capacity_j(self) -> float:
+        return self.capacity_wh * SECONDS_PER_HOUR
+
+    def charge_rate_w(self, idle_w: float) -> float:
+        """Power into the battery while docked."""
+        rate = self.charger_w * self.charger_efficiency - idle_w
+        if rate <= 0.0:
+            raise ValueError(f"a {self.charger_w:g} W charger cannot cover an idle draw of "
+                             f"{idle_w:g} W")
+        return rate
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCycle:
+    """One robot's program and the electrical energy it takes, tabulated over the cycle."""
+
+    chain: SerialChain
+    motion: JointSequence
+    idle_w: float
+    arms: int
+    move_payload_kg: np.ndarray  # per move of the program
+    energy_knots_s: np.ndarray  # cumulative electrical energy at these program times
+    energy_knots_j: np.ndarray
+
+    @property
+    def duration_s(self) -> float:
+        return self.motion.duration_s
+
+    @property
+    def energy_j(self) -> float:
+        return float(self.energy_knots_j[-1])
+
+    def power_w(self, t_s) -> np.ndarray:
+        """Electrical power of one robot at program times ``t_s`` (any shape), W."""
+        return _program_power_w(self.chain, self.motion, self.move_payload_kg, self.idle_w,
+                                self.arms, t_s)
+
+
+def _program_power_w(chain, motion, move_payload_kg, idle_w, arms, t_s) -> np.ndarray:
+    t = np.asarray(t_s, dtype=float)
+    q, qd, qdd = (a.reshape(-1, chain.joint_count) for a in motion.sample(t))
+    payload = move_payload_kg[motion.segment_at(t) // 2].reshape(-1)  # a dwell: its move's
+    power = np.empty(payload.size)
+    for load in np.unique(payload):
+        pick = payload == load
+        power[pick] = electrical_power_w(chain, q[pick], qd[pick], qdd[pick], idle_w, load,
+                                         arms)
+    return power.reshape(t.shape)
+
+
+def task_cycle(chain: SerialChain, waypoints_rad, dwell_s, move_payload_kg, idle_w: float,
+               arms: int = 1) -> TaskCycle:
+    """A program through ``waypoints_rad`` (dwelling ``dwell_s`` after each move, carrying
+    ``move_payload_kg`` on each) with its energy tabulated: every smooth piece of every
+    move (ramp up, cruise, ramp down) sampled at the midpoints of ``_SUBSTEPS`` slices,
+    dwells at the idle draw."""
+    motion = plan_sequence(chain, waypoints_rad, dwell_s)
+    payload = np.broadcast_to(np.asarray(move_payload_kg, dtype=float),
+                              (len(waypoints_rad) - 1,)).copy()
+    edges = [np.zeros(1)]
+    for k in range(motion.segment_start_s.size):
+        start, length = motion.segment_start_s[k], motion.segment_duration_s[k]
+        ramp = motion.ramp_s[k] if motion.segment_is_move[k] else 0.0
+        slices = _SUBSTEPS if motion.segment_is_move[k] else 1
+        for a, b in itertools.pairwise(np.unique([0.0, ramp, length - ramp, length])):
+            edges.append(start + a + (b - a) * np.arange(1, slices + 1) / slices)
+    knots = np.concatenate(edges)
+    knots[-1] = motion.duration_s
+    middle = 0.5 * (knots[:-1] + knots[1:])
+    power = _program_power_w(chain, motion, payload, idle_w, arms, middle)
+    energy = np.concatenate([[0.0], np.cumsum(power * np.diff(knots))])
+    return TaskCycle(chain, motion, float(idle_w), arms, payload, knots, energy)
+
+
+def pick_and_place_cycle(chain: SerialChain, pick_m, place_m, idle_w: float, *,
+                         lift_m: float = 0.15, grip_s: float = 0.5, release_s: float = 0.5,
+                         payload_kg: float = 0.0, arms: int = 1) -> TaskCycle:
+    """Home, over the pick, down, grip, up, over the place, down, release, up, home.
+
+    Positions in the robot's base frame, the flange pointing down; the joint poses come
+    from inverse kinematics, each seeded from the one before so the arm moves smoothly.
+    """
+    down = np.diag([1.0, -1.0, -1.0])
+    poses = []
+    for point, rise in ((pick_m, lift_m), (pick_m, 0.0), (place_m, lift_m), (place_m, 0.0)):
+        pose = np.eye(4)
+        pose[:3, :3] = down
+        pose[:3, 3] = np.asarray(point, dtype=float) + np.array([0.0, 0.0, rise])
+        poses.append(pose)
+    joints = []
+    seed = chain.home_rad
+    for pose in poses:
+        seed = solve_ik(chain, pose, seed)
+        joints.append(seed)
+    above_pick, pick, above_place, place = joints
+    waypoints = [chain.home_rad, above_pick, pick, above_pick, above_place, place,
+                 above_place, chain.home_rad]
+    dwell = [0.0, grip_s, 0.0, 0.0, release_s, 0.0, 0.0]
+    carrying = [0.0, 0.0, payload_kg, payload_kg, payload_kg, 0.0, 0.0]
+    return task_cycle(chain, waypoints, dwell, carrying, idle_w, arms)
+
+
+# Default programs per scenario robot model: engineering choices. Pick and place points
+# lie in front of each arm's home pose (a UR10e reaches toward -x, the others toward +x);
+# dwells bring the cycles to those of twin.sim.robots: a 12 s UR10e pick-and-place of a
+# 5 kg part, 20 s press tending with a 60 kg blank (the press stroke is the dwell at the
+# press), a 30 s towel fold by a dual-arm humanoid (LG's CLOiD figure), both arms alike.
+_DEFAULT_TASKS = {
+    "ur10e": {"pick_m": (-0.7, -0.4, 0.1), "place_m": (-0.7, 0.4, 0.1),
+              "grip_s": 1.5, "release_s": 1.5, "payload_kg": 5.0},
+    "industrial-arm": {"pick_m": (1.6, -1.4, 0.8), "place_m": (1.6, 1.4, 0.8), "lift_m": 0.3,
+                       "grip_s": 2.0, "release_s": 12.7, "payload_kg": 60.0},
+    "cloid": {"pick_m": (0.5, -0.25, 0.1), "place_m": (0.5, 0.25, 0.1), "lift_m": 0.2,
+              "grip_s": 11.0, "release_s": 11.2, "payload_kg": 0.5, "arms": 2},
+}
+
+
+def default_cycle(model: str, idle_w: float) -> TaskCycle:
+    """The task cycle of a scenario robot model ('ur10e', 'industrial-arm', 'cloid')."""
+    if model not in _DEFAULT_TASKS:
+        raise ValueError(f"no task cycle for robot model {model!r}")
+    return pick_and_place_cycle(CHAINS[model], idle_w=idle_w, **_DEFAULT_TASKS[model])
+
+
+def _periodic(x, period, knots_s, knots_v, tail_rate, tail_s):
+    """Cumulative amount from program time 0 to ``x`` over repeated periods.
+
+    One period is the program (``knots``: piecewise-linear cumulative amount) followed by
+    ``tail_s`` at ``tail_rate``. ``period`` may be infinite (the tail never ends).
+    """
+    x = np.asarray(x, dtype=float)
+    duration = knots_s[-1]
+    periods = np.floor(x / period) if np.isfinite(period) else np.zeros_like(x)
+    y = x - periods * period if np.isfinite(period) else x
+    within = np.interp(np.minimum(y, duration), knots_s, knots_v) \
+        + tail_rate * np.maximum(y - duration, 0.0)
+    per_period = knots_v[-1] + tail_rate * tail_s if np.isfinite(period) else 0.0
+    return periods * per_period + within
+
+
+class TaskCell:
+    """``count`` robots running one ``TaskCycle``; all arrays are per robot."""
+
+    def __init__(self, cycle: TaskCycle, count: int, battery: Battery | None = None,
+                 quality: float = 1.0, running: bool = True) -> None:
+        if battery is not None and cycle.idle_w <= 0.0:
+            raise ValueError("a battery robot needs an idle draw above zero")
+        self.cycle = cycle
+        self.count = count
+        self.battery = battery
+        self.quality = quality
+        duration = cycle.duration_s
+        self.cycle_pos_s = duration * np.arange(count) / count  # staggered evenly
+        self.cycles_done = np.zeros(count, dtype=np.int64)
+        self.running = np.full(count, running)
+        self.fault = np.zeros(count, dtype=np.int8)  # a StopCause, NONE when clear
+        self.charging = np.zeros(count, dtype=bool)
+        self.soc = np.full(count, battery.initial_soc if battery else 1.0)
+        self.state_time_s = np.zeros((count, len(RobotState)))
+        self.energy_j = np.zeros(count)  # used by the robots
+        self.grid_energy_j = np.zeros(count)  # drawn from the site (directly or by chargers)
+        self.time_s = 0.0
+        self.power_w = 0.0
+        self.grid_power_w = 0.0
+        self.wait_s = 0.0
+        segment_end = np.append(cycle.motion.segment_start_s, duration)
+        move_time = np.where(cycle.motion.segment_is_move, cycle.motion.segment_duration_s, 0)
+        self._state_knots_s = segment_end
+        self._moving_knots = np.concatenate([[0.0], np.cumsum(move_time)])
+        self._working_knots = np.concatenate(
+            [[0.0], np.cumsum(cycle.motion.segment_duration_s - move_time)])
+
+    # ---------------------------------------------------------------- commands
+
+    def emergency_stop(self) -> None:
+        self.fault[:] = StopCause.EMERGENCY_STOP
+
+    def safety_zone_intrusion(self) -> None:
+        """A person in the cell's guarded zone: a protective stop of every robot."""
+        self.fault[self.fault == StopCause.NONE] = StopCause.SAFETY_ZONE_INTRUSION
+
+    def reset(self) -> None:
+        """Clear faults; the robots stand idle (or go on charging) until ``start``."""
+        cleared = self.fault != StopCause.NONE
+        self.fault[:] = StopCause.NONE
+        self.running[cleared] = False
+
+    def start(self) -> None:
+        self.running[self.fault == StopCause.NONE] = True
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def period_s(self) -> float:
+        """Cycle time now: the program plus the wait for the AI."""
+        return self.cycle.duration_s + self.wait_s
+
+    @property
+    def state(self) -> np.ndarray:
+        """RobotState per robot."""
+        in_program = self.cycle_pos_s < self.cycle.duration_s
+        segment = self.cycle.motion.segment_at(self.cycle_pos_s)
+        moving = self.cycle.motion.segment_is_move[segment]
+        run_state = np.where(in_program, np.where(moving, RobotState.MOVING, RobotState.WORKING),
+                             RobotState.WAITING)
+        return np.select([self.fault != StopCause.NONE, self.charging, ~self.running],
+                         [RobotState.FAULT, RobotState.CHARGING, RobotState.IDLE], run_state)
+
+    @property
+    def stop_cause(self) -> np.ndarray:
+        return np.where(self.fault != StopCause.NONE, self.fault,
+                        np.where(self.charging, StopCause.BATTERY_LOW, StopCause.NONE))
+
+    def joint_positions_rad(self) -> np.ndarray:
+        """(robots, joints) now, for drawing; a waiting robot holds its last pose."""
+        return self.cycle.motion.sample(np.minimum(self.cycle_pos_s, self.cycle.duration_s))[0]
+
+    # ---------------------------------------------------------------- figures
+
+    def _times(self) -> dict[RobotState, float]:
+        total = self.state_time_s.sum(axis=0)
+        return {s: float(total[s]) for s in RobotState}
+
+    @property
+    def utilization(self) -> float:
+        t = self._times()
+        elapsed = sum(t.values())
+        return (t[RobotState.MOVING] + t[RobotState.WORKING]) / elapsed if elapsed else 0.0
+
+    @property
+    def availability(self) -> float:
+        t = self._times()
+        run = t[RobotState.MOVING] + t[RobotState.WORKING] + t[RobotState.WAITING]
+        planned = run + t[RobotState.FAULT] + t[RobotState.CHARGING]
+        return run / planned if planned else 0.0
+
+    @property
+    def performance(self) -> float:
+        t = self._times()
+        ideal = t[RobotState.MOVING] + t[RobotState.WORKING]
+        run = ideal + t[RobotState.WAITING]
+        return ideal / run if run else 0.0
+
+    @property
+    def oee(self) -> float:
+        return self.availability * self.performance * self.quality
+
+    @property
+    def throughput_per_h(self) -> float:
+        """Good parts per hour since the start."""
+        if self.time_s == 0.0:
+            return 0.0
+        return float(self.cycles_done.sum()) * self.quality / (self.time_s / SECONDS_PER_HOUR)
+
+    # ---------------------------------------------------------------- stepping
+
+    def _energy_to(self, x):
+        return _periodic(x, self.period_s, self.cycle.energy_knots_s, self.cycle.energy_knots_j,
+                         self.cycle.idle_w, self.wait_s)
+
+    def _time_to_use(self, y0: np.ndarray, energy_j: np.ndarray) -> np.ndarray:
+        """Program time from ``y0`` until the robots have used ``energy_j``."""
+        cycle = self.cycle
+        target = self._energy_to(y0) + energy_j
+        period = self.period_s
+        per_period = cycle.energy_j + cycle.idle_w * self.wait_s
+        periods = np.floor(target / per_period) if np.isfinite(period) else np.zeros_like(y0)
+        left = target - (periods * per_period if np.isfinite(period) else 0.0)
+        within = np.where(left <= cycle.energy_j,
+                          np.interp(left, cycle.energy_knots_j, cycle.energy_knots_s),
+                          cycle.duration_s + (left - cycle.energy_j) / cycle.idle_w)
+        reach = (periods * period if np.isfinite(period) else 0.0) + within
+        return np.maximum(reach - y0, 0.0)
+
+    def _advance_running(self, robots: np.ndarray, tau: np.ndarray) -> np.ndarray:
+        """Move running robots ``tau`` along their program; returns the energy they used."""
+        cycle = self.cycle
+        y0 = self.cycle_pos_s[robots]
+        x = y0 + tau
+        period = self.period_s
+        energy = self._energy_to(x) - self._energy_to(y0)
+        for state, knots in ((RobotState.MOVING, self._moving_knots),
+                             (RobotState.WORKING, self._working_knots)):
+            spent = (_periodic(x, period, self._state_knots_s, knots, 0.0, self.wait_s)
+                     - _periodic(y0, period, self._state_knots_s, knots, 0.0, self.wait_s))
+            self.state_time_s[robots, state] += spent
+        zero = np.zeros(self._state_knots_s.size)
+        waited = (_periodic(x, period, self._state_knots_s, zero, 1.0, self.wait_s)
+                  - _periodic(y0, period, self._state_knots_s, zero, 1.0, self.wait_s))
+        self.state_time_s[robots, RobotState.WAITING] += waited
+
+        def finished(v):  # program ends passed by time v
+            return np.where(v >= cycle.duration_s,
+                            np.floor((v - cycle.duration_s) / period) + 1, 0)
+
+        self.cycles_done[robots] += (finished(x) - finished(y0)).astype(np.int64)
+        self.cycle_pos_s[robots] = x - np.floor(x / period) * period if np.isfinite(period) \
+            else x
+        return energy
+
+    def step(self, dt_s: float, pace: float = 1.0) -> float:
+        """Advance ``dt_s``; returns the mean power drawn from the site over the step, W.
+
+        ``pace`` (0-1) is the share of its AI's work the cell's racks still deliver: the
+        robots wait ``duration (1/pace - 1)`` per cycle for their next plan (for ever at
+        zero). ``power_w`` is then the robots' own mean draw, ``grid_power_w`` the site's.
+        """
+        cycle, battery = self.cycle, self.battery
+        self.wait_s = cycle.duration_s * (1.0 / pace - 1.0) if pace > 0.0 else np.inf
+        # a shorter wait may end cycles whose wait has already lasted long enough
+        self.cycle_pos_s = np.where(self.cycle_pos_s >= self.period_s, 0.0, self.cycle_pos_s)
+        capacity = battery.capacity_j if battery else np.inf
+        charge_w = battery.charge_rate_w(cycle.idle_w) if battery else 0.0
+        used = np.zeros(self.count)
+        grid = np.zeros(self.count)
+        left = np.full(self.count, float(dt_s))
+        while np.any(left > 0.0):
+            active = left > 0.0
+            clear = self.fault == StopCause.NONE
+            run = active & clear & self.running & ~self.charging
+            charge = active & clear & self.charging
+            idle = active & clear & ~self.running & ~self.charging
+            faulted = active & ~clear
+            tau = left.copy()
+            low_hit = np.zeros(self.count, dtype=bool)
+            charged = np.zeros(self.count, dtype=bool)
+            if battery:
+                spare_j = np.maximum(self.soc - battery.low_soc, 0.0) * capacity
+                to_low = np.full(self.count, np.inf)
+                to_low[run] = self._time_to_use(self.cycle_pos_s[run], spare_j[run])
+                to_low[idle] = spare_j[idle] / cycle.idle_w
+                low_hit = (run | idle) & (to_low < left)
+                to_full = (battery.resume_soc - self.soc) * capacity / charge_w
+                charged = charge & (to_full < left)
+                tau = np.where(low_hit, to_low, np.where(charged, to_full, tau))
+
+            step_j = np.zeros(self.count)
+            if run.any():
+                step_j[run] = self._advance_running(np.flatnonzero(run), tau[run])
+            step_j[charge | idle | faulted] = cycle.idle_w * tau[charge | idle | faulted]
+            if battery:
+                # a faulted robot's controller runs on until the battery is empty
+                step_j[faulted] = np.minimum(step_j[faulted], self.soc[faulted] * capacity)
+                self.soc = np.where(charge, self.soc + charge_w * tau / capacity,
+                                    self.soc - step_j / capacity)
+                grid[charge] += battery.charger_w * tau[charge]
+                self.soc[low_hit] = battery.low_soc
+                self.soc[charged] = battery.resume_soc
+                self.charging = (self.charging | low_hit) & ~charged
+            else:
+                grid += step_j
+            used += step_j
+            for state, mask in ((RobotState.CHARGING, charge), (RobotState.IDLE, idle),
+                                (RobotState.FAULT, faulted)):
+                self.state_time_s[mask, state] += tau[mask]
+            left = np.where(active, left - tau, 0.0)
+        self.time_s += dt_s
+        self.energy_j += used
+        self.grid_energy_j += grid
+        self.power_w = float(used.sum() / dt_s)
+        self.grid_power_w = float(grid.sum() / dt_s)
+        return self.grid_power_w
+
+
+# ---------------------------------------------------------------------- service robots
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRobotSpec:
+    """A service AMR: how fast it drives, what it draws, how long a repair takes."""
+
+    speed_m_s: float = 1.0  # indoor cruising speed, below the MP-500's 1.5 m/s maximum
+    clearance_m: float = AMR_CLEARANCE_M
+    mass_kg: float = 200.0  # MP-500-class base with a service arm and spares (engineering)
+    rolling_resistance: float = 0.015  # polyurethane wheels on a sealed floor (engineering)
+    idle_w: float = 60.0  # controller, sensors, computer (scenario default for 'amr')
+    repair_w: float = 150.0  # idle plus its arm and tools while working (engineering)
+    repair_s: float = 1200.0  # swap a compute tray or a power shelf (engineering choice)
+    drive_efficiency: float = DRIVE_EFFICIENCY
+
+    @property
+    def drive_w(self) -> float:
+        """Power at cruising speed: idle plus rolling resistance over the drive efficiency."""
+        rolling_w = self.mass_kg * GRAVITY_M_S2 * self.rolling_resistance * self.speed_m_s
+        return self.idle_w + rolling_w / self.drive_efficiency
+
+    def mission_energy_j(self, one_way_m: float) -> float:
+        return (2.0 * one_way_m / self.speed_m_s * self.drive_w
+                + self.repair_s * self.repair_w)
+
+
+@dataclass(slots=True, eq=False)
+class Mission:
+    """One repair: which rack, when it was asked for and when each part happened."""
+
+    rack: int
+    requested_s: float
+    path: FloorPath  # dock -> work point in the rack's cold aisle
+    robot: int = -1
+    started_s: float = np.nan
+    repaired_s: float = np.nan
+    returned_s: float = np.nan
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceEvent:
+    kind: str  # "repaired": the rack works again; "returned": the robot is back at its dock
+    rack: int
+    at_s: float
+
+
+_DOCKED, _OUTBOUND, _REPAIRING, _RETURNING = 0, 1, 2, 3
+
+
+class ServiceFleet:
+    """``count`` service robots of one hall, docked at ``dock_m`` (outside the hall or on
+    its floor); ``grid`` is that hall's floor for their clearance."""
+
+    def __init__(self, grid: FloorGrid, layout: Layout, dock_m, count: int,
+                 spec: ServiceRobotSpec | None = None, battery: Battery | None = None) -> None:
+        self.grid = grid
+        self.layout = layout
+        self.dock_m = np.asarray(dock_m, dtype=float)[:2]
+        self.count = n = count
+        self.spec = spec or ServiceRobotSpec()
+        self.battery = battery
+        self.missions: list[Mission] = []
+        self.time_s = 0.0
+        self.power_w = 0.0
+        self.grid_power_w = 0.0
+        self.leg = np.zeros(n, dtype=np.int8)
+        self.leg_end_s = np.full(n, np.inf)
+        self.frozen_left_s = np.zeros(n)  # time left of a leg stopped by a fault
+        self.mission = np.full(n, -1)
+        self.fault = np.zeros(n, dtype=np.int8)
+        self.held = np.zeros(n, dtype=bool)  # reset after a fault, waiting for start
+        self.charging = np.zeros(n, dtype=bool)
+        self.soc = np.full(n, self.battery.initial_soc if self.battery else 1.0)
+        self.state_time_s = np.zeros((n, len(RobotState)))
+        self.energy_j = np.zeros(n)
+        self.grid_energy_j = np.zeros(n)
+        self._pending: list[int] = []
+        self._routes: dict[int, FloorPath] = {}
+        self._door_m = self.grid.nearest_free_m(self.dock_m)
+
+    # ---------------------------------------------------------------- missions
+
+    def route(self, rack: int) -> FloorPath:
+        """Dock -> door -> the rack's cold aisle (planned once per rack)."""
+        if rack not in self._routes:
+            inside = plan_path(self.grid, self._door_m, aisle_point_m(self.grid, self.layout,
+                                                                      rack))
+            points = np.vstack([self.dock_m, inside.points_m])
+            self._routes[rack] = FloorPath(points)
+        return self._routes[rack]
+
+    def dispatch(self, rack: int) -> Mission:
+        """Send a robot to repair ``rack`` now, or as soon as one is free and charged.
+
+        Raises ``NoPathError`` when the rack cannot be reached, ``ValueError`` when even
+        a charged battery could not cover the round trip.
+        """
+        path = self.route(rack)
+        if self.battery:
+            usable_j = (self.battery.resume_soc - self.battery.low_soc) * self.battery.capacity_j
+            if self.spec.mission_energy_j(path.length_m) > usable_j:
+                raise ValueError(f"rack {rack}: a round trip of {2 * path.length_m:.0f} m and "
+                                 "a repair need more than a charged battery holds")
+        self.missions.append(Mission(rack, self.time_s, path))
+        self._pending.append(len(self.missions) - 1)
+        self._assign()
+        return self.missions[-1]
+
+    @property
+    def mean_time_to_repair_s(self) -> float:
+        """Mean time from a request to the rack working again, over finished repairs."""
+        done = [m.repaired_s - m.requested_s for m in self.missions if np.isfinite(m.repaired_s)]
+        return float(np.mean(done)) if done else np.nan
+
+    def _available(self) -> np.ndarray:
+        return ((self.leg == _DOCKED) & ~self.charging & (self.fault == StopCause.NONE)
+                & ~self.held)
+
+    def _assign(self) -> None:
+        while self._pending:
+            mission = self.missions[self._pending[0]]
+            free = self._available()
+            ready = free
+            if self.battery:
+                need = self.spec.mission_energy_j(mission.path.length_m) / self.battery.capacity_j
+                ready = free & (self.soc - need >= self.battery.low_soc)
+            if not ready.any():
+                # free robots too low for the waiting job go and charge now
+                self.charging |= free
+                return
+            robot = int(np.flatnonzero(ready)[0])
+            mission.robot, mission.started_s = robot, self.time_s
+            self.mission[robot] = self._pending.pop(0)
+            self.leg[robot] = _OUTBOUND
+            self.leg_end_s[robot] = self.time_s + mission.path.length_m / self.spec.speed_m_s
+
+    # ---------------------------------------------------------------- commands
+
+    def emergency_stop(self) -> None:
+        self._stop(np.arange(self.count), StopCause.EMERGENCY_STOP)
+
+    def safety_zone_intrusion(self, robots=None) -> None:
+        """A person inside the protective field of ``robots`` (default: all)."""
+        chosen = np.arange(self.count) if robots is None else np.atleast_1d(robots)
+        self._stop(chosen[self.fault[chosen] == StopCause.NONE], StopCause.SAFETY_ZONE_INTRUSION)
+
+    def _stop(self, robots: np.ndarray, cause: StopCause) -> None:
+        timed = robots[np.isfinite(self.leg_end_s[robots])]
+        self.frozen_left_s[timed] = self.leg_end_s[timed] - self.time_s
+        self.leg_end_s[timed] = np.inf
+        self.fault[robots] = cause
+
+    def reset(self) -> None:
+        cleared = self.fault != StopCause.NONE
+        self.fault[:] = StopCause.NONE
+        self.held |= cleared
+
+    def start(self) -> None:
+        resume = self.held & (self.leg != _DOCKED)
+        self.leg_end_s[resume] = self.time_s + self.frozen_left_s[resume]
+        self.held[:] = False
+        self._assign()
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def state(self) -> np.ndarray:
+        on_leg = np.where(self.leg == _REPAIRING, RobotState.WORKING, RobotState.MOVING)
+        return np.select([self.fault != StopCause.NONE, self.held, self.charging,
+                          self.leg == _DOCKED],
+                         [RobotState.FAULT, RobotState.IDLE, RobotState.CHARGING,
+                          RobotState.IDLE], on_leg)
+
+    @property
+    def stop_cause(self) -> np.ndarray:
+        return np.where(self.fault != StopCause.NONE, self.fault,
+                        np.where(self.charging, StopCause.BATTERY_LOW, StopCause.NONE))
+
+    @property
+    def utilization(self) -> float:
+        """Share of all robot time spent driving or repairing."""
+        total = self.state_time_s.sum()
+        busy = self.state_time_s[:, [RobotState.MOVING, RobotState.WORKING]].sum()
+        return float(busy / total) if total else 0.0
+
+    def positions_m(self) -> np.ndarray:
+        """(robots, 2) where each robot is now, for drawing."""
+        out = np.tile(self.dock_m, (self.count, 1))
+        left = np.where(np.isfinite(self.leg_end_s), self.leg_end_s - self.time_s,
+                        self.frozen_left_s)
+        for robot in np.flatnonzero(self.leg != _DOCKED):
+            path = self.missions[self.mission[robot]].path
+            to_go_m = left[robot] * self.spec.speed_m_s
+            if self.leg[robot] == _OUTBOUND:
+                out[robot] = path.point_at_m(path.length_m - to_go_m)
+            elif self.leg[robot] == _REPAIRING:
+                out[robot] = path.points_m[-1]
+            else:
+                out[robot] = path.point_at_m(to_go_m)
+        return out
+
+    # ---------------------------------------------------------------- stepping
+
+    def _power_now(self) -> np.ndarray:
+        """Each robot's own draw in its current state, W."""
+        spec = self.spec
+        moving = (self.leg == _OUTBOUND) | (self.leg == _RETURNING)
+        active = (self.fault == StopCause.NONE) & ~self.held
+        return np.where(active & moving, spec.drive_w,
+                        np.where(active & (self.leg == _REPAIRING), spec.repair_w, spec.idle_w))
+
+    def _advance(self, tau: float) -> None:
+        if tau <= 0.0:
+            return
+        power = self._power_now()
+        used = power * tau
+        state = self.state
+        self.state_time_s[np.arange(self.count), state] += tau
+        charge = self.charging & (self.fault == StopCause.NONE)
+        if self.battery:
+            capacity = self.battery.capacity_j
+            used = np.where(charge, used, np.minimum(used, self.soc * capacity))
+            rate = self.battery.charge_rate_w(self.spec.idle_w)
+            self.soc = np.where(charge, self.soc + rate * tau / capacity,
+                                self.soc - used / capacity)
+            self.grid_energy_j += np.where(charge, self.battery.charger_w * tau, 0.0)
+        else:
+            self.grid_energy_j += used
+        self.energy_j += used
+
+    def _battery_events_s(self) -> tuple[np.ndarray, np.ndarray]:
+        """Absolute times at which docked robots run low and charging robots are done."""
+        never = np.full(self.count, np.inf)
+        if not self.battery:
+            return never, never
+        capacity = self.battery.capacity_j
+        clear = self.fault == StopCause.NONE
+        docked = clear & (self.leg == _DOCKED) & ~self.charging
+        spare = np.maximum(self.soc - self.battery.low_soc, 0.0) * capacity
+        low = np.where(docked, self.time_s + spare / self.spec.idle_w, np.inf)
+        rate = self.battery.charge_rate_w(self.spec.idle_w)
+        full = np.where(clear & self.charging,
+                        self.time_s + (self.battery.resume_soc - self.soc) * capacity / rate,
+                        np.inf)
+        return low, full
+
+    def step(self, dt_s: float) -> list[ServiceEvent]:
+        """Advance ``dt_s``; returns what happened, in order, with exact times."""
+        start_energy = self.energy_j.sum(), self.grid_energy_j.sum()
+        end = self.time_s + dt_s
+        events: list[ServiceEvent] = []
+        while True:
+            low_s, full_s = self._battery_events_s()
+            next_s = min(end, float(self.leg_end_s.min()), float(low_s.min()),
+                         float(full_s.min()))
+            self._advance(next_s - self.time_s)
+            self.time_s = next_s
+            for robot in np.flatnonzero(self.leg_end_s <= next_s):
+                events.extend(self._finish_leg(int(robot)))
+            if self.battery:
+                went_low = low_s <= next_s
+                self.soc[went_low] = self.battery.low_soc
+                self.charging |= went_low
+                done = full_s <= next_s
+                self.soc[done] = self.battery.resume_soc
+                self.charging &= ~done
+            self._assign()
+            if next_s >= end:
+                break
+        self.time_s = end
+        self.power_w = float((self.energy_j.sum() - start_energy[0]) / dt_s)
+        self.grid_power_w = float((self.grid_energy_j.sum() - start_energy[1]) / dt_s)
+        return events
+
+    def _finish_leg(self, robot: int) -> list[ServiceEvent]:
+        mission = self.missions[self.mission[robot]]
+        now = self.time_s
+        if self.leg[robot] == _OUTBOUND:
+            self.leg[robot] = _REPAIRING
+            self.leg_end_s[robot] = now + self.spec.repair_s
+            return []
+        if self.leg[robot] == _REPAIRING:
+            mission.repaired_s = now
+            self.leg[robot] = _RETURNING
+            self.leg_end_s[robot] = now + mission.path.length_m / self.spec.speed_m_s
+            return [ServiceEvent("repaired", mission.rack, now)]
+        mission.returned_s = now
+        self.leg[robot], self.leg_end_s[robot], self.mission[robot] = _DOCKED, np.inf, -1
+        if self.battery and self.soc[robot] < self.battery.low_soc:
+            self.charging[robot] = True
+        return [ServiceEvent("returned", mission.rack, now)]

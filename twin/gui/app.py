@@ -60,6 +60,9 @@ def run_gui(scenario_name_or_path: str | Path | None,
     from twin.gui._qt.main_window import MainWindow
 
     started = time.monotonic()
+    # The simulation thread runs Python between numpy calls; a shorter GIL switch interval
+    # (default 5 ms) keeps the GUI thread's many short waits for the GIL short.
+    sys.setswitchinterval(0.001)
     scenario = load(scenario_name_or_path or DEFAULT_SCENARIO)
     # fractional scale factors (150 %) as they are: crisp text on high-DPI laptops
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 from twin.sim.snapshot import Snapshot
 
 PUBLISH_INTERVAL_S = 1 / 120  # at full speed, publish often enough for a 60 Hz display
+GUI_SHARE = 0.3  # at full speed, the worker pauses 0.3 s per second it steps
 MAX_LAG_S = 0.5  # further behind real time than this, the worker stops trying to catch up
 IDLE_WAIT_S = 0.25
 STATS_WINDOW_S = 0.5
@@ -251,12 +252,17 @@ class SimulationRunner(QObject):
         n = self._steps_due()
         if n == 0:
             return
-        budget_end = time.monotonic() + PUBLISH_INTERVAL_S
+        batch_start = time.monotonic()
+        budget_end = batch_start + PUBLISH_INTERVAL_S
         taken = 0
         # one step at a time within a frame's budget, so that commands wait at most a frame
         while taken < n and (taken == 0 or time.monotonic() < budget_end):
             self._sim.step(1)
             taken += 1
+        if self._speed is None or taken < n:
+            # Stepping flat out, the worker would hold the GIL nearly all the time and the
+            # GUI thread would wait for it on every call: leave it a share of the time.
+            self._stopping.wait(GUI_SHARE * (time.monotonic() - batch_start))
         if self._paused:
             self._pending_steps += n - taken
         now = time.monotonic()

@@ -71,6 +71,16 @@ class Adapter:
     def update(self, snapshot: Snapshot) -> None:
         """Things with no simulated state (pedestals, walls) keep their look."""
 
+    def update_labels(self, snapshot: Snapshot) -> None:
+        """Refresh the labels that show values; called a few times a second, not per frame."""
+
+    @staticmethod
+    def set_text(label: visuals.Text, text: str) -> None:
+        """Change a label only when its text changes: vispy lays text out again on every
+        assignment, which costs a frame budget's worth across a site's labels."""
+        if label.text != text:
+            label.text = text
+
     def apply_palette(self, palette: ScenePalette) -> None:
         for label in self.labels:
             label.color = palette.label

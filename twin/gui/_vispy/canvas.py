@@ -37,6 +37,7 @@ FIELD_OF_VIEW_DEG = 35.0
 TRANSITION_S = 0.7
 DEPTH_RANGE = 3000.0  # far over near plane: keeps floors and pads from z-fighting
 CLICK_TOLERANCE_PX = 4  # a press and release closer than this is a click, not an orbit
+LABEL_INTERVAL_S = 0.5  # value labels: readable changes, and text layout kept off most frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,10 @@ class CanvasWrapper:
         self._press_pos: np.ndarray | None = None
         self._transition: tuple[float | None, Viewpoint, Viewpoint] | None = None
         self._timer = app.Timer(interval=1 / 60, connect=self._on_transition_tick, start=False)
+        self._latest: Snapshot | None = None
+        self._labelled: Snapshot | None = None
+        self._label_timer = app.Timer(interval=LABEL_INTERVAL_S, connect=self._refresh_labels,
+                                      start=True)
         self.canvas.events.draw.connect(self._on_draw)
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
         self.canvas.events.mouse_release.connect(self._on_mouse_release)
@@ -157,6 +162,18 @@ class CanvasWrapper:
     def update(self, snapshot: Snapshot) -> None:
         for adapter in self.adapters:
             adapter.update(snapshot)
+        first = self._latest is None
+        self._latest = snapshot
+        if first:
+            self._refresh_labels()
+        self.canvas.update()
+
+    def _refresh_labels(self, _event=None) -> None:
+        if self._latest is None or self._latest is self._labelled:
+            return
+        self._labelled = self._latest
+        for adapter in self.adapters:
+            adapter.update_labels(self._latest)
         self.canvas.update()
 
     def set_color_field(self, key: str) -> None:
@@ -312,4 +329,5 @@ class CanvasWrapper:
 
     def close(self) -> None:
         self._timer.stop()
+        self._label_timer.stop()
         self.canvas.close()

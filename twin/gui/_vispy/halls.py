@@ -47,9 +47,9 @@ class HallAdapter(Adapter):
         ]
         self.apply_palette(palette)
 
-    def update(self, snapshot: Snapshot) -> None:
+    def update_labels(self, snapshot: Snapshot) -> None:
         for label, air_c in zip(self.air_labels, snapshot.plant.hall_air_c, strict=True):
-            label.text = f"air {air_c:.1f} °C"
+            self.set_text(label, f"air {air_c:.1f} °C")
 
     def apply_palette(self, palette: ScenePalette) -> None:
         super().apply_palette(palette)

@@ -145,11 +145,14 @@ class SubstationAdapter(Adapter):
             colors = np.tile(GENERATOR_STOPPED, (self._generator_count, 1))
             colors[:power.generators_online] = GENERATOR_RUNNING
             send_colors(self.generators, colors)
+
+    def update_labels(self, snapshot: Snapshot) -> None:
+        power, site = snapshot.power, snapshot.site
         utility = "utility on" if power.utility_available else "UTILITY LOST"
-        self.status.text = (
+        self.set_text(self.status, (
             f"{self._kv} · {100 * power.main_transformer_loading:.0f} % loaded · {utility} · "
-            f"BESS {100 * site['bess_soc']:.0f} % {bess_kw / 1000:+.1f} MW · "
-            f"generators {power.generators_online}/{self._generator_count}")
+            f"BESS {100 * site['bess_soc']:.0f} % {site['bess_power_kw'] / 1000:+.1f} MW · "
+            f"generators {power.generators_online}/{self._generator_count}"))
 
     def apply_palette(self, palette: ScenePalette) -> None:
         super().apply_palette(palette)

@@ -118,13 +118,17 @@ class YardAdapter(Adapter):
         if self.chillers is not None:
             send_colors(self.chillers, _running_colors(
                 self._chiller_count, plant.chillers_running, CHILLER_RUNNING))
-        self.status.text = (
-            f"facility water {plant.fws_supply_c:.1f} / {plant.fws_return_c:.1f} °C · "
-            f"dry coolers {plant.dry_coolers_running}/{self._dry_count} · "
-            f"fans {100 * speed:.0f} % · chillers {plant.chillers_running}/{self._chiller_count}")
         now = time.monotonic()
         self.advance(0.0 if self._clock is None else min(now - self._clock, MAX_FRAME_S))
         self._clock = now
+
+    def update_labels(self, snapshot: Snapshot) -> None:
+        plant = snapshot.plant
+        speed = float(np.clip(plant.dry_cooler_fan_speed, 0.0, 1.0))
+        self.set_text(self.status, (
+            f"facility water {plant.fws_supply_c:.1f} / {plant.fws_return_c:.1f} °C · "
+            f"dry coolers {plant.dry_coolers_running}/{self._dry_count} · "
+            f"fans {100 * speed:.0f} % · chillers {plant.chillers_running}/{self._chiller_count}"))
 
     def advance(self, dt_s: float) -> None:
         """Turn the fans on by ``dt_s`` seconds of wall time; a hidden layer's stand still."""

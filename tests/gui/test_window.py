@@ -163,3 +163,21 @@ def test_window_runs_the_real_simulation_of_each_built_in_scenario(make_window, 
     window.runner.reset()
     # a reset starts from the scenario's start again: the first step after it is shown
     qtbot.waitUntil(lambda: window.snapshot.time_s == simulation.dt_s, timeout=5000)
+
+
+def test_a_few_seconds_at_full_speed_raise_nothing_and_keep_the_window_responsive(
+        make_window, qtbot):
+    from twin.sim.engine import Simulation
+
+    simulation = Simulation.from_scenario(scenario_named("seoul-ai-factory"))
+    window = make_window(simulation=simulation, speed=None, running=True)
+    failures = []
+    window.runner.failed.connect(failures.append)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    frames = window.canvas.frames_drawn
+    qtbot.wait(3000)
+    assert failures == []
+    assert window.snapshot.time_s > 100  # well faster than real time
+    assert window.canvas.frames_drawn > frames + 5  # the GUI thread kept drawing
+    window._update_status()
+    assert "real time" in window.sim_label.text()

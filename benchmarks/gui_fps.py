@@ -338,23 +338,15 @@ def measure(name: str, speed: float | None, seconds: float, profile_top: int,
     """One window on one scenario, in this (fresh) process."""
     rss_at_launch = rss_mib()
     # the window's modules load here, after the memory of a bare process is read
-    import vispy
-    from PySide6.QtGui import QGuiApplication
-    from PySide6.QtWidgets import QApplication
-
     from twin.gui._qt.main_window import MainWindow
+    from twin.gui.app import create_application
     from twin.scenario import load
     from twin.sim.engine import Simulation
 
     loading = time.perf_counter()
     scenario = load(name)
     simulation = Simulation.from_scenario(scenario)
-    # the application as twin.gui.app builds it
-    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
-        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setStyle("Fusion")
-    vispy.use(app="pyside6", gl="gl+")
+    app = create_application()
     window = MainWindow(scenario, simulation, speed=speed, running=True)
     clock = FrameClock(window)
     window.setGeometry(0, 0, *WINDOW_SIZE)

@@ -32,6 +32,30 @@ def display_problem(environ: Mapping[str, str] = os.environ,
     return "neither DISPLAY nor WAYLAND_DISPLAY is set"
 
 
+def create_application():
+    """The QApplication twin's windows run in, set up once per process."""
+    # Qt and vispy are imported only once a window can be shown
+    import vispy
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    # The simulation thread runs Python between numpy calls; a shorter GIL switch interval
+    # (default 5 ms) keeps the GUI thread's many short waits for the GIL short.
+    sys.setswitchinterval(0.001)
+    app = QApplication.instance()
+    if app is None:
+        # fractional scale factors (150 %) as they are: crisp text on high-DPI laptops
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName("twin")
+    app.setOrganizationName("twin")
+    app.setStyle("Fusion")  # the same look on every platform, themed by our palette
+    vispy.use(app="pyside6", gl="gl+")
+    return app
+
+
 def run_gui(scenario_name_or_path: str | Path | None,
             simulation_factory: Callable[[Scenario], object], *,
             exit_after_s: float | None = None, screenshot: Path | None = None,
@@ -51,27 +75,12 @@ def run_gui(scenario_name_or_path: str | Path | None,
               "without one.", file=sys.stderr)
         return EXIT_NO_DISPLAY
 
-    # Qt and vispy are imported only once a window can be shown
-    import vispy
-    from PySide6.QtCore import Qt, QTimer
-    from PySide6.QtGui import QGuiApplication
-    from PySide6.QtWidgets import QApplication
+    started = time.monotonic()
+    scenario = load(scenario_name_or_path or DEFAULT_SCENARIO)
+    app = create_application()
+    from PySide6.QtCore import QTimer
 
     from twin.gui._qt.main_window import MainWindow
-
-    started = time.monotonic()
-    # The simulation thread runs Python between numpy calls; a shorter GIL switch interval
-    # (default 5 ms) keeps the GUI thread's many short waits for the GIL short.
-    sys.setswitchinterval(0.001)
-    scenario = load(scenario_name_or_path or DEFAULT_SCENARIO)
-    # fractional scale factors (150 %) as they are: crisp text on high-DPI laptops
-    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
-        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("twin")
-    app.setOrganizationName("twin")
-    app.setStyle("Fusion")  # the same look on every platform, themed by our palette
-    vispy.use(app="pyside6", gl="gl+")
 
     current: list[MainWindow] = []
 

@@ -84,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="open the 3D twin window",
                          description="Open the live 3D twin window on a scenario.")
-    gui.add_argument("--scenario", default=DEFAULT_SCENARIO, metavar="NAME|PATH",
-                     help=f"built-in scenario name or TOML file (default: {DEFAULT_SCENARIO})")
+    gui.add_argument("--scenario", metavar="NAME|PATH",
+                     help="built-in scenario name or TOML file (default: the last one opened, "
+                     f"else {DEFAULT_SCENARIO})")
     gui.add_argument("--exit-after", type=_wall_seconds, metavar="SECONDS",
                      help="close the window after this wall-clock time, in seconds (20) or "
                      f"as a duration; {DURATION_FORMS}. Prints one line of JSON: frames "
@@ -141,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         command = args.command or "gui"
         if command == "gui":
-            return _gui(getattr(args, "scenario", DEFAULT_SCENARIO),
+            return _gui(getattr(args, "scenario", None),
                         getattr(args, "exit_after", None), getattr(args, "screenshot", None))
         if command == "run":
             return _run(args)
@@ -159,10 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _gui(scenario: str, exit_after_s: float | None, screenshot: Path | None) -> int:
+def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | None) -> int:
     if screenshot is not None and exit_after_s is None:
         raise UsageError("twin gui: --screenshot needs --exit-after")
-    load(scenario)  # report a bad scenario before any window appears
+    if scenario is not None:
+        load(scenario)  # report a bad scenario before any window appears
     from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
     from twin.sim.engine import Simulation
 

@@ -118,7 +118,8 @@ def make_window(qtbot, qapp):
         scenario = scenario_named(name)
         simulation = kwargs.pop("simulation", None) or FakeSimulation(scenario)
         window = MainWindow(scenario, simulation, **kwargs)
-        window.resize(1280, 800)
+        if kwargs.get("settings") is None:  # saved settings bring their own size
+            window.resize(1280, 800)
         window.show()
         qtbot.waitExposed(window)
         windows.append(window)

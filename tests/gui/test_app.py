@@ -37,15 +37,48 @@ def test_twin_gui_exits_after_a_while_with_a_screenshot_and_a_json_line(tmp_path
 def test_opening_a_bad_scenario_reports_it_and_keeps_the_window(make_window, qtbot, tmp_path):
     window = make_window("single-rack", running=False)
     chosen = []
-    window.scenario_chosen.connect(chosen.append)
+    window.scenario_chosen.connect(lambda scenario, source: chosen.append((scenario, source)))
     broken = tmp_path / "broken.toml"
     broken.write_text("[scenario]\nname = 'x'\n[site\n")
     assert not window.open_scenario(broken)
     assert chosen == []
     assert "Scenario not opened" in window.statusBar().currentMessage()
     assert window.open_scenario("single-rack")
-    assert chosen[0].scenario.name == "single-rack"
+    assert chosen[0][0].scenario.name == "single-rack" and chosen[0][1] == "single-rack"
     from PySide6.QtWidgets import QMessageBox
 
     for box in window.findChildren(QMessageBox):
         box.close()
+
+
+def test_the_window_saves_and_restores_theme_scenario_speed_and_layout(
+        make_window, qtbot, tmp_path, monkeypatch):
+    from twin.settings import Settings, load_settings
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    settings = Settings()
+    window = make_window("single-rack", running=False, settings=settings,
+                         source="single-rack", speed=600.0)
+    window.set_theme("light")
+    window.resize(1111, 777)
+    window.close()
+    saved, problem = load_settings()
+    assert problem is None
+    assert (saved.theme, saved.last_scenario, saved.speed) == ("light", "single-rack", 600.0)
+    assert saved.window_geometry and saved.window_state
+
+    again = make_window("single-rack", running=False, settings=saved, source="single-rack",
+                        theme=saved.theme, speed=saved.speed)
+    assert again.width() == 1111 and again.height() == 777
+    assert again.time_controls.speed.currentData() == 600.0
+    again.set_theme("dark")
+
+
+def test_about_names_the_version_and_the_licences(make_window):
+    from twin import __version__
+
+    window = make_window("single-rack", running=False)
+    box = window.show_about()
+    assert f"twin {__version__}" in box.text()
+    assert "pyqtgraph" in box.text() and "MIT" in box.text() and "vispy" in box.text()
+    box.close()

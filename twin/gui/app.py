@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from twin.scenario import Scenario, load
+from twin.scenario import Scenario, ScenarioError, load
+from twin.settings import load_settings
 
 DEFAULT_SCENARIO = "seoul-ai-factory"
 EXIT_NO_DISPLAY = 2
@@ -59,14 +60,16 @@ def create_application():
 def run_gui(scenario_name_or_path: str | Path | None,
             simulation_factory: Callable[[Scenario], object], *,
             exit_after_s: float | None = None, screenshot: Path | None = None,
-            theme: str = "dark") -> int:
+            theme: str | None = None) -> int:
     """Open the twin window on a scenario; returns the process exit code.
 
     ``simulation_factory`` builds the simulation the window runs (duck-typed, see
     ``twin.gui.runner.SimulationLike``). With ``exit_after_s`` the window closes by
     itself after that many seconds, first saving a PNG of itself to ``screenshot``, and
     prints one line of JSON: frames drawn, frames per second and simulated seconds.
-    Opening another scenario from the window replaces it with a new one.
+    Opening another scenario from the window replaces it with a new one. Without a
+    scenario the last one opened comes back; theme, speed and the window's layout are the
+    user's settings (``twin.settings``), saved when a window closes.
     """
     problem = display_problem()
     if problem is not None:
@@ -76,18 +79,32 @@ def run_gui(scenario_name_or_path: str | Path | None,
         return EXIT_NO_DISPLAY
 
     started = time.monotonic()
-    scenario = load(scenario_name_or_path or DEFAULT_SCENARIO)
+    # a smoke test (--exit-after) leaves the user's settings as they are
+    settings, settings_problem = load_settings()
+    source = str(scenario_name_or_path or settings.last_scenario or DEFAULT_SCENARIO)
+    try:
+        scenario = load(source)
+    except ScenarioError as exc:
+        if scenario_name_or_path is not None:
+            raise  # the command line reports it
+        settings_problem = f"the last scenario could not be opened again: {exc}"
+        source = DEFAULT_SCENARIO
+        scenario = load(source)
     app = create_application()
     from PySide6.QtCore import QTimer
 
     from twin.gui._qt.main_window import MainWindow
 
     current: list[MainWindow] = []
+    persist = exit_after_s is None
 
-    def open_window(chosen: Scenario, previous: MainWindow | None = None) -> None:
+    def open_window(chosen: Scenario, chosen_source: str,
+                    previous: MainWindow | None = None) -> None:
         window = MainWindow(chosen, simulation_factory(chosen),
-                            theme=previous.theme.name if previous else theme)
-        window.scenario_chosen.connect(lambda s: open_window(s, window))
+                            theme=previous.theme.name if previous else theme or settings.theme,
+                            speed=settings.speed, settings=settings if persist else None,
+                            source=chosen_source)
+        window.scenario_chosen.connect(lambda s, src: open_window(s, src, window))
         if previous is not None:
             window.setGeometry(previous.geometry())
             previous.close()
@@ -95,8 +112,10 @@ def run_gui(scenario_name_or_path: str | Path | None,
             current.remove(previous)
         current.append(window)
         window.show()
+        if settings_problem and previous is None:
+            window.statusBar().showMessage(settings_problem, 20000)
 
-    open_window(scenario)
+    open_window(scenario, source)
     saved = True
     if exit_after_s is not None:
         def finish() -> None:

@@ -6,10 +6,11 @@ from the runner (never waiting for it) and hands it to the 3D view and the widge
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twin.gui._qt.controls import ColorFieldPanel, TimeControls
+from twin.gui._qt.controls import SPEEDS, ColorFieldPanel, TimeControls
 from twin.gui._qt.inspector import ObjectInspector
 from twin.gui._qt.kpi_strip import KpiStrip, site_kpis
 from twin.gui._qt.theme import THEMES, Theme
@@ -33,9 +34,11 @@ from twin.gui._qt.trends import TrendPanel
 from twin.gui._vispy.base import LAYERS
 from twin.gui._vispy.canvas import CanvasWrapper
 from twin.gui._vispy.colors import rack_color_fields
+from twin.gui.about import about_html
 from twin.gui.objects import Selection
 from twin.gui.runner import SimulationLike, SimulationRunner
 from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
+from twin.settings import Settings, save_settings
 from twin.sim.layout import build_layout
 from twin.sim.snapshot import Snapshot
 from twin.sim.topology import build_topology
@@ -43,16 +46,23 @@ from twin.sim.topology import build_topology
 FRAME_INTERVAL_MS = 16  # pull snapshots at up to 60 Hz; slower GL simply draws fewer
 STATUS_INTERVAL_MS = 1000
 DEFAULT_SPEED = 60.0
+SPEEDS_OFFERED = {value for _, value in SPEEDS}
 
 
 class MainWindow(QMainWindow):
-    scenario_chosen = Signal(object)  # a validated Scenario the user opened
+    scenario_chosen = Signal(object, str)  # a validated Scenario the user opened, its source
 
     def __init__(self, scenario: Scenario, simulation: SimulationLike, *,
                  theme: str = "dark", speed: float | None = DEFAULT_SPEED,
-                 running: bool = True) -> None:
+                 running: bool = True, settings: Settings | None = None,
+                 source: str | None = None) -> None:
+        """``settings``, when given, are restored (window layout) and saved on close with
+        ``source`` (the scenario's name or path) as the last scenario."""
         super().__init__()
         self.scenario = scenario
+        self.settings, self.source = settings, source
+        if speed not in SPEEDS_OFFERED:
+            speed = DEFAULT_SPEED
         self.topology = build_topology(scenario)
         self.layout_ = build_layout(scenario, self.topology)
         self.theme: Theme = THEMES[theme]
@@ -126,6 +136,7 @@ class MainWindow(QMainWindow):
         self.status_timer.setInterval(STATUS_INTERVAL_MS)
         self.status_timer.timeout.connect(self._update_status)
         self.set_theme(theme)
+        self._restore_layout()
         self.runner.start()
         self.frame_timer.start()
         self.status_timer.start()
@@ -200,6 +211,11 @@ class MainWindow(QMainWindow):
         view.addAction(dock.toggleViewAction())
         view.addAction(trend_dock.toggleViewAction())
 
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About twin", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
     # ----------------------------------------------------------------- behaviour
 
     def open_scenario(self, name_or_path: str | Path) -> bool:
@@ -216,7 +232,7 @@ class MainWindow(QMainWindow):
             box.open()
             self.statusBar().showMessage(f"Scenario not opened: {name_or_path}", 8000)
             return False
-        self.scenario_chosen.emit(scenario)
+        self.scenario_chosen.emit(scenario, str(name_or_path))
         return True
 
     def _ask_for_scenario_file(self) -> None:
@@ -224,6 +240,13 @@ class MainWindow(QMainWindow):
                                               "twin scenarios (*.toml)")
         if path:
             self.open_scenario(Path(path))
+
+    def show_about(self) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "About twin", about_html(), parent=self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
 
     def set_theme(self, name: str) -> None:
         self.theme = THEMES[name]
@@ -295,7 +318,28 @@ class MainWindow(QMainWindow):
         """Grab the whole window, 3D view included, into a PNG."""
         return self.grab().save(str(path))
 
+    def _restore_layout(self) -> None:
+        if self.settings is None:
+            return
+        if self.settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode()))
+        if self.settings.window_state:
+            self.restoreState(QByteArray.fromBase64(self.settings.window_state.encode()))
+
+    def _save_settings(self) -> None:
+        if self.settings is None:
+            return
+        self.settings.theme = self.theme.name
+        self.settings.last_scenario = self.source
+        self.settings.speed = self.runner.speed
+        self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
+        self.settings.window_state = bytes(self.saveState().toBase64()).decode()
+        problem = save_settings(self.settings)
+        if problem is not None:
+            print(f"twin: {problem}", file=sys.stderr)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_settings()
         self.frame_timer.stop()
         self.status_timer.stop()
         self.runner.stop()

@@ -18,6 +18,7 @@ from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
 EXIT_USAGE = 2
 DEFAULT_SCENARIO = "seoul-ai-factory"
 OUTPUT_SUFFIXES = (".csv", ".parquet")
+JOURNAL_SUFFIXES = (".sqlite", ".db")
 
 
 class UsageError(Exception):
@@ -116,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "scenario's own)")
     run.add_argument("--components", type=Path, metavar="FILE.parquet",
                      help="also write per-component series (racks, CDUs, plant, power) here")
+    run.add_argument("--journal", type=Path, metavar="FILE.sqlite",
+                     help="alarm journal (SQLite): every alarm raised, cleared, "
+                     "acknowledged, shelved or suppressed, in simulated and wall time; alarms "
+                     "are scanned once per simulated second (default: next to --out, "
+                     "site.csv -> site.alarms.sqlite)")
     run.add_argument("--quiet", action="store_true", help="print no progress")
 
     check = sub.add_parser(
@@ -184,7 +190,10 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"twin run: --out {args.out} must end in .csv or .parquet")
     if args.components is not None and args.components.suffix.lower() != ".parquet":
         raise UsageError(f"twin run: --components {args.components} must end in .parquet")
-    for path in (args.out, args.components):
+    journal = args.journal or args.out.with_name(f"{args.out.stem}.alarms.sqlite")
+    if journal.suffix.lower() not in JOURNAL_SUFFIXES:
+        raise UsageError(f"twin run: --journal {journal} must end in .sqlite or .db")
+    for path in (args.out, args.components, journal):
         if path is not None and not path.parent.resolve().is_dir():
             raise UsageError(f"twin run: the folder of {path} does not exist")
     scenario = load(args.scenario)
@@ -199,6 +208,7 @@ def _run(args: argparse.Namespace) -> int:
         components=args.components,
         seed=args.seed,
         progress=None if args.quiet else sys.stderr,
+        journal=journal,
     )
 
 

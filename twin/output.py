@@ -3,12 +3,17 @@
 Rows are written as the run goes (Parquet in row groups, CSV line by line, both flushed
 every few simulated minutes), so memory does not grow with the length of a run and a
 killed run leaves a readable file with everything up to the last flush.
+
+With a journal path, the alarm engine scans a snapshot about once per simulated second
+(every step when dt >= 1 s, see ``twin.alarms.AlarmedSimulation``) and writes every
+alarm transition to the SQLite journal, committed at least once per second of wall time.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -16,6 +21,7 @@ from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
+from twin.alarms import AlarmedSimulation, AlarmEngine, AlarmJournal, AlarmSummary, Priority
 from twin.sim.snapshot import SITE_COLUMNS
 
 if TYPE_CHECKING:
@@ -129,6 +135,7 @@ def run_headless(
     components: Path | None = None,
     seed: int | None = None,
     progress: IO[str] | None = sys.stderr,
+    journal: Path | None = None,
 ) -> int:
     from twin import __version__
     from twin.sim.engine import Simulation
@@ -148,6 +155,17 @@ def run_headless(
     except OSError as exc:
         print(f"twin run: cannot write {out}: {exc.strerror}", file=sys.stderr)
         return 2
+    alarms = None
+    if journal is not None:
+        try:
+            alarms = AlarmEngine.from_scenario(scenario, sim.topology,
+                                               journal=AlarmJournal(journal, metadata))
+        except (OSError, sqlite3.Error) as exc:
+            site.close()
+            print(f"twin run: cannot write {journal}: {getattr(exc, 'strerror', None) or exc}",
+                  file=sys.stderr)
+            return 2
+    stepper = sim if alarms is None else AlarmedSimulation(sim, alarms)
     comp = ComponentWriter(components, sim, metadata) if components else None
     sums = np.zeros(len(SITE_NAMES))
     peaks = np.full(len(SITE_NAMES), -np.inf)
@@ -157,7 +175,7 @@ def run_headless(
     last_report = started
     try:
         for k in range(total_steps):
-            sim.step()
+            stepper.step()
             values = sim.site_values()
             sums += values
             np.maximum(peaks, values, out=peaks)
@@ -181,6 +199,8 @@ def run_headless(
         site.close()
         if comp is not None:
             comp.close()
+        if alarms is not None:
+            alarms.close()
     elapsed = time.perf_counter() - started
     if progress is not None:
         ledger = sim.ledger()
@@ -190,4 +210,16 @@ def run_headless(
               f"{ledger['heat_rejected_kwh']:,.1f} + stored {ledger['thermal_stored_kwh']:+,.1f}"
               f" + batteries {ledger['battery_stored_kwh']:+,.1f}; closure error "
               f"{ledger['closure_error']:.2e}", file=progress)
+        if alarms is not None:
+            print(alarm_report(alarms.summary(), journal), file=progress)
     return 0
+
+
+def alarm_report(summary: AlarmSummary, journal: Path) -> str:
+    """One line for the end of a run: alarms raised by priority and what still stands."""
+    raised = dict(summary.raised_by_priority)
+    by_priority = ", ".join(f"{p.label} {raised.get(p, 0)}" for p in Priority)
+    flood = ", in an alarm flood" if summary.flood.active else ""
+    return (f"  alarms raised {sum(raised.values()):,} ({by_priority}); at the end "
+            f"{summary.active:,} active, {summary.unacknowledged:,} unacknowledged{flood} "
+            f"-> {journal}")

@@ -1,0 +1,177 @@
+"""The alarm journal: every alarm transition in an SQLite file, for reports and audits.
+
+Rows are written as the run goes, in transactions committed every ``commit_rows`` rows
+or ``commit_interval_s`` of wall time, whichever comes first. The file is in WAL mode
+with ``synchronous=NORMAL``: a committed transaction survives the process being killed
+(a power cut may lose the last ones), and a reader can open the file while a run still
+writes it. Times are simulated seconds since the scenario start and wall-clock Unix
+seconds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    sim_time_s REAL NOT NULL,
+    wall_time_s REAL NOT NULL,
+    event TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    condition TEXT NOT NULL,
+    component TEXT NOT NULL,
+    priority TEXT NOT NULL,
+    state TEXT NOT NULL,
+    value REAL,
+    limit_value REAL,
+    unit TEXT NOT NULL,
+    description TEXT NOT NULL,
+    note TEXT NOT NULL,
+    duration_s REAL
+);
+CREATE INDEX events_by_time ON events (sim_time_s);
+"""
+COLUMNS = ("sim_time_s", "wall_time_s", "event", "tag", "condition", "component", "priority",
+           "state", "value", "limit_value", "unit", "description", "note", "duration_s")
+EVENTS = ("raise", "clear", "acknowledge", "shelve", "unshelve", "suppress", "unsuppress",
+          "flood-start", "flood-end", "reset")
+COMMIT_ROWS = 500
+COMMIT_INTERVAL_S = 1.0  # wall time: what a killed run can lose at most
+
+
+class JournalRow(NamedTuple):
+    """One transition. ``state`` is the alarm's state after it; ``note`` carries the
+    acknowledgement note, the shelving reason or the suppression cause."""
+
+    sim_time_s: float
+    wall_time_s: float
+    event: str  # one of EVENTS
+    tag: str  # the alarm point, e.g. "rack.gpu_temp"
+    condition: str  # HH, H, L, LL or ON
+    component: str  # e.g. "H1-R03-07"
+    priority: str
+    state: str
+    value: float | None
+    limit_value: float | None
+    unit: str
+    description: str
+    note: str = ""
+    duration_s: float | None = None  # shelving duration
+
+
+class JournalError(ValueError):
+    """A file that is not an alarm journal, or cannot be opened as one."""
+
+
+class AlarmJournal:
+    """Appends rows to a new journal at ``path`` (an existing file there is replaced).
+
+    Not thread-safe: one thread at a time (the alarm engine's) writes to it.
+    """
+
+    def __init__(self, path: Path, metadata: Mapping[str, str] | None = None, *,
+                 commit_rows: int = COMMIT_ROWS,
+                 commit_interval_s: float = COMMIT_INTERVAL_S) -> None:
+        self.path = Path(path)
+        for leftover in (self.path, *_sidecars(self.path)):
+            leftover.unlink(missing_ok=True)
+        # the engine may be built on one thread and run on another, never both at once
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._db.executemany("INSERT INTO meta VALUES (?, ?)",
+                             sorted((metadata or {}).items()))
+        self._db.commit()
+        self._pending: list[JournalRow] = []
+        self._commit_rows = commit_rows
+        self._commit_interval_s = commit_interval_s
+        self._last_commit = time.monotonic()
+        self.rows_written = 0
+
+    def record(self, row: JournalRow) -> None:
+        self._pending.append(row)
+        if len(self._pending) >= self._commit_rows:
+            self.commit()
+
+    def commit_if_due(self) -> None:
+        if self._pending and time.monotonic() - self._last_commit >= self._commit_interval_s:
+            self.commit()
+
+    def commit(self) -> None:
+        if self._pending:
+            self._db.executemany(
+                f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES "
+                f"({', '.join('?' * len(COLUMNS))})", self._pending)
+            self._db.commit()
+            self.rows_written += len(self._pending)
+            self._pending.clear()
+        self._last_commit = time.monotonic()
+
+    def close(self) -> None:
+        self.commit()
+        self._db.close()
+
+
+def _sidecars(path: Path) -> tuple[Path, Path]:
+    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    path = Path(path)
+    if not path.is_file():
+        raise JournalError(f"{path}: no such alarm journal")
+    db = sqlite3.connect(path)
+    try:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise JournalError(f"{path}: not an alarm journal ({exc})") from None
+    if not {"meta", "events"} <= tables:
+        db.close()
+        raise JournalError(f"{path}: not an alarm journal (no events table)")
+    return db
+
+
+def read_journal(path: Path, start_s: float | None = None, end_s: float | None = None,
+                 events: Iterable[str] | None = None) -> list[JournalRow]:
+    """Rows in the order written, with simulated time in [start_s, end_s] and, if given,
+    of the listed event kinds. Works on a journal still being written or left by a
+    killed run (everything committed is there)."""
+    where, args = [], []
+    if start_s is not None:
+        where.append("sim_time_s >= ?")
+        args.append(start_s)
+    if end_s is not None:
+        where.append("sim_time_s <= ?")
+        args.append(end_s)
+    if events is not None:
+        kinds = list(events)
+        unknown = sorted(set(kinds) - set(EVENTS))
+        if unknown:
+            raise ValueError(f"unknown journal events {unknown}; events: {', '.join(EVENTS)}")
+        where.append(f"event IN ({', '.join('?' * len(kinds))})")
+        args.extend(kinds)
+    query = f"SELECT {', '.join(COLUMNS)} FROM events"
+    if where:
+        query += " WHERE " + " AND ".join(where)
+    db = _open(path)
+    try:
+        return [JournalRow(*row) for row in db.execute(query + " ORDER BY id", args)]
+    finally:
+        db.close()
+
+
+def read_metadata(path: Path) -> dict[str, str]:
+    """What the run wrote about itself: scenario, seed, dt, twin version..."""
+    db = _open(path)
+    try:
+        return dict(db.execute("SELECT key, value FROM meta"))
+    finally:
+        db.close()

@@ -121,3 +121,27 @@ def test_hidden_layers_are_not_drawn_nor_picked(make_window, qtbot):
     assert np.allclose(colors, colors[0])
     window.layer_actions["thermal"].setChecked(True)
     assert not np.allclose(canvas.racks.colors, canvas.racks.colors[0])
+
+
+@pytest.mark.gui
+def test_a_pump_loss_raises_alarms_that_are_listed_acknowledged_and_lead_to_the_source(
+        make_window, qtbot):
+    from twin.alarms import AlarmState
+    from twin.scenario.schema import CduLoss
+
+    scenario = scenario_named("single-rack")
+    simulation = Simulation.from_scenario(scenario)
+    window = make_window("single-rack", simulation=simulation, speed=60.0, running=True)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    cdu = window.topology.cdu_names[0]
+    window.runner.call(lambda sim: sim.apply(CduLoss(kind="cdu-loss", at_s=0, target=cdu)))
+    panel = window.alarm_panel
+    qtbot.waitUntil(lambda: any(a.key.tag == "cdu.no_pump" for a in panel.model.alarms),
+                    timeout=10000)
+    assert "unacknowledged" in window.alarm_dock.windowTitle()
+    panel.acknowledge_all_requested.emit("seen in the test")
+    qtbot.waitUntil(lambda: all(a.state != AlarmState.UNACKNOWLEDGED
+                                for a in window.alarm_engine.summary().alarms), timeout=5000)
+    window.show_alarm_source("cdu", 0)
+    assert window.canvas.selected == Selection("cdu", 0)
+    assert window.inspector.title.text() == cdu

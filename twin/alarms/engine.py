@@ -653,6 +653,9 @@ class AlarmEngine:
             raised_by_priority=tuple(sorted(self._raised.items())))
 
 
+_ALARMED_OWN = frozenset({"simulation", "alarms", "scan_steps", "_steps"})
+
+
 class AlarmedSimulation:
     """A simulation that scans its alarms as it steps, on the thread that steps it: every
     ``scan_every_steps(dt)`` steps. A reset resets the alarms too; everything else (time,
@@ -678,3 +681,9 @@ class AlarmedSimulation:
 
     def __getattr__(self, name: str):
         return getattr(self.simulation, name)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _ALARMED_OWN:
+            object.__setattr__(self, name, value)
+        else:  # a command that sets a value on the simulation reaches the simulation
+            setattr(self.simulation, name, value)

@@ -114,6 +114,11 @@ class AlarmTableModel(QAbstractTableModel):
         self.sort_column = PRIORITY_COLUMN
         self.sort_order = Qt.SortOrder.AscendingOrder
 
+    @property
+    def alarms(self) -> tuple[AlarmView, ...]:
+        """The alarms listed, in the model's order."""
+        return tuple(self._alarms)
+
     def set_alarms(self, alarms: Sequence[AlarmView]) -> None:
         self.beginResetModel()
         self._alarms = self._sorted(alarms)

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twin.alarms import AlarmedSimulation, AlarmEngine
+from twin.gui._qt.alarms import AlarmPanel
 from twin.gui._qt.controls import SPEEDS, ColorFieldPanel, TimeControls
 from twin.gui._qt.inspector import ObjectInspector
 from twin.gui._qt.kpi_strip import KpiStrip, site_kpis
@@ -81,6 +83,10 @@ class MainWindow(QMainWindow):
         column.addWidget(self.canvas.canvas.native, 1)
         self.setCentralWidget(central)
 
+        # alarms are scanned on the simulation's thread as it steps (AlarmedSimulation); the
+        # window shows the engine's immutable summaries and sends operator actions as commands
+        self.alarm_engine = AlarmEngine.from_scenario(scenario, self.topology)
+        simulation = AlarmedSimulation(simulation, self.alarm_engine)
         self.runner = SimulationRunner(simulation, speed=speed, paused=not running, parent=self)
         self.runner.failed.connect(self._on_simulation_failed)
         self.time_controls = TimeControls(scenario.scenario.start, speed)
@@ -113,12 +119,32 @@ class MainWindow(QMainWindow):
         trend_dock.setWidget(self.trends)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, trend_dock)
         self.resizeDocks([trend_dock], [260], Qt.Orientation.Vertical)
+        self.alarm_panel = AlarmPanel(scenario.scenario.start)
+        alarm_dock = QDockWidget("Alarms", self)
+        alarm_dock.setObjectName("alarms")
+        alarm_dock.setWidget(self.alarm_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, alarm_dock)
+        self.tabifyDockWidget(trend_dock, alarm_dock)
+        trend_dock.raise_()
+        self.alarm_dock = alarm_dock
+        self._shown_alarm_generation = -1
+        engine = self.alarm_engine
+        self.alarm_panel.acknowledge_requested.connect(
+            lambda keys, note: self.runner.call(lambda _sim: engine.acknowledge(keys, note)))
+        self.alarm_panel.acknowledge_all_requested.connect(
+            lambda note: self.runner.call(lambda _sim: engine.acknowledge_all(note)))
+        self.alarm_panel.shelve_requested.connect(
+            lambda keys, duration_s, reason: self.runner.call(
+                lambda _sim: engine.shelve(keys, duration_s, reason)))
+        self.alarm_panel.unshelve_requested.connect(
+            lambda keys: self.runner.call(lambda _sim: engine.unshelve(keys)))
+        self.alarm_panel.source_activated.connect(self.show_alarm_source)
         self.canvas.events.selected.connect(lambda event: self._on_selected(event.selection))
         self.inspector.command.connect(self.runner.call)
         self.inspector.fly_to.connect(self.canvas.fly_to)
         self.runner.rejected.connect(
             lambda reason: self.statusBar().showMessage(f"Not applied: {reason}", 8000))
-        self._build_menus(dock, trend_dock)
+        self._build_menus(dock, trend_dock, alarm_dock)
 
         self.fps_label = QLabel()
         self.sim_label = QLabel()
@@ -156,7 +182,8 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.viewpoint_box)
         self.addToolBar(bar)
 
-    def _build_menus(self, dock: QDockWidget, trend_dock: QDockWidget) -> None:
+    def _build_menus(self, dock: QDockWidget, trend_dock: QDockWidget,
+                     alarm_dock: QDockWidget) -> None:
         file = self.menuBar().addMenu("&File")
         open_file = QAction("&Open scenario…", self, shortcut=QKeySequence.StandardKey.Open)
         open_file.triggered.connect(self._ask_for_scenario_file)
@@ -210,6 +237,7 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(dock.toggleViewAction())
         view.addAction(trend_dock.toggleViewAction())
+        view.addAction(alarm_dock.toggleViewAction())
 
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About twin", self)
@@ -256,6 +284,23 @@ class MainWindow(QMainWindow):
         self.canvas.set_palette(self.theme.scene)
         self.trends.apply_theme(self.theme)
 
+    def _show_alarms(self) -> None:
+        summary = self.alarm_engine.summary()
+        if summary.generation == self._shown_alarm_generation:
+            return
+        self._shown_alarm_generation = summary.generation
+        self.alarm_panel.show_alarms(summary.alarms, summary.flood)
+        unacknowledged = summary.unacknowledged
+        self.alarm_dock.setWindowTitle(
+            f"Alarms ({len(summary.alarms)}, {unacknowledged} unacknowledged)"
+            if summary.alarms else "Alarms")
+
+    def show_alarm_source(self, kind: str, index: int) -> None:
+        """Select an alarm's source and fly the camera to it."""
+        selection = Selection(kind, index)
+        self.canvas.select(selection)
+        self.canvas.fly_to(selection)
+
     def _on_selected(self, selection: Selection | None) -> None:
         """Show the selected object in the inspector and trend its readings."""
         self.inspector.show_object(selection)
@@ -291,6 +336,7 @@ class MainWindow(QMainWindow):
         self.kpis.update_snapshot(snapshot)
         self.inspector.update_snapshot(snapshot)
         self.trends.append(snapshot)
+        self._show_alarms()
         self.time_controls.set_time(snapshot.time_s)
 
     def _update_status(self) -> None:

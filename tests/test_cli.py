@@ -52,7 +52,7 @@ def test_check_prints_the_seoul_figures(capsys: pytest.CaptureFixture[str]) -> N
     assert lines["racks"].split()[-1] == "336"
     assert "44.3 MW" in lines["IT"]
     assert lines["CDUs"].split()[-1] == "24"
-    assert "8 in 3 workcell(s)" in lines["robots"]
+    assert "11 in 4 workcell(s)" in lines["robots"]  # a service fleet in each hall
 
 
 def test_check_accepts_a_path(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -9,12 +9,17 @@ import numpy as np
 import pytest
 
 from twin.scenario import Scenario, load
+from twin.sim.layout import build_layout
+from twin.sim.robotics.cells import RobotState
+from twin.sim.robotics.kinematics import CHAINS
+from twin.sim.robots import MAX_JOINTS, robot_units
 from twin.sim.snapshot import (
     SITE_COLUMNS,
     CduState,
     PlantState,
     PowerState,
     RackState,
+    RobotsState,
     Snapshot,
     frozen_fields,
 )
@@ -40,6 +45,11 @@ class FakeSimulation:
         self.gpu_temp_c = np.linspace(40.0, 80.0, n)
         self.tripped = np.zeros(n, bool)
         self.throttled = np.zeros(n, bool)
+        self.scenario = scenario
+        self.arms = robot_units(scenario)
+        self.service = robot_units(scenario, service=True)
+        workcells = build_layout(scenario, self.topology).workcells
+        self.service_xy_m = np.array([workcells.center_m[k, :2] for k, _, _ in self.service])
 
     @property
     def time_s(self) -> float:
@@ -94,7 +104,44 @@ class FakeSimulation:
             grid_import_cap_kw=60000.0, utility_available=True, generators_online=0,
             gpu_power_smoothing=False)
         return Snapshot(step=self.steps, time_s=self.time_s, site=site, racks=racks,
-                        cdus=cdus, plant=plant, power=power)
+                        cdus=cdus, plant=plant, power=power, robots=self.robots())
+
+    def robots(self) -> RobotsState:
+        """Arms swinging about their resting poses with the step count, every gripper
+        closing for half of each swing, service robots at their docks."""
+        arms, service = len(self.arms), len(self.service)
+        cells = len(self.scenario.workcells)
+        phase = 0.05 * self.steps + np.arange(arms)
+        joints = np.zeros((arms, MAX_JOINTS))
+        for a, (_, robot, _) in enumerate(self.arms):
+            chain = CHAINS[robot.model]
+            joints[a, :chain.joint_count] = chain.home_rad + 0.3 * np.sin(phase[a])
+        counts = np.zeros((cells, len(RobotState)), int)
+        for k, _, _ in self.arms:
+            counts[k, RobotState.MOVING] += 1
+        for k, _, _ in self.service:
+            counts[k, RobotState.IDLE] += 1
+        return frozen_fields(
+            RobotsState, arm_cell=np.array([k for k, _, _ in self.arms], int),
+            arm_joints_rad=joints, arm_gripper_closed=np.sin(phase) > 0,
+            arm_state=np.full(arms, int(RobotState.MOVING)), arm_stop_cause=np.zeros(arms, int),
+            arm_soc=np.full(arms, 0.8), arm_power_w=np.full(arms, 300.0),
+            arm_cycles=np.full(arms, self.steps // 10),
+            cell_state_counts=counts, cell_cycles=np.full(cells, self.steps // 10),
+            cell_progress=np.full(cells, 0.1 * self.steps),
+            cell_throughput_per_h=np.full(cells, 300.0), cell_utilization=np.full(cells, 0.9),
+            cell_oee=np.full(cells, 0.85), cell_power_kw=np.full(cells, 1.5),
+            cell_grid_kw=np.full(cells, 1.5), cell_intrusion=np.zeros(cells, bool),
+            cell_emergency_stop=np.zeros(cells, bool),
+            service_cell=np.array([k for k, _, _ in self.service], int),
+            service_xy_m=self.service_xy_m.reshape(service, 2),
+            service_heading_rad=np.zeros(service),
+            service_state=np.full(service, int(RobotState.IDLE)),
+            service_stop_cause=np.zeros(service, int), service_soc=np.full(service, 0.9),
+            service_target_rack=np.full(service, -1), service_power_w=np.full(service, 60.0),
+            service_routes_m=tuple(np.zeros((0, 2)) for _ in range(service)),
+            cell_mean_time_to_repair_s=np.full(cells, np.nan), mean_time_to_repair_s=np.nan,
+            repairs_done=0, repairs_open=0)
 
 
 def _python_threads() -> set[threading.Thread]:

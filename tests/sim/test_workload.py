@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twin.scenario import load
-from twin.sim.robots import RobotLoads
 from twin.sim.topology import build_topology
 from twin.sim.workload import WorkloadModel, fraction_high
 
@@ -79,17 +78,3 @@ def test_inference_follows_the_day_and_is_seeded(seoul):
     np.testing.assert_array_equal(model.utilization(14 * 3600.0, 60.0, out)[racks], again)
     assert not np.array_equal(again, other)
 
-
-def test_robots_draw_idle_plus_motion_and_slow_with_their_racks(seoul):
-    s, topo = seoul
-    robots = RobotLoads.build(s, topo)
-    delivered = np.ones(topo.rack_count)
-    full = np.mean([robots.step(k * 60.0, 60.0, delivered) for k in range(60)])
-    idle = sum(r.count * r.idle_power_w for c in s.workcells for r in c.robots)
-    peak = sum(r.count * r.peak_power_w for c in s.workcells for r in c.robots)
-    assert idle < full < peak
-    served = robots.cell_racks[0]
-    delivered[served] = 0.0  # the assembly cell's AI racks are down
-    slowed = np.mean([robots.step(k * 60.0, 60.0, delivered) for k in range(60)])
-    assert slowed < full
-    assert robots.hall_heat_w[0] > 0  # the service fleet works inside hall-1

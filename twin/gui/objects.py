@@ -10,6 +10,7 @@ render these descriptions, and tests can check them without a window.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,19 +18,23 @@ import numpy as np
 
 from twin.scenario import Scenario
 from twin.scenario.schema import PumpTrip
+from twin.sim.robotics.cells import DEFAULT_TASKS, RobotState, StopCause
+from twin.sim.robotics.kinematics import CHAINS
+from twin.sim.robots import robot_units
 from twin.sim.snapshot import Snapshot
 from twin.sim.topology import Topology
 
 Command = Callable[[object], object]  # applied to the simulation on its own thread
 
 KINDS = ("rack", "cdu", "hall", "dry-coolers", "chillers", "transformer", "bess",
-         "generator", "workcell")
+         "generator", "workcell", "robot", "service-robot")
 
 
 @dataclass(frozen=True, slots=True)
 class Selection:
     kind: str  # one of KINDS
-    index: int  # within its kind (rack number, CDU number, hall number, unit number)
+    index: int  # within its kind (rack number, CDU number, hall number, unit number;
+    # robots: the snapshot's arm or service-robot number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +43,15 @@ class Reading:
     unit: str
     read: Callable[[Snapshot], float]
     decimals: int = 1
+    label_of: Callable[[float], str] | None = None  # words instead of the number (a state)
+    missing: str = ""  # shown while the value is undefined (NaN); empty: always defined
 
     def text(self, snapshot: Snapshot) -> str:
         value = self.read(snapshot)
+        if self.missing and not math.isfinite(value):
+            return self.missing
+        if self.label_of is not None:
+            return self.label_of(value)
         number = f"{value:,.{self.decimals}f}"
         return f"{number} {self.unit}" if self.unit else number
 
@@ -98,6 +109,9 @@ def object_name(selection: Selection, scenario: Scenario, topology: Topology) ->
         return f"{topology.hall_names[i]} electrical room"
     if kind == "workcell":
         return scenario.workcells[i].name
+    if kind in ("robot", "service-robot"):
+        cell, robot, unit = robot_units(scenario, service=kind == "service-robot")[i]
+        return f"{scenario.workcells[cell].name} {robot.name} {unit + 1}"
     return {"dry-coolers": "Dry coolers", "chillers": "Chillers",
             "transformer": "Main transformers", "bess": "Battery storage (BESS)",
             "generator": "Generators"}[kind]
@@ -107,11 +121,14 @@ def describe(selection: Selection, scenario: Scenario, topology: Topology) -> Ob
     """The view of one selected object; raises ValueError for an unknown kind or index."""
     builders = {"rack": _rack, "cdu": _cdu, "hall": _hall, "dry-coolers": _dry_coolers,
                 "chillers": _chillers, "transformer": _transformer, "bess": _bess,
-                "generator": _generator, "workcell": _workcell}
+                "generator": _generator, "workcell": _workcell, "robot": _robot,
+                "service-robot": _service_robot}
     if selection.kind not in builders:
         raise ValueError(f"unknown object kind {selection.kind!r}; kinds: {', '.join(KINDS)}")
     count = {"rack": topology.rack_count, "cdu": topology.cdu_count,
-             "hall": len(topology.hall_names), "workcell": len(scenario.workcells)}
+             "hall": len(topology.hall_names), "workcell": len(scenario.workcells),
+             "robot": len(robot_units(scenario)),
+             "service-robot": len(robot_units(scenario, service=True))}
     limit = count.get(selection.kind)
     if not 0 <= selection.index < (limit if limit is not None else 1 << 30):
         raise ValueError(f"no {selection.kind} number {selection.index}")
@@ -361,11 +378,161 @@ def _generator(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     )
 
 
+STATE_NAMES = tuple(state.name.lower() for state in RobotState)
+STOP_TEXT = {
+    StopCause.EMERGENCY_STOP: "EMERGENCY STOP",
+    StopCause.SAFETY_ZONE_INTRUSION: "SAFETY-ZONE INTRUSION: protective stop",
+    StopCause.BATTERY_LOW: "battery low: charging",
+}
+LOW_BATTERY = 0.25  # warn a little above the robots' own charge threshold (0.2)
+
+
+def _state_name(value: float) -> str:
+    return STATE_NAMES[int(value)]
+
+
+def _cell_actions(cell: int) -> tuple[Action, ...]:
+    return (
+        Action("Emergency stop", "stop every robot of the cell where it stands",
+               lambda sim: sim.workcell_emergency_stop(cell)),
+        Action("Person enters the zone", "someone steps into the guarded zone: a protective "
+               "stop of the cell's robots", lambda sim: sim.workcell_safety_zone_intrusion(cell)),
+        Action("Reset and start", "clear the cell's stop and carry on where its robots stood",
+               lambda sim: sim.workcell_reset(cell)),
+    )
+
+
+def _state_counts(cell: int) -> tuple[Reading, ...]:
+    return tuple(Reading(f"Robots {state.name.lower()}", "",
+                         lambda snap, s=state: float(snap.robots.cell_state_counts[cell, s]), 0)
+                 for state in RobotState)
+
+
 def _workcell(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
-    cell = s.workcells[sel.index]
+    k = sel.index
+    cell = s.workcells[k]
     robots = ", ".join(f"{r.count} x {r.model}" for r in cell.robots)
+    rated_kw = sum(r.count * r.peak_power_w for r in cell.robots) / 1e3
+
+    def alarms(snap: Snapshot) -> list[str]:
+        r = snap.robots
+        found = []
+        if r.cell_emergency_stop[k]:
+            found.append("EMERGENCY STOP")
+        if r.cell_intrusion[k]:
+            found.append("SAFETY-ZONE INTRUSION: robots in a protective stop")
+        charging = int(r.cell_state_counts[k, RobotState.CHARGING])
+        if charging:
+            found.append(f"{charging} robot(s) charging a low battery")
+        waiting = int(r.cell_state_counts[k, RobotState.WAITING])
+        if waiting:
+            found.append(f"{waiting} robot(s) waiting for their AI (serving racks slow)")
+        return found
+
+    def r(name: str, scale: float = 1.0):
+        return lambda snap: scale * float(getattr(snap.robots, name)[k])
+
+    power = (Reading("Robot power", "kW", r("cell_power_kw"), 2),
+             Reading("Drawn from the site", "kW", r("cell_grid_kw"), 2))
+    if cell.kind == "service":
+        readings = (
+            Reading("Repairs done", "", r("cell_cycles"), 0),
+            Reading("Mean time to repair", "min", r("cell_mean_time_to_repair_s", 1 / 60), 1,
+                    missing="no repair yet"),
+            Reading("Tripped racks waiting", "", lambda snap: snap.robots.repairs_open, 0),
+            Reading("Utilization", "%", r("cell_utilization", 100.0), 0),
+            *power, *_state_counts(k))
+        where = (f"service fleet of {cell.hall} · {robots} · {cell.repair_time_s / 60:g} min "
+                 f"a repair · rated {rated_kw:.1f} kW")
+    else:
+        readings = (
+            Reading("Throughput", "parts/h", r("cell_throughput_per_h"), 0),
+            Reading("Cycles done", "", r("cell_cycles"), 0),
+            Reading("Utilization", "%", r("cell_utilization", 100.0), 0),
+            Reading("OEE", "%", r("cell_oee", 100.0), 0),
+            *power, *_state_counts(k))
+        served = ", ".join(cell.served_by) or "no racks"
+        where = (f"{cell.kind} workcell · {robots} · AI on {served} · rated {rated_kw:.1f} kW")
+    return ObjectView(sel, cell.name, where, readings=readings, actions=_cell_actions(k),
+                      alarms=alarms)
+
+
+def _robot_alarms(cause: Callable[[Snapshot], int], soc: Callable[[Snapshot], float],
+                  has_battery: bool) -> Callable[[Snapshot], list[str]]:
+    def alarms(snap: Snapshot) -> list[str]:
+        found = []
+        code = int(cause(snap))
+        if code in STOP_TEXT:
+            found.append(STOP_TEXT[code])
+        if has_battery and code != StopCause.BATTERY_LOW and soc(snap) < LOW_BATTERY:
+            found.append(f"battery at {100 * soc(snap):.0f} %")
+        return found
+
+    return alarms
+
+
+def _robot(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
+    i = sel.index
+    k, robot, unit = robot_units(s)[i]
+    cell = s.workcells[k]
+    chain = CHAINS[robot.model]
+    task = DEFAULT_TASKS[robot.model]
+    arms = "two arms, mirrored" if task.get("arms", 1) == 2 else "one arm"
+    joints = tuple(Reading(f"Joint {j + 1}", "°", lambda snap, j=j: float(
+        np.degrees(snap.robots.arm_joints_rad[i, j])), 0) for j in range(chain.joint_count))
+    battery = ((Reading("Battery", "%", lambda snap: 100.0 * snap.robots.arm_soc[i], 0),)
+               if robot.battery_wh > 0 else ())
     return ObjectView(
-        sel, cell.name, f"{cell.kind} workcell · {robots}",
-        readings=(Reading("Robot power, all cells", "kW",
-                          lambda snap: snap.site["robot_power_kw"], 1),),
+        sel, f"{cell.name} {robot.name} {unit + 1}",
+        f"{robot.model} ({chain.name}, {arms}) · task: pick and place, "
+        f"{task['payload_kg']:g} kg parts · {cell.name}",
+        readings=(
+            Reading("State", "", lambda snap: float(snap.robots.arm_state[i]), 0,
+                    label_of=_state_name),
+            Reading("Gripper", "", lambda snap: float(snap.robots.arm_gripper_closed[i]), 0,
+                    label_of=lambda value: "closed" if value else "open"),
+            Reading("Power", "W", lambda snap: float(snap.robots.arm_power_w[i]), 0),
+            *battery,
+            Reading("Cycles done", "", lambda snap: float(snap.robots.arm_cycles[i]), 0),
+            *joints),
+        actions=_cell_actions(k),
+        alarms=_robot_alarms(lambda snap: snap.robots.arm_stop_cause[i],
+                             lambda snap: snap.robots.arm_soc[i], robot.battery_wh > 0),
+    )
+
+
+def _service_robot(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
+    i = sel.index
+    k, robot, unit = robot_units(s, service=True)[i]
+    cell = s.workcells[k]
+
+    def rack_name(value: float) -> str:
+        return "none" if value < 0 else topo.rack_name(int(value))
+
+    battery = ((Reading("Battery", "%", lambda snap: 100.0 * snap.robots.service_soc[i], 0),)
+               if robot.battery_wh > 0 else ())
+
+    return ObjectView(
+        sel, f"{cell.name} {robot.name} {unit + 1}",
+        f"service robot of {cell.hall} · {robot.battery_wh:g} Wh · "
+        f"{cell.repair_time_s / 60:g} min a repair",
+        readings=(
+            Reading("State", "", lambda snap: float(snap.robots.service_state[i]), 0,
+                    label_of=_state_name),
+            Reading("Target rack", "", lambda snap: float(snap.robots.service_target_rack[i]),
+                    0, label_of=rack_name),
+            *battery,
+            Reading("Power", "W", lambda snap: float(snap.robots.service_power_w[i]), 0),
+            Reading("Position east", "m", lambda snap: float(snap.robots.service_xy_m[i, 0])),
+            Reading("Position north", "m", lambda snap: float(snap.robots.service_xy_m[i, 1])),
+            Reading("Heading", "°", lambda snap: float(
+                np.degrees(snap.robots.service_heading_rad[i]) % 360.0), 0),
+            Reading("Fleet mean time to repair", "min", lambda snap: float(
+                snap.robots.cell_mean_time_to_repair_s[k]) / 60.0, 1,
+                missing="no repair yet"),
+        ),
+        actions=_cell_actions(k),
+        alarms=_robot_alarms(lambda snap: snap.robots.service_stop_cause[i],
+                             lambda snap: snap.robots.service_soc[i],
+                             robot.battery_wh > 0),
     )

@@ -15,7 +15,14 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from twin.resources import resource_dir
-from twin.scenario.schema import CONSISTENCY_ERROR, Scenario
+from twin.scenario.schema import (
+    CONSISTENCY_ERROR,
+    CONVEYOR_END_GAP_M,
+    ROBOT_MODELS,
+    WORKCELL_SIZE_M,
+    Scenario,
+    Workcell,
+)
 
 SCENARIO_SUFFIX = ".toml"
 
@@ -87,6 +94,11 @@ def resolve(name_or_path: str | Path) -> Path:
 
 def load(name_or_path: str | Path) -> Scenario:
     path = resolve(name_or_path)
+    return loads(read_text(path), source=str(path))
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 file's text; a file that cannot be read or decoded is a ScenarioError."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -99,7 +111,7 @@ def load(name_or_path: str | Path) -> Scenario:
         raise ScenarioError(str(path), [Problem("", (
             f"is not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line} "
             "cannot be decoded; save the file as UTF-8"))]) from None
-    return loads(text, source=str(path))
+    return text
 
 
 _TOML_AT = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")
@@ -112,6 +124,11 @@ _TOML_HINTS = {
 
 
 def loads(text: str, source: str = "<scenario>") -> Scenario:
+    return from_dict(parse_toml(text, source), source)
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """TOML text as a dictionary; a syntax error is a ScenarioError with line and column."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -120,7 +137,7 @@ def loads(text: str, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(source, [Problem("", "TOML nests too deeply")]) from None
     except ValueError as exc:  # e.g. an integer with thousands of digits
         raise ScenarioError(source, [Problem("", f"TOML value cannot be read: {exc}")]) from None
-    return from_dict(data, source)
+    return data
 
 
 def _toml_message(message: str, text: str) -> str:
@@ -142,7 +159,7 @@ def from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(source, [_problem(e) for e in exc.errors()]) from None
+        raise ScenarioError(source, validation_problems(exc)) from None
     except RecursionError:
         raise ScenarioError(source, [Problem("", "the file nests too deeply")]) from None
     problems = check_references(scenario)
@@ -152,6 +169,13 @@ def from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
 
 
 # --------------------------------------------------------------------------- messages
+
+
+def validation_problems(exc: ValidationError, root: type[BaseModel] = Scenario) -> list[Problem]:
+    """Every error pydantic found validating ``root`` (a scenario, or another file's model
+    built the same way, such as a kiosk story), worded as scenario problems are."""
+    return [_problem(e, root) for e in exc.errors()]
+
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -204,13 +228,13 @@ class _Spot:
     lengths: dict[str, int]
 
 
-def _spot(loc: tuple[Any, ...]) -> _Spot:
+def _spot(loc: tuple[Any, ...], root: type[BaseModel] = Scenario) -> _Spot:
     """Walk the schema along a pydantic error location.
 
     Discriminator tags that pydantic inserts (``events[0].pump-trip.at_s``) are dropped from
     the shown path; a ``[key]`` step (an error in a dictionary key) is dropped too.
     """
-    annotation: Any = Scenario
+    annotation: Any = root
     metadata: list[Any] = []
     shown: list[Any] = []
     for part in loc:
@@ -315,21 +339,21 @@ _NAME_RULE = ("letters, digits, '_', '.' and '-', starting with a letter or digi
               "at most 64 characters")
 
 
-def _problem(error: dict[str, Any]) -> Problem:
+def _problem(error: dict[str, Any], root: type[BaseModel] = Scenario) -> Problem:
     loc = tuple(error["loc"])
     kind = error["type"]
     ctx = error.get("ctx") or {}
     got = error.get("input")
     if kind == CONSISTENCY_ERROR:
         loc = (*loc, ctx["field"]) + ((ctx["index"],) if "index" in ctx else ())
-        return Problem(_format_loc(_spot(loc).path), error["msg"])
-    spot = _spot(loc)
+        return Problem(_format_loc(_spot(loc, root).path), error["msg"])
+    spot = _spot(loc, root)
     path = _format_loc(spot.path)
     key = next((p for p in reversed(spot.path) if isinstance(p, str)), None)
     unit = _unit(key)
     allowed = _range_text(spot.bounds, unit)
     if kind == "extra_forbidden":
-        allowed_keys = _fields_at(loc[:-1])
+        allowed_keys = _fields_at(loc[:-1], root)
         hint = _did_you_mean(str(loc[-1]), allowed_keys)
         listing = f"; allowed keys: {', '.join(sorted(allowed_keys))}" if allowed_keys else ""
         return Problem(path, f"unknown key{hint}{listing}")
@@ -391,9 +415,9 @@ def _problem(error: dict[str, Any]) -> Problem:
     return Problem(path, f"{message} (got {_show(got)})")
 
 
-def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+def _fields_at(loc: tuple[Any, ...], root: type[BaseModel] = Scenario) -> list[str]:
     """Field names of the model that the location points into, for did-you-mean hints."""
-    annotation: Any = Scenario
+    annotation: Any = root
     for part in loc:
         annotation, _, _ = _step(annotation, part)
         if annotation is None:
@@ -543,6 +567,24 @@ def check_references(s: Scenario) -> list[Problem]:
             if robot.idle_power_w > robot.peak_power_w:
                 problems.append(Problem(f"workcells[{i}].robots[{j}].idle_power_w",
                                         "must not exceed peak_power_w"))
+            allowed = ROBOT_MODELS[cell.kind]
+            if robot.model not in allowed:
+                home = next(kind for kind, models in ROBOT_MODELS.items()
+                            if robot.model in models)
+                problems.append(Problem(f"workcells[{i}].robots[{j}].model", (
+                    f"{cell.kind} cells hold {' or '.join(map(repr, allowed))} robots; "
+                    f"{robot.model!r} robots work in {home} cells")))
+        problems += _workcell_kind_problems(i, cell, hall_names)
+    service_halls: dict[str, int] = {}
+    for i, cell in enumerate(s.workcells):
+        if cell.kind != "service" or cell.hall is None:
+            continue
+        if cell.hall in service_halls:
+            problems.append(Problem(f"workcells[{i}].hall", (
+                f"hall {cell.hall!r} already has its service cell at "
+                f"workcells[{service_halls[cell.hall]}]; one fleet serves a hall")))
+        else:
+            service_halls[cell.hall] = i
     for i, event in enumerate(s.events):
         target = getattr(event, "target", None)
         if event.kind in ("pump-trip", "pump-restore", "cdu-loss", "cdu-restore"):
@@ -551,6 +593,40 @@ def check_references(s: Scenario) -> list[Problem]:
                                         _unknown("CDU", target, sorted(cdu_names))))
         elif event.kind == "power-cap" and target is not None and target not in hall_names:
             problems.append(Problem(f"events[{i}].target", _unknown("hall", target, hall_names)))
+    return problems
+
+
+def _workcell_kind_problems(i: int, cell: Workcell, hall_names: list[str]) -> list[Problem]:
+    """What each kind of cell must and must not have."""
+    where = f"workcells[{i}]"
+    problems = []
+    if cell.kind == "service":
+        if len(cell.robots) > 1:
+            problems.append(Problem(f"{where}.robots", (
+                f"a service cell is one fleet of alike robots: give them as one entry with "
+                f"a count, not {len(cell.robots)} entries")))
+        if cell.hall is None:
+            problems.append(Problem(f"{where}.hall", (
+                "a service cell's robots work in a hall: name it "
+                f"(known: {', '.join(hall_names)})")))
+        if cell.served_by:
+            problems.append(Problem(f"{where}.served_by", (
+                "service robots are sent by the racks that trip, not paced by an AI; "
+                "served_by belongs to assembly and humanoid cells")))
+    elif "repair_time_s" in cell.model_fields_set:
+        problems.append(Problem(f"{where}.repair_time_s",
+                                f"only service cells repair racks; this is a {cell.kind} cell"))
+    if cell.conveyor is not None:
+        if cell.kind != "assembly":
+            problems.append(Problem(f"{where}.conveyor",
+                                    f"only assembly cells have a conveyor; this is a "
+                                    f"{cell.kind} cell"))
+        else:
+            longest = WORKCELL_SIZE_M["assembly"][0] - 2 * CONVEYOR_END_GAP_M
+            if cell.conveyor.length_m > longest:
+                problems.append(Problem(f"{where}.conveyor.length_m", (
+                    f"{cell.conveyor.length_m:g} m does not fit the assembly cell's "
+                    f"{WORKCELL_SIZE_M['assembly'][0]:g} m floor; at most {longest:g} m")))
     return problems
 
 

@@ -476,22 +476,57 @@ class Power(Strict):
 # --------------------------------------------------------------------------- robots
 
 
+WORKCELL_SIZE_M = {
+    "assembly": (8.0, 6.0, 0.3),
+    "humanoid": (6.0, 6.0, 0.3),
+    "service": (4.0, 4.0, 0.3),
+}
+"""Floor of each kind of workcell (east-west, north-south, height of its raised floor)."""
+CONVEYOR_END_GAP_M = 0.2  # a conveyor stops short of the cell's walls at both ends
+ROBOT_MODELS = {
+    "assembly": ("ur10e", "industrial-arm"),
+    "humanoid": ("cloid",),
+    "service": ("amr",),
+}
+"""The robot models each kind of workcell holds."""
+
+
 class Robot(Strict):
     name: Name
     model: Literal["ur10e", "industrial-arm", "cloid", "amr"]
     count: int = Field(1, ge=1, le=1000)
-    idle_power_w: NonNegative
-    peak_power_w: Positive
-    battery_wh: NonNegative = 0.0
+    idle_power_w: NonNegative = Field(description="controller, sensors and computer, standing")
+    peak_power_w: Positive = Field(description=(
+        "rated electrical power; an arm's draw comes from its motion, a service robot draws "
+        "this while it works at a rack"))
+    battery_wh: NonNegative = Field(0.0, description="0: fed by cable, no battery")
+
+
+class Conveyor(Strict):
+    """The belt an assembly cell's arms stand along, running east through the cell."""
+
+    length_m: Positive
+    part_spacing_m: float = Field(0.6, gt=0.1, le=5.0, description=(
+        "between parts on the belt; the belt moves one spacing per pick and place "
+        "(engineering choice: a 0.3 m part with as much free belt again)"))
 
 
 class Workcell(Strict):
     name: Name
     kind: Literal["assembly", "humanoid", "service"]
     origin_m: tuple[float, float]
-    hall: Name | None = Field(None, description="service robots work inside this hall")
+    hall: Name | None = Field(None, description=(
+        "the hall a service cell's robots work in; any cell in a hall gives its heat to "
+        "the hall's air"))
     served_by: list[Name] = Field(default_factory=list, description="row groups running its AI")
     robots: list[Robot] = Field(min_length=1)
+    conveyor: Conveyor | None = Field(None, description=(
+        "assembly cells only; by default a belt the whole length of the cell"))
+    first_pass_yield: Fraction = Field(1.0, description=(
+        "share of good parts, the quality factor of OEE; 1 unless the scenario says"))
+    repair_time_s: Duration = Field(1200.0, description=(
+        "service cells: a robot's work at a tripped rack (engineering choice: swap a "
+        "compute tray or a power shelf, ~20 min)"))
 
 
 # --------------------------------------------------------------------------- events

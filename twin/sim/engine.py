@@ -10,8 +10,9 @@ Order inside a step (each model sees its upstream neighbours' values from this s
 its downstream neighbours' from the previous one, a Gauss-Seidel sweep):
 events -> weather -> workload -> GPU power (caps, smoothing, throttling, trips) ->
 chips -> CDU hydraulics -> rack coolant -> CDU secondary + heat exchanger -> hall air +
-CRAHs -> facility water + dry coolers / towers / chillers -> power chain, BESS,
-generators -> ledger.
+CRAHs -> facility water + dry coolers / towers / chillers -> robots (task cycles,
+service missions) -> power chain, BESS, generators -> repaired racks back online,
+robots sent to racks that tripped -> ledger.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from twin.sim.control import pi_update
 from twin.sim.coolant import CoolantTable
 from twin.sim.heat_exchange import exchanger_conductance_w_per_k
 from twin.sim.hydraulics import CduLoopParams, LoopSolution, branch_flow_lpm, solve_loops
+from twin.sim.layout import build_layout
 from twin.sim.power import PowerChain
-from twin.sim.robots import RobotLoads
+from twin.sim.robotics.cells import RobotState
+from twin.sim.robots import Workcells
 from twin.sim.snapshot import (
     SITE_COLUMNS,
     CduState,
@@ -296,7 +299,7 @@ class Simulation:
         self.rack_count_per_cdu = np.bincount(topo.rack_cdu, minlength=topo.cdu_count)
         self.weather = Weather.from_scenario(s, self.seed)
         self.power_chain = PowerChain.from_scenario(s, topo)
-        self.robots = RobotLoads.build(s, topo)
+        self.robots = Workcells(s, topo, build_layout(s, topo))
         self._events = sorted(s.events, key=lambda e: e.at_s)
         self._util = np.zeros(topo.rack_count)
 
@@ -350,9 +353,13 @@ class Simulation:
         self._import_baseline_w: float | None = None
         self._demand_response: tuple[float, float] | None = None  # (end time, target kW)
         self.ledger_state = Ledger(stored_start_j=self.stored_energy_j(),
-                                   battery_start_j=self.power_chain.battery_energy_j())
+                                   battery_start_j=self.battery_energy_j())
         self._site = np.zeros(len(SITE_COLUMNS))
         self._last: dict[str, np.ndarray | float] = {}
+
+    def battery_energy_j(self) -> float:
+        """Electrical energy held in the BESS, the UPS batteries and the robots' batteries."""
+        return self.power_chain.battery_energy_j() + self.robots.battery_energy_j()
 
     def stored_energy_j(self) -> float:
         """Thermal energy above 0 C in chips, rack coolant, CDUs, hall air and plant water."""
@@ -422,7 +429,9 @@ class Simulation:
         liquid_w = liquid_w + chip_out_w * r.gpus
         st.throttled = (st.junction_c >= r.throttle_c) | (
             st.throttled & (st.junction_c > r.release_c))
-        st.tripped = st.tripped | (st.junction_c >= r.critical_c)
+        overheated = st.junction_c >= r.critical_c
+        newly_overheated = overheated & ~st.tripped  # these get a service robot
+        st.tripped = st.tripped | overheated
 
         # --- CDU hydraulics (algebraic: pumps against parallel branches and the exchanger) --
         running = np.where(st.cdu_online, np.minimum(st.pumps_available, c.pumps_required), 0)
@@ -527,10 +536,14 @@ class Simulation:
                                        minlength=self.hall_count)
         hall_mech_w = cdu_pump_by_hall + crah_fan_w
         plant_w = fw_pump_w + dry_fan_w + tower_fan_w + chiller_w
-        robot_w = self.robots.step(t0, dt, delivered)
+        robot_w = self.robots.step(dt, delivered)
         grid = self.power_chain.step(t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w)
+        # repaired racks come back for the next step, whatever tripped them may again
+        st.tripped[self.robots.repaired] = False
         if grid.unserved_w > 0:
             st.tripped[:] = True  # no source left for the IT load: the racks lose power
+        if newly_overheated.any():
+            self.robots.request_repairs(np.flatnonzero(newly_overheated))
         self._pending_hall_w = self.power_chain.losses.hall_indoor_w + self.robots.hall_heat_w
         self._pending_j = float(self._pending_hall_w.sum()) * dt
         supplied_w = grid.grid_import_w + grid.bess_w  # what the site would import alone
@@ -583,7 +596,7 @@ class Simulation:
                              + grid.generator_w * self.scenario.power.generators.carbon_kg_per_kwh)
             / 1e3,
             "energy_closure_error": led.summary(
-                stored_j, self.power_chain.battery_energy_j())["closure_error"],
+                stored_j, self.battery_energy_j())["closure_error"],
         }
         site[:] = [values[name] for name, _ in SITE_COLUMNS]
         self._last = {
@@ -680,6 +693,18 @@ class Simulation:
     def set_power_smoothing(self, enabled: bool) -> None:
         self.state.smoothing_enabled = bool(enabled)
 
+    def workcell_emergency_stop(self, cell: int) -> None:
+        """Press a workcell's emergency stop: its robots stop where they are."""
+        self.robots.emergency_stop(cell)
+
+    def workcell_safety_zone_intrusion(self, cell: int) -> None:
+        """Someone steps into a workcell's guarded zone: a protective stop of its robots."""
+        self.robots.safety_zone_intrusion(cell)
+
+    def workcell_reset(self, cell: int) -> None:
+        """Clear a workcell's stop and start it again where its robots stood."""
+        self.robots.reset_cell(cell)
+
     def _cdu_index(self, cdu: int) -> int:
         if not 0 <= cdu < self.topology.cdu_count:
             raise ValueError(f"no CDU number {cdu}; there are {self.topology.cdu_count}")
@@ -715,8 +740,7 @@ class Simulation:
         return self._site
 
     def ledger(self) -> dict[str, float]:
-        return self.ledger_state.summary(self.stored_energy_j(),
-                                         self.power_chain.battery_energy_j())
+        return self.ledger_state.summary(self.stored_energy_j(), self.battery_energy_j())
 
     @property
     def has_output(self) -> bool:
@@ -762,7 +786,7 @@ class Simulation:
                               gpu_power_smoothing=st.smoothing_enabled)
         del grid
         return Snapshot(step=st.step, time_s=st.time_s, site=site, racks=racks, cdus=cdus,
-                        plant=plant, power=power)
+                        plant=plant, power=power, robots=self.robots.state(st.time_s))
 
     def component_table(self, time_s: float) -> dict[str, np.ndarray]:
         """Per-component values now, as columns of a long table (one row per component)."""
@@ -796,6 +820,21 @@ class Simulation:
                            "chiller_duty_kw", "chiller_cop", "tower_duty_kw"):
             add("plant", ["plant"], field_name, np.array([getattr(snap.plant, field_name)]))
         add("plant", ["plant"], "mv_voltage_pu", np.array([snap.power.mv_voltage_pu]))
+        cells = self.scenario.workcells
+        if cells:
+            robots = snap.robots
+            names = np.array([c.name for c in cells], dtype=object)
+            service = np.array([c.kind == "service" for c in cells])
+            for field_name in ("throughput_per_h", "utilization", "power_kw", "grid_kw"):
+                add("workcell", names, field_name, getattr(robots, f"cell_{field_name}"))
+            add("workcell", names[~service], "cycles", robots.cell_cycles[~service])
+            add("workcell", names[~service], "oee", robots.cell_oee[~service])
+            add("workcell", names[service], "repairs", robots.cell_cycles[service])
+            add("workcell", names[service], "mean_time_to_repair_s",
+                robots.cell_mean_time_to_repair_s[service])
+            for state in RobotState:
+                add("workcell", names, f"robots_{state.name.lower()}",
+                    robots.cell_state_counts[:, state])
         return {k: np.concatenate(v) for k, v in rows.items()}
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.scenario import Scenario
+from twin.scenario.schema import WORKCELL_SIZE_M
 from twin.sim.topology import Topology
 
 HALL_MARGIN_M = 3.0  # free floor between the equipment and the walls
@@ -45,11 +46,6 @@ BESS_CONTAINER_MWH = 5.0  # LFP 40 ft containers hold 3.5-5 MWh
 BESS_PITCH_M = (13.5, 4.5)
 GENERATOR_SIZE_M = (12.2, 3.0, 3.5)  # 2.5 MW diesel genset in its enclosure
 GENERATOR_PITCH_M = (13.5, 5.0)
-WORKCELL_SIZE_M = {
-    "assembly": (8.0, 6.0, 0.3),
-    "humanoid": (6.0, 6.0, 0.3),
-    "service": (4.0, 4.0, 0.3),
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,22 @@
-"""Robot workcells as electrical loads and heat sources on the campus.
+"""Robot workcells on the campus: what the robots do, what they draw, where the heat goes.
 
-Each robot group runs a task cycle: a share of each cycle in motion at peak power, the
-rest at idle power. The step draws the exact mean of that periodic profile. A cell whose
-AI is served by a set of racks slows down in proportion to the share of those racks'
-work still being delivered (throttled or tripped racks slow the robots' policies).
+Built once from the scenario's workcells (``twin.sim.robotics`` does the robotics):
 
-Simplifications (kinematics, task state machines and batteries come with the workcell
-models): mobile robots' chargers are taken to replace what the batteries give out, so the
-site sees their mean draw; heat of robots working inside a hall goes to that hall's air,
-the rest to outdoor air (workcell buildings have no air model of their own).
+- every group of arms or humanoids of an assembly or humanoid cell is a ``TaskCell``
+  running its model's task cycle, its electrical power from the motion; a cell whose AI
+  is served by a set of racks slows down to the share of those racks' work still being
+  delivered (throttled or tripped racks slow the robots' policies);
+- every service cell is a ``ServiceFleet`` on its hall's floor, docked in the cell. When
+  a rack of that hall trips on temperature, a robot is sent to it (first come, first
+  served; racks of one step in rack order); when the repair is done the engine brings
+  the rack back online, and whatever caused the trip plays out again in the physics.
+  Racks that lose power with the whole site are not sent a robot: nothing is broken.
+
+Energy: what the robots draw from the site (directly, or through their chargers) is a
+load on the plant bus; what they turn into heat is that draw less what went into their
+batteries (charger losses included). The heat of cells in a hall goes to that hall's
+air, the rest to the outdoor air (workcell buildings have no air model of their own).
+The robots' batteries count with the site's batteries in the energy ledger.
 """
 
 from __future__ import annotations
@@ -18,75 +26,344 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.scenario import Scenario
+from twin.scenario.schema import Robot
+from twin.sim.layout import Layout
+from twin.sim.robotics.cells import (
+    Battery,
+    RobotState,
+    ServiceFleet,
+    ServiceRobotSpec,
+    StopCause,
+    TaskCell,
+    TaskCycle,
+    default_cycle,
+)
+from twin.sim.robotics.paths import NoPathError, hall_floor_grid
+from twin.sim.snapshot import RobotsState, frozen_fields
 from twin.sim.topology import Topology
-from twin.sim.workload import fraction_high
 
-# Share of each task cycle spent in motion, and the cycle length. Engineering choices:
-# a UR10e pick-and-place cycle of ~12 s, a heavier press-tending arm ~20 s, a towel fold
-# by LG's CLOiD ~30 s (LG), an AMR errand of ~10 min with a third of it driving.
-TASK_CYCLE = {
-    "ur10e": (0.6, 12.0),
-    "industrial-arm": (0.5, 20.0),
-    "cloid": (0.5, 30.0),
-    "amr": (0.3, 600.0),
-}
+MAX_JOINTS = 7  # of any arm the scenario can name (the humanoid's arms)
+SECONDS_PER_HOUR = 3600.0
 
 
-@dataclass(slots=True)
-class RobotLoads:
-    idle_w: np.ndarray  # per group, all units
-    peak_w: np.ndarray
-    motion_share: np.ndarray
-    cycle_s: np.ndarray
-    group_cell: np.ndarray
-    cell_hall: np.ndarray  # hall index or -1 for outdoor buildings
-    cell_racks: list[np.ndarray]
-    hall_count: int
-    hall_heat_w: np.ndarray
-    outdoor_heat_w: float = 0.0
-    power_w: float = 0.0
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """One robot entry of a task cell, compiled: its cycle and battery."""
 
-    @classmethod
-    def build(cls, s: Scenario, topo: Topology) -> RobotLoads:
-        idle, peak, share, cycle, cell_of = [], [], [], [], []
-        cell_hall, cell_racks = [], []
+    cell: int
+    cycle: TaskCycle
+    count: int
+    battery: Battery | None
+    quality: float
+
+
+@dataclass(frozen=True, slots=True)
+class _FleetPose:
+    """A fleet's robots for a snapshot: where they are and what they do."""
+
+    xy_m: np.ndarray
+    heading_rad: np.ndarray
+    state: np.ndarray
+    stop_cause: np.ndarray
+    target_rack: np.ndarray
+    routes_m: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _FleetSpec:
+    cell: int
+    hall: int
+    layout: Layout
+    dock_m: np.ndarray
+    count: int
+    spec: ServiceRobotSpec
+    battery: Battery | None
+
+
+def _battery(capacity_wh: float) -> Battery | None:
+    return Battery(capacity_wh) if capacity_wh > 0 else None
+
+
+class Workcells:
+    """All robots of the site; ``step`` advances them, the engine reads power and heat."""
+
+    def __init__(self, s: Scenario, topo: Topology, layout: Layout) -> None:
+        self.rack_count = topo.rack_count
+        self.rack_hall = topo.rack_hall
+        self.hall_count = len(topo.hall_names)
+        self.cell_count = len(s.workcells)
+        self.cell_hall = np.array([topo.hall_names.index(c.hall) if c.hall else -1
+                                   for c in s.workcells], dtype=int)
+        self.cell_racks = []
+        cycles: dict[tuple[str, float], TaskCycle] = {}
+        self._groups: list[_Group] = []
+        self._fleets: list[_FleetSpec] = []
+        grids = {}
         for k, cell in enumerate(s.workcells):
+            served = [topo.row_group_names.index(g) for g in cell.served_by]
+            self.cell_racks.append(np.flatnonzero(np.isin(topo.row_group[topo.rack_row],
+                                                          served)))
             for robot in cell.robots:
-                idle.append(robot.count * robot.idle_power_w)
-                peak.append(robot.count * robot.peak_power_w)
-                motion, length = TASK_CYCLE[robot.model]
-                share.append(motion)
-                cycle.append(length)
-                cell_of.append(k)
-            cell_hall.append(topo.hall_names.index(cell.hall) if cell.hall else -1)
-            groups = [topo.row_group_names.index(g) for g in cell.served_by]
-            cell_racks.append(np.flatnonzero(np.isin(topo.row_group[topo.rack_row], groups)))
-        hall_count = len(topo.hall_names)
-        return cls(np.asarray(idle, float), np.asarray(peak, float), np.asarray(share, float),
-                   np.asarray(cycle, float), np.asarray(cell_of, int),
-                   np.asarray(cell_hall, int), cell_racks, hall_count, np.zeros(hall_count))
+                if cell.kind == "service":
+                    hall = int(self.cell_hall[k])
+                    if hall not in grids:
+                        grids[hall] = hall_floor_grid(layout, hall)
+                    spec = ServiceRobotSpec(idle_w=robot.idle_power_w,
+                                            repair_w=robot.peak_power_w,
+                                            repair_s=cell.repair_time_s)
+                    self._fleets.append(_FleetSpec(
+                        k, hall, layout, layout.workcells.center_m[k, :2], robot.count, spec,
+                        _battery(robot.battery_wh)))
+                    continue
+                key = (robot.model, robot.idle_power_w)
+                if key not in cycles:
+                    cycles[key] = default_cycle(*key)
+                self._groups.append(_Group(k, cycles[key], robot.count,
+                                           _battery(robot.battery_wh), cell.first_pass_yield))
+        self._grids = grids
+        self.group_cell = np.array([g.cell for g in self._groups], dtype=int)
+        self.fleet_cell = np.array([f.cell for f in self._fleets], dtype=int)
+        self.hall_fleet = np.full(self.hall_count, -1)
+        for f, spec in enumerate(self._fleets):
+            if self.hall_fleet[spec.hall] < 0:
+                self.hall_fleet[spec.hall] = f
+        self.arm_group = np.repeat(np.arange(len(self._groups)),
+                                   [g.count for g in self._groups]).astype(int)
+        self.service_fleet = np.repeat(np.arange(len(self._fleets)),
+                                       [f.count for f in self._fleets]).astype(int)
+        self._unit_hall = [self.cell_hall[g.cell] for g in self._groups] + \
+            [self.cell_hall[f.cell] for f in self._fleets]
+        self.reset()
+
+    # ---------------------------------------------------------------- state
 
     def reset(self) -> None:
-        self.hall_heat_w[:] = 0.0
+        self.cells = [TaskCell(g.cycle, g.count, battery=g.battery, quality=g.quality)
+                      for g in self._groups]
+        self.fleets = [ServiceFleet(self._grids[f.hall], f.layout, f.dock_m, f.count,
+                                    spec=f.spec, battery=f.battery) for f in self._fleets]
+        self.units: list[TaskCell | ServiceFleet] = [*self.cells, *self.fleets]
+        self.hall_heat_w = np.zeros(self.hall_count)
         self.outdoor_heat_w = 0.0
-        self.power_w = 0.0
+        self.awaiting_repair = np.zeros(self.rack_count, dtype=bool)
+        self.refused: set[int] = set()  # racks no robot can reach or no battery covers
+        self.repaired: list[int] = []  # racks repaired in the last step
+        self._requested_s = np.zeros(self.rack_count)  # when each rack's robot was asked for
+        self._repairs = np.zeros(len(self.fleets))  # per fleet: repairs done
+        self._repair_s = np.zeros(len(self.fleets))  # and the sum of their times to repair
+        self._poses: dict[int, tuple[object, _FleetPose]] = {}
+        self._unit_grid_w = np.zeros(len(self.units))
+        self._stored_j = np.array([_stored_j(u) for u in self.units])
+
+    def battery_energy_j(self) -> float:
+        """Energy held in all robot batteries (robots' commands do not change it)."""
+        return float(self._stored_j.sum())
 
     def cell_pace(self, rack_delivered: np.ndarray) -> np.ndarray:
         """Per cell, 0-1: share of its serving racks' work still delivered."""
         return np.array([rack_delivered[racks].mean() if racks.size else 1.0
                          for racks in self.cell_racks])
 
-    def step(self, t0: float, dt: float, rack_delivered: np.ndarray) -> float:
-        """Mean electrical power of all robots over the step, W; sets where the heat goes."""
-        if self.idle_w.size == 0:
-            return 0.0
-        pace = self.cell_pace(rack_delivered)[self.group_cell]
-        moving = fraction_high(t0, dt, self.cycle_s, self.motion_share * self.cycle_s)
-        group_w = self.idle_w + pace * moving * (self.peak_w - self.idle_w)
-        hall = self.cell_hall[self.group_cell]
-        indoor = hall >= 0
-        self.hall_heat_w[:] = np.bincount(hall[indoor], weights=group_w[indoor],
-                                          minlength=self.hall_count)
-        self.outdoor_heat_w = float(group_w[~indoor].sum())
-        self.power_w = float(group_w.sum())
-        return self.power_w
+    # ---------------------------------------------------------------- stepping
+
+    def step(self, dt: float, rack_delivered: np.ndarray) -> float:
+        """Advance every robot by ``dt``; returns the mean power drawn from the site, W.
+
+        Sets ``hall_heat_w``, ``outdoor_heat_w`` and ``repaired`` (racks whose repair
+        finished in the step).
+        """
+        self.hall_heat_w[:] = 0.0
+        self.outdoor_heat_w = 0.0
+        self.repaired = []
+        pace = self.cell_pace(rack_delivered) if self.cells else None
+        total_w = 0.0
+        for u, unit in enumerate(self.units):
+            if u < len(self.cells):
+                grid_w = unit.step(dt, float(pace[self.group_cell[u]]))
+            else:
+                for event in unit.step(dt):
+                    if event.kind == "repaired":
+                        self.repaired.append(event.rack)
+                        self.awaiting_repair[event.rack] = False
+                        f = u - len(self.cells)
+                        self._repairs[f] += 1
+                        self._repair_s[f] += event.at_s - self._requested_s[event.rack]
+                grid_w = unit.grid_power_w
+            heat_w = grid_w
+            if unit.battery is not None:
+                stored_j = _stored_j(unit)
+                heat_w -= (stored_j - self._stored_j[u]) / dt  # what charged the batteries
+                self._stored_j[u] = stored_j
+            self._unit_grid_w[u] = grid_w
+            hall = self._unit_hall[u]
+            if hall >= 0:
+                self.hall_heat_w[hall] += heat_w
+            else:
+                self.outdoor_heat_w += heat_w
+            total_w += grid_w
+        return total_w
+
+    def request_repairs(self, racks: np.ndarray) -> None:
+        """Send the hall's service fleet to each of ``racks`` (tripped now), in order."""
+        for rack in racks:
+            rack = int(rack)
+            fleet = self.hall_fleet[self.rack_hall[rack]]
+            if fleet < 0 or self.awaiting_repair[rack] or rack in self.refused:
+                continue
+            try:
+                self._requested_s[rack] = self.fleets[fleet].dispatch(rack).requested_s
+            except (NoPathError, ValueError):
+                self.refused.add(rack)  # stays tripped until an operator resets it
+                continue
+            self.awaiting_repair[rack] = True
+
+    # ---------------------------------------------------------------- commands
+
+    def _cell_units(self, cell: int) -> list[TaskCell | ServiceFleet]:
+        if not 0 <= cell < self.cell_count:
+            raise ValueError(f"no workcell number {cell}; there are {self.cell_count}")
+        return ([c for c, k in zip(self.cells, self.group_cell, strict=True) if k == cell]
+                + [f for f, k in zip(self.fleets, self.fleet_cell, strict=True) if k == cell])
+
+    def emergency_stop(self, cell: int) -> None:
+        for unit in self._cell_units(cell):
+            unit.emergency_stop()
+
+    def safety_zone_intrusion(self, cell: int) -> None:
+        for unit in self._cell_units(cell):
+            unit.safety_zone_intrusion()
+
+    def reset_cell(self, cell: int) -> None:
+        """Clear a cell's faults and start it again (the operator's reset and start)."""
+        for unit in self._cell_units(cell):
+            unit.reset()
+            unit.start()
+
+    # ---------------------------------------------------------------- outputs
+
+    def _cell_sums(self, per_unit, width: int | None = None) -> np.ndarray:
+        shape = (self.cell_count,) if width is None else (self.cell_count, width)
+        out = np.zeros(shape)
+        for unit_cell, value in zip((*self.group_cell, *self.fleet_cell), per_unit,
+                                    strict=True):
+            out[unit_cell] += value
+        return out
+
+    def _standing(self, fleet: ServiceFleet) -> _FleetPose:
+        """Where a fleet's robots are and what they do; kept while it stands still."""
+        kept = self._poses.get(id(fleet))
+        token = fleet.standing_still
+        if kept is not None and token is not None and kept[0] is token:
+            return kept[1]
+        pose = _FleetPose(fleet.positions_m(), fleet.headings_rad(), fleet.state,
+                          fleet.stop_cause, fleet.targets(),
+                          tuple(_frozen(fleet.route_m(r)) for r in range(fleet.count)))
+        self._poses[id(fleet)] = (token, pose)
+        return pose
+
+    def mean_time_to_repair_s(self) -> float:
+        """Mean time from a rack's trip to its repair, over every fleet; NaN before one."""
+        done = self._repairs.sum()
+        return float(self._repair_s.sum() / done) if done else np.nan
+
+    def state(self, time_s: float) -> RobotsState:
+        cells, fleets = self.cells, self.fleets
+        count = self.cell_count
+        standing = [self._standing(f) for f in fleets]
+        states = [c.state for c in cells] + [p.state for p in standing]
+        causes = [c.stop_cause for c in cells] + [p.stop_cause for p in standing]
+        state_time = self._cell_sums([u.state_time_s.sum(axis=0) for u in self.units],
+                                     len(RobotState))
+        counts = self._cell_sums([np.bincount(state, minlength=len(RobotState))
+                                  for state in states], len(RobotState)).astype(int)
+        cycles = self._cell_sums([float(c.cycles_done.sum()) for c in cells]
+                                 + list(self._repairs))
+        good = self._cell_sums([float(c.cycles_done.sum()) * c.quality for c in cells]
+                               + [0.0] * len(fleets))
+        progress = self._cell_sums(
+            [float((c.cycles_done + np.minimum(c.cycle_pos_s / c.period_s, 1.0)).sum())
+             for c in cells] + [0.0] * len(fleets))
+        repairs = np.bincount(self.fleet_cell, weights=self._repairs, minlength=count)
+        repair_s = np.bincount(self.fleet_cell, weights=self._repair_s, minlength=count)
+        service_cell = np.zeros(count, dtype=bool)
+        service_cell[self.fleet_cell] = True
+        hours = time_s / SECONDS_PER_HOUR
+        throughput = np.where(service_cell, cycles, good) / hours if hours > 0 else \
+            np.zeros(count)
+        t = state_time
+        elapsed = t.sum(axis=1)
+        busy = t[:, RobotState.MOVING] + t[:, RobotState.WORKING]
+        run = busy + t[:, RobotState.WAITING]
+        planned = run + t[:, RobotState.FAULT] + t[:, RobotState.CHARGING]
+        quality = np.ones(count)
+        for group, c in zip(self._groups, cells, strict=True):
+            quality[group.cell] = c.quality
+        availability = np.divide(run, planned, out=np.zeros(count), where=planned > 0)
+        performance = np.divide(busy, run, out=np.zeros(count), where=run > 0)
+        oee = np.where(service_cell, np.nan, availability * performance * quality)
+        intrusion = self._cell_sums([np.any(c == StopCause.SAFETY_ZONE_INTRUSION)
+                                     for c in causes]) > 0
+        stopped = self._cell_sums([np.any(c == StopCause.EMERGENCY_STOP) for c in causes]) > 0
+
+        joints = np.zeros((self.arm_group.size, MAX_JOINTS))
+        start = 0
+        for c in cells:
+            q = c.joint_positions_rad()
+            joints[start:start + c.count, :q.shape[1]] = q
+            start += c.count
+        return frozen_fields(
+            RobotsState,
+            arm_cell=self.group_cell[self.arm_group],
+            arm_joints_rad=joints,
+            arm_gripper_closed=_joined([c.gripper_closed() for c in cells], bool),
+            arm_state=_joined(states[:len(cells)], int),
+            arm_stop_cause=_joined(causes[:len(cells)], int),
+            arm_soc=_joined([c.soc for c in cells]),
+            arm_power_w=_joined([c.robot_power_w for c in cells]),
+            arm_cycles=_joined([c.cycles_done for c in cells], int),
+            cell_state_counts=counts,
+            cell_cycles=cycles.astype(int),
+            cell_progress=progress,
+            cell_throughput_per_h=throughput,
+            cell_utilization=np.divide(busy, elapsed, out=np.zeros(count), where=elapsed > 0),
+            cell_oee=oee,
+            cell_power_kw=self._cell_sums([u.power_w for u in self.units]) / 1e3,
+            cell_grid_kw=self._cell_sums(self._unit_grid_w) / 1e3,
+            cell_intrusion=intrusion,
+            cell_emergency_stop=stopped,
+            service_cell=self.fleet_cell[self.service_fleet],
+            service_xy_m=_joined([p.xy_m for p in standing]).reshape(-1, 2),
+            service_heading_rad=_joined([p.heading_rad for p in standing]),
+            service_state=_joined(states[len(cells):], int),
+            service_stop_cause=_joined(causes[len(cells):], int),
+            service_soc=_joined([f.soc for f in fleets]),
+            service_target_rack=_joined([p.target_rack for p in standing], int),
+            service_power_w=_joined([f.robot_power_w for f in fleets]),
+            service_routes_m=tuple(route for p in standing for route in p.routes_m),
+            cell_mean_time_to_repair_s=repair_s / np.where(repairs > 0, repairs, np.nan),
+            mean_time_to_repair_s=self.mean_time_to_repair_s(),
+            repairs_done=int(self._repairs.sum()),
+            repairs_open=int(np.count_nonzero(self.awaiting_repair)),
+        )
+
+
+def _stored_j(unit: TaskCell | ServiceFleet) -> float:
+    return float(unit.soc.sum()) * unit.battery.capacity_j if unit.battery else 0.0
+
+
+def _joined(parts: list[np.ndarray], dtype=float) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+
+def _frozen(points: np.ndarray) -> np.ndarray:
+    out = np.array(points, dtype=float)
+    out.flags.writeable = False
+    return out
+
+
+def robot_units(s: Scenario, service: bool = False) -> list[tuple[int, Robot, int]]:
+    """Every robot of the task cells (with ``service``: of the service cells) as (workcell,
+    robot entry, unit), in the order of the snapshot's arm (service robot) arrays."""
+    return [(k, robot, unit) for k, cell in enumerate(s.workcells)
+            if (cell.kind == "service") == service
+            for robot in cell.robots for unit in range(robot.count)]

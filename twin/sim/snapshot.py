@@ -105,6 +105,53 @@ class PowerState:
 
 
 @dataclass(frozen=True, slots=True)
+class RobotsState:
+    """The workcells' robots (codes of ``twin.sim.robotics.cells.RobotState`` and
+    ``StopCause``).
+
+    Arms: every robot of the assembly and humanoid cells, in scenario order (cell, robot
+    entry, unit), as ``twin.sim.robotics.placement`` stands them; a humanoid is one robot
+    whose two arms move alike, mirrored. Service robots: every robot of the service cells,
+    in scenario order. Cells: every workcell, indexed like ``Scenario.workcells``.
+    """
+
+    arm_cell: np.ndarray  # (arms,) workcell index
+    arm_joints_rad: np.ndarray  # (arms, 7) joint angles, zero past the arm's last joint
+    arm_gripper_closed: np.ndarray  # bool: holding a part
+    arm_state: np.ndarray  # RobotState code
+    arm_stop_cause: np.ndarray  # StopCause code, 0 while running
+    arm_soc: np.ndarray  # battery state of charge 0-1 (1 for robots on a cable)
+    arm_power_w: np.ndarray  # mean electrical power over the last step
+    arm_cycles: np.ndarray  # task cycles finished
+    cell_state_counts: np.ndarray  # (cells, 6) robots of the cell in each RobotState
+    cell_cycles: np.ndarray  # cycles finished (task cells) or repairs done (service cells)
+    cell_progress: np.ndarray  # cycles finished plus the running ones' shares, summed over
+    # the cell's robots: an assembly cell's belt moves one part spacing per cycle
+    cell_throughput_per_h: np.ndarray  # good parts (task cells) or repairs (service) per hour
+    cell_utilization: np.ndarray  # 0-1: robot time moving or working over all robot time
+    cell_oee: np.ndarray  # 0-1, availability x performance x quality; NaN for service cells
+    cell_power_kw: np.ndarray  # the robots' own electrical power, mean over the last step
+    cell_grid_kw: np.ndarray  # drawn from the site (robots on a cable, chargers), the same
+    cell_intrusion: np.ndarray  # bool: a protective stop after someone entered the zone
+    cell_emergency_stop: np.ndarray  # bool
+    service_cell: np.ndarray  # (service robots,) workcell index
+    service_xy_m: np.ndarray  # (service robots, 2) where each is on the site
+    service_heading_rad: np.ndarray  # the way it faces, from east anticlockwise
+    service_state: np.ndarray  # RobotState code
+    service_stop_cause: np.ndarray  # StopCause code, 0 while running
+    service_soc: np.ndarray  # 0-1
+    service_target_rack: np.ndarray  # the rack its mission is for, -1 for none
+    service_power_w: np.ndarray  # mean electrical power over the last step
+    service_routes_m: tuple[np.ndarray, ...]  # per robot: its mission's polyline (k, 2),
+    # dock to the rack's cold aisle; no points while it has no mission
+    cell_mean_time_to_repair_s: np.ndarray  # service cells: request to rack back online, over
+    # finished repairs; NaN before the first and for task cells
+    mean_time_to_repair_s: float  # the same over every service cell
+    repairs_done: int
+    repairs_open: int  # tripped racks with a robot sent or on its way
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     step: int
     time_s: float
@@ -113,6 +160,7 @@ class Snapshot:
     cdus: CduState
     plant: PlantState
     power: PowerState
+    robots: RobotsState
 
 
 def freeze(array: np.ndarray) -> np.ndarray:

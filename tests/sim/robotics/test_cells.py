@@ -273,3 +273,56 @@ def test_a_job_bigger_than_the_battery_is_refused_at_once(hall):
     with pytest.raises(ValueError, match="more than a charged battery holds"):
         fleet.dispatch(_rack(topology, 0))
     assert fleet.missions == []
+
+
+def test_gripper_holds_the_part_from_the_grip_to_the_release():
+    cycle = default_cycle("ur10e", 90.0)
+    motion = cycle.motion
+    # segments: move, dwell, ...; the grip is the dwell after the second move (down to the
+    # pick), the release the dwell after the fifth (down to the place)
+    grip, release = motion.segment_start_s[3], motion.segment_start_s[9]
+    times = np.array([grip - 0.1, grip + 0.1, (grip + release) / 2, release + 0.1,
+                      motion.duration_s - 0.1])
+    cell = TaskCell(cycle, count=times.size)
+    cell.cycle_pos_s = times
+    np.testing.assert_array_equal(cell.gripper_closed(), [False, True, True, False, False])
+
+
+def test_service_robots_face_their_way_and_name_their_rack(hall):
+    topology, layout, grid, dock = hall
+    fleet = ServiceFleet(grid, layout, dock, count=2)
+    rack = _rack(topology, 60)
+    path = fleet.dispatch(rack).path
+    np.testing.assert_array_equal(fleet.targets(), [rack, -1])
+    np.testing.assert_array_equal(fleet.route_m(0), path.points_m)
+    assert fleet.route_m(1).shape == (0, 2)
+    steps = np.diff(path.points_m, axis=0)
+    first = np.arctan2(steps[0, 1], steps[0, 0])
+    fleet.step(0.5)
+    assert fleet.headings_rad()[0] == pytest.approx(first)
+    fleet.step(path.length_m - 0.5 + 10.0)  # at the rack, working
+    last = np.arctan2(steps[-1, 1], steps[-1, 0])
+    assert fleet.headings_rad()[0] == pytest.approx(last)
+    fleet.step(1190.5)  # repaired, half a metre on the way home: back along the last run
+    turned = np.angle(np.exp(1j * (fleet.headings_rad()[0] - last)))
+    assert abs(turned) == pytest.approx(np.pi)
+    door = grid.nearest_free_m(dock) - dock
+    assert fleet.headings_rad()[1] == pytest.approx(np.arctan2(door[1], door[0]))
+
+
+def test_a_docked_fleet_coasts_exactly_as_it_steps():
+    """Standing docked, a fleet's draws are worked out once; the result is the same."""
+    layout = site("seoul-ai-factory")[2]
+    grid = hall_floor_grid(layout, 0)
+    dock = layout.workcells.center_m[2, :2]
+    battery = Battery(50.0)  # runs low within the hour at the 60 W idle draw
+    coarse = ServiceFleet(grid, layout, dock, 2, battery=battery)
+    fine = ServiceFleet(grid, layout, dock, 2, battery=battery)
+    coarse.step(3600.0)
+    for _ in range(3600):
+        fine.step(1.0)
+    np.testing.assert_allclose(fine.soc, coarse.soc, rtol=1e-9)
+    np.testing.assert_allclose(fine.grid_energy_j, coarse.grid_energy_j, rtol=1e-9)
+    np.testing.assert_allclose(fine.state_time_s, coarse.state_time_s, atol=1e-6)
+    assert fine.state_time_s[0, RobotState.CHARGING] > 0  # a charge came and went
+    np.testing.assert_array_equal(fine.state, coarse.state)

@@ -22,6 +22,7 @@ from twin.gui._vispy.geometry import ray_hits
 from twin.gui._vispy.halls import HallAdapter
 from twin.gui._vispy.piping import PipingAdapter
 from twin.gui._vispy.racks import RackAdapter
+from twin.gui._vispy.robots import RobotAdapter
 from twin.gui._vispy.selection import SelectionAdapter
 from twin.gui._vispy.site import SiteAdapter
 from twin.gui._vispy.substation import SubstationAdapter
@@ -87,7 +88,7 @@ class PickTarget:
     selection_index: np.ndarray
 
 
-def _pick_targets(layout: Layout) -> tuple[PickTarget, ...]:
+def _pick_targets(layout: Layout, robots: RobotAdapter) -> tuple[PickTarget, ...]:
     def each(kind: str, layer: str, boxes: Boxes) -> PickTarget:
         return PickTarget(kind, layer, boxes, np.arange(boxes.count))
 
@@ -104,6 +105,7 @@ def _pick_targets(layout: Layout) -> tuple[PickTarget, ...]:
         group("bess", "electrical", layout.bess),
         group("generator", "electrical", layout.generators),
         each("workcell", "robots", layout.workcells),
+        PickTarget("robot", "robots", *robots.arm_pick_boxes()),
     )
 
 
@@ -138,12 +140,13 @@ class CanvasWrapper:
         self.workcells = WorkcellAdapter(scenario, layout, parent, palette)
         self.piping = PipingAdapter(scenario, topology, layout, parent)
         self.busways = BuswayAdapter(layout, topology, parent)
+        self.robots = RobotAdapter(scenario, layout, parent)
         self.adapters: tuple[Adapter, ...] = (self.site, self.halls, self.racks, self.cdus,
                                               self.yard, self.substation, self.workcells,
-                                              self.piping, self.busways)
+                                              self.piping, self.busways, self.robots)
         self.selection = SelectionAdapter(parent)
         self.selected: Selection | None = None
-        self.targets = _pick_targets(layout)
+        self.targets = _pick_targets(layout, self.robots)
         self.layers = dict.fromkeys(LAYERS, True)
         self.frames_drawn = 0
         self._press_pos: np.ndarray | None = None
@@ -162,6 +165,8 @@ class CanvasWrapper:
     def update(self, snapshot: Snapshot) -> None:
         for adapter in self.adapters:
             adapter.update(snapshot)
+        if self.selected is not None and self.selected.kind == "service-robot":
+            self.selection.move(*self.bounds(self.selected))  # it drives on
         first = self._latest is None
         self._latest = snapshot
         if first:
@@ -264,7 +269,7 @@ class CanvasWrapper:
     def pick_ray(self, origin: np.ndarray, direction: np.ndarray) -> Selection | None:
         """The nearest object of a visible layer along a ray (site metres)."""
         best, best_distance = None, np.inf
-        for target in self.targets:
+        for target in self._all_targets():
             if target.layer is not None and not self.layers[target.layer]:
                 continue
             if target.boxes.count == 0:
@@ -290,12 +295,18 @@ class CanvasWrapper:
 
     def bounds(self, selection: Selection) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper corners (site metres) of everything that makes up an object."""
-        for target in self.targets:
+        for target in self._all_targets():
             if target.kind == selection.kind:
                 mine = target.selection_index == selection.index
                 return (target.boxes.lower_m[mine].min(axis=0),
                         target.boxes.upper_m[mine].max(axis=0))
         raise ValueError(f"nothing is drawn for {selection}")
+
+    def _all_targets(self) -> tuple[PickTarget, ...]:
+        """The fixed targets and the service robots where they are now."""
+        vehicles = self.robots.service_pick_boxes()
+        return (*self.targets, PickTarget("service-robot", "robots", vehicles,
+                                          np.arange(vehicles.count)))
 
     def fly_to(self, selection: Selection) -> None:
         """Fly the camera to frame a selected object."""

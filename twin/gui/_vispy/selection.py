@@ -38,12 +38,16 @@ class SelectionAdapter(Adapter):
 
     def show(self, lower: np.ndarray, upper: np.ndarray, name: str) -> None:
         """Outline the box from ``lower`` to ``upper`` (site metres) and name it."""
+        self.move(lower, upper)
+        self.tag.text = name
+        self.root.visible = True
+
+    def move(self, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Put the outline and its name around a new box (a selected object that moves)."""
         pad = np.full(3, OUTLINE_PAD_M)
         lower, upper = np.asarray(lower) - pad, np.asarray(upper) + pad
         self.outline.set_data(pos=box_edges(lower, upper).astype(np.float32))
-        self.tag.text = name
         self.tag.pos = ((lower[0] + upper[0]) / 2, (lower[1] + upper[1]) / 2, upper[2] + 0.3)
-        self.root.visible = True
 
     def hide(self) -> None:
         self.root.visible = False

@@ -1,4 +1,5 @@
-"""The robot workcells: pedestals reserving their place on the site, with their names."""
+"""The robot workcells: their raised floors on the site, with their names (the robots and
+what stands with them: ``robots``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ PEDESTAL = rgba("#f2c230")  # safety yellow, as painted around real robot cells
 
 
 class WorkcellAdapter(Adapter):
-    """Static: snapshots carry the robots' power for the whole site, not per cell."""
+    """Static: the floors do not change."""
 
     layer = "robots"
 

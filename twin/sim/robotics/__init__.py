@@ -8,6 +8,7 @@
 - ``drives``: joint torques and electrical power of arms in motion.
 - ``paths``: occupancy grid of a hall floor and A* paths to the aisle of a rack.
 - ``cells``: task cells (cycles, faults, batteries, OEE) and service-robot fleets.
+- ``placement``: where each robot of a workcell stands, with its belt, bench or dock.
 
 numpy only, like the rest of ``twin.sim``.
 """

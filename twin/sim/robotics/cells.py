@@ -104,10 +104,7 @@ class TaskCycle:
     move_payload_kg: np.ndarray  # per move of the program
     energy_knots_s: np.ndarray  # cumulative electrical energy at these program times
     energy_knots_j: np.ndarray
-
-    @property
-    def duration_s(self) -> float:
-        return self.motion.duration_s
+    duration_s: float  # of the program, the motion's
 
     @property
     def energy_j(self) -> float:
@@ -152,7 +149,8 @@ def task_cycle(chain: SerialChain, waypoints_rad, dwell_s, move_payload_kg, idle
     middle = 0.5 * (knots[:-1] + knots[1:])
     power = _program_power_w(chain, motion, payload, idle_w, arms, middle)
     energy = np.concatenate([[0.0], np.cumsum(power * np.diff(knots))])
-    return TaskCycle(chain, motion, float(idle_w), arms, payload, knots, energy)
+    return TaskCycle(chain, motion, float(idle_w), arms, payload, knots, energy,
+                     motion.duration_s)
 
 
 def pick_and_place_cycle(chain: SerialChain, pick_m, place_m, idle_w: float, *,
@@ -184,11 +182,12 @@ def pick_and_place_cycle(chain: SerialChain, pick_m, place_m, idle_w: float, *,
 
 
 # Default programs per scenario robot model: engineering choices. Pick and place points
-# lie in front of each arm's home pose (a UR10e reaches toward -x, the others toward +x);
-# dwells bring the cycles to those of twin.sim.robots: a 12 s UR10e pick-and-place of a
-# 5 kg part, 20 s press tending with a 60 kg blank (the press stroke is the dwell at the
-# press), a 30 s towel fold by a dual-arm humanoid (LG's CLOiD figure), both arms alike.
-_DEFAULT_TASKS = {
+# lie in front of each arm's home pose (a UR10e reaches toward -x, the others toward +x;
+# ``placement`` stands the arms so that these points fall on their belt or bench); dwells
+# bring the cycles to a 12 s UR10e pick-and-place of a 5 kg part, 20 s press tending with
+# a 60 kg blank (the press stroke is the dwell at the press), a 30 s towel fold by a
+# dual-arm humanoid (LG's CLOiD figure), both arms alike.
+DEFAULT_TASKS = {
     "ur10e": {"pick_m": (-0.7, -0.4, 0.1), "place_m": (-0.7, 0.4, 0.1),
               "grip_s": 1.5, "release_s": 1.5, "payload_kg": 5.0},
     "industrial-arm": {"pick_m": (1.6, -1.4, 0.8), "place_m": (1.6, 1.4, 0.8), "lift_m": 0.3,
@@ -200,25 +199,9 @@ _DEFAULT_TASKS = {
 
 def default_cycle(model: str, idle_w: float) -> TaskCycle:
     """The task cycle of a scenario robot model ('ur10e', 'industrial-arm', 'cloid')."""
-    if model not in _DEFAULT_TASKS:
+    if model not in DEFAULT_TASKS:
         raise ValueError(f"no task cycle for robot model {model!r}")
-    return pick_and_place_cycle(CHAINS[model], idle_w=idle_w, **_DEFAULT_TASKS[model])
-
-
-def _periodic(x, period, knots_s, knots_v, tail_rate, tail_s):
-    """Cumulative amount from program time 0 to ``x`` over repeated periods.
-
-    One period is the program (``knots``: piecewise-linear cumulative amount) followed by
-    ``tail_s`` at ``tail_rate``. ``period`` may be infinite (the tail never ends).
-    """
-    x = np.asarray(x, dtype=float)
-    duration = knots_s[-1]
-    periods = np.floor(x / period) if np.isfinite(period) else np.zeros_like(x)
-    y = x - periods * period if np.isfinite(period) else x
-    within = np.interp(np.minimum(y, duration), knots_s, knots_v) \
-        + tail_rate * np.maximum(y - duration, 0.0)
-    per_period = knots_v[-1] + tail_rate * tail_s if np.isfinite(period) else 0.0
-    return periods * per_period + within
+    return pick_and_place_cycle(CHAINS[model], idle_w=idle_w, **DEFAULT_TASKS[model])
 
 
 class TaskCell:
@@ -245,13 +228,31 @@ class TaskCell:
         self.time_s = 0.0
         self.power_w = 0.0
         self.grid_power_w = 0.0
+        self.robot_power_w = np.zeros(count)  # each robot's own mean draw over the last step
         self.wait_s = 0.0
-        segment_end = np.append(cycle.motion.segment_start_s, duration)
-        move_time = np.where(cycle.motion.segment_is_move, cycle.motion.segment_duration_s, 0)
-        self._state_knots_s = segment_end
-        self._moving_knots = np.concatenate([[0.0], np.cumsum(move_time)])
-        self._working_knots = np.concatenate(
-            [[0.0], np.cumsum(cycle.motion.segment_duration_s - move_time)])
+        # Cumulative energy, moving time and working time over one program, all on the
+        # energy knots: they hold every segment boundary, and time in a state grows
+        # linearly inside a segment, so one lookup serves all three.
+        motion = cycle.motion
+        segment_end = np.append(motion.segment_start_s, duration)
+        move_time = np.where(motion.segment_is_move, motion.segment_duration_s, 0.0)
+        knots = cycle.energy_knots_s
+        self._table = np.column_stack([
+            cycle.energy_knots_j,
+            np.interp(knots, segment_end, np.concatenate([[0.0], np.cumsum(move_time)])),
+            np.interp(knots, segment_end, np.concatenate(
+                [[0.0], np.cumsum(motion.segment_duration_s - move_time)])),
+        ])
+        knot_step = np.diff(knots)
+        self._per_knot_step = np.divide(1.0, knot_step, out=np.zeros_like(knot_step),
+                                        where=knot_step > 0)
+        slope = np.diff(cycle.energy_knots_j) * self._per_knot_step
+        # no stretch of the program (or of a wait, at idle) draws more than this
+        self._peak_w = max(float(slope.max(initial=0.0)), cycle.idle_w)
+        carrying = cycle.move_payload_kg > 0.0
+        self._closed_in_segment = np.zeros(motion.segment_start_s.size, dtype=bool)
+        self._closed_in_segment[0::2] = carrying  # moves: closed while carrying
+        self._closed_in_segment[1:-1:2] = carrying[1:]  # dwells: closed before a carry
 
     # ---------------------------------------------------------------- commands
 
@@ -298,6 +299,14 @@ class TaskCell:
         """(robots, joints) now, for drawing; a waiting robot holds its last pose."""
         return self.cycle.motion.sample(np.minimum(self.cycle_pos_s, self.cycle.duration_s))[0]
 
+    def gripper_closed(self) -> np.ndarray:
+        """Per robot, whether its gripper holds a part now: closed from the dwell before a
+        move that carries (the grip) to the end of the last carrying move (the release
+        dwell opens it)."""
+        segment = self.cycle.motion.segment_at(np.minimum(self.cycle_pos_s,
+                                                          self.cycle.duration_s))
+        return self._closed_in_segment[segment]
+
     # ---------------------------------------------------------------- figures
 
     def _times(self) -> dict[RobotState, float]:
@@ -337,14 +346,37 @@ class TaskCell:
 
     # ---------------------------------------------------------------- stepping
 
-    def _energy_to(self, x):
-        return _periodic(x, self.period_s, self.cycle.energy_knots_s, self.cycle.energy_knots_j,
-                         self.cycle.idle_w, self.wait_s)
+    def _cumulative(self, x: np.ndarray) -> np.ndarray:
+        """From program time 0 to each time ``x`` over repeated periods (program, then the
+        wait): energy used, time moving, working and waiting, (len(x), 4)."""
+        cycle = self.cycle
+        duration, period = cycle.duration_s, self.period_s
+        repeating = np.isfinite(period)
+        periods = np.floor(x / period) if repeating else np.zeros_like(x)
+        y = x - periods * period if repeating else x
+        inside = np.minimum(y, duration)
+        knots = cycle.energy_knots_s
+        # inside >= 0 = knots[0], so the knot at or before it exists
+        k = np.minimum(np.searchsorted(knots, inside, side="right") - 1, knots.size - 2)
+        share = (inside - knots[k]) * self._per_knot_step[k]
+        low = self._table[k]
+        out = np.empty((x.size, 4))
+        out[:, :3] = low + share[:, None] * (self._table[k + 1] - low)
+        tail = np.maximum(y - duration, 0.0)
+        out[:, 0] += cycle.idle_w * tail
+        out[:, 3] = tail
+        if repeating:
+            per_period = self._table[-1]
+            out[:, 0] += periods * (per_period[0] + cycle.idle_w * self.wait_s)
+            out[:, 1] += periods * per_period[1]
+            out[:, 2] += periods * per_period[2]
+            out[:, 3] += periods * self.wait_s
+        return out
 
     def _time_to_use(self, y0: np.ndarray, energy_j: np.ndarray) -> np.ndarray:
         """Program time from ``y0`` until the robots have used ``energy_j``."""
         cycle = self.cycle
-        target = self._energy_to(y0) + energy_j
+        target = self._cumulative(y0)[:, 0] + energy_j
         period = self.period_s
         per_period = cycle.energy_j + cycle.idle_w * self.wait_s
         periods = np.floor(target / per_period) if np.isfinite(period) else np.zeros_like(y0)
@@ -355,31 +387,26 @@ class TaskCell:
         reach = (periods * period if np.isfinite(period) else 0.0) + within
         return np.maximum(reach - y0, 0.0)
 
-    def _advance_running(self, robots: np.ndarray, tau: np.ndarray) -> np.ndarray:
-        """Move running robots ``tau`` along their program; returns the energy they used."""
-        cycle = self.cycle
+    def _advance_running(self, robots: np.ndarray | slice, tau: np.ndarray) -> np.ndarray:
+        """Move running robots (indices or a slice) ``tau`` along their program; returns
+        the energy they used."""
+        duration = self.cycle.duration_s
         y0 = self.cycle_pos_s[robots]
         x = y0 + tau
         period = self.period_s
-        energy = self._energy_to(x) - self._energy_to(y0)
-        for state, knots in ((RobotState.MOVING, self._moving_knots),
-                             (RobotState.WORKING, self._working_knots)):
-            spent = (_periodic(x, period, self._state_knots_s, knots, 0.0, self.wait_s)
-                     - _periodic(y0, period, self._state_knots_s, knots, 0.0, self.wait_s))
-            self.state_time_s[robots, state] += spent
-        zero = np.zeros(self._state_knots_s.size)
-        waited = (_periodic(x, period, self._state_knots_s, zero, 1.0, self.wait_s)
-                  - _periodic(y0, period, self._state_knots_s, zero, 1.0, self.wait_s))
-        self.state_time_s[robots, RobotState.WAITING] += waited
-
-        def finished(v):  # program ends passed by time v
-            return np.where(v >= cycle.duration_s,
-                            np.floor((v - cycle.duration_s) / period) + 1, 0)
-
-        self.cycles_done[robots] += (finished(x) - finished(y0)).astype(np.int64)
+        both = np.concatenate([y0, x])
+        total = self._cumulative(both)
+        n = tau.size
+        spent = total[n:] - total[:n]
+        self.state_time_s[robots, RobotState.MOVING] += spent[:, 1]
+        self.state_time_s[robots, RobotState.WORKING] += spent[:, 2]
+        self.state_time_s[robots, RobotState.WAITING] += spent[:, 3]
+        # program ends passed by each time
+        ends = np.where(both >= duration, np.floor((both - duration) / period) + 1, 0)
+        self.cycles_done[robots] += (ends[n:] - ends[:n]).astype(np.int64)
         self.cycle_pos_s[robots] = x - np.floor(x / period) * period if np.isfinite(period) \
             else x
-        return energy
+        return spent[:, 0]
 
     def step(self, dt_s: float, pace: float = 1.0) -> float:
         """Advance ``dt_s``; returns the mean power drawn from the site over the step, W.
@@ -394,6 +421,15 @@ class TaskCell:
         self.cycle_pos_s = np.where(self.cycle_pos_s >= self.period_s, 0.0, self.cycle_pos_s)
         capacity = battery.capacity_j if battery else np.inf
         charge_w = battery.charge_rate_w(cycle.idle_w) if battery else 0.0
+        if (self.running.all() and not self.fault.any() and not self.charging.any()
+                and (battery is None or bool(np.all(
+                    (self.soc - battery.low_soc) * capacity >= self._peak_w * dt_s)))):
+            # every robot runs through the whole step and none can run low: one advance
+            used = self._advance_running(slice(None), np.full(self.count, float(dt_s)))
+            grid = np.zeros(self.count) if battery else used
+            if battery:
+                self.soc = self.soc - used / capacity
+            return self._finish_step(dt_s, used, grid)
         used = np.zeros(self.count)
         grid = np.zeros(self.count)
         left = np.full(self.count, float(dt_s))
@@ -410,7 +446,11 @@ class TaskCell:
             if battery:
                 spare_j = np.maximum(self.soc - battery.low_soc, 0.0) * capacity
                 to_low = np.full(self.count, np.inf)
-                to_low[run] = self._time_to_use(self.cycle_pos_s[run], spare_j[run])
+                # only robots that could use their spare energy within the step need the
+                # exact time: the rest cannot run low before its end
+                near = run & (spare_j < self._peak_w * left)
+                if near.any():
+                    to_low[near] = self._time_to_use(self.cycle_pos_s[near], spare_j[near])
                 to_low[idle] = spare_j[idle] / cycle.idle_w
                 low_hit = (run | idle) & (to_low < left)
                 to_full = (battery.resume_soc - self.soc) * capacity / charge_w
@@ -437,7 +477,11 @@ class TaskCell:
                                 (RobotState.FAULT, faulted)):
                 self.state_time_s[mask, state] += tau[mask]
             left = np.where(active, left - tau, 0.0)
+        return self._finish_step(dt_s, used, grid)
+
+    def _finish_step(self, dt_s: float, used: np.ndarray, grid: np.ndarray) -> float:
         self.time_s += dt_s
+        self.robot_power_w = used / dt_s
         self.energy_j += used
         self.grid_energy_j += grid
         self.power_w = float(used.sum() / dt_s)
@@ -493,6 +537,18 @@ class ServiceEvent:
 
 
 _DOCKED, _OUTBOUND, _REPAIRING, _RETURNING = 0, 1, 2, 3
+_IDLE, _MOVING, _WORKING = int(RobotState.IDLE), int(RobotState.MOVING), int(RobotState.WORKING)
+_FAULT, _CHARGING = int(RobotState.FAULT), int(RobotState.CHARGING)
+_NO_STOP = int(StopCause.NONE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Quiet:
+    until_s: float  # the next battery event
+    power_w: np.ndarray  # per robot
+    grid_w: np.ndarray
+    soc_per_s: np.ndarray
+    state: np.ndarray
 
 
 class ServiceFleet:
@@ -511,6 +567,7 @@ class ServiceFleet:
         self.time_s = 0.0
         self.power_w = 0.0
         self.grid_power_w = 0.0
+        self.robot_power_w = np.zeros(n)  # each robot's own mean draw over the last step
         self.leg = np.zeros(n, dtype=np.int8)
         self.leg_end_s = np.full(n, np.inf)
         self.frozen_left_s = np.zeros(n)  # time left of a leg stopped by a fault
@@ -525,6 +582,7 @@ class ServiceFleet:
         self._pending: list[int] = []
         self._routes: dict[int, FloorPath] = {}
         self._door_m = self.grid.nearest_free_m(self.dock_m)
+        self._quiet: _Quiet | None = None  # constant draws while all stand docked
 
     # ---------------------------------------------------------------- missions
 
@@ -551,6 +609,7 @@ class ServiceFleet:
                                  "a repair need more than a charged battery holds")
         self.missions.append(Mission(rack, self.time_s, path))
         self._pending.append(len(self.missions) - 1)
+        self._quiet = None
         self._assign()
         return self.missions[-1]
 
@@ -593,17 +652,20 @@ class ServiceFleet:
         self._stop(chosen[self.fault[chosen] == StopCause.NONE], StopCause.SAFETY_ZONE_INTRUSION)
 
     def _stop(self, robots: np.ndarray, cause: StopCause) -> None:
+        self._quiet = None
         timed = robots[np.isfinite(self.leg_end_s[robots])]
         self.frozen_left_s[timed] = self.leg_end_s[timed] - self.time_s
         self.leg_end_s[timed] = np.inf
         self.fault[robots] = cause
 
     def reset(self) -> None:
+        self._quiet = None
         cleared = self.fault != StopCause.NONE
         self.fault[:] = StopCause.NONE
         self.held |= cleared
 
     def start(self) -> None:
+        self._quiet = None
         resume = self.held & (self.leg != _DOCKED)
         self.leg_end_s[resume] = self.time_s + self.frozen_left_s[resume]
         self.held[:] = False
@@ -613,11 +675,13 @@ class ServiceFleet:
 
     @property
     def state(self) -> np.ndarray:
-        on_leg = np.where(self.leg == _REPAIRING, RobotState.WORKING, RobotState.MOVING)
-        return np.select([self.fault != StopCause.NONE, self.held, self.charging,
-                          self.leg == _DOCKED],
-                         [RobotState.FAULT, RobotState.IDLE, RobotState.CHARGING,
-                          RobotState.IDLE], on_leg)
+        # lowest priority first, each condition after overriding: fault, held, charging,
+        # docked, then the leg (plain codes: snapshots ask for this often)
+        out = np.where(self.leg == _REPAIRING, _WORKING, _MOVING)
+        out = np.where(self.leg == _DOCKED, _IDLE, out)
+        out = np.where(self.charging, _CHARGING, out)
+        out = np.where(self.held, _IDLE, out)
+        return np.where(self.fault != _NO_STOP, _FAULT, out)
 
     @property
     def stop_cause(self) -> np.ndarray:
@@ -630,6 +694,42 @@ class ServiceFleet:
         total = self.state_time_s.sum()
         busy = self.state_time_s[:, [RobotState.MOVING, RobotState.WORKING]].sum()
         return float(busy / total) if total else 0.0
+
+    @property
+    def standing_still(self) -> object | None:
+        """While every robot stands docked with nothing to do and no fault: a token, the
+        same object for as long as that lasts (where the robots are, their states and
+        routes do not change under it); None otherwise."""
+        return self._quiet
+
+    def targets(self) -> np.ndarray:
+        """(robots,) the rack each robot's mission is for, -1 for none."""
+        return np.array([self.missions[m].rack if m >= 0 else -1 for m in self.mission],
+                        dtype=int)
+
+    def route_m(self, robot: int) -> np.ndarray:
+        """The polyline (points, 2) of a robot's mission, dock to rack; none when docked."""
+        m = self.mission[robot]
+        return self.missions[m].path.points_m if m >= 0 else np.zeros((0, 2))
+
+    def headings_rad(self) -> np.ndarray:
+        """(robots,) the way each robot faces (angle from east, anticlockwise): along its
+        route, forward out and backward home; at the rack as it arrived; docked, facing
+        the hall's door."""
+        door = self._door_m - self.dock_m
+        out = np.full(self.count, float(np.arctan2(door[1], door[0])))
+        left = np.where(np.isfinite(self.leg_end_s), self.leg_end_s - self.time_s,
+                        self.frozen_left_s)
+        for robot in np.flatnonzero(self.leg != _DOCKED):
+            path = self.missions[self.mission[robot]].path
+            to_go_m = left[robot] * self.spec.speed_m_s
+            if self.leg[robot] == _OUTBOUND:
+                out[robot] = path.heading_at_rad(path.length_m - to_go_m)
+            elif self.leg[robot] == _REPAIRING:
+                out[robot] = path.heading_at_rad(path.length_m)
+            else:
+                out[robot] = path.heading_at_rad(to_go_m) + np.pi
+        return out
 
     def positions_m(self) -> np.ndarray:
         """(robots, 2) where each robot is now, for drawing."""
@@ -692,10 +792,39 @@ class ServiceFleet:
                         np.inf)
         return low, full
 
+    def _quiet_draws(self) -> _Quiet | None:
+        """While every robot stands docked with nothing to do and no fault, each one's
+        draws stay constant until the next battery event: they are worked out once."""
+        if (self._pending or np.any(self.leg != _DOCKED)
+                or np.any(self.fault != StopCause.NONE)):
+            return None
+        low_s, full_s = self._battery_events_s()
+        power = self._power_now()
+        if self.battery:
+            capacity = self.battery.capacity_j
+            rate = self.battery.charge_rate_w(self.spec.idle_w)
+            grid = np.where(self.charging, self.battery.charger_w, 0.0)
+            soc_per_s = np.where(self.charging, rate, -power) / capacity
+        else:
+            grid, soc_per_s = power, np.zeros(self.count)
+        return _Quiet(min(float(low_s.min()), float(full_s.min())), power, grid, soc_per_s,
+                      self.state)
+
     def step(self, dt_s: float) -> list[ServiceEvent]:
         """Advance ``dt_s``; returns what happened, in order, with exact times."""
-        start_energy = self.energy_j.sum(), self.grid_energy_j.sum()
         end = self.time_s + dt_s
+        quiet = self._quiet
+        if quiet is not None and quiet.until_s > end:
+            self.state_time_s[np.arange(self.count), quiet.state] += dt_s
+            self.soc = self.soc + quiet.soc_per_s * dt_s
+            self.energy_j += quiet.power_w * dt_s
+            self.grid_energy_j += quiet.grid_w * dt_s
+            self.time_s = end
+            self.power_w = float(quiet.power_w.sum())
+            self.grid_power_w = float(quiet.grid_w.sum())
+            self.robot_power_w = quiet.power_w
+            return []
+        start_energy = self.energy_j.copy(), self.grid_energy_j.sum()
         events: list[ServiceEvent] = []
         while True:
             low_s, full_s = self._battery_events_s()
@@ -716,8 +845,10 @@ class ServiceFleet:
             if next_s >= end:
                 break
         self.time_s = end
-        self.power_w = float((self.energy_j.sum() - start_energy[0]) / dt_s)
+        self.robot_power_w = (self.energy_j - start_energy[0]) / dt_s
+        self.power_w = float(self.robot_power_w.sum())
         self.grid_power_w = float((self.grid_energy_j.sum() - start_energy[1]) / dt_s)
+        self._quiet = self._quiet_draws()
         return events
 
     def _finish_leg(self, robot: int) -> list[ServiceEvent]:

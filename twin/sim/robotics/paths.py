@@ -199,6 +199,16 @@ class FloorPath:
         return np.array([np.interp(d, travelled, self.points_m[:, 0]),
                          np.interp(d, travelled, self.points_m[:, 1])])
 
+    def heading_at_rad(self, distance_m: float) -> float:
+        """The way the path runs (angle from east, anticlockwise) ``distance_m`` along it."""
+        steps = np.diff(self.points_m, axis=0)
+        lengths = np.linalg.norm(steps, axis=1)
+        ends = np.cumsum(lengths)
+        k = min(int(np.searchsorted(ends, distance_m, side="left")), len(steps) - 1)
+        while k > 0 and lengths[k] == 0.0:  # a point given twice: the run before it
+            k -= 1
+        return float(np.arctan2(steps[k, 1], steps[k, 0]))
+
     def reversed(self) -> FloorPath:
         return FloorPath(self.points_m[::-1].copy())
 

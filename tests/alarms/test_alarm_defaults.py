@@ -213,3 +213,25 @@ def test_the_alarm_package_imports_no_gui_toolkit():
                           text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_alarm_scans_take_snapshots_without_the_robots_copy():
+    from twin.alarms import AlarmedSimulation, AlarmEngine
+    from twin.scenario import load
+    from twin.sim.engine import Simulation
+
+    scenario = load("seoul-ai-factory")
+    sim = Simulation.from_scenario(scenario)
+    taken = []
+    original = sim.snapshot
+
+    def spy(**kwargs):
+        snapshot = original(**kwargs)
+        taken.append(snapshot)
+        return snapshot
+
+    sim.snapshot = spy
+    alarmed = AlarmedSimulation(sim, AlarmEngine.from_scenario(scenario))
+    alarmed.step(3)
+    assert taken and all(s.robots is None for s in taken)
+    assert original().robots is not None  # the full snapshot still carries them

@@ -69,7 +69,7 @@ class FakeSimulation:
         self.steps = 0
         self.log.append("reset")
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, *, robots: bool = True) -> Snapshot:
         n, c = self.topology.rack_count, self.topology.cdu_count
         halls = len(self.topology.hall_names)
         site = dict.fromkeys((name for name, _ in SITE_COLUMNS), 0.0)
@@ -104,7 +104,8 @@ class FakeSimulation:
             grid_import_cap_kw=60000.0, utility_available=True, generators_online=0,
             gpu_power_smoothing=False)
         return Snapshot(step=self.steps, time_s=self.time_s, site=site, racks=racks,
-                        cdus=cdus, plant=plant, power=power, robots=self.robots())
+                        cdus=cdus, plant=plant, power=power,
+                        robots=self.robots() if robots else None)
 
     def robots(self) -> RobotsState:
         """Arms swinging about their resting poses with the step count, every gripper

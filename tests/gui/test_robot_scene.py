@@ -23,8 +23,10 @@ class RobotSimulation(FakeSimulation):
         super().__init__(scenario)
         self.overrides: dict[str, object] = {}
 
-    def snapshot(self) -> Snapshot:
-        snapshot = super().snapshot()
+    def snapshot(self, *, robots: bool = True) -> Snapshot:
+        snapshot = super().snapshot(robots=robots)
+        if snapshot.robots is None:
+            return snapshot
         values = {name: getattr(snapshot.robots, name) for name in RobotsState.__slots__}
         return replace(snapshot, robots=frozen_fields(RobotsState,
                                                       **(values | self.overrides)))

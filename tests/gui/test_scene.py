@@ -23,8 +23,8 @@ class PlantSimulation(FakeSimulation):
         self.power: dict[str, object] = {}
         self.site: dict[str, float] = {}
 
-    def snapshot(self) -> Snapshot:
-        snapshot = super().snapshot()
+    def snapshot(self, *, robots: bool = True) -> Snapshot:
+        snapshot = super().snapshot(robots=robots)
 
         def merged(cls, state, overrides):
             values = {name: getattr(state, name) for name in cls.__dataclass_fields__}

@@ -672,7 +672,8 @@ class AlarmedSimulation:
             self.simulation.step()
             self._steps += 1
             if self._steps % self.scan_steps == 0:
-                self.alarms.update(self.simulation.snapshot())
+                # alarm points read no robot state: leave out its costly copy
+                self.alarms.update(self.simulation.snapshot(robots=False))
 
     def reset(self) -> None:
         self.simulation.reset()

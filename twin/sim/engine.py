@@ -747,7 +747,9 @@ class Simulation:
         """Whether a step has run since the start or the last reset (snapshots need one)."""
         return bool(self._last)
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, *, robots: bool = True) -> Snapshot:
+        """An immutable copy of the state. ``robots=False`` leaves out the robots' poses and
+        routes, the costliest part, for readers that do not look at them (alarm scans)."""
         if not self._last:
             raise RuntimeError("no step has run yet: call step() before snapshot()")
         st, last = self.state, self._last
@@ -786,7 +788,8 @@ class Simulation:
                               gpu_power_smoothing=st.smoothing_enabled)
         del grid
         return Snapshot(step=st.step, time_s=st.time_s, site=site, racks=racks, cdus=cdus,
-                        plant=plant, power=power, robots=self.robots.state(st.time_s))
+                        plant=plant, power=power,
+                        robots=self.robots.state(st.time_s) if robots else None)
 
     def component_table(self, time_s: float) -> dict[str, np.ndarray]:
         """Per-component values now, as columns of a long table (one row per component)."""

@@ -160,7 +160,7 @@ class Snapshot:
     cdus: CduState
     plant: PlantState
     power: PowerState
-    robots: RobotsState
+    robots: RobotsState | None  # None in a snapshot taken without robots (alarm scans)
 
 
 def freeze(array: np.ndarray) -> np.ndarray:

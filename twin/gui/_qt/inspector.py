@@ -192,8 +192,8 @@ class ObjectInspector(QWidget):
         self.fly_button.setEnabled(view is not None)
         if view is None:
             self.title.setText("Nothing selected")
-            self.where.setText("Click a rack, a CDU, an electrical room or a plant unit in the "
-                               "3D view.")
+            self.where.setText("Click a rack, a CDU, an electrical room, a plant unit, a robot "
+                               "or a workcell in the 3D view.")
             self._settings.setVisible(False)
             self._alarms.setText("")
             return

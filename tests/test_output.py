@@ -59,14 +59,15 @@ def test_parquet_carries_the_same_columns_metadata_and_a_ledger(single, tmp_path
     closure = table.column("energy_closure_error").to_numpy()
     assert np.all(np.abs(closure) < 1e-3)
 
-    long = pq.read_table(components).to_pandas()
-    assert set(long.columns) == {"time_s", "component", "kind", "quantity", "value"}
-    assert long["time_s"].nunique() == 60
+    long = pq.read_table(components).to_pydict()
+    assert set(long) >= {"time_s", "component", "kind", "quantity", "value"}
+    assert len(set(long["time_s"])) == 60
     quantities = set(zip(long["kind"], long["quantity"], strict=True))
     for expected in (("rack", "power_kw"), ("rack", "gpu_temp_c"), ("cdu", "flow_lpm"),
                      ("hall", "transformer_loading"), ("hall", "lv_voltage_pu"),
                      ("row", "busway_loading"), ("plant", "fws_supply_c"),
                      ("plant", "mv_voltage_pu")):
         assert expected in quantities, expected
-    voltage = long[(long["quantity"] == "lv_voltage_pu")]["value"]
-    assert voltage.between(0.9, 1.0).all()
+    voltage = np.array([v for q, v in zip(long["quantity"], long["value"], strict=True)
+                        if q == "lv_voltage_pu"])
+    assert voltage.size and np.all((voltage > 0.9) & (voltage <= 1.0))

@@ -1,4 +1,4 @@
-"""The ``twin`` command line: gui, run, check, scenarios.
+"""The ``twin`` command line: gui, run, check, scenarios, kiosk, replay, report.
 
 Every error a user can cause (a bad scenario, a bad argument, an unwritable output)
 ends in one clear message on stderr and exit code 2, never a traceback.
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from twin import __version__
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
+from twin.scenario.loader import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
 
 EXIT_USAGE = 2
@@ -122,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "acknowledged, shelved or suppressed, in simulated and wall time; alarms "
                      "are scanned once per simulated second (default: next to --out, "
                      "site.csv -> site.alarms.sqlite)")
+    run.add_argument("--record", type=Path, metavar="FOLDER",
+                     help="also record the run for 'twin replay' and 'twin report --compare': "
+                     "a new folder of Parquet parts, flushed every 5 simulated minutes, that "
+                     "stays readable if the run is killed")
+    run.add_argument("--record-every", type=_positive_duration, metavar="DURATION",
+                     help="simulated time between recorded snapshots, a whole multiple of "
+                     "--dt (default: --every)")
     run.add_argument("--quiet", action="store_true", help="print no progress")
 
     check = sub.add_parser(
@@ -139,6 +147,58 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("scenarios", help="list the built-in scenarios",
                    description="List the built-in scenarios, one line each: name, number of "
                    "racks, IT nameplate in MW and title.")
+
+    replay = sub.add_parser(
+        "replay", help="open the window on a recording",
+        description="Play a recording made with 'twin run --record' in the 3D window, "
+        "without running the physics. A damaged or cut-off recording plays what is readable "
+        "and says what is missing.")
+    replay.add_argument("recording", type=Path, metavar="FOLDER", help="the recording folder")
+    replay.add_argument("--exit-after", type=_wall_seconds, metavar="SECONDS",
+                        help="close the window after this wall-clock time, in seconds (20) or "
+                        f"as a duration; {DURATION_FORMS}")
+    replay.add_argument("--screenshot", type=Path, metavar="FILE.png",
+                        help="save a PNG of the window just before closing (with --exit-after)")
+
+    report = sub.add_parser(
+        "report", help="write an HTML report of a run",
+        description="Write a self-contained HTML report of a run: scenario summary, KPIs, "
+        "energy ledger, charts of the site series, the scenario's event timeline and the "
+        "alarm statistics from the run's journal. With --compare, a second run is set "
+        "beside it with the KPI differences.")
+    report.add_argument("run_output", type=Path, metavar="RUN_OUTPUT",
+                        help="a 'twin run' site table (.csv or .parquet) or a recording folder")
+    report.add_argument("--compare", type=Path, metavar="OTHER",
+                        help="a second run output or recording to compare with")
+    report.add_argument("--journal", type=Path, metavar="FILE.sqlite",
+                        help="alarm journal (default: next to RUN_OUTPUT, site.csv -> "
+                        "site.alarms.sqlite)")
+    report.add_argument("--out", required=True, type=Path, metavar="FILE.html",
+                        help="where to write the report")
+
+    kiosk = sub.add_parser(
+        "kiosk", help="run the unattended, full-screen trade-show tour",
+        description="Play a story (a TOML script of camera moves, captions and simulation "
+        "events) full screen and in a loop, with large KPIs. Any touch, click or key hands "
+        "the visitor an interactive view; the tour takes over again after a while without "
+        "input. Ctrl+Shift+Q leaves kiosk mode; nothing else does. A bad story or scenario "
+        "is reported with every problem, exit status 2.")
+    kiosk.add_argument("--scenario", metavar="NAME|PATH",
+                       help="built-in scenario name or TOML file (default: the one the story "
+                       "names)")
+    kiosk.add_argument("--story", metavar="NAME|PATH",
+                       help="built-in story name or TOML file (default: ai-factory-tour)")
+    kiosk.add_argument("--lang", choices=("en", "ko"), default="en",
+                       help="language of the captions and labels (default en)")
+    kiosk.add_argument("--screen", metavar="NUMBER|NAME",
+                       help="the display to fill: its number (0, 1, ...) or its name such as "
+                       "HDMI-1 (default: the primary display)")
+    kiosk.add_argument("--exit-after", type=_wall_seconds, metavar="SECONDS",
+                       help="leave after this wall-clock time, in seconds (20) or as a "
+                       f"duration; {DURATION_FORMS}. Prints one line of JSON: frames drawn, "
+                       "frames per second, simulated seconds, the step and its caption")
+    kiosk.add_argument("--screenshot", type=Path, metavar="FILE.png",
+                       help="save a PNG of the screen just before leaving (with --exit-after)")
     return parser
 
 
@@ -154,6 +214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if command == "check":
             return _check(args.scenario)
+        if command == "kiosk":
+            return _kiosk(args)
+        if command == "replay":
+            return _replay(args)
+        if command == "report":
+            return _report(args)
         return _scenarios()
     except ScenarioError as exc:
         print(exc.report(), file=sys.stderr)
@@ -178,6 +244,15 @@ def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | No
                    screenshot=screenshot)
 
 
+def _kiosk(args: argparse.Namespace) -> int:
+    if args.screenshot is not None and args.exit_after is None:
+        raise UsageError("twin kiosk: --screenshot needs --exit-after")
+    from twin.kiosk.app import run_kiosk  # checks the story before any window appears
+
+    return run_kiosk(args.story, args.scenario, language=args.lang, screen=args.screen,
+                     exit_after_s=args.exit_after, screenshot=args.screenshot)
+
+
 def _run(args: argparse.Namespace) -> int:
     if not 0.1 - 1e-9 <= args.dt <= 300 + 1e-9:
         raise UsageError(f"twin run: --dt {format_duration(args.dt)} is outside 0.1 s to 300 s")
@@ -193,10 +268,23 @@ def _run(args: argparse.Namespace) -> int:
     journal = args.journal or args.out.with_name(f"{args.out.stem}.alarms.sqlite")
     if journal.suffix.lower() not in JOURNAL_SUFFIXES:
         raise UsageError(f"twin run: --journal {journal} must end in .sqlite or .db")
-    for path in (args.out, args.components, journal):
+    for path in (args.out, args.components, journal, args.record):
         if path is not None and not path.parent.resolve().is_dir():
             raise UsageError(f"twin run: the folder of {path} does not exist")
+    record_every = args.record_every or args.every
+    if args.record is not None:
+        if args.record.exists():
+            raise UsageError(f"twin run: --record {args.record} already exists; recordings "
+                             "are never overwritten, choose a new folder")
+        ratio_record = record_every / args.dt
+        if abs(ratio_record - round(ratio_record)) > 1e-6 or round(ratio_record) < 1:
+            raise UsageError(
+                f"twin run: --record-every {format_duration(record_every)} must be a whole "
+                f"multiple of --dt {format_duration(args.dt)}")
+    elif args.record_every is not None:
+        raise UsageError("twin run: --record-every needs --record")
     scenario = load(args.scenario)
+    scenario_toml = read_text(resolve(args.scenario)) if args.record is not None else None
     from twin.output import run_headless  # the engine loads only once the arguments are good
 
     return run_headless(
@@ -209,7 +297,56 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=None if args.quiet else sys.stderr,
         journal=journal,
+        record=args.record,
+        record_every_s=record_every,
+        scenario_toml=scenario_toml,
     )
+
+
+def _replay(args: argparse.Namespace) -> int:
+    if args.screenshot is not None and args.exit_after is None:
+        raise UsageError("twin replay: --screenshot needs --exit-after")
+    from twin.replay import Recording, RecordingError, ReplaySimulation
+
+    try:
+        recording = Recording.open(args.recording)
+    except RecordingError as exc:
+        raise UsageError(f"twin replay: {exc}") from None
+    if recording.problems:
+        print(f"twin replay: {recording.summary()}", file=sys.stderr)
+    scenario_file = recording.scenario_file()
+    load(scenario_file)  # report a bad scenario before any window appears
+    from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
+    from twin.sim.engine import Simulation
+
+    replays = [ReplaySimulation(recording)]
+
+    def simulation_for(scenario):  # the recording first; a scenario opened later runs live
+        return replays.pop() if replays else Simulation.from_scenario(scenario)
+
+    return run_gui(scenario_file, simulation_for, exit_after_s=args.exit_after,
+                   screenshot=args.screenshot)
+
+
+def _report(args: argparse.Namespace) -> int:
+    if args.out.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"twin report: --out {args.out} must end in .html")
+    if not args.out.parent.resolve().is_dir():
+        raise UsageError(f"twin report: the folder of {args.out} does not exist")
+    if args.journal is not None and not args.journal.is_file():
+        raise UsageError(f"twin report: --journal {args.journal} does not exist")
+    from twin.replay import RecordingError
+    from twin.report import write_report
+
+    try:
+        write_report(args.run_output, args.out, compare_with=args.compare,
+                     journal=args.journal)
+    except RecordingError as exc:
+        raise UsageError(f"twin report: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"twin report: cannot write {args.out}: {exc.strerror}") from None
+    print(f"twin report: wrote {args.out}", file=sys.stderr)
+    return 0
 
 
 def _check(name_or_path: str) -> int:

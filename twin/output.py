@@ -136,7 +136,13 @@ def run_headless(
     seed: int | None = None,
     progress: IO[str] | None = sys.stderr,
     journal: Path | None = None,
+    record: Path | None = None,
+    record_every_s: float | None = None,
+    scenario_toml: str | None = None,
 ) -> int:
+    """With ``record``, also streams snapshots every ``record_every_s`` of simulated time
+    (default: the output interval) to a recording folder (``twin.recording``), which keeps
+    ``scenario_toml``, the scenario file's text."""
     from twin import __version__
     from twin.sim.engine import Simulation
 
@@ -165,6 +171,26 @@ def run_headless(
             print(f"twin run: cannot write {journal}: {getattr(exc, 'strerror', None) or exc}",
                   file=sys.stderr)
             return 2
+    recorder = None
+    if record is not None:
+        from twin.recording import Recorder, run_metadata
+
+        if scenario_toml is None:
+            raise ValueError("a recording needs the scenario's TOML text")
+        try:
+            recorder = Recorder(
+                record, scenario_toml=scenario_toml,
+                metadata=run_metadata(scenario_name=scenario.scenario.name, seed=sim.seed,
+                                      dt_s=dt_s, start=metadata["start"],
+                                      topology=sim.topology),
+                every_s=record_every_s or dt_s * every_steps)
+        except OSError as exc:
+            site.close()
+            if alarms is not None:
+                alarms.close()
+            print(f"twin run: cannot record to {record}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return 2
     stepper = sim if alarms is None else AlarmedSimulation(sim, alarms)
     comp = ComponentWriter(components, sim, metadata) if components else None
     sums = np.zeros(len(SITE_NAMES))
@@ -179,6 +205,8 @@ def run_headless(
             values = sim.site_values()
             sums += values
             np.maximum(peaks, values, out=peaks)
+            if recorder is not None:
+                recorder.observe(sim)
             if (k + 1) % every_steps == 0 or k + 1 == total_steps:
                 n = (k % every_steps) + 1
                 row = sums / n
@@ -201,6 +229,8 @@ def run_headless(
             comp.close()
         if alarms is not None:
             alarms.close()
+        if recorder is not None:
+            recorder.close()
     elapsed = time.perf_counter() - started
     if progress is not None:
         ledger = sim.ledger()

@@ -88,15 +88,19 @@ class FakeSimulation:
             pumps_running=np.ones(c, int), dp_kpa=np.full(c, 110.0),
             duty_kw=np.full(c, 1500.0), facility_valve=np.full(c, 0.6),
             pump_power_kw=np.full(c, 12.0), supply_setpoint_c=np.full(c, 35.0),
-            pump_manual=np.zeros(c, bool))
+            pump_manual=np.zeros(c, bool), valve_stuck=np.zeros(c, bool),
+            leak_detected=np.zeros(c, bool), inventory_fraction=np.ones(c),
+            filter_resistance_factor=np.ones(c))
         plant = frozen_fields(
             PlantState, fws_supply_c=30.0, fws_return_c=40.0, dry_cooler_duty_kw=30000.0,
             dry_cooler_fan_speed=0.6, dry_coolers_running=20, chiller_duty_kw=0.0,
             chillers_running=1, chiller_cop=5.0, tower_duty_kw=0.0,
-            hall_air_c=np.full(halls, 27.0))
+            hall_air_c=np.full(halls, 27.0), dry_coolers_available=36, chillers_available=4)
         power = frozen_fields(
             PowerState, hall_transformer_loading=np.full(halls, 0.6),
             hall_ups_loading=np.full(halls, 0.5),
+            hall_transformers_in_service=np.full(halls, 8),
+            hall_ups_modules_in_service=np.full(halls, 20), hall_redundant=np.ones(halls, bool),
             row_busway_loading=np.full(len(self.topology.row_names), 0.5),
             main_transformer_loading=0.45, plant_transformer_loading=0.4,
             hall_lv_voltage_pu=np.full(halls, 0.97), mv_voltage_pu=0.99,

@@ -82,3 +82,29 @@ def test_about_names_the_version_and_the_licences(make_window):
     assert f"twin {__version__}" in box.text()
     assert "pyqtgraph" in box.text() and "MIT" in box.text() and "vispy" in box.text()
     box.close()
+
+
+def test_a_recording_plays_back_in_the_window_and_the_bar_scrubs_it(
+        make_window, qtbot, tmp_path):
+    from twin.output import run_headless
+    from twin.replay import Recording, ReplaySimulation
+    from twin.scenario import builtin_scenarios, load
+
+    scenario = load("single-rack")
+    run = tmp_path / "site.csv"
+    recording_path = tmp_path / "run.twinrec"
+    assert run_headless(scenario, duration_s=1800, dt_s=1.0, every_steps=60, out=run,
+                        record=recording_path, record_every_s=10.0, progress=None,
+                        scenario_toml=builtin_scenarios()["single-rack"].read_text()) == 0
+    recording = Recording.open(recording_path)
+    window = make_window("single-rack", simulation=ReplaySimulation(recording),
+                         speed=60.0, running=False)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    bar = window.replay_bar
+    assert bar is not None and bar.isVisible()
+    target = 1200.0
+    bar.seek_requested.emit(target)
+    qtbot.waitUntil(lambda: window.snapshot.time_s == target, timeout=5000)
+    expected = recording.snapshot(recording.index_at(target))
+    assert window.snapshot.site["it_power_kw"] == expected.site["it_power_kw"]
+    assert "20min" in bar._label.text() or "1200" in bar._label.text()

@@ -26,7 +26,8 @@ from twin.scenario import (
     loads,
     resolve,
 )
-from twin.scenario.loader import from_dict
+from twin.scenario.loader import event_problems, from_dict
+from twin.scenario.schema import ChillerTrip
 
 from .helpers import BUILTINS, builtin_dict, builtin_text
 
@@ -217,6 +218,50 @@ CASES = [
          _set("events[1]", {"at_s": "2h", "kind": "power-cap", "fraction": 0.8,
                             "target": "hall-9"}),
          "events[1].target", ("no hall named 'hall-9'",)),
+    Case("leak-unknown-cdu", SEOUL,
+         _set("events[1]", {"at_s": "1h", "kind": "coolant-leak", "target": "H1-CDU-3",
+                            "rate_lpm": 5}),
+         "events[1].target", ("no CDU named 'H1-CDU-3'", "did you mean 'H1-CDU-03'?")),
+    Case("leak-without-rate", SEOUL,
+         _set("events[1]", {"at_s": "1h", "kind": "coolant-leak", "target": "H1-CDU-01"}),
+         "events[1].rate_lpm", ("a coolant-leak needs a rate above 0 L/min",)),
+    Case("leak-rate-impossible", SEOUL,
+         _set("events[1]", {"at_s": "1h", "kind": "coolant-leak", "target": "H1-CDU-01",
+                            "rate_lpm": 5000}),
+         "events[1].rate_lpm", ("from 0 to 1000 L/min", "got 5000 L/min")),
+    Case("valve-stuck-beyond-open", SEOUL,
+         _set("events[1]", {"at_s": "1h", "kind": "valve-stuck", "target": "H1-CDU-01",
+                            "position": 1.5}),
+         "events[1].position", ("1.5",)),
+    Case("clog-below-design", SEOUL,
+         _set("events[1]", {"at_s": "1h", "kind": "filter-clog", "target": "H1-CDU-01",
+                            "factor": 0.5}),
+         "events[1].factor", ("from 1 to 100", "got 0.5")),
+    Case("more-chillers-than-installed", SEOUL,
+         _set("events[1]", {"at_s": "1h", "kind": "chiller-trip", "units": 5}),
+         "events[1].units", ("5 exceeds the 4 installed",)),
+    Case("surge-unknown-row-group", SEOUL,
+         _set("events[1]", {"at_s": "1h", "kind": "workload-surge", "halls": ["hall-1"],
+                            "row_groups": ["H1-Q"], "utilization_step": 0.2,
+                            "duration_s": "1h"}),
+         "events[1].row_groups[0]", ("no row group named 'H1-Q'", "did you mean 'H1-R'?")),
+    Case("surge-without-duration", SEOUL,
+         _set("events[1]", {"at_s": "1h", "kind": "workload-surge", "halls": ["hall-1"],
+                            "utilization_step": 0.2, "duration_s": 0}),
+         "events[1].duration_s", ("must be above 0 s",)),
+    Case("transformer-fail-unknown-hall", SEOUL,
+         _set("events[1]", {"at_s": "1h", "kind": "transformer-fail", "target": "hall1"}),
+         "events[1].target", ("no hall named 'hall1'", "did you mean 'hall-1'?")),
+    Case("every-ups-module-failed", SEOUL,
+         _set("events[1]", {"at_s": "1h", "kind": "ups-fail", "target": "hall-2",
+                            "units": 20}),
+         "events[1].units", ("20 of the hall's 20 UPS modules would leave none in service",)),
+    Case("e-stop-unknown-workcell", SEOUL,
+         _set("events[1]", {"at_s": "1h", "kind": "workcell-e-stop", "target": "assembly-2"}),
+         "events[1].target", ("no workcell named 'assembly-2'", "did you mean 'assembly-1'?")),
+    Case("dispatch-unknown-rack", SEOUL,
+         _set("events[1]", {"at_s": "1h", "kind": "service-dispatch", "target": "H1-R01-15"}),
+         "events[1].target", ("no rack named 'H1-R01-15'", "did you mean 'H1-R01-1")),
     # ---- capacities and counts
     Case("transformer-n-plus-1-too-small", SEOUL,
          _set("power.distribution_transformer.rating_kva", 3000.0),
@@ -583,3 +628,11 @@ def _can_read(path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def test_events_after_the_run_ends_are_reported() -> None:
+    seoul = load("seoul-ai-factory")
+    late = ChillerTrip(kind="chiller-trip", at_s="2d")
+    problems = event_problems(seoul, [*seoul.events, late], duration_s=86400.0)
+    assert [(p.path, p.message) for p in problems] == [
+        ("events[2].at_s", "172800 s is after the run ends (86400 s)")]

@@ -16,10 +16,12 @@ from pydantic.fields import FieldInfo
 
 from twin.resources import resource_dir
 from twin.scenario.schema import (
+    CDU_EVENT_KINDS,
     CONSISTENCY_ERROR,
     CONVEYOR_END_GAP_M,
     ROBOT_MODELS,
     WORKCELL_SIZE_M,
+    Event,
     Scenario,
     Workcell,
 )
@@ -252,8 +254,11 @@ def _spot(loc: tuple[Any, ...], root: type[BaseModel] = Scenario) -> _Spot:
             lengths["min_length"] = lengths["max_length"] = len(get_args(base))
         for item in [*metadata, *inner]:
             for name in ("gt", "ge", "lt", "le"):
-                if isinstance(getattr(item, name, None), int | float):
-                    bounds[name] = getattr(item, name)
+                value = getattr(item, name, None)
+                if isinstance(value, int | float):
+                    # a field may narrow its type's bounds (Duration >= 0, a step >= 1 s)
+                    tightest = max if name in ("gt", "ge") else min
+                    bounds[name] = tightest(bounds.get(name, value), value)
             for name in ("min_length", "max_length"):
                 if isinstance(getattr(item, name, None), int):
                     lengths[name] = getattr(item, name)
@@ -585,15 +590,75 @@ def check_references(s: Scenario) -> list[Problem]:
                 f"workcells[{service_halls[cell.hall]}]; one fleet serves a hall")))
         else:
             service_halls[cell.hall] = i
-    for i, event in enumerate(s.events):
-        target = getattr(event, "target", None)
-        if event.kind in ("pump-trip", "pump-restore", "cdu-loss", "cdu-restore"):
-            if target not in cdu_names:
-                problems.append(Problem(f"events[{i}].target",
-                                        _unknown("CDU", target, sorted(cdu_names))))
-        elif event.kind == "power-cap" and target is not None and target not in hall_names:
-            problems.append(Problem(f"events[{i}].target", _unknown("hall", target, hall_names)))
+    # rack names are spelled out from the site, which must be sound for that
+    problems += event_problems(s, s.events, racks_known=not problems)
     return problems
+
+
+def event_problems(s: Scenario, events: list[Event], duration_s: float | None = None,
+                   where: str = "events", racks_known: bool = True) -> list[Problem]:
+    """Events whose targets the site lacks, whose unit counts exceed what is installed, or
+    (given the run's ``duration_s``) that fall after the run ends; the GUI and ``twin run``
+    check their events here too. ``racks_known``: the site is sound enough to name its
+    racks (``load`` checked it)."""
+    hall_names = [h.name for h in s.halls]
+    cdu_names = [unit for h in s.halls for c in h.cdus
+                 for unit in cdu_unit_names(c.name, c.count)]
+    row_groups = [r.name for h in s.halls for r in h.rows]
+    cells = [c.name for c in s.workcells]
+    hr = s.heat_rejection
+    problems: list[Problem] = []
+    for i, event in enumerate(events):
+        at = f"{where}[{i}]"
+        kind = event.kind
+        target = getattr(event, "target", None)
+        if duration_s is not None and event.at_s > duration_s:
+            problems.append(Problem(f"{at}.at_s", (
+                f"{event.at_s:g} s is after the run ends ({duration_s:g} s)")))
+        if kind in CDU_EVENT_KINDS:
+            if target not in cdu_names:
+                problems.append(Problem(f"{at}.target", _unknown("CDU", target, cdu_names)))
+        elif kind == "power-cap" and target is not None and target not in hall_names:
+            problems.append(Problem(f"{at}.target", _unknown("hall", target, hall_names)))
+        elif kind in ("dry-cooler-fail", "chiller-trip"):
+            installed = hr.dry_coolers.count if kind == "dry-cooler-fail" else hr.chillers.count
+            if event.units > installed:
+                problems.append(Problem(f"{at}.units", (
+                    f"{event.units} exceeds the {installed} installed")))
+        elif kind == "workload-surge":
+            for j, hall in enumerate(event.halls):
+                if hall not in hall_names:
+                    problems.append(Problem(f"{at}.halls[{j}]",
+                                            _unknown("hall", hall, hall_names)))
+            for j, group in enumerate(event.row_groups):
+                if group not in row_groups:
+                    problems.append(Problem(f"{at}.row_groups[{j}]",
+                                            _unknown("row group", group, row_groups)))
+        elif kind in ("transformer-fail", "transformer-restore", "ups-fail", "ups-restore"):
+            if target not in hall_names:
+                problems.append(Problem(f"{at}.target", _unknown("hall", target, hall_names)))
+            elif kind.endswith("-fail"):
+                el = s.halls[hall_names.index(target)].electrical
+                what, installed = (("transformers", el.transformers) if kind.startswith("t")
+                                   else ("UPS modules", el.ups_modules))
+                if event.units >= installed:
+                    problems.append(Problem(f"{at}.units", (
+                        f"{event.units} of the hall's {installed} {what} would leave none "
+                        "in service (a hall blackout is a utility-outage or cdu-loss "
+                        "matter, not modelled here)")))
+        elif kind in ("workcell-e-stop", "workcell-reset") and target not in cells:
+            problems.append(Problem(f"{at}.target", _unknown("workcell", target, cells)))
+        elif kind == "service-dispatch" and racks_known:
+            racks = _rack_names(s)
+            if target not in racks:
+                problems.append(Problem(f"{at}.target", _unknown("rack", target, racks)))
+    return problems
+
+
+def _rack_names(s: Scenario) -> list[str]:
+    return [rack_name(row, slot) for hall in s.halls for rows in hall.rows
+            for row in row_unit_names(rows.name, rows.count)
+            for slot in range(rows.racks_per_row)]
 
 
 def _workcell_kind_problems(i: int, cell: Workcell, hall_names: list[str]) -> list[Problem]:
@@ -640,6 +705,19 @@ def cdu_unit_names(group: str, count: int) -> list[str]:
         return [group]
     width = max(2, len(str(count)))
     return [f"{group}-{k:0{width}d}" for k in range(1, count + 1)]
+
+
+def row_unit_names(group: str, count: int) -> list[str]:
+    """Names of the rows a group expands to: ``H1-R`` x 12 gives ``H1-R01`` .. ``H1-R12``."""
+    if count == 1:
+        return [group]
+    width = max(2, len(str(count)))
+    return [f"{group}{k:0{width}d}" for k in range(1, count + 1)]
+
+
+def rack_name(row: str, slot: int) -> str:
+    """A rack's name from its row's and its 0-based position in the row: ``H1-R03-07``."""
+    return f"{row}-{slot + 1:02d}"
 
 
 def it_nameplate_kw(s: Scenario) -> float:

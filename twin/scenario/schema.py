@@ -580,11 +580,95 @@ class UtilityOutage(_Event):
     duration_s: Duration
 
 
+class ValveStuck(_Event):
+    """A CDU's facility-water valve seizes: it stays where it is (or at ``position``) whatever
+    its controller asks, until released."""
+
+    kind: Literal["valve-stuck", "valve-release"]
+    target: Name = Field(description="a CDU name such as H1-CDU-03")
+    position: Fraction | None = Field(
+        None, description="opening it sticks at, 0-1; its present opening when omitted")
+
+
+class CoolantLeak(_Event):
+    """Coolant escapes a CDU's secondary loop (rack manifolds, hoses, the CDU itself); leak
+    detection sees it at once. A repair stops the leak and tops the loop up."""
+
+    kind: Literal["coolant-leak", "leak-repair"]
+    target: Name = Field(description="a CDU name such as H1-CDU-03")
+    rate_lpm: NonNegative = Field(
+        0.0, le=1000, description="coolant lost; a pinhole drips < 0.1, a burst hose ~100")
+
+    @model_validator(mode="after")
+    def _rate(self) -> CoolantLeak:
+        if self.kind == "coolant-leak" and self.rate_lpm <= 0:
+            raise _inconsistent("rate_lpm", "a coolant-leak needs a rate above 0 L/min")
+        return self
+
+
+class FilterClog(_Event):
+    """A CDU's strainer fouls: the resistance in series with its racks (exchanger, manifolds,
+    strainer) rises linearly to ``factor`` times design over ``ramp_s``; cleaning resets it."""
+
+    kind: Literal["filter-clog", "filter-clean"]
+    target: Name = Field(description="a CDU name such as H1-CDU-03")
+    factor: float = Field(4.0, ge=1.0, le=100.0, description="resistance over design")
+    ramp_s: Duration = Field(3600.0, description="time to reach the factor, 0 at once")
+
+
+class DryCoolerFailure(_Event):
+    kind: Literal["dry-cooler-fail", "dry-cooler-restore"]
+    units: int = Field(1, ge=1, le=100_000, description="dry coolers whose fans stop")
+
+
+class ChillerTrip(_Event):
+    kind: Literal["chiller-trip", "chiller-restore"]
+    units: int = Field(1, ge=1, le=10_000)
+
+
+class WorkloadSurge(_Event):
+    """Extra utilization on some racks for a while (a new training job, a traffic spike)."""
+
+    kind: Literal["workload-surge"]
+    halls: list[Name] = Field(min_length=1)
+    row_groups: list[Name] = Field(default_factory=list, description="all rows when empty")
+    utilization_step: float = Field(
+        ge=-1.0, le=1.0, description="added to the racks' utilization, then clipped to 0-1")
+    duration_s: Duration = Field(gt=0)
+
+
+class HallElectricalFailure(_Event):
+    """Unit-substation transformers or UPS modules of a hall out of service: the units left
+    share the load (higher loading and copper loss)."""
+
+    kind: Literal["transformer-fail", "transformer-restore", "ups-fail", "ups-restore"]
+    target: Name = Field(description="a hall name")
+    units: int = Field(1, ge=1, le=100_000)
+
+
+class WorkcellStop(_Event):
+    kind: Literal["workcell-e-stop", "workcell-reset"]
+    target: Name = Field(description="a workcell name")
+
+
+class ServiceDispatch(_Event):
+    """Send the hall's service fleet to a rack (an inspection or a swap) as for a trip."""
+
+    kind: Literal["service-dispatch"]
+    target: Name = Field(description="a rack name such as H1-R01-03")
+
+
 Event = Annotated[
     PumpTrip | CduLoss | Heatwave | PowerCap | Smoothing | DemandResponse | GridCap
-    | UtilityOutage,
+    | UtilityOutage | ValveStuck | CoolantLeak | FilterClog | DryCoolerFailure | ChillerTrip
+    | WorkloadSurge | HallElectricalFailure | WorkcellStop | ServiceDispatch,
     Field(discriminator="kind"),
 ]
+
+CDU_EVENT_KINDS = frozenset({
+    "pump-trip", "pump-restore", "cdu-loss", "cdu-restore", "valve-stuck", "valve-release",
+    "coolant-leak", "leak-repair", "filter-clog", "filter-clean"})
+"""Kinds whose ``target`` names one CDU."""
 
 
 # --------------------------------------------------------------------------- root

@@ -17,7 +17,7 @@ robots sent to racks that tripped -> ledger.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -43,7 +43,7 @@ from twin.sim.snapshot import (
 from twin.sim.thermal import relax_node
 from twin.sim.topology import Topology, build_topology
 from twin.sim.weather import Weather
-from twin.sim.workload import WorkloadModel
+from twin.sim.workload import WorkloadModel, _racks_of
 
 AIR_DENSITY_KG_PER_M3 = 1.18  # dry air at 25 C, 1 atm
 AIR_CP_J_PER_KG_K = 1006.0
@@ -182,7 +182,18 @@ class State:
     power_cap_fraction: np.ndarray  # per rack
     smoothing_enabled: bool
     curtail_cap_fraction: float  # demand-response cap on GPU power, 1 = none
-    chillers_available: float = 1.0  # share of installed chiller capacity in service
+    chillers_in_service: int
+    dry_coolers_in_service: int
+    valve_stuck: np.ndarray  # per CDU, bool: the facility valve ignores its controller
+    valve_stuck_at: np.ndarray  # per CDU, the opening it is stuck at
+    leak_rate_lpm: np.ndarray  # per CDU, coolant escaping the secondary loop
+    inventory_l: np.ndarray  # per CDU, coolant left in the secondary loop and its racks
+    suction: np.ndarray  # per CDU, 0-1: pump head left as the loop runs short of coolant
+    clog_factor: np.ndarray  # per CDU, series resistance over design (1 = clean)
+    clog_ramp: list[tuple[int, float, float, float]] = field(default_factory=list)
+    # (CDU, start s, ramp s, final factor) of strainers still fouling
+    surges: list[tuple[float, np.ndarray, float]] = field(default_factory=list)
+    # (end s, racks, utilization step) of workload surges in force
     heatwaves: list[tuple[float, float, float]] = field(default_factory=list)
 
 
@@ -297,6 +308,12 @@ class Simulation:
         self.rack_names = [topo.rack_name(i) for i in range(topo.rack_count)]
         self.tariff_krw_per_kwh = np.asarray(s.power.utility.tariff_krw_per_kwh, dtype=float)
         self.rack_count_per_cdu = np.bincount(topo.rack_cdu, minlength=topo.cdu_count)
+        rack_volume_l = np.asarray([s.rack_types[n].coolant_volume_l
+                                    for n in topo.rack_type_names])[topo.rack_type]
+        self.cdu_inventory_l = per_cdu([c.secondary_volume_l for c in cdu_types]) + np.bincount(
+            topo.rack_cdu, weights=rack_volume_l, minlength=topo.cdu_count)
+        self.rack_index = {name: i for i, name in enumerate(self.rack_names)}
+        self.cell_index = {c.name: k for k, c in enumerate(s.workcells)}
         self.weather = Weather.from_scenario(s, self.seed)
         self.power_chain = PowerChain.from_scenario(s, topo)
         self.robots = Workcells(s, topo, build_layout(s, topo))
@@ -343,7 +360,17 @@ class Simulation:
             power_cap_fraction=np.full(n, s.gpu_management.power_cap_fraction),
             smoothing_enabled=s.gpu_management.smoothing_enabled,
             curtail_cap_fraction=1.0,
+            chillers_in_service=s.heat_rejection.chillers.count,
+            dry_coolers_in_service=s.heat_rejection.dry_coolers.count,
+            valve_stuck=np.zeros(m, dtype=bool),
+            valve_stuck_at=np.zeros(m),
+            leak_rate_lpm=np.zeros(m),
+            inventory_l=self.cdu_inventory_l.copy(),
+            suction=np.ones(m),
+            clog_factor=np.ones(m),
         )
+        self.loop_params = replace(self.loop_params,
+                                   series_k_kpa_per_lpm2=self.cdus.hx_k_kpa_per_lpm2)
         self.workload = WorkloadModel.build(s, topo, self.seed)
         self.power_chain.reset()
         self.robots.reset()
@@ -435,7 +462,8 @@ class Simulation:
 
         # --- CDU hydraulics (algebraic: pumps against parallel branches and the exchanger) --
         running = np.where(st.cdu_online, np.minimum(st.pumps_available, c.pumps_required), 0)
-        loop = solve_loops(self.loop_params, st.pump_speed, running,
+        # pumps short of coolant at their suction make less head (air, cavitation)
+        loop = solve_loops(self.loop_params, st.pump_speed * st.suction, running,
                            c.branch_conductance_sum, out=self._loop)
         rack_flow_lpm = branch_flow_lpm(self.rack_inv_sqrt_k, topo.rack_cdu, loop.branch_dp_kpa)
         st.pump_speed, st.pump_integral = pi_update(
@@ -474,6 +502,8 @@ class Simulation:
             st.cdu_supply_c - st.supply_setpoint_c, st.valve_integral, dt,
             kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S, out_min=VALVE_MIN, out_max=1.0,
             max_integration_s=VALVE_TI_S)
+        if st.valve_stuck.any():  # the controller winds on; the valve does not follow
+            st.valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
 
         # --- hall air and CRAHs on chilled water -----------------------------------------
         # electrical-room losses and robot heat of the previous step (held as pending heat)
@@ -491,10 +521,11 @@ class Simulation:
 
         # --- chillers: hold the chilled water, then trim the facility water ----------------
         hr = self.scenario.heat_rejection
+        chiller_capacity_w = (self.chiller_capacity_w * st.chillers_in_service
+                              / max(hr.chillers.count, 1))
         chw_duty_w, st.chilled_c[0] = _ideal_removal(
             st.chilled_c[0], self.chw_capacity_j_per_k, float(crah_duty_w.sum()),
-            hr.chillers.chilled_water_supply_c, self.chiller_capacity_w * st.chillers_available,
-            dt)
+            hr.chillers.chilled_water_supply_c, chiller_capacity_w, dt)
 
         # --- facility water: free cooling by dry coolers / towers, chiller trim -----------
         fw_in_w = float(hx_duty_w.sum())
@@ -503,7 +534,9 @@ class Simulation:
         fw_in_w += fw_pump_w
         x = st.rejection_fraction
         t_fw = st.facility_c[0]
-        g_dry = self.dry_cooler_conductance_w_per_k * x if t_fw > dry_bulb_c else 0.0
+        # units whose fans failed pass next to nothing (natural convection neglected)
+        dry_share = st.dry_coolers_in_service / max(hr.dry_coolers.count, 1)
+        g_dry = self.dry_cooler_conductance_w_per_k * dry_share * x if t_fw > dry_bulb_c else 0.0
         g_tower = self.tower_conductance_w_per_k * x if t_fw > wet_bulb_c else 0.0
         g_free = g_dry + g_tower
         sink_c = (g_dry * dry_bulb_c + g_tower * wet_bulb_c) / g_free if g_free > 0 else t_fw
@@ -513,7 +546,7 @@ class Simulation:
         free_w = float(free_w[0])
         dry_w = free_w * g_dry / g_free if g_free > 0 else 0.0
         tower_w = free_w * g_tower / g_free if g_free > 0 else 0.0
-        trim_capacity_w = max(self.chiller_capacity_w * st.chillers_available - chw_duty_w, 0.0)
+        trim_capacity_w = max(chiller_capacity_w - chw_duty_w, 0.0)
         fw_set = self.scenario.facility_water.supply_setpoint_c
         trim_w, fw_after = _ideal_removal(float(fw_next[0]), self.fw_capacity_j_per_k, 0.0,
                                           fw_set + TRIM_DEADBAND_K, trim_capacity_w, dt)
@@ -525,7 +558,8 @@ class Simulation:
         st.rejection_fraction = float(st.rejection_fraction[0])
         st.rejection_integral = float(st.rejection_integral[0])
         dry = hr.dry_coolers
-        dry_fan_w = self.dry_cooler_fan_w * _staged_fan_power(x, dry.min_speed) if g_dry else 0.0
+        dry_fan_w = (self.dry_cooler_fan_w * dry_share * _staged_fan_power(x, dry.min_speed)
+                     if g_dry else 0.0)
         tower_fan_w = hr.cooling_towers.fan_power_kw_per_kw * tower_w
         chw_cop = _chiller_cop(hr.chillers, hr.chillers.chilled_water_supply_c, dry_bulb_c)
         trim_cop = _chiller_cop(hr.chillers, fw_set, dry_bulb_c)
@@ -616,6 +650,14 @@ class Simulation:
             self._next_event += 1
         st = self.state
         st.heatwaves = [w for w in st.heatwaves if w[1] > t0]
+        if st.surges:
+            for _, racks, step in [w for w in st.surges if w[0] <= t0]:
+                self.workload.surge[racks] -= step
+            st.surges = [w for w in st.surges if w[0] > t0]
+        if st.clog_ramp:
+            self._foul_filters(t0)
+        if st.leak_rate_lpm.any():
+            self._drain_loops()
         if self._demand_response is not None and t0 >= self._demand_response[0]:
             self._demand_response = None
             self.power_chain.set_demand_response(None)
@@ -623,10 +665,41 @@ class Simulation:
         if self._demand_response is not None:
             self._follow_demand_response()
 
+    def _foul_filters(self, t0: float) -> None:
+        """Strainer resistance rising linearly to its final factor over the ramp."""
+        st = self.state
+        for cdu, start, ramp_s, final in st.clog_ramp:
+            share = min((t0 - start) / ramp_s, 1.0) if ramp_s > 0 else 1.0
+            st.clog_factor[cdu] = 1.0 + (final - 1.0) * share
+        st.clog_ramp = [w for w in st.clog_ramp if w[2] > 0 and t0 < w[1] + w[2]]
+        self._set_series_resistance()
+
+    def _set_series_resistance(self) -> None:
+        self.loop_params = replace(
+            self.loop_params,
+            series_k_kpa_per_lpm2=self.cdus.hx_k_kpa_per_lpm2 * self.state.clog_factor)
+
+    def _drain_loops(self) -> None:
+        """Coolant leaves the leaking loops; below the expansion tank's reserve the pumps
+        draw air and lose head, none left once the loop is short by ``SUCTION_LOST``.
+        The loop's heat capacity is held at its design value (the spill stays in the hall
+        at loop temperature, a simplification that keeps the ledger's masses fixed)."""
+        st = self.state
+        st.inventory_l = np.maximum(st.inventory_l - st.leak_rate_lpm * self.dt_s / 60.0, 0.0)
+        self._update_suction()
+
+    def _update_suction(self) -> None:
+        st = self.state
+        short = 1.0 - st.inventory_l / self.cdu_inventory_l
+        st.suction = np.clip((SUCTION_LOST - short) / (SUCTION_LOST - SUCTION_RESERVE), 0.0, 1.0)
+
     def apply(self, event: Event) -> None:
         """Apply an event now (scheduled ones arrive here at their time; the GUI too)."""
         st, t = self.state, self.state.time_s
         kind = event.kind
+        if kind in FAULT_KINDS:
+            self._apply_fault(event, t)
+            return
         if kind in ("pump-trip", "pump-restore", "cdu-loss", "cdu-restore"):
             cdu = self.topology.cdu_names.index(event.target)
             if kind == "pump-trip":
@@ -657,6 +730,62 @@ class Simulation:
             self.power_chain.start_outage(t, event.duration_s)
         else:  # the schema's discriminated union admits no other kind
             raise ValueError(f"unknown event kind {kind!r}")
+
+    def _apply_fault(self, event: Event, t: float) -> None:
+        """The fault vocabulary beyond the original events; each sets state that the physics
+        acts on, nothing scripted."""
+        st, kind, topo = self.state, event.kind, self.topology
+        hr = self.scenario.heat_rejection
+        if kind in ("valve-stuck", "valve-release", "coolant-leak", "leak-repair",
+                    "filter-clog", "filter-clean"):
+            cdu = topo.cdu_names.index(event.target)
+            if kind == "valve-stuck":
+                st.valve_stuck[cdu] = True
+                st.valve_stuck_at[cdu] = (st.valve[cdu] if event.position is None
+                                          else event.position)
+            elif kind == "valve-release":
+                st.valve_stuck[cdu] = False
+            elif kind == "coolant-leak":
+                st.leak_rate_lpm[cdu] += event.rate_lpm
+            elif kind == "leak-repair":
+                st.leak_rate_lpm[cdu] = 0.0
+                st.inventory_l[cdu] = self.cdu_inventory_l[cdu]  # topped up
+                self._update_suction()
+            elif kind == "filter-clog":
+                st.clog_ramp = [w for w in st.clog_ramp if w[0] != cdu]
+                st.clog_ramp.append((cdu, t, event.ramp_s, event.factor))
+                self._foul_filters(t)
+            else:
+                st.clog_ramp = [w for w in st.clog_ramp if w[0] != cdu]
+                st.clog_factor[cdu] = 1.0
+                self._set_series_resistance()
+        elif kind == "dry-cooler-fail":
+            st.dry_coolers_in_service = max(st.dry_coolers_in_service - event.units, 0)
+        elif kind == "dry-cooler-restore":
+            st.dry_coolers_in_service = min(st.dry_coolers_in_service + event.units,
+                                            hr.dry_coolers.count)
+        elif kind == "chiller-trip":
+            st.chillers_in_service = max(st.chillers_in_service - event.units, 0)
+        elif kind == "chiller-restore":
+            st.chillers_in_service = min(st.chillers_in_service + event.units,
+                                         hr.chillers.count)
+        elif kind == "workload-surge":
+            racks = _racks_of(topo, event.halls, event.row_groups)
+            self.workload.surge[racks] += event.utilization_step
+            st.surges.append((t + event.duration_s, racks, event.utilization_step))
+        elif kind in ("transformer-fail", "transformer-restore", "ups-fail", "ups-restore"):
+            hall = topo.hall_names.index(event.target)
+            change = -event.units if kind.endswith("-fail") else event.units
+            if kind.startswith("transformer"):
+                self.power_chain.change_hall_units(hall, transformers=change)
+            else:
+                self.power_chain.change_hall_units(hall, ups_modules=change)
+        elif kind == "workcell-e-stop":
+            self.robots.emergency_stop(self.cell_index[event.target])
+        elif kind == "workcell-reset":
+            self.robots.reset_cell(self.cell_index[event.target])
+        else:  # service-dispatch
+            self.robots.request_repairs(np.array([self.rack_index[event.target]]))
 
     # ------------------------------------------------------------------ operator commands
     # Applied between steps (the GUI sends them through its runner's queue), so a run that
@@ -769,16 +898,21 @@ class Simulation:
             dp_kpa=loop.branch_dp_kpa, duty_kw=last["hx_duty_w"] / 1e3,
             facility_valve=st.valve, pump_power_kw=loop.pump_power_w / 1e3,
             supply_setpoint_c=st.supply_setpoint_c,
-            pump_manual=~np.isnan(st.pump_manual_speed))
+            pump_manual=~np.isnan(st.pump_manual_speed), valve_stuck=st.valve_stuck,
+            leak_detected=st.leak_rate_lpm > 0, inventory_fraction=st.inventory_l
+            / self.cdu_inventory_l, filter_resistance_factor=st.clog_factor)
         hr = self.scenario.heat_rejection
         plant = frozen_fields(
             PlantState, fws_supply_c=float(st.facility_c[0]),
             fws_return_c=float(st.facility_c[0] + last["fw_rise_k"]),
             dry_cooler_duty_kw=last["dry_w"] / 1e3,
             dry_cooler_fan_speed=st.rejection_fraction,
-            dry_coolers_running=_units_running(st.rejection_fraction, hr.dry_coolers.count,
+            dry_coolers_running=_units_running(st.rejection_fraction,
+                                               st.dry_coolers_in_service,
                                                hr.dry_coolers.min_speed)
             if last["dry_w"] > 0 else 0,
+            dry_coolers_available=st.dry_coolers_in_service,
+            chillers_available=st.chillers_in_service,
             chiller_duty_kw=(last["chw_duty_w"] + last["trim_w"]) / 1e3,
             chillers_running=int(np.ceil((last["chw_duty_w"] + last["trim_w"])
                                          / max(hr.chillers.capacity_kw * 1e3, 1.0) - 1e-9)),
@@ -862,6 +996,14 @@ DR_BASELINE_S = 300.0  # demand-response baseline: mean import over the last min
 DR_CAP_GAIN = 0.5  # cap change per unit of shortfall / IT power, per step
 DR_CAP_RECOVERY_PER_S = 0.01
 DR_CAP_FLOOR = 0.3  # GPUs are not capped below 30 % of TDP
+SUCTION_RESERVE = 0.05  # share of a loop's coolant its expansion tank can lose unfelt
+# (engineering choice: tanks hold ~5-10 % of the loop volume; no public figure collected)
+SUCTION_LOST = 0.15  # short by this share the pumps draw air and make no head
+FAULT_KINDS = frozenset({
+    "valve-stuck", "valve-release", "coolant-leak", "leak-repair", "filter-clog",
+    "filter-clean", "dry-cooler-fail", "dry-cooler-restore", "chiller-trip", "chiller-restore",
+    "workload-surge", "transformer-fail", "transformer-restore", "ups-fail", "ups-restore",
+    "workcell-e-stop", "workcell-reset", "service-dispatch"})
 MIN_LIFT_K = 5.0  # below this lift a compressor does not follow the Carnot fraction
 
 

@@ -152,6 +152,11 @@ class PowerChain:
         self.hall_count = len(halls)
         self.hall_transformers = np.array([h.electrical.transformers for h in halls], float)
         self.hall_ups_modules = np.array([h.electrical.ups_modules for h in halls], float)
+        # N of N+R: units the design needs; more in service means a spare still stands
+        self.hall_transformers_needed = self.hall_transformers - [
+            h.electrical.transformer_redundancy for h in halls]
+        self.hall_ups_needed = self.hall_ups_modules - [h.electrical.ups_redundancy
+                                                        for h in halls]
         rack_nameplate = np.array([s.rack_types[n].nameplate_kw * 1e3
                                    for n in topo.rack_type_names])[topo.rack_type]
         self.psu_rating_w = rack_nameplate * PSU_RATING_PER_NAMEPLATE
@@ -164,9 +169,10 @@ class PowerChain:
             [self.p.distribution_transformer] * self.hall_count + [self.p.plant_transformers],
             np.append(self.hall_transformers, self.p.plant_transformers.units))
         self.lv_load_w = np.zeros(self.hall_count + 1)
+        self.lv_unit_va = self.lv.rating_va / np.append(self.hall_transformers,
+                                                         self.p.plant_transformers.units)
         self.main = TransformerGroups.single(self.p.main_transformers,
                                              self.p.main_transformers.units)
-        self.lv_to_main = self.lv.rating_va / self.main.rating_va  # per-unit bases
         bess = self.p.bess
         self.bess_capacity_j = bess.energy_mwh * 3.6e9
         self.bess_power_w = bess.power_mw * 1e6
@@ -179,6 +185,9 @@ class PowerChain:
         return cls(s, topo)
 
     def reset(self) -> None:
+        self.hall_transformers_in_service = self.hall_transformers.copy()
+        self.hall_ups_in_service = self.hall_ups_modules.copy()
+        self._rate_lv_groups()
         bess = self.p.bess
         self.bess_energy_j = bess.initial_soc * self.bess_capacity_j
         self.ups_capacity_j = (self.hall_ups_modules * self.p.ups.module_rating_kw * 1e3
@@ -207,6 +216,22 @@ class PowerChain:
         self.bess_limited = False
 
     # ------------------------------------------------------------------ commands
+
+    def change_hall_units(self, hall: int, transformers: int = 0, ups_modules: int = 0) -> None:
+        """Take units of a hall out of service (negative) or back (positive), keeping at
+        least one of each and no more than installed. The units left carry the load: the
+        group's rating shrinks, so loading and copper loss rise, no-load loss falls. The
+        UPS batteries stay (strings shared by the modules)."""
+        self.hall_transformers_in_service[hall] = np.clip(
+            self.hall_transformers_in_service[hall] + transformers, 1,
+            self.hall_transformers[hall])
+        self.hall_ups_in_service[hall] = np.clip(
+            self.hall_ups_in_service[hall] + ups_modules, 1, self.hall_ups_modules[hall])
+        self._rate_lv_groups()
+
+    def _rate_lv_groups(self) -> None:
+        self.lv.rating_va[:-1] = self.lv_unit_va[:-1] * self.hall_transformers_in_service
+        self.lv_to_main = self.lv.rating_va / self.main.rating_va
 
     def set_import_cap(self, cap_w: float) -> None:
         self.import_cap_w = cap_w
@@ -237,7 +262,7 @@ class PowerChain:
         ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss,
                               minlength=self.hall_count)
         ups = self.p.ups
-        ups_rating = self.hall_ups_modules * ups.module_rating_kw * 1e3
+        ups_rating = self.hall_ups_in_service * ups.module_rating_kw * 1e3
         self.hall_ups_loading = ups_out / ups_rating
         if ups.mode == "eco":
             ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
@@ -425,6 +450,10 @@ class PowerChain:
         return {
             "hall_transformer_loading": self.hall_transformer_loading,
             "hall_ups_loading": self.hall_ups_loading,
+            "hall_transformers_in_service": self.hall_transformers_in_service.astype(np.int64),
+            "hall_ups_modules_in_service": self.hall_ups_in_service.astype(np.int64),
+            "hall_redundant": (self.hall_transformers_in_service > self.hall_transformers_needed)
+            & (self.hall_ups_in_service > self.hall_ups_needed),
             "row_busway_loading": self.row_loading,
             "main_transformer_loading": self.main_loading,
             "plant_transformer_loading": self.plant_loading,

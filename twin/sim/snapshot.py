@@ -72,6 +72,10 @@ class CduState:
     pump_power_kw: np.ndarray
     supply_setpoint_c: np.ndarray
     pump_manual: np.ndarray  # bool: pumps at an operator's fixed speed, not on dp control
+    valve_stuck: np.ndarray  # bool: the facility valve is seized (fault)
+    leak_detected: np.ndarray  # bool: coolant escaping the secondary loop
+    inventory_fraction: np.ndarray  # coolant in the loop over its full charge, 0-1
+    filter_resistance_factor: np.ndarray  # series (strainer, exchanger) resistance over design
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +90,17 @@ class PlantState:
     chiller_cop: float
     tower_duty_kw: float
     hall_air_c: np.ndarray  # per hall
+    dry_coolers_available: int  # installed less those with failed fans
+    chillers_available: int  # installed less those tripped
 
 
 @dataclass(frozen=True, slots=True)
 class PowerState:
     hall_transformer_loading: np.ndarray  # per hall, current over rated of the units in service
     hall_ups_loading: np.ndarray
+    hall_transformers_in_service: np.ndarray  # int per hall
+    hall_ups_modules_in_service: np.ndarray  # int per hall
+    hall_redundant: np.ndarray  # bool per hall: a spare transformer and UPS module remain
     row_busway_loading: np.ndarray  # per row, current over rated
     main_transformer_loading: float
     plant_transformer_loading: float

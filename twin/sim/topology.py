@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.scenario import Scenario, cdu_unit_names
+from twin.scenario.loader import rack_name, row_unit_names
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ class Topology:
         return len(self.cdu_names)
 
     def rack_name(self, index: int) -> str:
-        return f"{self.row_names[self.rack_row[index]]}-{int(self.rack_slot[index]) + 1:02d}"
+        return rack_name(self.row_names[self.rack_row[index]], int(self.rack_slot[index]))
 
     def cdu_racks(self, cdu: int) -> np.ndarray:
         return np.flatnonzero(self.rack_cdu == cdu)
@@ -80,10 +81,9 @@ def build_topology(s: Scenario) -> Topology:
         for rows in hall.rows:
             g = len(row_group_names)
             row_group_names.append(rows.name)
-            width = max(2, len(str(rows.count)))
-            for k in range(rows.count):
+            for row_name in row_unit_names(rows.name, rows.count):
                 r = len(row_names)
-                row_names.append(f"{rows.name}{k + 1:0{width}d}" if rows.count > 1 else rows.name)
+                row_names.append(row_name)
                 row_hall.append(h)
                 row_group.append(g)
                 row_position.append(position)

@@ -31,6 +31,7 @@ from twin.gui._qt.alarms import AlarmPanel
 from twin.gui._qt.controls import SPEEDS, ColorFieldPanel, TimeControls
 from twin.gui._qt.inspector import ObjectInspector
 from twin.gui._qt.kpi_strip import KpiStrip, site_kpis
+from twin.gui._qt.replay_bar import ReplayBar
 from twin.gui._qt.theme import THEMES, Theme
 from twin.gui._qt.trends import TrendPanel
 from twin.gui._vispy.base import LAYERS
@@ -39,6 +40,7 @@ from twin.gui._vispy.colors import rack_color_fields
 from twin.gui.about import about_html
 from twin.gui.objects import Selection
 from twin.gui.runner import SimulationLike, SimulationRunner
+from twin.replay import ReplaySimulation
 from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
 from twin.settings import Settings, save_settings
 from twin.sim.layout import build_layout
@@ -49,6 +51,14 @@ FRAME_INTERVAL_MS = 16  # pull snapshots at up to 60 Hz; slower GL simply draws 
 STATUS_INTERVAL_MS = 1000
 DEFAULT_SPEED = 60.0
 SPEEDS_OFFERED = {value for _, value in SPEEDS}
+
+
+def _replay_bar(simulation: SimulationLike) -> ReplayBar | None:
+    """A scrub bar when the window plays a recording back rather than simulating."""
+    if not isinstance(simulation, ReplaySimulation):
+        return None
+    recording = simulation.recording
+    return ReplayBar(float(recording.times[0]), recording.end_s, recording.every_s)
 
 
 class MainWindow(QMainWindow):
@@ -85,6 +95,7 @@ class MainWindow(QMainWindow):
 
         # alarms are scanned on the simulation's thread as it steps (AlarmedSimulation); the
         # window shows the engine's immutable summaries and sends operator actions as commands
+        self.replay_bar = _replay_bar(simulation)
         self.alarm_engine = AlarmEngine.from_scenario(scenario, self.topology)
         simulation = AlarmedSimulation(simulation, self.alarm_engine)
         self.runner = SimulationRunner(simulation, speed=speed, paused=not running, parent=self)
@@ -103,6 +114,16 @@ class MainWindow(QMainWindow):
         self.viewpoint_box.activated.connect(
             lambda i: self.canvas.go_to(self.viewpoint_box.itemData(i)))
         self._build_toolbar()
+        if self.replay_bar is not None:
+            # a recording plays back through the same views; the bar scrubs it
+            replay_toolbar = QToolBar("Replay")
+            replay_toolbar.setObjectName("replayToolbar")
+            replay_toolbar.setMovable(False)
+            replay_toolbar.addWidget(self.replay_bar)
+            self.addToolBarBreak()
+            self.addToolBar(replay_toolbar)
+            self.replay_bar.seek_requested.connect(
+                lambda time_s: self.runner.call(lambda sim: sim.seek(time_s)))
 
         self.inspector = ObjectInspector(scenario, self.topology)
         dock = QDockWidget("Inspector", self)
@@ -338,6 +359,8 @@ class MainWindow(QMainWindow):
         self.trends.append(snapshot)
         self._show_alarms()
         self.time_controls.set_time(snapshot.time_s)
+        if self.replay_bar is not None:
+            self.replay_bar.show_time(snapshot.time_s)
 
     def _update_status(self) -> None:
         now = time.monotonic()

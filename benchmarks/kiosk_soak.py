@@ -1,0 +1,138 @@
+"""Kiosk soak: the trade-show tour at full simulation speed for a long while, with the
+frame rate and the resident memory at its start and at its end.
+
+Run: .venv/bin/python benchmarks/kiosk_soak.py [--minutes 30] [--story NAME|PATH]
+         [--scenario NAME|PATH] [--sample-s 10] [--warm-up-s 60]
+Without a display it starts Xvfb (1920x1080) for itself. The story plays as in
+`twin kiosk`, full screen, except that every step runs the simulation as fast as it goes:
+the heaviest load the show puts on the GUI thread. One line per sample (time, frames per
+second over the sample, resident memory, loop and step), then the start and end figures:
+frames per second as the mean of the first and of the last three samples after the
+warm-up, resident memory of the first and of the last of them, and the growth of each in %.
+Target (issue 7): memory growth under 5 % over 30 minutes and no drop in frames per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SCREEN = "1920x1080x24"
+EDGE_SAMPLES = 3
+
+
+def rss_mib() -> float:
+    """Resident memory now (not the peak), from the kernel."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def start_xvfb() -> subprocess.Popen:
+    """An Xvfb of our own on a free display number, which it reports on a pipe."""
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", SCREEN,
+                               "-nolisten", "tcp"], pass_fds=(write_end,),
+                              stderr=subprocess.DEVNULL)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        display = pipe.readline().strip()
+    if not display:
+        server.terminate()
+        raise RuntimeError("Xvfb did not start")
+    os.environ["DISPLAY"] = f":{display}"
+    return server
+
+
+def soak(args: argparse.Namespace) -> dict[str, object]:
+    from PySide6.QtCore import QTimer
+
+    from twin.gui.app import create_application
+    from twin.kiosk._qt.window import KioskWindow
+    from twin.kiosk.app import prepare
+    from twin.sim.engine import Simulation
+
+    story, path, scenario = prepare(args.story, args.scenario)
+    flat_out = [step.model_copy(update={"speed": None}) for step in story.steps]
+    story = story.model_copy(update={"steps": flat_out})
+    app = create_application()
+    window = KioskWindow(scenario, Simulation.from_scenario(scenario), story, story_path=path)
+    window.setGeometry(app.primaryScreen().geometry())
+    window.showFullScreen()
+    started = time.monotonic()
+    samples: list[dict[str, object]] = []
+    last = [started, 0]
+
+    def sample() -> None:
+        now, frames = time.monotonic(), window.canvas.frames_drawn
+        row = {"t_s": round(now - started), "fps": round((frames - last[1]) / (now - last[0]), 1),
+               "rss_mib": round(rss_mib(), 1), "loop": window.show_.loops,
+               "step": window.show_.step.name, "restarts": window.show_.restarts}
+        last[:] = [now, frames]
+        samples.append(row)
+        print(json.dumps(row), flush=True)
+
+    timer = QTimer()
+    timer.timeout.connect(sample)
+    timer.start(round(args.sample_s * 1000))
+    QTimer.singleShot(round(args.minutes * 60_000), window.leave)
+    app.exec()
+    timer.stop()
+
+    settled = [s for s in samples if s["t_s"] >= args.warm_up_s]
+    if len(settled) < 2 * EDGE_SAMPLES:
+        raise SystemExit("too few samples after the warm-up: run longer or sample more often")
+    first, final = settled[:EDGE_SAMPLES], settled[-EDGE_SAMPLES:]
+    fps_start = statistics.mean(s["fps"] for s in first)
+    fps_end = statistics.mean(s["fps"] for s in final)
+    rss_start, rss_end = first[0]["rss_mib"], final[-1]["rss_mib"]
+    return {
+        "minutes": args.minutes, "story": story.story.name, "scenario": scenario.scenario.name,
+        "loops": window.show_.loops, "restarts": window.show_.restarts,
+        "fps_start": round(fps_start, 1), "fps_end": round(fps_end, 1),
+        "fps_change_pct": round(100 * (fps_end / fps_start - 1), 1),
+        "rss_start_mib": rss_start, "rss_end_mib": rss_end,
+        "rss_growth_pct": round(100 * (rss_end / rss_start - 1), 2),
+        "rss_peak_mib": max(s["rss_mib"] for s in samples),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=30.0, help="how long (default 30)")
+    parser.add_argument("--story", help="built-in story name or TOML file (default the tour)")
+    parser.add_argument("--scenario", help="built-in scenario or TOML file (default the "
+                        "story's)")
+    parser.add_argument("--sample-s", type=float, default=10.0,
+                        help="seconds between samples (default 10)")
+    parser.add_argument("--warm-up-s", type=float, default=60.0,
+                        help="seconds left out of the start figures (default 60)")
+    args = parser.parse_args()
+    server = start_xvfb() if not os.environ.get("DISPLAY") else None
+    try:
+        result = soak(args)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+    print(f"frames per second  start {result['fps_start']}  end {result['fps_end']}  "
+          f"change {result['fps_change_pct']:+} %")
+    print(f"resident memory    start {result['rss_start_mib']} MiB  end "
+          f"{result['rss_end_mib']} MiB  growth {result['rss_growth_pct']:+} %  peak "
+          f"{result['rss_peak_mib']} MiB")
+    met = result["rss_growth_pct"] < 5 and result["fps_change_pct"] > -5
+    print(f"{result['loops']} loop(s), {result['restarts']} restart(s); target (memory "
+          f"growth under 5 %, fps within 5 % of the start): {'met' if met else 'missed'}")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

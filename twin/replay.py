@@ -1,0 +1,443 @@
+"""Replay and comparison of recorded runs (see ``twin.recording`` for the format).
+
+``Recording.open(path)`` checks a recording part by part. What cannot be read (a missing or
+damaged part, a run that stopped before closing it) is named in ``Recording.problems``, and
+everything before it stays usable; only a recording with nothing readable raises
+``RecordingError``.
+
+``ReplaySimulation`` plays a recording through the same duck-typed interface as the live
+simulation (``twin.gui.runner.SimulationLike``): one step moves one recorded row on, and a
+snapshot is rebuilt from the row without running any physics. What a row does not hold is
+filled in neutrally: the robots' mission routes are empty, and a state field missing from an
+older recording reads NaN (numbers), 0 (counts) or False (flags).
+
+``compare(a, b)`` sets two runs (recordings or ``twin run`` site tables) side by side: KPIs
+of each over the time both cover, their differences (b - a) and the site series on a common
+time axis.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twin.recording import (
+    FORMAT,
+    MANIFEST,
+    PART_PATTERN,
+    SCENARIO_FILE,
+    SHAPES_KEY,
+    STATE_GROUPS,
+)
+from twin.scenario.units import format_duration
+from twin.sim.snapshot import (
+    SITE_COLUMNS,
+    CduState,
+    PlantState,
+    PowerState,
+    RackState,
+    RobotsState,
+    Snapshot,
+    frozen_fields,
+)
+
+SITE_NAMES = tuple(name for name, _ in SITE_COLUMNS)
+STATE_CLASSES = dict(zip(STATE_GROUPS, (RackState, CduState, PlantState, PowerState,
+                                        RobotsState), strict=True))
+PARTS_CACHED = 2  # scrubbing back and forth across a part boundary reads nothing twice
+
+
+class RecordingError(Exception):
+    """A recording or run output that cannot be read; the message names the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    path: Path
+    times: np.ndarray
+    first_row: int
+
+
+class Recording:
+    """A recording opened for reading: its metadata, its readable rows and its problems."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any], parts: list[_Part],
+                 problems: list[str]) -> None:
+        self.path = path
+        self.metadata: dict[str, str] = dict(manifest.get("metadata", {}))
+        self.scenario_toml: str = manifest.get("scenario_toml", "")
+        self.closed = bool(manifest.get("closed"))
+        self.problems = tuple(problems)
+        self._parts = parts
+        self.times = np.concatenate([p.times for p in parts])
+        self._cache: dict[int, dict[str, np.ndarray]] = {}
+
+    @classmethod
+    def open(cls, path: str | Path) -> Recording:
+        path = Path(path)
+        if not path.exists():
+            raise RecordingError(f"{path}: no such recording")
+        if not path.is_dir():
+            raise RecordingError(f"{path}: not a twin recording (a recording is a folder "
+                                 f"with {MANIFEST} and Parquet parts)")
+        try:
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RecordingError(f"{path}: not a twin recording (no {MANIFEST})") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RecordingError(f"{path}: {MANIFEST} is damaged ({exc})") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise RecordingError(f"{path}: {MANIFEST} does not describe a twin recording")
+        parts, problems = _readable_parts(path, manifest)
+        if not parts:
+            reason = problems[0] if problems else "the run stopped before its first flush"
+            raise RecordingError(f"{path}: nothing is readable: {reason}")
+        recording = cls(path, manifest, parts, problems)
+        if not recording.closed:
+            recording.problems += (
+                f"the recording was not closed (the run stopped early); rows after "
+                f"{format_duration(recording.end_s)} were lost",)
+        return recording
+
+    def __len__(self) -> int:
+        return int(self.times.size)
+
+    @property
+    def every_s(self) -> float:
+        return float(self.metadata.get("every_s") or np.median(np.diff(self.times)))
+
+    @property
+    def end_s(self) -> float:
+        return float(self.times[-1])
+
+    def summary(self) -> str:
+        """One line: what is readable, then each problem."""
+        readable = (f"{format_duration(self.end_s - self.times[0] + self.every_s)} readable "
+                    f"({len(self):,} rows to {format_duration(self.end_s)})")
+        return "; ".join([*self.problems, readable])
+
+    def scenario(self) -> Any:
+        """The recorded run's scenario, from the TOML text kept in the manifest."""
+        from twin.scenario import loads
+
+        return loads(self.scenario_toml, source=f"{self.path}/{MANIFEST}")
+
+    def scenario_file(self) -> Path:
+        """A TOML file holding the recorded scenario: the recording's own copy while it
+        matches the manifest, else a temporary file written from the manifest."""
+        copy = self.path / SCENARIO_FILE
+        if copy.is_file() and copy.read_text(encoding="utf-8") == self.scenario_toml:
+            return copy
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="twin-replay-"))
+        name = self.metadata.get("scenario", "recorded")
+        written = folder / f"{name}.toml"
+        written.write_text(self.scenario_toml, encoding="utf-8")
+        return written
+
+    def site_series(self) -> dict[str, np.ndarray]:
+        """Every site column over the readable rows."""
+        import pyarrow.parquet as pq
+
+        tables = [pq.read_table(p.path, columns=[n for n in SITE_NAMES
+                                                 if n in pq.read_schema(p.path).names])
+                  for p in self._parts]
+        return {name: np.concatenate([t.column(name).to_numpy() for t in tables])
+                for name in tables[0].column_names}
+
+    def index_at(self, time_s: float) -> int:
+        """The last row at or before ``time_s`` (the first row for earlier times)."""
+        return int(np.clip(np.searchsorted(self.times, time_s + 1e-9, "right") - 1,
+                           0, len(self) - 1))
+
+    def snapshot(self, index: int, *, robots: bool = True) -> Snapshot:
+        """Row ``index`` rebuilt as a snapshot."""
+        part_no = int(np.searchsorted([p.first_row for p in self._parts], index, "right") - 1)
+        data = self._part_data(part_no)
+        i = index - self._parts[part_no].first_row
+        site = {name: float(data[name][i]) if name in data else float("nan")
+                for name in SITE_NAMES}
+        states = {group: _state(cls, group, data, i) for group, cls in STATE_CLASSES.items()
+                  if group != "robots"}
+        recorded_robots = any(k.startswith("robots.") for k in data)
+        return Snapshot(step=int(data["step"][i]), time_s=float(self.times[index]), site=site,
+                        robots=_state(RobotsState, "robots", data, i)
+                        if robots and recorded_robots else None,
+                        **states)
+
+    def _part_data(self, part_no: int) -> dict[str, np.ndarray]:
+        if part_no not in self._cache:
+            if len(self._cache) >= PARTS_CACHED:
+                del self._cache[next(iter(self._cache))]
+            self._cache[part_no] = _decode(self._parts[part_no].path)
+        return self._cache[part_no]
+
+
+def _readable_parts(path: Path, manifest: dict[str, Any]) -> tuple[list[_Part], list[str]]:
+    """The parts up to the first one that cannot be read, and what is wrong with it."""
+    import pyarrow.parquet as pq
+
+    listed = [p["file"] for p in manifest.get("parts", [])]
+    # a part renamed into place just before a kill, whose manifest update never came
+    on_disk = sorted(p.name for p in path.glob("part-*.parquet"))
+    names = listed + [n for n in on_disk if n not in listed]
+    parts: list[_Part] = []
+    rows = 0
+    for k, name in enumerate(names):
+        where = f"part {k + 1} of {len(names)} ({name})"
+        if name != PART_PATTERN.format(k):
+            return parts, [f"{where} is out of sequence"]
+        try:
+            times = pq.read_table(path / name, columns=["time_s"]).column(0).to_numpy()
+        except FileNotFoundError:
+            return parts, [f"{where} is missing"]
+        except Exception as exc:  # pyarrow raises several kinds for a damaged file
+            return parts, [f"{where} is damaged ({str(exc).splitlines()[0]})"]
+        parts.append(_Part(path / name, times, rows))
+        rows += times.size
+    return parts, []
+
+
+def _decode(path: Path) -> dict[str, np.ndarray]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    shapes = json.loads((table.schema.metadata or {}).get(SHAPES_KEY, b"{}"))
+    data: dict[str, np.ndarray] = {}
+    for name in table.column_names:
+        column = table.column(name).combine_chunks()
+        if pa.types.is_fixed_size_list(column.type):
+            shape = shapes[name][:-1]
+            values = column.flatten().to_numpy(zero_copy_only=False)
+            data[name] = values.reshape(len(table), *shape)
+        else:
+            data[name] = column.to_numpy(zero_copy_only=False)
+    for name, (*shape, dtype) in shapes.items():
+        if name not in data:  # an empty array: no column, only its shape
+            data[name] = np.zeros((len(table), *shape), dtype=np.dtype(dtype))
+    return data
+
+
+def _state(cls: type, group: str, data: dict[str, np.ndarray], i: int) -> Any:
+    values: dict[str, object] = {}
+    missing = []
+    for f in fields(cls):
+        column = data.get(f"{group}.{f.name}")
+        if column is None:
+            missing.append(f)
+        elif f.type == "int":
+            values[f.name] = int(column[i])
+        elif f.type == "bool":
+            values[f.name] = bool(column[i])
+        elif f.type == "float":
+            values[f.name] = float(column[i])
+        else:
+            values[f.name] = np.asarray(column[i])
+    length = next((len(v) for v in values.values() if isinstance(v, np.ndarray) and v.ndim), 0)
+    for f in missing:
+        if f.name == "service_routes_m":
+            values[f.name] = tuple(np.zeros((0, 2)) for _ in values.get("service_state", ()))
+        elif f.type == "int":
+            values[f.name] = 0
+        elif f.type == "bool":
+            values[f.name] = False
+        elif f.type == "float":
+            values[f.name] = float("nan")
+        else:
+            values[f.name] = np.full(length, np.nan)
+    return frozen_fields(cls, **values)
+
+
+class ReplaySimulation:
+    """A recording played back as a simulation (``SimulationLike``): each step moves one
+    recorded row on and stays on the last row at the end; ``seek`` jumps to a time."""
+
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+        self.dt_s = recording.every_s
+        self._index = 0
+
+    @property
+    def time_s(self) -> float:
+        return float(self.recording.times[self._index])
+
+    @property
+    def has_output(self) -> bool:
+        return True  # Recording.open guarantees at least one row
+
+    @property
+    def at_end(self) -> bool:
+        return self._index == len(self.recording) - 1
+
+    def step(self, n: int = 1) -> None:
+        self._index = min(self._index + n, len(self.recording) - 1)
+
+    def snapshot(self, *, robots: bool = True) -> Snapshot:
+        return self.recording.snapshot(self._index, robots=robots)
+
+    def reset(self) -> None:
+        self._index = 0
+
+    def seek(self, time_s: float) -> float:
+        """Go to the last row at or before ``time_s``; returns that row's time."""
+        self._index = self.recording.index_at(time_s)
+        return self.time_s
+
+
+# ----------------------------------------------------------------------- comparison
+
+KPI_LABELS = {
+    "duration_h": "simulated time (h)",
+    "energy_mwh": "facility energy (MWh)",
+    "it_energy_mwh": "IT energy (MWh)",
+    "peak_gpu_temp_c": "peak GPU temperature (°C)",
+    "tokens": "tokens delivered",
+    "cost_krw": "electricity cost (KRW)",
+    "co2_t": "CO2 (t)",
+    "water_m3": "water (m³)",
+    "max_tripped_racks": "most racks tripped at once",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSeries:
+    """A run's site columns (``SITE_COLUMNS``) and what the run wrote about itself."""
+
+    source: str
+    columns: dict[str, np.ndarray]
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: str | Path) -> SiteSeries:
+        """A recording folder, or a ``twin run`` site table in .csv or .parquet."""
+        path = Path(path)
+        if path.is_dir():
+            recording = Recording.open(path)
+            return cls(str(path), recording.site_series(), recording.metadata)
+        if not path.exists():
+            raise RecordingError(f"{path}: no such file")
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".csv":
+                return cls(str(path), *_read_csv(path))
+            if suffix == ".parquet":
+                import pyarrow.parquet as pq
+
+                table = pq.read_table(path)
+                meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+                columns = {n: table.column(n).to_numpy() for n in table.column_names}
+                return cls(str(path), _checked(path, columns), meta)
+        except RecordingError:
+            raise
+        except Exception as exc:  # csv, pyarrow and numpy each raise their own kinds
+            raise RecordingError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
+        raise RecordingError(f"{path}: not a run output (a .csv or .parquet site table from "
+                             "'twin run', or a recording folder)")
+
+    def until(self, end_s: float) -> SiteSeries:
+        keep = self.columns["time_s"] <= end_s + 1e-9
+        return SiteSeries(self.source, {k: v[keep] for k, v in self.columns.items()},
+                          self.metadata)
+
+
+def _read_csv(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    meta: dict[str, str] = {}
+    with path.open(encoding="utf-8", newline="") as f:
+        lines = []
+        for line in f:
+            if line.startswith("#"):
+                key, _, value = line[1:].partition(":")
+                meta[key.strip()] = value.strip()
+            else:
+                lines.append(line)
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None:
+        raise RecordingError(f"{path}: the site table is empty")
+    values = np.array([[float(v) for v in row] for row in reader if row], dtype=np.float64)
+    values = values.reshape(-1, len(header))
+    return _checked(path, {n: values[:, i] for i, n in enumerate(header)}), meta
+
+
+def _checked(path: Path, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    missing = [n for n in ("time_s", "facility_power_kw") if n not in columns]
+    if missing:
+        raise RecordingError(f"{path}: not a twin site table (no {', '.join(missing)} column)")
+    if columns["time_s"].size == 0:
+        raise RecordingError(f"{path}: the site table has no rows")
+    return columns
+
+
+def kpis(series: SiteSeries) -> dict[str, float]:
+    """Totals and peaks of a run, keyed as ``KPI_LABELS``. Each row stands for the
+    interval since the previous one (site-table rows are interval means, so their
+    totals are exact)."""
+    c = series.columns
+    t = c["time_s"]
+    dt = np.diff(t, prepend=0.0)
+
+    def total(name: str, scale: float) -> float:
+        return float(np.sum(c[name] * dt) * scale) if name in c else float("nan")
+
+    def peak(name: str) -> float:
+        return float(np.max(c[name])) if name in c else float("nan")
+
+    return {
+        "duration_h": float(t[-1]) / 3600,
+        "energy_mwh": total("facility_power_kw", 1 / 3.6e6),
+        "it_energy_mwh": total("it_power_kw", 1 / 3.6e6),
+        "peak_gpu_temp_c": peak("gpu_temp_max_c"),
+        "tokens": total("tokens_per_s", 1.0),
+        "cost_krw": total("cost_krw_per_h", 1 / 3600),
+        "co2_t": total("co2_kg_per_h", 1 / 3.6e6),
+        "water_m3": total("water_l_per_h", 1 / 3.6e6),
+        "max_tripped_racks": peak("tripped_racks"),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Two runs over the time both cover: ``differences`` are b - a; ``series`` maps each
+    site column to (a, b) on ``time_s``, a's row times with b interpolated onto them."""
+
+    a: SiteSeries
+    b: SiteSeries
+    kpis_a: dict[str, float]
+    kpis_b: dict[str, float]
+    differences: dict[str, float]
+    time_s: np.ndarray
+    series: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    @property
+    def lost_tokens(self) -> float:
+        """Tokens run b delivered fewer than run a."""
+        return self.kpis_a["tokens"] - self.kpis_b["tokens"]
+
+
+def compare(a: SiteSeries | Recording | str | Path,
+            b: SiteSeries | Recording | str | Path) -> Comparison:
+    first, second = _as_series(a), _as_series(b)
+    end_s = min(first.columns["time_s"][-1], second.columns["time_s"][-1])
+    first, second = first.until(end_s), second.until(end_s)
+    kpis_a, kpis_b = kpis(first), kpis(second)
+    t = first.columns["time_s"]
+    t_b = second.columns["time_s"]
+    shared = [n for n in SITE_NAMES if n in first.columns and n in second.columns]
+    series = {n: (first.columns[n], np.interp(t, t_b, second.columns[n])) for n in shared}
+    return Comparison(first, second, kpis_a, kpis_b,
+                      {k: kpis_b[k] - kpis_a[k] for k in kpis_a}, t, series)
+
+
+def _as_series(run: SiteSeries | Recording | str | Path) -> SiteSeries:
+    if isinstance(run, SiteSeries):
+        return run
+    if isinstance(run, Recording):
+        return SiteSeries(str(run.path), run.site_series(), run.metadata)
+    return SiteSeries.read(run)

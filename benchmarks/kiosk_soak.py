@@ -52,7 +52,7 @@ def start_xvfb() -> subprocess.Popen:
 
 
 def soak(args: argparse.Namespace) -> dict[str, object]:
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEvent, QTimer
 
     from twin.gui.app import create_application
     from twin.kiosk._qt.window import KioskWindow
@@ -85,6 +85,11 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
     QTimer.singleShot(round(args.minutes * 60_000), window.leave)
     app.exec()
     timer.stop()
+    loops, restarts = window.show_.loops, window.show_.restarts
+    # Qt must be gone before our Xvfb is: it would find its display lost at exit
+    window.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    app.shutdown()
 
     settled = [s for s in samples if s["t_s"] >= args.warm_up_s]
     if len(settled) < 2 * EDGE_SAMPLES:
@@ -95,7 +100,7 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
     rss_start, rss_end = first[0]["rss_mib"], final[-1]["rss_mib"]
     return {
         "minutes": args.minutes, "story": story.story.name, "scenario": scenario.scenario.name,
-        "loops": window.show_.loops, "restarts": window.show_.restarts,
+        "loops": loops, "restarts": restarts,
         "fps_start": round(fps_start, 1), "fps_end": round(fps_end, 1),
         "fps_change_pct": round(100 * (fps_end / fps_start - 1), 1),
         "rss_start_mib": rss_start, "rss_end_mib": rss_end,

@@ -81,3 +81,21 @@ def test_a_menu_event_applied_to_the_simulation_shows_in_its_snapshot(seoul, top
     snap = sim.snapshot()
     assert snap.cdus.leak_detected[2] and snap.cdus.inventory_fraction[2] < 1.0
     assert not snap.cdus.leak_detected[[0, 1, 3]].any()
+
+
+@pytest.mark.gui
+def test_the_window_menu_injects_a_leak_that_the_physics_and_alarms_follow(make_window, qtbot):
+
+    scenario = load("seoul-ai-factory")
+    window = make_window(simulation=Simulation.from_scenario(scenario), speed=600.0,
+                         running=True)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    menu = window.fault_menu(Selection("cdu", 2))
+    labels = [action.text() for action in menu.actions()]
+    assert labels[0] == window.topology.cdu_names[2]  # the title names the object
+    leak = next(a for a in menu.actions() if a.text().startswith("Coolant leak"))
+    leak.trigger()
+    menu.close()
+    qtbot.waitUntil(lambda: window.snapshot.cdus.leak_detected[2], timeout=10000)
+    assert not window.snapshot.cdus.leak_detected[1]
+    qtbot.waitUntil(lambda: window.snapshot.cdus.inventory_fraction[2] < 1.0, timeout=10000)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QScrollArea,
     QToolBar,
@@ -38,7 +40,8 @@ from twin.gui._vispy.base import LAYERS
 from twin.gui._vispy.canvas import CanvasWrapper
 from twin.gui._vispy.colors import rack_color_fields
 from twin.gui.about import about_html
-from twin.gui.objects import Selection
+from twin.gui.faults import faults_for
+from twin.gui.objects import Selection, object_name
 from twin.gui.runner import SimulationLike, SimulationRunner
 from twin.replay import ReplaySimulation
 from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
@@ -161,6 +164,9 @@ class MainWindow(QMainWindow):
             lambda keys: self.runner.call(lambda _sim: engine.unshelve(keys)))
         self.alarm_panel.source_activated.connect(self.show_alarm_source)
         self.canvas.events.selected.connect(lambda event: self._on_selected(event.selection))
+        native = self.canvas.canvas.native
+        native.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        native.customContextMenuRequested.connect(self._on_context_menu)
         self.inspector.command.connect(self.runner.call)
         self.inspector.fly_to.connect(self.canvas.fly_to)
         self.runner.rejected.connect(
@@ -315,6 +321,30 @@ class MainWindow(QMainWindow):
         self.alarm_dock.setWindowTitle(
             f"Alarms ({len(summary.alarms)}, {unacknowledged} unacknowledged)"
             if summary.alarms else "Alarms")
+
+    def fault_menu(self, selection: Selection) -> QMenu:
+        """The faults that can be injected on an object, as a menu; each applies its event
+        at the simulation's time, between two steps."""
+        menu = QMenu(object_name(selection, self.scenario, self.topology), self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        title = menu.addAction(menu.title())
+        title.setEnabled(False)
+        menu.addSeparator()
+        for label, make in faults_for(selection, self.scenario, self.topology):
+            action = menu.addAction(label)
+            action.triggered.connect(lambda _=False, m=make: self.inject(m))
+        return menu
+
+    def inject(self, make: Callable[[float], object]) -> None:
+        """Apply the event ``make(time_s)`` builds, at the simulation's time."""
+        self.runner.call(lambda sim: sim.apply(make(sim.time_s)))
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        selection = self.canvas.pick((pos.x(), pos.y()))
+        if selection is None:
+            return
+        self.canvas.select(selection)
+        self.fault_menu(selection).popup(self.canvas.canvas.native.mapToGlobal(pos))
 
     def show_alarm_source(self, kind: str, index: int) -> None:
         """Select an alarm's source and fly the camera to it."""

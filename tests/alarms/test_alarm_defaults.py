@@ -235,3 +235,22 @@ def test_alarm_scans_take_snapshots_without_the_robots_copy():
     alarmed.step(3)
     assert taken and all(s.robots is None for s in taken)
     assert original().robots is not None  # the full snapshot still carries them
+
+
+@pytest.mark.parametrize(("event", "key"), [
+    ({"kind": "coolant-leak", "target": "H1-CDU-02", "rate_lpm": 10.0},
+     AlarmKey("cdu.leak", "ON", 1)),
+    ({"kind": "valve-stuck", "target": "H1-CDU-02"}, AlarmKey("cdu.valve_stuck", "ON", 1)),
+    ({"kind": "transformer-fail", "target": "hall-1", "units": 1},
+     AlarmKey("hall.redundancy_lost", "ON", 0)),
+])
+def test_injected_faults_raise_their_alarms(seoul, warm, event, key):
+    from pydantic import TypeAdapter
+
+    from twin.scenario.schema import Event
+
+    sim, engine = fresh(seoul, warm)
+    assert engine.state(key) is AlarmState.NORMAL
+    sim.apply(TypeAdapter(Event).validate_python({"at_s": 0, **event}))
+    run(sim, engine, 60)
+    assert engine.state(key) is AlarmState.UNACKNOWLEDGED

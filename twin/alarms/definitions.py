@@ -246,6 +246,21 @@ def default_points(scenario: Scenario, topology: Topology) -> tuple[AlarmPoint, 
             (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
             source_kind="cdu", source_index=cdu_ids),
         AlarmPoint(
+            "cdu.leak", "coolant leak detected", "",
+            topo.cdu_names, lambda s: s.cdus.leak_detected,
+            (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
+            source_kind="cdu", source_index=cdu_ids),
+        AlarmPoint(
+            "cdu.valve_stuck", "facility valve not following its controller", "",
+            topo.cdu_names, lambda s: s.cdus.valve_stuck,
+            (Limit(Condition.ON, 1.0, Priority.MEDIUM),),
+            source_kind="cdu", source_index=cdu_ids),
+        AlarmPoint(
+            "hall.redundancy_lost", "no spare transformer or UPS module left", "",
+            topo.hall_names, lambda s: ~s.power.hall_redundant,
+            (Limit(Condition.ON, 1.0, Priority.HIGH),),
+            source_kind="hall", source_index=hall_ids),
+        AlarmPoint(
             "hall.air_temp", "hall air temperature", "°C", topo.hall_names,
             lambda s: s.plant.hall_air_c,
             (Limit(Condition.HIGH, HALL_AIR_HIGH_C, Priority.LOW),

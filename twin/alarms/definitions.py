@@ -171,6 +171,8 @@ def default_points(scenario: Scenario, topology: Topology) -> tuple[AlarmPoint, 
         return np.asarray(values, dtype=float)[topo.cdu_type]
 
     racks = tuple(topo.rack_name(i) for i in range(topo.rack_count))
+    installed_transformers = np.array([h.electrical.transformers for h in scenario.halls])
+    installed_ups = np.array([h.electrical.ups_modules for h in scenario.halls])
     rack_ids = np.arange(topo.rack_count)
     cdu_ids = np.arange(topo.cdu_count)
     hall_ids = np.arange(len(topo.hall_names))
@@ -256,8 +258,12 @@ def default_points(scenario: Scenario, topology: Topology) -> tuple[AlarmPoint, 
             (Limit(Condition.ON, 1.0, Priority.MEDIUM),),
             source_kind="cdu", source_index=cdu_ids),
         AlarmPoint(
-            "hall.redundancy_lost", "no spare transformer or UPS module left", "",
-            topo.hall_names, lambda s: ~s.power.hall_redundant,
+            "hall.redundancy_lost", "a failed transformer or UPS module took the last spare",
+            "", topo.hall_names,
+            # a hall built without spares is not in alarm; one that lost them is
+            lambda s: ~s.power.hall_redundant & (
+                (s.power.hall_transformers_in_service < installed_transformers)
+                | (s.power.hall_ups_modules_in_service < installed_ups)),
             (Limit(Condition.ON, 1.0, Priority.HIGH),),
             source_kind="hall", source_index=hall_ids),
         AlarmPoint(

@@ -181,3 +181,16 @@ def test_a_few_seconds_at_full_speed_raise_nothing_and_keep_the_window_responsiv
     assert window.canvas.frames_drawn > frames + 5  # the GUI thread kept drawing
     window._update_status()
     assert "real time" in window.sim_label.text()
+
+
+def test_real_time_speed_steps_in_real_time(make_window, qtbot):
+    simulation = FakeSimulation(scenario_named("single-rack"), dt_s=1.0)
+    window = make_window("single-rack", simulation=simulation, speed=1.0, running=True)
+    qtbot.waitUntil(lambda: simulation.steps >= 1, timeout=3000)
+    start = simulation.steps
+    qtbot.wait(3500)
+    assert 2 <= simulation.steps - start <= 5  # about one simulated second per second
+    window.runner.set_speed(10.0)
+    start = simulation.steps
+    qtbot.wait(2000)
+    assert 15 <= simulation.steps - start <= 25

@@ -222,10 +222,12 @@ class SimulationRunner(QObject):
         now = time.monotonic()
         due = self._anchor_sim + self._speed * (now - self._anchor_wall)
         behind_s = (due - self._sim.time_s) / self._speed
-        if behind_s > MAX_LAG_S:  # too slow for this speed: go on from here
-            self._anchor_wall = now - MAX_LAG_S
+        # allowed lag: at least one step's worth of wall time, or slow speeds never step
+        lag_limit_s = MAX_LAG_S + self._sim.dt_s / self._speed
+        if behind_s > lag_limit_s:  # too slow for this speed: go on from here
+            self._anchor_wall = now - lag_limit_s
             self._anchor_sim = self._sim.time_s
-            due = self._sim.time_s + self._speed * MAX_LAG_S
+            due = self._sim.time_s + self._speed * lag_limit_s
         return max(0, int((due - self._sim.time_s) / self._sim.dt_s + 1e-9))
 
     def _run(self) -> None:

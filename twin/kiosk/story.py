@@ -24,12 +24,13 @@ from twin.scenario import Scenario
 from twin.scenario.loader import (
     Problem,
     ScenarioError,
-    _did_you_mean,
-    _unknown,
     builtin_scenarios,
+    did_you_mean,
     event_problems,
     parse_toml,
     read_text,
+    resolve_named_file,
+    unknown_name,
     validation_problems,
 )
 from twin.scenario.schema import Duration, Event, Name, Strict
@@ -123,20 +124,7 @@ def builtin_stories() -> dict[str, Path]:
 
 def resolve_story(name_or_path: str | Path) -> Path:
     """A built-in story's name or a path to a TOML file."""
-    text = str(name_or_path)
-    builtins = builtin_stories()
-    if text in builtins:
-        return builtins[text]
-    path = Path(text).expanduser()
-    if path.is_file():
-        return path
-    if path.is_dir():
-        raise ScenarioError(text, [Problem("", "is a folder; give a story .toml file")])
-    if path.suffix or "/" in text or "\\" in text:
-        raise ScenarioError(text, [Problem("", "no such file")])
-    raise ScenarioError(text, [Problem("", (
-        f"not a built-in story{_did_you_mean(text, builtins)}; built-ins: "
-        f"{', '.join(builtins)}; or give the path of a .toml file"))])
+    return resolve_named_file(name_or_path, builtin_stories(), "story")
 
 
 def load_story(name_or_path: str | Path) -> Story:
@@ -212,10 +200,10 @@ def callout_target(target: str, scenario: Scenario, topology: Topology) -> tuple
     }
     if kind not in names or not name:
         forms = [f"{k}:NAME" for k in NAMED_OBJECTS] + list(SITE_OBJECTS)
-        raise ValueError(f"{target!r} names no object{_did_you_mean(target, forms)}; write "
+        raise ValueError(f"{target!r} names no object{did_you_mean(target, forms)}; write "
                          f"{', '.join(forms)}")
     if name not in names[kind]:
-        raise ValueError(_unknown(kind, name, names[kind]))
+        raise ValueError(unknown_name(kind, name, names[kind]))
     return kind, names[kind].index(name)
 
 
@@ -227,7 +215,7 @@ def check_story(story: Story, source: str, scenario: Scenario, topology: Topolog
     for i, step in enumerate(story.steps):
         where = f"steps[{i}]"
         if step.view not in viewpoints:
-            problems.append(Problem(f"{where}.view", _unknown("viewpoint", step.view,
+            problems.append(Problem(f"{where}.view", unknown_name("viewpoint", step.view,
                                                               list(viewpoints))))
         if step.callout is not None:
             try:
@@ -235,7 +223,7 @@ def check_story(story: Story, source: str, scenario: Scenario, topology: Topolog
             except ValueError as exc:
                 problems.append(Problem(f"{where}.callout.target", str(exc)))
         if step.color is not None and step.color not in color_fields:
-            problems.append(Problem(f"{where}.color", _unknown("colour field", step.color,
+            problems.append(Problem(f"{where}.color", unknown_name("colour field", step.color,
                                                                list(color_fields))))
         problems += event_problems(scenario, step.events, where=f"{where}.events")
     if problems:

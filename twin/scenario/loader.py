@@ -74,22 +74,26 @@ def builtin_scenarios() -> dict[str, Path]:
 
 def resolve(name_or_path: str | Path) -> Path:
     """A built-in scenario's name or a path to a TOML file."""
+    return resolve_named_file(name_or_path, builtin_scenarios(), "scenario")
+
+
+def resolve_named_file(name_or_path: str | Path, builtins: dict[str, Path], kind: str) -> Path:
+    """One of ``builtins`` by name, or a path to a TOML file; a clear error otherwise."""
     text = str(name_or_path)
-    builtins = builtin_scenarios()
     if text in builtins:
         return builtins[text]
     path = Path(text).expanduser()
     if path.is_file():
         return path
     if path.is_dir():
-        raise ScenarioError(text, [Problem("", "is a folder; give a scenario .toml file")])
+        raise ScenarioError(text, [Problem("", f"is a folder; give a {kind} .toml file")])
     looks_like_path = path.suffix or "/" in text or "\\" in text
     if looks_like_path:
         raise ScenarioError(text, [Problem("", "no such file")])
-    hint = _did_you_mean(text, builtins)
+    hint = did_you_mean(text, builtins)
     raise ScenarioError(
         text,
-        [Problem("", f"not a built-in scenario{hint}; built-ins: {', '.join(builtins)}; "
+        [Problem("", f"not a built-in {kind}{hint}; built-ins: {', '.join(builtins)}; "
                      "or give the path of a .toml file")],
     )
 
@@ -359,7 +363,7 @@ def _problem(error: dict[str, Any], root: type[BaseModel] = Scenario) -> Problem
     allowed = _range_text(spot.bounds, unit)
     if kind == "extra_forbidden":
         allowed_keys = _fields_at(loc[:-1], root)
-        hint = _did_you_mean(str(loc[-1]), allowed_keys)
+        hint = did_you_mean(str(loc[-1]), allowed_keys)
         listing = f"; allowed keys: {', '.join(sorted(allowed_keys))}" if allowed_keys else ""
         return Problem(path, f"unknown key{hint}{listing}")
     if kind in ("union_tag_invalid", "union_tag_not_found"):
@@ -369,7 +373,7 @@ def _problem(error: dict[str, Any], root: type[BaseModel] = Scenario) -> Problem
         if kind == "union_tag_not_found":
             return Problem(where, f"required key is missing; one of {choices}")
         tag = got.get("kind") if isinstance(got, dict) else ctx.get("tag")
-        hint = _did_you_mean(tag, kinds) if isinstance(tag, str) else ""
+        hint = did_you_mean(tag, kinds) if isinstance(tag, str) else ""
         return Problem(where, f"unknown kind {_show(tag)}{hint}; allowed kinds: {choices}")
     if kind == "missing":
         what = f"; expected a number {allowed}" if allowed else ""
@@ -433,7 +437,7 @@ def _fields_at(loc: tuple[Any, ...], root: type[BaseModel] = Scenario) -> list[s
     return []
 
 
-def _did_you_mean(word: str, choices: Any) -> str:
+def did_you_mean(word: str, choices: Any) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -460,7 +464,7 @@ def check_references(s: Scenario) -> list[Problem]:
         groups = {c.name: c for c in hall.cdus}
         for j, group in enumerate(hall.cdus):
             if group.type not in s.cdu_types:
-                problems.append(Problem(f"{where}.cdus[{j}].type", _unknown(
+                problems.append(Problem(f"{where}.cdus[{j}].type", unknown_name(
                     "CDU type", group.type, s.cdu_types)))
             cdu_names.update(cdu_unit_names(group.name, group.count))
         rows_on_group: dict[str, int] = {}
@@ -470,12 +474,12 @@ def check_references(s: Scenario) -> list[Problem]:
             row_group_names.add(rows.name)
             rack = s.rack_types.get(rows.rack_type)
             if rack is None:
-                problems.append(Problem(f"{row_where}.rack_type", _unknown(
+                problems.append(Problem(f"{row_where}.rack_type", unknown_name(
                     "rack type", rows.rack_type, s.rack_types)))
             else:
                 hall_load_kw += rack.nameplate_kw * rows.count * rows.racks_per_row
             if rows.cdu not in groups:
-                problems.append(Problem(f"{row_where}.cdu", _unknown(
+                problems.append(Problem(f"{row_where}.cdu", unknown_name(
                     f"CDU group in hall {hall.name!r}", rows.cdu, groups)))
                 continue
             rows_on_group[rows.cdu] = rows_on_group.get(rows.cdu, 0) + rows.count
@@ -550,11 +554,11 @@ def check_references(s: Scenario) -> list[Problem]:
         for j, hall in enumerate(w.halls):
             if hall not in hall_names:
                 problems.append(Problem(f"workloads[{i}].halls[{j}]",
-                                        _unknown("hall", hall, hall_names)))
+                                        unknown_name("hall", hall, hall_names)))
         for j, group in enumerate(w.row_groups):
             if group not in row_group_names:
                 problems.append(Problem(f"workloads[{i}].row_groups[{j}]",
-                                        _unknown("row group", group, row_group_names)))
+                                        unknown_name("row group", group, row_group_names)))
     _unique(problems, [(f"workloads[{i}].name", w.name) for i, w in enumerate(s.workloads)])
     _unique(problems, [(f"workcells[{i}].name", c.name) for i, c in enumerate(s.workcells)])
     for i, cell in enumerate(s.workcells):
@@ -562,12 +566,12 @@ def check_references(s: Scenario) -> list[Problem]:
                            for j, r in enumerate(cell.robots)])
     for i, cell in enumerate(s.workcells):
         if cell.hall is not None and cell.hall not in hall_names:
-            problems.append(Problem(f"workcells[{i}].hall", _unknown("hall", cell.hall,
+            problems.append(Problem(f"workcells[{i}].hall", unknown_name("hall", cell.hall,
                                                                        hall_names)))
         for j, group in enumerate(cell.served_by):
             if group not in row_group_names:
                 problems.append(Problem(f"workcells[{i}].served_by[{j}]",
-                                        _unknown("row group", group, row_group_names)))
+                                        unknown_name("row group", group, row_group_names)))
         for j, robot in enumerate(cell.robots):
             if robot.idle_power_w > robot.peak_power_w:
                 problems.append(Problem(f"workcells[{i}].robots[{j}].idle_power_w",
@@ -617,9 +621,9 @@ def event_problems(s: Scenario, events: list[Event], duration_s: float | None = 
                 f"{event.at_s:g} s is after the run ends ({duration_s:g} s)")))
         if kind in CDU_EVENT_KINDS:
             if target not in cdu_names:
-                problems.append(Problem(f"{at}.target", _unknown("CDU", target, cdu_names)))
+                problems.append(Problem(f"{at}.target", unknown_name("CDU", target, cdu_names)))
         elif kind == "power-cap" and target is not None and target not in hall_names:
-            problems.append(Problem(f"{at}.target", _unknown("hall", target, hall_names)))
+            problems.append(Problem(f"{at}.target", unknown_name("hall", target, hall_names)))
         elif kind in ("dry-cooler-fail", "chiller-trip"):
             installed = hr.dry_coolers.count if kind == "dry-cooler-fail" else hr.chillers.count
             if event.units > installed:
@@ -629,14 +633,14 @@ def event_problems(s: Scenario, events: list[Event], duration_s: float | None = 
             for j, hall in enumerate(event.halls):
                 if hall not in hall_names:
                     problems.append(Problem(f"{at}.halls[{j}]",
-                                            _unknown("hall", hall, hall_names)))
+                                            unknown_name("hall", hall, hall_names)))
             for j, group in enumerate(event.row_groups):
                 if group not in row_groups:
                     problems.append(Problem(f"{at}.row_groups[{j}]",
-                                            _unknown("row group", group, row_groups)))
+                                            unknown_name("row group", group, row_groups)))
         elif kind in ("transformer-fail", "transformer-restore", "ups-fail", "ups-restore"):
             if target not in hall_names:
-                problems.append(Problem(f"{at}.target", _unknown("hall", target, hall_names)))
+                problems.append(Problem(f"{at}.target", unknown_name("hall", target, hall_names)))
             elif kind.endswith("-fail"):
                 el = s.halls[hall_names.index(target)].electrical
                 what, installed = (("transformers", el.transformers) if kind.startswith("t")
@@ -647,11 +651,11 @@ def event_problems(s: Scenario, events: list[Event], duration_s: float | None = 
                         "in service (a hall blackout is a utility-outage or cdu-loss "
                         "matter, not modelled here)")))
         elif kind in ("workcell-e-stop", "workcell-reset") and target not in cells:
-            problems.append(Problem(f"{at}.target", _unknown("workcell", target, cells)))
+            problems.append(Problem(f"{at}.target", unknown_name("workcell", target, cells)))
         elif kind == "service-dispatch" and racks_known:
             racks = _rack_names(s)
             if target not in racks:
-                problems.append(Problem(f"{at}.target", _unknown("rack", target, racks)))
+                problems.append(Problem(f"{at}.target", unknown_name("rack", target, racks)))
     return problems
 
 
@@ -730,9 +734,9 @@ def it_nameplate_kw(s: Scenario) -> float:
     return total
 
 
-def _unknown(what: str, name: object, choices: Any) -> str:
+def unknown_name(what: str, name: object, choices: Any) -> str:
     listing = ", ".join(list(choices)[:12]) + (" ..." if len(list(choices)) > 12 else "")
-    return f"no {what} named {name!r}{_did_you_mean(str(name), choices)}; known: {listing}"
+    return f"no {what} named {name!r}{did_you_mean(str(name), choices)}; known: {listing}"
 
 
 def _unique(problems: list[Problem], named: list[tuple[str, str]], what: str = "name") -> None:

@@ -43,7 +43,7 @@ from twin.sim.snapshot import (
 from twin.sim.thermal import relax_node
 from twin.sim.topology import Topology, build_topology
 from twin.sim.weather import Weather
-from twin.sim.workload import WorkloadModel, _racks_of
+from twin.sim.workload import WorkloadModel, racks_of
 
 AIR_DENSITY_KG_PER_M3 = 1.18  # dry air at 25 C, 1 atm
 AIR_CP_J_PER_KG_K = 1006.0
@@ -770,7 +770,7 @@ class Simulation:
             st.chillers_in_service = min(st.chillers_in_service + event.units,
                                          hr.chillers.count)
         elif kind == "workload-surge":
-            racks = _racks_of(topo, event.halls, event.row_groups)
+            racks = racks_of(topo, event.halls, event.row_groups)
             self.workload.surge[racks] += event.utilization_step
             st.surges.append((t + event.duration_s, racks, event.utilization_step))
         elif kind in ("transformer-fail", "transformer-restore", "ups-fail", "ups-restore"):

@@ -95,7 +95,7 @@ class WorkloadModel:
         training = []
         inference = []
         for k, w in enumerate(s.workloads):
-            racks = _racks_of(topo, w.halls, w.row_groups)
+            racks = racks_of(topo, w.halls, w.row_groups)
             if w.kind == "training":
                 training.append((w, racks))
             else:
@@ -151,7 +151,7 @@ class WorkloadModel:
                      + (w.peak_utilization - w.trough_utilization) * 0.5 * (1.0 + mean_cos))
 
 
-def _racks_of(topo: Topology, halls: list[str], row_groups: list[str]) -> np.ndarray:
+def racks_of(topo: Topology, halls: list[str], row_groups: list[str]) -> np.ndarray:
     hall_idx = [topo.hall_names.index(h) for h in halls]
     mask = np.isin(topo.rack_hall, hall_idx)
     if row_groups:

@@ -99,3 +99,25 @@ def test_the_window_menu_injects_a_leak_that_the_physics_and_alarms_follow(make_
     qtbot.waitUntil(lambda: window.snapshot.cdus.leak_detected[2], timeout=10000)
     assert not window.snapshot.cdus.leak_detected[1]
     qtbot.waitUntil(lambda: window.snapshot.cdus.inventory_fraction[2] < 1.0, timeout=10000)
+
+
+@pytest.mark.gui
+def test_injected_events_reach_the_timeline_and_can_be_kept_in_a_scenario_file(
+        make_window, qtbot, tmp_path):
+    scenario = load("single-rack")
+    window = make_window("single-rack", simulation=Simulation.from_scenario(scenario),
+                         speed=60.0, running=True, source="single-rack")
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    menu = window.fault_menu(Selection("cdu", 0))
+    next(a for a in menu.actions() if a.text() == "Trip a pump").trigger()
+    menu.close()
+    timeline = window.timeline
+    qtbot.waitUntil(lambda: len(timeline.injected) == 1, timeout=5000)
+    [event] = timeline.injected
+    assert event.kind == "pump-trip" and event.at_s > 0
+    assert timeline.save_button.isEnabled()
+    target = tmp_path / "what-if.toml"
+    assert window.save_timeline(target)
+    saved = load(target)
+    assert saved.events[-1] == event
+    assert timeline.injected == [] and window.source == str(target)

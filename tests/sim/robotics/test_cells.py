@@ -315,7 +315,7 @@ def test_a_docked_fleet_coasts_exactly_as_it_steps():
     layout = site("seoul-ai-factory")[2]
     grid = hall_floor_grid(layout, 0)
     dock = layout.workcells.center_m[2, :2]
-    battery = Battery(50.0)  # runs low within the hour at the 60 W idle draw
+    battery = Battery(50.0, initial_soc=0.5)  # charges to resume within the hour
     coarse = ServiceFleet(grid, layout, dock, 2, battery=battery)
     fine = ServiceFleet(grid, layout, dock, 2, battery=battery)
     coarse.step(3600.0)
@@ -326,3 +326,74 @@ def test_a_docked_fleet_coasts_exactly_as_it_steps():
     np.testing.assert_allclose(fine.state_time_s, coarse.state_time_s, atol=1e-6)
     assert fine.state_time_s[0, RobotState.CHARGING] > 0  # a charge came and went
     np.testing.assert_array_equal(fine.state, coarse.state)
+
+
+def test_an_idle_docked_fleet_stays_charged_on_its_chargers():
+    """Docked robots top up on their chargers: two days idle leave them at resume_soc,
+    drawing their idle power from the site; the same in 300 s steps as in 1 s steps."""
+    layout = site("seoul-ai-factory")[2]
+    grid = hall_floor_grid(layout, 0)
+    dock = layout.workcells.center_m[2, :2]
+    battery = Battery(50.0)  # would run low within two hours at the 60 W idle draw
+    coarse = ServiceFleet(grid, layout, dock, 2, battery=battery)
+    fine = ServiceFleet(grid, layout, dock, 2, battery=battery)
+    for _ in range(48 * 12):
+        coarse.step(300.0)
+        assert np.all(coarse.soc >= battery.resume_soc)
+    for _ in range(48 * 3600):
+        fine.step(1.0)
+    np.testing.assert_allclose(fine.soc, coarse.soc, rtol=0.0, atol=1e-9)
+    np.testing.assert_array_equal(coarse.soc, battery.resume_soc)
+    np.testing.assert_array_equal(coarse.state, RobotState.IDLE)
+    # idled down from full to resume on the battery, then fed by the charger
+    drain_s = (1.0 - battery.resume_soc) * battery.capacity_j / 60.0
+    np.testing.assert_allclose(coarse.grid_energy_j, 60.0 * (48 * 3600.0 - drain_s),
+                               rtol=1e-9)
+    np.testing.assert_allclose(fine.grid_energy_j, coarse.grid_energy_j, rtol=1e-9)
+    assert coarse.grid_power_w == pytest.approx(2 * 60.0)
+
+
+def test_a_robot_back_from_a_mission_charges_to_resume_at_the_charger_rate(hall):
+    topology, layout, grid, dock = hall
+    spec = ServiceRobotSpec()
+    rack = _rack(topology, 20)
+    route = ServiceFleet(grid, layout, dock, 1).route(rack)
+    battery = Battery(spec.mission_energy_j(route.length_m) / 0.35 / 3600.0)
+    fleet = ServiceFleet(grid, layout, dock, 1, spec=spec, battery=battery)
+    mission = fleet.dispatch(rack)
+    back_s = 2 * route.length_m + spec.repair_s
+    fleet.step(back_s + 1.0)
+    assert mission.returned_s == pytest.approx(back_s)
+    back_soc = 1.0 - 0.35  # the job took 35 % of the battery
+    assert fleet.state[0] == RobotState.CHARGING
+    assert fleet.stop_cause[0] == StopCause.NONE  # topping up, free for the next job
+    rate = battery.charge_rate_w(spec.idle_w)
+    charge_s = (battery.resume_soc - back_soc) * battery.capacity_j / rate
+    assert fleet.soc[0] == pytest.approx(back_soc + rate / battery.capacity_j, rel=1e-9)
+    grid_before = fleet.grid_energy_j[0]
+    fleet.step(charge_s - 2.0)
+    assert fleet.state[0] == RobotState.CHARGING
+    assert fleet.soc[0] < battery.resume_soc
+    fleet.step(2.0)
+    assert fleet.state[0] == RobotState.IDLE
+    assert fleet.soc[0] == battery.resume_soc
+    assert fleet.state_time_s[0, RobotState.CHARGING] == pytest.approx(charge_s, abs=1e-6)
+    assert fleet.grid_energy_j[0] - grid_before == pytest.approx(
+        battery.charger_w * (charge_s - 1.0) + spec.idle_w * 1.0, rel=1e-9)
+
+
+@pytest.mark.parametrize("idle_h", [17.0, 30.0])
+def test_a_dispatch_after_a_long_idle_is_taken_at_once(hall, idle_h):
+    topology, layout, grid, dock = hall
+    fleet = ServiceFleet(grid, layout, dock, 2, battery=Battery(1200.0))
+    for _ in range(round(idle_h * 12)):
+        fleet.step(300.0)
+    rack = _rack(topology, -1)
+    mission = fleet.dispatch(rack)
+    assert mission.started_s == fleet.time_s
+    events = []
+    for _ in range(12):
+        events += fleet.step(300.0)
+    assert [(e.kind, e.rack) for e in events] == [("repaired", rack), ("returned", rack)]
+    assert mission.repaired_s == pytest.approx(
+        idle_h * 3600.0 + mission.path.length_m + 1200.0, abs=1e-6)

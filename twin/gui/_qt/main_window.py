@@ -6,6 +6,7 @@ from the runner (never waiting for it) and hands it to the 3D view and the widge
 
 from __future__ import annotations
 
+import queue
 import sys
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from twin.gui._qt.inspector import ObjectInspector
 from twin.gui._qt.kpi_strip import KpiStrip, site_kpis
 from twin.gui._qt.replay_bar import ReplayBar
 from twin.gui._qt.theme import THEMES, Theme
+from twin.gui._qt.timeline import TimelinePanel
 from twin.gui._qt.trends import TrendPanel
 from twin.gui._vispy.base import LAYERS
 from twin.gui._vispy.canvas import CanvasWrapper
@@ -43,8 +45,10 @@ from twin.gui.about import about_html
 from twin.gui.faults import faults_for
 from twin.gui.objects import Selection, object_name
 from twin.gui.runner import SimulationLike, SimulationRunner
+from twin.gui.timeline import save_events
 from twin.replay import ReplaySimulation
 from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
+from twin.scenario.schema import Event
 from twin.settings import Settings, save_settings
 from twin.sim.layout import build_layout
 from twin.sim.snapshot import Snapshot
@@ -143,12 +147,21 @@ class MainWindow(QMainWindow):
         trend_dock.setWidget(self.trends)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, trend_dock)
         self.resizeDocks([trend_dock], [260], Qt.Orientation.Vertical)
+        self._applied: queue.Queue[tuple[float, Event]] = queue.Queue()
+        self.timeline = TimelinePanel(scenario.scenario.start, list(scenario.events))
+        self.timeline.save_requested.connect(self.save_timeline)
+        timeline_dock = QDockWidget("Timeline", self)
+        timeline_dock.setObjectName("timeline")
+        timeline_dock.setWidget(self.timeline)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, timeline_dock)
+        self.timeline_dock = timeline_dock
         self.alarm_panel = AlarmPanel(scenario.scenario.start)
         alarm_dock = QDockWidget("Alarms", self)
         alarm_dock.setObjectName("alarms")
         alarm_dock.setWidget(self.alarm_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, alarm_dock)
         self.tabifyDockWidget(trend_dock, alarm_dock)
+        self.tabifyDockWidget(trend_dock, timeline_dock)
         trend_dock.raise_()
         self.alarm_dock = alarm_dock
         self._shown_alarm_generation = -1
@@ -265,6 +278,7 @@ class MainWindow(QMainWindow):
         view.addAction(dock.toggleViewAction())
         view.addAction(trend_dock.toggleViewAction())
         view.addAction(alarm_dock.toggleViewAction())
+        view.addAction(self.timeline_dock.toggleViewAction())
 
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About twin", self)
@@ -335,9 +349,50 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, m=make: self.inject(m))
         return menu
 
-    def inject(self, make: Callable[[float], object]) -> None:
-        """Apply the event ``make(time_s)`` builds, at the simulation's time."""
-        self.runner.call(lambda sim: sim.apply(make(sim.time_s)))
+    def inject(self, make: Callable[[float], Event]) -> None:
+        """Apply the event ``make(time_s)`` builds, at the simulation's time; the timeline
+        lists it once applied (the worker hands it over through a thread-safe queue)."""
+        def apply(sim) -> None:
+            event = make(sim.time_s)
+            sim.apply(event)
+            self._applied.put((sim.time_s, event))
+
+        self.runner.call(apply)
+
+    def _show_applied_events(self) -> None:
+        while True:
+            try:
+                time_s, event = self._applied.get_nowait()
+            except queue.Empty:
+                return
+            self.timeline.add_injected(time_s, event)
+
+    def save_timeline(self, target: Path | None = None) -> bool:
+        """Keep the injected events in the scenario file (a built-in one is saved as a new
+        file: ``target``, or asked for). Problems are reported; nothing is lost."""
+        events = self.timeline.injected
+        builtins = builtin_scenarios()
+        source = Path(builtins.get(self.source or "", self.source or ""))
+        if target is None and (self.source in builtins or not source.is_file()):
+            name, _ = QFileDialog.getSaveFileName(
+                self, "Save the scenario with its events", f"{self.scenario.scenario.name}"
+                "-what-if.toml", "twin scenarios (*.toml)")
+            if not name:
+                return False
+            target = Path(name)
+        try:
+            save_events(source, events, target)
+        except (ScenarioError, OSError) as exc:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Events not saved", str(exc),
+                              parent=self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+            return False
+        written = target or source
+        self.source = str(written)
+        self.timeline.forget_injected()
+        self.statusBar().showMessage(f"{len(events)} events saved to {written}", 8000)
+        return True
 
     def _on_context_menu(self, pos: QPoint) -> None:
         selection = self.canvas.pick((pos.x(), pos.y()))
@@ -388,6 +443,8 @@ class MainWindow(QMainWindow):
         self.inspector.update_snapshot(snapshot)
         self.trends.append(snapshot)
         self._show_alarms()
+        self._show_applied_events()
+        self.timeline.set_time(snapshot.time_s)
         self.time_controls.set_time(snapshot.time_s)
         if self.replay_bar is not None:
             self.replay_bar.show_time(snapshot.time_s)

@@ -574,7 +574,7 @@ class ServiceFleet:
         self.mission = np.full(n, -1)
         self.fault = np.zeros(n, dtype=np.int8)
         self.held = np.zeros(n, dtype=bool)  # reset after a fault, waiting for start
-        self.charging = np.zeros(n, dtype=bool)
+        self.charging = np.zeros(n, dtype=bool)  # sent to charge: no jobs until resume_soc
         self.soc = np.full(n, self.battery.initial_soc if self.battery else 1.0)
         self.state_time_s = np.zeros((n, len(RobotState)))
         self.energy_j = np.zeros(n)
@@ -679,7 +679,7 @@ class ServiceFleet:
         # docked, then the leg (plain codes: snapshots ask for this often)
         out = np.where(self.leg == _REPAIRING, _WORKING, _MOVING)
         out = np.where(self.leg == _DOCKED, _IDLE, out)
-        out = np.where(self.charging, _CHARGING, out)
+        out = np.where(self.charging | self._on_charger()[0], _CHARGING, out)
         out = np.where(self.held, _IDLE, out)
         return np.where(self.fault != _NO_STOP, _FAULT, out)
 
@@ -757,40 +757,55 @@ class ServiceFleet:
         return np.where(active & moving, spec.drive_w,
                         np.where(active & (self.leg == _REPAIRING), spec.repair_w, spec.idle_w))
 
+    def _on_charger(self) -> tuple[np.ndarray, np.ndarray]:
+        """Docked robots without a fault sit on their charger (opportunity charging): those
+        below ``resume_soc`` charge, those at it are held there; (charging, held full)."""
+        if not self.battery:
+            none = np.zeros(self.count, dtype=bool)
+            return none, none
+        docked = (self.leg == _DOCKED) & (self.fault == _NO_STOP)
+        resume = self.battery.resume_soc
+        return docked & (self.soc < resume), docked & (self.soc == resume)
+
+    def _draws(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each robot's own draw and its draw from the site, W, and its battery's rate of
+        charge, 1/s, in its current state."""
+        power = self._power_now()
+        if not self.battery:
+            return power, power, np.zeros(self.count)
+        charge, full = self._on_charger()
+        # charging, the charger feeds the idle draw and fills the battery with the rest;
+        # held full, it feeds just the idle draw; elsewhere the battery feeds the robot
+        grid = np.where(charge, self.battery.charger_w, np.where(full, power, 0.0))
+        rate = self.battery.charge_rate_w(self.spec.idle_w)
+        soc_per_s = np.where(charge, rate, np.where(full, 0.0, -power)) / self.battery.capacity_j
+        return power, grid, soc_per_s
+
     def _advance(self, tau: float) -> None:
         if tau <= 0.0:
             return
-        power = self._power_now()
+        power, grid, soc_per_s = self._draws()
+        self.state_time_s[np.arange(self.count), self.state] += tau
         used = power * tau
-        state = self.state
-        self.state_time_s[np.arange(self.count), state] += tau
-        charge = self.charging & (self.fault == StopCause.NONE)
         if self.battery:
-            capacity = self.battery.capacity_j
-            used = np.where(charge, used, np.minimum(used, self.soc * capacity))
-            rate = self.battery.charge_rate_w(self.spec.idle_w)
-            self.soc = np.where(charge, self.soc + rate * tau / capacity,
-                                self.soc - used / capacity)
-            self.grid_energy_j += np.where(charge, self.battery.charger_w * tau, 0.0)
-        else:
-            self.grid_energy_j += used
+            soc = self.soc + soc_per_s * tau
+            used += np.minimum(soc, 0.0) * self.battery.capacity_j  # an empty one gives no more
+            self.soc = np.maximum(soc, 0.0)
         self.energy_j += used
+        self.grid_energy_j += grid * tau
 
-    def _battery_events_s(self) -> tuple[np.ndarray, np.ndarray]:
-        """Absolute times at which docked robots run low and charging robots are done."""
-        never = np.full(self.count, np.inf)
+    def _battery_events_s(self) -> np.ndarray:
+        """Absolute times at which docked robots reach ``resume_soc``: charging up to it,
+        or idling down to it from above (sent to charge and already there: now)."""
         if not self.battery:
-            return never, never
-        capacity = self.battery.capacity_j
-        clear = self.fault == StopCause.NONE
-        docked = clear & (self.leg == _DOCKED) & ~self.charging
-        spare = np.maximum(self.soc - self.battery.low_soc, 0.0) * capacity
-        low = np.where(docked, self.time_s + spare / self.spec.idle_w, np.inf)
+            return np.full(self.count, np.inf)
+        gap_j = (self.battery.resume_soc - self.soc) * self.battery.capacity_j
         rate = self.battery.charge_rate_w(self.spec.idle_w)
-        full = np.where(clear & self.charging,
-                        self.time_s + (self.battery.resume_soc - self.soc) * capacity / rate,
-                        np.inf)
-        return low, full
+        wait = np.where(gap_j > 0.0, gap_j / rate,
+                        np.where(gap_j < 0.0, -gap_j / self.spec.idle_w,
+                                 np.where(self.charging, 0.0, np.inf)))
+        docked = (self.leg == _DOCKED) & (self.fault == _NO_STOP)
+        return np.where(docked, self.time_s + wait, np.inf)
 
     def _quiet_draws(self) -> _Quiet | None:
         """While every robot stands docked with nothing to do and no fault, each one's
@@ -798,16 +813,8 @@ class ServiceFleet:
         if (self._pending or np.any(self.leg != _DOCKED)
                 or np.any(self.fault != StopCause.NONE)):
             return None
-        low_s, full_s = self._battery_events_s()
-        power = self._power_now()
-        if self.battery:
-            capacity = self.battery.capacity_j
-            rate = self.battery.charge_rate_w(self.spec.idle_w)
-            grid = np.where(self.charging, self.battery.charger_w, 0.0)
-            soc_per_s = np.where(self.charging, rate, -power) / capacity
-        else:
-            grid, soc_per_s = power, np.zeros(self.count)
-        return _Quiet(min(float(low_s.min()), float(full_s.min())), power, grid, soc_per_s,
+        power, grid, soc_per_s = self._draws()
+        return _Quiet(float(self._battery_events_s().min()), power, grid, soc_per_s,
                       self.state)
 
     def step(self, dt_s: float) -> list[ServiceEvent]:
@@ -827,17 +834,13 @@ class ServiceFleet:
         start_energy = self.energy_j.copy(), self.grid_energy_j.sum()
         events: list[ServiceEvent] = []
         while True:
-            low_s, full_s = self._battery_events_s()
-            next_s = min(end, float(self.leg_end_s.min()), float(low_s.min()),
-                         float(full_s.min()))
+            full_s = self._battery_events_s()
+            next_s = min(end, float(self.leg_end_s.min()), float(full_s.min()))
             self._advance(next_s - self.time_s)
             self.time_s = next_s
             for robot in np.flatnonzero(self.leg_end_s <= next_s):
                 events.extend(self._finish_leg(int(robot)))
             if self.battery:
-                went_low = low_s <= next_s
-                self.soc[went_low] = self.battery.low_soc
-                self.charging |= went_low
                 done = full_s <= next_s
                 self.soc[done] = self.battery.resume_soc
                 self.charging &= ~done

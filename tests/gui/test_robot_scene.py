@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tests.gui.conftest import FakeSimulation, scenario_named
+from tests.gui.conftest import FakeSimulation, open_paused, pixel_at, scenario_named
 from twin.gui.objects import Selection
 from twin.sim.robotics.kinematics import CHAINS, forward_kinematics
 from twin.sim.snapshot import RobotsState, Snapshot, frozen_fields
@@ -37,21 +37,8 @@ def robot_window(make_window, qtbot):
     """A paused window on a RobotSimulation, and a function that changes the simulation
     and waits until the window shows the result."""
     simulation = RobotSimulation(scenario_named("seoul-ai-factory"))
-    window = make_window(simulation=simulation, running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
-
-    def change(function=lambda sim: None) -> None:
-        generation = window.shown_generation
-        window.runner.call(function)
-        qtbot.waitUntil(lambda: window.shown_generation > generation, timeout=3000)
-
+    window, change = open_paused(make_window, qtbot, simulation)
     return window, simulation, change
-
-
-def _pixel(canvas, image: np.ndarray, point: np.ndarray) -> np.ndarray:
-    x, y = canvas.screen_position(point)
-    scale = image.shape[1] / canvas.canvas.size[0]
-    return image[int(y * scale), int(x * scale), :3].astype(int)
 
 
 def test_robot_links_follow_the_joint_angles_from_frame_to_frame(robot_window):
@@ -164,12 +151,12 @@ def test_a_hidden_robots_layer_hides_the_robots_and_stops_their_updates(robot_wi
     canvas.go_to("workcell:assembly-1", animate=False)
     # the top of the press arm's second link, in plain view
     point = robots.link_positions[12 + 1].copy()
-    shown = _pixel(canvas, canvas.render(), point)
+    shown = pixel_at(canvas, canvas.render(), point)
     assert shown[0] > shown[1] > shown[2] and shown[0] - shown[2] > 80  # the arm's orange
 
     canvas.set_layer_visible("robots", False)
     assert not robots.root.visible and not canvas.workcells.root.visible
-    hidden = _pixel(canvas, canvas.render(), point)
+    hidden = pixel_at(canvas, canvas.render(), point)
     assert np.abs(hidden - shown).max() > 40
     positions = robots.link_positions.copy()
     change(lambda sim: sim.step(5))

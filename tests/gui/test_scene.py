@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tests.gui.conftest import FakeSimulation, scenario_named
+from tests.gui.conftest import FakeSimulation, open_paused, pixel_at, scenario_named
 from twin.sim.snapshot import CduState, PlantState, PowerState, Snapshot, frozen_fields
 
 pytestmark = pytest.mark.gui
@@ -41,21 +41,8 @@ def plant_window(make_window, qtbot):
     """A paused window on a PlantSimulation, and a function that changes the simulation
     and waits until the window shows the result."""
     simulation = PlantSimulation(scenario_named("seoul-ai-factory"))
-    window = make_window(simulation=simulation, running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
-
-    def change(function=lambda sim: None) -> None:
-        generation = window.shown_generation
-        window.runner.call(function)
-        qtbot.waitUntil(lambda: window.shown_generation > generation, timeout=3000)
-
+    window, change = open_paused(make_window, qtbot, simulation)
     return window, simulation, change
-
-
-def _pixel(canvas, image: np.ndarray, point: np.ndarray) -> np.ndarray:
-    x, y = canvas.screen_position(point)
-    scale = image.shape[1] / canvas.canvas.size[0]  # physical over logical pixels
-    return image[int(y * scale), int(x * scale), :3].astype(int)
 
 
 def _between_dots(piping, run: int) -> np.ndarray:
@@ -117,7 +104,7 @@ def test_pipe_colours_follow_supply_and_return_temperatures(plant_window):
     main = int(np.argmax(np.where(mains & ~piping.is_return, length, 0.0)))
     point = _between_dots(piping, main)
     _look_at(window.canvas, point)
-    drawn = _pixel(window.canvas, window.canvas.render(), point)
+    drawn = pixel_at(window.canvas, window.canvas.render(), point)
     assert np.abs(drawn - 255 * piping.colors[main, :3]).max() < 25
 
 
@@ -233,21 +220,21 @@ def test_layers_hide_the_hydraulic_and_electrical_visuals(plant_window):
     main = int(np.argmax(np.linalg.norm(piping.end_m - piping.start_m, axis=1)))
     point = _between_dots(piping, main)
     _look_at(canvas, point)
-    shown = _pixel(canvas, canvas.render(), point)
+    shown = pixel_at(canvas, canvas.render(), point)
     np.testing.assert_allclose(shown, 255 * piping.colors[main, :3], atol=25)
 
     canvas.set_layer_visible("hydraulic", False)
     for adapter in (canvas.piping, canvas.yard, canvas.cdus):
         assert not adapter.root.visible
     assert all(node.parent is piping.root for node in (piping.dots, *piping.nodes.values()))
-    hidden = _pixel(canvas, canvas.render(), point)
+    hidden = pixel_at(canvas, canvas.render(), point)
     assert np.abs(hidden - shown).max() > 40
     positions = piping.dot_positions.copy()
     change()  # a hidden layer sends nothing to the GPU
     assert np.array_equal(piping.dot_positions, positions)
 
     canvas.set_layer_visible("hydraulic", True)
-    assert np.abs(_pixel(canvas, canvas.render(), _between_dots(piping, main)) - shown).max() \
+    assert np.abs(pixel_at(canvas, canvas.render(), _between_dots(piping, main)) - shown).max() \
         < 25
     canvas.set_layer_visible("electrical", False)
     assert not canvas.busways.root.visible and not canvas.substation.root.visible
@@ -263,12 +250,12 @@ def test_the_hall_view_shows_pipes_and_busways_over_the_racks(plant_window):
     busway = canvas.busways._boxes
     top = busway.center_m[4].copy()
     top[2] = busway.upper_m[4, 2]
-    np.testing.assert_allclose(_pixel(canvas, image, top), 255 * canvas.busways.colors[4, :3],
+    np.testing.assert_allclose(pixel_at(canvas, image, top), 255 * canvas.busways.colors[4, :3],
                                atol=25)
     # the return line over the racks of CDU 4 (the higher of its two lines)
     length = np.linalg.norm(piping.end_m - piping.start_m, axis=1)
     header = int(np.argmax(np.where((piping.cdu == 4) & piping.is_return, length, 0.0)))
-    np.testing.assert_allclose(_pixel(canvas, image, _between_dots(piping, header)),
+    np.testing.assert_allclose(pixel_at(canvas, image, _between_dots(piping, header)),
                                255 * piping.colors[header, :3], atol=25)
 
 

@@ -44,7 +44,25 @@ def test_window_draws_the_site_and_rack_colours_follow_gpu_temperatures(make_win
     after, _ = _rack_pixel(window, rack)
     assert window.snapshot.racks.gpu_temp_c[rack] == 95.0
     assert after[0] > before[0] + 30 and after[2] < before[2]  # bluer to redder
-    assert "95.0 °C" in window.kpis.values["gpu"].text()
+    qtbot.waitUntil(lambda: "95.0 °C" in window.kpis.values["gpu"].text(), timeout=3000)
+
+
+def test_panels_show_the_last_snapshot_of_a_burst(make_window, qtbot):
+    """Panels follow at a few hertz, but the newest snapshot always reaches them."""
+    simulation = FakeSimulation(scenario_named("seoul-ai-factory"))
+    window = make_window(simulation=simulation, running=False)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    burst = []
+    for temp_c in (70.0, 80.0, 91.5):
+        simulation.gpu_temp_c = np.full(simulation.topology.rack_count, temp_c)
+        simulation.step()
+        burst.append(simulation.snapshot())
+    for snapshot in burst:
+        window.show_snapshot(snapshot)
+    assert window.snapshot is burst[-1]
+    qtbot.waitUntil(lambda: "91.5 °C" in window.kpis.values["gpu"].text(), timeout=3000)
+    qtbot.wait(300)  # a held-back older snapshot must not overwrite it
+    assert "91.5 °C" in window.kpis.values["gpu"].text()
 
 
 def test_clicking_a_rack_selects_it_and_fills_the_inspector(make_window, qtbot):

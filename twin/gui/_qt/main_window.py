@@ -56,6 +56,9 @@ from twin.sim.topology import build_topology
 
 FRAME_INTERVAL_MS = 16  # pull snapshots at up to 60 Hz; slower GL simply draws fewer
 STATUS_INTERVAL_MS = 1000
+PANEL_INTERVAL_S = 0.2
+"""The KPI strip, inspector, alarm list and time read-outs follow the simulation at 5 Hz:
+readable, and their repaint (a few ms of software rendering each) stays off most frames."""
 DEFAULT_SPEED = 60.0
 SPEEDS_OFFERED = {value for _, value in SPEEDS}
 
@@ -198,6 +201,11 @@ class MainWindow(QMainWindow):
         self.frame_timer = QTimer(self)
         self.frame_timer.setInterval(FRAME_INTERVAL_MS)
         self.frame_timer.timeout.connect(self.pull_snapshot)
+        self._panels_shown_at = -PANEL_INTERVAL_S
+        self._panels_snapshot: Snapshot | None = None
+        self._panel_timer = QTimer(self)  # shows the newest snapshot held back by the pace
+        self._panel_timer.setSingleShot(True)
+        self._panel_timer.timeout.connect(self._show_newest_in_panels)
         self.status_timer = QTimer(self)
         self.status_timer.setInterval(STATUS_INTERVAL_MS)
         self.status_timer.timeout.connect(self._update_status)
@@ -437,11 +445,26 @@ class MainWindow(QMainWindow):
         self.show_snapshot(snapshot)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
+        """The 3D view and the trends' buffers take every snapshot; the panels the newest
+        one at most every ``PANEL_INTERVAL_S`` (and always the last one shown)."""
         self.snapshot = snapshot
         self.canvas.update(snapshot)
+        self.trends.append(snapshot)
+        wait_s = self._panels_shown_at + PANEL_INTERVAL_S - time.monotonic()
+        if wait_s <= 0:
+            self._show_in_panels(snapshot)
+        elif not self._panel_timer.isActive():
+            self._panel_timer.start(max(1, round(wait_s * 1000)))
+
+    def _show_newest_in_panels(self) -> None:
+        if self.snapshot is not None and self.snapshot is not self._panels_snapshot:
+            self._show_in_panels(self.snapshot)
+
+    def _show_in_panels(self, snapshot: Snapshot) -> None:
+        self._panels_shown_at = time.monotonic()
+        self._panels_snapshot = snapshot
         self.kpis.update_snapshot(snapshot)
         self.inspector.update_snapshot(snapshot)
-        self.trends.append(snapshot)
         self._show_alarms()
         self._show_applied_events()
         self.timeline.set_time(snapshot.time_s)
@@ -497,6 +520,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_settings()
         self.frame_timer.stop()
+        self._panel_timer.stop()
         self.status_timer.stop()
         self.runner.stop()
         self.canvas.close()

@@ -35,21 +35,15 @@ class HallAdapter(Adapter):
         self.floor = box_node(Boxes(floor_center, floor_size), np.ones(4, np.float32), self.root)
         self.walls = box_node(_walls(halls), np.ones(4, np.float32), self.root, translucent=True)
         self.walls.order = 3  # after the opaque boxes, so they show through
-        self.name_labels = [
-            self._label(name, (lower[0] + 0.5, lower[1] + 0.5, upper[2] + 0.5),
-                        size=11, bold=True)
-            for name, lower, upper in zip(names, halls.lower_m, halls.upper_m, strict=True)
-        ]
-        self.air_labels = [
-            self._label("", (lower[0] + 0.5, lower[1] + 0.5, upper[2] + 0.5), size=8,
-                        below=True)
-            for lower, upper in zip(halls.lower_m, halls.upper_m, strict=True)
-        ]
+        label_pos = np.column_stack([halls.lower_m[:, 0] + 0.5, halls.lower_m[:, 1] + 0.5,
+                                     halls.upper_m[:, 2] + 0.5])
+        self.name_labels = self._label(list(names), label_pos, size=11, bold=True)
+        self.air_labels = self._label([""] * len(names), label_pos, size=8, below=True)
         self.apply_palette(palette)
 
     def update_labels(self, snapshot: Snapshot) -> None:
-        for label, air_c in zip(self.air_labels, snapshot.plant.hall_air_c, strict=True):
-            self.set_text(label, f"air {air_c:.1f} °C")
+        self.set_text(self.air_labels,
+                      [f"air {air_c:.1f} °C" for air_c in snapshot.plant.hall_air_c])
 
     def apply_palette(self, palette: ScenePalette) -> None:
         super().apply_palette(palette)

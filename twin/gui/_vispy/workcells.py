@@ -3,6 +3,8 @@ what stands with them: ``robots``)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from twin.gui._vispy.base import Adapter, ScenePalette, rgba
 from twin.gui._vispy.geometry import box_node
 from twin.scenario import Scenario
@@ -21,8 +23,8 @@ class WorkcellAdapter(Adapter):
         super().__init__(parent)
         cells = layout.workcells
         self.node = box_node(cells, PEDESTAL, self.root) if cells.count else None
-        for cell, lower, upper in zip(scenario.workcells, cells.lower_m, cells.upper_m,
-                                      strict=True):
-            self._label(f"{cell.name} ({cell.kind})", (lower[0], lower[1], upper[2] + 1.0),
+        if cells.count:
+            self._label([f"{cell.name} ({cell.kind})" for cell in scenario.workcells],
+                        np.column_stack([cells.lower_m[:, :2], cells.upper_m[:, 2] + 1.0]),
                         size=8)
         self.apply_palette(palette)

@@ -185,7 +185,8 @@ def test_busways_and_the_power_chain_follow_loading(plant_window):
         sim.power = {"row_busway_loading": loading,
                      "hall_transformer_loading": np.array([0.55, 1.1]),
                      "hall_ups_loading": np.array([0.92, 0.3]),
-                     "utility_available": False, "generators_online": 3}
+                     "utility_available": False, "generators_online": 3,
+                     "generator_state": np.repeat([2, 0, 3], [3, 17, 2]).astype(np.int8)}
         sim.site = {"bess_soc": 0.25, "bess_power_kw": 8000.0}
 
     change(load)
@@ -203,7 +204,9 @@ def test_busways_and_the_power_chain_follow_loading(plant_window):
     assert rooms[0, 1] > rooms[0, 0] and ups[0, 0] > ups[0, 1] > ups[0, 2]
     assert np.allclose(substation.feed.instance_colors.rgba, LINE_DEAD)
     generators = substation.generators.instance_colors.rgba
-    assert not np.allclose(generators[2], generators[3])
+    assert not np.allclose(generators[2], generators[3])  # running, off
+    assert not np.allclose(generators[21], generators[3])  # failed, off
+    assert not np.allclose(generators[21], generators[2])
     # the state-of-charge bars: a quarter charged, the rest of the bar empty
     charged = substation.charge.instance_transforms[:, 0, 0]
     empty = substation.charge_track.instance_transforms[:, 0, 0]
@@ -287,3 +290,13 @@ def test_the_canvas_picks_every_kind_of_equipment(plant_window):
     assert canvas.pick_ray(above(layout.generators, 9), down) == Selection("generator", 0)
     assert canvas.pick_ray(above(layout.racks, 11), down) == Selection("rack", 11)
     assert canvas.pick_ray(np.array([0.0, 0.0, 50.0]), np.array([0.0, 0.0, 1.0])) is None
+
+
+def test_box_faces_are_wound_anticlockwise_seen_from_outside():
+    """Opaque boxes cull back faces: a face wound the other way would vanish."""
+    from twin.gui._vispy.geometry import UNIT_CUBE
+
+    vertices, faces, _ = UNIT_CUBE
+    triangles = vertices[faces]
+    normals = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
+    assert np.all(np.einsum("ij,ij->i", normals, triangles.mean(axis=1)) > 0)

@@ -35,7 +35,11 @@ def _unit_cube() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             corner[axis], corner[u], corner[v] = sign * 0.5, du * 0.5, dv * 0.5
             vertices.append(corner)
             colors.append((grey, grey, grey, 1.0))
-        faces += [(base, base + 1, base + 2), (base, base + 2, base + 3)]
+        # anticlockwise seen from outside, so that opaque boxes can skip their back faces
+        if np.cross(np.eye(3)[u], np.eye(3)[v])[axis] * sign > 0:
+            faces += [(base, base + 1, base + 2), (base, base + 2, base + 3)]
+        else:
+            faces += [(base, base + 2, base + 1), (base, base + 3, base + 2)]
     return np.array(vertices, np.float32), np.array(faces, np.uint32), np.array(colors, np.float32)
 
 
@@ -62,10 +66,11 @@ def box_node(boxes: Boxes, colors: np.ndarray, parent, *, shrink_m: float = 0.0,
         instance_colors=np.broadcast_to(colors, (boxes.count, 4)).astype(np.float32),
         parent=parent,
     )
-    # Both sides of every face: translucent walls are seen from inside and outside. The
-    # depth mask stays on: left off, it would also stop the next frame's depth clear.
+    # Opaque boxes skip the faces turned away from the camera (software GL rasterises
+    # fewer triangles); translucent walls are seen from inside and outside. The depth
+    # mask stays on: left off, it would also stop the next frame's depth clear.
     node.set_gl_state("translucent" if translucent else "opaque", depth_test=True,
-                      cull_face=False)
+                      cull_face=not translucent)
     return node
 
 

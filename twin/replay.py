@@ -13,13 +13,17 @@ older recording reads NaN (numbers), 0 (counts) or False (flags).
 
 ``compare(a, b)`` sets two runs (recordings or ``twin run`` site tables) side by side: KPIs
 of each over the time both cover, their differences (b - a) and the site series on a common
-time axis.
+time axis. ``comparison_problem`` says why two runs cannot be compared (another scenario,
+another start, no simulated time in common); ``SiteLog`` keeps a live run's site figures so
+that it can be compared as it goes.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -304,6 +308,8 @@ KPI_LABELS = {
     "water_m3": "water (m³)",
     "max_tripped_racks": "most racks tripped at once",
 }
+# KPIs for which a larger value is the better outcome; for the others smaller is better
+HIGHER_IS_BETTER = frozenset({"tokens"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,14 +319,14 @@ class SiteSeries:
     source: str
     columns: dict[str, np.ndarray]
     metadata: dict[str, str] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()  # what could not be read (``Recording.problems``)
 
     @classmethod
     def read(cls, path: str | Path) -> SiteSeries:
         """A recording folder, or a ``twin run`` site table in .csv or .parquet."""
         path = Path(path)
         if path.is_dir():
-            recording = Recording.open(path)
-            return cls(str(path), recording.site_series(), recording.metadata)
+            return cls.of(Recording.open(path))
         if not path.exists():
             raise RecordingError(f"{path}: no such file")
         suffix = path.suffix.lower()
@@ -341,10 +347,20 @@ class SiteSeries:
         raise RecordingError(f"{path}: not a run output (a .csv or .parquet site table from "
                              "'twin run', or a recording folder)")
 
+    @classmethod
+    def of(cls, recording: Recording) -> SiteSeries:
+        return cls(str(recording.path), recording.site_series(), recording.metadata,
+                   recording.problems)
+
+    @property
+    def name(self) -> str:
+        """The run's file or folder name, to label it."""
+        return Path(self.source).name
+
     def until(self, end_s: float) -> SiteSeries:
         keep = self.columns["time_s"] <= end_s + 1e-9
         return SiteSeries(self.source, {k: v[keep] for k, v in self.columns.items()},
-                          self.metadata)
+                          self.metadata, self.problems)
 
 
 def _read_csv(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -420,6 +436,14 @@ class Comparison:
         """Tokens run b delivered fewer than run a."""
         return self.kpis_a["tokens"] - self.kpis_b["tokens"]
 
+    def outcome(self, key: str) -> str:
+        """Whether run b did "better" or "worse" than run a on a KPI; "" when equal or
+        unknown."""
+        diff = self.differences[key]
+        if diff == 0 or not np.isfinite(diff):
+            return ""
+        return "better" if (diff > 0) == (key in HIGHER_IS_BETTER) else "worse"
+
 
 def compare(a: SiteSeries | Recording | str | Path,
             b: SiteSeries | Recording | str | Path) -> Comparison:
@@ -439,5 +463,78 @@ def _as_series(run: SiteSeries | Recording | str | Path) -> SiteSeries:
     if isinstance(run, SiteSeries):
         return run
     if isinstance(run, Recording):
-        return SiteSeries(str(run.path), run.site_series(), run.metadata)
+        return SiteSeries.of(run)
     return SiteSeries.read(run)
+
+
+COMPARABLE = ("runs of the same scenario from the same start, as 'twin run' output tables "
+              "(.csv, .parquet) or recording folders")
+
+
+def comparison_problem(a: SiteSeries, b: SiteSeries) -> str | None:
+    """Why run b cannot be compared with run a, or None. Runs must be of the same scenario
+    and start (simulated time 0 the same moment), as far as their metadata say, and share
+    some simulated time when both have rows; their steps and lengths may differ."""
+    for key, what in (("scenario", "scenario"), ("start", "start")):
+        mine, other = a.metadata.get(key), b.metadata.get(key)
+        if mine and other and mine != other:
+            return f"{b.source} is a run of {what} {other}, {a.name} of {mine}"
+    t_a, t_b = a.columns["time_s"], b.columns["time_s"]
+    if t_a.size and t_b.size and min(t_a[-1], t_b[-1]) < max(t_a[0], t_b[0]):
+        return (f"{b.source} covers {format_duration(t_b[0])} to {format_duration(t_b[-1])} "
+                f"and {a.name} {format_duration(t_a[0])} to {format_duration(t_a[-1])}: no "
+                "simulated time in common")
+    return None
+
+
+def read_reference(path: str | Path, run: SiteSeries) -> SiteSeries:
+    """The run at ``path`` to compare ``run`` with; raises ``RecordingError`` naming what
+    is wrong and what can be compared. A recording that is readable only in part is
+    returned with its ``problems``."""
+    reference = SiteSeries.read(path)
+    problem = comparison_problem(run, reference)
+    if problem is not None:
+        raise RecordingError(problem)
+    return reference
+
+
+class SiteLog:
+    """A live run's site figures for comparing it with a reference run as it goes: at
+    most one row per ``every_s`` of simulated time, up to the first row at or past
+    ``end_s``, in arrays allocated once. Time going backwards (a reset) starts it again."""
+
+    def __init__(self, source: str, metadata: Mapping[str, str], every_s: float,
+                 end_s: float) -> None:
+        self.source = source
+        self.metadata = dict(metadata)
+        self.every_s = every_s
+        self.end_s = end_s
+        self._values = np.full((math.ceil(end_s / every_s) + 2, len(SITE_NAMES)), np.nan)
+        self._time_column = SITE_NAMES.index("time_s")
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def name(self) -> str:
+        return self.source
+
+    def add(self, time_s: float, site: Mapping[str, float]) -> None:
+        if self._count:
+            last_s = self._values[self._count - 1, self._time_column]
+            if time_s < last_s:
+                self._count = 0
+            elif (time_s < last_s + self.every_s - 1e-9 or last_s >= self.end_s
+                  or self._count == len(self._values)):
+                return
+        row = self._values[self._count]
+        row[:] = [site.get(name, np.nan) for name in SITE_NAMES]
+        row[self._time_column] = time_s
+        self._count += 1
+
+    def until(self, end_s: float) -> SiteSeries:
+        rows = self._values[:self._count]
+        rows = rows[rows[:, self._time_column] <= end_s + 1e-9]
+        return SiteSeries(self.source, {name: rows[:, i].copy()
+                                        for i, name in enumerate(SITE_NAMES)}, self.metadata)

@@ -39,8 +39,6 @@ border-bottom:1px solid #eee}td.n{text-align:right;font-variant-numeric:tabular-
 .worse{color:#b91c1c}.better{color:#15803d}.note{color:#555;font-size:.9em}
 svg{display:block;margin:.5em 0 1.5em}
 """
-# KPIs for which a larger value is the better outcome; for the others smaller is better
-HIGHER_IS_BETTER = frozenset({"tokens"})
 
 
 def write_report(run_output: str | Path, out: Path, *, compare_with: str | Path | None = None,
@@ -106,12 +104,19 @@ def _td(value: object, numeric: bool = False, css: str = "") -> str:
     return f"<td class='{classes}'>{_e(value)}</td>" if classes else f"<td>{_e(value)}</td>"
 
 
-def _number(value: float) -> str:
+def format_number(value: float) -> str:
+    """A KPI for a table: thousands separated, two decimals below 10,000, four
+    significant digits from a million; "–" when unknown."""
     if not np.isfinite(value):
         return "–"
     if abs(value) >= 1e6:
         return f"{value:,.4g}" if abs(value) < 1e9 else f"{value:.4g}"
     return f"{value:,.2f}" if abs(value) < 1e4 else f"{value:,.0f}"
+
+
+def format_difference(value: float) -> str:
+    """A KPI difference: ``format_number`` with a + on increases."""
+    return f"{'+' if value > 0 else ''}{format_number(value)}"
 
 
 def _run_section(series: SiteSeries, scenario: Any, note: str) -> str:
@@ -135,19 +140,17 @@ def _run_section(series: SiteSeries, scenario: Any, note: str) -> str:
 def _kpi_section(series: SiteSeries, other: SiteSeries | None) -> str:
     if other is None:
         values = kpis(series)
-        rows = [[_td(KPI_LABELS[k]), _td(_number(v), True)] for k, v in values.items()]
+        rows = [[_td(KPI_LABELS[k]), _td(format_number(v), True)] for k, v in values.items()]
         return f"<h2>KPIs</h2>{_table(rows)}"
     comparison = compare(series, other)
     rows = []
     for key, label in KPI_LABELS.items():
-        diff = comparison.differences[key]
-        better = diff > 0 if key in HIGHER_IS_BETTER else diff < 0
-        css = "" if diff == 0 or not np.isfinite(diff) else ("better" if better else "worse")
-        rows.append([_td(label), _td(_number(comparison.kpis_a[key]), True),
-                     _td(_number(comparison.kpis_b[key]), True),
-                     _td(f"{'+' if diff > 0 else ''}{_number(diff)}", True, css)])
+        rows.append([_td(label), _td(format_number(comparison.kpis_a[key]), True),
+                     _td(format_number(comparison.kpis_b[key]), True),
+                     _td(format_difference(comparison.differences[key]), True,
+                         comparison.outcome(key))])
     rows.append([_td("lost tokens (this run - other)"), _td(""), _td(""),
-                 _td(_number(comparison.lost_tokens), True)])
+                 _td(format_number(comparison.lost_tokens), True)])
     note = (f"<p class='note'>Both runs over the {format_duration(comparison.time_s[-1])} "
             f"they share; other run: {_e(other.source)}.</p>")
     return (f"<h2>KPIs</h2>{_table(rows, ['', 'this run', 'other run', 'difference'])}"
@@ -174,10 +177,11 @@ def ledger(series: SiteSeries) -> dict[str, float]:
 def _ledger_section(series: SiteSeries) -> str:
     led = ledger(series)
     rows = [
-        [_td("energy in (grid import + generators)"), _td(_number(led["energy_in_kwh"]), True)],
-        [_td("heat rejected to the ambient"), _td(_number(led["heat_rejected_kwh"]), True)],
-        [_td("thermal storage, change"), _td(_number(led["thermal_stored_kwh"]), True)],
-        [_td("batteries, change (balance)"), _td(_number(led["battery_stored_kwh"]), True)],
+        [_td("energy in (grid import + generators)"),
+         _td(format_number(led["energy_in_kwh"]), True)],
+        [_td("heat rejected to the ambient"), _td(format_number(led["heat_rejected_kwh"]), True)],
+        [_td("thermal storage, change"), _td(format_number(led["thermal_stored_kwh"]), True)],
+        [_td("batteries, change (balance)"), _td(format_number(led["battery_stored_kwh"]), True)],
         [_td("closure error (simulation, at the end)"), _td(f"{led['closure_error']:.2e}",
                                                              True)],
     ]
@@ -215,9 +219,9 @@ def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarr
              f"<rect x='{left}' y='{top}' width='{plot_w}' height='{plot_h}' fill='none' "
              "stroke='#999'/>",
              f"<text x='{left - 4}' y='{top + 10}' font-size='11' text-anchor='end'>"
-             f"{_number(high)}</text>",
+             f"{format_number(high)}</text>",
              f"<text x='{left - 4}' y='{top + plot_h}' font-size='11' text-anchor='end'>"
-             f"{_number(low)}</text>",
+             f"{format_number(low)}</text>",
              f"<text x='{left}' y='{height - 8}' font-size='11'>0 h</text>",
              f"<text x='{width - right}' y='{height - 8}' font-size='11' text-anchor='end'>"
              f"{end_h:,.2f} h</text>"]

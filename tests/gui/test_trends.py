@@ -196,7 +196,14 @@ def test_selection_is_trended_per_unit_from_the_selection_on_and_cleared(panel, 
     plots = [view.plot for view in panel.selection_views]
     panel.set_selection(None, ())
     assert panel.selection_views == [] and panel.selection_history is None
-    assert not any(plot in panel.graphics.ci.items for plot in plots)
+    assert not any(plot.isVisible() for plot in plots)  # kept, hidden, for the next one
+    panel.set_selection("CDU 1", (("Flow", "L/min", lambda s: 2500.0),))
+    assert panel.selection_views[0].plot is plots[0]  # reused, not made again
+    assert panel.selection_views[0].plot.titleLabel.text == "CDU 1"
+    assert [c.name() for c in panel.selection_views[0].curves] == [None]
+    assert not plots[1].isVisible() and plots[0].isVisible()
+    assert panel.selection_views[0].plot.getAxis("left").labelUnits == "L/min"
+    panel.set_selection(None, ())
     panel.append(at(base, 30.0))  # still records the site
     panel.refresh()
     assert curve_data(panel, "power", "IT power")[0][-1] == 30.0

@@ -38,12 +38,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QMessageBox,
+    QSplitter,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from twin.gui._qt.kpi_comparison import KpiComparisonTable
 from twin.gui._qt.theme import DARK, Theme
+from twin.replay import SiteLog, SiteSeries, compare
 from twin.sim.snapshot import Snapshot
 
 TIME_WINDOWS: tuple[tuple[str, float], ...] = (
@@ -52,7 +55,10 @@ TIME_WINDOWS: tuple[tuple[str, float], ...] = (
 TIME_SCALES: tuple[tuple[float, float], ...] = ((15 * 60.0, 0.5), (3600.0, 2.0), (86400.0, 48.0))
 """(window, bin width) in simulated seconds of each ring."""
 
-REDRAW_INTERVAL_MS = 50  # 20 Hz looks smooth for trends and leaves the GUI thread to the 3D view
+REDRAW_INTERVAL_MS = 250
+"""New data is drawn at 4 Hz: minute-scale trends still move smoothly, and each redraw (a
+few ms of software rendering) stays off most of the 3D view's frames."""
+INTERACTIVE_REDRAW_MS = 30  # after a pan or zoom, the bins newly in view follow at once
 AXIS_WIDTH_PX = 72  # one width for every left axis, so that the stacked plots line up in time
 SELECTION_KEY = "selection"
 SELECTION_ROWS = 8  # layout rows kept above the site plots for the selection, one per unit
@@ -68,6 +74,8 @@ class TrendSeries:
     label: str
     read: Callable[[Snapshot], float]
     limit: bool = False  # a cap rather than a measurement: drawn dashed in the alarm colour
+    column: str = ""  # the site column it shows (``SITE_COLUMNS``), drawn for a reference run
+    scale: float = 1.0  # display units per unit of ``column``
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,36 +89,35 @@ class TrendPlot:
     shown: bool = True  # shown until the user chooses otherwise
 
 
-def _site(key: str, scale: float = 1.0) -> Callable[[Snapshot], float]:
-    return lambda snapshot: snapshot.site[key] * scale
+def _site(label: str, column: str, scale: float = 1.0) -> TrendSeries:
+    return TrendSeries(label, lambda snapshot: snapshot.site[column] * scale,
+                       column=column, scale=scale)
 
 
 SITE_PLOTS: tuple[TrendPlot, ...] = (
     TrendPlot("power", "Power", "MW", (
-        TrendSeries("IT power", _site("it_power_kw", 1e-3)),
-        TrendSeries("Facility power", _site("facility_power_kw", 1e-3)),
-        TrendSeries("Grid import", _site("grid_import_kw", 1e-3)),
+        _site("IT power", "it_power_kw", 1e-3),
+        _site("Facility power", "facility_power_kw", 1e-3),
+        _site("Grid import", "grid_import_kw", 1e-3),
         TrendSeries("Import cap", lambda s: s.power.grid_import_cap_kw * 1e-3, limit=True),
     ), decimals=2),
     TrendPlot("temperatures", "Temperature", "°C", (
-        TrendSeries("Hottest GPU", _site("gpu_temp_max_c")),
-        TrendSeries("TCS supply", _site("tcs_supply_c")),
-        TrendSeries("TCS return", _site("tcs_return_c")),
-        TrendSeries("Facility water", _site("fws_supply_c")),
+        _site("Hottest GPU", "gpu_temp_max_c"),
+        _site("TCS supply", "tcs_supply_c"),
+        _site("TCS return", "tcs_return_c"),
+        _site("Facility water", "fws_supply_c"),
     )),
-    TrendPlot("pue", "PUE", "", (TrendSeries("PUE", _site("pue")),), decimals=3, shown=False),
-    TrendPlot("tokens", "Throughput", "tok/s",
-              (TrendSeries("Tokens/s", _site("tokens_per_s")),), decimals=None, si_prefix=True),
-    TrendPlot("bess", "BESS SoC", "%", (TrendSeries("State of charge", _site("bess_soc", 100.0)),),
+    TrendPlot("pue", "PUE", "", (_site("PUE", "pue"),), decimals=3, shown=False),
+    TrendPlot("tokens", "Throughput", "tok/s", (_site("Tokens/s", "tokens_per_s"),),
+              decimals=None, si_prefix=True),
+    TrendPlot("bess", "BESS SoC", "%", (_site("State of charge", "bess_soc", 100.0),),
               shown=False),
-    TrendPlot("throttling", "Throttled", "GPUs",
-              (TrendSeries("Throttled GPUs", _site("throttled_gpus")),), decimals=0, shown=False),
-    TrendPlot("cost", "Cost", "₩M/h",
-              (TrendSeries("Electricity cost", _site("cost_krw_per_h", 1e-6)),), decimals=2,
-              shown=False),
-    TrendPlot("co2", "CO₂", "t/h",
-              (TrendSeries("CO₂ emissions", _site("co2_kg_per_h", 1e-3)),), decimals=2,
-              shown=False),
+    TrendPlot("throttling", "Throttled", "GPUs", (_site("Throttled GPUs", "throttled_gpus"),),
+              decimals=0, shown=False),
+    TrendPlot("cost", "Cost", "₩M/h", (_site("Electricity cost", "cost_krw_per_h", 1e-6),),
+              decimals=2, shown=False),
+    TrendPlot("co2", "CO₂", "t/h", (_site("CO₂ emissions", "co2_kg_per_h", 1e-3),),
+              decimals=2, shown=False),
 )
 
 SelectionSeries = tuple[str, str, Callable[[Snapshot], float]]
@@ -214,8 +221,9 @@ class TrendHistory:
         bins = slice(span.start + first, span.start + last)
         return ring.x[bins].reshape(-1), ring.y[:, bins].reshape(self.series_count, -1)
 
-    def at(self, ring: _Ring, time_s: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """Minima and maxima of the bin nearest ``time_s``; None off the recorded span."""
+    def at(self, ring: _Ring, time_s: float) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """The time, minima and maxima of the bin nearest ``time_s``; None off the
+        recorded span."""
         if ring.count == 0:
             return None
         span = ring.ordered()
@@ -225,7 +233,7 @@ class TrendHistory:
         i = int(np.searchsorted(times, time_s))
         if i == len(times) or (i > 0 and time_s - times[i - 1] < times[i] - time_s):
             i -= 1
-        return ring.y[:, span.start + i, 0], ring.y[:, span.start + i, 1]
+        return float(times[i]), ring.y[:, span.start + i, 0], ring.y[:, span.start + i, 1]
 
 
 # --------------------------------------------------------------------------- plots
@@ -248,7 +256,8 @@ class SimulatedTimeAxis(pg.DateAxisItem):
         return super().tickStrings([value + self._origin_s for value in values], scale, spacing)
 
 
-def _format(low: float, high: float, unit: str, decimals: int | None, si_prefix: bool) -> str:
+def _format(low: float, high: float, unit: str, decimals: int | None, si_prefix: bool,
+            signed: bool = False) -> str:
     if not (math.isfinite(low) and math.isfinite(high)):
         return "—"
     scale, prefix = pg.siScale(max(abs(low), abs(high))) if si_prefix else (1.0, "")
@@ -256,8 +265,9 @@ def _format(low: float, high: float, unit: str, decimals: int | None, si_prefix:
     if decimals is None:
         magnitude = max(abs(low), abs(high))
         decimals = 0 if magnitude >= 100 else 1 if magnitude >= 10 else 2
-    text = f"{low:,.{decimals}f}"
-    high_text = f"{high:,.{decimals}f}"
+    sign = "+" if signed else ""
+    text = f"{low:{sign},.{decimals}f}"
+    high_text = f"{high:{sign},.{decimals}f}"
     if high_text != text:  # the bin under the cursor spans a range: show it, not one value
         text = f"{text}–{high_text}"
     return f"{text} {prefix}{unit}".rstrip()
@@ -265,6 +275,13 @@ def _format(low: float, high: float, unit: str, decimals: int | None, si_prefix:
 
 def _dark(theme: Theme) -> bool:
     return QColor(theme.base).lightness() < 128
+
+
+def _related(color: str, dark: bool) -> QColor:
+    """A colour of the same hue, set apart for a reference run's curve: paler on a dark
+    background, deeper on a light one."""
+    qcolor = QColor(color)
+    return qcolor.lighter(150) if dark else qcolor.darker(150)
 
 
 def _translucent(color: str, alpha: int) -> QColor:
@@ -275,14 +292,14 @@ def _translucent(color: str, alpha: int) -> QColor:
 
 class TrendView:
     """One plot of the panel: the curves of a ``TrendPlot`` over rows of a history, with
-    a crosshair line and a read-out of the values under it."""
+    a crosshair line and a read-out of the values under it. A reference run (another run
+    to compare with) is drawn dashed beside the site series, or subtracted from them in
+    the difference view. ``configure`` turns the plot into another one, reusing its
+    items, as changing the selection does."""
 
     def __init__(self, spec: TrendPlot, history: TrendHistory, rows: Iterable[int],
                  start: datetime, title: str = "") -> None:
-        self.spec = spec
         self.history = history
-        self.rows = tuple(rows)
-        self.title = title
         self.plot = pg.PlotItem(axisItems={"bottom": SimulatedTimeAxis(start)})
         plot = self.plot
         plot.setDownsampling(auto=True, mode="peak")
@@ -293,15 +310,16 @@ class TrendView:
         plot.setAutoVisible(y=True)
         # No grid: pyqtgraph replays it through a QPicture per axis, which under software
         # rendering costs ten times the rest of the plot.
-        axis = plot.getAxis("left")
-        axis.setWidth(AXIS_WIDTH_PX)
-        axis.enableAutoSIPrefix(spec.si_prefix)
-        axis.setLabel(spec.title, units=spec.unit or None)
-        self.legend = None
-        if len(spec.series) > 1:
-            self.legend = plot.addLegend(offset=(-4, 2), colCount=len(spec.series),
-                                         labelTextSize="8pt", verSpacing=-6)
-        self.curves = [plot.plot(name=series.label) for series in spec.series]
+        plot.getAxis("left").setWidth(AXIS_WIDTH_PX)
+        # entries are added by ``_fill_legend``; hidden while it has none
+        self.legend = plot.addLegend(offset=(-4, 2), labelTextSize="8pt", verSpacing=-6)
+        self.curves: list[pg.PlotDataItem] = []
+        self.reference_curves: list[pg.PlotDataItem | None] = []
+        self._reference_data: list[tuple[np.ndarray, np.ndarray] | None] = []
+        # legend samples naming the two runs: solid for this one, dashed for the reference
+        self._run_samples = (pg.PlotDataItem(), pg.PlotDataItem())
+        self._run_names = ("", "")
+        self.difference = False
         self.line = pg.InfiniteLine(angle=90, movable=False)
         self.line.hide()
         plot.addItem(self.line, ignoreBounds=True)
@@ -313,23 +331,104 @@ class TrendView:
         self.readout.setZValue(1)  # above the legend
         self._colors: list[str] = []
         self._text_color = ""
+        self._theme: Theme | None = None
+        self.configure(spec, rows, title)
+
+    def configure(self, spec: TrendPlot, rows: Iterable[int], title: str = "") -> None:
+        """Show ``spec`` from ``rows`` of the history, keeping the curves it can reuse."""
+        self.spec = spec
+        self.rows = tuple(rows)
+        self.title = title
+        plot = self.plot
+        while len(self.curves) < len(spec.series):
+            self.curves.append(plot.plot())
+        for curve in self.curves[len(spec.series):]:
+            plot.removeItem(curve)
+        del self.curves[len(spec.series):]
+        plot.getAxis("left").enableAutoSIPrefix(spec.si_prefix)
+        if not title:
+            plot.setTitle(None)
+        elif self._theme is not None:
+            plot.setTitle(title, color=self._theme.text, size="9pt")
+        self.legend.setColumnCount(len(spec.series))
+        self.set_reference(None)  # labels the axis, colours the curves, fills the legend
+
+    @property
+    def has_reference(self) -> bool:
+        return any(curve is not None for curve in self.reference_curves)
+
+    def set_reference(self, times: np.ndarray | None, columns: dict[str, np.ndarray] | None = None,
+                      names: tuple[str, str] = ("", "")) -> None:
+        """Draw a reference run's values of the site series (``columns`` by site column,
+        at ``times``) as dashed curves, and name both runs in the legend; None removes
+        them."""
+        for curve in self.reference_curves:
+            if curve is not None:
+                self.plot.removeItem(curve)
+        self.reference_curves, self._reference_data = [], []
+        self._run_names = names
+        if times is not None and columns is not None:
+            for series in self.spec.series:
+                values = columns.get(series.column) if series.column else None
+                if values is None:
+                    self.reference_curves.append(None)
+                    self._reference_data.append(None)
+                    continue
+                data = (times, values * series.scale)
+                curve = pg.PlotDataItem(*data)
+                curve.setZValue(-1)  # under this run's curve
+                self.plot.addItem(curve)
+                self.reference_curves.append(curve)
+                self._reference_data.append(data)
+        self.set_difference(self.difference)
+        self._style_curves()
+        self._fill_legend()
+
+    def set_difference(self, difference: bool) -> None:
+        """Show this run minus the reference (A − B) instead of both runs' curves."""
+        self.difference = difference
+        for curve in self.reference_curves:
+            if curve is not None:
+                curve.setVisible(not difference)
+        self._label_axis()
 
     def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
-        for curve, row in zip(self.curves, self.rows, strict=True):
-            curve.setData(x, y[row])
+        difference = self.difference and self.has_reference
+        for k, (curve, row) in enumerate(zip(self.curves, self.rows, strict=True)):
+            if not difference:
+                curve.setData(x, y[row])
+            elif (reference := self._reference_at(k)) is None:
+                curve.setData([], [])  # nothing to subtract: not part of the difference view
+            else:
+                curve.setData(x, y[row] - np.interp(x, *reference, left=np.nan,
+                                                    right=np.nan))
 
     def clear_data(self) -> None:
         for curve in self.curves:
             curve.setData([], [])
 
-    def show_readout(self, time_s: float, bins: tuple[np.ndarray, np.ndarray] | None) -> None:
+    def show_readout(self, time_s: float,
+                     bins: tuple[float, np.ndarray, np.ndarray] | None) -> None:
+        """The values of the bin nearest ``time_s`` (``TrendHistory.at``) and, with a
+        reference, the reference run's value at that bin's time and the difference."""
         spec = self.spec
         lines = []
-        for series, row, color in zip(spec.series, self.rows, self._colors, strict=True):
-            text = "—" if bins is None else _format(
-                float(bins[0][row]), float(bins[1][row]), spec.unit, spec.decimals,
-                spec.si_prefix)
-            lines.append(f'<span style="color:{color}">■</span> {series.label} {text}')
+        for k, (series, row, color) in enumerate(
+                zip(spec.series, self.rows, self._colors, strict=True)):
+            low = high = math.nan
+            if bins is not None:
+                low, high = float(bins[1][row]), float(bins[2][row])
+            text = "—" if bins is None else _format(low, high, spec.unit, spec.decimals,
+                                                   spec.si_prefix)
+            line = f'<span style="color:{color}">■</span> {series.label} {text}'
+            reference = self._reference_at(k)
+            if reference is not None:
+                at_s = time_s if bins is None else bins[0]
+                other = float(np.interp(at_s, *reference, left=np.nan, right=np.nan))
+                units = (spec.unit, spec.decimals, spec.si_prefix)
+                difference = _format(low - other, high - other, *units, signed=True)
+                line += f" · B {_format(other, other, *units)} · A − B {difference}"
+            lines.append(line)
         self.readout.setHtml(f'<div style="color:{self._text_color}; font-size:8pt">'
                              + "<br>".join(lines) + "</div>")
         viewbox = self.plot.getViewBox()
@@ -347,6 +446,32 @@ class TrendView:
         self.readout.hide()
 
     def apply_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        self._style_curves()
+        for sample, style in zip(self._run_samples, (Qt.PenStyle.SolidLine,
+                                                     Qt.PenStyle.DashLine), strict=True):
+            sample.setPen(pg.mkPen(theme.text, width=1, style=style))
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setPen(theme.muted)
+            axis.setTextPen(theme.text)
+        if self.title:
+            self.plot.setTitle(self.title, color=theme.text, size="9pt")
+        self.legend.setLabelTextColor(theme.text)
+        self.legend.setBrush(_translucent(theme.panel, 200))
+        self.legend.setPen(theme.border)
+        self._fill_legend()  # labels take the text colour when they are made
+        self.line.setPen(pg.mkPen(theme.accent, width=1))
+        self.readout.fill = pg.mkBrush(_translucent(theme.panel, 225))
+        self.readout.border = pg.mkPen(theme.border)
+        self._text_color = theme.text
+        self.readout.update()
+
+    def _style_curves(self) -> None:
+        """Pens of this run's curves from the theme's palette, and of the reference's."""
+        theme = self._theme
+        if theme is None:
+            return
         palette = _CURVE_COLORS["dark" if _dark(theme) else "light"]
         self._colors = []
         for k, (curve, series) in enumerate(zip(self.curves, self.spec.series, strict=True)):
@@ -358,21 +483,31 @@ class TrendView:
                 pen = pg.mkPen(color, width=1)  # wider pens take the slow path in Qt's raster
             curve.setPen(pen)
             self._colors.append(color)
-        for name in ("left", "bottom"):
-            axis = self.plot.getAxis(name)
-            axis.setPen(theme.muted)
-            axis.setTextPen(theme.text)
-        if self.title:
-            self.plot.setTitle(self.title, color=theme.text, size="9pt")
-        if self.legend is not None:
-            self.legend.setLabelTextColor(theme.text)
-            self.legend.setBrush(_translucent(theme.panel, 200))
-            self.legend.setPen(theme.border)
-        self.line.setPen(pg.mkPen(theme.accent, width=1))
-        self.readout.fill = pg.mkBrush(_translucent(theme.panel, 225))
-        self.readout.border = pg.mkPen(theme.border)
-        self._text_color = theme.text
-        self.readout.update()
+            reference = self.reference_curves[k] if self.reference_curves else None
+            if reference is not None:
+                reference.setPen(pg.mkPen(_related(color, _dark(theme)), width=1,
+                                          style=Qt.PenStyle.DashLine))
+
+    def _reference_at(self, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+        return self._reference_data[k] if self._reference_data else None
+
+    def _label_axis(self) -> None:
+        title = self.spec.title
+        if self.difference and self.has_reference:
+            title += " A − B"
+        self.plot.getAxis("left").setLabel(title, units=self.spec.unit or None)
+
+    def _fill_legend(self) -> None:
+        """Series labels when there are several; the runs' names when comparing."""
+        legend = self.legend
+        legend.clear()
+        if len(self.spec.series) > 1:
+            for curve, series in zip(self.curves, self.spec.series, strict=True):
+                legend.addItem(curve, series.label)
+        if self.has_reference:
+            for sample, name in zip(self._run_samples, self._run_names, strict=True):
+                legend.addItem(sample, name)
+        legend.setVisible(bool(legend.items))
 
 
 # --------------------------------------------------------------------------- panel
@@ -396,6 +531,9 @@ class TrendPanel(QWidget):
         self.site_history = TrendHistory(len(self._site_series))
         self.selection_history: TrendHistory | None = None
         self._selection_series: tuple[SelectionSeries, ...] = ()
+        self._reference: SiteSeries | None = None
+        self._current_run: SiteSeries | SiteLog | None = None
+        self._compared_at_s: float | None = None
         self._latest: Snapshot | None = None
         self._following = True
         self._stale = False
@@ -417,6 +555,7 @@ class TrendPanel(QWidget):
             self._connect_view(view)
             self.site_views[spec.key] = view
         self.selection_views: list[TrendView] = []
+        self._selection_pool: list[TrendView] = []  # made once, reused for each selection
 
         self.plots_menu = QMenu(self)
         self.plot_actions: dict[str, QAction] = {}
@@ -452,6 +591,16 @@ class TrendPanel(QWidget):
         self.cursor_label = QLabel()
         self.cursor_label.setObjectName("muted")
 
+        self.difference_button = QToolButton()
+        self.difference_button.setText("A − B")
+        self.difference_button.setCheckable(True)
+        self.difference_button.setToolTip("Show this run minus the reference run instead of "
+                                          "both")
+        self.difference_button.toggled.connect(self.set_difference)
+        self.difference_button.hide()
+        self.comparison_table = KpiComparisonTable(theme)
+        self.comparison_table.hide()
+
         export_menu = QMenu(self)
         self.export_png_action = export_menu.addAction(
             "Image (PNG)…", lambda: self._export_with_dialog("png"))
@@ -465,7 +614,8 @@ class TrendPanel(QWidget):
 
         controls = QHBoxLayout()
         controls.setContentsMargins(6, 4, 6, 0)
-        for widget in (plots_button, QLabel("Window"), self.window_box, self.live_button):
+        for widget in (plots_button, QLabel("Window"), self.window_box, self.live_button,
+                       self.difference_button):
             controls.addWidget(widget)
         controls.addStretch(1)
         controls.addWidget(self.cursor_label)
@@ -474,11 +624,14 @@ class TrendPanel(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
         column.addLayout(controls)
-        column.addWidget(self.graphics, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.graphics)
+        splitter.addWidget(self.comparison_table)
+        splitter.setStretchFactor(0, 1)
+        column.addWidget(splitter, 1)
 
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
-        self._redraw_timer.setInterval(REDRAW_INTERVAL_MS)
         self._redraw_timer.timeout.connect(self.refresh)
         self._update_axes()
         self.apply_theme(theme)
@@ -513,11 +666,13 @@ class TrendPanel(QWidget):
         self.site_history.append(time_s, np.fromiter(
             (series.read(snapshot) for series in self._site_series), float,
             count=len(self._site_series)))
+        if isinstance(self._current_run, SiteLog):
+            self._current_run.add(time_s, snapshot.site)
         if self.selection_history is not None:
             self.selection_history.append(time_s, self._selection_values(snapshot))
         self._stale = True
         if self.isVisible() and not self._redraw_timer.isActive():
-            self._redraw_timer.start()
+            self._redraw_timer.start(REDRAW_INTERVAL_MS)
 
     def clear(self) -> None:
         """Forget all history, as when the simulation starts again."""
@@ -530,39 +685,83 @@ class TrendPanel(QWidget):
     def set_selection(self, title: str | None,
                       series: tuple[SelectionSeries, ...]) -> None:
         """Trend the values of a selected object, one plot per unit; ``(None, ())``
-        removes them. The history starts now; calling again starts a new one."""
-        for view in self.selection_views:
-            self.graphics.removeItem(view.plot)
-            view.plot.deleteLater()
-        self.selection_views = []
-        self.selection_history = None
-        self._selection_series = ()
-        if title is None or not series:
-            self.refresh()
-            return
+        removes them. The history starts now; calling again starts a new one. Plots are
+        made once and reused, hidden while not needed."""
         by_unit: dict[str, list[int]] = {}
         for i, (_, unit, _) in enumerate(series):
             by_unit.setdefault(unit, []).append(i)
+        if title is None:
+            by_unit = {}
         if len(by_unit) > SELECTION_ROWS:
             raise ValueError(f"at most {SELECTION_ROWS} units can be trended, got {len(by_unit)}")
-        self._selection_series = tuple(series)
-        history = self.selection_history = TrendHistory(len(series))
+        self._selection_series = tuple(series) if by_unit else ()
+        history = self.selection_history = TrendHistory(len(series)) if by_unit else None
         shown = self.plot_actions[SELECTION_KEY].isChecked()
+        self.selection_views = []
         for row, (unit, rows) in enumerate(by_unit.items()):
             spec = TrendPlot(f"{SELECTION_KEY}:{unit}", "Selected", unit,
                              tuple(TrendSeries(series[i][0], series[i][2]) for i in rows),
                              decimals=None)
-            view = TrendView(spec, history, rows, self._start, title if row == 0 else "")
-            self.graphics.addItem(view.plot, row=row, col=0)
+            plot_title = title if row == 0 else ""
+            if row < len(self._selection_pool):
+                view = self._selection_pool[row]
+                view.history = history
+                view.configure(spec, rows, plot_title)
+                view.clear_data()
+            else:
+                view = TrendView(spec, history, rows, self._start, plot_title)
+                self.graphics.addItem(view.plot, row=row, col=0)
+                self._connect_view(view)
+                view.apply_theme(self._theme)
+                self._selection_pool.append(view)
             view.plot.setVisible(shown)
-            self._connect_view(view)
-            view.apply_theme(self._theme)
             self.selection_views.append(view)
-        left, right = self._x_range()
-        self._set_x_range(left, right)
-        if self._latest is not None:  # show the current values at once, even when paused
-            history.append(self._latest.time_s, self._selection_values(self._latest))
+        for view in self._selection_pool[len(self.selection_views):]:
+            view.plot.setVisible(False)
+            view.clear_data()
+        if history is not None:
+            left, right = self._x_range()
+            self._set_x_range(left, right)
+            if self._latest is not None:  # show the current values at once, even when paused
+                history.append(self._latest.time_s, self._selection_values(self._latest))
         self._update_axes()
+        self.refresh()
+
+    def set_reference(self, reference: SiteSeries | None,
+                      current: SiteSeries | SiteLog | None = None) -> None:
+        """Compare with another run: its site series drawn dashed beside this run's and
+        their KPI differences in a table, up to the time shown; None stops comparing.
+        ``current`` is this run's site series: a whole recording when replaying (cut at
+        the time shown), or a ``SiteLog`` that this panel fills from the snapshots it
+        is given. The caller checks that the runs can be compared
+        (``twin.replay.comparison_problem``)."""
+        self._reference = reference
+        self._current_run = current if reference is not None else None
+        self._compared_at_s = None
+        names = ("", "") if reference is None or current is None else (current.name,
+                                                                       reference.name)
+        times = None if reference is None else reference.columns["time_s"]
+        columns = None if reference is None else reference.columns
+        for view in self.site_views.values():
+            view.set_reference(times, columns, names)
+        self.difference_button.setVisible(reference is not None)
+        if reference is None:
+            self.difference_button.setChecked(False)
+        self.comparison_table.setVisible(reference is not None)
+        self.comparison_table.set_runs(*names)
+        self.refresh()
+
+    @property
+    def reference(self) -> SiteSeries | None:
+        return self._reference
+
+    def set_difference(self, difference: bool) -> None:
+        """Show this run minus the reference run (A − B) rather than both runs."""
+        if self.difference_button.isChecked() != difference:
+            self.difference_button.setChecked(difference)  # comes back through toggled
+            return
+        for view in self.site_views.values():
+            view.set_difference(difference)
         self.refresh()
 
     # ----------------------------------------------------------------- view
@@ -625,6 +824,7 @@ class TrendPanel(QWidget):
             x, y = history.window(history.ring_for(left), left, right)
             for view in shown:
                 view.set_data(x, y)
+        self._update_comparison()
         if self._hover_scene_pos is not None:
             self._on_mouse_moved(self._hover_scene_pos)
 
@@ -648,8 +848,9 @@ class TrendPanel(QWidget):
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
         self.graphics.setBackground(theme.base)
-        for view in self.views():
+        for view in [*self._selection_pool, *self.site_views.values()]:
             view.apply_theme(theme)
+        self.comparison_table.apply_theme(theme)
 
     # ----------------------------------------------------------------- export
 
@@ -702,6 +903,27 @@ class TrendPanel(QWidget):
 
     # ----------------------------------------------------------------- internals
 
+    def _update_comparison(self) -> None:
+        """The KPI table up to the time shown, when that time has changed."""
+        if self._reference is None or self._current_run is None:
+            return
+        now = self.latest_time_s
+        if now == self._compared_at_s:
+            return
+        self._compared_at_s = now
+        current = self._current_run.until(now if now is not None else -math.inf)
+        reference = self._reference
+        t_a, t_b = current.columns["time_s"], reference.columns["time_s"]
+        if not t_a.size or max(t_a[0], t_b[0]) > min(t_a[-1], t_b[-1]):
+            self.comparison_table.show_comparison(None)
+        elif t_a[0] > max(t_b[0], np.median(np.diff(t_b)) if t_b.size > 1 else t_b[0]):
+            # totals count from the start of a run; a live run logged since later has none
+            self.comparison_table.show_comparison(
+                None, "A was not followed from its start: Simulation > Reset starts it again")
+        else:
+            # compare(b, a) gives a's KPIs minus b's: this run minus the reference (A − B)
+            self.comparison_table.show_comparison(compare(reference, current))
+
     def _selection_values(self, snapshot: Snapshot) -> np.ndarray:
         return np.fromiter((read(snapshot) for _, _, read in self._selection_series), float,
                            count=len(self._selection_series))
@@ -740,8 +962,9 @@ class TrendPanel(QWidget):
         if self._syncing_ranges or self._following:
             return
         self._set_x_range(*x_range)
-        if not self._redraw_timer.isActive():
-            self._redraw_timer.start()
+        if not self._redraw_timer.isActive() or (
+                self._redraw_timer.remainingTime() > INTERACTIVE_REDRAW_MS):
+            self._redraw_timer.start(INTERACTIVE_REDRAW_MS)
 
     def _update_axes(self) -> None:
         """Tick labels of time only under the lowest plot shown."""

@@ -9,10 +9,12 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from twin.resources import resource_dir
 from twin.scenario import Scenario, ScenarioError, load
 from twin.settings import load_settings
 
 DEFAULT_SCENARIO = "seoul-ai-factory"
+APP_ID = "io.github.twin.Twin"  # the desktop entry's and AppStream's id (packaging/linux)
 EXIT_NO_DISPLAY = 2
 # Qt platforms that draw without an X11 or Wayland server and can still host OpenGL
 _PLATFORMS_WITHOUT_SERVER = ("eglfs", "vnc")
@@ -38,7 +40,7 @@ def create_application():
     # Qt and vispy are imported only once a window can be shown
     import vispy
     from PySide6.QtCore import Qt
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtGui import QGuiApplication, QIcon
     from PySide6.QtWidgets import QApplication
 
     # The simulation thread runs Python between numpy calls; a shorter GIL switch interval
@@ -52,6 +54,9 @@ def create_application():
         app = QApplication(sys.argv[:1])
     app.setApplicationName("twin")
     app.setOrganizationName("twin")
+    # Wayland compositors match windows to the installed menu entry by this name
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(QIcon(str(resource_dir() / "icons" / "twin.svg")))
     app.setStyle("Fusion")  # the same look on every platform, themed by our palette
     vispy.use(app="pyside6", gl="gl+")
     return app

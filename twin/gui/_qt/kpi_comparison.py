@@ -28,6 +28,7 @@ from twin.scenario.units import format_duration
 LOST_TOKENS = "tokens lost by A (B − A)"
 ROWS = (*KPI_LABELS.values(), LOST_TOKENS)
 COLUMNS = ("A", "B", "A − B")
+MINIMUM_WIDTH_PX = 440  # labels and three values of up to "+1.234e+09" without eliding
 _BETTER = {"light": "#15803d", "dark": "#66d18f"}
 
 
@@ -44,7 +45,9 @@ class KpiComparisonTable(QWidget):
         self.table.setVerticalHeaderLabels(ROWS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.verticalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents)
         for row in range(len(ROWS)):
@@ -57,6 +60,7 @@ class KpiComparisonTable(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.note)
         layout.addWidget(self.table, 1)
+        self.setMinimumWidth(MINIMUM_WIDTH_PX)
         self._names = ("", "")
         self._reason = ""
 

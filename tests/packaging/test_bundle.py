@@ -129,7 +129,7 @@ def test_the_bundle_holds_the_program_its_resources_and_desktop_files(bundle):
     assert f"<launchable type=\"desktop-id\">{APP_ID}.desktop</launchable>" in metainfo
 
 
-def test_the_bundle_runs_headless_and_writes_parquet(bundle, tmp_path):
+def test_the_bundle_runs_headless_records_and_reports(bundle, tmp_path):
     home = tmp_path / "home"
     env = _clean_env(home)
     from twin import __version__
@@ -139,7 +139,8 @@ def test_the_bundle_runs_headless_and_writes_parquet(bundle, tmp_path):
     assert listed.returncode == 0 and "seoul-ai-factory" in listed.stdout
     out = tmp_path / "site.parquet"
     done = _twin(bundle / "twin", "run", "--scenario", "single-rack", "--duration", "2h",
-                 "--dt", "5s", "--every", "10min", "--out", str(out), "--quiet", env=env)
+                 "--dt", "5s", "--every", "10min", "--out", str(out), "--record",
+                 str(tmp_path / "run.twinrec"), "--quiet", env=env)
     assert done.returncode == 0, done.stderr[-4000:]
     import pyarrow.parquet as pq
 
@@ -148,6 +149,12 @@ def test_the_bundle_runs_headless_and_writes_parquet(bundle, tmp_path):
     assert table.column("time_s").to_pylist()[-1] == pytest.approx(7200.0)
     assert min(table.column("it_power_kw").to_pylist()) > 0
     assert (tmp_path / "site.alarms.sqlite").is_file()
+    # the report reads the recording's Parquet parts back inside the bundle
+    report = tmp_path / "report.html"
+    done = _twin(bundle / "twin", "report", str(tmp_path / "run.twinrec"), "--out",
+                 str(report), env=env)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert "single-rack" in report.read_text() and "<svg" in report.read_text()
     bad = _twin(bundle / "twin", "run", "--scenario", "no-such-site", "--duration", "1h",
                 "--out", str(tmp_path / "x.csv"), env=env)
     assert bad.returncode == 2 and "no-such-site" in bad.stderr

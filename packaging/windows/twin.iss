@@ -1,4 +1,4 @@
-; Inno Setup 6 script: a per-user or per-machine installer for the Windows bundle.
+; Inno Setup 6.3+ script: a per-user or per-machine installer for the Windows bundle.
 ; Build the bundle first (on Windows, in the repository):
 ;   py -3.11 -m venv .venv && .venv\Scripts\pip install -e ".[packaging]"
 ;   .venv\Scripts\python packaging\make_icons.py resources\icons\twin.svg build\icons

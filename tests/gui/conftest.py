@@ -106,6 +106,8 @@ class FakeSimulation:
             hall_lv_voltage_pu=np.full(halls, 0.97), mv_voltage_pu=0.99,
             plant_lv_voltage_pu=0.98,
             grid_import_cap_kw=60000.0, utility_available=True, generators_online=0,
+            generator_state=np.zeros(self.scenario.power.generators.units, np.int8),
+            hall_powered=np.ones(halls, bool), hall_load_shed=np.zeros(halls, bool),
             gpu_power_smoothing=False)
         return Snapshot(step=self.steps, time_s=self.time_s, site=site, racks=racks,
                         cdus=cdus, plant=plant, power=power,

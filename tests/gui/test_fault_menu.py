@@ -48,7 +48,10 @@ def test_every_kind_offers_faults_whose_events_the_loader_accepts(seoul, topolog
     ("dry-coolers", ("Fail one dry cooler's fans", "Fail a quarter of the dry coolers (9)")),
     ("rack", ("Send a service robot",)),
     ("workcell", ("Emergency stop", "Reset and start")),
-    ("generator", ("Utility outage (10 min)",)),
+    ("generator", ("Utility outage (10 min)",
+                   "Utility outage, 11 of 22 generator sets fail to start",
+                   "Trip a generator set", "Restore a generator set")),
+    ("transformer", ("Utility outage (10 min)",)),
 ])
 def test_menus_name_the_faults_of_their_object(seoul, topology, kind, labels):
     offered = [label for label, _ in faults_for(Selection(kind, 0), seoul, topology)]

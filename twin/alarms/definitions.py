@@ -28,6 +28,7 @@ from enum import IntEnum, StrEnum
 import numpy as np
 
 from twin.scenario import Scenario
+from twin.sim.power import GENERATOR_FAILED
 from twin.sim.snapshot import Snapshot
 from twin.sim.topology import Topology
 
@@ -206,7 +207,7 @@ def default_points(scenario: Scenario, topology: Topology) -> tuple[AlarmPoint, 
             deadband=hysteresis_k, on_delay_s=GPU_ON_DELAY_S, off_delay_s=GPU_OFF_DELAY_S,
             source_kind="rack", source_index=rack_ids),
         AlarmPoint(
-            # the GPUs reached their critical temperature, or the racks lost power
+            # the GPUs reached their critical temperature
             "rack.tripped", "rack tripped", "", racks, lambda s: s.racks.tripped,
             (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
             source_kind="rack", source_index=rack_ids),
@@ -267,6 +268,18 @@ def default_points(scenario: Scenario, topology: Topology) -> tuple[AlarmPoint, 
             (Limit(Condition.ON, 1.0, Priority.HIGH),),
             source_kind="hall", source_index=hall_ids),
         AlarmPoint(
+            # load management took the hall's UPS inputs off the backup bus: its racks
+            # run on the UPS batteries, minutes from going dark
+            "hall.load_shed", "UPS on battery, load shed from the generators", "",
+            topo.hall_names, lambda s: s.power.hall_load_shed,
+            (Limit(Condition.ON, 1.0, Priority.HIGH),),
+            source_kind="hall", source_index=hall_ids),
+        AlarmPoint(
+            "hall.power_lost", "UPS dropped the racks: batteries discharged", "",
+            topo.hall_names, lambda s: ~s.power.hall_powered,
+            (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
+            source_kind="hall", source_index=hall_ids),
+        AlarmPoint(
             "hall.air_temp", "hall air temperature", "°C", topo.hall_names,
             lambda s: s.plant.hall_air_c,
             (Limit(Condition.HIGH, HALL_AIR_HIGH_C, Priority.LOW),
@@ -320,6 +333,16 @@ def default_points(scenario: Scenario, topology: Topology) -> tuple[AlarmPoint, 
                    Priority.HIGH)),
             deadband=BESS_DEADBAND_PCT, on_delay_s=FLOW_DELAY_S, off_delay_s=FLOW_DELAY_S,
             source_kind="bess", source_index=sole))
+    sets = scenario.power.generators.units
+    if sets > 0:
+        points.append(AlarmPoint(
+            # did not start on demand (locked out after cranking) or tripped
+            "generator.failed", "generator set failed", "",
+            tuple(f"generator set {k + 1}" for k in range(sets)),
+            lambda s: s.power.generator_state == GENERATOR_FAILED,
+            (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
+            # the sets are one object to fly to, as the window picks them
+            source_kind="generator", source_index=np.zeros(sets, dtype=np.int64)))
     return tuple(points)
 
 

@@ -24,6 +24,7 @@ from twin.scenario.schema import (
     DryCoolerFailure,
     Event,
     FilterClog,
+    GeneratorFailure,
     HallElectricalFailure,
     PumpTrip,
     ServiceDispatch,
@@ -169,6 +170,22 @@ def _plant(kind: str, scenario: Scenario) -> list[Fault]:
         return [Fault(f"Demand-response request ({CURTAIL_MW:g} MW, 1 h)",
                       lambda t: DemandResponse(kind="demand-response", at_s=t,
                                                curtail_mw=CURTAIL_MW, duration_s=CURTAIL_S))]
-    # the main transformers and the generators: what befalls the utility feed
-    return [Fault(f"Utility outage ({OUTAGE_S / 60:g} min)", lambda t: UtilityOutage(
-        kind="utility-outage", at_s=t, duration_s=OUTAGE_S))]
+    outage = Fault(f"Utility outage ({OUTAGE_S / 60:g} min)", lambda t: UtilityOutage(
+        kind="utility-outage", at_s=t, duration_s=OUTAGE_S))
+    if kind == "transformer":  # what befalls the utility feed
+        return [outage]
+    sets = scenario.power.generators.units
+    if sets == 0:
+        return [outage]
+    # half the sets: a common-cause failure (bad fuel, a starting-air fault) beyond N+R
+    failing = max(sets // 2, 1)
+    return [
+        outage,
+        Fault(f"Utility outage, {failing} of {sets} generator sets fail to start",
+              lambda t: UtilityOutage(kind="utility-outage", at_s=t, duration_s=OUTAGE_S,
+                                      generators_failing_to_start=failing)),
+        Fault("Trip a generator set", lambda t: GeneratorFailure(
+            kind="generator-fail", at_s=t)),
+        Fault("Restore a generator set", lambda t: GeneratorFailure(
+            kind="generator-restore", at_s=t)),
+    ]

@@ -18,6 +18,7 @@ import numpy as np
 
 from twin.scenario import Scenario
 from twin.scenario.schema import PumpTrip
+from twin.sim.power import GENERATOR_FAILED, GENERATOR_STARTING
 from twin.sim.robotics.cells import DEFAULT_TASKS, RobotState, StopCause
 from twin.sim.robotics.kinematics import CHAINS
 from twin.sim.robots import robot_units
@@ -368,13 +369,30 @@ def _bess(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
 
 def _generator(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     gens = s.power.generators
+
+    def sets_in(state: int) -> Callable[[Snapshot], int]:
+        return lambda snap: int(np.count_nonzero(snap.power.generator_state == state))
+
+    def alarms(snap: Snapshot) -> list[str]:
+        found = [] if snap.power.utility_available else ["running on backup"]
+        failed = sets_in(GENERATOR_FAILED)(snap)
+        if failed:
+            found.append(f"{failed} set{'s' * (failed > 1)} FAILED (did not start or tripped)")
+        shed = [topo.hall_names[h] for h in np.flatnonzero(snap.power.hall_load_shed)]
+        if shed:
+            found.append(f"load shed: {', '.join(shed)} on UPS batteries")
+        return found
+
     return ObjectView(
-        sel, "Generators", f"{gens.units} x {gens.rating_mw:g} MW",
+        sel, "Generators", f"{gens.units} x {gens.rating_mw:g} MW · on the bus "
+        f"{gens.start_delay_s:g} s after a utility loss",
         readings=(
             Reading("Units online", "", lambda snap: snap.power.generators_online, 0),
+            Reading("Units starting", "", sets_in(GENERATOR_STARTING), 0),
+            Reading("Units failed", "", sets_in(GENERATOR_FAILED), 0),
             Reading("Output", "MW", lambda snap: snap.site["generator_kw"] / 1e3, 2),
         ),
-        alarms=lambda snap: [] if snap.power.utility_available else ["running on backup"],
+        alarms=alarms,
     )
 
 

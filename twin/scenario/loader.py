@@ -629,6 +629,16 @@ def event_problems(s: Scenario, events: list[Event], duration_s: float | None = 
             if event.units > installed:
                 problems.append(Problem(f"{at}.units", (
                     f"{event.units} exceeds the {installed} installed")))
+        elif kind in ("generator-fail", "generator-restore"):
+            if event.units > s.power.generators.units:
+                problems.append(Problem(f"{at}.units", (
+                    f"{event.units} exceeds the {s.power.generators.units} generator sets "
+                    "installed")))
+        elif kind == "utility-outage":
+            if event.generators_failing_to_start > s.power.generators.units:
+                problems.append(Problem(f"{at}.generators_failing_to_start", (
+                    f"{event.generators_failing_to_start} exceeds the "
+                    f"{s.power.generators.units} generator sets installed")))
         elif kind == "workload-surge":
             for j, hall in enumerate(event.halls):
                 if hall not in hall_names:

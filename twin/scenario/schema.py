@@ -455,8 +455,16 @@ class Bess(Strict):
 class Generators(Strict):
     units: int = Field(ge=0, le=10_000)
     rating_mw: Positive
-    start_delay_s: NonNegative = 10.0
+    start_delay_s: NonNegative = Field(10.0, description=(
+        "utility loss to a set on the bus: crank, run-up, transfer (NFPA 110 Type 10)"))
     ramp_mw_per_s: Positive = 0.5
+    crank_lockout_s: Positive = Field(75.0, description=(
+        "a set that does not start is locked out (failed) after this long: NFPA 110 "
+        "cycle cranking, three 15 s cranks with 15 s rests"))
+    fail_to_start_probability: Fraction = Field(0.0, description=(
+        "chance per demand that a set fails to start, drawn from the scenario's seed; "
+        "0 (off) unless the scenario says (NRC NUREG-0933 B-56: nuclear EDGs started "
+        "0.94 per demand, goal 0.99)"))
     fuel_l_per_kwh: NonNegative = 0.27
     carbon_kg_per_kwh: NonNegative = 0.7
 
@@ -578,6 +586,17 @@ class GridCap(_Event):
 class UtilityOutage(_Event):
     kind: Literal["utility-outage"]
     duration_s: Duration
+    generators_failing_to_start: int = Field(0, ge=0, le=10_000, description=(
+        "sets that fail to start on this demand (the last ones of those available), on "
+        "top of any the scenario's fail_to_start_probability draws"))
+
+
+class GeneratorFailure(_Event):
+    """Generator sets out of service (a set that trips while running, one locked out for
+    maintenance), or back: a set restored during an outage starts and joins the others."""
+
+    kind: Literal["generator-fail", "generator-restore"]
+    units: int = Field(1, ge=1, le=10_000)
 
 
 class ValveStuck(_Event):
@@ -661,7 +680,8 @@ class ServiceDispatch(_Event):
 Event = Annotated[
     PumpTrip | CduLoss | Heatwave | PowerCap | Smoothing | DemandResponse | GridCap
     | UtilityOutage | ValveStuck | CoolantLeak | FilterClog | DryCoolerFailure | ChillerTrip
-    | WorkloadSurge | HallElectricalFailure | WorkcellStop | ServiceDispatch,
+    | WorkloadSurge | HallElectricalFailure | GeneratorFailure | WorkcellStop
+    | ServiceDispatch,
     Field(discriminator="kind"),
 ]
 

@@ -315,7 +315,7 @@ class Simulation:
         self.rack_index = {name: i for i, name in enumerate(self.rack_names)}
         self.cell_index = {c.name: k for k, c in enumerate(s.workcells)}
         self.weather = Weather.from_scenario(s, self.seed)
-        self.power_chain = PowerChain.from_scenario(s, topo)
+        self.power_chain = PowerChain.from_scenario(s, topo, self.seed)
         self.robots = Workcells(s, topo, build_layout(s, topo))
         self._events = sorted(s.events, key=lambda e: e.at_s)
         self._util = np.zeros(topo.rack_count)
@@ -419,7 +419,8 @@ class Simulation:
 
         # --- workload and GPU power -------------------------------------------------
         util = self.workload.utilization(t0, dt, self._util)
-        online = ~st.tripped
+        # racks run unless tripped or their hall's UPS dropped them (batteries run down)
+        online = ~st.tripped & self.power_chain.hall_powered[topo.rack_hall]
         demand_w = self.rack_idle_w + util * self.rack_dynamic_w
         gpu_w = demand_w
         gm = self.scenario.gpu_management
@@ -574,8 +575,6 @@ class Simulation:
         grid = self.power_chain.step(t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w)
         # repaired racks come back for the next step, whatever tripped them may again
         st.tripped[self.robots.repaired] = False
-        if grid.unserved_w > 0:
-            st.tripped[:] = True  # no source left for the IT load: the racks lose power
         if newly_overheated.any():
             self.robots.request_repairs(np.flatnonzero(newly_overheated))
         self._pending_hall_w = self.power_chain.losses.hall_indoor_w + self.robots.hall_heat_w
@@ -727,7 +726,8 @@ class Simulation:
         elif kind == "grid-cap":
             self.power_chain.set_import_cap(event.import_cap_mw * 1e6)
         elif kind == "utility-outage":
-            self.power_chain.start_outage(t, event.duration_s)
+            self.power_chain.start_outage(t, event.duration_s,
+                                          event.generators_failing_to_start)
         else:  # the schema's discriminated union admits no other kind
             raise ValueError(f"unknown event kind {kind!r}")
 
@@ -780,6 +780,10 @@ class Simulation:
                 self.power_chain.change_hall_units(hall, transformers=change)
             else:
                 self.power_chain.change_hall_units(hall, ups_modules=change)
+        elif kind == "generator-fail":
+            self.power_chain.fail_generators(event.units)
+        elif kind == "generator-restore":
+            self.power_chain.restore_generators(t, event.units)
         elif kind == "workcell-e-stop":
             self.robots.emergency_stop(self.cell_index[event.target])
         elif kind == "workcell-reset":
@@ -1003,7 +1007,7 @@ FAULT_KINDS = frozenset({
     "valve-stuck", "valve-release", "coolant-leak", "leak-repair", "filter-clog",
     "filter-clean", "dry-cooler-fail", "dry-cooler-restore", "chiller-trip", "chiller-restore",
     "workload-surge", "transformer-fail", "transformer-restore", "ups-fail", "ups-restore",
-    "workcell-e-stop", "workcell-reset", "service-dispatch"})
+    "generator-fail", "generator-restore", "workcell-e-stop", "workcell-reset", "service-dispatch"})
 MIN_LIFT_K = 5.0  # below this lift a compressor does not follow the Carnot fraction
 
 

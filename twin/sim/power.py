@@ -32,6 +32,23 @@ bus at rated voltage, also while generators or the BESS carry the site.
 Losses of busways, UPS and unit-substation transformers appear as heat in the hall's
 electrical rooms (its air); main and plant transformers stand outdoors, BESS containers
 reject their conversion losses outdoors.
+
+Utility outage: each generator set starts (crank, run-up, transfer: ``start_delay_s``,
+NFPA 110 Type 10) and closes onto the 22.9 kV bus, then picks up load at the scenario's
+ramp rate (load acceptance taken as a ramp); a set that fails to start is locked out
+after NFPA 110 cycle cranking (``crank_lockout_s``). Until the start sequence is over
+the BESS and the UPS batteries bridge what the sets do not yet carry. Then load
+management (a paralleling switchgear's load shed) compares the running sets' rating and
+what the BESS can give with the load: the cooling plant and the halls' mechanical loads
+are never shed; halls are kept on the bus in scenario order (the first hall has the
+highest priority) while their UPS inputs fit, and the rest are shed: their UPS carry
+the racks from their batteries and drop the load at end of discharge; a shed hall goes
+back on once the spare capacity exceeds its load by ``LOAD_ADD_MARGIN`` (the UPS restart
+on input power, the racks with them). When the utility returns every hall goes back on
+it and the sets unload at their ramp rate, then stop. Simplifications: no frequency or
+voltage transient as a set picks up load, no retransfer delay or cool-down run, UPS
+batteries recharge from the utility only, and where the backup sources cannot carry
+even the cooling the shortfall is reported (``unserved_w``) while the cooling runs on.
 """
 
 from __future__ import annotations
@@ -49,6 +66,14 @@ POWER_FACTOR = 0.95  # IT and drive loads with active power-factor correction
 TAN_PHI = math.sqrt(1.0 / POWER_FACTOR**2 - 1.0)  # reactive over active power
 SWEEPS = 2  # backward/forward sweeps per step from a flat start, then a last backward
 PSU_RATING_PER_NAMEPLATE = 2.0  # N+N power shelves
+GENERATOR_OFF, GENERATOR_STARTING, GENERATOR_RUNNING, GENERATOR_FAILED = range(4)
+GENERATOR_STATES = ("off", "starting", "running", "failed")
+"""Names of the codes in ``PowerState.generator_state``, by code."""
+# Engineering choices (no public figure): switchgear load-add settings leave headroom for
+# the block a hall adds; a UPS stops at end of discharge with a little energy left.
+LOAD_ADD_MARGIN = 0.1  # a shed hall goes back on with 10 % spare capacity over its load
+UPS_CUTOFF_STEPS = 2.0  # a UPS drops its load with less than two steps' energy left
+GENERATOR_RNG_STREAM = 0x67656E  # the fail-to-start draws' own stream of the seed
 
 
 def curve_efficiency(curve: Curve, load_fraction: np.ndarray | float) -> np.ndarray:
@@ -124,7 +149,7 @@ class TransformerGroups:
 class GridResult:
     """What the site drew in the step, W (positive BESS = discharging)."""
 
-    demand_w: float  # at the utility point: loads + losses
+    demand_w: float  # loads + losses: at the utility point, plus shed halls' UPS draw
     grid_import_w: float
     generator_w: float
     bess_w: float
@@ -132,7 +157,7 @@ class GridResult:
     bess_soc: float
     loss_w: float  # busway + UPS + transformers + BESS conversion
     outdoor_loss_w: float
-    unserved_w: float  # load no source could carry (causes trips)
+    unserved_w: float  # load no source could carry (the cooling, if even it is short)
 
 
 @dataclass(slots=True)
@@ -143,8 +168,9 @@ class Losses:
 class PowerChain:
     """The electrical side of the site, compiled from the scenario."""
 
-    def __init__(self, s: Scenario, topo: Topology):
+    def __init__(self, s: Scenario, topo: Topology, seed: int | None = None):
         self.p = s.power
+        self.seed = s.scenario.seed if seed is None else seed
         self.topo = topo
         halls = s.halls
         self.row_hall = topo.row_hall
@@ -181,8 +207,9 @@ class PowerChain:
         self.reset()
 
     @classmethod
-    def from_scenario(cls, s: Scenario, topo: Topology) -> PowerChain:
-        return cls(s, topo)
+    def from_scenario(cls, s: Scenario, topo: Topology, seed: int | None = None
+                      ) -> PowerChain:
+        return cls(s, topo, seed)
 
     def reset(self) -> None:
         self.hall_transformers_in_service = self.hall_transformers.copy()
@@ -197,6 +224,18 @@ class PowerChain:
         self.demand_response_w: float | None = None
         self.outage: tuple[float, float] | None = None  # (start, end)
         self.generators_w = 0.0
+        units = self.p.generators.units
+        self.generator_state = np.full(units, GENERATOR_OFF, np.int8)
+        self.generator_started_s = np.zeros(units)  # its start began
+        self.generator_online_s = np.zeros(units)  # it closed onto the bus
+        self.generator_fails_start = np.zeros(units, dtype=bool)  # on the present demand
+        self.generator_rng = np.random.default_rng([GENERATOR_RNG_STREAM, self.seed])
+        self.start_demanded = False  # an outage is due and the sets have not started yet
+        self.failing_to_start = 0
+        self.hall_shed = np.zeros(self.hall_count, dtype=bool)  # UPS input off the bus
+        self.hall_powered = np.ones(self.hall_count, dtype=bool)  # UPS output live
+        self.hall_block_w = np.zeros(self.hall_count)  # peak UPS input at the bus, outage
+        self.hall_battery_w = np.zeros(self.hall_count)  # drawn from its UPS batteries
         self.smoothed_demand_w: float | None = None
         self.losses.hall_indoor_w[:] = 0.0
         self.row_loading = np.zeros(self.row_count)
@@ -211,7 +250,6 @@ class PowerChain:
         self.hall_transformer_loss_w = np.zeros(self.hall_count)
         self.plant_transformer_loss_w = 0.0
         self.main_transformer_loss_w = 0.0
-        self.it_unpowered = False
         self.available = True
         self.bess_limited = False
 
@@ -239,8 +277,42 @@ class PowerChain:
     def set_demand_response(self, target_w: float | None) -> None:
         self.demand_response_w = target_w
 
-    def start_outage(self, t: float, duration_s: float) -> None:
+    def start_outage(self, t: float, duration_s: float, failing_to_start: int = 0) -> None:
+        """The utility feed is lost from ``t`` for ``duration_s``: when it goes, every set
+        standing by starts; the last ``failing_to_start`` of them, and those the
+        fail-to-start probability draws, crank without starting and lock out."""
         self.outage = (t, t + duration_s)
+        self.failing_to_start = failing_to_start
+        self.start_demanded = True
+
+    def _start_standby_sets(self, t: float) -> None:
+        idle = np.flatnonzero(self.generator_state == GENERATOR_OFF)
+        # every idle set gets its draw whatever the event says: a seed gives the same draws
+        fails = (self.generator_rng.random(idle.size)
+                 < self.p.generators.fail_to_start_probability)
+        fails[idle.size - min(self.failing_to_start, idle.size):] = True
+        self.generator_state[idle] = GENERATOR_STARTING
+        self.generator_started_s[idle] = t
+        self.generator_fails_start[idle] = fails
+        self.start_demanded = False
+
+    def fail_generators(self, units: int) -> None:
+        """Take the last ``units`` sets not yet failed out of service; running ones trip."""
+        candidates = np.flatnonzero(self.generator_state != GENERATOR_FAILED)
+        chosen = candidates[candidates.size - min(units, candidates.size):]
+        self.generator_state[chosen] = GENERATOR_FAILED
+        self.generator_fails_start[chosen] = False
+
+    def restore_generators(self, t: float, units: int) -> None:
+        """Return the first ``units`` failed sets to service (repaired and reset); during an
+        outage they start at once, and start."""
+        chosen = np.flatnonzero(self.generator_state == GENERATOR_FAILED)[:units]
+        self.generator_fails_start[chosen] = False
+        if self.utility_available(t):
+            self.generator_state[chosen] = GENERATOR_OFF
+        else:
+            self.generator_state[chosen] = GENERATOR_STARTING
+            self.generator_started_s[chosen] = t
 
     def utility_available(self, t: float) -> bool:
         return self.outage is None or not self.outage[0] <= t < self.outage[1]
@@ -256,8 +328,14 @@ class PowerChain:
 
     def step(self, t0: float, dt: float, rack_in_w: np.ndarray, hall_mech_w: np.ndarray,
              plant_w: float, robot_w: float) -> GridResult:
+        """One step's load flow and supply. Racks of a hall whose UPS dropped its load
+        (``hall_powered`` false, decided at the end of the previous step) draw nothing."""
         topo = self.topo
+        available = self.utility_available(t0)
+        self.available = available
+        self._advance_generators(t0, available)
         row_w = np.bincount(topo.rack_row, weights=rack_in_w, minlength=self.row_count)
+        row_w *= self.hall_powered[self.row_hall]
         busway_loss = self._busways(row_w)
         ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss,
                               minlength=self.hall_count)
@@ -268,8 +346,10 @@ class PowerChain:
             ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
         else:
             ups_in = input_through_curve(ups.efficiency, ups_out, ups_rating)
+        # a shed hall's UPS draws on its batteries (same conversion losses), not the bus
+        fed = ~self.hall_shed
         lv_load = self.lv_load_w
-        lv_load[:-1] = ups_in + hall_mech_w
+        lv_load[:-1] = ups_in * fed + hall_mech_w
         lv_load[-1] = plant_w + robot_w
         lv_in, demand = self._sweep(lv_load)
         lv_loss = lv_in - lv_load
@@ -285,8 +365,10 @@ class PowerChain:
         self.losses.hall_indoor_w[:] = busway_by_hall + (ups_in - ups_out) + dist_loss
         chain_loss = float(self.losses.hall_indoor_w.sum() + plant_loss + main_loss)
         outdoor = plant_loss + main_loss
-        ups_it_w = float(ups_out.sum())
-        return self._supply(t0, dt, demand, chain_loss, outdoor, ups_it_w)
+        result = self._supply(t0, dt, demand, chain_loss, outdoor, ups_out * fed,
+                              ups_in * ~fed)
+        self._manage_load(t0 + dt, dt, ups_in, demand, float(lv_load.sum()))
+        return result
 
     def _busways(self, row_w: np.ndarray) -> np.ndarray:
         """Busway I^2 R loss per row, W, each fed at rated voltage by its hall's UPS.
@@ -327,26 +409,52 @@ class PowerChain:
         self.main_loading = math.sqrt(main.i_lv_sq)
         return lv.p_hv * lv.rating_va, main.p_hv * main.rating_va
 
-    def _supply(self, t0: float, dt: float, demand: float, chain_loss: float,
-                outdoor: float, ups_it_w: float) -> GridResult:
-        """Share the demand between utility, generators, BESS and UPS batteries."""
-        available = self.utility_available(t0)
-        self.available = available
-        gens = self.p.generators
-        fleet_w = gens.units * gens.rating_mw * 1e6
+    def _advance_generators(self, t0: float, available: bool) -> None:
+        """The sets' start sequence: on the bus ``start_delay_s`` after their start, or
+        locked out after ``crank_lockout_s`` of cranking; a start under way stops when
+        the utility returns."""
+        if not available and self.start_demanded:
+            self._start_standby_sets(self.outage[0])
+        state = self.generator_state
+        starting = state == GENERATOR_STARTING
+        if not starting.any():
+            return
         if available:
-            # generators run down once the utility is back
-            self.generators_w = max(self.generators_w - gens.units * gens.ramp_mw_per_s * 1e6
-                                    * dt, 0.0)
+            state[starting] = GENERATOR_OFF
+            return
+        gens = self.p.generators
+        since = t0 - self.generator_started_s
+        fails = self.generator_fails_start
+        state[starting & fails & (since >= gens.crank_lockout_s)] = GENERATOR_FAILED
+        on_bus = starting & ~fails & (since >= gens.start_delay_s)
+        state[on_bus] = GENERATOR_RUNNING
+        self.generator_online_s[on_bus] = self.generator_started_s[on_bus] + gens.start_delay_s
+
+    def _generator_output_w(self, t0: float, dt: float, available: bool, bus_w: float
+                            ) -> float:
+        """What the running sets give: up to their rating, each ramping from when it
+        closed onto the bus; once the utility is back they unload at their ramp and stop."""
+        gens = self.p.generators
+        running = self.generator_state == GENERATOR_RUNNING
+        ramp_w_per_s = gens.ramp_mw_per_s * 1e6
+        if available:
+            self.generators_w = max(self.generators_w - int(running.sum()) * ramp_w_per_s * dt,
+                                    0.0)
+            if self.generators_w == 0.0:
+                self.generator_state[running] = GENERATOR_OFF
         else:
-            since = t0 - self.outage[0]
-            if since >= gens.start_delay_s:
-                ramp_limit = gens.units * gens.ramp_mw_per_s * 1e6 * (since - gens.start_delay_s
-                                                                        + dt)
-                self.generators_w = min(demand, fleet_w, ramp_limit)
-            else:
-                self.generators_w = 0.0
-        gen_w = min(self.generators_w, demand)
+            each_w = np.minimum(gens.rating_mw * 1e6, ramp_w_per_s * (
+                t0 - self.generator_online_s[running] + dt))
+            self.generators_w = min(bus_w, float(each_w.sum()))
+        return min(self.generators_w, bus_w)
+
+    def _supply(self, t0: float, dt: float, demand: float, chain_loss: float,
+                outdoor: float, fed_ups_out_w: np.ndarray, shed_ups_in_w: np.ndarray
+                ) -> GridResult:
+        """Share the bus demand between utility, generators, BESS and the UPS batteries of
+        the halls on the bus; shed halls' UPS carry their own load from their batteries."""
+        available = self.available
+        gen_w = self._generator_output_w(t0, dt, available, demand)
         residual = demand - gen_w
         refill = np.zeros_like(self.ups_energy_j)
         if available:
@@ -358,29 +466,87 @@ class PowerChain:
         bess_w = self._bess_request(available, residual, dt)
         bess_w, bess_loss = self._bess_apply(bess_w, dt)
         residual -= bess_w
-        ups_w = 0.0
-        unserved = 0.0
+        battery_w = np.minimum(shed_ups_in_w, self.ups_energy_j / dt)
+        unserved = float((shed_ups_in_w - battery_w).sum())
+        self.ups_energy_j -= battery_w * dt
         if available:
             grid_w = residual
-        else:
-            grid_w = 0.0
-            # UPS batteries carry the IT load the other sources leave, hall by hall
-            if residual > 1e-6:
-                share = min(residual, ups_it_w)
-                stored = float(self.ups_energy_j.sum())
-                ups_w = min(share, stored / dt)
-                if stored > 0:
-                    self.ups_energy_j -= self.ups_energy_j / stored * ups_w * dt
-                unserved = residual - ups_w
-        if available:
             self.ups_energy_j += refill
             ups_w = -float(refill.sum()) / dt
-        self.it_unpowered = unserved > 1e-6
+        else:
+            grid_w = 0.0
+            ups_w = float(battery_w.sum())
+            if residual > 1e-6:
+                # the UPS batteries of the halls on the bus carry the IT load the other
+                # sources leave (a UPS limits its input and its batteries make up the rest)
+                stored_j = np.where(self.hall_shed, 0.0, self.ups_energy_j)
+                stored = float(stored_j.sum())
+                pooled_w = min(residual, float(fed_ups_out_w.sum()), stored / dt)
+                if stored > 0:
+                    share_w = stored_j / stored * pooled_w
+                    self.ups_energy_j -= share_w * dt
+                    battery_w = battery_w + share_w
+                ups_w += pooled_w
+                unserved += residual - pooled_w
+        self.hall_battery_w = battery_w
         soc = self.bess_energy_j / self.bess_capacity_j if self.bess_capacity_j > 0 else 0.0
-        return GridResult(demand_w=demand, grid_import_w=grid_w, generator_w=gen_w,
-                          bess_w=bess_w, ups_battery_w=ups_w, bess_soc=soc,
-                          loss_w=chain_loss + bess_loss, outdoor_loss_w=outdoor + bess_loss,
-                          unserved_w=unserved)
+        return GridResult(demand_w=demand + float(shed_ups_in_w.sum()), grid_import_w=grid_w,
+                          generator_w=gen_w, bess_w=bess_w, ups_battery_w=ups_w,
+                          bess_soc=soc, loss_w=chain_loss + bess_loss,
+                          outdoor_loss_w=outdoor + bess_loss, unserved_w=unserved)
+
+    def _manage_load(self, t_next: float, dt: float, ups_in_w: np.ndarray, demand_w: float,
+                     lv_load_w: float) -> None:
+        """Load management for the next step: which halls' UPS inputs stay on the backup
+        bus, and which UPS still carry their racks (see the module's docstring)."""
+        if self.utility_available(t_next):
+            self.hall_shed[:] = False
+            self.hall_powered[:] = True
+            self.hall_block_w[:] = 0.0
+            return
+        # a hall's block: the peak of its UPS input as seen at the bus (losses of the
+        # transformers pro rata) since the outage began, so that the swings of a training
+        # job do not make the switchgear add and shed it in turn
+        drawing_w = ups_in_w * (demand_w / max(lv_load_w, 1.0))
+        on_bus = ~self.hall_shed & self.hall_powered
+        # the cooling plant and the halls' mechanical loads, with their losses
+        essential_w = demand_w - float(drawing_w[on_bus].sum())
+        self.hall_block_w = np.where(self.hall_powered, np.maximum(
+            self.hall_block_w, drawing_w), self.hall_block_w)
+        settled = not (self.start_demanded
+                       or (self.generator_state == GENERATOR_STARTING).any())
+        if settled:
+            gens = self.p.generators
+            running = self.generator_state == GENERATOR_RUNNING
+            # a hall on the bus stays while the sets' rating carries it (the UPS bridge
+            # their ramp); one goes back on only once the sets can take it up now
+            rated_w = int(running.sum()) * gens.rating_mw * 1e6
+            ready_w = float(np.minimum(gens.rating_mw * 1e6, gens.ramp_mw_per_s * 1e6 * (
+                t_next - self.generator_online_s[running] + dt)).sum())
+            spare_w = self._bess_available_w(dt) - essential_w
+            fed = np.zeros(self.hall_count, dtype=bool)
+            for hall in range(self.hall_count):  # by priority: scenario order
+                block_w = self.hall_block_w[hall]
+                if on_bus[hall]:
+                    fits = block_w <= spare_w + rated_w
+                else:
+                    fits = block_w * (1.0 + LOAD_ADD_MARGIN) <= spare_w + ready_w
+                if not fits:
+                    break
+                fed[hall] = True
+                spare_w -= block_w
+            self.hall_shed = ~fed
+        # end of discharge: the UPS drops its racks unless its input carries them
+        next_draw_w = np.where(self.hall_shed, ups_in_w, self.hall_battery_w)
+        exhausted = self.ups_energy_j < UPS_CUTOFF_STEPS * next_draw_w * dt
+        self.hall_powered = (self.hall_powered & ~exhausted) | (settled & ~self.hall_shed)
+
+    def _bess_available_w(self, dt: float) -> float:
+        """What the BESS could give over a step, W, within its power and charge."""
+        if self.bess_capacity_j <= 0:
+            return 0.0
+        usable_j = max(self.bess_energy_j - self.p.bess.soc_min * self.bess_capacity_j, 0.0)
+        return min(self.bess_power_w, usable_j * self.eta_one_way / dt)
 
     def _bess_request(self, available: bool, residual_w: float, dt: float) -> float:
         """Wanted BESS power, W (positive discharging), before its limits."""
@@ -462,6 +628,9 @@ class PowerChain:
             "plant_lv_voltage_pu": self.plant_lv_voltage_pu,
             "grid_import_cap_kw": self.import_cap_w / 1e3,
             "utility_available": self.available,
-            "generators_online": int(np.ceil(self.generators_w / max(
-                self.p.generators.rating_mw * 1e6, 1.0) - 1e-9)),
+            "generators_online": int(np.count_nonzero(
+                self.generator_state == GENERATOR_RUNNING)),
+            "generator_state": self.generator_state,
+            "hall_powered": self.hall_powered,
+            "hall_load_shed": self.hall_shed,
         }

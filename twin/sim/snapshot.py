@@ -109,7 +109,10 @@ class PowerState:
     plant_lv_voltage_pu: float  # LV bus of the plant transformers, pu of rated
     grid_import_cap_kw: float
     utility_available: bool
-    generators_online: int
+    generators_online: int  # sets running (on the bus)
+    generator_state: np.ndarray  # per set, a code of twin.sim.power.GENERATOR_STATES
+    hall_powered: np.ndarray  # bool per hall: its UPS output live (off: batteries ran down)
+    hall_load_shed: np.ndarray  # bool per hall: its UPS input shed from the backup bus
     gpu_power_smoothing: bool  # GPU power smoothing (floor and ramp limits) in force
 
 

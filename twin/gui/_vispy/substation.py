@@ -23,6 +23,8 @@ BESS_CHARGING = rgba("#42a5f5")
 CHARGE = rgba("#66bb6a")
 GENERATOR_RUNNING = rgba("#ff7043")
 GENERATOR_STOPPED = rgba("#6d7278")
+GENERATOR_STARTING = rgba("#ffca28")
+GENERATOR_FAILED = rgba("#d50000")
 LINE_LIVE = rgba("#4fc3f7")
 LINE_DEAD = rgba("#e53935")
 _BESS_IDLE_KW = 50.0
@@ -142,9 +144,10 @@ class SubstationAdapter(Adapter):
                                   self._charge_bars(site["bess_soc"]), strict=True):
                 send_transforms(node, scale_transforms(bars.size_m), bars.center_m)
         if self.generators is not None:
-            colors = np.tile(GENERATOR_STOPPED, (self._generator_count, 1))
-            colors[:power.generators_online] = GENERATOR_RUNNING
-            send_colors(self.generators, colors)
+            # by state code (twin.sim.power.GENERATOR_STATES): off, starting, running, failed
+            palette = np.array([GENERATOR_STOPPED, GENERATOR_STARTING, GENERATOR_RUNNING,
+                                GENERATOR_FAILED])
+            send_colors(self.generators, palette[power.generator_state])
 
     def update_labels(self, snapshot: Snapshot) -> None:
         power, site = snapshot.power, snapshot.site

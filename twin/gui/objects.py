@@ -261,6 +261,10 @@ def _hall(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         tripped = int(np.count_nonzero(snap.racks.tripped[in_hall]))
         if tripped:
             found.append(f"{tripped} racks tripped")
+        if not snap.power.hall_powered[h]:
+            found.append("NO POWER: the UPS batteries ran down, the racks are off")
+        elif snap.power.hall_load_shed[h]:
+            found.append("load shed from the generators: racks on the UPS batteries")
         return found
 
     def set_cap(percent: float) -> Command:

@@ -15,6 +15,8 @@ from twin import __version__
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
 from twin.scenario.loader import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
+from twin.settings import cache_dir
+from twin.sim import coolant
 
 EXIT_USAGE = 2
 DEFAULT_SCENARIO = "seoul-ai-factory"
@@ -207,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         command = args.command or "gui"
+        coolant.use_cache(cache_dir() / "coolant")  # start-up without importing CoolProp
         if command == "gui":
             return _gui(getattr(args, "scenario", None),
                         getattr(args, "exit_after", None), getattr(args, "screenshot", None))

@@ -32,6 +32,12 @@ def settings_path() -> Path:
     return Path(platformdirs.user_config_dir("twin", appauthor=False)) / SETTINGS_FILE
 
 
+def cache_dir() -> Path:
+    """Where twin keeps what it can build again (coolant property tables): the platform's
+    per-user cache folder (on Linux ``$XDG_CACHE_HOME/twin``, else ``~/.cache/twin``)."""
+    return Path(platformdirs.user_cache_dir("twin", appauthor=False))
+
+
 def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
     """The saved settings, or the defaults and a message saying why they were not used."""
     path = path or settings_path()

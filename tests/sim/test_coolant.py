@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from CoolProp.CoolProp import PropsSI
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from twin.sim import coolant
 from twin.sim.coolant import CoolantTable
 
 
@@ -128,3 +131,51 @@ def test_properties_finite_and_positive_everywhere(temps):
     for values in (table.density(t), table.cp(t), table.viscosity(t),
                    table.volumetric_heat_capacity(t)):
         assert np.all(np.isfinite(values)) and np.all(values > 0)
+
+
+@pytest.fixture
+def table_cache(tmp_path):
+    coolant.use_cache(tmp_path)
+    yield tmp_path
+    coolant.use_cache(None)
+
+
+def _same_table(a: CoolantTable, b: CoolantTable) -> bool:
+    return (a.fluid == b.fluid and a.pressure_kpa == b.pressure_kpa
+            and all(np.array_equal(getattr(a, name), getattr(b, name))
+                    for name in ("t_c", "density_kg_per_m3", "cp_j_per_kg_k", "viscosity_pa_s",
+                                 "volumetric_heat_capacity_j_per_m3_k")))
+
+
+def test_a_cached_table_reads_back_equal_and_read_only(table_cache):
+    built = CoolantTable.build("PG25", 200.0)
+    (cache_file,) = table_cache.iterdir()
+    assert "PG25" in cache_file.name and "CoolProp" in cache_file.name
+    cached = CoolantTable.build("PG25", 200.0)
+    assert cached is not built and _same_table(cached, built)
+    assert not cached.density_kg_per_m3.flags.writeable
+    CoolantTable.build("PG25", 300.0)  # another pressure is another table
+    assert len(list(table_cache.iterdir())) == 2
+
+
+def test_a_cached_table_is_read_without_importing_coolprop(table_cache):
+    CoolantTable.build("water", 200.0)
+    code = ("import sys; from pathlib import Path; from twin.sim import coolant; "
+            f"coolant.use_cache(Path({str(table_cache)!r})); "
+            "t = coolant.CoolantTable.build('water', 200.0); "
+            "print(t.t_c.size, 'CoolProp' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[1] == "False" and int(out[0]) > 100
+
+
+def test_a_damaged_cache_file_is_built_again_and_replaced(table_cache, caplog):
+    reference = CoolantTable.build("water", 200.0)
+    (cache_file,) = table_cache.iterdir()
+    cache_file.write_bytes(cache_file.read_bytes()[:100])  # truncated, as by a crash
+    with caplog.at_level("WARNING", logger="twin.sim.coolant"):
+        rebuilt = CoolantTable.build("water", 200.0)
+    assert _same_table(rebuilt, reference)
+    assert "building it again" in caplog.text
+    assert _same_table(CoolantTable.build("water", 200.0), reference)  # the file is whole again
+

@@ -1,7 +1,10 @@
 """Coolant properties from a table built once from CoolProp, interpolated per step.
 
 CoolProp is imported only inside ``CoolantTable.build``: the per-step methods are plain
-``np.interp`` on a uniform temperature grid, so a step never calls CoolProp.
+``np.interp`` on a uniform temperature grid, so a step never calls CoolProp. Importing
+CoolProp alone takes over a second (a third of the window's start-up), so an application
+can keep built tables on disk (``use_cache``) and read them back instead; a cached table
+is tied to the CoolProp version that built it.
 
 Simplifications:
 
@@ -23,8 +26,13 @@ Simplifications:
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import dataclass
+import os
+import zipfile
+from dataclasses import dataclass, fields
+from importlib import metadata
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -34,6 +42,24 @@ _KELVIN = 273.15
 _WATER_SATURATION_MARGIN_K = 0.5  # stay clear of boiling at the table pressure
 _FREEZE_MARGIN_K = 0.01  # CoolProp rejects states exactly at the freezing point
 M3_PER_S_PER_LPM = 1.0 / 60000.0
+_CACHE_FORMAT = 1  # bump when the table's fields or their meaning change
+
+log = logging.getLogger(__name__)
+_cache_dir: Path | None = None
+
+
+def use_cache(directory: Path | None) -> None:
+    """Keep the tables ``CoolantTable.build`` makes in ``directory`` (created when first
+    written) and read them back when asked for the same table again; None: no cache."""
+    global _cache_dir
+    _cache_dir = directory
+
+
+def _coolprop_version() -> str | None:
+    try:
+        return metadata.version("CoolProp")  # the package's metadata: no import of it
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _readonly(values: list[float]) -> np.ndarray:
@@ -71,8 +97,22 @@ class CoolantTable:
         The range is clamped to the fluid's liquid range (see the module docstring); the
         grid spacing is at most ``step_k`` and both clamped ends are grid points.
         Raises ValueError for an unknown fluid, a non-positive pressure or step, or a
-        range that is empty after clamping.
+        range that is empty after clamping. With a cache (``use_cache``), a table built
+        before with the same arguments and CoolProp version is read back.
         """
+        cache_file = _cache_file(fluid, pressure_kpa, t_min_c, t_max_c, step_k)
+        if cache_file is not None:
+            cached = _read_cached(cache_file, fluid, pressure_kpa)
+            if cached is not None:
+                return cached
+        table = cls._tabulate(fluid, pressure_kpa, t_min_c, t_max_c, step_k)
+        if cache_file is not None:
+            _write_cached(cache_file, table)
+        return table
+
+    @classmethod
+    def _tabulate(cls, fluid: str, pressure_kpa: float, t_min_c: float, t_max_c: float,
+                  step_k: float) -> CoolantTable:
         from CoolProp.CoolProp import PropsSI  # table-building time only
 
         if fluid not in _COOLPROP_NAMES:
@@ -155,3 +195,50 @@ class CoolantTable:
         m = np.multiply(self.density(t_c), flow_lpm)
         m *= M3_PER_S_PER_LPM
         return m
+
+
+_ARRAYS = tuple(f.name for f in fields(CoolantTable) if f.name not in ("fluid", "pressure_kpa"))
+
+
+def _cache_file(fluid: str, pressure_kpa: float, t_min_c: float, t_max_c: float,
+                step_k: float) -> Path | None:
+    version = _coolprop_version()
+    if _cache_dir is None or version is None or fluid not in _COOLPROP_NAMES:
+        return None
+    return _cache_dir / (f"coolant-v{_CACHE_FORMAT}-{fluid}-{pressure_kpa!r}kPa-"
+                         f"{t_min_c!r}-{t_max_c!r}C-{step_k!r}K-CoolProp{version}.npz")
+
+
+def _read_cached(path: Path, fluid: str, pressure_kpa: float) -> CoolantTable | None:
+    """The table in ``path``, or None when there is none or it is not a whole, sane table
+    (then it is built again and the file replaced)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: np.array(data[name], dtype=np.float64) for name in _ARRAYS}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        log.warning("coolant table cache %s is unreadable (%s); building it again", path, exc)
+        return None
+    t_c = arrays["t_c"]
+    if (t_c.ndim != 1 or t_c.size < 2 or np.any(np.diff(t_c) <= 0)
+            or any(a.shape != t_c.shape or not np.all(np.isfinite(a)) for a in arrays.values())):
+        log.warning("coolant table cache %s is not a valid table; building it again", path)
+        return None
+    for a in arrays.values():
+        a.flags.writeable = False
+    return CoolantTable(fluid=fluid, pressure_kpa=float(pressure_kpa), **arrays)
+
+
+def _write_cached(path: Path, table: CoolantTable) -> None:
+    """Write the table next to its final name and rename it into place, so that a reader
+    never sees half a file; a cache that cannot be written only costs time."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("wb") as out:
+            np.savez(out, **{name: getattr(table, name) for name in _ARRAYS})
+        os.replace(partial, path)
+    except OSError as exc:
+        log.warning("coolant table cache %s cannot be written: %s", path, exc)
+        partial.unlink(missing_ok=True)

@@ -218,3 +218,14 @@ def test_real_time_speed_steps_in_real_time(make_window, qtbot):
     window.runner.set_speed(10.0)
     qtbot.wait(200)
     assert 7.0 <= steps_per_wall_second(3000) <= 13.0
+
+
+def test_labels_follow_the_first_frame_and_respect_the_labels_layer(make_window, qtbot):
+    window = make_window(running=False)
+    labels = window.canvas.halls.name_labels
+    qtbot.waitUntil(lambda: window.canvas.frames_drawn > 0, timeout=5000)
+    qtbot.waitUntil(lambda: labels.visible, timeout=3000)
+    window.canvas.set_layer_visible("labels", False)
+    assert not labels.visible
+    window.canvas.set_layer_visible("labels", True)
+    assert labels.visible

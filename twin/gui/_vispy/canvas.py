@@ -156,6 +156,13 @@ class CanvasWrapper:
         self._labelled: Snapshot | None = None
         self._label_timer = app.Timer(interval=LABEL_INTERVAL_S, connect=self._refresh_labels,
                                       start=True)
+        # The first layout of text loads every glyph of the labels' fonts (most of a second
+        # under software GL): the first live frame comes without labels, the next with them.
+        for adapter in self.adapters:
+            adapter.show_layer("labels", False)
+        self._labels_held = True
+        self._label_release = app.Timer(interval=0.0, iterations=1,
+                                        connect=self._release_labels, start=False)
         self.canvas.events.draw.connect(self._on_draw)
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
         self.canvas.events.mouse_release.connect(self._on_mouse_release)
@@ -333,6 +340,14 @@ class CanvasWrapper:
 
     def _on_draw(self, _event) -> None:
         self.frames_drawn += 1
+        if self._labels_held and self._latest is not None:  # the first live frame is out
+            self._labels_held = False
+            self._label_release.start()  # after this frame has reached the screen
+
+    def _release_labels(self, _event=None) -> None:
+        for adapter in self.adapters:
+            adapter.show_layer("labels", self.layers["labels"])
+        self.canvas.update()
 
     def render(self) -> np.ndarray:
         """The view as an (h, w, 4) uint8 image, drawn now."""
@@ -341,4 +356,5 @@ class CanvasWrapper:
     def close(self) -> None:
         self._timer.stop()
         self._label_timer.stop()
+        self._label_release.stop()
         self.canvas.close()

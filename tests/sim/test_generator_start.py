@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter
 
-from twin.scenario import ScenarioError, builtin_scenarios
+from twin.scenario import ScenarioError, builtin_scenarios, load
 from twin.scenario.loader import from_dict
 from twin.scenario.schema import Event
 from twin.sim.engine import Simulation
@@ -216,20 +216,50 @@ def test_a_set_tripping_on_load_sheds_and_a_restored_one_brings_the_hall_back():
     assert abs(sim.ledger()["closure_error"]) < 1e-9
 
 
-def test_no_source_for_the_halls_leaves_them_dark_until_the_utility_returns():
-    """Every set fails and the BESS is empty: both halls ride on their UPS batteries and go
-    dark; the cooling runs on as unserved load (stated simplification)."""
+def test_with_no_source_for_the_cooling_it_stops_and_the_racks_trip_on_temperature():
+    """Every set fails and the BESS is at its floor: the bus is dead, the pumps, fans and
+    chillers stop at once, and the racks, still fed by their UPS, overheat and trip; with
+    the utility back the cooling restarts and the service robots start on the repairs."""
     s = scenario(bess={"initial_soc": 0.1, "soc_min": 0.1})
     sim = Simulation(s, dt_s=5.0)
     sim.step(60)
+    racks = sim.topology.rack_count
     sim.apply(event(kind="utility-outage", duration_s=3600, generators_failing_to_start=SETS))
-    sim.step(round(3000 / 5))
+    sim.step()
     snap = sim.snapshot(robots=False)
-    assert not snap.power.hall_powered.any() and snap.power.hall_load_shed.all()
-    assert snap.site["it_power_kw"] == 0.0 and snap.site["tokens_per_s"] == 0.0
-    sim.step(round(700 / 5))
+    assert snap.site["cooling_power_kw"] == 0.0 and not snap.cdus.flow_lpm.any()
+    assert snap.power.hall_load_shed.all() and snap.site["it_power_kw"] > 0  # on the UPS
+    sim.step(round(600 / 5))
     snap = sim.snapshot(robots=False)
-    assert snap.power.hall_powered.all() and snap.site["tokens_per_s"] > 0
+    assert snap.site["tripped_racks"] == racks and snap.site["it_power_kw"] == 0.0
+    assert snap.power.hall_powered.all()  # the UPS did not run down: the racks tripped
+    sim.step(round(3600 / 5))  # the utility is back for ten minutes
+    snap = sim.snapshot(robots=False)
+    assert snap.power.utility_available and snap.site["cooling_power_kw"] > 0
+    assert 0 < snap.site["tripped_racks"] < racks  # repairs under way
+    # only the robot cells' draw went unserved on the dead bus
+    assert abs(sim.ledger()["closure_error"]) < 1e-3
+
+
+def test_a_site_without_backup_goes_dark_and_its_ledger_still_closes():
+    """single-rack has no generators and no BESS: nothing energizes the bus, so the
+    transformers carry and lose nothing, the cooling stops, and the rack on its UPS
+    overheats and trips; every joule is accounted for."""
+    s = load("single-rack").model_copy(update={"events": []})
+    sim = Simulation(s, dt_s=1.0)
+    sim.step(600)
+    sim.apply(event(kind="utility-outage", duration_s=1800))
+    sim.step()
+    snap = sim.snapshot(robots=False)
+    assert snap.power.mv_voltage_pu == 0.0 and snap.site["cooling_power_kw"] == 0.0
+    assert snap.site["it_power_kw"] > 0  # the UPS carries the rack
+    sim.step(300)
+    snap = sim.snapshot(robots=False)
+    assert snap.racks.tripped.all() and snap.site["it_power_kw"] == 0.0
+    sim.step(1800)
+    snap = sim.snapshot(robots=False)
+    assert snap.power.mv_voltage_pu > 0.9 and snap.site["cooling_power_kw"] > 0
+    assert abs(sim.ledger()["closure_error"]) < 1e-9
 
 
 # ------------------------------------------------------------------ chance of failure

@@ -462,7 +462,11 @@ class Simulation:
         st.tripped = st.tripped | overheated
 
         # --- CDU hydraulics (algebraic: pumps against parallel branches and the exchanger) --
-        running = np.where(st.cdu_online, np.minimum(st.pumps_available, c.pumps_required), 0)
+        # without power for the cooling (an outage the backup sources cannot carry) the CDU
+        # and facility pumps, CRAH and dry-cooler fans and chillers stop
+        cooling_on = self.power_chain.auxiliaries_powered
+        running = np.where(st.cdu_online & cooling_on,
+                           np.minimum(st.pumps_available, c.pumps_required), 0)
         # pumps short of coolant at their suction make less head (air, cavitation)
         loop = solve_loops(self.loop_params, st.pump_speed * st.suction, running,
                            c.branch_conductance_sum, out=self._loop)
@@ -491,7 +495,7 @@ class Simulation:
         cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
         t_cdu = st.cdu_coolant_c
         hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, t_cdu)
-        cold_rate = st.valve * c.facility_design_flow_kg_per_s * self.fw_cp
+        cold_rate = st.valve * c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
         hx_conductance = exchanger_conductance_w_per_k(c.hx_ua_w_per_k, hot_rate, cold_rate)
         st.cdu_coolant_c, hx_duty_w = relax_node(
             t_cdu, c.capacity_j_per_k, hx_conductance, st.facility_c[0], cdu_heat_w, dt)
@@ -509,11 +513,11 @@ class Simulation:
         # --- hall air and CRAHs on chilled water -----------------------------------------
         # electrical-room losses and robot heat of the previous step (held as pending heat)
         hall_air_in_w = np.bincount(topo.rack_hall, weights=air_w, minlength=self.hall_count)
-        crah_fan_w = self.crah_fan_w * st.crah_speed**3
+        crah_fan_w = self.crah_fan_w * st.crah_speed**3 * cooling_on
         hall_air_in_w += self._pending_hall_w + crah_fan_w
         st.hall_air_c, crah_duty_w = relax_node(
             st.hall_air_c, self.hall_air_capacity_j_per_k,
-            self.crah_design_conductance_w_per_k * st.crah_speed, st.chilled_c[0],
+            self.crah_design_conductance_w_per_k * st.crah_speed * cooling_on, st.chilled_c[0],
             hall_air_in_w, dt)
         st.crah_speed, st.crah_integral = pi_update(
             st.hall_air_c - self.room_setpoint_c, st.crah_integral, dt,
@@ -523,22 +527,23 @@ class Simulation:
         # --- chillers: hold the chilled water, then trim the facility water ----------------
         hr = self.scenario.heat_rejection
         chiller_capacity_w = (self.chiller_capacity_w * st.chillers_in_service
-                              / max(hr.chillers.count, 1))
+                              / max(hr.chillers.count, 1)) * cooling_on
         chw_duty_w, st.chilled_c[0] = _ideal_removal(
             st.chilled_c[0], self.chw_capacity_j_per_k, float(crah_duty_w.sum()),
             hr.chillers.chilled_water_supply_c, chiller_capacity_w, dt)
 
         # --- facility water: free cooling by dry coolers / towers, chiller trim -----------
         fw_in_w = float(hx_duty_w.sum())
-        fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s))
+        fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s)) * cooling_on
         fw_pump_w = self.fw_pump_design_w * min(fw_flow / self.fw_design_flow_kg_per_s, 1.0) ** 3
         fw_in_w += fw_pump_w
         x = st.rejection_fraction
         t_fw = st.facility_c[0]
         # units whose fans failed pass next to nothing (natural convection neglected)
         dry_share = st.dry_coolers_in_service / max(hr.dry_coolers.count, 1)
-        g_dry = self.dry_cooler_conductance_w_per_k * dry_share * x if t_fw > dry_bulb_c else 0.0
-        g_tower = self.tower_conductance_w_per_k * x if t_fw > wet_bulb_c else 0.0
+        g_dry = (self.dry_cooler_conductance_w_per_k * dry_share * x
+                 if t_fw > dry_bulb_c and cooling_on else 0.0)
+        g_tower = self.tower_conductance_w_per_k * x if t_fw > wet_bulb_c and cooling_on else 0.0
         g_free = g_dry + g_tower
         sink_c = (g_dry * dry_bulb_c + g_tower * wet_bulb_c) / g_free if g_free > 0 else t_fw
         fw_next, free_w = relax_node(

@@ -40,15 +40,18 @@ after NFPA 110 cycle cranking (``crank_lockout_s``). Until the start sequence is
 the BESS and the UPS batteries bridge what the sets do not yet carry. Then load
 management (a paralleling switchgear's load shed) compares the running sets' rating and
 what the BESS can give with the load: the cooling plant and the halls' mechanical loads
-are never shed; halls are kept on the bus in scenario order (the first hall has the
-highest priority) while their UPS inputs fit, and the rest are shed: their UPS carry
-the racks from their batteries and drop the load at end of discharge; a shed hall goes
-back on once the spare capacity exceeds its load by ``LOAD_ADD_MARGIN`` (the UPS restart
-on input power, the racks with them). When the utility returns every hall goes back on
-it and the sets unload at their ramp rate, then stop. Simplifications: no frequency or
-voltage transient as a set picks up load, no retransfer delay or cool-down run, UPS
-batteries recharge from the utility only, and where the backup sources cannot carry
-even the cooling the shortfall is reported (``unserved_w``) while the cooling runs on.
+come first; halls are kept on the bus in scenario order (the first hall has the highest
+priority) while their UPS inputs fit, and the rest are shed: their UPS carry the racks
+from their batteries and drop the load at end of discharge; a shed hall goes back on
+once the spare capacity exceeds its load by ``LOAD_ADD_MARGIN`` (the UPS restart on
+input power, the racks with them). Where the sources cannot carry even the cooling
+(``auxiliaries_powered`` false; the engine stops pumps, fans and chillers) every hall is
+shed; with no source at all the bus is dead and its transformers carry and lose
+nothing. When the utility returns every hall and the cooling go back on it and the sets
+unload at their ramp rate, then stop. Simplifications: no frequency or voltage transient
+as a set picks up load, no retransfer delay or cool-down run, UPS batteries recharge
+from the utility only, the cooling restarts at once (no chiller restart time), and the
+robot cells' draw on a dead bus is reported unserved (``unserved_w``) while they run on.
 """
 
 from __future__ import annotations
@@ -157,7 +160,7 @@ class GridResult:
     bess_soc: float
     loss_w: float  # busway + UPS + transformers + BESS conversion
     outdoor_loss_w: float
-    unserved_w: float  # load no source could carry (the cooling, if even it is short)
+    unserved_w: float  # load no source could carry (robots on a dead bus, a shortfall)
 
 
 @dataclass(slots=True)
@@ -236,6 +239,10 @@ class PowerChain:
         self.hall_powered = np.ones(self.hall_count, dtype=bool)  # UPS output live
         self.hall_block_w = np.zeros(self.hall_count)  # peak UPS input at the bus, outage
         self.hall_battery_w = np.zeros(self.hall_count)  # drawn from its UPS batteries
+        self.auxiliaries_powered = True  # cooling plant and halls' mechanical loads fed
+        self.auxiliaries_peak_w = 0.0  # their peak demand at the bus since the outage began
+        self.auxiliaries_w = 0.0  # their demand at the bus in the last step
+        self.next_step: tuple[float, float] | None = None  # (start s, dt s) as last planned
         self.smoothed_demand_w: float | None = None
         self.losses.hall_indoor_w[:] = 0.0
         self.row_loading = np.zeros(self.row_count)
@@ -284,6 +291,14 @@ class PowerChain:
         self.outage = (t, t + duration_s)
         self.failing_to_start = failing_to_start
         self.start_demanded = True
+        if self.next_step is not None and t <= self.next_step[0]:
+            # lost now: the cooling stops at once if nothing can carry it
+            self.auxiliaries_peak_w = self.auxiliaries_w
+            self.auxiliaries_powered = self.auxiliaries_w <= (
+                np.count_nonzero(self.generator_state == GENERATOR_RUNNING)
+                * self.p.generators.rating_mw * 1e6 + self._bess_available_w(self.next_step[1]))
+            if not self.auxiliaries_powered:
+                self.hall_shed[:] = True
 
     def _start_standby_sets(self, t: float) -> None:
         idle = np.flatnonzero(self.generator_state == GENERATOR_OFF)
@@ -351,7 +366,10 @@ class PowerChain:
         lv_load = self.lv_load_w
         lv_load[:-1] = ups_in * fed + hall_mech_w
         lv_load[-1] = plant_w + robot_w
-        lv_in, demand = self._sweep(lv_load)
+        if available or self._backup_bus_live(dt):
+            lv_in, demand = self._sweep(lv_load)
+        else:
+            lv_in, demand = self._dead_bus(lv_load)
         lv_loss = lv_in - lv_load
         main_loss = demand - float(lv_in.sum())
         dist_loss = lv_loss[:-1]
@@ -369,6 +387,22 @@ class PowerChain:
                               ups_in * ~fed)
         self._manage_load(t0 + dt, dt, ups_in, demand, float(lv_load.sum()))
         return result
+
+    def _backup_bus_live(self, dt: float) -> bool:
+        """Whether a source energizes the 22.9 kV bus in an outage: a set on it, or the BESS."""
+        return bool((self.generator_state == GENERATOR_RUNNING).any()
+                    or self._bess_available_w(dt) > 0.0)
+
+    def _dead_bus(self, lv_load_w: np.ndarray) -> tuple[np.ndarray, float]:
+        """No source on the bus: the transformers carry nothing and lose nothing; what the
+        loads still ask for (robots on cable) goes unserved."""
+        self.mv_voltage_pu = 0.0
+        self.hall_lv_voltage_pu = np.zeros(self.hall_count)
+        self.plant_lv_voltage_pu = 0.0
+        self.hall_transformer_loading = np.zeros(self.hall_count)
+        self.plant_loading = 0.0
+        self.main_loading = 0.0
+        return lv_load_w.copy(), float(lv_load_w.sum())
 
     def _busways(self, row_w: np.ndarray) -> np.ndarray:
         """Busway I^2 R loss per row, W, each fed at rated voltage by its hall's UPS.
@@ -499,31 +533,47 @@ class PowerChain:
                      lv_load_w: float) -> None:
         """Load management for the next step: which halls' UPS inputs stay on the backup
         bus, and which UPS still carry their racks (see the module's docstring)."""
-        if self.utility_available(t_next):
-            self.hall_shed[:] = False
-            self.hall_powered[:] = True
-            self.hall_block_w[:] = 0.0
-            return
-        # a hall's block: the peak of its UPS input as seen at the bus (losses of the
-        # transformers pro rata) since the outage began, so that the swings of a training
-        # job do not make the switchgear add and shed it in turn
+        self.next_step = (t_next, dt)
+        # each hall's UPS input as seen at the bus (losses of the transformers pro rata)
         drawing_w = ups_in_w * (demand_w / max(lv_load_w, 1.0))
         on_bus = ~self.hall_shed & self.hall_powered
         # the cooling plant and the halls' mechanical loads, with their losses
         essential_w = demand_w - float(drawing_w[on_bus].sum())
+        self.auxiliaries_w = essential_w
+        if self.utility_available(t_next):
+            self.hall_shed[:] = False
+            self.hall_powered[:] = True
+            self.hall_block_w[:] = 0.0
+            self.auxiliaries_powered = True
+            self.auxiliaries_peak_w = 0.0
+            return
+        # a hall's block: the peak of its UPS input since the outage began, so that the
+        # swings of a training job do not make the switchgear add and shed it in turn
         self.hall_block_w = np.where(self.hall_powered, np.maximum(
             self.hall_block_w, drawing_w), self.hall_block_w)
+        gens = self.p.generators
+        running = self.generator_state == GENERATOR_RUNNING
+        # a load on the bus stays while the sets' rating carries it (the UPS and the BESS
+        # bridge their ramp); one goes back on only once the sets can take it up now
+        rated_w = int(running.sum()) * gens.rating_mw * 1e6
+        ready_w = float(np.minimum(gens.rating_mw * 1e6, gens.ramp_mw_per_s * 1e6 * (
+            t_next - self.generator_online_s[running] + dt)).sum())
+        bess_w = self._bess_available_w(dt)
+        # the cooling goes down when no source can carry it, and comes back (as a block,
+        # at its peak) once one can
+        if self.auxiliaries_powered:
+            self.auxiliaries_peak_w = max(self.auxiliaries_peak_w, essential_w)
+            self.auxiliaries_powered = essential_w <= rated_w + bess_w
+        else:
+            self.auxiliaries_powered = (self.auxiliaries_peak_w * (1.0 + LOAD_ADD_MARGIN)
+                                        <= ready_w + bess_w)
         settled = not (self.start_demanded
                        or (self.generator_state == GENERATOR_STARTING).any())
-        if settled:
-            gens = self.p.generators
-            running = self.generator_state == GENERATOR_RUNNING
-            # a hall on the bus stays while the sets' rating carries it (the UPS bridge
-            # their ramp); one goes back on only once the sets can take it up now
-            rated_w = int(running.sum()) * gens.rating_mw * 1e6
-            ready_w = float(np.minimum(gens.rating_mw * 1e6, gens.ramp_mw_per_s * 1e6 * (
-                t_next - self.generator_online_s[running] + dt)).sum())
-            spare_w = self._bess_available_w(dt) - essential_w
+        if not self.auxiliaries_powered:
+            # no load is put on a bus that cannot even carry the cooling
+            self.hall_shed[:] = True
+        elif settled:
+            spare_w = bess_w - self.auxiliaries_peak_w
             fed = np.zeros(self.hall_count, dtype=bool)
             for hall in range(self.hall_count):  # by priority: scenario order
                 block_w = self.hall_block_w[hall]

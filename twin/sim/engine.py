@@ -420,7 +420,9 @@ class Simulation:
         # --- workload and GPU power -------------------------------------------------
         util = self.workload.utilization(t0, dt, self._util)
         # racks run unless tripped or their hall's UPS dropped them (batteries run down)
-        online = ~st.tripped & self.power_chain.hall_powered[topo.rack_hall]
+        online = ~st.tripped
+        if not self.power_chain.hall_powered.all():
+            online &= self.power_chain.hall_powered[topo.rack_hall]
         demand_w = self.rack_idle_w + util * self.rack_dynamic_w
         gpu_w = demand_w
         gm = self.scenario.gpu_management

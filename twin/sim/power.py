@@ -350,7 +350,8 @@ class PowerChain:
         self.available = available
         self._advance_generators(t0, available)
         row_w = np.bincount(topo.rack_row, weights=rack_in_w, minlength=self.row_count)
-        row_w *= self.hall_powered[self.row_hall]
+        if not self.hall_powered.all():
+            row_w *= self.hall_powered[self.row_hall]
         busway_loss = self._busways(row_w)
         ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss,
                               minlength=self.hall_count)

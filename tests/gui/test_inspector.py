@@ -146,9 +146,14 @@ def test_a_pump_loss_raises_alarms_that_are_listed_acknowledged_and_lead_to_the_
     qtbot.waitUntil(lambda: any(a.key.tag == "cdu.no_pump" for a in panel.model.alarms),
                     timeout=10000)
     assert "unacknowledged" in window.alarm_dock.windowTitle()
+    marks = window.canvas.alarm_marks  # the CDU is outlined in 3D, blinking until acknowledged
+    qtbot.waitUntil(lambda: marks.marked.get(("cdu", 0), (None, None))[1]
+                    == AlarmState.UNACKNOWLEDGED, timeout=3000)
     panel.acknowledge_all_requested.emit("seen in the test")
     qtbot.waitUntil(lambda: all(a.state != AlarmState.UNACKNOWLEDGED
                                 for a in window.alarm_engine.summary().alarms), timeout=5000)
+    qtbot.waitUntil(lambda: marks.marked[("cdu", 0)][1] == AlarmState.ACKNOWLEDGED,
+                    timeout=3000)
     window.show_alarm_source("cdu", 0)
     assert window.canvas.selected == Selection("cdu", 0)
     assert window.inspector.title.text() == cdu

@@ -45,6 +45,16 @@ class Priority(IntEnum):
     def label(self) -> str:
         return self.name.lower()
 
+    @property
+    def color_hex(self) -> str:
+        """The priority's one colour wherever alarms are shown (ISA-101 style: used for
+        nothing else)."""
+        return PRIORITY_HEX[self]
+
+
+PRIORITY_HEX = {Priority.CRITICAL: "#c62828", Priority.HIGH: "#ef6c00",
+                Priority.MEDIUM: "#f9a825", Priority.LOW: "#1e88e5"}
+
 
 class Condition(StrEnum):
     HIGH_HIGH = "HH"

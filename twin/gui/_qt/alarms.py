@@ -48,13 +48,7 @@ from twin.alarms import AlarmKey, AlarmState, AlarmView, Condition, FloodStatus,
 
 COLUMNS = ("Priority", "State", "Time", "Source", "Alarm", "Value", "Limit")
 PRIORITY_COLUMN, STATE_COLUMN, TIME_COLUMN = 0, 1, 2
-# ISA-101 style: one colour per priority, used for nothing else in the table
-PRIORITY_COLORS = {
-    Priority.CRITICAL: QColor("#c62828"),
-    Priority.HIGH: QColor("#ef6c00"),
-    Priority.MEDIUM: QColor("#f9a825"),
-    Priority.LOW: QColor("#1e88e5"),
-}
+PRIORITY_COLORS = {priority: QColor(priority.color_hex) for priority in Priority}
 PRIORITY_TEXT_COLORS = {
     Priority.CRITICAL: QColor("#ffffff"),
     Priority.HIGH: QColor("#ffffff"),

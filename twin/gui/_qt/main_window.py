@@ -339,6 +339,7 @@ class MainWindow(QMainWindow):
             return
         self._shown_alarm_generation = summary.generation
         self.alarm_panel.show_alarms(summary.alarms, summary.flood)
+        self.canvas.show_alarms(summary.alarms)
         unacknowledged = summary.unacknowledged
         self.alarm_dock.setWindowTitle(
             f"Alarms ({len(summary.alarms)}, {unacknowledged} unacknowledged)"

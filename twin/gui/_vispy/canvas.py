@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from vispy import app, scene
 from vispy.util.event import EmitterGroup, Event
 
+from twin.alarms import AlarmView
+from twin.gui._vispy.alarm_marks import AlarmMarkAdapter
 from twin.gui._vispy.base import LAYERS, Adapter, ScenePalette
 from twin.gui._vispy.busways import BuswayAdapter
 from twin.gui._vispy.cdus import CduAdapter
@@ -145,6 +148,7 @@ class CanvasWrapper:
                                               self.yard, self.substation, self.workcells,
                                               self.piping, self.busways, self.robots)
         self.selection = SelectionAdapter(parent)
+        self.alarm_marks = AlarmMarkAdapter(parent, self.canvas.update)
         self.selected: Selection | None = None
         self.targets = _pick_targets(layout, self.robots)
         self.layers = dict.fromkeys(LAYERS, True)
@@ -315,6 +319,16 @@ class CanvasWrapper:
         return (*self.targets, PickTarget("service-robot", "robots", vehicles,
                                           np.arange(vehicles.count)))
 
+    def show_alarms(self, alarms: Sequence[AlarmView]) -> None:
+        """Mark the objects in alarm (see ``alarm_marks``)."""
+        self.alarm_marks.show_alarms(alarms, self._drawn_bounds)
+
+    def _drawn_bounds(self, kind: str, index: int) -> tuple[np.ndarray, np.ndarray] | None:
+        try:
+            return self.bounds(Selection(kind, index))
+        except ValueError:  # an alarm on something the view does not draw
+            return None
+
     def fly_to(self, selection: Selection) -> None:
         """Fly the camera to frame a selected object."""
         lower, upper = self.bounds(selection)
@@ -357,4 +371,5 @@ class CanvasWrapper:
         self._timer.stop()
         self._label_timer.stop()
         self._label_release.stop()
+        self.alarm_marks.close()
         self.canvas.close()

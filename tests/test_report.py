@@ -51,7 +51,12 @@ def test_a_comparison_report_shows_both_runs(seoul_run: Path, tmp_path: Path) ->
                         dt_s=5.0, every_steps=12, out=other, progress=None) == 0
     page = build_report(seoul_run, compare_with=other)
     assert "other run" in page and "difference" in page and "lost tokens" in page
-    assert "(other)" in page and "stroke-dasharray" in page
+    assert "(other)" in page and "stroke-dasharray" in page and "dashed: other run" in page
+    # a series of the other run is drawn in the colour of the same series of this run
+    colour = {name: c for c, name in re.findall(
+        r"<polyline fill='none' stroke='(#\w+)'[^>]*><title>([^<]+)<", page)}
+    assert colour["facility_power_kw (other)"] == colour["facility_power_kw"]
+    assert colour["it_power_kw (other)"] == colour["it_power_kw"] != colour["facility_power_kw"]
     assert "Both runs over the 1h they share" in page
     assert "class='n worse'" in page or "class='n better'" in page
 
@@ -65,7 +70,7 @@ def test_report_cli(capsys, seoul_run: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["report", "{tmp}/missing.csv", "--out", "{tmp}/r.html"], "missing.csv: no such file"),
-    (["report", "{run}", "--out", "{tmp}/r.pdf"], "must end in .html"),
+    (["report", "{run}", "--out", "{tmp}/r.txt"], "must end in .html or .pdf"),
     (["report", "{run}", "--out", "{tmp}/no/r.html"], "does not exist"),
     (["report", "{run}", "--compare", "{tmp}", "--out", "{tmp}/r.html"],
      "not a twin recording (no manifest.json)"),

@@ -163,8 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="save a PNG of the window just before closing (with --exit-after)")
 
     report = sub.add_parser(
-        "report", help="write an HTML report of a run",
-        description="Write a self-contained HTML report of a run: scenario summary, KPIs, "
+        "report", help="write an HTML or PDF report of a run",
+        description="Write a self-contained HTML or PDF report of a run: scenario summary, KPIs, "
         "energy ledger, charts of the site series, the scenario's event timeline and the "
         "alarm statistics from the run's journal. With --compare, a second run is set "
         "beside it with the KPI differences.")
@@ -175,8 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--journal", type=Path, metavar="FILE.sqlite",
                         help="alarm journal (default: next to RUN_OUTPUT, site.csv -> "
                         "site.alarms.sqlite)")
-    report.add_argument("--out", required=True, type=Path, metavar="FILE.html",
-                        help="where to write the report")
+    report.add_argument("--out", required=True, type=Path, metavar="FILE.html|FILE.pdf",
+                        help="where to write the report; the suffix picks the format")
+    report.add_argument("--page-size", metavar="A4|Letter",
+                        help="the PDF's page size (default A4)")
 
     kiosk = sub.add_parser(
         "kiosk", help="run the unattended, full-screen trade-show tour",
@@ -332,24 +334,43 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    if args.out.suffix.lower() not in (".html", ".htm"):
-        raise UsageError(f"twin report: --out {args.out} must end in .html")
+    pdf = args.out.suffix.lower() == ".pdf"
+    if not pdf and args.out.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"twin report: --out {args.out} must end in .html or .pdf")
+    if args.page_size is not None and not pdf:
+        raise UsageError("twin report: --page-size is for a PDF (--out FILE.pdf)")
     if not args.out.parent.resolve().is_dir():
         raise UsageError(f"twin report: the folder of {args.out} does not exist")
     if args.journal is not None and not args.journal.is_file():
         raise UsageError(f"twin report: --journal {args.journal} does not exist")
     from twin.replay import RecordingError
-    from twin.report import write_report
 
     try:
-        write_report(args.run_output, args.out, compare_with=args.compare,
-                     journal=args.journal)
+        if pdf:
+            _write_pdf_report(args)
+        else:
+            from twin.report import write_report
+
+            write_report(args.run_output, args.out, compare_with=args.compare,
+                         journal=args.journal)
     except RecordingError as exc:
         raise UsageError(f"twin report: {exc}") from None
     except OSError as exc:
         raise UsageError(f"twin report: cannot write {args.out}: {exc.strerror}") from None
     print(f"twin report: wrote {args.out}", file=sys.stderr)
     return 0
+
+
+def _write_pdf_report(args: argparse.Namespace) -> None:
+    from twin.report_pdf import PAGE_SIZES, write_pdf_report  # Qt only for a PDF
+
+    sizes = {size.lower(): size for size in PAGE_SIZES}
+    page_size = sizes.get((args.page_size or PAGE_SIZES[0]).lower())
+    if page_size is None:
+        raise UsageError(f"twin report: --page-size {args.page_size} is not one of "
+                         f"{', '.join(PAGE_SIZES)}")
+    write_pdf_report(args.run_output, args.out, compare_with=args.compare,
+                     journal=args.journal, page_size=page_size)
 
 
 def _check(name_or_path: str) -> int:

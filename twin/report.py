@@ -7,12 +7,17 @@ timeline and the alarm statistics of the run's journal.
 The ledger is rebuilt from the site table: energy in (grid import + generators) and heat
 rejected are the rows' interval means times their intervals, thermal storage and the closure
 error are the last row's values, and the batteries' share is what balances the ledger.
+
+``report_content`` builds the sections as HTML for both the HTML file and the PDF
+(``twin.report_pdf`` lays the same sections out on pages, its charts as images).
 """
 
 from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,7 @@ CHARTS = (
     ("Grid import and battery", "kW", ("grid_import_kw", "bess_power_kw")),
 )
 COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea")
+OTHER_RUN = " (other)"  # a line of the run compared with: dashed, in its series' colour
 CHART_POINTS = 800  # more points than an A4 page width shows only make the file larger
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;color:#111}
@@ -48,25 +54,43 @@ def write_report(run_output: str | Path, out: Path, *, compare_with: str | Path 
     return out
 
 
+@dataclass(frozen=True)
+class ReportContent:
+    """A report's sections as HTML, in order, the title first."""
+
+    scenario: str  # the scenario's name, or the run output's when the run does not name one
+    run_name: str  # the run output's file or folder name
+    sections: list[str]
+
+
 def build_report(run_output: str | Path, *, compare_with: str | Path | None = None,
                  journal: Path | None = None) -> str:
+    content = report_content(run_output, compare_with=compare_with, journal=journal)
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>twin report {_e(content.run_name)}</title><style>{CSS}</style></head>"
+            f"<body>{''.join(content.sections)}</body></html>")
+
+
+def report_content(run_output: str | Path, *, compare_with: str | Path | None = None,
+                   journal: Path | None = None,
+                   embed_chart: Callable[[str], str] = str) -> ReportContent:
+    """The report's sections; ``embed_chart`` turns each chart's SVG into the HTML that shows
+    it (by default the inline SVG itself)."""
     run_output = Path(run_output)
     series = SiteSeries.read(run_output)
     other = SiteSeries.read(compare_with) if compare_with is not None else None
     scenario, scenario_note = _scenario(run_output, series)
     journal = journal or _default_journal(run_output)
-    sections = [
-        f"<h1>twin run report: {_e(series.metadata.get('scenario', run_output.name))}</h1>",
+    name = str(series.metadata.get("scenario", run_output.name))
+    return ReportContent(scenario=name, run_name=run_output.name, sections=[
+        f"<h1>twin run report: {_e(name)}</h1>",
         _run_section(series, scenario, scenario_note),
         _kpi_section(series, other),
         _ledger_section(series),
-        _chart_section(series, other),
+        _chart_section(series, other, embed_chart),
         _event_section(scenario),
         _alarm_section(journal),
-    ]
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>twin report {_e(run_output.name)}</title><style>{CSS}</style></head>"
-            f"<body>{''.join(sections)}</body></html>")
+    ])
 
 
 def _e(value: object) -> str:
@@ -188,23 +212,26 @@ def _ledger_section(series: SiteSeries) -> str:
     return f"<h2>Energy ledger (kWh)</h2>{_table(rows)}"
 
 
-def _chart_section(series: SiteSeries, other: SiteSeries | None) -> str:
+def _chart_section(series: SiteSeries, other: SiteSeries | None,
+                   embed_chart: Callable[[str], str]) -> str:
     charts = []
     for title, unit, names in CHARTS:
         lines = [(name, series.columns["time_s"], series.columns[name])
                  for name in names if name in series.columns]
         if other is not None:
-            lines += [(f"{name} (other)", other.columns["time_s"], other.columns[name])
+            lines += [(f"{name}{OTHER_RUN}", other.columns["time_s"], other.columns[name])
                       for name in names if name in other.columns]
         if lines:
-            charts.append(svg_chart(title, unit, lines))
+            charts.append(embed_chart(svg_chart(title, unit, lines)))
     return "<h2>Site series</h2>" + "".join(charts)
 
 
 def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarray]],
               width: int = 760, height: int = 200) -> str:
-    """A line chart as inline SVG: time in hours across, values up, one polyline each."""
-    left, right, top, bottom = 70, 10, 24, 28
+    """A line chart as inline SVG: time in hours across, values up, one polyline each. A line
+    named "... (other)" is drawn dashed in the colour of the series it repeats, and the
+    legend names each series once."""
+    left, right, top, bottom = 70, 10, 24, 34
     finite = [v[np.isfinite(v)] for _, _, v in lines]
     low = min((float(v.min()) for v in finite if v.size), default=0.0)
     high = max((float(v.max()) for v in finite if v.size), default=1.0)
@@ -212,6 +239,7 @@ def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarr
         low, high = low - 1, high + 1
     end_h = max(float(t[-1]) for _, t, _ in lines) / 3600 or 1.0
     plot_w, plot_h = width - left - right, height - top - bottom
+    series = list(dict.fromkeys(name.removesuffix(OTHER_RUN) for name, _, _ in lines))
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
              f"role='img' aria-label='{_e(title)}'>",
              f"<text x='{left}' y='16' font-size='13' font-weight='bold'>{_e(title)}"
@@ -222,20 +250,24 @@ def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarr
              f"{format_number(high)}</text>",
              f"<text x='{left - 4}' y='{top + plot_h}' font-size='11' text-anchor='end'>"
              f"{format_number(low)}</text>",
-             f"<text x='{left}' y='{height - 8}' font-size='11'>0 h</text>",
-             f"<text x='{width - right}' y='{height - 8}' font-size='11' text-anchor='end'>"
-             f"{end_h:,.2f} h</text>"]
-    for k, (name, t, v) in enumerate(lines):
+             f"<text x='{left}' y='{top + plot_h + 13}' font-size='11'>0 h</text>",
+             f"<text x='{width - right}' y='{top + plot_h + 13}' font-size='11' "
+             f"text-anchor='end'>{end_h:,.2f} h</text>"]
+    for name, t, v in lines:
         stride = max(1, len(t) // CHART_POINTS)
         x = left + t[::stride] / 3600 / end_h * plot_w
         y = top + (high - v[::stride]) / (high - low) * plot_h
         ok = np.isfinite(y)
         points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x[ok], y[ok], strict=True))
-        colour = COLOURS[k % len(COLOURS)]
-        dash = " stroke-dasharray='5 3'" if name.endswith("(other)") else ""
+        colour = COLOURS[series.index(name.removesuffix(OTHER_RUN)) % len(COLOURS)]
+        dash = " stroke-dasharray='5 3'" if name.endswith(OTHER_RUN) else ""
         parts.append(f"<polyline fill='none' stroke='{colour}' stroke-width='1.5'{dash} "
                      f"points='{points}'><title>{_e(name)}</title></polyline>")
-        parts.append(f"<text x='{left + 8 + 190 * k}' y='{top + plot_h + 14}' font-size='11' "
+    legend = [(name, COLOURS[k % len(COLOURS)]) for k, name in enumerate(series)]
+    if any(name.endswith(OTHER_RUN) for name, _, _ in lines):
+        legend.append(("dashed: other run", "#555"))
+    for k, (name, colour) in enumerate(legend):
+        parts.append(f"<text x='{left + 170 * k}' y='{height - 4}' font-size='11' "
                      f"fill='{colour}'>{_e(name)}</text>")
     parts.append("</svg>")
     return "".join(parts)
@@ -274,6 +306,8 @@ def _alarm_section(journal: Path | None) -> str:
                [_td("alarm floods"), _td(f"{events['flood-start']:,}", True)]]
     tags = [[_td(t), _td(f"{n:,}", True)] for t, n in by_tag.most_common(10)]
     components = [[_td(c), _td(f"{n:,}", True)] for c, n in by_component.most_common(10)]
-    return (f"<h2>Alarms</h2><p class='note'>From {_e(journal)}.</p>{_table(summary)}"
-            f"<h3>Most frequent alarms</h3>{_table(tags, ['alarm', 'raised'])}"
+    counts = f"<h2>Alarms</h2><p class='note'>From {_e(journal)}.</p>{_table(summary)}"
+    if not raised:  # no alarm or component to rank
+        return counts
+    return (f"{counts}<h3>Most frequent alarms</h3>{_table(tags, ['alarm', 'raised'])}"
             f"<h3>Components raising the most</h3>{_table(components, ['component', 'raised'])}")

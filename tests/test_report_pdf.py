@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
-from twin import __version__
+from twin import __version__, report
 from twin.cli import main
 from twin.output import run_headless
 from twin.replay import KPI_LABELS, SiteSeries, kpis
@@ -103,6 +103,21 @@ def test_a_comparison_on_letter_pages(seoul_run: Path, tmp_path: Path) -> None:
     assert "this run other run difference" in text and "lost tokens" in text
     assert "Both runs over the 1h they share" in text
     assert len(_images(reader)) == 6
+
+
+def test_a_table_longer_than_a_page_repeats_its_header(seoul_run: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = load("seoul-ai-factory")
+    data = scenario.model_dump()
+    data["events"] = [dict(data["events"][0], at_s=60.0 * k) for k in range(150)]
+    long_timeline = scenario.model_validate(data)
+    monkeypatch.setattr(report, "_scenario", lambda run_output, series: (long_timeline, ""))
+    out = tmp_path / "report.pdf"
+    write_pdf_report(seoul_run, out)
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(out).pages]
+    timeline = [page for page in pages if "pump-trip" in page]
+    assert len(timeline) >= 3
+    assert all("at event details" in page for page in timeline)
 
 
 def test_an_unknown_page_size_is_refused(seoul_run: Path, tmp_path: Path) -> None:

@@ -120,7 +120,8 @@ def _default_journal(run_output: Path) -> Path | None:
 def _table(rows: list[list[str]], header: list[str] | None = None) -> str:
     head = "".join(f"<th>{h}</th>" for h in header) if header else ""
     body = "".join("<tr>" + "".join(rows_cell for rows_cell in row) + "</tr>" for row in rows)
-    return f"<table>{f'<tr>{head}</tr>' if head else ''}{body}</table>"
+    # a <thead> row is repeated on each page a long table spans in the PDF
+    return f"<table>{f'<thead><tr>{head}</tr></thead>' if head else ''}{body}</table>"
 
 
 def _td(value: object, numeric: bool = False, css: str = "") -> str:

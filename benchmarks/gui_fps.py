@@ -3,11 +3,13 @@
 Run: xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python benchmarks/gui_fps.py
          [--scenario NAME ...] [--speed 60|max ...] [--seconds 10] [--profile N]
 Each scenario and speed runs in a fresh process, so that start-up counts from launch.
-The real main window opens at 1920x1080 on the real engine and goes through three
+The real main window opens at 1920x1080 on the real engine and goes through four
 phases of --seconds each:
   window as it runs  the window's own timer pulls snapshots (its fps is what users see);
   redrawing at once  a 0 ms timer pulls and redraws without pause: the most the view can
                      draw, and the frame time to optimise;
+  empty scene        redrawing at once with every adapter hidden: the ceiling that
+                     clearing, Qt's composition and the swap leave on this machine;
   input              the window as it runs, sent a key press (Space: pause) and a click on
                      a rack (picking) from another thread at random moments, as the window
                      system would; timed to their handler and, for clicks, to the next frame.
@@ -369,6 +371,7 @@ def measure(name: str, speed: float | None, seconds: float, profile_top: int,
     with ContinuousRedraw(window) as redraw:
         result["redraw"] = observe(window, clock, seconds)
     result["redraw"]["snapshot_to_widgets_ms"] = percentiles_ms(redraw.pull_s)
+    result["empty_scene"] = empty_scene(window, clock, seconds)
     probe = InputProbe(window)
     probe.run(seconds)
     result["input"] = probe.summary()
@@ -379,6 +382,20 @@ def measure(name: str, speed: float | None, seconds: float, profile_top: int,
     app.processEvents()
     result["runner_stopped"] = not window.runner.running
     return result
+
+
+def empty_scene(window, clock: FrameClock, seconds: float) -> dict:
+    """Redrawing at once with every adapter hidden: what clearing the canvas, Qt's
+    composition of the window and the swap cost on this machine, the ceiling of any scene."""
+    roots = [adapter.root for adapter in window.canvas.adapters]
+    shown = [root.visible for root in roots]
+    for root in roots:
+        root.visible = False
+    with ContinuousRedraw(window):
+        result = observe(window, clock, seconds)
+    for root, visible in zip(roots, shown, strict=True):
+        root.visible = visible
+    return {"fps": result["fps"], "frame_ms": result["frame_ms"]}
 
 
 def parse_speed(text: str) -> float | None:
@@ -396,9 +413,9 @@ def print_table(results: list[dict]) -> None:
     def pair(ms: dict) -> str:
         return f"{ms['p50']:.0f}/{ms['p95']:.0f}"
 
-    rows = [("", "", "start-up", "window", "window frame", "redraw", "redraw frame", "key",
-             "click", "click→frame", "simulation", "x real", "RSS MiB", "load"),
-            ("scenario", "speed", "s", "fps", "p50/p95 ms", "fps", "p50/p95/p99 ms",
+    rows = [("", "", "start-up", "window", "window frame", "redraw", "redraw frame", "empty",
+             "key", "click", "click→frame", "simulation", "x real", "RSS MiB", "load"),
+            ("scenario", "speed", "s", "fps", "p50/p95 ms", "fps", "p50/p95/p99 ms", "fps",
              "p50/p95 ms", "p50/p95 ms", "p50/p95 ms", "steps/s", "time", "first→end",
              "before")]
     for r in results:
@@ -406,7 +423,8 @@ def print_table(results: list[dict]) -> None:
         rows.append((
             r["scenario"], r["speed"], f"{r['startup_s']:.2f}", f"{w['fps']:.1f}",
             pair(w["frame_ms"]), f"{d['fps']:.1f}",
-            f"{pair(d['frame_ms'])}/{d['frame_ms']['p99']:.0f}", pair(i["key_handled_ms"]),
+            f"{pair(d['frame_ms'])}/{d['frame_ms']['p99']:.0f}", f"{r['empty_scene']['fps']:.1f}",
+            pair(i["key_handled_ms"]),
             pair(i["click_handled_ms"]), pair(i["click_drawn_ms"]),
             f"{w['steps_per_s']:,.0f}", f"{w['realtime_factor']:,.0f}",
             f"{r['rss_mib_at_first_frame']:.0f}→{r['rss_mib_at_end']:.0f}",
@@ -417,7 +435,9 @@ def print_table(results: list[dict]) -> None:
         print(row[0].ljust(widths[0])
               + "".join(cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)))
     print("window: the window's own snapshot timer, as users see it; redraw: a frame asked for "
-          "at every turn\nof the event loop, the most the view draws. Key and click: sent at "
+          "at every turn\nof the event loop, the most the view draws; empty: the same with "
+          "nothing in the scene, the\nceiling set by clearing, composing and swapping the "
+          "window. Key and click: sent at "
           "random moments while the\nwindow runs, to their handler; click→frame: to the frame "
           "showing the selection. Simulation:\nwhile the window runs. Load: the 1-minute load "
           "average before the run (others on the machine).")

@@ -108,9 +108,30 @@ def test_pipe_colours_follow_supply_and_return_temperatures(plant_window):
     assert np.abs(drawn - 255 * piping.colors[main, :3]).max() < 25
 
 
+def _close_enough_for_dots(window, qtbot) -> None:
+    window.canvas.go_to(window.topology.hall_names[0], animate=False)
+    qtbot.waitUntil(lambda: window.canvas.piping.dots.visible, timeout=3000)
+
+
+def test_flow_dots_show_only_where_they_can_be_told_apart(plant_window, qtbot):
+    window, _, _ = plant_window
+    canvas, piping = window.canvas, window.canvas.piping
+    _close_enough_for_dots(window, qtbot)
+    assert canvas.px_per_m() * 1.8 >= 4.0  # TCS dots 1.8 m apart, at least 4 px on screen
+    canvas.view.camera.distance *= 4  # far out: the dots would blur into lines
+    qtbot.waitUntil(lambda: not piping.dots.visible, timeout=3000)
+    before = piping.dot_positions.copy()
+    piping.speed_m_s[:] = 2.0
+    piping.advance(0.1)
+    np.testing.assert_array_equal(piping.dot_positions, before)  # hidden dots wait
+    canvas.view.camera.distance /= 4
+    qtbot.waitUntil(lambda: piping.dots.visible, timeout=3000)
+
+
 def test_flow_dots_move_with_the_flow_and_stand_still_without_pumps(plant_window, qtbot):
     window, _, change = plant_window
     piping = window.canvas.piping
+    _close_enough_for_dots(window, qtbot)
     stopped = 5
 
     def trip(sim):

@@ -167,6 +167,7 @@ class CanvasWrapper:
         self._labels_held = True
         self._label_release = app.Timer(interval=0.0, iterations=1,
                                         connect=self._release_labels, start=False)
+        self.canvas.events.draw.connect(self._set_detail, position="first")
         self.canvas.events.draw.connect(self._on_draw)
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
         self.canvas.events.mouse_release.connect(self._on_mouse_release)
@@ -351,6 +352,15 @@ class CanvasWrapper:
             self.select(self.pick(event.pos))
 
     # ----------------------------------------------------------------- drawing
+
+    def px_per_m(self) -> float:
+        """Screen pixels per metre at the centre of the view (the camera's distance)."""
+        camera = self.view.camera
+        half_height_m = camera.distance * math.tan(math.radians(camera.fov / 2))
+        return self.canvas.size[1] / (2 * half_height_m)
+
+    def _set_detail(self, _event) -> None:
+        self.piping.set_scale(self.px_per_m())
 
     def _on_draw(self, _event) -> None:
         self.frames_drawn += 1

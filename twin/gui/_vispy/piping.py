@@ -56,6 +56,9 @@ DOT_SIZE_PX = (2.0, 9.0)  # never lost at the site view, never blobs up close
 DOT_RGBA = np.array([1.0, 1.0, 1.0, 0.9], np.float32)
 STILL_DOT_RGBA = np.array([0.55, 0.58, 0.62, 0.6], np.float32)  # water that does not move
 MAX_FRAME_S = 0.1  # a longer gap (a pause, a single step) does not make the dots jump
+MIN_DOT_SPACING_PX = 4.0
+"""Level of detail: closer together on screen, dots blur into a dotted line in which no
+flow reads, and at a gigawatt site's full view they cost a sixth of a frame."""
 
 
 def pipe_temperature_range(scenario: Scenario) -> tuple[float, float]:
@@ -348,10 +351,18 @@ class PipingAdapter(Adapter):
         fraction = np.clip((temperature_c - self.low_c) / (self.high_c - self.low_c), 0.0, 1.0)
         return self.colormap.map(fraction).astype(np.float32)
 
+    def set_scale(self, px_per_m: float) -> None:
+        """Show the dots only while the technology-cooling dots (the closer spaced) lie at
+        least ``MIN_DOT_SPACING_PX`` apart at ``px_per_m``, the view's scale at its centre
+        (nearer or farther pipes are drawn larger or smaller: a simplification)."""
+        readable = px_per_m * DOT_SPACING_M[TCS] >= MIN_DOT_SPACING_PX
+        if self.dots.visible != readable:  # setting it at all asks for another frame
+            self.dots.visible = readable
+
     def advance(self, dt_s: float) -> None:
-        """Move the dots on by ``dt_s`` seconds of wall time at the water's speed; a hidden
-        layer's dots wait where they are."""
-        if not self.root.visible:
+        """Move the dots on by ``dt_s`` seconds of wall time at the water's speed; hidden
+        dots wait where they are."""
+        if not (self.root.visible and self.dots.visible):
             return
         self._phase = (self._phase + self.speed_m_s * dt_s / self._run_spacing) % 1.0
         self._draw_dots()

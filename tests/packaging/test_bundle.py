@@ -155,6 +155,19 @@ def test_the_bundle_runs_headless_records_and_reports(bundle, tmp_path):
                  str(report), env=env)
     assert done.returncode == 0, done.stderr[-4000:]
     assert "single-rack" in report.read_text() and "<svg" in report.read_text()
+    # the PDF report: Qt's offscreen platform and its SVG renderer, inside the bundle
+    pdf = tmp_path / "report.pdf"
+    done = _twin(bundle / "twin", "report", str(tmp_path / "run.twinrec"), "--out", str(pdf),
+                 env=env)
+    assert done.returncode == 0, done.stderr[-4000:]
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf)
+    assert "single-rack" in "".join(page.extract_text() for page in reader.pages)
+    charts = [image for page in reader.pages
+              for image in page["/Resources"].get("/XObject", {}).values()
+              if image.get_object()["/Subtype"] == "/Image"]
+    assert charts  # drawn by QtSvg
     bad = _twin(bundle / "twin", "run", "--scenario", "no-such-site", "--duration", "1h",
                 "--out", str(tmp_path / "x.csv"), env=env)
     assert bad.returncode == 2 and "no-such-site" in bad.stderr

@@ -1,4 +1,4 @@
-"""Per-user settings of the window: theme, last scenario, speed, window layout.
+"""Per-user settings of the window: theme, display units, last scenario, speed, window layout.
 
 Kept as JSON in the platform's per-user configuration folder (platformdirs: on Linux
 ``$XDG_CONFIG_HOME/twin``, else ``~/.config/twin``). A file that cannot be read or does
@@ -22,6 +22,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     theme: str = Field("dark", pattern="^(dark|light)$")
+    units: str = Field("SI", pattern="^(SI|US customary)$")  # twin.gui.units.UnitSystem
     last_scenario: str | None = None  # a built-in name or a file path
     speed: float | None = Field(60.0, gt=0)  # real-time factor; None: as fast as possible
     window_geometry: str | None = None  # Qt's saveGeometry, base64

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from twin.gui.units import UnitSystem, conversion
 from twin.scenario import Scenario
 from twin.scenario.schema import PumpTrip
 from twin.sim.power import GENERATOR_FAILED, GENERATOR_STARTING
@@ -56,6 +57,15 @@ class Reading:
         number = f"{value:,.{self.decimals}f}"
         return f"{number} {self.unit}" if self.unit else number
 
+    def in_units(self, system: UnitSystem) -> Reading:
+        """The same reading shown in ``system`` (this one reads SI)."""
+        shown = conversion(self.unit, system)
+        if shown.is_identity:
+            return self
+        read = self.read
+        return replace(self, unit=shown.unit, read=lambda snap: shown.to_display(read(snap)),
+                       decimals=shown.decimals(self.decimals))
+
 
 @dataclass(frozen=True, slots=True)
 class Parameter:
@@ -69,6 +79,21 @@ class Parameter:
     read: Callable[[Snapshot], float]
     apply: Callable[[float], Command]
     decimals: int = 1
+
+    def in_units(self, system: UnitSystem) -> Parameter:
+        """The same parameter set in ``system``: its range, step and value shown there, and
+        a value set there applied in SI (this one is SI)."""
+        shown = conversion(self.unit, system)
+        if shown.is_identity:
+            return self
+        read, apply = self.read, self.apply
+        decimals = shown.decimals(self.decimals)
+        return replace(self, unit=shown.unit, low=shown.to_display(self.low),
+                       high=shown.to_display(self.high),
+                       step=shown.difference_to_display(self.step),
+                       read=lambda snap: shown.to_display(read(snap)),
+                       apply=lambda value: apply(shown.typed_to_si(value, decimals)),
+                       decimals=decimals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +123,11 @@ class ObjectView:
     choices: tuple[Choice, ...] = ()
     actions: tuple[Action, ...] = ()
     alarms: Callable[[Snapshot], list[str]] = field(default=lambda _s: [])
+
+    def in_units(self, system: UnitSystem) -> ObjectView:
+        """The view with its readings and parameters shown in ``system``."""
+        return replace(self, readings=tuple(r.in_units(system) for r in self.readings),
+                       parameters=tuple(p.in_units(system) for p in self.parameters))
 
 
 def object_name(selection: Selection, scenario: Scenario, topology: Topology) -> str:

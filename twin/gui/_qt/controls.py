@@ -151,6 +151,13 @@ class ColorFieldPanel(QWidget):
         row.addWidget(self.bar)
         self.combo.currentIndexChanged.connect(self._on_index_changed)
 
+    def set_fields(self, fields: tuple[ColorField, ...]) -> None:
+        """The same fields in other units: the bar shows the chosen one's."""
+        if [f.key for f in fields] != list(self._fields):
+            raise ValueError("only the units of the colour fields can change")
+        self._fields = {f.key: f for f in fields}
+        self.bar.set_field(self._fields[self.combo.currentData()])
+
     def _on_index_changed(self, index: int) -> None:
         key = self.combo.itemData(index)
         self.bar.set_field(self._fields[key])

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from twin.gui.objects import Choice, ObjectView, Parameter, Selection, describe
+from twin.gui.units import UnitSystem
 from twin.scenario import Scenario
 from twin.sim.snapshot import Snapshot
 from twin.sim.topology import Topology
@@ -33,7 +34,8 @@ SPARKLINE_SAMPLES = 120  # the last few seconds to minutes, depending on the spe
 
 
 class Sparkline(QWidget):
-    """A small trend of the last samples of one value, in a fixed-size ring."""
+    """A small trend of the last samples of one value, in a fixed-size ring. It is drawn
+    scaled to its own range, so it looks the same in every unit: it keeps SI values."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +75,13 @@ class Sparkline(QWidget):
         painter.drawPolyline(QPolygonF([QPointF(float(x), float(y))
                                         for x, y in zip(xs[known], ys[known], strict=True)]))
         painter.end()
+
+
+def _clear(layout: QGridLayout | QFormLayout) -> None:
+    while layout.count():
+        item = layout.takeAt(0)
+        if item.widget() is not None:
+            item.widget().deleteLater()
 
 
 class _ParameterEditor(QWidget):
@@ -119,10 +128,12 @@ class ObjectInspector(QWidget):
     fly_to = Signal(object)  # the Selection to frame in the 3D view
 
     def __init__(self, scenario: Scenario, topology: Topology,
-                 parent: QWidget | None = None) -> None:
+                 units: UnitSystem = UnitSystem.SI, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._scenario, self._topology = scenario, topology
-        self.view: ObjectView | None = None
+        self.units = units
+        self.view: ObjectView | None = None  # in SI, as described
+        self.shown_view: ObjectView | None = None  # in the display units
         self._snapshot: Snapshot | None = None
         column = QVBoxLayout(self)
         self.title = QLabel()
@@ -165,7 +176,19 @@ class ObjectInspector(QWidget):
     def show_object(self, selection: Selection | None) -> None:
         self.view = None if selection is None else describe(selection, self._scenario,
                                                               self._topology)
+        self.shown_view = None if self.view is None else self.view.in_units(self.units)
         self._rebuild()
+        self._refresh()
+
+    def set_units(self, units: UnitSystem) -> None:
+        """Show the readings and parameters in ``units``; the sparklines keep their
+        history. A value being typed is dropped: it was in the other units."""
+        self.units = units
+        if self.view is None:
+            return
+        self.shown_view = self.view.in_units(units)
+        self._clear_settings()
+        self._build_settings(self.shown_view)
         self._refresh()
 
     def update_snapshot(self, snapshot: Snapshot) -> None:
@@ -178,17 +201,11 @@ class ObjectInspector(QWidget):
     # ----------------------------------------------------------------- building
 
     def _rebuild(self) -> None:
-        for layout in (self._readings, self._settings_form):
-            while layout.count():
-                item = layout.takeAt(0)
-                if item.widget() is not None:
-                    item.widget().deleteLater()
+        _clear(self._readings)
         self.values.clear()
         self.sparklines.clear()
-        self.editors.clear()
-        self.choices.clear()
-        self.buttons.clear()
-        view = self.view
+        self._clear_settings()
+        view = self.shown_view
         self.fly_button.setEnabled(view is not None)
         if view is None:
             self.title.setText("Nothing selected")
@@ -208,6 +225,15 @@ class ObjectInspector(QWidget):
             self._readings.addWidget(spark, row, 2)
             self.values[reading.label] = value
             self.sparklines[reading.label] = spark
+        self._build_settings(view)
+
+    def _clear_settings(self) -> None:
+        _clear(self._settings_form)
+        self.editors.clear()
+        self.choices.clear()
+        self.buttons.clear()
+
+    def _build_settings(self, view: ObjectView) -> None:
         for parameter in view.parameters:
             editor = _ParameterEditor(parameter)
             editor.applied.connect(lambda value, p=parameter, e=editor: self._apply(p, value, e))
@@ -237,7 +263,7 @@ class ObjectInspector(QWidget):
     # ----------------------------------------------------------------- values
 
     def _refresh(self) -> None:
-        view, snap = self.view, self._snapshot
+        view, snap = self.shown_view, self._snapshot
         if view is None or snap is None:
             return
         for reading in view.readings:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from twin.gui.units import UnitSystem, conversion
 from twin.scenario import Scenario
 from twin.sim.snapshot import Snapshot
 
@@ -27,10 +28,12 @@ class Kpi:
     title: str
     tooltip: str
     read: Callable[[Snapshot], tuple[str, str]]  # text and level
+    si_unit: str  # of the figure shown (converted for display where ``twin.gui.units`` says)
 
 
-def site_kpis(scenario: Scenario) -> tuple[Kpi, ...]:
+def site_kpis(scenario: Scenario, system: UnitSystem = UnitSystem.SI) -> tuple[Kpi, ...]:
     throttle_c = min(t.gpu_throttle_c for t in scenario.rack_types.values())
+    temperature = conversion("°C", system)
 
     def grid(s: Snapshot) -> tuple[str, str]:
         used, cap = s.site["grid_import_kw"], s.power.grid_import_cap_kw
@@ -39,8 +42,8 @@ def site_kpis(scenario: Scenario) -> tuple[Kpi, ...]:
 
     def gpu(s: Snapshot) -> tuple[str, str]:
         t = s.site["gpu_temp_max_c"]
-        return f"{t:.1f} °C", ALARM if t >= throttle_c else WARNING if t >= throttle_c - 5 \
-            else NORMAL
+        level = ALARM if t >= throttle_c else WARNING if t >= throttle_c - 5 else NORMAL
+        return f"{temperature.to_display(t):.1f} {temperature.unit}", level
 
     def throttled(s: Snapshot) -> tuple[str, str]:
         gpus, tripped = int(s.site["throttled_gpus"]), int(s.site["tripped_racks"])
@@ -55,24 +58,25 @@ def site_kpis(scenario: Scenario) -> tuple[Kpi, ...]:
 
     return (
         Kpi("it", "IT power", "electrical power into the racks",
-            lambda s: (f"{s.site['it_power_kw'] / 1000:.1f} MW", NORMAL)),
+            lambda s: (f"{s.site['it_power_kw'] / 1000:.1f} MW", NORMAL), "MW"),
         Kpi("facility", "Facility power", "all power the site uses",
-            lambda s: (f"{s.site['facility_power_kw'] / 1000:.1f} MW", NORMAL)),
+            lambda s: (f"{s.site['facility_power_kw'] / 1000:.1f} MW", NORMAL), "MW"),
         Kpi("pue", "PUE", "facility power over IT power",
-            lambda s: (f"{s.site['pue']:.3f}", NORMAL)),
+            lambda s: (f"{s.site['pue']:.3f}", NORMAL), ""),
         Kpi("tokens", "Tokens/s", "useful AI work delivered",
-            lambda s: (_si(s.site["tokens_per_s"], "tok/s"), NORMAL)),
-        Kpi("grid", "Grid import", "power drawn from the utility against the import cap", grid),
-        Kpi("bess", "BESS SoC", "battery state of charge", soc),
-        Kpi("gpu", "Hottest GPU", f"throttling starts at {throttle_c:g} °C", gpu),
+            lambda s: (_si(s.site["tokens_per_s"], "tok/s"), NORMAL), "tok/s"),
+        Kpi("grid", "Grid import", "power drawn from the utility against the import cap", grid,
+            "MW"),
+        Kpi("bess", "BESS SoC", "battery state of charge", soc, "%"),
+        Kpi("gpu", "Hottest GPU", "throttling starts at "
+            f"{temperature.to_display(throttle_c):g} {temperature.unit}", gpu, "°C"),
         Kpi("throttled", "Throttled GPUs", "GPUs shedding power to stay below the limit",
-            throttled),
+            throttled, ""),
         Kpi("cost", "Cost", "electricity cost at the time-of-use tariff",
-            lambda s: (f"₩{s.site['cost_krw_per_h'] / 1e6:.2f} M/h", NORMAL)),
+            lambda s: (f"₩{s.site['cost_krw_per_h'] / 1e6:.2f} M/h", NORMAL), "₩/h"),
         Kpi("co2", "CO₂", "emissions of grid import and generators",
-            lambda s: (f"{s.site['co2_kg_per_h'] / 1000:.1f} t/h", NORMAL)),
+            lambda s: (f"{s.site['co2_kg_per_h'] / 1000:.1f} t/h", NORMAL), "t/h"),
     )
-
 
 class KpiStrip(QFrame):
     def __init__(self, kpis: tuple[Kpi, ...], parent: QWidget | None = None) -> None:
@@ -80,6 +84,7 @@ class KpiStrip(QFrame):
         self.setObjectName("kpiStrip")
         self._kpis = kpis
         self.values: dict[str, QLabel] = {}
+        self._titles: dict[str, QLabel] = {}
         row = QHBoxLayout(self)
         row.setContentsMargins(12, 6, 12, 6)
         row.setSpacing(22)
@@ -96,7 +101,18 @@ class KpiStrip(QFrame):
                 tile.addWidget(label)
             row.addLayout(tile)
             self.values[kpi.key] = value
+            self._titles[kpi.key] = title
         row.addStretch(1)
+
+    def set_kpis(self, kpis: tuple[Kpi, ...]) -> None:
+        """The same figures told differently (in other units); shown from the next
+        snapshot."""
+        if [kpi.key for kpi in kpis] != [kpi.key for kpi in self._kpis]:
+            raise ValueError("the strip's figures cannot change, only how they are shown")
+        self._kpis = kpis
+        for kpi in kpis:
+            for label in (self._titles[kpi.key], self.values[kpi.key]):
+                label.setToolTip(kpi.tooltip)
 
     def update_snapshot(self, snapshot: Snapshot) -> None:
         for kpi in self._kpis:

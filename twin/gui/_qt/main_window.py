@@ -46,6 +46,7 @@ from twin.gui.faults import faults_for
 from twin.gui.objects import Selection, object_name
 from twin.gui.runner import SimulationLike, SimulationRunner
 from twin.gui.timeline import save_events
+from twin.gui.units import UnitSystem
 from twin.replay import ReplaySimulation
 from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
 from twin.scenario.schema import Event
@@ -75,7 +76,8 @@ class MainWindow(QMainWindow):
     scenario_chosen = Signal(object, str)  # a validated Scenario the user opened, its source
 
     def __init__(self, scenario: Scenario, simulation: SimulationLike, *,
-                 theme: str = "dark", speed: float | None = DEFAULT_SPEED,
+                 theme: str = "dark", units: str | None = None,
+                 speed: float | None = DEFAULT_SPEED,
                  running: bool = True, settings: Settings | None = None,
                  source: str | None = None) -> None:
         """``settings``, when given, are restored (window layout) and saved on close with
@@ -88,13 +90,16 @@ class MainWindow(QMainWindow):
         self.topology = build_topology(scenario)
         self.layout_ = build_layout(scenario, self.topology)
         self.theme: Theme = THEMES[theme]
+        # display units: as asked, else the saved ones, else SI (the simulation's)
+        self.units = UnitSystem(units or (settings.units if settings else UnitSystem.SI))
         self.setWindowTitle(f"twin — {scenario.scenario.title}")
         self.resize(1440, 900)
 
         self.fields = rack_color_fields(scenario)
         self.canvas = CanvasWrapper(scenario, self.topology, self.layout_, self.fields,
                                     self.theme.scene)
-        self.kpis = KpiStrip(site_kpis(scenario))
+        self.canvas.set_units(self.units)
+        self.kpis = KpiStrip(site_kpis(scenario, self.units))
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
@@ -115,7 +120,8 @@ class MainWindow(QMainWindow):
         self.time_controls.play_toggled.connect(self.set_running)
         self.time_controls.step_requested.connect(self.step)
         self.time_controls.speed_changed.connect(self.runner.set_speed)
-        self.color_panel = ColorFieldPanel(self.fields)
+        # the 3D view colours by SI values; the bar tells them in the display units
+        self.color_panel = ColorFieldPanel(tuple(f.in_units(self.units) for f in self.fields))
         self.color_panel.field_changed.connect(self.canvas.set_color_field)
         self.viewpoint_box = QComboBox()
         self.viewpoint_box.setToolTip("Fly the camera to a saved viewpoint")
@@ -135,7 +141,7 @@ class MainWindow(QMainWindow):
             self.replay_bar.seek_requested.connect(
                 lambda time_s: self.runner.call(lambda sim: sim.seek(time_s)))
 
-        self.inspector = ObjectInspector(scenario, self.topology)
+        self.inspector = ObjectInspector(scenario, self.topology, self.units)
         dock = QDockWidget("Inspector", self)
         dock.setObjectName("inspector")
         scroll = QScrollArea()
@@ -273,6 +279,16 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
             themes.addAction(action)
             view.addAction(action)
+        units = view.addMenu("&Units")
+        unit_systems = QActionGroup(self)
+        self.unit_actions: dict[UnitSystem, QAction] = {}
+        for system in UnitSystem:
+            action = QAction(system.value, self, checkable=True)
+            action.setChecked(system is self.units)
+            action.triggered.connect(lambda _=False, s=system: self.set_units(s))
+            unit_systems.addAction(action)
+            units.addAction(action)
+            self.unit_actions[system] = action
         view.addSeparator()
         layers = view.addMenu("&Layers")
         self.layer_actions: dict[str, QAction] = {}
@@ -324,6 +340,20 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         return box
+
+    def set_units(self, system: UnitSystem | str) -> None:
+        """Show values in ``system`` from now on: the simulation stays SI, and the choice
+        is kept in the settings."""
+        self.units = UnitSystem(system)
+        self.unit_actions[self.units].setChecked(True)
+        self.kpis.set_kpis(site_kpis(self.scenario, self.units))
+        self.color_panel.set_fields(tuple(f.in_units(self.units) for f in self.fields))
+        self.inspector.set_units(self.units)
+        self.canvas.set_units(self.units)
+        if self.settings is not None:
+            self.settings.units = self.units.value
+        if self._panels_snapshot is not None:  # the inspector shows its own again
+            self.kpis.update_snapshot(self._panels_snapshot)
 
     def set_theme(self, name: str) -> None:
         self.theme = THEMES[name]
@@ -510,6 +540,7 @@ class MainWindow(QMainWindow):
         if self.settings is None:
             return
         self.settings.theme = self.theme.name
+        self.settings.units = self.units.value
         self.settings.last_scenario = self.source
         self.settings.speed = self.runner.speed
         self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()

@@ -32,6 +32,7 @@ from twin.gui._vispy.substation import SubstationAdapter
 from twin.gui._vispy.workcells import WorkcellAdapter
 from twin.gui._vispy.yard import YardAdapter
 from twin.gui.objects import Selection, object_name
+from twin.gui.units import UnitSystem, conversion
 from twin.scenario import Scenario
 from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
@@ -192,6 +193,13 @@ class CanvasWrapper:
         for adapter in self.adapters:
             adapter.update_labels(self._latest)
         self.canvas.update()
+
+    def set_units(self, system: UnitSystem) -> None:
+        """Show the temperatures of the labels in ``system``, from now on."""
+        for adapter in (self.halls, self.yard):
+            adapter.temperature = conversion("°C", system)
+        self._labelled = None
+        self._refresh_labels()
 
     def set_color_field(self, key: str) -> None:
         self.racks.set_field(key)

@@ -7,11 +7,12 @@ always means the same temperature or power while the simulation runs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from vispy.color import Colormap
 
+from twin.gui.units import UnitSystem, conversion
 from twin.scenario import Scenario
 from twin.sim.snapshot import RackState
 
@@ -54,6 +55,18 @@ class ColorField:
         span = self.high - self.low
         fraction = np.clip((np.asarray(values, float) - self.low) / span, 0.0, 1.0)
         return self.colormap.map(fraction).astype(np.float32)
+
+    def in_units(self, system: UnitSystem) -> ColorField:
+        """The field with its values, range and marks in ``system`` (this one is SI). A
+        conversion scales and shifts, so every rack keeps its colour."""
+        shown = conversion(self.unit, system)
+        if self.categories or shown.is_identity:
+            return self
+        values = self.values
+        return replace(self, unit=shown.unit, low=shown.to_display(self.low),
+                       high=shown.to_display(self.high),
+                       values=lambda racks: shown.to_display(values(racks)),
+                       marks=tuple((shown.to_display(v), label) for v, label in self.marks))
 
     def format(self, value: float) -> str:
         if self.categories:

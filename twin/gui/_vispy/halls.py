@@ -6,6 +6,7 @@ import numpy as np
 
 from twin.gui._vispy.base import Adapter, ScenePalette
 from twin.gui._vispy.geometry import box_node
+from twin.gui.units import UnitSystem, conversion
 from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
 
@@ -39,11 +40,13 @@ class HallAdapter(Adapter):
                                      halls.upper_m[:, 2] + 0.5])
         self.name_labels = self._label(list(names), label_pos, size=11, bold=True)
         self.air_labels = self._label([""] * len(names), label_pos, size=8, below=True)
+        self.temperature = conversion("°C", UnitSystem.SI)  # how the labels show it
         self.apply_palette(palette)
 
     def update_labels(self, snapshot: Snapshot) -> None:
-        self.set_text(self.air_labels,
-                      [f"air {air_c:.1f} °C" for air_c in snapshot.plant.hall_air_c])
+        t = self.temperature
+        self.set_text(self.air_labels, [f"air {t.to_display(air_c):.1f} {t.unit}"
+                                        for air_c in snapshot.plant.hall_air_c])
 
     def apply_palette(self, palette: ScenePalette) -> None:
         super().apply_palette(palette)

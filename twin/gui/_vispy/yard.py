@@ -15,6 +15,7 @@ from vispy.scene import visuals
 from twin.gui._vispy.base import Adapter, ScenePalette, rgba
 from twin.gui._vispy.geometry import box_node
 from twin.gui._vispy.instances import send_colors, send_transforms
+from twin.gui.units import UnitSystem, conversion
 from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
 
@@ -93,6 +94,7 @@ class YardAdapter(Adapter):
         corner = (rect[0], rect[3], 3.0)
         self.title = self._label("Cooling yard", corner, size=11, bold=True)
         self.status = self._label("", corner, size=8, below=True)
+        self.temperature = conversion("°C", UnitSystem.SI)  # how the status line shows it
         self._clock: float | None = None
         self.apply_palette(palette)
 
@@ -123,10 +125,11 @@ class YardAdapter(Adapter):
         self._clock = now
 
     def update_labels(self, snapshot: Snapshot) -> None:
-        plant = snapshot.plant
+        plant, t = snapshot.plant, self.temperature
         speed = float(np.clip(plant.dry_cooler_fan_speed, 0.0, 1.0))
         self.set_text(self.status, (
-            f"facility water {plant.fws_supply_c:.1f} / {plant.fws_return_c:.1f} °C · "
+            f"facility water {t.to_display(plant.fws_supply_c):.1f} / "
+            f"{t.to_display(plant.fws_return_c):.1f} {t.unit} · "
             f"dry coolers {plant.dry_coolers_running}/{self._dry_count} · "
             f"fans {100 * speed:.0f} % · chillers {plant.chillers_running}/{self._chiller_count}"))
 

@@ -20,6 +20,7 @@ from twin.gui.units import (
     US_GALLON_L,
     UnitSystem,
     conversion,
+    difference_conversion,
     is_accounted_for,
 )
 from twin.scenario import builtin_scenarios, load
@@ -74,6 +75,14 @@ def test_temperature_differences_never_take_the_offset(si_unit):
     assert shown.to_si(18.0) == 10.0
     # a step of an absolute temperature is a difference too
     assert conversion("°C", US).difference_to_display(0.5) == 0.9
+
+
+def test_a_difference_of_temperatures_is_shown_without_the_offset():
+    apart = difference_conversion("°C", US)
+    assert (apart.unit, apart.to_display(10.0), apart.to_display(0.0)) == ("Δ°F", 18.0, 0.0)
+    assert difference_conversion("°C", SI).unit == "°C"  # as SI shows it today
+    assert difference_conversion("kPa", US) == conversion("kPa", US)  # no offset to drop
+    assert difference_conversion("kW", US).is_identity
 
 
 @pytest.mark.parametrize("si_unit", sorted(US_CUSTOMARY_UNITS))

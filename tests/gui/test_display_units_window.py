@@ -8,8 +8,10 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from tests.gui.conftest import FakeSimulation, scenario_named
+from twin.gui._qt.trends import TrendPanel
 from twin.gui.objects import Selection
 from twin.gui.units import PSI_KPA, US_GALLON_L, UnitSystem
+from twin.replay import SiteSeries
 from twin.settings import Settings, load_settings
 from twin.sim.engine import Simulation
 
@@ -79,7 +81,16 @@ def test_us_customary_shows_the_same_snapshot_converted_and_si_comes_back(make_w
     assert np.array_equal(inspector.sparklines["Supply"].values, sparkline, equal_nan=True)
     assert np.isfinite(sparkline).sum() == 3
 
+    temperatures = window.trends.site_views["temperatures"]
+    assert temperatures.axis_unit == "°F"
+    assert temperatures.plot.getAxis("left").labelUnits == "°F"
+    assert set(temperatures.curves[0].getOriginalDataset()[1]) == {176.0}  # hottest GPU
+    by_unit = {view.axis_unit for view in window.trends.selection_views}
+    assert {"°F", "gpm", "psi", "kW", "%"} <= by_unit
+
     _choose_units(window, SI)
+    assert set(temperatures.curves[0].getOriginalDataset()[1]) == {80.0}
+    assert temperatures.plot.getAxis("left").labelUnits == "°C"
     assert {label: value.text() for label, value in inspector.values.items()} == si_texts
     assert kpis.values["gpu"].text() == "80.0 °C"
     assert inspector.editors["Supply setpoint"].spin.suffix() == " °C"
@@ -128,3 +139,34 @@ def test_the_units_are_saved_and_restored_by_a_new_window(make_window, qtbot):
     unsaved = _paused_window(make_window, qtbot, "single-rack")  # no settings: SI
     assert unsaved.units is SI
     assert unsaved.kpis.values["gpu"].text().endswith("°C")
+
+
+def test_trends_draw_temperatures_and_their_differences_in_fahrenheit(qtbot):
+    scenario = scenario_named("seoul-ai-factory")
+    simulation = FakeSimulation(scenario)
+    panel = TrendPanel(scenario.scenario.start)
+    qtbot.addWidget(panel)
+    for _ in range(3):
+        panel.append(simulation.snapshot())
+        simulation.step(5)
+    view = panel.site_views["temperatures"]  # the hottest GPU at 80 °C
+    reference = SiteSeries("B", {"time_s": np.array([0.0, 20.0]),
+                                 "gpu_temp_max_c": np.array([70.0, 70.0])})
+    panel.set_reference(reference)
+    panel.set_units(US)
+    hottest, reference_curve = view.curves[0], view.reference_curves[0]
+    assert set(hottest.getOriginalDataset()[1]) == {176.0}
+    assert set(reference_curve.getOriginalDataset()[1]) == {158.0}
+    view.show_readout(5.0, view.history.at(view.history.rings[0], 5.0))
+    readout = view.readout.textItem.toPlainText()
+    assert "Hottest GPU 176.0 °F · B 158.0 °F · A − B +18.0 Δ°F" in readout
+
+    panel.set_difference(True)  # 10 K apart: 18 °F apart, never 50 °F
+    assert set(hottest.getOriginalDataset()[1]) == {18.0}
+    assert view.axis_unit == "Δ°F" == view.plot.getAxis("left").labelUnits
+
+    panel.set_units(SI)
+    assert set(hottest.getOriginalDataset()[1]) == {10.0}
+    assert view.axis_unit == "°C"
+    panel.set_difference(False)
+    assert set(reference_curve.getOriginalDataset()[1]) == {70.0}

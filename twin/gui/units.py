@@ -130,6 +130,17 @@ def conversion(si_unit: str, system: UnitSystem | str) -> Conversion:
     return Conversion(si_unit, si_unit)
 
 
+_DIFFERENCE_UNITS = {"°C": "Δ°C"}  # a difference of two temperatures is no temperature
+
+
+def difference_conversion(si_unit: str, system: UnitSystem | str) -> Conversion:
+    """How a difference of two values in ``si_unit`` is shown in ``system``: scaled but
+    never offset (two temperatures 1 °C apart are 1.8 °F apart, not 33.8 °F). In SI it
+    keeps the unit of the values."""
+    shown = conversion(_DIFFERENCE_UNITS.get(si_unit, si_unit), system)
+    return Conversion(si_unit, si_unit) if shown.is_identity else shown
+
+
 def is_accounted_for(si_unit: str) -> bool:
     """Whether a unit the window shows is either converted or deliberately kept SI."""
     return si_unit in US_CUSTOMARY_UNITS or si_unit in KEPT_SI

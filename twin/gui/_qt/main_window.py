@@ -151,6 +151,7 @@ class MainWindow(QMainWindow):
         dock.setMinimumWidth(300)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.trends = TrendPanel(scenario.scenario.start, self.theme)
+        self.trends.set_units(self.units)
         trend_dock = QDockWidget("Trends", self)
         trend_dock.setObjectName("trends")
         trend_dock.setWidget(self.trends)
@@ -349,6 +350,7 @@ class MainWindow(QMainWindow):
         self.kpis.set_kpis(site_kpis(self.scenario, self.units))
         self.color_panel.set_fields(tuple(f.in_units(self.units) for f in self.fields))
         self.inspector.set_units(self.units)
+        self.trends.set_units(self.units)
         self.canvas.set_units(self.units)
         if self.settings is not None:
             self.settings.units = self.units.value

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from twin.gui._qt.kpi_comparison import KpiComparisonTable
 from twin.gui._qt.theme import DARK, Theme
+from twin.gui.units import UnitSystem, conversion, difference_conversion
 from twin.replay import SiteLog, SiteSeries, compare
 from twin.sim.snapshot import Snapshot
 
@@ -295,11 +296,13 @@ class TrendView:
     a crosshair line and a read-out of the values under it. A reference run (another run
     to compare with) is drawn dashed beside the site series, or subtracted from them in
     the difference view. ``configure`` turns the plot into another one, reusing its
-    items, as changing the selection does."""
+    items, as changing the selection does. The history and the reference hold SI values;
+    they are converted to the display ``units`` as they are drawn."""
 
     def __init__(self, spec: TrendPlot, history: TrendHistory, rows: Iterable[int],
-                 start: datetime, title: str = "") -> None:
+                 start: datetime, title: str = "", units: UnitSystem = UnitSystem.SI) -> None:
         self.history = history
+        self.units = units
         self.plot = pg.PlotItem(axisItems={"bottom": SimulatedTimeAxis(start)})
         plot = self.plot
         plot.setDownsampling(auto=True, mode="peak")
@@ -339,6 +342,8 @@ class TrendView:
         self.spec = spec
         self.rows = tuple(rows)
         self.title = title
+        self._shown = conversion(spec.unit, self.units)
+        self._shown_difference = difference_conversion(spec.unit, self.units)
         plot = self.plot
         while len(self.curves) < len(spec.series):
             self.curves.append(plot.plot())
@@ -375,7 +380,7 @@ class TrendView:
                     self._reference_data.append(None)
                     continue
                 data = (times, values * series.scale)
-                curve = pg.PlotDataItem(*data)
+                curve = pg.PlotDataItem(times, self._shown.to_display(data[1]))
                 curve.setZValue(-1)  # under this run's curve
                 self.plot.addItem(curve)
                 self.reference_curves.append(curve)
@@ -392,16 +397,26 @@ class TrendView:
                 curve.setVisible(not difference)
         self._label_axis()
 
+    def set_units(self, units: UnitSystem) -> None:
+        """Draw in ``units`` from the next ``set_data`` (the reference at once)."""
+        self.units = units
+        self._shown = conversion(self.spec.unit, units)
+        self._shown_difference = difference_conversion(self.spec.unit, units)
+        for curve, data in zip(self.reference_curves, self._reference_data, strict=True):
+            if curve is not None:
+                curve.setData(data[0], self._shown.to_display(data[1]))
+        self._label_axis()
+
     def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
         difference = self.difference and self.has_reference
         for k, (curve, row) in enumerate(zip(self.curves, self.rows, strict=True)):
             if not difference:
-                curve.setData(x, y[row])
+                curve.setData(x, self._shown.to_display(y[row]))
             elif (reference := self._reference_at(k)) is None:
                 curve.setData([], [])  # nothing to subtract: not part of the difference view
             else:
-                curve.setData(x, y[row] - np.interp(x, *reference, left=np.nan,
-                                                    right=np.nan))
+                curve.setData(x, self._shown_difference.to_display(
+                    y[row] - np.interp(x, *reference, left=np.nan, right=np.nan)))
 
     def clear_data(self) -> None:
         for curve in self.curves:
@@ -411,23 +426,26 @@ class TrendView:
                      bins: tuple[float, np.ndarray, np.ndarray] | None) -> None:
         """The values of the bin nearest ``time_s`` (``TrendHistory.at``) and, with a
         reference, the reference run's value at that bin's time and the difference."""
-        spec = self.spec
+        spec, shown, apart = self.spec, self._shown, self._shown_difference
         lines = []
         for k, (series, row, color) in enumerate(
                 zip(spec.series, self.rows, self._colors, strict=True)):
             low = high = math.nan
             if bins is not None:
                 low, high = float(bins[1][row]), float(bins[2][row])
-            text = "—" if bins is None else _format(low, high, spec.unit, spec.decimals,
-                                                   spec.si_prefix)
+            style = (spec.decimals, spec.si_prefix)
+            text = "—" if bins is None else _format(shown.to_display(low),
+                                                   shown.to_display(high), shown.unit, *style)
             line = f'<span style="color:{color}">■</span> {series.label} {text}'
             reference = self._reference_at(k)
             if reference is not None:
                 at_s = time_s if bins is None else bins[0]
                 other = float(np.interp(at_s, *reference, left=np.nan, right=np.nan))
-                units = (spec.unit, spec.decimals, spec.si_prefix)
-                difference = _format(low - other, high - other, *units, signed=True)
-                line += f" · B {_format(other, other, *units)} · A − B {difference}"
+                difference = _format(apart.to_display(low - other),
+                                     apart.to_display(high - other), apart.unit, *style,
+                                     signed=True)
+                b = shown.to_display(other)
+                line += f" · B {_format(b, b, shown.unit, *style)} · A − B {difference}"
             lines.append(line)
         self.readout.setHtml(f'<div style="color:{self._text_color}; font-size:8pt">'
                              + "<br>".join(lines) + "</div>")
@@ -488,6 +506,13 @@ class TrendView:
                 reference.setPen(pg.mkPen(_related(color, _dark(theme)), width=1,
                                           style=Qt.PenStyle.DashLine))
 
+    @property
+    def axis_unit(self) -> str:
+        """The unit of what is drawn: the display unit, of a difference in A − B."""
+        if self.difference and self.has_reference:
+            return self._shown_difference.unit
+        return self._shown.unit
+
     def _reference_at(self, k: int) -> tuple[np.ndarray, np.ndarray] | None:
         return self._reference_data[k] if self._reference_data else None
 
@@ -495,7 +520,7 @@ class TrendView:
         title = self.spec.title
         if self.difference and self.has_reference:
             title += " A − B"
-        self.plot.getAxis("left").setLabel(title, units=self.spec.unit or None)
+        self.plot.getAxis("left").setLabel(title, units=self.axis_unit or None)
 
     def _fill_legend(self) -> None:
         """Series labels when there are several; the runs' names when comparing."""
@@ -519,7 +544,8 @@ class TrendPanel(QWidget):
     Feed it with ``append(snapshot)`` from the GUI thread. ``set_selection`` trends the
     values of the object selected in the 3D view; its history starts at the selection
     (the panel records only what it is asked to trend). Time going backwards, as after
-    a reset of the simulation, clears the history.
+    a reset of the simulation, clears the history. Values are kept in SI and drawn in
+    the display units (``set_units``).
     """
 
     def __init__(self, start: datetime, theme: Theme = DARK,
@@ -527,6 +553,7 @@ class TrendPanel(QWidget):
         super().__init__(parent)
         self._start = start
         self._theme = theme
+        self._units = UnitSystem.SI
         self._site_series = tuple(series for plot in SITE_PLOTS for series in plot.series)
         self.site_history = TrendHistory(len(self._site_series))
         self.selection_history: TrendHistory | None = None
@@ -709,7 +736,7 @@ class TrendPanel(QWidget):
                 view.configure(spec, rows, plot_title)
                 view.clear_data()
             else:
-                view = TrendView(spec, history, rows, self._start, plot_title)
+                view = TrendView(spec, history, rows, self._start, plot_title, self._units)
                 self.graphics.addItem(view.plot, row=row, col=0)
                 self._connect_view(view)
                 view.apply_theme(self._theme)
@@ -845,6 +872,13 @@ class TrendPanel(QWidget):
             view.hide_readout()
         self.cursor_label.clear()
 
+    def set_units(self, units: UnitSystem) -> None:
+        """Draw every plot, its axis and read-out in ``units``; the history stays."""
+        self._units = units
+        for view in [*self._selection_pool, *self.site_views.values()]:
+            view.set_units(units)
+        self.refresh()
+
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
         self.graphics.setBackground(theme.base)
@@ -877,7 +911,7 @@ class TrendPanel(QWidget):
                     x, y = curve.getOriginalDataset()
                     if x is None or len(x) == 0:
                         continue
-                    unit = f" [{view.spec.unit}]" if view.spec.unit else ""
+                    unit = f" [{view.axis_unit}]" if view.axis_unit else ""
                     table.addItem(pg.PlotDataItem(np.array(x), np.array(y),
                                                   name=f"{series.label}{unit}"))
             CSVExporter(table).export(str(path))

@@ -156,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
         "without running the physics. A damaged or cut-off recording plays what is readable "
         "and says what is missing.")
     replay.add_argument("recording", type=Path, metavar="FOLDER", help="the recording folder")
+    replay.add_argument("--compare", type=Path, metavar="OTHER",
+                        help="a second run of the same scenario and start to set beside it "
+                        "in the trends, with the KPI differences: a recording folder or a "
+                        "'twin run' site table (.csv or .parquet)")
     replay.add_argument("--exit-after", type=_wall_seconds, metavar="SECONDS",
                         help="close the window after this wall-clock time, in seconds (20) or "
                         f"as a duration; {DURATION_FORMS}")
@@ -311,7 +315,14 @@ def _run(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     if args.screenshot is not None and args.exit_after is None:
         raise UsageError("twin replay: --screenshot needs --exit-after")
-    from twin.replay import Recording, RecordingError, ReplaySimulation
+    from twin.replay import (
+        COMPARABLE,
+        Recording,
+        RecordingError,
+        ReplaySimulation,
+        SiteSeries,
+        read_reference,
+    )
 
     try:
         recording = Recording.open(args.recording)
@@ -319,6 +330,14 @@ def _replay(args: argparse.Namespace) -> int:
         raise UsageError(f"twin replay: {exc}") from None
     if recording.problems:
         print(f"twin replay: {recording.summary()}", file=sys.stderr)
+    reference = None
+    if args.compare is not None:
+        try:
+            reference = read_reference(args.compare, SiteSeries.of(recording))
+        except RecordingError as exc:
+            raise UsageError(f"twin replay: --compare {exc}; it takes {COMPARABLE}") from None
+        for problem in reference.problems:
+            print(f"twin replay: --compare {args.compare}: {problem}", file=sys.stderr)
     scenario_file = recording.scenario_file()
     load(scenario_file)  # report a bad scenario before any window appears
     from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
@@ -330,7 +349,7 @@ def _replay(args: argparse.Namespace) -> int:
         return replays.pop() if replays else Simulation.from_scenario(scenario)
 
     return run_gui(scenario_file, simulation_for, exit_after_s=args.exit_after,
-                   screenshot=args.screenshot)
+                   screenshot=args.screenshot, reference=reference)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -123,4 +123,5 @@ def test_injected_events_reach_the_timeline_and_can_be_kept_in_a_scenario_file(
     assert window.save_timeline(target)
     saved = load(target)
     assert saved.events[-1] == event
-    assert timeline.injected == [] and window.source == str(target)
+    assert timeline.injected == [event] and window.source == str(target)
+    assert timeline.model.unsaved_injected == 0 and not timeline.save_button.isEnabled()

@@ -8,10 +8,14 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from twin.resources import resource_dir
 from twin.scenario import Scenario, ScenarioError, load
 from twin.settings import load_settings
+
+if TYPE_CHECKING:
+    from twin.replay import SiteSeries
 
 DEFAULT_SCENARIO = "seoul-ai-factory"
 APP_ID = "io.github.twin.Twin"  # the desktop entry's and AppStream's id (packaging/linux)
@@ -65,7 +69,7 @@ def create_application():
 def run_gui(scenario_name_or_path: str | Path | None,
             simulation_factory: Callable[[Scenario], object], *,
             exit_after_s: float | None = None, screenshot: Path | None = None,
-            theme: str | None = None) -> int:
+            theme: str | None = None, reference: SiteSeries | None = None) -> int:
     """Open the twin window on a scenario; returns the process exit code.
 
     ``simulation_factory`` builds the simulation the window runs (duck-typed, see
@@ -74,7 +78,8 @@ def run_gui(scenario_name_or_path: str | Path | None,
     prints one line of JSON: frames drawn, frames per second and simulated seconds.
     Opening another scenario from the window replaces it with a new one. Without a
     scenario the last one opened comes back; theme, speed and the window's layout are the
-    user's settings (``twin.settings``), saved when a window closes.
+    user's settings (``twin.settings``), saved when a window closes. ``reference``, a run
+    already checked (``twin.replay.read_reference``), is compared with the first window's run.
     """
     problem = display_problem()
     if problem is not None:
@@ -108,7 +113,8 @@ def run_gui(scenario_name_or_path: str | Path | None,
         window = MainWindow(chosen, simulation_factory(chosen),
                             theme=previous.theme.name if previous else theme or settings.theme,
                             speed=settings.speed, settings=settings if persist else None,
-                            source=chosen_source)
+                            source=chosen_source,
+                            reference=reference if previous is None else None)
         window.scenario_chosen.connect(lambda s, src: open_window(s, src, window))
         if previous is not None:
             window.setGeometry(previous.geometry())

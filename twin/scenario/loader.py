@@ -198,7 +198,8 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _unit(key: object) -> str:
+def key_unit(key: object) -> str:
+    """The unit a key's name carries: ``rate_lpm`` is in L/min; "" for none."""
     if not isinstance(key, str):
         return ""
     for suffix in sorted(_UNIT_SUFFIXES, key=len, reverse=True):
@@ -359,7 +360,7 @@ def _problem(error: dict[str, Any], root: type[BaseModel] = Scenario) -> Problem
     spot = _spot(loc, root)
     path = _format_loc(spot.path)
     key = next((p for p in reversed(spot.path) if isinstance(p, str)), None)
-    unit = _unit(key)
+    unit = key_unit(key)
     allowed = _range_text(spot.bounds, unit)
     if kind == "extra_forbidden":
         allowed_keys = _fields_at(loc[:-1], root)
@@ -599,6 +600,29 @@ def check_references(s: Scenario) -> list[Problem]:
     return problems
 
 
+def event_target_names(s: Scenario, kind: str, racks_known: bool = True
+                       ) -> dict[str, tuple[str, list[str]]]:
+    """What the name-valued fields of an event of ``kind`` may name on this site: per
+    field, what a name stands for and the names there are (``{"target": ("CDU",
+    [...])}`` for a pump trip); empty for kinds that name nothing. ``racks_known``: the
+    site is sound enough to name its racks."""
+    halls = [h.name for h in s.halls]
+    if kind in CDU_EVENT_KINDS:
+        return {"target": ("CDU", [unit for h in s.halls for c in h.cdus
+                                   for unit in cdu_unit_names(c.name, c.count)])}
+    if kind in ("power-cap", "transformer-fail", "transformer-restore", "ups-fail",
+                "ups-restore"):
+        return {"target": ("hall", halls)}
+    if kind == "workload-surge":
+        return {"halls": ("hall", halls),
+                "row_groups": ("row group", [r.name for h in s.halls for r in h.rows])}
+    if kind in ("workcell-e-stop", "workcell-reset"):
+        return {"target": ("workcell", [c.name for c in s.workcells])}
+    if kind == "service-dispatch" and racks_known:
+        return {"target": ("rack", _rack_names(s))}
+    return {}
+
+
 def event_problems(s: Scenario, events: list[Event], duration_s: float | None = None,
                    where: str = "events", racks_known: bool = True) -> list[Problem]:
     """Events whose targets the site lacks, whose unit counts exceed what is installed, or
@@ -606,25 +630,23 @@ def event_problems(s: Scenario, events: list[Event], duration_s: float | None = 
     check their events here too. ``racks_known``: the site is sound enough to name its
     racks (``load`` checked it)."""
     hall_names = [h.name for h in s.halls]
-    cdu_names = [unit for h in s.halls for c in h.cdus
-                 for unit in cdu_unit_names(c.name, c.count)]
-    row_groups = [r.name for h in s.halls for r in h.rows]
-    cells = [c.name for c in s.workcells]
     hr = s.heat_rejection
     problems: list[Problem] = []
     for i, event in enumerate(events):
         at = f"{where}[{i}]"
         kind = event.kind
-        target = getattr(event, "target", None)
         if duration_s is not None and event.at_s > duration_s:
             problems.append(Problem(f"{at}.at_s", (
                 f"{event.at_s:g} s is after the run ends ({duration_s:g} s)")))
-        if kind in CDU_EVENT_KINDS:
-            if target not in cdu_names:
-                problems.append(Problem(f"{at}.target", unknown_name("CDU", target, cdu_names)))
-        elif kind == "power-cap" and target is not None and target not in hall_names:
-            problems.append(Problem(f"{at}.target", unknown_name("hall", target, hall_names)))
-        elif kind in ("dry-cooler-fail", "chiller-trip"):
+        unknown = False
+        for field, (what, names) in event_target_names(s, kind, racks_known).items():
+            value = getattr(event, field)
+            for path, name in ([(f"{at}.{field}[{j}]", v) for j, v in enumerate(value)]
+                               if isinstance(value, list) else [(f"{at}.{field}", value)]):
+                if name is not None and name not in names:
+                    problems.append(Problem(path, unknown_name(what, name, names)))
+                    unknown = True
+        if kind in ("dry-cooler-fail", "chiller-trip"):
             installed = hr.dry_coolers.count if kind == "dry-cooler-fail" else hr.chillers.count
             if event.units > installed:
                 problems.append(Problem(f"{at}.units", (
@@ -639,33 +661,15 @@ def event_problems(s: Scenario, events: list[Event], duration_s: float | None = 
                 problems.append(Problem(f"{at}.generators_failing_to_start", (
                     f"{event.generators_failing_to_start} exceeds the "
                     f"{s.power.generators.units} generator sets installed")))
-        elif kind == "workload-surge":
-            for j, hall in enumerate(event.halls):
-                if hall not in hall_names:
-                    problems.append(Problem(f"{at}.halls[{j}]",
-                                            unknown_name("hall", hall, hall_names)))
-            for j, group in enumerate(event.row_groups):
-                if group not in row_groups:
-                    problems.append(Problem(f"{at}.row_groups[{j}]",
-                                            unknown_name("row group", group, row_groups)))
-        elif kind in ("transformer-fail", "transformer-restore", "ups-fail", "ups-restore"):
-            if target not in hall_names:
-                problems.append(Problem(f"{at}.target", unknown_name("hall", target, hall_names)))
-            elif kind.endswith("-fail"):
-                el = s.halls[hall_names.index(target)].electrical
-                what, installed = (("transformers", el.transformers) if kind.startswith("t")
-                                   else ("UPS modules", el.ups_modules))
-                if event.units >= installed:
-                    problems.append(Problem(f"{at}.units", (
-                        f"{event.units} of the hall's {installed} {what} would leave none "
-                        "in service (a hall blackout is a utility-outage or cdu-loss "
-                        "matter, not modelled here)")))
-        elif kind in ("workcell-e-stop", "workcell-reset") and target not in cells:
-            problems.append(Problem(f"{at}.target", unknown_name("workcell", target, cells)))
-        elif kind == "service-dispatch" and racks_known:
-            racks = _rack_names(s)
-            if target not in racks:
-                problems.append(Problem(f"{at}.target", unknown_name("rack", target, racks)))
+        elif kind in ("transformer-fail", "ups-fail") and not unknown:
+            el = s.halls[hall_names.index(event.target)].electrical
+            what, installed = (("transformers", el.transformers) if kind.startswith("t")
+                               else ("UPS modules", el.ups_modules))
+            if event.units >= installed:
+                problems.append(Problem(f"{at}.units", (
+                    f"{event.units} of the hall's {installed} {what} would leave none "
+                    "in service (a hall blackout is a utility-outage or cdu-loss "
+                    "matter, not modelled here)")))
     return problems
 
 

@@ -650,6 +650,31 @@ class Simulation:
 
     # ------------------------------------------------------------------ events
 
+    @property
+    def scheduled_events(self) -> tuple[Event, ...]:
+        """The timeline in the order it plays: those applied already, then those to come."""
+        return tuple(self._events)
+
+    def replace_schedule(self, events: list[Event]) -> None:
+        """Make ``events`` the timeline (the whole of it, past and future), between two
+        steps. Events applied already stay applied and must still be in it; the others
+        replace the events to come, and a new or changed one must not lie before the
+        simulated time. Raises ValueError naming the first conflict; nothing changes then."""
+        applied = self._events[:self._next_event]
+        to_come = self._events[self._next_event:]
+        upcoming = list(events)
+        for event in applied:
+            if event not in upcoming:
+                raise ValueError(f"{event.kind} at {event.at_s:g} s has already happened; "
+                                 "it can be neither changed nor removed")
+            upcoming.remove(event)
+        now = self.state.time_s
+        for event in upcoming:
+            if event.at_s < now and event not in to_come:
+                raise ValueError(f"{event.kind} at {event.at_s:g} s lies before the simulated "
+                                 f"time ({now:g} s); schedule it later")
+        self._events = applied + sorted(upcoming, key=lambda e: e.at_s)
+
     def _apply_due_events(self, t0: float) -> None:
         while self._next_event < len(self._events) and self._events[self._next_event].at_s <= t0:
             self.apply(self._events[self._next_event])

@@ -6,12 +6,15 @@ from the runner (never waiting for it) and hands it to the 3D view and the widge
 
 from __future__ import annotations
 
+import math
+import os
 import queue
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QByteArray, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -45,10 +48,18 @@ from twin.gui.about import about_html
 from twin.gui.faults import faults_for
 from twin.gui.objects import Selection, object_name
 from twin.gui.runner import SimulationLike, SimulationRunner
-from twin.gui.timeline import save_events
+from twin.gui.timeline import save_timeline, user_scenario_dir
 from twin.gui.units import UnitSystem
-from twin.replay import ReplaySimulation
+from twin.replay import (
+    COMPARABLE,
+    RecordingError,
+    ReplaySimulation,
+    SiteLog,
+    SiteSeries,
+    comparison_problem,
+)
 from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
+from twin.scenario.loader import builtin_scenario_dir
 from twin.scenario.schema import Event
 from twin.settings import Settings, save_settings
 from twin.sim.layout import build_layout
@@ -79,9 +90,10 @@ class MainWindow(QMainWindow):
                  theme: str = "dark", units: str | None = None,
                  speed: float | None = DEFAULT_SPEED,
                  running: bool = True, settings: Settings | None = None,
-                 source: str | None = None) -> None:
+                 source: str | None = None, reference: SiteSeries | None = None) -> None:
         """``settings``, when given, are restored (window layout) and saved on close with
-        ``source`` (the scenario's name or path) as the last scenario."""
+        ``source`` (the scenario's name or path) as the last scenario. ``reference`` is
+        a run to compare with from the start (see ``compare_with``)."""
         super().__init__()
         self.scenario = scenario
         self.settings, self.source = settings, source
@@ -92,7 +104,7 @@ class MainWindow(QMainWindow):
         self.theme: Theme = THEMES[theme]
         # display units: as asked, else the saved ones, else SI (the simulation's)
         self.units = UnitSystem(units or (settings.units if settings else UnitSystem.SI))
-        self.setWindowTitle(f"twin — {scenario.scenario.title}")
+        self.setWindowTitle(f"twin — {scenario.scenario.title}[*]")  # [*]: unsaved edits
         self.resize(1440, 900)
 
         self.fields = rack_color_fields(scenario)
@@ -111,6 +123,8 @@ class MainWindow(QMainWindow):
         # alarms are scanned on the simulation's thread as it steps (AlarmedSimulation); the
         # window shows the engine's immutable summaries and sends operator actions as commands
         self.replay_bar = _replay_bar(simulation)
+        self._recording = (simulation.recording if isinstance(simulation, ReplaySimulation)
+                           else None)
         self.alarm_engine = AlarmEngine.from_scenario(scenario, self.topology)
         simulation = AlarmedSimulation(simulation, self.alarm_engine)
         self.runner = SimulationRunner(simulation, speed=speed, paused=not running, parent=self)
@@ -158,8 +172,14 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, trend_dock)
         self.resizeDocks([trend_dock], [260], Qt.Orientation.Vertical)
         self._applied: queue.Queue[tuple[float, Event]] = queue.Queue()
-        self.timeline = TimelinePanel(scenario.scenario.start, list(scenario.events))
+        self.timeline = TimelinePanel(scenario)
+        if callable(getattr(simulation, "replace_schedule", None)):  # not a recording
+            self.timeline.attach(self.runner.call)
         self.timeline.save_requested.connect(self.save_timeline)
+        self.timeline.modified_changed.connect(self.setWindowModified)
+        # asked when unsaved timeline edits would be lost: "save", "discard" or "cancel"
+        self.ask_unsaved: Callable[[], str] = self._ask_unsaved
+        self._timeline_discarded = False
         timeline_dock = QDockWidget("Timeline", self)
         timeline_dock.setObjectName("timeline")
         timeline_dock.setWidget(self.timeline)
@@ -195,6 +215,8 @@ class MainWindow(QMainWindow):
         self.runner.rejected.connect(
             lambda reason: self.statusBar().showMessage(f"Not applied: {reason}", 8000))
         self._build_menus(dock, trend_dock, alarm_dock)
+        if reference is not None:
+            self.compare_with(reference)
 
         self.fps_label = QLabel()
         self.sim_label = QLabel()
@@ -248,6 +270,12 @@ class MainWindow(QMainWindow):
             action = QAction(name, self)
             action.triggered.connect(lambda _=False, n=name: self.open_scenario(n))
             builtins.addAction(action)
+        file.addSeparator()
+        compare = file.addMenu("&Compare with")
+        compare.addAction("&Recording folder…", lambda: self._ask_for_reference(folder=True))
+        compare.addAction("Run &table (CSV, Parquet)…",
+                          lambda: self._ask_for_reference(folder=False))
+        compare.addAction("&Stop comparing", lambda: self.compare_with(None))
         file.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -326,6 +354,8 @@ class MainWindow(QMainWindow):
             box.open()
             self.statusBar().showMessage(f"Scenario not opened: {name_or_path}", 8000)
             return False
+        if not self._settle_unsaved_timeline():
+            return False
         self.scenario_chosen.emit(scenario, str(name_or_path))
         return True
 
@@ -334,6 +364,53 @@ class MainWindow(QMainWindow):
                                               "twin scenarios (*.toml)")
         if path:
             self.open_scenario(Path(path))
+
+    def compare_with(self, run: str | Path | SiteSeries | None) -> bool:
+        """Set another run beside this one in the trends, with the KPI differences (None
+        stops comparing). A run that cannot be compared is reported in a dialog that
+        says what can be, and nothing changes."""
+        if run is None:
+            self.trends.set_reference(None)
+            return True
+        start = self.scenario.scenario
+        metadata = {"scenario": start.name, "start": start.start.isoformat()}
+        try:
+            reference = run if isinstance(run, SiteSeries) else SiteSeries.read(run)
+            if self._recording is not None:
+                current: SiteSeries | SiteLog = SiteSeries.of(self._recording)
+            else:
+                times = reference.columns["time_s"]
+                every_s = float(np.median(np.diff(times))) if times.size > 1 else times[0]
+                current = SiteLog(f"{start.name} (live)", metadata, max(every_s, 1e-3),
+                                  float(times[-1]))
+                if self.snapshot is not None:  # the log starts at the snapshot shown now
+                    current.add(self.snapshot.time_s, self.snapshot.site)
+            # a live run goes on: only its scenario and start can rule a comparison out
+            shown = current.until(math.inf if self._recording is not None else -math.inf)
+            problem = comparison_problem(shown, reference)
+        except RecordingError as exc:
+            problem = str(exc)
+        if problem is not None:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Runs not compared", problem,
+                              parent=self)
+            box.setInformativeText(f"Compare with {COMPARABLE}.")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+            self.statusBar().showMessage("Runs not compared", 8000)
+            return False
+        self.trends.set_reference(reference, current)
+        read = "; ".join((*reference.problems, f"comparing with {reference.name}"))
+        self.statusBar().showMessage(read[0].upper() + read[1:], 15000)
+        return True
+
+    def _ask_for_reference(self, *, folder: bool) -> None:
+        if folder:
+            path = QFileDialog.getExistingDirectory(self, "Compare with a recording")
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Compare with a run", "",
+                                                  "twin run tables (*.csv *.parquet)")
+        if path:
+            self.compare_with(Path(path))
 
     def show_about(self) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.NoIcon, "About twin", about_html(), parent=self)
@@ -409,31 +486,65 @@ class MainWindow(QMainWindow):
             self.timeline.add_injected(time_s, event)
 
     def save_timeline(self, target: Path | None = None) -> bool:
-        """Keep the injected events in the scenario file (a built-in one is saved as a new
-        file: ``target``, or asked for). Problems are reported; nothing is lost."""
-        events = self.timeline.injected
+        """Write the timeline (its edits and the injected events) to the scenario file. A
+        built-in scenario, or a file that cannot be written, is saved as a new file:
+        ``target``, or asked for (in the user's scenario folder). Problems are reported in
+        a dialog and the file stays as it was."""
         builtins = builtin_scenarios()
         source = Path(builtins.get(self.source or "", self.source or ""))
-        if target is None and (self.source in builtins or not source.is_file()):
-            name, _ = QFileDialog.getSaveFileName(
-                self, "Save the scenario with its events", f"{self.scenario.scenario.name}"
-                "-what-if.toml", "twin scenarios (*.toml)")
-            if not name:
+        if target is None and (source.resolve().is_relative_to(builtin_scenario_dir().resolve())
+                               or not os.access(source, os.W_OK)):
+            target = self._ask_for_new_scenario_file()
+            if target is None:
                 return False
-            target = Path(name)
         try:
-            save_events(source, events, target)
+            saved = save_timeline(source, self.timeline.model.file_entries(),
+                                  self.timeline.model.saved, target)
         except (ScenarioError, OSError) as exc:
-            box = QMessageBox(QMessageBox.Icon.Warning, "Events not saved", str(exc),
-                              parent=self)
+            box = QMessageBox(QMessageBox.Icon.Warning, "Timeline not saved",
+                              str(exc).splitlines()[0], parent=self)
+            box.setInformativeText("The scenario file was left as it was.")
+            box.setDetailedText(str(exc))
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.open()
             return False
         written = target or source
         self.source = str(written)
-        self.timeline.forget_injected()
-        self.statusBar().showMessage(f"{len(events)} events saved to {written}", 8000)
+        self.timeline.mark_saved(list(saved.events))
+        self.statusBar().showMessage(f"Timeline saved to {written}", 8000)
         return True
+
+    def _ask_for_new_scenario_file(self) -> Path | None:
+        folder = user_scenario_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            folder = Path.home()
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Save the scenario with its timeline as",
+            str(folder / f"{self.scenario.scenario.name}-what-if.toml"),
+            "twin scenarios (*.toml)")
+        return Path(name) if name else None
+
+    def _ask_unsaved(self) -> str:
+        answer = QMessageBox.question(
+            self, "Unsaved timeline", "The timeline has changes that are not saved in the "
+            "scenario file. Save them?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        return {QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")
+
+    def _settle_unsaved_timeline(self) -> bool:
+        """Before the window closes or another scenario replaces it: unsaved timeline edits
+        are saved or dropped as the user answers (``ask_unsaved``); False to stay."""
+        if not self.timeline.model.modified or self._timeline_discarded:
+            return True
+        answer = self.ask_unsaved()
+        if answer == "save":
+            return self.save_timeline()
+        self._timeline_discarded = answer == "discard"
+        return self._timeline_discarded
 
     def _on_context_menu(self, pos: QPoint) -> None:
         selection = self.canvas.pick((pos.x(), pos.y()))
@@ -552,6 +663,9 @@ class MainWindow(QMainWindow):
             print(f"twin: {problem}", file=sys.stderr)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._settle_unsaved_timeline():
+            event.ignore()
+            return
         self._save_settings()
         self.frame_timer.stop()
         self._panel_timer.stop()

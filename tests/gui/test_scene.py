@@ -96,8 +96,9 @@ def test_pipe_colours_follow_supply_and_return_temperatures(plant_window):
     mains = piping.cdu < 0
     np.testing.assert_allclose(piping.temperature_c[mains & ~piping.is_return], 27.0)
     np.testing.assert_allclose(piping.temperature_c[mains & piping.is_return], 41.0)
-    for axis, node in piping.nodes.items():
-        assert np.array_equal(node.instance_colors.rgba, piping.colors[piping.axis == axis])
+    for (circuit, axis), node in piping.nodes.items():
+        mine = (piping.circuit == circuit) & (piping.axis == axis)
+        assert np.array_equal(node.instance_colors.rgba, piping.colors[mine])
 
     # and the drawn pipe has that colour: the sunlit top of a facility main in the open
     length = np.linalg.norm(piping.end_m - piping.start_m, axis=1)
@@ -126,6 +127,28 @@ def test_flow_dots_show_only_where_they_can_be_told_apart(plant_window, qtbot):
     np.testing.assert_array_equal(piping.dot_positions, before)  # hidden dots wait
     canvas.view.camera.distance /= 4
     qtbot.waitUntil(lambda: piping.dots.visible, timeout=3000)
+
+
+def test_pipes_and_fans_below_a_pixel_are_left_out_far_away(plant_window, qtbot):
+    from twin.gui._vispy.piping import FWS, TCS
+
+    window, _, _ = plant_window
+    canvas, piping, yard = window.canvas, window.canvas.piping, window.canvas.yard
+    _close_enough_for_dots(window, qtbot)
+    tcs = [node for (circuit, _), node in piping.nodes.items() if circuit == TCS]
+    fws = [node for (circuit, _), node in piping.nodes.items() if circuit == FWS]
+    assert tcs and fws and all(node.visible for node in tcs + fws) and yard.fans.visible
+    canvas.view.camera.distance *= 10  # 0.25 m pipes and 1.8 m fans under a pixel or two
+    qtbot.waitUntil(lambda: not yard.fans.visible, timeout=3000)
+    assert canvas.px_per_m() * 0.25 < 0.5 and canvas.px_per_m() * 1.8 < 2.0
+    assert not any(node.visible for node in tcs) and all(node.visible for node in fws)
+    angles = yard.fan_angle.copy()
+    yard.fan_rev_per_s[:] = 1.0
+    yard.advance(0.1)
+    np.testing.assert_array_equal(yard.fan_angle, angles)  # hidden fans stand still
+    canvas.view.camera.distance /= 10
+    qtbot.waitUntil(lambda: yard.fans.visible and all(node.visible for node in tcs),
+                    timeout=3000)
 
 
 def test_flow_dots_move_with_the_flow_and_stand_still_without_pumps(plant_window, qtbot):

@@ -35,6 +35,13 @@ def rgba(color: tuple[float, ...] | str) -> np.ndarray:
     return np.asarray(Color(color).rgba, np.float32)
 
 
+def set_visible(node: Node, visible: bool) -> None:
+    """Show or hide ``node`` if that changes it: setting ``visible`` at all asks vispy
+    for another frame, and a level of detail set before each frame would never rest."""
+    if node.visible != visible:
+        node.visible = visible
+
+
 LAYERS = ("thermal", "hydraulic", "electrical", "robots", "labels")
 """Layers the user can toggle: each adapter belongs to one (or to none, like the ground);
 "labels" is every adapter's text."""

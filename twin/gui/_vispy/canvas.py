@@ -368,7 +368,9 @@ class CanvasWrapper:
         return self.canvas.size[1] / (2 * half_height_m)
 
     def _set_detail(self, _event) -> None:
-        self.piping.set_scale(self.px_per_m())
+        scale = self.px_per_m()
+        self.piping.set_scale(scale)
+        self.yard.set_scale(scale)
 
     def _on_draw(self, _event) -> None:
         self.frames_drawn += 1
@@ -383,6 +385,7 @@ class CanvasWrapper:
 
     def render(self) -> np.ndarray:
         """The view as an (h, w, 4) uint8 image, drawn now."""
+        self._set_detail(None)  # an off-screen render has no draw event to set it
         return self.canvas.render(alpha=False)
 
     def close(self) -> None:

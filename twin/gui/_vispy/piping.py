@@ -27,7 +27,7 @@ from itertools import pairwise
 import numpy as np
 from vispy.scene import visuals
 
-from twin.gui._vispy.base import Adapter
+from twin.gui._vispy.base import Adapter, set_visible
 from twin.gui._vispy.colors import THERMAL
 from twin.gui._vispy.geometry import UNIT_CUBE, scale_transforms
 from twin.gui._vispy.instances import send_colors
@@ -59,6 +59,7 @@ MAX_FRAME_S = 0.1  # a longer gap (a pause, a single step) does not make the dot
 MIN_DOT_SPACING_PX = 4.0
 """Level of detail: closer together on screen, dots blur into a dotted line in which no
 flow reads, and at a gigawatt site's full view they cost a sixth of a frame."""
+MIN_PIPE_WIDTH_PX = 0.5  # thinner, a pipe only flickers in and out of the pixels it crosses
 
 
 def pipe_temperature_range(scenario: Scenario) -> tuple[float, float]:
@@ -282,11 +283,15 @@ class PipingAdapter(Adapter):
         self.colors = self.color_of(self.temperature_c)
         # runs along x, y and z: one mesh each, without the faces a pipe never shows
         self.axis = np.argmax(np.abs(self.end_m - self.start_m), axis=1)
-        self._axis_runs = {axis: np.flatnonzero(self.axis == axis) for axis in range(3)
-                           if np.any(self.axis == axis)}  # an empty mesh cannot be drawn
+        # one mesh per circuit and axis, so that a circuit's pipes can be left out
+        self._mesh_runs = {(circuit, axis): np.flatnonzero((self.circuit == circuit)
+                                                           & (self.axis == axis))
+                           for circuit in (TCS, FWS) for axis in range(3)
+                           if np.any((self.circuit == circuit) & (self.axis == axis))}
+        # (an empty mesh cannot be drawn)
         boxes = self._pipe_boxes()
-        self.nodes = {axis: _pipe_mesh(axis, boxes, runs, self.colors, self.root)
-                      for axis, runs in self._axis_runs.items()}
+        self.nodes = {key: _pipe_mesh(key[1], boxes, runs, self.colors, self.root)
+                      for key, runs in self._mesh_runs.items()}
         self._build_dots()
         self._clock: float | None = None
 
@@ -339,8 +344,8 @@ class PipingAdapter(Adapter):
         fws_c = np.where(self.is_return, plant.fws_return_c, plant.fws_supply_c)
         self.temperature_c = np.where(self.cdu >= 0, cdu_c[self._temperature_source], fws_c)
         self.colors = self.color_of(self.temperature_c)
-        for axis, node in self.nodes.items():
-            send_colors(node, self.colors[self._axis_runs[axis]])
+        for key, node in self.nodes.items():
+            send_colors(node, self.colors[self._mesh_runs[key]])
         moving = self.speed_m_s[self.dot_run] > 1e-3
         self._dot_colors = np.where(moving[:, None], DOT_RGBA, STILL_DOT_RGBA)
         now = time.monotonic()
@@ -352,12 +357,15 @@ class PipingAdapter(Adapter):
         return self.colormap.map(fraction).astype(np.float32)
 
     def set_scale(self, px_per_m: float) -> None:
-        """Show the dots only while the technology-cooling dots (the closer spaced) lie at
-        least ``MIN_DOT_SPACING_PX`` apart at ``px_per_m``, the view's scale at its centre
-        (nearer or farther pipes are drawn larger or smaller: a simplification)."""
-        readable = px_per_m * DOT_SPACING_M[TCS] >= MIN_DOT_SPACING_PX
-        if self.dots.visible != readable:  # setting it at all asks for another frame
-            self.dots.visible = readable
+        """Level of detail at ``px_per_m``, the view's scale at its centre (nearer or
+        farther pipes are drawn larger or smaller: a simplification): the dots show while
+        the technology-cooling dots (the closer spaced) lie ``MIN_DOT_SPACING_PX`` apart,
+        the technology-cooling pipes while their widest is ``MIN_PIPE_WIDTH_PX`` wide."""
+        set_visible(self.dots, px_per_m * DOT_SPACING_M[TCS] >= MIN_DOT_SPACING_PX)
+        wide_enough = px_per_m * MAX_DIAMETER_M[TCS] >= MIN_PIPE_WIDTH_PX
+        for (circuit, _), node in self.nodes.items():
+            if circuit == TCS:
+                set_visible(node, wide_enough)
 
     def advance(self, dt_s: float) -> None:
         """Move the dots on by ``dt_s`` seconds of wall time at the water's speed; hidden

@@ -12,7 +12,7 @@ import time
 import numpy as np
 from vispy.scene import visuals
 
-from twin.gui._vispy.base import Adapter, ScenePalette, rgba
+from twin.gui._vispy.base import Adapter, ScenePalette, rgba, set_visible
 from twin.gui._vispy.geometry import box_node
 from twin.gui._vispy.instances import send_colors, send_transforms
 from twin.gui.units import UnitSystem, conversion
@@ -26,6 +26,7 @@ PUMP = rgba("#5f7a8a")
 FAN_BLADES = rgba("#2c3640")
 FAN_PITCH_M = 2.0  # along a dry cooler; its fans are 1.8 m rotors, one row on its top
 FAN_DIAMETER_M = 1.8
+MIN_FAN_PX = 2.0
 FAN_REV_PER_S = 1.0  # at full speed, as drawn (see above)
 MAX_FRAME_S = 0.1  # a longer gap (a pause, a single step) does not make the fans jump
 PICKABLE = ("dry_coolers", "chillers", "facility_pumps")
@@ -133,9 +134,15 @@ class YardAdapter(Adapter):
             f"dry coolers {plant.dry_coolers_running}/{self._dry_count} · "
             f"fans {100 * speed:.0f} % · chillers {plant.chillers_running}/{self._chiller_count}"))
 
+    def set_scale(self, px_per_m: float) -> None:
+        """Level of detail: the fans show while they are ``MIN_FAN_PX`` across on screen at
+        ``px_per_m`` (smaller, their turning cannot be seen)."""
+        if self.fans is not None:
+            set_visible(self.fans, px_per_m * FAN_DIAMETER_M >= MIN_FAN_PX)
+
     def advance(self, dt_s: float) -> None:
-        """Turn the fans on by ``dt_s`` seconds of wall time; a hidden layer's stand still."""
-        if self.fans is None or not self.root.visible:
+        """Turn the fans on by ``dt_s`` seconds of wall time; hidden fans stand still."""
+        if self.fans is None or not (self.root.visible and self.fans.visible):
             return
         self.fan_angle = (self.fan_angle + 2 * np.pi * self.fan_rev_per_s * dt_s) % (2 * np.pi)
         send_transforms(self.fans, self._fan_transforms())

@@ -229,3 +229,28 @@ def test_labels_follow_the_first_frame_and_respect_the_labels_layer(make_window,
     assert not labels.visible
     window.canvas.set_layer_visible("labels", True)
     assert labels.visible
+
+
+def test_at_full_speed_the_worker_steps_slower_while_the_user_clicks_or_types(
+        make_window, qtbot):
+    from PySide6.QtCore import Qt
+
+    simulation = FakeSimulation(scenario_named("single-rack"), step_delay_s=0.001)
+    window = make_window("single-rack", simulation=simulation, speed=None, running=True)
+    qtbot.waitUntil(lambda: simulation.steps > 0, timeout=3000)
+    runner = window.runner
+
+    def steps_in(seconds: float, typing: bool) -> int:
+        start = simulation.steps
+        for _ in range(round(seconds / 0.05)):
+            if typing:
+                qtbot.keyClick(window.canvas.canvas.native, Qt.Key.Key_Shift)
+            qtbot.wait(50)
+        return simulation.steps - start
+
+    before = runner._input_until
+    qtbot.keyClick(window.canvas.canvas.native, Qt.Key.Key_Shift)
+    assert runner._input_until > before  # the window told the runner of the key
+    alone, typing = steps_in(1.0, typing=False), steps_in(1.0, typing=True)
+    # flat out the worker steps about 1 / 1.3 of the time; it gives way while input comes
+    assert typing < 0.3 * alone, (alone, typing)

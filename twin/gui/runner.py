@@ -23,6 +23,7 @@ from twin.sim.snapshot import Snapshot
 
 PUBLISH_INTERVAL_S = 1 / 120  # at full speed, publish often enough for a 60 Hz display
 GUI_SHARE = 0.3  # at full speed, the worker pauses 0.3 s per second it steps
+INPUT_WINDOW_S = 0.2  # ... and gives way this long after a click or key (the answer's time)
 MAX_LAG_S = 0.5  # further behind real time than this, the worker stops trying to catch up
 IDLE_WAIT_S = 0.25
 STATS_WINDOW_S = 0.5
@@ -77,6 +78,7 @@ class SimulationRunner(QObject):
         self._anchor_sim = 0.0
         self._window = (0.0, 0, 0.0)  # start, steps and simulated time of the stats window
         self._last_publish = 0.0
+        self._input_until = 0.0  # written by the GUI thread (one float: atomic)
         self.speed = speed  # what the GUI asked for last, for display
         self.paused = paused
 
@@ -109,6 +111,11 @@ class SimulationRunner(QObject):
     def stats(self) -> RunnerStats:
         with self._lock:
             return self._stats
+
+    def note_input(self) -> None:
+        """The user clicked or pressed a key: a worker stepping flat out gives way for
+        ``INPUT_WINDOW_S`` after its current batch, so that the answer comes at once."""
+        self._input_until = time.monotonic() + INPUT_WINDOW_S
 
     def pause(self) -> None:
         self.paused = True
@@ -264,7 +271,11 @@ class SimulationRunner(QObject):
         if self._speed is None or taken < n:
             # Stepping flat out, the worker would hold the GIL nearly all the time and the
             # GUI thread would wait for it on every call: leave it a share of the time.
-            self._stopping.wait(GUI_SHARE * (time.monotonic() - batch_start))
+            now = time.monotonic()
+            if now < self._input_until:
+                self._stopping.wait(self._input_until - now)
+            else:
+                self._stopping.wait(GUI_SHARE * (now - batch_start))
         if self._paused:
             self._pending_steps += n - taken
         now = time.monotonic()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -73,6 +73,8 @@ PANEL_INTERVAL_S = 0.2
 readable, and their repaint (a few ms of software rendering each) stays off most frames."""
 DEFAULT_SPEED = 60.0
 SPEEDS_OFFERED = {value for _, value in SPEEDS}
+_INPUT_EVENTS = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick,
+                           QEvent.Type.KeyPress, QEvent.Type.Wheel})
 
 
 def _replay_bar(simulation: SimulationLike) -> ReplayBar | None:
@@ -240,6 +242,7 @@ class MainWindow(QMainWindow):
         self.status_timer.timeout.connect(self._update_status)
         self.set_theme(theme)
         self._restore_layout()
+        QApplication.instance().installEventFilter(self)
         self.runner.start()
         self.frame_timer.start()
         self.status_timer.start()
@@ -662,6 +665,13 @@ class MainWindow(QMainWindow):
         if problem is not None:
             print(f"twin: {problem}", file=sys.stderr)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Tell the runner of every click and key, so that it steps slower while the
+        window answers (see ``SimulationRunner.note_input``); the event goes on."""
+        if event.type() in _INPUT_EVENTS:
+            self.runner.note_input()
+        return False
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._settle_unsaved_timeline():
             event.ignore()
@@ -670,6 +680,7 @@ class MainWindow(QMainWindow):
         self.frame_timer.stop()
         self._panel_timer.stop()
         self.status_timer.stop()
+        QApplication.instance().removeEventFilter(self)
         self.runner.stop()
         self.canvas.close()
         super().closeEvent(event)

@@ -1,4 +1,4 @@
-"""Where twin finds the files it ships (scenarios, icons, styles, fonts)."""
+"""Where twin finds the files it ships (scenarios, stories, fonts, translations, icons)."""
 
 from __future__ import annotations
 

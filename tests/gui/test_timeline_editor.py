@@ -170,6 +170,24 @@ def test_events_that_have_happened_are_greyed_and_cannot_be_changed(bench, qtbot
     assert timeline.edit_button.isEnabled()
 
 
+def test_after_a_reset_injected_events_read_as_applied_before_it(bench, qtbot):
+    from twin.scenario.schema import PumpTrip
+
+    window, _, run_to = bench
+    run_to(300.0)
+    window.timeline.add_injected(300.0, PumpTrip(kind="pump-trip", at_s=300.0, target="CDU"))
+    row = next(i for i, entry in enumerate(window.timeline.rows) if entry.origin == "operator")
+    assert window.timeline.table.item(row, 4).text() == "done"
+    window.runner.reset()
+    qtbot.waitUntil(lambda: window.timeline._time_s < 300.0, timeout=5000)
+    row = next(i for i, entry in enumerate(window.timeline.rows) if entry.origin == "operator")
+    assert window.timeline.table.item(row, 4).text() == "applied before a reset"
+    upcoming = next(i for i, entry in enumerate(window.timeline.rows)
+                    if entry.origin == "scenario")
+    assert window.timeline.table.item(row, 0).foreground().color() != \
+        window.timeline.table.item(upcoming, 0).foreground().color()
+
+
 def test_the_saved_timeline_loads_back_equal_with_the_comments_kept(bench, bench_file, qtbot):
     window, _, _ = bench
     timeline = window.timeline

@@ -288,9 +288,14 @@ class TimelinePanel(QWidget):
         for row, entry in enumerate(self.rows):
             past = self.is_past(entry)
             new = entry.origin == "scenario" and entry.file_index is None
+            if entry.origin == "operator" and not past:
+                # applied when injected; after a reset it does not play again unless saved
+                status, past = "applied before a reset", True
+            else:
+                status = "done" if past else "upcoming"
             cells = (self._clock(entry.at_s), entry.event.kind, describe_event(entry.event),
                      "operator" if entry.origin == "operator" else "timeline",
-                     ("done" if past else "upcoming") + (", not saved" if new else ""))
+                     status + (", not saved" if new else ""))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if past:

@@ -202,8 +202,10 @@ def test_input_pauses_the_tour_and_idle_time_resumes_it(make_kiosk, qtbot):
     overlay = window.overlay
     qtbot.waitUntil(lambda: overlay.callout.isVisible(), timeout=3000)
     assert overlay.caption.isVisible() and not overlay.hint.isVisible()
+    noted = window.runner._input_until
     _click_canvas(window)
     assert not window.show_.touring
+    assert window.runner._input_until > noted  # the simulation gives way to the visitor
     assert overlay.hint.isVisible() and "The tour resumes in" in overlay.hint.text()
     assert not overlay.caption.isVisible() and not overlay.callout.isVisible()
     assert window.runner.speed == 2.0

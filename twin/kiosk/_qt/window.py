@@ -194,10 +194,12 @@ class KioskWindow(QWidget):
                 self.leave()
             elif kind == QEvent.Type.KeyPress:
                 self.show_.visitor_input()
+                self.runner.note_input()
             return True  # keys do nothing else in a kiosk: no shortcut can leave it
         self._reveal_cursor()
         if kind in _PRESSES:
             self.show_.visitor_input()
+            self.runner.note_input()  # a fast step of the tour gives way to the visitor
         else:
             self.show_.visitor_activity()
         return False  # the 3D view orbits, zooms and picks as in the window

@@ -15,16 +15,6 @@ from twin.report import build_report, ledger
 from twin.scenario import load
 
 
-@pytest.fixture(scope="module")
-def seoul_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("run")
-    out = folder / "site.csv"
-    assert run_headless(load("seoul-ai-factory"), duration_s=2 * 3600, dt_s=5.0,
-                        every_steps=12, out=out, progress=None,
-                        journal=folder / "site.alarms.sqlite") == 0
-    return out
-
-
 def test_the_report_holds_kpis_ledger_charts_events_and_alarms(seoul_run: Path) -> None:
     page = build_report(seoul_run)
     series = SiteSeries.read(seoul_run)

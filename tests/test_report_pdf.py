@@ -25,16 +25,6 @@ REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.usefixtures("qapp")
 
 
-@pytest.fixture(scope="module")
-def seoul_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("run")
-    out = folder / "site.csv"
-    assert run_headless(load("seoul-ai-factory"), duration_s=2 * 3600, dt_s=5.0,
-                        every_steps=12, out=out, progress=None,
-                        journal=folder / "site.alarms.sqlite") == 0
-    return out
-
-
 def _text(reader: PdfReader) -> str:
     """The PDF's text with runs of white space (pypdf puts tabs between words) as one."""
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())

@@ -118,6 +118,18 @@ def _smoothstep(t: float) -> float:
     return t * t * (3.0 - 2.0 * t)
 
 
+def _box_of(targets: tuple[PickTarget, ...], kind: str, index: int
+            ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Lower and upper corners of the boxes that make up object ``index`` of ``kind``."""
+    for target in targets:
+        if target.kind == kind:
+            mine = target.selection_index == index
+            if not mine.any():
+                return None
+            return target.boxes.lower_m[mine].min(axis=0), target.boxes.upper_m[mine].max(axis=0)
+    return None
+
+
 class CanvasWrapper:
     def __init__(self, scenario: Scenario, topology: Topology, layout: Layout,
                  fields: tuple[ColorField, ...], palette: ScenePalette,
@@ -315,12 +327,10 @@ class CanvasWrapper:
 
     def bounds(self, selection: Selection) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper corners (site metres) of everything that makes up an object."""
-        for target in self._all_targets():
-            if target.kind == selection.kind:
-                mine = target.selection_index == selection.index
-                return (target.boxes.lower_m[mine].min(axis=0),
-                        target.boxes.upper_m[mine].max(axis=0))
-        raise ValueError(f"nothing is drawn for {selection}")
+        box = _box_of(self._all_targets(), selection.kind, selection.index)
+        if box is None:
+            raise ValueError(f"nothing is drawn for {selection}")
+        return box
 
     def _all_targets(self) -> tuple[PickTarget, ...]:
         """The fixed targets and the service robots where they are now."""
@@ -329,14 +339,11 @@ class CanvasWrapper:
                                           np.arange(vehicles.count)))
 
     def show_alarms(self, alarms: Sequence[AlarmView]) -> None:
-        """Mark the objects in alarm (see ``alarm_marks``)."""
-        self.alarm_marks.show_alarms(alarms, self._drawn_bounds)
-
-    def _drawn_bounds(self, kind: str, index: int) -> tuple[np.ndarray, np.ndarray] | None:
-        try:
-            return self.bounds(Selection(kind, index))
-        except ValueError:  # an alarm on something the view does not draw
-            return None
+        """Mark the objects in alarm (see ``alarm_marks``); an alarm on something the view
+        does not draw goes unmarked."""
+        targets = self._all_targets()  # once: the service robots' boxes are built anew
+        self.alarm_marks.show_alarms(alarms,
+                                     lambda kind, index: _box_of(targets, kind, index))
 
     def fly_to(self, selection: Selection) -> None:
         """Fly the camera to frame a selected object."""

@@ -1,5 +1,6 @@
 """Display units: exact factors, temperatures against temperature differences, unknown
-units left alone, and every unit the window shows either converted or deliberately SI."""
+units left alone, and every unit the window and the kiosk show (the inspector, KPIs,
+colour bar, alarm list, timeline and event editor) either converted or deliberately SI."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from twin.alarms import AlarmKey, AlarmState, AlarmView, Priority, default_points
+from twin.gui._qt.alarms import limit_text, value_text
 from twin.gui._qt.kpi_strip import site_kpis
 from twin.gui._vispy.colors import rack_color_fields
+from twin.gui.event_form import event_fields, event_models
 from twin.gui.objects import KINDS, Selection, describe
 from twin.gui.units import (
     FOOT_M,
@@ -140,17 +144,58 @@ def _shown_units(scenario) -> set[str]:
         view = describe(selection, scenario, topology)
         units.update(reading.unit for reading in view.readings if reading.label_of is None)
         units.update(parameter.unit for parameter in view.parameters)
-    units.update(kpi.si_unit for kpi in site_kpis(scenario))
+    units.update(kpi.si_unit for kpi in site_kpis(scenario))  # the kiosk's KPIs among them
     units.update(field.unit for field in rack_color_fields(scenario) if not field.categories)
     return units
 
 
+def _alarm_units(scenario) -> set[str]:
+    """The units of the alarm list's values and limits."""
+    return {point.unit for point in default_points(scenario, build_topology(scenario))}
+
+
+def _event_units(scenario) -> set[str]:
+    """The units of the event editor's numbers and of the timeline's details (durations
+    are written with their own unit, ``15min``)."""
+    return {spec.unit for kind in event_models() for spec in event_fields(kind, scenario)
+            if spec.widget in ("number", "integer")}
+
+
 @pytest.mark.parametrize("name", sorted(builtin_scenarios()))
 def test_every_unit_the_window_shows_is_converted_or_deliberately_si(name):
-    units = _shown_units(load(name))
-    unaccounted = sorted(unit for unit in units if not is_accounted_for(unit))
+    scenario = load(name)
+    units = _shown_units(scenario)
+    alarms, events = _alarm_units(scenario), _event_units(scenario)
+    unaccounted = sorted(unit for unit in units | alarms | events if not is_accounted_for(unit))
     assert not unaccounted, f"add {unaccounted} to US_CUSTOMARY_UNITS or KEPT_SI"
     assert {"°C", "L/min", "kPa"} <= units  # the conversions the US teams read
+    assert {"°C", "K", "L/min", "kPa"} <= alarms
+    assert {"K", "L/min"} <= events  # a heatwave's offset, a leak's rate
+
+
+def _alarm(unit: str, value: float, limit: float | None, condition: str = "H") -> AlarmView:
+    return AlarmView(AlarmKey("point", condition, 0), "a point", "C-1", Priority.LOW,
+                     AlarmState.UNACKNOWLEDGED, True, value, limit, unit, None, 0.0, 0.0, "",
+                     None)
+
+
+@pytest.mark.parametrize(("unit", "value", "limit", "si", "us"), [
+    ("°C", 95.0, 87.0, ("95.0 °C", "H 87.0 °C"), ("203.0 °F", "H 188.6 °F")),
+    ("K", 3.0, 2.0, ("3.0 K", "H 2.0 K"), ("5.4 Δ°F", "H 3.6 Δ°F")),  # no offset
+    ("L/min", 90.0, 144.0, ("90.0 L/min", "H 144.0 L/min"),
+     (f"{90 / float(US_GALLON_L):.2f} gpm", f"H {144 / float(US_GALLON_L):.2f} gpm")),
+    ("kPa", 44.0, 77.0, ("44.0 kPa", "H 77.0 kPa"),
+     (f"{44 / float(PSI_KPA):.2f} psi", f"H {77 / float(PSI_KPA):.2f} psi")),
+    ("% of cap", 103.5, 100.0, ("103.5 % of cap", "H 100.0 % of cap"),
+     ("103.5 % of cap", "H 100.0 % of cap")),
+])
+def test_alarm_values_and_limits_are_shown_in_the_display_units(unit, value, limit, si, us):
+    alarm = _alarm(unit, value, limit)
+    assert (value_text(alarm), limit_text(alarm)) == si
+    assert (value_text(alarm, US), limit_text(alarm, US)) == us
+    assert us[0] != si[0] or unit == "% of cap"
+    state = _alarm("", 1.0, None, "ON")
+    assert (value_text(state, US), limit_text(state, US)) == ("on", "state")
 
 
 def test_an_object_view_reads_and_applies_through_its_units():

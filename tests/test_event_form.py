@@ -5,10 +5,23 @@ from __future__ import annotations
 
 from functools import cache
 
-from twin.gui.event_form import check_event, event_fields, event_models, field_of, typed_value
+from twin.gui.event_form import (
+    FieldSpec,
+    check_event,
+    event_details,
+    event_fields,
+    event_models,
+    field_of,
+    shown_number,
+    shown_problems,
+    typed_value,
+)
+from twin.gui.units import US_GALLON_L, UnitSystem
 from twin.scenario import load
 from twin.scenario.loader import Problem
-from twin.scenario.schema import PowerCap, WorkloadSurge
+from twin.scenario.schema import CoolantLeak, Heatwave, PowerCap, WorkloadSurge
+
+US = UnitSystem.US_CUSTOMARY
 
 
 @cache
@@ -76,3 +89,66 @@ def test_every_problem_is_named_at_its_field_at_once():
     assert [field_of(p) for p in problems] == ["at_s"]
     assert "3600 s is not after the simulated time now (7200 s)" in problems[0].message
 
+
+def _specs(kind: str, system=UnitSystem.SI) -> dict[str, FieldSpec]:
+    return {spec.name: spec.in_units(system) for spec in event_fields(kind, seoul())}
+
+
+def test_numbers_are_shown_in_the_display_units_and_typed_back_exactly():
+    rate = _specs("coolant-leak", US)["rate_lpm"]
+    assert (rate.label, rate.unit, rate.default) == ("rate", "gpm", 0.0)
+    assert rate.hint.startswith("0 to 264.172; coolant lost")
+    assert rate.hint.endswith("(in L/min)")  # the description's figures are the schema's
+    assert typed_value(rate, "2") == float(2 * US_GALLON_L) == 7.570823568
+    assert shown_number(rate, 5.0) == f"{5 / float(US_GALLON_L):.3f}" == "1.321"
+    offset = _specs("heatwave", US)["offset_k"]
+    assert (offset.unit, dict(offset.bounds)) == ("Δ°F", {"ge": -54.0, "le": 54.0})
+    assert typed_value(offset, "9") == 5.0 and typed_value(offset, "-5.4") == -3.0  # no 32
+    assert typed_value(offset, "warm") == "warm"  # for the schema to name
+    assert _specs("coolant-leak")["rate_lpm"].shown is None  # SI: as the schema has it
+    assert typed_value(_specs("coolant-leak")["rate_lpm"], "2") == 2.0
+    for kept in (_specs("grid-cap", US)["import_cap_mw"], _specs("valve-stuck", US)["position"]):
+        assert kept.shown is None and kept == kept.in_units(UnitSystem.SI)
+    # an absolute temperature takes the offset: 64.4 °F is exactly 18 °C
+    supply = FieldSpec("supply_c", "supply", "°C", "number", True, None,
+                       bounds=(("ge", 15.0), ("le", 50.0))).in_units(US)
+    assert (supply.unit, dict(supply.bounds)) == ("°F", {"ge": 59.0, "le": 122.0})
+    assert typed_value(supply, "64.4") == 18.0 and shown_number(supply, 35.0) == "95"
+
+
+def test_range_problems_are_said_in_the_display_units():
+    specs = list(_specs("coolant-leak", US).values())
+    values = {"at_s": "1h", "target": "H1-CDU-01", "rate_lpm": typed_value(
+        _specs("coolant-leak", US)["rate_lpm"], "300")}
+    event, problems = check_event(seoul(), "coolant-leak", values, 0.0)
+    assert event is None and [p.path for p in problems] == ["rate_lpm"]
+    assert "1000" in problems[0].message  # the schema's, in L/min
+    assert shown_problems(problems, specs, values) == [
+        Problem("rate_lpm", "must be from 0 to 264.172 gpm (got 300 gpm)")]
+    heat = list(_specs("heatwave", US).values())
+    values = {"at_s": "1h", "duration_s": "1h"}
+    _, problems = check_event(seoul(), "heatwave", values, 0.0)
+    assert shown_problems(problems, heat, values) == [Problem(
+        "offset_k", "required key is missing; expected a number from -54 to 54 Δ°F")]
+    values["offset_k"] = "warm"
+    _, problems = check_event(seoul(), "heatwave", values, 0.0)
+    assert shown_problems(problems, heat, values) == [Problem(
+        "offset_k", "must be a number from -54 to 54 Δ°F (got 'warm')")]
+    # a rule that is not about the range is said as the schema says it
+    values = {"at_s": "1h", "target": "H1-CDU-01", "rate_lpm": 0.0}
+    _, problems = check_event(seoul(), "coolant-leak", values, 0.0)
+    assert shown_problems(problems, specs, values) == problems != []
+
+
+def test_the_timeline_details_show_numbers_in_the_display_units():
+    leak = CoolantLeak(kind="coolant-leak", at_s=60.0, target="H1-CDU-01", rate_lpm=5.0)
+    assert event_details(leak) == "target H1-CDU-01; rate 5 L/min"
+    assert event_details(leak, US) == "target H1-CDU-01; rate 1.321 gpm"
+    heat = Heatwave(kind="heatwave", at_s=60.0, offset_k=5.0, duration_s=3600.0)
+    assert event_details(heat, US) == "offset 9 Δ°F; duration 1h"
+    surge = WorkloadSurge(kind="workload-surge", at_s=0.0, halls=["hall-1", "hall-2"],
+                          utilization_step=0.3, duration_s=5400.0)
+    assert event_details(surge, US) == event_details(surge) == \
+        "halls hall-1, hall-2; utilization step 0.3; duration 90min"
+    assert event_details(PowerCap(kind="power-cap", at_s=0.0, fraction=0.7), US) == \
+        "fraction 0.7"

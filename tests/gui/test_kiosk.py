@@ -18,7 +18,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QFont, QFontInfo, QImage, QPainter, QRawFont
 from PySide6.QtTest import QTest
 
-from twin.gui.objects import Selection
+from twin.gui.objects import Selection, describe
+from twin.gui.units import US_GALLON_L
 from twin.kiosk._qt.overlay import ACCENT
 from twin.kiosk.story import Story, loads_story
 
@@ -80,11 +81,11 @@ def make_kiosk(qtbot, qapp):
     windows: list[KioskWindow] = []
 
     def factory(story: str | Story = STORY, *, language: str = "en",
-                simulation=None) -> KioskWindow:
+                simulation=None, units: str = "SI") -> KioskWindow:
         scenario = scenario_named("seoul-ai-factory")
         story = loads_story(story) if isinstance(story, str) else story
         window = KioskWindow(scenario, simulation or FakeSimulation(scenario), story,
-                             language=language)
+                             language=language, units=units)
         window.resize(1280, 800)
         window.show()
         qtbot.waitExposed(window)
@@ -114,7 +115,11 @@ def make_kiosk(qtbot, qapp):
 
 def test_twin_kiosk_shows_the_overlay_and_a_caption_then_exits(tmp_path):
     shot = tmp_path / "shot.png"
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    config = tmp_path / "config" / "twin"
+    config.mkdir(parents=True)
+    (config / "settings.json").write_text('{"units": "US customary"}', encoding="utf-8")
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
     done = subprocess.run(
         [sys.executable, "-m", "twin", "kiosk", "--exit-after", "20", "--screenshot",
          str(shot)], capture_output=True, text=True, timeout=180, env=env)
@@ -128,6 +133,8 @@ def test_twin_kiosk_shows_the_overlay_and_a_caption_then_exits(tmp_path):
     assert report["caption_visible"]
     assert "digital twin" in report["caption"] or "Morning in Seoul" in report["caption"]
     assert report["kpis"]["it"].endswith(" MW") and report["kpis"]["grid"].endswith("/ 60 MW")
+    assert report["units"] == "US customary"  # as the window's settings have them
+    assert report["kpis"]["gpu"].endswith(" °F")
     image = QImage(str(shot))
     assert (image.width(), image.height()) == (1600, 1000)  # the whole (virtual) screen
 
@@ -140,7 +147,8 @@ def test_twin_kiosk_shows_the_overlay_and_a_caption_then_exits(tmp_path):
     assert bright_share(report["caption_rect"]) > 0.02  # white text on the dark panel
     assert bright_share(report["kpi_rect"]) > 0.02
     log = (tmp_path / "state" / "twin" / "log" / "kiosk.log").read_text()
-    assert "story ai-factory-tour on seoul-ai-factory in en" in log
+    assert "story ai-factory-tour on seoul-ai-factory in en, US customary units" in log
+    assert (config / "settings.json").read_text(encoding="utf-8") == '{"units": "US customary"}'
     assert "Ctrl+Shift+Q pressed; leaving" in log
 
 
@@ -230,6 +238,26 @@ def test_a_tapped_rack_shows_its_card(make_kiosk, qtbot):
     qtbot.waitUntil(lambda: window.overlay.card.isVisible(), timeout=2000)
     assert window.overlay.card.title.text() == window.topology.rack_name(rack)
     assert "GPU temperature" in window.overlay.card.readings.text()
+
+
+def test_the_kpis_and_a_tapped_racks_card_follow_the_display_units(make_kiosk, qtbot):
+    simulation = FakeSimulation(scenario_named("seoul-ai-factory"))
+    window = make_kiosk(simulation=simulation, units="US customary")
+    kpis = window.overlay.kpis.values
+    hottest = float(simulation.gpu_temp_c.max())  # 80 °C
+    qtbot.waitUntil(lambda: kpis["gpu"].text() == f"{hottest * 9 / 5 + 32:.1f} °F",
+                    timeout=3000)
+    assert kpis["it"].text().endswith(" MW")  # power stays as it is
+    rack = 200
+    window.overlay.card.show_view(describe(Selection("rack", rack), window.scenario,
+                                           window.topology), window.snapshot)
+    gpu_c = simulation.gpu_temp_c[rack]
+    lines = window.overlay.card.readings.text().splitlines()
+    assert lines[:4] == [f"GPU temperature: {gpu_c * 9 / 5 + 32:.1f} °F",
+                         "Coolant inlet: 95.0 °F", "Coolant outlet: 113.0 °F",
+                         f"Coolant flow: {180 / float(US_GALLON_L):.1f} gpm"]
+    assert lines[4].startswith("Power: ") and lines[4].endswith(" kW")
+    assert window.state()["units"] == "US customary"
 
 
 def test_the_callout_points_at_its_object_as_the_camera_moves(make_kiosk, qtbot):

@@ -7,18 +7,27 @@ the schema allows, a true/false, a choice among literals, or names of the site's
 where the loader checks them (``event_target_names``). ``check_event`` builds the event
 from what was typed and checks it as a scenario file's event is checked (the schema, then
 the site), and that it lies after the simulated time now. No Qt here.
+
+Events are stored in SI, as the schema has them. ``FieldSpec.in_units`` shows a number's
+field in the display units (``twin.gui.units``): its unit, range and default there, a
+value typed there taken back to SI exactly (``typed_value``), and ``shown_problems``
+says a range problem there too. ``event_details`` is an event in a line, as the timeline
+lists it.
 """
 
 from __future__ import annotations
 
+import math
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
+from twin.gui.timeline import duration_text
+from twin.gui.units import Conversion, UnitSystem, conversion
 from twin.scenario import Scenario
 from twin.scenario.loader import (
     Problem,
@@ -56,6 +65,23 @@ class FieldSpec:
     choices: tuple[str, ...] = ()  # literal values, or the site's names
     noun: str = ""  # what a name stands for: "CDU", "hall"
     hint: str = ""  # the allowed range and the schema's description
+    bounds: tuple[tuple[str, float], ...] = ()  # ("ge", 0.0), ("le", 1000.0): in ``unit``
+    description: str = ""  # the schema's
+    shown: Conversion | None = None  # from the schema's unit to ``unit``; None: the same
+
+    def in_units(self, system: UnitSystem | str) -> FieldSpec:
+        """The field as the editor shows it in ``system``: a number's unit, range and
+        default converted (``shown`` set); itself where nothing changes."""
+        shown = conversion(self.unit, system)
+        if self.widget != "number" or shown.is_identity:
+            return self
+        bounds = tuple((name, shown.to_display(value)) for name, value in self.bounds)
+        default = None if self.default is None else shown.to_display(self.default)
+        description = self.description
+        if any(ch.isdigit() for ch in description):  # its figures are the schema's
+            description = f"{description} (in {self.unit})"
+        return replace(self, unit=shown.unit, default=default, bounds=bounds,
+                       hint=_hint(dict(bounds), description), shown=shown)
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:
@@ -76,8 +102,8 @@ def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:
             return annotation, optional, metadata
 
 
-def _bounds(metadata: list[Any]) -> str:
-    """``0 to 1``, ``above 0``: the tightest of the constraints given."""
+def _bounds(metadata: list[Any]) -> dict[str, float]:
+    """The tightest of the constraints given: ``{"ge": 0, "le": 1}``."""
     found: dict[str, float] = {}
     for item in metadata:
         for name, tighter in (("ge", max), ("gt", max), ("le", min), ("lt", min)):
@@ -89,10 +115,28 @@ def _bounds(metadata: list[Any]) -> str:
             keep_strict = (found[strict] >= found[loose] if strict == "gt"
                            else found[strict] <= found[loose])
             del found[loose if keep_strict else strict]
-    if "ge" in found and "le" in found:
-        return f"{found['ge']:g} to {found['le']:g}"
-    words = {"ge": "at least", "gt": "above", "le": "at most", "lt": "below"}
-    return " and ".join(f"{words[name]} {value:g}" for name, value in found.items())
+    return found
+
+
+_BOUND_WORDS = {"ge": "at least", "gt": "above", "le": "at most", "lt": "below"}
+
+
+def _bounds_text(bounds: dict[str, float]) -> str:
+    """``0 to 1``, ``above 0``."""
+    if "ge" in bounds and "le" in bounds:
+        return f"{bounds['ge']:g} to {bounds['le']:g}"
+    return " and ".join(f"{_BOUND_WORDS[name]} {value:g}" for name, value in bounds.items())
+
+
+def _hint(bounds: dict[str, float], description: str) -> str:
+    return "; ".join(part for part in (_bounds_text(bounds), description) if part)
+
+
+def _range_text(bounds: dict[str, float], unit: str) -> str:
+    """``from 0 to 264.172 gpm``, ``at least 0 gpm``: as the scenario's problems say it."""
+    if "ge" in bounds and "le" in bounds:
+        return f"from {bounds['ge']:g} to {bounds['le']:g} {unit}"
+    return f"{_bounds_text(bounds)} {unit}"
 
 
 def _label(name: str, unit: str) -> str:
@@ -118,8 +162,9 @@ def event_fields(kind: str, scenario: Scenario) -> list[FieldSpec]:
         unit = key_unit(name)
         required = field.is_required()
         default = None if required else field.get_default(call_default_factory=True)
-        hint = "; ".join(part for part in (_bounds([*field.metadata, *inner]),
-                                           field.description or "") if part)
+        bounds = _bounds([*field.metadata, *inner])
+        description = field.description or ""
+        hint = _hint(bounds, description)
         if name in names:
             noun, choices = names[name]
             widget: Widget = "names" if get_origin(annotation) is list else "name"
@@ -142,24 +187,108 @@ def event_fields(kind: str, scenario: Scenario) -> list[FieldSpec]:
             widget = "text"
         choices = tuple(str(c) for c in get_args(annotation)) if widget == "choice" else ()
         specs.append(FieldSpec(name, _label(name, unit), unit, widget,
-                               required and not optional, default, choices, "", hint))
+                               required and not optional, default, choices, "", hint,
+                               tuple(bounds.items()), description))
     specs.sort(key=lambda spec: spec.name != "at_s")
     return specs
 
 
 def typed_value(spec: FieldSpec, text: str) -> object:
     """What an entry typed as text stands for: a number where one is meant (so that the
-    schema's range is checked), seconds for a bare number in a duration; anything else is
-    handed on as typed, for the schema to name the problem."""
+    schema's range is checked), in SI where the field shows another unit (the decimal
+    number typed converted exactly: 64.4 °F is 18 °C), seconds for a bare number in a
+    duration; anything else is handed on as typed, for the schema to name the problem."""
     text = text.strip()
     try:
         if spec.widget == "integer":
             return int(text)
+        if spec.widget == "number" and spec.shown is not None:
+            return spec.shown.text_to_si(text)
         if spec.widget in ("number", "duration"):
             return float(text)
     except ValueError:
         pass
     return text
+
+
+SHOWN_FIGURES = 4  # significant figures of a converted value: more tell nothing typed
+
+
+def shown_number(spec: FieldSpec, si_value: float) -> str:
+    """A number's value in the unit the field shows: as it is where that is the schema's
+    unit, else converted to ``SHOWN_FIGURES`` significant figures (``1.321`` gpm)."""
+    if spec.shown is None:
+        return str(int(si_value)) if si_value.is_integer() and abs(si_value) < 1e15 \
+            else repr(si_value)
+    return _figures(spec.shown.to_display(si_value))
+
+
+def _figures(value: float, figures: int = SHOWN_FIGURES) -> str:
+    """``264.2``, ``1.321``, ``9``, ``12346``: rounded to ``figures`` significant figures
+    (at least to a whole number), without an exponent or trailing zeros."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(0, figures - 1 - math.floor(math.log10(abs(value))))
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def shown_problems(problems: list[Problem], specs: list[FieldSpec],
+                   values: dict[str, object]) -> list[Problem]:
+    """``check_event``'s problems with a number's range said in the unit its field shows
+    (``values`` as checked, in SI): the schema's problems say it in the schema's unit."""
+    by_name = {spec.name: spec for spec in specs if spec.shown is not None}
+    if not by_name:
+        return problems
+    out = []
+    for problem in problems:
+        spec = by_name.get(problem.path)
+        message = None if spec is None else _shown_message(spec, values.get(spec.name, ...))
+        out.append(problem if message is None else Problem(problem.path, message))
+    return out
+
+
+def _shown_message(spec: FieldSpec, value: object) -> str | None:
+    """What is wrong with a converted number's ``value`` (SI; ``...`` when none was
+    entered), in the field's unit; None where it is not about the number's range."""
+    bounds = dict(spec.bounds)
+    allowed = _range_text(bounds, spec.unit) if bounds else f"in {spec.unit}"
+    if value is ...:
+        return f"required key is missing; expected a number {allowed}"
+    if isinstance(value, str):
+        return f"must be a number {allowed} (got {value!r})"
+    if not isinstance(value, float) or spec.shown is None:
+        return None
+    shown = spec.shown.to_display(value)
+    above_low = shown > bounds["gt"] if "gt" in bounds else shown >= bounds.get("ge", -math.inf)
+    below_high = shown < bounds["lt"] if "lt" in bounds else shown <= bounds.get("le", math.inf)
+    if above_low and below_high:
+        return None  # another rule of the schema's, said as it says it
+    return f"must be {allowed} (got {_figures(shown)} {spec.unit})"
+
+
+def event_details(event: Event, system: UnitSystem | str = UnitSystem.SI) -> str:
+    """The event's fields other than its kind and time in a line, numbers with their units
+    in ``system`` (``target H1-CDU-03; rate 2.642 gpm``), durations as written
+    (``duration 1h``)."""
+    parts = []
+    for name, value in event.model_dump(exclude={"kind", "at_s"}).items():
+        if value in (None, [], ""):
+            continue
+        unit = key_unit(name)
+        label = _label(name, unit)
+        if isinstance(value, bool):
+            parts.append(f"{label} {'true' if value else 'false'}")
+        elif not isinstance(value, int | float):
+            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            parts.append(f"{label} {text}")
+        elif unit == "s":
+            parts.append(f"{label} {duration_text(float(value))}")
+        else:
+            shown = conversion(unit, system)
+            number = f"{value:g}" if shown.is_identity else _figures(shown.to_display(value))
+            parts.append(f"{label} {number} {shown.unit}".rstrip())
+    return "; ".join(parts)
 
 
 def check_event(scenario: Scenario, kind: str, values: dict[str, object], now_s: float

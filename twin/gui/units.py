@@ -77,6 +77,13 @@ class Conversion:
         exact = (Fraction(f"{typed:.{decimals}f}") - self.offset) / self.factor
         return float(exact)
 
+    def text_to_si(self, text: str) -> float:
+        """A number typed as text (``64.4``, ``1e3``), in SI: the exact conversion of the
+        decimal number written, rounded once; ValueError if it is no number."""
+        if self.is_identity:
+            return float(text)
+        return float((Fraction(text.strip()) - self.offset) / self.factor)
+
     def difference_to_display(self, si_difference):
         """A step or a span: scaled, never offset."""
         return si_difference * float(self.factor.numerator) / float(self.factor.denominator)
@@ -105,6 +112,7 @@ US_CUSTOMARY_UNITS: dict[str, Conversion] = {c.si_unit: c for c in (
 KEPT_SI: dict[str, str] = {
     "": "a count or a ratio (PUE, COP, pumps running)",
     "%": "a fraction",
+    "% of cap": "a fraction of the grid import cap",
     "% TDP": "a fraction of the GPUs' thermal design power",
     "pu": "per unit of the nominal voltage",
     "W": "power: US data-centre practice uses watts too",

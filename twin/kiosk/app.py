@@ -1,5 +1,7 @@
 """Start kiosk mode: check the story against its scenario, then run the show full screen
-until Ctrl+Shift+Q, with screen sleep inhibited and a bounded log of what happened."""
+until Ctrl+Shift+Q, with screen sleep inhibited and a bounded log of what happened. The
+values are shown in the display units of the user's settings (View > Units in the
+window); the kiosk reads the settings and never saves them."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from twin.kiosk.story import (
     story_scenario,
 )
 from twin.scenario import Scenario, load
+from twin.settings import load_settings
 from twin.sim.layout import build_layout
 from twin.sim.topology import build_topology
 
@@ -100,17 +103,21 @@ def run_kiosk(story_name_or_path: str | Path | None = None,
         print(f"twin kiosk: {chosen}", file=sys.stderr)
         return EXIT_NO_DISPLAY
     handler = _start_logging()
+    settings, settings_problem = load_settings()
+    if settings_problem is not None:
+        log.warning("kiosk: %s", settings_problem)
     from wakepy import keep
 
     from twin.kiosk._qt.window import QUIT_COMBINATION, KioskWindow
     from twin.sim.engine import Simulation
 
     window = KioskWindow(scenario, Simulation.from_scenario(scenario), story, story_path=path,
-                         language=language)
+                         language=language, units=settings.units)
     window.setGeometry(chosen.geometry())
     window.showFullScreen()
-    log.info("kiosk: story %s on %s in %s on screen %r; %s leaves", story.story.name,
-             scenario.scenario.name, language, chosen.name(), QUIT_COMBINATION)
+    log.info("kiosk: story %s on %s in %s, %s units, on screen %r; %s leaves",
+             story.story.name, scenario.scenario.name, language, settings.units,
+             chosen.name(), QUIT_COMBINATION)
     saved = True
     if exit_after_s is not None:
         from PySide6.QtCore import QTimer

@@ -9,6 +9,10 @@ panel's requests (``acknowledge_requested``, ``acknowledge_all_requested``,
 engine applies them between two steps. ``source_activated(kind, index)`` names the
 object a double-clicked alarm is about (a ``twin.gui.objects.Selection``'s kind and
 index), for the window to select it and fly the camera there.
+
+Values and limits are shown in the display units (``set_units``): the engine's alarms
+carry them in SI with their unit, and are converted only as they are shown; the journal
+and the reports keep SI.
 """
 
 from __future__ import annotations
@@ -45,9 +49,11 @@ from PySide6.QtWidgets import (
 )
 
 from twin.alarms import AlarmKey, AlarmState, AlarmView, Condition, FloodStatus, Priority
+from twin.gui.units import UnitSystem, conversion
 
 COLUMNS = ("Priority", "State", "Time", "Source", "Alarm", "Value", "Limit")
 PRIORITY_COLUMN, STATE_COLUMN, TIME_COLUMN = 0, 1, 2
+VALUE_COLUMN, LIMIT_COLUMN = COLUMNS.index("Value"), COLUMNS.index("Limit")
 PRIORITY_COLORS = {priority: QColor(priority.color_hex) for priority in Priority}
 PRIORITY_TEXT_COLORS = {
     Priority.CRITICAL: QColor("#ffffff"),
@@ -73,18 +79,29 @@ KEY_ROLE = Qt.ItemDataRole.UserRole
 ROOT = QModelIndex()
 
 
-def _value_text(alarm: AlarmView) -> str:
+VALUE_DECIMALS = 1  # in SI; a coarser unit shows more (see ``Conversion.decimals``)
+
+
+def _number_text(alarm: AlarmView, si_value: float, units: UnitSystem) -> str:
+    shown = conversion(alarm.unit, units)
+    decimals = shown.decimals(VALUE_DECIMALS)
+    return f"{shown.to_display(si_value):,.{decimals}f} {shown.unit}".rstrip()
+
+
+def value_text(alarm: AlarmView, units: UnitSystem = UnitSystem.SI) -> str:
+    """The alarm's value at its last transition, as the list shows it in ``units``."""
     if alarm.condition == Condition.ON:
         return "on" if alarm.active else "off"
     if math.isnan(alarm.value):  # never read: shelved or suppressed before it first changed
         return "—"
-    return f"{alarm.value:,.1f} {alarm.unit}".rstrip()
+    return _number_text(alarm, alarm.value, units)
 
 
-def _limit_text(alarm: AlarmView) -> str:
+def limit_text(alarm: AlarmView, units: UnitSystem = UnitSystem.SI) -> str:
+    """The alarm's condition and limit, as the list shows them in ``units``."""
     if alarm.limit is None:
         return "state"
-    return f"{alarm.condition} {alarm.limit:,.1f} {alarm.unit}".rstrip()
+    return f"{alarm.condition} {_number_text(alarm, alarm.limit, units)}"
 
 
 def _sort_key(alarm: AlarmView, column: int) -> object:
@@ -104,6 +121,7 @@ class AlarmTableModel(QAbstractTableModel):
     def __init__(self, start: datetime | None = None, parent=None) -> None:
         super().__init__(parent)
         self.start = start
+        self.units = UnitSystem.SI
         self._alarms: list[AlarmView] = []
         self.sort_column = PRIORITY_COLUMN
         self.sort_order = Qt.SortOrder.AscendingOrder
@@ -117,6 +135,14 @@ class AlarmTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._alarms = self._sorted(alarms)
         self.endResetModel()
+
+    def set_units(self, units: UnitSystem) -> None:
+        """Show values and limits in ``units`` (the order stays: a conversion keeps it)."""
+        self.units = UnitSystem(units)
+        if self._alarms:
+            self.dataChanged.emit(self.index(0, VALUE_COLUMN),
+                                  self.index(len(self._alarms) - 1, LIMIT_COLUMN),
+                                  [Qt.ItemDataRole.DisplayRole])
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.sort_column, self.sort_order = column, order
@@ -165,8 +191,8 @@ class AlarmTableModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return (alarm.priority.label, str(alarm.state), self.time_text(alarm.changed_s),
-                    alarm.component, alarm.description, _value_text(alarm),
-                    _limit_text(alarm))[column]
+                    alarm.component, alarm.description, value_text(alarm, self.units),
+                    limit_text(alarm, self.units))[column]
         if role == KEY_ROLE:
             return alarm.key
         if role == Qt.ItemDataRole.BackgroundRole and column == PRIORITY_COLUMN:
@@ -275,6 +301,7 @@ class AlarmPanel(QWidget):
     source_activated = Signal(str, int)  # selection kind, index
 
     def __init__(self, start: datetime | None = None, parent: QWidget | None = None, *,
+                 units: UnitSystem | str = UnitSystem.SI,
                  ask_note: Callable[[QWidget, str], str | None] = _ask_note,
                  ask_shelve: Callable[[QWidget, int], tuple[float, str] | None] = _ask_shelve,
                  ) -> None:
@@ -283,6 +310,7 @@ class AlarmPanel(QWidget):
         self._ask_shelve = ask_shelve
         self._alarms: Sequence[AlarmView] = ()
         self.model = AlarmTableModel(start, self)
+        self.model.set_units(UnitSystem(units))
         self.proxy = AlarmFilter(self)
         self.proxy.setSourceModel(self.model)
 
@@ -360,6 +388,10 @@ class AlarmPanel(QWidget):
         self._update_counts()
 
     # ------------------------------------------------------------------ input
+
+    def set_units(self, units: UnitSystem | str) -> None:
+        """Show values and limits in ``units`` from now on (the engine's stay SI)."""
+        self.model.set_units(UnitSystem(units))
 
     def show_alarms(self, active_alarms: Sequence[AlarmView], flood: FloodStatus | None) -> None:
         """Show the engine's alarms and flood status (from an ``AlarmSummary``); the

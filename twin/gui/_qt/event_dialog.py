@@ -3,7 +3,8 @@
 The form is built from the schema (``twin.gui.event_form``): the kind from the
 vocabulary, the time, and that kind's fields. Everything typed is checked at once, as a
 scenario file's event would be; each problem shows under its field, and the dialog cannot
-be accepted while there is one.
+be accepted while there is one. Numbers are shown and typed in the display units and the
+event is made in SI, as a scenario file holds it.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ from twin.gui.event_form import (
     event_fields,
     event_models,
     field_of,
+    shown_number,
+    shown_problems,
     typed_value,
 )
 from twin.gui.timeline import duration_text
+from twin.gui.units import UnitSystem
 from twin.scenario import Scenario
 from twin.scenario.loader import Problem
 from twin.scenario.schema import Event
@@ -49,12 +53,16 @@ PROBLEM_STYLE = "color: #e0483e;"
 
 class FieldEditor(QWidget):
     """The input for one field, and what it holds as a value for the schema (``...``
-    when nothing was entered: the schema's default applies, or it says what is missing)."""
+    when nothing was entered: the schema's default applies, or it says what is missing).
+    A number in another unit than the schema's (``spec.shown``) is shown there and
+    handed on in SI; one shown and left as it was is handed on as it came, to the last
+    digit."""
 
     def __init__(self, spec: FieldSpec, on_change: Callable[[], None],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.spec = spec
+        self._given: tuple[str, float] | None = None  # the text shown for a value set
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.input: QLineEdit | QCheckBox | QComboBox | QListWidget
@@ -120,12 +128,16 @@ class FieldEditor(QWidget):
         text = widget.text().strip()
         if not text:
             return ...
+        if self._given is not None and text == self._given[0]:
+            return self._given[1]
         if spec.widget == "names":
             return [name.strip() for name in text.split(",") if name.strip()]
         return typed_value(spec, text)
 
     def set_value(self, value: object) -> None:
+        """Show ``value``, as the schema holds it (SI)."""
         widget = self.input
+        self._given = None
         if isinstance(widget, QCheckBox):
             widget.setChecked(bool(value))
         elif isinstance(widget, QComboBox):
@@ -142,6 +154,11 @@ class FieldEditor(QWidget):
             widget.setText("true" if value else "false")
         elif isinstance(value, int | float) and self.spec.widget == "duration":
             widget.setText(duration_text(float(value)))
+        elif isinstance(value, float) and self.spec.widget == "number":
+            text = shown_number(self.spec, value)
+            widget.setText(text)
+            if self.spec.shown is not None:
+                self._given = (text, value)
         elif isinstance(value, float):
             widget.setText(str(int(value)) if value.is_integer() and abs(value) < 1e15
                            else repr(value))
@@ -153,14 +170,16 @@ class FieldEditor(QWidget):
 
 class EventDialog(QDialog):
     """Add an event (``event`` None) or edit one; ``now`` gives the simulated time, which
-    a new or changed event must come after. ``event`` holds the checked result once the
-    dialog is accepted."""
+    a new or changed event must come after; numbers are shown and typed in ``units``.
+    ``event`` holds the checked result (SI) once the dialog is accepted."""
 
     def __init__(self, scenario: Scenario, start: datetime, now: Callable[[], float],
-                 event: Event | None = None, parent: QWidget | None = None) -> None:
+                 event: Event | None = None, parent: QWidget | None = None, *,
+                 units: UnitSystem | str = UnitSystem.SI) -> None:
         super().__init__(parent)
         self.setWindowTitle("Edit the event" if event else "Add an event")
         self.scenario, self.start, self.now = scenario, start, now
+        self.units = UnitSystem(units)
         self.editors: dict[str, FieldEditor] = {}
         self.problem_labels: dict[str, QLabel] = {}
         self.problems: list[Problem] = []
@@ -207,7 +226,7 @@ class EventDialog(QDialog):
         self.editors.clear()
         self.problem_labels.clear()
         for spec in event_fields(kind, self.scenario):
-            editor = FieldEditor(spec, self.validate)
+            editor = FieldEditor(spec.in_units(self.units), self.validate)
             if spec.name in values:
                 editor.set_value(values[spec.name])
             problem = QLabel()
@@ -235,7 +254,10 @@ class EventDialog(QDialog):
         if not self.editors:
             return False
         kind = self.kind_box.currentText()
-        event, self.problems = check_event(self.scenario, kind, self.values(), self.now())
+        values = self.values()
+        event, problems = check_event(self.scenario, kind, values, self.now())
+        self.problems = shown_problems(problems, [e.spec for e in self.editors.values()],
+                                       values)
         by_field: dict[str, list[str]] = {}
         for problem in self.problems:
             field = field_of(problem)

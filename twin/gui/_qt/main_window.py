@@ -174,7 +174,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, trend_dock)
         self.resizeDocks([trend_dock], [260], Qt.Orientation.Vertical)
         self._applied: queue.Queue[tuple[float, Event]] = queue.Queue()
-        self.timeline = TimelinePanel(scenario)
+        self.timeline = TimelinePanel(scenario, units=self.units)
         if callable(getattr(simulation, "replace_schedule", None)):  # not a recording
             self.timeline.attach(self.runner.call)
         self.timeline.save_requested.connect(self.save_timeline)
@@ -187,7 +187,7 @@ class MainWindow(QMainWindow):
         timeline_dock.setWidget(self.timeline)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, timeline_dock)
         self.timeline_dock = timeline_dock
-        self.alarm_panel = AlarmPanel(scenario.scenario.start)
+        self.alarm_panel = AlarmPanel(scenario.scenario.start, units=self.units)
         alarm_dock = QDockWidget("Alarms", self)
         alarm_dock.setObjectName("alarms")
         alarm_dock.setWidget(self.alarm_panel)
@@ -432,6 +432,8 @@ class MainWindow(QMainWindow):
         self.inspector.set_units(self.units)
         self.trends.set_units(self.units)
         self.canvas.set_units(self.units)
+        self.alarm_panel.set_units(self.units)
+        self.timeline.set_units(self.units)
         if self.settings is not None:
             self.settings.units = self.units.value
         if self._panels_snapshot is not None:  # the inspector shows its own again

@@ -1,7 +1,8 @@
 """The timeline dock: the scenario's scheduled events and the ones the operator injected,
 past and upcoming; the scheduled events still to come can be added, edited, removed and
 the last edit undone, and the running simulation plays the new schedule. "Save
-timeline" keeps it in the scenario file."""
+timeline" keeps it in the scenario file. Events are listed and edited in the display
+units (``set_units``) and kept in SI."""
 
 from __future__ import annotations
 
@@ -24,29 +25,27 @@ from PySide6.QtWidgets import (
 )
 
 from twin.gui._qt.event_dialog import EventDialog
+from twin.gui.event_form import event_details
 from twin.gui.timeline import Entry, Timeline
+from twin.gui.units import UnitSystem
 from twin.scenario import Scenario
 from twin.scenario.schema import Event
 
 COLUMNS = ("time", "event", "details", "from", "status")
+DETAILS_COLUMN = COLUMNS.index("details")
 NOT_EDITABLE = ("This timeline is shown as it was recorded; edit a scenario's timeline "
                 "while it runs live")
-
-
-def describe_event(event: Event) -> str:
-    """The event's fields other than its kind and time, as ``name value`` pairs."""
-    fields = event.model_dump(exclude={"kind", "at_s"})
-    return ", ".join(f"{name} {value}" for name, value in fields.items()
-                     if value not in (None, [], ""))
 
 
 class TimelinePanel(QWidget):
     save_requested = Signal()  # keep the timeline in the scenario file
     modified_changed = Signal(bool)  # the scheduled events differ from the file's
 
-    def __init__(self, scenario: Scenario, parent: QWidget | None = None) -> None:
+    def __init__(self, scenario: Scenario, parent: QWidget | None = None, *,
+                 units: UnitSystem | str = UnitSystem.SI) -> None:
         super().__init__(parent)
         self.scenario = scenario
+        self.units = UnitSystem(units)
         self._start = scenario.scenario.start
         self.model = Timeline(scenario.events)
         self.rows: list[Entry] = []
@@ -124,6 +123,12 @@ class TimelinePanel(QWidget):
             button.setVisible(editable)
         self.table.setToolTip("" if editable else NOT_EDITABLE)
         self._update_buttons()
+
+    def set_units(self, units: UnitSystem | str) -> None:
+        """List and edit the events' numbers in ``units`` from now on (an open dialog
+        keeps the units it opened with)."""
+        self.units = UnitSystem(units)
+        self._refresh()
 
     def attach(self, call: Callable[[Callable[[Any], object]], None]) -> None:
         """Edit the timeline of the simulation that ``call`` runs functions on, between
@@ -218,7 +223,8 @@ class TimelinePanel(QWidget):
         if self.dialog is not None:
             self.dialog.close()
         dialog = EventDialog(self.scenario, self._start, lambda: self._time_s,
-                             None if entry is None else entry.event, parent=self)
+                             None if entry is None else entry.event, parent=self,
+                             units=self.units)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._on_dialog_accepted(entry, dialog))
         dialog.destroyed.connect(lambda: self._forget_dialog(dialog))
@@ -293,7 +299,8 @@ class TimelinePanel(QWidget):
                 status, past = "applied before a reset", True
             else:
                 status = "done" if past else "upcoming"
-            cells = (self._clock(entry.at_s), entry.event.kind, describe_event(entry.event),
+            cells = (self._clock(entry.at_s), entry.event.kind,
+                     event_details(entry.event, self.units),
                      "operator" if entry.origin == "operator" else "timeline",
                      status + (", not saved" if new else ""))
             for column, text in enumerate(cells):

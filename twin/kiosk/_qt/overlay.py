@@ -2,7 +2,8 @@
 at an object, the visitor's hint and the card of the object a visitor tapped.
 
 Sizes follow the screen's height so that the same story reads the same on a laptop and
-on a 4K wall. The overlay lets every mouse and touch event through to the 3D view.
+on a 4K wall. KPIs and readings are shown in the display units the overlay is given. The
+overlay lets every mouse and touch event through to the 3D view.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from twin.gui._qt.kpi_strip import ALARM, WARNING, site_kpis
 from twin.gui.objects import ObjectView
+from twin.gui.units import UnitSystem
 from twin.scenario import Scenario
 from twin.sim.snapshot import Snapshot
 
@@ -57,11 +59,13 @@ def _font(family: str, pixels: float, bold: bool = False) -> QFont:
 
 
 class KpiPanel(QFrame):
-    def __init__(self, scenario: Scenario, family: str, parent: QWidget | None = None) -> None:
+    def __init__(self, scenario: Scenario, family: str, parent: QWidget | None = None, *,
+                 units: UnitSystem = UnitSystem.SI) -> None:
         super().__init__(parent)
         self.setObjectName("kioskPanel")
         self.family = family
-        self._kpis = {kpi.key: kpi for kpi in site_kpis(scenario) if kpi.key in KIOSK_KPIS}
+        self._kpis = {kpi.key: kpi for kpi in site_kpis(scenario, units)
+                      if kpi.key in KIOSK_KPIS}
         self.titles: dict[str, QLabel] = {}
         self.values: dict[str, QLabel] = {}
         column = QVBoxLayout(self)
@@ -169,12 +173,14 @@ class Callout(QWidget):
 
 
 class InfoCard(QFrame):
-    """The object a visitor tapped: its name and a few live readings."""
+    """The object a visitor tapped: its name and a few live readings, in ``units``."""
 
-    def __init__(self, family: str, parent: QWidget | None = None) -> None:
+    def __init__(self, family: str, parent: QWidget | None = None, *,
+                 units: UnitSystem = UnitSystem.SI) -> None:
         super().__init__(parent)
         self.setObjectName("kioskPanel")
         self.family = family
+        self.units = units
         self.view: ObjectView | None = None
         self.title = QLabel()
         self.title.setObjectName("kioskCardTitle")
@@ -192,7 +198,9 @@ class InfoCard(QFrame):
         self.readings.setFont(_font(self.family, height * CARD_SIZE))
 
     def show_view(self, view: ObjectView | None, snapshot: Snapshot | None) -> None:
-        self.view = view
+        """Show the object ``view`` describes (its readings SI, shown in the card's
+        units); None hides the card."""
+        self.view = None if view is None else view.in_units(self.units)
         if view is None:
             self.hide()
             return
@@ -213,11 +221,12 @@ class KioskOverlay(QWidget):
     """KPIs down the left, the caption at the bottom, the hint above it and the card of a
     tapped object at the top right; transparent to input."""
 
-    def __init__(self, scenario: Scenario, family: str, parent: QWidget | None = None) -> None:
+    def __init__(self, scenario: Scenario, family: str, parent: QWidget | None = None, *,
+                 units: UnitSystem = UnitSystem.SI) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.family = family
-        self.kpis = KpiPanel(scenario, family)
+        self.kpis = KpiPanel(scenario, family, units=units)
         self.caption = QLabel()
         self.caption.setObjectName("kioskCaption")
         self.caption.setWordWrap(True)
@@ -227,7 +236,7 @@ class KioskOverlay(QWidget):
         self.hint.setObjectName("kioskHint")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.hide()
-        self.card = InfoCard(family)
+        self.card = InfoCard(family, units=units)
         self.callout = Callout(family, self)
 
         left = QVBoxLayout()

@@ -26,6 +26,7 @@ from twin.gui._vispy.canvas import CanvasWrapper
 from twin.gui._vispy.colors import rack_color_fields
 from twin.gui.objects import Selection, describe
 from twin.gui.runner import SimulationLike, SimulationRunner
+from twin.gui.units import UnitSystem
 from twin.kiosk._qt.language import kiosk_font_family, load_translators
 from twin.kiosk._qt.overlay import KioskOverlay
 from twin.kiosk.camera import CameraDirector, Pose
@@ -59,7 +60,10 @@ class KioskWindow(QWidget):
     left = Signal()  # the quit combination was pressed and the window is closing
 
     def __init__(self, scenario: Scenario, simulation: SimulationLike, story: Story, *,
-                 story_path: Path | None = None, language: str = "en") -> None:
+                 story_path: Path | None = None, language: str = "en",
+                 units: UnitSystem | str = UnitSystem.SI) -> None:
+        """``units``: the display units of the KPIs, the tapped object's card and the 3D
+        labels (the simulation stays SI)."""
         super().__init__()
         self.setWindowTitle(f"twin — {story.story.title}")
         self.setWindowFlag(Qt.WindowType.FramelessWindowHint)
@@ -68,13 +72,15 @@ class KioskWindow(QWidget):
         for translator in self.translators:
             app.installTranslator(translator)
         self.language = language
+        self.units = UnitSystem(units)
         self.scenario, self.story = scenario, story
         self.topology = build_topology(scenario)
         layout = build_layout(scenario, self.topology)
         self.canvas = CanvasWrapper(scenario, self.topology, layout,
                                     rack_color_fields(scenario), THEMES["dark"].scene)
+        self.canvas.set_units(self.units)
         self.canvas.canvas.native.setMouseTracking(True)
-        self.overlay = KioskOverlay(scenario, kiosk_font_family(), self)
+        self.overlay = KioskOverlay(scenario, kiosk_font_family(), self, units=self.units)
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.canvas.canvas.native, 0, 0)
@@ -261,6 +267,7 @@ class KioskWindow(QWidget):
             "loops": self.show_.loops,
             "restarts": self.show_.restarts,
             "language": self.language,
+            "units": self.units.value,
             "caption": caption.text(),
             "caption_visible": caption.isVisible(),
             "caption_rect": _rect(caption, self),

@@ -16,10 +16,17 @@ so that its bins in time order are one contiguous slice and curves get views, no
 
 Appending costs the same whatever the history holds; redrawing is rate-limited, limited
 to the bins in view, and skipped while the panel is hidden.
+
+The plots share the panel's height down to a minimum each (``MIN_PLOT_HEIGHT_PX``); below
+that the panel scrolls rather than squeezing them. Each plot is named by a caption across
+its top left, with the unit of its axis, instead of a title up the axis, which would run
+into the plots above and below in a low dock. Value axes label only ticks far enough apart
+to read, and keep their labels off the plots beside them.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,14 +37,17 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import CSVExporter, ImageExporter
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QImageWriter, QShowEvent
+from PySide6.QtGui import QAction, QColor, QFontMetricsF, QImageWriter, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QFrame,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QMenu,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -61,6 +71,12 @@ REDRAW_INTERVAL_MS = 250
 few ms of software rendering) stays off most of the 3D view's frames."""
 INTERACTIVE_REDRAW_MS = 30  # after a pan or zoom, the bins newly in view follow at once
 AXIS_WIDTH_PX = 72  # one width for every left axis, so that the stacked plots line up in time
+MIN_PLOT_HEIGHT_PX = 48
+"""The least height of a plot's data area: its caption and a few labelled values. Three
+plots fit the default trend dock (the window's 260 px) above the time axis; more scroll."""
+PLOT_GAP_PX = 4  # between stacked plots: half of it is room for a value label at the edge
+LEGEND_CLEARANCE_PX = 16  # between a plot's caption and its legend, and their margins
+TICK_PITCH_LINES = 1.2  # labelled value ticks this many lines of text apart, or at least one
 SELECTION_KEY = "selection"
 SELECTION_ROWS = 8  # layout rows kept above the site plots for the selection, one per unit
 
@@ -257,6 +273,54 @@ class SimulatedTimeAxis(pg.DateAxisItem):
         return super().tickStrings([value + self._origin_s for value in values], scale, spacing)
 
 
+class ValueAxis(pg.AxisItem):
+    """The left axis of a plot: values only (the plot's caption names them), labelled on
+    major ticks ``TICK_PITCH_LINES`` lines of text apart, or one line where that leaves
+    fewer than two labels, and never further past the plot's top and bottom than half the
+    gap to the plots beside it."""
+
+    def __init__(self) -> None:
+        super().__init__("left")
+        self.enableAutoSIPrefix(False)  # the plot scales the ticks along with its caption
+        self.setStyle(hideOverlappingLabels=PLOT_GAP_PX // 2, maxTextLevel=0)
+        self.setWidth(AXIS_WIDTH_PX)
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:
+        result = super().itemChange(change, value)
+        if change == QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged and value:
+            # pyqtgraph sizes an axis to nothing while its plot is hidden: size it again
+            self.setWidth(AXIS_WIDTH_PX)
+        return result
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list:
+        levels = super().tickSpacing(minVal, maxVal, size)
+        low, high = sorted((minVal, maxVal))
+        if not levels or size <= 0 or high == low:
+            return levels
+        line_px = QFontMetricsF(self.style["tickFont"] or self.font()).height()
+        px = size / (high - low)  # pixels per unit
+        major = levels[0][0]
+        while major * px < line_px:
+            major = _wider_step(major)
+        if major * px < TICK_PITCH_LINES * line_px:
+            # pyqtgraph measures a label as 0.8 of a line high and lets it overhang the axis
+            overhang = (0.4 * line_px - PLOT_GAP_PX // 2) / px
+            wider = _wider_step(major)
+            first, last = math.ceil((low + overhang) / wider), math.floor((high - overhang) / wider)
+            if last > first:  # two labels or more
+                major = wider
+        return [(major, 0.0), *(level for level in levels[1:] if level[0] < major)]
+
+
+def _wider_step(step: float) -> float:
+    """The next tick step of 1, 2 or 5 times a power of ten above ``step``."""
+    power = 10.0 ** math.floor(math.log10(step))
+    for factor in (2.0, 5.0):
+        if factor * power > step * (1 + 1e-9):
+            return factor * power
+    return 10.0 * power
+
+
 def _format(low: float, high: float, unit: str, decimals: int | None, si_prefix: bool,
             signed: bool = False) -> str:
     if not (math.isfinite(low) and math.isfinite(high)):
@@ -303,7 +367,8 @@ class TrendView:
                  start: datetime, title: str = "", units: UnitSystem = UnitSystem.SI) -> None:
         self.history = history
         self.units = units
-        self.plot = pg.PlotItem(axisItems={"bottom": SimulatedTimeAxis(start)})
+        self.plot = pg.PlotItem(axisItems={"bottom": SimulatedTimeAxis(start),
+                                           "left": ValueAxis()})
         plot = self.plot
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
@@ -313,7 +378,14 @@ class TrendView:
         plot.setAutoVisible(y=True)
         # No grid: pyqtgraph replays it through a QPicture per axis, which under software
         # rendering costs ten times the rest of the plot.
-        plot.getAxis("left").setWidth(AXIS_WIDTH_PX)
+        viewbox = plot.getViewBox()
+        viewbox.setMinimumHeight(MIN_PLOT_HEIGHT_PX)
+        # what the plot shows and in which unit, across its top left
+        self.caption = pg.TextItem(anchor=(0, 0))
+        self.caption.setParentItem(viewbox)
+        self.caption.setPos(2, 1)
+        self.caption.setZValue(0.5)  # above the curves and the legend, below the read-out
+        self._captioned: tuple[str, float, str] = ("", 1.0, "")  # caption, scale, colour
         # entries are added by ``_fill_legend``; hidden while it has none
         self.legend = plot.addLegend(offset=(-4, 2), labelTextSize="8pt", verSpacing=-6)
         self.curves: list[pg.PlotDataItem] = []
@@ -336,6 +408,8 @@ class TrendView:
         self._text_color = ""
         self._theme: Theme | None = None
         self.configure(spec, rows, title)
+        viewbox.sigYRangeChanged.connect(lambda _viewbox, _range: self._label_axis())
+        viewbox.sigResized.connect(lambda _viewbox: self._fit_legend())
 
     def configure(self, spec: TrendPlot, rows: Iterable[int], title: str = "") -> None:
         """Show ``spec`` from ``rows`` of the history, keeping the curves it can reuse."""
@@ -350,12 +424,6 @@ class TrendView:
         for curve in self.curves[len(spec.series):]:
             plot.removeItem(curve)
         del self.curves[len(spec.series):]
-        plot.getAxis("left").enableAutoSIPrefix(spec.si_prefix)
-        if not title:
-            plot.setTitle(None)
-        elif self._theme is not None:
-            plot.setTitle(title, color=self._theme.text, size="9pt")
-        self.legend.setColumnCount(len(spec.series))
         self.set_reference(None)  # labels the axis, colours the curves, fills the legend
 
     @property
@@ -473,8 +541,7 @@ class TrendView:
             axis = self.plot.getAxis(name)
             axis.setPen(theme.muted)
             axis.setTextPen(theme.text)
-        if self.title:
-            self.plot.setTitle(self.title, color=theme.text, size="9pt")
+        self.caption.fill = pg.mkBrush(_translucent(theme.panel, 200))
         self.legend.setLabelTextColor(theme.text)
         self.legend.setBrush(_translucent(theme.panel, 200))
         self.legend.setPen(theme.border)
@@ -484,6 +551,7 @@ class TrendView:
         self.readout.border = pg.mkPen(theme.border)
         self._text_color = theme.text
         self.readout.update()
+        self._label_axis()
 
     def _style_curves(self) -> None:
         """Pens of this run's curves from the theme's palette, and of the reference's."""
@@ -506,6 +574,33 @@ class TrendView:
                 reference.setPen(pg.mkPen(_related(color, _dark(theme)), width=1,
                                           style=Qt.PenStyle.DashLine))
 
+    def exported(self, left_s: float, right_s: float
+                 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """The curves drawn, as (column name, times, values in the display unit), each of
+        this run's series followed by the reference run's: the reference's rows between
+        two times and one more on each side, as this run's bins run to the edges of the
+        view. Empty curves are left out; ``TrendPanel.export_csv`` tells the names."""
+        unit = f" [{self.axis_unit}]" if self.axis_unit else ""
+        comparing, difference = self.has_reference, self.difference and self.has_reference
+        run_a, run_b = (f"{run}: {name}" if name else run
+                        for run, name in zip("AB", self._run_names, strict=True))
+        which = " (A − B)" if difference else f" ({run_a})" if comparing else ""
+        columns = []
+        for k, (curve, series) in enumerate(zip(self.curves, self.spec.series, strict=True)):
+            x, y = curve.getOriginalDataset()
+            if x is not None and len(x) > 0:
+                columns.append((f"{series.label}{which}{unit}", np.array(x), np.array(y)))
+            reference = self._reference_at(k)
+            if reference is None or difference:
+                continue
+            times, values = reference
+            first = max(int(np.searchsorted(times, left_s)) - 1, 0)
+            last = min(int(np.searchsorted(times, right_s, side="right")) + 1, len(times))
+            if first < last:
+                columns.append((f"{series.label} ({run_b}){unit}", np.array(times[first:last]),
+                                np.array(self._shown.to_display(values[first:last]))))
+        return columns
+
     @property
     def axis_unit(self) -> str:
         """The unit of what is drawn: the display unit, of a difference in A − B."""
@@ -517,22 +612,55 @@ class TrendView:
         return self._reference_data[k] if self._reference_data else None
 
     def _label_axis(self) -> None:
-        title = self.spec.title
+        """Name what is drawn in the caption, with the unit of the axis (SI-prefixed to
+        suit the values in view where the plot asks for it). The axis keeps the title and
+        unit as its label, not shown."""
+        title = self.title or self.spec.title
         if self.difference and self.has_reference:
             title += " A − B"
-        self.plot.getAxis("left").setLabel(title, units=self.axis_unit or None)
+        unit = self.axis_unit
+        scale, prefix = 1.0, ""
+        if self.spec.si_prefix:
+            low, high = self.plot.getViewBox().viewRange()[1]
+            scale, prefix = pg.siScale(max(abs(low), abs(high)))
+        caption = f"{title} ({prefix}{unit})" if unit else title
+        color = self._theme.text if self._theme is not None else ""
+        if (caption, scale, color) == self._captioned:
+            return  # the y range moved within the same prefix, as it does at each redraw
+        self._captioned = (caption, scale, color)
+        axis = self.plot.getAxis("left")
+        axis.setLabel(title, units=unit or None)
+        axis.showLabel(False)
+        axis.setScale(scale)
+        self.caption.setHtml(f'<div style="color:{color}; font-size:9pt">'
+                             f"{html.escape(caption)}</div>")
+        self._fit_legend()
 
     def _fill_legend(self) -> None:
         """Series labels when there are several; the runs' names when comparing."""
+        entries: list[tuple[pg.PlotDataItem, str]] = []
+        if len(self.spec.series) > 1:
+            entries += zip(self.curves, (series.label for series in self.spec.series),
+                           strict=True)
+        if self.has_reference:
+            entries += zip(self._run_samples, self._run_names, strict=True)
         legend = self.legend
         legend.clear()
-        if len(self.spec.series) > 1:
-            for curve, series in zip(self.curves, self.spec.series, strict=True):
-                legend.addItem(curve, series.label)
-        if self.has_reference:
-            for sample, name in zip(self._run_samples, self._run_names, strict=True):
-                legend.addItem(sample, name)
-        legend.setVisible(bool(legend.items))
+        for item, name in entries:
+            legend.addItem(item, name)
+        legend.setVisible(bool(entries))
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """As many legend entries to a row as fit beside the caption: one row if they can,
+        so that the legend covers as little of a low plot as it can."""
+        legend = self.legend
+        room = (self.plot.getViewBox().width() - self.caption.boundingRect().width()
+                - LEGEND_CLEARANCE_PX)
+        for columns in range(max(len(legend.items), 1), 0, -1):
+            legend.setColumnCount(columns)
+            if legend.boundingRect().width() <= room:
+                break
 
 
 # --------------------------------------------------------------------------- panel
@@ -568,7 +696,8 @@ class TrendPanel(QWidget):
         self._hover_scene_pos: QPointF | None = None
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.ci.setSpacing(0)
+        self.graphics.ci.setSpacing(PLOT_GAP_PX)
+        self.graphics.ci.setContentsMargins(4, 2, 8, 2)
         self.graphics.installEventFilter(self)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.site_views: dict[str, TrendView] = {}
@@ -651,8 +780,15 @@ class TrendPanel(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(2)
         column.addLayout(controls)
+        # The plots fill the height there is, and scroll when they would be squeezed
+        # below their minimum (``_fit_plots``).
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area.setWidget(self.graphics)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.graphics)
+        splitter.addWidget(self.scroll_area)
         splitter.addWidget(self.comparison_table)
         splitter.setStretchFactor(0, 1)
         column.addWidget(splitter, 1)
@@ -729,14 +865,13 @@ class TrendPanel(QWidget):
             spec = TrendPlot(f"{SELECTION_KEY}:{unit}", "Selected", unit,
                              tuple(TrendSeries(series[i][0], series[i][2]) for i in rows),
                              decimals=None)
-            plot_title = title if row == 0 else ""
             if row < len(self._selection_pool):
                 view = self._selection_pool[row]
                 view.history = history
-                view.configure(spec, rows, plot_title)
+                view.configure(spec, rows, title)
                 view.clear_data()
             else:
-                view = TrendView(spec, history, rows, self._start, plot_title, self._units)
+                view = TrendView(spec, history, rows, self._start, title, self._units)
                 self.graphics.addItem(view.plot, row=row, col=0)
                 self._connect_view(view)
                 view.apply_theme(self._theme)
@@ -852,6 +987,7 @@ class TrendPanel(QWidget):
             for view in shown:
                 view.set_data(x, y)
         self._update_comparison()
+        self._fit_plots()  # the time axis grows to its labels' height once they are drawn
         if self._hover_scene_pos is not None:
             self._on_mouse_moved(self._hover_scene_pos)
 
@@ -902,18 +1038,17 @@ class TrendPanel(QWidget):
     def export_csv(self, path: str | Path) -> None:
         """Save the data of the plots shown as CSV; raise ``ExportError`` if it cannot be
         written. Each curve has two columns, ``<label> [<unit>]_x`` (seconds since the
-        scenario start) and ``_y``; each bin gives two rows, its minimum and maximum."""
+        scenario start) and ``_y``; each bin gives two rows, its minimum and maximum.
+        Comparing with another run, this run's curves are ``<label> (A: <run>) [<unit>]``
+        and the other run's ``<label> (B: <run>) [<unit>]``, its rows at its own times
+        across the time shown; in the difference view the curves are ``<label> (A − B)``."""
         self.refresh()
+        left, right = self._x_range()
         table = pg.PlotItem()  # CSVExporter writes the curves of one plot: gather them
         try:
             for view in self.shown_views():
-                for curve, series in zip(view.curves, view.spec.series, strict=True):
-                    x, y = curve.getOriginalDataset()
-                    if x is None or len(x) == 0:
-                        continue
-                    unit = f" [{view.axis_unit}]" if view.axis_unit else ""
-                    table.addItem(pg.PlotDataItem(np.array(x), np.array(y),
-                                                  name=f"{series.label}{unit}"))
+                for name, x, y in view.exported(left, right):
+                    table.addItem(pg.PlotDataItem(x, y, name=name))
             CSVExporter(table).export(str(path))
         except OSError as error:
             raise ExportError(f"Could not write {path}: {error.strerror or error}") from error
@@ -1005,6 +1140,13 @@ class TrendPanel(QWidget):
         shown = self.shown_views()
         for view in self.views():
             view.plot.getAxis("bottom").setStyle(showValues=bool(shown) and view is shown[-1])
+        self._fit_plots()
+
+    def _fit_plots(self) -> None:
+        """Keep the plots shown at least their minimum height, scrolling if need be."""
+        layout = self.graphics.ci
+        height = layout.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()
+        self.graphics.setMinimumHeight(math.ceil(height) + 2 * self.graphics.frameWidth())
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         for view in self.shown_views():

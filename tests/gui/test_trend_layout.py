@@ -1,0 +1,195 @@
+"""The stacked trend plots stay readable in the trend dock as the window opens, on a large
+screen and on a small laptop: every plot is named by a caption across its top, its value
+labels keep apart and inside the plot, nothing runs into the plot above or below, and
+plots that would be squeezed below their minimum height scroll instead."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from tests.gui.conftest import FakeSimulation, scenario_named
+from twin.gui._qt.trends import MIN_PLOT_HEIGHT_PX, PLOT_GAP_PX, SELECTION_KEY, SITE_PLOTS
+from twin.replay import SiteSeries
+
+pytestmark = pytest.mark.gui
+
+SCENARIO = "single-rack"
+MINUTES = 15
+
+
+def _open(make_window, qtbot, size: tuple[int, int]):
+    window = make_window(SCENARIO, running=False)
+    window.resize(*size)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.size().height() == size[1], timeout=3000)
+    return window
+
+
+def _feed(window, qtbot) -> None:
+    """A quarter of an hour of site figures that move, one snapshot a minute."""
+    base = FakeSimulation(scenario_named(SCENARIO)).snapshot()
+    for minute in range(MINUTES + 1):
+        site = dict(base.site)
+        wave = math.sin(minute / 3)
+        site.update(it_power_kw=40_000 + 3_000 * wave, facility_power_kw=44_000 + 3_000 * wave,
+                    grid_import_kw=44_000, gpu_temp_max_c=70 + 8 * wave, tcs_supply_c=35.0,
+                    tcs_return_c=45.0, fws_supply_c=30.0, tokens_per_s=1.4e8 + 2e7 * wave,
+                    pue=1.1 + 0.02 * wave, bess_soc=0.8 - 0.01 * minute,
+                    throttled_gpus=float(minute % 4), cost_krw_per_h=2e6 + 1e5 * wave,
+                    co2_kg_per_h=20_000 + 1_000 * wave)
+        window.trends.append(dataclasses.replace(base, time_s=60.0 * minute, site=site))
+    _wait_drawn(window, qtbot)
+
+
+def _wait_drawn(window, qtbot) -> None:
+    """Until the throttled redraw has drawn the newest snapshot and the panel painted."""
+    trends = window.trends
+
+    def drawn() -> bool:
+        x, _ = trends.site_views["power"].curves[0].getOriginalDataset()
+        return x is not None and len(x) > 0 and x[-1] == 60.0 * MINUTES
+
+    qtbot.waitUntil(drawn, timeout=3000)
+    trends.graphics.grab()  # lay out and paint, as the screen would
+
+
+def _value_labels(view) -> list[tuple[object, str]]:
+    """The labels the left axis of a plot draws, in scene coordinates, as it paints them."""
+    from PySide6.QtGui import QPainter, QPicture
+
+    axis = view.plot.getAxis("left")
+    picture = QPicture()
+    painter = QPainter(picture)
+    try:
+        if axis.style["tickFont"]:
+            painter.setFont(axis.style["tickFont"])
+        _, _, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [(axis.mapRectToScene(rect), text) for rect, _, text in texts]
+
+
+def _assert_readable(trends, legends_cut: bool = False) -> None:
+    """Every plot shown has a caption inside it, two or more value labels, and nothing
+    written on it (caption, value labels, legend) runs past half the gap to the plots
+    beside it or into anything else written. ``legends_cut``: a legend may be taller than
+    its plot, which cuts it off at its bottom edge, as it does everything drawn in it."""
+    from PySide6.QtGui import QColor
+
+    image = trends.graphics.grab().toImage()
+    shown = trends.shown_views()
+    assert len(shown) >= 3
+    written = []
+    bottoms = []
+    for view in shown:
+        key = view.spec.key
+        plot = view.plot.sceneBoundingRect()
+        bottoms.append(plot.top())
+        room = plot.adjusted(0, -PLOT_GAP_PX / 2, 0, PLOT_GAP_PX / 2)
+        viewbox = view.plot.getViewBox().sceneBoundingRect()
+        assert viewbox.height() >= MIN_PLOT_HEIGHT_PX - 0.5, key
+        caption = view.caption.sceneBoundingRect()
+        assert viewbox.contains(caption), f"{key}: the caption is cut off"
+        # the caption is really drawn: light text on the dark theme's background
+        corner = trends.graphics.mapFromScene(caption.center())
+        lightness = [QColor(image.pixel(corner.x() + dx, corner.y() + dy)).lightness()
+                     for dx in range(-20, 20) for dy in range(-4, 5)]
+        assert max(lightness) - min(lightness) > 80, key
+        labels = _value_labels(view)
+        assert len(labels) >= 2, f"{key}: value labels {[text for _, text in labels]}"
+        things = [("caption", caption), *((f"value {text}", rect) for rect, text in labels)]
+        if view.legend.isVisible():
+            legend = view.legend.sceneBoundingRect()
+            things.append(("legend", legend.intersected(viewbox) if legends_cut else legend))
+        for what, rect in things:
+            assert room.contains(rect), f"{key} {what} {rect} runs out of the plot {plot}"
+            written.append((f"{key} {what}", rect))
+    assert bottoms == sorted(bottoms)  # stacked in order, one below the other
+    for (first, a), (second, b) in itertools.combinations(written, 2):
+        assert not a.intersects(b), f"{first} {a} overlaps {second} {b}"
+
+
+def _reference() -> SiteSeries:
+    times = np.arange(0.0, 1801.0, 30.0)
+    wave = np.cos(times / 200)
+    return SiteSeries("baseline.csv", {
+        "time_s": times, "facility_power_kw": 45_000 + 2_000 * wave,
+        "it_power_kw": 41_000 + 2_000 * wave, "gpu_temp_max_c": 65 + 5 * wave,
+        "tokens_per_s": 1.3e8 + 1e7 * wave}, {"scenario": SCENARIO})
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
+def test_the_default_plots_are_readable_without_scrolling(make_window, qtbot, size):
+    window = _open(make_window, qtbot, size)
+    _feed(window, qtbot)
+    trends = window.trends
+    assert [view.spec.key for view in trends.shown_views()] == [
+        plot.key for plot in SITE_PLOTS if plot.shown]
+    assert trends.scroll_area.verticalScrollBar().maximum() == 0  # all in view
+    _assert_readable(trends)
+    captions = [view.caption.textItem.toPlainText() for view in trends.shown_views()]
+    assert captions == ["Power (MW)", "Temperature (°C)", "Throughput (Mtok/s)"]
+
+    # Comparing with another run narrows the plots for the KPI table and names both runs
+    # in the legends, which stay clear of the captions.
+    assert window.compare_with(_reference())
+    trends.refresh()
+    trends.graphics.grab()
+    assert trends.comparison_table.isVisible()
+    _assert_readable(trends)
+    trends.set_difference(True)
+    trends.graphics.grab()
+    assert trends.site_views["temperatures"].caption.textItem.toPlainText() == (
+        "Temperature A − B (°C)")
+    _assert_readable(trends)
+    trends.set_difference(False)
+
+    # Plots narrowed for a wider table: legends take more rows, clear of the captions,
+    # and a legend taller than its plot is cut off by it, not drawn over the next one.
+    splitter = trends.scroll_area.parentWidget()
+    splitter.setSizes([700, splitter.width() - 700])
+    qtbot.waitUntil(lambda: trends.graphics.width() <= 700, timeout=3000)
+    trends.graphics.grab()
+    assert trends.site_views["power"].legend.columnCount < 6
+    _assert_readable(trends, legends_cut=True)
+
+
+def test_plots_that_do_not_fit_keep_their_height_and_scroll(make_window, qtbot):
+    window = _open(make_window, qtbot, (1366, 768))
+    trends = window.trends
+    for key in trends.plot_actions:
+        trends.set_plot_shown(key, True)
+    trends.set_selection("rack A-01", (
+        ("GPU temperature", "°C", lambda s: s.site["gpu_temp_max_c"]),
+        ("Inlet", "°C", lambda s: s.site["tcs_supply_c"]),
+        # a span that pyqtgraph would label every 20 kW, 10 px apart at the least height
+        ("Power", "kW", lambda s: s.site["it_power_kw"] / 75),
+    ))
+    _feed(window, qtbot)
+    shown = trends.shown_views()
+    assert len(shown) == len(SITE_PLOTS) + 2
+    scroll_bar = trends.scroll_area.verticalScrollBar()
+    assert scroll_bar.maximum() > 0
+    _assert_readable(trends)
+    assert shown[0].caption.textItem.toPlainText() == "rack A-01 (°C)"
+
+    # scrolled to the end, the time axis under the lowest plot is in view
+    scroll_bar.setValue(scroll_bar.maximum())
+    viewport = trends.scroll_area.viewport()
+    time_axis = shown[-1].plot.getAxis("bottom")
+    assert time_axis.style["showValues"]
+    axis_rect = trends.graphics.mapFromScene(time_axis.sceneBoundingRect()).boundingRect()
+    top_left = trends.graphics.mapTo(viewport, axis_rect.topLeft())
+    bottom_right = trends.graphics.mapTo(viewport, axis_rect.bottomRight())
+    assert viewport.rect().contains(top_left) and viewport.rect().contains(bottom_right)
+
+    # fewer plots fit again: no scrolling
+    for key in trends.plot_actions:
+        trends.set_plot_shown(key, key in {"power", "temperatures"})
+    assert trends.plot_actions[SELECTION_KEY].isChecked() is False
+    qtbot.waitUntil(lambda: scroll_bar.maximum() == 0, timeout=3000)

@@ -373,3 +373,14 @@ def test_the_overlay_scales_with_the_screen(make_kiosk, qtbot):
     assert window.overlay.kpis.values["it"].font().pixelSize() == round(1000 / 18)
     qtbot.waitUntil(lambda: window.state()["kpis"]["pue"] == "1.100",  # from the snapshots
                     timeout=2000)
+
+
+def test_the_kiosk_view_stays_a_composed_widget_under_its_callouts(make_kiosk, qtbot):
+    from PySide6.QtOpenGLWidgets import QOpenGLWidget
+
+    window = make_kiosk()
+    # a native window (the main window's faster view) would hide the callouts over it
+    assert isinstance(window.canvas.widget, QOpenGLWidget)
+    assert window.canvas.widget is window.canvas.canvas.native
+    assert window.overlay.isAncestorOf(window.overlay.callout)
+    assert window.overlay.parentWidget() is window.canvas.widget.parentWidget()

@@ -41,6 +41,14 @@ def display_problem(environ: Mapping[str, str] = os.environ,
 
 def create_application():
     """The QApplication twin's windows run in, set up once per process."""
+    # Native windows (the 3D view) are painted when Qt delivers their update request,
+    # by default 5 ms after it is asked for: a fifth of a frame at 40 fps, idle. Read once,
+    # when the first request is made; a value the user set is kept.
+    os.environ.setdefault("QT_QPA_UPDATE_IDLE_TIME", "0")
+    # PyOpenGL checks glGetError after every call; vispy makes hundreds of calls a frame.
+    import OpenGL
+
+    OpenGL.ERROR_CHECKING = False
     # Qt and vispy are imported only once a window can be shown
     import vispy
     from PySide6.QtCore import Qt

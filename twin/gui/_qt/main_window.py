@@ -15,8 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QImage,
+    QKeySequence,
+    QPainter,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -111,7 +118,7 @@ class MainWindow(QMainWindow):
 
         self.fields = rack_color_fields(scenario)
         self.canvas = CanvasWrapper(scenario, self.topology, self.layout_, self.fields,
-                                    self.theme.scene)
+                                    self.theme.scene, native_window=True)
         self.canvas.set_units(self.units)
         self.kpis = KpiStrip(site_kpis(scenario, self.units))
         central = QWidget()
@@ -119,7 +126,7 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.kpis)
-        column.addWidget(self.canvas.canvas.native, 1)
+        column.addWidget(self.canvas.widget, 1)
         self.setCentralWidget(central)
 
         # alarms are scanned on the simulation's thread as it steps (AlarmedSimulation); the
@@ -209,9 +216,8 @@ class MainWindow(QMainWindow):
             lambda keys: self.runner.call(lambda _sim: engine.unshelve(keys)))
         self.alarm_panel.source_activated.connect(self.show_alarm_source)
         self.canvas.events.selected.connect(lambda event: self._on_selected(event.selection))
-        native = self.canvas.canvas.native
-        native.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        native.customContextMenuRequested.connect(self._on_context_menu)
+        self.canvas.events.context_menu.connect(
+            lambda event: self._on_context_menu(QPoint(*map(round, event.pos))))
         self.inspector.command.connect(self.runner.call)
         self.inspector.fly_to.connect(self.canvas.fly_to)
         self.runner.rejected.connect(
@@ -556,7 +562,7 @@ class MainWindow(QMainWindow):
         if selection is None:
             return
         self.canvas.select(selection)
-        self.fault_menu(selection).popup(self.canvas.canvas.native.mapToGlobal(pos))
+        self.fault_menu(selection).popup(self.canvas.widget.mapToGlobal(pos))
 
     def show_alarm_source(self, kind: str, index: int) -> None:
         """Select an alarm's source and fly the camera to it."""
@@ -643,8 +649,17 @@ class MainWindow(QMainWindow):
         box.open()
 
     def save_screenshot(self, path: Path) -> bool:
-        """Grab the whole window, 3D view included, into a PNG."""
-        return self.grab().save(str(path))
+        """The whole window, 3D view included, into a PNG. Grabbing the widgets leaves the
+        view blank (it is a native window): it is drawn off-screen and put in its place."""
+        image = self.grab().toImage()
+        pixels = np.ascontiguousarray(self.canvas.render())  # (h, w, 3) RGB
+        height, width = pixels.shape[:2]
+        view = QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+        painter = QPainter(image)
+        painter.drawImage(QRect(self.canvas.widget.mapTo(self, QPoint(0, 0)),
+                                self.canvas.widget.size()), view)
+        painter.end()
+        return image.save(str(path))
 
     def _restore_layout(self) -> None:
         if self.settings is None:

@@ -1,7 +1,7 @@
 """The 3D view: a SceneCanvas with the site's adapters, an orbit camera and rack picking.
 
 ``CanvasWrapper`` owns the canvas (composition, as in vispy's Qt embedding example); the
-window only puts ``canvas.native`` in a layout. Everything here runs on the GUI thread.
+window only puts ``widget`` in a layout. Everything here runs on the GUI thread.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
 from vispy import app, scene
 from vispy.util.event import EmitterGroup, Event
 
@@ -23,6 +26,7 @@ from twin.gui._vispy.cdus import CduAdapter
 from twin.gui._vispy.colors import ColorField
 from twin.gui._vispy.geometry import ray_hits
 from twin.gui._vispy.halls import HallAdapter
+from twin.gui._vispy.native_window import window_application
 from twin.gui._vispy.piping import PipingAdapter
 from twin.gui._vispy.racks import RackAdapter
 from twin.gui._vispy.robots import RobotAdapter
@@ -133,11 +137,22 @@ def _box_of(targets: tuple[PickTarget, ...], kind: str, index: int
 class CanvasWrapper:
     def __init__(self, scenario: Scenario, topology: Topology, layout: Layout,
                  fields: tuple[ColorField, ...], palette: ScenePalette,
-                 size: tuple[int, int] = (1280, 720)) -> None:
-        self.events = EmitterGroup(source=self, selected=Event)
+                 size: tuple[int, int] = (1280, 720), *, native_window: bool = False) -> None:
+        """``native_window``: draw in a native OpenGL window (see ``native_window``), much
+        faster under software OpenGL, but no widget can float over it."""
+        self.events = EmitterGroup(source=self, selected=Event, context_menu=Event)
         self._scenario, self._topology = scenario, topology
-        self.canvas = scene.SceneCanvas(keys=None, size=size, show=False,
-                                        bgcolor=palette.background)
+        # Qt presents the frame itself: a swap of vispy's own on top only waits for the
+        # software rasteriser to finish, on the GUI thread.
+        self.canvas = scene.SceneCanvas(
+            keys=None, size=size, show=False, autoswap=False, bgcolor=palette.background,
+            app=window_application() if native_window else None)
+        self._container = None
+        if native_window:
+            self._container = QWidget.createWindowContainer(self.canvas.native)
+            self._container.setFocusPolicy(Qt.FocusPolicy.WheelFocus)
+            self._container.setMinimumSize(64, 64)
+        self.widget: QWidget = self._container or self.canvas.native
         self.view = self.canvas.central_widget.add_view()
         self.viewpoints = site_viewpoints(layout, topology.hall_names,
                                           tuple(cell.name for cell in scenario.workcells))
@@ -167,6 +182,7 @@ class CanvasWrapper:
         self.layers = dict.fromkeys(LAYERS, True)
         self.frames_drawn = 0
         self._press_pos: np.ndarray | None = None
+        self._press_button = 0
         self._transition: tuple[float | None, Viewpoint, Viewpoint] | None = None
         self._timer = app.Timer(interval=1 / 60, connect=self._on_transition_tick, start=False)
         self._latest: Snapshot | None = None
@@ -356,15 +372,22 @@ class CanvasWrapper:
         self._timer.start()
 
     def _on_mouse_press(self, event) -> None:
-        self._press_pos = np.asarray(event.pos, float) if event.button == 1 else None
+        self._press_pos = np.asarray(event.pos, float)
+        self._press_button = event.button
 
     def _on_mouse_release(self, event) -> None:
-        if self._press_pos is None or event.button != 1:
+        """A click (press and release in one place) of the left button selects; of the
+        right button asks for the context menu. Drags move the camera."""
+        if self._press_pos is None or event.button != self._press_button:
             return
         moved = np.abs(np.asarray(event.pos, float) - self._press_pos).max()
         self._press_pos = None
-        if moved <= CLICK_TOLERANCE_PX:
+        if moved > CLICK_TOLERANCE_PX:
+            return
+        if event.button == 1:
             self.select(self.pick(event.pos))
+        elif event.button == 2:
+            self.events.context_menu(pos=tuple(event.pos))
 
     # ----------------------------------------------------------------- drawing
 
@@ -391,7 +414,7 @@ class CanvasWrapper:
         self.canvas.update()
 
     def render(self) -> np.ndarray:
-        """The view as an (h, w, 4) uint8 image, drawn now."""
+        """The view as an (h, w, 3) uint8 RGB image, drawn now."""
         self._set_detail(None)  # an off-screen render has no draw event to set it
         return self.canvas.render(alpha=False)
 
@@ -401,3 +424,8 @@ class CanvasWrapper:
         self._label_release.stop()
         self.alarm_marks.close()
         self.canvas.close()
+        if self._container is not None:
+            # The container must go before its native window (Qt's container dereferences
+            # it when its top level goes): out of the layout, then deleted, window and all.
+            self._container.setParent(None)
+            shiboken6.delete(self._container)

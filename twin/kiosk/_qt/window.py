@@ -76,14 +76,16 @@ class KioskWindow(QWidget):
         self.scenario, self.story = scenario, story
         self.topology = build_topology(scenario)
         layout = build_layout(scenario, self.topology)
+        # the composed (not native) view: the overlay's callouts float over it
         self.canvas = CanvasWrapper(scenario, self.topology, layout,
-                                    rack_color_fields(scenario), THEMES["dark"].scene)
+                                    rack_color_fields(scenario), THEMES["dark"].scene,
+                                    native_window=False)
         self.canvas.set_units(self.units)
         self.canvas.canvas.native.setMouseTracking(True)
         self.overlay = KioskOverlay(scenario, kiosk_font_family(), self, units=self.units)
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.canvas.canvas.native, 0, 0)
+        grid.addWidget(self.canvas.widget, 0, 0)
         grid.addWidget(self.overlay, 0, 0)
         self.overlay.raise_()  # above the 3D view, which joined the window after it
         self.resize(1280, 720)

@@ -1,0 +1,113 @@
+"""The main window's 3D view is a native OpenGL window in a container (Qt does not compose
+it with the widgets on every frame): it draws, answers clicks and right clicks, shows up
+in screenshots and goes away with the window."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def _rack_top(window, rack: int) -> tuple[int, int]:
+    boxes = window.canvas.racks._boxes
+    top = np.append(boxes.center_m[rack, :2], boxes.upper_m[rack, 2])
+    x, y = window.canvas.screen_position(top)
+    return round(x), round(y)
+
+
+def test_the_view_is_a_native_window_that_draws_frames(make_window, qtbot):
+    from PySide6.QtOpenGL import QOpenGLWindow
+
+    window = make_window(running=True, speed=60.0)
+    native = window.canvas.canvas.native
+    assert isinstance(native, QOpenGLWindow)
+    assert window.canvas.widget is not native  # the container is what the layout holds
+    assert window.centralWidget().isAncestorOf(window.canvas.widget)
+    qtbot.waitUntil(native.isExposed, timeout=3000)
+    drawn = window.canvas.frames_drawn
+    qtbot.waitUntil(lambda: window.canvas.frames_drawn > drawn + 5, timeout=5000)
+    ratio = native.devicePixelRatio()
+    assert window.canvas.canvas.physical_size == (round(native.width() * ratio),
+                                                  round(native.height() * ratio))
+
+
+def test_the_view_follows_its_container_when_the_window_resizes(make_window, qtbot):
+    window = make_window(running=False)
+    native = window.canvas.canvas.native
+    qtbot.waitUntil(native.isExposed, timeout=3000)
+    before = window.canvas.canvas.size
+    window.resize(window.width() + 120, window.height() + 80)
+    qtbot.waitUntil(lambda: window.canvas.canvas.size != before, timeout=3000)
+    container = window.canvas.widget
+    assert window.canvas.canvas.size == (container.width(), container.height())
+
+
+def test_a_screenshot_shows_the_3d_view_where_it_is(make_window, qtbot, tmp_path):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QImage
+
+    window = make_window(running=False)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    shot = tmp_path / "window.png"
+    assert window.save_screenshot(shot)
+    image = QImage(str(shot)).convertToFormat(QImage.Format.Format_RGB888)
+    container = window.canvas.widget
+    corner = container.mapTo(window, QPoint(0, 0))
+    scale = image.width() / window.width()
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(
+        image.height(), image.bytesPerLine())[:, :3 * image.width()]
+    pixels = rows.reshape(image.height(), image.width(), 3)
+    top, left = round(corner.y() * scale), round(corner.x() * scale)
+    height, width = round(container.height() * scale), round(container.width() * scale)
+    view = pixels[top:top + height, left:left + width].astype(int)
+    rendered = window.canvas.render().astype(int)
+    rendered = rendered[:view.shape[0], :view.shape[1]]
+    assert view.reshape(-1, 3).std(axis=0).max() > 10  # the scene, not a blank rectangle
+    assert np.abs(view - rendered).mean() < 3  # the view as drawn, in its place
+
+
+def test_a_right_click_on_a_rack_opens_its_fault_menu(make_window, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    from twin.gui.objects import Selection
+
+    window = make_window(running=False)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    window.canvas.go_to(window.topology.hall_names[0], animate=False)
+    rack = 37
+    x, y = _rack_top(window, rack)
+    assert window.canvas.pick((x, y)) == Selection("rack", rack)
+    native = window.canvas.canvas.native
+    qtbot.mouseClick(native, Qt.MouseButton.RightButton, pos=QPoint(x, y))
+
+    def open_menus() -> list[QMenu]:
+        return [w for w in QApplication.topLevelWidgets()
+                if isinstance(w, QMenu) and w.isVisible()]
+
+    qtbot.waitUntil(lambda: len(open_menus()) == 1, timeout=3000)
+    [menu] = open_menus()
+    assert menu.actions()[0].text() == window.topology.rack_name(rack)
+    assert window.canvas.selected == Selection("rack", rack)
+    origin = window.canvas.widget.mapToGlobal(QPoint(x, y))
+    assert (menu.pos() - origin).manhattanLength() < 40  # opens where the click was
+    menu.close()
+
+
+def test_a_right_drag_moves_the_camera_and_opens_no_menu(make_window, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    window = make_window(running=False)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    native = window.canvas.canvas.native
+    distance = window.canvas.view.camera.distance
+    qtbot.mousePress(native, Qt.MouseButton.RightButton, pos=QPoint(300, 300))
+    qtbot.mouseMove(native, QPoint(300, 360))
+    qtbot.mouseRelease(native, Qt.MouseButton.RightButton, pos=QPoint(300, 360))
+    qtbot.wait(100)
+    assert window.canvas.view.camera.distance != distance  # right drag zooms
+    assert not [w for w in QApplication.topLevelWidgets()
+                if isinstance(w, QMenu) and w.isVisible()]

@@ -58,14 +58,14 @@ def test_robot_links_follow_the_joint_angles_from_frame_to_frame(robot_window):
     np.testing.assert_allclose(np.linalg.norm(robots.link_transforms[2][:, 0]),
                                np.linalg.norm(frames[3, :3, 3] - frames[2, :3, 3]), rtol=1e-6)
     # and that is what the GPU draws
-    np.testing.assert_allclose(robots.links.instance_positions, robots.link_positions,
+    np.testing.assert_allclose(robots.boxes.group_positions("links"), robots.link_positions,
                                atol=1e-4)
 
     change(lambda sim: sim.step(7))  # the joints swing on
     assert not np.allclose(window.snapshot.robots.arm_joints_rad, joints)
     moved = np.abs(robots.link_transforms - before).max(axis=(1, 2))
     assert np.count_nonzero(moved > 1e-3) > robots.link_count // 2
-    np.testing.assert_allclose(robots.links.instance_transforms, robots.link_transforms,
+    np.testing.assert_allclose(robots.boxes.group_transforms("links"), robots.link_transforms,
                                atol=1e-4)
 
 
@@ -76,7 +76,7 @@ def test_grippers_open_and_close_and_parts_ride_the_belt(robot_window):
 
     def fingers_apart() -> np.ndarray:
         """Per drawn arm (mirrored humanoid arms too), between its two fingers."""
-        centres = robots.fingers.instance_positions
+        centres = robots.boxes.group_positions("fingers")
         return np.linalg.norm(centres[0::2] - centres[1::2], axis=1)
 
     change(lambda sim: sim.overrides.update(arm_gripper_closed=np.ones(arms, bool)))
@@ -120,7 +120,7 @@ def test_service_robots_drive_their_route_and_zones_turn_red(robot_window):
 
     change(drive)
     np.testing.assert_allclose(robots.service_positions[0], [1.6, 6.0, 0.0])
-    body = robots.vehicles.instance_transforms[0]
+    body = robots.boxes.group_transforms("vehicles")[0]
     np.testing.assert_allclose(body[:, 0], [0.0, 0.8, 0.0], atol=1e-6)  # heading north
     assert robots.routes.visible
     drawn = robots.routes.pos

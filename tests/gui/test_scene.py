@@ -241,23 +241,26 @@ def test_busways_and_the_power_chain_follow_loading(plant_window):
     _assert_all(busways[3:], busways[0])
     assert np.array_equal(canvas.busways.node.instance_colors.rgba, busways)
 
-    substation = canvas.substation
-    rooms = substation.hall_transformers.instance_colors.rgba
-    ups = substation.hall_ups.instance_colors.rgba
+    boxes = canvas.substation.boxes
+    assert np.array_equal(boxes.node.instance_colors.rgba, boxes.colors)  # as sent
+    rooms = boxes.group_colors("hall_transformers")
+    ups = boxes.group_colors("hall_ups")
     np.testing.assert_allclose(rooms[1], OVERLOADED)
     assert rooms[0, 1] > rooms[0, 0] and ups[0, 0] > ups[0, 1] > ups[0, 2]
-    assert np.allclose(substation.feed.instance_colors.rgba, LINE_DEAD)
-    generators = substation.generators.instance_colors.rgba
+    assert np.allclose(boxes.group_colors("feed"), LINE_DEAD)
+    generators = boxes.group_colors("generators")
     assert not np.allclose(generators[2], generators[3])  # running, off
     assert not np.allclose(generators[21], generators[3])  # failed, off
     assert not np.allclose(generators[21], generators[2])
     # the state-of-charge bars: a quarter charged, the rest of the bar empty
-    charged = substation.charge.instance_transforms[:, 0, 0]
-    empty = substation.charge_track.instance_transforms[:, 0, 0]
+    charged = boxes.group_transforms("charge")[:, 0, 0]
+    empty = boxes.group_transforms("charge_track")[:, 0, 0]
     np.testing.assert_allclose(charged / (charged + empty), 0.25, atol=1e-4)
+    assert np.array_equal(boxes.node.instance_transforms, boxes.transforms)
 
     change(lambda sim: setattr(sim, "power", {"utility_available": True}))
-    assert np.allclose(substation.feed.instance_colors.rgba, LINE_LIVE)
+    assert np.allclose(boxes.group_colors("feed"), LINE_LIVE)
+    assert np.array_equal(boxes.node.instance_colors.rgba, boxes.colors)
 
 
 def test_layers_hide_the_hydraulic_and_electrical_visuals(plant_window):
@@ -308,11 +311,11 @@ def test_the_hall_view_shows_pipes_and_busways_over_the_racks(plant_window):
 
 def test_theme_recolours_the_empty_charge_bars(plant_window):
     window, _, _ = plant_window
-    track = window.canvas.substation.charge_track
+    boxes = window.canvas.substation.boxes
     window.set_theme("light")
-    light = track.instance_colors.rgba[0].copy()
+    light = boxes.group_colors("charge_track")[0].copy()
     window.set_theme("dark")
-    assert track.instance_colors.rgba[0, :3].sum() < light[:3].sum() - 0.3
+    assert boxes.group_colors("charge_track")[0, :3].sum() < light[:3].sum() - 0.3
 
 
 def test_the_canvas_picks_every_kind_of_equipment(plant_window):

@@ -47,37 +47,146 @@ LAYERS = ("thermal", "hydraulic", "electrical", "robots", "labels")
 "labels" is every adapter's text."""
 
 
+@dataclass(frozen=True, slots=True)
+class LabelStyle:
+    size: float = 9.0
+    bold: bool = False
+    below: bool = False  # under its position (a second line), else just above it
+
+
+class Label:
+    """One label, or several of one style, on a ``LabelBoard``: ``text`` is a string for one
+    label and a list for several, as vispy's Text takes them."""
+
+    def __init__(self, board: LabelBoard, owner: object, style: LabelStyle,
+                 texts: list[str], single: bool) -> None:
+        self._board, self.owner, self.style = board, owner, style
+        self._texts, self._single = texts, single
+
+    @property
+    def text(self) -> str | list[str]:
+        return self._texts[0] if self._single else list(self._texts)
+
+    @text.setter
+    def text(self, text: str | list[str]) -> None:
+        texts = [text] if self._single else list(text)
+        if len(texts) != len(self._texts):
+            raise ValueError(f"{len(self._texts)} labels here, {len(texts)} texts given")
+        if texts != self._texts:
+            self._texts[:] = texts
+            self._board.changed(self.style)
+
+    @property
+    def visible(self) -> bool:
+        """Drawn: the board's labels are shown and so is the layer of the label's owner."""
+        return self._board.visible and self._board.owner_visible(self.owner)
+
+    def shown_texts(self) -> list[str]:
+        return self._texts if self._board.owner_visible(self.owner) else [""] * len(self._texts)
+
+
+class LabelBoard:
+    """Every scene label of one style in one Text visual, whoever owns it.
+
+    On software OpenGL each visual costs about 0.3 ms a frame whatever it draws: a gigawatt
+    site's hall labels alone were a sixth of a frame as one visual each, and still seven
+    visuals as one per adapter and style. The owners' layers hide their labels by blanking
+    them. vispy places 3D text with y pointing down the screen: anchor "top" puts the text
+    above its position.
+    """
+
+    def __init__(self, parent) -> None:
+        self.root = Node(parent=parent, name="Labels")
+        self._labels: dict[LabelStyle, list[Label]] = {}
+        self._visuals: dict[LabelStyle, visuals.Text] = {}
+        self._positions: dict[LabelStyle, list[np.ndarray]] = {}
+        self._hidden_owners: set[int] = set()
+        self._stale: set[LabelStyle] = set()
+
+    def add(self, owner: object, text: str | list[str], pos, style: LabelStyle) -> Label:
+        """A label of ``owner`` just above ``pos`` (its left end there), or ``below`` it; or,
+        with a list of texts and one position per text, several."""
+        single = isinstance(text, str)
+        texts = [text] if single else list(text)
+        positions = np.atleast_2d(np.asarray(pos, np.float32))
+        if len(positions) != len(texts):
+            raise ValueError(f"{len(texts)} labels need as many positions, not {len(positions)}")
+        label = Label(self, owner, style, texts, single)
+        self._labels.setdefault(style, []).append(label)
+        self._positions.setdefault(style, []).append(positions)
+        if style not in self._visuals:
+            visual = visuals.Text("", font_size=style.size, bold=style.bold, anchor_x="left",
+                                  anchor_y="bottom" if style.below else "top",
+                                  parent=self.root)
+            visual.order = 10  # drawn after the boxes, over them
+            visual.set_gl_state("translucent", depth_test=False)
+            self._visuals[style] = visual
+        self._stale.add(style)
+        return label
+
+    def changed(self, style: LabelStyle) -> None:
+        self._stale.add(style)
+
+    @property
+    def visible(self) -> bool:
+        return self.root.visible
+
+    @visible.setter
+    def visible(self, visible: bool) -> None:
+        set_visible(self.root, visible)
+
+    def owner_visible(self, owner: object) -> bool:
+        return id(owner) not in self._hidden_owners
+
+    def show_owner(self, owner: object, visible: bool) -> None:
+        """Show or blank the labels of ``owner`` (as its layer is shown or hidden)."""
+        key = id(owner)
+        if visible == (key not in self._hidden_owners):
+            return
+        if visible:
+            self._hidden_owners.discard(key)
+        else:
+            self._hidden_owners.add(key)
+        self._stale.update(style for style, labels in self._labels.items()
+                           if any(label.owner is owner for label in labels))
+        self.flush()
+
+    def set_color(self, color: str) -> None:
+        for visual in self._visuals.values():
+            visual.color = color
+
+    def flush(self) -> None:
+        """Lay out again the styles whose texts changed: vispy lays out all of a visual's
+        text at every assignment, so this runs once per round of changes."""
+        for style in self._stale:
+            texts = [text for label in self._labels[style] for text in label.shown_texts()]
+            visual = self._visuals[style]
+            visual.text = texts
+            visual.pos = np.concatenate(self._positions[style])
+        self._stale.clear()
+
+
 class Adapter:
     """An adapter draws one kind of thing; ``update`` takes a snapshot and only moves
     arrays to the GPU, so it stays cheap enough to run every frame.
 
     Every visual of an adapter hangs under its own ``root`` node, so that hiding the
-    adapter's layer is one flag.
+    adapter's layer is one flag; its labels are on the scene's ``LabelBoard``.
     """
 
     layer: str | None = None
 
-    def __init__(self, parent) -> None:
+    def __init__(self, parent, labels: LabelBoard | None = None) -> None:
         self.root = Node(parent=parent, name=type(self).__name__)
-        self.labels: list[visuals.Text] = []
+        self._board = labels
 
     def _label(self, text: str | list[str], pos, *, size: float = 9.0, bold: bool = False,
-               below: bool = False) -> visuals.Text:
+               below: bool = False) -> Label:
         """A label just above ``pos`` (its left end there), or just ``below`` it; or, with a
-        list of texts and one position per text, many labels of one style in one visual.
-
-        One visual per style, not per label: on software OpenGL each visual costs about
-        0.3 ms a frame whatever it draws, and a gigawatt site's hall labels alone were a
-        sixth of the frame. vispy places 3D text with y pointing down the screen: anchor
-        "top" puts the text above its position.
-        """
-        label = visuals.Text(text, pos=np.asarray(pos, np.float32), font_size=size,
-                             bold=bold, anchor_x="left",
-                             anchor_y="bottom" if below else "top", parent=self.root)
-        label.order = 10  # drawn after the boxes, over them
-        label.set_gl_state("translucent", depth_test=False)
-        self.labels.append(label)
-        return label
+        list of texts and one position per text, several labels of one style."""
+        if self._board is None:
+            raise RuntimeError(f"{type(self).__name__} was made without a label board")
+        return self._board.add(self, text, pos, LabelStyle(size, bold, below))
 
     def update(self, snapshot: Snapshot) -> None:
         """Things with no simulated state (pedestals, walls) keep their look."""
@@ -86,19 +195,16 @@ class Adapter:
         """Refresh the labels that show values; called a few times a second, not per frame."""
 
     @staticmethod
-    def set_text(label: visuals.Text, text: str | list[str]) -> None:
-        """Change a label (or each of a visual's labels, given a list) only when its text
-        changes: vispy lays all of a visual's text out again on every assignment."""
-        if label.text != text:
-            label.text = text
+    def set_text(label: Label, text: str | list[str]) -> None:
+        """Change a label (or each of several, given a list); the board lays the text out
+        again at its next flush, and only if it changed."""
+        label.text = text
 
     def apply_palette(self, palette: ScenePalette) -> None:
-        for label in self.labels:
-            label.color = palette.label
+        """Colours that follow the theme (labels take theirs from the board)."""
 
     def show_layer(self, layer: str, visible: bool) -> None:
-        if layer == "labels":
-            for label in self.labels:
-                label.visible = visible
-        elif layer == self.layer:
+        if layer == self.layer:
             self.root.visible = visible
+            if self._board is not None:
+                self._board.show_owner(self, visible)

@@ -20,7 +20,7 @@ from vispy.util.event import EmitterGroup, Event
 
 from twin.alarms import AlarmView
 from twin.gui._vispy.alarm_marks import AlarmMarkAdapter
-from twin.gui._vispy.base import LAYERS, Adapter, ScenePalette
+from twin.gui._vispy.base import LAYERS, Adapter, LabelBoard, ScenePalette
 from twin.gui._vispy.busways import BuswayAdapter
 from twin.gui._vispy.cdus import CduAdapter
 from twin.gui._vispy.colors import ColorField
@@ -162,13 +162,14 @@ class CanvasWrapper:
             elevation=home.elevation, azimuth=home.azimuth)
         self.view.camera.depth_value = DEPTH_RANGE
         parent = self.view.scene
+        self.labels = LabelBoard(parent)
         self.site = SiteAdapter(layout, parent, palette)
-        self.halls = HallAdapter(layout, topology.hall_names, parent, palette)
+        self.halls = HallAdapter(layout, topology.hall_names, parent, palette, self.labels)
         self.racks = RackAdapter(layout, fields, parent)
         self.cdus = CduAdapter(layout, parent)
-        self.yard = YardAdapter(layout, parent, palette)
-        self.substation = SubstationAdapter(scenario, layout, parent, palette)
-        self.workcells = WorkcellAdapter(scenario, layout, parent, palette)
+        self.yard = YardAdapter(layout, parent, palette, self.labels)
+        self.substation = SubstationAdapter(scenario, layout, parent, palette, self.labels)
+        self.workcells = WorkcellAdapter(scenario, layout, parent, palette, self.labels)
         self.piping = PipingAdapter(scenario, topology, layout, parent)
         self.busways = BuswayAdapter(layout, topology, parent)
         self.robots = RobotAdapter(scenario, layout, parent)
@@ -191,8 +192,9 @@ class CanvasWrapper:
                                       start=True)
         # The first layout of text loads every glyph of the labels' fonts (most of a second
         # under software GL): the first live frame comes without labels, the next with them.
-        for adapter in self.adapters:
-            adapter.show_layer("labels", False)
+        self.labels.set_color(palette.label)
+        self.labels.flush()
+        self.labels.visible = False
         self._labels_held = True
         self._label_release = app.Timer(interval=0.0, iterations=1,
                                         connect=self._release_labels, start=False)
@@ -220,6 +222,7 @@ class CanvasWrapper:
         self._labelled = self._latest
         for adapter in self.adapters:
             adapter.update_labels(self._latest)
+        self.labels.flush()
         self.canvas.update()
 
     def set_units(self, system: UnitSystem) -> None:
@@ -238,12 +241,17 @@ class CanvasWrapper:
         if layer not in LAYERS:
             raise ValueError(f"unknown layer {layer!r}; the layers are {', '.join(LAYERS)}")
         self.layers[layer] = visible
-        for adapter in self.adapters:
-            adapter.show_layer(layer, visible)
+        if layer == "labels":
+            if not self._labels_held:
+                self.labels.visible = visible
+        else:
+            for adapter in self.adapters:
+                adapter.show_layer(layer, visible)
         self.canvas.update()
 
     def set_palette(self, palette: ScenePalette) -> None:
         self.canvas.bgcolor = palette.background
+        self.labels.set_color(palette.label)
         for adapter in self.adapters:
             adapter.apply_palette(palette)
         self.canvas.update()
@@ -409,8 +417,7 @@ class CanvasWrapper:
             self._label_release.start()  # after this frame has reached the screen
 
     def _release_labels(self, _event=None) -> None:
-        for adapter in self.adapters:
-            adapter.show_layer("labels", self.layers["labels"])
+        self.labels.visible = self.layers["labels"]
         self.canvas.update()
 
     def render(self) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.gui._vispy.base import Adapter, ScenePalette
+from twin.gui._vispy.base import Adapter, LabelBoard, ScenePalette
 from twin.gui._vispy.geometry import box_node
 from twin.gui.units import UnitSystem, conversion
 from twin.sim.layout import Boxes, Layout
@@ -26,8 +26,8 @@ def _walls(halls: Boxes) -> Boxes:
 
 class HallAdapter(Adapter):
     def __init__(self, layout: Layout, names: tuple[str, ...], parent,
-                 palette: ScenePalette) -> None:
-        super().__init__(parent)
+                 palette: ScenePalette, labels: LabelBoard) -> None:
+        super().__init__(parent, labels)
         halls = layout.halls
         floor_center = halls.center_m.copy()
         floor_center[:, 2] = FLOOR_THICKNESS_M / 2

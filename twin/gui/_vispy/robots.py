@@ -11,8 +11,9 @@
 - Safety zones: translucent volumes over the task cells, red after an emergency stop or
   an intrusion.
 
-Everything that moves is an InstancedMesh whose buffers are rewritten in place
-(``instances``), so a frame sends numbers, not geometry.
+All the boxes are one mesh (``instances.BoxBatch``: groups still, links, fingers, parts,
+vehicles) whose buffers are rewritten in place, so a frame sends numbers, not geometry;
+the safety zones, translucent, are a mesh of their own.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import numpy as np
 from vispy.scene import visuals
 
 from twin.gui._vispy.base import Adapter, rgba
-from twin.gui._vispy.geometry import UNIT_CUBE, box_node, scale_transforms
-from twin.gui._vispy.instances import send_colors, send_transforms
+from twin.gui._vispy.geometry import box_node, scale_transforms
+from twin.gui._vispy.instances import BoxBatch, box_group, send_colors
 from twin.scenario import Scenario
 from twin.sim.layout import Boxes, Layout
 from twin.sim.robotics.cells import RobotState
@@ -121,15 +122,12 @@ class RobotAdapter(Adapter):
     def __init__(self, scenario: Scenario, layout: Layout, parent) -> None:
         super().__init__(parent)
         self.plan = plan = plan_workcells(scenario, layout)
-        # what stands still, in one mesh: pedestals, conveyors, benches, humanoid bodies
+        # what stands still: pedestals, conveyors, benches, humanoid bodies
         still = (plan.pedestals, plan.conveyors, plan.benches, plan.bodies)
         colors = (PEDESTAL_RGBA, BELT_RGBA, BENCH_RGBA, BODY_RGBA)
-        if sum(b.count for b in still):
-            box_node(Boxes(np.vstack([b.center_m for b in still]),
-                           np.vstack([b.size_m for b in still])),
-                     np.vstack([np.tile(c, (b.count, 1)) for b, c in zip(still, colors,
-                                                                          strict=True)]),
-                     self.root)
+        groups = {"still": box_group(
+            Boxes(np.vstack([b.center_m for b in still]), np.vstack([b.size_m for b in still])),
+            np.vstack([np.tile(c, (b.count, 1)) for b, c in zip(still, colors, strict=True)]))}
         self._models = [_ArmModel(m, plan) for m in dict.fromkeys(plan.arm_model)]
         self._models = [m for m in self._models if m.arms.size]
         link_colors = [np.tile(ARM_RGBA[m.model], (m.drawn * m.chain.joint_count, 1))
@@ -140,10 +138,8 @@ class RobotAdapter(Adapter):
             [np.concatenate([m.arms, m.arms[m.mirrored]]) for m in self._models]
             or [np.zeros(0, int)])
         self.finger_count = 2 * sum(m.drawn for m in self._models)
-        self.links = self.fingers = None
-        if self.link_count:
-            self.links = _instances(np.vstack(link_colors), self.root)
-            self.fingers = _instances(np.tile(FINGER_RGBA, (self.finger_count, 1)), self.root)
+        groups["links"] = _unplaced(np.vstack(link_colors or [np.zeros((0, 4))]))
+        groups["fingers"] = _unplaced(np.tile(FINGER_RGBA, (self.finger_count, 1)))
 
         # parts on the belts: as many as fit at their spacing
         lengths = np.linalg.norm(plan.conveyor_end_m - plan.conveyor_start_m, axis=1)
@@ -152,11 +148,9 @@ class RobotAdapter(Adapter):
         self._part_slot = np.arange(self._part_belt.size) - np.repeat(
             np.cumsum(per_belt) - per_belt, per_belt)
         self._belt_length_m = lengths
-        self.parts = None
-        if self._part_belt.size:
-            self.parts = _instances(np.tile(PART_RGBA, (self._part_belt.size, 1)), self.root,
-                                    scale=np.tile(PART_SIZE_M, (self._part_belt.size, 1)))
-            self.part_positions = np.zeros((self._part_belt.size, 3))
+        groups["parts"] = _unplaced(np.tile(PART_RGBA, (self._part_belt.size, 1)),
+                                    np.tile(PART_SIZE_M, (self._part_belt.size, 1)))
+        self.part_positions = np.zeros((self._part_belt.size, 3))
 
         # service robots: a base and a mast each
         self._service_cells = np.array([k for k, c in enumerate(scenario.workcells)
@@ -168,10 +162,11 @@ class RobotAdapter(Adapter):
         self.service_count = service_count
         self.service_positions = np.zeros((service_count, 3))
         self.service_heading = np.zeros(service_count)
-        self.vehicles = None
-        if service_count:
-            self.vehicles = _instances(np.tile(SERVICE_RGBA, (2 * service_count, 1)),
-                                       self.root)
+        groups["vehicles"] = _unplaced(np.tile(SERVICE_RGBA, (2 * service_count, 1)))
+        # one mesh for all (see BoxBatch); a mirrored humanoid arm's fingers are mirrored
+        # boxes, whose faces turn the other way: no face is culled
+        self.boxes = BoxBatch(groups, self.root, cull_face=False) \
+            if sum(len(centers) for centers, _, _ in groups.values()) else None
         self.routes = visuals.Line(connect="segments", color=ROUTE_RGBA, width=2.0,
                                    parent=self.root)
         self.routes.order = 4  # over the floor and the racks' feet
@@ -236,12 +231,14 @@ class RobotAdapter(Adapter):
         if not self.root.visible:
             return  # a hidden layer sends nothing to the GPU
         robots = snapshot.robots
-        if self.links is not None:
+        if self.link_count:
             self._update_arms(robots)
-        if self.parts is not None:
+        if self._part_belt.size:
             self._update_parts(robots)
-        if self.vehicles is not None:
+        if self.service_count:
             self._update_service(robots)
+        if self.boxes is not None:
+            self.boxes.send()
         if self.zones is not None:
             stopped = (robots.cell_intrusion | robots.cell_emergency_stop)[self._zone_cells]
             self.zone_colors = np.where(stopped[:, None], ZONE_STOPPED_RGBA, ZONE_RGBA)
@@ -267,9 +264,9 @@ class RobotAdapter(Adapter):
             finger_transforms.append(np.stack([shape, shape], axis=1))
         self.link_positions = np.vstack(centres)
         self.link_transforms = np.vstack(transforms)
-        send_transforms(self.links, self.link_transforms, self.link_positions)
-        send_transforms(self.fingers, np.concatenate(finger_transforms).reshape(-1, 3, 3),
-                        np.concatenate(finger_centres).reshape(-1, 3))
+        self.boxes.place("links", self.link_positions, self.link_transforms)
+        self.boxes.place("fingers", np.concatenate(finger_centres).reshape(-1, 3),
+                         np.concatenate(finger_transforms).reshape(-1, 3, 3))
 
     def _update_parts(self, robots) -> None:
         plan = self.plan
@@ -281,8 +278,8 @@ class RobotAdapter(Adapter):
         direction = (end - start) / self._belt_length_m[belt][:, None]
         self.part_positions = start + along[:, None] * direction
         self.part_positions[:, 2] += PART_SIZE_M[2] / 2
-        send_transforms(self.parts, scale_transforms(np.tile(PART_SIZE_M, (belt.size, 1))),
-                        self.part_positions)
+        self.boxes.place("parts", self.part_positions,
+                         scale_transforms(np.tile(PART_SIZE_M, (belt.size, 1))))
 
     def _update_service(self, robots) -> None:
         xy = np.asarray(robots.service_xy_m, float)
@@ -313,12 +310,11 @@ class RobotAdapter(Adapter):
         back = -0.25 * SERVICE_BODY_M[0] * np.column_stack([c, s, np.zeros_like(c)])
         mast_at = positions + back + np.array(
             [0.0, 0.0, SERVICE_BODY_M[2] + SERVICE_MAST_M[2] / 2])
-        send_transforms(self.vehicles, np.concatenate([body, mast]),
-                        np.concatenate([body_at, mast_at]))
+        self.boxes.place("vehicles", np.concatenate([body_at, mast_at]),
+                         np.concatenate([body, mast]))
         fault = np.asarray(robots.service_state) == RobotState.FAULT
-        colors = np.where(np.concatenate([fault, fault])[:, None], SERVICE_FAULT_RGBA,
-                          SERVICE_RGBA)
-        send_colors(self.vehicles, colors)
+        self.boxes.set_colors("vehicles", np.where(np.concatenate([fault, fault])[:, None],
+                                                   SERVICE_FAULT_RGBA, SERVICE_RGBA))
         self._update_routes(robots.service_routes_m)
 
     def _update_routes(self, routes: tuple[np.ndarray, ...]) -> None:
@@ -337,15 +333,9 @@ class RobotAdapter(Adapter):
             self.routes.set_data(pos=points)
 
 
-def _instances(colors: np.ndarray, parent, scale: np.ndarray | None = None):
-    """An InstancedMesh of unit cubes, one per colour, to be placed by ``update``."""
-    vertices, faces, greys = UNIT_CUBE
+def _unplaced(colors: np.ndarray, size: np.ndarray | None = None):
+    """A ``BoxBatch`` group of boxes, one per colour, that ``update`` places: until then
+    at the origin, a millimetre across (or ``size``)."""
     count = len(colors)
-    size = np.full((count, 3), 1e-3) if scale is None else scale
-    node = visuals.InstancedMesh(
-        vertices, faces, vertex_colors=greys,
-        instance_positions=np.zeros((count, 3), np.float32),
-        instance_transforms=scale_transforms(size),
-        instance_colors=colors.astype(np.float32), parent=parent)
-    node.set_gl_state("opaque", depth_test=True, cull_face=False)
-    return node
+    size = np.full((count, 3), 1e-3) if size is None else size
+    return np.zeros((count, 3)), scale_transforms(size), colors

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from vispy.color import Colormap
 
-from twin.gui._vispy.base import Adapter, ScenePalette, rgba
-from twin.gui._vispy.geometry import box_node, scale_transforms
-from twin.gui._vispy.instances import send_colors, send_transforms
+from twin.gui._vispy.base import Adapter, LabelBoard, ScenePalette, rgba
+from twin.gui._vispy.geometry import scale_transforms
+from twin.gui._vispy.instances import BoxBatch, box_group
 from twin.scenario import Scenario
 from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
@@ -75,36 +75,42 @@ def feed_line(transformers: Boxes, pad_rect: np.ndarray) -> Boxes:
 
 
 class SubstationAdapter(Adapter):
+    """All the power chain's boxes in one ``BoxBatch``, groups named after the equipment:
+    transformers, hall_transformers, hall_ups, feed, bess, charge, charge_track,
+    generators (the last four where the site has them)."""
+
     layer = "electrical"
 
     def __init__(self, scenario: Scenario, layout: Layout, parent,
-                 palette: ScenePalette) -> None:
-        super().__init__(parent)
+                 palette: ScenePalette, labels: LabelBoard) -> None:
+        super().__init__(parent, labels)
         mains = scenario.power.main_transformers
         self._kv = f"{mains.hv_kv:g}/{mains.lv_kv:g} kV"
         self._boxes = {kind: getattr(layout, kind) for kind in PICKABLE}
         self._generator_count = layout.generators.count
         self._bess_count = layout.bess.count
-        idle = loading_rgba(np.zeros(1))
-        self.transformers = box_node(layout.main_transformers, idle, self.root)
+        idle = loading_rgba(np.zeros(1))[0]
         hall_transformers, hall_ups = _halves(layout.electrical_rooms)
-        self.hall_transformers = box_node(hall_transformers, idle, self.root, shrink_m=0.2)
-        self.hall_ups = box_node(hall_ups, idle, self.root, shrink_m=0.2)
-        self.feed = box_node(feed_line(layout.main_transformers, layout.substation_rect_m),
-                             LINE_LIVE, self.root)
-        self.bess = self.charge_track = self.charge = None
+        groups = {
+            "transformers": box_group(layout.main_transformers, idle),
+            "hall_transformers": box_group(hall_transformers, idle, shrink_m=0.2),
+            "hall_ups": box_group(hall_ups, idle, shrink_m=0.2),
+            "feed": box_group(feed_line(layout.main_transformers, layout.substation_rect_m),
+                              LINE_LIVE),
+        }
         if self._bess_count:
             bess = layout.bess
-            self.bess = box_node(bess, BESS_IDLE, self.root)
             self._bar_length = bess.size_m[:, 0] - 0.6
             self._bar_west = bess.lower_m[:, 0] + 0.3
             self._bar_center = bess.center_m.copy()
             self._bar_center[:, 2] = bess.upper_m[:, 2] + BAR_HEIGHT_M / 2 + 0.02
             charged, empty = self._charge_bars(0.0)
-            self.charge = box_node(charged, CHARGE, self.root)
-            self.charge_track = box_node(empty, np.ones(4, np.float32), self.root)
-        self.generators = (box_node(layout.generators, GENERATOR_STOPPED, self.root)
-                           if self._generator_count else None)
+            groups |= {"bess": box_group(bess, BESS_IDLE),
+                       "charge": box_group(charged, CHARGE),
+                       "charge_track": box_group(empty, np.ones(4, np.float32))}
+        if self._generator_count:
+            groups["generators"] = box_group(layout.generators, GENERATOR_STOPPED)
+        self.boxes = BoxBatch(groups, self.root)
         rect = layout.substation_rect_m
         corner = (rect[0], rect[3], 3.0)
         self.title = self._label("Substation & backup power", corner, size=11,
@@ -127,27 +133,25 @@ class SubstationAdapter(Adapter):
         return bars[0], bars[1]
 
     def update(self, snapshot: Snapshot) -> None:
-        power, site = snapshot.power, snapshot.site
-        count = self.transformers.instance_positions.shape[0]
-        send_colors(self.transformers, np.tile(
-            loading_rgba(np.array([power.main_transformer_loading])), (count, 1)))
-        send_colors(self.hall_transformers, loading_rgba(power.hall_transformer_loading))
-        send_colors(self.hall_ups, loading_rgba(power.hall_ups_loading))
-        live = LINE_LIVE if power.utility_available else LINE_DEAD
-        send_colors(self.feed, np.tile(live, (self.feed.instance_positions.shape[0], 1)))
+        power, site, boxes = snapshot.power, snapshot.site, self.boxes
+        boxes.set_colors("transformers",
+                         loading_rgba(np.array([power.main_transformer_loading]))[0])
+        boxes.set_colors("hall_transformers", loading_rgba(power.hall_transformer_loading))
+        boxes.set_colors("hall_ups", loading_rgba(power.hall_ups_loading))
+        boxes.set_colors("feed", LINE_LIVE if power.utility_available else LINE_DEAD)
         bess_kw = site["bess_power_kw"]
-        if self.bess is not None:
-            color = (BESS_DISCHARGING if bess_kw > _BESS_IDLE_KW
-                     else BESS_CHARGING if bess_kw < -_BESS_IDLE_KW else BESS_IDLE)
-            send_colors(self.bess, np.tile(color, (self._bess_count, 1)))
-            for node, bars in zip((self.charge, self.charge_track),
+        if "bess" in boxes:
+            boxes.set_colors("bess", BESS_DISCHARGING if bess_kw > _BESS_IDLE_KW
+                             else BESS_CHARGING if bess_kw < -_BESS_IDLE_KW else BESS_IDLE)
+            for name, bars in zip(("charge", "charge_track"),
                                   self._charge_bars(site["bess_soc"]), strict=True):
-                send_transforms(node, scale_transforms(bars.size_m), bars.center_m)
-        if self.generators is not None:
+                boxes.place(name, bars.center_m, scale_transforms(bars.size_m))
+        if "generators" in boxes:
             # by state code (twin.sim.power.GENERATOR_STATES): off, starting, running, failed
             palette = np.array([GENERATOR_STOPPED, GENERATOR_STARTING, GENERATOR_RUNNING,
                                 GENERATOR_FAILED])
-            send_colors(self.generators, palette[power.generator_state])
+            boxes.set_colors("generators", palette[power.generator_state])
+        boxes.send()
 
     def update_labels(self, snapshot: Snapshot) -> None:
         power, site = snapshot.power, snapshot.site
@@ -159,7 +163,8 @@ class SubstationAdapter(Adapter):
 
     def apply_palette(self, palette: ScenePalette) -> None:
         super().apply_palette(palette)
-        if self.charge_track is not None:
+        if "charge_track" in self.boxes:
             # the empty part of a bar reads as a groove: darker than the ground
             track = np.asarray(palette.ground, np.float32) * np.array([0.6, 0.6, 0.6, 1.0])
-            send_colors(self.charge_track, np.tile(track, (self._bess_count, 1)))
+            self.boxes.set_colors("charge_track", track)
+            self.boxes.send()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.gui._vispy.base import Adapter, ScenePalette, rgba
+from twin.gui._vispy.base import Adapter, LabelBoard, ScenePalette, rgba
 from twin.gui._vispy.geometry import box_node
 from twin.scenario import Scenario
 from twin.sim.layout import Layout
@@ -19,8 +19,8 @@ class WorkcellAdapter(Adapter):
     layer = "robots"
 
     def __init__(self, scenario: Scenario, layout: Layout, parent,
-                 palette: ScenePalette) -> None:
-        super().__init__(parent)
+                 palette: ScenePalette, labels: LabelBoard) -> None:
+        super().__init__(parent, labels)
         cells = layout.workcells
         self.node = box_node(cells, PEDESTAL, self.root) if cells.count else None
         if cells.count:

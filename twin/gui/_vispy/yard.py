@@ -12,9 +12,8 @@ import time
 import numpy as np
 from vispy.scene import visuals
 
-from twin.gui._vispy.base import Adapter, ScenePalette, rgba, set_visible
-from twin.gui._vispy.geometry import box_node
-from twin.gui._vispy.instances import send_colors, send_transforms
+from twin.gui._vispy.base import Adapter, LabelBoard, ScenePalette, rgba, set_visible
+from twin.gui._vispy.instances import BoxBatch, box_group, send_transforms
 from twin.gui.units import UnitSystem, conversion
 from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
@@ -64,18 +63,20 @@ def fan_positions(dry_coolers: Boxes) -> tuple[np.ndarray, np.ndarray]:
 
 
 class YardAdapter(Adapter):
+    """Dry coolers, chillers and pumps in one ``BoxBatch`` (groups by those names); the
+    fans, another shape, in a mesh of their own."""
+
     layer = "hydraulic"
 
-    def __init__(self, layout: Layout, parent, palette: ScenePalette) -> None:
-        super().__init__(parent)
+    def __init__(self, layout: Layout, parent, palette: ScenePalette,
+                 labels: LabelBoard) -> None:
+        super().__init__(parent, labels)
         self._boxes = {kind: getattr(layout, kind) for kind in PICKABLE}
         self._dry_count = layout.dry_coolers.count
         self._chiller_count = layout.chillers.count
-        self.dry_coolers = box_node(layout.dry_coolers, STOPPED, self.root) \
-            if self._dry_count else None
-        self.chillers = box_node(layout.chillers, STOPPED, self.root) \
-            if self._chiller_count else None
-        self.pumps = box_node(layout.facility_pumps, PUMP, self.root)
+        self.boxes = BoxBatch({"dry_coolers": box_group(layout.dry_coolers, STOPPED),
+                               "chillers": box_group(layout.chillers, STOPPED),
+                               "pumps": box_group(layout.facility_pumps, PUMP)}, self.root)
         self.fans = None
         self.fan_unit = np.zeros(0, int)  # per fan: the dry cooler it sits on
         self.fan_angle = np.zeros(0)
@@ -111,16 +112,15 @@ class YardAdapter(Adapter):
     def update(self, snapshot: Snapshot) -> None:
         plant = snapshot.plant
         speed = float(np.clip(plant.dry_cooler_fan_speed, 0.0, 1.0))
-        if self.dry_coolers is not None:
-            brightness = 0.7 + 0.3 * speed
-            send_colors(self.dry_coolers, _running_colors(
-                self._dry_count, plant.dry_coolers_running, DRY_COOLER_RUNNING, brightness))
-            # the plant runs its first ``dry_coolers_running`` units, all at one speed
-            self.fan_rev_per_s = np.where(self.fan_unit < plant.dry_coolers_running,
-                                          FAN_REV_PER_S * speed, 0.0)
-        if self.chillers is not None:
-            send_colors(self.chillers, _running_colors(
-                self._chiller_count, plant.chillers_running, CHILLER_RUNNING))
+        brightness = 0.7 + 0.3 * speed
+        self.boxes.set_colors("dry_coolers", _running_colors(
+            self._dry_count, plant.dry_coolers_running, DRY_COOLER_RUNNING, brightness))
+        # the plant runs its first ``dry_coolers_running`` units, all at one speed
+        self.fan_rev_per_s = np.where(self.fan_unit < plant.dry_coolers_running,
+                                      FAN_REV_PER_S * speed, 0.0)
+        self.boxes.set_colors("chillers", _running_colors(
+            self._chiller_count, plant.chillers_running, CHILLER_RUNNING))
+        self.boxes.send()
         now = time.monotonic()
         self.advance(0.0 if self._clock is None else min(now - self._clock, MAX_FRAME_S))
         self._clock = now

@@ -111,3 +111,26 @@ def test_a_right_drag_moves_the_camera_and_opens_no_menu(make_window, qtbot):
     assert window.canvas.view.camera.distance != distance  # right drag zooms
     assert not [w for w in QApplication.topLevelWidgets()
                 if isinstance(w, QMenu) and w.isVisible()]
+
+
+def test_between_snapshots_the_flow_dots_move_on_and_stop_when_paused(make_window, qtbot):
+    # at 1x a snapshot comes once a second; the dots move with the water between them
+    window = make_window(running=True, speed=1.0)
+    canvas = window.canvas
+    canvas.go_to(window.topology.hall_names[0], animate=False)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: canvas.piping.speed_m_s.max() > 0, timeout=3000)
+    qtbot.waitUntil(lambda: canvas.labels.visible, timeout=3000)  # glyphs loaded
+    qtbot.wait(100)
+    generation, frames = window.shown_generation, canvas.frames_drawn
+    dots = canvas.piping.dot_positions.copy()
+    qtbot.wait(400)
+    assert window.shown_generation - generation <= 1
+    assert canvas.frames_drawn - frames >= 8  # drawn on, not once a snapshot
+    assert not np.allclose(canvas.piping.dot_positions, dots)
+    window.set_running(False)
+    qtbot.wait(100)
+    frames, dots = canvas.frames_drawn, canvas.piping.dot_positions.copy()
+    qtbot.wait(300)
+    assert canvas.frames_drawn - frames <= 1  # nothing moves: nothing to draw
+    assert np.allclose(canvas.piping.dot_positions, dots)

@@ -592,12 +592,14 @@ class MainWindow(QMainWindow):
         self.time_controls.set_running(False)
 
     def pull_snapshot(self) -> None:
-        """Show the runner's newest snapshot, if there is one not shown yet."""
+        """Show the runner's newest snapshot, if there is one not shown yet; between
+        snapshots of a running simulation, move the flow dots and fans on."""
         generation, snapshot = self.runner.latest()
-        if snapshot is None or generation == self.shown_generation:
-            return
-        self.shown_generation = generation
-        self.show_snapshot(snapshot)
+        if snapshot is not None and generation != self.shown_generation:
+            self.shown_generation = generation
+            self.show_snapshot(snapshot)
+        elif snapshot is not None and not self.runner.paused:
+            self.canvas.animate()
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         """The 3D view and the trends' buffers take every snapshot; the panels the newest

@@ -216,6 +216,14 @@ class CanvasWrapper:
             self._refresh_labels()
         self.canvas.update()
 
+    def animate(self) -> None:
+        """Move what moves with wall time (flow dots, fans) between snapshots, and draw
+        again if any of it is shown: at low speeds snapshots come seldom, at high speeds
+        not in step with the display."""
+        moving = [adapter.animate() for adapter in (self.piping, self.yard)]
+        if any(moving):
+            self.canvas.update()
+
     def _refresh_labels(self, _event=None) -> None:
         if self._latest is None or self._latest is self._labelled:
             return

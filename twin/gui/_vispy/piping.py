@@ -348,9 +348,15 @@ class PipingAdapter(Adapter):
             send_colors(node, self.colors[self._mesh_runs[key]])
         moving = self.speed_m_s[self.dot_run] > 1e-3
         self._dot_colors = np.where(moving[:, None], DOT_RGBA, STILL_DOT_RGBA)
+        self.animate()
+
+    def animate(self) -> bool:
+        """Move the dots on by the wall time since they last moved; whether they are shown
+        (and a frame would show them move)."""
         now = time.monotonic()
         self.advance(0.0 if self._clock is None else min(now - self._clock, MAX_FRAME_S))
         self._clock = now
+        return self.root.visible and self.dots.visible
 
     def color_of(self, temperature_c: np.ndarray) -> np.ndarray:
         fraction = np.clip((temperature_c - self.low_c) / (self.high_c - self.low_c), 0.0, 1.0)

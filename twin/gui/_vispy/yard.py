@@ -121,9 +121,15 @@ class YardAdapter(Adapter):
         self.boxes.set_colors("chillers", _running_colors(
             self._chiller_count, plant.chillers_running, CHILLER_RUNNING))
         self.boxes.send()
+        self.animate()
+
+    def animate(self) -> bool:
+        """Turn the fans on by the wall time since they last turned; whether they are shown
+        (and a frame would show them turn)."""
         now = time.monotonic()
         self.advance(0.0 if self._clock is None else min(now - self._clock, MAX_FRAME_S))
         self._clock = now
+        return self.fans is not None and self.root.visible and self.fans.visible
 
     def update_labels(self, snapshot: Snapshot) -> None:
         plant, t = snapshot.plant, self.temperature

@@ -1,9 +1,12 @@
 """Display units: exact factors, temperatures against temperature differences, unknown
-units left alone, and every unit the window and the kiosk show (the inspector, KPIs,
-colour bar, alarm list, timeline and event editor) either converted or deliberately SI."""
+units left alone, and every unit the window and the kiosk show (the inspector and its
+alarm lines, KPIs, colour bar, alarm list, timeline, event editor and fault menu) either
+converted or deliberately SI."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from fractions import Fraction
 from types import SimpleNamespace
 
@@ -14,24 +17,39 @@ from twin.alarms import AlarmKey, AlarmState, AlarmView, Priority, default_point
 from twin.gui._qt.alarms import limit_text, value_text
 from twin.gui._qt.kpi_strip import site_kpis
 from twin.gui._vispy.colors import rack_color_fields
-from twin.gui.event_form import event_fields, event_models
-from twin.gui.objects import KINDS, Selection, describe
+from twin.gui.event_form import (
+    check_event,
+    event_fields,
+    event_models,
+    shown_problems,
+    typed_value,
+)
+from twin.gui.faults import faults_for
+from twin.gui.objects import KINDS, Phrase, Selection, describe
 from twin.gui.units import (
     FOOT_M,
     KEPT_SI,
     PSI_KPA,
     US_CUSTOMARY_UNITS,
     US_GALLON_L,
+    Quantity,
     UnitSystem,
     conversion,
     difference_conversion,
     is_accounted_for,
 )
 from twin.scenario import builtin_scenarios, load
+from twin.sim.engine import Simulation
+from twin.sim.power import GENERATOR_FAILED
+from twin.sim.robotics.cells import StopCause
 from twin.sim.robots import robot_units
 from twin.sim.topology import build_topology
 
 SI, US = UnitSystem.SI, UnitSystem.US_CUSTOMARY
+
+SI_NUMBER = re.compile(r"\d\s?(?:{})(?![\w/])".format(
+    "|".join(re.escape(unit) for unit in sorted(US_CUSTOMARY_UNITS, key=len, reverse=True))))
+"""A number written with an SI unit that US customary shows otherwise: ``87 °C``, ``2 K``."""
 
 
 def test_factors_are_nist_sp_811_appendix_b():
@@ -137,6 +155,64 @@ def _selections(scenario, topology):
             yield Selection(kind, index)
 
 
+def _snapshots_in_alarm(scenario):
+    """A real snapshot of the site, and copies of it in which each alarm line of the
+    inspector shows for every object of its kind: racks tripped, throttling or near their
+    limit, with little flow; CDUs without pumps, above their setpoints; halls overloaded or
+    without power; the utility lost, generators failed, the battery and robots run down."""
+    simulation = Simulation(scenario)
+    simulation.step(1)
+    snapshot = simulation.snapshot()
+    racks, cdus, power, robots = (snapshot.racks, snapshot.cdus, snapshot.power,
+                                  snapshot.robots)
+    site = {**snapshot.site, "bess_soc": 0.0, "grid_import_kw": 2 * power.grid_import_cap_kw}
+    cdus = replace(cdus, supply_c=cdus.supply_setpoint_c + 10.0)
+    power = replace(power, utility_available=False,
+                    generator_state=np.full_like(power.generator_state, GENERATOR_FAILED),
+                    hall_load_shed=np.ones_like(power.hall_load_shed))
+    robots = robots and replace(
+        robots, arm_stop_cause=np.full_like(robots.arm_stop_cause, StopCause.EMERGENCY_STOP),
+        arm_soc=np.zeros_like(robots.arm_soc), service_soc=np.zeros_like(robots.service_soc),
+        cell_emergency_stop=np.ones_like(robots.cell_emergency_stop))
+    yield snapshot
+    for tripped, throttled, loading in ((True, True, 1.2), (False, True, 0.9),
+                                        (False, False, 0.5)):
+        yield replace(
+            snapshot, site=site, robots=robots,
+            racks=replace(racks, tripped=np.full_like(racks.tripped, tripped),
+                          throttled=np.full_like(racks.throttled, throttled),
+                          gpu_temp_c=np.full_like(racks.gpu_temp_c, 1000.0),
+                          flow_lpm=np.zeros_like(racks.flow_lpm)),
+            cdus=replace(cdus, pumps_running=cdus.pumps_running * (loading < 1)),
+            power=replace(power, main_transformer_loading=loading,
+                          hall_transformer_loading=np.full_like(
+                              power.hall_transformer_loading, loading),
+                          hall_powered=np.full_like(power.hall_powered, loading < 1)))
+
+
+def _alarm_lines(scenario, system: UnitSystem) -> tuple[set[str], list[str]]:
+    """The SI units the inspector's alarm lines name limits in, and every alarm line of
+    the first and the last object of each kind, as shown in ``system``."""
+    topology = build_topology(scenario)
+    snapshots = list(_snapshots_in_alarm(scenario))
+    units: set[str] = set()
+    texts: list[str] = []
+    for selection in _ends(scenario, topology):
+        view = describe(selection, scenario, topology)
+        shown = view.in_units(system)
+        for snapshot in snapshots:
+            units.update(quantity.si_unit for line in view.alarm_lines(snapshot)
+                         if isinstance(line, Phrase) for quantity in line.quantities)
+            texts += shown.alarms(snapshot)
+    return units, texts
+
+
+def _ends(scenario, topology) -> set[Selection]:
+    """The first and the last object of each kind."""
+    last = {selection.kind: selection for selection in _selections(scenario, topology)}
+    return {*(Selection(kind, 0) for kind in last), *last.values()}
+
+
 def _shown_units(scenario) -> set[str]:
     topology = build_topology(scenario)
     units: set[str] = set()
@@ -166,11 +242,120 @@ def test_every_unit_the_window_shows_is_converted_or_deliberately_si(name):
     scenario = load(name)
     units = _shown_units(scenario)
     alarms, events = _alarm_units(scenario), _event_units(scenario)
-    unaccounted = sorted(unit for unit in units | alarms | events if not is_accounted_for(unit))
+    lines, _ = _alarm_lines(scenario, SI)
+    unaccounted = sorted(unit for unit in units | alarms | events | lines
+                         if not is_accounted_for(unit))
     assert not unaccounted, f"add {unaccounted} to US_CUSTOMARY_UNITS or KEPT_SI"
     assert {"°C", "L/min", "kPa"} <= units  # the conversions the US teams read
     assert {"°C", "K", "L/min", "kPa"} <= alarms
     assert {"K", "L/min"} <= events  # a heatwave's offset, a leak's rate
+    assert {"°C", "K", "L/min"} <= lines  # a GPU's limits, the margin to them, design flow
+
+
+def _fault_labels(scenario, system: UnitSystem) -> list[str]:
+    """The fault menu of the first and the last object of each kind, as labelled in
+    ``system``."""
+    topology = build_topology(scenario)
+    return [fault.label for selection in _ends(scenario, topology)
+            for fault in faults_for(selection, scenario, topology, system)]
+
+
+def _event_problems(scenario, system: UnitSystem) -> list[str]:
+    """What the event editor says, in ``system``, about each number of each kind of event
+    left out, typed as zero, as no number, or far outside its range either way."""
+    messages = []
+    for kind in event_models():
+        specs = [spec.in_units(system) for spec in event_fields(kind, scenario)]
+        valid = {spec.name: _valid_entry(spec) for spec in specs
+                 if spec.required or spec.widget == "number"}
+        if check_event(scenario, kind, valid, 0.0)[1]:
+            continue  # an event the site cannot take (the failure of its only transformer)
+        for spec in specs:
+            if spec.widget not in ("number", "integer"):
+                continue
+            for typed in (None, "0", "abc", "-1e6", "1e6"):
+                values = {k: v for k, v in valid.items() if k != spec.name}
+                if typed is not None:
+                    values[spec.name] = typed_value(spec, typed)
+                _, problems = check_event(scenario, kind, values, 0.0)
+                messages += [p.message for p in shown_problems(problems, specs, values)]
+    return messages
+
+
+def _valid_entry(spec) -> object:
+    """An entry the event editor accepts for a required field or a number (the time: an
+    hour in)."""
+    if spec.widget == "duration":
+        return 3600.0
+    if spec.widget in ("name", "choice"):
+        return spec.choices[0] if spec.choices else ""  # none: a site without workcells
+    if spec.widget == "names":
+        return list(spec.choices[:1])
+    if spec.widget == "flag":
+        return False
+    return typed_value(spec, "1")  # a count, a fraction, an offset, a power
+
+
+@pytest.mark.parametrize("name", sorted(builtin_scenarios()))
+def test_no_alarm_line_fault_or_event_problem_names_an_si_unit_in_us_customary(name):
+    scenario = load(name)
+    _, si_lines = _alarm_lines(scenario, SI)
+    _, lines = _alarm_lines(scenario, US)
+    faults, problems = _fault_labels(scenario, US), _event_problems(scenario, US)
+    assert [text for text in (*lines, *faults, *problems) if SI_NUMBER.search(text)] == []
+    # what is checked names numbers in units: in SI, and in US customary units there
+    assert any(SI_NUMBER.search(text) for text in si_lines)
+    assert len(lines) == len(si_lines) and any("°F" in text for text in lines)
+    assert any("gpm" in text for text in faults)
+    assert any("gpm" in text for text in problems)
+    assert any("Δ°F" in text for text in problems)  # a heatwave's offset
+
+
+def test_alarm_lines_and_fault_labels_name_their_numbers_in_the_display_units():
+    scenario = load("single-rack")
+    topology = build_topology(scenario)
+    rack = describe(Selection("rack", 0), scenario, topology)
+
+    def racks(tripped=False, throttled=False, gpu_c=60.0, flow_lpm=180.0):
+        return SimpleNamespace(racks=SimpleNamespace(
+            tripped=np.array([tripped]), throttled=np.array([throttled]),
+            gpu_temp_c=np.array([gpu_c]), flow_lpm=np.array([flow_lpm])))
+
+    throttling = racks(throttled=True, gpu_c=88.0, flow_lpm=60.0)
+    assert rack.alarms(throttling) == rack.in_units(SI).alarms(throttling) == [
+        "GPUs throttling above 87 °C", "coolant flow below half of design (180 L/min)"]
+    us = rack.in_units(US)
+    assert us.alarms(throttling) == [
+        "GPUs throttling above 188.6 °F",
+        f"coolant flow below half of design ({180 / float(US_GALLON_L):.2f} gpm)"]
+    assert us.alarms(racks(tripped=True)) == ["TRIPPED: GPUs reached 206.6 °F"]  # 97 °C
+    # a margin is a temperature difference: 5 K is 9 Δ°F, not 41 °F
+    assert us.alarms(racks(gpu_c=84.0)) == ["GPU temperature within 9 Δ°F of the throttle limit"]
+    assert rack.alarms(racks(gpu_c=84.0)) == ["GPU temperature within 5 K of the throttle limit"]
+    assert us.alarms(racks()) == []
+    cdu = describe(Selection("cdu", 0), scenario, topology)
+    behind = SimpleNamespace(cdus=SimpleNamespace(
+        pumps_running=np.array([1]), supply_c=np.array([40.0]),
+        supply_setpoint_c=np.array([35.0])))
+    assert cdu.alarms(behind) == ["supply more than 2 K above its setpoint"]
+    assert cdu.in_units(US).alarms(behind) == ["supply more than 3.6 Δ°F above its setpoint"]
+
+    si = faults_for(Selection("cdu", 0), scenario, topology)
+    shown = faults_for(Selection("cdu", 0), scenario, topology, US)
+    changed = {a.label: b.label for a, b in zip(si, shown, strict=True) if a.label != b.label}
+    assert changed == {"Coolant leak (10 L/min)": "Coolant leak (2.642 gpm)"}
+    leaks = [fault.make(60.0) for fault in (si[6], shown[6])]
+    assert leaks[0] == leaks[1] and leaks[1].rate_lpm == 10.0  # the event stays SI
+
+
+def test_a_quantity_is_written_in_the_display_units():
+    assert Quantity(87.0, "°C").text(SI) == "87 °C"
+    assert Quantity(87.0, "°C").text(US) == "188.6 °F"
+    assert Quantity(10.0, "L/min").text(US) == "2.642 gpm"  # as the timeline writes it
+    assert Quantity(2.0, "K").text(US) == "3.6 Δ°F"
+    assert Quantity(110.0, "kPa").text(US) == "15.95 psi"
+    assert Quantity(30.0, "%").text(US) == "30 %"  # kept SI: as it is
+    assert Quantity(3, "").text(US) == "3"
 
 
 def _alarm(unit: str, value: float, limit: float | None, condition: str = "H") -> AlarmView:

@@ -224,7 +224,7 @@ CASES = [
          "events[1].target", ("no CDU named 'H1-CDU-3'", "did you mean 'H1-CDU-03'?")),
     Case("leak-without-rate", SEOUL,
          _set("events[1]", {"at_s": "1h", "kind": "coolant-leak", "target": "H1-CDU-01"}),
-         "events[1].rate_lpm", ("a coolant-leak needs a rate above 0 L/min",)),
+         "events[1].rate_lpm", ("a coolant-leak needs a rate above zero",)),
     Case("leak-rate-impossible", SEOUL,
          _set("events[1]", {"at_s": "1h", "kind": "coolant-leak", "target": "H1-CDU-01",
                             "rate_lpm": 5000}),

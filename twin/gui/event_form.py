@@ -27,7 +27,7 @@ from pydantic import BaseModel, BeforeValidator, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from twin.gui.timeline import duration_text
-from twin.gui.units import Conversion, UnitSystem, conversion
+from twin.gui.units import Conversion, Quantity, UnitSystem, conversion, figures_text
 from twin.scenario import Scenario
 from twin.scenario.loader import (
     Problem,
@@ -211,26 +211,13 @@ def typed_value(spec: FieldSpec, text: str) -> object:
     return text
 
 
-SHOWN_FIGURES = 4  # significant figures of a converted value: more tell nothing typed
-
-
 def shown_number(spec: FieldSpec, si_value: float) -> str:
     """A number's value in the unit the field shows: as it is where that is the schema's
     unit, else converted to ``SHOWN_FIGURES`` significant figures (``1.321`` gpm)."""
     if spec.shown is None:
         return str(int(si_value)) if si_value.is_integer() and abs(si_value) < 1e15 \
             else repr(si_value)
-    return _figures(spec.shown.to_display(si_value))
-
-
-def _figures(value: float, figures: int = SHOWN_FIGURES) -> str:
-    """``264.2``, ``1.321``, ``9``, ``12346``: rounded to ``figures`` significant figures
-    (at least to a whole number), without an exponent or trailing zeros."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    decimals = max(0, figures - 1 - math.floor(math.log10(abs(value))))
-    text = f"{value:.{decimals}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return figures_text(spec.shown.to_display(si_value))
 
 
 def shown_problems(problems: list[Problem], specs: list[FieldSpec],
@@ -264,7 +251,7 @@ def _shown_message(spec: FieldSpec, value: object) -> str | None:
     below_high = shown < bounds["lt"] if "lt" in bounds else shown <= bounds.get("le", math.inf)
     if above_low and below_high:
         return None  # another rule of the schema's, said as it says it
-    return f"must be {allowed} (got {_figures(shown)} {spec.unit})"
+    return f"must be {allowed} (got {figures_text(shown)} {spec.unit})"
 
 
 def event_details(event: Event, system: UnitSystem | str = UnitSystem.SI) -> str:
@@ -285,9 +272,7 @@ def event_details(event: Event, system: UnitSystem | str = UnitSystem.SI) -> str
         elif unit == "s":
             parts.append(f"{label} {duration_text(float(value))}")
         else:
-            shown = conversion(unit, system)
-            number = f"{value:g}" if shown.is_identity else _figures(shown.to_display(value))
-            parts.append(f"{label} {number} {shown.unit}".rstrip())
+            parts.append(f"{label} {Quantity(value, unit).text(system)}")
     return "; ".join(parts)
 
 

@@ -5,7 +5,8 @@ with the simulation's current time they return the ``Event`` to apply, the same 
 scenario's timeline or ``twin run`` would carry (``runner.call(lambda sim:
 sim.apply(event))``). No Qt here, so the list is tested without a window. Sizes of the
 offered faults (a 10 L/min leak, a 30 % surge for an hour...) are engineering choices for
-a quick what-if; a timeline states its own.
+a quick what-if; a timeline states its own. Labels name sizes in the display units; the
+events carry them in SI, as the schema has them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from twin.gui.objects import KINDS, Selection
+from twin.gui.units import Quantity, UnitSystem
 from twin.scenario import Scenario
 from twin.scenario.schema import (
     CduLoss,
@@ -51,9 +53,10 @@ class Fault(NamedTuple):
     make: Callable[[float], Event]  # simulated time now (s) -> the event to apply
 
 
-def faults_for(selection: Selection, scenario: Scenario, topology: Topology) -> list[Fault]:
-    """The faults and restores that apply to the selected object, in menu order; raises
-    ValueError for an unknown kind or index."""
+def faults_for(selection: Selection, scenario: Scenario, topology: Topology,
+               units: UnitSystem | str = UnitSystem.SI) -> list[Fault]:
+    """The faults and restores that apply to the selected object, in menu order, labelled
+    in ``units``; raises ValueError for an unknown kind or index."""
     kind, i = selection.kind, selection.index
     if kind not in KINDS:
         raise ValueError(f"no kind of object {kind!r}; known: {', '.join(KINDS)}")
@@ -66,7 +69,7 @@ def faults_for(selection: Selection, scenario: Scenario, topology: Topology) -> 
     if kind == "rack":
         return _rack(i, scenario, topology)
     if kind == "cdu":
-        return _cdu(topology.cdu_names[i])
+        return _cdu(topology.cdu_names[i], units)
     if kind == "hall":
         return _hall(i, scenario, topology)
     if kind in ("workcell", "robot", "service-robot"):
@@ -90,7 +93,8 @@ def _rack(i: int, scenario: Scenario, topology: Topology) -> list[Fault]:
     return faults
 
 
-def _cdu(name: str) -> list[Fault]:
+def _cdu(name: str, units: UnitSystem | str) -> list[Fault]:
+    leak = Quantity(LEAK_RATE_LPM, "L/min").text(units)
     return [
         Fault("Trip a pump", lambda t: PumpTrip(kind="pump-trip", at_s=t, target=name)),
         Fault("Restore a pump", lambda t: PumpTrip(kind="pump-restore", at_s=t, target=name)),
@@ -100,7 +104,7 @@ def _cdu(name: str) -> list[Fault]:
                                                            target=name)),
         Fault("Release the facility valve", lambda t: ValveStuck(kind="valve-release",
                                                                  at_s=t, target=name)),
-        Fault(f"Coolant leak ({LEAK_RATE_LPM:g} L/min)", lambda t: CoolantLeak(
+        Fault(f"Coolant leak ({leak})", lambda t: CoolantLeak(
             kind="coolant-leak", at_s=t, target=name, rate_lpm=LEAK_RATE_LPM)),
         Fault("Repair the leak and refill", lambda t: CoolantLeak(kind="leak-repair", at_s=t,
                                                                   target=name)),

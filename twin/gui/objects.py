@@ -4,19 +4,20 @@ A ``Selection`` names one object (a rack, a CDU, a hall's power room, a plant un
 ``describe`` turns it into an ``ObjectView``: a title, live readings taken from
 snapshots (the inspector shows them with sparklines, the trend panel plots them), the
 parameters an engineer may change (each applied to the simulation as a command between
-two steps), actions, and the object's active alarm conditions. No Qt here: the widgets
+two steps), actions, and the object's active alarm conditions (words, with any limit
+they name kept SI and written in the display units when shown). No Qt here: the widgets
 render these descriptions, and tests can check them without a window.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from twin.gui.units import UnitSystem, conversion
+from twin.gui.units import Quantity, UnitSystem, conversion
 from twin.scenario import Scenario
 from twin.scenario.schema import PumpTrip
 from twin.sim.power import GENERATOR_FAILED, GENERATOR_STARTING
@@ -114,6 +115,21 @@ class Action:
 
 
 @dataclass(frozen=True, slots=True)
+class Phrase:
+    """Words with quantities in them, a ``{}`` for each: an alarm line that names a limit
+    (``GPUs throttling above {}``), written out in the units shown."""
+
+    words: str
+    quantities: tuple[Quantity, ...]
+
+    def text(self, system: UnitSystem) -> str:
+        return self.words.format(*(quantity.text(system) for quantity in self.quantities))
+
+
+AlarmLine = str | Phrase  # words alone, or words with quantities
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectView:
     selection: Selection
     title: str
@@ -122,12 +138,19 @@ class ObjectView:
     parameters: tuple[Parameter, ...] = ()
     choices: tuple[Choice, ...] = ()
     actions: tuple[Action, ...] = ()
-    alarms: Callable[[Snapshot], list[str]] = field(default=lambda _s: [])
+    alarm_lines: Callable[[Snapshot], Sequence[AlarmLine]] = field(default=lambda _s: [])
+    units: UnitSystem = UnitSystem.SI  # what the readings, parameters and alarms are shown in
 
     def in_units(self, system: UnitSystem) -> ObjectView:
-        """The view with its readings and parameters shown in ``system``."""
+        """The view with its readings, parameters and alarms shown in ``system``."""
         return replace(self, readings=tuple(r.in_units(system) for r in self.readings),
-                       parameters=tuple(p.in_units(system) for p in self.parameters))
+                       parameters=tuple(p.in_units(system) for p in self.parameters),
+                       units=UnitSystem(system))
+
+    def alarms(self, snapshot: Snapshot) -> list[str]:
+        """The object's active alarm conditions, any limit they name in ``units``."""
+        return [line if isinstance(line, str) else line.text(self.units)
+                for line in self.alarm_lines(snapshot)]
 
 
 def object_name(selection: Selection, scenario: Scenario, topology: Topology) -> str:
@@ -169,22 +192,33 @@ def describe(selection: Selection, scenario: Scenario, topology: Topology) -> Ob
 # ------------------------------------------------------------------ per kind
 
 
+NEAR_THROTTLE_K = 5.0  # a GPU this close to its throttle limit is worth a warning
+SUPPLY_DEVIATION_K = 2.0  # a CDU supply this far above its setpoint is not keeping up
+
+
 def _rack(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     i = sel.index
     rack_type = s.rack_types[topo.rack_type_names[topo.rack_type[i]]]
     design_flow = rack_type.design_flow_lpm
+    tripped = Phrase("TRIPPED: GPUs reached {}", (Quantity(rack_type.gpu_critical_c, "°C"),))
+    throttling = Phrase("GPUs throttling above {}",
+                        (Quantity(rack_type.gpu_throttle_c, "°C"),))
+    near_throttle = Phrase("GPU temperature within {} of the throttle limit",
+                           (Quantity(NEAR_THROTTLE_K, "K"),))
+    low_flow = Phrase("coolant flow below half of design ({})",
+                      (Quantity(design_flow, "L/min"),))
 
-    def alarms(snap: Snapshot) -> list[str]:
+    def alarms(snap: Snapshot) -> list[AlarmLine]:
         r = snap.racks
-        found = []
+        found: list[AlarmLine] = []
         if r.tripped[i]:
-            found.append(f"TRIPPED: GPUs reached {rack_type.gpu_critical_c:g} °C")
+            found.append(tripped)
         elif r.throttled[i]:
-            found.append(f"GPUs throttling above {rack_type.gpu_throttle_c:g} °C")
-        elif r.gpu_temp_c[i] >= rack_type.gpu_throttle_c - 5:
-            found.append("GPU temperature within 5 K of the throttle limit")
+            found.append(throttling)
+        elif r.gpu_temp_c[i] >= rack_type.gpu_throttle_c - NEAR_THROTTLE_K:
+            found.append(near_throttle)
         if r.flow_lpm[i] < 0.5 * design_flow:
-            found.append(f"coolant flow below half of design ({design_flow:g} L/min)")
+            found.append(low_flow)
         return found
 
     def set_cap(percent: float) -> Command:
@@ -211,7 +245,7 @@ def _rack(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         actions=(Action("Reset tripped racks", "bring every tripped rack back online, as "
                         "an operator's reset after the cause is cleared",
                         lambda sim: sim.reset_racks()),),
-        alarms=alarms,
+        alarm_lines=alarms,
     )
 
 
@@ -220,17 +254,19 @@ def _cdu(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     name = topo.cdu_names[i]
     cdu_type = s.cdu_types[topo.cdu_type_names[topo.cdu_type[i]]]
     racks = topo.cdu_racks(i)
+    supply_high = Phrase("supply more than {} above its setpoint",
+                         (Quantity(SUPPLY_DEVIATION_K, "K"),))
 
-    def alarms(snap: Snapshot) -> list[str]:
+    def alarms(snap: Snapshot) -> list[AlarmLine]:
         c = snap.cdus
-        found = []
+        found: list[AlarmLine] = []
         if c.pumps_running[i] == 0:
             found.append("NO PUMP RUNNING: the racks behind it have no flow")
         elif c.pumps_running[i] < cdu_type.pumps_required:
             found.append(f"{int(c.pumps_running[i])} of {cdu_type.pumps_required} pumps "
                          "running")
-        if c.supply_c[i] > c.supply_setpoint_c[i] + 2.0:
-            found.append("supply more than 2 K above its setpoint")
+        if c.supply_c[i] > c.supply_setpoint_c[i] + SUPPLY_DEVIATION_K:
+            found.append(supply_high)
         return found
 
     c = lambda name_: (lambda snap: float(getattr(snap.cdus, name_)[i]))  # noqa: E731
@@ -272,7 +308,7 @@ def _cdu(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
                    lambda sim: sim.apply(PumpTrip(kind="pump-restore", at_s=0,
                                                   target=name))),
         ),
-        alarms=alarms,
+        alarm_lines=alarms,
     )
 
 
@@ -317,7 +353,7 @@ def _hall(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         parameters=(Parameter("GPU power cap, whole hall", "% TDP", 30.0, 100.0, 5.0,
                               lambda snap: 100.0 * snap.racks.power_cap_fraction[in_hall].max(),
                               set_cap, 0),),
-        alarms=alarms,
+        alarm_lines=alarms,
     )
 
 
@@ -375,7 +411,7 @@ def _transformer(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
             Reading("Electrical losses", "MW",
                     lambda snap: snap.site["electrical_loss_kw"] / 1e3, 2),
         ),
-        alarms=alarms,
+        alarm_lines=alarms,
     )
 
 
@@ -397,7 +433,7 @@ def _bess(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
                         lambda snap: int(snap.power.gpu_power_smoothing),
                         lambda option: lambda sim:
                         sim.set_power_smoothing(option == 1)),),
-        alarms=alarms,
+        alarm_lines=alarms,
     )
 
 
@@ -426,7 +462,7 @@ def _generator(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
             Reading("Units failed", "", sets_in(GENERATOR_FAILED), 0),
             Reading("Output", "MW", lambda snap: snap.site["generator_kw"] / 1e3, 2),
         ),
-        alarms=alarms,
+        alarm_lines=alarms,
     )
 
 
@@ -506,7 +542,7 @@ def _workcell(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         served = ", ".join(cell.served_by) or "no racks"
         where = (f"{cell.kind} workcell · {robots} · AI on {served} · rated {rated_kw:.1f} kW")
     return ObjectView(sel, cell.name, where, readings=readings, actions=_cell_actions(k),
-                      alarms=alarms)
+                      alarm_lines=alarms)
 
 
 def _robot_alarms(cause: Callable[[Snapshot], int], soc: Callable[[Snapshot], float],
@@ -548,8 +584,8 @@ def _robot(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
             Reading("Cycles done", "", lambda snap: float(snap.robots.arm_cycles[i]), 0),
             *joints),
         actions=_cell_actions(k),
-        alarms=_robot_alarms(lambda snap: snap.robots.arm_stop_cause[i],
-                             lambda snap: snap.robots.arm_soc[i], robot.battery_wh > 0),
+        alarm_lines=_robot_alarms(lambda snap: snap.robots.arm_stop_cause[i],
+                                  lambda snap: snap.robots.arm_soc[i], robot.battery_wh > 0),
     )
 
 
@@ -584,7 +620,7 @@ def _service_robot(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
                 missing="no repair yet"),
         ),
         actions=_cell_actions(k),
-        alarms=_robot_alarms(lambda snap: snap.robots.service_stop_cause[i],
-                             lambda snap: snap.robots.service_soc[i],
-                             robot.battery_wh > 0),
+        alarm_lines=_robot_alarms(lambda snap: snap.robots.service_stop_cause[i],
+                                  lambda snap: snap.robots.service_soc[i],
+                                  robot.battery_wh > 0),
     )

@@ -18,6 +18,9 @@ and the exact definitions behind them:
 Power and energy (kW, MW, kWh, MWh) stay as they are: US data-centre practice uses them
 too; so do percentages, currency, CO₂ and tokens (``KEPT_SI`` says why for each unit). A
 unit string found in neither table passes through unchanged, never converted by a guess.
+
+A number that words name (an alarm's limit, the size of a fault offered) is a
+``Quantity``: kept SI and written out in the display units only when shown.
 """
 
 from __future__ import annotations
@@ -152,3 +155,33 @@ def difference_conversion(si_unit: str, system: UnitSystem | str) -> Conversion:
 def is_accounted_for(si_unit: str) -> bool:
     """Whether a unit the window shows is either converted or deliberately kept SI."""
     return si_unit in US_CUSTOMARY_UNITS or si_unit in KEPT_SI
+
+
+SHOWN_FIGURES = 4  # significant figures of a converted value: more tell nothing typed
+
+
+def figures_text(value: float, figures: int = SHOWN_FIGURES) -> str:
+    """``264.2``, ``1.321``, ``9``, ``12346``: rounded to ``figures`` significant figures
+    (at least to a whole number), without an exponent or trailing zeros."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(0, figures - 1 - math.floor(math.log10(abs(value))))
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A number in an SI unit that words name (a throttle limit, a leak's rate)."""
+
+    si_value: float
+    si_unit: str
+
+    def text(self, system: UnitSystem | str) -> str:
+        """The number and its unit in ``system``: as it is where the unit is not converted
+        (``87 °C``, ``30 %``), else converted to ``SHOWN_FIGURES`` significant figures
+        (``188.6 °F``, ``2.642 gpm``)."""
+        shown = conversion(self.si_unit, system)
+        number = (f"{self.si_value:g}" if shown.is_identity
+                  else figures_text(shown.to_display(self.si_value)))
+        return f"{number} {shown.unit}" if shown.unit else number

@@ -621,7 +621,7 @@ class CoolantLeak(_Event):
     @model_validator(mode="after")
     def _rate(self) -> CoolantLeak:
         if self.kind == "coolant-leak" and self.rate_lpm <= 0:
-            raise _inconsistent("rate_lpm", "a coolant-leak needs a rate above 0 L/min")
+            raise _inconsistent("rate_lpm", "a coolant-leak needs a rate above zero")
         return self
 
 

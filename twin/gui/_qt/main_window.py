@@ -466,14 +466,14 @@ class MainWindow(QMainWindow):
             if summary.alarms else "Alarms")
 
     def fault_menu(self, selection: Selection) -> QMenu:
-        """The faults that can be injected on an object, as a menu; each applies its event
-        at the simulation's time, between two steps."""
+        """The faults that can be injected on an object, as a menu labelled in the display
+        units; each applies its event at the simulation's time, between two steps."""
         menu = QMenu(object_name(selection, self.scenario, self.topology), self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         title = menu.addAction(menu.title())
         title.setEnabled(False)
         menu.addSeparator()
-        for label, make in faults_for(selection, self.scenario, self.topology):
+        for label, make in faults_for(selection, self.scenario, self.topology, self.units):
             action = menu.addAction(label)
             action.triggered.connect(lambda _=False, m=make: self.inject(m))
         return menu

@@ -63,3 +63,28 @@ def test_value_labels_change_only_their_own_text(make_window, qtbot):
     assert len(changed) == 1 and after[changed[0]] == "facility water test"
     with pytest.raises(ValueError, match="labels here"):
         canvas.halls.set_text(canvas.halls.air_labels, ["only one"] * 99)
+
+
+def test_labels_are_drawn_after_every_adapter_so_no_box_covers_them(make_window, qtbot):
+    from vispy.scene.visuals import VisualNode
+
+    window = make_window(running=False)
+    canvas = window.canvas
+    qtbot.waitUntil(lambda: canvas.labels.visible, timeout=5000)
+    order = []
+    original = VisualNode.draw
+
+    def record(node):
+        order.append(node)
+        original(node)
+
+    VisualNode.draw = record
+    try:
+        canvas.render()
+    finally:
+        VisualNode.draw = original
+    texts = set(_text_visuals(canvas))
+    boxes = [k for k, node in enumerate(order)
+             if type(node).__name__ == "InstancedMesh"]
+    first_label = min(k for k, node in enumerate(order) if node in texts)
+    assert boxes and first_label > max(boxes)

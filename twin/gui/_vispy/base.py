@@ -97,6 +97,9 @@ class LabelBoard:
 
     def __init__(self, parent) -> None:
         self.root = Node(parent=parent, name="Labels")
+        # vispy orders siblings only: the board as a whole comes after every adapter's
+        # boxes, so that no box drawn later covers a label
+        self.root.order = 10
         self._labels: dict[LabelStyle, list[Label]] = {}
         self._visuals: dict[LabelStyle, visuals.Text] = {}
         self._positions: dict[LabelStyle, list[np.ndarray]] = {}
@@ -118,7 +121,6 @@ class LabelBoard:
             visual = visuals.Text("", font_size=style.size, bold=style.bold, anchor_x="left",
                                   anchor_y="bottom" if style.below else "top",
                                   parent=self.root)
-            visual.order = 10  # drawn after the boxes, over them
             visual.set_gl_state("translucent", depth_test=False)
             self._visuals[style] = visual
         self._stale.add(style)

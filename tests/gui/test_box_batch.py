@@ -57,3 +57,16 @@ def test_a_change_touches_its_group_only_and_reaches_the_mesh_once_sent():
 def test_a_batch_needs_a_box():
     with pytest.raises(ValueError, match="at least one box"):
         BoxBatch({"empty": box_group(_boxes(0, 0.0), GREY)}, Node())
+
+
+def test_boxes_on_the_floor_have_no_bottom_to_shade():
+    from twin.gui._vispy.geometry import UNIT_CUBE, UNIT_CUBE_ON_FLOOR, box_node
+
+    vertices, faces, greys = UNIT_CUBE_ON_FLOOR
+    assert vertices.shape == (20, 3) and faces.shape == (10, 3) and len(greys) == 20
+    centres = vertices[faces].mean(axis=1)
+    assert not np.any(np.isclose(centres[:, 2], -0.5))  # no face down
+    full = UNIT_CUBE[0][UNIT_CUBE[1]].mean(axis=1)
+    assert np.isclose(full[:, 2], -0.5).sum() == 2  # the whole cube has its two
+    node = box_node(_boxes(4, 0.0), RED, Node(), on_floor=True)
+    assert node.mesh_data.get_vertices().shape[0] == 20

@@ -21,7 +21,7 @@ class CduAdapter(Adapter):
         super().__init__(parent)
         self._boxes = layout.cdus
         self.colors = np.tile(CDU_RGBA, (layout.cdus.count, 1))
-        self.node = box_node(layout.cdus, self.colors, self.root)
+        self.node = box_node(layout.cdus, self.colors, self.root, on_floor=True)
 
     def update(self, snapshot: Snapshot) -> None:
         cdus = snapshot.cdus

@@ -24,10 +24,13 @@ _FACES = (
 )
 
 
-def _unit_cube() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vertices (24, 3) of a cube of side 1 centred on 0, faces (12, 3), grey (24, 4)."""
+def _unit_cube(bottom: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices (24, 3) of a cube of side 1 centred on 0, faces (12, 3), grey (24, 4);
+    without the ``bottom`` face, 20 vertices and 10 faces."""
     vertices, faces, colors = [], [], []
     for axis, sign, grey in _FACES:
+        if (axis, sign) == (2, -1) and not bottom:
+            continue
         u, v = [a for a in range(3) if a != axis]
         base = len(vertices)
         for du, dv in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
@@ -44,6 +47,7 @@ def _unit_cube() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 UNIT_CUBE = _unit_cube()
+UNIT_CUBE_ON_FLOOR = _unit_cube(bottom=False)
 
 
 def scale_transforms(size: np.ndarray) -> np.ndarray:
@@ -55,9 +59,11 @@ def scale_transforms(size: np.ndarray) -> np.ndarray:
 
 
 def box_node(boxes: Boxes, colors: np.ndarray, parent, *, shrink_m: float = 0.0,
-             translucent: bool = False) -> visuals.InstancedMesh:
-    """One InstancedMesh for all ``boxes``; ``shrink_m`` leaves a seam between neighbours."""
-    vertices, faces, greys = UNIT_CUBE
+             translucent: bool = False, on_floor: bool = False) -> visuals.InstancedMesh:
+    """One InstancedMesh for all ``boxes``; ``shrink_m`` leaves a seam between neighbours.
+    ``on_floor``: boxes standing on an opaque floor, whose bottoms no camera sees, are
+    drawn without them (a sixth fewer vertices: thousands of racks)."""
+    vertices, faces, greys = UNIT_CUBE_ON_FLOOR if on_floor else UNIT_CUBE
     size = np.maximum(boxes.size_m - np.array([shrink_m, shrink_m, 0.0]), 1e-3)
     node = visuals.InstancedMesh(
         vertices, faces, vertex_colors=greys,

@@ -29,7 +29,8 @@ class RackAdapter(Adapter):
         self.field = fields[0]
         self._snapshot: Snapshot | None = None
         self.colors = np.tile(np.asarray(_IDLE_RGBA, np.float32), (self._boxes.count, 1))
-        self.node = box_node(self._boxes, self.colors, self.root, shrink_m=RACK_SEAM_M)
+        self.node = box_node(self._boxes, self.colors, self.root, shrink_m=RACK_SEAM_M,
+                             on_floor=True)
 
     def set_field(self, key: str) -> None:
         self.field = self._fields[key]

@@ -120,6 +120,23 @@ def test_a_new_journal_replaces_an_old_file(tmp_path):
     assert read_journal(path) == []
 
 
+def test_a_journal_appears_whole_under_its_name(tmp_path, monkeypatch):
+    # a reader that finds the file (`twin alarms` during a run) finds its tables too
+    path = tmp_path / "site.alarms.sqlite"
+    real_replace = os.replace
+    seen = []
+
+    def replace(source, target):
+        seen.append((Path(target).exists(), read_metadata(Path(source))))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    AlarmJournal(path, {"scenario": "seoul-ai-factory"}).close()
+    assert seen == [(False, {"scenario": "seoul-ai-factory"})]
+    assert read_metadata(path) == {"scenario": "seoul-ai-factory"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.alarms.sqlite"]
+
+
 def test_what_is_not_a_journal_is_reported_clearly(tmp_path):
     with pytest.raises(JournalError, match="no such alarm journal"):
         read_journal(tmp_path / "missing.sqlite")

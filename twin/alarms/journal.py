@@ -10,9 +10,11 @@ seconds.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import NamedTuple
 
@@ -79,16 +81,20 @@ class AlarmJournal:
                  commit_rows: int = COMMIT_ROWS,
                  commit_interval_s: float = COMMIT_INTERVAL_S) -> None:
         self.path = Path(path)
-        for leftover in (self.path, *_sidecars(self.path)):
+        staged = self.path.with_name(self.path.name + ".new")
+        for leftover in (self.path, *_sidecars(self.path), staged):
             leftover.unlink(missing_ok=True)
+        # Made whole under another name, then renamed: a reader that finds the journal
+        # (`twin alarms` during a run) never finds it without its tables.
+        with closing(sqlite3.connect(staged)) as db:
+            db.executescript(SCHEMA)
+            db.executemany("INSERT INTO meta VALUES (?, ?)", sorted((metadata or {}).items()))
+            db.commit()
+        os.replace(staged, self.path)
         # the engine may be built on one thread and run on another, never both at once
         self._db = sqlite3.connect(self.path, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        self._db.executemany("INSERT INTO meta VALUES (?, ?)",
-                             sorted((metadata or {}).items()))
-        self._db.commit()
         self._pending: list[JournalRow] = []
         self._commit_rows = commit_rows
         self._commit_interval_s = commit_interval_s

@@ -1,7 +1,8 @@
 """The stacked trend plots stay readable in the trend dock as the window opens, on a large
 screen and on a small laptop: every plot is named by a caption across its top, its value
 labels keep apart and inside the plot, nothing runs into the plot above or below, and
-plots that would be squeezed below their minimum height scroll instead."""
+plots that would be squeezed below their minimum height scroll instead, with their time
+axis kept in view."""
 
 from __future__ import annotations
 
@@ -193,3 +194,79 @@ def test_plots_that_do_not_fit_keep_their_height_and_scroll(make_window, qtbot):
         trends.set_plot_shown(key, key in {"power", "temperatures"})
     assert trends.plot_actions[SELECTION_KEY].isChecked() is False
     qtbot.waitUntil(lambda: scroll_bar.maximum() == 0, timeout=3000)
+
+
+def _tick_labels(axis) -> list[tuple[float, str]]:
+    """The time labels an axis draws: their centres across the screen, and their text."""
+    from PySide6.QtGui import QPainter, QPicture
+
+    picture = QPicture()
+    painter = QPainter(picture)
+    try:
+        _, _, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    view = axis.scene().views()[0]
+    return [(view.viewport().mapToGlobal(view.mapFromScene(axis.mapToScene(rect.center())))
+             .x(), text) for rect, _, text in texts]
+
+
+def test_the_time_axis_stays_in_view_while_the_plots_scroll(make_window, qtbot):
+    from PySide6.QtCore import QPoint, QRect
+    from PySide6.QtGui import QColor
+
+    window = _open(make_window, qtbot, (1366, 768))
+    trends = window.trends
+    for key in trends.plot_actions:
+        trends.set_plot_shown(key, True)
+    _feed(window, qtbot)
+    scroll_bar = trends.scroll_area.verticalScrollBar()
+    assert scroll_bar.maximum() > 0 and scroll_bar.value() == 0
+    viewport = trends.scroll_area.viewport()
+    pinned = trends.time_axis
+    lowest = trends.shown_views()[-1].plot.getAxis("bottom")
+    qtbot.waitUntil(pinned.isVisible, timeout=3000)
+
+    def assert_pinned_like_the_lowest_axis() -> None:
+        # along the bottom of the visible plots, as wide as the scroll area shows them
+        area = QRect(viewport.mapTo(trends, QPoint(0, 0)), viewport.size())
+        strip = QRect(pinned.mapTo(trends, QPoint(0, 0)), pinned.size())
+        assert strip.bottom() == area.bottom() and strip.left() == area.left(), (strip, area)
+        assert strip.width() == area.width() and 15 <= strip.height() <= 40, strip
+        # the same labels as the axis under the lowest plot, at the same places across
+        assert pinned.axis.range == lowest.range
+        labels, expected = _tick_labels(pinned.axis), _tick_labels(lowest)
+        assert [text for _, text in labels] == [text for _, text in expected]
+        assert len(labels) >= 3, labels
+        for (x, _), (x_expected, _) in zip(labels, expected, strict=True):
+            assert abs(x - x_expected) <= 1
+
+    qtbot.waitUntil(assert_pinned_like_the_lowest_axis, timeout=3000)
+    assert [text for _, text in _tick_labels(pinned.axis)][:2] == ["00:01", "00:02"]
+
+    # it is drawn: the labels' light text on the dark theme, over the plot there
+    image = trends.grab().toImage()
+    corner = pinned.mapTo(trends, QPoint(0, 0))
+    row = corner.y() + pinned.height() - 8
+    lightness = [QColor(image.pixel(x, row)).lightness()
+                 for x in range(corner.x() + 80, corner.x() + pinned.width() - 20)]
+    assert max(lightness) - min(lightness) > 80
+
+    # panning the plots moves it along
+    trends.set_following(False)
+    trends.views()[-1].plot.setXRange(120.0, 420.0, padding=0)
+    qtbot.waitUntil(lambda: pinned.axis.range == [120.0, 420.0], timeout=3000)
+    qtbot.waitUntil(assert_pinned_like_the_lowest_axis, timeout=3000)
+    trends.set_following(True)
+
+    # scrolled to the end, the lowest plot's own axis is in view and none is pinned
+    scroll_bar.setValue(scroll_bar.maximum())
+    qtbot.waitUntil(lambda: not pinned.isVisible(), timeout=3000)
+    scroll_bar.setValue(scroll_bar.maximum() // 2)
+    qtbot.waitUntil(pinned.isVisible, timeout=3000)
+
+    # plots that fit need none
+    for key in trends.plot_actions:
+        trends.set_plot_shown(key, key in {"power", "temperatures"})
+    qtbot.waitUntil(lambda: scroll_bar.maximum() == 0, timeout=3000)
+    qtbot.waitUntil(lambda: not pinned.isVisible(), timeout=3000)

@@ -91,7 +91,9 @@ class ColorBar(QWidget):
     def __init__(self, field: ColorField, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.field = field
-        self.setMinimumSize(QSize(340, 3 * self.fontMetrics().height() + 4))
+        # room for a mark's label, both ends of the range and three categories' names,
+        # and narrow enough for the toolbar to fit a 1280 px wide window
+        self.setMinimumSize(QSize(300, 3 * self.fontMetrics().height() + 4))
 
     def set_field(self, field: ColorField) -> None:
         self.field = field
@@ -124,8 +126,11 @@ class ColorBar(QWidget):
             for value, label in field.marks:  # above the bar, clear of the range labels
                 x = bar.left() + bar.width() * (value - field.low) / (field.high - field.low)
                 painter.drawLine(int(x), int(bar.top() - 2), int(x), int(bar.bottom()))
-                painter.drawText(QRectF(x - 60, 0, 120, line), Qt.AlignmentFlag.AlignHCenter,
-                                 f"{label} {value:g}")
+                text = f"{label} {value:g}"
+                width = metrics.horizontalAdvance(text) + 2
+                left = max(0.0, min(x - width / 2, self.width() - width))  # whole, near x
+                painter.drawText(QRectF(left, 0, width, line), Qt.AlignmentFlag.AlignHCenter,
+                                 text)
         tripped = QRectF(self.width() - legend_width, bar.top(), 12, bar.height())
         painter.fillRect(tripped, _qcolor(TRIPPED_RGBA))
         painter.drawText(QRectF(tripped.right() + 4, bar.top() - 4, legend_width, line),

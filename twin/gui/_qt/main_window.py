@@ -15,7 +15,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QObject,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -29,6 +39,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
@@ -79,6 +90,8 @@ PANEL_INTERVAL_S = 0.2
 """The KPI strip, inspector, alarm list and time read-outs follow the simulation at 5 Hz:
 readable, and their repaint (a few ms of software rendering each) stays off most frames."""
 DEFAULT_SPEED = 60.0
+DEFAULT_WINDOW_SIZE = QSize(1440, 900)
+WINDOW_FRAME_ALLOWANCE = QSize(16, 48)  # a title bar and borders around the window
 SPEEDS_OFFERED = {value for _, value in SPEEDS}
 _INPUT_EVENTS = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick,
                            QEvent.Type.KeyPress, QEvent.Type.Wheel})
@@ -114,7 +127,9 @@ class MainWindow(QMainWindow):
         # display units: as asked, else the saved ones, else SI (the simulation's)
         self.units = UnitSystem(units or (settings.units if settings else UnitSystem.SI))
         self.setWindowTitle(f"twin — {scenario.scenario.title}[*]")  # [*]: unsaved edits
-        self.resize(1440, 900)
+        # on a laptop's screen, as large as fits it with the window manager's frame
+        room = self.screen().availableGeometry().size() - WINDOW_FRAME_ALLOWANCE
+        self.resize(DEFAULT_WINDOW_SIZE.boundedTo(room))
 
         self.fields = rack_color_fields(scenario)
         self.canvas = CanvasWrapper(scenario, self.topology, self.layout_, self.fields,
@@ -257,6 +272,9 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- layout
 
     def _build_toolbar(self) -> None:
+        """Time first, then the colour field, then the viewpoints: in a window too narrow
+        for all of them, the last ones move into the toolbar's extension menu (») whole,
+        each with its label."""
         bar = QToolBar("Simulation")
         bar.setObjectName("simulationToolbar")
         bar.setMovable(False)
@@ -264,8 +282,12 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         bar.addWidget(self.color_panel)
         bar.addSeparator()
-        bar.addWidget(QLabel("View"))
-        bar.addWidget(self.viewpoint_box)
+        viewpoints = QWidget()
+        row = QHBoxLayout(viewpoints)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("View"))
+        row.addWidget(self.viewpoint_box)
+        bar.addWidget(viewpoints)
         self.addToolBar(bar)
 
     def _build_menus(self, dock: QDockWidget, trend_dock: QDockWidget,

@@ -18,7 +18,9 @@ Appending costs the same whatever the history holds; redrawing is rate-limited, 
 to the bins in view, and skipped while the panel is hidden.
 
 The plots share the panel's height down to a minimum each (``MIN_PLOT_HEIGHT_PX``); below
-that the panel scrolls rather than squeezing them. Each plot is named by a caption across
+that the panel scrolls rather than squeezing them, and while the time axis under the
+lowest plot is scrolled out of view a copy of it stays pinned along the bottom of the
+visible plots, over the plot there. Each plot is named by a caption across
 its top left, with the unit of its axis, instead of a title up the axis, which would run
 into the plots above and below in a low dock. Value axes label only ticks far enough apart
 to read, and keep their labels off the plots beside them.
@@ -36,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import CSVExporter, ImageExporter
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFontMetricsF, QImageWriter, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -319,6 +321,34 @@ def _wider_step(step: float) -> float:
         if factor * power > step * (1 + 1e-9):
             return factor * power
     return 10.0 * power
+
+
+class PinnedTimeAxis(pg.GraphicsView):
+    """A copy of the plots' time axis that ``TrendPanel`` lays over the bottom of the
+    visible plots while theirs is scrolled out of view. The mouse goes through it to the
+    plots under it."""
+
+    def __init__(self, start: datetime, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.axis = SimulatedTimeAxis(start)
+        self.addItem(self.axis)
+        self.hide()
+
+    def show_like(self, axis: pg.AxisItem, left_px: float) -> None:
+        """Draw the range of ``axis`` as wide and high as it is, from ``left_px``, at the
+        bottom of this view (its ticks reach up into the plot above it, as the axis'
+        do)."""
+        width, height = axis.geometry().width(), axis.geometry().height()
+        self.axis.setHeight(height)
+        self.axis.setGeometry(QRectF(left_px, self.height() - height, width, height))
+        self.axis.setRange(*axis.range)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.setBackground(theme.base)
+        self.axis.setPen(theme.muted)
+        self.axis.setTextPen(theme.text)
 
 
 def _format(low: float, high: float, unit: str, decimals: int | None, si_prefix: bool,
@@ -694,6 +724,9 @@ class TrendPanel(QWidget):
         self._stale = False
         self._syncing_ranges = False
         self._hover_scene_pos: QPointF | None = None
+        self._time_axis_timer = QTimer(self)  # pins the time axis once the plots are laid out
+        self._time_axis_timer.setSingleShot(True)
+        self._time_axis_timer.timeout.connect(self._pin_time_axis)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.setSpacing(PLOT_GAP_PX)
@@ -787,6 +820,11 @@ class TrendPanel(QWidget):
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll_area.setWidget(self.graphics)
+        self.time_axis = PinnedTimeAxis(start, self.scroll_area)
+        scroll_bar = self.scroll_area.verticalScrollBar()
+        scroll_bar.valueChanged.connect(self._time_axis_timer.start)
+        scroll_bar.rangeChanged.connect(self._time_axis_timer.start)
+        self.scroll_area.viewport().installEventFilter(self)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.scroll_area)
         splitter.addWidget(self.comparison_table)
@@ -1018,6 +1056,7 @@ class TrendPanel(QWidget):
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
         self.graphics.setBackground(theme.base)
+        self.time_axis.apply_theme(theme)
         for view in [*self._selection_pool, *self.site_views.values()]:
             view.apply_theme(theme)
         self.comparison_table.apply_theme(theme)
@@ -1100,6 +1139,8 @@ class TrendPanel(QWidget):
     def _connect_view(self, view: TrendView) -> None:
         viewbox = view.plot.getViewBox()
         viewbox.sigXRangeChanged.connect(self._on_x_range_changed)
+        viewbox.sigResized.connect(lambda _viewbox: self._time_axis_timer.start())
+        view.plot.getAxis("bottom").geometryChanged.connect(self._time_axis_timer.start)
         viewbox.sigRangeChangedManually.connect(
             lambda _mask: self._on_user_range(viewbox))
 
@@ -1126,6 +1167,7 @@ class TrendPanel(QWidget):
                 view.plot.setXRange(left, right, padding=0)
         finally:
             self._syncing_ranges = False
+        self._time_axis_timer.start()
 
     def _on_x_range_changed(self, _viewbox, x_range: tuple[float, float]) -> None:
         if self._syncing_ranges or self._following:
@@ -1148,6 +1190,30 @@ class TrendPanel(QWidget):
         height = layout.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()
         self.graphics.setMinimumHeight(math.ceil(height) + 2 * self.graphics.frameWidth())
 
+    def _pin_time_axis(self) -> None:
+        """Lay the pinned time axis over the bottom of the visible plots, lined up with
+        them, while the time axis under the lowest plot shown is not wholly in view;
+        hide it otherwise."""
+        shown = self.shown_views()
+        axis = shown[-1].plot.getAxis("bottom") if shown else None
+        if axis is None or axis.geometry().height() < 1:
+            self.time_axis.hide()
+            return
+        viewport = self.scroll_area.viewport()
+        offset = self.graphics.viewport().mapTo(viewport, QPoint(0, 0))
+        in_viewport = self.graphics.viewportTransform().mapRect(
+            axis.sceneBoundingRect()).translated(offset)
+        if QRectF(viewport.rect()).adjusted(-0.5, -0.5, 0.5, 0.5).contains(in_viewport):
+            self.time_axis.hide()
+            return
+        height = round(in_viewport.height())
+        area = viewport.geometry()  # in the scroll area
+        self.time_axis.setGeometry(area.left(), area.bottom() + 1 - height, area.width(),
+                                   height)
+        self.time_axis.show_like(axis, in_viewport.left())
+        self.time_axis.show()
+        self.time_axis.raise_()
+
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         for view in self.shown_views():
             viewbox = view.plot.getViewBox()
@@ -1160,6 +1226,8 @@ class TrendPanel(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.graphics and event.type() == QEvent.Type.Leave:
             self.hide_readout()
+        elif watched is self.scroll_area.viewport() and event.type() == QEvent.Type.Resize:
+            self._time_axis_timer.start()
         return super().eventFilter(watched, event)
 
     def showEvent(self, event: QShowEvent) -> None:

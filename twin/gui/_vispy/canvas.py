@@ -413,10 +413,23 @@ class CanvasWrapper:
         half_height_m = camera.distance * math.tan(math.radians(camera.fov / 2))
         return self.canvas.size[1] / (2 * half_height_m)
 
+    def eye_position(self) -> np.ndarray:
+        """The camera's position in site metres: where the rays through the centre and a
+        corner of the view meet."""
+        width, height = self.canvas.size
+        (o1, d1), (o2, d2) = self.ray_at((width / 2, height / 2)), self.ray_at((0.0, 0.0))
+        # the points of the two lines closest to each other (they meet: the same point)
+        offset = o1 - o2
+        b, d, e = d1 @ d2, d1 @ offset, d2 @ offset
+        s = (b * e - d) / (1.0 - b * b)
+        t = (e - b * d) / (1.0 - b * b)
+        return (o1 + s * d1 + o2 + t * d2) / 2
+
     def _set_detail(self, _event) -> None:
         scale = self.px_per_m()
         self.piping.set_scale(scale)
         self.yard.set_scale(scale)
+        self.racks.set_eye(self.eye_position())
 
     def _on_draw(self, _event) -> None:
         self.frames_drawn += 1

@@ -8,6 +8,8 @@ and the shading stays put while the camera orbits, as daylight would.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from vispy.scene import visuals
 
@@ -24,12 +26,18 @@ _FACES = (
 )
 
 
-def _unit_cube(bottom: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vertices (24, 3) of a cube of side 1 centred on 0, faces (12, 3), grey (24, 4);
-    without the ``bottom`` face, 20 vertices and 10 faces."""
-    vertices, faces, colors = [], [], []
+ALL_FACES = frozenset((axis, sign) for axis, sign, _ in _FACES)
+BOTTOM = (2, -1)
+
+
+@functools.cache
+def unit_cube(faces: frozenset[tuple[int, int]] = ALL_FACES
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A cube of side 1 centred on 0 with the given ``faces`` ((axis, sign) pairs): four
+    vertices (n, 3), two triangles (m, 3) and a grey (n, 4) per face."""
+    vertices, triangles, colors = [], [], []
     for axis, sign, grey in _FACES:
-        if (axis, sign) == (2, -1) and not bottom:
+        if (axis, sign) not in faces:
             continue
         u, v = [a for a in range(3) if a != axis]
         base = len(vertices)
@@ -40,14 +48,27 @@ def _unit_cube(bottom: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             colors.append((grey, grey, grey, 1.0))
         # anticlockwise seen from outside, so that opaque boxes can skip their back faces
         if np.cross(np.eye(3)[u], np.eye(3)[v])[axis] * sign > 0:
-            faces += [(base, base + 1, base + 2), (base, base + 2, base + 3)]
+            triangles += [(base, base + 1, base + 2), (base, base + 2, base + 3)]
         else:
-            faces += [(base, base + 2, base + 1), (base, base + 3, base + 2)]
-    return np.array(vertices, np.float32), np.array(faces, np.uint32), np.array(colors, np.float32)
+            triangles += [(base, base + 2, base + 1), (base, base + 3, base + 2)]
+    return (np.array(vertices, np.float32).reshape(-1, 3),
+            np.array(triangles, np.uint32).reshape(-1, 3),
+            np.array(colors, np.float32).reshape(-1, 4))
 
 
-UNIT_CUBE = _unit_cube()
-UNIT_CUBE_ON_FLOOR = _unit_cube(bottom=False)
+UNIT_CUBE = unit_cube()
+UNIT_CUBE_ON_FLOOR = unit_cube(ALL_FACES - {BOTTOM})  # boxes whose bottoms no camera sees
+
+
+def faces_facing(eye_m: np.ndarray, lower_m: np.ndarray, upper_m: np.ndarray
+                 ) -> frozenset[tuple[int, int]]:
+    """The faces that turn towards a camera at ``eye_m`` on at least one of the boxes
+    from ``lower_m`` to ``upper_m`` (n, 3): the +x face of a box faces the eye when the
+    eye lies beyond the box's upper x, and so on. The others are back faces of every box
+    and need not be drawn at all."""
+    eye = np.asarray(eye_m, float)
+    return frozenset({(axis, +1) for axis in range(3) if eye[axis] > upper_m[:, axis].min()}
+                     | {(axis, -1) for axis in range(3) if eye[axis] < lower_m[:, axis].max()})
 
 
 def scale_transforms(size: np.ndarray) -> np.ndarray:
@@ -58,15 +79,25 @@ def scale_transforms(size: np.ndarray) -> np.ndarray:
     return transforms
 
 
+def shrunk(boxes: Boxes, shrink_m: float) -> Boxes:
+    """``boxes`` narrower by ``shrink_m`` across (x and y), leaving seams between them."""
+    return Boxes(boxes.center_m,
+                 np.maximum(boxes.size_m - np.array([shrink_m, shrink_m, 0.0]), 1e-3))
+
+
 def box_node(boxes: Boxes, colors: np.ndarray, parent, *, shrink_m: float = 0.0,
-             translucent: bool = False, on_floor: bool = False) -> visuals.InstancedMesh:
+             translucent: bool = False, on_floor: bool = False,
+             faces: frozenset[tuple[int, int]] | None = None) -> visuals.InstancedMesh:
     """One InstancedMesh for all ``boxes``; ``shrink_m`` leaves a seam between neighbours.
     ``on_floor``: boxes standing on an opaque floor, whose bottoms no camera sees, are
-    drawn without them (a sixth fewer vertices: thousands of racks)."""
-    vertices, faces, greys = UNIT_CUBE_ON_FLOOR if on_floor else UNIT_CUBE
-    size = np.maximum(boxes.size_m - np.array([shrink_m, shrink_m, 0.0]), 1e-3)
+    drawn without them (a sixth fewer vertices: thousands of racks); ``faces``: only those
+    faces (see ``faces_facing``)."""
+    if faces is None:
+        faces = ALL_FACES - {BOTTOM} if on_floor else ALL_FACES
+    vertices, triangles, greys = unit_cube(faces)
+    size = shrunk(boxes, shrink_m).size_m
     node = visuals.InstancedMesh(
-        vertices, faces, vertex_colors=greys,
+        vertices, triangles, vertex_colors=greys,
         instance_positions=boxes.center_m.astype(np.float32),
         instance_transforms=scale_transforms(size),
         instance_colors=np.broadcast_to(colors, (boxes.count, 4)).astype(np.float32),

@@ -107,6 +107,30 @@ def test_colour_field_selector_recolours_the_racks_and_its_legend(make_window, q
     assert not np.array_equal(window.canvas.render(), image_before)
 
 
+def test_the_legend_shows_one_tripped_swatch_whatever_the_field(make_window, qtbot):
+    from PySide6.QtGui import QColor
+
+    from twin.gui._vispy.colors import TRIPPED_RGBA
+
+    window = make_window(running=False)
+    bar, combo = window.color_panel.bar, window.color_panel.combo
+    tripped = QColor.fromRgbF(*(float(c) for c in TRIPPED_RGBA))
+
+    def tripped_pixels() -> int:
+        image = bar.grab().toImage()
+        target = np.array([tripped.red(), tripped.green(), tripped.blue()])
+        colors = np.array([image.pixelColor(x, y).getRgb()[:3]
+                           for x in range(image.width()) for y in range(image.height())])
+        return int(np.sum(np.abs(colors - target).max(axis=1) <= 3))
+
+    combo.setCurrentIndex(combo.findData("utilization"))
+    assert bar.tripped_swatch_needed()
+    alone = tripped_pixels()
+    combo.setCurrentIndex(combo.findData("state"))  # "tripped" is one of its categories
+    assert not bar.tripped_swatch_needed()
+    assert alone > 50 and 0.5 * alone < tripped_pixels() < 1.5 * alone  # one swatch, not two
+
+
 def test_tripped_racks_stand_out_in_every_field(make_window, qtbot):
     from twin.gui._vispy.colors import TRIPPED_RGBA
 

@@ -106,8 +106,9 @@ class ColorBar(QWidget):
         metrics = painter.fontMetrics()
         line = metrics.height()
         field = self.field
-        legend_width = 24 + metrics.horizontalAdvance("tripped")
-        bar = QRectF(2, line + 1, self.width() - legend_width - 14, 9)
+        extra_swatch = self.tripped_swatch_needed()
+        legend_width = 24 + metrics.horizontalAdvance("tripped") if extra_swatch else 0
+        bar = QRectF(2, line + 1, self.width() - legend_width - (14 if extra_swatch else 4), 9)
         if field.categories:
             width = bar.width() / len(field.categories)
             for k, category in enumerate(field.categories):
@@ -131,11 +132,17 @@ class ColorBar(QWidget):
                 left = max(0.0, min(x - width / 2, self.width() - width))  # whole, near x
                 painter.drawText(QRectF(left, 0, width, line), Qt.AlignmentFlag.AlignHCenter,
                                  text)
-        tripped = QRectF(self.width() - legend_width, bar.top(), 12, bar.height())
-        painter.fillRect(tripped, _qcolor(TRIPPED_RGBA))
-        painter.drawText(QRectF(tripped.right() + 4, bar.top() - 4, legend_width, line),
-                         "tripped")
+        if extra_swatch:
+            tripped = QRectF(self.width() - legend_width, bar.top(), 12, bar.height())
+            painter.fillRect(tripped, _qcolor(TRIPPED_RGBA))
+            painter.drawText(QRectF(tripped.right() + 4, bar.top() - 4, legend_width, line),
+                             "tripped")
         painter.end()
+
+    def tripped_swatch_needed(self) -> bool:
+        """Whether tripped racks need a swatch of their own: not when the field's own
+        categories name them already (the throttling state)."""
+        return not any(category.label == "tripped" for category in self.field.categories)
 
 
 class ColorFieldPanel(QWidget):

@@ -3,6 +3,7 @@ label; a hidden layer blanks its own labels and no others."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from vispy.scene import visuals
 
@@ -88,3 +89,77 @@ def test_labels_are_drawn_after_every_adapter_so_no_box_covers_them(make_window,
              if type(node).__name__ == "InstancedMesh"]
     first_label = min(k for k, node in enumerate(order) if node in texts)
     assert boxes and first_label > max(boxes)
+
+
+def _board_with_two_labels():
+    from vispy.scene import Node
+
+    from twin.gui._vispy.base import LabelBoard, LabelStyle
+
+    board = LabelBoard(Node())
+    owners = object(), object()
+    style = LabelStyle(size=10.0)
+    low = board.add(owners[0], ["workcell A", "workcell B"], [[0, 0, 0], [500, 0, 0]], style,
+                    rank=1)
+    high = board.add(owners[1], "Hall 1", [2, 0, 0], style, rank=2)
+    board.flush()
+    return board, low, high, board._visuals[style]
+
+
+def test_overlapping_labels_leave_the_lower_ranked_out():
+    board, low, high, visual = _board_with_two_labels()
+
+    def flat(points):  # 1 m a pixel, seen from above
+        return np.asarray(points, float)[:, :2]
+
+    board.declutter(flat, px_per_pt=1.0)
+    # "workcell A" at x=0 runs ~62 px to the right and covers "Hall 1" at x=2: it goes
+    assert list(visual.text) == ["", "workcell B", "Hall 1"]
+    assert low.text == ["workcell A", "workcell B"]  # kept, only not drawn
+    assert list(low.crowded) == [True, False] and not high.crowded.any()
+
+    def spread(points):  # zoomed in: 100 px a metre
+        return 100 * np.asarray(points, float)[:, :2]
+
+    board.declutter(spread, px_per_pt=1.0)
+    assert list(visual.text) == ["workcell A", "workcell B", "Hall 1"]
+
+
+def test_a_hidden_owner_crowds_out_nobody():
+    board, _, high, visual = _board_with_two_labels()
+    board.show_owner(high.owner, False)
+    board.declutter(lambda points: np.asarray(points, float)[:, :2], px_per_pt=1.0)
+    assert list(visual.text) == ["workcell A", "workcell B", ""]
+
+
+def test_the_gigawatt_site_view_draws_no_label_over_another(make_window, qtbot):
+    from twin.gui._vispy.base import EM_WIDTH, LINE_HEIGHT
+
+    window = make_window("gigawatt", running=False)
+    canvas = window.canvas
+    qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible,
+                    timeout=10000)
+    canvas.go_to("site", animate=False)
+    canvas.render()
+    boxes = []
+    px_per_pt = canvas.canvas.dpi / 72.0
+    for labels in canvas.labels._labels.values():
+        for label in labels:
+            anchors = canvas.screen_positions(label.positions)
+            em = label.style.size * px_per_pt
+            for text, (x, y) in zip(label.shown_texts(), anchors, strict=True):
+                if text:
+                    height = LINE_HEIGHT * em
+                    top = y if label.style.below else y - height
+                    boxes.append((x, top, x + len(text) * EM_WIDTH * em, top + height))
+    assert len(boxes) >= 5  # yard, substation and some halls still named
+    for k, a in enumerate(boxes):
+        for b in boxes[k + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+    shown_titles = next(t for t in canvas.labels._visuals.values() if t.bold).text
+    assert "Cooling yard" in shown_titles and "Substation & backup power" in shown_titles
+    # closer, a hall's name comes back
+    hall = window.topology.hall_names[-1]
+    canvas.go_to(hall, animate=False)
+    canvas.render()
+    assert hall in next(t for t in canvas.labels._visuals.values() if t.bold).text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,14 +55,20 @@ class LabelStyle:
     below: bool = False  # under its position (a second line), else just above it
 
 
+EM_WIDTH = 0.62  # mean advance of a character in the labels' sans-serif font, in ems
+LINE_HEIGHT = 1.25  # in ems
+
+
 class Label:
     """One label, or several of one style, on a ``LabelBoard``: ``text`` is a string for one
     label and a list for several, as vispy's Text takes them."""
 
     def __init__(self, board: LabelBoard, owner: object, style: LabelStyle,
-                 texts: list[str], single: bool) -> None:
+                 texts: list[str], single: bool, positions: np.ndarray, rank: int) -> None:
         self._board, self.owner, self.style = board, owner, style
         self._texts, self._single = texts, single
+        self.positions, self.rank = positions, rank
+        self.crowded = np.zeros(len(texts), bool)  # left out where it would overlap others
 
     @property
     def text(self) -> str | list[str]:
@@ -82,7 +89,10 @@ class Label:
         return self._board.visible and self._board.owner_visible(self.owner)
 
     def shown_texts(self) -> list[str]:
-        return self._texts if self._board.owner_visible(self.owner) else [""] * len(self._texts)
+        if not self._board.owner_visible(self.owner):
+            return [""] * len(self._texts)
+        return [("" if crowded else text) for text, crowded in zip(self._texts, self.crowded,
+                                                                    strict=True)]
 
 
 class LabelBoard:
@@ -93,6 +103,10 @@ class LabelBoard:
     visuals as one per adapter and style. The owners' layers hide their labels by blanking
     them. vispy places 3D text with y pointing down the screen: anchor "top" puts the text
     above its position.
+
+    Labels that would overlap on screen are thinned out (``declutter``), the higher
+    ``rank`` first: from a gigawatt site's full view, the halls' names and not a heap of
+    text over them.
     """
 
     def __init__(self, parent) -> None:
@@ -106,15 +120,17 @@ class LabelBoard:
         self._hidden_owners: set[int] = set()
         self._stale: set[LabelStyle] = set()
 
-    def add(self, owner: object, text: str | list[str], pos, style: LabelStyle) -> Label:
+    def add(self, owner: object, text: str | list[str], pos, style: LabelStyle, *,
+            rank: int = 0) -> Label:
         """A label of ``owner`` just above ``pos`` (its left end there), or ``below`` it; or,
-        with a list of texts and one position per text, several."""
+        with a list of texts and one position per text, several. Where labels would
+        overlap, those of higher ``rank`` stay."""
         single = isinstance(text, str)
         texts = [text] if single else list(text)
         positions = np.atleast_2d(np.asarray(pos, np.float32))
         if len(positions) != len(texts):
             raise ValueError(f"{len(texts)} labels need as many positions, not {len(positions)}")
-        label = Label(self, owner, style, texts, single)
+        label = Label(self, owner, style, texts, single, positions, rank)
         self._labels.setdefault(style, []).append(label)
         self._positions.setdefault(style, []).append(positions)
         if style not in self._visuals:
@@ -153,6 +169,44 @@ class LabelBoard:
                            if any(label.owner is owner for label in labels))
         self.flush()
 
+    def declutter(self, to_screen: Callable[[np.ndarray], np.ndarray], px_per_pt: float
+                  ) -> None:
+        """Leave out the labels that would overlap a label of higher rank (or an earlier
+        one of the same rank) on screen. ``to_screen`` maps (n, 3) site metres to (n, 2)
+        pixels; sizes are estimated from the text's length (``EM_WIDTH``)."""
+        entries = []  # (rank, order, label, index, box)
+        order = 0
+        for labels in self._labels.values():
+            for label in labels:
+                if not self.owner_visible(label.owner):
+                    continue
+                anchors = to_screen(label.positions)
+                em = label.style.size * px_per_pt
+                for k, (text, (x, y)) in enumerate(zip(label._texts, anchors, strict=True)):
+                    if not text:
+                        continue
+                    width, height = len(text) * EM_WIDTH * em, LINE_HEIGHT * em
+                    top = y if label.style.below else y - height
+                    entries.append((-label.rank, order, label, k, (x, top, x + width,
+                                                                   top + height)))
+                    order += 1
+        entries.sort(key=lambda entry: entry[:2])
+        kept: list[tuple[float, float, float, float]] = []
+        crowded = {id(label): np.zeros(len(label._texts), bool)
+                   for labels in self._labels.values() for label in labels}
+        for _, _, label, k, box in entries:
+            if any(box[0] < other[2] and other[0] < box[2] and box[1] < other[3]
+                   and other[1] < box[3] for other in kept):
+                crowded[id(label)][k] = True
+            else:
+                kept.append(box)
+        for style, labels in self._labels.items():
+            for label in labels:
+                if not np.array_equal(label.crowded, crowded[id(label)]):
+                    label.crowded = crowded[id(label)]
+                    self._stale.add(style)
+        self.flush()
+
     def set_color(self, color: str) -> None:
         for visual in self._visuals.values():
             visual.color = color
@@ -183,12 +237,13 @@ class Adapter:
         self._board = labels
 
     def _label(self, text: str | list[str], pos, *, size: float = 9.0, bold: bool = False,
-               below: bool = False) -> Label:
+               below: bool = False, rank: int = 0) -> Label:
         """A label just above ``pos`` (its left end there), or just ``below`` it; or, with a
-        list of texts and one position per text, several labels of one style."""
+        list of texts and one position per text, several labels of one style. Where labels
+        would overlap on screen, those of higher ``rank`` stay."""
         if self._board is None:
             raise RuntimeError(f"{type(self).__name__} was made without a label board")
-        return self._board.add(self, text, pos, LabelStyle(size, bold, below))
+        return self._board.add(self, text, pos, LabelStyle(size, bold, below), rank=rank)
 
     def update(self, snapshot: Snapshot) -> None:
         """Things with no simulated state (pedestals, walls) keep their look."""

@@ -196,6 +196,7 @@ class CanvasWrapper:
         self.labels.flush()
         self.labels.visible = False
         self._labels_held = True
+        self._decluttered_for: tuple | None = None  # the view the labels were thinned for
         self._label_release = app.Timer(interval=0.0, iterations=1,
                                         connect=self._release_labels, start=False)
         self.canvas.events.draw.connect(self._set_detail, position="first")
@@ -231,6 +232,7 @@ class CanvasWrapper:
         for adapter in self.adapters:
             adapter.update_labels(self._latest)
         self.labels.flush()
+        self._decluttered_for = None  # texts changed length: thin them out again
         self.canvas.update()
 
     def set_units(self, system: UnitSystem) -> None:
@@ -430,6 +432,19 @@ class CanvasWrapper:
         self.piping.set_scale(scale)
         self.yard.set_scale(scale)
         self.racks.set_eye(self.eye_position())
+        camera = self.view.camera
+        view = (*camera.center, camera.distance, camera.elevation, camera.azimuth,
+                *self.canvas.size)
+        if view != self._decluttered_for:
+            self._decluttered_for = view
+            self.labels.declutter(self.screen_positions, self.canvas.dpi / 72.0)
+
+    def screen_positions(self, points: np.ndarray) -> np.ndarray:
+        """The canvas pixels (n, 2) where points (n, 3) of the site appear."""
+        points = np.asarray(points, float)
+        mapped = self.view.scene.transform.map(np.column_stack([points,
+                                                                np.ones(len(points))]))
+        return mapped[:, :2] / mapped[:, 3:4]
 
     def _on_draw(self, _event) -> None:
         self.frames_drawn += 1

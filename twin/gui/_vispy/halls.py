@@ -38,8 +38,9 @@ class HallAdapter(Adapter):
         self.walls.order = 3  # after the opaque boxes, so they show through
         label_pos = np.column_stack([halls.lower_m[:, 0] + 0.5, halls.lower_m[:, 1] + 0.5,
                                      halls.upper_m[:, 2] + 0.5])
-        self.name_labels = self._label(list(names), label_pos, size=11, bold=True)
-        self.air_labels = self._label([""] * len(names), label_pos, size=8, below=True)
+        self.name_labels = self._label(list(names), label_pos, size=11, bold=True, rank=2)
+        self.air_labels = self._label([""] * len(names), label_pos, size=8, below=True,
+                                      rank=2)
         self.temperature = conversion("°C", UnitSystem.SI)  # how the labels show it
         self.apply_palette(palette)
 

@@ -114,8 +114,8 @@ class SubstationAdapter(Adapter):
         rect = layout.substation_rect_m
         corner = (rect[0], rect[3], 3.0)
         self.title = self._label("Substation & backup power", corner, size=11,
-                                 bold=True)
-        self.status = self._label("", corner, size=8, below=True)
+                                 bold=True, rank=3)
+        self.status = self._label("", corner, size=8, below=True, rank=3)
         self.apply_palette(palette)
 
     def _charge_bars(self, soc: float) -> tuple[Boxes, Boxes]:

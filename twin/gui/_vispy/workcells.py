@@ -26,5 +26,5 @@ class WorkcellAdapter(Adapter):
         if cells.count:
             self._label([f"{cell.name} ({cell.kind})" for cell in scenario.workcells],
                         np.column_stack([cells.lower_m[:, :2], cells.upper_m[:, 2] + 1.0]),
-                        size=8)
+                        size=8, rank=1)
         self.apply_palette(palette)

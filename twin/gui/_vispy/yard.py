@@ -94,8 +94,8 @@ class YardAdapter(Adapter):
             self.fans.set_gl_state("opaque", depth_test=True, cull_face=False)
         rect = layout.yard_rect_m
         corner = (rect[0], rect[3], 3.0)
-        self.title = self._label("Cooling yard", corner, size=11, bold=True)
-        self.status = self._label("", corner, size=8, below=True)
+        self.title = self._label("Cooling yard", corner, size=11, bold=True, rank=3)
+        self.status = self._label("", corner, size=8, below=True, rank=3)
         self.temperature = conversion("°C", UnitSystem.SI)  # how the status line shows it
         self._clock: float | None = None
         self.apply_palette(palette)

@@ -134,3 +134,20 @@ def test_between_snapshots_the_flow_dots_move_on_and_stop_when_paused(make_windo
     qtbot.wait(300)
     assert canvas.frames_drawn - frames <= 1  # nothing moves: nothing to draw
     assert np.allclose(canvas.piping.dot_positions, dots)
+
+
+def test_the_window_shortcuts_work_while_the_view_has_the_focus(make_window, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtGui import QGuiApplication
+
+    window = make_window(running=True, speed=60.0)
+    native = window.canvas.canvas.native
+    qtbot.waitUntil(native.isExposed, timeout=3000)
+    window.activateWindow()
+    qtbot.mouseClick(native, Qt.MouseButton.LeftButton, pos=QPoint(5, 5))
+    qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is native, timeout=3000)
+    assert not window.runner.paused
+    qtbot.keyClick(native, Qt.Key.Key_Space)  # run / pause, a shortcut of the main window
+    qtbot.waitUntil(lambda: window.runner.paused, timeout=3000)
+    qtbot.keyClick(native, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not window.runner.paused, timeout=3000)

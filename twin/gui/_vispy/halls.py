@@ -39,8 +39,9 @@ class HallAdapter(Adapter):
         label_pos = np.column_stack([halls.lower_m[:, 0] + 0.5, halls.lower_m[:, 1] + 0.5,
                                      halls.upper_m[:, 2] + 0.5])
         self.name_labels = self._label(list(names), label_pos, size=11, bold=True, rank=2)
+        # where labels crowd, every hall's name before any hall's air temperature
         self.air_labels = self._label([""] * len(names), label_pos, size=8, below=True,
-                                      rank=2)
+                                      rank=1)
         self.temperature = conversion("°C", UnitSystem.SI)  # how the labels show it
         self.apply_palette(palette)
 

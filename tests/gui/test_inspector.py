@@ -157,3 +157,27 @@ def test_a_pump_loss_raises_alarms_that_are_listed_acknowledged_and_lead_to_the_
     window.show_alarm_source("cdu", 0)
     assert window.canvas.selected == Selection("cdu", 0)
     assert window.inspector.title.text() == cdu
+
+
+@pytest.mark.gui
+def test_every_kind_of_object_fits_the_inspector_dock_with_its_sparklines(make_window,
+                                                                          qtbot):
+    from PySide6.QtWidgets import QScrollArea
+
+    from twin.gui.units import UnitSystem
+
+    window = make_window(running=False, units=UnitSystem.US_CUSTOMARY.value)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    scroll = next(s for s in window.findChildren(QScrollArea) if s.widget() is window.inspector)
+    assert scroll.viewport().width() <= 300  # the dock at its narrowest
+    for kind in KINDS:
+        window.canvas.select(Selection(kind, 0))
+        qtbot.waitUntil(lambda k=kind: window.inspector.selection == Selection(k, 0),
+                        timeout=3000)
+        window.inspector.adjustSize()
+        qtbot.wait(20)  # layouts settle
+        assert scroll.horizontalScrollBar().maximum() == 0, kind  # nothing cut off
+        viewport = scroll.viewport().rect()
+        for label, sparkline in window.inspector.sparklines.items():
+            corner = sparkline.mapTo(scroll.viewport(), sparkline.rect().bottomRight())
+            assert viewport.contains(corner), (kind, label)

@@ -138,6 +138,7 @@ class ObjectInspector(QWidget):
         column = QVBoxLayout(self)
         self.title = QLabel()
         self.title.setObjectName("inspectorTitle")
+        self.title.setWordWrap(True)  # a long name beside "Fly to" takes two lines
         self.where = QLabel()
         self.where.setObjectName("muted")
         self.where.setWordWrap(True)
@@ -160,6 +161,8 @@ class ObjectInspector(QWidget):
         column.addWidget(self._alarms)
         self._settings = QGroupBox("Settings")
         self._settings_form = QFormLayout(self._settings)
+        # a setting's field goes under its name where the dock is too narrow for both
+        self._settings_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         column.addWidget(self._settings)
         column.addStretch(1)
         self.values: dict[str, QLabel] = {}
@@ -220,7 +223,9 @@ class ObjectInspector(QWidget):
             value = QLabel("—")
             value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             spark = Sparkline()
-            self._readings.addWidget(QLabel(reading.label), row, 0)
+            name = QLabel(reading.label)
+            name.setWordWrap(True)  # long names take two lines in a narrow dock
+            self._readings.addWidget(name, row, 0)
             self._readings.addWidget(value, row, 1)
             self._readings.addWidget(spark, row, 2)
             self.values[reading.label] = value

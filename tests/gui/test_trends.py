@@ -403,3 +403,27 @@ def test_plots_follow_the_theme(panel, base):
     assert axis.textPen().color() == QColor(LIGHT.text)
     panel.apply_theme(DARK)
     assert colours() == dark
+
+
+def test_a_steady_value_is_drawn_flat_not_magnified_to_its_last_digits(panel, base):
+    jitter = iter([189.7852, 189.7856, 189.7853, 189.7855])
+    panel.append(at(base, 0.0))
+    panel.set_selection("CDU 1", (("Flow", "L/min", lambda s: next(jitter)),))
+    for t in (10.0, 20.0, 30.0):
+        panel.append(at(base, t))
+    panel.refresh()
+    viewbox = panel.selection_views[0].plot.getViewBox()
+    viewbox.updateAutoRange()
+    low, high = viewbox.viewRange()[1]
+    assert high - low >= 0.01 * 189.7856 - 1e-9  # a percent of the value, not 0.0004
+    assert low <= 189.7852 and high >= 189.7856  # and the data in view
+    # a value that really moves still fills the plot
+    moving = iter([100.0, 150.0, 200.0, 250.0])
+    panel.set_selection("CDU 2", (("Flow", "L/min", lambda s: next(moving)),))
+    for t in (40.0, 50.0, 60.0):
+        panel.append(at(base, t))
+    panel.refresh()
+    viewbox = panel.selection_views[0].plot.getViewBox()
+    viewbox.updateAutoRange()
+    low, high = viewbox.viewRange()[1]
+    assert high - low < 2 * (250.0 - 100.0)

@@ -74,6 +74,8 @@ few ms of software rendering) stays off most of the 3D view's frames."""
 INTERACTIVE_REDRAW_MS = 30  # after a pan or zoom, the bins newly in view follow at once
 AXIS_WIDTH_PX = 72  # one width for every left axis, so that the stacked plots line up in time
 MIN_PLOT_HEIGHT_PX = 48
+MIN_Y_SPAN_FRACTION = 0.01  # of the largest value shown: the value axis spans at least this
+MIN_Y_SPAN = 1e-6  # and never nothing (a series of zeros)
 """The least height of a plot's data area: its caption and a few labelled values. Three
 plots fit the default trend dock (the window's 260 px) above the time axis; more scroll."""
 PLOT_GAP_PX = 4  # between stacked plots: half of it is room for a value label at the edge
@@ -507,14 +509,29 @@ class TrendView:
 
     def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
         difference = self.difference and self.has_reference
+        largest = 0.0
         for k, (curve, row) in enumerate(zip(self.curves, self.rows, strict=True)):
             if not difference:
-                curve.setData(x, self._shown.to_display(y[row]))
+                values = self._shown.to_display(y[row])
             elif (reference := self._reference_at(k)) is None:
                 curve.setData([], [])  # nothing to subtract: not part of the difference view
+                continue
             else:
-                curve.setData(x, self._shown_difference.to_display(
-                    y[row] - np.interp(x, *reference, left=np.nan, right=np.nan)))
+                values = self._shown_difference.to_display(
+                    y[row] - np.interp(x, *reference, left=np.nan, right=np.nan))
+            curve.setData(x, values)
+            finite = np.abs(values[np.isfinite(values)])
+            if finite.size:
+                largest = max(largest, float(finite.max()))
+        # A steady value is drawn flat: the value axis spans at least a percent of the
+        # largest value shown, not the last digits' jitter (189.7852 .. 189.7856 L/min).
+        # Set again only when it must grow, or shrinks by a tenth: each setting lays out
+        # the view.
+        span = max(MIN_Y_SPAN_FRACTION * largest, MIN_Y_SPAN)
+        viewbox = self.plot.getViewBox()
+        current = viewbox.state["limits"]["yRange"][0]
+        if current is None or span > current or span < 0.9 * current:
+            viewbox.setLimits(minYRange=span)
 
     def clear_data(self) -> None:
         for curve in self.curves:

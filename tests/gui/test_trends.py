@@ -405,25 +405,27 @@ def test_plots_follow_the_theme(panel, base):
     assert colours() == dark
 
 
-def test_a_steady_value_is_drawn_flat_not_magnified_to_its_last_digits(panel, base):
-    jitter = iter([189.7852, 189.7856, 189.7853, 189.7855])
-    panel.append(at(base, 0.0))
-    panel.set_selection("CDU 1", (("Flow", "L/min", lambda s: next(jitter)),))
-    for t in (10.0, 20.0, 30.0):
-        panel.append(at(base, t))
+def _selection_y_range(panel, base, name: str, values: list[float], first_t: float
+                       ) -> tuple[float, float]:
+    """The value range the first selection plot shows after ``values`` came in, one a
+    snapshot from ``first_t`` on, 10 s apart."""
+    feed = iter(values)
+    panel.set_selection(name, (("Flow", "L/min", lambda s: next(feed)),))
+    for k in range(1, len(values)):
+        panel.append(at(base, first_t + 10.0 * k))
     panel.refresh()
     viewbox = panel.selection_views[0].plot.getViewBox()
     viewbox.updateAutoRange()
     low, high = viewbox.viewRange()[1]
+    return low, high
+
+
+def test_a_steady_value_is_drawn_flat_not_magnified_to_its_last_digits(panel, base):
+    panel.append(at(base, 0.0))
+    low, high = _selection_y_range(panel, base, "CDU 1",
+                                   [189.7852, 189.7856, 189.7853, 189.7855], 0.0)
     assert high - low >= 0.01 * 189.7856 - 1e-9  # a percent of the value, not 0.0004
     assert low <= 189.7852 and high >= 189.7856  # and the data in view
     # a value that really moves still fills the plot
-    moving = iter([100.0, 150.0, 200.0, 250.0])
-    panel.set_selection("CDU 2", (("Flow", "L/min", lambda s: next(moving)),))
-    for t in (40.0, 50.0, 60.0):
-        panel.append(at(base, t))
-    panel.refresh()
-    viewbox = panel.selection_views[0].plot.getViewBox()
-    viewbox.updateAutoRange()
-    low, high = viewbox.viewRange()[1]
+    low, high = _selection_y_range(panel, base, "CDU 2", [100.0, 150.0, 200.0, 250.0], 30.0)
     assert high - low < 2 * (250.0 - 100.0)

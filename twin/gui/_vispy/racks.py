@@ -30,6 +30,10 @@ class RackAdapter(Adapter):
         self._snapshot: Snapshot | None = None
         self.colors = np.tile(np.asarray(_IDLE_RGBA, np.float32), (self._boxes.count, 1))
         self._drawn = shrunk(self._boxes, RACK_SEAM_M)
+        # what decides which faces can face the camera, kept off the per-frame path: the
+        # highest lower corner and the lowest upper corner of all racks, per axis
+        self._extremes = (self._drawn.lower_m.max(axis=0, keepdims=True),
+                          self._drawn.upper_m.min(axis=0, keepdims=True))
         self.faces = ALL_FACES - {BOTTOM}
         self._nodes = {self.faces: box_node(self._boxes, self.colors, self.root,
                                             shrink_m=RACK_SEAM_M, faces=self.faces)}
@@ -40,7 +44,7 @@ class RackAdapter(Adapter):
         the bottoms). Seen from outside the racks' extent, as in a site view, that is the
         top and two sides: 40 % fewer vertices than every face but the bottom, for the
         same picture (the faces left out are back faces, culled anyway)."""
-        faces = faces_facing(eye_m, self._drawn.lower_m, self._drawn.upper_m) - {BOTTOM}
+        faces = faces_facing(eye_m, *self._extremes) - {BOTTOM}
         if faces == self.faces:
             return
         node = self._nodes.get(faces)

@@ -197,6 +197,8 @@ def run_headless(
     peaks = np.full(len(SITE_NAMES), -np.inf)
     end_index = [SITE_NAMES.index(n) for n in END_OF_INTERVAL]
     max_index = [SITE_NAMES.index(n) for n in MAX_OVER_INTERVAL]
+    pue_index, facility_index, it_index = (SITE_NAMES.index(n) for n in (
+        "pue", "facility_power_kw", "it_power_kw"))
     started = time.perf_counter()
     last_report = started
     try:
@@ -212,6 +214,9 @@ def run_headless(
                 row = sums / n
                 row[end_index] = values[end_index]
                 row[max_index] = peaks[max_index]
+                # PUE over the interval is its energies' ratio (The Green Grid), not a mean
+                row[pue_index] = (row[facility_index] / row[it_index] if row[it_index] > 0
+                                  else np.nan)
                 site.write(row.tolist())
                 if comp is not None:
                     comp.write(sim.time_s)

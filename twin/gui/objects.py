@@ -376,11 +376,11 @@ def _chillers(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     chillers = s.heat_rejection.chillers
     return ObjectView(
         sel, "Chillers", f"{chillers.count} x {chillers.capacity_kw:,.0f} kW · chilled "
-        "water for the CRAHs and trim of the facility water",
+        "water for the CRAHs (behind a waterside economizer) and trim of the facility water",
         readings=(
             Reading("Duty", "MW", lambda snap: snap.plant.chiller_duty_kw / 1e3, 2),
             Reading("Units running", "", lambda snap: snap.plant.chillers_running, 0),
-            Reading("COP", "", lambda snap: snap.plant.chiller_cop, 2),
+            Reading("COP", "", lambda snap: snap.plant.chiller_cop, 2, missing="none running"),
             Reading("Outdoor dry-bulb", "°C", lambda snap: snap.site["ambient_c"]),
         ),
     )

@@ -335,6 +335,13 @@ class FacilityWater(Strict):
     pump_design_flow_lps: Positive
     pump_design_head_kpa: Positive
     pump_efficiency: Fraction = 0.75
+    pump_static_head_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.3, description="share of the design head held whatever the flow: the remote CDU's "
+        "differential-pressure setpoint (engineering choice; with 0.3 half flow takes 24 % of "
+        "design power, within the 30 % ASHRAE 90.1-2019 6.5.4.2 allows)")
+    pump_min_flow_fraction: Fraction = Field(
+        0.3, description="least flow the drives run at, over design: a 20 Hz minimum on a "
+        "60 Hz drive is a third of rated speed (engineering choice)")
 
 
 class DryCoolers(Strict):
@@ -353,17 +360,98 @@ class CoolingTowers(Strict):
     water_l_per_kwh: NonNegative = Field(1.6, description="evaporation + blowdown")
 
 
+def quadratic(c: list[float], x: float) -> float:
+    """A performance curve c1 + c2 x + c3 x^2 (EnergyPlus Curve:Quadratic)."""
+    return c[0] + c[1] * x + c[2] * x * x
+
+
+def biquadratic(c: list[float], x: float, y: float) -> float:
+    """A performance curve c1 + c2 x + c3 x^2 + c4 y + c5 y^2 + c6 x y (Curve:Biquadratic)."""
+    return c[0] + c[1] * x + c[2] * x * x + c[3] * y + c[4] * y * y + c[5] * x * y
+
+
+Biquadratic = Annotated[list[float], Field(min_length=6, max_length=6)]
+Range = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
+class ChillerCurves(Strict):
+    """DOE-2 electric-chiller curves (EnergyPlus Chiller:Electric:EIR), t = leaving chilled
+    water C, a = outdoor air entering the condenser C, p = part-load ratio:
+    CAPFT and EIRFT = c1 + c2 t + c3 t^2 + c4 a + c5 a^2 + c6 t a, EIRFPLR = c1 + c2 p + c3 p^2.
+    Defaults: ASHRAE 90.1 Appendix G air-cooled chiller curves (AirCooled_Chiller_2010_PathA
+    CAPFT and EIRFT, AirCooled_Chiller_AllCapacities_2004_2010_EIRFPLR; D. Lord 2010), as
+    NREL openstudio-standards ships them (data/ashrae_90_1.curves.json)."""
+
+    capft: Biquadratic = Field(
+        [1.0433825, 0.0407073, 0.0004506, -0.0041514, -8.86e-05, -0.0003467],
+        description="available capacity over rated, of leaving water and outdoor air")
+    eirft: Biquadratic = Field(
+        [0.5961915, -0.0099496, 0.0007888, 0.0004506, 0.0004875, -0.0007623],
+        description="full-load electric input ratio over rated, of leaving water and air")
+    eirfplr: Annotated[list[float], Field(min_length=3, max_length=3)] = Field(
+        [0.141, 0.655, 0.203], description="electric input at part load over full load")
+    leaving_water_range_c: Range = Field(
+        [5.0, 10.0], description="validity of the curves in leaving water; clamped to it")
+    ambient_range_c: Range = Field(
+        [12.7, 51.67], description="validity of the curves in outdoor air; clamped to it")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> ChillerCurves:
+        for name in ("leaving_water_range_c", "ambient_range_c"):
+            low, high = getattr(self, name)
+            if not low < high:
+                raise _inconsistent(name, f"[{low:g}, {high:g}] must run from low to high")
+        corners = [(t, a) for t in self.leaving_water_range_c for a in self.ambient_range_c]
+        for name in ("capft", "eirft"):
+            if any(biquadratic(getattr(self, name), t, a) <= 0 for t, a in corners):
+                raise _inconsistent(name, "must stay positive over the validity ranges")
+        if any(quadratic(self.eirfplr, p) <= 0 for p in (0.0, 0.5, 1.0)):
+            raise _inconsistent("eirfplr", "must stay positive for part loads 0 to 1")
+        # EnergyPlus's convention: the curves are 1 at the rating point. AHRI 550/590 rates
+        # air-cooled chillers at 6.7 C (44 F) leaving water and 35 C (95 F) outdoor air.
+        for name in ("capft", "eirft"):
+            value = biquadratic(getattr(self, name), 6.67, 35.0)
+            if abs(value - 1.0) > 0.05:
+                raise _inconsistent(name, (
+                    f"gives {value:.3f} at the AHRI 550/590 rating point (6.7 C leaving "
+                    "water, 35 C air); normalize it to 1 there (within 5 %)"))
+        if abs(quadratic(self.eirfplr, 1.0) - 1.0) > 0.05:
+            raise _inconsistent("eirfplr", (
+                f"gives {quadratic(self.eirfplr, 1.0):.3f} at full load; normalize it to 1 "
+                "there (within 5 %)"))
+        return self
+
+
 class Chillers(Strict):
+    """Air-cooled chillers on the DOE-2 model (``twin.sim.chillers``): the CRAHs' chilled
+    water, and trim of the facility water when the dry coolers cannot hold it."""
+
     count: int = Field(ge=0, le=10_000)
-    capacity_kw: Positive = Field(description="cooling capacity per unit")
-    carnot_fraction: Fraction = Field(0.55, description="real chillers 0.5-0.7 of Carnot")
-    min_load_fraction: Fraction = 0.2
-    condenser_approach_k: Positive = Field(8.0, description="air-cooled condenser over ambient")
-    evaporator_approach_k: Positive = 3.0
+    capacity_kw: Positive = Field(
+        description="cooling capacity per unit at AHRI 550/590 rating: 6.7 C leaving "
+        "chilled water, 35 C outdoor air")
+    reference_cop: Positive = Field(
+        2.96, description="full-load COP at AHRI 550/590 rating; ASHRAE 90.1-2019 Table "
+        "6.8.1-3, air-cooled, path A: EER 10.1 = COP 2.96")
+    max_cop: Positive = Field(
+        8.0, description="cap on any COP the curves give: air-cooled chillers rarely exceed "
+        "~8-10 even at low lift (AHRI/ASHRAE tables, vendor data)")
+    curves: ChillerCurves = Field(
+        ChillerCurves(), description="performance curves, normalized at the AHRI rating")
+    min_load_fraction: Fraction = Field(
+        0.2, description="minimum part-load ratio: below it the compressor cycles")
     chilled_water_supply_c: Celsius = Field(
         18.0, description="chilled water for the halls' CRAH coils (air side)"
     )
+    chilled_water_delta_t_k: Positive = Field(
+        6.7, description="design return over supply; ASHRAE 90.1 Appendix G: 44 F / 56 F")
     chilled_water_volume_m3: Positive = 50.0
+    economizer: bool = Field(
+        True, description="waterside economizer: its dry coolers pre-cool the chilled-water "
+        "return when the outdoor air is cold enough (ASHRAE 90.1 6.5.1.2)")
+    economizer_approach_k: Positive = Field(
+        12.0, description="economizer water over outdoor dry-bulb: a dry cooler's 10 K "
+        "(Energies 2023, 16, 3661: median) plus ~2 K across the plate exchanger")
 
 
 class HeatRejection(Strict):

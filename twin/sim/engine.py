@@ -28,6 +28,7 @@ from twin.sim.coolant import CoolantTable
 from twin.sim.heat_exchange import exchanger_conductance_w_per_k
 from twin.sim.hydraulics import CduLoopParams, LoopSolution, branch_flow_lpm, solve_loops
 from twin.sim.layout import build_layout
+from twin.sim.plant import ChillerPlant, economizer_share, facility_pump_power_w
 from twin.sim.power import PowerChain
 from twin.sim.robotics.cells import RobotState
 from twin.sim.robots import Workcells
@@ -290,8 +291,6 @@ class Simulation:
         fw = s.facility_water
         self.fw_capacity_j_per_k = fw.volume_m3 * fw_rho * fw_cp
         self.fw_design_flow_kg_per_s = fw.pump_design_flow_lps / 1000.0 * fw_rho
-        self.fw_pump_design_w = (fw.pump_design_flow_lps / 1000.0 * fw.pump_design_head_kpa
-                                 * 1000.0 / fw.pump_efficiency)
         self.fw_cp = fw_cp
         self.chw_capacity_j_per_k = chillers.chilled_water_volume_m3 * fw_rho * fw_cp
 
@@ -301,7 +300,10 @@ class Simulation:
         self.dry_cooler_fan_w = hr.dry_coolers.count * hr.dry_coolers.fan_power_kw * 1000.0
         self.tower_conductance_w_per_k = (hr.cooling_towers.count * hr.cooling_towers.capacity_kw
                                           * 1000.0 / hr.cooling_towers.design_approach_k)
-        self.chiller_capacity_w = chillers.count * chillers.capacity_kw * 1000.0
+        self.chillers = ChillerPlant(chillers)
+        # the economizer's dry coolers draw the facility dry coolers' fan power per kW
+        self.economizer_fan_w_per_w = (hr.dry_coolers.fan_power_kw
+                                       / hr.dry_coolers.capacity_kw)
 
         self.hall_of_cdu = topo.cdu_hall
         self.hall_count = len(halls)
@@ -526,18 +528,25 @@ class Simulation:
             kp=CRAH_KP_PER_K, ti_s=CRAH_TI_S, out_min=CRAH_MIN_SPEED, out_max=1.0,
             max_integration_s=CRAH_TI_S)
 
-        # --- chillers: hold the chilled water, then trim the facility water ----------------
+        # --- chilled water: the economizer's share first, chillers the rest ---------------
         hr = self.scenario.heat_rejection
-        chiller_capacity_w = (self.chiller_capacity_w * st.chillers_in_service
-                              / max(hr.chillers.count, 1)) * cooling_on
+        chw_set = hr.chillers.chilled_water_supply_c
+        units = st.chillers_in_service * cooling_on
+        chw_unit_w = self.chillers.unit_capacity_at(chw_set, dry_bulb_c)
+        crah_w = float(crah_duty_w.sum())
+        chw_wanted_w, _ = _ideal_removal(st.chilled_c[0], self.chw_capacity_j_per_k, crah_w,
+                                         chw_set, np.inf, dt)
+        economizer_w = economizer_share(hr.chillers, dry_bulb_c) * chw_wanted_w * cooling_on
         chw_duty_w, st.chilled_c[0] = _ideal_removal(
-            st.chilled_c[0], self.chw_capacity_j_per_k, float(crah_duty_w.sum()),
-            hr.chillers.chilled_water_supply_c, chiller_capacity_w, dt)
+            st.chilled_c[0], self.chw_capacity_j_per_k, crah_w - economizer_w, chw_set,
+            units * chw_unit_w, dt)
+        economizer_fan_w = economizer_w * self.economizer_fan_w_per_w
 
         # --- facility water: free cooling by dry coolers / towers, chiller trim -----------
         fw_in_w = float(hx_duty_w.sum())
         fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s)) * cooling_on
-        fw_pump_w = self.fw_pump_design_w * min(fw_flow / self.fw_design_flow_kg_per_s, 1.0) ** 3
+        fw_pump_w = facility_pump_power_w(self.scenario.facility_water,
+                                          fw_flow / self.fw_design_flow_kg_per_s)
         fw_in_w += fw_pump_w
         x = st.rejection_fraction
         t_fw = st.facility_c[0]
@@ -554,8 +563,10 @@ class Simulation:
         free_w = float(free_w[0])
         dry_w = free_w * g_dry / g_free if g_free > 0 else 0.0
         tower_w = free_w * g_tower / g_free if g_free > 0 else 0.0
-        trim_capacity_w = max(chiller_capacity_w - chw_duty_w, 0.0)
         fw_set = self.scenario.facility_water.supply_setpoint_c
+        # the units the chilled water leaves trim the facility water
+        trim_capacity_w = (max(units - chw_duty_w / chw_unit_w, 0.0)
+                           * self.chillers.unit_capacity_at(fw_set, dry_bulb_c))
         trim_w, fw_after = _ideal_removal(float(fw_next[0]), self.fw_capacity_j_per_k, 0.0,
                                           fw_set + TRIM_DEADBAND_K, trim_capacity_w, dt)
         st.facility_c[0] = fw_after
@@ -569,15 +580,17 @@ class Simulation:
         dry_fan_w = (self.dry_cooler_fan_w * dry_share * _staged_fan_power(x, dry.min_speed)
                      if g_dry else 0.0)
         tower_fan_w = hr.cooling_towers.fan_power_kw_per_kw * tower_w
-        chw_cop = _chiller_cop(hr.chillers, hr.chillers.chilled_water_supply_c, dry_bulb_c)
-        trim_cop = _chiller_cop(hr.chillers, fw_set, dry_bulb_c)
-        chiller_w = chw_duty_w / chw_cop + trim_w / trim_cop
+        chw_chillers = self.chillers.duty(chw_duty_w, chw_set, dry_bulb_c)
+        trim_chillers = self.chillers.duty(trim_w, fw_set, dry_bulb_c)
+        chiller_w = chw_chillers.power_w + trim_chillers.power_w
+        chillers_running = min(chw_chillers.units_running + trim_chillers.units_running,
+                               st.chillers_in_service)
 
         # --- power chain, batteries, generators ----------------------------------------
         cdu_pump_by_hall = np.bincount(self.hall_of_cdu, weights=loop.pump_power_w,
                                        minlength=self.hall_count)
         hall_mech_w = cdu_pump_by_hall + crah_fan_w
-        plant_w = fw_pump_w + dry_fan_w + tower_fan_w + chiller_w
+        plant_w = fw_pump_w + dry_fan_w + tower_fan_w + chiller_w + economizer_fan_w
         robot_w = self.robots.step(dt, delivered)
         grid = self.power_chain.step(t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w)
         # repaired racks come back for the next step, whatever tripped them may again
@@ -593,17 +606,21 @@ class Simulation:
             -dt / DR_BASELINE_S)
 
         # --- ledger: what left the site and what it cost ---------------------------------
-        rejected_w = (dry_w + tower_w + trim_w + chw_duty_w + chiller_w + dry_fan_w
-                      + tower_fan_w + grid.outdoor_loss_w + self.robots.outdoor_heat_w)
+        rejected_w = (dry_w + tower_w + trim_w + chw_duty_w + economizer_w + chiller_w
+                      + dry_fan_w + tower_fan_w + economizer_fan_w + grid.outdoor_loss_w
+                      + self.robots.outdoor_heat_w)
         led = self.ledger_state
         led.energy_in_j += (grid.grid_import_w + grid.generator_w) * dt
         led.heat_rejected_j += rejected_w * dt
         st.time_s = t0 + dt
         st.step += 1
 
-        it_w = float(rack_in_w.sum())
+        it_w = float(rack_in_w.sum())  # at the racks' input: PSU losses are IT load
         stored_j = self.stored_energy_j()
+        # the site's loads and its distribution losses, as its sources at the bus supply
+        # them (grid + generators + BESS + UPS batteries + unserved: README, data dictionary)
         facility_w = it_w + float(hall_mech_w.sum()) + plant_w + robot_w + grid.loss_w
+        powered = online & ~st.tripped  # racks that ran through the step and still run
         flow_total = float(loop.flow_lpm.sum())
         local_hour = self.weather.local_hour(t0)
         site = self._site
@@ -619,15 +636,18 @@ class Simulation:
             "grid_import_kw": grid.grid_import_w / 1e3,
             "generator_kw": grid.generator_w / 1e3,
             "bess_power_kw": grid.bess_w / 1e3,
+            "bess_loss_kw": grid.bess_loss_w / 1e3,
+            "ups_battery_kw": grid.ups_battery_w / 1e3,
+            "unserved_kw": grid.unserved_w / 1e3,
             "bess_soc": grid.bess_soc,
             "heat_rejected_kw": rejected_w / 1e3,
             "thermal_stored_kwh": (stored_j - led.stored_start_j) / J_PER_KWH,
-            "pue": facility_w / it_w if it_w > 0 else 0.0,
+            "pue": facility_w / it_w if it_w > 0 else np.nan,  # undefined without IT load
             "tcs_supply_c": _weighted(st.cdu_supply_c, loop.flow_lpm, flow_total),
             "tcs_return_c": _weighted(st.cdu_coolant_c, loop.flow_lpm, flow_total),
             "fws_supply_c": fw_after,
             "gpu_temp_max_c": float(st.junction_c.max()),
-            "throttled_gpus": float(np.dot(st.throttled, r.gpus)),
+            "throttled_gpus": float(np.dot(st.throttled & powered, r.gpus)),
             "tripped_racks": float(np.count_nonzero(st.tripped)),
             "tokens_per_s": float(rack_tokens.sum()),
             "water_l_per_h": tower_w / 1e3 * hr.cooling_towers.water_l_per_kwh,
@@ -644,8 +664,9 @@ class Simulation:
             "rack_inlet_c": supply_at_rack, "rack_flow_lpm": rack_flow_lpm, "loop": loop,
             "hx_duty_w": hx_duty_w, "running": running, "dry_w": dry_w, "trim_w": trim_w,
             "chw_duty_w": chw_duty_w, "tower_w": tower_w, "grid": grid,
-            "chiller_cop": chw_cop, "fw_rise_k": fw_in_w / max(fw_flow * self.fw_cp, 1e-9)
-            if fw_flow > 0 else 0.0,
+            "chiller_cop": (chw_duty_w + trim_w) / chiller_w if chiller_w > 0 else np.nan,
+            "chillers_running": chillers_running, "powered": powered,
+            "fw_rise_k": fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0,
         }
 
     # ------------------------------------------------------------------ events
@@ -926,7 +947,8 @@ class Simulation:
             gpu_temp_c=st.junction_c, inlet_temp_c=last["rack_inlet_c"],
             outlet_temp_c=st.rack_coolant_c, flow_lpm=last["rack_flow_lpm"],
             liquid_heat_kw=last["liquid_w"] / 1e3,
-            throttled=st.throttled, tripped=st.tripped, tokens_per_s=last["rack_tokens"],
+            throttled=st.throttled & last["powered"], tripped=st.tripped,
+            tokens_per_s=last["rack_tokens"],
             power_cap_fraction=st.power_cap_fraction)
         cdus = frozen_fields(
             CduState, supply_c=st.cdu_supply_c, return_c=st.cdu_coolant_c,
@@ -950,8 +972,7 @@ class Simulation:
             dry_coolers_available=st.dry_coolers_in_service,
             chillers_available=st.chillers_in_service,
             chiller_duty_kw=(last["chw_duty_w"] + last["trim_w"]) / 1e3,
-            chillers_running=int(np.ceil((last["chw_duty_w"] + last["trim_w"])
-                                         / max(hr.chillers.capacity_kw * 1e3, 1.0) - 1e-9)),
+            chillers_running=last["chillers_running"],
             chiller_cop=last["chiller_cop"], tower_duty_kw=last["tower_w"] / 1e3,
             hall_air_c=st.hall_air_c)
         power = frozen_fields(PowerState, **self.power_chain.state_fields(),
@@ -1040,7 +1061,6 @@ FAULT_KINDS = frozenset({
     "filter-clean", "dry-cooler-fail", "dry-cooler-restore", "chiller-trip", "chiller-restore",
     "workload-surge", "transformer-fail", "transformer-restore", "ups-fail", "ups-restore",
     "generator-fail", "generator-restore", "workcell-e-stop", "workcell-reset", "service-dispatch"})
-MIN_LIFT_K = 5.0  # below this lift a compressor does not follow the Carnot fraction
 
 
 def _ideal_removal(t_c: float, capacity_j_per_k: float, heat_in_w: float, setpoint_c: float,
@@ -1053,14 +1073,6 @@ def _ideal_removal(t_c: float, capacity_j_per_k: float, heat_in_w: float, setpoi
     wanted_w = heat_in_w + capacity_j_per_k * (t_c - setpoint_c) / dt
     removed_w = min(max(wanted_w, 0.0), max_removal_w)
     return removed_w, t_c + (heat_in_w - removed_w) * dt / capacity_j_per_k
-
-
-def _chiller_cop(chillers, leaving_c: float, ambient_c: float) -> float:
-    """COP as a fraction of Carnot at the actual lift (evaporator to air-cooled condenser)."""
-    t_evap_k = leaving_c - chillers.evaporator_approach_k + 273.15
-    t_cond_k = ambient_c + chillers.condenser_approach_k + 273.15
-    lift_k = max(t_cond_k - t_evap_k, MIN_LIFT_K)
-    return chillers.carnot_fraction * t_evap_k / lift_k
 
 
 def _staged_fan_power(command: float, min_speed: float) -> float:

@@ -150,16 +150,19 @@ class TransformerGroups:
 
 @dataclass(slots=True)
 class GridResult:
-    """What the site drew in the step, W (positive BESS = discharging)."""
+    """What the site drew in the step, W. Sources are signed as seen by the site's bus:
+    ``grid_import_w + generator_w + bess_w + ups_battery_w + unserved_w == demand_w``
+    exactly, every step."""
 
-    demand_w: float  # loads + losses: at the utility point, plus shed halls' UPS draw
+    demand_w: float  # loads + chain losses: at the utility point, plus shed halls' UPS draw
     grid_import_w: float
     generator_w: float
-    bess_w: float
-    ups_battery_w: float
+    bess_w: float  # at the BESS's AC terminals on the bus, positive discharging
+    ups_battery_w: float  # UPS batteries: positive feeding their UPS, negative recharging
     bess_soc: float
-    loss_w: float  # busway + UPS + transformers + BESS conversion
-    outdoor_loss_w: float
+    loss_w: float  # busway + UPS + transformers (PSU losses are in the racks' input)
+    bess_loss_w: float  # conversion losses inside the BESS, between its cells and the bus
+    outdoor_loss_w: float  # outdoor transformers and the BESS's conversion losses
     unserved_w: float  # load no source could carry (robots on a dead bus, a shortfall)
 
 
@@ -504,14 +507,14 @@ class PowerChain:
         battery_w = np.minimum(shed_ups_in_w, self.ups_energy_j / dt)
         unserved = float((shed_ups_in_w - battery_w).sum())
         self.ups_energy_j -= battery_w * dt
+        ups_w = float(battery_w.sum())
         if available:
             grid_w = residual
             self.ups_energy_j += refill
-            ups_w = -float(refill.sum()) / dt
+            ups_w -= float(refill.sum()) / dt
         else:
             grid_w = 0.0
-            ups_w = float(battery_w.sum())
-            if residual > 1e-6:
+            if residual > 1e-6:  # below a microwatt: rounding, not a shortfall
                 # the UPS batteries of the halls on the bus carry the IT load the other
                 # sources leave (a UPS limits its input and its batteries make up the rest)
                 stored_j = np.where(self.hall_shed, 0.0, self.ups_energy_j)
@@ -527,7 +530,7 @@ class PowerChain:
         soc = self.bess_energy_j / self.bess_capacity_j if self.bess_capacity_j > 0 else 0.0
         return GridResult(demand_w=demand + float(shed_ups_in_w.sum()), grid_import_w=grid_w,
                           generator_w=gen_w, bess_w=bess_w, ups_battery_w=ups_w,
-                          bess_soc=soc, loss_w=chain_loss + bess_loss,
+                          bess_soc=soc, loss_w=chain_loss, bess_loss_w=bess_loss,
                           outdoor_loss_w=outdoor + bess_loss, unserved_w=unserved)
 
     def _manage_load(self, t_next: float, dt: float, ups_in_w: np.ndarray, demand_w: float,

@@ -16,23 +16,31 @@ SITE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("time_s", "simulated time since the scenario start"),
     ("ambient_c", "outdoor dry-bulb temperature"),
     ("wet_bulb_c", "outdoor wet-bulb temperature"),
-    ("it_power_kw", "electrical power into the racks (after PSUs' input)"),
-    ("facility_power_kw", "all electrical power the site uses (IT + cooling + losses + robots)"),
+    ("it_power_kw", "electrical power at the racks' AC input, their PSUs' losses included "
+                    "(IT load for PUE, as The Green Grid counts it)"),
+    ("facility_power_kw", "all electrical power the site uses: IT + cooling + electrical losses "
+                          "+ robots = grid import + generators + BESS + UPS batteries + unserved"),
     ("cooling_power_kw", "CDU pumps, facility pumps, dry-cooler and tower fans, chillers, CRAHs"),
-    ("electrical_loss_kw", "transformer, UPS, busway, PSU and BESS conversion losses"),
+    ("electrical_loss_kw", "transformer, UPS and busway losses (PSU losses are in it_power_kw, "
+                           "the BESS's own in bess_loss_kw)"),
     ("robot_power_kw", "robot workcells"),
     ("grid_import_kw", "power drawn from the utility"),
     ("generator_kw", "power from the generators"),
-    ("bess_power_kw", "battery power, positive when discharging"),
+    ("bess_power_kw", "BESS power at its AC terminals on the site's bus, positive when "
+                      "discharging"),
+    ("bess_loss_kw", "conversion losses inside the BESS (cells to bus), not in facility power"),
+    ("ups_battery_kw", "UPS batteries: positive while they carry racks, negative recharging"),
+    ("unserved_kw", "load no source carried (robots on a dead bus, a shortfall of the sources)"),
     ("bess_soc", "battery state of charge, 0-1"),
     ("heat_rejected_kw", "heat leaving the site to the ambient"),
     ("thermal_stored_kwh", "change since the start of heat held in chips, coolant, water and air"),
-    ("pue", "facility power over IT power"),
+    ("pue", "facility power over IT power; NaN without IT load"),
     ("tcs_supply_c", "flow-weighted mean CDU supply temperature (rack side)"),
     ("tcs_return_c", "flow-weighted mean CDU return temperature (rack side)"),
     ("fws_supply_c", "facility water supply temperature"),
     ("gpu_temp_max_c", "hottest GPU"),
-    ("throttled_gpus", "GPUs shedding power to stay below the throttle limit"),
+    ("throttled_gpus", "GPUs of powered, untripped racks shedding power to stay below the "
+                       "throttle limit"),
     ("tripped_racks", "racks offline after exceeding the critical temperature"),
     ("tokens_per_s", "useful AI work delivered"),
     ("water_l_per_h", "cooling-tower water use"),
@@ -53,7 +61,7 @@ class RackState:
     outlet_temp_c: np.ndarray
     flow_lpm: np.ndarray
     liquid_heat_kw: np.ndarray  # heat into the cold plates this step
-    throttled: np.ndarray  # bool
+    throttled: np.ndarray  # bool: shedding power (powered, untripped racks only)
     tripped: np.ndarray  # bool
     tokens_per_s: np.ndarray
     power_cap_fraction: np.ndarray  # GPU power cap set by the operator, fraction of TDP

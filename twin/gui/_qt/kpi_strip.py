@@ -62,6 +62,10 @@ def site_kpis(scenario: Scenario, system: UnitSystem = UnitSystem.SI) -> tuple[K
             return f"{gpus:,} · {tripped} racks tripped", ALARM
         return f"{gpus:,}", WARNING if gpus else NORMAL
 
+    def pue(s: Snapshot) -> tuple[str, str]:
+        value = s.site["pue"]  # NaN while no rack draws power: undefined, not zero
+        return (f"{value:.3f}" if math.isfinite(value) else "–"), NORMAL
+
     def soc(s: Snapshot) -> tuple[str, str]:
         value = s.site["bess_soc"]
         return f"{100 * value:.0f} %", WARNING if value < scenario.power.bess.soc_min + 0.05 \
@@ -72,8 +76,7 @@ def site_kpis(scenario: Scenario, system: UnitSystem = UnitSystem.SI) -> tuple[K
             lambda s: (f"{s.site['it_power_kw'] / 1000:.1f} MW", NORMAL), "MW"),
         Kpi("facility", "Facility power", "all power the site uses",
             lambda s: (f"{s.site['facility_power_kw'] / 1000:.1f} MW", NORMAL), "MW"),
-        Kpi("pue", "PUE", "facility power over IT power",
-            lambda s: (f"{s.site['pue']:.3f}", NORMAL), ""),
+        Kpi("pue", "PUE", "facility power over IT power", pue, ""),
         Kpi("tokens", "Tokens/s", "useful AI work delivered",
             lambda s: (_si(s.site["tokens_per_s"], "tok/s"), NORMAL), "tok/s"),
         Kpi("grid", "Grid import", "power drawn from the utility against the import cap", grid,

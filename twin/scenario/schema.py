@@ -401,11 +401,13 @@ class ChillerCurves(Strict):
             low, high = getattr(self, name)
             if not low < high:
                 raise _inconsistent(name, f"[{low:g}, {high:g}] must run from low to high")
-        corners = [(t, a) for t in self.leaving_water_range_c for a in self.ambient_range_c]
+        (t_low, t_high), (a_low, a_high) = self.leaving_water_range_c, self.ambient_range_c
+        grid = [(t_low + (t_high - t_low) * i / 10, a_low + (a_high - a_low) * j / 10)
+                for i in range(11) for j in range(11)]
         for name in ("capft", "eirft"):
-            if any(biquadratic(getattr(self, name), t, a) <= 0 for t, a in corners):
+            if any(biquadratic(getattr(self, name), t, a) <= 0 for t, a in grid):
                 raise _inconsistent(name, "must stay positive over the validity ranges")
-        if any(quadratic(self.eirfplr, p) <= 0 for p in (0.0, 0.5, 1.0)):
+        if any(quadratic(self.eirfplr, p / 10) <= 0 for p in range(11)):
             raise _inconsistent("eirfplr", "must stay positive for part loads 0 to 1")
         # EnergyPlus's convention: the curves are 1 at the rating point. AHRI 550/590 rates
         # air-cooled chillers at 6.7 C (44 F) leaving water and 35 C (95 F) outdoor air.

@@ -20,7 +20,8 @@ SITE_COLUMNS: tuple[tuple[str, str], ...] = (
                     "(IT load for PUE, as The Green Grid counts it)"),
     ("facility_power_kw", "all electrical power the site uses: IT + cooling + electrical losses "
                           "+ robots = grid import + generators + BESS + UPS batteries + unserved"),
-    ("cooling_power_kw", "CDU pumps, facility pumps, dry-cooler and tower fans, chillers, CRAHs"),
+    ("cooling_power_kw", "CDU pumps, facility pumps, dry-cooler, economizer and tower fans, "
+                         "chillers, CRAHs"),
     ("electrical_loss_kw", "transformer, UPS and busway losses (PSU losses are in it_power_kw, "
                            "the BESS's own in bess_loss_kw)"),
     ("robot_power_kw", "robot workcells"),

@@ -67,7 +67,7 @@ def test_part_load_and_cycling():
 
 def test_cop_is_bounded_by_published_performance_in_any_weather():
     """Winter, warm chilled water, any part load: the clamped curves never give more than
-    an air-cooled chiller does (the old 0.55 x Carnot model gave 31.7 in winter)."""
+    an air-cooled chiller does (a fraction of Carnot would pass 30 in winter)."""
     p = plant()
     cops = [p.cop(plr, leaving, air) for plr in np.linspace(0.05, 1.0, 20)
             for leaving in (5.0, 10.0, 18.0, 30.0) for air in np.linspace(-30.0, 50.0, 17)]

@@ -17,7 +17,9 @@ that air. Below the minimum part-load ratio the compressor cycles: the power at 
 minimum PLR, for the share of the time it runs. Any COP the curves give is capped at the
 scenario's ``max_cop``.
 
-Staging: a duty runs the fewest units that carry it, all at the same part load.
+Staging: a duty runs the fewest units that carry it, all at the same part load. The
+chilled water and the facility-water trim are staged apart (each on its own units, the
+trim on the capacity the chilled water leaves).
 
 Waterside economizer (integrated, in series ahead of the chillers: ASHRAE 90.1 6.5.1.2):
 the chilled-water return passes a plate exchanger cooled by its own dry-cooler section

@@ -8,6 +8,7 @@ found the default is a documented engineering choice and stays a parameter.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from itertools import pairwise
@@ -360,12 +361,12 @@ class CoolingTowers(Strict):
     water_l_per_kwh: NonNegative = Field(1.6, description="evaporation + blowdown")
 
 
-def quadratic(c: list[float], x: float) -> float:
+def quadratic(c: Sequence[float], x: float) -> float:
     """A performance curve c1 + c2 x + c3 x^2 (EnergyPlus Curve:Quadratic)."""
     return c[0] + c[1] * x + c[2] * x * x
 
 
-def biquadratic(c: list[float], x: float, y: float) -> float:
+def biquadratic(c: Sequence[float], x: float, y: float) -> float:
     """A performance curve c1 + c2 x + c3 x^2 + c4 y + c5 y^2 + c6 x y (Curve:Biquadratic)."""
     return c[0] + c[1] * x + c[2] * x * x + c[3] * y + c[4] * y * y + c[5] * x * y
 

@@ -66,22 +66,29 @@ class ChillerDuty:
 
 
 class ChillerPlant:
-    """The scenario's chillers on their curves (see the module docstring)."""
+    """The scenario's chillers on their curves (see the module docstring). The scenario's
+    figures are copied into plain floats: the engine calls this every step."""
 
     def __init__(self, spec: Chillers):
-        self.spec = spec
-        self.curves = spec.curves
+        curves = spec.curves
         self.unit_capacity_w = spec.capacity_kw * 1e3
+        self.capft = tuple(curves.capft)
+        self.eirft = tuple(curves.eirft)
+        self.eirfplr = tuple(curves.eirfplr)
+        self.leaving_range_c = tuple(curves.leaving_water_range_c)
+        self.ambient_range_c = tuple(curves.ambient_range_c)
+        self.reference_cop = spec.reference_cop
+        self.min_part_load = spec.min_load_fraction
+        self.max_cop = spec.max_cop
 
     def _clamped(self, leaving_c: float, ambient_c: float) -> tuple[float, float]:
-        low_t, high_t = self.curves.leaving_water_range_c
-        low_a, high_a = self.curves.ambient_range_c
+        low_t, high_t = self.leaving_range_c
+        low_a, high_a = self.ambient_range_c
         return min(max(leaving_c, low_t), high_t), min(max(ambient_c, low_a), high_a)
 
     def capacity_fraction(self, leaving_c: float, ambient_c: float) -> float:
         """CAPFT: a unit's available capacity over its rated capacity."""
-        t, a = self._clamped(leaving_c, ambient_c)
-        return biquadratic(self.curves.capft, t, a)
+        return biquadratic(self.capft, *self._clamped(leaving_c, ambient_c))
 
     def unit_capacity_at(self, leaving_c: float, ambient_c: float) -> float:
         """A unit's available capacity, W, at these temperatures."""
@@ -93,20 +100,23 @@ class ChillerPlant:
 
     def cop(self, part_load: float, leaving_c: float, ambient_c: float) -> float:
         """COP of one unit at a part-load ratio 0 < PLR <= 1 of its available capacity."""
-        t, a = self._clamped(leaving_c, ambient_c)
-        eir = biquadratic(self.curves.eirft, t, a) / self.spec.reference_cop
-        run = max(part_load, self.spec.min_load_fraction)
+        return self._cop(part_load, *self._clamped(leaving_c, ambient_c))
+
+    def _cop(self, part_load: float, t: float, a: float) -> float:
+        eir = biquadratic(self.eirft, t, a) / self.reference_cop
+        run = max(part_load, self.min_part_load)
         # power per available capacity; a cycling compressor runs PLR / PLR_min of the time
-        power_per_capacity = eir * quadratic(self.curves.eirfplr, run) * part_load / run
-        return min(part_load / power_per_capacity, self.spec.max_cop)
+        power_per_capacity = eir * quadratic(self.eirfplr, run) * part_load / run
+        return min(part_load / power_per_capacity, self.max_cop)
 
     def duty(self, load_w: float, leaving_c: float, ambient_c: float) -> ChillerDuty:
         """Power for a cooling duty, W, staged on the fewest units that carry it."""
         if load_w <= 0.0:
             return ChillerDuty(0.0, 0, math.nan)
-        unit_w = self.unit_capacity_at(leaving_c, ambient_c)
+        t, a = self._clamped(leaving_c, ambient_c)
+        unit_w = self.unit_capacity_w * biquadratic(self.capft, t, a)
         units = max(math.ceil(load_w / unit_w - 1e-9), 1)
-        cop = self.cop(min(load_w / (units * unit_w), 1.0), leaving_c, ambient_c)
+        cop = self._cop(min(load_w / (units * unit_w), 1.0), t, a)
         return ChillerDuty(load_w / cop, units, cop)
 
 

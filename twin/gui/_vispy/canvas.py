@@ -48,6 +48,9 @@ DEPTH_RANGE = 3000.0  # far over near plane: keeps floors and pads from z-fighti
 CLICK_TOLERANCE_PX = 4  # a press and release closer than this is a click, not an orbit
 LABEL_INTERVAL_S = 0.5  # value labels: readable changes, and text layout kept off most frames
 
+# four points that fix the scene's projection (site metres)
+_VIEW_PROBES_M = np.array([[0, 0, 0], [100, 0, 0], [0, 100, 0], [0, 0, 100]], float)
+
 
 @dataclass(frozen=True, slots=True)
 class Viewpoint:
@@ -432,9 +435,9 @@ class CanvasWrapper:
         self.piping.set_scale(scale)
         self.yard.set_scale(scale)
         self.racks.set_eye(self.eye_position())
-        camera = self.view.camera
-        view = (*camera.center, camera.distance, camera.elevation, camera.azimuth,
-                *self.canvas.size)
+        # keyed on where the scene lands on screen, not on the camera's parameters: the
+        # scene's transform can follow a resize or a camera change one draw later
+        view = (*np.round(self.screen_positions(_VIEW_PROBES_M), 2).ravel(), *self.canvas.size)
         if view != self._decluttered_for:
             self._decluttered_for = view
             self.labels.declutter(self.screen_positions, self.canvas.dpi / 72.0)

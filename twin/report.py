@@ -98,7 +98,7 @@ def _e(value: object) -> str:
 
 
 def _scenario(run_output: Path, series: SiteSeries) -> tuple[Any, str]:
-    from twin.scenario import ScenarioError, load
+    from twin.scenario import ScenarioError, builtin_scenarios, load
 
     try:
         if run_output.is_dir():
@@ -106,6 +106,9 @@ def _scenario(run_output: Path, series: SiteSeries) -> tuple[Any, str]:
         name = series.metadata.get("scenario")
         if not name:
             return None, "the run output does not name its scenario"
+        # only a built-in is looked up: a name in a file from others never picks a file
+        if name not in builtin_scenarios():
+            return None, "the run's scenario is not a built-in one, so it is not shown"
         return load(name), ""
     except ScenarioError as exc:
         return None, f"the scenario could not be loaded: {exc.report().splitlines()[0]}"
@@ -184,7 +187,10 @@ def _kpi_section(series: SiteSeries, other: SiteSeries | None) -> str:
 
 def ledger(series: SiteSeries) -> dict[str, float]:
     """The site energy ledger in kWh, from the site table (see the module's notes)."""
-    c = series.columns
+    # a column a table lacks (an older or a foreign one) makes its figures unknown (NaN)
+    c = {name: series.columns.get(name, np.full(series.columns["time_s"].shape, np.nan))
+         for name in ("time_s", "grid_import_kw", "generator_kw", "heat_rejected_kw",
+                      "thermal_stored_kwh", "energy_closure_error")}
     dt_h = np.diff(c["time_s"], prepend=0.0) / 3600
     energy_in = float(np.sum((c["grid_import_kw"] + c["generator_kw"]) * dt_h))
     rejected = float(np.sum(c["heat_rejected_kw"] * dt_h))
@@ -290,9 +296,12 @@ def _alarm_section(journal: Path | None) -> str:
     if journal is None or not journal.is_file():
         where = f" at {_e(journal)}" if journal is not None else ""
         return f"<h2>Alarms</h2><p>No alarm journal{where}.</p>"
-    from twin.alarms import read_journal
+    from twin.alarms import JournalError, read_journal
 
-    rows = read_journal(journal)
+    try:
+        rows = read_journal(journal)
+    except JournalError as exc:
+        return f"<h2>Alarms</h2><p>The alarm journal could not be read: {_e(exc)}.</p>"
     raised = [r for r in rows if r.event == "raise"]
     by_priority = Counter(r.priority for r in raised)
     by_tag = Counter(r.tag for r in raised)

@@ -428,7 +428,13 @@ def _replay(args: argparse.Namespace) -> int:
         for problem in reference.problems:
             print(f"twin replay: --compare {args.compare}: {problem}", file=sys.stderr)
     scenario_file = recording.scenario_file()
-    load(scenario_file)  # report a bad scenario before any window appears
+    scenario = load(scenario_file)  # report a bad scenario before any window appears
+    from twin.sim.topology import build_topology
+
+    topology = build_topology(scenario)
+    misfit = recording.misfit(topology.rack_count, topology.cdu_count)
+    if misfit is not None:
+        raise UsageError(f"twin replay: {args.recording}: {misfit}")
     from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
     from twin.sim.engine import Simulation
 

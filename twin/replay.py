@@ -162,6 +162,22 @@ class Recording:
         return {name: np.concatenate([t.column(name).to_numpy() for t in tables])
                 for name in tables[0].column_names}
 
+    def misfit(self, rack_count: int, cdu_count: int) -> str | None:
+        """Why the rows cannot be shown on the recorded scenario's racks and CDUs (the
+        first row holds another number of them), or None."""
+        try:
+            first = self.snapshot(0, robots=False)
+        except Exception as exc:  # pyarrow and numpy raise several kinds for damaged parts
+            return f"its first part cannot be read ({type(exc).__name__})"
+        for what, state, count in (("racks", first.racks, rack_count),
+                                   ("CDUs", first.cdus, cdu_count)):
+            sizes = {len(v) for v in _field_values(state) if isinstance(v, np.ndarray)}
+            if sizes != {count}:
+                held = ", ".join(str(n) for n in sorted(sizes)) or "no"
+                return (f"its rows hold {held} {what} where its scenario has {count}; the "
+                        "recording is damaged or its manifest's scenario is not its own")
+        return None
+
     def index_at(self, time_s: float) -> int:
         """The last row at or before ``time_s`` (the first row for earlier times)."""
         return int(np.clip(np.searchsorted(self.times, time_s + 1e-9, "right") - 1,
@@ -319,6 +335,11 @@ def _shape_ok(shape: object) -> bool:
         return isinstance(dtype, str) and np.dtype(dtype).kind in "biuf"
     except (TypeError, ValueError):
         return False
+
+
+def _field_values(state: object) -> list[object]:
+    """The values of a state's fields, in order."""
+    return [getattr(state, f.name) for f in fields(state)]
 
 
 def _decode(path: Path) -> dict[str, np.ndarray]:

@@ -26,7 +26,8 @@ class Settings(BaseModel):
     theme: str = Field("dark", pattern="^(dark|light)$")
     units: str = Field("SI", pattern="^(SI|US customary)$")  # twin.gui.units.UnitSystem
     last_scenario: str | None = None  # a built-in name or a file path
-    speed: float | None = Field(60.0, gt=0)  # real-time factor; None: as fast as possible
+    # real-time factor; None: as fast as possible
+    speed: float | None = Field(60.0, gt=0, allow_inf_nan=False)
     window_geometry: str | None = None  # Qt's saveGeometry, base64
     window_state: str | None = None  # Qt's saveState (docks, toolbars), base64
 

@@ -226,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return _main(argv)
+        code = _main(argv)
+        sys.stdout.flush()  # here, where a closed pipe can still be handled
+        return code
     except BrokenPipeError:  # the reader went away (twin check NAME | head -2): stop quietly
         _silence_stdout()
         return EXIT_BROKEN_PIPE

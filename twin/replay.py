@@ -279,9 +279,9 @@ class PartError(Exception):
 
 
 def _part_times(path: Path) -> np.ndarray:
-    """A part's simulated times, after checking its columns as far as the schema tells:
-    ``step`` and ``time_s``; numbers or flags, or fixed-size lists of them whose shapes
-    the schema's metadata gives; times finite and increasing."""
+    """A part's simulated times, after checking its columns: ``step`` and ``time_s``;
+    numbers or flags, or fixed-size lists of them whose shapes the schema's metadata
+    gives; every page readable; times finite and increasing."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -293,7 +293,6 @@ def _part_times(path: Path) -> np.ndarray:
         raise PartError(str(exc)) from None
     try:
         schema = pq.read_schema(path)
-        times = pq.read_table(path, columns=["time_s"]).column(0)
     except Exception as exc:  # pyarrow raises several kinds for a damaged file
         raise PartError(f"not a readable Parquet file: {type(exc).__name__}") from None
     if "step" not in schema.names or "time_s" not in schema.names:
@@ -317,7 +316,10 @@ def _part_times(path: Path) -> np.ndarray:
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
                 or pa.types.is_boolean(kind)):
             raise PartError("a column holds neither numbers nor flags")
-    values = times.to_numpy(zero_copy_only=False).astype(np.float64)
+    try:  # every page, as a replay will read it: a damaged one is found now, not midway
+        values = _decode(path)["time_s"].astype(np.float64)
+    except Exception as exc:  # pyarrow raises several kinds for a damaged page
+        raise PartError(f"a page cannot be read: {type(exc).__name__}") from None
     if not np.all(np.isfinite(values)) or np.any(np.diff(values) <= 0):
         raise PartError("its times are not finite and increasing")
     return values

@@ -23,7 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from twin.replay import KPI_LABELS, Recording, SiteSeries, compare, kpis
+from twin.replay import (
+    COMPARABLE,
+    KPI_LABELS,
+    Recording,
+    RecordingError,
+    SiteSeries,
+    compare,
+    comparison_problem,
+    kpis,
+)
 from twin.scenario.units import format_duration
 
 CHARTS = (
@@ -79,6 +88,10 @@ def report_content(run_output: str | Path, *, compare_with: str | Path | None = 
     run_output = Path(run_output)
     series = SiteSeries.read(run_output)
     other = SiteSeries.read(compare_with) if compare_with is not None else None
+    if other is not None:
+        problem = comparison_problem(series, other)
+        if problem is not None:
+            raise RecordingError(f"--compare: {problem}; it takes {COMPARABLE}")
     scenario, scenario_note = _scenario(run_output, series)
     journal = journal or _default_journal(run_output)
     name = str(series.metadata.get("scenario", run_output.name))

@@ -385,6 +385,7 @@ def _run(args: argparse.Namespace) -> int:
     elif args.record_every is not None:
         raise UsageError("twin run: --record-every needs --record")
     scenario = load(args.scenario)
+    check_hourly_csv(scenario)  # before any output is made
     scenario_toml = read_text(resolve(args.scenario)) if args.record is not None else None
     from twin.output import run_headless  # the engine loads only once the arguments are good
 

@@ -37,7 +37,8 @@ from hypothesis import strategies as st
 
 from twin.alarms import JournalError, read_journal
 from twin.cli import main
-from twin.kiosk.story import builtin_stories, load_story
+from twin.kiosk.app import prepare
+from twin.kiosk.story import builtin_stories
 from twin.replay import Recording, RecordingError
 from twin.scenario import ScenarioError, builtin_scenarios
 from twin.settings import Settings, load_settings
@@ -247,11 +248,13 @@ def _story_variants(draw) -> bytes:
 @FUZZ
 @given(content=_story_variants())
 def test_a_damaged_story_is_a_scenario_error(work, content):
+    """Through the kiosk's checks before its window: the story, the scenario it names
+    (a path from the story's folder) and the story against that scenario."""
     example = _fresh(work)
     path = example / "story.toml"
     path.write_bytes(content)
     try:
-        load_story(path)
+        prepare(path, None)
     except ScenarioError as exc:
         assert exc.problems
         _count("story", "clean error")
@@ -792,3 +795,13 @@ def test_a_century_long_run_is_refused_by_a_real_process(tmp_path):
                            cwd=worktree)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "binary.csv"])
+def test_a_run_with_an_unreadable_weather_csv_makes_no_output(tmp_path, target):
+    (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    scenario = _scenario_with_weather(tmp_path, target)
+    code, err = twin(["run", "--scenario", str(scenario), "--duration", "1h", "--out",
+                      "site.csv", "--quiet"], tmp_path)
+    assert code == 2 and "climate.hourly_csv" in err and "Traceback" not in err
+    assert not (tmp_path / "site.csv").exists()

@@ -17,6 +17,7 @@ prints the cases tried and how each ended.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -55,6 +56,7 @@ FUZZ = settings(
 SECRET = "s3cr3t-Do-Not-Echo"
 TALLY: dict[str, Counter] = {}
 SCRATCH_PREFIX = "twin-"
+SYSTEM_TMP_PREFIX = "system-tmp-"
 
 
 def _count(family: str, outcome: str) -> None:
@@ -77,17 +79,24 @@ def _files(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
 
-def _scratch_folders() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*")}
+def _contents(folder: Path) -> dict[str, str]:
+    """Each file's digest, to show that reading a file changed nothing in it."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.rglob("*") if p.is_file()}
 
 
 def twin(argv: list[str], work: Path, *, outputs: tuple[str, ...] = ()) -> tuple[int, str]:
     """``twin ARGV`` in-process with ``work`` as the current folder; returns the exit code
     and standard error after checking that nothing was written in ``work`` but
-    ``outputs`` and that no temporary folder was left behind."""
-    before, scratch_before = _files(work), _scratch_folders()
+    ``outputs`` (no file added, none changed: no data lost) and that no temporary folder
+    was left behind."""
+    before, contents = _files(work), _contents(work)
     out, err = io.StringIO(), io.StringIO()
     cwd = os.getcwd()
+    # the system's temporary folder, as twin sees it, is one of the test's own: other
+    # processes on the machine make folders in the real one
+    system_tmp = Path(tempfile.mkdtemp(prefix=SYSTEM_TMP_PREFIX))
+    tempfile.tempdir, saved_tmp = str(system_tmp), tempfile.tempdir
     os.chdir(work)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -97,10 +106,17 @@ def twin(argv: list[str], work: Path, *, outputs: tuple[str, ...] = ()) -> tuple
                 code = exc.code if isinstance(exc.code, int) else 1
     finally:
         os.chdir(cwd)
+        tempfile.tempdir = saved_tmp
+    left = sorted(p.name for p in system_tmp.iterdir())
+    shutil.rmtree(system_tmp)
+    assert not left, f"twin {argv} left {left} in the temporary folder"
     new = _files(work) - before
     assert all(any(name == o or name.startswith(f"{o}/") for o in outputs) for name in new), \
         f"twin {argv} wrote {sorted(new)}"
-    assert _scratch_folders() <= scratch_before, "a temporary folder was left behind"
+    after = _contents(work)
+    changed = [name for name, digest in contents.items()
+               if name not in outputs and after.get(name) != digest]
+    assert not changed, f"twin {argv} changed or removed {changed}"
     return code, err.getvalue()
 
 
@@ -445,7 +461,7 @@ def test_a_manifest_cannot_choose_where_a_replay_writes(made, tmp_path):
         code, err = twin(["replay", str(recording)], work)
     assert code == 0, err
     scratch = opened[0].parent.parent
-    assert scratch.parent == Path(tempfile.gettempdir())
+    assert scratch.parent.name.startswith(SYSTEM_TMP_PREFIX)  # the temporary folder
     assert scratch.name.startswith(SCRATCH_PREFIX) and opened[0].name == "scenario.toml"
     assert not scratch.exists()
     assert not (tmp_path / "target").exists() and not (tmp_path / "a" / "target").exists()

@@ -171,7 +171,8 @@ class Recording:
             return f"its first part cannot be read ({type(exc).__name__})"
         for what, state, count in (("racks", first.racks, rack_count),
                                    ("CDUs", first.cdus, cdu_count)):
-            sizes = {len(v) for v in _field_values(state) if isinstance(v, np.ndarray)}
+            sizes = {v.shape[0] if v.ndim else 1 for v in _field_values(state)
+                     if isinstance(v, np.ndarray)}
             if sizes != {count}:
                 held = ", ".join(str(n) for n in sorted(sizes)) or "no"
                 return (f"its rows hold {held} {what} where its scenario has {count}; the "
@@ -257,16 +258,20 @@ def _readable_parts(path: Path, manifest: dict[str, Any]) -> tuple[list[_Part], 
     names = listed + [n for n in on_disk if n not in listed]
     parts: list[_Part] = []
     rows = 0
+    first_layout = None
     for k, name in enumerate(names):
         where = f"part {k + 1} of {len(names)} ({PART_PATTERN.format(k)})"
         if name != PART_PATTERN.format(k):
             return parts, [f"part {k + 1} of {len(names)} is out of sequence"]
         try:
-            times = _part_times(path / name)
+            times, layout = _part_times(path / name)
         except FileNotFoundError:
             return parts, [f"{where} is missing"]
         except PartError as exc:
             return parts, [f"{where} is damaged ({exc})"]
+        first_layout = first_layout or layout
+        if layout != first_layout:
+            return parts, [f"{where} is damaged (its columns are not those of part 1)"]
         if parts and times.size and times[0] <= parts[-1].times[-1]:
             return parts, [f"{where} is damaged (its times do not follow the part before)"]
         parts.append(_Part(path / name, times, rows))
@@ -278,8 +283,9 @@ class PartError(Exception):
     """A recording part that is not what twin writes; the message says what is wrong."""
 
 
-def _part_times(path: Path) -> np.ndarray:
-    """A part's simulated times, after checking its columns: ``step`` and ``time_s``;
+def _part_times(path: Path) -> tuple[np.ndarray, tuple[object, ...]]:
+    """A part's simulated times and its layout (columns, types and array shapes, the same
+    in every part of a recording), after checking its columns: ``step`` and ``time_s``;
     numbers or flags, or fixed-size lists of them whose shapes the schema's metadata
     gives; every page readable; times finite and increasing."""
     import pyarrow as pa
@@ -322,7 +328,8 @@ def _part_times(path: Path) -> np.ndarray:
         raise PartError(f"a page cannot be read: {type(exc).__name__}") from None
     if not np.all(np.isfinite(values)) or np.any(np.diff(values) <= 0):
         raise PartError("its times are not finite and increasing")
-    return values
+    layout = tuple((column.name, str(column.type)) for column in schema)
+    return values, (layout, json.dumps(shapes, sort_keys=True))
 
 
 def _shape_ok(shape: object) -> bool:

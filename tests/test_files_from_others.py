@@ -85,13 +85,14 @@ def _contents(folder: Path) -> dict[str, str]:
             for p in folder.rglob("*") if p.is_file()}
 
 
-def twin(argv: list[str], work: Path, *, outputs: tuple[str, ...] = ()) -> tuple[int, str]:
+def twin(argv: list[str], work: Path, *, outputs: tuple[str, ...] = (),
+         out: io.StringIO | None = None) -> tuple[int, str]:
     """``twin ARGV`` in-process with ``work`` as the current folder; returns the exit code
     and standard error after checking that nothing was written in ``work`` but
     ``outputs`` (no file added, none changed: no data lost) and that no temporary folder
     was left behind."""
     before, contents = _files(work), _contents(work)
-    out, err = io.StringIO(), io.StringIO()
+    out, err = out or io.StringIO(), io.StringIO()
     cwd = os.getcwd()
     # the system's temporary folder, as twin sees it, is one of the test's own: other
     # processes on the machine make folders in the real one
@@ -677,8 +678,10 @@ def test_the_weather_csv_is_found_beside_its_scenario_not_in_the_current_folder(
     scenario_file = _scenario_with_weather(site)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    code, err = twin(["check", str(scenario_file)], elsewhere)
+    out = io.StringIO()
+    code, err = twin(["check", str(scenario_file)], elsewhere, out=out)
     assert code == 0, err
+    assert f"weather          24 rows from {site / 'weather.csv'}" in out.getvalue()
     cwd = os.getcwd()
     os.chdir(elsewhere)
     try:

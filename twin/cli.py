@@ -498,7 +498,7 @@ def _write_pdf_report(args: argparse.Namespace) -> None:
 
 def _check(name_or_path: str) -> int:
     s = load(name_or_path)
-    check_hourly_csv(s)
+    weather_rows = check_hourly_csv(s)
     racks = sum(r.count * r.racks_per_row for h in s.halls for r in h.rows)
     cdus = sum(c.count for h in s.halls for c in h.cdus)
     robots = sum(r.count for c in s.workcells for r in c.robots)
@@ -516,6 +516,8 @@ def _check(name_or_path: str) -> int:
     print(f"  generators       {s.power.generators.units} x {s.power.generators.rating_mw:g} MW")
     print(f"  robots           {robots} in {len(s.workcells)} workcell(s)")
     print(f"  workloads        {len(s.workloads)}; scheduled events {len(s.events)}")
+    if weather_rows is not None:
+        print(f"  weather          {weather_rows:,} rows from {s.climate.hourly_csv}")
     return 0
 
 

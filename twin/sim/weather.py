@@ -165,11 +165,13 @@ def hourly_csv_path(s: Scenario) -> Path:
     return path
 
 
-def check_hourly_csv(s: Scenario) -> None:
-    """Read the scenario's weather CSV, if it names one, as a run would: a ScenarioError
-    lists every problem (``twin check`` and the window check it before a run)."""
-    if s.climate.hourly_csv:
-        read_hourly_csv(hourly_csv_path(s), s.scenario.start)
+def check_hourly_csv(s: Scenario) -> int | None:
+    """Read the scenario's weather CSV, if it names one, as a run would, and return its
+    number of rows: a ScenarioError lists every problem (``twin check``, ``twin run`` and
+    the window check it before anything starts)."""
+    if not s.climate.hourly_csv:
+        return None
+    return len(read_hourly_csv(hourly_csv_path(s), s.scenario.start)[0])
 
 
 def read_hourly_csv(path: Path, start: datetime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -131,7 +131,7 @@ def test_report_cli_writes_a_pdf(capsys, seoul_run: Path, tmp_path: Path) -> Non
      "--page-size is for a PDF (--out FILE.pdf)"),
     (["report", "{run}", "--out", "{tmp}/no/r.pdf"], "the folder of {tmp}/no/r.pdf does not exist"),
     (["report", "{run}", "--out", "{tmp}/folder.pdf"],
-     "cannot write {tmp}/folder.pdf: Is a directory"),
+     "--out {tmp}/folder.pdf is a folder; give a file name"),
     (["report", "{tmp}/missing.csv", "--out", "{tmp}/r.pdf"], "{tmp}/missing.csv: no such file"),
 ])
 def test_report_cli_pdf_errors(capsys, seoul_run: Path, tmp_path: Path, argv: list[str],

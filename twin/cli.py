@@ -7,7 +7,9 @@ ends in one clear message on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,13 +17,18 @@ from twin import __version__
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
 from twin.scenario.loader import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
+from twin.scratch import remove_scratch
 from twin.settings import cache_dir
 from twin.sim import coolant
+from twin.sim.weather import check_hourly_csv
 
 EXIT_USAGE = 2
 DEFAULT_SCENARIO = "seoul-ai-factory"
 OUTPUT_SUFFIXES = (".csv", ".parquet")
 JOURNAL_SUFFIXES = (".sqlite", ".db")
+MAX_RUN_S = 100 * 365 * 86400.0  # a century: longer than any plant runs unchanged
+MAX_WALL_S = 7 * 86400.0  # --exit-after: a week, within what a Qt timer can count
+EXIT_BROKEN_PIPE = 128 + 13  # as a process killed by SIGPIPE
 
 
 class UsageError(Exception):
@@ -50,9 +57,13 @@ def _duration(text: str) -> float:
 
 
 def _positive_duration(text: str) -> float:
+    """A simulated duration above zero and at most ``MAX_RUN_S``."""
     seconds = _duration(text)
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be longer than zero")
+    if seconds > MAX_RUN_S:
+        raise argparse.ArgumentTypeError(f"{text!r} is longer than a run can mean; at most "
+                                         f"{MAX_RUN_S / 86400:,.0f}d (100 years)")
     return seconds
 
 
@@ -61,16 +72,19 @@ def _wall_seconds(text: str) -> float:
     try:
         seconds = float(text)
     except ValueError:
-        return _positive_duration(text)
+        seconds = _positive_duration(text)
     if not 0 < seconds < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds above zero")
+    if seconds > MAX_WALL_S:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than the {MAX_WALL_S / 86400:g} "
+                                         "days a window can be asked to stay open")
     return seconds
 
 
 def _seed(text: str) -> int:
     try:
         value = int(text)
-    except ValueError:
+    except ValueError:  # also a number with more digits than int() converts
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"{value} is outside 0 .. 2^63-1")
@@ -211,6 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, where a closed pipe can still be handled
+        return code
+    except BrokenPipeError:  # the reader went away (twin check NAME | head -2): stop quietly
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    finally:
+        remove_scratch()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -241,11 +267,61 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's last flush of
+    what could not be written raises nothing more."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's capture)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, descriptor)
+    os.close(null)
+
+
+def _screenshot_target(command: str, screenshot: Path | None, exit_after_s: float | None) -> None:
+    if screenshot is None:
+        return
+    if exit_after_s is None:
+        raise UsageError(f"twin {command}: --screenshot needs --exit-after")
+    if screenshot.suffix.lower() != ".png":
+        raise UsageError(f"twin {command}: --screenshot {screenshot} must end in .png")
+    _writable_file(command, "--screenshot", screenshot)
+
+
+def _writable_file(command: str, option: str, path: Path) -> None:
+    """A file twin may create or replace at ``path``: not a folder, in a folder that
+    exists and can be written to. (Space is known only as it is written.)"""
+    where = f"twin {command}: {option} {path}"
+    if path.is_dir():
+        raise UsageError(f"{where} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"twin {command}: the folder of {path} does not exist")
+    problem = _folder_problem(path.parent)
+    if problem:
+        raise UsageError(f"{where}: {problem}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{where}: the file exists and cannot be written to")
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why no file can be made in ``folder``, or None. Tried with a nameless temporary
+    file (nothing is left behind), as permissions alone do not tell (a read-only mount,
+    a superuser)."""
+    if not folder.is_dir():
+        return f"the folder {folder} does not exist"
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return f"the folder {folder} cannot be written to ({exc.strerror or exc})"
+    return None
+
+
 def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | None) -> int:
-    if screenshot is not None and exit_after_s is None:
-        raise UsageError("twin gui: --screenshot needs --exit-after")
+    _screenshot_target("gui", screenshot, exit_after_s)
     if scenario is not None:
-        load(scenario)  # report a bad scenario before any window appears
+        check_hourly_csv(load(scenario))  # report a bad scenario before any window appears
     from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
     from twin.sim.engine import Simulation
 
@@ -254,8 +330,7 @@ def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | No
 
 
 def _kiosk(args: argparse.Namespace) -> int:
-    if args.screenshot is not None and args.exit_after is None:
-        raise UsageError("twin kiosk: --screenshot needs --exit-after")
+    _screenshot_target("kiosk", args.screenshot, args.exit_after)
     from twin.kiosk.app import run_kiosk  # checks the story before any window appears
 
     return run_kiosk(args.story, args.scenario, language=args.lang, screen=args.screen,
@@ -270,6 +345,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"twin run: --every {format_duration(args.every)} must be a whole multiple of "
             f"--dt {format_duration(args.dt)}")
+    if args.every > args.duration:
+        raise UsageError(f"twin run: --every {format_duration(args.every)} is longer than "
+                         f"--duration {format_duration(args.duration)}: no row would be written")
     if args.out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise UsageError(f"twin run: --out {args.out} must end in .csv or .parquet")
     if args.components is not None and args.components.suffix.lower() != ".parquet":
@@ -277,9 +355,23 @@ def _run(args: argparse.Namespace) -> int:
     journal = args.journal or args.out.with_name(f"{args.out.stem}.alarms.sqlite")
     if journal.suffix.lower() not in JOURNAL_SUFFIXES:
         raise UsageError(f"twin run: --journal {journal} must end in .sqlite or .db")
-    for path in (args.out, args.components, journal, args.record):
-        if path is not None and not path.parent.resolve().is_dir():
-            raise UsageError(f"twin run: the folder of {path} does not exist")
+    outputs = {"--out": args.out, "--components": args.components, "--journal": journal}
+    for option, path in outputs.items():
+        if path is not None:
+            _writable_file("run", option, path)
+    named = [(option, path.absolute()) for option, path in
+             (*outputs.items(), ("--record", args.record)) if path is not None]
+    for k, (option, path) in enumerate(named):
+        for other, other_path in named[k + 1:]:
+            if path == other_path:
+                raise UsageError(f"twin run: {option} and {other} name the same file {path}; "
+                                 "each output needs its own")
+    if args.record is not None:
+        if not args.record.parent.is_dir():
+            raise UsageError(f"twin run: the folder of {args.record} does not exist")
+        problem = _folder_problem(args.record.parent)
+        if problem:
+            raise UsageError(f"twin run: --record {args.record}: {problem}")
     record_every = args.record_every or args.every
     if args.record is not None:
         if args.record.exists():
@@ -293,6 +385,7 @@ def _run(args: argparse.Namespace) -> int:
     elif args.record_every is not None:
         raise UsageError("twin run: --record-every needs --record")
     scenario = load(args.scenario)
+    check_hourly_csv(scenario)  # before any output is made
     scenario_toml = read_text(resolve(args.scenario)) if args.record is not None else None
     from twin.output import run_headless  # the engine loads only once the arguments are good
 
@@ -313,8 +406,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    if args.screenshot is not None and args.exit_after is None:
-        raise UsageError("twin replay: --screenshot needs --exit-after")
+    _screenshot_target("replay", args.screenshot, args.exit_after)
     from twin.replay import (
         COMPARABLE,
         Recording,
@@ -339,7 +431,13 @@ def _replay(args: argparse.Namespace) -> int:
         for problem in reference.problems:
             print(f"twin replay: --compare {args.compare}: {problem}", file=sys.stderr)
     scenario_file = recording.scenario_file()
-    load(scenario_file)  # report a bad scenario before any window appears
+    scenario = load(scenario_file)  # report a bad scenario before any window appears
+    from twin.sim.topology import build_topology
+
+    topology = build_topology(scenario)
+    misfit = recording.misfit(topology.rack_count, topology.cdu_count)
+    if misfit is not None:
+        raise UsageError(f"twin replay: {args.recording}: {misfit}")
     from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
     from twin.sim.engine import Simulation
 
@@ -358,10 +456,16 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(f"twin report: --out {args.out} must end in .html or .pdf")
     if args.page_size is not None and not pdf:
         raise UsageError("twin report: --page-size is for a PDF (--out FILE.pdf)")
-    if not args.out.parent.resolve().is_dir():
-        raise UsageError(f"twin report: the folder of {args.out} does not exist")
-    if args.journal is not None and not args.journal.is_file():
+    _writable_file("report", "--out", args.out)
+    if args.journal is not None and not args.journal.exists():
         raise UsageError(f"twin report: --journal {args.journal} does not exist")
+    if args.journal is not None:
+        from twin.alarms import JournalError, read_metadata
+
+        try:
+            read_metadata(args.journal)
+        except JournalError as exc:
+            raise UsageError(f"twin report: --journal {exc}") from None
     from twin.replay import RecordingError
 
     try:
@@ -394,6 +498,7 @@ def _write_pdf_report(args: argparse.Namespace) -> None:
 
 def _check(name_or_path: str) -> int:
     s = load(name_or_path)
+    weather_rows = check_hourly_csv(s)
     racks = sum(r.count * r.racks_per_row for h in s.halls for r in h.rows)
     cdus = sum(c.count for h in s.halls for c in h.cdus)
     robots = sum(r.count for c in s.workcells for r in c.robots)
@@ -411,6 +516,8 @@ def _check(name_or_path: str) -> int:
     print(f"  generators       {s.power.generators.units} x {s.power.generators.rating_mw:g} MW")
     print(f"  robots           {robots} in {len(s.workcells)} workcell(s)")
     print(f"  workloads        {len(s.workloads)}; scheduled events {len(s.events)}")
+    if weather_rows is not None:
+        print(f"  weather          {weather_rows:,} rows from {s.climate.hourly_csv}")
     return 0
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -30,8 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from twin import inputs
 from twin.recording import (
     FORMAT,
+    FORMAT_VERSION,
     MANIFEST,
     PART_PATTERN,
     SCENARIO_FILE,
@@ -73,9 +76,9 @@ class Recording:
     def __init__(self, path: Path, manifest: dict[str, Any], parts: list[_Part],
                  problems: list[str]) -> None:
         self.path = path
-        self.metadata: dict[str, str] = dict(manifest.get("metadata", {}))
-        self.scenario_toml: str = manifest.get("scenario_toml", "")
-        self.closed = bool(manifest.get("closed"))
+        self.metadata: dict[str, str] = manifest["metadata"]
+        self.scenario_toml: str = manifest["scenario_toml"]
+        self.closed: bool = manifest["closed"]
         self.problems = tuple(problems)
         self._parts = parts
         self.times = np.concatenate([p.times for p in parts])
@@ -89,14 +92,7 @@ class Recording:
         if not path.is_dir():
             raise RecordingError(f"{path}: not a twin recording (a recording is a folder "
                                  f"with {MANIFEST} and Parquet parts)")
-        try:
-            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RecordingError(f"{path}: not a twin recording (no {MANIFEST})") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RecordingError(f"{path}: {MANIFEST} is damaged ({exc})") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise RecordingError(f"{path}: {MANIFEST} does not describe a twin recording")
+        manifest = _read_manifest(path)
         parts, problems = _readable_parts(path, manifest)
         if not parts:
             reason = problems[0] if problems else "the run stopped before its first flush"
@@ -113,7 +109,14 @@ class Recording:
 
     @property
     def every_s(self) -> float:
-        return float(self.metadata.get("every_s") or np.median(np.diff(self.times)))
+        """The recorded interval: the manifest's, else the rows' median spacing."""
+        try:
+            every_s = float(self.metadata.get("every_s", "nan"))
+        except ValueError:
+            every_s = math.nan
+        if math.isfinite(every_s) and every_s > 0:
+            return every_s
+        return float(np.median(np.diff(self.times))) if len(self) > 1 else 1.0
 
     @property
     def end_s(self) -> float:
@@ -133,15 +136,19 @@ class Recording:
 
     def scenario_file(self) -> Path:
         """A TOML file holding the recorded scenario: the recording's own copy while it
-        matches the manifest, else a temporary file written from the manifest."""
+        matches the manifest, else a file of twin's own naming in this process's temporary
+        folder (``twin.scratch``), written from the manifest; nothing in the manifest
+        decides where it goes."""
         copy = self.path / SCENARIO_FILE
-        if copy.is_file() and copy.read_text(encoding="utf-8") == self.scenario_toml:
-            return copy
-        import tempfile
+        try:
+            if copy.is_file() and copy.read_text(encoding="utf-8") == self.scenario_toml:
+                return copy
+        except (OSError, UnicodeDecodeError):
+            pass  # an unreadable copy is replaced by the manifest's text
+        from twin.scratch import scratch_dir
 
-        folder = Path(tempfile.mkdtemp(prefix="twin-replay-"))
-        name = self.metadata.get("scenario", "recorded")
-        written = folder / f"{name}.toml"
+        folder = Path(tempfile.mkdtemp(prefix="replay-", dir=scratch_dir()))
+        written = folder / SCENARIO_FILE
         written.write_text(self.scenario_toml, encoding="utf-8")
         return written
 
@@ -154,6 +161,23 @@ class Recording:
                   for p in self._parts]
         return {name: np.concatenate([t.column(name).to_numpy() for t in tables])
                 for name in tables[0].column_names}
+
+    def misfit(self, rack_count: int, cdu_count: int) -> str | None:
+        """Why the rows cannot be shown on the recorded scenario's racks and CDUs (the
+        first row holds another number of them), or None."""
+        try:
+            first = self.snapshot(0, robots=False)
+        except Exception as exc:  # pyarrow and numpy raise several kinds for damaged parts
+            return f"its first part cannot be read ({type(exc).__name__})"
+        for what, state, count in (("racks", first.racks, rack_count),
+                                   ("CDUs", first.cdus, cdu_count)):
+            sizes = {v.shape[0] if v.ndim else 1 for v in _field_values(state)
+                     if isinstance(v, np.ndarray)}
+            if sizes != {count}:
+                held = ", ".join(str(n) for n in sorted(sizes)) or "no"
+                return (f"its rows hold {held} {what} where its scenario has {count}; the "
+                        "recording is damaged or its manifest's scenario is not its own")
+        return None
 
     def index_at(self, time_s: float) -> int:
         """The last row at or before ``time_s`` (the first row for earlier times)."""
@@ -183,29 +207,148 @@ class Recording:
         return self._cache[part_no]
 
 
+MAX_MANIFEST_BYTES = 64 * inputs.MIB  # the scenario's text and one line per part
+MAX_PART_NAMES = 1_000_000  # a century of 5-minute flushes is about 10.5 million rows, in
+# parts of at least a second of wall time each: far fewer parts than this
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest's keys that a reader uses, checked: ``metadata`` (strings),
+    ``scenario_toml``, ``parts`` (file names), ``closed``; keys it does not know are
+    left alone (a newer twin may write more)."""
+    where = f"{path}: {MANIFEST}"
+    try:
+        manifest = inputs.parse_json(inputs.read_text(path / MANIFEST, MAX_MANIFEST_BYTES))
+    except inputs.InputFileError as exc:
+        if str(exc) == "no such file":
+            raise RecordingError(f"{path}: not a twin recording (no {MANIFEST})") from None
+        raise RecordingError(f"{where} is damaged: it {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise RecordingError(f"{where} does not describe a twin recording")
+    version = manifest.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RecordingError(f"{where} is damaged: its version is not a whole number")
+    if version > FORMAT_VERSION:
+        raise RecordingError(f"{where}: the recording is of format version {version}, made "
+                             f"by a newer twin; this one reads version {FORMAT_VERSION}")
+    metadata = manifest.get("metadata", {})
+    scenario_toml = manifest.get("scenario_toml", "")
+    parts = manifest.get("parts", [])
+    closed = manifest.get("closed", False)
+    if not isinstance(metadata, dict):
+        raise RecordingError(f"{where} is damaged: metadata is not a table of names")
+    if not isinstance(scenario_toml, str):
+        raise RecordingError(f"{where} is damaged: scenario_toml is not text")
+    if (not isinstance(parts, list) or len(parts) > MAX_PART_NAMES
+            or not all(isinstance(p, dict) and isinstance(p.get("file"), str) for p in parts)):
+        raise RecordingError(f"{where} is damaged: parts is not a list of part files")
+    if not isinstance(closed, bool):
+        raise RecordingError(f"{where} is damaged: closed is neither true nor false")
+    return {"metadata": {str(k): str(v) for k, v in metadata.items()
+                         if isinstance(v, str | int | float | bool)},
+            "scenario_toml": scenario_toml, "parts": [p["file"] for p in parts],
+            "closed": closed}
+
+
 def _readable_parts(path: Path, manifest: dict[str, Any]) -> tuple[list[_Part], list[str]]:
     """The parts up to the first one that cannot be read, and what is wrong with it."""
-    import pyarrow.parquet as pq
-
-    listed = [p["file"] for p in manifest.get("parts", [])]
+    listed = manifest["parts"]
     # a part renamed into place just before a kill, whose manifest update never came
     on_disk = sorted(p.name for p in path.glob("part-*.parquet"))
     names = listed + [n for n in on_disk if n not in listed]
     parts: list[_Part] = []
     rows = 0
+    first_layout = None
     for k, name in enumerate(names):
-        where = f"part {k + 1} of {len(names)} ({name})"
+        where = f"part {k + 1} of {len(names)} ({PART_PATTERN.format(k)})"
         if name != PART_PATTERN.format(k):
-            return parts, [f"{where} is out of sequence"]
+            return parts, [f"part {k + 1} of {len(names)} is out of sequence"]
         try:
-            times = pq.read_table(path / name, columns=["time_s"]).column(0).to_numpy()
+            times, layout = _part_times(path / name)
         except FileNotFoundError:
             return parts, [f"{where} is missing"]
-        except Exception as exc:  # pyarrow raises several kinds for a damaged file
-            return parts, [f"{where} is damaged ({str(exc).splitlines()[0]})"]
+        except PartError as exc:
+            return parts, [f"{where} is damaged ({exc})"]
+        first_layout = first_layout or layout
+        if layout != first_layout:
+            return parts, [f"{where} is damaged (its columns are not those of part 1)"]
+        if parts and times.size and times[0] <= parts[-1].times[-1]:
+            return parts, [f"{where} is damaged (its times do not follow the part before)"]
         parts.append(_Part(path / name, times, rows))
         rows += times.size
     return parts, []
+
+
+class PartError(Exception):
+    """A recording part that is not what twin writes; the message says what is wrong."""
+
+
+def _part_times(path: Path) -> tuple[np.ndarray, tuple[object, ...]]:
+    """A part's simulated times and its layout (columns, types and array shapes, the same
+    in every part of a recording), after checking its columns: ``step`` and ``time_s``;
+    numbers or flags, or fixed-size lists of them whose shapes the schema's metadata
+    gives; every page readable; times finite and increasing."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        inputs.regular_file_size(path)
+    except inputs.InputFileError as exc:
+        if str(exc) == "no such file":
+            raise FileNotFoundError(path) from None
+        raise PartError(str(exc)) from None
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises several kinds for a damaged file
+        raise PartError(f"not a readable Parquet file: {type(exc).__name__}") from None
+    if "step" not in schema.names or "time_s" not in schema.names:
+        raise PartError("no step or time_s column")
+    try:
+        shapes = inputs.parse_json((schema.metadata or {}).get(SHAPES_KEY, b"{}").decode())
+    except (UnicodeDecodeError, inputs.InputFileError):
+        raise PartError("its array shapes cannot be read") from None
+    if not isinstance(shapes, dict):
+        raise PartError("its array shapes cannot be read")
+    for name, shape in shapes.items():
+        if not _shape_ok(shape) or (name not in schema.names and math.prod(shape[:-1]) != 0):
+            raise PartError("an array shape is not one twin writes")
+    for column in schema:
+        kind = column.type
+        if pa.types.is_fixed_size_list(kind):
+            shape = shapes.get(column.name)
+            if shape is None or math.prod(shape[:-1]) != kind.list_size:
+                raise PartError("an array column's shape is not given")
+            kind = kind.value_type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                or pa.types.is_boolean(kind)):
+            raise PartError("a column holds neither numbers nor flags")
+    try:  # every page, as a replay will read it: a damaged one is found now, not midway
+        values = _decode(path)["time_s"].astype(np.float64)
+    except Exception as exc:  # pyarrow raises several kinds for a damaged page
+        raise PartError(f"a page cannot be read: {type(exc).__name__}") from None
+    if not np.all(np.isfinite(values)) or np.any(np.diff(values) <= 0):
+        raise PartError("its times are not finite and increasing")
+    layout = tuple((column.name, str(column.type)) for column in schema)
+    return values, (layout, json.dumps(shapes, sort_keys=True))
+
+
+def _shape_ok(shape: object) -> bool:
+    """[n, m, ..., dtype]: a few non-negative sizes and a numeric or boolean NumPy dtype."""
+    if not isinstance(shape, list) or not 1 <= len(shape) <= 4:
+        return False
+    *sizes, dtype = shape
+    if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 10**7
+               for n in sizes):
+        return False
+    try:
+        return isinstance(dtype, str) and np.dtype(dtype).kind in "biuf"
+    except (TypeError, ValueError):
+        return False
+
+
+def _field_values(state: object) -> list[object]:
+    """The values of a state's fields, in order."""
+    return [getattr(state, f.name) for f in fields(state)]
 
 
 def _decode(path: Path) -> dict[str, np.ndarray]:
@@ -323,29 +466,26 @@ class SiteSeries:
 
     @classmethod
     def read(cls, path: str | Path) -> SiteSeries:
-        """A recording folder, or a ``twin run`` site table in .csv or .parquet."""
+        """A recording folder, or a ``twin run`` site table in .csv or .parquet. Only the
+        site columns (``SITE_COLUMNS``) are kept, each checked to hold numbers; a problem
+        is a RecordingError naming it without quoting the file."""
         path = Path(path)
         if path.is_dir():
             return cls.of(Recording.open(path))
-        if not path.exists():
-            raise RecordingError(f"{path}: no such file")
         suffix = path.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            if not path.exists():
+                raise RecordingError(f"{path}: no such file")
+            raise RecordingError(f"{path}: not a run output (a .csv or .parquet site table "
+                                 "from 'twin run', or a recording folder)")
         try:
-            if suffix == ".csv":
-                return cls(str(path), *_read_csv(path))
-            if suffix == ".parquet":
-                import pyarrow.parquet as pq
-
-                table = pq.read_table(path)
-                meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-                columns = {n: table.column(n).to_numpy() for n in table.column_names}
-                return cls(str(path), _checked(path, columns), meta)
-        except RecordingError:
-            raise
-        except Exception as exc:  # csv, pyarrow and numpy each raise their own kinds
-            raise RecordingError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
-        raise RecordingError(f"{path}: not a run output (a .csv or .parquet site table from "
-                             "'twin run', or a recording folder)")
+            inputs.regular_file_size(path)
+        except inputs.InputFileError as exc:
+            raise RecordingError(f"{path}: {exc}") from None
+        if suffix == ".csv":
+            return cls(str(path), *_read_csv(path))
+        columns, meta = _read_parquet(path)
+        return cls(str(path), _checked(path, columns), meta)
 
     @classmethod
     def of(cls, recording: Recording) -> SiteSeries:
@@ -365,29 +505,87 @@ class SiteSeries:
 
 def _read_csv(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     meta: dict[str, str] = {}
-    with path.open(encoding="utf-8", newline="") as f:
-        lines = []
-        for line in f:
-            if line.startswith("#"):
-                key, _, value = line[1:].partition(":")
-                meta[key.strip()] = value.strip()
-            else:
-                lines.append(line)
+    lines: list[str] = []
+    line_numbers: list[int] = []  # of the lines kept, in the file, for messages
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            for number, line in enumerate(f, start=1):
+                if line.startswith("#"):
+                    key, _, value = line[1:].partition(":")
+                    meta[key.strip()] = value.strip()
+                else:
+                    lines.append(line)
+                    line_numbers.append(number)
+    except UnicodeDecodeError:
+        raise RecordingError(f"{path}: not a twin site table (not UTF-8 text)") from None
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     reader = csv.reader(lines)
-    header = next(reader, None)
-    if header is None:
-        raise RecordingError(f"{path}: the site table is empty")
-    values = np.array([[float(v) for v in row] for row in reader if row], dtype=np.float64)
-    values = values.reshape(-1, len(header))
-    return _checked(path, {n: values[:, i] for i, n in enumerate(header)}), meta
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise RecordingError(f"{path}: the site table is empty")
+        wanted = {i: name for i, name in enumerate(header) if name in SITE_NAMES}
+        values: dict[str, list[float]] = {name: [] for name in wanted.values()}
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise RecordingError(f"{path}: line {line_numbers[reader.line_num - 1]} has "
+                                     f"{len(row)} values where the header names "
+                                     f"{len(header)}")
+            for i, name in wanted.items():
+                try:
+                    values[name].append(float(row[i]))
+                except ValueError:
+                    raise RecordingError(f"{path}: line {line_numbers[reader.line_num - 1]}: the "
+                                         f"{name} value is not a number") from None
+    except csv.Error as exc:
+        raise RecordingError(f"{path}: not a twin site table (line {reader.line_num}: "
+                             f"{type(exc).__name__})") from None
+    columns = {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
+    return _checked(path, columns), meta
+
+
+def _read_parquet(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        names = [n for n in SITE_NAMES if n in schema.names]
+        table = pq.read_table(path, columns=names)
+    except Exception as exc:  # pyarrow raises several kinds for a damaged or foreign file
+        raise RecordingError(f"{path}: cannot be read as a Parquet table "
+                             f"({type(exc).__name__})") from None
+    meta = {}
+    for key, value in (schema.metadata or {}).items():
+        try:
+            meta[key.decode()] = value.decode()
+        except UnicodeDecodeError:
+            continue  # not twin's: twin writes UTF-8 keys and values
+    columns = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
+            raise RecordingError(f"{path}: the {name} column does not hold numbers")
+        columns[name] = column.to_numpy().astype(np.float64)
+    return columns, meta
 
 
 def _checked(path: Path, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     missing = [n for n in ("time_s", "facility_power_kw") if n not in columns]
     if missing:
         raise RecordingError(f"{path}: not a twin site table (no {', '.join(missing)} column)")
-    if columns["time_s"].size == 0:
+    time_s = columns["time_s"]
+    if time_s.size == 0:
         raise RecordingError(f"{path}: the site table has no rows")
+    if not np.all(np.isfinite(time_s)) or np.any(time_s < 0):
+        raise RecordingError(f"{path}: time_s holds a value that is not a time (negative, "
+                             "infinite or not a number)")
+    if np.any(np.diff(time_s) <= 0):
+        row = int(np.argmax(np.diff(time_s) <= 0)) + 2
+        raise RecordingError(f"{path}: time_s does not increase at row {row}")
     return columns
 
 

@@ -23,7 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from twin.replay import KPI_LABELS, Recording, SiteSeries, compare, kpis
+from twin.replay import (
+    COMPARABLE,
+    KPI_LABELS,
+    Recording,
+    RecordingError,
+    SiteSeries,
+    compare,
+    comparison_problem,
+    kpis,
+)
 from twin.scenario.units import format_duration
 
 CHARTS = (
@@ -79,6 +88,10 @@ def report_content(run_output: str | Path, *, compare_with: str | Path | None = 
     run_output = Path(run_output)
     series = SiteSeries.read(run_output)
     other = SiteSeries.read(compare_with) if compare_with is not None else None
+    if other is not None:
+        problem = comparison_problem(series, other)
+        if problem is not None:
+            raise RecordingError(f"--compare: {problem}; it takes {COMPARABLE}")
     scenario, scenario_note = _scenario(run_output, series)
     journal = journal or _default_journal(run_output)
     name = str(series.metadata.get("scenario", run_output.name))
@@ -98,7 +111,7 @@ def _e(value: object) -> str:
 
 
 def _scenario(run_output: Path, series: SiteSeries) -> tuple[Any, str]:
-    from twin.scenario import ScenarioError, load
+    from twin.scenario import ScenarioError, builtin_scenarios, load
 
     try:
         if run_output.is_dir():
@@ -106,6 +119,9 @@ def _scenario(run_output: Path, series: SiteSeries) -> tuple[Any, str]:
         name = series.metadata.get("scenario")
         if not name:
             return None, "the run output does not name its scenario"
+        # only a built-in is looked up: a name in a file from others never picks a file
+        if name not in builtin_scenarios():
+            return None, "the run's scenario is not a built-in one, so it is not shown"
         return load(name), ""
     except ScenarioError as exc:
         return None, f"the scenario could not be loaded: {exc.report().splitlines()[0]}"
@@ -184,7 +200,10 @@ def _kpi_section(series: SiteSeries, other: SiteSeries | None) -> str:
 
 def ledger(series: SiteSeries) -> dict[str, float]:
     """The site energy ledger in kWh, from the site table (see the module's notes)."""
-    c = series.columns
+    # a column a table lacks (an older or a foreign one) makes its figures unknown (NaN)
+    c = {name: series.columns.get(name, np.full(series.columns["time_s"].shape, np.nan))
+         for name in ("time_s", "grid_import_kw", "generator_kw", "heat_rejected_kw",
+                      "thermal_stored_kwh", "energy_closure_error")}
     dt_h = np.diff(c["time_s"], prepend=0.0) / 3600
     energy_in = float(np.sum((c["grid_import_kw"] + c["generator_kw"]) * dt_h))
     rejected = float(np.sum(c["heat_rejected_kw"] * dt_h))
@@ -290,9 +309,12 @@ def _alarm_section(journal: Path | None) -> str:
     if journal is None or not journal.is_file():
         where = f" at {_e(journal)}" if journal is not None else ""
         return f"<h2>Alarms</h2><p>No alarm journal{where}.</p>"
-    from twin.alarms import read_journal
+    from twin.alarms import JournalError, read_journal
 
-    rows = read_journal(journal)
+    try:
+        rows = read_journal(journal)
+    except JournalError as exc:
+        return f"<h2>Alarms</h2><p>The alarm journal could not be read: {_e(exc)}.</p>"
     raised = [r for r in rows if r.event == "raise"]
     by_priority = Counter(r.priority for r in raised)
     by_tag = Counter(r.tag for r in raised)

@@ -8,14 +8,16 @@ defaults are used, and the caller gets a message to show.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from twin import inputs
+
 SETTINGS_FILE = "settings.json"
+MAX_SETTINGS_BYTES = 1024 * 1024  # the window's saved layout is a few kB
 
 
 class Settings(BaseModel):
@@ -24,7 +26,8 @@ class Settings(BaseModel):
     theme: str = Field("dark", pattern="^(dark|light)$")
     units: str = Field("SI", pattern="^(SI|US customary)$")  # twin.gui.units.UnitSystem
     last_scenario: str | None = None  # a built-in name or a file path
-    speed: float | None = Field(60.0, gt=0)  # real-time factor; None: as fast as possible
+    # real-time factor; None: as fast as possible
+    speed: float | None = Field(60.0, gt=0, allow_inf_nan=False)
     window_geometry: str | None = None  # Qt's saveGeometry, base64
     window_state: str | None = None  # Qt's saveState (docks, toolbars), base64
 
@@ -40,22 +43,37 @@ def cache_dir() -> Path:
 
 
 def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
-    """The saved settings, or the defaults and a message saying why they were not used."""
+    """The saved settings, or the defaults and a message saying why they were not used.
+
+    A file that cannot be used is moved aside under a name not yet taken
+    (``settings.json.broken``, then ``settings.json.broken-2``...), so that no earlier
+    broken file is overwritten."""
     path = path or settings_path()
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return Settings(), None
     try:
-        return Settings.model_validate(json.loads(path.read_text(encoding="utf-8"))), None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as exc:
-        broken = path.with_name(path.name + ".broken")
-        try:
-            os.replace(path, broken)
-            kept = f"; it was kept as {broken}"
-        except OSError:
-            kept = ""
+        data = inputs.parse_json(inputs.read_text(path, MAX_SETTINGS_BYTES))
+        return Settings.model_validate(data), None
+    except (inputs.InputFileError, ValidationError) as exc:
         reason = _first_line(exc)
-        return Settings(), f"the settings file {path} could not be used ({reason}){kept}; " \
-            "the defaults are in use"
+    except RecursionError:  # pydantic on values nested deeper than the JSON parser stopped
+        reason = "its values nest too deeply"
+    kept = _move_aside(path)
+    return Settings(), f"the settings file {path} could not be used ({reason}){kept}; " \
+        "the defaults are in use"
+
+
+def _move_aside(path: Path) -> str:
+    for n in range(1, 100):
+        broken = path.with_name(path.name + (".broken" if n == 1 else f".broken-{n}"))
+        if broken.exists() or broken.is_symlink():
+            continue
+        try:
+            os.rename(path, broken)
+        except OSError as exc:
+            return f"; it could not be moved aside ({exc.strerror or exc})"
+        return f"; it was kept as {broken}"
+    return "; it was left in place (too many broken settings files beside it)"
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> str | None:

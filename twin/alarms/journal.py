@@ -18,6 +18,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import NamedTuple
 
+from twin import inputs
+
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE events (
@@ -129,20 +131,99 @@ def _sidecars(path: Path) -> tuple[Path, Path]:
     return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 def _open(path: Path) -> sqlite3.Connection:
+    """The journal at ``path`` opened read-only, its tables and columns checked. Opening
+    writes nothing beside it: a journal whose run ended has no ``-wal`` file and is read
+    as it is; one a run still writes, or left by a killed run, is read in place when its
+    ``-shm`` index is there, else (as in a read-only folder, where SQLite cannot make
+    one) it is copied with its ``-wal`` into twin's temporary folder (``twin.scratch``)
+    and read there."""
     path = Path(path)
-    if not path.is_file():
-        raise JournalError(f"{path}: no such alarm journal")
-    db = sqlite3.connect(path)
+    try:
+        inputs.regular_file_size(path)
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except inputs.InputFileError as exc:
+        if str(exc) == "no such file":
+            raise JournalError(f"{path}: no such alarm journal") from None
+        raise JournalError(f"{path}: not an alarm journal ({exc})") from None
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot read the alarm journal: {exc.strerror}") from None
+    if header != SQLITE_HEADER:
+        what = "the file is empty" if not header else "not an SQLite file"
+        raise JournalError(f"{path}: not an alarm journal ({what})")
+    wal, shm = _sidecars(path)
+    if not wal.exists() or shm.exists():
+        try:  # in place, adding no file beside it
+            return _checked(path, _connect_read_only(path, immutable=not wal.exists()))
+        except sqlite3.OperationalError:
+            pass  # cannot be read in place; a copy can
+    try:
+        return _checked(path, _connect_read_only(_scratch_copy(path)))
+    except (sqlite3.Error, OSError) as exc:
+        raise JournalError(f"{path}: the alarm journal cannot be read ({_reason(exc)})") \
+            from None
+
+
+def _connect_read_only(path: Path, *, immutable: bool = False) -> sqlite3.Connection:
+    """Read-only; ``immutable`` (for a journal with no ``-wal`` file, whose rows are all in
+    the file itself) also keeps SQLite from making a ``-shm`` file beside it."""
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+    return sqlite3.connect(f"{path.absolute().as_uri()}?{flags}", uri=True)
+
+
+def _checked(path: Path, db: sqlite3.Connection) -> sqlite3.Connection:
     try:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+        if not {"meta", "events"} <= tables:
+            raise JournalError(f"{path}: not an alarm journal (no events table)")
+        columns = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+        missing = [c for c in COLUMNS if c not in columns]
+        if missing:
+            raise JournalError(f"{path}: not an alarm journal (its events table has no "
+                               f"{', '.join(missing)} column)")
+    except sqlite3.OperationalError:
+        db.close()
+        raise
     except sqlite3.DatabaseError as exc:
         db.close()
-        raise JournalError(f"{path}: not an alarm journal ({exc})") from None
-    if not {"meta", "events"} <= tables:
+        raise JournalError(f"{path}: not an alarm journal ({_reason(exc)})") from None
+    except JournalError:
         db.close()
-        raise JournalError(f"{path}: not an alarm journal (no events table)")
+        raise
     return db
+
+
+def _scratch_copy(path: Path) -> Path:
+    import shutil
+    import tempfile
+
+    from twin.scratch import scratch_dir
+
+    copy = Path(tempfile.mkdtemp(prefix="journal-", dir=scratch_dir())) / "journal.sqlite"
+    shutil.copyfile(path, copy)
+    wal = _sidecars(path)[0]
+    if wal.is_file():
+        shutil.copyfile(wal, _sidecars(copy)[0])
+    return copy
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _query(path: Path, sql: str, args: Iterable[object] = ()) -> list[tuple]:
+    """Every row of a query on the journal; a damaged journal is a JournalError."""
+    db = _open(path)
+    try:
+        return db.execute(sql, tuple(args)).fetchall()
+    except sqlite3.Error as exc:
+        raise JournalError(f"{path}: the alarm journal is damaged ({_reason(exc)})") from None
+    finally:
+        db.close()
 
 
 def read_journal(path: Path, start_s: float | None = None, end_s: float | None = None,
@@ -167,17 +248,9 @@ def read_journal(path: Path, start_s: float | None = None, end_s: float | None =
     query = f"SELECT {', '.join(COLUMNS)} FROM events"
     if where:
         query += " WHERE " + " AND ".join(where)
-    db = _open(path)
-    try:
-        return [JournalRow(*row) for row in db.execute(query + " ORDER BY id", args)]
-    finally:
-        db.close()
+    return [JournalRow(*row) for row in _query(path, query + " ORDER BY id", args)]
 
 
 def read_metadata(path: Path) -> dict[str, str]:
     """What the run wrote about itself: scenario, seed, dt, twin version..."""
-    db = _open(path)
-    try:
-        return dict(db.execute("SELECT key, value FROM meta"))
-    finally:
-        db.close()
+    return {str(key): str(value) for key, value in _query(path, "SELECT key, value FROM meta")}

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from twin.resources import resource_dir
 from twin.scenario import Scenario, ScenarioError, load
 from twin.settings import load_settings
+from twin.sim.weather import check_hourly_csv
 
 if TYPE_CHECKING:
     from twin.replay import SiteSeries
@@ -102,6 +103,8 @@ def run_gui(scenario_name_or_path: str | Path | None,
     source = str(scenario_name_or_path or settings.last_scenario or DEFAULT_SCENARIO)
     try:
         scenario = load(source)
+        if scenario_name_or_path is None:  # one given was checked as the command needs
+            check_hourly_csv(scenario)
     except ScenarioError as exc:
         if scenario_name_or_path is not None:
             raise  # the command line reports it

@@ -27,6 +27,7 @@ from twin.scenario import Scenario, load
 from twin.settings import load_settings
 from twin.sim.layout import build_layout
 from twin.sim.topology import build_topology
+from twin.sim.weather import check_hourly_csv
 
 EXIT_NO_DISPLAY = 2
 LOG_FILE = "kiosk.log"
@@ -47,6 +48,7 @@ def prepare(story_name_or_path: str | Path | None,
     path = resolve_story(story_name_or_path or DEFAULT_STORY)
     story = load_story(path)
     scenario = staged(story, load(scenario_name_or_path or story_scenario(story, path)))
+    check_hourly_csv(scenario)
     topology = build_topology(scenario)
     viewpoints = site_viewpoints(build_layout(scenario, topology), topology.hall_names,
                                  tuple(cell.name for cell in scenario.workcells))

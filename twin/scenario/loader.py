@@ -14,6 +14,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from twin import inputs
 from twin.resources import resource_dir
 from twin.scenario.schema import (
     CDU_EVENT_KINDS,
@@ -27,6 +28,7 @@ from twin.scenario.schema import (
 )
 
 SCENARIO_SUFFIX = ".toml"
+MAX_FILE_BYTES = 16 * inputs.MIB  # a scenario or story; the largest built-in is a few kB
 
 _UNIT_SUFFIXES = {
     "_kw": "kW", "_mw": "MW", "_w": "W", "_kva": "kVA", "_kv": "kV", "_v": "V", "_a": "A",
@@ -83,10 +85,10 @@ def resolve_named_file(name_or_path: str | Path, builtins: dict[str, Path], kind
     if text in builtins:
         return builtins[text]
     path = Path(text).expanduser()
-    if path.is_file():
-        return path
     if path.is_dir():
         raise ScenarioError(text, [Problem("", f"is a folder; give a {kind} .toml file")])
+    if path.exists():
+        return path  # read_text says what is wrong with a path that is not a regular file
     looks_like_path = path.suffix or "/" in text or "\\" in text
     if looks_like_path:
         raise ScenarioError(text, [Problem("", "no such file")])
@@ -99,25 +101,29 @@ def resolve_named_file(name_or_path: str | Path, builtins: dict[str, Path], kind
 
 
 def load(name_or_path: str | Path) -> Scenario:
+    """A scenario from its built-in name or its file; the files it names (the weather
+    CSV) are taken relative to the scenario file's folder."""
     path = resolve(name_or_path)
-    return loads(read_text(path), source=str(path))
+    return with_files_beside(loads(read_text(path), source=str(path)), path.parent)
+
+
+def with_files_beside(scenario: Scenario, folder: Path) -> Scenario:
+    """The scenario with a relative ``climate.hourly_csv`` made absolute against
+    ``folder``, the scenario file's own, whatever the current folder."""
+    csv = scenario.climate.hourly_csv
+    if csv is None or Path(csv).is_absolute():
+        return scenario
+    climate = scenario.climate.model_copy(update={"hourly_csv": str((folder / csv).absolute())})
+    return scenario.model_copy(update={"climate": climate})
 
 
 def read_text(path: Path) -> str:
-    """A UTF-8 file's text; a file that cannot be read or decoded is a ScenarioError."""
+    """A UTF-8 file's text; a file that cannot be read or decoded, that is not a regular
+    file or is larger than ``MAX_FILE_BYTES`` is a ScenarioError."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
-        raise ScenarioError(str(path), [Problem("", f"cannot read the file: {reason}")]) from None
-    try:
-        text = raw.decode("utf-8-sig")  # tolerate the byte-order mark some editors write
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ScenarioError(str(path), [Problem("", (
-            f"is not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line} "
-            "cannot be decoded; save the file as UTF-8"))]) from None
-    return text
+        return inputs.read_text(path, MAX_FILE_BYTES)
+    except inputs.InputFileError as exc:
+        raise ScenarioError(str(path), [Problem("", str(exc))]) from None
 
 
 _TOML_AT = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")

@@ -15,6 +15,7 @@ steps are batched.
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twin import inputs
 from twin.scenario import Problem, Scenario, ScenarioError
 
 SECONDS_PER_DAY = 86400.0
@@ -33,6 +35,8 @@ DIURNAL_MAX_HOUR = 15.0
 ANOMALY_CORRELATION = 0.7  # day-to-day persistence of temperature anomalies
 _DAYS_PER_BLOCK = 366
 KNOT_S = 60.0  # weather is evaluated every simulated minute and interpolated between
+# a century of hourly rows is about 40 MB: a larger file is not a weather series
+MAX_HOURLY_CSV_BYTES = 64 * 1024 * 1024
 
 
 def stull_wet_bulb_c(dry_bulb_c: np.ndarray | float, rh_pct: np.ndarray | float) -> np.ndarray:
@@ -78,14 +82,9 @@ class Weather:
     _knot_values: tuple[tuple[float, float], tuple[float, float]] = ((0.0, 0.0), (0.0, 0.0))
 
     @classmethod
-    def from_scenario(cls, s: Scenario, seed: int, base: Path | None = None) -> Weather:
+    def from_scenario(cls, s: Scenario, seed: int) -> Weather:
         c = s.climate
-        hourly = None
-        if c.hourly_csv:
-            path = Path(c.hourly_csv)
-            if not path.is_absolute() and base is not None:
-                path = base / path
-            hourly = read_hourly_csv(path, s.scenario.start)
+        hourly = read_hourly_csv(hourly_csv_path(s), s.scenario.start) if c.hourly_csv else None
         return cls(s.scenario.start, np.asarray(c.monthly_dry_bulb_c, float),
                    np.asarray(c.monthly_diurnal_range_k, float),
                    np.asarray(c.monthly_relative_humidity_pct, float), c.weather_noise_k,
@@ -155,31 +154,57 @@ class Weather:
         return float(dry), float(stull_wet_bulb_c(dry, rh))
 
 
+def hourly_csv_path(s: Scenario) -> Path:
+    """The scenario's weather CSV: ``twin.scenario.load`` makes a relative path absolute
+    against the scenario file's folder; a scenario read from text alone has no folder."""
+    path = Path(s.climate.hourly_csv or "")
+    if not path.is_absolute():
+        raise ScenarioError(s.scenario.name, [Problem("climate.hourly_csv", (
+            f"the relative path {str(path)!r} needs the scenario's file to resolve against; "
+            "load the scenario from its file"))])
+    return path
+
+
+def check_hourly_csv(s: Scenario) -> int | None:
+    """Read the scenario's weather CSV, if it names one, as a run would, and return its
+    number of rows: a ScenarioError lists every problem (``twin check``, ``twin run`` and
+    the window check it before anything starts)."""
+    if not s.climate.hourly_csv:
+        return None
+    return len(read_hourly_csv(hourly_csv_path(s), s.scenario.start)[0])
+
+
 def read_hourly_csv(path: Path, start: datetime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read ``time, dry_bulb_c, wet_bulb_c``; time is ISO 8601 local time at the site."""
-    source = str(path)
+    """Read ``time, dry_bulb_c, wet_bulb_c``; time is ISO 8601 local time at the site.
+
+    The file must be a regular UTF-8 file of at most ``MAX_HOURLY_CSV_BYTES``; problems
+    name lines and columns, never the file's text."""
+    source = f"{path} (climate.hourly_csv)"
     try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(source, [Problem("climate.hourly_csv",
-                                             f"cannot read: {exc.strerror}")]) from None
+        text = inputs.read_text(path, MAX_HOURLY_CSV_BYTES)
+    except inputs.InputFileError as exc:
+        raise ScenarioError(source, [Problem("", str(exc))]) from None
     problems: list[Problem] = []
     times, dry, wet = [], [], []
-    with handle:
-        reader = csv.reader(handle)
+    expected = ["time", "dry_bulb_c", "wet_bulb_c"]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
         header = next(reader, None)
-        expected = ["time", "dry_bulb_c", "wet_bulb_c"]
         if header is None or [h.strip() for h in header] != expected:
-            raise ScenarioError(source, [Problem("line 1", f"header must be {','.join(expected)}"
-                                                 f" (got {','.join(header or [])!r})")])
-        for line, row in enumerate(reader, start=2):
+            raise ScenarioError(source, [Problem("line 1", (
+                f"the header must be {','.join(expected)}"
+                + (f" (this file's has {len(header)} column{'s' * (len(header) != 1)} "
+                   "named otherwise)" if header else " (the file is empty)")))])
+        for row in reader:
+            line = reader.line_num
             if len(row) != 3:
                 problems.append(Problem(f"line {line}", f"needs 3 values, got {len(row)}"))
                 continue
             try:
                 when = datetime.fromisoformat(row[0].strip())
             except ValueError:
-                problems.append(Problem(f"line {line}", f"time {row[0]!r} is not ISO 8601"))
+                problems.append(Problem(f"line {line}", (
+                    "time is not an ISO 8601 date and time such as 2026-08-01T13:00")))
                 continue
             try:
                 db, wb = float(row[1]), float(row[2])
@@ -189,14 +214,17 @@ def read_hourly_csv(path: Path, start: datetime) -> tuple[np.ndarray, np.ndarray
             if not (np.isfinite(db) and np.isfinite(wb) and -60 <= db <= 60 and wb <= db + 0.5):
                 problems.append(Problem(f"line {line}", (
                     f"need -60 <= dry_bulb_c <= 60 C and wet_bulb_c <= dry_bulb_c "
-                    f"(got {db}, {wb})")))
+                    f"(got {db:g}, {wb:g})")))
                 continue
             times.append((when.replace(tzinfo=None) - start.replace(tzinfo=None))
                          .total_seconds())
             dry.append(db)
             wet.append(min(wb, db))
-        if len(problems) > 20:
-            problems = [*problems[:20], Problem("", f"... and {len(problems) - 20} more")]
+    except csv.Error as exc:  # e.g. a field larger than the csv module's limit
+        problems.append(Problem(f"line {reader.line_num}", (
+            f"is not CSV this file's columns can be read from ({type(exc).__name__})")))
+    if len(problems) > 20:
+        problems = [*problems[:20], Problem("", f"... and {len(problems) - 20} more")]
     if not problems and len(times) < 2:
         problems.append(Problem("", "needs at least two rows"))
     if not problems and any(b <= a for a, b in itertools.pairwise(times)):

@@ -83,6 +83,7 @@ from twin.settings import Settings, save_settings
 from twin.sim.layout import build_layout
 from twin.sim.snapshot import Snapshot
 from twin.sim.topology import build_topology
+from twin.sim.weather import check_hourly_csv
 
 FRAME_INTERVAL_MS = 16  # pull snapshots at up to 60 Hz; slower GL simply draws fewer
 STATUS_INTERVAL_MS = 1000
@@ -376,6 +377,7 @@ class MainWindow(QMainWindow):
         file is reported in a dialog that lists every problem, and nothing changes."""
         try:
             scenario = load(name_or_path)
+            check_hourly_csv(scenario)  # the files it names, before a run reads them
         except ScenarioError as exc:
             box = QMessageBox(QMessageBox.Icon.Warning, "Scenario not opened",
                               f"{name_or_path} is not a valid scenario.", parent=self)

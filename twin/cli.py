@@ -7,6 +7,7 @@ ends in one clear message on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -277,9 +278,14 @@ def _run(args: argparse.Namespace) -> int:
     journal = args.journal or args.out.with_name(f"{args.out.stem}.alarms.sqlite")
     if journal.suffix.lower() not in JOURNAL_SUFFIXES:
         raise UsageError(f"twin run: --journal {journal} must end in .sqlite or .db")
-    for path in (args.out, args.components, journal, args.record):
-        if path is not None and not path.parent.resolve().is_dir():
-            raise UsageError(f"twin run: the folder of {path} does not exist")
+    for option, path in (("--out", args.out), ("--components", args.components),
+                         ("--journal", journal), ("--record", args.record)):
+        if path is not None:
+            _check_output_path(option, path, folder_allowed=option == "--record")
+    if len({p.resolve() for p in (args.out, args.components, journal) if p is not None}) < (
+            3 if args.components is not None else 2):
+        raise UsageError("twin run: --out, --components and --journal must name different "
+                         "files")
     record_every = args.record_every or args.every
     if args.record is not None:
         if args.record.exists():
@@ -293,23 +299,39 @@ def _run(args: argparse.Namespace) -> int:
     elif args.record_every is not None:
         raise UsageError("twin run: --record-every needs --record")
     scenario = load(args.scenario)
-    scenario_toml = read_text(resolve(args.scenario)) if args.record is not None else None
-    from twin.output import run_headless  # the engine loads only once the arguments are good
+    scenario_toml = read_text(resolve(args.scenario))  # kept in every output
+    # the engine loads only once the arguments are good
+    from twin.output import OutputError, run_headless
 
-    return run_headless(
-        scenario,
-        duration_s=args.duration,
-        dt_s=args.dt,
-        every_steps=round(ratio),
-        out=args.out,
-        components=args.components,
-        seed=args.seed,
-        progress=None if args.quiet else sys.stderr,
-        journal=journal,
-        record=args.record,
-        record_every_s=record_every,
-        scenario_toml=scenario_toml,
-    )
+    try:
+        return run_headless(
+            scenario,
+            duration_s=args.duration,
+            dt_s=args.dt,
+            every_steps=round(ratio),
+            out=args.out,
+            components=args.components,
+            seed=args.seed,
+            progress=None if args.quiet else sys.stderr,
+            journal=journal,
+            record=args.record,
+            record_every_s=record_every,
+            scenario_toml=scenario_toml,
+        )
+    except OutputError as exc:
+        raise UsageError(f"twin run: {exc}") from None
+
+
+def _check_output_path(option: str, path: Path, *, folder_allowed: bool = False) -> None:
+    """An output path twin can write: its folder exists and is writable, and it names no
+    folder (except a recording's)."""
+    folder = path.parent.resolve()
+    if not folder.is_dir():
+        raise UsageError(f"twin run: the folder of {option} {path} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"twin run: the folder of {option} {path} is not writable")
+    if path.is_dir() and not folder_allowed:
+        raise UsageError(f"twin run: {option} {path} is a folder; give a file name")
 
 
 def _replay(args: argparse.Namespace) -> int:

@@ -20,7 +20,6 @@ that it can be compared as it goes.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Mapping
@@ -283,7 +282,9 @@ class ReplaySimulation:
     def step(self, n: int = 1) -> None:
         self._index = min(self._index + n, len(self.recording) - 1)
 
-    def snapshot(self, *, robots: bool = True) -> Snapshot:
+    def snapshot(self, *, robots: bool = True, live: bool = False) -> Snapshot:
+        """The current row as a snapshot; each is built anew from the row, live or not."""
+        del live
         return self.recording.snapshot(self._index, robots=robots)
 
     def reset(self) -> None:
@@ -323,29 +324,20 @@ class SiteSeries:
 
     @classmethod
     def read(cls, path: str | Path) -> SiteSeries:
-        """A recording folder, or a ``twin run`` site table in .csv or .parquet."""
-        path = Path(path)
-        if path.is_dir():
-            return cls.of(Recording.open(path))
-        if not path.exists():
-            raise RecordingError(f"{path}: no such file")
-        suffix = path.suffix.lower()
-        try:
-            if suffix == ".csv":
-                return cls(str(path), *_read_csv(path))
-            if suffix == ".parquet":
-                import pyarrow.parquet as pq
+        """A recording folder, or a ``twin run`` site table in .csv or .parquet, whole or
+        partial (``twin.runtable``): what cannot be read is named in ``problems``."""
+        from twin.runtable import RunTableError, read_run_table
 
-                table = pq.read_table(path)
-                meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-                columns = {n: table.column(n).to_numpy() for n in table.column_names}
-                return cls(str(path), _checked(path, columns), meta)
-        except RecordingError:
-            raise
-        except Exception as exc:  # csv, pyarrow and numpy each raise their own kinds
-            raise RecordingError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
-        raise RecordingError(f"{path}: not a run output (a .csv or .parquet site table from "
-                             "'twin run', or a recording folder)")
+        path = Path(path)
+        if path.is_dir() and (path / MANIFEST).exists():
+            return cls.of(Recording.open(path))
+        if path.is_dir() and not any(path.glob("part-*.parquet")):
+            return cls.of(Recording.open(path))  # names what a recording lacks
+        try:
+            table = read_run_table(path)
+        except RunTableError as exc:
+            raise RecordingError(str(exc)) from None
+        return cls(str(path), table.columns, table.metadata, tuple(table.problems))
 
     @classmethod
     def of(cls, recording: Recording) -> SiteSeries:
@@ -361,34 +353,6 @@ class SiteSeries:
         keep = self.columns["time_s"] <= end_s + 1e-9
         return SiteSeries(self.source, {k: v[keep] for k, v in self.columns.items()},
                           self.metadata, self.problems)
-
-
-def _read_csv(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    meta: dict[str, str] = {}
-    with path.open(encoding="utf-8", newline="") as f:
-        lines = []
-        for line in f:
-            if line.startswith("#"):
-                key, _, value = line[1:].partition(":")
-                meta[key.strip()] = value.strip()
-            else:
-                lines.append(line)
-    reader = csv.reader(lines)
-    header = next(reader, None)
-    if header is None:
-        raise RecordingError(f"{path}: the site table is empty")
-    values = np.array([[float(v) for v in row] for row in reader if row], dtype=np.float64)
-    values = values.reshape(-1, len(header))
-    return _checked(path, {n: values[:, i] for i, n in enumerate(header)}), meta
-
-
-def _checked(path: Path, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    missing = [n for n in ("time_s", "facility_power_kw") if n not in columns]
-    if missing:
-        raise RecordingError(f"{path}: not a twin site table (no {', '.join(missing)} column)")
-    if columns["time_s"].size == 0:
-        raise RecordingError(f"{path}: the site table has no rows")
-    return columns
 
 
 def kpis(series: SiteSeries) -> dict[str, float]:

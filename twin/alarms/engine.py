@@ -149,7 +149,10 @@ LISTED = frozenset({AlarmState.UNACKNOWLEDGED, AlarmState.ACKNOWLEDGED,
 
 
 class _Family:
-    """One limit of one point, over all of the point's components."""
+    """One limit of one point, over all of the point's components.
+
+    Its scan arrays (``values``, ``threshold``, ``raw``) are views into the engine's
+    ``_Scan``, which compares every family of one direction in one numpy operation."""
 
     def __init__(self, point: AlarmPoint, condition: Condition, limit: np.ndarray,
                  priority: Priority) -> None:
@@ -167,17 +170,23 @@ class _Family:
             self.limit = limit
             self.on_threshold = limit
             self.off_threshold = limit - deadband if condition.is_high else limit + deadband
-        self.compare = np.greater_equal if condition.is_high else np.less_equal
+        self.is_high = condition.is_high
         self.sources = (None if point.source_kind is None or point.source_index is None
                         else np.asarray(point.source_index, dtype=np.int64))
-        self._cond = np.zeros(n, dtype=bool)
-        self._diff = np.zeros(n, dtype=bool)
+        # own arrays until the engine's _Scan binds views of its combined arrays
+        self.values = np.zeros(n)
+        self.threshold = np.zeros(n)
+        self.raw = np.zeros(n, dtype=bool)  # condition with the deadband, before delays
         self.reset()
+
+    def bind(self, values: np.ndarray, threshold: np.ndarray, raw: np.ndarray) -> None:
+        values[:], threshold[:], raw[:] = self.values, self.threshold, self.raw
+        self.values, self.threshold, self.raw = values, threshold, raw
 
     def reset(self) -> None:
         n = self.on_threshold.size
-        self.threshold = self.on_threshold.copy()
-        self.raw = np.zeros(n, dtype=bool)  # condition with the deadband, before delays
+        self.threshold[:] = self.on_threshold
+        self.raw[:] = False
         self.raw_since = np.zeros(n)
         self.active = np.zeros(n, dtype=bool)  # after the delays
         self.active_since = np.full(n, np.nan)
@@ -186,14 +195,9 @@ class _Family:
         self.shelved_until = np.full(n, np.nan)
         self.waiting = False  # some raw condition differs from active (a delay runs)
 
-    def scan(self, values: np.ndarray, t: float) -> None:
-        """Update the raw condition; one comparison when nothing changes."""
-        self.compare(values, self.threshold, out=self._cond)
-        np.not_equal(self._cond, self.raw, out=self._diff)
-        if not self._diff.any():
-            return
-        changed = np.flatnonzero(self._diff)
-        now = self._cond[changed]
+    def flip(self, changed: np.ndarray, t: float) -> None:
+        """The raw condition of ``changed`` components flipped in this scan."""
+        now = ~self.raw[changed]
         self.raw[changed] = now
         self.raw_since[changed] = t
         self.threshold[changed] = np.where(now, self.off_threshold[changed],
@@ -228,6 +232,45 @@ class _Family:
         if self.sources is None:
             return None
         return self.point.source_kind, int(self.sources[i])
+
+
+class _Scan:
+    """Every family's values and thresholds side by side in one array per direction (high
+    alarms compare ``>=``, low ones ``<=``), so that a scan where nothing changes costs a
+    copy per point and two comparisons in all, whatever the number of families."""
+
+    def __init__(self, by_point: list[tuple[AlarmPoint, list[_Family]]]) -> None:
+        self.reads: list[tuple[AlarmPoint, list[np.ndarray]]] = []
+        self.sides = []
+        for high in (True, False):
+            families = [f for _, fs in by_point for f in fs if f.is_high == high]
+            offsets = np.cumsum([0] + [f.raw.size for f in families])
+            size = int(offsets[-1])
+            values, threshold = np.zeros(size), np.zeros(size)
+            raw, cond = np.zeros(size, dtype=bool), np.zeros(size, dtype=bool)
+            for family, start, stop in zip(families, offsets[:-1], offsets[1:], strict=True):
+                family.bind(values[start:stop], threshold[start:stop], raw[start:stop])
+            compare = np.greater_equal if high else np.less_equal
+            self.sides.append((compare, values, threshold, raw, cond, families, offsets))
+        for point, families in by_point:
+            self.reads.append((point, [f.values for f in families]))
+
+    def run(self, snapshot: Snapshot, t: float) -> None:
+        """Read every point and flip the raw condition where it changed."""
+        for point, views in self.reads:
+            values = point.read(snapshot)
+            for view in views:
+                view[...] = values
+        for compare, values, threshold, raw, cond, families, offsets in self.sides:
+            compare(values, threshold, out=cond)
+            np.not_equal(cond, raw, out=cond)
+            if not cond.any():
+                continue
+            changed = np.flatnonzero(cond)
+            owner = np.searchsorted(offsets, changed, "right") - 1
+            for k in np.unique(owner).tolist():
+                family = families[k]
+                family.flip(changed[owner == k] - offsets[k], t)
 
 
 class _RuleState:
@@ -327,6 +370,7 @@ class AlarmEngine:
         for point in self.points:
             self._by_point.append((point, self._compile(point)))
         self._rule_targets = self._compile_suppression()
+        self._scan = _Scan(self._by_point)
         self._flood = _Flood(flood_threshold, flood_window_s)
         self._listed: dict[AlarmKey, AlarmView] = {}
         self._raised: Counter[Priority] = Counter()
@@ -407,18 +451,14 @@ class AlarmEngine:
         generation = self._generation
         # causes first, so that consequences arriving in the same scan come in suppressed
         self._update_suppression(snapshot, t)
-        for point, families in self._by_point:
-            values = np.asarray(point.read(snapshot))
-            if values.ndim == 0:
-                values = values.reshape(1)
-            for family in families:
-                family.scan(values, t)
-                if family.waiting:
-                    rising, falling = family.due(t)
-                    if rising.size:
-                        self._activate(family, rising, values, t)
-                    if falling.size:
-                        self._clear(family, falling, values, t)
+        self._scan.run(snapshot, t)
+        for family in self._families.values():
+            if family.waiting:
+                rising, falling = family.due(t)
+                if rising.size:
+                    self._activate(family, rising, family.values, t)
+                if falling.size:
+                    self._clear(family, falling, family.values, t)
         if self._shelved:
             self._expire_shelving(t)
         status = self._flood.status
@@ -672,8 +712,9 @@ class AlarmedSimulation:
             self.simulation.step()
             self._steps += 1
             if self._steps % self.scan_steps == 0:
-                # alarm points read no robot state: leave out its costly copy
-                self.alarms.update(self.simulation.snapshot(robots=False))
+                # alarm points read no robot state, and are done with the arrays before
+                # the next step: no copies
+                self.alarms.update(self.simulation.snapshot(robots=False, live=True))
 
     def reset(self) -> None:
         self.simulation.reset()

@@ -182,10 +182,12 @@ def freeze(array: np.ndarray) -> np.ndarray:
     return out
 
 
-def frozen_fields(cls: type, **arrays: object) -> object:
-    """Build a state dataclass, copying and freezing each numpy field."""
+def frozen_fields(cls: type, /, copy: bool = True, **arrays: object) -> object:
+    """Build a state dataclass, copying and freezing each numpy field. With ``copy=False``
+    the arrays are taken as they are (views of live state, see ``Simulation.snapshot``)."""
     names = {f.name for f in fields(cls)}
-    values = {k: freeze(v) if isinstance(v, np.ndarray) else v for k, v in arrays.items()}
+    values = ({k: freeze(v) if isinstance(v, np.ndarray) else v for k, v in arrays.items()}
+              if copy else arrays)
     missing = names - values.keys()
     if missing:
         raise TypeError(f"{cls.__name__} missing {sorted(missing)}")

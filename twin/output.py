@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import math
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -72,7 +74,26 @@ def partial_path(path: Path) -> Path:
 
 
 def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    """Why a write failed, in the system's words: "No space left on device"."""
+    number = getattr(exc, "errno", None)
+    if number is None:  # pyarrow puts the errno in its message only
+        found = re.search(r"\[errno (\d+)\]", str(exc))
+        number = int(found[1]) if found else None
+    if number:
+        return os.strerror(number)
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return getattr(exc, "strerror", None) or text or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _writing(path: Path):
+    """Name the output in any error writing it."""
+    try:
+        yield
+    except OutputError:
+        raise
+    except (OSError, sqlite3.Error) as exc:
+        raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -107,37 +128,50 @@ class CsvTable:
             self._file: IO[str] = self.partial.open("w", newline="", encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
-        self._csv = csv.writer(self._file)
+        # rows wait here until a flush, so that what is on disk is known
+        self._pending = io.StringIO()
+        self._csv = csv.writer(self._pending)
         for key, value in metadata.items():
             if key != SCENARIO_TEXT_KEY:
-                self._file.write(f"# {key}: {value}\n")
+                self._pending.write(f"# {key}: {value}\n")
         scenario_text = metadata.get(SCENARIO_TEXT_KEY)
         if scenario_text is not None:
-            self._file.write(f"# {SCENARIO_TEXT_KEY}: the lines behind '{CSV_SCENARIO_PREFIX}'\n")
+            self._pending.write(f"# {SCENARIO_TEXT_KEY}: the lines behind "
+                                f"'{CSV_SCENARIO_PREFIX}'\n")
             for line in scenario_text.splitlines():
-                self._file.write(f"{CSV_SCENARIO_PREFIX}{line}\n")
+                self._pending.write(f"{CSV_SCENARIO_PREFIX}{line}\n")
         self._csv.writerow(SITE_NAMES)
         self.rows = 0
-        self._last_flush = time.monotonic()
+        self._pending_rows = 0
+        self.flush()  # the header and metadata are on disk before the first row
 
     def write(self, row: np.ndarray) -> None:
         self._csv.writerow([_fmt(v) for v in row.tolist()])
-        self.rows += 1
+        self._pending_rows += 1
 
     def flush_due(self, pending_rows: int = 0) -> bool:
-        del pending_rows  # rows go to the file as they come
-        return time.monotonic() - self._last_flush >= FLUSH_WALL_S
+        del pending_rows  # the caller holds no rows: they are all here
+        return (self._pending_rows >= SITE_ROWS_PER_PART
+                or time.monotonic() - self._last_flush >= FLUSH_WALL_S)
 
     def flush(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        text = self._pending.getvalue()
+        self._pending.seek(0)
+        self._pending.truncate()
+        with _writing(self.partial):
+            self._file.write(text)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        self.rows += self._pending_rows
+        self._pending_rows = 0
         self._last_flush = time.monotonic()
 
     def finish(self) -> None:
         self.flush()
-        self._file.close()
-        os.replace(self.partial, self.path)
-        _fsync_folder(self.path.parent)
+        with _writing(self.path):
+            self._file.close()
+            os.replace(self.partial, self.path)
+            _fsync_folder(self.path.parent)
 
     def abandon(self) -> None:
         """Keep what can be kept under the partial name (the run failed or was stopped)."""
@@ -188,13 +222,14 @@ class ParquetTable:
         name = PART_PATTERN.format(len(self.parts))
         hidden = self.partial / f".{name}.tmp"  # pyarrow and pandas skip names starting "."
         try:
-            pq.write_table(table, hidden, compression="zstd")
-            _fsync_file(hidden)
-            os.replace(hidden, self.partial / name)
+            with _writing(self.partial):
+                pq.write_table(table, hidden, compression="zstd")
+                _fsync_file(hidden)
+                os.replace(hidden, self.partial / name)
+                _fsync_folder(self.partial)
         except BaseException:
             hidden.unlink(missing_ok=True)
             raise
-        _fsync_folder(self.partial)
         self.parts.append(self.partial / name)
         self.rows += self._pending_rows
         self._pending.clear()
@@ -206,20 +241,21 @@ class ParquetTable:
         self.flush()
         hidden = self.path.with_name(f".{self.path.name}.tmp")
         try:
-            writer = None
-            for part in self.parts:  # one part in memory at a time
-                table = pq.read_table(part)
-                if writer is None:
-                    writer = pq.ParquetWriter(hidden, table.schema, compression="zstd")
-                writer.write_table(table)
-            if writer is not None:
-                writer.close()
-            _fsync_file(hidden)
-            os.replace(hidden, self.path)
+            with _writing(self.path):
+                writer = None
+                for part in self.parts:  # one part in memory at a time
+                    table = pq.read_table(part)
+                    if writer is None:
+                        writer = pq.ParquetWriter(hidden, table.schema, compression="zstd")
+                    writer.write_table(table)
+                if writer is not None:
+                    writer.close()
+                _fsync_file(hidden)
+                os.replace(hidden, self.path)
+                _fsync_folder(self.path.parent)
         except BaseException:
             hidden.unlink(missing_ok=True)
             raise
-        _fsync_folder(self.path.parent)
         _remove_parts(self.partial)
 
     def abandon(self) -> None:
@@ -382,13 +418,13 @@ class _Outputs:
 def _describe_partial(writer: Any) -> str:
     where = getattr(writer, "partial", None) or writer.path
     last = getattr(writer, "flushed_time_s", math.nan)
-    reach = (f"rows to at least {format_duration(last)}" if math.isfinite(last)
-             else "no rows")
+    reach = (f"readable, rows to at least {format_duration(last)}" if math.isfinite(last)
+             else "stopped before its first flush: no rows")
     if isinstance(writer, _JournalOutput):
-        reach = "alarms committed up to the stop"
+        reach = "readable, every alarm committed before the stop"
     if isinstance(writer, _RecordingOutput):
-        reach = "readable up to its last part, marked not closed"
-    return f"{where} ({reach}, readable)"
+        reach = "readable to its last part, marked not closed"
+    return f"{where} ({reach})"
 
 
 class _JournalOutput:
@@ -397,10 +433,12 @@ class _JournalOutput:
         self.path, self.partial = journal.path, journal.partial
 
     def flush(self) -> None:
-        self.journal.commit()
+        with _writing(self.partial):
+            self.journal.commit()
 
     def finish(self) -> None:
-        self.journal.close()
+        with _writing(self.path):
+            self.journal.close()
 
     def abandon(self) -> None:
         self.journal.abandon()
@@ -412,10 +450,12 @@ class _RecordingOutput:
         self.path = self.partial = recorder.path
 
     def flush(self) -> None:
-        self.recorder.flush()
+        with _writing(self.path):
+            self.recorder.flush()
 
     def finish(self) -> None:
-        self.recorder.close()
+        with _writing(self.path):
+            self.recorder.close()
 
     def abandon(self) -> None:
         pass  # the manifest already says "closed": false
@@ -482,7 +522,7 @@ def run_headless(
     last_report = started
     try:
         for k in range(total_steps):
-            stepper.step()
+            stepper.step()  # with alarms, the scan commits to the journal
             values = sim.site_values()
             sums += values
             np.maximum(peaks, values, out=peaks)
@@ -507,14 +547,15 @@ def run_headless(
                 print(f"\rtwin run: {sim.time_s / duration_s:6.1%} simulated, "
                       f"{rate:,.0f}x real time", end="", file=progress, flush=True)
         outputs.finish()
-    except (OSError, sqlite3.Error, OutputError) as exc:
+    except (OutputError, OSError, sqlite3.Error) as exc:
+        if isinstance(exc, sqlite3.Error):  # only the journal is SQLite
+            exc = OutputError(f"cannot write {alarm_journal.partial}: {_reason(exc)}")
+        elif isinstance(exc, OSError):  # the table writers name themselves; the recorder not
+            exc = OutputError(f"cannot write {record}: {_reason(exc)}")
         left = outputs.abandon()
-        failed = getattr(exc, "filename", None)
-        where = f" {failed}" if failed else ""
         raise RunFailed("\n  ".join([
-            f"cannot write{where}: {_reason(exc)}; the run stopped at "
-            f"{format_duration(sim.time_s)} of {format_duration(duration_s)} simulated. "
-            "Partial outputs:", *left])) from None
+            f"{exc}; the run stopped at {format_duration(sim.time_s)} of "
+            f"{format_duration(duration_s)} simulated. Partial outputs:", *left])) from None
     except BaseException:  # interrupted (Ctrl+C): keep what was written, name it
         left = outputs.abandon()
         if progress is not None:

@@ -64,7 +64,7 @@ def test_journal_option_puts_it_elsewhere(capsys, tmp_path):
     [
         ("alarms.txt", "--journal alarms.txt must end in .sqlite or .db"),
         ("{tmp}/missing/alarms.sqlite", "the folder of"),
-        ("{tmp}/folder.sqlite", "cannot write"),
+        ("{tmp}/folder.sqlite", "is a folder; give a file name"),
     ],
 )
 def test_a_bad_journal_exits_2_with_one_line(capsys, tmp_path, journal, fragment):

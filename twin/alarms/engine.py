@@ -2,11 +2,13 @@
 flood detection, and the journal.
 
 ``AlarmEngine.update(snapshot)`` scans every alarm point. Each limit of a point is a
-family of alarms, one per component, held in numpy arrays; a scan compares the family's
-values with its thresholds in one operation and goes into Python only for the
-components whose condition changed, so a scan where nothing changes costs a few numpy
-calls per family (about 70 µs for the gigawatt site's ~40,000 alarms on 7,056 racks,
-measured on a 2-core machine).
+family of alarms, one per component, held in numpy arrays. While none of a point's
+alarms has its condition present, one reduction of the reading (its largest value
+against the lowest high limit, its smallest against the highest low limit) shows that
+nothing changes; otherwise a scan compares the family's values with its thresholds in
+one operation and goes into Python only for the components whose condition changed. A
+scan where nothing changes costs a read and a reduction per point (see
+``benchmarks/sim_speed.py`` for the whole ``twin run`` path against the bare engine).
 
 States follow the ISA-18.2 / IEC 62682 state diagram::
 
@@ -149,10 +151,7 @@ LISTED = frozenset({AlarmState.UNACKNOWLEDGED, AlarmState.ACKNOWLEDGED,
 
 
 class _Family:
-    """One limit of one point, over all of the point's components.
-
-    Its scan arrays (``values``, ``threshold``, ``raw``) are views into the engine's
-    ``_Scan``, which compares every family of one direction in one numpy operation."""
+    """One limit of one point, over all of the point's components."""
 
     def __init__(self, point: AlarmPoint, condition: Condition, limit: np.ndarray,
                  priority: Priority) -> None:
@@ -171,22 +170,19 @@ class _Family:
             self.on_threshold = limit
             self.off_threshold = limit - deadband if condition.is_high else limit + deadband
         self.is_high = condition.is_high
+        self.compare = np.greater_equal if condition.is_high else np.less_equal
         self.sources = (None if point.source_kind is None or point.source_index is None
                         else np.asarray(point.source_index, dtype=np.int64))
-        # own arrays until the engine's _Scan binds views of its combined arrays
-        self.values = np.zeros(n)
-        self.threshold = np.zeros(n)
-        self.raw = np.zeros(n, dtype=bool)  # condition with the deadband, before delays
+        self._cond = np.zeros(n, dtype=bool)
+        self._diff = np.zeros(n, dtype=bool)
+        self.values = np.zeros(n)  # the last scan's reading
         self.reset()
-
-    def bind(self, values: np.ndarray, threshold: np.ndarray, raw: np.ndarray) -> None:
-        values[:], threshold[:], raw[:] = self.values, self.threshold, self.raw
-        self.values, self.threshold, self.raw = values, threshold, raw
 
     def reset(self) -> None:
         n = self.on_threshold.size
-        self.threshold[:] = self.on_threshold
-        self.raw[:] = False
+        self.threshold = self.on_threshold.copy()
+        self.raw = np.zeros(n, dtype=bool)  # condition with the deadband, before delays
+        self.raw_count = 0  # components whose raw condition is present
         self.raw_since = np.zeros(n)
         self.active = np.zeros(n, dtype=bool)  # after the delays
         self.active_since = np.full(n, np.nan)
@@ -195,10 +191,16 @@ class _Family:
         self.shelved_until = np.full(n, np.nan)
         self.waiting = False  # some raw condition differs from active (a delay runs)
 
-    def flip(self, changed: np.ndarray, t: float) -> None:
-        """The raw condition of ``changed`` components flipped in this scan."""
-        now = ~self.raw[changed]
+    def scan(self, values: np.ndarray, t: float) -> None:
+        """Update the raw condition; one comparison when nothing changes."""
+        self.compare(values, self.threshold, out=self._cond)
+        np.not_equal(self._cond, self.raw, out=self._diff)
+        if not self._diff.any():
+            return
+        changed = np.flatnonzero(self._diff)
+        now = self._cond[changed]
         self.raw[changed] = now
+        self.raw_count = int(np.count_nonzero(self.raw))
         self.raw_since[changed] = t
         self.threshold[changed] = np.where(now, self.off_threshold[changed],
                                            self.on_threshold[changed])
@@ -234,43 +236,35 @@ class _Family:
         return self.point.source_kind, int(self.sources[i])
 
 
-class _Scan:
-    """Every family's values and thresholds side by side in one array per direction (high
-    alarms compare ``>=``, low ones ``<=``), so that a scan where nothing changes costs a
-    copy per point and two comparisons in all, whatever the number of families."""
+class _PointScan:
+    """One point's families and the bounds that let a quiet scan stop at one reduction:
+    while no component's condition is present, every threshold is its on-threshold, so a
+    reading whose largest value is below the lowest high limit (and smallest above the
+    highest low limit) changes nothing, and the per-component comparison is skipped."""
 
-    def __init__(self, by_point: list[tuple[AlarmPoint, list[_Family]]]) -> None:
-        self.reads: list[tuple[AlarmPoint, list[np.ndarray]]] = []
-        self.sides = []
-        for high in (True, False):
-            families = [f for _, fs in by_point for f in fs if f.is_high == high]
-            offsets = np.cumsum([0] + [f.raw.size for f in families])
-            size = int(offsets[-1])
-            values, threshold = np.zeros(size), np.zeros(size)
-            raw, cond = np.zeros(size, dtype=bool), np.zeros(size, dtype=bool)
-            for family, start, stop in zip(families, offsets[:-1], offsets[1:], strict=True):
-                family.bind(values[start:stop], threshold[start:stop], raw[start:stop])
-            compare = np.greater_equal if high else np.less_equal
-            self.sides.append((compare, values, threshold, raw, cond, families, offsets))
-        for point, families in by_point:
-            self.reads.append((point, [f.values for f in families]))
+    def __init__(self, point: AlarmPoint, families: list[_Family]) -> None:
+        self.point = point
+        self.families = families
+        high = [f for f in families if f.is_high]
+        low = [f for f in families if not f.is_high]
+        self.high_bound = min((float(f.on_threshold.min()) for f in high), default=None)
+        self.low_bound = max((float(f.on_threshold.max()) for f in low), default=None)
 
     def run(self, snapshot: Snapshot, t: float) -> None:
-        """Read every point and flip the raw condition where it changed."""
-        for point, views in self.reads:
-            values = point.read(snapshot)
-            for view in views:
-                view[...] = values
-        for compare, values, threshold, raw, cond, families, offsets in self.sides:
-            compare(values, threshold, out=cond)
-            np.not_equal(cond, raw, out=cond)
-            if not cond.any():
-                continue
-            changed = np.flatnonzero(cond)
-            owner = np.searchsorted(offsets, changed, "right") - 1
-            for k in np.unique(owner).tolist():
-                family = families[k]
-                family.flip(changed[owner == k] - offsets[k], t)
+        values = np.asarray(self.point.read(snapshot))
+        if values.ndim == 0:
+            values = values.reshape(1)
+        quiet = True
+        for family in self.families:
+            family.values = values
+            quiet = quiet and not family.raw_count
+        # NaN compares False, so a NaN reading takes the full comparison
+        if quiet and (self.high_bound is None
+                      or np.maximum.reduce(values) < self.high_bound) and (
+                self.low_bound is None or np.minimum.reduce(values) > self.low_bound):
+            return
+        for family in self.families:
+            family.scan(values, t)
 
 
 class _RuleState:
@@ -282,22 +276,28 @@ class _RuleState:
         self.gone_since = np.zeros(0)  # NaN where not holding
         self.suppressing = np.zeros(0, dtype=bool)
         self.holding = False
+        self._any_cause = False
 
     def update(self, cause: np.ndarray, t: float) -> bool:
         """Take this scan's cause; True if what the rule suppresses changed."""
         if self.cause is None:
             self.cause = cause.copy()
+            self._any_cause = bool(cause.any())
             self.gone_since = np.full(cause.shape, np.nan)
             self.suppressing = cause.copy()
             return True
-        if not self.holding and np.array_equal(cause, self.cause):
-            return False
+        if not self.holding:
+            if not self._any_cause and not cause.any():  # the usual scan: no cause at all
+                return False
+            if np.array_equal(cause, self.cause):
+                return False
         self.gone_since[self.cause & ~cause] = t
         self.gone_since[cause] = np.nan
         held = t - self.gone_since < self.hold_s  # False where NaN
         self.gone_since[~held] = np.nan
         self.holding = bool(held.any())
         self.cause = cause.copy()
+        self._any_cause = bool(cause.any())
         suppressing = cause | held
         if np.array_equal(suppressing, self.suppressing):
             return False
@@ -370,7 +370,7 @@ class AlarmEngine:
         for point in self.points:
             self._by_point.append((point, self._compile(point)))
         self._rule_targets = self._compile_suppression()
-        self._scan = _Scan(self._by_point)
+        self._scans = [_PointScan(point, families) for point, families in self._by_point]
         self._flood = _Flood(flood_threshold, flood_window_s)
         self._listed: dict[AlarmKey, AlarmView] = {}
         self._raised: Counter[Priority] = Counter()
@@ -451,7 +451,8 @@ class AlarmEngine:
         generation = self._generation
         # causes first, so that consequences arriving in the same scan come in suppressed
         self._update_suppression(snapshot, t)
-        self._scan.run(snapshot, t)
+        for scan in self._scans:
+            scan.run(snapshot, t)
         for family in self._families.values():
             if family.waiting:
                 rising, falling = family.due(t)

@@ -297,11 +297,18 @@ class SiteWriter:
         else:
             self._table = ParquetTable(path, metadata, SITE_ROWS_PER_PART)
         self._rows: list[np.ndarray] = []  # Parquet rows not yet handed to the table
+        self._pue = SITE_NAMES.index("pue")
+        self._facility = SITE_NAMES.index("facility_power_kw")
+        self._it = SITE_NAMES.index("it_power_kw")
         self.partial = self._table.partial
         self.last_time_s = math.nan  # of the last row written
         self.flushed_time_s = math.nan  # of the last row on disk
 
     def write(self, row: np.ndarray) -> None:
+        """One interval's row, ordered as ``SITE_NAMES`` (its PUE is set here)."""
+        it_kw = row[self._it]
+        # PUE over an interval is its energy ratio; undefined without IT energy
+        row[self._pue] = row[self._facility] / it_kw if it_kw > 0 else math.nan
         self.last_time_s = float(row[0])
         if isinstance(self._table, CsvTable):
             self._table.write(row)
@@ -512,8 +519,6 @@ def run_headless(
         _remove_empty(outputs)
         raise
     stepper = sim if alarms is None else AlarmedSimulation(sim, alarms)
-    pue = SITE_NAMES.index("pue")
-    facility, it = SITE_NAMES.index("facility_power_kw"), SITE_NAMES.index("it_power_kw")
     sums = np.zeros(len(SITE_NAMES))
     peaks = np.full(len(SITE_NAMES), -np.inf)
     end_index = [SITE_NAMES.index(n) for n in END_OF_INTERVAL]
@@ -533,8 +538,6 @@ def run_headless(
                 row = sums / n
                 row[end_index] = values[end_index]
                 row[max_index] = peaks[max_index]
-                # PUE over an interval is its energy ratio; undefined without IT energy
-                row[pue] = row[facility] / row[it] if row[it] > 0 else math.nan
                 site.write(row)
                 if comp is not None:
                     comp.write(sim.time_s)

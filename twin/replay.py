@@ -282,9 +282,7 @@ class ReplaySimulation:
     def step(self, n: int = 1) -> None:
         self._index = min(self._index + n, len(self.recording) - 1)
 
-    def snapshot(self, *, robots: bool = True, live: bool = False) -> Snapshot:
-        """The current row as a snapshot; each is built anew from the row, live or not."""
-        del live
+    def snapshot(self, *, robots: bool = True) -> Snapshot:
         return self.recording.snapshot(self._index, robots=robots)
 
     def reset(self) -> None:

@@ -57,7 +57,7 @@ def read_run_table(path: Path) -> RunTable:
     else:
         raise RunTableError(f"{path}: not a run output (a .csv or .parquet site table from "
                             "'twin run', or a recording folder)")
-    _check_columns(path, table.columns)
+    _check_columns(path, table.columns, unfinished)
     if unfinished and not problems:
         problems.append(f"{path.name} is the output of a run that did not finish")
     table.problems = problems + table.problems + _missing_rows(table)
@@ -93,7 +93,9 @@ def _read_csv(path: Path) -> RunTable:
         body = body[:body.rfind(b"\n") + 1]
         problems.append("the last row was cut off (its run stopped while writing it)")
     if not body.strip():
-        raise RunTableError(f"{path}: the site table has no header")
+        raise RunTableError(f"{path}: nothing is readable: the run stopped before its first "
+                            "flush" if path.name.endswith(PARTIAL_SUFFIX)
+                            else f"{path}: the site table has no header")
     skipped: list[int] = []
 
     def skip(row: pacsv.InvalidRow) -> str:
@@ -177,12 +179,13 @@ def _read_parts(folder: Path) -> RunTable:
     return RunTable(_numeric(table), metadata, problems)
 
 
-def _check_columns(path: Path, columns: dict[str, np.ndarray]) -> None:
+def _check_columns(path: Path, columns: dict[str, np.ndarray], unfinished: bool) -> None:
     missing = [n for n in ("time_s", "facility_power_kw") if n not in columns]
     if missing:
         raise RunTableError(f"{path}: not a twin site table (no {', '.join(missing)} column)")
     if columns["time_s"].size == 0:
-        raise RunTableError(f"{path}: the site table has no rows")
+        raise RunTableError(f"{path}: nothing is readable: the run stopped before its first "
+                            "flush" if unfinished else f"{path}: the site table has no rows")
 
 
 def _missing_rows(table: RunTable) -> list[str]:

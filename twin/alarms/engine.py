@@ -175,8 +175,13 @@ class _Family:
                         else np.asarray(point.source_index, dtype=np.int64))
         self._cond = np.zeros(n, dtype=bool)
         self._diff = np.zeros(n, dtype=bool)
-        self.values = np.zeros(n)  # the last scan's reading
+        self.reading: _PointScan | None = None  # the point's scan, with its last reading
         self.reset()
+
+    @property
+    def values(self) -> np.ndarray:
+        """The point's last reading."""
+        return self.reading.values
 
     def reset(self) -> None:
         n = self.on_threshold.size
@@ -245,24 +250,28 @@ class _PointScan:
     def __init__(self, point: AlarmPoint, families: list[_Family]) -> None:
         self.point = point
         self.families = families
+        self.values = np.zeros(len(point.components))  # the last reading
+        for family in families:
+            family.reading = self
         high = [f for f in families if f.is_high]
         low = [f for f in families if not f.is_high]
-        self.high_bound = min((float(f.on_threshold.min()) for f in high), default=None)
-        self.low_bound = max((float(f.on_threshold.max()) for f in low), default=None)
+        # +inf / -inf: no limit on that side, the check always passes
+        self.high_bound = min((float(f.on_threshold.min()) for f in high), default=math.inf)
+        self.low_bound = max((float(f.on_threshold.max()) for f in low), default=-math.inf)
 
     def run(self, snapshot: Snapshot, t: float) -> None:
-        values = np.asarray(self.point.read(snapshot))
-        if values.ndim == 0:
-            values = values.reshape(1)
-        quiet = True
+        values = self.point.read(snapshot)
+        if type(values) is not np.ndarray or values.ndim == 0:
+            values = np.asarray(values).reshape(-1)
+        self.values = values
         for family in self.families:
-            family.values = values
-            quiet = quiet and not family.raw_count
-        # NaN compares False, so a NaN reading takes the full comparison
-        if quiet and (self.high_bound is None
-                      or np.maximum.reduce(values) < self.high_bound) and (
-                self.low_bound is None or np.minimum.reduce(values) > self.low_bound):
-            return
+            if family.raw_count:
+                break
+        else:  # NaN compares False, so a NaN reading takes the full comparison
+            if ((self.high_bound == math.inf or np.maximum.reduce(values) < self.high_bound)
+                    and (self.low_bound == -math.inf
+                         or np.minimum.reduce(values) > self.low_bound)):
+                return
         for family in self.families:
             family.scan(values, t)
 
@@ -694,7 +703,7 @@ class AlarmEngine:
             raised_by_priority=tuple(sorted(self._raised.items())))
 
 
-_ALARMED_OWN = frozenset({"simulation", "alarms", "scan_steps", "_steps"})
+_ALARMED_OWN = frozenset({"simulation", "alarms", "scan_steps", "_steps", "_view"})
 
 
 class AlarmedSimulation:
@@ -707,15 +716,17 @@ class AlarmedSimulation:
         self.alarms = alarms
         self.scan_steps = scan_every_steps(simulation.dt_s)
         self._steps = 0
+        # a copy-free view where the simulation offers one (twin.sim.live); else a snapshot
+        # without the robots, which alarm points never read
+        self._view = getattr(simulation, "live_view", None) or (
+            lambda: simulation.snapshot(robots=False))
 
     def step(self, n: int = 1) -> None:
         for _ in range(n):
             self.simulation.step()
             self._steps += 1
             if self._steps % self.scan_steps == 0:
-                # alarm points read no robot state, and are done with the arrays before
-                # the next step: no copies
-                self.alarms.update(self.simulation.snapshot(robots=False, live=True))
+                self.alarms.update(self._view())
 
     def reset(self) -> None:
         self.simulation.reset()

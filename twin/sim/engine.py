@@ -28,6 +28,7 @@ from twin.sim.coolant import CoolantTable
 from twin.sim.heat_exchange import exchanger_conductance_w_per_k
 from twin.sim.hydraulics import CduLoopParams, LoopSolution, branch_flow_lpm, solve_loops
 from twin.sim.layout import build_layout
+from twin.sim.live import LiveView
 from twin.sim.power import PowerChain
 from twin.sim.robotics.cells import RobotState
 from twin.sim.robots import Workcells
@@ -912,28 +913,24 @@ class Simulation:
         """Whether a step has run since the start or the last reset (snapshots need one)."""
         return bool(self._last)
 
-    def snapshot(self, *, robots: bool = True, live: bool = False) -> Snapshot:
+    def snapshot(self, *, robots: bool = True) -> Snapshot:
         """An immutable copy of the state. ``robots=False`` leaves out the robots' poses and
-        routes, the costliest part, for readers that do not look at them (alarm scans).
-        ``live=True`` copies no arrays: they may be the simulation's own and change with
-        the next step, for a reader on the stepping thread that is done with them by then
-        (the alarm scan)."""
+        routes, the costliest part, for readers that do not look at them (alarm scans)."""
         if not self._last:
             raise RuntimeError("no step has run yet: call step() before snapshot()")
         st, last = self.state, self._last
         loop = last["loop"]
         grid = last["grid"]
-        site = dict(zip(_COLUMN, self._site.tolist(), strict=True))
-        copy = not live
+        site = {name: float(v) for (name, _), v in zip(SITE_COLUMNS, self._site, strict=True)}
         racks = frozen_fields(
-            RackState, copy, utilization=last["util"], power_kw=last["rack_in_w"] / 1e3,
+            RackState, utilization=last["util"], power_kw=last["rack_in_w"] / 1e3,
             gpu_temp_c=st.junction_c, inlet_temp_c=last["rack_inlet_c"],
             outlet_temp_c=st.rack_coolant_c, flow_lpm=last["rack_flow_lpm"],
             liquid_heat_kw=last["liquid_w"] / 1e3,
             throttled=st.throttled, tripped=st.tripped, tokens_per_s=last["rack_tokens"],
             power_cap_fraction=st.power_cap_fraction)
         cdus = frozen_fields(
-            CduState, copy, supply_c=st.cdu_supply_c, return_c=st.cdu_coolant_c,
+            CduState, supply_c=st.cdu_supply_c, return_c=st.cdu_coolant_c,
             flow_lpm=loop.flow_lpm, pump_speed=st.pump_speed, pumps_running=last["running"],
             dp_kpa=loop.branch_dp_kpa, duty_kw=last["hx_duty_w"] / 1e3,
             facility_valve=st.valve, pump_power_kw=loop.pump_power_w / 1e3,
@@ -943,7 +940,7 @@ class Simulation:
             / self.cdu_inventory_l, filter_resistance_factor=st.clog_factor)
         hr = self.scenario.heat_rejection
         plant = frozen_fields(
-            PlantState, copy, fws_supply_c=float(st.facility_c[0]),
+            PlantState, fws_supply_c=float(st.facility_c[0]),
             fws_return_c=float(st.facility_c[0] + last["fw_rise_k"]),
             dry_cooler_duty_kw=last["dry_w"] / 1e3,
             dry_cooler_fan_speed=st.rejection_fraction,
@@ -958,12 +955,20 @@ class Simulation:
                                          / max(hr.chillers.capacity_kw * 1e3, 1.0) - 1e-9)),
             chiller_cop=last["chiller_cop"], tower_duty_kw=last["tower_w"] / 1e3,
             hall_air_c=st.hall_air_c)
-        power = frozen_fields(PowerState, copy, **self.power_chain.state_fields(),
+        power = frozen_fields(PowerState, **self.power_chain.state_fields(),
                               gpu_power_smoothing=st.smoothing_enabled)
         del grid
         return Snapshot(step=st.step, time_s=st.time_s, site=site, racks=racks, cdus=cdus,
                         plant=plant, power=power,
                         robots=self.robots.state(st.time_s) if robots else None)
+
+    def live_view(self) -> LiveView:
+        """The latest step's state read as a snapshot is, field by field and without
+        copies (``twin.sim.live``): for a reader on the stepping thread that is done with
+        it before the next step, such as the alarm scan."""
+        if not self._last:
+            raise RuntimeError("no step has run yet: call step() before live_view()")
+        return LiveView(self)
 
     def component_table(self, time_s: float) -> dict[str, np.ndarray]:
         """Per-component values now, as columns of a long table (one row per component)."""

@@ -182,11 +182,8 @@ def freeze(array: np.ndarray) -> np.ndarray:
     return out
 
 
-def frozen_fields(cls: type, /, copy: bool = True, **arrays: object) -> object:
-    """Build a state dataclass, copying and freezing each numpy field. With ``copy=False``
-    the arrays are taken as they are (views of live state, see ``Simulation.snapshot``)."""
-    if not copy:
-        return cls(**arrays)  # its __init__ names any missing field
+def frozen_fields(cls: type, **arrays: object) -> object:
+    """Build a state dataclass, copying and freezing each numpy field."""
     names = {f.name for f in fields(cls)}
     values = {k: freeze(v) if isinstance(v, np.ndarray) else v for k, v in arrays.items()}
     missing = names - values.keys()

@@ -324,13 +324,12 @@ class SiteSeries:
     def read(cls, path: str | Path) -> SiteSeries:
         """A recording folder, or a ``twin run`` site table in .csv or .parquet, whole or
         partial (``twin.runtable``): what cannot be read is named in ``problems``."""
-        from twin.runtable import RunTableError, read_run_table
+        from twin.runtable import PARTIAL_SUFFIX, RunTableError, read_run_table
 
         path = Path(path)
-        if path.is_dir() and (path / MANIFEST).exists():
-            return cls.of(Recording.open(path))
-        if path.is_dir() and not any(path.glob("part-*.parquet")):
-            return cls.of(Recording.open(path))  # names what a recording lacks
+        if path.is_dir() and ((path / MANIFEST).exists() or not (
+                path.name.endswith(PARTIAL_SUFFIX) or any(path.glob("part-*.parquet")))):
+            return cls.of(Recording.open(path))  # or names what a recording lacks
         try:
             table = read_run_table(path)
         except RunTableError as exc:

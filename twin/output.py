@@ -143,6 +143,7 @@ class CsvTable:
         self._csv.writerow(SITE_NAMES)
         self.rows = 0
         self._pending_rows = 0
+        self._failed = False
         self.flush()  # the header and metadata are on disk before the first row
 
     def write(self, row: np.ndarray) -> None:
@@ -155,13 +156,17 @@ class CsvTable:
                 or time.monotonic() - self._last_flush >= FLUSH_WALL_S)
 
     def flush(self) -> None:
+        if self._failed:  # a retry could append after half a line: the file ends where it failed
+            raise OutputError(f"cannot write {self.partial}: an earlier write failed")
         text = self._pending.getvalue()
         self._pending.seek(0)
         self._pending.truncate()
+        self._failed = True
         with _writing(self.partial):
             self._file.write(text)
             self._file.flush()
             os.fsync(self._file.fileno())
+        self._failed = False
         self.rows += self._pending_rows
         self._pending_rows = 0
         self._last_flush = time.monotonic()
@@ -256,7 +261,8 @@ class ParquetTable:
         except BaseException:
             hidden.unlink(missing_ok=True)
             raise
-        _remove_parts(self.partial)
+        with contextlib.suppress(OSError, OutputError):  # complete already; tidying only
+            _remove_parts(self.partial)
 
     def abandon(self) -> None:
         self._pending.clear()

@@ -431,8 +431,12 @@ class _Outputs:
 def _describe_partial(writer: Any) -> str:
     where = getattr(writer, "partial", None) or writer.path
     last = getattr(writer, "flushed_time_s", math.nan)
-    reach = (f"readable, rows to at least {format_duration(last)}" if math.isfinite(last)
-             else "stopped before its first flush: no rows")
+    if math.isfinite(last):
+        reach = f"readable, rows to at least {format_duration(last)}"
+    elif Path(where).suffix.lower() == PARTIAL_SUFFIX and where.is_file():  # CSV
+        reach = "no flush completed; readable up to where the writing stopped"
+    else:
+        reach = "stopped before its first flush: no rows"
     if isinstance(writer, _JournalOutput):
         reach = "readable, every alarm committed before the stop"
     if isinstance(writer, _RecordingOutput):

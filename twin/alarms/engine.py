@@ -171,6 +171,7 @@ class _Family:
             self.on_threshold = limit
             self.off_threshold = limit - deadband if condition.is_high else limit + deadband
         self.is_high = condition.is_high
+        self.shortest_delay_s = min(point.on_delay_s, point.off_delay_s)
         self.compare = np.greater_equal if condition.is_high else np.less_equal
         self.sources = (None if point.source_kind is None or point.source_index is None
                         else np.asarray(point.source_index, dtype=np.int64))
@@ -196,6 +197,7 @@ class _Family:
         self.suppressed = np.zeros(n, dtype=bool)
         self.shelved_until = np.full(n, np.nan)
         self.waiting = False  # some raw condition differs from active (a delay runs)
+        self.next_due_s = math.inf  # no delay ends before this (it may end later)
 
     def scan(self, values: np.ndarray, t: float) -> None:
         """Update the raw condition; one comparison when nothing changes."""
@@ -211,14 +213,20 @@ class _Family:
         self.threshold[changed] = np.where(now, self.off_threshold[changed],
                                            self.on_threshold[changed])
         self.waiting = True
+        self.next_due_s = min(self.next_due_s, t + self.shortest_delay_s)
 
     def due(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """Components whose raw condition has stood its delay: (to raise, to clear)."""
         pending = np.flatnonzero(self.raw != self.active)
         rising = self.raw[pending]
         delay = np.where(rising, self.point.on_delay_s, self.point.off_delay_s)
+        ends = self.raw_since[pending] + delay
         ready = t - self.raw_since[pending] >= delay - TIME_EPSILON_S
         self.waiting = not ready.all()
+        # a condition that flips back and forth within its delay (a loading swinging
+        # across its limit) is looked at again when the earliest delay can end, not at
+        # every scan
+        self.next_due_s = float(ends[~ready].min()) if self.waiting else math.inf
         return pending[ready & rising], pending[ready & ~rising]
 
     def hidden(self, i: int) -> bool:
@@ -471,7 +479,7 @@ class AlarmEngine:
         for scan in self._scans:
             scan.run(snapshot, t)
         for family in self._families.values():
-            if family.waiting:
+            if family.waiting and t >= family.next_due_s - TIME_EPSILON_S:
                 rising, falling = family.due(t)
                 if rising.size:
                     self._activate(family, rising, family.values, t)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from twin.output import run_headless
-from twin.scenario import load
+from twin.scenario import builtin_scenarios, load
 
 
 @pytest.fixture(scope="session")
@@ -18,5 +18,7 @@ def seoul_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = folder / "site.csv"
     assert run_headless(load("seoul-ai-factory"), duration_s=2 * 3600, dt_s=5.0,
                         every_steps=12, out=out, progress=None,
-                        journal=folder / "site.alarms.sqlite") == 0
+                        journal=folder / "site.alarms.sqlite",
+                        scenario_toml=builtin_scenarios()["seoul-ai-factory"].read_text(
+                            encoding="utf-8")) == 0
     return out

@@ -213,6 +213,7 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         return 0
 
     fake.run_headless = run_headless  # type: ignore[attr-defined]
+    fake.OutputError = type("OutputError", (Exception,), {})  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "twin.output", fake)
     return calls
 

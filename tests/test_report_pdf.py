@@ -180,3 +180,19 @@ def test_qt_runs_offscreen_for_a_pdf_unless_told_otherwise(environ: dict[str, st
                                                             platform: str,
                                                             offscreen: bool) -> None:
     assert offscreen_platform(environ, platform) is offscreen
+
+
+def test_the_first_page_says_what_is_missing(seoul_run: Path, tmp_path: Path) -> None:
+    # the seoul run cut short, as a kill leaves it: the first part of its rows under the
+    # partial name, the journal beside it under its own
+    lines = seoul_run.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = sum(1 for line in lines if line.startswith("#")) + 1
+    partial = tmp_path / "site.csv.partial"
+    partial.write_text("".join(lines[:header + 30]) + "1860,12", encoding="utf-8")
+    out = tmp_path / "report.pdf"
+    write_pdf_report(tmp_path / "site.csv", out)
+    first = " ".join(PdfReader(out).pages[0].extract_text().split())
+    assert "Incomplete data" in first
+    assert "site.csv was never completed" in first
+    assert "the last row was cut off" in first
+    assert "rows after 30min are missing (90 of 120 rows)" in first

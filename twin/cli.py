@@ -386,23 +386,28 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("twin run: --record-every needs --record")
     scenario = load(args.scenario)
     check_hourly_csv(scenario)  # before any output is made
-    scenario_toml = read_text(resolve(args.scenario)) if args.record is not None else None
-    from twin.output import run_headless  # the engine loads only once the arguments are good
+    scenario_toml = read_text(resolve(args.scenario))  # kept in every output
+    # the engine loads only once the arguments are good
+    from twin.output import OutputError, run_headless
 
-    return run_headless(
-        scenario,
-        duration_s=args.duration,
-        dt_s=args.dt,
-        every_steps=round(ratio),
-        out=args.out,
-        components=args.components,
-        seed=args.seed,
-        progress=None if args.quiet else sys.stderr,
-        journal=journal,
-        record=args.record,
-        record_every_s=record_every,
-        scenario_toml=scenario_toml,
-    )
+    try:
+        return run_headless(
+            scenario,
+            duration_s=args.duration,
+            dt_s=args.dt,
+            every_steps=round(ratio),
+            out=args.out,
+            components=args.components,
+            seed=args.seed,
+            progress=None if args.quiet else sys.stderr,
+            journal=journal,
+            record=args.record,
+            record_every_s=record_every,
+            scenario_toml=scenario_toml,
+        )
+    except OutputError as exc:
+        raise UsageError(f"twin run: {exc}") from None
+
 
 
 def _replay(args: argparse.Namespace) -> int:

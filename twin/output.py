@@ -1,32 +1,53 @@
 """Headless runs: drive the simulation and stream interval means to CSV or Parquet.
 
-Rows are written as the run goes (Parquet in row groups, CSV line by line, both flushed
-every few simulated minutes), so memory does not grow with the length of a run and a
-killed run leaves a readable file with everything up to the last flush.
+Every output is crash-safe. While a run goes, each output lives under a partial name next
+to its final one (``site.csv.partial``, ``site.parquet.partial/``,
+``site.alarms.sqlite.partial``) and is flushed to disk (fsync) at least every
+``FLUSH_WALL_S`` of wall time, and at every output interval that takes longer: a run killed
+at any moment (SIGKILL, power loss, a full disk) leaves everything up to its last flush
+readable. Only a run that finishes renames its outputs to their final names, so a file under
+its final name is always complete.
 
-With a journal path, the alarm engine scans a snapshot about once per simulated second
-(every step when dt >= 1 s, see ``twin.alarms.AlarmedSimulation``) and writes every
-alarm transition to the SQLite journal, committed at least once per second of wall time.
+- CSV: one file, rows appended line by line; a kill can leave the last line cut off,
+  which the readers drop and report.
+- Parquet: a file without its footer cannot be read, so while running a Parquet output is a
+  folder of complete part files (``part-00000.parquet``...), each written under a hidden
+  temporary name and renamed into place: pyarrow, pandas, Polars and DuckDB read the folder
+  as one table. At the end the parts are joined into one ordinary Parquet file (one row group
+  per part) under the final name and the folder is removed.
+- The alarm journal: SQLite transactions (see ``twin.alarms.journal``).
+
+Each table carries the run's metadata and the scenario file's whole text (``scenario_toml``):
+Parquet in its key-value metadata, CSV in ``#`` lines before the header (``# key: value``,
+then the scenario's lines each behind ``#| ``).
+
+With a journal path, the alarm engine scans about once per simulated second (every step
+when dt >= 1 s, see ``twin.alarms.AlarmedSimulation``) and writes every alarm transition to
+the SQLite journal, committed at least once per second of wall time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import math
+import os
+import re
 import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from twin.alarms import AlarmedSimulation, AlarmEngine, AlarmJournal, AlarmSummary, Priority
+from twin.scenario.units import format_duration
 from twin.sim.snapshot import SITE_COLUMNS
 
 if TYPE_CHECKING:
     from twin.scenario import Scenario
-    from twin.sim.engine import Simulation
 
 SITE_NAMES = tuple(name for name, _ in SITE_COLUMNS)
 # Columns whose interval value is the state at the interval's end rather than its mean.
@@ -34,96 +55,427 @@ END_OF_INTERVAL = frozenset({"time_s", "bess_soc", "thermal_stored_kwh", "trippe
                              "energy_closure_error"})
 # Columns whose interval value is the largest seen in the interval.
 MAX_OVER_INTERVAL = frozenset({"gpu_temp_max_c"})
-ROWS_PER_FLUSH = 60
+PARTIAL_SUFFIX = ".partial"  # an output its run has not finished
+PART_PATTERN = "part-{:05d}.parquet"
+FLUSH_WALL_S = 10.0  # wall time between flushes: what a killed run can lose at most
+SITE_ROWS_PER_PART = 100_000  # ~40 MB of site rows held at most between flushes
+COMPONENT_ROWS_PER_PART = 2_000_000
+SCENARIO_TEXT_KEY = "scenario_toml"
+CSV_SCENARIO_PREFIX = "#| "
+
+
+class OutputError(Exception):
+    """An output that cannot be written; the message names the file and the reason."""
+
+
+def partial_path(path: Path) -> Path:
+    """Where an output lives until its run finishes."""
+    return path.with_name(path.name + PARTIAL_SUFFIX)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a write failed, in the system's words: "No space left on device"."""
+    number = getattr(exc, "errno", None)
+    if number is None:  # pyarrow puts the errno in its message only
+        found = re.search(r"\[errno (\d+)\]", str(exc))
+        number = int(found[1]) if found else None
+    if number:
+        return os.strerror(number)
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return getattr(exc, "strerror", None) or text or type(exc).__name__
+
+
+@contextlib.contextmanager
+def _writing(path: Path):
+    """Name the output in any error writing it."""
+    try:
+        yield
+    except OutputError:
+        raise
+    except (OSError, sqlite3.Error) as exc:
+        raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` survive a power cut (POSIX; Windows has no folder fsync)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _clear_final(path: Path) -> None:
+    """A run replaces its outputs: an earlier run's file under the final name goes now, so
+    that no reader takes it for this run's while this one is partial."""
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; give a file name")
+    path.unlink(missing_ok=True)
+
+
+class CsvTable:
+    """Site rows appended to ``NAME.csv.partial``, renamed to ``NAME.csv`` when finished."""
+
+    def __init__(self, path: Path, metadata: dict[str, str]) -> None:
+        self.path = path
+        self.partial = partial_path(path)
+        try:
+            _clear_final(path)
+            if self.partial.is_dir():
+                raise OutputError(f"{self.partial} is a folder; move it away")
+            self._file: IO[str] = self.partial.open("w", newline="", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
+        # rows wait here until a flush, so that what is on disk is known
+        self._pending = io.StringIO()
+        self._csv = csv.writer(self._pending)
+        for key, value in metadata.items():
+            if key != SCENARIO_TEXT_KEY:
+                self._pending.write(f"# {key}: {value}\n")
+        scenario_text = metadata.get(SCENARIO_TEXT_KEY)
+        if scenario_text is not None:
+            self._pending.write(f"# {SCENARIO_TEXT_KEY}: the lines behind "
+                                f"'{CSV_SCENARIO_PREFIX}'\n")
+            for line in scenario_text.splitlines():
+                self._pending.write(f"{CSV_SCENARIO_PREFIX}{line}\n")
+        self._csv.writerow(SITE_NAMES)
+        self.rows = 0
+        self._pending_rows = 0
+        self._failed = False
+        self.flush()  # the header and metadata are on disk before the first row
+
+    def write(self, row: np.ndarray) -> None:
+        self._csv.writerow([_fmt(v) for v in row.tolist()])
+        self._pending_rows += 1
+
+    def flush_due(self, pending_rows: int = 0) -> bool:
+        del pending_rows  # the caller holds no rows: they are all here
+        return (self._pending_rows >= SITE_ROWS_PER_PART
+                or time.monotonic() - self._last_flush >= FLUSH_WALL_S)
+
+    def flush(self) -> None:
+        if self._failed:  # a retry could append after half a line: the file ends where it failed
+            raise OutputError(f"cannot write {self.partial}: an earlier write failed")
+        text = self._pending.getvalue()
+        self._pending.seek(0)
+        self._pending.truncate()
+        self._failed = True
+        with _writing(self.partial):
+            self._file.write(text)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        self._failed = False
+        self.rows += self._pending_rows
+        self._pending_rows = 0
+        self._last_flush = time.monotonic()
+
+    def finish(self) -> None:
+        self.flush()
+        with _writing(self.path):
+            self._file.close()
+            os.replace(self.partial, self.path)
+            _fsync_folder(self.path.parent)
+
+    def abandon(self) -> None:
+        """Keep what can be kept under the partial name (the run failed or was stopped)."""
+        with contextlib.suppress(OSError):
+            self._file.close()
+
+
+class ParquetTable:
+    """Arrow tables written as complete part files in the folder ``NAME.parquet.partial``,
+    joined into ``NAME.parquet`` when finished (see the module's notes)."""
+
+    def __init__(self, path: Path, metadata: dict[str, str], rows_per_part: int) -> None:
+        import pyarrow  # noqa: F401  (fail here, before the run starts, if it is missing)
+
+        self.path = path
+        self.partial = partial_path(path)
+        self.metadata = metadata
+        self.rows_per_part = rows_per_part
+        self.parts: list[Path] = []
+        self.rows = 0
+        self._pending: list[Any] = []
+        self._pending_rows = 0
+        self._last_flush = time.monotonic()
+        try:
+            _clear_final(path)
+            _remove_parts(self.partial)
+            self.partial.mkdir()
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
+
+    def write(self, table: Any) -> None:
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+
+    def flush_due(self, pending_rows: int = 0) -> bool:
+        """Whether rows held (here and ``pending_rows`` by the caller) should go to disk."""
+        return (self._pending_rows + pending_rows >= self.rows_per_part
+                or time.monotonic() - self._last_flush >= FLUSH_WALL_S)
+
+    def flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._last_flush = time.monotonic()
+        if not self._pending:
+            return
+        table = pa.concat_tables(self._pending).replace_schema_metadata(self.metadata)
+        name = PART_PATTERN.format(len(self.parts))
+        hidden = self.partial / f".{name}.tmp"  # pyarrow and pandas skip names starting "."
+        try:
+            with _writing(self.partial):
+                pq.write_table(table, hidden, compression="zstd")
+                _fsync_file(hidden)
+                os.replace(hidden, self.partial / name)
+                _fsync_folder(self.partial)
+        except BaseException:
+            hidden.unlink(missing_ok=True)
+            raise
+        self.parts.append(self.partial / name)
+        self.rows += self._pending_rows
+        self._pending.clear()
+        self._pending_rows = 0
+
+    def finish(self) -> None:
+        import pyarrow.parquet as pq
+
+        self.flush()
+        hidden = self.path.with_name(f".{self.path.name}.tmp")
+        try:
+            with _writing(self.path):
+                writer = None
+                for part in self.parts:  # one part in memory at a time
+                    table = pq.read_table(part)
+                    if writer is None:
+                        writer = pq.ParquetWriter(hidden, table.schema, compression="zstd")
+                    writer.write_table(table)
+                if writer is not None:
+                    writer.close()
+                _fsync_file(hidden)
+                os.replace(hidden, self.path)
+                _fsync_folder(self.path.parent)
+        except BaseException:
+            hidden.unlink(missing_ok=True)
+            raise
+        with contextlib.suppress(OSError, OutputError):  # complete already; tidying only
+            _remove_parts(self.partial)
+
+    def abandon(self) -> None:
+        self._pending.clear()
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_parts(folder: Path) -> None:
+    """Remove a partial Parquet folder that twin wrote (an earlier run's leftovers); a folder
+    holding anything else is left alone, with an error."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise OutputError(f"{folder} is in the way (not a folder of parts); move it away")
+    for item in folder.iterdir():
+        if item.is_file() and (item.name.startswith("part-") or item.name.startswith(".part-")):
+            item.unlink()
+    try:
+        folder.rmdir()
+    except OSError:
+        raise OutputError(f"{folder} holds files twin did not write; move it away") from None
 
 
 class SiteWriter:
-    """Writes site rows to .csv or .parquet, flushing every ROWS_PER_FLUSH rows."""
+    """Site rows to .csv or .parquet; the interval's PUE is its energy ratio (NaN, written
+    as ``nan``, when no IT power flowed)."""
 
     def __init__(self, path: Path, metadata: dict[str, str]):
         self.path = path
-        self.rows: list[list[float]] = []
-        self._csv_file: IO[str] | None = None
-        self._parquet = None
-        self.metadata = metadata
         if path.suffix.lower() == ".csv":
-            self._csv_file = path.open("w", newline="", encoding="utf-8")
-            for key, value in metadata.items():
-                self._csv_file.write(f"# {key}: {value}\n")
-            self._csv = csv.writer(self._csv_file)
-            self._csv.writerow(SITE_NAMES)
+            self._table: CsvTable | ParquetTable = CsvTable(path, metadata)
+        else:
+            self._table = ParquetTable(path, metadata, SITE_ROWS_PER_PART)
+        self._rows: list[np.ndarray] = []  # Parquet rows not yet handed to the table
+        self._pue = SITE_NAMES.index("pue")
+        self._facility = SITE_NAMES.index("facility_power_kw")
+        self._it = SITE_NAMES.index("it_power_kw")
+        self.partial = self._table.partial
+        self.last_time_s = math.nan  # of the last row written
+        self.flushed_time_s = math.nan  # of the last row on disk
 
-    def write(self, row: list[float]) -> None:
-        self.rows.append(row)
-        if len(self.rows) >= ROWS_PER_FLUSH:
+    def write(self, row: np.ndarray) -> None:
+        """One interval's row, ordered as ``SITE_NAMES`` (its PUE is set here)."""
+        it_kw = row[self._it]
+        # PUE over an interval is its energy ratio; undefined without IT energy
+        row[self._pue] = row[self._facility] / it_kw if it_kw > 0 else math.nan
+        self.last_time_s = float(row[0])
+        if isinstance(self._table, CsvTable):
+            self._table.write(row)
+        else:
+            self._rows.append(row.copy())
+        if self._table.flush_due(len(self._rows)):
             self.flush()
 
     def flush(self) -> None:
-        if not self.rows:
-            return
-        if self._csv_file is not None:
-            self._csv.writerows([[_fmt(v) for v in row] for row in self.rows])
-            self._csv_file.flush()
-        else:
+        if self._rows:
             import pyarrow as pa
-            import pyarrow.parquet as pq
 
-            columns = np.asarray(self.rows, dtype=np.float64).T
-            table = pa.table({name: columns[i] for i, name in enumerate(SITE_NAMES)})
-            if self._parquet is None:
-                schema = table.schema.with_metadata(self.metadata)
-                self._parquet = pq.ParquetWriter(self.path, schema)
-            self._parquet.write_table(table.replace_schema_metadata(self.metadata))
-        self.rows.clear()
+            columns = np.vstack(self._rows).T
+            self._table.write(pa.table({n: columns[i] for i, n in enumerate(SITE_NAMES)}))
+            self._rows.clear()
+        self._table.flush()
+        self.flushed_time_s = self.last_time_s
 
-    def close(self) -> None:
+    def finish(self) -> None:
         self.flush()
-        if self._csv_file is not None:
-            self._csv_file.close()
-        if self._parquet is not None:
-            self._parquet.close()
+        self._table.finish()
+
+    def abandon(self) -> None:
+        self._table.abandon()
 
 
 class ComponentWriter:
-    """Per-component series in long-and-wide Parquet: one row per interval and component."""
+    """Per-component series in a long Parquet table: one row per interval and component."""
 
-    def __init__(self, path: Path, sim: Simulation, metadata: dict[str, str]):
-        import pyarrow.parquet as pq
-
-        self._pq = pq
+    def __init__(self, path: Path, sim: Any, metadata: dict[str, str]):
         self.path = path
-        self.metadata = metadata
         self.sim = sim
-        self._writer = None
-        self._batches: list[dict[str, np.ndarray]] = []
+        self._table = ParquetTable(path, metadata, COMPONENT_ROWS_PER_PART)
+        self.partial = self._table.partial
+        self.last_time_s = math.nan
+        self.flushed_time_s = math.nan
 
     def write(self, time_s: float) -> None:
-        self._batches.append(self.sim.component_table(time_s))
-        if len(self._batches) >= ROWS_PER_FLUSH // 6:
+        import pyarrow as pa
+
+        self._table.write(pa.table(self.sim.component_table(time_s)))
+        self.last_time_s = time_s
+        if self._table.flush_due():
             self.flush()
 
     def flush(self) -> None:
-        if not self._batches:
-            return
-        import pyarrow as pa
+        self._table.flush()
+        self.flushed_time_s = self.last_time_s
 
-        merged = {k: np.concatenate([b[k] for b in self._batches]) for k in self._batches[0]}
-        table = pa.table(merged).replace_schema_metadata(self.metadata)
-        if self._writer is None:
-            self._writer = self._pq.ParquetWriter(self.path, table.schema)
-        self._writer.write_table(table)
-        self._batches.clear()
+    def finish(self) -> None:
+        self._table.finish()
 
-    def close(self) -> None:
-        self.flush()
-        if self._writer is not None:
-            self._writer.close()
+    def abandon(self) -> None:
+        self._table.abandon()
 
 
 def _fmt(value: float) -> str:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+    if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return f"{value:.6g}"
+    return f"{value:.6g}"  # nan and inf as "nan", "inf"
+
+
+def table_metadata(scenario: Scenario, *, seed: int, dt_s: float, every_s: float,
+                   duration_s: float, scenario_toml: str | None) -> dict[str, str]:
+    """What every table of a run says about the run (see the README's data dictionary)."""
+    from twin import __version__
+
+    metadata = {
+        "twin_version": __version__,
+        "scenario": scenario.scenario.name,
+        "seed": str(seed),
+        "dt_s": f"{dt_s:g}",
+        "every_s": f"{every_s:g}",
+        "duration_s": f"{duration_s:g}",
+        "start": scenario.scenario.start.isoformat(),
+    }
+    if scenario_toml is not None:
+        metadata[SCENARIO_TEXT_KEY] = scenario_toml
+    return metadata
+
+
+class RunFailed(OutputError):
+    """A run that stopped on an output it could not write; the message names the partial
+    outputs left and how far each got."""
+
+
+class _Outputs:
+    """A run's open outputs, finished together or left partial together."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, Any]] = []  # (what, writer)
+
+    def add(self, what: str, writer: Any) -> Any:
+        self.items.append((what, writer))
+        return writer
+
+    def finish(self) -> None:
+        while self.items:
+            self.items[0][1].finish()
+            self.items.pop(0)  # finished: under its final name, no longer partial
+
+    def abandon(self) -> list[str]:
+        """Flush what can be flushed, close, and describe each partial output."""
+        lines = []
+        for what, writer in self.items:
+            with contextlib.suppress(Exception):  # the disk may still be full: keep going
+                writer.flush()
+            with contextlib.suppress(Exception):
+                writer.abandon()
+            lines.append(f"{what} {_describe_partial(writer)}")
+        return lines
+
+
+def _describe_partial(writer: Any) -> str:
+    where = getattr(writer, "partial", None) or writer.path
+    last = getattr(writer, "flushed_time_s", math.nan)
+    if math.isfinite(last):
+        reach = f"readable, rows to at least {format_duration(last)}"
+    elif Path(where).suffix.lower() == PARTIAL_SUFFIX and where.is_file():  # CSV
+        reach = "no flush completed; readable up to where the writing stopped"
+    else:
+        reach = "stopped before its first flush: no rows"
+    if isinstance(writer, _JournalOutput):
+        reach = "readable, every alarm committed before the stop"
+    if isinstance(writer, _RecordingOutput):
+        reach = "readable to its last part, marked not closed"
+    return f"{where} ({reach})"
+
+
+class _JournalOutput:
+    def __init__(self, alarms: AlarmEngine, journal: AlarmJournal) -> None:
+        self.alarms, self.journal = alarms, journal
+        self.path, self.partial = journal.path, journal.partial
+
+    def flush(self) -> None:
+        with _writing(self.partial):
+            self.journal.commit()
+
+    def finish(self) -> None:
+        with _writing(self.path):
+            self.journal.close()
+
+    def abandon(self) -> None:
+        self.journal.abandon()
+
+
+class _RecordingOutput:
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+        self.path = self.partial = recorder.path
+
+    def flush(self) -> None:
+        with _writing(self.path):
+            self.recorder.flush()
+
+    def finish(self) -> None:
+        with _writing(self.path):
+            self.recorder.close()
+
+    def abandon(self) -> None:
+        pass  # the manifest already says "closed": false
 
 
 def run_headless(
@@ -140,70 +492,52 @@ def run_headless(
     record_every_s: float | None = None,
     scenario_toml: str | None = None,
 ) -> int:
-    """With ``record``, also streams snapshots every ``record_every_s`` of simulated time
-    (default: the output interval) to a recording folder (``twin.recording``), which keeps
-    ``scenario_toml``, the scenario file's text."""
-    from twin import __version__
+    """Run ``scenario`` and write its outputs; returns 0, or raises ``OutputError`` (an
+    output cannot be opened: nothing ran) or ``RunFailed`` (an output failed during the
+    run: what was written is left under the partial names the message lists).
+
+    ``scenario_toml`` is the scenario file's text, kept in every output so that a report
+    or replay never needs the original file (``twin run`` always gives it; without it the
+    tables only name their scenario, and a recording cannot be made). With ``record``, also
+    streams snapshots every ``record_every_s`` of simulated time (default: the output
+    interval) to a recording folder (``twin.recording``)."""
     from twin.sim.engine import Simulation
 
+    if record is not None and scenario_toml is None:
+        raise ValueError("a recording needs the scenario's TOML text")
     sim = Simulation.from_scenario(scenario, seed=seed, dt_s=dt_s)
-    metadata = {
-        "twin_version": __version__,
-        "scenario": scenario.scenario.name,
-        "seed": str(sim.seed),
-        "dt_s": f"{dt_s:g}",
-        "every_s": f"{dt_s * every_steps:g}",
-        "start": scenario.scenario.start.isoformat(),
-    }
+    metadata = table_metadata(scenario, seed=sim.seed, dt_s=dt_s, every_s=dt_s * every_steps,
+                            duration_s=duration_s, scenario_toml=scenario_toml)
     total_steps = math.ceil(duration_s / dt_s - 1e-9)
+    outputs = _Outputs()
     try:
-        site = SiteWriter(out, metadata)
-    except OSError as exc:
-        print(f"twin run: cannot write {out}: {exc.strerror}", file=sys.stderr)
-        return 2
-    alarms = None
-    if journal is not None:
-        try:
-            alarms = AlarmEngine.from_scenario(scenario, sim.topology,
-                                               journal=AlarmJournal(journal, metadata))
-        except (OSError, sqlite3.Error) as exc:
-            site.close()
-            print(f"twin run: cannot write {journal}: {getattr(exc, 'strerror', None) or exc}",
-                  file=sys.stderr)
-            return 2
-    recorder = None
-    if record is not None:
-        from twin.recording import Recorder, run_metadata
-
-        if scenario_toml is None:
-            raise ValueError("a recording needs the scenario's TOML text")
-        try:
-            recorder = Recorder(
-                record, scenario_toml=scenario_toml,
-                metadata=run_metadata(scenario_name=scenario.scenario.name, seed=sim.seed,
-                                      dt_s=dt_s, start=metadata["start"],
-                                      topology=sim.topology),
-                every_s=record_every_s or dt_s * every_steps)
-        except OSError as exc:
-            site.close()
-            if alarms is not None:
-                alarms.close()
-            print(f"twin run: cannot record to {record}: {exc.strerror or exc}",
-                  file=sys.stderr)
-            return 2
+        site = outputs.add("site table", SiteWriter(out, metadata))
+        comp = (outputs.add("component table", ComponentWriter(components, sim, metadata))
+                if components else None)
+        alarms = None
+        if journal is not None:
+            alarm_journal = _open_journal(journal, metadata)
+            alarms = AlarmEngine.from_scenario(scenario, sim.topology, journal=alarm_journal)
+            outputs.add("alarm journal", _JournalOutput(alarms, alarm_journal))
+        recorder = None
+        if record is not None:
+            recorder = _open_recorder(record, scenario_toml, scenario, sim, metadata,
+                                      record_every_s or dt_s * every_steps)
+            outputs.add("recording", _RecordingOutput(recorder))
+    except BaseException:
+        outputs.abandon()
+        _remove_empty(outputs)
+        raise
     stepper = sim if alarms is None else AlarmedSimulation(sim, alarms)
-    comp = ComponentWriter(components, sim, metadata) if components else None
     sums = np.zeros(len(SITE_NAMES))
     peaks = np.full(len(SITE_NAMES), -np.inf)
     end_index = [SITE_NAMES.index(n) for n in END_OF_INTERVAL]
     max_index = [SITE_NAMES.index(n) for n in MAX_OVER_INTERVAL]
-    pue_index, facility_index, it_index = (SITE_NAMES.index(n) for n in (
-        "pue", "facility_power_kw", "it_power_kw"))
     started = time.perf_counter()
     last_report = started
     try:
         for k in range(total_steps):
-            stepper.step()
+            stepper.step()  # with alarms, the scan commits to the journal
             values = sim.site_values()
             sums += values
             np.maximum(peaks, values, out=peaks)
@@ -214,10 +548,7 @@ def run_headless(
                 row = sums / n
                 row[end_index] = values[end_index]
                 row[max_index] = peaks[max_index]
-                # PUE over the interval is its energies' ratio (The Green Grid), not a mean
-                row[pue_index] = (row[facility_index] / row[it_index] if row[it_index] > 0
-                                  else np.nan)
-                site.write(row.tolist())
+                site.write(row)
                 if comp is not None:
                     comp.write(sim.time_s)
                 sums[:] = 0.0
@@ -228,14 +559,22 @@ def run_headless(
                 rate = sim.time_s / (now - started)
                 print(f"\rtwin run: {sim.time_s / duration_s:6.1%} simulated, "
                       f"{rate:,.0f}x real time", end="", file=progress, flush=True)
-    finally:
-        site.close()
-        if comp is not None:
-            comp.close()
-        if alarms is not None:
-            alarms.close()
-        if recorder is not None:
-            recorder.close()
+        outputs.finish()
+    except (OutputError, OSError, sqlite3.Error) as exc:
+        if isinstance(exc, sqlite3.Error):  # only the journal is SQLite
+            exc = OutputError(f"cannot write {alarm_journal.partial}: {_reason(exc)}")
+        elif isinstance(exc, OSError):  # the table writers name themselves; the recorder not
+            exc = OutputError(f"cannot write {record}: {_reason(exc)}")
+        left = outputs.abandon()
+        raise RunFailed("\n  ".join([
+            f"{exc}; the run stopped at {format_duration(sim.time_s)} of "
+            f"{format_duration(duration_s)} simulated. Partial outputs:", *left])) from None
+    except BaseException:  # interrupted (Ctrl+C): keep what was written, name it
+        left = outputs.abandon()
+        if progress is not None:
+            print("\ntwin run: stopped; partial outputs:\n  " + "\n  ".join(left),
+                  file=progress)
+        raise
     elapsed = time.perf_counter() - started
     if progress is not None:
         ledger = sim.ledger()
@@ -248,6 +587,46 @@ def run_headless(
         if alarms is not None:
             print(alarm_report(alarms.summary(), journal), file=progress)
     return 0
+
+
+def _open_journal(path: Path, metadata: dict[str, str]) -> AlarmJournal:
+    try:
+        return AlarmJournal(path, metadata)
+    except (OSError, sqlite3.Error) as exc:
+        raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
+
+
+def _open_recorder(path: Path, scenario_toml: str, scenario: Scenario, sim: Any,
+                   metadata: dict[str, str], every_s: float) -> Any:
+    from twin.recording import Recorder
+    from twin.recording import run_metadata as recording_metadata
+
+    try:
+        return Recorder(
+            path, scenario_toml=scenario_toml,
+            metadata=recording_metadata(scenario_name=scenario.scenario.name, seed=sim.seed,
+                                        dt_s=sim.dt_s, start=metadata["start"],
+                                        topology=sim.topology),
+            every_s=every_s)
+    except OSError as exc:
+        raise OutputError(f"cannot record to {path}: {_reason(exc)}") from None
+
+
+def _remove_empty(outputs: _Outputs) -> None:
+    """Outputs opened before another failed to open hold no rows: remove them."""
+    import shutil
+
+    for _, writer in outputs.items:
+        partial = getattr(writer, "partial", None)
+        if isinstance(writer, _RecordingOutput) or partial is None:
+            continue
+        with contextlib.suppress(OSError):
+            if partial.is_dir():
+                shutil.rmtree(partial)
+            else:
+                partial.unlink(missing_ok=True)
+                for sidecar in ("-wal", "-shm"):
+                    partial.with_name(partial.name + sidecar).unlink(missing_ok=True)
 
 
 def alarm_report(summary: AlarmSummary, journal: Path) -> str:

@@ -20,7 +20,6 @@ that it can be compared as it goes.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import tempfile
@@ -466,26 +465,19 @@ class SiteSeries:
 
     @classmethod
     def read(cls, path: str | Path) -> SiteSeries:
-        """A recording folder, or a ``twin run`` site table in .csv or .parquet. Only the
-        site columns (``SITE_COLUMNS``) are kept, each checked to hold numbers; a problem
-        is a RecordingError naming it without quoting the file."""
+        """A recording folder, or a ``twin run`` site table in .csv or .parquet, whole or
+        partial (``twin.runtable``): what cannot be read is named in ``problems``."""
+        from twin.runtable import PARTIAL_SUFFIX, RunTableError, read_run_table
+
         path = Path(path)
-        if path.is_dir():
-            return cls.of(Recording.open(path))
-        suffix = path.suffix.lower()
-        if suffix not in (".csv", ".parquet"):
-            if not path.exists():
-                raise RecordingError(f"{path}: no such file")
-            raise RecordingError(f"{path}: not a run output (a .csv or .parquet site table "
-                                 "from 'twin run', or a recording folder)")
+        if path.is_dir() and ((path / MANIFEST).exists() or not (
+                path.name.endswith(PARTIAL_SUFFIX) or any(path.glob("part-*.parquet")))):
+            return cls.of(Recording.open(path))  # or names what a recording lacks
         try:
-            inputs.regular_file_size(path)
-        except inputs.InputFileError as exc:
-            raise RecordingError(f"{path}: {exc}") from None
-        if suffix == ".csv":
-            return cls(str(path), *_read_csv(path))
-        columns, meta = _read_parquet(path)
-        return cls(str(path), _checked(path, columns), meta)
+            table = read_run_table(path)
+        except RunTableError as exc:
+            raise RecordingError(str(exc)) from None
+        return cls(str(path), table.columns, table.metadata, tuple(table.problems))
 
     @classmethod
     def of(cls, recording: Recording) -> SiteSeries:
@@ -501,92 +493,6 @@ class SiteSeries:
         keep = self.columns["time_s"] <= end_s + 1e-9
         return SiteSeries(self.source, {k: v[keep] for k, v in self.columns.items()},
                           self.metadata, self.problems)
-
-
-def _read_csv(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    meta: dict[str, str] = {}
-    lines: list[str] = []
-    line_numbers: list[int] = []  # of the lines kept, in the file, for messages
-    try:
-        with path.open(encoding="utf-8", newline="") as f:
-            for number, line in enumerate(f, start=1):
-                if line.startswith("#"):
-                    key, _, value = line[1:].partition(":")
-                    meta[key.strip()] = value.strip()
-                else:
-                    lines.append(line)
-                    line_numbers.append(number)
-    except UnicodeDecodeError:
-        raise RecordingError(f"{path}: not a twin site table (not UTF-8 text)") from None
-    except OSError as exc:
-        raise RecordingError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    reader = csv.reader(lines)
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise RecordingError(f"{path}: the site table is empty")
-        wanted = {i: name for i, name in enumerate(header) if name in SITE_NAMES}
-        values: dict[str, list[float]] = {name: [] for name in wanted.values()}
-        for row in reader:
-            if not row:
-                continue
-            if len(row) != len(header):
-                raise RecordingError(f"{path}: line {line_numbers[reader.line_num - 1]} has "
-                                     f"{len(row)} values where the header names "
-                                     f"{len(header)}")
-            for i, name in wanted.items():
-                try:
-                    values[name].append(float(row[i]))
-                except ValueError:
-                    raise RecordingError(f"{path}: line {line_numbers[reader.line_num - 1]}: the "
-                                         f"{name} value is not a number") from None
-    except csv.Error as exc:
-        raise RecordingError(f"{path}: not a twin site table (line {reader.line_num}: "
-                             f"{type(exc).__name__})") from None
-    columns = {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
-    return _checked(path, columns), meta
-
-
-def _read_parquet(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(path)
-        names = [n for n in SITE_NAMES if n in schema.names]
-        table = pq.read_table(path, columns=names)
-    except Exception as exc:  # pyarrow raises several kinds for a damaged or foreign file
-        raise RecordingError(f"{path}: cannot be read as a Parquet table "
-                             f"({type(exc).__name__})") from None
-    meta = {}
-    for key, value in (schema.metadata or {}).items():
-        try:
-            meta[key.decode()] = value.decode()
-        except UnicodeDecodeError:
-            continue  # not twin's: twin writes UTF-8 keys and values
-    columns = {}
-    for name in table.column_names:
-        column = table.column(name)
-        if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
-            raise RecordingError(f"{path}: the {name} column does not hold numbers")
-        columns[name] = column.to_numpy().astype(np.float64)
-    return columns, meta
-
-
-def _checked(path: Path, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    missing = [n for n in ("time_s", "facility_power_kw") if n not in columns]
-    if missing:
-        raise RecordingError(f"{path}: not a twin site table (no {', '.join(missing)} column)")
-    time_s = columns["time_s"]
-    if time_s.size == 0:
-        raise RecordingError(f"{path}: the site table has no rows")
-    if not np.all(np.isfinite(time_s)) or np.any(time_s < 0):
-        raise RecordingError(f"{path}: time_s holds a value that is not a time (negative, "
-                             "infinite or not a number)")
-    if np.any(np.diff(time_s) <= 0):
-        row = int(np.argmax(np.diff(time_s) <= 0)) + 2
-        raise RecordingError(f"{path}: time_s does not increase at row {row}")
-    return columns
 
 
 def kpis(series: SiteSeries) -> dict[str, float]:

@@ -1,12 +1,15 @@
 """Run reports: one self-contained HTML file (inline CSS and SVG charts, nothing fetched).
 
-A report holds the scenario summary, the KPIs (beside a second run's, with the differences,
+A report first states what it could not read or what is missing (a run that did not finish,
+rows cut off or missing, a damaged part, a partial or unreadable journal), then holds the
+scenario summary, the KPIs (beside a second run's, with the differences,
 when comparing), the energy ledger, charts of the main site series, the scenario's event
 timeline and the alarm statistics of the run's journal.
 
 The ledger is rebuilt from the site table: energy in (grid import + generators) and heat
 rejected are the rows' interval means times their intervals, thermal storage and the closure
-error are the last row's values, and the batteries' share is what balances the ledger.
+error are the last row's values, and the batteries' share is what balances the ledger. The
+scenario is the one the run output carries (its ``scenario_toml``), never looked up by name.
 
 ``report_content`` builds the sections as HTML for both the HTML file and the PDF
 (``twin.report_pdf`` lays the same sections out on pages, its charts as images).
@@ -15,6 +18,7 @@ error are the last row's values, and the batteries' share is what balances the l
 from __future__ import annotations
 
 import html
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from twin.recording import MANIFEST
 from twin.replay import (
     COMPARABLE,
     KPI_LABELS,
@@ -33,6 +38,7 @@ from twin.replay import (
     comparison_problem,
     kpis,
 )
+from twin.runtable import PARTIAL_SUFFIX
 from twin.scenario.units import format_duration
 
 CHARTS = (
@@ -52,6 +58,7 @@ h1{font-size:1.6em}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:2e
 table{border-collapse:collapse;margin:.5em 0}td,th{padding:.2em .8em;text-align:left;
 border-bottom:1px solid #eee}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .worse{color:#b91c1c}.better{color:#15803d}.note{color:#555;font-size:.9em}
+.missing{color:#b91c1c}
 svg{display:block;margin:.5em 0 1.5em}
 """
 
@@ -93,16 +100,20 @@ def report_content(run_output: str | Path, *, compare_with: str | Path | None = 
         if problem is not None:
             raise RecordingError(f"--compare: {problem}; it takes {COMPARABLE}")
     scenario, scenario_note = _scenario(run_output, series)
-    journal = journal or _default_journal(run_output)
+    journal_problems: list[str] = []
+    if journal is None:
+        journal, journal_problems = _default_journal(run_output)
+    alarms, alarm_problems = _alarm_section(journal)
     name = str(series.metadata.get("scenario", run_output.name))
     return ReportContent(scenario=name, run_name=run_output.name, sections=[
         f"<h1>twin run report: {_e(name)}</h1>",
+        _problem_section(series, other, [*journal_problems, *alarm_problems]),
         _run_section(series, scenario, scenario_note),
         _kpi_section(series, other),
         _ledger_section(series),
         _chart_section(series, other, embed_chart),
         _event_section(scenario),
-        _alarm_section(journal),
+        alarms,
     ])
 
 
@@ -111,26 +122,48 @@ def _e(value: object) -> str:
 
 
 def _scenario(run_output: Path, series: SiteSeries) -> tuple[Any, str]:
-    from twin.scenario import ScenarioError, builtin_scenarios, load
+    """The run's own scenario, from the text its output carries (never looked up by name:
+    a scenario file may have changed since, or share a built-in's name)."""
+    from twin.runtable import scenario_text
+    from twin.scenario import ScenarioError, loads
 
     try:
-        if run_output.is_dir():
+        if run_output.is_dir() and (run_output / MANIFEST).exists():
             return Recording.open(run_output).scenario(), ""
-        name = series.metadata.get("scenario")
-        if not name:
-            return None, "the run output does not name its scenario"
-        # only a built-in is looked up: a name in a file from others never picks a file
-        if name not in builtin_scenarios():
-            return None, "the run's scenario is not a built-in one, so it is not shown"
-        return load(name), ""
+        text = scenario_text(series.metadata)
+        if text is None:
+            return None, ("the run output does not carry its scenario's text (written by an "
+                          "older twin): scenario details and events are left out")
+        return loads(text, source=f"{run_output} (the scenario it carries)"), ""
     except ScenarioError as exc:
         return None, f"the scenario could not be loaded: {exc.report().splitlines()[0]}"
 
 
-def _default_journal(run_output: Path) -> Path | None:
-    if run_output.is_dir():
-        return None
-    return run_output.with_name(f"{run_output.stem}.alarms.sqlite")
+def _default_journal(run_output: Path) -> tuple[Path | None, list[str]]:
+    """The journal next to a site table (site.csv -> site.alarms.sqlite), or its partial
+    file when its run did not finish."""
+    if run_output.is_dir() and (run_output / MANIFEST).exists():
+        return None, []
+    base = Path(run_output.name.removesuffix(PARTIAL_SUFFIX))
+    journal = run_output.with_name(f"{base.stem}.alarms.sqlite")
+    partial = journal.with_name(journal.name + PARTIAL_SUFFIX)
+    if not journal.exists() and partial.exists():
+        return partial, [f"the alarm journal is partial ({partial.name}): its run did not "
+                         "finish; alarms after its last commit are missing"]
+    return journal, []
+
+
+def _problem_section(series: SiteSeries, other: SiteSeries | None,
+                     journal_problems: list[str]) -> str:
+    """First on the first page: everything the report could not read or that is missing."""
+    items = [*(f"This run: {p}" for p in series.problems),
+             *(f"Other run: {p}" for p in (other.problems if other is not None else ())),
+             *(f"Alarms: {p}" for p in journal_problems)]
+    if not items:
+        return ""
+    rows = "".join(f"<li>{_e(item)}</li>" for item in items)
+    return (f"<h2 class='missing'>Incomplete data</h2><ul class='missing'>{rows}</ul>"
+            "<p class='note'>The figures below cover what could be read.</p>")
 
 
 def _table(rows: list[list[str]], header: list[str] | None = None) -> str:
@@ -243,7 +276,21 @@ def _chart_section(series: SiteSeries, other: SiteSeries | None,
                       for name in names if name in other.columns]
         if lines:
             charts.append(embed_chart(svg_chart(title, unit, lines)))
-    return "<h2>Site series</h2>" + "".join(charts)
+    undefined = _undefined_pue(series)
+    return "<h2>Site series</h2>" + "".join(charts) + undefined
+
+
+def _undefined_pue(series: SiteSeries) -> str:
+    """PUE is facility over IT energy: undefined (NaN, not plotted) where no IT power
+    flowed, never 0."""
+    pue = series.columns.get("pue")
+    if pue is None:
+        return ""
+    undefined = int(np.count_nonzero(~np.isfinite(pue)))
+    if not undefined:
+        return ""
+    return (f"<p class='note'>PUE is undefined in {undefined:,} of {pue.size:,} rows: no IT "
+            "power flowed (not plotted).</p>")
 
 
 def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarray]],
@@ -305,16 +352,18 @@ def _event_section(scenario: Any) -> str:
     return f"<h2>Event timeline</h2>{_table(rows, ['at', 'event', 'details'])}"
 
 
-def _alarm_section(journal: Path | None) -> str:
+def _alarm_section(journal: Path | None) -> tuple[str, list[str]]:
+    """The alarm statistics, and what of the journal could not be read."""
     if journal is None or not journal.is_file():
         where = f" at {_e(journal)}" if journal is not None else ""
-        return f"<h2>Alarms</h2><p>No alarm journal{where}.</p>"
+        return f"<h2>Alarms</h2><p>No alarm journal{where}.</p>", []
     from twin.alarms import JournalError, read_journal
 
     try:
         rows = read_journal(journal)
-    except JournalError as exc:
-        return f"<h2>Alarms</h2><p>The alarm journal could not be read: {_e(exc)}.</p>"
+    except (JournalError, sqlite3.Error, OSError) as exc:
+        problem = f"the alarm journal {journal} cannot be read ({exc})"
+        return f"<h2>Alarms</h2><p>{_e(problem)}.</p>", [problem]
     raised = [r for r in rows if r.event == "raise"]
     by_priority = Counter(r.priority for r in raised)
     by_tag = Counter(r.tag for r in raised)
@@ -331,6 +380,7 @@ def _alarm_section(journal: Path | None) -> str:
     components = [[_td(c), _td(f"{n:,}", True)] for c, n in by_component.most_common(10)]
     counts = f"<h2>Alarms</h2><p class='note'>From {_e(journal)}.</p>{_table(summary)}"
     if not raised:  # no alarm or component to rank
-        return counts
+        return counts, []
     return (f"{counts}<h3>Most frequent alarms</h3>{_table(tags, ['alarm', 'raised'])}"
-            f"<h3>Components raising the most</h3>{_table(components, ['component', 'raised'])}")
+            f"<h3>Components raising the most</h3>{_table(components, ['component', 'raised'])}"
+            ), []

@@ -215,7 +215,7 @@ def test_the_alarm_package_imports_no_gui_toolkit():
     assert done.stdout.strip() == "[]"
 
 
-def test_alarm_scans_take_snapshots_without_the_robots_copy():
+def test_alarm_scans_read_a_live_view_without_copies_or_robots():
     from twin.alarms import AlarmedSimulation, AlarmEngine
     from twin.scenario import load
     from twin.sim.engine import Simulation
@@ -223,18 +223,39 @@ def test_alarm_scans_take_snapshots_without_the_robots_copy():
     scenario = load("seoul-ai-factory")
     sim = Simulation.from_scenario(scenario)
     taken = []
-    original = sim.snapshot
+    original = sim.live_view
 
-    def spy(**kwargs):
-        snapshot = original(**kwargs)
-        taken.append(snapshot)
-        return snapshot
+    def spy():
+        view = original()
+        taken.append(view)
+        return view
 
-    sim.snapshot = spy
+    sim.live_view = spy
+    sim.snapshot = lambda **kwargs: pytest.fail("a scan copied a snapshot")
     alarmed = AlarmedSimulation(sim, AlarmEngine.from_scenario(scenario))
     alarmed.step(3)
-    assert taken and all(s.robots is None for s in taken)
-    assert original().robots is not None  # the full snapshot still carries them
+    assert len(taken) == 3 and all(v.robots is None for v in taken)
+
+    # a simulation without a live view (a replay) is scanned on snapshots without robots
+    class Replayed:
+        dt_s = 1.0
+        time_s = 0.0
+
+        def __init__(self) -> None:
+            self.snapshots = []
+
+        def step(self) -> None:
+            pass
+
+        def snapshot(self, *, robots: bool = True):
+            self.snapshots.append(robots)
+            return Simulation.snapshot(real, robots=robots)
+
+    real = Simulation.from_scenario(scenario)
+    real.step()
+    replayed = Replayed()
+    AlarmedSimulation(replayed, AlarmEngine.from_scenario(scenario)).step(2)
+    assert replayed.snapshots == [False, False]
 
 
 @pytest.mark.parametrize(("event", "key"), [

@@ -92,8 +92,9 @@ def test_every_transition_is_journaled_with_its_times_and_details(tmp_path):
     assert len(read_journal(path, events=["suppress", "unshelve"])) == 3
     with pytest.raises(ValueError, match="unknown journal events \\['rise'\\]"):
         read_journal(path, events=["rise"])
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    with sqlite3.connect(path) as db:  # a finished journal is one file, its WAL folded in
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.alarms.sqlite"]
 
 
 def test_rows_are_committed_in_batches(tmp_path):
@@ -104,11 +105,13 @@ def test_rows_are_committed_in_batches(tmp_path):
     journal.record(row)
     journal.record(row)
     journal.commit_if_due()  # an hour of wall time has not passed
-    assert read_journal(path) == []  # another reader sees nothing uncommitted
+    assert not path.exists()  # under its final name only once finished
+    assert read_journal(journal.partial) == []  # another reader sees nothing uncommitted
     journal.record(row)  # the third row fills the batch
-    assert len(read_journal(path)) == 3
+    assert len(read_journal(journal.partial)) == 3
     journal.record(row)
     journal.close()
+    assert not journal.partial.exists()
     assert len(read_journal(path)) == 4
     assert journal.rows_written == 4
 
@@ -120,21 +123,35 @@ def test_a_new_journal_replaces_an_old_file(tmp_path):
     assert read_journal(path) == []
 
 
-def test_a_journal_appears_whole_under_its_name(tmp_path, monkeypatch):
-    # a reader that finds the file (`twin alarms` during a run) finds its tables too
+def test_a_journal_appears_whole_under_each_name(tmp_path, monkeypatch):
+    # a reader that finds the partial file during a run finds its tables too; the final
+    # name appears only when the run finishes
     path = tmp_path / "site.alarms.sqlite"
     real_replace = os.replace
     seen = []
 
     def replace(source, target):
-        seen.append((Path(target).exists(), read_metadata(Path(source))))
+        seen.append((Path(target).name, Path(target).exists(), read_metadata(Path(source))))
         real_replace(source, target)
 
     monkeypatch.setattr(os, "replace", replace)
-    AlarmJournal(path, {"scenario": "seoul-ai-factory"}).close()
-    assert seen == [(False, {"scenario": "seoul-ai-factory"})]
+    journal = AlarmJournal(path, {"scenario": "seoul-ai-factory"})
+    assert not path.exists() and journal.partial.name == "site.alarms.sqlite.partial"
+    journal.close()
+    assert seen == [("site.alarms.sqlite.partial", False, {"scenario": "seoul-ai-factory"}),
+                    ("site.alarms.sqlite", False, {"scenario": "seoul-ai-factory"})]
     assert read_metadata(path) == {"scenario": "seoul-ai-factory"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site.alarms.sqlite"]
+
+
+def test_an_abandoned_journal_stays_partial_with_its_commits(tmp_path):
+    path = tmp_path / "site.alarms.sqlite"
+    journal = AlarmJournal(path, commit_rows=1)
+    journal.record(JournalRow(1.0, WALL_S, "raise", "rack.flow", "L", "H1-R01-01", "low",
+                              "unacknowledged", 100.0, 144.0, "L/min", "rack coolant flow"))
+    journal.abandon()
+    assert not path.exists()
+    assert [r.component for r in read_journal(journal.partial)] == ["H1-R01-01"]
 
 
 def test_what_is_not_a_journal_is_reported_clearly(tmp_path):
@@ -153,7 +170,7 @@ def test_what_is_not_a_journal_is_reported_clearly(tmp_path):
 
 @pytest.mark.slow
 def test_a_run_killed_with_sigkill_keeps_its_committed_journal(tmp_path):
-    out, journal = tmp_path / "site.csv", tmp_path / "site.alarms.sqlite"
+    out, journal = tmp_path / "site.csv", tmp_path / "site.alarms.sqlite.partial"
     command = [sys.executable, "-m", "twin", "run", "--scenario", "seoul-ai-factory",
                "--duration", "30d", "--dt", "60s", "--out", str(out), "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -2,11 +2,13 @@
 flood detection, and the journal.
 
 ``AlarmEngine.update(snapshot)`` scans every alarm point. Each limit of a point is a
-family of alarms, one per component, held in numpy arrays; a scan compares the family's
-values with its thresholds in one operation and goes into Python only for the
-components whose condition changed, so a scan where nothing changes costs a few numpy
-calls per family (about 70 µs for the gigawatt site's ~40,000 alarms on 7,056 racks,
-measured on a 2-core machine).
+family of alarms, one per component, held in numpy arrays. While none of a point's
+alarms has its condition present, one reduction of the reading (its largest value
+against the lowest high limit, its smallest against the highest low limit) shows that
+nothing changes; otherwise a scan compares the family's values with its thresholds in
+one operation and goes into Python only for the components whose condition changed. A
+scan where nothing changes costs a read and a reduction per point (see
+``benchmarks/sim_speed.py`` for the whole ``twin run`` path against the bare engine).
 
 States follow the ISA-18.2 / IEC 62682 state diagram::
 
@@ -57,6 +59,7 @@ FLOOD_THRESHOLD = 10  # more than this many new alarms ...
 FLOOD_WINDOW_S = 600.0  # ... in this much simulated time is a flood (ISA-18.2)
 MAX_SHELVE_S = 7 * 86400.0  # shelving is always for a limited time
 TIME_EPSILON_S = 1e-9
+SMALL_READING = 32  # up to this many values, a reading is reduced in Python, not numpy
 
 
 def scan_every_steps(dt_s: float) -> int:
@@ -167,17 +170,26 @@ class _Family:
             self.limit = limit
             self.on_threshold = limit
             self.off_threshold = limit - deadband if condition.is_high else limit + deadband
+        self.is_high = condition.is_high
+        self.shortest_delay_s = min(point.on_delay_s, point.off_delay_s)
         self.compare = np.greater_equal if condition.is_high else np.less_equal
         self.sources = (None if point.source_kind is None or point.source_index is None
                         else np.asarray(point.source_index, dtype=np.int64))
         self._cond = np.zeros(n, dtype=bool)
         self._diff = np.zeros(n, dtype=bool)
+        self.reading: _PointScan | None = None  # the point's scan, with its last reading
         self.reset()
+
+    @property
+    def values(self) -> np.ndarray:
+        """The point's last reading."""
+        return self.reading.values
 
     def reset(self) -> None:
         n = self.on_threshold.size
         self.threshold = self.on_threshold.copy()
         self.raw = np.zeros(n, dtype=bool)  # condition with the deadband, before delays
+        self.raw_count = 0  # components whose raw condition is present
         self.raw_since = np.zeros(n)
         self.active = np.zeros(n, dtype=bool)  # after the delays
         self.active_since = np.full(n, np.nan)
@@ -185,6 +197,7 @@ class _Family:
         self.suppressed = np.zeros(n, dtype=bool)
         self.shelved_until = np.full(n, np.nan)
         self.waiting = False  # some raw condition differs from active (a delay runs)
+        self.next_due_s = math.inf  # no delay ends before this (it may end later)
 
     def scan(self, values: np.ndarray, t: float) -> None:
         """Update the raw condition; one comparison when nothing changes."""
@@ -195,18 +208,25 @@ class _Family:
         changed = np.flatnonzero(self._diff)
         now = self._cond[changed]
         self.raw[changed] = now
+        self.raw_count = int(np.count_nonzero(self.raw))
         self.raw_since[changed] = t
         self.threshold[changed] = np.where(now, self.off_threshold[changed],
                                            self.on_threshold[changed])
         self.waiting = True
+        self.next_due_s = min(self.next_due_s, t + self.shortest_delay_s)
 
     def due(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """Components whose raw condition has stood its delay: (to raise, to clear)."""
         pending = np.flatnonzero(self.raw != self.active)
         rising = self.raw[pending]
         delay = np.where(rising, self.point.on_delay_s, self.point.off_delay_s)
+        ends = self.raw_since[pending] + delay
         ready = t - self.raw_since[pending] >= delay - TIME_EPSILON_S
         self.waiting = not ready.all()
+        # a condition that flips back and forth within its delay (a loading swinging
+        # across its limit) is looked at again when the earliest delay can end, not at
+        # every scan
+        self.next_due_s = float(ends[~ready].min()) if self.waiting else math.inf
         return pending[ready & rising], pending[ready & ~rising]
 
     def hidden(self, i: int) -> bool:
@@ -230,6 +250,48 @@ class _Family:
         return self.point.source_kind, int(self.sources[i])
 
 
+class _PointScan:
+    """One point's families and the bounds that let a quiet scan stop at one reduction:
+    while no component's condition is present, every threshold is its on-threshold, so a
+    reading whose largest value is below the lowest high limit (and smallest above the
+    highest low limit) changes nothing, and the per-component comparison is skipped."""
+
+    def __init__(self, point: AlarmPoint, families: list[_Family]) -> None:
+        self.point = point
+        self.families = families
+        self.values = np.zeros(len(point.components))  # the last reading
+        for family in families:
+            family.reading = self
+        high = [f for f in families if f.is_high]
+        low = [f for f in families if not f.is_high]
+        # +inf / -inf: no limit on that side, the check always passes
+        self.high_bound = min((float(f.on_threshold.min()) for f in high), default=math.inf)
+        self.low_bound = max((float(f.on_threshold.max()) for f in low), default=-math.inf)
+
+    def run(self, snapshot: Snapshot, t: float) -> None:
+        values = self.point.read(snapshot)
+        if type(values) is not np.ndarray or values.ndim == 0:
+            values = np.asarray(values).reshape(-1)
+        self.values = values
+        for family in self.families:
+            if family.raw_count:
+                break
+        else:
+            # A NaN reading never meets a limit (it compares False), so skipping it here
+            # (Python's max) or taking the full comparison (numpy's) decides the same.
+            # Python's max is the cheaper call on the few values of a hall or the site.
+            small = values.size <= SMALL_READING
+            listed = values.tolist() if small else values
+            if ((self.high_bound == math.inf or (max(listed) if small else
+                                                 np.maximum.reduce(listed)) < self.high_bound)
+                    and (self.low_bound == -math.inf or (min(listed) if small else
+                                                         np.minimum.reduce(listed))
+                         > self.low_bound)):
+                return
+        for family in self.families:
+            family.scan(values, t)
+
+
 class _RuleState:
     """A suppression rule's cause per cause component, held ``hold_s`` after it goes."""
 
@@ -239,22 +301,28 @@ class _RuleState:
         self.gone_since = np.zeros(0)  # NaN where not holding
         self.suppressing = np.zeros(0, dtype=bool)
         self.holding = False
+        self._any_cause = False
 
     def update(self, cause: np.ndarray, t: float) -> bool:
         """Take this scan's cause; True if what the rule suppresses changed."""
         if self.cause is None:
             self.cause = cause.copy()
+            self._any_cause = bool(cause.any())
             self.gone_since = np.full(cause.shape, np.nan)
             self.suppressing = cause.copy()
             return True
-        if not self.holding and np.array_equal(cause, self.cause):
-            return False
+        if not self.holding:
+            if not self._any_cause and not cause.any():  # the usual scan: no cause at all
+                return False
+            if np.array_equal(cause, self.cause):
+                return False
         self.gone_since[self.cause & ~cause] = t
         self.gone_since[cause] = np.nan
         held = t - self.gone_since < self.hold_s  # False where NaN
         self.gone_since[~held] = np.nan
         self.holding = bool(held.any())
         self.cause = cause.copy()
+        self._any_cause = bool(cause.any())
         suppressing = cause | held
         if np.array_equal(suppressing, self.suppressing):
             return False
@@ -327,6 +395,7 @@ class AlarmEngine:
         for point in self.points:
             self._by_point.append((point, self._compile(point)))
         self._rule_targets = self._compile_suppression()
+        self._scans = [_PointScan(point, families) for point, families in self._by_point]
         self._flood = _Flood(flood_threshold, flood_window_s)
         self._listed: dict[AlarmKey, AlarmView] = {}
         self._raised: Counter[Priority] = Counter()
@@ -407,18 +476,15 @@ class AlarmEngine:
         generation = self._generation
         # causes first, so that consequences arriving in the same scan come in suppressed
         self._update_suppression(snapshot, t)
-        for point, families in self._by_point:
-            values = np.asarray(point.read(snapshot))
-            if values.ndim == 0:
-                values = values.reshape(1)
-            for family in families:
-                family.scan(values, t)
-                if family.waiting:
-                    rising, falling = family.due(t)
-                    if rising.size:
-                        self._activate(family, rising, values, t)
-                    if falling.size:
-                        self._clear(family, falling, values, t)
+        for scan in self._scans:
+            scan.run(snapshot, t)
+        for family in self._families.values():
+            if family.waiting and t >= family.next_due_s - TIME_EPSILON_S:
+                rising, falling = family.due(t)
+                if rising.size:
+                    self._activate(family, rising, family.values, t)
+                if falling.size:
+                    self._clear(family, falling, family.values, t)
         if self._shelved:
             self._expire_shelving(t)
         status = self._flood.status
@@ -653,7 +719,7 @@ class AlarmEngine:
             raised_by_priority=tuple(sorted(self._raised.items())))
 
 
-_ALARMED_OWN = frozenset({"simulation", "alarms", "scan_steps", "_steps"})
+_ALARMED_OWN = frozenset({"simulation", "alarms", "scan_steps", "_steps", "_view"})
 
 
 class AlarmedSimulation:
@@ -666,14 +732,17 @@ class AlarmedSimulation:
         self.alarms = alarms
         self.scan_steps = scan_every_steps(simulation.dt_s)
         self._steps = 0
+        # a copy-free view where the simulation offers one (twin.sim.live); else a snapshot
+        # without the robots, which alarm points never read
+        self._view = getattr(simulation, "live_view", None) or (
+            lambda: simulation.snapshot(robots=False))
 
     def step(self, n: int = 1) -> None:
         for _ in range(n):
             self.simulation.step()
             self._steps += 1
             if self._steps % self.scan_steps == 0:
-                # alarm points read no robot state: leave out its costly copy
-                self.alarms.update(self.simulation.snapshot(robots=False))
+                self.alarms.update(self._view())
 
     def reset(self) -> None:
         self.simulation.reset()

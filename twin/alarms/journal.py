@@ -1,15 +1,18 @@
 """The alarm journal: every alarm transition in an SQLite file, for reports and audits.
 
 Rows are written as the run goes, in transactions committed every ``commit_rows`` rows
-or ``commit_interval_s`` of wall time, whichever comes first. The file is in WAL mode
-with ``synchronous=NORMAL``: a committed transaction survives the process being killed
-(a power cut may lose the last ones), and a reader can open the file while a run still
-writes it. Times are simulated seconds since the scenario start and wall-clock Unix
-seconds.
+or ``commit_interval_s`` of wall time, whichever comes first. While the run goes the file
+is ``NAME.partial`` (with SQLite's ``-wal`` beside it), in WAL mode with
+``synchronous=FULL``: a committed transaction survives the process being killed and a power
+cut, and a reader can open the file while a run still writes it. ``close()`` folds the WAL
+into the file and renames it to its final name, so a journal under its final name is a
+finished run's, one self-contained file; ``abandon()`` (a failed run) leaves it partial.
+Times are simulated seconds since the scenario start and wall-clock Unix seconds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
@@ -47,6 +50,7 @@ EVENTS = ("raise", "clear", "acknowledge", "shelve", "unshelve", "suppress", "un
           "flood-start", "flood-end", "reset")
 COMMIT_ROWS = 500
 COMMIT_INTERVAL_S = 1.0  # wall time: what a killed run can lose at most
+PARTIAL_SUFFIX = ".partial"  # the journal of a run not (yet) finished
 
 
 class JournalRow(NamedTuple):
@@ -74,7 +78,8 @@ class JournalError(ValueError):
 
 
 class AlarmJournal:
-    """Appends rows to a new journal at ``path`` (an existing file there is replaced).
+    """Appends rows to a new journal for ``path``: written as ``partial`` until ``close()``
+    (an existing file at either name is replaced).
 
     Not thread-safe: one thread at a time (the alarm engine's) writes to it.
     """
@@ -83,20 +88,23 @@ class AlarmJournal:
                  commit_rows: int = COMMIT_ROWS,
                  commit_interval_s: float = COMMIT_INTERVAL_S) -> None:
         self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
         staged = self.path.with_name(self.path.name + ".new")
-        for leftover in (self.path, *_sidecars(self.path), staged):
+        for leftover in (self.path, *_sidecars(self.path), self.partial,
+                         *_sidecars(self.partial), staged):
             leftover.unlink(missing_ok=True)
         # Made whole under another name, then renamed: a reader that finds the journal
-        # (`twin alarms` during a run) never finds it without its tables.
+        # during a run never finds it without its tables.
         with closing(sqlite3.connect(staged)) as db:
             db.executescript(SCHEMA)
             db.executemany("INSERT INTO meta VALUES (?, ?)", sorted((metadata or {}).items()))
             db.commit()
-        os.replace(staged, self.path)
+        os.replace(staged, self.partial)
         # the engine may be built on one thread and run on another, never both at once
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db: sqlite3.Connection | None = sqlite3.connect(self.partial,
+                                                              check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # each commit reaches the disk
         self._pending: list[JournalRow] = []
         self._commit_rows = commit_rows
         self._commit_interval_s = commit_interval_s
@@ -113,18 +121,37 @@ class AlarmJournal:
             self.commit()
 
     def commit(self) -> None:
-        if self._pending:
-            self._db.executemany(
-                f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES "
-                f"({', '.join('?' * len(COLUMNS))})", self._pending)
-            self._db.commit()
+        if self._pending and self._db is not None:
+            with self._db:  # one transaction; rolled back if the disk refuses it
+                self._db.executemany(
+                    f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES "
+                    f"({', '.join('?' * len(COLUMNS))})", self._pending)
             self.rows_written += len(self._pending)
             self._pending.clear()
         self._last_commit = time.monotonic()
 
     def close(self) -> None:
+        """The run finished: commit, fold the WAL into the file, rename it into place."""
+        if self._db is None:
+            return
         self.commit()
+        (mode,) = self._db.execute("PRAGMA journal_mode=DELETE").fetchone()
+        if mode != "delete":  # another connection holds the WAL open
+            raise sqlite3.OperationalError(f"{self.partial}: the WAL could not be folded in "
+                                           "(is another program reading it?)")
         self._db.close()
+        self._db = None
+        os.replace(self.partial, self.path)
+
+    def abandon(self) -> None:
+        """The run failed: commit what the disk takes and leave the journal partial."""
+        if self._db is None:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            self.commit()
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        self._db = None
 
 
 def _sidecars(path: Path) -> tuple[Path, Path]:

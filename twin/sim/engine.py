@@ -28,6 +28,7 @@ from twin.sim.coolant import CoolantTable
 from twin.sim.heat_exchange import exchanger_conductance_w_per_k
 from twin.sim.hydraulics import CduLoopParams, LoopSolution, branch_flow_lpm, solve_loops
 from twin.sim.layout import build_layout
+from twin.sim.live import LiveView
 from twin.sim.plant import ChillerPlant, economizer_share, facility_pump_power_w
 from twin.sim.power import PowerChain
 from twin.sim.robotics.cells import RobotState
@@ -981,6 +982,14 @@ class Simulation:
         return Snapshot(step=st.step, time_s=st.time_s, site=site, racks=racks, cdus=cdus,
                         plant=plant, power=power,
                         robots=self.robots.state(st.time_s) if robots else None)
+
+    def live_view(self) -> LiveView:
+        """The latest step's state read as a snapshot is, field by field and without
+        copies (``twin.sim.live``): for a reader on the stepping thread that is done with
+        it before the next step, such as the alarm scan."""
+        if not self._last:
+            raise RuntimeError("no step has run yet: call step() before live_view()")
+        return LiveView(self)
 
     def component_table(self, time_s: float) -> dict[str, np.ndarray]:
         """Per-component values now, as columns of a long table (one row per component)."""

@@ -1,0 +1,133 @@
+"""A copy-free view of a simulation's latest step, read as a ``Snapshot`` is.
+
+``Simulation.snapshot()`` copies every array so that another thread can keep it. A reader
+on the stepping thread that is done before the next step (the alarm scan of ``twin run``
+and of the window's simulation thread) needs none of that: ``LiveView`` has the same
+attributes (``site``, ``racks.gpu_temp_c``, ``cdus.pumps_running``, ``power.*``...) and
+builds each field only when it is read, from the simulation's own arrays. Its values change
+with the next step; keep none of them. The fields mirror ``Simulation.snapshot`` one for
+one (a test compares every field of both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from twin.sim.snapshot import SITE_COLUMNS
+
+if TYPE_CHECKING:
+    from twin.sim.engine import Simulation
+
+_SITE_NAMES = tuple(name for name, _ in SITE_COLUMNS)
+Getter = Callable[["Simulation"], Any]
+
+
+def _units_running(command: float, count: int, min_speed: float) -> int:
+    from twin.sim.engine import _units_running as units_running
+
+    return units_running(command, count, min_speed)
+
+
+RACK_FIELDS: dict[str, Getter] = {
+    "utilization": lambda sim: sim._last["util"],
+    "power_kw": lambda sim: sim._last["rack_in_w"] / 1e3,
+    "gpu_temp_c": lambda sim: sim.state.junction_c,
+    "inlet_temp_c": lambda sim: sim._last["rack_inlet_c"],
+    "outlet_temp_c": lambda sim: sim.state.rack_coolant_c,
+    "flow_lpm": lambda sim: sim._last["rack_flow_lpm"],
+    "liquid_heat_kw": lambda sim: sim._last["liquid_w"] / 1e3,
+    "throttled": lambda sim: sim.state.throttled,
+    "tripped": lambda sim: sim.state.tripped,
+    "tokens_per_s": lambda sim: sim._last["rack_tokens"],
+    "power_cap_fraction": lambda sim: sim.state.power_cap_fraction,
+}
+CDU_FIELDS: dict[str, Getter] = {
+    "supply_c": lambda sim: sim.state.cdu_supply_c,
+    "return_c": lambda sim: sim.state.cdu_coolant_c,
+    "flow_lpm": lambda sim: sim._last["loop"].flow_lpm,
+    "pump_speed": lambda sim: sim.state.pump_speed,
+    "pumps_running": lambda sim: sim._last["running"],
+    "dp_kpa": lambda sim: sim._last["loop"].branch_dp_kpa,
+    "duty_kw": lambda sim: sim._last["hx_duty_w"] / 1e3,
+    "facility_valve": lambda sim: sim.state.valve,
+    "pump_power_kw": lambda sim: sim._last["loop"].pump_power_w / 1e3,
+    "supply_setpoint_c": lambda sim: sim.state.supply_setpoint_c,
+    "pump_manual": lambda sim: ~np.isnan(sim.state.pump_manual_speed),
+    "valve_stuck": lambda sim: sim.state.valve_stuck,
+    "leak_detected": lambda sim: sim.state.leak_rate_lpm > 0,
+    "inventory_fraction": lambda sim: sim.state.inventory_l / sim.cdu_inventory_l,
+    "filter_resistance_factor": lambda sim: sim.state.clog_factor,
+}
+
+
+def _chillers_running(sim: Simulation) -> int:
+    duty_w = sim._last["chw_duty_w"] + sim._last["trim_w"]
+    capacity_w = max(sim.scenario.heat_rejection.chillers.capacity_kw * 1e3, 1.0)
+    return int(np.ceil(duty_w / capacity_w - 1e-9))
+
+
+PLANT_FIELDS: dict[str, Getter] = {
+    "fws_supply_c": lambda sim: float(sim.state.facility_c[0]),
+    "fws_return_c": lambda sim: float(sim.state.facility_c[0] + sim._last["fw_rise_k"]),
+    "dry_cooler_duty_kw": lambda sim: sim._last["dry_w"] / 1e3,
+    "dry_cooler_fan_speed": lambda sim: sim.state.rejection_fraction,
+    "dry_coolers_running": lambda sim: _units_running(
+        sim.state.rejection_fraction, sim.state.dry_coolers_in_service,
+        sim.scenario.heat_rejection.dry_coolers.min_speed) if sim._last["dry_w"] > 0 else 0,
+    "dry_coolers_available": lambda sim: sim.state.dry_coolers_in_service,
+    "chillers_available": lambda sim: sim.state.chillers_in_service,
+    "chiller_duty_kw": lambda sim: (sim._last["chw_duty_w"] + sim._last["trim_w"]) / 1e3,
+    "chillers_running": _chillers_running,
+    "chiller_cop": lambda sim: sim._last["chiller_cop"],
+    "tower_duty_kw": lambda sim: sim._last["tower_w"] / 1e3,
+    "hall_air_c": lambda sim: sim.state.hall_air_c,
+}
+
+
+class _LiveGroup:
+    """One state group (racks, CDUs, plant): each field built when read."""
+
+    __slots__ = ("_fields", "_sim")
+
+    def __init__(self, sim: Simulation, fields: dict[str, Getter]) -> None:
+        self._sim = sim
+        self._fields = fields
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            getter = self._fields[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        return getter(self._sim)
+
+
+class LiveView:
+    """The latest step as a snapshot reads it (``step``, ``time_s``, ``site``, ``racks``,
+    ``cdus``, ``plant``, ``power``; ``robots`` is None), without copies."""
+
+    __slots__ = ("_power", "_sim", "cdus", "plant", "racks", "robots", "site", "step",
+                 "time_s")
+
+    def __init__(self, sim: Simulation) -> None:
+        self._sim = sim
+        self.step = sim.state.step
+        self.time_s = sim.state.time_s
+        self.site = dict(zip(_SITE_NAMES, sim.site_values().tolist(), strict=True))
+        self.racks = _LiveGroup(sim, RACK_FIELDS)
+        self.cdus = _LiveGroup(sim, CDU_FIELDS)
+        self.plant = _LiveGroup(sim, PLANT_FIELDS)
+        self.robots = None
+        self._power: SimpleNamespace | None = None
+
+    @property
+    def power(self) -> SimpleNamespace:
+        """The power chain's fields, built together once (they come as one dict)."""
+        if self._power is None:
+            self._power = SimpleNamespace(
+                **self._sim.power_chain.state_fields(),
+                gpu_power_smoothing=self._sim.state.smoothing_enabled)
+        return self._power

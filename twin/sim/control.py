@@ -28,6 +28,8 @@ Simplifications and choices:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -71,3 +73,79 @@ def pi_update(
     # p + (out_max - p) can differ from out_max by one rounding: keep the promise exact.
     np.clip(u, out_min, out_max, out=u)
     return u, new_i
+
+
+def pi_implicit(
+    error_of: Callable[[np.ndarray], np.ndarray],
+    integral: np.ndarray,
+    dt_s: float,
+    kp: np.ndarray | float,
+    ti_s: np.ndarray | float,
+    out_min: np.ndarray | float,
+    out_max: np.ndarray | float,
+    guess: np.ndarray,
+    *,
+    tolerance: float = 1e-6,
+    max_iterations: int = 40,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One backward-Euler step of many PI controllers closed over their plant; returns
+    ``(output, new_integral, error)``, the error being the plant's at that output.
+
+    ``error_of(u)`` gives the controlled error (measured quantity's unit) at the end of
+    the step if the outputs were ``u``, the plant advanced over the step with ``u`` held;
+    it must not increase with ``u`` (the controller acts against its error: a cooling
+    valve opening on ``supply - setpoint``). The step solves
+
+        u = clip(I + kp e(u) (1 + dt / ti), out_min, out_max)
+
+    the implicit (end-of-step) form of ``pi_update``: the integral takes the error the
+    output produces, not the one it saw before acting. For a plant that settles within
+    the step (a large dt against the loop's own time constants) an explicit PI
+    integrates a stale error over the whole step and overshoots by up to the loop gain;
+    the implicit one is stable for any dt and any loop gain, and at a dt far below the
+    loop's time constants it agrees with the explicit one. Anti-windup as in
+    ``pi_update`` (the integral tracks the limit while saturated).
+
+    ``F(u) = u - clip(...)`` rises with slope >= 1, so the root is unique and lies in
+    [out_min, out_max]; it is found by Newton's method, the error's slope taken by a
+    finite difference first and by secants after, kept inside a shrinking bracket
+    (bisection where Newton leaves it), to ``tolerance`` in output units. Where the step
+    is short against the loop the first Newton step lands within the tolerance's reach:
+    three evaluations of the plant.
+    """
+    if not dt_s >= 0:
+        raise ValueError(f"dt_s must not be negative, got {dt_s}")
+    shape = np.shape(guess)
+    lo = np.broadcast_to(np.asarray(out_min, dtype=float), shape)
+    hi = np.broadcast_to(np.asarray(out_max, dtype=float), shape)
+    gain = np.multiply(kp, 1.0 + np.divide(dt_s, ti_s))
+    u = np.clip(guess, lo, hi)
+    below, above = lo.copy(), hi.copy()
+    probe = 1e-6 * np.maximum(hi - lo, 1e-9)
+    error = error_of(u)
+    error_slope = (error_of(u + probe) - error) / probe
+    for _ in range(max_iterations):
+        command = integral + gain * error
+        f = u - np.clip(command, lo, hi)
+        np.copyto(below, u, where=f < 0)
+        np.copyto(above, u, where=f > 0)
+        inside = (command > lo) & (command < hi)
+        slope = np.where(inside, 1.0 - gain * np.minimum(error_slope, 0.0), 1.0)
+        candidate = u - f / slope
+        bisect = (candidate <= below) | (candidate >= above)
+        if bisect.any():
+            candidate = np.where(bisect & (f != 0), 0.5 * (below + above), candidate)
+        step = candidate - u
+        u = candidate
+        if np.max(np.abs(step)) <= tolerance:
+            error = error + error_slope * step  # within the tolerance: linear is exact
+            break
+        new_error = error_of(u)
+        moved = np.abs(step) > probe
+        error_slope = np.where(moved, (new_error - error) / np.where(moved, step, 1.0),
+                               error_slope)
+        error = new_error
+    p = np.multiply(kp, error)
+    new_integral = np.clip(integral + p * np.divide(dt_s, ti_s), lo - p, hi - p)
+    output = np.clip(p + new_integral, lo, hi)
+    return output, new_integral, error

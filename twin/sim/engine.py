@@ -23,7 +23,7 @@ import numpy as np
 
 from twin.scenario import Scenario
 from twin.scenario.schema import Event
-from twin.sim.control import pi_update
+from twin.sim.control import pi_implicit, pi_update
 from twin.sim.coolant import CoolantTable
 from twin.sim.heat_exchange import exchanger_conductance_w_per_k
 from twin.sim.hydraulics import CduLoopParams, LoopSolution, branch_flow_lpm, solve_loops
@@ -270,6 +270,13 @@ class Simulation:
         self.rack_other_dynamic_w = r.other_w - r.other_idle_w
         self.rack_full_tokens = r.gpus * r.tokens_per_s_per_gpu
         self.rack_junction_capacity_j_per_k = r.gpus * r.junction_capacity_j_per_k
+        # the step's constants of the chips' exact and the rack coolant's implicit updates
+        self.junction_tau_s = r.junction_resistance_k_per_w * r.junction_capacity_j_per_k
+        self.junction_decay = np.exp(-self.dt_s / self.junction_tau_s)
+        self.rack_chip_conductance_w_per_k = (self.rack_junction_capacity_j_per_k
+                                              * -np.expm1(-self.dt_s / self.junction_tau_s)
+                                              / self.dt_s)
+        self.rack_capacity_per_s = r.coolant_capacity_j_per_k / self.dt_s
         self.loop_params = CduLoopParams(
             shutoff_head_kpa=self.cdus.shutoff_head_kpa,
             curve_a_kpa_per_lpm2=self.cdus.curve_a_kpa_per_lpm2,
@@ -439,29 +446,8 @@ class Simulation:
         gpu_w *= online
         other_w = (r.other_idle_w + util * self.rack_other_dynamic_w) * online
         st.gpu_power_w = gpu_w
-        # Work done follows the dynamic power the GPUs get against what the job asked for
-        # (clocks scale with power near the top of the V/f curve; a linear simplification).
-        asked = np.maximum(demand_w - self.rack_idle_w, 1e-9)
-        delivered = np.clip((gpu_w - self.rack_idle_w) / asked, 0.0, 1.0)
-        delivered *= online
-        rack_tokens = self.rack_full_tokens * util * delivered
-        rack_dc_w = gpu_w + other_w
-        rack_in_w = self.power_chain.rack_input_w(rack_dc_w)
-        liquid_w = other_w * r.liquid_other_fraction  # GPU heat arrives through the chips
-        air_w = rack_in_w - gpu_w - liquid_w  # fans, boards, PSU losses
-
-        # --- chips: junction node over the rack coolant -------------------------------
         per_gpu_w = gpu_w / r.gpus
-        junction_new, chip_out_w = relax_node(
-            st.junction_c, r.junction_capacity_j_per_k, 1.0 / r.junction_resistance_k_per_w,
-            st.rack_coolant_c, per_gpu_w, dt)
-        st.junction_c = junction_new
-        liquid_w = liquid_w + chip_out_w * r.gpus
-        st.throttled = (st.junction_c >= r.throttle_c) | (
-            st.throttled & (st.junction_c > r.release_c))
-        overheated = st.junction_c >= r.critical_c
-        newly_overheated = overheated & ~st.tripped  # these get a service robot
-        st.tripped = st.tripped | overheated
+        other_liquid_w = other_w * r.liquid_other_fraction
 
         # --- CDU hydraulics (algebraic: pumps against parallel branches and the exchanger) --
         # without power for the cooling (an outage the backup sources cannot carry) the CDU
@@ -483,88 +469,140 @@ class Simulation:
             st.pump_speed[manual] = st.pump_manual_speed[manual]
             st.pump_integral[manual] = st.pump_manual_speed[manual]
 
-        # --- rack coolant nodes -----------------------------------------------------------
-        t_rack = st.rack_coolant_c
-        # the coolant's capacity rate at each CDU's supply temperature (one lookup per CDU)
+        # --- chips, rack coolant, CDU secondary and its valve: one coupled implicit solve ---
+        # capacity rates at each CDU's supply (racks) and return (exchanger) temperatures
         supply_vhc = self.tcs.volumetric_heat_capacity(st.cdu_supply_c)
         rack_rate = rack_flow_lpm * (supply_vhc / 60000.0)[topo.rack_cdu]
-        supply_at_rack = st.cdu_supply_c[topo.rack_cdu]
-        st.rack_coolant_c, carried_w = relax_node(
-            t_rack, r.coolant_capacity_j_per_k, rack_rate, supply_at_rack, liquid_w, dt)
+        hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, st.cdu_coolant_c)
+        cold_per_valve = c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
+        fw_start_c = float(st.facility_c[0])
+        chips = _ChipProfile.constant(per_gpu_w, dt, gm.throttle_power_fraction)
+        for crossing_pass in range(MAX_CROSSING_PASSES):
+            rack_base, rack_gain, carried_base, carried_gain = self._rack_response(
+                chips, other_liquid_w, rack_rate)
+            cdu = _CduLoop(self, carried_base, carried_gain, loop.pump_power_w, hot_rate)
+            valve, valve_integral, _ = pi_implicit(
+                lambda v, cdu=cdu: cdu.supply_c(v * cold_per_valve, fw_start_c)
+                - st.supply_setpoint_c,
+                st.valve_integral, dt, kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S,
+                out_min=VALVE_MIN, out_max=1.0, guess=st.valve)
+            if st.valve_stuck.any():  # the controller winds on; the valve does not follow
+                valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
+            supply_c = cdu.supply_c(valve * cold_per_valve, fw_start_c)
+            if crossing_pass == MAX_CROSSING_PASSES - 1:
+                break
+            located = chips.located(self, rack_base + rack_gain * supply_c[topo.rack_cdu],
+                                    online)
+            if located is None:
+                break
+            chips = located
+        st.valve, st.valve_integral = valve, valve_integral
 
-        # --- CDU secondary node and exchanger to facility water ----------------------------
-        cdu_heat_w = np.bincount(topo.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
-        cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
-        t_cdu = st.cdu_coolant_c
-        hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, t_cdu)
-        cold_rate = st.valve * c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
-        hx_conductance = exchanger_conductance_w_per_k(c.hx_ua_w_per_k, hot_rate, cold_rate)
-        st.cdu_coolant_c, hx_duty_w = relax_node(
-            t_cdu, c.capacity_j_per_k, hx_conductance, st.facility_c[0], cdu_heat_w, dt)
-        # the supply leaves the exchanger cooled by the duty the secondary flow carries
-        cooled = np.divide(hx_conductance, hot_rate, out=np.zeros_like(hot_rate),
-                           where=hot_rate > 0)
-        st.cdu_supply_c = st.cdu_coolant_c - cooled * (st.cdu_coolant_c - st.facility_c[0])
-        st.valve, st.valve_integral = pi_update(
-            st.cdu_supply_c - st.supply_setpoint_c, st.valve_integral, dt,
-            kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S, out_min=VALVE_MIN, out_max=1.0,
-            max_integration_s=VALVE_TI_S)
-        if st.valve_stuck.any():  # the controller winds on; the valve does not follow
-            st.valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
+        # --- rack power through the PSUs, with what the chips drew until a trip ------------
+        gpu_w = chips.mean_w * r.gpus
+        other_w = other_w * chips.online_share
+        other_liquid_w = other_liquid_w * chips.online_share
+        st.gpu_power_w = np.where(chips.tripped_in_step, 0.0, gpu_w)
+        # Work done follows the dynamic power the GPUs get against what the job asked for
+        # (clocks scale with power near the top of the V/f curve; a linear simplification).
+        asked = np.maximum(demand_w - self.rack_idle_w, 1e-9)
+        delivered = np.clip((gpu_w - self.rack_idle_w * chips.online_share) / asked, 0.0, 1.0)
+        delivered *= online
+        rack_tokens = self.rack_full_tokens * util * delivered
+        rack_dc_w = gpu_w + other_w
+        rack_in_w = self.power_chain.rack_input_w(rack_dc_w)
+        air_w = rack_in_w - gpu_w - other_liquid_w  # fans, boards, PSU losses
 
         # --- hall air and CRAHs on chilled water -----------------------------------------
         # electrical-room losses and robot heat of the previous step (held as pending heat)
         hall_air_in_w = np.bincount(topo.rack_hall, weights=air_w, minlength=self.hall_count)
-        crah_fan_w = self.crah_fan_w * st.crah_speed**3 * cooling_on
-        hall_air_in_w += self._pending_hall_w + crah_fan_w
-        st.hall_air_c, crah_duty_w = relax_node(
-            st.hall_air_c, self.hall_air_capacity_j_per_k,
-            self.crah_design_conductance_w_per_k * st.crah_speed * cooling_on, st.chilled_c[0],
-            hall_air_in_w, dt)
-        st.crah_speed, st.crah_integral = pi_update(
-            st.hall_air_c - self.room_setpoint_c, st.crah_integral, dt,
+        hall_air_in_w += self._pending_hall_w
+        chilled_start_c = float(st.chilled_c[0])
+        crah_conductance = self.crah_design_conductance_w_per_k * cooling_on
+        crah_fan_full_w = self.crah_fan_w * cooling_on
+
+        def hall_air_c(speed: np.ndarray) -> np.ndarray:
+            return relax_node(st.hall_air_c, self.hall_air_capacity_j_per_k,
+                              crah_conductance * speed, chilled_start_c,
+                              hall_air_in_w + crah_fan_full_w * speed**3, dt)[0]
+
+        st.crah_speed, st.crah_integral, _ = pi_implicit(
+            lambda speed: hall_air_c(speed) - self.room_setpoint_c, st.crah_integral, dt,
             kp=CRAH_KP_PER_K, ti_s=CRAH_TI_S, out_min=CRAH_MIN_SPEED, out_max=1.0,
-            max_integration_s=CRAH_TI_S)
+            guess=st.crah_speed)
+        crah_fan_w = crah_fan_full_w * st.crah_speed**3
+        st.hall_air_c, crah_duty_w = relax_node(
+            st.hall_air_c, self.hall_air_capacity_j_per_k, crah_conductance * st.crah_speed,
+            chilled_start_c, hall_air_in_w + crah_fan_w, dt)
 
         # --- chillers: hold the chilled water, then trim the facility water ----------------
         hr = self.scenario.heat_rejection
         chiller_capacity_w = (self.chiller_capacity_w * st.chillers_in_service
                               / max(hr.chillers.count, 1)) * cooling_on
         chw_duty_w, st.chilled_c[0] = _ideal_removal(
-            st.chilled_c[0], self.chw_capacity_j_per_k, float(crah_duty_w.sum()),
+            chilled_start_c, self.chw_capacity_j_per_k, float(crah_duty_w.sum()),
             hr.chillers.chilled_water_supply_c, chiller_capacity_w, dt)
 
-        # --- facility water: free cooling by dry coolers / towers, chiller trim -----------
-        fw_in_w = float(hx_duty_w.sum())
+        # --- facility water: CDU exchangers in, free cooling and chiller trim out ----------
+        cold_rate = st.valve * cold_per_valve
+        cdu_offset_c, cdu_slope = cdu.return_affine(cold_rate)
         fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s)) * cooling_on
         fw_pump_w = self.fw_pump_design_w * min(fw_flow / self.fw_design_flow_kg_per_s, 1.0) ** 3
-        fw_in_w += fw_pump_w
-        x = st.rejection_fraction
-        t_fw = st.facility_c[0]
         # units whose fans failed pass next to nothing (natural convection neglected)
         dry_share = st.dry_coolers_in_service / max(hr.dry_coolers.count, 1)
-        g_dry = (self.dry_cooler_conductance_w_per_k * dry_share * x
-                 if t_fw > dry_bulb_c and cooling_on else 0.0)
-        g_tower = self.tower_conductance_w_per_k * x if t_fw > wet_bulb_c and cooling_on else 0.0
+        g_dry_full = (self.dry_cooler_conductance_w_per_k * dry_share
+                      if fw_start_c > dry_bulb_c and cooling_on else 0.0)
+        g_tower_full = (self.tower_conductance_w_per_k
+                        if fw_start_c > wet_bulb_c and cooling_on else 0.0)
+        fw_set = self.scenario.facility_water.supply_setpoint_c
+        trim_capacity_w = max(chiller_capacity_w - chw_duty_w, 0.0)
+        plant = _FacilityWater(self.fw_capacity_j_per_k, fw_start_c, dt,
+                               cdu.exchanger_g, cdu_offset_c, cdu_slope, fw_pump_w,
+                               g_dry_full, dry_bulb_c, g_tower_full, wet_bulb_c,
+                               fw_set + TRIM_DEADBAND_K, trim_capacity_w)
+        fan, fan_integral, _ = pi_implicit(
+            lambda x: plant.after_trim_c(x) - fw_set, np.array([st.rejection_integral]), dt,
+            kp=FREE_COOLING_KP_PER_K, ti_s=FREE_COOLING_TI_S, out_min=0.0, out_max=1.0,
+            guess=np.array([st.rejection_fraction]))
+        x = float(fan[0])
+        st.rejection_fraction, st.rejection_integral = x, float(fan_integral[0])
+        fw_end_c = float(plant.before_trim_c(np.array([x]))[0])
+        g_dry, g_tower = g_dry_full * x, g_tower_full * x
+
+        # every node's end temperature, and each flow between nodes as the residual of the
+        # node it leaves, so that the ledger closes to rounding
+        st.cdu_coolant_c = cdu_offset_c + cdu_slope * fw_end_c
+        st.cdu_supply_c = st.cdu_coolant_c - cdu.kappa * (st.cdu_coolant_c - fw_end_c)
+        supply_at_rack = st.cdu_supply_c[topo.rack_cdu]
+        rack_start_c = st.rack_coolant_c
+        st.rack_coolant_c = rack_base + rack_gain * supply_at_rack
+        junction_start_c = st.junction_c
+        st.junction_c = chips.junction_end_c(self, st.junction_c, st.rack_coolant_c)
+        chip_out_w = (chips.mean_w - r.junction_capacity_j_per_k
+                      * (st.junction_c - junction_start_c) / dt) * r.gpus
+        liquid_w = other_liquid_w + chip_out_w
+        carried_w = liquid_w - r.coolant_capacity_j_per_k * (st.rack_coolant_c
+                                                             - rack_start_c) / dt
+        cdu_heat_w = np.bincount(topo.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
+        cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
+        hx_duty_w = cdu_heat_w - c.capacity_j_per_k * (st.cdu_coolant_c - cdu.start_c) / dt
+        fw_in_w = float(hx_duty_w.sum()) + fw_pump_w
+        free_w = fw_in_w - self.fw_capacity_j_per_k * (fw_end_c - fw_start_c) / dt
         g_free = g_dry + g_tower
-        sink_c = (g_dry * dry_bulb_c + g_tower * wet_bulb_c) / g_free if g_free > 0 else t_fw
-        fw_next, free_w = relax_node(
-            st.facility_c, np.array([self.fw_capacity_j_per_k]), np.array([g_free]),
-            np.array([sink_c]), np.array([fw_in_w]), dt)
-        free_w = float(free_w[0])
         dry_w = free_w * g_dry / g_free if g_free > 0 else 0.0
         tower_w = free_w * g_tower / g_free if g_free > 0 else 0.0
-        trim_capacity_w = max(chiller_capacity_w - chw_duty_w, 0.0)
-        fw_set = self.scenario.facility_water.supply_setpoint_c
-        trim_w, fw_after = _ideal_removal(float(fw_next[0]), self.fw_capacity_j_per_k, 0.0,
+        trim_w, fw_after = _ideal_removal(fw_end_c, self.fw_capacity_j_per_k, 0.0,
                                           fw_set + TRIM_DEADBAND_K, trim_capacity_w, dt)
         st.facility_c[0] = fw_after
-        st.rejection_fraction, st.rejection_integral = pi_update(
-            np.array([fw_after - fw_set]), np.array([st.rejection_integral]), dt,
-            kp=FREE_COOLING_KP_PER_K, ti_s=FREE_COOLING_TI_S, out_min=0.0, out_max=1.0,
-            max_integration_s=FREE_COOLING_TI_S)
-        st.rejection_fraction = float(st.rejection_fraction[0])
-        st.rejection_integral = float(st.rejection_integral[0])
+
+        # --- throttling and trips: located inside the step above, kept at its end ---------
+        st.throttled = (st.junction_c >= r.throttle_c) | (
+            (st.throttled | chips.throttled_in_step) & (st.junction_c > r.release_c))
+        # a rack whose coolant alone lifts it past its limit after the last located pass
+        overheated = chips.tripped_in_step | (online & (st.junction_c >= r.critical_c))
+        st.throttled &= ~overheated
+        newly_overheated = overheated & ~st.tripped  # these get a service robot
+        st.tripped = st.tripped | overheated
         dry = hr.dry_coolers
         dry_fan_w = (self.dry_cooler_fan_w * dry_share * _staged_fan_power(x, dry.min_speed)
                      if g_dry else 0.0)
@@ -647,6 +685,32 @@ class Simulation:
             "chiller_cop": chw_cop, "fw_rise_k": fw_in_w / max(fw_flow * self.fw_cp, 1e-9)
             if fw_flow > 0 else 0.0,
         }
+
+    def _rack_response(self, chips: _ChipProfile, other_liquid_w: np.ndarray,
+                       rack_rate_w_per_k: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each rack's coolant temperature at the step's end as ``base + gain * T_s``
+        of its CDU's supply ``T_s`` at the end, and the heat it returns to the CDU as
+        ``carried_base - carried_slope * T_s``.
+
+        The junction is solved exactly over the coolant's end temperature ``X``; its heat
+        into the coolant is then ``H - K X``. The coolant node is backward Euler:
+        ``C (X - X_0)/dt = L + H - K X - m (X - T_s)``, linear in ``X`` and ``T_s``, so
+        chips, racks and CDUs are one implicit system, stable for any dt and any number
+        of racks per CDU (the neighbour's value from the previous step, used instead,
+        lets the racks' capacity overdrive a small CDU node at a long step)."""
+        r, st = self.racks, self.state
+        relaxed_w = chips.relaxed_w(self.junction_tau_s, self.junction_decay)
+        stored_w = ((self.junction_decay - 1.0) * st.junction_c
+                    + r.junction_resistance_k_per_w * relaxed_w)
+        stored_w *= r.junction_capacity_j_per_k / self.dt_s
+        chip_heat_w = (chips.mean_w - stored_w) * r.gpus
+        denominator = self.rack_capacity_per_s + self.rack_chip_conductance_w_per_k
+        denominator = denominator + rack_rate_w_per_k
+        base = (self.rack_capacity_per_s * st.rack_coolant_c
+                + other_liquid_w * chips.online_share + chip_heat_w) / denominator
+        gain = rack_rate_w_per_k / denominator
+        return base, gain, rack_rate_w_per_k * base, rack_rate_w_per_k * (1.0 - gain)
 
     # ------------------------------------------------------------------ events
 
@@ -1040,6 +1104,7 @@ FAULT_KINDS = frozenset({
     "filter-clean", "dry-cooler-fail", "dry-cooler-restore", "chiller-trip", "chiller-restore",
     "workload-surge", "transformer-fail", "transformer-restore", "ups-fail", "ups-restore",
     "generator-fail", "generator-restore", "workcell-e-stop", "workcell-reset", "service-dispatch"})
+MAX_CROSSING_PASSES = 3  # solves of a step in which a GPU throttles or trips
 MIN_LIFT_K = 5.0  # below this lift a compressor does not follow the Carnot fraction
 
 
@@ -1079,3 +1144,186 @@ def _units_running(command: float, count: int, min_speed: float) -> int:
 
 def _weighted(values: np.ndarray, weights: np.ndarray, total: float) -> float:
     return float(np.dot(values, weights) / total) if total > 0 else float(values.mean())
+
+
+@dataclass(slots=True)
+class _ChipProfile:
+    """Each rack's GPU power over one step: ``power_w`` (per GPU) from the step's start,
+    times the throttle fraction from ``throttle_s`` into the step, nothing from
+    ``trip_s`` (both ``dt`` when the rack neither throttles nor trips in the step)."""
+
+    power_w: np.ndarray
+    throttle_s: np.ndarray
+    trip_s: np.ndarray
+    dt_s: float
+    throttle_fraction: float
+    steady: bool  # no switch inside the step
+
+    @classmethod
+    def constant(cls, power_w: np.ndarray, dt_s: float, throttle_fraction: float
+                 ) -> _ChipProfile:
+        full = np.full(power_w.shape, dt_s)
+        return cls(power_w, full, full, dt_s, throttle_fraction, True)
+
+    @property
+    def mean_w(self) -> np.ndarray:
+        if self.steady:
+            return self.power_w
+        return self.power_w * (self.throttle_s + self.throttle_fraction
+                               * (self.trip_s - self.throttle_s)) / self.dt_s
+
+    @property
+    def online_share(self) -> np.ndarray | float:
+        return 1.0 if self.steady else self.trip_s / self.dt_s
+
+    @property
+    def throttled_in_step(self) -> np.ndarray | bool:
+        return False if self.steady else self.throttle_s < self.dt_s
+
+    @property
+    def tripped_in_step(self) -> np.ndarray | bool:
+        return False if self.steady else self.trip_s < self.dt_s
+
+    def relaxed_w(self, tau_s: np.ndarray, decay: np.ndarray) -> np.ndarray:
+        """``int_0^dt q(s) exp(-(dt - s)/tau) ds / tau`` (W per GPU): the power whose
+        heat is still in the junction at the step's end, in the junction's exact
+        solution ``T_end = a T_0 + (1 - a) T_coolant + R q_relaxed`` (``a`` = decay)."""
+        if self.steady:
+            return self.power_w * (1.0 - decay)
+        at_throttle = np.exp((self.throttle_s - self.dt_s) / tau_s)
+        at_trip = np.exp((self.trip_s - self.dt_s) / tau_s)
+        return self.power_w * ((at_throttle - decay)
+                               + self.throttle_fraction * (at_trip - at_throttle))
+
+    def junction_end_c(self, sim: Simulation, junction_c: np.ndarray, coolant_c: np.ndarray
+                       ) -> np.ndarray:
+        """Junction temperatures at the step's end, exact for this power profile over
+        the rack coolant held at ``coolant_c``."""
+        decay = sim.junction_decay
+        return (decay * junction_c + (1.0 - decay) * coolant_c
+                + sim.racks.junction_resistance_k_per_w
+                * self.relaxed_w(sim.junction_tau_s, decay))
+
+    def located(self, sim: Simulation, coolant_c: np.ndarray, online: np.ndarray
+                ) -> _ChipProfile | None:
+        """The profile with each throttle and trip at the time the junction reaches its
+        limit, roots of its exact exponential over the coolant held at ``coolant_c``;
+        None when that is this profile (to within a millisecond)."""
+        r, st = sim.racks, sim.state
+        tau = sim.junction_tau_s
+        resistance = r.junction_resistance_k_per_w
+        dt = self.dt_s
+        start_c = st.junction_c
+        steady = _ChipProfile.constant(self.power_w, dt, self.throttle_fraction)
+        end_c = steady.junction_end_c(sim, start_c, coolant_c)
+        may_throttle = online & ~st.throttled & (end_c >= r.throttle_c)
+        if self.steady and not may_throttle.any() and not (
+                online & (end_c >= r.critical_c)).any():
+            return None
+        # a single exponential towards coolant + q R: it crosses a limit at most once
+        target_c = coolant_c + self.power_w * resistance
+        throttle_s = _crossing_s(start_c, target_c, r.throttle_c, tau, 0.0, may_throttle, dt)
+        switched = throttle_s < dt
+        from_s = np.where(switched, throttle_s, 0.0)
+        from_c = np.where(switched, np.maximum(start_c, r.throttle_c), start_c)
+        after_w = np.where(switched, self.power_w * self.throttle_fraction, self.power_w)
+        target_c = coolant_c + after_w * resistance
+        trip_s = _crossing_s(from_c, target_c, r.critical_c, tau, from_s,
+                             online & (target_c > r.critical_c), dt)
+        if (np.max(np.abs(throttle_s - self.throttle_s)) < 1e-3
+                and np.max(np.abs(trip_s - self.trip_s)) < 1e-3):
+            return None
+        return _ChipProfile(self.power_w, throttle_s, trip_s, dt, self.throttle_fraction,
+                            not (switched.any() or (trip_s < dt).any()))
+
+
+def _crossing_s(start_c: np.ndarray, target_c: np.ndarray, limit_c: np.ndarray,
+                tau_s: np.ndarray, from_s: np.ndarray | float, candidates: np.ndarray,
+                dt_s: float) -> np.ndarray:
+    """When ``T(t) = target + (start - target) exp(-(t - from)/tau)`` reaches ``limit``:
+    at ``from`` if it starts there or above; ``dt_s`` where it does not within the step
+    or is no candidate."""
+    rising = candidates & (target_c > limit_c)
+    gap = np.where(rising, limit_c - target_c, -1.0)
+    ratio = np.where(rising, (start_c - target_c) / gap, 1.0)  # > 1 below the limit
+    at_s = from_s + tau_s * np.log(np.maximum(ratio, 1.0))
+    return np.where(rising & (at_s < dt_s), at_s, dt_s)
+
+
+class _CduLoop:
+    """The CDUs' secondary nodes over one step (backward Euler), with what the racks
+    return given as ``carried = base - slope * supply`` per CDU, the racks' own exact
+    and implicit responses summed. For an exchanger conductance ``G`` (facility side
+    given by the valve) and the facility water at ``T_fw``:
+
+        C (T - T_0) / dt = base - slope T_s + P - G (T - T_fw),  T_s = T - k (T - T_fw)
+
+    with ``k = G / C_hot``, linear in ``T``: solved in closed form, stable for any dt."""
+
+    def __init__(self, sim: Simulation, carried_base_w: np.ndarray, carried_slope: np.ndarray,
+                 pump_w: np.ndarray, hot_rate_w_per_k: np.ndarray):
+        topo = sim.topology
+        self.start_c = sim.state.cdu_coolant_c
+        self.capacity_per_s = sim.cdus.capacity_j_per_k / sim.dt_s
+        self.base_w = np.bincount(topo.rack_cdu, weights=carried_base_w,
+                                  minlength=topo.cdu_count)
+        self.base_w += pump_w + self.capacity_per_s * self.start_c
+        self.slope = np.bincount(topo.rack_cdu, weights=carried_slope,
+                                 minlength=topo.cdu_count)
+        self.hot_rate = hot_rate_w_per_k
+        self.ua = sim.cdus.hx_ua_w_per_k
+        self.exchanger_g = np.zeros_like(self.hot_rate)
+        self.kappa = np.zeros_like(self.hot_rate)
+
+    def return_affine(self, cold_rate_w_per_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(offset_c, slope)``: the CDU node's end temperature is offset + slope T_fw."""
+        g = exchanger_conductance_w_per_k(self.ua, self.hot_rate, cold_rate_w_per_k,
+                                          out=self.exchanger_g)
+        np.divide(g, self.hot_rate, out=self.kappa, where=self.hot_rate > 0)
+        self.kappa[self.hot_rate <= 0] = 0.0
+        denominator = self.capacity_per_s + self.slope * (1.0 - self.kappa) + g
+        return self.base_w / denominator, (g - self.slope * self.kappa) / denominator
+
+    def supply_c(self, cold_rate_w_per_k: np.ndarray, facility_c: float) -> np.ndarray:
+        offset, slope = self.return_affine(cold_rate_w_per_k)
+        t = offset + slope * facility_c
+        return t - self.kappa * (t - facility_c)
+
+
+@dataclass(slots=True)
+class _FacilityWater:
+    """The facility-water node over one step (backward Euler), the CDUs' exchangers as
+    affine functions of its temperature, free cooling at a fan command ``x``:
+
+        C (T - T_0)/dt = sum G_i (offset_i + slope_i T - T) + P_pump - x g (T - T_sink)
+
+    solved in closed form, then the chillers trim what lies above their band."""
+
+    capacity_j_per_k: float
+    start_c: float
+    dt_s: float
+    exchanger_g: np.ndarray
+    cdu_offset_c: np.ndarray
+    cdu_slope: np.ndarray
+    pump_w: float
+    dry_g_w_per_k: float  # at full fan command
+    dry_bulb_c: float
+    tower_g_w_per_k: float
+    wet_bulb_c: float
+    trim_to_c: float
+    trim_capacity_w: float
+
+    def before_trim_c(self, fan: np.ndarray) -> np.ndarray:
+        per_s = self.capacity_j_per_k / self.dt_s
+        inflow = float(np.dot(self.exchanger_g, self.cdu_offset_c))
+        loss = float(np.dot(self.exchanger_g, 1.0 - self.cdu_slope))
+        sink_w = self.dry_g_w_per_k * self.dry_bulb_c + self.tower_g_w_per_k * self.wet_bulb_c
+        g = self.dry_g_w_per_k + self.tower_g_w_per_k
+        return ((per_s * self.start_c + inflow + self.pump_w + fan * sink_w)
+                / (per_s + loss + fan * g))
+
+    def after_trim_c(self, fan: np.ndarray) -> np.ndarray:
+        t = self.before_trim_c(fan)
+        per_s = self.capacity_j_per_k / self.dt_s
+        removed = np.clip(per_s * (t - self.trim_to_c), 0.0, self.trim_capacity_w)
+        return t - removed / per_s

@@ -42,6 +42,7 @@ def fraction_high(t0: float, dt: float, period, high_time, start: float = 0.0):
     a = max(t0 - start, 0.0)
     b = max(t0 + dt - start, 0.0)
     share = (_wave_integral(b, period, high_time) - _wave_integral(a, period, high_time)) / dt
+    share = np.clip(share, 0.0, 1.0)  # the difference of two large integrals rounds
     return float(share) if share.ndim == 0 else share
 
 

@@ -115,24 +115,24 @@ def pi_implicit(
     """
     if not dt_s >= 0:
         raise ValueError(f"dt_s must not be negative, got {dt_s}")
-    shape = np.shape(guess)
-    lo = np.broadcast_to(np.asarray(out_min, dtype=float), shape)
-    hi = np.broadcast_to(np.asarray(out_max, dtype=float), shape)
-    gain = np.multiply(kp, 1.0 + np.divide(dt_s, ti_s))
-    u = np.clip(guess, lo, hi)
-    below, above = lo.copy(), hi.copy()
+    lo = np.asarray(out_min, dtype=float)
+    hi = np.asarray(out_max, dtype=float)
+    gain = kp * (1.0 + dt_s / ti_s)
+    u = np.minimum(np.maximum(guess, lo), hi)
+    below = np.maximum(lo, np.full(u.shape, -np.inf))
+    above = np.minimum(hi, np.full(u.shape, np.inf))
     probe = 1e-6 * np.maximum(hi - lo, 1e-9)
     error = error_of(u)
     error_slope = (error_of(u + probe) - error) / probe
     for _ in range(max_iterations):
         command = integral + gain * error
-        f = u - np.clip(command, lo, hi)
+        f = u - np.minimum(np.maximum(command, lo), hi)
         np.copyto(below, u, where=f < 0)
         np.copyto(above, u, where=f > 0)
-        inside = (command > lo) & (command < hi)
-        slope = np.where(inside, 1.0 - gain * np.minimum(error_slope, 0.0), 1.0)
+        slope = 1.0 - gain * np.minimum(error_slope, 0.0)
+        np.copyto(slope, 1.0, where=(command <= lo) | (command >= hi))
         candidate = u - f / slope
-        bisect = (candidate <= below) | (candidate >= above)
+        bisect = (candidate < below) | (candidate > above)
         if bisect.any():
             candidate = np.where(bisect & (f != 0), 0.5 * (below + above), candidate)
         step = candidate - u
@@ -145,7 +145,7 @@ def pi_implicit(
         error_slope = np.where(moved, (new_error - error) / np.where(moved, step, 1.0),
                                error_slope)
         error = new_error
-    p = np.multiply(kp, error)
-    new_integral = np.clip(integral + p * np.divide(dt_s, ti_s), lo - p, hi - p)
-    output = np.clip(p + new_integral, lo, hi)
+    p = kp * error
+    new_integral = np.minimum(np.maximum(integral + p * (dt_s / ti_s), lo - p), hi - p)
+    output = np.minimum(np.maximum(p + new_integral, lo), hi)
     return output, new_integral, error

@@ -431,19 +431,35 @@ class Simulation:
         if not self.power_chain.hall_powered.all():
             online &= self.power_chain.hall_powered[topo.rack_hall]
         demand_w = self.rack_idle_w + util * self.rack_dynamic_w
-        gpu_w = demand_w
         gm = self.scenario.gpu_management
+        ramp_w = 0.0
         if st.smoothing_enabled:
-            # NVML power smoothing: ramp limits per GPU and a floor while the job runs.
+            # NVML power smoothing: ramp limits per GPU on the step's mean (the offset
+            # moves both levels of a swing) and a floor while the job runs
             up = gm.smoothing_ramp_up_w_per_s * dt * r.gpus
             down = gm.smoothing_ramp_down_w_per_s * dt * r.gpus
-            gpu_w = np.clip(gpu_w, st.gpu_power_w - down, st.gpu_power_w + up)
-            floor = np.where(util > 0, gm.smoothing_floor_fraction * self.rack_tdp_w, 0.0)
-            gpu_w = np.maximum(gpu_w, floor)
-        cap_w = np.minimum(st.power_cap_fraction, st.curtail_cap_fraction) * self.rack_tdp_w
-        gpu_w = np.minimum(gpu_w, np.maximum(cap_w, self.rack_idle_w))
-        gpu_w = gpu_w * (1.0 - (1.0 - gm.throttle_power_fraction) * st.throttled)
-        gpu_w *= online
+            ramp_w = np.clip(demand_w, st.gpu_power_w - down, st.gpu_power_w + up) - demand_w
+        cap_w = np.maximum(np.minimum(st.power_cap_fraction, st.curtail_cap_fraction)
+                           * self.rack_tdp_w, self.rack_idle_w)
+        held = (1.0 - (1.0 - gm.throttle_power_fraction) * st.throttled) * online
+
+        def gpu_power_w(level: np.ndarray) -> np.ndarray:
+            gpu = self.rack_idle_w + level * self.rack_dynamic_w + ramp_w
+            if st.smoothing_enabled:
+                gpu = np.maximum(gpu, np.where(
+                    level > 0, gm.smoothing_floor_fraction * self.rack_tdp_w, 0.0))
+            return np.minimum(gpu, cap_w) * held
+
+        wl = self.workload
+        swing = wl.swings
+        if swing:  # the training swings within the step, at both of their levels
+            share = wl.high_share
+            gpu_high_w, gpu_low_w = gpu_power_w(wl.high), gpu_power_w(wl.low)
+            gpu_w = gpu_low_w + share * (gpu_high_w - gpu_low_w)
+            other_high_w = (r.other_idle_w + wl.high * self.rack_other_dynamic_w) * online
+            other_low_w = (r.other_idle_w + wl.low * self.rack_other_dynamic_w) * online
+        else:
+            gpu_w = gpu_power_w(util)
         other_w = (r.other_idle_w + util * self.rack_other_dynamic_w) * online
         st.gpu_power_w = gpu_w
         per_gpu_w = gpu_w / r.gpus
@@ -509,8 +525,16 @@ class Simulation:
         delivered = np.clip((gpu_w - self.rack_idle_w * chips.online_share) / asked, 0.0, 1.0)
         delivered *= online
         rack_tokens = self.rack_full_tokens * util * delivered
-        rack_dc_w = gpu_w + other_w
-        rack_in_w = self.power_chain.rack_input_w(rack_dc_w)
+        rack_levels_w = None
+        if swing:
+            # what the chips drew until a trip scales both levels alike
+            kept = np.divide(chips.mean_w, per_gpu_w, out=np.zeros_like(gpu_w),
+                             where=per_gpu_w > 0)
+            rack_in_w, *rack_levels_w = self.power_chain.rack_input_levels_w(
+                gpu_high_w * kept + other_high_w * chips.online_share,
+                gpu_low_w * kept + other_low_w * chips.online_share, share)
+        else:
+            rack_in_w = self.power_chain.rack_input_w(gpu_w + other_w)
         air_w = rack_in_w - gpu_w - other_liquid_w  # fans, boards, PSU losses
 
         # --- hall air and CRAHs on chilled water -----------------------------------------
@@ -617,7 +641,8 @@ class Simulation:
         hall_mech_w = cdu_pump_by_hall + crah_fan_w
         plant_w = fw_pump_w + dry_fan_w + tower_fan_w + chiller_w
         robot_w = self.robots.step(dt, delivered)
-        grid = self.power_chain.step(t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w)
+        grid = self.power_chain.step(t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w,
+                                     rack_levels_w)
         # repaired racks come back for the next step, whatever tripped them may again
         st.tripped[self.robots.repaired] = False
         if newly_overheated.any():

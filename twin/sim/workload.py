@@ -7,6 +7,12 @@ checkpoints. Inference follows a diurnal demand curve with seeded noise.
 
 Every function returns the exact mean of the demand over the step [t, t + dt], so a
 run at dt = 60 s sees the same energy as one at dt = 0.1 s (no aliasing of the swings).
+Alongside the mean, ``utilization`` leaves each rack's demand within the step as two
+levels: ``high`` for the share ``high_share`` of the step (a training job's compute
+phases) and ``low`` for the rest (its communication phases, checkpoints, the time before
+it starts), whose weighted mean is the mean. Whatever is nonlinear in the demand (PSU
+and UPS efficiency curves, the BESS's smoothing and its losses) is evaluated at both
+levels and weighted, so it too is an exact step mean whatever dt is.
 Noise is a function of time (seeded knots, interpolated), so it does not change with
 dt or with how steps are batched.
 """
@@ -90,6 +96,9 @@ class WorkloadModel:
     rack_spread: np.ndarray  # static per-rack factor, jobs are not perfectly balanced
     start_hour: float
     surge: np.ndarray  # per-rack additive utilization from surge events
+    high: np.ndarray  # per rack: the demand's upper level within the step
+    low: np.ndarray  # per rack: its lower level
+    high_share: np.ndarray  # per rack: share of the step at the upper level
 
     @classmethod
     def build(cls, s: Scenario, topo: Topology, seed: int) -> WorkloadModel:
@@ -107,19 +116,66 @@ class WorkloadModel:
         spread = 1.0 + 0.03 * rng.standard_normal(topo.rack_count)
         start = s.scenario.start
         start_hour = start.hour + start.minute / 60 + start.second / 3600
-        return cls(training, inference, spread, start_hour, np.zeros(topo.rack_count))
+        n = topo.rack_count
+        return cls(training, inference, spread, start_hour, np.zeros(n), np.zeros(n),
+                   np.zeros(n), np.zeros(n))
+
+    @property
+    def swings(self) -> bool:
+        """Whether any rack's demand has two levels within steps (training jobs)."""
+        return bool(self.training)
 
     def utilization(self, t0: float, dt: float, out: np.ndarray) -> np.ndarray:
-        out.fill(0.0)
+        """Each rack's mean demand over [t0, t0 + dt] into ``out`` (0-1); the two levels
+        within the step into ``high``, ``low`` and ``high_share``."""
+        high, low, share = self.high, self.low, self.high_share
+        high.fill(0.0)
+        low.fill(0.0)
+        share.fill(0.0)
         for w, racks in self.training:
-            out[racks] = self._training_mean(w, t0, dt)
+            high[racks], low_level, share[racks] = self._training_levels(w, t0, dt)
+            low[racks] = low_level
         for w, racks, noise in self.inference:
             base = self._diurnal_mean(w, t0, dt)
             level = base + w.noise * w.peak_utilization * noise.mean(t0, dt)
-            out[racks] = level * self.rack_spread[racks]
-        out += self.surge
-        np.clip(out, 0.0, 1.0, out=out)
+            high[racks] = level * self.rack_spread[racks]
+            low[racks] = high[racks]
+        if not self.training:
+            high += self.surge
+            np.clip(high, 0.0, 1.0, out=high)
+            np.copyto(out, high)
+            np.copyto(low, high)
+            return out
+        high += self.surge
+        low += self.surge
+        np.clip(high, 0.0, 1.0, out=high)
+        np.clip(low, 0.0, 1.0, out=low)
+        np.subtract(high, low, out=out)
+        out *= share
+        out += low
         return out
+
+    @classmethod
+    def _training_levels(cls, w: TrainingWorkload, t0: float, dt: float
+                         ) -> tuple[float, float, float]:
+        """``(high, low, share)``: compute-phase utilization, the mean of the rest of the
+        step, and the compute phases' share of the step."""
+        mean = cls._training_mean(w, t0, dt)
+        if t0 + dt <= w.start_s:
+            return 0.0, 0.0, 0.0
+        active = min(1.0, (t0 + dt - w.start_s) / dt)
+        compute = fraction_high(t0, dt, w.iteration_period_s,
+                                (1.0 - w.comm_fraction) * w.iteration_period_s, w.start_s)
+        in_checkpoint = 0.0
+        if w.checkpoint_duration_s > 0:
+            offset = w.start_s + w.checkpoint_interval_s - w.checkpoint_duration_s
+            in_checkpoint = fraction_high(t0, dt, w.checkpoint_interval_s,
+                                          w.checkpoint_duration_s, offset)
+        share = min(compute / active * max(active - in_checkpoint, 0.0), 1.0)
+        high = w.compute_utilization
+        if share >= 1.0:
+            return high, high, 1.0
+        return high, max(mean - share * high, 0.0) / (1.0 - share), share
 
     @staticmethod
     def _training_mean(w: TrainingWorkload, t0: float, dt: float) -> float:

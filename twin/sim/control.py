@@ -85,7 +85,8 @@ def pi_implicit(
     out_max: np.ndarray | float,
     guess: np.ndarray,
     *,
-    tolerance: float = 1e-6,
+    error_slope: np.ndarray | None = None,
+    tolerance: float = 1e-4,
     max_iterations: int = 40,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One backward-Euler step of many PI controllers closed over their plant; returns
@@ -107,11 +108,12 @@ def pi_implicit(
     ``pi_update`` (the integral tracks the limit while saturated).
 
     ``F(u) = u - clip(...)`` rises with slope >= 1, so the root is unique and lies in
-    [out_min, out_max]; it is found by Newton's method, the error's slope taken by a
-    finite difference first and by secants after, kept inside a shrinking bracket
-    (bisection where Newton leaves it), to ``tolerance`` in output units. Where the step
-    is short against the loop the first Newton step lands within the tolerance's reach:
-    three evaluations of the plant.
+    [out_min, out_max]; it is found by Newton's method, kept inside a shrinking bracket
+    (bisection where Newton leaves it), to ``tolerance`` in output units. The error's
+    slope ``de/du`` comes from ``error_slope`` when given and finite (the previous
+    step's, updated in place: the plant changes little from one step to the next) or a finite
+    difference, and from secants after each move. Where the step is short against the
+    loop the first Newton step lands within the tolerance: one evaluation of the plant.
     """
     if not dt_s >= 0:
         raise ValueError(f"dt_s must not be negative, got {dt_s}")
@@ -119,32 +121,39 @@ def pi_implicit(
     hi = np.asarray(out_max, dtype=float)
     gain = kp * (1.0 + dt_s / ti_s)
     u = np.minimum(np.maximum(guess, lo), hi)
-    below = np.maximum(lo, np.full(u.shape, -np.inf))
-    above = np.minimum(hi, np.full(u.shape, np.inf))
     probe = 1e-6 * np.maximum(hi - lo, 1e-9)
     error = error_of(u)
-    error_slope = (error_of(u + probe) - error) / probe
-    for _ in range(max_iterations):
+    if error_slope is None or not np.isfinite(error_slope).all():
+        slope_e = (error_of(u + probe) - error) / probe
+    else:
+        slope_e = error_slope.copy()
+    below = above = None
+    for iteration in range(max_iterations):
         command = integral + gain * error
         f = u - np.minimum(np.maximum(command, lo), hi)
-        np.copyto(below, u, where=f < 0)
-        np.copyto(above, u, where=f > 0)
-        slope = 1.0 - gain * np.minimum(error_slope, 0.0)
+        slope = 1.0 - gain * np.minimum(slope_e, 0.0)
         np.copyto(slope, 1.0, where=(command <= lo) | (command >= hi))
         candidate = u - f / slope
-        bisect = (candidate < below) | (candidate > above)
-        if bisect.any():
-            candidate = np.where(bisect & (f != 0), 0.5 * (below + above), candidate)
+        if iteration:  # keep Newton inside what earlier tries have bracketed
+            np.copyto(below, u, where=f < 0)
+            np.copyto(above, u, where=f > 0)
+            bisect = (candidate < below) | (candidate > above)
+            if bisect.any():
+                candidate = np.where(bisect & (f != 0), 0.5 * (below + above), candidate)
+        else:
+            below = np.where(f < 0, u, lo)
+            above = np.where(f > 0, u, hi)
         step = candidate - u
         u = candidate
         if np.max(np.abs(step)) <= tolerance:
-            error = error + error_slope * step  # within the tolerance: linear is exact
+            error = error + slope_e * step  # within the tolerance: linear is exact
             break
         new_error = error_of(u)
         moved = np.abs(step) > probe
-        error_slope = np.where(moved, (new_error - error) / np.where(moved, step, 1.0),
-                               error_slope)
+        slope_e = np.where(moved, (new_error - error) / np.where(moved, step, 1.0), slope_e)
         error = new_error
+    if error_slope is not None:
+        np.copyto(error_slope, slope_e)
     p = kp * error
     new_integral = np.minimum(np.maximum(integral + p * (dt_s / ti_s), lo - p), hi - p)
     output = np.minimum(np.maximum(p + new_integral, lo), hi)

@@ -2,21 +2,29 @@
 
 ``Simulation.from_scenario`` compiles a validated scenario once into flat arrays; ``step``
 advances every model by dt in a fixed order; ``snapshot`` copies the state out into an
-immutable ``Snapshot``. Thermal nodes use exact exponential updates (stable for any dt)
-and hand heat to their neighbours as the residual of their own energy balance, so the
-site ledger closes to rounding whatever dt is.
+immutable ``Snapshot``.
 
-Order inside a step (each model sees its upstream neighbours' values from this step and
-its downstream neighbours' from the previous one, a Gauss-Seidel sweep):
-events -> weather -> workload -> GPU power (caps, smoothing, throttling, trips) ->
-chips -> CDU hydraulics -> rack coolant -> CDU secondary + heat exchanger -> hall air +
-CRAHs -> facility water + dry coolers / towers / chillers -> robots (task cycles,
-service missions) -> power chain, BESS, generators -> repaired racks back online,
-robots sent to racks that tripped -> ledger.
+Order inside a step: events -> weather -> workload (step mean and the swing's two levels)
+-> GPU power (caps, smoothing, throttling) -> CDU hydraulics and pump PI -> chips, rack
+coolant and CDU secondary nodes with the facility valves, one implicit solve in which
+throttles and trips are located inside the step -> rack PSUs -> hall air + CRAHs ->
+chillers on chilled water -> facility water with the CDUs' exchangers, free cooling
+and the dry-cooler / tower fan PI, chiller trim -> robots -> power chain, BESS,
+generators -> repaired racks back online, robots sent to racks that tripped -> ledger.
+
+Numerics (the README's "Numerics" section has the reasons): the GPU junction is an
+exact exponential over the rack coolant's end-of-step temperature, its throttle and
+trip crossings roots of it; rack coolant, CDU and facility-water nodes are backward
+Euler, coupled and solved in closed form (affine in their downstream neighbour), stable
+for any dt and any number of racks per CDU; hall air is an exact exponential; the
+valve, CRAH and fan PI controllers are solved at the step's end (``pi_implicit``);
+every flow between nodes is the residual of the node it leaves, so the site ledger
+closes to rounding whatever dt is.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -273,9 +281,14 @@ class Simulation:
         # the step's constants of the chips' exact and the rack coolant's implicit updates
         self.junction_tau_s = r.junction_resistance_k_per_w * r.junction_capacity_j_per_k
         self.junction_decay = np.exp(-self.dt_s / self.junction_tau_s)
+        relax = -np.expm1(-self.dt_s / self.junction_tau_s)
+        self.junction_relax_k_per_w = relax * r.junction_resistance_k_per_w
+        # the coolant under the chips moves linearly from its start to its end value
+        # over the step: weights of the two in the junction's exact end temperature
+        self.junction_from_end = 1.0 - self.junction_tau_s * relax / self.dt_s
+        self.junction_from_start = relax - self.junction_from_end
         self.rack_chip_conductance_w_per_k = (self.rack_junction_capacity_j_per_k
-                                              * -np.expm1(-self.dt_s / self.junction_tau_s)
-                                              / self.dt_s)
+                                              * self.junction_from_end / self.dt_s)
         self.rack_capacity_per_s = r.coolant_capacity_j_per_k / self.dt_s
         self.loop_params = CduLoopParams(
             shutoff_head_kpa=self.cdus.shutoff_head_kpa,
@@ -386,6 +399,10 @@ class Simulation:
         self._pending_j = 0.0
         self._import_baseline_w: float | None = None
         self._demand_response: tuple[float, float] | None = None  # (end time, target kW)
+        # the implicit controllers' plant slopes, carried from step to step (NaN: probe)
+        self._valve_slope = np.full(m, np.nan)
+        self._crah_slope = np.full(h, np.nan)
+        self._fan_slope = np.full(1, np.nan)
         self.ledger_state = Ledger(stored_start_j=self.stored_energy_j(),
                                    battery_start_j=self.battery_energy_j())
         self._site = np.zeros(len(SITE_COLUMNS))
@@ -451,7 +468,7 @@ class Simulation:
             return np.minimum(gpu, cap_w) * held
 
         wl = self.workload
-        swing = wl.swings
+        swing = wl.split
         if swing:  # the training swings within the step, at both of their levels
             share = wl.high_share
             gpu_high_w, gpu_low_w = gpu_power_w(wl.high), gpu_power_w(wl.low)
@@ -493,6 +510,7 @@ class Simulation:
         cold_per_valve = c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
         fw_start_c = float(st.facility_c[0])
         chips = _ChipProfile.constant(per_gpu_w, dt, gm.throttle_power_fraction)
+        brackets: list[tuple[np.ndarray, ...]] | None = None
         for crossing_pass in range(MAX_CROSSING_PASSES):
             rack_base, rack_gain, carried_base, carried_gain = self._rack_response(
                 chips, other_liquid_w, rack_rate)
@@ -501,17 +519,24 @@ class Simulation:
                 lambda v, cdu=cdu: cdu.supply_c(v * cold_per_valve, fw_start_c)
                 - st.supply_setpoint_c,
                 st.valve_integral, dt, kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S,
-                out_min=VALVE_MIN, out_max=1.0, guess=st.valve)
+                out_min=VALVE_MIN, out_max=1.0, guess=st.valve,
+                error_slope=self._valve_slope)
             if st.valve_stuck.any():  # the controller winds on; the valve does not follow
                 valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
-            supply_c = cdu.supply_c(valve * cold_per_valve, fw_start_c)
+            cdu_offset_c, cdu_slope = cdu.return_affine(valve * cold_per_valve)
+            supply_c = cdu.supply_from(cdu_offset_c, cdu_slope, fw_start_c)
             if crossing_pass == MAX_CROSSING_PASSES - 1:
                 break
             located = chips.located(self, rack_base + rack_gain * supply_c[topo.rack_cdu],
                                     online)
             if located is None:
                 break
-            chips = located
+            if brackets is None:
+                brackets = [(np.zeros_like(per_gpu_w), np.full_like(per_gpu_w, dt),
+                             np.full_like(per_gpu_w, np.nan), np.full_like(per_gpu_w, np.nan))
+                            for _ in range(2)]
+            chips = located.bracketed(chips, brackets,
+                                      last=crossing_pass == MAX_CROSSING_PASSES - 2)
         st.valve, st.valve_integral = valve, valve_integral
 
         # --- rack power through the PSUs, with what the chips drew until a trip ------------
@@ -553,7 +578,7 @@ class Simulation:
         st.crah_speed, st.crah_integral, _ = pi_implicit(
             lambda speed: hall_air_c(speed) - self.room_setpoint_c, st.crah_integral, dt,
             kp=CRAH_KP_PER_K, ti_s=CRAH_TI_S, out_min=CRAH_MIN_SPEED, out_max=1.0,
-            guess=st.crah_speed)
+            guess=st.crah_speed, error_slope=self._crah_slope)
         crah_fan_w = crah_fan_full_w * st.crah_speed**3
         st.hall_air_c, crah_duty_w = relax_node(
             st.hall_air_c, self.hall_air_capacity_j_per_k, crah_conductance * st.crah_speed,
@@ -568,8 +593,6 @@ class Simulation:
             hr.chillers.chilled_water_supply_c, chiller_capacity_w, dt)
 
         # --- facility water: CDU exchangers in, free cooling and chiller trim out ----------
-        cold_rate = st.valve * cold_per_valve
-        cdu_offset_c, cdu_slope = cdu.return_affine(cold_rate)
         fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s)) * cooling_on
         fw_pump_w = self.fw_pump_design_w * min(fw_flow / self.fw_design_flow_kg_per_s, 1.0) ** 3
         # units whose fans failed pass next to nothing (natural convection neglected)
@@ -587,7 +610,7 @@ class Simulation:
         fan, fan_integral, _ = pi_implicit(
             lambda x: plant.after_trim_c(x) - fw_set, np.array([st.rejection_integral]), dt,
             kp=FREE_COOLING_KP_PER_K, ti_s=FREE_COOLING_TI_S, out_min=0.0, out_max=1.0,
-            guess=np.array([st.rejection_fraction]))
+            guess=np.array([st.rejection_fraction]), error_slope=self._fan_slope)
         x = float(fan[0])
         st.rejection_fraction, st.rejection_integral = x, float(fan_integral[0])
         fw_end_c = float(plant.before_trim_c(np.array([x]))[0])
@@ -601,7 +624,8 @@ class Simulation:
         rack_start_c = st.rack_coolant_c
         st.rack_coolant_c = rack_base + rack_gain * supply_at_rack
         junction_start_c = st.junction_c
-        st.junction_c = chips.junction_end_c(self, st.junction_c, st.rack_coolant_c)
+        st.junction_c = chips.junction_end_c(self, st.junction_c, rack_start_c,
+                                             st.rack_coolant_c)
         chip_out_w = (chips.mean_w - r.junction_capacity_j_per_k
                       * (st.junction_c - junction_start_c) / dt) * r.gpus
         liquid_w = other_liquid_w + chip_out_w
@@ -718,15 +742,17 @@ class Simulation:
         of its CDU's supply ``T_s`` at the end, and the heat it returns to the CDU as
         ``carried_base - carried_slope * T_s``.
 
-        The junction is solved exactly over the coolant's end temperature ``X``; its heat
-        into the coolant is then ``H - K X``. The coolant node is backward Euler:
-        ``C (X - X_0)/dt = L + H - K X - m (X - T_s)``, linear in ``X`` and ``T_s``, so
-        chips, racks and CDUs are one implicit system, stable for any dt and any number
-        of racks per CDU (the neighbour's value from the previous step, used instead,
-        lets the racks' capacity overdrive a small CDU node at a long step)."""
+        The junction is solved exactly over the coolant moving linearly from its start
+        to its end temperature ``X``; its heat into the coolant is then ``H - K X``.
+        The coolant node is backward Euler, ``C (X - X_0)/dt = L + H - K X - m (X - T_s)``,
+        linear in ``X`` and ``T_s``, so chips, racks and CDUs are one implicit system,
+        stable for any dt and any number of racks per CDU (the neighbour's value from
+        the previous step, used instead, lets the racks' capacity overdrive a small CDU
+        node at a long step)."""
         r, st = self.racks, self.state
         relaxed_w = chips.relaxed_w(self.junction_tau_s, self.junction_decay)
         stored_w = ((self.junction_decay - 1.0) * st.junction_c
+                    + self.junction_from_start * st.rack_coolant_c
                     + r.junction_resistance_k_per_w * relaxed_w)
         stored_w *= r.junction_capacity_j_per_k / self.dt_s
         chip_heat_w = (chips.mean_w - stored_w) * r.gpus
@@ -1129,7 +1155,8 @@ FAULT_KINDS = frozenset({
     "filter-clean", "dry-cooler-fail", "dry-cooler-restore", "chiller-trip", "chiller-restore",
     "workload-surge", "transformer-fail", "transformer-restore", "ups-fail", "ups-restore",
     "generator-fail", "generator-restore", "workcell-e-stop", "workcell-reset", "service-dispatch"})
-MAX_CROSSING_PASSES = 3  # solves of a step in which a GPU throttles or trips
+MAX_CROSSING_PASSES = 8  # solves of a step in which a GPU throttles or trips
+TRIP_TIME_TOLERANCE_S = 0.5  # a located trip time is settled to within this
 MIN_LIFT_K = 5.0  # below this lift a compressor does not follow the Carnot fraction
 
 
@@ -1220,41 +1247,91 @@ class _ChipProfile:
         return self.power_w * ((at_throttle - decay)
                                + self.throttle_fraction * (at_trip - at_throttle))
 
-    def junction_end_c(self, sim: Simulation, junction_c: np.ndarray, coolant_c: np.ndarray
-                       ) -> np.ndarray:
+    def junction_end_c(self, sim: Simulation, junction_c: np.ndarray,
+                       coolant_start_c: np.ndarray, coolant_end_c: np.ndarray) -> np.ndarray:
         """Junction temperatures at the step's end, exact for this power profile over
-        the rack coolant held at ``coolant_c``."""
+        the rack coolant moving linearly from ``coolant_start_c`` to ``coolant_end_c``."""
         decay = sim.junction_decay
-        return (decay * junction_c + (1.0 - decay) * coolant_c
-                + sim.racks.junction_resistance_k_per_w
-                * self.relaxed_w(sim.junction_tau_s, decay))
+        end_c = decay * junction_c
+        end_c += sim.junction_from_start * coolant_start_c
+        end_c += sim.junction_from_end * coolant_end_c
+        if self.steady:
+            end_c += sim.junction_relax_k_per_w * self.power_w
+        else:
+            end_c += sim.racks.junction_resistance_k_per_w * self.relaxed_w(
+                sim.junction_tau_s, decay)
+        return end_c
+
+    def bracketed(self, tried: _ChipProfile, brackets: list[tuple[np.ndarray, ...]],
+                  last: bool) -> _ChipProfile:
+        """This profile's throttle and trip times, found with the coolant that the
+        ``tried`` profile left, moved towards the fixed point where the two agree.
+
+        A throttle or trip cuts the heat that brought it on: an earlier one leaves the
+        coolant cooler and the crossing later. Each rack's fixed point is kept in a
+        bracket (early, late, with how far each try's crossing fell from it) per
+        switch, narrowed by every try; the next try is the regula falsi point of the
+        bracket, or, until both ends are known, the crossing just found if it lies
+        inside, else the bracket's middle. On the ``last`` try an unsettled
+        rack switches at the bracket's early end, where its GPU has not yet passed the
+        limit."""
+        times = []
+        for found, tried_s, (early, late, early_gap, late_gap) in zip(
+                (self.throttle_s, self.trip_s), (tried.throttle_s, tried.trip_s), brackets,
+                strict=True):
+            gap = found - tried_s  # falls as the tried time rises; the fixed point is 0
+            later = gap > TRIP_TIME_TOLERANCE_S
+            sooner = gap < -TRIP_TIME_TOLERANCE_S
+            np.copyto(early, tried_s, where=later)
+            np.copyto(early_gap, gap, where=later)
+            np.copyto(late, tried_s, where=sooner)
+            np.copyto(late_gap, gap, where=sooner)
+            settled = ~(later | sooner)
+            # regula falsi where both ends are known, else the crossing just found
+            # (a fixed-point step) if it lies inside, else bisection
+            known = np.isfinite(early_gap) & np.isfinite(late_gap)
+            falsi = early + early_gap * (late - early) / np.where(
+                known, early_gap - late_gap, 1.0)
+            inside = (found > early) & (found < late)
+            trial = np.where(known & (falsi > early) & (falsi < late), falsi,
+                             np.where(~known & inside, found, 0.5 * (early + late)))
+            trial = np.where(settled, found, trial)
+            if last:
+                trial = np.where(settled, found, early)
+            times.append(trial)
+        throttle_s, trip_s = times
+        throttle_s = np.minimum(throttle_s, trip_s)
+        steady = not ((throttle_s < self.dt_s).any() or (trip_s < self.dt_s).any())
+        return _ChipProfile(self.power_w, throttle_s, trip_s, self.dt_s,
+                            self.throttle_fraction, steady)
 
     def located(self, sim: Simulation, coolant_c: np.ndarray, online: np.ndarray
                 ) -> _ChipProfile | None:
         """The profile with each throttle and trip at the time the junction reaches its
-        limit, roots of its exact exponential over the coolant held at ``coolant_c``;
-        None when that is this profile (to within a millisecond)."""
+        limit: roots of its exact solution over the coolant moving linearly from its
+        start-of-step temperature to ``coolant_c``. None when that is this profile (to
+        within a millisecond)."""
         r, st = sim.racks, sim.state
-        tau = sim.junction_tau_s
-        resistance = r.junction_resistance_k_per_w
         dt = self.dt_s
         start_c = st.junction_c
-        steady = _ChipProfile.constant(self.power_w, dt, self.throttle_fraction)
-        end_c = steady.junction_end_c(sim, start_c, coolant_c)
-        may_throttle = online & ~st.throttled & (end_c >= r.throttle_c)
-        if self.steady and not may_throttle.any() and not (
-                online & (end_c >= r.critical_c)).any():
+        # the junction at the step's end without a switch: below every limit, no crossing
+        end_c = sim.junction_decay * start_c
+        end_c += sim.junction_from_start * st.rack_coolant_c
+        end_c += sim.junction_from_end * coolant_c
+        end_c += sim.junction_relax_k_per_w * self.power_w
+        if self.steady and not (end_c >= np.where(st.throttled, r.critical_c,
+                                                  r.throttle_c)).any():
             return None
-        # a single exponential towards coolant + q R: it crosses a limit at most once
-        target_c = coolant_c + self.power_w * resistance
-        throttle_s = _crossing_s(start_c, target_c, r.throttle_c, tau, 0.0, may_throttle, dt)
+        path = _JunctionPath(sim, st.rack_coolant_c, coolant_c, self.trip_s)
+        may_throttle = online & ~st.throttled & (end_c >= r.throttle_c)
+        throttle_s = path.crossing_s(0.0, start_c, self.power_w, r.throttle_c, may_throttle)
         switched = throttle_s < dt
         from_s = np.where(switched, throttle_s, 0.0)
-        from_c = np.where(switched, np.maximum(start_c, r.throttle_c), start_c)
+        from_c = np.where(switched, path.at_c(throttle_s, 0.0, start_c, self.power_w),
+                          start_c)
         after_w = np.where(switched, self.power_w * self.throttle_fraction, self.power_w)
-        target_c = coolant_c + after_w * resistance
-        trip_s = _crossing_s(from_c, target_c, r.critical_c, tau, from_s,
-                             online & (target_c > r.critical_c), dt)
+        hot = online & (path.at_c(dt, from_s, from_c, after_w) >= r.critical_c)
+        trip_s = path.crossing_s(from_s, from_c, after_w, r.critical_c, hot)
         if (np.max(np.abs(throttle_s - self.throttle_s)) < 1e-3
                 and np.max(np.abs(trip_s - self.trip_s)) < 1e-3):
             return None
@@ -1262,17 +1339,55 @@ class _ChipProfile:
                             not (switched.any() or (trip_s < dt).any()))
 
 
-def _crossing_s(start_c: np.ndarray, target_c: np.ndarray, limit_c: np.ndarray,
-                tau_s: np.ndarray, from_s: np.ndarray | float, candidates: np.ndarray,
-                dt_s: float) -> np.ndarray:
-    """When ``T(t) = target + (start - target) exp(-(t - from)/tau)`` reaches ``limit``:
-    at ``from`` if it starts there or above; ``dt_s`` where it does not within the step
-    or is no candidate."""
-    rising = candidates & (target_c > limit_c)
-    gap = np.where(rising, limit_c - target_c, -1.0)
-    ratio = np.where(rising, (start_c - target_c) / gap, 1.0)  # > 1 below the limit
-    at_s = from_s + tau_s * np.log(np.maximum(ratio, 1.0))
-    return np.where(rising & (at_s < dt_s), at_s, dt_s)
+class _JunctionPath:
+    """Junction temperatures inside a step: from ``(from_s, from_c)`` at a constant
+    power ``q`` over coolant ``X(t) = X_0 + s t`` the exact solution is
+
+        T(t) = X(t) + q R - s tau + (T_from - X(t_from) - q R + s tau) exp(-(t - t_from)/tau)
+
+    The coolant's rate ``s`` is its change over the step spread over the time its rack
+    runs (a rack that trips stops heating it; before the trip a rack without flow
+    heats its coolant at a near-constant rate): a simplification that the crossings,
+    iterated to their fixed point, need for a coolant that heats fast.
+    """
+
+    def __init__(self, sim: Simulation, coolant_start_c: np.ndarray,
+                 coolant_end_c: np.ndarray, heated_s: np.ndarray):
+        self.dt_s = sim.dt_s
+        self.tau_s = sim.junction_tau_s
+        self.resistance = sim.racks.junction_resistance_k_per_w
+        self.coolant_start_c = coolant_start_c
+        # the coolant changes while its rack runs: until ``heated_s``, its trip
+        self.rate_k_per_s = (coolant_end_c - coolant_start_c) / np.maximum(heated_s, 1e-3)
+
+    def at_c(self, t_s, from_s, from_c, power_w, index=slice(None)) -> np.ndarray:
+        tau, rate = self.tau_s[index], self.rate_k_per_s[index]
+        x0 = self.coolant_start_c[index]
+        offset = power_w * self.resistance[index] - rate * tau
+        return (x0 + rate * t_s + offset
+                + (from_c - x0 - rate * from_s - offset) * np.exp((from_s - t_s) / tau))
+
+    def crossing_s(self, from_s, from_c, power_w, limit_c, candidates) -> np.ndarray:
+        """When the junction, below ``limit_c`` at ``from_s``, reaches it (bisection to
+        a microsecond); at ``from_s`` if it is there already; ``dt`` for racks that are
+        no candidates (callers pass those that end the step at or above the limit)."""
+        dt = self.dt_s
+        out = np.full(candidates.shape, dt)
+        index = np.flatnonzero(candidates)
+        if not index.size:
+            return out
+        start = np.broadcast_to(from_s, candidates.shape)[index]
+        t0_c = np.broadcast_to(from_c, candidates.shape)[index]
+        power = np.broadcast_to(power_w, candidates.shape)[index]
+        limit = limit_c[index]
+        early, late = start.copy(), np.full(index.size, dt)
+        for _ in range(math.ceil(math.log2(max(dt, 1e-3) / 1e-6))):
+            middle = 0.5 * (early + late)
+            over = self.at_c(middle, start, t0_c, power, index) >= limit
+            late = np.where(over, middle, late)
+            early = np.where(over, early, middle)
+        out[index] = np.where(t0_c >= limit, start, late)
+        return out
 
 
 class _CduLoop:
@@ -1311,7 +1426,12 @@ class _CduLoop:
 
     def supply_c(self, cold_rate_w_per_k: np.ndarray, facility_c: float) -> np.ndarray:
         offset, slope = self.return_affine(cold_rate_w_per_k)
-        t = offset + slope * facility_c
+        return self.supply_from(offset, slope, facility_c)
+
+    def supply_from(self, offset_c: np.ndarray, slope: np.ndarray, facility_c: float
+                    ) -> np.ndarray:
+        """The supply temperature, of the exchanger last given to ``return_affine``."""
+        t = offset_c + slope * facility_c
         return t - self.kappa * (t - facility_c)
 
 

@@ -19,6 +19,7 @@ dt or with how steps are batched.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,10 +44,18 @@ def fraction_high(t0: float, dt: float, period, high_time, start: float = 0.0):
 
     ``period`` and ``high_time`` may be arrays (many waves at once); the result then is.
     """
-    period = np.asarray(period, dtype=float)
-    high_time = np.clip(high_time, 0.0, period)
     a = max(t0 - start, 0.0)
     b = max(t0 + dt - start, 0.0)
+    if np.ndim(period) == 0 and np.ndim(high_time) == 0:  # one wave: plain floats
+        period = float(period)
+        high = min(max(float(high_time), 0.0), period)
+
+        def integral(t: float) -> float:
+            cycles = math.floor(t / period)
+            return cycles * high + min(t - cycles * period, high)
+        return min(max((integral(b) - integral(a)) / dt, 0.0), 1.0)
+    period = np.asarray(period, dtype=float)
+    high_time = np.clip(high_time, 0.0, period)
     share = (_wave_integral(b, period, high_time) - _wave_integral(a, period, high_time)) / dt
     share = np.clip(share, 0.0, 1.0)  # the difference of two large integrals rounds
     return float(share) if share.ndim == 0 else share
@@ -120,10 +129,7 @@ class WorkloadModel:
         return cls(training, inference, spread, start_hour, np.zeros(n), np.zeros(n),
                    np.zeros(n), np.zeros(n))
 
-    @property
-    def swings(self) -> bool:
-        """Whether any rack's demand has two levels within steps (training jobs)."""
-        return bool(self.training)
+    split: bool = False  # whether the last step's demand had two levels on some rack
 
     def utilization(self, t0: float, dt: float, out: np.ndarray) -> np.ndarray:
         """Each rack's mean demand over [t0, t0 + dt] into ``out`` (0-1); the two levels
@@ -132,19 +138,24 @@ class WorkloadModel:
         high.fill(0.0)
         low.fill(0.0)
         share.fill(0.0)
+        self.split = False
         for w, racks in self.training:
-            high[racks], low_level, share[racks] = self._training_levels(w, t0, dt)
-            low[racks] = low_level
+            high[racks], low[racks], level_share = self._training_levels(w, t0, dt)
+            share[racks] = level_share
+            self.split |= 0.0 < level_share < 1.0
         for w, racks, noise in self.inference:
             base = self._diurnal_mean(w, t0, dt)
             level = base + w.noise * w.peak_utilization * noise.mean(t0, dt)
             high[racks] = level * self.rack_spread[racks]
             low[racks] = high[racks]
-        if not self.training:
-            high += self.surge
-            np.clip(high, 0.0, 1.0, out=high)
-            np.copyto(out, high)
-            np.copyto(low, high)
+        if not self.split:
+            np.subtract(high, low, out=out)
+            out *= share
+            out += low
+            out += self.surge
+            np.clip(out, 0.0, 1.0, out=out)
+            np.copyto(high, out)
+            np.copyto(low, out)
             return out
         high += self.surge
         low += self.surge
@@ -155,37 +166,18 @@ class WorkloadModel:
         out += low
         return out
 
-    @classmethod
-    def _training_levels(cls, w: TrainingWorkload, t0: float, dt: float
+    @staticmethod
+    def _training_levels(w: TrainingWorkload, t0: float, dt: float
                          ) -> tuple[float, float, float]:
-        """``(high, low, share)``: compute-phase utilization, the mean of the rest of the
-        step, and the compute phases' share of the step."""
-        mean = cls._training_mean(w, t0, dt)
+        """``(high, low, share)`` of the step: the compute phases' utilization, the mean
+        of the rest of the step (communication, checkpoints, before the job starts), and
+        the compute phases' share of the step. ``low + share (high - low)`` is the
+        step's exact mean."""
         if t0 + dt <= w.start_s:
             return 0.0, 0.0, 0.0
-        active = min(1.0, (t0 + dt - w.start_s) / dt)
-        compute = fraction_high(t0, dt, w.iteration_period_s,
-                                (1.0 - w.comm_fraction) * w.iteration_period_s, w.start_s)
-        in_checkpoint = 0.0
-        if w.checkpoint_duration_s > 0:
-            offset = w.start_s + w.checkpoint_interval_s - w.checkpoint_duration_s
-            in_checkpoint = fraction_high(t0, dt, w.checkpoint_interval_s,
-                                          w.checkpoint_duration_s, offset)
-        share = min(compute / active * max(active - in_checkpoint, 0.0), 1.0)
-        high = w.compute_utilization
-        if share >= 1.0:
-            return high, high, 1.0
-        return high, max(mean - share * high, 0.0) / (1.0 - share), share
-
-    @staticmethod
-    def _training_mean(w: TrainingWorkload, t0: float, dt: float) -> float:
-        if t0 + dt <= w.start_s:
-            return 0.0
         active = min(1.0, (t0 + dt - w.start_s) / dt)  # share of the step after the job starts
         compute = fraction_high(t0, dt, w.iteration_period_s,
                                 (1.0 - w.comm_fraction) * w.iteration_period_s, w.start_s)
-        wave = w.comm_utilization + compute / active * (
-            w.compute_utilization - w.comm_utilization)
         in_checkpoint = 0.0
         if w.checkpoint_duration_s > 0:
             # a checkpoint closes each interval: the window is the interval's last part
@@ -194,7 +186,14 @@ class WorkloadModel:
                                           w.checkpoint_duration_s, offset)
         # Within a step that holds part of a checkpoint the iteration wave is taken as
         # uncorrelated with it (exact when dt is a multiple of the iteration period).
-        return in_checkpoint * w.checkpoint_utilization + (active - in_checkpoint) * wave
+        running = max(active - in_checkpoint, 0.0)
+        share = min(compute / active * running, 1.0)
+        mean = (in_checkpoint * w.checkpoint_utilization + running * w.comm_utilization
+                + share * (w.compute_utilization - w.comm_utilization))
+        high = w.compute_utilization
+        if share >= 1.0:
+            return high, high, 1.0
+        return high, max(mean - share * high, 0.0) / (1.0 - share), share
 
     def _diurnal_mean(self, w: InferenceWorkload, t0: float, dt: float) -> float:
         """Exact step-mean of trough + (peak - trough) * (1 + cos(2 pi (h - peak)/24)) / 2."""

@@ -31,10 +31,16 @@ import numpy as np
 
 from twin.scenario import Scenario
 from twin.scenario.schema import Event
-from twin.sim.control import pi_implicit, pi_update
+from twin.sim.control import pi_implicit
 from twin.sim.coolant import CoolantTable
 from twin.sim.heat_exchange import exchanger_conductance_w_per_k
-from twin.sim.hydraulics import CduLoopParams, LoopSolution, branch_flow_lpm, solve_loops
+from twin.sim.hydraulics import (
+    CduLoopParams,
+    LoopSolution,
+    branch_dp_per_speed2_kpa,
+    branch_flow_lpm,
+    solve_loops,
+)
 from twin.sim.layout import build_layout
 from twin.sim.power import PowerChain
 from twin.sim.robotics.cells import RobotState
@@ -401,6 +407,7 @@ class Simulation:
         self._demand_response: tuple[float, float] | None = None  # (end time, target kW)
         # the implicit controllers' plant slopes, carried from step to step (NaN: probe)
         self._valve_slope = np.full(m, np.nan)
+        self._pump_slope = np.full(m, np.nan)
         self._crah_slope = np.full(h, np.nan)
         self._fan_slope = np.full(1, np.nan)
         self.ledger_state = Ledger(stored_start_j=self.stored_energy_j(),
@@ -488,19 +495,24 @@ class Simulation:
         cooling_on = self.power_chain.auxiliaries_powered
         running = np.where(st.cdu_online & cooling_on,
                            np.minimum(st.pumps_available, c.pumps_required), 0)
-        # pumps short of coolant at their suction make less head (air, cavitation)
-        loop = solve_loops(self.loop_params, st.pump_speed * st.suction, running,
-                           c.branch_conductance_sum, out=self._loop)
-        rack_flow_lpm = branch_flow_lpm(self.rack_inv_sqrt_k, topo.rack_cdu, loop.branch_dp_kpa)
-        st.pump_speed, st.pump_integral = pi_update(
-            c.dp_setpoint_kpa - loop.branch_dp_kpa, st.pump_integral, dt,
-            kp=PUMP_KP_PER_KPA, ti_s=PUMP_TI_S, out_min=c.min_speed, out_max=1.0,
-            max_integration_s=PUMP_TI_S)
+        # the pumps' differential-pressure PI solved at the step's end: the branch
+        # pressure goes with the speed squared (pumps short of coolant at their suction,
+        # air and cavitation, make less head)
+        dp_at_rated_kpa = branch_dp_per_speed2_kpa(self.loop_params, running,
+                                                   c.branch_conductance_sum)
+        dp_at_rated_kpa *= st.suction**2
+        st.pump_speed, st.pump_integral, _ = pi_implicit(
+            lambda speed: c.dp_setpoint_kpa - dp_at_rated_kpa * speed**2, st.pump_integral,
+            dt, kp=PUMP_KP_PER_KPA, ti_s=PUMP_TI_S, out_min=c.min_speed, out_max=1.0,
+            guess=st.pump_speed, error_slope=self._pump_slope)
         manual = ~np.isnan(st.pump_manual_speed)
         if manual.any():
             # a fixed speed overrides the loop; the integral follows it for a bumpless return
             st.pump_speed[manual] = st.pump_manual_speed[manual]
             st.pump_integral[manual] = st.pump_manual_speed[manual]
+        loop = solve_loops(self.loop_params, st.pump_speed * st.suction, running,
+                           c.branch_conductance_sum, out=self._loop)
+        rack_flow_lpm = branch_flow_lpm(self.rack_inv_sqrt_k, topo.rack_cdu, loop.branch_dp_kpa)
 
         # --- chips, rack coolant, CDU secondary and its valve: one coupled implicit solve ---
         # capacity rates at each CDU's supply (racks) and return (exchanger) temperatures
@@ -1129,8 +1141,8 @@ class Simulation:
 _COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
 
 # Controller tunings. Gains are per unit of the measured quantity; the integral time is
-# the loop's design settling time. Each loop integrates over at most ti per step, so a step
-# longer than the loop settles stays stable (the loop is then quasi-steady within it).
+# the loop's design settling time. Every loop is solved at the step's end (pi_implicit),
+# so it is stable whatever dt is against its own time constants.
 PUMP_KP_PER_KPA = 0.0015  # speed per kPa of branch dp error; plant gain ~2 dp/n
 PUMP_TI_S = 3.0
 VALVE_KP_PER_K = 0.05  # facility valve opening per K of TCS supply error

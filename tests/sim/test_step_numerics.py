@@ -18,7 +18,11 @@ from twin.scenario.loader import builtin_scenarios, from_dict
 from twin.sim import engine
 from twin.sim.control import pi_implicit, pi_update
 from twin.sim.engine import Simulation, _ChipProfile
+from twin.sim.snapshot import SITE_COLUMNS
 from twin.sim.step_check import Case, compare, run
+
+AMBIENT_COLUMNS = [i for i, (name, _) in enumerate(SITE_COLUMNS)
+                   if name in ("ambient_c", "wet_bulb_c")]
 
 # ------------------------------------------------------------------ implicit PI
 
@@ -198,7 +202,7 @@ def test_any_valid_scenario_stays_within_physical_bounds_at_any_step(
         for _ in range(steps):
             sim.step()
             st_ = sim.state
-            ambient = sim.site_values()[[1, 2]]  # dry and wet bulb of the step
+            ambient = sim.site_values()[AMBIENT_COLUMNS]  # dry and wet bulb of the step
             coldest = min(coldest, float(ambient.min()))
             liquid = np.concatenate([st_.rack_coolant_c, st_.cdu_coolant_c, st_.cdu_supply_c])
             assert np.all(np.isfinite(liquid)) and np.all(np.isfinite(st_.junction_c))

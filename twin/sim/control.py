@@ -24,6 +24,10 @@ Simplifications and choices:
   first error over the whole step overshoots, whereas capping at ``ti`` moves the
   integral at most one reset time per step and keeps such a loop stable for any dt.
   Off by default (exact integration).
+
+``pi_implicit`` is the form the simulation's loops use: the same controller solved at
+the step's end, closed over a model of its plant over the step (backward Euler), which
+is stable whatever the step is against the loop's own time constants.
 """
 
 from __future__ import annotations
@@ -137,7 +141,10 @@ def pi_implicit(
         if iteration:  # keep Newton inside what earlier tries have bracketed
             np.copyto(below, u, where=f < 0)
             np.copyto(above, u, where=f > 0)
-            bisect = (candidate < below) | (candidate > above)
+            # a Newton step onto or past a bracket's end bisects (unless it has converged:
+            # the root may sit on an end to rounding)
+            bisect = ((candidate <= below) | (candidate >= above)) & (
+                np.abs(candidate - u) > tolerance)
             if bisect.any():
                 candidate = np.where(bisect & (f != 0), 0.5 * (below + above), candidate)
         else:

@@ -527,14 +527,17 @@ class Simulation:
             rack_base, rack_gain, carried_base, carried_gain = self._rack_response(
                 chips, other_liquid_w, rack_rate)
             cdu = _CduLoop(self, carried_base, carried_gain, loop.pump_power_w, hot_rate)
-            valve, valve_integral, _ = pi_implicit(
-                lambda v, cdu=cdu: cdu.supply_c(v * cold_per_valve, fw_start_c)
-                - st.supply_setpoint_c,
-                st.valve_integral, dt, kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S,
-                out_min=VALVE_MIN, out_max=1.0, guess=st.valve,
-                error_slope=self._valve_slope)
-            if st.valve_stuck.any():  # the controller winds on; the valve does not follow
-                valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
+            if not crossing_pass:
+                # the valves act on the step's first solve; a trip located inside the
+                # step reaches them in the next (the heat it takes away is small)
+                valve, valve_integral, _ = pi_implicit(
+                    lambda v, cdu=cdu: cdu.supply_c(v * cold_per_valve, fw_start_c)
+                    - st.supply_setpoint_c,
+                    st.valve_integral, dt, kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S,
+                    out_min=VALVE_MIN, out_max=1.0, guess=st.valve,
+                    error_slope=self._valve_slope)
+                if st.valve_stuck.any():  # the controller winds on; the valve does not follow
+                    valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
             cdu_offset_c, cdu_slope = cdu.return_affine(valve * cold_per_valve)
             supply_c = cdu.supply_from(cdu_offset_c, cdu_slope, fw_start_c)
             if crossing_pass == MAX_CROSSING_PASSES - 1:
@@ -1322,7 +1325,7 @@ class _ChipProfile:
         """The profile with each throttle and trip at the time the junction reaches its
         limit: roots of its exact solution over the coolant moving linearly from its
         start-of-step temperature to ``coolant_c``. None when that is this profile (to
-        within a millisecond)."""
+        within ``TRIP_TIME_TOLERANCE_S``)."""
         r, st = sim.racks, sim.state
         dt = self.dt_s
         start_c = st.junction_c
@@ -1344,8 +1347,8 @@ class _ChipProfile:
         after_w = np.where(switched, self.power_w * self.throttle_fraction, self.power_w)
         hot = online & (path.at_c(dt, from_s, from_c, after_w) >= r.critical_c)
         trip_s = path.crossing_s(from_s, from_c, after_w, r.critical_c, hot)
-        if (np.max(np.abs(throttle_s - self.throttle_s)) < 1e-3
-                and np.max(np.abs(trip_s - self.trip_s)) < 1e-3):
+        if (np.max(np.abs(throttle_s - self.throttle_s)) <= TRIP_TIME_TOLERANCE_S
+                and np.max(np.abs(trip_s - self.trip_s)) <= TRIP_TIME_TOLERANCE_S):
             return None
         return _ChipProfile(self.power_w, throttle_s, trip_s, dt, self.throttle_fraction,
                             not (switched.any() or (trip_s < dt).any()))

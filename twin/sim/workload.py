@@ -114,7 +114,7 @@ class WorkloadModel:
         training = []
         inference = []
         for k, w in enumerate(s.workloads):
-            racks = racks_of(topo, w.halls, w.row_groups)
+            racks = _as_slice(racks_of(topo, w.halls, w.row_groups))
             if w.kind == "training":
                 training.append((w, racks))
             else:
@@ -214,3 +214,10 @@ def racks_of(topo: Topology, halls: list[str], row_groups: list[str]) -> np.ndar
         group_idx = [topo.row_group_names.index(g) for g in row_groups]
         mask &= np.isin(topo.row_group[topo.rack_row], group_idx)
     return np.flatnonzero(mask)
+
+
+def _as_slice(index: np.ndarray) -> np.ndarray | slice:
+    """A run of consecutive racks as a slice (a view, where an index array copies)."""
+    if index.size and np.array_equal(index, np.arange(index[0], index[0] + index.size)):
+        return slice(int(index[0]), int(index[0]) + index.size)
+    return index

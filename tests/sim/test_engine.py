@@ -135,8 +135,9 @@ def test_demand_response_is_met_by_the_bess_first(seoul):
     b, c = run_means(base, 60, 60)[0], run_means(curtailed, 60, 60)[0]
     assert c[COLUMN["grid_import_kw"]] <= b[COLUMN["grid_import_kw"]] - 4500
     assert c[COLUMN["bess_power_kw"]] > 4000
-    # the battery carries it; only swing peaks beyond its 10 MW cost a little work
-    assert c[COLUMN["tokens_per_s"]] == pytest.approx(b[COLUMN["tokens_per_s"]], rel=5e-3)
+    # the battery carries it; only the training swings' compute peaks, which lift the
+    # demand above what its 10 MW can take off, cost a little work
+    assert c[COLUMN["tokens_per_s"]] == pytest.approx(b[COLUMN["tokens_per_s"]], rel=3e-2)
 
 
 def test_demand_response_beyond_the_bess_caps_gpus_and_costs_tokens(seoul):

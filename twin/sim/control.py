@@ -24,9 +24,15 @@ Simplifications and choices:
   first error over the whole step overshoots, whereas capping at ``ti`` moves the
   integral at most one reset time per step and keeps such a loop stable for any dt.
   Off by default (exact integration).
+
+``pi_implicit`` is the form the simulation's loops use: the same controller solved at
+the step's end, closed over a model of its plant over the step (backward Euler), which
+is stable whatever the step is against the loop's own time constants.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -71,3 +77,91 @@ def pi_update(
     # p + (out_max - p) can differ from out_max by one rounding: keep the promise exact.
     np.clip(u, out_min, out_max, out=u)
     return u, new_i
+
+
+def pi_implicit(
+    error_of: Callable[[np.ndarray], np.ndarray],
+    integral: np.ndarray,
+    dt_s: float,
+    kp: np.ndarray | float,
+    ti_s: np.ndarray | float,
+    out_min: np.ndarray | float,
+    out_max: np.ndarray | float,
+    guess: np.ndarray,
+    *,
+    error_slope: np.ndarray | None = None,
+    tolerance: float = 1e-4,
+    max_iterations: int = 40,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One backward-Euler step of many PI controllers closed over their plant; returns
+    ``(output, new_integral, error)``, the error being the plant's at that output.
+
+    ``error_of(u)`` gives the controlled error (measured quantity's unit) at the end of
+    the step if the outputs were ``u``, the plant advanced over the step with ``u`` held;
+    it must not increase with ``u`` (the controller acts against its error: a cooling
+    valve opening on ``supply - setpoint``). The step solves
+
+        u = clip(I + kp e(u) (1 + dt / ti), out_min, out_max)
+
+    the implicit (end-of-step) form of ``pi_update``: the integral takes the error the
+    output produces, not the one it saw before acting. For a plant that settles within
+    the step (a large dt against the loop's own time constants) an explicit PI
+    integrates a stale error over the whole step and overshoots by up to the loop gain;
+    the implicit one is stable for any dt and any loop gain, and at a dt far below the
+    loop's time constants it agrees with the explicit one. Anti-windup as in
+    ``pi_update`` (the integral tracks the limit while saturated).
+
+    ``F(u) = u - clip(...)`` rises with slope >= 1, so the root is unique and lies in
+    [out_min, out_max]; it is found by Newton's method, kept inside a shrinking bracket
+    (bisection where Newton leaves it), to ``tolerance`` in output units. The error's
+    slope ``de/du`` comes from ``error_slope`` when given and finite (the previous
+    step's, updated in place: the plant changes little from one step to the next) or a finite
+    difference, and from secants after each move. Where the step is short against the
+    loop the first Newton step lands within the tolerance: one evaluation of the plant.
+    """
+    if not dt_s >= 0:
+        raise ValueError(f"dt_s must not be negative, got {dt_s}")
+    lo = np.asarray(out_min, dtype=float)
+    hi = np.asarray(out_max, dtype=float)
+    gain = kp * (1.0 + dt_s / ti_s)
+    u = np.minimum(np.maximum(guess, lo), hi)
+    probe = 1e-6 * np.maximum(hi - lo, 1e-9)
+    error = error_of(u)
+    if error_slope is None or not np.isfinite(error_slope).all():
+        slope_e = (error_of(u + probe) - error) / probe
+    else:
+        slope_e = error_slope.copy()
+    below = above = None
+    for iteration in range(max_iterations):
+        command = integral + gain * error
+        f = u - np.minimum(np.maximum(command, lo), hi)
+        slope = 1.0 - gain * np.minimum(slope_e, 0.0)
+        np.copyto(slope, 1.0, where=(command <= lo) | (command >= hi))
+        candidate = u - f / slope
+        if iteration:  # keep Newton inside what earlier tries have bracketed
+            np.copyto(below, u, where=f < 0)
+            np.copyto(above, u, where=f > 0)
+            # a Newton step onto or past a bracket's end bisects (unless it has converged:
+            # the root may sit on an end to rounding)
+            bisect = ((candidate <= below) | (candidate >= above)) & (
+                np.abs(candidate - u) > tolerance)
+            if bisect.any():
+                candidate = np.where(bisect & (f != 0), 0.5 * (below + above), candidate)
+        else:
+            below = np.where(f < 0, u, lo)
+            above = np.where(f > 0, u, hi)
+        step = candidate - u
+        u = candidate
+        if np.max(np.abs(step)) <= tolerance:
+            error = error + slope_e * step  # within the tolerance: linear is exact
+            break
+        new_error = error_of(u)
+        moved = np.abs(step) > probe
+        slope_e = np.where(moved, (new_error - error) / np.where(moved, step, 1.0), slope_e)
+        error = new_error
+    if error_slope is not None:
+        np.copyto(error_slope, slope_e)
+    p = kp * error
+    new_integral = np.minimum(np.maximum(integral + p * (dt_s / ti_s), lo - p), hi - p)
+    output = np.minimum(np.maximum(p + new_integral, lo), hi)
+    return output, new_integral, error

@@ -2,31 +2,45 @@
 
 ``Simulation.from_scenario`` compiles a validated scenario once into flat arrays; ``step``
 advances every model by dt in a fixed order; ``snapshot`` copies the state out into an
-immutable ``Snapshot``. Thermal nodes use exact exponential updates (stable for any dt)
-and hand heat to their neighbours as the residual of their own energy balance, so the
-site ledger closes to rounding whatever dt is.
+immutable ``Snapshot``.
 
-Order inside a step (each model sees its upstream neighbours' values from this step and
-its downstream neighbours' from the previous one, a Gauss-Seidel sweep):
-events -> weather -> workload -> GPU power (caps, smoothing, throttling, trips) ->
-chips -> CDU hydraulics -> rack coolant -> CDU secondary + heat exchanger -> hall air +
-CRAHs -> facility water + dry coolers / towers / chillers -> robots (task cycles,
-service missions) -> power chain, BESS, generators -> repaired racks back online,
-robots sent to racks that tripped -> ledger.
+Order inside a step: events -> weather -> workload (step mean and the swing's two levels)
+-> GPU power (caps, smoothing, throttling) -> CDU hydraulics and pump PI -> chips, rack
+coolant and CDU secondary nodes with the facility valves, one implicit solve in which
+throttles and trips are located inside the step -> rack PSUs -> hall air + CRAHs ->
+chillers on chilled water -> facility water with the CDUs' exchangers, free cooling
+and the dry-cooler / tower fan PI, chiller trim -> robots -> power chain, BESS,
+generators -> repaired racks back online, robots sent to racks that tripped -> ledger.
+
+Numerics (the README's "Numerics" section has the reasons): the GPU junction is an
+exact exponential over the rack coolant's end-of-step temperature, its throttle and
+trip crossings roots of it; rack coolant, CDU and facility-water nodes are backward
+Euler, coupled and solved in closed form (affine in their downstream neighbour), stable
+for any dt and any number of racks per CDU; hall air is an exact exponential; the
+valve, CRAH and fan PI controllers are solved at the step's end (``pi_implicit``);
+every flow between nodes is the residual of the node it leaves, so the site ledger
+closes to rounding whatever dt is.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from twin.scenario import Scenario
 from twin.scenario.schema import Event
-from twin.sim.control import pi_update
+from twin.sim.control import pi_implicit
 from twin.sim.coolant import CoolantTable
 from twin.sim.heat_exchange import exchanger_conductance_w_per_k
-from twin.sim.hydraulics import CduLoopParams, LoopSolution, branch_flow_lpm, solve_loops
+from twin.sim.hydraulics import (
+    CduLoopParams,
+    LoopSolution,
+    branch_dp_per_speed2_kpa,
+    branch_flow_lpm,
+    solve_loops,
+)
 from twin.sim.layout import build_layout
 from twin.sim.live import LiveView
 from twin.sim.plant import ChillerPlant, economizer_share, facility_pump_power_w
@@ -272,6 +286,18 @@ class Simulation:
         self.rack_other_dynamic_w = r.other_w - r.other_idle_w
         self.rack_full_tokens = r.gpus * r.tokens_per_s_per_gpu
         self.rack_junction_capacity_j_per_k = r.gpus * r.junction_capacity_j_per_k
+        # the step's constants of the chips' exact and the rack coolant's implicit updates
+        self.junction_tau_s = r.junction_resistance_k_per_w * r.junction_capacity_j_per_k
+        self.junction_decay = np.exp(-self.dt_s / self.junction_tau_s)
+        relax = -np.expm1(-self.dt_s / self.junction_tau_s)
+        self.junction_relax_k_per_w = relax * r.junction_resistance_k_per_w
+        # the coolant under the chips moves linearly from its start to its end value
+        # over the step: weights of the two in the junction's exact end temperature
+        self.junction_from_end = 1.0 - self.junction_tau_s * relax / self.dt_s
+        self.junction_from_start = relax - self.junction_from_end
+        self.rack_chip_conductance_w_per_k = (self.rack_junction_capacity_j_per_k
+                                              * self.junction_from_end / self.dt_s)
+        self.rack_capacity_per_s = r.coolant_capacity_j_per_k / self.dt_s
         self.loop_params = CduLoopParams(
             shutoff_head_kpa=self.cdus.shutoff_head_kpa,
             curve_a_kpa_per_lpm2=self.cdus.curve_a_kpa_per_lpm2,
@@ -382,6 +408,11 @@ class Simulation:
         self._pending_j = 0.0
         self._import_baseline_w: float | None = None
         self._demand_response: tuple[float, float] | None = None  # (end time, target kW)
+        # the implicit controllers' plant slopes, carried from step to step (NaN: probe)
+        self._valve_slope = np.full(m, np.nan)
+        self._pump_slope = np.full(m, np.nan)
+        self._crah_slope = np.full(h, np.nan)
+        self._fan_slope = np.full(1, np.nan)
         self.ledger_state = Ledger(stored_start_j=self.stored_energy_j(),
                                    battery_start_j=self.battery_energy_j())
         self._site = np.zeros(len(SITE_COLUMNS))
@@ -427,44 +458,39 @@ class Simulation:
         if not self.power_chain.hall_powered.all():
             online &= self.power_chain.hall_powered[topo.rack_hall]
         demand_w = self.rack_idle_w + util * self.rack_dynamic_w
-        gpu_w = demand_w
         gm = self.scenario.gpu_management
+        ramp_w = 0.0
         if st.smoothing_enabled:
-            # NVML power smoothing: ramp limits per GPU and a floor while the job runs.
+            # NVML power smoothing: ramp limits per GPU on the step's mean (the offset
+            # moves both levels of a swing) and a floor while the job runs
             up = gm.smoothing_ramp_up_w_per_s * dt * r.gpus
             down = gm.smoothing_ramp_down_w_per_s * dt * r.gpus
-            gpu_w = np.clip(gpu_w, st.gpu_power_w - down, st.gpu_power_w + up)
-            floor = np.where(util > 0, gm.smoothing_floor_fraction * self.rack_tdp_w, 0.0)
-            gpu_w = np.maximum(gpu_w, floor)
-        cap_w = np.minimum(st.power_cap_fraction, st.curtail_cap_fraction) * self.rack_tdp_w
-        gpu_w = np.minimum(gpu_w, np.maximum(cap_w, self.rack_idle_w))
-        gpu_w = gpu_w * (1.0 - (1.0 - gm.throttle_power_fraction) * st.throttled)
-        gpu_w *= online
+            ramp_w = np.clip(demand_w, st.gpu_power_w - down, st.gpu_power_w + up) - demand_w
+        cap_w = np.maximum(np.minimum(st.power_cap_fraction, st.curtail_cap_fraction)
+                           * self.rack_tdp_w, self.rack_idle_w)
+        held = (1.0 - (1.0 - gm.throttle_power_fraction) * st.throttled) * online
+
+        def gpu_power_w(level: np.ndarray) -> np.ndarray:
+            gpu = self.rack_idle_w + level * self.rack_dynamic_w + ramp_w
+            if st.smoothing_enabled:
+                gpu = np.maximum(gpu, np.where(
+                    level > 0, gm.smoothing_floor_fraction * self.rack_tdp_w, 0.0))
+            return np.minimum(gpu, cap_w) * held
+
+        wl = self.workload
+        swing = wl.split
+        if swing:  # the training swings within the step, at both of their levels
+            share = wl.high_share
+            gpu_high_w, gpu_low_w = gpu_power_w(wl.high), gpu_power_w(wl.low)
+            gpu_w = gpu_low_w + share * (gpu_high_w - gpu_low_w)
+            other_high_w = (r.other_idle_w + wl.high * self.rack_other_dynamic_w) * online
+            other_low_w = (r.other_idle_w + wl.low * self.rack_other_dynamic_w) * online
+        else:
+            gpu_w = gpu_power_w(util)
         other_w = (r.other_idle_w + util * self.rack_other_dynamic_w) * online
         st.gpu_power_w = gpu_w
-        # Work done follows the dynamic power the GPUs get against what the job asked for
-        # (clocks scale with power near the top of the V/f curve; a linear simplification).
-        asked = np.maximum(demand_w - self.rack_idle_w, 1e-9)
-        delivered = np.clip((gpu_w - self.rack_idle_w) / asked, 0.0, 1.0)
-        delivered *= online
-        rack_tokens = self.rack_full_tokens * util * delivered
-        rack_dc_w = gpu_w + other_w
-        rack_in_w = self.power_chain.rack_input_w(rack_dc_w)
-        liquid_w = other_w * r.liquid_other_fraction  # GPU heat arrives through the chips
-        air_w = rack_in_w - gpu_w - liquid_w  # fans, boards, PSU losses
-
-        # --- chips: junction node over the rack coolant -------------------------------
         per_gpu_w = gpu_w / r.gpus
-        junction_new, chip_out_w = relax_node(
-            st.junction_c, r.junction_capacity_j_per_k, 1.0 / r.junction_resistance_k_per_w,
-            st.rack_coolant_c, per_gpu_w, dt)
-        st.junction_c = junction_new
-        liquid_w = liquid_w + chip_out_w * r.gpus
-        st.throttled = (st.junction_c >= r.throttle_c) | (
-            st.throttled & (st.junction_c > r.release_c))
-        overheated = st.junction_c >= r.critical_c
-        newly_overheated = overheated & ~st.tripped  # these get a service robot
-        st.tripped = st.tripped | overheated
+        other_liquid_w = other_w * r.liquid_other_fraction
 
         # --- CDU hydraulics (algebraic: pumps against parallel branches and the exchanger) --
         # without power for the cooling (an outage the backup sources cannot carry) the CDU
@@ -472,62 +498,109 @@ class Simulation:
         cooling_on = self.power_chain.auxiliaries_powered
         running = np.where(st.cdu_online & cooling_on,
                            np.minimum(st.pumps_available, c.pumps_required), 0)
-        # pumps short of coolant at their suction make less head (air, cavitation)
-        loop = solve_loops(self.loop_params, st.pump_speed * st.suction, running,
-                           c.branch_conductance_sum, out=self._loop)
-        rack_flow_lpm = branch_flow_lpm(self.rack_inv_sqrt_k, topo.rack_cdu, loop.branch_dp_kpa)
-        st.pump_speed, st.pump_integral = pi_update(
-            c.dp_setpoint_kpa - loop.branch_dp_kpa, st.pump_integral, dt,
-            kp=PUMP_KP_PER_KPA, ti_s=PUMP_TI_S, out_min=c.min_speed, out_max=1.0,
-            max_integration_s=PUMP_TI_S)
+        # the pumps' differential-pressure PI solved at the step's end: the branch
+        # pressure goes with the speed squared (pumps short of coolant at their suction,
+        # air and cavitation, make less head)
+        dp_at_rated_kpa = branch_dp_per_speed2_kpa(self.loop_params, running,
+                                                   c.branch_conductance_sum)
+        dp_at_rated_kpa *= st.suction**2
+        st.pump_speed, st.pump_integral, _ = pi_implicit(
+            lambda speed: c.dp_setpoint_kpa - dp_at_rated_kpa * speed**2, st.pump_integral,
+            dt, kp=PUMP_KP_PER_KPA, ti_s=PUMP_TI_S, out_min=c.min_speed, out_max=1.0,
+            guess=st.pump_speed, error_slope=self._pump_slope)
         manual = ~np.isnan(st.pump_manual_speed)
         if manual.any():
             # a fixed speed overrides the loop; the integral follows it for a bumpless return
             st.pump_speed[manual] = st.pump_manual_speed[manual]
             st.pump_integral[manual] = st.pump_manual_speed[manual]
+        loop = solve_loops(self.loop_params, st.pump_speed * st.suction, running,
+                           c.branch_conductance_sum, out=self._loop)
+        rack_flow_lpm = branch_flow_lpm(self.rack_inv_sqrt_k, topo.rack_cdu, loop.branch_dp_kpa)
 
-        # --- rack coolant nodes -----------------------------------------------------------
-        t_rack = st.rack_coolant_c
-        # the coolant's capacity rate at each CDU's supply temperature (one lookup per CDU)
+        # --- chips, rack coolant, CDU secondary and its valve: one coupled implicit solve ---
+        # capacity rates at each CDU's supply (racks) and return (exchanger) temperatures
         supply_vhc = self.tcs.volumetric_heat_capacity(st.cdu_supply_c)
         rack_rate = rack_flow_lpm * (supply_vhc / 60000.0)[topo.rack_cdu]
-        supply_at_rack = st.cdu_supply_c[topo.rack_cdu]
-        st.rack_coolant_c, carried_w = relax_node(
-            t_rack, r.coolant_capacity_j_per_k, rack_rate, supply_at_rack, liquid_w, dt)
+        hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, st.cdu_coolant_c)
+        cold_per_valve = c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
+        fw_start_c = float(st.facility_c[0])
+        chips = _ChipProfile.constant(per_gpu_w, dt, gm.throttle_power_fraction)
+        brackets: list[tuple[np.ndarray, ...]] | None = None
+        for crossing_pass in range(MAX_CROSSING_PASSES):
+            rack_base, rack_gain, carried_base, carried_gain = self._rack_response(
+                chips, other_liquid_w, rack_rate)
+            cdu = _CduLoop(self, carried_base, carried_gain, loop.pump_power_w, hot_rate)
+            if not crossing_pass:
+                # the valves act on the step's first solve; a trip located inside the
+                # step reaches them in the next (the heat it takes away is small)
+                valve, valve_integral, _ = pi_implicit(
+                    lambda v, cdu=cdu: cdu.supply_c(v * cold_per_valve, fw_start_c)
+                    - st.supply_setpoint_c,
+                    st.valve_integral, dt, kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S,
+                    out_min=VALVE_MIN, out_max=1.0, guess=st.valve,
+                    error_slope=self._valve_slope)
+                if st.valve_stuck.any():  # the controller winds on; the valve does not follow
+                    valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
+            cdu_offset_c, cdu_slope = cdu.return_affine(valve * cold_per_valve)
+            supply_c = cdu.supply_from(cdu_offset_c, cdu_slope, fw_start_c)
+            if crossing_pass == MAX_CROSSING_PASSES - 1:
+                break
+            located = chips.located(self, rack_base + rack_gain * supply_c[topo.rack_cdu],
+                                    online)
+            if located is None:
+                break
+            if brackets is None:
+                brackets = [(np.zeros_like(per_gpu_w), np.full_like(per_gpu_w, dt),
+                             np.full_like(per_gpu_w, np.nan), np.full_like(per_gpu_w, np.nan))
+                            for _ in range(2)]
+            chips = located.bracketed(chips, brackets,
+                                      last=crossing_pass == MAX_CROSSING_PASSES - 2)
+        st.valve, st.valve_integral = valve, valve_integral
 
-        # --- CDU secondary node and exchanger to facility water ----------------------------
-        cdu_heat_w = np.bincount(topo.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
-        cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
-        t_cdu = st.cdu_coolant_c
-        hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, t_cdu)
-        cold_rate = st.valve * c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
-        hx_conductance = exchanger_conductance_w_per_k(c.hx_ua_w_per_k, hot_rate, cold_rate)
-        st.cdu_coolant_c, hx_duty_w = relax_node(
-            t_cdu, c.capacity_j_per_k, hx_conductance, st.facility_c[0], cdu_heat_w, dt)
-        # the supply leaves the exchanger cooled by the duty the secondary flow carries
-        cooled = np.divide(hx_conductance, hot_rate, out=np.zeros_like(hot_rate),
-                           where=hot_rate > 0)
-        st.cdu_supply_c = st.cdu_coolant_c - cooled * (st.cdu_coolant_c - st.facility_c[0])
-        st.valve, st.valve_integral = pi_update(
-            st.cdu_supply_c - st.supply_setpoint_c, st.valve_integral, dt,
-            kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S, out_min=VALVE_MIN, out_max=1.0,
-            max_integration_s=VALVE_TI_S)
-        if st.valve_stuck.any():  # the controller winds on; the valve does not follow
-            st.valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
+        # --- rack power through the PSUs, with what the chips drew until a trip ------------
+        gpu_w = chips.mean_w * r.gpus
+        other_w = other_w * chips.online_share
+        other_liquid_w = other_liquid_w * chips.online_share
+        st.gpu_power_w = np.where(chips.tripped_in_step, 0.0, gpu_w)
+        # Work done follows the dynamic power the GPUs get against what the job asked for
+        # (clocks scale with power near the top of the V/f curve; a linear simplification).
+        asked = np.maximum(demand_w - self.rack_idle_w, 1e-9)
+        delivered = np.clip((gpu_w - self.rack_idle_w * chips.online_share) / asked, 0.0, 1.0)
+        delivered *= online
+        rack_tokens = self.rack_full_tokens * util * delivered
+        rack_levels_w = None
+        if swing:
+            # what the chips drew until a trip scales both levels alike
+            kept = np.divide(chips.mean_w, per_gpu_w, out=np.zeros_like(gpu_w),
+                             where=per_gpu_w > 0)
+            rack_in_w, *rack_levels_w = self.power_chain.rack_input_levels_w(
+                gpu_high_w * kept + other_high_w * chips.online_share,
+                gpu_low_w * kept + other_low_w * chips.online_share, share)
+        else:
+            rack_in_w = self.power_chain.rack_input_w(gpu_w + other_w)
+        air_w = rack_in_w - gpu_w - other_liquid_w  # fans, boards, PSU losses
 
         # --- hall air and CRAHs on chilled water -----------------------------------------
         # electrical-room losses and robot heat of the previous step (held as pending heat)
         hall_air_in_w = np.bincount(topo.rack_hall, weights=air_w, minlength=self.hall_count)
-        crah_fan_w = self.crah_fan_w * st.crah_speed**3 * cooling_on
-        hall_air_in_w += self._pending_hall_w + crah_fan_w
-        st.hall_air_c, crah_duty_w = relax_node(
-            st.hall_air_c, self.hall_air_capacity_j_per_k,
-            self.crah_design_conductance_w_per_k * st.crah_speed * cooling_on, st.chilled_c[0],
-            hall_air_in_w, dt)
-        st.crah_speed, st.crah_integral = pi_update(
-            st.hall_air_c - self.room_setpoint_c, st.crah_integral, dt,
+        hall_air_in_w += self._pending_hall_w
+        chilled_start_c = float(st.chilled_c[0])
+        crah_conductance = self.crah_design_conductance_w_per_k * cooling_on
+        crah_fan_full_w = self.crah_fan_w * cooling_on
+
+        def hall_air_c(speed: np.ndarray) -> np.ndarray:
+            return relax_node(st.hall_air_c, self.hall_air_capacity_j_per_k,
+                              crah_conductance * speed, chilled_start_c,
+                              hall_air_in_w + crah_fan_full_w * speed**3, dt)[0]
+
+        st.crah_speed, st.crah_integral, _ = pi_implicit(
+            lambda speed: hall_air_c(speed) - self.room_setpoint_c, st.crah_integral, dt,
             kp=CRAH_KP_PER_K, ti_s=CRAH_TI_S, out_min=CRAH_MIN_SPEED, out_max=1.0,
-            max_integration_s=CRAH_TI_S)
+            guess=st.crah_speed, error_slope=self._crah_slope)
+        crah_fan_w = crah_fan_full_w * st.crah_speed**3
+        st.hall_air_c, crah_duty_w = relax_node(
+            st.hall_air_c, self.hall_air_capacity_j_per_k, crah_conductance * st.crah_speed,
+            chilled_start_c, hall_air_in_w + crah_fan_w, dt)
 
         # --- chilled water: the economizer's share first, chillers the rest ---------------
         hr = self.scenario.heat_rejection
@@ -539,44 +612,72 @@ class Simulation:
                                          chw_set, np.inf, dt)
         economizer_w = economizer_share(hr.chillers, dry_bulb_c) * chw_wanted_w * cooling_on
         chw_duty_w, st.chilled_c[0] = _ideal_removal(
-            st.chilled_c[0], self.chw_capacity_j_per_k, crah_w - economizer_w, chw_set,
+            chilled_start_c, self.chw_capacity_j_per_k, crah_w - economizer_w, chw_set,
             units * chw_unit_w, dt)
         economizer_fan_w = economizer_w * self.economizer_fan_w_per_w
 
-        # --- facility water: free cooling by dry coolers / towers, chiller trim -----------
-        fw_in_w = float(hx_duty_w.sum())
+        # --- facility water: CDU exchangers in, free cooling and chiller trim out ----------
         fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s)) * cooling_on
         fw_pump_w = facility_pump_power_w(self.scenario.facility_water,
                                           fw_flow / self.fw_design_flow_kg_per_s)
-        fw_in_w += fw_pump_w
-        x = st.rejection_fraction
-        t_fw = st.facility_c[0]
         # units whose fans failed pass next to nothing (natural convection neglected)
         dry_share = st.dry_coolers_in_service / max(hr.dry_coolers.count, 1)
-        g_dry = (self.dry_cooler_conductance_w_per_k * dry_share * x
-                 if t_fw > dry_bulb_c and cooling_on else 0.0)
-        g_tower = self.tower_conductance_w_per_k * x if t_fw > wet_bulb_c and cooling_on else 0.0
-        g_free = g_dry + g_tower
-        sink_c = (g_dry * dry_bulb_c + g_tower * wet_bulb_c) / g_free if g_free > 0 else t_fw
-        fw_next, free_w = relax_node(
-            st.facility_c, np.array([self.fw_capacity_j_per_k]), np.array([g_free]),
-            np.array([sink_c]), np.array([fw_in_w]), dt)
-        free_w = float(free_w[0])
-        dry_w = free_w * g_dry / g_free if g_free > 0 else 0.0
-        tower_w = free_w * g_tower / g_free if g_free > 0 else 0.0
+        g_dry_full = (self.dry_cooler_conductance_w_per_k * dry_share
+                      if fw_start_c > dry_bulb_c and cooling_on else 0.0)
+        g_tower_full = (self.tower_conductance_w_per_k
+                        if fw_start_c > wet_bulb_c and cooling_on else 0.0)
         fw_set = self.scenario.facility_water.supply_setpoint_c
         # the units the chilled water leaves trim the facility water
         trim_capacity_w = (max(units - chw_duty_w / chw_unit_w, 0.0)
                            * self.chillers.unit_capacity_at(fw_set, dry_bulb_c))
-        trim_w, fw_after = _ideal_removal(float(fw_next[0]), self.fw_capacity_j_per_k, 0.0,
+        plant = _FacilityWater(self.fw_capacity_j_per_k, fw_start_c, dt,
+                               cdu.exchanger_g, cdu_offset_c, cdu_slope, fw_pump_w,
+                               g_dry_full, dry_bulb_c, g_tower_full, wet_bulb_c,
+                               fw_set + TRIM_DEADBAND_K, trim_capacity_w)
+        fan, fan_integral, _ = pi_implicit(
+            lambda x: plant.after_trim_c(x) - fw_set, np.array([st.rejection_integral]), dt,
+            kp=FREE_COOLING_KP_PER_K, ti_s=FREE_COOLING_TI_S, out_min=0.0, out_max=1.0,
+            guess=np.array([st.rejection_fraction]), error_slope=self._fan_slope)
+        x = float(fan[0])
+        st.rejection_fraction, st.rejection_integral = x, float(fan_integral[0])
+        fw_end_c = float(plant.before_trim_c(np.array([x]))[0])
+        g_dry, g_tower = g_dry_full * x, g_tower_full * x
+
+        # every node's end temperature, and each flow between nodes as the residual of the
+        # node it leaves, so that the ledger closes to rounding
+        st.cdu_coolant_c = cdu_offset_c + cdu_slope * fw_end_c
+        st.cdu_supply_c = st.cdu_coolant_c - cdu.kappa * (st.cdu_coolant_c - fw_end_c)
+        supply_at_rack = st.cdu_supply_c[topo.rack_cdu]
+        rack_start_c = st.rack_coolant_c
+        st.rack_coolant_c = rack_base + rack_gain * supply_at_rack
+        junction_start_c = st.junction_c
+        st.junction_c = chips.junction_end_c(self, st.junction_c, rack_start_c,
+                                             st.rack_coolant_c)
+        chip_out_w = (chips.mean_w - r.junction_capacity_j_per_k
+                      * (st.junction_c - junction_start_c) / dt) * r.gpus
+        liquid_w = other_liquid_w + chip_out_w
+        carried_w = liquid_w - r.coolant_capacity_j_per_k * (st.rack_coolant_c
+                                                             - rack_start_c) / dt
+        cdu_heat_w = np.bincount(topo.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
+        cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
+        hx_duty_w = cdu_heat_w - c.capacity_j_per_k * (st.cdu_coolant_c - cdu.start_c) / dt
+        fw_in_w = float(hx_duty_w.sum()) + fw_pump_w
+        free_w = fw_in_w - self.fw_capacity_j_per_k * (fw_end_c - fw_start_c) / dt
+        g_free = g_dry + g_tower
+        dry_w = free_w * g_dry / g_free if g_free > 0 else 0.0
+        tower_w = free_w * g_tower / g_free if g_free > 0 else 0.0
+        trim_w, fw_after = _ideal_removal(fw_end_c, self.fw_capacity_j_per_k, 0.0,
                                           fw_set + TRIM_DEADBAND_K, trim_capacity_w, dt)
         st.facility_c[0] = fw_after
-        st.rejection_fraction, st.rejection_integral = pi_update(
-            np.array([fw_after - fw_set]), np.array([st.rejection_integral]), dt,
-            kp=FREE_COOLING_KP_PER_K, ti_s=FREE_COOLING_TI_S, out_min=0.0, out_max=1.0,
-            max_integration_s=FREE_COOLING_TI_S)
-        st.rejection_fraction = float(st.rejection_fraction[0])
-        st.rejection_integral = float(st.rejection_integral[0])
+
+        # --- throttling and trips: located inside the step above, kept at its end ---------
+        st.throttled = (st.junction_c >= r.throttle_c) | (
+            (st.throttled | chips.throttled_in_step) & (st.junction_c > r.release_c))
+        # a rack whose coolant alone lifts it past its limit after the last located pass
+        overheated = chips.tripped_in_step | (online & (st.junction_c >= r.critical_c))
+        st.throttled &= ~overheated
+        newly_overheated = overheated & ~st.tripped  # these get a service robot
+        st.tripped = st.tripped | overheated
         dry = hr.dry_coolers
         dry_fan_w = (self.dry_cooler_fan_w * dry_share * _staged_fan_power(x, dry.min_speed)
                      if g_dry else 0.0)
@@ -593,7 +694,8 @@ class Simulation:
         hall_mech_w = cdu_pump_by_hall + crah_fan_w
         plant_w = fw_pump_w + dry_fan_w + tower_fan_w + chiller_w + economizer_fan_w
         robot_w = self.robots.step(dt, delivered)
-        grid = self.power_chain.step(t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w)
+        grid = self.power_chain.step(t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w,
+                                     rack_levels_w)
         # repaired racks come back for the next step, whatever tripped them may again
         st.tripped[self.robots.repaired] = False
         if newly_overheated.any():
@@ -669,6 +771,34 @@ class Simulation:
             "chillers_running": chillers_running, "powered": powered,
             "fw_rise_k": fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0,
         }
+
+    def _rack_response(self, chips: _ChipProfile, other_liquid_w: np.ndarray,
+                       rack_rate_w_per_k: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each rack's coolant temperature at the step's end as ``base + gain * T_s``
+        of its CDU's supply ``T_s`` at the end, and the heat it returns to the CDU as
+        ``carried_base - carried_slope * T_s``.
+
+        The junction is solved exactly over the coolant moving linearly from its start
+        to its end temperature ``X``; its heat into the coolant is then ``H - K X``.
+        The coolant node is backward Euler, ``C (X - X_0)/dt = L + H - K X - m (X - T_s)``,
+        linear in ``X`` and ``T_s``, so chips, racks and CDUs are one implicit system,
+        stable for any dt and any number of racks per CDU (the neighbour's value from
+        the previous step, used instead, lets the racks' capacity overdrive a small CDU
+        node at a long step)."""
+        r, st = self.racks, self.state
+        relaxed_w = chips.relaxed_w(self.junction_tau_s, self.junction_decay)
+        stored_w = ((self.junction_decay - 1.0) * st.junction_c
+                    + self.junction_from_start * st.rack_coolant_c
+                    + r.junction_resistance_k_per_w * relaxed_w)
+        stored_w *= r.junction_capacity_j_per_k / self.dt_s
+        chip_heat_w = (chips.mean_w - stored_w) * r.gpus
+        denominator = self.rack_capacity_per_s + self.rack_chip_conductance_w_per_k
+        denominator = denominator + rack_rate_w_per_k
+        base = (self.rack_capacity_per_s * st.rack_coolant_c
+                + other_liquid_w * chips.online_share + chip_heat_w) / denominator
+        gain = rack_rate_w_per_k / denominator
+        return base, gain, rack_rate_w_per_k * base, rack_rate_w_per_k * (1.0 - gain)
 
     # ------------------------------------------------------------------ events
 
@@ -1044,8 +1174,8 @@ class Simulation:
 _COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
 
 # Controller tunings. Gains are per unit of the measured quantity; the integral time is
-# the loop's design settling time. Each loop integrates over at most ti per step, so a step
-# longer than the loop settles stays stable (the loop is then quasi-steady within it).
+# the loop's design settling time. Every loop is solved at the step's end (pi_implicit),
+# so it is stable whatever dt is against its own time constants.
 PUMP_KP_PER_KPA = 0.0015  # speed per kPa of branch dp error; plant gain ~2 dp/n
 PUMP_TI_S = 3.0
 VALVE_KP_PER_K = 0.05  # facility valve opening per K of TCS supply error
@@ -1070,6 +1200,8 @@ FAULT_KINDS = frozenset({
     "filter-clean", "dry-cooler-fail", "dry-cooler-restore", "chiller-trip", "chiller-restore",
     "workload-surge", "transformer-fail", "transformer-restore", "ups-fail", "ups-restore",
     "generator-fail", "generator-restore", "workcell-e-stop", "workcell-reset", "service-dispatch"})
+MAX_CROSSING_PASSES = 8  # solves of a step in which a GPU throttles or trips
+TRIP_TIME_TOLERANCE_S = 0.5  # a located trip time is settled to within this
 
 
 def _ideal_removal(t_c: float, capacity_j_per_k: float, heat_in_w: float, setpoint_c: float,
@@ -1100,3 +1232,279 @@ def _units_running(command: float, count: int, min_speed: float) -> int:
 
 def _weighted(values: np.ndarray, weights: np.ndarray, total: float) -> float:
     return float(np.dot(values, weights) / total) if total > 0 else float(values.mean())
+
+
+@dataclass(slots=True)
+class _ChipProfile:
+    """Each rack's GPU power over one step: ``power_w`` (per GPU) from the step's start,
+    times the throttle fraction from ``throttle_s`` into the step, nothing from
+    ``trip_s`` (both ``dt`` when the rack neither throttles nor trips in the step)."""
+
+    power_w: np.ndarray
+    throttle_s: np.ndarray
+    trip_s: np.ndarray
+    dt_s: float
+    throttle_fraction: float
+    steady: bool  # no switch inside the step
+
+    @classmethod
+    def constant(cls, power_w: np.ndarray, dt_s: float, throttle_fraction: float
+                 ) -> _ChipProfile:
+        full = np.full(power_w.shape, dt_s)
+        return cls(power_w, full, full, dt_s, throttle_fraction, True)
+
+    @property
+    def mean_w(self) -> np.ndarray:
+        if self.steady:
+            return self.power_w
+        return self.power_w * (self.throttle_s + self.throttle_fraction
+                               * (self.trip_s - self.throttle_s)) / self.dt_s
+
+    @property
+    def online_share(self) -> np.ndarray | float:
+        return 1.0 if self.steady else self.trip_s / self.dt_s
+
+    @property
+    def throttled_in_step(self) -> np.ndarray | bool:
+        return False if self.steady else self.throttle_s < self.dt_s
+
+    @property
+    def tripped_in_step(self) -> np.ndarray | bool:
+        return False if self.steady else self.trip_s < self.dt_s
+
+    def relaxed_w(self, tau_s: np.ndarray, decay: np.ndarray) -> np.ndarray:
+        """``int_0^dt q(s) exp(-(dt - s)/tau) ds / tau`` (W per GPU): the power whose
+        heat is still in the junction at the step's end, in the junction's exact
+        solution ``T_end = a T_0 + (1 - a) T_coolant + R q_relaxed`` (``a`` = decay)."""
+        if self.steady:
+            return self.power_w * (1.0 - decay)
+        at_throttle = np.exp((self.throttle_s - self.dt_s) / tau_s)
+        at_trip = np.exp((self.trip_s - self.dt_s) / tau_s)
+        return self.power_w * ((at_throttle - decay)
+                               + self.throttle_fraction * (at_trip - at_throttle))
+
+    def junction_end_c(self, sim: Simulation, junction_c: np.ndarray,
+                       coolant_start_c: np.ndarray, coolant_end_c: np.ndarray) -> np.ndarray:
+        """Junction temperatures at the step's end, exact for this power profile over
+        the rack coolant moving linearly from ``coolant_start_c`` to ``coolant_end_c``."""
+        decay = sim.junction_decay
+        end_c = decay * junction_c
+        end_c += sim.junction_from_start * coolant_start_c
+        end_c += sim.junction_from_end * coolant_end_c
+        if self.steady:
+            end_c += sim.junction_relax_k_per_w * self.power_w
+        else:
+            end_c += sim.racks.junction_resistance_k_per_w * self.relaxed_w(
+                sim.junction_tau_s, decay)
+        return end_c
+
+    def bracketed(self, tried: _ChipProfile, brackets: list[tuple[np.ndarray, ...]],
+                  last: bool) -> _ChipProfile:
+        """This profile's throttle and trip times, found with the coolant that the
+        ``tried`` profile left, moved towards the fixed point where the two agree.
+
+        A throttle or trip cuts the heat that brought it on: an earlier one leaves the
+        coolant cooler and the crossing later. Each rack's fixed point is kept in a
+        bracket (early, late, with how far each try's crossing fell from it) per
+        switch, narrowed by every try; the next try is the regula falsi point of the
+        bracket, or, until both ends are known, the crossing just found if it lies
+        inside, else the bracket's middle. On the ``last`` try an unsettled
+        rack switches at the bracket's early end, where its GPU has not yet passed the
+        limit."""
+        times = []
+        for found, tried_s, (early, late, early_gap, late_gap) in zip(
+                (self.throttle_s, self.trip_s), (tried.throttle_s, tried.trip_s), brackets,
+                strict=True):
+            gap = found - tried_s  # falls as the tried time rises; the fixed point is 0
+            later = gap > TRIP_TIME_TOLERANCE_S
+            sooner = gap < -TRIP_TIME_TOLERANCE_S
+            np.copyto(early, tried_s, where=later)
+            np.copyto(early_gap, gap, where=later)
+            np.copyto(late, tried_s, where=sooner)
+            np.copyto(late_gap, gap, where=sooner)
+            settled = ~(later | sooner)
+            # regula falsi where both ends are known, else the crossing just found
+            # (a fixed-point step) if it lies inside, else bisection
+            known = np.isfinite(early_gap) & np.isfinite(late_gap)
+            falsi = early + early_gap * (late - early) / np.where(
+                known, early_gap - late_gap, 1.0)
+            inside = (found > early) & (found < late)
+            trial = np.where(known & (falsi > early) & (falsi < late), falsi,
+                             np.where(~known & inside, found, 0.5 * (early + late)))
+            trial = np.where(settled, found, trial)
+            if last:
+                trial = np.where(settled, found, early)
+            times.append(trial)
+        throttle_s, trip_s = times
+        throttle_s = np.minimum(throttle_s, trip_s)
+        steady = not ((throttle_s < self.dt_s).any() or (trip_s < self.dt_s).any())
+        return _ChipProfile(self.power_w, throttle_s, trip_s, self.dt_s,
+                            self.throttle_fraction, steady)
+
+    def located(self, sim: Simulation, coolant_c: np.ndarray, online: np.ndarray
+                ) -> _ChipProfile | None:
+        """The profile with each throttle and trip at the time the junction reaches its
+        limit: roots of its exact solution over the coolant moving linearly from its
+        start-of-step temperature to ``coolant_c``. None when that is this profile (to
+        within ``TRIP_TIME_TOLERANCE_S``)."""
+        r, st = sim.racks, sim.state
+        dt = self.dt_s
+        start_c = st.junction_c
+        # the junction at the step's end without a switch: below every limit, no crossing
+        end_c = sim.junction_decay * start_c
+        end_c += sim.junction_from_start * st.rack_coolant_c
+        end_c += sim.junction_from_end * coolant_c
+        end_c += sim.junction_relax_k_per_w * self.power_w
+        if self.steady and not (end_c >= np.where(st.throttled, r.critical_c,
+                                                  r.throttle_c)).any():
+            return None
+        path = _JunctionPath(sim, st.rack_coolant_c, coolant_c, self.trip_s)
+        may_throttle = online & ~st.throttled & (end_c >= r.throttle_c)
+        throttle_s = path.crossing_s(0.0, start_c, self.power_w, r.throttle_c, may_throttle)
+        switched = throttle_s < dt
+        from_s = np.where(switched, throttle_s, 0.0)
+        from_c = np.where(switched, path.at_c(throttle_s, 0.0, start_c, self.power_w),
+                          start_c)
+        after_w = np.where(switched, self.power_w * self.throttle_fraction, self.power_w)
+        hot = online & (path.at_c(dt, from_s, from_c, after_w) >= r.critical_c)
+        trip_s = path.crossing_s(from_s, from_c, after_w, r.critical_c, hot)
+        if (np.max(np.abs(throttle_s - self.throttle_s)) <= TRIP_TIME_TOLERANCE_S
+                and np.max(np.abs(trip_s - self.trip_s)) <= TRIP_TIME_TOLERANCE_S):
+            return None
+        return _ChipProfile(self.power_w, throttle_s, trip_s, dt, self.throttle_fraction,
+                            not (switched.any() or (trip_s < dt).any()))
+
+
+class _JunctionPath:
+    """Junction temperatures inside a step: from ``(from_s, from_c)`` at a constant
+    power ``q`` over coolant ``X(t) = X_0 + s t`` the exact solution is
+
+        T(t) = X(t) + q R - s tau + (T_from - X(t_from) - q R + s tau) exp(-(t - t_from)/tau)
+
+    The coolant's rate ``s`` is its change over the step spread over the time its rack
+    runs (a rack that trips stops heating it; before the trip a rack without flow
+    heats its coolant at a near-constant rate): a simplification that the crossings,
+    iterated to their fixed point, need for a coolant that heats fast.
+    """
+
+    def __init__(self, sim: Simulation, coolant_start_c: np.ndarray,
+                 coolant_end_c: np.ndarray, heated_s: np.ndarray):
+        self.dt_s = sim.dt_s
+        self.tau_s = sim.junction_tau_s
+        self.resistance = sim.racks.junction_resistance_k_per_w
+        self.coolant_start_c = coolant_start_c
+        # the coolant changes while its rack runs: until ``heated_s``, its trip
+        self.rate_k_per_s = (coolant_end_c - coolant_start_c) / np.maximum(heated_s, 1e-3)
+
+    def at_c(self, t_s, from_s, from_c, power_w, index=slice(None)) -> np.ndarray:
+        tau, rate = self.tau_s[index], self.rate_k_per_s[index]
+        x0 = self.coolant_start_c[index]
+        offset = power_w * self.resistance[index] - rate * tau
+        return (x0 + rate * t_s + offset
+                + (from_c - x0 - rate * from_s - offset) * np.exp((from_s - t_s) / tau))
+
+    def crossing_s(self, from_s, from_c, power_w, limit_c, candidates) -> np.ndarray:
+        """When the junction, below ``limit_c`` at ``from_s``, reaches it (bisection to
+        a microsecond); at ``from_s`` if it is there already; ``dt`` for racks that are
+        no candidates (callers pass those that end the step at or above the limit)."""
+        dt = self.dt_s
+        out = np.full(candidates.shape, dt)
+        index = np.flatnonzero(candidates)
+        if not index.size:
+            return out
+        start = np.broadcast_to(from_s, candidates.shape)[index]
+        t0_c = np.broadcast_to(from_c, candidates.shape)[index]
+        power = np.broadcast_to(power_w, candidates.shape)[index]
+        limit = limit_c[index]
+        early, late = start.copy(), np.full(index.size, dt)
+        for _ in range(math.ceil(math.log2(max(dt, 1e-3) / 1e-6))):
+            middle = 0.5 * (early + late)
+            over = self.at_c(middle, start, t0_c, power, index) >= limit
+            late = np.where(over, middle, late)
+            early = np.where(over, early, middle)
+        out[index] = np.where(t0_c >= limit, start, late)
+        return out
+
+
+class _CduLoop:
+    """The CDUs' secondary nodes over one step (backward Euler), with what the racks
+    return given as ``carried = base - slope * supply`` per CDU, the racks' own exact
+    and implicit responses summed. For an exchanger conductance ``G`` (facility side
+    given by the valve) and the facility water at ``T_fw``:
+
+        C (T - T_0) / dt = base - slope T_s + P - G (T - T_fw),  T_s = T - k (T - T_fw)
+
+    with ``k = G / C_hot``, linear in ``T``: solved in closed form, stable for any dt."""
+
+    def __init__(self, sim: Simulation, carried_base_w: np.ndarray, carried_slope: np.ndarray,
+                 pump_w: np.ndarray, hot_rate_w_per_k: np.ndarray):
+        topo = sim.topology
+        self.start_c = sim.state.cdu_coolant_c
+        self.capacity_per_s = sim.cdus.capacity_j_per_k / sim.dt_s
+        self.base_w = np.bincount(topo.rack_cdu, weights=carried_base_w,
+                                  minlength=topo.cdu_count)
+        self.base_w += pump_w + self.capacity_per_s * self.start_c
+        self.slope = np.bincount(topo.rack_cdu, weights=carried_slope,
+                                 minlength=topo.cdu_count)
+        self.hot_rate = hot_rate_w_per_k
+        self.ua = sim.cdus.hx_ua_w_per_k
+        self.exchanger_g = np.zeros_like(self.hot_rate)
+        self.kappa = np.zeros_like(self.hot_rate)
+
+    def return_affine(self, cold_rate_w_per_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(offset_c, slope)``: the CDU node's end temperature is offset + slope T_fw."""
+        g = exchanger_conductance_w_per_k(self.ua, self.hot_rate, cold_rate_w_per_k,
+                                          out=self.exchanger_g)
+        np.divide(g, self.hot_rate, out=self.kappa, where=self.hot_rate > 0)
+        self.kappa[self.hot_rate <= 0] = 0.0
+        denominator = self.capacity_per_s + self.slope * (1.0 - self.kappa) + g
+        return self.base_w / denominator, (g - self.slope * self.kappa) / denominator
+
+    def supply_c(self, cold_rate_w_per_k: np.ndarray, facility_c: float) -> np.ndarray:
+        offset, slope = self.return_affine(cold_rate_w_per_k)
+        return self.supply_from(offset, slope, facility_c)
+
+    def supply_from(self, offset_c: np.ndarray, slope: np.ndarray, facility_c: float
+                    ) -> np.ndarray:
+        """The supply temperature, of the exchanger last given to ``return_affine``."""
+        t = offset_c + slope * facility_c
+        return t - self.kappa * (t - facility_c)
+
+
+@dataclass(slots=True)
+class _FacilityWater:
+    """The facility-water node over one step (backward Euler), the CDUs' exchangers as
+    affine functions of its temperature, free cooling at a fan command ``x``:
+
+        C (T - T_0)/dt = sum G_i (offset_i + slope_i T - T) + P_pump - x g (T - T_sink)
+
+    solved in closed form, then the chillers trim what lies above their band."""
+
+    capacity_j_per_k: float
+    start_c: float
+    dt_s: float
+    exchanger_g: np.ndarray
+    cdu_offset_c: np.ndarray
+    cdu_slope: np.ndarray
+    pump_w: float
+    dry_g_w_per_k: float  # at full fan command
+    dry_bulb_c: float
+    tower_g_w_per_k: float
+    wet_bulb_c: float
+    trim_to_c: float
+    trim_capacity_w: float
+
+    def before_trim_c(self, fan: np.ndarray) -> np.ndarray:
+        per_s = self.capacity_j_per_k / self.dt_s
+        inflow = float(np.dot(self.exchanger_g, self.cdu_offset_c))
+        loss = float(np.dot(self.exchanger_g, 1.0 - self.cdu_slope))
+        sink_w = self.dry_g_w_per_k * self.dry_bulb_c + self.tower_g_w_per_k * self.wet_bulb_c
+        g = self.dry_g_w_per_k + self.tower_g_w_per_k
+        return ((per_s * self.start_c + inflow + self.pump_w + fan * sink_w)
+                / (per_s + loss + fan * g))
+
+    def after_trim_c(self, fan: np.ndarray) -> np.ndarray:
+        t = self.before_trim_c(fan)
+        per_s = self.capacity_j_per_k / self.dt_s
+        removed = np.clip(per_s * (t - self.trim_to_c), 0.0, self.trim_capacity_w)
+        return t - removed / per_s

@@ -195,6 +195,13 @@ class LoopSolution:
         return cls(*(np.zeros(cdu_count) for _ in range(4)))
 
 
+def branch_dp_per_speed2_kpa(params: CduLoopParams, pumps_running: np.ndarray,
+                             g_sum: np.ndarray) -> np.ndarray:
+    """``dp_b / n^2`` per CDU, kPa: the branch differential pressure at rated speed,
+    which scales with the speed squared (so a controller can solve for its speed)."""
+    return _branch_dp_per_speed2_kpa(params, pumps_running, g_sum, np.zeros(len(g_sum)))
+
+
 def _branch_dp_per_speed2_kpa(
     params: CduLoopParams, pumps_running: np.ndarray, g_sum: np.ndarray,
     out: np.ndarray,

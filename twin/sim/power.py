@@ -344,10 +344,30 @@ class PowerChain:
         """Rack AC input through the PSUs (their loss stays in the rack as heat)."""
         return input_through_curve(self.p.rack_psu, rack_dc_w, self.psu_rating_w)
 
+    def rack_input_levels_w(self, high_dc_w: np.ndarray, low_dc_w: np.ndarray,
+                            high_share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mean, high, low)`` rack AC inputs of a load at two levels within the step:
+        the PSU loss at each level, weighted by its share (the exact step mean of a
+        load that swings between them)."""
+        high = self.rack_input_w(high_dc_w)
+        low = self.rack_input_w(low_dc_w)
+        mean = high - low
+        mean *= high_share
+        mean += low
+        return mean, high, low
+
     def step(self, t0: float, dt: float, rack_in_w: np.ndarray, hall_mech_w: np.ndarray,
-             plant_w: float, robot_w: float) -> GridResult:
+             plant_w: float, robot_w: float,
+             rack_levels_w: tuple[np.ndarray, np.ndarray] | None = None) -> GridResult:
         """One step's load flow and supply. Racks of a hall whose UPS dropped its load
-        (``hall_powered`` false, decided at the end of the previous step) draw nothing."""
+        (``hall_powered`` false, decided at the end of the previous step) draw nothing.
+
+        ``rack_levels_w``: ``(high, low)`` rack inputs when the racks swing between two
+        levels within the step (``rack_in_w`` their mean). The UPS efficiency curve and
+        the BESS (its smoothing, peak shaving and conversion losses) then see each
+        hall's and the site's load at both levels, in phase, each for the share of the
+        step that keeps the mean; busways and transformers carry the mean (their
+        I^2 R loss of the swing's variance is neglected: a simplification)."""
         topo = self.topo
         available = self.utility_available(t0)
         self.available = available
@@ -361,10 +381,14 @@ class PowerChain:
         ups = self.p.ups
         ups_rating = self.hall_ups_in_service * ups.module_rating_kw * 1e3
         self.hall_ups_loading = ups_out / ups_rating
+        bus_swing = None
         if ups.mode == "eco":
             ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
         else:
             ups_in = input_through_curve(ups.efficiency, ups_out, ups_rating)
+        if rack_levels_w is not None:
+            ups_in, bus_swing = self._ups_levels(rack_in_w, rack_levels_w, ups_out, ups_in,
+                                                 ups_rating)
         # a shed hall's UPS draws on its batteries (same conversion losses), not the bus
         fed = ~self.hall_shed
         lv_load = self.lv_load_w
@@ -388,9 +412,44 @@ class PowerChain:
         chain_loss = float(self.losses.hall_indoor_w.sum() + plant_loss + main_loss)
         outdoor = plant_loss + main_loss
         result = self._supply(t0, dt, demand, chain_loss, outdoor, ups_out * fed,
-                              ups_in * ~fed)
+                              ups_in * ~fed, bus_swing)
         self._manage_load(t0 + dt, dt, ups_in, demand, float(lv_load.sum()))
         return result
+
+    def _ups_levels(self, rack_in_w: np.ndarray, levels_w: tuple[np.ndarray, np.ndarray],
+                    ups_out_w: np.ndarray, ups_in_w: np.ndarray, rating_w: np.ndarray
+                    ) -> tuple[np.ndarray, tuple[float, float, float] | None]:
+        """Each hall's UPS input as the weighted mean over the two levels, and the bus
+        load's two levels ``(share, high offset, low offset)`` from its mean (W), the
+        halls' swings taken in phase; None where nothing swings."""
+        hall = self.topo.rack_hall
+        count = self.hall_count
+        powered = self.hall_powered
+        mean = np.bincount(hall, weights=rack_in_w, minlength=count)
+        high = np.bincount(hall, weights=levels_w[0], minlength=count) - mean
+        low = np.bincount(hall, weights=levels_w[1], minlength=count) - mean
+        high *= powered
+        low *= powered
+        span = high - low
+        if not (span > 0).any():
+            return ups_in_w, None
+        # the hall's share at the upper level: what keeps its mean
+        share = np.divide(-low, span, out=np.zeros(count), where=span > 0)
+        ups = self.p.ups
+        if ups.mode == "eco":
+            in_high = (ups_out_w + high) / (ups.eco_efficiency_pct / 100.0)
+            in_low = (ups_out_w + low) / (ups.eco_efficiency_pct / 100.0)
+        else:
+            in_high = input_through_curve(ups.efficiency, ups_out_w + high, rating_w)
+            in_low = input_through_curve(ups.efficiency, np.maximum(ups_out_w + low, 0.0),
+                                         rating_w)
+        ups_in_w = in_low + share * (in_high - in_low)
+        fed = ~self.hall_shed
+        bus_high = float(np.dot(in_high - ups_in_w, fed))
+        bus_low = float(np.dot(in_low - ups_in_w, fed))
+        if not bus_high > bus_low:
+            return ups_in_w, None
+        return ups_in_w, (-bus_low / (bus_high - bus_low), bus_high, bus_low)
 
     def _backup_bus_live(self, dt: float) -> bool:
         """Whether a source energizes the 22.9 kV bus in an outage: a set on it, or the BESS."""
@@ -487,8 +546,8 @@ class PowerChain:
         return min(self.generators_w, bus_w)
 
     def _supply(self, t0: float, dt: float, demand: float, chain_loss: float,
-                outdoor: float, fed_ups_out_w: np.ndarray, shed_ups_in_w: np.ndarray
-                ) -> GridResult:
+                outdoor: float, fed_ups_out_w: np.ndarray, shed_ups_in_w: np.ndarray,
+                bus_swing: tuple[float, float, float] | None = None) -> GridResult:
         """Share the bus demand between utility, generators, BESS and the UPS batteries of
         the halls on the bus; shed halls' UPS carry their own load from their batteries."""
         available = self.available
@@ -501,8 +560,22 @@ class PowerChain:
             refill = np.minimum(self.ups_capacity_j - self.ups_energy_j,
                                 0.1 * self.ups_capacity_j * dt / 3600.0)
             residual += float(refill.sum()) / dt
-        bess_w = self._bess_request(available, residual, dt)
-        bess_w, bess_loss = self._bess_apply(bess_w, dt)
+        self._follow_swings(available, residual, dt)
+        share = bus_swing[0] if bus_swing is not None and available else 1.0
+        if 0.0 < share < 1.0:
+            # the battery answers the load at each level for that level's share of the step
+            _, high_w, low_w = bus_swing
+            high_out, high_loss = self._bess_apply(
+                self._bess_request(available, residual + high_w, dt), share * dt)
+            limited = self.bess_limited
+            low_out, low_loss = self._bess_apply(
+                self._bess_request(available, residual + low_w, dt), (1.0 - share) * dt)
+            self.bess_limited = self.bess_limited or limited
+            bess_w = share * high_out + (1.0 - share) * low_out
+            bess_loss = share * high_loss + (1.0 - share) * low_loss
+        else:
+            bess_w, bess_loss = self._bess_apply(
+                self._bess_request(available, residual, dt), dt)
         residual -= bess_w
         battery_w = np.minimum(shed_ups_in_w, self.ups_energy_j / dt)
         unserved = float((shed_ups_in_w - battery_w).sum())
@@ -602,13 +675,23 @@ class PowerChain:
         usable_j = max(self.bess_energy_j - self.p.bess.soc_min * self.bess_capacity_j, 0.0)
         return min(self.bess_power_w, usable_j * self.eta_one_way / dt)
 
+    def _follow_swings(self, available: bool, mean_w: float, dt: float) -> None:
+        """Advance the smoothing's low-pass of the demand by the step's mean (exact for a
+        demand held over the step); restart it when the grid returns."""
+        if not available or self.bess_capacity_j <= 0 or not self.p.bess.smoothing:
+            self.smoothed_demand_w = None
+            return
+        if self.smoothed_demand_w is None:
+            self.smoothed_demand_w = mean_w
+        alpha = -np.expm1(-dt / self.p.bess.smoothing_time_constant_s)
+        self.smoothed_demand_w += alpha * (mean_w - self.smoothed_demand_w)
+
     def _bess_request(self, available: bool, residual_w: float, dt: float) -> float:
         """Wanted BESS power, W (positive discharging), before its limits."""
         bess = self.p.bess
         if self.bess_capacity_j <= 0:
             return 0.0
         if not available:
-            self.smoothed_demand_w = None  # restart the filter when the grid returns
             return residual_w
         request = 0.0
         if self.demand_response_w is not None:
@@ -618,10 +701,6 @@ class PowerChain:
                                                  * 1e6))
         if bess.smoothing:
             # discharge the fast part of the swings: demand minus its low-pass
-            if self.smoothed_demand_w is None:
-                self.smoothed_demand_w = residual_w
-            alpha = -np.expm1(-dt / bess.smoothing_time_constant_s)
-            self.smoothed_demand_w += alpha * (residual_w - self.smoothed_demand_w)
             fast = residual_w - self.smoothed_demand_w
             # plus a slow pull back to the initial state of charge (an hour's time constant),
             # so round-trip losses of smoothing do not drain the battery

@@ -7,12 +7,19 @@ checkpoints. Inference follows a diurnal demand curve with seeded noise.
 
 Every function returns the exact mean of the demand over the step [t, t + dt], so a
 run at dt = 60 s sees the same energy as one at dt = 0.1 s (no aliasing of the swings).
+Alongside the mean, ``utilization`` leaves each rack's demand within the step as two
+levels: ``high`` for the share ``high_share`` of the step (a training job's compute
+phases) and ``low`` for the rest (its communication phases, checkpoints, the time before
+it starts), whose weighted mean is the mean. Whatever is nonlinear in the demand (PSU
+and UPS efficiency curves, the BESS's smoothing and its losses) is evaluated at both
+levels and weighted, so it too is an exact step mean whatever dt is.
 Noise is a function of time (seeded knots, interpolated), so it does not change with
 dt or with how steps are batched.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,11 +44,20 @@ def fraction_high(t0: float, dt: float, period, high_time, start: float = 0.0):
 
     ``period`` and ``high_time`` may be arrays (many waves at once); the result then is.
     """
-    period = np.asarray(period, dtype=float)
-    high_time = np.clip(high_time, 0.0, period)
     a = max(t0 - start, 0.0)
     b = max(t0 + dt - start, 0.0)
+    if np.ndim(period) == 0 and np.ndim(high_time) == 0:  # one wave: plain floats
+        period = float(period)
+        high = min(max(float(high_time), 0.0), period)
+
+        def integral(t: float) -> float:
+            cycles = math.floor(t / period)
+            return cycles * high + min(t - cycles * period, high)
+        return min(max((integral(b) - integral(a)) / dt, 0.0), 1.0)
+    period = np.asarray(period, dtype=float)
+    high_time = np.clip(high_time, 0.0, period)
     share = (_wave_integral(b, period, high_time) - _wave_integral(a, period, high_time)) / dt
+    share = np.clip(share, 0.0, 1.0)  # the difference of two large integrals rounds
     return float(share) if share.ndim == 0 else share
 
 
@@ -89,13 +105,16 @@ class WorkloadModel:
     rack_spread: np.ndarray  # static per-rack factor, jobs are not perfectly balanced
     start_hour: float
     surge: np.ndarray  # per-rack additive utilization from surge events
+    high: np.ndarray  # per rack: the demand's upper level within the step
+    low: np.ndarray  # per rack: its lower level
+    high_share: np.ndarray  # per rack: share of the step at the upper level
 
     @classmethod
     def build(cls, s: Scenario, topo: Topology, seed: int) -> WorkloadModel:
         training = []
         inference = []
         for k, w in enumerate(s.workloads):
-            racks = racks_of(topo, w.halls, w.row_groups)
+            racks = _as_slice(racks_of(topo, w.halls, w.row_groups))
             if w.kind == "training":
                 training.append((w, racks))
             else:
@@ -106,29 +125,59 @@ class WorkloadModel:
         spread = 1.0 + 0.03 * rng.standard_normal(topo.rack_count)
         start = s.scenario.start
         start_hour = start.hour + start.minute / 60 + start.second / 3600
-        return cls(training, inference, spread, start_hour, np.zeros(topo.rack_count))
+        n = topo.rack_count
+        return cls(training, inference, spread, start_hour, np.zeros(n), np.zeros(n),
+                   np.zeros(n), np.zeros(n))
+
+    split: bool = False  # whether the last step's demand had two levels on some rack
 
     def utilization(self, t0: float, dt: float, out: np.ndarray) -> np.ndarray:
-        out.fill(0.0)
+        """Each rack's mean demand over [t0, t0 + dt] into ``out`` (0-1); the two levels
+        within the step into ``high``, ``low`` and ``high_share``."""
+        high, low, share = self.high, self.low, self.high_share
+        high.fill(0.0)
+        low.fill(0.0)
+        share.fill(0.0)
+        self.split = False
         for w, racks in self.training:
-            out[racks] = self._training_mean(w, t0, dt)
+            high[racks], low[racks], level_share = self._training_levels(w, t0, dt)
+            share[racks] = level_share
+            self.split |= 0.0 < level_share < 1.0
         for w, racks, noise in self.inference:
             base = self._diurnal_mean(w, t0, dt)
             level = base + w.noise * w.peak_utilization * noise.mean(t0, dt)
-            out[racks] = level * self.rack_spread[racks]
-        out += self.surge
-        np.clip(out, 0.0, 1.0, out=out)
+            high[racks] = level * self.rack_spread[racks]
+            low[racks] = high[racks]
+        if not self.split:
+            np.subtract(high, low, out=out)
+            out *= share
+            out += low
+            out += self.surge
+            np.clip(out, 0.0, 1.0, out=out)
+            np.copyto(high, out)
+            np.copyto(low, out)
+            return out
+        high += self.surge
+        low += self.surge
+        np.clip(high, 0.0, 1.0, out=high)
+        np.clip(low, 0.0, 1.0, out=low)
+        np.subtract(high, low, out=out)
+        out *= share
+        out += low
         return out
 
     @staticmethod
-    def _training_mean(w: TrainingWorkload, t0: float, dt: float) -> float:
+    def _training_levels(w: TrainingWorkload, t0: float, dt: float
+                         ) -> tuple[float, float, float]:
+        """``(high, low, share)`` of the step: the compute phases' utilization, the mean
+        of the rest of the step (communication, checkpoints, before the job starts), and
+        the compute phases' share of the step. ``low + share (high - low)`` is the
+        step's exact mean."""
         if t0 + dt <= w.start_s:
-            return 0.0
+            return 0.0, 0.0, 0.0
         active = min(1.0, (t0 + dt - w.start_s) / dt)  # share of the step after the job starts
         compute = fraction_high(t0, dt, w.iteration_period_s,
                                 (1.0 - w.comm_fraction) * w.iteration_period_s, w.start_s)
-        wave = w.comm_utilization + compute / active * (
-            w.compute_utilization - w.comm_utilization)
         in_checkpoint = 0.0
         if w.checkpoint_duration_s > 0:
             # a checkpoint closes each interval: the window is the interval's last part
@@ -137,7 +186,14 @@ class WorkloadModel:
                                           w.checkpoint_duration_s, offset)
         # Within a step that holds part of a checkpoint the iteration wave is taken as
         # uncorrelated with it (exact when dt is a multiple of the iteration period).
-        return in_checkpoint * w.checkpoint_utilization + (active - in_checkpoint) * wave
+        running = max(active - in_checkpoint, 0.0)
+        share = min(compute / active * running, 1.0)
+        mean = (in_checkpoint * w.checkpoint_utilization + running * w.comm_utilization
+                + share * (w.compute_utilization - w.comm_utilization))
+        high = w.compute_utilization
+        if share >= 1.0:
+            return high, high, 1.0
+        return high, max(mean - share * high, 0.0) / (1.0 - share), share
 
     def _diurnal_mean(self, w: InferenceWorkload, t0: float, dt: float) -> float:
         """Exact step-mean of trough + (peak - trough) * (1 + cos(2 pi (h - peak)/24)) / 2."""
@@ -158,3 +214,10 @@ def racks_of(topo: Topology, halls: list[str], row_groups: list[str]) -> np.ndar
         group_idx = [topo.row_group_names.index(g) for g in row_groups]
         mask &= np.isin(topo.row_group[topo.rack_row], group_idx)
     return np.flatnonzero(mask)
+
+
+def _as_slice(index: np.ndarray) -> np.ndarray | slice:
+    """A run of consecutive racks as a slice (a view, where an index array copies)."""
+    if index.size and np.array_equal(index, np.arange(index[0], index[0] + index.size)):
+        return slice(int(index[0]), int(index[0]) + index.size)
+    return index

@@ -1,0 +1,245 @@
+"""The step's numerics: implicit controllers, trips located inside a step, stability
+over random valid scenarios, and the same answers at any step (a fast subset of the
+matrix that benchmarks/step_matrix.py runs in full)."""
+
+from __future__ import annotations
+
+import functools
+import math
+import tomllib
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from twin.scenario import ScenarioError
+from twin.scenario.loader import builtin_scenarios, from_dict
+from twin.sim import engine
+from twin.sim.control import pi_implicit, pi_update
+from twin.sim.engine import Simulation, _ChipProfile
+from twin.sim.snapshot import SITE_COLUMNS
+from twin.sim.step_check import Case, compare, run
+
+AMBIENT_COLUMNS = [i for i, (name, _) in enumerate(SITE_COLUMNS)
+                   if name in ("ambient_c", "wet_bulb_c")]
+
+# ------------------------------------------------------------------ implicit PI
+
+
+def _algebraic_plant(gain_k_per_unit: float):
+    """A measured temperature that settles within any step: y = 60 - gain * u."""
+    return lambda u: 60.0 - gain_k_per_unit * u
+
+
+@pytest.mark.parametrize("dt", [60.0, 300.0])
+def test_the_implicit_pi_settles_a_stiff_loop_where_the_explicit_one_swings(dt):
+    plant = _algebraic_plant(50.0)  # 50 K per unit of valve: loop gain 2.5 at kp 0.05
+    kw = dict(kp=0.05, ti_s=60.0, out_min=0.05, out_max=1.0)
+    u, i = np.array([0.2]), np.array([0.2])
+    explicit = []
+    for _ in range(40):
+        u, i = pi_update(plant(u) - 35.0, i, dt, **kw)
+        explicit.append(float(u[0]))
+    assert max(explicit[-10:]) - min(explicit[-10:]) > 0.5  # it swings limit to limit
+    u, i = np.array([0.2]), np.array([0.2])
+    implicit = []
+    for _ in range(40):
+        u, i, error = pi_implicit(lambda v: plant(v) - 35.0, i, dt, guess=u, **kw)
+        implicit.append(float(u[0]))
+        assert error == pytest.approx(plant(u) - 35.0, abs=1e-6)
+    assert implicit[-1] == pytest.approx(0.5, abs=1e-6)  # 60 - 50 u = 35
+    steps = np.diff(implicit)
+    assert np.all(steps <= 1e-9) or np.all(steps >= -1e-9)  # no overshoot
+
+
+def test_the_implicit_pi_agrees_with_the_explicit_one_on_a_slow_loop():
+    # a first-order plant far slower than the step: both discretizations see one error
+    kw = dict(kp=0.05, ti_s=60.0, out_min=0.0, out_max=1.0)
+    ue, ie = np.array([0.3]), np.array([0.3])
+    ui, ii = ue.copy(), ie.copy()
+    y_e = y_i = 40.0
+    tau, dt = 600.0, 0.5
+    for _ in range(2000):
+        y_e += (60.0 - 40.0 * ue[0] - y_e) * dt / tau
+        ue, ie = pi_update(np.array([y_e - 35.0]), ie, dt, **kw)
+        y_prev = y_i
+
+        def after(v, y_prev=y_prev):
+            return y_prev + (60.0 - 40.0 * v - y_prev) * dt / tau - 35.0
+        ui, ii, _ = pi_implicit(after, ii, dt, guess=ui, **kw)
+        y_i = float(after(ui)[0]) + 35.0
+    assert ui[0] == pytest.approx(ue[0], abs=2e-3)
+    assert y_i == pytest.approx(y_e, abs=0.05)
+
+
+def test_the_implicit_pi_stops_at_its_limits_without_winding_up():
+    plant = _algebraic_plant(5.0)  # too weak to reach the setpoint: saturates at 1
+    u, i = np.array([0.5]), np.array([0.5])
+    for _ in range(20):
+        u, i, _ = pi_implicit(lambda v: plant(v) - 35.0, i, 300.0, kp=0.05, ti_s=60.0,
+                              out_min=0.05, out_max=1.0, guess=u)
+    assert u[0] == 1.0
+    assert i[0] + 0.05 * (plant(1.0) - 35.0) == pytest.approx(1.0)  # integral at the limit
+
+
+# ------------------------------------------------------------------ trips inside a step
+
+
+def _junction_by_small_steps(t0_c, coolant_c, power_w, resistance, tau, dt, throttle_c,
+                             critical_c, fraction, h=1e-4):
+    """The junction ODE by explicit Euler at a step far below tau, switching power as
+    the GPU throttles and trips: the reference the located crossings must match."""
+    capacity = tau / resistance
+    t, temp, q = 0.0, t0_c, power_w
+    throttle_at = trip_at = None
+    energy = 0.0
+    for _ in range(round(dt / h)):
+        energy += q * h
+        temp += (q - (temp - coolant_c) / resistance) * h / capacity
+        t += h
+        if throttle_at is None and temp >= throttle_c:
+            throttle_at, q = t, power_w * fraction
+        if trip_at is None and temp >= critical_c:
+            trip_at, q = t, 0.0
+    return throttle_at, trip_at, temp, energy / dt
+
+
+@pytest.mark.parametrize(("start_c", "coolant_c"), [(60.0, 70.0), (60.0, 80.0), (90.0, 90.0)])
+def test_throttle_and_trip_inside_a_step_follow_the_junctions_exact_solution(start_c,
+                                                                              coolant_c):
+    s = from_dict(tomllib.loads(builtin_scenarios()["single-rack"].read_text()))
+    dt = 60.0
+    sim = Simulation(s, dt_s=dt)
+    r = sim.racks
+    sim.state.junction_c[:] = start_c
+    sim.state.rack_coolant_c[:] = coolant_c  # held over the step: the first-order case
+    power_w = float(r.gpu_tdp_w[0])
+    fraction = s.gpu_management.throttle_power_fraction
+    chips = _ChipProfile.constant(np.array([power_w]), dt, fraction)
+    located = chips.located(sim, np.array([coolant_c]), np.array([True]))
+    assert located is not None
+    throttle_at, trip_at, end_c, mean_w = _junction_by_small_steps(
+        start_c, coolant_c, power_w, float(r.junction_resistance_k_per_w[0]),
+        float(sim.junction_tau_s[0]), dt, float(r.throttle_c[0]), float(r.critical_c[0]),
+        fraction)
+    assert located.throttle_s[0] == pytest.approx(throttle_at if throttle_at else dt,
+                                                  abs=1e-3)
+    assert located.trip_s[0] == pytest.approx(trip_at if trip_at else dt, abs=1e-3)
+    got_end = located.junction_end_c(sim, sim.state.junction_c, sim.state.rack_coolant_c,
+                                     np.array([coolant_c]))
+    assert got_end[0] == pytest.approx(end_c, abs=1e-3)
+    assert located.mean_w[0] == pytest.approx(mean_w, rel=1e-4)
+    if throttle_at is None:
+        assert start_c >= r.throttle_c[0] or coolant_c + power_w * 0.025 < r.throttle_c[0]
+
+
+def test_a_rack_that_loses_its_coolant_trips_inside_the_step_and_its_energy_stops_then():
+    """The CDU of single-rack is lost: at dt 60 s the rack trips inside a step, not
+    after the step it overheated in, and the energy it drew stops at the trip."""
+    case = Case("single-rack", 7, "cdu-loss", duration_s=5400.0, fault_at_s=3000.0,
+                window_s=1800.0, settle_s=1800.0)
+    fine = run(case, 1.0)
+    coarse = run(case, 60.0)
+    assert fine.first_trip_s is not None and coarse.first_trip_s is not None
+    assert abs(coarse.first_trip_s - fine.first_trip_s) <= 60.0
+    assert coarse.gpu_over_trip_k <= 1.0
+    assert abs(coarse.closure_error) < 1e-9
+
+
+# ------------------------------------------------------------------ stability
+
+
+def _variant(rows: int, racks_per_row: int, rack_l: float, cdu_l: float, facility_m3: float,
+             ua_scale: float, month: int):
+    data = tomllib.loads(builtin_scenarios()["single-rack"].read_text())
+    racks = rows * racks_per_row
+    cdu = data["cdu_types"]["cdu-200"]
+    rack_type = data["rack_types"]["gb300-nvl72"]
+    rack_type["coolant_volume_l"] = rack_l
+    cdu.update(capacity_kw=200.0 * racks, pump_design_flow_lpm=200.0 * racks,
+               facility_design_flow_lpm=250.0 * racks, secondary_volume_l=cdu_l,
+               hx_ua_kw_per_k=40.0 * racks * ua_scale)
+    hall = data["halls"][0]
+    hall["rows"][0].update(count=rows, racks_per_row=racks_per_row, rows_per_cdu=rows)
+    hall["crah_capacity_kw"] = 40.0 * racks
+    hall["electrical"].update(transformers=1, ups_modules=racks)
+    data["power"]["distribution_transformer"]["rating_kva"] = 500.0 * racks
+    data["power"]["main_transformers"]["rating_kva"] = 1000.0 * racks
+    data["power"]["plant_transformers"]["rating_kva"] = 100.0 * racks
+    data["power"]["utility"]["import_cap_mw"] = 0.5 * racks
+    data["facility_water"].update(volume_m3=facility_m3, pump_design_flow_lps=4.0 * racks)
+    data["heat_rejection"]["dry_coolers"].update(count=racks)
+    data["heat_rejection"]["chillers"].update(count=racks)
+    start = data["scenario"]["start"]
+    data["scenario"]["start"] = start.replace(month=month)
+    data["events"] = []
+    return from_dict(data)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.integers(1, 4), racks_per_row=st.integers(1, 40),
+       rack_l=st.floats(5.0, 200.0), cdu_l=st.floats(10.0, 2000.0),
+       facility_m3=st.floats(0.2, 50.0), ua_scale=st.floats(0.3, 5.0),
+       month=st.integers(1, 12), dt=st.sampled_from([0.5, 1.0, 10.0, 60.0, 120.0, 300.0]),
+       gain_scale=st.floats(0.2, 20.0))
+def test_any_valid_scenario_stays_within_physical_bounds_at_any_step(
+        rows, racks_per_row, rack_l, cdu_l, facility_m3, ua_scale, month, dt, gain_scale):
+    try:
+        s = _variant(rows, racks_per_row, rack_l, cdu_l, facility_m3, ua_scale, month)
+    except ScenarioError:
+        return  # not a scenario the loader accepts
+    gains = {name: getattr(engine, name) * gain_scale
+             for name in ("VALVE_KP_PER_K", "CRAH_KP_PER_K", "FREE_COOLING_KP_PER_K",
+                          "PUMP_KP_PER_KPA")}
+    with mock.patch.multiple(engine, **gains):
+        sim = Simulation(s, dt_s=dt)
+        start_min = min(float(sim.state.facility_c[0]), float(sim.state.chilled_c[0]),
+                        float(sim.state.hall_air_c.min()), float(sim.state.cdu_supply_c.min()))
+        coldest = start_min
+        steps = min(math.ceil(4 * 3600.0 / dt), 300)
+        for _ in range(steps):
+            sim.step()
+            st_ = sim.state
+            ambient = sim.site_values()[AMBIENT_COLUMNS]  # dry and wet bulb of the step
+            coldest = min(coldest, float(ambient.min()))
+            liquid = np.concatenate([st_.rack_coolant_c, st_.cdu_coolant_c, st_.cdu_supply_c])
+            assert np.all(np.isfinite(liquid)) and np.all(np.isfinite(st_.junction_c))
+            assert liquid.min() >= sim.tcs.t_min_c and liquid.max() <= sim.tcs.t_max_c
+            water = np.array([st_.facility_c[0], st_.chilled_c[0]])
+            assert water.min() >= sim.fws.t_min_c and water.max() <= sim.fws.t_max_c
+            nodes = np.concatenate([liquid, water, st_.hall_air_c, st_.junction_c])
+            assert nodes.min() >= coldest - 1e-6  # nothing colder than its coldest source
+            assert np.all(st_.junction_c <= sim.racks.critical_c + 1.0)
+            assert 0.0 <= st_.rejection_fraction <= 1.0
+            assert np.all((st_.valve >= engine.VALVE_MIN - 1e-12) & (st_.valve <= 1.0))
+        assert abs(sim.ledger()["closure_error"]) < 1e-9
+
+
+# ------------------------------------------------------------------ same answers at any step
+
+
+@functools.cache
+def _case_run(case: Case, dt: float):
+    return run(case, dt)
+
+
+def _fast_case(scenario: str, month: int, fault: str) -> Case:
+    return Case(scenario, month, fault, duration_s=2.5 * 3600.0, fault_at_s=2400.0,
+                settle_s=1800.0)
+
+
+@pytest.mark.parametrize(("scenario", "month", "fault", "dt"), [
+    ("single-rack", 1, "heatwave", 10.0),
+    ("single-rack", 1, "heatwave", 60.0),
+    ("single-rack", 1, "heatwave", 300.0),
+    ("seoul-ai-factory", 1, "built-in", 10.0),
+    ("seoul-ai-factory", 1, "built-in", 60.0),
+    ("seoul-ai-factory", 1, "built-in", 300.0),
+])
+def test_coarse_steps_give_the_answers_of_one_second(scenario, month, fault, dt):
+    case = _fast_case(scenario, month, fault)
+    result = compare(_case_run(case, 1.0), _case_run(case, dt))
+    assert not result.failures, f"{case.name} at dt {dt:g} s: {result.failures}"

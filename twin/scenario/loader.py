@@ -65,6 +65,16 @@ class ScenarioError(Exception):
         return "\n".join([head, *(f"  {p}" for p in self.problems)])
 
 
+# Keys earlier scenario files may hold, and what took their place.
+_CHILLER_CURVES = ("chillers follow the DOE-2 part-load and lift curves; set "
+                   "heat_rejection.chillers.reference_cop (and curves) instead")
+REMOVED_KEYS = {
+    "heat_rejection.chillers.carnot_fraction": _CHILLER_CURVES,
+    "heat_rejection.chillers.condenser_approach_k": _CHILLER_CURVES,
+    "heat_rejection.chillers.evaporator_approach_k": _CHILLER_CURVES,
+}
+
+
 def builtin_scenario_dir() -> Path:
     return resource_dir() / "scenarios"
 
@@ -370,6 +380,9 @@ def _problem(error: dict[str, Any], root: type[BaseModel] = Scenario) -> Problem
     allowed = _range_text(spot.bounds, unit)
     if kind == "extra_forbidden":
         allowed_keys = _fields_at(loc[:-1], root)
+        replaced_by = REMOVED_KEYS.get(path)
+        if replaced_by is not None:
+            return Problem(path, f"no longer a setting: {replaced_by}")
         hint = did_you_mean(str(loc[-1]), allowed_keys)
         listing = f"; allowed keys: {', '.join(sorted(allowed_keys))}" if allowed_keys else ""
         return Problem(path, f"unknown key{hint}{listing}")

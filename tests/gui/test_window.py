@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -217,17 +219,19 @@ def test_a_few_seconds_at_full_speed_raise_nothing_and_keep_the_window_responsiv
     window.runner.failed.connect(failures.append)
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
     frames = window.canvas.frames_drawn
-    qtbot.wait(3000)
+    started = window.snapshot.time_s
+    # conditions, not rates: the simulated clock pulls ahead of the wall clock while
+    # the GUI thread keeps drawing new frames (how fast either goes is the machine's)
+    began = time.monotonic()
+    qtbot.waitUntil(lambda: window.canvas.frames_drawn > frames + 5, timeout=60000)
+    qtbot.waitUntil(lambda: window.snapshot.time_s - started
+                    > 10 * (time.monotonic() - began), timeout=60000)
     assert failures == []
-    assert window.snapshot.time_s > 100  # well faster than real time
-    assert window.canvas.frames_drawn > frames + 5  # the GUI thread kept drawing
     window._update_status()
     assert "real time" in window.sim_label.text()
 
 
 def test_real_time_speed_steps_in_real_time(make_window, qtbot):
-    import time
-
     simulation = FakeSimulation(scenario_named("single-rack"), dt_s=1.0)
     window = make_window("single-rack", simulation=simulation, speed=1.0, running=True)
     qtbot.waitUntil(lambda: simulation.steps >= 1, timeout=3000)

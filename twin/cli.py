@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from twin import __version__
+from twin.grid.commands import add_bill_parser
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
 from twin.scenario.loader import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
@@ -160,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("scenario", metavar="NAME|PATH",
                        help="built-in scenario name (see 'twin scenarios') or a .toml file")
 
+    add_bill_parser(sub)
+
     sub.add_parser("scenarios", help="list the built-in scenarios",
                    description="List the built-in scenarios, one line each: name, number of "
                    "racks, IT nameplate in MW and title.")
@@ -255,6 +258,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _replay(args)
         if command == "report":
             return _report(args)
+        if command == "bill":
+            return _bill(args)
         return _scenarios()
     except ScenarioError as exc:
         print(exc.report(), file=sys.stderr)
@@ -386,12 +391,17 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("twin run: --record-every needs --record")
     scenario = load(args.scenario)
     check_hourly_csv(scenario)  # before any output is made
+    tariff = _tariff(scenario, args.scenario)
+    if tariff is not None:
+        from twin.grid.commands import bill_path_for
+
+        _writable_file("run", "bill", bill_path_for(args.out))
     scenario_toml = read_text(resolve(args.scenario))  # kept in every output
     # the engine loads only once the arguments are good
     from twin.output import OutputError, run_headless
 
     try:
-        return run_headless(
+        code = run_headless(
             scenario,
             duration_s=args.duration,
             dt_s=args.dt,
@@ -407,6 +417,48 @@ def _run(args: argparse.Namespace) -> int:
         )
     except OutputError as exc:
         raise UsageError(f"twin run: {exc}") from None
+    if tariff is not None:
+        _bill_run(args, tariff)
+    return code
+
+
+def _tariff(scenario, name_or_path: str):
+    """The scenario's tariff, its file checked (a ScenarioError names its problems)."""
+    if scenario.tariff is None:
+        return None
+    from twin.grid.tariff import tariff_for
+
+    return tariff_for(scenario.tariff, resolve(name_or_path).parent)
+
+
+def _bill_run(args: argparse.Namespace, tariff) -> None:
+    """The monthly bill of the run just written, printed and written beside ``--out``."""
+    from twin.grid.bill import BillError, bill_text
+    from twin.grid.commands import bill_of_table, bill_path_for, write_bill
+
+    path = bill_path_for(args.out)
+    try:
+        bill = bill_of_table(args.out, tariff)
+        write_bill(bill, path)
+    except BillError as exc:
+        raise UsageError(f"twin run: the run is written but not billed: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"twin run: cannot write the bill {path}: {exc.strerror}") from None
+    if not args.quiet:
+        print(f"{bill_text(bill)}\n  -> {path}", file=sys.stderr)
+
+
+def _bill(args: argparse.Namespace) -> int:
+    from twin.grid.bill import BillError
+    from twin.grid.commands import run_bill
+
+    try:
+        print(run_bill(args))
+    except BillError as exc:
+        raise UsageError(f"twin bill: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"twin bill: cannot write {args.out}: {exc.strerror}") from None
+    return 0
 
 
 
@@ -523,6 +575,10 @@ def _check(name_or_path: str) -> int:
     print(f"  workloads        {len(s.workloads)}; scheduled events {len(s.events)}")
     if weather_rows is not None:
         print(f"  weather          {weather_rows:,} rows from {s.climate.hourly_csv}")
+    tariff = _tariff(s, name_or_path)
+    if tariff is not None:
+        print(f"  tariff           {tariff.name}, option {tariff.option}, contract "
+              f"{tariff.contract_demand_kw / 1000:,.1f} MW")
     return 0
 
 

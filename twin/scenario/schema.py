@@ -9,7 +9,7 @@ found the default is a documented engineering choice and stays a parameter.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from itertools import pairwise
 from typing import Annotated, Any, Literal
@@ -572,6 +572,27 @@ class Power(Strict):
     generators: Generators
 
 
+class TariffChoice(Strict):
+    """The site's electricity tariff (``twin.grid``): a tariff file and the site's choices
+    in it. Bills are made from the run's grid import; ``cost_krw_per_h`` stays the hourly
+    marginal price of ``power.utility.tariff_krw_per_kwh``."""
+
+    file: str = Field(min_length=1, description=(
+        "a shipped tariff's name (kepco-industrial-b, kepco-industrial-c) or the path of a "
+        "tariff TOML file, relative to the scenario's folder"))
+    option: Literal["I", "II", "III"] = Field(description=(
+        "KEPCO's options: I under 200 h use a month, II 200-500 h, III over 500 h"))
+    contract_demand_kw: Positive = Field(description="contracted demand")
+    ratchet_peak_kw: NonNegative = Field(0.0, description=(
+        "highest 15-minute demand of the tariff's ratchet months in the 12 months before "
+        "the run (from past bills); 0 when none"))
+    reform_date: date | None = Field(None, description=(
+        "the day the tariff's last schedule starts for this site, when it defers it "
+        "(KEPCO's 2026 time-of-use reform: to 2026-09-30 at the latest)"))
+    fuel_cost_adjustment_krw_per_kwh: float | None = Field(None, ge=-100, le=100, description=(
+        "this quarter's fuel-cost adjustment, replacing the tariff file's"))
+
+
 # --------------------------------------------------------------------------- robots
 
 
@@ -800,3 +821,4 @@ class Scenario(Strict):
     workloads: list[Workload] = Field(default_factory=list)
     workcells: list[Workcell] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
+    tariff: TariffChoice | None = None

@@ -1,0 +1,140 @@
+"""The command line's side of the grid package: ``twin bill`` and the bill ``twin run``
+writes beside its site table when the scenario names a tariff."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from twin.grid.bill import Bill, BillError, bill_csv, bill_text, make_bill
+from twin.grid.tariff import Tariff, builtin_tariffs, tariff_for
+from twin.scenario import loads
+from twin.scenario.schema import TariffChoice
+
+BILL_SUFFIX = ".csv"
+
+
+def bill_path_for(out: Path) -> Path:
+    """Where ``twin run --out site.csv`` writes its bill: ``site.bill.csv``."""
+    return out.with_name(f"{out.stem}.bill{BILL_SUFFIX}")
+
+
+def bill_of_table(table_path: Path, tariff: Tariff) -> Bill:
+    """The bill of a ``twin run`` site table's grid import under ``tariff``."""
+    from twin.runtable import RunTableError, read_run_table
+
+    try:
+        table = read_run_table(table_path)
+    except RunTableError as exc:
+        raise BillError(str(exc)) from None
+    start = _table_start(table.metadata, table_path)
+    return make_bill(tariff, start, table.columns["time_s"], table.columns["grid_import_kw"])
+
+
+def _table_start(metadata: dict[str, str], path: Path) -> dt.datetime:
+    text = metadata.get("start")
+    if not text:
+        raise BillError(f"{path}: the table does not say when its run started (no 'start' "
+                        "in its metadata); bills need the local date and time")
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise BillError(f"{path}: its start {text!r} is not a date and time") from None
+
+
+def write_bill(bill: Bill, path: Path) -> None:
+    """Write the bill's CSV through a temporary name, so a failed write leaves no half file."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(bill_csv(bill), encoding="utf-8")
+    partial.replace(path)
+
+
+# --------------------------------------------------------------------------- twin bill
+
+
+def add_bill_parser(sub) -> None:
+    bill = sub.add_parser(
+        "bill", help="the monthly electricity bill of a run",
+        description="Bill a 'twin run' site table's grid import under a tariff (see 'Tariffs' "
+        "in the README): energy by time-of-use period, the 15-minute peak and billing "
+        "demand, the demand charge, climate-environment and fuel-cost charges, fund, VAT "
+        "and the total, per calendar month. The tariff and the site's choices come from "
+        "the run's scenario ([tariff]) unless given here.")
+    bill.add_argument("run_output", type=Path, metavar="RUN_OUTPUT",
+                      help="a 'twin run' site table (.csv or .parquet)")
+    bill.add_argument("--tariff", metavar="NAME|PATH",
+                      help=f"a shipped tariff ({', '.join(builtin_tariffs())}) or a tariff "
+                      "TOML file")
+    bill.add_argument("--option", choices=("I", "II", "III"),
+                      help="the tariff option (I < 200 h, II 200-500 h, III > 500 h of use)")
+    bill.add_argument("--contract-kw", type=_positive_kw, metavar="KW",
+                      help="contracted demand in kW")
+    bill.add_argument("--ratchet-kw", type=_non_negative_kw, metavar="KW",
+                      help="highest 15-minute demand of the ratchet months in the 12 months "
+                      "before the run (default: the scenario's, else 0)")
+    bill.add_argument("--out", type=Path, metavar="FILE.csv",
+                      help="also write the bill as CSV, one row per month")
+
+
+def _positive_kw(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0 kW")
+    return value
+
+
+def _non_negative_kw(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 0 kW")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of kW") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of kW")
+    return value
+
+
+def choice_for_bill(args: argparse.Namespace, scenario_toml: str | None) -> TariffChoice:
+    """The scenario's ``[tariff]`` with the command line's options laid over it."""
+    base: dict[str, object] = {}
+    if scenario_toml:
+        scenario = loads(scenario_toml, source=f"{args.run_output} (its scenario)")
+        if scenario.tariff is not None:
+            base = scenario.tariff.model_dump(exclude_none=True)
+    given = {"file": args.tariff, "option": args.option,
+             "contract_demand_kw": args.contract_kw, "ratchet_peak_kw": args.ratchet_kw}
+    base.update({k: v for k, v in given.items() if v is not None})
+    missing = [flag for flag, key in (("--tariff", "file"), ("--option", "option"),
+                                      ("--contract-kw", "contract_demand_kw"))
+               if key not in base]
+    if missing:
+        raise BillError(f"the run's scenario has no [tariff] section: give {', '.join(missing)}")
+    return TariffChoice.model_validate(base)
+
+
+def run_bill(args: argparse.Namespace) -> str:
+    """``twin bill``: the bill's text; raises BillError, or ScenarioError for a bad tariff
+    or scenario."""
+    from twin.runtable import RunTableError, read_run_table
+
+    if args.out is not None and args.out.suffix.lower() != BILL_SUFFIX:
+        raise BillError(f"--out {args.out} must end in .csv")
+    try:
+        table = read_run_table(args.run_output)
+    except RunTableError as exc:
+        raise BillError(str(exc)) from None
+    choice = choice_for_bill(args, table.metadata.get("scenario_toml"))
+    tariff = tariff_for(choice, Path.cwd())
+    start = _table_start(table.metadata, args.run_output)
+    bill = make_bill(tariff, start, table.columns["time_s"], table.columns["grid_import_kw"])
+    if args.out is not None:
+        write_bill(bill, args.out)
+    notes = [f"  note: {p}" for p in table.problems]
+    return "\n".join([bill_text(bill), *notes])

@@ -453,11 +453,12 @@ def _bill(args: argparse.Namespace) -> int:
     from twin.grid.commands import run_bill
 
     try:
-        print(run_bill(args))
+        text = run_bill(args)
     except BillError as exc:
         raise UsageError(f"twin bill: {exc}") from None
     except OSError as exc:
         raise UsageError(f"twin bill: cannot write {args.out}: {exc.strerror}") from None
+    print(text)
     return 0
 
 

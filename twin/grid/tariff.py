@@ -322,7 +322,8 @@ def tariff_for(choice: TariffChoice, folder: Path | None = None) -> Tariff:
     """The tariff a scenario's ``[tariff]`` section chooses (``choice``), its file read and
     checked; a relative file path is taken against ``folder`` (the scenario's)."""
     name = choice.file
-    if folder is not None and name not in builtin_tariffs() and not Path(name).is_absolute():
+    looks_like_path = Path(name).suffix or "/" in name or "\\" in name
+    if folder is not None and looks_like_path and not Path(name).expanduser().is_absolute():
         name = str(folder / name)
     data, source = load_tariff_file(name)
     problems = choice_problems(choice, data)

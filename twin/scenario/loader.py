@@ -36,7 +36,7 @@ _UNIT_SUFFIXES = {
     "_m3": "m³", "_m": "m", "_s": "s", "_pct": "%", "_mwh": "MWh", "_wh": "Wh",
     "_deg": "degrees", "_h": "h", "_k_per_w": "K/W", "_kw_per_k": "kW/K",
     "_w_per_s": "W/s", "_mw_per_s": "MW/s", "_kg_per_kwh": "kg/kWh", "_l_per_kwh": "L/kWh",
-    "_krw_per_kwh": "KRW/kWh", "_kw_per_kw": "kW/kW", "_mva": "MVA",
+    "_krw_per_kwh": "KRW/kWh", "_kw_per_kw": "kW/kW", "_mva": "MVA", "_krw_per_kw": "KRW/kW",
 }
 
 

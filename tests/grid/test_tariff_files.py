@@ -58,6 +58,8 @@ def _problems(path: Path) -> list[str]:
      "schedules: schedules[1].valid_from 2024-01-01 must come after schedules[0]"),
     ("reform_deferrable_until = 2026-09-30", "reform_deferrable_until = 2026-01-01",
      "reform_deferrable_until: needs two schedules or more and a date on or after"),
+    ('holidays_country = "KR"', 'holidays_country = "XX"',
+     "tariff.holidays_country: 'XX' is not a country the holidays library knows"),
     ("fraction = 0.5", "fraction = 1.5", "schedules[1].discounts[0].fraction: must be "
      "above 0 and at most 1 (got 1.5)"),
 ])

@@ -53,6 +53,17 @@ class TariffInfo(Strict):
         "holidays")
     source: str = Field("", description="where the numbers come from; what is verified")
 
+    @model_validator(mode="after")
+    def _known_country(self) -> TariffInfo:
+        import holidays
+
+        countries = holidays.list_supported_countries()
+        if self.holidays_country not in countries:
+            raise _inconsistent("holidays_country", (
+                f"{self.holidays_country!r} is not a country the holidays library knows; "
+                "give an ISO 3166 code such as 'KR'"))
+        return self
+
 
 class Seasons(Strict):
     summer: list[Month] = Field(min_length=1)

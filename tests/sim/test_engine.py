@@ -218,3 +218,25 @@ def test_a_rack_power_cap_limits_gpu_power_and_costs_tokens(seoul):
         assert capped.racks.tokens_per_s[busy] < full.racks.tokens_per_s[busy]
     with pytest.raises(ValueError, match="fraction of TDP"):
         sim.set_rack_power_cap(None, 1.5)
+
+
+def test_demand_response_beyond_the_bess_takes_training_power_before_inference(seoul):
+    # seoul-ai-factory: training in hall-1, inference in hall-2; 15 MW is more than the
+    # 10 MW BESS, and less than the training hall's caps and pause can give
+    base = Simulation(seoul, dt_s=1.0)
+    curtailed = Simulation(seoul, dt_s=1.0)
+    base.step(1800)
+    curtailed.step(1800)
+    curtailed.apply(DemandResponse(at_s=0, kind="demand-response", curtail_mw=15.0,
+                                   duration_s=1800))
+    base.step(540)
+    curtailed.step(540)
+    hall = base.topology.rack_hall
+    training, inference = hall == 0, hall == 1
+    b_racks, c_racks = base.snapshot().racks, curtailed.snapshot().racks
+    assert curtailed.state.curtail_depth > 0
+    assert (curtailed.state.curtail_cap_fraction[training] < 1.0).all()
+    assert (curtailed.state.curtail_cap_fraction[inference] == 1.0).all()
+    assert c_racks.power_kw[training].sum() < 0.9 * b_racks.power_kw[training].sum()
+    assert c_racks.tokens_per_s[inference].sum() == pytest.approx(
+        b_racks.tokens_per_s[inference].sum(), rel=1e-3)

@@ -197,7 +197,8 @@ class State:
     chiller_integral: float
     power_cap_fraction: np.ndarray  # per rack
     smoothing_enabled: bool
-    curtail_cap_fraction: float  # demand-response cap on GPU power, 1 = none
+    curtail_cap_fraction: np.ndarray  # per rack: demand-response cap on GPU power, 1 = none
+    curtail_depth: float  # how many of the demand-response GPU levers are pulled, 0 = none
     chillers_in_service: int
     dry_coolers_in_service: int
     valve_stuck: np.ndarray  # per CDU, bool: the facility valve ignores its controller
@@ -388,7 +389,8 @@ class Simulation:
             chiller_integral=0.0,
             power_cap_fraction=np.full(n, s.gpu_management.power_cap_fraction),
             smoothing_enabled=s.gpu_management.smoothing_enabled,
-            curtail_cap_fraction=1.0,
+            curtail_cap_fraction=np.ones(n),
+            curtail_depth=0.0,
             chillers_in_service=s.heat_rejection.chillers.count,
             dry_coolers_in_service=s.heat_rejection.dry_coolers.count,
             valve_stuck=np.zeros(m, dtype=bool),
@@ -401,6 +403,7 @@ class Simulation:
         self.loop_params = replace(self.loop_params,
                                    series_k_kpa_per_lpm2=self.cdus.hx_k_kpa_per_lpm2)
         self.workload = WorkloadModel.build(s, topo, self.seed)
+        self._curtail_levers = curtail_levers(self.workload, n)
         self.power_chain.reset()
         self.robots.reset()
         self._next_event = 0
@@ -844,7 +847,8 @@ class Simulation:
         if self._demand_response is not None and t0 >= self._demand_response[0]:
             self._demand_response = None
             self.power_chain.set_demand_response(None)
-            st.curtail_cap_fraction = 1.0
+            st.curtail_cap_fraction[:] = 1.0
+            st.curtail_depth = 0.0
         if self._demand_response is not None:
             self._follow_demand_response()
 
@@ -1037,18 +1041,27 @@ class Simulation:
         return float(self._site[_COLUMN["grid_import_kw"]]) * 1e3
 
     def _follow_demand_response(self) -> None:
-        """What the BESS cannot curtail, GPU power caps take: an integral controller that
-        lowers the caps while the BESS is at its limit and import is above the target,
-        and gives the GPUs their power back (1 % of TDP per second) otherwise."""
+        """What the BESS cannot curtail, the GPU levers take in their order
+        (``curtail_levers``): an integral controller that pulls them deeper while the BESS
+        is at its limit and import is above the target, and lets them go, the last pulled
+        first, at 1 % of TDP per second otherwise."""
         st = self.state
         shortfall_w = self._last_grid_import_w() - self._demand_response[1]
         it_w = max(float(self._site[_COLUMN["it_power_kw"]]) * 1e3, 1.0)
         if shortfall_w > 0 and self.power_chain.bess_limited:
-            change = -DR_CAP_GAIN * shortfall_w / it_w
+            change = DR_CAP_GAIN * shortfall_w / it_w
         else:
-            change = DR_CAP_RECOVERY_PER_S * self.dt_s
-        st.curtail_cap_fraction = float(np.clip(st.curtail_cap_fraction + change,
-                                                DR_CAP_FLOOR, 1.0))
+            change = -DR_CAP_RECOVERY_PER_S * self.dt_s
+        levers = self._curtail_levers
+        st.curtail_depth = float(np.clip(st.curtail_depth + change, 0.0, len(levers)))
+        st.curtail_cap_fraction[:] = 1.0
+        for k, (racks, cap_from, cap_to) in enumerate(levers):
+            if st.curtail_depth <= k:
+                break
+            share = min(st.curtail_depth - k, 1.0)
+            np.minimum(st.curtail_cap_fraction, np.where(
+                racks, cap_from + (cap_to - cap_from) * share, 1.0),
+                out=st.curtail_cap_fraction)
 
     # ------------------------------------------------------------------ outputs
 
@@ -1191,7 +1204,29 @@ SUPPLY_SETPOINT_RANGE_C = (15.0, 50.0)  # ASHRAE W17 .. W45 facility classes, wi
 DR_BASELINE_S = 300.0  # demand-response baseline: mean import over the last minutes
 DR_CAP_GAIN = 0.5  # cap change per unit of shortfall / IT power, per step
 DR_CAP_RECOVERY_PER_S = 0.01
-DR_CAP_FLOOR = 0.3  # GPUs are not capped below 30 % of TDP
+DR_CAP_FLOOR = 0.3  # a power cap holds GPUs at 30 % of TDP at the least
+
+
+def curtail_levers(workload: WorkloadModel, rack_count: int
+                   ) -> list[tuple[np.ndarray, float, float]]:
+    """The GPU levers demand response pulls once the BESS is at its limit, in order, each
+    (racks, cap from, cap to) as fractions of TDP: power caps on the training racks down
+    to ``DR_CAP_FLOOR``; then the training jobs held at a checkpoint (cap 0: the GPUs
+    idle, no work); last, power caps on the inference racks (users wait, so they go last;
+    inference is never paused). Racks in no workload idle already."""
+    training = np.zeros(rack_count, dtype=bool)
+    for _, racks in workload.training:
+        training[racks] = True
+    inference = np.zeros(rack_count, dtype=bool)
+    for _, racks, _ in workload.inference:
+        inference[racks] = True
+    inference &= ~training
+    levers = []
+    if training.any():
+        levers += [(training, 1.0, DR_CAP_FLOOR), (training, DR_CAP_FLOOR, 0.0)]
+    if inference.any():
+        levers.append((inference, 1.0, DR_CAP_FLOOR))
+    return levers
 SUCTION_RESERVE = 0.05  # share of a loop's coolant its expansion tank can lose unfelt
 # (engineering choice: tanks hold ~5-10 % of the loop volume; no public figure collected)
 SUCTION_LOST = 0.15  # short by this share the pumps draw air and make no head

@@ -419,6 +419,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"twin run: {exc}") from None
     if tariff is not None:
         _bill_run(args, tariff)
+    if scenario.demand_response is not None:
+        _settle_run(args, scenario, tariff)
     return code
 
 
@@ -446,6 +448,21 @@ def _bill_run(args: argparse.Namespace, tariff) -> None:
         raise UsageError(f"twin run: cannot write the bill {path}: {exc.strerror}") from None
     if not args.quiet:
         print(f"{bill_text(bill)}\n  -> {path}", file=sys.stderr)
+
+
+def _settle_run(args: argparse.Namespace, scenario, tariff) -> None:
+    """The run's demand-response dispatches settled, printed."""
+    from twin.grid.bill import BillError
+    from twin.grid.commands import settlement_of_table
+    from twin.grid.dr import settlement_text
+
+    try:
+        settlement = settlement_of_table(args.out, scenario, tariff)
+    except BillError as exc:
+        raise UsageError(f"twin run: the run is written but its demand response is not "
+                         f"settled: {exc}") from None
+    if not args.quiet:
+        print(settlement_text(settlement), file=sys.stderr)
 
 
 def _bill(args: argparse.Namespace) -> int:

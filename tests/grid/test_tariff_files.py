@@ -173,3 +173,45 @@ def test_twin_bill_refuses_hourly_rows(capsys: pytest.CaptureFixture[str],
                              "--option", "I", "--contract-kw", "300")
     assert code == 2
     assert "crosses a quarter hour" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_twin_run_bills_and_settles_a_dispatch(capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path) -> None:
+    # single-rack from Mon 8 June 2026, a 50 kW dispatch on Wed 10 June 14-16 h: the
+    # baseline comes from the two weekdays before, the rack's training gives the power
+    text = builtin_scenarios()["single-rack"].read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^start = .*$", "start = 2026-06-08T00:00:00", text, count=1)
+    scenario = tmp_path / "dr.toml"
+    scenario.write_text(text + '''
+[[events]]
+at_s = "62h"
+kind = "demand-response"
+curtail_mw = 0.05
+duration_s = "2h"
+
+[tariff]
+file = "kepco-industrial-b"
+option = "III"
+contract_demand_kw = 300
+
+[demand_response]
+programme = "reliability"
+registered_kw = 50
+capacity_krw_per_kw_month = 4000
+energy_krw_per_kwh = 150
+''', encoding="utf-8")
+    out = tmp_path / "site.csv"
+    code, _, err = _run_main(capsys, "run", "--scenario", str(scenario), "--duration", "3d",
+                             "--dt", "60s", "--every", "15min", "--out", str(out))
+    assert code == 0, err
+    header, row = (tmp_path / "site.bill.csv").read_text(encoding="utf-8").splitlines()
+    values = dict(zip(header.split(","), row.split(","), strict=True))
+    assert values["month"] == "2026-06" and float(values["days_covered"]) == 3.0
+    assert "bill: kepco-industrial-b, option III" in err
+    delivered = re.search(r"delivered ([\d,]+) of 100 kWh", err)
+    assert delivered is not None, err
+    assert int(delivered.group(1).replace(",", "")) > 50
+    forgone = re.search(r"tokens forgone ([\d,]+)", err)
+    assert forgone is not None and int(forgone.group(1).replace(",", "")) > 0
+    assert "baseline from 06-09, 06-08" in err

@@ -8,8 +8,9 @@ import datetime as dt
 from pathlib import Path
 
 from twin.grid.bill import Bill, BillError, bill_csv, bill_text, make_bill
+from twin.grid.dr import Settlement, dispatches_of, hourly_series, settle, settlement_text
 from twin.grid.tariff import Tariff, builtin_tariffs, tariff_for
-from twin.scenario import loads
+from twin.scenario import Scenario, loads
 from twin.scenario.schema import TariffChoice
 
 BILL_SUFFIX = ".csv"
@@ -20,16 +21,44 @@ def bill_path_for(out: Path) -> Path:
     return out.with_name(f"{out.stem}.bill{BILL_SUFFIX}")
 
 
-def bill_of_table(table_path: Path, tariff: Tariff) -> Bill:
-    """The bill of a ``twin run`` site table's grid import under ``tariff``."""
+def read_table(table_path: Path):
+    """A ``twin run`` site table with the columns bills and settlements read."""
     from twin.runtable import RunTableError, read_run_table
 
     try:
         table = read_run_table(table_path)
     except RunTableError as exc:
         raise BillError(str(exc)) from None
+    if "grid_import_kw" not in table.columns:
+        raise BillError(f"{table_path}: the table has no grid_import_kw column to bill")
+    return table
+
+
+def bill_of_table(table_path: Path, tariff: Tariff) -> Bill:
+    """The bill of a ``twin run`` site table's grid import under ``tariff``."""
+    table = read_table(table_path)
     start = _table_start(table.metadata, table_path)
     return make_bill(tariff, start, table.columns["time_s"], table.columns["grid_import_kw"])
+
+
+def settlement_of_table(table_path: Path, scenario: Scenario,
+                        tariff: Tariff | None) -> Settlement:
+    """The scenario's demand-response dispatches (its ``demand-response`` events) settled
+    on the run table under its ``[demand_response]`` programme."""
+    import holidays
+
+    table = read_table(table_path)
+    start = _table_start(table.metadata, table_path)
+    columns = {name: table.columns[name] for name in SETTLED_COLUMNS if name in table.columns}
+    series = hourly_series(start, table.columns["time_s"], table.columns["grid_import_kw"],
+                           columns)
+    country = tariff.data.tariff.holidays_country if tariff is not None else "KR"
+    end = start + dt.timedelta(seconds=float(table.columns["time_s"][-1]))
+    return settle(scenario.demand_response, series, dispatches_of(scenario.events, start),
+                  holidays.country_holidays(country), start, end)
+
+
+SETTLED_COLUMNS = ("tokens_per_s", "bess_power_kw", "generator_kw")
 
 
 def _table_start(metadata: dict[str, str], path: Path) -> dt.datetime:
@@ -122,19 +151,19 @@ def choice_for_bill(args: argparse.Namespace, scenario_toml: str | None) -> Tari
 def run_bill(args: argparse.Namespace) -> str:
     """``twin bill``: the bill's text; raises BillError, or ScenarioError for a bad tariff
     or scenario."""
-    from twin.runtable import RunTableError, read_run_table
-
     if args.out is not None and args.out.suffix.lower() != BILL_SUFFIX:
         raise BillError(f"--out {args.out} must end in .csv")
-    try:
-        table = read_run_table(args.run_output)
-    except RunTableError as exc:
-        raise BillError(str(exc)) from None
-    choice = choice_for_bill(args, table.metadata.get("scenario_toml"))
+    table = read_table(args.run_output)
+    scenario_toml = table.metadata.get("scenario_toml")
+    choice = choice_for_bill(args, scenario_toml)
     tariff = tariff_for(choice, Path.cwd())
     start = _table_start(table.metadata, args.run_output)
     bill = make_bill(tariff, start, table.columns["time_s"], table.columns["grid_import_kw"])
     if args.out is not None:
         write_bill(bill, args.out)
-    notes = [f"  note: {p}" for p in table.problems]
-    return "\n".join([bill_text(bill), *notes])
+    texts = [bill_text(bill)]
+    scenario = loads(scenario_toml, source=str(args.run_output)) if scenario_toml else None
+    if scenario is not None and scenario.demand_response is not None:
+        texts.append(settlement_text(settlement_of_table(args.run_output, scenario, tariff)))
+    texts += [f"  note: {p}" for p in table.problems]
+    return "\n".join(texts)

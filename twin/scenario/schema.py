@@ -593,6 +593,40 @@ class TariffChoice(Strict):
         "this quarter's fuel-cost adjustment, replacing the tariff file's"))
 
 
+class DemandResponseProgramme(Strict):
+    """The site's KPX demand-response programme (``twin.grid.dr``): how its dispatches (the
+    scenario's ``demand-response`` events) are baselined and settled. Prices and the
+    penalty's shape are the site's contract, not published KPX figures."""
+
+    programme: Literal["reliability", "economic", "plus"] = Field(description=(
+        "reliability: mandatory reduction when dispatched, paid for capacity; economic: a "
+        "bid reduction; plus: consumption raised in surplus hours"))
+    registered_kw: Positive = Field(description="the reduction (plus: increase) registered")
+    baseline_days: int = Field(5, ge=1, le=30, description=(
+        "similar days before the dispatch the baseline looks at (KPX Max(4/5): 5)"))
+    baseline_kept_days: int = Field(4, ge=1, le=30, description=(
+        "of those, the days averaged (Max(4/5): 4)"))
+    baseline_pick: Literal["highest", "middle"] = Field("highest", description=(
+        "which days are kept, ranked by their load in the dispatched hours: the highest "
+        "(Max(4/5)) or the middle ones (Mid(6/10))"))
+    capacity_krw_per_kw_month: NonNegative = Field(0.0, description=(
+        "reliability DR: monthly payment per registered kW"))
+    energy_krw_per_kwh: NonNegative = Field(description=(
+        "paid per kWh delivered (the SMP, or the accepted bid)"))
+    penalty_below_fraction: Fraction = Field(0.7, description=(
+        "a dispatch delivering less than this share of its commitment pays a penalty"))
+    penalty_krw_per_kwh: NonNegative = Field(0.0, description=(
+        "penalty per kWh short of that share"))
+
+    @model_validator(mode="after")
+    def _kept(self) -> DemandResponseProgramme:
+        if self.baseline_kept_days > self.baseline_days:
+            raise _inconsistent("baseline_kept_days", (
+                f"{self.baseline_kept_days} must not exceed baseline_days "
+                f"({self.baseline_days})"))
+        return self
+
+
 # --------------------------------------------------------------------------- robots
 
 
@@ -822,3 +856,4 @@ class Scenario(Strict):
     workcells: list[Workcell] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
     tariff: TariffChoice | None = None
+    demand_response: DemandResponseProgramme | None = None

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from twin import __version__
-from twin.grid.commands import add_bill_parser
+from twin.grid.commands import add_bill_parser, add_power_quality_parser
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
 from twin.scenario.loader import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="built-in scenario name (see 'twin scenarios') or a .toml file")
 
     add_bill_parser(sub)
+    add_power_quality_parser(sub, _positive_duration, _positive_duration)
 
     sub.add_parser("scenarios", help="list the built-in scenarios",
                    description="List the built-in scenarios, one line each: name, number of "
@@ -260,6 +261,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _report(args)
         if command == "bill":
             return _bill(args)
+        if command == "power-quality":
+            return _power_quality(args)
         return _scenarios()
     except ScenarioError as exc:
         print(exc.report(), file=sys.stderr)
@@ -435,14 +438,14 @@ def _tariff(scenario, name_or_path: str):
 
 def _bill_run(args: argparse.Namespace, tariff) -> None:
     """The monthly bill of the run just written, printed and written beside ``--out``."""
-    from twin.grid.bill import BillError, bill_text
+    from twin.grid.bill import GridError, bill_text
     from twin.grid.commands import bill_of_table, bill_path_for, write_bill
 
     path = bill_path_for(args.out)
     try:
         bill = bill_of_table(args.out, tariff)
         write_bill(bill, path)
-    except BillError as exc:
+    except GridError as exc:
         raise UsageError(f"twin run: the run is written but not billed: {exc}") from None
     except OSError as exc:
         raise UsageError(f"twin run: cannot write the bill {path}: {exc.strerror}") from None
@@ -452,26 +455,44 @@ def _bill_run(args: argparse.Namespace, tariff) -> None:
 
 def _settle_run(args: argparse.Namespace, scenario, tariff) -> None:
     """The run's demand-response dispatches settled, printed."""
-    from twin.grid.bill import BillError
+    from twin.grid.bill import GridError
     from twin.grid.commands import settlement_of_table
     from twin.grid.dr import settlement_text
 
     try:
         settlement = settlement_of_table(args.out, scenario, tariff)
-    except BillError as exc:
+    except GridError as exc:
         raise UsageError(f"twin run: the run is written but its demand response is not "
                          f"settled: {exc}") from None
     if not args.quiet:
         print(settlement_text(settlement), file=sys.stderr)
 
 
+def _power_quality(args: argparse.Namespace) -> int:
+    from twin.grid.bill import GridError
+    from twin.grid.commands import run_power_quality
+
+    scenario = load(args.scenario)
+    check_hourly_csv(scenario)
+    if args.out is not None:
+        _writable_file("power-quality", "--out", args.out)
+    try:
+        text = run_power_quality(args, scenario)
+    except GridError as exc:
+        raise UsageError(f"twin power-quality: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"twin power-quality: cannot write {args.out}: {exc.strerror}") from None
+    print(text)
+    return 0
+
+
 def _bill(args: argparse.Namespace) -> int:
-    from twin.grid.bill import BillError
+    from twin.grid.bill import GridError
     from twin.grid.commands import run_bill
 
     try:
         text = run_bill(args)
-    except BillError as exc:
+    except GridError as exc:
         raise UsageError(f"twin bill: {exc}") from None
     except OSError as exc:
         raise UsageError(f"twin bill: cannot write {args.out}: {exc.strerror}") from None

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twin.grid.bill import BillError, make_bill
+from twin.grid.bill import GridError, make_bill
 from twin.grid.tariff import tariff_for
 from twin.scenario.schema import TariffChoice
 
@@ -127,14 +127,14 @@ def test_earlier_peaks_and_the_contract_floor_set_the_billing_demand() -> None:
 
 def test_rows_longer_than_a_quarter_hour_are_refused() -> None:
     time_s, power_kw = _profile(4, 1000.0, step_s=3600.0)
-    with pytest.raises(BillError, match="crosses a quarter hour"):
+    with pytest.raises(GridError, match="crosses a quarter hour"):
         make_bill(_tariff(), dt.datetime(2026, 5, 6), time_s, power_kw)
 
 
 def test_a_missing_value_is_refused() -> None:
     time_s, power_kw = _profile(1, 1000.0)
     power_kw[7] = np.nan
-    with pytest.raises(BillError, match="row 7"):
+    with pytest.raises(GridError, match="row 7"):
         make_bill(_tariff(), dt.datetime(2026, 5, 6), time_s, power_kw)
 
 

@@ -12,7 +12,7 @@ import holidays
 import numpy as np
 import pytest
 
-from twin.grid.bill import BillError
+from twin.grid.bill import GridError
 from twin.grid.dr import Dispatch, dispatches_of, hourly_series, settle
 from twin.scenario.schema import DemandResponse, DemandResponseProgramme
 
@@ -108,7 +108,7 @@ def test_a_short_history_is_noted_and_none_is_refused() -> None:
     (r,) = _settle(_rule(), Dispatch(dt.datetime(2026, 6, 4, 14), 1, 100.0)).dispatches
     assert sorted(r.baseline_days) == [dt.date(2026, 6, 1), dt.date(2026, 6, 2)]
     assert "2 similar day(s)" in r.notes[0]
-    with pytest.raises(BillError, match="no similar day"):
+    with pytest.raises(GridError, match="no similar day"):
         _settle(_rule(), Dispatch(dt.datetime(2026, 6, 1, 14), 1, 100.0))
 
 
@@ -120,5 +120,5 @@ def test_events_become_dispatches_of_whole_hours() -> None:
 
 
 def test_rows_across_clock_hours_are_refused() -> None:
-    with pytest.raises(BillError, match="crosses a clock hour"):
+    with pytest.raises(GridError, match="crosses a clock hour"):
         hourly_series(START, np.array([5400.0, 10800.0]), np.array([1.0, 1.0]))

@@ -24,8 +24,9 @@ QUARTER_HOUR_S = 900.0
 EDGE_S = 1e-6  # rows end exactly on a quarter hour; floating time_s may miss it by this
 
 
-class BillError(ValueError):
-    """A load profile a bill cannot be made from; the message says why and what is needed."""
+class GridError(ValueError):
+    """Input the grid package cannot use (a profile a bill or a settlement cannot be made
+    from, a bad option); the message says why and what is needed."""
 
 
 @dataclass
@@ -83,21 +84,21 @@ def make_bill(tariff: Tariff, start: dt.datetime, time_s: np.ndarray,
     time_s = np.asarray(time_s, dtype=float)
     power_kw = np.asarray(grid_import_kw, dtype=float)
     if time_s.size == 0:
-        raise BillError("the run table has no rows")
+        raise GridError("the run table has no rows")
     if not np.all(np.isfinite(power_kw)):
         bad = int(np.flatnonzero(~np.isfinite(power_kw))[0])
-        raise BillError(f"grid_import_kw is not a number at row {bad}; a bill needs every row")
+        raise GridError(f"grid_import_kw is not a number at row {bad}; a bill needs every row")
     ends = time_s
     begins = np.concatenate(([0.0], time_s[:-1]))
     if np.any(ends <= begins):
-        raise BillError("time_s must increase from row to row")
+        raise GridError("time_s must increase from row to row")
     origin = start.replace(hour=0, minute=0, second=0, microsecond=0)
     offset_s = (start - origin).total_seconds()
     block_first = np.floor((begins + offset_s + EDGE_S) / QUARTER_HOUR_S)
     block_last = np.floor((ends + offset_s - EDGE_S) / QUARTER_HOUR_S)
     if np.any(block_first != block_last):
         row = int(np.flatnonzero(block_first != block_last)[0])
-        raise BillError(
+        raise GridError(
             f"row {row} ({ends[row] - begins[row]:g} s) crosses a quarter hour of the clock; "
             "the 15-minute demand needs rows inside quarter hours: run with --every 15min "
             "or a divisor of it (60s, 5min) and a start on a whole minute")

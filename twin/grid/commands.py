@@ -7,7 +7,7 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from twin.grid.bill import Bill, BillError, bill_csv, bill_text, make_bill
+from twin.grid.bill import Bill, GridError, bill_csv, bill_text, make_bill
 from twin.grid.dr import Settlement, dispatches_of, hourly_series, settle, settlement_text
 from twin.grid.tariff import Tariff, builtin_tariffs, tariff_for
 from twin.scenario import Scenario, loads
@@ -28,9 +28,9 @@ def read_table(table_path: Path):
     try:
         table = read_run_table(table_path)
     except RunTableError as exc:
-        raise BillError(str(exc)) from None
+        raise GridError(str(exc)) from None
     if "grid_import_kw" not in table.columns:
-        raise BillError(f"{table_path}: the table has no grid_import_kw column to bill")
+        raise GridError(f"{table_path}: the table has no grid_import_kw column to bill")
     return table
 
 
@@ -64,12 +64,12 @@ SETTLED_COLUMNS = ("tokens_per_s", "bess_power_kw", "generator_kw")
 def _table_start(metadata: dict[str, str], path: Path) -> dt.datetime:
     text = metadata.get("start")
     if not text:
-        raise BillError(f"{path}: the table does not say when its run started (no 'start' "
+        raise GridError(f"{path}: the table does not say when its run started (no 'start' "
                         "in its metadata); bills need the local date and time")
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:
-        raise BillError(f"{path}: its start {text!r} is not a date and time") from None
+        raise GridError(f"{path}: its start {text!r} is not a date and time") from None
 
 
 def write_bill(bill: Bill, path: Path) -> None:
@@ -144,15 +144,15 @@ def choice_for_bill(args: argparse.Namespace, scenario_toml: str | None) -> Tari
                                       ("--contract-kw", "contract_demand_kw"))
                if key not in base]
     if missing:
-        raise BillError(f"the run's scenario has no [tariff] section: give {', '.join(missing)}")
+        raise GridError(f"the run's scenario has no [tariff] section: give {', '.join(missing)}")
     return TariffChoice.model_validate(base)
 
 
 def run_bill(args: argparse.Namespace) -> str:
-    """``twin bill``: the bill's text; raises BillError, or ScenarioError for a bad tariff
+    """``twin bill``: the bill's text; raises GridError, or ScenarioError for a bad tariff
     or scenario."""
     if args.out is not None and args.out.suffix.lower() != BILL_SUFFIX:
-        raise BillError(f"--out {args.out} must end in .csv")
+        raise GridError(f"--out {args.out} must end in .csv")
     table = read_table(args.run_output)
     scenario_toml = table.metadata.get("scenario_toml")
     choice = choice_for_bill(args, scenario_toml)
@@ -167,3 +167,81 @@ def run_bill(args: argparse.Namespace) -> str:
         texts.append(settlement_text(settlement_of_table(args.run_output, scenario, tariff)))
     texts += [f"  note: {p}" for p in table.problems]
     return "\n".join(texts)
+
+
+# --------------------------------------------------------------------------- power quality
+
+
+def add_power_quality_parser(sub, duration_type, every_type) -> None:
+    pq = sub.add_parser(
+        "power-quality", help="the spectrum of the site's grid draw against a utility limit",
+        description="Run a scenario at a short step and take the spectrum of its grid import "
+        "(0.1-20 Hz, as far as the step lets it be seen), with and without GPU power "
+        "smoothing and the BESS's smoothing, against a utility limit (default: no "
+        "component above 20 %% of the mean draw, arXiv 2508.14318). With --search, also "
+        "the least GPU smoothing floor that passes and the energy it costs.")
+    pq.add_argument("--scenario", required=True, metavar="NAME|PATH",
+                    help="built-in scenario name or TOML file")
+    pq.add_argument("--duration", type=duration_type, default=120.0, metavar="DURATION",
+                    help="simulated time sampled, after a minute of settling (default 2min)")
+    pq.add_argument("--dt", type=every_type, default=0.1, metavar="DURATION",
+                    help="simulation step (default 100ms: frequencies up to 5 Hz are seen)")
+    pq.add_argument("--limit", type=_fraction, default=0.2, metavar="FRACTION",
+                    help="largest allowed component over the mean draw (default 0.2)")
+    pq.add_argument("--search", action="store_true",
+                    help="find the least GPU smoothing floor (0.3-0.9 of TDP) that passes")
+    pq.add_argument("--out", type=Path, metavar="FILE.csv",
+                    help="write the spectra: frequency_hz and each case's relative amplitude")
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0 and at most 1")
+    return value
+
+
+def run_power_quality(args: argparse.Namespace, scenario: Scenario) -> str:
+    """``twin power-quality``: the cases' compliance (and the search), as text."""
+    from twin.grid import power_quality as pq
+
+    if args.out is not None and args.out.suffix.lower() != ".csv":
+        raise GridError(f"--out {args.out} must end in .csv")
+    if not 0.01 <= args.dt <= 1.0:
+        raise GridError("--dt must be from 10ms to 1s: slower steps show no swings")
+    if args.duration < 16 * args.dt or args.duration > 3600:
+        raise GridError("--duration must hold at least 16 steps and at most 1h")
+    floor = scenario.gpu_management.smoothing_floor_fraction
+    cases = {
+        "no smoothing": pq.with_smoothing(scenario, None, bess_smoothing=False),
+        f"GPU smoothing (floor {floor:g})": pq.with_smoothing(scenario, floor, False),
+        "BESS smoothing": pq.with_smoothing(scenario, None, bess_smoothing=True),
+        "GPU and BESS smoothing": pq.with_smoothing(scenario, floor, bess_smoothing=True),
+    }
+    lines = [f"power quality: {scenario.scenario.name}, {args.duration:g} s at dt "
+             f"{args.dt:g} s"]
+    spectra = {}
+    for label, case in cases.items():
+        run = pq.site_draw(case, args.duration, args.dt)
+        spectra[label] = pq.spectrum(run.power_kw, args.dt)
+        result = pq.check(spectra[label], args.limit)
+        lines.append(f"  {label:<32} {result.text()}; grid energy {run.energy_kwh:,.1f} kWh")
+    if args.search:
+        found = pq.least_smoothing(scenario, args.duration, args.dt, limit=args.limit)
+        if found.floor_fraction is None:
+            lines.append("  search: no GPU smoothing floor up to 0.9 of TDP passes")
+        else:
+            lines.append(f"  search: the least GPU smoothing floor that passes is "
+                         f"{found.floor_fraction:g} of TDP; it costs "
+                         f"{found.extra_kwh:,.2f} kWh more over the {args.duration:g} s")
+    if args.out is not None:
+        labels = list(spectra)
+        frequencies = next(iter(spectra.values())).frequency_hz
+        rows = ["frequency_hz," + ",".join(f'"{x}"' for x in labels)]
+        rows += [f"{f:g}," + ",".join(f"{spectra[x].relative[i]:.6g}" for x in labels)
+                 for i, f in enumerate(frequencies)]
+        args.out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return "\n".join(lines)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from twin.grid.bill import BillError
+from twin.grid.bill import GridError
 from twin.scenario.schema import DemandResponseProgramme
 
 HOUR_S = 3600.0
@@ -109,7 +109,7 @@ def hourly_series(start: dt.datetime, time_s: np.ndarray, grid_import_kw: np.nda
     last = np.floor((time_s + offset_s - EDGE_S) / HOUR_S)
     if np.any(first != last):
         row = int(np.flatnonzero(first != last)[0])
-        raise BillError(f"row {row} crosses a clock hour; demand response is settled by the "
+        raise GridError(f"row {row} crosses a clock hour; demand response is settled by the "
                         "hour: run with --every 1h or a divisor of it")
     seconds = time_s - begins
     hours = np.arange(int(first[0]), int(first[-1]) + 1)
@@ -158,7 +158,7 @@ def baseline(series: HourlySeries, dispatch: Dispatch, rule: DemandResponseProgr
         values = series.grid_kwh if column is None else series.means[column]
         candidates.append((earlier, np.array([values[i] for i in index])))
     if not candidates:
-        raise BillError(
+        raise GridError(
             f"the dispatch at {dispatch.start:%Y-%m-%d %H:%M} has no similar day before it in "
             "the run to take a baseline from; start the run days earlier")
     if len(candidates) < rule.baseline_days:
@@ -194,7 +194,7 @@ def settle(rule: DemandResponseProgramme, series: HourlySeries, dispatches: list
         index = [series.index(dispatch.start + dt.timedelta(hours=k))
                  for k in range(dispatch.hours)]
         if any(i is None for i in index):
-            raise BillError(f"the dispatch at {dispatch.start:%Y-%m-%d %H:%M} for "
+            raise GridError(f"the dispatch at {dispatch.start:%Y-%m-%d %H:%M} for "
                             f"{dispatch.hours} h is not all inside the run")
         days, base_kwh, notes = baseline(series, dispatch, rule, holidays, dispatched_days)
         metered = np.array([series.grid_kwh[i] for i in index])

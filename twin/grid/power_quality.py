@@ -1,0 +1,161 @@
+"""Power quality of a training site's grid draw: the spectrum of its swings and a check
+against a utility's limit, and the least GPU power smoothing that passes.
+
+Synchronous training swings a site between near-TDP (compute) and near-idle
+(communication) several times a second; one limit a utility has set is at most 20 %
+spectral magnitude in 0.1-20 Hz (arXiv 2508.14318). twin reads it as: no component of the
+grid import's spectrum in the band may exceed ``limit`` x the mean import (the amplitude
+of a sinusoid, single-sided, from a flat-top window so that a swing between bins keeps
+its amplitude to ~0.1 %). Only frequencies below the run's Nyquist frequency (1 / (2 dt):
+5 Hz at dt 0.1 s) can be seen; the check says how much of the band it covered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from twin.scenario import Scenario
+
+DEFAULT_LIMIT = 0.2  # arXiv 2508.14318: at most 20 % spectral magnitude in 0.1-20 Hz
+DEFAULT_BAND_HZ = (0.1, 20.0)
+# SciPy's flat-top window (a 5-term cosine sum): scalloping loss under 0.01 dB
+_FLAT_TOP = (0.21557895, 0.41663158, 0.277263158, 0.083578947, 0.006947368)
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    frequency_hz: np.ndarray
+    amplitude_kw: np.ndarray  # single-sided amplitude of each component
+    mean_kw: float
+
+    @property
+    def relative(self) -> np.ndarray:
+        return self.amplitude_kw / self.mean_kw if self.mean_kw > 0 else self.amplitude_kw * 0
+
+
+@dataclass(frozen=True)
+class Compliance:
+    limit: float
+    band_hz: tuple[float, float]  # what was asked
+    seen_hz: tuple[float, float]  # what the run's step and length let be seen
+    worst_relative: float
+    worst_hz: float
+
+    @property
+    def passes(self) -> bool:
+        return self.worst_relative <= self.limit
+
+    def text(self) -> str:
+        verdict = "passes" if self.passes else "fails"
+        seen = ("" if self.seen_hz == self.band_hz else
+                f" (seen: {self.seen_hz[0]:.3g}-{self.seen_hz[1]:.3g} Hz)")
+        return (f"largest swing in {self.band_hz[0]:g}-{self.band_hz[1]:g} Hz{seen}: "
+                f"{self.worst_relative:.1%} of the mean draw at {self.worst_hz:.3g} Hz; "
+                f"limit {self.limit:.0%}: {verdict}")
+
+
+def flat_top(n: int) -> np.ndarray:
+    k = 2.0 * np.pi * np.arange(n) / (n - 1)
+    return sum((-1) ** i * a * np.cos(i * k) for i, a in enumerate(_FLAT_TOP))
+
+
+def spectrum(power_kw: np.ndarray, dt_s: float) -> Spectrum:
+    """The amplitude spectrum of a draw sampled every ``dt_s`` (its mean removed)."""
+    power_kw = np.asarray(power_kw, dtype=float)
+    if power_kw.size < 16:
+        raise ValueError("a spectrum needs at least 16 samples")
+    mean_kw = float(power_kw.mean())
+    window = flat_top(power_kw.size)
+    transform = np.fft.rfft((power_kw - mean_kw) * window)
+    amplitude = 2.0 * np.abs(transform) / window.sum()
+    return Spectrum(np.fft.rfftfreq(power_kw.size, dt_s), amplitude, mean_kw)
+
+
+def check(s: Spectrum, limit: float = DEFAULT_LIMIT,
+          band_hz: tuple[float, float] = DEFAULT_BAND_HZ) -> Compliance:
+    f = s.frequency_hz
+    resolution = f[1] - f[0]
+    # a flat-top window spreads a line over ~5 bins: the lowest frequencies are not resolved
+    low = max(band_hz[0], 5 * resolution)
+    high = min(band_hz[1], f[-1])
+    inside = (f >= low) & (f <= high)
+    if not inside.any():
+        raise ValueError(f"the run shows nothing of {band_hz[0]:g}-{band_hz[1]:g} Hz: make it "
+                         "longer, or its step shorter")
+    relative = np.where(inside, s.relative, -np.inf)
+    k = int(np.argmax(relative))
+    return Compliance(limit, band_hz, (float(low), float(high)), float(relative[k]),
+                      float(f[k]))
+
+
+# --------------------------------------------------------------------------- the site
+
+
+@dataclass(frozen=True)
+class DrawRun:
+    power_kw: np.ndarray  # grid import at each step after the settling time
+    dt_s: float
+    energy_kwh: float  # grid energy over the sampled time
+
+
+def site_draw(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
+              settle_s: float = 60.0, seed: int | None = None) -> DrawRun:
+    """Run the site and sample its grid import every step for ``duration_s`` after
+    ``settle_s`` (the controllers' start-up left out)."""
+    from twin.sim.engine import Simulation
+    from twin.sim.snapshot import SITE_COLUMNS
+
+    column = [name for name, _ in SITE_COLUMNS].index("grid_import_kw")
+    sim = Simulation(scenario, seed=seed, dt_s=dt_s)
+    sim.step(round(settle_s / dt_s))
+    samples = np.empty(round(duration_s / dt_s))
+    for k in range(samples.size):
+        sim.step()
+        samples[k] = sim.site_values()[column]
+    return DrawRun(samples, dt_s, float(samples.sum() * dt_s / 3600.0))
+
+
+def with_smoothing(scenario: Scenario, floor_fraction: float | None,
+                   bess_smoothing: bool | None = None) -> Scenario:
+    """The scenario with GPU power smoothing at ``floor_fraction`` of TDP (None: off), and
+    the BESS's smoothing on or off (None: as the scenario has it)."""
+    gm = scenario.gpu_management.model_copy(update={
+        "smoothing_enabled": floor_fraction is not None,
+        **({} if floor_fraction is None else {"smoothing_floor_fraction": floor_fraction})})
+    update: dict[str, object] = {"gpu_management": gm}
+    if bess_smoothing is not None:
+        bess = scenario.power.bess.model_copy(update={"smoothing": bess_smoothing})
+        update["power"] = scenario.power.model_copy(update={"bess": bess})
+    return scenario.model_copy(update=update)
+
+
+@dataclass(frozen=True)
+class SmoothingResult:
+    floor_fraction: float | None  # the least floor that passes; None: none of those tried
+    compliance: Compliance | None
+    extra_kwh: float  # grid energy it costs over the sampled time, against no smoothing
+    tried: tuple[tuple[float, Compliance], ...]
+
+
+def least_smoothing(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
+                    floors: Sequence[float] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+                    limit: float = DEFAULT_LIMIT, band_hz=DEFAULT_BAND_HZ,
+                    settle_s: float = 60.0) -> SmoothingResult:
+    """The lowest GPU smoothing floor (fraction of TDP) among ``floors`` whose site draw
+    passes the limit, with the BESS's smoothing off (the GPUs' own smoothing is what is
+    sized), and the energy it costs: a floor burns power in the communication phases."""
+    plain = with_smoothing(scenario, None, bess_smoothing=False)
+    baseline = site_draw(plain, duration_s, dt_s, settle_s)
+    tried = []
+    for floor in sorted(floors):
+        run = site_draw(with_smoothing(scenario, floor, bess_smoothing=False), duration_s,
+                        dt_s, settle_s)
+        result = check(spectrum(run.power_kw, dt_s), limit, band_hz)
+        tried.append((floor, result))
+        if result.passes:
+            return SmoothingResult(floor, result, run.energy_kwh - baseline.energy_kwh,
+                                   tuple(tried))
+    return SmoothingResult(None, None, 0.0, tuple(tried))

@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from twin import __version__
-from twin.grid.commands import add_bill_parser, add_power_quality_parser
+from twin.grid.commands import (
+    add_bill_parser,
+    add_grid_impact_parser,
+    add_power_quality_parser,
+)
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
 from twin.scenario.loader import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
@@ -163,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bill_parser(sub)
     add_power_quality_parser(sub, _positive_duration, _positive_duration)
+    add_grid_impact_parser(sub)
 
     sub.add_parser("scenarios", help="list the built-in scenarios",
                    description="List the built-in scenarios, one line each: name, number of "
@@ -263,6 +268,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _bill(args)
         if command == "power-quality":
             return _power_quality(args)
+        if command == "grid-impact":
+            return _grid_impact(args)
         return _scenarios()
     except ScenarioError as exc:
         print(exc.report(), file=sys.stderr)
@@ -483,6 +490,24 @@ def _power_quality(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"twin power-quality: cannot write {args.out}: {exc.strerror}") from None
     print(text)
+    return 0
+
+
+def _grid_impact(args: argparse.Namespace) -> int:
+    from twin.grid.bill import GridError
+    from twin.grid.commands import run_grid_impact
+
+    scenario = load(args.scenario)
+    _tariff(scenario, args.scenario)  # a bad tariff file is reported before anything runs
+    _writable_file("grid-impact", "--out", args.out)
+    try:
+        run_grid_impact(args, scenario)
+    except GridError as exc:
+        raise UsageError(f"twin grid-impact: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"twin grid-impact: cannot write {args.out}: {exc.strerror}") from None
+    print(f"twin grid-impact: wrote {args.out} (a pre-assessment, not the official score)",
+          file=sys.stderr)
     return 0
 
 

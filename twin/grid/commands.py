@@ -245,3 +245,44 @@ def run_power_quality(args: argparse.Namespace, scenario: Scenario) -> str:
                  for i, f in enumerate(frequencies)]
         args.out.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- grid impact
+
+
+def add_grid_impact_parser(sub) -> None:
+    gi = sub.add_parser(
+        "grid-impact", help="a grid-impact assessment pre-assessment of a site (Markdown)",
+        description="Write a pre-assessment for Korea's grid-impact assessment: contracted "
+        "and peak demand, ramps, load factor, the demand response the site can offer, its "
+        "swings, BESS and generator support, and what it can evidence for the technical "
+        "criteria. Clearly marked as a pre-assessment, not the official score.")
+    gi.add_argument("--scenario", required=True, metavar="NAME|PATH",
+                    help="built-in scenario name or TOML file")
+    gi.add_argument("--run", type=Path, metavar="RUN_OUTPUT",
+                    help="a 'twin run' site table of the scenario, for peak demand, ramps "
+                    "and load factor")
+    gi.add_argument("--power-quality", action="store_true",
+                    help="also run the site 2 min at 0.1 s and check its swing spectrum")
+    gi.add_argument("--out", required=True, type=Path, metavar="FILE.md",
+                    help="where to write the document (Markdown)")
+
+
+def run_grid_impact(args: argparse.Namespace, scenario: Scenario) -> None:
+    from twin.grid import power_quality as pq
+    from twin.grid.impact import pre_assessment, run_figures
+
+    if args.out.suffix.lower() != ".md":
+        raise GridError(f"--out {args.out} must end in .md")
+    figures = None
+    if args.run is not None:
+        table = read_table(args.run)
+        start = _table_start(table.metadata, args.run)
+        figures = run_figures(table.columns["time_s"], table.columns["grid_import_kw"], start)
+    swings = None
+    if args.power_quality:
+        draw = pq.site_draw(scenario, 120.0, 0.1)
+        swings = pq.check(pq.spectrum(draw.power_kw, 0.1)).text().capitalize() + "."
+    partial = args.out.with_name(args.out.name + ".partial")
+    partial.write_text(pre_assessment(scenario, figures, swings), encoding="utf-8")
+    partial.replace(args.out)

@@ -402,10 +402,14 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load(args.scenario)
     check_hourly_csv(scenario)  # before any output is made
     tariff = _tariff(scenario, args.scenario)
-    if tariff is not None:
-        from twin.grid.commands import bill_path_for
+    if tariff is not None or scenario.demand_response is not None:
+        from twin.grid.commands import bill_path_for, rows_problem
 
-        _writable_file("run", "bill", bill_path_for(args.out))
+        problem = rows_problem(scenario, args.every)
+        if problem:
+            raise UsageError(f"twin run: --every {format_duration(args.every)}: {problem}")
+        if tariff is not None:
+            _writable_file("run", "bill", bill_path_for(args.out))
     scenario_toml = read_text(resolve(args.scenario))  # kept in every output
     # the engine loads only once the arguments are good
     from twin.output import OutputError, run_headless
@@ -643,6 +647,11 @@ def _check(name_or_path: str) -> int:
     if tariff is not None:
         print(f"  tariff           {tariff.name}, option {tariff.option}, contract "
               f"{tariff.contract_demand_kw / 1000:,.1f} MW")
+    if s.demand_response is not None:
+        dispatches = sum(e.kind == "demand-response" for e in s.events)
+        print(f"  demand response  KPX {s.demand_response.programme} DR, "
+              f"{s.demand_response.registered_kw / 1000:,.1f} MW registered; "
+              f"{dispatches} dispatch(es) scheduled")
     return 0
 
 

@@ -215,3 +215,15 @@ energy_krw_per_kwh = 150
     forgone = re.search(r"tokens forgone ([\d,]+)", err)
     assert forgone is not None and int(forgone.group(1).replace(",", "")) > 0
     assert "baseline from 06-09, 06-08" in err
+
+
+def test_twin_run_refuses_rows_a_bill_cannot_use_before_running(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    scenario = _scenario_with(tmp_path, 'file = "kepco-industrial-b"\noption = "III"\n'
+                                        "contract_demand_kw = 400\n")
+    out = tmp_path / "site.csv"
+    code, _, err = _run_main(capsys, "run", "--scenario", str(scenario), "--duration", "2h",
+                             "--every", "1h", "--out", str(out))
+    assert code == 2
+    assert "--every 1h: the bill's 15-minute demand needs rows inside quarter hours" in err
+    assert not out.exists()

@@ -72,6 +72,26 @@ def _table_start(metadata: dict[str, str], path: Path) -> dt.datetime:
         raise GridError(f"{path}: its start {text!r} is not a date and time") from None
 
 
+def rows_problem(scenario: Scenario, every_s: float) -> str | None:
+    """Why rows of ``every_s`` from the scenario's start cannot be billed (quarter hours
+    of the clock, for a tariff) or settled (clock hours, for demand response), or None."""
+    start = scenario.scenario.start
+    since_midnight = (start - start.replace(hour=0, minute=0, second=0, microsecond=0)
+                      ).total_seconds()
+    period = 900.0 if scenario.tariff is not None else 3600.0
+    what = ("the bill's 15-minute demand needs rows inside quarter hours"
+            if scenario.tariff is not None
+            else "demand response is settled by the clock hour")
+    ratio = period / every_s
+    if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+        return f"{what}: use an interval that divides {period / 60:g} min (60s, 5min, 15min)"
+    offset = since_midnight / every_s
+    if abs(offset - round(offset)) > 1e-9:
+        return (f"{what}: the scenario starts at {start:%H:%M:%S}, off the interval's "
+                "boundaries; start it on a whole interval or use a shorter one")
+    return None
+
+
 def write_bill(bill: Bill, path: Path) -> None:
     """Write the bill's CSV through a temporary name, so a failed write leaves no half file."""
     partial = path.with_name(path.name + ".partial")

@@ -14,11 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from twin import __version__
-from twin.grid.commands import (
-    add_bill_parser,
-    add_grid_impact_parser,
-    add_power_quality_parser,
-)
+from twin.grid import commands as grid
+from twin.grid.bill import GridError
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
 from twin.scenario.loader import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
@@ -165,9 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("scenario", metavar="NAME|PATH",
                        help="built-in scenario name (see 'twin scenarios') or a .toml file")
 
-    add_bill_parser(sub)
-    add_power_quality_parser(sub, _positive_duration, _positive_duration)
-    add_grid_impact_parser(sub)
+    grid.add_parsers(sub, _positive_duration)
 
     sub.add_parser("scenarios", help="list the built-in scenarios",
                    description="List the built-in scenarios, one line each: name, number of "
@@ -264,12 +259,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _replay(args)
         if command == "report":
             return _report(args)
-        if command == "bill":
-            return _bill(args)
-        if command == "power-quality":
-            return _power_quality(args)
-        if command == "grid-impact":
-            return _grid_impact(args)
+        if command in grid.COMMANDS:
+            return _grid(command, args)
         return _scenarios()
     except ScenarioError as exc:
         print(exc.report(), file=sys.stderr)
@@ -401,15 +392,11 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("twin run: --record-every needs --record")
     scenario = load(args.scenario)
     check_hourly_csv(scenario)  # before any output is made
-    tariff = _tariff(scenario, args.scenario)
-    if tariff is not None or scenario.demand_response is not None:
-        from twin.grid.commands import bill_path_for, rows_problem
-
-        problem = rows_problem(scenario, args.every)
-        if problem:
-            raise UsageError(f"twin run: --every {format_duration(args.every)}: {problem}")
-        if tariff is not None:
-            _writable_file("run", "bill", bill_path_for(args.out))
+    try:
+        tariff = grid.prepare_run(scenario, args.scenario, args.every, args.out,
+                                  lambda option, path: _writable_file("run", option, path))
+    except GridError as exc:
+        raise UsageError(f"twin run: {exc}") from None
     scenario_toml = read_text(resolve(args.scenario))  # kept in every output
     # the engine loads only once the arguments are good
     from twin.output import OutputError, run_headless
@@ -431,101 +418,22 @@ def _run(args: argparse.Namespace) -> int:
         )
     except OutputError as exc:
         raise UsageError(f"twin run: {exc}") from None
-    if tariff is not None:
-        _bill_run(args, tariff)
-    if scenario.demand_response is not None:
-        _settle_run(args, scenario, tariff)
+    try:
+        grid.after_run(scenario, tariff, args.out, None if args.quiet else sys.stderr)
+    except GridError as exc:
+        raise UsageError(f"twin run: {exc}") from None
     return code
 
 
-def _tariff(scenario, name_or_path: str):
-    """The scenario's tariff, its file checked (a ScenarioError names its problems)."""
-    if scenario.tariff is None:
-        return None
-    from twin.grid.tariff import tariff_for
-
-    return tariff_for(scenario.tariff, resolve(name_or_path).parent)
-
-
-def _bill_run(args: argparse.Namespace, tariff) -> None:
-    """The monthly bill of the run just written, printed and written beside ``--out``."""
-    from twin.grid.bill import GridError, bill_text
-    from twin.grid.commands import bill_of_table, bill_path_for, write_bill
-
-    path = bill_path_for(args.out)
+def _grid(command: str, args: argparse.Namespace) -> int:
+    """``twin bill``, ``twin power-quality``, ``twin grid-impact`` (``twin.grid``)."""
     try:
-        bill = bill_of_table(args.out, tariff)
-        write_bill(bill, path)
+        text = grid.run_command(command, args,
+                                lambda option, path: _writable_file(command, option, path))
     except GridError as exc:
-        raise UsageError(f"twin run: the run is written but not billed: {exc}") from None
-    except OSError as exc:
-        raise UsageError(f"twin run: cannot write the bill {path}: {exc.strerror}") from None
-    if not args.quiet:
-        print(f"{bill_text(bill)}\n  -> {path}", file=sys.stderr)
-
-
-def _settle_run(args: argparse.Namespace, scenario, tariff) -> None:
-    """The run's demand-response dispatches settled, printed."""
-    from twin.grid.bill import GridError
-    from twin.grid.commands import settlement_of_table
-    from twin.grid.dr import settlement_text
-
-    try:
-        settlement = settlement_of_table(args.out, scenario, tariff)
-    except GridError as exc:
-        raise UsageError(f"twin run: the run is written but its demand response is not "
-                         f"settled: {exc}") from None
-    if not args.quiet:
-        print(settlement_text(settlement), file=sys.stderr)
-
-
-def _power_quality(args: argparse.Namespace) -> int:
-    from twin.grid.bill import GridError
-    from twin.grid.commands import run_power_quality
-
-    scenario = load(args.scenario)
-    check_hourly_csv(scenario)
-    if args.out is not None:
-        _writable_file("power-quality", "--out", args.out)
-    try:
-        text = run_power_quality(args, scenario)
-    except GridError as exc:
-        raise UsageError(f"twin power-quality: {exc}") from None
-    except OSError as exc:
-        raise UsageError(f"twin power-quality: cannot write {args.out}: {exc.strerror}") from None
-    print(text)
-    return 0
-
-
-def _grid_impact(args: argparse.Namespace) -> int:
-    from twin.grid.bill import GridError
-    from twin.grid.commands import run_grid_impact
-
-    scenario = load(args.scenario)
-    _tariff(scenario, args.scenario)  # a bad tariff file is reported before anything runs
-    _writable_file("grid-impact", "--out", args.out)
-    try:
-        run_grid_impact(args, scenario)
-    except GridError as exc:
-        raise UsageError(f"twin grid-impact: {exc}") from None
-    except OSError as exc:
-        raise UsageError(f"twin grid-impact: cannot write {args.out}: {exc.strerror}") from None
-    print(f"twin grid-impact: wrote {args.out} (a pre-assessment, not the official score)",
-          file=sys.stderr)
-    return 0
-
-
-def _bill(args: argparse.Namespace) -> int:
-    from twin.grid.bill import GridError
-    from twin.grid.commands import run_bill
-
-    try:
-        text = run_bill(args)
-    except GridError as exc:
-        raise UsageError(f"twin bill: {exc}") from None
-    except OSError as exc:
-        raise UsageError(f"twin bill: cannot write {args.out}: {exc.strerror}") from None
-    print(text)
+        raise UsageError(f"twin {command}: {exc}") from None
+    if text:
+        print(text)
     return 0
 
 
@@ -643,15 +551,8 @@ def _check(name_or_path: str) -> int:
     print(f"  workloads        {len(s.workloads)}; scheduled events {len(s.events)}")
     if weather_rows is not None:
         print(f"  weather          {weather_rows:,} rows from {s.climate.hourly_csv}")
-    tariff = _tariff(s, name_or_path)
-    if tariff is not None:
-        print(f"  tariff           {tariff.name}, option {tariff.option}, contract "
-              f"{tariff.contract_demand_kw / 1000:,.1f} MW")
-    if s.demand_response is not None:
-        dispatches = sum(e.kind == "demand-response" for e in s.events)
-        print(f"  demand response  KPX {s.demand_response.programme} DR, "
-              f"{s.demand_response.registered_kw / 1000:,.1f} MW registered; "
-              f"{dispatches} dispatch(es) scheduled")
+    for line in grid.summary_lines(s, name_or_path):
+        print(line)
     return 0
 
 

@@ -1,19 +1,124 @@
-"""The command line's side of the grid package: ``twin bill`` and the bill ``twin run``
-writes beside its site table when the scenario names a tariff."""
+"""The command line's side of the grid package: ``twin bill``, ``twin power-quality`` and
+``twin grid-impact``, what ``twin run`` does with a scenario's ``[tariff]`` and
+``[demand_response]`` (check the output interval first, bill and settle after) and what
+``twin check`` says of them. Problems the user can fix are ``GridError``s, which the
+command line reports with exit code 2."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from twin.grid.bill import Bill, GridError, bill_csv, bill_text, make_bill
 from twin.grid.dr import Settlement, dispatches_of, hourly_series, settle, settlement_text
 from twin.grid.tariff import Tariff, builtin_tariffs, tariff_for
-from twin.scenario import Scenario, loads
+from twin.scenario import Scenario, load, loads
 from twin.scenario.schema import TariffChoice
 
 BILL_SUFFIX = ".csv"
+COMMANDS = ("bill", "power-quality", "grid-impact")
+Writable = Callable[[str, Path], None]
+"""Checks that an output (option, path) can be written; raises the command line's error."""
+
+
+def add_parsers(sub, duration_type) -> None:
+    add_bill_parser(sub)
+    add_power_quality_parser(sub, duration_type, duration_type)
+    add_grid_impact_parser(sub)
+
+
+def run_command(command: str, args: argparse.Namespace, writable: Writable) -> str:
+    """One of ``COMMANDS``; returns what to print on standard output."""
+    from twin.sim.weather import check_hourly_csv
+
+    try:
+        if command == "bill":
+            return run_bill(args, writable)
+        scenario = load(args.scenario)
+        check_hourly_csv(scenario)
+        tariff_of(scenario, args.scenario)  # a bad tariff file is reported before running
+        if args.out is not None:
+            writable("--out", args.out)
+        if command == "power-quality":
+            return run_power_quality(args, scenario)
+        run_grid_impact(args, scenario)
+        print(f"twin grid-impact: wrote {args.out} (a pre-assessment, not the official "
+              "score)", file=sys.stderr)
+        return ""
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise GridError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+
+
+def tariff_of(scenario: Scenario, scenario_path: str | Path) -> Tariff | None:
+    """The scenario's tariff, its file checked (a ScenarioError names its problems); a
+    relative file is taken from the scenario file's folder."""
+    if scenario.tariff is None:
+        return None
+    from twin.scenario.loader import resolve
+
+    return tariff_for(scenario.tariff, resolve(scenario_path).parent)
+
+
+def prepare_run(scenario: Scenario, scenario_path: str | Path, every_s: float, out: Path,
+                writable: Writable) -> Tariff | None:
+    """Before ``twin run`` starts: the tariff checked, the output interval one a bill and a
+    settlement can use, the bill's file writable; returns the tariff."""
+    from twin.scenario.units import format_duration
+
+    tariff = tariff_of(scenario, scenario_path)
+    if tariff is not None or scenario.demand_response is not None:
+        problem = rows_problem(scenario, every_s)
+        if problem:
+            raise GridError(f"--every {format_duration(every_s)}: {problem}")
+    if tariff is not None:
+        writable("bill", bill_path_for(out))
+    return tariff
+
+
+def after_run(scenario: Scenario, tariff: Tariff | None, out: Path,
+              progress: IO[str] | None) -> None:
+    """After ``twin run``: the bill written beside ``out`` and the dispatches settled,
+    both printed to ``progress`` (None: quiet)."""
+    if tariff is not None:
+        path = bill_path_for(out)
+        try:
+            bill = bill_of_table(out, tariff)
+            write_bill(bill, path)
+        except GridError as exc:
+            raise GridError(f"the run is written but not billed: {exc}") from None
+        except OSError as exc:
+            raise GridError(f"cannot write the bill {path}: {exc.strerror or exc}") from None
+        if progress is not None:
+            print(f"{bill_text(bill)}\n  -> {path}", file=progress)
+    if scenario.demand_response is not None:
+        try:
+            settlement = settlement_of_table(out, scenario, tariff)
+        except GridError as exc:
+            raise GridError("the run is written but its demand response is not settled: "
+                            f"{exc}") from None
+        if progress is not None:
+            print(settlement_text(settlement), file=progress)
+
+
+def summary_lines(scenario: Scenario, scenario_path: str | Path) -> list[str]:
+    """``twin check``'s lines on the tariff and the demand-response programme."""
+    lines = []
+    tariff = tariff_of(scenario, scenario_path)
+    if tariff is not None:
+        lines.append(f"  tariff           {tariff.name}, option {tariff.option}, contract "
+                     f"{tariff.contract_demand_kw / 1000:,.1f} MW")
+    dr = scenario.demand_response
+    if dr is not None:
+        dispatches = sum(e.kind == "demand-response" for e in scenario.events)
+        lines.append(f"  demand response  KPX {dr.programme} DR, {dr.registered_kw / 1000:,.1f} "
+                     f"MW registered; {dispatches} dispatch(es) scheduled")
+    return lines
 
 
 def bill_path_for(out: Path) -> Path:
@@ -168,11 +273,13 @@ def choice_for_bill(args: argparse.Namespace, scenario_toml: str | None) -> Tari
     return TariffChoice.model_validate(base)
 
 
-def run_bill(args: argparse.Namespace) -> str:
+def run_bill(args: argparse.Namespace, writable: Writable) -> str:
     """``twin bill``: the bill's text; raises GridError, or ScenarioError for a bad tariff
     or scenario."""
     if args.out is not None and args.out.suffix.lower() != BILL_SUFFIX:
         raise GridError(f"--out {args.out} must end in .csv")
+    if args.out is not None:
+        writable("--out", args.out)
     table = read_table(args.run_output)
     scenario_toml = table.metadata.get("scenario_toml")
     choice = choice_for_bill(args, scenario_toml)

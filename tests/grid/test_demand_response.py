@@ -122,3 +122,16 @@ def test_events_become_dispatches_of_whole_hours() -> None:
 def test_rows_across_clock_hours_are_refused() -> None:
     with pytest.raises(GridError, match="crosses a clock hour"):
         hourly_series(START, np.array([5400.0, 10800.0]), np.array([1.0, 1.0]))
+
+
+def test_a_dispatch_across_midnight_takes_the_same_hours_of_earlier_days() -> None:
+    # Wed 10 June 23:00 to Thu 11 June 01:00: the baseline days' 23:00 and next 00:00
+    time_s, grid, _ = _site(12)
+    grid[[(d - 1) * 24 + 23 for d in range(1, 12)]] = 2000.0
+    grid[[d * 24 for d in range(1, 12)]] = 2500.0
+    series = hourly_series(START, time_s, grid)
+    rule = _rule(baseline_days=2, baseline_kept_days=2)
+    (r,) = settle(rule, series, [Dispatch(dt.datetime(2026, 6, 10, 23), 2, 100.0)], KR,
+                  START, START + dt.timedelta(days=12)).dispatches
+    assert sorted(r.baseline_days) == [dt.date(2026, 6, 8), dt.date(2026, 6, 9)]
+    assert r.baseline_kwh == pytest.approx([2000.0, 2500.0])

@@ -152,7 +152,7 @@ def baseline(series: HourlySeries, dispatch: Dispatch, rule: DemandResponseProgr
             break
         if earlier in dispatched_days or day_group(earlier, holidays) != group:
             continue
-        index = [series.index(dt.datetime.combine(earlier, h.time())) for h in hours]
+        index = [series.index(h - (day - earlier)) for h in hours]
         if any(i is None or not series.complete[i] for i in index):
             continue
         values = series.grid_kwh if column is None else series.means[column]
@@ -166,7 +166,8 @@ def baseline(series: HourlySeries, dispatch: Dispatch, rule: DemandResponseProgr
                      f"{rule.baseline_days} the rule asks (the run starts too late)")
     keep = min(rule.baseline_kept_days, len(candidates))
     # rank by the grid load in the dispatched hours, whatever the column averaged
-    ranked = sorted(candidates, key=lambda c: _grid_load(series, c[0], hours), reverse=True)
+    ranked = sorted(candidates, key=lambda c: _grid_load(series, hours, day - c[0]),
+                    reverse=True)
     if rule.baseline_pick == "highest":
         kept = ranked[:keep]
     else:
@@ -175,9 +176,9 @@ def baseline(series: HourlySeries, dispatch: Dispatch, rule: DemandResponseProgr
     return [d for d, _ in kept], np.mean([v for _, v in kept], axis=0), notes
 
 
-def _grid_load(series: HourlySeries, day: dt.date, hours: list[dt.datetime]) -> float:
-    return float(sum(series.grid_kwh[series.index(dt.datetime.combine(day, h.time()))]
-                     for h in hours))
+def _grid_load(series: HourlySeries, hours: list[dt.datetime], back: dt.timedelta) -> float:
+    """Grid energy in the dispatched hours, ``back`` days earlier."""
+    return float(sum(series.grid_kwh[series.index(h - back)] for h in hours))
 
 
 # --------------------------------------------------------------------------- settlement

@@ -306,7 +306,7 @@ def add_power_quality_parser(sub, duration_type, every_type) -> None:
         "(0.1-20 Hz, as far as the step lets it be seen), with and without GPU power "
         "smoothing and the BESS's smoothing, against a utility limit (default: no "
         "component above 20 %% of the mean draw, arXiv 2508.14318). With --search, also "
-        "the least GPU smoothing floor that passes and the energy it costs.")
+        "the least GPU smoothing that passes and the energy it costs.")
     pq.add_argument("--scenario", required=True, metavar="NAME|PATH",
                     help="built-in scenario name or TOML file")
     pq.add_argument("--duration", type=duration_type, default=120.0, metavar="DURATION",
@@ -316,7 +316,8 @@ def add_power_quality_parser(sub, duration_type, every_type) -> None:
     pq.add_argument("--limit", type=_fraction, default=0.2, metavar="FRACTION",
                     help="largest allowed component over the mean draw (default 0.2)")
     pq.add_argument("--search", action="store_true",
-                    help="find the least GPU smoothing floor (0.3-0.9 of TDP) that passes")
+                    help="find the least GPU smoothing that passes: ramp-down rates from "
+                    "8000 to 125 W/s per GPU, then floors from 0.1 to 0.9 of TDP")
     pq.add_argument("--out", type=Path, metavar="FILE.csv",
                     help="write the spectra: frequency_hz and each case's relative amplitude")
 
@@ -358,11 +359,13 @@ def run_power_quality(args: argparse.Namespace, scenario: Scenario) -> str:
         lines.append(f"  {label:<32} {result.text()}; grid energy {run.energy_kwh:,.1f} kWh")
     if args.search:
         found = pq.least_smoothing(scenario, args.duration, args.dt, limit=args.limit)
-        if found.floor_fraction is None:
-            lines.append("  search: no GPU smoothing floor up to 0.9 of TDP passes")
+        if found.setting is None:
+            lines.append("  search: no GPU smoothing setting tried passes (ramp-down down to "
+                         "125 W/s per GPU, floors up to 0.9 of TDP)")
         else:
-            lines.append(f"  search: the least GPU smoothing floor that passes is "
-                         f"{found.floor_fraction:g} of TDP; it costs "
+            least_floor, ramp_down = found.setting
+            lines.append(f"  search: the least GPU smoothing that passes: floor {least_floor:g} of "
+                         f"TDP, ramp-down {ramp_down:g} W/s per GPU; it costs "
                          f"{found.extra_kwh:,.2f} kWh more over the {args.duration:g} s")
     if args.out is not None:
         labels = list(spectra)

@@ -119,43 +119,58 @@ def site_draw(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
 
 
 def with_smoothing(scenario: Scenario, floor_fraction: float | None,
-                   bess_smoothing: bool | None = None) -> Scenario:
-    """The scenario with GPU power smoothing at ``floor_fraction`` of TDP (None: off), and
-    the BESS's smoothing on or off (None: as the scenario has it)."""
-    gm = scenario.gpu_management.model_copy(update={
-        "smoothing_enabled": floor_fraction is not None,
-        **({} if floor_fraction is None else {"smoothing_floor_fraction": floor_fraction})})
-    update: dict[str, object] = {"gpu_management": gm}
+                   bess_smoothing: bool | None = None,
+                   ramp_down_w_per_s: float | None = None) -> Scenario:
+    """The scenario with GPU power smoothing at ``floor_fraction`` of TDP (None: off) and,
+    if given, its ramp-down rate per GPU; the BESS's smoothing on or off (None: as the
+    scenario has it)."""
+    update_gm: dict[str, object] = {"smoothing_enabled": floor_fraction is not None}
+    if floor_fraction is not None:
+        update_gm["smoothing_floor_fraction"] = floor_fraction
+    if ramp_down_w_per_s is not None:
+        update_gm["smoothing_ramp_down_w_per_s"] = ramp_down_w_per_s
+    update: dict[str, object] = {
+        "gpu_management": scenario.gpu_management.model_copy(update=update_gm)}
     if bess_smoothing is not None:
         bess = scenario.power.bess.model_copy(update={"smoothing": bess_smoothing})
         update["power"] = scenario.power.model_copy(update={"bess": bess})
     return scenario.model_copy(update=update)
 
 
+# From least to most smoothing: ramp-down limits first (they cost only the energy of the
+# slower descents), then floors at the slowest of them (they hold power up through every
+# communication phase). NVML's smoothing takes a ramp-down rate in W/s per GPU and a floor.
+RAMP_DOWN_STEPS_W_PER_S = (8000.0, 4000.0, 2000.0, 1000.0, 500.0, 250.0, 125.0)
+FLOOR_STEPS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+SMOOTHING_STEPS = (*((0.0, r) for r in RAMP_DOWN_STEPS_W_PER_S),
+                   *((f, RAMP_DOWN_STEPS_W_PER_S[-1]) for f in FLOOR_STEPS))
+
+
 @dataclass(frozen=True)
 class SmoothingResult:
-    floor_fraction: float | None  # the least floor that passes; None: none of those tried
+    setting: tuple[float, float] | None  # (floor, ramp-down W/s) that passes; None: none
     compliance: Compliance | None
     extra_kwh: float  # grid energy it costs over the sampled time, against no smoothing
-    tried: tuple[tuple[float, Compliance], ...]
+    tried: tuple[tuple[tuple[float, float], Compliance], ...]
 
 
 def least_smoothing(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
-                    floors: Sequence[float] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+                    steps: Sequence[tuple[float, float]] = SMOOTHING_STEPS,
                     limit: float = DEFAULT_LIMIT, band_hz=DEFAULT_BAND_HZ,
                     settle_s: float = 60.0) -> SmoothingResult:
-    """The lowest GPU smoothing floor (fraction of TDP) among ``floors`` whose site draw
-    passes the limit, with the BESS's smoothing off (the GPUs' own smoothing is what is
-    sized), and the energy it costs: a floor burns power in the communication phases."""
+    """The first GPU smoothing setting (floor as a fraction of TDP, ramp-down in W/s per
+    GPU) of ``steps``, ordered from least to most smoothing, whose site draw passes the
+    limit, with the BESS's smoothing off (the GPUs' own smoothing is what is sized), and
+    the grid energy it costs against none. The ramp-up rate is the scenario's."""
     plain = with_smoothing(scenario, None, bess_smoothing=False)
     baseline = site_draw(plain, duration_s, dt_s, settle_s)
     tried = []
-    for floor in sorted(floors):
-        run = site_draw(with_smoothing(scenario, floor, bess_smoothing=False), duration_s,
+    for floor, ramp_down in steps:
+        run = site_draw(with_smoothing(scenario, floor, False, ramp_down), duration_s,
                         dt_s, settle_s)
         result = check(spectrum(run.power_kw, dt_s), limit, band_hz)
-        tried.append((floor, result))
+        tried.append(((floor, ramp_down), result))
         if result.passes:
-            return SmoothingResult(floor, result, run.energy_kwh - baseline.energy_kwh,
-                                   tuple(tried))
+            return SmoothingResult((floor, ramp_down), result,
+                                   run.energy_kwh - baseline.energy_kwh, tuple(tried))
     return SmoothingResult(None, None, 0.0, tuple(tried))

@@ -144,3 +144,21 @@ def test_the_shipped_tariffs_load(tmp_path: Path) -> None:
         assert tariff.period(dt.datetime(2026, 7, 1, 14)) == "mid"  # reform: 13-15 h mid
         assert tariff.period(dt.datetime(2026, 3, 4, 14)) == "peak"  # before it
         assert tariff.period(dt.datetime(2026, 7, 1, 3)) == "light"
+
+
+def test_a_demand_rate_that_changes_within_the_month_is_prorated_by_day(tmp_path: Path) -> None:
+    # a copy of the shipped tariff whose reform schedule charges 9,000 KRW/kW for option II:
+    # 1-15 April at 8,620, 16-30 April at 9,000 (a month of 30 days)
+    from twin.grid.tariff import builtin_tariffs
+
+    text = builtin_tariffs()["kepco-industrial-b"].read_text(encoding="utf-8")
+    head, reform = text.split("valid_from = 2026-04-16")
+    reform = reform.replace("demand_krw_per_kw = 8620", "demand_krw_per_kw = 9000")
+    path = tmp_path / "tariff.toml"
+    path.write_text(head + "valid_from = 2026-04-16" + reform, encoding="utf-8")
+    tariff = tariff_for(TariffChoice(file=str(path), option="II", contract_demand_kw=1000))
+    time_s, power_kw = _profile(30 * 24, 2000.0, step_s=900.0)
+    (april,) = make_bill(tariff, dt.datetime(2026, 4, 1), time_s, power_kw).months
+    assert april.days_covered == pytest.approx(30.0)
+    assert april.demand_krw == pytest.approx(2000 * (15 * 8620 + 15 * 9000) / 30)
+    assert april.demand_rate_krw_per_kw == pytest.approx((8620 + 9000) / 2)

@@ -65,7 +65,9 @@ def wilson_interval(successes: int, n: int) -> Estimate:
     p, z = successes / n, _Z_975
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return Estimate(p, max(centre - half, 0.0), min(centre + half, 1.0), n)
+    low = 0.0 if successes == 0 else max(centre - half, 0.0)  # exact at the ends
+    high = 1.0 if successes == n else min(centre + half, 1.0)
+    return Estimate(p, low, high, n)
 
 
 def per_year_probability(p: float, run_h: float) -> float:

@@ -159,6 +159,8 @@ class ResultsStore:
         if result.ok:
             row.update(result.kpis)
             tokens = result.kpis["tokens"]
+            if spec.run_id == REFERENCE_ID:
+                reference_tokens = tokens
             row["tokens_lost"] = reference_tokens - tokens
             row["output_availability"] = (tokens / reference_tokens if reference_tokens > 0
                                           else math.nan)

@@ -73,7 +73,7 @@ def execute(task: RunTask) -> RunResult:
             kpis = run_kpis(files.site_table, files.journal)
             table = files.site_table.read_bytes() if info.keep_tables else None
     except Exception as exc:  # the study goes on; the row says what happened
-        text = str(exc).strip() or type(exc).__name__
+        text = " ".join(str(exc).split()) or type(exc).__name__  # one line
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         place = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
         return RunResult(task.spec, False, f"{type(exc).__name__}: {text}{place}", {},

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from twin import inputs
 from twin.scenario import Problem, Scenario, ScenarioError
 from twin.scenario.loader import (
     builtin_scenarios,
@@ -36,6 +37,7 @@ from twin.study.schema import MAX_RUNS, Study
 
 WEATHER_YEAR = "weather_year"  # a parameter that sets the year of scenario.start
 REFERENCE_ID = "reference"
+MANIFEST_MAX_BYTES = 64 * inputs.MIB  # a results folder's study.json: two TOML texts
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
 
 
@@ -96,10 +98,10 @@ def load_study(path: str | Path) -> StudyPlan:
 def load_study_text(manifest: Path) -> StudyPlan:
     """The plan a results folder was made from, out of the texts its manifest keeps."""
     try:
-        found = json.loads(manifest.read_text(encoding="utf-8"))
+        found = inputs.parse_json(inputs.read_text(manifest, MANIFEST_MAX_BYTES))
         study_text, scenario_text = found["study_toml"], found["scenario_toml"]
         folder = Path(found.get("scenario_folder", manifest.parent))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (inputs.InputFileError, KeyError, TypeError):
         raise ScenarioError(str(manifest), [Problem("", "not a study's manifest twin can "
                                                         "read")]) from None
     source = f"{manifest} (study_toml)"

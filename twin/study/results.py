@@ -22,9 +22,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from twin import inputs
 from twin.study.failures import COMPONENT_CLASSES
 from twin.study.kpis import KPI_COLUMNS
-from twin.study.plan import REFERENCE_ID, StudyPlan
+from twin.study.plan import MANIFEST_MAX_BYTES, REFERENCE_ID, StudyPlan
 from twin.study.task import RunResult
 
 MANIFEST = "study.json"
@@ -107,9 +108,9 @@ class ResultsStore:
 
     def _check_same_study(self, manifest: Path) -> None:
         try:
-            found = json.loads(manifest.read_text(encoding="utf-8"))
+            found = inputs.parse_json(inputs.read_text(manifest, MANIFEST_MAX_BYTES))
             fingerprint = found["fingerprint"]
-        except (OSError, ValueError, KeyError, TypeError):
+        except (inputs.InputFileError, KeyError, TypeError):
             raise ResultsError(f"{manifest} cannot be read; this is not a study's results "
                                "folder twin can resume") from None
         if fingerprint != self.plan.fingerprint:

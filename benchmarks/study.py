@@ -1,0 +1,149 @@
+"""Throughput of twin study: runs per hour serial and on local Dask workers, the scheduler's
+overhead per task, and what Dask's default MALLOC_TRIM_THRESHOLD_ costs a run.
+
+Run: python -m benchmarks.study [--scenario seoul-ai-factory] [--duration 1d]
+     [--dt 60s] [--runs 4] [--workers 2]  (from the repository root)
+
+Each run is one `twin study` task (twin.study.task.execute): the scenario with its own
+seed (a list sweep over scenario.seed), simulated and reduced to its KPIs. Workers are
+warmed (twin imported, one run done) before timing, as they are after a study's first
+runs. Prints medians; on a shared machine the figures move with the other load, so
+compare figures taken in the same invocation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from twin.study.cluster import NANNY_ENVIRON, connect
+from twin.study.plan import load_study
+from twin.study.task import RunTask, execute
+
+
+def plan_of(scenario: str, duration: str, dt: str, runs: int, folder: Path):
+    seeds = ", ".join(str(100 + k) for k in range(runs))
+    text = f"""
+[study]
+name = "benchmark"
+scenario = "{scenario}"
+duration_s = "{duration}"
+dt_s = "{dt}"
+every_s = "1h"
+[sweep]
+method = "list"
+[[sweep.parameters]]
+path = "scenario.seed"
+values = [{seeds}]
+"""
+    path = folder / "benchmark.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_study(path)
+
+
+def tasks_of(plan) -> list[RunTask]:
+    return [RunTask(spec, plan.study.study, plan.scenario_data, plan.scenario_folder, None)
+            for spec in plan.runs[1:]]
+
+
+def serial(tasks: list[RunTask]) -> list[float]:
+    execute(tasks[0])  # imports and caches, as a warm worker has them
+    walls = []
+    for task in tasks:
+        result = execute(task)
+        assert result.ok, result.error
+        walls.append(result.wall_s)
+    return walls
+
+
+def on_cluster(client, tasks: list[RunTask]) -> tuple[float, list[float]]:
+    """Wall time for all tasks, and each task's own run time."""
+    workers = len(client.scheduler_info()["workers"])
+    warm = client.map(execute, tasks[:workers], pure=False)  # one per worker
+    client.gather(warm)
+    started = time.perf_counter()
+    results = client.gather(client.map(execute, tasks, pure=False))
+    elapsed = time.perf_counter() - started
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    return elapsed, [r.wall_s for r in results]
+
+
+def _noop(k: int) -> int:
+    return k
+
+
+def overhead_ms(client, tasks: int = 400) -> float:
+    """Scheduler round trip per task: submit and gather many tasks that do nothing."""
+    client.gather(client.map(_noop, range(20), pure=False))
+    started = time.perf_counter()
+    client.gather(client.map(_noop, range(tasks), pure=False))
+    return (time.perf_counter() - started) / tasks * 1000
+
+
+def malloc_effect(tasks: list[RunTask], repeats: int) -> tuple[float, float]:
+    """Median run time on one nanny-started worker with Dask's default environment, and
+    with twin's (MALLOC_TRIM_THRESHOLD_ unset)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    medians = []
+    for override in (False, True):
+        if override:
+            context = connect(workers=1)
+        else:
+            dask.config.refresh()
+            assert dask.config.get(NANNY_ENVIRON)["MALLOC_TRIM_THRESHOLD_"] == 65536
+            cluster = LocalCluster(n_workers=1, threads_per_worker=1,
+                                   dashboard_address=":0", silence_logs=logging.ERROR)
+            context = Client(cluster)
+        with context as client:
+            client.gather(client.submit(execute, tasks[0], pure=False))  # warm
+            walls = [client.gather(client.submit(execute, tasks[k % len(tasks)], pure=False))
+                     .wall_s for k in range(repeats)]
+            medians.append(statistics.median(walls))
+        if not override:
+            cluster.close()
+    return medians[0], medians[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="seoul-ai-factory")
+    parser.add_argument("--duration", default="1d")
+    parser.add_argument("--dt", default="60s")
+    parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--malloc-repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        plan = plan_of(args.scenario, args.duration, args.dt, args.runs, Path(folder))
+        tasks = tasks_of(plan)
+        print(f"{args.scenario}, {args.duration} at dt {args.dt}, {len(tasks)} runs each")
+        walls = serial(tasks)
+        serial_rate = 3600 / statistics.median(walls)
+        print(f"  serial (in this process): median {statistics.median(walls):.2f} s per run, "
+              f"{serial_rate:,.0f} runs/h")
+        with connect(workers=args.workers) as client:
+            elapsed, task_walls = on_cluster(client, tasks)
+            per_task = overhead_ms(client)
+        rate = len(tasks) / elapsed * 3600
+        efficiency = rate / (args.workers * serial_rate)
+        print(f"  {args.workers} local workers: {elapsed:.1f} s for {len(tasks)} runs, "
+              f"{rate:,.0f} runs/h, median {statistics.median(task_walls):.2f} s per run "
+              f"inside a worker; scaling efficiency {efficiency:.0%} of {args.workers}x serial")
+        print(f"  scheduler overhead: {per_task:.2f} ms per task (no-op tasks, "
+              f"{args.workers} workers)")
+        default_s, twin_s = malloc_effect(tasks, args.malloc_repeats)
+        print(f"  one nanny worker, Dask's MALLOC_TRIM_THRESHOLD_=65536: median "
+              f"{default_s:.2f} s per run; unset (twin's default): {twin_s:.2f} s "
+              f"({default_s / twin_s:.2f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

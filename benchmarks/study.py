@@ -99,7 +99,7 @@ def malloc_effect(tasks: list[RunTask], repeats: int) -> tuple[float, float]:
             dask.config.refresh()
             assert dask.config.get(NANNY_ENVIRON)["MALLOC_TRIM_THRESHOLD_"] == 65536
             cluster = LocalCluster(n_workers=1, threads_per_worker=1,
-                                   dashboard_address=":0", silence_logs=logging.ERROR)
+                                   dashboard_address=":0", silence_logs=logging.CRITICAL)
             context = Client(cluster)
         with context as client:
             client.gather(client.submit(execute, tasks[0], pure=False))  # warm

@@ -492,6 +492,10 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from twin.study.report import is_study_results
+
+    if is_study_results(args.run_output):
+        return _study_report(args)
     pdf = args.out.suffix.lower() == ".pdf"
     if not pdf and args.out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"twin report: --out {args.out} must end in .html or .pdf")
@@ -518,6 +522,29 @@ def _report(args: argparse.Namespace) -> int:
             write_report(args.run_output, args.out, compare_with=args.compare,
                          journal=args.journal)
     except RecordingError as exc:
+        raise UsageError(f"twin report: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"twin report: cannot write {args.out}: {exc.strerror}") from None
+    print(f"twin report: wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _study_report(args: argparse.Namespace) -> int:
+    """A study's results folder: its HTML report."""
+    from twin.study.report import write_study_report
+    from twin.study.results import ResultsError
+
+    if args.out.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"twin report: --out {args.out}: a study's report is HTML "
+                         "(.html)")
+    for option, given in (("--compare", args.compare), ("--journal", args.journal),
+                          ("--page-size", args.page_size)):
+        if given is not None:
+            raise UsageError(f"twin report: {option} is for a run, not a study's results")
+    _writable_file("report", "--out", args.out)
+    try:
+        write_study_report(args.run_output, args.out)
+    except ResultsError as exc:
         raise UsageError(f"twin report: {exc}") from None
     except OSError as exc:
         raise UsageError(f"twin report: cannot write {args.out}: {exc.strerror}") from None

@@ -20,10 +20,13 @@ from twin.scenario import ScenarioError, load
 from twin.study.analysis import mean_interval, monte_carlo_summary, wilson_interval
 from twin.study.cluster import connect
 from twin.study.failures import draw
+from twin.study.kpis import run_kpis
 from twin.study.plan import REFERENCE_ID, load_study, replica_seed_of
+from twin.study.report import SWEEP_KPIS, replica_scenario_text, standardized_regression
 from twin.study.results import ResultsError, read_results
 from twin.study.run import BudgetExceeded, run_study
 from twin.study.schema import MonteCarlo
+from twin.study.simulate import simulate
 from twin.study.task import RunTask, execute
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,6 +243,20 @@ def test_a_sweep_streams_one_part_per_run(tmp_path, threads):
     assert warm["param.heat_rejection.dry_coolers.count"] == 1.0
     # runs differ where their parameters do
     assert len({round(r["pue"], 9) for r in rows.values()}) > 1
+    assert main(["report", str(tmp_path / "results"), "--out", str(tmp_path / "s.html")]) == 0
+    page = (tmp_path / "s.html").read_text(encoding="utf-8")
+    assert page.count("<svg") == len(SWEEP_KPIS) * 2  # each KPI against both parameters
+    assert "standardized regression coefficients" in page
+
+
+def test_standardized_regression_ranks_a_known_linear_response():
+    rng = np.random.default_rng(5)
+    x = rng.random((200, 3))
+    y = 3.0 * x[:, 0] - 1.0 * x[:, 2]  # the second parameter does nothing
+    src, r2 = standardized_regression(x, y)
+    assert r2 == pytest.approx(1.0)
+    assert abs(src[0]) > abs(src[2]) > abs(src[1])
+    assert src[1] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_a_monte_carlo_is_deterministic_per_replica_seed(tmp_path, threads):
@@ -261,6 +278,23 @@ def test_a_monte_carlo_is_deterministic_per_replica_seed(tmp_path, threads):
     assert summary.replicas == 3 and summary.failed_runs == 0
     assert summary.components[0].component == "dry_cooler"
     assert summary.components[0].observed.value < 1
+    # the report's worst replica, rerun from the scenario it offers, gives the same KPIs
+    worst = summary.worst[0]
+    text = replica_scenario_text(plan, worst["replica_seed"])
+    scenario_file = tmp_path / "worst.toml"
+    scenario_file.write_text(text, encoding="utf-8")
+    folder = tmp_path / "rerun"
+    folder.mkdir()
+    info = plan.study.study
+    files = simulate(load(scenario_file), duration_s=info.duration_s, dt_s=info.dt_s,
+                     every_s=info.every_s, seed=int(rows[worst["run_id"]]["seed"]),
+                     folder=folder)
+    for key, value in run_kpis(files.site_table, files.journal).items():
+        stored = rows[worst["run_id"]][key]
+        assert value == stored or (math.isnan(value) and math.isnan(stored)), key
+    assert main(["report", str(tmp_path / "results"), "--out", str(tmp_path / "m.html")]) == 0
+    page = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert "Worst replicas" in page and f"download='{worst['run_id']}.toml'" in page
 
 
 def test_a_failing_run_is_recorded_with_its_seed_and_the_study_goes_on(tmp_path, threads):

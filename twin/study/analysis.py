@@ -103,8 +103,8 @@ class MonteCarloSummary:
 
 
 def columns(table: Any) -> dict[str, np.ndarray]:
-    """A results table's columns as numpy arrays: numbers as float (None as NaN), text and
-    true/false as objects."""
+    """A results table's columns as numpy arrays: numbers as float (None as NaN; seeds above
+    2^53 lose digits: take them from the plan), text and true/false as objects."""
     import pyarrow as pa
 
     out = {}
@@ -138,7 +138,9 @@ def monte_carlo_summary(folder: Path) -> MonteCarloSummary:
             name, mean_interval(per_replica), figures.mtbf_h / (figures.mtbf_h + figures.mttr_h),
             mean_interval(c[f"failures.{name}"][ok])))
     order = np.argsort(-np.nan_to_num(c["tokens_lost"][ok], nan=-np.inf))[:5]
-    worst = [{"run_id": c["run_id"][ok][i], "replica_seed": int(c["replica_seed"][ok][i]),
+    specs = {spec.run_id: spec for spec in plan.runs}  # exact seeds (a float column rounds)
+    worst = [{"run_id": c["run_id"][ok][i],
+              "replica_seed": specs[c["run_id"][ok][i]].replica_seed,
               "tokens_lost": float(c["tokens_lost"][ok][i]),
               "output_availability": float(c["output_availability"][ok][i])} for i in order]
     return MonteCarloSummary(

@@ -92,7 +92,7 @@ def connect(*, workers: int | None = None, scheduler: str | None = None,
     count = workers or max(os.cpu_count() or 1, 1)
     with dask.config.set({NANNY_ENVIRON: local_worker_environment()}):
         cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=processes,
-                               dashboard_address=":0", silence_logs=logging.ERROR)
+                               dashboard_address=":0", silence_logs=logging.CRITICAL)
     with cluster, Client(cluster) as client:
         yield client
 

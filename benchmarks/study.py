@@ -41,6 +41,7 @@ method = "list"
 path = "scenario.seed"
 values = [{seeds}]
 """
+    folder.mkdir(exist_ok=True)
     path = folder / "benchmark.toml"
     path.write_text(text, encoding="utf-8")
     return load_study(path)
@@ -85,30 +86,40 @@ def overhead_ms(client, tasks: int = 400) -> float:
     return (time.perf_counter() - started) / tasks * 1000
 
 
+def _malloc_trim_threshold() -> str | None:
+    """The worker's own setting (``os.environ.get`` itself would be pickled with this
+    process's environment)."""
+    import os
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
 def malloc_effect(tasks: list[RunTask], repeats: int) -> tuple[float, float]:
-    """Median run time on one nanny-started worker with Dask's default environment, and
-    with twin's (MALLOC_TRIM_THRESHOLD_ unset)."""
+    """Median run time on one nanny-started worker with Dask's default environment, and on
+    one started as twin starts them (MALLOC_TRIM_THRESHOLD_ unset): both clusters up at
+    once and the runs alternated, so that the machine's other load falls on both alike."""
     import dask
     from distributed import Client, LocalCluster
 
-    medians = []
-    for override in (False, True):
-        if override:
-            context = connect(workers=1)
-        else:
-            dask.config.refresh()
-            assert dask.config.get(NANNY_ENVIRON)["MALLOC_TRIM_THRESHOLD_"] == 65536
-            cluster = LocalCluster(n_workers=1, threads_per_worker=1,
-                                   dashboard_address=":0", silence_logs=logging.CRITICAL)
-            context = Client(cluster)
-        with context as client:
+    dask.config.refresh()
+    assert dask.config.get(NANNY_ENVIRON)["MALLOC_TRIM_THRESHOLD_"] == 65536
+    # twin's first: a nanny leaves its pre-spawn environment in this process's own, for
+    # every worker started after it to inherit
+    with connect(workers=1) as twin, LocalCluster(
+            n_workers=1, threads_per_worker=1, dashboard_address=":0",
+            silence_logs=logging.CRITICAL) as cluster, Client(cluster) as default:
+        clients = (default, twin)
+        found = [next(iter(c.run(_malloc_trim_threshold).values())) for c in clients]
+        assert found == ["65536", None], found
+        for client in clients:
             client.gather(client.submit(execute, tasks[0], pure=False))  # warm
-            walls = [client.gather(client.submit(execute, tasks[k % len(tasks)], pure=False))
-                     .wall_s for k in range(repeats)]
-            medians.append(statistics.median(walls))
-        if not override:
-            cluster.close()
-    return medians[0], medians[1]
+        walls: tuple[list[float], list[float]] = ([], [])
+        for k in range(repeats):
+            for which, client in enumerate(clients):
+                result = client.gather(client.submit(execute, tasks[k % len(tasks)],
+                                                     pure=False))
+                walls[which].append(result.wall_s)
+    return statistics.median(walls[0]), statistics.median(walls[1])
 
 
 def main() -> int:
@@ -118,7 +129,9 @@ def main() -> int:
     parser.add_argument("--dt", default="60s")
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--malloc-repeats", type=int, default=3)
+    parser.add_argument("--malloc-repeats", type=int, default=5)
+    parser.add_argument("--malloc-duration", default="6h",
+                        help="simulated time of the runs that compare worker environments")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         plan = plan_of(args.scenario, args.duration, args.dt, args.runs, Path(folder))
@@ -138,10 +151,12 @@ def main() -> int:
               f"inside a worker; scaling efficiency {efficiency:.0%} of {args.workers}x serial")
         print(f"  scheduler overhead: {per_task:.2f} ms per task (no-op tasks, "
               f"{args.workers} workers)")
-        default_s, twin_s = malloc_effect(tasks, args.malloc_repeats)
+        short = tasks_of(plan_of(args.scenario, args.malloc_duration, args.dt, 2,
+                                 Path(folder) / "short"))
+        default_s, twin_s = malloc_effect(short, args.malloc_repeats)
         print(f"  one nanny worker, Dask's MALLOC_TRIM_THRESHOLD_=65536: median "
               f"{default_s:.2f} s per run; unset (twin's default): {twin_s:.2f} s "
-              f"({default_s / twin_s:.2f}x)")
+              f"({default_s / twin_s:.2f}x), {args.malloc_duration} runs alternated")
     return 0
 
 

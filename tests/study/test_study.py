@@ -392,3 +392,21 @@ def test_a_worker_killed_mid_run_has_its_run_done_elsewhere(tmp_path):
     assert tally.failed == 0 and tally.done == len(plan.runs)
     rows = read_results(tmp_path / "results").to_pylist()
     assert {r["status"] for r in rows} == {"ok"} and len(rows) == len(plan.runs)
+
+
+def test_a_cluster_file_is_checked_and_a_missing_extra_named(tmp_path, capsys):
+    study = write(tmp_path, SWEEP)
+    bad = write(tmp_path, '[cluster]\nkind = "slurn"\nworkers = 0\n', "bad.toml")
+    assert main(["study", str(study), "--out", str(tmp_path / "a"), "--quiet",
+                 "--cluster", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "cluster.kind: must be 'slurm', 'pbs', 'sge', 'lsf' or 'kubernetes'" in err
+    assert "cluster.workers: must be" in err
+    slurm = write(tmp_path, '[cluster]\nkind = "slurm"\nworkers = 2\n[cluster.options]\n'
+                  'cores = 1\n', "slurm.toml")
+    try:
+        import dask_jobqueue  # noqa: F401
+    except ImportError:
+        assert main(["study", str(study), "--out", str(tmp_path / "b"), "--quiet",
+                     "--cluster", str(slurm)]) == 2
+        assert "needs dask-jobqueue: pip install dask-jobqueue" in capsys.readouterr().err

@@ -410,3 +410,10 @@ def test_a_cluster_file_is_checked_and_a_missing_extra_named(tmp_path, capsys):
         assert main(["study", str(study), "--out", str(tmp_path / "b"), "--quiet",
                      "--cluster", str(slurm)]) == 2
         assert "needs dask-jobqueue: pip install dask-jobqueue" in capsys.readouterr().err
+
+
+def test_a_swept_scenario_seed_is_the_runs_seed(tmp_path):
+    plan = load_study(write(tmp_path, SWEEP.replace(
+        'path = "heat_rejection.dry_coolers.count"\nvalues = [1, 2]',
+        'path = "scenario.seed"\nvalues = [5, 6]')))
+    assert [r.seed for r in plan.runs[1:]] == [5, 6, 5, 6]

@@ -36,6 +36,7 @@ from twin.study.failures import units_of
 from twin.study.schema import MAX_RUNS, Study
 
 WEATHER_YEAR = "weather_year"  # a parameter that sets the year of scenario.start
+SCENARIO_SEED = "scenario.seed"
 REFERENCE_ID = "reference"
 MANIFEST_MAX_BYTES = 64 * inputs.MIB  # a results folder's study.json: two TOML texts
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]")
@@ -281,6 +282,10 @@ def _value_problem(data: dict[str, Any], path: str, value: Any, folder: Path) ->
         if isinstance(value, bool) or not isinstance(value, int | float) or not (
                 1900 <= value <= 2200 and float(value).is_integer()):
             return f"a weather year is a whole year from 1900 to 2200 (got {value!r})"
+        try:
+            apply_overrides(data, [(path, value)])
+        except ValueError as exc:  # 29 February in a year without it
+            return f"the start {data['scenario']['start']} has no day in {value}: {exc}"
         return None
     try:
         scenario_for(data, [(path, value)], folder)
@@ -321,7 +326,8 @@ def _runs(study: Study, scenario: Scenario) -> tuple[RunSpec, ...]:
     runs = [RunSpec(REFERENCE_ID, -1, base_seed, None)]
     if study.sweep is not None:
         for k, point in enumerate(_sweep_points(study)):
-            runs.append(RunSpec(f"sweep-{k:06d}", k, base_seed, None, point))
+            seed = int(dict(point).get(SCENARIO_SEED, base_seed))  # a swept seed is the run's
+            runs.append(RunSpec(f"sweep-{k:06d}", k, seed, None, point))
         return tuple(runs)
     mc = study.monte_carlo
     for r in range(mc.replicas):

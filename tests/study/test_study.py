@@ -417,3 +417,18 @@ def test_a_swept_scenario_seed_is_the_runs_seed(tmp_path):
         'path = "heat_rejection.dry_coolers.count"\nvalues = [1, 2]',
         'path = "scenario.seed"\nvalues = [5, 6]')))
     assert [r.seed for r in plan.runs[1:]] == [5, 6, 5, 6]
+
+
+def test_kept_tables_hold_each_runs_site_series(tmp_path, threads):
+    path = write(tmp_path, SWEEP.replace('every_s = "15min"', 'every_s = "15min"\n'
+                                         'keep_tables = true')
+                 .replace('"grid"', '"list"').replace("[28, 36]", "[30]")
+                 .replace("[1, 2]", "[2]"))
+    run_study(load_study(path), tmp_path / "results", threads)
+    kept = sorted(p.name for p in (tmp_path / "results" / "tables").iterdir())
+    assert kept == ["reference.parquet", "sweep-000000.parquet"]
+    site = pq.read_table(tmp_path / "results" / "tables" / "sweep-000000.parquet")
+    assert site.num_rows == 4  # an hour of 15-minute rows
+    rows = {r["run_id"]: r for r in read_results(tmp_path / "results").to_pylist()}
+    tokens = float(np.sum(site.column("tokens_per_s").to_numpy() * 900.0))
+    assert tokens == pytest.approx(rows["sweep-000000"]["tokens"])

@@ -62,16 +62,24 @@ def serial(tasks: list[RunTask]) -> list[float]:
     return walls
 
 
-def on_cluster(client, tasks: list[RunTask]) -> tuple[float, list[float]]:
-    """Wall time for all tasks, and each task's own run time."""
+def _rss_mib() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def on_cluster(client, tasks: list[RunTask]) -> tuple[float, list[float], float, float]:
+    """Wall time for all tasks, each task's own run time, and the workers' largest
+    resident memory after the warm-up and after all tasks, MiB."""
     workers = len(client.scheduler_info()["workers"])
     warm = client.map(execute, tasks[:workers], pure=False)  # one per worker
     client.gather(warm)
+    rss_warm = max(client.run(_rss_mib).values())
     started = time.perf_counter()
     results = client.gather(client.map(execute, tasks, pure=False))
     elapsed = time.perf_counter() - started
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]
-    return elapsed, [r.wall_s for r in results]
+    return elapsed, [r.wall_s for r in results], rss_warm, max(client.run(_rss_mib).values())
 
 
 def _noop(k: int) -> int:
@@ -142,13 +150,15 @@ def main() -> int:
         print(f"  serial (in this process): median {statistics.median(walls):.2f} s per run, "
               f"{serial_rate:,.0f} runs/h")
         with connect(workers=args.workers) as client:
-            elapsed, task_walls = on_cluster(client, tasks)
+            elapsed, task_walls, rss_warm, rss_end = on_cluster(client, tasks)
             per_task = overhead_ms(client)
         rate = len(tasks) / elapsed * 3600
         efficiency = rate / (args.workers * serial_rate)
         print(f"  {args.workers} local workers: {elapsed:.1f} s for {len(tasks)} runs, "
               f"{rate:,.0f} runs/h, median {statistics.median(task_walls):.2f} s per run "
               f"inside a worker; scaling efficiency {efficiency:.0%} of {args.workers}x serial")
+        print(f"  worker memory: {rss_warm:,.0f} MiB after the warm-up run, {rss_end:,.0f} MiB "
+              f"after {len(tasks)} more (largest worker)")
         print(f"  scheduler overhead: {per_task:.2f} ms per task (no-op tasks, "
               f"{args.workers} workers)")
         short = tasks_of(plan_of(args.scenario, args.malloc_duration, args.dt, 2,

@@ -35,6 +35,10 @@ def study_command(study_file: Path, out: Path, *, workers: int | None, scheduler
             tally = run_study(plan, out, client, resume=resume, progress=progress)
     except (ResultsError, ClusterError, BudgetExceeded, ReferenceFailed) as exc:
         raise StudyUsageError(f"twin study: {exc}") from None
+    except OSError as exc:  # a results part that cannot be written (a full disk)
+        where = f" {exc.filename}" if exc.filename else f" in {out}"
+        raise StudyUsageError(f"twin study: cannot write{where}: {exc.strerror or exc}; every "
+                              f"run stored before is kept, add --resume to go on") from None
     except KeyboardInterrupt:
         print(f"\ntwin study: stopped; every finished run is kept in {out}; "
               "add --resume to go on", file=sys.stderr)

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from twin.study.cluster import NANNY_ENVIRON, connect
 from twin.study.plan import load_study
@@ -52,14 +53,16 @@ def tasks_of(plan) -> list[RunTask]:
             for spec in plan.runs[1:]]
 
 
-def serial(tasks: list[RunTask]) -> list[float]:
+def serial(tasks: list[RunTask]) -> tuple[list[float], list[float]]:
+    """Each run's wall and CPU time, one after another in this process."""
     execute(tasks[0])  # imports and caches, as a warm worker has them
-    walls = []
+    walls, cpus = [], []
     for task in tasks:
         result = execute(task)
         assert result.ok, result.error
         walls.append(result.wall_s)
-    return walls
+        cpus.append(result.cpu_s)
+    return walls, cpus
 
 
 def _rss_mib() -> float:
@@ -68,9 +71,9 @@ def _rss_mib() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def on_cluster(client, tasks: list[RunTask]) -> tuple[float, list[float], float, float]:
-    """Wall time for all tasks, each task's own run time, and the workers' largest
-    resident memory after the warm-up and after all tasks, MiB."""
+def on_cluster(client, tasks: list[RunTask]) -> tuple[float, list[Any], float, float]:
+    """Wall time for all tasks, their results, and the workers' largest resident memory
+    after the warm-up and after all tasks, MiB."""
     workers = len(client.scheduler_info()["workers"])
     warm = client.map(execute, tasks[:workers], pure=False)  # one per worker
     client.gather(warm)
@@ -79,7 +82,7 @@ def on_cluster(client, tasks: list[RunTask]) -> tuple[float, list[float], float,
     results = client.gather(client.map(execute, tasks, pure=False))
     elapsed = time.perf_counter() - started
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]
-    return elapsed, [r.wall_s for r in results], rss_warm, max(client.run(_rss_mib).values())
+    return elapsed, results, rss_warm, max(client.run(_rss_mib).values())
 
 
 def _noop(k: int) -> int:
@@ -145,18 +148,19 @@ def main() -> int:
         plan = plan_of(args.scenario, args.duration, args.dt, args.runs, Path(folder))
         tasks = tasks_of(plan)
         print(f"{args.scenario}, {args.duration} at dt {args.dt}, {len(tasks)} runs each")
-        walls = serial(tasks)
+        walls, cpus = serial(tasks)
         serial_rate = 3600 / statistics.median(walls)
-        print(f"  serial (in this process): median {statistics.median(walls):.2f} s per run, "
-              f"{serial_rate:,.0f} runs/h")
+        print(f"  serial (in this process): median {statistics.median(walls):.2f} s per run "
+              f"({statistics.median(cpus):.2f} s of CPU), {serial_rate:,.0f} runs/h")
         with connect(workers=args.workers) as client:
-            elapsed, task_walls, rss_warm, rss_end = on_cluster(client, tasks)
+            elapsed, results, rss_warm, rss_end = on_cluster(client, tasks)
             per_task = overhead_ms(client)
         rate = len(tasks) / elapsed * 3600
         efficiency = rate / (args.workers * serial_rate)
         print(f"  {args.workers} local workers: {elapsed:.1f} s for {len(tasks)} runs, "
-              f"{rate:,.0f} runs/h, median {statistics.median(task_walls):.2f} s per run "
-              f"inside a worker; scaling efficiency {efficiency:.0%} of {args.workers}x serial")
+              f"{rate:,.0f} runs/h, median {statistics.median(r.wall_s for r in results):.2f} s "
+              f"per run inside a worker ({statistics.median(r.cpu_s for r in results):.2f} s "
+              f"of CPU); scaling efficiency {efficiency:.0%} of {args.workers}x serial")
         print(f"  worker memory: {rss_warm:,.0f} MiB after the warm-up run, {rss_end:,.0f} MiB "
               f"after {len(tasks)} more (largest worker)")
         print(f"  scheduler overhead: {per_task:.2f} ms per task (no-op tasks, "

@@ -62,7 +62,8 @@ def schema_of(plan: StudyPlan) -> Any:
                    pa.field(f"downtime_h.{component}", pa.float64()),
                    pa.field(f"unit_hours.{component}", pa.float64())]
     fields += [pa.field(name, pa.float64()) for name in KPI_COLUMNS]
-    fields += [pa.field("wall_s", pa.float64()), pa.field("host", pa.string())]
+    fields += [pa.field("wall_s", pa.float64()), pa.field("cpu_s", pa.float64()),
+               pa.field("host", pa.string())]
     return pa.schema(fields, metadata={"twin_study": plan.study.study.name,
                                        "fingerprint": plan.fingerprint})
 
@@ -149,7 +150,7 @@ class ResultsStore:
         row: dict[str, Any] = {name: None for name in self.schema.names}
         row.update(run_id=spec.run_id, index=spec.index, status="ok" if result.ok else "failed",
                    error=result.error, seed=spec.seed, replica_seed=spec.replica_seed,
-                   wall_s=result.wall_s, host=result.host)
+                   wall_s=result.wall_s, cpu_s=result.cpu_s, host=result.host)
         for path, value in spec.overrides:
             row[parameter_column(path)] = float(value) if isinstance(value, int) and not \
                 isinstance(value, bool) else value

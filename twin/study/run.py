@@ -138,7 +138,7 @@ def _result_of(future: Any, task: RunTask) -> RunResult:
                  " time after time (out of memory?)")
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-    return RunResult(task.spec, False, error, {}, {}, {}, {}, math.nan, "", None)
+    return RunResult(task.spec, False, error, {}, {}, {}, {}, math.nan, math.nan, "", None)
 
 
 def _check_budget(plan: StudyPlan, reference_wall_s: float, runs_left: int) -> None:

@@ -44,6 +44,7 @@ class RunResult:
     downtime_h: dict[str, float]
     unit_hours: dict[str, float]
     wall_s: float
+    cpu_s: float  # the worker process's CPU time for the run (what a core-hour bills)
     host: str
     site_table: bytes | None  # the whole Parquet site table, when the study keeps tables
 
@@ -51,7 +52,7 @@ class RunResult:
 def execute(task: RunTask) -> RunResult:
     """Run one task; an error in the run is returned, not raised, so that the study goes
     on and the results name the run's seed and what went wrong."""
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     host = f"{socket.gethostname()}:{os.getpid()}"
     failures: dict[str, int] = {}
     downtime: dict[str, float] = {}
@@ -77,7 +78,8 @@ def execute(task: RunTask) -> RunResult:
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         place = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
         return RunResult(task.spec, False, f"{type(exc).__name__}: {text}{place}", {},
-                         failures, downtime, unit_hours, time.perf_counter() - started, host,
-                         None)
+                         failures, downtime, unit_hours, time.perf_counter() - started,
+                         time.process_time() - cpu_started, host, None)
     return RunResult(spec, True, "", kpis, failures, downtime, unit_hours,
-                     time.perf_counter() - started, host, table)
+                     time.perf_counter() - started, time.process_time() - cpu_started, host,
+                     table)

@@ -432,3 +432,38 @@ def test_kept_tables_hold_each_runs_site_series(tmp_path, threads):
     rows = {r["run_id"]: r for r in read_results(tmp_path / "results").to_pylist()}
     tokens = float(np.sum(site.column("tokens_per_s").to_numpy() * 900.0))
     assert tokens == pytest.approx(rows["sweep-000000"]["tokens"])
+
+
+def test_a_scheduler_without_workers_is_said_and_the_study_waits_for_some(
+        tmp_path, monkeypatch):
+    import io
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    import twin.study.run as study_run
+
+    monkeypatch.setattr(study_run, "WAIT_S", 0.5)
+    plan = load_study(write(tmp_path, SWEEP.replace("[28, 36]", "[30]")))
+    progress = io.StringIO()
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        said = threading.Event()
+
+        class Watch(io.StringIO):
+            def write(self, text: str) -> int:
+                if "has no workers" in text:
+                    said.set()
+                return progress.write(text)
+
+        def add_a_worker_once_told() -> None:
+            said.wait(120)
+            cluster.scale(1)
+
+        helper = threading.Thread(target=add_a_worker_once_told)
+        helper.start()
+        tally = run_study(plan, tmp_path / "results", client, progress=Watch())
+        helper.join()
+    assert said.is_set()
+    assert "Ctrl+C stops and keeps every run stored" in progress.getvalue()
+    assert tally.done == len(plan.runs) and tally.failed == 0

@@ -25,6 +25,7 @@ from twin.study.task import RunResult, RunTask, execute
 
 IN_FLIGHT_PER_WORKER = 4  # enough to keep workers busy, few enough to stop quickly
 TASK_RETRIES = 2  # reruns of a task that raised outside the run itself (not a worker loss)
+WAIT_S = 10.0  # progress and the workers' count are looked at least this often
 
 
 class BudgetExceeded(Exception):
@@ -93,18 +94,28 @@ def run_study(plan: StudyPlan, out: Path, client: Any, *, resume: bool = False,
             last_print = now
             print(f"\r{tally.line()}", end="", file=progress, flush=True)
 
+    def idle(workers: int) -> None:
+        if progress is None:
+            return
+        if workers == 0:
+            print("\rtwin study: the scheduler has no workers (lost, or not started yet); "
+                  "waiting for some. Ctrl+C stops and keeps every run stored; --resume goes "
+                  "on later", file=progress, flush=True)
+        else:
+            print(f"\r{tally.line()}", end="", file=progress, flush=True)
+
     pending_ids = {r.run_id for r in pending}
     if pending and pending[0].run_id == REFERENCE_ID:
         reference = pending.pop(0)
         pending_ids.discard(REFERENCE_ID)
-        result = _gather_one(client, _task(plan, reference))
+        result = _gather_one(client, _task(plan, reference), idle)
         record(result)
         if not result.ok:
             raise ReferenceFailed(f"the reference run (the base scenario, seed "
                                   f"{reference.seed}) failed: {result.error}")
         _check_budget(plan, result.wall_s, len(pending))
     if pending:
-        _run_all(client, plan, pending, pending_ids, record)
+        _run_all(client, plan, pending, pending_ids, record, idle)
     if progress is not None:
         print(f"\r{tally.line()}", file=progress)
     return tally
@@ -115,9 +126,10 @@ def _task(plan: StudyPlan, spec: RunSpec) -> RunTask:
                    plan.study.monte_carlo)
 
 
-def _gather_one(client: Any, task: RunTask) -> RunResult:
+def _gather_one(client: Any, task: RunTask, idle: Callable[[int], None]) -> RunResult:
     future = client.submit(execute, task, key=_key(task), pure=False, retries=TASK_RETRIES)
     try:
+        _first_done(client, {future}, idle)
         return _result_of(future, task)
     except BaseException:
         future.cancel()
@@ -159,36 +171,48 @@ def estimate_core_h(seconds_per_run: float, runs: int) -> float:
 
 
 def _run_all(client: Any, plan: StudyPlan, pending: list[RunSpec], pending_ids: set[str],
-             record: Callable[[RunResult], None]) -> None:
-    from distributed import as_completed
-
+             record: Callable[[RunResult], None], idle: Callable[[int], None]) -> None:
     workers = max(len(client.scheduler_info(n_workers=-1).get("workers", {})), 1)
     limit = IN_FLIGHT_PER_WORKER * workers
     queue = iter(pending)
     tasks: dict[str, RunTask] = {}
+    flight: set[Any] = set()
 
-    def submit_next() -> Any | None:
+    def submit_next() -> None:
         spec = next(queue, None)
-        if spec is None:
-            return None
-        task = _task(plan, spec)
-        future = client.submit(execute, task, key=_key(task), pure=False,
-                               retries=TASK_RETRIES)
-        tasks[future.key] = task
-        return future
+        if spec is not None:
+            task = _task(plan, spec)
+            future = client.submit(execute, task, key=_key(task), pure=False,
+                                   retries=TASK_RETRIES)
+            tasks[future.key] = task
+            flight.add(future)
 
-    first = [f for f in (submit_next() for _ in range(limit)) if f is not None]
-    flight = as_completed(first)
+    for _ in range(limit):
+        submit_next()
     try:
-        for future in flight:
-            task = tasks.pop(future.key)
-            result = _result_of(future, task)
-            pending_ids.discard(task.spec.run_id)
-            record(result)
-            following = submit_next()
-            if following is not None:
-                flight.add(following)
+        while flight:
+            for future in _first_done(client, flight, idle):
+                flight.discard(future)
+                task = tasks.pop(future.key)
+                result = _result_of(future, task)
+                pending_ids.discard(task.spec.run_id)
+                record(result)
+                submit_next()
     except BaseException:
-        for future in list(flight.futures):
+        for future in flight:
             future.cancel()
         raise
+
+
+def _first_done(client: Any, futures: set[Any], idle: Callable[[int], None]) -> set[Any]:
+    """The futures done, waiting for at least one; every ``WAIT_S`` without one, ``idle``
+    is told how many workers the scheduler has (none: the study waits for some)."""
+    from distributed import wait
+
+    while True:
+        try:
+            done, _ = wait(list(futures), timeout=WAIT_S, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            idle(len(client.scheduler_info(n_workers=-1).get("workers", {})))
+            continue
+        return set(done)

@@ -347,20 +347,29 @@ def _wait_for(condition, timeout_s: float = 300.0) -> None:
         time.sleep(0.2)
 
 
-def test_an_interrupted_study_keeps_its_runs_and_resumes(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
+def test_a_stopped_study_keeps_its_runs_and_resumes(tmp_path, stop):
+    import psutil
+
     study = write(tmp_path, SWEEP.replace("[28, 36]", "[28, 30, 32, 34, 36]"))
     results = tmp_path / "results"
     runs = results / "runs"
     process = _twin("study", str(study), "--out", str(results), "--workers", "1")
     _wait_for(lambda: len(list(runs.glob("run-sweep-*.parquet"))) >= 1
               if runs.is_dir() else False)
-    process.send_signal(signal.SIGINT)
+    children = psutil.Process(process.pid).children(recursive=True)
+    process.send_signal(stop)
     _, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
-    assert "add --resume" in err
+    if stop == signal.SIGINT:
+        assert process.returncode == 130, err
+        assert "add --resume" in err
+    else:  # the workers notice their nanny is gone and end
+        _, alive = psutil.wait_procs(children, timeout=60)
+        assert not alive
+    for leftover in runs.glob(".*.partial"):  # a part cut off mid-write: removed on resume
+        assert stop == signal.SIGKILL, leftover
     kept = {p.name: p.stat().st_mtime_ns for p in runs.glob("run-*.parquet")}
     assert 2 <= len(kept) < 11
-    assert not list(runs.glob(".*.partial"))
     for part in runs.glob("run-*.parquet"):
         assert pq.read_table(part).num_rows == 1  # every part complete
     process = _twin("study", str(study), "--out", str(results), "--workers", "1", "--resume")
@@ -369,6 +378,7 @@ def test_an_interrupted_study_keeps_its_runs_and_resumes(tmp_path):
     after = {p.name: p.stat().st_mtime_ns for p in runs.glob("run-*.parquet")}
     assert len(after) == 11
     assert all(after[name] == mtime for name, mtime in kept.items())  # not run again
+    assert not list(runs.glob(".*"))
 
 
 def test_a_worker_killed_mid_run_has_its_run_done_elsewhere(tmp_path):

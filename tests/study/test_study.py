@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from twin.cli import main
 from twin.scenario import ScenarioError, load
@@ -477,3 +479,24 @@ def test_a_scheduler_without_workers_is_said_and_the_study_waits_for_some(
     assert said.is_set()
     assert "Ctrl+C stops and keeps every run stored" in progress.getvalue()
     assert tally.done == len(plan.runs) and tally.failed == 0
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(st.text(max_size=300), st.builds(
+    lambda base, cut: base[:cut], st.sampled_from([SWEEP, MONTE_CARLO]),
+    st.integers(0, 600))))
+def test_any_study_text_is_loaded_or_refused_with_problems(tmp_path, text):
+    path = write(tmp_path, text, "fuzz.toml")
+    try:
+        load_study(path)
+    except ScenarioError as exc:
+        assert exc.problems and all(str(p) for p in exc.problems)
+
+
+def test_a_damaged_results_folder_is_refused_by_the_report(tmp_path, capsys):
+    results = tmp_path / "results"
+    (results / "runs").mkdir(parents=True)
+    (results / "study.json").write_text("{not json", encoding="utf-8")
+    assert main(["report", str(results), "--out", str(tmp_path / "r.html")]) == 2
+    assert "is not valid JSON" in capsys.readouterr().err

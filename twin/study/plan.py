@@ -102,9 +102,13 @@ def load_study_text(manifest: Path) -> StudyPlan:
         found = inputs.parse_json(inputs.read_text(manifest, MANIFEST_MAX_BYTES))
         study_text, scenario_text = found["study_toml"], found["scenario_toml"]
         folder = Path(found.get("scenario_folder", manifest.parent))
-    except (inputs.InputFileError, KeyError, TypeError):
-        raise ScenarioError(str(manifest), [Problem("", "not a study's manifest twin can "
-                                                        "read")]) from None
+        if not isinstance(study_text, str) or not isinstance(scenario_text, str):
+            raise TypeError("texts expected")
+    except inputs.InputFileError as exc:
+        raise ScenarioError(str(manifest), [Problem("", str(exc))]) from None
+    except (KeyError, TypeError, AttributeError):
+        raise ScenarioError(str(manifest), [Problem("", (
+            "not a study's manifest: it lacks the study's and scenario's texts"))]) from None
     source = f"{manifest} (study_toml)"
     return _plan(_validated(study_text, source), study_text, source, scenario_text,
                  folder / "scenario.toml")

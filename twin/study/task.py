@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from twin.settings import cache_dir
+from twin.sim import coolant
 from twin.study.failures import draw
 from twin.study.kpis import run_kpis
 from twin.study.plan import RunSpec, scenario_for
@@ -58,6 +60,7 @@ def execute(task: RunTask) -> RunResult:
     downtime: dict[str, float] = {}
     unit_hours: dict[str, float] = {}
     try:
+        coolant.use_cache(cache_dir() / "coolant")  # as the command line does: no CoolProp
         info, spec = task.info, task.spec
         events = None
         if task.monte_carlo is not None and spec.replica_seed is not None:

@@ -162,12 +162,13 @@ def summary_lines(folder: Path) -> list[str]:
                  f"  tokens lost per year                      "
                  f"{s.tokens_lost_per_year.text('{:,.4g}')}",
                  f"  P(any rack trip) per run                  {s.any_trip.text('{:.3f}')}",
-                 f"  P(any rack trip) per year                 {s.any_trip_per_year[0]:.3f} "
-                 f"(95 % CI {s.any_trip_per_year[1]:.3f} .. {s.any_trip_per_year[2]:.3f})"]
+                 "  P(any rack trip) per year                 " + (
+                     f"{s.any_trip_per_year[0]:.3f} (95 % CI {s.any_trip_per_year[1]:.3f} .. "
+                     f"{s.any_trip_per_year[2]:.3f})" if s.any_trip.n else "n/a")]
         for comp in s.components:
             lines.append(f"  {comp.component:<11} availability {comp.observed.text('{:.5f}')};"
                          f" long-run MTBF/(MTBF+MTTR) {comp.long_run:.5f}; failures per "
-                         f"replica {comp.failures_per_replica.value:,.3g}")
+                         f"replica {comp.failures_per_replica.text('{:,.3g}')}")
         return lines
     table = read_results(folder)
     c = columns(table)

@@ -40,7 +40,7 @@ def study_command(study_file: Path, out: Path, *, workers: int | None, scheduler
         raise StudyUsageError(f"twin study: cannot write{where}: {exc.strerror or exc}; every "
                               f"run stored before is kept, add --resume to go on") from None
     except KeyboardInterrupt:
-        print(f"\ntwin study: stopped; every finished run is kept in {out}; "
+        print(f"twin study: stopped; every finished run is kept in {out}; "
               "add --resume to go on", file=sys.stderr)
         raise
     if progress is not None:

@@ -105,6 +105,19 @@ def run_study(plan: StudyPlan, out: Path, client: Any, *, resume: bool = False,
             print(f"\r{tally.line()}", end="", file=progress, flush=True)
 
     pending_ids = {r.run_id for r in pending}
+    try:
+        _run_pending(client, plan, pending, pending_ids, record, idle)
+    except BaseException:
+        if progress is not None:
+            print(file=progress)  # what follows starts on a line of its own
+        raise
+    if progress is not None:
+        print(f"\r{tally.line()}", file=progress)
+    return tally
+
+
+def _run_pending(client: Any, plan: StudyPlan, pending: list[RunSpec], pending_ids: set[str],
+                 record: Callable[[RunResult], None], idle: Callable[[int], None]) -> None:
     if pending and pending[0].run_id == REFERENCE_ID:
         reference = pending.pop(0)
         pending_ids.discard(REFERENCE_ID)
@@ -116,9 +129,6 @@ def run_study(plan: StudyPlan, out: Path, client: Any, *, resume: bool = False,
         _check_budget(plan, result.wall_s, len(pending))
     if pending:
         _run_all(client, plan, pending, pending_ids, record, idle)
-    if progress is not None:
-        print(f"\r{tally.line()}", file=progress)
-    return tally
 
 
 def _task(plan: StudyPlan, spec: RunSpec) -> RunTask:

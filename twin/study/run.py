@@ -25,6 +25,7 @@ from twin.study.task import RunResult, RunTask, execute
 
 IN_FLIGHT_PER_WORKER = 4  # enough to keep workers busy, few enough to stop quickly
 TASK_RETRIES = 2  # reruns of a task that raised outside the run itself (not a worker loss)
+BAR_WIDTH = 20
 WAIT_S = 10.0  # progress and the workers' count are looked at least this often
 
 
@@ -50,7 +51,10 @@ class Progress:
         left = self.total - self.skipped - self.done
         rate = self.done / elapsed if elapsed > 0 and self.done else math.nan
         eta = _duration(left / rate) if math.isfinite(rate) and rate > 0 else "?"
-        return (f"twin study: {self.skipped + self.done:,}/{self.total:,} runs, "
+        finished = (self.skipped + self.done) / self.total if self.total else 1.0
+        bar = "#" * round(finished * BAR_WIDTH)
+        return (f"twin study: [{bar:.<{BAR_WIDTH}}] "
+                f"{self.skipped + self.done:,}/{self.total:,} runs, "
                 f"{self.failed:,} failed, {rate * 60 if math.isfinite(rate) else 0:,.1f} "
                 f"runs/min, ETA {eta}")
 

@@ -93,6 +93,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _worker_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 4096:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1 .. 4096")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="twin",
@@ -202,6 +212,30 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--page-size", metavar="A4|Letter",
                         help="the PDF's page size (default A4)")
 
+    study = sub.add_parser(
+        "study", help="run a sweep or a Monte Carlo of a scenario on Dask",
+        description="Run a study file's runs (a sweep over scenario fields, or a Monte Carlo "
+        "of component failures) on a local Dask cluster, an existing scheduler or a cluster "
+        "file, storing each run's KPIs as one Parquet part in RESULTS as it finishes. Every "
+        "problem with the study file is listed at once, exit status 2; exit status 1 when "
+        "some runs failed (each named with its seed and error).")
+    study.add_argument("study_file", type=Path, metavar="STUDY.toml", help="the study file")
+    study.add_argument("--out", required=True, type=Path, metavar="RESULTS",
+                       help="the results folder (made if missing; readable while the study "
+                       "runs)")
+    where = study.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_worker_count, metavar="N",
+                       help="local worker processes, one thread each (default: one per core)")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="the address of a running Dask scheduler")
+    where.add_argument("--cluster", type=Path, metavar="FILE",
+                       help="a TOML file describing a Slurm, PBS, SGE, LSF or Kubernetes "
+                       "cluster (see the README's recipes)")
+    study.add_argument("--resume", action="store_true",
+                       help="finish a study stopped before its end: runs already in RESULTS "
+                       "are skipped")
+    study.add_argument("--quiet", action="store_true", help="print no progress or summary")
+
     kiosk = sub.add_parser(
         "kiosk", help="run the unattended, full-screen trade-show tour",
         description="Play a story (a TOML script of camera moves, captions and simulation "
@@ -261,6 +295,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _report(args)
         if command in grid.COMMANDS:
             return _grid(command, args)
+        if command == "study":
+            return _study(args)
         return _scenarios()
     except ScenarioError as exc:
         print(exc.report(), file=sys.stderr)
@@ -484,6 +520,10 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from twin.study.report import is_study_results
+
+    if is_study_results(args.run_output):
+        return _study_report(args)
     pdf = args.out.suffix.lower() == ".pdf"
     if not pdf and args.out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"twin report: --out {args.out} must end in .html or .pdf")
@@ -517,6 +557,29 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study_report(args: argparse.Namespace) -> int:
+    """A study's results folder: its HTML report."""
+    from twin.study.report import write_study_report
+    from twin.study.results import ResultsError
+
+    if args.out.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"twin report: --out {args.out}: a study's report is HTML "
+                         "(.html)")
+    for option, given in (("--compare", args.compare), ("--journal", args.journal),
+                          ("--page-size", args.page_size)):
+        if given is not None:
+            raise UsageError(f"twin report: {option} is for a run, not a study's results")
+    _writable_file("report", "--out", args.out)
+    try:
+        write_study_report(args.run_output, args.out)
+    except ResultsError as exc:
+        raise UsageError(f"twin report: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"twin report: cannot write {args.out}: {exc.strerror}") from None
+    print(f"twin report: wrote {args.out}", file=sys.stderr)
+    return 0
+
+
 def _write_pdf_report(args: argparse.Namespace) -> None:
     from twin.report_pdf import PAGE_SIZES, write_pdf_report  # Qt only for a PDF
 
@@ -527,6 +590,17 @@ def _write_pdf_report(args: argparse.Namespace) -> None:
                          f"{', '.join(PAGE_SIZES)}")
     write_pdf_report(args.run_output, args.out, compare_with=args.compare,
                      journal=args.journal, page_size=page_size)
+
+
+def _study(args: argparse.Namespace) -> int:
+    from twin.study.command import StudyUsageError, study_command
+
+    try:
+        return study_command(args.study_file, args.out, workers=args.workers,
+                             scheduler=args.scheduler, cluster_file=args.cluster,
+                             resume=args.resume, quiet=args.quiet)
+    except StudyUsageError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _check(name_or_path: str) -> int:

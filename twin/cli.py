@@ -1,4 +1,5 @@
-"""The ``twin`` command line: gui, run, check, scenarios, kiosk, replay, report.
+"""The ``twin`` command line: gui, run, check, scenarios, kiosk, replay, report, points,
+plant, shadow.
 
 Every error a user can cause (a bad scenario, a bad argument, an unwritable output)
 ends in one clear message on stderr and exit code 2, never a traceback.
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from twin import __version__
+from twin.exchange.commands import COMMANDS as EXCHANGE_COMMANDS
+from twin.exchange.commands import CommandError, add_commands
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
 from twin.scenario.loader import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
@@ -159,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         "status is 2 if there is any.")
     check.add_argument("scenario", metavar="NAME|PATH",
                        help="built-in scenario name (see 'twin scenarios') or a .toml file")
+    check.add_argument("--points", type=Path, metavar="FILE.csv|FILE.toml",
+                       help="also validate a DSX Exchange point list against the scenario")
 
     sub.add_parser("scenarios", help="list the built-in scenarios",
                    description="List the built-in scenarios, one line each: name, number of "
@@ -221,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "frames per second, simulated seconds, the step and its caption")
     kiosk.add_argument("--screenshot", type=Path, metavar="FILE.png",
                        help="save a PNG of the screen just before leaving (with --exit-after)")
+    add_commands(sub)
     return parser
 
 
@@ -248,7 +254,11 @@ def _main(argv: Sequence[str] | None) -> int:
         if command == "run":
             return _run(args)
         if command == "check":
-            return _check(args.scenario)
+            return _check(args.scenario, args.points)
+        if command in EXCHANGE_COMMANDS:
+            from twin.exchange.commands import run_command
+
+            return run_command(args)
         if command == "kiosk":
             return _kiosk(args)
         if command == "replay":
@@ -259,7 +269,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except ScenarioError as exc:
         print(exc.report(), file=sys.stderr)
         return EXIT_USAGE
-    except UsageError as exc:
+    except (UsageError, CommandError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -501,7 +511,7 @@ def _write_pdf_report(args: argparse.Namespace) -> None:
                      journal=args.journal, page_size=page_size)
 
 
-def _check(name_or_path: str) -> int:
+def _check(name_or_path: str, points: Path | None = None) -> int:
     s = load(name_or_path)
     weather_rows = check_hourly_csv(s)
     racks = sum(r.count * r.racks_per_row for h in s.halls for r in h.rows)
@@ -523,6 +533,10 @@ def _check(name_or_path: str) -> int:
     print(f"  workloads        {len(s.workloads)}; scheduled events {len(s.events)}")
     if weather_rows is not None:
         print(f"  weather          {weather_rows:,} rows from {s.climate.hourly_csv}")
+    if points is not None:
+        from twin.exchange.commands import check_point_file
+
+        return check_point_file(points, s)
     return 0
 
 

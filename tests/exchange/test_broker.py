@@ -1,0 +1,128 @@
+"""twin plant and twin shadow as real processes on a real Mosquitto broker."""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+
+import pytest
+
+from tests.exchange.conftest import THREE_CDU, wait_for_line
+from twin.exchange.broker import MqttLink, broker_settings
+from twin.exchange.plant import start_epoch_ms
+from twin.scenario import load
+
+
+def _subscriber(url: str, topic: str) -> MqttLink:
+    link = MqttLink(broker_settings(url, client_id="test-subscriber", environ={},
+                                    credentials_file=None), subscriptions=(topic,),
+                    name="test")
+    link.start()
+    assert link.wait_connected(30)
+    return link
+
+
+def _take(link: MqttLink, predicate, timeout_s: float = 120.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            topic, payload, _ = link.inbox.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if predicate(topic, payload):
+            return topic, payload
+    raise AssertionError("no matching message")
+
+
+def test_plant_publishes_retained_metadata_and_values_and_survives_a_broker_restart(
+        broker, processes, tmp_path):
+    log = tmp_path / "plant.log"
+    plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                           "--speed", "20x", "--duration", "20min", log=log)
+    wait_for_line(log, "connected to", plant)
+    late = _subscriber(broker.url, "BMS/v1/PUB/Metadata/#")  # retained: arrives on subscribing
+    topic, payload = _take(late, lambda t, p: "/CDU/LiquidTemperature/" in t)
+    meta = json.loads(payload)
+    assert meta["objectType"] == "CDU" and meta["engUnit"] == "C"
+    assert meta["processArea"][0] == "Secondary" and meta["servesId"]
+    late.stop()
+    values = _subscriber(broker.url, "BMS/v1/PUB/Value/#")
+    topic, payload = _take(values, lambda t, p: "/Rack/RackPower/" in t)
+    reading = json.loads(payload)
+    assert set(reading) == {"value", "timestamp", "quality"} and reading["quality"] == 1
+    start = start_epoch_ms(load(THREE_CDU))
+    assert start < reading["timestamp"] <= start + 20 * 60 * 1000
+    values.stop()
+    broker.stop()
+    wait_for_line(log, "lost the broker", plant)
+    broker.start()
+    deadline = time.monotonic() + 120
+    while log.read_text().count("connected to") < 2 and plant.poll() is None:
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+    plant.terminate()
+    plant.wait(30)
+    assert "Traceback" not in log.read_text()
+    assert log.read_text().count("connected to") >= 2
+
+
+def test_shadow_waits_for_a_broker_that_is_down(broker, processes, tmp_path):
+    broker.stop()
+    log = tmp_path / "shadow.log"
+    shadow = processes.twin("shadow", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                            log=log)
+    line = wait_for_line(log, "cannot reach the broker", shadow)
+    assert "retrying" in line
+    broker.start()
+    wait_for_line(log, "connected to", shadow)
+    shadow.terminate()
+    shadow.wait(30)
+    assert "Traceback" not in log.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", [False, True], ids=["healthy-hour", "clogging-strainer"])
+def test_shadow_finds_the_clogging_strainer_before_the_plant_alarms(broker, processes,
+                                                                    tmp_path, fault):
+    """A plant with sensor noise and dropouts (and, in one run, a strainer clogging on
+    L-CDU-02 from 30 min) and a shadow of the unfaulted scenario, on one broker."""
+    scenario = THREE_CDU
+    if fault:
+        text = THREE_CDU.read_text() + (
+            '\n[[events]]\nat_s = "30min"\nkind = "filter-clog"\ntarget = "L-CDU-02"\n'
+            'factor = 30.0\nramp_s = "3h"\n')
+        scenario = tmp_path / "clogging.toml"
+        scenario.write_text(text)
+    shadow_log, plant_log = tmp_path / "shadow.log", tmp_path / "plant.log"
+    record = tmp_path / "record"
+    shadow = processes.twin("shadow", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                            "--duration", "60min", "--record", str(record), log=shadow_log)
+    wait_for_line(shadow_log, "connected to", shadow)
+    plant = processes.twin("plant", "--scenario", str(scenario), "--broker", broker.url,
+                           "--speed", "max", "--duration", "61min", "--sensor-noise", "1",
+                           "--dropout", "0.05", log=plant_log)
+    assert plant.wait(600) == 0, plant_log.read_text()
+    assert shadow.wait(600) == 0, shadow_log.read_text()
+    text = shadow_log.read_text()
+    divergences = [line for line in text.splitlines() if "model-plant divergence" in line]
+    plant_alarms = [line for line in plant_log.read_text().splitlines() if " alarm " in line]
+    if not fault:
+        assert divergences == [], text
+        assert plant_alarms == []
+    else:
+        assert divergences, text
+        first = divergences[0]
+        assert "L-CDU-02" in first or "R02-01" in first, first  # the CDU or its rack
+        detected_s = float(first.split("t=")[1].split("s")[0])
+        temperature = [line for line in plant_alarms
+                       if any(tag in line for tag in ("temp", "supply_deviation"))]
+        if temperature:
+            assert detected_s < float(temperature[0].split("t=")[1].split("s")[0])
+        assert 1800 < detected_s < 3600
+    assert "Traceback" not in text
+    fit = (record / "fit.csv").read_text().splitlines()
+    assert fit[0].startswith("tagPath,quantity,component,unit,samples")
+    assert len(fit) > 20
+    assert list((record / "series").glob("part-*.parquet"))
+    assert (record / "alarms.sqlite").exists()

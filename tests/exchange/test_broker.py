@@ -42,13 +42,13 @@ def test_plant_publishes_retained_metadata_and_values_and_survives_a_broker_rest
                            "--speed", "20x", "--duration", "20min", log=log)
     wait_for_line(log, "connected to", plant)
     late = _subscriber(broker.url, "BMS/v1/PUB/Metadata/#")  # retained: arrives on subscribing
-    topic, payload = _take(late, lambda t, p: "/CDU/LiquidTemperature/" in t)
+    _topic, payload = _take(late, lambda t, p: "/CDU/LiquidTemperature/" in t)
     meta = json.loads(payload)
     assert meta["objectType"] == "CDU" and meta["engUnit"] == "C"
     assert meta["processArea"][0] == "Secondary" and meta["servesId"]
     late.stop()
     values = _subscriber(broker.url, "BMS/v1/PUB/Value/#")
-    topic, payload = _take(values, lambda t, p: "/Rack/RackPower/" in t)
+    _topic, payload = _take(values, lambda t, p: "/Rack/RackPower/" in t)
     reading = json.loads(payload)
     assert set(reading) == {"value", "timestamp", "quality"} and reading["quality"] == 1
     start = start_epoch_ms(load(THREE_CDU))

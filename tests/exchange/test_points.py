@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.exchange.conftest import ROOT, THREE_CDU
 from twin.exchange.contract import POINT_TYPES
 from twin.exchange.points import (
     check_points,
@@ -19,8 +20,6 @@ from twin.exchange.points import (
 from twin.scenario import load
 from twin.scenario.loader import ScenarioError
 from twin.sim.topology import build_topology
-
-from tests.exchange.conftest import ROOT, THREE_CDU
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """``twin plant``: the simulation as a virtual BMS on the DSX Exchange bus.
 
 ``VirtualBms.observe(snapshot)`` is called after each simulation step (a run observer): it
-samples every point each ``publish_every_s`` of simulated time and publishes a value when
-it moved by more than its deadband, and every point at least every 100 s (the contract).
+samples every point each ``publish_every_s`` of simulated time (measurements as their mean
+over the period) and publishes a value when it moved by more than its deadband, and every point at least every 100 s (the contract).
 Timestamps are the simulated clock: the scenario's start (local time at the site, its UTC
 offset applied) plus the simulated seconds, in epoch milliseconds. Points of racks and CDUs
 in a hall whose UPS dropped its load go to bad quality (their instrumentation and
@@ -111,6 +111,9 @@ class VirtualBms:
         self.relative = np.array([p.relative_deadband for p in pts])
         roles = [BY_KEY[p.quantity].role for p in pts]
         sensed = np.array([r in (MEASURED, BOUNDARY) for r in roles])
+        self.sensed = sensed
+        self._sum = np.zeros(n)
+        self._steps = 0
         self.noise_abs = np.where(sensed, [NOISE_ABSOLUTE.get(p.eng_unit, 0.0) for p in pts], 0)
         self.noise_rel = np.where(sensed, [NOISE_RELATIVE.get(p.eng_unit, 0.0) for p in pts], 0)
         self.rng = np.random.default_rng([self.seed, 0xB35])
@@ -186,10 +189,17 @@ class VirtualBms:
             self._next_heartbeat_s = t + contract.HEARTBEAT_S
             sent += 1
         self._ramp_setpoints(snapshot)
+        # measurements are means over the publishing period (a power meter integrates;
+        # a sampled GPU power swing would alias); states and setpoints are as they stand
+        instant = self.table.read(snapshot, self.values)
+        self._sum += np.where(self.sensed, instant, 0.0)
+        self._steps += 1
         if not self._republish_all and t < self._next_sample_s - 1e-9:
             return sent
         self._next_sample_s = t + self.publish_every_s
-        values = self.table.read(snapshot, self.values)
+        values = np.where(self.sensed, self._sum / self._steps, instant)
+        self._sum.fill(0.0)
+        self._steps = 0
         if self.noise_scale > 0:
             sigma = self.noise_scale * (self.noise_abs + self.noise_rel * np.abs(values))
             values = values + sigma * self.rng.standard_normal(values.size)

@@ -17,8 +17,8 @@ Comparison every ``EVALUATE_EVERY_S``: residual = measured - modelled for every 
 point with a fresh, good value. After ``WARMUP_S`` the shadow learns each residual's mean
 and spread for ``LEARN_S`` (a band no narrower than the instrument's floor, see
 ``SIGMA_FLOOR``), then runs a two-sided CUSUM on the standardized residual
-(Page 1954; k = 0.5, h = 8 standard deviations, engineering choice for autocorrelated
-residuals). A CUSUM past h raises "model-plant divergence" on the point's object through
+(Page 1954; k = 1, h = 8 standard deviations, each residual clipped to 3, engineering
+choices for autocorrelated residuals and a model that follows its boundary a sample late). A CUSUM past h raises "model-plant divergence" on the point's object through
 the alarm engine. Stale points (no value within two republish periods, 200 s) and points of
 bad quality are alarmed too. These statistics assume the learning window saw the plant
 healthy; a fault already present then is learned as normal.
@@ -53,8 +53,12 @@ HOLD_S = 2.0  # the plant's publishing period: values of an instant have arrived
 EVALUATE_EVERY_S = 10.0
 WARMUP_S = 300.0  # the model's thermal start-up transient (loop volumes, minutes)
 LEARN_S = 600.0
-CUSUM_K = 0.5
+CUSUM_K = 1.0  # tuned to a shift of two standard deviations (k = shift / 2)
 CUSUM_H = 8.0
+# A standardized residual counts at most this much: the model follows the measured boundary
+# a sample late, so a fast load step (a checkpoint) leaves one large residual that must not
+# alarm alone, while a lasting divergence still adds Z_CLIP - k per evaluation.
+Z_CLIP = 3.0
 CLEAR_FRACTION = 0.5  # a divergence alarm clears below half its limit
 STALE_S = 2 * contract.REPUBLISH_S
 MAX_STEPS_PER_CALL = 600  # the model catches up in slices, so ingest keeps going
@@ -410,7 +414,7 @@ class Shadow:
                t: float) -> None:
         floor = np.maximum(self.floor_abs, self.floor_rel * np.abs(modelled))
         sigma = np.fmax(self.sigma, floor)
-        z = np.where(use, (residual - self.mean) / sigma, 0.0)
+        z = np.clip(np.where(use, (residual - self.mean) / sigma, 0.0), -Z_CLIP, Z_CLIP)
         self.cusum_up = np.where(use, np.maximum(0.0, self.cusum_up + z - CUSUM_K),
                                  self.cusum_up)
         self.cusum_down = np.where(use, np.maximum(0.0, self.cusum_down - z - CUSUM_K),

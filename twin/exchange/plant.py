@@ -2,7 +2,8 @@
 
 ``VirtualBms.observe(snapshot)`` is called after each simulation step (a run observer): it
 samples every point each ``publish_every_s`` of simulated time (measurements as their mean
-over the period) and publishes a value when it moved by more than its deadband, and every point at least every 100 s (the contract).
+over the period) and publishes a value when it moved by more than its deadband, and every
+point at least every 100 s (the contract).
 Timestamps are the simulated clock: the scenario's start (local time at the site, its UTC
 offset applied) plus the simulated seconds, in epoch milliseconds. Points of racks and CDUs
 in a hall whose UPS dropped its load go to bad quality (their instrumentation and

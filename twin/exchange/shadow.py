@@ -18,7 +18,8 @@ point with a fresh, good value. After ``WARMUP_S`` the shadow learns each residu
 and spread for ``LEARN_S`` (a band no narrower than the instrument's floor, see
 ``SIGMA_FLOOR``), then runs a two-sided CUSUM on the standardized residual
 (Page 1954; k = 1, h = 8 standard deviations, each residual clipped to 3, engineering
-choices for autocorrelated residuals and a model that follows its boundary a sample late). A CUSUM past h raises "model-plant divergence" on the point's object through
+choices for autocorrelated residuals and a model that follows its boundary a sample late).
+A CUSUM past h raises "model-plant divergence" on the point's object through
 the alarm engine. Stale points (no value within two republish periods, 200 s) and points of
 bad quality are alarmed too. These statistics assume the learning window saw the plant
 healthy; a fault already present then is learned as normal.

@@ -81,6 +81,28 @@ def test_shadow_waits_for_a_broker_that_is_down(broker, processes, tmp_path):
     assert "Traceback" not in log.read_text()
 
 
+def test_shadow_with_allow_write_keeps_a_heartbeat_the_plant_echoes(broker, processes,
+                                                                    tmp_path):
+    from twin.exchange.points import default_points
+
+    tags = {p.quantity: p.tag_path for p in default_points(load(THREE_CDU))}
+    plant_log, shadow_log = tmp_path / "plant.log", tmp_path / "shadow.log"
+    plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                           "--speed", "1x", log=plant_log)
+    wait_for_line(plant_log, "connected to", plant)
+    echoes = _subscriber(broker.url, "BMS/v1/PUB/Value/System/HeartbeatEchoBms/#")
+    shadow = processes.twin("shadow", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                            "--allow-write", tags["system.integration_heartbeat"],
+                            log=shadow_log)
+    _topic, payload = _take(echoes, lambda t, p: True)
+    assert json.loads(payload)["value"] > 1.7e12  # the shadow's wall clock, echoed
+    echoes.stop()
+    for process in (shadow, plant):
+        process.terminate()
+        process.wait(30)
+    assert "Traceback" not in shadow_log.read_text() + plant_log.read_text()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", [False, True], ids=["healthy-hour", "clogging-strainer"])
 def test_shadow_finds_the_clogging_strainer_before_the_plant_alarms(broker, processes,

@@ -155,3 +155,42 @@ def test_plant_marks_points_of_an_unpowered_hall_bad_and_stamps_the_simulated_cl
                                          for f in snapshot.__slots__}, "power": dark}))
     rack = [json.loads(p) for t, p in sent if "/Value/Rack/" in t]
     assert rack and all(v["quality"] == 0 for v in rack)
+
+
+def test_shadow_marks_everything_stale_and_alarms_while_the_broker_is_away(shadow):
+    for p in shadow.points:  # metadata, then one good value of every point
+        shadow.ingest(contract.metadata_topic(p.object_type, p.point_type, p.tag_path),
+                      json.dumps(p.metadata()).encode())
+    for stamp in (1_000_000, 1_030_000):
+        for p in shadow.points:
+            shadow.ingest(contract.value_topic(p.object_type, p.point_type, p.tag_path),
+                          contract.encode_value(1.0, stamp, 1))
+    shadow.advance()
+    assert shadow.status.steps > 0 and not shadow.stale.any()
+    shadow.set_connected(False)
+    assert shadow.stale.sum() == len(shadow.points)
+    active = {a.key.tag for a in shadow.alarms.summary().alarms if a.active}
+    assert "shadow.disconnected" in active
+
+
+def test_shadow_writes_only_its_integrations_heartbeats():
+    from twin.exchange.shadow import HeartbeatWriter
+
+    scenario = load(THREE_CDU)
+    points = default_points(scenario)
+    tags = {p.quantity: p.tag_path for p in points}
+    writer = HeartbeatWriter(points, "MEPAI1", (tags["system.integration_heartbeat"],
+                                                tags["system.integration_echo"]))
+    (topic, payload), = writer.due(1_700_000_000.0)
+    assert topic.startswith("BMS/v1/MEPAI1/Value/System/HeartbeatTimestampIntegration/")
+    assert json.loads(payload)["value"] == 1_700_000_000_000
+    assert writer.due(1_700_000_005.0) == []  # every 10 s
+    bms = contract.value_topic("System", "HeartbeatTimestampBms", tags["system.bms_heartbeat"])
+    (topic, payload), = writer.echo(bms, contract.encode_value(42, 42, 1), 1_700_000_001.0)
+    assert "/MEPAI1/Value/System/HeartbeatEchoIntegration/" in topic
+    assert json.loads(payload)["value"] == 42
+    for refused in (tags["cdu.supply_setpoint_request_c"], tags["rack.power_kw"], "nowhere"):
+        with pytest.raises(ValueError, match="writes only the heartbeat points"):
+            HeartbeatWriter(points, "MEPAI1", (refused,))
+    with pytest.raises(ValueError):
+        HeartbeatWriter(points, "OTHER", (tags["system.integration_heartbeat"],))

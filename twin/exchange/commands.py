@@ -139,9 +139,16 @@ def add_commands(sub) -> None:
         "the model to the plant's timestamps, drive it with the measured rack power, outdoor "
         "air and setpoints, and compare every modelled quantity that has a measurement: "
         "residuals, a learned noise band, CUSUM divergence alarms, stale and bad-quality "
-        "points. Publishes nothing.")
+        "points. Publishes nothing unless --allow-write names its heartbeat points.")
     shadow.add_argument("--scenario", required=True, metavar="NAME|PATH")
     _broker_options(shadow)
+    shadow.add_argument("--integration", default=None, metavar="ID",
+                        help="the integration the shadow is, for --allow-write (default "
+                        "MEPAI1)")
+    shadow.add_argument("--allow-write", nargs="+", default=(), metavar="TAGPATH",
+                        help="heartbeat points of its integration the shadow may publish "
+                        "(HeartbeatTimestampIntegration, HeartbeatEchoIntegration); without "
+                        "it the shadow publishes nothing")
     shadow.add_argument("--record", type=Path, metavar="FOLDER",
                         help="a new folder for the measured and modelled series (Parquet), "
                         "the alarm journal and the fit report (CV(RMSE), NMBE per point)")
@@ -186,8 +193,15 @@ def run_command(args: argparse.Namespace) -> int:
                                "recordings are never overwritten, choose a new folder")
         if not args.record.parent.is_dir():
             raise CommandError(f"twin shadow: the folder of {args.record} does not exist")
+    from twin.exchange.shadow import HeartbeatWriter
+
+    try:
+        HeartbeatWriter(points, integration, tuple(args.allow_write))
+    except ValueError as exc:
+        raise CommandError(f"twin shadow: {exc}") from None
     return run_shadow(scenario, points, settings, ShadowOptions(
-        duration_s=args.duration, seed=args.seed, record=args.record))
+        duration_s=args.duration, seed=args.seed, record=args.record,
+        integration=integration, allow_write=tuple(args.allow_write)))
 
 
 def _points(args: argparse.Namespace, scenario, integration: str) -> int:

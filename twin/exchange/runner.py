@@ -16,7 +16,7 @@ from twin.exchange import contract
 from twin.exchange.broker import BrokerSettings, MqttLink
 from twin.exchange.plant import VirtualBms
 from twin.exchange.points import Point
-from twin.exchange.shadow import HOLD_S, Shadow
+from twin.exchange.shadow import HOLD_S, HeartbeatWriter, Shadow
 from twin.scenario import Scenario
 
 PROGRESS_EVERY_S = 10.0  # wall time between progress lines
@@ -125,6 +125,8 @@ class ShadowOptions:
     dt_s: float = 1.0
     seed: int | None = None
     record: Path | None = None
+    integration: str = ""
+    allow_write: tuple[str, ...] = ()  # tagPaths of heartbeat points the shadow may write
 
 
 def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings,
@@ -147,6 +149,15 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
     # over the BMS's own namespace; the shadow publishes nothing on it
     link = MqttLink(settings, subscriptions=(f"{contract.ROOT}/{contract.BMS_PUBLISHER}/#",),
                     log=log, name="twin shadow")
+    writer = (HeartbeatWriter(points, options.integration, options.allow_write)
+              if options.allow_write else None)
+
+    def handle(topic: str, payload: bytes) -> None:
+        shadow.ingest(topic, payload)
+        if writer is not None:
+            for out_topic, out_payload in writer.echo(topic, payload, time.time()):
+                link.publish(out_topic, out_payload)
+
     link.start()
     next_progress = time.monotonic() + PROGRESS_EVERY_S
     try:
@@ -155,18 +166,21 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
             if (options.duration_s is not None
                     and sim.time_s >= options.duration_s - HOLD_S - sim.dt_s - 1e-9):
                 break
+            if writer is not None:
+                for out_topic, out_payload in writer.due(time.time()):
+                    link.publish(out_topic, out_payload)
             try:
                 topic, payload, _ = link.inbox.get(timeout=0.2)
             except queue.Empty:
                 shadow.set_connected(link.connected.is_set())
                 continue
-            shadow.ingest(topic, payload)
+            handle(topic, payload)
             for _ in range(INGEST_BATCH):
                 try:
                     topic, payload, _ = link.inbox.get_nowait()
                 except queue.Empty:
                     break
-                shadow.ingest(topic, payload)
+                handle(topic, payload)
             shadow.set_connected(link.connected.is_set())
             shadow.advance()
             now = time.monotonic()

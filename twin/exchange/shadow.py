@@ -230,6 +230,8 @@ class Shadow:
         self.divergences: list[Divergence] = []
         self.alarms = AlarmEngine(self._alarm_points(), journal=journal)
         self._raised: set[tuple[str, int]] = set()
+        self._last_snapshot: Snapshot | None = None
+        self._topic_index: dict[str, int] = {}  # value topics of placed points
 
     def _readable(self) -> np.ndarray:
         mask = np.zeros(len(self.points), dtype=bool)
@@ -276,6 +278,13 @@ class Shadow:
     def ingest(self, topic: str, payload: bytes) -> None:
         """One message from the bus; a bad one is counted, never raised."""
         self.status.messages += 1
+        index = self._topic_index.get(topic)
+        if index is not None:  # a placed point's value: the topic was checked before
+            try:
+                self._accept(index, contract.decode_value(payload))
+            except contract.MessageError as exc:
+                self._drop(exc.reason)
+            return
         try:
             parsed = contract.parse_topic(topic)
         except contract.MessageError as exc:
@@ -295,6 +304,7 @@ class Shadow:
 
     def _place(self, key: tuple[str, str, str], meta: dict) -> None:
         self.status.metadata += 1
+        self._topic_index.pop(contract.value_topic(*key), None)
         index = self.by_tag.get(key)
         if index is None:
             index = self.by_identity.get(identity(meta), -1)
@@ -313,6 +323,10 @@ class Shadow:
         if index < 0:
             self._drop("value of an unplaced point")
             return
+        self._topic_index[contract.value_topic(*key)] = index
+        self._accept(index, reading)
+
+    def _accept(self, index: int, reading: contract.Reading) -> None:
         if reading.timestamp_ms < self.received_ms[index]:
             self._drop("out of order")
             return
@@ -402,6 +416,7 @@ class Shadow:
             if np.isnan(self.sigma).all():
                 self._finish_learning()
             self._cusum(use, residual, modelled, t)
+        self._last_snapshot = snapshot
         self.alarms.update(snapshot)
         self._report_raised(t)
 
@@ -464,4 +479,62 @@ class Shadow:
                           float(t if math.isnan(since) else since), t)
 
     def set_connected(self, connected: bool) -> None:
+        """While the broker is away every point is stale and the loss is alarmed (the
+        model waits: it has no plant time to step to)."""
+        changed = connected != self.connected
         self.connected = connected
+        if changed and self._last_snapshot is not None:
+            if not connected:
+                self.stale = self.seen.copy()
+            self.alarms.update(self._last_snapshot)
+            self._report_raised(self._last_snapshot.time_s)
+
+
+HEARTBEAT_WRITES = ("system.integration_heartbeat", "system.integration_echo")
+
+
+class HeartbeatWriter:
+    """The only writes a shadow may make, and only those ``--allow-write`` names: its
+    integration's heartbeat (its own wall clock every 10 s) and the echo of the BMS's
+    heartbeat, on ``BMS/v1/{integration}/Value/...`` (never the BMS's namespace)."""
+
+    def __init__(self, points: list[Point], integration: str, allowed: tuple[str, ...]):
+        by_tag = {p.tag_path: p for p in points}
+        self.topics: dict[str, str] = {}
+        for tag in allowed:
+            point = by_tag.get(tag)
+            if point is None or point.quantity not in HEARTBEAT_WRITES \
+                    or point.integration != integration:
+                raise ValueError(
+                    f"--allow-write {tag}: the shadow writes only the heartbeat points "
+                    f"(HeartbeatTimestampIntegration, HeartbeatEchoIntegration) of its "
+                    f"integration {integration!r} in the point list")
+            self.topics[point.quantity] = contract.value_topic(
+                point.object_type, point.point_type, point.tag_path, publisher=integration)
+        assert all(f"/{contract.BMS_PUBLISHER}/" not in t for t in self.topics.values())
+        self.bms_heartbeat = {contract.value_topic(p.object_type, p.point_type, p.tag_path)
+                              for p in points if p.quantity == "system.bms_heartbeat"}
+        self._next_s = 0.0
+
+    def due(self, now_s: float) -> list[tuple[str, bytes]]:
+        """The integration heartbeat, every 10 s of wall time (Unix ms of ``now_s``)."""
+        topic = self.topics.get("system.integration_heartbeat")
+        if topic is None or now_s < self._next_s:
+            return []
+        self._next_s = now_s + contract.HEARTBEAT_S
+        stamp = int(now_s * 1000)
+        return [(topic, contract.encode_value(stamp, stamp, contract.QUALITY_GOOD))]
+
+    def echo(self, topic: str, payload: bytes, now_s: float) -> list[tuple[str, bytes]]:
+        """The BMS heartbeat's value sent back, if this message is it."""
+        echo = self.topics.get("system.integration_echo")
+        if echo is None or topic not in self.bms_heartbeat:
+            return []
+        try:
+            reading = contract.decode_value(payload)
+        except contract.MessageError:
+            return []
+        if reading.value is None:
+            return []
+        return [(echo, contract.encode_value(reading.value, int(now_s * 1000),
+                                             contract.QUALITY_GOOD))]

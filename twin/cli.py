@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "drawn, frames per second, simulated seconds")
     gui.add_argument("--screenshot", type=Path, metavar="FILE.png",
                      help="save a PNG of the window just before closing (with --exit-after)")
+    gui.add_argument("--plant", metavar="mqtt://HOST:PORT",
+                     help="also publish the run as a DSX Exchange virtual BMS on this broker "
+                     "(as 'twin plant'; credentials and TLS as there)")
 
     run = sub.add_parser(
         "run", help="run a scenario headless and write a time series",
@@ -250,7 +253,8 @@ def _main(argv: Sequence[str] | None) -> int:
         coolant.use_cache(cache_dir() / "coolant")  # start-up without importing CoolProp
         if command == "gui":
             return _gui(getattr(args, "scenario", None),
-                        getattr(args, "exit_after", None), getattr(args, "screenshot", None))
+                        getattr(args, "exit_after", None), getattr(args, "screenshot", None),
+                        getattr(args, "plant", None))
         if command == "run":
             return _run(args)
         if command == "check":
@@ -328,14 +332,25 @@ def _folder_problem(folder: Path) -> str | None:
     return None
 
 
-def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | None) -> int:
+def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | None,
+         plant: str | None = None) -> int:
     _screenshot_target("gui", screenshot, exit_after_s)
     if scenario is not None:
         check_hourly_csv(load(scenario))  # report a bad scenario before any window appears
+    factory = None
+    if plant is not None:
+        from twin.exchange.broker import BrokerError, broker_settings
+        from twin.exchange.window import publishing_factory
+
+        try:
+            factory = publishing_factory(broker_settings(
+                plant, client_id=f"twin-gui-{os.getpid()}"))
+        except BrokerError as exc:
+            raise UsageError(f"twin gui: --plant: {exc}") from None
     from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
     from twin.sim.engine import Simulation
 
-    return run_gui(scenario, Simulation.from_scenario, exit_after_s=exit_after_s,
+    return run_gui(scenario, factory or Simulation.from_scenario, exit_after_s=exit_after_s,
                    screenshot=screenshot)
 
 

@@ -148,3 +148,38 @@ def test_shadow_finds_the_clogging_strainer_before_the_plant_alarms(broker, proc
     assert len(fit) > 20
     assert list((record / "series").glob("part-*.parquet"))
     assert (record / "alarms.sqlite").exists()
+
+
+def test_window_simulation_publishes_each_step_and_keeps_fault_injection(broker):
+    from twin.exchange.window import publishing_factory
+    from twin.scenario.schema import CoolantLeak
+
+    values = _subscriber(broker.url, "BMS/v1/PUB/Value/CDU/LeakDetect/#")
+    build = publishing_factory(broker_settings(broker.url, client_id="test-window",
+                                               environ={}))
+    simulation = build(load(THREE_CDU))
+    deadline = time.monotonic() + 60
+    while not simulation._link.connected.is_set():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    simulation.step(3)
+    simulation.apply(CoolantLeak(at_s=0, kind="coolant-leak", target="L-CDU-01",
+                                 rate_lpm=1.0))  # as the window's fault menu does
+    simulation.step(2)
+    _topic, payload = _take(values, lambda t, p: "L-CDU-01" in t and json.loads(p)["value"] == 1)
+    assert simulation.time_s == 5.0
+    values.stop()
+    simulation._link.stop()
+
+
+@pytest.mark.gui
+def test_gui_plant_publishes_the_windows_run(broker, processes, tmp_path):
+    log = tmp_path / "gui.log"
+    values = _subscriber(broker.url, "BMS/v1/PUB/Value/Rack/RackPower/#")
+    window = processes.twin("gui", "--scenario", str(THREE_CDU), "--plant", broker.url,
+                            "--exit-after", "60", log=log)
+    _take(values, lambda t, p: json.loads(p)["quality"] == 1, timeout_s=120)
+    values.stop()
+    window.terminate()
+    window.wait(30)
+    assert "Traceback" not in log.read_text()

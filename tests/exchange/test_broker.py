@@ -166,7 +166,7 @@ def test_window_simulation_publishes_each_step_and_keeps_fault_injection(broker)
     simulation.apply(CoolantLeak(at_s=0, kind="coolant-leak", target="L-CDU-01",
                                  rate_lpm=1.0))  # as the window's fault menu does
     simulation.step(2)
-    _topic, payload = _take(values, lambda t, p: "L-CDU-01" in t and json.loads(p)["value"] == 1)
+    _take(values, lambda t, p: "L-CDU-01" in t and json.loads(p)["value"] == 1)
     assert simulation.time_s == 5.0
     values.stop()
     simulation._link.stop()

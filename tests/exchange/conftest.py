@@ -4,6 +4,7 @@ process running fails."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -39,8 +40,10 @@ class Broker:
     def __init__(self, folder: Path) -> None:
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
+        # as root, mosquitto drops to its own user, which cannot read the test's files
+        stay = "user root\n" if os.geteuid() == 0 else ""
         self.config.write_text(f"persistence false\nlistener {self.port} 127.0.0.1\n"
-                               "allow_anonymous true\n")
+                               f"allow_anonymous true\n{stay}")
         self.process: subprocess.Popen | None = None
 
     @property
@@ -75,10 +78,10 @@ class Processes:
     def __init__(self) -> None:
         self.started: list[subprocess.Popen] = []
 
-    def twin(self, *args: str, log: Path) -> subprocess.Popen:
+    def twin(self, *args: str, log: Path, env: dict | None = None) -> subprocess.Popen:
         handle = log.open("w")
         process = subprocess.Popen([sys.executable, "-m", "twin", *args], cwd=ROOT,
-                                   stdout=handle, stderr=subprocess.STDOUT)
+                                   stdout=handle, stderr=subprocess.STDOUT, env=env)
         self.started.append(process)
         return process
 

@@ -183,3 +183,53 @@ def test_gui_plant_publishes_the_windows_run(broker, processes, tmp_path):
     window.terminate()
     window.wait(30)
     assert "Traceback" not in log.read_text()
+
+
+def test_credentials_come_from_the_environment_or_a_private_file(tmp_path):
+    from twin.exchange.broker import BrokerError, read_credentials
+
+    path = tmp_path / "mqtt.toml"
+    path.write_text('username = "ops"\npassword = "s3cret"\n')
+    path.chmod(0o644)
+    with pytest.raises(BrokerError, match="can be read by others"):
+        read_credentials({}, path)
+    path.chmod(0o600)
+    assert read_credentials({}, path) == ("ops", "s3cret")
+    assert read_credentials({"TWIN_MQTT_USERNAME": "env", "TWIN_MQTT_PASSWORD": "pw"},
+                            path) == ("env", "pw")
+    path.write_text('username = "ops"\nhost = "x"\n')
+    with pytest.raises(BrokerError, match="username and password as text"):
+        read_credentials({}, path)
+
+
+def test_plant_logs_in_with_a_password_and_is_told_when_refused(broker, processes, tmp_path):
+    import shutil
+    import subprocess
+
+    passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    users = tmp_path / "passwords"
+    subprocess.run([passwd, "-c", "-b", str(users), "ops", "s3cret"], check=True,
+                   capture_output=True)
+    users.chmod(0o600)
+    broker.stop()
+    broker.config.write_text(broker.config.read_text().replace(
+        "allow_anonymous true", f"allow_anonymous false\npassword_file {users}"))
+    broker.start()
+    import os
+
+    env = {**os.environ, "TWIN_MQTT_USERNAME": "ops", "TWIN_MQTT_PASSWORD": "wrong"}
+    log = tmp_path / "refused.log"
+    refused = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                             log=log, env=env)
+    line = wait_for_line(log, "refused the connection", refused)
+    assert "retrying" in line
+    refused.terminate()
+    refused.wait(30)
+    env["TWIN_MQTT_PASSWORD"] = "s3cret"
+    log = tmp_path / "accepted.log"
+    accepted = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                              log=log, env=env)
+    wait_for_line(log, "connected to", accepted)
+    accepted.terminate()
+    accepted.wait(30)
+    assert "Traceback" not in log.read_text()

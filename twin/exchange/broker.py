@@ -6,7 +6,7 @@ twin's configuration folder (which must not be readable by others, as ssh requir
 keys). A lost broker is reported once, retried with exponential backoff (1 s doubling to
 30 s) and reported again when back; nothing raises into the caller. Incoming messages go
 through one fixed-size queue: when the consumer falls behind, the newest are dropped and
-counted, so memory stays flat.
+counted, as are messages over 64 kB (never queued), so memory stays flat.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ DEFAULT_TLS_PORT = 8883
 KEEPALIVE_S = 30
 RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 30
+MAX_PAYLOAD_BYTES = 64 * 1024  # as twin.exchange.contract refuses
 INBOX_MESSAGES = 200_000  # ~4 s of a gigawatt site at one update per point every 2 s
 
 
@@ -126,6 +127,7 @@ def broker_settings(url: str, *, client_id: str, ca_file: Path | None = None,
 class LinkCounters:
     received: int = 0
     dropped_inbox_full: int = 0
+    dropped_too_large: int = 0
     published: int = 0
     unsent_disconnected: int = 0
     connects: int = 0
@@ -225,6 +227,9 @@ class MqttLink:
 
     def _message(self, client, userdata, message) -> None:
         self.counters.received += 1
+        if len(message.payload) > MAX_PAYLOAD_BYTES:  # never queued: memory stays flat
+            self.counters.dropped_too_large += 1
+            return
         try:
             self.inbox.put_nowait((message.topic, message.payload, time.time()))
         except queue.Full:

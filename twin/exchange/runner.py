@@ -194,8 +194,9 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
             journal.close()
         if recorder is not None:
             recorder.close()
-    lost = link.counters.dropped_inbox_full
+    counters = link.counters
     print(f"twin shadow: done at model t={sim.time_s:.0f}s; {shadow.status.text()}; "
-          f"{lost} dropped with the inbox full; divergence alarms raised "
+          f"{counters.dropped_inbox_full} dropped with the inbox full, "
+          f"{counters.dropped_too_large} over 64 kB; divergence alarms raised "
           f"{len(shadow.divergences)}", file=log, flush=True)
     return 0

@@ -70,15 +70,17 @@ def test_plant_publishes_retained_metadata_and_values_and_survives_a_broker_rest
 def test_shadow_waits_for_a_broker_that_is_down(broker, processes, tmp_path):
     broker.stop()
     log = tmp_path / "shadow.log"
+    record = tmp_path / "record"
     shadow = processes.twin("shadow", "--scenario", str(THREE_CDU), "--broker", broker.url,
-                            log=log)
+                            "--record", str(record), log=log)
     line = wait_for_line(log, "cannot reach the broker", shadow)
     assert "retrying" in line
     broker.start()
     wait_for_line(log, "connected to", shadow)
-    shadow.terminate()
-    shadow.wait(30)
+    shadow.terminate()  # SIGTERM ends it as Ctrl+C does: the recording is closed whole
+    assert shadow.wait(30) == 0
     assert "Traceback" not in log.read_text()
+    assert (record / "fit.csv").exists() and (record / "alarms.sqlite").exists()
 
 
 def test_shadow_with_allow_write_keeps_a_heartbeat_the_plant_echoes(broker, processes,
@@ -232,4 +234,24 @@ def test_plant_logs_in_with_a_password_and_is_told_when_refused(broker, processe
     wait_for_line(log, "connected to", accepted)
     accepted.terminate()
     accepted.wait(30)
+    assert "Traceback" not in log.read_text()
+
+
+def test_embedded_broker_serves_the_plant_and_other_clients(processes, tmp_path):
+    from tests.exchange.conftest import free_port
+
+    port = free_port()
+    log = tmp_path / "plant.log"
+    plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker",
+                           f"embedded:{port}", "--speed", "10x", log=log)
+    wait_for_line(log, "connected to", plant)
+    url = f"mqtt://127.0.0.1:{port}"
+    late = _subscriber(url, "BMS/v1/PUB/Metadata/Rack/#")  # retained by the embedded broker
+    _take(late, lambda t, p: json.loads(p)["objectType"] == "Rack")
+    late.stop()
+    values = _subscriber(url, "BMS/v1/PUB/Value/#")
+    _take(values, lambda t, p: json.loads(p)["quality"] == 1)
+    values.stop()
+    plant.terminate()
+    plant.wait(30)
     assert "Traceback" not in log.read_text()

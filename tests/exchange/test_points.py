@@ -111,7 +111,7 @@ def test_cli_writes_and_checks_a_point_list(tmp_path):
     (["points", "--out", "x.json"], "must end in .csv or .toml"),
     (["plant", "--broker", "http://x"], "must look like mqtt://HOST:PORT"),
     (["plant", "--broker", "mqtt://u:p@host:1883"], "must not carry a user name"),
-    (["plant", "--broker", "embedded"], "--broker embedded is not available"),
+    (["plant", "--broker", "embedded:99999"], "the port must be a number"),
     (["shadow", "--broker", "mqtt://h:1", "--record", "/nonexistent/x"], "does not exist"),
     (["plant", "--broker", "mqtt://h:1", "--speed", "fast"], "not a speed"),
 ])

@@ -77,7 +77,9 @@ def _seed(text: str) -> int:
 def _broker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--broker", required=True, metavar="mqtt://HOST:PORT",
                         help="the MQTT 3.1.1 broker: mqtt://HOST:PORT, or mqtts://HOST:PORT "
-                        "for TLS. User name and password come from TWIN_MQTT_USERNAME / "
+                        "for TLS, or embedded[:PORT] to start one in this process on "
+                        "127.0.0.1 (default port 1883; needs twin[broker]). User name and "
+                        "password come from TWIN_MQTT_USERNAME / "
                         "TWIN_MQTT_PASSWORD or the per-user file mqtt.toml, never from here")
     parser.add_argument("--client-id", metavar="ID", help="MQTT client id (default: twin-"
                         "<command>-<process id>)")
@@ -163,14 +165,35 @@ def run_command(args: argparse.Namespace) -> int:
     integration = getattr(args, "integration", None) or DEFAULT_INTEGRATION
     if command == "points":
         return _points(args, scenario, integration)
+    embedded = None
+    url = args.broker
+    if url == "embedded" or url.startswith("embedded:"):
+        from twin.exchange.embedded import EMBEDDED_PORT, EmbeddedBroker, EmbeddedBrokerError
+
+        port = url.partition(":")[2] or str(EMBEDDED_PORT)
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise CommandError(f"twin {command}: --broker {url}: the port must be a number "
+                               "1-65535 (embedded:PORT)")
+        try:
+            embedded = EmbeddedBroker(int(port))
+            embedded.start()
+        except EmbeddedBrokerError as exc:
+            raise CommandError(f"twin {command}: {exc}") from None
+        url = embedded.url
+        print(f"twin {command}: embedded broker (amqtt) listening on {url}", flush=True)
+    try:
+        return _run_on(args, scenario, integration, url)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _run_on(args: argparse.Namespace, scenario, integration: str, url: str) -> int:
     from twin.exchange.broker import BrokerError, broker_settings
 
-    if args.broker == "embedded":
-        raise CommandError(f"twin {command}: --broker embedded is not available: twin ships "
-                           "no in-process broker; start Eclipse Mosquitto (Debian package "
-                           "'mosquitto') and give mqtt://127.0.0.1:1883")
+    command = args.command
     try:
-        settings = broker_settings(args.broker,
+        settings = broker_settings(url,
                                    client_id=args.client_id or f"twin-{command}-{os.getpid()}",
                                    ca_file=args.tls_ca, cert_file=args.tls_cert,
                                    key_file=args.tls_key)

@@ -5,6 +5,7 @@ messages to its model), paced against the wall clock at ``speed``."""
 from __future__ import annotations
 
 import queue
+import signal
 import sys
 import threading
 import time
@@ -41,7 +42,7 @@ def run_plant(scenario: Scenario, points: list[Point], settings: BrokerSettings,
     from twin.alarms import AlarmEngine, AlarmJournal
     from twin.sim.engine import Simulation
 
-    stop = stop or threading.Event()
+    stop = _stop_on_sigterm(stop)
     sim = Simulation.from_scenario(scenario, seed=options.seed, dt_s=options.dt_s)
     link = MqttLink(settings, log=log, name="twin plant")
     bms = VirtualBms(scenario, sim.topology, points,
@@ -97,6 +98,15 @@ def run_plant(scenario: Scenario, points: list[Point], settings: BrokerSettings,
     return 0
 
 
+def _stop_on_sigterm(stop: threading.Event | None) -> threading.Event:
+    """SIGTERM (a service manager stopping twin) ends the loop as Ctrl+C does: the
+    recording and journal are closed whole."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    return stop
+
+
 def _report_alarms(alarms, raised: set, t: float, log: TextIO) -> None:
     active = set()
     for alarm in alarms.summary().alarms:
@@ -136,7 +146,7 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
     from twin.exchange.record import ShadowRecorder
     from twin.sim.engine import Simulation
 
-    stop = stop or threading.Event()
+    stop = _stop_on_sigterm(stop)
     sim = Simulation.from_scenario(scenario, seed=options.seed, dt_s=options.dt_s)
     recorder = journal = None
     if options.record is not None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twin import inputs
 from twin.exchange.contract import FIXED_UNITS, INTEGRATION_POINT_TYPES, POINT_TYPES
 from twin.scenario import Scenario
 from twin.scenario.loader import Problem, ScenarioError
@@ -32,6 +33,7 @@ from twin.sim.topology import Topology, build_topology
 
 DEFAULT_INTEGRATION = "MEPAI1"  # the integration id the spec's examples use
 BMS_OBJECT_ID = "BMS"
+MAX_POINT_LIST_BYTES = 128 * inputs.MIB  # gigawatt's TOML list is ~13 MB
 MAX_LISTED = 20  # unmapped objects named one by one before "and N more"
 
 # roles: what the shadow does with a point's measurement
@@ -328,9 +330,9 @@ def read_points(path: Path) -> list[Point]:
     """A point list file; every problem with its row and field in one ScenarioError."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(source, [Problem("", f"cannot read the point list: {exc}")]) from None
+        text = inputs.read_text(path, MAX_POINT_LIST_BYTES)
+    except inputs.InputFileError as exc:
+        raise ScenarioError(source, [Problem("", str(exc))]) from None
     problems: list[Problem] = []
     if path.suffix.lower() == ".toml":
         try:

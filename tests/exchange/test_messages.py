@@ -194,3 +194,33 @@ def test_shadow_writes_only_its_integrations_heartbeats():
             HeartbeatWriter(points, "MEPAI1", (refused,))
     with pytest.raises(ValueError):
         HeartbeatWriter(points, "OTHER", (tags["system.integration_heartbeat"],))
+
+
+def test_values_go_out_on_change_past_the_deadband_and_at_least_every_100_s():
+    from dataclasses import replace
+
+    scenario = load(THREE_CDU)
+    sim = Simulation(scenario)
+    sent: list[tuple[str, bytes]] = []
+    bms = VirtualBms(scenario, sim.topology, default_points(scenario, sim.topology),
+                     lambda topic, payload, retain: sent.append((topic, payload)),
+                     sim.set_cdu_supply_setpoint)
+    sim.step(10)
+    still = sim.snapshot(robots=False)
+    topic = next(t for t in bms.value_topics if t.endswith("R01-01/supply_temp_c"))
+
+    def published_at(time_s: float, snapshot=None) -> bool:
+        sent.clear()
+        bms.observe(replace(snapshot or still, time_s=time_s))
+        return any(t == topic for t, _ in sent)
+
+    assert published_at(10.0)  # the first sample
+    assert not published_at(12.0)  # unchanged: held back
+    assert not published_at(108.0)
+    assert published_at(110.0)  # 100 s after the last: republished unchanged
+    warmer = replace(still, racks=replace(still.racks, inlet_temp_c=still.racks.inlet_temp_c
+                                          + 0.05))
+    assert not published_at(112.0, warmer)  # within the 0.1 K deadband
+    warmer = replace(still, racks=replace(still.racks, inlet_temp_c=still.racks.inlet_temp_c
+                                          + 0.3))
+    assert published_at(114.0, warmer)

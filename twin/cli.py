@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--plant", metavar="mqtt://HOST:PORT",
                      help="also publish the run as a DSX Exchange virtual BMS on this broker "
                      "(as 'twin plant'; credentials and TLS as there)")
+    gui.add_argument("--shadow", metavar="mqtt://HOST:PORT",
+                     help="show a shadow of the plant publishing on this broker: the model "
+                     "follows the plant's clock and prints divergence alarms as 'twin "
+                     "shadow' does")
 
     run = sub.add_parser(
         "run", help="run a scenario headless and write a time series",
@@ -254,7 +258,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if command == "gui":
             return _gui(getattr(args, "scenario", None),
                         getattr(args, "exit_after", None), getattr(args, "screenshot", None),
-                        getattr(args, "plant", None))
+                        getattr(args, "plant", None), getattr(args, "shadow", None))
         if command == "run":
             return _run(args)
         if command == "check":
@@ -333,20 +337,25 @@ def _folder_problem(folder: Path) -> str | None:
 
 
 def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | None,
-         plant: str | None = None) -> int:
+         plant: str | None = None, shadow: str | None = None) -> int:
     _screenshot_target("gui", screenshot, exit_after_s)
     if scenario is not None:
         check_hourly_csv(load(scenario))  # report a bad scenario before any window appears
     factory = None
-    if plant is not None:
+    if plant is not None and shadow is not None:
+        raise UsageError("twin gui: --plant and --shadow exclude each other: a window is the "
+                         "plant or its shadow")
+    if plant is not None or shadow is not None:
         from twin.exchange.broker import BrokerError, broker_settings
-        from twin.exchange.window import publishing_factory
+        from twin.exchange.window import publishing_factory, shadow_factory
 
+        option, make = ("--plant", publishing_factory) if plant else ("--shadow",
+                                                                      shadow_factory)
         try:
-            factory = publishing_factory(broker_settings(
-                plant, client_id=f"twin-gui-{os.getpid()}"))
+            factory = make(broker_settings(plant or shadow,
+                                           client_id=f"twin-gui-{os.getpid()}"))
         except BrokerError as exc:
-            raise UsageError(f"twin gui: --plant: {exc}") from None
+            raise UsageError(f"twin gui: {option}: {exc}") from None
     from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
     from twin.sim.engine import Simulation
 

@@ -255,3 +255,39 @@ def test_embedded_broker_serves_the_plant_and_other_clients(processes, tmp_path)
     plant.terminate()
     plant.wait(30)
     assert "Traceback" not in log.read_text()
+
+
+def test_window_shadow_follows_the_plants_clock(broker, processes, tmp_path):
+    from twin.exchange.window import shadow_factory
+
+    log = tmp_path / "plant.log"
+    build = shadow_factory(broker_settings(broker.url, client_id="test-window-shadow",
+                                           environ={}), log=(tmp_path / "shadow.log").open("w"))
+    simulation = build(load(THREE_CDU))
+    plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                           "--speed", "max", "--duration", "10min", log=log)
+    deadline = time.monotonic() + 300
+    while simulation.time_s < 300:  # the window's runner calls step(1) like this
+        assert time.monotonic() < deadline, log.read_text()
+        simulation.step(1)
+    assert simulation.time_s <= simulation.shadow.plant_s
+    assert simulation.shadow.status.values > 0 and not simulation.shadow.divergences
+    assert plant.wait(300) == 0
+    simulation._link.stop()
+
+
+@pytest.mark.gui
+def test_gui_shadow_opens_on_a_plant(broker, processes, tmp_path):
+    plant_log, gui_log = tmp_path / "plant.log", tmp_path / "gui.log"
+    plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                           "--speed", "10x", log=plant_log)
+    wait_for_line(plant_log, "connected to", plant)
+    window = processes.twin("gui", "--scenario", str(THREE_CDU), "--shadow", broker.url,
+                            "--exit-after", "30", log=gui_log)
+    assert window.wait(300) == 0, gui_log.read_text()
+    plant.terminate()
+    plant.wait(30)
+    text = gui_log.read_text()
+    assert "connected to" in text and "Traceback" not in text
+    summary = json.loads(next(line for line in text.splitlines() if line.startswith("{")))
+    assert summary["simulated_s"] > 0, summary

@@ -359,19 +359,27 @@ class Shadow:
     def advance(self) -> int:
         """Step the model towards the plant's clock; returns the steps taken."""
         steps = 0
-        sim = self.sim
-        while (sim.time_s + sim.dt_s <= self.plant_s - HOLD_S + 1e-9
-               and steps < MAX_STEPS_PER_CALL):
-            self._take_values_until(sim.time_s)
-            self._apply_boundaries()
-            sim.step()
-            self._take_values_until(sim.time_s)
+        while steps < MAX_STEPS_PER_CALL and self.step_once():
             steps += 1
-            if sim.time_s >= self._next_eval_s - 1e-9:
-                self._next_eval_s = sim.time_s + EVALUATE_EVERY_S
-                self.evaluate(sim.snapshot(robots=False))
-        self.status.steps += steps
         return steps
+
+    def can_step(self) -> bool:
+        return self.sim.time_s + self.sim.dt_s <= self.plant_s - HOLD_S + 1e-9
+
+    def step_once(self) -> bool:
+        """One model step, if the plant's clock allows it."""
+        if not self.can_step():
+            return False
+        sim = self.sim
+        self._take_values_until(sim.time_s)
+        self._apply_boundaries()
+        sim.step()
+        self._take_values_until(sim.time_s)
+        self.status.steps += 1
+        if sim.time_s >= self._next_eval_s - 1e-9:
+            self._next_eval_s = sim.time_s + EVALUATE_EVERY_S
+            self.evaluate(sim.snapshot(robots=False))
+        return True
 
     def _good(self) -> np.ndarray:
         return self.seen & (self.quality == contract.QUALITY_GOOD) & np.isfinite(self.measured)

@@ -1,4 +1,5 @@
-"""The ``twin`` command line: gui, run, check, scenarios, kiosk, replay, report.
+"""The ``twin`` command line: gui, run, check, scenarios, kiosk, replay, report, points,
+plant, shadow.
 
 Every error a user can cause (a bad scenario, a bad argument, an unwritable output)
 ends in one clear message on stderr and exit code 2, never a traceback.
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from twin import __version__
+from twin.exchange.commands import COMMANDS as EXCHANGE_COMMANDS
+from twin.exchange.commands import CommandError, add_commands
 from twin.grid import commands as grid
 from twin.grid.bill import GridError
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
@@ -123,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "drawn, frames per second, simulated seconds")
     gui.add_argument("--screenshot", type=Path, metavar="FILE.png",
                      help="save a PNG of the window just before closing (with --exit-after)")
+    gui.add_argument("--plant", metavar="mqtt://HOST:PORT",
+                     help="also publish the run as a DSX Exchange virtual BMS on this broker "
+                     "(as 'twin plant'; credentials and TLS as there)")
+    gui.add_argument("--shadow", metavar="mqtt://HOST:PORT",
+                     help="show a shadow of the plant publishing on this broker: the model "
+                     "follows the plant's clock and prints divergence alarms as 'twin "
+                     "shadow' does")
 
     run = sub.add_parser(
         "run", help="run a scenario headless and write a time series",
@@ -171,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
         "status is 2 if there is any.")
     check.add_argument("scenario", metavar="NAME|PATH",
                        help="built-in scenario name (see 'twin scenarios') or a .toml file")
+    check.add_argument("--points", type=Path, metavar="FILE.csv|FILE.toml",
+                       help="also validate a DSX Exchange point list against the scenario")
 
     grid.add_parsers(sub, _positive_duration)
 
@@ -259,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "frames per second, simulated seconds, the step and its caption")
     kiosk.add_argument("--screenshot", type=Path, metavar="FILE.png",
                        help="save a PNG of the screen just before leaving (with --exit-after)")
+    add_commands(sub)
     return parser
 
 
@@ -282,11 +295,16 @@ def _main(argv: Sequence[str] | None) -> int:
         coolant.use_cache(cache_dir() / "coolant")  # start-up without importing CoolProp
         if command == "gui":
             return _gui(getattr(args, "scenario", None),
-                        getattr(args, "exit_after", None), getattr(args, "screenshot", None))
+                        getattr(args, "exit_after", None), getattr(args, "screenshot", None),
+                        getattr(args, "plant", None), getattr(args, "shadow", None))
         if command == "run":
             return _run(args)
         if command == "check":
-            return _check(args.scenario)
+            return _check(args.scenario, args.points)
+        if command in EXCHANGE_COMMANDS:
+            from twin.exchange.commands import run_command
+
+            return run_command(args)
         if command == "kiosk":
             return _kiosk(args)
         if command == "replay":
@@ -301,7 +319,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except ScenarioError as exc:
         print(exc.report(), file=sys.stderr)
         return EXIT_USAGE
-    except UsageError as exc:
+    except (UsageError, CommandError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -360,14 +378,30 @@ def _folder_problem(folder: Path) -> str | None:
     return None
 
 
-def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | None) -> int:
+def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | None,
+         plant: str | None = None, shadow: str | None = None) -> int:
     _screenshot_target("gui", screenshot, exit_after_s)
     if scenario is not None:
         check_hourly_csv(load(scenario))  # report a bad scenario before any window appears
+    factory = None
+    if plant is not None and shadow is not None:
+        raise UsageError("twin gui: --plant and --shadow exclude each other: a window is the "
+                         "plant or its shadow")
+    if plant is not None or shadow is not None:
+        from twin.exchange.broker import BrokerError, broker_settings
+        from twin.exchange.window import publishing_factory, shadow_factory
+
+        option, make = ("--plant", publishing_factory) if plant else ("--shadow",
+                                                                      shadow_factory)
+        try:
+            factory = make(broker_settings(plant or shadow,
+                                           client_id=f"twin-gui-{os.getpid()}"))
+        except BrokerError as exc:
+            raise UsageError(f"twin gui: {option}: {exc}") from None
     from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
     from twin.sim.engine import Simulation
 
-    return run_gui(scenario, Simulation.from_scenario, exit_after_s=exit_after_s,
+    return run_gui(scenario, factory or Simulation.from_scenario, exit_after_s=exit_after_s,
                    screenshot=screenshot)
 
 
@@ -603,7 +637,7 @@ def _study(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
 
-def _check(name_or_path: str) -> int:
+def _check(name_or_path: str, points: Path | None = None) -> int:
     s = load(name_or_path)
     weather_rows = check_hourly_csv(s)
     racks = sum(r.count * r.racks_per_row for h in s.halls for r in h.rows)
@@ -627,6 +661,10 @@ def _check(name_or_path: str) -> int:
         print(f"  weather          {weather_rows:,} rows from {s.climate.hourly_csv}")
     for line in grid.summary_lines(s, name_or_path):
         print(line)
+    if points is not None:
+        from twin.exchange.commands import check_point_file
+
+        return check_point_file(points, s)
     return 0
 
 

@@ -1,0 +1,312 @@
+"""``twin plant``: the simulation as a virtual BMS on the DSX Exchange bus.
+
+``VirtualBms.observe(snapshot)`` is called after each simulation step (a run observer): it
+samples every point each ``publish_every_s`` of simulated time (measurements as their mean
+over the period) and publishes a value when it moved by more than its deadband, and every
+point at least every 100 s (the contract).
+Timestamps are the simulated clock: the scenario's start (local time at the site, its UTC
+offset applied) plus the simulated seconds, in epoch milliseconds. Points of racks and CDUs
+in a hall whose UPS dropped its load go to bad quality (their instrumentation and
+controllers lose power with it).
+
+Write-backs, applied as a BMS would (guardrails are engineering choices, see constants):
+- ``CDU/LiquidTemperatureSpRequest`` from the owning integration: accepted within
+  [facility water setpoint + 2 K, the CDU type's design setpoint + 5 K]; the setpoint in
+  force moves towards it at most 0.5 K/min; a value out of range, null or of bad quality is
+  refused and the CDU reverts to its design setpoint. The setpoint in force is the CDU's
+  ``LiquidTemperature`` point with ``isSetpoint`` (the decision, published back).
+- ``System/HeartbeatTimestampIntegration``: echoed on ``HeartbeatEchoBms``; when none has
+  come for ``HEARTBEAT_TIMEOUT_S`` of wall time, every setpoint the integration moved
+  reverts to design. Rack isolation requests are not offered: the simulation has no rack
+  isolation valves or breakers to act on.
+
+Optional sensor faults for commissioning tests: Gaussian noise with a typical
+instrument's standard deviation times ``noise_scale``, and dropouts (a due sample lost with
+probability ``dropout``), both drawn from the run's seed.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta, timezone
+from typing import TextIO
+
+import numpy as np
+
+from twin.exchange import contract
+from twin.exchange.points import (
+    BOUNDARY,
+    BY_KEY,
+    MEASURED,
+    Point,
+    PointTable,
+    metadata_json,
+)
+from twin.scenario import Scenario
+from twin.sim.snapshot import Snapshot
+from twin.sim.topology import Topology
+
+PUBLISH_EVERY_S = 2.0  # the contract recommends 1-2 s for live data
+HEARTBEAT_TIMEOUT_S = 30.0  # three missed 10 s integration heartbeats (wall time)
+SETPOINT_MIN_ABOVE_FACILITY_K = 2.0  # the CDU exchanger needs an approach; engineering choice
+SETPOINT_MAX_ABOVE_DESIGN_K = 5.0  # engineering choice
+SETPOINT_RATE_K_PER_S = 0.5 / 60.0  # engineering choice: slower than the loop's response
+# One standard deviation of a typical instrument (engineering choice, from accuracy classes):
+# class-A RTD 0.15 + 0.002|t| K (IEC 60751) ~ 0.1 K; magnetic flow meter 0.5-1 % of
+# reading; pressure transmitter 0.25 % of a 200 kPa span; power meter class 0.5
+# (IEC 62053-22); positions and speeds 0.5 % of travel.
+NOISE_ABSOLUTE = {"C": 0.1, "kPa": 0.5, "%": 0.5, "LPM": 0.0, "kW": 0.0}
+NOISE_RELATIVE = {"LPM": 0.01, "kW": 0.005}
+
+
+def start_epoch_ms(scenario: Scenario) -> int:
+    """The scenario's start (local civil time at the site) in Unix epoch milliseconds."""
+    offset = timezone(timedelta(hours=scenario.site.utc_offset_h))
+    return int(scenario.scenario.start.replace(tzinfo=offset).timestamp() * 1000)
+
+
+@dataclass
+class WriteBackCounters:
+    accepted: int = 0
+    refused: int = 0
+    not_owner: int = 0
+    malformed: int = 0
+    reverts_heartbeat: int = 0
+
+
+@dataclass
+class VirtualBms:
+    """Publishes a simulation's points and applies the integrations' write-backs."""
+
+    scenario: Scenario
+    topology: Topology
+    points: list[Point]
+    publish: Callable[[str, bytes, bool], object]  # (topic, payload, retain)
+    apply_setpoint: Callable[[int, float], None]  # (CDU index, setpoint °C)
+    seed: int = 0
+    noise_scale: float = 0.0
+    dropout: float = 0.0
+    publish_every_s: float = PUBLISH_EVERY_S
+    clock: Callable[[], float] = time.monotonic  # wall time for the integration heartbeat
+    log: TextIO = field(default_factory=lambda: sys.stderr)
+    counters: WriteBackCounters = field(default_factory=WriteBackCounters)
+
+    def __post_init__(self) -> None:
+        topo, pts = self.topology, self.points
+        n = len(pts)
+        self.epoch_ms = start_epoch_ms(self.scenario)
+        self.table = PointTable(pts, topo)
+        self.value_topics = [contract.value_topic(p.object_type, p.point_type, p.tag_path)
+                             for p in pts]
+        self.meta_topics = [contract.metadata_topic(p.object_type, p.point_type, p.tag_path)
+                            for p in pts]
+        self.meta_payloads = [metadata_json(p) for p in pts]
+        self.readable = np.zeros(n, dtype=bool)
+        for idx in self.table.groups.values():
+            self.readable[idx] = True
+        self.deadband = np.array([p.deadband for p in pts])
+        self.relative = np.array([p.relative_deadband for p in pts])
+        roles = [BY_KEY[p.quantity].role for p in pts]
+        sensed = np.array([r in (MEASURED, BOUNDARY) for r in roles])
+        self.sensed = sensed
+        self._sum = np.zeros(n)
+        self._steps = 0
+        self.noise_abs = np.where(sensed, [NOISE_ABSOLUTE.get(p.eng_unit, 0.0) for p in pts], 0)
+        self.noise_rel = np.where(sensed, [NOISE_RELATIVE.get(p.eng_unit, 0.0) for p in pts], 0)
+        self.rng = np.random.default_rng([self.seed, 0xB35])
+        # the hall whose power the point's instrumentation hangs on (-1: none)
+        names = {"rack": {topo.rack_name(i): int(topo.rack_hall[i])
+                          for i in range(topo.rack_count)},
+                 "cdu": {c: int(topo.cdu_hall[k]) for k, c in enumerate(topo.cdu_names)}}
+        self.point_hall = np.array([names.get(BY_KEY[p.quantity].kind, {}).get(p.component, -1)
+                                    for p in pts], dtype=np.int64)
+        self.values = np.full(n, np.nan)
+        self.sent_value = np.full(n, np.nan)
+        self.sent_quality = np.full(n, -1, dtype=np.int64)
+        self.sent_s = np.full(n, -math.inf)
+        self._next_sample_s = 0.0
+        self._next_metadata_s = 0.0
+        self._next_heartbeat_s = 0.0
+        self._republish_all = True
+        # write-backs
+        cdu_types = [self.scenario.cdu_types[name] for name in topo.cdu_type_names]
+        self.design_setpoint_c = np.array([cdu_types[t].supply_setpoint_c
+                                           for t in topo.cdu_type])
+        self.setpoint_min_c = (self.scenario.facility_water.supply_setpoint_c
+                               + SETPOINT_MIN_ABOVE_FACILITY_K)
+        self.setpoint_max_c = self.design_setpoint_c + SETPOINT_MAX_ABOVE_DESIGN_K
+        self.target_c = self.design_setpoint_c.copy()
+        self.applied_c = self.design_setpoint_c.copy()
+        self.moved_by: dict[int, str] = {}  # CDU index -> integration that moved it
+        cdu_index = {c: k for k, c in enumerate(topo.cdu_names)}
+        self.write_points: dict[str, tuple[Point, int]] = {}
+        self.echo_point: dict[str, int] = {}  # integration -> HeartbeatEchoBms point
+        self.heartbeat_point = -1
+        for i, p in enumerate(pts):
+            if p.integration:
+                topic = contract.value_topic(p.object_type, p.point_type, p.tag_path,
+                                             publisher=p.integration)
+                self.write_points[topic] = (p, cdu_index.get(p.component, -1))
+            elif p.quantity == "system.bms_echo":
+                self.echo_point[p.component] = i
+            elif p.quantity == "system.bms_heartbeat":
+                self.heartbeat_point = i
+        self.integration_seen: dict[str, float] = {}
+        self._last_t = 0.0
+
+    # ------------------------------------------------------------------ publishing
+
+    @property
+    def subscriptions(self) -> tuple[str, ...]:
+        """The integrations' value namespaces (never the BMS's own)."""
+        owners = sorted({p.integration for p in self.points if p.integration})
+        return tuple(f"{contract.ROOT}/{owner}/{contract.VALUE}/#" for owner in owners)
+
+    def republish_all(self) -> None:
+        """After a (re)connect: metadata and every value again."""
+        self._republish_all = True
+
+    def timestamp_ms(self, time_s: float) -> int:
+        return self.epoch_ms + round(time_s * 1000.0)
+
+    def observe(self, snapshot: Snapshot) -> int:
+        """Publish what is due after a step; returns the messages sent."""
+        t = snapshot.time_s
+        sent = 0
+        if self._republish_all or t >= self._next_metadata_s - 1e-9:
+            for topic, payload in zip(self.meta_topics, self.meta_payloads, strict=True):
+                self.publish(topic, payload, True)
+            sent += len(self.meta_topics)
+            self._next_metadata_s = t + contract.REPUBLISH_S
+        if self.heartbeat_point >= 0 and (self._republish_all
+                                          or t >= self._next_heartbeat_s - 1e-9):
+            stamp = self.timestamp_ms(t)
+            self.publish(self.value_topics[self.heartbeat_point],
+                         contract.encode_value(stamp, stamp, contract.QUALITY_GOOD), False)
+            self._next_heartbeat_s = t + contract.HEARTBEAT_S
+            sent += 1
+        self._ramp_setpoints(snapshot)
+        # measurements are means over the publishing period (a power meter integrates;
+        # a sampled GPU power swing would alias); states and setpoints are as they stand
+        instant = self.table.read(snapshot, self.values)
+        self._sum += np.where(self.sensed, instant, 0.0)
+        self._steps += 1
+        if not self._republish_all and t < self._next_sample_s - 1e-9:
+            return sent
+        self._next_sample_s = t + self.publish_every_s
+        values = np.where(self.sensed, self._sum / self._steps, instant)
+        self._sum.fill(0.0)
+        self._steps = 0
+        if self.noise_scale > 0:
+            sigma = self.noise_scale * (self.noise_abs + self.noise_rel * np.abs(values))
+            values = values + sigma * self.rng.standard_normal(values.size)
+        quality = np.full(values.size, contract.QUALITY_GOOD, dtype=np.int64)
+        unpowered = ~snapshot.power.hall_powered
+        if unpowered.any():
+            hung = self.point_hall >= 0
+            bad = np.zeros(values.size, dtype=bool)
+            bad[hung] = unpowered[self.point_hall[hung]]
+            quality[bad] = contract.QUALITY_BAD
+        with np.errstate(invalid="ignore"):
+            band = np.maximum(self.deadband, self.relative * np.abs(self.sent_value))
+            moved = ~(np.abs(values - self.sent_value) <= band)  # NaN compares as moved
+        due = self.readable & (moved | (quality != self.sent_quality)
+                               | (t - self.sent_s >= contract.REPUBLISH_S - 1e-9))
+        if self._republish_all:
+            due = self.readable.copy()
+        if self.dropout > 0:
+            due &= self.rng.random(values.size) >= self.dropout
+        stamp = self.timestamp_ms(t)
+        for i in np.flatnonzero(due):
+            value = float(values[i])
+            q = int(quality[i])
+            self.publish(self.value_topics[i], _value_payload(value, stamp, q), False)
+        self.sent_value[due] = values[due]
+        self.sent_quality[due] = quality[due]
+        self.sent_s[due] = t
+        self._republish_all = False
+        return sent + int(np.count_nonzero(due))
+
+    # ------------------------------------------------------------------ write-backs
+
+    def handle(self, topic: str, payload: bytes, wall_s: float) -> None:
+        """One message from an integration's namespace."""
+        try:
+            parsed = contract.parse_topic(topic)
+            reading = contract.decode_value(payload)
+        except contract.MessageError as exc:
+            self.counters.malformed += 1
+            self._say(f"ignored a malformed write-back on {topic}: {exc.reason}")
+            return
+        entry = self.write_points.get(topic)
+        if entry is None:
+            self.counters.not_owner += 1
+            self._say(f"ignored {topic}: no point of this BMS is written by "
+                      f"{parsed.publisher!r} there")
+            return
+        point, cdu = entry
+        if point.quantity == "system.integration_heartbeat":
+            self.integration_seen[point.integration] = wall_s
+            echo = self.echo_point.get(point.integration)
+            if echo is not None and reading.value is not None:
+                self.publish(self.value_topics[echo],
+                             contract.encode_value(reading.value, reading.timestamp_ms,
+                                                   contract.QUALITY_GOOD), False)
+            return
+        if point.quantity != "cdu.supply_setpoint_request_c" or cdu < 0:
+            return  # the integration's echo of our heartbeat: nothing to apply
+        self.integration_seen.setdefault(point.integration, wall_s)
+        value = reading.value
+        if not reading.good or not (self.setpoint_min_c <= value <= self.setpoint_max_c[cdu]):
+            self.counters.refused += 1
+            self.target_c[cdu] = self.design_setpoint_c[cdu]
+            self.moved_by.pop(cdu, None)
+            self._say(f"refused {point.component} supply setpoint request {value} from "
+                      f"{point.integration}: allowed {self.setpoint_min_c:g}-"
+                      f"{self.setpoint_max_c[cdu]:g} °C with good quality; reverting to "
+                      f"design {self.design_setpoint_c[cdu]:g} °C")
+            return
+        self.counters.accepted += 1
+        self.target_c[cdu] = value
+        self.moved_by[cdu] = point.integration
+
+    def check_heartbeats(self) -> None:
+        """Revert the setpoints of an integration whose heartbeat stopped."""
+        now = self.clock()
+        for integration, seen in list(self.integration_seen.items()):
+            if now - seen < HEARTBEAT_TIMEOUT_S:
+                continue
+            cdus = [k for k, owner in self.moved_by.items() if owner == integration]
+            for k in cdus:
+                self.target_c[k] = self.design_setpoint_c[k]
+                del self.moved_by[k]
+            if cdus:
+                self.counters.reverts_heartbeat += 1
+                self._say(f"no heartbeat from {integration} for {HEARTBEAT_TIMEOUT_S:g} s: "
+                          f"{len(cdus)} CDU setpoint(s) back to design")
+            del self.integration_seen[integration]
+
+    def _ramp_setpoints(self, snapshot: Snapshot) -> None:
+        dt = max(snapshot.time_s - self._last_t, 0.0)
+        self._last_t = snapshot.time_s
+        gap = self.target_c - self.applied_c
+        if not gap.any():
+            return
+        step = np.clip(gap, -SETPOINT_RATE_K_PER_S * dt, SETPOINT_RATE_K_PER_S * dt)
+        for k in np.flatnonzero(step):
+            self.applied_c[k] += step[k]
+            self.apply_setpoint(int(k), float(self.applied_c[k]))
+
+    def _say(self, text: str) -> None:
+        print(f"twin plant: {text}", file=self.log, flush=True)
+
+
+def _value_payload(value: float, stamp: int, quality: int) -> bytes:
+    if not math.isfinite(value):
+        return b'{"value":null,"timestamp":%d,"quality":0}' % stamp
+    return b'{"value":%s,"timestamp":%d,"quality":%d}' % (
+        format(value, ".7g").encode(), stamp, quality)

@@ -1,0 +1,212 @@
+"""The loops behind ``twin plant`` and ``twin shadow``: a plain loop over
+``Simulation.step()`` / ``snapshot()`` that hands each snapshot to the BMS (or the shadow's
+messages to its model), paced against the wall clock at ``speed``."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from twin.exchange import contract
+from twin.exchange.broker import BrokerSettings, MqttLink
+from twin.exchange.plant import VirtualBms
+from twin.exchange.points import Point
+from twin.exchange.shadow import HOLD_S, HeartbeatWriter, Shadow
+from twin.scenario import Scenario
+
+PROGRESS_EVERY_S = 10.0  # wall time between progress lines
+CONNECT_WAIT_S = 5.0  # the broker gets this long before the first "waiting" note
+INGEST_BATCH = 5000  # messages taken from the inbox before the model steps
+
+
+@dataclass(frozen=True, slots=True)
+class PlantOptions:
+    speed: float | None  # simulated seconds per wall second; None: as fast as it steps
+    duration_s: float | None  # simulated; None: until interrupted
+    dt_s: float = 1.0
+    seed: int | None = None
+    noise_scale: float = 0.0
+    dropout: float = 0.0
+    journal: Path | None = None
+
+
+def run_plant(scenario: Scenario, points: list[Point], settings: BrokerSettings,
+              options: PlantOptions, *, stop: threading.Event | None = None,
+              log: TextIO = sys.stderr) -> int:
+    from twin.alarms import AlarmEngine, AlarmJournal
+    from twin.sim.engine import Simulation
+
+    stop = _stop_on_sigterm(stop)
+    sim = Simulation.from_scenario(scenario, seed=options.seed, dt_s=options.dt_s)
+    link = MqttLink(settings, log=log, name="twin plant")
+    bms = VirtualBms(scenario, sim.topology, points,
+                     lambda topic, payload, retain: link.publish(topic, payload, retain=retain),
+                     sim.set_cdu_supply_setpoint, seed=sim.seed,
+                     noise_scale=options.noise_scale, dropout=options.dropout, log=log)
+    link.subscriptions = bms.subscriptions
+    link.on_connect = bms.republish_all
+    journal = None
+    if options.journal is not None:
+        journal = AlarmJournal(options.journal, {"scenario": scenario.scenario.name,
+                                                 "source": "twin plant"})
+    alarms = AlarmEngine.from_scenario(scenario, sim.topology, journal=journal)
+    link.start()
+    if not link.wait_connected(CONNECT_WAIT_S):
+        print(f"twin plant: waiting for the broker {settings.address}", file=log, flush=True)
+    while not link.wait_connected(1.0):
+        if stop.is_set():
+            link.stop()
+            return 0
+    start_wall = time.monotonic()
+    next_progress = start_wall + PROGRESS_EVERY_S
+    raised: set[tuple[str, int]] = set()
+    try:
+        while not stop.is_set():
+            if options.duration_s is not None and sim.time_s >= options.duration_s - 1e-9:
+                break
+            sim.step()
+            snapshot = sim.snapshot(robots=False)
+            bms.observe(snapshot)
+            if alarms.update(snapshot):
+                _report_alarms(alarms, raised, snapshot.time_s, log)
+            _drain(link, bms)
+            bms.check_heartbeats()
+            now = time.monotonic()
+            if options.speed is not None:
+                ahead = start_wall + sim.time_s / options.speed - now
+                if ahead > 0:
+                    stop.wait(ahead)
+            if now >= next_progress:
+                next_progress = now + PROGRESS_EVERY_S
+                print(f"twin plant: t={sim.time_s:.0f}s published {link.counters.published}, "
+                      f"unsent while disconnected {link.counters.unsent_disconnected}",
+                      file=log, flush=True)
+    finally:
+        link.stop()
+        if journal is not None:
+            journal.close()
+    counters = bms.counters
+    print(f"twin plant: done at t={sim.time_s:.0f}s; published {link.counters.published}; "
+          f"write-backs accepted {counters.accepted}, refused {counters.refused}, "
+          f"malformed {counters.malformed}, not ours {counters.not_owner}", file=log, flush=True)
+    return 0
+
+
+def _stop_on_sigterm(stop: threading.Event | None) -> threading.Event:
+    """SIGTERM (a service manager stopping twin) ends the loop as Ctrl+C does: the
+    recording and journal are closed whole."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    return stop
+
+
+def _report_alarms(alarms, raised: set, t: float, log: TextIO) -> None:
+    active = set()
+    for alarm in alarms.summary().alarms:
+        if alarm.active:
+            key = (alarm.key.tag, alarm.key.component, alarm.key.condition)
+            active.add(key)
+            if key not in raised:
+                print(f"twin plant: t={t:.0f}s alarm {alarm.key.tag} {alarm.condition} "
+                      f"{alarm.component}", file=log, flush=True)
+    raised.intersection_update(active)
+    raised.update(active)
+
+
+def _drain(link: MqttLink, bms: VirtualBms) -> None:
+    while True:
+        try:
+            topic, payload, wall_s = link.inbox.get_nowait()
+        except queue.Empty:
+            return
+        bms.handle(topic, payload, wall_s)
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowOptions:
+    duration_s: float | None  # of the plant's time; None: until interrupted
+    dt_s: float = 1.0
+    seed: int | None = None
+    record: Path | None = None
+    integration: str = ""
+    allow_write: tuple[str, ...] = ()  # tagPaths of heartbeat points the shadow may write
+
+
+def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings,
+               options: ShadowOptions, *, stop: threading.Event | None = None,
+               log: TextIO = sys.stderr) -> int:
+    from twin.alarms import AlarmJournal
+    from twin.exchange.record import ShadowRecorder
+    from twin.sim.engine import Simulation
+
+    stop = _stop_on_sigterm(stop)
+    sim = Simulation.from_scenario(scenario, seed=options.seed, dt_s=options.dt_s)
+    recorder = journal = None
+    if options.record is not None:
+        recorder = ShadowRecorder(options.record, points)
+        journal = AlarmJournal(options.record / "alarms.sqlite",
+                               {"scenario": scenario.scenario.name, "source": "twin shadow"})
+    shadow = Shadow(sim, points, journal=journal, log=log,
+                    recorder=recorder.add if recorder else None)
+    # metadata first (retained, so it arrives on subscribing), then values: one wildcard
+    # over the BMS's own namespace; the shadow publishes nothing on it
+    link = MqttLink(settings, subscriptions=(f"{contract.ROOT}/{contract.BMS_PUBLISHER}/#",),
+                    log=log, name="twin shadow")
+    writer = (HeartbeatWriter(points, options.integration, options.allow_write)
+              if options.allow_write else None)
+
+    def handle(topic: str, payload: bytes) -> None:
+        shadow.ingest(topic, payload)
+        if writer is not None:
+            for out_topic, out_payload in writer.echo(topic, payload, time.time()):
+                link.publish(out_topic, out_payload)
+
+    link.start()
+    next_progress = time.monotonic() + PROGRESS_EVERY_S
+    try:
+        while not stop.is_set():
+            # the model stays HOLD_S behind the plant's newest value
+            if (options.duration_s is not None
+                    and sim.time_s >= options.duration_s - HOLD_S - sim.dt_s - 1e-9):
+                break
+            if writer is not None:
+                for out_topic, out_payload in writer.due(time.time()):
+                    link.publish(out_topic, out_payload)
+            try:
+                topic, payload, _ = link.inbox.get(timeout=0.2)
+            except queue.Empty:
+                shadow.set_connected(link.connected.is_set())
+                continue
+            handle(topic, payload)
+            for _ in range(INGEST_BATCH):
+                try:
+                    topic, payload, _ = link.inbox.get_nowait()
+                except queue.Empty:
+                    break
+                handle(topic, payload)
+            shadow.set_connected(link.connected.is_set())
+            shadow.advance()
+            now = time.monotonic()
+            if now >= next_progress:
+                next_progress = now + PROGRESS_EVERY_S
+                print(f"twin shadow: model t={sim.time_s:.0f}s; {shadow.status.text()}",
+                      file=log, flush=True)
+    finally:
+        link.stop()
+        if journal is not None:
+            journal.close()
+        if recorder is not None:
+            recorder.close()
+    counters = link.counters
+    print(f"twin shadow: done at model t={sim.time_s:.0f}s; {shadow.status.text()}; "
+          f"{counters.dropped_inbox_full} dropped with the inbox full, "
+          f"{counters.dropped_too_large} over 64 kB; divergence alarms raised "
+          f"{len(shadow.divergences)}", file=log, flush=True)
+    return 0

@@ -42,7 +42,7 @@ from twin.scenario import builtin_scenarios, load
 from twin.sim.engine import Simulation
 from twin.sim.power import GENERATOR_FAILED
 from twin.sim.robotics.cells import StopCause
-from twin.sim.robots import robot_units
+from twin.sim.robotics.workcells import robot_units
 from twin.sim.topology import build_topology
 
 SI, US = UnitSystem.SI, UnitSystem.US_CUSTOMARY

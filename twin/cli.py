@@ -331,7 +331,7 @@ def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | No
 
 def _kiosk(args: argparse.Namespace) -> int:
     _screenshot_target("kiosk", args.screenshot, args.exit_after)
-    from twin.kiosk.app import run_kiosk  # checks the story before any window appears
+    from twin.gui.kiosk.app import run_kiosk  # checks the story before any window appears
 
     return run_kiosk(args.story, args.scenario, language=args.lang, screen=args.screen,
                      exit_after_s=args.exit_after, screenshot=args.screenshot)
@@ -388,7 +388,7 @@ def _run(args: argparse.Namespace) -> int:
     check_hourly_csv(scenario)  # before any output is made
     scenario_toml = read_text(resolve(args.scenario))  # kept in every output
     # the engine loads only once the arguments are good
-    from twin.output import OutputError, run_headless
+    from twin.runs.output import OutputError, run_headless
 
     try:
         return run_headless(
@@ -412,7 +412,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     _screenshot_target("replay", args.screenshot, args.exit_after)
-    from twin.replay import (
+    from twin.runs.replay import (
         COMPARABLE,
         Recording,
         RecordingError,
@@ -471,13 +471,13 @@ def _report(args: argparse.Namespace) -> int:
             read_metadata(args.journal)
         except JournalError as exc:
             raise UsageError(f"twin report: --journal {exc}") from None
-    from twin.replay import RecordingError
+    from twin.runs.replay import RecordingError
 
     try:
         if pdf:
             _write_pdf_report(args)
         else:
-            from twin.report import write_report
+            from twin.runs.report import write_report
 
             write_report(args.run_output, args.out, compare_with=args.compare,
                          journal=args.journal)
@@ -490,7 +490,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _write_pdf_report(args: argparse.Namespace) -> None:
-    from twin.report_pdf import PAGE_SIZES, write_pdf_report  # Qt only for a PDF
+    from twin.runs.report_pdf import PAGE_SIZES, write_pdf_report  # Qt only for a PDF
 
     sizes = {size.lower(): size for size in PAGE_SIZES}
     page_size = sizes.get((args.page_size or PAGE_SIZES[0]).lower())

@@ -206,7 +206,7 @@ def test_a_scan_of_the_gigawatt_site_costs_well_under_a_millisecond():
 
 
 def test_the_alarm_package_imports_no_gui_toolkit():
-    code = ("import sys, twin.alarms, twin.output\n"
+    code = ("import sys, twin.alarms, twin.runs.output\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('PySide6', 'vispy', 'pyqtgraph', 'OpenGL') or m.startswith('twin.gui')))")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,

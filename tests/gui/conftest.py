@@ -12,7 +12,7 @@ from twin.scenario import Scenario, load
 from twin.sim.layout import build_layout
 from twin.sim.robotics.cells import RobotState
 from twin.sim.robotics.kinematics import CHAINS
-from twin.sim.robots import MAX_JOINTS, robot_units
+from twin.sim.robotics.workcells import MAX_JOINTS, robot_units
 from twin.sim.snapshot import (
     SITE_COLUMNS,
     CduState,

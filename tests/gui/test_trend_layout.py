@@ -15,7 +15,7 @@ import pytest
 
 from tests.gui.conftest import FakeSimulation, scenario_named
 from twin.gui._qt.trends import MIN_PLOT_HEIGHT_PX, PLOT_GAP_PX, SELECTION_KEY, SITE_PLOTS
-from twin.replay import SiteSeries
+from twin.runs.replay import SiteSeries
 
 pytestmark = pytest.mark.gui
 

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import TypeAdapter
 
-from twin.output import SITE_NAMES, run_headless
+from twin.runs.output import SITE_NAMES, run_headless
 from twin.scenario import builtin_scenarios, load
 from twin.scenario.loader import from_dict
 from twin.scenario.schema import Event

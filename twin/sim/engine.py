@@ -46,7 +46,7 @@ from twin.sim.live import LiveView
 from twin.sim.plant import ChillerPlant, economizer_share, facility_pump_power_w
 from twin.sim.power import PowerChain
 from twin.sim.robotics.cells import RobotState
-from twin.sim.robots import Workcells
+from twin.sim.robotics.workcells import Workcells
 from twin.sim.snapshot import (
     SITE_COLUMNS,
     CduState,

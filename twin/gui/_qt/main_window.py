@@ -68,7 +68,7 @@ from twin.gui.objects import Selection, object_name
 from twin.gui.runner import SimulationLike, SimulationRunner
 from twin.gui.timeline import save_timeline, user_scenario_dir
 from twin.gui.units import UnitSystem
-from twin.replay import (
+from twin.runs.replay import (
     COMPARABLE,
     RecordingError,
     ReplaySimulation,

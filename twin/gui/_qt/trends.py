@@ -59,7 +59,7 @@ from PySide6.QtWidgets import (
 from twin.gui._qt.kpi_comparison import KpiComparisonTable
 from twin.gui._qt.theme import DARK, Theme
 from twin.gui.units import UnitSystem, conversion, difference_conversion
-from twin.replay import SiteLog, SiteSeries, compare
+from twin.runs.replay import SiteLog, SiteSeries, compare
 from twin.sim.snapshot import Snapshot
 
 TIME_WINDOWS: tuple[tuple[str, float], ...] = (
@@ -951,7 +951,7 @@ class TrendPanel(QWidget):
         ``current`` is this run's site series: a whole recording when replaying (cut at
         the time shown), or a ``SiteLog`` that this panel fills from the snapshots it
         is given. The caller checks that the runs can be compared
-        (``twin.replay.comparison_problem``)."""
+        (``twin.runs.replay.comparison_problem``)."""
         self._reference = reference
         self._current_run = current if reference is not None else None
         self._compared_at_s = None

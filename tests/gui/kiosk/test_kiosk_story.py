@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from twin.cli import main
-from twin.kiosk.app import prepare
-from twin.kiosk.story import (
+from twin.gui.kiosk.app import prepare
+from twin.gui.kiosk.story import (
     DEFAULT_STORY,
     builtin_stories,
     load_story,

@@ -1,4 +1,4 @@
-"""Replay and comparison of recorded runs (see ``twin.recording`` for the format).
+"""Replay and comparison of recorded runs (see ``twin.runs.recording`` for the format).
 
 ``Recording.open(path)`` checks a recording part by part. What cannot be read (a missing or
 damaged part, a run that stopped before closing it) is named in ``Recording.problems``, and
@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from twin import inputs
-from twin.recording import (
+from twin.runs.recording import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
@@ -466,8 +466,8 @@ class SiteSeries:
     @classmethod
     def read(cls, path: str | Path) -> SiteSeries:
         """A recording folder, or a ``twin run`` site table in .csv or .parquet, whole or
-        partial (``twin.runtable``): what cannot be read is named in ``problems``."""
-        from twin.runtable import PARTIAL_SUFFIX, RunTableError, read_run_table
+        partial (``twin.runs.runtable``): what cannot be read is named in ``problems``."""
+        from twin.runs.runtable import PARTIAL_SUFFIX, RunTableError, read_run_table
 
         path = Path(path)
         if path.is_dir() and ((path / MANIFEST).exists() or not (

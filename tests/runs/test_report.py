@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from twin.cli import main
-from twin.output import run_headless
-from twin.replay import KPI_LABELS, SiteSeries, kpis
-from twin.report import build_report, ledger
+from twin.runs.output import run_headless
+from twin.runs.replay import KPI_LABELS, SiteSeries, kpis
+from twin.runs.report import build_report, ledger
 from twin.scenario import load
 
 

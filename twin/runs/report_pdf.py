@@ -1,4 +1,4 @@
-"""PDF run reports: the HTML report's sections (``twin.report.report_content``) laid out by
+"""PDF run reports: the HTML report's sections (``twin.runs.report.report_content``) laid out by
 Qt on A4 or Letter pages.
 
 Qt's rich text (QTextDocument) takes a subset of HTML and CSS: tables and basic styles, no
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from twin import __version__
-from twin.report import ReportContent, report_content
+from twin.runs.report import ReportContent, report_content
 
 PAGE_SIZES = ("A4", "Letter")
 # left, top, right, bottom in mm; the footer takes the last FOOTER_MM of the printable area

@@ -1,4 +1,4 @@
-"""Reading ``twin run`` site tables back, whole or partial (see ``twin.output``).
+"""Reading ``twin run`` site tables back, whole or partial (see ``twin.runs.output``).
 
 ``read_run_table(path)`` reads a CSV file, a Parquet file, or a folder of Parquet parts (an
 unfinished Parquet output), and says plainly what is missing: a run that did not finish
@@ -20,7 +20,7 @@ from twin import inputs
 from twin.scenario.units import format_duration
 from twin.sim.snapshot import SITE_COLUMNS
 
-PARTIAL_SUFFIX = ".partial"  # as twin.output writes it
+PARTIAL_SUFFIX = ".partial"  # as twin.runs.output writes it
 SCENARIO_TEXT_KEY = "scenario_toml"
 CSV_SCENARIO_PREFIX = "#| "
 GAP_FACTOR = 1.5  # a step in time_s this many output intervals long has rows missing

@@ -18,10 +18,10 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QFont, QFontInfo, QImage, QPainter, QRawFont
 from PySide6.QtTest import QTest
 
+from twin.gui.kiosk._qt.overlay import ACCENT
+from twin.gui.kiosk.story import Story, loads_story
 from twin.gui.objects import Selection, describe
 from twin.gui.units import US_GALLON_L
-from twin.kiosk._qt.overlay import ACCENT
-from twin.kiosk.story import Story, loads_story
 
 pytestmark = pytest.mark.gui
 
@@ -73,7 +73,7 @@ def make_kiosk(qtbot, qapp):
     fail the test if widgets, threads or translators outlive it."""
     import vispy
 
-    from twin.kiosk._qt.window import KioskWindow
+    from twin.gui.kiosk._qt.window import KioskWindow
 
     vispy.use(app="pyside6", gl="gl+")
     widgets_before = set(qapp.topLevelWidgets())
@@ -168,7 +168,7 @@ def _rendered(font: QFont, text: str) -> np.ndarray:
 
 
 def test_korean_captions_render_with_the_shipped_font(make_kiosk):
-    from twin.kiosk._qt.language import font_dir, kiosk_font_family
+    from twin.gui.kiosk._qt.language import font_dir, kiosk_font_family
 
     window = make_kiosk(language="ko")
     caption = window.overlay.caption.text()

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from twin.kiosk.show import MAX_RESTARTS, VISITOR_SPEED, Show
-from twin.kiosk.story import Step, Story, loads_story
+from twin.gui.kiosk.show import MAX_RESTARTS, VISITOR_SPEED, Show
+from twin.gui.kiosk.story import Step, Story, loads_story
 
 STORY = """
 [story]

@@ -500,7 +500,7 @@ def run_headless(
     or replay never needs the original file (``twin run`` always gives it; without it the
     tables only name their scenario, and a recording cannot be made). With ``record``, also
     streams snapshots every ``record_every_s`` of simulated time (default: the output
-    interval) to a recording folder (``twin.recording``)."""
+    interval) to a recording folder (``twin.runs.recording``)."""
     from twin.sim.engine import Simulation
 
     if record is not None and scenario_toml is None:
@@ -598,8 +598,8 @@ def _open_journal(path: Path, metadata: dict[str, str]) -> AlarmJournal:
 
 def _open_recorder(path: Path, scenario_toml: str, scenario: Scenario, sim: Any,
                    metadata: dict[str, str], every_s: float) -> Any:
-    from twin.recording import Recorder
-    from twin.recording import run_metadata as recording_metadata
+    from twin.runs.recording import Recorder
+    from twin.runs.recording import run_metadata as recording_metadata
 
     try:
         return Recorder(

@@ -12,7 +12,7 @@ error are the last row's values, and the batteries' share is what balances the l
 scenario is the one the run output carries (its ``scenario_toml``), never looked up by name.
 
 ``report_content`` builds the sections as HTML for both the HTML file and the PDF
-(``twin.report_pdf`` lays the same sections out on pages, its charts as images).
+(``twin.runs.report_pdf`` lays the same sections out on pages, its charts as images).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from twin.recording import MANIFEST
-from twin.replay import (
+from twin.runs.recording import MANIFEST
+from twin.runs.replay import (
     COMPARABLE,
     KPI_LABELS,
     Recording,
@@ -38,7 +38,7 @@ from twin.replay import (
     comparison_problem,
     kpis,
 )
-from twin.runtable import PARTIAL_SUFFIX
+from twin.runs.runtable import PARTIAL_SUFFIX
 from twin.scenario.units import format_duration
 
 CHARTS = (
@@ -124,7 +124,7 @@ def _e(value: object) -> str:
 def _scenario(run_output: Path, series: SiteSeries) -> tuple[Any, str]:
     """The run's own scenario, from the text its output carries (never looked up by name:
     a scenario file may have changed since, or share a built-in's name)."""
-    from twin.runtable import scenario_text
+    from twin.runs.runtable import scenario_text
     from twin.scenario import ScenarioError, loads
 
     try:

@@ -16,12 +16,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from twin.cli import main
-from twin.recording import MANIFEST, Recorder, run_metadata
-from twin.replay import Recording
+from twin.runs.recording import MANIFEST, Recorder, run_metadata
+from twin.runs.replay import Recording
 from twin.scenario import builtin_scenarios, load
 from twin.sim.engine import Simulation
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _record(path: Path, minutes: int) -> None:
@@ -41,7 +41,7 @@ def _record(path: Path, minutes: int) -> None:
 @pytest.fixture(autouse=True)
 def _flush_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     """Parts every 5 simulated minutes, as a slow run makes them, in a fast test."""
-    monkeypatch.setattr("twin.recording.MIN_FLUSH_WALL_S", 0.0)
+    monkeypatch.setattr("twin.runs.recording.MIN_FLUSH_WALL_S", 0.0)
 
 
 def test_recording_has_one_row_per_interval_and_its_metadata(tmp_path: Path) -> None:

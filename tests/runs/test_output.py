@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from twin.cli import main
-from twin.output import SITE_NAMES, SiteWriter, run_headless
-from twin.replay import SiteSeries
+from twin.runs.output import SITE_NAMES, SiteWriter, run_headless
+from twin.runs.replay import SiteSeries
 from twin.scenario import builtin_scenarios, load
 from twin.sim.engine import Simulation
 
@@ -129,7 +129,7 @@ def test_pue_is_the_intervals_energy_ratio_and_undefined_without_it_power(tmp_pa
     assert pue == ["1.25", "nan"]
     series = SiteSeries.read(path)
     assert series.columns["pue"][0] == 1.25 and np.isnan(series.columns["pue"][1])
-    from twin.report import build_report
+    from twin.runs.report import build_report
 
     page = build_report(path)
     assert "PUE is undefined in 1 of 2 rows" in page

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import twin.kiosk
-from twin.kiosk.story import builtin_stories, load_story, texts
+import twin.gui.kiosk
+from twin.gui.kiosk.story import builtin_stories, load_story, texts
 from twin.resources import resource_dir
 
 I18N = resource_dir() / "i18n"
-KIOSK_CODE = Path(twin.kiosk.__file__).parent
+KIOSK_CODE = Path(twin.gui.kiosk.__file__).parent
 TOOLS = Path(sys.executable).parent
 
 

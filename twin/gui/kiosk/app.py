@@ -14,7 +14,7 @@ from pathlib import Path
 
 import platformdirs
 
-from twin.kiosk.story import (
+from twin.gui.kiosk.story import (
     DEFAULT_STORY,
     Story,
     check_story,
@@ -110,7 +110,7 @@ def run_kiosk(story_name_or_path: str | Path | None = None,
         log.warning("kiosk: %s", settings_problem)
     from wakepy import keep
 
-    from twin.kiosk._qt.window import QUIT_COMBINATION, KioskWindow
+    from twin.gui.kiosk._qt.window import QUIT_COMBINATION, KioskWindow
     from twin.sim.engine import Simulation
 
     window = KioskWindow(scenario, Simulation.from_scenario(scenario), story, story_path=path,

@@ -12,15 +12,16 @@ import numpy as np
 import pytest
 from pypdf import PdfReader
 
-from twin import __version__, report
+from twin import __version__
 from twin.cli import main
-from twin.output import run_headless
-from twin.replay import KPI_LABELS, SiteSeries, kpis
-from twin.report import COLOURS, ledger
-from twin.report_pdf import CHART_DPI, MARGINS_MM, offscreen_platform, write_pdf_report
+from twin.runs import report
+from twin.runs.output import run_headless
+from twin.runs.replay import KPI_LABELS, SiteSeries, kpis
+from twin.runs.report import COLOURS, ledger
+from twin.runs.report_pdf import CHART_DPI, MARGINS_MM, offscreen_platform, write_pdf_report
 from twin.scenario import load
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # the PDF's Qt objects need an application; pytest-qt's QApplication is the one all tests share
 pytestmark = pytest.mark.usefixtures("qapp")
 

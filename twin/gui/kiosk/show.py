@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from twin.kiosk.story import Step, Story
+from twin.gui.kiosk.story import Step, Story
 
 log = logging.getLogger("twin.kiosk")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from twin.kiosk.camera import CameraDirector, Pose, ease_in_out
+from twin.gui.kiosk.camera import CameraDirector, Pose, ease_in_out
 
 
 @dataclass

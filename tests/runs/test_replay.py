@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 
 from twin.cli import main
-from twin.output import run_headless
-from twin.recording import MANIFEST, Recorder, run_metadata
-from twin.replay import Recording, RecordingError, ReplaySimulation, SiteSeries, compare
+from twin.runs.output import run_headless
+from twin.runs.recording import MANIFEST, Recorder, run_metadata
+from twin.runs.replay import Recording, RecordingError, ReplaySimulation, SiteSeries, compare
 from twin.scenario import builtin_scenarios, load, loads
 from twin.sim.engine import Simulation
 
 
 @pytest.fixture(autouse=True)
 def _flush_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("twin.recording.MIN_FLUSH_WALL_S", 0.0)
+    monkeypatch.setattr("twin.runs.recording.MIN_FLUSH_WALL_S", 0.0)
 
 
 def _live_and_recorded(path: Path, name: str, minutes: int, every_s: float):

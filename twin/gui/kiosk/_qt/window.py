@@ -24,14 +24,14 @@ from PySide6.QtWidgets import QApplication, QGridLayout, QWidget
 from twin.gui._qt.theme import THEMES
 from twin.gui._vispy.canvas import CanvasWrapper
 from twin.gui._vispy.colors import rack_color_fields
+from twin.gui.kiosk._qt.language import kiosk_font_family, load_translators
+from twin.gui.kiosk._qt.overlay import KioskOverlay
+from twin.gui.kiosk.camera import CameraDirector, Pose
+from twin.gui.kiosk.show import Show
+from twin.gui.kiosk.story import Step, Story, callout_target
 from twin.gui.objects import Selection, describe
 from twin.gui.runner import SimulationLike, SimulationRunner
 from twin.gui.units import UnitSystem
-from twin.kiosk._qt.language import kiosk_font_family, load_translators
-from twin.kiosk._qt.overlay import KioskOverlay
-from twin.kiosk.camera import CameraDirector, Pose
-from twin.kiosk.show import Show
-from twin.kiosk.story import Step, Story, callout_target
 from twin.scenario import Scenario
 from twin.sim.layout import build_layout
 from twin.sim.snapshot import Snapshot

@@ -40,7 +40,7 @@ from twin.alarms import JournalError, read_journal
 from twin.cli import main
 from twin.gui.kiosk.app import prepare
 from twin.gui.kiosk.story import builtin_stories
-from twin.runs.replay import Recording, RecordingError
+from twin.runs.recording import Recording, RecordingError
 from twin.scenario import ScenarioError, builtin_scenarios
 from twin.settings import Settings, load_settings
 

@@ -412,14 +412,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     _screenshot_target("replay", args.screenshot, args.exit_after)
-    from twin.runs.replay import (
-        COMPARABLE,
-        Recording,
-        RecordingError,
-        ReplaySimulation,
-        SiteSeries,
-        read_reference,
-    )
+    from twin.runs.recording import Recording, RecordingError
+    from twin.runs.replay import COMPARABLE, ReplaySimulation, SiteSeries, read_reference
 
     try:
         recording = Recording.open(args.recording)
@@ -471,7 +465,7 @@ def _report(args: argparse.Namespace) -> int:
             read_metadata(args.journal)
         except JournalError as exc:
             raise UsageError(f"twin report: --journal {exc}") from None
-    from twin.runs.replay import RecordingError
+    from twin.runs.recording import RecordingError
 
     try:
         if pdf:

@@ -15,15 +15,8 @@ from tests.gui.conftest import FakeSimulation, scenario_named
 from twin.cli import main
 from twin.gui._qt.kpi_comparison import LOST_TOKENS
 from twin.runs.output import run_headless
-from twin.runs.recording import MANIFEST
-from twin.runs.replay import (
-    KPI_LABELS,
-    Recording,
-    ReplaySimulation,
-    SiteSeries,
-    compare,
-    kpis,
-)
+from twin.runs.recording import MANIFEST, Recording
+from twin.runs.replay import KPI_LABELS, ReplaySimulation, SiteSeries, compare, kpis
 from twin.runs.report import format_difference, format_number
 from twin.scenario import builtin_scenarios, loads
 

@@ -12,10 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from twin.cli import main
-from twin.runs.output import SITE_NAMES, SiteWriter, run_headless
+from twin.runs.output import SiteWriter, run_headless
 from twin.runs.replay import SiteSeries
 from twin.scenario import builtin_scenarios, load
 from twin.sim.engine import Simulation
+from twin.sim.snapshot import SITE_NAMES
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from twin.cli import main
-from twin.runs.recording import MANIFEST, Recorder, run_metadata
-from twin.runs.replay import Recording
+from twin.runs.recording import MANIFEST, Recorder, Recording, run_metadata
 from twin.scenario import builtin_scenarios, load
 from twin.sim.engine import Simulation
 

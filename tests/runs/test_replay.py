@@ -12,8 +12,8 @@ import pytest
 
 from twin.cli import main
 from twin.runs.output import run_headless
-from twin.runs.recording import MANIFEST, Recorder, run_metadata
-from twin.runs.replay import Recording, RecordingError, ReplaySimulation, SiteSeries, compare
+from twin.runs.recording import MANIFEST, Recorder, Recording, RecordingError, run_metadata
+from twin.runs.replay import ReplaySimulation, SiteSeries, compare
 from twin.scenario import builtin_scenarios, load, loads
 from twin.sim.engine import Simulation
 

@@ -44,12 +44,12 @@ import numpy as np
 
 from twin.alarms import AlarmedSimulation, AlarmEngine, AlarmJournal, AlarmSummary, Priority
 from twin.scenario.units import format_duration
-from twin.sim.snapshot import SITE_COLUMNS
+from twin.sim.snapshot import SITE_NAMES
 
 if TYPE_CHECKING:
     from twin.scenario import Scenario
 
-SITE_NAMES = tuple(name for name, _ in SITE_COLUMNS)
+
 # Columns whose interval value is the state at the interval's end rather than its mean.
 END_OF_INTERVAL = frozenset({"time_s", "bess_soc", "thermal_stored_kwh", "tripped_racks",
                              "energy_closure_error"})

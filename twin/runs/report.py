@@ -27,17 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from twin.runs.recording import MANIFEST
-from twin.runs.replay import (
-    COMPARABLE,
-    KPI_LABELS,
-    Recording,
-    RecordingError,
-    SiteSeries,
-    compare,
-    comparison_problem,
-    kpis,
-)
+from twin.runs.recording import MANIFEST, Recording, RecordingError
+from twin.runs.replay import COMPARABLE, KPI_LABELS, SiteSeries, compare, comparison_problem, kpis
 from twin.runs.runtable import PARTIAL_SUFFIX
 from twin.scenario.units import format_duration
 

@@ -18,14 +18,13 @@ import numpy as np
 
 from twin import inputs
 from twin.scenario.units import format_duration
-from twin.sim.snapshot import SITE_COLUMNS
+from twin.sim.snapshot import SITE_NAMES
 
 PARTIAL_SUFFIX = ".partial"  # as twin.runs.output writes it
 SCENARIO_TEXT_KEY = "scenario_toml"
 CSV_SCENARIO_PREFIX = "#| "
 GAP_FACTOR = 1.5  # a step in time_s this many output intervals long has rows missing
 GAPS_NAMED = 3
-SITE_NAMES = frozenset(name for name, _ in SITE_COLUMNS)  # other columns are not read
 
 
 class RunTableError(ValueError):

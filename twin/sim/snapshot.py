@@ -49,6 +49,7 @@ SITE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("co2_kg_per_h", "emissions of grid import and generators"),
     ("energy_closure_error", "ledger: (in - rejected - stored - BESS) / in since the start"),
 )
+SITE_NAMES: tuple[str, ...] = tuple(name for name, _ in SITE_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,14 +68,8 @@ from twin.gui.objects import Selection, object_name
 from twin.gui.runner import SimulationLike, SimulationRunner
 from twin.gui.timeline import save_timeline, user_scenario_dir
 from twin.gui.units import UnitSystem
-from twin.runs.replay import (
-    COMPARABLE,
-    RecordingError,
-    ReplaySimulation,
-    SiteLog,
-    SiteSeries,
-    comparison_problem,
-)
+from twin.runs.recording import RecordingError
+from twin.runs.replay import COMPARABLE, ReplaySimulation, SiteLog, SiteSeries, comparison_problem
 from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
 from twin.scenario.loader import builtin_scenario_dir
 from twin.scenario.schema import Event

@@ -15,8 +15,7 @@ import pytest
 
 from twin.alarms import AlarmKey, AlarmState, AlarmView, Priority, default_points
 from twin.gui._qt.alarms import limit_text, value_text
-from twin.gui._qt.kpi_strip import site_kpis
-from twin.gui._vispy.colors import rack_color_fields
+from twin.gui.colors import rack_color_fields
 from twin.gui.event_form import (
     check_event,
     event_fields,
@@ -25,6 +24,7 @@ from twin.gui.event_form import (
     typed_value,
 )
 from twin.gui.faults import faults_for
+from twin.gui.kpis import site_kpis
 from twin.gui.objects import KINDS, Phrase, Selection, describe
 from twin.gui.units import (
     FOOT_M,
@@ -220,7 +220,7 @@ def _shown_units(scenario) -> set[str]:
         view = describe(selection, scenario, topology)
         units.update(reading.unit for reading in view.readings if reading.label_of is None)
         units.update(parameter.unit for parameter in view.parameters)
-    units.update(kpi.si_unit for kpi in site_kpis(scenario))  # the kiosk's KPIs among them
+    units.update(kpi.si_unit for kpi in site_kpis(scenario, default_points(scenario, topology)))
     units.update(field.unit for field in rack_color_fields(scenario) if not field.categories)
     return units
 
@@ -429,8 +429,9 @@ def test_colour_fields_keep_their_colours_in_other_units():
 def test_the_hottest_gpu_kpi_is_shown_in_the_display_units():
     scenario = load("single-rack")
     snapshot = SimpleNamespace(site={"gpu_temp_max_c": 85.0})
-    si = {kpi.key: kpi for kpi in site_kpis(scenario)}["gpu"]
-    us = {kpi.key: kpi for kpi in site_kpis(scenario, US)}["gpu"]
+    points = default_points(scenario, build_topology(scenario))
+    si = {kpi.key: kpi for kpi in site_kpis(scenario, points)}["gpu"]
+    us = {kpi.key: kpi for kpi in site_kpis(scenario, points, US)}["gpu"]
     assert si.read(snapshot)[0] == "85.0 °C"
     assert us.read(snapshot) == ("185.0 °F", si.read(snapshot)[1])  # the level stays
     assert "°F" in us.tooltip and "°C" in si.tooltip

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from twin import __version__
+from twin.paths import cache_dir
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
 from twin.scenario.loader import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
 from twin.scratch import remove_scratch
-from twin.settings import cache_dir
-from twin.sim import coolant
+from twin.sim import DT_RANGE_S, coolant, dt_in_range
 from twin.sim.weather import check_hourly_csv
 
 EXIT_USAGE = 2
@@ -338,8 +338,9 @@ def _kiosk(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not 0.1 - 1e-9 <= args.dt <= 300 + 1e-9:
-        raise UsageError(f"twin run: --dt {format_duration(args.dt)} is outside 0.1 s to 300 s")
+    if not dt_in_range(args.dt):
+        raise UsageError(f"twin run: --dt {format_duration(args.dt)} is outside "
+                         f"{DT_RANGE_S[0]:g} s to {DT_RANGE_S[1]:g} s")
     ratio = args.every / args.dt
     if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
         raise UsageError(

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.gui.conftest import FakeSimulation, scenario_named
+from tests.fakes import FakeSimulation, scenario_named
 from twin.cli import main
 from twin.gui._qt.kpi_comparison import LOST_TOKENS
 from twin.runs.output import run_headless

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from tests.gui.conftest import FakeSimulation, scenario_named
+from tests.fakes import FakeSimulation, scenario_named
 from twin.gui._qt.trends import TrendPanel
 from twin.gui.objects import Selection
 from twin.gui.units import PSI_KPA, US_GALLON_L, UnitSystem

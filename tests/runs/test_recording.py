@@ -34,7 +34,7 @@ def _record(path: Path, minutes: int) -> None:
     with recorder:
         for _ in range(minutes * 60):
             sim.step()
-            recorder.observe(sim)
+            recorder.on_step(sim)
 
 
 @pytest.fixture(autouse=True)

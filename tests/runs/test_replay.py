@@ -36,7 +36,7 @@ def _live_and_recorded(path: Path, name: str, minutes: int, every_s: float):
             sim.step()
             if sim.time_s % every_s == 0:
                 live[sim.time_s] = sim.snapshot()
-            recorder.observe(sim)
+            recorder.on_step(sim)
     return live, Recording.open(path)
 
 
@@ -199,3 +199,37 @@ def test_replay_bar_asks_to_seek(qtbot) -> None:
     assert asked == [] and bar._label.text() == "5min / 10min"
     bar._slider.setValue(8)
     assert asked == [540.0]
+
+
+def test_fields_an_older_recording_lacks_read_as_a_blank_snapshot(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from twin.runs.recording import SHAPES_KEY
+    from twin.sim.snapshot import blank_snapshot
+
+    _, recording = _live_and_recorded(tmp_path / "seoul.twinrec", "seoul-ai-factory",
+                                      minutes=2, every_s=30.0)
+    lacking = ("cdus.valve_stuck", "power.row_busway_loading", "power.hall_redundant",
+               "plant.chillers_available", "pue")
+    for part in sorted(recording.path.glob("part-*.parquet")):
+        table = pq.read_table(part)
+        shapes = json.loads(table.schema.metadata[SHAPES_KEY])
+        older = table.drop_columns([c for c in lacking if c in table.column_names])
+        older = older.replace_schema_metadata({SHAPES_KEY: json.dumps(
+            {name: shape for name, shape in shapes.items() if name not in lacking})})
+        pq.write_table(older, part)
+    snap = Recording.open(recording.path).snapshot(0)
+    topology = Simulation.from_scenario(load("seoul-ai-factory")).topology
+    blank = blank_snapshot(racks=topology.rack_count, cdus=topology.cdu_count,
+                           halls=len(topology.hall_names), rows=len(topology.row_names),
+                           generators=len(snap.power.generator_state))
+    np.testing.assert_array_equal(snap.cdus.valve_stuck, blank.cdus.valve_stuck)
+    assert snap.cdus.valve_stuck.dtype == bool and snap.cdus.valve_stuck.shape == (
+        topology.cdu_count,)
+    assert snap.power.row_busway_loading.shape == (len(topology.row_names),)
+    assert np.isnan(snap.power.row_busway_loading).all()
+    assert snap.power.hall_redundant.shape == (len(topology.hall_names),)
+    assert not snap.power.hall_redundant.any()
+    assert snap.plant.chillers_available == 0
+    assert np.isnan(snap.site["pue"])
+    assert np.isfinite(snap.site["it_power_kw"])  # what the row holds is read as before

@@ -114,6 +114,7 @@ def run_gui(scenario_name_or_path: str | Path | None,
     app = create_application()
     from PySide6.QtCore import QTimer
 
+    from twin.alarms import AlarmEngine
     from twin.gui._qt.main_window import MainWindow
 
     current: list[MainWindow] = []
@@ -122,6 +123,7 @@ def run_gui(scenario_name_or_path: str | Path | None,
     def open_window(chosen: Scenario, chosen_source: str,
                     previous: MainWindow | None = None) -> None:
         window = MainWindow(chosen, simulation_factory(chosen),
+                            alarms=AlarmEngine.from_scenario(chosen),
                             theme=previous.theme.name if previous else theme or settings.theme,
                             speed=settings.speed, settings=settings if persist else None,
                             source=chosen_source,

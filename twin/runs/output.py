@@ -22,7 +22,7 @@ Parquet in its key-value metadata, CSV in ``#`` lines before the header (``# key
 then the scenario's lines each behind ``#| ``).
 
 With a journal path, the alarm engine scans about once per simulated second (every step
-when dt >= 1 s, see ``twin.alarms.AlarmedSimulation``) and writes every alarm transition to
+when dt >= 1 s, see ``AlarmEngine.on_start``) and writes every alarm transition to
 the SQLite journal, committed at least once per second of wall time.
 """
 
@@ -42,12 +42,17 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from twin.alarms import AlarmedSimulation, AlarmEngine, AlarmJournal, AlarmSummary, Priority
+from twin.alarms import AlarmEngine, AlarmJournal, AlarmSummary, Priority
+from twin.runs.observe import AppliedEvent, ObservedRun
 from twin.scenario.units import format_duration
-from twin.sim.snapshot import SITE_NAMES
+from twin.sim.robotics.cells import RobotState
+from twin.sim.snapshot import SITE_NAMES, Snapshot
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from twin.scenario import Scenario
+    from twin.sim.topology import Topology
 
 
 # Columns whose interval value is the state at the interval's end rather than its mean.
@@ -341,21 +346,79 @@ class SiteWriter:
         self._table.abandon()
 
 
-class ComponentWriter:
-    """Per-component series in a long Parquet table: one row per interval and component."""
+class SiteTable(SiteWriter):
+    """The site table of a run (a run observer, ``twin.runs.observe``): one row per output
+    interval of ``every_steps`` steps, each column the interval's mean, except the state at
+    the interval's end (``END_OF_INTERVAL``) and the largest value (``MAX_OVER_INTERVAL``)."""
 
-    def __init__(self, path: Path, sim: Any, metadata: dict[str, str]):
+    def __init__(self, path: Path, metadata: dict[str, str], every_steps: int,
+                 total_steps: int):
+        super().__init__(path, metadata)
+        self.every_steps, self.total_steps = every_steps, total_steps
+        self.finished = False
+        self._sums = np.zeros(len(SITE_NAMES))
+        self._peaks = np.full(len(SITE_NAMES), -np.inf)
+        self._end_index = [SITE_NAMES.index(n) for n in END_OF_INTERVAL]
+        self._max_index = [SITE_NAMES.index(n) for n in MAX_OVER_INTERVAL]
+        self._steps = 0
+
+    def on_start(self, run: Any) -> None:
+        self._sums[:] = 0.0
+        self._peaks[:] = -np.inf
+        self._steps = 0
+
+    def on_step(self, run: Any, applied: Sequence[AppliedEvent]) -> None:
+        values = run.site_values()
+        self._sums += values
+        np.maximum(self._peaks, values, out=self._peaks)
+        self._steps += 1
+        if self._steps % self.every_steps == 0 or self._steps == self.total_steps:
+            row = self._sums / ((self._steps - 1) % self.every_steps + 1)
+            row[self._end_index] = values[self._end_index]
+            row[self._max_index] = self._peaks[self._max_index]
+            self.write(row)
+            self._sums[:] = 0.0
+            self._peaks[:] = -np.inf
+
+    def on_finish(self) -> None:
+        self.finish()
+        self.finished = True
+
+
+class ComponentTable:
+    """Per-component series in a long Parquet table, one row per output interval and
+    component (a run observer, ``twin.runs.observe``): the figures of the step that ends
+    each interval, read from its snapshot."""
+
+    def __init__(self, path: Path, metadata: dict[str, str], scenario: Scenario,
+                 topology: Topology, every_steps: int, total_steps: int):
         self.path = path
-        self.sim = sim
+        self.scenario, self.topology = scenario, topology
+        self.every_steps, self.total_steps = every_steps, total_steps
         self._table = ParquetTable(path, metadata, COMPONENT_ROWS_PER_PART)
         self.partial = self._table.partial
         self.last_time_s = math.nan
         self.flushed_time_s = math.nan
+        self.finished = False
+        self._steps = 0
 
-    def write(self, time_s: float) -> None:
+    def on_start(self, run: Any) -> None:
+        self._steps = 0
+
+    def on_step(self, run: Any, applied: Sequence[AppliedEvent]) -> None:
+        self._steps += 1
+        if self._steps % self.every_steps == 0 or self._steps == self.total_steps:
+            self.write(run.time_s, run.snapshot())
+
+    def on_finish(self) -> None:
+        self._table.finish()
+        self.finished = True
+
+    def write(self, time_s: float, snap: Snapshot) -> None:
         import pyarrow as pa
 
-        self._table.write(pa.table(self.sim.component_table(time_s)))
+        self._table.write(pa.table(component_columns(time_s, snap, self.scenario,
+                                                         self.topology)))
         self.last_time_s = time_s
         if self._table.flush_due():
             self.flush()
@@ -364,11 +427,58 @@ class ComponentWriter:
         self._table.flush()
         self.flushed_time_s = self.last_time_s
 
-    def finish(self) -> None:
-        self._table.finish()
-
     def abandon(self) -> None:
         self._table.abandon()
+
+
+def component_columns(time_s: float, snap: Snapshot, scenario: Scenario,
+                      topo: Topology) -> dict[str, np.ndarray]:
+    """The snapshot's per-component values as columns of a long table (one row per
+    component and quantity)."""
+    rows: dict[str, list] = {k: [] for k in ("time_s", "component", "kind", "quantity",
+                                              "value")}
+    def add(kind: str, names, quantity: str, values: np.ndarray) -> None:
+        count = len(values)
+        rows["time_s"].append(np.full(count, time_s))
+        rows["component"].append(np.asarray(names, dtype=object))
+        rows["kind"].append(np.full(count, kind, dtype=object))
+        rows["quantity"].append(np.full(count, quantity, dtype=object))
+        rows["value"].append(np.asarray(values, dtype=float))
+
+    rack_names = [topo.rack_name(i) for i in range(topo.rack_count)]
+    for field_name in ("power_kw", "gpu_temp_c", "outlet_temp_c", "flow_lpm",
+                       "utilization", "tokens_per_s"):
+        add("rack", rack_names, field_name, getattr(snap.racks, field_name))
+    add("rack", rack_names, "throttled", snap.racks.throttled.astype(float))
+    add("rack", rack_names, "tripped", snap.racks.tripped.astype(float))
+    for field_name in ("supply_c", "return_c", "flow_lpm", "pump_speed", "dp_kpa",
+                       "duty_kw", "facility_valve", "pump_power_kw"):
+        add("cdu", topo.cdu_names, field_name, getattr(snap.cdus, field_name))
+    add("hall", topo.hall_names, "air_c", snap.plant.hall_air_c)
+    add("hall", topo.hall_names, "transformer_loading", snap.power.hall_transformer_loading)
+    add("hall", topo.hall_names, "ups_loading", snap.power.hall_ups_loading)
+    add("hall", topo.hall_names, "lv_voltage_pu", snap.power.hall_lv_voltage_pu)
+    add("row", topo.row_names, "busway_loading", snap.power.row_busway_loading)
+    for field_name in ("fws_supply_c", "dry_cooler_duty_kw", "dry_cooler_fan_speed",
+                       "chiller_duty_kw", "chiller_cop", "tower_duty_kw"):
+        add("plant", ["plant"], field_name, np.array([getattr(snap.plant, field_name)]))
+    add("plant", ["plant"], "mv_voltage_pu", np.array([snap.power.mv_voltage_pu]))
+    cells = scenario.workcells
+    if cells:
+        robots = snap.robots
+        names = np.array([c.name for c in cells], dtype=object)
+        service = np.array([c.kind == "service" for c in cells])
+        for field_name in ("throughput_per_h", "utilization", "power_kw", "grid_kw"):
+            add("workcell", names, field_name, getattr(robots, f"cell_{field_name}"))
+        add("workcell", names[~service], "cycles", robots.cell_cycles[~service])
+        add("workcell", names[~service], "oee", robots.cell_oee[~service])
+        add("workcell", names[service], "repairs", robots.cell_cycles[service])
+        add("workcell", names[service], "mean_time_to_repair_s",
+            robots.cell_mean_time_to_repair_s[service])
+        for state in RobotState:
+            add("workcell", names, f"robots_{state.name.lower()}",
+                robots.cell_state_counts[:, state])
+    return {k: np.concatenate(v) for k, v in rows.items()}
 
 
 def _fmt(value: float) -> str:
@@ -402,7 +512,8 @@ class RunFailed(OutputError):
 
 
 class _Outputs:
-    """A run's open outputs, finished together or left partial together."""
+    """A run's open outputs, each a run observer that finishes its files in ``on_finish``:
+    finished together, or left partial together."""
 
     def __init__(self) -> None:
         self.items: list[tuple[str, Any]] = []  # (what, writer)
@@ -411,15 +522,13 @@ class _Outputs:
         self.items.append((what, writer))
         return writer
 
-    def finish(self) -> None:
-        while self.items:
-            self.items[0][1].finish()
-            self.items.pop(0)  # finished: under its final name, no longer partial
-
     def abandon(self) -> list[str]:
-        """Flush what can be flushed, close, and describe each partial output."""
+        """Flush what can be flushed, close, and describe each partial output (those not
+        finished: a finished one is under its final name)."""
         lines = []
         for what, writer in self.items:
+            if writer.finished:
+                continue
             with contextlib.suppress(Exception):  # the disk may still be full: keep going
                 writer.flush()
             with contextlib.suppress(Exception):
@@ -445,34 +554,55 @@ def _describe_partial(writer: Any) -> str:
 
 
 class _JournalOutput:
+    """The alarm engine observing the run, and its journal, closed when the run ends."""
+
     def __init__(self, alarms: AlarmEngine, journal: AlarmJournal) -> None:
         self.alarms, self.journal = alarms, journal
         self.path, self.partial = journal.path, journal.partial
+        self.finished = False
+
+    def on_start(self, run: Any) -> None:
+        self.alarms.on_start(run)
+
+    def on_step(self, run: Any, applied: Sequence[AppliedEvent]) -> None:
+        self.alarms.on_step(run, applied)  # a scan commits to the journal
+
+    def on_finish(self) -> None:
+        self.alarms.on_finish()
+        with _writing(self.path):
+            self.journal.close()
+        self.finished = True
 
     def flush(self) -> None:
         with _writing(self.partial):
             self.journal.commit()
-
-    def finish(self) -> None:
-        with _writing(self.path):
-            self.journal.close()
 
     def abandon(self) -> None:
         self.journal.abandon()
 
 
 class _RecordingOutput:
+    """The recorder observing the run; its errors name the recording."""
+
     def __init__(self, recorder: Any) -> None:
         self.recorder = recorder
         self.path = self.partial = recorder.path
+        self.finished = False
+
+    def on_start(self, run: Any) -> None:
+        self.recorder.on_start(run)
+
+    def on_step(self, run: Any, applied: Sequence[AppliedEvent]) -> None:
+        self.recorder.on_step(run, applied)
+
+    def on_finish(self) -> None:
+        with _writing(self.path):
+            self.recorder.on_finish()
+        self.finished = True
 
     def flush(self) -> None:
         with _writing(self.path):
             self.recorder.flush()
-
-    def finish(self) -> None:
-        with _writing(self.path):
-            self.recorder.close()
 
     def abandon(self) -> None:
         pass  # the manifest already says "closed": false
@@ -511,15 +641,15 @@ def run_headless(
     total_steps = math.ceil(duration_s / dt_s - 1e-9)
     outputs = _Outputs()
     try:
-        site = outputs.add("site table", SiteWriter(out, metadata))
-        comp = (outputs.add("component table", ComponentWriter(components, sim, metadata))
-                if components else None)
+        outputs.add("site table", SiteTable(out, metadata, every_steps, total_steps))
+        if components:
+            outputs.add("component table", ComponentTable(
+                components, metadata, scenario, sim.topology, every_steps, total_steps))
         alarms = None
         if journal is not None:
             alarm_journal = _open_journal(journal, metadata)
             alarms = AlarmEngine.from_scenario(scenario, sim.topology, journal=alarm_journal)
             outputs.add("alarm journal", _JournalOutput(alarms, alarm_journal))
-        recorder = None
         if record is not None:
             recorder = _open_recorder(record, scenario_toml, scenario, sim, metadata,
                                       record_every_s or dt_s * every_steps)
@@ -528,38 +658,21 @@ def run_headless(
         outputs.abandon()
         _remove_empty(outputs)
         raise
-    stepper = sim if alarms is None else AlarmedSimulation(sim, alarms)
-    sums = np.zeros(len(SITE_NAMES))
-    peaks = np.full(len(SITE_NAMES), -np.inf)
-    end_index = [SITE_NAMES.index(n) for n in END_OF_INTERVAL]
-    max_index = [SITE_NAMES.index(n) for n in MAX_OVER_INTERVAL]
+    # the outputs observe the run, and finish, in the order they were opened: site table,
+    # component table, alarm journal, recording (none changes what another reads)
+    run = ObservedRun(sim, [writer for _, writer in outputs.items])
     started = time.perf_counter()
     last_report = started
     try:
-        for k in range(total_steps):
-            stepper.step()  # with alarms, the scan commits to the journal
-            values = sim.site_values()
-            sums += values
-            np.maximum(peaks, values, out=peaks)
-            if recorder is not None:
-                recorder.observe(sim)
-            if (k + 1) % every_steps == 0 or k + 1 == total_steps:
-                n = (k % every_steps) + 1
-                row = sums / n
-                row[end_index] = values[end_index]
-                row[max_index] = peaks[max_index]
-                site.write(row)
-                if comp is not None:
-                    comp.write(sim.time_s)
-                sums[:] = 0.0
-                peaks[:] = -np.inf
+        for _ in range(total_steps):
+            run.step()
             now = time.perf_counter()
             if progress is not None and now - last_report > 2.0:
                 last_report = now
                 rate = sim.time_s / (now - started)
                 print(f"\rtwin run: {sim.time_s / duration_s:6.1%} simulated, "
                       f"{rate:,.0f}x real time", end="", file=progress, flush=True)
-        outputs.finish()
+        run.finish()
     except (OutputError, OSError, sqlite3.Error) as exc:
         if isinstance(exc, sqlite3.Error):  # only the journal is SQLite
             exc = OutputError(f"cannot write {alarm_journal.partial}: {_reason(exc)}")

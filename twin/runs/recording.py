@@ -33,6 +33,7 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +51,7 @@ from twin.sim.snapshot import (
     RackState,
     RobotsState,
     Snapshot,
+    blank_snapshot,
     frozen_fields,
 )
 
@@ -68,9 +70,10 @@ MIN_FLUSH_WALL_S = 1.0  # a fast headless run still makes few, larger parts
 class Recorder:
     """Streams snapshots of a running simulation into a recording folder.
 
-    Call ``observe(sim)`` after each step (it takes a snapshot only when one is due, every
-    ``every_s`` of simulated time), or ``record(snapshot)`` to add one yourself; ``close()``
-    flushes what is left and marks the recording complete.
+    A run observer (``twin.runs.observe``): ``on_step`` takes a snapshot only when one is
+    due, every ``every_s`` of simulated time, and ``on_finish`` closes the recording
+    (``close()``: flushes what is left and marks the recording complete). ``record(snapshot)``
+    adds one row yourself.
     """
 
     def __init__(self, path: Path, *, scenario_toml: str, metadata: dict[str, str],
@@ -104,12 +107,16 @@ class Recorder:
         (path / SCENARIO_FILE).write_text(scenario_toml, encoding="utf-8")
         self._write_manifest()
 
-    def observe(self, sim: Any) -> None:
-        """Record ``sim``'s snapshot if a row is due at its current time."""
-        if sim.time_s + 1e-9 >= self._next_due_s:
-            self.record(sim.snapshot(robots=self.robots))
+    def on_start(self, run: Any) -> None:
+        """The first row is due ``every_s`` after the run's start."""
+        self._next_due_s = run.time_s + self.every_s
+
+    def on_step(self, run: Any, applied: Sequence[Any] = ()) -> None:
+        """Record the run's snapshot if a row is due at its current time."""
+        if run.time_s + 1e-9 >= self._next_due_s:
+            self.record(run.snapshot(robots=self.robots))
             # skip ahead rather than catch up when a step is longer than every_s
-            missed = np.floor((sim.time_s + 1e-9 - self._next_due_s) / self.every_s)
+            missed = np.floor((run.time_s + 1e-9 - self._next_due_s) / self.every_s)
             self._next_due_s += (missed + 1) * self.every_s
 
     def record(self, snap: Snapshot) -> None:
@@ -135,6 +142,9 @@ class Recorder:
         self._rows.clear()
         self._last_flush_wall = time.monotonic()
         self._write_manifest()
+
+    def on_finish(self) -> None:
+        self.close()
 
     def close(self) -> None:
         self.flush()
@@ -238,6 +248,7 @@ class Recording:
         self.scenario_toml: str = manifest["scenario_toml"]
         self.closed: bool = manifest["closed"]
         self.problems = tuple(problems)
+        self._blank_snapshot: Snapshot | None = None
         self._parts = parts
         self.times = np.concatenate([p.times for p in parts])
         self._cache: dict[int, dict[str, np.ndarray]] = {}
@@ -347,15 +358,28 @@ class Recording:
         part_no = int(np.searchsorted([p.first_row for p in self._parts], index, "right") - 1)
         data = self._part_data(part_no)
         i = index - self._parts[part_no].first_row
-        site = {name: float(data[name][i]) if name in data else float("nan")
+        blank = self._blank(data, i)
+        site = {name: float(data[name][i]) if name in data else blank.site[name]
                 for name in SITE_NAMES}
-        states = {group: _state(cls, group, data, i) for group, cls in STATE_CLASSES.items()
-                  if group != "robots"}
+        states = {group: _state(cls, group, data, i, getattr(blank, group))
+                  for group, cls in STATE_CLASSES.items() if group != "robots"}
         recorded_robots = any(k.startswith("robots.") for k in data)
         return Snapshot(step=int(data["step"][i]), time_s=float(self.times[index]), site=site,
                         robots=_state(RobotsState, "robots", data, i)
                         if robots and recorded_robots else None,
                         **states)
+
+    def _blank(self, data: dict[str, np.ndarray], i: int) -> Snapshot:
+        """What a row does not hold (a field added after the recording was made) reads as
+        in a blank snapshot of the recorded site's sizes."""
+        held = data.get("power.generator_state")
+        generators = 0 if held is None else len(held[i])
+        if self._blank_snapshot is None or len(
+                self._blank_snapshot.power.generator_state) != generators:
+            sizes = {key: int(self.metadata.get(key, "0"))
+                     for key in ("racks", "cdus", "halls", "rows")}
+            self._blank_snapshot = blank_snapshot(**sizes, generators=generators)
+        return self._blank_snapshot
 
     def _part_data(self, part_no: int) -> dict[str, np.ndarray]:
         if part_no not in self._cache:
@@ -530,7 +554,10 @@ def _decode(path: Path) -> dict[str, np.ndarray]:
     return data
 
 
-def _state(cls: type, group: str, data: dict[str, np.ndarray], i: int) -> Any:
+def _state(cls: type, group: str, data: dict[str, np.ndarray], i: int,
+           blank: Any = None) -> Any:
+    """Row ``i`` of ``group`` as a state; a field the row does not hold is taken from
+    ``blank``, or for the robots (which have no blank state) filled neutrally."""
     values: dict[str, object] = {}
     missing = []
     for f in fields(cls):
@@ -545,6 +572,9 @@ def _state(cls: type, group: str, data: dict[str, np.ndarray], i: int) -> Any:
             values[f.name] = float(column[i])
         else:
             values[f.name] = np.asarray(column[i])
+    if blank is not None:
+        values.update({f.name: getattr(blank, f.name) for f in missing})
+        missing = []
     length = next((len(v) for v in values.values() if isinstance(v, np.ndarray) and v.ndim), 0)
     for f in missing:
         if f.name == "service_routes_m":

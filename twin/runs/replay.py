@@ -5,7 +5,8 @@ format).
 simulation (``twin.gui.runner.SimulationLike``): one step moves one recorded row on, and a
 snapshot is rebuilt from the row without running any physics. What a row does not hold is
 filled in neutrally: the robots' mission routes are empty, and a state field missing from an
-older recording reads NaN (numbers), 0 (counts) or False (flags).
+older recording reads as in a blank snapshot of the site (``twin.sim.snapshot.blank_snapshot``):
+NaN (numbers), 0 (counts) or False (flags).
 
 ``compare(a, b)`` sets two runs (recordings or ``twin run`` site tables) side by side: KPIs
 of each over the time both cover, their differences (b - a) and the site series on a common

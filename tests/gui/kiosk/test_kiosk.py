@@ -13,11 +13,11 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import FakeSimulation, scenario_named
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QFont, QFontInfo, QImage, QPainter, QRawFont
 from PySide6.QtTest import QTest
 
+from tests.fakes import FakeSimulation, scenario_named
 from twin.gui.kiosk._qt.overlay import ACCENT
 from twin.gui.kiosk.story import Story, loads_story
 from twin.gui.objects import Selection, describe

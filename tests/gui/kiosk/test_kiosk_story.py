@@ -4,6 +4,8 @@ did-you-mean), from the parser and from ``twin kiosk`` (exit 2, no traceback).""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -241,3 +243,17 @@ def test_twin_kiosk_help_names_the_way_out(capsys: pytest.CaptureFixture[str]) -
     for fragment in ("Ctrl+Shift+Q leaves kiosk mode; nothing else does", "--story",
                      "--scenario", "--lang", "--screen", "--exit-after", "--screenshot"):
         assert fragment in flat
+
+
+def test_checking_a_story_imports_no_gui_toolkit() -> None:
+    """``twin kiosk`` checks the story and its scenario before a window opens, and without
+    Qt or vispy: a bad story is reported at once, even where no display can start."""
+    code = ("import sys\n"
+            "from twin.gui.kiosk.app import prepare\n"
+            "prepare(None, None)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('PySide6', 'vispy', 'pyqtgraph', 'OpenGL')))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[3],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from twin.runs.output import component_columns
 from twin.scenario import load
 from twin.scenario.schema import CduLoss
 from twin.sim.engine import Simulation
@@ -178,7 +179,7 @@ def test_emergency_stop_and_reset_of_a_workcell(seoul):
 def test_component_table_carries_each_cells_figures(seoul):
     sim = Simulation(seoul, dt_s=10.0)
     sim.step(360)
-    table = sim.component_table(sim.time_s)
+    table = component_columns(sim.time_s, sim.snapshot(), seoul, sim.topology)
     rows = table["kind"] == "workcell"
 
     def value(component: str, quantity: str) -> float:

@@ -12,8 +12,6 @@ import time
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-import platformdirs
-
 from twin.gui.kiosk.story import (
     DEFAULT_STORY,
     Story,
@@ -23,6 +21,7 @@ from twin.gui.kiosk.story import (
     staged,
     story_scenario,
 )
+from twin.paths import log_dir
 from twin.scenario import Scenario, load
 from twin.settings import load_settings
 from twin.sim.layout import build_layout
@@ -42,8 +41,8 @@ def prepare(story_name_or_path: str | Path | None,
     """The story, its file and the scenario it will play on, checked against each other;
     a ScenarioError lists every problem. The scenario is staged for the story (its start,
     no scheduled events of its own)."""
-    from twin.gui._vispy.canvas import site_viewpoints
-    from twin.gui._vispy.colors import rack_color_fields
+    from twin.gui.colors import rack_color_fields
+    from twin.gui.viewpoints import site_viewpoints
 
     path = resolve_story(story_name_or_path or DEFAULT_STORY)
     story = load_story(path)
@@ -58,7 +57,7 @@ def prepare(story_name_or_path: str | Path | None,
 
 
 def log_path() -> Path:
-    return Path(platformdirs.user_log_dir("twin", appauthor=False)) / LOG_FILE
+    return log_dir() / LOG_FILE
 
 
 def _start_logging() -> logging.Handler | None:

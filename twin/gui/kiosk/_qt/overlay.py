@@ -8,11 +8,14 @@ overlay lets every mouse and touch event through to the 3D view.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from twin.gui._qt.kpi_strip import ALARM, WARNING, site_kpis
+from twin.alarms import AlarmPoint
+from twin.gui.kpis import ALARM, WARNING, site_kpis
 from twin.gui.objects import ObjectView
 from twin.gui.units import UnitSystem
 from twin.scenario import Scenario
@@ -59,12 +62,12 @@ def _font(family: str, pixels: float, bold: bool = False) -> QFont:
 
 
 class KpiPanel(QFrame):
-    def __init__(self, scenario: Scenario, family: str, parent: QWidget | None = None, *,
-                 units: UnitSystem = UnitSystem.SI) -> None:
+    def __init__(self, scenario: Scenario, points: Sequence[AlarmPoint], family: str,
+                 parent: QWidget | None = None, *, units: UnitSystem = UnitSystem.SI) -> None:
         super().__init__(parent)
         self.setObjectName("kioskPanel")
         self.family = family
-        self._kpis = {kpi.key: kpi for kpi in site_kpis(scenario, units)
+        self._kpis = {kpi.key: kpi for kpi in site_kpis(scenario, points, units)
                       if kpi.key in KIOSK_KPIS}
         self.titles: dict[str, QLabel] = {}
         self.values: dict[str, QLabel] = {}
@@ -221,12 +224,13 @@ class KioskOverlay(QWidget):
     """KPIs down the left, the caption at the bottom, the hint above it and the card of a
     tapped object at the top right; transparent to input."""
 
-    def __init__(self, scenario: Scenario, family: str, parent: QWidget | None = None, *,
-                 units: UnitSystem = UnitSystem.SI) -> None:
+    def __init__(self, scenario: Scenario, points: Sequence[AlarmPoint], family: str,
+                 parent: QWidget | None = None, *, units: UnitSystem = UnitSystem.SI) -> None:
+        """``points``: the scenario's alarm points, which set the KPIs' levels."""
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.family = family
-        self.kpis = KpiPanel(scenario, family, units=units)
+        self.kpis = KpiPanel(scenario, points, family, units=units)
         self.caption = QLabel()
         self.caption.setObjectName("kioskCaption")
         self.caption.setWordWrap(True)

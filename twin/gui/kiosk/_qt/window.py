@@ -21,9 +21,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, Qt, QTime
 from PySide6.QtGui import QCloseEvent, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QGridLayout, QWidget
 
+from twin.alarms import default_points
 from twin.gui._qt.theme import THEMES
 from twin.gui._vispy.canvas import CanvasWrapper
-from twin.gui._vispy.colors import rack_color_fields
+from twin.gui.colors import rack_color_fields
 from twin.gui.kiosk._qt.language import kiosk_font_family, load_translators
 from twin.gui.kiosk._qt.overlay import KioskOverlay
 from twin.gui.kiosk.camera import CameraDirector, Pose
@@ -82,7 +83,8 @@ class KioskWindow(QWidget):
                                     native_window=False)
         self.canvas.set_units(self.units)
         self.canvas.canvas.native.setMouseTracking(True)
-        self.overlay = KioskOverlay(scenario, kiosk_font_family(), self, units=self.units)
+        self.overlay = KioskOverlay(scenario, default_points(scenario, self.topology),
+                                    kiosk_font_family(), self, units=self.units)
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.canvas.widget, 0, 0)
@@ -144,9 +146,10 @@ class KioskWindow(QWidget):
 
     def _on_frame(self) -> None:
         try:
-            generation, snapshot = self.runner.latest()
-            if snapshot is not None and generation != self.shown_generation:
-                self.shown_generation = generation
+            frame = self.runner.latest()
+            snapshot = frame.snapshot
+            if snapshot is not None and frame.generation != self.shown_generation:
+                self.shown_generation = frame.generation
                 self.snapshot = snapshot
                 self.canvas.update(snapshot)
                 self.overlay.update_snapshot(snapshot)

@@ -1,16 +1,19 @@
 """The rack colour fields: which value colours the racks, its colour map, range and units.
 
 Ranges are fixed per scenario (not stretched to each frame's values) so that a colour
-always means the same temperature or power while the simulation runs.
+always means the same temperature or power while the simulation runs. Qt-free; vispy's
+colour maps do the mapping, imported when a first colour is asked for (the kiosk checks a
+story's colour fields before any window opens).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any
 
 import numpy as np
-from vispy.color import Colormap
 
 from twin.gui.units import UnitSystem, conversion
 from twin.scenario import Scenario
@@ -19,11 +22,28 @@ from twin.sim.snapshot import RackState
 TRIPPED_RGBA = np.array([0.93, 0.16, 0.85, 1.0], np.float32)  # magenta: outside every map
 SELECTED_RGBA = np.array([0.0, 0.9, 1.0, 1.0], np.float32)
 
+class ColorRamp:
+    """Colours evenly spaced over [0, 1], linearly interpolated (a vispy ``Colormap``)."""
+
+    def __init__(self, colors: list[str]) -> None:
+        self.colors = tuple(colors)
+
+    @cached_property
+    def colormap(self) -> Any:
+        from vispy.color import Colormap
+
+        return Colormap(list(self.colors))
+
+    def map(self, fraction: np.ndarray) -> np.ndarray:
+        """(n, 4) RGBA of each fraction in [0, 1]."""
+        return self.colormap.map(fraction)
+
+
 # blue (cool) to red (hot), after ColorBrewer RdYlBu
-THERMAL = Colormap(["#313695", "#4575b4", "#74add1", "#abd9e9", "#e0f3f8", "#fee090",
+THERMAL = ColorRamp(["#313695", "#4575b4", "#74add1", "#abd9e9", "#e0f3f8", "#fee090",
                     "#fdae61", "#f46d43", "#d73027", "#a50026"])
 # dark to bright, after viridis: for quantities that are not temperatures
-LOAD = Colormap(["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"])
+LOAD = ColorRamp(["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +62,7 @@ class ColorField:
     values: Callable[[RackState], np.ndarray]
     low: float = 0.0
     high: float = 1.0
-    colormap: Colormap | None = None
+    colormap: ColorRamp | None = None
     categories: tuple[Category, ...] = ()
     marks: tuple[tuple[float, str], ...] = ()  # values worth a tick on the colour bar
 

@@ -5,7 +5,9 @@ sizes without running any physics."""
 from __future__ import annotations
 
 import threading
+from dataclasses import fields
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -15,13 +17,10 @@ from twin.sim.robotics.cells import RobotState
 from twin.sim.robotics.kinematics import CHAINS
 from twin.sim.robotics.workcells import MAX_JOINTS, robot_units
 from twin.sim.snapshot import (
-    SITE_COLUMNS,
-    CduState,
-    PlantState,
-    PowerState,
-    RackState,
+    SITE_NAMES,
     RobotsState,
     Snapshot,
+    blank_snapshot,
     frozen_fields,
 )
 from twin.sim.topology import Topology, build_topology
@@ -71,45 +70,44 @@ class FakeSimulation:
         self.log.append("reset")
 
     def snapshot(self, *, robots: bool = True) -> Snapshot:
+        """The blank snapshot of the site's sizes (flags False, counts 0) with plausible
+        figures of a site at work filled in."""
         n, c = self.topology.rack_count, self.topology.cdu_count
         halls = len(self.topology.hall_names)
-        site = dict.fromkeys((name for name, _ in SITE_COLUMNS), 0.0)
+        blank = blank_snapshot(racks=n, cdus=c, halls=halls, rows=len(self.topology.row_names),
+                               generators=self.scenario.power.generators.units)
+        site = dict.fromkeys(SITE_NAMES, 0.0)
         site.update(time_s=self.time_s, it_power_kw=n * 120.0, facility_power_kw=n * 132.0,
                     pue=1.1, gpu_temp_max_c=float(self.gpu_temp_c.max()), bess_soc=0.8,
                     grid_import_kw=n * 132.0, tokens_per_s=n * 4.3e5)
         ones = np.ones(n)
-        racks = frozen_fields(
-            RackState, utilization=0.8 * ones, power_kw=120.0 * ones,
+        racks = _filled(
+            blank.racks, utilization=0.8 * ones, power_kw=120.0 * ones,
             gpu_temp_c=self.gpu_temp_c, inlet_temp_c=35.0 * ones, outlet_temp_c=45.0 * ones,
             flow_lpm=180.0 * ones, liquid_heat_kw=100.0 * ones, throttled=self.throttled,
             tripped=self.tripped, tokens_per_s=4.3e5 * ones, power_cap_fraction=ones)
-        cdus = frozen_fields(
-            CduState, supply_c=np.full(c, 35.0), return_c=np.full(c, 45.0),
+        cdus = _filled(
+            blank.cdus, supply_c=np.full(c, 35.0), return_c=np.full(c, 45.0),
             flow_lpm=np.full(c, 2500.0), pump_speed=np.full(c, 0.7),
             pumps_running=np.ones(c, int), dp_kpa=np.full(c, 110.0),
             duty_kw=np.full(c, 1500.0), facility_valve=np.full(c, 0.6),
             pump_power_kw=np.full(c, 12.0), supply_setpoint_c=np.full(c, 35.0),
-            pump_manual=np.zeros(c, bool), valve_stuck=np.zeros(c, bool),
-            leak_detected=np.zeros(c, bool), inventory_fraction=np.ones(c),
-            filter_resistance_factor=np.ones(c))
-        plant = frozen_fields(
-            PlantState, fws_supply_c=30.0, fws_return_c=40.0, dry_cooler_duty_kw=30000.0,
+            inventory_fraction=np.ones(c), filter_resistance_factor=np.ones(c))
+        plant = _filled(
+            blank.plant, fws_supply_c=30.0, fws_return_c=40.0, dry_cooler_duty_kw=30000.0,
             dry_cooler_fan_speed=0.6, dry_coolers_running=20, chiller_duty_kw=0.0,
             chillers_running=1, chiller_cop=5.0, tower_duty_kw=0.0,
             hall_air_c=np.full(halls, 27.0), dry_coolers_available=36, chillers_available=4)
-        power = frozen_fields(
-            PowerState, hall_transformer_loading=np.full(halls, 0.6),
+        power = _filled(
+            blank.power, hall_transformer_loading=np.full(halls, 0.6),
             hall_ups_loading=np.full(halls, 0.5),
             hall_transformers_in_service=np.full(halls, 8),
             hall_ups_modules_in_service=np.full(halls, 20), hall_redundant=np.ones(halls, bool),
             row_busway_loading=np.full(len(self.topology.row_names), 0.5),
             main_transformer_loading=0.45, plant_transformer_loading=0.4,
             hall_lv_voltage_pu=np.full(halls, 0.97), mv_voltage_pu=0.99,
-            plant_lv_voltage_pu=0.98,
-            grid_import_cap_kw=60000.0, utility_available=True, generators_online=0,
-            generator_state=np.zeros(self.scenario.power.generators.units, np.int8),
-            hall_powered=np.ones(halls, bool), hall_load_shed=np.zeros(halls, bool),
-            gpu_power_smoothing=False)
+            plant_lv_voltage_pu=0.98, grid_import_cap_kw=60000.0, utility_available=True,
+            hall_powered=np.ones(halls, bool))
         return Snapshot(step=self.steps, time_s=self.time_s, site=site, racks=racks,
                         cdus=cdus, plant=plant, power=power,
                         robots=self.robots() if robots else None)
@@ -150,3 +148,9 @@ class FakeSimulation:
             service_routes_m=tuple(np.zeros((0, 2)) for _ in range(service)),
             cell_mean_time_to_repair_s=np.full(cells, np.nan), mean_time_to_repair_s=np.nan,
             repairs_done=0, repairs_open=0)
+
+
+def _filled(blank: object, **values: object) -> Any:
+    """``blank`` (a state of a blank snapshot) with ``values`` in place of its own."""
+    held = {f.name: getattr(blank, f.name) for f in fields(blank)}
+    return frozen_fields(type(blank), **{**held, **values})

@@ -341,10 +341,11 @@ def measure(name: str, speed: float | None, seconds: float, profile_top: int,
     """One window on one scenario, in this (fresh) process."""
     rss_at_launch = rss_mib()
     # the window's modules load here, after the memory of a bare process is read
+    from twin.alarms import AlarmEngine
     from twin.gui._qt.main_window import MainWindow
     from twin.gui.app import create_application
+    from twin.paths import cache_dir
     from twin.scenario import load
-    from twin.settings import cache_dir
     from twin.sim import coolant
     from twin.sim.engine import Simulation
 
@@ -353,7 +354,8 @@ def measure(name: str, speed: float | None, seconds: float, profile_top: int,
     scenario = load(name)
     simulation = Simulation.from_scenario(scenario)
     app = create_application()
-    window = MainWindow(scenario, simulation, speed=speed, running=True)
+    window = MainWindow(scenario, simulation, alarms=AlarmEngine.from_scenario(scenario),
+                        speed=speed, running=True)
     clock = FrameClock(window)
     window.setGeometry(0, 0, *WINDOW_SIZE)
     window.show()

@@ -57,8 +57,8 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
     from PySide6.QtCore import QEvent, QTimer
 
     from twin.gui.app import create_application
-    from twin.kiosk._qt.window import KioskWindow
-    from twin.kiosk.app import prepare
+    from twin.gui.kiosk._qt.window import KioskWindow
+    from twin.gui.kiosk.app import prepare
     from twin.sim.engine import Simulation
 
     story, path, scenario = prepare(args.story, args.scenario)

@@ -8,7 +8,7 @@ and ratios are the figures to compare) of:
 
 - engine: ``Simulation.step`` alone over steps S..S+N of a fresh simulation (S: one output
   interval, 60 s), steps per second and times real time;
-- twin run: ``twin.output.run_headless`` as ``twin run`` calls it (alarm scans, the SQLite
+- twin run: ``twin.runs.output.run_headless`` as ``twin run`` calls it (alarm scans, the SQLite
   journal, the CSV site table with its flushes), timed over S+N steps minus a run of S
   steps, so that building the simulation and opening the outputs do not count and both
   cover the same steps;
@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from twin.output import run_headless
+from twin.runs.output import run_headless
 from twin.scenario import builtin_scenarios, load
 from twin.scenario.units import parse_duration
 from twin.sim.engine import Simulation

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from twin.output import run_headless
+from twin.runs.output import run_headless
 from twin.scenario import builtin_scenarios, load
 
 

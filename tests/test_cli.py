@@ -1,7 +1,7 @@
 """The command line: check, scenarios, --help, and argument errors (exit 2, no traceback).
 
 ``twin run`` is exercised only up to the point where it would start the engine: a stand-in
-``twin.output`` module records the call instead, so these tests do not depend on the engine.
+``twin.runs.output`` module records the call instead, so these tests do not depend on the engine.
 """
 
 from __future__ import annotations
@@ -204,9 +204,9 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.fixture
 def engine(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Replace twin.output with a stand-in that records the run instead of simulating."""
+    """Replace twin.runs.output with a stand-in that records the run instead of simulating."""
     calls: list[dict[str, Any]] = []
-    fake = types.ModuleType("twin.output")
+    fake = types.ModuleType("twin.runs.output")
 
     def run_headless(scenario: Any, **kwargs: Any) -> int:
         calls.append({"scenario": scenario, **kwargs})
@@ -214,7 +214,7 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     fake.run_headless = run_headless  # type: ignore[attr-defined]
     fake.OutputError = type("OutputError", (Exception,), {})  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "twin.output", fake)
+    monkeypatch.setitem(sys.modules, "twin.runs.output", fake)
     return calls
 
 

@@ -22,8 +22,9 @@ import pytest
 
 from twin.alarms import read_journal
 from twin.cli import main
-from twin.output import FLUSH_WALL_S
-from twin.replay import Recording, RecordingError, SiteSeries
+from twin.runs.output import FLUSH_WALL_S
+from twin.runs.recording import Recording, RecordingError
+from twin.runs.replay import SiteSeries
 
 REPO = Path(__file__).resolve().parent.parent
 DURATION_S = 30 * 86400.0  # far longer than any test lets it run

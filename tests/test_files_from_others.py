@@ -38,9 +38,9 @@ from hypothesis import strategies as st
 
 from twin.alarms import JournalError, read_journal
 from twin.cli import main
-from twin.kiosk.app import prepare
-from twin.kiosk.story import builtin_stories
-from twin.replay import Recording, RecordingError
+from twin.gui.kiosk.app import prepare
+from twin.gui.kiosk.story import builtin_stories
+from twin.runs.recording import Recording, RecordingError
 from twin.scenario import ScenarioError, builtin_scenarios
 from twin.settings import Settings, load_settings
 
@@ -744,9 +744,9 @@ def test_random_command_lines_end_in_a_clear_message(work, argv):
     example = _fresh(work)
     (example / "folder").mkdir()
     (example / "scenario.toml").write_bytes(SCENARIO_BYTES)
-    with mock.patch("twin.output.run_headless", return_value=0) as engine, \
+    with mock.patch("twin.runs.output.run_headless", return_value=0) as engine, \
          mock.patch("twin.gui.app.run_gui", return_value=0) as window, \
-         mock.patch("twin.kiosk.app.run_kiosk", return_value=0) as kiosk:
+         mock.patch("twin.gui.kiosk.app.run_kiosk", return_value=0) as kiosk:
         code, err = twin(argv, example, outputs=("out.html", "out.pdf"))
     clean("command line", code, err)
     if code == 0 and argv and argv[0] in ("run", "gui", "kiosk"):

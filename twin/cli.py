@@ -19,12 +19,12 @@ from twin.exchange.commands import COMMANDS as EXCHANGE_COMMANDS
 from twin.exchange.commands import CommandError, add_commands
 from twin.grid import commands as grid
 from twin.grid.bill import GridError
+from twin.paths import cache_dir
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
 from twin.scenario.loader import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
 from twin.scratch import remove_scratch
-from twin.settings import cache_dir
-from twin.sim import coolant
+from twin.sim import DT_RANGE_S, coolant, dt_in_range
 from twin.sim.weather import check_hourly_csv
 
 EXIT_USAGE = 2
@@ -407,15 +407,16 @@ def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | No
 
 def _kiosk(args: argparse.Namespace) -> int:
     _screenshot_target("kiosk", args.screenshot, args.exit_after)
-    from twin.kiosk.app import run_kiosk  # checks the story before any window appears
+    from twin.gui.kiosk.app import run_kiosk  # checks the story before any window appears
 
     return run_kiosk(args.story, args.scenario, language=args.lang, screen=args.screen,
                      exit_after_s=args.exit_after, screenshot=args.screenshot)
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not 0.1 - 1e-9 <= args.dt <= 300 + 1e-9:
-        raise UsageError(f"twin run: --dt {format_duration(args.dt)} is outside 0.1 s to 300 s")
+    if not dt_in_range(args.dt):
+        raise UsageError(f"twin run: --dt {format_duration(args.dt)} is outside "
+                         f"{DT_RANGE_S[0]:g} s to {DT_RANGE_S[1]:g} s")
     ratio = args.every / args.dt
     if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
         raise UsageError(
@@ -469,7 +470,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"twin run: {exc}") from None
     scenario_toml = read_text(resolve(args.scenario))  # kept in every output
     # the engine loads only once the arguments are good
-    from twin.output import OutputError, run_headless
+    from twin.runs.output import OutputError, run_headless
 
     try:
         code = run_headless(
@@ -510,14 +511,8 @@ def _grid(command: str, args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     _screenshot_target("replay", args.screenshot, args.exit_after)
-    from twin.replay import (
-        COMPARABLE,
-        Recording,
-        RecordingError,
-        ReplaySimulation,
-        SiteSeries,
-        read_reference,
-    )
+    from twin.runs.recording import Recording, RecordingError
+    from twin.runs.replay import COMPARABLE, ReplaySimulation, SiteSeries, read_reference
 
     try:
         recording = Recording.open(args.recording)
@@ -573,13 +568,13 @@ def _report(args: argparse.Namespace) -> int:
             read_metadata(args.journal)
         except JournalError as exc:
             raise UsageError(f"twin report: --journal {exc}") from None
-    from twin.replay import RecordingError
+    from twin.runs.recording import RecordingError
 
     try:
         if pdf:
             _write_pdf_report(args)
         else:
-            from twin.report import write_report
+            from twin.runs.report import write_report
 
             write_report(args.run_output, args.out, compare_with=args.compare,
                          journal=args.journal)
@@ -615,7 +610,7 @@ def _study_report(args: argparse.Namespace) -> int:
 
 
 def _write_pdf_report(args: argparse.Namespace) -> None:
-    from twin.report_pdf import PAGE_SIZES, write_pdf_report  # Qt only for a PDF
+    from twin.runs.report_pdf import PAGE_SIZES, write_pdf_report  # Qt only for a PDF
 
     sizes = {size.lower(): size for size in PAGE_SIZES}
     page_size = sizes.get((args.page_size or PAGE_SIZES[0]).lower())

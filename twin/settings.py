@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from twin import inputs
+from twin.paths import config_dir
 
 SETTINGS_FILE = "settings.json"
 MAX_SETTINGS_BYTES = 1024 * 1024  # the window's saved layout is a few kB
@@ -33,13 +33,7 @@ class Settings(BaseModel):
 
 
 def settings_path() -> Path:
-    return Path(platformdirs.user_config_dir("twin", appauthor=False)) / SETTINGS_FILE
-
-
-def cache_dir() -> Path:
-    """Where twin keeps what it can build again (coolant property tables): the platform's
-    per-user cache folder (on Linux ``$XDG_CACHE_HOME/twin``, else ``~/.cache/twin``)."""
-    return Path(platformdirs.user_cache_dir("twin", appauthor=False))
+    return config_dir() / SETTINGS_FILE
 
 
 def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from twin.alarms import (
-    AlarmedSimulation,
     AlarmEngine,
     AlarmKey,
     AlarmState,
@@ -22,6 +21,7 @@ from twin.alarms import (
     default_points,
     scan_every_steps,
 )
+from twin.runs.observe import ObservedRun
 from twin.scenario import load
 from twin.scenario.schema import PumpTrip, UtilityOutage
 from twin.sim.engine import Simulation
@@ -171,20 +171,23 @@ def test_scan_interval_is_about_one_simulated_second():
     assert scan_every_steps(0.1) == 10
 
 
-def test_an_alarmed_simulation_scans_as_it_steps_and_resets_with_it():
+def test_an_observing_alarm_engine_scans_as_the_run_steps_and_resets_with_it():
     scenario = load("single-rack")
     sim = Simulation.from_scenario(scenario, dt_s=0.5)
     engine = AlarmEngine.from_scenario(scenario, sim.topology)
-    alarmed = AlarmedSimulation(sim, engine)
-    alarmed.step(5)
+    run = ObservedRun(sim, [engine])
+    run.step(5)
     assert engine.time_s == 2.0  # scanned once per simulated second: at 1 s and 2 s
-    assert alarmed.time_s == 2.5 and alarmed.dt_s == 0.5  # the simulation's own
-    alarmed.apply(PumpTrip(at_s=0, kind="pump-trip", target="CDU", pumps=2))
-    alarmed.step(4)
+    assert sim.time_s == 2.5
+    applied = run.apply(PumpTrip(at_s=0, kind="pump-trip", target="CDU", pumps=2))
+    assert applied.time_s == 2.5
+    run.step(4)
     assert engine.state(AlarmKey("cdu.no_pump", "ON", 0)) is AlarmState.UNACKNOWLEDGED
-    alarmed.reset()
+    run.reset()
     assert sim.time_s == 0.0
     assert engine.summary().alarms == ()
+    run.step(2)  # scanning again from the start, at 1 s
+    assert engine.time_s == 1.0
 
 
 @pytest.mark.slow
@@ -206,7 +209,7 @@ def test_a_scan_of_the_gigawatt_site_costs_well_under_a_millisecond():
 
 
 def test_the_alarm_package_imports_no_gui_toolkit():
-    code = ("import sys, twin.alarms, twin.output\n"
+    code = ("import sys, twin.alarms, twin.runs.output\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('PySide6', 'vispy', 'pyqtgraph', 'OpenGL') or m.startswith('twin.gui')))")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
@@ -216,7 +219,7 @@ def test_the_alarm_package_imports_no_gui_toolkit():
 
 
 def test_alarm_scans_read_a_live_view_without_copies_or_robots():
-    from twin.alarms import AlarmedSimulation, AlarmEngine
+    from twin.alarms import AlarmEngine
     from twin.scenario import load
     from twin.sim.engine import Simulation
 
@@ -232,8 +235,7 @@ def test_alarm_scans_read_a_live_view_without_copies_or_robots():
 
     sim.live_view = spy
     sim.snapshot = lambda **kwargs: pytest.fail("a scan copied a snapshot")
-    alarmed = AlarmedSimulation(sim, AlarmEngine.from_scenario(scenario))
-    alarmed.step(3)
+    ObservedRun(sim, [AlarmEngine.from_scenario(scenario)]).step(3)
     assert len(taken) == 3 and all(v.robots is None for v in taken)
 
     # a simulation without a live view (a replay) is scanned on snapshots without robots
@@ -254,7 +256,7 @@ def test_alarm_scans_read_a_live_view_without_copies_or_robots():
     real = Simulation.from_scenario(scenario)
     real.step()
     replayed = Replayed()
-    AlarmedSimulation(replayed, AlarmEngine.from_scenario(scenario)).step(2)
+    ObservedRun(replayed, [AlarmEngine.from_scenario(scenario)]).step(2)
     assert replayed.snapshots == [False, False]
 
 

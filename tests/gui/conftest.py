@@ -1,154 +1,14 @@
-"""GUI fixtures: a simulation test double and a window factory that fails on leaks."""
+"""GUI fixtures: a window factory that fails on leaks (on ``tests.fakes.FakeSimulation``
+unless a test gives its own simulation)."""
 
 from __future__ import annotations
 
 import threading
-from functools import cache
 
-import numpy as np
 import pytest
 
-from twin.scenario import Scenario, load
-from twin.sim.layout import build_layout
-from twin.sim.robotics.cells import RobotState
-from twin.sim.robotics.kinematics import CHAINS
-from twin.sim.robots import MAX_JOINTS, robot_units
-from twin.sim.snapshot import (
-    SITE_COLUMNS,
-    CduState,
-    PlantState,
-    PowerState,
-    RackState,
-    RobotsState,
-    Snapshot,
-    frozen_fields,
-)
-from twin.sim.topology import Topology, build_topology
-
-
-@cache
-def scenario_named(name: str) -> Scenario:
-    return load(name)
-
-
-class FakeSimulation:
-    """Stands in for the engine: real ``Snapshot`` objects of the scenario's sizes, with
-    GPU temperatures that tests may set (``gpu_temp_c``) and a log of what happened."""
-
-    def __init__(self, scenario: Scenario, dt_s: float = 1.0, step_delay_s: float = 0.0):
-        self.topology: Topology = build_topology(scenario)
-        self.dt_s = dt_s
-        self.step_delay_s = step_delay_s
-        self.steps = 0
-        self.log: list[str] = []
-        n = self.topology.rack_count
-        self.gpu_temp_c = np.linspace(40.0, 80.0, n)
-        self.tripped = np.zeros(n, bool)
-        self.throttled = np.zeros(n, bool)
-        self.scenario = scenario
-        self.arms = robot_units(scenario)
-        self.service = robot_units(scenario, service=True)
-        workcells = build_layout(scenario, self.topology).workcells
-        self.service_xy_m = np.array([workcells.center_m[k, :2] for k, _, _ in self.service])
-
-    @property
-    def time_s(self) -> float:
-        return self.steps * self.dt_s
-
-    @property
-    def has_output(self) -> bool:
-        return self.steps > 0
-
-    def step(self, n: int = 1) -> None:
-        if self.step_delay_s:
-            threading.Event().wait(self.step_delay_s * n)
-        self.steps += n
-        self.log.append(f"step {n}")
-
-    def reset(self) -> None:
-        self.steps = 0
-        self.log.append("reset")
-
-    def snapshot(self, *, robots: bool = True) -> Snapshot:
-        n, c = self.topology.rack_count, self.topology.cdu_count
-        halls = len(self.topology.hall_names)
-        site = dict.fromkeys((name for name, _ in SITE_COLUMNS), 0.0)
-        site.update(time_s=self.time_s, it_power_kw=n * 120.0, facility_power_kw=n * 132.0,
-                    pue=1.1, gpu_temp_max_c=float(self.gpu_temp_c.max()), bess_soc=0.8,
-                    grid_import_kw=n * 132.0, tokens_per_s=n * 4.3e5)
-        ones = np.ones(n)
-        racks = frozen_fields(
-            RackState, utilization=0.8 * ones, power_kw=120.0 * ones,
-            gpu_temp_c=self.gpu_temp_c, inlet_temp_c=35.0 * ones, outlet_temp_c=45.0 * ones,
-            flow_lpm=180.0 * ones, liquid_heat_kw=100.0 * ones, throttled=self.throttled,
-            tripped=self.tripped, tokens_per_s=4.3e5 * ones, power_cap_fraction=ones)
-        cdus = frozen_fields(
-            CduState, supply_c=np.full(c, 35.0), return_c=np.full(c, 45.0),
-            flow_lpm=np.full(c, 2500.0), pump_speed=np.full(c, 0.7),
-            pumps_running=np.ones(c, int), dp_kpa=np.full(c, 110.0),
-            duty_kw=np.full(c, 1500.0), facility_valve=np.full(c, 0.6),
-            pump_power_kw=np.full(c, 12.0), supply_setpoint_c=np.full(c, 35.0),
-            pump_manual=np.zeros(c, bool), valve_stuck=np.zeros(c, bool),
-            leak_detected=np.zeros(c, bool), inventory_fraction=np.ones(c),
-            filter_resistance_factor=np.ones(c))
-        plant = frozen_fields(
-            PlantState, fws_supply_c=30.0, fws_return_c=40.0, dry_cooler_duty_kw=30000.0,
-            dry_cooler_fan_speed=0.6, dry_coolers_running=20, chiller_duty_kw=0.0,
-            chillers_running=1, chiller_cop=5.0, tower_duty_kw=0.0,
-            hall_air_c=np.full(halls, 27.0), dry_coolers_available=36, chillers_available=4)
-        power = frozen_fields(
-            PowerState, hall_transformer_loading=np.full(halls, 0.6),
-            hall_ups_loading=np.full(halls, 0.5),
-            hall_transformers_in_service=np.full(halls, 8),
-            hall_ups_modules_in_service=np.full(halls, 20), hall_redundant=np.ones(halls, bool),
-            row_busway_loading=np.full(len(self.topology.row_names), 0.5),
-            main_transformer_loading=0.45, plant_transformer_loading=0.4,
-            hall_lv_voltage_pu=np.full(halls, 0.97), mv_voltage_pu=0.99,
-            plant_lv_voltage_pu=0.98,
-            grid_import_cap_kw=60000.0, utility_available=True, generators_online=0,
-            generator_state=np.zeros(self.scenario.power.generators.units, np.int8),
-            hall_powered=np.ones(halls, bool), hall_load_shed=np.zeros(halls, bool),
-            gpu_power_smoothing=False)
-        return Snapshot(step=self.steps, time_s=self.time_s, site=site, racks=racks,
-                        cdus=cdus, plant=plant, power=power,
-                        robots=self.robots() if robots else None)
-
-    def robots(self) -> RobotsState:
-        """Arms swinging about their resting poses with the step count, every gripper
-        closing for half of each swing, service robots at their docks."""
-        arms, service = len(self.arms), len(self.service)
-        cells = len(self.scenario.workcells)
-        phase = 0.05 * self.steps + np.arange(arms)
-        joints = np.zeros((arms, MAX_JOINTS))
-        for a, (_, robot, _) in enumerate(self.arms):
-            chain = CHAINS[robot.model]
-            joints[a, :chain.joint_count] = chain.home_rad + 0.3 * np.sin(phase[a])
-        counts = np.zeros((cells, len(RobotState)), int)
-        for k, _, _ in self.arms:
-            counts[k, RobotState.MOVING] += 1
-        for k, _, _ in self.service:
-            counts[k, RobotState.IDLE] += 1
-        return frozen_fields(
-            RobotsState, arm_cell=np.array([k for k, _, _ in self.arms], int),
-            arm_joints_rad=joints, arm_gripper_closed=np.sin(phase) > 0,
-            arm_state=np.full(arms, int(RobotState.MOVING)), arm_stop_cause=np.zeros(arms, int),
-            arm_soc=np.full(arms, 0.8), arm_power_w=np.full(arms, 300.0),
-            arm_cycles=np.full(arms, self.steps // 10),
-            cell_state_counts=counts, cell_cycles=np.full(cells, self.steps // 10),
-            cell_progress=np.full(cells, 0.1 * self.steps),
-            cell_throughput_per_h=np.full(cells, 300.0), cell_utilization=np.full(cells, 0.9),
-            cell_oee=np.full(cells, 0.85), cell_power_kw=np.full(cells, 1.5),
-            cell_grid_kw=np.full(cells, 1.5), cell_intrusion=np.zeros(cells, bool),
-            cell_emergency_stop=np.zeros(cells, bool),
-            service_cell=np.array([k for k, _, _ in self.service], int),
-            service_xy_m=self.service_xy_m.reshape(service, 2),
-            service_heading_rad=np.zeros(service),
-            service_state=np.full(service, int(RobotState.IDLE)),
-            service_stop_cause=np.zeros(service, int), service_soc=np.full(service, 0.9),
-            service_target_rack=np.full(service, -1), service_power_w=np.full(service, 60.0),
-            service_routes_m=tuple(np.zeros((0, 2)) for _ in range(service)),
-            cell_mean_time_to_repair_s=np.full(cells, np.nan), mean_time_to_repair_s=np.nan,
-            repairs_done=0, repairs_open=0)
+from tests.fakes import FakeSimulation, scenario_named
+from twin.alarms import AlarmEngine
 
 
 def _python_threads() -> set[threading.Thread]:
@@ -171,7 +31,8 @@ def make_window(qtbot, qapp):
     def factory(name: str = "seoul-ai-factory", **kwargs) -> MainWindow:
         scenario = scenario_named(name)
         simulation = kwargs.pop("simulation", None) or FakeSimulation(scenario)
-        window = MainWindow(scenario, simulation, **kwargs)
+        alarms = kwargs.pop("alarms", None) or AlarmEngine.from_scenario(scenario)
+        window = MainWindow(scenario, simulation, alarms=alarms, **kwargs)
         if kwargs.get("settings") is None:  # saved settings bring their own size
             window.resize(1280, 800)
         window.show()
@@ -194,24 +55,3 @@ def make_window(qtbot, qapp):
     if leaked_widgets or leaked_threads:
         pytest.fail(f"the window leaked widgets {leaked_widgets} or threads "
                     f"{[t.name for t in leaked_threads]}")
-
-
-def open_paused(make_window, qtbot, simulation):
-    """A paused window on ``simulation`` showing its first snapshot, and a function that
-    applies a change to the simulation and waits until the window shows the result."""
-    window = make_window(simulation=simulation, running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
-
-    def change(function=lambda sim: None) -> None:
-        generation = window.shown_generation
-        window.runner.call(function)
-        qtbot.waitUntil(lambda: window.shown_generation > generation, timeout=3000)
-
-    return window, change
-
-
-def pixel_at(canvas, image: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """The rendered RGB at the pixel where a point of the site appears."""
-    x, y = canvas.screen_position(point)
-    scale = image.shape[1] / canvas.canvas.size[0]  # physical over logical pixels
-    return image[int(y * scale), int(x * scale), :3].astype(int)

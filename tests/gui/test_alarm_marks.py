@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from vispy.color import Color
 
-from tests.gui.conftest import FakeSimulation, open_paused, scenario_named
+from tests.fakes import FakeSimulation, scenario_named
+from tests.gui.helpers import open_paused
 from twin.alarms import AlarmKey, AlarmState, AlarmView, Priority
 from twin.gui.objects import Selection
 

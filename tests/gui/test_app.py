@@ -86,8 +86,9 @@ def test_about_names_the_version_and_the_licences(make_window):
 
 def test_a_recording_plays_back_in_the_window_and_the_bar_scrubs_it(
         make_window, qtbot, tmp_path):
-    from twin.output import run_headless
-    from twin.replay import Recording, ReplaySimulation
+    from twin.runs.output import run_headless
+    from twin.runs.recording import Recording
+    from twin.runs.replay import ReplaySimulation
     from twin.scenario import builtin_scenarios, load
 
     scenario = load("single-rack")

@@ -11,20 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.gui.conftest import FakeSimulation, scenario_named
+from tests.fakes import FakeSimulation, scenario_named
 from twin.cli import main
 from twin.gui._qt.kpi_comparison import LOST_TOKENS
-from twin.output import run_headless
-from twin.recording import MANIFEST
-from twin.replay import (
-    KPI_LABELS,
-    Recording,
-    ReplaySimulation,
-    SiteSeries,
-    compare,
-    kpis,
-)
-from twin.report import format_difference, format_number
+from twin.runs.output import run_headless
+from twin.runs.recording import MANIFEST, Recording
+from twin.runs.replay import KPI_LABELS, ReplaySimulation, SiteSeries, compare, kpis
+from twin.runs.report import format_difference, format_number
 from twin.scenario import builtin_scenarios, loads
 
 pytestmark = pytest.mark.gui
@@ -45,7 +38,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("runs")
     text = builtin_scenarios()["single-rack"].read_text()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("twin.recording.MIN_FLUSH_WALL_S", 0.0)  # several parts, at once
+        patch.setattr("twin.runs.recording.MIN_FLUSH_WALL_S", 0.0)  # several parts, at once
         for label, scenario_text, record_every_s in (("base", text, 60.0),
                                                      ("fault", text + CDU_LOSS, 30.0)):
             assert run_headless(loads(scenario_text), duration_s=1800, dt_s=1.0,

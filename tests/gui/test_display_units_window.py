@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from tests.gui.conftest import FakeSimulation, scenario_named
+from tests.fakes import FakeSimulation, scenario_named
 from twin.gui._qt.trends import TrendPanel
 from twin.gui.objects import Selection
 from twin.gui.units import PSI_KPA, US_GALLON_L, UnitSystem
-from twin.replay import SiteSeries
+from twin.runs.replay import SiteSeries
 from twin.settings import Settings, load_settings
 from twin.sim.engine import Simulation
 

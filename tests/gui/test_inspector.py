@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from tests.gui.conftest import scenario_named
+from tests.fakes import scenario_named
 from twin.gui.objects import KINDS, Selection, describe
 from twin.sim.engine import Simulation
-from twin.sim.robots import robot_units
+from twin.sim.robotics.workcells import robot_units
 from twin.sim.topology import build_topology
 
 

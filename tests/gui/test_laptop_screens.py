@@ -121,8 +121,8 @@ def test_a_wider_figure_wraps_the_strip_instead_of_widening_the_window(make_wind
     assert len({tile.y() for tile in _tiles(window)}) == 1
     minimum = window.minimumSizeHint().width()
     snapshot = window.snapshot
-    window.show_snapshot(dataclasses.replace(snapshot, site=dict(
-        snapshot.site, throttled_gpus=8640.0, tripped_racks=120.0)))
+    window.show_frame(dataclasses.replace(window.frame, snapshot=dataclasses.replace(
+        snapshot, site=dict(snapshot.site, throttled_gpus=8640.0, tripped_racks=120.0))))
     throttled = window.kpis.values["throttled"]
     qtbot.waitUntil(lambda: throttled.text() == "8,640 · 120 racks tripped", timeout=3000)
     qtbot.waitUntil(lambda: len({tile.y() for tile in _tiles(window)}) > 1, timeout=3000)
@@ -131,7 +131,7 @@ def test_a_wider_figure_wraps_the_strip_instead_of_widening_the_window(make_wind
     assert window.minimumSizeHint().width() == minimum
     one_row = _in_window(window, window.canvas.widget)
 
-    window.show_snapshot(snapshot)
+    window.show_frame(dataclasses.replace(window.frame, snapshot=snapshot))
     qtbot.waitUntil(lambda: throttled.text() == "0", timeout=3000)
     qtbot.waitUntil(lambda: len({tile.y() for tile in _tiles(window)}) == 1, timeout=3000)
     qtbot.waitUntil(lambda: _in_window(window, window.canvas.widget).height()
@@ -186,8 +186,8 @@ def test_figures_stay_put_as_the_digits_beside_them_change(make_window, qtbot):
     where = [tile.x() for tile in tiles]
     snapshot = window.snapshot
     it = window.kpis.values["it"]
-    window.show_snapshot(dataclasses.replace(snapshot, site=dict(
-        snapshot.site, it_power_kw=9_100.0)))  # "40.3 MW" to "9.1 MW"
+    window.show_frame(dataclasses.replace(window.frame, snapshot=dataclasses.replace(
+        snapshot, site=dict(snapshot.site, it_power_kw=9_100.0))))  # "40.3 MW" to "9.1 MW"
     qtbot.waitUntil(lambda: it.text() == "9.1 MW", timeout=3000)
     qtbot.wait(100)  # laid out again, were it to move
     assert [tile.x() for tile in tiles] == where

@@ -8,7 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tests.gui.conftest import FakeSimulation, open_paused, pixel_at, scenario_named
+from tests.fakes import FakeSimulation, scenario_named
+from tests.gui.helpers import open_paused, pixel_at
 from twin.gui.objects import Selection
 from twin.sim.robotics.kinematics import CHAINS, forward_kinematics
 from twin.sim.snapshot import RobotsState, Snapshot, frozen_fields

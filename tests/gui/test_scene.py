@@ -7,7 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tests.gui.conftest import FakeSimulation, open_paused, pixel_at, scenario_named
+from tests.fakes import FakeSimulation, scenario_named
+from tests.gui.helpers import open_paused, pixel_at
 from twin.sim.snapshot import CduState, PlantState, PowerState, Snapshot, frozen_fields
 
 pytestmark = pytest.mark.gui

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.gui.conftest import FakeSimulation, scenario_named
+from tests.fakes import FakeSimulation, scenario_named
 from twin.gui._qt.trends import TrendPanel
 from twin.gui.units import UnitSystem
-from twin.replay import SiteLog, SiteSeries
+from twin.runs.replay import SiteLog, SiteSeries
 
 pytestmark = pytest.mark.gui
 

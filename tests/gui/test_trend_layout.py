@@ -13,9 +13,10 @@ import math
 import numpy as np
 import pytest
 
-from tests.gui.conftest import FakeSimulation, scenario_named
-from twin.gui._qt.trends import MIN_PLOT_HEIGHT_PX, PLOT_GAP_PX, SELECTION_KEY, SITE_PLOTS
-from twin.replay import SiteSeries
+from tests.fakes import FakeSimulation, scenario_named
+from twin.gui._qt.trends import MIN_PLOT_HEIGHT_PX, PLOT_GAP_PX, SELECTION_KEY
+from twin.gui.trend_history import SITE_PLOTS
+from twin.runs.replay import SiteSeries
 
 pytestmark = pytest.mark.gui
 

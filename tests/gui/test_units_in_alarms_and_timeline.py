@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from tests.gui.conftest import FakeSimulation, scenario_named
+from tests.fakes import FakeSimulation, scenario_named
 from twin.alarms import AlarmEngine, AlarmPoint, Condition, Limit, Priority
 from twin.gui._qt.alarms import COLUMNS, AlarmPanel
 from twin.gui._qt.event_dialog import FieldEditor

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QLabel
 
-from tests.gui.conftest import FakeSimulation, open_paused, scenario_named
+from tests.fakes import FakeSimulation, scenario_named
+from tests.gui.helpers import open_paused
 from twin.gui._qt.timeline import DETAILS_COLUMN
 from twin.gui.objects import Selection
 from twin.gui.units import UnitSystem

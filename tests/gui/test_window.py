@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 import pytest
 
-from tests.gui.conftest import FakeSimulation, scenario_named
+from tests.fakes import FakeSimulation, scenario_named
 
 pytestmark = pytest.mark.gui
 
@@ -60,9 +61,10 @@ def test_panels_show_the_last_snapshot_of_a_burst(make_window, qtbot):
         simulation.step()
         burst.append(simulation.snapshot())
     for snapshot in burst:
-        window.show_snapshot(snapshot)
+        window.show_frame(dataclasses.replace(window.frame, snapshot=snapshot))
     assert window.snapshot is burst[-1]
-    qtbot.waitUntil(lambda: "91.5 °C" in window.kpis.values["gpu"].text(), timeout=3000)
+    # a first paint of new label glyphs can hold the event loop for seconds on a loaded machine
+    qtbot.waitUntil(lambda: "91.5 °C" in window.kpis.values["gpu"].text(), timeout=20000)
     qtbot.wait(300)  # a held-back older snapshot must not overwrite it
     assert "91.5 °C" in window.kpis.values["gpu"].text()
 
@@ -112,7 +114,7 @@ def test_colour_field_selector_recolours_the_racks_and_its_legend(make_window, q
 def test_the_legend_shows_one_tripped_swatch_whatever_the_field(make_window, qtbot):
     from PySide6.QtGui import QColor
 
-    from twin.gui._vispy.colors import TRIPPED_RGBA
+    from twin.gui.colors import TRIPPED_RGBA
 
     window = make_window(running=False)
     bar, combo = window.color_panel.bar, window.color_panel.combo
@@ -134,7 +136,7 @@ def test_the_legend_shows_one_tripped_swatch_whatever_the_field(make_window, qtb
 
 
 def test_tripped_racks_stand_out_in_every_field(make_window, qtbot):
-    from twin.gui._vispy.colors import TRIPPED_RGBA
+    from twin.gui.colors import TRIPPED_RGBA
 
     simulation = FakeSimulation(scenario_named("seoul-ai-factory"))
     simulation.tripped[5] = True

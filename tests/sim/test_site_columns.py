@@ -14,12 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import TypeAdapter
 
-from twin.output import SITE_NAMES, run_headless
+from twin.runs.output import run_headless
 from twin.scenario import builtin_scenarios, load
 from twin.scenario.loader import from_dict
 from twin.scenario.schema import Event
 from twin.sim.engine import Simulation
-from twin.sim.snapshot import SITE_COLUMNS
+from twin.sim.snapshot import SITE_COLUMNS, SITE_NAMES
 
 COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
 SOURCES = ("grid_import_kw", "generator_kw", "bess_power_kw", "ups_battery_kw", "unserved_kw")

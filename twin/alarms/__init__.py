@@ -14,7 +14,6 @@ from twin.alarms.definitions import (
 )
 from twin.alarms.engine import (
     SCAN_INTERVAL_S,
-    AlarmedSimulation,
     AlarmEngine,
     AlarmKey,
     AlarmState,
@@ -40,7 +39,6 @@ __all__ = [
     "AlarmState",
     "AlarmSummary",
     "AlarmView",
-    "AlarmedSimulation",
     "Condition",
     "FloodStatus",
     "JournalError",

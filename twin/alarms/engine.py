@@ -22,11 +22,11 @@ The process condition (``active``) is tracked the same while an alarm is shelved
 suppressed, so it comes back in the right state.
 
 Threading: the engine is not thread-safe. It lives where the simulation is stepped (the
-``twin run`` loop, or the GUI runner's worker thread, e.g. by running an
-``AlarmedSimulation``): ``update``, ``acknowledge``, ``shelve`` and ``unshelve`` are
-called there only (the GUI sends them through the runner's command queue).
-``summary()`` returns an immutable ``AlarmSummary`` that any thread may read; the engine
-replaces it (one reference assignment) after each change.
+``twin run`` loop, or the GUI runner's worker thread, where it observes the run through
+``on_start`` and ``on_step``, see ``twin.runs.observe``): ``update``, ``acknowledge``,
+``shelve`` and ``unshelve`` are called there only (the GUI sends them through the
+runner's command queue). ``summary()`` returns an immutable ``AlarmSummary`` that any
+thread may read; the engine replaces it (one reference assignment) after each change.
 """
 
 from __future__ import annotations
@@ -405,6 +405,9 @@ class AlarmEngine:
         self._shelved = 0
         self._rules = [_RuleState(rule.hold_s) for rule in self.suppression]
         self._summary = self._build_summary()
+        self._scan_steps = 1  # set by on_start from the observed simulation's step
+        self._observed_steps: int | None = None  # steps seen since on_start; None: never
+        self._reading: Callable[[], Snapshot] | None = None
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, topology: Topology | None = None, *,
@@ -578,6 +581,31 @@ class AlarmEngine:
             for i in expired.tolist():
                 self._unshelve(family, i, t, "shelving expired")
 
+    # ------------------------------------------------------------------ run observer
+
+    def on_start(self, run) -> None:
+        """Scan ``run`` as it steps (``twin.runs.observe``): every ``scan_every_steps(dt)``
+        steps. When the run starts again (its simulation was reset), the alarms go back to
+        normal too."""
+        if self._observed_steps is not None:
+            self.reset()
+        self._scan_steps = scan_every_steps(run.dt_s)
+        self._observed_steps = 0
+        # a copy-free view where the simulation offers one (twin.sim.live); else a snapshot
+        # without the robots, which alarm points never read
+        self._reading = getattr(run, "live_view", None) or (
+            lambda: run.snapshot(robots=False))
+
+    def on_step(self, run, applied) -> None:
+        if self._reading is None or self._observed_steps is None:
+            raise RuntimeError("on_step before on_start: the engine observes no run")
+        self._observed_steps += 1
+        if self._observed_steps % self._scan_steps == 0:
+            self.update(self._reading())
+
+    def on_finish(self) -> None:
+        """Nothing to close: the journal belongs to whoever opened it."""
+
     # ------------------------------------------------------------------ operator actions
 
     def acknowledge(self, keys: Iterable[AlarmKey], note: str = "") -> int:
@@ -717,43 +745,3 @@ class AlarmEngine:
             generation=self._generation, time_s=self._time_s,
             alarms=tuple(self._listed.values()), flood=self._flood.status,
             raised_by_priority=tuple(sorted(self._raised.items())))
-
-
-_ALARMED_OWN = frozenset({"simulation", "alarms", "scan_steps", "_steps", "_view"})
-
-
-class AlarmedSimulation:
-    """A simulation that scans its alarms as it steps, on the thread that steps it: every
-    ``scan_every_steps(dt)`` steps. A reset resets the alarms too; everything else (time,
-    snapshots, events, operator commands) passes through to the simulation."""
-
-    def __init__(self, simulation, alarms: AlarmEngine) -> None:
-        self.simulation = simulation
-        self.alarms = alarms
-        self.scan_steps = scan_every_steps(simulation.dt_s)
-        self._steps = 0
-        # a copy-free view where the simulation offers one (twin.sim.live); else a snapshot
-        # without the robots, which alarm points never read
-        self._view = getattr(simulation, "live_view", None) or (
-            lambda: simulation.snapshot(robots=False))
-
-    def step(self, n: int = 1) -> None:
-        for _ in range(n):
-            self.simulation.step()
-            self._steps += 1
-            if self._steps % self.scan_steps == 0:
-                self.alarms.update(self._view())
-
-    def reset(self) -> None:
-        self.simulation.reset()
-        self.alarms.reset()
-        self._steps = 0
-
-    def __getattr__(self, name: str):
-        return getattr(self.simulation, name)
-
-    def __setattr__(self, name: str, value) -> None:
-        if name in _ALARMED_OWN:
-            object.__setattr__(self, name, value)
-        else:  # a command that sets a value on the simulation reaches the simulation
-            setattr(self.simulation, name, value)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-import platformdirs
+from twin.paths import config_dir
 
 CREDENTIALS_FILE = "mqtt.toml"
 ENV_USERNAME = "TWIN_MQTT_USERNAME"
@@ -78,7 +78,7 @@ def parse_broker_url(url: str) -> tuple[str, int, bool]:
 
 
 def credentials_path() -> Path:
-    return Path(platformdirs.user_config_dir("twin", appauthor=False)) / CREDENTIALS_FILE
+    return config_dir() / CREDENTIALS_FILE
 
 
 def read_credentials(environ: dict[str, str] | None = None,

@@ -128,7 +128,7 @@ def bill_path_for(out: Path) -> Path:
 
 def read_table(table_path: Path):
     """A ``twin run`` site table with the columns bills and settlements read."""
-    from twin.runtable import RunTableError, read_run_table
+    from twin.runs.runtable import RunTableError, read_run_table
 
     try:
         table = read_run_table(table_path)

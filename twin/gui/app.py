@@ -16,7 +16,7 @@ from twin.settings import load_settings
 from twin.sim.weather import check_hourly_csv
 
 if TYPE_CHECKING:
-    from twin.replay import SiteSeries
+    from twin.runs.replay import SiteSeries
 
 DEFAULT_SCENARIO = "seoul-ai-factory"
 APP_ID = "io.github.twin.Twin"  # the desktop entry's and AppStream's id (packaging/linux)
@@ -88,7 +88,7 @@ def run_gui(scenario_name_or_path: str | Path | None,
     Opening another scenario from the window replaces it with a new one. Without a
     scenario the last one opened comes back; theme, speed and the window's layout are the
     user's settings (``twin.settings``), saved when a window closes. ``reference``, a run
-    already checked (``twin.replay.read_reference``), is compared with the first window's run.
+    already checked (``twin.runs.replay.read_reference``), is compared with the first window's run.
     """
     problem = display_problem()
     if problem is not None:
@@ -114,6 +114,7 @@ def run_gui(scenario_name_or_path: str | Path | None,
     app = create_application()
     from PySide6.QtCore import QTimer
 
+    from twin.alarms import AlarmEngine
     from twin.gui._qt.main_window import MainWindow
 
     current: list[MainWindow] = []
@@ -122,6 +123,7 @@ def run_gui(scenario_name_or_path: str | Path | None,
     def open_window(chosen: Scenario, chosen_source: str,
                     previous: MainWindow | None = None) -> None:
         window = MainWindow(chosen, simulation_factory(chosen),
+                            alarms=AlarmEngine.from_scenario(chosen),
                             theme=previous.theme.name if previous else theme or settings.theme,
                             speed=settings.speed, settings=settings if persist else None,
                             source=chosen_source,

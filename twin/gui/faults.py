@@ -35,7 +35,7 @@ from twin.scenario.schema import (
     WorkcellStop,
     WorkloadSurge,
 )
-from twin.sim.robots import robot_units
+from twin.sim.robotics.workcells import robot_units
 from twin.sim.topology import Topology
 
 LEAK_RATE_LPM = 10.0  # a failed quick-disconnect rather than a drip or a burst hose

@@ -23,7 +23,7 @@ from twin.scenario.schema import PumpTrip
 from twin.sim.power import GENERATOR_FAILED, GENERATOR_STARTING
 from twin.sim.robotics.cells import DEFAULT_TASKS, RobotState, StopCause
 from twin.sim.robotics.kinematics import CHAINS
-from twin.sim.robots import robot_units
+from twin.sim.robotics.workcells import robot_units
 from twin.sim.snapshot import Snapshot
 from twin.sim.topology import Topology
 

@@ -1,10 +1,12 @@
-"""Runs a simulation on a worker thread and hands the newest snapshot to the GUI.
+"""Runs a simulation on a worker thread and hands the newest frame to the GUI.
 
-The worker steps the simulation at the requested speed and puts each new snapshot in
-a one-slot, lock-protected mailbox; the GUI takes it on its own timer and never waits
-for the simulation. Everything that changes the simulation (pause, speed, a step, any
-callable) goes through a queue and is applied by the worker between two steps, so the
-simulation is only ever touched by one thread.
+The worker steps the simulation at the requested speed through an ``ObservedRun`` (its
+observers, the alarm engine first, are told of every step: ``twin.runs.observe``) and puts
+each new ``Frame`` (the snapshot, the alarm summary as of that snapshot, the events applied
+so far) in a one-slot, lock-protected mailbox; the GUI takes it on its own timer and never
+waits for the simulation. Everything that changes the simulation (pause, speed, a step, an
+injected event, any callable) goes through a queue and is applied by the worker between
+two steps, so the simulation and its observers are only ever touched by one thread.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
+from twin.alarms import AlarmEngine, AlarmSummary
+from twin.runs.observe import AppliedEvent, ObservedRun, RunObserver
+from twin.scenario.schema import Event
 from twin.sim.snapshot import Snapshot
 
 PUBLISH_INTERVAL_S = 1 / 120  # at full speed, publish often enough for a 60 Hz display
@@ -46,6 +51,22 @@ class SimulationLike(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Frame:
+    """What the worker publishes, one per generation: the newest snapshot, the alarm
+    summary taken right after it (None without an alarm engine), and every event the
+    runner applied since it started, oldest first (a frame replaces the one before it, so
+    the whole list travels: a GUI that skipped a frame misses none)."""
+
+    generation: int
+    snapshot: Snapshot | None
+    alarms: AlarmSummary | None
+    applied: tuple[AppliedEvent, ...]
+
+
+NO_FRAME = Frame(0, None, None, ())
+
+
+@dataclass(frozen=True, slots=True)
 class RunnerStats:
     steps_per_s: float  # simulation steps per second of wall time
     speed: float  # simulated seconds per second of wall time, as achieved
@@ -59,14 +80,19 @@ class SimulationRunner(QObject):
     failed = Signal(str)  # the traceback of an exception raised on the worker
     rejected = Signal(str)  # why the simulation refused a command (a value out of range)
 
-    def __init__(self, simulation: SimulationLike, *, speed: float | None = 1.0,
+    def __init__(self, simulation: SimulationLike, *, alarms: AlarmEngine | None = None,
+                 observers: Sequence[RunObserver] = (), speed: float | None = 1.0,
                  paused: bool = False, parent: QObject | None = None) -> None:
+        """``alarms`` scans the run and its summary goes out with each frame; ``observers``
+        are told of every step after it."""
         super().__init__(parent)
         self._sim = simulation
+        self._alarms = alarms
+        self._observed = ObservedRun(simulation, [*([alarms] if alarms else []), *observers])
+        self._applied: tuple[AppliedEvent, ...] = ()  # worker side
         self._commands: queue.Queue[Callable[[], None]] = queue.Queue()
         self._lock = threading.Lock()
-        self._latest: Snapshot | None = None
-        self._generation = 0
+        self._frame = NO_FRAME
         self._stats = RunnerStats(0.0, 0.0, paused)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -103,10 +129,10 @@ class SimulationRunner(QObject):
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def latest(self) -> tuple[int, Snapshot | None]:
-        """The newest snapshot and its generation (which grows with each one published)."""
+    def latest(self) -> Frame:
+        """The newest frame (its generation grows with each one published)."""
         with self._lock:
-            return self._generation, self._latest
+            return self._frame
 
     def stats(self) -> RunnerStats:
         with self._lock:
@@ -141,8 +167,15 @@ class SimulationRunner(QObject):
 
     def call(self, function: Callable[[Any], object]) -> None:
         """Apply ``function(simulation)`` on the worker between two steps; a ValueError it
-        raises is reported by ``rejected`` and the simulation goes on."""
+        raises is reported by ``rejected`` and the simulation goes on. (The observers see
+        the steps the runner takes, not steps taken by ``function``.)"""
         self._commands.put(lambda: self._do_call(function))
+
+    def inject(self, make: Callable[[float], Event]) -> None:
+        """Apply the event ``make(time_s)`` builds, at the simulation's time, between two
+        steps; it goes out in the frames' ``applied`` from then on (a ValueError is
+        reported by ``rejected``)."""
+        self._commands.put(lambda: self._do_inject(make))
 
     # ----------------------------------------------------------------- worker side
 
@@ -163,8 +196,17 @@ class SimulationRunner(QObject):
         self._pending_steps += n
 
     def _do_reset(self) -> None:
-        self._sim.reset()
+        self._observed.reset()
         self._anchor()
+        self._publish()
+
+    def _do_inject(self, make: Callable[[float], Event]) -> None:
+        try:
+            applied = self._observed.apply(make(self._sim.time_s))
+        except ValueError as exc:
+            self.rejected.emit(str(exc))
+            return
+        self._applied = (*self._applied, applied)
         self._publish()
 
     def _do_call(self, function: Callable[[Any], object]) -> None:
@@ -183,11 +225,11 @@ class SimulationRunner(QObject):
         # a snapshot reports the rates of the step before it: after a start or a reset,
         # take that first step
         if not self._sim.has_output:
-            self._sim.step(1)
+            self._observed.step(1)
         snapshot = self._sim.snapshot()
+        alarms = self._alarms.summary() if self._alarms is not None else None
         with self._lock:
-            self._latest = snapshot
-            self._generation += 1
+            self._frame = Frame(self._frame.generation + 1, snapshot, alarms, self._applied)
 
     def _publish_stats(self, steps_per_s: float, speed: float) -> None:
         with self._lock:
@@ -266,7 +308,7 @@ class SimulationRunner(QObject):
         taken = 0
         # one step at a time within a frame's budget, so that commands wait at most a frame
         while taken < n and (taken == 0 or time.monotonic() < budget_end):
-            self._sim.step(1)
+            self._observed.step(1)
             taken += 1
         if self._speed is None or taken < n:
             # Stepping flat out, the worker would hold the GIL nearly all the time and the

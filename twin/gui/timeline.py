@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-import platformdirs
 from pydantic import TypeAdapter, ValidationError
 
+from twin.paths import data_dir
 from twin.scenario import Scenario, ScenarioError, loads
 from twin.scenario.loader import Problem, parse_toml, read_text
 from twin.scenario.schema import Event
@@ -37,7 +37,7 @@ _EVENT = TypeAdapter(Event)
 def user_scenario_dir() -> Path:
     """Where a user's own scenarios go by default (a built-in one is saved as a copy there):
     on Linux ``$XDG_DATA_HOME/twin/scenarios``, else ``~/.local/share/twin/scenarios``."""
-    return Path(platformdirs.user_data_dir("twin", appauthor=False)) / "scenarios"
+    return data_dir() / "scenarios"
 
 
 # --------------------------------------------------------------------------- TOML text

@@ -4,12 +4,12 @@ from twin.scenario.loader import (
     Problem,
     ScenarioError,
     builtin_scenarios,
-    cdu_unit_names,
     it_nameplate_kw,
     load,
     loads,
     resolve,
 )
+from twin.scenario.names import cdu_unit_names
 from twin.scenario.schema import Scenario
 
 __all__ = [

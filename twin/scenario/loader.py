@@ -16,6 +16,7 @@ from pydantic.fields import FieldInfo
 
 from twin import inputs
 from twin.resources import resource_dir
+from twin.scenario.names import cdu_unit_names, rack_names
 from twin.scenario.schema import (
     CDU_EVENT_KINDS,
     CONSISTENCY_ERROR,
@@ -638,7 +639,7 @@ def event_target_names(s: Scenario, kind: str, racks_known: bool = True
     if kind in ("workcell-e-stop", "workcell-reset"):
         return {"target": ("workcell", [c.name for c in s.workcells])}
     if kind == "service-dispatch" and racks_known:
-        return {"target": ("rack", _rack_names(s))}
+        return {"target": ("rack", rack_names(s))}
     return {}
 
 
@@ -692,12 +693,6 @@ def event_problems(s: Scenario, events: list[Event], duration_s: float | None = 
     return problems
 
 
-def _rack_names(s: Scenario) -> list[str]:
-    return [rack_name(row, slot) for hall in s.halls for rows in hall.rows
-            for row in row_unit_names(rows.name, rows.count)
-            for slot in range(rows.racks_per_row)]
-
-
 def _workcell_kind_problems(i: int, cell: Workcell, hall_names: list[str]) -> list[Problem]:
     """What each kind of cell must and must not have."""
     where = f"workcells[{i}]"
@@ -733,28 +728,9 @@ def _workcell_kind_problems(i: int, cell: Workcell, hall_names: list[str]) -> li
 
 
 # Apparent to real power of modern IT loads with active PFC power supplies.
+
+
 _POWER_FACTOR = 0.95
-
-
-def cdu_unit_names(group: str, count: int) -> list[str]:
-    """Names of the CDUs a group expands to: ``H1-CDU`` x 3 gives ``H1-CDU-01`` .. ``-03``."""
-    if count == 1:
-        return [group]
-    width = max(2, len(str(count)))
-    return [f"{group}-{k:0{width}d}" for k in range(1, count + 1)]
-
-
-def row_unit_names(group: str, count: int) -> list[str]:
-    """Names of the rows a group expands to: ``H1-R`` x 12 gives ``H1-R01`` .. ``H1-R12``."""
-    if count == 1:
-        return [group]
-    width = max(2, len(str(count)))
-    return [f"{group}{k:0{width}d}" for k in range(1, count + 1)]
-
-
-def rack_name(row: str, slot: int) -> str:
-    """A rack's name from its row's and its 0-based position in the row: ``H1-R03-07``."""
-    return f"{row}-{slot + 1:02d}"
 
 
 def it_nameplate_kw(s: Scenario) -> float:

@@ -31,6 +31,7 @@ import numpy as np
 
 from twin.scenario import Scenario
 from twin.scenario.schema import Event
+from twin.sim import DT_RANGE_S, dt_in_range
 from twin.sim.control import pi_implicit
 from twin.sim.coolant import CoolantTable
 from twin.sim.heat_exchange import exchanger_conductance_w_per_k
@@ -45,8 +46,7 @@ from twin.sim.layout import build_layout
 from twin.sim.live import LiveView
 from twin.sim.plant import ChillerPlant, economizer_share, facility_pump_power_w
 from twin.sim.power import PowerChain
-from twin.sim.robotics.cells import RobotState
-from twin.sim.robots import Workcells
+from twin.sim.robotics.workcells import Workcells
 from twin.sim.snapshot import (
     SITE_COLUMNS,
     CduState,
@@ -218,8 +218,9 @@ class Simulation:
     """The whole site, advanced in fixed steps of ``dt_s``; deterministic for a seed."""
 
     def __init__(self, scenario: Scenario, seed: int | None = None, dt_s: float = 1.0):
-        if not 0.1 - 1e-9 <= dt_s <= 300.0 + 1e-9:
-            raise ValueError(f"dt_s must lie in 0.1 .. 300 s, got {dt_s}")
+        if not dt_in_range(dt_s):
+            raise ValueError(f"dt_s must lie in {DT_RANGE_S[0]:g} .. {DT_RANGE_S[1]:g} s, "
+                             f"got {dt_s}")
         self.scenario = scenario
         self.seed = scenario.scenario.seed if seed is None else seed
         self.dt_s = float(dt_s)
@@ -1133,55 +1134,6 @@ class Simulation:
         if not self._last:
             raise RuntimeError("no step has run yet: call step() before live_view()")
         return LiveView(self)
-
-    def component_table(self, time_s: float) -> dict[str, np.ndarray]:
-        """Per-component values now, as columns of a long table (one row per component)."""
-        snap = self.snapshot()
-        topo = self.topology
-        rows: dict[str, list] = {k: [] for k in ("time_s", "component", "kind", "quantity",
-                                                  "value")}
-        def add(kind: str, names, quantity: str, values: np.ndarray) -> None:
-            count = len(values)
-            rows["time_s"].append(np.full(count, time_s))
-            rows["component"].append(np.asarray(names, dtype=object))
-            rows["kind"].append(np.full(count, kind, dtype=object))
-            rows["quantity"].append(np.full(count, quantity, dtype=object))
-            rows["value"].append(np.asarray(values, dtype=float))
-
-        rack_names = self.rack_names
-        for field_name in ("power_kw", "gpu_temp_c", "outlet_temp_c", "flow_lpm",
-                           "utilization", "tokens_per_s"):
-            add("rack", rack_names, field_name, getattr(snap.racks, field_name))
-        add("rack", rack_names, "throttled", snap.racks.throttled.astype(float))
-        add("rack", rack_names, "tripped", snap.racks.tripped.astype(float))
-        for field_name in ("supply_c", "return_c", "flow_lpm", "pump_speed", "dp_kpa",
-                           "duty_kw", "facility_valve", "pump_power_kw"):
-            add("cdu", topo.cdu_names, field_name, getattr(snap.cdus, field_name))
-        add("hall", topo.hall_names, "air_c", snap.plant.hall_air_c)
-        add("hall", topo.hall_names, "transformer_loading", snap.power.hall_transformer_loading)
-        add("hall", topo.hall_names, "ups_loading", snap.power.hall_ups_loading)
-        add("hall", topo.hall_names, "lv_voltage_pu", snap.power.hall_lv_voltage_pu)
-        add("row", topo.row_names, "busway_loading", snap.power.row_busway_loading)
-        for field_name in ("fws_supply_c", "dry_cooler_duty_kw", "dry_cooler_fan_speed",
-                           "chiller_duty_kw", "chiller_cop", "tower_duty_kw"):
-            add("plant", ["plant"], field_name, np.array([getattr(snap.plant, field_name)]))
-        add("plant", ["plant"], "mv_voltage_pu", np.array([snap.power.mv_voltage_pu]))
-        cells = self.scenario.workcells
-        if cells:
-            robots = snap.robots
-            names = np.array([c.name for c in cells], dtype=object)
-            service = np.array([c.kind == "service" for c in cells])
-            for field_name in ("throughput_per_h", "utilization", "power_kw", "grid_kw"):
-                add("workcell", names, field_name, getattr(robots, f"cell_{field_name}"))
-            add("workcell", names[~service], "cycles", robots.cell_cycles[~service])
-            add("workcell", names[~service], "oee", robots.cell_oee[~service])
-            add("workcell", names[service], "repairs", robots.cell_cycles[service])
-            add("workcell", names[service], "mean_time_to_repair_s",
-                robots.cell_mean_time_to_repair_s[service])
-            for state in RobotState:
-                add("workcell", names, f"robots_{state.name.lower()}",
-                    robots.cell_state_counts[:, state])
-        return {k: np.concatenate(v) for k, v in rows.items()}
 
 
 _COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}

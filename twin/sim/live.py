@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from twin.sim.snapshot import SITE_COLUMNS
+from twin.sim.snapshot import SITE_NAMES
 
 if TYPE_CHECKING:
     from twin.sim.engine import Simulation
 
-_SITE_NAMES = tuple(name for name, _ in SITE_COLUMNS)
 Getter = Callable[["Simulation"], Any]
 
 
@@ -116,7 +115,7 @@ class LiveView:
         self._sim = sim
         self.step = sim.state.step
         self.time_s = sim.state.time_s
-        self.site = dict(zip(_SITE_NAMES, sim.site_values().tolist(), strict=True))
+        self.site = dict(zip(SITE_NAMES, sim.site_values().tolist(), strict=True))
         self.racks = _LiveGroup(sim, RACK_FIELDS)
         self.cdus = _LiveGroup(sim, CDU_FIELDS)
         self.plant = _LiveGroup(sim, PLANT_FIELDS)

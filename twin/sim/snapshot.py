@@ -8,7 +8,9 @@ as the ``twin run`` output (units in the names, see ``SITE_COLUMNS``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +51,7 @@ SITE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("co2_kg_per_h", "emissions of grid import and generators"),
     ("energy_closure_error", "ledger: (in - rejected - stored - BESS) / in since the start"),
 )
+SITE_NAMES: tuple[str, ...] = tuple(name for name, _ in SITE_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,3 +202,45 @@ def frozen_fields(cls: type, **arrays: object) -> object:
     if missing:
         raise TypeError(f"{cls.__name__} missing {sorted(missing)}")
     return cls(**values)
+
+
+# Array fields that hold flags or counts rather than measurements (the rest are floats).
+_FLAG_FIELDS = frozenset({"throttled", "tripped", "pump_manual", "valve_stuck",
+                          "leak_detected", "hall_redundant", "hall_powered", "hall_load_shed"})
+_COUNT_FIELDS = frozenset({"pumps_running", "hall_transformers_in_service",
+                           "hall_ups_modules_in_service", "generator_state"})
+
+
+def blank_state(cls: type, *, racks: int = 0, cdus: int = 0, halls: int = 0, rows: int = 0,
+                generators: int = 0) -> Any:
+    """A rack, CDU, plant or power state of a site's sizes that holds nothing: measurements
+    NaN, counts 0, flags False (per-hall fields ``hall_*``, per-row ``row_*``, per-set
+    ``generator_state``)."""
+    length = {RackState: racks, CduState: cdus}.get(cls)
+    values: dict[str, object] = {}
+    for f in fields(cls):
+        if f.type != "np.ndarray":
+            values[f.name] = {"int": 0, "bool": False}.get(f.type, math.nan)
+            continue
+        n = (length if length is not None else halls if f.name.startswith("hall_")
+             else rows if f.name.startswith("row_") else generators)
+        if f.name in _FLAG_FIELDS:
+            values[f.name] = np.zeros(n, bool)
+        elif f.name in _COUNT_FIELDS:
+            values[f.name] = np.zeros(n, np.int64)
+        else:
+            values[f.name] = np.full(n, np.nan)
+    return frozen_fields(cls, **values)
+
+
+def blank_snapshot(*, racks: int, cdus: int, halls: int, rows: int, generators: int,
+                   step: int = 0, time_s: float = 0.0) -> Snapshot:
+    """A snapshot of a site's sizes that holds nothing (see ``blank_state``), without
+    robots: what a replay shows where a recording holds no value, and what test doubles
+    fill in."""
+    sizes = {"racks": racks, "cdus": cdus, "halls": halls, "rows": rows,
+             "generators": generators}
+    return Snapshot(step=step, time_s=time_s, site=dict.fromkeys(SITE_NAMES, math.nan),
+                    racks=blank_state(RackState, **sizes), cdus=blank_state(CduState, **sizes),
+                    plant=blank_state(PlantState, **sizes),
+                    power=blank_state(PowerState, **sizes), robots=None)

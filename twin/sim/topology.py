@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.scenario import Scenario, cdu_unit_names
-from twin.scenario.loader import rack_name, row_unit_names
+from twin.scenario import Scenario
+from twin.scenario.names import cdu_unit_names, rack_name, row_unit_names
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ class RunFiles:
 def simulate(scenario: Scenario, *, duration_s: float, dt_s: float, every_s: float,
              seed: int, folder: Path) -> RunFiles:
     """Run ``scenario`` headless as ``twin run`` does, writing into ``folder``; raises what
-    ``twin.output.run_headless`` raises."""
-    from twin.output import run_headless
+    ``twin.runs.output.run_headless`` raises."""
+    from twin.runs.output import run_headless
 
     files = RunFiles(folder / "site.parquet", folder / "site.alarms.sqlite")
     run_headless(scenario, duration_s=duration_s, dt_s=dt_s,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.settings import cache_dir
+from twin.paths import cache_dir
 from twin.sim import coolant
 from twin.study.failures import draw
 from twin.study.kpis import run_kpis

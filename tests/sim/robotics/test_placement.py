@@ -14,7 +14,7 @@ from twin.sim.robotics.placement import (
     WorkcellPlan,
     plan_workcells,
 )
-from twin.sim.robots import robot_units
+from twin.sim.robotics.workcells import robot_units
 
 from .helpers import site
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twin.gui._vispy.colors import TRIPPED_RGBA, ColorField
+from twin.gui.colors import TRIPPED_RGBA, ColorField
 
 SPEEDS: tuple[tuple[str, float | None], ...] = (
     ("1× real time", 1.0), ("10×", 10.0), ("60× (1 min/s)", 60.0), ("600×", 600.0),

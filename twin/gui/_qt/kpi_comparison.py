@@ -1,8 +1,8 @@
 """The KPIs of two runs side by side: run A (the one shown), run B (the reference) and
 A − B, over the simulated time both cover up to the time shown.
 
-It shows a ``twin.replay.Comparison`` of B with A (``compare(b, a)``, whose differences
-are A − B) and colours each difference as ``Comparison.outcome`` and ``twin.report``
+It shows a ``twin.runs.replay.Comparison`` of B with A (``compare(b, a)``, whose differences
+are A − B) and colours each difference as ``Comparison.outcome`` and ``twin.runs.report``
 judge and write them.
 """
 
@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from twin.gui._qt.theme import DARK, Theme
-from twin.replay import KPI_LABELS, Comparison
-from twin.report import format_difference, format_number
+from twin.runs.replay import KPI_LABELS, Comparison
+from twin.runs.report import format_difference, format_number
 from twin.scenario.units import format_duration
 
 LOST_TOKENS = "tokens lost by A (B − A)"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import queue
 import sys
 import time
 from collections.abc import Callable
@@ -50,32 +49,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twin.alarms import AlarmedSimulation, AlarmEngine
+from twin.alarms import AlarmEngine, AlarmSummary
 from twin.gui._qt.alarms import AlarmPanel
 from twin.gui._qt.controls import SPEEDS, ColorFieldPanel, TimeControls
 from twin.gui._qt.inspector import ObjectInspector
-from twin.gui._qt.kpi_strip import KpiStrip, site_kpis
+from twin.gui._qt.kpi_strip import KpiStrip
 from twin.gui._qt.replay_bar import ReplayBar
 from twin.gui._qt.theme import THEMES, Theme
 from twin.gui._qt.timeline import TimelinePanel
 from twin.gui._qt.trends import TrendPanel
 from twin.gui._vispy.base import LAYERS
 from twin.gui._vispy.canvas import CanvasWrapper
-from twin.gui._vispy.colors import rack_color_fields
 from twin.gui.about import about_html
+from twin.gui.colors import rack_color_fields
 from twin.gui.faults import faults_for
+from twin.gui.kpis import site_kpis
 from twin.gui.objects import Selection, object_name
-from twin.gui.runner import SimulationLike, SimulationRunner
+from twin.gui.runner import NO_FRAME, Frame, SimulationLike, SimulationRunner
 from twin.gui.timeline import save_timeline, user_scenario_dir
 from twin.gui.units import UnitSystem
-from twin.replay import (
-    COMPARABLE,
-    RecordingError,
-    ReplaySimulation,
-    SiteLog,
-    SiteSeries,
-    comparison_problem,
-)
+from twin.runs.observe import AppliedEvent
+from twin.runs.recording import RecordingError
+from twin.runs.replay import COMPARABLE, ReplaySimulation, SiteLog, SiteSeries, comparison_problem
 from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
 from twin.scenario.loader import builtin_scenario_dir
 from twin.scenario.schema import Event
@@ -110,13 +105,15 @@ class MainWindow(QMainWindow):
     scenario_chosen = Signal(object, str)  # a validated Scenario the user opened, its source
 
     def __init__(self, scenario: Scenario, simulation: SimulationLike, *,
-                 theme: str = "dark", units: str | None = None,
+                 alarms: AlarmEngine, theme: str = "dark", units: str | None = None,
                  speed: float | None = DEFAULT_SPEED,
                  running: bool = True, settings: Settings | None = None,
                  source: str | None = None, reference: SiteSeries | None = None) -> None:
-        """``settings``, when given, are restored (window layout) and saved on close with
-        ``source`` (the scenario's name or path) as the last scenario. ``reference`` is
-        a run to compare with from the start (see ``compare_with``)."""
+        """``alarms`` scans the simulation as it runs (on the runner's thread) and is shown
+        by the alarm panel and the 3D view. ``settings``, when given, are restored (window
+        layout) and saved on close with ``source`` (the scenario's name or path) as the last
+        scenario. ``reference`` is a run to compare with from the start (see
+        ``compare_with``)."""
         super().__init__()
         self.scenario = scenario
         self.settings, self.source = settings, source
@@ -136,7 +133,7 @@ class MainWindow(QMainWindow):
         self.canvas = CanvasWrapper(scenario, self.topology, self.layout_, self.fields,
                                     self.theme.scene, native_window=True)
         self.canvas.set_units(self.units)
-        self.kpis = KpiStrip(site_kpis(scenario, self.units))
+        self.kpis = KpiStrip(site_kpis(scenario, alarms.points, self.units))
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
@@ -145,14 +142,14 @@ class MainWindow(QMainWindow):
         column.addWidget(self.canvas.widget, 1)
         self.setCentralWidget(central)
 
-        # alarms are scanned on the simulation's thread as it steps (AlarmedSimulation); the
-        # window shows the engine's immutable summaries and sends operator actions as commands
+        # alarms are scanned on the simulation's thread as it steps (the runner's observer);
+        # the window shows the summary in each frame and sends operator actions as commands
         self.replay_bar = _replay_bar(simulation)
         self._recording = (simulation.recording if isinstance(simulation, ReplaySimulation)
                            else None)
-        self.alarm_engine = AlarmEngine.from_scenario(scenario, self.topology)
-        simulation = AlarmedSimulation(simulation, self.alarm_engine)
-        self.runner = SimulationRunner(simulation, speed=speed, paused=not running, parent=self)
+        self.alarm_engine = alarms
+        self.runner = SimulationRunner(simulation, alarms=alarms, speed=speed,
+                                       paused=not running, parent=self)
         self.runner.failed.connect(self._on_simulation_failed)
         self.time_controls = TimeControls(scenario.scenario.start, speed)
         self.time_controls.set_running(running)
@@ -196,7 +193,7 @@ class MainWindow(QMainWindow):
         trend_dock.setWidget(self.trends)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, trend_dock)
         self.resizeDocks([trend_dock], [260], Qt.Orientation.Vertical)
-        self._applied: queue.Queue[tuple[float, Event]] = queue.Queue()
+        self._applied_shown = 0  # of the frames' applied events, those on the timeline
         self.timeline = TimelinePanel(scenario, units=self.units)
         if callable(getattr(simulation, "replace_schedule", None)):  # not a recording
             self.timeline.attach(self.runner.call)
@@ -255,7 +252,8 @@ class MainWindow(QMainWindow):
         self.frame_timer.setInterval(FRAME_INTERVAL_MS)
         self.frame_timer.timeout.connect(self.pull_snapshot)
         self._panels_shown_at = -PANEL_INTERVAL_S
-        self._panels_snapshot: Snapshot | None = None
+        self.frame = NO_FRAME
+        self._panels_frame = NO_FRAME
         self._panel_timer = QTimer(self)  # shows the newest snapshot held back by the pace
         self._panel_timer.setSingleShot(True)
         self._panel_timer.timeout.connect(self._show_newest_in_panels)
@@ -457,7 +455,7 @@ class MainWindow(QMainWindow):
         is kept in the settings."""
         self.units = UnitSystem(system)
         self.unit_actions[self.units].setChecked(True)
-        self.kpis.set_kpis(site_kpis(self.scenario, self.units))
+        self.kpis.set_kpis(site_kpis(self.scenario, self.alarm_engine.points, self.units))
         self.color_panel.set_fields(tuple(f.in_units(self.units) for f in self.fields))
         self.inspector.set_units(self.units)
         self.trends.set_units(self.units)
@@ -466,8 +464,8 @@ class MainWindow(QMainWindow):
         self.timeline.set_units(self.units)
         if self.settings is not None:
             self.settings.units = self.units.value
-        if self._panels_snapshot is not None:  # the inspector shows its own again
-            self.kpis.update_snapshot(self._panels_snapshot)
+        if self._panels_frame.snapshot is not None:  # the inspector shows its own again
+            self.kpis.update_snapshot(self._panels_frame.snapshot)
 
     def set_theme(self, name: str) -> None:
         self.theme = THEMES[name]
@@ -477,8 +475,7 @@ class MainWindow(QMainWindow):
         self.canvas.set_palette(self.theme.scene)
         self.trends.apply_theme(self.theme)
 
-    def _show_alarms(self) -> None:
-        summary = self.alarm_engine.summary()
+    def _show_alarms(self, summary: AlarmSummary) -> None:
         if summary.generation == self._shown_alarm_generation:
             return
         self._shown_alarm_generation = summary.generation
@@ -504,21 +501,13 @@ class MainWindow(QMainWindow):
 
     def inject(self, make: Callable[[float], Event]) -> None:
         """Apply the event ``make(time_s)`` builds, at the simulation's time; the timeline
-        lists it once applied (the worker hands it over through a thread-safe queue)."""
-        def apply(sim) -> None:
-            event = make(sim.time_s)
-            sim.apply(event)
-            self._applied.put((sim.time_s, event))
+        lists it once applied (it comes back in the runner's frames)."""
+        self.runner.inject(make)
 
-        self.runner.call(apply)
-
-    def _show_applied_events(self) -> None:
-        while True:
-            try:
-                time_s, event = self._applied.get_nowait()
-            except queue.Empty:
-                return
-            self.timeline.add_injected(time_s, event)
+    def _show_applied_events(self, applied: tuple[AppliedEvent, ...]) -> None:
+        for done in applied[self._applied_shown:]:
+            self.timeline.add_injected(done.time_s, done.event)
+        self._applied_shown = len(applied)
 
     def save_timeline(self, target: Path | None = None) -> bool:
         """Write the timeline (its edits and the injected events) to the scenario file. A
@@ -616,38 +605,41 @@ class MainWindow(QMainWindow):
         self.time_controls.set_running(False)
 
     def pull_snapshot(self) -> None:
-        """Show the runner's newest snapshot, if there is one not shown yet; between
-        snapshots of a running simulation, move the flow dots and fans on."""
-        generation, snapshot = self.runner.latest()
-        if snapshot is not None and generation != self.shown_generation:
-            self.shown_generation = generation
-            self.show_snapshot(snapshot)
-        elif snapshot is not None and not self.runner.paused:
+        """Show the runner's newest frame, if there is one not shown yet; between frames
+        of a running simulation, move the flow dots and fans on."""
+        frame = self.runner.latest()
+        if frame.snapshot is not None and frame.generation != self.shown_generation:
+            self.shown_generation = frame.generation
+            self.show_frame(frame)
+        elif frame.snapshot is not None and not self.runner.paused:
             self.canvas.animate()
 
-    def show_snapshot(self, snapshot: Snapshot) -> None:
+    def show_frame(self, frame: Frame) -> None:
         """The 3D view and the trends' buffers take every snapshot; the panels the newest
-        one at most every ``PANEL_INTERVAL_S`` (and always the last one shown)."""
-        self.snapshot = snapshot
+        frame at most every ``PANEL_INTERVAL_S`` (and always the last one shown)."""
+        snapshot = frame.snapshot
+        self.frame, self.snapshot = frame, snapshot
         self.canvas.update(snapshot)
         self.trends.append(snapshot)
         wait_s = self._panels_shown_at + PANEL_INTERVAL_S - time.monotonic()
         if wait_s <= 0:
-            self._show_in_panels(snapshot)
+            self._show_in_panels(frame)
         elif not self._panel_timer.isActive():
             self._panel_timer.start(max(1, round(wait_s * 1000)))
 
     def _show_newest_in_panels(self) -> None:
-        if self.snapshot is not None and self.snapshot is not self._panels_snapshot:
-            self._show_in_panels(self.snapshot)
+        if self.frame.snapshot is not None and self.frame is not self._panels_frame:
+            self._show_in_panels(self.frame)
 
-    def _show_in_panels(self, snapshot: Snapshot) -> None:
+    def _show_in_panels(self, frame: Frame) -> None:
+        snapshot = frame.snapshot
         self._panels_shown_at = time.monotonic()
-        self._panels_snapshot = snapshot
+        self._panels_frame = frame
         self.kpis.update_snapshot(snapshot)
         self.inspector.update_snapshot(snapshot)
-        self._show_alarms()
-        self._show_applied_events()
+        if frame.alarms is not None:
+            self._show_alarms(frame.alarms)
+        self._show_applied_events(frame.applied)
         self.timeline.set_time(snapshot.time_s)
         self.time_controls.set_time(snapshot.time_s)
         if self.replay_bar is not None:

@@ -23,7 +23,6 @@ from twin.gui._vispy.alarm_marks import AlarmMarkAdapter
 from twin.gui._vispy.base import LAYERS, Adapter, LabelBoard, ScenePalette
 from twin.gui._vispy.busways import BuswayAdapter
 from twin.gui._vispy.cdus import CduAdapter
-from twin.gui._vispy.colors import ColorField
 from twin.gui._vispy.geometry import ray_hits
 from twin.gui._vispy.halls import HallAdapter
 from twin.gui._vispy.native_window import window_application
@@ -35,14 +34,15 @@ from twin.gui._vispy.site import SiteAdapter
 from twin.gui._vispy.substation import SubstationAdapter
 from twin.gui._vispy.workcells import WorkcellAdapter
 from twin.gui._vispy.yard import YardAdapter
+from twin.gui.colors import ColorField
 from twin.gui.objects import Selection, object_name
 from twin.gui.units import UnitSystem, conversion
+from twin.gui.viewpoints import FIELD_OF_VIEW_DEG, Viewpoint, framing, site_viewpoints
 from twin.scenario import Scenario
 from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
 from twin.sim.topology import Topology
 
-FIELD_OF_VIEW_DEG = 35.0
 TRANSITION_S = 0.7
 DEPTH_RANGE = 3000.0  # far over near plane: keeps floors and pads from z-fighting
 CLICK_TOLERANCE_PX = 4  # a press and release closer than this is a click, not an orbit
@@ -50,42 +50,6 @@ LABEL_INTERVAL_S = 0.5  # value labels: readable changes, and text layout kept o
 
 # four points that fix the scene's projection (site metres)
 _VIEW_PROBES_M = np.array([[0, 0, 0], [100, 0, 0], [0, 100, 0], [0, 0, 100]], float)
-
-
-@dataclass(frozen=True, slots=True)
-class Viewpoint:
-    label: str
-    center: tuple[float, float, float]
-    distance: float
-    elevation: float
-    azimuth: float
-
-
-def _framing(label: str, rect: np.ndarray, *, elevation: float = 38.0,
-             azimuth: float = -35.0, height_m: float = 0.0) -> Viewpoint:
-    """A viewpoint that shows the whole rectangle (xmin, ymin, xmax, ymax)."""
-    # far enough for the rectangle's circumscribed circle to fit the view's height
-    radius = max(math.hypot(rect[2] - rect[0], rect[3] - rect[1]) / 2, 8.0)
-    distance = radius / math.tan(math.radians(FIELD_OF_VIEW_DEG / 2))
-    center = ((rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2, height_m)
-    return Viewpoint(label, center, distance, elevation, azimuth)
-
-
-def site_viewpoints(layout: Layout, hall_names: tuple[str, ...],
-                    workcell_names: tuple[str, ...] = ()) -> dict[str, Viewpoint]:
-    views = {"site": _framing("Whole site", layout.site_rect_m, elevation=42.0)}
-    for h, name in enumerate(hall_names):
-        views[name] = _framing(f"Hall {name}", layout.hall_rect_m(h), elevation=48.0,
-                               azimuth=-30.0, height_m=1.0)
-    views["yard"] = _framing("Cooling yard", layout.yard_rect_m, elevation=35.0)
-    views["substation"] = _framing("Substation", layout.substation_rect_m, elevation=35.0,
-                                   azimuth=30.0)
-    for name, lower, upper in zip(workcell_names, layout.workcells.lower_m,
-                                  layout.workcells.upper_m, strict=True):
-        rect = np.array([lower[0], lower[1], upper[0], upper[1]])
-        views[f"workcell:{name}"] = _framing(f"Workcell {name}", rect, elevation=30.0,
-                                             azimuth=-25.0)
-    return views
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,8 +351,8 @@ class CanvasWrapper:
         lower, upper = self.bounds(selection)
         rect = np.array([lower[0], lower[1], upper[0], upper[1]])
         current = self.current_viewpoint()
-        target = _framing("selection", rect, elevation=max(current.elevation, 30.0),
-                          azimuth=current.azimuth, height_m=float(lower[2]))
+        target = framing("selection", rect, elevation=max(current.elevation, 30.0),
+                         azimuth=current.azimuth, height_m=float(lower[2]))
         self._transition = (None, current, target)
         self._timer.start()
 

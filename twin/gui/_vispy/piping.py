@@ -28,9 +28,9 @@ import numpy as np
 from vispy.scene import visuals
 
 from twin.gui._vispy.base import Adapter, set_visible
-from twin.gui._vispy.colors import THERMAL
 from twin.gui._vispy.geometry import UNIT_CUBE, scale_transforms
 from twin.gui._vispy.instances import send_colors
+from twin.gui.colors import THERMAL
 from twin.scenario import Scenario
 from twin.sim.layout import YARD_SETBACK_M, Boxes, Layout
 from twin.sim.snapshot import Snapshot

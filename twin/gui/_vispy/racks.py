@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from twin.gui._vispy.base import Adapter, set_visible
-from twin.gui._vispy.colors import TRIPPED_RGBA, ColorField
 from twin.gui._vispy.geometry import ALL_FACES, BOTTOM, box_node, faces_facing, shrunk
 from twin.gui._vispy.instances import send_colors
+from twin.gui.colors import TRIPPED_RGBA, ColorField
 from twin.sim.layout import Layout
 from twin.sim.snapshot import Snapshot
 

@@ -9,7 +9,7 @@ import numpy as np
 from vispy.scene import visuals
 
 from twin.gui._vispy.base import Adapter
-from twin.gui._vispy.colors import SELECTED_RGBA
+from twin.gui.colors import SELECTED_RGBA
 
 OUTLINE_PAD_M = 0.08
 

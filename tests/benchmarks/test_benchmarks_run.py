@@ -1,0 +1,42 @@
+"""Every script under benchmarks/ still runs: each is started as its README line says, on
+this tree, with arguments small enough for a test, and must finish with exit status 0 and
+print its figures. (The figures themselves are for people, not for assertions.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BENCHMARKS = REPO / "benchmarks"
+RUNS = {
+    "sim_speed.py": (["--steps", "5", "--repeats", "1", "single-rack"], "single-rack"),
+    "step_matrix.py": (["--scenarios", "single-rack", "--months", "7", "--faults", "none",
+                        "--dts", "60", "--days", "0.125", "--jobs", "1"], "single-rack"),
+    "run_memory.py": (["--scenario", "single-rack", "--dt", "60s", "--short", "1h",
+                       "--long", "2h"], "MiB"),
+    # the trend benchmark selects two racks: a site with more than one
+    "trends_update.py": (["--scenario", "seoul-ai-factory", "--repeats", "3"], "redraw"),
+    "gui_fps.py": (["--scenario", "single-rack", "--seconds", "1"], "single-rack"),
+    "kiosk_soak.py": (["--minutes", "0.3", "--sample-s", "2", "--warm-up-s", "2"],
+                      "resident memory"),
+}
+
+
+def test_every_benchmark_script_has_a_smoke_run() -> None:
+    assert sorted(RUNS) == sorted(p.name for p in BENCHMARKS.glob("*.py"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(RUNS))
+def test_the_benchmark_runs_with_tiny_arguments(script: str) -> None:
+    arguments, printed = RUNS[script]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this tree's twin, not an installed one
+    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *arguments], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert printed in done.stdout, done.stdout[-3000:]

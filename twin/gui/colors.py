@@ -1,0 +1,123 @@
+"""The rack colour fields: which value colours the racks, its colour map, range and units.
+
+Ranges are fixed per scenario (not stretched to each frame's values) so that a colour
+always means the same temperature or power while the simulation runs. Qt-free; vispy's
+colour maps do the mapping, imported when a first colour is asked for (the kiosk checks a
+story's colour fields before any window opens).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from twin.gui.units import UnitSystem, conversion
+from twin.scenario import Scenario
+from twin.sim.snapshot import RackState
+
+TRIPPED_RGBA = np.array([0.93, 0.16, 0.85, 1.0], np.float32)  # magenta: outside every map
+SELECTED_RGBA = np.array([0.0, 0.9, 1.0, 1.0], np.float32)
+
+class ColorRamp:
+    """Colours evenly spaced over [0, 1], linearly interpolated (a vispy ``Colormap``)."""
+
+    def __init__(self, colors: list[str]) -> None:
+        self.colors = tuple(colors)
+
+    @cached_property
+    def colormap(self) -> Any:
+        from vispy.color import Colormap
+
+        return Colormap(list(self.colors))
+
+    def map(self, fraction: np.ndarray) -> np.ndarray:
+        """(n, 4) RGBA of each fraction in [0, 1]."""
+        return self.colormap.map(fraction)
+
+
+# blue (cool) to red (hot), after ColorBrewer RdYlBu
+THERMAL = ColorRamp(["#313695", "#4575b4", "#74add1", "#abd9e9", "#e0f3f8", "#fee090",
+                    "#fdae61", "#f46d43", "#d73027", "#a50026"])
+# dark to bright, after viridis: for quantities that are not temperatures
+LOAD = ColorRamp(["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"])
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    label: str
+    rgba: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class ColorField:
+    """One way to colour the racks: a continuous map over [low, high] or categories."""
+
+    key: str
+    label: str
+    unit: str
+    values: Callable[[RackState], np.ndarray]
+    low: float = 0.0
+    high: float = 1.0
+    colormap: ColorRamp | None = None
+    categories: tuple[Category, ...] = ()
+    marks: tuple[tuple[float, str], ...] = ()  # values worth a tick on the colour bar
+
+    def colorize(self, racks: RackState) -> np.ndarray:
+        """(n, 4) float32 RGBA for every rack."""
+        values = self.values(racks)
+        if self.categories:
+            table = np.array([c.rgba for c in self.categories], np.float32)
+            return table[np.asarray(values, dtype=np.intp)]
+        span = self.high - self.low
+        fraction = np.clip((np.asarray(values, float) - self.low) / span, 0.0, 1.0)
+        return self.colormap.map(fraction).astype(np.float32)
+
+    def in_units(self, system: UnitSystem) -> ColorField:
+        """The field with its values, range and marks in ``system`` (this one is SI). A
+        conversion scales and shifts, so every rack keeps its colour."""
+        shown = conversion(self.unit, system)
+        if self.categories or shown.is_identity:
+            return self
+        values = self.values
+        return replace(self, unit=shown.unit, low=shown.to_display(self.low),
+                       high=shown.to_display(self.high),
+                       values=lambda racks: shown.to_display(values(racks)),
+                       marks=tuple((shown.to_display(v), label) for v, label in self.marks))
+
+    def format(self, value: float) -> str:
+        if self.categories:
+            return self.categories[int(value)].label
+        return f"{value:.1f} {self.unit}".rstrip()
+
+
+def _rack_state_category(racks: RackState) -> np.ndarray:
+    return np.where(racks.tripped, 2, np.where(racks.throttled, 1, 0))
+
+
+def rack_color_fields(scenario: Scenario) -> tuple[ColorField, ...]:
+    types = scenario.rack_types.values()
+    throttle_c = min(t.gpu_throttle_c for t in types)
+    critical_c = max(t.gpu_critical_c for t in types)
+    nameplate_kw = max(t.nameplate_kw for t in types)
+    supply_c = min(t.supply_setpoint_c for t in scenario.cdu_types.values())
+    return (
+        ColorField("gpu_temp", "GPU temperature", "°C", lambda r: r.gpu_temp_c,
+                   low=30.0, high=critical_c, colormap=THERMAL,
+                   marks=((throttle_c, "throttle"),)),
+        ColorField("outlet_temp", "Coolant outlet temperature", "°C", lambda r: r.outlet_temp_c,
+                   low=supply_c - 5.0, high=supply_c + 25.0, colormap=THERMAL,
+                   marks=((supply_c, "CDU supply"),)),
+        ColorField("power", "Rack power", "kW", lambda r: r.power_kw,
+                   low=0.0, high=round(nameplate_kw, -1), colormap=LOAD),
+        ColorField("utilization", "Utilization", "%", lambda r: 100.0 * r.utilization,
+                   low=0.0, high=100.0, colormap=LOAD),
+        ColorField("state", "Throttling state", "", _rack_state_category, categories=(
+            Category("normal", (0.42, 0.62, 0.50, 1.0)),
+            Category("throttled", (1.0, 0.66, 0.0, 1.0)),
+            Category("tripped", tuple(TRIPPED_RGBA.tolist())),
+        )),
+    )

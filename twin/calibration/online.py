@@ -32,7 +32,7 @@ import numpy as np
 
 from twin.scenario import Scenario
 
-DEFAULT_MEMORY_S = 600.0  # forgetting time constant: a clogging strainer's hours, not seconds
+DEFAULT_MEMORY_S = 300.0  # forgetting time constant: a fouling strainer moves over hours
 DEFAULT_CONFIRM_S = 300.0  # a drift must last this long before it alarms
 CLEAR_MARGIN = 0.5  # an alarm clears inside this share of its limit's distance from design
 
@@ -42,7 +42,7 @@ class RecursiveLeastSquares:
 
     def __init__(self, theta0: np.ndarray, relative_std0: float = 1.0):
         self.theta = np.asarray(theta0, dtype=float).copy()
-        scale = np.maximum(np.abs(self.theta), 1e-12) * relative_std0
+        scale = np.where(self.theta != 0, np.abs(self.theta), 1.0) * relative_std0
         self.p = np.diag(scale**2)  # covariance over the noise variance
         self.noise_var = math.nan
         self._weight = 0.0
@@ -54,7 +54,10 @@ class RecursiveLeastSquares:
         p_phi = self.p @ phi
         gain = p_phi / (forgetting + float(phi @ p_phi))
         self.theta = self.theta + gain * innovation
-        self.p = (self.p - np.outer(gain, p_phi)) / forgetting
+        # Joseph form: stays symmetric and positive definite in floating point, where
+        # the short form P - K phi^T P drifts and the estimate runs away
+        shrink = np.eye(phi.size) - np.outer(gain, phi)
+        self.p = (shrink @ self.p @ shrink.T + forgetting * np.outer(gain, gain)) / forgetting
         # noise variance: the same forgetting over squared innovations
         self._weight = forgetting * self._weight + 1.0
         previous = 0.0 if math.isnan(self.noise_var) else self.noise_var

@@ -249,6 +249,10 @@ def _add_calibrate(sub) -> None:
                            "(default: all the data after the warm-up)")
     calibrate.add_argument("--holdout", metavar="START..END",
                            help="a second window to validate on, not fitted")
+    calibrate.add_argument("--offset", nargs="+", action="extend", metavar="POINT",
+                           help="points whose sensors may read with a constant offset "
+                           "(names or patterns such as 'rack/*/outlet_temp_c'): the offset "
+                           "is estimated alongside and reported")
     calibrate.add_argument("--warmup", type=_duration, default=1800.0, metavar="DURATION",
                            help="model time before a window to settle (default 30min)")
     calibrate.add_argument("--out", required=True, type=Path, metavar="FILE.toml",
@@ -563,7 +567,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         holdout = parse_window(args.holdout) if args.holdout else None
         measurements = read_measurements(args.data)
         result = calibrate(measurements, scenario, params, window, holdout,
-                           warmup_s=args.warmup, progress=say)
+                           warmup_s=args.warmup, offset_patterns=args.offset, progress=say)
     except (DataError, ValueError) as exc:
         raise UsageError(f"twin calibrate: {exc}") from None
     data = [str(p) for p in args.data]
@@ -577,6 +581,8 @@ def _calibrate(args: argparse.Namespace) -> int:
         shown = (f"{r.value:.5g} +/- {r.std:.2g} {r.param.unit} (prior {r.param.prior:.5g})"
                  if r.fitted else f"left at {r.value:.5g}: {r.note}")
         print(f"{r.param.name:<44} {shown}")
+    for point, offset in result.offsets.items():
+        print(f"{point:<44} sensor offset {offset:+.4g}")
     after = result.fit_window.validation_after
     failing = [g for g, v in after.per_group.items() if v["hourly"].passes is False]
     print(f"Guideline 14 (hourly, fit window): {len(after.per_group) - len(failing)} of "

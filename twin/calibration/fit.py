@@ -20,6 +20,7 @@ lower bounds, a simplification stated in the report.
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import time
 from collections.abc import Callable
@@ -77,6 +78,7 @@ class Calibration:
     wall_s: float
     warmup_s: float
     sigma: dict[str, float]
+    offsets: dict[str, float] = field(default_factory=dict)  # point -> sensor offset found
     messages: list[str] = field(default_factory=list)
 
     @property
@@ -85,33 +87,46 @@ class Calibration:
 
 
 class _Objective:
-    """Scaled residuals of the model at relative parameter values, with a cache."""
+    """Scaled residuals of the model at relative parameter values, with a cache. A point
+    given a sensor offset has its mean residual taken out (the offset's least-squares
+    estimate, solved for in closed form at every evaluation)."""
 
     def __init__(self, factory: ScenarioFactory, model: DrivenModel, m: Measurements,
-                 good: dict[str, np.ndarray], sigma: dict[str, float]):
+                 good: dict[str, np.ndarray], sigma: dict[str, float],
+                 offset_points: set[str]):
         self.factory, self.model, self.good, self.sigma = factory, model, good, sigma
+        self.offset_points = offset_points
         self.priors = np.array([p.prior for p in factory.params])
         self.measured = {p: m.values[p][model.rows] for p in good}
         self.evaluations = 0
+        self.offsets: dict[str, float] = {}
         self._cache: dict[bytes, np.ndarray] = {}
 
     def run(self, x: np.ndarray) -> ModelRun:
         self.evaluations += 1
         return self.model.run(self.factory.build(list(x * self.priors)))
 
+    def scaled(self, run: ModelRun) -> np.ndarray:
+        parts = []
+        for p, g in self.good.items():
+            raw = (self.measured[p] - run.values[p])[g]
+            if p in self.offset_points:
+                self.offsets[p] = float(np.mean(raw[np.isfinite(raw)]))
+                raw = raw - self.offsets[p]
+            parts.append(raw / self.sigma[p])
+        r = np.concatenate(parts)
+        return np.where(np.isfinite(r), r, 0.0)
+
     def residuals(self, x: np.ndarray) -> np.ndarray:
         key = np.asarray(x, dtype=float).tobytes()
         if key not in self._cache:
-            run = self.run(np.asarray(x, dtype=float))
-            parts = [((self.measured[p] - run.values[p]) / self.sigma[p])[g]
-                     for p, g in self.good.items()]
-            r = np.concatenate(parts)
             # the last point only: the solver asks for it again
-            self._cache = {key: np.where(np.isfinite(r), r, 0.0)}
+            self._cache = {key: self.scaled(self.run(np.asarray(x, dtype=float)))}
         return self._cache[key]
 
     def jacobian(self, x: np.ndarray, upper: np.ndarray) -> np.ndarray:
         r0 = self.residuals(x)
+        offsets = dict(self.offsets)
         columns = []
         for j in range(x.size):
             step = FD_STEP * max(abs(x[j]), 1.0)
@@ -119,10 +134,8 @@ class _Objective:
                 step = -step  # at the upper bound: difference backwards
             shifted = x.copy()
             shifted[j] += step
-            run = self.run(shifted)
-            r = np.concatenate([((self.measured[p] - run.values[p]) / self.sigma[p])[g]
-                                for p, g in self.good.items()])
-            columns.append((np.where(np.isfinite(r), r, 0.0) - r0) / step)
+            columns.append((self.scaled(self.run(shifted)) - r0) / step)
+        self.offsets = offsets
         return np.column_stack(columns) if columns else np.zeros((r0.size, 0))
 
 
@@ -203,6 +216,7 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
               window: tuple[float, float] | None = None,
               holdout: tuple[float, float] | None = None,
               warmup_s: float = DEFAULT_WARMUP_S,
+              offset_patterns: list[str] | None = None,
               progress: Callable[[str], None] | None = None) -> Calibration:
     from scipy.optimize import least_squares
 
@@ -227,7 +241,13 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
                         + "; ".join(f"{p}: {w}" for p, w in screening.excluded.items()))
     sigma = {p: noise_sigma(p, m.values[p][model.rows][screening.good[p]])
              for p in screening.good}
-    objective = _Objective(factory, model, m, screening.good, sigma)
+    offset_points = {p for p in screening.good
+                     if any(fnmatch.fnmatchcase(p, pattern) for pattern in offset_patterns or [])}
+    unmatched = [pattern for pattern in offset_patterns or []
+                 if not any(fnmatch.fnmatchcase(p, pattern) for p in m.values)]
+    if unmatched:
+        raise DataError(f"--offset {unmatched[0]} names no point of the data")
+    objective = _Objective(factory, model, m, screening.good, sigma, offset_points)
     names = [p.name for p in params]
     x_prior = np.ones(len(params))
     lower = np.array([p.lower / p.prior for p in params])
@@ -292,7 +312,11 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
     correlation = _correlation(cov) if cov.size else np.zeros((0, 0))
     say("validating")
     final = factory.build([float(v) for v in x * objective.priors])
+    objective.residuals(x)  # the offsets at the solution
+    offsets = dict(objective.offsets)
     after_run = model.run(final)
+    for point, offset in offsets.items():  # the sensor's offset is the data's, not the model's
+        after_run.values[point] = after_run.values[point] + offset
     fit_window = _window_result("fit window", window, m, model, prior_run, after_run,
                                 screening, len(active))
     holdout_result = None
@@ -302,11 +326,14 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
         hold_prior = hold_model.run(factory.build([p.prior for p in params]))
         hold_screen = screen_outputs(m, hold_model.rows, hold_prior.values)
         hold_after = hold_model.run(final)
+        for point, offset in offsets.items():
+            if point in hold_after.values:
+                hold_after.values[point] = hold_after.values[point] + offset
         holdout_result = _window_result("held-out window", holdout, m, hold_model, hold_prior,
                                         hold_after, hold_screen, 0)
     return Calibration(results, correlation, fit_window, holdout_result, input_notes,
                        objective.evaluations + 2, time.perf_counter() - started, warmup_s,
-                       sigma, list(m.notes))
+                       sigma, offsets, list(m.notes))
 
 
 def _window_result(label: str, window: tuple[float, float], m: Measurements,

@@ -143,6 +143,10 @@ def build_report(cal: Calibration, scenario_name: str, data: list[str]) -> str:
                          "change", "status", "prior's source"], rows))
     parts.append("<p class='note'>Uncertainties are s²(JᵀJ)⁻¹ at the fit: residuals "
                  "correlated in time make them lower bounds.</p>")
+    if cal.offsets:
+        parts.append("<h3>Sensor offsets estimated alongside</h3>" + _table(
+            ["point", "offset (measured − true, in its unit)"],
+            [[_e(p), f"{v:+.4g}"] for p, v in cal.offsets.items()]))
     fitted = cal.fitted
     pairs = []
     for i in range(len(fitted)):

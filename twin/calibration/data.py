@@ -14,6 +14,7 @@ names and hand over the columns.
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,7 +169,7 @@ def _column_names(path: Path) -> list[str]:
         with path.open("rb") as stream:
             for raw in stream:
                 if not raw.startswith(b"#"):
-                    return raw.decode("utf-8", "replace").strip().split(",")
+                    return next(csv.reader([raw.decode("utf-8", "replace").strip()]))
     except (OSError, pa.ArrowException) as exc:
         raise DataError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
     return []

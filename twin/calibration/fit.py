@@ -13,9 +13,10 @@ each parameter's standard deviation given the data and its correlation with the
 others. A parameter the data determine worse than ``MAX_RELATIVE_STD`` (no point
 responds to it, or its effect is a copy of another's) is left at its prior and named,
 with the parameter it is most correlated with; the worst goes first and the rest are
-judged again. After the fit the covariance is scaled by the residuals' variance
-(``s^2 (J^T J)^-1``); residuals are correlated in time, so these uncertainties are
-lower bounds, a simplification stated in the report.
+judged again. After the fit the covariance is scaled by the residuals' variance and by
+their correlation from row to row (``s^2 (J^T J)^-1 (1 + rho) / (1 - rho)``, an AR(1)
+approximation: model error is smooth in time, and rows that repeat one error are not
+independent evidence).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ FD_STEP = 1e-3  # relative forward-difference step
 LOSS = "soft_l1"
 LOSS_SCALE = 3.0  # residuals beyond ~3 sigma weigh linearly
 MAX_ITERATIONS = 25  # function evaluations of the trust-region solver
+TOLERANCE = 1e-4  # relative change of cost and parameters that ends the fit: far below
+# what the data determine, far above rounding
 
 
 @dataclass
@@ -98,6 +101,7 @@ class _Objective:
         self.offset_points = offset_points
         self.priors = np.array([p.prior for p in factory.params])
         self.measured = {p: m.values[p][model.rows] for p in good}
+        self.lengths = [int(g.sum()) for g in good.values()]  # rows per point, in order
         self.evaluations = 0
         self.offsets: dict[str, float] = {}
         self._cache: dict[bytes, np.ndarray] = {}
@@ -137,6 +141,22 @@ class _Objective:
             columns.append((self.scaled(self.run(shifted)) - r0) / step)
         self.offsets = offsets
         return np.column_stack(columns) if columns else np.zeros((r0.size, 0))
+
+
+def _correlated_residuals(r: np.ndarray, lengths: list[int]) -> float:
+    """The variance inflation of residuals correlated from row to row: ``(1 + rho) /
+    (1 - rho)`` for a lag-one correlation ``rho`` pooled over the points' series (an
+    AR(1) approximation: n rows carry the information of n (1 - rho) / (1 + rho))."""
+    num = den = 0.0
+    start = 0
+    for n in lengths:
+        series = r[start:start + n]
+        start += n
+        if n > 2:
+            num += float(np.dot(series[1:], series[:-1]))
+            den += float(np.dot(series, series))
+    rho = min(max(num / den, 0.0), 0.98) if den > 0 else 0.0
+    return (1.0 + rho) / (1.0 - rho)
 
 
 def _covariance(jac: np.ndarray) -> np.ndarray:
@@ -279,13 +299,13 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
         z0 = np.clip(x[active], lower[active], upper[active])
         result = least_squares(fun, z0, jac=jac, bounds=(lower[active], upper[active]),
                                loss=LOSS, f_scale=LOSS_SCALE, x_scale="jac",
-                               max_nfev=MAX_ITERATIONS)
+                               max_nfev=MAX_ITERATIONS, ftol=TOLERANCE, xtol=TOLERANCE)
         x[active] = result.x
         jac_end = objective.jacobian(x, upper)[:, active]
         r = objective.residuals(x)
         dof = max(r.size - len(active), 1)
         scale = math.sqrt(float(np.dot(r, r)) / dof)
-        cov = _covariance(jac_end) * scale**2
+        cov = _covariance(jac_end) * scale**2 * _correlated_residuals(r, objective.lengths)
         std = np.sqrt(np.clip(np.diag(cov), 0, None))
         poor = [active[k] for k in range(len(active)) if std[k] > MAX_RELATIVE_STD]
         if not poor:

@@ -141,8 +141,9 @@ def build_report(cal: Calibration, scenario_name: str, data: list[str]) -> str:
                      f"<span class='note'>{_e(p.source)}</span>"])
     parts.append(_table(["parameter", "scenario key", "unit", "prior", "value", "± 1 σ",
                          "change", "status", "prior's source"], rows))
-    parts.append("<p class='note'>Uncertainties are s²(JᵀJ)⁻¹ at the fit: residuals "
-                 "correlated in time make them lower bounds.</p>")
+    parts.append("<p class='note'>Uncertainties are s²(JᵀJ)⁻¹ at the fit, inflated by "
+                 "(1 + ρ)/(1 − ρ) for the residuals' correlation ρ from row to row. Fitted "
+                 "values hold given the parameters left at their prior.</p>")
     if cal.offsets:
         parts.append("<h3>Sensor offsets estimated alongside</h3>" + _table(
             ["point", "offset (measured − true, in its unit)"],

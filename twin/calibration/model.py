@@ -12,9 +12,9 @@ The model starts from the scenario's initial state a warm-up before the window a
 sampled only inside it, so its thermal states and controllers have settled onto the
 plant's by then. Steps are at most ``MAX_DT_S``. As ``twin run`` writes them, a site
 point's row is the mean over its interval and a component point's (``rack/...``,
-``cdu/...``) the value at the interval's end; the model is sampled the same way, and its
-inputs interpolated accordingly (site means at interval centres, rack powers at interval
-ends).
+``cdu/...``) the value at the interval's end; the model is sampled the same way. Inputs
+are taken as interval means (a power reading from an energy meter, the site table's
+weather), interpolated between interval centres.
 """
 
 from __future__ import annotations
@@ -163,10 +163,8 @@ class DrivenModel:
         else:  # the climate's humidity normal for the month, through Stull's wet-bulb
             month = scenario.scenario.start.month - 1
             wet = stull_wet_bulb_c(dry, scenario.climate.monthly_relative_humidity_pct[month])
-        utilization, per_rack = self._utilization(sim, span)
         sim.drive_with(weather=_MeasuredWeather(centre_s, dry, wet, sim.weather.local_hour),
-                       workload=_MeasuredWorkload(end_s if per_rack else centre_s,
-                                                  utilization))
+                       workload=_MeasuredWorkload(centre_s, self._utilization(sim, span)))
         sim.state.time_s = float(end_s[0] - m.interval_s)
         getters = {}
         for point in self.points:
@@ -194,15 +192,13 @@ class DrivenModel:
                         out[point][at] += value[index] * share
         return ModelRun(self.rows, out)
 
-    def _utilization(self, sim: Simulation, span: slice) -> tuple[np.ndarray, bool]:
-        """Rows x racks: the utilization that draws each rack's measured AC power; and
-        whether each rack's own power was measured (else the site's IT power)."""
+    def _utilization(self, sim: Simulation, span: slice) -> np.ndarray:
+        """Rows x racks: the utilization that draws each rack's measured AC power."""
         m, r = self.m, sim.racks
         names = sim.rack_names
         measured = np.empty((span.stop - span.start, len(names)))
         rack_points = [f"rack/{name}/power_kw" for name in names]
-        per_rack = all(p in m.values for p in rack_points)
-        if per_rack:
+        if all(p in m.values for p in rack_points):
             for j, p in enumerate(rack_points):
                 measured[:, j] = _filled(m.values[p][span])
         else:
@@ -218,4 +214,4 @@ class DrivenModel:
         util = np.empty_like(measured)
         for j in range(len(names)):
             util[:, j] = np.interp(measured[:, j], drawn_kw[:, j], grid)
-        return util, per_rack
+        return util

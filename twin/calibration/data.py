@@ -189,6 +189,7 @@ def _read_site_table(path: Path) -> Measurements:
 
 def _read_component_table(path: Path) -> Measurements:
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
@@ -200,7 +201,7 @@ def _read_component_table(path: Path) -> Measurements:
         raise DataError(f"{path}: {table.num_rows:,} rows is more than is read")
     time_s = table.column("time_s").to_numpy().astype(float)
     value = table.column("value").to_numpy().astype(float)
-    keys = pa.compute.binary_join_element_wise(
+    keys = pc.binary_join_element_wise(
         table.column("kind").cast(pa.string()), table.column("component").cast(pa.string()),
         table.column("quantity").cast(pa.string()), "/").to_numpy(zero_copy_only=False)
     times, row = np.unique(time_s, return_inverse=True)

@@ -979,7 +979,8 @@ class Simulation:
 
     def drive_with(self, weather=None, workload=None) -> None:
         """Drive the site with measured boundary conditions instead of the scenario's
-        synthetic ones (calibration, shadow mode), until the next ``reset()``.
+        synthetic ones (calibration, shadow mode). ``reset()`` brings the scenario's
+        workload back: call this again after it.
 
         ``weather`` answers ``at(time_s) -> (dry_bulb_c, wet_bulb_c)`` and
         ``local_hour(time_s)``, as ``twin.sim.weather.Weather`` does; ``workload``

@@ -66,8 +66,16 @@ def _validation_section(w: WindowResult, fitted: int) -> str:
         rows.append(row)
     header = ["point group", "interval: before CV(RMSE) / NMBE %", "", "after", "",
               "hourly: before", "", "after", "", "RMSE (unit) before → after"]
+    points_after = w.validation_after.per_point if w.validation_after else {}
+    per_point = [[_e(point), _metrics(fits["hourly"]),
+                  _metrics(points_after[point]["hourly"]) if point in points_after else "–",
+                  _verdict(points_after[point]["hourly"]) if point in points_after else "–"]
+                 for point, fits in w.validation_before.per_point.items()]
     return (f"<h3>{_e(w.label)}: {w.start_s / 3600:g} h to {w.end_s / 3600:g} h</h3>"
             + _table(header, rows)
+            + "<details><summary>per point (each CDU, rack, hall: its subloop)</summary>"
+            + _table(["point", "hourly before CV(RMSE) / NMBE %", "after", ""], per_point)
+            + "</details>"
             + f"<p class='note'>Limits (ASHRAE Guideline 14, hourly): CV(RMSE) ≤ "
             f"{HOURLY_CV_RMSE_LIMIT_PCT:g} %, |NMBE| ≤ {HOURLY_NMBE_LIMIT_PCT:g} %; applied "
             "at the data's interval too, where the Guideline sets none. n − p uses p = "

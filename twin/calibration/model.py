@@ -32,8 +32,8 @@ from twin.sim.live import CDU_FIELDS, PLANT_FIELDS, RACK_FIELDS
 from twin.sim.snapshot import SITE_COLUMNS
 from twin.sim.weather import stull_wet_bulb_c
 
-MAX_DT_S = 30.0  # stable at any step, but a coarser one moves the answers by as much as
-# the parameters do (a model at 30 s against a plant at 10 s biased UA by ~10 %)
+MAX_DT_S = 30.0  # stable at any step, but the step's error (tenths of a kelvin at 30 s)
+# is of the size of the parameters' effects
 DEFAULT_WARMUP_S = 1800.0  # facility water's time constant is ~10 min in the built-ins
 INPUT_QUANTITIES = {("site", "ambient_c"), ("site", "wet_bulb_c"), ("site", "it_power_kw"),
                     ("rack", "power_kw")}

@@ -32,6 +32,7 @@ def test_rls_with_forgetting_follows_a_ramp_and_converges_on_a_constant():
     assert 0 < rls.std()[1] < 0.05
 
 
+@pytest.mark.slow  # 2.2 simulated hours at 10 s steps
 def test_a_clogging_strainer_is_tracked_within_10_percent_within_an_hour_and_alarms():
     """single-rack's strainer fouls to 4x its resistance over 2 h (a known rate);
     the tracker, fed flow, pump speed and branch dp with sensor noise every 10 s,

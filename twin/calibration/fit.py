@@ -277,9 +277,9 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
     active, dropped = identifiable(jac0, names)
     x = x_prior.copy()
     cov = np.zeros((0, 0))
-    for _round in range(2):
-        if not active:
-            break
+    # each round fits the parameters still active; one fitted worse than
+    # MAX_RELATIVE_STD goes back to its prior and the rest are fitted again without it
+    while active:
         say(f"fitting {', '.join(names[j] for j in active)}")
         first_jac = jac0[:, active] if np.array_equal(x, x_prior) else None
         base = x.copy()

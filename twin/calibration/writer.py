@@ -45,7 +45,8 @@ def _set(table, key: str, value, comment: str | None) -> None:
 
 def _apply(doc, result: ParameterResult) -> None:
     p = result.param
-    comment = (f"calibrated: +/- {_significant(result.std, 2):g} {p.unit}, prior "
+    unit = "" if p.unit == "1" else f" {p.unit}"
+    comment = (f"calibrated: +/- {_significant(result.std, 2):g}{unit}, prior "
                f"{_significant(p.prior):g}")
     if p.kind == "value":
         _set(_node(doc, p.path[:-1]), p.path[-1], _significant(result.value), comment)

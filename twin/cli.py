@@ -1,5 +1,5 @@
 """The ``twin`` command line: gui, run, check, scenarios, kiosk, replay, report, points,
-plant, shadow.
+plant, shadow, calibrate, study, bill, power-quality, grid-impact.
 
 Every error a user can cause (a bad scenario, a bad argument, an unwritable output)
 ends in one clear message on stderr and exit code 2, never a traceback.
@@ -272,7 +272,45 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk.add_argument("--screenshot", type=Path, metavar="FILE.png",
                        help="save a PNG of the screen just before leaving (with --exit-after)")
     add_commands(sub)
+    _add_calibrate(sub)
     return parser
+
+
+def _add_calibrate(sub) -> None:
+    calibrate = sub.add_parser(
+        "calibrate", help="fit a scenario's parameters to a plant's measurements",
+        description="Fit the scenario's uncertain parameters (CDU exchanger UA, pump curve "
+        "and efficiency, series and rack resistances, thermal capacitances, dry-cooler "
+        "approach, chiller COP, PSU, UPS and transformer losses, the liquid share of rack "
+        "heat) to measurements, driving the model with the measured IT power and weather. "
+        "Parameters the data cannot determine are named and left at their prior. Writes "
+        "the scenario with the fitted values and a [calibration] table, and optionally an "
+        "HTML report with ASHRAE Guideline 14 CV(RMSE) and NMBE before and after.")
+    calibrate.add_argument("data", nargs="+", type=Path, metavar="DATA",
+                           help="measurements: 'twin run' site tables (.csv/.parquet), "
+                           "component tables (--components .parquet) or point tables "
+                           "(time_s and one column per kind/component/quantity point)")
+    calibrate.add_argument("--scenario", required=True, metavar="NAME|PATH",
+                           help="the plant's scenario: built-in name or TOML file")
+    calibrate.add_argument("--fit", nargs="+", action="extend", metavar="NAME",
+                           help="parameters to fit, names or patterns such as 'cdu.*' "
+                           "(default: all; an unknown name lists those there are)")
+    calibrate.add_argument("--window", metavar="START..END",
+                           help="fit window in time after the scenario's start, e.g. 1h..1d "
+                           "(default: all the data after the warm-up)")
+    calibrate.add_argument("--holdout", metavar="START..END",
+                           help="a second window to validate on, not fitted")
+    calibrate.add_argument("--offset", nargs="+", action="extend", metavar="POINT",
+                           help="points whose sensors may read with a constant offset "
+                           "(names or patterns such as 'rack/*/outlet_temp_c'): the offset "
+                           "is estimated alongside and reported")
+    calibrate.add_argument("--warmup", type=_duration, default=1800.0, metavar="DURATION",
+                           help="model time before a window to settle (default 30min)")
+    calibrate.add_argument("--out", required=True, type=Path, metavar="FILE.toml",
+                           help="the calibrated scenario")
+    calibrate.add_argument("--report", type=Path, metavar="FILE.html",
+                           help="also write the calibration report here")
+    calibrate.add_argument("--quiet", action="store_true", help="print no progress")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -315,6 +353,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _grid(command, args)
         if command == "study":
             return _study(args)
+        if command == "calibrate":
+            return _calibrate(args)
         return _scenarios()
     except ScenarioError as exc:
         print(exc.report(), file=sys.stderr)
@@ -630,6 +670,57 @@ def _study(args: argparse.Namespace) -> int:
                              resume=args.resume, quiet=args.quiet)
     except StudyUsageError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    if args.out.suffix.lower() != ".toml":
+        raise UsageError(f"twin calibrate: --out {args.out} must end in .toml")
+    _writable_file("calibrate", "--out", args.out)
+    if args.report is not None:
+        if args.report.suffix.lower() not in (".html", ".htm"):
+            raise UsageError(f"twin calibrate: --report {args.report} must end in .html")
+        _writable_file("calibrate", "--report", args.report)
+    scenario = load(args.scenario)
+    original = read_text(resolve(args.scenario))
+    from twin.calibration.data import DataError, parse_window, read_measurements
+    from twin.calibration.fit import calibrate
+    from twin.calibration.parameters import registry, select
+    from twin.calibration.report import write_report
+    from twin.calibration.writer import write_calibrated
+
+    def say(text: str) -> None:
+        if not args.quiet:
+            print(f"twin calibrate: {text}", file=sys.stderr)
+
+    try:
+        params = select(registry(scenario), args.fit)
+        window = parse_window(args.window) if args.window else None
+        holdout = parse_window(args.holdout) if args.holdout else None
+        measurements = read_measurements(args.data)
+        result = calibrate(measurements, scenario, params, window, holdout,
+                           warmup_s=args.warmup, offset_patterns=args.offset, progress=say)
+    except (DataError, ValueError) as exc:
+        raise UsageError(f"twin calibrate: {exc}") from None
+    data = [str(p) for p in args.data]
+    try:
+        write_calibrated(args.out, original, result, data)
+        if args.report is not None:
+            write_report(args.report, result, scenario.scenario.name, data)
+    except OSError as exc:
+        raise UsageError(f"twin calibrate: cannot write: {exc.strerror or exc}") from None
+    for r in result.params:
+        shown = (f"{r.value:.5g} +/- {r.std:.2g} {r.param.unit} (prior {r.param.prior:.5g})"
+                 if r.fitted else f"left at {r.value:.5g}: {r.note}")
+        print(f"{r.param.name:<44} {shown}")
+    for point, offset in result.offsets.items():
+        print(f"{point:<44} sensor offset {offset:+.4g}")
+    after = result.fit_window.validation_after
+    failing = [g for g, v in after.per_group.items() if v["hourly"].passes is False]
+    print(f"Guideline 14 (hourly, fit window): {len(after.per_group) - len(failing)} of "
+          f"{len(after.per_group)} point groups pass" + (
+              f"; failing: {', '.join(failing)}" if failing else ""))
+    say(f"wrote {args.out}" + (f" and {args.report}" if args.report else ""))
+    return 0
 
 
 def _check(name_or_path: str, points: Path | None = None) -> int:

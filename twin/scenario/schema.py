@@ -837,6 +837,40 @@ CDU_EVENT_KINDS = frozenset({
 """Kinds whose ``target`` names one CDU."""
 
 
+# --------------------------------------------------------------------------- calibration
+
+
+class CalibratedParameter(Strict):
+    """One parameter of a ``twin calibrate`` run: the value written into ``field`` and
+    how well the data determined it."""
+
+    field: str = Field(min_length=1, description="the scenario key it sets, dotted")
+    value: float
+    prior: float = Field(description="the value before calibration")
+    std: NonNegative | None = Field(None, description="one standard deviation; none when "
+                                    "the parameter was left at its prior")
+    fitted: bool
+    unit: str = ""
+    note: str = Field("", description="why it was left at its prior, or at a bound")
+
+
+class Calibration(Strict):
+    """What ``twin calibrate`` fitted this scenario to (written by it, read as data)."""
+
+    data: list[str] = Field(min_length=1, description="the measurement files")
+    window_s: tuple[NonNegative, NonNegative] = Field(description="fit window, seconds "
+                                                      "after the scenario's start")
+    method: str = ""
+    parameters: dict[str, CalibratedParameter] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _window(self) -> Calibration:
+        if self.window_s[1] <= self.window_s[0]:
+            raise _inconsistent("window_s", f"{list(self.window_s)}: the end must come "
+                                "after the start")
+        return self
+
+
 # --------------------------------------------------------------------------- root
 
 
@@ -857,3 +891,4 @@ class Scenario(Strict):
     events: list[Event] = Field(default_factory=list)
     tariff: TariffChoice | None = None
     demand_response: DemandResponseProgramme | None = None
+    calibration: Calibration | None = None

@@ -980,6 +980,23 @@ class Simulation:
         else:  # service-dispatch
             self.robots.request_repairs(np.array([self.rack_index[event.target]]))
 
+    # ------------------------------------------------------------------ measured inputs
+
+    def drive_with(self, weather=None, workload=None) -> None:
+        """Drive the site with measured boundary conditions instead of the scenario's
+        synthetic ones (calibration, shadow mode). ``reset()`` brings the scenario's
+        workload back: call this again after it.
+
+        ``weather`` answers ``at(time_s) -> (dry_bulb_c, wet_bulb_c)`` and
+        ``local_hour(time_s)``, as ``twin.sim.weather.Weather`` does; ``workload``
+        answers ``utilization(t0, dt, out)`` with the attributes ``split``, ``high``,
+        ``low``, ``high_share`` and ``surge`` of ``twin.sim.workload.WorkloadModel``.
+        Events, setpoints and equipment status still come from the timeline."""
+        if weather is not None:
+            self.weather = weather
+        if workload is not None:
+            self.workload = workload
+
     # ------------------------------------------------------------------ operator commands
     # Applied between steps (the GUI sends them through its runner's queue), so a run that
     # receives the same commands at the same steps gives the same results.

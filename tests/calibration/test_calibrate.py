@@ -1,0 +1,104 @@
+"""Calibration against a synthetic plant whose true parameters are known."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+
+import numpy as np
+import pytest
+
+from tests.calibration.conftest import Plant, noisy_point_table
+from twin.calibration.data import read_measurements
+from twin.calibration.fit import calibrate, identifiable
+from twin.calibration.parameters import registry, select
+from twin.calibration.report import build_report
+from twin.calibration.writer import calibrated_text
+from twin.cli import main
+from twin.scenario import loads
+
+FITTED = ["cdu.*.hx_ua", "cdu.*.series_dp", "cdu.*.pump_efficiency", "dry_coolers.approach",
+          "rack.*.liquid_fraction", "rack.*.junction_resistance", "power.rack_psu.loss",
+          "facility_water.volume"]
+OFFSET_K = 0.4
+
+
+def _overall_cv(validation) -> float:
+    """RMS over the point groups of their CV(RMSE) at the data's interval."""
+    values = [v["interval"].cv_rmse_pct for v in validation.per_group.values()
+              if math.isfinite(v["interval"].cv_rmse_pct)]
+    return float(np.sqrt(np.mean(np.square(values))))
+
+
+@pytest.mark.slow
+def test_calibration_recovers_the_true_parameters_and_cuts_held_out_error(plant: Plant,
+                                                                          tmp_path):
+    data = tmp_path / "points.csv"
+    noisy_point_table(plant, data, offsets={"rack/R-01/outlet_temp_c": OFFSET_K})
+    m = read_measurements([data])
+    params = select(registry(plant.scenario), FITTED)
+    cal = calibrate(m, plant.scenario, params, window=(3600.0, 4 * 3600.0),
+                    holdout=(4.5 * 3600.0, 8 * 3600.0),
+                    offset_patterns=["rack/*/outlet_temp_c"])
+    assert {r.param.name for r in cal.fitted} == {p.name for p in params}
+    for r in cal.fitted:
+        truth = plant.truth[r.param.name]
+        error = abs(r.value - truth)
+        assert error <= max(0.05 * abs(truth), 2 * r.std), (r.param.name, r.value, truth,
+                                                             r.std)
+    assert cal.offsets["rack/R-01/outlet_temp_c"] == pytest.approx(OFFSET_K, abs=0.05)
+    before = _overall_cv(cal.holdout.validation_before)
+    after = _overall_cv(cal.holdout.validation_after)
+    assert before >= 3 * after, (before, after)
+    for group, fits in cal.holdout.validation_after.per_group.items():
+        assert fits["hourly"].passes is not False, group
+    text = calibrated_text(plant.scenario_path.read_text(encoding="utf-8"), cal, [str(data)])
+    scenario = loads(text)
+    ua = scenario.cdu_types["cdu-200"].hx_ua_kw_per_k
+    assert ua == pytest.approx(plant.truth["cdu.cdu-200.hx_ua"], rel=0.05)
+    table = scenario.calibration.parameters["cdu.cdu-200.hx_ua"]
+    assert table.fitted and table.value == pytest.approx(ua) and table.std > 0
+    assert "# calibrated: +/-" in text  # the uncertainty beside the value
+    page = build_report(cal, "plant", [str(data)])
+    assert "held-out window" in page and "<svg" in page and "pass" in page
+
+
+def test_identifiability_names_a_parameter_another_copies_and_leaves_it():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal(300), rng.standard_normal(300)
+    jac = np.column_stack([40 * a, 30 * b, 20 * (a + b), np.zeros(300)])
+    kept, dropped = identifiable(jac, ["head", "series", "efficiency", "chiller"])
+    assert len(kept) == 2 and 3 in dropped
+    assert dropped[3].startswith("not seen by the data")
+    (why,) = [w for j, w in dropped.items() if j != 3]
+    assert why.startswith("not determined by the data") and "most correlated with" in why
+
+
+@pytest.mark.slow
+def test_calibrate_command_writes_a_scenario_the_loader_accepts(plant: Plant, tmp_path):
+    data = tmp_path / "points.parquet"
+    noisy_point_table(plant, data)
+    out, report = tmp_path / "calibrated.toml", tmp_path / "calibration.html"
+    code = main(["calibrate", str(data), "--scenario", str(plant.scenario_path),
+                 "--fit", "dry_coolers.approach", "--window", "1h..2h", "--warmup", "20min",
+                 "--out", str(out), "--report", str(report), "--quiet"])
+    assert code == 0
+    written = tomllib.loads(out.read_text(encoding="utf-8"))
+    approach = written["heat_rejection"]["dry_coolers"]["design_approach_k"]
+    assert approach == pytest.approx(plant.truth["dry_coolers.approach"], rel=0.05)
+    assert written["calibration"]["window_s"] == [3600.0, 7200.0]
+    loads(out.read_text(encoding="utf-8"))
+    assert "Guideline 14" in report.read_text(encoding="utf-8")
+
+
+def test_calibrate_command_refuses_unknown_parameters_and_outputs(tmp_path, capsys):
+    out = tmp_path / "x.toml"
+    args = ["calibrate", str(tmp_path / "site.csv"), "--scenario", "single-rack"]
+    assert main([*args, "--fit", "cdu.*.nonsense", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--fit cdu.*.nonsense names no parameter" in err and "cdu.cdu-200.hx_ua" in err
+    assert main([*args, "--out", str(tmp_path / "x.txt")]) == 2
+    assert "must end in .toml" in capsys.readouterr().err
+    assert main([*args, "--window", "3h..1h", "--out", str(out)]) == 2
+    assert "END must come after START" in capsys.readouterr().err
+    assert not out.exists()

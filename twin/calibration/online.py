@@ -1,0 +1,251 @@
+"""Live state estimation: slowly drifting quantities tracked from a stream of samples.
+
+Each tracked quantity is linear in what is measured, ``y = phi . theta + e``, and is
+followed by recursive least squares with exponential forgetting (memory
+``memory_s``: older samples weigh ``exp(-age / memory_s)``), which is a Kalman filter
+for a random-walk state. Its band is two standard deviations, the noise variance
+estimated from the innovations. A drift past a quantity's limit, held for
+``confirm_s``, raises an alarm message; it clears once back inside with a margin.
+
+Quantities and the physics that makes them linear:
+
+* ``series_resistance``: a CDU's exchanger + manifolds + strainer, ``k_s`` in
+  kPa/(L/min)^2. Its pumps give ``H = n^2 H0 - a (Q/N)^2`` (the curve of
+  ``twin.sim.hydraulics``), the racks take ``dp``, the rest is ``k_s Q^2``:
+  ``y = n^2 H0 - a (Q/N)^2 - dp``, ``phi = Q^2``. A clogging strainer shows here.
+* ``exchanger_ua``: a CDU exchanger's UA in kW/K, each sample inverted from the
+  counterflow effectiveness of its measured temperatures and flows (``phi = 1``).
+  Fouling shows here.
+* ``sensor_offset``: the difference between two sensors of one quantity (a CDU's
+  supply and its racks' inlet), ``phi = 1``.
+
+These run on any stream of (model inputs, measurements); wiring them into
+``twin shadow`` and its inspector is for when shadow mode exists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twin.scenario import Scenario
+
+DEFAULT_MEMORY_S = 300.0  # forgetting time constant: a fouling strainer moves over hours
+DEFAULT_CONFIRM_S = 300.0  # a drift must last this long before it alarms
+CLEAR_MARGIN = 0.5  # an alarm clears inside this share of its limit's distance from design
+
+
+class RecursiveLeastSquares:
+    """``theta`` of ``y = phi . theta + e`` with exponential forgetting."""
+
+    def __init__(self, theta0: np.ndarray, relative_std0: float = 1.0):
+        self.theta = np.asarray(theta0, dtype=float).copy()
+        scale = np.where(self.theta != 0, np.abs(self.theta), 1.0) * relative_std0
+        self.p = np.diag(scale**2)  # covariance over the noise variance
+        self.noise_var = math.nan
+        self._weight = 0.0
+
+    def update(self, phi: np.ndarray, y: float, forgetting: float) -> float:
+        """One sample; returns the innovation (``y`` minus its prediction)."""
+        phi = np.asarray(phi, dtype=float)
+        innovation = float(y - phi @ self.theta)
+        p_phi = self.p @ phi
+        gain = p_phi / (forgetting + float(phi @ p_phi))
+        self.theta = self.theta + gain * innovation
+        # Joseph form: stays symmetric and positive definite in floating point, where
+        # the short form P - K phi^T P drifts and the estimate runs away
+        shrink = np.eye(phi.size) - np.outer(gain, phi)
+        self.p = (shrink @ self.p @ shrink.T + forgetting * np.outer(gain, gain)) / forgetting
+        # noise variance: the same forgetting over squared innovations
+        self._weight = forgetting * self._weight + 1.0
+        previous = 0.0 if math.isnan(self.noise_var) else self.noise_var
+        self.noise_var = previous + (innovation**2 - previous) / self._weight
+        return innovation
+
+    def std(self) -> np.ndarray:
+        var = 0.0 if math.isnan(self.noise_var) else self.noise_var
+        return np.sqrt(np.clip(np.diag(self.p) * var, 0.0, None))
+
+
+@dataclass
+class Estimate:
+    time_s: float
+    value: float
+    std: float
+    ratio: float  # value over design
+
+
+@dataclass
+class DriftTracker:
+    """One tracked quantity with its design value, limits and alarm."""
+
+    name: str  # e.g. "H1-CDU-07 series resistance"
+    unit: str
+    design: float
+    low_ratio: float | None  # alarm below design x this (None: no low limit)
+    high_ratio: float | None
+    meaning_low: str = ""  # what a low value means ("fouling")
+    meaning_high: str = ""
+    memory_s: float = DEFAULT_MEMORY_S
+    confirm_s: float = DEFAULT_CONFIRM_S
+    history: list[Estimate] = field(default_factory=list)
+    alarm: str | None = None  # the active alarm's message
+    alarms: list[tuple[float, str]] = field(default_factory=list)  # raised and cleared
+    _rls: RecursiveLeastSquares | None = None
+    _last_s: float | None = None
+    _outside_since: float | None = None
+
+    def update(self, time_s: float, phi: float, y: float) -> Estimate | None:
+        """One sample (``y = phi * value``); None while the sample says nothing (phi 0)."""
+        if not (math.isfinite(phi) and math.isfinite(y)) or phi == 0:
+            return None
+        if self._rls is None:
+            self._rls = RecursiveLeastSquares(np.array([self.design]))
+        dt = 0.0 if self._last_s is None else max(time_s - self._last_s, 0.0)
+        self._last_s = time_s
+        self._rls.update(np.array([phi]), y, math.exp(-dt / self.memory_s) if dt else 1.0)
+        value = float(self._rls.theta[0])
+        estimate = Estimate(time_s, value, float(self._rls.std()[0]), value / self.design)
+        self.history.append(estimate)
+        self._judge(estimate)
+        return estimate
+
+    def _judge(self, e: Estimate) -> None:
+        low = self.low_ratio is not None and e.ratio < self.low_ratio
+        high = self.high_ratio is not None and e.ratio > self.high_ratio
+        if low or high:
+            if self._outside_since is None:
+                self._outside_since = e.time_s
+            if self.alarm is None and e.time_s - self._outside_since >= self.confirm_s:
+                if low:
+                    text = (f"{self.name} {100 * (1 - e.ratio):.0f} % below design "
+                            f"({e.value:.4g} {self.unit} against {self.design:.4g})")
+                    meaning = self.meaning_low
+                else:
+                    text = (f"{self.name} {e.ratio:.2f} x design ({e.value:.4g} {self.unit} "
+                            f"against {self.design:.4g})")
+                    meaning = self.meaning_high
+                self.alarm = f"{text}: {meaning}" if meaning else text
+                self.alarms.append((e.time_s, self.alarm))
+            return
+        self._outside_since = None
+        if self.alarm is None:
+            return
+        inside = True
+        if self.low_ratio is not None:
+            inside &= e.ratio > 1 - CLEAR_MARGIN * (1 - self.low_ratio)
+        if self.high_ratio is not None:
+            inside &= e.ratio < 1 + CLEAR_MARGIN * (self.high_ratio - 1)
+        if inside:
+            self.alarms.append((e.time_s, f"{self.name} back within limits (cleared)"))
+            self.alarm = None
+
+
+# --------------------------------------------------------------------------- quantities
+
+
+@dataclass(frozen=True)
+class PumpCurve:
+    """One pump at rated speed, ``H = n^2 H0 - a Q_pump^2`` (``twin.sim.hydraulics``)."""
+
+    shutoff_head_kpa: float
+    curve_a_kpa_per_lpm2: float
+
+    def head_kpa(self, speed: float, pumps: int, flow_lpm: float) -> float:
+        per_pump = flow_lpm / pumps
+        return speed * speed * self.shutoff_head_kpa - self.curve_a_kpa_per_lpm2 * per_pump**2
+
+
+def cdu_design(scenario: Scenario, cdu_type: str, racks_design_flow_lpm: float
+               ) -> tuple[PumpCurve, float]:
+    """A CDU type's pump curve and design series resistance (kPa/(L/min)^2), as the
+    engine compiles them: the exchanger's drop at its racks' total design flow."""
+    c = scenario.cdu_types[cdu_type]
+    curve = PumpCurve(c.pump_shutoff_head_kpa,
+                      (c.pump_shutoff_head_kpa - c.pump_design_head_kpa)
+                      / c.pump_design_flow_lpm**2)
+    return curve, c.hx_pressure_drop_kpa / racks_design_flow_lpm**2
+
+
+def series_resistance_tracker(name: str, design_k: float, high_ratio: float = 2.0,
+                              **kwargs) -> DriftTracker:
+    return DriftTracker(f"{name} series resistance", "kPa/(L/min)^2", design_k, None,
+                        high_ratio, meaning_high="strainer or exchanger clogging", **kwargs)
+
+
+def series_resistance_sample(curve: PumpCurve, flow_lpm: float, pump_speed: float,
+                             pumps_running: int, dp_kpa: float) -> tuple[float, float]:
+    """``(phi, y)`` of one sample: ``y = H_pump - dp = k_s Q^2``."""
+    if pumps_running <= 0 or flow_lpm <= 0:
+        return 0.0, 0.0
+    head = curve.head_kpa(pump_speed, pumps_running, flow_lpm)
+    return flow_lpm * flow_lpm, head - dp_kpa
+
+
+def exchanger_ua_tracker(name: str, design_ua_kw_per_k: float, low_ratio: float = 0.85,
+                         **kwargs) -> DriftTracker:
+    return DriftTracker(f"{name} exchanger UA", "kW/K", design_ua_kw_per_k, low_ratio, None,
+                        meaning_low="fouling", **kwargs)
+
+
+def exchanger_ua_sample(hot_in_c: float, hot_out_c: float, hot_rate_kw_per_k: float,
+                        cold_in_c: float, cold_rate_kw_per_k: float) -> tuple[float, float]:
+    """``(1, UA)`` of one sample from the counterflow effectiveness
+    ``eps = C_hot (T_hot,in - T_hot,out) / (C_min (T_hot,in - T_cold,in))`` inverted:
+    ``NTU = ln((1 - eps Cr) / (1 - eps)) / (1 - Cr)`` (``eps / (1 - eps)`` at Cr = 1).
+    ``(0, 0)`` when the sample says nothing (no temperature difference, eps out of
+    (0, 1))."""
+    c_min = min(hot_rate_kw_per_k, cold_rate_kw_per_k)
+    c_max = max(hot_rate_kw_per_k, cold_rate_kw_per_k)
+    span = hot_in_c - cold_in_c
+    if c_min <= 0 or span <= 0.5:
+        return 0.0, 0.0
+    eps = hot_rate_kw_per_k * (hot_in_c - hot_out_c) / (c_min * span)
+    cr = c_min / c_max
+    if not 0.0 < eps < min(1.0, 1.0 / cr) - 1e-6:
+        return 0.0, 0.0
+    if abs(1.0 - cr) < 1e-9:
+        ntu = eps / (1.0 - eps)
+    else:
+        ntu = math.log((1.0 - eps * cr) / (1.0 - eps)) / (1.0 - cr)
+    return 1.0, ntu * c_min
+
+
+def sensor_offset_tracker(name: str, limit: float, unit: str = "K",
+                          **kwargs) -> DriftTracker:
+    """The offset between two sensors of one quantity; design 0 is held as a ratio of a
+    unit ``limit`` (the tracker's ratio is then the offset over the limit)."""
+    return _OffsetTracker(f"{name} offset", unit, limit, None, None, **kwargs)
+
+
+class _OffsetTracker(DriftTracker):
+    """Tracks ``a - b`` around zero; alarms when its size passes ``design`` (the limit)."""
+
+    def update(self, time_s: float, phi: float, y: float) -> Estimate | None:
+        if not math.isfinite(y):
+            return None
+        if self._rls is None:
+            self._rls = RecursiveLeastSquares(np.array([0.0]))
+            self._rls.p[:] = self.design**2
+        dt = 0.0 if self._last_s is None else max(time_s - self._last_s, 0.0)
+        self._last_s = time_s
+        self._rls.update(np.array([1.0]), y, math.exp(-dt / self.memory_s) if dt else 1.0)
+        value = float(self._rls.theta[0])
+        estimate = Estimate(time_s, value, float(self._rls.std()[0]), value / self.design)
+        self.history.append(estimate)
+        outside = abs(estimate.ratio) > 1.0
+        if outside:
+            if self._outside_since is None:
+                self._outside_since = time_s
+            if self.alarm is None and time_s - self._outside_since >= self.confirm_s:
+                self.alarm = (f"{self.name} {value:+.2f} {self.unit} (limit "
+                              f"{self.design:g} {self.unit}): a sensor offset")
+                self.alarms.append((time_s, self.alarm))
+        else:
+            self._outside_since = None
+            if self.alarm is not None and abs(estimate.ratio) < CLEAR_MARGIN:
+                self.alarms.append((time_s, f"{self.name} back within limits (cleared)"))
+                self.alarm = None
+        return estimate

@@ -383,26 +383,29 @@ def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | No
     _screenshot_target("gui", screenshot, exit_after_s)
     if scenario is not None:
         check_hourly_csv(load(scenario))  # report a bad scenario before any window appears
-    factory = None
     if plant is not None and shadow is not None:
         raise UsageError("twin gui: --plant and --shadow exclude each other: a window is the "
                          "plant or its shadow")
-    if plant is not None or shadow is not None:
-        from twin.exchange.broker import BrokerError, broker_settings
-        from twin.exchange.window import publishing_factory, shadow_factory
-
-        option, make = ("--plant", publishing_factory) if plant else ("--shadow",
-                                                                      shadow_factory)
-        try:
-            factory = make(broker_settings(plant or shadow,
-                                           client_id=f"twin-gui-{os.getpid()}"))
-        except BrokerError as exc:
-            raise UsageError(f"twin gui: {option}: {exc}") from None
-    from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
     from twin.sim.engine import Simulation
 
-    return run_gui(scenario, factory or Simulation.from_scenario, exit_after_s=exit_after_s,
-                   screenshot=screenshot)
+    factory, observers, alarms = Simulation.from_scenario, None, None
+    if plant is not None or shadow is not None:
+        from twin.exchange.broker import BrokerError, broker_settings
+        from twin.exchange.window import plant_observers, shadow_alarms, shadow_factory
+
+        option = "--plant" if plant else "--shadow"
+        try:
+            settings = broker_settings(plant or shadow, client_id=f"twin-gui-{os.getpid()}")
+        except BrokerError as exc:
+            raise UsageError(f"twin gui: {option}: {exc}") from None
+        if plant is not None:
+            observers = plant_observers(settings)
+        else:
+            factory, alarms = shadow_factory(settings), shadow_alarms
+    from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
+
+    return run_gui(scenario, factory, exit_after_s=exit_after_s, screenshot=screenshot,
+                   observers=observers, alarms=alarms)
 
 
 def _kiosk(args: argparse.Namespace) -> int:

@@ -152,26 +152,31 @@ def test_shadow_finds_the_clogging_strainer_before_the_plant_alarms(broker, proc
     assert (record / "alarms.sqlite").exists()
 
 
-def test_window_simulation_publishes_each_step_and_keeps_fault_injection(broker):
-    from twin.exchange.window import publishing_factory
+def test_bms_observer_publishes_each_step_and_keeps_fault_injection(broker):
+    from twin.exchange.window import plant_observers
+    from twin.runs.observe import ObservedRun
     from twin.scenario.schema import CoolantLeak
+    from twin.sim.engine import Simulation
 
     values = _subscriber(broker.url, "BMS/v1/PUB/Value/CDU/LeakDetect/#")
-    build = publishing_factory(broker_settings(broker.url, client_id="test-window",
-                                               environ={}))
-    simulation = build(load(THREE_CDU))
-    deadline = time.monotonic() + 60
-    while not simulation._link.connected.is_set():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    simulation.step(3)
-    simulation.apply(CoolantLeak(at_s=0, kind="coolant-leak", target="L-CDU-01",
-                                 rate_lpm=1.0))  # as the window's fault menu does
-    simulation.step(2)
+    observers = plant_observers(broker_settings(broker.url, client_id="test-window",
+                                                environ={}))
+    scenario = load(THREE_CDU)
+    simulation = Simulation.from_scenario(scenario)
+    (bms,) = observers(scenario, simulation)  # as the window's runner is given them
+    run = ObservedRun(simulation, [bms])
+    assert bms.link.wait_connected(60)
+    run.step(3)
+    run.apply(CoolantLeak(at_s=0, kind="coolant-leak", target="L-CDU-01",
+                          rate_lpm=1.0))  # as the window's fault menu does
+    run.step(2)
     _take(values, lambda t, p: "L-CDU-01" in t and json.loads(p)["value"] == 1)
     assert simulation.time_s == 5.0
+    run.reset()  # a new BMS: every value again from t = 0
+    run.step(1)
+    _take(values, lambda t, p: "L-CDU-01" in t and json.loads(p)["value"] == 0)
     values.stop()
-    simulation._link.stop()
+    bms.link.stop()
 
 
 @pytest.mark.gui

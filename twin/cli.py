@@ -388,10 +388,10 @@ def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | No
                          "plant or its shadow")
     from twin.sim.engine import Simulation
 
-    factory, observers, alarms = Simulation.from_scenario, None, None
+    factory, observers, alarms, connection = Simulation.from_scenario, None, None, None
     if plant is not None or shadow is not None:
         from twin.exchange.broker import BrokerError, broker_settings
-        from twin.exchange.window import plant_observers, shadow_alarms, shadow_factory
+        from twin.exchange.window import PlantConnection, ShadowConnection
 
         option = "--plant" if plant else "--shadow"
         try:
@@ -399,13 +399,16 @@ def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | No
         except BrokerError as exc:
             raise UsageError(f"twin gui: {option}: {exc}") from None
         if plant is not None:
-            observers = plant_observers(settings)
+            link = PlantConnection(settings)
+            observers = link.observers
         else:
-            factory, alarms = shadow_factory(settings), shadow_alarms
+            link = ShadowConnection(settings)
+            factory, alarms = link.simulation, link.alarms
+        connection = link.status
     from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
 
     return run_gui(scenario, factory, exit_after_s=exit_after_s, screenshot=screenshot,
-                   observers=observers, alarms=alarms)
+                   observers=observers, alarms=alarms, connection=connection)
 
 
 def _kiosk(args: argparse.Namespace) -> int:

@@ -1,19 +1,20 @@
 """``twin gui --plant mqtt://...``: the window's run, published as a virtual BMS;
 ``twin gui --shadow mqtt://...``: the window shows a shadow's model following a plant.
 
-The plant is a run observer: ``plant_observers`` gives each scenario the window opens a
-``BmsObserver`` (``twin.exchange.plant``) on one shared MQTT link, so the window's fault
-injection and scenario events act on the published plant. The shadow decides how far its
-model steps (the plant's clock), so it is the window's simulation: ``ShadowSimulation``,
-whose alarm engine (the scenario's alarms and the shadow's divergence, stale-point,
-bad-quality and connection alarms) is the window's.
+The plant is a run observer: ``PlantConnection.observers`` gives each scenario the window
+opens a ``BmsObserver`` (``twin.exchange.plant``) on one shared MQTT link, so the window's
+fault injection and scenario events act on the published plant. The shadow decides how far
+its model steps (the plant's clock), so it is the window's simulation:
+``ShadowConnection.simulation`` builds a ``ShadowSimulation``, whose alarm engine (the
+scenario's alarms and the shadow's divergence, stale-point, bad-quality and connection
+alarms) is the window's. Both tell the window's status bar the broker connection's state.
 """
 
 from __future__ import annotations
 
 import queue
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TextIO
 
 from twin.alarms import AlarmEngine
@@ -30,20 +31,31 @@ from twin.scenario.schema import Event
 from twin.sim.snapshot import Snapshot
 
 
-def plant_observers(settings: BrokerSettings, log: TextIO = sys.stderr
-                    ) -> Callable[[Scenario, object], Sequence[RunObserver]]:
-    """The observers ``run_gui`` gives each window's run: a virtual BMS publishing it on
-    one MQTT link, connected when the first window opens."""
-    link = MqttLink(settings, log=log, name="twin gui --plant")
+def connection_text(link: MqttLink) -> str:
+    """The window's connection indicator (read on the GUI thread; the link's state is a
+    thread-safe event)."""
+    state = "connected" if link.connected.is_set() else "not connected, retrying"
+    return f"broker {link.settings.address}: {state}"
 
-    def observers(scenario: Scenario, simulation) -> Sequence[RunObserver]:
-        bms = BmsObserver(link, default_points(scenario, simulation.topology), log=log)
-        if not link.started:
-            link.subscriptions = bms.subscriptions
-            link.start()
+
+class PlantConnection:
+    """``twin gui --plant``: the observers ``run_gui`` gives each window's run, a virtual
+    BMS publishing it on one MQTT link (connected when the first window opens)."""
+
+    def __init__(self, settings: BrokerSettings, log: TextIO = sys.stderr) -> None:
+        self.link = MqttLink(settings, log=log, name="twin gui --plant")
+        self.log = log
+
+    def observers(self, scenario: Scenario, simulation) -> Sequence[RunObserver]:
+        bms = BmsObserver(self.link, default_points(scenario, simulation.topology),
+                          log=self.log)
+        if not self.link.started:
+            self.link.subscriptions = bms.subscriptions
+            self.link.start()
         return (bms,)
 
-    return observers
+    def status(self) -> str:
+        return connection_text(self.link)
 
 
 SHADOW_WAIT_S = 0.05  # a step with no plant time to go to waits this long for messages
@@ -139,24 +151,27 @@ class ShadowSimulation:
                              alarms=self.alarms)
 
 
-def shadow_factory(settings: BrokerSettings, log: TextIO = sys.stderr
-                   ) -> Callable[[Scenario], ShadowSimulation]:
-    """A simulation factory for ``run_gui``: a shadow of the scenario, fed from the broker
-    (give ``run_gui`` the shadow's ``alarms`` too: ``shadow_alarms``)."""
-    from twin.sim.engine import Simulation
+class ShadowConnection:
+    """``twin gui --shadow``: each window's simulation is a shadow of its scenario, fed
+    from one MQTT link, and its alarm engine is the shadow's."""
 
-    link = MqttLink(settings, subscriptions=(f"{contract.ROOT}/{contract.BMS_PUBLISHER}/#",),
-                    log=log, name="twin gui --shadow")
+    def __init__(self, settings: BrokerSettings, log: TextIO = sys.stderr) -> None:
+        self.link = MqttLink(settings,
+                             subscriptions=(f"{contract.ROOT}/{contract.BMS_PUBLISHER}/#",),
+                             log=log, name="twin gui --shadow")
+        self.log = log
 
-    def build(scenario: Scenario) -> ShadowSimulation:
-        simulation = ShadowSimulation(Simulation.from_scenario(scenario), link, log)
-        if not link.started:
-            link.start()
+    def simulation(self, scenario: Scenario) -> ShadowSimulation:
+        from twin.sim.engine import Simulation
+
+        simulation = ShadowSimulation(Simulation.from_scenario(scenario), self.link, self.log)
+        if not self.link.started:
+            self.link.start()
         return simulation
 
-    return build
+    @staticmethod
+    def alarms(scenario: Scenario, simulation: ShadowSimulation) -> AlarmEngine:
+        return simulation.alarms
 
-
-def shadow_alarms(scenario: Scenario, simulation: ShadowSimulation) -> AlarmEngine:
-    """The window's alarm engine for a shadow: the shadow's own."""
-    return simulation.alarms
+    def status(self) -> str:
+        return connection_text(self.link)

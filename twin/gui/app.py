@@ -82,7 +82,8 @@ def run_gui(scenario_name_or_path: str | Path | None,
             exit_after_s: float | None = None, screenshot: Path | None = None,
             theme: str | None = None, reference: SiteSeries | None = None,
             observers: Callable[[Scenario, Any], Sequence[RunObserver]] | None = None,
-            alarms: Callable[[Scenario, Any], AlarmEngine] | None = None) -> int:
+            alarms: Callable[[Scenario, Any], AlarmEngine] | None = None,
+            connection: Callable[[], str] | None = None) -> int:
     """Open the twin window on a scenario; returns the process exit code.
 
     ``simulation_factory`` builds the simulation the window runs (duck-typed, see
@@ -95,7 +96,8 @@ def run_gui(scenario_name_or_path: str | Path | None,
     already checked (``twin.runs.replay.read_reference``), is compared with the first window's run.
     ``observers(scenario, simulation)`` gives the run observers of each window's run
     (``twin.runs.observe``: plant telemetry, studies); ``alarms(scenario, simulation)`` its
-    alarm engine (by default the scenario's alarms).
+    alarm engine (by default the scenario's alarms). ``connection()``, when given, tells
+    the state of the run's outside connection (a broker) in the status bar.
     """
     problem = display_problem()
     if problem is not None:
@@ -134,6 +136,7 @@ def run_gui(scenario_name_or_path: str | Path | None,
                             alarms=(alarms(chosen, simulation) if alarms is not None
                                     else AlarmEngine.from_scenario(chosen)),
                             observers=observers(chosen, simulation) if observers else (),
+                            connection=connection,
                             theme=previous.theme.name if previous else theme or settings.theme,
                             speed=settings.speed, settings=settings if persist else None,
                             source=chosen_source,

@@ -106,13 +106,15 @@ class MainWindow(QMainWindow):
 
     def __init__(self, scenario: Scenario, simulation: SimulationLike, *,
                  alarms: AlarmEngine, observers: Sequence[RunObserver] = (),
+                 connection: Callable[[], str] | None = None,
                  theme: str = "dark", units: str | None = None,
                  speed: float | None = DEFAULT_SPEED,
                  running: bool = True, settings: Settings | None = None,
                  source: str | None = None, reference: SiteSeries | None = None) -> None:
         """``alarms`` scans the simulation as it runs (on the runner's thread) and is shown
         by the alarm panel and the 3D view; ``observers`` are told of every step after it
-        (``twin.runs.observe``). ``settings``, when given, are restored (window
+        (``twin.runs.observe``); ``connection()`` tells the state of the run's outside
+        connection (a broker) in the status bar. ``settings``, when given, are restored (window
         layout) and saved on close with ``source`` (the scenario's name or path) as the last
         scenario. ``reference`` is a run to compare with from the start (see
         ``compare_with``)."""
@@ -246,6 +248,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(QLabel(scenario.scenario.title))
         self.statusBar().addPermanentWidget(self.sim_label)
         self.statusBar().addPermanentWidget(self.fps_label)
+        self._connection = connection
+        self.connection_label = QLabel()
+        if connection is not None:
+            self.statusBar().addPermanentWidget(self.connection_label)
 
         self.shown_generation = 0
         self.snapshot: Snapshot | None = None
@@ -654,6 +660,8 @@ class MainWindow(QMainWindow):
         self._frames_at, self._frames_count = now, frames
         stats = self.runner.stats()
         self.fps_label.setText(f"render {self.render_fps:.0f} fps")
+        if self._connection is not None:
+            self.connection_label.setText(self._connection())
         if stats.paused:
             self.sim_label.setText("simulation paused")
         else:

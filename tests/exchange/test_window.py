@@ -1,0 +1,71 @@
+"""The window on the DSX Exchange bus, in process on a real Mosquitto broker: the run's
+observer publishes what the window runs, and a fault injected from the window shows in the
+published values."""
+
+from __future__ import annotations
+
+import json
+import queue
+
+import pytest
+
+from tests.exchange.conftest import THREE_CDU
+from twin.exchange.broker import MqttLink, broker_settings
+from twin.scenario import load
+
+pytestmark = pytest.mark.gui
+
+
+def _new_messages(link: MqttLink) -> list[tuple[str, dict]]:
+    """What the subscriber received since the last call (never waits)."""
+    taken = []
+    while True:
+        try:
+            topic, payload, _ = link.inbox.get_nowait()
+        except queue.Empty:
+            return taken
+        taken.append((topic, json.loads(payload)))
+
+
+def test_plant_window_publishes_its_run_through_the_observer(broker, qtbot, qapp):
+    import vispy
+
+    from twin.alarms import AlarmEngine
+    from twin.exchange.window import PlantConnection
+    from twin.gui._qt.main_window import MainWindow
+    from twin.scenario.schema import CoolantLeak
+    from twin.sim.engine import Simulation
+
+    vispy.use(app="pyside6", gl="gl+")
+    subscriber = MqttLink(broker_settings(broker.url, client_id="test-window-subscriber",
+                                          environ={}, credentials_file=None),
+                          subscriptions=("BMS/v1/PUB/Value/#",), name="test")
+    subscriber.start()
+    assert subscriber.wait_connected(30)
+    connection = PlantConnection(broker_settings(broker.url, client_id="test-plant-window",
+                                                 environ={}, credentials_file=None))
+    scenario = load(THREE_CDU)
+    simulation = Simulation.from_scenario(scenario)
+    window = MainWindow(scenario, simulation, alarms=AlarmEngine.from_scenario(scenario),
+                        observers=connection.observers(scenario, simulation),
+                        connection=connection.status, speed=None)
+    try:
+        window.show()
+        qtbot.waitExposed(window)
+        qtbot.waitUntil(lambda: any("/Rack/RackPower/" in topic and reading["quality"] == 1
+                                    for topic, reading in _new_messages(subscriber)),
+                        timeout=120_000)
+        qtbot.waitUntil(lambda: window.connection_label.text().endswith(": connected"),
+                        timeout=30_000)
+        window.inject(lambda time_s: CoolantLeak(at_s=time_s, kind="coolant-leak",
+                                                 target="L-CDU-01", rate_lpm=1.0))
+        qtbot.waitUntil(lambda: any("/CDU/LeakDetect/" in topic and "L-CDU-01" in topic
+                                    and reading["value"] == 1
+                                    for topic, reading in _new_messages(subscriber)),
+                        timeout=120_000)
+    finally:
+        window.close()
+        qtbot.waitUntil(lambda: not window.runner.running, timeout=10_000)
+        window.deleteLater()
+        connection.link.stop()
+        subscriber.stop()

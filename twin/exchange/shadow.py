@@ -121,8 +121,8 @@ class MeasuredWeather:
             return dry, wet
         return self.dry_bulb_c, self.dry_bulb_c - (dry - wet)
 
-    def __getattr__(self, name: str):
-        return getattr(self._weather, name)
+    def local_hour(self, time_s: float) -> int:
+        return self._weather.local_hour(time_s)
 
 
 @dataclass

@@ -69,3 +69,48 @@ def test_plant_window_publishes_its_run_through_the_observer(broker, qtbot, qapp
         window.deleteLater()
         connection.link.stop()
         subscriber.stop()
+
+
+def test_shadow_window_lists_the_shadows_alarms_and_the_lost_broker(broker, processes,
+                                                                     tmp_path, qtbot, qapp):
+    import vispy
+
+    from twin.exchange.window import ShadowConnection
+    from twin.gui._qt.main_window import MainWindow
+
+    vispy.use(app="pyside6", gl="gl+")
+    log = tmp_path / "plant.log"
+    plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                           "--speed", "max", "--duration", "10min", log=log)
+    connection = ShadowConnection(broker_settings(broker.url, client_id="test-shadow-window",
+                                                  environ={}, credentials_file=None),
+                                  log=(tmp_path / "shadow.log").open("w"))
+    scenario = load(THREE_CDU)
+    simulation = connection.simulation(scenario)
+    window = MainWindow(scenario, simulation, alarms=connection.alarms(scenario, simulation),
+                        connection=connection.status, speed=None)
+
+    def active_tags() -> set[str]:
+        summary = window.runner.latest().alarms
+        return {a.key.tag for a in summary.alarms if a.active} if summary else set()
+
+    try:
+        window.show()
+        qtbot.waitExposed(window)
+        assert {p.tag for p in window.alarm_engine.points} >= {
+            "shadow.disconnected", "shadow.stale_points", "shadow.cdu_divergence"}
+        qtbot.waitUntil(lambda: window.runner.latest().snapshot is not None
+                        and window.runner.latest().snapshot.time_s >= 120, timeout=300_000)
+        qtbot.waitUntil(lambda: window.connection_label.text().endswith(": connected"),
+                        timeout=30_000)
+        assert "shadow.disconnected" not in active_tags()
+        assert plant.wait(300) == 0, log.read_text()
+        broker.stop()
+        qtbot.waitUntil(lambda: "shadow.disconnected" in active_tags(), timeout=120_000)
+        qtbot.waitUntil(lambda: "not connected" in window.connection_label.text(),
+                        timeout=30_000)
+    finally:
+        window.close()
+        qtbot.waitUntil(lambda: not window.runner.running, timeout=10_000)
+        window.deleteLater()
+        connection.link.stop()

@@ -334,6 +334,11 @@ class BmsObserver:
     def subscriptions(self) -> tuple[str, ...]:
         return integration_subscriptions(self.points)
 
+    @property
+    def counters(self) -> WriteBackCounters:
+        """The write-backs of the run (since its last start)."""
+        return self.bms.counters if self.bms is not None else WriteBackCounters()
+
     def on_start(self, run) -> None:
         link = self.link
         self.bms = VirtualBms(run.scenario, run.topology, self.points,

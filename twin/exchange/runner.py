@@ -91,7 +91,7 @@ def run_plant(scenario: Scenario, points: list[Point], settings: BrokerSettings,
         link.stop()
         if journal is not None:
             journal.close()
-    counters = bms.bms.counters
+    counters = bms.counters
     print(f"twin plant: done at t={sim.time_s:.0f}s; published {link.counters.published}; "
           f"write-backs accepted {counters.accepted}, refused {counters.refused}, "
           f"malformed {counters.malformed}, not ours {counters.not_owner}", file=log, flush=True)

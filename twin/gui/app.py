@@ -78,7 +78,7 @@ def create_application():
 
 
 def run_gui(scenario_name_or_path: str | Path | None,
-            simulation_factory: Callable[[Scenario], object], *,
+            simulation_factory: Callable[[Scenario], Any], *,
             exit_after_s: float | None = None, screenshot: Path | None = None,
             theme: str | None = None, reference: SiteSeries | None = None,
             observers: Callable[[Scenario, Any], Sequence[RunObserver]] | None = None,

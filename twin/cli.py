@@ -131,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(as 'twin plant'; credentials and TLS as there)")
     gui.add_argument("--shadow", metavar="mqtt://HOST:PORT",
                      help="show a shadow of the plant publishing on this broker: the model "
-                     "follows the plant's clock and prints divergence alarms as 'twin "
-                     "shadow' does")
+                     "follows the plant's clock; divergence alarms show in the window's "
+                     "alarm list and are printed as 'twin shadow' prints them")
 
     run = sub.add_parser(
         "run", help="run a scenario headless and write a time series",

@@ -131,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(as 'twin plant'; credentials and TLS as there)")
     gui.add_argument("--shadow", metavar="mqtt://HOST:PORT",
                      help="show a shadow of the plant publishing on this broker: the model "
-                     "follows the plant's clock and prints divergence alarms as 'twin "
-                     "shadow' does")
+                     "follows the plant's clock; divergence alarms show in the window's "
+                     "alarm list and are printed as 'twin shadow' prints them")
 
     run = sub.add_parser(
         "run", help="run a scenario headless and write a time series",
@@ -423,26 +423,32 @@ def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | No
     _screenshot_target("gui", screenshot, exit_after_s)
     if scenario is not None:
         check_hourly_csv(load(scenario))  # report a bad scenario before any window appears
-    factory = None
     if plant is not None and shadow is not None:
         raise UsageError("twin gui: --plant and --shadow exclude each other: a window is the "
                          "plant or its shadow")
-    if plant is not None or shadow is not None:
-        from twin.exchange.broker import BrokerError, broker_settings
-        from twin.exchange.window import publishing_factory, shadow_factory
-
-        option, make = ("--plant", publishing_factory) if plant else ("--shadow",
-                                                                      shadow_factory)
-        try:
-            factory = make(broker_settings(plant or shadow,
-                                           client_id=f"twin-gui-{os.getpid()}"))
-        except BrokerError as exc:
-            raise UsageError(f"twin gui: {option}: {exc}") from None
-    from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
     from twin.sim.engine import Simulation
 
-    return run_gui(scenario, factory or Simulation.from_scenario, exit_after_s=exit_after_s,
-                   screenshot=screenshot)
+    factory, observers, alarms, connection = Simulation.from_scenario, None, None, None
+    if plant is not None or shadow is not None:
+        from twin.exchange.broker import BrokerError, broker_settings
+        from twin.exchange.window import PlantConnection, ShadowConnection
+
+        option = "--plant" if plant else "--shadow"
+        try:
+            settings = broker_settings(plant or shadow, client_id=f"twin-gui-{os.getpid()}")
+        except BrokerError as exc:
+            raise UsageError(f"twin gui: {option}: {exc}") from None
+        if plant is not None:
+            link = PlantConnection(settings)
+            observers = link.observers
+        else:
+            link = ShadowConnection(settings)
+            factory, alarms = link.simulation, link.alarms
+        connection = link.status
+    from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
+
+    return run_gui(scenario, factory, exit_after_s=exit_after_s, screenshot=screenshot,
+                   observers=observers, alarms=alarms, connection=connection)
 
 
 def _kiosk(args: argparse.Namespace) -> int:

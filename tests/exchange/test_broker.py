@@ -152,26 +152,32 @@ def test_shadow_finds_the_clogging_strainer_before_the_plant_alarms(broker, proc
     assert (record / "alarms.sqlite").exists()
 
 
-def test_window_simulation_publishes_each_step_and_keeps_fault_injection(broker):
-    from twin.exchange.window import publishing_factory
+def test_bms_observer_publishes_each_step_and_keeps_fault_injection(broker):
+    from twin.exchange.window import PlantConnection
+    from twin.runs.observe import ObservedRun
     from twin.scenario.schema import CoolantLeak
+    from twin.sim.engine import Simulation
 
     values = _subscriber(broker.url, "BMS/v1/PUB/Value/CDU/LeakDetect/#")
-    build = publishing_factory(broker_settings(broker.url, client_id="test-window",
-                                               environ={}))
-    simulation = build(load(THREE_CDU))
-    deadline = time.monotonic() + 60
-    while not simulation._link.connected.is_set():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    simulation.step(3)
-    simulation.apply(CoolantLeak(at_s=0, kind="coolant-leak", target="L-CDU-01",
-                                 rate_lpm=1.0))  # as the window's fault menu does
-    simulation.step(2)
+    connection = PlantConnection(broker_settings(broker.url, client_id="test-window",
+                                                 environ={}))
+    scenario = load(THREE_CDU)
+    simulation = Simulation.from_scenario(scenario)
+    (bms,) = connection.observers(scenario, simulation)  # as the window's runner gets them
+    run = ObservedRun(simulation, [bms])
+    assert bms.link.wait_connected(60)
+    assert connection.status().endswith(": connected")
+    run.step(3)
+    run.apply(CoolantLeak(at_s=0, kind="coolant-leak", target="L-CDU-01",
+                          rate_lpm=1.0))  # as the window's fault menu does
+    run.step(2)
     _take(values, lambda t, p: "L-CDU-01" in t and json.loads(p)["value"] == 1)
     assert simulation.time_s == 5.0
+    run.reset()  # a new BMS: every value again from t = 0
+    run.step(1)
+    _take(values, lambda t, p: "L-CDU-01" in t and json.loads(p)["value"] == 0)
     values.stop()
-    simulation._link.stop()
+    bms.link.stop()
 
 
 @pytest.mark.gui
@@ -258,12 +264,13 @@ def test_embedded_broker_serves_the_plant_and_other_clients(processes, tmp_path)
 
 
 def test_window_shadow_follows_the_plants_clock(broker, processes, tmp_path):
-    from twin.exchange.window import shadow_factory
+    from twin.exchange.window import ShadowConnection
 
     log = tmp_path / "plant.log"
-    build = shadow_factory(broker_settings(broker.url, client_id="test-window-shadow",
-                                           environ={}), log=(tmp_path / "shadow.log").open("w"))
-    simulation = build(load(THREE_CDU))
+    connection = ShadowConnection(broker_settings(broker.url, client_id="test-window-shadow",
+                                                  environ={}),
+                                  log=(tmp_path / "shadow.log").open("w"))
+    simulation = connection.simulation(load(THREE_CDU))
     plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
                            "--speed", "max", "--duration", "10min", log=log)
     deadline = time.monotonic() + 300
@@ -272,8 +279,12 @@ def test_window_shadow_follows_the_plants_clock(broker, processes, tmp_path):
         simulation.step(1)
     assert simulation.time_s <= simulation.shadow.plant_s
     assert simulation.shadow.status.values > 0 and not simulation.shadow.divergences
+    # the window's alarm engine holds the model's alarms and the shadow's
+    tags = {point.tag for point in connection.alarms(load(THREE_CDU), simulation).points}
+    assert "shadow.disconnected" in tags and "shadow.cdu_divergence" in tags
+    assert len(tags) > 10
     assert plant.wait(300) == 0
-    simulation._link.stop()
+    connection.link.stop()
 
 
 @pytest.mark.gui

@@ -155,6 +155,7 @@ class MqttLink:
         self.connected = threading.Event()
         self._lost_reported = False
         self._stopping = False
+        self.started = False
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.settings.client_id,
                              protocol=mqtt.MQTTv311, clean_session=True)
         if self.settings.username:
@@ -184,6 +185,7 @@ class MqttLink:
         except (OSError, ValueError) as exc:
             raise BrokerError(f"cannot reach {self.settings.address}: {exc}") from None
         self.client.loop_start()
+        self.started = True
 
     def stop(self) -> None:
         self._stopping = True

@@ -1,6 +1,7 @@
 """``twin plant``: the simulation as a virtual BMS on the DSX Exchange bus.
 
-``VirtualBms.observe(snapshot)`` is called after each simulation step (a run observer): it
+``VirtualBms.observe(snapshot)`` is called after each simulation step (by ``BmsObserver``, the
+run observer ``twin plant`` and ``twin gui --plant`` give their run): it
 samples every point each ``publish_every_s`` of simulated time (measurements as their mean
 over the period) and publishes a value when it moved by more than its deadband, and every
 point at least every 100 s (the contract).
@@ -28,6 +29,7 @@ probability ``dropout``), both drawn from the run's seed.
 from __future__ import annotations
 
 import math
+import queue
 import sys
 import time
 from collections.abc import Callable
@@ -162,9 +164,7 @@ class VirtualBms:
 
     @property
     def subscriptions(self) -> tuple[str, ...]:
-        """The integrations' value namespaces (never the BMS's own)."""
-        owners = sorted({p.integration for p in self.points if p.integration})
-        return tuple(f"{contract.ROOT}/{owner}/{contract.VALUE}/#" for owner in owners)
+        return integration_subscriptions(self.points)
 
     def republish_all(self) -> None:
         """After a (re)connect: metadata and every value again."""
@@ -303,6 +303,67 @@ class VirtualBms:
 
     def _say(self, text: str) -> None:
         print(f"twin plant: {text}", file=self.log, flush=True)
+
+
+def integration_subscriptions(points: list[Point]) -> tuple[str, ...]:
+    """The integrations' value namespaces a BMS of ``points`` listens on (never its own)."""
+    owners = sorted({p.integration for p in points if p.integration})
+    return tuple(f"{contract.ROOT}/{owner}/{contract.VALUE}/#" for owner in owners)
+
+
+class BmsObserver:
+    """The virtual BMS as a run observer (``twin.runs.observe``): after every step it
+    publishes what is due on ``link``, applies the write-backs waiting in the link's inbox
+    and checks the integrations' heartbeats. A run that starts again (a reset) gets a new
+    BMS: metadata and every value again from t = 0.
+
+    Unlike a passive observer it acts on the simulation: an accepted setpoint request moves
+    the CDU's setpoint, as the plant's BMS would, on the stepping thread between two steps.
+    """
+
+    def __init__(self, link, points: list[Point], *, noise_scale: float = 0.0,
+                 dropout: float = 0.0, log: TextIO = sys.stderr) -> None:
+        self.link = link
+        self.points = points
+        self.noise_scale = noise_scale
+        self.dropout = dropout
+        self.log = log
+        self.bms: VirtualBms | None = None
+
+    @property
+    def subscriptions(self) -> tuple[str, ...]:
+        return integration_subscriptions(self.points)
+
+    @property
+    def counters(self) -> WriteBackCounters:
+        """The write-backs of the run (since its last start)."""
+        return self.bms.counters if self.bms is not None else WriteBackCounters()
+
+    def on_start(self, run) -> None:
+        link = self.link
+        self.bms = VirtualBms(run.scenario, run.topology, self.points,
+                              lambda topic, payload, retain: link.publish(topic, payload,
+                                                                          retain=retain),
+                              run.set_cdu_supply_setpoint, seed=run.seed,
+                              noise_scale=self.noise_scale, dropout=self.dropout, log=self.log)
+        link.on_connect = self.bms.republish_all
+
+    def on_step(self, run, applied) -> None:
+        bms = self.bms
+        if bms is None:
+            raise RuntimeError("on_step before on_start: the BMS observes no run")
+        bms.observe(run.snapshot(robots=False))
+        inbox = self.link.inbox
+        while True:
+            try:
+                topic, payload, wall_s = inbox.get_nowait()
+            except queue.Empty:
+                break
+            bms.handle(topic, payload, wall_s)
+        bms.check_heartbeats()
+
+    def on_finish(self) -> None:
+        """Nothing to close: the link belongs to whoever opened it."""
 
 
 def _value_payload(value: float, stamp: int, quality: int) -> bytes:

@@ -1,6 +1,7 @@
-"""The loops behind ``twin plant`` and ``twin shadow``: a plain loop over
-``Simulation.step()`` / ``snapshot()`` that hands each snapshot to the BMS (or the shadow's
-messages to its model), paced against the wall clock at ``speed``."""
+"""The loops behind ``twin plant`` and ``twin shadow``. ``twin plant`` steps an
+``ObservedRun`` whose observers are the alarm engine and the virtual BMS (``BmsObserver``),
+paced against the wall clock at ``speed``; ``twin shadow`` hands the broker's messages to
+its model, which steps as far as the plant's clock allows."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import TextIO
 
 from twin.exchange import contract
 from twin.exchange.broker import BrokerSettings, MqttLink
-from twin.exchange.plant import VirtualBms
+from twin.exchange.plant import BmsObserver
 from twin.exchange.points import Point
 from twin.exchange.shadow import HOLD_S, HeartbeatWriter, Shadow
 from twin.scenario import Scenario
@@ -40,22 +41,21 @@ def run_plant(scenario: Scenario, points: list[Point], settings: BrokerSettings,
               options: PlantOptions, *, stop: threading.Event | None = None,
               log: TextIO = sys.stderr) -> int:
     from twin.alarms import AlarmEngine, AlarmJournal
+    from twin.runs.observe import ObservedRun
     from twin.sim.engine import Simulation
 
     stop = _stop_on_sigterm(stop)
     sim = Simulation.from_scenario(scenario, seed=options.seed, dt_s=options.dt_s)
     link = MqttLink(settings, log=log, name="twin plant")
-    bms = VirtualBms(scenario, sim.topology, points,
-                     lambda topic, payload, retain: link.publish(topic, payload, retain=retain),
-                     sim.set_cdu_supply_setpoint, seed=sim.seed,
-                     noise_scale=options.noise_scale, dropout=options.dropout, log=log)
+    bms = BmsObserver(link, points, noise_scale=options.noise_scale, dropout=options.dropout,
+                      log=log)
     link.subscriptions = bms.subscriptions
-    link.on_connect = bms.republish_all
     journal = None
     if options.journal is not None:
         journal = AlarmJournal(options.journal, {"scenario": scenario.scenario.name,
                                                  "source": "twin plant"})
     alarms = AlarmEngine.from_scenario(scenario, sim.topology, journal=journal)
+    run = ObservedRun(sim, [alarms, bms])
     link.start()
     if not link.wait_connected(CONNECT_WAIT_S):
         print(f"twin plant: waiting for the broker {settings.address}", file=log, flush=True)
@@ -66,17 +66,16 @@ def run_plant(scenario: Scenario, points: list[Point], settings: BrokerSettings,
     start_wall = time.monotonic()
     next_progress = start_wall + PROGRESS_EVERY_S
     raised: set[tuple[str, int]] = set()
+    generation = alarms.summary().generation
     try:
         while not stop.is_set():
             if options.duration_s is not None and sim.time_s >= options.duration_s - 1e-9:
                 break
-            sim.step()
-            snapshot = sim.snapshot(robots=False)
-            bms.observe(snapshot)
-            if alarms.update(snapshot):
-                _report_alarms(alarms, raised, snapshot.time_s, log)
-            _drain(link, bms)
-            bms.check_heartbeats()
+            run.step()
+            summary = alarms.summary()
+            if summary.generation != generation:
+                generation = summary.generation
+                _report_alarms(summary, raised, sim.time_s, log)
             now = time.monotonic()
             if options.speed is not None:
                 ahead = start_wall + sim.time_s / options.speed - now
@@ -87,6 +86,7 @@ def run_plant(scenario: Scenario, points: list[Point], settings: BrokerSettings,
                 print(f"twin plant: t={sim.time_s:.0f}s published {link.counters.published}, "
                       f"unsent while disconnected {link.counters.unsent_disconnected}",
                       file=log, flush=True)
+        run.finish()
     finally:
         link.stop()
         if journal is not None:
@@ -107,9 +107,9 @@ def _stop_on_sigterm(stop: threading.Event | None) -> threading.Event:
     return stop
 
 
-def _report_alarms(alarms, raised: set, t: float, log: TextIO) -> None:
+def _report_alarms(summary, raised: set, t: float, log: TextIO) -> None:
     active = set()
-    for alarm in alarms.summary().alarms:
+    for alarm in summary.alarms:
         if alarm.active:
             key = (alarm.key.tag, alarm.key.component, alarm.key.condition)
             active.add(key)
@@ -118,15 +118,6 @@ def _report_alarms(alarms, raised: set, t: float, log: TextIO) -> None:
                       f"{alarm.component}", file=log, flush=True)
     raised.intersection_update(active)
     raised.update(active)
-
-
-def _drain(link: MqttLink, bms: VirtualBms) -> None:
-    while True:
-        try:
-            topic, payload, wall_s = link.inbox.get_nowait()
-        except queue.Empty:
-            return
-        bms.handle(topic, payload, wall_s)
 
 
 @dataclass(frozen=True, slots=True)

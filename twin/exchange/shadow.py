@@ -121,8 +121,8 @@ class MeasuredWeather:
             return dry, wet
         return self.dry_bulb_c, self.dry_bulb_c - (dry - wet)
 
-    def __getattr__(self, name: str):
-        return getattr(self._weather, name)
+    def local_hour(self, time_s: float) -> int:
+        return self._weather.local_hour(time_s)
 
 
 @dataclass
@@ -163,7 +163,7 @@ class Shadow:
     """A model kept beside a plant from its messages (see the module docstring)."""
 
     def __init__(self, sim, points: list[Point], *, journal=None,
-                 log: TextIO | None = None,
+                 alarms: AlarmEngine | None = None, log: TextIO | None = None,
                  recorder: Callable[[float, np.ndarray, np.ndarray, np.ndarray], None]
                  | None = None) -> None:
         self.sim = sim
@@ -228,7 +228,8 @@ class Shadow:
         self.stale = np.zeros(n, dtype=bool)
         self.connected = True
         self.divergences: list[Divergence] = []
-        self.alarms = AlarmEngine(self._alarm_points(), journal=journal)
+        # an engine given (the window's) already holds ``alarm_points`` reading this shadow
+        self.alarms = alarms or AlarmEngine(self.alarm_points(lambda: self), journal=journal)
         self._raised: set[tuple[str, int]] = set()
         self._last_snapshot: Snapshot | None = None
         self._topic_index: dict[str, int] = {}  # value topics of placed points
@@ -241,32 +242,36 @@ class Shadow:
 
     # ------------------------------------------------------------------ alarms
 
-    def _alarm_points(self) -> list[AlarmPoint]:
+    def alarm_points(self, current: Callable[[], Shadow]) -> list[AlarmPoint]:
+        """The shadow's alarm points; their values are read from ``current()``, the shadow
+        in force when the engine scans (a window's shadow is replaced on a reset, its
+        alarm engine is not). Every shadow of the same point list has the same points."""
         topo = self.sim.topology
         points = []
         for kind in KINDS:
             if not any(self.compared[i] and self.kind_of[i] == kind
                        for i in range(len(self.points))):
                 continue
-            stat = self.object_statistic[kind]
+            components = components_of(kind, topo)
             points.append(AlarmPoint(
                 f"shadow.{kind}_divergence", "model-plant divergence", "of limit",
-                components_of(kind, topo), lambda s, stat=stat: stat,
+                components, lambda s, kind=kind: current().object_statistic[kind],
                 (Limit(Condition.HIGH, 1.0, Priority.MEDIUM),), deadband=CLEAR_FRACTION,
                 source_kind={"rack": "rack", "cdu": "cdu", "hall": "hall"}.get(kind),
-                source_index=np.arange(stat.size) if kind in ("rack", "cdu", "hall") else None))
+                source_index=(np.arange(len(components)) if kind in ("rack", "cdu", "hall")
+                              else None)))
         points.append(AlarmPoint(
             "shadow.stale_points", "plant points without a value for 200 s", "points",
-            ("plant data",), lambda s: np.array([float(np.count_nonzero(self.stale))]),
+            ("plant data",), lambda s: np.array([float(np.count_nonzero(current().stale))]),
             (Limit(Condition.HIGH, 1.0, Priority.LOW),), deadband=0.5))
         points.append(AlarmPoint(
             "shadow.bad_quality", "plant points of bad quality", "points", ("plant data",),
             lambda s: np.array([float(np.count_nonzero(
-                self.seen & (self.quality != contract.QUALITY_GOOD)))]),
+                current().seen & (current().quality != contract.QUALITY_GOOD)))]),
             (Limit(Condition.HIGH, 1.0, Priority.LOW),), deadband=0.5))
         points.append(AlarmPoint(
             "shadow.disconnected", "no connection to the plant's broker", "", ("broker",),
-            lambda s: np.array([0.0 if self.connected else 1.0]),
+            lambda s: np.array([0.0 if current().connected else 1.0]),
             (Limit(Condition.ON, 1.0, Priority.HIGH),)))
         return points
 
@@ -461,6 +466,8 @@ class Shadow:
 
     def _report_raised(self, t: float) -> None:
         for alarm in self.alarms.summary().alarms:
+            if not alarm.key.tag.startswith("shadow."):
+                continue  # the model's own alarms (a window's engine holds both)
             key = (alarm.key.tag, alarm.key.component)
             if not alarm.active or key in self._raised:
                 if not alarm.active:

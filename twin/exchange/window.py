@@ -1,93 +1,126 @@
-"""``twin gui --plant mqtt://...``: the window's simulation, published as a virtual BMS;
+"""``twin gui --plant mqtt://...``: the window's run, published as a virtual BMS;
 ``twin gui --shadow mqtt://...``: the window shows a shadow's model following a plant.
 
-``PublishingSimulation`` wraps a ``Simulation`` (everything else delegated, so the window's
-fault injection and scenario events act on the published plant) and hands the snapshot
-after every step to a ``VirtualBms``; write-backs are applied between steps. One MQTT link
-serves every scenario the window opens; each gets its own BMS.
+The plant is a run observer: ``PlantConnection.observers`` gives each scenario the window
+opens a ``BmsObserver`` (``twin.exchange.plant``) on one shared MQTT link, so the window's
+fault injection and scenario events act on the published plant. The shadow decides how far
+its model steps (the plant's clock), so it is the window's simulation:
+``ShadowConnection.simulation`` builds a ``ShadowSimulation``, whose alarm engine (the
+scenario's alarms and the shadow's divergence, stale-point, bad-quality and connection
+alarms) is the window's. Both tell the window's status bar the broker connection's state.
 """
 
 from __future__ import annotations
 
 import queue
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
+from twin.alarms import AlarmEngine
+from twin.alarms.definitions import default_points as default_alarm_points
+from twin.alarms.definitions import default_suppression
 from twin.exchange import contract
 from twin.exchange.broker import BrokerSettings, MqttLink
-from twin.exchange.plant import VirtualBms
+from twin.exchange.plant import BmsObserver
 from twin.exchange.points import default_points
 from twin.exchange.shadow import Shadow
+from twin.runs.observe import RunObserver
 from twin.scenario import Scenario
+from twin.scenario.schema import Event
+from twin.sim.snapshot import Snapshot
 
 
-class PublishingSimulation:
-    def __init__(self, sim, link: MqttLink, log: TextIO) -> None:
-        self._sim = sim
-        self._link = link
-        self._log = log
-        self._bms = self._new_bms()
-
-    def _new_bms(self) -> VirtualBms:
-        sim = self._sim
-        bms = VirtualBms(sim.scenario, sim.topology, default_points(sim.scenario, sim.topology),
-                         lambda topic, payload, retain: self._link.publish(topic, payload,
-                                                                           retain=retain),
-                         sim.set_cdu_supply_setpoint, seed=sim.seed, log=self._log)
-        self._link.on_connect = bms.republish_all
-        return bms
-
-    def step(self, n: int = 1) -> None:
-        for _ in range(n):
-            self._sim.step()
-            self._bms.observe(self._sim.snapshot(robots=False))
-            while True:
-                try:
-                    topic, payload, wall_s = self._link.inbox.get_nowait()
-                except queue.Empty:
-                    break
-                self._bms.handle(topic, payload, wall_s)
-            self._bms.check_heartbeats()
-
-    def reset(self) -> None:
-        """Back to the start: a new BMS, all metadata and values again from t = 0."""
-        self._sim.reset()
-        self._bms = self._new_bms()
-
-    def __getattr__(self, name: str):
-        return getattr(self._sim, name)
+def connection_text(link: MqttLink) -> str:
+    """The window's connection indicator (read on the GUI thread; the link's state is a
+    thread-safe event)."""
+    state = "connected" if link.connected.is_set() else "not connected, retrying"
+    return f"broker {link.settings.address}: {state}"
 
 
-def publishing_factory(settings: BrokerSettings, log: TextIO = sys.stderr):
-    """A simulation factory for ``run_gui``: each scenario's simulation, published."""
-    from twin.sim.engine import Simulation
+class PlantConnection:
+    """``twin gui --plant``: the observers ``run_gui`` gives each window's run, a virtual
+    BMS publishing it on one MQTT link (connected when the first window opens)."""
 
-    link = MqttLink(settings, log=log, name="twin gui --plant")
-    started = []
+    def __init__(self, settings: BrokerSettings, log: TextIO = sys.stderr) -> None:
+        self.link = MqttLink(settings, log=log, name="twin gui --plant")
+        self.log = log
 
-    def build(scenario: Scenario) -> PublishingSimulation:
-        simulation = PublishingSimulation(Simulation.from_scenario(scenario), link, log)
-        link.subscriptions = simulation._bms.subscriptions
-        if not started:
-            link.start()
-            started.append(True)
-        return simulation
+    def observers(self, scenario: Scenario, simulation) -> Sequence[RunObserver]:
+        bms = BmsObserver(self.link, default_points(scenario, simulation.topology),
+                          log=self.log)
+        if not self.link.started:
+            self.link.subscriptions = bms.subscriptions
+            self.link.start()
+        return (bms,)
 
-    return build
+    def status(self) -> str:
+        return connection_text(self.link)
 
 
 SHADOW_WAIT_S = 0.05  # a step with no plant time to go to waits this long for messages
 
 
 class ShadowSimulation:
-    """The shadow's model for the window: a step goes as far as the plant's clock allows
-    (none while no newer value has come), whatever speed the window asks; divergence
-    alarms and stale points are printed as ``twin shadow`` prints them."""
+    """The shadow's model for the window (``twin.gui.runner.SimulationLike``): a step goes
+    as far as the plant's clock allows (none while no newer value has come), whatever speed
+    the window asks; divergence alarms and stale points are printed as ``twin shadow``
+    prints them and raised in ``alarms``, the window's alarm engine."""
 
-    def __init__(self, sim, link: MqttLink, log: TextIO) -> None:
-        self._sim = sim
+    def __init__(self, simulation, link: MqttLink, log: TextIO) -> None:
+        self._sim = simulation
         self._link = link
-        self.shadow = Shadow(sim, default_points(sim.scenario, sim.topology), log=log)
+        self.shadow = Shadow(simulation, default_points(simulation.scenario,
+                                                        simulation.topology), log=log)
+        topology = simulation.topology
+        # one engine for the model's own alarms and the shadow's: its points read the
+        # shadow in force, so a reset (a new shadow) keeps the window's alarm list
+        self.alarms = AlarmEngine(
+            [*default_alarm_points(simulation.scenario, topology),
+             *self.shadow.alarm_points(lambda: self.shadow)],
+            default_suppression(topology))
+        self.shadow.alarms = self.alarms
+
+    # what the window and the observers read, as the simulation has it
+    @property
+    def dt_s(self) -> float:
+        return self._sim.dt_s
+
+    @property
+    def time_s(self) -> float:
+        return self._sim.time_s
+
+    @property
+    def has_output(self) -> bool:
+        return self._sim.has_output
+
+    @property
+    def scenario(self) -> Scenario:
+        return self._sim.scenario
+
+    @property
+    def topology(self):
+        return self._sim.topology
+
+    @property
+    def seed(self) -> int:
+        return self._sim.seed
+
+    def snapshot(self, *, robots: bool = True) -> Snapshot:
+        return self._sim.snapshot(robots=robots)
+
+    def live_view(self):
+        return self._sim.live_view()
+
+    def site_values(self):
+        return self._sim.site_values()
+
+    # what the window does to the model: faults and the schedule act on it as on a plant
+    def apply(self, event: Event) -> None:
+        self._sim.apply(event)
+
+    def replace_schedule(self, events) -> None:
+        self._sim.replace_schedule(events)
 
     def step(self, n: int = 1) -> None:
         for _ in range(n):
@@ -114,25 +147,31 @@ class ShadowSimulation:
     def reset(self) -> None:
         """The plant's clock decides the time: a reset starts a new shadow from t = 0."""
         self._sim.reset()
-        self.shadow = Shadow(self._sim, self.shadow.points, log=self.shadow.log)
-
-    def __getattr__(self, name: str):
-        return getattr(self._sim, name)
+        self.shadow = Shadow(self._sim, self.shadow.points, log=self.shadow.log,
+                             alarms=self.alarms)
 
 
-def shadow_factory(settings: BrokerSettings, log: TextIO = sys.stderr):
-    """A simulation factory for ``run_gui``: a shadow of the scenario, fed from the broker."""
-    from twin.sim.engine import Simulation
+class ShadowConnection:
+    """``twin gui --shadow``: each window's simulation is a shadow of its scenario, fed
+    from one MQTT link, and its alarm engine is the shadow's."""
 
-    link = MqttLink(settings, subscriptions=(f"{contract.ROOT}/{contract.BMS_PUBLISHER}/#",),
-                    log=log, name="twin gui --shadow")
-    started = []
+    def __init__(self, settings: BrokerSettings, log: TextIO = sys.stderr) -> None:
+        self.link = MqttLink(settings,
+                             subscriptions=(f"{contract.ROOT}/{contract.BMS_PUBLISHER}/#",),
+                             log=log, name="twin gui --shadow")
+        self.log = log
 
-    def build(scenario: Scenario) -> ShadowSimulation:
-        simulation = ShadowSimulation(Simulation.from_scenario(scenario), link, log)
-        if not started:
-            link.start()
-            started.append(True)
+    def simulation(self, scenario: Scenario) -> ShadowSimulation:
+        from twin.sim.engine import Simulation
+
+        simulation = ShadowSimulation(Simulation.from_scenario(scenario), self.link, self.log)
+        if not self.link.started:
+            self.link.start()
         return simulation
 
-    return build
+    @staticmethod
+    def alarms(scenario: Scenario, simulation: ShadowSimulation) -> AlarmEngine:
+        return simulation.alarms
+
+    def status(self) -> str:
+        return connection_text(self.link)

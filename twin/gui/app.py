@@ -6,9 +6,9 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twin.resources import resource_dir
 from twin.scenario import Scenario, ScenarioError, load
@@ -16,6 +16,8 @@ from twin.settings import load_settings
 from twin.sim.weather import check_hourly_csv
 
 if TYPE_CHECKING:
+    from twin.alarms import AlarmEngine
+    from twin.runs.observe import RunObserver
     from twin.runs.replay import SiteSeries
 
 DEFAULT_SCENARIO = "seoul-ai-factory"
@@ -76,9 +78,12 @@ def create_application():
 
 
 def run_gui(scenario_name_or_path: str | Path | None,
-            simulation_factory: Callable[[Scenario], object], *,
+            simulation_factory: Callable[[Scenario], Any], *,
             exit_after_s: float | None = None, screenshot: Path | None = None,
-            theme: str | None = None, reference: SiteSeries | None = None) -> int:
+            theme: str | None = None, reference: SiteSeries | None = None,
+            observers: Callable[[Scenario, Any], Sequence[RunObserver]] | None = None,
+            alarms: Callable[[Scenario, Any], AlarmEngine] | None = None,
+            connection: Callable[[], str] | None = None) -> int:
     """Open the twin window on a scenario; returns the process exit code.
 
     ``simulation_factory`` builds the simulation the window runs (duck-typed, see
@@ -89,6 +94,10 @@ def run_gui(scenario_name_or_path: str | Path | None,
     scenario the last one opened comes back; theme, speed and the window's layout are the
     user's settings (``twin.settings``), saved when a window closes. ``reference``, a run
     already checked (``twin.runs.replay.read_reference``), is compared with the first window's run.
+    ``observers(scenario, simulation)`` gives the run observers of each window's run
+    (``twin.runs.observe``: plant telemetry, studies); ``alarms(scenario, simulation)`` its
+    alarm engine (by default the scenario's alarms). ``connection()``, when given, tells
+    the state of the run's outside connection (a broker) in the status bar.
     """
     problem = display_problem()
     if problem is not None:
@@ -122,8 +131,12 @@ def run_gui(scenario_name_or_path: str | Path | None,
 
     def open_window(chosen: Scenario, chosen_source: str,
                     previous: MainWindow | None = None) -> None:
-        window = MainWindow(chosen, simulation_factory(chosen),
-                            alarms=AlarmEngine.from_scenario(chosen),
+        simulation = simulation_factory(chosen)
+        window = MainWindow(chosen, simulation,
+                            alarms=(alarms(chosen, simulation) if alarms is not None
+                                    else AlarmEngine.from_scenario(chosen)),
+                            observers=observers(chosen, simulation) if observers else (),
+                            connection=connection,
                             theme=previous.theme.name if previous else theme or settings.theme,
                             speed=settings.speed, settings=settings if persist else None,
                             source=chosen_source,

@@ -10,7 +10,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +68,7 @@ from twin.gui.objects import Selection, object_name
 from twin.gui.runner import NO_FRAME, Frame, SimulationLike, SimulationRunner
 from twin.gui.timeline import save_timeline, user_scenario_dir
 from twin.gui.units import UnitSystem
-from twin.runs.observe import AppliedEvent
+from twin.runs.observe import AppliedEvent, RunObserver
 from twin.runs.recording import RecordingError
 from twin.runs.replay import COMPARABLE, ReplaySimulation, SiteLog, SiteSeries, comparison_problem
 from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
@@ -105,12 +105,16 @@ class MainWindow(QMainWindow):
     scenario_chosen = Signal(object, str)  # a validated Scenario the user opened, its source
 
     def __init__(self, scenario: Scenario, simulation: SimulationLike, *,
-                 alarms: AlarmEngine, theme: str = "dark", units: str | None = None,
+                 alarms: AlarmEngine, observers: Sequence[RunObserver] = (),
+                 connection: Callable[[], str] | None = None,
+                 theme: str = "dark", units: str | None = None,
                  speed: float | None = DEFAULT_SPEED,
                  running: bool = True, settings: Settings | None = None,
                  source: str | None = None, reference: SiteSeries | None = None) -> None:
         """``alarms`` scans the simulation as it runs (on the runner's thread) and is shown
-        by the alarm panel and the 3D view. ``settings``, when given, are restored (window
+        by the alarm panel and the 3D view; ``observers`` are told of every step after it
+        (``twin.runs.observe``); ``connection()`` tells the state of the run's outside
+        connection (a broker) in the status bar. ``settings``, when given, are restored (window
         layout) and saved on close with ``source`` (the scenario's name or path) as the last
         scenario. ``reference`` is a run to compare with from the start (see
         ``compare_with``)."""
@@ -148,8 +152,8 @@ class MainWindow(QMainWindow):
         self._recording = (simulation.recording if isinstance(simulation, ReplaySimulation)
                            else None)
         self.alarm_engine = alarms
-        self.runner = SimulationRunner(simulation, alarms=alarms, speed=speed,
-                                       paused=not running, parent=self)
+        self.runner = SimulationRunner(simulation, alarms=alarms, observers=observers,
+                                       speed=speed, paused=not running, parent=self)
         self.runner.failed.connect(self._on_simulation_failed)
         self.time_controls = TimeControls(scenario.scenario.start, speed)
         self.time_controls.set_running(running)
@@ -244,6 +248,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(QLabel(scenario.scenario.title))
         self.statusBar().addPermanentWidget(self.sim_label)
         self.statusBar().addPermanentWidget(self.fps_label)
+        self._connection = connection
+        self.connection_label = QLabel()
+        if connection is not None:
+            self.statusBar().addPermanentWidget(self.connection_label)
 
         self.shown_generation = 0
         self.snapshot: Snapshot | None = None
@@ -652,6 +660,8 @@ class MainWindow(QMainWindow):
         self._frames_at, self._frames_count = now, frames
         stats = self.runner.stats()
         self.fps_label.setText(f"render {self.render_fps:.0f} fps")
+        if self._connection is not None:
+            self.connection_label.setText(self._connection())
         if stats.paused:
             self.sim_label.setText("simulation paused")
         else:

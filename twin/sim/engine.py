@@ -453,10 +453,15 @@ class Simulation:
 
         # --- workload and GPU power -------------------------------------------------
         util = self.workload.utilization(t0, dt, self._util)
-        # racks run unless tripped or their hall's UPS dropped them (batteries run down)
+        # racks run unless tripped or their hall's UPS dropped them (batteries run down);
+        # those of a UPS whose batteries empty within the step run until then
         online = ~st.tripped
-        if not self.power_chain.hall_powered.all():
-            online &= self.power_chain.hall_powered[topo.rack_hall]
+        live: np.ndarray = online
+        ups_share = self.power_chain.hall_powered_share
+        if (ups_share < 1.0).any():
+            rack_share = ups_share[topo.rack_hall]
+            online &= rack_share > 0.0
+            live = online * rack_share
         demand_w = self.rack_idle_w + util * self.rack_dynamic_w
         gm = self.scenario.gpu_management
         ramp_w = 0.0
@@ -468,7 +473,7 @@ class Simulation:
             ramp_w = np.clip(demand_w, st.gpu_power_w - down, st.gpu_power_w + up) - demand_w
         cap_w = np.maximum(np.minimum(st.power_cap_fraction, st.curtail_cap_fraction)
                            * self.rack_tdp_w, self.rack_idle_w)
-        held = (1.0 - (1.0 - gm.throttle_power_fraction) * st.throttled) * online
+        held = (1.0 - (1.0 - gm.throttle_power_fraction) * st.throttled) * live
 
         def gpu_power_w(level: np.ndarray) -> np.ndarray:
             gpu = self.rack_idle_w + level * self.rack_dynamic_w + ramp_w
@@ -483,11 +488,11 @@ class Simulation:
             share = wl.high_share
             gpu_high_w, gpu_low_w = gpu_power_w(wl.high), gpu_power_w(wl.low)
             gpu_w = gpu_low_w + share * (gpu_high_w - gpu_low_w)
-            other_high_w = (r.other_idle_w + wl.high * self.rack_other_dynamic_w) * online
-            other_low_w = (r.other_idle_w + wl.low * self.rack_other_dynamic_w) * online
+            other_high_w = (r.other_idle_w + wl.high * self.rack_other_dynamic_w) * live
+            other_low_w = (r.other_idle_w + wl.low * self.rack_other_dynamic_w) * live
         else:
             gpu_w = gpu_power_w(util)
-        other_w = (r.other_idle_w + util * self.rack_other_dynamic_w) * online
+        other_w = (r.other_idle_w + util * self.rack_other_dynamic_w) * live
         st.gpu_power_w = gpu_w
         per_gpu_w = gpu_w / r.gpus
         other_liquid_w = other_w * r.liquid_other_fraction
@@ -565,7 +570,8 @@ class Simulation:
         # Work done follows the dynamic power the GPUs get against what the job asked for
         # (clocks scale with power near the top of the V/f curve; a linear simplification).
         asked = np.maximum(demand_w - self.rack_idle_w, 1e-9)
-        delivered = np.clip((gpu_w - self.rack_idle_w * chips.online_share) / asked, 0.0, 1.0)
+        delivered = np.clip((gpu_w - self.rack_idle_w * chips.online_share * live) / asked,
+                            0.0, 1.0)
         delivered *= online
         rack_tokens = self.rack_full_tokens * util * delivered
         rack_levels_w = None

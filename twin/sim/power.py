@@ -72,10 +72,13 @@ PSU_RATING_PER_NAMEPLATE = 2.0  # N+N power shelves
 GENERATOR_OFF, GENERATOR_STARTING, GENERATOR_RUNNING, GENERATOR_FAILED = range(4)
 GENERATOR_STATES = ("off", "starting", "running", "failed")
 """Names of the codes in ``PowerState.generator_state``, by code."""
-# Engineering choices (no public figure): switchgear load-add settings leave headroom for
-# the block a hall adds; a UPS stops at end of discharge with a little energy left.
+# Engineering choice (no public figure): switchgear load-add settings leave headroom for
+# the block a hall adds.
 LOAD_ADD_MARGIN = 0.1  # a shed hall goes back on with 10 % spare capacity over its load
-UPS_CUTOFF_STEPS = 2.0  # a UPS drops its load with less than two steps' energy left
+# a UPS whose end of discharge was located within a step has dropped its racks once less
+# than this share of its battery energy is left (what a draw that changed within the
+# step, not as located, leaves); with more left it runs on
+UPS_EMPTY_FRACTION = 0.01
 GENERATOR_RNG_STREAM = 0x67656E  # the fail-to-start draws' own stream of the seed
 
 
@@ -83,6 +86,28 @@ def curve_efficiency(curve: Curve, load_fraction: np.ndarray | float) -> np.ndar
     """Efficiency 0-1 at a load 0-1+ of rating; flat beyond the curve's ends."""
     return np.interp(np.asarray(load_fraction) * 100.0, curve.load_pct,
                      np.asarray(curve.efficiency_pct) / 100.0)
+
+
+def ramp_energy_j(online_s: np.ndarray, t0: float, t1: float, rating_w: float,
+                  ramp_w_per_s: float, cap_w: float) -> float:
+    """Energy from ``t0`` to ``t1`` of sets that each give nothing until their
+    ``online_s``, then ramp at ``ramp_w_per_s`` to ``rating_w``, their sum held to at
+    most ``cap_w`` (the load they carry): exact, the sum being piecewise linear between
+    the sets' kinks (online, full)."""
+    if cap_w <= 0.0 or online_s.size == 0 or t1 <= t0:
+        return 0.0
+    kinks = np.concatenate(([t0, t1], online_s, online_s + rating_w / ramp_w_per_s))
+    times = np.unique(np.clip(kinks, t0, t1))
+    total_w = np.clip(ramp_w_per_s * (times[:, None] - online_s[None, :]), 0.0,
+                      rating_w).sum(axis=1)
+    width = np.diff(times)
+    low, high = np.minimum(total_w[:-1], total_w[1:]), np.maximum(total_w[:-1], total_w[1:])
+    # the share of each segment below the cap (the sum is linear along it)
+    below = np.clip(np.divide(cap_w - low, high - low, out=np.ones_like(low),
+                              where=high > low), 0.0, 1.0)
+    below[low >= cap_w] = 0.0
+    under_cap = 0.5 * (low + np.minimum(high, cap_w)) * below * width
+    return float(np.sum(under_cap + cap_w * (1.0 - below) * width))
 
 
 def input_through_curve(curve: Curve, out_w: np.ndarray, rating_w: np.ndarray | float
@@ -240,6 +265,9 @@ class PowerChain:
         self.failing_to_start = 0
         self.hall_shed = np.zeros(self.hall_count, dtype=bool)  # UPS input off the bus
         self.hall_powered = np.ones(self.hall_count, dtype=bool)  # UPS output live
+        # share of the coming step with the UPS output live: below 1 where its batteries
+        # reach end of discharge within the step (the engine runs its racks until then)
+        self.hall_powered_share = np.ones(self.hall_count)
         self.hall_block_w = np.zeros(self.hall_count)  # peak UPS input at the bus, outage
         self.hall_battery_w = np.zeros(self.hall_count)  # drawn from its UPS batteries
         self.auxiliaries_powered = True  # cooling plant and halls' mechanical loads fed
@@ -371,7 +399,7 @@ class PowerChain:
         topo = self.topo
         available = self.utility_available(t0)
         self.available = available
-        self._advance_generators(t0, available)
+        self._advance_generators(t0, dt, available)
         row_w = np.bincount(topo.rack_row, weights=rack_in_w, minlength=self.row_count)
         if not self.hall_powered.all():
             row_w *= self.hall_powered[self.row_hall]
@@ -506,10 +534,11 @@ class PowerChain:
         self.main_loading = math.sqrt(main.i_lv_sq)
         return lv.p_hv * lv.rating_va, main.p_hv * main.rating_va
 
-    def _advance_generators(self, t0: float, available: bool) -> None:
-        """The sets' start sequence: on the bus ``start_delay_s`` after their start, or
-        locked out after ``crank_lockout_s`` of cranking; a start under way stops when
-        the utility returns."""
+    def _advance_generators(self, t0: float, dt: float, available: bool) -> None:
+        """The sets' start sequence: on the bus ``start_delay_s`` after their start (in
+        the step in which that falls, from that moment), or locked out after
+        ``crank_lockout_s`` of cranking; a start under way stops when the utility
+        returns."""
         if not available and self.start_demanded:
             self._start_standby_sets(self.outage[0])
         state = self.generator_state
@@ -523,27 +552,55 @@ class PowerChain:
         since = t0 - self.generator_started_s
         fails = self.generator_fails_start
         state[starting & fails & (since >= gens.crank_lockout_s)] = GENERATOR_FAILED
-        on_bus = starting & ~fails & (since >= gens.start_delay_s)
+        on_bus = starting & ~fails & (since + dt > gens.start_delay_s)
         state[on_bus] = GENERATOR_RUNNING
         self.generator_online_s[on_bus] = self.generator_started_s[on_bus] + gens.start_delay_s
 
     def _generator_output_w(self, t0: float, dt: float, available: bool, bus_w: float
                             ) -> float:
-        """What the running sets give: up to their rating, each ramping from when it
-        closed onto the bus; once the utility is back they unload at their ramp and stop."""
+        """What the running sets give, the step's mean (W): up to their rating, each
+        ramping from the moment it closed onto the bus, together no more than the bus
+        load; once the utility is back they unload at their ramp and stop.
+        ``generators_w`` keeps their output at the step's end."""
         gens = self.p.generators
         running = self.generator_state == GENERATOR_RUNNING
         ramp_w_per_s = gens.ramp_mw_per_s * 1e6
         if available:
-            self.generators_w = max(self.generators_w - int(running.sum()) * ramp_w_per_s * dt,
-                                    0.0)
+            start_w = self.generators_w
+            rate_w_per_s = int(running.sum()) * ramp_w_per_s
+            self.generators_w = max(start_w - rate_w_per_s * dt, 0.0)
             if self.generators_w == 0.0:
                 self.generator_state[running] = GENERATOR_OFF
-        else:
-            each_w = np.minimum(gens.rating_mw * 1e6, ramp_w_per_s * (
-                t0 - self.generator_online_s[running] + dt))
-            self.generators_w = min(bus_w, float(each_w.sum()))
-        return min(self.generators_w, bus_w)
+            if start_w <= 0.0:
+                return 0.0
+            # the unloading ramp's mean over the step (down to nothing within it or not)
+            mean_w = (0.5 * start_w * start_w / rate_w_per_s / dt
+                      if start_w <= rate_w_per_s * dt else start_w - 0.5 * rate_w_per_s * dt)
+            return min(mean_w, bus_w)
+        online_s = self.generator_online_s[running]
+        rating_w = gens.rating_mw * 1e6
+        each_w = np.clip(ramp_w_per_s * (t0 + dt - online_s), 0.0, rating_w)
+        self.generators_w = min(bus_w, float(each_w.sum()))
+        return ramp_energy_j(online_s, t0, t0 + dt, rating_w, ramp_w_per_s, bus_w) / dt
+
+    def _bess_reach_w(self, t0: float, dt: float, bus_w: float, generator_w: float
+                      ) -> float:
+        """In an outage, the most the BESS can give over the step (mean W) within its
+        power rating at every moment: the sets' shortfall ``d(t)`` below the bus load,
+        held to the rating, ``mean(min(d, P))``. A set coming on or ramping within the
+        step leaves a shortfall that is large at first and none later; its mean alone
+        would let the BESS carry what the UPS batteries carry in those first seconds."""
+        shortfall_w = bus_w - generator_w
+        above_w = bus_w - self.bess_power_w  # load the BESS alone cannot carry
+        if above_w <= 0.0 or shortfall_w <= 0.0:
+            return shortfall_w
+        gens = self.p.generators
+        running = self.generator_state == GENERATOR_RUNNING
+        # mean of max(above - g(t), 0): the shortfall beyond the rating
+        beyond_w = above_w - ramp_energy_j(
+            self.generator_online_s[running], t0, t0 + dt, gens.rating_mw * 1e6,
+            gens.ramp_mw_per_s * 1e6, above_w) / dt
+        return max(shortfall_w - beyond_w, 0.0)
 
     def _supply(self, t0: float, dt: float, demand: float, chain_loss: float,
                 outdoor: float, fed_ups_out_w: np.ndarray, shed_ups_in_w: np.ndarray,
@@ -574,8 +631,10 @@ class PowerChain:
             bess_w = share * high_out + (1.0 - share) * low_out
             bess_loss = share * high_loss + (1.0 - share) * low_loss
         else:
-            bess_w, bess_loss = self._bess_apply(
-                self._bess_request(available, residual, dt), dt)
+            request = self._bess_request(available, residual, dt)
+            if not available:
+                request = min(request, self._bess_reach_w(t0, dt, demand, gen_w))
+            bess_w, bess_loss = self._bess_apply(request, dt)
         residual -= bess_w
         battery_w = np.minimum(shed_ups_in_w, self.ups_energy_j / dt)
         unserved = float((shed_ups_in_w - battery_w).sum())
@@ -620,6 +679,7 @@ class PowerChain:
         if self.utility_available(t_next):
             self.hall_shed[:] = False
             self.hall_powered[:] = True
+            self.hall_powered_share[:] = 1.0
             self.hall_block_w[:] = 0.0
             self.auxiliaries_powered = True
             self.auxiliaries_peak_w = 0.0
@@ -663,10 +723,20 @@ class PowerChain:
                 fed[hall] = True
                 spare_w -= block_w
             self.hall_shed = ~fed
-        # end of discharge: the UPS drops its racks unless its input carries them
-        next_draw_w = np.where(self.hall_shed, ups_in_w, self.hall_battery_w)
-        exhausted = self.ups_energy_j < UPS_CUTOFF_STEPS * next_draw_w * dt
-        self.hall_powered = (self.hall_powered & ~exhausted) | (settled & ~self.hall_shed)
+        # end of discharge: a UPS whose batteries emptied within this step dropped its
+        # racks then (they ran for the step's share before it), unless its input now
+        # carries them
+        emptied = (self.hall_powered_share < 1.0) & (
+            self.ups_energy_j <= UPS_EMPTY_FRACTION * self.ups_capacity_j)
+        self.hall_powered = (self.hall_powered & ~emptied) | (settled & ~self.hall_shed)
+        # when the batteries will empty in the coming step, at the draw they carry now
+        # (the whole UPS input of a shed hall, its part of the pooled draw otherwise)
+        next_draw_j = np.where(self.hall_shed, ups_in_w, self.hall_battery_w) * dt
+        self.hall_powered_share = np.where(
+            next_draw_j > 0.0,
+            np.clip(np.divide(self.ups_energy_j, next_draw_j, out=np.ones(self.hall_count),
+                              where=next_draw_j > 0.0), 0.0, 1.0),
+            1.0) * self.hall_powered
 
     def _bess_available_w(self, dt: float) -> float:
         """What the BESS could give over a step, W, within its power and charge."""

@@ -75,9 +75,11 @@ GENERATOR_STATES = ("off", "starting", "running", "failed")
 # Engineering choice (no public figure): switchgear load-add settings leave headroom for
 # the block a hall adds.
 LOAD_ADD_MARGIN = 0.1  # a shed hall goes back on with 10 % spare capacity over its load
-# a UPS whose end of discharge was located within a step has dropped its racks once less
-# than this share of its battery energy is left (what a draw that changed within the
-# step, not as located, leaves); with more left it runs on
+# A UPS's end of discharge is located inside a step at the draw its batteries carried in
+# the step before; the draw in the step itself differs a little (the load moved). In that
+# step a UPS drops its racks once less than this share of its battery energy is left,
+# and may draw as far below its end-of-discharge point (a battery's reserve below the
+# UPS's cut-off voltage) so that nothing goes unserved.
 UPS_EMPTY_FRACTION = 0.01
 GENERATOR_RNG_STREAM = 0x67656E  # the fail-to-start draws' own stream of the seed
 
@@ -636,7 +638,10 @@ class PowerChain:
                 request = min(request, self._bess_reach_w(t0, dt, demand, gen_w))
             bess_w, bess_loss = self._bess_apply(request, dt)
         residual -= bess_w
-        battery_w = np.minimum(shed_ups_in_w, self.ups_energy_j / dt)
+        # a UPS whose end of discharge falls in this step may reach into its reserve
+        reserve_j = (self.hall_powered_share < 1.0) * (UPS_EMPTY_FRACTION * self.ups_capacity_j)
+        battery_w = np.minimum(shed_ups_in_w, np.maximum(self.ups_energy_j + reserve_j, 0.0)
+                               / dt)
         unserved = float((shed_ups_in_w - battery_w).sum())
         self.ups_energy_j -= battery_w * dt
         ups_w = float(battery_w.sum())
@@ -649,7 +654,8 @@ class PowerChain:
             if residual > 1e-6:  # below a microwatt: rounding, not a shortfall
                 # the UPS batteries of the halls on the bus carry the IT load the other
                 # sources leave (a UPS limits its input and its batteries make up the rest)
-                stored_j = np.where(self.hall_shed, 0.0, self.ups_energy_j)
+                stored_j = np.where(self.hall_shed, 0.0,
+                                    np.maximum(self.ups_energy_j + reserve_j, 0.0))
                 stored = float(stored_j.sum())
                 pooled_w = min(residual, float(fed_ups_out_w.sum()), stored / dt)
                 if stored > 0:
@@ -732,9 +738,10 @@ class PowerChain:
         # when the batteries will empty in the coming step, at the draw they carry now
         # (the whole UPS input of a shed hall, its part of the pooled draw otherwise)
         next_draw_j = np.where(self.hall_shed, ups_in_w, self.hall_battery_w) * dt
+        left_j = np.maximum(self.ups_energy_j, 0.0)
         self.hall_powered_share = np.where(
             next_draw_j > 0.0,
-            np.clip(np.divide(self.ups_energy_j, next_draw_j, out=np.ones(self.hall_count),
+            np.clip(np.divide(left_j, next_draw_j, out=np.ones(self.hall_count),
                               where=next_draw_j > 0.0), 0.0, 1.0),
             1.0) * self.hall_powered
 

@@ -458,10 +458,12 @@ class Simulation:
         online = ~st.tripped
         live: np.ndarray = online
         ups_share = self.power_chain.hall_powered_share
+        dark_s = None  # when a rack's UPS drops it inside the step
         if (ups_share < 1.0).any():
             rack_share = ups_share[topo.rack_hall]
             online &= rack_share > 0.0
             live = online * rack_share
+            dark_s = rack_share * dt
         demand_w = self.rack_idle_w + util * self.rack_dynamic_w
         gm = self.scenario.gpu_management
         ramp_w = 0.0
@@ -587,26 +589,40 @@ class Simulation:
         air_w = rack_in_w - gpu_w - other_liquid_w  # fans, boards, PSU losses
 
         # --- hall air and CRAHs on chilled water -----------------------------------------
-        # electrical-room losses and robot heat of the previous step (held as pending heat)
+        # the busway and UPS losses of this step's load; the transformers' losses and the
+        # robots' heat of the previous step (held as pending heat, with what the load
+        # flow found beyond the losses taken here)
         hall_air_in_w = np.bincount(topo.rack_hall, weights=air_w, minlength=self.hall_count)
+        room_loss_w = self.power_chain.hall_room_loss_w(rack_in_w)
+        hall_air_in_w += room_loss_w
         hall_air_in_w += self._pending_hall_w
         chilled_start_c = float(st.chilled_c[0])
         crah_conductance = self.crah_design_conductance_w_per_k * cooling_on
         crah_fan_full_w = self.crah_fan_w * cooling_on
+        stop_s = chips.trip_s if not chips.steady else None
+        if dark_s is not None:
+            stop_s = dark_s if stop_s is None else np.minimum(stop_s, dark_s)
+        air_profile = (None if stop_s is None
+                       else _StoppingHeat(topo.rack_hall, air_w, stop_s, dt, self.hall_count))
 
         def hall_air_c(speed: np.ndarray) -> np.ndarray:
+            heat_w = hall_air_in_w + crah_fan_full_w * speed**3
+            if air_profile is not None:
+                heat_w = heat_w + air_profile.end_equivalent_w(
+                    crah_conductance * speed / self.hall_air_capacity_j_per_k)
             return relax_node(st.hall_air_c, self.hall_air_capacity_j_per_k,
-                              crah_conductance * speed, chilled_start_c,
-                              hall_air_in_w + crah_fan_full_w * speed**3, dt)[0]
+                              crah_conductance * speed, chilled_start_c, heat_w, dt)[0]
 
         st.crah_speed, st.crah_integral, _ = pi_implicit(
             lambda speed: hall_air_c(speed) - self.room_setpoint_c, st.crah_integral, dt,
             kp=CRAH_KP_PER_K, ti_s=CRAH_TI_S, out_min=CRAH_MIN_SPEED, out_max=1.0,
             guess=st.crah_speed, error_slope=self._crah_slope)
         crah_fan_w = crah_fan_full_w * st.crah_speed**3
-        st.hall_air_c, crah_duty_w = relax_node(
-            st.hall_air_c, self.hall_air_capacity_j_per_k, crah_conductance * st.crah_speed,
-            chilled_start_c, hall_air_in_w + crah_fan_w, dt)
+        hall_air_start_c = st.hall_air_c
+        st.hall_air_c = hall_air_c(st.crah_speed)
+        # what the CRAHs took: the residual of the heat that came in (the step's mean)
+        crah_duty_w = hall_air_in_w + crah_fan_w - self.hall_air_capacity_j_per_k * (
+            st.hall_air_c - hall_air_start_c) / dt
 
         # --- chilled water: the economizer's share first, chillers the rest ---------------
         hr = self.scenario.heat_rejection
@@ -704,7 +720,8 @@ class Simulation:
         st.tripped[self.robots.repaired] = False
         if newly_overheated.any():
             self.robots.request_repairs(np.flatnonzero(newly_overheated))
-        self._pending_hall_w = self.power_chain.losses.hall_indoor_w + self.robots.hall_heat_w
+        self._pending_hall_w = (self.power_chain.losses.hall_indoor_w - room_loss_w
+                                + self.robots.hall_heat_w)
         self._pending_j = float(self._pending_hall_w.sum()) * dt
         supplied_w = grid.grid_import_w + grid.bess_w  # what the site would import alone
         if self._import_baseline_w is None:
@@ -1377,6 +1394,42 @@ class _ChipProfile:
             return None
         return _ChipProfile(self.power_w, throttle_s, trip_s, dt, self.throttle_fraction,
                             not (switched.any() or (trip_s < dt).any()))
+
+
+class _StoppingHeat:
+    """Heat into exact exponential nodes (the halls' air) from racks of which some stop
+    inside the step (a trip, a UPS at end of discharge): those give ``mean * dt / stop``
+    until ``stop_s`` and nothing after. A node with rate ``k = G / C`` ends the step as
+    if it got, held over the step, the input
+
+        q_on (exp(-k (dt - stop)) - exp(-k dt)) / (1 - exp(-k dt))
+
+    (the heat still in it at the step's end; ``q_on stop / dt``, the mean, as k -> 0).
+    ``end_equivalent_w`` gives what to add to the held mean for that end temperature;
+    the energy the node passes on stays the mean's."""
+
+    __slots__ = ("dt_s", "mean_w", "node", "nodes", "on_w", "stop_s")
+
+    def __init__(self, node: np.ndarray, mean_w: np.ndarray, stop_s: np.ndarray,
+                 dt_s: float, nodes: int):
+        early = stop_s < dt_s
+        self.node = node[early]
+        self.stop_s = stop_s[early]
+        self.mean_w = mean_w[early]
+        self.on_w = np.divide(self.mean_w * dt_s, self.stop_s,
+                              out=np.zeros_like(self.mean_w), where=self.stop_s > 0)
+        self.dt_s = dt_s
+        self.nodes = nodes
+
+    def end_equivalent_w(self, rate_per_s: np.ndarray) -> np.ndarray:
+        k = np.broadcast_to(rate_per_s, (self.nodes,))[self.node]
+        x = k * self.dt_s
+        small = x < 1e-9
+        safe = np.where(small, 1.0, x)
+        weight = np.where(small, self.stop_s / self.dt_s,
+                          np.exp(-safe) * np.expm1(k * self.stop_s) / -np.expm1(-safe))
+        return np.bincount(self.node, weights=self.on_w * weight - self.mean_w,
+                           minlength=self.nodes)
 
 
 class _JunctionPath:

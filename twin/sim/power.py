@@ -35,14 +35,17 @@ reject their conversion losses outdoors.
 
 Utility outage: each generator set starts (crank, run-up, transfer: ``start_delay_s``,
 NFPA 110 Type 10) and closes onto the 22.9 kV bus, then picks up load at the scenario's
-ramp rate (load acceptance taken as a ramp); a set that fails to start is locked out
-after NFPA 110 cycle cranking (``crank_lockout_s``). Until the start sequence is over
-the BESS and the UPS batteries bridge what the sets do not yet carry. Then load
+ramp rate (load acceptance taken as a ramp), both at their moment inside a step (the
+step gets the ramp's exact mean, and the BESS and UPS batteries the shortfall's); a set
+that fails to start is locked out after NFPA 110 cycle cranking (``crank_lockout_s``).
+Until the start sequence is over the BESS and the UPS batteries bridge what the sets do
+not yet carry. Then load
 management (a paralleling switchgear's load shed) compares the running sets' rating and
 what the BESS can give with the load: the cooling plant and the halls' mechanical loads
 come first; halls are kept on the bus in scenario order (the first hall has the highest
 priority) while their UPS inputs fit, and the rest are shed: their UPS carry the racks
-from their batteries and drop the load at end of discharge; a shed hall goes back on
+from their batteries and drop the load at end of discharge (located inside the step:
+the racks run for the share of it that the stored energy lasts); a shed hall goes back on
 once the spare capacity exceeds its load by ``LOAD_ADD_MARGIN`` (the UPS restart on
 input power, the racks with them). Where the sources cannot carry even the cooling
 (``auxiliaries_powered`` false; the engine stops pumps, fans and chillers) every hall is
@@ -398,24 +401,12 @@ class PowerChain:
         hall's and the site's load at both levels, in phase, each for the share of the
         step that keeps the mean; busways and transformers carry the mean (their
         I^2 R loss of the swing's variance is neglected: a simplification)."""
-        topo = self.topo
         available = self.utility_available(t0)
         self.available = available
         self._advance_generators(t0, dt, available)
-        row_w = np.bincount(topo.rack_row, weights=rack_in_w, minlength=self.row_count)
-        if not self.hall_powered.all():
-            row_w *= self.hall_powered[self.row_hall]
-        busway_loss = self._busways(row_w)
-        ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss,
-                              minlength=self.hall_count)
-        ups = self.p.ups
-        ups_rating = self.hall_ups_in_service * ups.module_rating_kw * 1e3
+        busway_loss, ups_out, ups_in, ups_rating = self._ups_and_busways(rack_in_w)
         self.hall_ups_loading = ups_out / ups_rating
         bus_swing = None
-        if ups.mode == "eco":
-            ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
-        else:
-            ups_in = input_through_curve(ups.efficiency, ups_out, ups_rating)
         if rack_levels_w is not None:
             ups_in, bus_swing = self._ups_levels(rack_in_w, rack_levels_w, ups_out, ups_in,
                                                  ups_rating)
@@ -445,6 +436,32 @@ class PowerChain:
                               ups_in * ~fed, bus_swing)
         self._manage_load(t0 + dt, dt, ups_in, demand, float(lv_load.sum()))
         return result
+
+    def _ups_and_busways(self, rack_in_w: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(busway loss per row, UPS output, UPS input, UPS rating per hall)``, W, at
+        the racks' mean input; the racks of a hall whose UPS dropped them draw nothing."""
+        row_w = np.bincount(self.topo.rack_row, weights=rack_in_w, minlength=self.row_count)
+        if not self.hall_powered.all():
+            row_w *= self.hall_powered[self.row_hall]
+        busway_loss = self._busways(row_w)
+        ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss,
+                              minlength=self.hall_count)
+        ups = self.p.ups
+        ups_rating = self.hall_ups_in_service * ups.module_rating_kw * 1e3
+        if ups.mode == "eco":
+            ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
+        else:
+            ups_in = input_through_curve(ups.efficiency, ups_out, ups_rating)
+        return busway_loss, ups_out, ups_in, ups_rating
+
+    def hall_room_loss_w(self, rack_in_w: np.ndarray) -> np.ndarray:
+        """Each hall's busway and UPS losses, W, at the racks' mean input: the part of its
+        electrical rooms' heat known before the step's load flow (which adds the
+        transformers' and the swing's share)."""
+        busway_loss, ups_out, ups_in, _ = self._ups_and_busways(rack_in_w)
+        return np.bincount(self.row_hall, weights=busway_loss,
+                           minlength=self.hall_count) + (ups_in - ups_out)
 
     def _ups_levels(self, rack_in_w: np.ndarray, levels_w: tuple[np.ndarray, np.ndarray],
                     ups_out_w: np.ndarray, ups_in_w: np.ndarray, rating_w: np.ndarray

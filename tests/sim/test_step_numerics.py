@@ -22,6 +22,7 @@ from twin.sim.engine import Simulation, _ChipProfile
 from twin.sim.snapshot import SITE_COLUMNS
 from twin.sim.step_check import Case, compare, run
 
+COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
 AMBIENT_COLUMNS = [i for i, (name, _) in enumerate(SITE_COLUMNS)
                    if name in ("ambient_c", "wet_bulb_c")]
 
@@ -251,3 +252,44 @@ def test_coarse_steps_give_the_answers_of_one_second(scenario, month, fault, dt)
     case = _fast_case(scenario, month, fault)
     result = compare(_case_run(case, 1.0), _case_run(case, dt))
     assert not result.failures, f"{case.name} at dt {dt:g} s: {result.failures}"
+
+
+@functools.cache
+def _outage_on_a_short_ride_through(dt: float) -> tuple[float, float, float | None, float]:
+    """single-rack with 20 s of UPS battery at rating (about 27 s at its load) and a
+    utility outage at 600 s: the cooling stops and the UPS runs down before the rack can
+    trip. Returns the outage's IT and unserved energy (J), when the hall went dark and
+    the ledger's closure error."""
+    data = tomllib.loads(builtin_scenarios()["single-rack"].read_text())
+    data["power"]["ups"]["battery_ride_through_s"] = 20.0
+    data["events"] = [{"at_s": 600.0, "kind": "utility-outage", "duration_s": 600.0}]
+    sim = Simulation(from_dict(data), dt_s=dt)
+    sim.step(round(600.0 / dt))
+    it_j = unserved_j = 0.0
+    dark_at = None
+    for _ in range(round(600.0 / dt)):
+        sim.step()
+        values = sim.site_values()
+        it_j += values[COLUMN["it_power_kw"]] * 1e3 * dt
+        unserved_j += values[COLUMN["unserved_kw"]] * 1e3 * dt
+        if dark_at is None and not sim.power_chain.hall_powered.all():
+            dark_at = sim.state.time_s
+        assert values[COLUMN["tripped_racks"]] == 0  # it lost power before it overheated
+    return it_j, unserved_j, dark_at, float(sim.ledger()["closure_error"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dt", [10.0, 60.0, 300.0])
+def test_a_ups_drops_its_racks_inside_the_step_its_batteries_empty(dt):
+    """The UPS's end of discharge is located inside the step: the rack runs, draws and
+    computes until its batteries are empty, at any dt as at dt = 1 s, and nothing goes
+    unserved. (A UPS that drops its racks at the end of a step, or a step early, gets
+    the outage's IT energy wrong by up to a step of the rack's load: 27 s against 60 s.)"""
+    fine = _outage_on_a_short_ride_through(1.0)
+    coarse = _outage_on_a_short_ride_through(dt)
+    for it_j, unserved_j, dark_at, closure in (fine, coarse):
+        assert it_j > 0.0 and dark_at is not None
+        assert unserved_j == pytest.approx(0.0, abs=1.0)
+        assert abs(closure) < 1e-9
+    assert 600.0 + 20.0 < fine[2] < 600.0 + 40.0  # about 27 s of battery at its load
+    assert coarse[0] == pytest.approx(fine[0], rel=0.01)

@@ -586,6 +586,18 @@ class Simulation:
                 gpu_low_w * kept + other_low_w * chips.online_share, share)
         else:
             rack_in_w = self.power_chain.rack_input_w(gpu_w + other_w)
+        if dark_s is not None:
+            # a rack whose UPS drops it inside the step draws through its PSUs at its
+            # load until then, not at the step's mean
+            running_w = np.divide(gpu_w + other_w, live, out=np.zeros_like(gpu_w),
+                                  where=live > 0)
+            rack_in_w = np.where(live > 0, live * self.power_chain.rack_input_w(running_w),
+                                 0.0)
+            if rack_levels_w is not None:
+                kept = np.divide(rack_in_w, rack_levels_w[0] * share + rack_levels_w[1]
+                                 * (1.0 - share), out=np.zeros_like(rack_in_w),
+                                 where=rack_in_w > 0)
+                rack_levels_w = [level * kept for level in rack_levels_w]
         air_w = rack_in_w - gpu_w - other_liquid_w  # fans, boards, PSU losses
 
         # --- hall air and CRAHs on chilled water -----------------------------------------

@@ -273,6 +273,7 @@ class PowerChain:
         # share of the coming step with the UPS output live: below 1 where its batteries
         # reach end of discharge within the step (the engine runs its racks until then)
         self.hall_powered_share = np.ones(self.hall_count)
+        self.hall_ups_input_w = np.zeros(self.hall_count)  # each UPS's input, last step
         self.hall_block_w = np.zeros(self.hall_count)  # peak UPS input at the bus, outage
         self.hall_battery_w = np.zeros(self.hall_count)  # drawn from its UPS batteries
         self.auxiliaries_powered = True  # cooling plant and halls' mechanical loads fed
@@ -335,6 +336,7 @@ class PowerChain:
                 * self.p.generators.rating_mw * 1e6 + self._bess_available_w(self.next_step[1]))
             if not self.auxiliaries_powered:
                 self.hall_shed[:] = True
+                self._plan_discharge(self.next_step[1])
 
     def _start_standby_sets(self, t: float) -> None:
         idle = np.flatnonzero(self.generator_state == GENERATOR_OFF)
@@ -440,10 +442,17 @@ class PowerChain:
     def _ups_and_busways(self, rack_in_w: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(busway loss per row, UPS output, UPS input, UPS rating per hall)``, W, at
-        the racks' mean input; the racks of a hall whose UPS dropped them draw nothing."""
+        the racks' mean input; the racks of a hall whose UPS dropped them draw nothing.
+        A hall whose UPS reaches end of discharge inside the step carries its load until
+        then and nothing after: busway and UPS take that load for that share."""
         row_w = np.bincount(self.topo.rack_row, weights=rack_in_w, minlength=self.row_count)
         if not self.hall_powered.all():
             row_w *= self.hall_powered[self.row_hall]
+        share = self.hall_powered_share
+        partial = (share > 0.0) & (share < 1.0)
+        if partial.any():
+            hall_share = np.where(partial, share, 1.0)
+            row_w /= hall_share[self.row_hall]
         busway_loss = self._busways(row_w)
         ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss,
                               minlength=self.hall_count)
@@ -453,6 +462,10 @@ class PowerChain:
             ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
         else:
             ups_in = input_through_curve(ups.efficiency, ups_out, ups_rating)
+        if partial.any():
+            busway_loss *= hall_share[self.row_hall]
+            ups_out *= hall_share
+            ups_in *= hall_share
         return busway_loss, ups_out, ups_in, ups_rating
 
     def hall_room_loss_w(self, rack_in_w: np.ndarray) -> np.ndarray:
@@ -693,6 +706,7 @@ class PowerChain:
         """Load management for the next step: which halls' UPS inputs stay on the backup
         bus, and which UPS still carry their racks (see the module's docstring)."""
         self.next_step = (t_next, dt)
+        self.hall_ups_input_w = ups_in_w
         # each hall's UPS input as seen at the bus (losses of the transformers pro rata)
         drawing_w = ups_in_w * (demand_w / max(lv_load_w, 1.0))
         on_bus = ~self.hall_shed & self.hall_powered
@@ -752,9 +766,13 @@ class PowerChain:
         emptied = (self.hall_powered_share < 1.0) & (
             self.ups_energy_j <= UPS_EMPTY_FRACTION * self.ups_capacity_j)
         self.hall_powered = (self.hall_powered & ~emptied) | (settled & ~self.hall_shed)
-        # when the batteries will empty in the coming step, at the draw they carry now
-        # (the whole UPS input of a shed hall, its part of the pooled draw otherwise)
-        next_draw_j = np.where(self.hall_shed, ups_in_w, self.hall_battery_w) * dt
+        self._plan_discharge(dt)
+
+    def _plan_discharge(self, dt: float) -> None:
+        """When each UPS's batteries will empty in the coming step, at the draw they
+        carry now (the whole UPS input of a shed hall, its part of the pooled draw
+        otherwise): ``hall_powered_share``."""
+        next_draw_j = np.where(self.hall_shed, self.hall_ups_input_w, self.hall_battery_w) * dt
         left_j = np.maximum(self.ups_energy_j, 0.0)
         self.hall_powered_share = np.where(
             next_draw_j > 0.0,

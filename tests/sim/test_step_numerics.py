@@ -20,7 +20,7 @@ from twin.sim import engine
 from twin.sim.control import pi_implicit
 from twin.sim.engine import Simulation, _ChipProfile
 from twin.sim.snapshot import SITE_COLUMNS
-from twin.sim.step_check import Case, compare, run
+from twin.sim.step_check import DARK_SHARE, Case, Result, compare, run
 
 COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
 AMBIENT_COLUMNS = [i for i, (name, _) in enumerate(SITE_COLUMNS)
@@ -228,6 +228,31 @@ def test_any_valid_scenario_stays_within_physical_bounds_at_any_step(
 
 
 # ------------------------------------------------------------------ same answers at any step
+
+
+def _result(dt: float, it_kw: list[float], facility_kw: list[float]) -> Result:
+    it, facility = np.array(it_kw), np.array(facility_kw)
+    windows = it.size
+    return Result(dt, {"it_power_kw": it, "facility_power_kw": facility,
+                       "cooling_power_kw": 0.1 * facility,
+                       "pue": np.divide(facility, it, out=np.zeros(windows), where=it > 0)},
+                  np.zeros(windows, bool), np.zeros(windows, bool), None, -20.0, 0.0)
+
+
+def test_a_mostly_dark_window_is_held_to_a_tenth_of_the_sites_level():
+    """A window below DARK_SHARE of the run's largest is compared against that share of
+    it, and its PUE (a ratio of two near-zero numbers) is left out; a lit window is held
+    to 1 % of itself."""
+    reference = _result(1.0, [100.0, 100.0, 2.0], [120.0, 120.0, 8.0])
+    allowed = 0.009 * DARK_SHARE * 100.0  # under 1 % of a tenth of the largest window
+    dark_off = _result(300.0, [100.0, 100.0, 2.0 + allowed], [120.0, 120.0, 8.0])
+    assert not compare(reference, dark_off).failures  # 0.4 % of that window, PUE 4 % off
+    too_far = _result(300.0, [100.0, 100.0, 2.0 + 2 * allowed], [120.0, 120.0, 8.0])
+    assert compare(reference, too_far).failures
+    lit_off = _result(300.0, [100.0, 101.5, 2.0], [120.0, 120.0, 8.0])
+    failures = compare(reference, lit_off).failures
+    assert any(f.startswith("it_power_kw") for f in failures)
+    assert any(f.startswith("pue") for f in failures)
 
 
 @functools.cache

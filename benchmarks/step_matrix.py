@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 from twin.sim.step_check import FAULTS, MEANS, Case, compare, run
 
@@ -66,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                         default=list(DTS), help="steps compared with dt = 1 s, seconds")
     parser.add_argument("--days", type=lambda t: _numbers(t, float, "days", 0.125, 14)[0],
                         default=7.0, help="simulated days a case (default 7)")
+    parser.add_argument("--save", type=Path, default=None,
+                        help="also write every run's window means to this pickle file")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -81,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for case, dt, result in pool.map(_run, work):
             results[case, dt] = result
+    if args.save is not None:
+        args.save.write_bytes(pickle.dumps(results))
     header = (f"{'case':34} {'dt s':>5} " + " ".join(f"{m[:8]:>8}" for m in MEANS)
               + f" {'+thr':>4} {'+trip':>5} {'trip Δs':>7} {'GPU-lim K':>9}  verdict")
     print(header)

@@ -17,15 +17,24 @@ from hypothesis import strategies as st
 from twin.scenario import ScenarioError
 from twin.scenario.loader import builtin_scenarios, from_dict
 from twin.sim import engine
-from twin.sim.control import pi_implicit, pi_update
+from twin.sim.control import pi_implicit
 from twin.sim.engine import Simulation, _ChipProfile
 from twin.sim.snapshot import SITE_COLUMNS
-from twin.sim.step_check import Case, compare, run
+from twin.sim.step_check import DARK_SHARE, Case, Result, compare, run
 
+COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
 AMBIENT_COLUMNS = [i for i, (name, _) in enumerate(SITE_COLUMNS)
                    if name in ("ambient_c", "wet_bulb_c")]
 
 # ------------------------------------------------------------------ implicit PI
+
+
+def _explicit_pi(error, integral, dt, kp, ti_s, out_min, out_max):
+    """A sampled PI that integrates the error it saw before acting over the whole step
+    (the discretization the simulation does not use), with the same anti-windup."""
+    p = kp * error
+    integral = np.clip(integral + p * dt / ti_s, out_min - p, out_max - p)
+    return np.clip(p + integral, out_min, out_max), integral
 
 
 def _algebraic_plant(gain_k_per_unit: float):
@@ -40,7 +49,7 @@ def test_the_implicit_pi_settles_a_stiff_loop_where_the_explicit_one_swings(dt):
     u, i = np.array([0.2]), np.array([0.2])
     explicit = []
     for _ in range(40):
-        u, i = pi_update(plant(u) - 35.0, i, dt, **kw)
+        u, i = _explicit_pi(plant(u) - 35.0, i, dt, **kw)
         explicit.append(float(u[0]))
     assert max(explicit[-10:]) - min(explicit[-10:]) > 0.5  # it swings limit to limit
     u, i = np.array([0.2]), np.array([0.2])
@@ -63,7 +72,7 @@ def test_the_implicit_pi_agrees_with_the_explicit_one_on_a_slow_loop():
     tau, dt = 600.0, 0.5
     for _ in range(2000):
         y_e += (60.0 - 40.0 * ue[0] - y_e) * dt / tau
-        ue, ie = pi_update(np.array([y_e - 35.0]), ie, dt, **kw)
+        ue, ie = _explicit_pi(np.array([y_e - 35.0]), ie, dt, **kw)
         y_prev = y_i
 
         def after(v, y_prev=y_prev):
@@ -221,6 +230,31 @@ def test_any_valid_scenario_stays_within_physical_bounds_at_any_step(
 # ------------------------------------------------------------------ same answers at any step
 
 
+def _result(dt: float, it_kw: list[float], facility_kw: list[float]) -> Result:
+    it, facility = np.array(it_kw), np.array(facility_kw)
+    windows = it.size
+    return Result(dt, {"it_power_kw": it, "facility_power_kw": facility,
+                       "cooling_power_kw": 0.1 * facility,
+                       "pue": np.divide(facility, it, out=np.zeros(windows), where=it > 0)},
+                  np.zeros(windows, bool), np.zeros(windows, bool), None, -20.0, 0.0)
+
+
+def test_a_mostly_dark_window_is_held_to_a_tenth_of_the_sites_level():
+    """A window below DARK_SHARE of the run's largest is compared against that share of
+    it, and its PUE (a ratio of two near-zero numbers) is left out; a lit window is held
+    to 1 % of itself."""
+    reference = _result(1.0, [100.0, 100.0, 2.0], [120.0, 120.0, 8.0])
+    allowed = 0.009 * DARK_SHARE * 100.0  # under 1 % of a tenth of the largest window
+    dark_off = _result(300.0, [100.0, 100.0, 2.0 + allowed], [120.0, 120.0, 8.0])
+    assert not compare(reference, dark_off).failures  # 0.4 % of that window, PUE 4 % off
+    too_far = _result(300.0, [100.0, 100.0, 2.0 + 2 * allowed], [120.0, 120.0, 8.0])
+    assert compare(reference, too_far).failures
+    lit_off = _result(300.0, [100.0, 101.5, 2.0], [120.0, 120.0, 8.0])
+    failures = compare(reference, lit_off).failures
+    assert any(f.startswith("it_power_kw") for f in failures)
+    assert any(f.startswith("pue") for f in failures)
+
+
 @functools.cache
 def _case_run(case: Case, dt: float):
     return run(case, dt)
@@ -243,3 +277,44 @@ def test_coarse_steps_give_the_answers_of_one_second(scenario, month, fault, dt)
     case = _fast_case(scenario, month, fault)
     result = compare(_case_run(case, 1.0), _case_run(case, dt))
     assert not result.failures, f"{case.name} at dt {dt:g} s: {result.failures}"
+
+
+@functools.cache
+def _outage_on_a_short_ride_through(dt: float) -> tuple[float, float, float | None, float]:
+    """single-rack with 20 s of UPS battery at rating (about 27 s at its load) and a
+    utility outage at 600 s: the cooling stops and the UPS runs down before the rack can
+    trip. Returns the outage's IT and unserved energy (J), when the hall went dark and
+    the ledger's closure error."""
+    data = tomllib.loads(builtin_scenarios()["single-rack"].read_text())
+    data["power"]["ups"]["battery_ride_through_s"] = 20.0
+    data["events"] = [{"at_s": 600.0, "kind": "utility-outage", "duration_s": 600.0}]
+    sim = Simulation(from_dict(data), dt_s=dt)
+    sim.step(round(600.0 / dt))
+    it_j = unserved_j = 0.0
+    dark_at = None
+    for _ in range(round(600.0 / dt)):
+        sim.step()
+        values = sim.site_values()
+        it_j += values[COLUMN["it_power_kw"]] * 1e3 * dt
+        unserved_j += values[COLUMN["unserved_kw"]] * 1e3 * dt
+        if dark_at is None and not sim.power_chain.hall_powered.all():
+            dark_at = sim.state.time_s
+        assert values[COLUMN["tripped_racks"]] == 0  # it lost power before it overheated
+    return it_j, unserved_j, dark_at, float(sim.ledger()["closure_error"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dt", [10.0, 60.0, 300.0])
+def test_a_ups_drops_its_racks_inside_the_step_its_batteries_empty(dt):
+    """The UPS's end of discharge is located inside the step: the rack runs, draws and
+    computes until its batteries are empty, at any dt as at dt = 1 s, and nothing goes
+    unserved. (A UPS that drops its racks at the end of a step, or a step early, gets
+    the outage's IT energy wrong by up to a step of the rack's load: 27 s against 60 s.)"""
+    fine = _outage_on_a_short_ride_through(1.0)
+    coarse = _outage_on_a_short_ride_through(dt)
+    for it_j, unserved_j, dark_at, closure in (fine, coarse):
+        assert it_j > 0.0 and dark_at is not None
+        assert unserved_j == pytest.approx(0.0, abs=1.0)
+        assert abs(closure) < 1e-9
+    assert 600.0 + 20.0 < fine[2] < 600.0 + 40.0  # about 27 s of battery at its load
+    assert coarse[0] == pytest.approx(fine[0], rel=0.01)

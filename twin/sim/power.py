@@ -35,14 +35,17 @@ reject their conversion losses outdoors.
 
 Utility outage: each generator set starts (crank, run-up, transfer: ``start_delay_s``,
 NFPA 110 Type 10) and closes onto the 22.9 kV bus, then picks up load at the scenario's
-ramp rate (load acceptance taken as a ramp); a set that fails to start is locked out
-after NFPA 110 cycle cranking (``crank_lockout_s``). Until the start sequence is over
-the BESS and the UPS batteries bridge what the sets do not yet carry. Then load
+ramp rate (load acceptance taken as a ramp), both at their moment inside a step (the
+step gets the ramp's exact mean, and the BESS and UPS batteries the shortfall's); a set
+that fails to start is locked out after NFPA 110 cycle cranking (``crank_lockout_s``).
+Until the start sequence is over the BESS and the UPS batteries bridge what the sets do
+not yet carry. Then load
 management (a paralleling switchgear's load shed) compares the running sets' rating and
 what the BESS can give with the load: the cooling plant and the halls' mechanical loads
 come first; halls are kept on the bus in scenario order (the first hall has the highest
 priority) while their UPS inputs fit, and the rest are shed: their UPS carry the racks
-from their batteries and drop the load at end of discharge; a shed hall goes back on
+from their batteries and drop the load at end of discharge (located inside the step:
+the racks run for the share of it that the stored energy lasts); a shed hall goes back on
 once the spare capacity exceeds its load by ``LOAD_ADD_MARGIN`` (the UPS restart on
 input power, the racks with them). Where the sources cannot carry even the cooling
 (``auxiliaries_powered`` false; the engine stops pumps, fans and chillers) every hall is
@@ -72,10 +75,15 @@ PSU_RATING_PER_NAMEPLATE = 2.0  # N+N power shelves
 GENERATOR_OFF, GENERATOR_STARTING, GENERATOR_RUNNING, GENERATOR_FAILED = range(4)
 GENERATOR_STATES = ("off", "starting", "running", "failed")
 """Names of the codes in ``PowerState.generator_state``, by code."""
-# Engineering choices (no public figure): switchgear load-add settings leave headroom for
-# the block a hall adds; a UPS stops at end of discharge with a little energy left.
+# Engineering choice (no public figure): switchgear load-add settings leave headroom for
+# the block a hall adds.
 LOAD_ADD_MARGIN = 0.1  # a shed hall goes back on with 10 % spare capacity over its load
-UPS_CUTOFF_STEPS = 2.0  # a UPS drops its load with less than two steps' energy left
+# A UPS's end of discharge is located inside a step at the draw its batteries carried in
+# the step before; the draw in the step itself differs a little (the load moved). In that
+# step a UPS drops its racks once less than this share of its battery energy is left,
+# and may draw as far below its end-of-discharge point (a battery's reserve below the
+# UPS's cut-off voltage) so that nothing goes unserved.
+UPS_EMPTY_FRACTION = 0.01
 GENERATOR_RNG_STREAM = 0x67656E  # the fail-to-start draws' own stream of the seed
 
 
@@ -83,6 +91,28 @@ def curve_efficiency(curve: Curve, load_fraction: np.ndarray | float) -> np.ndar
     """Efficiency 0-1 at a load 0-1+ of rating; flat beyond the curve's ends."""
     return np.interp(np.asarray(load_fraction) * 100.0, curve.load_pct,
                      np.asarray(curve.efficiency_pct) / 100.0)
+
+
+def ramp_energy_j(online_s: np.ndarray, t0: float, t1: float, rating_w: float,
+                  ramp_w_per_s: float, cap_w: float) -> float:
+    """Energy from ``t0`` to ``t1`` of sets that each give nothing until their
+    ``online_s``, then ramp at ``ramp_w_per_s`` to ``rating_w``, their sum held to at
+    most ``cap_w`` (the load they carry): exact, the sum being piecewise linear between
+    the sets' kinks (online, full)."""
+    if cap_w <= 0.0 or online_s.size == 0 or t1 <= t0:
+        return 0.0
+    kinks = np.concatenate(([t0, t1], online_s, online_s + rating_w / ramp_w_per_s))
+    times = np.unique(np.clip(kinks, t0, t1))
+    total_w = np.clip(ramp_w_per_s * (times[:, None] - online_s[None, :]), 0.0,
+                      rating_w).sum(axis=1)
+    width = np.diff(times)
+    low, high = np.minimum(total_w[:-1], total_w[1:]), np.maximum(total_w[:-1], total_w[1:])
+    # the share of each segment below the cap (the sum is linear along it)
+    below = np.clip(np.divide(cap_w - low, high - low, out=np.ones_like(low),
+                              where=high > low), 0.0, 1.0)
+    below[low >= cap_w] = 0.0
+    under_cap = 0.5 * (low + np.minimum(high, cap_w)) * below * width
+    return float(np.sum(under_cap + cap_w * (1.0 - below) * width))
 
 
 def input_through_curve(curve: Curve, out_w: np.ndarray, rating_w: np.ndarray | float
@@ -240,6 +270,10 @@ class PowerChain:
         self.failing_to_start = 0
         self.hall_shed = np.zeros(self.hall_count, dtype=bool)  # UPS input off the bus
         self.hall_powered = np.ones(self.hall_count, dtype=bool)  # UPS output live
+        # share of the coming step with the UPS output live: below 1 where its batteries
+        # reach end of discharge within the step (the engine runs its racks until then)
+        self.hall_powered_share = np.ones(self.hall_count)
+        self.hall_ups_input_w = np.zeros(self.hall_count)  # each UPS's input, last step
         self.hall_block_w = np.zeros(self.hall_count)  # peak UPS input at the bus, outage
         self.hall_battery_w = np.zeros(self.hall_count)  # drawn from its UPS batteries
         self.auxiliaries_powered = True  # cooling plant and halls' mechanical loads fed
@@ -302,6 +336,7 @@ class PowerChain:
                 * self.p.generators.rating_mw * 1e6 + self._bess_available_w(self.next_step[1]))
             if not self.auxiliaries_powered:
                 self.hall_shed[:] = True
+                self._plan_discharge(self.next_step[1])
 
     def _start_standby_sets(self, t: float) -> None:
         idle = np.flatnonzero(self.generator_state == GENERATOR_OFF)
@@ -368,24 +403,12 @@ class PowerChain:
         hall's and the site's load at both levels, in phase, each for the share of the
         step that keeps the mean; busways and transformers carry the mean (their
         I^2 R loss of the swing's variance is neglected: a simplification)."""
-        topo = self.topo
         available = self.utility_available(t0)
         self.available = available
-        self._advance_generators(t0, available)
-        row_w = np.bincount(topo.rack_row, weights=rack_in_w, minlength=self.row_count)
-        if not self.hall_powered.all():
-            row_w *= self.hall_powered[self.row_hall]
-        busway_loss = self._busways(row_w)
-        ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss,
-                              minlength=self.hall_count)
-        ups = self.p.ups
-        ups_rating = self.hall_ups_in_service * ups.module_rating_kw * 1e3
+        self._advance_generators(t0, dt, available)
+        busway_loss, ups_out, ups_in, ups_rating = self._ups_and_busways(rack_in_w)
         self.hall_ups_loading = ups_out / ups_rating
         bus_swing = None
-        if ups.mode == "eco":
-            ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
-        else:
-            ups_in = input_through_curve(ups.efficiency, ups_out, ups_rating)
         if rack_levels_w is not None:
             ups_in, bus_swing = self._ups_levels(rack_in_w, rack_levels_w, ups_out, ups_in,
                                                  ups_rating)
@@ -415,6 +438,43 @@ class PowerChain:
                               ups_in * ~fed, bus_swing)
         self._manage_load(t0 + dt, dt, ups_in, demand, float(lv_load.sum()))
         return result
+
+    def _ups_and_busways(self, rack_in_w: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(busway loss per row, UPS output, UPS input, UPS rating per hall)``, W, at
+        the racks' mean input; the racks of a hall whose UPS dropped them draw nothing.
+        A hall whose UPS reaches end of discharge inside the step carries its load until
+        then and nothing after: busway and UPS take that load for that share."""
+        row_w = np.bincount(self.topo.rack_row, weights=rack_in_w, minlength=self.row_count)
+        if not self.hall_powered.all():
+            row_w *= self.hall_powered[self.row_hall]
+        share = self.hall_powered_share
+        partial = (share > 0.0) & (share < 1.0)
+        if partial.any():
+            hall_share = np.where(partial, share, 1.0)
+            row_w /= hall_share[self.row_hall]
+        busway_loss = self._busways(row_w)
+        ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss,
+                              minlength=self.hall_count)
+        ups = self.p.ups
+        ups_rating = self.hall_ups_in_service * ups.module_rating_kw * 1e3
+        if ups.mode == "eco":
+            ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
+        else:
+            ups_in = input_through_curve(ups.efficiency, ups_out, ups_rating)
+        if partial.any():
+            busway_loss *= hall_share[self.row_hall]
+            ups_out *= hall_share
+            ups_in *= hall_share
+        return busway_loss, ups_out, ups_in, ups_rating
+
+    def hall_room_loss_w(self, rack_in_w: np.ndarray) -> np.ndarray:
+        """Each hall's busway and UPS losses, W, at the racks' mean input: the part of its
+        electrical rooms' heat known before the step's load flow (which adds the
+        transformers' and the swing's share)."""
+        busway_loss, ups_out, ups_in, _ = self._ups_and_busways(rack_in_w)
+        return np.bincount(self.row_hall, weights=busway_loss,
+                           minlength=self.hall_count) + (ups_in - ups_out)
 
     def _ups_levels(self, rack_in_w: np.ndarray, levels_w: tuple[np.ndarray, np.ndarray],
                     ups_out_w: np.ndarray, ups_in_w: np.ndarray, rating_w: np.ndarray
@@ -506,10 +566,11 @@ class PowerChain:
         self.main_loading = math.sqrt(main.i_lv_sq)
         return lv.p_hv * lv.rating_va, main.p_hv * main.rating_va
 
-    def _advance_generators(self, t0: float, available: bool) -> None:
-        """The sets' start sequence: on the bus ``start_delay_s`` after their start, or
-        locked out after ``crank_lockout_s`` of cranking; a start under way stops when
-        the utility returns."""
+    def _advance_generators(self, t0: float, dt: float, available: bool) -> None:
+        """The sets' start sequence: on the bus ``start_delay_s`` after their start (in
+        the step in which that falls, from that moment), or locked out after
+        ``crank_lockout_s`` of cranking; a start under way stops when the utility
+        returns."""
         if not available and self.start_demanded:
             self._start_standby_sets(self.outage[0])
         state = self.generator_state
@@ -523,27 +584,55 @@ class PowerChain:
         since = t0 - self.generator_started_s
         fails = self.generator_fails_start
         state[starting & fails & (since >= gens.crank_lockout_s)] = GENERATOR_FAILED
-        on_bus = starting & ~fails & (since >= gens.start_delay_s)
+        on_bus = starting & ~fails & (since + dt > gens.start_delay_s)
         state[on_bus] = GENERATOR_RUNNING
         self.generator_online_s[on_bus] = self.generator_started_s[on_bus] + gens.start_delay_s
 
     def _generator_output_w(self, t0: float, dt: float, available: bool, bus_w: float
                             ) -> float:
-        """What the running sets give: up to their rating, each ramping from when it
-        closed onto the bus; once the utility is back they unload at their ramp and stop."""
+        """What the running sets give, the step's mean (W): up to their rating, each
+        ramping from the moment it closed onto the bus, together no more than the bus
+        load; once the utility is back they unload at their ramp and stop.
+        ``generators_w`` keeps their output at the step's end."""
         gens = self.p.generators
         running = self.generator_state == GENERATOR_RUNNING
         ramp_w_per_s = gens.ramp_mw_per_s * 1e6
         if available:
-            self.generators_w = max(self.generators_w - int(running.sum()) * ramp_w_per_s * dt,
-                                    0.0)
+            start_w = self.generators_w
+            rate_w_per_s = int(running.sum()) * ramp_w_per_s
+            self.generators_w = max(start_w - rate_w_per_s * dt, 0.0)
             if self.generators_w == 0.0:
                 self.generator_state[running] = GENERATOR_OFF
-        else:
-            each_w = np.minimum(gens.rating_mw * 1e6, ramp_w_per_s * (
-                t0 - self.generator_online_s[running] + dt))
-            self.generators_w = min(bus_w, float(each_w.sum()))
-        return min(self.generators_w, bus_w)
+            if start_w <= 0.0:
+                return 0.0
+            # the unloading ramp's mean over the step (down to nothing within it or not)
+            mean_w = (0.5 * start_w * start_w / rate_w_per_s / dt
+                      if start_w <= rate_w_per_s * dt else start_w - 0.5 * rate_w_per_s * dt)
+            return min(mean_w, bus_w)
+        online_s = self.generator_online_s[running]
+        rating_w = gens.rating_mw * 1e6
+        each_w = np.clip(ramp_w_per_s * (t0 + dt - online_s), 0.0, rating_w)
+        self.generators_w = min(bus_w, float(each_w.sum()))
+        return ramp_energy_j(online_s, t0, t0 + dt, rating_w, ramp_w_per_s, bus_w) / dt
+
+    def _bess_reach_w(self, t0: float, dt: float, bus_w: float, generator_w: float
+                      ) -> float:
+        """In an outage, the most the BESS can give over the step (mean W) within its
+        power rating at every moment: the sets' shortfall ``d(t)`` below the bus load,
+        held to the rating, ``mean(min(d, P))``. A set coming on or ramping within the
+        step leaves a shortfall that is large at first and none later; its mean alone
+        would let the BESS carry what the UPS batteries carry in those first seconds."""
+        shortfall_w = bus_w - generator_w
+        above_w = bus_w - self.bess_power_w  # load the BESS alone cannot carry
+        if above_w <= 0.0 or shortfall_w <= 0.0:
+            return shortfall_w
+        gens = self.p.generators
+        running = self.generator_state == GENERATOR_RUNNING
+        # mean of max(above - g(t), 0): the shortfall beyond the rating
+        beyond_w = above_w - ramp_energy_j(
+            self.generator_online_s[running], t0, t0 + dt, gens.rating_mw * 1e6,
+            gens.ramp_mw_per_s * 1e6, above_w) / dt
+        return max(shortfall_w - beyond_w, 0.0)
 
     def _supply(self, t0: float, dt: float, demand: float, chain_loss: float,
                 outdoor: float, fed_ups_out_w: np.ndarray, shed_ups_in_w: np.ndarray,
@@ -574,10 +663,15 @@ class PowerChain:
             bess_w = share * high_out + (1.0 - share) * low_out
             bess_loss = share * high_loss + (1.0 - share) * low_loss
         else:
-            bess_w, bess_loss = self._bess_apply(
-                self._bess_request(available, residual, dt), dt)
+            request = self._bess_request(available, residual, dt)
+            if not available:
+                request = min(request, self._bess_reach_w(t0, dt, demand, gen_w))
+            bess_w, bess_loss = self._bess_apply(request, dt)
         residual -= bess_w
-        battery_w = np.minimum(shed_ups_in_w, self.ups_energy_j / dt)
+        # a UPS whose end of discharge falls in this step may reach into its reserve
+        reserve_j = (self.hall_powered_share < 1.0) * (UPS_EMPTY_FRACTION * self.ups_capacity_j)
+        battery_w = np.minimum(shed_ups_in_w, np.maximum(self.ups_energy_j + reserve_j, 0.0)
+                               / dt)
         unserved = float((shed_ups_in_w - battery_w).sum())
         self.ups_energy_j -= battery_w * dt
         ups_w = float(battery_w.sum())
@@ -590,7 +684,8 @@ class PowerChain:
             if residual > 1e-6:  # below a microwatt: rounding, not a shortfall
                 # the UPS batteries of the halls on the bus carry the IT load the other
                 # sources leave (a UPS limits its input and its batteries make up the rest)
-                stored_j = np.where(self.hall_shed, 0.0, self.ups_energy_j)
+                stored_j = np.where(self.hall_shed, 0.0,
+                                    np.maximum(self.ups_energy_j + reserve_j, 0.0))
                 stored = float(stored_j.sum())
                 pooled_w = min(residual, float(fed_ups_out_w.sum()), stored / dt)
                 if stored > 0:
@@ -611,6 +706,7 @@ class PowerChain:
         """Load management for the next step: which halls' UPS inputs stay on the backup
         bus, and which UPS still carry their racks (see the module's docstring)."""
         self.next_step = (t_next, dt)
+        self.hall_ups_input_w = ups_in_w
         # each hall's UPS input as seen at the bus (losses of the transformers pro rata)
         drawing_w = ups_in_w * (demand_w / max(lv_load_w, 1.0))
         on_bus = ~self.hall_shed & self.hall_powered
@@ -620,6 +716,7 @@ class PowerChain:
         if self.utility_available(t_next):
             self.hall_shed[:] = False
             self.hall_powered[:] = True
+            self.hall_powered_share[:] = 1.0
             self.hall_block_w[:] = 0.0
             self.auxiliaries_powered = True
             self.auxiliaries_peak_w = 0.0
@@ -663,10 +760,25 @@ class PowerChain:
                 fed[hall] = True
                 spare_w -= block_w
             self.hall_shed = ~fed
-        # end of discharge: the UPS drops its racks unless its input carries them
-        next_draw_w = np.where(self.hall_shed, ups_in_w, self.hall_battery_w)
-        exhausted = self.ups_energy_j < UPS_CUTOFF_STEPS * next_draw_w * dt
-        self.hall_powered = (self.hall_powered & ~exhausted) | (settled & ~self.hall_shed)
+        # end of discharge: a UPS whose batteries emptied within this step dropped its
+        # racks then (they ran for the step's share before it), unless its input now
+        # carries them
+        emptied = (self.hall_powered_share < 1.0) & (
+            self.ups_energy_j <= UPS_EMPTY_FRACTION * self.ups_capacity_j)
+        self.hall_powered = (self.hall_powered & ~emptied) | (settled & ~self.hall_shed)
+        self._plan_discharge(dt)
+
+    def _plan_discharge(self, dt: float) -> None:
+        """When each UPS's batteries will empty in the coming step, at the draw they
+        carry now (the whole UPS input of a shed hall, its part of the pooled draw
+        otherwise): ``hall_powered_share``."""
+        next_draw_j = np.where(self.hall_shed, self.hall_ups_input_w, self.hall_battery_w) * dt
+        left_j = np.maximum(self.ups_energy_j, 0.0)
+        self.hall_powered_share = np.where(
+            next_draw_j > 0.0,
+            np.clip(np.divide(left_j, next_draw_j, out=np.ones(self.hall_count),
+                              where=next_draw_j > 0.0), 0.0, 1.0),
+            1.0) * self.hall_powered
 
     def _bess_available_w(self, dt: float) -> float:
         """What the BESS could give over a step, W, within its power and charge."""

@@ -29,6 +29,12 @@ from twin.sim.topology import build_topology
 FAULTS = ("none", "built-in", "cdu-loss", "utility-outage", "heatwave")
 MEANS = ("it_power_kw", "facility_power_kw", "cooling_power_kw", "pue")
 MEAN_TOLERANCE = 0.01  # window means within 1 % of dt = 1 s
+# A window whose reference runs below this share of the run's largest window is mostly
+# dark (its racks tripped or lost their UPS): its means are held to 1 % of this share of
+# the largest (0.1 % of the site's full level, 3.6 s of full load in an hour, finer than
+# the max(dt, 30 s) the first trip may move), and its PUE, a ratio of two near-zero
+# numbers, is not compared (its facility and IT power are).
+DARK_SHARE = 0.1
 TRIP_GPU_MARGIN_K = 1.0  # the hottest GPU never more than this above its trip limit
 _COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
 
@@ -143,12 +149,15 @@ class Comparison:
 def compare(reference: Result, other: Result) -> Comparison:
     failures = []
     worst = {}
+    it = reference.means["it_power_kw"]
+    lit = it >= DARK_SHARE * np.max(it) if it.size else np.zeros(0, dtype=bool)
     for name in MEANS:
         ref, got = reference.means[name], other.means[name]
+        if name == "pue":
+            ref, got = ref[lit], got[lit]
         scale = np.maximum(np.abs(ref), 1e-9)
-        # a window whose reference is (nearly) nothing, a site gone dark, is held to
-        # 1 % of the run's largest window instead
-        scale = np.maximum(scale, 0.01 * np.max(np.abs(ref)) if ref.size else 1.0)
+        if ref.size:
+            scale = np.maximum(scale, DARK_SHARE * np.max(np.abs(ref)))
         error = float(np.max(np.abs(got - ref) / scale)) if ref.size else 0.0
         worst[name] = error
         if error > MEAN_TOLERANCE:

@@ -52,6 +52,7 @@ from twin.gui.trend_history import (
     TrendPlot,
     TrendSeries,
 )
+from twin.gui.trend_marks import TrendLimit
 from twin.gui.units import UnitSystem, conversion, difference_conversion
 from twin.runs.replay import SiteLog, SiteSeries, compare
 from twin.sim.snapshot import Snapshot
@@ -264,6 +265,13 @@ class TrendView:
         self._colors: list[str] = []
         self._text_color = ""
         self._theme: Theme | None = None
+        # limit lines, and an invisible curve at their values that keeps them in the value
+        # axis's range (a line itself would stretch the time axis to infinity)
+        self.limits: list[tuple[TrendLimit, pg.InfiniteLine]] = []
+        self._limit_bounds = pg.PlotDataItem(pen=pg.mkPen((0, 0, 0, 0)))
+        plot.addItem(self._limit_bounds)
+        self.event_lines: list[pg.InfiniteLine] = []
+        self._events_labelled = False
         self.configure(spec, rows, title)
         viewbox.sigYRangeChanged.connect(lambda _viewbox, _range: self._label_axis())
         viewbox.sigResized.connect(lambda _viewbox: self._fit_legend())
@@ -320,6 +328,10 @@ class TrendView:
         for curve in self.reference_curves:
             if curve is not None:
                 curve.setVisible(not difference)
+        shown = not (difference and self.has_reference)  # a difference has no limits
+        for _limit, line in self.limits:
+            line.setVisible(shown)
+        self._limit_bounds.setVisible(shown)
         self._label_axis()
 
     def set_units(self, units: UnitSystem) -> None:
@@ -330,9 +342,79 @@ class TrendView:
         for curve, data in zip(self.reference_curves, self._reference_data, strict=True):
             if curve is not None:
                 curve.setData(data[0], self._shown.to_display(data[1]))
+        self._place_limits()
         self._label_axis()
 
+    def set_limits(self, limits: Iterable[TrendLimit]) -> None:
+        """Draw ``limits`` (in the plot's unit, SI) as dashed lines across the plot, named
+        at their right end: trips in the alarm colour, the others muted."""
+        for _limit, line in self.limits:
+            self.plot.removeItem(line)
+        self.limits = []
+        for limit in limits:
+            line = pg.InfiniteLine(angle=0, movable=False, label=limit.label,
+                                   labelOpts={"position": 0.99, "anchors": [(1, 1), (1, 1)]})
+            line.setZValue(-2)  # under the curves
+            self.plot.addItem(line, ignoreBounds=True)
+            self.limits.append((limit, line))
+        self._place_limits()
+        self._style_limits()
+        self.set_difference(self.difference)
+
+    def _place_limits(self) -> None:
+        for limit, line in self.limits:
+            line.setValue(float(self._shown.to_display(limit.value)))
+        self._bound_limits()
+
+    def _bound_limits(self, x: np.ndarray | None = None) -> None:
+        if not self.limits:
+            self._limit_bounds.setData([], [])
+            return
+        if x is None or not len(x):
+            x = self._limit_bounds.xData if self._limit_bounds.xData is not None else [0.0]
+        values = [line.value() for _limit, line in self.limits]
+        left, right = float(np.min(x)), float(np.max(x))
+        self._limit_bounds.setData([left, right] * len(values), np.repeat(values, 2))
+
+    def _style_limits(self) -> None:
+        theme = self._theme
+        if theme is None:
+            return
+        for limit, line in self.limits:
+            color = theme.alarm if limit.trip else theme.muted
+            line.setPen(pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine))
+            line.label.setColor(color)
+
+    def set_events(self, markers: list[tuple[float, str]], labelled: bool) -> None:
+        """Mark events at their times with a dotted vertical line each, named when
+        ``labelled`` (the top plot only, so that the names are not repeated)."""
+        keep = len(markers) if labelled == self._events_labelled else 0
+        self._events_labelled = labelled
+        for line in self.event_lines[keep:]:
+            self.plot.removeItem(line)
+        del self.event_lines[keep:]
+        for time_s, label in markers[len(self.event_lines):]:
+            line = pg.InfiniteLine(
+                pos=time_s, angle=90, movable=False, label=label if labelled else None,
+                labelOpts={"position": 0.9, "rotateAxis": (1, 0), "anchors": [(0, 0), (0, 0)]})
+            line.setToolTip(label)
+            line.setZValue(-2)
+            self.plot.addItem(line, ignoreBounds=True)
+            self.event_lines.append(line)
+        self._style_events()
+
+    def _style_events(self) -> None:
+        theme = self._theme
+        if theme is None:
+            return
+        for line in self.event_lines:
+            line.setPen(pg.mkPen(theme.accent, width=1, style=Qt.PenStyle.DotLine))
+            if getattr(line, "label", None) is not None:  # pyqtgraph adds it only when named
+                line.label.setColor(theme.accent)
+
     def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
+        if self.limits and len(x):
+            self._bound_limits(x)
         difference = self.difference and self.has_reference
         largest = 0.0
         for k, (curve, row) in enumerate(zip(self.curves, self.rows, strict=True)):
@@ -423,6 +505,8 @@ class TrendView:
         self.readout.border = pg.mkPen(theme.border)
         self._text_color = theme.text
         self.readout.update()
+        self._style_limits()
+        self._style_events()
         self._label_axis()
 
     def _style_curves(self) -> None:
@@ -559,6 +643,7 @@ class TrendPanel(QWidget):
         self.selection_history: TrendHistory | None = None
         self._selection_series: tuple[SelectionSeries, ...] = ()
         self._reference: SiteSeries | None = None
+        self._event_markers: list[tuple[float, str]] = []
         self._current_run: SiteSeries | SiteLog | None = None
         self._compared_at_s: float | None = None
         self._latest: Snapshot | None = None
@@ -717,6 +802,20 @@ class TrendPanel(QWidget):
         if self.isVisible() and not self._redraw_timer.isActive():
             self._redraw_timer.start(REDRAW_INTERVAL_MS)
 
+    def set_limits(self, limits: dict[str, tuple[TrendLimit, ...]]) -> None:
+        """Limit lines on the site plots, by the plot's key (``trend_marks.plot_limits``)."""
+        for key, view in self.site_views.items():
+            view.set_limits(limits.get(key, ()))
+
+    def set_events(self, markers: list[tuple[float, str]]) -> None:
+        """Mark the events applied so far ((time, label) each, in time order) on every site
+        plot, named on the top one shown; a shorter list than before (the run started
+        again) takes the extra markers away."""
+        self._event_markers = list(markers)
+        shown = [view for view in self.site_views.values() if view.plot.isVisible()]
+        for view in self.site_views.values():
+            view.set_events(self._event_markers, labelled=bool(shown) and view is shown[0])
+
     def clear(self) -> None:
         """Forget all history, as when the simulation starts again."""
         self._latest = None
@@ -825,6 +924,7 @@ class TrendPanel(QWidget):
         views = self.selection_views if key == SELECTION_KEY else [self.site_views[key]]
         for view in views:
             view.plot.setVisible(shown)
+        self.set_events(self._event_markers)  # named on the top plot shown
         self._update_axes()
         self.refresh()
 

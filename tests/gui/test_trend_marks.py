@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from tests.fakes import FakeSimulation, scenario_named
@@ -110,3 +111,20 @@ def test_the_window_marks_events_once_past_and_draws_the_limits(make_window, qtb
         window.step()
     qtbot.waitUntil(lambda: any(line.value() == first_event_s
                                 for line in temperatures.event_lines), timeout=10000)
+
+
+def test_a_fast_swing_reads_as_an_envelope_between_two_lines(panel) -> None:
+    base = FakeSimulation(SEOUL).snapshot()
+    # a training swing much faster than a bin: 60 and 70 °C alternating, twenty to a bin
+    for k in range(400):
+        panel.append(dataclasses.replace(base, time_s=k * 0.05, site={
+            **base.site, "gpu_temp_max_c": 70.0 if k % 2 else 60.0 + k / 100}))
+    panel.refresh()
+    view = panel.site_views["temperatures"]
+    k = [series.label for series in view.spec.series].index("Hottest GPU")
+    low, high = (np.asarray(edge.getOriginalDataset()[1]) for edge in view.envelopes[k])
+    assert low.size == high.size >= 20
+    assert np.all(high == 70.0) and np.all(np.diff(low) > 0)  # the minima rise, one per bin
+    # the bins' own strokes are upright (minimum to maximum), never bin to bin
+    assert view.curves[k].opts["connect"] == "pairs"
+    assert view.envelopes[k][0].opts["pen"] == view.curves[k].opts["pen"]

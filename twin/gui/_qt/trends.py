@@ -70,6 +70,9 @@ plots fit the default trend dock (the window's 260 px) above the time axis; more
 PLOT_GAP_PX = 4  # between stacked plots: half of it is room for a value label at the edge
 LEGEND_CLEARANCE_PX = 16  # between a plot's caption and its legend, and their margins
 TICK_PITCH_LINES = 1.2  # labelled value ticks this many lines of text apart, or at least one
+LIMIT_LABEL_POSITIONS = (0.3, 0.55, 0.8)  # of a plot's width, where limit lines are named
+LIMIT_REACH_SPREAD = 0.25  # limits this far beyond the values shown, of their spread, in range
+LIMIT_REACH_FRACTION = 0.1  # and a steady value's limits this far from it
 SELECTION_KEY = "selection"
 SELECTION_ROWS = 8  # layout rows kept above the site plots for the selection, one per unit
 
@@ -213,6 +216,14 @@ def _translucent(color: str, alpha: int) -> QColor:
     return qcolor
 
 
+def _whole(item: pg.PlotDataItem) -> pg.PlotDataItem:
+    """``item`` drawn from all its points: peak downsampling, right for a curve of
+    interleaved minima and maxima, would zigzag a line through minima only."""
+    item.setDownsampling(ds=1, auto=False)
+    item.setClipToView(False)
+    return item
+
+
 class TrendView:
     """One plot of the panel: the curves of a ``TrendPlot`` over rows of a history, with
     a crosshair line and a read-out of the values under it. A reference run (another run
@@ -246,7 +257,13 @@ class TrendView:
         self._captioned: tuple[str, float, str] = ("", 1.0, "")  # caption, scale, colour
         # entries are added by ``_fill_legend``; hidden while it has none
         self.legend = plot.addLegend(offset=(-4, 2), labelTextSize="8pt", verSpacing=-6)
+        # Each curve holds its bins' minima and maxima interleaved, drawn as one upright
+        # stroke per bin (``connect="pairs"``), and its envelope: the line through the
+        # minima and the line through the maxima. A swing faster than a bin reads as a band
+        # between two lines, not as a saw-tooth from each bin's maximum to the next one's
+        # minimum; a steady value's two lines coincide.
         self.curves: list[pg.PlotDataItem] = []
+        self.envelopes: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         self.reference_curves: list[pg.PlotDataItem | None] = []
         self._reference_data: list[tuple[np.ndarray, np.ndarray] | None] = []
         # legend samples naming the two runs: solid for this one, dashed for the reference
@@ -270,6 +287,8 @@ class TrendView:
         self.limits: list[tuple[TrendLimit, pg.InfiniteLine]] = []
         self._limit_bounds = pg.PlotDataItem(pen=pg.mkPen((0, 0, 0, 0)))
         plot.addItem(self._limit_bounds)
+        _whole(self._limit_bounds)
+        self._shown_range = (math.inf, -math.inf)  # lowest and highest value drawn
         self.event_lines: list[pg.InfiniteLine] = []
         self._events_labelled = False
         self.configure(spec, rows, title)
@@ -285,10 +304,14 @@ class TrendView:
         self._shown_difference = difference_conversion(spec.unit, self.units)
         plot = self.plot
         while len(self.curves) < len(spec.series):
-            self.curves.append(plot.plot())
-        for curve in self.curves[len(spec.series):]:
-            plot.removeItem(curve)
+            self.curves.append(plot.plot(connect="pairs"))
+            self.envelopes.append((_whole(plot.plot()), _whole(plot.plot())))
+        for curve, edges in zip(self.curves[len(spec.series):],
+                                self.envelopes[len(spec.series):], strict=True):
+            for item in (curve, *edges):
+                plot.removeItem(item)
         del self.curves[len(spec.series):]
+        del self.envelopes[len(spec.series):]
         self.set_reference(None)  # labels the axis, colours the curves, fills the legend
 
     @property
@@ -347,13 +370,15 @@ class TrendView:
 
     def set_limits(self, limits: Iterable[TrendLimit]) -> None:
         """Draw ``limits`` (in the plot's unit, SI) as dashed lines across the plot, named
-        at their right end: trips in the alarm colour, the others muted."""
+        above the line: trips in the alarm colour, the others muted."""
         for _limit, line in self.limits:
             self.plot.removeItem(line)
         self.limits = []
-        for limit in limits:
-            line = pg.InfiniteLine(angle=0, movable=False, label=limit.label,
-                                   labelOpts={"position": 0.99, "anchors": [(1, 1), (1, 1)]})
+        for k, limit in enumerate(limits):
+            # names staggered across the width, so that close limits' names do not overlap
+            line = pg.InfiniteLine(angle=0, movable=False, label=limit.label, labelOpts={
+                "position": LIMIT_LABEL_POSITIONS[k % len(LIMIT_LABEL_POSITIONS)],
+                "anchors": [(0.5, 1), (0.5, 1)]})
             line.setZValue(-2)  # under the curves
             self.plot.addItem(line, ignoreBounds=True)
             self.limits.append((limit, line))
@@ -366,15 +391,28 @@ class TrendView:
             line.setValue(float(self._shown.to_display(limit.value)))
         self._bound_limits()
 
-    def _bound_limits(self, x: np.ndarray | None = None) -> None:
-        if not self.limits:
-            self._limit_bounds.setData([], [])
-            return
+    def _bound_limits(self, x: np.ndarray | None = None,
+                      shown: tuple[float, float] | None = None) -> None:
+        """Keep in the value axis's range the limits near the values ``shown`` (lowest,
+        highest): within a quarter of their spread of them, so that a limit a value nears
+        comes into view, but a trip far above a cool plant does not flatten its curves in a
+        low plot."""
         if x is None or not len(x):
             x = self._limit_bounds.xData if self._limit_bounds.xData is not None else [0.0]
-        values = [line.value() for _limit, line in self.limits]
+        if shown is None:
+            shown = self._shown_range
+        self._shown_range = shown
+        low, high = shown
+        reach = max(LIMIT_REACH_SPREAD * (high - low),
+                    LIMIT_REACH_FRACTION * max(abs(low), abs(high)), MIN_Y_SPAN)
+        values = [line.value() for _limit, line in self.limits
+                  if low - reach <= line.value() <= high + reach]
+        if not values:
+            self._limit_bounds.setData([], [])
+            return
         left, right = float(np.min(x)), float(np.max(x))
-        self._limit_bounds.setData([left, right] * len(values), np.repeat(values, 2))
+        # times in order: the plot clips its curves to the view by searching them
+        self._limit_bounds.setData(np.repeat([left, right], len(values)), values * 2)
 
     def _style_limits(self) -> None:
         theme = self._theme
@@ -396,7 +434,7 @@ class TrendView:
         for time_s, label in markers[len(self.event_lines):]:
             line = pg.InfiniteLine(
                 pos=time_s, angle=90, movable=False, label=label if labelled else None,
-                labelOpts={"position": 0.9, "rotateAxis": (1, 0), "anchors": [(0, 0), (0, 0)]})
+                labelOpts={"position": 0.97, "anchors": [(0, 0), (0, 0)]})
             line.setToolTip(label)
             line.setZValue(-2)
             self.plot.addItem(line, ignoreBounds=True)
@@ -413,23 +451,30 @@ class TrendView:
                 line.label.setColor(theme.accent)
 
     def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
-        if self.limits and len(x):
-            self._bound_limits(x)
         difference = self.difference and self.has_reference
         largest = 0.0
+        lowest, highest = math.inf, -math.inf
         for k, (curve, row) in enumerate(zip(self.curves, self.rows, strict=True)):
+            low, high = self.envelopes[k]
             if not difference:
                 values = self._shown.to_display(y[row])
             elif (reference := self._reference_at(k)) is None:
-                curve.setData([], [])  # nothing to subtract: not part of the difference view
+                for item in (curve, low, high):  # nothing to subtract: not in the difference
+                    item.setData([], [])
                 continue
             else:
                 values = self._shown_difference.to_display(
                     y[row] - np.interp(x, *reference, left=np.nan, right=np.nan))
-            curve.setData(x, values)
-            finite = np.abs(values[np.isfinite(values)])
+            curve.setData(x, values, connect="pairs")
+            low.setData(x[0::2], values[0::2])
+            high.setData(x[1::2], values[1::2])
+            finite = values[np.isfinite(values)]
             if finite.size:
-                largest = max(largest, float(finite.max()))
+                largest = max(largest, float(np.abs(finite).max()))
+                lowest, highest = min(lowest, float(finite.min())), max(highest,
+                                                                       float(finite.max()))
+        if self.limits and len(x):
+            self._bound_limits(x, (lowest, highest))
         # A steady value is drawn flat: the value axis spans at least a percent of the
         # largest value shown, not the last digits' jitter (189.7852 .. 189.7856 L/min).
         # Set again only when it must grow, or shrinks by a tenth: each setting lays out
@@ -441,8 +486,9 @@ class TrendView:
             viewbox.setLimits(minYRange=span)
 
     def clear_data(self) -> None:
-        for curve in self.curves:
-            curve.setData([], [])
+        for curve, edges in zip(self.curves, self.envelopes, strict=True):
+            for item in (curve, *edges):
+                item.setData([], [])
 
     def show_readout(self, time_s: float,
                      bins: tuple[float, np.ndarray, np.ndarray] | None) -> None:
@@ -524,6 +570,8 @@ class TrendView:
                 color = palette[k % len(palette)]
                 pen = pg.mkPen(color, width=1)  # wider pens take the slow path in Qt's raster
             curve.setPen(pen)
+            for edge in self.envelopes[k]:
+                edge.setPen(pen)
             self._colors.append(color)
             reference = self.reference_curves[k] if self.reference_curves else None
             if reference is not None:

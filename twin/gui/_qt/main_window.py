@@ -54,6 +54,7 @@ from twin.gui._qt.alarms import AlarmPanel
 from twin.gui._qt.controls import SPEEDS, ColorFieldPanel, TimeControls
 from twin.gui._qt.inspector import ObjectInspector
 from twin.gui._qt.kpi_strip import KpiStrip
+from twin.gui._qt.legend import SceneLegend
 from twin.gui._qt.replay_bar import ReplayBar
 from twin.gui._qt.theme import THEMES, Theme
 from twin.gui._qt.timeline import TimelinePanel
@@ -196,6 +197,17 @@ class MainWindow(QMainWindow):
         dock.setWidget(scroll)
         dock.setMinimumWidth(300)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        # what each colour of the 3D view means, a tab behind the inspector
+        self.legend = SceneLegend()
+        self.legend_dock = QDockWidget("Legend", self)
+        self.legend_dock.setObjectName("legend")
+        legend_scroll = QScrollArea()
+        legend_scroll.setWidgetResizable(True)
+        legend_scroll.setWidget(self.legend)
+        self.legend_dock.setWidget(legend_scroll)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.legend_dock)
+        self.tabifyDockWidget(dock, self.legend_dock)
+        dock.raise_()
         self.trends = TrendPanel(scenario.scenario.start, self.theme)
         self.trends.set_units(self.units)
         self.trends.set_limits(plot_limits(scenario, alarms.points))
@@ -374,6 +386,7 @@ class MainWindow(QMainWindow):
         view.addAction(trend_dock.toggleViewAction())
         view.addAction(alarm_dock.toggleViewAction())
         view.addAction(self.timeline_dock.toggleViewAction())
+        view.addAction(self.legend_dock.toggleViewAction())
 
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About twin", self)

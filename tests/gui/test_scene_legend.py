@@ -51,3 +51,17 @@ def test_the_window_draws_each_swatch_in_its_colour(make_window, qtbot) -> None:
     assert any(action is window.legend_dock.toggleViewAction()
                for menu in window.menuBar().actions() if menu.menu()
                for action in menu.menu().actions())
+
+
+def test_a_mark_on_the_rack_colour_bar_carries_its_unit() -> None:
+    from tests.fakes import scenario_named
+    from twin.gui._qt.controls import mark_label
+    from twin.gui.units import UnitSystem
+
+    scenario = scenario_named("seoul-ai-factory")
+    throttle_c = next(iter(scenario.rack_types.values())).gpu_throttle_c
+    field = next(f for f in colors.rack_color_fields(scenario) if f.marks)
+    value, label = field.marks[0]
+    assert mark_label(field, value, label) == f"throttle {throttle_c:g} °C"
+    us = field.in_units(UnitSystem.US_CUSTOMARY)
+    assert mark_label(us, *us.marks[0]) == f"throttle {throttle_c * 9 / 5 + 32:g} °F"

@@ -293,3 +293,17 @@ def test_replay_compare_passes_the_reference_and_names_what_is_unreadable(capsys
     assert main(["replay", str(runs["fault"]), "--compare", str(runs["base.csv"])]) == 0
     np.testing.assert_array_equal(opened["reference"].columns["gpu_temp_max_c"],
                                   SiteSeries.read(runs["base.csv"]).columns["gpu_temp_max_c"])
+
+
+def test_a_replay_wears_a_badge_and_says_so_in_the_status_bar(make_window, qtbot, runs):
+    window, _recording = _replay_window(make_window, qtbot, runs)
+    assert window.replay_badge.text() == "REPLAY" and window.replay_badge.isVisible()
+    qtbot.waitUntil(lambda: window.sim_label.text() == "replay of fault.twinrec · paused",
+                    timeout=5000)
+    assert "steps/s" not in window.sim_label.text()
+
+
+def test_a_live_window_has_no_replay_badge(make_window):
+    window = make_window("single-rack", running=False)
+    assert window.replay_badge is None
+    assert "replay" not in window.sim_label.text()

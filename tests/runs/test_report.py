@@ -3,16 +3,34 @@ alarm statistics; ``twin report`` and its errors."""
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
 import pytest
 
+from twin.alarms.journal import AlarmJournal, JournalRow
 from twin.cli import main
 from twin.runs.output import run_headless
+from twin.runs.readable import format_si
 from twin.runs.replay import KPI_LABELS, SiteSeries, kpis
-from twin.runs.report import build_report, ledger
+from twin.runs.report import build_report, format_kpi, kpi_name, ledger
 from twin.scenario import load
+
+EXPONENT = re.compile(r"\d\.?\d*e[+-]\d")
+
+
+def _text(page: str) -> str:
+    """What a reader reads: the page without its markup (the charts' text kept)."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", page,
+                                                          flags=re.DOTALL)))
+
+
+def _cell(page: str, name: str, column: int) -> tuple[str, str]:
+    """(class, text) of a table row's cell, the row found by its first cell."""
+    row = re.search(rf"<tr><td>{re.escape(name)}</td>(.*?)</tr>", page).group(1)
+    cells = re.findall(r"<td(?: class='([^']*)')?>([^<]*)</td>", row)
+    return cells[column]
 
 
 def test_the_report_holds_kpis_ledger_charts_events_and_alarms(seoul_run: Path) -> None:
@@ -23,13 +41,27 @@ def test_the_report_holds_kpis_ledger_charts_events_and_alarms(seoul_run: Path) 
     # the BESS smoothing the training swings gives up its conversion losses as heat,
     # so the heat rejected may exceed the energy taken in over a short run
     assert led["energy_in_kwh"] > 0 and led["heat_rejected_kwh"] > 0
-    assert "Energy ledger (kWh)" in page
-    assert f"{led['energy_in_kwh']:,.0f}" in page and f"{led['closure_error']:.2e}" in page
-    for label in KPI_LABELS.values():
-        assert label in page
-    assert f"{kpis(series)['energy_mwh']:,.2f}" in page
+    text = _text(page)
+    assert "Energy ledger" in page and format_si(led["energy_in_kwh"] * 1e3, "Wh") in text
+    assert "< 0.000001 %" in text  # the closure error, as a percentage
+    for key in KPI_LABELS:
+        assert kpi_name(key) in text
+    assert format_kpi("energy_mwh", kpis(series)["energy_mwh"]) in text
+    assert " G tokens" in text and " M KRW" in text and "0 racks" in text
+    assert not EXPONENT.search(text)
+    # the run's settings and the series by their names, never their keys
+    assert "Step" in text and "Row interval" in text and "dt_s" not in text
+    assert "Hottest GPU (°C)" in text and "gpu_temp_max_c" not in text
     assert page.count("<svg") == 6 and "<polyline" in page
+    # a time-of-day axis (the run starts at midnight), limits from the scenario, the
+    # battery on an axis of its own
+    assert "time of day (from 2026-08-01 00:00)" in text and ">00:30<" in page
+    assert "GPU throttle 87 °C" in text and "GPU trip 97 °C" in text and "Import cap" in text
+    assert "Battery (discharging +) (kW) – right axis" in text
     assert "Event timeline" in page and "No scheduled events" not in page
+    # the two-hour run ends before its events (4 h and 260 min): scheduled, not applied
+    assert text.count("not reached: after the run's end") == 2 and "applied" not in re.sub(
+        "never applied", "", text)
     assert "alarms raised" in page and str(seoul_run.with_name("site.alarms.sqlite")) in page
     # self-contained: nothing is fetched
     assert not re.search(r"(src|href)=['\"]?https?:", page) and "<script" not in page
@@ -42,15 +74,43 @@ def test_a_comparison_report_shows_both_runs(seoul_run: Path, tmp_path: Path) ->
     assert run_headless(load("seoul-ai-factory").model_validate(text), duration_s=3600,
                         dt_s=5.0, every_steps=12, out=other, progress=None) == 0
     page = build_report(seoul_run, compare_with=other)
-    assert "other run" in page and "difference" in page and "lost tokens" in page
+    assert "other run" in page and "this − other" in page and "Lost tokens" in page
     assert "(other)" in page and "stroke-dasharray" in page and "dashed: other run" in page
     # a series of the other run is drawn in the colour of the same series of this run
     colour = {name: c for c, name in re.findall(
         r"<polyline fill='none' stroke='(#\w+)'[^>]*><title>([^<]+)<", page)}
-    assert colour["facility_power_kw (other)"] == colour["facility_power_kw"]
-    assert colour["it_power_kw (other)"] == colour["it_power_kw"] != colour["facility_power_kw"]
+    assert colour["Facility power (kW) (other)"] == colour["Facility power (kW)"]
+    assert (colour["IT power (kW) (other)"] == colour["IT power (kW)"]
+            != colour["Facility power (kW)"])
     assert "Both runs over the 1h they share" in page
-    assert "class='n worse'" in page or "class='n better'" in page
+    # read from this run: it ran its GPUs uncapped, so it used more energy and ran hotter
+    # (worse, red) and delivered more tokens (better, green); this - other is stated
+    mine, capped = kpis(SiteSeries.read(seoul_run).until(3600)), kpis(SiteSeries.read(other))
+    for key, outcome in (("energy_mwh", "worse"), ("peak_gpu_temp_c", "worse"),
+                         ("tokens", "better")):
+        css, text = _cell(page, kpi_name(key), 2)
+        assert css == f"n {outcome}"
+        assert text == format_kpi(key, mine[key] - capped[key], signed=True)
+        assert text.startswith("+")
+    assert _cell(page, kpi_name("peak_gpu_temp_c"), 2)[1].endswith(" K")
+    assert _cell(page, kpi_name("max_tripped_racks"), 2) == ("n", "0 racks")  # equal: no colour
+
+
+def test_alarms_by_name_and_priorities_in_severity_order(seoul_run: Path,
+                                                         tmp_path: Path) -> None:
+    journal_path = tmp_path / "site.alarms.sqlite"
+    journal = AlarmJournal(journal_path)
+    for k, (tag, priority) in enumerate([("cdu.dp", "low"), ("rack.tripped", "critical"),
+                                         ("rack.gpu_temp", "medium"), ("cdu.dp", "low"),
+                                         ("rack.flow", "high"), ("cdu.dp", "low")]):
+        journal.record(JournalRow(60.0 * k, 0.0, "raise", tag, "H", "H1-R01-01", priority,
+                                  "unack-active", 1.0, 1.0, "", tag))
+    journal.close()
+    text = _text(build_report(seoul_run, journal=journal_path))
+    order = [text.index(f"priority {p}") for p in ("critical", "high", "medium", "low")]
+    assert order == sorted(order)
+    assert "GPU temperature" in text and "Rack tripped" in text and "Rack coolant flow" in text
+    assert "rack.gpu_temp" not in text and "cdu.dp" not in text
 
 
 def test_report_cli(capsys, seoul_run: Path, tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ from twin import __version__
 from twin.cli import main
 from twin.runs import report
 from twin.runs.output import run_headless
+from twin.runs.readable import format_si
 from twin.runs.replay import KPI_LABELS, SiteSeries, kpis
-from twin.runs.report import COLOURS, ledger
+from twin.runs.report import COLOURS, format_kpi, kpi_name, ledger
 from twin.runs.report_pdf import CHART_DPI, MARGINS_MM, offscreen_platform, write_pdf_report
 from twin.scenario import load
 
@@ -58,11 +59,12 @@ def test_the_pdf_holds_the_report_on_numbered_a4_pages(seoul_run: Path, tmp_path
     text = _text(reader)
     series = SiteSeries.read(seoul_run)
     led = ledger(series)
-    assert "twin run report: seoul-ai-factory" in text and "Energy ledger (kWh)" in text
-    assert f"{led['energy_in_kwh']:,.0f}" in text and f"{led['closure_error']:.2e}" in text
-    for label in KPI_LABELS.values():
-        assert label in text
-    assert f"{kpis(series)['energy_mwh']:,.2f}" in text
+    assert "twin run report: seoul-ai-factory" in text and "Energy ledger" in text
+    assert format_si(led["energy_in_kwh"] * 1e3, "Wh") in text and "< 0.000001 %" in text
+    for key in KPI_LABELS:
+        assert kpi_name(key) in text
+    assert format_kpi("energy_mwh", kpis(series)["energy_mwh"]) in text
+    assert "not reached: after the run's end" in text
     assert "Event timeline" in text and "pump-trip" in text and "alarms raised" in text
     for number in range(1, pages + 1):
         assert f"twin run report: seoul-ai-factory (site.csv) page {number} of {pages}" in text
@@ -91,7 +93,7 @@ def test_a_comparison_on_letter_pages(seoul_run: Path, tmp_path: Path) -> None:
     page = reader.pages[0]
     assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (612, 792)
     text = _text(reader)
-    assert "this run other run difference" in text and "lost tokens" in text
+    assert "this run other run this − other" in text and "Lost tokens" in text
     assert "Both runs over the 1h they share" in text
     assert len(_images(reader)) == 6
 
@@ -108,7 +110,7 @@ def test_a_table_longer_than_a_page_repeats_its_header(seoul_run: Path, tmp_path
     pages = [" ".join(page.extract_text().split()) for page in PdfReader(out).pages]
     timeline = [page for page in pages if "pump-trip" in page]
     assert len(timeline) >= 3
-    assert all("at event details" in page for page in timeline)
+    assert all("at event details in this run" in page for page in timeline)
 
 
 def test_an_unknown_page_size_is_refused(seoul_run: Path, tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ border-bottom-color:#dddddd}}
 th{{font-weight:bold}}
 td.n{{text-align:right}}
 .worse{{color:#b91c1c}}.better{{color:#15803d}}.note{{color:#555555;font-size:8pt}}
+td.late{{color:#888888;font-style:italic}}
 .missing{{color:#b91c1c}}
 """
 

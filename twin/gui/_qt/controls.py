@@ -84,6 +84,11 @@ def _qcolor(rgba: np.ndarray | tuple[float, ...]) -> QColor:
     return QColor.fromRgbF(*(float(c) for c in rgba[:4]))
 
 
+def mark_label(field: ColorField, value: float, label: str) -> str:
+    """A mark's name over the colour bar, with its value and unit: "throttle 87 °C"."""
+    return f"{label} {value:g} {field.unit}".rstrip()
+
+
 class ColorBar(QWidget):
     """The legend of the colour field: a gradient with its range, units and marks, or
     swatches for categories; tripped racks always have their own swatch."""
@@ -127,7 +132,7 @@ class ColorBar(QWidget):
             for value, label in field.marks:  # above the bar, clear of the range labels
                 x = bar.left() + bar.width() * (value - field.low) / (field.high - field.low)
                 painter.drawLine(int(x), int(bar.top() - 2), int(x), int(bar.bottom()))
-                text = f"{label} {value:g}"
+                text = mark_label(field, value, label)
                 width = metrics.horizontalAdvance(text) + 2
                 left = max(0.0, min(x - width / 2, self.width() - width))  # whole, near x
                 painter.drawText(QRectF(left, 0, width, line), Qt.AlignmentFlag.AlignHCenter,

@@ -54,6 +54,7 @@ from twin.gui._qt.alarms import AlarmPanel
 from twin.gui._qt.controls import SPEEDS, ColorFieldPanel, TimeControls
 from twin.gui._qt.inspector import ObjectInspector
 from twin.gui._qt.kpi_strip import KpiStrip
+from twin.gui._qt.legend import SceneLegend
 from twin.gui._qt.replay_bar import ReplayBar
 from twin.gui._qt.theme import THEMES, Theme
 from twin.gui._qt.timeline import TimelinePanel
@@ -67,6 +68,7 @@ from twin.gui.kpis import site_kpis
 from twin.gui.objects import Selection, object_name
 from twin.gui.runner import NO_FRAME, Frame, SimulationLike, SimulationRunner
 from twin.gui.timeline import save_timeline, user_scenario_dir
+from twin.gui.trend_marks import event_marker, plot_limits
 from twin.gui.units import UnitSystem
 from twin.runs.observe import AppliedEvent, RunObserver
 from twin.runs.recording import RecordingError
@@ -82,6 +84,8 @@ from twin.sim.weather import check_hourly_csv
 
 FRAME_INTERVAL_MS = 16  # pull snapshots at up to 60 Hz; slower GL simply draws fewer
 STATUS_INTERVAL_MS = 1000
+REPLAY_BADGE_STYLE = ("background:#b45309;color:white;font-weight:bold;padding:2px 8px;"
+                      "border-radius:3px;margin-right:6px")  # amber: not live, not an alarm
 PANEL_INTERVAL_S = 0.2
 """The KPI strip, inspector, alarm list and time read-outs follow the simulation at 5 Hz:
 readable, and their repaint (a few ms of software rendering each) stays off most frames."""
@@ -170,11 +174,18 @@ class MainWindow(QMainWindow):
         self.viewpoint_box.activated.connect(
             lambda i: self.canvas.go_to(self.viewpoint_box.itemData(i)))
         self._build_toolbar()
+        self.replay_badge: QLabel | None = None
         if self.replay_bar is not None:
             # a recording plays back through the same views; the bar scrubs it
             replay_toolbar = QToolBar("Replay")
             replay_toolbar.setObjectName("replayToolbar")
             replay_toolbar.setMovable(False)
+            # a recording played back must never pass for the live simulation
+            self.replay_badge = QLabel("REPLAY")
+            self.replay_badge.setObjectName("replayBadge")
+            self.replay_badge.setToolTip(f"Playing back the recording {self._recording.path}")
+            self.replay_badge.setStyleSheet(REPLAY_BADGE_STYLE)
+            replay_toolbar.addWidget(self.replay_badge)
             replay_toolbar.addWidget(self.replay_bar)
             self.addToolBarBreak()
             self.addToolBar(replay_toolbar)
@@ -190,8 +201,21 @@ class MainWindow(QMainWindow):
         dock.setWidget(scroll)
         dock.setMinimumWidth(300)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        # what each colour of the 3D view means, a tab behind the inspector
+        self.legend = SceneLegend()
+        self.legend_dock = QDockWidget("Legend", self)
+        self.legend_dock.setObjectName("legend")
+        legend_scroll = QScrollArea()
+        legend_scroll.setWidgetResizable(True)
+        legend_scroll.setWidget(self.legend)
+        self.legend_dock.setWidget(legend_scroll)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.legend_dock)
+        self.tabifyDockWidget(dock, self.legend_dock)
+        dock.raise_()
         self.trends = TrendPanel(scenario.scenario.start, self.theme)
         self.trends.set_units(self.units)
+        self.trends.set_limits(plot_limits(scenario, alarms.points))
+        self._event_markers: list[tuple[float, str]] = []
         trend_dock = QDockWidget("Trends", self)
         trend_dock.setObjectName("trends")
         trend_dock.setWidget(self.trends)
@@ -370,6 +394,7 @@ class MainWindow(QMainWindow):
         view.addAction(trend_dock.toggleViewAction())
         view.addAction(alarm_dock.toggleViewAction())
         view.addAction(self.timeline_dock.toggleViewAction())
+        view.addAction(self.legend_dock.toggleViewAction())
 
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About twin", self)
@@ -649,6 +674,11 @@ class MainWindow(QMainWindow):
             self._show_alarms(frame.alarms)
         self._show_applied_events(frame.applied)
         self.timeline.set_time(snapshot.time_s)
+        markers = sorted(event_marker(entry.at_s, entry.event)
+                         for entry in self.timeline.entries if self.timeline.is_past(entry))
+        if markers != self._event_markers:
+            self._event_markers = markers
+            self.trends.set_events(markers)
         self.time_controls.set_time(snapshot.time_s)
         if self.replay_bar is not None:
             self.replay_bar.show_time(snapshot.time_s)
@@ -662,7 +692,10 @@ class MainWindow(QMainWindow):
         self.fps_label.setText(f"render {self.render_fps:.0f} fps")
         if self._connection is not None:
             self.connection_label.setText(self._connection())
-        if stats.paused:
+        if self._recording is not None:
+            state = "paused" if stats.paused else f"{stats.speed:,.0f}× real time"
+            self.sim_label.setText(f"replay of {self._recording.path.name} · {state}")
+        elif stats.paused:
             self.sim_label.setText("simulation paused")
         else:
             self.sim_label.setText(f"simulation {stats.steps_per_s:,.0f} steps/s · "

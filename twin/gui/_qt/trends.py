@@ -52,6 +52,7 @@ from twin.gui.trend_history import (
     TrendPlot,
     TrendSeries,
 )
+from twin.gui.trend_marks import TrendLimit
 from twin.gui.units import UnitSystem, conversion, difference_conversion
 from twin.runs.replay import SiteLog, SiteSeries, compare
 from twin.sim.snapshot import Snapshot
@@ -69,6 +70,9 @@ plots fit the default trend dock (the window's 260 px) above the time axis; more
 PLOT_GAP_PX = 4  # between stacked plots: half of it is room for a value label at the edge
 LEGEND_CLEARANCE_PX = 16  # between a plot's caption and its legend, and their margins
 TICK_PITCH_LINES = 1.2  # labelled value ticks this many lines of text apart, or at least one
+LIMIT_LABEL_POSITIONS = (0.3, 0.55, 0.8)  # of a plot's width, where limit lines are named
+LIMIT_REACH_SPREAD = 0.25  # limits this far beyond the values shown, of their spread, in range
+LIMIT_REACH_FRACTION = 0.1  # and a steady value's limits this far from it
 SELECTION_KEY = "selection"
 SELECTION_ROWS = 8  # layout rows kept above the site plots for the selection, one per unit
 
@@ -212,6 +216,14 @@ def _translucent(color: str, alpha: int) -> QColor:
     return qcolor
 
 
+def _whole(item: pg.PlotDataItem) -> pg.PlotDataItem:
+    """``item`` drawn from all its points: peak downsampling, right for a curve of
+    interleaved minima and maxima, would zigzag a line through minima only."""
+    item.setDownsampling(ds=1, auto=False)
+    item.setClipToView(False)
+    return item
+
+
 class TrendView:
     """One plot of the panel: the curves of a ``TrendPlot`` over rows of a history, with
     a crosshair line and a read-out of the values under it. A reference run (another run
@@ -245,7 +257,13 @@ class TrendView:
         self._captioned: tuple[str, float, str] = ("", 1.0, "")  # caption, scale, colour
         # entries are added by ``_fill_legend``; hidden while it has none
         self.legend = plot.addLegend(offset=(-4, 2), labelTextSize="8pt", verSpacing=-6)
+        # Each curve holds its bins' minima and maxima interleaved, drawn as one upright
+        # stroke per bin (``connect="pairs"``), and its envelope: the line through the
+        # minima and the line through the maxima. A swing faster than a bin reads as a band
+        # between two lines, not as a saw-tooth from each bin's maximum to the next one's
+        # minimum; a steady value's two lines coincide.
         self.curves: list[pg.PlotDataItem] = []
+        self.envelopes: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
         self.reference_curves: list[pg.PlotDataItem | None] = []
         self._reference_data: list[tuple[np.ndarray, np.ndarray] | None] = []
         # legend samples naming the two runs: solid for this one, dashed for the reference
@@ -264,6 +282,15 @@ class TrendView:
         self._colors: list[str] = []
         self._text_color = ""
         self._theme: Theme | None = None
+        # limit lines, and an invisible curve at their values that keeps them in the value
+        # axis's range (a line itself would stretch the time axis to infinity)
+        self.limits: list[tuple[TrendLimit, pg.InfiniteLine]] = []
+        self._limit_bounds = pg.PlotDataItem(pen=pg.mkPen((0, 0, 0, 0)))
+        plot.addItem(self._limit_bounds)
+        _whole(self._limit_bounds)
+        self._shown_range = (math.inf, -math.inf)  # lowest and highest value drawn
+        self.event_lines: list[pg.InfiniteLine] = []
+        self._events_labelled = False
         self.configure(spec, rows, title)
         viewbox.sigYRangeChanged.connect(lambda _viewbox, _range: self._label_axis())
         viewbox.sigResized.connect(lambda _viewbox: self._fit_legend())
@@ -277,10 +304,14 @@ class TrendView:
         self._shown_difference = difference_conversion(spec.unit, self.units)
         plot = self.plot
         while len(self.curves) < len(spec.series):
-            self.curves.append(plot.plot())
-        for curve in self.curves[len(spec.series):]:
-            plot.removeItem(curve)
+            self.curves.append(plot.plot(connect="pairs"))
+            self.envelopes.append((_whole(plot.plot()), _whole(plot.plot())))
+        for curve, edges in zip(self.curves[len(spec.series):],
+                                self.envelopes[len(spec.series):], strict=True):
+            for item in (curve, *edges):
+                plot.removeItem(item)
         del self.curves[len(spec.series):]
+        del self.envelopes[len(spec.series):]
         self.set_reference(None)  # labels the axis, colours the curves, fills the legend
 
     @property
@@ -320,6 +351,10 @@ class TrendView:
         for curve in self.reference_curves:
             if curve is not None:
                 curve.setVisible(not difference)
+        shown = not (difference and self.has_reference)  # a difference has no limits
+        for _limit, line in self.limits:
+            line.setVisible(shown)
+        self._limit_bounds.setVisible(shown)
         self._label_axis()
 
     def set_units(self, units: UnitSystem) -> None:
@@ -330,24 +365,116 @@ class TrendView:
         for curve, data in zip(self.reference_curves, self._reference_data, strict=True):
             if curve is not None:
                 curve.setData(data[0], self._shown.to_display(data[1]))
+        self._place_limits()
         self._label_axis()
+
+    def set_limits(self, limits: Iterable[TrendLimit]) -> None:
+        """Draw ``limits`` (in the plot's unit, SI) as dashed lines across the plot, named
+        above the line: trips in the alarm colour, the others muted."""
+        for _limit, line in self.limits:
+            self.plot.removeItem(line)
+        self.limits = []
+        for k, limit in enumerate(limits):
+            # names staggered across the width, so that close limits' names do not overlap
+            line = pg.InfiniteLine(angle=0, movable=False, label=limit.label, labelOpts={
+                "position": LIMIT_LABEL_POSITIONS[k % len(LIMIT_LABEL_POSITIONS)],
+                "anchors": [(0.5, 1), (0.5, 1)]})
+            line.setZValue(-2)  # under the curves
+            self.plot.addItem(line, ignoreBounds=True)
+            self.limits.append((limit, line))
+        self._place_limits()
+        self._style_limits()
+        self.set_difference(self.difference)
+
+    def _place_limits(self) -> None:
+        for limit, line in self.limits:
+            line.setValue(float(self._shown.to_display(limit.value)))
+        self._bound_limits()
+
+    def _bound_limits(self, x: np.ndarray | None = None,
+                      shown: tuple[float, float] | None = None) -> None:
+        """Keep in the value axis's range the limits near the values ``shown`` (lowest,
+        highest): within a quarter of their spread of them, so that a limit a value nears
+        comes into view, but a trip far above a cool plant does not flatten its curves in a
+        low plot."""
+        if x is None or not len(x):
+            x = self._limit_bounds.xData if self._limit_bounds.xData is not None else [0.0]
+        if shown is None:
+            shown = self._shown_range
+        self._shown_range = shown
+        low, high = shown
+        reach = max(LIMIT_REACH_SPREAD * (high - low),
+                    LIMIT_REACH_FRACTION * max(abs(low), abs(high)), MIN_Y_SPAN)
+        values = [line.value() for _limit, line in self.limits
+                  if low - reach <= line.value() <= high + reach]
+        if not values:
+            self._limit_bounds.setData([], [])
+            return
+        left, right = float(np.min(x)), float(np.max(x))
+        # times in order: the plot clips its curves to the view by searching them
+        self._limit_bounds.setData(np.repeat([left, right], len(values)), values * 2)
+
+    def _style_limits(self) -> None:
+        theme = self._theme
+        if theme is None:
+            return
+        for limit, line in self.limits:
+            color = theme.alarm if limit.trip else theme.muted
+            line.setPen(pg.mkPen(color, width=1, style=Qt.PenStyle.DashLine))
+            line.label.setColor(color)
+
+    def set_events(self, markers: list[tuple[float, str]], labelled: bool) -> None:
+        """Mark events at their times with a dotted vertical line each, named when
+        ``labelled`` (the top plot only, so that the names are not repeated)."""
+        keep = len(markers) if labelled == self._events_labelled else 0
+        self._events_labelled = labelled
+        for line in self.event_lines[keep:]:
+            self.plot.removeItem(line)
+        del self.event_lines[keep:]
+        for time_s, label in markers[len(self.event_lines):]:
+            line = pg.InfiniteLine(
+                pos=time_s, angle=90, movable=False, label=label if labelled else None,
+                labelOpts={"position": 0.97, "anchors": [(0, 0), (0, 0)]})
+            line.setToolTip(label)
+            line.setZValue(-2)
+            self.plot.addItem(line, ignoreBounds=True)
+            self.event_lines.append(line)
+        self._style_events()
+
+    def _style_events(self) -> None:
+        theme = self._theme
+        if theme is None:
+            return
+        for line in self.event_lines:
+            line.setPen(pg.mkPen(theme.accent, width=1, style=Qt.PenStyle.DotLine))
+            if getattr(line, "label", None) is not None:  # pyqtgraph adds it only when named
+                line.label.setColor(theme.accent)
 
     def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
         difference = self.difference and self.has_reference
         largest = 0.0
+        lowest, highest = math.inf, -math.inf
         for k, (curve, row) in enumerate(zip(self.curves, self.rows, strict=True)):
+            low, high = self.envelopes[k]
             if not difference:
                 values = self._shown.to_display(y[row])
             elif (reference := self._reference_at(k)) is None:
-                curve.setData([], [])  # nothing to subtract: not part of the difference view
+                for item in (curve, low, high):  # nothing to subtract: not in the difference
+                    item.setData([], [])
                 continue
             else:
                 values = self._shown_difference.to_display(
                     y[row] - np.interp(x, *reference, left=np.nan, right=np.nan))
-            curve.setData(x, values)
-            finite = np.abs(values[np.isfinite(values)])
+            curve.setData(x, values, connect="pairs")
+            low.setData(x[0::2], values[0::2])
+            high.setData(x[1::2], values[1::2])
+            finite = values[np.isfinite(values)]
             if finite.size:
-                largest = max(largest, float(finite.max()))
+                largest = max(largest, float(np.abs(finite).max()))
+                lowest, highest = min(lowest, float(finite.min())), max(highest,
+                                                                       float(finite.max()))
+        if self.limits and len(x):
+            self._bound_limits(x, (lowest, highest))
         # A steady value is drawn flat: the value axis spans at least a percent of the
         # largest value shown, not the last digits' jitter (189.7852 .. 189.7856 L/min).
         # Set again only when it must grow, or shrinks by a tenth: each setting lays out
@@ -359,8 +486,9 @@ class TrendView:
             viewbox.setLimits(minYRange=span)
 
     def clear_data(self) -> None:
-        for curve in self.curves:
-            curve.setData([], [])
+        for curve, edges in zip(self.curves, self.envelopes, strict=True):
+            for item in (curve, *edges):
+                item.setData([], [])
 
     def show_readout(self, time_s: float,
                      bins: tuple[float, np.ndarray, np.ndarray] | None) -> None:
@@ -423,6 +551,8 @@ class TrendView:
         self.readout.border = pg.mkPen(theme.border)
         self._text_color = theme.text
         self.readout.update()
+        self._style_limits()
+        self._style_events()
         self._label_axis()
 
     def _style_curves(self) -> None:
@@ -440,6 +570,8 @@ class TrendView:
                 color = palette[k % len(palette)]
                 pen = pg.mkPen(color, width=1)  # wider pens take the slow path in Qt's raster
             curve.setPen(pen)
+            for edge in self.envelopes[k]:
+                edge.setPen(pen)
             self._colors.append(color)
             reference = self.reference_curves[k] if self.reference_curves else None
             if reference is not None:
@@ -559,6 +691,7 @@ class TrendPanel(QWidget):
         self.selection_history: TrendHistory | None = None
         self._selection_series: tuple[SelectionSeries, ...] = ()
         self._reference: SiteSeries | None = None
+        self._event_markers: list[tuple[float, str]] = []
         self._current_run: SiteSeries | SiteLog | None = None
         self._compared_at_s: float | None = None
         self._latest: Snapshot | None = None
@@ -717,6 +850,20 @@ class TrendPanel(QWidget):
         if self.isVisible() and not self._redraw_timer.isActive():
             self._redraw_timer.start(REDRAW_INTERVAL_MS)
 
+    def set_limits(self, limits: dict[str, tuple[TrendLimit, ...]]) -> None:
+        """Limit lines on the site plots, by the plot's key (``trend_marks.plot_limits``)."""
+        for key, view in self.site_views.items():
+            view.set_limits(limits.get(key, ()))
+
+    def set_events(self, markers: list[tuple[float, str]]) -> None:
+        """Mark the events applied so far ((time, label) each, in time order) on every site
+        plot, named on the top one shown; a shorter list than before (the run started
+        again) takes the extra markers away."""
+        self._event_markers = list(markers)
+        shown = [view for view in self.site_views.values() if view.plot.isVisible()]
+        for view in self.site_views.values():
+            view.set_events(self._event_markers, labelled=bool(shown) and view is shown[0])
+
     def clear(self) -> None:
         """Forget all history, as when the simulation starts again."""
         self._latest = None
@@ -825,6 +972,7 @@ class TrendPanel(QWidget):
         views = self.selection_views if key == SELECTION_KEY else [self.site_views[key]]
         for view in views:
             view.plot.setVisible(shown)
+        self.set_events(self._event_markers)  # named on the top plot shown
         self._update_axes()
         self.refresh()
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
+from twin.sim.site import Site
 from twin.sim.snapshot import Snapshot
 
 PUBLISH_INTERVAL_S = 1 / 120  # at full speed, publish often enough for a 60 Hz display
@@ -31,6 +32,9 @@ STATS_WINDOW_S = 0.5
 
 class SimulationLike(Protocol):
     dt_s: float
+
+    @property
+    def site(self) -> Site: ...
 
     @property
     def time_s(self) -> float: ...

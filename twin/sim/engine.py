@@ -41,12 +41,12 @@ from twin.sim.hydraulics import (
     branch_flow_lpm,
     solve_loops,
 )
-from twin.sim.layout import build_layout
 from twin.sim.live import LiveView
 from twin.sim.plant import ChillerPlant, economizer_share, facility_pump_power_w
 from twin.sim.power import PowerChain
 from twin.sim.robotics.cells import RobotState
 from twin.sim.robots import Workcells
+from twin.sim.site import Site
 from twin.sim.snapshot import (
     SITE_COLUMNS,
     CduState,
@@ -57,7 +57,7 @@ from twin.sim.snapshot import (
     frozen_fields,
 )
 from twin.sim.thermal import relax_node
-from twin.sim.topology import Topology, build_topology
+from twin.sim.topology import Topology
 from twin.sim.weather import Weather
 from twin.sim.workload import WorkloadModel, racks_of
 
@@ -213,23 +213,50 @@ class State:
     heatwaves: list[tuple[float, float, float]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class StepOutputs:
+    """What the latest step worked out beside the state, for ``snapshot`` and the live
+    view (SI units; arrays belong to the step: copy them to keep them)."""
+
+    utilization: np.ndarray  # per rack, the step's mean demand 0-1
+    rack_in_w: np.ndarray  # per rack, AC input through the PSUs
+    liquid_w: np.ndarray  # per rack, heat into the coolant
+    rack_tokens: np.ndarray  # per rack, tokens per second
+    rack_inlet_c: np.ndarray
+    rack_flow_lpm: np.ndarray
+    loop: LoopSolution  # the CDUs' hydraulics
+    hx_duty_w: np.ndarray  # per CDU, through its exchanger
+    pumps_running: np.ndarray  # per CDU
+    powered: np.ndarray  # per rack: ran through the step and still runs
+    dry_w: float  # dry-cooler duty
+    tower_w: float
+    trim_w: float  # chillers trimming the facility water
+    chw_duty_w: float  # chillers on the chilled water
+    chiller_cop: float  # NaN while no chiller runs
+    chillers_running: int
+    fw_rise_k: float  # facility water's rise through the CDUs
+
+
 class Simulation:
     """The whole site, advanced in fixed steps of ``dt_s``; deterministic for a seed."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, dt_s: float = 1.0):
+    def __init__(self, scenario: Scenario, seed: int | None = None, dt_s: float = 1.0,
+                 site: Site | None = None):
+        """``site``: the scenario's ``Site`` when the caller has built it already."""
         if not 0.1 - 1e-9 <= dt_s <= 300.0 + 1e-9:
             raise ValueError(f"dt_s must lie in 0.1 .. 300 s, got {dt_s}")
         self.scenario = scenario
         self.seed = scenario.scenario.seed if seed is None else seed
         self.dt_s = float(dt_s)
-        self.topology = build_topology(scenario)
+        self.site = Site.build(scenario) if site is None else site
+        self.topology = self.site.topology
         self._compile()
         self.reset()
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, seed: int | None = None,
-                      dt_s: float = 1.0) -> Simulation:
-        return cls(scenario, seed=seed, dt_s=dt_s)
+                      dt_s: float = 1.0, site: Site | None = None) -> Simulation:
+        return cls(scenario, seed=seed, dt_s=dt_s, site=site)
 
     @property
     def time_s(self) -> float:
@@ -331,6 +358,25 @@ class Simulation:
         # the economizer's dry coolers draw the facility dry coolers' fan power per kW
         self.economizer_fan_w_per_w = (hr.dry_coolers.fan_power_kw
                                        / hr.dry_coolers.capacity_kw)
+        self.chiller_spec, self.facility_water_spec = chillers, fw  # frozen models
+        self.chiller_count = chillers.count
+        self.chilled_water_setpoint_c = chillers.chilled_water_supply_c
+        self.facility_setpoint_c = fw.supply_setpoint_c
+        self.dry_cooler_count = hr.dry_coolers.count
+        self.dry_cooler_min_speed = hr.dry_coolers.min_speed
+        self.tower_fan_w_per_w = hr.cooling_towers.fan_power_kw_per_kw
+        self.tower_water_l_per_kwh = hr.cooling_towers.water_l_per_kwh
+        self.grid_carbon_kg_per_kwh = s.power.utility.carbon_kg_per_kwh
+        self.generator_carbon_kg_per_kwh = s.power.generators.carbon_kg_per_kwh
+
+        # GPU management: NVML smoothing's ramp limits per rack and step, its floor, and
+        # the power a throttled GPU keeps
+        gm = s.gpu_management
+        self.smoothing_up_w = gm.smoothing_ramp_up_w_per_s * self.dt_s * r.gpus
+        self.smoothing_down_w = gm.smoothing_ramp_down_w_per_s * self.dt_s * r.gpus
+        self.smoothing_floor_w = gm.smoothing_floor_fraction * self.rack_tdp_w
+        self.throttle_power_fraction = gm.throttle_power_fraction
+        self.throttle_power_cut = 1.0 - gm.throttle_power_fraction
 
         self.hall_of_cdu = topo.cdu_hall
         self.hall_count = len(halls)
@@ -343,9 +389,11 @@ class Simulation:
             topo.rack_cdu, weights=rack_volume_l, minlength=topo.cdu_count)
         self.rack_index = {name: i for i, name in enumerate(self.rack_names)}
         self.cell_index = {c.name: k for k, c in enumerate(s.workcells)}
+        self.cell_names = np.array([c.name for c in s.workcells], dtype=object)
+        self.cell_is_service = np.array([c.kind == "service" for c in s.workcells], dtype=bool)
         self.weather = Weather.from_scenario(s, self.seed)
         self.power_chain = PowerChain.from_scenario(s, topo, self.seed)
-        self.robots = Workcells(s, topo, build_layout(s, topo))
+        self.robots = Workcells(s, topo, self.site.layout)
         self._events = sorted(s.events, key=lambda e: e.at_s)
         self._util = np.zeros(topo.rack_count)
 
@@ -416,7 +464,7 @@ class Simulation:
         self.ledger_state = Ledger(stored_start_j=self.stored_energy_j(),
                                    battery_start_j=self.battery_energy_j())
         self._site = np.zeros(len(SITE_COLUMNS))
-        self._last: dict[str, np.ndarray | float] = {}
+        self._outputs: StepOutputs | None = None
 
     def battery_energy_j(self) -> float:
         """Electrical energy held in the BESS, the UPS batteries and the robots' batteries."""
@@ -458,23 +506,20 @@ class Simulation:
         if not self.power_chain.hall_powered.all():
             online &= self.power_chain.hall_powered[topo.rack_hall]
         demand_w = self.rack_idle_w + util * self.rack_dynamic_w
-        gm = self.scenario.gpu_management
         ramp_w = 0.0
         if st.smoothing_enabled:
             # NVML power smoothing: ramp limits per GPU on the step's mean (the offset
             # moves both levels of a swing) and a floor while the job runs
-            up = gm.smoothing_ramp_up_w_per_s * dt * r.gpus
-            down = gm.smoothing_ramp_down_w_per_s * dt * r.gpus
-            ramp_w = np.clip(demand_w, st.gpu_power_w - down, st.gpu_power_w + up) - demand_w
+            ramp_w = np.clip(demand_w, st.gpu_power_w - self.smoothing_down_w,
+                             st.gpu_power_w + self.smoothing_up_w) - demand_w
         cap_w = np.maximum(np.minimum(st.power_cap_fraction, st.curtail_cap_fraction)
                            * self.rack_tdp_w, self.rack_idle_w)
-        held = (1.0 - (1.0 - gm.throttle_power_fraction) * st.throttled) * online
+        held = (1.0 - self.throttle_power_cut * st.throttled) * online
 
         def gpu_power_w(level: np.ndarray) -> np.ndarray:
             gpu = self.rack_idle_w + level * self.rack_dynamic_w + ramp_w
             if st.smoothing_enabled:
-                gpu = np.maximum(gpu, np.where(
-                    level > 0, gm.smoothing_floor_fraction * self.rack_tdp_w, 0.0))
+                gpu = np.maximum(gpu, np.where(level > 0, self.smoothing_floor_w, 0.0))
             return np.minimum(gpu, cap_w) * held
 
         wl = self.workload
@@ -524,7 +569,7 @@ class Simulation:
         hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, st.cdu_coolant_c)
         cold_per_valve = c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
         fw_start_c = float(st.facility_c[0])
-        chips = _ChipProfile.constant(per_gpu_w, dt, gm.throttle_power_fraction)
+        chips = _ChipProfile.constant(per_gpu_w, dt, self.throttle_power_fraction)
         brackets: list[tuple[np.ndarray, ...]] | None = None
         for crossing_pass in range(MAX_CROSSING_PASSES):
             rack_base, rack_gain, carried_base, carried_gain = self._rack_response(
@@ -603,14 +648,14 @@ class Simulation:
             chilled_start_c, hall_air_in_w + crah_fan_w, dt)
 
         # --- chilled water: the economizer's share first, chillers the rest ---------------
-        hr = self.scenario.heat_rejection
-        chw_set = hr.chillers.chilled_water_supply_c
+        chw_set = self.chilled_water_setpoint_c
         units = st.chillers_in_service * cooling_on
         chw_unit_w = self.chillers.unit_capacity_at(chw_set, dry_bulb_c)
         crah_w = float(crah_duty_w.sum())
         chw_wanted_w, _ = _ideal_removal(st.chilled_c[0], self.chw_capacity_j_per_k, crah_w,
                                          chw_set, np.inf, dt)
-        economizer_w = economizer_share(hr.chillers, dry_bulb_c) * chw_wanted_w * cooling_on
+        economizer_w = (economizer_share(self.chiller_spec, dry_bulb_c) * chw_wanted_w
+                        * cooling_on)
         chw_duty_w, st.chilled_c[0] = _ideal_removal(
             chilled_start_c, self.chw_capacity_j_per_k, crah_w - economizer_w, chw_set,
             units * chw_unit_w, dt)
@@ -618,15 +663,15 @@ class Simulation:
 
         # --- facility water: CDU exchangers in, free cooling and chiller trim out ----------
         fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s)) * cooling_on
-        fw_pump_w = facility_pump_power_w(self.scenario.facility_water,
+        fw_pump_w = facility_pump_power_w(self.facility_water_spec,
                                           fw_flow / self.fw_design_flow_kg_per_s)
         # units whose fans failed pass next to nothing (natural convection neglected)
-        dry_share = st.dry_coolers_in_service / max(hr.dry_coolers.count, 1)
+        dry_share = st.dry_coolers_in_service / max(self.dry_cooler_count, 1)
         g_dry_full = (self.dry_cooler_conductance_w_per_k * dry_share
                       if fw_start_c > dry_bulb_c and cooling_on else 0.0)
         g_tower_full = (self.tower_conductance_w_per_k
                         if fw_start_c > wet_bulb_c and cooling_on else 0.0)
-        fw_set = self.scenario.facility_water.supply_setpoint_c
+        fw_set = self.facility_setpoint_c
         # the units the chilled water leaves trim the facility water
         trim_capacity_w = (max(units - chw_duty_w / chw_unit_w, 0.0)
                            * self.chillers.unit_capacity_at(fw_set, dry_bulb_c))
@@ -678,10 +723,9 @@ class Simulation:
         st.throttled &= ~overheated
         newly_overheated = overheated & ~st.tripped  # these get a service robot
         st.tripped = st.tripped | overheated
-        dry = hr.dry_coolers
-        dry_fan_w = (self.dry_cooler_fan_w * dry_share * _staged_fan_power(x, dry.min_speed)
-                     if g_dry else 0.0)
-        tower_fan_w = hr.cooling_towers.fan_power_kw_per_kw * tower_w
+        dry_fan_w = (self.dry_cooler_fan_w * dry_share
+                     * _staged_fan_power(x, self.dry_cooler_min_speed) if g_dry else 0.0)
+        tower_fan_w = self.tower_fan_w_per_w * tower_w
         chw_chillers = self.chillers.duty(chw_duty_w, chw_set, dry_bulb_c)
         trim_chillers = self.chillers.duty(trim_w, fw_set, dry_bulb_c)
         chiller_w = chw_chillers.power_w + trim_chillers.power_w
@@ -753,24 +797,22 @@ class Simulation:
             "throttled_gpus": float(np.dot(st.throttled & powered, r.gpus)),
             "tripped_racks": float(np.count_nonzero(st.tripped)),
             "tokens_per_s": float(rack_tokens.sum()),
-            "water_l_per_h": tower_w / 1e3 * hr.cooling_towers.water_l_per_kwh,
+            "water_l_per_h": tower_w / 1e3 * self.tower_water_l_per_kwh,
             "cost_krw_per_h": grid.grid_import_w / 1e3 * self.tariff_krw_per_kwh[local_hour],
-            "co2_kg_per_h": (grid.grid_import_w * self.scenario.power.utility.carbon_kg_per_kwh
-                             + grid.generator_w * self.scenario.power.generators.carbon_kg_per_kwh)
-            / 1e3,
+            "co2_kg_per_h": (grid.grid_import_w * self.grid_carbon_kg_per_kwh
+                             + grid.generator_w * self.generator_carbon_kg_per_kwh) / 1e3,
             "energy_closure_error": led.summary(
                 stored_j, self.battery_energy_j())["closure_error"],
         }
         site[:] = [values[name] for name, _ in SITE_COLUMNS]
-        self._last = {
-            "util": util, "rack_in_w": rack_in_w, "liquid_w": liquid_w, "rack_tokens": rack_tokens,
-            "rack_inlet_c": supply_at_rack, "rack_flow_lpm": rack_flow_lpm, "loop": loop,
-            "hx_duty_w": hx_duty_w, "running": running, "dry_w": dry_w, "trim_w": trim_w,
-            "chw_duty_w": chw_duty_w, "tower_w": tower_w, "grid": grid,
-            "chiller_cop": (chw_duty_w + trim_w) / chiller_w if chiller_w > 0 else np.nan,
-            "chillers_running": chillers_running, "powered": powered,
-            "fw_rise_k": fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0,
-        }
+        self._outputs = StepOutputs(
+            utilization=util, rack_in_w=rack_in_w, liquid_w=liquid_w, rack_tokens=rack_tokens,
+            rack_inlet_c=supply_at_rack, rack_flow_lpm=rack_flow_lpm, loop=loop,
+            hx_duty_w=hx_duty_w, pumps_running=running, powered=powered, dry_w=dry_w,
+            tower_w=tower_w, trim_w=trim_w, chw_duty_w=chw_duty_w,
+            chiller_cop=(chw_duty_w + trim_w) / chiller_w if chiller_w > 0 else np.nan,
+            chillers_running=chillers_running,
+            fw_rise_k=fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0)
 
     def _rack_response(self, chips: _ChipProfile, other_liquid_w: np.ndarray,
                        rack_rate_w_per_k: np.ndarray
@@ -919,7 +961,6 @@ class Simulation:
         """The fault vocabulary beyond the original events; each sets state that the physics
         acts on, nothing scripted."""
         st, kind, topo = self.state, event.kind, self.topology
-        hr = self.scenario.heat_rejection
         if kind in ("valve-stuck", "valve-release", "coolant-leak", "leak-repair",
                     "filter-clog", "filter-clean"):
             cdu = topo.cdu_names.index(event.target)
@@ -947,12 +988,12 @@ class Simulation:
             st.dry_coolers_in_service = max(st.dry_coolers_in_service - event.units, 0)
         elif kind == "dry-cooler-restore":
             st.dry_coolers_in_service = min(st.dry_coolers_in_service + event.units,
-                                            hr.dry_coolers.count)
+                                            self.dry_cooler_count)
         elif kind == "chiller-trip":
             st.chillers_in_service = max(st.chillers_in_service - event.units, 0)
         elif kind == "chiller-restore":
             st.chillers_in_service = min(st.chillers_in_service + event.units,
-                                         hr.chillers.count)
+                                         self.chiller_count)
         elif kind == "workload-surge":
             racks = racks_of(topo, event.halls, event.row_groups)
             self.workload.surge[racks] += event.utilization_step
@@ -1062,53 +1103,57 @@ class Simulation:
     @property
     def has_output(self) -> bool:
         """Whether a step has run since the start or the last reset (snapshots need one)."""
-        return bool(self._last)
+        return self._outputs is not None
+
+    @property
+    def outputs(self) -> StepOutputs:
+        """The latest step's outputs beside the state (a step must have run)."""
+        if self._outputs is None:
+            raise RuntimeError("no step has run yet: call step() first")
+        return self._outputs
 
     def snapshot(self, *, robots: bool = True) -> Snapshot:
         """An immutable copy of the state. ``robots=False`` leaves out the robots' poses and
         routes, the costliest part, for readers that do not look at them (alarm scans)."""
-        if not self._last:
+        if self._outputs is None:
             raise RuntimeError("no step has run yet: call step() before snapshot()")
-        st, last = self.state, self._last
-        loop = last["loop"]
-        grid = last["grid"]
+        st, out = self.state, self._outputs
+        loop = out.loop
         site = {name: float(v) for (name, _), v in zip(SITE_COLUMNS, self._site, strict=True)}
         racks = frozen_fields(
-            RackState, utilization=last["util"], power_kw=last["rack_in_w"] / 1e3,
-            gpu_temp_c=st.junction_c, inlet_temp_c=last["rack_inlet_c"],
-            outlet_temp_c=st.rack_coolant_c, flow_lpm=last["rack_flow_lpm"],
-            liquid_heat_kw=last["liquid_w"] / 1e3,
-            throttled=st.throttled & last["powered"], tripped=st.tripped,
-            tokens_per_s=last["rack_tokens"],
+            RackState, utilization=out.utilization, power_kw=out.rack_in_w / 1e3,
+            gpu_temp_c=st.junction_c, inlet_temp_c=out.rack_inlet_c,
+            outlet_temp_c=st.rack_coolant_c, flow_lpm=out.rack_flow_lpm,
+            liquid_heat_kw=out.liquid_w / 1e3,
+            throttled=st.throttled & out.powered, tripped=st.tripped,
+            tokens_per_s=out.rack_tokens,
             power_cap_fraction=st.power_cap_fraction)
         cdus = frozen_fields(
             CduState, supply_c=st.cdu_supply_c, return_c=st.cdu_coolant_c,
-            flow_lpm=loop.flow_lpm, pump_speed=st.pump_speed, pumps_running=last["running"],
-            dp_kpa=loop.branch_dp_kpa, duty_kw=last["hx_duty_w"] / 1e3,
+            flow_lpm=loop.flow_lpm, pump_speed=st.pump_speed, pumps_running=out.pumps_running,
+            dp_kpa=loop.branch_dp_kpa, duty_kw=out.hx_duty_w / 1e3,
             facility_valve=st.valve, pump_power_kw=loop.pump_power_w / 1e3,
             supply_setpoint_c=st.supply_setpoint_c,
             pump_manual=~np.isnan(st.pump_manual_speed), valve_stuck=st.valve_stuck,
             leak_detected=st.leak_rate_lpm > 0, inventory_fraction=st.inventory_l
             / self.cdu_inventory_l, filter_resistance_factor=st.clog_factor)
-        hr = self.scenario.heat_rejection
         plant = frozen_fields(
             PlantState, fws_supply_c=float(st.facility_c[0]),
-            fws_return_c=float(st.facility_c[0] + last["fw_rise_k"]),
-            dry_cooler_duty_kw=last["dry_w"] / 1e3,
+            fws_return_c=float(st.facility_c[0] + out.fw_rise_k),
+            dry_cooler_duty_kw=out.dry_w / 1e3,
             dry_cooler_fan_speed=st.rejection_fraction,
             dry_coolers_running=_units_running(st.rejection_fraction,
                                                st.dry_coolers_in_service,
-                                               hr.dry_coolers.min_speed)
-            if last["dry_w"] > 0 else 0,
+                                               self.dry_cooler_min_speed)
+            if out.dry_w > 0 else 0,
             dry_coolers_available=st.dry_coolers_in_service,
             chillers_available=st.chillers_in_service,
-            chiller_duty_kw=(last["chw_duty_w"] + last["trim_w"]) / 1e3,
-            chillers_running=last["chillers_running"],
-            chiller_cop=last["chiller_cop"], tower_duty_kw=last["tower_w"] / 1e3,
+            chiller_duty_kw=(out.chw_duty_w + out.trim_w) / 1e3,
+            chillers_running=out.chillers_running,
+            chiller_cop=out.chiller_cop, tower_duty_kw=out.tower_w / 1e3,
             hall_air_c=st.hall_air_c)
         power = frozen_fields(PowerState, **self.power_chain.state_fields(),
                               gpu_power_smoothing=st.smoothing_enabled)
-        del grid
         return Snapshot(step=st.step, time_s=st.time_s, site=site, racks=racks, cdus=cdus,
                         plant=plant, power=power,
                         robots=self.robots.state(st.time_s) if robots else None)
@@ -1117,7 +1162,7 @@ class Simulation:
         """The latest step's state read as a snapshot is, field by field and without
         copies (``twin.sim.live``): for a reader on the stepping thread that is done with
         it before the next step, such as the alarm scan."""
-        if not self._last:
+        if self._outputs is None:
             raise RuntimeError("no step has run yet: call step() before live_view()")
         return LiveView(self)
 
@@ -1153,11 +1198,9 @@ class Simulation:
                            "chiller_duty_kw", "chiller_cop", "tower_duty_kw"):
             add("plant", ["plant"], field_name, np.array([getattr(snap.plant, field_name)]))
         add("plant", ["plant"], "mv_voltage_pu", np.array([snap.power.mv_voltage_pu]))
-        cells = self.scenario.workcells
-        if cells:
+        if self.cell_names.size:
             robots = snap.robots
-            names = np.array([c.name for c in cells], dtype=object)
-            service = np.array([c.kind == "service" for c in cells])
+            names, service = self.cell_names, self.cell_is_service
             for field_name in ("throughput_per_h", "utilization", "power_kw", "grid_kw"):
                 add("workcell", names, field_name, getattr(robots, f"cell_{field_name}"))
             add("workcell", names[~service], "cycles", robots.cell_cycles[~service])

@@ -31,7 +31,7 @@ import numpy as np
 
 from twin.scenario import Scenario
 from twin.scenario.schema import Event
-from twin.sim.control import pi_implicit
+from twin.sim.control import pi_implicit, pi_implicit_scalar
 from twin.sim.coolant import CoolantTable
 from twin.sim.heat_exchange import exchanger_conductance_w_per_k
 from twin.sim.hydraulics import (
@@ -679,13 +679,12 @@ class Simulation:
                                cdu.exchanger_g, cdu_offset_c, cdu_slope, fw_pump_w,
                                g_dry_full, dry_bulb_c, g_tower_full, wet_bulb_c,
                                fw_set + TRIM_DEADBAND_K, trim_capacity_w)
-        fan, fan_integral, _ = pi_implicit(
-            lambda x: plant.after_trim_c(x) - fw_set, np.array([st.rejection_integral]), dt,
+        x, st.rejection_integral, _ = pi_implicit_scalar(
+            lambda fan: plant.after_trim_c(fan) - fw_set, st.rejection_integral, dt,
             kp=FREE_COOLING_KP_PER_K, ti_s=FREE_COOLING_TI_S, out_min=0.0, out_max=1.0,
-            guess=np.array([st.rejection_fraction]), error_slope=self._fan_slope)
-        x = float(fan[0])
-        st.rejection_fraction, st.rejection_integral = x, float(fan_integral[0])
-        fw_end_c = float(plant.before_trim_c(np.array([x]))[0])
+            guess=st.rejection_fraction, error_slope=self._fan_slope)
+        st.rejection_fraction = x
+        fw_end_c = plant.before_trim_c(x)
         g_dry, g_tower = g_dry_full * x, g_tower_full * x
 
         # every node's end temperature, and each flow between nodes as the residual of the
@@ -1537,17 +1536,27 @@ class _FacilityWater:
     trim_to_c: float
     trim_capacity_w: float
 
-    def before_trim_c(self, fan: np.ndarray) -> np.ndarray:
-        per_s = self.capacity_j_per_k / self.dt_s
-        inflow = float(np.dot(self.exchanger_g, self.cdu_offset_c))
-        loss = float(np.dot(self.exchanger_g, 1.0 - self.cdu_slope))
-        sink_w = self.dry_g_w_per_k * self.dry_bulb_c + self.tower_g_w_per_k * self.wet_bulb_c
-        g = self.dry_g_w_per_k + self.tower_g_w_per_k
-        return ((per_s * self.start_c + inflow + self.pump_w + fan * sink_w)
-                / (per_s + loss + fan * g))
+    per_s: float = field(init=False)
+    inflow_w: float = field(init=False)  # from the CDUs, at 0 C facility water
+    loss_w_per_k: float = field(init=False)  # to the CDUs, per K of facility water
+    sink_w: float = field(init=False)  # free cooling at full fan, at 0 C facility water
+    free_w_per_k: float = field(init=False)  # free cooling at full fan, per K
 
-    def after_trim_c(self, fan: np.ndarray) -> np.ndarray:
+    def __post_init__(self) -> None:
+        self.per_s = self.capacity_j_per_k / self.dt_s
+        self.inflow_w = float(np.dot(self.exchanger_g, self.cdu_offset_c))
+        self.loss_w_per_k = float(np.dot(self.exchanger_g, 1.0 - self.cdu_slope))
+        self.sink_w = (self.dry_g_w_per_k * self.dry_bulb_c
+                       + self.tower_g_w_per_k * self.wet_bulb_c)
+        self.free_w_per_k = self.dry_g_w_per_k + self.tower_g_w_per_k
+
+    def before_trim_c(self, fan: float) -> float:
+        per_s = self.per_s
+        return ((per_s * self.start_c + self.inflow_w + self.pump_w + fan * self.sink_w)
+                / (per_s + self.loss_w_per_k + fan * self.free_w_per_k))
+
+    def after_trim_c(self, fan: float) -> float:
         t = self.before_trim_c(fan)
-        per_s = self.capacity_j_per_k / self.dt_s
-        removed = np.clip(per_s * (t - self.trim_to_c), 0.0, self.trim_capacity_w)
+        per_s = self.per_s
+        removed = min(max(per_s * (t - self.trim_to_c), 0.0), self.trim_capacity_w)
         return t - removed / per_s

@@ -41,14 +41,15 @@ from twin.sim.topology import build_topology
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden"
 REGENERATE = os.environ.get("TWIN_REGENERATE_GOLDEN") == "1"
-DURATION = "30min"
-DT = "5s"  # long enough for swings and trips inside a step, short enough for seconds a run
-EVERY = "1min"
+# (dt, every, time unit of the fault timeline): the run lasts 30 units. A fine step, long
+# enough for swings and trips inside a step, and the coarsest step over 30 hours.
+RUNS = {"dt5s": ("5s", "1min", "min"), "dt300s": ("300s", "1h", "h")}
 
 
-def fault_events(name: str) -> str:
-    """TOML for one event of every kind inside the run (times in minutes), aimed at the
-    scenario's first CDU, hall, rack and workcell, appended to its own timeline."""
+def fault_events(name: str, unit: str = "min") -> str:
+    """TOML for one event of every kind inside the run (times and durations in ``unit``),
+    aimed at the scenario's first CDU, hall, rack and workcell, appended to its own
+    timeline."""
     scenario = load(name)
     topo = build_topology(scenario)
     cdu, last_cdu = topo.cdu_names[0], topo.cdu_names[-1]
@@ -58,18 +59,18 @@ def fault_events(name: str) -> str:
     ) / 1e3
     events = [
         (2, "pump-trip", f'target = "{cdu}"\npumps = 2'),
-        (3, "heatwave", 'offset_k = 8.0\nduration_s = "10min"'),
+        (3, "heatwave", f'offset_k = 8.0\nduration_s = "10{unit}"'),
         (4, "workload-surge", f'halls = ["{hall}"]\nutilization_step = 0.3\n'
-                              'duration_s = "8min"'),
+                              f'duration_s = "8{unit}"'),
         (5, "power-cap", f'fraction = 0.8\ntarget = "{hall}"'),
         (6, "pump-restore", f'target = "{cdu}"\npumps = 2'),
         (7, "power-smoothing", "enabled = false"),
         (8, "valve-stuck", f'target = "{last_cdu}"\nposition = 0.2'),
         (9, "coolant-leak", f'target = "{last_cdu}"\nrate_lpm = 40.0'),
-        (10, "filter-clog", f'target = "{cdu}"\nfactor = 6.0\nramp_s = "5min"'),
+        (10, "filter-clog", f'target = "{cdu}"\nfactor = 6.0\nramp_s = "5{unit}"'),
         (11, "chiller-trip", "units = 1"),
         (12, "dry-cooler-fail", "units = 1"),
-        (13, "demand-response", f'curtail_mw = {0.1 * nameplate_mw!r}\nduration_s = "5min"'),
+        (13, "demand-response", f'curtail_mw = {0.1 * nameplate_mw!r}\nduration_s = "5{unit}"'),
         (14, "valve-release", f'target = "{last_cdu}"'),
         (15, "transformer-fail", f'target = "{hall}"\nunits = 1'),
         (16, "leak-repair", f'target = "{last_cdu}"'),
@@ -80,7 +81,7 @@ def fault_events(name: str) -> str:
         (19, "dry-cooler-restore", "units = 1"),
         (20, "filter-clean", f'target = "{cdu}"'),
         (20, "power-smoothing", "enabled = true"),
-        (21, "utility-outage", 'duration_s = "3min"\ngenerators_failing_to_start = 1'),
+        (21, "utility-outage", f'duration_s = "3{unit}"\ngenerators_failing_to_start = 1'),
         (22, "generator-fail", "units = 1"),
         (23, "service-dispatch", f'target = "{rack}"'),
         (24, "cdu-loss", f'target = "{cdu}"'),
@@ -92,8 +93,8 @@ def fault_events(name: str) -> str:
         cell = scenario.workcells[0].name
         events += [(25, "workcell-e-stop", f'target = "{cell}"'),
                    (28, "workcell-reset", f'target = "{cell}"')]
-    blocks = [f'\n[[events]]\nat_s = "{minute}min"\nkind = "{kind}"\n{fields}\n'
-              for minute, kind, fields in events]
+    blocks = [f'\n[[events]]\nat_s = "{at}{unit}"\nkind = "{kind}"\n{fields}\n'
+              for at, kind, fields in events]
     # a small site lacks some of what the faults act on (a hall's only transformer,
     # generators): those are left out
     adapter = TypeAdapter(Event)
@@ -103,12 +104,13 @@ def fault_events(name: str) -> str:
     return "".join(kept)
 
 
-def run_twin(name: str, folder: Path) -> dict[str, str]:
+def run_twin(name: str, run: str, folder: Path) -> dict[str, str]:
     """`twin run` of the scenario with its faults, in a process of its own; the outputs
     as the golden files hold them."""
     scenario_file = folder / f"{name}.toml"
     builtin = builtin_scenarios()[name]
-    scenario_file.write_text(builtin.read_text(encoding="utf-8") + fault_events(name),
+    dt, every, unit = RUNS[run]
+    scenario_file.write_text(builtin.read_text(encoding="utf-8") + fault_events(name, unit),
                              encoding="utf-8")
     for extra in builtin.parent.glob("*.csv"):  # the weather files it names, beside it
         (folder / extra.name).write_bytes(extra.read_bytes())
@@ -116,7 +118,7 @@ def run_twin(name: str, folder: Path) -> dict[str, str]:
                                  folder / "alarms.sqlite")
     done = subprocess.run(
         [sys.executable, "-m", "twin", "run", "--scenario", str(scenario_file),
-         "--duration", DURATION, "--dt", DT, "--every", EVERY, "--out", str(site),
+         "--duration", f"30{unit}", "--dt", dt, "--every", every, "--out", str(site),
          "--components", str(components), "--journal", str(journal), "--quiet"],
         capture_output=True, text=True, timeout=600, cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
@@ -163,10 +165,11 @@ def journal_text(path: Path) -> str:
     return ",".join(columns) + "\n" + "".join(f"{line}\n" for _, line in lines)
 
 
+@pytest.mark.parametrize("run", sorted(RUNS))
 @pytest.mark.parametrize("name", sorted(builtin_scenarios()))
-def test_twin_run_writes_the_golden_outputs(name: str, tmp_path: Path) -> None:
-    outputs = run_twin(name, tmp_path)
-    folder = GOLDEN / name
+def test_twin_run_writes_the_golden_outputs(name: str, run: str, tmp_path: Path) -> None:
+    outputs = run_twin(name, run, tmp_path)
+    folder = GOLDEN / name / run
     if REGENERATE:
         folder.mkdir(parents=True, exist_ok=True)
         for file_name, text in outputs.items():
@@ -180,7 +183,7 @@ def test_twin_run_writes_the_golden_outputs(name: str, tmp_path: Path) -> None:
         first = next((i for i, (a, b) in enumerate(zip(expected, got, strict=False))
                       if a != b), min(len(expected), len(got)))
         assert got == expected, (
-            f"{name} {file_name} differs from tests/golden/{name}/{file_name} from line "
+            f"{name} {file_name} differs from tests/golden/{name}/{run}/{file_name} from line "
             f"{first + 1}:\n  golden: {expected[first:first + 1]}\n  now:    "
             f"{got[first:first + 1]}\n(intended? regenerate: TWIN_REGENERATE_GOLDEN=1 "
             "python -m pytest tests/sim/test_golden.py)")

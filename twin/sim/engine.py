@@ -604,13 +604,18 @@ class Simulation:
 
         # --- rack power through the PSUs, with what the chips drew until a trip ------------
         gpu_w = chips.mean_w * r.gpus
-        other_w = other_w * chips.online_share
-        other_liquid_w = other_liquid_w * chips.online_share
-        st.gpu_power_w = np.where(chips.tripped_in_step, 0.0, gpu_w)
         # Work done follows the dynamic power the GPUs get against what the job asked for
         # (clocks scale with power near the top of the V/f curve; a linear simplification).
         asked = np.maximum(demand_w - self.rack_idle_w, 1e-9)
-        delivered = np.clip((gpu_w - self.rack_idle_w * chips.online_share) / asked, 0.0, 1.0)
+        if chips.steady:  # every rack ran the whole step
+            st.gpu_power_w = gpu_w
+            delivered = np.clip((gpu_w - self.rack_idle_w) / asked, 0.0, 1.0)
+        else:
+            other_w = other_w * chips.online_share
+            other_liquid_w = other_liquid_w * chips.online_share
+            st.gpu_power_w = np.where(chips.tripped_in_step, 0.0, gpu_w)
+            delivered = np.clip((gpu_w - self.rack_idle_w * chips.online_share) / asked,
+                                0.0, 1.0)
         delivered *= online
         rack_tokens = self.rack_full_tokens * util * delivered
         rack_levels_w = None
@@ -618,9 +623,11 @@ class Simulation:
             # what the chips drew until a trip scales both levels alike
             kept = np.divide(chips.mean_w, per_gpu_w, out=np.zeros_like(gpu_w),
                              where=per_gpu_w > 0)
+            if not chips.steady:
+                other_high_w = other_high_w * chips.online_share
+                other_low_w = other_low_w * chips.online_share
             rack_in_w, *rack_levels_w = self.power_chain.rack_input_levels_w(
-                gpu_high_w * kept + other_high_w * chips.online_share,
-                gpu_low_w * kept + other_low_w * chips.online_share, share)
+                gpu_high_w * kept + other_high_w, gpu_low_w * kept + other_low_w, share)
         else:
             rack_in_w = self.power_chain.rack_input_w(gpu_w + other_w)
         air_w = rack_in_w - gpu_w - other_liquid_w  # fans, boards, PSU losses

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from twin.sim.nodes import units_running
 from twin.sim.snapshot import SITE_COLUMNS
 
 if TYPE_CHECKING:
@@ -24,12 +25,6 @@ if TYPE_CHECKING:
 
 _SITE_NAMES = tuple(name for name, _ in SITE_COLUMNS)
 Getter = Callable[["Simulation"], Any]
-
-
-def _units_running(command: float, count: int, min_speed: float) -> int:
-    from twin.sim.engine import _units_running as units_running
-
-    return units_running(command, count, min_speed)
 
 
 RACK_FIELDS: dict[str, Getter] = {
@@ -69,7 +64,7 @@ PLANT_FIELDS: dict[str, Getter] = {
     "fws_return_c": lambda sim: float(sim.state.facility_c[0] + sim.outputs.fw_rise_k),
     "dry_cooler_duty_kw": lambda sim: sim.outputs.dry_w / 1e3,
     "dry_cooler_fan_speed": lambda sim: sim.state.rejection_fraction,
-    "dry_coolers_running": lambda sim: _units_running(
+    "dry_coolers_running": lambda sim: units_running(
         sim.state.rejection_fraction, sim.state.dry_coolers_in_service,
         sim.dry_cooler_min_speed) if sim.outputs.dry_w > 0 else 0,
     "dry_coolers_available": lambda sim: sim.state.dry_coolers_in_service,

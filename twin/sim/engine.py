@@ -223,6 +223,9 @@ class Simulation(SiteEvents):
         self.rack_names = [topo.rack_name(i) for i in range(topo.rack_count)]
         self.tariff_krw_per_kwh = np.asarray(s.power.utility.tariff_krw_per_kwh, dtype=float)
         self.rack_count_per_cdu = np.bincount(topo.rack_cdu, minlength=topo.cdu_count)
+        # racks listed CDU by CDU (as the built-in sites are): a CDU's value reaches its
+        # racks by repetition, cheaper than a gather
+        self._racks_by_cdu = bool(np.all(np.diff(topo.rack_cdu) >= 0))
         rack_volume_l = np.asarray([s.rack_types[n].coolant_volume_l
                                     for n in topo.rack_type_names])[topo.rack_type]
         self.cdu_inventory_l = per_cdu([c.secondary_volume_l for c in cdu_types]) + np.bincount(
@@ -405,7 +408,7 @@ class Simulation(SiteEvents):
         # --- chips, rack coolant, CDU secondary and its valve: one coupled implicit solve ---
         # capacity rates at each CDU's supply (racks) and return (exchanger) temperatures
         supply_vhc = self.tcs.volumetric_heat_capacity(st.cdu_supply_c)
-        rack_rate = rack_flow_lpm * (supply_vhc / 60000.0)[topo.rack_cdu]
+        rack_rate = rack_flow_lpm * self.at_racks(supply_vhc / 60000.0)
         hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, st.cdu_coolant_c)
         cold_per_valve = c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
         fw_start_c = float(st.facility_c[0])
@@ -430,7 +433,7 @@ class Simulation(SiteEvents):
             supply_c = cdu.supply_from(cdu_offset_c, cdu_slope, fw_start_c)
             if crossing_pass == MAX_CROSSING_PASSES - 1:
                 break
-            located = chips.located(self, rack_base + rack_gain * supply_c[topo.rack_cdu],
+            located = chips.located(self, rack_base + rack_gain * self.at_racks(supply_c),
                                     online)
             if located is None:
                 break
@@ -538,7 +541,7 @@ class Simulation(SiteEvents):
         # node it leaves, so that the ledger closes to rounding
         st.cdu_coolant_c = cdu_offset_c + cdu_slope * fw_end_c
         st.cdu_supply_c = st.cdu_coolant_c - cdu.kappa * (st.cdu_coolant_c - fw_end_c)
-        supply_at_rack = st.cdu_supply_c[topo.rack_cdu]
+        supply_at_rack = self.at_racks(st.cdu_supply_c)
         rack_start_c = st.rack_coolant_c
         st.rack_coolant_c = rack_base + rack_gain * supply_at_rack
         junction_start_c = st.junction_c
@@ -659,6 +662,12 @@ class Simulation(SiteEvents):
             chiller_cop=(chw_duty_w + trim_w) / chiller_w if chiller_w > 0 else np.nan,
             chillers_running=chillers_running,
             fw_rise_k=fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0)
+
+    def at_racks(self, per_cdu: np.ndarray) -> np.ndarray:
+        """A per-CDU array as per rack (each rack takes its CDU's value)."""
+        if self._racks_by_cdu:
+            return np.repeat(per_cdu, self.rack_count_per_cdu)
+        return per_cdu[self.topology.rack_cdu]
 
     def _rack_response(self, chips: ChipProfile, other_liquid_w: np.ndarray,
                        rack_rate_w_per_k: np.ndarray

@@ -1,8 +1,12 @@
 """The coupled site simulation: workload, chips, coolant loops, plant, air, power, ledger.
 
-``Simulation.from_scenario`` compiles a validated scenario once into flat arrays; ``step``
-advances every model by dt in a fixed order; ``snapshot`` copies the state out into an
-immutable ``Snapshot``.
+``Simulation.from_scenario`` compiles a validated scenario once into flat arrays (the
+shared ``Site`` of ``twin.sim.site``, the per-rack and per-CDU constants of
+``twin.sim.parameters``, every other constant the step needs); ``step`` advances every
+model by dt in a fixed order, reading no scenario model; ``snapshot`` copies the state
+(``twin.sim.state``) and the step's ``StepOutputs`` out into an immutable ``Snapshot``.
+Events act through ``twin.sim.events``; the coupled nodes a step solves are in
+``twin.sim.nodes``.
 
 Order inside a step: events -> weather -> workload (step mean and the swing's two levels)
 -> GPU power (caps, smoothing, throttling) -> CDU hydraulics and pump PI -> chips, rack
@@ -24,17 +28,20 @@ closes to rounding whatever dt is.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
 from twin.scenario import Scenario
+<<<<<<< HEAD
 from twin.scenario.schema import Event
 from twin.sim import DT_RANGE_S, dt_in_range
 from twin.sim.control import pi_implicit
+=======
+from twin.sim.control import pi_implicit, pi_implicit_scalar
+>>>>>>> speed
 from twin.sim.coolant import CoolantTable
-from twin.sim.heat_exchange import exchanger_conductance_w_per_k
+from twin.sim.events import SiteEvents
 from twin.sim.hydraulics import (
     CduLoopParams,
     LoopSolution,
@@ -42,11 +49,26 @@ from twin.sim.hydraulics import (
     branch_flow_lpm,
     solve_loops,
 )
-from twin.sim.layout import build_layout
 from twin.sim.live import LiveView
+from twin.sim.nodes import (
+    CduLoop,
+    ChipProfile,
+    FacilityWater,
+    ideal_removal,
+    staged_fan_power,
+    units_running,
+    weighted,
+)
+from twin.sim.parameters import CduParams, compile_racks
 from twin.sim.plant import ChillerPlant, economizer_share, facility_pump_power_w
 from twin.sim.power import PowerChain
+<<<<<<< HEAD
 from twin.sim.robotics.workcells import Workcells
+=======
+from twin.sim.robotics.cells import RobotState
+from twin.sim.robots import Workcells
+from twin.sim.site import Site
+>>>>>>> speed
 from twin.sim.snapshot import (
     SITE_COLUMNS,
     CduState,
@@ -56,38 +78,16 @@ from twin.sim.snapshot import (
     Snapshot,
     frozen_fields,
 )
+from twin.sim.state import J_PER_KWH, Ledger, State, StepOutputs
 from twin.sim.thermal import relax_node
-from twin.sim.topology import Topology, build_topology
 from twin.sim.weather import Weather
-from twin.sim.workload import WorkloadModel, racks_of
+from twin.sim.workload import WorkloadModel
 
 AIR_DENSITY_KG_PER_M3 = 1.18  # dry air at 25 C, 1 atm
 AIR_CP_J_PER_KG_K = 1006.0
-J_PER_KWH = 3.6e6
-@dataclass(slots=True)
-class Ledger:
-    """Site energy ledger, all in joules since the start of the run."""
-
-    energy_in_j: float = 0.0  # grid import + generators at their terminals
-    heat_rejected_j: float = 0.0  # to outdoor air (dry coolers, towers, chillers, outdoor losses)
-    stored_start_j: float = 0.0  # thermal energy held at the start (above 0 C)
-    battery_start_j: float = 0.0  # BESS + UPS battery energy at the start
-
-    def summary(self, stored_j: float, battery_j: float) -> dict[str, float]:
-        d_stored = stored_j - self.stored_start_j
-        d_battery = battery_j - self.battery_start_j
-        residual = self.energy_in_j - self.heat_rejected_j - d_stored - d_battery
-        scale = max(self.energy_in_j, 1.0)
-        return {
-            "energy_in_kwh": self.energy_in_j / J_PER_KWH,
-            "heat_rejected_kwh": self.heat_rejected_j / J_PER_KWH,
-            "thermal_stored_kwh": d_stored / J_PER_KWH,
-            "battery_stored_kwh": d_battery / J_PER_KWH,
-            "residual_kwh": residual / J_PER_KWH,
-            "closure_error": residual / scale,
-        }
 
 
+<<<<<<< HEAD
 @dataclass(frozen=True, slots=True)
 class RackParams:
     """Per-rack constants compiled from the rack types (SI units)."""
@@ -221,17 +221,28 @@ class Simulation:
         if not dt_in_range(dt_s):
             raise ValueError(f"dt_s must lie in {DT_RANGE_S[0]:g} .. {DT_RANGE_S[1]:g} s, "
                              f"got {dt_s}")
+=======
+class Simulation(SiteEvents):
+    """The whole site, advanced in fixed steps of ``dt_s``; deterministic for a seed."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, dt_s: float = 1.0,
+                 site: Site | None = None):
+        """``site``: the scenario's ``Site`` when the caller has built it already."""
+        if not 0.1 - 1e-9 <= dt_s <= 300.0 + 1e-9:
+            raise ValueError(f"dt_s must lie in 0.1 .. 300 s, got {dt_s}")
+>>>>>>> speed
         self.scenario = scenario
         self.seed = scenario.scenario.seed if seed is None else seed
         self.dt_s = float(dt_s)
-        self.topology = build_topology(scenario)
+        self.site = Site.build(scenario) if site is None else site
+        self.topology = self.site.topology
         self._compile()
         self.reset()
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, seed: int | None = None,
-                      dt_s: float = 1.0) -> Simulation:
-        return cls(scenario, seed=seed, dt_s=dt_s)
+                      dt_s: float = 1.0, site: Site | None = None) -> Simulation:
+        return cls(scenario, seed=seed, dt_s=dt_s, site=site)
 
     @property
     def time_s(self) -> float:
@@ -333,21 +344,45 @@ class Simulation:
         # the economizer's dry coolers draw the facility dry coolers' fan power per kW
         self.economizer_fan_w_per_w = (hr.dry_coolers.fan_power_kw
                                        / hr.dry_coolers.capacity_kw)
+        self.chiller_spec, self.facility_water_spec = chillers, fw  # frozen models
+        self.chiller_count = chillers.count
+        self.chilled_water_setpoint_c = chillers.chilled_water_supply_c
+        self.facility_setpoint_c = fw.supply_setpoint_c
+        self.dry_cooler_count = hr.dry_coolers.count
+        self.dry_cooler_min_speed = hr.dry_coolers.min_speed
+        self.tower_fan_w_per_w = hr.cooling_towers.fan_power_kw_per_kw
+        self.tower_water_l_per_kwh = hr.cooling_towers.water_l_per_kwh
+        self.grid_carbon_kg_per_kwh = s.power.utility.carbon_kg_per_kwh
+        self.generator_carbon_kg_per_kwh = s.power.generators.carbon_kg_per_kwh
+
+        # GPU management: NVML smoothing's ramp limits per rack and step, its floor, and
+        # the power a throttled GPU keeps
+        gm = s.gpu_management
+        self.smoothing_up_w = gm.smoothing_ramp_up_w_per_s * self.dt_s * r.gpus
+        self.smoothing_down_w = gm.smoothing_ramp_down_w_per_s * self.dt_s * r.gpus
+        self.smoothing_floor_w = gm.smoothing_floor_fraction * self.rack_tdp_w
+        self.throttle_power_fraction = gm.throttle_power_fraction
+        self.throttle_power_cut = 1.0 - gm.throttle_power_fraction
 
         self.hall_of_cdu = topo.cdu_hall
         self.hall_count = len(halls)
         self.rack_names = [topo.rack_name(i) for i in range(topo.rack_count)]
         self.tariff_krw_per_kwh = np.asarray(s.power.utility.tariff_krw_per_kwh, dtype=float)
         self.rack_count_per_cdu = np.bincount(topo.rack_cdu, minlength=topo.cdu_count)
+        # racks listed CDU by CDU (as the built-in sites are): a CDU's value reaches its
+        # racks by repetition, cheaper than a gather
+        self._racks_by_cdu = bool(np.all(np.diff(topo.rack_cdu) >= 0))
         rack_volume_l = np.asarray([s.rack_types[n].coolant_volume_l
                                     for n in topo.rack_type_names])[topo.rack_type]
         self.cdu_inventory_l = per_cdu([c.secondary_volume_l for c in cdu_types]) + np.bincount(
             topo.rack_cdu, weights=rack_volume_l, minlength=topo.cdu_count)
         self.rack_index = {name: i for i, name in enumerate(self.rack_names)}
         self.cell_index = {c.name: k for k, c in enumerate(s.workcells)}
+        self.cell_names = np.array([c.name for c in s.workcells], dtype=object)
+        self.cell_is_service = np.array([c.kind == "service" for c in s.workcells], dtype=bool)
         self.weather = Weather.from_scenario(s, self.seed)
         self.power_chain = PowerChain.from_scenario(s, topo, self.seed)
-        self.robots = Workcells(s, topo, build_layout(s, topo))
+        self.robots = Workcells(s, topo, self.site.layout)
         self._events = sorted(s.events, key=lambda e: e.at_s)
         self._util = np.zeros(topo.rack_count)
 
@@ -420,7 +455,7 @@ class Simulation:
         self.ledger_state = Ledger(stored_start_j=self.stored_energy_j(),
                                    battery_start_j=self.battery_energy_j())
         self._site = np.zeros(len(SITE_COLUMNS))
-        self._last: dict[str, np.ndarray | float] = {}
+        self._outputs: StepOutputs | None = None
 
     def battery_energy_j(self) -> float:
         """Electrical energy held in the BESS, the UPS batteries and the robots' batteries."""
@@ -469,23 +504,24 @@ class Simulation:
             live = online * rack_share
             dark_s = rack_share * dt
         demand_w = self.rack_idle_w + util * self.rack_dynamic_w
-        gm = self.scenario.gpu_management
         ramp_w = 0.0
         if st.smoothing_enabled:
             # NVML power smoothing: ramp limits per GPU on the step's mean (the offset
             # moves both levels of a swing) and a floor while the job runs
-            up = gm.smoothing_ramp_up_w_per_s * dt * r.gpus
-            down = gm.smoothing_ramp_down_w_per_s * dt * r.gpus
-            ramp_w = np.clip(demand_w, st.gpu_power_w - down, st.gpu_power_w + up) - demand_w
+            ramp_w = np.clip(demand_w, st.gpu_power_w - self.smoothing_down_w,
+                             st.gpu_power_w + self.smoothing_up_w) - demand_w
         cap_w = np.maximum(np.minimum(st.power_cap_fraction, st.curtail_cap_fraction)
                            * self.rack_tdp_w, self.rack_idle_w)
+<<<<<<< HEAD
         held = (1.0 - (1.0 - gm.throttle_power_fraction) * st.throttled) * live
+=======
+        held = (1.0 - self.throttle_power_cut * st.throttled) * online
+>>>>>>> speed
 
         def gpu_power_w(level: np.ndarray) -> np.ndarray:
             gpu = self.rack_idle_w + level * self.rack_dynamic_w + ramp_w
             if st.smoothing_enabled:
-                gpu = np.maximum(gpu, np.where(
-                    level > 0, gm.smoothing_floor_fraction * self.rack_tdp_w, 0.0))
+                gpu = np.maximum(gpu, np.where(level > 0, self.smoothing_floor_w, 0.0))
             return np.minimum(gpu, cap_w) * held
 
         wl = self.workload
@@ -531,16 +567,16 @@ class Simulation:
         # --- chips, rack coolant, CDU secondary and its valve: one coupled implicit solve ---
         # capacity rates at each CDU's supply (racks) and return (exchanger) temperatures
         supply_vhc = self.tcs.volumetric_heat_capacity(st.cdu_supply_c)
-        rack_rate = rack_flow_lpm * (supply_vhc / 60000.0)[topo.rack_cdu]
+        rack_rate = rack_flow_lpm * self.at_racks(supply_vhc / 60000.0)
         hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, st.cdu_coolant_c)
         cold_per_valve = c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
         fw_start_c = float(st.facility_c[0])
-        chips = _ChipProfile.constant(per_gpu_w, dt, gm.throttle_power_fraction)
+        chips = ChipProfile.constant(per_gpu_w, dt, self.throttle_power_fraction)
         brackets: list[tuple[np.ndarray, ...]] | None = None
         for crossing_pass in range(MAX_CROSSING_PASSES):
             rack_base, rack_gain, carried_base, carried_gain = self._rack_response(
                 chips, other_liquid_w, rack_rate)
-            cdu = _CduLoop(self, carried_base, carried_gain, loop.pump_power_w, hot_rate)
+            cdu = CduLoop(self, carried_base, carried_gain, loop.pump_power_w, hot_rate)
             if not crossing_pass:
                 # the valves act on the step's first solve; a trip located inside the
                 # step reaches them in the next (the heat it takes away is small)
@@ -556,7 +592,7 @@ class Simulation:
             supply_c = cdu.supply_from(cdu_offset_c, cdu_slope, fw_start_c)
             if crossing_pass == MAX_CROSSING_PASSES - 1:
                 break
-            located = chips.located(self, rack_base + rack_gain * supply_c[topo.rack_cdu],
+            located = chips.located(self, rack_base + rack_gain * self.at_racks(supply_c),
                                     online)
             if located is None:
                 break
@@ -570,14 +606,23 @@ class Simulation:
 
         # --- rack power through the PSUs, with what the chips drew until a trip ------------
         gpu_w = chips.mean_w * r.gpus
-        other_w = other_w * chips.online_share
-        other_liquid_w = other_liquid_w * chips.online_share
-        st.gpu_power_w = np.where(chips.tripped_in_step, 0.0, gpu_w)
         # Work done follows the dynamic power the GPUs get against what the job asked for
         # (clocks scale with power near the top of the V/f curve; a linear simplification).
         asked = np.maximum(demand_w - self.rack_idle_w, 1e-9)
+<<<<<<< HEAD
         delivered = np.clip((gpu_w - self.rack_idle_w * chips.online_share * live) / asked,
                             0.0, 1.0)
+=======
+        if chips.steady:  # every rack ran the whole step
+            st.gpu_power_w = gpu_w
+            delivered = np.clip((gpu_w - self.rack_idle_w) / asked, 0.0, 1.0)
+        else:
+            other_w = other_w * chips.online_share
+            other_liquid_w = other_liquid_w * chips.online_share
+            st.gpu_power_w = np.where(chips.tripped_in_step, 0.0, gpu_w)
+            delivered = np.clip((gpu_w - self.rack_idle_w * chips.online_share) / asked,
+                                0.0, 1.0)
+>>>>>>> speed
         delivered *= online
         rack_tokens = self.rack_full_tokens * util * delivered
         rack_levels_w = None
@@ -585,9 +630,11 @@ class Simulation:
             # what the chips drew until a trip scales both levels alike
             kept = np.divide(chips.mean_w, per_gpu_w, out=np.zeros_like(gpu_w),
                              where=per_gpu_w > 0)
+            if not chips.steady:
+                other_high_w = other_high_w * chips.online_share
+                other_low_w = other_low_w * chips.online_share
             rack_in_w, *rack_levels_w = self.power_chain.rack_input_levels_w(
-                gpu_high_w * kept + other_high_w * chips.online_share,
-                gpu_low_w * kept + other_low_w * chips.online_share, share)
+                gpu_high_w * kept + other_high_w, gpu_low_w * kept + other_low_w, share)
         else:
             rack_in_w = self.power_chain.rack_input_w(gpu_w + other_w)
         if dark_s is not None:
@@ -641,51 +688,57 @@ class Simulation:
             st.hall_air_c - hall_air_start_c) / dt
 
         # --- chilled water: the economizer's share first, chillers the rest ---------------
-        hr = self.scenario.heat_rejection
-        chw_set = hr.chillers.chilled_water_supply_c
+        chw_set = self.chilled_water_setpoint_c
         units = st.chillers_in_service * cooling_on
         chw_unit_w = self.chillers.unit_capacity_at(chw_set, dry_bulb_c)
         crah_w = float(crah_duty_w.sum())
-        chw_wanted_w, _ = _ideal_removal(st.chilled_c[0], self.chw_capacity_j_per_k, crah_w,
+        chw_wanted_w, _ = ideal_removal(st.chilled_c[0], self.chw_capacity_j_per_k, crah_w,
                                          chw_set, np.inf, dt)
-        economizer_w = economizer_share(hr.chillers, dry_bulb_c) * chw_wanted_w * cooling_on
-        chw_duty_w, st.chilled_c[0] = _ideal_removal(
+        economizer_w = (economizer_share(self.chiller_spec, dry_bulb_c) * chw_wanted_w
+                        * cooling_on)
+        chw_duty_w, st.chilled_c[0] = ideal_removal(
             chilled_start_c, self.chw_capacity_j_per_k, crah_w - economizer_w, chw_set,
             units * chw_unit_w, dt)
         economizer_fan_w = economizer_w * self.economizer_fan_w_per_w
 
         # --- facility water: CDU exchangers in, free cooling and chiller trim out ----------
         fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s)) * cooling_on
-        fw_pump_w = facility_pump_power_w(self.scenario.facility_water,
+        fw_pump_w = facility_pump_power_w(self.facility_water_spec,
                                           fw_flow / self.fw_design_flow_kg_per_s)
         # units whose fans failed pass next to nothing (natural convection neglected)
-        dry_share = st.dry_coolers_in_service / max(hr.dry_coolers.count, 1)
+        dry_share = st.dry_coolers_in_service / max(self.dry_cooler_count, 1)
         g_dry_full = (self.dry_cooler_conductance_w_per_k * dry_share
                       if fw_start_c > dry_bulb_c and cooling_on else 0.0)
         g_tower_full = (self.tower_conductance_w_per_k
                         if fw_start_c > wet_bulb_c and cooling_on else 0.0)
-        fw_set = self.scenario.facility_water.supply_setpoint_c
+        fw_set = self.facility_setpoint_c
         # the units the chilled water leaves trim the facility water
         trim_capacity_w = (max(units - chw_duty_w / chw_unit_w, 0.0)
                            * self.chillers.unit_capacity_at(fw_set, dry_bulb_c))
-        plant = _FacilityWater(self.fw_capacity_j_per_k, fw_start_c, dt,
+        plant = FacilityWater(self.fw_capacity_j_per_k, fw_start_c, dt,
                                cdu.exchanger_g, cdu_offset_c, cdu_slope, fw_pump_w,
                                g_dry_full, dry_bulb_c, g_tower_full, wet_bulb_c,
                                fw_set + TRIM_DEADBAND_K, trim_capacity_w)
-        fan, fan_integral, _ = pi_implicit(
-            lambda x: plant.after_trim_c(x) - fw_set, np.array([st.rejection_integral]), dt,
+        x, st.rejection_integral, _ = pi_implicit_scalar(
+            lambda fan: plant.after_trim_c(fan) - fw_set, st.rejection_integral, dt,
             kp=FREE_COOLING_KP_PER_K, ti_s=FREE_COOLING_TI_S, out_min=0.0, out_max=1.0,
+<<<<<<< HEAD
             guess=np.array([st.rejection_fraction]), error_slope=self._fan_slope)
         x = float(fan[0])
         st.rejection_fraction, st.rejection_integral = x, float(fan_integral[0])
         fw_end_c, trim_w = plant.trimmed(x)
+=======
+            guess=st.rejection_fraction, error_slope=self._fan_slope)
+        st.rejection_fraction = x
+        fw_end_c = plant.before_trim_c(x)
+>>>>>>> speed
         g_dry, g_tower = g_dry_full * x, g_tower_full * x
 
         # every node's end temperature, and each flow between nodes as the residual of the
         # node it leaves, so that the ledger closes to rounding
         st.cdu_coolant_c = cdu_offset_c + cdu_slope * fw_end_c
         st.cdu_supply_c = st.cdu_coolant_c - cdu.kappa * (st.cdu_coolant_c - fw_end_c)
-        supply_at_rack = st.cdu_supply_c[topo.rack_cdu]
+        supply_at_rack = self.at_racks(st.cdu_supply_c)
         rack_start_c = st.rack_coolant_c
         st.rack_coolant_c = rack_base + rack_gain * supply_at_rack
         junction_start_c = st.junction_c
@@ -704,7 +757,13 @@ class Simulation:
         g_free = g_dry + g_tower
         dry_w = free_w * g_dry / g_free if g_free > 0 else 0.0
         tower_w = free_w * g_tower / g_free if g_free > 0 else 0.0
+<<<<<<< HEAD
         st.facility_c[0] = fw_end_c
+=======
+        trim_w, fw_after = ideal_removal(fw_end_c, self.fw_capacity_j_per_k, 0.0,
+                                          fw_set + TRIM_DEADBAND_K, trim_capacity_w, dt)
+        st.facility_c[0] = fw_after
+>>>>>>> speed
 
         # --- throttling and trips: located inside the step above, kept at its end ---------
         st.throttled = (st.junction_c >= r.throttle_c) | (
@@ -714,10 +773,9 @@ class Simulation:
         st.throttled &= ~overheated
         newly_overheated = overheated & ~st.tripped  # these get a service robot
         st.tripped = st.tripped | overheated
-        dry = hr.dry_coolers
-        dry_fan_w = (self.dry_cooler_fan_w * dry_share * _staged_fan_power(x, dry.min_speed)
-                     if g_dry else 0.0)
-        tower_fan_w = hr.cooling_towers.fan_power_kw_per_kw * tower_w
+        dry_fan_w = (self.dry_cooler_fan_w * dry_share
+                     * staged_fan_power(x, self.dry_cooler_min_speed) if g_dry else 0.0)
+        tower_fan_w = self.tower_fan_w_per_w * tower_w
         chw_chillers = self.chillers.duty(chw_duty_w, chw_set, dry_bulb_c)
         trim_chillers = self.chillers.duty(trim_w, fw_set, dry_bulb_c)
         chiller_w = chw_chillers.power_w + trim_chillers.power_w
@@ -783,33 +841,43 @@ class Simulation:
             "heat_rejected_kw": rejected_w / 1e3,
             "thermal_stored_kwh": (stored_j - led.stored_start_j) / J_PER_KWH,
             "pue": facility_w / it_w if it_w > 0 else np.nan,  # undefined without IT load
+<<<<<<< HEAD
             "tcs_supply_c": _weighted(st.cdu_supply_c, loop.flow_lpm, flow_total),
             "tcs_return_c": _weighted(st.cdu_coolant_c, loop.flow_lpm, flow_total),
             "fws_supply_c": fw_end_c,
+=======
+            "tcs_supply_c": weighted(st.cdu_supply_c, loop.flow_lpm, flow_total),
+            "tcs_return_c": weighted(st.cdu_coolant_c, loop.flow_lpm, flow_total),
+            "fws_supply_c": fw_after,
+>>>>>>> speed
             "gpu_temp_max_c": float(st.junction_c.max()),
             "throttled_gpus": float(np.dot(st.throttled & powered, r.gpus)),
             "tripped_racks": float(np.count_nonzero(st.tripped)),
             "tokens_per_s": float(rack_tokens.sum()),
-            "water_l_per_h": tower_w / 1e3 * hr.cooling_towers.water_l_per_kwh,
+            "water_l_per_h": tower_w / 1e3 * self.tower_water_l_per_kwh,
             "cost_krw_per_h": grid.grid_import_w / 1e3 * self.tariff_krw_per_kwh[local_hour],
-            "co2_kg_per_h": (grid.grid_import_w * self.scenario.power.utility.carbon_kg_per_kwh
-                             + grid.generator_w * self.scenario.power.generators.carbon_kg_per_kwh)
-            / 1e3,
+            "co2_kg_per_h": (grid.grid_import_w * self.grid_carbon_kg_per_kwh
+                             + grid.generator_w * self.generator_carbon_kg_per_kwh) / 1e3,
             "energy_closure_error": led.summary(
                 stored_j, self.battery_energy_j())["closure_error"],
         }
         site[:] = [values[name] for name, _ in SITE_COLUMNS]
-        self._last = {
-            "util": util, "rack_in_w": rack_in_w, "liquid_w": liquid_w, "rack_tokens": rack_tokens,
-            "rack_inlet_c": supply_at_rack, "rack_flow_lpm": rack_flow_lpm, "loop": loop,
-            "hx_duty_w": hx_duty_w, "running": running, "dry_w": dry_w, "trim_w": trim_w,
-            "chw_duty_w": chw_duty_w, "tower_w": tower_w, "grid": grid,
-            "chiller_cop": (chw_duty_w + trim_w) / chiller_w if chiller_w > 0 else np.nan,
-            "chillers_running": chillers_running, "powered": powered,
-            "fw_rise_k": fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0,
-        }
+        self._outputs = StepOutputs(
+            utilization=util, rack_in_w=rack_in_w, liquid_w=liquid_w, rack_tokens=rack_tokens,
+            rack_inlet_c=supply_at_rack, rack_flow_lpm=rack_flow_lpm, loop=loop,
+            hx_duty_w=hx_duty_w, pumps_running=running, powered=powered, dry_w=dry_w,
+            tower_w=tower_w, trim_w=trim_w, chw_duty_w=chw_duty_w,
+            chiller_cop=(chw_duty_w + trim_w) / chiller_w if chiller_w > 0 else np.nan,
+            chillers_running=chillers_running,
+            fw_rise_k=fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0)
 
-    def _rack_response(self, chips: _ChipProfile, other_liquid_w: np.ndarray,
+    def at_racks(self, per_cdu: np.ndarray) -> np.ndarray:
+        """A per-CDU array as per rack (each rack takes its CDU's value)."""
+        if self._racks_by_cdu:
+            return np.repeat(per_cdu, self.rack_count_per_cdu)
+        return per_cdu[self.topology.rack_cdu]
+
+    def _rack_response(self, chips: ChipProfile, other_liquid_w: np.ndarray,
                        rack_rate_w_per_k: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each rack's coolant temperature at the step's end as ``base + gain * T_s``
@@ -837,6 +905,7 @@ class Simulation:
         gain = rack_rate_w_per_k / denominator
         return base, gain, rack_rate_w_per_k * base, rack_rate_w_per_k * (1.0 - gain)
 
+<<<<<<< HEAD
     # ------------------------------------------------------------------ events
 
     @property
@@ -1030,6 +1099,8 @@ class Simulation:
         if workload is not None:
             self.workload = workload
 
+=======
+>>>>>>> speed
     # ------------------------------------------------------------------ operator commands
     # Applied between steps (the GUI sends them through its runner's queue), so a run that
     # receives the same commands at the same steps gives the same results.
@@ -1126,53 +1197,57 @@ class Simulation:
     @property
     def has_output(self) -> bool:
         """Whether a step has run since the start or the last reset (snapshots need one)."""
-        return bool(self._last)
+        return self._outputs is not None
+
+    @property
+    def outputs(self) -> StepOutputs:
+        """The latest step's outputs beside the state (a step must have run)."""
+        if self._outputs is None:
+            raise RuntimeError("no step has run yet: call step() first")
+        return self._outputs
 
     def snapshot(self, *, robots: bool = True) -> Snapshot:
         """An immutable copy of the state. ``robots=False`` leaves out the robots' poses and
         routes, the costliest part, for readers that do not look at them (alarm scans)."""
-        if not self._last:
+        if self._outputs is None:
             raise RuntimeError("no step has run yet: call step() before snapshot()")
-        st, last = self.state, self._last
-        loop = last["loop"]
-        grid = last["grid"]
+        st, out = self.state, self._outputs
+        loop = out.loop
         site = {name: float(v) for (name, _), v in zip(SITE_COLUMNS, self._site, strict=True)}
         racks = frozen_fields(
-            RackState, utilization=last["util"], power_kw=last["rack_in_w"] / 1e3,
-            gpu_temp_c=st.junction_c, inlet_temp_c=last["rack_inlet_c"],
-            outlet_temp_c=st.rack_coolant_c, flow_lpm=last["rack_flow_lpm"],
-            liquid_heat_kw=last["liquid_w"] / 1e3,
-            throttled=st.throttled & last["powered"], tripped=st.tripped,
-            tokens_per_s=last["rack_tokens"],
+            RackState, utilization=out.utilization, power_kw=out.rack_in_w / 1e3,
+            gpu_temp_c=st.junction_c, inlet_temp_c=out.rack_inlet_c,
+            outlet_temp_c=st.rack_coolant_c, flow_lpm=out.rack_flow_lpm,
+            liquid_heat_kw=out.liquid_w / 1e3,
+            throttled=st.throttled & out.powered, tripped=st.tripped,
+            tokens_per_s=out.rack_tokens,
             power_cap_fraction=st.power_cap_fraction)
         cdus = frozen_fields(
             CduState, supply_c=st.cdu_supply_c, return_c=st.cdu_coolant_c,
-            flow_lpm=loop.flow_lpm, pump_speed=st.pump_speed, pumps_running=last["running"],
-            dp_kpa=loop.branch_dp_kpa, duty_kw=last["hx_duty_w"] / 1e3,
+            flow_lpm=loop.flow_lpm, pump_speed=st.pump_speed, pumps_running=out.pumps_running,
+            dp_kpa=loop.branch_dp_kpa, duty_kw=out.hx_duty_w / 1e3,
             facility_valve=st.valve, pump_power_kw=loop.pump_power_w / 1e3,
             supply_setpoint_c=st.supply_setpoint_c,
             pump_manual=~np.isnan(st.pump_manual_speed), valve_stuck=st.valve_stuck,
             leak_detected=st.leak_rate_lpm > 0, inventory_fraction=st.inventory_l
             / self.cdu_inventory_l, filter_resistance_factor=st.clog_factor)
-        hr = self.scenario.heat_rejection
         plant = frozen_fields(
             PlantState, fws_supply_c=float(st.facility_c[0]),
-            fws_return_c=float(st.facility_c[0] + last["fw_rise_k"]),
-            dry_cooler_duty_kw=last["dry_w"] / 1e3,
+            fws_return_c=float(st.facility_c[0] + out.fw_rise_k),
+            dry_cooler_duty_kw=out.dry_w / 1e3,
             dry_cooler_fan_speed=st.rejection_fraction,
-            dry_coolers_running=_units_running(st.rejection_fraction,
+            dry_coolers_running=units_running(st.rejection_fraction,
                                                st.dry_coolers_in_service,
-                                               hr.dry_coolers.min_speed)
-            if last["dry_w"] > 0 else 0,
+                                               self.dry_cooler_min_speed)
+            if out.dry_w > 0 else 0,
             dry_coolers_available=st.dry_coolers_in_service,
             chillers_available=st.chillers_in_service,
-            chiller_duty_kw=(last["chw_duty_w"] + last["trim_w"]) / 1e3,
-            chillers_running=last["chillers_running"],
-            chiller_cop=last["chiller_cop"], tower_duty_kw=last["tower_w"] / 1e3,
+            chiller_duty_kw=(out.chw_duty_w + out.trim_w) / 1e3,
+            chillers_running=out.chillers_running,
+            chiller_cop=out.chiller_cop, tower_duty_kw=out.tower_w / 1e3,
             hall_air_c=st.hall_air_c)
         power = frozen_fields(PowerState, **self.power_chain.state_fields(),
                               gpu_power_smoothing=st.smoothing_enabled)
-        del grid
         return Snapshot(step=st.step, time_s=st.time_s, site=site, racks=racks, cdus=cdus,
                         plant=plant, power=power,
                         robots=self.robots.state(st.time_s) if robots else None)
@@ -1181,10 +1256,60 @@ class Simulation:
         """The latest step's state read as a snapshot is, field by field and without
         copies (``twin.sim.live``): for a reader on the stepping thread that is done with
         it before the next step, such as the alarm scan."""
-        if not self._last:
+        if self._outputs is None:
             raise RuntimeError("no step has run yet: call step() before live_view()")
         return LiveView(self)
 
+<<<<<<< HEAD
+=======
+    def component_table(self, time_s: float) -> dict[str, np.ndarray]:
+        """Per-component values now, as columns of a long table (one row per component)."""
+        snap = self.snapshot()
+        topo = self.topology
+        rows: dict[str, list] = {k: [] for k in ("time_s", "component", "kind", "quantity",
+                                                  "value")}
+        def add(kind: str, names, quantity: str, values: np.ndarray) -> None:
+            count = len(values)
+            rows["time_s"].append(np.full(count, time_s))
+            rows["component"].append(np.asarray(names, dtype=object))
+            rows["kind"].append(np.full(count, kind, dtype=object))
+            rows["quantity"].append(np.full(count, quantity, dtype=object))
+            rows["value"].append(np.asarray(values, dtype=float))
+
+        rack_names = self.rack_names
+        for field_name in ("power_kw", "gpu_temp_c", "outlet_temp_c", "flow_lpm",
+                           "utilization", "tokens_per_s"):
+            add("rack", rack_names, field_name, getattr(snap.racks, field_name))
+        add("rack", rack_names, "throttled", snap.racks.throttled.astype(float))
+        add("rack", rack_names, "tripped", snap.racks.tripped.astype(float))
+        for field_name in ("supply_c", "return_c", "flow_lpm", "pump_speed", "dp_kpa",
+                           "duty_kw", "facility_valve", "pump_power_kw"):
+            add("cdu", topo.cdu_names, field_name, getattr(snap.cdus, field_name))
+        add("hall", topo.hall_names, "air_c", snap.plant.hall_air_c)
+        add("hall", topo.hall_names, "transformer_loading", snap.power.hall_transformer_loading)
+        add("hall", topo.hall_names, "ups_loading", snap.power.hall_ups_loading)
+        add("hall", topo.hall_names, "lv_voltage_pu", snap.power.hall_lv_voltage_pu)
+        add("row", topo.row_names, "busway_loading", snap.power.row_busway_loading)
+        for field_name in ("fws_supply_c", "dry_cooler_duty_kw", "dry_cooler_fan_speed",
+                           "chiller_duty_kw", "chiller_cop", "tower_duty_kw"):
+            add("plant", ["plant"], field_name, np.array([getattr(snap.plant, field_name)]))
+        add("plant", ["plant"], "mv_voltage_pu", np.array([snap.power.mv_voltage_pu]))
+        if self.cell_names.size:
+            robots = snap.robots
+            names, service = self.cell_names, self.cell_is_service
+            for field_name in ("throughput_per_h", "utilization", "power_kw", "grid_kw"):
+                add("workcell", names, field_name, getattr(robots, f"cell_{field_name}"))
+            add("workcell", names[~service], "cycles", robots.cell_cycles[~service])
+            add("workcell", names[~service], "oee", robots.cell_oee[~service])
+            add("workcell", names[service], "repairs", robots.cell_cycles[service])
+            add("workcell", names[service], "mean_time_to_repair_s",
+                robots.cell_mean_time_to_repair_s[service])
+            for state in RobotState:
+                add("workcell", names, f"robots_{state.name.lower()}",
+                    robots.cell_state_counts[:, state])
+        return {k: np.concatenate(v) for k, v in rows.items()}
+
+>>>>>>> speed
 
 _COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
 
@@ -1206,6 +1331,7 @@ SUPPLY_SETPOINT_RANGE_C = (15.0, 50.0)  # ASHRAE W17 .. W45 facility classes, wi
 DR_BASELINE_S = 300.0  # demand-response baseline: mean import over the last minutes
 DR_CAP_GAIN = 0.5  # cap change per unit of shortfall / IT power, per step
 DR_CAP_RECOVERY_PER_S = 0.01
+<<<<<<< HEAD
 DR_CAP_FLOOR = 0.3  # a power cap holds GPUs at 30 % of TDP at the least
 
 
@@ -1599,3 +1725,7 @@ class _FacilityWater:
         """``(end temperature C, trim W)`` at the fan command ``fan``."""
         t, removed = self._trim(np.array([fan]))
         return float(t[0]), float(removed[0])
+=======
+DR_CAP_FLOOR = 0.3  # GPUs are not capped below 30 % of TDP
+MAX_CROSSING_PASSES = 8  # solves of a step in which a GPU throttles or trips
+>>>>>>> speed

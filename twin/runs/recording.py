@@ -43,7 +43,6 @@ import numpy as np
 
 from twin import inputs
 from twin.scenario.units import format_duration
-from twin.sim.site import Site
 from twin.sim.snapshot import (
     SITE_NAMES,
     CduState,

@@ -68,7 +68,8 @@ class SiteEvents:
         if self._demand_response is not None and t0 >= self._demand_response[0]:
             self._demand_response = None
             self.power_chain.set_demand_response(None)
-            st.curtail_cap_fraction = 1.0
+            st.curtail_cap_fraction[:] = 1.0
+            st.curtail_depth = 0.0
         if self._demand_response is not None:
             self._follow_demand_response()
 

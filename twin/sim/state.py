@@ -68,7 +68,8 @@ class State:
     chiller_integral: float
     power_cap_fraction: np.ndarray  # per rack
     smoothing_enabled: bool
-    curtail_cap_fraction: float  # demand-response cap on GPU power, 1 = none
+    curtail_cap_fraction: np.ndarray  # per rack: demand-response cap on GPU power, 1 = none
+    curtail_depth: float  # how many of the demand-response GPU levers are pulled, 0 = none
     chillers_in_service: int
     dry_coolers_in_service: int
     valve_stuck: np.ndarray  # per CDU, bool: the facility valve ignores its controller

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from twin.scenario import Scenario, load
-from twin.sim.layout import build_layout
 from twin.sim.robotics.cells import RobotState
 from twin.sim.robotics.kinematics import CHAINS
 from twin.sim.robotics.workcells import MAX_JOINTS, robot_units
+from twin.sim.site import Site
 from twin.sim.snapshot import (
     SITE_NAMES,
     RobotsState,
@@ -23,7 +23,7 @@ from twin.sim.snapshot import (
     blank_snapshot,
     frozen_fields,
 )
-from twin.sim.topology import Topology, build_topology
+from twin.sim.topology import Topology
 
 
 @cache
@@ -36,7 +36,8 @@ class FakeSimulation:
     GPU temperatures that tests may set (``gpu_temp_c``) and a log of what happened."""
 
     def __init__(self, scenario: Scenario, dt_s: float = 1.0, step_delay_s: float = 0.0):
-        self.topology: Topology = build_topology(scenario)
+        self.site = Site.build(scenario)
+        self.topology: Topology = self.site.topology
         self.dt_s = dt_s
         self.step_delay_s = step_delay_s
         self.steps = 0
@@ -48,7 +49,7 @@ class FakeSimulation:
         self.scenario = scenario
         self.arms = robot_units(scenario)
         self.service = robot_units(scenario, service=True)
-        workcells = build_layout(scenario, self.topology).workcells
+        workcells = self.site.layout.workcells
         self.service_xy_m = np.array([workcells.center_m[k, :2] for k, _, _ in self.service])
 
     @property

@@ -576,16 +576,17 @@ def _replay(args: argparse.Namespace) -> int:
             print(f"twin replay: --compare {args.compare}: {problem}", file=sys.stderr)
     scenario_file = recording.scenario_file()
     scenario = load(scenario_file)  # report a bad scenario before any window appears
-    from twin.sim.topology import build_topology
+    from twin.sim.site import Site
 
-    topology = build_topology(scenario)
+    site = Site.build(scenario)
+    topology = site.topology
     misfit = recording.misfit(topology.rack_count, topology.cdu_count)
     if misfit is not None:
         raise UsageError(f"twin replay: {args.recording}: {misfit}")
     from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
     from twin.sim.engine import Simulation
 
-    replays = [ReplaySimulation(recording)]
+    replays = [ReplaySimulation(recording, site)]
 
     def simulation_for(scenario):  # the recording first; a scenario opened later runs live
         return replays.pop() if replays else Simulation.from_scenario(scenario)

@@ -22,7 +22,7 @@ class PlantSimulation(FakeSimulation):
         self.cdus: dict[str, object] = {}
         self.plant: dict[str, object] = {}
         self.power: dict[str, object] = {}
-        self.site: dict[str, float] = {}
+        self.site_figures: dict[str, float] = {}
 
     def snapshot(self, *, robots: bool = True) -> Snapshot:
         snapshot = super().snapshot(robots=robots)
@@ -34,7 +34,7 @@ class PlantSimulation(FakeSimulation):
         return replace(snapshot, cdus=merged(CduState, snapshot.cdus, self.cdus),
                        plant=merged(PlantState, snapshot.plant, self.plant),
                        power=merged(PowerState, snapshot.power, self.power),
-                       site=snapshot.site | self.site)
+                       site=snapshot.site | self.site_figures)
 
 
 @pytest.fixture
@@ -232,7 +232,7 @@ def test_busways_and_the_power_chain_follow_loading(plant_window):
                      "hall_ups_loading": np.array([0.92, 0.3]),
                      "utility_available": False, "generators_online": 3,
                      "generator_state": np.repeat([2, 0, 3], [3, 17, 2]).astype(np.int8)}
-        sim.site = {"bess_soc": 0.25, "bess_power_kw": 8000.0}
+        sim.site_figures = {"bess_soc": 0.25, "bess_power_kw": 8000.0}
 
     change(load)
     busways = canvas.busways.colors

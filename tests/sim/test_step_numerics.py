@@ -18,7 +18,8 @@ from twin.scenario import ScenarioError
 from twin.scenario.loader import builtin_scenarios, from_dict
 from twin.sim import engine
 from twin.sim.control import pi_implicit
-from twin.sim.engine import Simulation, _ChipProfile
+from twin.sim.engine import Simulation
+from twin.sim.nodes import ChipProfile
 from twin.sim.snapshot import SITE_COLUMNS
 from twin.sim.step_check import DARK_SHARE, Case, Result, compare, run
 
@@ -126,7 +127,7 @@ def test_throttle_and_trip_inside_a_step_follow_the_junctions_exact_solution(sta
     sim.state.rack_coolant_c[:] = coolant_c  # held over the step: the first-order case
     power_w = float(r.gpu_tdp_w[0])
     fraction = s.gpu_management.throttle_power_fraction
-    chips = _ChipProfile.constant(np.array([power_w]), dt, fraction)
+    chips = ChipProfile.constant(np.array([power_w]), dt, fraction)
     located = chips.located(sim, np.array([coolant_c]), np.array([True]))
     assert located is not None
     throttle_at, trip_at, end_c, mean_w = _junction_by_small_steps(

@@ -541,11 +541,13 @@ class AlarmEngine:
         self._flood.add(self._time_s, family.priority, family.point.description)
 
     def _update_suppression(self, snapshot: Snapshot, t: float) -> None:
-        changed: set[_Family] = set()
+        # in the rules' order, not a set's (by memory address): the journal and the flood
+        # summary list what happens in one scan in the same order on every run
+        changed: dict[_Family, None] = {}
         for r, rule in enumerate(self.suppression):
             if self._rules[r].update(np.asarray(rule.cause(snapshot), dtype=bool), t):
                 for families, _ in self._rule_targets[r]:
-                    changed.update(families)
+                    changed.update(dict.fromkeys(families))
         for family in changed:
             wanted = np.zeros(family.suppressed.size, dtype=bool)
             reasons: dict[int, list[str]] = {}

@@ -28,6 +28,7 @@ from twin.exchange.shadow import Shadow
 from twin.runs.observe import RunObserver
 from twin.scenario import Scenario
 from twin.scenario.schema import Event
+from twin.sim.site import Site
 from twin.sim.snapshot import Snapshot
 
 
@@ -97,6 +98,10 @@ class ShadowSimulation:
     @property
     def scenario(self) -> Scenario:
         return self._sim.scenario
+
+    @property
+    def site(self) -> Site:
+        return self._sim.site
 
     @property
     def topology(self):

@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Signal
 from twin.alarms import AlarmEngine, AlarmSummary
 from twin.runs.observe import AppliedEvent, ObservedRun, RunObserver
 from twin.scenario.schema import Event
+from twin.sim.site import Site
 from twin.sim.snapshot import Snapshot
 
 PUBLISH_INTERVAL_S = 1 / 120  # at full speed, publish often enough for a 60 Hz display
@@ -36,6 +37,9 @@ STATS_WINDOW_S = 0.5
 
 class SimulationLike(Protocol):
     dt_s: float
+
+    @property
+    def site(self) -> Site: ...
 
     @property
     def time_s(self) -> float: ...

@@ -26,6 +26,7 @@ import numpy as np
 
 from twin.runs.recording import MANIFEST, Recording, RecordingError
 from twin.scenario.units import format_duration
+from twin.sim.site import Site
 from twin.sim.snapshot import SITE_NAMES, Snapshot
 
 
@@ -33,10 +34,19 @@ class ReplaySimulation:
     """A recording played back as a simulation (``SimulationLike``): each step moves one
     recorded row on and stays on the last row at the end; ``seek`` jumps to a time."""
 
-    def __init__(self, recording: Recording) -> None:
+    def __init__(self, recording: Recording, site: Site | None = None) -> None:
+        """``site``: the recorded scenario's ``Site`` when the caller has built it."""
         self.recording = recording
         self.dt_s = recording.every_s
         self._index = 0
+        self._site = site
+
+    @property
+    def site(self) -> Site:
+        """The recorded site's topology and layout, built once from its scenario."""
+        if self._site is None:
+            self._site = Site.build(self.recording.scenario())
+        return self._site
 
     @property
     def time_s(self) -> float:

@@ -20,6 +20,7 @@ the step is against the loop's own time constants. Choices:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -110,4 +111,65 @@ def pi_implicit(
     p = kp * error
     new_integral = np.minimum(np.maximum(integral + p * (dt_s / ti_s), lo - p), hi - p)
     output = np.minimum(np.maximum(p + new_integral, lo), hi)
+    return output, new_integral, error
+
+
+def pi_implicit_scalar(
+    error_of: Callable[[float], float],
+    integral: float,
+    dt_s: float,
+    kp: float,
+    ti_s: float,
+    out_min: float,
+    out_max: float,
+    guess: float,
+    error_slope: np.ndarray,
+    *,
+    tolerance: float = 1e-4,
+    max_iterations: int = 40,
+) -> tuple[float, float, float]:
+    """``pi_implicit`` for one controller on plain floats (the same arithmetic, step for
+    step, so the same answer to the last bit, without an array's overhead on a single
+    value). ``error_slope`` is a one-element array, carried from step to step as there."""
+    if not dt_s >= 0:
+        raise ValueError(f"dt_s must not be negative, got {dt_s}")
+    lo, hi = float(out_min), float(out_max)
+    gain = kp * (1.0 + dt_s / ti_s)
+    u = min(max(guess, lo), hi)
+    probe = 1e-6 * max(hi - lo, 1e-9)
+    error = float(error_of(u))
+    slope_e = float(error_slope[0])
+    if not math.isfinite(slope_e):
+        slope_e = (float(error_of(u + probe)) - error) / probe
+    below = lo
+    above = hi
+    for iteration in range(max_iterations):
+        command = integral + gain * error
+        f = u - min(max(command, lo), hi)
+        slope = 1.0 if command <= lo or command >= hi else 1.0 - gain * min(slope_e, 0.0)
+        candidate = u - f / slope
+        if iteration:  # keep Newton inside what earlier tries have bracketed
+            if f < 0:
+                below = u
+            if f > 0:
+                above = u
+            if ((candidate <= below or candidate >= above) and abs(candidate - u) > tolerance
+                    and f != 0):
+                candidate = 0.5 * (below + above)
+        else:
+            below = u if f < 0 else lo
+            above = u if f > 0 else hi
+        step = candidate - u
+        u = candidate
+        if abs(step) <= tolerance:
+            error = error + slope_e * step  # within the tolerance: linear is exact
+            break
+        new_error = float(error_of(u))
+        if abs(step) > probe:
+            slope_e = (new_error - error) / step
+        error = new_error
+    error_slope[0] = slope_e
+    p = kp * error
+    new_integral = min(max(integral + p * (dt_s / ti_s), lo - p), hi - p)
+    output = min(max(p + new_integral, lo), hi)
     return output, new_integral, error

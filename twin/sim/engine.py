@@ -1,8 +1,12 @@
 """The coupled site simulation: workload, chips, coolant loops, plant, air, power, ledger.
 
-``Simulation.from_scenario`` compiles a validated scenario once into flat arrays; ``step``
-advances every model by dt in a fixed order; ``snapshot`` copies the state out into an
-immutable ``Snapshot``.
+``Simulation.from_scenario`` compiles a validated scenario once into flat arrays (the
+shared ``Site`` of ``twin.sim.site``, the per-rack and per-CDU constants of
+``twin.sim.parameters``, every other constant the step needs); ``step`` advances every
+model by dt in a fixed order, reading no scenario model; ``snapshot`` copies the state
+(``twin.sim.state``) and the step's ``StepOutputs`` out into an immutable ``Snapshot``.
+Events act through ``twin.sim.events``; the coupled nodes a step solves are in
+``twin.sim.nodes``.
 
 Order inside a step: events -> weather -> workload (step mean and the swing's two levels)
 -> GPU power (caps, smoothing, throttling) -> CDU hydraulics and pump PI -> chips, rack
@@ -24,17 +28,15 @@ closes to rounding whatever dt is.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
 from twin.scenario import Scenario
-from twin.scenario.schema import Event
 from twin.sim import DT_RANGE_S, dt_in_range
-from twin.sim.control import pi_implicit
+from twin.sim.control import pi_implicit, pi_implicit_scalar
 from twin.sim.coolant import CoolantTable
-from twin.sim.heat_exchange import exchanger_conductance_w_per_k
+from twin.sim.events import SiteEvents
 from twin.sim.hydraulics import (
     CduLoopParams,
     LoopSolution,
@@ -42,11 +44,22 @@ from twin.sim.hydraulics import (
     branch_flow_lpm,
     solve_loops,
 )
-from twin.sim.layout import build_layout
 from twin.sim.live import LiveView
+from twin.sim.nodes import (
+    CduLoop,
+    ChipProfile,
+    FacilityWater,
+    StoppingHeat,
+    ideal_removal,
+    staged_fan_power,
+    units_running,
+    weighted,
+)
+from twin.sim.parameters import CduParams, compile_racks
 from twin.sim.plant import ChillerPlant, economizer_share, facility_pump_power_w
 from twin.sim.power import PowerChain
 from twin.sim.robotics.workcells import Workcells
+from twin.sim.site import Site
 from twin.sim.snapshot import (
     SITE_COLUMNS,
     CduState,
@@ -56,182 +69,36 @@ from twin.sim.snapshot import (
     Snapshot,
     frozen_fields,
 )
+from twin.sim.state import J_PER_KWH, Ledger, State, StepOutputs
 from twin.sim.thermal import relax_node
-from twin.sim.topology import Topology, build_topology
 from twin.sim.weather import Weather
-from twin.sim.workload import WorkloadModel, racks_of
+from twin.sim.workload import WorkloadModel
 
 AIR_DENSITY_KG_PER_M3 = 1.18  # dry air at 25 C, 1 atm
 AIR_CP_J_PER_KG_K = 1006.0
-J_PER_KWH = 3.6e6
-@dataclass(slots=True)
-class Ledger:
-    """Site energy ledger, all in joules since the start of the run."""
-
-    energy_in_j: float = 0.0  # grid import + generators at their terminals
-    heat_rejected_j: float = 0.0  # to outdoor air (dry coolers, towers, chillers, outdoor losses)
-    stored_start_j: float = 0.0  # thermal energy held at the start (above 0 C)
-    battery_start_j: float = 0.0  # BESS + UPS battery energy at the start
-
-    def summary(self, stored_j: float, battery_j: float) -> dict[str, float]:
-        d_stored = stored_j - self.stored_start_j
-        d_battery = battery_j - self.battery_start_j
-        residual = self.energy_in_j - self.heat_rejected_j - d_stored - d_battery
-        scale = max(self.energy_in_j, 1.0)
-        return {
-            "energy_in_kwh": self.energy_in_j / J_PER_KWH,
-            "heat_rejected_kwh": self.heat_rejected_j / J_PER_KWH,
-            "thermal_stored_kwh": d_stored / J_PER_KWH,
-            "battery_stored_kwh": d_battery / J_PER_KWH,
-            "residual_kwh": residual / J_PER_KWH,
-            "closure_error": residual / scale,
-        }
 
 
-@dataclass(frozen=True, slots=True)
-class RackParams:
-    """Per-rack constants compiled from the rack types (SI units)."""
-
-    gpus: np.ndarray
-    gpu_tdp_w: np.ndarray  # per GPU
-    gpu_idle_w: np.ndarray
-    other_w: np.ndarray  # per rack at full load
-    other_idle_w: np.ndarray
-    liquid_other_fraction: np.ndarray  # share of non-GPU power into cold plates
-    junction_resistance_k_per_w: np.ndarray  # per GPU
-    junction_capacity_j_per_k: np.ndarray  # per GPU, from time constant / resistance
-    throttle_c: np.ndarray
-    release_c: np.ndarray
-    critical_c: np.ndarray
-    coolant_capacity_j_per_k: np.ndarray
-    branch_k_kpa_per_lpm2: np.ndarray  # dp = k Q^2 at the design point
-    design_flow_lpm: np.ndarray
-    tokens_per_s_per_gpu: np.ndarray
-    nameplate_w: np.ndarray
-
-
-def compile_racks(s: Scenario, topo: Topology, tcs_cp: float, tcs_rho: float) -> RackParams:
-    types = [s.rack_types[name] for name in topo.rack_type_names]
-
-    def per_rack(values: list[float]) -> np.ndarray:
-        return np.asarray(values, dtype=float)[topo.rack_type]
-
-    def liquid_other(t) -> float:
-        # GPUs sit on cold plates entirely; the rest of the scenario's liquid share falls on
-        # the non-GPU parts (CPUs, NVLink switches, NICs), taken at nameplate.
-        gpu_w = t.gpus * t.gpu_tdp_w
-        other_w = t.other_power_kw * 1000.0
-        if other_w <= 0:
-            return 0.0
-        return float(np.clip((t.liquid_fraction * (gpu_w + other_w) - gpu_w) / other_w, 0, 1))
-
-    resistance = per_rack([t.gpu_thermal_resistance_k_per_w for t in types])
-    volume_m3 = per_rack([t.coolant_volume_l / 1000.0 for t in types])
-    flow = per_rack([t.design_flow_lpm for t in types])
-    return RackParams(
-        gpus=per_rack([t.gpus for t in types]),
-        gpu_tdp_w=per_rack([t.gpu_tdp_w for t in types]),
-        gpu_idle_w=per_rack([t.gpu_idle_w for t in types]),
-        other_w=per_rack([t.other_power_kw * 1000.0 for t in types]),
-        other_idle_w=per_rack([t.other_idle_power_kw * 1000.0 for t in types]),
-        liquid_other_fraction=per_rack([liquid_other(t) for t in types]),
-        junction_resistance_k_per_w=resistance,
-        junction_capacity_j_per_k=per_rack([t.gpu_time_constant_s for t in types]) / resistance,
-        throttle_c=per_rack([t.gpu_throttle_c for t in types]),
-        release_c=per_rack([t.gpu_throttle_release_c for t in types]),
-        critical_c=per_rack([t.gpu_critical_c for t in types]),
-        coolant_capacity_j_per_k=volume_m3 * tcs_rho * tcs_cp,
-        branch_k_kpa_per_lpm2=per_rack([t.design_pressure_drop_kpa for t in types]) / flow**2,
-        design_flow_lpm=flow,
-        tokens_per_s_per_gpu=per_rack([t.tokens_per_s_per_gpu for t in types]),
-        nameplate_w=per_rack([t.nameplate_kw * 1000.0 for t in types]),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class CduParams:
-    pumps_installed: np.ndarray  # int
-    pumps_required: np.ndarray  # int, run together (N of N+1)
-    shutoff_head_kpa: np.ndarray
-    curve_a_kpa_per_lpm2: np.ndarray  # H = n^2 H0 - a Q_pump^2
-    pump_efficiency: np.ndarray
-    min_speed: np.ndarray
-    hx_ua_w_per_k: np.ndarray
-    hx_k_kpa_per_lpm2: np.ndarray  # exchanger + manifolds in series with the branches
-    capacity_j_per_k: np.ndarray  # secondary coolant
-    supply_setpoint_c: np.ndarray
-    dp_setpoint_kpa: np.ndarray
-    facility_design_flow_kg_per_s: np.ndarray
-    branch_conductance_sum: np.ndarray  # sum over racks of 1/sqrt(k), design valves
-
-
-@dataclass(slots=True)
-class State:
-    """Everything that evolves; arrays are updated in place by the step."""
-
-    time_s: float
-    step: int
-    junction_c: np.ndarray  # per rack, representative GPU
-    rack_coolant_c: np.ndarray
-    gpu_power_w: np.ndarray  # per rack, after smoothing, caps and throttling
-    throttled: np.ndarray
-    tripped: np.ndarray
-    cdu_coolant_c: np.ndarray  # secondary return / tank node
-    cdu_supply_c: np.ndarray
-    pump_speed: np.ndarray
-    pump_integral: np.ndarray
-    pump_manual_speed: np.ndarray  # per CDU: operator's fixed speed, NaN under dp control
-    supply_setpoint_c: np.ndarray  # per CDU: TCS supply setpoint, the operator may change it
-    pumps_available: np.ndarray
-    cdu_online: np.ndarray
-    valve: np.ndarray
-    valve_integral: np.ndarray
-    hall_air_c: np.ndarray
-    crah_speed: np.ndarray
-    crah_integral: np.ndarray
-    facility_c: np.ndarray  # scalar node in a 1-element array: facility return header
-    facility_supply_c: float
-    rejection_fraction: float  # dry-cooler / tower fan command 0-1
-    rejection_integral: float
-    chilled_c: np.ndarray  # chilled water node for the CRAH coils
-    chiller_integral: float
-    power_cap_fraction: np.ndarray  # per rack
-    smoothing_enabled: bool
-    curtail_cap_fraction: np.ndarray  # per rack: demand-response cap on GPU power, 1 = none
-    curtail_depth: float  # how many of the demand-response GPU levers are pulled, 0 = none
-    chillers_in_service: int
-    dry_coolers_in_service: int
-    valve_stuck: np.ndarray  # per CDU, bool: the facility valve ignores its controller
-    valve_stuck_at: np.ndarray  # per CDU, the opening it is stuck at
-    leak_rate_lpm: np.ndarray  # per CDU, coolant escaping the secondary loop
-    inventory_l: np.ndarray  # per CDU, coolant left in the secondary loop and its racks
-    suction: np.ndarray  # per CDU, 0-1: pump head left as the loop runs short of coolant
-    clog_factor: np.ndarray  # per CDU, series resistance over design (1 = clean)
-    clog_ramp: list[tuple[int, float, float, float]] = field(default_factory=list)
-    # (CDU, start s, ramp s, final factor) of strainers still fouling
-    surges: list[tuple[float, np.ndarray, float]] = field(default_factory=list)
-    # (end s, racks, utilization step) of workload surges in force
-    heatwaves: list[tuple[float, float, float]] = field(default_factory=list)
-
-
-class Simulation:
+class Simulation(SiteEvents):
     """The whole site, advanced in fixed steps of ``dt_s``; deterministic for a seed."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, dt_s: float = 1.0):
+    def __init__(self, scenario: Scenario, seed: int | None = None, dt_s: float = 1.0,
+                 site: Site | None = None):
+        """``site``: the scenario's ``Site`` when the caller has built it already."""
         if not dt_in_range(dt_s):
             raise ValueError(f"dt_s must lie in {DT_RANGE_S[0]:g} .. {DT_RANGE_S[1]:g} s, "
                              f"got {dt_s}")
         self.scenario = scenario
         self.seed = scenario.scenario.seed if seed is None else seed
         self.dt_s = float(dt_s)
-        self.topology = build_topology(scenario)
+        self.site = Site.build(scenario) if site is None else site
+        self.topology = self.site.topology
         self._compile()
         self.reset()
 
     @classmethod
     def from_scenario(cls, scenario: Scenario, seed: int | None = None,
-                      dt_s: float = 1.0) -> Simulation:
-        return cls(scenario, seed=seed, dt_s=dt_s)
+                      dt_s: float = 1.0, site: Site | None = None) -> Simulation:
+        return cls(scenario, seed=seed, dt_s=dt_s, site=site)
 
     @property
     def time_s(self) -> float:
@@ -333,21 +200,45 @@ class Simulation:
         # the economizer's dry coolers draw the facility dry coolers' fan power per kW
         self.economizer_fan_w_per_w = (hr.dry_coolers.fan_power_kw
                                        / hr.dry_coolers.capacity_kw)
+        self.chiller_spec, self.facility_water_spec = chillers, fw  # frozen models
+        self.chiller_count = chillers.count
+        self.chilled_water_setpoint_c = chillers.chilled_water_supply_c
+        self.facility_setpoint_c = fw.supply_setpoint_c
+        self.dry_cooler_count = hr.dry_coolers.count
+        self.dry_cooler_min_speed = hr.dry_coolers.min_speed
+        self.tower_fan_w_per_w = hr.cooling_towers.fan_power_kw_per_kw
+        self.tower_water_l_per_kwh = hr.cooling_towers.water_l_per_kwh
+        self.grid_carbon_kg_per_kwh = s.power.utility.carbon_kg_per_kwh
+        self.generator_carbon_kg_per_kwh = s.power.generators.carbon_kg_per_kwh
+
+        # GPU management: NVML smoothing's ramp limits per rack and step, its floor, and
+        # the power a throttled GPU keeps
+        gm = s.gpu_management
+        self.smoothing_up_w = gm.smoothing_ramp_up_w_per_s * self.dt_s * r.gpus
+        self.smoothing_down_w = gm.smoothing_ramp_down_w_per_s * self.dt_s * r.gpus
+        self.smoothing_floor_w = gm.smoothing_floor_fraction * self.rack_tdp_w
+        self.throttle_power_fraction = gm.throttle_power_fraction
+        self.throttle_power_cut = 1.0 - gm.throttle_power_fraction
 
         self.hall_of_cdu = topo.cdu_hall
         self.hall_count = len(halls)
         self.rack_names = [topo.rack_name(i) for i in range(topo.rack_count)]
         self.tariff_krw_per_kwh = np.asarray(s.power.utility.tariff_krw_per_kwh, dtype=float)
         self.rack_count_per_cdu = np.bincount(topo.rack_cdu, minlength=topo.cdu_count)
+        # racks listed CDU by CDU (as the built-in sites are): a CDU's value reaches its
+        # racks by repetition, cheaper than a gather
+        self._racks_by_cdu = bool(np.all(np.diff(topo.rack_cdu) >= 0))
         rack_volume_l = np.asarray([s.rack_types[n].coolant_volume_l
                                     for n in topo.rack_type_names])[topo.rack_type]
         self.cdu_inventory_l = per_cdu([c.secondary_volume_l for c in cdu_types]) + np.bincount(
             topo.rack_cdu, weights=rack_volume_l, minlength=topo.cdu_count)
         self.rack_index = {name: i for i, name in enumerate(self.rack_names)}
         self.cell_index = {c.name: k for k, c in enumerate(s.workcells)}
+        self.cell_names = np.array([c.name for c in s.workcells], dtype=object)
+        self.cell_is_service = np.array([c.kind == "service" for c in s.workcells], dtype=bool)
         self.weather = Weather.from_scenario(s, self.seed)
         self.power_chain = PowerChain.from_scenario(s, topo, self.seed)
-        self.robots = Workcells(s, topo, build_layout(s, topo))
+        self.robots = Workcells(s, topo, self.site.layout)
         self._events = sorted(s.events, key=lambda e: e.at_s)
         self._util = np.zeros(topo.rack_count)
 
@@ -420,7 +311,7 @@ class Simulation:
         self.ledger_state = Ledger(stored_start_j=self.stored_energy_j(),
                                    battery_start_j=self.battery_energy_j())
         self._site = np.zeros(len(SITE_COLUMNS))
-        self._last: dict[str, np.ndarray | float] = {}
+        self._outputs: StepOutputs | None = None
 
     def battery_energy_j(self) -> float:
         """Electrical energy held in the BESS, the UPS batteries and the robots' batteries."""
@@ -469,23 +360,20 @@ class Simulation:
             live = online * rack_share
             dark_s = rack_share * dt
         demand_w = self.rack_idle_w + util * self.rack_dynamic_w
-        gm = self.scenario.gpu_management
         ramp_w = 0.0
         if st.smoothing_enabled:
             # NVML power smoothing: ramp limits per GPU on the step's mean (the offset
             # moves both levels of a swing) and a floor while the job runs
-            up = gm.smoothing_ramp_up_w_per_s * dt * r.gpus
-            down = gm.smoothing_ramp_down_w_per_s * dt * r.gpus
-            ramp_w = np.clip(demand_w, st.gpu_power_w - down, st.gpu_power_w + up) - demand_w
+            ramp_w = np.clip(demand_w, st.gpu_power_w - self.smoothing_down_w,
+                             st.gpu_power_w + self.smoothing_up_w) - demand_w
         cap_w = np.maximum(np.minimum(st.power_cap_fraction, st.curtail_cap_fraction)
                            * self.rack_tdp_w, self.rack_idle_w)
-        held = (1.0 - (1.0 - gm.throttle_power_fraction) * st.throttled) * live
+        held = (1.0 - self.throttle_power_cut * st.throttled) * live
 
         def gpu_power_w(level: np.ndarray) -> np.ndarray:
             gpu = self.rack_idle_w + level * self.rack_dynamic_w + ramp_w
             if st.smoothing_enabled:
-                gpu = np.maximum(gpu, np.where(
-                    level > 0, gm.smoothing_floor_fraction * self.rack_tdp_w, 0.0))
+                gpu = np.maximum(gpu, np.where(level > 0, self.smoothing_floor_w, 0.0))
             return np.minimum(gpu, cap_w) * held
 
         wl = self.workload
@@ -531,16 +419,16 @@ class Simulation:
         # --- chips, rack coolant, CDU secondary and its valve: one coupled implicit solve ---
         # capacity rates at each CDU's supply (racks) and return (exchanger) temperatures
         supply_vhc = self.tcs.volumetric_heat_capacity(st.cdu_supply_c)
-        rack_rate = rack_flow_lpm * (supply_vhc / 60000.0)[topo.rack_cdu]
+        rack_rate = rack_flow_lpm * self.at_racks(supply_vhc / 60000.0)
         hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, st.cdu_coolant_c)
         cold_per_valve = c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
         fw_start_c = float(st.facility_c[0])
-        chips = _ChipProfile.constant(per_gpu_w, dt, gm.throttle_power_fraction)
+        chips = ChipProfile.constant(per_gpu_w, dt, self.throttle_power_fraction)
         brackets: list[tuple[np.ndarray, ...]] | None = None
         for crossing_pass in range(MAX_CROSSING_PASSES):
             rack_base, rack_gain, carried_base, carried_gain = self._rack_response(
                 chips, other_liquid_w, rack_rate)
-            cdu = _CduLoop(self, carried_base, carried_gain, loop.pump_power_w, hot_rate)
+            cdu = CduLoop(self, carried_base, carried_gain, loop.pump_power_w, hot_rate)
             if not crossing_pass:
                 # the valves act on the step's first solve; a trip located inside the
                 # step reaches them in the next (the heat it takes away is small)
@@ -556,7 +444,7 @@ class Simulation:
             supply_c = cdu.supply_from(cdu_offset_c, cdu_slope, fw_start_c)
             if crossing_pass == MAX_CROSSING_PASSES - 1:
                 break
-            located = chips.located(self, rack_base + rack_gain * supply_c[topo.rack_cdu],
+            located = chips.located(self, rack_base + rack_gain * self.at_racks(supply_c),
                                     online)
             if located is None:
                 break
@@ -570,14 +458,19 @@ class Simulation:
 
         # --- rack power through the PSUs, with what the chips drew until a trip ------------
         gpu_w = chips.mean_w * r.gpus
-        other_w = other_w * chips.online_share
-        other_liquid_w = other_liquid_w * chips.online_share
-        st.gpu_power_w = np.where(chips.tripped_in_step, 0.0, gpu_w)
         # Work done follows the dynamic power the GPUs get against what the job asked for
         # (clocks scale with power near the top of the V/f curve; a linear simplification).
         asked = np.maximum(demand_w - self.rack_idle_w, 1e-9)
-        delivered = np.clip((gpu_w - self.rack_idle_w * chips.online_share * live) / asked,
-                            0.0, 1.0)
+        if chips.steady:  # every rack ran the whole step
+            st.gpu_power_w = gpu_w
+            delivered = np.clip((gpu_w - self.rack_idle_w * live) / asked, 0.0, 1.0)
+        else:
+            other_w = other_w * chips.online_share
+            other_liquid_w = other_liquid_w * chips.online_share
+            st.gpu_power_w = np.where(chips.tripped_in_step, 0.0, gpu_w)
+            delivered = np.clip((gpu_w - self.rack_idle_w * chips.online_share * live)
+                                / asked,
+                                0.0, 1.0)
         delivered *= online
         rack_tokens = self.rack_full_tokens * util * delivered
         rack_levels_w = None
@@ -585,9 +478,11 @@ class Simulation:
             # what the chips drew until a trip scales both levels alike
             kept = np.divide(chips.mean_w, per_gpu_w, out=np.zeros_like(gpu_w),
                              where=per_gpu_w > 0)
+            if not chips.steady:
+                other_high_w = other_high_w * chips.online_share
+                other_low_w = other_low_w * chips.online_share
             rack_in_w, *rack_levels_w = self.power_chain.rack_input_levels_w(
-                gpu_high_w * kept + other_high_w * chips.online_share,
-                gpu_low_w * kept + other_low_w * chips.online_share, share)
+                gpu_high_w * kept + other_high_w, gpu_low_w * kept + other_low_w, share)
         else:
             rack_in_w = self.power_chain.rack_input_w(gpu_w + other_w)
         if dark_s is not None:
@@ -619,7 +514,7 @@ class Simulation:
         if dark_s is not None:
             stop_s = dark_s if stop_s is None else np.minimum(stop_s, dark_s)
         air_profile = (None if stop_s is None
-                       else _StoppingHeat(topo.rack_hall, air_w, stop_s, dt, self.hall_count))
+                       else StoppingHeat(topo.rack_hall, air_w, stop_s, dt, self.hall_count))
 
         def hall_air_c(speed: np.ndarray) -> np.ndarray:
             heat_w = hall_air_in_w + crah_fan_full_w * speed**3
@@ -641,43 +536,42 @@ class Simulation:
             st.hall_air_c - hall_air_start_c) / dt
 
         # --- chilled water: the economizer's share first, chillers the rest ---------------
-        hr = self.scenario.heat_rejection
-        chw_set = hr.chillers.chilled_water_supply_c
+        chw_set = self.chilled_water_setpoint_c
         units = st.chillers_in_service * cooling_on
         chw_unit_w = self.chillers.unit_capacity_at(chw_set, dry_bulb_c)
         crah_w = float(crah_duty_w.sum())
-        chw_wanted_w, _ = _ideal_removal(st.chilled_c[0], self.chw_capacity_j_per_k, crah_w,
+        chw_wanted_w, _ = ideal_removal(st.chilled_c[0], self.chw_capacity_j_per_k, crah_w,
                                          chw_set, np.inf, dt)
-        economizer_w = economizer_share(hr.chillers, dry_bulb_c) * chw_wanted_w * cooling_on
-        chw_duty_w, st.chilled_c[0] = _ideal_removal(
+        economizer_w = (economizer_share(self.chiller_spec, dry_bulb_c) * chw_wanted_w
+                        * cooling_on)
+        chw_duty_w, st.chilled_c[0] = ideal_removal(
             chilled_start_c, self.chw_capacity_j_per_k, crah_w - economizer_w, chw_set,
             units * chw_unit_w, dt)
         economizer_fan_w = economizer_w * self.economizer_fan_w_per_w
 
         # --- facility water: CDU exchangers in, free cooling and chiller trim out ----------
         fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s)) * cooling_on
-        fw_pump_w = facility_pump_power_w(self.scenario.facility_water,
+        fw_pump_w = facility_pump_power_w(self.facility_water_spec,
                                           fw_flow / self.fw_design_flow_kg_per_s)
         # units whose fans failed pass next to nothing (natural convection neglected)
-        dry_share = st.dry_coolers_in_service / max(hr.dry_coolers.count, 1)
+        dry_share = st.dry_coolers_in_service / max(self.dry_cooler_count, 1)
         g_dry_full = (self.dry_cooler_conductance_w_per_k * dry_share
                       if fw_start_c > dry_bulb_c and cooling_on else 0.0)
         g_tower_full = (self.tower_conductance_w_per_k
                         if fw_start_c > wet_bulb_c and cooling_on else 0.0)
-        fw_set = self.scenario.facility_water.supply_setpoint_c
+        fw_set = self.facility_setpoint_c
         # the units the chilled water leaves trim the facility water
         trim_capacity_w = (max(units - chw_duty_w / chw_unit_w, 0.0)
                            * self.chillers.unit_capacity_at(fw_set, dry_bulb_c))
-        plant = _FacilityWater(self.fw_capacity_j_per_k, fw_start_c, dt,
+        plant = FacilityWater(self.fw_capacity_j_per_k, fw_start_c, dt,
                                cdu.exchanger_g, cdu_offset_c, cdu_slope, fw_pump_w,
                                g_dry_full, dry_bulb_c, g_tower_full, wet_bulb_c,
                                fw_set + TRIM_DEADBAND_K, trim_capacity_w)
-        fan, fan_integral, _ = pi_implicit(
-            lambda x: plant.after_trim_c(x) - fw_set, np.array([st.rejection_integral]), dt,
+        x, st.rejection_integral, _ = pi_implicit_scalar(
+            lambda fan: plant.after_trim_c(fan) - fw_set, st.rejection_integral, dt,
             kp=FREE_COOLING_KP_PER_K, ti_s=FREE_COOLING_TI_S, out_min=0.0, out_max=1.0,
-            guess=np.array([st.rejection_fraction]), error_slope=self._fan_slope)
-        x = float(fan[0])
-        st.rejection_fraction, st.rejection_integral = x, float(fan_integral[0])
+            guess=st.rejection_fraction, error_slope=self._fan_slope)
+        st.rejection_fraction = x
         fw_end_c, trim_w = plant.trimmed(x)
         g_dry, g_tower = g_dry_full * x, g_tower_full * x
 
@@ -685,7 +579,7 @@ class Simulation:
         # node it leaves, so that the ledger closes to rounding
         st.cdu_coolant_c = cdu_offset_c + cdu_slope * fw_end_c
         st.cdu_supply_c = st.cdu_coolant_c - cdu.kappa * (st.cdu_coolant_c - fw_end_c)
-        supply_at_rack = st.cdu_supply_c[topo.rack_cdu]
+        supply_at_rack = self.at_racks(st.cdu_supply_c)
         rack_start_c = st.rack_coolant_c
         st.rack_coolant_c = rack_base + rack_gain * supply_at_rack
         junction_start_c = st.junction_c
@@ -714,10 +608,9 @@ class Simulation:
         st.throttled &= ~overheated
         newly_overheated = overheated & ~st.tripped  # these get a service robot
         st.tripped = st.tripped | overheated
-        dry = hr.dry_coolers
-        dry_fan_w = (self.dry_cooler_fan_w * dry_share * _staged_fan_power(x, dry.min_speed)
-                     if g_dry else 0.0)
-        tower_fan_w = hr.cooling_towers.fan_power_kw_per_kw * tower_w
+        dry_fan_w = (self.dry_cooler_fan_w * dry_share
+                     * staged_fan_power(x, self.dry_cooler_min_speed) if g_dry else 0.0)
+        tower_fan_w = self.tower_fan_w_per_w * tower_w
         chw_chillers = self.chillers.duty(chw_duty_w, chw_set, dry_bulb_c)
         trim_chillers = self.chillers.duty(trim_w, fw_set, dry_bulb_c)
         chiller_w = chw_chillers.power_w + trim_chillers.power_w
@@ -783,33 +676,37 @@ class Simulation:
             "heat_rejected_kw": rejected_w / 1e3,
             "thermal_stored_kwh": (stored_j - led.stored_start_j) / J_PER_KWH,
             "pue": facility_w / it_w if it_w > 0 else np.nan,  # undefined without IT load
-            "tcs_supply_c": _weighted(st.cdu_supply_c, loop.flow_lpm, flow_total),
-            "tcs_return_c": _weighted(st.cdu_coolant_c, loop.flow_lpm, flow_total),
+            "tcs_supply_c": weighted(st.cdu_supply_c, loop.flow_lpm, flow_total),
+            "tcs_return_c": weighted(st.cdu_coolant_c, loop.flow_lpm, flow_total),
             "fws_supply_c": fw_end_c,
             "gpu_temp_max_c": float(st.junction_c.max()),
             "throttled_gpus": float(np.dot(st.throttled & powered, r.gpus)),
             "tripped_racks": float(np.count_nonzero(st.tripped)),
             "tokens_per_s": float(rack_tokens.sum()),
-            "water_l_per_h": tower_w / 1e3 * hr.cooling_towers.water_l_per_kwh,
+            "water_l_per_h": tower_w / 1e3 * self.tower_water_l_per_kwh,
             "cost_krw_per_h": grid.grid_import_w / 1e3 * self.tariff_krw_per_kwh[local_hour],
-            "co2_kg_per_h": (grid.grid_import_w * self.scenario.power.utility.carbon_kg_per_kwh
-                             + grid.generator_w * self.scenario.power.generators.carbon_kg_per_kwh)
-            / 1e3,
+            "co2_kg_per_h": (grid.grid_import_w * self.grid_carbon_kg_per_kwh
+                             + grid.generator_w * self.generator_carbon_kg_per_kwh) / 1e3,
             "energy_closure_error": led.summary(
                 stored_j, self.battery_energy_j())["closure_error"],
         }
         site[:] = [values[name] for name, _ in SITE_COLUMNS]
-        self._last = {
-            "util": util, "rack_in_w": rack_in_w, "liquid_w": liquid_w, "rack_tokens": rack_tokens,
-            "rack_inlet_c": supply_at_rack, "rack_flow_lpm": rack_flow_lpm, "loop": loop,
-            "hx_duty_w": hx_duty_w, "running": running, "dry_w": dry_w, "trim_w": trim_w,
-            "chw_duty_w": chw_duty_w, "tower_w": tower_w, "grid": grid,
-            "chiller_cop": (chw_duty_w + trim_w) / chiller_w if chiller_w > 0 else np.nan,
-            "chillers_running": chillers_running, "powered": powered,
-            "fw_rise_k": fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0,
-        }
+        self._outputs = StepOutputs(
+            utilization=util, rack_in_w=rack_in_w, liquid_w=liquid_w, rack_tokens=rack_tokens,
+            rack_inlet_c=supply_at_rack, rack_flow_lpm=rack_flow_lpm, loop=loop,
+            hx_duty_w=hx_duty_w, pumps_running=running, powered=powered, dry_w=dry_w,
+            tower_w=tower_w, trim_w=trim_w, chw_duty_w=chw_duty_w,
+            chiller_cop=(chw_duty_w + trim_w) / chiller_w if chiller_w > 0 else np.nan,
+            chillers_running=chillers_running,
+            fw_rise_k=fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0)
 
-    def _rack_response(self, chips: _ChipProfile, other_liquid_w: np.ndarray,
+    def at_racks(self, per_cdu: np.ndarray) -> np.ndarray:
+        """A per-CDU array as per rack (each rack takes its CDU's value)."""
+        if self._racks_by_cdu:
+            return np.repeat(per_cdu, self.rack_count_per_cdu)
+        return per_cdu[self.topology.rack_cdu]
+
+    def _rack_response(self, chips: ChipProfile, other_liquid_w: np.ndarray,
                        rack_rate_w_per_k: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each rack's coolant temperature at the step's end as ``base + gain * T_s``
@@ -836,182 +733,6 @@ class Simulation:
                 + other_liquid_w * chips.online_share + chip_heat_w) / denominator
         gain = rack_rate_w_per_k / denominator
         return base, gain, rack_rate_w_per_k * base, rack_rate_w_per_k * (1.0 - gain)
-
-    # ------------------------------------------------------------------ events
-
-    @property
-    def scheduled_events(self) -> tuple[Event, ...]:
-        """The timeline in the order it plays: those applied already, then those to come."""
-        return tuple(self._events)
-
-    def replace_schedule(self, events: list[Event]) -> None:
-        """Make ``events`` the timeline (the whole of it, past and future), between two
-        steps. Events applied already stay applied and must still be in it; the others
-        replace the events to come, and a new or changed one must not lie before the
-        simulated time. Raises ValueError naming the first conflict; nothing changes then."""
-        applied = self._events[:self._next_event]
-        to_come = self._events[self._next_event:]
-        upcoming = list(events)
-        for event in applied:
-            if event not in upcoming:
-                raise ValueError(f"{event.kind} at {event.at_s:g} s has already happened; "
-                                 "it can be neither changed nor removed")
-            upcoming.remove(event)
-        now = self.state.time_s
-        for event in upcoming:
-            if event.at_s < now and event not in to_come:
-                raise ValueError(f"{event.kind} at {event.at_s:g} s lies before the simulated "
-                                 f"time ({now:g} s); schedule it later")
-        self._events = applied + sorted(upcoming, key=lambda e: e.at_s)
-
-    def _apply_due_events(self, t0: float) -> None:
-        while self._next_event < len(self._events) and self._events[self._next_event].at_s <= t0:
-            self.apply(self._events[self._next_event])
-            self._next_event += 1
-        st = self.state
-        st.heatwaves = [w for w in st.heatwaves if w[1] > t0]
-        if st.surges:
-            for _, racks, step in [w for w in st.surges if w[0] <= t0]:
-                self.workload.surge[racks] -= step
-            st.surges = [w for w in st.surges if w[0] > t0]
-        if st.clog_ramp:
-            self._foul_filters(t0)
-        if st.leak_rate_lpm.any():
-            self._drain_loops()
-        if self._demand_response is not None and t0 >= self._demand_response[0]:
-            self._demand_response = None
-            self.power_chain.set_demand_response(None)
-            st.curtail_cap_fraction[:] = 1.0
-            st.curtail_depth = 0.0
-        if self._demand_response is not None:
-            self._follow_demand_response()
-
-    def _foul_filters(self, t0: float) -> None:
-        """Strainer resistance rising linearly to its final factor over the ramp."""
-        st = self.state
-        for cdu, start, ramp_s, final in st.clog_ramp:
-            share = min((t0 - start) / ramp_s, 1.0) if ramp_s > 0 else 1.0
-            st.clog_factor[cdu] = 1.0 + (final - 1.0) * share
-        st.clog_ramp = [w for w in st.clog_ramp if w[2] > 0 and t0 < w[1] + w[2]]
-        self._set_series_resistance()
-
-    def _set_series_resistance(self) -> None:
-        self.loop_params = replace(
-            self.loop_params,
-            series_k_kpa_per_lpm2=self.cdus.hx_k_kpa_per_lpm2 * self.state.clog_factor)
-
-    def _drain_loops(self) -> None:
-        """Coolant leaves the leaking loops; below the expansion tank's reserve the pumps
-        draw air and lose head, none left once the loop is short by ``SUCTION_LOST``.
-        The loop's heat capacity is held at its design value (the spill stays in the hall
-        at loop temperature, a simplification that keeps the ledger's masses fixed)."""
-        st = self.state
-        st.inventory_l = np.maximum(st.inventory_l - st.leak_rate_lpm * self.dt_s / 60.0, 0.0)
-        self._update_suction()
-
-    def _update_suction(self) -> None:
-        st = self.state
-        short = 1.0 - st.inventory_l / self.cdu_inventory_l
-        st.suction = np.clip((SUCTION_LOST - short) / (SUCTION_LOST - SUCTION_RESERVE), 0.0, 1.0)
-
-    def apply(self, event: Event) -> None:
-        """Apply an event now (scheduled ones arrive here at their time; the GUI too)."""
-        st, t = self.state, self.state.time_s
-        kind = event.kind
-        if kind in FAULT_KINDS:
-            self._apply_fault(event, t)
-            return
-        if kind in ("pump-trip", "pump-restore", "cdu-loss", "cdu-restore"):
-            cdu = self.topology.cdu_names.index(event.target)
-            if kind == "pump-trip":
-                st.pumps_available[cdu] = max(st.pumps_available[cdu] - event.pumps, 0)
-            elif kind == "pump-restore":
-                st.pumps_available[cdu] = min(st.pumps_available[cdu] + event.pumps,
-                                              self.cdus.pumps_installed[cdu])
-            else:
-                st.cdu_online[cdu] = kind == "cdu-restore"
-        elif kind == "heatwave":
-            st.heatwaves.append((t, t + event.duration_s, event.offset_k))
-        elif kind == "power-cap":
-            if event.target is None:
-                st.power_cap_fraction[:] = event.fraction
-            else:
-                hall = self.topology.hall_names.index(event.target)
-                st.power_cap_fraction[self.topology.rack_hall == hall] = event.fraction
-        elif kind == "power-smoothing":
-            st.smoothing_enabled = event.enabled
-        elif kind == "demand-response":
-            # curtail from the baseline (recent mean import), not from one swing's value
-            target_w = max(self._import_baseline_w - event.curtail_mw * 1e6, 0.0)
-            self._demand_response = (t + event.duration_s, target_w)
-            self.power_chain.set_demand_response(target_w)
-        elif kind == "grid-cap":
-            self.power_chain.set_import_cap(event.import_cap_mw * 1e6)
-        elif kind == "utility-outage":
-            self.power_chain.start_outage(t, event.duration_s,
-                                          event.generators_failing_to_start)
-        else:  # the schema's discriminated union admits no other kind
-            raise ValueError(f"unknown event kind {kind!r}")
-
-    def _apply_fault(self, event: Event, t: float) -> None:
-        """The fault vocabulary beyond the original events; each sets state that the physics
-        acts on, nothing scripted."""
-        st, kind, topo = self.state, event.kind, self.topology
-        hr = self.scenario.heat_rejection
-        if kind in ("valve-stuck", "valve-release", "coolant-leak", "leak-repair",
-                    "filter-clog", "filter-clean"):
-            cdu = topo.cdu_names.index(event.target)
-            if kind == "valve-stuck":
-                st.valve_stuck[cdu] = True
-                st.valve_stuck_at[cdu] = (st.valve[cdu] if event.position is None
-                                          else event.position)
-            elif kind == "valve-release":
-                st.valve_stuck[cdu] = False
-            elif kind == "coolant-leak":
-                st.leak_rate_lpm[cdu] += event.rate_lpm
-            elif kind == "leak-repair":
-                st.leak_rate_lpm[cdu] = 0.0
-                st.inventory_l[cdu] = self.cdu_inventory_l[cdu]  # topped up
-                self._update_suction()
-            elif kind == "filter-clog":
-                st.clog_ramp = [w for w in st.clog_ramp if w[0] != cdu]
-                st.clog_ramp.append((cdu, t, event.ramp_s, event.factor))
-                self._foul_filters(t)
-            else:
-                st.clog_ramp = [w for w in st.clog_ramp if w[0] != cdu]
-                st.clog_factor[cdu] = 1.0
-                self._set_series_resistance()
-        elif kind == "dry-cooler-fail":
-            st.dry_coolers_in_service = max(st.dry_coolers_in_service - event.units, 0)
-        elif kind == "dry-cooler-restore":
-            st.dry_coolers_in_service = min(st.dry_coolers_in_service + event.units,
-                                            hr.dry_coolers.count)
-        elif kind == "chiller-trip":
-            st.chillers_in_service = max(st.chillers_in_service - event.units, 0)
-        elif kind == "chiller-restore":
-            st.chillers_in_service = min(st.chillers_in_service + event.units,
-                                         hr.chillers.count)
-        elif kind == "workload-surge":
-            racks = racks_of(topo, event.halls, event.row_groups)
-            self.workload.surge[racks] += event.utilization_step
-            st.surges.append((t + event.duration_s, racks, event.utilization_step))
-        elif kind in ("transformer-fail", "transformer-restore", "ups-fail", "ups-restore"):
-            hall = topo.hall_names.index(event.target)
-            change = -event.units if kind.endswith("-fail") else event.units
-            if kind.startswith("transformer"):
-                self.power_chain.change_hall_units(hall, transformers=change)
-            else:
-                self.power_chain.change_hall_units(hall, ups_modules=change)
-        elif kind == "generator-fail":
-            self.power_chain.fail_generators(event.units)
-        elif kind == "generator-restore":
-            self.power_chain.restore_generators(t, event.units)
-        elif kind == "workcell-e-stop":
-            self.robots.emergency_stop(self.cell_index[event.target])
-        elif kind == "workcell-reset":
-            self.robots.reset_cell(self.cell_index[event.target])
-        else:  # service-dispatch
-            self.robots.request_repairs(np.array([self.rack_index[event.target]]))
 
     # ------------------------------------------------------------------ measured inputs
 
@@ -1126,53 +847,57 @@ class Simulation:
     @property
     def has_output(self) -> bool:
         """Whether a step has run since the start or the last reset (snapshots need one)."""
-        return bool(self._last)
+        return self._outputs is not None
+
+    @property
+    def outputs(self) -> StepOutputs:
+        """The latest step's outputs beside the state (a step must have run)."""
+        if self._outputs is None:
+            raise RuntimeError("no step has run yet: call step() first")
+        return self._outputs
 
     def snapshot(self, *, robots: bool = True) -> Snapshot:
         """An immutable copy of the state. ``robots=False`` leaves out the robots' poses and
         routes, the costliest part, for readers that do not look at them (alarm scans)."""
-        if not self._last:
+        if self._outputs is None:
             raise RuntimeError("no step has run yet: call step() before snapshot()")
-        st, last = self.state, self._last
-        loop = last["loop"]
-        grid = last["grid"]
+        st, out = self.state, self._outputs
+        loop = out.loop
         site = {name: float(v) for (name, _), v in zip(SITE_COLUMNS, self._site, strict=True)}
         racks = frozen_fields(
-            RackState, utilization=last["util"], power_kw=last["rack_in_w"] / 1e3,
-            gpu_temp_c=st.junction_c, inlet_temp_c=last["rack_inlet_c"],
-            outlet_temp_c=st.rack_coolant_c, flow_lpm=last["rack_flow_lpm"],
-            liquid_heat_kw=last["liquid_w"] / 1e3,
-            throttled=st.throttled & last["powered"], tripped=st.tripped,
-            tokens_per_s=last["rack_tokens"],
+            RackState, utilization=out.utilization, power_kw=out.rack_in_w / 1e3,
+            gpu_temp_c=st.junction_c, inlet_temp_c=out.rack_inlet_c,
+            outlet_temp_c=st.rack_coolant_c, flow_lpm=out.rack_flow_lpm,
+            liquid_heat_kw=out.liquid_w / 1e3,
+            throttled=st.throttled & out.powered, tripped=st.tripped,
+            tokens_per_s=out.rack_tokens,
             power_cap_fraction=st.power_cap_fraction)
         cdus = frozen_fields(
             CduState, supply_c=st.cdu_supply_c, return_c=st.cdu_coolant_c,
-            flow_lpm=loop.flow_lpm, pump_speed=st.pump_speed, pumps_running=last["running"],
-            dp_kpa=loop.branch_dp_kpa, duty_kw=last["hx_duty_w"] / 1e3,
+            flow_lpm=loop.flow_lpm, pump_speed=st.pump_speed, pumps_running=out.pumps_running,
+            dp_kpa=loop.branch_dp_kpa, duty_kw=out.hx_duty_w / 1e3,
             facility_valve=st.valve, pump_power_kw=loop.pump_power_w / 1e3,
             supply_setpoint_c=st.supply_setpoint_c,
             pump_manual=~np.isnan(st.pump_manual_speed), valve_stuck=st.valve_stuck,
             leak_detected=st.leak_rate_lpm > 0, inventory_fraction=st.inventory_l
             / self.cdu_inventory_l, filter_resistance_factor=st.clog_factor)
-        hr = self.scenario.heat_rejection
         plant = frozen_fields(
             PlantState, fws_supply_c=float(st.facility_c[0]),
-            fws_return_c=float(st.facility_c[0] + last["fw_rise_k"]),
-            dry_cooler_duty_kw=last["dry_w"] / 1e3,
+            fws_return_c=float(st.facility_c[0] + out.fw_rise_k),
+            dry_cooler_duty_kw=out.dry_w / 1e3,
             dry_cooler_fan_speed=st.rejection_fraction,
-            dry_coolers_running=_units_running(st.rejection_fraction,
+            dry_coolers_running=units_running(st.rejection_fraction,
                                                st.dry_coolers_in_service,
-                                               hr.dry_coolers.min_speed)
-            if last["dry_w"] > 0 else 0,
+                                               self.dry_cooler_min_speed)
+            if out.dry_w > 0 else 0,
             dry_coolers_available=st.dry_coolers_in_service,
             chillers_available=st.chillers_in_service,
-            chiller_duty_kw=(last["chw_duty_w"] + last["trim_w"]) / 1e3,
-            chillers_running=last["chillers_running"],
-            chiller_cop=last["chiller_cop"], tower_duty_kw=last["tower_w"] / 1e3,
+            chiller_duty_kw=(out.chw_duty_w + out.trim_w) / 1e3,
+            chillers_running=out.chillers_running,
+            chiller_cop=out.chiller_cop, tower_duty_kw=out.tower_w / 1e3,
             hall_air_c=st.hall_air_c)
         power = frozen_fields(PowerState, **self.power_chain.state_fields(),
                               gpu_power_smoothing=st.smoothing_enabled)
-        del grid
         return Snapshot(step=st.step, time_s=st.time_s, site=site, racks=racks, cdus=cdus,
                         plant=plant, power=power,
                         robots=self.robots.state(st.time_s) if robots else None)
@@ -1181,7 +906,7 @@ class Simulation:
         """The latest step's state read as a snapshot is, field by field and without
         copies (``twin.sim.live``): for a reader on the stepping thread that is done with
         it before the next step, such as the alarm scan."""
-        if not self._last:
+        if self._outputs is None:
             raise RuntimeError("no step has run yet: call step() before live_view()")
         return LiveView(self)
 
@@ -1207,6 +932,7 @@ DR_BASELINE_S = 300.0  # demand-response baseline: mean import over the last min
 DR_CAP_GAIN = 0.5  # cap change per unit of shortfall / IT power, per step
 DR_CAP_RECOVERY_PER_S = 0.01
 DR_CAP_FLOOR = 0.3  # a power cap holds GPUs at 30 % of TDP at the least
+MAX_CROSSING_PASSES = 8  # solves of a step in which a GPU throttles or trips
 
 
 def curtail_levers(workload: WorkloadModel, rack_count: int
@@ -1229,373 +955,3 @@ def curtail_levers(workload: WorkloadModel, rack_count: int
     if inference.any():
         levers.append((inference, 1.0, DR_CAP_FLOOR))
     return levers
-SUCTION_RESERVE = 0.05  # share of a loop's coolant its expansion tank can lose unfelt
-# (engineering choice: tanks hold ~5-10 % of the loop volume; no public figure collected)
-SUCTION_LOST = 0.15  # short by this share the pumps draw air and make no head
-FAULT_KINDS = frozenset({
-    "valve-stuck", "valve-release", "coolant-leak", "leak-repair", "filter-clog",
-    "filter-clean", "dry-cooler-fail", "dry-cooler-restore", "chiller-trip", "chiller-restore",
-    "workload-surge", "transformer-fail", "transformer-restore", "ups-fail", "ups-restore",
-    "generator-fail", "generator-restore", "workcell-e-stop", "workcell-reset", "service-dispatch"})
-MAX_CROSSING_PASSES = 8  # solves of a step in which a GPU throttles or trips
-TRIP_TIME_TOLERANCE_S = 0.5  # a located trip time is settled to within this
-
-
-def _ideal_removal(t_c: float, capacity_j_per_k: float, heat_in_w: float, setpoint_c: float,
-                   max_removal_w: float, dt: float) -> tuple[float, float]:
-    """Remove what brings a node to its setpoint by the step's end, within a capacity.
-
-    Models a plant whose own controls are much faster than the site's thermal nodes
-    (chillers holding their leaving-water temperature). Returns (removed_w, new_t_c).
-    """
-    wanted_w = heat_in_w + capacity_j_per_k * (t_c - setpoint_c) / dt
-    removed_w = min(max(wanted_w, 0.0), max_removal_w)
-    return removed_w, t_c + (heat_in_w - removed_w) * dt / capacity_j_per_k
-
-
-def _staged_fan_power(command: float, min_speed: float) -> float:
-    """Fan power fraction of all units: all run together above min speed (cube law), below
-    it units are staged off and the rest run at min speed."""
-    if command >= min_speed:
-        return command**3
-    return (command / min_speed) * min_speed**3 if min_speed > 0 else 0.0
-
-
-def _units_running(command: float, count: int, min_speed: float) -> int:
-    if command >= min_speed or min_speed <= 0:
-        return count if command > 0 else 0
-    return int(np.ceil(count * command / min_speed))
-
-
-def _weighted(values: np.ndarray, weights: np.ndarray, total: float) -> float:
-    return float(np.dot(values, weights) / total) if total > 0 else float(values.mean())
-
-
-@dataclass(slots=True)
-class _ChipProfile:
-    """Each rack's GPU power over one step: ``power_w`` (per GPU) from the step's start,
-    times the throttle fraction from ``throttle_s`` into the step, nothing from
-    ``trip_s`` (both ``dt`` when the rack neither throttles nor trips in the step)."""
-
-    power_w: np.ndarray
-    throttle_s: np.ndarray
-    trip_s: np.ndarray
-    dt_s: float
-    throttle_fraction: float
-    steady: bool  # no switch inside the step
-
-    @classmethod
-    def constant(cls, power_w: np.ndarray, dt_s: float, throttle_fraction: float
-                 ) -> _ChipProfile:
-        full = np.full(power_w.shape, dt_s)
-        return cls(power_w, full, full, dt_s, throttle_fraction, True)
-
-    @property
-    def mean_w(self) -> np.ndarray:
-        if self.steady:
-            return self.power_w
-        return self.power_w * (self.throttle_s + self.throttle_fraction
-                               * (self.trip_s - self.throttle_s)) / self.dt_s
-
-    @property
-    def online_share(self) -> np.ndarray | float:
-        return 1.0 if self.steady else self.trip_s / self.dt_s
-
-    @property
-    def throttled_in_step(self) -> np.ndarray | bool:
-        return False if self.steady else self.throttle_s < self.dt_s
-
-    @property
-    def tripped_in_step(self) -> np.ndarray | bool:
-        return False if self.steady else self.trip_s < self.dt_s
-
-    def relaxed_w(self, tau_s: np.ndarray, decay: np.ndarray) -> np.ndarray:
-        """``int_0^dt q(s) exp(-(dt - s)/tau) ds / tau`` (W per GPU): the power whose
-        heat is still in the junction at the step's end, in the junction's exact
-        solution ``T_end = a T_0 + (1 - a) T_coolant + R q_relaxed`` (``a`` = decay)."""
-        if self.steady:
-            return self.power_w * (1.0 - decay)
-        at_throttle = np.exp((self.throttle_s - self.dt_s) / tau_s)
-        at_trip = np.exp((self.trip_s - self.dt_s) / tau_s)
-        return self.power_w * ((at_throttle - decay)
-                               + self.throttle_fraction * (at_trip - at_throttle))
-
-    def junction_end_c(self, sim: Simulation, junction_c: np.ndarray,
-                       coolant_start_c: np.ndarray, coolant_end_c: np.ndarray) -> np.ndarray:
-        """Junction temperatures at the step's end, exact for this power profile over
-        the rack coolant moving linearly from ``coolant_start_c`` to ``coolant_end_c``."""
-        decay = sim.junction_decay
-        end_c = decay * junction_c
-        end_c += sim.junction_from_start * coolant_start_c
-        end_c += sim.junction_from_end * coolant_end_c
-        if self.steady:
-            end_c += sim.junction_relax_k_per_w * self.power_w
-        else:
-            end_c += sim.racks.junction_resistance_k_per_w * self.relaxed_w(
-                sim.junction_tau_s, decay)
-        return end_c
-
-    def bracketed(self, tried: _ChipProfile, brackets: list[tuple[np.ndarray, ...]],
-                  last: bool) -> _ChipProfile:
-        """This profile's throttle and trip times, found with the coolant that the
-        ``tried`` profile left, moved towards the fixed point where the two agree.
-
-        A throttle or trip cuts the heat that brought it on: an earlier one leaves the
-        coolant cooler and the crossing later. Each rack's fixed point is kept in a
-        bracket (early, late, with how far each try's crossing fell from it) per
-        switch, narrowed by every try; the next try is the regula falsi point of the
-        bracket, or, until both ends are known, the crossing just found if it lies
-        inside, else the bracket's middle. On the ``last`` try an unsettled
-        rack switches at the bracket's early end, where its GPU has not yet passed the
-        limit."""
-        times = []
-        for found, tried_s, (early, late, early_gap, late_gap) in zip(
-                (self.throttle_s, self.trip_s), (tried.throttle_s, tried.trip_s), brackets,
-                strict=True):
-            gap = found - tried_s  # falls as the tried time rises; the fixed point is 0
-            later = gap > TRIP_TIME_TOLERANCE_S
-            sooner = gap < -TRIP_TIME_TOLERANCE_S
-            np.copyto(early, tried_s, where=later)
-            np.copyto(early_gap, gap, where=later)
-            np.copyto(late, tried_s, where=sooner)
-            np.copyto(late_gap, gap, where=sooner)
-            settled = ~(later | sooner)
-            # regula falsi where both ends are known, else the crossing just found
-            # (a fixed-point step) if it lies inside, else bisection
-            known = np.isfinite(early_gap) & np.isfinite(late_gap)
-            falsi = early + early_gap * (late - early) / np.where(
-                known, early_gap - late_gap, 1.0)
-            inside = (found > early) & (found < late)
-            trial = np.where(known & (falsi > early) & (falsi < late), falsi,
-                             np.where(~known & inside, found, 0.5 * (early + late)))
-            trial = np.where(settled, found, trial)
-            if last:
-                trial = np.where(settled, found, early)
-            times.append(trial)
-        throttle_s, trip_s = times
-        throttle_s = np.minimum(throttle_s, trip_s)
-        steady = not ((throttle_s < self.dt_s).any() or (trip_s < self.dt_s).any())
-        return _ChipProfile(self.power_w, throttle_s, trip_s, self.dt_s,
-                            self.throttle_fraction, steady)
-
-    def located(self, sim: Simulation, coolant_c: np.ndarray, online: np.ndarray
-                ) -> _ChipProfile | None:
-        """The profile with each throttle and trip at the time the junction reaches its
-        limit: roots of its exact solution over the coolant moving linearly from its
-        start-of-step temperature to ``coolant_c``. None when that is this profile (to
-        within ``TRIP_TIME_TOLERANCE_S``)."""
-        r, st = sim.racks, sim.state
-        dt = self.dt_s
-        start_c = st.junction_c
-        # the junction at the step's end without a switch: below every limit, no crossing
-        end_c = sim.junction_decay * start_c
-        end_c += sim.junction_from_start * st.rack_coolant_c
-        end_c += sim.junction_from_end * coolant_c
-        end_c += sim.junction_relax_k_per_w * self.power_w
-        if self.steady and not (end_c >= np.where(st.throttled, r.critical_c,
-                                                  r.throttle_c)).any():
-            return None
-        path = _JunctionPath(sim, st.rack_coolant_c, coolant_c, self.trip_s)
-        may_throttle = online & ~st.throttled & (end_c >= r.throttle_c)
-        throttle_s = path.crossing_s(0.0, start_c, self.power_w, r.throttle_c, may_throttle)
-        switched = throttle_s < dt
-        from_s = np.where(switched, throttle_s, 0.0)
-        from_c = np.where(switched, path.at_c(throttle_s, 0.0, start_c, self.power_w),
-                          start_c)
-        after_w = np.where(switched, self.power_w * self.throttle_fraction, self.power_w)
-        hot = online & (path.at_c(dt, from_s, from_c, after_w) >= r.critical_c)
-        trip_s = path.crossing_s(from_s, from_c, after_w, r.critical_c, hot)
-        if (np.max(np.abs(throttle_s - self.throttle_s)) <= TRIP_TIME_TOLERANCE_S
-                and np.max(np.abs(trip_s - self.trip_s)) <= TRIP_TIME_TOLERANCE_S):
-            return None
-        return _ChipProfile(self.power_w, throttle_s, trip_s, dt, self.throttle_fraction,
-                            not (switched.any() or (trip_s < dt).any()))
-
-
-class _StoppingHeat:
-    """Heat into exact exponential nodes (the halls' air) from racks of which some stop
-    inside the step (a trip, a UPS at end of discharge): those give ``mean * dt / stop``
-    until ``stop_s`` and nothing after. A node with rate ``k = G / C`` ends the step as
-    if it got, held over the step, the input
-
-        q_on (exp(-k (dt - stop)) - exp(-k dt)) / (1 - exp(-k dt))
-
-    (the heat still in it at the step's end; ``q_on stop / dt``, the mean, as k -> 0).
-    ``end_equivalent_w`` gives what to add to the held mean for that end temperature;
-    the energy the node passes on stays the mean's."""
-
-    __slots__ = ("dt_s", "mean_w", "node", "nodes", "on_w", "stop_s")
-
-    def __init__(self, node: np.ndarray, mean_w: np.ndarray, stop_s: np.ndarray,
-                 dt_s: float, nodes: int):
-        early = stop_s < dt_s
-        self.node = node[early]
-        self.stop_s = stop_s[early]
-        self.mean_w = mean_w[early]
-        self.on_w = np.divide(self.mean_w * dt_s, self.stop_s,
-                              out=np.zeros_like(self.mean_w), where=self.stop_s > 0)
-        self.dt_s = dt_s
-        self.nodes = nodes
-
-    def end_equivalent_w(self, rate_per_s: np.ndarray) -> np.ndarray:
-        k = np.broadcast_to(rate_per_s, (self.nodes,))[self.node]
-        x = k * self.dt_s
-        small = x < 1e-9
-        safe = np.where(small, 1.0, x)
-        weight = np.where(small, self.stop_s / self.dt_s,
-                          np.exp(-safe) * np.expm1(k * self.stop_s) / -np.expm1(-safe))
-        return np.bincount(self.node, weights=self.on_w * weight - self.mean_w,
-                           minlength=self.nodes)
-
-
-class _JunctionPath:
-    """Junction temperatures inside a step: from ``(from_s, from_c)`` at a constant
-    power ``q`` over coolant ``X(t) = X_0 + s t`` the exact solution is
-
-        T(t) = X(t) + q R - s tau + (T_from - X(t_from) - q R + s tau) exp(-(t - t_from)/tau)
-
-    The coolant's rate ``s`` is its change over the step spread over the time its rack
-    runs (a rack that trips stops heating it; before the trip a rack without flow
-    heats its coolant at a near-constant rate): a simplification that the crossings,
-    iterated to their fixed point, need for a coolant that heats fast.
-    """
-
-    def __init__(self, sim: Simulation, coolant_start_c: np.ndarray,
-                 coolant_end_c: np.ndarray, heated_s: np.ndarray):
-        self.dt_s = sim.dt_s
-        self.tau_s = sim.junction_tau_s
-        self.resistance = sim.racks.junction_resistance_k_per_w
-        self.coolant_start_c = coolant_start_c
-        # the coolant changes while its rack runs: until ``heated_s``, its trip
-        self.rate_k_per_s = (coolant_end_c - coolant_start_c) / np.maximum(heated_s, 1e-3)
-
-    def at_c(self, t_s, from_s, from_c, power_w, index=slice(None)) -> np.ndarray:
-        tau, rate = self.tau_s[index], self.rate_k_per_s[index]
-        x0 = self.coolant_start_c[index]
-        offset = power_w * self.resistance[index] - rate * tau
-        return (x0 + rate * t_s + offset
-                + (from_c - x0 - rate * from_s - offset) * np.exp((from_s - t_s) / tau))
-
-    def crossing_s(self, from_s, from_c, power_w, limit_c, candidates) -> np.ndarray:
-        """When the junction, below ``limit_c`` at ``from_s``, reaches it (bisection to
-        a microsecond); at ``from_s`` if it is there already; ``dt`` for racks that are
-        no candidates (callers pass those that end the step at or above the limit)."""
-        dt = self.dt_s
-        out = np.full(candidates.shape, dt)
-        index = np.flatnonzero(candidates)
-        if not index.size:
-            return out
-        start = np.broadcast_to(from_s, candidates.shape)[index]
-        t0_c = np.broadcast_to(from_c, candidates.shape)[index]
-        power = np.broadcast_to(power_w, candidates.shape)[index]
-        limit = limit_c[index]
-        early, late = start.copy(), np.full(index.size, dt)
-        for _ in range(math.ceil(math.log2(max(dt, 1e-3) / 1e-6))):
-            middle = 0.5 * (early + late)
-            over = self.at_c(middle, start, t0_c, power, index) >= limit
-            late = np.where(over, middle, late)
-            early = np.where(over, early, middle)
-        out[index] = np.where(t0_c >= limit, start, late)
-        return out
-
-
-class _CduLoop:
-    """The CDUs' secondary nodes over one step (backward Euler), with what the racks
-    return given as ``carried = base - slope * supply`` per CDU, the racks' own exact
-    and implicit responses summed. For an exchanger conductance ``G`` (facility side
-    given by the valve) and the facility water at ``T_fw``:
-
-        C (T - T_0) / dt = base - slope T_s + P - G (T - T_fw),  T_s = T - k (T - T_fw)
-
-    with ``k = G / C_hot``, linear in ``T``: solved in closed form, stable for any dt."""
-
-    def __init__(self, sim: Simulation, carried_base_w: np.ndarray, carried_slope: np.ndarray,
-                 pump_w: np.ndarray, hot_rate_w_per_k: np.ndarray):
-        topo = sim.topology
-        self.start_c = sim.state.cdu_coolant_c
-        self.capacity_per_s = sim.cdus.capacity_j_per_k / sim.dt_s
-        self.base_w = np.bincount(topo.rack_cdu, weights=carried_base_w,
-                                  minlength=topo.cdu_count)
-        self.base_w += pump_w + self.capacity_per_s * self.start_c
-        self.slope = np.bincount(topo.rack_cdu, weights=carried_slope,
-                                 minlength=topo.cdu_count)
-        self.hot_rate = hot_rate_w_per_k
-        self.ua = sim.cdus.hx_ua_w_per_k
-        self.exchanger_g = np.zeros_like(self.hot_rate)
-        self.kappa = np.zeros_like(self.hot_rate)
-
-    def return_affine(self, cold_rate_w_per_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(offset_c, slope)``: the CDU node's end temperature is offset + slope T_fw."""
-        g = exchanger_conductance_w_per_k(self.ua, self.hot_rate, cold_rate_w_per_k,
-                                          out=self.exchanger_g)
-        np.divide(g, self.hot_rate, out=self.kappa, where=self.hot_rate > 0)
-        self.kappa[self.hot_rate <= 0] = 0.0
-        denominator = self.capacity_per_s + self.slope * (1.0 - self.kappa) + g
-        return self.base_w / denominator, (g - self.slope * self.kappa) / denominator
-
-    def supply_c(self, cold_rate_w_per_k: np.ndarray, facility_c: float) -> np.ndarray:
-        offset, slope = self.return_affine(cold_rate_w_per_k)
-        return self.supply_from(offset, slope, facility_c)
-
-    def supply_from(self, offset_c: np.ndarray, slope: np.ndarray, facility_c: float
-                    ) -> np.ndarray:
-        """The supply temperature, of the exchanger last given to ``return_affine``."""
-        t = offset_c + slope * facility_c
-        return t - self.kappa * (t - facility_c)
-
-
-@dataclass(slots=True)
-class _FacilityWater:
-    """The facility-water node over one step (backward Euler), the CDUs' exchangers as
-    affine functions of its temperature, free cooling at a fan command ``x`` and the
-    chillers' trim ``W``:
-
-        C (T - T_0)/dt = sum G_i (offset_i + slope_i T - T) + P_pump - x g (T - T_sink) - W
-
-    solved in closed form. The trim holds the water at the top of its band within its
-    capacity, inside the solve: the exchangers and the free cooling see the held
-    temperature over the step, as they do when the chillers trim continuously. (Trimmed
-    after a solve without it, the node would first heat up over the whole step and the
-    dry coolers reject more at that temperature: at dt = 300 s in a hot afternoon, 20 %
-    more free cooling and less chiller power than at dt = 1 s.)"""
-
-    capacity_j_per_k: float
-    start_c: float
-    dt_s: float
-    exchanger_g: np.ndarray
-    cdu_offset_c: np.ndarray
-    cdu_slope: np.ndarray
-    pump_w: float
-    dry_g_w_per_k: float  # at full fan command
-    dry_bulb_c: float
-    tower_g_w_per_k: float
-    wet_bulb_c: float
-    trim_to_c: float
-    trim_capacity_w: float
-
-    def before_trim_c(self, fan: np.ndarray) -> np.ndarray:
-        per_s = self.capacity_j_per_k / self.dt_s
-        inflow = float(np.dot(self.exchanger_g, self.cdu_offset_c))
-        loss = float(np.dot(self.exchanger_g, 1.0 - self.cdu_slope))
-        sink_w = self.dry_g_w_per_k * self.dry_bulb_c + self.tower_g_w_per_k * self.wet_bulb_c
-        g = self.dry_g_w_per_k + self.tower_g_w_per_k
-        return ((per_s * self.start_c + inflow + self.pump_w + fan * sink_w)
-                / (per_s + loss + fan * g))
-
-    def _trim(self, fan: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(end temperature, trim W)`` at fan command ``fan``."""
-        t = self.before_trim_c(fan)
-        # the node's whole response to a heat sink W: T falls by W / (C/dt + B)
-        per_s = self.capacity_j_per_k / self.dt_s
-        response = (per_s + float(np.dot(self.exchanger_g, 1.0 - self.cdu_slope))
-                    + fan * (self.dry_g_w_per_k + self.tower_g_w_per_k))
-        removed = np.clip(response * (t - self.trim_to_c), 0.0, self.trim_capacity_w)
-        return t - removed / response, removed
-
-    def after_trim_c(self, fan: np.ndarray) -> np.ndarray:
-        return self._trim(fan)[0]
-
-    def trimmed(self, fan: float) -> tuple[float, float]:
-        """``(end temperature C, trim W)`` at the fan command ``fan``."""
-        t, removed = self._trim(np.array([fan]))
-        return float(t[0]), float(removed[0])

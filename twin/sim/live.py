@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from twin.sim.nodes import units_running
 from twin.sim.snapshot import SITE_NAMES
 
 if TYPE_CHECKING:
@@ -25,35 +26,29 @@ if TYPE_CHECKING:
 Getter = Callable[["Simulation"], Any]
 
 
-def _units_running(command: float, count: int, min_speed: float) -> int:
-    from twin.sim.engine import _units_running as units_running
-
-    return units_running(command, count, min_speed)
-
-
 RACK_FIELDS: dict[str, Getter] = {
-    "utilization": lambda sim: sim._last["util"],
-    "power_kw": lambda sim: sim._last["rack_in_w"] / 1e3,
+    "utilization": lambda sim: sim.outputs.utilization,
+    "power_kw": lambda sim: sim.outputs.rack_in_w / 1e3,
     "gpu_temp_c": lambda sim: sim.state.junction_c,
-    "inlet_temp_c": lambda sim: sim._last["rack_inlet_c"],
+    "inlet_temp_c": lambda sim: sim.outputs.rack_inlet_c,
     "outlet_temp_c": lambda sim: sim.state.rack_coolant_c,
-    "flow_lpm": lambda sim: sim._last["rack_flow_lpm"],
-    "liquid_heat_kw": lambda sim: sim._last["liquid_w"] / 1e3,
+    "flow_lpm": lambda sim: sim.outputs.rack_flow_lpm,
+    "liquid_heat_kw": lambda sim: sim.outputs.liquid_w / 1e3,
     "throttled": lambda sim: sim.state.throttled,
     "tripped": lambda sim: sim.state.tripped,
-    "tokens_per_s": lambda sim: sim._last["rack_tokens"],
+    "tokens_per_s": lambda sim: sim.outputs.rack_tokens,
     "power_cap_fraction": lambda sim: sim.state.power_cap_fraction,
 }
 CDU_FIELDS: dict[str, Getter] = {
     "supply_c": lambda sim: sim.state.cdu_supply_c,
     "return_c": lambda sim: sim.state.cdu_coolant_c,
-    "flow_lpm": lambda sim: sim._last["loop"].flow_lpm,
+    "flow_lpm": lambda sim: sim.outputs.loop.flow_lpm,
     "pump_speed": lambda sim: sim.state.pump_speed,
-    "pumps_running": lambda sim: sim._last["running"],
-    "dp_kpa": lambda sim: sim._last["loop"].branch_dp_kpa,
-    "duty_kw": lambda sim: sim._last["hx_duty_w"] / 1e3,
+    "pumps_running": lambda sim: sim.outputs.pumps_running,
+    "dp_kpa": lambda sim: sim.outputs.loop.branch_dp_kpa,
+    "duty_kw": lambda sim: sim.outputs.hx_duty_w / 1e3,
     "facility_valve": lambda sim: sim.state.valve,
-    "pump_power_kw": lambda sim: sim._last["loop"].pump_power_w / 1e3,
+    "pump_power_kw": lambda sim: sim.outputs.loop.pump_power_w / 1e3,
     "supply_setpoint_c": lambda sim: sim.state.supply_setpoint_c,
     "pump_manual": lambda sim: ~np.isnan(sim.state.pump_manual_speed),
     "valve_stuck": lambda sim: sim.state.valve_stuck,
@@ -63,26 +58,20 @@ CDU_FIELDS: dict[str, Getter] = {
 }
 
 
-def _chillers_running(sim: Simulation) -> int:
-    duty_w = sim._last["chw_duty_w"] + sim._last["trim_w"]
-    capacity_w = max(sim.scenario.heat_rejection.chillers.capacity_kw * 1e3, 1.0)
-    return int(np.ceil(duty_w / capacity_w - 1e-9))
-
-
 PLANT_FIELDS: dict[str, Getter] = {
     "fws_supply_c": lambda sim: float(sim.state.facility_c[0]),
-    "fws_return_c": lambda sim: float(sim.state.facility_c[0] + sim._last["fw_rise_k"]),
-    "dry_cooler_duty_kw": lambda sim: sim._last["dry_w"] / 1e3,
+    "fws_return_c": lambda sim: float(sim.state.facility_c[0] + sim.outputs.fw_rise_k),
+    "dry_cooler_duty_kw": lambda sim: sim.outputs.dry_w / 1e3,
     "dry_cooler_fan_speed": lambda sim: sim.state.rejection_fraction,
-    "dry_coolers_running": lambda sim: _units_running(
+    "dry_coolers_running": lambda sim: units_running(
         sim.state.rejection_fraction, sim.state.dry_coolers_in_service,
-        sim.scenario.heat_rejection.dry_coolers.min_speed) if sim._last["dry_w"] > 0 else 0,
+        sim.dry_cooler_min_speed) if sim.outputs.dry_w > 0 else 0,
     "dry_coolers_available": lambda sim: sim.state.dry_coolers_in_service,
     "chillers_available": lambda sim: sim.state.chillers_in_service,
-    "chiller_duty_kw": lambda sim: (sim._last["chw_duty_w"] + sim._last["trim_w"]) / 1e3,
-    "chillers_running": _chillers_running,
-    "chiller_cop": lambda sim: sim._last["chiller_cop"],
-    "tower_duty_kw": lambda sim: sim._last["tower_w"] / 1e3,
+    "chiller_duty_kw": lambda sim: (sim.outputs.chw_duty_w + sim.outputs.trim_w) / 1e3,
+    "chillers_running": lambda sim: sim.outputs.chillers_running,
+    "chiller_cop": lambda sim: sim.outputs.chiller_cop,
+    "tower_duty_kw": lambda sim: sim.outputs.tower_w / 1e3,
     "hall_air_c": lambda sim: sim.state.hall_air_c,
 }
 

@@ -104,9 +104,10 @@ class Weather:
         return np.interp(np.mod(day, DAYS_PER_YEAR), MID_MONTH_DAY, values,
                          period=DAYS_PER_YEAR)
 
-    def _anomaly(self, day_index: np.ndarray) -> np.ndarray:
-        """Seeded AR(1) daily anomalies, K, generated in order as far as needed."""
-        needed = int(np.max(day_index)) + 2
+    def _anomaly(self, day_index: int) -> tuple[float, float]:
+        """Seeded AR(1) daily anomalies, K, of a day and the next, generated in order as
+        far as needed."""
+        needed = day_index + 3
         while len(self._anomalies) < needed:
             block = len(self._anomalies) // _DAYS_PER_BLOCK
             shocks = np.random.default_rng([self.seed, 271828, block]).standard_normal(
@@ -116,7 +117,7 @@ class Weather:
             for shock in shocks:
                 self._anomalies.append(value)
                 value = ANOMALY_CORRELATION * value + scale * shock
-        return np.asarray(self._anomalies)[day_index]
+        return self._anomalies[day_index], self._anomalies[day_index + 1]
 
     def at(self, time_s: float) -> tuple[float, float]:
         """(dry-bulb C, wet-bulb C) at ``time_s`` seconds after the scenario start.
@@ -126,8 +127,11 @@ class Weather:
         """
         knot = int(time_s // KNOT_S)
         if knot != self._knot:
+            # a step to the next knot keeps the value there (a minute's steps)
+            start = (self._knot_values[1] if knot == self._knot + 1 and self._knot >= 0
+                     else self.exact_at(knot * KNOT_S))
             self._knot = knot
-            self._knot_values = (self.exact_at(knot * KNOT_S), self.exact_at((knot + 1) * KNOT_S))
+            self._knot_values = (start, self.exact_at((knot + 1) * KNOT_S))
         w = time_s / KNOT_S - knot
         (db0, wb0), (db1, wb1) = self._knot_values
         return db0 + (db1 - db0) * w, wb0 + (wb1 - wb0) * w
@@ -144,7 +148,7 @@ class Weather:
         elapsed_days = max(time_s, 0.0) / SECONDS_PER_DAY
         index = int(elapsed_days)
         w = elapsed_days - index
-        pair = self._anomaly(np.array([index, index + 1]))
+        pair = self._anomaly(index)
         anomaly = pair[0] * (1.0 - w) + pair[1] * w
         hour = (day - np.floor(day)) * 24.0
         daily_mean = mean + anomaly

@@ -61,6 +61,9 @@ def fraction_high(t0: float, dt: float, period, high_time, start: float = 0.0):
     return float(share) if share.ndim == 0 else share
 
 
+_PAIRWISE_MIN = 8  # numpy sums 8 or more values pairwise, fewer one after another
+
+
 @dataclass(slots=True)
 class _Noise:
     """Smooth seeded noise: standard-normal knots every ``spacing_s``, linearly interpolated."""
@@ -84,8 +87,18 @@ class _Noise:
     def mean(self, t0: float, dt: float) -> float:
         """Mean over [t0, t0 + dt] of the interpolated noise (trapezoid over the knots)."""
         samples = max(2, int(np.ceil(dt / self.spacing_s)) + 1)
-        times = np.linspace(t0, t0 + dt, samples)
-        return float(np.mean([self.value(t) for t in times]))
+        if samples >= _PAIRWISE_MIN:
+            times = np.linspace(t0, t0 + dt, samples)
+            return float(np.mean([self.value(t) for t in times]))
+        # fewer samples than numpy sums pairwise: the same points and the same sum, in
+        # plain floats (np.linspace's points are start + i step, then the stop exactly)
+        stop = t0 + dt
+        step = (stop - t0) / (samples - 1)
+        total = 0.0
+        for i in range(samples - 1):
+            total += self.value(i * step + t0)
+        total += self.value(stop)
+        return total / samples
 
     def value(self, t: float) -> float:
         x = max(t, 0.0) / self.spacing_s

@@ -48,7 +48,7 @@ def _problems(text: str) -> list[str]:
 
 def test_the_builtin_story_plays_on_its_scenario_for_about_five_minutes() -> None:
     assert DEFAULT_STORY in builtin_stories()
-    story, path, scenario = prepare(None, None)
+    story, path, scenario, _ = prepare(None, None)
     assert path == builtin_stories()[DEFAULT_STORY]
     assert 240 <= sum(step.hold_s for step in story.steps) <= 360
     assert scenario.scenario.name == "seoul-ai-factory"

@@ -77,9 +77,7 @@ from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
 from twin.scenario.loader import builtin_scenario_dir
 from twin.scenario.schema import Event
 from twin.settings import Settings, save_settings
-from twin.sim.layout import build_layout
 from twin.sim.snapshot import Snapshot
-from twin.sim.topology import build_topology
 from twin.sim.weather import check_hourly_csv
 
 FRAME_INTERVAL_MS = 16  # pull snapshots at up to 60 Hz; slower GL simply draws fewer
@@ -127,8 +125,9 @@ class MainWindow(QMainWindow):
         self.settings, self.source = settings, source
         if speed not in SPEEDS_OFFERED:
             speed = DEFAULT_SPEED
-        self.topology = build_topology(scenario)
-        self.layout_ = build_layout(scenario, self.topology)
+        # the site's structure, compiled once by the simulation (or the recording)
+        self.site = simulation.site
+        self.topology, self.layout_ = self.site.topology, self.site.layout
         self.theme: Theme = THEMES[theme]
         # display units: as asked, else the saved ones, else SI (the simulation's)
         self.units = UnitSystem(units or (settings.units if settings else UnitSystem.SI))

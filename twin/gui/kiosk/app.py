@@ -24,8 +24,7 @@ from twin.gui.kiosk.story import (
 from twin.paths import log_dir
 from twin.scenario import Scenario, load
 from twin.settings import load_settings
-from twin.sim.layout import build_layout
-from twin.sim.topology import build_topology
+from twin.sim.site import Site
 from twin.sim.weather import check_hourly_csv
 
 EXIT_NO_DISPLAY = 2
@@ -37,10 +36,10 @@ log = logging.getLogger("twin.kiosk")
 
 
 def prepare(story_name_or_path: str | Path | None,
-            scenario_name_or_path: str | Path | None) -> tuple[Story, Path, Scenario]:
-    """The story, its file and the scenario it will play on, checked against each other;
-    a ScenarioError lists every problem. The scenario is staged for the story (its start,
-    no scheduled events of its own)."""
+            scenario_name_or_path: str | Path | None) -> tuple[Story, Path, Scenario, Site]:
+    """The story, its file, the scenario it will play on and that scenario's site,
+    checked against each other; a ScenarioError lists every problem. The scenario is
+    staged for the story (its start, no scheduled events of its own)."""
     from twin.gui.colors import rack_color_fields
     from twin.gui.viewpoints import site_viewpoints
 
@@ -48,12 +47,12 @@ def prepare(story_name_or_path: str | Path | None,
     story = load_story(path)
     scenario = staged(story, load(scenario_name_or_path or story_scenario(story, path)))
     check_hourly_csv(scenario)
-    topology = build_topology(scenario)
-    viewpoints = site_viewpoints(build_layout(scenario, topology), topology.hall_names,
+    site = Site.build(scenario)
+    viewpoints = site_viewpoints(site.layout, site.topology.hall_names,
                                  tuple(cell.name for cell in scenario.workcells))
-    check_story(story, str(path), scenario, topology, viewpoints,
+    check_story(story, str(path), scenario, site.topology, viewpoints,
                 [field.key for field in rack_color_fields(scenario)])
-    return story, path, scenario
+    return story, path, scenario, site
 
 
 def log_path() -> Path:
@@ -89,7 +88,7 @@ def run_kiosk(story_name_or_path: str | Path | None = None,
     first saving a PNG of the screen to ``screenshot``, and prints one line of JSON:
     frames drawn, frames per second, simulated seconds and what the show was showing.
     """
-    story, path, scenario = prepare(story_name_or_path, scenario_name_or_path)
+    story, path, scenario, site = prepare(story_name_or_path, scenario_name_or_path)
     from twin.gui.app import create_application, display_problem
 
     problem = display_problem()
@@ -112,8 +111,8 @@ def run_kiosk(story_name_or_path: str | Path | None = None,
     from twin.gui.kiosk._qt.window import QUIT_COMBINATION, KioskWindow
     from twin.sim.engine import Simulation
 
-    window = KioskWindow(scenario, Simulation.from_scenario(scenario), story, story_path=path,
-                         language=language, units=settings.units)
+    window = KioskWindow(scenario, Simulation.from_scenario(scenario, site=site), story,
+                         story_path=path, language=language, units=settings.units)
     window.setGeometry(chosen.geometry())
     window.showFullScreen()
     log.info("kiosk: story %s on %s in %s, %s units, on screen %r; %s leaves",

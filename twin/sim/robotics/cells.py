@@ -398,9 +398,8 @@ class TaskCell:
         total = self._cumulative(both)
         n = tau.size
         spent = total[n:] - total[:n]
-        self.state_time_s[robots, RobotState.MOVING] += spent[:, 1]
-        self.state_time_s[robots, RobotState.WORKING] += spent[:, 2]
-        self.state_time_s[robots, RobotState.WAITING] += spent[:, 3]
+        # moving, working, waiting: consecutive states, as the table's columns 1-3
+        self.state_time_s[robots, RobotState.MOVING:RobotState.WAITING + 1] += spent[:, 1:]
         # program ends passed by each time
         ends = np.where(both >= duration, np.floor((both - duration) / period) + 1, 0)
         self.cycles_done[robots] += (ends[n:] - ends[:n]).astype(np.int64)
@@ -420,7 +419,6 @@ class TaskCell:
         # a shorter wait may end cycles whose wait has already lasted long enough
         self.cycle_pos_s = np.where(self.cycle_pos_s >= self.period_s, 0.0, self.cycle_pos_s)
         capacity = battery.capacity_j if battery else np.inf
-        charge_w = battery.charge_rate_w(cycle.idle_w) if battery else 0.0
         if (self.running.all() and not self.fault.any() and not self.charging.any()
                 and (battery is None or bool(np.all(
                     (self.soc - battery.low_soc) * capacity >= self._peak_w * dt_s)))):
@@ -430,6 +428,7 @@ class TaskCell:
             if battery:
                 self.soc = self.soc - used / capacity
             return self._finish_step(dt_s, used, grid)
+        charge_w = battery.charge_rate_w(cycle.idle_w) if battery else 0.0
         used = np.zeros(self.count)
         grid = np.zeros(self.count)
         left = np.full(self.count, float(dt_s))

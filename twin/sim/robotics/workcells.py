@@ -101,8 +101,8 @@ class Workcells:
         grids = {}
         for k, cell in enumerate(s.workcells):
             served = [topo.row_group_names.index(g) for g in cell.served_by]
-            self.cell_racks.append(np.flatnonzero(np.isin(topo.row_group[topo.rack_row],
-                                                          served)))
+            self.cell_racks.append(_as_slice(np.flatnonzero(np.isin(
+                topo.row_group[topo.rack_row], served))))
             for robot in cell.robots:
                 if cell.kind == "service":
                     hall = int(self.cell_hall[k])
@@ -161,7 +161,7 @@ class Workcells:
 
     def cell_pace(self, rack_delivered: np.ndarray) -> np.ndarray:
         """Per cell, 0-1: share of its serving racks' work still delivered."""
-        return np.array([rack_delivered[racks].mean() if racks.size else 1.0
+        return np.array([rack_delivered[racks].mean() if _count(racks) else 1.0
                          for racks in self.cell_racks])
 
     # ---------------------------------------------------------------- stepping
@@ -345,6 +345,17 @@ class Workcells:
             repairs_done=int(self._repairs.sum()),
             repairs_open=int(np.count_nonzero(self.awaiting_repair)),
         )
+
+
+def _as_slice(index: np.ndarray) -> np.ndarray | slice:
+    """A run of consecutive racks as a slice (a view, where an index array copies)."""
+    if index.size and index[-1] - index[0] + 1 == index.size:
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
+
+
+def _count(racks: np.ndarray | slice) -> int:
+    return racks.stop - racks.start if isinstance(racks, slice) else racks.size
 
 
 def _stored_j(unit: TaskCell | ServiceFleet) -> float:

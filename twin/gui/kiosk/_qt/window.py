@@ -34,9 +34,7 @@ from twin.gui.objects import Selection, describe
 from twin.gui.runner import SimulationLike, SimulationRunner
 from twin.gui.units import UnitSystem
 from twin.scenario import Scenario
-from twin.sim.layout import build_layout
 from twin.sim.snapshot import Snapshot
-from twin.sim.topology import build_topology
 
 log = logging.getLogger("twin.kiosk")
 
@@ -75,8 +73,8 @@ class KioskWindow(QWidget):
         self.language = language
         self.units = UnitSystem(units)
         self.scenario, self.story = scenario, story
-        self.topology = build_topology(scenario)
-        layout = build_layout(scenario, self.topology)
+        self.site = simulation.site  # compiled once by the simulation
+        self.topology, layout = self.site.topology, self.site.layout
         # the composed (not native) view: the overlay's callouts float over it
         self.canvas = CanvasWrapper(scenario, self.topology, layout,
                                     rack_color_fields(scenario), THEMES["dark"].scene,

@@ -61,11 +61,12 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
     from twin.gui.kiosk.app import prepare
     from twin.sim.engine import Simulation
 
-    story, path, scenario = prepare(args.story, args.scenario)
+    story, path, scenario, site = prepare(args.story, args.scenario)
     flat_out = [step.model_copy(update={"speed": None}) for step in story.steps]
     story = story.model_copy(update={"steps": flat_out})
     app = create_application()
-    window = KioskWindow(scenario, Simulation.from_scenario(scenario), story, story_path=path)
+    window = KioskWindow(scenario, Simulation.from_scenario(scenario, site=site), story,
+                         story_path=path)
     window.setGeometry(app.primaryScreen().geometry())
     window.showFullScreen()
     started = time.monotonic()

@@ -24,6 +24,12 @@ RUNS = {
     "gui_fps.py": (["--scenario", "single-rack", "--seconds", "1"], "single-rack"),
     "kiosk_soak.py": (["--minutes", "0.3", "--sample-s", "2", "--warm-up-s", "2"],
                       "resident memory"),
+    "bill_speed.py": (["--repeats", "1"], "bill of a month"),
+    "exchange_speed.py": (["--repeat", "1", "--seconds", "4"], "messages/s"),
+    "study.py": (["--scenario", "single-rack", "--duration", "1h", "--runs", "2",
+                  "--workers", "1", "--malloc-repeats", "1", "--malloc-duration", "1h"],
+                 "single-rack"),
+    "calibrate_speed.py": (["--hours", "0.75", "--seoul-hours", "0.05"], "one CDU"),
 }
 
 

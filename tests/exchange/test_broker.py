@@ -303,4 +303,4 @@ def test_gui_shadow_opens_on_a_plant(broker, processes, tmp_path):
     # the window ran and reported; how far its model got in a fixed wall-clock wait is
     # the machine's speed (test_window_shadow_follows_the_plants_clock waits for it)
     summary = json.loads(next(line for line in text.splitlines() if line.startswith("{")))
-    assert summary["frames_drawn"] > 0 and summary["simulated_s"] >= 0, summary
+    assert summary["frames_drawn"] > 0, summary

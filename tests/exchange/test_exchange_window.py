@@ -80,8 +80,6 @@ def test_shadow_window_lists_the_shadows_alarms_and_the_lost_broker(broker, proc
 
     vispy.use(app="pyside6", gl="gl+")
     log = tmp_path / "plant.log"
-    plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
-                           "--speed", "max", "--duration", "10min", log=log)
     connection = ShadowConnection(broker_settings(broker.url, client_id="test-shadow-window",
                                                   environ={}, credentials_file=None),
                                   log=(tmp_path / "shadow.log").open("w"))
@@ -99,8 +97,22 @@ def test_shadow_window_lists_the_shadows_alarms_and_the_lost_broker(broker, proc
         qtbot.waitExposed(window)
         assert {p.tag for p in window.alarm_engine.points} >= {
             "shadow.disconnected", "shadow.stale_points", "shadow.cdu_divergence"}
-        qtbot.waitUntil(lambda: window.runner.latest().snapshot is not None
-                        and window.runner.latest().snapshot.time_s >= 120, timeout=300_000)
+        # the plant's values are not retained: it starts once the shadow has subscribed
+        assert connection.link.wait_connected(60)
+        plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                               "--speed", "max", "--duration", "10min", log=log)
+
+        def model_time_s() -> float:
+            snapshot = window.runner.latest().snapshot
+            return -1.0 if snapshot is None else snapshot.time_s
+
+        try:
+            qtbot.waitUntil(lambda: model_time_s() >= 120, timeout=300_000)
+        except qtbot.TimeoutError:
+            shadow = simulation.shadow
+            pytest.fail(f"the shadow's model reached {model_time_s()} s of the plant's "
+                        f"{shadow.plant_s} s; {shadow.status.text()}; plant exit "
+                        f"{plant.poll()}: {log.read_text()[-2000:]}")
         qtbot.waitUntil(lambda: window.connection_label.text().endswith(": connected"),
                         timeout=30_000)
         assert "shadow.disconnected" not in active_tags()

@@ -230,6 +230,8 @@ class SimulationRunner(QObject):
         # take that first step
         if not self._sim.has_output:
             self._observed.step(1)
+            if not self._sim.has_output:  # a shadow whose plant has not published yet
+                return
         snapshot = self._sim.snapshot()
         alarms = self._alarms.summary() if self._alarms is not None else None
         with self._lock:

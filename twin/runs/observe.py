@@ -77,7 +77,10 @@ class ObservedRun:
     def step(self, n: int = 1) -> None:
         simulation = self.simulation
         for _ in range(n):
+            before_s = simulation.time_s
             simulation.step()
+            if simulation.time_s == before_s:  # a shadow waiting for its plant's clock
+                return
             applied, self._pending = tuple(self._pending), []
             for observer in self.observers:
                 observer.on_step(simulation, applied)

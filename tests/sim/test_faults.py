@@ -208,3 +208,24 @@ def test_scheduled_faults_arrive_from_the_timeline(seoul):
     assert snap.power.hall_ups_modules_in_service[1] == 20
     sim.step(round(60 / DT_S))
     assert sim.snapshot().power.hall_ups_modules_in_service[1] == 19
+
+
+def test_every_event_class_of_the_schema_has_a_handler():
+    from typing import get_args
+
+    from twin.sim.events import EVENT_HANDLERS
+
+    union, _ = get_args(Event)
+    assert set(EVENT_HANDLERS) == set(get_args(union))
+
+
+def test_a_demand_response_at_the_start_is_refused_with_the_reason():
+    from tests.fakes import scenario_named
+    from twin.scenario.loader import event_problems
+    from twin.scenario.schema import DemandResponse
+
+    scenario = scenario_named("single-rack")
+    at_start = DemandResponse(kind="demand-response", at_s=0, curtail_mw=0.05, duration_s=60)
+    [problem] = event_problems(scenario, [at_start])
+    assert problem.path == "events[0].at_s" and "baseline" in problem.message
+    assert event_problems(scenario, [at_start.model_copy(update={"at_s": 1.0})]) == []

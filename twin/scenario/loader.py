@@ -23,8 +23,14 @@ from twin.scenario.schema import (
     CONVEYOR_END_GAP_M,
     ROBOT_MODELS,
     WORKCELL_SIZE_M,
+    ChillerTrip,
+    DemandResponse,
+    DryCoolerFailure,
     Event,
+    GeneratorFailure,
+    HallElectricalFailure,
     Scenario,
+    UtilityOutage,
     Workcell,
 )
 
@@ -666,22 +672,29 @@ def event_problems(s: Scenario, events: list[Event], duration_s: float | None = 
                 if name is not None and name not in names:
                     problems.append(Problem(path, unknown_name(what, name, names)))
                     unknown = True
-        if kind in ("dry-cooler-fail", "chiller-trip"):
-            installed = hr.dry_coolers.count if kind == "dry-cooler-fail" else hr.chillers.count
-            if event.units > installed:
+        if isinstance(event, DryCoolerFailure | ChillerTrip):
+            installed = (hr.dry_coolers.count if isinstance(event, DryCoolerFailure)
+                         else hr.chillers.count)
+            if kind.endswith(("-fail", "-trip")) and event.units > installed:
                 problems.append(Problem(f"{at}.units", (
                     f"{event.units} exceeds the {installed} installed")))
-        elif kind in ("generator-fail", "generator-restore"):
+        elif isinstance(event, GeneratorFailure):
             if event.units > s.power.generators.units:
                 problems.append(Problem(f"{at}.units", (
                     f"{event.units} exceeds the {s.power.generators.units} generator sets "
                     "installed")))
-        elif kind == "utility-outage":
+        elif isinstance(event, UtilityOutage):
             if event.generators_failing_to_start > s.power.generators.units:
                 problems.append(Problem(f"{at}.generators_failing_to_start", (
                     f"{event.generators_failing_to_start} exceeds the "
                     f"{s.power.generators.units} generator sets installed")))
-        elif kind in ("transformer-fail", "ups-fail") and not unknown:
+        elif isinstance(event, DemandResponse):
+            if event.at_s <= 0:
+                problems.append(Problem(f"{at}.at_s", (
+                    "a demand-response curtails from the site's import baseline, which the "
+                    "first step measures: schedule it after the start (e.g. '1s')")))
+        elif (isinstance(event, HallElectricalFailure) and kind.endswith("-fail")
+              and not unknown):
             el = s.halls[hall_names.index(event.target)].electrical
             what, installed = (("transformers", el.transformers) if kind.startswith("t")
                                else ("UPS modules", el.ups_modules))

@@ -5,26 +5,70 @@ scripted). ``SiteEvents`` is the part of ``Simulation`` that does this."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from twin.scenario.schema import Event
+from twin.scenario.schema import (
+    CduLoss,
+    ChillerTrip,
+    CoolantLeak,
+    DemandResponse,
+    DryCoolerFailure,
+    Event,
+    FilterClog,
+    GeneratorFailure,
+    GridCap,
+    HallElectricalFailure,
+    Heatwave,
+    PowerCap,
+    PumpTrip,
+    ServiceDispatch,
+    Smoothing,
+    UtilityOutage,
+    ValveStuck,
+    WorkcellStop,
+    WorkloadSurge,
+)
 from twin.sim.workload import racks_of
+
+if TYPE_CHECKING:
+    from twin.sim.hydraulics import CduLoopParams
+    from twin.sim.parameters import CduParams
+    from twin.sim.power import PowerChain
+    from twin.sim.robotics.workcells import Workcells
+    from twin.sim.state import State
+    from twin.sim.topology import Topology
+    from twin.sim.workload import WorkloadModel
 
 SUCTION_RESERVE = 0.05  # share of a loop's coolant its expansion tank can lose unfelt
 # (engineering choice: tanks hold ~5-10 % of the loop volume; no public figure collected)
 SUCTION_LOST = 0.15  # short by this share the pumps draw air and make no head
-FAULT_KINDS = frozenset({
-    "valve-stuck", "valve-release", "coolant-leak", "leak-repair", "filter-clog",
-    "filter-clean", "dry-cooler-fail", "dry-cooler-restore", "chiller-trip", "chiller-restore",
-    "workload-surge", "transformer-fail", "transformer-restore", "ups-fail", "ups-restore",
-    "generator-fail", "generator-restore", "workcell-e-stop", "workcell-reset", "service-dispatch"})
-
 
 class SiteEvents:
     """The event handling of ``Simulation`` (a mixin: it acts on the simulation's state,
     compiled parameters, power chain, robots and workload)."""
+
+    # what the simulation holds (set in ``Simulation.__init__``)
+    dt_s: float
+    state: State
+    topology: Topology
+    cdus: CduParams
+    loop_params: CduLoopParams
+    power_chain: PowerChain
+    robots: Workcells
+    workload: WorkloadModel
+    cdu_inventory_l: np.ndarray
+    dry_cooler_count: int
+    chiller_count: int
+    rack_index: dict[str, int]
+    cell_index: dict[str, int]
+    _events: list[Event]
+    _next_event: int
+    _import_baseline_w: float | None
+    _demand_response: tuple[float, float] | None
 
     @property
     def scheduled_events(self) -> tuple[Event, ...]:
@@ -102,99 +146,149 @@ class SiteEvents:
         st.suction = np.clip((SUCTION_LOST - short) / (SUCTION_LOST - SUCTION_RESERVE), 0.0, 1.0)
 
     def apply(self, event: Event) -> None:
-        """Apply an event now (scheduled ones arrive here at their time; the GUI too)."""
-        st, t = self.state, self.state.time_s
-        kind = event.kind
-        if kind in FAULT_KINDS:
-            self._apply_fault(event, t)
-            return
-        if kind in ("pump-trip", "pump-restore", "cdu-loss", "cdu-restore"):
-            cdu = self.topology.cdu_names.index(event.target)
-            if kind == "pump-trip":
-                st.pumps_available[cdu] = max(st.pumps_available[cdu] - event.pumps, 0)
-            elif kind == "pump-restore":
-                st.pumps_available[cdu] = min(st.pumps_available[cdu] + event.pumps,
-                                              self.cdus.pumps_installed[cdu])
-            else:
-                st.cdu_online[cdu] = kind == "cdu-restore"
-        elif kind == "heatwave":
-            st.heatwaves.append((t, t + event.duration_s, event.offset_k))
-        elif kind == "power-cap":
-            if event.target is None:
-                st.power_cap_fraction[:] = event.fraction
-            else:
-                hall = self.topology.hall_names.index(event.target)
-                st.power_cap_fraction[self.topology.rack_hall == hall] = event.fraction
-        elif kind == "power-smoothing":
-            st.smoothing_enabled = event.enabled
-        elif kind == "demand-response":
-            # curtail from the baseline (recent mean import), not from one swing's value
-            target_w = max(self._import_baseline_w - event.curtail_mw * 1e6, 0.0)
-            self._demand_response = (t + event.duration_s, target_w)
-            self.power_chain.set_demand_response(target_w)
-        elif kind == "grid-cap":
-            self.power_chain.set_import_cap(event.import_cap_mw * 1e6)
-        elif kind == "utility-outage":
-            self.power_chain.start_outage(t, event.duration_s,
-                                          event.generators_failing_to_start)
-        else:  # the schema's discriminated union admits no other kind
-            raise ValueError(f"unknown event kind {kind!r}")
+        """Apply an event now (scheduled ones arrive here at their time; the GUI too): the
+        handler of its class sets state or compiled parameters for the physics to act on,
+        nothing scripted."""
+        handler = EVENT_HANDLERS.get(type(event))
+        if handler is None:  # the schema's discriminated union admits no other class
+            raise ValueError(f"unknown event {type(event).__name__} ({event.kind!r})")
+        handler(self, event, self.state.time_s)
 
-    def _apply_fault(self, event: Event, t: float) -> None:
-        """The fault vocabulary beyond the original events; each sets state that the physics
-        acts on, nothing scripted."""
-        st, kind, topo = self.state, event.kind, self.topology
-        if kind in ("valve-stuck", "valve-release", "coolant-leak", "leak-repair",
-                    "filter-clog", "filter-clean"):
-            cdu = topo.cdu_names.index(event.target)
-            if kind == "valve-stuck":
-                st.valve_stuck[cdu] = True
-                st.valve_stuck_at[cdu] = (st.valve[cdu] if event.position is None
-                                          else event.position)
-            elif kind == "valve-release":
-                st.valve_stuck[cdu] = False
-            elif kind == "coolant-leak":
-                st.leak_rate_lpm[cdu] += event.rate_lpm
-            elif kind == "leak-repair":
-                st.leak_rate_lpm[cdu] = 0.0
-                st.inventory_l[cdu] = self.cdu_inventory_l[cdu]  # topped up
-                self._update_suction()
-            elif kind == "filter-clog":
-                st.clog_ramp = [w for w in st.clog_ramp if w[0] != cdu]
-                st.clog_ramp.append((cdu, t, event.ramp_s, event.factor))
-                self._foul_filters(t)
-            else:
-                st.clog_ramp = [w for w in st.clog_ramp if w[0] != cdu]
-                st.clog_factor[cdu] = 1.0
-                self._set_series_resistance()
-        elif kind == "dry-cooler-fail":
+    # one handler per event class (the table below); ``t`` is the simulated time
+
+    def _pumps(self, event: PumpTrip, t: float) -> None:
+        cdu = self.topology.cdu_names.index(event.target)
+        st = self.state
+        if event.kind == "pump-trip":
+            st.pumps_available[cdu] = max(st.pumps_available[cdu] - event.pumps, 0)
+        else:
+            st.pumps_available[cdu] = min(st.pumps_available[cdu] + event.pumps,
+                                          self.cdus.pumps_installed[cdu])
+
+    def _cdu_online(self, event: CduLoss, t: float) -> None:
+        self.state.cdu_online[self.topology.cdu_names.index(event.target)] = \
+            event.kind == "cdu-restore"
+
+    def _heatwave(self, event: Heatwave, t: float) -> None:
+        self.state.heatwaves.append((t, t + event.duration_s, event.offset_k))
+
+    def _power_cap(self, event: PowerCap, t: float) -> None:
+        st = self.state
+        if event.target is None:
+            st.power_cap_fraction[:] = event.fraction
+        else:
+            hall = self.topology.hall_names.index(event.target)
+            st.power_cap_fraction[self.topology.rack_hall == hall] = event.fraction
+
+    def _smoothing(self, event: Smoothing, t: float) -> None:
+        self.state.smoothing_enabled = event.enabled
+
+    def _demand_response_event(self, event: DemandResponse, t: float) -> None:
+        # curtail from the baseline (recent mean import), not from one swing's value; an
+        # event at the very start has no import yet and curtails from zero
+        baseline_w = self._import_baseline_w or 0.0
+        target_w = max(baseline_w - event.curtail_mw * 1e6, 0.0)
+        self._demand_response = (t + event.duration_s, target_w)
+        self.power_chain.set_demand_response(target_w)
+
+    def _grid_cap(self, event: GridCap, t: float) -> None:
+        self.power_chain.set_import_cap(event.import_cap_mw * 1e6)
+
+    def _utility_outage(self, event: UtilityOutage, t: float) -> None:
+        self.power_chain.start_outage(t, event.duration_s, event.generators_failing_to_start)
+
+    def _valve(self, event: ValveStuck, t: float) -> None:
+        st, cdu = self.state, self.topology.cdu_names.index(event.target)
+        if event.kind == "valve-stuck":
+            st.valve_stuck[cdu] = True
+            st.valve_stuck_at[cdu] = st.valve[cdu] if event.position is None else event.position
+        else:
+            st.valve_stuck[cdu] = False
+
+    def _leak(self, event: CoolantLeak, t: float) -> None:
+        st, cdu = self.state, self.topology.cdu_names.index(event.target)
+        if event.kind == "coolant-leak":
+            st.leak_rate_lpm[cdu] += event.rate_lpm
+        else:
+            st.leak_rate_lpm[cdu] = 0.0
+            st.inventory_l[cdu] = self.cdu_inventory_l[cdu]  # topped up
+            self._update_suction()
+
+    def _filter(self, event: FilterClog, t: float) -> None:
+        st, cdu = self.state, self.topology.cdu_names.index(event.target)
+        st.clog_ramp = [w for w in st.clog_ramp if w[0] != cdu]
+        if event.kind == "filter-clog":
+            st.clog_ramp.append((cdu, t, event.ramp_s, event.factor))
+            self._foul_filters(t)
+        else:
+            st.clog_factor[cdu] = 1.0
+            self._set_series_resistance()
+
+    def _dry_coolers(self, event: DryCoolerFailure, t: float) -> None:
+        st = self.state
+        if event.kind == "dry-cooler-fail":
             st.dry_coolers_in_service = max(st.dry_coolers_in_service - event.units, 0)
-        elif kind == "dry-cooler-restore":
+        else:
             st.dry_coolers_in_service = min(st.dry_coolers_in_service + event.units,
                                             self.dry_cooler_count)
-        elif kind == "chiller-trip":
+
+    def _chillers(self, event: ChillerTrip, t: float) -> None:
+        st = self.state
+        if event.kind == "chiller-trip":
             st.chillers_in_service = max(st.chillers_in_service - event.units, 0)
-        elif kind == "chiller-restore":
+        else:
             st.chillers_in_service = min(st.chillers_in_service + event.units,
                                          self.chiller_count)
-        elif kind == "workload-surge":
-            racks = racks_of(topo, event.halls, event.row_groups)
-            self.workload.surge[racks] += event.utilization_step
-            st.surges.append((t + event.duration_s, racks, event.utilization_step))
-        elif kind in ("transformer-fail", "transformer-restore", "ups-fail", "ups-restore"):
-            hall = topo.hall_names.index(event.target)
-            change = -event.units if kind.endswith("-fail") else event.units
-            if kind.startswith("transformer"):
-                self.power_chain.change_hall_units(hall, transformers=change)
-            else:
-                self.power_chain.change_hall_units(hall, ups_modules=change)
-        elif kind == "generator-fail":
+
+    def _surge(self, event: WorkloadSurge, t: float) -> None:
+        racks = racks_of(self.topology, event.halls, event.row_groups)
+        self.workload.surge[racks] += event.utilization_step
+        self.state.surges.append((t + event.duration_s, racks, event.utilization_step))
+
+    def _hall_electrical(self, event: HallElectricalFailure, t: float) -> None:
+        hall = self.topology.hall_names.index(event.target)
+        change = -event.units if event.kind.endswith("-fail") else event.units
+        if event.kind.startswith("transformer"):
+            self.power_chain.change_hall_units(hall, transformers=change)
+        else:
+            self.power_chain.change_hall_units(hall, ups_modules=change)
+
+    def _generators(self, event: GeneratorFailure, t: float) -> None:
+        if event.kind == "generator-fail":
             self.power_chain.fail_generators(event.units)
-        elif kind == "generator-restore":
+        else:
             self.power_chain.restore_generators(t, event.units)
-        elif kind == "workcell-e-stop":
-            self.robots.emergency_stop(self.cell_index[event.target])
-        elif kind == "workcell-reset":
-            self.robots.reset_cell(self.cell_index[event.target])
-        else:  # service-dispatch
-            self.robots.request_repairs(np.array([self.rack_index[event.target]]))
+
+    def _workcell(self, event: WorkcellStop, t: float) -> None:
+        cell = self.cell_index[event.target]
+        if event.kind == "workcell-e-stop":
+            self.robots.emergency_stop(cell)
+        else:
+            self.robots.reset_cell(cell)
+
+    def _service_dispatch(self, event: ServiceDispatch, t: float) -> None:
+        self.robots.request_repairs(np.array([self.rack_index[event.target]]))
+
+
+EVENT_HANDLERS: dict[type, Callable[[SiteEvents, Any, float], None]] = {
+    PumpTrip: SiteEvents._pumps,
+    CduLoss: SiteEvents._cdu_online,
+    Heatwave: SiteEvents._heatwave,
+    PowerCap: SiteEvents._power_cap,
+    Smoothing: SiteEvents._smoothing,
+    DemandResponse: SiteEvents._demand_response_event,
+    GridCap: SiteEvents._grid_cap,
+    UtilityOutage: SiteEvents._utility_outage,
+    ValveStuck: SiteEvents._valve,
+    CoolantLeak: SiteEvents._leak,
+    FilterClog: SiteEvents._filter,
+    DryCoolerFailure: SiteEvents._dry_coolers,
+    ChillerTrip: SiteEvents._chillers,
+    WorkloadSurge: SiteEvents._surge,
+    HallElectricalFailure: SiteEvents._hall_electrical,
+    GeneratorFailure: SiteEvents._generators,
+    WorkcellStop: SiteEvents._workcell,
+    ServiceDispatch: SiteEvents._service_dispatch,
+}
+"""What each event class does to the running simulation (one entry per class of the
+schema's ``Event`` union; a test checks none is missing)."""

@@ -247,7 +247,7 @@ def test_alarm_scans_read_a_live_view_without_copies_or_robots():
             self.snapshots = []
 
         def step(self) -> None:
-            pass
+            self.time_s += self.dt_s
 
         def snapshot(self, *, robots: bool = True):
             self.snapshots.append(robots)

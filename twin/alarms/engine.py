@@ -182,7 +182,9 @@ class _Family:
 
     @property
     def values(self) -> np.ndarray:
-        """The point's last reading."""
+        """The point's last reading (none before the first scan)."""
+        if self.reading is None:
+            raise RuntimeError(f"{self.point.tag} has not been scanned yet")
         return self.reading.values
 
     def reset(self) -> None:
@@ -245,7 +247,7 @@ class _Family:
         return None if self.limit is None else float(self.limit[i])
 
     def source(self, i: int) -> tuple[str, int] | None:
-        if self.sources is None:
+        if self.sources is None or self.point.source_kind is None:
             return None
         return self.point.source_kind, int(self.sources[i])
 

@@ -258,7 +258,8 @@ def read_journal(path: Path, start_s: float | None = None, end_s: float | None =
     """Rows in the order written, with simulated time in [start_s, end_s] and, if given,
     of the listed event kinds. Works on a journal still being written or left by a
     killed run (everything committed is there)."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[object] = []
     if start_s is not None:
         where.append("sim_time_s >= ?")
         args.append(start_s)

@@ -29,13 +29,14 @@ from twin.scenario.loader import (
 from twin.scenario.schema import Positive, Strict, TariffChoice, _inconsistent
 
 TARIFF_SUFFIX = ".toml"
-SEASONS = ("summer", "spring_autumn", "winter")
 PERIODS = ("light", "mid", "peak")
 OPTIONS = ("I", "II", "III")
 DAY_KINDS = ("weekday", "saturday", "sunday", "holiday")
 
 Season = Literal["summer", "spring_autumn", "winter"]
+SEASONS: tuple[Season, ...] = ("summer", "spring_autumn", "winter")
 Period = Literal["light", "mid", "peak"]
+Option = Literal["I", "II", "III"]
 Hour = Annotated[int, Field(ge=0, le=23)]
 Month = Annotated[int, Field(ge=1, le=12)]
 KrwPerKwh = Annotated[float, Field(ge=0, le=10_000)]
@@ -157,7 +158,7 @@ class Schedule(Strict):
         "mid", description="Saturdays: the weekday periods, with peak hours billed as this")
     sunday_and_holiday_period: Period = Field(
         "light", description="Sundays and public holidays: every hour in this period")
-    options: dict[Literal["I", "II", "III"], OptionRates] = Field(min_length=1)
+    options: dict[Option, OptionRates] = Field(min_length=1)
     discounts: list[Discount] = Field(default_factory=list)
 
 
@@ -222,7 +223,7 @@ class Tariff:
     """A checked tariff file and one site's choices in it: which option, when the last
     schedule starts for the site, the contract demand and earlier peaks."""
 
-    def __init__(self, data: TariffFile, option: str, contract_demand_kw: float,
+    def __init__(self, data: TariffFile, option: Option, contract_demand_kw: float,
                  ratchet_peak_kw: float = 0.0, reform_date: dt.date | None = None,
                  fuel_cost_adjustment_krw_per_kwh: float | None = None,
                  source: str = "<tariff>"):
@@ -259,7 +260,7 @@ class Tariff:
                 index = i
         return index
 
-    def season(self, month: int) -> str:
+    def season(self, month: int) -> Season:
         return self._season_of_month[month]
 
     def day_kind(self, day: dt.date) -> str:

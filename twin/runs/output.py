@@ -464,8 +464,8 @@ def component_columns(time_s: float, snap: Snapshot, scenario: Scenario,
         add("plant", ["plant"], field_name, np.array([getattr(snap.plant, field_name)]))
     add("plant", ["plant"], "mv_voltage_pu", np.array([snap.power.mv_voltage_pu]))
     cells = scenario.workcells
-    if cells:
-        robots = snap.robots
+    robots = snap.robots
+    if cells and robots is not None:
         names = np.array([c.name for c in cells], dtype=object)
         service = np.array([c.kind == "service" for c in cells])
         for field_name in ("throughput_per_h", "utilization", "power_kw", "grid_kw"):
@@ -650,7 +650,7 @@ def run_headless(
             alarm_journal = _open_journal(journal, metadata)
             alarms = AlarmEngine.from_scenario(scenario, sim.topology, journal=alarm_journal)
             outputs.add("alarm journal", _JournalOutput(alarms, alarm_journal))
-        if record is not None:
+        if record is not None and scenario_toml is not None:  # checked above: both or none
             recorder = _open_recorder(record, scenario_toml, scenario, sim, metadata,
                                       record_every_s or dt_s * every_steps)
             outputs.add("recording", _RecordingOutput(recorder))
@@ -697,7 +697,7 @@ def run_headless(
               f"{ledger['heat_rejected_kwh']:,.1f} + stored {ledger['thermal_stored_kwh']:+,.1f}"
               f" + batteries {ledger['battery_stored_kwh']:+,.1f}; closure error "
               f"{ledger['closure_error']:.2e}", file=progress)
-        if alarms is not None:
+        if alarms is not None and journal is not None:
             print(alarm_report(alarms.summary(), journal), file=progress)
     return 0
 

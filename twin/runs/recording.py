@@ -182,7 +182,7 @@ def rows_to_table(rows: list[dict[str, Any]]) -> Any:
     import pyarrow as pa
 
     columns: dict[str, Any] = {}
-    shapes: dict[str, list[int]] = {}
+    shapes: dict[str, list[int | str]] = {}  # per array column: its shape, then dtype
     for name, first in rows[0].items():
         values = [row[name] for row in rows]
         if isinstance(first, np.ndarray):
@@ -528,7 +528,7 @@ def _shape_ok(shape: object) -> bool:
         return False
 
 
-def _field_values(state: object) -> list[object]:
+def _field_values(state: Any) -> list[object]:
     """The values of a state's fields, in order."""
     return [getattr(state, f.name) for f in fields(state)]
 
@@ -578,7 +578,9 @@ def _state(cls: type, group: str, data: dict[str, np.ndarray], i: int,
     length = next((len(v) for v in values.values() if isinstance(v, np.ndarray) and v.ndim), 0)
     for f in missing:
         if f.name == "service_routes_m":
-            values[f.name] = tuple(np.zeros((0, 2)) for _ in values.get("service_state", ()))
+            robots = values.get("service_state")
+            count = len(robots) if isinstance(robots, np.ndarray | tuple | list) else 0
+            values[f.name] = tuple(np.zeros((0, 2)) for _ in range(count))
         elif f.type == "int":
             values[f.name] = 0
         elif f.type == "bool":

@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -438,8 +438,8 @@ def time_ticks(end_s: float, start: datetime | None) -> list[tuple[float, str]]:
 
 
 def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarray]], *,
-              right_lines: list[tuple[str, np.ndarray, np.ndarray]] = (),
-              right_unit: str = "", limits: list[Limit] = (), start: datetime | None = None,
+              right_lines: Sequence[tuple[str, np.ndarray, np.ndarray]] = (),
+              right_unit: str = "", limits: Sequence[Limit] = (), start: datetime | None = None,
               width: int = 760, height: int = 236) -> str:
     """A line chart as inline SVG: time of day across (hours since the start when
     ``start`` is not known) with gridlines, values up on round ticks. ``right_lines`` have
@@ -464,11 +464,11 @@ def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarr
                      f"fill='#555'>right axis{f' ({_e(right_unit)})' if right_unit else ''}"
                      "</text>")
 
-    def x_of(t: np.ndarray) -> np.ndarray:
+    def x_of(t: np.ndarray | float) -> np.ndarray:
         return left_m + np.asarray(t, dtype=float) / end_s * plot_w
 
-    for t, label in time_ticks(end_s, start):
-        x = float(x_of(t))
+    for tick_s, label in time_ticks(end_s, start):
+        x = float(x_of(tick_s))
         parts.append(f"<line x1='{x:.1f}' y1='{top}' x2='{x:.1f}' y2='{top + plot_h}' "
                      f"stroke='{GRID}'/><text x='{x:.1f}' y='{top + plot_h + 13}' "
                      f"font-size='11' text-anchor='middle'>{label}</text>")
@@ -507,10 +507,10 @@ def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarr
         on_right = name.removesuffix(OTHER_RUN) in right_series
         axis = right_scale if on_right and right_scale is not None else scale
         stride = max(1, len(t) // CHART_POINTS)
-        x = x_of(t[::stride])
-        y = axis.y(v[::stride], top, plot_h)
-        ok = np.isfinite(y)
-        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x[ok], y[ok], strict=True))
+        xs = x_of(t[::stride])
+        ys = axis.y(v[::stride], top, plot_h)
+        ok = np.isfinite(ys)
+        points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(xs[ok], ys[ok], strict=True))
         colour = COLOURS[series.index(name.removesuffix(OTHER_RUN)) % len(COLOURS)]
         dash = " stroke-dasharray='5 3'" if name.endswith(OTHER_RUN) else ""
         shown = series_name(name.removesuffix(OTHER_RUN)) + (
@@ -544,7 +544,7 @@ class _Scale:
         return top + (self.high - np.asarray(value, dtype=float)) / (self.high - self.low) * plot_h
 
 
-def _scale(lines: list[tuple[str, np.ndarray, np.ndarray]], extra: list[float]) -> _Scale:
+def _scale(lines: Sequence[tuple[str, np.ndarray, np.ndarray]], extra: list[float]) -> _Scale:
     """A value axis from round ticks that take in every line and limit."""
     finite = [v[np.isfinite(v)] for _, _, v in lines]
     values = [float(v.min()) for v in finite if v.size] + [

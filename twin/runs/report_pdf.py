@@ -104,7 +104,7 @@ def write_pdf_report(run_output: str | Path, out: Path, *,
     document.setPageSize(body)
     pages = _draw_pages(writer, document, content, body, footer_height)
     buffer.close()
-    out.write_bytes(bytes(buffer.data()))
+    out.write_bytes(buffer.data().data())
     return pages
 
 

@@ -6,6 +6,7 @@ import difflib
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -372,7 +373,7 @@ _NAME_RULE = ("letters, digits, '_', '.' and '-', starting with a letter or digi
               "at most 64 characters")
 
 
-def _problem(error: dict[str, Any], root: type[BaseModel] = Scenario) -> Problem:
+def _problem(error: Mapping[str, Any], root: type[BaseModel] = Scenario) -> Problem:
     loc = tuple(error["loc"])
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -578,14 +579,14 @@ def check_references(s: Scenario) -> list[Problem]:
                                 "leaves no working transformer"))
 
     for i, w in enumerate(s.workloads):
-        for j, hall in enumerate(w.halls):
-            if hall not in hall_names:
+        for j, hall_name in enumerate(w.halls):
+            if hall_name not in hall_names:
                 problems.append(Problem(f"workloads[{i}].halls[{j}]",
-                                        unknown_name("hall", hall, hall_names)))
-        for j, group in enumerate(w.row_groups):
-            if group not in row_group_names:
+                                        unknown_name("hall", hall_name, hall_names)))
+        for j, group_name in enumerate(w.row_groups):
+            if group_name not in row_group_names:
                 problems.append(Problem(f"workloads[{i}].row_groups[{j}]",
-                                        unknown_name("row group", group, row_group_names)))
+                                        unknown_name("row group", group_name, row_group_names)))
     _unique(problems, [(f"workloads[{i}].name", w.name) for i, w in enumerate(s.workloads)])
     _unique(problems, [(f"workcells[{i}].name", c.name) for i, c in enumerate(s.workcells)])
     for i, cell in enumerate(s.workcells):
@@ -595,10 +596,10 @@ def check_references(s: Scenario) -> list[Problem]:
         if cell.hall is not None and cell.hall not in hall_names:
             problems.append(Problem(f"workcells[{i}].hall", unknown_name("hall", cell.hall,
                                                                        hall_names)))
-        for j, group in enumerate(cell.served_by):
-            if group not in row_group_names:
+        for j, group_name in enumerate(cell.served_by):
+            if group_name not in row_group_names:
                 problems.append(Problem(f"workcells[{i}].served_by[{j}]",
-                                        unknown_name("row group", group, row_group_names)))
+                                        unknown_name("row group", group_name, row_group_names)))
         for j, robot in enumerate(cell.robots):
             if robot.idle_power_w > robot.peak_power_w:
                 problems.append(Problem(f"workcells[{i}].robots[{j}].idle_power_w",

@@ -83,7 +83,7 @@ class _WrongType:
 
 
 @cache
-def _typed_fields(model: type[BaseModel]) -> dict[str, type]:
+def _typed_fields(model: type[BaseModel]) -> dict[str, Any]:
     """Fields typed int, float or bool, except durations (which accept strings like "6h")."""
     return {
         name: field.annotation for name, field in model.model_fields.items()

@@ -78,14 +78,15 @@ def pi_implicit(
         slope_e = (error_of(u + probe) - error) / probe
     else:
         slope_e = error_slope.copy()
-    below = above = None
-    for iteration in range(max_iterations):
+    below: np.ndarray | None = None  # the bracket, from the first evaluation on
+    above: np.ndarray | None = None
+    for _ in range(max_iterations):
         command = integral + gain * error
         f = u - np.minimum(np.maximum(command, lo), hi)
         slope = 1.0 - gain * np.minimum(slope_e, 0.0)
         np.copyto(slope, 1.0, where=(command <= lo) | (command >= hi))
         candidate = u - f / slope
-        if iteration:  # keep Newton inside what earlier tries have bracketed
+        if below is not None and above is not None:  # keep Newton inside the bracket
             np.copyto(below, u, where=f < 0)
             np.copyto(above, u, where=f > 0)
             # a Newton step onto or past a bracket's end bisects (unless it has converged:

@@ -205,7 +205,7 @@ class Simulation(SiteEvents):
         self.chilled_water_setpoint_c = chillers.chilled_water_supply_c
         self.facility_setpoint_c = fw.supply_setpoint_c
         self.dry_cooler_count = hr.dry_coolers.count
-        self.dry_cooler_min_speed = hr.dry_coolers.min_speed
+        self.dry_cooler_min_speed: float = hr.dry_coolers.min_speed
         self.tower_fan_w_per_w = hr.cooling_towers.fan_power_kw_per_kw
         self.tower_water_l_per_kwh = hr.cooling_towers.water_l_per_kwh
         self.grid_carbon_kg_per_kwh = s.power.utility.carbon_kg_per_kwh
@@ -432,10 +432,11 @@ class Simulation(SiteEvents):
             if not crossing_pass:
                 # the valves act on the step's first solve; a trip located inside the
                 # step reaches them in the next (the heat it takes away is small)
+                def supply_error_k(v: np.ndarray, cdu: CduLoop = cdu) -> np.ndarray:
+                    return cdu.supply_c(v * cold_per_valve, fw_start_c) - st.supply_setpoint_c
+
                 valve, valve_integral, _ = pi_implicit(
-                    lambda v, cdu=cdu: cdu.supply_c(v * cold_per_valve, fw_start_c)
-                    - st.supply_setpoint_c,
-                    st.valve_integral, dt, kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S,
+                    supply_error_k, st.valve_integral, dt, kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S,
                     out_min=VALVE_MIN, out_max=1.0, guess=st.valve,
                     error_slope=self._valve_slope)
                 if st.valve_stuck.any():  # the controller winds on; the valve does not follow
@@ -473,7 +474,7 @@ class Simulation(SiteEvents):
                                 0.0, 1.0)
         delivered *= online
         rack_tokens = self.rack_full_tokens * util * delivered
-        rack_levels_w = None
+        rack_levels_w: tuple[np.ndarray, np.ndarray] | None = None
         if swing:
             # what the chips drew until a trip scales both levels alike
             kept = np.divide(chips.mean_w, per_gpu_w, out=np.zeros_like(gpu_w),
@@ -481,8 +482,9 @@ class Simulation(SiteEvents):
             if not chips.steady:
                 other_high_w = other_high_w * chips.online_share
                 other_low_w = other_low_w * chips.online_share
-            rack_in_w, *rack_levels_w = self.power_chain.rack_input_levels_w(
+            rack_in_w, high_w, low_w = self.power_chain.rack_input_levels_w(
                 gpu_high_w * kept + other_high_w, gpu_low_w * kept + other_low_w, share)
+            rack_levels_w = (high_w, low_w)
         else:
             rack_in_w = self.power_chain.rack_input_w(gpu_w + other_w)
         if dark_s is not None:
@@ -496,14 +498,15 @@ class Simulation(SiteEvents):
                 kept = np.divide(rack_in_w, rack_levels_w[0] * share + rack_levels_w[1]
                                  * (1.0 - share), out=np.zeros_like(rack_in_w),
                                  where=rack_in_w > 0)
-                rack_levels_w = [level * kept for level in rack_levels_w]
+                rack_levels_w = (rack_levels_w[0] * kept, rack_levels_w[1] * kept)
         air_w = rack_in_w - gpu_w - other_liquid_w  # fans, boards, PSU losses
 
         # --- hall air and CRAHs on chilled water -----------------------------------------
         # the busway and UPS losses of this step's load; the transformers' losses and the
         # robots' heat of the previous step (held as pending heat, with what the load
         # flow found beyond the losses taken here)
-        hall_air_in_w = np.bincount(topo.rack_hall, weights=air_w, minlength=self.hall_count)
+        hall_air_in_w: np.ndarray = np.bincount(topo.rack_hall, weights=air_w,
+                                                minlength=self.hall_count)
         room_loss_w = self.power_chain.hall_room_loss_w(rack_in_w)
         hall_air_in_w += room_loss_w
         hall_air_in_w += self._pending_hall_w
@@ -812,13 +815,13 @@ class Simulation(SiteEvents):
     def _last_grid_import_w(self) -> float:
         return float(self._site[_COLUMN["grid_import_kw"]]) * 1e3
 
-    def _follow_demand_response(self) -> None:
+    def _follow_demand_response(self, target_w: float) -> None:
         """What the BESS cannot curtail, the GPU levers take in their order
         (``curtail_levers``): an integral controller that pulls them deeper while the BESS
         is at its limit and import is above the target, and lets them go, the last pulled
         first, at 1 % of TDP per second otherwise."""
         st = self.state
-        shortfall_w = self._last_grid_import_w() - self._demand_response[1]
+        shortfall_w = self._last_grid_import_w() - target_w
         it_w = max(float(self._site[_COLUMN["it_power_kw"]]) * 1e3, 1.0)
         if shortfall_w > 0 and self.power_chain.bess_limited:
             change = DR_CAP_GAIN * shortfall_w / it_w

@@ -69,6 +69,7 @@ class SiteEvents:
     _next_event: int
     _import_baseline_w: float | None
     _demand_response: tuple[float, float] | None
+    _follow_demand_response: Callable[[float], None]
 
     @property
     def scheduled_events(self) -> tuple[Event, ...]:
@@ -115,7 +116,7 @@ class SiteEvents:
             st.curtail_cap_fraction[:] = 1.0
             st.curtail_depth = 0.0
         if self._demand_response is not None:
-            self._follow_demand_response()
+            self._follow_demand_response(self._demand_response[1])
 
     def _foul_filters(self, t0: float) -> None:
         """Strainer resistance rising linearly to its final factor over the ramp."""

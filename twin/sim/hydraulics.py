@@ -172,7 +172,7 @@ class CduLoopParams:
                 h0 - pump_design_head_kpa, pump_design_flow_lpm),
             series_k_kpa_per_lpm2=quadratic_resistance_kpa_per_lpm2(
                 series_design_dp_kpa, series_design_flow_lpm),
-            pump_efficiency=pump_efficiency,
+            pump_efficiency=np.asarray(pump_efficiency, dtype=np.float64),
         )
 
     @property

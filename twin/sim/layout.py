@@ -169,9 +169,9 @@ def _place_halls(s: Scenario, topo: Topology):
         ) + HALL_MARGIN_M
         hall_center.append(((ox + x_max) / 2, (oy + y_max) / 2, HALL_HEIGHT_M / 2))
         hall_size.append((x_max - ox, y_max - oy, HALL_HEIGHT_M))
-    racks = Boxes(center_m=rack_center, size_m=rack_size)
+    rack_boxes = Boxes(center_m=rack_center, size_m=rack_size)
     halls = Boxes(center_m=np.array(hall_center), size_m=np.array(hall_size))
-    return racks, rack_front, halls, _boxes(cdu_center, CDU_SIZE_M)
+    return rack_boxes, rack_front, halls, _boxes(cdu_center, CDU_SIZE_M)
 
 
 def _electrical_rooms(halls: Boxes) -> Boxes:

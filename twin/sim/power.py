@@ -154,8 +154,8 @@ class TransformerGroups:
 
     def start(self) -> None:
         """Flat start: every bus at rated voltage."""
-        self.v_mid_sq = 1.0
-        self.v_lv_sq = 1.0
+        self.v_mid_sq: np.ndarray | float = 1.0
+        self.v_lv_sq: np.ndarray | float = 1.0
 
     def backward(self, p_lv: np.ndarray | float, q_lv: np.ndarray | float) -> None:
         """Powers into the HV terminals (``p_hv``, ``q_hv``) for loads on the LV terminals,
@@ -331,9 +331,9 @@ class PowerChain:
         if self.next_step is not None and t <= self.next_step[0]:
             # lost now: the cooling stops at once if nothing can carry it
             self.auxiliaries_peak_w = self.auxiliaries_w
-            self.auxiliaries_powered = self.auxiliaries_w <= (
+            self.auxiliaries_powered = bool(self.auxiliaries_w <= (
                 np.count_nonzero(self.generator_state == GENERATOR_RUNNING)
-                * self.p.generators.rating_mw * 1e6 + self._bess_available_w(self.next_step[1]))
+                * self.p.generators.rating_mw * 1e6 + self._bess_available_w(self.next_step[1])))
             if not self.auxiliaries_powered:
                 self.hall_shed[:] = True
                 self._plan_discharge(self.next_step[1])
@@ -445,7 +445,8 @@ class PowerChain:
         the racks' mean input; the racks of a hall whose UPS dropped them draw nothing.
         A hall whose UPS reaches end of discharge inside the step carries its load until
         then and nothing after: busway and UPS take that load for that share."""
-        row_w = np.bincount(self.topo.rack_row, weights=rack_in_w, minlength=self.row_count)
+        row_w: np.ndarray = np.bincount(self.topo.rack_row, weights=rack_in_w,
+                                        minlength=self.row_count)
         if not self.hall_powered.all():
             row_w *= self.hall_powered[self.row_hall]
         share = self.hall_powered_share
@@ -571,7 +572,7 @@ class PowerChain:
         the step in which that falls, from that moment), or locked out after
         ``crank_lockout_s`` of cranking; a start under way stops when the utility
         returns."""
-        if not available and self.start_demanded:
+        if not available and self.start_demanded and self.outage is not None:
             self._start_standby_sets(self.outage[0])
         state = self.generator_state
         starting = state == GENERATOR_STARTING
@@ -651,7 +652,7 @@ class PowerChain:
             residual += float(refill.sum()) / dt
         self._follow_swings(available, residual, dt)
         share = bus_swing[0] if bus_swing is not None and available else 1.0
-        if 0.0 < share < 1.0:
+        if bus_swing is not None and 0.0 < share < 1.0:
             # the battery answers the load at each level for that level's share of the step
             _, high_w, low_w = bus_swing
             high_out, high_loss = self._bess_apply(
@@ -811,7 +812,7 @@ class PowerChain:
         if bess.peak_shaving:
             request = max(request, residual_w - (self.import_cap_w - bess.peak_shaving_margin_mw
                                                  * 1e6))
-        if bess.smoothing:
+        if bess.smoothing and self.smoothed_demand_w is not None:
             # discharge the fast part of the swings: demand minus its low-pass
             fast = residual_w - self.smoothed_demand_w
             # plus a slow pull back to the initial state of charge (an hour's time constant),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -194,9 +194,12 @@ def freeze(array: np.ndarray) -> np.ndarray:
     return out
 
 
-def frozen_fields(cls: type, **arrays: object) -> object:
+T = TypeVar("T")
+
+
+def frozen_fields(cls: type[T], **arrays: object) -> T:
     """Build a state dataclass, copying and freezing each numpy field."""
-    names = {f.name for f in fields(cls)}
+    names = {f.name for f in fields(cast(Any, cls))}
     values = {k: freeze(v) if isinstance(v, np.ndarray) else v for k, v in arrays.items()}
     missing = names - values.keys()
     if missing:
@@ -220,7 +223,7 @@ def blank_state(cls: type, *, racks: int = 0, cdus: int = 0, halls: int = 0, row
     values: dict[str, object] = {}
     for f in fields(cls):
         if f.type != "np.ndarray":
-            values[f.name] = {"int": 0, "bool": False}.get(f.type, math.nan)
+            values[f.name] = {"int": 0, "bool": False}.get(str(f.type), math.nan)
             continue
         n = (length if length is not None else halls if f.name.startswith("hall_")
              else rows if f.name.startswith("row_") else generators)

@@ -173,7 +173,7 @@ def compare(reference: Result, other: Result) -> Comparison:
     if (reference.first_trip_s is None) != (other.first_trip_s is None):
         failures.append("trips where dt = 1 s does not" if reference.first_trip_s is None
                         else "does not trip where dt = 1 s does")
-    elif reference.first_trip_s is not None:
+    elif reference.first_trip_s is not None and other.first_trip_s is not None:
         delay = other.first_trip_s - reference.first_trip_s
         if abs(delay) > max(other.dt_s, 30.0) + 1e-6:
             failures.append(f"first trip {delay:+.0f} s from dt = 1 s's")

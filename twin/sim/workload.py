@@ -113,8 +113,8 @@ class _Noise:
 class WorkloadModel:
     """Per-step demand utilization of every rack; racks in no workload stay idle."""
 
-    training: list[tuple[TrainingWorkload, np.ndarray]]
-    inference: list[tuple[InferenceWorkload, np.ndarray, _Noise]]
+    training: list[tuple[TrainingWorkload, np.ndarray | slice]]
+    inference: list[tuple[InferenceWorkload, np.ndarray | slice, _Noise]]
     rack_spread: np.ndarray  # static per-rack factor, jobs are not perfectly balanced
     start_hour: float
     surge: np.ndarray  # per-rack additive utilization from surge events
@@ -124,11 +124,11 @@ class WorkloadModel:
 
     @classmethod
     def build(cls, s: Scenario, topo: Topology, seed: int) -> WorkloadModel:
-        training = []
-        inference = []
+        training: list[tuple[TrainingWorkload, np.ndarray | slice]] = []
+        inference: list[tuple[InferenceWorkload, np.ndarray | slice, _Noise]] = []
         for k, w in enumerate(s.workloads):
             racks = _as_slice(racks_of(topo, w.halls, w.row_groups))
-            if w.kind == "training":
+            if isinstance(w, TrainingWorkload):
                 training.append((w, racks))
             else:
                 noise = _Noise((seed, 7919, k), w.noise_time_constant_s)
@@ -156,9 +156,9 @@ class WorkloadModel:
             high[racks], low[racks], level_share = self._training_levels(w, t0, dt)
             share[racks] = level_share
             self.split |= 0.0 < level_share < 1.0
-        for w, racks, noise in self.inference:
-            base = self._diurnal_mean(w, t0, dt)
-            level = base + w.noise * w.peak_utilization * noise.mean(t0, dt)
+        for inf, racks, noise in self.inference:
+            base = self._diurnal_mean(inf, t0, dt)
+            level = base + inf.noise * inf.peak_utilization * noise.mean(t0, dt)
             high[racks] = level * self.rack_spread[racks]
             low[racks] = high[racks]
         if not self.split:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
@@ -187,7 +188,7 @@ def pick_and_place_cycle(chain: SerialChain, pick_m, place_m, idle_w: float, *,
 # bring the cycles to a 12 s UR10e pick-and-place of a 5 kg part, 20 s press tending with
 # a 60 kg blank (the press stroke is the dwell at the press), a 30 s towel fold by a
 # dual-arm humanoid (LG's CLOiD figure), both arms alike.
-DEFAULT_TASKS = {
+DEFAULT_TASKS: dict[str, dict[str, Any]] = {
     "ur10e": {"pick_m": (-0.7, -0.4, 0.1), "place_m": (-0.7, 0.4, 0.1),
               "grip_s": 1.5, "release_s": 1.5, "payload_kg": 5.0},
     "industrial-arm": {"pick_m": (1.6, -1.4, 0.8), "place_m": (1.6, 1.4, 0.8), "lift_m": 0.3,

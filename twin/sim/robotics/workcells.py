@@ -124,9 +124,9 @@ class Workcells:
         self.group_cell = np.array([g.cell for g in self._groups], dtype=int)
         self.fleet_cell = np.array([f.cell for f in self._fleets], dtype=int)
         self.hall_fleet = np.full(self.hall_count, -1)
-        for f, spec in enumerate(self._fleets):
-            if self.hall_fleet[spec.hall] < 0:
-                self.hall_fleet[spec.hall] = f
+        for f, fleet in enumerate(self._fleets):
+            if self.hall_fleet[fleet.hall] < 0:
+                self.hall_fleet[fleet.hall] = f
         self.arm_group = np.repeat(np.arange(len(self._groups)),
                                    [g.count for g in self._groups]).astype(int)
         self.service_fleet = np.repeat(np.arange(len(self._fleets)),
@@ -175,10 +175,10 @@ class Workcells:
         self.hall_heat_w[:] = 0.0
         self.outdoor_heat_w = 0.0
         self.repaired = []
-        pace = self.cell_pace(rack_delivered) if self.cells else None
+        pace = self.cell_pace(rack_delivered) if self.cells else np.zeros(0)
         total_w = 0.0
         for u, unit in enumerate(self.units):
-            if u < len(self.cells):
+            if isinstance(unit, TaskCell):  # the cells come first, then the fleets
                 grid_w = unit.step(dt, float(pace[self.group_cell[u]]))
             else:
                 for event in unit.step(dt):

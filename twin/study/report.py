@@ -221,8 +221,11 @@ def _monte_carlo_sections(plan: StudyPlan, c: dict[str, np.ndarray], folder: Pat
                              c["tokens_lost"][replicas] * 8760.0 / s.run_h))
     out.append("<h2>Components</h2>" + _table(
         [[comp.component, comp.observed.text("{:.5f}"), f"{comp.long_run:.5f}",
-          comp.failures_per_replica.text("{:.3g}")] for comp in s.components],
-        ["class", "availability drawn", "MTBF/(MTBF+MTTR)", "failures per replica"]))
+          _cell(comp.over_the_run), comp.failures_per_replica.text("{:.3g}")]
+         for comp in s.components],
+        ["class", "availability drawn", "MTBF/(MTBF+MTTR)",
+         "expected over the run (exponential failures and repairs)",
+         "failures per replica"]))
     out.append("<h2>Worst replicas</h2><p class='note'>Each link holds the replica's "
                "scenario: the base scenario with its failures appended as [[events]]. Rerun "
                "it as a recording with the command beside it (a relative weather file is "

@@ -162,6 +162,11 @@ def test_twin_gui_study_opens_the_view_and_refuses_a_folder_that_is_not_one(
     assert "is not a 'twin study' results folder" in capsys.readouterr().err
     assert main(["gui", "--study", str(results), "--scenario", "single-rack"]) == 2
     assert "leave out --scenario" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    (empty / "runs").mkdir(parents=True)
+    (empty / "study.json").write_bytes((results / "study.json").read_bytes())
+    assert main(["gui", "--study", str(empty)]) == 2
+    assert "holds no finished runs" in capsys.readouterr().err
     shot = tmp_path / "study.png"
     done = subprocess.run(
         [sys.executable, "-m", "twin", "gui", "--study", str(results), "--exit-after", "2",

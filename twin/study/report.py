@@ -229,7 +229,8 @@ def _monte_carlo_sections(plan: StudyPlan, c: dict[str, np.ndarray], folder: Pat
     out.append("<h2>Worst replicas</h2><p class='note'>Each link holds the replica's "
                "scenario: the base scenario with its failures appended as [[events]]. Rerun "
                "it as a recording with the command beside it (a relative weather file is "
-               "looked for beside the downloaded scenario).</p>")
+               "looked for beside the downloaded scenario), or open any run as a replay "
+               f"from <code>twin gui --study {_e(folder)}</code>.</p>")
     rows = []
     info = plan.study.study
     for worst in s.worst:

@@ -149,3 +149,13 @@ def test_a_sobol_study_runs_its_design_and_reports_the_indices(tmp_path):
     assert main(["report", str(tmp_path / "results"), "--out",
                  str(tmp_path / "report.html")]) == 0
     assert "Sobol' indices" in Path(tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_sobol_studys_fingerprint_names_the_salib_that_drew_its_design(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(SOBOL, encoding="utf-8")
+    drawn = load_study(path).fingerprint
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("importlib.metadata.version", lambda name: "0.0-other")
+        assert load_study(path).fingerprint != drawn  # a resume would mix two designs
+    assert load_study(path).fingerprint == drawn

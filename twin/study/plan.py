@@ -71,6 +71,11 @@ class StudyPlan:
         for text in (self.study_text, self.scenario_text):
             digest.update(text.encode())
             digest.update(b"\0")
+        if self.study.sweep is not None and self.study.sweep.method == "sobol":
+            from importlib.metadata import version
+
+            # SALib draws the design: another version may draw other points
+            digest.update(f"SALib {version('SALib')}".encode())
         return digest.hexdigest()[:16]
 
     @property

@@ -150,3 +150,30 @@ def test_the_study_views_model_reads_the_runs_and_offers_axes(studies):
     assert replicas.default_axes() == ("failures.dry_cooler", "tokens_lost")
     assert replicas.title.startswith("rerun-replicas: Monte Carlo of single-rack, 3 of 3 runs")
     assert sorted([3.0, math.nan, 1.0], key=sort_key)[:2] == [1.0, 3.0]
+
+
+def test_a_rerun_of_a_scenario_with_a_relative_weather_file_replays_from_anywhere(
+        tmp_path, monkeypatch):
+    from twin.scenario import builtin_scenarios
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "weather.csv").write_text("time,dry_bulb_c,wet_bulb_c\n" + "".join(
+        f"2026-08-01T{h:02d}:00,{30 + h / 4:.2f},{24 + h / 8:.2f}\n" for h in range(24)),
+        encoding="utf-8")
+    text = builtin_scenarios()["single-rack"].read_text(encoding="utf-8")
+    (site / "hot.toml").write_text(text.replace(
+        "[climate]\n", '[climate]\nhourly_csv = "weather.csv"\n', 1), encoding="utf-8")
+    (site / "study.toml").write_text(SWEEP.replace('"single-rack"', '"hot.toml"'),
+                                     encoding="utf-8")
+    plan = load_study(site / "study.toml")
+    with connect(workers=1, processes=False) as client:
+        assert run_study(plan, tmp_path / "results", client).failed == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    recording = record_run(plan, tmp_path / "results", "sweep-000003")
+    rows = {r["run_id"]: r for r in read_results(tmp_path / "results").to_pylist()}
+    _same_kpis(recording.parent, rows["sweep-000003"])
+    scenario = Recording.open(recording).scenario()
+    assert scenario.climate.hourly_csv == str((site / "weather.csv").absolute())

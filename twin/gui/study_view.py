@@ -94,8 +94,8 @@ def load_study_runs(folder: Path) -> StudyRuns:
     plan = load_study_text(folder / MANIFEST)
     c = columns(read_results(folder))
     order = {spec.run_id: k for k, spec in enumerate(plan.runs)}
-    rows = sorted((i for i, r in enumerate(c["run_id"]) if r in order),
-                  key=lambda i: order[c["run_id"][i]])
+    ids = [str(r) for r in c["run_id"]]
+    rows = sorted((i for i, r in enumerate(ids) if r in order), key=lambda i: order[ids[i]])
     take = np.array(rows, dtype=int)
     out = [Column("run_id", "run", c["run_id"][take], "run"),
            Column("status", "status", c["status"][take], "run")]

@@ -52,9 +52,10 @@ def run_scenario_data(plan: StudyPlan, spec: RunSpec) -> dict[str, Any]:
                      np.random.default_rng(spec.replica_seed))
         data["events"] = [*data.get("events", []), *drawn.events]
     climate = data.get("climate")
-    csv = climate.get("hourly_csv") if isinstance(climate, dict) else None
-    if isinstance(csv, str) and not Path(csv).expanduser().is_absolute():
-        climate["hourly_csv"] = str((Path(plan.scenario_folder) / csv).absolute())
+    if isinstance(climate, dict):
+        csv = climate.get("hourly_csv")
+        if isinstance(csv, str) and not Path(csv).expanduser().is_absolute():
+            climate["hourly_csv"] = str((Path(plan.scenario_folder) / csv).absolute())
     return data
 
 

@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import numpy as np
 import pyqtgraph as pg
@@ -322,7 +322,7 @@ class StudyWindow(QMainWindow):
         def rerun() -> None:
             try:
                 folder = record_run(runs.plan, runs.folder, run_id,
-                                    progress=_Progress(run_id, signals, stop))
+                                    progress=cast(IO[str], _Progress(run_id, signals, stop)))
             except RerunCancelled:
                 return
             except RerunError as exc:

@@ -716,7 +716,7 @@ _options = {
     "check": [],
     "scenarios": [],
     "report": ["--compare", "--journal", "--out", "--page-size"],
-    "gui": ["--scenario", "--exit-after", "--screenshot"],
+    "gui": ["--scenario", "--exit-after", "--screenshot", "--study"],
     "replay": ["--compare", "--exit-after", "--screenshot"],
     "kiosk": ["--scenario", "--story", "--lang", "--screen", "--exit-after", "--screenshot"],
 }
@@ -746,6 +746,7 @@ def test_random_command_lines_end_in_a_clear_message(work, argv):
     (example / "scenario.toml").write_bytes(SCENARIO_BYTES)
     with mock.patch("twin.runs.output.run_headless", return_value=0) as engine, \
          mock.patch("twin.gui.app.run_gui", return_value=0) as window, \
+         mock.patch("twin.gui.study_app.run_study_gui", return_value=0), \
          mock.patch("twin.gui.kiosk.app.run_kiosk", return_value=0) as kiosk:
         code, err = twin(argv, example, outputs=("out.html", "out.pdf"))
     clean("command line", code, err)

@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--plant", metavar="mqtt://HOST:PORT",
                      help="also publish the run as a DSX Exchange virtual BMS on this broker "
                      "(as 'twin plant'; credentials and TLS as there)")
+    gui.add_argument("--study", type=Path, metavar="RESULTS",
+                     help="open the study view on a 'twin study' results folder: its runs in "
+                     "a sortable table and a chart of a KPI against a parameter; a run "
+                     "picked there is run again as a recording and opened as a replay")
     gui.add_argument("--shadow", metavar="mqtt://HOST:PORT",
                      help="show a shadow of the plant publishing on this broker: the model "
                      "follows the plant's clock; divergence alarms show in the window's "
@@ -331,6 +335,8 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(argv)
         command = args.command or "gui"
         coolant.use_cache(cache_dir() / "coolant")  # start-up without importing CoolProp
+        if command == "gui" and getattr(args, "study", None) is not None:
+            return _study_gui(args)
         if command == "gui":
             return _gui(getattr(args, "scenario", None),
                         getattr(args, "exit_after", None), getattr(args, "screenshot", None),
@@ -449,6 +455,30 @@ def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | No
 
     return run_gui(scenario, factory, exit_after_s=exit_after_s, screenshot=screenshot,
                    observers=observers, alarms=alarms, connection=connection)
+
+
+def _study_gui(args: argparse.Namespace) -> int:
+    _screenshot_target("gui", args.screenshot, args.exit_after)
+    others = [option for option, value in (("--scenario", args.scenario),
+                                           ("--plant", args.plant), ("--shadow", args.shadow))
+              if value is not None]
+    if others:
+        raise UsageError(f"twin gui: --study opens a study's results, not a run: leave out "
+                         f"{', '.join(others)}")
+    from twin.study.report import is_study_results
+
+    if not is_study_results(args.study):
+        raise UsageError(f"twin gui: --study {args.study} is not a 'twin study' results "
+                         "folder (it has no study.json); give the folder 'twin study --out' "
+                         "wrote")
+    from twin.gui.study_app import run_study_gui
+    from twin.study.results import ResultsError
+
+    try:
+        return run_study_gui(args.study, exit_after_s=args.exit_after,
+                             screenshot=args.screenshot)
+    except ResultsError as exc:
+        raise UsageError(f"twin gui: --study {exc}") from None
 
 
 def _kiosk(args: argparse.Namespace) -> int:

@@ -134,7 +134,7 @@ def test_the_command_line_reports_a_bad_study_with_exit_status_2(tmp_path, capsy
     path = write(tmp_path, SWEEP.replace('method = "grid"', 'method = "gird"'))
     assert main(["study", str(path), "--out", str(tmp_path / "results")]) == 2
     err = capsys.readouterr().err
-    assert "sweep.method: must be 'grid', 'list' or 'latin-hypercube' (got 'gird')" in err
+    assert "sweep.method: must be 'grid', 'list', 'latin-hypercube' or 'sobol' (got 'gird')" in err
     assert not (tmp_path / "results").exists()
 
 

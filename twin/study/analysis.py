@@ -81,12 +81,28 @@ def per_year_probability(p: float, run_h: float) -> float:
     return 1.0 - math.exp(-rate_per_h * HOURS_PER_YEAR)
 
 
+def run_availability(mtbf_h: float, mttr_h: float, run_h: float) -> float:
+    """A unit's expected time-average availability over a run of ``run_h`` hours when it
+    starts up and its times to failure and to repair are exponential (a two-state Markov
+    process, failure rate λ = 1/MTBF, repair rate μ = 1/MTTR):
+
+        μ/(λ+μ) + λ/((λ+μ)² T) · (1 − e^(−(λ+μ)T))
+
+    the integral over the run of A(t) = μ/(λ+μ) + λ/(λ+μ) e^(−(λ+μ)t) (Billinton and Allan,
+    Reliability Evaluation of Engineering Systems, 2nd ed. 1992, ch. 9). It tends to
+    MTBF/(MTBF+MTTR) for long runs and is above it for short ones."""
+    fail, repair = 1.0 / mtbf_h, 1.0 / mttr_h
+    rate = fail + repair
+    return repair / rate + fail / (rate * rate * run_h) * -math.expm1(-rate * run_h)
+
+
 @dataclass(frozen=True, slots=True)
 class ComponentAvailability:
     component: str
     observed: Estimate  # time-average over each replica's units, then across replicas
     long_run: float  # MTBF / (MTBF + MTTR)
     failures_per_replica: Estimate
+    over_the_run: float  # run_availability; NaN unless failures and repairs are exponential
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +150,13 @@ def monte_carlo_summary(folder: Path) -> MonteCarloSummary:
         down = c[f"downtime_h.{name}"][ok]
         with np.errstate(invalid="ignore", divide="ignore"):
             per_replica = 1.0 - down / unit_h
+        exponential = (given.failure_distribution == "exponential"
+                       or given.weibull_shape == 1.0) and given.repair_distribution == "exponential"
         components.append(ComponentAvailability(
             name, mean_interval(per_replica), figures.mtbf_h / (figures.mtbf_h + figures.mttr_h),
-            mean_interval(c[f"failures.{name}"][ok])))
+            mean_interval(c[f"failures.{name}"][ok]),
+            run_availability(figures.mtbf_h, figures.mttr_h, run_h) if exponential
+            else math.nan))
     order = np.argsort(-np.nan_to_num(c["tokens_lost"][ok], nan=-np.inf))[:5]
     specs = {spec.run_id: spec for spec in plan.runs}  # exact seeds (a float column rounds)
     worst = [{"run_id": c["run_id"][ok][i],
@@ -166,9 +186,11 @@ def summary_lines(folder: Path) -> list[str]:
                      f"{s.any_trip_per_year[0]:.3f} (95 % CI {s.any_trip_per_year[1]:.3f} .. "
                      f"{s.any_trip_per_year[2]:.3f})" if s.any_trip.n else "n/a")]
         for comp in s.components:
+            exact = (f"; expected over the run {comp.over_the_run:.5f}"
+                     if math.isfinite(comp.over_the_run) else "")
             lines.append(f"  {comp.component:<11} availability {comp.observed.text('{:.5f}')};"
-                         f" long-run MTBF/(MTBF+MTTR) {comp.long_run:.5f}; failures per "
-                         f"replica {comp.failures_per_replica.text('{:,.3g}')}")
+                         f" long-run MTBF/(MTBF+MTTR) {comp.long_run:.5f}{exact}; failures "
+                         f"per replica {comp.failures_per_replica.text('{:,.3g}')}")
         return lines
     table = read_results(folder)
     c = columns(table)

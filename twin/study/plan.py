@@ -71,6 +71,11 @@ class StudyPlan:
         for text in (self.study_text, self.scenario_text):
             digest.update(text.encode())
             digest.update(b"\0")
+        if self.study.sweep is not None and self.study.sweep.method == "sobol":
+            from importlib.metadata import version
+
+            # SALib draws the design: another version may draw other points
+            digest.update(f"SALib {version('SALib')}".encode())
         return digest.hexdigest()[:16]
 
     @property
@@ -357,7 +362,21 @@ def _sweep_points(study: Study) -> list[tuple[tuple[str, Any], ...]]:
     if sweep.method == "list":
         return [tuple(zip(paths, combo, strict=True))
                 for combo in zip(*(p.values for p in sweep.parameters), strict=True)]
+    if sweep.method == "sobol":
+        return _saltelli(study)
     return _latin_hypercube(study)
+
+
+def _saltelli(study: Study) -> list[tuple[tuple[str, Any], ...]]:
+    """Saltelli's design for Sobol' indices (``twin.study.sensitivity``): run k is row k."""
+    from twin.study.sensitivity import saltelli_points
+
+    sweep = study.sweep
+    names = [p.path for p in sweep.parameters]
+    matrix = saltelli_points(names, [(p.low, p.high) for p in sweep.parameters],
+                             sweep.samples, study.study.seed)
+    return [tuple((p.path, round(value) if p.integer else float(value))
+                  for p, value in zip(sweep.parameters, row, strict=True)) for row in matrix]
 
 
 def _latin_hypercube(study: Study) -> list[tuple[tuple[str, Any], ...]]:

@@ -6,7 +6,8 @@ running, or stopped), charts as inline SVG.
   standardized regression coefficients (SRC: the least-squares slopes of the KPI on the
   parameters, each scaled by its parameter's standard deviation over the KPI's; with R²
   near 1 the ranking is sound, a low R² says the response is not linear enough for it);
-  every run in a table.
+  for a ``method = "sobol"`` sweep, beside it, Sobol' first-order and total indices with
+  their 95 % intervals (``twin.study.sensitivity``); every run in a table.
 - Monte Carlo: the statistics with confidence intervals (``twin.study.analysis``),
   histograms of output availability and tokens lost per year, per class the drawn
   availability against MTBF/(MTBF+MTTR), and the worst replicas, each with its scenario
@@ -29,6 +30,7 @@ from twin.study.analysis import columns, mean_interval, monte_carlo_summary
 from twin.study.failures import draw
 from twin.study.plan import StudyPlan, load_study_text, scenario_for
 from twin.study.results import MANIFEST, parameter_column, read_results
+from twin.study.sensitivity import runs_per_sample, sobol_indices
 
 SWEEP_KPIS = ("pue", "peak_import_mw", "hours_throttled_h", "tokens_lost", "energy_mwh",
               "cost_krw", "water_m3", "co2_t", "max_tripped_racks")
@@ -114,6 +116,8 @@ def _sweep_sections(plan: StudyPlan, c: dict[str, np.ndarray]) -> str:
             out.append(scatter_svg(f"{kpi} vs {path}", path, kpi, x, c[kpi][runs],
                                    feasible[runs], limit))
     out.append(_sensitivity(c, runs, params))
+    if plan.study.sweep.method == "sobol":
+        out.append(_sobol_section(plan, c))
     header = [*plan.parameter_paths, *SWEEP_KPIS, "within limits"]
     rows = []
     for i in np.flatnonzero(runs)[:MAX_TABLE_ROWS]:
@@ -156,6 +160,45 @@ def _sensitivity(c: dict[str, np.ndarray], runs: np.ndarray, params: list[str]) 
             + _table(rows, ["KPI", "R²", "parameters, most influential first"]))
 
 
+def _sobol_section(plan: StudyPlan, c: dict[str, np.ndarray]) -> str:
+    parameters = plan.study.sweep.parameters
+    names = [p.path for p in parameters]
+    bounds = [(p.low, p.high) for p in parameters]
+    planned = len(plan.runs) - 1
+    runs = np.array([str(r).startswith("sweep-") for r in c["run_id"]]) & (c["status"] == "ok")
+    index = c["index"][runs].astype(int)
+    rows, used, skipped = [], 0, []
+    for kpi in SWEEP_KPIS:
+        y = np.full(planned, math.nan)
+        y[index] = c[kpi][runs]
+        found = sobol_indices(names, bounds, y, seed=plan.study.study.seed)
+        if found is None:
+            skipped.append(kpi)
+            continue
+        used = found.samples_used
+        for k, s in enumerate(found.indices):
+            rows.append([kpi if k == 0 else "", s.parameter,
+                         _sobol_text(s.first, s.first_half_width),
+                         _sobol_text(s.total, s.total_half_width)])
+    out = ["<h2>Sensitivity (Sobol' indices)</h2><p class='note'>S1: the share of a KPI's "
+           "variance its parameter explains alone; ST: alone and together with the others "
+           "(ST − S1 is what it does through interactions). Saltelli's design, SALib's "
+           f"estimators, 95 % bootstrap intervals. {used:,} of "
+           f"{plan.study.sweep.samples:,} base points have all their "
+           f"{runs_per_sample(len(names))} runs finished and count.</p>"]
+    if rows:
+        out.append(_table(rows, ["KPI", "parameter", "S1 (95 % CI)", "ST (95 % CI)"]))
+    if skipped:
+        out.append(f"<p class='note'>No indices for {_e(', '.join(skipped))}: the KPI does "
+                   "not vary over the runs, or fewer than two base points have all their "
+                   "runs finished.</p>")
+    return "".join(out)
+
+
+def _sobol_text(value: float, half_width: float) -> str:
+    return f"{value:.3f} ({value - half_width:.3f} .. {value + half_width:.3f})"
+
+
 # --------------------------------------------------------------------------- Monte Carlo
 
 
@@ -178,12 +221,16 @@ def _monte_carlo_sections(plan: StudyPlan, c: dict[str, np.ndarray], folder: Pat
                              c["tokens_lost"][replicas] * 8760.0 / s.run_h))
     out.append("<h2>Components</h2>" + _table(
         [[comp.component, comp.observed.text("{:.5f}"), f"{comp.long_run:.5f}",
-          comp.failures_per_replica.text("{:.3g}")] for comp in s.components],
-        ["class", "availability drawn", "MTBF/(MTBF+MTTR)", "failures per replica"]))
+          _cell(comp.over_the_run), comp.failures_per_replica.text("{:.3g}")]
+         for comp in s.components],
+        ["class", "availability drawn", "MTBF/(MTBF+MTTR)",
+         "expected over the run (exponential failures and repairs)",
+         "failures per replica"]))
     out.append("<h2>Worst replicas</h2><p class='note'>Each link holds the replica's "
                "scenario: the base scenario with its failures appended as [[events]]. Rerun "
                "it as a recording with the command beside it (a relative weather file is "
-               "looked for beside the downloaded scenario).</p>")
+               "looked for beside the downloaded scenario), or open any run as a replay "
+               f"from <code>twin gui --study {_e(folder)}</code>.</p>")
     rows = []
     info = plan.study.study
     for worst in s.worst:

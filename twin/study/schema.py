@@ -60,20 +60,25 @@ class Parameter(Strict):
     integer: bool = Field(False, description="round Latin-hypercube samples to whole numbers")
 
 
+SAMPLED = ("latin-hypercube", "sobol")  # methods that draw points between low and high
+
+
 class Sweep(Strict):
-    method: Literal["grid", "list", "latin-hypercube"]
-    samples: int | None = Field(None, ge=1, le=MAX_RUNS, description="latin-hypercube only")
+    method: Literal["grid", "list", "latin-hypercube", "sobol"]
+    samples: int | None = Field(None, ge=1, le=MAX_RUNS, description=(
+        "latin-hypercube: the number of runs; sobol: the base points N of Saltelli's "
+        "design, a power of 2, giving N * (2D + 2) runs for D parameters"))
     parameters: list[Parameter] = Field(min_length=1, max_length=64)
 
     @model_validator(mode="after")
     def _shape(self) -> Sweep:
         for i, p in enumerate(self.parameters):
-            if self.method == "latin-hypercube":
+            if self.method in SAMPLED:
                 if p.values is not None:
-                    raise _inconsistent("parameters", "a latin-hypercube parameter gives low "
+                    raise _inconsistent("parameters", f"a {self.method} parameter gives low "
                                         "and high, not values", i)
                 if p.low is None or p.high is None:
-                    raise _inconsistent("parameters", "a latin-hypercube parameter needs low "
+                    raise _inconsistent("parameters", f"a {self.method} parameter needs low "
                                         "and high", i)
                 if not p.low < p.high:
                     raise _inconsistent("parameters", f"low {p.low:g} must be below high "
@@ -83,9 +88,20 @@ class Sweep(Strict):
                                     "= [...], not low and high", i)
         if self.method == "latin-hypercube" and self.samples is None:
             raise _inconsistent("samples", "latin-hypercube needs samples (the number of runs)")
-        if self.method != "latin-hypercube" and self.samples is not None:
-            raise _inconsistent("samples", f"samples is for latin-hypercube; a {self.method} "
-                                "runs every value it is given")
+        if self.method == "sobol":
+            runs_per_sample = 2 * len(self.parameters) + 2
+            if self.samples is None or self.samples < 2 or self.samples & (self.samples - 1):
+                raise _inconsistent("samples", "sobol needs samples, the number of base "
+                                    "points N: a power of 2 from 2 up (the Sobol' sequence "
+                                    f"is balanced only there); the study runs N * "
+                                    f"{runs_per_sample} runs" + (
+                                        f" (got {self.samples})" if self.samples else ""))
+            if self.samples * runs_per_sample > MAX_RUNS:
+                raise _inconsistent("samples", f"{self.samples} * {runs_per_sample} runs is "
+                                    f"more than the {MAX_RUNS:,} a study may hold")
+        if self.method not in SAMPLED and self.samples is not None:
+            raise _inconsistent("samples", f"samples is for latin-hypercube and sobol; a "
+                                f"{self.method} runs every value it is given")
         if self.method == "list":
             lengths = {len(p.values or []) for p in self.parameters}
             if len(lengths) > 1:

@@ -1,0 +1,121 @@
+"""Monte Carlo availability against its analytic value: a utility feed whose MTBF is so
+short that every replica loses it, repaired after exponential times; the availability the
+study measures must hold the exact expected value for the run's length within its 95 %
+confidence interval, and the simulated site must be off the grid exactly while the drawn
+outages last (to the step)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from twin.scenario import load
+from twin.study.analysis import mean_interval, monte_carlo_summary, run_availability
+from twin.study.cluster import connect
+from twin.study.failures import draw
+from twin.study.plan import REFERENCE_ID, load_study, replica_seed_of, scenario_for
+from twin.study.results import read_results
+from twin.study.run import run_study
+from twin.study.schema import MonteCarlo
+
+MTBF_H, MTTR_H = 0.5, 0.25
+RUN_H, DT_S = 6.0, 60.0
+REPLICAS = 30
+
+STUDY = f"""
+[study]
+name = "utility-availability"
+scenario = "single-rack"
+duration_s = "{RUN_H:g}h"
+dt_s = "{DT_S:g}s"
+every_s = "{DT_S:g}s"
+seed = 2
+keep_tables = true
+
+[monte_carlo]
+replicas = {REPLICAS}
+
+[monte_carlo.components.utility]
+mtbf_h = {MTBF_H}
+mttr_h = {MTTR_H}
+repair_distribution = "exponential"
+"""
+
+
+def test_run_availability_is_the_markov_value_and_tends_to_the_long_run_one():
+    long_run = MTBF_H / (MTBF_H + MTTR_H)
+    assert run_availability(MTBF_H, MTTR_H, 1e7) == pytest.approx(long_run)
+    assert run_availability(MTBF_H, MTTR_H, 1e-9) == pytest.approx(1.0)
+    # λ = 2/h, μ = 4/h, T = 6 h: 4/6 + 2/(36 * 6) * (1 - e^-36)
+    assert math.isclose(run_availability(MTBF_H, MTTR_H, RUN_H), 4 / 6 + 2 / 216, rel_tol=1e-12)
+
+
+def test_drawn_availability_holds_the_exact_value_for_the_run_length_not_the_long_run_one():
+    """4,000 replicas of 4 h, MTBF 15 min, MTTR 7.5 min, both exponential: the interval is
+    narrow enough to tell the run's expected availability (0.6736) from the long-run one
+    (0.6667)."""
+    scenario = load("single-rack")
+    mc = MonteCarlo.model_validate({"replicas": 1, "components": {"utility": {
+        "mtbf_h": 0.25, "mttr_h": 0.125, "repair_distribution": "exponential"}}})
+    availability = []
+    for replica in range(4000):
+        drawn = draw(scenario, mc, 4 * 3600.0, np.random.default_rng(replica_seed_of(1, replica)))
+        assert drawn.failures["utility"] > 0  # every replica fails
+        availability.append(1 - drawn.downtime_h["utility"] / drawn.unit_hours["utility"])
+    estimate = mean_interval(np.array(availability))
+    assert estimate.low <= run_availability(0.25, 0.125, 4.0) <= estimate.high
+    assert not estimate.low <= 0.25 / 0.375 <= estimate.high
+
+
+def _steps_down(events: list[dict], horizon_s: float) -> np.ndarray:
+    """The steps a simulation at DT_S spends without the utility, for outages drawn at
+    ``at_s`` for ``duration_s``: an event acts from the first step starting at or after
+    its time, for its whole duration from there."""
+    steps = np.zeros(round(horizon_s / DT_S), dtype=bool)
+    starts = np.arange(steps.size) * DT_S
+    for event in events:
+        assert event["kind"] == "utility-outage"
+        begin = math.ceil(event["at_s"] / DT_S) * DT_S
+        steps |= (starts >= begin) & (starts < begin + event["duration_s"])
+    return steps
+
+
+def test_a_study_whose_utility_always_fails_measures_the_analytic_availability(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY, encoding="utf-8")
+    plan = load_study(path)
+    with connect(workers=2, processes=False) as client:
+        tally = run_study(plan, tmp_path / "results", client)
+    assert tally.failed == 0 and tally.done == REPLICAS + 1
+    rows = {r["run_id"]: r for r in read_results(tmp_path / "results").to_pylist()}
+    expected = run_availability(MTBF_H, MTTR_H, RUN_H)
+
+    summary = monte_carlo_summary(tmp_path / "results")
+    utility = summary.components[0]
+    assert utility.component == "utility" and utility.over_the_run == expected
+    assert utility.observed.n == REPLICAS
+    assert utility.observed.low <= expected <= utility.observed.high
+    assert utility.observed.high - utility.observed.low < 0.1
+
+    base = scenario_for(plan.scenario_data, (), plan.scenario_folder)
+    measured = []
+    for spec in plan.runs:
+        table = pq.read_table(tmp_path / "results" / "tables" / f"{spec.run_id}.parquet")
+        off_grid = table.column("grid_import_kw").to_numpy() <= 1e-6
+        if spec.run_id == REFERENCE_ID:
+            assert not off_grid.any()
+            continue
+        assert rows[spec.run_id]["failures.utility"] >= 1  # every replica loses the feed
+        drawn = draw(base, plan.study.monte_carlo, RUN_H * 3600.0,
+                     np.random.default_rng(spec.replica_seed))
+        # the simulated site is off the grid in exactly the steps the draw says
+        assert np.array_equal(off_grid, _steps_down(drawn.events, RUN_H * 3600.0)), spec
+        measured.append(1.0 - off_grid.mean())
+        # the rounding to whole steps is at most one step per outage
+        assert abs(off_grid.sum() * DT_S / 3600.0 - rows[spec.run_id]["downtime_h.utility"]
+                   ) <= rows[spec.run_id]["failures.utility"] * DT_S / 3600.0
+    simulated = mean_interval(np.array(measured))
+    assert simulated.low <= expected <= simulated.high

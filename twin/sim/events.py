@@ -66,10 +66,7 @@ class SiteEvents:
         if st.leak_rate_lpm.any():
             self._drain_loops()
         if self._demand_response is not None and t0 >= self._demand_response[0]:
-            self._demand_response = None
-            self.power_chain.set_demand_response(None)
-            st.curtail_cap_fraction[:] = 1.0
-            st.curtail_depth = 0.0
+            self._end_demand_response()
         if self._demand_response is not None:
             self._follow_demand_response()
 
@@ -129,9 +126,14 @@ class SiteEvents:
             st.smoothing_enabled = event.enabled
         elif kind == "demand-response":
             # curtail from the baseline (recent mean import), not from one swing's value
-            target_w = max(self._import_baseline_w - event.curtail_mw * 1e6, 0.0)
+            # (plus DR: raise it above the baseline, a floor the BESS charges to)
+            if self._dr_raises:
+                target_w = self._import_baseline_w + event.curtail_mw * 1e6
+            else:
+                target_w = max(self._import_baseline_w - event.curtail_mw * 1e6, 0.0)
+            self._use_levers(suspend=True, generators=self._dr_generators)
             self._demand_response = (t + event.duration_s, target_w)
-            self.power_chain.set_demand_response(target_w)
+            self.power_chain.set_demand_response(target_w, raise_load=self._dr_raises)
         elif kind == "grid-cap":
             self.power_chain.set_import_cap(event.import_cap_mw * 1e6)
         elif kind == "utility-outage":

@@ -301,6 +301,7 @@ class Simulation(SiteEvents):
         self._dr_raises = dr is not None and dr.programme == "plus"
         self._dr_generators = dr is not None and dr.generators_allowed
         self._dr_generators_now = self._dr_generators  # a load target may say otherwise
+        self._lever_limit: int | None = None
         self.power_chain.reset()
         self.robots.reset()
         self._next_event = 0
@@ -820,13 +821,15 @@ class Simulation(SiteEvents):
         return float(self._site[_COLUMN["grid_import_kw"]]) * 1e3
 
     def hold_import(self, target_w: float | None, *, suspend: bool = True,
-                    generators: bool = False) -> None:
+                    generators: bool = False, levers: int | None = None) -> None:
         """Hold the grid import at or below ``target_w`` from now until told otherwise
         (None: let go), with demand response's levers in their order (``curtail_levers``;
         ``suspend`` False leaves out holding training at a checkpoint, so only power caps
-        shed load), then the generator sets if ``generators`` allows. A load target (DSX
-        Flex) acts through this; it replaces a scenario's dispatch under way."""
+        shed load), then the generator sets if ``generators`` allows; ``levers``: how many
+        of them, in that order, may be pulled (0: the BESS alone; None: all). A load target
+        (DSX Flex) acts through this; it replaces a scenario's dispatch under way."""
         self._use_levers(suspend=suspend, generators=generators)
+        self._lever_limit = levers
         if target_w is None:
             self._end_demand_response()
             return
@@ -839,6 +842,12 @@ class Simulation(SiteEvents):
         self._curtail_levers = curtail_levers(self.workload, self.topology.rack_count,
                                               suspend=suspend)
         self._dr_generators_now = generators
+        self._lever_limit: int | None = None
+
+    @property
+    def demand_response_levers(self) -> list[tuple[np.ndarray, float, float]]:
+        """The GPU levers a dispatch or load target pulls, in order (``curtail_levers``)."""
+        return list(self._curtail_levers)
 
     @property
     def import_target_w(self) -> float | None:
@@ -879,6 +888,8 @@ class Simulation(SiteEvents):
         levers = self._curtail_levers
         gen_w = self.generator_lever_w
         top = len(levers) + (1 if gen_w > 0 else 0)
+        if self._lever_limit is not None:
+            top = min(top, self._lever_limit)
         on_generators = gen_w > 0 and st.curtail_depth >= len(levers)
         if shortfall_w > 0 and self.power_chain.bess_limited:
             change = DR_CAP_GAIN * shortfall_w / (gen_w if on_generators else it_w)

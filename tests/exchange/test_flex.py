@@ -1,0 +1,247 @@
+"""DSX Flex: load-target events checked against the contract, and ``twin flex`` on a real
+Mosquitto taking a target 20 % below the site's draw and meeting it within what its
+levers allow, lever by lever."""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import time
+import uuid
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from conftest import wait_for_line
+
+from twin.exchange.flex import (
+    FlexMessageError,
+    breach_topic,
+    enforcement_topic,
+    load_target_topic,
+    parse_load_target,
+    status_topic,
+)
+
+SITE = Path(__file__).with_name("flex-site.toml")
+TOPIC = load_target_topic("acme")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
+
+
+def load_target(constraint: dict | None, *, source: str = "//grid/v1/isv/acme",
+                **changes) -> dict:
+    event = {"specversion": "1.0.2", "id": str(uuid.uuid4()), "source": source,
+             "type": "grid.loadtarget.set.v1", "time": "2026-08-01T00:00:00Z",
+             "datacontenttype": "application/json", "subject": "loadtarget",
+             "traceparent": f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01",
+             "correlationid": str(uuid.uuid4()),
+             "data": {"targets": [{"interval": {}, "feed_tags": ["main"],
+                                   "load_constraint": constraint}]}}
+    event.update(changes)
+    return event
+
+
+def encoded(event: dict) -> bytes:
+    return json.dumps(event).encode()
+
+
+def test_a_valid_load_target_parses_with_its_constraint_in_watts():
+    event = parse_load_target(TOPIC, encoded(load_target({"value": 1.5, "unit": "megawatt"})),
+                              "acme")
+    assert event.data.targets[0].load_constraint.watts == 1.5e6
+    lifted = parse_load_target(TOPIC, encoded(load_target(None)), "acme")
+    assert lifted.data.targets[0].load_constraint is None
+
+
+@pytest.mark.parametrize(("payload", "reason"), [
+    (b"not json", "not JSON"),
+    (b"[1, 2]", "not a CloudEvents JSON object"),
+    (encoded(load_target({"value": 1, "unit": "kW"})), "data"),
+    (encoded(load_target({"value": 0, "unit": "watt"})), "must be above 0"),
+    (encoded(load_target({"value": 1, "unit": "watt"}, specversion="1.0")), "specversion"),
+    (encoded(load_target({"value": 1, "unit": "watt"}, type="grid.powerstate.status.v1")),
+     "type"),
+    (encoded(load_target({"value": 1, "unit": "watt"}, traceparent="00-xyz")), "traceparent"),
+    (encoded(load_target({"value": 1, "unit": "watt"}, source="//grid/v1/isv/mallory")),
+     "not //grid/v1/isv/acme"),
+    (encoded(load_target(None, data="eyJhbGciOiJFUzI1NiJ9.eyJ0YXJnZXRzIjpbXX0.c2ln")),
+     "JWS-signed"),
+    (encoded(load_target(None, data={"targets": [{"interval": {
+        "start_time": "2026-08-01T01:00:00Z", "end_time": "2026-08-01T00:00:00Z"},
+        "load_constraint": None}]})), "end_time must lie after"),
+    (encoded(load_target(None, data={"targets": []})), "targets"),
+    (encoded(load_target(None, data={"targets": [{"interval": {}, "load_constraint": None,
+                                                  "shed": 1}]})), "shed"),
+])
+def test_bad_load_targets_are_refused_with_the_reason(payload, reason):
+    with pytest.raises(FlexMessageError, match=re.escape(reason)):
+        parse_load_target(TOPIC, payload, "acme")
+
+
+def test_another_isvs_topic_is_refused():
+    with pytest.raises(FlexMessageError, match="not the load-target topic"):
+        parse_load_target(load_target_topic("mallory"),
+                          encoded(load_target({"value": 1, "unit": "watt"})), "acme")
+
+
+class Listener:
+    """An ISV's MQTT client: publishes load targets, collects the agent's events."""
+
+    def __init__(self, port: int) -> None:
+        self.events: queue.Queue[tuple[str, dict]] = queue.Queue()
+        self.received: list[tuple[str, dict]] = []
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="isv-acme",
+                             protocol=mqtt.MQTTv311)
+        client.on_message = lambda c, u, m: self.events.put((m.topic, json.loads(m.payload)))
+        client.connect("127.0.0.1", port)
+        for topic in (status_topic("twin"), breach_topic("twin"),
+                      enforcement_topic("twin-infra")):
+            client.subscribe(topic, qos=2)
+        client.loop_start()
+        self.client = client
+
+    def publish(self, payload: bytes) -> None:
+        self.client.publish(TOPIC, payload, qos=1).wait_for_publish(10)
+
+    def next(self, predicate, timeout_s: float = 300.0) -> dict:
+        """The first event so far, or to come, meeting ``predicate`` and not taken yet
+        (the timeout guards against a hang; the test waits for events, not durations)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            while True:
+                try:
+                    topic, event = self.events.get_nowait()
+                except queue.Empty:
+                    break
+                check_envelope(topic, event)
+                self.received.append((topic, event))
+            for k, (topic, event) in enumerate(self.received):
+                if predicate(topic, event):
+                    del self.received[k]
+                    return event
+            if time.monotonic() > deadline:
+                raise AssertionError("no such event from the agent")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def check_envelope(topic: str, event: dict) -> None:
+    """The contract's CloudEvents attributes, per channel."""
+    kind = {status_topic("twin"): ("grid.powerstate.status.v1", "powerstate",
+                                   "//grid/v1/dsx-flex-agent/twin"),
+            breach_topic("twin"): ("grid.powerbreach.alert.v1", "powerbreach",
+                                   "//grid/v1/dsx-flex-agent/twin"),
+            enforcement_topic("twin-infra"): ("grid.powerbreach.enforcement.v1",
+                                              "powerbreach", "//grid/v1/infra/twin-infra")}
+    event_type, subject, source = kind[topic]
+    assert event["specversion"] == "1.0.2"
+    assert UUID.match(event["id"])
+    assert (event["type"], event["subject"], event["source"]) == (event_type, subject, source)
+    assert event["datacontenttype"] == "application/json"
+    assert TRACEPARENT.match(event["traceparent"])
+    assert event["time"].endswith("Z")
+
+
+def feed(event: dict) -> dict:
+    return event["data"]["feeds"]["main"]
+
+
+def is_status(name: str):
+    return lambda topic, event: (topic == status_topic("twin")
+                                 and feed(event)["event"] == name)
+
+
+def test_twin_flex_meets_a_target_20_percent_below_its_draw_within_its_levers_allowance(
+        broker, processes, tmp_path):
+    log = tmp_path / "flex.log"
+    listener = Listener(broker.port)
+    process = processes.twin("flex", "--scenario", str(SITE), "--broker", broker.url,
+                             "--isv", "acme", "--speed", "20x", "--status-every", "10s",
+                             log=log)
+    try:
+        wait_for_line(log, "taking load targets of ISV acme", process)
+        # the draw once the site has settled (its cooling warmed up: a few minutes)
+        status = listener.next(lambda topic, event: is_status("periodic")(topic, event)
+                               and event["data"]["snapshot_time"] >= "2026-07-31T15:06")
+        state = feed(status)
+        assert state["compliant"] and state["targets"] == [] and not state["in_flight"]
+        draw_kw = state["calculated_load"]["value"]
+        assert state["calculated_load"]["unit"] == "kilowatt"
+        # bad input first: counted and reported, the agent carries on
+        listener.publish(b"{not json")
+        listener.publish(encoded(load_target({"value": 1, "unit": "watt"},
+                                             source="//grid/v1/isv/mallory")))
+        target_kw = round(0.8 * draw_kw, 3)
+        target = load_target({"value": target_kw, "unit": "kilowatt"})
+        listener.publish(encoded(target))
+        listener.publish(encoded(target))  # a replay: ignored
+        set_status = listener.next(is_status("target_set"))
+        assert set_status["correlationid"] == target["correlationid"]
+        assert feed(set_status)["targets"][0]["correlation_id"] == target["correlationid"]
+        ramp = listener.next(is_status("start_ramp_down"))
+        assert feed(ramp)["in_flight"] and feed(ramp)["targets"][0]["active"]
+        alert = listener.next(lambda topic, event: topic == breach_topic("twin"))
+        data = alert["data"]
+        assert data["status"] == "active" and data["feed_tag"] == "main"
+        assert data["target"] == {"correlation_id": target["correlationid"],
+                                  "load_constraint": {"value": target_kw,
+                                                      "unit": "kilowatt"}}
+        assert data["measured_load"]["value"] > target_kw
+        hints = data["shed_hints"]
+        # training rows capped first, then suspended, inference rows capped last
+        assert [(h["resource_id"], h["action"], h["priority"]) for h in hints] == [
+            ("T01", "power_cap", 1), ("T02", "power_cap", 1), ("T01", "suspend", 2),
+            ("T02", "suspend", 2), ("I", "power_cap", 3)]
+        # 30 % of a rack's 72 x 1.4 kW GPUs
+        assert hints[0]["target_power"] == {"value": 30.24, "unit": "kilowatt"}
+        enforcement = listener.next(
+            lambda topic, event: topic == enforcement_topic("twin-infra"))["data"]
+        assert enforcement["breach_id"] == data["breach"]["breach_id"]
+        assert (enforcement["action"], enforcement["code"]) == ("applied", "success")
+        diag = enforcement["diag_msg"]
+        met_s = float(re.search(r"met (\d+(?:\.\d+)?) s after it took effect", diag)[1])
+        # per lever what it gave, how long it took and how long it is allowed
+        bess = re.search(r"BESS ([\d.]+) kW within ([\d.]+) s \(allows ([\d.]+) s\)", diag)
+        assert float(bess[1]) == pytest.approx(30.0, abs=0.5)  # its 30 kW rating
+        assert float(bess[2]) <= float(bess[3])
+        results = {(r["resource_id"], r["requested_action"]): r
+                   for r in enforcement["results"]}
+        allowances = []
+        for row in ("T01", "T02"):
+            capped = results[(row, "power_cap")]
+            assert capped["code"] == "applied"
+            took = re.search(r"within ([\d.]+) s \(allows ([\d.]+) s\)", capped["message"])
+            assert float(took[1]) <= float(took[2])
+            allowances.append(float(took[2]))
+            assert capped["applied_power"]["value"] < 72 * 1.4
+        # 20 % is within the BESS and the training caps: nothing suspended, inference kept
+        assert results[("T01", "suspend")]["code"] == "skipped"
+        assert results[("I", "power_cap")]["code"] == "skipped"
+        assert met_s <= max(*allowances, float(bess[3]))
+        resolved = listener.next(lambda topic, event: topic == breach_topic("twin"))["data"]
+        assert resolved["status"] == "resolved" and "shed_hints" not in resolved
+        assert resolved["measured_load"]["value"] <= target_kw * 1.01
+        met = listener.next(is_status("end_ramp_down"))
+        assert feed(met)["compliant"] and not feed(met)["in_flight"]
+        assert feed(met)["calculated_load"]["value"] <= target_kw * 1.01
+        # the target is lifted: the hints are reverted and the load comes back
+        listener.publish(encoded(load_target(None)))
+        listener.next(is_status("start_ramp_up"))
+        back = listener.next(is_status("end_ramp_up"))
+        assert feed(back)["compliant"] and feed(back)["calculated_load"]["value"] > target_kw
+    finally:
+        listener.stop()
+        process.terminate()
+        process.wait(60)
+    text = log.read_text()
+    assert "ignored a message on grid/v1/isv/acme/loadtarget/set: the payload is not JSON" \
+        in text
+    assert "is not //grid/v1/isv/acme" in text
+    assert "seen already (a replay)" in text
+    assert re.search(r"load targets accepted 2, malformed 2, replayed 1", text)
+    assert "Traceback" not in text

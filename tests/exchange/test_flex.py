@@ -231,6 +231,12 @@ def test_twin_flex_meets_a_target_20_percent_below_its_draw_within_its_levers_al
         assert feed(met)["calculated_load"]["value"] <= target_kw * 1.01
         # the target is lifted: the hints are reverted and the load comes back
         listener.publish(encoded(load_target(None)))
+        reverted = listener.next(
+            lambda topic, event: topic == enforcement_topic("twin-infra"))["data"]
+        assert reverted["breach_id"] == data["breach"]["breach_id"]
+        assert (reverted["action"], reverted["code"]) == ("reverted", "success")
+        assert {(r["resource_id"], r["code"]) for r in reverted["results"]} >= {
+            ("T01", "applied"), ("T02", "applied")}
         listener.next(is_status("start_ramp_up"))
         back = listener.next(is_status("end_ramp_up"))
         assert feed(back)["compliant"] and feed(back)["calculated_load"]["value"] > target_kw
@@ -245,3 +251,22 @@ def test_twin_flex_meets_a_target_20_percent_below_its_draw_within_its_levers_al
     assert "seen already (a replay)" in text
     assert re.search(r"load targets accepted 2, malformed 2, replayed 1", text)
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (("--isv", "a/b"), "--isv 'a/b' must be 1-100 letters"),
+    (("--isv", "acme", "--agent-id", "+"), "--agent-id '+' must be"),
+    (("--isv", "acme", "--broker", "http://x"), "must look like mqtt://HOST:PORT"),
+    (("--isv", "acme", "--broker", "mqtt://x:1", "--tls-ca", "ca.pem"),
+     "need an mqtts:// broker"),
+    (("--isv", "acme", "--speed", "fast"), "'fast' is not a speed"),
+])
+def test_bad_flex_arguments_exit_2_with_one_line(capsys, argv, fragment):
+    from twin.cli import main
+
+    args = ["flex", "--scenario", str(SITE), "--broker", "mqtt://127.0.0.1:1", *argv]
+    if "--tls-ca" in argv:
+        args[args.index("ca.pem")] = str(SITE)  # a file that exists
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err

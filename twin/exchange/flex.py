@@ -339,7 +339,7 @@ class FlexAgent:
         self.power_minimum_w = float(np.sum(sim.rack_idle_w))
         self.power_maximum_w = sim.scenario.power.utility.import_cap_mw * 1e6
         self.targets.clear()
-        self.active = self.breach = None
+        self.active = self.breach = self.last_breach = None
         self.ramp = None
         self.next_status_s = 0.0
 
@@ -452,7 +452,7 @@ class FlexAgent:
         """A target takes effect, changes or goes: the BESS alone at first (the shed
         hints follow a breach)."""
         before = self.active
-        if self.breach is not None:
+        if self.breach is not None or self.last_breach is not None:
             self._revert(now)
         self.active = target
         self.met_s = None
@@ -492,50 +492,54 @@ class FlexAgent:
                         self._levers(target))
         self.breach = breach
         self.counters.breaches += 1
-        self._publish_breach(import_w, now)
+        self._publish_breach(breach, import_w, now)
         # the infrastructure agent applies the hints: every GPU lever, then the sets
         sim = self.sim
         sim.hold_import(target.constraint_w, suspend=not target.best_effort,
                         generators=self.options.generators)
         breach.enforced_s = now
-        self._say(f"t={now:.0f}s breach {breach.breach_id}: {import_w / 1e3:,.1f} kW over "
-                  f"the target {target.constraint_w / 1e3:,.1f} kW; shed hints applied")
+        self._say(f"t={now:.0f}s breach {breach.breach_id}: import {import_w / 1e3:,.1f} kW, "
+                  f"over the target {target.constraint_w / 1e3:,.1f} kW; shed hints applied")
 
     def _follow_breach(self, import_w: float, compliant: bool, now: float) -> None:
         breach = self.breach
-        allowance_s = max(self._allowances().values())
+        allowance_s = max(self._allowances(breach).values())
         waited_s = now - breach.start_s
         if (compliant or waited_s >= allowance_s) and not breach.reported:
-            self._publish_enforcement("applied", now, met=compliant)
+            self._publish_enforcement(breach, "applied", now, met=compliant)
             breach.reported = True
         if compliant:
             breach.status = "resolved"
-            self._publish_breach(import_w, now)
+            self._publish_breach(breach, import_w, now)
             self.last_breach = breach
             self.breach = None
             self._say(f"t={now:.0f}s breach {breach.breach_id} resolved: "
                       f"{import_w / 1e3:,.1f} kW")
         elif breach.status == "active" and waited_s >= allowance_s:
             breach.status = "escalated"
-            self._publish_breach(import_w, now)
+            self._publish_breach(breach, import_w, now)
 
     def _revert(self, now: float) -> None:
-        """The target changed or went while a breach was open: the hints are taken back."""
-        breach = self.breach
+        """The target changed or went: the hints in force are taken back, and a breach
+        still open is resolved."""
+        if self.breach is not None:
+            breach = self.breach
+            breach.status = "resolved"
+            self._publish_breach(breach, self.import_w, now)
+            self.breach = None
+        else:
+            breach = self.last_breach
         if breach.enforced_s is not None:
-            self._publish_enforcement("reverted", now, met=False)
-        breach.status = "resolved"
-        self._publish_breach(self.import_w, now)
-        self.last_breach = breach
-        self.breach = None
+            self._publish_enforcement(breach, "reverted", now, met=False)
+        self.last_breach = None
 
-    def _allowances(self) -> dict[str, float]:
+    def _allowances(self, breach: Breach) -> dict[str, float]:
         """How long each lever needs, s: the BESS one step; the GPU caps twin's
         controller's settling; the generator sets their start and their ramp to all they
         can give (only where allowed)."""
         sim = self.sim
         out = {"BESS": sim.dt_s}
-        if self.breach is not None and self.breach.levers:
+        if breach.levers:
             out["GPU levers"] = GPU_LEVER_ALLOWANCE_S
         if self.options.generators and sim.power_chain.p.generators.units > 0:
             gens = sim.power_chain.p.generators
@@ -554,8 +558,7 @@ class FlexAgent:
                 out.append(hint)
         return out
 
-    def _publish_breach(self, import_w: float, now: float) -> None:
-        breach = self.breach
+    def _publish_breach(self, breach: Breach, import_w: float, now: float) -> None:
         target = breach.target
         over = import_w / target.constraint_w - 1.0
         data = {"feed_tag": self.options.feed, "status": breach.status,
@@ -580,7 +583,7 @@ class FlexAgent:
         """Per hint an EnforcementResult, and per lever a line: what it gave and when."""
         sim = self.sim
         history = breach.history
-        allow = self._allowances()
+        allow = self._allowances(breach)
         t0 = breach.start_s
         first = history[0] if history else None
         last = history[-1] if history else None
@@ -637,8 +640,8 @@ class FlexAgent:
                          + f" (allow {allow['generators']:g} s)")
         return results, lines
 
-    def _publish_enforcement(self, action: str, now: float, *, met: bool) -> None:
-        breach = self.breach
+    def _publish_enforcement(self, breach: Breach, action: str, now: float, *,
+                             met: bool) -> None:
         target = breach.target
         results, lines = self.lever_report(breach, now)
         if action == "reverted":

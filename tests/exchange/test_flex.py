@@ -204,7 +204,9 @@ def test_twin_flex_meets_a_target_20_percent_below_its_draw_within_its_levers_al
         assert enforcement["breach_id"] == data["breach"]["breach_id"]
         assert (enforcement["action"], enforcement["code"]) == ("applied", "success")
         diag = enforcement["diag_msg"]
-        met_s = float(re.search(r"met (\d+(?:\.\d+)?) s after it took effect", diag)[1])
+        met = re.search(r"met ([\d.]+) s after it took effect \(the levers allow ([\d.]+) s "
+                        r"in all\)", diag)
+        met_s = float(met[1])
         # per lever what it gave, how long it took and how long it is allowed
         bess = re.search(r"BESS ([\d.]+) kW within ([\d.]+) s \(allows ([\d.]+) s\)", diag)
         assert float(bess[1]) == pytest.approx(30.0, abs=0.5)  # its 30 kW rating
@@ -222,7 +224,8 @@ def test_twin_flex_meets_a_target_20_percent_below_its_draw_within_its_levers_al
         # 20 % is within the BESS and the training caps: nothing suspended, inference kept
         assert results[("T01", "suspend")]["code"] == "skipped"
         assert results[("I", "power_cap")]["code"] == "skipped"
-        assert met_s <= max(*allowances, float(bess[3]))
+        assert float(met[2]) == float(bess[3]) + max(allowances)  # BESS, then GPU levers
+        assert met_s <= float(met[2])
         resolved = listener.next(lambda topic, event: topic == breach_topic("twin"))["data"]
         assert resolved["status"] == "resolved" and "shed_hints" not in resolved
         assert resolved["measured_load"]["value"] <= target_kw * 1.01
@@ -270,3 +273,85 @@ def test_bad_flex_arguments_exit_2_with_one_line(capsys, argv, fragment):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert fragment in err and "Traceback" not in err
+
+
+def _agent_on(broker, generators: bool):
+    """The agent in this process on the real broker, stepping its own run."""
+    from twin.exchange.broker import MqttLink, broker_settings
+    from twin.exchange.flex import FlexAgent, FlexOptions
+    from twin.runs.observe import ObservedRun
+    from twin.scenario import load
+    from twin.sim.engine import Simulation
+
+    settings = broker_settings(broker.url, client_id=f"flex-{uuid.uuid4().hex[:8]}",
+                               environ={}, credentials_file=Path("/nonexistent"))
+    link = MqttLink(settings, inbox_size=100, name="twin flex")
+    agent = FlexAgent(link, FlexOptions(isv="acme", generators=generators))
+    link.subscriptions = agent.subscriptions
+    link.start()
+    assert link.wait_connected(30)
+    run = ObservedRun(Simulation(load(SITE), dt_s=1.0), [agent])
+    run.step(400)
+    return link, agent, run
+
+
+def _until(run, agent, condition, limit_steps: int = 600) -> None:
+    for _ in range(limit_steps):
+        run.step()
+        if condition():
+            return
+    raise AssertionError("the agent did not get there within the simulated time")
+
+
+def test_a_deep_target_takes_every_lever_and_the_generator_sets_within_their_allowance(
+        broker):
+    link, agent, run = _agent_on(broker, generators=True)
+    listener = Listener(broker.port)
+    try:
+        target_kw = round(0.3 * agent.import_w / 1e3, 3)  # deeper than all GPU levers
+        listener.publish(encoded(load_target({"value": target_kw, "unit": "kilowatt"})))
+        _until(run, agent, lambda: agent.counters.enforcements == 1)
+        data = listener.next(lambda t, e: t == enforcement_topic("twin-infra"))["data"]
+        assert data["code"] == "success", data["diag_msg"]
+        codes = {(r["resource_id"], r["requested_action"]): r["code"]
+                 for r in data["results"]}
+        assert set(codes.values()) == {"applied"}  # caps, suspend, inference caps
+        gens = re.search(r"generators ([\d.]+) kW within ([\d.]+) s of their start \(allow "
+                         r"([\d.]+) s\)",
+                         data["diag_msg"])
+        assert float(gens[1]) > 0 and float(gens[2]) <= float(gens[3])
+        # by hand: two sets, 10 s to close onto the bus, 100 kW at 10 kW/s
+        assert float(gens[3]) == 10 + 10
+        met = re.search(r"met ([\d.]+) s after it took effect \(the levers allow ([\d.]+) s "
+                        r"in all\)", data["diag_msg"])
+        assert float(met[2]) == 1 + 30 + 20  # BESS, GPU levers, generator sets in turn
+        assert float(met[1]) <= float(met[2])
+        assert agent.import_w <= target_kw * 1e3 * 1.01
+    finally:
+        listener.stop()
+        link.stop()
+
+
+def test_best_effort_sheds_with_power_caps_only(broker):
+    link, agent, run = _agent_on(broker, generators=False)
+    listener = Listener(broker.port)
+    try:
+        event = load_target({"value": round(0.45 * agent.import_w / 1e3, 3),
+                             "unit": "kilowatt"})
+        event["data"]["targets"][0]["strategy"] = {"best_effort": True}
+        listener.publish(encoded(event))
+        _until(run, agent, lambda: agent.counters.enforcements == 1)
+        run.step()  # the escalation follows the outcome
+        alert = listener.next(lambda t, e: t == breach_topic("twin"))["data"]
+        assert {h["action"] for h in alert["shed_hints"]} == {"power_cap"}
+        enforcement = listener.next(lambda t, e: t == enforcement_topic("twin-infra"))
+        # caps alone cannot reach 45 %: a partial outcome, and the breach escalates
+        assert enforcement["data"]["code"] == "partial"
+        assert "not met within 31 s (the levers allow 31 s in all)" in enforcement[
+            "data"]["diag_msg"]
+        escalated = listener.next(lambda t, e: t == breach_topic("twin"))["data"]
+        assert escalated["status"] == "escalated"
+        assert escalated["breach"]["breach_id"] == alert["breach"]["breach_id"]
+    finally:
+        listener.stop()
+        link.stop()

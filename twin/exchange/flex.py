@@ -282,6 +282,18 @@ class Lever:
     rows: list[tuple[str, np.ndarray]]  # (row name, its racks in the lever)
 
 
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One step of a breach: the site's sources and the rows' draw, the levers' depth."""
+
+    time_s: float
+    import_w: float
+    bess_w: float
+    generator_w: float
+    rows_w: np.ndarray
+    depth: float
+
+
 @dataclass
 class Breach:
     breach_id: str
@@ -292,8 +304,7 @@ class Breach:
     status: str = "active"
     enforced_s: float | None = None
     reported: bool = False  # the enforcement's outcome published
-    history: list[tuple[float, float, float, float, np.ndarray]] = field(
-        default_factory=list)  # (t, import W, BESS W, generators W, row power W)
+    history: list[Sample] = field(default_factory=list)  # from its detection on
 
 
 class FlexAgent:
@@ -424,8 +435,9 @@ class FlexAgent:
             if self.breach is not None or not compliant:
                 rows_w = np.bincount(self.rack_row, weights=sim.snapshot(robots=False)
                                      .racks.power_kw * 1e3, minlength=len(self.row_names))
-                sample = (now, import_w, float(site[col["bess_power_kw"]]) * 1e3,
-                          float(site[col["generator_kw"]]) * 1e3, rows_w)
+                sample = Sample(now, import_w, float(site[col["bess_power_kw"]]) * 1e3,
+                                float(site[col["generator_kw"]]) * 1e3, rows_w,
+                                float(sim.state.curtail_depth))
             if self.breach is not None:
                 self.breach.history.append(sample)
             if compliant and self.met_s is None:
@@ -503,7 +515,7 @@ class FlexAgent:
 
     def _follow_breach(self, import_w: float, compliant: bool, now: float) -> None:
         breach = self.breach
-        allowance_s = max(self._allowances(breach).values())
+        allowance_s = sum(self._allowances(breach).values())  # pulled one after another
         waited_s = now - breach.start_s
         if (compliant or waited_s >= allowance_s) and not breach.reported:
             self._publish_enforcement(breach, "applied", now, met=compliant)
@@ -580,64 +592,78 @@ class FlexAgent:
             correlation_id=target.correlation_id))
 
     def lever_report(self, breach: Breach, now: float) -> tuple[list[dict], list[str]]:
-        """Per hint an EnforcementResult, and per lever a line: what it gave and when."""
+        """Per hint an EnforcementResult, and per lever a line: what it gave, and how
+        long it took from being pulled to 90 % of that, against what it allows. The
+        levers are pulled one after another: each is timed from its own start (the BESS
+        from the target's, lever k from the step the controller first pulled it, the sets
+        from their start), its contribution taken up to the next lever's start."""
         sim = self.sim
         history = breach.history
         allow = self._allowances(breach)
-        t0 = breach.start_s
-        first = history[0] if history else None
-        last = history[-1] if history else None
         depth = sim.state.curtail_depth
         results, lines = [], []
+        times = np.array([h.time_s for h in history])
+        depths = np.array([h.depth for h in history])
 
-        def reached_s(values: list[float], final: float) -> float | None:
-            """Seconds after the target took effect to 90 % of the final contribution."""
+        def pulled_at(level: float) -> int | None:
+            """The first sample in which the controller went past ``level``."""
+            past = np.flatnonzero(depths > level)
+            return int(past[0]) if past.size else None
+
+        def took_s(start: int, end: int, given: np.ndarray, since_s: float) -> float | None:
+            """Seconds from ``since_s`` to 90 % of what ``given`` reached at ``end``."""
+            final = given[end]
             if final <= 0:
                 return None
-            for t, v in values:
-                if v >= 0.9 * final:
-                    return t - t0
-            return None
+            reached = np.flatnonzero(given[start:end + 1] >= 0.9 * final)
+            return float(times[start + reached[0]] - since_s)
 
-        if last is not None:
-            bess = [(h[0], h[2]) for h in history]
-            bess_s = reached_s(bess, last[2])
-            lines.append(f"BESS {last[2] / 1e3:,.1f} kW"
-                         + (f" within {max(bess_s, sim.dt_s):g} s" if bess_s is not None
-                            else "") + f" (allows {allow['BESS']:g} s)")
+        last = len(history) - 1
+        bess = np.array([h.bess_w for h in history])
+        bess_s = took_s(0, last, bess, breach.start_s) if history else None
+        if history:
+            lines.append(f"BESS {bess[last] / 1e3:,.1f} kW"
+                         + (f" within {bess_s:g} s" if bess_s is not None else "")
+                         + f" (allows {allow['BESS']:g} s)")
         for k, lever in enumerate(breach.levers):
-            pulled = depth > k
+            first = pulled_at(k)
+            following = pulled_at(k + 1)
+            end = last if following is None else following - 1
             for row, racks in lever.rows:
                 row_index = self.row_names.index(row)
                 cap = float(sim.state.curtail_cap_fraction[racks].min())
                 result = {"resource_id": row, "resource_type": "chassis",
                           "requested_action": lever.action,
-                          "code": "applied" if pulled else "skipped"}
-                if pulled and last is not None and first is not None:
-                    drop = [(h[0], first[4][row_index] - h[4][row_index]) for h in history]
-                    final = first[4][row_index] - last[4][row_index]
-                    took = reached_s(drop, final)
-                    result["message"] = (
-                        f"cap {cap:.0%} of TDP; row {first[4][row_index] / 1e3:,.1f} -> "
-                        f"{last[4][row_index] / 1e3:,.1f} kW"
-                        + (f", 90 % of it within {took:g} s" if took is not None else "")
-                        + f" (allows {allow.get('GPU levers', 0):g} s)")
-                    if lever.action == "power_cap":
-                        result["applied_power"] = power(cap * float(
-                            self.rack_tdp_w[racks].sum()))
-                elif not pulled:
+                          "code": "applied" if first is not None else "skipped"}
+                if first is None:
                     result["message"] = "not needed: the target was met before this lever"
+                    results.append(result)
+                    continue
+                # the row's draw from the sample before the lever was pulled
+                row_w = np.array([h.rows_w[row_index] for h in history])
+                before = row_w[max(first - 1, 0)]
+                taken = took_s(first, end, before - row_w, times[first] - sim.dt_s)
+                result["message"] = (
+                    f"cap {cap:.0%} of TDP; row {before / 1e3:,.1f} -> "
+                    f"{row_w[end] / 1e3:,.1f} kW"
+                    + (f", 90 % of it within {taken:g} s" if taken is not None else "")
+                    + f" (allows {allow['GPU levers']:g} s)")
+                if lever.action == "power_cap":
+                    result["applied_power"] = power(cap * float(self.rack_tdp_w[racks].sum()))
                 results.append(result)
-            if pulled:
+            if first is not None:
                 lines.append(f"priority {lever.priority} {lever.action} on "
                              f"{len(lever.rows)} row(s) pulled to "
                              f"{min(depth - k, 1.0):.0%}")
-        if "generators" in allow and last is not None:
-            gens = [(h[0], h[3]) for h in history]
-            took = reached_s(gens, last[3])
-            lines.append(f"generators {last[3] / 1e3:,.1f} kW"
-                         + (f" within {took:g} s" if took is not None else "")
-                         + f" (allow {allow['generators']:g} s)")
+        if "generators" in allow and history:
+            gens = np.array([h.generator_w for h in history])
+            first = pulled_at(len(breach.levers))
+            line = f"generators {gens[last] / 1e3:,.1f} kW"
+            if first is not None:
+                taken = took_s(first, last, gens, times[first] - sim.dt_s)
+                if taken is not None:
+                    line += f" within {taken:g} s of their start"
+            lines.append(line + f" (allow {allow['generators']:g} s)")
         return results, lines
 
     def _publish_enforcement(self, breach: Breach, action: str, now: float, *,
@@ -653,9 +679,11 @@ class FlexAgent:
             diag = "the load target went; the levers are let go, the last pulled first"
         else:
             code = "success" if met else "partial"
+            allowed_s = sum(self._allowances(breach).values())
             when = (f"met {self.met_s - breach.start_s:g} s after it took effect"
                     if met and self.met_s is not None
                     else f"not met within {now - breach.start_s:g} s")
+            when += f" (the levers allow {allowed_s:g} s in all)"
             diag = (f"target {target.constraint_w / 1e3:,.1f} kW {when}; "
                     + "; ".join(lines))
         data = {"breach_id": breach.breach_id, "feed_tag": self.options.feed,

@@ -48,11 +48,11 @@ def encoded(event: dict) -> bytes:
 
 
 def test_a_valid_load_target_parses_with_its_constraint_in_watts():
-    event = parse_load_target(TOPIC, encoded(load_target({"value": 1.5, "unit": "megawatt"})),
-                              "acme")
-    assert event.data.targets[0].load_constraint.watts == 1.5e6
-    lifted = parse_load_target(TOPIC, encoded(load_target(None)), "acme")
-    assert lifted.data.targets[0].load_constraint is None
+    _, data = parse_load_target(
+        TOPIC, encoded(load_target({"value": 1.5, "unit": "megawatt"})), "acme")
+    assert data.targets[0].load_constraint.watts == 1.5e6
+    _, lifted = parse_load_target(TOPIC, encoded(load_target(None)), "acme")
+    assert lifted.targets[0].load_constraint is None
 
 
 @pytest.mark.parametrize(("payload", "reason"), [
@@ -67,7 +67,7 @@ def test_a_valid_load_target_parses_with_its_constraint_in_watts():
     (encoded(load_target({"value": 1, "unit": "watt"}, source="//grid/v1/isv/mallory")),
      "not //grid/v1/isv/acme"),
     (encoded(load_target(None, data="eyJhbGciOiJFUzI1NiJ9.eyJ0YXJnZXRzIjpbXX0.c2ln")),
-     "JWS-signed"),
+     "JWS-signed and no --jws-verify-key"),
     (encoded(load_target(None, data={"targets": [{"interval": {
         "start_time": "2026-08-01T01:00:00Z", "end_time": "2026-08-01T00:00:00Z"},
         "load_constraint": None}]})), "end_time must lie after"),
@@ -78,6 +78,50 @@ def test_a_valid_load_target_parses_with_its_constraint_in_watts():
 def test_bad_load_targets_are_refused_with_the_reason(payload, reason):
     with pytest.raises(FlexMessageError, match=re.escape(reason)):
         parse_load_target(TOPIC, payload, "acme")
+
+
+def _keys(tmp_path: Path):
+    """An ISV's EC P-256 key pair written as PEM files."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    tmp_path.mkdir(exist_ok=True)
+    private = ec.generate_private_key(ec.SECP256R1())
+    private_pem = tmp_path / "isv.pem"
+    private_pem.write_bytes(private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    public_pem = tmp_path / "isv.pub.pem"
+    public_pem.write_bytes(private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return private_pem, public_pem
+
+
+def test_signed_data_is_verified_with_the_isvs_key_and_nothing_else_is_taken(tmp_path):
+    from twin.exchange.flex import load_key, sign
+
+    private_pem, public_pem = _keys(tmp_path)
+    private, public = load_key(private_pem, private=True), load_key(public_pem, private=False)
+    data = {"targets": [{"interval": {}, "load_constraint": {"value": 2, "unit": "megawatt"}}]}
+    token = sign(data, private, "isv-key-1")
+    assert token.count(".") == 2  # JWS compact serialization
+    _, verified = parse_load_target(TOPIC, encoded(load_target(None, data=token)), "acme",
+                                    public)
+    assert verified.targets[0].load_constraint.watts == 2e6
+    # a changed payload, another key, unsigned data: each refused with its reason
+    header, payload, signature = token.split(".")
+    forged = ".".join((header, payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB"),
+                       signature))
+    with pytest.raises(FlexMessageError, match="does not verify"):
+        parse_load_target(TOPIC, encoded(load_target(None, data=forged)), "acme", public)
+    other, _ = _keys(tmp_path / "other")
+    with pytest.raises(FlexMessageError, match="does not verify"):
+        parse_load_target(TOPIC, encoded(load_target(None, data=sign(
+            data, load_key(other, private=True), "x"))), "acme", public)
+    with pytest.raises(FlexMessageError, match="not signed"):
+        parse_load_target(TOPIC, encoded(load_target(None)), "acme", public)
+    with pytest.raises(ValueError, match="not a readable unencrypted PEM public key"):
+        load_key(private_pem.with_name("missing.pem"), private=False)
 
 
 def test_another_isvs_topic_is_refused():
@@ -263,6 +307,8 @@ def test_twin_flex_meets_a_target_20_percent_below_its_draw_within_its_levers_al
     (("--isv", "acme", "--broker", "mqtt://x:1", "--tls-ca", "ca.pem"),
      "need an mqtts:// broker"),
     (("--isv", "acme", "--speed", "fast"), "'fast' is not a speed"),
+    (("--isv", "acme", "--jws-verify-key", "none.pem"), "none.pem is not a readable"),
+    (("--isv", "acme", "--jws-kid", "k1"), "--jws-kid names the key of --jws-sign-key"),
 ])
 def test_bad_flex_arguments_exit_2_with_one_line(capsys, argv, fragment):
     from twin.cli import main
@@ -275,7 +321,7 @@ def test_bad_flex_arguments_exit_2_with_one_line(capsys, argv, fragment):
     assert fragment in err and "Traceback" not in err
 
 
-def _agent_on(broker, generators: bool):
+def _agent_on(broker, generators: bool, **options):
     """The agent in this process on the real broker, stepping its own run."""
     from twin.exchange.broker import MqttLink, broker_settings
     from twin.exchange.flex import FlexAgent, FlexOptions
@@ -286,7 +332,7 @@ def _agent_on(broker, generators: bool):
     settings = broker_settings(broker.url, client_id=f"flex-{uuid.uuid4().hex[:8]}",
                                environ={}, credentials_file=Path("/nonexistent"))
     link = MqttLink(settings, inbox_size=100, name="twin flex")
-    agent = FlexAgent(link, FlexOptions(isv="acme", generators=generators))
+    agent = FlexAgent(link, FlexOptions(isv="acme", generators=generators, **options))
     link.subscriptions = agent.subscriptions
     link.start()
     assert link.wait_connected(30)
@@ -332,24 +378,42 @@ def test_a_deep_target_takes_every_lever_and_the_generator_sets_within_their_all
         link.stop()
 
 
-def test_best_effort_sheds_with_power_caps_only(broker):
-    link, agent, run = _agent_on(broker, generators=False)
+def _opened(event: dict, public_key) -> dict:
+    """An event's JWS-signed data, verified with the agent's public key."""
+    import jwt
+
+    return json.loads(jwt.PyJWS().decode(event["data"], public_key, algorithms=["ES256"]))
+
+
+def test_best_effort_sheds_with_power_caps_only_and_signed_data_both_ways(broker, tmp_path):
+    from twin.exchange.flex import load_key, sign
+
+    isv_private, isv_public = _keys(tmp_path / "isv")
+    agent_private, agent_public = _keys(tmp_path / "agent")
+    link, agent, run = _agent_on(broker, generators=False,
+                                 verify_key=load_key(isv_public, private=False),
+                                 sign_key=load_key(agent_private, private=True))
+    agent_key = load_key(agent_public, private=False)
     listener = Listener(broker.port)
     try:
         event = load_target({"value": round(0.45 * agent.import_w / 1e3, 3),
                              "unit": "kilowatt"})
         event["data"]["targets"][0]["strategy"] = {"best_effort": True}
+        listener.publish(encoded(event))  # unsigned: refused
+        event["id"] = str(uuid.uuid4())
+        event["data"] = sign(event["data"], load_key(isv_private, private=True), "acme-1")
         listener.publish(encoded(event))
         _until(run, agent, lambda: agent.counters.enforcements == 1)
         run.step()  # the escalation follows the outcome
-        alert = listener.next(lambda t, e: t == breach_topic("twin"))["data"]
+        assert (agent.counters.malformed, agent.counters.accepted) == (1, 1)
+        alert = _opened(listener.next(lambda t, e: t == breach_topic("twin")), agent_key)
         assert {h["action"] for h in alert["shed_hints"]} == {"power_cap"}
-        enforcement = listener.next(lambda t, e: t == enforcement_topic("twin-infra"))
+        enforcement = _opened(listener.next(
+            lambda t, e: t == enforcement_topic("twin-infra")), agent_key)
         # caps alone cannot reach 45 %: a partial outcome, and the breach escalates
-        assert enforcement["data"]["code"] == "partial"
-        assert "not met within 31 s (the levers allow 31 s in all)" in enforcement[
-            "data"]["diag_msg"]
-        escalated = listener.next(lambda t, e: t == breach_topic("twin"))["data"]
+        assert enforcement["code"] == "partial"
+        assert "not met within 31 s (the levers allow 31 s in all)" in enforcement["diag_msg"]
+        escalated = _opened(listener.next(lambda t, e: t == breach_topic("twin")), agent_key)
         assert escalated["status"] == "escalated"
         assert escalated["breach"]["breach_id"] == alert["breach"]["breach_id"]
     finally:

@@ -30,9 +30,11 @@ simulated seconds, as ``twin plant`` stamps its values), written in UTC.
 
 Bad input never stops the agent: a message that is not a valid load-target event, comes
 from another source than its topic names, repeats an event id, or names only feeds that
-are not here is counted and reported in one line, and nothing changes. ``data`` as a JWS
-compact serialization (the contract's signed wire form) is refused: twin holds no keys to
-verify it, so only plaintext ``data`` objects (the contract's other form) are taken.
+are not here is counted and reported in one line, and nothing changes. ``data`` is a JWS
+compact serialization (the contract's signed wire form, ES256 or RS256, PyJWT) verified
+with the ISV's public key where one is given, and then must be; without one, plaintext
+``data`` objects (the contract's other form) are taken. With a private key of its own the
+agent signs its events' ``data`` likewise.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ UNITS_W = {"watt": 1.0, "kilowatt": 1e3, "megawatt": 1e6}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 SOURCE = re.compile(r"^//grid/v1/(isv|dsx-flex-agent|infra)/([^/]+)$")
 TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+JWS_ALGORITHMS = ["ES256", "RS256"]  # the contract's
 JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
@@ -153,8 +156,11 @@ class LoadTargetEvent(BaseModel):
     data: SetLoadTargetData | str
 
 
-def parse_load_target(topic: str, payload: bytes, isv: str) -> LoadTargetEvent:
-    """A load-target event from ``isv`` on its topic, or FlexMessageError."""
+def parse_load_target(topic: str, payload: bytes, isv: str, verify_key: Any = None
+                      ) -> tuple[LoadTargetEvent, SetLoadTargetData]:
+    """A load-target event from ``isv`` on its topic and its data, or FlexMessageError.
+    With ``verify_key`` (the ISV's public key) ``data`` must be JWS-signed with it (ES256
+    or RS256); without, it must be a plaintext object."""
     if topic != load_target_topic(isv):
         raise FlexMessageError(f"not the load-target topic of ISV {isv!r}")
     try:
@@ -166,19 +172,23 @@ def parse_load_target(topic: str, payload: bytes, isv: str) -> LoadTargetEvent:
     try:
         event = LoadTargetEvent.model_validate(document)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "the event"
-        raise FlexMessageError(f"{where}: {first['msg']}") from None
-    if isinstance(event.data, str):
-        if JWS.match(event.data):
-            raise FlexMessageError("data is JWS-signed; twin holds no key to verify it and "
-                                   "takes plaintext data objects only")
-        raise FlexMessageError("data is neither a load-target object nor a JWS string")
+        raise FlexMessageError(_first_error(exc)) from None
     if SOURCE.match(event.source).group(2) != isv or not event.source.startswith(
             "//grid/v1/isv/"):
         raise FlexMessageError(f"source {event.source} is not //grid/v1/isv/{isv}, the ISV "
                                "whose topic it came on")
-    for k, target in enumerate(event.data.targets):
+    data = event.data
+    if isinstance(data, str):
+        if not JWS.match(data):
+            raise FlexMessageError("data is neither a load-target object nor a JWS string")
+        if verify_key is None:
+            raise FlexMessageError("data is JWS-signed and no --jws-verify-key was given "
+                                   "to verify it")
+        data = _verified(data, verify_key)
+    elif verify_key is not None:
+        raise FlexMessageError("data is not signed; with --jws-verify-key only JWS-signed "
+                               "data is taken")
+    for k, target in enumerate(data.targets):
         interval = target.interval
         if (interval.start_time and interval.end_time
                 and interval.end_time <= interval.start_time):
@@ -186,7 +196,63 @@ def parse_load_target(topic: str, payload: bytes, isv: str) -> LoadTargetEvent:
                                    "start_time")
         if target.load_constraint is not None and target.load_constraint.value <= 0:
             raise FlexMessageError(f"targets.{k}.load_constraint.value must be above 0")
-    return event
+    return event, data
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "the event"
+    return f"{where}: {first['msg']}"
+
+
+def _verified(token: str, key: Any) -> SetLoadTargetData:
+    """The JWS compact serialization's payload, its signature verified (PyJWT)."""
+    import jwt
+
+    try:
+        payload = jwt.PyJWS().decode_complete(token, key, algorithms=JWS_ALGORITHMS)["payload"]
+    except jwt.PyJWTError as exc:
+        raise FlexMessageError(f"data's JWS signature does not verify ({exc})") from None
+    try:
+        return SetLoadTargetData.model_validate_json(payload)
+    except ValidationError as exc:
+        raise FlexMessageError(f"data (signed): {_first_error(exc)}") from None
+
+
+def load_key(path, *, private: bool) -> Any:
+    """A PEM key for JWS (EC P-256 for ES256, or RSA for RS256); ValueError names the
+    problem."""
+    try:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    except ImportError:
+        raise ValueError("JWS keys need PyJWT with cryptography: pip install "
+                         "'twin[flex]'") from None
+    try:
+        text = path.read_bytes()
+        key = (serialization.load_pem_private_key(text, password=None) if private
+               else serialization.load_pem_public_key(text))
+    except (OSError, ValueError, TypeError) as exc:
+        kind = "private" if private else "public"
+        raise ValueError(f"{path} is not a readable unencrypted PEM {kind} key "
+                         f"({exc})") from None
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        if key.curve.name != "secp256r1":
+            raise ValueError(f"{path}: an EC key must be on P-256 for ES256, not "
+                             f"{key.curve.name}")
+    elif not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        raise ValueError(f"{path}: the key must be EC P-256 (ES256) or RSA (RS256)")
+    return key
+
+
+def sign(data: dict[str, Any], key: Any, kid: str) -> str:
+    """``data`` as a JWS compact serialization: ES256 with an EC key, RS256 with RSA."""
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    algorithm = "ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "RS256"
+    return jwt.PyJWS().encode(json.dumps(data, separators=(",", ":")).encode(), key,
+                              algorithm=algorithm, headers={"kid": kid})
 
 
 def iso(epoch_ms: float) -> str:
@@ -205,7 +271,7 @@ def traceparent(trace_id: str | None = None) -> str:
 
 
 def envelope(event_type: str, source: str, subject: str, time_ms: float,
-             data: dict[str, Any], *, trace_id: str | None = None,
+             data: dict[str, Any] | str, *, trace_id: str | None = None,
              correlation_id: str | None = None) -> bytes:
     event = {"specversion": SPECVERSION, "id": str(uuid.uuid4()), "source": source,
              "type": event_type, "time": iso(time_ms), "datacontenttype": "application/json",
@@ -227,6 +293,9 @@ class FlexOptions:
     feed: str = "main"  # the feed tag of the site's grid connection
     generators: bool = False  # whether the sets may carry load in parallel with the grid
     status_every_s: float = STATUS_EVERY_S
+    verify_key: Any = None  # the ISV's public key: its data must be JWS-signed with it
+    sign_key: Any = None  # this agent's private key: its events' data are JWS-signed
+    sign_kid: str = ""  # the key id in the JWS header
 
     def check(self) -> None:
         for option, value in (("--isv", self.isv), ("--agent-id", self.agent),
@@ -376,7 +445,8 @@ class FlexAgent:
     def handle(self, topic: str, payload: bytes) -> None:
         """One message from the broker: a load-target event, or counted and reported."""
         try:
-            event = parse_load_target(topic, payload, self.options.isv)
+            event, data = parse_load_target(topic, payload, self.options.isv,
+                                            self.options.verify_key)
         except FlexMessageError as exc:
             self.counters.malformed += 1
             self._say(f"ignored a message on {topic}: {exc.reason}")
@@ -387,7 +457,7 @@ class FlexAgent:
             return
         self.seen.append(str(event.id))
         feed = self.options.feed
-        mine = [t for t in event.data.targets if not t.feed_tags or feed in t.feed_tags]
+        mine = [t for t in data.targets if not t.feed_tags or feed in t.feed_tags]
         if not mine:
             self.counters.other_feed += 1
             self._say(f"ignored event {event.id}: it names no target for feed {feed!r}")
@@ -588,7 +658,7 @@ class FlexAgent:
             data["shed_hints"] = self.hints(breach)
         self._publish(breach_topic(self.options.agent), QOS_BREACH, envelope(
             TYPE_BREACH, f"//grid/v1/dsx-flex-agent/{self.options.agent}", "powerbreach",
-            self._ms(now), data, trace_id=target.trace_id,
+            self._ms(now), self._data(data), trace_id=target.trace_id,
             correlation_id=target.correlation_id))
 
     def lever_report(self, breach: Breach, now: float) -> tuple[list[dict], list[str]]:
@@ -694,7 +764,7 @@ class FlexAgent:
         self._say(f"t={now:.0f}s enforcement {action} ({code}): {diag}")
         self._publish(enforcement_topic(self.options.infra), QOS_ENFORCEMENT, envelope(
             TYPE_ENFORCEMENT, f"//grid/v1/infra/{self.options.infra}", "powerbreach",
-            self._ms(now), data, trace_id=target.trace_id,
+            self._ms(now), self._data(data), trace_id=target.trace_id,
             correlation_id=target.correlation_id))
 
     # ------------------------------------------------------------------ status
@@ -719,16 +789,23 @@ class FlexAgent:
                 "compliant": compliant}
         data = {"snapshot_time": self._iso(now), "feeds": {self.options.feed: feed}}
         self.counters.statuses += 1
+        of = about or target
         self._publish(status_topic(self.options.agent), QOS_STATUS, envelope(
             TYPE_STATUS, f"//grid/v1/dsx-flex-agent/{self.options.agent}", "powerstate",
-            self._ms(now), data, trace_id=(about or target).trace_id if about or target else None,
-            correlation_id=(about or target).correlation_id if about or target else None))
+            self._ms(now), self._data(data), trace_id=of.trace_id if of else None,
+            correlation_id=of.correlation_id if of else None))
         self.next_status_s = now + self.options.status_every_s
 
     # ------------------------------------------------------------------ helpers
 
     def _publish(self, topic: str, qos: int, payload: bytes) -> None:
         self.link.publish(topic, payload, qos=qos)
+
+    def _data(self, data: dict[str, Any]) -> dict[str, Any] | str:
+        """An event's data as sent: JWS-signed where the agent has a key."""
+        if self.options.sign_key is None:
+            return data
+        return sign(data, self.options.sign_key, self.options.sign_kid or self.options.agent)
 
     def _ms(self, time_s: float) -> float:
         return self.epoch_ms + time_s * 1000.0

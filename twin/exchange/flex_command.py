@@ -54,6 +54,16 @@ def add_parser(sub) -> None:
                       help="whether generator sets may carry load in parallel with the "
                       "grid (default: the scenario's [demand_response] generators_allowed, "
                       "else never)")
+    flex.add_argument("--jws-verify-key", type=Path, metavar="FILE.pem",
+                      help="the ISV's public key (EC P-256 or RSA, PEM): its load targets' "
+                      "data must then be JWS-signed with it (ES256 or RS256); without it, "
+                      "only plaintext data is taken (needs twin[flex])")
+    flex.add_argument("--jws-sign-key", type=Path, metavar="FILE.pem",
+                      help="this agent's private key (EC P-256 or RSA, unencrypted PEM): "
+                      "its events' data is then JWS-signed (needs twin[flex])")
+    flex.add_argument("--jws-kid", metavar="ID",
+                      help="the key id in the signed data's JWS header (default: the "
+                      "agent id)")
     flex.add_argument("--status-every", type=_duration, metavar="DURATION",
                       help="periodic power-state status, simulated time (default 30s)")
     flex.add_argument("--speed", type=_speed, default=1.0, metavar="1x|60x|max",
@@ -66,17 +76,24 @@ def add_parser(sub) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     from twin.exchange.broker import BrokerError, broker_settings
-    from twin.exchange.flex import STATUS_EVERY_S, FlexOptions
+    from twin.exchange.flex import STATUS_EVERY_S, FlexOptions, load_key
     from twin.scenario import load
 
     scenario = load(args.scenario)
     programme = scenario.demand_response
     generators = (args.generators == "allowed" if args.generators is not None
                   else programme is not None and programme.generators_allowed)
-    options = FlexOptions(isv=args.isv, agent=args.agent_id, infra=args.infra_id,
-                          feed=args.feed, generators=generators,
-                          status_every_s=args.status_every or STATUS_EVERY_S)
     try:
+        if args.jws_kid is not None and args.jws_sign_key is None:
+            raise ValueError("--jws-kid names the key of --jws-sign-key; give both")
+        verify_key = (load_key(args.jws_verify_key, private=False)
+                      if args.jws_verify_key else None)
+        sign_key = load_key(args.jws_sign_key, private=True) if args.jws_sign_key else None
+        options = FlexOptions(isv=args.isv, agent=args.agent_id, infra=args.infra_id,
+                              feed=args.feed, generators=generators,
+                              status_every_s=args.status_every or STATUS_EVERY_S,
+                              verify_key=verify_key, sign_key=sign_key,
+                              sign_kid=args.jws_kid or args.agent_id)
         options.check()
         settings = broker_settings(args.broker,
                                    client_id=args.client_id or f"twin-flex-{os.getpid()}",
@@ -111,7 +128,9 @@ def run_flex(scenario, settings, options, *, speed: float | None, duration_s: fl
             link.stop()
             return 0
     print(f"twin flex: agent {options.agent} taking load targets of ISV {options.isv} on "
-          f"feed {options.feed}; generators {'allowed' if options.generators else 'never'}",
+          f"feed {options.feed}; generators {'allowed' if options.generators else 'never'}; "
+          f"data {'signed' if options.verify_key is not None else 'plaintext'} in, "
+          f"{'signed' if options.sign_key is not None else 'plaintext'} out",
           file=log, flush=True)
     start_wall = time.monotonic()
     next_progress = start_wall + PROGRESS_EVERY_S

@@ -126,3 +126,13 @@ def test_plus_dr_raises_the_import_by_charging_the_bess():
     sim.step(60)  # after the window the import drops back
     assert column(sim, "grid_import_kw") == pytest.approx(before_kw, abs=2.0)
     assert column(sim, "bess_power_kw") == 0.0
+
+
+def test_the_grid_impact_assessment_offers_the_sets_only_where_the_programme_allows():
+    from twin.grid.impact import demand_response_levers
+
+    assert "generator sets" not in [lever.name for lever in demand_response_levers(site())]
+    levers = demand_response_levers(site(generators=True))
+    assert levers[-1].name == "generator sets"
+    assert levers[-1].kw == 2 * 100.0  # two 100 kW sets
+    assert "10 s + 10 s of ramp" in levers[-1].note

@@ -42,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import queue
 import re
 import sys
 import uuid
@@ -51,6 +52,10 @@ from typing import Any, Literal, TextIO
 
 import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from twin.exchange.plant import start_epoch_ms
+from twin.sim.engine import curtail_levers
+from twin.sim.snapshot import SITE_COLUMNS
 
 SPECVERSION = "1.0.2"
 TYPE_LOAD_TARGET = "grid.loadtarget.set.v1"
@@ -73,6 +78,7 @@ UNITS_W = {"watt": 1.0, "kilowatt": 1e3, "megawatt": 1e6}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 SOURCE = re.compile(r"^//grid/v1/(isv|dsx-flex-agent|infra)/([^/]+)$")
 TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+SITE_COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
 JWS_ALGORITHMS = ["ES256", "RS256"]  # the contract's
 JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
@@ -342,11 +348,10 @@ class Target:
 
 @dataclass
 class Lever:
-    """One shed hint's lever: GPU caps on racks from ``cap_from`` to ``cap_to`` of TDP."""
+    """One priority of shed hints: GPU caps down to ``cap_to`` of TDP on its rows' racks."""
 
     priority: int
     action: str  # power_cap | suspend
-    racks: np.ndarray
     cap_to: float
     rows: list[tuple[str, np.ndarray]]  # (row name, its racks in the lever)
 
@@ -396,7 +401,6 @@ class FlexAgent:
         self.event_start_s: float | None = None
         self.sim = None
         self.next_status_s = 0.0
-        self.last_enforcement: dict[str, Any] | None = None
 
     @property
     def subscriptions(self) -> tuple[str, ...]:
@@ -408,8 +412,6 @@ class FlexAgent:
     # ------------------------------------------------------------------ run observer
 
     def on_start(self, sim) -> None:
-        from twin.exchange.plant import start_epoch_ms
-
         self.sim = sim
         self.epoch_ms = start_epoch_ms(sim.scenario)
         topo = sim.topology
@@ -424,8 +426,6 @@ class FlexAgent:
         self.next_status_s = 0.0
 
     def on_step(self, sim, applied) -> None:
-        import queue
-
         while True:
             try:
                 topic, payload, _ = self.link.inbox.get_nowait()
@@ -492,9 +492,7 @@ class FlexAgent:
             self._switch(active, now)
         sim = self.sim
         site = sim.site_values()
-        from twin.sim.snapshot import SITE_COLUMNS
-
-        col = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
+        col = SITE_COLUMN
         import_w = float(site[col["grid_import_kw"]]) * 1e3
         self.import_w = import_w
         target = self.active
@@ -557,16 +555,14 @@ class FlexAgent:
     # ------------------------------------------------------------------ breaches
 
     def _levers(self, target: Target) -> list[Lever]:
-        from twin.sim.engine import curtail_levers
-
         out = []
         for k, (racks, _, cap_to) in enumerate(curtail_levers(
                 self.sim.workload, self.sim.topology.rack_count,
                 suspend=not target.best_effort)):
             rows = [(self.row_names[r], racks & (self.rack_row == r))
                     for r in np.unique(self.rack_row[racks])]
-            out.append(Lever(k + 1, "suspend" if cap_to == 0.0 else "power_cap", racks,
-                             cap_to, rows))
+            out.append(Lever(k + 1, "suspend" if cap_to == 0.0 else "power_cap", cap_to,
+                             rows))
         return out
 
     def _raise_breach(self, target: Target, import_w: float, now: float) -> None:
@@ -759,7 +755,6 @@ class FlexAgent:
         data = {"breach_id": breach.breach_id, "feed_tag": self.options.feed,
                 "action": action, "code": code, "diag_msg": diag, "results": results,
                 "timestamp": self._iso(now)}
-        self.last_enforcement = data
         self.counters.enforcements += 1
         self._say(f"t={now:.0f}s enforcement {action} ({code}): {diag}")
         self._publish(enforcement_topic(self.options.infra), QOS_ENFORCEMENT, envelope(

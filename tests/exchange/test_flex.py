@@ -419,3 +419,35 @@ def test_best_effort_sheds_with_power_caps_only_and_signed_data_both_ways(broker
     finally:
         listener.stop()
         link.stop()
+
+
+def test_a_scheduled_target_takes_effect_and_ends_on_the_simulated_clock():
+    from twin.exchange.broker import MqttLink, broker_settings
+    from twin.exchange.flex import FlexAgent, FlexOptions
+    from twin.runs.observe import ObservedRun
+    from twin.scenario import load
+    from twin.sim.engine import Simulation
+
+    # a link never started: what the agent publishes is counted as unsent
+    link = MqttLink(broker_settings("mqtt://127.0.0.1:1", client_id="offline", environ={},
+                                    credentials_file=Path("/nonexistent")))
+    agent = FlexAgent(link, FlexOptions(isv="acme"))
+    sim = Simulation(load(SITE), dt_s=1.0)
+    run = ObservedRun(sim, [agent])
+    run.step(300)
+    # the scenario starts 2026-08-01 00:00 at UTC+9: 2026-07-31 15:00 UTC
+    event = load_target({"value": 400, "unit": "kilowatt"})
+    event["data"]["targets"][0]["interval"] = {"start_time": "2026-07-31T15:10:00Z",
+                                              "end_time": "2026-07-31T15:15:00+00:00"}
+    agent.handle(TOPIC, encoded(event))
+    assert [(t.start_s, t.end_s) for t in agent.targets] == [(600.0, 900.0)]
+    run.step(299)
+    assert sim.import_target_w is None and agent.active is None
+    run.step(1)
+    assert sim.import_target_w == 400e3 and agent.active is agent.targets[0]
+    run.step(300)
+    assert sim.import_target_w is None and agent.active is None and agent.targets == []
+    # each status, the breach's active and resolved alerts, enforcement applied and reverted
+    counters = agent.counters
+    assert (counters.breaches, counters.enforcements) == (1, 2)
+    assert link.counters.unsent_disconnected == counters.statuses + 2 + 2

@@ -742,7 +742,7 @@ class FlexAgent:
             results = [{k: v for k, v in r.items() if k != "applied_power"}
                        for r in results]
             code = "success"
-            diag = "the load target went; the levers are let go, the last pulled first"
+            diag = "the load target went; the levers are let go"
         else:
             code = "success" if met else "partial"
             allowed_s = sum(self._allowances(breach).values())

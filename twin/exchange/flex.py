@@ -500,13 +500,15 @@ class FlexAgent:
             limit = target.constraint_w * (1.0 + COMPLIANCE_TOLERANCE)
             compliant = import_w <= limit
             sample = None
-            if self.breach is not None or not compliant:
+            # the breach's samples until its outcome is reported (memory stays bounded)
+            recording = self.breach is not None and not self.breach.reported
+            if recording or (self.breach is None and not compliant):
                 rows_w = np.bincount(self.rack_row, weights=sim.snapshot(robots=False)
                                      .racks.power_kw * 1e3, minlength=len(self.row_names))
                 sample = Sample(now, import_w, float(site[col["bess_power_kw"]]) * 1e3,
                                 float(site[col["generator_kw"]]) * 1e3, rows_w,
                                 float(sim.state.curtail_depth))
-            if self.breach is not None:
+            if recording:
                 self.breach.history.append(sample)
             if compliant and self.met_s is None:
                 self.met_s = now

@@ -279,7 +279,7 @@ def traceparent(trace_id: str | None = None) -> str:
 def envelope(event_type: str, source: str, subject: str, time_ms: float,
              data: dict[str, Any] | str, *, trace_id: str | None = None,
              correlation_id: str | None = None) -> bytes:
-    event = {"specversion": SPECVERSION, "id": str(uuid.uuid4()), "source": source,
+    event: dict[str, Any] = {"specversion": SPECVERSION, "id": str(uuid.uuid4()), "source": source,
              "type": event_type, "time": iso(time_ms), "datacontenttype": "application/json",
              "subject": subject, "traceparent": traceparent(trace_id)}
     if correlation_id is not None:
@@ -399,7 +399,7 @@ class FlexAgent:
         self.met_s: float | None = None  # when the active target was first met
         self.ramp: str | None = None  # in flight: "down" or "up"
         self.event_start_s: float | None = None
-        self.sim = None
+        self.sim: Any = None  # the Simulation observed (set at on_start)
         self.next_status_s = 0.0
 
     @property
@@ -641,7 +641,7 @@ class FlexAgent:
     def _publish_breach(self, breach: Breach, import_w: float, now: float) -> None:
         target = breach.target
         over = import_w / target.constraint_w - 1.0
-        data = {"feed_tag": self.options.feed, "status": breach.status,
+        data: dict[str, Any] = {"feed_tag": self.options.feed, "status": breach.status,
                 "severity": "critical" if over > CRITICAL_OVER else "warning",
                 "breach": {"breach_id": breach.breach_id,
                            "detected_at": self._iso(breach.detected_s)},
@@ -700,7 +700,7 @@ class FlexAgent:
             for row, racks in lever.rows:
                 row_index = self.row_names.index(row)
                 cap = float(sim.state.curtail_cap_fraction[racks].min())
-                result = {"resource_id": row, "resource_type": "chassis",
+                result: dict[str, Any] = {"resource_id": row, "resource_type": "chassis",
                           "requested_action": lever.action,
                           "code": "applied" if first is not None else "skipped"}
                 if first is None:

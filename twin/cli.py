@@ -1,5 +1,5 @@
 """The ``twin`` command line: gui, run, check, scenarios, kiosk, replay, report, points,
-plant, shadow, calibrate, study, bill, power-quality, grid-impact.
+plant, shadow, flex, calibrate, study, bill, power-quality, grid-impact.
 
 Every error a user can cause (a bad scenario, a bad argument, an unwritable output)
 ends in one clear message on stderr and exit code 2, never a traceback.
@@ -17,6 +17,7 @@ from pathlib import Path
 from twin import __version__
 from twin.exchange.commands import COMMANDS as EXCHANGE_COMMANDS
 from twin.exchange.commands import CommandError, add_commands
+from twin.exchange.flex_command import add_parser as add_flex_parser
 from twin.grid import commands as grid
 from twin.grid.bill import GridError
 from twin.paths import cache_dir
@@ -276,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk.add_argument("--screenshot", type=Path, metavar="FILE.png",
                        help="save a PNG of the screen just before leaving (with --exit-after)")
     add_commands(sub)
+    add_flex_parser(sub)
     _add_calibrate(sub)
     return parser
 
@@ -345,6 +347,10 @@ def _main(argv: Sequence[str] | None) -> int:
             return _run(args)
         if command == "check":
             return _check(args.scenario, args.points)
+        if command == "flex":
+            from twin.exchange.flex_command import run_command as run_flex_command
+
+            return run_flex_command(args)
         if command in EXCHANGE_COMMANDS:
             from twin.exchange.commands import run_command
 

@@ -117,7 +117,8 @@ def summary_lines(scenario: Scenario, scenario_path: str | Path) -> list[str]:
     if dr is not None:
         dispatches = sum(e.kind == "demand-response" for e in scenario.events)
         lines.append(f"  demand response  KPX {dr.programme} DR, {dr.registered_kw / 1000:,.1f} "
-                     f"MW registered; {dispatches} dispatch(es) scheduled")
+                     f"MW registered; {dispatches} dispatch(es) scheduled"
+                     + ("; generator sets allowed" if dr.generators_allowed else ""))
     return lines
 
 

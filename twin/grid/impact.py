@@ -67,6 +67,13 @@ def demand_response_levers(s: Scenario) -> list[Lever]:
         levers.append(Lever("inference GPU caps", cap_kw["inference"][0],
                             f"{racks_in['inference']} racks capped at "
                             f"{DR_CAP_FLOOR:.0%} of TDP from their peak"))
+    gens = s.power.generators
+    if s.demand_response is not None and s.demand_response.generators_allowed and gens.units:
+        levers.append(Lever("generator sets", gens.units * gens.rating_mw * 1000.0,
+                            f"{gens.units} x {gens.rating_mw:g} MW in parallel with the "
+                            f"grid, all on in {gens.start_delay_s:g} s + "
+                            f"{gens.rating_mw / gens.ramp_mw_per_s:g} s of ramp; the "
+                            "programme allows them"))
     return levers
 
 
@@ -178,7 +185,10 @@ def pre_assessment(s: Scenario, run: RunFigures | None = None,
         f"{bess.smoothing_time_constant_s:g} s)",
         f"- generators: {gen.units} x {gen.rating_mw:g} MW, on the bus "
         f"{gen.start_delay_s:g} s after a loss of the utility, ramp "
-        f"{gen.ramp_mw_per_s:g} MW/s (backup; not offered as demand response)",
+        f"{gen.ramp_mw_per_s:g} MW/s ("
+        + ("also the last demand-response lever: the programme allows them)"
+           if any(lever.name == "generator sets" for lever in levers)
+           else "backup; not offered as demand response)"),
         f"- GPU power smoothing: {'on' if s.gpu_management.smoothing_enabled else 'off'} "
         f"(floor {s.gpu_management.smoothing_floor_fraction:.0%} of TDP)",
         "",

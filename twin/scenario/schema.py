@@ -617,6 +617,9 @@ class DemandResponseProgramme(Strict):
         "a dispatch delivering less than this share of its commitment pays a penalty"))
     penalty_krw_per_kwh: NonNegative = Field(0.0, description=(
         "penalty per kWh short of that share"))
+    generators_allowed: bool = Field(False, description=(
+        "whether the programme lets the site run its generator sets in parallel with the "
+        "grid to deliver a reduction; they are then the last lever, after the GPUs"))
 
     @model_validator(mode="after")
     def _kept(self) -> DemandResponseProgramme:

@@ -57,7 +57,7 @@ from twin.sim.nodes import (
 )
 from twin.sim.parameters import CduParams, compile_racks
 from twin.sim.plant import ChillerPlant, economizer_share, facility_pump_power_w
-from twin.sim.power import PowerChain
+from twin.sim.power import GENERATOR_FAILED, PowerChain
 from twin.sim.robotics.workcells import Workcells
 from twin.sim.site import Site
 from twin.sim.snapshot import (
@@ -296,6 +296,12 @@ class Simulation(SiteEvents):
                                    series_k_kpa_per_lpm2=self.cdus.hx_k_kpa_per_lpm2)
         self.workload = WorkloadModel.build(s, topo, self.seed)
         self._curtail_levers = curtail_levers(self.workload, n)
+        dr = s.demand_response
+        # the scenario's programme: plus DR raises the import; generators only if it allows
+        self._dr_raises = dr is not None and dr.programme == "plus"
+        self._dr_generators = dr is not None and dr.generators_allowed
+        self._dr_generators_now = self._dr_generators  # a load target may say otherwise
+        self._lever_limit: int | None = None
         self.power_chain.reset()
         self.robots.reset()
         self._next_event = 0
@@ -636,6 +642,8 @@ class Simulation(SiteEvents):
                                 + self.robots.hall_heat_w)
         self._pending_j = float(self._pending_hall_w.sum()) * dt
         supplied_w = grid.grid_import_w + grid.bess_w  # what the site would import alone
+        if self.power_chain.generator_dispatch_w is not None:
+            supplied_w += grid.generator_w  # sets run in parallel for demand response
         if self._import_baseline_w is None:
             self._import_baseline_w = supplied_w
         self._import_baseline_w += (supplied_w - self._import_baseline_w) * -np.expm1(
@@ -815,20 +823,85 @@ class Simulation(SiteEvents):
     def _last_grid_import_w(self) -> float:
         return float(self._site[_COLUMN["grid_import_kw"]]) * 1e3
 
+    def hold_import(self, target_w: float | None, *, suspend: bool = True,
+                    generators: bool = False, levers: int | None = None) -> None:
+        """Hold the grid import at or below ``target_w`` from now until told otherwise
+        (None: let go), with demand response's levers in their order (``curtail_levers``;
+        ``suspend`` False leaves out holding training at a checkpoint, so only power caps
+        shed load), then the generator sets if ``generators`` allows; ``levers``: how many
+        of them, in that order, may be pulled (0: the BESS alone; None: all). A load target
+        (DSX Flex) acts through this; it replaces a scenario's dispatch under way."""
+        self._use_levers(suspend=suspend, generators=generators)
+        self._lever_limit = levers
+        if target_w is None:
+            self._end_demand_response()
+            return
+        if not target_w >= 0.0:
+            raise ValueError(f"an import target is a power of 0 W or more, not {target_w:g}")
+        self._demand_response = (np.inf, float(target_w))
+        self.power_chain.set_demand_response(float(target_w))
+
+    def _use_levers(self, *, suspend: bool, generators: bool) -> None:
+        self._curtail_levers = curtail_levers(self.workload, self.topology.rack_count,
+                                              suspend=suspend)
+        self._dr_generators_now = generators
+        self._lever_limit = None
+
+    @property
+    def demand_response_levers(self) -> list[tuple[np.ndarray, float, float]]:
+        """The GPU levers a dispatch or load target pulls, in order (``curtail_levers``)."""
+        return list(self._curtail_levers)
+
+    @property
+    def import_target_w(self) -> float | None:
+        """The import demand response or a load target holds the site to (None: none)."""
+        return None if self._demand_response is None else self._demand_response[1]
+
+    @property
+    def generator_lever_w(self) -> float:
+        """What the generator sets could give demand response: the rating of those not
+        failed (0 where the programme or the load target does not allow them)."""
+        if not self._dr_generators_now:
+            return 0.0
+        gens = self.power_chain.p.generators
+        usable = np.count_nonzero(self.power_chain.generator_state != GENERATOR_FAILED)
+        return float(usable * gens.rating_mw * 1e6)
+
+    def _end_demand_response(self) -> None:
+        st = self.state
+        self._demand_response = None
+        self.power_chain.set_demand_response(None)
+        self.power_chain.dispatch_generators(st.time_s, None)
+        st.curtail_cap_fraction[:] = 1.0
+        st.curtail_depth = 0.0
+
     def _follow_demand_response(self, target_w: float) -> None:
         """What the BESS cannot curtail, the GPU levers take in their order
-        (``curtail_levers``): an integral controller that pulls them deeper while the BESS
-        is at its limit and import is above the target, and lets them go, the last pulled
-        first, at 1 % of TDP per second otherwise."""
+        (``curtail_levers``), then the generator sets where allowed: an integral
+        controller that pulls them deeper while the BESS is at its limit and import is
+        above the target, and lets them go, the last pulled first, at 1 % of TDP (or of
+        the sets' rating) per second otherwise. The sets' segment does not deepen while
+        they are still starting or ramping towards what they were asked (no wind-up).
+        Plus DR (a floor, not a cap) has the BESS alone: it charges."""
+        if self.power_chain.demand_response_raise:
+            return
         st = self.state
         shortfall_w = self._last_grid_import_w() - target_w
         it_w = max(float(self._site[_COLUMN["it_power_kw"]]) * 1e3, 1.0)
+        levers = self._curtail_levers
+        gen_w = self.generator_lever_w
+        top = len(levers) + (1 if gen_w > 0 else 0)
+        if self._lever_limit is not None:
+            top = min(top, self._lever_limit)
+        on_generators = gen_w > 0 and st.curtail_depth >= len(levers)
         if shortfall_w > 0 and self.power_chain.bess_limited:
-            change = DR_CAP_GAIN * shortfall_w / it_w
+            change = DR_CAP_GAIN * shortfall_w / (gen_w if on_generators else it_w)
+            asked_w = max(st.curtail_depth - len(levers), 0.0) * gen_w
+            if on_generators and self.power_chain.generators_w < asked_w - 1.0:
+                change = 0.0
         else:
             change = -DR_CAP_RECOVERY_PER_S * self.dt_s
-        levers = self._curtail_levers
-        st.curtail_depth = float(np.clip(st.curtail_depth + change, 0.0, len(levers)))
+        st.curtail_depth = float(np.clip(st.curtail_depth + change, 0.0, top))
         st.curtail_cap_fraction[:] = 1.0
         for k, (racks, cap_from, cap_to) in enumerate(levers):
             if st.curtail_depth <= k:
@@ -837,6 +910,9 @@ class Simulation(SiteEvents):
             np.minimum(st.curtail_cap_fraction, np.where(
                 racks, cap_from + (cap_to - cap_from) * share, 1.0),
                 out=st.curtail_cap_fraction)
+        if gen_w > 0:
+            asked_w = max(st.curtail_depth - len(levers), 0.0) * gen_w
+            self.power_chain.dispatch_generators(st.time_s, asked_w if asked_w > 0 else None)
 
     # ------------------------------------------------------------------ outputs
 
@@ -938,13 +1014,14 @@ DR_CAP_FLOOR = 0.3  # a power cap holds GPUs at 30 % of TDP at the least
 MAX_CROSSING_PASSES = 8  # solves of a step in which a GPU throttles or trips
 
 
-def curtail_levers(workload: WorkloadModel, rack_count: int
+def curtail_levers(workload: WorkloadModel, rack_count: int, *, suspend: bool = True
                    ) -> list[tuple[np.ndarray, float, float]]:
     """The GPU levers demand response pulls once the BESS is at its limit, in order, each
     (racks, cap from, cap to) as fractions of TDP: power caps on the training racks down
-    to ``DR_CAP_FLOOR``; then the training jobs held at a checkpoint (cap 0: the GPUs
-    idle, no work); last, power caps on the inference racks (users wait, so they go last;
-    inference is never paused). Racks in no workload idle already."""
+    to ``DR_CAP_FLOOR``; then (if ``suspend``) the training jobs held at a checkpoint
+    (cap 0: the GPUs idle, no work); last, power caps on the inference racks (users
+    wait, so they go last; inference is never paused). Racks in no workload idle
+    already."""
     training = np.zeros(rack_count, dtype=bool)
     for _, racks in workload.training:
         training[racks] = True
@@ -954,7 +1031,9 @@ def curtail_levers(workload: WorkloadModel, rack_count: int
     inference &= ~training
     levers = []
     if training.any():
-        levers += [(training, 1.0, DR_CAP_FLOOR), (training, DR_CAP_FLOOR, 0.0)]
+        levers.append((training, 1.0, DR_CAP_FLOOR))
+        if suspend:
+            levers.append((training, DR_CAP_FLOOR, 0.0))
     if inference.any():
         levers.append((inference, 1.0, DR_CAP_FLOOR))
     return levers

@@ -70,6 +70,10 @@ class SiteEvents:
     _import_baseline_w: float | None
     _demand_response: tuple[float, float] | None
     _follow_demand_response: Callable[[float], None]
+    _end_demand_response: Callable[[], None]
+    _use_levers: Callable[..., None]
+    _dr_raises: bool  # the programme is plus DR: an event raises the import
+    _dr_generators: bool  # the programme lets demand response start the generator sets
 
     @property
     def scheduled_events(self) -> tuple[Event, ...]:
@@ -111,10 +115,7 @@ class SiteEvents:
         if st.leak_rate_lpm.any():
             self._drain_loops()
         if self._demand_response is not None and t0 >= self._demand_response[0]:
-            self._demand_response = None
-            self.power_chain.set_demand_response(None)
-            st.curtail_cap_fraction[:] = 1.0
-            st.curtail_depth = 0.0
+            self._end_demand_response()
         if self._demand_response is not None:
             self._follow_demand_response(self._demand_response[1])
 
@@ -185,12 +186,17 @@ class SiteEvents:
         self.state.smoothing_enabled = event.enabled
 
     def _demand_response_event(self, event: DemandResponse, t: float) -> None:
-        # curtail from the baseline (recent mean import), not from one swing's value; an
-        # event at the very start has no import yet and curtails from zero
+        # curtail from the baseline (recent mean import), not from one swing's value (plus
+        # DR: raise it above the baseline, a floor the BESS charges to); the loader refuses
+        # an event at the very start, before the first step has measured the baseline
         baseline_w = self._import_baseline_w or 0.0
-        target_w = max(baseline_w - event.curtail_mw * 1e6, 0.0)
+        if self._dr_raises:
+            target_w = baseline_w + event.curtail_mw * 1e6
+        else:
+            target_w = max(baseline_w - event.curtail_mw * 1e6, 0.0)
+        self._use_levers(suspend=True, generators=self._dr_generators)
         self._demand_response = (t + event.duration_s, target_w)
-        self.power_chain.set_demand_response(target_w)
+        self.power_chain.set_demand_response(target_w, raise_load=self._dr_raises)
 
     def _grid_cap(self, event: GridCap, t: float) -> None:
         self.power_chain.set_import_cap(event.import_cap_mw * 1e6)

@@ -258,6 +258,8 @@ class PowerChain:
         self.ups_energy_j = self.ups_capacity_j.copy()
         self.import_cap_w = self.p.utility.import_cap_mw * 1e6
         self.demand_response_w: float | None = None
+        self.demand_response_raise = False  # plus DR: the target is a floor
+        self.generator_dispatch_w: float | None = None  # asked of the sets in parallel
         self.outage: tuple[float, float] | None = None  # (start, end)
         self.generators_w = 0.0
         units = self.p.generators.units
@@ -318,8 +320,24 @@ class PowerChain:
     def set_import_cap(self, cap_w: float) -> None:
         self.import_cap_w = cap_w
 
-    def set_demand_response(self, target_w: float | None) -> None:
+    def set_demand_response(self, target_w: float | None, *, raise_load: bool = False
+                            ) -> None:
+        """Hold the import at most at ``target_w`` (the BESS discharges), or with
+        ``raise_load`` at least at it (plus DR: the BESS charges); None: neither."""
         self.demand_response_w = target_w
+        self.demand_response_raise = raise_load and target_w is not None
+
+    def dispatch_generators(self, t: float, output_w: float | None) -> None:
+        """Run the generator sets in parallel with the utility for demand response: those
+        standing by start (the same sequence and fail-to-start draws as for an outage)
+        and the running ones move to ``output_w`` together at their ramp rate; None: they
+        unload at their ramp and stop."""
+        if output_w is None or output_w <= 0.0:
+            self.generator_dispatch_w = None
+            return
+        if self.generator_dispatch_w is None and self.utility_available(t):
+            self._start_standby_sets(t)
+        self.generator_dispatch_w = output_w
 
     def start_outage(self, t: float, duration_s: float, failing_to_start: int = 0) -> None:
         """The utility feed is lost from ``t`` for ``duration_s``: when it goes, every set
@@ -578,7 +596,7 @@ class PowerChain:
         starting = state == GENERATOR_STARTING
         if not starting.any():
             return
-        if available:
+        if available and self.generator_dispatch_w is None:
             state[starting] = GENERATOR_OFF
             return
         gens = self.p.generators
@@ -598,6 +616,8 @@ class PowerChain:
         gens = self.p.generators
         running = self.generator_state == GENERATOR_RUNNING
         ramp_w_per_s = gens.ramp_mw_per_s * 1e6
+        if available and self.generator_dispatch_w is not None:
+            return self._dispatched_output_w(t0, dt, bus_w, self.generator_dispatch_w)
         if available:
             start_w = self.generators_w
             rate_w_per_s = int(running.sum()) * ramp_w_per_s
@@ -615,6 +635,37 @@ class PowerChain:
         each_w = np.clip(ramp_w_per_s * (t0 + dt - online_s), 0.0, rating_w)
         self.generators_w = min(bus_w, float(each_w.sum()))
         return ramp_energy_j(online_s, t0, t0 + dt, rating_w, ramp_w_per_s, bus_w) / dt
+
+    def _dispatched_output_w(self, t0: float, dt: float, bus_w: float,
+                             dispatch_w: float) -> float:
+        """The sets in parallel with the utility (demand response), the step's mean (W):
+        from nothing, each ramps from the moment it closed onto the bus up to the output
+        asked (exact, ``ramp_energy_j``); from a running output, they move together
+        towards it at their summed ramp rate (the mean of that ramp and hold, exact).
+        Never more than the bus load: they do not export."""
+        gens = self.p.generators
+        running = self.generator_state == GENERATOR_RUNNING
+        rating_w = gens.rating_mw * 1e6
+        ramp_w_per_s = gens.ramp_mw_per_s * 1e6
+        asked_w = min(dispatch_w, int(running.sum()) * rating_w, bus_w)
+        start_w = self.generators_w
+        if start_w <= 0.0:
+            online_s = self.generator_online_s[running]
+            each_w = np.clip(ramp_w_per_s * (t0 + dt - online_s), 0.0, rating_w)
+            self.generators_w = min(asked_w, float(each_w.sum()))
+            return ramp_energy_j(online_s, t0, t0 + dt, rating_w, ramp_w_per_s,
+                                 asked_w) / dt
+        rate_w_per_s = int(running.sum()) * ramp_w_per_s
+        if rate_w_per_s <= 0.0:
+            self.generators_w = 0.0
+            return 0.0
+        gap_w = asked_w - start_w
+        reach_s = abs(gap_w) / rate_w_per_s
+        if reach_s >= dt:
+            self.generators_w = start_w + math.copysign(rate_w_per_s * dt, gap_w)
+            return 0.5 * (start_w + self.generators_w)
+        self.generators_w = asked_w
+        return asked_w - 0.5 * gap_w * reach_s / dt
 
     def _bess_reach_w(self, t0: float, dt: float, bus_w: float, generator_w: float
                       ) -> float:
@@ -807,6 +858,11 @@ class PowerChain:
         if not available:
             return residual_w
         request = 0.0
+        if self.demand_response_raise and self.demand_response_w is not None:
+            # plus DR: charge what lifts the import to the floor; nothing else runs
+            request = min(residual_w - self.demand_response_w, 0.0)
+            limit = self.import_cap_w - bess.peak_shaving_margin_mw * 1e6
+            return max(request, -max(limit - residual_w, 0.0))
         if self.demand_response_w is not None:
             request = max(request, residual_w - self.demand_response_w)
         if bess.peak_shaving:

@@ -22,7 +22,7 @@ from twin.grid import commands as grid
 from twin.grid.bill import GridError
 from twin.paths import cache_dir
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
-from twin.scenario.loader import read_text, resolve
+from twin.scenario.files import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
 from twin.scratch import remove_scratch
 from twin.sim import DT_RANGE_S, coolant, dt_in_range

@@ -18,7 +18,7 @@ from twin.exchange.points import (
     write_points,
 )
 from twin.scenario import load
-from twin.scenario.loader import ScenarioError
+from twin.scenario.problems import ScenarioError
 from twin.sim.topology import build_topology
 
 

@@ -12,7 +12,7 @@ import pytest
 from twin.cli import main
 from twin.grid.tariff import builtin_tariffs, load_tariff_file
 from twin.scenario import ScenarioError
-from twin.scenario.loader import builtin_scenarios
+from twin.scenario.files import builtin_scenarios
 
 SHIPPED = builtin_tariffs()["kepco-industrial-b"].read_text(encoding="utf-8")
 

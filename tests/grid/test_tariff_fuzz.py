@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from twin.grid.bill import GridError, make_bill
 from twin.grid.tariff import Tariff, TariffFile, builtin_tariffs, choice_problems
 from twin.scenario import ScenarioError
-from twin.scenario.loader import Problem, validation_problems
+from twin.scenario.problems import Problem, validation_problems
 from twin.scenario.schema import TariffChoice
 
 SHIPPED = tomllib.loads(builtin_tariffs()["kepco-industrial-b"].read_text(encoding="utf-8"))

@@ -18,7 +18,7 @@ from twin.gui.event_form import (
 )
 from twin.gui.units import US_GALLON_L, UnitSystem
 from twin.scenario import load
-from twin.scenario.loader import Problem
+from twin.scenario.problems import Problem
 from twin.scenario.schema import CoolantLeak, Heatwave, PowerCap, WorkloadSurge
 
 US = UnitSystem.US_CUSTOMARY

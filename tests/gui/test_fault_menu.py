@@ -8,7 +8,7 @@ import pytest
 from twin.gui.faults import faults_for
 from twin.gui.objects import KINDS, Selection
 from twin.scenario import load
-from twin.scenario.loader import event_problems
+from twin.scenario.references import event_problems
 from twin.sim.engine import Simulation
 from twin.sim.topology import build_topology
 

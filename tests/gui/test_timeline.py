@@ -18,7 +18,7 @@ from twin.gui.timeline import (
     with_timeline,
 )
 from twin.scenario import ScenarioError, builtin_scenarios, load, loads
-from twin.scenario.loader import parse_toml
+from twin.scenario.files import parse_toml
 from twin.scenario.schema import CduLoss, CoolantLeak, Heatwave, PumpTrip, WorkloadSurge
 
 TIMELINE = '''

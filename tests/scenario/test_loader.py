@@ -26,7 +26,8 @@ from twin.scenario import (
     loads,
     resolve,
 )
-from twin.scenario.loader import event_problems, from_dict
+from twin.scenario.loader import from_dict
+from twin.scenario.references import event_problems
 from twin.scenario.schema import ChillerTrip
 
 from .helpers import BUILTINS, builtin_dict, builtin_text

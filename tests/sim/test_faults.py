@@ -221,7 +221,7 @@ def test_every_event_class_of_the_schema_has_a_handler():
 
 def test_a_demand_response_at_the_start_is_refused_with_the_reason():
     from tests.fakes import scenario_named
-    from twin.scenario.loader import event_problems
+    from twin.scenario.references import event_problems
     from twin.scenario.schema import DemandResponse
 
     scenario = scenario_named("single-rack")

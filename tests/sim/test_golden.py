@@ -36,7 +36,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from twin.scenario import builtin_scenarios, load
-from twin.scenario.loader import event_problems
+from twin.scenario.references import event_problems
 from twin.scenario.schema import Event
 from twin.sim.topology import build_topology
 

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twin.scenario import load
-from twin.scenario.loader import builtin_scenarios, from_dict
+from twin.scenario.files import builtin_scenarios
+from twin.scenario.loader import from_dict
 from twin.sim.power import (
     POWER_FACTOR,
     TAN_PHI,

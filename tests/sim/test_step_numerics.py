@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from twin.scenario import ScenarioError
-from twin.scenario.loader import builtin_scenarios, from_dict
+from twin.scenario.files import builtin_scenarios
+from twin.scenario.loader import from_dict
 from twin.sim import engine
 from twin.sim.control import pi_implicit
 from twin.sim.engine import Simulation

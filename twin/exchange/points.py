@@ -27,7 +27,7 @@ import numpy as np
 from twin import inputs
 from twin.exchange.contract import FIXED_UNITS, INTEGRATION_POINT_TYPES, POINT_TYPES
 from twin.scenario import Scenario
-from twin.scenario.loader import Problem, ScenarioError
+from twin.scenario.problems import Problem, ScenarioError
 from twin.sim.snapshot import Snapshot
 from twin.sim.topology import Topology, build_topology
 

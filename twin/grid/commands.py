@@ -60,7 +60,7 @@ def tariff_of(scenario: Scenario, scenario_path: str | Path) -> Tariff | None:
     relative file is taken from the scenario file's folder."""
     if scenario.tariff is None:
         return None
-    from twin.scenario.loader import resolve
+    from twin.scenario.files import resolve
 
     return tariff_for(scenario.tariff, resolve(scenario_path).parent)
 

@@ -18,14 +18,8 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from twin.resources import resource_dir
-from twin.scenario.loader import (
-    Problem,
-    ScenarioError,
-    parse_toml,
-    read_text,
-    resolve_named_file,
-    validation_problems,
-)
+from twin.scenario.files import parse_toml, read_text, resolve_named_file
+from twin.scenario.problems import Problem, ScenarioError, validation_problems
 from twin.scenario.schema import Positive, Strict, TariffChoice, _inconsistent
 
 TARIFF_SUFFIX = ".toml"

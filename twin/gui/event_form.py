@@ -29,14 +29,8 @@ from pydantic.fields import FieldInfo
 from twin.gui.timeline import duration_text
 from twin.gui.units import Conversion, Quantity, UnitSystem, conversion, figures_text
 from twin.scenario import Scenario
-from twin.scenario.loader import (
-    Problem,
-    event_problems,
-    event_target_names,
-    key_unit,
-    unknown_name,
-    validation_problems,
-)
+from twin.scenario.problems import Problem, key_unit, unknown_name, validation_problems
+from twin.scenario.references import event_problems, event_target_names
 from twin.scenario.schema import Event
 from twin.scenario.units import DURATION_FORMS
 

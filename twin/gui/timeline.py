@@ -23,7 +23,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from twin.paths import data_dir
 from twin.scenario import Scenario, ScenarioError, loads
-from twin.scenario.loader import Problem, parse_toml, read_text
+from twin.scenario.files import parse_toml, read_text
+from twin.scenario.problems import Problem
 from twin.scenario.schema import Event
 from twin.scenario.units import format_duration, parse_duration
 

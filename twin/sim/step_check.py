@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from twin.scenario.loader import builtin_scenarios, from_dict
+from twin.scenario.files import builtin_scenarios
+from twin.scenario.loader import from_dict
 from twin.sim.engine import Simulation
 from twin.sim.snapshot import SITE_COLUMNS
 from twin.sim.topology import build_topology

@@ -21,7 +21,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from twin.scenario import Problem, ScenarioError
-from twin.scenario.loader import parse_toml, read_text, validation_problems
+from twin.scenario.files import parse_toml, read_text
+from twin.scenario.problems import validation_problems
 from twin.scenario.schema import Strict
 
 NANNY_ENVIRON = "distributed.nanny.pre-spawn-environ"

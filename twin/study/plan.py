@@ -23,15 +23,15 @@ from pydantic import ValidationError
 
 from twin import inputs
 from twin.scenario import Problem, Scenario, ScenarioError
-from twin.scenario.loader import (
+from twin.scenario.files import (
     builtin_scenarios,
-    from_dict,
     parse_toml,
     read_text,
     resolve_named_file,
-    validation_problems,
     with_files_beside,
 )
+from twin.scenario.loader import from_dict
+from twin.scenario.problems import validation_problems
 from twin.study.failures import units_of
 from twin.study.schema import MAX_RUNS, Study
 

@@ -42,7 +42,7 @@ from twin.gui.event_form import (
 from twin.gui.timeline import duration_text
 from twin.gui.units import UnitSystem
 from twin.scenario import Scenario
-from twin.scenario.loader import Problem
+from twin.scenario.problems import Problem
 from twin.scenario.schema import Event
 from twin.scenario.units import parse_duration
 

@@ -74,7 +74,7 @@ from twin.runs.observe import AppliedEvent, RunObserver
 from twin.runs.recording import RecordingError
 from twin.runs.replay import COMPARABLE, ReplaySimulation, SiteLog, SiteSeries, comparison_problem
 from twin.scenario import Scenario, ScenarioError, builtin_scenarios, load
-from twin.scenario.loader import builtin_scenario_dir
+from twin.scenario.files import builtin_scenario_dir
 from twin.scenario.schema import Event
 from twin.settings import Settings, save_settings
 from twin.sim.snapshot import Snapshot

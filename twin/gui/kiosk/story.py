@@ -21,18 +21,15 @@ from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
 from twin.resources import resource_dir
 from twin.scenario import Scenario
-from twin.scenario.loader import (
+from twin.scenario.files import builtin_scenarios, parse_toml, read_text, resolve_named_file
+from twin.scenario.problems import (
     Problem,
     ScenarioError,
-    builtin_scenarios,
     did_you_mean,
-    event_problems,
-    parse_toml,
-    read_text,
-    resolve_named_file,
     unknown_name,
     validation_problems,
 )
+from twin.scenario.references import event_problems
 from twin.scenario.schema import Duration, Event, Name, Strict
 from twin.sim.topology import Topology
 

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from twin import __version__
+from twin import __version__, arguments
 from twin.exchange.commands import COMMANDS as EXCHANGE_COMMANDS
 from twin.exchange.commands import CommandError, add_commands
 from twin.exchange.flex_command import add_parser as add_flex_parser
@@ -23,7 +23,7 @@ from twin.grid.bill import GridError
 from twin.paths import cache_dir
 from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
 from twin.scenario.files import read_text, resolve
-from twin.scenario.units import DURATION_FORMS, format_duration, parse_duration
+from twin.scenario.units import DURATION_FORMS, format_duration
 from twin.scratch import remove_scratch
 from twin.sim import DT_RANGE_S, coolant, dt_in_range
 from twin.sim.weather import check_hourly_csv
@@ -32,7 +32,6 @@ EXIT_USAGE = 2
 DEFAULT_SCENARIO = "seoul-ai-factory"
 OUTPUT_SUFFIXES = (".csv", ".parquet")
 JOURNAL_SUFFIXES = (".sqlite", ".db")
-MAX_RUN_S = 100 * 365 * 86400.0  # a century: longer than any plant runs unchanged
 MAX_WALL_S = 7 * 86400.0  # --exit-after: a week, within what a Qt timer can count
 EXIT_BROKEN_PIPE = 128 + 13  # as a process killed by SIGPIPE
 
@@ -47,30 +46,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _duration(text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        message = str(exc)
-        try:
-            float(text)
-        except ValueError:
-            pass
-        else:  # a bare number: the unit is missing
-            message += f"; did you mean '{text.strip()}s'?"
-        raise argparse.ArgumentTypeError(message) from None
-    return seconds
 
 
-def _positive_duration(text: str) -> float:
-    """A simulated duration above zero and at most ``MAX_RUN_S``."""
-    seconds = _duration(text)
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be longer than zero")
-    if seconds > MAX_RUN_S:
-        raise argparse.ArgumentTypeError(f"{text!r} is longer than a run can mean; at most "
-                                         f"{MAX_RUN_S / 86400:,.0f}d (100 years)")
-    return seconds
 
 
 def _wall_seconds(text: str) -> float:
@@ -78,7 +55,7 @@ def _wall_seconds(text: str) -> float:
     try:
         seconds = float(text)
     except ValueError:
-        seconds = _positive_duration(text)
+        seconds = arguments.positive_duration(text)
     if not 0 < seconds < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds above zero")
     if seconds > MAX_WALL_S:
@@ -87,24 +64,8 @@ def _wall_seconds(text: str) -> float:
     return seconds
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:  # also a number with more digits than int() converts
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"{value} is outside 0 .. 2^63-1")
-    return value
 
 
-def _worker_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 4096:
-        raise argparse.ArgumentTypeError(f"{value} is outside 1 .. 4096")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,17 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--scenario", required=True, metavar="NAME|PATH",
                      help="built-in scenario name or TOML file")
-    run.add_argument("--duration", required=True, type=_positive_duration, metavar="DURATION",
+    run.add_argument("--duration", required=True, type=arguments.positive_duration,
+                     metavar="DURATION",
                      help=f"simulated time to run; {DURATION_FORMS}")
-    run.add_argument("--dt", type=_positive_duration, default=1.0, metavar="DURATION",
+    run.add_argument("--dt", type=arguments.positive_duration, default=1.0, metavar="DURATION",
                      help="simulation step, a duration from 0.1 s to 300 s such as 500ms, "
                      "1s or 5s (default 1s)")
     run.add_argument("--out", required=True, type=Path, metavar="FILE.csv|FILE.parquet",
                      help="site time series; the format follows the suffix")
-    run.add_argument("--every", type=_positive_duration, default=60.0, metavar="DURATION",
+    run.add_argument("--every", type=arguments.positive_duration, default=60.0, metavar="DURATION",
                      help="output interval, a duration that is a whole multiple of --dt such "
                      "as 60s or 15min; each row holds the interval's means (default 60s)")
-    run.add_argument("--seed", type=_seed, metavar="N",
+    run.add_argument("--seed", type=arguments.seed, metavar="N",
                      help="random seed, a whole number from 0 to 2^63-1 (default: the "
                      "scenario's own)")
     run.add_argument("--components", type=Path, metavar="FILE.parquet",
@@ -170,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also record the run for 'twin replay' and 'twin report --compare': "
                      "a new folder of Parquet parts, flushed every 5 simulated minutes, that "
                      "stays readable if the run is killed")
-    run.add_argument("--record-every", type=_positive_duration, metavar="DURATION",
+    run.add_argument("--record-every", type=arguments.positive_duration, metavar="DURATION",
                      help="simulated time between recorded snapshots, a whole multiple of "
                      "--dt (default: --every)")
     run.add_argument("--quiet", action="store_true", help="print no progress")
@@ -189,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--points", type=Path, metavar="FILE.csv|FILE.toml",
                        help="also validate a DSX Exchange point list against the scenario")
 
-    grid.add_parsers(sub, _positive_duration)
+    grid.add_parsers(sub)
 
     sub.add_parser("scenarios", help="list the built-in scenarios",
                    description="List the built-in scenarios, one line each: name, number of "
@@ -241,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the results folder (made if missing; readable while the study "
                        "runs)")
     where = study.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_worker_count, metavar="N",
+    where.add_argument("--workers", type=arguments.whole_number(1, 4096), metavar="N",
                        help="local worker processes, one thread each (default: one per core)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="the address of a running Dask scheduler")
@@ -310,7 +272,7 @@ def _add_calibrate(sub) -> None:
                            help="points whose sensors may read with a constant offset "
                            "(names or patterns such as 'rack/*/outlet_temp_c'): the offset "
                            "is estimated alongside and reported")
-    calibrate.add_argument("--warmup", type=_duration, default=1800.0, metavar="DURATION",
+    calibrate.add_argument("--warmup", type=arguments.duration, default=1800.0, metavar="DURATION",
                            help="model time before a window to settle (default 30min)")
     calibrate.add_argument("--out", required=True, type=Path, metavar="FILE.toml",
                            help="the calibrated scenario")

@@ -10,7 +10,8 @@ import argparse
 import os
 from pathlib import Path
 
-from twin.scenario.units import DURATION_FORMS, parse_duration
+from twin import arguments
+from twin.scenario.units import DURATION_FORMS
 
 COMMANDS = ("points", "plant", "shadow")
 POINT_SUFFIXES = (".csv", ".toml")
@@ -20,58 +21,14 @@ class CommandError(Exception):
     """A bad argument or setting, reported as one line with exit status 2."""
 
 
-def _duration(text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be longer than zero")
-    return seconds
 
 
-def _speed(text: str) -> float | None:
-    """``1x``, ``60x``, ``0.5x`` or ``max`` (as fast as the model steps)."""
-    if text.strip().lower() == "max":
-        return None
-    try:
-        value = float(text.strip().lower().removesuffix("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a speed such as 1x, 60x or max")\
-            from None
-    if not 0 < value <= 1e6:
-        raise argparse.ArgumentTypeError(f"{text!r} must lie above 0x and at most 1000000x")
-    return value
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 0 to 1") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must lie in 0 .. 1 (1 excluded)")
-    return value
 
 
-def _scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"{text!r} must lie in 0 .. 100")
-    return value
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"{value} is outside 0 .. 2^63-1")
-    return value
 
 
 def _broker_options(parser: argparse.ArgumentParser) -> None:
@@ -91,11 +48,11 @@ def _broker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--points", type=Path, metavar="FILE.csv|FILE.toml",
                         help="point list mapping the BMS's points to the scenario (default: "
                         "the one 'twin points' derives)")
-    parser.add_argument("--duration", type=_duration, metavar="DURATION",
+    parser.add_argument("--duration", type=arguments.positive_duration, metavar="DURATION",
                         help=f"simulated time to run, then stop; {DURATION_FORMS} "
                         "(default: until interrupted)")
-    parser.add_argument("--seed", type=_seed, metavar="N", help="random seed (default: the "
-                        "scenario's own)")
+    parser.add_argument("--seed", type=arguments.seed, metavar="N",
+                        help="random seed (default: the scenario's own)")
 
 
 def add_commands(sub) -> None:
@@ -123,14 +80,16 @@ def add_commands(sub) -> None:
         "scheduled.")
     plant.add_argument("--scenario", required=True, metavar="NAME|PATH")
     _broker_options(plant)
-    plant.add_argument("--speed", type=_speed, default=1.0, metavar="1x|60x|max",
+    plant.add_argument("--speed", type=arguments.speed, default=1.0, metavar="1x|60x|max",
                        help="simulated seconds per wall-clock second (default 1x)")
     plant.add_argument("--integration", default=None, metavar="ID",
                        help="the integration allowed to write back (default MEPAI1)")
-    plant.add_argument("--sensor-noise", type=_scale, default=0.0, metavar="SCALE",
+    plant.add_argument("--sensor-noise", type=arguments.number(0, 100), default=0.0,
+                       metavar="SCALE",
                        help="add sensor noise: SCALE times a typical instrument's standard "
                        "deviation (default 0)")
-    plant.add_argument("--dropout", type=_fraction, default=0.0, metavar="FRACTION",
+    plant.add_argument("--dropout", type=arguments.number(0, 1, below=True), default=0.0,
+                       metavar="FRACTION",
                        help="lose this fraction of due samples (default 0)")
     plant.add_argument("--journal", type=Path, metavar="FILE.sqlite",
                        help="the plant's own alarm journal")

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from twin.exchange.commands import CommandError, _duration, _seed, _speed
+from twin import arguments
+from twin.exchange.commands import CommandError
 
 PROGRESS_EVERY_S = 10.0  # wall time between progress lines
 CONNECT_WAIT_S = 5.0
@@ -64,13 +65,13 @@ def add_parser(sub) -> None:
     flex.add_argument("--jws-kid", metavar="ID",
                       help="the key id in the signed data's JWS header (default: the "
                       "agent id)")
-    flex.add_argument("--status-every", type=_duration, metavar="DURATION",
+    flex.add_argument("--status-every", type=arguments.positive_duration, metavar="DURATION",
                       help="periodic power-state status, simulated time (default 30s)")
-    flex.add_argument("--speed", type=_speed, default=1.0, metavar="1x|60x|max",
+    flex.add_argument("--speed", type=arguments.speed, default=1.0, metavar="1x|60x|max",
                       help="simulated seconds per wall-clock second (default 1x)")
-    flex.add_argument("--duration", type=_duration, metavar="DURATION",
+    flex.add_argument("--duration", type=arguments.positive_duration, metavar="DURATION",
                       help="simulated time to run, then stop (default: until interrupted)")
-    flex.add_argument("--seed", type=_seed, metavar="N",
+    flex.add_argument("--seed", type=arguments.seed, metavar="N",
                       help="random seed (default: the scenario's own)")
 
 

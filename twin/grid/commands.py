@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from twin import arguments
 from twin.grid.bill import Bill, GridError, bill_csv, bill_text, make_bill
 from twin.grid.dr import Settlement, dispatches_of, hourly_series, settle, settlement_text
 from twin.grid.tariff import Tariff, builtin_tariffs, tariff_for
@@ -25,9 +26,9 @@ Writable = Callable[[str, Path], None]
 """Checks that an output (option, path) can be written; raises the command line's error."""
 
 
-def add_parsers(sub, duration_type) -> None:
+def add_parsers(sub) -> None:
     add_bill_parser(sub)
-    add_power_quality_parser(sub, duration_type, duration_type)
+    add_power_quality_parser(sub)
     add_grid_impact_parser(sub)
 
 
@@ -223,37 +224,20 @@ def add_bill_parser(sub) -> None:
                       "TOML file")
     bill.add_argument("--option", choices=("I", "II", "III"),
                       help="the tariff option (I < 200 h, II 200-500 h, III > 500 h of use)")
-    bill.add_argument("--contract-kw", type=_positive_kw, metavar="KW",
+    bill.add_argument("--contract-kw", type=arguments.number(0, unit="kW", above=True),
+                      metavar="KW",
                       help="contracted demand in kW")
-    bill.add_argument("--ratchet-kw", type=_non_negative_kw, metavar="KW",
+    bill.add_argument("--ratchet-kw", type=arguments.number(0, unit="kW"), metavar="KW",
                       help="highest 15-minute demand of the ratchet months in the 12 months "
                       "before the run (default: the scenario's, else 0)")
     bill.add_argument("--out", type=Path, metavar="FILE.csv",
                       help="also write the bill as CSV, one row per month")
 
 
-def _positive_kw(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be above 0 kW")
-    return value
 
 
-def _non_negative_kw(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 0 kW")
-    return value
 
 
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of kW") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of kW")
-    return value
 
 
 def choice_for_bill(args: argparse.Namespace, scenario_toml: str | None) -> TariffChoice:
@@ -300,7 +284,7 @@ def run_bill(args: argparse.Namespace, writable: Writable) -> str:
 # --------------------------------------------------------------------------- power quality
 
 
-def add_power_quality_parser(sub, duration_type, every_type) -> None:
+def add_power_quality_parser(sub) -> None:
     pq = sub.add_parser(
         "power-quality", help="the spectrum of the site's grid draw against a utility limit",
         description="Run a scenario at a short step and take the spectrum of its grid import "
@@ -310,11 +294,13 @@ def add_power_quality_parser(sub, duration_type, every_type) -> None:
         "the least GPU smoothing that passes and the energy it costs.")
     pq.add_argument("--scenario", required=True, metavar="NAME|PATH",
                     help="built-in scenario name or TOML file")
-    pq.add_argument("--duration", type=duration_type, default=120.0, metavar="DURATION",
+    pq.add_argument("--duration", type=arguments.positive_duration, default=120.0,
+                    metavar="DURATION",
                     help="simulated time sampled, after a minute of settling (default 2min)")
-    pq.add_argument("--dt", type=every_type, default=0.1, metavar="DURATION",
+    pq.add_argument("--dt", type=arguments.positive_duration, default=0.1, metavar="DURATION",
                     help="simulation step (default 100ms: frequencies up to 5 Hz are seen)")
-    pq.add_argument("--limit", type=_fraction, default=0.2, metavar="FRACTION",
+    pq.add_argument("--limit", type=arguments.number(0, 1, above=True), default=0.2,
+                    metavar="FRACTION",
                     help="largest allowed component over the mean draw (default 0.2)")
     pq.add_argument("--search", action="store_true",
                     help="find the least GPU smoothing that passes: ramp-down rates from "
@@ -323,14 +309,6 @@ def add_power_quality_parser(sub, duration_type, every_type) -> None:
                     help="write the spectra: frequency_hz and each case's relative amplitude")
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be above 0 and at most 1")
-    return value
 
 
 def run_power_quality(args: argparse.Namespace, scenario: Scenario) -> str:

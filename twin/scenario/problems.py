@@ -214,7 +214,7 @@ def _kinds(annotation: Any) -> list[str]:
     return []
 
 
-def _range_text(bounds: dict[str, float], unit: str) -> str:
+def range_text(bounds: dict[str, float], unit: str) -> str:
     """``from 0 to 1``, ``above 0 and at most 5000 W``, ``at least 0 s``."""
     u = f" {unit}" if unit else ""
     low = (f"above {_number(bounds['gt'])}" if "gt" in bounds
@@ -252,7 +252,7 @@ def _problem(error: Mapping[str, Any], root: type[BaseModel] = Scenario) -> Prob
     path = _format_loc(spot.path)
     key = next((p for p in reversed(spot.path) if isinstance(p, str)), None)
     unit = key_unit(key)
-    allowed = _range_text(spot.bounds, unit)
+    allowed = range_text(spot.bounds, unit)
     if kind == "extra_forbidden":
         allowed_keys = _fields_at(loc[:-1], root)
         replaced_by = REMOVED_KEYS.get(path)

@@ -10,8 +10,8 @@ queue until the model reaches their timestamp; the model steps until it is ``HOL
 behind the newest one, so it follows a plant published faster than real time or replayed
 (each value acts at its own time); a value older than the point's last one is out of order
 and dropped. Boundary conditions drive the model:
-measured rack power (turned into the workload that draws it), outdoor air temperature
-and the CDU supply setpoints in force.
+measured rack power (turned into the workload that draws it), outdoor air temperature,
+the CDU supply setpoints in force and the racks' liquid and electrical isolation status.
 
 Comparison every ``EVALUATE_EVERY_S``: residual = measured - modelled for every measured
 point with a fresh, good value. After ``WARMUP_S`` the shadow learns each residual's mean
@@ -69,6 +69,8 @@ MAX_PENDING = 2_000_000  # values waiting for the model to reach their time (~10
 SIGMA_FLOOR = {"C": 0.2, "kPa": 1.0, "%": 1.0, "LPM": 2.0, "kW": 1.0}
 SIGMA_FLOOR_RELATIVE = {"LPM": 0.01, "kW": 0.01}
 KINDS = ("rack", "cdu", "hall", "site", "plant")
+ISOLATION_STATUS = {"rack.liquid_isolation_status": "liquid",
+                    "rack.electrical_isolation_status": "electrical"}
 
 
 class MeasuredWorkload:
@@ -223,6 +225,9 @@ class Shadow:
         self.setpoint_points = [i for i, p in enumerate(points)
                                 if BY_KEY[p.quantity].role == SETPOINT]
         self.applied_setpoint = np.full(n, np.nan)
+        # the plant's rack isolations, applied to the model as equipment status
+        self.isolation_points = [(i, ISOLATION_STATUS[p.quantity]) for i, p in enumerate(points)
+                                 if p.quantity in ISOLATION_STATUS]
         self.object_statistic = {kind: np.zeros(len(components_of(kind, topo)))
                                  for kind in KINDS}
         self.stale = np.zeros(n, dtype=bool)
@@ -405,6 +410,12 @@ class Shadow:
                     self.sim.set_cdu_supply_setpoint(int(self.component_index[i]), float(value))
                 except ValueError:
                     self._drop("setpoint outside the model's range")
+                self.applied_setpoint[i] = value
+        for i, kind in self.isolation_points:
+            value = self.measured[i]
+            if good[i] and value != self.applied_setpoint[i] and value in (0.0, 1.0):
+                self.sim.set_rack_isolation(int(self.component_index[i]),
+                                            **{kind: value == 1.0})
                 self.applied_setpoint[i] = value
 
     def evaluate(self, snapshot: Snapshot) -> None:

@@ -48,6 +48,7 @@ from twin.exchange.points import (
     components_of,
     identity,
 )
+from twin.exchange.record import BAD_QUALITY, MISSING, STALE, USED
 from twin.sim.snapshot import Snapshot
 
 HOLD_S = 2.0  # the plant's publishing period: values of an instant have arrived by then
@@ -166,8 +167,8 @@ class Shadow:
 
     def __init__(self, sim, points: list[Point], *, journal=None,
                  alarms: AlarmEngine | None = None, log: TextIO | None = None,
-                 recorder: Callable[[float, np.ndarray, np.ndarray, np.ndarray], None]
-                 | None = None) -> None:
+                 recorder: Callable[[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                                    None] | None = None) -> None:
         self.sim = sim
         self.points = points
         self.log = log or sys.stderr
@@ -430,7 +431,11 @@ class Shadow:
         residual = np.where(use, self.measured - modelled, np.nan)
         self.residual = residual
         if self.recorder is not None:
-            self.recorder(t, self.measured, modelled, np.where(use, self.quality, 0))
+            # why a point's value was not compared: none (or null), bad quality, stale
+            coverage = np.where(~self.seen | ~np.isfinite(self.measured), MISSING,
+                                np.where(self.quality != contract.QUALITY_GOOD, BAD_QUALITY,
+                                         np.where(self.stale, STALE, USED)))
+            self.recorder(t, self.measured, modelled, self.quality, coverage)
         if WARMUP_S <= t < WARMUP_S + LEARN_S:
             self.learn_n += use
             r = np.where(use, residual, 0.0)

@@ -80,8 +80,6 @@ def test_shadow_window_lists_the_shadows_alarms_and_the_lost_broker(broker, proc
 
     vispy.use(app="pyside6", gl="gl+")
     log = tmp_path / "plant.log"
-    plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
-                           "--speed", "max", "--duration", "10min", log=log)
     connection = ShadowConnection(broker_settings(broker.url, client_id="test-shadow-window",
                                                   environ={}, credentials_file=None),
                                   log=(tmp_path / "shadow.log").open("w"))
@@ -97,6 +95,10 @@ def test_shadow_window_lists_the_shadows_alarms_and_the_lost_broker(broker, proc
     try:
         window.show()
         qtbot.waitExposed(window)
+        # values are not retained: the plant starts once the shadow listens
+        qtbot.waitUntil(connection.link.connected.is_set, timeout=60_000)
+        plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                               "--speed", "max", "--duration", "10min", log=log)
         assert {p.tag for p in window.alarm_engine.points} >= {
             "shadow.disconnected", "shadow.stale_points", "shadow.cdu_divergence"}
         qtbot.waitUntil(lambda: window.runner.latest().snapshot is not None

@@ -162,6 +162,17 @@ class Divergence:
                 f"{minutes:.0f} min")
 
 
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Measured and modelled values of every point at one evaluation, with each point's
+    coverage code (``twin.exchange.record``: used, missing, bad quality, stale)."""
+
+    time_s: float
+    measured: np.ndarray
+    modelled: np.ndarray
+    coverage: np.ndarray
+
+
 class Shadow:
     """A model kept beside a plant from its messages (see the module docstring)."""
 
@@ -234,6 +245,11 @@ class Shadow:
         self.stale = np.zeros(n, dtype=bool)
         self.connected = True
         self.divergences: list[Divergence] = []
+        self.comparison: Comparison | None = None  # the latest evaluation's
+        self.compared_points: dict[tuple[str, str], list[int]] = {}  # (kind, component)
+        for i in np.flatnonzero(self.compared):
+            key = (self.kind_of[i], points[i].component)
+            self.compared_points.setdefault(key, []).append(int(i))
         # an engine given (the window's) already holds ``alarm_points`` reading this shadow
         self.alarms = alarms or AlarmEngine(self.alarm_points(lambda: self), journal=journal)
         self._raised: set[tuple[str, int]] = set()
@@ -430,11 +446,13 @@ class Shadow:
         use = self.compared & self._good() & ~self.stale
         residual = np.where(use, self.measured - modelled, np.nan)
         self.residual = residual
+        # why a point's value was not compared: none (or null), bad quality, stale
+        coverage = np.where(~self.seen | ~np.isfinite(self.measured), MISSING,
+                            np.where(self.quality != contract.QUALITY_GOOD, BAD_QUALITY,
+                                     np.where(self.stale, STALE, USED)))
+        # copies, replaced whole: the window reads them on its own thread
+        self.comparison = Comparison(t, self.measured.copy(), modelled.copy(), coverage)
         if self.recorder is not None:
-            # why a point's value was not compared: none (or null), bad quality, stale
-            coverage = np.where(~self.seen | ~np.isfinite(self.measured), MISSING,
-                                np.where(self.quality != contract.QUALITY_GOOD, BAD_QUALITY,
-                                         np.where(self.stale, STALE, USED)))
             self.recorder(t, self.measured, modelled, self.quality, coverage)
         if WARMUP_S <= t < WARMUP_S + LEARN_S:
             self.learn_n += use

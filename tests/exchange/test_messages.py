@@ -180,6 +180,11 @@ def test_isolation_requests_act_at_once_release_after_a_hold_and_are_held_withou
     assert bms.counters.holds_heartbeat == 1
     snap = run(int(2 * ISOLATION_MIN_HOLD_S))
     assert snap.racks.electrical_isolated[1] and snap.racks.power_kw[1] == 0.0
+    # a BMS given nothing to isolate with refuses every request
+    bare = VirtualBms(scenario, sim.topology, default_points(scenario, sim.topology),
+                      lambda topic, payload, retain: None, sim.set_cdu_supply_setpoint)
+    bare.handle(liquid, contract.encode_value(1, 7, 1), clock())
+    assert bare.counters.refused == 1 and not bare.isolated["liquid"].any()
 
 
 def test_plant_marks_points_of_an_unpowered_hall_bad_and_stamps_the_simulated_clock():

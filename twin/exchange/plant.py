@@ -102,8 +102,9 @@ class VirtualBms:
     points: list[Point]
     publish: Callable[[str, bytes, bool], object]  # (topic, payload, retain)
     apply_setpoint: Callable[[int, float], None]  # (CDU index, setpoint °C)
-    # (rack index, liquid=... or electrical=... True/False): ``Simulation.set_rack_isolation``
-    apply_isolation: Callable[..., None] = field(kw_only=True)
+    # (rack index, liquid=... or electrical=... True/False): ``Simulation.set_rack_isolation``;
+    # None: a BMS without isolation valves or breakers to act on refuses every request
+    apply_isolation: Callable[..., None] | None = field(default=None, kw_only=True)
     seed: int = 0
     noise_scale: float = 0.0
     dropout: float = 0.0
@@ -334,6 +335,11 @@ class VirtualBms:
     def _isolation_request(self, point: Point, kind: str, rack: int,
                            reading: contract.Reading) -> None:
         value = reading.value
+        if self.apply_isolation is None:
+            self.counters.refused += 1
+            self._say(f"refused {point.component} {kind} isolation request {value} from "
+                      f"{point.integration}: this BMS has no rack isolation to act on")
+            return
         if not reading.good or value not in (0.0, 1.0):
             self.counters.refused += 1
             state = "isolated" if self.isolated[kind][rack] else "not isolated"

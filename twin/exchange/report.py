@@ -107,10 +107,10 @@ class ShadowSeries:
         shape = (times.size, len(points))
         measured, modelled = np.full(shape, np.nan), np.full(shape, np.nan)
         coverage = np.full(shape, MISSING, dtype=np.int64)
-        keep = known
-        measured[row[keep], column[keep]] = table["measured"].to_numpy()[keep]
-        modelled[row[keep], column[keep]] = table["modelled"].to_numpy()[keep]
-        coverage[row[keep], column[keep]] = table["coverage"].to_numpy()[keep]
+        at = (row[known], column[known])
+        measured[at] = table["measured"].to_numpy()[known]
+        modelled[at] = table["modelled"].to_numpy()[known]
+        coverage[at] = table["coverage"].to_numpy()[known]
         return cls(folder, scenario, interval_s, points, times, measured, modelled, coverage,
                    problems)
 

@@ -77,7 +77,8 @@ def plant_round(url: str) -> tuple[float, float]:
     link.wait_connected(30)
     points = default_points(scenario, sim.topology)
     bms = VirtualBms(scenario, sim.topology, points,
-                     lambda t, p, r: link.publish(t, p, retain=r), sim.set_cdu_supply_setpoint)
+                     lambda t, p, r: link.publish(t, p, retain=r), sim.set_cdu_supply_setpoint,
+                     apply_isolation=sim.set_rack_isolation)
     sim.step()
     bms.observe(sim.snapshot(robots=False))  # metadata and the first values
     bms.republish_all()

@@ -180,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
         "alarm statistics from the run's journal. With --compare, a second run is set "
         "beside it with the KPI differences.")
     report.add_argument("run_output", type=Path, metavar="RUN_OUTPUT",
-                        help="a 'twin run' site table (.csv or .parquet) or a recording folder")
+                        help="a 'twin run' site table (.csv or .parquet), a recording folder, "
+                        "a 'twin study' results folder or a 'twin shadow --record' folder")
     report.add_argument("--compare", type=Path, metavar="OTHER",
                         help="a second run output or recording to compare with")
     report.add_argument("--journal", type=Path, metavar="FILE.sqlite",
@@ -598,6 +599,10 @@ def _report(args: argparse.Namespace) -> int:
 
     if is_study_results(args.run_output):
         return _study_report(args)
+    from twin.exchange.report import is_shadow_recording
+
+    if is_shadow_recording(args.run_output):
+        return _shadow_report(args)
     pdf = args.out.suffix.lower() == ".pdf"
     if not pdf and args.out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"twin report: --out {args.out} must end in .html or .pdf")
@@ -647,6 +652,28 @@ def _study_report(args: argparse.Namespace) -> int:
     try:
         write_study_report(args.run_output, args.out)
     except ResultsError as exc:
+        raise UsageError(f"twin report: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"twin report: cannot write {args.out}: {exc.strerror}") from None
+    print(f"twin report: wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _shadow_report(args: argparse.Namespace) -> int:
+    """A ``twin shadow --record`` folder: the model's fit to the plant, as HTML."""
+    from twin.exchange.report import ShadowReportError, write_shadow_report
+
+    if args.out.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"twin report: --out {args.out}: a shadow recording's report is "
+                         "HTML (.html)")
+    for option, given in (("--compare", args.compare), ("--journal", args.journal),
+                          ("--page-size", args.page_size)):
+        if given is not None:
+            raise UsageError(f"twin report: {option} is for a run, not a shadow recording")
+    _writable_file("report", "--out", args.out)
+    try:
+        write_shadow_report(args.run_output, args.out)
+    except ShadowReportError as exc:
         raise UsageError(f"twin report: {exc}") from None
     except OSError as exc:
         raise UsageError(f"twin report: cannot write {args.out}: {exc.strerror}") from None

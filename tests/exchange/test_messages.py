@@ -102,7 +102,8 @@ def test_setpoint_requests_within_guardrails_ramp_and_revert_without_heartbeat()
     clock = Clock()
     bms = VirtualBms(scenario, sim.topology, default_points(scenario, sim.topology),
                      lambda topic, payload, retain: sent.append((topic, payload)),
-                     sim.set_cdu_supply_setpoint, clock=clock)
+                     sim.set_cdu_supply_setpoint, apply_isolation=sim.set_rack_isolation,
+                     clock=clock)
     request = "BMS/v1/MEPAI1/Value/CDU/LiquidTemperatureSpRequest/three-cdu/lab/L-CDU-02/" \
               "supply_setpoint_request_c"
     heartbeat = "BMS/v1/MEPAI1/Value/System/HeartbeatTimestampIntegration/three-cdu/system/" \
@@ -131,13 +132,68 @@ def test_setpoint_requests_within_guardrails_ramp_and_revert_without_heartbeat()
     assert bms.counters.not_owner == 1
 
 
+def test_isolation_requests_act_at_once_release_after_a_hold_and_are_held_without_heartbeat():
+    from twin.exchange.plant import ISOLATION_MIN_HOLD_S
+
+    scenario = load(THREE_CDU)
+    sim = Simulation(scenario)
+    sent: list[tuple[str, bytes]] = []
+    clock = Clock()
+    bms = VirtualBms(scenario, sim.topology, default_points(scenario, sim.topology),
+                     lambda topic, payload, retain: sent.append((topic, payload)),
+                     sim.set_cdu_supply_setpoint, apply_isolation=sim.set_rack_isolation,
+                     clock=clock)
+    liquid = "BMS/v1/MEPAI1/Value/Rack/RackLiquidIsolationRequest/three-cdu/lab/R02-01/" \
+             "liquid_isolation_request"
+    electrical = liquid.replace("RackLiquidIsolationRequest", "RackElectricalIsolationRequest") \
+        .replace("liquid_isolation_request", "electrical_isolation_request")
+    status = "BMS/v1/PUB/Value/Rack/RackLiquidIsolationStatus/three-cdu/lab/R02-01/" \
+             "liquid_isolation_status"
+
+    def run(seconds: int):
+        for _ in range(seconds):
+            sim.step()
+            bms.observe(sim.snapshot(robots=False))
+        return sim.snapshot(robots=False)
+
+    run(30)
+    bms.handle(liquid, contract.encode_value(1, 1, 1), clock())
+    snap = run(1)  # a safety action: in force at the next step
+    assert snap.racks.liquid_isolated.tolist() == [False, True, False]
+    assert snap.racks.flow_lpm[1] == 0.0
+    assert [json.loads(p)["value"] for t, p in sent if t == status][-1] == 1
+    bms.handle(liquid, contract.encode_value(0, 2, 1), clock())  # release: held a minute
+    assert run(int(ISOLATION_MIN_HOLD_S) - 5).racks.liquid_isolated[1]
+    assert not run(10).racks.liquid_isolated[1]
+    assert [json.loads(p)["value"] for t, p in sent if t == status][-1] == 0
+    for refused in (0.5, 2, None):  # not a state of the point, or no reading
+        bms.handle(electrical, contract.encode_value(refused, 3, 1), clock())
+    bms.handle(electrical, contract.encode_value(1, 3, 0), clock())  # bad quality
+    assert bms.counters.refused == 4 and not run(1).racks.electrical_isolated.any()
+    bms.handle(electrical.replace("MEPAI1", "OTHER"), contract.encode_value(1, 4, 1), clock())
+    assert bms.counters.not_owner == 1 and not run(1).racks.electrical_isolated.any()
+    bms.handle(electrical, contract.encode_value(1, 5, 1), clock())
+    assert run(1).racks.power_kw[1] == 0.0
+    bms.handle(electrical, contract.encode_value(0, 6, 1), clock())
+    clock.now = HEARTBEAT_TIMEOUT_S + 1  # the integration went silent: the isolation holds
+    bms.check_heartbeats()
+    assert bms.counters.holds_heartbeat == 1
+    snap = run(int(2 * ISOLATION_MIN_HOLD_S))
+    assert snap.racks.electrical_isolated[1] and snap.racks.power_kw[1] == 0.0
+    # a BMS given nothing to isolate with refuses every request
+    bare = VirtualBms(scenario, sim.topology, default_points(scenario, sim.topology),
+                      lambda topic, payload, retain: None, sim.set_cdu_supply_setpoint)
+    bare.handle(liquid, contract.encode_value(1, 7, 1), clock())
+    assert bare.counters.refused == 1 and not bare.isolated["liquid"].any()
+
+
 def test_plant_marks_points_of_an_unpowered_hall_bad_and_stamps_the_simulated_clock():
     scenario = load(THREE_CDU)
     sim = Simulation(scenario)
     sent: list[tuple[str, bytes]] = []
     bms = VirtualBms(scenario, sim.topology, default_points(scenario, sim.topology),
                      lambda topic, payload, retain: sent.append((topic, payload)),
-                     sim.set_cdu_supply_setpoint)
+                     sim.set_cdu_supply_setpoint, apply_isolation=sim.set_rack_isolation)
     sim.step(5)
     snapshot = sim.snapshot(robots=False)
     bms.observe(snapshot)
@@ -155,6 +211,23 @@ def test_plant_marks_points_of_an_unpowered_hall_bad_and_stamps_the_simulated_cl
                                          for f in snapshot.__slots__}, "power": dark}))
     rack = [json.loads(p) for t, p in sent if "/Value/Rack/" in t]
     assert rack and all(v["quality"] == 0 for v in rack)
+
+
+def test_shadow_isolates_the_racks_the_plant_reports_isolated(shadow):
+    points = [p for p in shadow.points if p.component == "R02-01" and "isolation_status"
+              in p.quantity]
+    for p in points:
+        shadow.ingest(contract.metadata_topic(p.object_type, p.point_type, p.tag_path),
+                      json.dumps(p.metadata()).encode())
+    for stamp in (1_000_000, 1_030_000):
+        for p in points:
+            value = 1 if p.quantity == "rack.liquid_isolation_status" else 0
+            shadow.ingest(contract.value_topic(p.object_type, p.point_type, p.tag_path),
+                          contract.encode_value(value, stamp, 1))
+    shadow.advance()
+    snap = shadow.sim.snapshot(robots=False)
+    assert snap.racks.liquid_isolated.tolist() == [False, True, False]
+    assert not snap.racks.electrical_isolated.any() and snap.racks.flow_lpm[1] == 0.0
 
 
 def test_shadow_marks_everything_stale_and_alarms_while_the_broker_is_away(shadow):
@@ -204,7 +277,7 @@ def test_values_go_out_on_change_past_the_deadband_and_at_least_every_100_s():
     sent: list[tuple[str, bytes]] = []
     bms = VirtualBms(scenario, sim.topology, default_points(scenario, sim.topology),
                      lambda topic, payload, retain: sent.append((topic, payload)),
-                     sim.set_cdu_supply_setpoint)
+                     sim.set_cdu_supply_setpoint, apply_isolation=sim.set_rack_isolation)
     sim.step(10)
     still = sim.snapshot(robots=False)
     topic = next(t for t in bms.value_topics if t.endswith("R01-01/supply_temp_c"))

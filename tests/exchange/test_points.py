@@ -37,11 +37,12 @@ def test_every_point_is_in_the_contract_and_unique(seoul):
         meta = p.metadata()
         assert ("engUnit" in meta) != ("stateText" in meta) or p.object_type == "System"
         if p.object_type == "Rack":  # the contract gives racks no processArea or isSetpoint
+            described = "stateText" if "Isolation" in p.point_type else "engUnit"
             assert set(meta) == {"objectType", "pointType", "rackLocationName",
-                                 "rackLocationId", "engUnit"} | ({"integration"}
+                                 "rackLocationId", described} | ({"integration"}
                                                                  if p.integration else set())
     assert check_points(points, scenario, topo) == []
-    racks_per_point = topo.rack_count * 5
+    racks_per_point = topo.rack_count * 9  # 5 readings, 2 statuses, 2 requests
     assert sum(p.object_type == "Rack" for p in points) == racks_per_point
 
 
@@ -97,7 +98,7 @@ def test_cli_writes_and_checks_a_point_list(tmp_path):
     out = tmp_path / "points.toml"
     done = _twin("points", "--scenario", str(THREE_CDU), "--out", str(out))
     assert done.returncode == 0, done.stderr
-    assert "55 points" in done.stdout
+    assert "67 points" in done.stdout
     done = _twin("check", str(THREE_CDU), "--points", str(out))
     assert done.returncode == 0, done.stderr
     out.write_text(out.read_text().replace('quantity = "cdu.flow_lpm"', 'quantity = "flow"'))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import queue
+import ssl
 import stat
 import sys
 import threading
@@ -198,8 +199,12 @@ class MqttLink:
 
     def _connected(self, client, userdata, flags, reason, properties) -> None:
         if reason.is_failure:
+            hint = ""
+            if str(reason) in ("Not authorized", "Bad user name or password"):
+                hint = (f" (user name and password: {ENV_USERNAME} / {ENV_PASSWORD}, else "
+                        f"{CREDENTIALS_FILE} in twin's configuration folder)")
             self._report_lost(f"the broker {self.settings.address} refused the connection "
-                              f"({reason}); retrying")
+                              f"({reason}){hint}; retrying")
             return
         self.counters.connects += 1
         for topic in self.subscriptions:
@@ -219,8 +224,20 @@ class MqttLink:
                               f"reconnecting every {RECONNECT_MIN_S}-{RECONNECT_MAX_S} s")
 
     def _connect_failed(self, client, userdata) -> None:
-        self._report_lost(f"cannot reach the broker {self.settings.address}; retrying every "
-                          f"{RECONNECT_MIN_S}-{RECONNECT_MAX_S} s")
+        # paho calls this inside its ``except OSError``: the exception is the one handled
+        reason = sys.exc_info()[1]
+        retry = f"retrying every {RECONNECT_MIN_S}-{RECONNECT_MAX_S} s"
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            self._report_lost(
+                f"the broker {self.settings.address}'s TLS certificate is not trusted "
+                f"({reason.verify_message}): --tls-ca must name the CA that signed it "
+                f"(and the certificate must name {self.settings.host}); {retry}")
+        elif isinstance(reason, ssl.SSLError):
+            self._report_lost(f"the TLS handshake with {self.settings.address} failed "
+                              f"({reason.reason or reason}): check --tls-ca, --tls-cert and "
+                              f"--tls-key against the broker's TLS settings; {retry}")
+        else:
+            self._report_lost(f"cannot reach the broker {self.settings.address}; {retry}")
 
     def _report_lost(self, text: str) -> None:
         if not self._lost_reported:

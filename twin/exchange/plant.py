@@ -16,10 +16,19 @@ Write-backs, applied as a BMS would (guardrails are engineering choices, see con
   force moves towards it at most 0.5 K/min; a value out of range, null or of bad quality is
   refused and the CDU reverts to its design setpoint. The setpoint in force is the CDU's
   ``LiquidTemperature`` point with ``isSetpoint`` (the decision, published back).
+- ``Rack/RackLiquidIsolationRequest`` and ``Rack/RackElectricalIsolationRequest`` from the
+  owning integration (1 = isolate, 0 = release): isolating shuts the rack's branch
+  isolation valves (no coolant flow: its chips heat, throttle and trip as the simulation's
+  physics says) or opens its feed breakers (no power, no heat), at once, a safety action is
+  never delayed; a release waits until the isolation has held ``ISOLATION_MIN_HOLD_S`` of
+  simulated time (no valve or breaker chatter). Any other value, null or bad quality is
+  refused and the isolation in force stays. The decision is the rack's
+  ``RackLiquidIsolationStatus`` / ``RackElectricalIsolationStatus``, read from the
+  simulation.
 - ``System/HeartbeatTimestampIntegration``: echoed on ``HeartbeatEchoBms``; when none has
   come for ``HEARTBEAT_TIMEOUT_S`` of wall time, every setpoint the integration moved
-  reverts to design. Rack isolation requests are not offered: the simulation has no rack
-  isolation valves or breakers to act on.
+  reverts to design, and its isolations are held as they stand (the safe state of a rack
+  isolated for a leak is isolated) with any release it asked for dropped.
 
 Optional sensor faults for commissioning tests: Gaussian noise with a typical
 instrument's standard deviation times ``noise_scale``, and dropouts (a due sample lost with
@@ -57,6 +66,9 @@ HEARTBEAT_TIMEOUT_S = 30.0  # three missed 10 s integration heartbeats (wall tim
 SETPOINT_MIN_ABOVE_FACILITY_K = 2.0  # the CDU exchanger needs an approach; engineering choice
 SETPOINT_MAX_ABOVE_DESIGN_K = 5.0  # engineering choice
 SETPOINT_RATE_K_PER_S = 0.5 / 60.0  # engineering choice: slower than the loop's response
+ISOLATION_MIN_HOLD_S = 60.0  # engineering choice: a valve or breaker cycles at most once a minute
+ISOLATION_KINDS = {"rack.liquid_isolation_request": "liquid",
+                   "rack.electrical_isolation_request": "electrical"}
 # One standard deviation of a typical instrument (engineering choice, from accuracy classes):
 # class-A RTD 0.15 + 0.002|t| K (IEC 60751) ~ 0.1 K; magnetic flow meter 0.5-1 % of
 # reading; pressure transmitter 0.25 % of a 200 kPa span; power meter class 0.5
@@ -78,6 +90,7 @@ class WriteBackCounters:
     not_owner: int = 0
     malformed: int = 0
     reverts_heartbeat: int = 0
+    holds_heartbeat: int = 0  # integrations whose isolations were held at a heartbeat loss
 
 
 @dataclass
@@ -89,6 +102,9 @@ class VirtualBms:
     points: list[Point]
     publish: Callable[[str, bytes, bool], object]  # (topic, payload, retain)
     apply_setpoint: Callable[[int, float], None]  # (CDU index, setpoint °C)
+    # (rack index, liquid=... or electrical=... True/False): ``Simulation.set_rack_isolation``;
+    # None: a BMS without isolation valves or breakers to act on refuses every request
+    apply_isolation: Callable[..., None] | None = field(default=None, kw_only=True)
     seed: int = 0
     noise_scale: float = 0.0
     dropout: float = 0.0
@@ -144,7 +160,16 @@ class VirtualBms:
         self.target_c = self.design_setpoint_c.copy()
         self.applied_c = self.design_setpoint_c.copy()
         self.moved_by: dict[int, str] = {}  # CDU index -> integration that moved it
-        cdu_index = {c: k for k, c in enumerate(topo.cdu_names)}
+        component_index = {"cdu": {c: k for k, c in enumerate(topo.cdu_names)},
+                           "rack": {topo.rack_name(i): i for i in range(topo.rack_count)}}
+        # isolation in force per kind and rack, when it last changed, a release waiting
+        # for the hold and the integration that isolated
+        self.isolated = {kind: np.zeros(topo.rack_count, dtype=bool)
+                         for kind in ISOLATION_KINDS.values()}
+        self.isolated_at_s = {kind: np.full(topo.rack_count, -math.inf)
+                              for kind in ISOLATION_KINDS.values()}
+        self.release_pending: dict[tuple[str, int], str] = {}  # (kind, rack) -> integration
+        self.isolated_by: dict[tuple[str, int], str] = {}
         self.write_points: dict[str, tuple[Point, int]] = {}
         self.echo_point: dict[str, int] = {}  # integration -> HeartbeatEchoBms point
         self.heartbeat_point = -1
@@ -152,7 +177,8 @@ class VirtualBms:
             if p.integration:
                 topic = contract.value_topic(p.object_type, p.point_type, p.tag_path,
                                              publisher=p.integration)
-                self.write_points[topic] = (p, cdu_index.get(p.component, -1))
+                kind = BY_KEY[p.quantity].kind
+                self.write_points[topic] = (p, component_index.get(kind, {}).get(p.component, -1))
             elif p.quantity == "system.bms_echo":
                 self.echo_point[p.component] = i
             elif p.quantity == "system.bms_heartbeat":
@@ -190,6 +216,7 @@ class VirtualBms:
             self._next_heartbeat_s = t + contract.HEARTBEAT_S
             sent += 1
         self._ramp_setpoints(snapshot)
+        self._release_isolations(t)
         # measurements are means over the publishing period (a power meter integrates;
         # a sampled GPU power swing would alias); states and setpoints are as they stand
         instant = self.table.read(snapshot, self.values)
@@ -248,7 +275,7 @@ class VirtualBms:
             self._say(f"ignored {topic}: no point of this BMS is written by "
                       f"{parsed.publisher!r} there")
             return
-        point, cdu = entry
+        point, component = entry
         if point.quantity == "system.integration_heartbeat":
             self.integration_seen[point.integration] = wall_s
             echo = self.echo_point.get(point.integration)
@@ -257,8 +284,13 @@ class VirtualBms:
                              contract.encode_value(reading.value, reading.timestamp_ms,
                                                    contract.QUALITY_GOOD), False)
             return
-        if point.quantity != "cdu.supply_setpoint_request_c" or cdu < 0:
+        if point.quantity in ISOLATION_KINDS and component >= 0:
+            self.integration_seen.setdefault(point.integration, wall_s)
+            self._isolation_request(point, ISOLATION_KINDS[point.quantity], component, reading)
+            return
+        if point.quantity != "cdu.supply_setpoint_request_c" or component < 0:
             return  # the integration's echo of our heartbeat: nothing to apply
+        cdu = component
         self.integration_seen.setdefault(point.integration, wall_s)
         value = reading.value
         if not reading.good or not (self.setpoint_min_c <= value <= self.setpoint_max_c[cdu]):
@@ -288,7 +320,58 @@ class VirtualBms:
                 self.counters.reverts_heartbeat += 1
                 self._say(f"no heartbeat from {integration} for {HEARTBEAT_TIMEOUT_S:g} s: "
                           f"{len(cdus)} CDU setpoint(s) back to design")
+            dropped = [key for key, owner in self.release_pending.items() if owner == integration]
+            for key in dropped:
+                del self.release_pending[key]
+            held = sum(owner == integration for owner in self.isolated_by.values())
+            if held or dropped:
+                self.counters.holds_heartbeat += 1
+                self._say(f"no heartbeat from {integration} for {HEARTBEAT_TIMEOUT_S:g} s: "
+                          f"its {held} rack isolation(s) held as they stand"
+                          + (f", {len(dropped)} release(s) it asked for dropped"
+                             if dropped else ""))
             del self.integration_seen[integration]
+
+    def _isolation_request(self, point: Point, kind: str, rack: int,
+                           reading: contract.Reading) -> None:
+        value = reading.value
+        if self.apply_isolation is None:
+            self.counters.refused += 1
+            self._say(f"refused {point.component} {kind} isolation request {value} from "
+                      f"{point.integration}: this BMS has no rack isolation to act on")
+            return
+        if not reading.good or value not in (0.0, 1.0):
+            self.counters.refused += 1
+            state = "isolated" if self.isolated[kind][rack] else "not isolated"
+            self._say(f"refused {point.component} {kind} isolation request {value} from "
+                      f"{point.integration}: allowed 1 (isolate) or 0 (release) with good "
+                      f"quality; the rack stays {state}")
+            return
+        self.counters.accepted += 1
+        key = (kind, rack)
+        if value == 1.0:
+            self.release_pending.pop(key, None)
+            self.isolated_by[key] = point.integration
+            if not self.isolated[kind][rack]:
+                self._set_isolation(kind, rack, True)
+        elif self.isolated[kind][rack]:
+            self.release_pending[key] = point.integration
+            self._release_isolations(self._last_t)
+
+    def _release_isolations(self, time_s: float) -> None:
+        """Apply the releases whose isolation has held long enough."""
+        for key in list(self.release_pending):
+            kind, rack = key
+            if time_s - self.isolated_at_s[kind][rack] >= ISOLATION_MIN_HOLD_S - 1e-9:
+                del self.release_pending[key]
+                self.isolated_by.pop(key, None)
+                self._set_isolation(kind, rack, False, time_s)
+
+    def _set_isolation(self, kind: str, rack: int, isolated: bool,
+                       time_s: float | None = None) -> None:
+        self.apply_isolation(rack, **{kind: isolated})
+        self.isolated[kind][rack] = isolated
+        self.isolated_at_s[kind][rack] = self._last_t if time_s is None else time_s
 
     def _ramp_setpoints(self, snapshot: Snapshot) -> None:
         dt = max(snapshot.time_s - self._last_t, 0.0)
@@ -318,7 +401,8 @@ class BmsObserver:
     BMS: metadata and every value again from t = 0.
 
     Unlike a passive observer it acts on the simulation: an accepted setpoint request moves
-    the CDU's setpoint, as the plant's BMS would, on the stepping thread between two steps.
+    the CDU's setpoint and an accepted isolation request isolates or releases a rack, as the
+    plant's BMS would, on the stepping thread between two steps.
     """
 
     def __init__(self, link, points: list[Point], *, noise_scale: float = 0.0,
@@ -344,7 +428,8 @@ class BmsObserver:
         self.bms = VirtualBms(run.scenario, run.topology, self.points,
                               lambda topic, payload, retain: link.publish(topic, payload,
                                                                           retain=retain),
-                              run.set_cdu_supply_setpoint, seed=run.seed,
+                              run.set_cdu_supply_setpoint,
+                              apply_isolation=run.set_rack_isolation, seed=run.seed,
                               noise_scale=self.noise_scale, dropout=self.dropout, log=self.log)
         link.on_connect = self.bms.republish_all
 

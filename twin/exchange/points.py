@@ -46,6 +46,8 @@ HEARTBEAT = "heartbeat"
 
 OPERATING = (("0", "NotOperating"), ("1", "Operating"))
 LEAK = (("0", "NoLeak"), ("1", "Leak"))
+ISOLATION = (("0", "NotIsolated"), ("1", "Isolated"))
+ISOLATION_REQUEST = (("0", "Release"), ("1", "Isolate"))
 
 Reader = Callable[[Snapshot, Topology], np.ndarray]
 
@@ -92,6 +94,19 @@ QUANTITIES: tuple[Quantity, ...] = (
              lambda s, t: s.cdus.dp_kpa[t.rack_cdu], deadband=0.5),
     Quantity("rack.power_kw", "rack", "Rack", "RackPower", "kW", BOUNDARY,
              "rack electrical input", lambda s, t: s.racks.power_kw, relative_deadband=0.005),
+    Quantity("rack.liquid_isolation_status", "rack", "Rack", "RackLiquidIsolationStatus", "",
+             STATE, "branch isolation valves shut (the BMS's decision)",
+             lambda s, t: s.racks.liquid_isolated.astype(float), state_text=ISOLATION),
+    Quantity("rack.electrical_isolation_status", "rack", "Rack",
+             "RackElectricalIsolationStatus", "", STATE,
+             "feed breakers open (the BMS's decision)",
+             lambda s, t: s.racks.electrical_isolated.astype(float), state_text=ISOLATION),
+    Quantity("rack.liquid_isolation_request", "rack", "Rack", "RackLiquidIsolationRequest", "",
+             WRITE_BACK, "liquid isolation requested by an integration",
+             state_text=ISOLATION_REQUEST),
+    Quantity("rack.electrical_isolation_request", "rack", "Rack",
+             "RackElectricalIsolationRequest", "", WRITE_BACK,
+             "electrical isolation requested by an integration", state_text=ISOLATION_REQUEST),
     Quantity("cdu.supply_temp_c", "cdu", "CDU", "LiquidTemperature", "C", MEASURED,
              "secondary (rack side) supply", lambda s, t: s.cdus.supply_c,
              process_area=("Secondary", "Supply"), deadband=0.1),

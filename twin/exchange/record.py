@@ -10,37 +10,51 @@ mean, so on temperatures in °C they depend on the scale's zero (read them besid
 mean residual in the point's unit, also written).
 
 Series are written in Parquet parts (``series/part-NNNNN.parquet``, long format: one row
-per point and evaluation) every ``FLUSH_EVERY`` evaluations, so a killed shadow keeps all but
-the last part's worth.
+per point and evaluation: time_s, tag_path, measured, modelled, the plant's quality and the
+coverage code: ``USED``, or why the value was not compared: ``MISSING`` (none yet, or
+null), ``BAD_QUALITY``, ``STALE``) every ``FLUSH_EVERY`` evaluations, so a killed shadow
+keeps all but the last part's worth. ``points.csv`` (the recorded points, the point list's
+columns) and ``recording.json`` (scenario, evaluation interval) are written at the start;
+``twin report`` reads the folder (``twin.exchange.report``).
 """
 
 from __future__ import annotations
 
 import csv
 import html
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 
-from twin.exchange.points import BY_KEY, MEASURED, Point
+from twin.exchange.points import BY_KEY, MEASURED, Point, write_points
 
 FLUSH_EVERY = 30  # evaluations per part (5 min of plant time at one per 10 s)
 PARAMETERS = 1  # p in Guideline 14's formulas
+USED, MISSING, BAD_QUALITY, STALE = 0, 1, 2, 3  # coverage codes, as recorded
+COVERAGE_NAMES = ("used", "missing", "bad quality", "stale")
+POINTS_FILE = "points.csv"
+MANIFEST_FILE = "recording.json"
+SERIES_FOLDER = "series"
 FIT_COLUMNS = ("tagPath", "quantity", "component", "unit", "samples", "measured_mean",
                "mean_residual", "cv_rmse_pct", "nmbe_pct")
 
 
 class ShadowRecorder:
-    def __init__(self, folder: Path, points: list[Point]) -> None:
+    def __init__(self, folder: Path, points: list[Point], *, scenario_name: str,
+                 evaluate_every_s: float) -> None:
         folder.mkdir()  # a new folder: recordings are never overwritten
-        (folder / "series").mkdir()
+        (folder / SERIES_FOLDER).mkdir()
         self.folder = folder
         self.points = points
         self.index = np.array([i for i, p in enumerate(points)
                                if BY_KEY[p.quantity].role == MEASURED
                                and BY_KEY[p.quantity].read is not None], dtype=np.int64)
         self.tags = [points[i].tag_path for i in self.index]
+        write_points([points[i] for i in self.index], folder / POINTS_FILE)
+        (folder / MANIFEST_FILE).write_text(json.dumps(
+            {"scenario": scenario_name, "evaluate_every_s": evaluate_every_s}), encoding="utf-8")
         self._rows: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
         self._part = 0
         k = self.index.size
@@ -50,10 +64,11 @@ class ShadowRecorder:
         self.sum_error2 = np.zeros(k)
 
     def add(self, time_s: float, measured: np.ndarray, modelled: np.ndarray,
-            quality: np.ndarray) -> None:
-        m, s, q = measured[self.index], modelled[self.index], quality[self.index]
-        self._rows.append((time_s, m.copy(), s.copy(), q.copy()))
-        used = (q == 1) & np.isfinite(m) & np.isfinite(s)
+            quality: np.ndarray, coverage: np.ndarray) -> None:
+        m, s = measured[self.index], modelled[self.index]
+        q, c = quality[self.index], coverage[self.index]
+        self._rows.append((time_s, m.copy(), s.copy(), q.copy(), c.copy()))
+        used = (c == USED) & np.isfinite(m) & np.isfinite(s)
         error = np.where(used, m - s, 0.0)
         self.n += used
         self.sum_measured += np.where(used, m, 0.0)
@@ -76,9 +91,10 @@ class ShadowRecorder:
             "measured": np.concatenate([row[1] for row in self._rows]),
             "modelled": np.concatenate([row[2] for row in self._rows]),
             "quality": np.concatenate([row[3] for row in self._rows]).astype(np.int64),
+            "coverage": np.concatenate([row[4] for row in self._rows]).astype(np.int8),
         })
         self._part += 1
-        path = self.folder / "series" / f"part-{self._part:05d}.parquet"
+        path = self.folder / SERIES_FOLDER / f"part-{self._part:05d}.parquet"
         pq.write_table(table, path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
         self._rows.clear()

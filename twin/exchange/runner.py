@@ -18,7 +18,7 @@ from twin.exchange import contract
 from twin.exchange.broker import BrokerSettings, MqttLink
 from twin.exchange.plant import BmsObserver
 from twin.exchange.points import Point
-from twin.exchange.shadow import HOLD_S, HeartbeatWriter, Shadow
+from twin.exchange.shadow import EVALUATE_EVERY_S, HOLD_S, HeartbeatWriter, Shadow
 from twin.scenario import Scenario
 
 PROGRESS_EVERY_S = 10.0  # wall time between progress lines
@@ -141,7 +141,9 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
     sim = Simulation.from_scenario(scenario, seed=options.seed, dt_s=options.dt_s)
     recorder = journal = None
     if options.record is not None:
-        recorder = ShadowRecorder(options.record, points)
+        recorder = ShadowRecorder(options.record, points,
+                                  scenario_name=scenario.scenario.name,
+                                  evaluate_every_s=EVALUATE_EVERY_S)
         journal = AlarmJournal(options.record / "alarms.sqlite",
                                {"scenario": scenario.scenario.name, "source": "twin shadow"})
     shadow = Shadow(sim, points, journal=journal, log=log,

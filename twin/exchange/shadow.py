@@ -10,8 +10,8 @@ queue until the model reaches their timestamp; the model steps until it is ``HOL
 behind the newest one, so it follows a plant published faster than real time or replayed
 (each value acts at its own time); a value older than the point's last one is out of order
 and dropped. Boundary conditions drive the model:
-measured rack power (turned into the workload that draws it), outdoor air temperature
-and the CDU supply setpoints in force.
+measured rack power (turned into the workload that draws it), outdoor air temperature,
+the CDU supply setpoints in force and the racks' liquid and electrical isolation status.
 
 Comparison every ``EVALUATE_EVERY_S``: residual = measured - modelled for every measured
 point with a fresh, good value. After ``WARMUP_S`` the shadow learns each residual's mean
@@ -48,6 +48,7 @@ from twin.exchange.points import (
     components_of,
     identity,
 )
+from twin.exchange.record import BAD_QUALITY, MISSING, STALE, USED
 from twin.sim.snapshot import Snapshot
 
 HOLD_S = 2.0  # the plant's publishing period: values of an instant have arrived by then
@@ -69,6 +70,8 @@ MAX_PENDING = 2_000_000  # values waiting for the model to reach their time (~10
 SIGMA_FLOOR = {"C": 0.2, "kPa": 1.0, "%": 1.0, "LPM": 2.0, "kW": 1.0}
 SIGMA_FLOOR_RELATIVE = {"LPM": 0.01, "kW": 0.01}
 KINDS = ("rack", "cdu", "hall", "site", "plant")
+ISOLATION_STATUS = {"rack.liquid_isolation_status": "liquid",
+                    "rack.electrical_isolation_status": "electrical"}
 
 
 class MeasuredWorkload:
@@ -159,13 +162,24 @@ class Divergence:
                 f"{minutes:.0f} min")
 
 
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Measured and modelled values of every point at one evaluation, with each point's
+    coverage code (``twin.exchange.record``: used, missing, bad quality, stale)."""
+
+    time_s: float
+    measured: np.ndarray
+    modelled: np.ndarray
+    coverage: np.ndarray
+
+
 class Shadow:
     """A model kept beside a plant from its messages (see the module docstring)."""
 
     def __init__(self, sim, points: list[Point], *, journal=None,
                  alarms: AlarmEngine | None = None, log: TextIO | None = None,
-                 recorder: Callable[[float, np.ndarray, np.ndarray, np.ndarray], None]
-                 | None = None) -> None:
+                 recorder: Callable[[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                                    None] | None = None) -> None:
         self.sim = sim
         self.points = points
         self.log = log or sys.stderr
@@ -223,11 +237,19 @@ class Shadow:
         self.setpoint_points = [i for i, p in enumerate(points)
                                 if BY_KEY[p.quantity].role == SETPOINT]
         self.applied_setpoint = np.full(n, np.nan)
+        # the plant's rack isolations, applied to the model as equipment status
+        self.isolation_points = [(i, ISOLATION_STATUS[p.quantity]) for i, p in enumerate(points)
+                                 if p.quantity in ISOLATION_STATUS]
         self.object_statistic = {kind: np.zeros(len(components_of(kind, topo)))
                                  for kind in KINDS}
         self.stale = np.zeros(n, dtype=bool)
         self.connected = True
         self.divergences: list[Divergence] = []
+        self.comparison: Comparison | None = None  # the latest evaluation's
+        self.compared_points: dict[tuple[str, str], list[int]] = {}  # (kind, component)
+        for i in np.flatnonzero(self.compared):
+            key = (self.kind_of[i], points[i].component)
+            self.compared_points.setdefault(key, []).append(int(i))
         # an engine given (the window's) already holds ``alarm_points`` reading this shadow
         self.alarms = alarms or AlarmEngine(self.alarm_points(lambda: self), journal=journal)
         self._raised: set[tuple[str, int]] = set()
@@ -406,6 +428,12 @@ class Shadow:
                 except ValueError:
                     self._drop("setpoint outside the model's range")
                 self.applied_setpoint[i] = value
+        for i, kind in self.isolation_points:
+            value = self.measured[i]
+            if good[i] and value != self.applied_setpoint[i] and value in (0.0, 1.0):
+                self.sim.set_rack_isolation(int(self.component_index[i]),
+                                            **{kind: value == 1.0})
+                self.applied_setpoint[i] = value
 
     def evaluate(self, snapshot: Snapshot) -> None:
         """Residuals, noise bands, CUSUMs and alarms at the model's present time."""
@@ -418,8 +446,14 @@ class Shadow:
         use = self.compared & self._good() & ~self.stale
         residual = np.where(use, self.measured - modelled, np.nan)
         self.residual = residual
+        # why a point's value was not compared: none (or null), bad quality, stale
+        coverage = np.where(~self.seen | ~np.isfinite(self.measured), MISSING,
+                            np.where(self.quality != contract.QUALITY_GOOD, BAD_QUALITY,
+                                     np.where(self.stale, STALE, USED)))
+        # copies, replaced whole: the window reads them on its own thread
+        self.comparison = Comparison(t, self.measured.copy(), modelled.copy(), coverage)
         if self.recorder is not None:
-            self.recorder(t, self.measured, modelled, np.where(use, self.quality, 0))
+            self.recorder(t, self.measured, modelled, self.quality, coverage)
         if WARMUP_S <= t < WARMUP_S + LEARN_S:
             self.learn_n += use
             r = np.where(use, residual, 0.0)

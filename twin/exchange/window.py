@@ -15,6 +15,7 @@ from __future__ import annotations
 import queue
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TextIO
 
 from twin.alarms import AlarmEngine
@@ -23,7 +24,8 @@ from twin.alarms.definitions import default_suppression
 from twin.exchange import contract
 from twin.exchange.broker import BrokerSettings, MqttLink
 from twin.exchange.plant import BmsObserver
-from twin.exchange.points import default_points
+from twin.exchange.points import components_of, default_points
+from twin.exchange.record import COVERAGE_NAMES
 from twin.exchange.shadow import Shadow
 from twin.runs.observe import RunObserver
 from twin.scenario import Scenario
@@ -60,6 +62,19 @@ class PlantConnection:
 
 
 SHADOW_WAIT_S = 0.05  # a step with no plant time to go to waits this long for messages
+MEASURED_KINDS = ("rack", "cdu", "hall")  # objects of the window with measured points
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredReading:
+    """One measured point of an object beside the model's value, at the shadow's latest
+    evaluation, in the unit the plant publishes it in."""
+
+    label: str  # pointType and processArea
+    unit: str
+    measured: float  # NaN: no value
+    modelled: float
+    coverage: str  # used, missing, bad quality, stale
 
 
 class ShadowSimulation:
@@ -128,6 +143,11 @@ class ShadowSimulation:
         self._sim.replace_schedule(events)
 
     def step(self, n: int = 1) -> None:
+        if not self._sim.has_output:
+            # the window and its alarm engine read a first snapshot before the plant's
+            # first value may have come: the model takes its first step on its own
+            self._sim.step()
+            return
         for _ in range(n):
             self._ingest(block=not self.shadow.can_step())
             if not self.shadow.step_once():
@@ -148,6 +168,26 @@ class ShadowSimulation:
                 break
             self.shadow.ingest(topic, payload)
         self.shadow.set_connected(self._link.connected.is_set())
+
+    def measurements(self, kind: str, index: int) -> tuple[float, list[MeasuredReading]]:
+        """The measured points of the window's object ``kind`` number ``index`` beside the
+        model, at the shadow's latest evaluation (its plant time; NaN and none before the
+        first or for an object the plant measures nothing of)."""
+        shadow = self.shadow
+        comparison = shadow.comparison
+        if comparison is None or kind not in MEASURED_KINDS:
+            return float("nan"), []
+        names = components_of(kind, self._sim.topology)
+        if not 0 <= index < len(names):
+            return float("nan"), []
+        rows = []
+        for i in shadow.compared_points.get((kind, names[index]), ()):
+            p = shadow.points[i]
+            label = " ".join([p.point_type, *p.process_area])
+            rows.append(MeasuredReading(label, p.eng_unit, float(comparison.measured[i]),
+                                        float(comparison.modelled[i]),
+                                        COVERAGE_NAMES[int(comparison.coverage[i])]))
+        return comparison.time_s, rows
 
     def reset(self) -> None:
         """The plant's clock decides the time: a reset starts a new shadow from t = 0."""

@@ -291,6 +291,8 @@ class Simulation(SiteEvents):
             inventory_l=self.cdu_inventory_l.copy(),
             suction=np.ones(m),
             clog_factor=np.ones(m),
+            rack_liquid_isolated=np.zeros(n, dtype=bool),
+            rack_electrical_isolated=np.zeros(n, dtype=bool),
         )
         self.loop_params = replace(self.loop_params,
                                    series_k_kpa_per_lpm2=self.cdus.hx_k_kpa_per_lpm2)
@@ -356,7 +358,7 @@ class Simulation(SiteEvents):
         util = self.workload.utilization(t0, dt, self._util)
         # racks run unless tripped or their hall's UPS dropped them (batteries run down);
         # those of a UPS whose batteries empty within the step run until then
-        online = ~st.tripped
+        online = ~(st.tripped | st.rack_electrical_isolated)  # isolated: its breakers open
         live: np.ndarray = online
         ups_share = self.power_chain.hall_powered_share
         dark_s = None  # when a rack's UPS drops it inside the step
@@ -406,8 +408,8 @@ class Simulation(SiteEvents):
         # the pumps' differential-pressure PI solved at the step's end: the branch
         # pressure goes with the speed squared (pumps short of coolant at their suction,
         # air and cavitation, make less head)
-        dp_at_rated_kpa = branch_dp_per_speed2_kpa(self.loop_params, running,
-                                                   c.branch_conductance_sum)
+        rack_g, g_sum = self._branch_conductances()
+        dp_at_rated_kpa = branch_dp_per_speed2_kpa(self.loop_params, running, g_sum)
         dp_at_rated_kpa *= st.suction**2
         st.pump_speed, st.pump_integral, _ = pi_implicit(
             lambda speed: c.dp_setpoint_kpa - dp_at_rated_kpa * speed**2, st.pump_integral,
@@ -418,9 +420,9 @@ class Simulation(SiteEvents):
             # a fixed speed overrides the loop; the integral follows it for a bumpless return
             st.pump_speed[manual] = st.pump_manual_speed[manual]
             st.pump_integral[manual] = st.pump_manual_speed[manual]
-        loop = solve_loops(self.loop_params, st.pump_speed * st.suction, running,
-                           c.branch_conductance_sum, out=self._loop)
-        rack_flow_lpm = branch_flow_lpm(self.rack_inv_sqrt_k, topo.rack_cdu, loop.branch_dp_kpa)
+        loop = solve_loops(self.loop_params, st.pump_speed * st.suction, running, g_sum,
+                           out=self._loop)
+        rack_flow_lpm = branch_flow_lpm(rack_g, topo.rack_cdu, loop.branch_dp_kpa)
 
         # --- chips, rack coolant, CDU secondary and its valve: one coupled implicit solve ---
         # capacity rates at each CDU's supply (racks) and return (exchanger) temperatures
@@ -814,6 +816,29 @@ class Simulation(SiteEvents):
             raise ValueError(f"no CDU number {cdu}; there are {self.topology.cdu_count}")
         return cdu
 
+    def set_rack_isolation(self, rack: int, *, liquid: bool | None = None,
+                           electrical: bool | None = None) -> None:
+        """Isolate one rack, or end its isolation, between two steps (None: leave as is).
+        Liquid: its branch's isolation valves shut, no coolant flows through it (its chips
+        heat, throttle and trip as the physics says; its CDU's pumps see one branch less).
+        Electrical: its feed breakers open, it draws nothing and makes no heat."""
+        if not 0 <= rack < self.topology.rack_count:
+            raise ValueError(f"no rack number {rack}; there are {self.topology.rack_count}")
+        if liquid is not None:
+            self.state.rack_liquid_isolated[rack] = liquid
+        if electrical is not None:
+            self.state.rack_electrical_isolated[rack] = electrical
+
+    def _branch_conductances(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each rack branch's conductance and their sum per CDU, (L/min)/sqrt(kPa):
+        the design ones, an isolated branch shut (no flow; isolation valves hold tight)."""
+        shut = self.state.rack_liquid_isolated
+        if not shut.any():
+            return self.rack_inv_sqrt_k, self.cdus.branch_conductance_sum
+        rack_g = np.where(shut, 0.0, self.rack_inv_sqrt_k)
+        return rack_g, np.bincount(self.topology.rack_cdu, weights=rack_g,
+                                   minlength=self.topology.cdu_count)
+
     def reset_racks(self) -> int:
         """Bring tripped racks back online (an operator's reset); returns how many."""
         count = int(np.count_nonzero(self.state.tripped))
@@ -950,7 +975,9 @@ class Simulation(SiteEvents):
             liquid_heat_kw=out.liquid_w / 1e3,
             throttled=st.throttled & out.powered, tripped=st.tripped,
             tokens_per_s=out.rack_tokens,
-            power_cap_fraction=st.power_cap_fraction)
+            power_cap_fraction=st.power_cap_fraction,
+            liquid_isolated=st.rack_liquid_isolated,
+            electrical_isolated=st.rack_electrical_isolated)
         cdus = frozen_fields(
             CduState, supply_c=st.cdu_supply_c, return_c=st.cdu_coolant_c,
             flow_lpm=loop.flow_lpm, pump_speed=st.pump_speed, pumps_running=out.pumps_running,

@@ -38,6 +38,8 @@ RACK_FIELDS: dict[str, Getter] = {
     "tripped": lambda sim: sim.state.tripped,
     "tokens_per_s": lambda sim: sim.outputs.rack_tokens,
     "power_cap_fraction": lambda sim: sim.state.power_cap_fraction,
+    "liquid_isolated": lambda sim: sim.state.rack_liquid_isolated,
+    "electrical_isolated": lambda sim: sim.state.rack_electrical_isolated,
 }
 CDU_FIELDS: dict[str, Getter] = {
     "supply_c": lambda sim: sim.state.cdu_supply_c,

@@ -69,6 +69,8 @@ class RackState:
     tripped: np.ndarray  # bool
     tokens_per_s: np.ndarray
     power_cap_fraction: np.ndarray  # GPU power cap set by the operator, fraction of TDP
+    liquid_isolated: np.ndarray  # bool: the branch's isolation valves shut (no flow)
+    electrical_isolated: np.ndarray  # bool: the feed breakers open (no power, no heat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +211,8 @@ def frozen_fields(cls: type[T], **arrays: object) -> T:
 
 # Array fields that hold flags or counts rather than measurements (the rest are floats).
 _FLAG_FIELDS = frozenset({"throttled", "tripped", "pump_manual", "valve_stuck",
-                          "leak_detected", "hall_redundant", "hall_powered", "hall_load_shed"})
+                          "leak_detected", "hall_redundant", "hall_powered", "hall_load_shed",
+                          "liquid_isolated", "electrical_isolated"})
 _COUNT_FIELDS = frozenset({"pumps_running", "hall_transformers_in_service",
                            "hall_ups_modules_in_service", "generator_state"})
 

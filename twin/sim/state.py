@@ -78,6 +78,8 @@ class State:
     inventory_l: np.ndarray  # per CDU, coolant left in the secondary loop and its racks
     suction: np.ndarray  # per CDU, 0-1: pump head left as the loop runs short of coolant
     clog_factor: np.ndarray  # per CDU, series resistance over design (1 = clean)
+    rack_liquid_isolated: np.ndarray  # per rack, bool: its branch's isolation valves shut
+    rack_electrical_isolated: np.ndarray  # per rack, bool: its feed breakers open
     clog_ramp: list[tuple[int, float, float, float]] = field(default_factory=list)
     # (CDU, start s, ramp s, final factor) of strainers still fouling
     surges: list[tuple[float, np.ndarray, float]] = field(default_factory=list)

@@ -4,9 +4,18 @@ and actions, and its alarms.
 What is shown comes from ``twin.gui.objects.describe``; this module only renders it. A
 changed parameter or a pressed action emits ``command`` with a callable that the window
 hands to the simulation runner, which applies it between two steps.
+
+Beside a plant (``twin gui --shadow``), ``measurements(kind, index)`` gives the object's
+measured points beside the model's values at the shadow's latest evaluation
+(``twin.exchange.window.ShadowSimulation.measurements``); they are shown in a table of
+their own, in the units the plant publishes them in.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
@@ -27,6 +36,7 @@ from PySide6.QtWidgets import (
 from twin.gui.objects import Choice, ObjectView, Parameter, Selection, describe
 from twin.gui.units import UnitSystem
 from twin.scenario import Scenario
+from twin.scenario.units import format_duration
 from twin.sim.snapshot import Snapshot
 from twin.sim.topology import Topology
 
@@ -128,9 +138,12 @@ class ObjectInspector(QWidget):
     fly_to = Signal(object)  # the Selection to frame in the 3D view
 
     def __init__(self, scenario: Scenario, topology: Topology,
-                 units: UnitSystem = UnitSystem.SI, parent: QWidget | None = None) -> None:
+                 units: UnitSystem = UnitSystem.SI, parent: QWidget | None = None, *,
+                 measurements: Callable[[str, int], tuple[float, list[Any]]] | None = None
+                 ) -> None:
         super().__init__(parent)
         self._scenario, self._topology = scenario, topology
+        self._measurements = measurements
         self.units = units
         self.view: ObjectView | None = None  # in SI, as described
         self.shown_view: ObjectView | None = None  # in the display units
@@ -155,6 +168,12 @@ class ObjectInspector(QWidget):
         self._readings = QGridLayout(self._readings_box)
         self._readings.setContentsMargins(0, 4, 0, 4)
         column.addWidget(self._readings_box)
+        self._measured_box = QGroupBox("Plant beside model")
+        self._measured = QGridLayout(self._measured_box)
+        self._measured_box.setVisible(False)
+        column.addWidget(self._measured_box)
+        # label -> (measured, model, measured - model, coverage) of each measured point
+        self.measured_rows: dict[str, tuple[QLabel, QLabel, QLabel, QLabel]] = {}
         self._alarms = QLabel()
         self._alarms.setObjectName("alarmText")
         self._alarms.setWordWrap(True)
@@ -205,6 +224,9 @@ class ObjectInspector(QWidget):
 
     def _rebuild(self) -> None:
         _clear(self._readings)
+        _clear(self._measured)
+        self.measured_rows.clear()
+        self._measured_box.setVisible(False)
         self.values.clear()
         self.sparklines.clear()
         self._clear_settings()
@@ -282,3 +304,44 @@ class ObjectInspector(QWidget):
         alarms = view.alarms(snap)
         self._alarms.setText("\n".join(f"⚠ {text}" for text in alarms))
         self._alarms.setVisible(bool(alarms))
+        if self._measurements is not None:
+            self._show_measured(*self._measurements(view.selection.kind,
+                                                     view.selection.index))
+
+    def _show_measured(self, time_s: float, rows: list[Any]) -> None:
+        """The plant's measured points beside the model (``MeasuredReading`` rows)."""
+        if [r.label for r in rows] != list(self.measured_rows):
+            _clear(self._measured)
+            self.measured_rows.clear()
+            for column, text in enumerate(("Point", "Measured", "Model", "Difference", "")):
+                heading = QLabel(text)
+                heading.setObjectName("muted")
+                self._measured.addWidget(heading, 0, column)
+            for row, reading in enumerate(rows, start=1):
+                name = QLabel(reading.label)
+                name.setWordWrap(True)
+                self._measured.addWidget(name, row, 0)
+                cells = tuple(QLabel() for _ in range(4))
+                for column, cell in enumerate(cells, start=1):
+                    if column < 4:
+                        cell.setAlignment(Qt.AlignmentFlag.AlignRight
+                                          | Qt.AlignmentFlag.AlignVCenter)
+                    self._measured.addWidget(cell, row, column)
+                self.measured_rows[reading.label] = cells
+        self._measured_box.setVisible(bool(rows))
+        if not rows:
+            return
+        self._measured_box.setTitle(f"Plant beside model at {format_duration(time_s)}")
+        for reading in rows:
+            measured, model, difference, coverage = self.measured_rows[reading.label]
+            unit = f" {reading.unit}" if reading.unit else ""
+            measured.setText(_number(reading.measured, unit))
+            model.setText(_number(reading.modelled, unit))
+            gap = reading.measured - reading.modelled
+            difference.setText("—" if not math.isfinite(gap) else f"{gap:+,.1f}{unit}")
+            # a value the shadow did not compare says why (no value, bad quality, stale)
+            coverage.setText("" if reading.coverage == "used" else reading.coverage)
+
+
+def _number(value: float, unit: str) -> str:
+    return "—" if not math.isfinite(value) else f"{value:,.1f}{unit}"

@@ -191,7 +191,10 @@ class MainWindow(QMainWindow):
             self.replay_bar.seek_requested.connect(
                 lambda time_s: self.runner.call(lambda sim: sim.seek(time_s)))
 
-        self.inspector = ObjectInspector(scenario, self.topology, self.units)
+        # beside a plant (a shadow's model), the inspector shows the measured points too
+        self.inspector = ObjectInspector(scenario, self.topology, self.units,
+                                         measurements=getattr(simulation, "measurements",
+                                                              None))
         dock = QDockWidget("Inspector", self)
         dock.setObjectName("inspector")
         scroll = QScrollArea()

@@ -1,0 +1,76 @@
+"""The shadow window's inspector shows an object's measured points beside the model, from a
+real twin plant on a real Mosquitto broker."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.exchange.conftest import THREE_CDU
+from twin.exchange.broker import broker_settings
+from twin.scenario import load
+
+pytestmark = pytest.mark.gui
+
+
+def _number(text: str) -> float:
+    return float(text.split()[0].replace(",", ""))
+
+
+def test_inspector_shows_measured_beside_modelled(broker, processes, tmp_path, qtbot, qapp):
+    import vispy
+
+    from twin.exchange.window import ShadowConnection
+    from twin.gui._qt.main_window import MainWindow
+    from twin.gui.objects import Selection
+
+    vispy.use(app="pyside6", gl="gl+")
+    log = tmp_path / "plant.log"
+    connection = ShadowConnection(broker_settings(broker.url, client_id="test-inspector",
+                                                  environ={}, credentials_file=None),
+                                  log=(tmp_path / "shadow.log").open("w"))
+    scenario = load(THREE_CDU)
+    simulation = connection.simulation(scenario)
+    window = MainWindow(scenario, simulation, alarms=connection.alarms(scenario, simulation),
+                        connection=connection.status, speed=None)
+    failures: list[str] = []
+    window.runner.failed.connect(failures.append)
+    try:
+        window.show()
+        qtbot.waitExposed(window)
+        inspector = window.inspector
+        # values are not retained: the plant starts once the shadow listens
+        qtbot.waitUntil(connection.link.connected.is_set, timeout=60_000)
+        plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                               "--speed", "max", "--duration", "10min", log=log)
+        window.canvas.select(Selection("cdu", 1))
+        assert inspector.title.text() == "L-CDU-02"
+        flow = "LiquidFlow Secondary"
+        qtbot.waitUntil(lambda: flow in inspector.measured_rows
+                        and inspector.measured_rows[flow][0].text().endswith("LPM")
+                        and inspector.measured_rows[flow][1].text().endswith("LPM"),
+                        timeout=300_000)
+        assert not inspector._measured_box.isHidden()
+        assert inspector._measured_box.title().startswith("Plant beside model at ")
+        assert set(inspector.measured_rows) == {
+            "LiquidTemperature Secondary Supply", "LiquidTemperature Secondary Return",
+            "LiquidFlow Secondary", "LiquidDifferentialPressure Secondary",
+            "PumpSpeed Secondary", "ValvePosition Primary"}
+        measured, model, difference, _ = (label.text() for label in
+                                          inspector.measured_rows[flow])
+        assert _number(difference) == pytest.approx(_number(measured) - _number(model),
+                                                    abs=0.11)
+        assert 100 < _number(measured) < 300  # the CDU's secondary flow, L/min
+        # a rack shows its own points; an object the plant measures nothing of shows none
+        window.canvas.select(Selection("rack", 1))
+        qtbot.waitUntil(lambda: "RackLiquidFlow" in inspector.measured_rows, timeout=30_000)
+        assert "RackPower" not in inspector.measured_rows  # it drives the model
+        window.canvas.select(Selection("chillers", 0))
+        qtbot.waitUntil(lambda: inspector.title.text() != "R02-01", timeout=30_000)
+        assert inspector.measured_rows == {} and inspector._measured_box.isHidden()
+        assert plant.wait(300) == 0, log.read_text()
+        assert failures == []
+    finally:
+        window.close()
+        qtbot.waitUntil(lambda: not window.runner.running, timeout=10_000)
+        window.deleteLater()
+        connection.link.stop()

@@ -1,0 +1,242 @@
+"""``twin report SHADOW_RECORDING``: how well the shadow's model followed the plant.
+
+Reads a ``twin shadow --record`` folder (``twin.exchange.record``): the recorded points,
+the measured and modelled series and each value's coverage code. Per point and per point
+group (every CDU's flow together, say: ``kind/quantity``) it gives ASHRAE Guideline 14's
+CV(RMSE) and NMBE of modelled against measured, at the shadow's evaluation interval and
+on hourly means, computed by ``twin.calibration.validation`` (the same statistics as
+``twin calibrate``; p = 1 as in the recording's ``fit.csv``), and the coverage: of the
+evaluations, how many compared a value, and why the others did not (no value or null,
+bad quality, stale). Only compared values enter the statistics.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from twin.calibration.validation import (
+    HOURLY_CV_RMSE_LIMIT_PCT,
+    HOURLY_NMBE_LIMIT_PCT,
+    Fit,
+    Validation,
+    group_of,
+    validate,
+)
+from twin.exchange.points import BY_KEY, Point, read_points
+from twin.exchange.record import (
+    COVERAGE_NAMES,
+    MANIFEST_FILE,
+    MISSING,
+    PARAMETERS,
+    POINTS_FILE,
+    SERIES_FOLDER,
+    USED,
+)
+from twin.runs.report import CSS
+from twin.scenario.loader import ScenarioError
+from twin.scenario.units import format_duration
+
+SERIES_COLUMNS = ("time_s", "tag_path", "measured", "modelled", "coverage")
+
+
+class ShadowReportError(Exception):
+    """A shadow recording that cannot be read; the message names the problem."""
+
+
+def is_shadow_recording(path: Path) -> bool:
+    return path.is_dir() and (path / SERIES_FOLDER).is_dir() and (path / POINTS_FILE).exists()
+
+
+@dataclass
+class ShadowSeries:
+    """A shadow recording on one time axis: per point (``points`` order) a column."""
+
+    folder: Path
+    scenario: str
+    interval_s: float
+    points: list[Point]
+    time_s: np.ndarray  # evaluation times, plant seconds
+    measured: np.ndarray  # (times, points)
+    modelled: np.ndarray
+    coverage: np.ndarray  # coverage codes; MISSING where a part holds no row
+    problems: list[str]
+
+    @classmethod
+    def read(cls, folder: Path) -> ShadowSeries:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+            scenario = str(manifest["scenario"])
+            interval_s = float(manifest["evaluate_every_s"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise ShadowReportError(f"{folder / MANIFEST_FILE} is missing or not the "
+                                    "recording's manifest (scenario, evaluate_every_s)") from None
+        if not (math.isfinite(interval_s) and interval_s > 0):
+            raise ShadowReportError(f"{folder / MANIFEST_FILE}: evaluate_every_s must be a "
+                                    f"positive number, not {interval_s}")
+        try:
+            points = read_points(folder / POINTS_FILE)
+        except ScenarioError as exc:
+            raise ShadowReportError(exc.report()) from None
+        tables, problems = [], []
+        for part in sorted((folder / SERIES_FOLDER).glob("part-*.parquet")):
+            try:
+                tables.append(pq.read_table(part, columns=list(SERIES_COLUMNS)))
+            except (OSError, pa.ArrowException, KeyError) as exc:
+                problems.append(f"{part.name} is unreadable and left out ({exc})")
+        if not tables:
+            raise ShadowReportError(f"{folder}: no readable series part (the shadow stopped "
+                                    "before its first evaluations were written)")
+        table = pa.concat_tables(tables)
+        times, row = np.unique(table["time_s"].to_numpy(), return_inverse=True)
+        column_of = {p.tag_path: j for j, p in enumerate(points)}
+        tags = table["tag_path"].to_pylist()
+        known = np.array([t in column_of for t in tags])
+        if not known.all():
+            problems.append(f"{int((~known).sum())} rows of points not in {POINTS_FILE} "
+                            "left out")
+        column = np.array([column_of.get(t, -1) for t in tags], dtype=np.int64)
+        shape = (times.size, len(points))
+        measured, modelled = np.full(shape, np.nan), np.full(shape, np.nan)
+        coverage = np.full(shape, MISSING, dtype=np.int64)
+        at = (row[known], column[known])
+        measured[at] = table["measured"].to_numpy()[known]
+        modelled[at] = table["modelled"].to_numpy()[known]
+        coverage[at] = table["coverage"].to_numpy()[known]
+        return cls(folder, scenario, interval_s, points, times, measured, modelled, coverage,
+                   problems)
+
+    def point_name(self, j: int) -> str:
+        """``kind/component/quantity``, as ``twin.calibration`` names points."""
+        p = self.points[j]
+        kind, quantity = p.quantity.split(".", 1)
+        return f"{kind}/{p.component}/{quantity}"
+
+    def validation(self) -> Validation:
+        used = self.coverage == USED
+        names = [self.point_name(j) for j in range(len(self.points))]
+        return validate(self.time_s, self.interval_s,
+                        {n: self.measured[:, j] for j, n in enumerate(names)},
+                        {n: self.modelled[:, j] for j, n in enumerate(names)},
+                        {n: used[:, j] for j, n in enumerate(names)}, fitted=PARAMETERS)
+
+    def coverage_counts(self) -> np.ndarray:
+        """(points, codes): how many evaluations of each point had each coverage code."""
+        return np.stack([(self.coverage == code).sum(axis=0)
+                         for code in range(len(COVERAGE_NAMES))], axis=1)
+
+
+def write_shadow_report(folder: Path, out: Path) -> Path:
+    out.write_text(build_shadow_report(ShadowSeries.read(folder)), encoding="utf-8")
+    return out
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _n(value: float, digits: int = 3) -> str:
+    return "–" if not math.isfinite(value) else f"{value:.{digits}g}"
+
+
+def _pct(part: float, whole: float) -> str:
+    return "–" if whole <= 0 else f"{100.0 * part / whole:.1f} %"
+
+
+def _verdict(fit: Fit) -> str:
+    passes = fit.passes
+    return "undefined" if passes is None else ("meets" if passes else "does not meet")
+
+
+def _row(cells: list[str], numeric_from: int) -> str:
+    return "<tr>" + "".join(f"<td class='n'>{c}</td>" if k >= numeric_from else f"<td>{c}</td>"
+                            for k, c in enumerate(cells)) + "</tr>"
+
+
+def _table(header: list[str], rows: list[str]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    return f"<table><thead><tr>{head}</tr></thead>{''.join(rows)}</table>"
+
+
+def _fit_cells(fits: dict[str, Fit]) -> list[str]:
+    interval, hourly = fits["interval"], fits["hourly"]
+    return [_n(interval.rmse), _n(interval.cv_rmse_pct), _n(interval.nmbe_pct),
+            str(hourly.n), _n(hourly.cv_rmse_pct), _n(hourly.nmbe_pct), _verdict(hourly)]
+
+
+FIT_HEADER = ["RMSE", "CV(RMSE) %", "NMBE %", "hours", "hourly CV(RMSE) %", "hourly NMBE %",
+              "Guideline 14 (hourly)"]
+COVERAGE_HEADER = ["evaluations", *(f"{name}" for name in COVERAGE_NAMES)]
+
+
+def build_shadow_report(series: ShadowSeries) -> str:
+    validation = series.validation()
+    counts = series.coverage_counts()
+    evaluations = series.time_s.size
+    names = [series.point_name(j) for j in range(len(series.points))]
+    group_points: dict[str, list[int]] = {}
+    for j, name in enumerate(names):
+        group_points.setdefault(group_of(name), []).append(j)
+
+    def coverage_cells(rows: list[int]) -> list[str]:
+        total = evaluations * len(rows)
+        sums = counts[rows].sum(axis=0)
+        return [f"{total:,}", *(f"{int(c):,} ({_pct(c, total)})" for c in sums)]
+
+    group_rows = []
+    for group, members in group_points.items():
+        unit = series.points[members[0]].eng_unit
+        group_rows.append(_row([_e(group), _e(unit), str(len(members)),
+                                *coverage_cells(members), *_fit_cells(
+                                    validation.per_group[group])], 2))
+    point_rows = []
+    for j, p in enumerate(series.points):
+        point_rows.append(_row([_e(p.tag_path), _e(p.component),
+                                _e(BY_KEY[p.quantity].point_type), _e(p.eng_unit),
+                                *coverage_cells([j]),
+                                _n(float(np.nanmean(np.where(series.coverage[:, j] == USED,
+                                                             series.measured[:, j], np.nan)))
+                                   if counts[j, USED] else math.nan),
+                                *_fit_cells(validation.per_point[names[j]])], 4))
+    span = (f"{format_duration(series.time_s[0])} to {format_duration(series.time_s[-1])} of "
+            f"the plant's time, {evaluations:,} evaluations every {series.interval_s:g} s")
+    all_points = list(range(len(series.points)))
+    totals = coverage_cells(all_points)
+    overall = ", ".join(f"{c} {n}" for n, c in zip(COVERAGE_NAMES, totals[1:], strict=True))
+    problems = "".join(f"<li>{_e(p)}</li>" for p in series.problems)
+    sections = [
+        f"<h1>twin shadow report: {_e(series.scenario)}</h1>",
+        f"<ul class='missing'>{problems}</ul>" if problems else "",
+        f"<p>{_e(series.folder.name)}: {_e(span)}; {len(series.points):,} measured points "
+        f"in {len(group_points)} groups.</p>",
+        "<h2>Coverage</h2>",
+        "<p>Of every point's evaluations: those that compared a value (<i>used</i>), and why "
+        "the others did not: <i>missing</i> (no value yet, or null), <i>bad quality</i> "
+        "(quality other than 1), <i>stale</i> (no value within two republish periods). "
+        f"All points: {_e(totals[0])} evaluations; {_e(overall)}.</p>",
+        "<h2>Fit per point group</h2>",
+        "<p>ASHRAE Guideline 14 after <code>twin.calibration.validation</code>: "
+        "CV(RMSE) = 100 &middot; sqrt(&Sigma;(m&minus;s)&sup2;/(n&minus;p)) / mean(m), "
+        "NMBE = 100 &middot; &Sigma;(m&minus;s) / ((n&minus;p) &middot; mean(m)), m measured, "
+        f"s modelled, p = {PARAMETERS}, over the used values only; a group pools its points. "
+        f"Hourly: means over clock hours with at least 90 % of their evaluations used; the "
+        f"Guideline's hourly limits CV(RMSE) &le; {HOURLY_CV_RMSE_LIMIT_PCT:g} % and "
+        f"|NMBE| &le; {HOURLY_NMBE_LIMIT_PCT:g} % (undefined with fewer than two hours or a "
+        "mean near 0). Both are ratios to the measured mean, so on temperatures in °C read "
+        "them beside the RMSE, in the point's unit.</p>",
+        _table(["group", "unit", "points", *COVERAGE_HEADER, *FIT_HEADER], group_rows),
+        "<h2>Fit per point</h2>",
+        _table(["tagPath", "component", "pointType", "unit", *COVERAGE_HEADER,
+                "measured mean", *FIT_HEADER], point_rows),
+    ]
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>twin shadow report {_e(series.folder.name)}</title><style>{CSS}</style>"
+            f"</head><body>{''.join(sections)}</body></html>")

@@ -19,8 +19,8 @@ Quantities and the physics that makes them linear:
 * ``sensor_offset``: the difference between two sensors of one quantity (a CDU's
   supply and its racks' inlet), ``phi = 1``.
 
-These run on any stream of (model inputs, measurements); wiring them into
-``twin shadow`` and its inspector is for when shadow mode exists.
+These run on any stream of (model inputs, measurements); ``twin.exchange.estimation``
+runs them inside ``twin shadow`` on the plant's measurements.
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ class DriftTracker:
     memory_s: float = DEFAULT_MEMORY_S
     confirm_s: float = DEFAULT_CONFIRM_S
     history: list[Estimate] = field(default_factory=list)
+    keep_history: bool = True  # False: only the latest estimate (a long-running shadow)
     alarm: str | None = None  # the active alarm's message
     alarms: list[tuple[float, str]] = field(default_factory=list)  # raised and cleared
     _rls: RecursiveLeastSquares | None = None
@@ -108,9 +109,15 @@ class DriftTracker:
         self._rls.update(np.array([phi]), y, math.exp(-dt / self.memory_s) if dt else 1.0)
         value = float(self._rls.theta[0])
         estimate = Estimate(time_s, value, float(self._rls.std()[0]), value / self.design)
-        self.history.append(estimate)
+        self._keep(estimate)
         self._judge(estimate)
         return estimate
+
+    def _keep(self, estimate: Estimate) -> None:
+        if self.keep_history:
+            self.history.append(estimate)
+        else:
+            self.history[:] = [estimate]
 
     def _judge(self, e: Estimate) -> None:
         low = self.low_ratio is not None and e.ratio < self.low_ratio
@@ -234,7 +241,7 @@ class _OffsetTracker(DriftTracker):
         self._rls.update(np.array([1.0]), y, math.exp(-dt / self.memory_s) if dt else 1.0)
         value = float(self._rls.theta[0])
         estimate = Estimate(time_s, value, float(self._rls.std()[0]), value / self.design)
-        self.history.append(estimate)
+        self._keep(estimate)
         outside = abs(estimate.ratio) > 1.0
         if outside:
             if self._outside_since is None:

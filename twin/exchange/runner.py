@@ -146,6 +146,8 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
                                {"scenario": scenario.scenario.name, "source": "twin shadow"})
     shadow = Shadow(sim, points, journal=journal, log=log,
                     recorder=recorder.add if recorder else None)
+    if options.record is not None:
+        shadow.estimation.record(options.record / "estimates.csv")
     # metadata first (retained, so it arrives on subscribing), then values: one wildcard
     # over the BMS's own namespace; the shadow publishes nothing on it
     link = MqttLink(settings, subscriptions=(f"{contract.ROOT}/{contract.BMS_PUBLISHER}/#",),
@@ -195,6 +197,7 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
             journal.close()
         if recorder is not None:
             recorder.close()
+        shadow.estimation.close()
     counters = link.counters
     print(f"twin shadow: done at model t={sim.time_s:.0f}s; {shadow.status.text()}; "
           f"{counters.dropped_inbox_full} dropped with the inbox full, "

@@ -39,6 +39,7 @@ import numpy as np
 
 from twin.alarms import AlarmEngine, AlarmPoint, Condition, Limit, Priority
 from twin.exchange import contract
+from twin.exchange.estimation import DRIFT_TAGS, ShadowEstimation
 from twin.exchange.points import (
     BY_KEY,
     MEASURED,
@@ -69,6 +70,7 @@ MAX_PENDING = 2_000_000  # values waiting for the model to reach their time (~10
 SIGMA_FLOOR = {"C": 0.2, "kPa": 1.0, "%": 1.0, "LPM": 2.0, "kW": 1.0}
 SIGMA_FLOOR_RELATIVE = {"LPM": 0.01, "kW": 0.01}
 KINDS = ("rack", "cdu", "hall", "site", "plant")
+DRIFT_TAG_SET = frozenset(tag for tag, _ in DRIFT_TAGS.values())
 
 
 class MeasuredWorkload:
@@ -149,6 +151,7 @@ class Divergence:
     mean_residual: float
     since_s: float
     time_s: float
+    cause: str = ""  # sensor or process fault, from redundant measurements
 
     def text(self) -> str:
         area = "/".join(self.point.process_area)
@@ -156,7 +159,7 @@ class Divergence:
         minutes = (self.time_s - self.since_s) / 60.0
         return (f"model-plant divergence: {self.component} {self.point.point_type}"
                 f"{' ' + area if area else ''} {self.mean_residual:+.1f} {unit} for "
-                f"{minutes:.0f} min")
+                f"{minutes:.0f} min" + (f"; {self.cause}" if self.cause else ""))
 
 
 class Shadow:
@@ -228,6 +231,7 @@ class Shadow:
         self.stale = np.zeros(n, dtype=bool)
         self.connected = True
         self.divergences: list[Divergence] = []
+        self.estimation = ShadowEstimation(self, WARMUP_S, EVALUATE_EVERY_S)
         # an engine given (the window's) already holds ``alarm_points`` reading this shadow
         self.alarms = alarms or AlarmEngine(self.alarm_points(lambda: self), journal=journal)
         self._raised: set[tuple[str, int]] = set()
@@ -273,6 +277,7 @@ class Shadow:
             "shadow.disconnected", "no connection to the plant's broker", "", ("broker",),
             lambda s: np.array([0.0 if current().connected else 1.0]),
             (Limit(Condition.ON, 1.0, Priority.HIGH),)))
+        points.extend(self.estimation.alarm_points(lambda: current().estimation))
         return points
 
     # ------------------------------------------------------------------ ingest
@@ -418,6 +423,7 @@ class Shadow:
         use = self.compared & self._good() & ~self.stale
         residual = np.where(use, self.measured - modelled, np.nan)
         self.residual = residual
+        self.estimation.update(t, snapshot, modelled, use)
         if self.recorder is not None:
             self.recorder(t, self.measured, modelled, np.where(use, self.quality, 0))
         if WARMUP_S <= t < WARMUP_S + LEARN_S:
@@ -478,6 +484,8 @@ class Shadow:
                 divergence = self._explain(alarm.key.tag, alarm.key.component, t)
                 self.divergences.append(divergence)
                 text = divergence.text()
+            elif alarm.key.tag in DRIFT_TAG_SET:
+                text = self.estimation.alarm_text(alarm.key.tag, alarm.key.component)
             else:
                 text = f"{alarm.description}: {alarm.component}"
             print(f"twin shadow: t={t:.0f}s {text}", file=self.log, flush=True)
@@ -491,7 +499,8 @@ class Shadow:
         mean = self.run_sum[worst] / max(self.run_count[worst], 1)
         since = self.run_since[worst]
         return Divergence(self.points[worst].component, self.points[worst], float(mean),
-                          float(t if math.isnan(since) else since), t)
+                          float(t if math.isnan(since) else since), t,
+                          self.estimation.cause(worst, float(mean), t))
 
     def set_connected(self, connected: bool) -> None:
         """While the broker is away every point is stale and the loss is alarmed (the

@@ -4,13 +4,14 @@ sensors or its process faulted, and the shadow's trackers and divergence causes 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 
 import numpy as np
 import pytest
 
-from tests.exchange.conftest import THREE_CDU
+from tests.exchange.conftest import THREE_CDU, wait_for_line
 from twin.exchange import contract
 from twin.exchange.plant import VirtualBms
 from twin.exchange.points import default_points
@@ -153,10 +154,58 @@ def test_a_fouling_exchanger_is_called_a_process_fault_and_alarmed():
     ua = next(v for v in bench.shadow.estimation.values()
               if v.component == "L-CDU-02" and v.quantity == "exchanger_ua")
     true_ratio = bench.plant.cdus.hx_ua_w_per_k[CDU] / design_w_per_k
-    # below its limit, behind the truth by its memory (15 min) on a fast fouling
-    assert true_ratio < ua.ratio < 0.85
+    assert ua.ratio == pytest.approx(true_ratio, abs=0.05)  # tracked with its trend
     assert not any("supply vs rack inlet" in a for a in bench.drift_alarms())
     healthy = [v for v in bench.shadow.estimation.values() if v.component != "L-CDU-02"
                and v.quantity == "exchanger_ua"]
     assert all(abs(v.ratio - 1.0) < 0.05 for v in healthy)
     assert np.isfinite(bench.shadow.estimation.partner_residual).any()
+
+
+@pytest.mark.slow  # 55 min of plant time through a real broker
+def test_shadow_tracks_a_clogging_strainer_through_the_broker(broker, processes, tmp_path):
+    """``twin plant`` (noise, dropouts) with L-CDU-02's strainer clogging to 4x its
+    resistance over 90 min from 10 min, ``twin shadow --record`` of the unfaulted scenario:
+    the recorded resistance of L-CDU-02 is within 10 % of the true one from 30 min after
+    the clog began, the healthy CDUs stay at design without a drift alarm."""
+    clog_at_s, ramp_s, factor = 600.0, 5400.0, 4.0
+    scenario = tmp_path / "clogging.toml"
+    scenario.write_text(THREE_CDU.read_text() + (
+        f'\n[[events]]\nat_s = {clog_at_s}\nkind = "filter-clog"\ntarget = "L-CDU-02"\n'
+        f'factor = {factor}\nramp_s = {ramp_s}\n'))
+    shadow_log, plant_log = tmp_path / "shadow.log", tmp_path / "plant.log"
+    record = tmp_path / "record"
+    shadow = processes.twin("shadow", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                            "--duration", "55min", "--record", str(record), log=shadow_log)
+    wait_for_line(shadow_log, "connected to", shadow)
+    plant = processes.twin("plant", "--scenario", str(scenario), "--broker", broker.url,
+                           "--speed", "max", "--duration", "56min", "--sensor-noise", "1",
+                           "--dropout", "0.05", log=plant_log)
+    assert plant.wait(600) == 0, plant_log.read_text()
+    assert shadow.wait(600) == 0, shadow_log.read_text()
+    text = shadow_log.read_text()
+    assert "Traceback" not in text
+    with (record / "estimates.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    resistance = [r for r in rows if r["quantity"] == "series_resistance"]
+    clogging = [r for r in resistance if r["component"] == "L-CDU-02"
+                and float(r["time_s"]) >= clog_at_s + 1800.0]
+    assert len(clogging) >= 15, rows[-5:]  # one a minute to the end
+    for r in clogging:
+        t = float(r["time_s"])
+        true_k = float(r["design"]) * (1 + (factor - 1) * min((t - clog_at_s) / ramp_s, 1.0))
+        assert abs(float(r["value"]) - true_k) / true_k < 0.10, (r, true_k)
+        assert float(r["band_low"]) < float(r["value"]) < float(r["band_high"])
+    # past twice design, held for its confirmation: alarmed and printed with its meaning
+    raised = [line for line in text.splitlines() if "L-CDU-02 series resistance" in line
+              and line.endswith("strainer or exchanger clogging")]
+    assert raised, text
+    healthy = [r for r in rows if r["component"] != "L-CDU-02"]
+    assert healthy and not any(r["alarm"] for r in healthy)
+    for r in healthy:  # after their first five minutes of samples
+        if r["quantity"] in ("series_resistance", "exchanger_ua") \
+                and float(r["time_s"]) >= 600.0:
+            assert abs(float(r["ratio"]) - 1.0) < 0.1, r
+    assert not any(tag in text for tag in ("L-CDU-01 series", "L-CDU-03 series",
+                                           "L-CDU-01 exchanger", "L-CDU-03 exchanger"))
+    assert "drift estimates" in text

@@ -64,6 +64,11 @@ class RecursiveLeastSquares:
         self.noise_var = previous + (innovation**2 - previous) / self._weight
         return innovation
 
+    def advance(self, transition: np.ndarray) -> None:
+        """Carry the state forward, ``theta <- F theta`` (a trend's prediction step)."""
+        self.theta = transition @ self.theta
+        self.p = transition @ self.p @ transition.T
+
     def std(self) -> np.ndarray:
         var = 0.0 if math.isnan(self.noise_var) else self.noise_var
         return np.sqrt(np.clip(np.diag(self.p) * var, 0.0, None))
@@ -92,6 +97,10 @@ class DriftTracker:
     confirm_s: float = DEFAULT_CONFIRM_S
     history: list[Estimate] = field(default_factory=list)
     keep_history: bool = True  # False: only the latest estimate (a long-running shadow)
+    # True: the value and its rate of change are tracked together (a constant-velocity
+    # Kalman filter, with forgetting as its process noise), so a steady ramp is followed
+    # without the lag of about memory x rate a level alone has
+    trend: bool = False
     alarm: str | None = None  # the active alarm's message
     alarms: list[tuple[float, str]] = field(default_factory=list)  # raised and cleared
     _rls: RecursiveLeastSquares | None = None
@@ -103,10 +112,19 @@ class DriftTracker:
         if not (math.isfinite(phi) and math.isfinite(y)) or phi == 0:
             return None
         if self._rls is None:
-            self._rls = RecursiveLeastSquares(np.array([self.design]))
+            # a trend's rate is per memory, its prior spread one design value per memory
+            self._rls = RecursiveLeastSquares(np.array([self.design, 0.0] if self.trend
+                                                       else [self.design]))
+            if self.trend:
+                self._rls.p[1, 1] = 1.0 if self.design == 0 else self.design**2
         dt = 0.0 if self._last_s is None else max(time_s - self._last_s, 0.0)
         self._last_s = time_s
-        self._rls.update(np.array([phi]), y, math.exp(-dt / self.memory_s) if dt else 1.0)
+        forgetting = math.exp(-dt / self.memory_s) if dt else 1.0
+        if self.trend:
+            self._rls.advance(np.array([[1.0, dt / self.memory_s], [0.0, 1.0]]))
+            self._rls.update(np.array([phi, 0.0]), y, forgetting)
+        else:
+            self._rls.update(np.array([phi]), y, forgetting)
         value = float(self._rls.theta[0])
         estimate = Estimate(time_s, value, float(self._rls.std()[0]), value / self.design)
         self._keep(estimate)
@@ -178,6 +196,8 @@ def cdu_design(scenario: Scenario, cdu_type: str, racks_design_flow_lpm: float
 
 def series_resistance_tracker(name: str, design_k: float, high_ratio: float = 2.0,
                               **kwargs) -> DriftTracker:
+    """A clogging strainer's resistance rises steadily: tracked with its trend."""
+    kwargs.setdefault("trend", True)
     return DriftTracker(f"{name} series resistance", "kPa/(L/min)^2", design_k, None,
                         high_ratio, meaning_high="strainer or exchanger clogging", **kwargs)
 
@@ -193,6 +213,8 @@ def series_resistance_sample(curve: PumpCurve, flow_lpm: float, pump_speed: floa
 
 def exchanger_ua_tracker(name: str, design_ua_kw_per_k: float, low_ratio: float = 0.85,
                          **kwargs) -> DriftTracker:
+    """Fouling lowers UA steadily: tracked with its trend."""
+    kwargs.setdefault("trend", True)
     return DriftTracker(f"{name} exchanger UA", "kW/K", design_ua_kw_per_k, low_ratio, None,
                         meaning_low="fouling", **kwargs)
 

@@ -23,6 +23,10 @@ A CUSUM past h raises "model-plant divergence" on the point's object through
 the alarm engine. Stale points (no value within two republish periods, 200 s) and points of
 bad quality are alarmed too. These statistics assume the learning window saw the plant
 healthy; a fault already present then is learned as normal.
+
+Live state estimation (``twin.exchange.estimation``, ``Shadow.estimation``) tracks drifting
+quantities per CDU at each evaluation, alarms their drifts (``shadow.drift_*``) and gives
+each divergence its likely cause, sensor or process.
 """
 
 from __future__ import annotations

@@ -111,6 +111,18 @@ def test_an_offset_supply_sensor_is_called_a_sensor_fault_and_fools_no_tracker()
 
 
 @pytest.mark.slow
+def test_a_noisy_supply_sensor_is_called_noisy():
+    rng = np.random.default_rng(5)
+    bench = Bench(sensor=lambda value: value + 2.0 * rng.standard_normal(),
+                  quantity="cdu.supply_temp_c")
+    bench.run(1800.0)
+    divergences = bench.lines("model-plant divergence")
+    assert divergences and "L-CDU-02 LiquidTemperature Secondary/Supply" in divergences[0]
+    assert "likely sensor fault (noise)" in divergences[0], divergences[0]
+    assert not any("fouling" in a for a in bench.drift_alarms())
+
+
+@pytest.mark.slow
 def test_a_stuck_return_sensor_is_called_stuck():
     frozen: list[float] = []
 

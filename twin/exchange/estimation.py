@@ -147,7 +147,7 @@ class ShadowEstimation:
         self.cdu_names = list(topo.cdu_names)
         self.rack_names = [topo.rack_name(i) for i in range(topo.rack_count)]
         self.rack_cdu = np.asarray(topo.rack_cdu, dtype=np.int64)
-        self.racks_per_cdu = np.bincount(self.rack_cdu, minlength=topo.cdu_count)
+        self.cdu_racks = [np.flatnonzero(self.rack_cdu == k) for k in range(topo.cdu_count)]
         self.tcs = sim.tcs
         c = sim.cdus
         self.curves = [PumpCurve(float(c.shutoff_head_kpa[k]), float(c.curve_a_kpa_per_lpm2[k]))
@@ -176,13 +176,13 @@ class ShadowEstimation:
                 mine["exchanger_ua"] = exchanger_ua_tracker(
                     name, float(c.hx_ua_w_per_k[k]) / 1e3, UA_LOW_RATIO,
                     memory_s=UA_MEMORY_S, confirm_s=CONFIRM_S)
-            racks = self.rack_cdu == k
+            racks = self.cdu_racks[k]
             if cdu["supply_temp_c"][k] >= 0 and np.any(rack["supply_temp_c"][racks] >= 0):
                 mine["supply_offset"] = sensor_offset_tracker(
                     f"{name} supply vs rack inlet", SUPPLY_OFFSET_LIMIT_K, "K",
                     memory_s=OFFSET_MEMORY_S, confirm_s=CONFIRM_S)
             if cdu["flow_lpm"][k] >= 0 and np.all(rack["flow_lpm"][racks] >= 0) \
-                    and racks.any():
+                    and racks.size:
                 mine["flow_offset"] = sensor_offset_tracker(
                     f"{name} flow vs racks' flow", FLOW_OFFSET_LIMIT * float(design_flow[k]),
                     "L/min", memory_s=OFFSET_MEMORY_S, confirm_s=CONFIRM_S)
@@ -345,7 +345,7 @@ class ShadowEstimation:
             balance = np.abs(hot * (ret - supply) - heat_kw) / np.maximum(heat_kw, 1e-9)
         heat_agrees = ~(balance > BALANCE_TOLERANCE)  # NaN (not measured): no objection
         for k, trackers in enumerate(self.trackers):
-            racks = self.rack_cdu == k
+            racks = self.cdu_racks[k]
             inlet = rack_supply[racks]
             supply_agrees = not (np.isfinite(inlet).any() and abs(
                 supply[k] - np.nanmean(inlet)) > SUPPLY_OFFSET_LIMIT_K)

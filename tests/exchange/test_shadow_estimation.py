@@ -221,3 +221,4 @@ def test_shadow_tracks_a_clogging_strainer_through_the_broker(broker, processes,
     assert not any(tag in text for tag in ("L-CDU-01 series", "L-CDU-03 series",
                                            "L-CDU-01 exchanger", "L-CDU-03 exchanger"))
     assert "drift estimates" in text
+    assert "drift alarms raised 1" in text.splitlines()[-1]  # L-CDU-02's resistance

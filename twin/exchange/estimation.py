@@ -438,6 +438,11 @@ class ShadowEstimation:
         return np.array([1.0 if (t := trackers.get(quantity)) is not None and t.alarm
                          else 0.0 for trackers in self.trackers])
 
+    def alarms_raised(self) -> int:
+        """Drift alarms raised so far (cleared ones included)."""
+        return sum(1 for trackers in self.trackers for tracker in trackers.values()
+                   for _, text in tracker.alarms if not text.endswith("(cleared)"))
+
     def alarm_text(self, tag: str, cdu: int) -> str:
         for quantity, (drift_tag, description) in DRIFT_TAGS.items():
             if drift_tag == tag:

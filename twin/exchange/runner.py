@@ -202,5 +202,6 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
     print(f"twin shadow: done at model t={sim.time_s:.0f}s; {shadow.status.text()}; "
           f"{counters.dropped_inbox_full} dropped with the inbox full, "
           f"{counters.dropped_too_large} over 64 kB; divergence alarms raised "
-          f"{len(shadow.divergences)}", file=log, flush=True)
+          f"{len(shadow.divergences)}, drift alarms raised "
+          f"{shadow.estimation.alarms_raised()}", file=log, flush=True)
     return 0

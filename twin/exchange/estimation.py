@@ -80,6 +80,9 @@ DP_AGREE_KPA = 3.0  # two pressure transmitters of ~1 kPa accuracy each, and noi
 # the secondary heat (flow x capacity x (return - supply)) against the racks' liquid heat
 # and the pumps': the sensors' noise gives ~2 %, a transient in the loop's capacity more
 BALANCE_TOLERANCE = 0.10
+# coolant properties where the temperature is not measured: a warm-water loop's return
+# (cp and density move ~0.1 % per K, so this matters little)
+UNMEASURED_PROPERTY_C = 40.0
 # Sensor or process
 STUCK_MIN_S = 120.0  # a value unchanged this long ...
 STUCK_MODEL_MOVE = 3.0  # ... while the model moved this many noise bands is stuck
@@ -230,6 +233,11 @@ class ShadowEstimation:
 
     # ------------------------------------------------------------------ redundancy
 
+    def _rate_w_per_k(self, flow_lpm: np.ndarray, temp_c: np.ndarray) -> np.ndarray:
+        """The coolant's capacity rate; 0 where the flow is not measured."""
+        return self.tcs.heat_capacity_rate_w_per_k(
+            np.nan_to_num(flow_lpm, nan=0.0), np.nan_to_num(temp_c, nan=UNMEASURED_PROPERTY_C))
+
     def _partners(self, values: np.ndarray, ok: np.ndarray, snapshot: Snapshot) -> np.ndarray:
         """Each point's redundant estimate from the other sensors (NaN: none)."""
         cdu, rack = self.cdu_points, self.rack_points
@@ -269,12 +277,10 @@ class ShadowEstimation:
         cdu_heat_w = (np.bincount(rc, weights=rack_heat_w, minlength=m)
                       + snapshot.cdus.pump_power_kw * 1e3)
         cdu_return = _take(values, ok, cdu["return_temp_c"])
-        hot = self.tcs.heat_capacity_rate_w_per_k(np.nan_to_num(cdu_flow, nan=0.0),
-                                                  np.nan_to_num(cdu_return, nan=40.0))
+        hot = self._rate_w_per_k(cdu_flow, cdu_return)
         with np.errstate(invalid="ignore", divide="ignore"):
             put(cdu["return_temp_c"], np.where(hot > 0, cdu_supply + cdu_heat_w / hot, np.nan))
-            rack_rate = self.tcs.heat_capacity_rate_w_per_k(
-                np.nan_to_num(rack_flow, nan=0.0), np.nan_to_num(rack_supply, nan=40.0))
+            rack_rate = self._rate_w_per_k(rack_flow, rack_supply)
             put(rack["return_temp_c"],
                 np.where(rack_rate > 0, rack_supply + rack_heat_w / rack_rate, np.nan))
         return out
@@ -334,8 +340,7 @@ class ShadowEstimation:
         rack_flow = _take(measured, use, rack["flow_lpm"])
         rack_dp = _take(measured, use, rack["dp_kpa"])
         running = snapshot.cdus.pumps_running
-        hot = self.tcs.heat_capacity_rate_w_per_k(np.nan_to_num(flow, nan=0.0),
-                                                  np.nan_to_num(ret, nan=40.0)) / 1e3
+        hot = self._rate_w_per_k(flow, ret) / 1e3
         m = len(self.cdu_names)
         heat_kw = (np.bincount(self.rack_cdu, weights=snapshot.racks.liquid_heat_kw,
                                minlength=m) + snapshot.cdus.pump_power_kw)

@@ -35,6 +35,7 @@ from twin.scenario import Scenario
 DEFAULT_MEMORY_S = 300.0  # forgetting time constant: a fouling strainer moves over hours
 DEFAULT_CONFIRM_S = 300.0  # a drift must last this long before it alarms
 CLEAR_MARGIN = 0.5  # an alarm clears inside this share of its limit's distance from design
+MAX_CORRELATION = 0.95  # the inflation of a band for correlated samples stops at 39x
 
 
 class RecursiveLeastSquares:
@@ -45,7 +46,9 @@ class RecursiveLeastSquares:
         scale = np.where(self.theta != 0, np.abs(self.theta), 1.0) * relative_std0
         self.p = np.diag(scale**2)  # covariance over the noise variance
         self.noise_var = math.nan
+        self.lag_covariance = 0.0  # of successive innovations, the same forgetting
         self._weight = 0.0
+        self._last_innovation: float | None = None
 
     def update(self, phi: np.ndarray, y: float, forgetting: float) -> float:
         """One sample; returns the innovation (``y`` minus its prediction)."""
@@ -62,6 +65,10 @@ class RecursiveLeastSquares:
         self._weight = forgetting * self._weight + 1.0
         previous = 0.0 if math.isnan(self.noise_var) else self.noise_var
         self.noise_var = previous + (innovation**2 - previous) / self._weight
+        if self._last_innovation is not None:
+            self.lag_covariance += ((innovation * self._last_innovation - self.lag_covariance)
+                                    / self._weight)
+        self._last_innovation = innovation
         return innovation
 
     def advance(self, transition: np.ndarray) -> None:
@@ -70,8 +77,12 @@ class RecursiveLeastSquares:
         self.p = transition @ self.p @ transition.T
 
     def std(self) -> np.ndarray:
+        """Standard deviations of ``theta``, inflated by ``(1 + rho) / (1 - rho)`` for the
+        innovations' correlation ``rho`` from one sample to the next (a sensor's deadband
+        or a slow disturbance makes successive samples say less than independent ones)."""
         var = 0.0 if math.isnan(self.noise_var) else self.noise_var
-        return np.sqrt(np.clip(np.diag(self.p) * var, 0.0, None))
+        rho = min(max(self.lag_covariance / var, 0.0), MAX_CORRELATION) if var > 0 else 0.0
+        return np.sqrt(np.clip(np.diag(self.p) * var * (1 + rho) / (1 - rho), 0.0, None))
 
 
 @dataclass

@@ -89,8 +89,8 @@ STUCK_MODEL_MOVE = 3.0  # ... while the model moved this many noise bands is stu
 NOISE_RATIO = 3.0  # a residual spread this many learned bands is a noisy sensor
 RECENT_S = 300.0  # time constant of a residual's recent mean and spread
 AGREE_SHARE = 0.5  # a redundant estimate within this share of the point's residual agrees
-# a tracker of recent samples (memory RECENT_S) this share of the way to its limit, with
-# design outside its band (two standard deviations), names a process fault
+# a tracker this share of the way to its limit, with design outside its band (two standard
+# deviations), names a process fault
 DRIFT_NAMED = 0.1
 # a residual shared by this share of the point's peers (same quantity, other components),
 # each beyond a band the same way, has a common cause: not one sensor
@@ -167,7 +167,6 @@ class ShadowEstimation:
         fws = [i for i, p in enumerate(shadow.points) if p.quantity == "plant.fws_supply_c"]
         self.fws_point = fws[0] if fws else -1
         self.trackers: list[dict[str, DriftTracker]] = []
-        self.recent: list[dict[str, DriftTracker]] = []
         for k, name in enumerate(self.cdu_names):
             mine = {}
             if min(cdu["flow_lpm"][k], cdu["dp_kpa"][k], cdu["pump_speed_pct"][k]) >= 0:
@@ -192,12 +191,6 @@ class ShadowEstimation:
             for tracker in mine.values():
                 tracker.keep_history = False
             self.trackers.append(mine)
-            # the same samples over a short memory, without alarms: what the recent data
-            # says, for telling a divergence's cause
-            self.recent.append({q: DriftTracker(t.name, t.unit, t.design, None, None,
-                                                t.meaning_low, t.meaning_high,
-                                                memory_s=RECENT_S, keep_history=False)
-                                for q, t in mine.items() if not q.endswith("offset")})
         n = len(shadow.points)
         # per point: when its value last changed and how far the model moved since
         self.last_value = np.full(n, np.nan)
@@ -366,7 +359,6 @@ class ShadowEstimation:
                 sample = series_resistance_sample(self.curves[k], float(flow[k]),
                                                   float(speed[k]), int(running[k]), float(dp[k]))
                 tracker.update(t, *sample)
-                self.recent[k]["series_resistance"].update(t, *sample)
             tracker = trackers.get("exchanger_ua")
             if tracker is not None and np.isfinite(supply[k] + ret[k] + valve[k] + fws) \
                     and supply_agrees and flow_agrees and heat_agrees[k]:
@@ -374,7 +366,6 @@ class ShadowEstimation:
                                              float(fws),
                                              float(valve[k] * self.cold_rate_full_kw_per_k[k]))
                 tracker.update(t, *sample)
-                self.recent[k]["exchanger_ua"].update(t, *sample)
             tracker = trackers.get("supply_offset")
             if tracker is not None and np.isfinite(supply[k]) and np.isfinite(inlet).any():
                 tracker.update(t, 1.0, float(supply[k] - np.nanmean(inlet)))
@@ -540,8 +531,8 @@ class ShadowEstimation:
         elif kind != "cdu" or component < 0:
             return ""
         best, words = DRIFT_NAMED, ""
-        for quantity, tracker in self.recent[component].items():
-            if not tracker.history:
+        for quantity, tracker in self.trackers[component].items():
+            if quantity.endswith("offset") or not tracker.history:
                 continue
             e = tracker.history[-1]
             share = self._drift_share(quantity, e.ratio)

@@ -30,6 +30,8 @@ RUNS = {
                   "--workers", "1", "--malloc-repeats", "1", "--malloc-duration", "1h"],
                  "single-rack"),
     "calibrate_speed.py": (["--hours", "0.75", "--seoul-hours", "0.05"], "one CDU"),
+    "calibrate_seoul.py": (["--hours", "0.4", "--warmup", "10", "--fit",
+                            "dry_coolers.approach"], "seoul-ai-factory"),
 }
 
 

@@ -13,6 +13,7 @@ from twin.calibration.data import read_measurements
 from twin.calibration.fit import calibrate, identifiable
 from twin.calibration.parameters import registry, select
 from twin.calibration.report import build_report
+from twin.calibration.validation import goodness, validate
 from twin.calibration.writer import calibrated_text
 from twin.cli import main
 from twin.scenario import loads
@@ -88,7 +89,39 @@ def test_calibrate_command_writes_a_scenario_the_loader_accepts(plant: Plant, tm
     assert approach == pytest.approx(plant.truth["dry_coolers.approach"], rel=0.05)
     assert written["calibration"]["window_s"] == [3600.0, 7200.0]
     loads(out.read_text(encoding="utf-8"))
-    assert "Guideline 14" in report.read_text(encoding="utf-8")
+    page = report.read_text(encoding="utf-8")
+    assert "Guideline 14" in page
+    # per subloop and the data's coverage, at the data's interval and hourly
+    assert "Per subloop" in page and "secondary loop" in page
+    assert "interval: before CV(RMSE) / NMBE %" in page and "hourly: before" in page
+    assert "stuck or stale" in page and "missing" in page
+
+
+def test_validation_pools_a_cdus_points_with_its_racks_into_its_subloop():
+    time_s = np.arange(1, 241) * 30.0  # two hours of 30 s rows
+    rng = np.random.default_rng(2)
+    truth = {"cdu/C1/flow_lpm": 180.0, "rack/R1/flow_lpm": 90.0, "rack/R2/flow_lpm": 90.0,
+             "rack/R3/flow_lpm": 60.0, "plant/plant/fws_supply_c": 30.0}
+    measured = {p: v + rng.normal(0, 1, time_s.size) for p, v in truth.items()}
+    simulated = {p: np.full(time_s.size, v * 1.02) for p, v in truth.items()}
+    good = {p: np.ones(time_s.size, dtype=bool) for p in truth}
+    loops = {"C1": "C1 secondary loop", "R1": "C1 secondary loop", "R2": "C1 secondary loop",
+             "C2": "C2 secondary loop", "R3": "C2 secondary loop"}
+    v = validate(time_s, 30.0, measured, simulated, good, 0, loops)
+    assert set(v.per_subloop) == {"C1 secondary loop", "C2 secondary loop",
+                                  "facility water and heat rejection"}
+    c1 = v.per_subloop["C1 secondary loop"]
+    assert set(c1) == {"cdu/flow_lpm", "rack/flow_lpm"}
+    pooled = goodness(np.concatenate([measured["rack/R1/flow_lpm"],
+                                      measured["rack/R2/flow_lpm"]]),
+                      np.concatenate([simulated["rack/R1/flow_lpm"],
+                                      simulated["rack/R2/flow_lpm"]]))
+    assert c1["rack/flow_lpm"]["interval"] == pooled
+    # the model 2 % high: NMBE about -2 %, hourly and at the interval, within the limits
+    for scale in ("interval", "hourly"):
+        fit = c1["cdu/flow_lpm"][scale]
+        assert fit.nmbe_pct == pytest.approx(-2.0, abs=0.3) and fit.passes
+    assert c1["cdu/flow_lpm"]["hourly"].n == 2
 
 
 def test_calibrate_command_refuses_unknown_parameters_and_outputs(tmp_path, capsys):

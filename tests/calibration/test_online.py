@@ -29,7 +29,8 @@ def test_rls_with_forgetting_follows_a_ramp_and_converges_on_a_constant():
         rls.update(phi, float(phi @ truth) + 0.01 * rng.standard_normal(), 0.98)
     assert rls.theta[0] == pytest.approx(2.0 + 0.001 * 1999, abs=0.08)
     assert rls.theta[1] == pytest.approx(-0.5, abs=0.02)
-    assert 0 < rls.std()[1] < 0.05
+    # the level lags the ramp, so successive innovations correlate and the band widens
+    assert abs(rls.theta[1] + 0.5) < 2 * rls.std()[1] < 0.2
 
 
 @pytest.mark.slow  # 2.2 simulated hours at 10 s steps

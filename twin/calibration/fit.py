@@ -33,8 +33,9 @@ from twin.calibration.data import DataError, Measurements
 from twin.calibration.model import DEFAULT_WARMUP_S, DrivenModel, ModelRun, is_modelled
 from twin.calibration.parameters import Parameter, ScenarioFactory
 from twin.calibration.screening import Screening, check_inputs, noise_sigma, screen_outputs
-from twin.calibration.validation import Validation, validate
+from twin.calibration.validation import Validation, subloops, validate
 from twin.scenario import Scenario
+from twin.sim.topology import build_topology
 
 MAX_RELATIVE_STD = 0.25  # a parameter known worse than +/-25 % from the data stays at prior
 FD_STEP = 1e-3  # relative forward-difference step
@@ -337,8 +338,9 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
     after_run = model.run(final)
     for point, offset in offsets.items():  # the sensor's offset is the data's, not the model's
         after_run.values[point] = after_run.values[point] + offset
+    loops = subloops(build_topology(scenario))
     fit_window = _window_result("fit window", window, m, model, prior_run, after_run,
-                                screening, len(active))
+                                screening, len(active), loops)
     holdout_result = None
     if holdout is not None:
         hold_model = DrivenModel(m, holdout[0], holdout[1], points, warmup_s)
@@ -350,7 +352,7 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
             if point in hold_after.values:
                 hold_after.values[point] = hold_after.values[point] + offset
         holdout_result = _window_result("held-out window", holdout, m, hold_model, hold_prior,
-                                        hold_after, hold_screen, 0)
+                                        hold_after, hold_screen, 0, loops)
     return Calibration(results, correlation, fit_window, holdout_result, input_notes,
                        objective.evaluations + 2, time.perf_counter() - started, warmup_s,
                        sigma, offsets, list(m.notes))
@@ -358,10 +360,10 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
 
 def _window_result(label: str, window: tuple[float, float], m: Measurements,
                    model: DrivenModel, before: ModelRun, after: ModelRun,
-                   screening: Screening, fitted: int) -> WindowResult:
+                   screening: Screening, fitted: int, loops: dict[str, str]) -> WindowResult:
     time_s = m.time_s[model.rows]
     measured = {p: m.values[p][model.rows] for p in screening.good}
     return WindowResult(
         label, window[0], window[1], time_s, measured, before, after, screening,
-        validate(time_s, m.interval_s, measured, before.values, screening.good, 0),
-        validate(time_s, m.interval_s, measured, after.values, screening.good, fitted))
+        validate(time_s, m.interval_s, measured, before.values, screening.good, 0, loops),
+        validate(time_s, m.interval_s, measured, after.values, screening.good, fitted, loops))

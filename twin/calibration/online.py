@@ -19,8 +19,8 @@ Quantities and the physics that makes them linear:
 * ``sensor_offset``: the difference between two sensors of one quantity (a CDU's
   supply and its racks' inlet), ``phi = 1``.
 
-These run on any stream of (model inputs, measurements); wiring them into
-``twin shadow`` and its inspector is for when shadow mode exists.
+These run on any stream of (model inputs, measurements); ``twin.exchange.estimation``
+runs them inside ``twin shadow`` on the plant's measurements.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from twin.scenario import Scenario
 DEFAULT_MEMORY_S = 300.0  # forgetting time constant: a fouling strainer moves over hours
 DEFAULT_CONFIRM_S = 300.0  # a drift must last this long before it alarms
 CLEAR_MARGIN = 0.5  # an alarm clears inside this share of its limit's distance from design
+MAX_CORRELATION = 0.95  # the inflation of a band for correlated samples stops at 39x
 
 
 class RecursiveLeastSquares:
@@ -45,7 +46,9 @@ class RecursiveLeastSquares:
         scale = np.where(self.theta != 0, np.abs(self.theta), 1.0) * relative_std0
         self.p = np.diag(scale**2)  # covariance over the noise variance
         self.noise_var = math.nan
+        self.lag_covariance = 0.0  # of successive innovations, the same forgetting
         self._weight = 0.0
+        self._last_innovation: float | None = None
 
     def update(self, phi: np.ndarray, y: float, forgetting: float) -> float:
         """One sample; returns the innovation (``y`` minus its prediction)."""
@@ -62,11 +65,24 @@ class RecursiveLeastSquares:
         self._weight = forgetting * self._weight + 1.0
         previous = 0.0 if math.isnan(self.noise_var) else self.noise_var
         self.noise_var = previous + (innovation**2 - previous) / self._weight
+        if self._last_innovation is not None:
+            self.lag_covariance += ((innovation * self._last_innovation - self.lag_covariance)
+                                    / self._weight)
+        self._last_innovation = innovation
         return innovation
 
+    def advance(self, transition: np.ndarray) -> None:
+        """Carry the state forward, ``theta <- F theta`` (a trend's prediction step)."""
+        self.theta = transition @ self.theta
+        self.p = transition @ self.p @ transition.T
+
     def std(self) -> np.ndarray:
+        """Standard deviations of ``theta``, inflated by ``(1 + rho) / (1 - rho)`` for the
+        innovations' correlation ``rho`` from one sample to the next (a sensor's deadband
+        or a slow disturbance makes successive samples say less than independent ones)."""
         var = 0.0 if math.isnan(self.noise_var) else self.noise_var
-        return np.sqrt(np.clip(np.diag(self.p) * var, 0.0, None))
+        rho = min(max(self.lag_covariance / var, 0.0), MAX_CORRELATION) if var > 0 else 0.0
+        return np.sqrt(np.clip(np.diag(self.p) * var * (1 + rho) / (1 - rho), 0.0, None))
 
 
 @dataclass
@@ -91,6 +107,11 @@ class DriftTracker:
     memory_s: float = DEFAULT_MEMORY_S
     confirm_s: float = DEFAULT_CONFIRM_S
     history: list[Estimate] = field(default_factory=list)
+    keep_history: bool = True  # False: only the latest estimate (a long-running shadow)
+    # True: the value and its rate of change are tracked together (a constant-velocity
+    # Kalman filter, with forgetting as its process noise), so a steady ramp is followed
+    # without the lag of about memory x rate a level alone has
+    trend: bool = False
     alarm: str | None = None  # the active alarm's message
     alarms: list[tuple[float, str]] = field(default_factory=list)  # raised and cleared
     _rls: RecursiveLeastSquares | None = None
@@ -102,15 +123,30 @@ class DriftTracker:
         if not (math.isfinite(phi) and math.isfinite(y)) or phi == 0:
             return None
         if self._rls is None:
-            self._rls = RecursiveLeastSquares(np.array([self.design]))
+            # a trend's rate is per memory, its prior spread one design value per memory
+            self._rls = RecursiveLeastSquares(np.array([self.design, 0.0] if self.trend
+                                                       else [self.design]))
+            if self.trend:
+                self._rls.p[1, 1] = 1.0 if self.design == 0 else self.design**2
         dt = 0.0 if self._last_s is None else max(time_s - self._last_s, 0.0)
         self._last_s = time_s
-        self._rls.update(np.array([phi]), y, math.exp(-dt / self.memory_s) if dt else 1.0)
+        forgetting = math.exp(-dt / self.memory_s) if dt else 1.0
+        if self.trend:
+            self._rls.advance(np.array([[1.0, dt / self.memory_s], [0.0, 1.0]]))
+            self._rls.update(np.array([phi, 0.0]), y, forgetting)
+        else:
+            self._rls.update(np.array([phi]), y, forgetting)
         value = float(self._rls.theta[0])
         estimate = Estimate(time_s, value, float(self._rls.std()[0]), value / self.design)
-        self.history.append(estimate)
+        self._keep(estimate)
         self._judge(estimate)
         return estimate
+
+    def _keep(self, estimate: Estimate) -> None:
+        if self.keep_history:
+            self.history.append(estimate)
+        else:
+            self.history[:] = [estimate]
 
     def _judge(self, e: Estimate) -> None:
         low = self.low_ratio is not None and e.ratio < self.low_ratio
@@ -171,6 +207,8 @@ def cdu_design(scenario: Scenario, cdu_type: str, racks_design_flow_lpm: float
 
 def series_resistance_tracker(name: str, design_k: float, high_ratio: float = 2.0,
                               **kwargs) -> DriftTracker:
+    """A clogging strainer's resistance rises steadily: tracked with its trend."""
+    kwargs.setdefault("trend", True)
     return DriftTracker(f"{name} series resistance", "kPa/(L/min)^2", design_k, None,
                         high_ratio, meaning_high="strainer or exchanger clogging", **kwargs)
 
@@ -186,6 +224,8 @@ def series_resistance_sample(curve: PumpCurve, flow_lpm: float, pump_speed: floa
 
 def exchanger_ua_tracker(name: str, design_ua_kw_per_k: float, low_ratio: float = 0.85,
                          **kwargs) -> DriftTracker:
+    """Fouling lowers UA steadily: tracked with its trend."""
+    kwargs.setdefault("trend", True)
     return DriftTracker(f"{name} exchanger UA", "kW/K", design_ua_kw_per_k, low_ratio, None,
                         meaning_low="fouling", **kwargs)
 
@@ -234,7 +274,7 @@ class _OffsetTracker(DriftTracker):
         self._rls.update(np.array([1.0]), y, math.exp(-dt / self.memory_s) if dt else 1.0)
         value = float(self._rls.theta[0])
         estimate = Estimate(time_s, value, float(self._rls.std()[0]), value / self.design)
-        self.history.append(estimate)
+        self._keep(estimate)
         outside = abs(estimate.ratio) > 1.0
         if outside:
             if self._outside_since is None:

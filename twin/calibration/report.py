@@ -67,19 +67,41 @@ def _validation_section(w: WindowResult, fitted: int) -> str:
     header = ["point group", "interval: before CV(RMSE) / NMBE %", "", "after", "",
               "hourly: before", "", "after", "", "RMSE (unit) before → after"]
     points_after = w.validation_after.per_point if w.validation_after else {}
-    per_point = [[_e(point), _metrics(fits["hourly"]),
-                  _metrics(points_after[point]["hourly"]) if point in points_after else "–",
-                  _verdict(points_after[point]["hourly"]) if point in points_after else "–"]
-                 for point, fits in w.validation_before.per_point.items()]
+    per_point = []
+    for point, fits in w.validation_before.per_point.items():
+        row = [_e(point)]
+        for scale in ("interval", "hourly"):
+            a = points_after[point][scale] if point in points_after else None
+            row += [_metrics(fits[scale]), _metrics(a) if a else "–",
+                    _verdict(a) if a else "–"]
+        per_point.append(row)
     return (f"<h3>{_e(w.label)}: {w.start_s / 3600:g} h to {w.end_s / 3600:g} h</h3>"
-            + _table(header, rows)
-            + "<details><summary>per point (each CDU, rack, hall: its subloop)</summary>"
-            + _table(["point", "hourly before CV(RMSE) / NMBE %", "after", ""], per_point)
+            + "<h4>Per point group</h4>" + _table(header, rows)
+            + "<h4>Per subloop</h4>" + _subloop_table(w)
+            + "<details><summary>per point</summary>"
+            + _table(["point", "interval: before CV(RMSE) / NMBE %", "after", "",
+                      "hourly: before", "after", ""], per_point)
             + "</details>"
             + f"<p class='note'>Limits (ASHRAE Guideline 14, hourly): CV(RMSE) ≤ "
             f"{HOURLY_CV_RMSE_LIMIT_PCT:g} %, |NMBE| ≤ {HOURLY_NMBE_LIMIT_PCT:g} %; applied "
             "at the data's interval too, where the Guideline sets none. n − p uses p = "
             f"{fitted} fitted parameters after, 0 before. n/a: the measured mean is ~0.</p>")
+
+
+def _subloop_table(w: WindowResult) -> str:
+    """Each subloop's point groups, before and after, at the interval and hourly."""
+    after = w.validation_after.per_subloop if w.validation_after else {}
+    rows = []
+    for loop, groups in w.validation_before.per_subloop.items():
+        for group, before in groups.items():
+            a = after.get(loop, {}).get(group)
+            row = [_e(loop), _e(group)]
+            for scale in ("interval", "hourly"):
+                row += [_metrics(before[scale]), _verdict(before[scale]),
+                        _metrics(a[scale]) if a else "–", _verdict(a[scale]) if a else "–"]
+            rows.append(row)
+    return _table(["subloop", "point group", "interval: before CV(RMSE) / NMBE %", "",
+                   "after", "", "hourly: before", "", "after", ""], rows)
 
 
 def _coverage_section(w: WindowResult) -> str:
@@ -89,14 +111,22 @@ def _coverage_section(w: WindowResult) -> str:
         measured = w.measured.get(point)
         if good is None:
             why = w.screening.excluded.get(point, "")
-            rows.append([_e(point), "–", "–", f"<span class='worse'>left out: {_e(why)}"
-                         "</span>"])
+            rows.append([_e(point), "–", "–", "–", "–",
+                         f"<span class='worse'>left out: {_e(why)}</span>"])
             continue
         total = good.size
-        present = int(np.isfinite(measured).sum())
-        rows.append([_e(point), f"{100 * present / total:.1f} %",
-                     f"{100 * good.sum() / total:.1f} %", "used"])
-    return _table(["point", "rows with a value", "rows used", ""], rows)
+        present = np.isfinite(measured)
+        held = present & ~good  # rows with a value screening left out: stuck or stale
+        rows.append([_e(point), f"{100 * present.sum() / total:.1f} %",
+                     f"{100 * (total - present.sum()) / total:.1f} %",
+                     f"{100 * held.sum() / total:.1f} %", f"{100 * good.sum() / total:.1f} %",
+                     "used"])
+    return (_table(["point", "rows with a value", "missing", "stuck or stale", "rows used",
+                    ""], rows)
+            + "<p class='note'>Missing: no value in the row (a gap, a dropout). Stuck or "
+            "stale: a value repeated while the model moved, left out by screening. The "
+            "tables twin reads carry no quality flag: a source's bad-quality values must "
+            "be blank (missing) in them.</p>")
 
 
 def _residual_charts(w: WindowResult) -> str:

@@ -11,12 +11,17 @@ interval, where the Guideline sets none: a stated choice. Guideline 14 was writt
 energy; applied to temperatures in °C the ratio to the mean depends on the scale's zero
 (the Frontier cooling twin's validation did the same), so the report also gives the RMSE
 in the point's unit.
+
+Per subloop: the points of one hydraulic loop together, quantity by quantity (a CV(RMSE)
+over temperatures and flows at once would mix units): a CDU's secondary loop holds the
+CDU's points and its racks', the facility water and heat rejection the plant's, each hall
+its own, the site the rest.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -80,19 +85,51 @@ def group_of(point: str) -> str:
     return f"{kind}/{quantity}"
 
 
+def subloops(topology) -> dict[str, str]:
+    """Component name -> its subloop's name: a rack and its CDU share the CDU's
+    secondary loop."""
+    names = {cdu: f"{cdu} secondary loop" for cdu in topology.cdu_names}
+    for rack in range(topology.rack_count):
+        names[topology.rack_name(rack)] = names[topology.cdu_names[topology.rack_cdu[rack]]]
+    return names
+
+
+def subloop_of(point: str, loops: dict[str, str]) -> str:
+    kind, component, _ = split_point(point)
+    if kind in ("cdu", "rack"):
+        return loops.get(component, f"{component} secondary loop")
+    if kind == "plant":
+        return "facility water and heat rejection"
+    if kind == "hall":
+        return f"hall {component}"
+    return "site"
+
+
 @dataclass
 class Validation:
-    """Goodness of fit per point and per group, at the data's interval and hourly."""
+    """Goodness of fit per point, per group and per subloop, at the data's interval and
+    hourly."""
 
     per_point: dict[str, dict[str, Fit]]  # point -> {"interval", "hourly"}
     per_group: dict[str, dict[str, Fit]]
+    # subloop -> quantity -> {"interval", "hourly"}
+    per_subloop: dict[str, dict[str, dict[str, Fit]]] = field(default_factory=dict)
+
+
+def _pool(pooled: dict[str, list[tuple[np.ndarray, np.ndarray]]], fitted: int
+          ) -> dict[str, Fit]:
+    return {scale: goodness(np.concatenate([a for a, _ in pairs]),
+                            np.concatenate([b for _, b in pairs]), fitted)
+            for scale, pairs in pooled.items()}
 
 
 def validate(time_s: np.ndarray, interval_s: float, measured: dict[str, np.ndarray],
              simulated: dict[str, np.ndarray], good: dict[str, np.ndarray],
-             fitted: int = 0) -> Validation:
+             fitted: int = 0, loops: dict[str, str] | None = None) -> Validation:
+    """``loops``: component -> subloop (``subloops``); without it each CDU is its own."""
     per_point: dict[str, dict[str, Fit]] = {}
     pooled: dict[str, dict[str, list[tuple[np.ndarray, np.ndarray]]]] = {}
+    by_loop: dict[tuple[str, str], dict[str, list[tuple[np.ndarray, np.ndarray]]]] = {}
     for point, m in measured.items():
         s = simulated[point]
         ok = good[point] & np.isfinite(m) & np.isfinite(s)
@@ -101,12 +138,13 @@ def validate(time_s: np.ndarray, interval_s: float, measured: dict[str, np.ndarr
         s_h = hourly(time_s, s_i, ok, interval_s)
         per_point[point] = {"interval": goodness(m_i, s_i, fitted),
                             "hourly": goodness(m_h, s_h, fitted)}
-        group = pooled.setdefault(group_of(point), {"interval": [], "hourly": []})
-        group["interval"].append((m_i, s_i))
-        group["hourly"].append((m_h, s_h))
-    per_group = {
-        name: {scale: goodness(np.concatenate([a for a, _ in pairs]),
-                               np.concatenate([b for _, b in pairs]), fitted)
-               for scale, pairs in scales.items()}
-        for name, scales in pooled.items()}
-    return Validation(per_point, per_group)
+        loop = (subloop_of(point, loops or {}), group_of(point))
+        for target in (pooled.setdefault(group_of(point), {"interval": [], "hourly": []}),
+                       by_loop.setdefault(loop, {"interval": [], "hourly": []})):
+            target["interval"].append((m_i, s_i))
+            target["hourly"].append((m_h, s_h))
+    per_group = {name: _pool(scales, fitted) for name, scales in pooled.items()}
+    per_subloop: dict[str, dict[str, dict[str, Fit]]] = {}
+    for (loop, group), scales in sorted(by_loop.items()):
+        per_subloop.setdefault(loop, {})[group] = _pool(scales, fitted)
+    return Validation(per_point, per_group, per_subloop)

@@ -148,6 +148,8 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
                                {"scenario": scenario.scenario.name, "source": "twin shadow"})
     shadow = Shadow(sim, points, journal=journal, log=log,
                     recorder=recorder.add if recorder else None)
+    if options.record is not None:
+        shadow.estimation.record(options.record / "estimates.csv")
     # metadata first (retained, so it arrives on subscribing), then values: one wildcard
     # over the BMS's own namespace; the shadow publishes nothing on it
     link = MqttLink(settings, subscriptions=(f"{contract.ROOT}/{contract.BMS_PUBLISHER}/#",),
@@ -197,9 +199,11 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
             journal.close()
         if recorder is not None:
             recorder.close()
+        shadow.estimation.close()
     counters = link.counters
     print(f"twin shadow: done at model t={sim.time_s:.0f}s; {shadow.status.text()}; "
           f"{counters.dropped_inbox_full} dropped with the inbox full, "
           f"{counters.dropped_too_large} over 64 kB; divergence alarms raised "
-          f"{len(shadow.divergences)}", file=log, flush=True)
+          f"{len(shadow.divergences)}, drift alarms raised "
+          f"{shadow.estimation.alarms_raised()}", file=log, flush=True)
     return 0

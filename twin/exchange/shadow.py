@@ -23,6 +23,10 @@ A CUSUM past h raises "model-plant divergence" on the point's object through
 the alarm engine. Stale points (no value within two republish periods, 200 s) and points of
 bad quality are alarmed too. These statistics assume the learning window saw the plant
 healthy; a fault already present then is learned as normal.
+
+Live state estimation (``twin.exchange.estimation``, ``Shadow.estimation``) tracks drifting
+quantities per CDU at each evaluation, alarms their drifts (``shadow.drift_*``) and gives
+each divergence its likely cause, sensor or process.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import numpy as np
 
 from twin.alarms import AlarmEngine, AlarmPoint, Condition, Limit, Priority
 from twin.exchange import contract
+from twin.exchange.estimation import DRIFT_TAGS, ShadowEstimation
 from twin.exchange.points import (
     BY_KEY,
     MEASURED,
@@ -72,6 +77,7 @@ SIGMA_FLOOR_RELATIVE = {"LPM": 0.01, "kW": 0.01}
 KINDS = ("rack", "cdu", "hall", "site", "plant")
 ISOLATION_STATUS = {"rack.liquid_isolation_status": "liquid",
                     "rack.electrical_isolation_status": "electrical"}
+DRIFT_TAG_SET = frozenset(tag for tag, _ in DRIFT_TAGS.values())
 
 
 class MeasuredWorkload:
@@ -152,6 +158,7 @@ class Divergence:
     mean_residual: float
     since_s: float
     time_s: float
+    cause: str = ""  # sensor or process fault, from redundant measurements
 
     def text(self) -> str:
         area = "/".join(self.point.process_area)
@@ -159,7 +166,7 @@ class Divergence:
         minutes = (self.time_s - self.since_s) / 60.0
         return (f"model-plant divergence: {self.component} {self.point.point_type}"
                 f"{' ' + area if area else ''} {self.mean_residual:+.1f} {unit} for "
-                f"{minutes:.0f} min")
+                f"{minutes:.0f} min" + (f"; {self.cause}" if self.cause else ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +257,7 @@ class Shadow:
         for i in np.flatnonzero(self.compared):
             key = (self.kind_of[i], points[i].component)
             self.compared_points.setdefault(key, []).append(int(i))
+        self.estimation = ShadowEstimation(self, WARMUP_S, EVALUATE_EVERY_S)
         # an engine given (the window's) already holds ``alarm_points`` reading this shadow
         self.alarms = alarms or AlarmEngine(self.alarm_points(lambda: self), journal=journal)
         self._raised: set[tuple[str, int]] = set()
@@ -295,6 +303,7 @@ class Shadow:
             "shadow.disconnected", "no connection to the plant's broker", "", ("broker",),
             lambda s: np.array([0.0 if current().connected else 1.0]),
             (Limit(Condition.ON, 1.0, Priority.HIGH),)))
+        points.extend(self.estimation.alarm_points(lambda: current().estimation))
         return points
 
     # ------------------------------------------------------------------ ingest
@@ -452,6 +461,7 @@ class Shadow:
                                      np.where(self.stale, STALE, USED)))
         # copies, replaced whole: the window reads them on its own thread
         self.comparison = Comparison(t, self.measured.copy(), modelled.copy(), coverage)
+        self.estimation.update(t, snapshot, modelled, use)
         if self.recorder is not None:
             self.recorder(t, self.measured, modelled, self.quality, coverage)
         if WARMUP_S <= t < WARMUP_S + LEARN_S:
@@ -512,6 +522,8 @@ class Shadow:
                 divergence = self._explain(alarm.key.tag, alarm.key.component, t)
                 self.divergences.append(divergence)
                 text = divergence.text()
+            elif alarm.key.tag in DRIFT_TAG_SET:
+                text = self.estimation.alarm_text(alarm.key.tag, alarm.key.component)
             else:
                 text = f"{alarm.description}: {alarm.component}"
             print(f"twin shadow: t={t:.0f}s {text}", file=self.log, flush=True)
@@ -525,7 +537,8 @@ class Shadow:
         mean = self.run_sum[worst] / max(self.run_count[worst], 1)
         since = self.run_since[worst]
         return Divergence(self.points[worst].component, self.points[worst], float(mean),
-                          float(t if math.isnan(since) else since), t)
+                          float(t if math.isnan(since) else since), t,
+                          self.estimation.cause(worst, float(mean), t))
 
     def set_connected(self, connected: bool) -> None:
         """While the broker is away every point is stale and the loss is alarmed (the

@@ -1,0 +1,108 @@
+"""Calibration of the whole seoul site: its parameters recovered from its own data.
+
+Run: python -m benchmarks.calibrate_seoul [--hours 1 | --week] [--fit NAME...]
+(from the repository root, so that this checkout's twin is imported).
+
+The plant: seoul-ai-factory with the fitted parameters perturbed by known amounts
+(``TRUTH_FACTORS``), run by twin's own simulation at 10 s steps for ``--hours`` (``--week``:
+seven days) and written as its site and component tables (every rack, CDU and hall at 10 s,
+no sensor noise). ``twin calibrate``'s fit then runs on all of it after ``--warmup``.
+Prints the calibration's CPU time, its model runs and the CPU time of one, each fitted
+parameter's error against its truth, and the RMS over point groups of the CV(RMSE) at the
+data's interval before and after. The default hour keeps the run to minutes on a laptop;
+the week is the issue's figure (hours of CPU: about 170 times the hour's model runs).
+
+Times are CPU time of this process (one thread), which a shared machine disturbs less
+than wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from twin.calibration.data import read_measurements
+from twin.calibration.fit import calibrate
+from twin.calibration.parameters import ScenarioFactory, registry, select
+from twin.runs.output import run_headless
+from twin.scenario import load
+
+# A fouled exchanger, a dirty strainer, a warmer dry-cooler approach, less heat to liquid,
+# lossier PSUs: the same kinds of faults as the calibration tests' plant.
+TRUTH_FACTORS = {
+    "cdu.cdu-2300.hx_ua": 0.8,
+    "cdu.cdu-2300.series_dp": 1.25,
+    "dry_coolers.approach": 1.15,
+    "rack.gb300-nvl72.liquid_fraction": 0.95,
+    "power.rack_psu.loss": 1.2,
+}
+DEFAULT_FIT = list(TRUTH_FACTORS)
+STEP_S = 10.0
+
+
+def overall_cv(validation) -> float:
+    """RMS over the point groups of their CV(RMSE) at the data's interval."""
+    values = [v["interval"].cv_rmse_pct for v in validation.per_group.values()
+              if math.isfinite(v["interval"].cv_rmse_pct)]
+    return float(np.sqrt(np.mean(np.square(values)))) if values else math.nan
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=1.0,
+                        help="hours of 10 s data (1; the fit window starts after --warmup)")
+    parser.add_argument("--week", action="store_true", help="a week of data (168 h)")
+    parser.add_argument("--warmup", type=float, default=20.0,
+                        help="minutes the model settles before the fit window (20)")
+    parser.add_argument("--fit", nargs="+", default=DEFAULT_FIT, metavar="NAME",
+                        help="parameters fitted (default: the five perturbed ones)")
+    args = parser.parse_args(argv)
+    hours = 168.0 if args.week else args.hours
+    warmup_s = args.warmup * 60.0
+    if hours * 3600.0 <= warmup_s + 10 * STEP_S:
+        parser.error(f"--hours {hours:g} leaves no fit window after a {args.warmup:g} min "
+                     "warm-up")
+    scenario = load("seoul-ai-factory")
+    params = registry(scenario)
+    unknown = [name for name in args.fit if name not in {p.name for p in params}]
+    if unknown:
+        parser.error(f"--fit {' '.join(unknown)}: not a parameter of seoul-ai-factory")
+    truth = {p.name: p.prior * TRUTH_FACTORS.get(p.name, 1.0) for p in params}
+    plant = ScenarioFactory(scenario, params).build([truth[p.name] for p in params])
+    with tempfile.TemporaryDirectory() as folder:
+        site, components = Path(folder) / "site.csv", Path(folder) / "components.parquet"
+        started = time.process_time()
+        run_headless(plant, duration_s=hours * 3600.0, dt_s=STEP_S, every_steps=1, out=site,
+                     components=components, progress=None)
+        data_cpu_s = time.process_time() - started
+        m = read_measurements([site, components])
+        fitted = select(params, args.fit)
+        started = time.process_time()
+        cal = calibrate(m, scenario, fitted, window=(warmup_s, hours * 3600.0),
+                        warmup_s=warmup_s)
+        cpu_s = time.process_time() - started
+    print(f"seoul-ai-factory, {hours:g} h of 10 s data ({len(m.values)} points, "
+          f"{m.time_s.size} rows; the plant's run took {data_cpu_s:.1f} CPU s): calibration "
+          f"of {len(fitted)} parameters {cpu_s:.1f} CPU s, {cal.evaluations} model runs of "
+          f"{cpu_s / cal.evaluations:.2f} CPU s")
+    for r in cal.params:
+        true_value = truth[r.param.name]
+        status = (f"fitted {r.value:.5g} ± {r.std:.2g}" if r.fitted
+                  else f"at prior {r.value:.5g} ({r.note})")
+        print(f"  {r.param.name}: truth {true_value:.5g}, {status}, error "
+              f"{100 * (r.value - true_value) / true_value:+.1f} %")
+    before = overall_cv(cal.fit_window.validation_before)
+    after = overall_cv(cal.fit_window.validation_after)
+    print(f"  CV(RMSE) at 10 s, RMS over point groups: {before:.2f} % before, {after:.2f} % "
+          "after")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -74,3 +74,63 @@ def test_inspector_shows_measured_beside_modelled(broker, processes, tmp_path, q
         qtbot.waitUntil(lambda: not window.runner.running, timeout=10_000)
         window.deleteLater()
         connection.link.stop()
+
+
+def test_the_shadow_window_colours_racks_by_plant_less_model(broker, processes, tmp_path,
+                                                             qtbot, qapp):
+    import numpy as np
+    import vispy
+
+    from twin.exchange.window import ShadowConnection
+    from twin.gui._qt.main_window import MainWindow
+    from twin.gui.colors import NO_DATA_RGBA
+
+    vispy.use(app="pyside6", gl="gl+")
+    log = tmp_path / "plant.log"
+    connection = ShadowConnection(broker_settings(broker.url, client_id="test-residual",
+                                                  environ={}, credentials_file=None),
+                                  log=(tmp_path / "shadow.log").open("w"))
+    scenario = load(THREE_CDU)
+    simulation = connection.simulation(scenario)
+    window = MainWindow(scenario, simulation, alarms=connection.alarms(scenario, simulation),
+                        connection=connection.status, speed=None)
+    try:
+        window.show()
+        qtbot.waitExposed(window)
+        combo = window.color_panel.combo
+        key = "residual:rack.return_temp_c"
+        assert combo.findData(key) >= 0 and combo.findData("residual:rack.flow_lpm") >= 0
+        combo.setCurrentIndex(combo.findData(key))
+        assert window.canvas.racks.field.key == key
+        field = window.canvas.racks.field
+        # before the plant's first evaluation every rack is "not compared", drawn grey
+        assert np.isnan(simulation.rack_residuals("rack.return_temp_c")).all()
+        assert (field.colorize(None) == NO_DATA_RGBA).all()
+        assert [label for _, label in window.color_panel.bar.extra_swatches()] == [
+            "tripped", "not compared"]
+        qtbot.waitUntil(connection.link.connected.is_set, timeout=60_000)
+        plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
+                               "--speed", "max", "--duration", "10min", log=log)
+        qtbot.waitUntil(lambda: np.isfinite(
+            simulation.rack_residuals("rack.return_temp_c")).all(), timeout=300_000)
+        # the plant runs the shadow's own scenario: they agree within the sensors' noise
+        assert np.abs(simulation.rack_residuals("rack.return_temp_c")).max() < 1.0
+        name = window.topology.rack_name(0)
+        rack_point = next(i for i, p in enumerate(simulation.shadow.points)
+                          if p.quantity == "rack.return_temp_c" and p.component == name)
+
+        def first_rack_is_its_point() -> bool:  # read within one evaluation
+            comparison = simulation.shadow.comparison
+            residual = simulation.rack_residuals("rack.return_temp_c")
+            return simulation.shadow.comparison is comparison and residual[0] == (
+                comparison.measured[rack_point] - comparison.modelled[rack_point])
+
+        qtbot.waitUntil(first_rack_is_its_point, timeout=30_000)
+        colours = field.colorize(None)
+        assert not (colours == NO_DATA_RGBA).all(axis=1).any()
+        assert plant.wait(300) == 0, log.read_text()
+    finally:
+        window.close()
+        qtbot.waitUntil(lambda: not window.runner.running, timeout=10_000)
+        window.deleteLater()
+        connection.link.stop()

@@ -128,10 +128,10 @@ def test_the_legend_shows_one_tripped_swatch_whatever_the_field(make_window, qtb
         return int(np.sum(np.abs(colors - target).max(axis=1) <= 3))
 
     combo.setCurrentIndex(combo.findData("utilization"))
-    assert bar.tripped_swatch_needed()
+    assert [label for _, label in bar.extra_swatches()] == ["tripped"]
     alone = tripped_pixels()
     combo.setCurrentIndex(combo.findData("state"))  # "tripped" is one of its categories
-    assert not bar.tripped_swatch_needed()
+    assert bar.extra_swatches() == []
     assert alone > 50 and 0.5 * alone < tripped_pixels() < 1.5 * alone  # one swatch, not two
 
 

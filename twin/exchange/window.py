@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+import numpy as np
+
 from twin.alarms import AlarmEngine
 from twin.alarms.definitions import default_points as default_alarm_points
 from twin.alarms.definitions import default_suppression
@@ -25,7 +27,7 @@ from twin.exchange import contract
 from twin.exchange.broker import BrokerSettings, MqttLink
 from twin.exchange.plant import BmsObserver
 from twin.exchange.points import components_of, default_points
-from twin.exchange.record import COVERAGE_NAMES
+from twin.exchange.record import COVERAGE_NAMES, USED
 from twin.exchange.shadow import Shadow
 from twin.runs.observe import RunObserver
 from twin.scenario import Scenario
@@ -96,6 +98,8 @@ class ShadowSimulation:
              *self.shadow.alarm_points(lambda: self.shadow)],
             default_suppression(topology))
         self.shadow.alarms = self.alarms
+        # per point-list quantity: the racks with a compared point of it, and those points
+        self._rack_point_index: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     # what the window and the observers read, as the simulation has it
     @property
@@ -188,6 +192,35 @@ class ShadowSimulation:
                                         float(comparison.modelled[i]),
                                         COVERAGE_NAMES[int(comparison.coverage[i])]))
         return comparison.time_s, rows
+
+    def rack_residuals(self, quantity: str) -> np.ndarray:
+        """Per rack, the plant's value of ``quantity`` (a point-list quantity such as
+        ``rack.return_temp_c``) less the model's, at the shadow's latest evaluation; NaN
+        where that point was not compared then (missing, bad quality, stale, unmapped)."""
+        shadow = self.shadow
+        comparison = shadow.comparison
+        residual = np.full(self._sim.topology.rack_count, np.nan)
+        if comparison is None:
+            return residual
+        racks, points = self._rack_points(quantity)
+        used = comparison.coverage[points] == USED
+        residual[racks[used]] = (comparison.measured[points[used]]
+                                 - comparison.modelled[points[used]])
+        return residual
+
+    def _rack_points(self, quantity: str) -> tuple[np.ndarray, np.ndarray]:
+        """The racks that have a compared point of ``quantity``, and those points."""
+        found = self._rack_point_index.get(quantity)
+        if found is None:
+            rack_of = {name: i for i, name in enumerate(components_of("rack",
+                                                                       self._sim.topology))}
+            pairs = [(rack_of[p.component], i) for i, p in enumerate(self.shadow.points)
+                     if p.quantity == quantity and self.shadow.compared[i]
+                     and p.component in rack_of]
+            found = (np.array([r for r, _ in pairs], dtype=np.intp),
+                     np.array([i for _, i in pairs], dtype=np.intp))
+            self._rack_point_index[quantity] = found
+        return found
 
     def reset(self) -> None:
         """The plant's clock decides the time: a reset starts a new shadow from t = 0."""

@@ -21,6 +21,7 @@ from twin.sim.snapshot import RackState
 
 TRIPPED_RGBA = np.array([0.93, 0.16, 0.85, 1.0], np.float32)  # magenta: outside every map
 SELECTED_RGBA = np.array([0.0, 0.9, 1.0, 1.0], np.float32)
+NO_DATA_RGBA = np.array([0.55, 0.55, 0.55, 1.0], np.float32)  # grey: no value to colour by
 
 class ColorRamp:
     """Colours evenly spaced over [0, 1], linearly interpolated (a vispy ``Colormap``)."""
@@ -44,6 +45,9 @@ THERMAL = ColorRamp(["#313695", "#4575b4", "#74add1", "#abd9e9", "#e0f3f8", "#fe
                     "#fdae61", "#f46d43", "#d73027", "#a50026"])
 # dark to bright, after viridis: for quantities that are not temperatures
 LOAD = ColorRamp(["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"])
+# blue (plant below model) through white (they agree) to red (plant above), ColorBrewer RdBu
+DIVERGING = ColorRamp(["#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62",
+                       "#b2182b"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,7 @@ class ColorField:
     colormap: ColorRamp | None = None
     categories: tuple[Category, ...] = ()
     marks: tuple[tuple[float, str], ...] = ()  # values worth a tick on the colour bar
+    no_data: str = ""  # what a rack without a value (NaN) means; it is drawn grey
 
     def colorize(self, racks: RackState) -> np.ndarray:
         """(n, 4) float32 RGBA for every rack."""
@@ -72,9 +77,13 @@ class ColorField:
         if self.categories:
             table = np.array([c.rgba for c in self.categories], np.float32)
             return table[np.asarray(values, dtype=np.intp)]
+        values = np.asarray(values, float)
         span = self.high - self.low
-        fraction = np.clip((np.asarray(values, float) - self.low) / span, 0.0, 1.0)
-        return self.colormap.map(fraction).astype(np.float32)
+        fraction = np.clip((values - self.low) / span, 0.0, 1.0)
+        missing = ~np.isfinite(values)
+        rgba = self.colormap.map(np.where(missing, 0.0, fraction)).astype(np.float32)
+        rgba[missing] = NO_DATA_RGBA
+        return rgba
 
     def in_units(self, system: UnitSystem) -> ColorField:
         """The field with its values, range and marks in ``system`` (this one is SI). A
@@ -91,6 +100,8 @@ class ColorField:
     def format(self, value: float) -> str:
         if self.categories:
             return self.categories[int(value)].label
+        if not np.isfinite(value) and self.no_data:
+            return self.no_data
         return f"{value:.1f} {self.unit}".rstrip()
 
 
@@ -121,3 +132,22 @@ def rack_color_fields(scenario: Scenario) -> tuple[ColorField, ...]:
             Category("tripped", tuple(TRIPPED_RGBA.tolist())),
         )),
     )
+
+
+# How far plant and model may part before the colour saturates: a few times the shadow's
+# learned noise band on a return temperature (~0.2-0.5 K) and a flow (~1-2 % of a rack's
+# ~190 L/min). Engineering choices, not sourced limits.
+RESIDUAL_RANGES = {"rack.return_temp_c": ("rack return temperature", "K", 3.0),
+                   "rack.flow_lpm": ("rack coolant flow", "L/min", 20.0)}
+
+
+def residual_fields(residuals: Callable[[str], np.ndarray]) -> tuple[ColorField, ...]:
+    """Colour fields of a shadow's residuals: per rack, the plant's value less the model's
+    (``residuals(quantity)``, NaN where the point was not compared), for the quantities of
+    ``RESIDUAL_RANGES``."""
+    return tuple(
+        ColorField(f"residual:{quantity}", f"Plant - model: {what}", unit,
+                   lambda _racks, quantity=quantity: residuals(quantity),
+                   low=-span, high=span, colormap=DIVERGING, marks=((0.0, "agree"),),
+                   no_data="not compared")
+        for quantity, (what, unit, span) in RESIDUAL_RANGES.items())

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twin.gui.colors import TRIPPED_RGBA, ColorField
+from twin.gui.colors import NO_DATA_RGBA, TRIPPED_RGBA, ColorField
 
 SPEEDS: tuple[tuple[str, float | None], ...] = (
     ("1× real time", 1.0), ("10×", 10.0), ("60× (1 min/s)", 60.0), ("600×", 600.0),
@@ -111,9 +111,10 @@ class ColorBar(QWidget):
         metrics = painter.fontMetrics()
         line = metrics.height()
         field = self.field
-        extra_swatch = self.tripped_swatch_needed()
-        legend_width = 24 + metrics.horizontalAdvance("tripped") if extra_swatch else 0
-        bar = QRectF(2, line + 1, self.width() - legend_width - (14 if extra_swatch else 4), 9)
+        swatches = self.extra_swatches()
+        widths = [24 + metrics.horizontalAdvance(label) for _, label in swatches]
+        legend_width = sum(widths)
+        bar = QRectF(2, line + 1, self.width() - legend_width - (14 if swatches else 4), 9)
         if field.categories:
             width = bar.width() / len(field.categories)
             for k, category in enumerate(field.categories):
@@ -137,17 +138,23 @@ class ColorBar(QWidget):
                 left = max(0.0, min(x - width / 2, self.width() - width))  # whole, near x
                 painter.drawText(QRectF(left, 0, width, line), Qt.AlignmentFlag.AlignHCenter,
                                  text)
-        if extra_swatch:
-            tripped = QRectF(self.width() - legend_width, bar.top(), 12, bar.height())
-            painter.fillRect(tripped, _qcolor(TRIPPED_RGBA))
-            painter.drawText(QRectF(tripped.right() + 4, bar.top() - 4, legend_width, line),
-                             "tripped")
+        left = self.width() - legend_width
+        for (rgba, label), width in zip(swatches, widths, strict=True):
+            swatch = QRectF(left, bar.top(), 12, bar.height())
+            painter.fillRect(swatch, _qcolor(rgba))
+            painter.drawText(QRectF(swatch.right() + 4, bar.top() - 4, width, line), label)
+            left += width
         painter.end()
 
-    def tripped_swatch_needed(self) -> bool:
-        """Whether tripped racks need a swatch of their own: not when the field's own
-        categories name them already (the throttling state)."""
-        return not any(category.label == "tripped" for category in self.field.categories)
+    def extra_swatches(self) -> list[tuple[np.ndarray, str]]:
+        """Colours beside the field's own: tripped racks (unless the field's categories
+        name them already, as the throttling state does), and racks without a value."""
+        swatches = []
+        if not any(category.label == "tripped" for category in self.field.categories):
+            swatches.append((TRIPPED_RGBA, "tripped"))
+        if self.field.no_data:
+            swatches.append((NO_DATA_RGBA, self.field.no_data))
+        return swatches
 
 
 class ColorFieldPanel(QWidget):

@@ -62,7 +62,7 @@ from twin.gui._qt.trends import TrendPanel
 from twin.gui._vispy.base import LAYERS
 from twin.gui._vispy.canvas import CanvasWrapper
 from twin.gui.about import about_html
-from twin.gui.colors import rack_color_fields
+from twin.gui.colors import rack_color_fields, residual_fields
 from twin.gui.faults import faults_for
 from twin.gui.kpis import site_kpis
 from twin.gui.objects import Selection, object_name
@@ -137,6 +137,9 @@ class MainWindow(QMainWindow):
         self.resize(DEFAULT_WINDOW_SIZE.boundedTo(room))
 
         self.fields = rack_color_fields(scenario)
+        rack_residuals = getattr(simulation, "rack_residuals", None)  # a shadow's
+        if rack_residuals is not None:
+            self.fields += residual_fields(rack_residuals)
         self.canvas = CanvasWrapper(scenario, self.topology, self.layout_, self.fields,
                                     self.theme.scene, native_window=True)
         self.canvas.set_units(self.units)

@@ -60,6 +60,22 @@ def test_inspector_shows_measured_beside_modelled(broker, processes, tmp_path, q
         assert _number(difference) == pytest.approx(_number(measured) - _number(model),
                                                     abs=0.11)
         assert 100 < _number(measured) < 300  # the CDU's secondary flow, L/min
+        # the trends show the plant's values beside the model's, in the model's units
+        trends = window.trends
+        plant_series = {label: unit for label, unit, _ in trends._selection_series
+                        if label.startswith("plant: ")}
+        assert plant_series["plant: LiquidFlow Secondary"] == "L/min"
+        assert plant_series["plant: LiquidTemperature Secondary Supply"] == "°C"
+        flow_row = [label for label, _, _ in trends._selection_series].index(
+            "plant: LiquidFlow Secondary")
+
+        def trended_flow() -> float:
+            ring = trends.selection_history.rings[0]
+            last = trends.selection_history.at(ring, ring.x[ring.ordered(), 0][-1]) \
+                if ring.count else None
+            return float("nan") if last is None else float(last[2][flow_row])
+
+        qtbot.waitUntil(lambda: 100 < trended_flow() < 300, timeout=60_000)
         # a rack shows its own points; an object the plant measures nothing of shows none
         window.canvas.select(Selection("rack", 1))
         qtbot.waitUntil(lambda: "RackLiquidFlow" in inspector.measured_rows, timeout=30_000)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import queue
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TextIO
 
 import numpy as np
@@ -31,6 +32,7 @@ from twin.exchange.record import COVERAGE_NAMES, USED
 from twin.exchange.shadow import Shadow
 from twin.runs.observe import RunObserver
 from twin.scenario import Scenario
+from twin.scenario.problems import key_unit
 from twin.scenario.schema import Event
 from twin.sim.site import Site
 from twin.sim.snapshot import Snapshot
@@ -192,6 +194,31 @@ class ShadowSimulation:
                                         float(comparison.modelled[i]),
                                         COVERAGE_NAMES[int(comparison.coverage[i])]))
         return comparison.time_s, rows
+
+    def measured_series(self, kind: str, index: int
+                        ) -> tuple[tuple[str, str, Callable[[object], float]], ...]:
+        """For the window's trends of a selected object: each of its compared points as
+        ``(label, unit, read)``, ``read`` giving the plant's value at the shadow's latest
+        evaluation (NaN when not compared then), in the unit the model's own reading of that
+        quantity has (``C`` of the plant is twin's ``°C``)."""
+        if kind not in MEASURED_KINDS:
+            return ()
+        names = components_of(kind, self._sim.topology)
+        if not 0 <= index < len(names):
+            return ()
+        series = []
+        for i in self.shadow.compared_points.get((kind, names[index]), ()):
+            p = self.shadow.points[i]
+            label = "plant: " + " ".join([p.point_type, *p.process_area])
+            series.append((label, key_unit(p.quantity.rsplit(".", 1)[-1]) or p.eng_unit,
+                           partial(self._latest_measured, i)))
+        return tuple(series)
+
+    def _latest_measured(self, point: int, _snapshot: object = None) -> float:
+        comparison = self.shadow.comparison
+        if comparison is None or comparison.coverage[point] != USED:
+            return float("nan")
+        return float(comparison.measured[point])
 
     def rack_residuals(self, quantity: str) -> np.ndarray:
         """Per rack, the plant's value of ``quantity`` (a point-list quantity such as

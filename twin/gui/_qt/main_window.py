@@ -195,6 +195,8 @@ class MainWindow(QMainWindow):
                 lambda time_s: self.runner.call(lambda sim: sim.seek(time_s)))
 
         # beside a plant (a shadow's model), the inspector shows the measured points too
+        # beside a plant, the trends of a selected object show its measured points too
+        self._measured_series = getattr(simulation, "measured_series", lambda _k, _i: ())
         self.inspector = ObjectInspector(scenario, self.topology, self.units,
                                          measurements=getattr(simulation, "measurements",
                                                               None))
@@ -628,8 +630,10 @@ class MainWindow(QMainWindow):
         if view is None:
             self.trends.set_selection(None, ())
         else:
-            self.trends.set_selection(view.title, tuple(
-                (reading.label, reading.unit, reading.read) for reading in view.readings))
+            plant = self._measured_series(selection.kind, selection.index) if selection else ()
+            self.trends.set_selection(view.title, (
+                *((reading.label, reading.unit, reading.read) for reading in view.readings),
+                *plant))
 
     def set_running(self, running: bool) -> None:
         if running:

@@ -76,6 +76,19 @@ def test_inspector_shows_measured_beside_modelled(broker, processes, tmp_path, q
             return float("nan") if last is None else float(last[2][flow_row])
 
         qtbot.waitUntil(lambda: 100 < trended_flow() < 300, timeout=60_000)
+        # after the estimation's warm-up, the CDU's tracked drift quantities with bands
+        qtbot.waitUntil(lambda: "exchanger_ua" in inspector.tracked_rows
+                        and inspector.tracked_rows["exchanger_ua"][0].text() != "",
+                        timeout=300_000)
+        assert not inspector._tracked_box.isHidden()
+        assert {"series_resistance", "exchanger_ua"} <= set(inspector.tracked_rows)
+        tracked, design, alarm = (label.text() for label in inspector.tracked_rows["exchanger_ua"])
+        assert tracked.split()[1] == "kW/K" and design.endswith("kW/K")
+        # a healthy plant: the tracked UA near its design value, inside its band, no alarm
+        value, low, high = (float(t) for t in tracked.replace("(", "").replace(")", "")
+                            .replace("..", " ").replace("kW/K", " ").split())
+        assert low <= value <= high and abs(value / _number(design) - 1) < 0.1
+        assert alarm == ""
         # a rack shows its own points; an object the plant measures nothing of shows none
         window.canvas.select(Selection("rack", 1))
         qtbot.waitUntil(lambda: "RackLiquidFlow" in inspector.measured_rows, timeout=30_000)

@@ -26,6 +26,7 @@ from twin.alarms.definitions import default_points as default_alarm_points
 from twin.alarms.definitions import default_suppression
 from twin.exchange import contract
 from twin.exchange.broker import BrokerSettings, MqttLink
+from twin.exchange.estimation import TrackedValue
 from twin.exchange.plant import BmsObserver
 from twin.exchange.points import components_of, default_points
 from twin.exchange.record import COVERAGE_NAMES, USED
@@ -194,6 +195,15 @@ class ShadowSimulation:
                                         float(comparison.modelled[i]),
                                         COVERAGE_NAMES[int(comparison.coverage[i])]))
         return comparison.time_s, rows
+
+    def tracked(self, kind: str, index: int) -> list[TrackedValue]:
+        """The slowly drifting quantities the shadow tracks for the window's object (a
+        CDU's series resistance, exchanger UA and sensor offsets), each with its band; none
+        for other objects or before the estimation's warm-up has ended."""
+        if kind != "cdu":
+            return []
+        name = self._sim.topology.cdu_names[index]
+        return [v for v in self.shadow.estimation.values() if v.component == name]
 
     def measured_series(self, kind: str, index: int
                         ) -> tuple[tuple[str, str, Callable[[object], float]], ...]:

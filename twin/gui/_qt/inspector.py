@@ -139,11 +139,12 @@ class ObjectInspector(QWidget):
 
     def __init__(self, scenario: Scenario, topology: Topology,
                  units: UnitSystem = UnitSystem.SI, parent: QWidget | None = None, *,
-                 measurements: Callable[[str, int], tuple[float, list[Any]]] | None = None
-                 ) -> None:
+                 measurements: Callable[[str, int], tuple[float, list[Any]]] | None = None,
+                 tracked: Callable[[str, int], list[Any]] | None = None) -> None:
         super().__init__(parent)
         self._scenario, self._topology = scenario, topology
         self._measurements = measurements
+        self._tracked = tracked
         self.units = units
         self.view: ObjectView | None = None  # in SI, as described
         self.shown_view: ObjectView | None = None  # in the display units
@@ -174,6 +175,15 @@ class ObjectInspector(QWidget):
         column.addWidget(self._measured_box)
         # label -> (measured, model, measured - model, coverage) of each measured point
         self.measured_rows: dict[str, tuple[QLabel, QLabel, QLabel, QLabel]] = {}
+        self._tracked_box = QGroupBox("Drift tracked from the plant's data")
+        self._tracked_box.setToolTip("Slowly drifting quantities the shadow estimates online "
+                                     "(recursive least squares), with a band of two standard "
+                                     "deviations; 'design' is the scenario's value")
+        self._tracked_grid = QGridLayout(self._tracked_box)
+        self._tracked_box.setVisible(False)
+        column.addWidget(self._tracked_box)
+        # quantity -> (value with its band, design, alarm) of each tracked quantity
+        self.tracked_rows: dict[str, tuple[QLabel, QLabel, QLabel]] = {}
         self._alarms = QLabel()
         self._alarms.setObjectName("alarmText")
         self._alarms.setWordWrap(True)
@@ -307,6 +317,34 @@ class ObjectInspector(QWidget):
         if self._measurements is not None:
             self._show_measured(*self._measurements(view.selection.kind,
                                                      view.selection.index))
+        if self._tracked is not None:
+            self._show_tracked(self._tracked(view.selection.kind, view.selection.index))
+
+    def _show_tracked(self, values: list[Any]) -> None:
+        """The shadow's tracked quantities of the object (``TrackedValue`` rows)."""
+        if [v.quantity for v in values] != list(self.tracked_rows):
+            _clear(self._tracked_grid)
+            self.tracked_rows.clear()
+            for column, text in enumerate(("Quantity", "Tracked (band)", "Design", "")):
+                heading = QLabel(text)
+                heading.setObjectName("muted")
+                self._tracked_grid.addWidget(heading, 0, column)
+            for row, value in enumerate(values, start=1):
+                self._tracked_grid.addWidget(QLabel(value.quantity.replace("_", " ")), row, 0)
+                cells = (QLabel(), QLabel(), QLabel())
+                cells[2].setObjectName("alarmText")
+                cells[2].setWordWrap(True)
+                for column, cell in enumerate(cells, start=1):
+                    self._tracked_grid.addWidget(cell, row, column)
+                self.tracked_rows[value.quantity] = cells
+        self._tracked_box.setVisible(bool(values))
+        for value in values:
+            tracked, design, alarm = self.tracked_rows[value.quantity]
+            unit = f" {value.unit}" if value.unit else ""
+            tracked.setText(f"{_figure(value.value)}{unit} "
+                            f"({_figure(value.band_low)} .. {_figure(value.band_high)})")
+            design.setText(f"{_figure(value.design)}{unit}")
+            alarm.setText("" if value.alarm is None else value.alarm)
 
     def _show_measured(self, time_s: float, rows: list[Any]) -> None:
         """The plant's measured points beside the model (``MeasuredReading`` rows)."""
@@ -341,6 +379,12 @@ class ObjectInspector(QWidget):
             difference.setText("—" if not math.isfinite(gap) else f"{gap:+,.1f}{unit}")
             # a value the shadow did not compare says why (no value, bad quality, stale)
             coverage.setText("" if reading.coverage == "used" else reading.coverage)
+
+
+def _figure(value: float) -> str:
+    """Four significant figures: a resistance of 0.000412 kPa/(L/min)² and a UA of 40 kW/K
+    both read."""
+    return "—" if not math.isfinite(value) else f"{value:.4g}"
 
 
 def _number(value: float, unit: str) -> str:

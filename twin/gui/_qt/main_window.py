@@ -199,7 +199,8 @@ class MainWindow(QMainWindow):
         self._measured_series = getattr(simulation, "measured_series", lambda _k, _i: ())
         self.inspector = ObjectInspector(scenario, self.topology, self.units,
                                          measurements=getattr(simulation, "measurements",
-                                                              None))
+                                                              None),
+                                         tracked=getattr(simulation, "tracked", None))
         dock = QDockWidget("Inspector", self)
         dock.setObjectName("inspector")
         scroll = QScrollArea()

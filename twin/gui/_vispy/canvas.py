@@ -129,7 +129,7 @@ class CanvasWrapper:
             elevation=home.elevation, azimuth=home.azimuth)
         self.view.camera.depth_value = DEPTH_RANGE
         parent = self.view.scene
-        self.labels = LabelBoard(parent)
+        self.labels = LabelBoard(self.view)  # in the view's pixels, over its scene
         self.site = SiteAdapter(layout, parent, palette)
         self.halls = HallAdapter(layout, topology.hall_names, parent, palette, self.labels)
         self.racks = RackAdapter(layout, fields, parent)
@@ -163,7 +163,6 @@ class CanvasWrapper:
         self.labels.flush()
         self.labels.visible = False
         self._labels_held = True
-        self._decluttered_for: tuple | None = None  # the view the labels were thinned for
         self._label_release = app.Timer(interval=0.0, iterations=1,
                                         connect=self._release_labels, start=False)
         self.canvas.events.draw.connect(self._set_detail, position="first")
@@ -198,8 +197,7 @@ class CanvasWrapper:
         self._labelled = self._latest
         for adapter in self.adapters:
             adapter.update_labels(self._latest)
-        self.labels.flush()
-        self._decluttered_for = None  # texts changed length: thin them out again
+        self.labels.flush()  # the next frame lays the changed texts out
         self.canvas.update()
 
     def set_units(self, system: UnitSystem) -> None:
@@ -401,10 +399,9 @@ class CanvasWrapper:
         self.racks.set_eye(self.eye_position())
         # keyed on where the scene lands on screen, not on the camera's parameters: the
         # scene's transform can follow a resize or a camera change one draw later
-        view = (*np.round(self.screen_positions(_VIEW_PROBES_M), 2).ravel(), *self.canvas.size)
-        if view != self._decluttered_for:
-            self._decluttered_for = view
-            self.labels.declutter(self.screen_positions, self.canvas.dpi / 72.0)
+        view = tuple(np.round(self.screen_positions(_VIEW_PROBES_M), 2).ravel())
+        self.labels.layout(self.project, tuple(self.canvas.size), self.canvas.dpi / 72.0,
+                           view)
 
     def screen_positions(self, points: np.ndarray) -> np.ndarray:
         """The canvas pixels (n, 2) where points (n, 3) of the site appear."""
@@ -412,6 +409,16 @@ class CanvasWrapper:
         mapped = self.view.scene.transform.map(np.column_stack([points,
                                                                 np.ones(len(points))]))
         return mapped[:, :2] / mapped[:, 3:4]
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The canvas pixels (n, 2) where points (n, 3) of the site appear, and whether
+        each is in front of the camera (a point behind it maps to a pixel too)."""
+        points = np.asarray(points, float)
+        mapped = self.view.scene.transform.map(np.column_stack([points,
+                                                                np.ones(len(points))]))
+        in_front = mapped[:, 3] > 0
+        w = np.where(in_front, mapped[:, 3], 1.0)
+        return mapped[:, :2] / w[:, None], in_front
 
     def _on_draw(self, _event) -> None:
         self.frames_drawn += 1

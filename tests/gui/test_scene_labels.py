@@ -128,7 +128,7 @@ def test_lay_out_moves_crowded_names_aside_and_keeps_plates_in_the_view():
     assert not shown[4]  # its point is outside the view
     kept = plates[shown]
     for k, a in enumerate(kept):
-        assert 0 <= a[0] and a[2] <= 400 and 0 <= a[1] and a[3] <= 300
+        assert a[0] >= 0 and a[2] <= 400 and a[1] >= 0 and a[3] <= 300
         for b in kept[k + 1:]:
             assert not _overlaps(a, b)
 

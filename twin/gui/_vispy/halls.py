@@ -7,6 +7,7 @@ import numpy as np
 from twin.gui._vispy.base import Adapter, LabelBoard, ScenePalette
 from twin.gui._vispy.geometry import box_node
 from twin.gui._vispy.scene_text import AIR, display_name, tr
+from twin.gui._vispy.sky import FLOOR_OFFSET, push_back
 from twin.gui.units import UnitSystem, conversion
 from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
@@ -35,6 +36,7 @@ class HallAdapter(Adapter):
         floor_size = halls.size_m.copy()
         floor_size[:, 2] = FLOOR_THICKNESS_M
         self.floor = box_node(Boxes(floor_center, floor_size), np.ones(4, np.float32), self.root)
+        push_back(self.floor, FLOOR_OFFSET)  # under the racks' feet and the walls
         self.walls = box_node(_walls(halls), np.ones(4, np.float32), self.root, translucent=True)
         self.walls.order = 3  # after the opaque boxes, so they show through
         label_pos = np.column_stack([halls.lower_m[:, 0] + 0.5, halls.lower_m[:, 1] + 0.5,

@@ -279,9 +279,14 @@ class CanvasWrapper:
         fills the view; at the start (nobody moved the camera yet) show the site anew.
         Run before a frame is drawn, once per view size: only then is the view laid out
         in the canvas and the scene's projection its own."""
-        if self._framed_for == tuple(self.canvas.size):
+        size = tuple(int(v) for v in self.view.size)
+        if self._framed_for == size or min(size) < 2:
             return
-        self._framed_for = tuple(self.canvas.size)
+        if size != tuple(self.canvas.size):
+            # the view is laid out anew as this frame draws (vispy's grid): fit in the next
+            self.canvas.update()
+            return
+        self._framed_for = size
         current = self.current_viewpoint()
         # at home: nobody moved the camera, by hand or by code, since the site was shown
         at_home = self._at_home and _same_view(current, self.viewpoints["site"])
@@ -292,7 +297,7 @@ class CanvasWrapper:
     def _fitted(self, view: Viewpoint, corners: np.ndarray) -> Viewpoint:
         """``view`` at the distance where ``corners`` (n, 3) fill ``FILL`` of the view
         across or up, whichever comes first (a few steps: perspective is not linear)."""
-        width, height = self.canvas.size
+        width, height = self.view.size
         distance = view.distance
         for _ in range(4):
             self._apply_viewpoint(replace(view, distance=distance))
@@ -303,7 +308,7 @@ class CanvasWrapper:
             reach = max(np.abs(pixels[:, 0] - width / 2).max() / (width / 2),
                         np.abs(pixels[:, 1] - height / 2).max() / (height / 2))
             distance *= reach / FILL
-        return replace(view, distance=distance)
+        return replace(view, distance=float(distance))
 
     def go_to(self, key: str, *, animate: bool = True) -> None:
         self._at_home = False

@@ -48,18 +48,26 @@ def test_the_start_view_frames_the_built_site_to_fill_the_view(make_window, qtbo
     assert 0.85 <= _reach(canvas, canvas._framed["site"])[0] <= 1.0
 
 
-def test_a_sky_gradient_replaces_the_flat_background(make_window, qtbot):
+def test_a_sky_gradient_above_the_horizon_replaces_the_flat_background(make_window, qtbot):
     window = make_window(running=False)
     canvas = window.canvas
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
-    canvas.view.camera.elevation = 5.0  # low: the sky fills the top of the view
+    canvas.view.camera.elevation = 4.0  # low: the horizon crosses the view
     image = canvas.render().astype(int)
-    top, bottom = image[1, 1], image[-2, 1]
-    np.testing.assert_allclose(top, 255 * DARK_SKY[0][:3], atol=6)  # the zenith's blue
-    assert np.abs(top - bottom).max() > 10  # a gradient, not one colour
+    horizon = canvas.horizon_px()
+    height = image.shape[0]
+    assert 0 < horizon < height
+    assert canvas.sky.node.visible
+    top, at_horizon = image[1, 1], image[max(int(horizon) - 2, 0), 1]
+    assert np.abs(top - at_horizon).max() > 10  # a gradient, not one colour
+    np.testing.assert_allclose(at_horizon, 255 * DARK_SKY[1][:3], atol=12)  # the haze
     assert image[:, 0].mean(axis=1).min() > 8  # no black anywhere down the edge
     assert canvas.sky.node.order < canvas.view.scene.order  # drawn first, under the site
     assert not canvas.sky.node._vshare.gl_state["depth_test"]  # and writes no depth
+    # seen from high above, the horizon leaves the view and the sky is not drawn at all
+    canvas.view.camera.elevation = 80.0
+    canvas.render()
+    assert canvas.horizon_px() <= 0 and not canvas.sky.node.visible
 
 
 def test_floors_are_pushed_behind_what_stands_on_them(make_window, qtbot):

@@ -47,6 +47,7 @@ from twin.sim.topology import Topology
 TRANSITION_S = 0.7
 DEPTH_RANGE = 3000.0  # far over near plane: keeps floors and pads from z-fighting
 CLICK_TOLERANCE_PX = 4  # a press and release closer than this is a click, not an orbit
+HORIZON_DISTANCE_M = 1e6  # far enough that a point this far ahead lies on the horizon
 FILL = 0.92  # a viewpoint's subject spans this much of the view, across or up
 LABEL_INTERVAL_S = 0.5  # value labels: readable changes, and text layout kept off most frames
 
@@ -165,6 +166,7 @@ class CanvasWrapper:
         parent = self.view.scene
         self.labels = LabelBoard(self.view)  # in the view's pixels, over its scene
         self.sky = SkyBackdrop(self.view, palette)  # in the view's pixels, under its scene
+        self.canvas.bgcolor = self.sky.haze
         self.site = SiteAdapter(layout, parent, palette)
         self.halls = HallAdapter(layout, topology.hall_names, parent, palette, self.labels)
         self.racks = RackAdapter(layout, fields, parent)
@@ -262,8 +264,8 @@ class CanvasWrapper:
         self.canvas.update()
 
     def set_palette(self, palette: ScenePalette) -> None:
-        self.canvas.bgcolor = palette.background
         self.sky.set_palette(palette)
+        self.canvas.bgcolor = self.sky.haze
         self.labels.set_color(palette.label)
         for adapter in self.adapters:
             adapter.apply_palette(palette)
@@ -473,7 +475,7 @@ class CanvasWrapper:
 
     def _set_detail(self, _event) -> None:
         self._frame_viewpoints()
-        self.sky.resize(self.canvas.size)
+        self.sky.place(self.canvas.size, self.horizon_px())
         scale = self.px_per_m()
         self.piping.set_scale(scale)
         self.yard.set_scale(scale)
@@ -490,6 +492,21 @@ class CanvasWrapper:
         mapped = self.view.scene.transform.map(np.column_stack([points,
                                                                 np.ones(len(points))]))
         return mapped[:, :2] / mapped[:, 3:4]
+
+    def horizon_px(self) -> float:
+        """How far down the view the horizon runs (the camera never rolls, so it is level):
+        where a point far away straight ahead, at the eye's height, appears; 0 where it is
+        above the view."""
+        camera = self.view.camera
+        eye = self.eye_position()
+        ahead = np.asarray(camera.center, float) - eye
+        ahead[2] = 0.0
+        length = np.linalg.norm(ahead)
+        if length < 1e-9:  # looking straight down
+            return 0.0
+        far = eye + ahead / length * HORIZON_DISTANCE_M
+        pixels, in_front = self.project(far[None])
+        return float(pixels[0, 1]) if in_front[0] else 0.0
 
     def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The canvas pixels (n, 2) where points (n, 3) of the site appear, and whether

@@ -2,8 +2,9 @@
 
 Run: xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python benchmarks/gui_fps.py
          [--scenario NAME ...] [--speed 60|max ...] [--seconds 10] [--profile N]
+         [--size 1920x1080]
 Each scenario and speed runs in a fresh process, so that start-up counts from launch.
-The real main window opens at 1920x1080 on the real engine and goes through four
+The real main window opens at --size (default 1920x1080) on the real engine and goes through four
 phases of --seconds each:
   window as it runs  the window's own timer pulls snapshots (its fps is what users see);
   redrawing at once  a 0 ms timer pulls and redraws without pause: the most the view can
@@ -337,6 +338,7 @@ def profile_frames(window, clock: FrameClock, seconds: float, top: int, title: s
 
 
 def measure(name: str, speed: float | None, seconds: float, profile_top: int,
+            size: tuple[int, int],
             launched_at: float) -> dict:
     """One window on one scenario, in this (fresh) process."""
     rss_at_launch = rss_mib()
@@ -357,7 +359,7 @@ def measure(name: str, speed: float | None, seconds: float, profile_top: int,
     window = MainWindow(scenario, simulation, alarms=AlarmEngine.from_scenario(scenario),
                         speed=speed, running=True)
     clock = FrameClock(window)
-    window.setGeometry(0, 0, *WINDOW_SIZE)
+    window.setGeometry(0, 0, *size)
     window.show()
     window.activateWindow()  # shortcuts go to the active window
     if not wait_until(lambda: clock.live_at is not None, START_TIMEOUT_S):
@@ -449,6 +451,17 @@ def print_table(results: list[dict]) -> None:
           "average before the run (others on the machine).")
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is no size; write WIDTHxHEIGHT, "
+                                         "e.g. 1280x720") from None
+    if width < 64 or height < 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is too small; at least 64x64")
+    return width, height
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", action="append", help="repeatable; default: "
@@ -456,6 +469,8 @@ def main() -> int:
     parser.add_argument("--speed", action="append", type=parse_speed,
                         help="real-time factor or max, repeatable; default 60")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
+    parser.add_argument("--size", type=parse_size, default=WINDOW_SIZE,
+                        help="window size WIDTHxHEIGHT; default 1920x1080")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="profile the GUI thread and print the top N functions")
     args = parser.parse_args()
@@ -472,7 +487,7 @@ def main() -> int:
             load_before = os.getloadavg()[0]
             with ProcessPoolExecutor(
                     1, mp_context=multiprocessing.get_context("spawn")) as pool:
-                result = pool.submit(measure, name, speed, args.seconds, args.profile,
+                result = pool.submit(measure, name, speed, args.seconds, args.profile, args.size,
                                      time.time()).result()
             result["load_before"] = load_before
             print(json.dumps(result), flush=True)

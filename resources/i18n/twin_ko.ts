@@ -115,4 +115,83 @@
         <translation>작업 중인 휴머노이드</translation>
     </message>
 </context>
+<context>
+    <name>scene</name>
+    <message>
+        <source>Cooling yard</source>
+        <translation>냉각 야드</translation>
+    </message>
+    <message>
+        <source>Substation &amp; backup power</source>
+        <translation>변전소 · 비상 전원</translation>
+    </message>
+    <message>
+        <source>air {temperature}</source>
+        <translation>공기 {temperature}</translation>
+    </message>
+    <message>
+        <source>facility water {supply} / {ret}</source>
+        <translation>설비 냉각수 {supply} / {ret}</translation>
+    </message>
+    <message>
+        <source>dry coolers {running}/{total}</source>
+        <translation>건식 냉각기 {running}/{total}</translation>
+    </message>
+    <message>
+        <source>fans {percent} %</source>
+        <translation>팬 {percent} %</translation>
+    </message>
+    <message>
+        <source>chillers {running}/{total}</source>
+        <translation>냉동기 {running}/{total}</translation>
+    </message>
+    <message>
+        <source>{percent} % loaded</source>
+        <translation>부하 {percent} %</translation>
+    </message>
+    <message>
+        <source>utility on</source>
+        <translation>한전 수전 중</translation>
+    </message>
+    <message>
+        <source>UTILITY LOST</source>
+        <translation>한전 정전</translation>
+    </message>
+    <message>
+        <source>BESS {soc} % {power}</source>
+        <translation>BESS {soc} % {power}</translation>
+    </message>
+    <message>
+        <source>generators {online}/{total}</source>
+        <translation>발전기 {online}/{total}</translation>
+    </message>
+    <message>
+        <source>assembly</source>
+        <translation>조립</translation>
+    </message>
+    <message>
+        <source>humanoid</source>
+        <translation>휴머노이드</translation>
+    </message>
+    <message>
+        <source>service</source>
+        <translation>서비스</translation>
+    </message>
+    <message>
+        <source>hall</source>
+        <translation>홀</translation>
+    </message>
+    <message>
+        <source>bench</source>
+        <translation>작업대</translation>
+    </message>
+    <message>
+        <source>lab</source>
+        <translation>실험실</translation>
+    </message>
+    <message>
+        <source>cell</source>
+        <translation>셀</translation>
+    </message>
+</context>
 </TS>

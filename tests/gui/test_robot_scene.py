@@ -188,3 +188,56 @@ def test_picking_a_robot_shows_its_joints_state_and_power(robot_window, qtbot):
     assert "Joint 6" in inspector.values and "Joint 7" not in inspector.values
     assert "Emergency stop" in inspector.buttons
     assert len(window.trends.selection_views) >= 2  # trended: state, W, degrees...
+
+
+def test_joint_housings_and_humanoid_bodies_follow_the_poses(robot_window):
+    from twin.gui._vispy.robot_parts import HUMANOID_WHEEL_M
+
+    window, _, change = robot_window
+    robots = window.canvas.robots
+    plan = robots.plan
+    change(lambda sim: sim.step(4))
+    joints = window.snapshot.robots.arm_joints_rad
+    # the first UR10e's housings sit on its joints, by forward kinematics
+    ur10e = CHAINS["ur10e"]
+    frames = forward_kinematics(ur10e, joints[0, :6], plan.arm_base[0]).frames
+    np.testing.assert_allclose(robots.joint_positions[:6], frames[:6, :3, 3], atol=1e-6)
+    np.testing.assert_allclose(robots.boxes.group_positions("joints"), robots.joint_positions,
+                               atol=1e-4)
+    # a humanoid's right-arm housings too, and they are at its shoulder height or above
+    humanoid = int(np.flatnonzero(np.array(plan.arm_model) == "cloid")[0])
+    cloid = CHAINS["cloid"]
+    frames = forward_kinematics(cloid, joints[humanoid, :7], plan.arm_base[humanoid]).frames
+    housings = robots.joint_positions
+    assert any(np.allclose(housings[k:k + 7], frames[:7, :3, 3], atol=1e-6)
+               for k in range(len(housings) - 6))
+    before = housings.copy()
+    change(lambda sim: sim.step(6))
+    assert np.abs(robots.joint_positions - before).max() > 1e-3  # they move with the arms
+    # four wheels on the floor under each humanoid's base
+    details = robots.boxes.group_positions("humanoid_details")
+    humanoids = plan.bodies.count // 3
+    wheels = details[:4 * humanoids]
+    floor = plan.bodies.lower_m[0::3, 2]
+    np.testing.assert_allclose(wheels[:, 2], np.tile(floor, 4) + HUMANOID_WHEEL_M[0] / 2,
+                               atol=1e-6)
+
+
+def test_service_robot_beacons_show_their_state(robot_window):
+    from twin.gui._vispy.robot_parts import SERVICE_STATE_RGBA
+    from twin.sim.robotics.cells import RobotState
+
+    window, simulation, change = robot_window
+    robots = window.canvas.robots
+    count = len(simulation.service)
+    states = np.array([RobotState.FAULT, RobotState.CHARGING] + [RobotState.MOVING] * (count - 2))
+    change(lambda sim: sim.overrides.update(service_state=states))
+    colours = robots.boxes.group_colors("vehicles")
+    beacons = colours[2 * count:3 * count]  # chassis, masts, then beacons
+    np.testing.assert_allclose(beacons[0], SERVICE_STATE_RGBA[RobotState.FAULT])
+    np.testing.assert_allclose(beacons[1], SERVICE_STATE_RGBA[RobotState.CHARGING])
+    positions = robots.boxes.group_positions("vehicles")
+    # the beacon stands over its robot, the highest of its parts
+    np.testing.assert_allclose(positions[2 * count:3 * count, :2],
+                               positions[count:2 * count, :2], atol=1e-6)
+    assert np.all(positions[2 * count:3 * count, 2] > positions[:count, 2])

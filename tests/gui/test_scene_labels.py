@@ -1,5 +1,7 @@
-"""Scene labels: one Text visual per style for the whole site, whichever adapter owns the
-label; a hidden layer blanks its own labels and no others."""
+"""Scene labels: a screen-space layer over the view, one Text visual per style for the
+whole site whichever adapter owns the label; a hidden layer blanks its own labels and no
+others; after layout no plate leaves the view or overlaps another, every hall is named,
+and in Korean the labels are Korean, drawn in a font that has the glyphs."""
 
 from __future__ import annotations
 
@@ -19,11 +21,12 @@ def test_labels_of_one_style_share_one_visual_across_adapters(make_window, qtbot
     canvas = window.canvas
     qtbot.waitUntil(lambda: canvas.labels.visible, timeout=5000)
     texts = _text_visuals(canvas)
-    styles = {(t.font_size, t.bold, t.anchors[1]) for t in texts}
+    styles = canvas.labels._visuals
     assert len(texts) == len(styles) == 3  # titles, status lines, workcell names
+    assert set(texts) == set(styles.values())
     titles = next(t for t in texts if t.bold)
     hall_names = list(window.topology.hall_names)
-    assert titles.text[:len(hall_names)] == hall_names
+    assert titles.text[:len(hall_names)] == hall_names  # English: the scenario's names
     assert "Cooling yard" in titles.text and "Substation & backup power" in titles.text
     assert len(titles.pos) == len(titles.text)
     # no adapter keeps text visuals of its own
@@ -55,7 +58,7 @@ def test_value_labels_change_only_their_own_text(make_window, qtbot):
     canvas = window.canvas
     qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible,
                     timeout=5000)
-    status = next(t for t in _text_visuals(canvas) if t.anchors[1] == "bottom")
+    status = next(t for style, t in canvas.labels._visuals.items() if style.below)
     before = list(status.text)
     canvas.yard.set_text(canvas.yard.status, "facility water test")
     canvas.labels.flush()
@@ -91,75 +94,117 @@ def test_labels_are_drawn_after_every_adapter_so_no_box_covers_them(make_window,
     assert boxes and first_label > max(boxes)
 
 
-def _board_with_two_labels():
-    from vispy.scene import Node
-
-    from twin.gui._vispy.base import LabelBoard, LabelStyle
-
-    board = LabelBoard(Node())
-    owners = object(), object()
-    style = LabelStyle(size=10.0)
-    low = board.add(owners[0], ["workcell A", "workcell B"], [[0, 0, 0], [500, 0, 0]], style,
-                    rank=1)
-    high = board.add(owners[1], "Hall 1", [2, 0, 0], style, rank=2)
-    board.flush()
-    return board, low, high, board._visuals[style]
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def test_overlapping_labels_leave_the_lower_ranked_out():
-    board, low, high, visual = _board_with_two_labels()
-
-    def flat(points):  # 1 m a pixel, seen from above
-        return np.asarray(points, float)[:, :2]
-
-    board.declutter(flat, px_per_pt=1.0)
-    # "workcell A" at x=0 runs ~62 px to the right and covers "Hall 1" at x=2: it goes
-    assert list(visual.text) == ["", "workcell B", "Hall 1"]
-    assert low.text == ["workcell A", "workcell B"]  # kept, only not drawn
-    assert list(low.crowded) == [True, False] and not high.crowded.any()
-
-    def spread(points):  # zoomed in: 100 px a metre
-        return 100 * np.asarray(points, float)[:, :2]
-
-    board.declutter(spread, px_per_pt=1.0)
-    assert list(visual.text) == ["workcell A", "workcell B", "Hall 1"]
+def _check_layout(canvas) -> list:
+    """The placed labels, checked: inside the canvas, none over another."""
+    width, height = canvas.canvas.size
+    placed = canvas.labels.placed
+    for label in placed:
+        x0, y0, x1, y1 = label.plate
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height, label
+    for k, a in enumerate(placed):
+        for b in placed[k + 1:]:
+            assert not _overlaps(a.plate, b.plate), (a, b)
+    return placed
 
 
-def test_a_hidden_owner_crowds_out_nobody():
-    board, _, high, visual = _board_with_two_labels()
-    board.show_owner(high.owner, False)
-    board.declutter(lambda points: np.asarray(points, float)[:, :2], px_per_pt=1.0)
-    assert list(visual.text) == ["workcell A", "workcell B", ""]
+def test_lay_out_moves_crowded_names_aside_and_keeps_plates_in_the_view():
+    from twin.gui._vispy.label_layer import lay_out
+
+    anchors = np.array([[100, 100], [102, 101], [104, 100], [395, 50], [-10, 50]], float)
+    sizes = np.array([[80, 20], [80, 20], [80, 20], [60, 20], [40, 20]], float)
+    below = np.zeros(5, bool)
+    seen = np.array([True, True, True, True, False])
+    movable = np.array([True, True, False, True, True])
+    plates, shown = lay_out(anchors, sizes, below, seen, (400, 300), movable)
+    # the first keeps its place: left end at its point, just above it
+    assert plates[0][0] == 100 and plates[0][3] < 100
+    assert shown[1] and not np.allclose(plates[1][:2], [102, 81], atol=2)  # moved aside
+    assert not shown[2]  # a value label whose place is taken is left out
+    assert shown[3] and plates[3][2] <= 400  # slid back in at the right edge
+    assert not shown[4]  # its point is outside the view
+    kept = plates[shown]
+    for k, a in enumerate(kept):
+        assert a[0] >= 0 and a[2] <= 400 and a[1] >= 0 and a[3] <= 300
+        for b in kept[k + 1:]:
+            assert not _overlaps(a, b)
 
 
-def test_the_gigawatt_site_view_draws_no_label_over_another(make_window, qtbot):
-    from twin.gui._vispy.base import EM_WIDTH, LINE_HEIGHT
-
+def test_every_hall_of_the_gigawatt_site_is_named_and_no_label_overlaps(make_window, qtbot):
     window = make_window("gigawatt", running=False)
     canvas = window.canvas
     qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible,
                     timeout=10000)
-    canvas.go_to("site", animate=False)
+    for view in ("site", "yard", "substation", *window.topology.hall_names):
+        canvas.go_to(view, animate=False)
+        canvas.render()
+        placed = _check_layout(canvas)
+        if view == "site":
+            texts = {label.text for label in placed}
+            assert set(window.topology.hall_names) <= texts
+            assert {"Cooling yard", "Substation & backup power"} <= texts
+            assert "assembly-1" in texts and "assembly-1 (assembly)" not in texts
+            moved = [label for label in placed if label.moved]
+            assert all(label.style.size >= 8 for label in moved)
+    assert canvas.labels.leaders.visible or not any(label.moved for label in placed)
+
+
+def test_labels_grow_with_the_view_and_stay_on_top(make_window, qtbot):
+    window = make_window(running=False)
+    canvas = window.canvas
+    qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible,
+                    timeout=5000)
     canvas.render()
-    boxes = []
-    px_per_pt = canvas.canvas.dpi / 72.0
-    for labels in canvas.labels._labels.values():
-        for label in labels:
-            anchors = canvas.screen_positions(label.positions)
-            em = label.style.size * px_per_pt
-            for text, (x, y) in zip(label.shown_texts(), anchors, strict=True):
-                if text:
-                    height = LINE_HEIGHT * em
-                    top = y if label.style.below else y - height
-                    boxes.append((x, top, x + len(text) * EM_WIDTH * em, top + height))
-    assert len(boxes) >= 5  # yard, substation and some halls still named
-    for k, a in enumerate(boxes):
-        for b in boxes[k + 1:]:
-            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
-    shown_titles = next(t for t in canvas.labels._visuals.values() if t.bold).text
-    assert "Cooling yard" in shown_titles and "Substation & backup power" in shown_titles
-    # closer, a hall's name comes back
-    hall = window.topology.hall_names[-1]
-    canvas.go_to(hall, animate=False)
+    height = canvas.canvas.size[1]
+    canvas.labels.min_fraction = 1 / 40
     canvas.render()
-    assert hall in next(t for t in canvas.labels._visuals.values() if t.bold).text
+    titles = [label for label in canvas.labels.placed if label.style.bold]
+    assert titles
+    for label in titles:  # the plate is the text's line and padding: the text at least
+        assert label.plate[3] - label.plate[1] >= height / 40
+    # drawn after the view's scene, without depth test: no box covers a label
+    assert canvas.labels.root.parent is canvas.view
+    assert canvas.labels.root.order > canvas.view.scene.order
+    for visual in (*canvas.labels._visuals.values(), canvas.labels.plates):
+        assert not visual._vshare.gl_state.get("depth_test", True)
+
+
+def _hangul(text: str) -> str:
+    return "".join(ch for ch in text if "\uac00" <= ch <= "\ud7a3")
+
+
+def test_korean_mode_labels_the_scene_in_korean(make_window, qtbot, qapp):
+    from twin.gui.kiosk._qt.language import load_translators
+
+    translators = load_translators("ko")
+    for translator in translators:
+        qapp.installTranslator(translator)
+    try:
+        window = make_window(running=False)
+        canvas = window.canvas
+        qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible
+                        and bool(canvas.labels.placed), timeout=5000)
+        canvas.render()
+        texts = {label.text for label in canvas.labels.placed}
+        assert "냉각 야드" in texts and "홀 1" in texts
+        # value lines too, placed or not
+        assert all(text.startswith("공기 ") for text in canvas.halls.air_labels.text)
+        assert "설비 냉각수" in canvas.yard.status.text
+        font = canvas.labels.font
+        assert font.face == "NanumSquare"
+        assert all(visual.face == "NanumSquare" for visual in canvas.labels._visuals.values())
+        syllables = set(_hangul("".join(texts)))
+        assert syllables and all(font.has_glyph(ch) for ch in syllables)
+        # drawn: the plate of a Korean title carries text pixels, not an empty plate
+        image = canvas.render().astype(int)
+        title = next(label for label in canvas.labels.placed if label.text == "냉각 야드")
+        x0, y0, x1, y1 = (round(v) for v in title.plate)
+        inner = image[y0 + 3:y1 - 3, x0 + 3:x1 - 3]
+        bright = inner.mean(axis=2) > 160  # light text on the dark theme's plate
+        assert bright.sum() > 40
+    finally:
+        for translator in translators:
+            qapp.removeTranslator(translator)

@@ -7,22 +7,27 @@ import pytest
 
 from twin.gui import colors
 from twin.gui._qt.legend import swatch_color
-from twin.gui._vispy import cdus, piping, robots, substation, workcells, yard
+from twin.gui._vispy import cdus, piping, robot_parts, robots, substation, workcells, yard
 from twin.gui._vispy.legend import scene_legend
 
 pytestmark = pytest.mark.gui
 
 # colours of parts that say nothing but what they are (a fan's blades, a bench's wood)
 STRUCTURAL = {"FAN_BLADES", "PUMP", "FINGER_RGBA", "PEDESTAL_RGBA", "BELT_RGBA",
-              "PART_RGBA", "BENCH_RGBA", "BODY_RGBA"}
+              "PART_RGBA", "BENCH_RGBA", "BODY_RGBA", "JOINT_RGBA", "WHEEL_RGBA",
+              "VISOR_RGBA", "SERVICE_CHASSIS_RGBA", "ARM_RGBA"}
 
 
 def _colour_constants():
-    for module in (cdus, piping, robots, substation, workcells, yard, colors):
+    for module in (cdus, piping, robots, robot_parts, substation, workcells, yard, colors):
         for name, value in vars(module).items():
             if (name.isupper() and isinstance(value, np.ndarray) and value.shape == (4,)
                     and name not in STRUCTURAL):
                 yield f"{module.__name__}.{name}", value
+            if name.isupper() and isinstance(value, dict) and name not in STRUCTURAL:
+                for key, colour in value.items():
+                    if isinstance(colour, np.ndarray) and colour.shape == (4,):
+                        yield f"{module.__name__}.{name}[{key!r}]", colour
 
 
 def test_every_colour_that_means_something_has_an_entry() -> None:

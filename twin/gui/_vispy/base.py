@@ -1,15 +1,19 @@
-"""What all adapters share: the scene palette of each theme and labels that follow it."""
+"""What all adapters share: the scene palette of each theme, and their labels on the
+scene's label layer (``label_layer``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from vispy.color import Color
-from vispy.scene import Node, visuals
+from vispy.scene import Node
 
+from twin.gui._vispy.label_layer import Label, LabelBoard, LabelStyle
 from twin.sim.snapshot import Snapshot
+
+__all__ = ["LAYERS", "Adapter", "Label", "LabelBoard", "LabelStyle", "ScenePalette",
+           "rgba", "set_visible"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,180 +50,6 @@ def set_visible(node: Node, visible: bool) -> None:
 LAYERS = ("thermal", "hydraulic", "electrical", "robots", "labels")
 """Layers the user can toggle: each adapter belongs to one (or to none, like the ground);
 "labels" is every adapter's text."""
-
-
-@dataclass(frozen=True, slots=True)
-class LabelStyle:
-    size: float = 9.0
-    bold: bool = False
-    below: bool = False  # under its position (a second line), else just above it
-
-
-EM_WIDTH = 0.62  # mean advance of a character in the labels' sans-serif font, in ems
-LINE_HEIGHT = 1.25  # in ems
-
-
-class Label:
-    """One label, or several of one style, on a ``LabelBoard``: ``text`` is a string for one
-    label and a list for several, as vispy's Text takes them."""
-
-    def __init__(self, board: LabelBoard, owner: object, style: LabelStyle,
-                 texts: list[str], single: bool, positions: np.ndarray, rank: int) -> None:
-        self._board, self.owner, self.style = board, owner, style
-        self._texts, self._single = texts, single
-        self.positions, self.rank = positions, rank
-        self.crowded = np.zeros(len(texts), bool)  # left out where it would overlap others
-
-    @property
-    def text(self) -> str | list[str]:
-        return self._texts[0] if self._single else list(self._texts)
-
-    @text.setter
-    def text(self, text: str | list[str]) -> None:
-        texts = [text] if self._single else list(text)
-        if len(texts) != len(self._texts):
-            raise ValueError(f"{len(self._texts)} labels here, {len(texts)} texts given")
-        if texts != self._texts:
-            self._texts[:] = texts
-            self._board.changed(self.style)
-
-    @property
-    def visible(self) -> bool:
-        """Drawn: the board's labels are shown and so is the layer of the label's owner."""
-        return self._board.visible and self._board.owner_visible(self.owner)
-
-    def shown_texts(self) -> list[str]:
-        if not self._board.owner_visible(self.owner):
-            return [""] * len(self._texts)
-        return [("" if crowded else text) for text, crowded in zip(self._texts, self.crowded,
-                                                                    strict=True)]
-
-
-class LabelBoard:
-    """Every scene label of one style in one Text visual, whoever owns it.
-
-    On software OpenGL each visual costs about 0.3 ms a frame whatever it draws: a gigawatt
-    site's hall labels alone were a sixth of a frame as one visual each, and still seven
-    visuals as one per adapter and style. The owners' layers hide their labels by blanking
-    them. vispy places 3D text with y pointing down the screen: anchor "top" puts the text
-    above its position.
-
-    Labels that would overlap on screen are thinned out (``declutter``), the higher
-    ``rank`` first: from a gigawatt site's full view, the halls' names and not a heap of
-    text over them.
-    """
-
-    def __init__(self, parent) -> None:
-        self.root = Node(parent=parent, name="Labels")
-        # vispy orders siblings only: the board as a whole comes after every adapter's
-        # boxes, so that no box drawn later covers a label
-        self.root.order = 10
-        self._labels: dict[LabelStyle, list[Label]] = {}
-        self._visuals: dict[LabelStyle, visuals.Text] = {}
-        self._positions: dict[LabelStyle, list[np.ndarray]] = {}
-        self._hidden_owners: set[int] = set()
-        self._stale: set[LabelStyle] = set()
-
-    def add(self, owner: object, text: str | list[str], pos, style: LabelStyle, *,
-            rank: int = 0) -> Label:
-        """A label of ``owner`` just above ``pos`` (its left end there), or ``below`` it; or,
-        with a list of texts and one position per text, several. Where labels would
-        overlap, those of higher ``rank`` stay."""
-        single = isinstance(text, str)
-        texts = [text] if single else list(text)
-        positions = np.atleast_2d(np.asarray(pos, np.float32))
-        if len(positions) != len(texts):
-            raise ValueError(f"{len(texts)} labels need as many positions, not {len(positions)}")
-        label = Label(self, owner, style, texts, single, positions, rank)
-        self._labels.setdefault(style, []).append(label)
-        self._positions.setdefault(style, []).append(positions)
-        if style not in self._visuals:
-            visual = visuals.Text("", font_size=style.size, bold=style.bold, anchor_x="left",
-                                  anchor_y="bottom" if style.below else "top",
-                                  parent=self.root)
-            visual.set_gl_state("translucent", depth_test=False)
-            self._visuals[style] = visual
-        self._stale.add(style)
-        return label
-
-    def changed(self, style: LabelStyle) -> None:
-        self._stale.add(style)
-
-    @property
-    def visible(self) -> bool:
-        return self.root.visible
-
-    @visible.setter
-    def visible(self, visible: bool) -> None:
-        set_visible(self.root, visible)
-
-    def owner_visible(self, owner: object) -> bool:
-        return id(owner) not in self._hidden_owners
-
-    def show_owner(self, owner: object, visible: bool) -> None:
-        """Show or blank the labels of ``owner`` (as its layer is shown or hidden)."""
-        key = id(owner)
-        if visible == (key not in self._hidden_owners):
-            return
-        if visible:
-            self._hidden_owners.discard(key)
-        else:
-            self._hidden_owners.add(key)
-        self._stale.update(style for style, labels in self._labels.items()
-                           if any(label.owner is owner for label in labels))
-        self.flush()
-
-    def declutter(self, to_screen: Callable[[np.ndarray], np.ndarray], px_per_pt: float
-                  ) -> None:
-        """Leave out the labels that would overlap a label of higher rank (or an earlier
-        one of the same rank) on screen. ``to_screen`` maps (n, 3) site metres to (n, 2)
-        pixels; sizes are estimated from the text's length (``EM_WIDTH``)."""
-        entries = []  # (rank, order, label, index, box)
-        order = 0
-        for labels in self._labels.values():
-            for label in labels:
-                if not self.owner_visible(label.owner):
-                    continue
-                anchors = to_screen(label.positions)
-                em = label.style.size * px_per_pt
-                for k, (text, (x, y)) in enumerate(zip(label._texts, anchors, strict=True)):
-                    if not text:
-                        continue
-                    width, height = len(text) * EM_WIDTH * em, LINE_HEIGHT * em
-                    top = y if label.style.below else y - height
-                    entries.append((-label.rank, order, label, k, (x, top, x + width,
-                                                                   top + height)))
-                    order += 1
-        entries.sort(key=lambda entry: entry[:2])
-        kept: list[tuple[float, float, float, float]] = []
-        crowded = {id(label): np.zeros(len(label._texts), bool)
-                   for labels in self._labels.values() for label in labels}
-        for _, _, label, k, box in entries:
-            if any(box[0] < other[2] and other[0] < box[2] and box[1] < other[3]
-                   and other[1] < box[3] for other in kept):
-                crowded[id(label)][k] = True
-            else:
-                kept.append(box)
-        for style, labels in self._labels.items():
-            for label in labels:
-                if not np.array_equal(label.crowded, crowded[id(label)]):
-                    label.crowded = crowded[id(label)]
-                    self._stale.add(style)
-        self.flush()
-
-    def set_color(self, color: str) -> None:
-        for visual in self._visuals.values():
-            visual.color = color
-
-    def flush(self) -> None:
-        """Lay out again the styles whose texts changed: vispy lays out all of a visual's
-        text at every assignment, so this runs once per round of changes."""
-        for style in self._stale:
-            texts = [text for label in self._labels[style] for text in label.shown_texts()]
-            visual = self._visuals[style]
-            visual.text = texts
-            visual.pos = np.concatenate(self._positions[style])
-        self._stale.clear()
 
 
 class Adapter:

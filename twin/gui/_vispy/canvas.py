@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shiboken6
@@ -31,6 +31,7 @@ from twin.gui._vispy.racks import RackAdapter
 from twin.gui._vispy.robots import RobotAdapter
 from twin.gui._vispy.selection import SelectionAdapter
 from twin.gui._vispy.site import SiteAdapter
+from twin.gui._vispy.sky import SkyBackdrop
 from twin.gui._vispy.substation import SubstationAdapter
 from twin.gui._vispy.workcells import WorkcellAdapter
 from twin.gui._vispy.yard import YardAdapter
@@ -46,6 +47,8 @@ from twin.sim.topology import Topology
 TRANSITION_S = 0.7
 DEPTH_RANGE = 3000.0  # far over near plane: keeps floors and pads from z-fighting
 CLICK_TOLERANCE_PX = 4  # a press and release closer than this is a click, not an orbit
+HORIZON_DISTANCE_M = 1e6  # far enough that a point this far ahead lies on the horizon
+FILL = 0.92  # a viewpoint's subject spans this much of the view, across or up
 LABEL_INTERVAL_S = 0.5  # value labels: readable changes, and text layout kept off most frames
 
 # four points that fix the scene's projection (site metres)
@@ -82,6 +85,35 @@ def _pick_targets(layout: Layout, robots: RobotAdapter) -> tuple[PickTarget, ...
         each("workcell", "robots", layout.workcells),
         PickTarget("robot", "robots", *robots.arm_pick_boxes()),
     )
+
+
+def _framed_corners(layout: Layout, hall_names: tuple[str, ...],
+                    workcell_names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The corners (n, 3) of what each viewpoint shows: for the site, what is built on it
+    (halls, yard, substation, workcells), not the empty ground around it."""
+
+    def corners(rects: np.ndarray, top_m: float) -> np.ndarray:
+        rects = np.atleast_2d(rects)
+        xs, ys = rects[:, [0, 2]], rects[:, [1, 3]]
+        return np.array([(x, y, z) for k in range(len(rects)) for x in xs[k] for y in ys[k]
+                         for z in (0.0, top_m)])
+
+    halls = np.column_stack([layout.halls.lower_m[:, :2], layout.halls.upper_m[:, :2]])
+    cells = np.column_stack([layout.workcells.lower_m[:, :2], layout.workcells.upper_m[:, :2]])
+    framed = {"site": corners(np.vstack([halls, layout.yard_rect_m,
+                                         layout.substation_rect_m, cells]), 4.0),
+              "yard": corners(layout.yard_rect_m, 4.0),
+              "substation": corners(layout.substation_rect_m, 4.0)}
+    for h, name in enumerate(hall_names):
+        framed[name] = corners(layout.hall_rect_m(h), 3.0)
+    for name, rect in zip(workcell_names, cells, strict=True):
+        framed[f"workcell:{name}"] = corners(rect, 2.0)
+    return framed
+
+
+def _same_view(a: Viewpoint, b: Viewpoint) -> bool:
+    return (np.allclose(a.center, b.center) and math.isclose(a.distance, b.distance)
+            and math.isclose(a.elevation, b.elevation) and math.isclose(a.azimuth, b.azimuth))
 
 
 def _smoothstep(t: float) -> float:
@@ -123,13 +155,18 @@ class CanvasWrapper:
         self.view = self.canvas.central_widget.add_view()
         self.viewpoints = site_viewpoints(layout, topology.hall_names,
                                           tuple(cell.name for cell in scenario.workcells))
+        self._framed = _framed_corners(layout, topology.hall_names,
+                                       tuple(cell.name for cell in scenario.workcells))
+        self._at_home = True  # nobody has moved the camera since the start
         home = self.viewpoints["site"]
         self.view.camera = scene.TurntableCamera(
             fov=FIELD_OF_VIEW_DEG, center=home.center, distance=home.distance,
             elevation=home.elevation, azimuth=home.azimuth)
         self.view.camera.depth_value = DEPTH_RANGE
         parent = self.view.scene
-        self.labels = LabelBoard(parent)
+        self.labels = LabelBoard(self.view)  # in the view's pixels, over its scene
+        self.sky = SkyBackdrop(self.view, palette)  # in the view's pixels, under its scene
+        self.canvas.bgcolor = self.sky.haze
         self.site = SiteAdapter(layout, parent, palette)
         self.halls = HallAdapter(layout, topology.hall_names, parent, palette, self.labels)
         self.racks = RackAdapter(layout, fields, parent)
@@ -163,12 +200,13 @@ class CanvasWrapper:
         self.labels.flush()
         self.labels.visible = False
         self._labels_held = True
-        self._decluttered_for: tuple | None = None  # the view the labels were thinned for
         self._label_release = app.Timer(interval=0.0, iterations=1,
                                         connect=self._release_labels, start=False)
         self.canvas.events.draw.connect(self._set_detail, position="first")
         self.canvas.events.draw.connect(self._on_draw)
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
+        self.canvas.events.mouse_wheel.connect(self._leave_home)
+        self._framed_for: tuple[int, int] | None = None  # the view size framed for
         self.canvas.events.mouse_release.connect(self._on_mouse_release)
 
     # ----------------------------------------------------------------- snapshots
@@ -198,8 +236,7 @@ class CanvasWrapper:
         self._labelled = self._latest
         for adapter in self.adapters:
             adapter.update_labels(self._latest)
-        self.labels.flush()
-        self._decluttered_for = None  # texts changed length: thin them out again
+        self.labels.flush()  # the next frame lays the changed texts out
         self.canvas.update()
 
     def set_units(self, system: UnitSystem) -> None:
@@ -227,7 +264,8 @@ class CanvasWrapper:
         self.canvas.update()
 
     def set_palette(self, palette: ScenePalette) -> None:
-        self.canvas.bgcolor = palette.background
+        self.sky.set_palette(palette)
+        self.canvas.bgcolor = self.sky.haze
         self.labels.set_color(palette.label)
         for adapter in self.adapters:
             adapter.apply_palette(palette)
@@ -235,7 +273,47 @@ class CanvasWrapper:
 
     # ----------------------------------------------------------------- camera
 
+    def _leave_home(self, _event=None) -> None:
+        self._at_home = False
+
+    def _frame_viewpoints(self) -> None:
+        """Fit every viewpoint's distance to the view's shape, so that what it frames
+        fills the view; at the start (nobody moved the camera yet) show the site anew.
+        Run before a frame is drawn, once per view size: only then is the view laid out
+        in the canvas and the scene's projection its own."""
+        size = tuple(int(v) for v in self.view.size)
+        if self._framed_for == size or min(size) < 2:
+            return
+        if size != tuple(self.canvas.size):
+            # the view is laid out anew as this frame draws (vispy's grid): fit in the next
+            self.canvas.update()
+            return
+        self._framed_for = size
+        current = self.current_viewpoint()
+        # at home: nobody moved the camera, by hand or by code, since the site was shown
+        at_home = self._at_home and _same_view(current, self.viewpoints["site"])
+        for key, corners in self._framed.items():
+            self.viewpoints[key] = self._fitted(self.viewpoints[key], corners)
+        self._apply_viewpoint(self.viewpoints["site"] if at_home else current)
+
+    def _fitted(self, view: Viewpoint, corners: np.ndarray) -> Viewpoint:
+        """``view`` at the distance where ``corners`` (n, 3) fill ``FILL`` of the view
+        across or up, whichever comes first (a few steps: perspective is not linear)."""
+        width, height = self.view.size
+        distance = view.distance
+        for _ in range(4):
+            self._apply_viewpoint(replace(view, distance=distance))
+            pixels, in_front = self.project(corners)
+            if not in_front.all():
+                distance *= 1.5
+                continue
+            reach = max(np.abs(pixels[:, 0] - width / 2).max() / (width / 2),
+                        np.abs(pixels[:, 1] - height / 2).max() / (height / 2))
+            distance *= reach / FILL
+        return replace(view, distance=float(distance))
+
     def go_to(self, key: str, *, animate: bool = True) -> None:
+        self._at_home = False
         target = self.viewpoints[key]
         if not animate:
             self._transition = None
@@ -357,6 +435,7 @@ class CanvasWrapper:
         self._timer.start()
 
     def _on_mouse_press(self, event) -> None:
+        self._at_home = False
         self._press_pos = np.asarray(event.pos, float)
         self._press_button = event.button
 
@@ -395,16 +474,17 @@ class CanvasWrapper:
         return (o1 + s * d1 + o2 + t * d2) / 2
 
     def _set_detail(self, _event) -> None:
+        self._frame_viewpoints()
+        self.sky.place(self.canvas.size, self.horizon_px())
         scale = self.px_per_m()
         self.piping.set_scale(scale)
         self.yard.set_scale(scale)
         self.racks.set_eye(self.eye_position())
         # keyed on where the scene lands on screen, not on the camera's parameters: the
         # scene's transform can follow a resize or a camera change one draw later
-        view = (*np.round(self.screen_positions(_VIEW_PROBES_M), 2).ravel(), *self.canvas.size)
-        if view != self._decluttered_for:
-            self._decluttered_for = view
-            self.labels.declutter(self.screen_positions, self.canvas.dpi / 72.0)
+        view = tuple(np.round(self.screen_positions(_VIEW_PROBES_M), 2).ravel())
+        self.labels.layout(self.project, tuple(self.canvas.size), self.canvas.dpi / 72.0,
+                           view)
 
     def screen_positions(self, points: np.ndarray) -> np.ndarray:
         """The canvas pixels (n, 2) where points (n, 3) of the site appear."""
@@ -412,6 +492,31 @@ class CanvasWrapper:
         mapped = self.view.scene.transform.map(np.column_stack([points,
                                                                 np.ones(len(points))]))
         return mapped[:, :2] / mapped[:, 3:4]
+
+    def horizon_px(self) -> float:
+        """How far down the view the horizon runs (the camera never rolls, so it is level):
+        where a point far away straight ahead, at the eye's height, appears; 0 where it is
+        above the view."""
+        camera = self.view.camera
+        eye = self.eye_position()
+        ahead = np.asarray(camera.center, float) - eye
+        ahead[2] = 0.0
+        length = np.linalg.norm(ahead)
+        if length < 1e-9:  # looking straight down
+            return 0.0
+        far = eye + ahead / length * HORIZON_DISTANCE_M
+        pixels, in_front = self.project(far[None])
+        return float(pixels[0, 1]) if in_front[0] else 0.0
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The canvas pixels (n, 2) where points (n, 3) of the site appear, and whether
+        each is in front of the camera (a point behind it maps to a pixel too)."""
+        points = np.asarray(points, float)
+        mapped = self.view.scene.transform.map(np.column_stack([points,
+                                                                np.ones(len(points))]))
+        in_front = mapped[:, 3] > 0
+        w = np.where(in_front, mapped[:, 3], 1.0)
+        return mapped[:, :2] / w[:, None], in_front
 
     def _on_draw(self, _event) -> None:
         self.frames_drawn += 1

@@ -105,9 +105,10 @@ def box_node(boxes: Boxes, colors: np.ndarray, parent, *, shrink_m: float = 0.0,
     )
     # Opaque boxes skip the faces turned away from the camera (software GL rasterises
     # fewer triangles); translucent walls are seen from inside and outside. The depth
-    # mask stays on: left off, it would also stop the next frame's depth clear.
+    # mask stays on: left off, it would also stop the next frame's depth clear. No polygon
+    # offset (``sky.push_back``) carries over from the floor drawn before.
     node.set_gl_state("translucent" if translucent else "opaque", depth_test=True,
-                      cull_face=not translucent)
+                      cull_face=not translucent, polygon_offset_fill=False)
     return node
 
 

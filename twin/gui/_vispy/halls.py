@@ -6,6 +6,8 @@ import numpy as np
 
 from twin.gui._vispy.base import Adapter, LabelBoard, ScenePalette
 from twin.gui._vispy.geometry import box_node
+from twin.gui._vispy.scene_text import AIR, display_name, tr
+from twin.gui._vispy.sky import FLOOR_OFFSET, push_back
 from twin.gui.units import UnitSystem, conversion
 from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
@@ -34,11 +36,13 @@ class HallAdapter(Adapter):
         floor_size = halls.size_m.copy()
         floor_size[:, 2] = FLOOR_THICKNESS_M
         self.floor = box_node(Boxes(floor_center, floor_size), np.ones(4, np.float32), self.root)
+        push_back(self.floor, FLOOR_OFFSET)  # under the racks' feet and the walls
         self.walls = box_node(_walls(halls), np.ones(4, np.float32), self.root, translucent=True)
         self.walls.order = 3  # after the opaque boxes, so they show through
         label_pos = np.column_stack([halls.lower_m[:, 0] + 0.5, halls.lower_m[:, 1] + 0.5,
                                      halls.upper_m[:, 2] + 0.5])
-        self.name_labels = self._label(list(names), label_pos, size=11, bold=True, rank=2)
+        self.name_labels = self._label([display_name(n) for n in names], label_pos, size=11,
+                                       bold=True, rank=3)
         # where labels crowd, every hall's name before any hall's air temperature
         self.air_labels = self._label([""] * len(names), label_pos, size=8, below=True,
                                       rank=1)
@@ -47,7 +51,7 @@ class HallAdapter(Adapter):
 
     def update_labels(self, snapshot: Snapshot) -> None:
         t = self.temperature
-        self.set_text(self.air_labels, [f"air {t.to_display(air_c):.1f} {t.unit}"
+        self.set_text(self.air_labels, [tr(AIR, temperature=f"{t.to_display(air_c):.1f} {t.unit}")
                                         for air_c in snapshot.plant.hall_air_c])
 
     def apply_palette(self, palette: ScenePalette) -> None:

@@ -76,7 +76,8 @@ class BoxBatch:
             vertices, faces, vertex_colors=greys, instance_positions=self.positions,
             instance_transforms=self.transforms, instance_colors=self.colors, parent=parent)
         # the depth mask stays on: left off, it would also stop the next frame's depth clear
-        self.node.set_gl_state("opaque", depth_test=True, cull_face=cull_face)
+        self.node.set_gl_state("opaque", depth_test=True, cull_face=cull_face,
+                               polygon_offset_fill=False)
         self._colors_changed = self._placement_changed = False
 
     def __contains__(self, name: str) -> bool:

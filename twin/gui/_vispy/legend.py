@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.gui._vispy import cdus, piping, robots, substation, workcells, yard
+from twin.gui._vispy import cdus, piping, robot_parts, robots, substation, workcells, yard
 from twin.gui.colors import SELECTED_RGBA, TRIPPED_RGBA
 
 LOADING_SHOWN = (0.0, 0.5, 0.9, 1.0)  # loadings the equipment scale is shown at
@@ -71,8 +71,8 @@ def scene_legend() -> tuple[LegendGroup, ...]:
             LegendEntry("workcell pedestal (safety yellow)", workcells.PEDESTAL),
             LegendEntry("safety zone, robots running", robots.ZONE_RGBA),
             LegendEntry("safety zone, robots stopped", robots.ZONE_STOPPED_RGBA),
-            LegendEntry("service robot", robots.SERVICE_RGBA),
-            LegendEntry("service robot faulted", robots.SERVICE_FAULT_RGBA),
+            *(LegendEntry(f"service robot's beacon: {robot_parts.SERVICE_STATE_NAMES[state]}",
+                          color) for state, color in robot_parts.SERVICE_STATE_RGBA.items()),
             LegendEntry("service robot's route", robots.ROUTE_RGBA),
         )),
     )

@@ -5,15 +5,18 @@
   humanoid's left arm is its right arm mirrored. Two fingers at each flange open and
   close with the gripper.
 - Assembly cells: parts ride the belt, one part spacing per finished pick and place.
-- Humanoids: wheeled base, torso and head stand at their benches.
-- Service robots: a base and a mast, driving the aisles along their planned route,
-  which is drawn as a line from the dock to the rack.
+- Joints: a housing at every joint, turned with it (``robot_parts``).
+- Humanoids: a wheeled base on four wheels, torso with shoulders and a head with a
+  visor stand at their benches, two arms each (CLOiD style).
+- Service robots: a chassis on four wheels, a mast and a status beacon in the colour of
+  the robot's state, driving the aisles along their planned route, which is drawn as a
+  line from the dock to the rack.
 - Safety zones: translucent volumes over the task cells, red after an emergency stop or
   an intrusion.
 
-All the boxes are one mesh (``instances.BoxBatch``: groups still, links, fingers, parts,
-vehicles) whose buffers are rewritten in place, so a frame sends numbers, not geometry;
-the safety zones, translucent, are a mesh of their own.
+All the boxes are one mesh (``instances.BoxBatch``: groups still, humanoid details,
+links, joints, fingers, parts, vehicles) whose buffers are rewritten in place, so a
+frame sends numbers, not geometry; the safety zones, translucent, are a mesh of their own.
 """
 
 from __future__ import annotations
@@ -24,9 +27,16 @@ from vispy.scene import visuals
 from twin.gui._vispy.base import Adapter, rgba
 from twin.gui._vispy.geometry import box_node, scale_transforms
 from twin.gui._vispy.instances import BoxBatch, box_group, send_colors
+from twin.gui._vispy.robot_parts import (
+    JOINT_RGBA,
+    SERVICE_PARTS,
+    humanoid_details,
+    joint_boxes,
+    service_height_m,
+    service_parts,
+)
 from twin.scenario import Scenario
 from twin.sim.layout import Boxes, Layout
-from twin.sim.robotics.cells import RobotState
 from twin.sim.robotics.kinematics import CHAINS, forward_kinematics
 from twin.sim.robotics.placement import FINGER_M, PART_SIZE_M, WorkcellPlan, plan_workcells
 from twin.sim.snapshot import Snapshot
@@ -51,8 +61,6 @@ BELT_RGBA = rgba("#3a4149")
 PART_RGBA = rgba("#3f8fd2")
 BENCH_RGBA = rgba("#a07850")
 BODY_RGBA = rgba("#e8ecf0")
-SERVICE_RGBA = rgba("#2f9e8f")
-SERVICE_FAULT_RGBA = rgba("#e53935")
 SERVICE_BODY_M = (0.8, 0.6, 0.35)  # MP-500-class base, length along its heading
 SERVICE_MAST_M = (0.25, 0.25, 0.75)  # its arm and tools, folded
 DOCK_SLOT_M = 1.0  # docked robots stand side by side on the dock
@@ -128,6 +136,9 @@ class RobotAdapter(Adapter):
         groups = {"still": box_group(
             Boxes(np.vstack([b.center_m for b in still]), np.vstack([b.size_m for b in still])),
             np.vstack([np.tile(c, (b.count, 1)) for b, c in zip(still, colors, strict=True)]))}
+        if plan.bodies.count:
+            groups["humanoid_details"] = humanoid_details(plan.bodies.center_m,
+                                                          plan.bodies.size_m)
         self._models = [_ArmModel(m, plan) for m in dict.fromkeys(plan.arm_model)]
         self._models = [m for m in self._models if m.arms.size]
         link_colors = [np.tile(ARM_RGBA[m.model], (m.drawn * m.chain.joint_count, 1))
@@ -139,6 +150,7 @@ class RobotAdapter(Adapter):
             or [np.zeros(0, int)])
         self.finger_count = 2 * sum(m.drawn for m in self._models)
         groups["links"] = _unplaced(np.vstack(link_colors or [np.zeros((0, 4))]))
+        groups["joints"] = _unplaced(np.tile(JOINT_RGBA, (self.link_count, 1)))
         groups["fingers"] = _unplaced(np.tile(FINGER_RGBA, (self.finger_count, 1)))
 
         # parts on the belts: as many as fit at their spacing
@@ -152,7 +164,7 @@ class RobotAdapter(Adapter):
                                     np.tile(PART_SIZE_M, (self._part_belt.size, 1)))
         self.part_positions = np.zeros((self._part_belt.size, 3))
 
-        # service robots: a base and a mast each
+        # service robots: chassis, mast, beacon and wheels each
         self._service_cells = np.array([k for k, c in enumerate(scenario.workcells)
                                         if c.kind == "service"], dtype=int)
         self._service_rects = layout.workcells.lower_m[self._service_cells, :2], \
@@ -162,7 +174,7 @@ class RobotAdapter(Adapter):
         self.service_count = service_count
         self.service_positions = np.zeros((service_count, 3))
         self.service_heading = np.zeros(service_count)
-        groups["vehicles"] = _unplaced(np.tile(SERVICE_RGBA, (2 * service_count, 1)))
+        groups["vehicles"] = _unplaced(np.zeros((SERVICE_PARTS * service_count, 4)))
         # one mesh for all (see BoxBatch); a mirrored humanoid arm's fingers are mirrored
         # boxes, whose faces turn the other way: no face is culled
         self.boxes = BoxBatch(groups, self.root, cull_face=False) \
@@ -187,6 +199,7 @@ class RobotAdapter(Adapter):
             self.zones.order = 3  # after the opaque robots, so they show through
         self.link_transforms = np.zeros((self.link_count, 3, 3))
         self.link_positions = np.zeros((self.link_count, 3))
+        self.joint_positions = np.zeros((self.link_count, 3))  # one housing per link's joint
 
     # ----------------------------------------------------------------- picking
 
@@ -220,7 +233,7 @@ class RobotAdapter(Adapter):
     def service_pick_boxes(self) -> Boxes:
         """Boxes around each service robot where it was last drawn."""
         size = np.array([max(SERVICE_BODY_M[:2]), max(SERVICE_BODY_M[:2]),
-                         SERVICE_BODY_M[2] + SERVICE_MAST_M[2]])
+                         service_height_m(SERVICE_BODY_M, SERVICE_MAST_M)])
         centre = self.service_positions.copy()
         centre[:, 2] += size[2] / 2
         return Boxes(centre, np.tile(size, (self.service_count, 1)))
@@ -246,9 +259,13 @@ class RobotAdapter(Adapter):
 
     def _update_arms(self, robots) -> None:
         centres, transforms, finger_centres, finger_transforms = [], [], [], []
+        joint_centres, joint_transforms = [], []
         for m in self._models:
             frames = m.frames(robots.arm_joints_rad)
             centre, transform = link_boxes(frames[..., :3, 3], frames[..., :3, 2], m.thickness)
+            joint_centre, joint_transform = joint_boxes(frames, m.thickness)
+            joint_centres.append(joint_centre)
+            joint_transforms.append(joint_transform)
             centres.append(centre.reshape(-1, 3))
             transforms.append(transform.reshape(-1, 3, 3))
             arm_of = np.concatenate([m.arms, m.arms[m.mirrored]])
@@ -265,6 +282,8 @@ class RobotAdapter(Adapter):
         self.link_positions = np.vstack(centres)
         self.link_transforms = np.vstack(transforms)
         self.boxes.place("links", self.link_positions, self.link_transforms)
+        self.joint_positions = np.vstack(joint_centres)
+        self.boxes.place("joints", self.joint_positions, np.vstack(joint_transforms))
         self.boxes.place("fingers", np.concatenate(finger_centres).reshape(-1, 3),
                          np.concatenate(finger_transforms).reshape(-1, 3, 3))
 
@@ -300,21 +319,11 @@ class RobotAdapter(Adapter):
                                    0.0)
         self.service_positions = positions
         self.service_heading = np.asarray(robots.service_heading_rad, float)
-        c, s = np.cos(self.service_heading), np.sin(self.service_heading)
-        turn = np.zeros((xy.shape[0], 3, 3))
-        turn[:, 0, 0], turn[:, 0, 1], turn[:, 1, 0], turn[:, 1, 1] = c, -s, s, c
-        turn[:, 2, 2] = 1.0
-        body = turn * np.array(SERVICE_BODY_M)
-        mast = turn * np.array(SERVICE_MAST_M)
-        body_at = positions + np.array([0.0, 0.0, SERVICE_BODY_M[2] / 2])
-        back = -0.25 * SERVICE_BODY_M[0] * np.column_stack([c, s, np.zeros_like(c)])
-        mast_at = positions + back + np.array(
-            [0.0, 0.0, SERVICE_BODY_M[2] + SERVICE_MAST_M[2] / 2])
-        self.boxes.place("vehicles", np.concatenate([body_at, mast_at]),
-                         np.concatenate([body, mast]))
-        fault = np.asarray(robots.service_state) == RobotState.FAULT
-        self.boxes.set_colors("vehicles", np.where(np.concatenate([fault, fault])[:, None],
-                                                   SERVICE_FAULT_RGBA, SERVICE_RGBA))
+        centres, transforms, colors = service_parts(positions, self.service_heading,
+                                                    robots.service_state, SERVICE_BODY_M,
+                                                    SERVICE_MAST_M)
+        self.boxes.place("vehicles", centres, transforms)
+        self.boxes.set_colors("vehicles", colors)
         self._update_routes(robots.service_routes_m)
 
     def _update_routes(self, routes: tuple[np.ndarray, ...]) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 
 from twin.gui._vispy.base import Adapter, ScenePalette
 from twin.gui._vispy.geometry import box_node
+from twin.gui._vispy.sky import GROUND_OFFSET, push_back
 from twin.sim.layout import Boxes, Layout
 
 GROUND_MARGIN_M = 40.0
@@ -27,6 +28,7 @@ class SiteAdapter(Adapter):
         boxes = Boxes(center_m=np.array([c for c, _ in slabs]),
                       size_m=np.array([s for _, s in slabs]))
         self.node = box_node(boxes, np.ones(4, np.float32), self.root)
+        push_back(self.node, GROUND_OFFSET)  # behind the hall floors and workcells
         self.apply_palette(palette)
 
     def apply_palette(self, palette: ScenePalette) -> None:

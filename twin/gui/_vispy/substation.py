@@ -9,6 +9,15 @@ from vispy.color import Colormap
 from twin.gui._vispy.base import Adapter, LabelBoard, ScenePalette, rgba
 from twin.gui._vispy.geometry import scale_transforms
 from twin.gui._vispy.instances import BoxBatch, box_group
+from twin.gui._vispy.scene_text import (
+    BESS,
+    GENERATORS,
+    LOADED,
+    SUBSTATION,
+    UTILITY_LOST,
+    UTILITY_ON,
+    tr,
+)
 from twin.scenario import Scenario
 from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
@@ -113,9 +122,8 @@ class SubstationAdapter(Adapter):
         self.boxes = BoxBatch(groups, self.root)
         rect = layout.substation_rect_m
         corner = (rect[0], rect[3], 3.0)
-        self.title = self._label("Substation & backup power", corner, size=11,
-                                 bold=True, rank=3)
-        self.status = self._label("", corner, size=8, below=True, rank=3)
+        self.title = self._label(tr(SUBSTATION), corner, size=11, bold=True, rank=3)
+        self.status = self._label("", corner, size=8, below=True, rank=2)
         self.apply_palette(palette)
 
     def _charge_bars(self, soc: float) -> tuple[Boxes, Boxes]:
@@ -155,11 +163,12 @@ class SubstationAdapter(Adapter):
 
     def update_labels(self, snapshot: Snapshot) -> None:
         power, site = snapshot.power, snapshot.site
-        utility = "utility on" if power.utility_available else "UTILITY LOST"
-        self.set_text(self.status, (
-            f"{self._kv} · {100 * power.main_transformer_loading:.0f} % loaded · {utility} · "
-            f"BESS {100 * site['bess_soc']:.0f} % {site['bess_power_kw'] / 1000:+.1f} MW · "
-            f"generators {power.generators_online}/{self._generator_count}"))
+        self.set_text(self.status, " · ".join((
+            self._kv, tr(LOADED, percent=f"{100 * power.main_transformer_loading:.0f}"),
+            tr(UTILITY_ON if power.utility_available else UTILITY_LOST),
+            tr(BESS, soc=f"{100 * site['bess_soc']:.0f}",
+               power=f"{site['bess_power_kw'] / 1000:+.1f} MW"),
+            tr(GENERATORS, online=power.generators_online, total=self._generator_count))))
 
     def apply_palette(self, palette: ScenePalette) -> None:
         super().apply_palette(palette)

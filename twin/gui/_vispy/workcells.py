@@ -7,6 +7,8 @@ import numpy as np
 
 from twin.gui._vispy.base import Adapter, LabelBoard, ScenePalette, rgba
 from twin.gui._vispy.geometry import box_node
+from twin.gui._vispy.scene_text import workcell_label
+from twin.gui._vispy.sky import FLOOR_OFFSET, push_back
 from twin.scenario import Scenario
 from twin.sim.layout import Layout
 
@@ -23,8 +25,10 @@ class WorkcellAdapter(Adapter):
         super().__init__(parent, labels)
         cells = layout.workcells
         self.node = box_node(cells, PEDESTAL, self.root) if cells.count else None
+        if self.node is not None:
+            push_back(self.node, FLOOR_OFFSET)  # under the safety zones' floors
         if cells.count:
-            self._label([f"{cell.name} ({cell.kind})" for cell in scenario.workcells],
+            self._label([workcell_label(cell.name, cell.kind) for cell in scenario.workcells],
                         np.column_stack([cells.lower_m[:, :2], cells.upper_m[:, 2] + 1.0]),
-                        size=8, rank=1)
+                        size=8, rank=2)
         self.apply_palette(palette)

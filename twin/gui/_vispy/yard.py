@@ -14,6 +14,14 @@ from vispy.scene import visuals
 
 from twin.gui._vispy.base import Adapter, LabelBoard, ScenePalette, rgba, set_visible
 from twin.gui._vispy.instances import BoxBatch, box_group, send_transforms
+from twin.gui._vispy.scene_text import (
+    CHILLERS,
+    COOLING_YARD,
+    DRY_COOLERS,
+    FACILITY_WATER,
+    FANS,
+    tr,
+)
 from twin.gui.units import UnitSystem, conversion
 from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
@@ -94,8 +102,8 @@ class YardAdapter(Adapter):
             self.fans.set_gl_state("opaque", depth_test=True, cull_face=False)
         rect = layout.yard_rect_m
         corner = (rect[0], rect[3], 3.0)
-        self.title = self._label("Cooling yard", corner, size=11, bold=True, rank=3)
-        self.status = self._label("", corner, size=8, below=True, rank=3)
+        self.title = self._label(tr(COOLING_YARD), corner, size=11, bold=True, rank=3)
+        self.status = self._label("", corner, size=8, below=True, rank=2)
         self.temperature = conversion("°C", UnitSystem.SI)  # how the status line shows it
         self._clock: float | None = None
         self.apply_palette(palette)
@@ -134,11 +142,12 @@ class YardAdapter(Adapter):
     def update_labels(self, snapshot: Snapshot) -> None:
         plant, t = snapshot.plant, self.temperature
         speed = float(np.clip(plant.dry_cooler_fan_speed, 0.0, 1.0))
-        self.set_text(self.status, (
-            f"facility water {t.to_display(plant.fws_supply_c):.1f} / "
-            f"{t.to_display(plant.fws_return_c):.1f} {t.unit} · "
-            f"dry coolers {plant.dry_coolers_running}/{self._dry_count} · "
-            f"fans {100 * speed:.0f} % · chillers {plant.chillers_running}/{self._chiller_count}"))
+        self.set_text(self.status, " · ".join((
+            tr(FACILITY_WATER, supply=f"{t.to_display(plant.fws_supply_c):.1f}",
+               ret=f"{t.to_display(plant.fws_return_c):.1f} {t.unit}"),
+            tr(DRY_COOLERS, running=plant.dry_coolers_running, total=self._dry_count),
+            tr(FANS, percent=f"{100 * speed:.0f}"),
+            tr(CHILLERS, running=plant.chillers_running, total=self._chiller_count))))
 
     def set_scale(self, px_per_m: float) -> None:
         """Level of detail: the fans show while they are ``MIN_FAN_PX`` across on screen at

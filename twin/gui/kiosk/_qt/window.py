@@ -39,6 +39,7 @@ from twin.sim.snapshot import Snapshot
 log = logging.getLogger("twin.kiosk")
 
 FRAME_INTERVAL_MS = 16
+KIOSK_TITLE_FRACTION = 1 / 40  # the 3D view's titles, of the screen's height: read from afar
 QUIT_KEY = Qt.Key.Key_Q
 QUIT_MODIFIERS = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 QUIT_COMBINATION = "Ctrl+Shift+Q"
@@ -80,6 +81,7 @@ class KioskWindow(QWidget):
                                     rack_color_fields(scenario), THEMES["dark"].scene,
                                     native_window=False)
         self.canvas.set_units(self.units)
+        self.canvas.labels.min_fraction = KIOSK_TITLE_FRACTION
         self.canvas.canvas.native.setMouseTracking(True)
         self.overlay = KioskOverlay(scenario, default_points(scenario, self.topology),
                                     kiosk_font_family(), self, units=self.units)

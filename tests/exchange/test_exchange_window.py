@@ -65,7 +65,7 @@ def test_plant_window_publishes_its_run_through_the_observer(broker, qtbot, qapp
                         timeout=120_000)
     finally:
         window.close()
-        qtbot.waitUntil(lambda: not window.runner.running, timeout=10_000)
+        qtbot.waitUntil(lambda: not window.runner.running, timeout=30_000)
         window.deleteLater()
         connection.link.stop()
         subscriber.stop()
@@ -127,6 +127,6 @@ def test_shadow_window_lists_the_shadows_alarms_and_the_lost_broker(broker, proc
                         timeout=30_000)
     finally:
         window.close()
-        qtbot.waitUntil(lambda: not window.runner.running, timeout=10_000)
+        qtbot.waitUntil(lambda: not window.runner.running, timeout=30_000)
         window.deleteLater()
         connection.link.stop()

@@ -100,7 +100,7 @@ def test_inspector_shows_measured_beside_modelled(broker, processes, tmp_path, q
         assert failures == []
     finally:
         window.close()
-        qtbot.waitUntil(lambda: not window.runner.running, timeout=10_000)
+        qtbot.waitUntil(lambda: not window.runner.running, timeout=30_000)
         window.deleteLater()
         connection.link.stop()
 
@@ -160,6 +160,6 @@ def test_the_shadow_window_colours_racks_by_plant_less_model(broker, processes, 
         assert plant.wait(300) == 0, log.read_text()
     finally:
         window.close()
-        qtbot.waitUntil(lambda: not window.runner.running, timeout=10_000)
+        qtbot.waitUntil(lambda: not window.runner.running, timeout=30_000)
         window.deleteLater()
         connection.link.stop()

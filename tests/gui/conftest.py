@@ -45,7 +45,7 @@ def make_window(qtbot, qapp):
     for window in windows:
         window.close()
         window.deleteLater()
-    qtbot.waitUntil(lambda: all(not w.runner.running for w in windows), timeout=5000)
+    qtbot.waitUntil(lambda: all(not w.runner.running for w in windows), timeout=30_000)
     qapp.processEvents()
     qapp.sendPostedEvents(None, 0)  # run the deleteLater calls
     qapp.processEvents()

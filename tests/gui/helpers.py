@@ -10,12 +10,12 @@ def open_paused(make_window, qtbot, simulation):
     """A paused window on ``simulation`` showing its first snapshot, and a function that
     applies a change to the simulation and waits until the window shows the result."""
     window = make_window(simulation=simulation, running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
 
     def change(function=lambda sim: None) -> None:
         generation = window.shown_generation
         window.runner.call(function)
-        qtbot.waitUntil(lambda: window.shown_generation > generation, timeout=3000)
+        qtbot.waitUntil(lambda: window.shown_generation > generation, timeout=30_000)
 
     return window, change
 

@@ -100,14 +100,14 @@ def test_a_recording_plays_back_in_the_window_and_the_bar_scrubs_it(
     recording = Recording.open(recording_path)
     window = make_window("single-rack", simulation=ReplaySimulation(recording),
                          speed=60.0, running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     bar = window.replay_bar
     assert bar is not None and bar.isVisible()
     target = 1200.0
     bar.seek_requested.emit(target)
-    qtbot.waitUntil(lambda: window.snapshot.time_s == target, timeout=5000)
+    qtbot.waitUntil(lambda: window.snapshot.time_s == target, timeout=30_000)
     expected = recording.snapshot(recording.index_at(target))
     assert window.snapshot.site["it_power_kw"] == expected.site["it_power_kw"]
     # the read-outs follow the snapshots a few times a second
     qtbot.waitUntil(lambda: "20min" in bar._label.text() or "1200" in bar._label.text(),
-                    timeout=3000)
+                    timeout=30_000)

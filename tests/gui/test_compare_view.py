@@ -54,14 +54,14 @@ def _replay_window(make_window, qtbot, runs, **kwargs):
     recording = Recording.open(runs["fault"])
     window = make_window("single-rack", simulation=ReplaySimulation(recording),
                          running=False, **kwargs)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     return window, recording
 
 
 def _seek(window, qtbot, time_s: float) -> None:
     window.runner.call(lambda sim: sim.seek(time_s))
     qtbot.waitUntil(lambda: window.snapshot is not None and window.snapshot.time_s == time_s,
-                    timeout=5000)
+                    timeout=30_000)
     window.trends.refresh()
 
 
@@ -159,7 +159,7 @@ def test_the_difference_view_plots_a_minus_b(make_window, qtbot, runs):
     times = [window.snapshot.time_s]
     for time_s in (60.0, 90.0, 660.0, 690.0):  # forward steps keep the history
         window.runner.call(lambda sim, t=time_s: sim.seek(t))
-        qtbot.waitUntil(lambda t=time_s: window.snapshot.time_s == t, timeout=5000)
+        qtbot.waitUntil(lambda t=time_s: window.snapshot.time_s == t, timeout=30_000)
         times.append(time_s)
     assert trends.difference_button.isVisible()
     trends.difference_button.click()
@@ -186,13 +186,13 @@ def test_the_difference_view_plots_a_minus_b(make_window, qtbot, runs):
 def test_a_live_run_is_compared_with_a_run_table_as_it_goes(make_window, qtbot, runs):
     simulation = FakeSimulation(scenario_named("single-rack"))
     window = make_window("single-rack", simulation=simulation, running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     assert window.compare_with(runs["base.csv"])
     reference = SiteSeries.read(runs["base.csv"])
     for _ in range(5):
         generation = window.shown_generation
         window.runner.call(lambda sim: sim.step(60))
-        qtbot.waitUntil(lambda g=generation: window.shown_generation > g, timeout=3000)
+        qtbot.waitUntil(lambda g=generation: window.shown_generation > g, timeout=30_000)
     window.trends.refresh()
     shown = window.trends.comparison_table.comparison
     assert shown is not None
@@ -299,7 +299,7 @@ def test_a_replay_wears_a_badge_and_says_so_in_the_status_bar(make_window, qtbot
     window, _recording = _replay_window(make_window, qtbot, runs)
     assert window.replay_badge.text() == "REPLAY" and window.replay_badge.isVisible()
     qtbot.waitUntil(lambda: window.sim_label.text() == "replay of fault.twinrec · paused",
-                    timeout=5000)
+                    timeout=30_000)
     assert "steps/s" not in window.sim_label.text()
 
 

@@ -29,7 +29,7 @@ def config_home(tmp_path, monkeypatch):
 def _paused_window(make_window, qtbot, name="seoul-ai-factory", simulation=None, **kwargs):
     simulation = simulation or FakeSimulation(scenario_named(name))
     window = make_window(name, simulation=simulation, running=False, **kwargs)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     return window
 
 
@@ -108,14 +108,14 @@ def test_a_setpoint_typed_in_fahrenheit_reaches_the_simulation_in_exact_celsius(
     editor.spin.setValue(64.4)  # (64.4 − 32) × 5/9 in floating point is 18.000000000000004
     generation = window.shown_generation
     editor.apply.click()
-    qtbot.waitUntil(lambda: window.shown_generation > generation, timeout=3000)
+    qtbot.waitUntil(lambda: window.shown_generation > generation, timeout=30_000)
     assert window.snapshot.cdus.supply_setpoint_c[0] == 18.0
     assert editor.spin.value() == 64.4
 
     editor.spin.setValue(200.0)  # above the range: the box holds at 122 °F, 50 °C
     generation = window.shown_generation
     editor.apply.click()
-    qtbot.waitUntil(lambda: window.shown_generation > generation, timeout=3000)
+    qtbot.waitUntil(lambda: window.shown_generation > generation, timeout=30_000)
     assert window.snapshot.cdus.supply_setpoint_c[0] == 50.0
     for box in window.findChildren(QMessageBox):
         box.close()

@@ -92,16 +92,16 @@ def test_the_window_menu_injects_a_leak_that_the_physics_and_alarms_follow(make_
     scenario = load("seoul-ai-factory")
     window = make_window(simulation=Simulation.from_scenario(scenario), speed=600.0,
                          running=True)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     menu = window.fault_menu(Selection("cdu", 2))
     labels = [action.text() for action in menu.actions()]
     assert labels[0] == window.topology.cdu_names[2]  # the title names the object
     leak = next(a for a in menu.actions() if a.text().startswith("Coolant leak"))
     leak.trigger()
     menu.close()
-    qtbot.waitUntil(lambda: window.snapshot.cdus.leak_detected[2], timeout=10000)
+    qtbot.waitUntil(lambda: window.snapshot.cdus.leak_detected[2], timeout=30_000)
     assert not window.snapshot.cdus.leak_detected[1]
-    qtbot.waitUntil(lambda: window.snapshot.cdus.inventory_fraction[2] < 1.0, timeout=10000)
+    qtbot.waitUntil(lambda: window.snapshot.cdus.inventory_fraction[2] < 1.0, timeout=30_000)
 
 
 @pytest.mark.gui
@@ -110,12 +110,12 @@ def test_injected_events_reach_the_timeline_and_can_be_kept_in_a_scenario_file(
     scenario = load("single-rack")
     window = make_window("single-rack", simulation=Simulation.from_scenario(scenario),
                          speed=60.0, running=True, source="single-rack")
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     menu = window.fault_menu(Selection("cdu", 0))
     next(a for a in menu.actions() if a.text() == "Trip a pump").trigger()
     menu.close()
     timeline = window.timeline
-    qtbot.waitUntil(lambda: len(timeline.injected) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(timeline.injected) == 1, timeout=30_000)
     [event] = timeline.injected
     assert event.kind == "pump-trip" and event.at_s > 0
     assert timeline.save_button.isEnabled()

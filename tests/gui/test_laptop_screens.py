@@ -22,11 +22,11 @@ def _open(make_window, qtbot, size: tuple[int, int]):
 
     window = make_window(running=False)
     window.resize(*size)
-    qtbot.waitUntil(lambda: window.size() == QSize(*size), timeout=3000)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.size() == QSize(*size), timeout=30_000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     qtbot.waitUntil(lambda: all(label.text() != "—" for label in window.kpis.values.values()),
-                    timeout=3000)
-    qtbot.waitUntil(lambda: _assert_strip_whole(window), timeout=3000)  # laid out again
+                    timeout=30_000)
+    qtbot.waitUntil(lambda: _assert_strip_whole(window), timeout=30_000)  # laid out again
     return window
 
 
@@ -97,11 +97,11 @@ def test_the_window_fits_a_laptop_screen_with_everything_whole(make_window, qtbo
     for name in ("alarms", "timeline"):  # tabs behind the trends, whole when raised
         assert docks[name].visibleRegion().isEmpty()
         docks[name].raise_()
-        qtbot.waitUntil(lambda n=name: assert_dock_whole(n), timeout=3000)
+        qtbot.waitUntil(lambda n=name: assert_dock_whole(n), timeout=30_000)
     for button in (window.alarm_panel.acknowledge_button, window.alarm_panel.shelve_button):
         assert button.visibleRegion().isEmpty()  # the alarms are behind the timeline now
     docks["alarms"].raise_()
-    qtbot.waitUntil(lambda: window.alarm_panel.unshelve_button.isVisible(), timeout=3000)
+    qtbot.waitUntil(lambda: window.alarm_panel.unshelve_button.isVisible(), timeout=30_000)
     for button in (window.alarm_panel.acknowledge_button,
                    window.alarm_panel.acknowledge_all_button,
                    window.alarm_panel.shelve_button, window.alarm_panel.unshelve_button):
@@ -109,7 +109,7 @@ def test_the_window_fits_a_laptop_screen_with_everything_whole(make_window, qtbo
     assert not _in_window(window, window.kpis).intersects(view)
     container = window.canvas.widget
     qtbot.waitUntil(lambda: window.canvas.canvas.size == (container.width(),
-                                                          container.height()), timeout=3000)
+                                                          container.height()), timeout=30_000)
     image = window.canvas.render()
     assert image.reshape(-1, image.shape[2]).std(axis=0).max() > 10  # the site, not a blank
 
@@ -124,18 +124,18 @@ def test_a_wider_figure_wraps_the_strip_instead_of_widening_the_window(make_wind
     window.show_frame(dataclasses.replace(window.frame, snapshot=dataclasses.replace(
         snapshot, site=dict(snapshot.site, throttled_gpus=8640.0, tripped_racks=120.0))))
     throttled = window.kpis.values["throttled"]
-    qtbot.waitUntil(lambda: throttled.text() == "8,640 · 120 racks tripped", timeout=3000)
-    qtbot.waitUntil(lambda: len({tile.y() for tile in _tiles(window)}) > 1, timeout=3000)
-    qtbot.waitUntil(lambda: _assert_strip_whole(window), timeout=3000)
+    qtbot.waitUntil(lambda: throttled.text() == "8,640 · 120 racks tripped", timeout=30_000)
+    qtbot.waitUntil(lambda: len({tile.y() for tile in _tiles(window)}) > 1, timeout=30_000)
+    qtbot.waitUntil(lambda: _assert_strip_whole(window), timeout=30_000)
     assert window.width() == 1366
     assert window.minimumSizeHint().width() == minimum
     one_row = _in_window(window, window.canvas.widget)
 
     window.show_frame(dataclasses.replace(window.frame, snapshot=snapshot))
-    qtbot.waitUntil(lambda: throttled.text() == "0", timeout=3000)
-    qtbot.waitUntil(lambda: len({tile.y() for tile in _tiles(window)}) == 1, timeout=3000)
+    qtbot.waitUntil(lambda: throttled.text() == "0", timeout=30_000)
+    qtbot.waitUntil(lambda: len({tile.y() for tile in _tiles(window)}) == 1, timeout=30_000)
     qtbot.waitUntil(lambda: _in_window(window, window.canvas.widget).height()
-                    > one_row.height(), timeout=3000)  # the 3D view has the room again
+                    > one_row.height(), timeout=30_000)  # the 3D view has the room again
 
 
 def test_the_strip_is_one_row_on_a_large_screen_and_aligned_rows_on_a_small_one(
@@ -148,9 +148,9 @@ def test_the_strip_is_one_row_on_a_large_screen_and_aligned_rows_on_a_small_one(
     one_row = window.kpis.height()
 
     window.resize(1024, 700)
-    qtbot.waitUntil(lambda: window.width() == 1024, timeout=3000)
-    qtbot.waitUntil(lambda: len({tile.y() for tile in tiles}) > 1, timeout=3000)
-    qtbot.waitUntil(lambda: _assert_strip_whole(window), timeout=3000)
+    qtbot.waitUntil(lambda: window.width() == 1024, timeout=30_000)
+    qtbot.waitUntil(lambda: len({tile.y() for tile in tiles}) > 1, timeout=30_000)
+    qtbot.waitUntil(lambda: _assert_strip_whole(window), timeout=30_000)
     rows = sorted({tile.y() for tile in tiles})
     per_row = [[tile for tile in tiles if tile.y() == y] for y in rows]
     assert len(per_row[0]) >= len(per_row[-1])  # the last row may be shorter
@@ -188,6 +188,6 @@ def test_figures_stay_put_as_the_digits_beside_them_change(make_window, qtbot):
     it = window.kpis.values["it"]
     window.show_frame(dataclasses.replace(window.frame, snapshot=dataclasses.replace(
         snapshot, site=dict(snapshot.site, it_power_kw=9_100.0))))  # "40.3 MW" to "9.1 MW"
-    qtbot.waitUntil(lambda: it.text() == "9.1 MW", timeout=3000)
+    qtbot.waitUntil(lambda: it.text() == "9.1 MW", timeout=30_000)
     qtbot.wait(100)  # laid out again, were it to move
     assert [tile.x() for tile in tiles] == where

@@ -27,9 +27,9 @@ def test_the_view_is_a_native_window_that_draws_frames(make_window, qtbot):
     assert isinstance(native, QOpenGLWindow)
     assert window.canvas.widget is not native  # the container is what the layout holds
     assert window.centralWidget().isAncestorOf(window.canvas.widget)
-    qtbot.waitUntil(native.isExposed, timeout=3000)
+    qtbot.waitUntil(native.isExposed, timeout=30_000)
     drawn = window.canvas.frames_drawn
-    qtbot.waitUntil(lambda: window.canvas.frames_drawn > drawn + 5, timeout=5000)
+    qtbot.waitUntil(lambda: window.canvas.frames_drawn > drawn + 5, timeout=60_000)
     ratio = native.devicePixelRatio()
     assert window.canvas.canvas.physical_size == (round(native.width() * ratio),
                                                   round(native.height() * ratio))
@@ -38,10 +38,10 @@ def test_the_view_is_a_native_window_that_draws_frames(make_window, qtbot):
 def test_the_view_follows_its_container_when_the_window_resizes(make_window, qtbot):
     window = make_window(running=False)
     native = window.canvas.canvas.native
-    qtbot.waitUntil(native.isExposed, timeout=3000)
+    qtbot.waitUntil(native.isExposed, timeout=30_000)
     before = window.canvas.canvas.size
     window.resize(window.width() + 120, window.height() + 80)
-    qtbot.waitUntil(lambda: window.canvas.canvas.size != before, timeout=3000)
+    qtbot.waitUntil(lambda: window.canvas.canvas.size != before, timeout=30_000)
     container = window.canvas.widget
     assert window.canvas.canvas.size == (container.width(), container.height())
 
@@ -51,7 +51,7 @@ def test_a_screenshot_shows_the_3d_view_where_it_is(make_window, qtbot, tmp_path
     from PySide6.QtGui import QImage
 
     window = make_window(running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     shot = tmp_path / "window.png"
     assert window.save_screenshot(shot)
     image = QImage(str(shot)).convertToFormat(QImage.Format.Format_RGB888)
@@ -77,7 +77,7 @@ def test_a_right_click_on_a_rack_opens_its_fault_menu(make_window, qtbot):
     from twin.gui.objects import Selection
 
     window = make_window(running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     window.canvas.go_to(window.topology.hall_names[0], animate=False)
     rack = 37
     x, y = _rack_top(window, rack)
@@ -89,7 +89,7 @@ def test_a_right_click_on_a_rack_opens_its_fault_menu(make_window, qtbot):
         return [w for w in QApplication.topLevelWidgets()
                 if isinstance(w, QMenu) and w.isVisible()]
 
-    qtbot.waitUntil(lambda: len(open_menus()) == 1, timeout=3000)
+    qtbot.waitUntil(lambda: len(open_menus()) == 1, timeout=30_000)
     [menu] = open_menus()
     try:
         assert menu.actions()[0].text() == window.topology.rack_name(rack)
@@ -106,7 +106,7 @@ def test_a_right_drag_moves_the_camera_and_opens_no_menu(make_window, qtbot):
     from PySide6.QtWidgets import QApplication, QMenu
 
     window = make_window(running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     native = window.canvas.canvas.native
     distance = window.canvas.view.camera.distance
     qtbot.mousePress(native, Qt.MouseButton.RightButton, pos=QPoint(300, 300))
@@ -118,7 +118,7 @@ def test_a_right_drag_moves_the_camera_and_opens_no_menu(make_window, qtbot):
         qtbot.mouseMove(native, QPoint(300, next(drag)))
         return window.canvas.view.camera.distance != distance
 
-    qtbot.waitUntil(dragged_on, timeout=10000)
+    qtbot.waitUntil(dragged_on, timeout=30_000)
     qtbot.mouseRelease(native, Qt.MouseButton.RightButton, pos=QPoint(300, 360))
     assert not [w for w in QApplication.topLevelWidgets()
                 if isinstance(w, QMenu) and w.isVisible()]
@@ -129,15 +129,15 @@ def test_between_snapshots_the_flow_dots_move_on_and_stop_when_paused(make_windo
     window = make_window(running=True, speed=1.0)
     canvas = window.canvas
     canvas.go_to(window.topology.hall_names[0], animate=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
-    qtbot.waitUntil(lambda: canvas.piping.speed_m_s.max() > 0, timeout=3000)
-    qtbot.waitUntil(lambda: canvas.labels.visible, timeout=3000)  # glyphs loaded
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: canvas.piping.speed_m_s.max() > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: canvas.labels.visible, timeout=30_000)  # glyphs loaded
     qtbot.wait(100)
     generation, frames = window.shown_generation, canvas.frames_drawn
     dots = canvas.piping.dot_positions.copy()
     # drawn on, not once a snapshot: more frames than snapshots shown, whatever the
     # machine's frame rate
-    qtbot.waitUntil(lambda: canvas.frames_drawn - frames >= 8, timeout=20000)
+    qtbot.waitUntil(lambda: canvas.frames_drawn - frames >= 8, timeout=60_000)
     assert canvas.frames_drawn - frames > window.shown_generation - generation
     assert not np.allclose(canvas.piping.dot_positions, dots)
     window.set_running(False)
@@ -154,12 +154,12 @@ def test_the_window_shortcuts_work_while_the_view_has_the_focus(make_window, qtb
 
     window = make_window(running=True, speed=60.0)
     native = window.canvas.canvas.native
-    qtbot.waitUntil(native.isExposed, timeout=3000)
+    qtbot.waitUntil(native.isExposed, timeout=30_000)
     window.activateWindow()
     qtbot.mouseClick(native, Qt.MouseButton.LeftButton, pos=QPoint(5, 5))
-    qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is native, timeout=3000)
+    qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is native, timeout=30_000)
     assert not window.runner.paused
     qtbot.keyClick(native, Qt.Key.Key_Space)  # run / pause, a shortcut of the main window
-    qtbot.waitUntil(lambda: window.runner.paused, timeout=3000)
+    qtbot.waitUntil(lambda: window.runner.paused, timeout=30_000)
     qtbot.keyClick(native, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: not window.runner.paused, timeout=3000)
+    qtbot.waitUntil(lambda: not window.runner.paused, timeout=30_000)

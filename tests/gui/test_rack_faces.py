@@ -27,7 +27,7 @@ def test_faces_facing_an_eye_outside_and_inside_the_boxes_extent():
 def test_the_eye_is_where_the_camera_is(make_window, qtbot):
     window = make_window(running=False)
     canvas = window.canvas
-    qtbot.waitUntil(lambda: canvas.frames_drawn > 0, timeout=5000)
+    qtbot.waitUntil(lambda: canvas.frames_drawn > 0, timeout=60_000)
     camera = canvas.view.camera
     eye = canvas.eye_position()
     assert np.linalg.norm(eye - np.asarray(camera.center)) == pytest.approx(camera.distance,
@@ -41,7 +41,7 @@ def test_the_site_view_draws_three_faces_a_rack_and_the_same_picture(make_window
                                                                        monkeypatch):
     window = make_window(running=False)
     canvas = window.canvas
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     canvas.go_to("site", animate=False)
     shown = canvas.render()
     racks = canvas.racks

@@ -180,7 +180,7 @@ def test_picking_a_robot_shows_its_joints_state_and_power(robot_window, qtbot):
     canvas.select(Selection("robot", 2))
     inspector = window.inspector
     assert inspector.title.text() == "assembly-1 press-arm 1"
-    qtbot.waitUntil(lambda: inspector.values["Joint 1"].text().endswith("°"), timeout=3000)
+    qtbot.waitUntil(lambda: inspector.values["Joint 1"].text().endswith("°"), timeout=30_000)
     expected = np.degrees(window.snapshot.robots.arm_joints_rad[2, 0])
     assert inspector.values["Joint 1"].text() == f"{expected:,.0f} °"
     assert inspector.values["State"].text() == "moving"

@@ -19,7 +19,7 @@ def _text_visuals(canvas) -> list[visuals.Text]:
 def test_labels_of_one_style_share_one_visual_across_adapters(make_window, qtbot):
     window = make_window(running=False)
     canvas = window.canvas
-    qtbot.waitUntil(lambda: canvas.labels.visible, timeout=5000)
+    qtbot.waitUntil(lambda: canvas.labels.visible, timeout=30_000)
     texts = _text_visuals(canvas)
     styles = canvas.labels._visuals
     assert len(texts) == len(styles) == 3  # titles, status lines, workcell names
@@ -38,7 +38,7 @@ def test_a_hidden_layer_blanks_only_its_own_labels(make_window, qtbot):
     window = make_window(running=False)
     canvas = window.canvas
     qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible,
-                    timeout=5000)
+                    timeout=30_000)
     titles = next(t for t in _text_visuals(canvas) if t.bold)
     canvas.set_layer_visible("electrical", False)
     assert "Substation & backup power" not in titles.text
@@ -57,7 +57,7 @@ def test_value_labels_change_only_their_own_text(make_window, qtbot):
     window = make_window(running=False)
     canvas = window.canvas
     qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible,
-                    timeout=5000)
+                    timeout=30_000)
     status = next(t for style, t in canvas.labels._visuals.items() if style.below)
     before = list(status.text)
     canvas.yard.set_text(canvas.yard.status, "facility water test")
@@ -74,7 +74,7 @@ def test_labels_are_drawn_after_every_adapter_so_no_box_covers_them(make_window,
 
     window = make_window(running=False)
     canvas = window.canvas
-    qtbot.waitUntil(lambda: canvas.labels.visible, timeout=5000)
+    qtbot.waitUntil(lambda: canvas.labels.visible, timeout=30_000)
     order = []
     original = VisualNode.draw
 
@@ -137,7 +137,7 @@ def test_every_hall_of_the_gigawatt_site_is_named_and_no_label_overlaps(make_win
     window = make_window("gigawatt", running=False)
     canvas = window.canvas
     qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible,
-                    timeout=10000)
+                    timeout=30_000)
     for view in ("site", "yard", "substation", *window.topology.hall_names):
         canvas.go_to(view, animate=False)
         canvas.render()
@@ -156,7 +156,7 @@ def test_labels_grow_with_the_view_and_stay_on_top(make_window, qtbot):
     window = make_window(running=False)
     canvas = window.canvas
     qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible,
-                    timeout=5000)
+                    timeout=30_000)
     canvas.render()
     height = canvas.canvas.size[1]
     canvas.labels.min_fraction = 1 / 40
@@ -186,7 +186,7 @@ def test_korean_mode_labels_the_scene_in_korean(make_window, qtbot, qapp):
         window = make_window(running=False)
         canvas = window.canvas
         qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible
-                        and bool(canvas.labels.placed), timeout=5000)
+                        and bool(canvas.labels.placed), timeout=30_000)
         canvas.render()
         texts = {label.text for label in canvas.labels.placed}
         assert "냉각 야드" in texts and "홀 1" in texts

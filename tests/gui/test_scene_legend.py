@@ -45,7 +45,7 @@ def test_every_colour_that_means_something_has_an_entry() -> None:
 def test_the_window_draws_each_swatch_in_its_colour(make_window, qtbot) -> None:
     window = make_window("seoul-ai-factory", running=False)
     window.legend_dock.raise_()
-    qtbot.waitUntil(window.legend.isVisible, timeout=5000)
+    qtbot.waitUntil(window.legend.isVisible, timeout=30_000)
     entries = [entry for group in window.legend.groups for entry in group.entries]
     assert len(window.legend.swatches) == len(entries)
     for (swatch, text), entry in zip(window.legend.swatches, entries, strict=True):

@@ -26,7 +26,7 @@ def _reach(canvas, corners: np.ndarray) -> tuple[float, np.ndarray]:
 def test_the_start_view_frames_the_built_site_to_fill_the_view(make_window, qtbot, scenario):
     window = make_window(scenario, running=False)
     canvas = window.canvas
-    qtbot.waitUntil(lambda: canvas._framed_for == tuple(canvas.canvas.size), timeout=10000)
+    qtbot.waitUntil(lambda: canvas._framed_for == tuple(canvas.canvas.size), timeout=30_000)
     canvas.render()
     reach, pixels = _reach(canvas, canvas._framed["site"])
     assert 0.85 <= reach <= 1.0  # the built site fills the view, nothing cut off
@@ -41,7 +41,7 @@ def test_the_start_view_frames_the_built_site_to_fill_the_view(make_window, qtbo
     moved = canvas.current_viewpoint()
     window.resize(900, 900)
     qtbot.waitUntil(lambda: canvas._framed_for == tuple(canvas.canvas.size)
-                    and canvas.canvas.size[0] < 900, timeout=5000)
+                    and canvas.canvas.size[0] < 900, timeout=30_000)
     assert canvas.current_viewpoint().center == pytest.approx(moved.center)
     canvas.go_to("site", animate=False)
     canvas.render()
@@ -51,7 +51,7 @@ def test_the_start_view_frames_the_built_site_to_fill_the_view(make_window, qtbo
 def test_a_sky_gradient_above_the_horizon_replaces_the_flat_background(make_window, qtbot):
     window = make_window(running=False)
     canvas = window.canvas
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     canvas.view.camera.elevation = 4.0  # low: the horizon crosses the view
     image = canvas.render().astype(int)
     horizon = canvas.horizon_px()

@@ -71,7 +71,7 @@ def study_window(qtbot, qapp, results):
     yield window, replays
     for replay in list(replays):
         replay.close()
-    qtbot.waitUntil(lambda: not replays, timeout=10000)  # each closed window is deleted
+    qtbot.waitUntil(lambda: not replays, timeout=30_000)  # each closed window is deleted
 
 
 def _column(window, key: str) -> int:
@@ -151,7 +151,7 @@ def test_a_run_double_clicked_in_the_table_opens_as_a_replay_of_its_rerun(
     replay = replays[0]
     assert replay.scenario.facility_water.supply_setpoint_c == 36.0
     assert replay.scenario.workloads[0].compute_utilization == 1.0
-    qtbot.waitUntil(lambda: replay.snapshot is not None, timeout=20000)
+    qtbot.waitUntil(lambda: replay.snapshot is not None, timeout=30_000)
     assert "opened as a replay" in window.status.text()
     assert window.rerunning is None and window.replay_button.isEnabled()
 

@@ -49,13 +49,13 @@ def bench(make_window, qtbot, bench_file):
     simulation = Simulation(scenario, dt_s=10.0)
     window = make_window(str(bench_file), simulation=simulation, running=False,
                          source=str(bench_file))
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     window.ask_unsaved = lambda: "discard"  # the window closes after the test unasked
 
     def run_to(time_s: float) -> None:
         window.runner.step(round((time_s - window.snapshot.time_s) / simulation.dt_s))
         qtbot.waitUntil(lambda: window.snapshot.time_s >= time_s - 1e-6
-                        and window.timeline._time_s >= time_s - 1e-6, timeout=20000)
+                        and window.timeline._time_s >= time_s - 1e-6, timeout=30_000)
 
     return window, simulation, run_to
 
@@ -83,7 +83,7 @@ def test_an_event_added_in_the_dialog_plays_in_the_running_simulation(bench, qtb
     assert [entry.event for entry in timeline.rows] == [STUCK, trip, LEAK]
     assert timeline.table.item(1, 4).text() == "upcoming, not saved"
     assert window.isWindowModified() and "unsaved changes" in timeline.summary.text()
-    qtbot.waitUntil(lambda: simulation.scheduled_events == (STUCK, trip, LEAK), timeout=5000)
+    qtbot.waitUntil(lambda: simulation.scheduled_events == (STUCK, trip, LEAK), timeout=30_000)
     run_to(1100.0)
     assert window.snapshot.cdus.pumps_running[0] == 1
     run_to(1300.0)
@@ -107,7 +107,7 @@ def test_an_edited_event_fires_at_its_new_time_and_a_removed_one_never(bench, qt
     qtbot.keyClick(timeline.table, Qt.Key.Key_Delete)
     assert [entry.event for entry in timeline.rows] == [moved]
     assert timeline.table.rowCount() == 1
-    qtbot.waitUntil(lambda: simulation.scheduled_events == (moved,), timeout=5000)
+    qtbot.waitUntil(lambda: simulation.scheduled_events == (moved,), timeout=30_000)
     run_to(1200.0)
     assert not window.snapshot.cdus.valve_stuck[0]
     run_to(2400.0)
@@ -126,7 +126,7 @@ def test_undo_brings_back_what_the_last_edit_changed(bench, qtbot):
     qtbot.keyClick(timeline.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert [entry.event for entry in timeline.rows] == [STUCK, LEAK]
     assert not window.isWindowModified()
-    qtbot.waitUntil(lambda: simulation.scheduled_events == (STUCK, LEAK), timeout=5000)
+    qtbot.waitUntil(lambda: simulation.scheduled_events == (STUCK, LEAK), timeout=30_000)
 
 
 def test_bad_input_is_shown_at_its_field_and_cannot_be_accepted(bench, qtbot):
@@ -179,7 +179,7 @@ def test_after_a_reset_injected_events_read_as_applied_before_it(bench, qtbot):
     row = next(i for i, entry in enumerate(window.timeline.rows) if entry.origin == "operator")
     assert window.timeline.table.item(row, 4).text() == "done"
     window.runner.reset()
-    qtbot.waitUntil(lambda: window.timeline._time_s < 300.0, timeout=5000)
+    qtbot.waitUntil(lambda: window.timeline._time_s < 300.0, timeout=30_000)
     row = next(i for i, entry in enumerate(window.timeline.rows) if entry.origin == "operator")
     assert window.timeline.table.item(row, 4).text() == "applied before a reset"
     upcoming = next(i for i, entry in enumerate(window.timeline.rows)
@@ -218,7 +218,7 @@ def test_a_built_in_scenario_is_saved_as_a_user_file(make_window, qtbot, tmp_pat
     monkeypatch.setattr(main_window.QFileDialog, "getSaveFileName", save_dialog)
     window = make_window("single-rack", simulation=Simulation(load("single-rack"), dt_s=10.0),
                          running=False, source="single-rack")
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     window.ask_unsaved = lambda: "discard"
     dialog = window.timeline.add_event()
     fill(dialog, "cdu-loss", at_s="2h", target="CDU")

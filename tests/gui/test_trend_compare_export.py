@@ -139,12 +139,12 @@ def test_a_window_comparing_with_a_run_table_exports_both_runs(make_window, qtbo
                      "time_s,facility_power_kw,it_power_kw,gpu_temp_max_c\n" + rows)
     simulation = FakeSimulation(SCENARIO)
     window = make_window("single-rack", simulation=simulation, running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     assert window.compare_with(table)  # as File > Compare with does
     for _ in range(5):
         generation = window.shown_generation
         window.runner.call(lambda sim: sim.step(60))
-        qtbot.waitUntil(lambda g=generation: window.shown_generation > g, timeout=3000)
+        qtbot.waitUntil(lambda g=generation: window.shown_generation > g, timeout=30_000)
     trends = window.trends
 
     path = tmp_path / "chosen.csv"

@@ -77,7 +77,7 @@ def test_limit_lines_are_drawn_in_range_and_in_the_display_units(panel, qtbot) -
     assert lines["GPU trip"].value() == pytest.approx(trip_c)
     assert lines["GPU trip"].isVisible() and lines["GPU trip"].label.isVisible()
     # the value axis takes the lines in, however far from the curves they lie
-    qtbot.waitUntil(lambda: view.plot.getViewBox().viewRange()[1][1] >= trip_c, timeout=5000)
+    qtbot.waitUntil(lambda: view.plot.getViewBox().viewRange()[1][1] >= trip_c, timeout=30_000)
     panel.set_units(UnitSystem.US_CUSTOMARY)
     assert lines["GPU trip"].value() == pytest.approx(trip_c * 9 / 5 + 32)
     assert panel.site_views["power"].limits == []  # the import cap is a series of its own
@@ -105,7 +105,7 @@ def test_the_window_marks_events_once_past_and_draws_the_limits(make_window, qtb
     temperatures = window.trends.site_views["temperatures"]
     assert any(limit.label == "GPU trip" for limit, _line in temperatures.limits)
     first_event_s = min(event.at_s for event in SEOUL.events)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     assert temperatures.event_lines == []
     for _ in range(int(first_event_s // 3600) + 1):
         window.step()

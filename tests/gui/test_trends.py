@@ -213,7 +213,7 @@ def test_moving_the_mouse_over_a_plot_shows_the_readout_and_leaving_hides_it(pan
     scene_pos = QPointF(viewbox.mapViewToScene(QPointF(300.0, 0.0)).x(),
                         viewbox.sceneBoundingRect().center().y())
     qtbot.mouseMove(panel.graphics.viewport(), panel.graphics.mapFromScene(scene_pos))
-    qtbot.waitUntil(view.readout.isVisible, timeout=2000)
+    qtbot.waitUntil(view.readout.isVisible, timeout=30_000)
     assert view.line.value() == pytest.approx(300.0, abs=5.0)
     assert "IT power 5.00 MW" in view.readout.textItem.toPlainText()
     QApplication.sendEvent(panel.graphics, QEvent(QEvent.Type.Leave))

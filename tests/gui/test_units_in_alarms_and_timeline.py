@@ -92,7 +92,7 @@ def test_the_alarm_list_shows_values_and_limits_in_the_display_units(qtbot):
 def test_view_units_reaches_the_window_alarm_list(make_window, qtbot):
     simulation = FakeSimulation(scenario_named("seoul-ai-factory"))
     window = make_window(simulation=simulation, running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     rack = 5
 
     def heat(sim):
@@ -111,7 +111,7 @@ def test_view_units_reaches_the_window_alarm_list(make_window, qtbot):
                 return proxy.index(row, VALUE).data(), proxy.index(row, LIMIT).data()
         return None
 
-    qtbot.waitUntil(lambda: gpu_row() is not None, timeout=5000)
+    qtbot.waitUntil(lambda: gpu_row() is not None, timeout=30_000)
     topology = window.topology
     throttle_c = window.scenario.rack_types[
         topology.rack_type_names[topology.rack_type[rack]]].gpu_throttle_c
@@ -142,7 +142,7 @@ def bench(make_window, qtbot, tmp_path):
     path.write_text(text.rstrip("\n") + "\n" + TIMELINE, encoding="utf-8")
     simulation = Simulation(load(path), dt_s=10.0)
     window = make_window(str(path), simulation=simulation, running=False, source=str(path))
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     window.ask_unsaved = lambda: "discard"
     window.unit_actions[US].trigger()
     return window, simulation, path
@@ -179,7 +179,7 @@ def test_the_timeline_and_event_editor_show_gpm_and_keep_litres_per_minute(bench
     leak = LEAK.model_copy(update={"rate_lpm": two_gpm})
     assert [entry.event for entry in timeline.rows] == [leak]
     assert timeline.table.item(0, DETAILS_COLUMN).text() == "target CDU; rate 2 gpm"
-    qtbot.waitUntil(lambda: simulation.scheduled_events == (leak,), timeout=5000)
+    qtbot.waitUntil(lambda: simulation.scheduled_events == (leak,), timeout=30_000)
 
     dialog = timeline.add_event()
     dialog.kind_box.setCurrentText("heatwave")

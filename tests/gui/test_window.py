@@ -31,7 +31,7 @@ def _show_hall(window) -> None:
 def test_window_draws_the_site_and_rack_colours_follow_gpu_temperatures(make_window, qtbot):
     simulation = FakeSimulation(scenario_named("seoul-ai-factory"))
     window = make_window(simulation=simulation, running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     _show_hall(window)
     image = window.canvas.render()
     assert image.reshape(-1, image.shape[2]).std(axis=0).max() > 10  # not one flat colour
@@ -43,18 +43,18 @@ def test_window_draws_the_site_and_rack_colours_follow_gpu_temperatures(make_win
 
     generation = window.shown_generation
     window.runner.call(heat)
-    qtbot.waitUntil(lambda: window.shown_generation > generation, timeout=3000)
+    qtbot.waitUntil(lambda: window.shown_generation > generation, timeout=30_000)
     after, _ = _rack_pixel(window, rack)
     assert window.snapshot.racks.gpu_temp_c[rack] == 95.0
     assert after[0] > before[0] + 30 and after[2] < before[2]  # bluer to redder
-    qtbot.waitUntil(lambda: "95.0 °C" in window.kpis.values["gpu"].text(), timeout=3000)
+    qtbot.waitUntil(lambda: "95.0 °C" in window.kpis.values["gpu"].text(), timeout=30_000)
 
 
 def test_panels_show_the_last_snapshot_of_a_burst(make_window, qtbot):
     """Panels follow at a few hertz, but the newest snapshot always reaches them."""
     simulation = FakeSimulation(scenario_named("seoul-ai-factory"))
     window = make_window(simulation=simulation, running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     burst = []
     for temp_c in (70.0, 80.0, 91.5):
         simulation.gpu_temp_c = np.full(simulation.topology.rack_count, temp_c)
@@ -64,7 +64,7 @@ def test_panels_show_the_last_snapshot_of_a_burst(make_window, qtbot):
         window.show_frame(dataclasses.replace(window.frame, snapshot=snapshot))
     assert window.snapshot is burst[-1]
     # a first paint of new label glyphs can hold the event loop for seconds on a loaded machine
-    qtbot.waitUntil(lambda: "91.5 °C" in window.kpis.values["gpu"].text(), timeout=20000)
+    qtbot.waitUntil(lambda: "91.5 °C" in window.kpis.values["gpu"].text(), timeout=30_000)
     qtbot.wait(300)  # a held-back older snapshot must not overwrite it
     assert "91.5 °C" in window.kpis.values["gpu"].text()
 
@@ -75,19 +75,19 @@ def test_clicking_a_rack_selects_it_and_fills_the_inspector(make_window, qtbot):
     from twin.gui.objects import Selection
 
     window = make_window(running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     _show_hall(window)
     rack = 37
     _, (x, y) = _rack_pixel(window, rack)
     assert window.canvas.pick((x, y)) == Selection("rack", rack)
     qtbot.mouseClick(window.canvas.canvas.native, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
     qtbot.waitUntil(lambda: window.inspector.selection == Selection("rack", rack),
-                    timeout=3000)
+                    timeout=30_000)
     assert window.canvas.selected == Selection("rack", rack)
     assert window.canvas.selection.tag.text == window.topology.rack_name(rack)
     assert window.inspector.title.text() == window.topology.rack_name(rack)
     qtbot.waitUntil(lambda: window.inspector.values["GPU temperature"].text().endswith("°C"),
-                    timeout=3000)
+                    timeout=30_000)
     # a click on empty ground clears the selection
     window.canvas.select(window.canvas.pick((2, 2)))
     assert window.inspector.selection is None
@@ -96,7 +96,7 @@ def test_clicking_a_rack_selects_it_and_fills_the_inspector(make_window, qtbot):
 
 def test_colour_field_selector_recolours_the_racks_and_its_legend(make_window, qtbot):
     window = make_window(running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     _show_hall(window)
     by_temperature = window.canvas.racks.colors.copy()
     image_before = window.canvas.render()
@@ -141,7 +141,7 @@ def test_tripped_racks_stand_out_in_every_field(make_window, qtbot):
     simulation = FakeSimulation(scenario_named("seoul-ai-factory"))
     simulation.tripped[5] = True
     window = make_window(simulation=simulation, running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     for key in ("gpu_temp", "power", "state"):
         window.canvas.set_color_field(key)
         np.testing.assert_allclose(window.canvas.racks.colors[5], TRIPPED_RGBA)
@@ -150,7 +150,7 @@ def test_tripped_racks_stand_out_in_every_field(make_window, qtbot):
 
 def test_viewpoints_fly_the_camera_smoothly(make_window, qtbot):
     window = make_window(running=False)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=3000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     canvas = window.canvas
     canvas.render()
     start = canvas.current_viewpoint()
@@ -158,7 +158,7 @@ def test_viewpoints_fly_the_camera_smoothly(make_window, qtbot):
     path = []
     canvas._timer.events.timeout.connect(lambda _e: path.append(canvas.current_viewpoint()))
     canvas.go_to("yard")
-    qtbot.waitUntil(lambda: canvas._transition is None, timeout=3000)
+    qtbot.waitUntil(lambda: canvas._transition is None, timeout=30_000)
     np.testing.assert_allclose(canvas.current_viewpoint().center, target.center)
     assert canvas.current_viewpoint().distance == pytest.approx(target.distance)
     between = [v.distance for v in path
@@ -171,13 +171,13 @@ def test_viewpoints_fly_the_camera_smoothly(make_window, qtbot):
 def test_time_controls_pause_step_and_show_the_status(make_window, qtbot):
     simulation = FakeSimulation(scenario_named("single-rack"))
     window = make_window("single-rack", simulation=simulation, speed=None, running=True)
-    qtbot.waitUntil(lambda: simulation.steps > 5, timeout=3000)
+    qtbot.waitUntil(lambda: simulation.steps > 5, timeout=30_000)
     window.time_controls.play_button.click()  # pause
     assert window.runner.paused
-    qtbot.waitUntil(lambda: window.runner.stats().paused, timeout=3000)
+    qtbot.waitUntil(lambda: window.runner.stats().paused, timeout=30_000)
     steps = simulation.steps
     window.time_controls.step_button.click()
-    qtbot.waitUntil(lambda: simulation.steps == steps + 1, timeout=3000)
+    qtbot.waitUntil(lambda: simulation.steps == steps + 1, timeout=30_000)
     qtbot.wait(100)
     assert simulation.steps == steps + 1
     window._update_status()
@@ -201,14 +201,14 @@ def test_window_runs_the_real_simulation_of_each_built_in_scenario(make_window, 
     simulation = Simulation.from_scenario(scenario_named(name))
     window = make_window(name, simulation=simulation, speed=60.0, running=True)
     qtbot.waitUntil(lambda: window.snapshot is not None and window.snapshot.time_s >= 5,
-                    timeout=10000)
+                    timeout=30_000)
     assert window.snapshot.site["it_power_kw"] > 0
     assert window.kpis.values["it"].text() not in ("", "—")
     window.set_running(False)
-    qtbot.waitUntil(lambda: window.runner.stats().paused, timeout=3000)
+    qtbot.waitUntil(lambda: window.runner.stats().paused, timeout=30_000)
     window.runner.reset()
     # a reset starts from the scenario's start again: the first step after it is shown
-    qtbot.waitUntil(lambda: window.snapshot.time_s == simulation.dt_s, timeout=5000)
+    qtbot.waitUntil(lambda: window.snapshot.time_s == simulation.dt_s, timeout=30_000)
 
 
 def test_a_few_seconds_at_full_speed_raise_nothing_and_keep_the_window_responsive(
@@ -219,7 +219,7 @@ def test_a_few_seconds_at_full_speed_raise_nothing_and_keep_the_window_responsiv
     window = make_window(simulation=simulation, speed=None, running=True)
     failures = []
     window.runner.failed.connect(failures.append)
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     frames = window.canvas.frames_drawn
     started = window.snapshot.time_s
     # conditions, not rates: the simulated clock pulls ahead of the wall clock while
@@ -236,7 +236,7 @@ def test_a_few_seconds_at_full_speed_raise_nothing_and_keep_the_window_responsiv
 def test_real_time_speed_steps_in_real_time(make_window, qtbot):
     simulation = FakeSimulation(scenario_named("single-rack"), dt_s=1.0)
     window = make_window("single-rack", simulation=simulation, speed=1.0, running=True)
-    qtbot.waitUntil(lambda: simulation.steps >= 1, timeout=3000)
+    qtbot.waitUntil(lambda: simulation.steps >= 1, timeout=30_000)
 
     def steps_per_wall_second(wait_ms: int) -> float:
         start, began = simulation.steps, time.monotonic()
@@ -253,8 +253,8 @@ def test_real_time_speed_steps_in_real_time(make_window, qtbot):
 def test_labels_follow_the_first_frame_and_respect_the_labels_layer(make_window, qtbot):
     window = make_window(running=False)
     labels = window.canvas.halls.name_labels
-    qtbot.waitUntil(lambda: window.canvas.frames_drawn > 0, timeout=5000)
-    qtbot.waitUntil(lambda: labels.visible, timeout=3000)
+    qtbot.waitUntil(lambda: window.canvas.frames_drawn > 0, timeout=60_000)
+    qtbot.waitUntil(lambda: labels.visible, timeout=30_000)
     window.canvas.set_layer_visible("labels", False)
     assert not labels.visible
     window.canvas.set_layer_visible("labels", True)
@@ -267,7 +267,7 @@ def test_at_full_speed_the_worker_steps_slower_while_the_user_clicks_or_types(
 
     simulation = FakeSimulation(scenario_named("single-rack"), step_delay_s=0.001)
     window = make_window("single-rack", simulation=simulation, speed=None, running=True)
-    qtbot.waitUntil(lambda: simulation.steps > 0, timeout=3000)
+    qtbot.waitUntil(lambda: simulation.steps > 0, timeout=30_000)
     runner = window.runner
 
     def steps_in(seconds: float, typing: bool) -> int:

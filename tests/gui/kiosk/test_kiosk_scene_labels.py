@@ -14,7 +14,7 @@ def test_kiosk_labels_are_large_and_korean_in_korean_mode(make_kiosk, qtbot):  #
     window = make_kiosk(language="ko")
     canvas = window.canvas
     qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible
-                    and bool(canvas.labels.placed), timeout=10000)
+                    and bool(canvas.labels.placed), timeout=30_000)
     canvas.render()
     width, height = canvas.canvas.size
     placed = canvas.labels.placed

@@ -32,6 +32,8 @@ RUNS = {
     "calibrate_speed.py": (["--hours", "0.75", "--seoul-hours", "0.05"], "one CDU"),
     "calibrate_seoul.py": (["--hours", "0.4", "--warmup", "10", "--fit",
                             "dry_coolers.approach"], "seoul-ai-factory"),
+    "screenshots.py": (["--out", "{tmp}", "--scenario", "single-rack", "--size", "1280x720",
+                        "--language", "ko", "--views", "1", "--acts", "1"], "kiosk-ko-1280x720-01"),
 }
 
 
@@ -41,8 +43,9 @@ def test_every_benchmark_script_has_a_smoke_run() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(RUNS))
-def test_the_benchmark_runs_with_tiny_arguments(script: str) -> None:
+def test_the_benchmark_runs_with_tiny_arguments(script: str, tmp_path: Path) -> None:
     arguments, printed = RUNS[script]
+    arguments = [a.replace("{tmp}", str(tmp_path)) for a in arguments]  # what it writes
     env = {**os.environ, "PYTHONPATH": str(REPO)}  # this tree's twin, not an installed one
     done = subprocess.run([sys.executable, str(BENCHMARKS / script), *arguments], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=900, check=False)

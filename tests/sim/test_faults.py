@@ -221,11 +221,14 @@ def test_every_event_class_of_the_schema_has_a_handler():
 
 def test_a_demand_response_at_the_start_is_refused_with_the_reason():
     from tests.fakes import scenario_named
-    from twin.scenario.references import event_problems
+    from twin.scenario.references import check_references, event_problems
     from twin.scenario.schema import DemandResponse
 
     scenario = scenario_named("single-rack")
     at_start = DemandResponse(kind="demand-response", at_s=0, curtail_mw=0.05, duration_s=60)
-    [problem] = event_problems(scenario, [at_start])
+    [problem] = check_references(scenario.model_copy(update={"events": [at_start]}))
     assert problem.path == "events[0].at_s" and "baseline" in problem.message
-    assert event_problems(scenario, [at_start.model_copy(update={"at_s": 1.0})]) == []
+    later = at_start.model_copy(update={"at_s": 1.0})
+    assert check_references(scenario.model_copy(update={"events": [later]})) == []
+    # a story's events are timed from their act's start, when the site has run a while
+    assert event_problems(scenario, [at_start]) == []

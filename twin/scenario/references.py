@@ -176,6 +176,11 @@ def check_references(s: Scenario) -> list[Problem]:
             service_halls[cell.hall] = i
     # rack names are spelled out from the site, which must be sound for that
     problems += event_problems(s, s.events, racks_known=not problems)
+    problems += [Problem(f"events[{i}].at_s", (
+        "a demand-response curtails from the site's import baseline, which the first step "
+        "measures: schedule it after the start (e.g. '1s')"))
+        for i, event in enumerate(s.events)
+        if isinstance(event, DemandResponse) and event.at_s <= 0]
     return problems
 
 
@@ -241,11 +246,6 @@ def event_problems(s: Scenario, events: list[Event], duration_s: float | None = 
                 problems.append(Problem(f"{at}.generators_failing_to_start", (
                     f"{event.generators_failing_to_start} exceeds the "
                     f"{s.power.generators.units} generator sets installed")))
-        elif isinstance(event, DemandResponse):
-            if event.at_s <= 0:
-                problems.append(Problem(f"{at}.at_s", (
-                    "a demand-response curtails from the site's import baseline, which the "
-                    "first step measures: schedule it after the start (e.g. '1s')")))
         elif (isinstance(event, HallElectricalFailure) and kind.endswith("-fail")
               and not unknown):
             el = s.halls[hall_names.index(event.target)].electrical

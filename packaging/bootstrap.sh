@@ -14,7 +14,7 @@ packages=(libgl1 libegl1 libgl1-mesa-dri libglx-mesa0 libxkbcommon-x11-0 libxcb-
   libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
   libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 libfontconfig1 libdbus-1-3
   libxrender1 libxi6 fonts-dejavu-core python3-venv)
-[ "$dev" = 1 ] && packages+=(xvfb xauth mosquitto)  # mosquitto: the exchange tests' broker
+[ "$dev" = 1 ] && packages+=(xvfb xauth mosquitto openssl)  # the exchange tests' broker, TLS certificates
 
 missing=()
 for p in "${packages[@]}"; do

@@ -119,7 +119,7 @@ def _search_section(result: PowerQualityCheck) -> str:
     found = result.search
     assert found is not None
     parts = []
-    if found.setting is None:
+    if found.setting is None or found.compliance is None:
         parts.append(f"<p>{_e(search_text(found, result.duration_s).capitalize())}.</p>")
     else:
         floor, ramp_down = found.setting

@@ -96,5 +96,16 @@ def test_the_main_window_opens_the_view_for_its_scenario(make_window, qtbot) -> 
     qtbot.waitUntil(lambda: "running:" in view_window.status.text(), timeout=30000)
     window.close()  # the view closes with it, its check cancelled
     assert not view_window.isVisible() and not view_window.running
+    assert window.power_quality is None
     QApplication.processEvents()
     assert _check_threads() == []
+
+
+def test_opening_the_view_again_replaces_the_one_open(make_window, qtbot) -> None:
+    window = make_window("single-rack", running=False)
+    first = window.show_power_quality()
+    qtbot.waitUntil(lambda: "running:" in first.status.text(), timeout=30000)
+    second = window.show_power_quality()  # the first's check stops, its window goes
+    assert second is not first and window.power_quality is second
+    assert not first.isVisible() and not first.running and second.running
+    assert len(_check_threads()) == 1

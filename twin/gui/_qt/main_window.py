@@ -775,6 +775,8 @@ class MainWindow(QMainWindow):
         QApplication.instance().removeEventFilter(self)
         self.runner.stop()
         if self.power_quality is not None:
-            self.power_quality.close()
+            self.power_quality.close()  # cancels a check under way
+            self.power_quality.deleteLater()
+            self.power_quality = None
         self.canvas.close()
         super().closeEvent(event)

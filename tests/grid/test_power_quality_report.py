@@ -66,6 +66,7 @@ def test_the_report_shows_each_case_the_limit_the_verdicts_and_the_search(
     assert re.search(r"Ramp-down</th><td>[\d.]+ kW/s per GPU", search)
     assert re.search(r"Energy cost</th><td>[\d.]+ Wh over 30s", search)
     assert "search: the least GPU smoothing that passes" in printed
+    assert "30s after 1min of settling, every 100 ms" in page
 
 
 def test_the_report_agrees_with_the_check_it_shows() -> None:
@@ -77,6 +78,7 @@ def test_the_report_agrees_with_the_check_it_shows() -> None:
         worst = f"{100 * case.compliance.worst_relative:.1f} %"
         assert re.search(rf"<td>{re.escape(case.label)}</td><td class='n'>{worst}</td>", page)
     assert "0.5-5 Hz of it can be seen" in page  # 10 s at 100 ms
+    assert "10s after 5s of settling, every 100 ms" in page
 
 
 @pytest.mark.parametrize(("name", "problem"), [

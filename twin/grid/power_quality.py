@@ -213,6 +213,7 @@ class PowerQualityCheck:
     band_hz: tuple[float, float]
     cases: tuple[CaseResult, ...]
     search: SmoothingResult | None
+    settle_s: float = 60.0  # run before sampling: the controllers' start-up left out
 
 
 def smoothing_cases(scenario: Scenario) -> dict[str, Scenario]:
@@ -248,7 +249,7 @@ def run_check(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
         found = least_smoothing(scenario, duration_s, dt_s, limit=limit, settle_s=settle_s,
                                 cancelled=cancelled)
     return PowerQualityCheck(scenario.scenario.name, duration_s, dt_s, limit,
-                             DEFAULT_BAND_HZ, tuple(cases), found)
+                             DEFAULT_BAND_HZ, tuple(cases), found, settle_s)
 
 
 def search_text(found: SmoothingResult, duration_s: float) -> str:

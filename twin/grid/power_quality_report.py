@@ -62,11 +62,12 @@ def power_quality_report(result: PowerQualityCheck) -> str:
     if (seen_low, seen_high) != (band_low, band_high):
         seen = (f" At a step of {format_fixed(result.dt_s * 1000, 'ms', 0)} and over "
                 f"{format_duration(result.duration_s)}, {seen_low:.3g}-{seen_high:.3g} Hz of "
-                f"it can be seen (nothing above {nyquist_hz:g} Hz, half the step's rate).")
+                f"it can be seen (nothing above {nyquist_hz:g} Hz, half the sampling rate).")
     settings = [
         ("Scenario", result.scenario_name),
-        ("Sampled", f"{format_duration(result.duration_s)} after a minute of settling, "
-                    f"every {format_fixed(result.dt_s * 1000, 'ms', 0)}"),
+        ("Sampled", f"{format_duration(result.duration_s)} after "
+                    f"{format_duration(result.settle_s)} of settling, every "
+                    f"{format_fixed(result.dt_s * 1000, 'ms', 0)}"),
         ("Limit", f"no component of the grid import in {band_low:g}-{band_high:g} Hz above "
                   f"{_whole_percent(result.limit)} of the mean draw"),
     ]

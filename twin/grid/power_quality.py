@@ -133,10 +133,11 @@ def site_draw(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
 
 def with_smoothing(scenario: Scenario, floor_fraction: float | None,
                    bess_smoothing: bool | None = None,
-                   ramp_down_w_per_s: float | None = None) -> Scenario:
+                   ramp_down_w_per_s: float | None = None,
+                   shelf_storage: bool = False) -> Scenario:
     """The scenario with GPU power smoothing at ``floor_fraction`` of TDP (None: off) and,
     if given, its ramp-down rate per GPU; the BESS's smoothing on or off (None: as the
-    scenario has it)."""
+    scenario has it); the power shelves' storage as the scenario sizes it, or none."""
     update_gm: dict[str, object] = {"smoothing_enabled": floor_fraction is not None}
     if floor_fraction is not None:
         update_gm["smoothing_floor_fraction"] = floor_fraction
@@ -144,9 +145,12 @@ def with_smoothing(scenario: Scenario, floor_fraction: float | None,
         update_gm["smoothing_ramp_down_w_per_s"] = ramp_down_w_per_s
     update: dict[str, object] = {
         "gpu_management": scenario.gpu_management.model_copy(update=update_gm)}
+    power: dict[str, object] = {}
     if bess_smoothing is not None:
-        bess = scenario.power.bess.model_copy(update={"smoothing": bess_smoothing})
-        update["power"] = scenario.power.model_copy(update={"bess": bess})
+        power["bess"] = scenario.power.bess.model_copy(update={"smoothing": bess_smoothing})
+    if not shelf_storage:
+        power["shelf_storage"] = None
+    update["power"] = scenario.power.model_copy(update=power)
     return scenario.model_copy(update=update)
 
 
@@ -217,14 +221,20 @@ class PowerQualityCheck:
 
 
 def smoothing_cases(scenario: Scenario) -> dict[str, Scenario]:
-    """The scenario without smoothing, with the GPUs' (at its floor), the BESS's, and both."""
+    """The scenario without smoothing, with the GPUs' (at its floor), the BESS's, both, and
+    when the scenario has them, the power shelves' stores alone."""
     floor = scenario.gpu_management.smoothing_floor_fraction
-    return {
+    cases = {
         "no smoothing": with_smoothing(scenario, None, bess_smoothing=False),
         f"GPU smoothing (floor {floor:g})": with_smoothing(scenario, floor, False),
         "BESS smoothing": with_smoothing(scenario, None, bess_smoothing=True),
         "GPU and BESS smoothing": with_smoothing(scenario, floor, bess_smoothing=True),
     }
+    shelf = scenario.power.shelf_storage
+    if shelf is not None:
+        cases[f"power-shelf storage ({shelf.j_per_gpu:g} J per GPU)"] = with_smoothing(
+            scenario, None, bess_smoothing=False, shelf_storage=True)
+    return cases
 
 
 def run_check(scenario: Scenario, duration_s: float, dt_s: float = 0.1,

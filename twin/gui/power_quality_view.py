@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.grid.power_quality import PowerQualityCheck, search_text
+from twin.grid.power_quality import PowerQualityCheck, search_text, smoothing_cases
+from twin.scenario import Scenario
 
 # the check as ``twin power-quality`` runs it by default: 2 min after a minute of settling,
 # every 100 ms (frequencies up to 5 Hz are seen)
@@ -33,9 +34,9 @@ class LimitLine:
     percent: float
 
 
-def steps_of(search: bool) -> int:
+def steps_of(scenario: Scenario, search: bool) -> int:
     """How many progress steps a check has: one per case, one for the search."""
-    return 4 + int(search)
+    return len(smoothing_cases(scenario)) + int(search)
 
 
 def curves(result: PowerQualityCheck) -> list[Curve]:

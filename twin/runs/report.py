@@ -66,7 +66,7 @@ LIMIT_COLOUR = "#b91c1c"
 # time-axis tick spacings, the first that gives at most 8 ticks: 1, 5, 10, 15, 30 min,
 # 1, 2, 3, 6, 12 h, 1 day
 TIME_TICK_STEPS_S = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
-COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea")
+COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c")
 OTHER_RUN = " (other)"  # a line of the run compared with: dashed, in its series' colour
 CHART_POINTS = 800  # more points than an A4 page width shows only make the file larger
 CSS = """

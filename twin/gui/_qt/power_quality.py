@@ -27,7 +27,7 @@ from twin.gui import power_quality_view as view
 from twin.gui._qt.theme import DARK, Theme
 from twin.scenario import Scenario
 
-CASE_COLOURS = ("#60a5fa", "#f87171", "#4ade80", "#c084fc")
+CASE_COLOURS = ("#60a5fa", "#f87171", "#4ade80", "#c084fc", "#fb923c")
 
 
 class _CheckSignals(QObject):
@@ -93,12 +93,12 @@ class PowerQualityWindow(QWidget):
             return
         search = self.search.isChecked()
         self._step = 0
-        self.progress.setRange(0, view.steps_of(search))
+        self.progress.setRange(0, view.steps_of(self.scenario, search))
         self.progress.setValue(0)
         self.progress.show()
         self.run_button.setEnabled(False)
         self.status.setText(f"running {self.scenario.scenario.name} {self.duration_s:g} s at "
-                            f"{1000 * self.dt_s:g} ms, four cases…")
+                            f"{1000 * self.dt_s:g} ms…")
         scenario, signals, stop = self.scenario, self._signals, self._stop
         duration_s, settle_s, dt_s, limit = self.duration_s, self.settle_s, self.dt_s, self.limit
 

@@ -354,8 +354,9 @@ def run_power_quality(args: argparse.Namespace, scenario: Scenario,
     result = pq.run_check(scenario, args.duration, args.dt, args.limit, args.search)
     lines = [f"power quality: {scenario.scenario.name}, {args.duration:g} s at dt "
              f"{args.dt:g} s"]
+    width = max(len(case.label) for case in result.cases)
     for case in result.cases:
-        lines.append(f"  {case.label:<32} {case.compliance.text()}; grid energy "
+        lines.append(f"  {case.label:<{width}} {case.compliance.text()}; grid energy "
                      f"{case.energy_kwh:,.1f} kWh")
     if result.search is not None:
         lines.append(f"  search: {pq.search_text(result.search, args.duration)}")

@@ -45,7 +45,7 @@ def run_command(command: str, args: argparse.Namespace, writable: Writable) -> s
         if args.out is not None:
             writable("--out", args.out)
         if command == "power-quality":
-            return run_power_quality(args, scenario)
+            return run_power_quality(args, scenario, writable)
         run_grid_impact(args, scenario)
         print(f"twin grid-impact: wrote {args.out} (a pre-assessment, not the official "
               "score)", file=sys.stderr)
@@ -307,11 +307,15 @@ def add_power_quality_parser(sub) -> None:
                     "8000 to 125 W/s per GPU, then floors from 0.1 to 0.9 of TDP")
     pq.add_argument("--out", type=Path, metavar="FILE.csv",
                     help="write the spectra: frequency_hz and each case's relative amplitude")
+    pq.add_argument("--report", type=Path, metavar="FILE.html",
+                    help="write a self-contained HTML report: the cases' spectra against "
+                    "the limit, their verdicts and the search's answer")
 
 
 
 
-def run_power_quality(args: argparse.Namespace, scenario: Scenario) -> str:
+def run_power_quality(args: argparse.Namespace, scenario: Scenario,
+                      writable: Writable) -> str:
     """``twin power-quality``: the cases' compliance (and the search), as text."""
     from twin.grid import power_quality as pq
 
@@ -321,31 +325,20 @@ def run_power_quality(args: argparse.Namespace, scenario: Scenario) -> str:
         raise GridError("--dt must be from 10ms to 1s: slower steps show no swings")
     if args.duration < 16 * args.dt or args.duration > 3600:
         raise GridError("--duration must hold at least 16 steps and at most 1h")
-    floor = scenario.gpu_management.smoothing_floor_fraction
-    cases = {
-        "no smoothing": pq.with_smoothing(scenario, None, bess_smoothing=False),
-        f"GPU smoothing (floor {floor:g})": pq.with_smoothing(scenario, floor, False),
-        "BESS smoothing": pq.with_smoothing(scenario, None, bess_smoothing=True),
-        "GPU and BESS smoothing": pq.with_smoothing(scenario, floor, bess_smoothing=True),
-    }
+    if args.report is not None:
+        if args.report.suffix.lower() not in (".html", ".htm"):
+            raise GridError(f"--report {args.report} must end in .html")
+        writable("--report", args.report)
+    result = pq.run_check(scenario, args.duration, args.dt, args.limit, args.search)
     lines = [f"power quality: {scenario.scenario.name}, {args.duration:g} s at dt "
              f"{args.dt:g} s"]
-    spectra = {}
-    for label, case in cases.items():
-        run = pq.site_draw(case, args.duration, args.dt)
-        spectra[label] = pq.spectrum(run.power_kw, args.dt)
-        result = pq.check(spectra[label], args.limit)
-        lines.append(f"  {label:<32} {result.text()}; grid energy {run.energy_kwh:,.1f} kWh")
-    if args.search:
-        found = pq.least_smoothing(scenario, args.duration, args.dt, limit=args.limit)
-        if found.setting is None:
-            lines.append("  search: no GPU smoothing setting tried passes (ramp-down down to "
-                         "125 W/s per GPU, floors up to 0.9 of TDP)")
-        else:
-            least_floor, ramp_down = found.setting
-            lines.append(f"  search: the least GPU smoothing that passes: floor {least_floor:g} of "
-                         f"TDP, ramp-down {ramp_down:g} W/s per GPU; it costs "
-                         f"{found.extra_kwh:,.2f} kWh more over the {args.duration:g} s")
+    width = max(len(case.label) for case in result.cases)
+    for case in result.cases:
+        lines.append(f"  {case.label:<{width}} {case.compliance.text()}; grid energy "
+                     f"{case.energy_kwh:,.1f} kWh")
+    if result.search is not None:
+        lines.append(f"  search: {pq.search_text(result.search, args.duration)}")
+    spectra = {case.label: case.spectrum for case in result.cases}
     if args.out is not None:
         labels = list(spectra)
         frequencies = next(iter(spectra.values())).frequency_hz
@@ -353,6 +346,18 @@ def run_power_quality(args: argparse.Namespace, scenario: Scenario) -> str:
         rows += [f"{f:g}," + ",".join(f"{spectra[x].relative[i]:.6g}" for x in labels)
                  for i, f in enumerate(frequencies)]
         args.out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    if args.report is not None:
+        from twin.grid.power_quality_report import power_quality_report
+
+        partial = args.report.with_name(args.report.name + ".partial")
+        try:
+            partial.write_text(power_quality_report(result), encoding="utf-8")
+            partial.replace(args.report)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise GridError(f"cannot write --report {args.report}: "
+                            f"{exc.strerror or exc}") from None
+        lines.append(f"  report: {args.report}")
     return "\n".join(lines)
 
 

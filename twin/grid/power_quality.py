@@ -12,7 +12,7 @@ its amplitude to ~0.1 %). Only frequencies below the run's Nyquist frequency (1 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,18 +101,31 @@ class DrawRun:
     energy_kwh: float  # grid energy over the sampled time
 
 
+class Cancelled(Exception):
+    """Raised out of a run whose ``cancelled`` callback said so."""
+
+
 def site_draw(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
-              settle_s: float = 60.0, seed: int | None = None) -> DrawRun:
+              settle_s: float = 60.0, seed: int | None = None,
+              cancelled: Callable[[], bool] | None = None) -> DrawRun:
     """Run the site and sample its grid import every step for ``duration_s`` after
-    ``settle_s`` (the controllers' start-up left out)."""
+    ``settle_s`` (the controllers' start-up left out). ``cancelled`` is asked every
+    simulated second; when it says so, ``Cancelled`` is raised."""
     from twin.sim.engine import Simulation
     from twin.sim.snapshot import SITE_COLUMNS
 
     column = [name for name, _ in SITE_COLUMNS].index("grid_import_kw")
     sim = Simulation(scenario, seed=seed, dt_s=dt_s)
-    sim.step(round(settle_s / dt_s))
+    settle_steps = round(settle_s / dt_s)
+    per_check = max(1, round(1.0 / dt_s))
+    for done in range(0, settle_steps, per_check):
+        if cancelled is not None and cancelled():
+            raise Cancelled
+        sim.step(min(per_check, settle_steps - done))
     samples = np.empty(round(duration_s / dt_s))
     for k in range(samples.size):
+        if cancelled is not None and k % per_check == 0 and cancelled():
+            raise Cancelled
         sim.step()
         samples[k] = sim.site_values()[column]
     return DrawRun(samples, dt_s, float(samples.sum() * dt_s / 3600.0))
@@ -120,10 +133,11 @@ def site_draw(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
 
 def with_smoothing(scenario: Scenario, floor_fraction: float | None,
                    bess_smoothing: bool | None = None,
-                   ramp_down_w_per_s: float | None = None) -> Scenario:
+                   ramp_down_w_per_s: float | None = None,
+                   shelf_storage: bool = False) -> Scenario:
     """The scenario with GPU power smoothing at ``floor_fraction`` of TDP (None: off) and,
     if given, its ramp-down rate per GPU; the BESS's smoothing on or off (None: as the
-    scenario has it)."""
+    scenario has it); the power shelves' storage as the scenario sizes it, or none."""
     update_gm: dict[str, object] = {"smoothing_enabled": floor_fraction is not None}
     if floor_fraction is not None:
         update_gm["smoothing_floor_fraction"] = floor_fraction
@@ -131,9 +145,12 @@ def with_smoothing(scenario: Scenario, floor_fraction: float | None,
         update_gm["smoothing_ramp_down_w_per_s"] = ramp_down_w_per_s
     update: dict[str, object] = {
         "gpu_management": scenario.gpu_management.model_copy(update=update_gm)}
+    power: dict[str, object] = {}
     if bess_smoothing is not None:
-        bess = scenario.power.bess.model_copy(update={"smoothing": bess_smoothing})
-        update["power"] = scenario.power.model_copy(update={"bess": bess})
+        power["bess"] = scenario.power.bess.model_copy(update={"smoothing": bess_smoothing})
+    if not shelf_storage:
+        power["shelf_storage"] = None
+    update["power"] = scenario.power.model_copy(update=power)
     return scenario.model_copy(update=update)
 
 
@@ -157,20 +174,101 @@ class SmoothingResult:
 def least_smoothing(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
                     steps: Sequence[tuple[float, float]] = SMOOTHING_STEPS,
                     limit: float = DEFAULT_LIMIT, band_hz=DEFAULT_BAND_HZ,
-                    settle_s: float = 60.0) -> SmoothingResult:
+                    settle_s: float = 60.0,
+                    cancelled: Callable[[], bool] | None = None) -> SmoothingResult:
     """The first GPU smoothing setting (floor as a fraction of TDP, ramp-down in W/s per
     GPU) of ``steps``, ordered from least to most smoothing, whose site draw passes the
     limit, with the BESS's smoothing off (the GPUs' own smoothing is what is sized), and
     the grid energy it costs against none. The ramp-up rate is the scenario's."""
     plain = with_smoothing(scenario, None, bess_smoothing=False)
-    baseline = site_draw(plain, duration_s, dt_s, settle_s)
+    baseline = site_draw(plain, duration_s, dt_s, settle_s, cancelled=cancelled)
     tried = []
     for floor, ramp_down in steps:
         run = site_draw(with_smoothing(scenario, floor, False, ramp_down), duration_s,
-                        dt_s, settle_s)
+                        dt_s, settle_s, cancelled=cancelled)
         result = check(spectrum(run.power_kw, dt_s), limit, band_hz)
         tried.append(((floor, ramp_down), result))
         if result.passes:
             return SmoothingResult((floor, ramp_down), result,
                                    run.energy_kwh - baseline.energy_kwh, tuple(tried))
     return SmoothingResult(None, None, 0.0, tuple(tried))
+
+
+# --------------------------------------------------------------------------- the check
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    label: str
+    spectrum: Spectrum
+    compliance: Compliance
+    energy_kwh: float  # grid energy over the sampled time
+
+
+@dataclass(frozen=True)
+class PowerQualityCheck:
+    """What ``twin power-quality`` finds for a scenario: each smoothing case and, when
+    searched, the least GPU smoothing that passes."""
+
+    scenario_name: str
+    duration_s: float
+    dt_s: float
+    limit: float
+    band_hz: tuple[float, float]
+    cases: tuple[CaseResult, ...]
+    search: SmoothingResult | None
+    settle_s: float = 60.0  # run before sampling: the controllers' start-up left out
+
+
+def smoothing_cases(scenario: Scenario) -> dict[str, Scenario]:
+    """The scenario without smoothing, with the GPUs' (at its floor), the BESS's, both, and
+    when the scenario has them, the power shelves' stores alone."""
+    floor = scenario.gpu_management.smoothing_floor_fraction
+    cases = {
+        "no smoothing": with_smoothing(scenario, None, bess_smoothing=False),
+        f"GPU smoothing (floor {floor:g})": with_smoothing(scenario, floor, False),
+        "BESS smoothing": with_smoothing(scenario, None, bess_smoothing=True),
+        "GPU and BESS smoothing": with_smoothing(scenario, floor, bess_smoothing=True),
+    }
+    shelf = scenario.power.shelf_storage
+    if shelf is not None:
+        cases[f"power-shelf storage ({shelf.j_per_gpu:g} J per GPU)"] = with_smoothing(
+            scenario, None, bess_smoothing=False, shelf_storage=True)
+    return cases
+
+
+def run_check(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
+              limit: float = DEFAULT_LIMIT, search: bool = False, *,
+              settle_s: float = 60.0,
+              progress: Callable[[str], None] | None = None,
+              cancelled: Callable[[], bool] | None = None) -> PowerQualityCheck:
+    """Each of ``smoothing_cases`` run and checked, and with ``search`` the least GPU
+    smoothing that passes. ``progress`` is told which case runs next; ``cancelled`` is
+    asked as the runs go (``Cancelled`` raised when it says so)."""
+    cases = []
+    for label, case in smoothing_cases(scenario).items():
+        if progress is not None:
+            progress(label)
+        run = site_draw(case, duration_s, dt_s, settle_s, cancelled=cancelled)
+        s = spectrum(run.power_kw, dt_s)
+        cases.append(CaseResult(label, s, check(s, limit), run.energy_kwh))
+    found = None
+    if search:
+        if progress is not None:
+            progress("searching the least GPU smoothing that passes")
+        found = least_smoothing(scenario, duration_s, dt_s, limit=limit, settle_s=settle_s,
+                                cancelled=cancelled)
+    return PowerQualityCheck(scenario.scenario.name, duration_s, dt_s, limit,
+                             DEFAULT_BAND_HZ, tuple(cases), found, settle_s)
+
+
+def search_text(found: SmoothingResult, duration_s: float) -> str:
+    """The search's answer in a sentence."""
+    if found.setting is None:
+        return ("no GPU smoothing setting tried passes (ramp-down down to "
+                f"{RAMP_DOWN_STEPS_W_PER_S[-1]:g} W/s per GPU, floors up to "
+                f"{FLOOR_STEPS[-1]:g} of TDP)")
+    floor, ramp_down = found.setting
+    return (f"the least GPU smoothing that passes: floor {floor:g} of TDP, ramp-down "
+            f"{ramp_down:g} W/s per GPU; it costs {found.extra_kwh:,.2f} kWh more over the "
+            f"{duration_s:g} s")

@@ -66,7 +66,7 @@ LIMIT_COLOUR = "#b91c1c"
 # time-axis tick spacings, the first that gives at most 8 ticks: 1, 5, 10, 15, 30 min,
 # 1, 2, 3, 6, 12 h, 1 day
 TIME_TICK_STEPS_S = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
-COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea")
+COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c")
 OTHER_RUN = " (other)"  # a line of the run compared with: dashed, in its series' colour
 CHART_POINTS = 800  # more points than an A4 page width shows only make the file larger
 CSS = """
@@ -440,9 +440,11 @@ def time_ticks(end_s: float, start: datetime | None) -> list[tuple[float, str]]:
 def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarray]], *,
               right_lines: Sequence[tuple[str, np.ndarray, np.ndarray]] = (),
               right_unit: str = "", limits: Sequence[Limit] = (), start: datetime | None = None,
-              width: int = 760, height: int = 236) -> str:
+              width: int = 760, height: int = 236,
+              x_axis: tuple[str, Sequence[tuple[float, str]]] | None = None) -> str:
     """A line chart as inline SVG: time of day across (hours since the start when
-    ``start`` is not known) with gridlines, values up on round ticks. ``right_lines`` have
+    ``start`` is not known; another quantity when ``x_axis`` gives its name and ticks)
+    with gridlines, values up on round ticks. ``right_lines`` have
     their own axis on the right (a magnitude the left one would flatten); ``limits`` are
     drawn as dashed red steps, named at their right end. A line named "... (other)" is drawn
     dashed in the colour of the series it repeats, and the legend names each series once."""
@@ -467,7 +469,7 @@ def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarr
     def x_of(t: np.ndarray | float) -> np.ndarray:
         return left_m + np.asarray(t, dtype=float) / end_s * plot_w
 
-    for tick_s, label in time_ticks(end_s, start):
+    for tick_s, label in (time_ticks(end_s, start) if x_axis is None else x_axis[1]):
         x = float(x_of(tick_s))
         parts.append(f"<line x1='{x:.1f}' y1='{top}' x2='{x:.1f}' y2='{top + plot_h}' "
                      f"stroke='{GRID}'/><text x='{x:.1f}' y='{top + plot_h + 13}' "
@@ -475,6 +477,8 @@ def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarr
     axis_name = "time of day" if start is not None else "time since the start"
     if start is not None:
         axis_name += f" (from {start:%Y-%m-%d %H:%M})"
+    if x_axis is not None:
+        axis_name = x_axis[0]
     parts.append(f"<text x='{left_m + plot_w / 2:.1f}' y='{top + plot_h + 27}' "
                  f"font-size='10' fill='#555' text-anchor='middle'>{axis_name}</text>")
 

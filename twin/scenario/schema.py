@@ -543,6 +543,19 @@ class Bess(Strict):
         return self
 
 
+class ShelfStorage(Strict):
+    """Energy storage in the racks' power shelves, serving the fast part of each rack's
+    draw (GB300 NVL72's PSUs with storage, NVIDIA developer blog: "up to 30 %" less peak
+    grid demand). Off unless a scenario sets it; no per-rack size is published, so the
+    size and the rest are the site's figures (``twin.sim.shelf_storage``)."""
+
+    j_per_gpu: Positive = Field(description="usable energy per GPU of the rack, J")
+    time_constant_s: Positive = Field(description=(
+        "the rack's feed follows a low-pass of its draw with this time constant"))
+    efficiency: float = Field(gt=0.0, le=1.0, description=(
+        "one-way efficiency of moving energy into or out of the store"))
+
+
 class Generators(Strict):
     units: int = Field(ge=0, le=10_000)
     rating_mw: Positive
@@ -570,6 +583,7 @@ class Power(Strict):
     rack_psu: Curve
     bess: Bess
     generators: Generators
+    shelf_storage: ShelfStorage | None = None  # off: the racks draw straight through
 
 
 class TariffChoice(Strict):

@@ -59,6 +59,7 @@ from twin.sim.parameters import CduParams, compile_racks
 from twin.sim.plant import ChillerPlant, economizer_share, facility_pump_power_w
 from twin.sim.power import GENERATOR_FAILED, PowerChain
 from twin.sim.robotics.workcells import Workcells
+from twin.sim.shelf_storage import ShelfStorage
 from twin.sim.site import Site
 from twin.sim.snapshot import (
     SITE_COLUMNS,
@@ -306,6 +307,9 @@ class Simulation(SiteEvents):
         self._lever_limit: int | None = None
         self.power_chain.reset()
         self.robots.reset()
+        shelf = s.power.shelf_storage
+        self.shelf_storage = None if shelf is None else ShelfStorage.of(
+            shelf.j_per_gpu, r.gpus, shelf.time_constant_s, shelf.efficiency)
         self._next_event = 0
         self._pending_hall_w = np.zeros(h)
         self._pending_j = 0.0
@@ -322,8 +326,11 @@ class Simulation(SiteEvents):
         self._outputs: StepOutputs | None = None
 
     def battery_energy_j(self) -> float:
-        """Electrical energy held in the BESS, the UPS batteries and the robots' batteries."""
-        return self.power_chain.battery_energy_j() + self.robots.battery_energy_j()
+        """Electrical energy held in the BESS, the UPS batteries, the robots' batteries and
+        the power shelves' stores."""
+        shelves_j = 0.0 if self.shelf_storage is None else self.shelf_storage.energy_j()
+        return (self.power_chain.battery_energy_j() + self.robots.battery_energy_j()
+                + shelves_j)
 
     def stored_energy_j(self) -> float:
         """Thermal energy above 0 C in chips, rack coolant, CDUs, hall air and plant water."""
@@ -508,6 +515,12 @@ class Simulation(SiteEvents):
                                  where=rack_in_w > 0)
                 rack_levels_w = (rack_levels_w[0] * kept, rack_levels_w[1] * kept)
         air_w = rack_in_w - gpu_w - other_liquid_w  # fans, boards, PSU losses
+        if self.shelf_storage is not None:
+            # the shelves' stores serve the fast part of the draw (and flatten the swing
+            # within the step); their losses are heat in the rack
+            rack_in_w, shelf_loss_w = self.shelf_storage.step(rack_in_w, dt, live > 0)
+            air_w += shelf_loss_w
+            rack_levels_w = None
 
         # --- hall air and CRAHs on chilled water -----------------------------------------
         # the busway and UPS losses of this step's load; the transformers' losses and the

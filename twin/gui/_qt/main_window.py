@@ -55,6 +55,7 @@ from twin.gui._qt.controls import SPEEDS, ColorFieldPanel, TimeControls
 from twin.gui._qt.inspector import ObjectInspector
 from twin.gui._qt.kpi_strip import KpiStrip
 from twin.gui._qt.legend import SceneLegend
+from twin.gui._qt.power_quality import PowerQualityWindow
 from twin.gui._qt.replay_bar import ReplayBar
 from twin.gui._qt.theme import THEMES, Theme
 from twin.gui._qt.timeline import TimelinePanel
@@ -360,6 +361,9 @@ class MainWindow(QMainWindow):
         reset = QAction("Re&set to the start", self)
         reset.triggered.connect(self.runner.reset)
         simulation.addActions([run, step, reset])
+        simulation.addSeparator()
+        simulation.addAction("&Power quality…", self.show_power_quality)
+        self.power_quality: PowerQualityWindow | None = None
         self.addActions([run, step])  # shortcuts work while the 3D view has the focus
 
         view = self.menuBar().addMenu("&View")
@@ -483,6 +487,17 @@ class MainWindow(QMainWindow):
                                                   "twin run tables (*.csv *.parquet)")
         if path:
             self.compare_with(Path(path))
+
+    def show_power_quality(self) -> PowerQualityWindow:
+        """The grid import's swing spectrum against the utility limit, checked for the
+        window's scenario on a thread of its own (``twin power-quality``)."""
+        if self.power_quality is not None:
+            self.power_quality.close()  # a check of an older scenario stops
+            self.power_quality.deleteLater()
+        self.power_quality = PowerQualityWindow(self.scenario, theme=self.theme)
+        self.power_quality.show()
+        self.power_quality.start()
+        return self.power_quality
 
     def show_about(self) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.NoIcon, "About twin", about_html(), parent=self)
@@ -770,5 +785,9 @@ class MainWindow(QMainWindow):
         self.status_timer.stop()
         QApplication.instance().removeEventFilter(self)
         self.runner.stop()
+        if self.power_quality is not None:
+            self.power_quality.close()  # cancels a check under way
+            self.power_quality.deleteLater()
+            self.power_quality = None
         self.canvas.close()
         super().closeEvent(event)

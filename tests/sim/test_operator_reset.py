@@ -56,3 +56,20 @@ def test_without_operators_on_call_a_tripped_rack_stays_off():
         update={"operator_reset_s": 10 * 86400.0})})
     _, rows = _outage_run(never, 60.0)
     assert rows[-1][1] == 1 and rows[-1][2] == 0.0
+
+
+def test_a_reset_from_the_window_clears_the_operators_pending_reset():
+    scenario = load("single-rack")
+    sim = Simulation(scenario, dt_s=60.0)
+    sim.step(10)
+    sim.apply(UtilityOutage(at_s=0, kind="utility-outage", duration_s=OUTAGE_S))
+    sim.step(25)  # the outage is over, the rack tripped in it and waits for the operators
+    assert sim.site_values()[COLUMN["tripped_racks"]] == 1
+    assert sim.reset_racks() == 1
+    it_kw = []
+    for _ in range(round(2 * scenario.site.operator_reset_s / 60.0)):
+        sim.step()
+        it_kw.append(float(sim.site_values()[COLUMN["it_power_kw"]]))
+    # it runs the whole while: the operators' reset, when it falls due, has nothing to do
+    assert min(it_kw[5:]) > 100.0
+    assert max(it_kw[5:]) - min(it_kw[5:]) < 1.0

@@ -857,6 +857,7 @@ class Simulation(SiteEvents):
         """Bring tripped racks back online (an operator's reset); returns how many."""
         count = int(np.count_nonzero(self.state.tripped))
         self.state.tripped[:] = False
+        self._operator_reset_at_s[:] = np.inf
         return count
 
     def _last_grid_import_w(self) -> float:

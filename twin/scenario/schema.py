@@ -132,6 +132,13 @@ class Site(Strict):
     longitude_deg: float = Field(ge=-180, le=180)
     utc_offset_h: float = Field(ge=-12, le=14)
     elevation_m: float = Field(0.0, ge=-500, le=6000)
+    # An assumption, not a published figure: an operator on site around the clock (the
+    # Uptime Institute's Operational Sustainability standard asks 24x7 qualified staff
+    # on site for Tier III/IV) sees the trip alarm, checks the cooling and powers the
+    # rack on from its BMC within half an hour.
+    operator_reset_s: Duration = Field(1800.0, description=(
+        "after a rack trips and no service robot of its hall takes it, the time until "
+        "the site's operators power it on again"))
 
 
 Monthly = Annotated[list[float], Field(min_length=12, max_length=12)]

@@ -240,6 +240,7 @@ class Simulation(SiteEvents):
         self.weather = Weather.from_scenario(s, self.seed)
         self.power_chain = PowerChain.from_scenario(s, topo, self.seed)
         self.robots = Workcells(s, topo, self.site.layout)
+        self.operator_reset_s = s.site.operator_reset_s
         self._events = sorted(s.events, key=lambda e: e.at_s)
         self._util = np.zeros(topo.rack_count)
 
@@ -313,6 +314,9 @@ class Simulation(SiteEvents):
         self._next_event = 0
         self._pending_hall_w = np.zeros(h)
         self._pending_j = 0.0
+        # when the site's operators power each rack on again after a trip no service robot
+        # takes (inf: none due)
+        self._operator_reset_at_s = np.full(n, np.inf)
         self._import_baseline_w: float | None = None
         self._demand_response: tuple[float, float] | None = None  # (end time, target kW)
         # the implicit controllers' plant slopes, carried from step to step (NaN: probe)
@@ -364,7 +368,16 @@ class Simulation(SiteEvents):
         # --- workload and GPU power -------------------------------------------------
         util = self.workload.utilization(t0, dt, self._util)
         # racks run unless tripped or their hall's UPS dropped them (batteries run down);
-        # those of a UPS whose batteries empty within the step run until then
+        # those of a UPS whose batteries empty within the step run until then, those the
+        # operators power on within the step from then on (their GPU junctions, as those
+        # of racks a UPS drops, see the mean power over the step: a simplification)
+        restart_share = None
+        due = self._operator_reset_at_s < t0 + dt
+        if due.any():
+            st.tripped[due] = False
+            restart_share = np.where(due, np.minimum(
+                (t0 + dt - self._operator_reset_at_s) / dt, 1.0), 1.0)
+            self._operator_reset_at_s[due] = np.inf
         online = ~(st.tripped | st.rack_electrical_isolated)  # isolated: its breakers open
         live: np.ndarray = online
         ups_share = self.power_chain.hall_powered_share
@@ -374,6 +387,9 @@ class Simulation(SiteEvents):
             online &= rack_share > 0.0
             live = online * rack_share
             dark_s = rack_share * dt
+        if restart_share is not None:
+            live = live * restart_share
+        partly_live = dark_s is not None or restart_share is not None
         demand_w = self.rack_idle_w + util * self.rack_dynamic_w
         ramp_w = 0.0
         if st.smoothing_enabled:
@@ -500,11 +516,24 @@ class Simulation(SiteEvents):
             rack_in_w, high_w, low_w = self.power_chain.rack_input_levels_w(
                 gpu_high_w * kept + other_high_w, gpu_low_w * kept + other_low_w, share)
             rack_levels_w = (high_w, low_w)
-        else:
+        elif chips.steady or partly_live:
             rack_in_w = self.power_chain.rack_input_w(gpu_w + other_w)
-        if dark_s is not None:
-            # a rack whose UPS drops it inside the step draws through its PSUs at its
-            # load until then, not at the step's mean
+        else:
+            # a rack that trips inside the step draws through its PSUs at its load until
+            # then and nothing after: two levels, each for its share of the step, so the
+            # PSU, UPS and busway losses (and the room heat they make) are those of the
+            # load that ran, not of the step's mean (at dt = 300 s the mean of a rack
+            # that ran a fifth of the step sits at the bottom of the UPS curve)
+            tripped_share = np.where(chips.tripped_in_step, chips.online_share, 1.0)
+            running_in_w = self.power_chain.rack_input_w(np.divide(
+                gpu_w + other_w, tripped_share, out=np.zeros_like(gpu_w),
+                where=tripped_share > 0))
+            rack_in_w = running_in_w * tripped_share
+            rack_levels_w = (running_in_w,
+                             np.where(chips.tripped_in_step, 0.0, running_in_w))
+        if partly_live:
+            # a rack whose UPS drops it (or the operators power on) inside the step draws
+            # through its PSUs at its load while it runs, not at the step's mean
             running_w = np.divide(gpu_w + other_w, live, out=np.zeros_like(gpu_w),
                                   where=live > 0)
             rack_in_w = np.where(live > 0, live * self.power_chain.rack_input_w(running_w),
@@ -528,7 +557,7 @@ class Simulation(SiteEvents):
         # flow found beyond the losses taken here)
         hall_air_in_w: np.ndarray = np.bincount(topo.rack_hall, weights=air_w,
                                                 minlength=self.hall_count)
-        room_loss_w = self.power_chain.hall_room_loss_w(rack_in_w)
+        room_loss_w = self.power_chain.hall_room_loss_w(rack_in_w, rack_levels_w)
         hall_air_in_w += room_loss_w
         hall_air_in_w += self._pending_hall_w
         chilled_start_c = float(st.chilled_c[0])
@@ -652,7 +681,17 @@ class Simulation(SiteEvents):
         # repaired racks come back for the next step, whatever tripped them may again
         st.tripped[self.robots.repaired] = False
         if newly_overheated.any():
-            self.robots.request_repairs(np.flatnonzero(newly_overheated))
+            tripped_now = np.flatnonzero(newly_overheated)
+            self.robots.request_repairs(tripped_now)
+            # A GPU tray's thermal trip (THERMTRIP: the board powers itself off) does not
+            # clear when the coolant cools again: the tray stays off until someone powers
+            # it on (a BMC power-on or a reseat). Where no service robot takes the rack
+            # (none in its hall, or none can reach it) the site's operators do, after
+            # their response time. A rack that merely lost its power (its UPS ran down)
+            # is not tripped and comes back with the power, without anyone.
+            unattended = tripped_now[~self.robots.awaiting_repair[tripped_now]]
+            tripped_at_s = t0 + (dt if chips.steady else chips.trip_s[unattended])
+            self._operator_reset_at_s[unattended] = tripped_at_s + self.operator_reset_s
         self._pending_hall_w = (self.power_chain.losses.hall_indoor_w - room_loss_w
                                 + self.robots.hall_heat_w)
         self._pending_j = float(self._pending_hall_w.sum()) * dt
@@ -856,6 +895,7 @@ class Simulation(SiteEvents):
         """Bring tripped racks back online (an operator's reset); returns how many."""
         count = int(np.count_nonzero(self.state.tripped))
         self.state.tripped[:] = False
+        self._operator_reset_at_s[:] = np.inf
         return count
 
     def _last_grid_import_w(self) -> float:

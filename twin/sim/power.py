@@ -487,11 +487,17 @@ class PowerChain:
             ups_in *= hall_share
         return busway_loss, ups_out, ups_in, ups_rating
 
-    def hall_room_loss_w(self, rack_in_w: np.ndarray) -> np.ndarray:
-        """Each hall's busway and UPS losses, W, at the racks' mean input: the part of its
-        electrical rooms' heat known before the step's load flow (which adds the
-        transformers' and the swing's share)."""
-        busway_loss, ups_out, ups_in, _ = self._ups_and_busways(rack_in_w)
+    def hall_room_loss_w(self, rack_in_w: np.ndarray,
+                         rack_levels_w: tuple[np.ndarray, np.ndarray] | None = None
+                         ) -> np.ndarray:
+        """Each hall's busway and UPS losses, W: the part of its electrical rooms' heat
+        known before the step's load flow (which adds the transformers'). The busways
+        carry the racks' mean input; the UPS, where the racks run at two levels within
+        the step (``rack_levels_w``, as in ``step``), the weighted loss of both."""
+        busway_loss, ups_out, ups_in, ups_rating = self._ups_and_busways(rack_in_w)
+        if rack_levels_w is not None:
+            ups_in, _ = self._ups_levels(rack_in_w, rack_levels_w, ups_out, ups_in,
+                                         ups_rating)
         return np.bincount(self.row_hall, weights=busway_loss,
                            minlength=self.hall_count) + (ups_in - ups_out)
 

@@ -31,12 +31,13 @@ def main() -> None:
     start = dt.datetime(2026, 4, 1)
     time_s = np.arange(1, 31 * 1440 + 1) * 60.0
     rng = np.random.default_rng(1)
-    power_kw = 40_000 + 5_000 * np.sin(2 * np.pi * time_s / 86400) + rng.normal(0, 500,
-                                                                                 time_s.size)
-    tariff = tariff_for(TariffChoice(file="kepco-industrial-b", option="III",
-                                     contract_demand_kw=60_000))
-    rule = DemandResponseProgramme(programme="reliability", registered_kw=10_000,
-                                   energy_krw_per_kwh=150)
+    power_kw = 40_000 + 5_000 * np.sin(2 * np.pi * time_s / 86400) + rng.normal(0, 500, time_s.size)
+    tariff = tariff_for(
+        TariffChoice(file="kepco-industrial-b", option="III", contract_demand_kw=60_000)
+    )
+    rule = DemandResponseProgramme(
+        programme="reliability", registered_kw=10_000, energy_krw_per_kwh=150
+    )
     dispatch = [Dispatch(dt.datetime(2026, 4, 30, 14), 2, 10_000.0)]
     kr = holidays.country_holidays("KR")
     bill_ms, settle_ms = [], []
@@ -49,8 +50,10 @@ def main() -> None:
         t2 = time.perf_counter()
         bill_ms.append((t1 - t0) * 1e3)
         settle_ms.append((t2 - t1) * 1e3)
-    print(f"bill of a month, 44,640 rows: median {statistics.median(bill_ms):.0f} ms "
-          f"({args.repeats} repeats)")
+    print(
+        f"bill of a month, 44,640 rows: median {statistics.median(bill_ms):.0f} ms "
+        f"({args.repeats} repeats)"
+    )
     print(f"settlement of a month, 1 dispatch: median {statistics.median(settle_ms):.0f} ms")
 
 

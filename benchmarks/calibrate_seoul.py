@@ -48,26 +48,41 @@ STEP_S = 10.0
 
 def overall_cv(validation) -> float:
     """RMS over the point groups of their CV(RMSE) at the data's interval."""
-    values = [v["interval"].cv_rmse_pct for v in validation.per_group.values()
-              if math.isfinite(v["interval"].cv_rmse_pct)]
+    values = [
+        v["interval"].cv_rmse_pct
+        for v in validation.per_group.values()
+        if math.isfinite(v["interval"].cv_rmse_pct)
+    ]
     return float(np.sqrt(np.mean(np.square(values)))) if values else math.nan
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hours", type=float, default=1.0,
-                        help="hours of 10 s data (1; the fit window starts after --warmup)")
+    parser.add_argument(
+        "--hours",
+        type=float,
+        default=1.0,
+        help="hours of 10 s data (1; the fit window starts after --warmup)",
+    )
     parser.add_argument("--week", action="store_true", help="a week of data (168 h)")
-    parser.add_argument("--warmup", type=float, default=20.0,
-                        help="minutes the model settles before the fit window (20)")
-    parser.add_argument("--fit", nargs="+", default=DEFAULT_FIT, metavar="NAME",
-                        help="parameters fitted (default: the five perturbed ones)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=20.0,
+        help="minutes the model settles before the fit window (20)",
+    )
+    parser.add_argument(
+        "--fit",
+        nargs="+",
+        default=DEFAULT_FIT,
+        metavar="NAME",
+        help="parameters fitted (default: the five perturbed ones)",
+    )
     args = parser.parse_args(argv)
     hours = 168.0 if args.week else args.hours
     warmup_s = args.warmup * 60.0
     if hours * 3600.0 <= warmup_s + 10 * STEP_S:
-        parser.error(f"--hours {hours:g} leaves no fit window after a {args.warmup:g} min "
-                     "warm-up")
+        parser.error(f"--hours {hours:g} leaves no fit window after a {args.warmup:g} min warm-up")
     scenario = load("seoul-ai-factory")
     params = registry(scenario)
     unknown = [name for name in args.fit if name not in {p.name for p in params}]
@@ -78,29 +93,41 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         site, components = Path(folder) / "site.csv", Path(folder) / "components.parquet"
         started = time.process_time()
-        run_headless(plant, duration_s=hours * 3600.0, dt_s=STEP_S, every_steps=1, out=site,
-                     components=components, progress=None)
+        run_headless(
+            plant,
+            duration_s=hours * 3600.0,
+            dt_s=STEP_S,
+            every_steps=1,
+            out=site,
+            components=components,
+            progress=None,
+        )
         data_cpu_s = time.process_time() - started
         m = read_measurements([site, components])
         fitted = select(params, args.fit)
         started = time.process_time()
-        cal = calibrate(m, scenario, fitted, window=(warmup_s, hours * 3600.0),
-                        warmup_s=warmup_s)
+        cal = calibrate(m, scenario, fitted, window=(warmup_s, hours * 3600.0), warmup_s=warmup_s)
         cpu_s = time.process_time() - started
-    print(f"seoul-ai-factory, {hours:g} h of 10 s data ({len(m.values)} points, "
-          f"{m.time_s.size} rows; the plant's run took {data_cpu_s:.1f} CPU s): calibration "
-          f"of {len(fitted)} parameters {cpu_s:.1f} CPU s, {cal.evaluations} model runs of "
-          f"{cpu_s / cal.evaluations:.2f} CPU s")
+    print(
+        f"seoul-ai-factory, {hours:g} h of 10 s data ({len(m.values)} points, "
+        f"{m.time_s.size} rows; the plant's run took {data_cpu_s:.1f} CPU s): calibration "
+        f"of {len(fitted)} parameters {cpu_s:.1f} CPU s, {cal.evaluations} model runs of "
+        f"{cpu_s / cal.evaluations:.2f} CPU s"
+    )
     for r in cal.params:
         true_value = truth[r.param.name]
-        status = (f"fitted {r.value:.5g} ± {r.std:.2g}" if r.fitted
-                  else f"at prior {r.value:.5g} ({r.note})")
-        print(f"  {r.param.name}: truth {true_value:.5g}, {status}, error "
-              f"{100 * (r.value - true_value) / true_value:+.1f} %")
+        status = (
+            f"fitted {r.value:.5g} ± {r.std:.2g}"
+            if r.fitted
+            else f"at prior {r.value:.5g} ({r.note})"
+        )
+        print(
+            f"  {r.param.name}: truth {true_value:.5g}, {status}, error "
+            f"{100 * (r.value - true_value) / true_value:+.1f} %"
+        )
     before = overall_cv(cal.fit_window.validation_before)
     after = overall_cv(cal.fit_window.validation_after)
-    print(f"  CV(RMSE) at 10 s, RMS over point groups: {before:.2f} % before, {after:.2f} % "
-          "after")
+    print(f"  CV(RMSE) at 10 s, RMS over point groups: {before:.2f} % before, {after:.2f} % after")
     return 0
 
 

@@ -37,8 +37,7 @@ from twin.runs.output import run_headless
 from twin.scenario import load, loads
 from twin.sim.engine import Simulation
 
-CDU_PARAMETERS = ["cdu.*.hx_ua", "cdu.*.series_dp", "cdu.*.pump_efficiency",
-                  "cdu.*.loop_volume"]
+CDU_PARAMETERS = ["cdu.*.hx_ua", "cdu.*.series_dp", "cdu.*.pump_efficiency", "cdu.*.loop_volume"]
 WEEK_S = 7 * 86400.0
 
 
@@ -47,14 +46,21 @@ def one_cdu(hours: float, folder: Path) -> tuple[float, int, float]:
     scenario = loads(plant_text())
     params = registry(scenario)
     truth = ScenarioFactory(scenario, params).build(
-        [p.prior * TRUTH_FACTORS.get(p.name, 1.0) for p in params])
+        [p.prior * TRUTH_FACTORS.get(p.name, 1.0) for p in params]
+    )
     site, components = folder / "site.csv", folder / "components.parquet"
-    run_headless(truth, duration_s=hours * 3600.0, dt_s=10.0, every_steps=1, out=site,
-                 components=components, progress=None)
+    run_headless(
+        truth,
+        duration_s=hours * 3600.0,
+        dt_s=10.0,
+        every_steps=1,
+        out=site,
+        components=components,
+        progress=None,
+    )
     m = read_measurements([site, components])
     started = time.process_time()
-    cal = calibrate(m, scenario, select(params, CDU_PARAMETERS),
-                    window=(1800.0, hours * 3600.0))
+    cal = calibrate(m, scenario, select(params, CDU_PARAMETERS), window=(1800.0, hours * 3600.0))
     total = time.process_time() - started
     return total, cal.evaluations, total / cal.evaluations
 
@@ -65,19 +71,23 @@ def seoul_run_per_week(hours: float) -> tuple[float, int]:
     scenario = load("seoul-ai-factory")
     sim = Simulation(scenario, dt_s=10.0)
     rows = round(hours * 3600.0 / 10.0) + 1
-    values = {"site/ambient_c": [], "site/wet_bulb_c": [], "site/it_power_kw": [],
-              "cdu/" + sim.topology.cdu_names[0] + "/return_c": []}
+    values = {
+        "site/ambient_c": [],
+        "site/wet_bulb_c": [],
+        "site/it_power_kw": [],
+        "cdu/" + sim.topology.cdu_names[0] + "/return_c": [],
+    }
     for _ in range(rows):  # the data: the site's own run, sampled every 10 s
         sim.step()
         site = sim.live_view().site
         for point in ("ambient_c", "wet_bulb_c", "it_power_kw"):
             values[f"site/{point}"].append(site[point])
         values["cdu/" + sim.topology.cdu_names[0] + "/return_c"].append(
-            float(sim.state.cdu_coolant_c[0]))
+            float(sim.state.cdu_coolant_c[0])
+        )
     time_s = [10.0 * (k + 1) for k in range(rows)]
     m = from_point_columns(time_s, values, "seoul")
-    model = DrivenModel(m, 10.0, time_s[-1], [p for p in values if is_modelled(p)],
-                        warmup_s=0.0)
+    model = DrivenModel(m, 10.0, time_s[-1], [p for p in values if is_modelled(p)], warmup_s=0.0)
     started = time.process_time()
     model.run(scenario)
     per_run = time.process_time() - started
@@ -88,8 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=24.0, help="data for one CDU (24)")
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--seoul-hours", type=float, default=1.0,
-                        help="driven seoul model time measured, then scaled to a week")
+    parser.add_argument(
+        "--seoul-hours",
+        type=float,
+        default=1.0,
+        help="driven seoul model time measured, then scaled to a week",
+    )
     args = parser.parse_args(argv)
     totals, runs, per_run = [], [], []
     for _ in range(args.repeats):
@@ -98,17 +112,21 @@ def main(argv: list[str] | None = None) -> int:
         totals.append(total)
         runs.append(count)
         per_run.append(each)
-    print(f"one CDU, {args.hours:g} h of 10 s data ({len(CDU_PARAMETERS)} parameters): "
-          f"median {statistics.median(totals):.1f} CPU s, {statistics.median(runs):.0f} "
-          f"model runs of {statistics.median(per_run):.2f} CPU s, over {args.repeats} "
-          "repeat(s)")
+    print(
+        f"one CDU, {args.hours:g} h of 10 s data ({len(CDU_PARAMETERS)} parameters): "
+        f"median {statistics.median(totals):.1f} CPU s, {statistics.median(runs):.0f} "
+        f"model runs of {statistics.median(per_run):.2f} CPU s, over {args.repeats} "
+        "repeat(s)"
+    )
     week_run, seoul_params = seoul_run_per_week(args.seoul_hours)
     runs_per_param = statistics.median(runs) / len(CDU_PARAMETERS)
     estimate = week_run * runs_per_param * seoul_params
-    print(f"seoul-ai-factory, a week of 10 s data: one driven run {week_run / 3600:.1f} "
-          f"CPU h (measured over {args.seoul_hours:g} h, scaled); a calibration of its "
-          f"{seoul_params} parameters at {runs_per_param:.1f} runs each: about "
-          f"{estimate / 3600:.0f} CPU h (estimate, not run)")
+    print(
+        f"seoul-ai-factory, a week of 10 s data: one driven run {week_run / 3600:.1f} "
+        f"CPU h (measured over {args.seoul_hours:g} h, scaled); a calibration of its "
+        f"{seoul_params} parameters at {runs_per_param:.1f} runs each: about "
+        f"{estimate / 3600:.0f} CPU h (estimate, not run)"
+    )
     return 0
 
 

@@ -57,8 +57,9 @@ def start_broker(folder: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     config = folder / "mosquitto.conf"
     config.write_text(f"persistence false\nlistener {port} 127.0.0.1\nallow_anonymous true\n")
-    process = subprocess.Popen([mosquitto, "-c", str(config)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [mosquitto, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(200):
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
@@ -71,14 +72,22 @@ def plant_round(url: str) -> tuple[float, float]:
     """(messages/s with every point due, wall seconds of one 2 s period)."""
     scenario = load(SCENARIO)
     sim = Simulation(scenario)
-    link = MqttLink(broker_settings(url, client_id="bench-plant", environ={}),
-                    log=open("/dev/null", "w"), name="bench")  # noqa: SIM115
+    link = MqttLink(
+        broker_settings(url, client_id="bench-plant", environ={}),
+        log=open("/dev/null", "w"),  # noqa: SIM115
+        name="bench",
+    )
     link.start()
     link.wait_connected(30)
     points = default_points(scenario, sim.topology)
-    bms = VirtualBms(scenario, sim.topology, points,
-                     lambda t, p, r: link.publish(t, p, retain=r), sim.set_cdu_supply_setpoint,
-                     apply_isolation=sim.set_rack_isolation)
+    bms = VirtualBms(
+        scenario,
+        sim.topology,
+        points,
+        lambda t, p, r: link.publish(t, p, retain=r),
+        sim.set_cdu_supply_setpoint,
+        apply_isolation=sim.set_rack_isolation,
+    )
     sim.step()
     bms.observe(sim.snapshot(robots=False))  # metadata and the first values
     bms.republish_all()
@@ -97,21 +106,41 @@ def plant_round(url: str) -> tuple[float, float]:
     return rate, period_s
 
 
-def shadow_round(url: str, seconds: float, folder: Path) -> tuple[float, float, float, float,
-                                                                   float]:
+def shadow_round(
+    url: str, seconds: float, folder: Path
+) -> tuple[float, float, float, float, float]:
     """(messages/s ingested, latency p50 s, p95 s, peak RSS MB first half, second half)."""
     scenario = load(SCENARIO)
     sim = Simulation(scenario)
     shadow = Shadow(sim, default_points(scenario, sim.topology), log=open("/dev/null", "w"))  # noqa: SIM115
-    link = MqttLink(broker_settings(url, client_id="bench-shadow", environ={}),
-                    subscriptions=("BMS/v1/PUB/#",), log=open("/dev/null", "w"), name="bench")  # noqa: SIM115
+    link = MqttLink(
+        broker_settings(url, client_id="bench-shadow", environ={}),
+        subscriptions=("BMS/v1/PUB/#",),
+        log=open("/dev/null", "w"),  # noqa: SIM115
+        name="bench",
+    )
     link.start()
     link.wait_connected(30)
     log = (folder / "plant.log").open("w")
-    plant = subprocess.Popen([sys.executable, "-m", "twin", "plant", "--scenario", SCENARIO,
-                              "--broker", url, "--speed", "1x", "--duration",
-                              f"{seconds + 5:g}s"], cwd=ROOT, stdout=log,
-                             stderr=subprocess.STDOUT)
+    plant = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "twin",
+            "plant",
+            "--scenario",
+            SCENARIO,
+            "--broker",
+            url,
+            "--speed",
+            "1x",
+            "--duration",
+            f"{seconds + 5:g}s",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     latencies: list[float] = []
     arrivals: list[tuple[int, float]] = []  # (value timestamp ms, arrival wall time)
     first_wall = None
@@ -153,37 +182,51 @@ def shadow_round(url: str, seconds: float, folder: Path) -> tuple[float, float, 
             while arrivals and arrivals[0][0] <= reached_ms:
                 latencies.append(now - heapq.heappop(arrivals)[1])
         half = 0 if sim.time_s < seconds / 2 else 1
-        rss_halves[half] = max(rss_halves[half],
-                               resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        rss_halves[half] = max(
+            rss_halves[half], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        )
     elapsed = time.perf_counter() - (start_ingest or time.perf_counter())
     plant.terminate()
     plant.wait(30)
     link.stop()
     lat = np.array(latencies) if latencies else np.array([np.nan])
-    return (messages / max(elapsed, 1e-9), float(np.percentile(lat, 50)),
-            float(np.percentile(lat, 95)), rss_halves[0], rss_halves[1])
+    return (
+        messages / max(elapsed, 1e-9),
+        float(np.percentile(lat, 50)),
+        float(np.percentile(lat, 95)),
+        rss_halves[0],
+        rss_halves[1],
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=60.0,
-                        help="simulated (= wall, at 1x) seconds the shadow follows per round")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=60.0,
+        help="simulated (= wall, at 1x) seconds the shadow follows per round",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker, url = start_broker(Path(tmp))
         try:
             plant = [plant_round(url) for _ in range(args.repeat)]
-            print(f"plant, {SCENARIO}: {statistics.median(r for r, _ in plant):,.0f} messages/s "
-                  "with every point due; one 2 s period (2 steps + ~40k messages) "
-                  f"{statistics.median(p for _, p in plant):.2f} s wall (median of "
-                  f"{args.repeat})")
+            print(
+                f"plant, {SCENARIO}: {statistics.median(r for r, _ in plant):,.0f} messages/s "
+                "with every point due; one 2 s period (2 steps + ~40k messages) "
+                f"{statistics.median(p for _, p in plant):.2f} s wall (median of "
+                f"{args.repeat})"
+            )
             shadow = [shadow_round(url, args.seconds, Path(tmp)) for _ in range(args.repeat)]
             med = [statistics.median(r[k] for r in shadow) for k in range(5)]
-            print(f"shadow, {SCENARIO} at 1x: {med[0]:,.0f} messages/s ingested; "
-                  f"publish-to-model latency p50 {med[1]:.2f} s, p95 {med[2]:.2f} s; "
-                  f"peak RSS {med[3]:,.0f} MB (first half) / {med[4]:,.0f} MB (second half) "
-                  f"(medians of {args.repeat})")
+            print(
+                f"shadow, {SCENARIO} at 1x: {med[0]:,.0f} messages/s ingested; "
+                f"publish-to-model latency p50 {med[1]:.2f} s, p95 {med[2]:.2f} s; "
+                f"peak RSS {med[3]:,.0f} MB (first half) / {med[4]:,.0f} MB (second half) "
+                f"(medians of {args.repeat})"
+            )
         finally:
             broker.terminate()
             broker.wait(10)

@@ -132,13 +132,13 @@ def observe(window, clock: FrameClock, seconds: float) -> dict:
     sampler.stop()
     elapsed = time.perf_counter() - began
     begins = np.array(clock.begins[first:])
-    ends = np.array(clock.ends[first:len(clock.begins)])
+    ends = np.array(clock.ends[first : len(clock.begins)])
     running = [s for s in stats if not s.paused and s.steps_per_s > 0]
     return {
         "frames": len(begins),
         "fps": len(begins) / elapsed,
         "frame_ms": percentiles_ms(np.diff(begins)),
-        "scene_draw_ms": percentiles_ms(ends - begins[:len(ends)]),
+        "scene_draw_ms": percentiles_ms(ends - begins[: len(ends)]),
         "steps_per_s": statistics.median(s.steps_per_s for s in running) if running else 0.0,
         "realtime_factor": statistics.median(s.speed for s in running) if running else 0.0,
     }
@@ -193,8 +193,7 @@ class InputProbe(QObject):
             raise RuntimeError("the window has no Space shortcut to run and pause")
         run_pause[0].triggered.connect(self._on_key_handled)  # after the window's own slot
         # last of the release handlers: after the window has picked and selected
-        window.canvas.canvas.events.mouse_release.connect(self._on_click_handled,
-                                                          position="last")
+        window.canvas.canvas.events.mouse_release.connect(self._on_click_handled, position="last")
         window.canvas.canvas.events.draw.connect(self._on_drawn, position="last")
         self.requested.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         layout = window.layout_.racks
@@ -204,8 +203,9 @@ class InputProbe(QObject):
         self.click_at = QPoint(round(x), round(y))
 
     def run(self, seconds: float) -> None:
-        sender = threading.Thread(target=self._send, args=(time.perf_counter() + seconds,),
-                                  name="input-sender")
+        sender = threading.Thread(
+            target=self._send, args=(time.perf_counter() + seconds,), name="input-sender"
+        )
         sender.start()
         run_for(seconds + ANSWER_TIMEOUT_S)
         sender.join()
@@ -226,8 +226,9 @@ class InputProbe(QObject):
         if kind == "key":
             QTest.keyClick(self.window, Qt.Key.Key_Space)
         else:
-            QTest.mouseClick(self.window.canvas.canvas.native, Qt.MouseButton.LeftButton,
-                             pos=self.click_at)
+            QTest.mouseClick(
+                self.window.canvas.canvas.native, Qt.MouseButton.LeftButton, pos=self.click_at
+            )
 
     def _on_key_handled(self) -> None:
         self.handled_s["key"].append(time.perf_counter() - self._sent_at)
@@ -296,10 +297,14 @@ class VisualCosts:
     def print(self, frames: int) -> None:
         print(f"{'draw per frame, by adapter: visual':<44}{'ms':>8}{'rebuilds':>10}")
         for key in sorted(self.draw_s, key=self.draw_s.get, reverse=True):
-            print(f"  {key:<42}{1000 * self.draw_s[key] / frames:8.2f}"
-                  f"{self.rebuilds[key] / frames:10.2f}")
-        print(f"  {'all visuals':<42}{1000 * sum(self.draw_s.values()) / frames:8.2f}"
-              f"{sum(self.rebuilds.values()) / frames:10.2f}")
+            print(
+                f"  {key:<42}{1000 * self.draw_s[key] / frames:8.2f}"
+                f"{self.rebuilds[key] / frames:10.2f}"
+            )
+        print(
+            f"  {'all visuals':<42}{1000 * sum(self.draw_s.values()) / frames:8.2f}"
+            f"{sum(self.rebuilds.values()) / frames:10.2f}"
+        )
 
 
 def median_ms(function, argument) -> float:
@@ -317,8 +322,10 @@ def profile_frames(window, clock: FrameClock, seconds: float, top: int, title: s
     print(f"\n--- where frame time goes, redrawing at once: {title} ---")
     with ContinuousRedraw(window), VisualCosts() as costs:
         frames = observe(window, clock, seconds)
-    print(f"{frames['fps']:.1f} fps, frame p50 {frames['frame_ms']['p50']:.1f} ms, scene draw "
-          f"p50 {frames['scene_draw_ms']['p50']:.1f} ms")
+    print(
+        f"{frames['fps']:.1f} fps, frame p50 {frames['frame_ms']['p50']:.1f} ms, scene draw "
+        f"p50 {frames['scene_draw_ms']['p50']:.1f} ms"
+    )
     costs.print(max(1, frames["frames"]))
     profile = cProfile.Profile()
     with ContinuousRedraw(window):
@@ -332,14 +339,21 @@ def profile_frames(window, clock: FrameClock, seconds: float, top: int, title: s
     snapshot = window.snapshot
     for adapter in window.canvas.adapters:
         print(f"  {type(adapter).__name__:<20}{median_ms(adapter.update, snapshot):8.2f}")
-    for widget, update in ((window.kpis, window.kpis.update_snapshot),
-                           (window.inspector, window.inspector.update_snapshot)):
+    for widget, update in (
+        (window.kpis, window.kpis.update_snapshot),
+        (window.inspector, window.inspector.update_snapshot),
+    ):
         print(f"  {type(widget).__name__:<20}{median_ms(update, snapshot):8.2f}")
 
 
-def measure(name: str, speed: float | None, seconds: float, profile_top: int,
-            size: tuple[int, int],
-            launched_at: float) -> dict:
+def measure(
+    name: str,
+    speed: float | None,
+    seconds: float,
+    profile_top: int,
+    size: tuple[int, int],
+    launched_at: float,
+) -> dict:
     """One window on one scenario, in this (fresh) process."""
     rss_at_launch = rss_mib()
     # the window's modules load here, after the memory of a bare process is read
@@ -356,23 +370,28 @@ def measure(name: str, speed: float | None, seconds: float, profile_top: int,
     scenario = load(name)
     simulation = Simulation.from_scenario(scenario)
     app = create_application()
-    window = MainWindow(scenario, simulation, alarms=AlarmEngine.from_scenario(scenario),
-                        speed=speed, running=True)
+    window = MainWindow(
+        scenario, simulation, alarms=AlarmEngine.from_scenario(scenario), speed=speed, running=True
+    )
     clock = FrameClock(window)
     window.setGeometry(0, 0, *size)
     window.show()
     window.activateWindow()  # shortcuts go to the active window
     if not wait_until(lambda: clock.live_at is not None, START_TIMEOUT_S):
-        raise RuntimeError(f"{name}: no live frame within {START_TIMEOUT_S:.0f} s "
-                           f"({len(clock.ends)} frames drawn, snapshot "
-                           f"{'shown' if window.snapshot is not None else 'never shown'})")
+        raise RuntimeError(
+            f"{name}: no live frame within {START_TIMEOUT_S:.0f} s "
+            f"({len(clock.ends)} frames drawn, snapshot "
+            f"{'shown' if window.snapshot is not None else 'never shown'})"
+        )
     result = {
-        "scenario": name, "speed": "max" if speed is None else f"{speed:g}",
+        "scenario": name,
+        "speed": "max" if speed is None else f"{speed:g}",
         "racks": window.topology.rack_count,
         "canvas_px": list(window.canvas.canvas.physical_size),
         "startup_s": time.time() - launched_at - (time.perf_counter() - clock.live_at),
         "startup_from_load_s": clock.live_at - loading,
-        "rss_mib_at_launch": rss_at_launch, "rss_mib_at_first_frame": rss_mib(),
+        "rss_mib_at_launch": rss_at_launch,
+        "rss_mib_at_first_frame": rss_mib(),
     }
     run_for(SETTLE_S)
     result["window"] = observe(window, clock, seconds)
@@ -421,42 +440,88 @@ def print_table(results: list[dict]) -> None:
     def pair(ms: dict) -> str:
         return f"{ms['p50']:.0f}/{ms['p95']:.0f}"
 
-    rows = [("", "", "start-up", "window", "window frame", "redraw", "redraw frame", "empty",
-             "key", "click", "click→frame", "simulation", "x real", "RSS MiB", "load"),
-            ("scenario", "speed", "s", "fps", "p50/p95 ms", "fps", "p50/p95/p99 ms", "fps",
-             "p50/p95 ms", "p50/p95 ms", "p50/p95 ms", "steps/s", "time", "first→end",
-             "before")]
+    rows = [
+        (
+            "",
+            "",
+            "start-up",
+            "window",
+            "window frame",
+            "redraw",
+            "redraw frame",
+            "empty",
+            "key",
+            "click",
+            "click→frame",
+            "simulation",
+            "x real",
+            "RSS MiB",
+            "load",
+        ),
+        (
+            "scenario",
+            "speed",
+            "s",
+            "fps",
+            "p50/p95 ms",
+            "fps",
+            "p50/p95/p99 ms",
+            "fps",
+            "p50/p95 ms",
+            "p50/p95 ms",
+            "p50/p95 ms",
+            "steps/s",
+            "time",
+            "first→end",
+            "before",
+        ),
+    ]
     for r in results:
         w, d, i = r["window"], r["redraw"], r["input"]
-        rows.append((
-            r["scenario"], r["speed"], f"{r['startup_s']:.2f}", f"{w['fps']:.1f}",
-            pair(w["frame_ms"]), f"{d['fps']:.1f}",
-            f"{pair(d['frame_ms'])}/{d['frame_ms']['p99']:.0f}", f"{r['empty_scene']['fps']:.1f}",
-            pair(i["key_handled_ms"]),
-            pair(i["click_handled_ms"]), pair(i["click_drawn_ms"]),
-            f"{w['steps_per_s']:,.0f}", f"{w['realtime_factor']:,.0f}",
-            f"{r['rss_mib_at_first_frame']:.0f}→{r['rss_mib_at_end']:.0f}",
-            f"{r['load_before']:.1f}"))
+        rows.append(
+            (
+                r["scenario"],
+                r["speed"],
+                f"{r['startup_s']:.2f}",
+                f"{w['fps']:.1f}",
+                pair(w["frame_ms"]),
+                f"{d['fps']:.1f}",
+                f"{pair(d['frame_ms'])}/{d['frame_ms']['p99']:.0f}",
+                f"{r['empty_scene']['fps']:.1f}",
+                pair(i["key_handled_ms"]),
+                pair(i["click_handled_ms"]),
+                pair(i["click_drawn_ms"]),
+                f"{w['steps_per_s']:,.0f}",
+                f"{w['realtime_factor']:,.0f}",
+                f"{r['rss_mib_at_first_frame']:.0f}→{r['rss_mib_at_end']:.0f}",
+                f"{r['load_before']:.1f}",
+            )
+        )
     widths = [max(len(row[c]) for row in rows) + 2 for c in range(len(rows[0]))]
     print()
     for row in rows:
-        print(row[0].ljust(widths[0])
-              + "".join(cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)))
-    print("window: the window's own snapshot timer, as users see it; redraw: a frame asked for "
-          "at every turn\nof the event loop, the most the view draws; empty: the same with "
-          "nothing in the scene, the\nceiling set by clearing, composing and swapping the "
-          "window. Key and click: sent at "
-          "random moments while the\nwindow runs, to their handler; click→frame: to the frame "
-          "showing the selection. Simulation:\nwhile the window runs. Load: the 1-minute load "
-          "average before the run (others on the machine).")
+        print(
+            row[0].ljust(widths[0])
+            + "".join(cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True))
+        )
+    print(
+        "window: the window's own snapshot timer, as users see it; redraw: a frame asked for "
+        "at every turn\nof the event loop, the most the view draws; empty: the same with "
+        "nothing in the scene, the\nceiling set by clearing, composing and swapping the "
+        "window. Key and click: sent at "
+        "random moments while the\nwindow runs, to their handler; click→frame: to the frame "
+        "showing the selection. Simulation:\nwhile the window runs. Load: the 1-minute load "
+        "average before the run (others on the machine)."
+    )
 
 
 def parse_size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is no size; write WIDTHxHEIGHT, "
-                                         "e.g. 1280x720") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is no size; write WIDTHxHEIGHT, e.g. 1280x720"
+        ) from None
     if width < 64 or height < 64:
         raise argparse.ArgumentTypeError(f"{text!r} is too small; at least 64x64")
     return width, height
@@ -464,31 +529,48 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", action="append", help="repeatable; default: "
-                        + ", ".join(SCENARIOS))
-    parser.add_argument("--speed", action="append", type=parse_speed,
-                        help="real-time factor or max, repeatable; default 60")
+    parser.add_argument(
+        "--scenario", action="append", help="repeatable; default: " + ", ".join(SCENARIOS)
+    )
+    parser.add_argument(
+        "--speed",
+        action="append",
+        type=parse_speed,
+        help="real-time factor or max, repeatable; default 60",
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
-    parser.add_argument("--size", type=parse_size, default=WINDOW_SIZE,
-                        help="window size WIDTHxHEIGHT; default 1920x1080")
-    parser.add_argument("--profile", type=int, default=0, metavar="N",
-                        help="profile the GUI thread and print the top N functions")
+    parser.add_argument(
+        "--size",
+        type=parse_size,
+        default=WINDOW_SIZE,
+        help="window size WIDTHxHEIGHT; default 1920x1080",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile the GUI thread and print the top N functions",
+    )
     args = parser.parse_args()
     problem = display_problem()
     if problem is not None:
-        print(f"gui_fps needs a display: {problem}. Run it under Xvfb:\n"
-              '  xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python '
-              "benchmarks/gui_fps.py", file=sys.stderr)
+        print(
+            f"gui_fps needs a display: {problem}. Run it under Xvfb:\n"
+            '  xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python '
+            "benchmarks/gui_fps.py",
+            file=sys.stderr,
+        )
         return EXIT_NO_DISPLAY
     results = []
     for name in args.scenario or SCENARIOS:
         for speed in args.speed or [60.0]:
             # a pool of one per run: its process starts at submit, so start-up counts it
             load_before = os.getloadavg()[0]
-            with ProcessPoolExecutor(
-                    1, mp_context=multiprocessing.get_context("spawn")) as pool:
-                result = pool.submit(measure, name, speed, args.seconds, args.profile, args.size,
-                                     time.time()).result()
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                result = pool.submit(
+                    measure, name, speed, args.seconds, args.profile, args.size, time.time()
+                ).result()
             result["load_before"] = load_before
             print(json.dumps(result), flush=True)
             results.append(result)

@@ -40,9 +40,11 @@ def rss_mib() -> float:
 def start_xvfb() -> subprocess.Popen:
     """An Xvfb of our own on a free display number, which it reports on a pipe."""
     read_end, write_end = os.pipe()
-    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", SCREEN,
-                               "-nolisten", "tcp"], pass_fds=(write_end,),
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp"],
+        pass_fds=(write_end,),
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
         display = pipe.readline().strip()
@@ -65,8 +67,9 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
     flat_out = [step.model_copy(update={"speed": None}) for step in story.steps]
     story = story.model_copy(update={"steps": flat_out})
     app = create_application()
-    window = KioskWindow(scenario, Simulation.from_scenario(scenario, site=site), story,
-                         story_path=path)
+    window = KioskWindow(
+        scenario, Simulation.from_scenario(scenario, site=site), story, story_path=path
+    )
     window.setGeometry(app.primaryScreen().geometry())
     window.showFullScreen()
     started = time.monotonic()
@@ -75,9 +78,14 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
 
     def sample() -> None:
         now, frames = time.monotonic(), window.canvas.frames_drawn
-        row = {"t_s": round(now - started), "fps": round((frames - last[1]) / (now - last[0]), 1),
-               "rss_mib": round(rss_mib(), 1), "loop": window.show_.loops,
-               "step": window.show_.step.name, "restarts": window.show_.restarts}
+        row = {
+            "t_s": round(now - started),
+            "fps": round((frames - last[1]) / (now - last[0]), 1),
+            "rss_mib": round(rss_mib(), 1),
+            "loop": window.show_.loops,
+            "step": window.show_.step.name,
+            "restarts": window.show_.restarts,
+        }
         last[:] = [now, frames]
         samples.append(row)
         print(json.dumps(row), flush=True)
@@ -100,21 +108,30 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
     final = settled[-EDGE_SAMPLES:]
     # Each step has its own view and frame rate: once the show has looped, the end is
     # compared with the same steps in the first loop, else with the first samples.
-    same_steps = [s for s in settled if s["loop"] == settled[0]["loop"]
-                  and s["step"] in {f["step"] for f in final}]
+    same_steps = [
+        s
+        for s in settled
+        if s["loop"] == settled[0]["loop"] and s["step"] in {f["step"] for f in final}
+    ]
     looped = final[0]["loop"] > settled[0]["loop"] and bool(same_steps)
     first = same_steps if looped else settled[:EDGE_SAMPLES]
     fps_start = statistics.mean(s["fps"] for s in first)
     fps_end = statistics.mean(s["fps"] for s in final)
     rss_start, rss_end = settled[0]["rss_mib"], final[-1]["rss_mib"]
     return {
-        "minutes": args.minutes, "story": story.story.name, "scenario": scenario.scenario.name,
-        "loops": loops, "restarts": restarts,
-        "fps_start": round(fps_start, 1), "fps_end": round(fps_end, 1),
-        "fps_compared_with": "the same steps in the first loop" if looped
+        "minutes": args.minutes,
+        "story": story.story.name,
+        "scenario": scenario.scenario.name,
+        "loops": loops,
+        "restarts": restarts,
+        "fps_start": round(fps_start, 1),
+        "fps_end": round(fps_end, 1),
+        "fps_compared_with": "the same steps in the first loop"
+        if looped
         else "the first samples (the show had not looped)",
         "fps_change_pct": round(100 * (fps_end / fps_start - 1), 1),
-        "rss_start_mib": rss_start, "rss_end_mib": rss_end,
+        "rss_start_mib": rss_start,
+        "rss_end_mib": rss_end,
         "rss_growth_pct": round(100 * (rss_end / rss_start - 1), 2),
         "rss_peak_mib": max(s["rss_mib"] for s in samples),
     }
@@ -124,12 +141,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0, help="how long (default 30)")
     parser.add_argument("--story", help="built-in story name or TOML file (default the tour)")
-    parser.add_argument("--scenario", help="built-in scenario or TOML file (default the "
-                        "story's)")
-    parser.add_argument("--sample-s", type=float, default=10.0,
-                        help="seconds between samples (default 10)")
-    parser.add_argument("--warm-up-s", type=float, default=60.0,
-                        help="seconds left out of the start figures (default 60)")
+    parser.add_argument("--scenario", help="built-in scenario or TOML file (default the story's)")
+    parser.add_argument(
+        "--sample-s", type=float, default=10.0, help="seconds between samples (default 10)"
+    )
+    parser.add_argument(
+        "--warm-up-s",
+        type=float,
+        default=60.0,
+        help="seconds left out of the start figures (default 60)",
+    )
     args = parser.parse_args()
     server = start_xvfb() if not os.environ.get("DISPLAY") else None
     try:
@@ -138,15 +159,21 @@ def main() -> int:
         if server is not None:
             server.terminate()
             server.wait(10)
-    print(f"frames per second  start {result['fps_start']}  end {result['fps_end']}  "
-          f"change {result['fps_change_pct']:+} % (the end against "
-          f"{result['fps_compared_with']})")
-    print(f"resident memory    start {result['rss_start_mib']} MiB  end "
-          f"{result['rss_end_mib']} MiB  growth {result['rss_growth_pct']:+} %  peak "
-          f"{result['rss_peak_mib']} MiB")
+    print(
+        f"frames per second  start {result['fps_start']}  end {result['fps_end']}  "
+        f"change {result['fps_change_pct']:+} % (the end against "
+        f"{result['fps_compared_with']})"
+    )
+    print(
+        f"resident memory    start {result['rss_start_mib']} MiB  end "
+        f"{result['rss_end_mib']} MiB  growth {result['rss_growth_pct']:+} %  peak "
+        f"{result['rss_peak_mib']} MiB"
+    )
     met = result["rss_growth_pct"] < 5 and result["fps_change_pct"] > -5
-    print(f"{result['loops']} loop(s), {result['restarts']} restart(s); target (memory "
-          f"growth under 5 %, fps within 5 % of the start): {'met' if met else 'missed'}")
+    print(
+        f"{result['loops']} loop(s), {result['restarts']} restart(s); target (memory "
+        f"growth under 5 %, fps within 5 % of the start): {'met' if met else 'missed'}"
+    )
     print(json.dumps(result))
     return 0
 

@@ -24,9 +24,27 @@ sys.exit(code)
 
 def peak_rss_mib(scenario: str, duration: str, dt: str, out: Path) -> float:
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, "run", "--scenario", scenario, "--duration", duration,
-         "--dt", dt, "--every", "1h", "--out", str(out), "--quiet"],
-        capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-c",
+            PROBE,
+            "run",
+            "--scenario",
+            scenario,
+            "--duration",
+            duration,
+            "--dt",
+            dt,
+            "--every",
+            "1h",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(result.stdout.strip().splitlines()[-1]) / 1024
 
 
@@ -40,8 +58,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         short = peak_rss_mib(args.scenario, args.short, args.dt, Path(folder) / "a.parquet")
         long = peak_rss_mib(args.scenario, args.long, args.dt, Path(folder) / "b.parquet")
-    print(f"{args.scenario} at dt={args.dt}: peak RSS {short:.0f} MiB for {args.short}, "
-          f"{long:.0f} MiB for {args.long} (ratio {long / short:.3f})")
+    print(
+        f"{args.scenario} at dt={args.dt}: peak RSS {short:.0f} MiB for {args.short}, "
+        f"{long:.0f} MiB for {args.long} (ratio {long / short:.3f})"
+    )
     return 0
 
 

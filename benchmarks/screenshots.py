@@ -43,11 +43,17 @@ def _size(text: str) -> tuple[int, int]:
 def _label_check(board, width: float, height: float) -> tuple[int, int, int, int]:
     """(drawn, outside the view, overlapping another, moved with a leader)."""
     plates = [p.plate for p in board.placed]
-    outside = sum(1 for x0, y0, x1, y1 in plates
-                  if x0 < -0.5 or y0 < -0.5 or x1 > width + 0.5 or y1 > height + 0.5)
+    outside = sum(
+        1
+        for x0, y0, x1, y1 in plates
+        if x0 < -0.5 or y0 < -0.5 or x1 > width + 0.5 or y1 > height + 0.5
+    )
     overlapping = sum(
-        1 for i, a in enumerate(plates) for b in plates[i + 1:]
-        if a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5)
+        1
+        for i, a in enumerate(plates)
+        for b in plates[i + 1 :]
+        if a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+    )
     moved = sum(1 for p in board.placed if p.moved)
     return len(plates), outside, overlapping, moved
 
@@ -70,12 +76,17 @@ def _wait_frames(app, canvas, count: int, timeout_s: float = 120.0) -> float:
 def _row(name: str, fps: float, check: tuple[int, int, int, int]) -> str:
     drawn, outside, overlapping, moved = check
     verdict = "ok" if outside == 0 and overlapping == 0 else "LABELS"
-    return (f"{name:<52} {fps:6.1f} {drawn:6d} {outside:7d} {overlapping:7d} {moved:6d}  "
-            f"{verdict}")
+    return f"{name:<52} {fps:6.1f} {drawn:6d} {outside:7d} {overlapping:7d} {moved:6d}  {verdict}"
 
 
-def main_window(app, scenario_name: str, size: tuple[int, int], out: Path, views: int | None,
-                failures: list[str]) -> None:
+def main_window(
+    app,
+    scenario_name: str,
+    size: tuple[int, int],
+    out: Path,
+    views: int | None,
+    failures: list[str],
+) -> None:
     from twin.alarms import AlarmEngine
     from twin.gui._qt.main_window import MainWindow
     from twin.scenario import load
@@ -83,8 +94,9 @@ def main_window(app, scenario_name: str, size: tuple[int, int], out: Path, views
 
     scenario = load(scenario_name)
     simulation = Simulation.from_scenario(scenario)
-    window = MainWindow(scenario, simulation, alarms=AlarmEngine.from_scenario(scenario),
-                        speed=60.0)
+    window = MainWindow(
+        scenario, simulation, alarms=AlarmEngine.from_scenario(scenario), speed=60.0
+    )
     try:
         window.resize(*size)
         window.show()
@@ -112,15 +124,27 @@ def main_window(app, scenario_name: str, size: tuple[int, int], out: Path, views
         app.processEvents()
 
 
-def kiosk(app, story_name: str, language: str, size: tuple[int, int], out: Path,
-          acts: int | None, failures: list[str]) -> None:
+def kiosk(
+    app,
+    story_name: str,
+    language: str,
+    size: tuple[int, int],
+    out: Path,
+    acts: int | None,
+    failures: list[str],
+) -> None:
     from twin.gui.kiosk._qt.window import KioskWindow
     from twin.gui.kiosk.app import prepare
     from twin.sim.engine import Simulation
 
     story, story_path, scenario, site = prepare(story_name, None)
-    window = KioskWindow(scenario, Simulation.from_scenario(scenario, site=site), story,
-                         story_path=story_path, language=language)
+    window = KioskWindow(
+        scenario,
+        Simulation.from_scenario(scenario, site=site),
+        story,
+        story_path=story_path,
+        language=language,
+    )
     try:
         window.resize(*size)
         window.show()
@@ -171,8 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([])
     args.out.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
-    print(f"{'picture':<52} {'fps':>6} {'labels':>6} {'outside':>7} {'overlap':>7} "
-          f"{'moved':>6}")
+    print(f"{'picture':<52} {'fps':>6} {'labels':>6} {'outside':>7} {'overlap':>7} {'moved':>6}")
     for size in args.size:
         for name in args.scenario:
             main_window(app, name, size, args.out, args.views, failures)

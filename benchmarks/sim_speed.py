@@ -53,9 +53,16 @@ def run_seconds(scenario, text: str, steps: int, dt_s: float, folder: Path) -> f
     """CPU time of a headless run of ``steps`` steps, as `twin run` makes it."""
     out = folder / "site.csv"
     started = time.process_time()
-    run_headless(scenario, duration_s=steps * dt_s, dt_s=dt_s,
-                 every_steps=max(1, round(EVERY_S / dt_s)), out=out, progress=None,
-                 journal=folder / "site.alarms.sqlite", scenario_toml=text)
+    run_headless(
+        scenario,
+        duration_s=steps * dt_s,
+        dt_s=dt_s,
+        every_steps=max(1, round(EVERY_S / dt_s)),
+        out=out,
+        progress=None,
+        journal=folder / "site.alarms.sqlite",
+        scenario_toml=text,
+    )
     return time.process_time() - started
 
 
@@ -93,13 +100,18 @@ def main() -> int:
     args = parser.parse_args()
     dt_s = parse_duration(args.dt)
     print(f"dt {args.dt}, {args.steps} steps, median of {args.repeats}")
-    print(f"{'scenario':<18}{'racks':>7}{'engine x':>11}{'twin run x':>12}{'run/engine':>12}"
-          f"{'year@60s':>11}{'peak RSS':>11}")
+    print(
+        f"{'scenario':<18}{'racks':>7}{'engine x':>11}{'twin run x':>12}{'run/engine':>12}"
+        f"{'year@60s':>11}{'peak RSS':>11}"
+    )
     for name in args.scenarios:
         m = measure(name, args.steps, args.repeats, dt_s)
-        print(f"{name:<18}{m['racks']:>7,}{m['engine_x']:>11,.0f}{m['run_x']:>12,.0f}"
-              f"{m['ratio']:>12.2f}{m['year_at_60s_min']:>9.1f} min"
-              f"{m['peak_rss_mib']:>7.0f} MiB", flush=True)
+        print(
+            f"{name:<18}{m['racks']:>7,}{m['engine_x']:>11,.0f}{m['run_x']:>12,.0f}"
+            f"{m['ratio']:>12.2f}{m['year_at_60s_min']:>9.1f} min"
+            f"{m['peak_rss_mib']:>7.0f} MiB",
+            flush=True,
+        )
     return 0
 
 

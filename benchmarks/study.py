@@ -49,8 +49,10 @@ values = [{seeds}]
 
 
 def tasks_of(plan) -> list[RunTask]:
-    return [RunTask(spec, plan.study.study, plan.scenario_data, plan.scenario_folder, None)
-            for spec in plan.runs[1:]]
+    return [
+        RunTask(spec, plan.study.study, plan.scenario_data, plan.scenario_folder, None)
+        for spec in plan.runs[1:]
+    ]
 
 
 def serial(tasks: list[RunTask]) -> tuple[list[float], list[float]]:
@@ -116,9 +118,13 @@ def malloc_effect(tasks: list[RunTask], repeats: int) -> tuple[float, float]:
     assert dask.config.get(NANNY_ENVIRON)["MALLOC_TRIM_THRESHOLD_"] == 65536
     # twin's first: a nanny leaves its pre-spawn environment in this process's own, for
     # every worker started after it to inherit
-    with connect(workers=1) as twin, LocalCluster(
-            n_workers=1, threads_per_worker=1, dashboard_address=":0",
-            silence_logs=logging.CRITICAL) as cluster, Client(cluster) as default:
+    with (
+        connect(workers=1) as twin,
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.CRITICAL
+        ) as cluster,
+        Client(cluster) as default,
+    ):
         clients = (default, twin)
         found = [next(iter(c.run(_malloc_trim_threshold).values())) for c in clients]
         assert found == ["65536", None], found
@@ -127,8 +133,7 @@ def malloc_effect(tasks: list[RunTask], repeats: int) -> tuple[float, float]:
         walls: tuple[list[float], list[float]] = ([], [])
         for k in range(repeats):
             for which, client in enumerate(clients):
-                result = client.gather(client.submit(execute, tasks[k % len(tasks)],
-                                                     pure=False))
+                result = client.gather(client.submit(execute, tasks[k % len(tasks)], pure=False))
                 walls[which].append(result.wall_s)
     return statistics.median(walls[0]), statistics.median(walls[1])
 
@@ -141,8 +146,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--malloc-repeats", type=int, default=5)
-    parser.add_argument("--malloc-duration", default="6h",
-                        help="simulated time of the runs that compare worker environments")
+    parser.add_argument(
+        "--malloc-duration",
+        default="6h",
+        help="simulated time of the runs that compare worker environments",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         plan = plan_of(args.scenario, args.duration, args.dt, args.runs, Path(folder))
@@ -150,27 +158,38 @@ def main() -> int:
         print(f"{args.scenario}, {args.duration} at dt {args.dt}, {len(tasks)} runs each")
         walls, cpus = serial(tasks)
         serial_rate = 3600 / statistics.median(walls)
-        print(f"  serial (in this process): median {statistics.median(walls):.2f} s per run "
-              f"({statistics.median(cpus):.2f} s of CPU), {serial_rate:,.0f} runs/h")
+        print(
+            f"  serial (in this process): median {statistics.median(walls):.2f} s per run "
+            f"({statistics.median(cpus):.2f} s of CPU), {serial_rate:,.0f} runs/h"
+        )
         with connect(workers=args.workers) as client:
             elapsed, results, rss_warm, rss_end = on_cluster(client, tasks)
             per_task = overhead_ms(client)
         rate = len(tasks) / elapsed * 3600
         efficiency = rate / (args.workers * serial_rate)
-        print(f"  {args.workers} local workers: {elapsed:.1f} s for {len(tasks)} runs, "
-              f"{rate:,.0f} runs/h, median {statistics.median(r.wall_s for r in results):.2f} s "
-              f"per run inside a worker ({statistics.median(r.cpu_s for r in results):.2f} s "
-              f"of CPU); scaling efficiency {efficiency:.0%} of {args.workers}x serial")
-        print(f"  worker memory: {rss_warm:,.0f} MiB after the warm-up run, {rss_end:,.0f} MiB "
-              f"after {len(tasks)} more (largest worker)")
-        print(f"  scheduler overhead: {per_task:.2f} ms per task (no-op tasks, "
-              f"{args.workers} workers)")
-        short = tasks_of(plan_of(args.scenario, args.malloc_duration, args.dt, 2,
-                                 Path(folder) / "short"))
+        print(
+            f"  {args.workers} local workers: {elapsed:.1f} s for {len(tasks)} runs, "
+            f"{rate:,.0f} runs/h, median {statistics.median(r.wall_s for r in results):.2f} s "
+            f"per run inside a worker ({statistics.median(r.cpu_s for r in results):.2f} s "
+            f"of CPU); scaling efficiency {efficiency:.0%} of {args.workers}x serial"
+        )
+        print(
+            f"  worker memory: {rss_warm:,.0f} MiB after the warm-up run, {rss_end:,.0f} MiB "
+            f"after {len(tasks)} more (largest worker)"
+        )
+        print(
+            f"  scheduler overhead: {per_task:.2f} ms per task (no-op tasks, "
+            f"{args.workers} workers)"
+        )
+        short = tasks_of(
+            plan_of(args.scenario, args.malloc_duration, args.dt, 2, Path(folder) / "short")
+        )
         default_s, twin_s = malloc_effect(short, args.malloc_repeats)
-        print(f"  one nanny worker, Dask's MALLOC_TRIM_THRESHOLD_=65536: median "
-              f"{default_s:.2f} s per run; unset (twin's default): {twin_s:.2f} s "
-              f"({default_s / twin_s:.2f}x), {args.malloc_duration} runs alternated")
+        print(
+            f"  one nanny worker, Dask's MALLOC_TRIM_THRESHOLD_=65536: median "
+            f"{default_s:.2f} s per run; unset (twin's default): {twin_s:.2f} s "
+            f"({default_s / twin_s:.2f}x), {args.malloc_duration} runs alternated"
+        )
     return 0
 
 

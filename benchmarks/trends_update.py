@@ -87,8 +87,10 @@ def main() -> None:
     rate_hz = 1000.0 / trends.REDRAW_INTERVAL_MS
     print(f"scenario {args.scenario}, {args.repeats} repeats")
     print(f"append  {_quartiles(appends)}")
-    print(f"redraw  {_quartiles(redraws)}  at up to {rate_hz:g} Hz: "
-          f"{statistics.median(redraws) * rate_hz:.0f} ms per second")
+    print(
+        f"redraw  {_quartiles(redraws)}  at up to {rate_hz:g} Hz: "
+        f"{statistics.median(redraws) * rate_hz:.0f} ms per second"
+    )
     for pair, times in selects.items():
         print(f"select {pair:<12} {_quartiles(times)}")
     panel.close()

@@ -75,43 +75,96 @@ class FakeSimulation:
         figures of a site at work filled in."""
         n, c = self.topology.rack_count, self.topology.cdu_count
         halls = len(self.topology.hall_names)
-        blank = blank_snapshot(racks=n, cdus=c, halls=halls, rows=len(self.topology.row_names),
-                               generators=self.scenario.power.generators.units)
+        blank = blank_snapshot(
+            racks=n,
+            cdus=c,
+            halls=halls,
+            rows=len(self.topology.row_names),
+            generators=self.scenario.power.generators.units,
+        )
         site = dict.fromkeys(SITE_NAMES, 0.0)
-        site.update(time_s=self.time_s, it_power_kw=n * 120.0, facility_power_kw=n * 132.0,
-                    pue=1.1, gpu_temp_max_c=float(self.gpu_temp_c.max()), bess_soc=0.8,
-                    grid_import_kw=n * 132.0, tokens_per_s=n * 4.3e5)
+        site.update(
+            time_s=self.time_s,
+            it_power_kw=n * 120.0,
+            facility_power_kw=n * 132.0,
+            pue=1.1,
+            gpu_temp_max_c=float(self.gpu_temp_c.max()),
+            bess_soc=0.8,
+            grid_import_kw=n * 132.0,
+            tokens_per_s=n * 4.3e5,
+        )
         ones = np.ones(n)
         racks = _filled(
-            blank.racks, utilization=0.8 * ones, power_kw=120.0 * ones,
-            gpu_temp_c=self.gpu_temp_c, inlet_temp_c=35.0 * ones, outlet_temp_c=45.0 * ones,
-            flow_lpm=180.0 * ones, liquid_heat_kw=100.0 * ones, throttled=self.throttled,
-            tripped=self.tripped, tokens_per_s=4.3e5 * ones, power_cap_fraction=ones)
+            blank.racks,
+            utilization=0.8 * ones,
+            power_kw=120.0 * ones,
+            gpu_temp_c=self.gpu_temp_c,
+            inlet_temp_c=35.0 * ones,
+            outlet_temp_c=45.0 * ones,
+            flow_lpm=180.0 * ones,
+            liquid_heat_kw=100.0 * ones,
+            throttled=self.throttled,
+            tripped=self.tripped,
+            tokens_per_s=4.3e5 * ones,
+            power_cap_fraction=ones,
+        )
         cdus = _filled(
-            blank.cdus, supply_c=np.full(c, 35.0), return_c=np.full(c, 45.0),
-            flow_lpm=np.full(c, 2500.0), pump_speed=np.full(c, 0.7),
-            pumps_running=np.ones(c, int), dp_kpa=np.full(c, 110.0),
-            duty_kw=np.full(c, 1500.0), facility_valve=np.full(c, 0.6),
-            pump_power_kw=np.full(c, 12.0), supply_setpoint_c=np.full(c, 35.0),
-            inventory_fraction=np.ones(c), filter_resistance_factor=np.ones(c))
+            blank.cdus,
+            supply_c=np.full(c, 35.0),
+            return_c=np.full(c, 45.0),
+            flow_lpm=np.full(c, 2500.0),
+            pump_speed=np.full(c, 0.7),
+            pumps_running=np.ones(c, int),
+            dp_kpa=np.full(c, 110.0),
+            duty_kw=np.full(c, 1500.0),
+            facility_valve=np.full(c, 0.6),
+            pump_power_kw=np.full(c, 12.0),
+            supply_setpoint_c=np.full(c, 35.0),
+            inventory_fraction=np.ones(c),
+            filter_resistance_factor=np.ones(c),
+        )
         plant = _filled(
-            blank.plant, fws_supply_c=30.0, fws_return_c=40.0, dry_cooler_duty_kw=30000.0,
-            dry_cooler_fan_speed=0.6, dry_coolers_running=20, chiller_duty_kw=0.0,
-            chillers_running=1, chiller_cop=5.0, tower_duty_kw=0.0,
-            hall_air_c=np.full(halls, 27.0), dry_coolers_available=36, chillers_available=4)
+            blank.plant,
+            fws_supply_c=30.0,
+            fws_return_c=40.0,
+            dry_cooler_duty_kw=30000.0,
+            dry_cooler_fan_speed=0.6,
+            dry_coolers_running=20,
+            chiller_duty_kw=0.0,
+            chillers_running=1,
+            chiller_cop=5.0,
+            tower_duty_kw=0.0,
+            hall_air_c=np.full(halls, 27.0),
+            dry_coolers_available=36,
+            chillers_available=4,
+        )
         power = _filled(
-            blank.power, hall_transformer_loading=np.full(halls, 0.6),
+            blank.power,
+            hall_transformer_loading=np.full(halls, 0.6),
             hall_ups_loading=np.full(halls, 0.5),
             hall_transformers_in_service=np.full(halls, 8),
-            hall_ups_modules_in_service=np.full(halls, 20), hall_redundant=np.ones(halls, bool),
+            hall_ups_modules_in_service=np.full(halls, 20),
+            hall_redundant=np.ones(halls, bool),
             row_busway_loading=np.full(len(self.topology.row_names), 0.5),
-            main_transformer_loading=0.45, plant_transformer_loading=0.4,
-            hall_lv_voltage_pu=np.full(halls, 0.97), mv_voltage_pu=0.99,
-            plant_lv_voltage_pu=0.98, grid_import_cap_kw=60000.0, utility_available=True,
-            hall_powered=np.ones(halls, bool))
-        return Snapshot(step=self.steps, time_s=self.time_s, site=site, racks=racks,
-                        cdus=cdus, plant=plant, power=power,
-                        robots=self.robots() if robots else None)
+            main_transformer_loading=0.45,
+            plant_transformer_loading=0.4,
+            hall_lv_voltage_pu=np.full(halls, 0.97),
+            mv_voltage_pu=0.99,
+            plant_lv_voltage_pu=0.98,
+            grid_import_cap_kw=60000.0,
+            utility_available=True,
+            hall_powered=np.ones(halls, bool),
+        )
+        return Snapshot(
+            step=self.steps,
+            time_s=self.time_s,
+            site=site,
+            racks=racks,
+            cdus=cdus,
+            plant=plant,
+            power=power,
+            robots=self.robots() if robots else None,
+        )
 
     def robots(self) -> RobotsState:
         """Arms swinging about their resting poses with the step count, every gripper
@@ -122,33 +175,46 @@ class FakeSimulation:
         joints = np.zeros((arms, MAX_JOINTS))
         for a, (_, robot, _) in enumerate(self.arms):
             chain = CHAINS[robot.model]
-            joints[a, :chain.joint_count] = chain.home_rad + 0.3 * np.sin(phase[a])
+            joints[a, : chain.joint_count] = chain.home_rad + 0.3 * np.sin(phase[a])
         counts = np.zeros((cells, len(RobotState)), int)
         for k, _, _ in self.arms:
             counts[k, RobotState.MOVING] += 1
         for k, _, _ in self.service:
             counts[k, RobotState.IDLE] += 1
         return frozen_fields(
-            RobotsState, arm_cell=np.array([k for k, _, _ in self.arms], int),
-            arm_joints_rad=joints, arm_gripper_closed=np.sin(phase) > 0,
-            arm_state=np.full(arms, int(RobotState.MOVING)), arm_stop_cause=np.zeros(arms, int),
-            arm_soc=np.full(arms, 0.8), arm_power_w=np.full(arms, 300.0),
+            RobotsState,
+            arm_cell=np.array([k for k, _, _ in self.arms], int),
+            arm_joints_rad=joints,
+            arm_gripper_closed=np.sin(phase) > 0,
+            arm_state=np.full(arms, int(RobotState.MOVING)),
+            arm_stop_cause=np.zeros(arms, int),
+            arm_soc=np.full(arms, 0.8),
+            arm_power_w=np.full(arms, 300.0),
             arm_cycles=np.full(arms, self.steps // 10),
-            cell_state_counts=counts, cell_cycles=np.full(cells, self.steps // 10),
+            cell_state_counts=counts,
+            cell_cycles=np.full(cells, self.steps // 10),
             cell_progress=np.full(cells, 0.1 * self.steps),
-            cell_throughput_per_h=np.full(cells, 300.0), cell_utilization=np.full(cells, 0.9),
-            cell_oee=np.full(cells, 0.85), cell_power_kw=np.full(cells, 1.5),
-            cell_grid_kw=np.full(cells, 1.5), cell_intrusion=np.zeros(cells, bool),
+            cell_throughput_per_h=np.full(cells, 300.0),
+            cell_utilization=np.full(cells, 0.9),
+            cell_oee=np.full(cells, 0.85),
+            cell_power_kw=np.full(cells, 1.5),
+            cell_grid_kw=np.full(cells, 1.5),
+            cell_intrusion=np.zeros(cells, bool),
             cell_emergency_stop=np.zeros(cells, bool),
             service_cell=np.array([k for k, _, _ in self.service], int),
             service_xy_m=self.service_xy_m.reshape(service, 2),
             service_heading_rad=np.zeros(service),
             service_state=np.full(service, int(RobotState.IDLE)),
-            service_stop_cause=np.zeros(service, int), service_soc=np.full(service, 0.9),
-            service_target_rack=np.full(service, -1), service_power_w=np.full(service, 60.0),
+            service_stop_cause=np.zeros(service, int),
+            service_soc=np.full(service, 0.9),
+            service_target_rack=np.full(service, -1),
+            service_power_w=np.full(service, 60.0),
             service_routes_m=tuple(np.zeros((0, 2)) for _ in range(service)),
-            cell_mean_time_to_repair_s=np.full(cells, np.nan), mean_time_to_repair_s=np.nan,
-            repairs_done=0, repairs_open=0)
+            cell_mean_time_to_repair_s=np.full(cells, np.nan),
+            mean_time_to_repair_s=np.nan,
+            repairs_done=0,
+            repairs_open=0,
+        )
 
 
 def _filled(blank: object, **values: object) -> Any:

@@ -172,13 +172,42 @@ def test_scenarios_lists_the_three(capsys: pytest.CaptureFixture[str]) -> None:
     ("argv", "fragments"),
     [
         ((), ("gui", "run", "check", "scenarios", "seoul-ai-factory")),
-        (("gui",), ("--scenario", "--exit-after", "ms, s, min, h or d", "90s, 15min, 6h, 2d",
-                    "--screenshot")),
-        (("run",), ("--duration", "--dt", "0.1 s to 300 s", "--every", "multiple of --dt",
-                    "ms, s, min, h or d", "(default 60s)", "--out", ".csv", ".parquet",
-                    "--seed", "--components", "units")),
+        (
+            ("gui",),
+            (
+                "--scenario",
+                "--exit-after",
+                "ms, s, min, h or d",
+                "90s, 15min, 6h, 2d",
+                "--screenshot",
+            ),
+        ),
+        (
+            ("run",),
+            (
+                "--duration",
+                "--dt",
+                "0.1 s to 300 s",
+                "--every",
+                "multiple of --dt",
+                "ms, s, min, h or d",
+                "(default 60s)",
+                "--out",
+                ".csv",
+                ".parquet",
+                "--seed",
+                "--components",
+                "units",
+            ),
+        ),
         (("check",), ("MW", "kW", "°C", "L/min", "90s, 15min, 6h, 2d", "exit status is 2")),
-        (("scenarios",), ("racks", "MW",)),
+        (
+            ("scenarios",),
+            (
+                "racks",
+                "MW",
+            ),
+        ),
     ],
 )
 def test_help_explains_options_with_units(
@@ -226,8 +255,9 @@ def test_good_run_arguments_reach_the_engine(
     capsys: pytest.CaptureFixture[str], engine: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     out = tmp_path / "site.csv"
-    code, _, err = _run_main(capsys, *_run_args(out, "--dt", "500ms", "--every", "15min",
-                                                 "--seed", "7", "--quiet"))
+    code, _, err = _run_main(
+        capsys, *_run_args(out, "--dt", "500ms", "--every", "15min", "--seed", "7", "--quiet")
+    )
     assert code == 0, err
     [call] = engine
     assert call["scenario"].scenario.name == "single-rack"
@@ -280,8 +310,7 @@ def test_run_with_a_broken_scenario_exits_2_before_the_engine(
     capsys: pytest.CaptureFixture[str], engine: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     path = _broken_file(tmp_path)
-    argv = ["run", "--scenario", str(path), "--duration", "1h", "--out",
-            str(tmp_path / "x.csv")]
+    argv = ["run", "--scenario", str(path), "--duration", "1h", "--out", str(tmp_path / "x.csv")]
     code, _, err = _run_main(capsys, *argv)
     assert code == 2
     assert err.startswith(f"{path}: ")
@@ -319,7 +348,12 @@ def _python_m_twin(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
         [sys.executable, "-m", "twin", *args],
-        capture_output=True, text=True, timeout=60, cwd=REPO, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env=env,
+        check=False,
     )
 
 

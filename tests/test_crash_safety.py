@@ -41,14 +41,29 @@ PROGRESS = re.compile(r"([\d.]+)% simulated, ([\d,]+)x real time")
 class Run:
     """A `twin run` subprocess and what it reports on stderr."""
 
-    def __init__(self, folder: Path, args: list[str], duration: str = "30d",
-                 preexec=None) -> None:
-        command = [sys.executable, "-m", "twin", "run", "--scenario", "seoul-ai-factory",
-                   "--duration", duration, "--dt", "60s", *args]
+    def __init__(self, folder: Path, args: list[str], duration: str = "30d", preexec=None) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "twin",
+            "run",
+            "--scenario",
+            "seoul-ai-factory",
+            "--duration",
+            duration,
+            "--dt",
+            "60s",
+            *args,
+        ]
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.process = subprocess.Popen(command, cwd=folder, env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        preexec_fn=preexec)
+        self.process = subprocess.Popen(
+            command,
+            cwd=folder,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=preexec,
+        )
         self.stderr = ""
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -102,8 +117,9 @@ def _readable(path: Path) -> SiteSeries | None:
         return None
 
 
-def _check_readers(folder: Path, fmt: str, seen: SiteSeries | None,
-                   progress: tuple[float, float] | None) -> None:
+def _check_readers(
+    folder: Path, fmt: str, seen: SiteSeries | None, progress: tuple[float, float] | None
+) -> None:
     out = folder / FORMATS[fmt][1]
     assert not out.exists(), "an unfinished output under its final name"
     series = _readable(out)
@@ -223,8 +239,9 @@ def _check_full_disk_failure(folder: Path, run: Run, reason: str) -> None:
 def test_a_file_size_limit_ends_the_run_cleanly_with_its_partial_files_named(tmp_path, out):
     # RLIMIT_FSIZE makes a write past the limit fail with EFBIG, as a full disk fails one
     # with ENOSPC; Python ignores the SIGXFSZ that would otherwise kill the process
-    run = Run(tmp_path, ["--out", out, "--quiet"], duration="10d",
-              preexec=_limit_file_size(150_000))
+    run = Run(
+        tmp_path, ["--out", out, "--quiet"], duration="10d", preexec=_limit_file_size(150_000)
+    )
     _check_full_disk_failure(tmp_path, run, "File too large")
     assert not (tmp_path / out).exists()
 
@@ -239,8 +256,11 @@ def small_tmpfs(tmp_path):
         pytest.skip("mounting a tmpfs needs root")
     mount = tmp_path / "full"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"this machine does not allow mounting a tmpfs: {done.stderr.strip()}")
     try:
@@ -251,6 +271,9 @@ def small_tmpfs(tmp_path):
 
 @pytest.mark.slow
 def test_a_full_disk_ends_the_run_cleanly_with_its_partial_files_named(small_tmpfs):
-    run = Run(small_tmpfs, ["--out", "site.csv", "--components", "components.parquet",
-                            "--quiet"], duration="10d")
+    run = Run(
+        small_tmpfs,
+        ["--out", "site.csv", "--components", "components.parquet", "--quiet"],
+        duration="10d",
+    )
     _check_full_disk_failure(small_tmpfs, run, "No space left on device")

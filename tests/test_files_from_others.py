@@ -50,8 +50,11 @@ FUZZ = settings(
     derandomize=True,
     database=None,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.function_scoped_fixture],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 SECRET = "s3cr3t-Do-Not-Echo"
 TALLY: dict[str, Counter] = {}
@@ -68,8 +71,10 @@ def _print_tally():
     yield
     if os.environ.get("TWIN_FUZZ_TALLY"):
         for family, counts in sorted(TALLY.items()):
-            print(f"\n{family:<22} tried {sum(counts.values()):>5}  "
-                  + "  ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+            print(
+                f"\n{family:<22} tried {sum(counts.values()):>5}  "
+                + "  ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -81,12 +86,16 @@ def _files(folder: Path) -> set[str]:
 
 def _contents(folder: Path) -> dict[str, str]:
     """Each file's digest, to show that reading a file changed nothing in it."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in folder.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
-def twin(argv: list[str], work: Path, *, outputs: tuple[str, ...] = (),
-         out: io.StringIO | None = None) -> tuple[int, str]:
+def twin(
+    argv: list[str], work: Path, *, outputs: tuple[str, ...] = (), out: io.StringIO | None = None
+) -> tuple[int, str]:
     """``twin ARGV`` in-process with ``work`` as the current folder; returns the exit code
     and standard error after checking that nothing was written in ``work`` but
     ``outputs`` (no file added, none changed: no data lost) and that no temporary folder
@@ -112,11 +121,15 @@ def twin(argv: list[str], work: Path, *, outputs: tuple[str, ...] = (),
     shutil.rmtree(system_tmp)
     assert not left, f"twin {argv} left {left} in the temporary folder"
     new = _files(work) - before
-    assert all(any(name == o or name.startswith(f"{o}/") for o in outputs) for name in new), \
+    assert all(any(name == o or name.startswith(f"{o}/") for o in outputs) for name in new), (
         f"twin {argv} wrote {sorted(new)}"
+    )
     after = _contents(work)
-    changed = [name for name, digest in contents.items()
-               if name not in outputs and after.get(name) != digest]
+    changed = [
+        name
+        for name, digest in contents.items()
+        if name not in outputs and after.get(name) != digest
+    ]
     assert not changed, f"twin {argv} changed or removed {changed}"
     return code, err.getvalue()
 
@@ -141,7 +154,7 @@ def _mutated_bytes(original: bytes) -> st.SearchStrategy[bytes]:
 
     def flip(at_and_bytes: tuple[int, bytes]) -> bytes:
         at, noise = at_and_bytes
-        return original[:at] + noise + original[at + len(noise):]
+        return original[:at] + noise + original[at + len(noise) :]
 
     def insert(at_and_bytes: tuple[int, bytes]) -> bytes:
         at, noise = at_and_bytes
@@ -154,29 +167,41 @@ def _mutated_bytes(original: bytes) -> st.SearchStrategy[bytes]:
         st.tuples(position, st.binary(min_size=1, max_size=64)).map(insert),
         st.binary(max_size=4096),
         st.just(b""),
-        st.sampled_from([b"\x00" * 4096, b"\xff\xfe" + "é".encode("utf-16-le") * 100,
-                         b"PK\x03\x04" + b"\x00" * 100, b"SQLite format 3\x00" + b"\x01" * 100,
-                         b"PAR1" + b"\x00" * 64 + b"PAR1"]),
+        st.sampled_from(
+            [
+                b"\x00" * 4096,
+                b"\xff\xfe" + "é".encode("utf-16-le") * 100,
+                b"PK\x03\x04" + b"\x00" * 100,
+                b"SQLite format 3\x00" + b"\x01" * 100,
+                b"PAR1" + b"\x00" * 64 + b"PAR1",
+            ]
+        ),
     )
 
 
 _json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**70), 2**70),
-    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
     st.sampled_from(["../../etc/passwd", "/dev/zero", "part-00000.parquet", "", "x" * 300]),
 )
 _json_values = st.recursive(
     _json_scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=8,
 )
 
 
 def _nested(depth: int, kind: str) -> str:
-    return {"json": "[" * depth + "]" * depth,
-            "object": '{"a":' * depth + "1" + "}" * depth,
-            "toml": "a = " + "[" * depth + "]" * depth + "\n"}[kind]
+    return {
+        "json": "[" * depth + "]" * depth,
+        "object": '{"a":' * depth + "1" + "}" * depth,
+        "toml": "a = " + "[" * depth + "]" * depth + "\n",
+    }[kind]
 
 
 # --------------------------------------------------------------------------- made once
@@ -187,13 +212,25 @@ def made(tmp_path_factory) -> dict[str, Path]:
     """A real run's outputs: site tables in CSV and Parquet, its journal and recording."""
     folder = tmp_path_factory.mktemp("made")
     for out in ("site.csv", "site.parquet"):
-        argv = ["run", "--scenario", "single-rack", "--duration", "20min", "--out",
-                str(folder / out), "--quiet"]
+        argv = [
+            "run",
+            "--scenario",
+            "single-rack",
+            "--duration",
+            "20min",
+            "--out",
+            str(folder / out),
+            "--quiet",
+        ]
         if out == "site.csv":
             argv += ["--record", str(folder / "run.twinrec"), "--record-every", "60s"]
         assert main(argv) == 0
-    paths = {"csv": folder / "site.csv", "parquet": folder / "site.parquet",
-             "journal": folder / "site.alarms.sqlite", "recording": folder / "run.twinrec"}
+    paths = {
+        "csv": folder / "site.csv",
+        "parquet": folder / "site.parquet",
+        "journal": folder / "site.alarms.sqlite",
+        "recording": folder / "run.twinrec",
+    }
     assert all(p.exists() for p in paths.values())
     return paths
 
@@ -217,8 +254,12 @@ SCENARIO_BYTES = builtin_scenarios()["single-rack"].read_bytes()
 
 
 @FUZZ
-@given(content=st.one_of(_mutated_bytes(SCENARIO_BYTES),
-                         st.integers(10, 100_000).map(lambda d: _nested(d, "toml").encode())))
+@given(
+    content=st.one_of(
+        _mutated_bytes(SCENARIO_BYTES),
+        st.integers(10, 100_000).map(lambda d: _nested(d, "toml").encode()),
+    )
+)
 def test_a_damaged_scenario_file_is_checked_cleanly(work, content):
     example = _fresh(work)
     (example / "s.toml").write_bytes(content)
@@ -231,11 +272,28 @@ def test_a_damaged_scenario_file_is_checked_cleanly(work, content):
 
 STORY_TEXT = builtin_stories()["ai-factory-tour"].read_text(encoding="utf-8")
 _story_lines = STORY_TEXT.splitlines()
-_toml_values = st.sampled_from([
-    '""', "0", "-1", "1e999", "nan", "inf", "true", '"max"', "[]", "{}", '"../../etc/passwd"',
-    '"/dev/zero"', "2026-13-45T99:00:00", '"x"', "[[1]]", '{ kind = "pump-trip" }', "999999",
-    '"' + "x" * 500 + '"',
-])
+_toml_values = st.sampled_from(
+    [
+        '""',
+        "0",
+        "-1",
+        "1e999",
+        "nan",
+        "inf",
+        "true",
+        '"max"',
+        "[]",
+        "{}",
+        '"../../etc/passwd"',
+        '"/dev/zero"',
+        "2026-13-45T99:00:00",
+        '"x"',
+        "[[1]]",
+        '{ kind = "pump-trip" }',
+        "999999",
+        '"' + "x" * 500 + '"',
+    ]
+)
 
 
 @st.composite
@@ -283,16 +341,24 @@ def test_a_damaged_story_is_a_scenario_error(work, content):
 
 
 @FUZZ
-@given(content=st.one_of(
-    _json_values.map(lambda v: json.dumps(v).encode()),
-    st.fixed_dictionaries({}, optional={
-        "theme": _json_values, "units": _json_values, "speed": _json_values,
-        "last_scenario": _json_values, "window_geometry": _json_values,
-    }).map(lambda v: json.dumps(v).encode()),
-    _mutated_bytes(json.dumps(Settings().model_dump()).encode()),
-    st.integers(10, 200_000).map(lambda d: _nested(d, "json").encode()),
-    st.integers(10, 5_000).map(lambda d: _nested(d, "object").encode()),
-))
+@given(
+    content=st.one_of(
+        _json_values.map(lambda v: json.dumps(v).encode()),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "theme": _json_values,
+                "units": _json_values,
+                "speed": _json_values,
+                "last_scenario": _json_values,
+                "window_geometry": _json_values,
+            },
+        ).map(lambda v: json.dumps(v).encode()),
+        _mutated_bytes(json.dumps(Settings().model_dump()).encode()),
+        st.integers(10, 200_000).map(lambda d: _nested(d, "json").encode()),
+        st.integers(10, 5_000).map(lambda d: _nested(d, "object").encode()),
+    )
+)
 def test_a_broken_settings_file_is_kept_aside_never_lost(work, content):
     example = _fresh(work)
     path = example / "settings.json"
@@ -315,9 +381,10 @@ def test_broken_settings_files_never_overwrite_each_other(tmp_path):
     for content in (b"{", b"[]", b'{"theme": "purple"}'):
         path.write_bytes(content)
         assert load_settings(path)[1] is not None
-    assert [(tmp_path / name).read_bytes() for name in
-            ("settings.json.broken", "settings.json.broken-2", "settings.json.broken-3")] == \
-        [b"{", b"[]", b'{"theme": "purple"}']
+    assert [
+        (tmp_path / name).read_bytes()
+        for name in ("settings.json.broken", "settings.json.broken-2", "settings.json.broken-3")
+    ] == [b"{", b"[]", b'{"theme": "purple"}']
 
 
 # --------------------------------------------------------------------------- recording
@@ -359,8 +426,9 @@ def _manifest_variants(draw, original: dict) -> bytes:
     if kind == "nested":
         return _nested(draw(st.integers(10, 100_000)), "json").encode()
     if kind == "key":
-        key = draw(st.sampled_from([*manifest, "metadata.scenario", "metadata.every_s",
-                                    "metadata.racks"]))
+        key = draw(
+            st.sampled_from([*manifest, "metadata.scenario", "metadata.every_s", "metadata.racks"])
+        )
         value = draw(_json_values)
         if key.startswith("metadata."):
             manifest["metadata"][key.split(".")[1]] = value
@@ -371,9 +439,24 @@ def _manifest_variants(draw, original: dict) -> bytes:
     else:
         parts = manifest["parts"]
         index = draw(st.integers(0, len(parts) - 1))
-        parts[index] = draw(st.one_of(_json_values, st.fixed_dictionaries(
-            {"file": st.sampled_from(["../../x.parquet", "/dev/zero", "part-00009.parquet",
-                                      "manifest.json", "part-00000.parquet"])})))
+        parts[index] = draw(
+            st.one_of(
+                _json_values,
+                st.fixed_dictionaries(
+                    {
+                        "file": st.sampled_from(
+                            [
+                                "../../x.parquet",
+                                "/dev/zero",
+                                "part-00009.parquet",
+                                "manifest.json",
+                                "part-00000.parquet",
+                            ]
+                        )
+                    }
+                ),
+            )
+        )
     return json.dumps(manifest).encode()
 
 
@@ -397,9 +480,23 @@ def test_a_damaged_manifest_is_replayed_and_reported_cleanly(made, work, data):
 
 
 def _foreign_parquet(draw) -> bytes:
-    names = draw(st.lists(st.sampled_from(["step", "time_s", "facility_power_kw",
-                                           "racks.gpu_temp_c", "cdus.supply_c", "other"]),
-                          min_size=1, max_size=5, unique=True))
+    names = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "step",
+                    "time_s",
+                    "facility_power_kw",
+                    "racks.gpu_temp_c",
+                    "cdus.supply_c",
+                    "other",
+                ]
+            ),
+            min_size=1,
+            max_size=5,
+            unique=True,
+        )
+    )
     rows = draw(st.integers(0, 4))
     columns = {}
     for name in names:
@@ -414,9 +511,22 @@ def _foreign_parquet(draw) -> bytes:
         }[kind]
     table = pa.table(columns)
     if draw(st.booleans()):
-        table = table.replace_schema_metadata({b"twin.shapes": draw(st.sampled_from(
-            [b"{", b"[]", b'{"racks.gpu_temp_c": [1000000000, "f4"]}',
-             b'{"racks.gpu_temp_c": [2, "O"]}', b'{"x": [3, "f8"]}', "é".encode("latin-1")]))})
+        table = table.replace_schema_metadata(
+            {
+                b"twin.shapes": draw(
+                    st.sampled_from(
+                        [
+                            b"{",
+                            b"[]",
+                            b'{"racks.gpu_temp_c": [1000000000, "f4"]}',
+                            b'{"racks.gpu_temp_c": [2, "O"]}',
+                            b'{"x": [3, "f8"]}',
+                            "é".encode("latin-1"),
+                        ]
+                    )
+                )
+            }
+        )
     sink = io.BytesIO()
     pq.write_table(table, sink)
     return sink.getvalue()
@@ -483,14 +593,25 @@ def test_a_replay_whose_rows_do_not_fit_its_scenario_is_refused(made, tmp_path):
 
 def _foreign_journal(draw, path: Path) -> None:
     with contextlib.closing(sqlite3.connect(path)) as db:
-        for table in draw(st.lists(st.sampled_from(["meta", "events", "other"]), unique=True,
-                                   max_size=3)):
-            columns = draw(st.sampled_from(["(a)", "(key, value)", "(sim_time_s, event)",
-                                            "(id INTEGER PRIMARY KEY, sim_time_s)"]))
+        for table in draw(
+            st.lists(st.sampled_from(["meta", "events", "other"]), unique=True, max_size=3)
+        ):
+            columns = draw(
+                st.sampled_from(
+                    [
+                        "(a)",
+                        "(key, value)",
+                        "(sim_time_s, event)",
+                        "(id INTEGER PRIMARY KEY, sim_time_s)",
+                    ]
+                )
+            )
             db.execute(f"CREATE TABLE {table} {columns}")
             width = columns.count(",") + 1
-            db.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * width)})",
-                       [SECRET] * width if "INTEGER" not in columns else [None, SECRET])
+            db.execute(
+                f"INSERT INTO {table} VALUES ({', '.join('?' * width)})",
+                [SECRET] * width if "INTEGER" not in columns else [None, SECRET],
+            )
         db.commit()
 
 
@@ -506,8 +627,11 @@ def test_a_damaged_journal_is_reported_cleanly(made, work, data):
     before = journal.read_bytes()
     with contextlib.suppress(JournalError):
         read_journal(journal)
-    code, err = twin(["report", str(made["csv"]), "--journal", str(journal), "--out", "r.html"],
-                     example, outputs=("r.html",))
+    code, err = twin(
+        ["report", str(made["csv"]), "--journal", str(journal), "--out", "r.html"],
+        example,
+        outputs=("r.html",),
+    )
     clean("journal", code, err)
     assert journal.read_bytes() == before, "reading changed the journal"
 
@@ -521,8 +645,22 @@ def test_a_journal_in_a_read_only_folder_is_read_whole_without_files_beside_it(t
     live.mkdir()
     journal = AlarmJournal(live / "site.alarms.sqlite", {"scenario": "single-rack"})
     for k in range(25):
-        journal.record(JournalRow(float(k), 0.0, "raise", "rack.gpu_temp", "H", "H1-R01-01",
-                                  "high", "active", 90.0, 85.0, "°C", "GPU hot"))
+        journal.record(
+            JournalRow(
+                float(k),
+                0.0,
+                "raise",
+                "rack.gpu_temp",
+                "H",
+                "H1-R01-01",
+                "high",
+                "active",
+                90.0,
+                85.0,
+                "°C",
+                "GPU hot",
+            )
+        )
     journal.commit()
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -556,13 +694,26 @@ def _csv_variants(draw, original: str) -> bytes:
     lines = original.splitlines()
     index = draw(st.integers(0, len(lines) - 1))
     if kind == "line":
-        lines[index] = draw(st.sampled_from(["", "#", "# scenario: ../../etc/passwd",
-                                             "# scenario: /dev/zero", ",,,", SECRET,
-                                             '"unterminated', "1,2", "nan," * 30]))
+        lines[index] = draw(
+            st.sampled_from(
+                [
+                    "",
+                    "#",
+                    "# scenario: ../../etc/passwd",
+                    "# scenario: /dev/zero",
+                    ",,,",
+                    SECRET,
+                    '"unterminated',
+                    "1,2",
+                    "nan," * 30,
+                ]
+            )
+        )
     else:
         cells = lines[index].split(",")
-        cells[draw(st.integers(0, len(cells) - 1))] = draw(st.sampled_from(
-            ["", "nan", "inf", "-1", "1e400", SECRET, "0x10", '"', "1,5"]))
+        cells[draw(st.integers(0, len(cells) - 1))] = draw(
+            st.sampled_from(["", "nan", "inf", "-1", "1e400", SECRET, "0x10", '"', "1,5"])
+        )
         lines[index] = ",".join(cells)
     return "\n".join(lines).encode()
 
@@ -575,8 +726,11 @@ def test_a_damaged_csv_run_table_is_reported_and_compared_cleanly(made, work, da
     table.write_bytes(data.draw(_csv_variants(made["csv"].read_text(encoding="utf-8"))))
     code, err = twin(["report", str(table), "--out", "r.html"], example, outputs=("r.html",))
     clean("run table csv", code, err)
-    code, err = twin(["report", str(made["csv"]), "--compare", str(table), "--out", "c.html"],
-                     example, outputs=("c.html",))
+    code, err = twin(
+        ["report", str(made["csv"]), "--compare", str(table), "--out", "c.html"],
+        example,
+        outputs=("c.html",),
+    )
     clean("run table csv", code, err)
 
 
@@ -591,15 +745,19 @@ def test_a_damaged_parquet_run_table_is_reported_and_compared_cleanly(made, work
         table.write_bytes(_foreign_parquet(data.draw))
     code, err = twin(["report", str(table), "--out", "r.html"], example, outputs=("r.html",))
     clean("run table parquet", code, err)
-    code, err = twin(["report", str(made["parquet"]), "--compare", str(table), "--out",
-                      "c.html"], example, outputs=("c.html",))
+    code, err = twin(
+        ["report", str(made["parquet"]), "--compare", str(table), "--out", "c.html"],
+        example,
+        outputs=("c.html",),
+    )
     clean("run table parquet", code, err)
 
 
 def test_a_run_table_cannot_make_the_report_read_a_file(made, tmp_path):
     table = tmp_path / "site.csv"
-    table.write_text(made["csv"].read_text().replace("# scenario: single-rack",
-                                                     "# scenario: /dev/zero"))
+    table.write_text(
+        made["csv"].read_text().replace("# scenario: single-rack", "# scenario: /dev/zero")
+    )
     code, err = twin(["report", str(table), "--out", "r.html"], tmp_path, outputs=("r.html",))
     assert code == 0, err
     # the scenario comes from the text the table carries, whatever name it gives
@@ -612,8 +770,9 @@ def test_a_run_table_cannot_make_the_report_read_a_file(made, tmp_path):
 
 
 WEATHER_HEADER = "time,dry_bulb_c,wet_bulb_c\n"
-WEATHER_ROWS = "".join(f"2026-08-01T{h:02d}:00,{25 + h / 4:.2f},{21 + h / 8:.2f}\n"
-                       for h in range(24))
+WEATHER_ROWS = "".join(
+    f"2026-08-01T{h:02d}:00,{25 + h / 4:.2f},{21 + h / 8:.2f}\n" for h in range(24)
+)
 
 
 def _scenario_with_weather(folder: Path, csv: str = "weather.csv") -> Path:
@@ -630,17 +789,22 @@ def _weather_variants(draw) -> bytes:
     if kind == "bytes":
         return draw(_mutated_bytes(original.encode()))
     if kind == "big":
-        return (WEATHER_HEADER + "2026-08-01T00:00," + "9" * draw(st.integers(1, 300_000))
-                + ",1\n").encode()
+        return (
+            WEATHER_HEADER + "2026-08-01T00:00," + "9" * draw(st.integers(1, 300_000)) + ",1\n"
+        ).encode()
     lines = original.splitlines()
     index = draw(st.integers(0, len(lines) - 1))
     if kind == "line":
-        lines[index] = draw(st.sampled_from([SECRET, f"{SECRET},{SECRET},{SECRET}", "",
-                                             f'"{SECRET}', "\x00", f"{SECRET},1,1"]))
+        lines[index] = draw(
+            st.sampled_from(
+                [SECRET, f"{SECRET},{SECRET},{SECRET}", "", f'"{SECRET}', "\x00", f"{SECRET},1,1"]
+            )
+        )
     else:
         cells = lines[index].split(",")
-        cells[draw(st.integers(0, len(cells) - 1))] = draw(st.sampled_from(
-            [SECRET, "", "nan", "inf", "-100", "99", "2026-02-30T00:00", "1e400"]))
+        cells[draw(st.integers(0, len(cells) - 1))] = draw(
+            st.sampled_from([SECRET, "", "nan", "inf", "-100", "99", "2026-02-30T00:00", "1e400"])
+        )
         lines[index] = ",".join(cells)
     return "\n".join(lines).encode()
 
@@ -656,13 +820,16 @@ def test_a_damaged_weather_csv_is_checked_without_showing_its_content(work, cont
     assert SECRET not in err
 
 
-@pytest.mark.parametrize(("target", "message"), [
-    ("/dev/zero", "is not a regular file"),
-    ("missing.csv", "no such file"),
-    (".", "is a folder"),
-    ("binary.csv", "is not UTF-8 text"),
-    ("secret.csv", "the header must be time,dry_bulb_c,wet_bulb_c"),
-])
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("/dev/zero", "is not a regular file"),
+        ("missing.csv", "no such file"),
+        (".", "is a folder"),
+        ("binary.csv", "is not UTF-8 text"),
+        ("secret.csv", "the header must be time,dry_bulb_c,wet_bulb_c"),
+    ],
+)
 def test_the_weather_csv_twin_check_refuses(tmp_path, target, message):
     (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
     (tmp_path / "secret.csv").write_text(f"{SECRET}\n", encoding="utf-8")
@@ -699,20 +866,91 @@ def test_the_weather_csv_is_found_beside_its_scenario_not_in_the_current_folder(
 # --------------------------------------------------------------------------- command line
 
 
-_durations = st.sampled_from(["1h", "90s", "0s", "-1s", "1e9d", "99999999999999999999d",
-                              "36500d", "36501d", "1", "abc", "", "0.05s", "301s", "7min",
-                              "9" * 400 + "d", "nan s", "1 h"])
-_paths = st.sampled_from(["out.csv", "out.parquet", "out.txt", "missing/out.csv", ".",
-                          "/dev/zero", "/proc/out.csv", "folder", "folder/x.csv", "",
-                          "out.sqlite", "rec", "../out.csv", "out.html", "out.pdf",
-                          "shot.png", "shot.jpg", "single-rack", "scenario.toml", "a b.csv"])
-_words = st.sampled_from(["single-rack", "seoul-ai-factory", "nope", "scenario.toml",
-                          "/dev/zero", "ai-factory-tour", "en", "ko", "fr", "0", "1",
-                          "-1", "2**64", "18446744073709551616", "HDMI-1", "A4", "A5",
-                          "Letter", "--", "-x", "é", "\x00"])
+_durations = st.sampled_from(
+    [
+        "1h",
+        "90s",
+        "0s",
+        "-1s",
+        "1e9d",
+        "99999999999999999999d",
+        "36500d",
+        "36501d",
+        "1",
+        "abc",
+        "",
+        "0.05s",
+        "301s",
+        "7min",
+        "9" * 400 + "d",
+        "nan s",
+        "1 h",
+    ]
+)
+_paths = st.sampled_from(
+    [
+        "out.csv",
+        "out.parquet",
+        "out.txt",
+        "missing/out.csv",
+        ".",
+        "/dev/zero",
+        "/proc/out.csv",
+        "folder",
+        "folder/x.csv",
+        "",
+        "out.sqlite",
+        "rec",
+        "../out.csv",
+        "out.html",
+        "out.pdf",
+        "shot.png",
+        "shot.jpg",
+        "single-rack",
+        "scenario.toml",
+        "a b.csv",
+    ]
+)
+_words = st.sampled_from(
+    [
+        "single-rack",
+        "seoul-ai-factory",
+        "nope",
+        "scenario.toml",
+        "/dev/zero",
+        "ai-factory-tour",
+        "en",
+        "ko",
+        "fr",
+        "0",
+        "1",
+        "-1",
+        "2**64",
+        "18446744073709551616",
+        "HDMI-1",
+        "A4",
+        "A5",
+        "Letter",
+        "--",
+        "-x",
+        "é",
+        "\x00",
+    ]
+)
 _options = {
-    "run": ["--scenario", "--duration", "--dt", "--out", "--every", "--seed", "--components",
-            "--journal", "--record", "--record-every", "--quiet"],
+    "run": [
+        "--scenario",
+        "--duration",
+        "--dt",
+        "--out",
+        "--every",
+        "--seed",
+        "--components",
+        "--journal",
+        "--record",
+        "--record-every",
+        "--quiet",
+    ],
     "check": [],
     "scenarios": [],
     "report": ["--compare", "--journal", "--out", "--page-size"],
@@ -744,38 +982,97 @@ def test_random_command_lines_end_in_a_clear_message(work, argv):
     example = _fresh(work)
     (example / "folder").mkdir()
     (example / "scenario.toml").write_bytes(SCENARIO_BYTES)
-    with mock.patch("twin.runs.output.run_headless", return_value=0) as engine, \
-         mock.patch("twin.gui.app.run_gui", return_value=0) as window, \
-         mock.patch("twin.gui.study_app.run_study_gui", return_value=0), \
-         mock.patch("twin.gui.kiosk.app.run_kiosk", return_value=0) as kiosk:
+    with (
+        mock.patch("twin.runs.output.run_headless", return_value=0) as engine,
+        mock.patch("twin.gui.app.run_gui", return_value=0) as window,
+        mock.patch("twin.gui.study_app.run_study_gui", return_value=0),
+        mock.patch("twin.gui.kiosk.app.run_kiosk", return_value=0) as kiosk,
+    ):
         code, err = twin(argv, example, outputs=("out.html", "out.pdf"))
     clean("command line", code, err)
     if code == 0 and argv and argv[0] in ("run", "gui", "kiosk"):
         assert {"run": engine, "gui": window, "kiosk": kiosk}[argv[0]].called
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["run", "--scenario", "single-rack", "--duration", "99999999999999999999d", "--out",
-      "x.csv"], "at most 36,500d (100 years)"),
-    (["run", "--scenario", "single-rack", "--duration", "36501d", "--out", "x.csv"],
-     "at most 36,500d"),
-    (["run", "--scenario", "single-rack", "--duration", "1h", "--every", "2h", "--out",
-      "x.csv"], "--every 2h is longer than --duration 1h"),
-    (["run", "--scenario", "single-rack", "--duration", "1h", "--out", "x.parquet",
-      "--components", "x.parquet"], "--out and --components name the same file"),
-    (["run", "--scenario", "single-rack", "--duration", "1h", "--out", "folder"],
-     "must end in .csv or .parquet"),
-    (["run", "--scenario", "single-rack", "--duration", "1h", "--out", "folder.csv"],
-     "is a folder; give a file name"),
-    (["run", "--scenario", "single-rack", "--duration", "1h", "--out", "x.csv", "--seed",
-      "9" * 5000], "is not a whole number"),
-    (["gui", "--exit-after", "1e300"], "more than the 7 days"),
-    (["gui", "--exit-after", "5", "--screenshot", "shot.jpg"], "must end in .png"),
-    (["kiosk", "--exit-after", "5", "--screenshot", "missing/shot.png"],
-     "the folder of missing/shot.png does not exist"),
-    (["kiosk", "--lang", "fr"], "invalid choice: 'fr'"),
-    (["check", "/dev/zero"], "is not a regular file"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            [
+                "run",
+                "--scenario",
+                "single-rack",
+                "--duration",
+                "99999999999999999999d",
+                "--out",
+                "x.csv",
+            ],
+            "at most 36,500d (100 years)",
+        ),
+        (
+            ["run", "--scenario", "single-rack", "--duration", "36501d", "--out", "x.csv"],
+            "at most 36,500d",
+        ),
+        (
+            [
+                "run",
+                "--scenario",
+                "single-rack",
+                "--duration",
+                "1h",
+                "--every",
+                "2h",
+                "--out",
+                "x.csv",
+            ],
+            "--every 2h is longer than --duration 1h",
+        ),
+        (
+            [
+                "run",
+                "--scenario",
+                "single-rack",
+                "--duration",
+                "1h",
+                "--out",
+                "x.parquet",
+                "--components",
+                "x.parquet",
+            ],
+            "--out and --components name the same file",
+        ),
+        (
+            ["run", "--scenario", "single-rack", "--duration", "1h", "--out", "folder"],
+            "must end in .csv or .parquet",
+        ),
+        (
+            ["run", "--scenario", "single-rack", "--duration", "1h", "--out", "folder.csv"],
+            "is a folder; give a file name",
+        ),
+        (
+            [
+                "run",
+                "--scenario",
+                "single-rack",
+                "--duration",
+                "1h",
+                "--out",
+                "x.csv",
+                "--seed",
+                "9" * 5000,
+            ],
+            "is not a whole number",
+        ),
+        (["gui", "--exit-after", "1e300"], "more than the 7 days"),
+        (["gui", "--exit-after", "5", "--screenshot", "shot.jpg"], "must end in .png"),
+        (
+            ["kiosk", "--exit-after", "5", "--screenshot", "missing/shot.png"],
+            "the folder of missing/shot.png does not exist",
+        ),
+        (["kiosk", "--lang", "fr"], "invalid choice: 'fr'"),
+        (["check", "/dev/zero"], "is not a regular file"),
+    ],
+)
 def test_bad_arguments_are_named(tmp_path, argv, message):
     (tmp_path / "folder.csv").mkdir()
     (tmp_path / "folder").mkdir()
@@ -784,16 +1081,26 @@ def test_bad_arguments_are_named(tmp_path, argv, message):
 
 
 def _twin_process(*argv: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "twin", *argv], capture_output=True,
-                          text=True, timeout=300, cwd=kwargs.pop("cwd", None), **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "twin", *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=kwargs.pop("cwd", None),
+        **kwargs,
+    )
 
 
 def test_a_reader_that_stops_early_ends_twin_quietly(tmp_path):
     """``twin scenarios | head -1``: the pipe closes before twin writes; no traceback and
     no "Exception ignored" from the interpreter's last flush."""
     worktree = Path(__file__).resolve().parents[1]
-    process = subprocess.Popen([sys.executable, "-m", "twin", "scenarios"], cwd=worktree,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "twin", "scenarios"],
+        cwd=worktree,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     process.stdout.close()  # the reader is gone before twin prints a line
     err = process.stderr.read().decode()
     process.stderr.close()
@@ -805,18 +1112,33 @@ def test_a_random_journal_given_to_a_real_process_is_one_line(made, tmp_path):
     journal = tmp_path / "j.sqlite"
     journal.write_bytes(os.urandom(8192))
     worktree = Path(__file__).resolve().parents[1]
-    result = _twin_process("report", str(made["csv"]), "--journal", str(journal), "--out",
-                           str(tmp_path / "r.html"), cwd=worktree)
+    result = _twin_process(
+        "report",
+        str(made["csv"]),
+        "--journal",
+        str(journal),
+        "--out",
+        str(tmp_path / "r.html"),
+        cwd=worktree,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"twin report: --journal {journal}: not an alarm journal (not an SQLite file)"]
+        f"twin report: --journal {journal}: not an alarm journal (not an SQLite file)"
+    ]
 
 
 def test_a_century_long_run_is_refused_by_a_real_process(tmp_path):
     worktree = Path(__file__).resolve().parents[1]
-    result = _twin_process("run", "--scenario", "single-rack", "--duration",
-                           "99999999999999999999d", "--out", str(tmp_path / "x.csv"),
-                           cwd=worktree)
+    result = _twin_process(
+        "run",
+        "--scenario",
+        "single-rack",
+        "--duration",
+        "99999999999999999999d",
+        "--out",
+        str(tmp_path / "x.csv"),
+        cwd=worktree,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert not any(tmp_path.iterdir())
 
@@ -825,7 +1147,9 @@ def test_a_century_long_run_is_refused_by_a_real_process(tmp_path):
 def test_a_run_with_an_unreadable_weather_csv_makes_no_output(tmp_path, target):
     (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 4)
     scenario = _scenario_with_weather(tmp_path, target)
-    code, err = twin(["run", "--scenario", str(scenario), "--duration", "1h", "--out",
-                      "site.csv", "--quiet"], tmp_path)
+    code, err = twin(
+        ["run", "--scenario", str(scenario), "--duration", "1h", "--out", "site.csv", "--quiet"],
+        tmp_path,
+    )
     assert code == 2 and "climate.hourly_csv" in err and "Traceback" not in err
     assert not (tmp_path / "site.csv").exists()

@@ -26,13 +26,13 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
 def _contracts() -> list[dict[str, Any]]:
-    return tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]["importlinter"][
-        "contracts"]
+    return tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
 
 
 def test_pyproject_declares_the_layers_and_the_gui_free_core() -> None:
-    [core] = [c for c in _contracts() if c["type"] == "forbidden"
-              and "twin.sim" in c["source_modules"]]
+    [core] = [
+        c for c in _contracts() if c["type"] == "forbidden" and "twin.sim" in c["source_modules"]
+    ]
     assert set(CORE) | {"twin.runs"} <= set(core["source_modules"])
     assert set(GUI_TOOLKITS) | {"twin.gui"} <= set(core["forbidden_modules"])
     assert core["allow_indirect_imports"] is False
@@ -47,14 +47,20 @@ def test_pyproject_declares_the_layers_and_the_gui_free_core() -> None:
 def _lint_copy(tmp_path: Path, module: str, source: str) -> subprocess.CompletedProcess[str]:
     """Run lint-imports with this pyproject on a copy of twin/ with one module added."""
     root = tmp_path / "tree"
-    shutil.copytree(REPO / "twin", root / "twin",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "twin", root / "twin", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(PYPROJECT, root / "pyproject.toml")
     target = root / Path(*module.split(".")).with_suffix(".py")
     target.write_text(source, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.mark.slow
@@ -89,8 +95,14 @@ def test_core_imports_no_gui_toolkit_at_run_time() -> None:
         "print('twin modules:', sum(m.startswith('twin.') for m in sys.modules))\n"
         "print('gui modules:', loaded)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "gui modules: []" in done.stdout
     twin_modules = int(done.stdout.split("twin modules:")[1].split()[0])

@@ -25,8 +25,13 @@ def test_no_file_gives_the_defaults_and_no_message():
 
 
 def test_settings_round_trip():
-    saved = Settings(theme="light", units="US customary", last_scenario="single-rack",
-                     speed=600.0, window_geometry="AdnQywAD")
+    saved = Settings(
+        theme="light",
+        units="US customary",
+        last_scenario="single-rack",
+        speed=600.0,
+        window_geometry="AdnQywAD",
+    )
     assert save_settings(saved) is None
     loaded, problem = load_settings()
     assert problem is None and loaded == saved
@@ -41,13 +46,16 @@ def test_a_file_from_before_a_setting_existed_loads_with_its_default():
     assert (settings.theme, settings.speed, settings.units) == ("light", 600.0, "SI")
 
 
-@pytest.mark.parametrize(("content", "reason"), [
-    ("{not json", "Expecting property name"),
-    (json.dumps({"theme": "purple"}), "theme: String should match pattern"),
-    (json.dumps({"units": "imperial"}), "units: String should match pattern"),
-    (json.dumps({"speed": -1}), "speed: Input should be greater than 0"),
-    (json.dumps({"colour": "red"}), "colour: Extra inputs are not permitted"),
-])
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{not json", "Expecting property name"),
+        (json.dumps({"theme": "purple"}), "theme: String should match pattern"),
+        (json.dumps({"units": "imperial"}), "units: String should match pattern"),
+        (json.dumps({"speed": -1}), "speed: Input should be greater than 0"),
+        (json.dumps({"colour": "red"}), "colour: Extra inputs are not permitted"),
+    ],
+)
 def test_a_broken_file_is_reported_kept_aside_and_replaced_by_defaults(content, reason):
     path = settings_path()
     path.parent.mkdir(parents=True)

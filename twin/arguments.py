@@ -37,8 +37,9 @@ def positive_duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be longer than zero")
     if seconds > MAX_RUN_S:
-        raise argparse.ArgumentTypeError(f"{text!r} is longer than a run can mean; at most "
-                                         f"{MAX_RUN_S / 86400:,.0f}d (100 years)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is longer than a run can mean; at most {MAX_RUN_S / 86400:,.0f}d (100 years)"
+        )
     return seconds
 
 
@@ -55,15 +56,16 @@ def speed(text: str) -> float | None:
         value = float(text.strip().lower().removesuffix("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a speed such as 1x, 60x or max") from None
+            f"{text!r} is not a speed such as 1x, 60x or max"
+        ) from None
     if not 0 < value <= MAX_SPEED:
-        raise argparse.ArgumentTypeError(f"{text!r} must lie above 0x and at most "
-                                         f"{MAX_SPEED:.0f}x")
+        raise argparse.ArgumentTypeError(f"{text!r} must lie above 0x and at most {MAX_SPEED:.0f}x")
     return value
 
 
 def whole_number(low: int, high: int, *, shown: str | None = None) -> Callable[[str], int]:
     """A whole number from ``low`` to ``high`` (``shown``: how the range is written)."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -76,8 +78,14 @@ def whole_number(low: int, high: int, *, shown: str | None = None) -> Callable[[
     return parse
 
 
-def number(low: float = -math.inf, high: float = math.inf, *, unit: str = "",
-           above: bool = False, below: bool = False) -> Callable[[str], float]:
+def number(
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    unit: str = "",
+    above: bool = False,
+    below: bool = False,
+) -> Callable[[str], float]:
     """A finite number from ``low`` to ``high`` in ``unit``; ``above`` / ``below``: that
     end itself is excluded. Out of range, it says so as the scenario loader does."""
     of_unit = f" of {unit}" if unit else ""

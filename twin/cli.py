@@ -46,10 +46,6 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-
-
-
-
 def _wall_seconds(text: str) -> float:
     """Wall-clock time for smoke tests: bare seconds (20) or a duration (2min)."""
     try:
@@ -59,13 +55,11 @@ def _wall_seconds(text: str) -> float:
     if not 0 < seconds < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds above zero")
     if seconds > MAX_WALL_S:
-        raise argparse.ArgumentTypeError(f"{text!r} is more than the {MAX_WALL_S / 86400:g} "
-                                         "days a window can be asked to stay open")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is more than the {MAX_WALL_S / 86400:g} "
+            "days a window can be asked to stay open"
+        )
     return seconds
-
-
-
-
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,168 +71,313 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"twin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    gui = sub.add_parser("gui", help="open the 3D twin window",
-                         description="Open the live 3D twin window on a scenario.")
-    gui.add_argument("--scenario", metavar="NAME|PATH",
-                     help="built-in scenario name or TOML file (default: the last one opened, "
-                     f"else {DEFAULT_SCENARIO})")
-    gui.add_argument("--exit-after", type=_wall_seconds, metavar="SECONDS",
-                     help="close the window after this wall-clock time, in seconds (20) or "
-                     f"as a duration; {DURATION_FORMS}. Prints one line of JSON: frames "
-                     "drawn, frames per second, simulated seconds")
-    gui.add_argument("--screenshot", type=Path, metavar="FILE.png",
-                     help="save a PNG of the window just before closing (with --exit-after)")
-    gui.add_argument("--plant", metavar="mqtt://HOST:PORT",
-                     help="also publish the run as a DSX Exchange virtual BMS on this broker "
-                     "(as 'twin plant'; credentials and TLS as there)")
-    gui.add_argument("--study", type=Path, metavar="RESULTS",
-                     help="open the study view on a 'twin study' results folder: its runs in "
-                     "a sortable table and a chart of a KPI against a parameter; a run "
-                     "picked there is run again as a recording and opened as a replay")
-    gui.add_argument("--shadow", metavar="mqtt://HOST:PORT",
-                     help="show a shadow of the plant publishing on this broker: the model "
-                     "follows the plant's clock; divergence alarms show in the window's "
-                     "alarm list and are printed as 'twin shadow' prints them")
+    gui = sub.add_parser(
+        "gui",
+        help="open the 3D twin window",
+        description="Open the live 3D twin window on a scenario.",
+    )
+    gui.add_argument(
+        "--scenario",
+        metavar="NAME|PATH",
+        help="built-in scenario name or TOML file (default: the last one opened, "
+        f"else {DEFAULT_SCENARIO})",
+    )
+    gui.add_argument(
+        "--exit-after",
+        type=_wall_seconds,
+        metavar="SECONDS",
+        help="close the window after this wall-clock time, in seconds (20) or "
+        f"as a duration; {DURATION_FORMS}. Prints one line of JSON: frames "
+        "drawn, frames per second, simulated seconds",
+    )
+    gui.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE.png",
+        help="save a PNG of the window just before closing (with --exit-after)",
+    )
+    gui.add_argument(
+        "--plant",
+        metavar="mqtt://HOST:PORT",
+        help="also publish the run as a DSX Exchange virtual BMS on this broker "
+        "(as 'twin plant'; credentials and TLS as there)",
+    )
+    gui.add_argument(
+        "--study",
+        type=Path,
+        metavar="RESULTS",
+        help="open the study view on a 'twin study' results folder: its runs in "
+        "a sortable table and a chart of a KPI against a parameter; a run "
+        "picked there is run again as a recording and opened as a replay",
+    )
+    gui.add_argument(
+        "--shadow",
+        metavar="mqtt://HOST:PORT",
+        help="show a shadow of the plant publishing on this broker: the model "
+        "follows the plant's clock; divergence alarms show in the window's "
+        "alarm list and are printed as 'twin shadow' prints them",
+    )
 
     run = sub.add_parser(
-        "run", help="run a scenario headless and write a time series",
+        "run",
+        help="run a scenario headless and write a time series",
         description="Run a scenario without a window and write one row per output interval. "
         "Columns carry their units in their names (see the README's data dictionary).",
     )
-    run.add_argument("--scenario", required=True, metavar="NAME|PATH",
-                     help="built-in scenario name or TOML file")
-    run.add_argument("--duration", required=True, type=arguments.positive_duration,
-                     metavar="DURATION",
-                     help=f"simulated time to run; {DURATION_FORMS}")
-    run.add_argument("--dt", type=arguments.positive_duration, default=1.0, metavar="DURATION",
-                     help="simulation step, a duration from 0.1 s to 300 s such as 500ms, "
-                     "1s or 5s (default 1s)")
-    run.add_argument("--out", required=True, type=Path, metavar="FILE.csv|FILE.parquet",
-                     help="site time series; the format follows the suffix")
-    run.add_argument("--every", type=arguments.positive_duration, default=60.0, metavar="DURATION",
-                     help="output interval, a duration that is a whole multiple of --dt such "
-                     "as 60s or 15min; each row holds the interval's means (default 60s)")
-    run.add_argument("--seed", type=arguments.seed, metavar="N",
-                     help="random seed, a whole number from 0 to 2^63-1 (default: the "
-                     "scenario's own)")
-    run.add_argument("--components", type=Path, metavar="FILE.parquet",
-                     help="also write per-component series (racks, CDUs, plant, power) here")
-    run.add_argument("--journal", type=Path, metavar="FILE.sqlite",
-                     help="alarm journal (SQLite): every alarm raised, cleared, "
-                     "acknowledged, shelved or suppressed, in simulated and wall time; alarms "
-                     "are scanned once per simulated second (default: next to --out, "
-                     "site.csv -> site.alarms.sqlite)")
-    run.add_argument("--record", type=Path, metavar="FOLDER",
-                     help="also record the run for 'twin replay' and 'twin report --compare': "
-                     "a new folder of Parquet parts, flushed every 5 simulated minutes, that "
-                     "stays readable if the run is killed")
-    run.add_argument("--record-every", type=arguments.positive_duration, metavar="DURATION",
-                     help="simulated time between recorded snapshots, a whole multiple of "
-                     "--dt (default: --every)")
+    run.add_argument(
+        "--scenario", required=True, metavar="NAME|PATH", help="built-in scenario name or TOML file"
+    )
+    run.add_argument(
+        "--duration",
+        required=True,
+        type=arguments.positive_duration,
+        metavar="DURATION",
+        help=f"simulated time to run; {DURATION_FORMS}",
+    )
+    run.add_argument(
+        "--dt",
+        type=arguments.positive_duration,
+        default=1.0,
+        metavar="DURATION",
+        help="simulation step, a duration from 0.1 s to 300 s such as 500ms, 1s or 5s (default 1s)",
+    )
+    run.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="FILE.csv|FILE.parquet",
+        help="site time series; the format follows the suffix",
+    )
+    run.add_argument(
+        "--every",
+        type=arguments.positive_duration,
+        default=60.0,
+        metavar="DURATION",
+        help="output interval, a duration that is a whole multiple of --dt such "
+        "as 60s or 15min; each row holds the interval's means (default 60s)",
+    )
+    run.add_argument(
+        "--seed",
+        type=arguments.seed,
+        metavar="N",
+        help="random seed, a whole number from 0 to 2^63-1 (default: the scenario's own)",
+    )
+    run.add_argument(
+        "--components",
+        type=Path,
+        metavar="FILE.parquet",
+        help="also write per-component series (racks, CDUs, plant, power) here",
+    )
+    run.add_argument(
+        "--journal",
+        type=Path,
+        metavar="FILE.sqlite",
+        help="alarm journal (SQLite): every alarm raised, cleared, "
+        "acknowledged, shelved or suppressed, in simulated and wall time; alarms "
+        "are scanned once per simulated second (default: next to --out, "
+        "site.csv -> site.alarms.sqlite)",
+    )
+    run.add_argument(
+        "--record",
+        type=Path,
+        metavar="FOLDER",
+        help="also record the run for 'twin replay' and 'twin report --compare': "
+        "a new folder of Parquet parts, flushed every 5 simulated minutes, that "
+        "stays readable if the run is killed",
+    )
+    run.add_argument(
+        "--record-every",
+        type=arguments.positive_duration,
+        metavar="DURATION",
+        help="simulated time between recorded snapshots, a whole multiple of "
+        "--dt (default: --every)",
+    )
     run.add_argument("--quiet", action="store_true", help="print no progress")
 
     check = sub.add_parser(
-        "check", help="validate a scenario and print a summary",
+        "check",
+        help="validate a scenario and print a summary",
         description="Validate a scenario file and print what it describes: halls, racks, IT "
         "nameplate in MW, CDUs, heat rejection, utility feed in kV and MW, BESS in MWh and MW, "
         "generators and robots. Every key in a scenario carries its unit in its name (_kw = "
         "kW, _c = °C, _lpm = L/min, _kpa = kPa, _s = seconds, ...); durations may also be "
         "written with a unit of ms, s, min, h or d, for example 90s, 15min, 6h, 2d. Every "
         "problem is listed with its key and the allowed values; the exit "
-        "status is 2 if there is any.")
-    check.add_argument("scenario", metavar="NAME|PATH",
-                       help="built-in scenario name (see 'twin scenarios') or a .toml file")
-    check.add_argument("--points", type=Path, metavar="FILE.csv|FILE.toml",
-                       help="also validate a DSX Exchange point list against the scenario")
+        "status is 2 if there is any.",
+    )
+    check.add_argument(
+        "scenario",
+        metavar="NAME|PATH",
+        help="built-in scenario name (see 'twin scenarios') or a .toml file",
+    )
+    check.add_argument(
+        "--points",
+        type=Path,
+        metavar="FILE.csv|FILE.toml",
+        help="also validate a DSX Exchange point list against the scenario",
+    )
 
     grid.add_parsers(sub)
 
-    sub.add_parser("scenarios", help="list the built-in scenarios",
-                   description="List the built-in scenarios, one line each: name, number of "
-                   "racks, IT nameplate in MW and title.")
+    sub.add_parser(
+        "scenarios",
+        help="list the built-in scenarios",
+        description="List the built-in scenarios, one line each: name, number of "
+        "racks, IT nameplate in MW and title.",
+    )
 
     replay = sub.add_parser(
-        "replay", help="open the window on a recording",
+        "replay",
+        help="open the window on a recording",
         description="Play a recording made with 'twin run --record' in the 3D window, "
         "without running the physics. A damaged or cut-off recording plays what is readable "
-        "and says what is missing.")
+        "and says what is missing.",
+    )
     replay.add_argument("recording", type=Path, metavar="FOLDER", help="the recording folder")
-    replay.add_argument("--compare", type=Path, metavar="OTHER",
-                        help="a second run of the same scenario and start to set beside it "
-                        "in the trends, with the KPI differences: a recording folder or a "
-                        "'twin run' site table (.csv or .parquet)")
-    replay.add_argument("--exit-after", type=_wall_seconds, metavar="SECONDS",
-                        help="close the window after this wall-clock time, in seconds (20) or "
-                        f"as a duration; {DURATION_FORMS}")
-    replay.add_argument("--screenshot", type=Path, metavar="FILE.png",
-                        help="save a PNG of the window just before closing (with --exit-after)")
+    replay.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OTHER",
+        help="a second run of the same scenario and start to set beside it "
+        "in the trends, with the KPI differences: a recording folder or a "
+        "'twin run' site table (.csv or .parquet)",
+    )
+    replay.add_argument(
+        "--exit-after",
+        type=_wall_seconds,
+        metavar="SECONDS",
+        help="close the window after this wall-clock time, in seconds (20) or "
+        f"as a duration; {DURATION_FORMS}",
+    )
+    replay.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE.png",
+        help="save a PNG of the window just before closing (with --exit-after)",
+    )
 
     report = sub.add_parser(
-        "report", help="write an HTML or PDF report of a run",
+        "report",
+        help="write an HTML or PDF report of a run",
         description="Write a self-contained HTML or PDF report of a run: scenario summary, KPIs, "
         "energy ledger, charts of the site series, the scenario's event timeline and the "
         "alarm statistics from the run's journal. With --compare, a second run is set "
-        "beside it with the KPI differences.")
-    report.add_argument("run_output", type=Path, metavar="RUN_OUTPUT",
-                        help="a 'twin run' site table (.csv or .parquet), a recording folder, "
-                        "a 'twin study' results folder or a 'twin shadow --record' folder")
-    report.add_argument("--compare", type=Path, metavar="OTHER",
-                        help="a second run output or recording to compare with")
-    report.add_argument("--journal", type=Path, metavar="FILE.sqlite",
-                        help="alarm journal (default: next to RUN_OUTPUT, site.csv -> "
-                        "site.alarms.sqlite)")
-    report.add_argument("--out", required=True, type=Path, metavar="FILE.html|FILE.pdf",
-                        help="where to write the report; the suffix picks the format")
-    report.add_argument("--page-size", metavar="A4|Letter",
-                        help="the PDF's page size (default A4)")
+        "beside it with the KPI differences.",
+    )
+    report.add_argument(
+        "run_output",
+        type=Path,
+        metavar="RUN_OUTPUT",
+        help="a 'twin run' site table (.csv or .parquet), a recording folder, "
+        "a 'twin study' results folder or a 'twin shadow --record' folder",
+    )
+    report.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OTHER",
+        help="a second run output or recording to compare with",
+    )
+    report.add_argument(
+        "--journal",
+        type=Path,
+        metavar="FILE.sqlite",
+        help="alarm journal (default: next to RUN_OUTPUT, site.csv -> site.alarms.sqlite)",
+    )
+    report.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="FILE.html|FILE.pdf",
+        help="where to write the report; the suffix picks the format",
+    )
+    report.add_argument("--page-size", metavar="A4|Letter", help="the PDF's page size (default A4)")
 
     study = sub.add_parser(
-        "study", help="run a sweep or a Monte Carlo of a scenario on Dask",
+        "study",
+        help="run a sweep or a Monte Carlo of a scenario on Dask",
         description="Run a study file's runs (a sweep over scenario fields, or a Monte Carlo "
         "of component failures) on a local Dask cluster, an existing scheduler or a cluster "
         "file, storing each run's KPIs as one Parquet part in RESULTS as it finishes. Every "
         "problem with the study file is listed at once, exit status 2; exit status 1 when "
-        "some runs failed (each named with its seed and error).")
+        "some runs failed (each named with its seed and error).",
+    )
     study.add_argument("study_file", type=Path, metavar="STUDY.toml", help="the study file")
-    study.add_argument("--out", required=True, type=Path, metavar="RESULTS",
-                       help="the results folder (made if missing; readable while the study "
-                       "runs)")
+    study.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="RESULTS",
+        help="the results folder (made if missing; readable while the study runs)",
+    )
     where = study.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=arguments.whole_number(1, 4096), metavar="N",
-                       help="local worker processes, one thread each (default: one per core)")
-    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                       help="the address of a running Dask scheduler")
-    where.add_argument("--cluster", type=Path, metavar="FILE",
-                       help="a TOML file describing a Slurm, PBS, SGE, LSF or Kubernetes "
-                       "cluster (see the README's recipes)")
-    study.add_argument("--resume", action="store_true",
-                       help="finish a study stopped before its end: runs already in RESULTS "
-                       "are skipped")
+    where.add_argument(
+        "--workers",
+        type=arguments.whole_number(1, 4096),
+        metavar="N",
+        help="local worker processes, one thread each (default: one per core)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT", help="the address of a running Dask scheduler"
+    )
+    where.add_argument(
+        "--cluster",
+        type=Path,
+        metavar="FILE",
+        help="a TOML file describing a Slurm, PBS, SGE, LSF or Kubernetes "
+        "cluster (see the README's recipes)",
+    )
+    study.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish a study stopped before its end: runs already in RESULTS are skipped",
+    )
     study.add_argument("--quiet", action="store_true", help="print no progress or summary")
 
     kiosk = sub.add_parser(
-        "kiosk", help="run the unattended, full-screen trade-show tour",
+        "kiosk",
+        help="run the unattended, full-screen trade-show tour",
         description="Play a story (a TOML script of camera moves, captions and simulation "
         "events) full screen and in a loop, with large KPIs. Any touch, click or key hands "
         "the visitor an interactive view; the tour takes over again after a while without "
         "input. Ctrl+Shift+Q leaves kiosk mode; nothing else does. A bad story or scenario "
-        "is reported with every problem, exit status 2.")
-    kiosk.add_argument("--scenario", metavar="NAME|PATH",
-                       help="built-in scenario name or TOML file (default: the one the story "
-                       "names)")
-    kiosk.add_argument("--story", metavar="NAME|PATH",
-                       help="built-in story name or TOML file (default: ai-factory-tour)")
-    kiosk.add_argument("--lang", choices=("en", "ko"), default="en",
-                       help="language of the captions and labels (default en)")
-    kiosk.add_argument("--screen", metavar="NUMBER|NAME",
-                       help="the display to fill: its number (0, 1, ...) or its name such as "
-                       "HDMI-1 (default: the primary display)")
-    kiosk.add_argument("--exit-after", type=_wall_seconds, metavar="SECONDS",
-                       help="leave after this wall-clock time, in seconds (20) or as a "
-                       f"duration; {DURATION_FORMS}. Prints one line of JSON: frames drawn, "
-                       "frames per second, simulated seconds, the step and its caption")
-    kiosk.add_argument("--screenshot", type=Path, metavar="FILE.png",
-                       help="save a PNG of the screen just before leaving (with --exit-after)")
+        "is reported with every problem, exit status 2.",
+    )
+    kiosk.add_argument(
+        "--scenario",
+        metavar="NAME|PATH",
+        help="built-in scenario name or TOML file (default: the one the story names)",
+    )
+    kiosk.add_argument(
+        "--story",
+        metavar="NAME|PATH",
+        help="built-in story name or TOML file (default: ai-factory-tour)",
+    )
+    kiosk.add_argument(
+        "--lang",
+        choices=("en", "ko"),
+        default="en",
+        help="language of the captions and labels (default en)",
+    )
+    kiosk.add_argument(
+        "--screen",
+        metavar="NUMBER|NAME",
+        help="the display to fill: its number (0, 1, ...) or its name such as "
+        "HDMI-1 (default: the primary display)",
+    )
+    kiosk.add_argument(
+        "--exit-after",
+        type=_wall_seconds,
+        metavar="SECONDS",
+        help="leave after this wall-clock time, in seconds (20) or as a "
+        f"duration; {DURATION_FORMS}. Prints one line of JSON: frames drawn, "
+        "frames per second, simulated seconds, the step and its caption",
+    )
+    kiosk.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE.png",
+        help="save a PNG of the screen just before leaving (with --exit-after)",
+    )
     add_commands(sub)
     add_flex_parser(sub)
     _add_calibrate(sub)
@@ -247,38 +386,70 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_calibrate(sub) -> None:
     calibrate = sub.add_parser(
-        "calibrate", help="fit a scenario's parameters to a plant's measurements",
+        "calibrate",
+        help="fit a scenario's parameters to a plant's measurements",
         description="Fit the scenario's uncertain parameters (CDU exchanger UA, pump curve "
         "and efficiency, series and rack resistances, thermal capacitances, dry-cooler "
         "approach, chiller COP, PSU, UPS and transformer losses, the liquid share of rack "
         "heat) to measurements, driving the model with the measured IT power and weather. "
         "Parameters the data cannot determine are named and left at their prior. Writes "
         "the scenario with the fitted values and a [calibration] table, and optionally an "
-        "HTML report with ASHRAE Guideline 14 CV(RMSE) and NMBE before and after.")
-    calibrate.add_argument("data", nargs="+", type=Path, metavar="DATA",
-                           help="measurements: 'twin run' site tables (.csv/.parquet), "
-                           "component tables (--components .parquet) or point tables "
-                           "(time_s and one column per kind/component/quantity point)")
-    calibrate.add_argument("--scenario", required=True, metavar="NAME|PATH",
-                           help="the plant's scenario: built-in name or TOML file")
-    calibrate.add_argument("--fit", nargs="+", action="extend", metavar="NAME",
-                           help="parameters to fit, names or patterns such as 'cdu.*' "
-                           "(default: all; an unknown name lists those there are)")
-    calibrate.add_argument("--window", metavar="START..END",
-                           help="fit window in time after the scenario's start, e.g. 1h..1d "
-                           "(default: all the data after the warm-up)")
-    calibrate.add_argument("--holdout", metavar="START..END",
-                           help="a second window to validate on, not fitted")
-    calibrate.add_argument("--offset", nargs="+", action="extend", metavar="POINT",
-                           help="points whose sensors may read with a constant offset "
-                           "(names or patterns such as 'rack/*/outlet_temp_c'): the offset "
-                           "is estimated alongside and reported")
-    calibrate.add_argument("--warmup", type=arguments.duration, default=1800.0, metavar="DURATION",
-                           help="model time before a window to settle (default 30min)")
-    calibrate.add_argument("--out", required=True, type=Path, metavar="FILE.toml",
-                           help="the calibrated scenario")
-    calibrate.add_argument("--report", type=Path, metavar="FILE.html",
-                           help="also write the calibration report here")
+        "HTML report with ASHRAE Guideline 14 CV(RMSE) and NMBE before and after.",
+    )
+    calibrate.add_argument(
+        "data",
+        nargs="+",
+        type=Path,
+        metavar="DATA",
+        help="measurements: 'twin run' site tables (.csv/.parquet), "
+        "component tables (--components .parquet) or point tables "
+        "(time_s and one column per kind/component/quantity point)",
+    )
+    calibrate.add_argument(
+        "--scenario",
+        required=True,
+        metavar="NAME|PATH",
+        help="the plant's scenario: built-in name or TOML file",
+    )
+    calibrate.add_argument(
+        "--fit",
+        nargs="+",
+        action="extend",
+        metavar="NAME",
+        help="parameters to fit, names or patterns such as 'cdu.*' "
+        "(default: all; an unknown name lists those there are)",
+    )
+    calibrate.add_argument(
+        "--window",
+        metavar="START..END",
+        help="fit window in time after the scenario's start, e.g. 1h..1d "
+        "(default: all the data after the warm-up)",
+    )
+    calibrate.add_argument(
+        "--holdout", metavar="START..END", help="a second window to validate on, not fitted"
+    )
+    calibrate.add_argument(
+        "--offset",
+        nargs="+",
+        action="extend",
+        metavar="POINT",
+        help="points whose sensors may read with a constant offset "
+        "(names or patterns such as 'rack/*/outlet_temp_c'): the offset "
+        "is estimated alongside and reported",
+    )
+    calibrate.add_argument(
+        "--warmup",
+        type=arguments.duration,
+        default=1800.0,
+        metavar="DURATION",
+        help="model time before a window to settle (default 30min)",
+    )
+    calibrate.add_argument(
+        "--out", required=True, type=Path, metavar="FILE.toml", help="the calibrated scenario"
+    )
+    calibrate.add_argument(
+        "--report", type=Path, metavar="FILE.html", help="also write the calibration report here"
+    )
     calibrate.add_argument("--quiet", action="store_true", help="print no progress")
 
 
@@ -303,9 +474,13 @@ def _main(argv: Sequence[str] | None) -> int:
         if command == "gui" and getattr(args, "study", None) is not None:
             return _study_gui(args)
         if command == "gui":
-            return _gui(getattr(args, "scenario", None),
-                        getattr(args, "exit_after", None), getattr(args, "screenshot", None),
-                        getattr(args, "plant", None), getattr(args, "shadow", None))
+            return _gui(
+                getattr(args, "scenario", None),
+                getattr(args, "exit_after", None),
+                getattr(args, "screenshot", None),
+                getattr(args, "plant", None),
+                getattr(args, "shadow", None),
+            )
         if command == "run":
             return _run(args)
         if command == "check":
@@ -393,14 +568,20 @@ def _folder_problem(folder: Path) -> str | None:
     return None
 
 
-def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | None,
-         plant: str | None = None, shadow: str | None = None) -> int:
+def _gui(
+    scenario: str | None,
+    exit_after_s: float | None,
+    screenshot: Path | None,
+    plant: str | None = None,
+    shadow: str | None = None,
+) -> int:
     _screenshot_target("gui", screenshot, exit_after_s)
     if scenario is not None:
         check_hourly_csv(load(scenario))  # report a bad scenario before any window appears
     if plant is not None and shadow is not None:
-        raise UsageError("twin gui: --plant and --shadow exclude each other: a window is the "
-                         "plant or its shadow")
+        raise UsageError(
+            "twin gui: --plant and --shadow exclude each other: a window is the plant or its shadow"
+        )
     from twin.sim.engine import Simulation
 
     factory, observers, alarms, connection = Simulation.from_scenario, None, None, None
@@ -422,30 +603,45 @@ def _gui(scenario: str | None, exit_after_s: float | None, screenshot: Path | No
         connection = link.status
     from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
 
-    return run_gui(scenario, factory, exit_after_s=exit_after_s, screenshot=screenshot,
-                   observers=observers, alarms=alarms, connection=connection)
+    return run_gui(
+        scenario,
+        factory,
+        exit_after_s=exit_after_s,
+        screenshot=screenshot,
+        observers=observers,
+        alarms=alarms,
+        connection=connection,
+    )
 
 
 def _study_gui(args: argparse.Namespace) -> int:
     _screenshot_target("gui", args.screenshot, args.exit_after)
-    others = [option for option, value in (("--scenario", args.scenario),
-                                           ("--plant", args.plant), ("--shadow", args.shadow))
-              if value is not None]
+    others = [
+        option
+        for option, value in (
+            ("--scenario", args.scenario),
+            ("--plant", args.plant),
+            ("--shadow", args.shadow),
+        )
+        if value is not None
+    ]
     if others:
-        raise UsageError(f"twin gui: --study opens a study's results, not a run: leave out "
-                         f"{', '.join(others)}")
+        raise UsageError(
+            f"twin gui: --study opens a study's results, not a run: leave out {', '.join(others)}"
+        )
     from twin.study.report import is_study_results
 
     if not is_study_results(args.study):
-        raise UsageError(f"twin gui: --study {args.study} is not a 'twin study' results "
-                         "folder (it has no study.json); give the folder 'twin study --out' "
-                         "wrote")
+        raise UsageError(
+            f"twin gui: --study {args.study} is not a 'twin study' results "
+            "folder (it has no study.json); give the folder 'twin study --out' "
+            "wrote"
+        )
     from twin.gui.study_app import run_study_gui
     from twin.study.results import ResultsError
 
     try:
-        return run_study_gui(args.study, exit_after_s=args.exit_after,
-                             screenshot=args.screenshot)
+        return run_study_gui(args.study, exit_after_s=args.exit_after, screenshot=args.screenshot)
     except ResultsError as exc:
         raise UsageError(f"twin gui: --study {exc}") from None
 
@@ -454,22 +650,33 @@ def _kiosk(args: argparse.Namespace) -> int:
     _screenshot_target("kiosk", args.screenshot, args.exit_after)
     from twin.gui.kiosk.app import run_kiosk  # checks the story before any window appears
 
-    return run_kiosk(args.story, args.scenario, language=args.lang, screen=args.screen,
-                     exit_after_s=args.exit_after, screenshot=args.screenshot)
+    return run_kiosk(
+        args.story,
+        args.scenario,
+        language=args.lang,
+        screen=args.screen,
+        exit_after_s=args.exit_after,
+        screenshot=args.screenshot,
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
     if not dt_in_range(args.dt):
-        raise UsageError(f"twin run: --dt {format_duration(args.dt)} is outside "
-                         f"{DT_RANGE_S[0]:g} s to {DT_RANGE_S[1]:g} s")
+        raise UsageError(
+            f"twin run: --dt {format_duration(args.dt)} is outside "
+            f"{DT_RANGE_S[0]:g} s to {DT_RANGE_S[1]:g} s"
+        )
     ratio = args.every / args.dt
     if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
         raise UsageError(
             f"twin run: --every {format_duration(args.every)} must be a whole multiple of "
-            f"--dt {format_duration(args.dt)}")
+            f"--dt {format_duration(args.dt)}"
+        )
     if args.every > args.duration:
-        raise UsageError(f"twin run: --every {format_duration(args.every)} is longer than "
-                         f"--duration {format_duration(args.duration)}: no row would be written")
+        raise UsageError(
+            f"twin run: --every {format_duration(args.every)} is longer than "
+            f"--duration {format_duration(args.duration)}: no row would be written"
+        )
     if args.out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise UsageError(f"twin run: --out {args.out} must end in .csv or .parquet")
     if args.components is not None and args.components.suffix.lower() != ".parquet":
@@ -481,13 +688,18 @@ def _run(args: argparse.Namespace) -> int:
     for option, path in outputs.items():
         if path is not None:
             _writable_file("run", option, path)
-    named = [(option, path.absolute()) for option, path in
-             (*outputs.items(), ("--record", args.record)) if path is not None]
+    named = [
+        (option, path.absolute())
+        for option, path in (*outputs.items(), ("--record", args.record))
+        if path is not None
+    ]
     for k, (option, path) in enumerate(named):
-        for other, other_path in named[k + 1:]:
+        for other, other_path in named[k + 1 :]:
             if path == other_path:
-                raise UsageError(f"twin run: {option} and {other} name the same file {path}; "
-                                 "each output needs its own")
+                raise UsageError(
+                    f"twin run: {option} and {other} name the same file {path}; "
+                    "each output needs its own"
+                )
     if args.record is not None:
         if not args.record.parent.is_dir():
             raise UsageError(f"twin run: the folder of {args.record} does not exist")
@@ -497,20 +709,28 @@ def _run(args: argparse.Namespace) -> int:
     record_every = args.record_every or args.every
     if args.record is not None:
         if args.record.exists():
-            raise UsageError(f"twin run: --record {args.record} already exists; recordings "
-                             "are never overwritten, choose a new folder")
+            raise UsageError(
+                f"twin run: --record {args.record} already exists; recordings "
+                "are never overwritten, choose a new folder"
+            )
         ratio_record = record_every / args.dt
         if abs(ratio_record - round(ratio_record)) > 1e-6 or round(ratio_record) < 1:
             raise UsageError(
                 f"twin run: --record-every {format_duration(record_every)} must be a whole "
-                f"multiple of --dt {format_duration(args.dt)}")
+                f"multiple of --dt {format_duration(args.dt)}"
+            )
     elif args.record_every is not None:
         raise UsageError("twin run: --record-every needs --record")
     scenario = load(args.scenario)
     check_hourly_csv(scenario)  # before any output is made
     try:
-        tariff = grid.prepare_run(scenario, args.scenario, args.every, args.out,
-                                  lambda option, path: _writable_file("run", option, path))
+        tariff = grid.prepare_run(
+            scenario,
+            args.scenario,
+            args.every,
+            args.out,
+            lambda option, path: _writable_file("run", option, path),
+        )
     except GridError as exc:
         raise UsageError(f"twin run: {exc}") from None
     scenario_toml = read_text(resolve(args.scenario))  # kept in every output
@@ -544,14 +764,14 @@ def _run(args: argparse.Namespace) -> int:
 def _grid(command: str, args: argparse.Namespace) -> int:
     """``twin bill``, ``twin power-quality``, ``twin grid-impact`` (``twin.grid``)."""
     try:
-        text = grid.run_command(command, args,
-                                lambda option, path: _writable_file(command, option, path))
+        text = grid.run_command(
+            command, args, lambda option, path: _writable_file(command, option, path)
+        )
     except GridError as exc:
         raise UsageError(f"twin {command}: {exc}") from None
     if text:
         print(text)
     return 0
-
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -590,8 +810,13 @@ def _replay(args: argparse.Namespace) -> int:
     def simulation_for(scenario):  # the recording first; a scenario opened later runs live
         return replays.pop() if replays else Simulation.from_scenario(scenario)
 
-    return run_gui(scenario_file, simulation_for, exit_after_s=args.exit_after,
-                   screenshot=args.screenshot, reference=reference)
+    return run_gui(
+        scenario_file,
+        simulation_for,
+        exit_after_s=args.exit_after,
+        screenshot=args.screenshot,
+        reference=reference,
+    )
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -626,8 +851,7 @@ def _report(args: argparse.Namespace) -> int:
         else:
             from twin.runs.report import write_report
 
-            write_report(args.run_output, args.out, compare_with=args.compare,
-                         journal=args.journal)
+            write_report(args.run_output, args.out, compare_with=args.compare, journal=args.journal)
     except RecordingError as exc:
         raise UsageError(f"twin report: {exc}") from None
     except OSError as exc:
@@ -642,10 +866,12 @@ def _study_report(args: argparse.Namespace) -> int:
     from twin.study.results import ResultsError
 
     if args.out.suffix.lower() not in (".html", ".htm"):
-        raise UsageError(f"twin report: --out {args.out}: a study's report is HTML "
-                         "(.html)")
-    for option, given in (("--compare", args.compare), ("--journal", args.journal),
-                          ("--page-size", args.page_size)):
+        raise UsageError(f"twin report: --out {args.out}: a study's report is HTML (.html)")
+    for option, given in (
+        ("--compare", args.compare),
+        ("--journal", args.journal),
+        ("--page-size", args.page_size),
+    ):
         if given is not None:
             raise UsageError(f"twin report: {option} is for a run, not a study's results")
     _writable_file("report", "--out", args.out)
@@ -664,10 +890,14 @@ def _shadow_report(args: argparse.Namespace) -> int:
     from twin.exchange.report import ShadowReportError, write_shadow_report
 
     if args.out.suffix.lower() not in (".html", ".htm"):
-        raise UsageError(f"twin report: --out {args.out}: a shadow recording's report is "
-                         "HTML (.html)")
-    for option, given in (("--compare", args.compare), ("--journal", args.journal),
-                          ("--page-size", args.page_size)):
+        raise UsageError(
+            f"twin report: --out {args.out}: a shadow recording's report is HTML (.html)"
+        )
+    for option, given in (
+        ("--compare", args.compare),
+        ("--journal", args.journal),
+        ("--page-size", args.page_size),
+    ):
         if given is not None:
             raise UsageError(f"twin report: {option} is for a run, not a shadow recording")
     _writable_file("report", "--out", args.out)
@@ -687,19 +917,31 @@ def _write_pdf_report(args: argparse.Namespace) -> None:
     sizes = {size.lower(): size for size in PAGE_SIZES}
     page_size = sizes.get((args.page_size or PAGE_SIZES[0]).lower())
     if page_size is None:
-        raise UsageError(f"twin report: --page-size {args.page_size} is not one of "
-                         f"{', '.join(PAGE_SIZES)}")
-    write_pdf_report(args.run_output, args.out, compare_with=args.compare,
-                     journal=args.journal, page_size=page_size)
+        raise UsageError(
+            f"twin report: --page-size {args.page_size} is not one of {', '.join(PAGE_SIZES)}"
+        )
+    write_pdf_report(
+        args.run_output,
+        args.out,
+        compare_with=args.compare,
+        journal=args.journal,
+        page_size=page_size,
+    )
 
 
 def _study(args: argparse.Namespace) -> int:
     from twin.study.command import StudyUsageError, study_command
 
     try:
-        return study_command(args.study_file, args.out, workers=args.workers,
-                             scheduler=args.scheduler, cluster_file=args.cluster,
-                             resume=args.resume, quiet=args.quiet)
+        return study_command(
+            args.study_file,
+            args.out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            cluster_file=args.cluster,
+            resume=args.resume,
+            quiet=args.quiet,
+        )
     except StudyUsageError as exc:
         raise UsageError(str(exc)) from None
 
@@ -729,8 +971,16 @@ def _calibrate(args: argparse.Namespace) -> int:
         window = parse_window(args.window) if args.window else None
         holdout = parse_window(args.holdout) if args.holdout else None
         measurements = read_measurements(args.data)
-        result = calibrate(measurements, scenario, params, window, holdout,
-                           warmup_s=args.warmup, offset_patterns=args.offset, progress=say)
+        result = calibrate(
+            measurements,
+            scenario,
+            params,
+            window,
+            holdout,
+            warmup_s=args.warmup,
+            offset_patterns=args.offset,
+            progress=say,
+        )
     except (DataError, ValueError) as exc:
         raise UsageError(f"twin calibrate: {exc}") from None
     data = [str(p) for p in args.data]
@@ -741,16 +991,21 @@ def _calibrate(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"twin calibrate: cannot write: {exc.strerror or exc}") from None
     for r in result.params:
-        shown = (f"{r.value:.5g} +/- {r.std:.2g} {r.param.unit} (prior {r.param.prior:.5g})"
-                 if r.fitted else f"left at {r.value:.5g}: {r.note}")
+        shown = (
+            f"{r.value:.5g} +/- {r.std:.2g} {r.param.unit} (prior {r.param.prior:.5g})"
+            if r.fitted
+            else f"left at {r.value:.5g}: {r.note}"
+        )
         print(f"{r.param.name:<44} {shown}")
     for point, offset in result.offsets.items():
         print(f"{point:<44} sensor offset {offset:+.4g}")
     after = result.fit_window.validation_after
     failing = [g for g, v in after.per_group.items() if v["hourly"].passes is False]
-    print(f"Guideline 14 (hourly, fit window): {len(after.per_group) - len(failing)} of "
-          f"{len(after.per_group)} point groups pass" + (
-              f"; failing: {', '.join(failing)}" if failing else ""))
+    print(
+        f"Guideline 14 (hourly, fit window): {len(after.per_group) - len(failing)} of "
+        f"{len(after.per_group)} point groups pass"
+        + (f"; failing: {', '.join(failing)}" if failing else "")
+    )
     say(f"wrote {args.out}" + (f" and {args.report}" if args.report else ""))
     return 0
 
@@ -768,10 +1023,13 @@ def _check(name_or_path: str, points: Path | None = None) -> int:
     print(f"  CDUs             {cdus:,}")
     print(f"  dry coolers      {s.heat_rejection.dry_coolers.count:,}")
     print(f"  chillers         {s.heat_rejection.chillers.count:,}")
-    print(f"  utility          {s.power.utility.voltage_kv:g} kV, import cap "
-          f"{s.power.utility.import_cap_mw:,.1f} MW")
-    print(f"  BESS             {s.power.bess.energy_mwh:,.1f} MWh / "
-          f"{s.power.bess.power_mw:,.1f} MW")
+    print(
+        f"  utility          {s.power.utility.voltage_kv:g} kV, import cap "
+        f"{s.power.utility.import_cap_mw:,.1f} MW"
+    )
+    print(
+        f"  BESS             {s.power.bess.energy_mwh:,.1f} MWh / {s.power.bess.power_mw:,.1f} MW"
+    )
     print(f"  generators       {s.power.generators.units} x {s.power.generators.rating_mw:g} MW")
     print(f"  robots           {robots} in {len(s.workcells)} workcell(s)")
     print(f"  workloads        {len(s.workloads)}; scheduled events {len(s.events)}")
@@ -793,6 +1051,8 @@ def _scenarios() -> int:
         s = load(path)
         racks = sum(r.count * r.racks_per_row for h in s.halls for r in h.rows)
         default = " (default)" if name == DEFAULT_SCENARIO else ""
-        print(f"{name:<{width}}  {racks:>6,} racks  {it_nameplate_kw(s) / 1000:>7,.1f} MW IT  "
-              f"{s.scenario.title}{default}")
+        print(
+            f"{name:<{width}}  {racks:>6,} racks  {it_nameplate_kw(s) / 1000:>7,.1f} MW IT  "
+            f"{s.scenario.title}{default}"
+        )
     return 0

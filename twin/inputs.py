@@ -30,8 +30,9 @@ def regular_file_size(path: Path) -> int:
     except FileNotFoundError:
         raise InputFileError("no such file") from None
     except OSError as exc:
-        raise InputFileError(f"cannot read the file: {exc.strerror or type(exc).__name__}") \
-            from None
+        raise InputFileError(
+            f"cannot read the file: {exc.strerror or type(exc).__name__}"
+        ) from None
     if stat.S_ISDIR(info.st_mode):
         raise InputFileError("is a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
@@ -48,8 +49,9 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
         with open(path, "rb") as handle:
             raw = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise InputFileError(f"cannot read the file: {exc.strerror or type(exc).__name__}") \
-            from None
+        raise InputFileError(
+            f"cannot read the file: {exc.strerror or type(exc).__name__}"
+        ) from None
     if len(raw) > max_bytes:  # it grew after the size was checked
         raise InputFileError(f"is more than {_size(max_bytes)}; at most that is read")
     return raw
@@ -61,8 +63,10 @@ def decode_text(raw: bytes) -> str:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise InputFileError(f"is not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line} "
-                             "cannot be decoded; save the file as UTF-8") from None
+        raise InputFileError(
+            f"is not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line} "
+            "cannot be decoded; save the file as UTF-8"
+        ) from None
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise InputFileError(f"is not a text file: it holds a NUL byte on line {line}")
@@ -79,8 +83,9 @@ def parse_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputFileError(f"is not valid JSON ({exc.msg} at line {exc.lineno}, column "
-                             f"{exc.colno})") from None
+        raise InputFileError(
+            f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
     except RecursionError:
         raise InputFileError("is not usable JSON: its values nest too deeply") from None
     except ValueError as exc:  # e.g. an integer with more digits than Python converts

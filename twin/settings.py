@@ -53,8 +53,10 @@ def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
     except RecursionError:  # pydantic on values nested deeper than the JSON parser stopped
         reason = "its values nest too deeply"
     kept = _move_aside(path)
-    return Settings(), f"the settings file {path} could not be used ({reason}){kept}; " \
-        "the defaults are in use"
+    return (
+        Settings(),
+        f"the settings file {path} could not be used ({reason}){kept}; the defaults are in use",
+    )
 
 
 def _move_aside(path: Path) -> str:

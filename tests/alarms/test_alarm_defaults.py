@@ -27,8 +27,17 @@ from twin.scenario.schema import PumpTrip, UtilityOutage
 from twin.sim.engine import Simulation
 
 REPO = Path(__file__).resolve().parents[2]
-SELECTION_KINDS = ("rack", "cdu", "hall", "dry-coolers", "chillers", "transformer", "bess",
-                   "generator", "workcell")  # twin.gui.objects.KINDS
+SELECTION_KINDS = (
+    "rack",
+    "cdu",
+    "hall",
+    "dry-coolers",
+    "chillers",
+    "transformer",
+    "bess",
+    "generator",
+    "workcell",
+)  # twin.gui.objects.KINDS
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +65,9 @@ def fresh(seoul, warm) -> tuple[Simulation, AlarmEngine]:
     sim = Simulation.from_scenario(seoul)
     engine = AlarmEngine.from_scenario(seoul, sim.topology)
     run(sim, engine, 600)
-    np.testing.assert_array_equal(sim.snapshot().racks.gpu_temp_c,
-                                  warm[0].snapshot().racks.gpu_temp_c)
+    np.testing.assert_array_equal(
+        sim.snapshot().racks.gpu_temp_c, warm[0].snapshot().racks.gpu_temp_c
+    )
     return sim, engine
 
 
@@ -70,10 +80,8 @@ def test_limits_come_from_the_scenario(seoul):
     gpu = points["rack.gpu_temp"]
     high, high_high = gpu.limits
     np.testing.assert_array_equal(high.value, rack.gpu_throttle_c)
-    np.testing.assert_array_equal(high_high.value,
-                                  (rack.gpu_throttle_c + rack.gpu_critical_c) / 2)
-    np.testing.assert_array_equal(gpu.deadband,
-                                  rack.gpu_throttle_c - rack.gpu_throttle_release_c)
+    np.testing.assert_array_equal(high_high.value, (rack.gpu_throttle_c + rack.gpu_critical_c) / 2)
+    np.testing.assert_array_equal(gpu.deadband, rack.gpu_throttle_c - rack.gpu_throttle_release_c)
     low, low_low = points["rack.flow"].limits
     np.testing.assert_allclose(low_low.value, 0.5 * rack.design_flow_lpm)
     assert low_low.priority is Priority.HIGH and low.priority is Priority.LOW
@@ -89,8 +97,11 @@ def test_every_point_reads_a_finite_value_per_component_and_names_a_real_source(
     sim, engine = warm
     snapshot = sim.snapshot()
     topology = sim.topology
-    counts = {"rack": topology.rack_count, "cdu": topology.cdu_count,
-              "hall": len(topology.hall_names)}
+    counts = {
+        "rack": topology.rack_count,
+        "cdu": topology.cdu_count,
+        "hall": len(topology.hall_names),
+    }
     assert len(engine.points) >= 16
     for point in engine.points:
         values = np.atleast_1d(np.asarray(point.read(snapshot), dtype=float))
@@ -128,12 +139,14 @@ def test_a_pump_trip_raises_its_cdu_and_racks_and_suppresses_the_consequences(se
         tripped = by_key[AlarmKey("rack.tripped", "ON", int(rack))]
         assert tripped.state is AlarmState.UNACKNOWLEDGED and tripped.source == ("rack", rack)
         assert by_key[AlarmKey("rack.flow", "LL", int(rack))].state is AlarmState.SUPPRESSED
-        assert engine.state(AlarmKey("rack.gpu_temp", "HH", int(rack))) is \
-            AlarmState.SUPPRESSED
+        assert engine.state(AlarmKey("rack.gpu_temp", "HH", int(rack))) is AlarmState.SUPPRESSED
     assert engine.state(AlarmKey("cdu.dp", "LL", cdu)) is AlarmState.SUPPRESSED
     # nothing anywhere else on the site
-    elsewhere = [a for a in by_key.values()
-                 if a.source not in {("cdu", cdu), *(("rack", int(r)) for r in racks)}]
+    elsewhere = [
+        a
+        for a in by_key.values()
+        if a.source not in {("cdu", cdu), *(("rack", int(r)) for r in racks)}
+    ]
     assert elsewhere == []
     # annunciated: the cause and the trips, not the consequences of lost flow
     assert dict(engine.summary().raised_by_priority) == {Priority.CRITICAL: 1 + racks.size}
@@ -142,8 +155,7 @@ def test_a_pump_trip_raises_its_cdu_and_racks_and_suppresses_the_consequences(se
     sim.apply(PumpTrip(at_s=0, kind="pump-restore", target="H1-CDU-03", pumps=2))
     sim.reset_racks()
     run(sim, engine, 300)
-    assert engine.state(AlarmKey("cdu.no_pump", "ON", cdu)) is \
-        AlarmState.RETURNED_UNACKNOWLEDGED
+    assert engine.state(AlarmKey("cdu.no_pump", "ON", cdu)) is AlarmState.RETURNED_UNACKNOWLEDGED
     for rack in racks:  # flow came back while suppression held: never shown
         assert engine.state(AlarmKey("rack.flow", "LL", int(rack))) is AlarmState.NORMAL
     assert dict(engine.summary().raised_by_priority) == {Priority.CRITICAL: 1 + racks.size}
@@ -157,8 +169,7 @@ def test_a_utility_outage_raises_its_alarm_and_suppresses_the_grid_import_alarm(
     run(sim, engine, 60)
     assert engine.state(AlarmKey("site.utility_outage", "ON", 0)) is AlarmState.UNACKNOWLEDGED
     assert engine.state(AlarmKey("site.grid_import", "H", 0)) is AlarmState.SUPPRESSED
-    assert engine.state(AlarmKey("site.main_transformer_loading", "HH", 0)) is \
-        AlarmState.SUPPRESSED
+    assert engine.state(AlarmKey("site.main_transformer_loading", "HH", 0)) is AlarmState.SUPPRESSED
     assert engine.state(AlarmKey("site.bess_soc", "LL", 0)) is not AlarmState.SUPPRESSED
     [outage] = [a for a in engine.summary().alarms if a.key.tag == "site.utility_outage"]
     assert outage.source == ("transformer", 0) and outage.priority is Priority.HIGH
@@ -209,11 +220,19 @@ def test_a_scan_of_the_gigawatt_site_costs_well_under_a_millisecond():
 
 
 def test_the_alarm_package_imports_no_gui_toolkit():
-    code = ("import sys, twin.alarms, twin.runs.output\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('PySide6', 'vispy', 'pyqtgraph', 'OpenGL') or m.startswith('twin.gui')))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, check=False)
+    code = (
+        "import sys, twin.alarms, twin.runs.output\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('PySide6', 'vispy', 'pyqtgraph', 'OpenGL') or m.startswith('twin.gui')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
@@ -260,13 +279,20 @@ def test_alarm_scans_read_a_live_view_without_copies_or_robots():
     assert replayed.snapshots == [False, False]
 
 
-@pytest.mark.parametrize(("event", "key"), [
-    ({"kind": "coolant-leak", "target": "H1-CDU-02", "rate_lpm": 10.0},
-     AlarmKey("cdu.leak", "ON", 1)),
-    ({"kind": "valve-stuck", "target": "H1-CDU-02"}, AlarmKey("cdu.valve_stuck", "ON", 1)),
-    ({"kind": "transformer-fail", "target": "hall-1", "units": 1},
-     AlarmKey("hall.redundancy_lost", "ON", 0)),
-])
+@pytest.mark.parametrize(
+    ("event", "key"),
+    [
+        (
+            {"kind": "coolant-leak", "target": "H1-CDU-02", "rate_lpm": 10.0},
+            AlarmKey("cdu.leak", "ON", 1),
+        ),
+        ({"kind": "valve-stuck", "target": "H1-CDU-02"}, AlarmKey("cdu.valve_stuck", "ON", 1)),
+        (
+            {"kind": "transformer-fail", "target": "hall-1", "units": 1},
+            AlarmKey("hall.redundancy_lost", "ON", 0),
+        ),
+    ],
+)
 def test_injected_faults_raise_their_alarms(seoul, warm, event, key):
     from pydantic import TypeAdapter
 

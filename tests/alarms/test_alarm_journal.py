@@ -43,11 +43,20 @@ class Scan:
 
 def engine_with(journal: AlarmJournal) -> AlarmEngine:
     point = AlarmPoint(
-        "rack.flow", "rack coolant flow", "L/min", ("H1-R01-01", "H1-R01-02"),
-        lambda s: s.flow_lpm, (Limit(Condition.LOW, 144.0, Priority.LOW),),
-        source_kind="rack", source_index=np.arange(2))
-    rule = SuppressionRule("its CDU has no pump running", lambda s: s.no_pump,
-                           (SuppressedTarget("rack.flow", np.zeros(2, dtype=np.int64)),))
+        "rack.flow",
+        "rack coolant flow",
+        "L/min",
+        ("H1-R01-01", "H1-R01-02"),
+        lambda s: s.flow_lpm,
+        (Limit(Condition.LOW, 144.0, Priority.LOW),),
+        source_kind="rack",
+        source_index=np.arange(2),
+    )
+    rule = SuppressionRule(
+        "its CDU has no pump running",
+        lambda s: s.no_pump,
+        (SuppressedTarget("rack.flow", np.zeros(2, dtype=np.int64)),),
+    )
     wall = iter(WALL_S + k for k in range(1000))
     return AlarmEngine([point], [rule], journal=journal, clock=lambda: next(wall))
 
@@ -68,14 +77,29 @@ def test_every_transition_is_journaled_with_its_times_and_details(tmp_path):
 
     rows = read_journal(path)
     assert [(r.event, r.component) for r in rows] == [
-        ("raise", "H1-R01-01"), ("acknowledge", "H1-R01-01"), ("shelve", "H1-R01-02"),
-        ("clear", "H1-R01-01"), ("suppress", "H1-R01-01"), ("suppress", "H1-R01-02"),
-        ("unshelve", "H1-R01-02")]
+        ("raise", "H1-R01-01"),
+        ("acknowledge", "H1-R01-01"),
+        ("shelve", "H1-R01-02"),
+        ("clear", "H1-R01-01"),
+        ("suppress", "H1-R01-01"),
+        ("suppress", "H1-R01-02"),
+        ("unshelve", "H1-R01-02"),
+    ]
     raised = rows[0]
     assert raised == JournalRow(
-        sim_time_s=11.0, wall_time_s=raised.wall_time_s, event="raise", tag="rack.flow",
-        condition="L", component="H1-R01-01", priority="low", state="unacknowledged",
-        value=100.0, limit_value=144.0, unit="L/min", description="rack coolant flow")
+        sim_time_s=11.0,
+        wall_time_s=raised.wall_time_s,
+        event="raise",
+        tag="rack.flow",
+        condition="L",
+        component="H1-R01-01",
+        priority="low",
+        state="unacknowledged",
+        value=100.0,
+        limit_value=144.0,
+        unit="L/min",
+        description="rack coolant flow",
+    )
     assert WALL_S <= raised.wall_time_s < WALL_S + 1000
     assert rows[1].note == "valve checked" and rows[1].state == "acknowledged"
     assert rows[2].note == "flow meter being replaced" and rows[2].duration_s == 1800.0
@@ -87,8 +111,7 @@ def test_every_transition_is_journaled_with_its_times_and_details(tmp_path):
     assert read_metadata(path) == {"scenario": "seoul-ai-factory", "dt_s": "1"}
 
     assert [r.event for r in read_journal(path, start_s=11.5, end_s=12.5)] == ["clear"]
-    assert [r.event for r in read_journal(path, end_s=11.0)] == ["raise", "acknowledge",
-                                                                 "shelve"]
+    assert [r.event for r in read_journal(path, end_s=11.0)] == ["raise", "acknowledge", "shelve"]
     assert len(read_journal(path, events=["suppress", "unshelve"])) == 3
     with pytest.raises(ValueError, match="unknown journal events \\['rise'\\]"):
         read_journal(path, events=["rise"])
@@ -100,8 +123,20 @@ def test_every_transition_is_journaled_with_its_times_and_details(tmp_path):
 def test_rows_are_committed_in_batches(tmp_path):
     path = tmp_path / "batches.sqlite"
     journal = AlarmJournal(path, commit_rows=3, commit_interval_s=3600.0)
-    row = JournalRow(1.0, WALL_S, "raise", "rack.flow", "L", "H1-R01-01", "low",
-                     "unacknowledged", 100.0, 144.0, "L/min", "rack coolant flow")
+    row = JournalRow(
+        1.0,
+        WALL_S,
+        "raise",
+        "rack.flow",
+        "L",
+        "H1-R01-01",
+        "low",
+        "unacknowledged",
+        100.0,
+        144.0,
+        "L/min",
+        "rack coolant flow",
+    )
     journal.record(row)
     journal.record(row)
     journal.commit_if_due()  # an hour of wall time has not passed
@@ -138,8 +173,10 @@ def test_a_journal_appears_whole_under_each_name(tmp_path, monkeypatch):
     journal = AlarmJournal(path, {"scenario": "seoul-ai-factory"})
     assert not path.exists() and journal.partial.name == "site.alarms.sqlite.partial"
     journal.close()
-    assert seen == [("site.alarms.sqlite.partial", False, {"scenario": "seoul-ai-factory"}),
-                    ("site.alarms.sqlite", False, {"scenario": "seoul-ai-factory"})]
+    assert seen == [
+        ("site.alarms.sqlite.partial", False, {"scenario": "seoul-ai-factory"}),
+        ("site.alarms.sqlite", False, {"scenario": "seoul-ai-factory"}),
+    ]
     assert read_metadata(path) == {"scenario": "seoul-ai-factory"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site.alarms.sqlite"]
 
@@ -147,8 +184,22 @@ def test_a_journal_appears_whole_under_each_name(tmp_path, monkeypatch):
 def test_an_abandoned_journal_stays_partial_with_its_commits(tmp_path):
     path = tmp_path / "site.alarms.sqlite"
     journal = AlarmJournal(path, commit_rows=1)
-    journal.record(JournalRow(1.0, WALL_S, "raise", "rack.flow", "L", "H1-R01-01", "low",
-                              "unacknowledged", 100.0, 144.0, "L/min", "rack coolant flow"))
+    journal.record(
+        JournalRow(
+            1.0,
+            WALL_S,
+            "raise",
+            "rack.flow",
+            "L",
+            "H1-R01-01",
+            "low",
+            "unacknowledged",
+            100.0,
+            144.0,
+            "L/min",
+            "rack coolant flow",
+        )
+    )
     journal.abandon()
     assert not path.exists()
     assert [r.component for r in read_journal(journal.partial)] == ["H1-R01-01"]
@@ -171,11 +222,25 @@ def test_what_is_not_a_journal_is_reported_clearly(tmp_path):
 @pytest.mark.slow
 def test_a_run_killed_with_sigkill_keeps_its_committed_journal(tmp_path):
     out, journal = tmp_path / "site.csv", tmp_path / "site.alarms.sqlite.partial"
-    command = [sys.executable, "-m", "twin", "run", "--scenario", "seoul-ai-factory",
-               "--duration", "30d", "--dt", "60s", "--out", str(out), "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "twin",
+        "run",
+        "--scenario",
+        "seoul-ai-factory",
+        "--duration",
+        "30d",
+        "--dt",
+        "60s",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 60.0
         rows: list[JournalRow] = []
@@ -196,7 +261,8 @@ def test_a_run_killed_with_sigkill_keeps_its_committed_journal(tmp_path):
     rows = read_journal(journal)
     raised = [r for r in rows if r.event == "raise" and r.tag == "cdu.no_pump"]
     assert [(r.component, r.sim_time_s, r.priority) for r in raised] == [
-        ("H1-CDU-03", 4 * 3600.0 + 60.0, "critical")]
+        ("H1-CDU-03", 4 * 3600.0 + 60.0, "critical")
+    ]
     assert read_metadata(journal)["scenario"] == "seoul-ai-factory"
     with sqlite3.connect(journal) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

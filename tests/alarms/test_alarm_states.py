@@ -59,26 +59,40 @@ class RecordingJournal:
 
 
 def temperature_point(**options) -> AlarmPoint:
-    settings = dict(limits=(Limit(Condition.HIGH, LIMIT_C, Priority.MEDIUM),),
-                    deadband=0.0, on_delay_s=0.0, off_delay_s=0.0,
-                    source_kind="rack", source_index=np.arange(len(COMPONENTS)))
+    settings = dict(
+        limits=(Limit(Condition.HIGH, LIMIT_C, Priority.MEDIUM),),
+        deadband=0.0,
+        on_delay_s=0.0,
+        off_delay_s=0.0,
+        source_kind="rack",
+        source_index=np.arange(len(COMPONENTS)),
+    )
     settings.update(options)
-    return AlarmPoint("rack.gpu_temp", "GPU temperature", "°C", COMPONENTS,
-                      lambda s: s.value, **settings)
+    return AlarmPoint(
+        "rack.gpu_temp", "GPU temperature", "°C", COMPONENTS, lambda s: s.value, **settings
+    )
 
 
 class Harness:
     """One point (H at 80 °C) on twelve racks, one suppression rule, scans 1 s apart."""
 
-    def __init__(self, point: AlarmPoint | None = None, hold_s: float = 0.0,
-                 **engine_options) -> None:
-        rule = SuppressionRule("its CDU has no pump running", lambda s: s.cause,
-                               (SuppressedTarget("rack.gpu_temp",
-                                                 np.arange(len(COMPONENTS))),), hold_s)
+    def __init__(
+        self, point: AlarmPoint | None = None, hold_s: float = 0.0, **engine_options
+    ) -> None:
+        rule = SuppressionRule(
+            "its CDU has no pump running",
+            lambda s: s.cause,
+            (SuppressedTarget("rack.gpu_temp", np.arange(len(COMPONENTS))),),
+            hold_s,
+        )
         self.journal = RecordingJournal()
-        self.engine = AlarmEngine([point or temperature_point()], [rule],
-                                  journal=self.journal, clock=lambda: 1.7e9,
-                                  **engine_options)
+        self.engine = AlarmEngine(
+            [point or temperature_point()],
+            [rule],
+            journal=self.journal,
+            clock=lambda: 1.7e9,
+            **engine_options,
+        )
         self.time_s = 0.0
         self.value = np.full(len(COMPONENTS), 50.0)
         self.cause = np.zeros(len(COMPONENTS), dtype=bool)
@@ -129,8 +143,13 @@ class Harness:
 
 
 N, UNACK, ACKED, RTN, SHELVED, SUPPRESSED = (
-    AlarmState.NORMAL, AlarmState.UNACKNOWLEDGED, AlarmState.ACKNOWLEDGED,
-    AlarmState.RETURNED_UNACKNOWLEDGED, AlarmState.SHELVED, AlarmState.SUPPRESSED)
+    AlarmState.NORMAL,
+    AlarmState.UNACKNOWLEDGED,
+    AlarmState.ACKNOWLEDGED,
+    AlarmState.RETURNED_UNACKNOWLEDGED,
+    AlarmState.SHELVED,
+    AlarmState.SUPPRESSED,
+)
 
 # (how to reach the start state, its state, the event, the state after, journal event)
 TRANSITIONS = [
@@ -171,8 +190,11 @@ TRANSITIONS = [
 ]
 
 
-@pytest.mark.parametrize(("path", "start", "event", "end", "journaled"), TRANSITIONS,
-                         ids=[f"{t[1]}-{t[2]}" for t in TRANSITIONS])
+@pytest.mark.parametrize(
+    ("path", "start", "event", "end", "journaled"),
+    TRANSITIONS,
+    ids=[f"{t[1]}-{t[2]}" for t in TRANSITIONS],
+)
 def test_state_diagram(path, start, event, end, journaled):
     h = Harness()
     for step in path:
@@ -230,8 +252,15 @@ def test_acknowledge_carries_its_note_and_acknowledge_all_takes_every_unacknowle
 
 def test_deadband_holds_the_alarm_until_the_value_falls_below_limit_minus_deadband():
     h = Harness(temperature_point(deadband=5.0))
-    for value, expected in [(79.9, N), (80.0, UNACK), (76.0, UNACK), (75.0, UNACK),
-                            (74.9, RTN), (79.9, RTN), (80.0, UNACK)]:
+    for value, expected in [
+        (79.9, N),
+        (80.0, UNACK),
+        (76.0, UNACK),
+        (75.0, UNACK),
+        (74.9, RTN),
+        (79.9, RTN),
+        (80.0, UNACK),
+    ]:
         h.set(value)
         assert h.state is expected, value
     assert len(h.journal.events("raise")) == 2
@@ -239,8 +268,9 @@ def test_deadband_holds_the_alarm_until_the_value_falls_below_limit_minus_deadba
 
 
 def test_low_limits_mirror_high_ones():
-    point = temperature_point(limits=(Limit(Condition.LOW_LOW, 100.0, Priority.HIGH),),
-                              deadband=10.0)
+    point = temperature_point(
+        limits=(Limit(Condition.LOW_LOW, 100.0, Priority.HIGH),), deadband=10.0
+    )
     h = Harness(point)
     h.key = AlarmKey("rack.gpu_temp", "LL", 0)
     for value, expected in [(100.1, N), (100.0, UNACK), (110.0, UNACK), (110.1, RTN)]:

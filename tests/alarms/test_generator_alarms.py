@@ -34,8 +34,11 @@ def test_sets_failing_to_start_then_a_dark_hall_raise_critical_alarms(seoul):
     sim = Simulation(seoul, dt_s=1.0)
     engine = AlarmEngine.from_scenario(seoul, sim.topology)
     run(sim, engine, 60)
-    sim.apply(UtilityOutage(at_s=0, kind="utility-outage", duration_s=1200,
-                            generators_failing_to_start=14))
+    sim.apply(
+        UtilityOutage(
+            at_s=0, kind="utility-outage", duration_s=1200, generators_failing_to_start=14
+        )
+    )
     lockout_s = int(seoul.power.generators.crank_lockout_s)
     run(sim, engine, lockout_s - 1)
     # still cranking: no set has failed yet, nothing is shed

@@ -15,25 +15,75 @@ REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS = REPO / "benchmarks"
 RUNS = {
     "sim_speed.py": (["--steps", "5", "--repeats", "1", "single-rack"], "single-rack"),
-    "step_matrix.py": (["--scenarios", "single-rack", "--months", "7", "--faults", "none",
-                        "--dts", "60", "--days", "0.125", "--jobs", "1"], "single-rack"),
-    "run_memory.py": (["--scenario", "single-rack", "--dt", "60s", "--short", "1h",
-                       "--long", "2h"], "MiB"),
+    "step_matrix.py": (
+        [
+            "--scenarios",
+            "single-rack",
+            "--months",
+            "7",
+            "--faults",
+            "none",
+            "--dts",
+            "60",
+            "--days",
+            "0.125",
+            "--jobs",
+            "1",
+        ],
+        "single-rack",
+    ),
+    "run_memory.py": (
+        ["--scenario", "single-rack", "--dt", "60s", "--short", "1h", "--long", "2h"],
+        "MiB",
+    ),
     # the trend benchmark selects two racks: a site with more than one
     "trends_update.py": (["--scenario", "seoul-ai-factory", "--repeats", "3"], "redraw"),
     "gui_fps.py": (["--scenario", "single-rack", "--seconds", "1"], "single-rack"),
-    "kiosk_soak.py": (["--minutes", "0.3", "--sample-s", "2", "--warm-up-s", "2"],
-                      "resident memory"),
+    "kiosk_soak.py": (
+        ["--minutes", "0.3", "--sample-s", "2", "--warm-up-s", "2"],
+        "resident memory",
+    ),
     "bill_speed.py": (["--repeats", "1"], "bill of a month"),
     "exchange_speed.py": (["--repeat", "1", "--seconds", "4"], "messages/s"),
-    "study.py": (["--scenario", "single-rack", "--duration", "1h", "--runs", "2",
-                  "--workers", "1", "--malloc-repeats", "1", "--malloc-duration", "1h"],
-                 "single-rack"),
+    "study.py": (
+        [
+            "--scenario",
+            "single-rack",
+            "--duration",
+            "1h",
+            "--runs",
+            "2",
+            "--workers",
+            "1",
+            "--malloc-repeats",
+            "1",
+            "--malloc-duration",
+            "1h",
+        ],
+        "single-rack",
+    ),
     "calibrate_speed.py": (["--hours", "0.75", "--seoul-hours", "0.05"], "one CDU"),
-    "calibrate_seoul.py": (["--hours", "0.4", "--warmup", "10", "--fit",
-                            "dry_coolers.approach"], "seoul-ai-factory"),
-    "screenshots.py": (["--out", "{tmp}", "--scenario", "single-rack", "--size", "1280x720",
-                        "--language", "ko", "--views", "1", "--acts", "1"], "kiosk-ko-1280x720-01"),
+    "calibrate_seoul.py": (
+        ["--hours", "0.4", "--warmup", "10", "--fit", "dry_coolers.approach"],
+        "seoul-ai-factory",
+    ),
+    "screenshots.py": (
+        [
+            "--out",
+            "{tmp}",
+            "--scenario",
+            "single-rack",
+            "--size",
+            "1280x720",
+            "--language",
+            "ko",
+            "--views",
+            "1",
+            "--acts",
+            "1",
+        ],
+        "kiosk-ko-1280x720-01",
+    ),
 }
 
 
@@ -47,7 +97,14 @@ def test_the_benchmark_runs_with_tiny_arguments(script: str, tmp_path: Path) -> 
     arguments, printed = RUNS[script]
     arguments = [a.replace("{tmp}", str(tmp_path)) for a in arguments]  # what it writes
     env = {**os.environ, "PYTHONPATH": str(REPO)}  # this tree's twin, not an installed one
-    done = subprocess.run([sys.executable, str(BENCHMARKS / script), *arguments], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=900, check=False)
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *arguments],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert printed in done.stdout, done.stdout[-3000:]

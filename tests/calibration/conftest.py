@@ -14,7 +14,7 @@ from twin.calibration.parameters import ScenarioFactory, registry
 from twin.runs.output import run_headless
 from twin.scenario import Scenario, builtin_scenarios, loads
 
-PLANT_WORKLOAD = '''[[workloads]]
+PLANT_WORKLOAD = """[[workloads]]
 name = "serving"
 kind = "inference"
 halls = ["lab"]
@@ -37,7 +37,7 @@ kind = "workload-surge"
 halls = ["lab"]
 utilization_step = -0.3
 duration_s = "30min"
-'''
+"""
 
 TRUTH_FACTORS = {
     "cdu.cdu-200.hx_ua": 0.75,  # a fouled exchanger
@@ -57,7 +57,7 @@ def plant_text() -> str:
     """single-rack with a diurnal, noisy load and two load steps (the data needs
     movement for the capacitances to show), from 08:00."""
     text = builtin_scenarios()["single-rack"].read_text(encoding="utf-8")
-    text = text[:text.index("[[workloads]]")] + PLANT_WORKLOAD
+    text = text[: text.index("[[workloads]]")] + PLANT_WORKLOAD
     return text.replace("start = 2026-08-01T00:00:00", "start = 2026-08-01T08:00:00")
 
 
@@ -86,13 +86,24 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Plant:
     true_scenario = ScenarioFactory(scenario, params).build([truth[p.name] for p in params])
     site, components = folder / "site.csv", folder / "components.parquet"
     # one row per plant step, as the model steps: the rack powers read as interval means
-    assert run_headless(true_scenario, duration_s=HOURS * 3600.0, dt_s=INTERVAL_S,
-                        every_steps=1, out=site, components=components, progress=None) == 0
+    assert (
+        run_headless(
+            true_scenario,
+            duration_s=HOURS * 3600.0,
+            dt_s=INTERVAL_S,
+            every_steps=1,
+            out=site,
+            components=components,
+            progress=None,
+        )
+        == 0
+    )
     return Plant(scenario, path, truth, site, components, folder)
 
 
-def noisy_point_table(plant: Plant, path: Path, seed: int = 11,
-                      offsets: dict[str, float] | None = None) -> Measurements:
+def noisy_point_table(
+    plant: Plant, path: Path, seed: int = 11, offsets: dict[str, float] | None = None
+) -> Measurements:
     """The plant's measurements as sensors give them: noise (0.05 K, 0.5 % of flows and
     powers, 0.003 of positions), 2 % of rows dropped at random, offsets where given;
     written to ``path`` as a point table."""

@@ -24,8 +24,9 @@ WINDOW = (3600.0, 2 * 3600.0)
 
 
 def _copy(m: Measurements) -> Measurements:
-    return Measurements(m.time_s.copy(), m.interval_s,
-                        {p: v.copy() for p, v in m.values.items()}, dict(m.sources))
+    return Measurements(
+        m.time_s.copy(), m.interval_s, {p: v.copy() for p, v in m.values.items()}, dict(m.sources)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +36,13 @@ def clean(plant: Plant) -> Measurements:
 
 def _refused(plant: Plant, m: Measurements) -> str:
     with pytest.raises(DataError) as caught:
-        calibrate(m, plant.scenario, select(registry(plant.scenario), ["dry_coolers.*"]),
-                  window=WINDOW, warmup_s=1200.0)
+        calibrate(
+            m,
+            plant.scenario,
+            select(registry(plant.scenario), ["dry_coolers.*"]),
+            window=WINDOW,
+            warmup_s=1200.0,
+        )
     return str(caught.value)
 
 
@@ -80,14 +86,21 @@ def test_bad_output_points_are_left_out_with_the_reason(plant, clean):
     """One model run at the prior judges them all: a constant, a stuck, a °F, a
     time-shifted and a mostly missing signal, while good signals stay."""
     m = _copy(clean)
-    model_points = ["cdu/CDU/return_c", "cdu/CDU/duty_kw", "rack/R-01/outlet_temp_c",
-                    "plant/plant/fws_supply_c", "hall/lab/air_c", "cdu/CDU/facility_valve",
-                    "cdu/CDU/flow_lpm", "rack/R-01/gpu_temp_c"]
+    model_points = [
+        "cdu/CDU/return_c",
+        "cdu/CDU/duty_kw",
+        "rack/R-01/outlet_temp_c",
+        "plant/plant/fws_supply_c",
+        "hall/lab/air_c",
+        "cdu/CDU/facility_valve",
+        "cdu/CDU/flow_lpm",
+        "rack/R-01/gpu_temp_c",
+    ]
     window = (3600.0, 4 * 3600.0)
     rows = np.flatnonzero(m.window(*window))
     m.values["cdu/CDU/duty_kw"][:] = 100.0  # frozen
     stuck = m.values["cdu/CDU/return_c"]
-    stuck[rows[60]:rows[180]] = stuck[rows[60]]  # one value for an hour
+    stuck[rows[60] : rows[180]] = stuck[rows[60]]  # one value for an hour
     m.values["rack/R-01/outlet_temp_c"] = m.values["rack/R-01/outlet_temp_c"] * 1.8 + 32
     gpu = m.values["rack/R-01/gpu_temp_c"]
     m.values["rack/R-01/gpu_temp_c"] = np.concatenate([np.full(20, gpu[0]), gpu[:-20]])
@@ -103,23 +116,35 @@ def test_bad_output_points_are_left_out_with_the_reason(plant, clean):
     assert excluded["hall/lab/air_c"].startswith("only 33 % of its rows")
     assert "cdu/CDU/return_c" in screening.good  # kept, less its stuck hour
     assert (~screening.good["cdu/CDU/return_c"]).sum() >= 115
-    assert any(text.startswith("cdu/CDU/return_c: stuck at one value")
-               for text in screening.messages)
+    assert any(
+        text.startswith("cdu/CDU/return_c: stuck at one value") for text in screening.messages
+    )
     for point in ("plant/plant/fws_supply_c", "cdu/CDU/facility_valve", "cdu/CDU/flow_lpm"):
         assert point in screening.good, screening.messages  # held constant by control: fine
 
 
 @pytest.mark.slow  # the synthetic plant runs once, ~25 s
-def test_a_bad_input_through_the_command_is_one_message_and_exit_2(plant, clean, tmp_path,
-                                                                     capsys):
+def test_a_bad_input_through_the_command_is_one_message_and_exit_2(plant, clean, tmp_path, capsys):
     m = _copy(clean)
     m.values["site/ambient_c"][:] = 24.0
     data = tmp_path / "points.csv"
     write_point_table(m, data)
     out = tmp_path / "calibrated.toml"
-    code = main(["calibrate", str(data), "--scenario", str(plant.scenario_path),
-                 "--fit", "dry_coolers.approach", "--window", "1h..2h", "--out", str(out),
-                 "--quiet"])
+    code = main(
+        [
+            "calibrate",
+            str(data),
+            "--scenario",
+            str(plant.scenario_path),
+            "--fit",
+            "dry_coolers.approach",
+            "--window",
+            "1h..2h",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("twin calibrate: site/ambient_c stays at 24")
     assert "Traceback" not in err and not out.exists()
@@ -128,8 +153,9 @@ def test_a_bad_input_through_the_command_is_one_message_and_exit_2(plant, clean,
 # ------------------------------------------------------------------ fast: no plant needed
 
 
-@pytest.mark.parametrize("text, expected", [("1h..26h", (3600.0, 93600.0)),
-                                            ("0..90min", (0.0, 5400.0))])
+@pytest.mark.parametrize(
+    "text, expected", [("1h..26h", (3600.0, 93600.0)), ("0..90min", (0.0, 5400.0))]
+)
 def test_windows_are_durations(text, expected):
     assert parse_window(text) == expected
 
@@ -156,8 +182,10 @@ def test_guideline_14_figures_by_hand():
     assert fit.cv_rmse_pct == pytest.approx(100 * np.sqrt(2) / 13)
     assert fit.nmbe_pct == pytest.approx(100 * 2 / 3 / 13)
     assert fit.passes is True
-    assert goodness(np.zeros(4), np.ones(4)).cv_rmse_pct != goodness(
-        np.zeros(4), np.ones(4)).cv_rmse_pct  # NaN: undefined for a zero mean
+    assert (
+        goodness(np.zeros(4), np.ones(4)).cv_rmse_pct
+        != goodness(np.zeros(4), np.ones(4)).cv_rmse_pct
+    )  # NaN: undefined for a zero mean
     time_s = np.arange(1, 121) * 60.0  # two hours of minute rows
     values = np.concatenate([np.full(60, 1.0), np.full(60, 3.0)])
     good = np.ones(120, dtype=bool)

@@ -18,35 +18,48 @@ from twin.calibration.writer import calibrated_text
 from twin.cli import main
 from twin.scenario import loads
 
-FITTED = ["cdu.*.hx_ua", "cdu.*.series_dp", "cdu.*.pump_efficiency", "dry_coolers.approach",
-          "rack.*.liquid_fraction", "rack.*.junction_resistance", "power.rack_psu.loss",
-          "facility_water.volume"]
+FITTED = [
+    "cdu.*.hx_ua",
+    "cdu.*.series_dp",
+    "cdu.*.pump_efficiency",
+    "dry_coolers.approach",
+    "rack.*.liquid_fraction",
+    "rack.*.junction_resistance",
+    "power.rack_psu.loss",
+    "facility_water.volume",
+]
 OFFSET_K = 0.4
 
 
 def _overall_cv(validation) -> float:
     """RMS over the point groups of their CV(RMSE) at the data's interval."""
-    values = [v["interval"].cv_rmse_pct for v in validation.per_group.values()
-              if math.isfinite(v["interval"].cv_rmse_pct)]
+    values = [
+        v["interval"].cv_rmse_pct
+        for v in validation.per_group.values()
+        if math.isfinite(v["interval"].cv_rmse_pct)
+    ]
     return float(np.sqrt(np.mean(np.square(values))))
 
 
 @pytest.mark.slow
-def test_calibration_recovers_the_true_parameters_and_cuts_held_out_error(plant: Plant,
-                                                                          tmp_path):
+def test_calibration_recovers_the_true_parameters_and_cuts_held_out_error(plant: Plant, tmp_path):
     data = tmp_path / "points.csv"
     noisy_point_table(plant, data, offsets={"rack/R-01/outlet_temp_c": OFFSET_K})
     m = read_measurements([data])
     params = select(registry(plant.scenario), FITTED)
-    cal = calibrate(m, plant.scenario, params, window=(3600.0, 4 * 3600.0),
-                    holdout=(4.5 * 3600.0, 8 * 3600.0),
-                    offset_patterns=["rack/*/outlet_temp_c"])
+    cal = calibrate(
+        m,
+        plant.scenario,
+        params,
+        window=(3600.0, 4 * 3600.0),
+        holdout=(4.5 * 3600.0, 8 * 3600.0),
+        offset_patterns=["rack/*/outlet_temp_c"],
+    )
     assert {r.param.name for r in cal.fitted} == {p.name for p in params}
     for r in cal.fitted:
         truth = plant.truth[r.param.name]
         error = abs(r.value - truth)
-        assert error <= max(0.05 * abs(truth), 2 * r.std), (r.param.name, r.value, truth,
-                                                             r.std)
+        assert error <= max(0.05 * abs(truth), 2 * r.std), (r.param.name, r.value, truth, r.std)
     assert cal.offsets["rack/R-01/outlet_temp_c"] == pytest.approx(OFFSET_K, abs=0.05)
     before = _overall_cv(cal.holdout.validation_before)
     after = _overall_cv(cal.holdout.validation_after)
@@ -80,9 +93,25 @@ def test_calibrate_command_writes_a_scenario_the_loader_accepts(plant: Plant, tm
     data = tmp_path / "points.parquet"
     noisy_point_table(plant, data)
     out, report = tmp_path / "calibrated.toml", tmp_path / "calibration.html"
-    code = main(["calibrate", str(data), "--scenario", str(plant.scenario_path),
-                 "--fit", "dry_coolers.approach", "--window", "1h..2h", "--warmup", "20min",
-                 "--out", str(out), "--report", str(report), "--quiet"])
+    code = main(
+        [
+            "calibrate",
+            str(data),
+            "--scenario",
+            str(plant.scenario_path),
+            "--fit",
+            "dry_coolers.approach",
+            "--window",
+            "1h..2h",
+            "--warmup",
+            "20min",
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+            "--quiet",
+        ]
+    )
     assert code == 0
     written = tomllib.loads(out.read_text(encoding="utf-8"))
     approach = written["heat_rejection"]["dry_coolers"]["design_approach_k"]
@@ -100,22 +129,35 @@ def test_calibrate_command_writes_a_scenario_the_loader_accepts(plant: Plant, tm
 def test_validation_pools_a_cdus_points_with_its_racks_into_its_subloop():
     time_s = np.arange(1, 241) * 30.0  # two hours of 30 s rows
     rng = np.random.default_rng(2)
-    truth = {"cdu/C1/flow_lpm": 180.0, "rack/R1/flow_lpm": 90.0, "rack/R2/flow_lpm": 90.0,
-             "rack/R3/flow_lpm": 60.0, "plant/plant/fws_supply_c": 30.0}
+    truth = {
+        "cdu/C1/flow_lpm": 180.0,
+        "rack/R1/flow_lpm": 90.0,
+        "rack/R2/flow_lpm": 90.0,
+        "rack/R3/flow_lpm": 60.0,
+        "plant/plant/fws_supply_c": 30.0,
+    }
     measured = {p: v + rng.normal(0, 1, time_s.size) for p, v in truth.items()}
     simulated = {p: np.full(time_s.size, v * 1.02) for p, v in truth.items()}
     good = {p: np.ones(time_s.size, dtype=bool) for p in truth}
-    loops = {"C1": "C1 secondary loop", "R1": "C1 secondary loop", "R2": "C1 secondary loop",
-             "C2": "C2 secondary loop", "R3": "C2 secondary loop"}
+    loops = {
+        "C1": "C1 secondary loop",
+        "R1": "C1 secondary loop",
+        "R2": "C1 secondary loop",
+        "C2": "C2 secondary loop",
+        "R3": "C2 secondary loop",
+    }
     v = validate(time_s, 30.0, measured, simulated, good, 0, loops)
-    assert set(v.per_subloop) == {"C1 secondary loop", "C2 secondary loop",
-                                  "facility water and heat rejection"}
+    assert set(v.per_subloop) == {
+        "C1 secondary loop",
+        "C2 secondary loop",
+        "facility water and heat rejection",
+    }
     c1 = v.per_subloop["C1 secondary loop"]
     assert set(c1) == {"cdu/flow_lpm", "rack/flow_lpm"}
-    pooled = goodness(np.concatenate([measured["rack/R1/flow_lpm"],
-                                      measured["rack/R2/flow_lpm"]]),
-                      np.concatenate([simulated["rack/R1/flow_lpm"],
-                                      simulated["rack/R2/flow_lpm"]]))
+    pooled = goodness(
+        np.concatenate([measured["rack/R1/flow_lpm"], measured["rack/R2/flow_lpm"]]),
+        np.concatenate([simulated["rack/R1/flow_lpm"], simulated["rack/R2/flow_lpm"]]),
+    )
     assert c1["rack/flow_lpm"]["interval"] == pooled
     # the model 2 % high: NMBE about -2 %, hourly and at the interval, within the limits
     for scale in ("interval", "hourly"):

@@ -39,8 +39,7 @@ def test_a_clogging_strainer_is_tracked_within_10_percent_within_an_hour_and_ala
     the tracker, fed flow, pump speed and branch dp with sensor noise every 10 s,
     is within 10 % of the true series resistance from an hour on."""
     scenario = load("single-rack")
-    clog = FilterClog(at_s=600.0, kind="filter-clog", target="CDU", factor=4.0,
-                      ramp_s=7200.0)
+    clog = FilterClog(at_s=600.0, kind="filter-clog", target="CDU", factor=4.0, ramp_s=7200.0)
     sim = Simulation(scenario.model_copy(update={"events": [clog]}), dt_s=10.0)
     rack_flow = scenario.rack_types["gb300-nvl72"].design_flow_lpm
     curve, design_k = cdu_design(scenario, "cdu-200", rack_flow)
@@ -69,8 +68,9 @@ def test_a_clogging_strainer_is_tracked_within_10_percent_within_an_hour_and_ala
 
 def test_exchanger_ua_inverted_from_temperatures_and_flows():
     ua_w_per_k, hot, cold = 40e3, 12e3, 17e3
-    g = float(exchanger_conductance_w_per_k(np.array([ua_w_per_k]), np.array([hot]),
-                                            np.array([cold]))[0])
+    g = float(
+        exchanger_conductance_w_per_k(np.array([ua_w_per_k]), np.array([hot]), np.array([cold]))[0]
+    )
     hot_in, cold_in = 44.0, 30.0
     hot_out = hot_in - g * (hot_in - cold_in) / hot
     phi, ua = exchanger_ua_sample(hot_in, hot_out, hot / 1e3, cold_in, cold / 1e3)

@@ -17,7 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 THREE_CDU = Path(__file__).with_name("three-cdu.toml")
 MOSQUITTO = shutil.which("mosquitto") or (
-    "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+)
 
 
 def free_port() -> int:
@@ -42,8 +43,9 @@ class Broker:
         self.config = folder / "mosquitto.conf"
         # as root, mosquitto drops to its own user, which cannot read the test's files
         stay = "user root\n" if os.geteuid() == 0 else ""
-        self.config.write_text(f"persistence false\nlistener {self.port} 127.0.0.1\n"
-                               f"allow_anonymous true\n{stay}")
+        self.config.write_text(
+            f"persistence false\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n{stay}"
+        )
         self.process: subprocess.Popen | None = None
 
     @property
@@ -51,8 +53,11 @@ class Broker:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_listening(self.port)
 
     def stop(self) -> None:
@@ -80,8 +85,13 @@ class Processes:
 
     def twin(self, *args: str, log: Path, env: dict | None = None) -> subprocess.Popen:
         handle = log.open("w")
-        process = subprocess.Popen([sys.executable, "-m", "twin", *args], cwd=ROOT,
-                                   stdout=handle, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "twin", *args],
+            cwd=ROOT,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         self.started.append(process)
         return process
 
@@ -97,8 +107,9 @@ def processes():
     assert not leaked, f"{len(leaked)} twin process(es) still running at the test's end"
 
 
-def wait_for_line(path: Path, text: str, process: subprocess.Popen,
-                  timeout_s: float = 300.0) -> str:
+def wait_for_line(
+    path: Path, text: str, process: subprocess.Popen, timeout_s: float = 300.0
+) -> str:
     """The first line of a process's log holding ``text``; fails if the process ends first.
     The generous timeout only guards against a hang: the test waits for the line, not for
     a duration."""

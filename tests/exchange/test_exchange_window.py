@@ -37,32 +37,55 @@ def test_plant_window_publishes_its_run_through_the_observer(broker, qtbot, qapp
     from twin.sim.engine import Simulation
 
     vispy.use(app="pyside6", gl="gl+")
-    subscriber = MqttLink(broker_settings(broker.url, client_id="test-window-subscriber",
-                                          environ={}, credentials_file=None),
-                          subscriptions=("BMS/v1/PUB/Value/#",), name="test")
+    subscriber = MqttLink(
+        broker_settings(
+            broker.url, client_id="test-window-subscriber", environ={}, credentials_file=None
+        ),
+        subscriptions=("BMS/v1/PUB/Value/#",),
+        name="test",
+    )
     subscriber.start()
     assert subscriber.wait_connected(30)
-    connection = PlantConnection(broker_settings(broker.url, client_id="test-plant-window",
-                                                 environ={}, credentials_file=None))
+    connection = PlantConnection(
+        broker_settings(
+            broker.url, client_id="test-plant-window", environ={}, credentials_file=None
+        )
+    )
     scenario = load(THREE_CDU)
     simulation = Simulation.from_scenario(scenario)
-    window = MainWindow(scenario, simulation, alarms=AlarmEngine.from_scenario(scenario),
-                        observers=connection.observers(scenario, simulation),
-                        connection=connection.status, speed=None)
+    window = MainWindow(
+        scenario,
+        simulation,
+        alarms=AlarmEngine.from_scenario(scenario),
+        observers=connection.observers(scenario, simulation),
+        connection=connection.status,
+        speed=None,
+    )
     try:
         window.show()
         qtbot.waitExposed(window)
-        qtbot.waitUntil(lambda: any("/Rack/RackPower/" in topic and reading["quality"] == 1
-                                    for topic, reading in _new_messages(subscriber)),
-                        timeout=120_000)
-        qtbot.waitUntil(lambda: window.connection_label.text().endswith(": connected"),
-                        timeout=30_000)
-        window.inject(lambda time_s: CoolantLeak(at_s=time_s, kind="coolant-leak",
-                                                 target="L-CDU-01", rate_lpm=1.0))
-        qtbot.waitUntil(lambda: any("/CDU/LeakDetect/" in topic and "L-CDU-01" in topic
-                                    and reading["value"] == 1
-                                    for topic, reading in _new_messages(subscriber)),
-                        timeout=120_000)
+        qtbot.waitUntil(
+            lambda: any(
+                "/Rack/RackPower/" in topic and reading["quality"] == 1
+                for topic, reading in _new_messages(subscriber)
+            ),
+            timeout=120_000,
+        )
+        qtbot.waitUntil(
+            lambda: window.connection_label.text().endswith(": connected"), timeout=30_000
+        )
+        window.inject(
+            lambda time_s: CoolantLeak(
+                at_s=time_s, kind="coolant-leak", target="L-CDU-01", rate_lpm=1.0
+            )
+        )
+        qtbot.waitUntil(
+            lambda: any(
+                "/CDU/LeakDetect/" in topic and "L-CDU-01" in topic and reading["value"] == 1
+                for topic, reading in _new_messages(subscriber)
+            ),
+            timeout=120_000,
+        )
     finally:
         window.close()
         qtbot.waitUntil(lambda: not window.runner.running, timeout=30_000)
@@ -71,8 +94,9 @@ def test_plant_window_publishes_its_run_through_the_observer(broker, qtbot, qapp
         subscriber.stop()
 
 
-def test_shadow_window_lists_the_shadows_alarms_and_the_lost_broker(broker, processes,
-                                                                     tmp_path, qtbot, qapp):
+def test_shadow_window_lists_the_shadows_alarms_and_the_lost_broker(
+    broker, processes, tmp_path, qtbot, qapp
+):
     import vispy
 
     from twin.exchange.window import ShadowConnection
@@ -80,13 +104,21 @@ def test_shadow_window_lists_the_shadows_alarms_and_the_lost_broker(broker, proc
 
     vispy.use(app="pyside6", gl="gl+")
     log = tmp_path / "plant.log"
-    connection = ShadowConnection(broker_settings(broker.url, client_id="test-shadow-window",
-                                                  environ={}, credentials_file=None),
-                                  log=(tmp_path / "shadow.log").open("w"))
+    connection = ShadowConnection(
+        broker_settings(
+            broker.url, client_id="test-shadow-window", environ={}, credentials_file=None
+        ),
+        log=(tmp_path / "shadow.log").open("w"),
+    )
     scenario = load(THREE_CDU)
     simulation = connection.simulation(scenario)
-    window = MainWindow(scenario, simulation, alarms=connection.alarms(scenario, simulation),
-                        connection=connection.status, speed=None)
+    window = MainWindow(
+        scenario,
+        simulation,
+        alarms=connection.alarms(scenario, simulation),
+        connection=connection.status,
+        speed=None,
+    )
 
     def active_tags() -> set[str]:
         summary = window.runner.latest().alarms
@@ -97,14 +129,37 @@ def test_shadow_window_lists_the_shadows_alarms_and_the_lost_broker(broker, proc
         qtbot.waitExposed(window)
         # values are not retained: the plant starts once the shadow listens
         qtbot.waitUntil(connection.link.connected.is_set, timeout=60_000)
-        plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
-                               "--speed", "max", "--duration", "10min", log=log)
+        plant = processes.twin(
+            "plant",
+            "--scenario",
+            str(THREE_CDU),
+            "--broker",
+            broker.url,
+            "--speed",
+            "max",
+            "--duration",
+            "10min",
+            log=log,
+        )
         assert {p.tag for p in window.alarm_engine.points} >= {
-            "shadow.disconnected", "shadow.stale_points", "shadow.cdu_divergence"}
+            "shadow.disconnected",
+            "shadow.stale_points",
+            "shadow.cdu_divergence",
+        }
         # the plant's values are not retained: it starts once the shadow has subscribed
         assert connection.link.wait_connected(60)
-        plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
-                               "--speed", "max", "--duration", "10min", log=log)
+        plant = processes.twin(
+            "plant",
+            "--scenario",
+            str(THREE_CDU),
+            "--broker",
+            broker.url,
+            "--speed",
+            "max",
+            "--duration",
+            "10min",
+            log=log,
+        )
 
         def model_time_s() -> float:
             snapshot = window.runner.latest().snapshot
@@ -114,17 +169,19 @@ def test_shadow_window_lists_the_shadows_alarms_and_the_lost_broker(broker, proc
             qtbot.waitUntil(lambda: model_time_s() >= 120, timeout=300_000)
         except qtbot.TimeoutError:
             shadow = simulation.shadow
-            pytest.fail(f"the shadow's model reached {model_time_s()} s of the plant's "
-                        f"{shadow.plant_s} s; {shadow.status.text()}; plant exit "
-                        f"{plant.poll()}: {log.read_text()[-2000:]}")
-        qtbot.waitUntil(lambda: window.connection_label.text().endswith(": connected"),
-                        timeout=30_000)
+            pytest.fail(
+                f"the shadow's model reached {model_time_s()} s of the plant's "
+                f"{shadow.plant_s} s; {shadow.status.text()}; plant exit "
+                f"{plant.poll()}: {log.read_text()[-2000:]}"
+            )
+        qtbot.waitUntil(
+            lambda: window.connection_label.text().endswith(": connected"), timeout=30_000
+        )
         assert "shadow.disconnected" not in active_tags()
         assert plant.wait(300) == 0, log.read_text()
         broker.stop()
         qtbot.waitUntil(lambda: "shadow.disconnected" in active_tags(), timeout=120_000)
-        qtbot.waitUntil(lambda: "not connected" in window.connection_label.text(),
-                        timeout=30_000)
+        qtbot.waitUntil(lambda: "not connected" in window.connection_label.text(), timeout=30_000)
     finally:
         window.close()
         qtbot.waitUntil(lambda: not window.runner.running, timeout=30_000)

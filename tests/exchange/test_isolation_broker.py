@@ -22,16 +22,32 @@ def test_an_integration_isolates_racks_and_the_plant_reports_it(broker, processe
         return contract.value_topic(p.object_type, p.point_type, p.tag_path, publisher)
 
     log = tmp_path / "plant.log"
-    plant = processes.twin("plant", "--scenario", str(THREE_CDU), "--broker", broker.url,
-                           "--speed", "5x", "--duration", "2h", log=log)
+    plant = processes.twin(
+        "plant",
+        "--scenario",
+        str(THREE_CDU),
+        "--broker",
+        broker.url,
+        "--speed",
+        "5x",
+        "--duration",
+        "2h",
+        log=log,
+    )
     wait_for_line(log, "connected to", plant)
-    link = MqttLink(broker_settings(broker.url, client_id="test-cluster-manager", environ={},
-                                    credentials_file=None),
-                    subscriptions=("BMS/v1/PUB/Value/Rack/#",), name="test")
+    link = MqttLink(
+        broker_settings(
+            broker.url, client_id="test-cluster-manager", environ={}, credentials_file=None
+        ),
+        subscriptions=("BMS/v1/PUB/Value/Rack/#",),
+        name="test",
+    )
     link.start()
     assert link.wait_connected(30)
-    requests = [(topic("R02-01", "rack.liquid_isolation_request", DEFAULT_INTEGRATION)),
-                (topic("R03-01", "rack.electrical_isolation_request", DEFAULT_INTEGRATION))]
+    requests = [
+        (topic("R02-01", "rack.liquid_isolation_request", DEFAULT_INTEGRATION)),
+        (topic("R03-01", "rack.electrical_isolation_request", DEFAULT_INTEGRATION)),
+    ]
     # what must be seen, each the latest value of its topic
     wanted = {
         topic("R02-01", "rack.liquid_isolation_status"): lambda v: v == 1,
@@ -45,11 +61,15 @@ def test_an_integration_isolates_racks_and_the_plant_reports_it(broker, processe
     deadline = time.monotonic() + 300  # guards against a hang; the test waits for values
     while not all(t in latest and ok(latest[t]["value"]) for t, ok in wanted.items()):
         assert time.monotonic() < deadline and plant.poll() is None, (
-            {t: latest.get(t) for t in wanted}, log.read_text())
+            {t: latest.get(t) for t in wanted},
+            log.read_text(),
+        )
         if time.monotonic() >= next_request:  # republished, as an integration does
             for request in requests:
-                assert link.publish(request, contract.encode_value(1, int(time.time() * 1000),
-                                                                   contract.QUALITY_GOOD))
+                assert link.publish(
+                    request,
+                    contract.encode_value(1, int(time.time() * 1000), contract.QUALITY_GOOD),
+                )
             next_request = time.monotonic() + 10.0
         try:
             received, payload, _ = link.inbox.get(timeout=0.5)

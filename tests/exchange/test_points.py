@@ -38,9 +38,13 @@ def test_every_point_is_in_the_contract_and_unique(seoul):
         assert ("engUnit" in meta) != ("stateText" in meta) or p.object_type == "System"
         if p.object_type == "Rack":  # the contract gives racks no processArea or isSetpoint
             described = "stateText" if "Isolation" in p.point_type else "engUnit"
-            assert set(meta) == {"objectType", "pointType", "rackLocationName",
-                                 "rackLocationId", described} | ({"integration"}
-                                                                 if p.integration else set())
+            assert set(meta) == {
+                "objectType",
+                "pointType",
+                "rackLocationName",
+                "rackLocationId",
+                described,
+            } | ({"integration"} if p.integration else set())
     assert check_points(points, scenario, topo) == []
     racks_per_point = topo.rack_count * 9  # 5 readings, 2 statuses, 2 requests
     assert sum(p.object_type == "Rack" for p in points) == racks_per_point
@@ -90,8 +94,9 @@ def test_check_names_each_problem(tmp_path):
 
 
 def _twin(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "twin", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "twin", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cli_writes_and_checks_a_point_list(tmp_path):
@@ -108,14 +113,17 @@ def test_cli_writes_and_checks_a_point_list(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (["points", "--out", "x.json"], "must end in .csv or .toml"),
-    (["plant", "--broker", "http://x"], "must look like mqtt://HOST:PORT"),
-    (["plant", "--broker", "mqtt://u:p@host:1883"], "must not carry a user name"),
-    (["plant", "--broker", "embedded:99999"], "the port must be a number"),
-    (["shadow", "--broker", "mqtt://h:1", "--record", "/nonexistent/x"], "does not exist"),
-    (["plant", "--broker", "mqtt://h:1", "--speed", "fast"], "not a speed"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["points", "--out", "x.json"], "must end in .csv or .toml"),
+        (["plant", "--broker", "http://x"], "must look like mqtt://HOST:PORT"),
+        (["plant", "--broker", "mqtt://u:p@host:1883"], "must not carry a user name"),
+        (["plant", "--broker", "embedded:99999"], "the port must be a number"),
+        (["shadow", "--broker", "mqtt://h:1", "--record", "/nonexistent/x"], "does not exist"),
+        (["plant", "--broker", "mqtt://h:1", "--speed", "fast"], "not a speed"),
+    ],
+)
 def test_bad_arguments_are_one_line_and_exit_2(tmp_path, args, message):
     done = _twin(args[0], "--scenario", str(THREE_CDU), *args[1:])
     assert done.returncode == 2

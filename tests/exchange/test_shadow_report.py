@@ -21,8 +21,13 @@ from twin.scenario import load
 
 
 def _report(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "twin", "report", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "twin", "report", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _cells(html: str, first: str) -> list[str]:
@@ -35,18 +40,42 @@ def _cells(html: str, first: str) -> list[str]:
 def test_report_of_a_recorded_shadow_run(broker, processes, tmp_path):
     record = tmp_path / "record"
     shadow_log, plant_log = tmp_path / "shadow.log", tmp_path / "plant.log"
-    shadow = processes.twin("shadow", "--scenario", str(THREE_CDU), "--broker", broker.url,
-                            "--duration", "15min", "--record", str(record), log=shadow_log)
+    shadow = processes.twin(
+        "shadow",
+        "--scenario",
+        str(THREE_CDU),
+        "--broker",
+        broker.url,
+        "--duration",
+        "15min",
+        "--record",
+        str(record),
+        log=shadow_log,
+    )
     wait_for_line(shadow_log, "connected to", shadow)
     # the hall's UPS carries its racks 30 s into a utility outage, then its points go bad;
     # most samples dropped: some points have no value yet at the first evaluations
     outage = tmp_path / "outage.toml"
-    outage.write_text(THREE_CDU.read_text().replace(
-        "[power.ups]\n", "[power.ups]\nbattery_ride_through_s = 30.0\n") + (
-        '\n[[events]]\nat_s = "6min"\nkind = "utility-outage"\nduration_s = "3min"\n'))
-    plant = processes.twin("plant", "--scenario", str(outage), "--broker", broker.url,
-                           "--speed", "max", "--duration", "16min", "--dropout", "0.9",
-                           log=plant_log)
+    outage.write_text(
+        THREE_CDU.read_text().replace(
+            "[power.ups]\n", "[power.ups]\nbattery_ride_through_s = 30.0\n"
+        )
+        + ('\n[[events]]\nat_s = "6min"\nkind = "utility-outage"\nduration_s = "3min"\n')
+    )
+    plant = processes.twin(
+        "plant",
+        "--scenario",
+        str(outage),
+        "--broker",
+        broker.url,
+        "--speed",
+        "max",
+        "--duration",
+        "16min",
+        "--dropout",
+        "0.9",
+        log=plant_log,
+    )
     assert plant.wait(600) == 0, plant_log.read_text()
     assert shadow.wait(600) == 0, shadow_log.read_text()
     out = tmp_path / "report.html"
@@ -56,8 +85,11 @@ def test_report_of_a_recorded_shadow_run(broker, processes, tmp_path):
     assert "twin shadow report: three-cdu" in html
     # the recording itself, read independently
     table = pq.read_table(sorted((record / "series").glob("part-*.parquet"))).to_pandas()
-    tag = next(p.tag_path for p in default_points(load(THREE_CDU))
-               if p.quantity == "cdu.flow_lpm" and p.component == "L-CDU-02")
+    tag = next(
+        p.tag_path
+        for p in default_points(load(THREE_CDU))
+        if p.quantity == "cdu.flow_lpm" and p.component == "L-CDU-02"
+    )
     rows = table[table.tag_path == tag]
     used = rows[rows.coverage == USED]
     m, s = used.measured.to_numpy(), used.modelled.to_numpy()
@@ -83,8 +115,9 @@ def test_report_of_a_recorded_shadow_run(broker, processes, tmp_path):
 def test_report_of_known_values_pools_groups_and_counts_coverage(tmp_path):
     scenario = load(THREE_CDU)
     points = default_points(scenario)
-    recorder = ShadowRecorder(tmp_path / "rec", points, scenario_name="three-cdu",
-                              evaluate_every_s=60.0)
+    recorder = ShadowRecorder(
+        tmp_path / "rec", points, scenario_name="three-cdu", evaluate_every_s=60.0
+    )
     flows = [i for i, p in enumerate(points) if p.quantity == "cdu.flow_lpm"]
     n = len(points)
     rng = np.random.default_rng(3)
@@ -98,8 +131,7 @@ def test_report_of_known_values_pools_groups_and_counts_coverage(tmp_path):
             if coverage[i] == USED:
                 expected[i][0].append(measured[i])
                 expected[i][1].append(modelled[i])
-        recorder.add(60.0 * (k + 1), measured, modelled, np.ones(n, dtype=np.int64),
-                     coverage)
+        recorder.add(60.0 * (k + 1), measured, modelled, np.ones(n, dtype=np.int64), coverage)
     recorder.close()
     series = ShadowSeries.read(tmp_path / "rec")
     validation = series.validation()
@@ -110,23 +142,34 @@ def test_report_of_known_values_pools_groups_and_counts_coverage(tmp_path):
     group = validation.per_group["cdu/flow_lpm"]["interval"]
     assert group.n == error.size
     assert group.cv_rmse_pct == pytest.approx(
-        100 * math.sqrt((error**2).sum() / dof) / pooled_m.mean())
+        100 * math.sqrt((error**2).sum() / dof) / pooled_m.mean()
+    )
     assert group.nmbe_pct == pytest.approx(100 * error.sum() / dof / pooled_m.mean())
     # a point used one evaluation in four has no hour 90 % covered: no hourly figure
-    first = series.point_name(series.points.index(
-        next(p for p in series.points if p.tag_path == points[flows[0]].tag_path)))
+    first = series.point_name(
+        series.points.index(
+            next(p for p in series.points if p.tag_path == points[flows[0]].tag_path)
+        )
+    )
     assert validation.per_point[first]["hourly"].n == 0
-    assert validation.per_point[series.point_name(
-        [p.tag_path for p in series.points].index(points[flows[1]].tag_path))][
-        "hourly"].n == 3
+    assert (
+        validation.per_point[
+            series.point_name([p.tag_path for p in series.points].index(points[flows[1]].tag_path))
+        ]["hourly"].n
+        == 3
+    )
     html = build_shadow_report(series)
     cells = _cells(html, points[flows[0]].tag_path)
     assert cells[4:9] == ["180", "45 (25.0 %)", "45 (25.0 %)", "45 (25.0 %)", "45 (25.0 %)"]
 
 
 def test_report_refuses_a_damaged_shadow_recording_plainly(tmp_path):
-    recorder = ShadowRecorder(tmp_path / "rec", default_points(load(THREE_CDU)),
-                              scenario_name="three-cdu", evaluate_every_s=10.0)
+    recorder = ShadowRecorder(
+        tmp_path / "rec",
+        default_points(load(THREE_CDU)),
+        scenario_name="three-cdu",
+        evaluate_every_s=10.0,
+    )
     recorder.close()  # no evaluation: no series part
     out = tmp_path / "r.html"
     done = _report(str(tmp_path / "rec"), "--out", str(out))

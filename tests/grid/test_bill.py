@@ -22,8 +22,11 @@ MINUTE_S = 60.0
 
 
 def _tariff(option: str = "II", contract_kw: float = 5000.0, **extra):
-    return tariff_for(TariffChoice(file="kepco-industrial-b", option=option,
-                                   contract_demand_kw=contract_kw, **extra))
+    return tariff_for(
+        TariffChoice(
+            file="kepco-industrial-b", option=option, contract_demand_kw=contract_kw, **extra
+        )
+    )
 
 
 def _profile(hours: float, kw: float, step_s: float = MINUTE_S):
@@ -45,8 +48,7 @@ def test_two_days_across_the_reform_with_a_fifteen_minute_peak() -> None:
     (april,) = bill.months
     # weekday hours: old peak 10-12, 13-17 (6 h), mid 9, 12, 17-23 (8 h), light 10 h;
     # reform peak 10, 15-17, 18-21 (6 h), mid 9, 11-15, 17, 21-23 (8 h), light 10 h
-    assert april.energy_kwh == pytest.approx({"light": 20_000, "mid": 16_000,
-                                              "peak": 12_000 + 250})
+    assert april.energy_kwh == pytest.approx({"light": 20_000, "mid": 16_000, "peak": 12_000 + 250})
     assert april.energy_krw["light"] == pytest.approx(10_000 * 116.2 + 10_000 * 121.3)
     assert april.energy_krw["mid"] == pytest.approx(16_000 * 140.7)
     assert april.energy_krw["peak"] == pytest.approx(6_000 * 171.6 + 6_250 * 158.4)
@@ -65,8 +67,9 @@ def test_two_days_across_the_reform_with_a_fifteen_minute_peak() -> None:
 
 def test_a_site_that_defers_the_reform_keeps_the_old_periods() -> None:
     time_s, power_kw = _profile(24, 1000.0)
-    bill = make_bill(_tariff(reform_date=dt.date(2026, 9, 30)), dt.datetime(2026, 4, 16),
-                     time_s, power_kw)
+    bill = make_bill(
+        _tariff(reform_date=dt.date(2026, 9, 30)), dt.datetime(2026, 4, 16), time_s, power_kw
+    )
     (april,) = bill.months
     assert april.energy_krw["peak"] == pytest.approx(6_000 * 171.6)
     assert april.energy_krw["light"] == pytest.approx(10_000 * 116.2)

@@ -28,8 +28,7 @@ def _site(days: int = 11):
     """Hourly rows from 1 June: 3 MW, with the dispatch hours' loads set per day."""
     n = days * 24
     grid = np.full(n, 3000.0)
-    for day, kw in {10: 5000, 9: 5200, 8: 4800, 5: 6000, 4: 4000, 3: 9000,
-                    2: 7000}.items():
+    for day, kw in {10: 5000, 9: 5200, 8: 4800, 5: 6000, 4: 4000, 3: 9000, 2: 7000}.items():
         grid[_hours_of(day, range(14, 16))] = kw
     grid[_hours_of(11, range(14, 16))] = [4500, 4400]
     tokens = np.full(n, 1000.0)
@@ -41,9 +40,15 @@ def _site(days: int = 11):
 
 
 def _rule(**extra) -> DemandResponseProgramme:
-    values = {"programme": "reliability", "registered_kw": 1000, "energy_krw_per_kwh": 150,
-              "capacity_krw_per_kw_month": 4000, "penalty_below_fraction": 0.9,
-              "penalty_krw_per_kwh": 300, **extra}
+    values = {
+        "programme": "reliability",
+        "registered_kw": 1000,
+        "energy_krw_per_kwh": 150,
+        "capacity_krw_per_kw_month": 4000,
+        "penalty_below_fraction": 0.9,
+        "penalty_krw_per_kwh": 300,
+        **extra,
+    }
     return DemandResponseProgramme(**values)
 
 
@@ -72,8 +77,13 @@ def test_reliability_dispatch_max_four_of_five() -> None:
 
 
 def test_economic_dispatch_middle_days() -> None:
-    rule = _rule(programme="economic", capacity_krw_per_kw_month=0, baseline_days=4,
-                 baseline_kept_days=2, baseline_pick="middle")
+    rule = _rule(
+        programme="economic",
+        capacity_krw_per_kw_month=0,
+        baseline_days=4,
+        baseline_kept_days=2,
+        baseline_pick="middle",
+    )
     (r,) = _settle(rule, Dispatch(dt.datetime(2026, 6, 11, 14), 2, 1000.0)).dispatches
     # 10, 9, 8, 5 June ranked 6000, 5200, 5000, 4800: the middle two
     assert r.baseline_kwh == pytest.approx([5100.0, 5100.0])
@@ -91,10 +101,21 @@ def test_plus_dr_pays_consumption_above_the_baseline_of_weekends_and_holidays() 
     grid[_hours_of(13, range(12, 13))] = 3300.0
     grid[_hours_of(14, range(12, 13))] = 3600.0
     series = hourly_series(START, time_s, grid)
-    rule = _rule(programme="plus", capacity_krw_per_kw_month=0, baseline_days=3,
-                 baseline_kept_days=3, energy_krw_per_kwh=50)
-    s = settle(rule, series, [Dispatch(dt.datetime(2026, 6, 14, 12), 1, 400.0)], KR,
-               START, START + dt.timedelta(days=14))
+    rule = _rule(
+        programme="plus",
+        capacity_krw_per_kw_month=0,
+        baseline_days=3,
+        baseline_kept_days=3,
+        energy_krw_per_kwh=50,
+    )
+    s = settle(
+        rule,
+        series,
+        [Dispatch(dt.datetime(2026, 6, 14, 12), 1, 400.0)],
+        KR,
+        START,
+        START + dt.timedelta(days=14),
+    )
     (r,) = s.dispatches
     # Sundays, Saturdays and holidays go together: 13 (Sat), 7 (Sun), 6 (Sat, Memorial Day)
     assert sorted(r.baseline_days) == [dt.date(2026, 6, d) for d in (6, 7, 13)]
@@ -113,8 +134,11 @@ def test_a_short_history_is_noted_and_none_is_refused() -> None:
 
 
 def test_events_become_dispatches_of_whole_hours() -> None:
-    events = [DemandResponse(kind="demand-response", at_s=14 * 3600 + 600, curtail_mw=2.0,
-                             duration_s=5400)]
+    events = [
+        DemandResponse(
+            kind="demand-response", at_s=14 * 3600 + 600, curtail_mw=2.0, duration_s=5400
+        )
+    ]
     (d,) = dispatches_of(events, START)
     assert d == Dispatch(dt.datetime(2026, 6, 1, 14), 2, 2000.0)
 
@@ -131,7 +155,13 @@ def test_a_dispatch_across_midnight_takes_the_same_hours_of_earlier_days() -> No
     grid[[d * 24 for d in range(1, 12)]] = 2500.0
     series = hourly_series(START, time_s, grid)
     rule = _rule(baseline_days=2, baseline_kept_days=2)
-    (r,) = settle(rule, series, [Dispatch(dt.datetime(2026, 6, 10, 23), 2, 100.0)], KR,
-                  START, START + dt.timedelta(days=12)).dispatches
+    (r,) = settle(
+        rule,
+        series,
+        [Dispatch(dt.datetime(2026, 6, 10, 23), 2, 100.0)],
+        KR,
+        START,
+        START + dt.timedelta(days=12),
+    ).dispatches
     assert sorted(r.baseline_days) == [dt.date(2026, 6, 8), dt.date(2026, 6, 9)]
     assert r.baseline_kwh == pytest.approx([2000.0, 2500.0])

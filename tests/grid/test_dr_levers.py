@@ -30,8 +30,11 @@ generators_allowed = {generators}
 
 
 def site(programme: str = "reliability", generators: bool = False):
-    return loads(SITE.read_text() + PROGRAMME.format(
-        programme=programme, generators=str(generators).lower()), source=str(SITE))
+    return loads(
+        SITE.read_text()
+        + PROGRAMME.format(programme=programme, generators=str(generators).lower()),
+        source=str(SITE),
+    )
 
 
 def column(sim: Simulation, name: str) -> float:
@@ -53,13 +56,33 @@ def test_sets_in_parallel_close_after_their_start_delay_and_ramp_to_the_output_a
         out.append(result.generator_w)
         # utility, sets and BESS share the demand; the BESS stands idle (no dispatch)
         assert result.grid_import_w + result.generator_w + result.bess_w == pytest.approx(
-            result.demand_w)
+            result.demand_w
+        )
     # by hand: both sets on the bus at 10 s, each ramping 10 kW/s; the step means are
     # 10, 30, 50 ... kW; 150 kW reached at 17.5 s (step 17-18: 0.5 s from 140 to 150 kW,
     # then 0.5 s at 150: 147.5 kW mean); let go at 20 s, they unload at 20 kW/s
-    expected = [0.0] * 10 + [10e3, 30e3, 50e3, 70e3, 90e3, 110e3, 130e3, 147.5e3, 150e3,
-                             150e3, 140e3, 120e3, 100e3, 80e3, 60e3, 40e3, 20e3, 2.5e3, 0.0,
-                             0.0]
+    expected = [0.0] * 10 + [
+        10e3,
+        30e3,
+        50e3,
+        70e3,
+        90e3,
+        110e3,
+        130e3,
+        147.5e3,
+        150e3,
+        150e3,
+        140e3,
+        120e3,
+        100e3,
+        80e3,
+        60e3,
+        40e3,
+        20e3,
+        2.5e3,
+        0.0,
+        0.0,
+    ]
     assert out == pytest.approx(expected, abs=1e-6)
     assert (chain.generator_state == 0).all()  # stopped again
 
@@ -68,8 +91,7 @@ def _deep_dispatch(generators: bool) -> Simulation:
     sim = Simulation(site(generators=generators), dt_s=1.0)
     sim.step(600)
     # more than the BESS (30 kW) and all GPU levers (training to idle, inference to 30 %)
-    sim.apply(DemandResponse(at_s=0, kind="demand-response", curtail_mw=0.32,
-                             duration_s=900))
+    sim.apply(DemandResponse(at_s=0, kind="demand-response", curtail_mw=0.32, duration_s=900))
     return sim
 
 
@@ -86,8 +108,9 @@ def test_generators_are_the_last_lever_and_only_where_the_programme_allows():
     assert shortfall_kw > 5.0
     # with them: the same GPU levers (all pulled) and the sets give that shortfall
     assert allowed.state.curtail_depth > 3.0
-    np.testing.assert_array_equal(allowed.state.curtail_cap_fraction,
-                                  without.state.curtail_cap_fraction)
+    np.testing.assert_array_equal(
+        allowed.state.curtail_cap_fraction, without.state.curtail_cap_fraction
+    )
     gen_kw, import_kw = [], []
     for _ in range(60):
         allowed.step()
@@ -107,8 +130,7 @@ def test_plus_dr_raises_the_import_by_charging_the_bess():
     sim.step(1800)
     before_kw = column(sim, "grid_import_kw")
     energy_j = sim.power_chain.bess_energy_j
-    sim.apply(DemandResponse(at_s=0, kind="demand-response", curtail_mw=0.02,
-                             duration_s=600))
+    sim.apply(DemandResponse(at_s=0, kind="demand-response", curtail_mw=0.02, duration_s=600))
     floor_kw = sim.import_target_w / 1e3
     assert floor_kw == pytest.approx(before_kw + 20.0, abs=0.5)  # baseline + 20 kW
     imports, charging = [], []

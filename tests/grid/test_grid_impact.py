@@ -14,29 +14,38 @@ from twin.scenario import load
 def test_the_levers_of_a_training_rack() -> None:
     # single-rack: 72 GPUs of 1,400 W TDP, 200 W idle, training at full compute, no BESS
     levers = {lever.name: lever.kw for lever in demand_response_levers(load("single-rack"))}
-    assert levers == pytest.approx({
-        "BESS": 0.0,
-        "training GPU caps": 72 * (1400 - 0.3 * 1400) / 1000,
-        "training held at a checkpoint": 72 * (0.3 * 1400 - 200) / 1000,
-    })
+    assert levers == pytest.approx(
+        {
+            "BESS": 0.0,
+            "training GPU caps": 72 * (1400 - 0.3 * 1400) / 1000,
+            "training held at a checkpoint": 72 * (0.3 * 1400 - 200) / 1000,
+        }
+    )
 
 
 def test_the_seoul_levers_come_in_their_order() -> None:
     names = [lever.name for lever in demand_response_levers(load("seoul-ai-factory"))]
-    assert names == ["BESS", "training GPU caps", "training held at a checkpoint",
-                     "inference GPU caps"]
+    assert names == [
+        "BESS",
+        "training GPU caps",
+        "training held at a checkpoint",
+        "inference GPU caps",
+    ]
 
 
-def test_the_document_from_a_run_table(capsys: pytest.CaptureFixture[str],
-                                       tmp_path: Path) -> None:
+def test_the_document_from_a_run_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     # 5-minute rows for 2 h at 100 kW, 400 kW in the second quarter hour
     rows = [(300.0 * k, 400.0 if k in (4, 5, 6) else 100.0) for k in range(1, 25)]
     table = tmp_path / "site.csv"
-    table.write_text("# start: 2026-05-06T00:00:00\ntime_s,facility_power_kw,grid_import_kw\n"
-                     + "".join(f"{t:g},{kw:g},{kw:g}\n" for t, kw in rows), encoding="utf-8")
+    table.write_text(
+        "# start: 2026-05-06T00:00:00\ntime_s,facility_power_kw,grid_import_kw\n"
+        + "".join(f"{t:g},{kw:g},{kw:g}\n" for t, kw in rows),
+        encoding="utf-8",
+    )
     out = tmp_path / "impact.md"
-    code = main(["grid-impact", "--scenario", "single-rack", "--run", str(table),
-                 "--out", str(out)])
+    code = main(
+        ["grid-impact", "--scenario", "single-rack", "--run", str(table), "--out", str(out)]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     text = out.read_text(encoding="utf-8")
@@ -48,9 +57,11 @@ def test_the_document_from_a_run_table(capsys: pytest.CaptureFixture[str],
     assert "| capital region (approximate box) | yes |" in text
 
 
-def test_the_document_needs_a_markdown_name(capsys: pytest.CaptureFixture[str],
-                                            tmp_path: Path) -> None:
-    code = main(["grid-impact", "--scenario", "single-rack", "--out",
-                 str(tmp_path / "impact.html")])
+def test_the_document_needs_a_markdown_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code = main(
+        ["grid-impact", "--scenario", "single-rack", "--out", str(tmp_path / "impact.html")]
+    )
     assert code == 2
     assert "must end in .md" in capsys.readouterr().err

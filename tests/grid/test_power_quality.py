@@ -18,10 +18,12 @@ from twin.scenario import load
 DT_S = 0.1
 
 
-@pytest.mark.parametrize(("frequency_hz", "amplitude_kw"), [(0.73, 300.0), (2.31, 50.0),
-                                                             (0.2, 120.0)])
-def test_a_sinusoidal_swing_is_recovered_within_two_percent(frequency_hz: float,
-                                                            amplitude_kw: float) -> None:
+@pytest.mark.parametrize(
+    ("frequency_hz", "amplitude_kw"), [(0.73, 300.0), (2.31, 50.0), (0.2, 120.0)]
+)
+def test_a_sinusoidal_swing_is_recovered_within_two_percent(
+    frequency_hz: float, amplitude_kw: float
+) -> None:
     t = np.arange(0, 120, DT_S)
     draw = 1000.0 + amplitude_kw * np.sin(2 * np.pi * frequency_hz * t + 0.4)
     s = spectrum(draw, DT_S)
@@ -51,8 +53,9 @@ def test_a_run_too_short_for_the_band_is_refused() -> None:
 
 def _swinging_rack():
     s = load("single-rack")
-    job = s.workloads[0].model_copy(update={"comm_utilization": 0.15, "comm_fraction": 0.3,
-                                            "iteration_period_s": 2.0})
+    job = s.workloads[0].model_copy(
+        update={"comm_utilization": 0.15, "comm_fraction": 0.3, "iteration_period_s": 2.0}
+    )
     return s.model_copy(update={"workloads": [job]})
 
 

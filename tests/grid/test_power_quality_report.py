@@ -19,8 +19,10 @@ from twin.scenario import load
 def _swinging_rack_file(folder: Path) -> Path:
     """single-rack with a training job that swings: 30 % of every 2 s at 15 % compute."""
     text = (resource_dir() / "scenarios" / "single-rack.toml").read_text(encoding="utf-8")
-    text = text.replace("comm_utilization = 1.0\ncomm_fraction = 0.0",
-                        "comm_utilization = 0.15\ncomm_fraction = 0.3\niteration_period_s = 2")
+    text = text.replace(
+        "comm_utilization = 1.0\ncomm_fraction = 0.0",
+        "comm_utilization = 0.15\ncomm_fraction = 0.3\niteration_period_s = 2",
+    )
     assert "iteration_period_s = 2" in text
     path = folder / "swinging.toml"
     path.write_text(text, encoding="utf-8")
@@ -28,30 +30,47 @@ def _swinging_rack_file(folder: Path) -> Path:
 
 
 def _verdicts(page: str) -> dict[str, str]:
-    rows = re.findall(r"<tr><td>([^<]+)</td>.*?<td class='(?:better|worse)'>(\w+)</td></tr>",
-                      page)
+    rows = re.findall(r"<tr><td>([^<]+)</td>.*?<td class='(?:better|worse)'>(\w+)</td></tr>", page)
     return dict(rows)
 
 
 @pytest.mark.slow
 def test_the_report_shows_each_case_the_limit_the_verdicts_and_the_search(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     scenario = _swinging_rack_file(tmp_path)
     report = tmp_path / "pq.html"
-    code = main(["power-quality", "--scenario", str(scenario), "--duration", "30s",
-                 "--search", "--report", str(report)])
+    code = main(
+        [
+            "power-quality",
+            "--scenario",
+            str(scenario),
+            "--duration",
+            "30s",
+            "--search",
+            "--report",
+            str(report),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     page = report.read_text(encoding="utf-8")
-    assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "http" not in \
-        page.replace("http://www.w3.org/2000/svg", "")  # self-contained
+    assert (
+        page.startswith("<!DOCTYPE html>")
+        and "<script" not in page
+        and "http" not in page.replace("http://www.w3.org/2000/svg", "")
+    )  # self-contained
     cases = list(smoothing_cases(load(scenario)))
     verdicts = _verdicts(page)
     assert list(verdicts) == cases
     # the swing (85 % of the mean draw peak to peak) breaks the limit; GPU smoothing at
     # the scenario's floor holds it; the rack has no BESS, so its smoothing changes nothing
-    assert verdicts == {cases[0]: "fails", cases[1]: "passes", cases[2]: "fails",
-                        cases[3]: "passes"}
+    assert verdicts == {
+        cases[0]: "fails",
+        cases[1]: "passes",
+        cases[2]: "fails",
+        cases[3]: "passes",
+    }
     for label, verdict in verdicts.items():
         assert re.search(rf"{re.escape(label)}\s+.*: {verdict}", printed)
     chart = re.search(r"<svg.*?</svg>", page, re.S)
@@ -81,14 +100,27 @@ def test_the_report_agrees_with_the_check_it_shows() -> None:
     assert "10s after 5s of settling, every 100 ms" in page
 
 
-@pytest.mark.parametrize(("name", "problem"), [
-    ("report.pdf", "must end in .html"),
-    ("missing/report.html", "does not exist"),
-])
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("report.pdf", "must end in .html"),
+        ("missing/report.html", "does not exist"),
+    ],
+)
 def test_a_report_that_cannot_be_written_is_refused_before_running(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, problem: str) -> None:
-    code = main(["power-quality", "--scenario", "single-rack", "--duration", "10s",
-                 "--report", str(tmp_path / name)])
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, problem: str
+) -> None:
+    code = main(
+        [
+            "power-quality",
+            "--scenario",
+            "single-rack",
+            "--duration",
+            "10s",
+            "--report",
+            str(tmp_path / name),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("twin power-quality:") and problem in err
@@ -96,11 +128,11 @@ def test_a_report_that_cannot_be_written_is_refused_before_running(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_folder_as_report_is_refused(tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_folder_as_report_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "a.html"
     folder.mkdir()
-    code = main(["power-quality", "--scenario", "single-rack", "--duration", "10s",
-                 "--report", str(folder)])
+    code = main(
+        ["power-quality", "--scenario", "single-rack", "--duration", "10s", "--report", str(folder)]
+    )
     assert code == 2
     assert "is a folder" in capsys.readouterr().err

@@ -18,6 +18,7 @@ def test_the_grid_package_imports_no_gui_toolkit() -> None:
         "loaded = [m for m in ('PySide6', 'vispy', 'pyqtgraph', 'OpenGL') if m in sys.modules]\n"
         "print(','.join(loaded))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip() == ""

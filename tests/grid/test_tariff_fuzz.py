@@ -55,8 +55,13 @@ def _copy(node: Any) -> Any:
     return node
 
 
-@settings(max_examples=150, derandomize=True, database=None, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_a_mutated_tariff_is_checked_cleanly_and_bills_if_accepted(data: st.DataObject) -> None:
     tariff = _copy(SHIPPED)
@@ -84,8 +89,9 @@ def test_a_mutated_tariff_is_checked_cleanly_and_bills_if_accepted(data: st.Data
         return
     time_s = np.arange(1, 97) * 900.0
     try:
-        bill = make_bill(Tariff(checked, "II", 5000.0), dt.datetime(2026, 5, 9), time_s,
-                         np.full(96, 1000.0))
+        bill = make_bill(
+            Tariff(checked, "II", 5000.0), dt.datetime(2026, 5, 9), time_s, np.full(96, 1000.0)
+        )
     except GridError:
         return
     assert all(math.isfinite(m.total_krw) for m in bill.months)

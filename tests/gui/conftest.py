@@ -49,9 +49,12 @@ def make_window(qtbot, qapp):
     qapp.processEvents()
     qapp.sendPostedEvents(None, 0)  # run the deleteLater calls
     qapp.processEvents()
-    leaked_widgets = [w for w in qapp.topLevelWidgets()
-                      if w not in widgets_before and w.isVisible()]
+    leaked_widgets = [
+        w for w in qapp.topLevelWidgets() if w not in widgets_before and w.isVisible()
+    ]
     leaked_threads = _python_threads() - threads_before
     if leaked_widgets or leaked_threads:
-        pytest.fail(f"the window leaked widgets {leaked_widgets} or threads "
-                    f"{[t.name for t in leaked_threads]}")
+        pytest.fail(
+            f"the window leaked widgets {leaked_widgets} or threads "
+            f"{[t.name for t in leaked_threads]}"
+        )

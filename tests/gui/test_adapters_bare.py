@@ -30,8 +30,9 @@ def seoul():
 
 
 def _with(snapshot, part: str, **fields):
-    return dataclasses.replace(snapshot, **{
-        part: dataclasses.replace(getattr(snapshot, part), **fields)})
+    return dataclasses.replace(
+        snapshot, **{part: dataclasses.replace(getattr(snapshot, part), **fields)}
+    )
 
 
 def test_racks_take_the_fields_colours_and_tripped_racks_stand_out(seoul):

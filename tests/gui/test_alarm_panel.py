@@ -48,19 +48,47 @@ class Scan:
 
 def make_engine() -> AlarmEngine:
     points = [
-        AlarmPoint("rack.gpu_temp", "GPU temperature", "°C", ("R01", "R02", "R03", "R04"),
-                   lambda s: s.gpu_c, (Limit(Condition.HIGH, 87.0, Priority.MEDIUM),
-                                       Limit(Condition.HIGH_HIGH, 92.0, Priority.HIGH)),
-                   source_kind="rack", source_index=np.arange(4)),
-        AlarmPoint("cdu.no_pump", "no pump running", "", ("CDU-01", "CDU-02"),
-                   lambda s: s.no_pump, (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
-                   source_kind="cdu", source_index=np.arange(2)),
-        AlarmPoint("hall.air_temp", "hall air temperature", "°C", ("hall-1",),
-                   lambda s: s.hall_air_c, (Limit(Condition.HIGH, 32.0, Priority.LOW),),
-                   source_kind="hall", source_index=np.zeros(1, dtype=np.int64)),
-        AlarmPoint("site.plant_transformer_loading", "plant transformer loading", "%",
-                   ("plant transformers",), lambda s: s.plant_loading_pct,
-                   (Limit(Condition.HIGH, 90.0, Priority.LOW),)),
+        AlarmPoint(
+            "rack.gpu_temp",
+            "GPU temperature",
+            "°C",
+            ("R01", "R02", "R03", "R04"),
+            lambda s: s.gpu_c,
+            (
+                Limit(Condition.HIGH, 87.0, Priority.MEDIUM),
+                Limit(Condition.HIGH_HIGH, 92.0, Priority.HIGH),
+            ),
+            source_kind="rack",
+            source_index=np.arange(4),
+        ),
+        AlarmPoint(
+            "cdu.no_pump",
+            "no pump running",
+            "",
+            ("CDU-01", "CDU-02"),
+            lambda s: s.no_pump,
+            (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
+            source_kind="cdu",
+            source_index=np.arange(2),
+        ),
+        AlarmPoint(
+            "hall.air_temp",
+            "hall air temperature",
+            "°C",
+            ("hall-1",),
+            lambda s: s.hall_air_c,
+            (Limit(Condition.HIGH, 32.0, Priority.LOW),),
+            source_kind="hall",
+            source_index=np.zeros(1, dtype=np.int64),
+        ),
+        AlarmPoint(
+            "site.plant_transformer_loading",
+            "plant transformer loading",
+            "%",
+            ("plant transformers",),
+            lambda s: s.plant_loading_pct,
+            (Limit(Condition.HIGH, 90.0, Priority.LOW),),
+        ),
     ]
     return AlarmEngine(points)
 
@@ -71,16 +99,19 @@ class Site:
     def __init__(self) -> None:
         self.engine = make_engine()
         self.time_s = 0.0
-        self.scan(gpu_c=[95.0, 88.0, 88.0, 60.0], no_pump=[True, False], hall_air_c=[33.0],
-                  plant_loading_pct=[95.0])
+        self.scan(
+            gpu_c=[95.0, 88.0, 88.0, 60.0],
+            no_pump=[True, False],
+            hall_air_c=[33.0],
+            plant_loading_pct=[95.0],
+        )
         self.engine.acknowledge([AlarmKey("rack.gpu_temp", "H", 1)], "seen")
         self.engine.shelve([AlarmKey("rack.gpu_temp", "H", 2)], 3600.0, "sensor fault")
         self.scan(hall_air_c=[30.0])  # hall-1 returns to normal, unacknowledged
 
     def scan(self, **values: list) -> None:
         self.time_s += 10.0
-        self.values = {**getattr(self, "values", {}),
-                       **{k: np.array(v) for k, v in values.items()}}
+        self.values = {**getattr(self, "values", {}), **{k: np.array(v) for k, v in values.items()}}
         self.engine.update(Scan(self.time_s, **self.values))
 
     def show(self, panel: AlarmPanel) -> None:
@@ -115,7 +146,8 @@ def select(panel: AlarmPanel, *keys: AlarmKey) -> None:
             panel.table.selectionModel().select(
                 panel.proxy.index(row, 0),
                 panel.table.selectionModel().SelectionFlag.Select
-                | panel.table.selectionModel().SelectionFlag.Rows)
+                | panel.table.selectionModel().SelectionFlag.Rows,
+            )
 
 
 def test_rows_are_coloured_by_priority_and_unacknowledged_ones_are_bold(panel, site):
@@ -127,8 +159,10 @@ def test_rows_are_coloured_by_priority_and_unacknowledged_ones_are_bold(panel, s
         assert cell.data() == alarm.priority.label
         assert cell.data(Qt.ItemDataRole.BackgroundRole) == PRIORITY_COLORS[alarm.priority]
         font = panel.proxy.index(row, STATE_COLUMN).data(Qt.ItemDataRole.FontRole)
-        unacknowledged = alarm.state in (AlarmState.UNACKNOWLEDGED,
-                                         AlarmState.RETURNED_UNACKNOWLEDGED)
+        unacknowledged = alarm.state in (
+            AlarmState.UNACKNOWLEDGED,
+            AlarmState.RETURNED_UNACKNOWLEDGED,
+        )
         assert (font is not None and font.bold()) == unacknowledged
     assert len({color.name() for color in PRIORITY_COLORS.values()}) == 4
     assert panel.count_label.text() == "7 alarms · 5 unacknowledged · 7 shown"
@@ -171,9 +205,11 @@ def test_acknowledge_asks_for_a_note_and_the_engine_answers(qtbot, site):
     qtbot.addWidget(panel)
     site.show(panel)
     panel.acknowledge_requested.connect(
-        lambda keys, note: (site.engine.acknowledge(keys, note), site.show(panel)))
+        lambda keys, note: (site.engine.acknowledge(keys, note), site.show(panel))
+    )
     panel.acknowledge_all_requested.connect(
-        lambda note: (site.engine.acknowledge_all(note), site.show(panel)))
+        lambda note: (site.engine.acknowledge_all(note), site.show(panel))
+    )
     no_pump = AlarmKey("cdu.no_pump", "ON", 0)
     select(panel, no_pump)
     with qtbot.waitSignal(panel.acknowledge_requested) as signal:
@@ -197,8 +233,11 @@ def test_shelve_asks_duration_and_reason_and_unshelve_sends_only_shelved(qtbot, 
     qtbot.addWidget(panel)
     site.show(panel)
     panel.shelve_requested.connect(
-        lambda keys, duration_s, reason: (site.engine.shelve(keys, duration_s, reason),
-                                          site.show(panel)))
+        lambda keys, duration_s, reason: (
+            site.engine.shelve(keys, duration_s, reason),
+            site.show(panel),
+        )
+    )
     gpu = AlarmKey("rack.gpu_temp", "H", 0), AlarmKey("rack.gpu_temp", "HH", 0)
     select(panel, *gpu)
     with qtbot.waitSignal(panel.shelve_requested) as signal:
@@ -250,8 +289,15 @@ def test_the_flood_banner_shows_the_summary_while_a_flood_lasts(qtbot):
     panel.show()
 
     def scan(time_s: float, gpu_c: float, no_pump: bool, hall_c: float, plant_pct: float):
-        engine.update(Scan(time_s, np.full(4, gpu_c), np.full(2, no_pump),
-                           np.array([hall_c]), np.array([plant_pct])))
+        engine.update(
+            Scan(
+                time_s,
+                np.full(4, gpu_c),
+                np.full(2, no_pump),
+                np.array([hall_c]),
+                np.array([plant_pct]),
+            )
+        )
         panel.show_alarms(engine.summary().alarms, engine.summary().flood)
 
     scan(10.0, 60.0, True, 25.0, 50.0)  # two new alarms
@@ -260,7 +306,8 @@ def test_the_flood_banner_shows_the_summary_while_a_flood_lasts(qtbot):
     assert panel.flood_banner.isVisible()
     assert panel.flood_banner.text().startswith(
         "Alarm flood: 12 new alarms in the last 10 min (critical 2, high 4, medium 4, "
-        "low 2). GPU temperature 8, no pump running 2")
+        "low 2). GPU temperature 8, no pump running 2"
+    )
     scan(620.0, 95.0, True, 33.0, 95.0)  # all of them older than ten minutes
     assert not panel.flood_banner.isVisible()
 

@@ -10,7 +10,9 @@ from twin.gui._vispy.geometry import scale_transforms
 from twin.gui._vispy.instances import BoxBatch, box_group
 from twin.sim.layout import Boxes
 
-RED, BLUE, GREY = (np.array(c, np.float32) for c in ((1, 0, 0, 1), (0, 0, 1, 1), (.5, .5, .5, 1)))
+RED, BLUE, GREY = (
+    np.array(c, np.float32) for c in ((1, 0, 0, 1), (0, 0, 1, 1), (0.5, 0.5, 0.5, 1))
+)
 
 
 def _boxes(count: int, x0: float) -> Boxes:
@@ -19,10 +21,14 @@ def _boxes(count: int, x0: float) -> Boxes:
 
 
 def _batch() -> BoxBatch:
-    return BoxBatch({"a": box_group(_boxes(3, 0.0), RED),
-                     "empty": box_group(_boxes(0, 0.0), GREY),
-                     "b": box_group(_boxes(2, 10.0), np.stack([BLUE, GREY]), shrink_m=0.2)},
-                    Node())
+    return BoxBatch(
+        {
+            "a": box_group(_boxes(3, 0.0), RED),
+            "empty": box_group(_boxes(0, 0.0), GREY),
+            "b": box_group(_boxes(2, 10.0), np.stack([BLUE, GREY]), shrink_m=0.2),
+        },
+        Node(),
+    )
 
 
 def test_groups_are_consecutive_slices_of_one_mesh():

@@ -39,29 +39,45 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     text = builtin_scenarios()["single-rack"].read_text()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("twin.runs.recording.MIN_FLUSH_WALL_S", 0.0)  # several parts, at once
-        for label, scenario_text, record_every_s in (("base", text, 60.0),
-                                                     ("fault", text + CDU_LOSS, 30.0)):
-            assert run_headless(loads(scenario_text), duration_s=1800, dt_s=1.0,
-                                every_steps=60, out=folder / f"{label}.csv", progress=None,
-                                record=folder / f"{label}.twinrec",
-                                record_every_s=record_every_s,
-                                scenario_toml=scenario_text) == 0
-    return {"base": folder / "base.twinrec", "fault": folder / "fault.twinrec",
-            "base.csv": folder / "base.csv"}
+        for label, scenario_text, record_every_s in (
+            ("base", text, 60.0),
+            ("fault", text + CDU_LOSS, 30.0),
+        ):
+            assert (
+                run_headless(
+                    loads(scenario_text),
+                    duration_s=1800,
+                    dt_s=1.0,
+                    every_steps=60,
+                    out=folder / f"{label}.csv",
+                    progress=None,
+                    record=folder / f"{label}.twinrec",
+                    record_every_s=record_every_s,
+                    scenario_toml=scenario_text,
+                )
+                == 0
+            )
+    return {
+        "base": folder / "base.twinrec",
+        "fault": folder / "fault.twinrec",
+        "base.csv": folder / "base.csv",
+    }
 
 
 def _replay_window(make_window, qtbot, runs, **kwargs):
     recording = Recording.open(runs["fault"])
-    window = make_window("single-rack", simulation=ReplaySimulation(recording),
-                         running=False, **kwargs)
+    window = make_window(
+        "single-rack", simulation=ReplaySimulation(recording), running=False, **kwargs
+    )
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     return window, recording
 
 
 def _seek(window, qtbot, time_s: float) -> None:
     window.runner.call(lambda sim: sim.seek(time_s))
-    qtbot.waitUntil(lambda: window.snapshot is not None and window.snapshot.time_s == time_s,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: window.snapshot is not None and window.snapshot.time_s == time_s, timeout=30_000
+    )
     window.trends.refresh()
 
 
@@ -106,11 +122,13 @@ def test_the_replay_shows_the_reference_run_dashed_with_both_names(make_window, 
     assert dashed and all(curve.scene() is None for curve in dashed)
     assert not trends.comparison_table.isVisible()
     assert [label.text for _, label in view.legend.items] == [
-        series.label for series in view.spec.series]
+        series.label for series in view.spec.series
+    ]
 
 
-def test_the_kpi_table_is_compare_up_to_the_time_shown_as_the_replay_scrubs(make_window,
-                                                                            qtbot, runs):
+def test_the_kpi_table_is_compare_up_to_the_time_shown_as_the_replay_scrubs(
+    make_window, qtbot, runs
+):
     from PySide6.QtCore import Qt
 
     reference = SiteSeries.read(runs["base"])
@@ -127,8 +145,7 @@ def test_the_kpi_table_is_compare_up_to_the_time_shown_as_the_replay_scrubs(make
             assert shown.differences[key] == pytest.approx(expected.differences[key], nan_ok=True)
             assert table.cell_text(label, "A") == format_number(expected.kpis_b[key])
             assert table.cell_text(label, "B") == format_number(expected.kpis_a[key])
-            assert table.cell_text(label, "A − B") == format_difference(
-                expected.differences[key])
+            assert table.cell_text(label, "A − B") == format_difference(expected.differences[key])
         assert table.cell_text(LOST_TOKENS, "A − B") == format_number(expected.lost_tokens)
         assert expected.lost_tokens > 0 and expected.differences["peak_gpu_temp_c"] > 5.0
         assert f"over the first {time_s / 60:.0f}min" in table.note.text()
@@ -144,8 +161,7 @@ def test_the_crosshair_reads_both_runs_and_the_difference(make_window, qtbot, ru
     _seek(window, qtbot, time_s)
     window.trends.show_readout(time_s + 0.2)  # the nearest bin holds the row at 1200 s
     a = recording.snapshot(recording.index_at(time_s)).site["gpu_temp_max_c"]
-    b = float(np.interp(time_s, reference.columns["time_s"],
-                        reference.columns["gpu_temp_max_c"]))
+    b = float(np.interp(time_s, reference.columns["time_s"], reference.columns["gpu_temp_max_c"]))
     text = window.trends.site_views["temperatures"].readout.textItem.toPlainText()
     assert f"Hottest GPU {a:.1f} °C · B {b:.1f} °C · A − B {a - b:+.1f} °C" in text
     assert a - b > 1.0  # hotter after the CDU loss
@@ -168,10 +184,10 @@ def test_the_difference_view_plots_a_minus_b(make_window, qtbot, runs):
     k = _series_index(view, "Hottest GPU")
     x, y = (np.asarray(a) for a in view.curves[k].getOriginalDataset())
     np.testing.assert_allclose(x[::2], times)
-    a = np.array([recording.snapshot(recording.index_at(t)).site["gpu_temp_max_c"]
-                  for t in times])
-    b = np.interp(times, reference.columns["time_s"], reference.columns["gpu_temp_max_c"],
-                  left=np.nan)  # before the reference's first row there is no difference
+    a = np.array([recording.snapshot(recording.index_at(t)).site["gpu_temp_max_c"] for t in times])
+    b = np.interp(
+        times, reference.columns["time_s"], reference.columns["gpu_temp_max_c"], left=np.nan
+    )  # before the reference's first row there is no difference
     assert np.isnan(b[0]) and not np.isnan(b[1:]).any()
     np.testing.assert_allclose(y[::2], a - b)
     assert not view.reference_curves[k].isVisible()
@@ -204,23 +220,33 @@ def test_a_live_run_is_compared_with_a_run_table_as_it_goes(make_window, qtbot, 
     for key in KPI_LABELS:
         assert shown.kpis_a[key] == pytest.approx(expected_b[key], nan_ok=True)
     assert window.trends.comparison_table.note.text().startswith(
-        "A: single-rack (live)\nB: base.csv")
+        "A: single-rack (live)\nB: base.csv"
+    )
 
 
-@pytest.mark.parametrize(("make_bad", "message"), [
-    (lambda runs, tmp: tmp / "missing.twinrec", "no such file"),
-    (lambda runs, tmp: tmp, "not a twin recording (no manifest.json)"),
-    (lambda runs, tmp: _edited_table(runs, tmp, "scenario", "gigawatt"),
-     "is a run of scenario gigawatt, single-rack (live) of single-rack"),
-    (lambda runs, tmp: _edited_table(runs, tmp, "start", "2027-01-01T00:00:00"),
-     "is a run of start 2027-01-01T00:00:00"),
-])
-def test_the_window_refuses_runs_it_cannot_compare_with_a_message(make_window, qtbot, runs,
-                                                                  tmp_path, make_bad, message):
+@pytest.mark.parametrize(
+    ("make_bad", "message"),
+    [
+        (lambda runs, tmp: tmp / "missing.twinrec", "no such file"),
+        (lambda runs, tmp: tmp, "not a twin recording (no manifest.json)"),
+        (
+            lambda runs, tmp: _edited_table(runs, tmp, "scenario", "gigawatt"),
+            "is a run of scenario gigawatt, single-rack (live) of single-rack",
+        ),
+        (
+            lambda runs, tmp: _edited_table(runs, tmp, "start", "2027-01-01T00:00:00"),
+            "is a run of start 2027-01-01T00:00:00",
+        ),
+    ],
+)
+def test_the_window_refuses_runs_it_cannot_compare_with_a_message(
+    make_window, qtbot, runs, tmp_path, make_bad, message
+):
     from PySide6.QtWidgets import QMessageBox
 
-    window = make_window("single-rack", running=False,
-                         simulation=FakeSimulation(scenario_named("single-rack")))
+    window = make_window(
+        "single-rack", running=False, simulation=FakeSimulation(scenario_named("single-rack"))
+    )
     assert not window.compare_with(make_bad(runs, tmp_path))
     box = window.findChild(QMessageBox)
     assert box is not None and box.isVisible()
@@ -232,33 +258,42 @@ def test_the_window_refuses_runs_it_cannot_compare_with_a_message(make_window, q
 
 def _edited_table(runs: dict[str, Path], folder: Path, key: str, value: str) -> Path:
     lines = runs["base.csv"].read_text().splitlines(keepends=True)
-    edited = [f"# {key}: {value}\n" if line.startswith(f"# {key}:") else line
-              for line in lines]
+    edited = [f"# {key}: {value}\n" if line.startswith(f"# {key}:") else line for line in lines]
     assert edited != lines
     path = folder / "edited.csv"
     path.write_text("".join(edited))
     return path
 
 
-@pytest.mark.parametrize(("make_bad", "message"), [
-    (lambda runs, tmp: tmp / "missing", "{bad}: no such file"),
-    (lambda runs, tmp: tmp, "{bad}: not a twin recording (no manifest.json)"),
-    (lambda runs, tmp: _damaged_copy(runs, tmp, 0), "nothing is readable: part 1 of"),
-    (lambda runs, tmp: _edited_table(runs, tmp, "scenario", "gigawatt"),
-     "{bad} is a run of scenario gigawatt, fault.twinrec of single-rack"),
-    (lambda runs, tmp: _edited_table(runs, tmp, "start", "2027-01-01T00:00:00"),
-     "{bad} is a run of start 2027-01-01T00:00:00"),
-])
-def test_replay_compare_reports_what_cannot_be_compared(capsys, runs, tmp_path, monkeypatch,
-                                                        make_bad, message) -> None:
+@pytest.mark.parametrize(
+    ("make_bad", "message"),
+    [
+        (lambda runs, tmp: tmp / "missing", "{bad}: no such file"),
+        (lambda runs, tmp: tmp, "{bad}: not a twin recording (no manifest.json)"),
+        (lambda runs, tmp: _damaged_copy(runs, tmp, 0), "nothing is readable: part 1 of"),
+        (
+            lambda runs, tmp: _edited_table(runs, tmp, "scenario", "gigawatt"),
+            "{bad} is a run of scenario gigawatt, fault.twinrec of single-rack",
+        ),
+        (
+            lambda runs, tmp: _edited_table(runs, tmp, "start", "2027-01-01T00:00:00"),
+            "{bad} is a run of start 2027-01-01T00:00:00",
+        ),
+    ],
+)
+def test_replay_compare_reports_what_cannot_be_compared(
+    capsys, runs, tmp_path, monkeypatch, make_bad, message
+) -> None:
     monkeypatch.setattr("twin.gui.app.run_gui", lambda *a, **k: pytest.fail("window opened"))
     bad = make_bad(runs, tmp_path)
     assert main(["replay", str(runs["fault"]), "--compare", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"twin replay: --compare {bad}")
     assert message.format(bad=bad) in err
-    assert err.endswith("it takes runs of the same scenario from the same start, as 'twin "
-                        "run' output tables (.csv, .parquet) or recording folders")
+    assert err.endswith(
+        "it takes runs of the same scenario from the same start, as 'twin "
+        "run' output tables (.csv, .parquet) or recording folders"
+    )
     assert "Traceback" not in err
 
 
@@ -272,9 +307,9 @@ def _damaged_copy(runs: dict[str, Path], folder: Path, part: int) -> Path:
     return copy
 
 
-def test_replay_compare_passes_the_reference_and_names_what_is_unreadable(capsys, runs,
-                                                                         tmp_path,
-                                                                         monkeypatch) -> None:
+def test_replay_compare_passes_the_reference_and_names_what_is_unreadable(
+    capsys, runs, tmp_path, monkeypatch
+) -> None:
     opened = {}
 
     def run_gui(scenario_file, simulation_for, **kwargs):
@@ -291,15 +326,18 @@ def test_replay_compare_passes_the_reference_and_names_what_is_unreadable(capsys
     err = capsys.readouterr().err
     assert f"twin replay: --compare {truncated}: part 3 of" in err and "is damaged" in err
     assert main(["replay", str(runs["fault"]), "--compare", str(runs["base.csv"])]) == 0
-    np.testing.assert_array_equal(opened["reference"].columns["gpu_temp_max_c"],
-                                  SiteSeries.read(runs["base.csv"]).columns["gpu_temp_max_c"])
+    np.testing.assert_array_equal(
+        opened["reference"].columns["gpu_temp_max_c"],
+        SiteSeries.read(runs["base.csv"]).columns["gpu_temp_max_c"],
+    )
 
 
 def test_a_replay_wears_a_badge_and_says_so_in_the_status_bar(make_window, qtbot, runs):
     window, _recording = _replay_window(make_window, qtbot, runs)
     assert window.replay_badge.text() == "REPLAY" and window.replay_badge.isVisible()
-    qtbot.waitUntil(lambda: window.sim_label.text() == "replay of fault.twinrec · paused",
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: window.sim_label.text() == "replay of fault.twinrec · paused", timeout=30_000
+    )
     assert "steps/s" not in window.sim_label.text()
 
 

@@ -47,8 +47,11 @@ from twin.sim.topology import build_topology
 
 SI, US = UnitSystem.SI, UnitSystem.US_CUSTOMARY
 
-SI_NUMBER = re.compile(r"\d\s?(?:{})(?![\w/])".format(
-    "|".join(re.escape(unit) for unit in sorted(US_CUSTOMARY_UNITS, key=len, reverse=True))))
+SI_NUMBER = re.compile(
+    r"\d\s?(?:{})(?![\w/])".format(
+        "|".join(re.escape(unit) for unit in sorted(US_CUSTOMARY_UNITS, key=len, reverse=True))
+    )
+)
 """A number written with an SI unit that US customary shows otherwise: ``87 °C``, ``2 K``."""
 
 
@@ -65,8 +68,10 @@ def test_factors_are_nist_sp_811_appendix_b():
     assert conversion("m", US).to_display(100.0) == pytest.approx(328.083989501, rel=1e-11)
 
 
-@pytest.mark.parametrize(("celsius", "fahrenheit"), [
-    (0.0, 32.0), (100.0, 212.0), (-40.0, -40.0), (35.0, 95.0), (37.0, 98.6), (15.0, 59.0)])
+@pytest.mark.parametrize(
+    ("celsius", "fahrenheit"),
+    [(0.0, 32.0), (100.0, 212.0), (-40.0, -40.0), (35.0, 95.0), (37.0, 98.6), (15.0, 59.0)],
+)
 def test_temperatures_take_the_offset(celsius, fahrenheit):
     shown = conversion("°C", US)
     assert shown.unit == "°F"
@@ -111,8 +116,9 @@ def test_a_difference_of_temperatures_is_shown_without_the_offset():
 def test_round_trips(si_unit):
     values = np.random.default_rng(7).uniform(-1e4, 1e4, 1000)
     shown = conversion(si_unit, US)
-    np.testing.assert_allclose(shown.to_si(shown.to_display(values)), values,
-                               rtol=1e-14, atol=1e-11)
+    np.testing.assert_allclose(
+        shown.to_si(shown.to_display(values)), values, rtol=1e-14, atol=1e-11
+    )
     assert shown.unit != si_unit
 
 
@@ -146,10 +152,14 @@ def test_coarser_units_show_more_decimals():
 
 
 def _selections(scenario, topology):
-    counts = {"rack": topology.rack_count, "cdu": topology.cdu_count,
-              "hall": len(topology.hall_names), "workcell": len(scenario.workcells),
-              "robot": len(robot_units(scenario)),
-              "service-robot": len(robot_units(scenario, service=True))}
+    counts = {
+        "rack": topology.rack_count,
+        "cdu": topology.cdu_count,
+        "hall": len(topology.hall_names),
+        "workcell": len(scenario.workcells),
+        "robot": len(robot_units(scenario)),
+        "service-robot": len(robot_units(scenario, service=True)),
+    }
     for kind in KINDS:
         for index in range(counts.get(kind, 1)):
             yield Selection(kind, index)
@@ -163,31 +173,43 @@ def _snapshots_in_alarm(scenario):
     simulation = Simulation(scenario)
     simulation.step(1)
     snapshot = simulation.snapshot()
-    racks, cdus, power, robots = (snapshot.racks, snapshot.cdus, snapshot.power,
-                                  snapshot.robots)
+    racks, cdus, power, robots = (snapshot.racks, snapshot.cdus, snapshot.power, snapshot.robots)
     site = {**snapshot.site, "bess_soc": 0.0, "grid_import_kw": 2 * power.grid_import_cap_kw}
     cdus = replace(cdus, supply_c=cdus.supply_setpoint_c + 10.0)
-    power = replace(power, utility_available=False,
-                    generator_state=np.full_like(power.generator_state, GENERATOR_FAILED),
-                    hall_load_shed=np.ones_like(power.hall_load_shed))
+    power = replace(
+        power,
+        utility_available=False,
+        generator_state=np.full_like(power.generator_state, GENERATOR_FAILED),
+        hall_load_shed=np.ones_like(power.hall_load_shed),
+    )
     robots = robots and replace(
-        robots, arm_stop_cause=np.full_like(robots.arm_stop_cause, StopCause.EMERGENCY_STOP),
-        arm_soc=np.zeros_like(robots.arm_soc), service_soc=np.zeros_like(robots.service_soc),
-        cell_emergency_stop=np.ones_like(robots.cell_emergency_stop))
+        robots,
+        arm_stop_cause=np.full_like(robots.arm_stop_cause, StopCause.EMERGENCY_STOP),
+        arm_soc=np.zeros_like(robots.arm_soc),
+        service_soc=np.zeros_like(robots.service_soc),
+        cell_emergency_stop=np.ones_like(robots.cell_emergency_stop),
+    )
     yield snapshot
-    for tripped, throttled, loading in ((True, True, 1.2), (False, True, 0.9),
-                                        (False, False, 0.5)):
+    for tripped, throttled, loading in ((True, True, 1.2), (False, True, 0.9), (False, False, 0.5)):
         yield replace(
-            snapshot, site=site, robots=robots,
-            racks=replace(racks, tripped=np.full_like(racks.tripped, tripped),
-                          throttled=np.full_like(racks.throttled, throttled),
-                          gpu_temp_c=np.full_like(racks.gpu_temp_c, 1000.0),
-                          flow_lpm=np.zeros_like(racks.flow_lpm)),
+            snapshot,
+            site=site,
+            robots=robots,
+            racks=replace(
+                racks,
+                tripped=np.full_like(racks.tripped, tripped),
+                throttled=np.full_like(racks.throttled, throttled),
+                gpu_temp_c=np.full_like(racks.gpu_temp_c, 1000.0),
+                flow_lpm=np.zeros_like(racks.flow_lpm),
+            ),
             cdus=replace(cdus, pumps_running=cdus.pumps_running * (loading < 1)),
-            power=replace(power, main_transformer_loading=loading,
-                          hall_transformer_loading=np.full_like(
-                              power.hall_transformer_loading, loading),
-                          hall_powered=np.full_like(power.hall_powered, loading < 1)))
+            power=replace(
+                power,
+                main_transformer_loading=loading,
+                hall_transformer_loading=np.full_like(power.hall_transformer_loading, loading),
+                hall_powered=np.full_like(power.hall_powered, loading < 1),
+            ),
+        )
 
 
 def _alarm_lines(scenario, system: UnitSystem) -> tuple[set[str], list[str]]:
@@ -201,8 +223,12 @@ def _alarm_lines(scenario, system: UnitSystem) -> tuple[set[str], list[str]]:
         view = describe(selection, scenario, topology)
         shown = view.in_units(system)
         for snapshot in snapshots:
-            units.update(quantity.si_unit for line in view.alarm_lines(snapshot)
-                         if isinstance(line, Phrase) for quantity in line.quantities)
+            units.update(
+                quantity.si_unit
+                for line in view.alarm_lines(snapshot)
+                if isinstance(line, Phrase)
+                for quantity in line.quantities
+            )
             texts += shown.alarms(snapshot)
     return units, texts
 
@@ -233,8 +259,12 @@ def _alarm_units(scenario) -> set[str]:
 def _event_units(scenario) -> set[str]:
     """The units of the event editor's numbers and of the timeline's details (durations
     are written with their own unit, ``15min``)."""
-    return {spec.unit for kind in event_models() for spec in event_fields(kind, scenario)
-            if spec.widget in ("number", "integer")}
+    return {
+        spec.unit
+        for kind in event_models()
+        for spec in event_fields(kind, scenario)
+        if spec.widget in ("number", "integer")
+    }
 
 
 @pytest.mark.parametrize("name", sorted(builtin_scenarios()))
@@ -243,8 +273,9 @@ def test_every_unit_the_window_shows_is_converted_or_deliberately_si(name):
     units = _shown_units(scenario)
     alarms, events = _alarm_units(scenario), _event_units(scenario)
     lines, _ = _alarm_lines(scenario, SI)
-    unaccounted = sorted(unit for unit in units | alarms | events | lines
-                         if not is_accounted_for(unit))
+    unaccounted = sorted(
+        unit for unit in units | alarms | events | lines if not is_accounted_for(unit)
+    )
     assert not unaccounted, f"add {unaccounted} to US_CUSTOMARY_UNITS or KEPT_SI"
     assert {"°C", "L/min", "kPa"} <= units  # the conversions the US teams read
     assert {"°C", "K", "L/min", "kPa"} <= alarms
@@ -256,8 +287,11 @@ def _fault_labels(scenario, system: UnitSystem) -> list[str]:
     """The fault menu of the first and the last object of each kind, as labelled in
     ``system``."""
     topology = build_topology(scenario)
-    return [fault.label for selection in _ends(scenario, topology)
-            for fault in faults_for(selection, scenario, topology, system)]
+    return [
+        fault.label
+        for selection in _ends(scenario, topology)
+        for fault in faults_for(selection, scenario, topology, system)
+    ]
 
 
 def _event_problems(scenario, system: UnitSystem) -> list[str]:
@@ -266,8 +300,11 @@ def _event_problems(scenario, system: UnitSystem) -> list[str]:
     messages = []
     for kind in event_models():
         specs = [spec.in_units(system) for spec in event_fields(kind, scenario)]
-        valid = {spec.name: _valid_entry(spec) for spec in specs
-                 if spec.required or spec.widget == "number"}
+        valid = {
+            spec.name: _valid_entry(spec)
+            for spec in specs
+            if spec.required or spec.widget == "number"
+        }
         if check_event(scenario, kind, valid, 0.0)[1]:
             continue  # an event the site cannot take (the failure of its only transformer)
         for spec in specs:
@@ -317,26 +354,39 @@ def test_alarm_lines_and_fault_labels_name_their_numbers_in_the_display_units():
     rack = describe(Selection("rack", 0), scenario, topology)
 
     def racks(tripped=False, throttled=False, gpu_c=60.0, flow_lpm=180.0):
-        return SimpleNamespace(racks=SimpleNamespace(
-            tripped=np.array([tripped]), throttled=np.array([throttled]),
-            gpu_temp_c=np.array([gpu_c]), flow_lpm=np.array([flow_lpm])))
+        return SimpleNamespace(
+            racks=SimpleNamespace(
+                tripped=np.array([tripped]),
+                throttled=np.array([throttled]),
+                gpu_temp_c=np.array([gpu_c]),
+                flow_lpm=np.array([flow_lpm]),
+            )
+        )
 
     throttling = racks(throttled=True, gpu_c=88.0, flow_lpm=60.0)
-    assert rack.alarms(throttling) == rack.in_units(SI).alarms(throttling) == [
-        "GPUs throttling above 87 °C", "coolant flow below half of design (180 L/min)"]
+    assert (
+        rack.alarms(throttling)
+        == rack.in_units(SI).alarms(throttling)
+        == ["GPUs throttling above 87 °C", "coolant flow below half of design (180 L/min)"]
+    )
     us = rack.in_units(US)
     assert us.alarms(throttling) == [
         "GPUs throttling above 188.6 °F",
-        f"coolant flow below half of design ({180 / float(US_GALLON_L):.2f} gpm)"]
+        f"coolant flow below half of design ({180 / float(US_GALLON_L):.2f} gpm)",
+    ]
     assert us.alarms(racks(tripped=True)) == ["TRIPPED: GPUs reached 206.6 °F"]  # 97 °C
     # a margin is a temperature difference: 5 K is 9 Δ°F, not 41 °F
     assert us.alarms(racks(gpu_c=84.0)) == ["GPU temperature within 9 Δ°F of the throttle limit"]
     assert rack.alarms(racks(gpu_c=84.0)) == ["GPU temperature within 5 K of the throttle limit"]
     assert us.alarms(racks()) == []
     cdu = describe(Selection("cdu", 0), scenario, topology)
-    behind = SimpleNamespace(cdus=SimpleNamespace(
-        pumps_running=np.array([1]), supply_c=np.array([40.0]),
-        supply_setpoint_c=np.array([35.0])))
+    behind = SimpleNamespace(
+        cdus=SimpleNamespace(
+            pumps_running=np.array([1]),
+            supply_c=np.array([40.0]),
+            supply_setpoint_c=np.array([35.0]),
+        )
+    )
     assert cdu.alarms(behind) == ["supply more than 2 K above its setpoint"]
     assert cdu.in_units(US).alarms(behind) == ["supply more than 3.6 Δ°F above its setpoint"]
 
@@ -359,21 +409,52 @@ def test_a_quantity_is_written_in_the_display_units():
 
 
 def _alarm(unit: str, value: float, limit: float | None, condition: str = "H") -> AlarmView:
-    return AlarmView(AlarmKey("point", condition, 0), "a point", "C-1", Priority.LOW,
-                     AlarmState.UNACKNOWLEDGED, True, value, limit, unit, None, 0.0, 0.0, "",
-                     None)
+    return AlarmView(
+        AlarmKey("point", condition, 0),
+        "a point",
+        "C-1",
+        Priority.LOW,
+        AlarmState.UNACKNOWLEDGED,
+        True,
+        value,
+        limit,
+        unit,
+        None,
+        0.0,
+        0.0,
+        "",
+        None,
+    )
 
 
-@pytest.mark.parametrize(("unit", "value", "limit", "si", "us"), [
-    ("°C", 95.0, 87.0, ("95.0 °C", "H 87.0 °C"), ("203.0 °F", "H 188.6 °F")),
-    ("K", 3.0, 2.0, ("3.0 K", "H 2.0 K"), ("5.4 Δ°F", "H 3.6 Δ°F")),  # no offset
-    ("L/min", 90.0, 144.0, ("90.0 L/min", "H 144.0 L/min"),
-     (f"{90 / float(US_GALLON_L):.2f} gpm", f"H {144 / float(US_GALLON_L):.2f} gpm")),
-    ("kPa", 44.0, 77.0, ("44.0 kPa", "H 77.0 kPa"),
-     (f"{44 / float(PSI_KPA):.2f} psi", f"H {77 / float(PSI_KPA):.2f} psi")),
-    ("% of cap", 103.5, 100.0, ("103.5 % of cap", "H 100.0 % of cap"),
-     ("103.5 % of cap", "H 100.0 % of cap")),
-])
+@pytest.mark.parametrize(
+    ("unit", "value", "limit", "si", "us"),
+    [
+        ("°C", 95.0, 87.0, ("95.0 °C", "H 87.0 °C"), ("203.0 °F", "H 188.6 °F")),
+        ("K", 3.0, 2.0, ("3.0 K", "H 2.0 K"), ("5.4 Δ°F", "H 3.6 Δ°F")),  # no offset
+        (
+            "L/min",
+            90.0,
+            144.0,
+            ("90.0 L/min", "H 144.0 L/min"),
+            (f"{90 / float(US_GALLON_L):.2f} gpm", f"H {144 / float(US_GALLON_L):.2f} gpm"),
+        ),
+        (
+            "kPa",
+            44.0,
+            77.0,
+            ("44.0 kPa", "H 77.0 kPa"),
+            (f"{44 / float(PSI_KPA):.2f} psi", f"H {77 / float(PSI_KPA):.2f} psi"),
+        ),
+        (
+            "% of cap",
+            103.5,
+            100.0,
+            ("103.5 % of cap", "H 100.0 % of cap"),
+            ("103.5 % of cap", "H 100.0 % of cap"),
+        ),
+    ],
+)
 def test_alarm_values_and_limits_are_shown_in_the_display_units(unit, value, limit, si, us):
     alarm = _alarm(unit, value, limit)
     assert (value_text(alarm), limit_text(alarm)) == si
@@ -389,9 +470,15 @@ def test_an_object_view_reads_and_applies_through_its_units():
     view = describe(Selection("cdu", 0), scenario, topology)
     assert view.in_units(SI).readings == view.readings  # SI: the very same readings
     us = view.in_units(US)
-    snapshot = SimpleNamespace(cdus=SimpleNamespace(
-        supply_c=np.array([35.0]), flow_lpm=np.array([2500.0]), dp_kpa=np.array([110.0]),
-        supply_setpoint_c=np.array([30.0]), pump_speed=np.array([0.7])))
+    snapshot = SimpleNamespace(
+        cdus=SimpleNamespace(
+            supply_c=np.array([35.0]),
+            flow_lpm=np.array([2500.0]),
+            dp_kpa=np.array([110.0]),
+            supply_setpoint_c=np.array([30.0]),
+            pump_speed=np.array([0.7]),
+        )
+    )
     readings = {r.label: r for r in us.readings}
     assert readings["Supply"].unit == "°F" and readings["Supply"].read(snapshot) == 95.0
     assert readings["Flow"].unit == "gpm"
@@ -399,8 +486,7 @@ def test_an_object_view_reads_and_applies_through_its_units():
     assert readings["Branch dp"].text(snapshot) == "16.0 psi"  # 110 kPa, one more decimal
     assert readings["Pump speed"] is {r.label: r for r in view.readings}["Pump speed"]
     setpoint = {p.label: p for p in us.parameters}["Supply setpoint"]
-    assert (setpoint.unit, setpoint.low, setpoint.high, setpoint.step) == ("°F", 59.0, 122.0,
-                                                                           0.9)
+    assert (setpoint.unit, setpoint.low, setpoint.high, setpoint.step) == ("°F", 59.0, 122.0, 0.9)
     assert setpoint.read(snapshot) == 86.0
     sent = []
     setpoint.apply(95.0)(SimpleNamespace(set_cdu_supply_setpoint=lambda i, c: sent.append(c)))
@@ -410,10 +496,14 @@ def test_an_object_view_reads_and_applies_through_its_units():
 def test_colour_fields_keep_their_colours_in_other_units():
     scenario = load("seoul-ai-factory")
     n = 50
-    racks = SimpleNamespace(gpu_temp_c=np.linspace(20.0, 100.0, n),
-                            outlet_temp_c=np.linspace(20.0, 70.0, n),
-                            power_kw=np.linspace(0.0, 150.0, n), utilization=np.linspace(0, 1, n),
-                            tripped=np.zeros(n, bool), throttled=np.zeros(n, bool))
+    racks = SimpleNamespace(
+        gpu_temp_c=np.linspace(20.0, 100.0, n),
+        outlet_temp_c=np.linspace(20.0, 70.0, n),
+        power_kw=np.linspace(0.0, 150.0, n),
+        utilization=np.linspace(0, 1, n),
+        tripped=np.zeros(n, bool),
+        throttled=np.zeros(n, bool),
+    )
     for field in rack_color_fields(scenario):
         shown = field.in_units(US)
         np.testing.assert_allclose(shown.colorize(racks), field.colorize(racks), atol=1e-6)

@@ -98,8 +98,7 @@ def test_us_customary_shows_the_same_snapshot_converted_and_si_comes_back(make_w
     assert window.canvas.halls.air_labels.text[0] == "air 27.0 °C"
 
 
-def test_a_setpoint_typed_in_fahrenheit_reaches_the_simulation_in_exact_celsius(
-        make_window, qtbot):
+def test_a_setpoint_typed_in_fahrenheit_reaches_the_simulation_in_exact_celsius(make_window, qtbot):
     simulation = Simulation.from_scenario(scenario_named("single-rack"))
     window = _paused_window(make_window, qtbot, "single-rack", simulation)
     window.canvas.select(Selection("cdu", 0))
@@ -123,15 +122,15 @@ def test_a_setpoint_typed_in_fahrenheit_reaches_the_simulation_in_exact_celsius(
 
 def test_the_units_are_saved_and_restored_by_a_new_window(make_window, qtbot):
     settings = Settings()
-    window = _paused_window(make_window, qtbot, "single-rack", settings=settings,
-                            source="single-rack")
+    window = _paused_window(
+        make_window, qtbot, "single-rack", settings=settings, source="single-rack"
+    )
     _choose_units(window, US)
     window.close()
     saved, problem = load_settings()
     assert problem is None and saved.units == "US customary"
 
-    again = _paused_window(make_window, qtbot, "single-rack", settings=saved,
-                           source="single-rack")
+    again = _paused_window(make_window, qtbot, "single-rack", settings=saved, source="single-rack")
     assert again.units is US and again.unit_actions[US].isChecked()
     assert again.kpis.values["gpu"].text().endswith("°F")
     assert again.color_panel.bar.field.unit == "°F"
@@ -150,8 +149,9 @@ def test_trends_draw_temperatures_and_their_differences_in_fahrenheit(qtbot):
         panel.append(simulation.snapshot())
         simulation.step(5)
     view = panel.site_views["temperatures"]  # the hottest GPU at 80 °C
-    reference = SiteSeries("B", {"time_s": np.array([0.0, 20.0]),
-                                 "gpu_temp_max_c": np.array([70.0, 70.0])})
+    reference = SiteSeries(
+        "B", {"time_s": np.array([0.0, 20.0]), "gpu_temp_max_c": np.array([70.0, 70.0])}
+    )
     panel.set_reference(reference)
     panel.set_units(US)
     hottest, reference_curve = view.curves[0], view.reference_curves[0]

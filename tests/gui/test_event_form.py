@@ -54,13 +54,15 @@ def test_fields_carry_units_ranges_defaults_and_the_sites_names():
     valve = {spec.name: spec for spec in event_fields("valve-stuck", seoul())}
     assert valve["position"].widget == "number" and valve["position"].hint.startswith("0 to 1")
     assert {spec.widget for spec in event_fields("power-smoothing", seoul())} == {
-        "duration", "flag"}
+        "duration",
+        "flag",
+    }
     assert event_fields("grid-cap", seoul())[1].label == "import cap"
 
 
 def test_typed_numbers_become_numbers_and_the_rest_is_left_for_the_schema():
-    pumps, = (s for s in event_fields("pump-trip", seoul()) if s.name == "pumps")
-    at, = (s for s in event_fields("pump-trip", seoul()) if s.name == "at_s")
+    (pumps,) = (s for s in event_fields("pump-trip", seoul()) if s.name == "pumps")
+    (at,) = (s for s in event_fields("pump-trip", seoul()) if s.name == "at_s")
     assert typed_value(pumps, " 2 ") == 2 and typed_value(pumps, "two") == "two"
     assert typed_value(at, "900") == 900.0 and typed_value(at, "15min") == "15min"
 
@@ -68,24 +70,35 @@ def test_typed_numbers_become_numbers_and_the_rest_is_left_for_the_schema():
 def test_a_good_event_is_built_with_its_defaults():
     event, problems = check_event(seoul(), "power-cap", {"at_s": "6h", "fraction": 0.7}, 60.0)
     assert problems == [] and event == PowerCap(kind="power-cap", at_s=21600.0, fraction=0.7)
-    event, _ = check_event(seoul(), "workload-surge", {
-        "at_s": 120.0, "halls": ["hall-2"], "utilization_step": 0.3, "duration_s": "1h"}, 0.0)
+    event, _ = check_event(
+        seoul(),
+        "workload-surge",
+        {"at_s": 120.0, "halls": ["hall-2"], "utilization_step": 0.3, "duration_s": "1h"},
+        0.0,
+    )
     assert isinstance(event, WorkloadSurge) and event.row_groups == []
 
 
 def test_every_problem_is_named_at_its_field_at_once():
-    event, problems = check_event(seoul(), "workload-surge", {
-        "at_s": "1h", "halls": ["hall-1", "hal-2"], "utilization_step": 3.0,
-        "duration_s": "0s"}, 0.0)
+    event, problems = check_event(
+        seoul(),
+        "workload-surge",
+        {"at_s": "1h", "halls": ["hall-1", "hal-2"], "utilization_step": 3.0, "duration_s": "0s"},
+        0.0,
+    )
     assert event is None
     assert {field_of(p) for p in problems} == {"halls", "utilization_step", "duration_s"}
-    assert Problem("halls[1]", "no hall named 'hal-2' (did you mean 'hall-2'?); known: "
-                               "hall-1, hall-2") in problems
+    assert (
+        Problem("halls[1]", "no hall named 'hal-2' (did you mean 'hall-2'?); known: hall-1, hall-2")
+        in problems
+    )
     _, problems = check_event(seoul(), "chiller-trip", {"at_s": "1h", "units": 99}, 0.0)
-    assert [str(p) for p in problems] == [f"units: 99 exceeds the "
-                                          f"{seoul().heat_rejection.chillers.count} installed"]
-    _, problems = check_event(seoul(), "heatwave", {"at_s": "1h", "offset_k": 5.0,
-                                                    "duration_s": "1h"}, 7200.0)
+    assert [str(p) for p in problems] == [
+        f"units: 99 exceeds the {seoul().heat_rejection.chillers.count} installed"
+    ]
+    _, problems = check_event(
+        seoul(), "heatwave", {"at_s": "1h", "offset_k": 5.0, "duration_s": "1h"}, 7200.0
+    )
     assert [field_of(p) for p in problems] == ["at_s"]
     assert "3600 s is not after the simulated time now (7200 s)" in problems[0].message
 
@@ -110,30 +123,37 @@ def test_numbers_are_shown_in_the_display_units_and_typed_back_exactly():
     for kept in (_specs("grid-cap", US)["import_cap_mw"], _specs("valve-stuck", US)["position"]):
         assert kept.shown is None and kept == kept.in_units(UnitSystem.SI)
     # an absolute temperature takes the offset: 64.4 °F is exactly 18 °C
-    supply = FieldSpec("supply_c", "supply", "°C", "number", True, None,
-                       bounds=(("ge", 15.0), ("le", 50.0))).in_units(US)
+    supply = FieldSpec(
+        "supply_c", "supply", "°C", "number", True, None, bounds=(("ge", 15.0), ("le", 50.0))
+    ).in_units(US)
     assert (supply.unit, dict(supply.bounds)) == ("°F", {"ge": 59.0, "le": 122.0})
     assert typed_value(supply, "64.4") == 18.0 and shown_number(supply, 35.0) == "95"
 
 
 def test_range_problems_are_said_in_the_display_units():
     specs = list(_specs("coolant-leak", US).values())
-    values = {"at_s": "1h", "target": "H1-CDU-01", "rate_lpm": typed_value(
-        _specs("coolant-leak", US)["rate_lpm"], "300")}
+    values = {
+        "at_s": "1h",
+        "target": "H1-CDU-01",
+        "rate_lpm": typed_value(_specs("coolant-leak", US)["rate_lpm"], "300"),
+    }
     event, problems = check_event(seoul(), "coolant-leak", values, 0.0)
     assert event is None and [p.path for p in problems] == ["rate_lpm"]
     assert "1000" in problems[0].message  # the schema's, in L/min
     assert shown_problems(problems, specs, values) == [
-        Problem("rate_lpm", "must be from 0 to 264.172 gpm (got 300 gpm)")]
+        Problem("rate_lpm", "must be from 0 to 264.172 gpm (got 300 gpm)")
+    ]
     heat = list(_specs("heatwave", US).values())
     values = {"at_s": "1h", "duration_s": "1h"}
     _, problems = check_event(seoul(), "heatwave", values, 0.0)
-    assert shown_problems(problems, heat, values) == [Problem(
-        "offset_k", "required key is missing; expected a number from -54 to 54 Δ°F")]
+    assert shown_problems(problems, heat, values) == [
+        Problem("offset_k", "required key is missing; expected a number from -54 to 54 Δ°F")
+    ]
     values["offset_k"] = "warm"
     _, problems = check_event(seoul(), "heatwave", values, 0.0)
-    assert shown_problems(problems, heat, values) == [Problem(
-        "offset_k", "must be a number from -54 to 54 Δ°F (got 'warm')")]
+    assert shown_problems(problems, heat, values) == [
+        Problem("offset_k", "must be a number from -54 to 54 Δ°F (got 'warm')")
+    ]
     # a rule that is not about the range is said as the schema says it
     values = {"at_s": "1h", "target": "H1-CDU-01", "rate_lpm": 0.0}
     _, problems = check_event(seoul(), "coolant-leak", values, 0.0)
@@ -146,9 +166,16 @@ def test_the_timeline_details_show_numbers_in_the_display_units():
     assert event_details(leak, US) == "target H1-CDU-01; rate 1.321 gpm"
     heat = Heatwave(kind="heatwave", at_s=60.0, offset_k=5.0, duration_s=3600.0)
     assert event_details(heat, US) == "offset 9 Δ°F; duration 1h"
-    surge = WorkloadSurge(kind="workload-surge", at_s=0.0, halls=["hall-1", "hall-2"],
-                          utilization_step=0.3, duration_s=5400.0)
-    assert event_details(surge, US) == event_details(surge) == \
-        "halls hall-1, hall-2; utilization step 0.3; duration 90min"
-    assert event_details(PowerCap(kind="power-cap", at_s=0.0, fraction=0.7), US) == \
-        "fraction 0.7"
+    surge = WorkloadSurge(
+        kind="workload-surge",
+        at_s=0.0,
+        halls=["hall-1", "hall-2"],
+        utilization_step=0.3,
+        duration_s=5400.0,
+    )
+    assert (
+        event_details(surge, US)
+        == event_details(surge)
+        == "halls hall-1, hall-2; utilization step 0.3; duration 90min"
+    )
+    assert event_details(PowerCap(kind="power-cap", at_s=0.0, fraction=0.7), US) == "fraction 0.7"

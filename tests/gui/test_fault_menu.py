@@ -24,8 +24,12 @@ def topology(seoul):
 
 
 def every_selection(seoul, topology):
-    counts = {"rack": topology.rack_count, "cdu": topology.cdu_count,
-              "hall": len(topology.hall_names), "workcell": len(seoul.workcells)}
+    counts = {
+        "rack": topology.rack_count,
+        "cdu": topology.cdu_count,
+        "hall": len(topology.hall_names),
+        "workcell": len(seoul.workcells),
+    }
     for kind in KINDS:
         for index in {0, counts.get(kind, 1) - 1}:
             yield Selection(kind, index)
@@ -40,19 +44,36 @@ def test_every_kind_offers_faults_whose_events_the_loader_accepts(seoul, topolog
         assert event_problems(seoul, events) == [], selection
 
 
-@pytest.mark.parametrize(("kind", "labels"), [
-    ("cdu", ("Trip a pump", "Facility valve stuck", "Coolant leak (10 L/min)",
-             "Repair the leak and refill", "Clean the filter")),
-    ("hall", ("Fail a transformer", "Restore a UPS module")),
-    ("chillers", ("Trip a chiller", "Restore a chiller")),
-    ("dry-coolers", ("Fail one dry cooler's fans", "Fail a quarter of the dry coolers (9)")),
-    ("rack", ("Send a service robot",)),
-    ("workcell", ("Emergency stop", "Reset and start")),
-    ("generator", ("Utility outage (10 min)",
-                   "Utility outage, 11 of 22 generator sets fail to start",
-                   "Trip a generator set", "Restore a generator set")),
-    ("transformer", ("Utility outage (10 min)",)),
-])
+@pytest.mark.parametrize(
+    ("kind", "labels"),
+    [
+        (
+            "cdu",
+            (
+                "Trip a pump",
+                "Facility valve stuck",
+                "Coolant leak (10 L/min)",
+                "Repair the leak and refill",
+                "Clean the filter",
+            ),
+        ),
+        ("hall", ("Fail a transformer", "Restore a UPS module")),
+        ("chillers", ("Trip a chiller", "Restore a chiller")),
+        ("dry-coolers", ("Fail one dry cooler's fans", "Fail a quarter of the dry coolers (9)")),
+        ("rack", ("Send a service robot",)),
+        ("workcell", ("Emergency stop", "Reset and start")),
+        (
+            "generator",
+            (
+                "Utility outage (10 min)",
+                "Utility outage, 11 of 22 generator sets fail to start",
+                "Trip a generator set",
+                "Restore a generator set",
+            ),
+        ),
+        ("transformer", ("Utility outage (10 min)",)),
+    ],
+)
 def test_menus_name_the_faults_of_their_object(seoul, topology, kind, labels):
     offered = [label for label, _ in faults_for(Selection(kind, 0), seoul, topology)]
     assert set(labels) <= set(offered)
@@ -90,8 +111,7 @@ def test_a_menu_event_applied_to_the_simulation_shows_in_its_snapshot(seoul, top
 def test_the_window_menu_injects_a_leak_that_the_physics_and_alarms_follow(make_window, qtbot):
 
     scenario = load("seoul-ai-factory")
-    window = make_window(simulation=Simulation.from_scenario(scenario), speed=600.0,
-                         running=True)
+    window = make_window(simulation=Simulation.from_scenario(scenario), speed=600.0, running=True)
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     menu = window.fault_menu(Selection("cdu", 2))
     labels = [action.text() for action in menu.actions()]
@@ -106,10 +126,16 @@ def test_the_window_menu_injects_a_leak_that_the_physics_and_alarms_follow(make_
 
 @pytest.mark.gui
 def test_injected_events_reach_the_timeline_and_can_be_kept_in_a_scenario_file(
-        make_window, qtbot, tmp_path):
+    make_window, qtbot, tmp_path
+):
     scenario = load("single-rack")
-    window = make_window("single-rack", simulation=Simulation.from_scenario(scenario),
-                         speed=60.0, running=True, source="single-rack")
+    window = make_window(
+        "single-rack",
+        simulation=Simulation.from_scenario(scenario),
+        speed=60.0,
+        running=True,
+        source="single-rack",
+    )
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     menu = window.fault_menu(Selection("cdu", 0))
     next(a for a in menu.actions() if a.text() == "Trip a pump").trigger()

@@ -16,8 +16,11 @@ def outage_snapshots():
     scenario = load("seoul-ai-factory").model_copy(update={"events": []})
     sim = Simulation(scenario, dt_s=1.0)
     sim.step(60)
-    sim.apply(UtilityOutage(at_s=0, kind="utility-outage", duration_s=1200,
-                            generators_failing_to_start=14))
+    sim.apply(
+        UtilityOutage(
+            at_s=0, kind="utility-outage", duration_s=1200, generators_failing_to_start=14
+        )
+    )
     snaps = {}
     for second in range(1, 1001):
         sim.step()
@@ -36,14 +39,18 @@ def test_the_generator_view_counts_sets_starting_running_and_failed(outage_snaps
     assert readings(view, snaps[5])["Units starting"] == "22"
     later = readings(view, snaps[100])
     assert (later["Units online"], later["Units starting"], later["Units failed"]) == (
-        "8", "0", "14")
+        "8",
+        "0",
+        "14",
+    )
     alarms = view.alarms(snaps[100])
     assert "14 sets FAILED (did not start or tripped)" in alarms
     assert "load shed: hall-2 on UPS batteries" in alarms
 
 
 def test_the_hall_view_says_when_its_racks_ride_on_batteries_and_when_they_lose_power(
-        outage_snapshots):
+    outage_snapshots,
+):
     scenario, topology, snaps = outage_snapshots
     hall_2 = describe(Selection("hall", 1), scenario, topology)
     hall_1 = describe(Selection("hall", 0), scenario, topology)

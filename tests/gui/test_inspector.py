@@ -21,10 +21,14 @@ def test_every_kind_of_object_reads_finite_values_from_a_real_snapshot(name):
     sim = Simulation.from_scenario(scenario)
     sim.step(30)
     snapshot = sim.snapshot()
-    last = {"rack": topology.rack_count - 1, "cdu": topology.cdu_count - 1,
-            "hall": len(topology.hall_names) - 1, "workcell": len(scenario.workcells) - 1,
-            "robot": len(robot_units(scenario)) - 1,
-            "service-robot": len(robot_units(scenario, service=True)) - 1}
+    last = {
+        "rack": topology.rack_count - 1,
+        "cdu": topology.cdu_count - 1,
+        "hall": len(topology.hall_names) - 1,
+        "workcell": len(scenario.workcells) - 1,
+        "robot": len(robot_units(scenario)) - 1,
+        "service-robot": len(robot_units(scenario, service=True)) - 1,
+    }
     for kind in KINDS:
         index = last.get(kind, 0)
         if index < 0:
@@ -33,8 +37,7 @@ def test_every_kind_of_object_reads_finite_values_from_a_real_snapshot(name):
         assert view.readings, kind
         for reading in view.readings:
             # only a reading that says what it shows while undefined may be (MTTR)
-            assert math.isfinite(reading.read(snapshot)) or reading.missing, \
-                (kind, reading.label)
+            assert math.isfinite(reading.read(snapshot)) or reading.missing, (kind, reading.label)
             assert reading.text(snapshot)
         for parameter in view.parameters:
             assert parameter.low <= parameter.read(snapshot) <= parameter.high, parameter.label
@@ -84,8 +87,9 @@ def test_a_cdu_picked_in_3d_takes_a_new_setpoint_and_a_pump_trip(make_window, qt
     # the panels follow the snapshots a few times a second
     qtbot.waitUntil(lambda: inspector.choices["Pump control"].currentIndex() == 1, timeout=30_000)
     # the sparklines fill as snapshots arrive, and the trend dock plots the readings
-    qtbot.waitUntil(lambda: np.isfinite(inspector.sparklines["Flow"].values).sum() > 3,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: np.isfinite(inspector.sparklines["Flow"].values).sum() > 3, timeout=30_000
+    )
     assert len(window.trends.selection_views) >= 3  # one plot per unit: °C, L/min, kPa...
     assert window.trends.selection_history is not None
     assert not window.trends.selection_history.empty
@@ -99,8 +103,7 @@ def test_a_command_out_of_range_is_reported_and_the_simulation_goes_on(make_wind
     window = make_window("single-rack", simulation=simulation, speed=None, running=True)
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     window.runner.call(lambda sim: sim.set_cdu_supply_setpoint(0, 99.0))
-    qtbot.waitUntil(lambda: "Not applied" in window.statusBar().currentMessage(),
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: "Not applied" in window.statusBar().currentMessage(), timeout=30_000)
     assert "15 .. 50 °C" in window.statusBar().currentMessage()
     time_then = window.snapshot.time_s
     qtbot.waitUntil(lambda: window.snapshot.time_s > time_then, timeout=30_000)
@@ -132,7 +135,8 @@ def test_hidden_layers_are_not_drawn_nor_picked(make_window, qtbot):
 
 @pytest.mark.gui
 def test_a_pump_loss_raises_alarms_that_are_listed_acknowledged_and_lead_to_the_source(
-        make_window, qtbot):
+    make_window, qtbot
+):
     from twin.alarms import AlarmState
     from twin.scenario.schema import CduLoss
 
@@ -143,25 +147,30 @@ def test_a_pump_loss_raises_alarms_that_are_listed_acknowledged_and_lead_to_the_
     cdu = window.topology.cdu_names[0]
     window.runner.call(lambda sim: sim.apply(CduLoss(kind="cdu-loss", at_s=0, target=cdu)))
     panel = window.alarm_panel
-    qtbot.waitUntil(lambda: any(a.key.tag == "cdu.no_pump" for a in panel.model.alarms),
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: any(a.key.tag == "cdu.no_pump" for a in panel.model.alarms), timeout=30_000
+    )
     assert "unacknowledged" in window.alarm_dock.windowTitle()
     marks = window.canvas.alarm_marks  # the CDU is outlined in 3D, blinking until acknowledged
-    qtbot.waitUntil(lambda: marks.marked.get(("cdu", 0), (None, None))[1]
-                    == AlarmState.UNACKNOWLEDGED, timeout=30_000)
+    qtbot.waitUntil(
+        lambda: marks.marked.get(("cdu", 0), (None, None))[1] == AlarmState.UNACKNOWLEDGED,
+        timeout=30_000,
+    )
     panel.acknowledge_all_requested.emit("seen in the test")
-    qtbot.waitUntil(lambda: all(a.state != AlarmState.UNACKNOWLEDGED
-                                for a in window.alarm_engine.summary().alarms), timeout=30_000)
-    qtbot.waitUntil(lambda: marks.marked[("cdu", 0)][1] == AlarmState.ACKNOWLEDGED,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: all(
+            a.state != AlarmState.UNACKNOWLEDGED for a in window.alarm_engine.summary().alarms
+        ),
+        timeout=30_000,
+    )
+    qtbot.waitUntil(lambda: marks.marked[("cdu", 0)][1] == AlarmState.ACKNOWLEDGED, timeout=30_000)
     window.show_alarm_source("cdu", 0)
     assert window.canvas.selected == Selection("cdu", 0)
     assert window.inspector.title.text() == cdu
 
 
 @pytest.mark.gui
-def test_every_kind_of_object_fits_the_inspector_dock_with_its_sparklines(make_window,
-                                                                          qtbot):
+def test_every_kind_of_object_fits_the_inspector_dock_with_its_sparklines(make_window, qtbot):
     from PySide6.QtWidgets import QScrollArea
 
     from twin.gui.units import UnitSystem
@@ -172,8 +181,9 @@ def test_every_kind_of_object_fits_the_inspector_dock_with_its_sparklines(make_w
     assert scroll.viewport().width() <= 300  # the dock at its narrowest
     for kind in KINDS:
         window.canvas.select(Selection(kind, 0))
-        qtbot.waitUntil(lambda k=kind: window.inspector.selection == Selection(k, 0),
-                        timeout=30_000)
+        qtbot.waitUntil(
+            lambda k=kind: window.inspector.selection == Selection(k, 0), timeout=30_000
+        )
         window.inspector.adjustSize()
         qtbot.wait(20)  # layouts settle
         assert scroll.horizontalScrollBar().maximum() == 0, kind  # nothing cut off

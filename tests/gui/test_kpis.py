@@ -64,8 +64,9 @@ def test_the_bess_and_the_grid_import_read_as_their_alarms_do():
     assert (levels.warning, levels.alarm, levels.high) == (99.0, 100.0, True)
 
     def grid_level(used_kw: float) -> str:
-        snap = SimpleNamespace(site={"grid_import_kw": used_kw},
-                               power=SimpleNamespace(grid_import_cap_kw=1000.0))
+        snap = SimpleNamespace(
+            site={"grid_import_kw": used_kw}, power=SimpleNamespace(grid_import_cap_kw=1000.0)
+        )
         return kpis["grid"].read(snap)[1]
 
     assert [grid_level(kw) for kw in (980.0, 995.0, 1000.0)] == [NORMAL, WARNING, ALARM]
@@ -74,8 +75,9 @@ def test_the_bess_and_the_grid_import_read_as_their_alarms_do():
 def test_a_site_without_a_bess_never_warns_of_its_charge():
     scenario = load("single-rack")
     bess = scenario.power.bess.model_copy(update={"energy_mwh": 0.0})
-    scenario = scenario.model_copy(update={"power": scenario.power.model_copy(
-        update={"bess": bess})})
+    scenario = scenario.model_copy(
+        update={"power": scenario.power.model_copy(update={"bess": bess})}
+    )
     points, kpis = _kpis(scenario)
     assert alarm_levels(points, "site.bess_soc") is None
     assert kpis["bess"].read(SimpleNamespace(site={"bess_soc": 0.0}))[1] == NORMAL

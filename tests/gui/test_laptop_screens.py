@@ -24,8 +24,9 @@ def _open(make_window, qtbot, size: tuple[int, int]):
     window.resize(*size)
     qtbot.waitUntil(lambda: window.size() == QSize(*size), timeout=30_000)
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
-    qtbot.waitUntil(lambda: all(label.text() != "—" for label in window.kpis.values.values()),
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: all(label.text() != "—" for label in window.kpis.values.values()), timeout=30_000
+    )
     qtbot.waitUntil(lambda: _assert_strip_whole(window), timeout=30_000)  # laid out again
     return window
 
@@ -42,7 +43,8 @@ def _assert_whole(window, widget, what: str) -> None:
     assert widget.isVisible(), f"{what} is hidden"
     hint = widget.sizeHint().expandedTo(widget.minimumSize())
     assert widget.width() >= hint.width() and widget.height() >= hint.height(), (
-        f"{what} is cut to {widget.size()}, its content needs {hint}")
+        f"{what} is cut to {widget.size()}, its content needs {hint}"
+    )
     rect = _in_window(window, widget)
     assert window.rect().contains(rect), f"{what} {rect} runs out of the window"
 
@@ -71,11 +73,15 @@ def test_the_window_fits_a_laptop_screen_with_everything_whole(make_window, qtbo
     assert window.minimumSizeHint().height() <= size[1]
 
     controls = window.time_controls
-    for widget, what in ((controls.play_button, "play"), (controls.step_button, "step"),
-                         (controls.speed, "speed"), (controls.clock, "clock"),
-                         (window.color_panel.combo, "colour field"),
-                         (window.color_panel.bar, "colour bar"),
-                         (window.viewpoint_box, "viewpoints")):
+    for widget, what in (
+        (controls.play_button, "play"),
+        (controls.step_button, "step"),
+        (controls.speed, "speed"),
+        (controls.clock, "clock"),
+        (window.color_panel.combo, "colour field"),
+        (window.color_panel.bar, "colour bar"),
+        (window.viewpoint_box, "viewpoints"),
+    ):
         _assert_whole(window, widget, what)
 
     # the 3D view: a fair share of the window, clear of the strip and the docks, drawn
@@ -102,14 +108,18 @@ def test_the_window_fits_a_laptop_screen_with_everything_whole(make_window, qtbo
         assert button.visibleRegion().isEmpty()  # the alarms are behind the timeline now
     docks["alarms"].raise_()
     qtbot.waitUntil(lambda: window.alarm_panel.unshelve_button.isVisible(), timeout=30_000)
-    for button in (window.alarm_panel.acknowledge_button,
-                   window.alarm_panel.acknowledge_all_button,
-                   window.alarm_panel.shelve_button, window.alarm_panel.unshelve_button):
+    for button in (
+        window.alarm_panel.acknowledge_button,
+        window.alarm_panel.acknowledge_all_button,
+        window.alarm_panel.shelve_button,
+        window.alarm_panel.unshelve_button,
+    ):
         _assert_whole(window, button, button.text())
     assert not _in_window(window, window.kpis).intersects(view)
     container = window.canvas.widget
-    qtbot.waitUntil(lambda: window.canvas.canvas.size == (container.width(),
-                                                          container.height()), timeout=30_000)
+    qtbot.waitUntil(
+        lambda: window.canvas.canvas.size == (container.width(), container.height()), timeout=30_000
+    )
     image = window.canvas.render()
     assert image.reshape(-1, image.shape[2]).std(axis=0).max() > 10  # the site, not a blank
 
@@ -121,8 +131,14 @@ def test_a_wider_figure_wraps_the_strip_instead_of_widening_the_window(make_wind
     assert len({tile.y() for tile in _tiles(window)}) == 1
     minimum = window.minimumSizeHint().width()
     snapshot = window.snapshot
-    window.show_frame(dataclasses.replace(window.frame, snapshot=dataclasses.replace(
-        snapshot, site=dict(snapshot.site, throttled_gpus=8640.0, tripped_racks=120.0))))
+    window.show_frame(
+        dataclasses.replace(
+            window.frame,
+            snapshot=dataclasses.replace(
+                snapshot, site=dict(snapshot.site, throttled_gpus=8640.0, tripped_racks=120.0)
+            ),
+        )
+    )
     throttled = window.kpis.values["throttled"]
     qtbot.waitUntil(lambda: throttled.text() == "8,640 · 120 racks tripped", timeout=30_000)
     qtbot.waitUntil(lambda: len({tile.y() for tile in _tiles(window)}) > 1, timeout=30_000)
@@ -134,12 +150,12 @@ def test_a_wider_figure_wraps_the_strip_instead_of_widening_the_window(make_wind
     window.show_frame(dataclasses.replace(window.frame, snapshot=snapshot))
     qtbot.waitUntil(lambda: throttled.text() == "0", timeout=30_000)
     qtbot.waitUntil(lambda: len({tile.y() for tile in _tiles(window)}) == 1, timeout=30_000)
-    qtbot.waitUntil(lambda: _in_window(window, window.canvas.widget).height()
-                    > one_row.height(), timeout=30_000)  # the 3D view has the room again
+    qtbot.waitUntil(
+        lambda: _in_window(window, window.canvas.widget).height() > one_row.height(), timeout=30_000
+    )  # the 3D view has the room again
 
 
-def test_the_strip_is_one_row_on_a_large_screen_and_aligned_rows_on_a_small_one(
-        make_window, qtbot):
+def test_the_strip_is_one_row_on_a_large_screen_and_aligned_rows_on_a_small_one(make_window, qtbot):
     window = _open(make_window, qtbot, (1600, 1000))
     tiles = _tiles(window)
     assert len({tile.y() for tile in tiles}) == 1
@@ -156,19 +172,23 @@ def test_the_strip_is_one_row_on_a_large_screen_and_aligned_rows_on_a_small_one(
     assert len(per_row[0]) >= len(per_row[-1])  # the last row may be shorter
     columns = [tile.x() for tile in per_row[0]]
     for row in per_row[1:]:
-        assert [tile.x() for tile in row] == columns[:len(row)]  # in columns
+        assert [tile.x() for tile in row] == columns[: len(row)]  # in columns
     for row in per_row:
         gaps = [b.x() - (a.x() + a.width()) for a, b in itertools.pairwise(row)]
         assert all(MIN_TILE_GAP_PX <= gap <= TILE_GAP_PX for gap in gaps), gaps
     assert window.kpis.height() > one_row
 
 
-@pytest.mark.parametrize(("screen", "expected"), [
-    ((1366, 728), (1350, 680)),  # a laptop, less its task bar: the room left by the frame
-    ((1920, 1040), (1440, 900)),
-])
-def test_the_window_opens_no_larger_than_the_screen(make_window, qtbot, tmp_path,
-                                                    monkeypatch, screen, expected):
+@pytest.mark.parametrize(
+    ("screen", "expected"),
+    [
+        ((1366, 728), (1350, 680)),  # a laptop, less its task bar: the room left by the frame
+        ((1920, 1040), (1440, 900)),
+    ],
+)
+def test_the_window_opens_no_larger_than_the_screen(
+    make_window, qtbot, tmp_path, monkeypatch, screen, expected
+):
     from PySide6.QtCore import QRect
     from PySide6.QtGui import QScreen
 
@@ -186,8 +206,12 @@ def test_figures_stay_put_as_the_digits_beside_them_change(make_window, qtbot):
     where = [tile.x() for tile in tiles]
     snapshot = window.snapshot
     it = window.kpis.values["it"]
-    window.show_frame(dataclasses.replace(window.frame, snapshot=dataclasses.replace(
-        snapshot, site=dict(snapshot.site, it_power_kw=9_100.0))))  # "40.3 MW" to "9.1 MW"
+    window.show_frame(
+        dataclasses.replace(
+            window.frame,
+            snapshot=dataclasses.replace(snapshot, site=dict(snapshot.site, it_power_kw=9_100.0)),
+        )
+    )  # "40.3 MW" to "9.1 MW"
     qtbot.waitUntil(lambda: it.text() == "9.1 MW", timeout=30_000)
     qtbot.wait(100)  # laid out again, were it to move
     assert [tile.x() for tile in tiles] == where

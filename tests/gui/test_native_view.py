@@ -31,8 +31,10 @@ def test_the_view_is_a_native_window_that_draws_frames(make_window, qtbot):
     drawn = window.canvas.frames_drawn
     qtbot.waitUntil(lambda: window.canvas.frames_drawn > drawn + 5, timeout=60_000)
     ratio = native.devicePixelRatio()
-    assert window.canvas.canvas.physical_size == (round(native.width() * ratio),
-                                                  round(native.height() * ratio))
+    assert window.canvas.canvas.physical_size == (
+        round(native.width() * ratio),
+        round(native.height() * ratio),
+    )
 
 
 def test_the_view_follows_its_container_when_the_window_resizes(make_window, qtbot):
@@ -58,14 +60,15 @@ def test_a_screenshot_shows_the_3d_view_where_it_is(make_window, qtbot, tmp_path
     container = window.canvas.widget
     corner = container.mapTo(window, QPoint(0, 0))
     scale = image.width() / window.width()
-    rows = np.frombuffer(image.constBits(), np.uint8).reshape(
-        image.height(), image.bytesPerLine())[:, :3 * image.width()]
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())[
+        :, : 3 * image.width()
+    ]
     pixels = rows.reshape(image.height(), image.width(), 3)
     top, left = round(corner.y() * scale), round(corner.x() * scale)
     height, width = round(container.height() * scale), round(container.width() * scale)
-    view = pixels[top:top + height, left:left + width].astype(int)
+    view = pixels[top : top + height, left : left + width].astype(int)
     rendered = window.canvas.render().astype(int)
-    rendered = rendered[:view.shape[0], :view.shape[1]]
+    rendered = rendered[: view.shape[0], : view.shape[1]]
     assert view.reshape(-1, 3).std(axis=0).max() > 10  # the scene, not a blank rectangle
     assert np.abs(view - rendered).mean() < 3  # the view as drawn, in its place
 
@@ -86,8 +89,7 @@ def test_a_right_click_on_a_rack_opens_its_fault_menu(make_window, qtbot):
     qtbot.mouseClick(native, Qt.MouseButton.RightButton, pos=QPoint(x, y))
 
     def open_menus() -> list[QMenu]:
-        return [w for w in QApplication.topLevelWidgets()
-                if isinstance(w, QMenu) and w.isVisible()]
+        return [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu) and w.isVisible()]
 
     qtbot.waitUntil(lambda: len(open_menus()) == 1, timeout=30_000)
     [menu] = open_menus()
@@ -120,8 +122,7 @@ def test_a_right_drag_moves_the_camera_and_opens_no_menu(make_window, qtbot):
 
     qtbot.waitUntil(dragged_on, timeout=30_000)
     qtbot.mouseRelease(native, Qt.MouseButton.RightButton, pos=QPoint(300, 360))
-    assert not [w for w in QApplication.topLevelWidgets()
-                if isinstance(w, QMenu) and w.isVisible()]
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu) and w.isVisible()]
 
 
 def test_between_snapshots_the_flow_dots_move_on_and_stop_when_paused(make_window, qtbot):

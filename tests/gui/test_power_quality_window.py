@@ -19,8 +19,9 @@ pytestmark = pytest.mark.gui
 
 def _swinging_rack():
     s = load("single-rack")
-    job = s.workloads[0].model_copy(update={"comm_utilization": 0.15, "comm_fraction": 0.3,
-                                            "iteration_period_s": 2.0})
+    job = s.workloads[0].model_copy(
+        update={"comm_utilization": 0.15, "comm_fraction": 0.3, "iteration_period_s": 2.0}
+    )
     return s.model_copy(update={"workloads": [job]})
 
 
@@ -87,8 +88,13 @@ def test_closing_the_view_cancels_a_check_under_way(open_view, qtbot) -> None:
 
 def test_the_main_window_opens_the_view_for_its_scenario(make_window, qtbot) -> None:
     window = make_window("single-rack", running=False)
-    action = next(a for menu in window.menuBar().actions() if menu.menu() is not None
-                  for a in menu.menu().actions() if a.text() == "&Power quality…")
+    action = next(
+        a
+        for menu in window.menuBar().actions()
+        if menu.menu() is not None
+        for a in menu.menu().actions()
+        if a.text() == "&Power quality…"
+    )
     action.trigger()
     view_window = window.power_quality
     assert view_window is not None and view_window.isVisible()

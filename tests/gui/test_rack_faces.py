@@ -30,15 +30,16 @@ def test_the_eye_is_where_the_camera_is(make_window, qtbot):
     qtbot.waitUntil(lambda: canvas.frames_drawn > 0, timeout=60_000)
     camera = canvas.view.camera
     eye = canvas.eye_position()
-    assert np.linalg.norm(eye - np.asarray(camera.center)) == pytest.approx(camera.distance,
-                                                                            rel=1e-3)
+    assert np.linalg.norm(eye - np.asarray(camera.center)) == pytest.approx(
+        camera.distance, rel=1e-3
+    )
     height = eye[2] - camera.center[2]
-    assert height == pytest.approx(camera.distance * np.sin(np.radians(camera.elevation)),
-                                   rel=1e-3)
+    assert height == pytest.approx(camera.distance * np.sin(np.radians(camera.elevation)), rel=1e-3)
 
 
-def test_the_site_view_draws_three_faces_a_rack_and_the_same_picture(make_window, qtbot,
-                                                                       monkeypatch):
+def test_the_site_view_draws_three_faces_a_rack_and_the_same_picture(
+    make_window, qtbot, monkeypatch
+):
     window = make_window(running=False)
     canvas = window.canvas
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)

@@ -29,8 +29,7 @@ class RobotSimulation(FakeSimulation):
         if snapshot.robots is None:
             return snapshot
         values = {name: getattr(snapshot.robots, name) for name in RobotsState.__slots__}
-        return replace(snapshot, robots=frozen_fields(RobotsState,
-                                                      **(values | self.overrides)))
+        return replace(snapshot, robots=frozen_fields(RobotsState, **(values | self.overrides)))
 
 
 @pytest.fixture
@@ -46,28 +45,35 @@ def test_robot_links_follow_the_joint_angles_from_frame_to_frame(robot_window):
     window, _, change = robot_window
     robots = window.canvas.robots
     plan = robots.plan
-    assert robots.link_count == sum(CHAINS[m].joint_count * (2 if m == "cloid" else 1)
-                                    for m in plan.arm_model)  # humanoids: two arms
+    assert robots.link_count == sum(
+        CHAINS[m].joint_count * (2 if m == "cloid" else 1) for m in plan.arm_model
+    )  # humanoids: two arms
     change(lambda sim: sim.step(3))
     before = robots.link_transforms.copy()
     joints = window.snapshot.robots.arm_joints_rad
     # the first UR10e's first link runs from its base to its first joint, by FK
     ur10e = CHAINS["ur10e"]
     frames = forward_kinematics(ur10e, joints[0, :6], plan.arm_base[0]).frames
-    np.testing.assert_allclose(robots.link_positions[0],
-                               (frames[0, :3, 3] + frames[1, :3, 3]) / 2, atol=1e-6)
-    np.testing.assert_allclose(np.linalg.norm(robots.link_transforms[2][:, 0]),
-                               np.linalg.norm(frames[3, :3, 3] - frames[2, :3, 3]), rtol=1e-6)
+    np.testing.assert_allclose(
+        robots.link_positions[0], (frames[0, :3, 3] + frames[1, :3, 3]) / 2, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        np.linalg.norm(robots.link_transforms[2][:, 0]),
+        np.linalg.norm(frames[3, :3, 3] - frames[2, :3, 3]),
+        rtol=1e-6,
+    )
     # and that is what the GPU draws
-    np.testing.assert_allclose(robots.boxes.group_positions("links"), robots.link_positions,
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        robots.boxes.group_positions("links"), robots.link_positions, atol=1e-4
+    )
 
     change(lambda sim: sim.step(7))  # the joints swing on
     assert not np.allclose(window.snapshot.robots.arm_joints_rad, joints)
     moved = np.abs(robots.link_transforms - before).max(axis=(1, 2))
     assert np.count_nonzero(moved > 1e-3) > robots.link_count // 2
-    np.testing.assert_allclose(robots.boxes.group_transforms("links"), robots.link_transforms,
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        robots.boxes.group_transforms("links"), robots.link_transforms, atol=1e-4
+    )
 
 
 def test_grippers_open_and_close_and_parts_ride_the_belt(robot_window):
@@ -87,8 +93,9 @@ def test_grippers_open_and_close_and_parts_ride_the_belt(robot_window):
     assert len(closed) == len(robots.drawn_arm) > arms
     np.testing.assert_allclose(opened - closed, 0.1, atol=1e-4)  # 5 cm of slack a side
     change(lambda sim: sim.overrides.update(arm_gripper_closed=np.arange(arms) == 2))
-    np.testing.assert_allclose(fingers_apart(), np.where(robots.drawn_arm == 2, closed, opened),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        fingers_apart(), np.where(robots.drawn_arm == 2, closed, opened), atol=1e-4
+    )
 
     parts = robots.part_positions.copy()
     spacing = float(robots.plan.part_spacing_m[0])
@@ -115,9 +122,11 @@ def test_service_robots_drive_their_route_and_zones_turn_red(robot_window):
 
     def drive(sim):
         sim.overrides.update(
-            service_xy_m=xy, service_heading_rad=np.full(service, np.pi / 2),
+            service_xy_m=xy,
+            service_heading_rad=np.full(service, np.pi / 2),
             service_target_rack=np.array([30] + [-1] * (service - 1)),
-            service_routes_m=(route, *(np.zeros((0, 2)) for _ in range(service - 1))))
+            service_routes_m=(route, *(np.zeros((0, 2)) for _ in range(service - 1))),
+        )
 
     change(drive)
     np.testing.assert_allclose(robots.service_positions[0], [1.6, 6.0, 0.0])
@@ -132,14 +141,14 @@ def test_service_robots_drive_their_route_and_zones_turn_red(robot_window):
     assert abs(docked[1, 0] - docked[0, 0]) == pytest.approx(1.0)
     assert np.all(docked[:, 2] > 0.2)  # on the dock's raised floor
 
-    assert window.canvas.pick_ray(np.array([1.6, 6.0, 20.0]), np.array([0.0, 0.0, -1.0])) \
-        == Selection("service-robot", 0)
+    assert window.canvas.pick_ray(
+        np.array([1.6, 6.0, 20.0]), np.array([0.0, 0.0, -1.0])
+    ) == Selection("service-robot", 0)
 
     zones = robots.zones
     calm = zones.instance_colors.rgba.copy()
     cells = len(simulation.scenario.workcells)
-    change(lambda sim: sim.overrides.update(
-        cell_intrusion=np.arange(cells) == 1))
+    change(lambda sim: sim.overrides.update(cell_intrusion=np.arange(cells) == 1))
     red = zones.instance_colors.rgba
     np.testing.assert_allclose(red[0], calm[0])
     assert red[1, 0] > 0.9 and red[1, 1] < 0.3 and red[1, 3] > calm[1, 3]
@@ -163,8 +172,10 @@ def test_a_hidden_robots_layer_hides_the_robots_and_stops_their_updates(robot_wi
     change(lambda sim: sim.step(5))
     np.testing.assert_array_equal(robots.link_positions, positions)
     lower, upper = canvas.bounds(Selection("robot", 2))
-    assert canvas.pick_ray(np.array([*(lower[:2] + upper[:2]) / 2, 30.0]),
-                           np.array([0.0, 0.0, -1.0])) is None
+    assert (
+        canvas.pick_ray(np.array([*(lower[:2] + upper[:2]) / 2, 30.0]), np.array([0.0, 0.0, -1.0]))
+        is None
+    )
 
     canvas.set_layer_visible("robots", True)
     change(lambda sim: sim.step(5))
@@ -202,25 +213,27 @@ def test_joint_housings_and_humanoid_bodies_follow_the_poses(robot_window):
     ur10e = CHAINS["ur10e"]
     frames = forward_kinematics(ur10e, joints[0, :6], plan.arm_base[0]).frames
     np.testing.assert_allclose(robots.joint_positions[:6], frames[:6, :3, 3], atol=1e-6)
-    np.testing.assert_allclose(robots.boxes.group_positions("joints"), robots.joint_positions,
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        robots.boxes.group_positions("joints"), robots.joint_positions, atol=1e-4
+    )
     # a humanoid's right-arm housings too, and they are at its shoulder height or above
     humanoid = int(np.flatnonzero(np.array(plan.arm_model) == "cloid")[0])
     cloid = CHAINS["cloid"]
     frames = forward_kinematics(cloid, joints[humanoid, :7], plan.arm_base[humanoid]).frames
     housings = robots.joint_positions
-    assert any(np.allclose(housings[k:k + 7], frames[:7, :3, 3], atol=1e-6)
-               for k in range(len(housings) - 6))
+    assert any(
+        np.allclose(housings[k : k + 7], frames[:7, :3, 3], atol=1e-6)
+        for k in range(len(housings) - 6)
+    )
     before = housings.copy()
     change(lambda sim: sim.step(6))
     assert np.abs(robots.joint_positions - before).max() > 1e-3  # they move with the arms
     # four wheels on the floor under each humanoid's base
     details = robots.boxes.group_positions("humanoid_details")
     humanoids = plan.bodies.count // 3
-    wheels = details[:4 * humanoids]
+    wheels = details[: 4 * humanoids]
     floor = plan.bodies.lower_m[0::3, 2]
-    np.testing.assert_allclose(wheels[:, 2], np.tile(floor, 4) + HUMANOID_WHEEL_M[0] / 2,
-                               atol=1e-6)
+    np.testing.assert_allclose(wheels[:, 2], np.tile(floor, 4) + HUMANOID_WHEEL_M[0] / 2, atol=1e-6)
 
 
 def test_service_robot_beacons_show_their_state(robot_window):
@@ -233,11 +246,12 @@ def test_service_robot_beacons_show_their_state(robot_window):
     states = np.array([RobotState.FAULT, RobotState.CHARGING] + [RobotState.MOVING] * (count - 2))
     change(lambda sim: sim.overrides.update(service_state=states))
     colours = robots.boxes.group_colors("vehicles")
-    beacons = colours[2 * count:3 * count]  # chassis, masts, then beacons
+    beacons = colours[2 * count : 3 * count]  # chassis, masts, then beacons
     np.testing.assert_allclose(beacons[0], SERVICE_STATE_RGBA[RobotState.FAULT])
     np.testing.assert_allclose(beacons[1], SERVICE_STATE_RGBA[RobotState.CHARGING])
     positions = robots.boxes.group_positions("vehicles")
     # the beacon stands over its robot, the highest of its parts
-    np.testing.assert_allclose(positions[2 * count:3 * count, :2],
-                               positions[count:2 * count, :2], atol=1e-6)
-    assert np.all(positions[2 * count:3 * count, 2] > positions[:count, 2])
+    np.testing.assert_allclose(
+        positions[2 * count : 3 * count, :2], positions[count : 2 * count, :2], atol=1e-6
+    )
+    assert np.all(positions[2 * count : 3 * count, 2] > positions[:count, 2])

@@ -31,10 +31,13 @@ class PlantSimulation(FakeSimulation):
             values = {name: getattr(state, name) for name in cls.__dataclass_fields__}
             return frozen_fields(cls, **(values | overrides))
 
-        return replace(snapshot, cdus=merged(CduState, snapshot.cdus, self.cdus),
-                       plant=merged(PlantState, snapshot.plant, self.plant),
-                       power=merged(PowerState, snapshot.power, self.power),
-                       site=snapshot.site | self.site_figures)
+        return replace(
+            snapshot,
+            cdus=merged(CduState, snapshot.cdus, self.cdus),
+            plant=merged(PlantState, snapshot.plant, self.plant),
+            power=merged(PowerState, snapshot.power, self.power),
+            site=snapshot.site | self.site_figures,
+        )
 
 
 @pytest.fixture
@@ -54,7 +57,7 @@ def _between_dots(piping, run: int) -> np.ndarray:
         point = (start + end) / 2
     else:
         dots = dots[np.argsort(np.linalg.norm(dots - start, axis=1))]
-        point = dots[len(dots) // 2 - 1: len(dots) // 2 + 1].mean(axis=0)
+        point = dots[len(dots) // 2 - 1 : len(dots) // 2 + 1].mean(axis=0)
     point[2] = start[2] + piping.diameter_m[run] / 2
     return point
 
@@ -76,8 +79,10 @@ def test_pipe_colours_follow_supply_and_return_temperatures(plant_window):
     cdus = simulation.topology.cdu_count
 
     def chill_and_heat(sim):
-        sim.cdus = {"supply_c": np.where(np.arange(cdus) == cdu, 22.0, 35.0),
-                    "return_c": np.where(np.arange(cdus) == cdu, 58.0, 45.0)}
+        sim.cdus = {
+            "supply_c": np.where(np.arange(cdus) == cdu, 22.0, 35.0),
+            "return_c": np.where(np.arange(cdus) == cdu, 58.0, 45.0),
+        }
         sim.plant = {"fws_supply_c": 27.0, "fws_return_c": 41.0}
 
     change(chill_and_heat)
@@ -148,8 +153,7 @@ def test_pipes_and_fans_below_a_pixel_are_left_out_far_away(plant_window, qtbot)
     yard.advance(0.1)
     np.testing.assert_array_equal(yard.fan_angle, angles)  # hidden fans stand still
     canvas.view.camera.distance /= 10
-    qtbot.waitUntil(lambda: yard.fans.visible and all(node.visible for node in tcs),
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: yard.fans.visible and all(node.visible for node in tcs), timeout=30_000)
 
 
 def test_flow_dots_move_with_the_flow_and_stand_still_without_pumps(plant_window, qtbot):
@@ -171,8 +175,9 @@ def test_flow_dots_move_with_the_flow_and_stand_still_without_pumps(plant_window
     assert still.any() and flowing.any() and mains.any()
     assert np.all(piping.speed_m_s[piping.cdu == stopped] == 0.0)
     # TCS water moves at the design velocity times the CDU's flow over its design flow
-    np.testing.assert_allclose(piping.speed_m_s[(piping.cdu >= 0) & (piping.cdu != stopped)],
-                               2.0 * 2500.0 / 2800.0)
+    np.testing.assert_allclose(
+        piping.speed_m_s[(piping.cdu >= 0) & (piping.cdu != stopped)], 2.0 * 2500.0 / 2800.0
+    )
 
     before = piping.dot_positions.copy()
     piping.advance(0.1)
@@ -182,8 +187,10 @@ def test_flow_dots_move_with_the_flow_and_stand_still_without_pumps(plant_window
     assert np.median(moved[flowing]) == pytest.approx(0.1 * 2.0 * 2500.0 / 2800.0, rel=1e-3)
     assert np.median(moved[mains]) > 0.05  # facility water still flows through the valves
     np.testing.assert_allclose(piping.dots._data["a_position"], piping.dot_positions)
-    assert piping.dots._data["a_bg_color"][still, 3].max() < \
-        piping.dots._data["a_bg_color"][flowing, 3].min()  # still water's dots are dimmed
+    assert (
+        piping.dots._data["a_bg_color"][still, 3].max()
+        < piping.dots._data["a_bg_color"][flowing, 3].min()
+    )  # still water's dots are dimmed
 
     # with the window's own snapshots, the dots advance with wall-clock time
     before = piping.dot_positions.copy()
@@ -197,8 +204,9 @@ def test_flow_dots_move_with_the_flow_and_stand_still_without_pumps(plant_window
 def test_dry_cooler_fans_turn_at_the_fan_speed_and_stop_at_zero(plant_window):
     window, _, change = plant_window
     yard = window.canvas.yard
-    change(lambda sim: setattr(sim, "plant", {"dry_cooler_fan_speed": 0.5,
-                                              "dry_coolers_running": 10}))
+    change(
+        lambda sim: setattr(sim, "plant", {"dry_cooler_fan_speed": 0.5, "dry_coolers_running": 10})
+    )
     running = yard.fan_unit < 10
     assert running.any() and (~running).any()
     before = yard.fan_angle.copy()
@@ -210,8 +218,9 @@ def test_dry_cooler_fans_turn_at_the_fan_speed_and_stop_at_zero(plant_window):
     np.testing.assert_allclose(transforms[:, 0, 0], 1.8 * np.cos(yard.fan_angle), atol=1e-5)
     np.testing.assert_allclose(transforms[:, 1, 0], 1.8 * np.sin(yard.fan_angle), atol=1e-5)
 
-    change(lambda sim: setattr(sim, "plant", {"dry_cooler_fan_speed": 0.0,
-                                              "dry_coolers_running": 10}))
+    change(
+        lambda sim: setattr(sim, "plant", {"dry_cooler_fan_speed": 0.0, "dry_coolers_running": 10})
+    )
     before = yard.fan_angle.copy()
     yard.advance(0.1)
     assert np.array_equal(yard.fan_angle, before)
@@ -227,11 +236,14 @@ def test_busways_and_the_power_chain_follow_loading(plant_window):
     loading[1], loading[2] = 0.95, 1.2
 
     def load(sim):
-        sim.power = {"row_busway_loading": loading,
-                     "hall_transformer_loading": np.array([0.55, 1.1]),
-                     "hall_ups_loading": np.array([0.92, 0.3]),
-                     "utility_available": False, "generators_online": 3,
-                     "generator_state": np.repeat([2, 0, 3], [3, 17, 2]).astype(np.int8)}
+        sim.power = {
+            "row_busway_loading": loading,
+            "hall_transformer_loading": np.array([0.55, 1.1]),
+            "hall_ups_loading": np.array([0.92, 0.3]),
+            "utility_available": False,
+            "generators_online": 3,
+            "generator_state": np.repeat([2, 0, 3], [3, 17, 2]).astype(np.int8),
+        }
         sim.site_figures = {"bess_soc": 0.25, "bess_power_kw": 8000.0}
 
     change(load)
@@ -285,8 +297,7 @@ def test_layers_hide_the_hydraulic_and_electrical_visuals(plant_window):
     assert np.array_equal(piping.dot_positions, positions)
 
     canvas.set_layer_visible("hydraulic", True)
-    assert np.abs(pixel_at(canvas, canvas.render(), _between_dots(piping, main)) - shown).max() \
-        < 25
+    assert np.abs(pixel_at(canvas, canvas.render(), _between_dots(piping, main)) - shown).max() < 25
     canvas.set_layer_visible("electrical", False)
     assert not canvas.busways.root.visible and not canvas.substation.root.visible
     assert canvas.piping.root.visible
@@ -301,13 +312,17 @@ def test_the_hall_view_shows_pipes_and_busways_over_the_racks(plant_window):
     busway = canvas.busways._boxes
     top = busway.center_m[4].copy()
     top[2] = busway.upper_m[4, 2]
-    np.testing.assert_allclose(pixel_at(canvas, image, top), 255 * canvas.busways.colors[4, :3],
-                               atol=25)
+    np.testing.assert_allclose(
+        pixel_at(canvas, image, top), 255 * canvas.busways.colors[4, :3], atol=25
+    )
     # the return line over the racks of CDU 4 (the higher of its two lines)
     length = np.linalg.norm(piping.end_m - piping.start_m, axis=1)
     header = int(np.argmax(np.where((piping.cdu == 4) & piping.is_return, length, 0.0)))
-    np.testing.assert_allclose(pixel_at(canvas, image, _between_dots(piping, header)),
-                               255 * piping.colors[header, :3], atol=25)
+    np.testing.assert_allclose(
+        pixel_at(canvas, image, _between_dots(piping, header)),
+        255 * piping.colors[header, :3],
+        atol=25,
+    )
 
 
 def test_theme_recolours_the_empty_charge_bars(plant_window):

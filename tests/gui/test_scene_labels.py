@@ -26,7 +26,7 @@ def test_labels_of_one_style_share_one_visual_across_adapters(make_window, qtbot
     assert set(texts) == set(styles.values())
     titles = next(t for t in texts if t.bold)
     hall_names = list(window.topology.hall_names)
-    assert titles.text[:len(hall_names)] == hall_names  # English: the scenario's names
+    assert titles.text[: len(hall_names)] == hall_names  # English: the scenario's names
     assert "Cooling yard" in titles.text and "Substation & backup power" in titles.text
     assert len(titles.pos) == len(titles.text)
     # no adapter keeps text visuals of its own
@@ -37,8 +37,7 @@ def test_labels_of_one_style_share_one_visual_across_adapters(make_window, qtbot
 def test_a_hidden_layer_blanks_only_its_own_labels(make_window, qtbot):
     window = make_window(running=False)
     canvas = window.canvas
-    qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible,
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible, timeout=30_000)
     titles = next(t for t in _text_visuals(canvas) if t.bold)
     canvas.set_layer_visible("electrical", False)
     assert "Substation & backup power" not in titles.text
@@ -56,8 +55,7 @@ def test_a_hidden_layer_blanks_only_its_own_labels(make_window, qtbot):
 def test_value_labels_change_only_their_own_text(make_window, qtbot):
     window = make_window(running=False)
     canvas = window.canvas
-    qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible,
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible, timeout=30_000)
     status = next(t for style, t in canvas.labels._visuals.items() if style.below)
     before = list(status.text)
     canvas.yard.set_text(canvas.yard.status, "facility water test")
@@ -88,8 +86,7 @@ def test_labels_are_drawn_after_every_adapter_so_no_box_covers_them(make_window,
     finally:
         VisualNode.draw = original
     texts = set(_text_visuals(canvas))
-    boxes = [k for k, node in enumerate(order)
-             if type(node).__name__ == "InstancedMesh"]
+    boxes = [k for k, node in enumerate(order) if type(node).__name__ == "InstancedMesh"]
     first_label = min(k for k, node in enumerate(order) if node in texts)
     assert boxes and first_label > max(boxes)
 
@@ -106,7 +103,7 @@ def _check_layout(canvas) -> list:
         x0, y0, x1, y1 = label.plate
         assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height, label
     for k, a in enumerate(placed):
-        for b in placed[k + 1:]:
+        for b in placed[k + 1 :]:
             assert not _overlaps(a.plate, b.plate), (a, b)
     return placed
 
@@ -129,15 +126,14 @@ def test_lay_out_moves_crowded_names_aside_and_keeps_plates_in_the_view():
     kept = plates[shown]
     for k, a in enumerate(kept):
         assert a[0] >= 0 and a[2] <= 400 and a[1] >= 0 and a[3] <= 300
-        for b in kept[k + 1:]:
+        for b in kept[k + 1 :]:
             assert not _overlaps(a, b)
 
 
 def test_every_hall_of_the_gigawatt_site_is_named_and_no_label_overlaps(make_window, qtbot):
     window = make_window("gigawatt", running=False)
     canvas = window.canvas
-    qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible,
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible, timeout=30_000)
     for view in ("site", "yard", "substation", *window.topology.hall_names):
         canvas.go_to(view, animate=False)
         canvas.render()
@@ -155,8 +151,7 @@ def test_every_hall_of_the_gigawatt_site_is_named_and_no_label_overlaps(make_win
 def test_labels_grow_with_the_view_and_stay_on_top(make_window, qtbot):
     window = make_window(running=False)
     canvas = window.canvas
-    qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible,
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible, timeout=30_000)
     canvas.render()
     height = canvas.canvas.size[1]
     canvas.labels.min_fraction = 1 / 40
@@ -185,8 +180,12 @@ def test_korean_mode_labels_the_scene_in_korean(make_window, qtbot, qapp):
     try:
         window = make_window(running=False)
         canvas = window.canvas
-        qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible
-                        and bool(canvas.labels.placed), timeout=30_000)
+        qtbot.waitUntil(
+            lambda: (
+                window.snapshot is not None and canvas.labels.visible and bool(canvas.labels.placed)
+            ),
+            timeout=30_000,
+        )
         canvas.render()
         texts = {label.text for label in canvas.labels.placed}
         assert "냉각 야드" in texts and "홀 1" in texts
@@ -202,7 +201,7 @@ def test_korean_mode_labels_the_scene_in_korean(make_window, qtbot, qapp):
         image = canvas.render().astype(int)
         title = next(label for label in canvas.labels.placed if label.text == "냉각 야드")
         x0, y0, x1, y1 = (round(v) for v in title.plate)
-        inner = image[y0 + 3:y1 - 3, x0 + 3:x1 - 3]
+        inner = image[y0 + 3 : y1 - 3, x0 + 3 : x1 - 3]
         bright = inner.mean(axis=2) > 160  # light text on the dark theme's plate
         assert bright.sum() > 40
     finally:

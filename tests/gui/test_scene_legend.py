@@ -13,16 +13,32 @@ from twin.gui._vispy.legend import scene_legend
 pytestmark = pytest.mark.gui
 
 # colours of parts that say nothing but what they are (a fan's blades, a bench's wood)
-STRUCTURAL = {"FAN_BLADES", "PUMP", "FINGER_RGBA", "PEDESTAL_RGBA", "BELT_RGBA",
-              "PART_RGBA", "BENCH_RGBA", "BODY_RGBA", "JOINT_RGBA", "WHEEL_RGBA",
-              "VISOR_RGBA", "SERVICE_CHASSIS_RGBA", "ARM_RGBA"}
+STRUCTURAL = {
+    "FAN_BLADES",
+    "PUMP",
+    "FINGER_RGBA",
+    "PEDESTAL_RGBA",
+    "BELT_RGBA",
+    "PART_RGBA",
+    "BENCH_RGBA",
+    "BODY_RGBA",
+    "JOINT_RGBA",
+    "WHEEL_RGBA",
+    "VISOR_RGBA",
+    "SERVICE_CHASSIS_RGBA",
+    "ARM_RGBA",
+}
 
 
 def _colour_constants():
     for module in (cdus, piping, robots, robot_parts, substation, workcells, yard, colors):
         for name, value in vars(module).items():
-            if (name.isupper() and isinstance(value, np.ndarray) and value.shape == (4,)
-                    and name not in STRUCTURAL):
+            if (
+                name.isupper()
+                and isinstance(value, np.ndarray)
+                and value.shape == (4,)
+                and name not in STRUCTURAL
+            ):
                 yield f"{module.__name__}.{name}", value
             if name.isupper() and isinstance(value, dict) and name not in STRUCTURAL:
                 for key, colour in value.items():
@@ -34,8 +50,11 @@ def test_every_colour_that_means_something_has_an_entry() -> None:
     shown = [entry.rgba for group in scene_legend() for entry in group.entries]
     constants = dict(_colour_constants())
     assert len(constants) >= 20
-    missing = [name for name, value in constants.items()
-               if not any(np.allclose(value, rgba) for rgba in shown)]
+    missing = [
+        name
+        for name, value in constants.items()
+        if not any(np.allclose(value, rgba) for rgba in shown)
+    ]
     assert not missing, f"colours without a legend entry: {missing}"
     for group in scene_legend():
         labels = [entry.label for entry in group.entries]
@@ -53,9 +72,12 @@ def test_the_window_draws_each_swatch_in_its_colour(make_window, qtbot) -> None:
         pixel = swatch.grab().toImage().pixelColor(swatch.width() // 2, swatch.height() // 2)
         assert pixel.rgb() == swatch_color(entry.rgba).rgb(), entry.label
     # the View menu shows and hides it like the other docks
-    assert any(action is window.legend_dock.toggleViewAction()
-               for menu in window.menuBar().actions() if menu.menu()
-               for action in menu.menu().actions())
+    assert any(
+        action is window.legend_dock.toggleViewAction()
+        for menu in window.menuBar().actions()
+        if menu.menu()
+        for action in menu.menu().actions()
+    )
 
 
 def test_a_mark_on_the_rack_colour_bar_carries_its_unit() -> None:

@@ -17,8 +17,10 @@ def _reach(canvas, corners: np.ndarray) -> tuple[float, np.ndarray]:
     width, height = canvas.canvas.size
     pixels, in_front = canvas.project(corners)
     assert in_front.all()
-    reach = max(np.abs(pixels[:, 0] - width / 2).max() / (width / 2),
-                np.abs(pixels[:, 1] - height / 2).max() / (height / 2))
+    reach = max(
+        np.abs(pixels[:, 0] - width / 2).max() / (width / 2),
+        np.abs(pixels[:, 1] - height / 2).max() / (height / 2),
+    )
     return reach, pixels
 
 
@@ -40,8 +42,10 @@ def test_the_start_view_frames_the_built_site_to_fill_the_view(make_window, qtbo
     # a resized view is framed again, and a camera someone moved stays where it is
     moved = canvas.current_viewpoint()
     window.resize(900, 900)
-    qtbot.waitUntil(lambda: canvas._framed_for == tuple(canvas.canvas.size)
-                    and canvas.canvas.size[0] < 900, timeout=30_000)
+    qtbot.waitUntil(
+        lambda: canvas._framed_for == tuple(canvas.canvas.size) and canvas.canvas.size[0] < 900,
+        timeout=30_000,
+    )
     assert canvas.current_viewpoint().center == pytest.approx(moved.center)
     canvas.go_to("site", animate=False)
     canvas.render()
@@ -78,12 +82,19 @@ def test_floors_are_pushed_behind_what_stands_on_them(make_window, qtbot):
         state = node._vshare.gl_state
         return state.get("polygon_offset_fill", False), state.get("polygon_offset")
 
-    ground, floors, pedestals = (offset(canvas.site.node), offset(canvas.halls.floor),
-                                 offset(canvas.workcells.node))
+    ground, floors, pedestals = (
+        offset(canvas.site.node),
+        offset(canvas.halls.floor),
+        offset(canvas.workcells.node),
+    )
     assert ground[0] and floors[0] and pedestals[0]
     assert ground[1][1] > floors[1][1] == pedestals[1][1] > 0  # ground behind the floors
     # what stands on them has none, and resets what a floor drawn before it set
-    for node in (canvas.halls.walls, canvas.racks.node, canvas.robots.boxes.node,
-                 canvas.robots.zones):
+    for node in (
+        canvas.halls.walls,
+        canvas.racks.node,
+        canvas.robots.boxes.node,
+        canvas.robots.zones,
+    ):
         assert offset(node) == (False, None)
         assert "polygon_offset_fill" in node._vshare.gl_state

@@ -63,8 +63,9 @@ def study_window(qtbot, qapp, results):
 
     vispy.use(app="pyside6", gl="gl+")  # as the window's start-up sets it
     replays: list = []
-    window = StudyWindow(load_study_runs(results),
-                         lambda folder: replay_window(folder, "dark", replays).show())
+    window = StudyWindow(
+        load_study_runs(results), lambda folder: replay_window(folder, "dark", replays).show()
+    )
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -91,13 +92,17 @@ def test_the_table_lists_every_run_and_sorts_by_a_clicked_column(study_window, q
     assert _shown(window, "run_id")[0] == "reference"
     header = window.table.horizontalHeader()
     column = _column(window, "tokens_lost")
-    at = QPoint(header.sectionViewportPosition(column) + header.sectionSize(column) // 2,
-                header.height() // 2)
+    at = QPoint(
+        header.sectionViewportPosition(column) + header.sectionSize(column) // 2,
+        header.height() // 2,
+    )
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=at)
     qtbot.waitUntil(lambda: header.sortIndicatorSection() == column)
     values = window.runs.column("tokens_lost").values
-    order = [window.runs.run_ids[window.proxy.mapToSource(window.proxy.index(r, 0)).row()]
-             for r in range(window.proxy.rowCount())]
+    order = [
+        window.runs.run_ids[window.proxy.mapToSource(window.proxy.index(r, 0)).row()]
+        for r in range(window.proxy.rowCount())
+    ]
     shown = [values[window.runs.run_ids.index(r)] for r in order]
     ascending = header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
     assert shown == sorted(shown, reverse=not ascending)
@@ -116,8 +121,10 @@ def test_the_chart_follows_the_axes_and_a_clicked_point_picks_its_run(study_wind
     assert sorted(window.scatter.data["x"].tolist()) == sorted(xs.tolist())
     # click the point of sweep-000004 (36 C, utilization 0.7)
     row = window.runs.run_ids.index("sweep-000004")
-    target = (window.runs.column(UTILIZATION).values[row],
-              window.runs.column("tokens_lost").values[row])
+    target = (
+        window.runs.column(UTILIZATION).values[row],
+        window.runs.column("tokens_lost").values[row],
+    )
     view_box = window.plot.getPlotItem().getViewBox()
     qtbot.waitUntil(lambda: view_box.viewRange()[0][0] <= 0.4 and view_box.viewRange()[0][1] >= 1)
     scene_at = view_box.mapViewToScene(QPointF(*target))
@@ -133,7 +140,8 @@ def test_the_chart_follows_the_axes_and_a_clicked_point_picks_its_run(study_wind
 
 
 def test_a_run_double_clicked_in_the_table_opens_as_a_replay_of_its_rerun(
-        study_window, qtbot, results):
+    study_window, qtbot, results
+):
     from PySide6.QtCore import Qt
 
     window, replays = study_window
@@ -144,8 +152,7 @@ def test_a_run_double_clicked_in_the_table_opens_as_a_replay_of_its_rerun(
     qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: window.selected_run() == "sweep-000005")
     with qtbot.waitSignal(window.replay_opened, timeout=120000) as opened:
-        qtbot.mouseDClick(window.table.viewport(), Qt.MouseButton.LeftButton,
-                          pos=rect.center())
+        qtbot.mouseDClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert opened.args[0] == recording_folder(results, "sweep-000005") / "recording"
     assert len(replays) == 1
     replay = replays[0]
@@ -157,7 +164,8 @@ def test_a_run_double_clicked_in_the_table_opens_as_a_replay_of_its_rerun(
 
 
 def test_twin_gui_study_opens_the_view_and_refuses_a_folder_that_is_not_one(
-        results, tmp_path, capsys):
+    results, tmp_path, capsys
+):
     assert main(["gui", "--study", str(tmp_path)]) == 2
     assert "is not a 'twin study' results folder" in capsys.readouterr().err
     assert main(["gui", "--study", str(results), "--scenario", "single-rack"]) == 2
@@ -169,10 +177,24 @@ def test_twin_gui_study_opens_the_view_and_refuses_a_folder_that_is_not_one(
     assert "holds no finished runs" in capsys.readouterr().err
     shot = tmp_path / "study.png"
     done = subprocess.run(
-        [sys.executable, "-m", "twin", "gui", "--study", str(results), "--exit-after", "2",
-         "--screenshot", str(shot)],
-        capture_output=True, text=True, timeout=120, env=os.environ.copy(),
-        cwd=Path(__file__).resolve().parents[2])
+        [
+            sys.executable,
+            "-m",
+            "twin",
+            "gui",
+            "--study",
+            str(results),
+            "--exit-after",
+            "2",
+            "--screenshot",
+            str(shot),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {**report, "study": "view-sweep", "runs_shown": 7, "points": 6}

@@ -21,7 +21,7 @@ from twin.scenario import ScenarioError, builtin_scenarios, load, loads
 from twin.scenario.files import parse_toml
 from twin.scenario.schema import CduLoss, CoolantLeak, Heatwave, PumpTrip, WorkloadSurge
 
-TIMELINE = '''
+TIMELINE = """
 # --- the what-if timeline ------------------------------------------------
 [[events]]  # first the pump
 at_s = "4h"        # a shift change
@@ -49,7 +49,7 @@ kind = "coolant-leak"
 at_s = 18000
 target = "CDU"
 rate_lpm = 2.0
-'''
+"""
 
 
 @pytest.fixture
@@ -81,16 +81,21 @@ def test_changing_the_kind_drops_the_keys_it_lacks_and_adds_those_it_needs(scena
     loss = CduLoss(kind="cdu-loss", at_s=pump.at_s, target="CDU")
     later = pump.model_copy(update={"at_s": 5 * 3600.0, "pumps": 1})
     new = with_timeline(text, [(0, loss), (1, heat), (2, leak)])
-    assert "[[events]]  # first the pump\nat_s = \"4h\"        # a shift change\n" \
-           "kind = \"cdu-loss\"\ntarget = \"CDU\"\n\n" in new
+    assert (
+        '[[events]]  # first the pump\nat_s = "4h"        # a shift change\n'
+        'kind = "cdu-loss"\ntarget = "CDU"\n\n' in new
+    )
     assert load_text(new).events == [loss, heat, leak]
     # changed values are written in place; the unchanged keep their comments
     new = with_timeline(text, [(0, later), (1, heat), (2, leak)])
-    assert '[[events]]  # first the pump\nat_s = "5h"\nkind = "pump-trip"\n' \
-           'target = "CDU"\npumps = 1\n\n' in new
+    assert (
+        '[[events]]  # first the pump\nat_s = "5h"\nkind = "pump-trip"\n'
+        'target = "CDU"\npumps = 1\n\n' in new
+    )
     assert load_text(new).events == [later, heat, leak]
-    surge = WorkloadSurge(kind="workload-surge", at_s=leak.at_s, halls=["lab"],
-                          utilization_step=0.2, duration_s=600.0)
+    surge = WorkloadSurge(
+        kind="workload-surge", at_s=leak.at_s, halls=["lab"], utilization_step=0.2, duration_s=600.0
+    )
     new = with_timeline(text, [(0, pump), (1, heat), (2, surge)])
     assert load_text(new).events == [pump, heat, surge]
     assert 'halls = ["lab"]\nutilization_step = 0.2\nduration_s = "10min"\n' in new
@@ -104,18 +109,20 @@ def test_removed_events_go_with_the_comments_directly_above_them(scenario_file):
     assert "\n\n\n" not in new
     assert load_text(new).events == [pump, leak]
     # everything else is as it was, comments included
-    heatwave = text[text.index("# the heatwave"):text.index("[[workloads]]\nname = \"burst\"")]
+    heatwave = text[text.index("# the heatwave") : text.index('[[workloads]]\nname = "burst"')]
     assert new == text.replace(heatwave, "")
     none_left = with_timeline(text, [])
     assert "[[events]]" not in none_left and load_text(none_left).events == []
-    assert "[[workloads]]\nname = \"burst\"" in none_left
+    assert '[[workloads]]\nname = "burst"' in none_left
 
 
 def test_new_events_are_appended_as_tables(scenario_file):
     text = scenario_file.read_text(encoding="utf-8")
     events = load(scenario_file).events
-    added = [CduLoss(kind="cdu-loss", at_s=7 * 3600.0, target="CDU"),
-             PumpTrip(kind="pump-trip", at_s=100000.5, target="CDU")]
+    added = [
+        CduLoss(kind="cdu-loss", at_s=7 * 3600.0, target="CDU"),
+        PumpTrip(kind="pump-trip", at_s=100000.5, target="CDU"),
+    ]
     new = with_timeline(text, [*enumerate(events), *((None, e) for e in added)])
     assert new.startswith(text)
     assert load_text(new).events == [*events, *added]
@@ -131,8 +138,9 @@ def test_save_writes_the_whole_timeline_and_the_file_loads_back_equal(scenario_f
     assert scenario.events == [pump, moved, added] == load(scenario_file).events
     before = parse_toml(builtin_scenarios()["single-rack"].read_text(encoding="utf-8"), "")
     after = parse_toml(scenario_file.read_text(encoding="utf-8"), "")
-    assert {k: v for k, v in after.items() if k not in ("events", "workloads")} == \
-        {k: v for k, v in before.items() if k not in ("events", "workloads")}
+    assert {k: v for k, v in after.items() if k not in ("events", "workloads")} == {
+        k: v for k, v in before.items() if k not in ("events", "workloads")
+    }
     assert not scenario_file.with_name("bench.toml.partial").exists()
 
 
@@ -150,16 +158,18 @@ def test_a_bad_event_is_refused_and_the_file_stays_as_it_was(scenario_file):
     before = scenario_file.read_text(encoding="utf-8")
     opened = load(scenario_file).events
     with pytest.raises(ScenarioError, match="no CDU named 'CDU-9'"):
-        save_timeline(scenario_file, [*enumerate(opened), (None, PumpTrip(
-            kind="pump-trip", at_s=10.0, target="CDU-9"))], opened)
+        save_timeline(
+            scenario_file,
+            [*enumerate(opened), (None, PumpTrip(kind="pump-trip", at_s=10.0, target="CDU-9"))],
+            opened,
+        )
     assert scenario_file.read_text(encoding="utf-8") == before
     assert not scenario_file.with_name("bench.toml.partial").exists()
 
 
 def test_a_file_whose_timeline_changed_on_disk_is_not_overwritten(scenario_file):
     opened = load(scenario_file).events
-    edited = scenario_file.read_text(encoding="utf-8").replace('at_s = "260min"',
-                                                                'at_s = "270min"')
+    edited = scenario_file.read_text(encoding="utf-8").replace('at_s = "260min"', 'at_s = "270min"')
     scenario_file.write_text(edited, encoding="utf-8")
     with pytest.raises(ScenarioError, match="changed outside the window"):
         save_timeline(scenario_file, list(enumerate(opened))[:2], opened)
@@ -191,9 +201,16 @@ def test_an_interrupted_save_leaves_the_old_file_whole(scenario_file, monkeypatc
 
 
 def test_event_tables_write_units_lists_and_quotes():
-    text = event_toml(WorkloadSurge(kind="workload-surge", at_s=90.0, halls=["hall-1"],
-                                    row_groups=["H1-R"], utilization_step=-0.5,
-                                    duration_s=900.0))
+    text = event_toml(
+        WorkloadSurge(
+            kind="workload-surge",
+            at_s=90.0,
+            halls=["hall-1"],
+            row_groups=["H1-R"],
+            utilization_step=-0.5,
+            duration_s=900.0,
+        )
+    )
     assert text.splitlines()[0] == "[[events]]"
     assert 'at_s = "90s"' in text and 'duration_s = "15min"' in text
     assert 'row_groups = ["H1-R"]' in text and "utilization_step = -0.5" in text

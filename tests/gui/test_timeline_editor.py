@@ -15,7 +15,7 @@ from twin.sim.engine import Simulation
 
 pytestmark = pytest.mark.gui
 
-TIMELINE = '''
+TIMELINE = """
 # the valve seizes ten minutes in
 [[events]]
 at_s = "10min"
@@ -28,7 +28,7 @@ at_s = "30min"
 kind = "coolant-leak"
 target = "CDU"
 rate_lpm = 5.0
-'''
+"""
 STUCK = ValveStuck(kind="valve-stuck", at_s=600.0, target="CDU")
 LEAK = CoolantLeak(kind="coolant-leak", at_s=1800.0, target="CDU", rate_lpm=5.0)
 
@@ -47,15 +47,20 @@ def bench(make_window, qtbot, bench_file):
     that runs the simulation on to a time and waits until the window shows it."""
     scenario = load(bench_file)
     simulation = Simulation(scenario, dt_s=10.0)
-    window = make_window(str(bench_file), simulation=simulation, running=False,
-                         source=str(bench_file))
+    window = make_window(
+        str(bench_file), simulation=simulation, running=False, source=str(bench_file)
+    )
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     window.ask_unsaved = lambda: "discard"  # the window closes after the test unasked
 
     def run_to(time_s: float) -> None:
         window.runner.step(round((time_s - window.snapshot.time_s) / simulation.dt_s))
-        qtbot.waitUntil(lambda: window.snapshot.time_s >= time_s - 1e-6
-                        and window.timeline._time_s >= time_s - 1e-6, timeout=30_000)
+        qtbot.waitUntil(
+            lambda: (
+                window.snapshot.time_s >= time_s - 1e-6 and window.timeline._time_s >= time_s - 1e-6
+            ),
+            timeout=30_000,
+        )
 
     return window, simulation, run_to
 
@@ -141,14 +146,16 @@ def test_bad_input_is_shown_at_its_field_and_cannot_be_accepted(bench, qtbot):
     assert dialog.problem_labels["pumps"].text() == "must be from 1 to 8 (got 12)"
     assert not dialog.ok_button.isEnabled()
     fill(dialog, "pump-trip", at_s="2min", target="CDU", pumps="1")
-    assert "120 s is not after the simulated time now (300 s)" in \
-        dialog.problem_labels["at_s"].text()
+    assert (
+        "120 s is not after the simulated time now (300 s)" in dialog.problem_labels["at_s"].text()
+    )
     fill(dialog, "pump-trip", at_s="half an hour")
-    assert "'half an hour' is not a duration; write a number with a unit" in \
-        dialog.problem_labels["at_s"].text()
+    assert (
+        "'half an hour' is not a duration; write a number with a unit"
+        in dialog.problem_labels["at_s"].text()
+    )
     fill(dialog, "coolant-leak", at_s="1h", target="CDU", rate_lpm="0")
-    assert dialog.problem_labels["rate_lpm"].text() == \
-        "a coolant-leak needs a rate above zero"
+    assert dialog.problem_labels["rate_lpm"].text() == "a coolant-leak needs a rate above zero"
     dialog.accept()  # refused: nothing is scheduled
     assert dialog.isVisible() and dialog.event is None
     assert [entry.event for entry in timeline.rows] == [STUCK, LEAK]
@@ -160,8 +167,10 @@ def test_events_that_have_happened_are_greyed_and_cannot_be_changed(bench, qtbot
     run_to(900.0)
     timeline = window.timeline
     assert timeline.table.item(0, 4).text() == "done"
-    assert timeline.table.item(0, 0).foreground().color() != \
-        timeline.table.item(1, 0).foreground().color()
+    assert (
+        timeline.table.item(0, 0).foreground().color()
+        != timeline.table.item(1, 0).foreground().color()
+    )
     timeline.table.selectRow(0)
     assert not timeline.edit_button.isEnabled() and not timeline.remove_button.isEnabled()
     assert timeline.edit_row(0) is None and not timeline.remove_row(0)
@@ -182,10 +191,11 @@ def test_after_a_reset_injected_events_read_as_applied_before_it(bench, qtbot):
     qtbot.waitUntil(lambda: window.timeline._time_s < 300.0, timeout=30_000)
     row = next(i for i, entry in enumerate(window.timeline.rows) if entry.origin == "operator")
     assert window.timeline.table.item(row, 4).text() == "applied before a reset"
-    upcoming = next(i for i, entry in enumerate(window.timeline.rows)
-                    if entry.origin == "scenario")
-    assert window.timeline.table.item(row, 0).foreground().color() != \
-        window.timeline.table.item(upcoming, 0).foreground().color()
+    upcoming = next(i for i, entry in enumerate(window.timeline.rows) if entry.origin == "scenario")
+    assert (
+        window.timeline.table.item(row, 0).foreground().color()
+        != window.timeline.table.item(upcoming, 0).foreground().color()
+    )
 
 
 def test_the_saved_timeline_loads_back_equal_with_the_comments_kept(bench, bench_file, qtbot):
@@ -202,12 +212,12 @@ def test_the_saved_timeline_loads_back_equal_with_the_comments_kept(bench, bench
     text = bench_file.read_text(encoding="utf-8")
     assert "# and the loop leaks at half past" in text
     assert "# the valve seizes" not in text  # it went with its event
-    assert text.startswith(builtin_scenarios()["single-rack"].read_text(encoding="utf-8")
-                           .rstrip("\n"))
+    assert text.startswith(
+        builtin_scenarios()["single-rack"].read_text(encoding="utf-8").rstrip("\n")
+    )
 
 
-def test_a_built_in_scenario_is_saved_as_a_user_file(make_window, qtbot, tmp_path,
-                                                       monkeypatch):
+def test_a_built_in_scenario_is_saved_as_a_user_file(make_window, qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     offered = []
 
@@ -216,8 +226,12 @@ def test_a_built_in_scenario_is_saved_as_a_user_file(make_window, qtbot, tmp_pat
         return path, filters
 
     monkeypatch.setattr(main_window.QFileDialog, "getSaveFileName", save_dialog)
-    window = make_window("single-rack", simulation=Simulation(load("single-rack"), dt_s=10.0),
-                         running=False, source="single-rack")
+    window = make_window(
+        "single-rack",
+        simulation=Simulation(load("single-rack"), dt_s=10.0),
+        running=False,
+        source="single-rack",
+    )
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     window.ask_unsaved = lambda: "discard"
     dialog = window.timeline.add_event()

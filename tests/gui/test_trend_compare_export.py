@@ -33,10 +33,16 @@ def _reference_it_kw(times: np.ndarray) -> np.ndarray:
 
 def _reference(source: str = "baseline.csv") -> SiteSeries:
     t = REFERENCE_TIMES
-    return SiteSeries(source, {"time_s": t, "facility_power_kw": 1.1 * _reference_it_kw(t),
-                               "it_power_kw": _reference_it_kw(t),
-                               "gpu_temp_max_c": _reference_gpu_c(t)},
-                      {"scenario": SCENARIO.scenario.name})
+    return SiteSeries(
+        source,
+        {
+            "time_s": t,
+            "facility_power_kw": 1.1 * _reference_it_kw(t),
+            "it_power_kw": _reference_it_kw(t),
+            "gpu_temp_max_c": _reference_gpu_c(t),
+        },
+        {"scenario": SCENARIO.scenario.name},
+    )
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
@@ -82,8 +88,9 @@ def test_csv_has_the_compared_runs_series_in_columns_of_their_own(panel, tmp_pat
     times = REFERENCE_TIMES[REFERENCE_TIMES <= 945.0]
     np.testing.assert_array_equal(columns[f"{gpu_b}_x"], times)
     np.testing.assert_allclose(columns[f"{gpu_b}_y"], _reference_gpu_c(times))
-    np.testing.assert_allclose(columns["IT power (B: baseline.csv) [MW]_y"],
-                               _reference_it_kw(times) / 1000)
+    np.testing.assert_allclose(
+        columns["IT power (B: baseline.csv) [MW]_y"], _reference_it_kw(times) / 1000
+    )
     np.testing.assert_allclose(columns["IT power (A: single-rack (live)) [MW]_y"], 40.0)
     # what the other run did not record, and the plots hidden, have no columns
     assert "Import cap (A: single-rack (live)) [MW]_y" in columns
@@ -94,10 +101,13 @@ def test_csv_has_the_compared_runs_series_in_columns_of_their_own(panel, tmp_pat
     panel.set_units(UnitSystem.US_CUSTOMARY)
     panel.export_csv(path)
     columns = _read(path)
-    np.testing.assert_allclose(columns["Hottest GPU (B: baseline.csv) [°F]_y"],
-                               _reference_gpu_c(times) * 9 / 5 + 32)
-    np.testing.assert_allclose(columns["Hottest GPU (A: single-rack (live)) [°F]_y"],
-                               np.repeat(70.0 + minutes, 2) * 9 / 5 + 32)
+    np.testing.assert_allclose(
+        columns["Hottest GPU (B: baseline.csv) [°F]_y"], _reference_gpu_c(times) * 9 / 5 + 32
+    )
+    np.testing.assert_allclose(
+        columns["Hottest GPU (A: single-rack (live)) [°F]_y"],
+        np.repeat(70.0 + minutes, 2) * 9 / 5 + 32,
+    )
 
     panel.set_reference(None)
     panel.export_csv(path)
@@ -114,8 +124,9 @@ def test_the_difference_view_exports_a_minus_b(panel, tmp_path):
     columns = _read(path)
     x = columns["Hottest GPU (A − B) [°C]_x"]
     np.testing.assert_array_equal(x, np.repeat(60.0 * np.arange(11), 2))
-    np.testing.assert_allclose(columns["Hottest GPU (A − B) [°C]_y"],
-                               70.0 + x / 60.0 - _reference_gpu_c(x))
+    np.testing.assert_allclose(
+        columns["Hottest GPU (A − B) [°C]_y"], 70.0 + x / 60.0 - _reference_gpu_c(x)
+    )
     assert not any("(B:" in name or "(A:" in name for name in columns)
     assert not any(name.startswith("Import cap") for name in columns)  # nothing to subtract
 
@@ -125,18 +136,23 @@ def _rgb(path: Path) -> np.ndarray:
 
     image = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB888)
     rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1)
-    return rows[:, :3 * image.width()].reshape(image.height(), image.width(), 3).astype(int)
+    return rows[:, : 3 * image.width()].reshape(image.height(), image.width(), 3).astype(int)
 
 
-def test_a_window_comparing_with_a_run_table_exports_both_runs(make_window, qtbot, tmp_path,
-                                                               monkeypatch):
+def test_a_window_comparing_with_a_run_table_exports_both_runs(
+    make_window, qtbot, tmp_path, monkeypatch
+):
     from PySide6.QtWidgets import QFileDialog
 
     table = tmp_path / "baseline.csv"
-    rows = "".join(f"{t},{1.1 * _reference_it_kw(t)},{_reference_it_kw(t)},"
-                   f"{_reference_gpu_c(t)}\n" for t in REFERENCE_TIMES)
-    table.write_text(f"# scenario: {SCENARIO.scenario.name}\n"
-                     "time_s,facility_power_kw,it_power_kw,gpu_temp_max_c\n" + rows)
+    rows = "".join(
+        f"{t},{1.1 * _reference_it_kw(t)},{_reference_it_kw(t)},{_reference_gpu_c(t)}\n"
+        for t in REFERENCE_TIMES
+    )
+    table.write_text(
+        f"# scenario: {SCENARIO.scenario.name}\n"
+        "time_s,facility_power_kw,it_power_kw,gpu_temp_max_c\n" + rows
+    )
     simulation = FakeSimulation(SCENARIO)
     window = make_window("single-rack", simulation=simulation, running=False)
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
@@ -172,7 +188,10 @@ def test_a_window_comparing_with_a_run_table_exports_both_runs(make_window, qtbo
     trends.export_png(hidden)
     rows, columns = np.nonzero(np.abs(_rgb(shown) - _rgb(hidden)).max(axis=2) > 40)
     assert len(rows) > 50
-    area = view.plot.getViewBox().sceneBoundingRect().translated(
-        -trends.graphics.ci.sceneBoundingRect().topLeft())
+    area = (
+        view.plot.getViewBox()
+        .sceneBoundingRect()
+        .translated(-trends.graphics.ci.sceneBoundingRect().topLeft())
+    )
     assert area.top() <= rows.min() and rows.max() <= area.bottom()
     assert area.left() <= columns.min() and columns.max() <= area.right()

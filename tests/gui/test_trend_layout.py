@@ -38,12 +38,21 @@ def _feed(window, qtbot) -> None:
     for minute in range(MINUTES + 1):
         site = dict(base.site)
         wave = math.sin(minute / 3)
-        site.update(it_power_kw=40_000 + 3_000 * wave, facility_power_kw=44_000 + 3_000 * wave,
-                    grid_import_kw=44_000, gpu_temp_max_c=70 + 8 * wave, tcs_supply_c=35.0,
-                    tcs_return_c=45.0, fws_supply_c=30.0, tokens_per_s=1.4e8 + 2e7 * wave,
-                    pue=1.1 + 0.02 * wave, bess_soc=0.8 - 0.01 * minute,
-                    throttled_gpus=float(minute % 4), cost_krw_per_h=2e6 + 1e5 * wave,
-                    co2_kg_per_h=20_000 + 1_000 * wave)
+        site.update(
+            it_power_kw=40_000 + 3_000 * wave,
+            facility_power_kw=44_000 + 3_000 * wave,
+            grid_import_kw=44_000,
+            gpu_temp_max_c=70 + 8 * wave,
+            tcs_supply_c=35.0,
+            tcs_return_c=45.0,
+            fws_supply_c=30.0,
+            tokens_per_s=1.4e8 + 2e7 * wave,
+            pue=1.1 + 0.02 * wave,
+            bess_soc=0.8 - 0.01 * minute,
+            throttled_gpus=float(minute % 4),
+            cost_krw_per_h=2e6 + 1e5 * wave,
+            co2_kg_per_h=20_000 + 1_000 * wave,
+        )
         window.trends.append(dataclasses.replace(base, time_s=60.0 * minute, site=site))
     _wait_drawn(window, qtbot)
 
@@ -99,8 +108,11 @@ def _assert_readable(trends, legends_cut: bool = False) -> None:
         assert viewbox.contains(caption), f"{key}: the caption is cut off"
         # the caption is really drawn: light text on the dark theme's background
         corner = trends.graphics.mapFromScene(caption.center())
-        lightness = [QColor(image.pixel(corner.x() + dx, corner.y() + dy)).lightness()
-                     for dx in range(-20, 20) for dy in range(-4, 5)]
+        lightness = [
+            QColor(image.pixel(corner.x() + dx, corner.y() + dy)).lightness()
+            for dx in range(-20, 20)
+            for dy in range(-4, 5)
+        ]
         assert max(lightness) - min(lightness) > 80, key
         labels = _value_labels(view)
         assert len(labels) >= 2, f"{key}: value labels {[text for _, text in labels]}"
@@ -119,10 +131,17 @@ def _assert_readable(trends, legends_cut: bool = False) -> None:
 def _reference() -> SiteSeries:
     times = np.arange(0.0, 1801.0, 30.0)
     wave = np.cos(times / 200)
-    return SiteSeries("baseline.csv", {
-        "time_s": times, "facility_power_kw": 45_000 + 2_000 * wave,
-        "it_power_kw": 41_000 + 2_000 * wave, "gpu_temp_max_c": 65 + 5 * wave,
-        "tokens_per_s": 1.3e8 + 1e7 * wave}, {"scenario": SCENARIO})
+    return SiteSeries(
+        "baseline.csv",
+        {
+            "time_s": times,
+            "facility_power_kw": 45_000 + 2_000 * wave,
+            "it_power_kw": 41_000 + 2_000 * wave,
+            "gpu_temp_max_c": 65 + 5 * wave,
+            "tokens_per_s": 1.3e8 + 1e7 * wave,
+        },
+        {"scenario": SCENARIO},
+    )
 
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
@@ -131,7 +150,8 @@ def test_the_default_plots_are_readable_without_scrolling(make_window, qtbot, si
     _feed(window, qtbot)
     trends = window.trends
     assert [view.spec.key for view in trends.shown_views()] == [
-        plot.key for plot in SITE_PLOTS if plot.shown]
+        plot.key for plot in SITE_PLOTS if plot.shown
+    ]
     assert trends.scroll_area.verticalScrollBar().maximum() == 0  # all in view
     _assert_readable(trends)
     captions = [view.caption.textItem.toPlainText() for view in trends.shown_views()]
@@ -147,7 +167,8 @@ def test_the_default_plots_are_readable_without_scrolling(make_window, qtbot, si
     trends.set_difference(True)
     trends.graphics.grab()
     assert trends.site_views["temperatures"].caption.textItem.toPlainText() == (
-        "Temperature A − B (°C)")
+        "Temperature A − B (°C)"
+    )
     _assert_readable(trends)
     trends.set_difference(False)
 
@@ -166,12 +187,15 @@ def test_plots_that_do_not_fit_keep_their_height_and_scroll(make_window, qtbot):
     trends = window.trends
     for key in trends.plot_actions:
         trends.set_plot_shown(key, True)
-    trends.set_selection("rack A-01", (
-        ("GPU temperature", "°C", lambda s: s.site["gpu_temp_max_c"]),
-        ("Inlet", "°C", lambda s: s.site["tcs_supply_c"]),
-        # a span that pyqtgraph would label every 20 kW, 10 px apart at the least height
-        ("Power", "kW", lambda s: s.site["it_power_kw"] / 75),
-    ))
+    trends.set_selection(
+        "rack A-01",
+        (
+            ("GPU temperature", "°C", lambda s: s.site["gpu_temp_max_c"]),
+            ("Inlet", "°C", lambda s: s.site["tcs_supply_c"]),
+            # a span that pyqtgraph would label every 20 kW, 10 px apart at the least height
+            ("Power", "kW", lambda s: s.site["it_power_kw"] / 75),
+        ),
+    )
     _feed(window, qtbot)
     shown = trends.shown_views()
     assert len(shown) == len(SITE_PLOTS) + 2
@@ -208,8 +232,10 @@ def _tick_labels(axis) -> list[tuple[float, str]]:
     finally:
         painter.end()
     view = axis.scene().views()[0]
-    return [(view.viewport().mapToGlobal(view.mapFromScene(axis.mapToScene(rect.center())))
-             .x(), text) for rect, _, text in texts]
+    return [
+        (view.viewport().mapToGlobal(view.mapFromScene(axis.mapToScene(rect.center()))).x(), text)
+        for rect, _, text in texts
+    ]
 
 
 def test_the_time_axis_stays_in_view_while_the_plots_scroll(make_window, qtbot):
@@ -249,8 +275,10 @@ def test_the_time_axis_stays_in_view_while_the_plots_scroll(make_window, qtbot):
     image = trends.grab().toImage()
     corner = pinned.mapTo(trends, QPoint(0, 0))
     row = corner.y() + pinned.height() - 8
-    lightness = [QColor(image.pixel(x, row)).lightness()
-                 for x in range(corner.x() + 80, corner.x() + pinned.width() - 20)]
+    lightness = [
+        QColor(image.pixel(x, row)).lightness()
+        for x in range(corner.x() + 80, corner.x() + pinned.width() - 20)
+    ]
     assert max(lightness) - min(lightness) > 80
 
     # panning the plots moves it along

@@ -35,16 +35,18 @@ def test_limits_come_from_the_rack_types_and_the_alarm_points() -> None:
     assert not throttle.trip
     assert trip.label == "GPU trip" and trip.trip
     assert any("GPU alarm HH" in limit.label for limit in limits["temperatures"])
-    assert any(limit.label.startswith("Facility water alarm H")
-               for limit in limits["temperatures"])
+    assert any(limit.label.startswith("Facility water alarm H") for limit in limits["temperatures"])
     assert [limit.value for limit in limits["temperatures"]] == sorted(temperatures)
     soc = [limit.label for limit in limits["bess"]]
     assert soc == ["State of charge alarm LL (high)", "State of charge alarm L (low)"]
     # two rack types with their own temperatures: a line for each
     data = SEOUL.model_dump()
     first = next(iter(data["rack_types"].values()))
-    data["rack_types"]["hotter"] = dict(first, gpu_throttle_c=first["gpu_throttle_c"] + 3,
-                                        gpu_critical_c=first["gpu_critical_c"] + 3)
+    data["rack_types"]["hotter"] = dict(
+        first,
+        gpu_throttle_c=first["gpu_throttle_c"] + 3,
+        gpu_critical_c=first["gpu_critical_c"] + 3,
+    )
     data["halls"][0]["rows"][0]["rack_type"] = "hotter"
     labels = [limit.label for limit in _limits(SEOUL.model_validate(data))["temperatures"]]
     assert sum(label == "GPU trip" for label in labels) == 2
@@ -94,14 +96,17 @@ def test_event_markers_on_every_plot_named_on_the_top_one(panel) -> None:
         assert named == ([label for _t, label in markers] if key == shown[0] else [])
     panel.set_plot_shown(shown[0], False)  # the next plot down takes the names
     assert [line.label.format for line in panel.site_views[shown[1]].event_lines] == [
-        "cdu-loss CDU", "pump-trip H1-CDU-03"]
+        "cdu-loss CDU",
+        "pump-trip H1-CDU-03",
+    ]
     panel.set_events([])  # the run started again
     assert all(not view.event_lines for view in panel.site_views.values())
 
 
 def test_the_window_marks_events_once_past_and_draws_the_limits(make_window, qtbot) -> None:
-    window = make_window("seoul-ai-factory", simulation=FakeSimulation(SEOUL, dt_s=3600.0),
-                         running=False)
+    window = make_window(
+        "seoul-ai-factory", simulation=FakeSimulation(SEOUL, dt_s=3600.0), running=False
+    )
     temperatures = window.trends.site_views["temperatures"]
     assert any(limit.label == "GPU trip" for limit, _line in temperatures.limits)
     first_event_s = min(event.at_s for event in SEOUL.events)
@@ -109,16 +114,23 @@ def test_the_window_marks_events_once_past_and_draws_the_limits(make_window, qtb
     assert temperatures.event_lines == []
     for _ in range(int(first_event_s // 3600) + 1):
         window.step()
-    qtbot.waitUntil(lambda: any(line.value() == first_event_s
-                                for line in temperatures.event_lines), timeout=10000)
+    qtbot.waitUntil(
+        lambda: any(line.value() == first_event_s for line in temperatures.event_lines),
+        timeout=10000,
+    )
 
 
 def test_a_fast_swing_reads_as_an_envelope_between_two_lines(panel) -> None:
     base = FakeSimulation(SEOUL).snapshot()
     # a training swing much faster than a bin: 60 and 70 °C alternating, twenty to a bin
     for k in range(400):
-        panel.append(dataclasses.replace(base, time_s=k * 0.05, site={
-            **base.site, "gpu_temp_max_c": 70.0 if k % 2 else 60.0 + k / 100}))
+        panel.append(
+            dataclasses.replace(
+                base,
+                time_s=k * 0.05,
+                site={**base.site, "gpu_temp_max_c": 70.0 if k % 2 else 60.0 + k / 100},
+            )
+        )
     panel.refresh()
     view = panel.site_views["temperatures"]
     k = [series.label for series in view.spec.series].index("Hottest GPU")

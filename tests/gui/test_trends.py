@@ -54,19 +54,24 @@ def curve_data(panel: TrendPanel, key: str, label: str) -> tuple[np.ndarray, np.
 
 
 def test_appended_snapshots_appear_in_the_curves_in_display_units(panel, base):
-    for t, it_kw, gpu_c, soc in ((0.0, 1000.0, 60.0, 0.5), (10.0, 2000.0, 70.0, 0.6),
-                                  (20.0, 1500.0, 65.0, 0.7)):
+    for t, it_kw, gpu_c, soc in (
+        (0.0, 1000.0, 60.0, 0.5),
+        (10.0, 2000.0, 70.0, 0.6),
+        (20.0, 1500.0, 65.0, 0.7),
+    ):
         panel.append(at(base, t, it_power_kw=it_kw, gpu_temp_max_c=gpu_c, bess_soc=soc))
     panel.refresh()
     x, y = curve_data(panel, "power", "IT power")
     # each bin is drawn as its minimum and its maximum at the time of its latest sample
     np.testing.assert_allclose(x, [0, 0, 10, 10, 20, 20])
     np.testing.assert_allclose(y, [1.0, 1.0, 2.0, 2.0, 1.5, 1.5])  # MW
-    np.testing.assert_allclose(curve_data(panel, "temperatures", "Hottest GPU")[1][::2],
-                               [60, 70, 65])
+    np.testing.assert_allclose(
+        curve_data(panel, "temperatures", "Hottest GPU")[1][::2], [60, 70, 65]
+    )
     panel.set_plot_shown("bess", True)  # hidden plots are not drawn until shown
-    np.testing.assert_allclose(curve_data(panel, "bess", "State of charge")[1][::2],
-                               [50, 60, 70])  # %
+    np.testing.assert_allclose(
+        curve_data(panel, "bess", "State of charge")[1][::2], [50, 60, 70]
+    )  # %
     cap = curve_data(panel, "power", "Import cap")[1]
     np.testing.assert_allclose(cap, base.power.grid_import_cap_kw / 1000)
 
@@ -143,7 +148,9 @@ def test_selection_is_trended_per_unit_from_the_selection_on_and_cleared(panel, 
     panel.set_selection("rack A-01", series)
     assert [view.spec.unit for view in panel.selection_views] == ["°C", "kW"]
     assert [view.caption.textItem.toPlainText() for view in panel.selection_views] == [
-        "rack A-01 (°C)", "rack A-01 (kW)"]
+        "rack A-01 (°C)",
+        "rack A-01 (kW)",
+    ]
     for t, gpu_c, it_kw in ((10.0, 60.0, 100.0), (20.0, 62.0, 110.0)):
         panel.append(at(base, t, gpu_temp_max_c=gpu_c, it_power_kw=it_kw))
     panel.refresh()
@@ -151,10 +158,13 @@ def test_selection_is_trended_per_unit_from_the_selection_on_and_cleared(panel, 
     x, gpu = (np.asarray(a) for a in temperatures.curves[0].getOriginalDataset())
     np.testing.assert_allclose(x[::2], [0, 10, 20])  # starts with the values at selection
     np.testing.assert_allclose(gpu[::2], [50, 60, 62])
-    np.testing.assert_allclose(np.asarray(temperatures.curves[1].getOriginalDataset()[1])[::2],
-                               [40, 50, 52])
-    np.testing.assert_allclose(np.asarray(power.curves[0].getOriginalDataset()[1])[::2],
-                               [base.site["it_power_kw"], 100, 110])
+    np.testing.assert_allclose(
+        np.asarray(temperatures.curves[1].getOriginalDataset()[1])[::2], [40, 50, 52]
+    )
+    np.testing.assert_allclose(
+        np.asarray(power.curves[0].getOriginalDataset()[1])[::2],
+        [base.site["it_power_kw"], 100, 110],
+    )
     plots = [view.plot for view in panel.selection_views]
     panel.set_selection(None, ())
     assert panel.selection_views == [] and panel.selection_history is None
@@ -200,8 +210,7 @@ def test_readout_shows_the_range_of_a_bin_that_holds_several_values(panel, base)
     assert "Hottest GPU 61.0–67.5 °C" in text
 
 
-def test_moving_the_mouse_over_a_plot_shows_the_readout_and_leaving_hides_it(panel, base,
-                                                                              qtbot):
+def test_moving_the_mouse_over_a_plot_shows_the_readout_and_leaving_hides_it(panel, base, qtbot):
     from PySide6.QtCore import QEvent, QPointF
     from PySide6.QtWidgets import QApplication
 
@@ -210,8 +219,9 @@ def test_moving_the_mouse_over_a_plot_shows_the_readout_and_leaving_hides_it(pan
     panel.refresh()
     view = panel.site_views["power"]
     viewbox = view.plot.getViewBox()
-    scene_pos = QPointF(viewbox.mapViewToScene(QPointF(300.0, 0.0)).x(),
-                        viewbox.sceneBoundingRect().center().y())
+    scene_pos = QPointF(
+        viewbox.mapViewToScene(QPointF(300.0, 0.0)).x(), viewbox.sceneBoundingRect().center().y()
+    )
     qtbot.mouseMove(panel.graphics.viewport(), panel.graphics.mapFromScene(scene_pos))
     qtbot.waitUntil(view.readout.isVisible, timeout=30_000)
     assert view.line.value() == pytest.approx(300.0, abs=5.0)
@@ -231,9 +241,16 @@ def test_zooming_a_plot_stops_following_and_moves_all_plots_live_resumes(panel, 
     followed = panel.site_views["power"].plot.viewRange()[0]
     viewbox = panel.site_views["pue"].plot.getViewBox()
     pos = panel.graphics.mapFromScene(viewbox.sceneBoundingRect().center())
-    wheel = QWheelEvent(QPointF(pos), QPointF(panel.graphics.viewport().mapToGlobal(pos)),
-                        QPoint(), QPoint(0, 240), Qt.MouseButton.NoButton,
-                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    wheel = QWheelEvent(
+        QPointF(pos),
+        QPointF(panel.graphics.viewport().mapToGlobal(pos)),
+        QPoint(),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(panel.graphics.viewport(), wheel)
     assert not panel.following and not panel.live_button.isChecked()
     zoomed = viewbox.viewRange()[0]
@@ -278,8 +295,13 @@ def test_export_writes_the_plots_shown_to_png_and_their_data_to_csv(panel, base,
     image = QImage(str(png))
     assert not image.isNull()
     assert image.width() == pytest.approx(panel.graphics.ci.width(), abs=2)
-    pixels = np.array([image.pixelColor(x, y).lightness()
-                       for x in range(0, image.width(), 13) for y in range(0, image.height(), 11)])
+    pixels = np.array(
+        [
+            image.pixelColor(x, y).lightness()
+            for x in range(0, image.width(), 13)
+            for y in range(0, image.height(), 11)
+        ]
+    )
     assert pixels.std() > 5  # plots drawn, not a flat background
 
     panel.export_csv(table)
@@ -294,8 +316,9 @@ def test_export_writes_the_plots_shown_to_png_and_their_data_to_csv(panel, base,
     np.testing.assert_allclose(it_mw, np.repeat(1.2345 * np.arange(1, 6), 2))
 
 
-def test_export_failures_raise_a_clear_error_and_the_menu_reports_them(panel, base, tmp_path,
-                                                                      monkeypatch, qtbot):
+def test_export_failures_raise_a_clear_error_and_the_menu_reports_them(
+    panel, base, tmp_path, monkeypatch, qtbot
+):
     from PySide6.QtWidgets import QFileDialog, QMessageBox
 
     panel.append(at(base, 0.0))
@@ -305,8 +328,7 @@ def test_export_failures_raise_a_clear_error_and_the_menu_reports_them(panel, ba
             export(missing.with_suffix(suffix))
 
     chosen = [str(tmp_path / "chosen"), str(missing)]  # the dialog adds no suffix
-    monkeypatch.setattr(QFileDialog, "getSaveFileName",
-                        lambda *args, **kwargs: (chosen.pop(0), ""))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (chosen.pop(0), ""))
     panel.export_csv_action.trigger()
     assert (tmp_path / "chosen.csv").is_file()
     assert panel.findChild(QMessageBox) is None
@@ -366,8 +388,9 @@ def test_plots_follow_the_theme(panel, base):
     assert colours() == dark
 
 
-def _selection_y_range(panel, base, name: str, values: list[float], first_t: float
-                       ) -> tuple[float, float]:
+def _selection_y_range(
+    panel, base, name: str, values: list[float], first_t: float
+) -> tuple[float, float]:
     """The value range the first selection plot shows after ``values`` came in, one a
     snapshot from ``first_t`` on, 10 s apart."""
     feed = iter(values)
@@ -383,8 +406,9 @@ def _selection_y_range(panel, base, name: str, values: list[float], first_t: flo
 
 def test_a_steady_value_is_drawn_flat_not_magnified_to_its_last_digits(panel, base):
     panel.append(at(base, 0.0))
-    low, high = _selection_y_range(panel, base, "CDU 1",
-                                   [189.7852, 189.7856, 189.7853, 189.7855], 0.0)
+    low, high = _selection_y_range(
+        panel, base, "CDU 1", [189.7852, 189.7856, 189.7853, 189.7855], 0.0
+    )
     assert high - low >= 0.01 * 189.7856 - 1e-9  # a percent of the value, not 0.0004
     assert low <= 189.7852 and high >= 189.7856  # and the data in view
     # a value that really moves still fills the plot

@@ -38,23 +38,53 @@ def config_home(tmp_path, monkeypatch):
 def _rows(panel: AlarmPanel) -> dict[str, tuple[str, str]]:
     """Each listed alarm's text, with its value and limit as shown."""
     proxy = panel.proxy
-    return {proxy.index(row, ALARM).data(): (proxy.index(row, VALUE).data(),
-                                            proxy.index(row, LIMIT).data())
-            for row in range(proxy.rowCount())}
+    return {
+        proxy.index(row, ALARM).data(): (
+            proxy.index(row, VALUE).data(),
+            proxy.index(row, LIMIT).data(),
+        )
+        for row in range(proxy.rowCount())
+    }
 
 
 def test_the_alarm_list_shows_values_and_limits_in_the_display_units(qtbot):
     names = ("R01",)
-    engine = AlarmEngine([
-        AlarmPoint("rack.gpu_temp", "GPU temperature", "°C", names, lambda s: s.gpu_c,
-                   (Limit(Condition.HIGH, 87.0, Priority.MEDIUM),)),
-        AlarmPoint("rack.flow", "rack coolant flow", "L/min", names, lambda s: s.flow_lpm,
-                   (Limit(Condition.LOW, 144.0, Priority.LOW),)),
-        AlarmPoint("cdu.dp", "branch differential pressure", "kPa", names, lambda s: s.dp_kpa,
-                   (Limit(Condition.LOW, 77.0, Priority.LOW),)),
-        AlarmPoint("cdu.supply_deviation", "TCS supply above its setpoint", "K", names,
-                   lambda s: s.deviation_k, (Limit(Condition.HIGH, 2.0, Priority.LOW),)),
-    ])
+    engine = AlarmEngine(
+        [
+            AlarmPoint(
+                "rack.gpu_temp",
+                "GPU temperature",
+                "°C",
+                names,
+                lambda s: s.gpu_c,
+                (Limit(Condition.HIGH, 87.0, Priority.MEDIUM),),
+            ),
+            AlarmPoint(
+                "rack.flow",
+                "rack coolant flow",
+                "L/min",
+                names,
+                lambda s: s.flow_lpm,
+                (Limit(Condition.LOW, 144.0, Priority.LOW),),
+            ),
+            AlarmPoint(
+                "cdu.dp",
+                "branch differential pressure",
+                "kPa",
+                names,
+                lambda s: s.dp_kpa,
+                (Limit(Condition.LOW, 77.0, Priority.LOW),),
+            ),
+            AlarmPoint(
+                "cdu.supply_deviation",
+                "TCS supply above its setpoint",
+                "K",
+                names,
+                lambda s: s.deviation_k,
+                (Limit(Condition.HIGH, 2.0, Priority.LOW),),
+            ),
+        ]
+    )
 
     class Scan:
         time_s = 1.0
@@ -69,20 +99,23 @@ def test_the_alarm_list_shows_values_and_limits_in_the_display_units(qtbot):
         "GPU temperature": ("95.0 °C", "H 87.0 °C"),
         "rack coolant flow": ("90.0 L/min", "L 144.0 L/min"),
         "branch differential pressure": ("44.0 kPa", "L 77.0 kPa"),
-        "TCS supply above its setpoint": ("3.0 K", "H 2.0 K")}
+        "TCS supply above its setpoint": ("3.0 K", "H 2.0 K"),
+    }
     order = [panel.proxy.index(row, ALARM).data() for row in range(panel.proxy.rowCount())]
 
     panel.set_units(US)
     assert _rows(panel) == {
         "GPU temperature": ("203.0 °F", "H 188.6 °F"),
         "rack coolant flow": (f"{90 / GPM_L:.2f} gpm", f"L {144 / GPM_L:.2f} gpm"),
-        "branch differential pressure": (f"{44 / float(PSI_KPA):.2f} psi",
-                                         f"L {77 / float(PSI_KPA):.2f} psi"),
-        "TCS supply above its setpoint": ("5.4 Δ°F", "H 3.6 Δ°F")}  # a difference: no 32
+        "branch differential pressure": (
+            f"{44 / float(PSI_KPA):.2f} psi",
+            f"L {77 / float(PSI_KPA):.2f} psi",
+        ),
+        "TCS supply above its setpoint": ("5.4 Δ°F", "H 3.6 Δ°F"),
+    }  # a difference: no 32
     assert _rows(panel)["rack coolant flow"] == ("23.78 gpm", "L 38.04 gpm")
     assert _rows(panel)["branch differential pressure"] == ("6.38 psi", "L 11.17 psi")
-    assert [panel.proxy.index(row, ALARM).data()
-            for row in range(panel.proxy.rowCount())] == order
+    assert [panel.proxy.index(row, ALARM).data() for row in range(panel.proxy.rowCount())] == order
     # the engine's alarms stay SI
     assert {a.description: a.value for a in engine.summary().alarms}["GPU temperature"] == 95.0
     panel.set_units(SI)
@@ -106,15 +139,17 @@ def test_view_units_reaches_the_window_alarm_list(make_window, qtbot):
     def gpu_row() -> tuple[str, str] | None:
         proxy = panel.proxy
         for row in range(proxy.rowCount()):
-            if proxy.index(row, COLUMNS.index("Source")).data() == name and \
-                    proxy.index(row, LIMIT).data().startswith("H "):
+            if proxy.index(row, COLUMNS.index("Source")).data() == name and proxy.index(
+                row, LIMIT
+            ).data().startswith("H "):
                 return proxy.index(row, VALUE).data(), proxy.index(row, LIMIT).data()
         return None
 
     qtbot.waitUntil(lambda: gpu_row() is not None, timeout=30_000)
     topology = window.topology
     throttle_c = window.scenario.rack_types[
-        topology.rack_type_names[topology.rack_type[rack]]].gpu_throttle_c
+        topology.rack_type_names[topology.rack_type[rack]]
+    ].gpu_throttle_c
     assert gpu_row() == ("95.0 °C", f"H {throttle_c:.1f} °C")
     window.unit_actions[US].trigger()
     assert gpu_row() == (f"{95 * 9 / 5 + 32:.1f} °F", f"H {throttle_c * 9 / 5 + 32:.1f} °F")
@@ -123,13 +158,13 @@ def test_view_units_reaches_the_window_alarm_list(make_window, qtbot):
     assert gpu_row() == ("95.0 °C", f"H {throttle_c:.1f} °C")
 
 
-TIMELINE = '''
+TIMELINE = """
 [[events]]
 at_s = "30min"
 kind = "coolant-leak"
 target = "CDU"
 rate_lpm = 5.0
-'''
+"""
 LEAK = CoolantLeak(kind="coolant-leak", at_s=1800.0, target="CDU", rate_lpm=5.0)
 
 
@@ -156,8 +191,7 @@ def test_the_timeline_and_event_editor_show_gpm_and_keep_litres_per_minute(bench
     window, simulation, path = bench
     timeline = window.timeline
     details = timeline.table.item(0, DETAILS_COLUMN)
-    assert details.text() == f"target CDU; rate {5 / GPM_L:.3f} gpm" == \
-        "target CDU; rate 1.321 gpm"
+    assert details.text() == f"target CDU; rate {5 / GPM_L:.3f} gpm" == "target CDU; rate 1.321 gpm"
 
     dialog = timeline.edit_row(0)
     rate = dialog.editor("rate_lpm")
@@ -203,8 +237,9 @@ def test_the_timeline_and_event_editor_show_gpm_and_keep_litres_per_minute(bench
 
 
 def test_a_temperature_typed_in_fahrenheit_is_kept_in_exact_celsius(qtbot):
-    spec = FieldSpec("supply_c", "supply", "°C", "number", True, None,
-                     bounds=(("ge", 15.0), ("le", 50.0))).in_units(US)
+    spec = FieldSpec(
+        "supply_c", "supply", "°C", "number", True, None, bounds=(("ge", 15.0), ("le", 50.0))
+    ).in_units(US)
     editor = FieldEditor(spec, lambda: None)
     qtbot.addWidget(editor)
     assert _unit_label(editor) == "°F"

@@ -41,21 +41,22 @@ def test_a_throttling_racks_alarm_lines_follow_view_units(make_window, qtbot):
     alarms = inspector.findChild(QLabel, "alarmText")
     topology = window.topology
     throttle_c = window.scenario.rack_types[
-        topology.rack_type_names[topology.rack_type[rack]]].gpu_throttle_c
+        topology.rack_type_names[topology.rack_type[rack]]
+    ].gpu_throttle_c
     assert throttle_c == 87.0
     qtbot.waitUntil(lambda: alarms.text() == "⚠ GPUs throttling above 87 °C", timeout=30_000)
     assert alarms.isVisible()
 
     window.unit_actions[US].trigger()
-    qtbot.waitUntil(lambda: alarms.text() == "⚠ GPUs throttling above 188.6 °F",
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: alarms.text() == "⚠ GPUs throttling above 188.6 °F", timeout=30_000)
     assert inspector.values["GPU temperature"].text() == "194.0 °F"  # 90 °C
     window.unit_actions[SI].trigger()
     qtbot.waitUntil(lambda: alarms.text() == "⚠ GPUs throttling above 87 °C", timeout=30_000)
 
 
 def test_the_fault_menu_offers_a_leak_in_gpm_that_reaches_the_simulation_in_l_per_min(
-        make_window, qtbot):
+    make_window, qtbot
+):
     simulation = Simulation(load("single-rack"), dt_s=10.0)
     window = make_window("single-rack", simulation=simulation, running=False)
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)

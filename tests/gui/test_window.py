@@ -81,13 +81,13 @@ def test_clicking_a_rack_selects_it_and_fills_the_inspector(make_window, qtbot):
     _, (x, y) = _rack_pixel(window, rack)
     assert window.canvas.pick((x, y)) == Selection("rack", rack)
     qtbot.mouseClick(window.canvas.canvas.native, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
-    qtbot.waitUntil(lambda: window.inspector.selection == Selection("rack", rack),
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: window.inspector.selection == Selection("rack", rack), timeout=30_000)
     assert window.canvas.selected == Selection("rack", rack)
     assert window.canvas.selection.tag.text == window.topology.rack_name(rack)
     assert window.inspector.title.text() == window.topology.rack_name(rack)
-    qtbot.waitUntil(lambda: window.inspector.values["GPU temperature"].text().endswith("°C"),
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: window.inspector.values["GPU temperature"].text().endswith("°C"), timeout=30_000
+    )
     # a click on empty ground clears the selection
     window.canvas.select(window.canvas.pick((2, 2)))
     assert window.inspector.selection is None
@@ -123,8 +123,13 @@ def test_the_legend_shows_one_tripped_swatch_whatever_the_field(make_window, qtb
     def tripped_pixels() -> int:
         image = bar.grab().toImage()
         target = np.array([tripped.red(), tripped.green(), tripped.blue()])
-        colors = np.array([image.pixelColor(x, y).getRgb()[:3]
-                           for x in range(image.width()) for y in range(image.height())])
+        colors = np.array(
+            [
+                image.pixelColor(x, y).getRgb()[:3]
+                for x in range(image.width())
+                for y in range(image.height())
+            ]
+        )
         return int(np.sum(np.abs(colors - target).max(axis=1) <= 3))
 
     combo.setCurrentIndex(combo.findData("utilization"))
@@ -161,9 +166,11 @@ def test_viewpoints_fly_the_camera_smoothly(make_window, qtbot):
     qtbot.waitUntil(lambda: canvas._transition is None, timeout=30_000)
     np.testing.assert_allclose(canvas.current_viewpoint().center, target.center)
     assert canvas.current_viewpoint().distance == pytest.approx(target.distance)
-    between = [v.distance for v in path
-               if min(start.distance, target.distance) < v.distance
-               < max(start.distance, target.distance)]
+    between = [
+        v.distance
+        for v in path
+        if min(start.distance, target.distance) < v.distance < max(start.distance, target.distance)
+    ]
     assert between, "the camera jumped instead of flying"
     assert between == sorted(between, reverse=start.distance > target.distance)
 
@@ -200,8 +207,9 @@ def test_window_runs_the_real_simulation_of_each_built_in_scenario(make_window, 
 
     simulation = Simulation.from_scenario(scenario_named(name))
     window = make_window(name, simulation=simulation, speed=60.0, running=True)
-    qtbot.waitUntil(lambda: window.snapshot is not None and window.snapshot.time_s >= 5,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: window.snapshot is not None and window.snapshot.time_s >= 5, timeout=30_000
+    )
     assert window.snapshot.site["it_power_kw"] > 0
     assert window.kpis.values["it"].text() not in ("", "—")
     window.set_running(False)
@@ -212,7 +220,8 @@ def test_window_runs_the_real_simulation_of_each_built_in_scenario(make_window, 
 
 
 def test_a_few_seconds_at_full_speed_raise_nothing_and_keep_the_window_responsive(
-        make_window, qtbot):
+    make_window, qtbot
+):
     from twin.sim.engine import Simulation
 
     simulation = Simulation.from_scenario(scenario_named("seoul-ai-factory"))
@@ -226,8 +235,9 @@ def test_a_few_seconds_at_full_speed_raise_nothing_and_keep_the_window_responsiv
     # the GUI thread keeps drawing new frames (how fast either goes is the machine's)
     began = time.monotonic()
     qtbot.waitUntil(lambda: window.canvas.frames_drawn > frames + 5, timeout=60000)
-    qtbot.waitUntil(lambda: window.snapshot.time_s - started
-                    > 10 * (time.monotonic() - began), timeout=60000)
+    qtbot.waitUntil(
+        lambda: window.snapshot.time_s - started > 10 * (time.monotonic() - began), timeout=60000
+    )
     assert failures == []
     window._update_status()
     assert "real time" in window.sim_label.text()
@@ -261,8 +271,7 @@ def test_labels_follow_the_first_frame_and_respect_the_labels_layer(make_window,
     assert labels.visible
 
 
-def test_at_full_speed_the_worker_steps_slower_while_the_user_clicks_or_types(
-        make_window, qtbot):
+def test_at_full_speed_the_worker_steps_slower_while_the_user_clicks_or_types(make_window, qtbot):
     from PySide6.QtCore import Qt
 
     simulation = FakeSimulation(scenario_named("single-rack"), step_delay_s=0.001)

@@ -31,8 +31,12 @@ BUILD_TIMEOUT_S = 1800
 
 
 def _tree_digest() -> str:
-    done = subprocess.run([sys.executable, str(ROOT / "packaging" / "source_digest.py")],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "packaging" / "source_digest.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout.strip()
 
 
@@ -48,8 +52,13 @@ def bundle() -> Path:
     with open(ROOT / "build" / "bundle.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time in this tree
         if not recorded.is_file() or recorded.read_text().strip() != digest:
-            done = subprocess.run([str(ROOT / "packaging" / "build.sh")], cwd=ROOT,
-                                  capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+            done = subprocess.run(
+                [str(ROOT / "packaging" / "build.sh")],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=BUILD_TIMEOUT_S,
+            )
             assert done.returncode == 0, f"packaging/build.sh failed:\n{done.stderr[-6000:]}"
     return BUNDLE
 
@@ -58,8 +67,10 @@ def bundle() -> Path:
 def display() -> str:
     value = os.environ.get("DISPLAY")
     if not value:
-        pytest.skip("no X display: install Xvfb (packaging/bootstrap.sh --dev) so that "
-                    "pytest-xvfb provides one")
+        pytest.skip(
+            "no X display: install Xvfb (packaging/bootstrap.sh --dev) so that "
+            "pytest-xvfb provides one"
+        )
     return value
 
 
@@ -73,10 +84,12 @@ def _clean_env(home: Path, display: str | None = None) -> dict[str, str]:
     return env
 
 
-def _twin(executable: Path, *args: str, env: dict[str, str],
-          timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([str(executable), *args], cwd="/", env=env, capture_output=True,
-                          text=True, timeout=timeout)
+def _twin(
+    executable: Path, *args: str, env: dict[str, str], timeout: float = 180
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(executable), *args], cwd="/", env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _json_line(done: subprocess.CompletedProcess) -> dict:
@@ -90,16 +103,15 @@ def _pixels(png: Path) -> np.ndarray:
 
     image = QImage(str(png)).convertToFormat(QImage.Format.Format_RGB888)
     assert not image.isNull(), f"{png} is not a PNG image"
-    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(),
-                                                               image.bytesPerLine())
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
     # a copy: the view points into the QImage, which goes when this function returns
-    return rows[:, :image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
 
 
 def _drawn(pixels: np.ndarray) -> tuple[int, float]:
     """Distinct colours and the brightness spread in the middle third: the 3D view."""
     height, width, _ = pixels.shape
-    middle = pixels[height // 3: 2 * height // 3, width // 3: 2 * width // 3].reshape(-1, 3)
+    middle = pixels[height // 3 : 2 * height // 3, width // 3 : 2 * width // 3].reshape(-1, 3)
     colours = len(np.unique(middle, axis=0))
     return colours, float(middle.mean(axis=1).std())
 
@@ -113,8 +125,13 @@ def _png_size(path: Path) -> tuple[int, int]:
 def test_the_bundle_holds_the_program_its_resources_and_desktop_files(bundle):
     internal = bundle / "_internal"
     assert os.access(bundle / "twin", os.X_OK)
-    for resource in ("scenarios/seoul-ai-factory.toml", "stories/ai-factory-tour.toml",
-                     "fonts/NanumSquareR.ttf", "i18n/twin_ko.qm", "icons/twin.svg"):
+    for resource in (
+        "scenarios/seoul-ai-factory.toml",
+        "stories/ai-factory-tour.toml",
+        "fonts/NanumSquareR.ttf",
+        "i18n/twin_ko.qm",
+        "icons/twin.svg",
+    ):
         assert (internal / "resources" / resource).is_file(), resource
     # the window icon is an SVG: Qt needs its SVG icon engine to draw it
     assert (internal / "PySide6" / "Qt" / "plugins" / "iconengines" / "libqsvgicon.so").is_file()
@@ -126,7 +143,7 @@ def test_the_bundle_holds_the_program_its_resources_and_desktop_files(bundle):
     desktop = (bundle / "share" / "applications" / f"{APP_ID}.desktop").read_text()
     assert "Exec=twin\n" in desktop and f"Icon={APP_ID}\n" in desktop
     metainfo = (bundle / "share" / "metainfo" / f"{APP_ID}.metainfo.xml").read_text()
-    assert f"<launchable type=\"desktop-id\">{APP_ID}.desktop</launchable>" in metainfo
+    assert f'<launchable type="desktop-id">{APP_ID}.desktop</launchable>' in metainfo
 
 
 def test_the_bundle_runs_headless_records_and_reports(bundle, tmp_path):
@@ -138,9 +155,24 @@ def test_the_bundle_runs_headless_records_and_reports(bundle, tmp_path):
     listed = _twin(bundle / "twin", "scenarios", env=env)
     assert listed.returncode == 0 and "seoul-ai-factory" in listed.stdout
     out = tmp_path / "site.parquet"
-    done = _twin(bundle / "twin", "run", "--scenario", "single-rack", "--duration", "2h",
-                 "--dt", "5s", "--every", "10min", "--out", str(out), "--record",
-                 str(tmp_path / "run.twinrec"), "--quiet", env=env)
+    done = _twin(
+        bundle / "twin",
+        "run",
+        "--scenario",
+        "single-rack",
+        "--duration",
+        "2h",
+        "--dt",
+        "5s",
+        "--every",
+        "10min",
+        "--out",
+        str(out),
+        "--record",
+        str(tmp_path / "run.twinrec"),
+        "--quiet",
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     import pyarrow.parquet as pq
 
@@ -151,25 +183,39 @@ def test_the_bundle_runs_headless_records_and_reports(bundle, tmp_path):
     assert (tmp_path / "site.alarms.sqlite").is_file()
     # the report reads the recording's Parquet parts back inside the bundle
     report = tmp_path / "report.html"
-    done = _twin(bundle / "twin", "report", str(tmp_path / "run.twinrec"), "--out",
-                 str(report), env=env)
+    done = _twin(
+        bundle / "twin", "report", str(tmp_path / "run.twinrec"), "--out", str(report), env=env
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     assert "single-rack" in report.read_text() and "<svg" in report.read_text()
     # the PDF report: Qt's offscreen platform and its SVG renderer, inside the bundle
     pdf = tmp_path / "report.pdf"
-    done = _twin(bundle / "twin", "report", str(tmp_path / "run.twinrec"), "--out", str(pdf),
-                 env=env)
+    done = _twin(
+        bundle / "twin", "report", str(tmp_path / "run.twinrec"), "--out", str(pdf), env=env
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     from pypdf import PdfReader
 
     reader = PdfReader(pdf)
     assert "single-rack" in "".join(page.extract_text() for page in reader.pages)
-    charts = [image for page in reader.pages
-              for image in page["/Resources"].get("/XObject", {}).values()
-              if image.get_object()["/Subtype"] == "/Image"]
+    charts = [
+        image
+        for page in reader.pages
+        for image in page["/Resources"].get("/XObject", {}).values()
+        if image.get_object()["/Subtype"] == "/Image"
+    ]
     assert charts  # drawn by QtSvg
-    bad = _twin(bundle / "twin", "run", "--scenario", "no-such-site", "--duration", "1h",
-                "--out", str(tmp_path / "x.csv"), env=env)
+    bad = _twin(
+        bundle / "twin",
+        "run",
+        "--scenario",
+        "no-such-site",
+        "--duration",
+        "1h",
+        "--out",
+        str(tmp_path / "x.csv"),
+        env=env,
+    )
     assert bad.returncode == 2 and "no-such-site" in bad.stderr
 
 
@@ -181,8 +227,17 @@ def test_the_bundle_says_when_there_is_no_display(bundle, tmp_path):
 
 def test_the_bundle_opens_the_window_and_draws(bundle, display, tmp_path):
     shot = tmp_path / "window.png"
-    report = _json_line(_twin(bundle / "twin", "gui", "--exit-after", "6", "--screenshot",
-                              str(shot), env=_clean_env(tmp_path / "home", display)))
+    report = _json_line(
+        _twin(
+            bundle / "twin",
+            "gui",
+            "--exit-after",
+            "6",
+            "--screenshot",
+            str(shot),
+            env=_clean_env(tmp_path / "home", display),
+        )
+    )
     assert report["scenario"] == "seoul-ai-factory"
     assert report["frames_drawn"] > 0 and report["simulated_s"] > 0
     pixels = _pixels(shot)
@@ -192,11 +247,23 @@ def test_the_bundle_opens_the_window_and_draws(bundle, display, tmp_path):
 
 
 def test_the_bundle_plays_the_kiosk_tour_in_korean_and_logs_in_the_users_folder(
-        bundle, display, tmp_path):
+    bundle, display, tmp_path
+):
     home = tmp_path / "home"
     shot = tmp_path / "kiosk.png"
-    report = _json_line(_twin(bundle / "twin", "kiosk", "--lang", "ko", "--exit-after", "8",
-                              "--screenshot", str(shot), env=_clean_env(home, display)))
+    report = _json_line(
+        _twin(
+            bundle / "twin",
+            "kiosk",
+            "--lang",
+            "ko",
+            "--exit-after",
+            "8",
+            "--screenshot",
+            str(shot),
+            env=_clean_env(home, display),
+        )
+    )
     assert report["story"] and report["frames_drawn"] > 0
     # the caption comes from the bundled translation: Hangul syllables
     assert any("\uac00" <= character <= "\ud7a3" for character in report["caption"])
@@ -209,27 +276,40 @@ def test_the_bundle_plays_the_kiosk_tour_in_korean_and_logs_in_the_users_folder(
 def test_install_sh_installs_the_menu_entry_and_icons_and_removes_them(bundle, tmp_path):
     prefix = tmp_path / "prefix"
     env = _clean_env(tmp_path / "home")
-    done = subprocess.run([str(bundle / "install.sh"), "--prefix", str(prefix)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(bundle / "install.sh"), "--prefix", str(prefix)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     command = prefix / "bin" / "twin"
     from twin import __version__
 
     assert _twin(command, "--version", env=env).stdout.strip() == f"twin {__version__}"
     desktop = (prefix / "share" / "applications" / f"{APP_ID}.desktop").read_text()
-    assert f"Exec=\"{command}\"\n" in desktop and f"Exec=\"{command}\" kiosk\n" in desktop
+    assert f'Exec="{command}"\n' in desktop and f'Exec="{command}" kiosk\n' in desktop
     assert (prefix / "share" / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
     for size in ICON_SIZES:
-        assert (prefix / "share" / "icons" / "hicolor" / f"{size}x{size}" / "apps"
-                / f"{APP_ID}.png").is_file()
+        assert (
+            prefix / "share" / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
+        ).is_file()
     if shutil.which("desktop-file-validate"):
-        checked = subprocess.run(["desktop-file-validate", str(
-            prefix / "share" / "applications" / f"{APP_ID}.desktop")], capture_output=True,
-            text=True)
+        checked = subprocess.run(
+            ["desktop-file-validate", str(prefix / "share" / "applications" / f"{APP_ID}.desktop")],
+            capture_output=True,
+            text=True,
+        )
         assert checked.returncode == 0, checked.stdout + checked.stderr
 
-    done = subprocess.run([str(bundle / "install.sh"), "--uninstall", "--prefix", str(prefix)],
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(bundle / "install.sh"), "--uninstall", "--prefix", str(prefix)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert not command.exists() and not (prefix / "lib" / "twin").exists()
     assert not list((prefix / "share").rglob(f"{APP_ID}*"))

@@ -41,9 +41,17 @@ def test_the_window_icon_draws_at_small_and_large_sizes(qapp, size):
 
 
 def test_make_icons_writes_theme_pngs_an_ico_and_an_icns(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "packaging" / "make_icons.py"),
-                           str(resource_dir() / "icons" / "twin.svg"), str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "packaging" / "make_icons.py"),
+            str(resource_dir() / "icons" / "twin.svg"),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     for size in THEME_SIZES:
         png = tmp_path / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
@@ -56,8 +64,9 @@ def test_make_icons_writes_theme_pngs_an_ico_and_an_icns(tmp_path):
     sizes = []
     for index in range(count):
         width, _, _, _, _, _, length, offset = struct.unpack(
-            "<BBBBHHII", ico[6 + 16 * index: 22 + 16 * index])
-        assert _png_size(ico[offset:offset + length])[0] == (width or 256)
+            "<BBBBHHII", ico[6 + 16 * index : 22 + 16 * index]
+        )
+        assert _png_size(ico[offset : offset + length])[0] == (width or 256)
         sizes.append(width or 256)
     assert sizes == [16, 24, 32, 48, 64, 128, 256]
 
@@ -65,18 +74,35 @@ def test_make_icons_writes_theme_pngs_an_ico_and_an_icns(tmp_path):
     assert icns[:4] == b"icns" and struct.unpack(">I", icns[4:8])[0] == len(icns)
     position, found = 8, {}
     while position < len(icns):
-        kind, length = icns[position:position + 4], struct.unpack(
-            ">I", icns[position + 4:position + 8])[0]
-        found[kind] = _png_size(icns[position + 8:position + length])[0]
+        kind, length = (
+            icns[position : position + 4],
+            struct.unpack(">I", icns[position + 4 : position + 8])[0],
+        )
+        found[kind] = _png_size(icns[position + 8 : position + length])[0]
         position += length
-    assert found == {b"icp4": 16, b"icp5": 32, b"icp6": 64, b"ic07": 128, b"ic08": 256,
-                     b"ic09": 512, b"ic10": 1024}
+    assert found == {
+        b"icp4": 16,
+        b"icp5": 32,
+        b"icp6": 64,
+        b"ic07": 128,
+        b"ic08": 256,
+        b"ic09": 512,
+        b"ic10": 1024,
+    }
 
 
 def test_make_icons_says_when_the_svg_is_missing(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "packaging" / "make_icons.py"),
-                           str(tmp_path / "none.svg"), str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "packaging" / "make_icons.py"),
+            str(tmp_path / "none.svg"),
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "none.svg does not exist" in done.stderr
 
 
@@ -94,17 +120,26 @@ def test_the_menu_entry_and_the_metainfo_name_the_same_application():
     assert component.find("launchable").text == f"{APP_ID}.desktop"
     assert component.find("provides/binary").text == "twin"
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert version in [release.get("version") for release in component.iter("release")], \
+    assert version in [release.get("version") for release in component.iter("release")], (
         f"the metainfo has no release {version}: packaging/build.sh would refuse to build"
+    )
     assert f'bundle_identifier="{APP_ID}"' in (ROOT / "packaging" / "twin.spec").read_text()
 
 
 def test_install_sh_refuses_a_folder_that_is_not_a_bundle(tmp_path):
-    done = subprocess.run(["sh", str(LINUX / "install.sh"), "--prefix", str(tmp_path)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["sh", str(LINUX / "install.sh"), "--prefix", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "is not a twin bundle" in done.stderr
     assert not (tmp_path / "lib" / "twin").exists()
-    wrong = subprocess.run(["sh", str(LINUX / "install.sh"), "--everywhere"],
-                           capture_output=True, text=True, timeout=60)
+    wrong = subprocess.run(
+        ["sh", str(LINUX / "install.sh"), "--everywhere"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert wrong.returncode == 2 and "unknown option --everywhere" in wrong.stderr

@@ -45,10 +45,14 @@ def test_observers_hear_the_run_in_order_and_each_applied_event_once(scenario):
     run.step(2)
     run.finish()
     assert heard[2:] == [
-        ("a", "step", 1.0, ()), ("b", "step", 1.0, ()),
-        ("a", "step", 2.0, (applied,)), ("b", "step", 2.0, (applied,)),
-        ("a", "step", 3.0, ()), ("b", "step", 3.0, ()),
-        ("a", "finish"), ("b", "finish"),
+        ("a", "step", 1.0, ()),
+        ("b", "step", 1.0, ()),
+        ("a", "step", 2.0, (applied,)),
+        ("b", "step", 2.0, (applied,)),
+        ("a", "step", 3.0, ()),
+        ("b", "step", 3.0, ()),
+        ("a", "finish"),
+        ("b", "finish"),
     ]
 
 

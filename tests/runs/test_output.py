@@ -26,13 +26,17 @@ def single():
 
 def test_csv_rows_are_interval_means_with_metadata(single, tmp_path):
     out = tmp_path / "site.csv"
-    assert run_headless(single, duration_s=600, dt_s=1.0, every_steps=60, out=out,
-                        progress=None) == 0
+    assert (
+        run_headless(single, duration_s=600, dt_s=1.0, every_steps=60, out=out, progress=None) == 0
+    )
     text = out.read_text(encoding="utf-8")
     meta = [line for line in text.splitlines() if line.startswith("#")]
     assert "# scenario: single-rack" in meta and "# dt_s: 1" in meta
-    rows = list(csv.DictReader(io.StringIO("\n".join(
-        line for line in text.splitlines() if not line.startswith("#")))))
+    rows = list(
+        csv.DictReader(
+            io.StringIO("\n".join(line for line in text.splitlines() if not line.startswith("#")))
+        )
+    )
     assert len(rows) == 10 and tuple(rows[0]) == SITE_NAMES
     # the same run by hand: the first row is the mean of the first minute's steps
     sim = Simulation.from_scenario(single, dt_s=1.0)
@@ -43,18 +47,31 @@ def test_csv_rows_are_interval_means_with_metadata(single, tmp_path):
     steps = np.array(steps)
     column = SITE_NAMES.index
     assert float(rows[0]["time_s"]) == 60.0
-    assert float(rows[0]["it_power_kw"]) == pytest.approx(steps[:, column("it_power_kw")].mean(),
-                                                          rel=1e-5)
+    assert float(rows[0]["it_power_kw"]) == pytest.approx(
+        steps[:, column("it_power_kw")].mean(), rel=1e-5
+    )
     assert float(rows[0]["gpu_temp_max_c"]) == pytest.approx(
-        steps[:, column("gpu_temp_max_c")].max(), rel=1e-5)
+        steps[:, column("gpu_temp_max_c")].max(), rel=1e-5
+    )
     assert float(rows[0]["bess_soc"]) == pytest.approx(steps[-1, column("bess_soc")], rel=1e-5)
 
 
 def test_parquet_carries_the_same_columns_metadata_and_a_ledger(single, tmp_path):
     out = tmp_path / "site.parquet"
     components = tmp_path / "components.parquet"
-    assert run_headless(single, duration_s=3600, dt_s=5.0, every_steps=12, out=out,
-                        components=components, seed=7, progress=None) == 0
+    assert (
+        run_headless(
+            single,
+            duration_s=3600,
+            dt_s=5.0,
+            every_steps=12,
+            out=out,
+            components=components,
+            seed=7,
+            progress=None,
+        )
+        == 0
+    )
     table = pq.read_table(out)
     assert table.column_names == list(SITE_NAMES)
     assert table.num_rows == 60
@@ -67,13 +84,20 @@ def test_parquet_carries_the_same_columns_metadata_and_a_ledger(single, tmp_path
     assert set(long) >= {"time_s", "component", "kind", "quantity", "value"}
     assert len(set(long["time_s"])) == 60
     quantities = set(zip(long["kind"], long["quantity"], strict=True))
-    for expected in (("rack", "power_kw"), ("rack", "gpu_temp_c"), ("cdu", "flow_lpm"),
-                     ("hall", "transformer_loading"), ("hall", "lv_voltage_pu"),
-                     ("row", "busway_loading"), ("plant", "fws_supply_c"),
-                     ("plant", "mv_voltage_pu")):
+    for expected in (
+        ("rack", "power_kw"),
+        ("rack", "gpu_temp_c"),
+        ("cdu", "flow_lpm"),
+        ("hall", "transformer_loading"),
+        ("hall", "lv_voltage_pu"),
+        ("row", "busway_loading"),
+        ("plant", "fws_supply_c"),
+        ("plant", "mv_voltage_pu"),
+    ):
         assert expected in quantities, expected
-    voltage = np.array([v for q, v in zip(long["quantity"], long["value"], strict=True)
-                        if q == "lv_voltage_pu"])
+    voltage = np.array(
+        [v for q, v in zip(long["quantity"], long["value"], strict=True) if q == "lv_voltage_pu"]
+    )
     assert voltage.size and np.all((voltage > 0.9) & (voltage <= 1.0))
 
 
@@ -179,8 +203,12 @@ def test_the_report_takes_the_scenario_its_run_carries(tmp_path, capsys):
     custom = tmp_path / "single-rack.toml"
     custom.write_text(text.replace('title = "', 'title = "Custom: ', 1), encoding="utf-8")
     out = tmp_path / "site.parquet"
-    assert main(["run", "--scenario", str(custom), "--duration", "10min", "--out", str(out),
-                 "--quiet"]) == 0
+    assert (
+        main(
+            ["run", "--scenario", str(custom), "--duration", "10min", "--out", str(out), "--quiet"]
+        )
+        == 0
+    )
     custom.unlink()  # the report needs no scenario file
     report = tmp_path / "report.html"
     assert main(["report", str(out), "--out", str(report)]) == 0
@@ -200,8 +228,9 @@ def test_an_output_path_in_the_way_is_a_clean_error(tmp_path, capsys, make):
         (tmp_path / "site.parquet.partial").mkdir()
         (tmp_path / "site.parquet.partial" / "notes.txt").write_text("mine")
         expected = ("holds files twin did not write; move it away",)
-    code = main(["run", "--scenario", "single-rack", "--duration", "10min", "--out", str(out),
-                 "--quiet"])
+    code = main(
+        ["run", "--scenario", "single-rack", "--duration", "10min", "--out", str(out), "--quiet"]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     for fragment in expected:
@@ -209,12 +238,24 @@ def test_an_output_path_in_the_way_is_a_clean_error(tmp_path, capsys, make):
     assert not (tmp_path / "site.alarms.sqlite.partial").exists()  # nothing half-opened left
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
-                    reason="root writes into read-only folders; needs an ordinary user")
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0,
+    reason="root writes into read-only folders; needs an ordinary user",
+)
 def test_an_unwritable_folder_is_a_clean_error(tmp_path, capsys):
     folder = tmp_path / "read-only"
     folder.mkdir(mode=0o555)
-    code = main(["run", "--scenario", "single-rack", "--duration", "10min", "--out",
-                 str(folder / "site.csv"), "--quiet"])
+    code = main(
+        [
+            "run",
+            "--scenario",
+            "single-rack",
+            "--duration",
+            "10min",
+            "--out",
+            str(folder / "site.csv"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "is not writable" in err and "Traceback" not in err

@@ -26,11 +26,19 @@ REPO = Path(__file__).resolve().parents[2]
 def _record(path: Path, minutes: int) -> None:
     scenario = load("single-rack")
     sim = Simulation.from_scenario(scenario)
-    recorder = Recorder(path, scenario_toml=builtin_scenarios()["single-rack"].read_text(),
-                        metadata=run_metadata(scenario_name="single-rack", seed=sim.seed,
-                                              dt_s=sim.dt_s, start="2025-07-01T00:00:00",
-                                              topology=sim.topology),
-                        every_s=60.0, flush_every_s=300.0)
+    recorder = Recorder(
+        path,
+        scenario_toml=builtin_scenarios()["single-rack"].read_text(),
+        metadata=run_metadata(
+            scenario_name="single-rack",
+            seed=sim.seed,
+            dt_s=sim.dt_s,
+            start="2025-07-01T00:00:00",
+            topology=sim.topology,
+        ),
+        every_s=60.0,
+        flush_every_s=300.0,
+    )
     with recorder:
         for _ in range(minutes * 60):
             sim.step()
@@ -70,9 +78,23 @@ def test_a_recorder_never_overwrites(tmp_path: Path) -> None:
 
 def test_a_recording_killed_mid_run_stays_readable(tmp_path: Path) -> None:
     record = tmp_path / "killed.twinrec"
-    command = [sys.executable, "-m", "twin", "run", "--scenario", "single-rack",
-               "--duration", "30d", "--out", str(tmp_path / "site.csv"), "--record",
-               str(record), "--record-every", "10s", "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "twin",
+        "run",
+        "--scenario",
+        "single-rack",
+        "--duration",
+        "30d",
+        "--out",
+        str(tmp_path / "site.csv"),
+        "--record",
+        str(record),
+        "--record-every",
+        "10s",
+        "--quiet",
+    ]
     process = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
@@ -105,37 +127,69 @@ def _run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 
 def test_run_refuses_an_existing_recording(capsys, tmp_path: Path) -> None:
     (tmp_path / "old.twinrec").mkdir()
-    code, err = _run_cli(capsys, "run", "--scenario", "single-rack", "--duration", "1min",
-                         "--out", str(tmp_path / "site.csv"), "--record",
-                         str(tmp_path / "old.twinrec"))
+    code, err = _run_cli(
+        capsys,
+        "run",
+        "--scenario",
+        "single-rack",
+        "--duration",
+        "1min",
+        "--out",
+        str(tmp_path / "site.csv"),
+        "--record",
+        str(tmp_path / "old.twinrec"),
+    )
     assert code == 2
     assert "already exists" in err and "Traceback" not in err
     assert not (tmp_path / "site.csv").exists()
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--record-every", "1min"], "--record-every needs --record"),
-    (["--record", "{tmp}/r", "--record-every", "1500ms"], "whole multiple of --dt"),
-    (["--record", "{tmp}/missing/r"], "does not exist"),
-])
-def test_run_record_argument_errors(capsys, tmp_path: Path, extra: list[str],
-                                    message: str) -> None:
-    argv = ["run", "--scenario", "single-rack", "--duration", "1min", "--out",
-            str(tmp_path / "site.csv"), *(a.format(tmp=tmp_path) for a in extra)]
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--record-every", "1min"], "--record-every needs --record"),
+        (["--record", "{tmp}/r", "--record-every", "1500ms"], "whole multiple of --dt"),
+        (["--record", "{tmp}/missing/r"], "does not exist"),
+    ],
+)
+def test_run_record_argument_errors(capsys, tmp_path: Path, extra: list[str], message: str) -> None:
+    argv = [
+        "run",
+        "--scenario",
+        "single-rack",
+        "--duration",
+        "1min",
+        "--out",
+        str(tmp_path / "site.csv"),
+        *(a.format(tmp=tmp_path) for a in extra),
+    ]
     code, err = _run_cli(capsys, *argv)
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
 
 
 def test_run_record_writes_a_recording_next_to_the_table(capsys, tmp_path: Path) -> None:
-    code, _ = _run_cli(capsys, "run", "--scenario", "single-rack", "--duration", "10min",
-                       "--out", str(tmp_path / "site.parquet"), "--record",
-                       str(tmp_path / "run.twinrec"), "--record-every", "30s", "--quiet")
+    code, _ = _run_cli(
+        capsys,
+        "run",
+        "--scenario",
+        "single-rack",
+        "--duration",
+        "10min",
+        "--out",
+        str(tmp_path / "site.parquet"),
+        "--record",
+        str(tmp_path / "run.twinrec"),
+        "--record-every",
+        "30s",
+        "--quiet",
+    )
     assert code == 0
     recording = Recording.open(tmp_path / "run.twinrec")
     assert len(recording) == 20 and recording.closed and recording.problems == ()
     assert recording.scenario().scenario.name == "single-rack"
     site = pq.read_table(tmp_path / "site.parquet")
     # the table's end-of-interval columns match the recording at the same times
-    np.testing.assert_allclose(site.column("bess_soc").to_numpy(),
-                               recording.site_series()["bess_soc"][1::2])
+    np.testing.assert_allclose(
+        site.column("bess_soc").to_numpy(), recording.site_series()["bess_soc"][1::2]
+    )

@@ -27,11 +27,19 @@ def _live_and_recorded(path: Path, name: str, minutes: int, every_s: float):
     scenario = load(name)
     sim = Simulation.from_scenario(scenario)
     live = {}
-    with Recorder(path, scenario_toml=builtin_scenarios()[name].read_text(),
-                  metadata=run_metadata(scenario_name=name, seed=sim.seed, dt_s=sim.dt_s,
-                                        start=scenario.scenario.start.isoformat(),
-                                        topology=sim.topology),
-                  every_s=every_s, flush_every_s=120.0) as recorder:
+    with Recorder(
+        path,
+        scenario_toml=builtin_scenarios()[name].read_text(),
+        metadata=run_metadata(
+            scenario_name=name,
+            seed=sim.seed,
+            dt_s=sim.dt_s,
+            start=scenario.scenario.start.isoformat(),
+            topology=sim.topology,
+        ),
+        every_s=every_s,
+        flush_every_s=120.0,
+    ) as recorder:
         for _ in range(minutes * 60):
             sim.step()
             if sim.time_s % every_s == 0:
@@ -46,15 +54,17 @@ def _assert_same_state(live, replayed, group: str) -> None:
         if f.name == "service_routes_m":  # not recorded: empty routes, one per robot
             assert len(got) == len(expected) and all(r.shape == (0, 2) for r in got)
         elif isinstance(expected, np.ndarray) and expected.dtype.kind == "f":
-            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6,
-                                       err_msg=f"{group}.{f.name}")
+            np.testing.assert_allclose(
+                got, expected, rtol=1e-6, atol=1e-6, err_msg=f"{group}.{f.name}"
+            )
         else:
             np.testing.assert_array_equal(got, expected, err_msg=f"{group}.{f.name}")
 
 
 def test_replay_shows_the_live_values(tmp_path: Path) -> None:
-    live, recording = _live_and_recorded(tmp_path / "seoul.twinrec", "seoul-ai-factory",
-                                         minutes=10, every_s=30.0)
+    live, recording = _live_and_recorded(
+        tmp_path / "seoul.twinrec", "seoul-ai-factory", minutes=10, every_s=30.0
+    )
     replay = ReplaySimulation(recording)
     assert replay.dt_s == 30.0 and replay.has_output
     times = []
@@ -74,8 +84,9 @@ def test_replay_shows_the_live_values(tmp_path: Path) -> None:
 
 
 def test_seek_step_and_reset(tmp_path: Path) -> None:
-    _, recording = _live_and_recorded(tmp_path / "r.twinrec", "single-rack", minutes=10,
-                                      every_s=60.0)
+    _, recording = _live_and_recorded(
+        tmp_path / "r.twinrec", "single-rack", minutes=10, every_s=60.0
+    )
     replay = ReplaySimulation(recording)
     assert replay.time_s == 60.0
     assert replay.seek(359.0) == 300.0 and replay.snapshot().time_s == 300.0
@@ -114,16 +125,22 @@ def test_a_missing_part(five_parts: Path) -> None:
     assert recording.problems == ("part 2 of 5 (part-00001.parquet) is missing",)
 
 
-@pytest.mark.parametrize(("damage", "message"), [
-    (lambda p: (p / "part-00000.parquet").write_bytes(b"PAR1garbage"),
-     "nothing is readable: part 1 of 5 (part-00000.parquet) is damaged"),
-    (lambda p: (p / MANIFEST).write_text("{not json"), "manifest.json is damaged"),
-    (lambda p: (p / MANIFEST).unlink(), "not a twin recording (no manifest.json)"),
-    (lambda p: (p / MANIFEST).write_text('{"format": "other"}'),
-     "does not describe a twin recording"),
-])
-def test_unreadable_recordings_raise_a_clear_error(five_parts: Path, damage,
-                                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (
+            lambda p: (p / "part-00000.parquet").write_bytes(b"PAR1garbage"),
+            "nothing is readable: part 1 of 5 (part-00000.parquet) is damaged",
+        ),
+        (lambda p: (p / MANIFEST).write_text("{not json"), "manifest.json is damaged"),
+        (lambda p: (p / MANIFEST).unlink(), "not a twin recording (no manifest.json)"),
+        (
+            lambda p: (p / MANIFEST).write_text('{"format": "other"}'),
+            "does not describe a twin recording",
+        ),
+    ],
+)
+def test_unreadable_recordings_raise_a_clear_error(five_parts: Path, damage, message: str) -> None:
     damage(five_parts)
     with pytest.raises(RecordingError, match="^" + str(five_parts)) as info:
         Recording.open(five_parts)
@@ -158,9 +175,19 @@ def test_compare_shows_the_cost_of_a_pump_trip(tmp_path: Path) -> None:
     runs = {}
     for label, scenario_text in (("base", text), ("trip", text + PUMP_TRIP)):
         out = tmp_path / f"{label}.csv"
-        assert run_headless(loads(scenario_text), duration_s=3600, dt_s=1.0, every_steps=60,
-                            out=out, progress=None, record=tmp_path / f"{label}.twinrec",
-                            scenario_toml=scenario_text) == 0
+        assert (
+            run_headless(
+                loads(scenario_text),
+                duration_s=3600,
+                dt_s=1.0,
+                every_steps=60,
+                out=out,
+                progress=None,
+                record=tmp_path / f"{label}.twinrec",
+                scenario_toml=scenario_text,
+            )
+            == 0
+        )
         runs[label] = out
     tables = compare(runs["base"], runs["trip"])
     recordings = compare(tmp_path / "base.twinrec", tmp_path / "trip.twinrec")
@@ -207,25 +234,41 @@ def test_fields_an_older_recording_lacks_read_as_a_blank_snapshot(tmp_path: Path
     from twin.runs.recording import SHAPES_KEY
     from twin.sim.snapshot import blank_snapshot
 
-    _, recording = _live_and_recorded(tmp_path / "seoul.twinrec", "seoul-ai-factory",
-                                      minutes=2, every_s=30.0)
-    lacking = ("cdus.valve_stuck", "power.row_busway_loading", "power.hall_redundant",
-               "plant.chillers_available", "pue")
+    _, recording = _live_and_recorded(
+        tmp_path / "seoul.twinrec", "seoul-ai-factory", minutes=2, every_s=30.0
+    )
+    lacking = (
+        "cdus.valve_stuck",
+        "power.row_busway_loading",
+        "power.hall_redundant",
+        "plant.chillers_available",
+        "pue",
+    )
     for part in sorted(recording.path.glob("part-*.parquet")):
         table = pq.read_table(part)
         shapes = json.loads(table.schema.metadata[SHAPES_KEY])
         older = table.drop_columns([c for c in lacking if c in table.column_names])
-        older = older.replace_schema_metadata({SHAPES_KEY: json.dumps(
-            {name: shape for name, shape in shapes.items() if name not in lacking})})
+        older = older.replace_schema_metadata(
+            {
+                SHAPES_KEY: json.dumps(
+                    {name: shape for name, shape in shapes.items() if name not in lacking}
+                )
+            }
+        )
         pq.write_table(older, part)
     snap = Recording.open(recording.path).snapshot(0)
     topology = Simulation.from_scenario(load("seoul-ai-factory")).topology
-    blank = blank_snapshot(racks=topology.rack_count, cdus=topology.cdu_count,
-                           halls=len(topology.hall_names), rows=len(topology.row_names),
-                           generators=len(snap.power.generator_state))
+    blank = blank_snapshot(
+        racks=topology.rack_count,
+        cdus=topology.cdu_count,
+        halls=len(topology.hall_names),
+        rows=len(topology.row_names),
+        generators=len(snap.power.generator_state),
+    )
     np.testing.assert_array_equal(snap.cdus.valve_stuck, blank.cdus.valve_stuck)
     assert snap.cdus.valve_stuck.dtype == bool and snap.cdus.valve_stuck.shape == (
-        topology.cdu_count,)
+        topology.cdu_count,
+    )
     assert snap.power.row_busway_loading.shape == (len(topology.row_names),)
     assert np.isnan(snap.power.row_busway_loading).all()
     assert snap.power.hall_redundant.shape == (len(topology.hall_names),)

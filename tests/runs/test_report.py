@@ -22,8 +22,9 @@ EXPONENT = re.compile(r"\d\.?\d*e[+-]\d")
 
 def _text(page: str) -> str:
     """What a reader reads: the page without its markup (the charts' text kept)."""
-    return html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", page,
-                                                          flags=re.DOTALL)))
+    return html.unescape(
+        re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", page, flags=re.DOTALL))
+    )
 
 
 def _cell(page: str, name: str, column: int) -> tuple[str, str]:
@@ -61,7 +62,8 @@ def test_the_report_holds_kpis_ledger_charts_events_and_alarms(seoul_run: Path) 
     assert "Event timeline" in page and "No scheduled events" not in page
     # the two-hour run ends before its events (4 h and 260 min): scheduled, not applied
     assert text.count("not reached: after the run's end") == 2 and "applied" not in re.sub(
-        "never applied", "", text)
+        "never applied", "", text
+    )
     assert "alarms raised" in page and str(seoul_run.with_name("site.alarms.sqlite")) in page
     # self-contained: nothing is fetched
     assert not re.search(r"(src|href)=['\"]?https?:", page) and "<script" not in page
@@ -71,23 +73,40 @@ def test_a_comparison_report_shows_both_runs(seoul_run: Path, tmp_path: Path) ->
     other = tmp_path / "hot.csv"
     text = load("seoul-ai-factory").model_dump()
     text["gpu_management"]["power_cap_fraction"] = 0.6
-    assert run_headless(load("seoul-ai-factory").model_validate(text), duration_s=3600,
-                        dt_s=5.0, every_steps=12, out=other, progress=None) == 0
+    assert (
+        run_headless(
+            load("seoul-ai-factory").model_validate(text),
+            duration_s=3600,
+            dt_s=5.0,
+            every_steps=12,
+            out=other,
+            progress=None,
+        )
+        == 0
+    )
     page = build_report(seoul_run, compare_with=other)
     assert "other run" in page and "this − other" in page and "Lost tokens" in page
     assert "(other)" in page and "stroke-dasharray" in page and "dashed: other run" in page
     # a series of the other run is drawn in the colour of the same series of this run
-    colour = {name: c for c, name in re.findall(
-        r"<polyline fill='none' stroke='(#\w+)'[^>]*><title>([^<]+)<", page)}
+    colour = {
+        name: c
+        for c, name in re.findall(
+            r"<polyline fill='none' stroke='(#\w+)'[^>]*><title>([^<]+)<", page
+        )
+    }
     assert colour["Facility power (kW) (other)"] == colour["Facility power (kW)"]
-    assert (colour["IT power (kW) (other)"] == colour["IT power (kW)"]
-            != colour["Facility power (kW)"])
+    assert (
+        colour["IT power (kW) (other)"] == colour["IT power (kW)"] != colour["Facility power (kW)"]
+    )
     assert "Both runs over the 1h they share" in page
     # read from this run: it ran its GPUs uncapped, so it used more energy and ran hotter
     # (worse, red) and delivered more tokens (better, green); this - other is stated
     mine, capped = kpis(SiteSeries.read(seoul_run).until(3600)), kpis(SiteSeries.read(other))
-    for key, outcome in (("energy_mwh", "worse"), ("peak_gpu_temp_c", "worse"),
-                         ("tokens", "better")):
+    for key, outcome in (
+        ("energy_mwh", "worse"),
+        ("peak_gpu_temp_c", "worse"),
+        ("tokens", "better"),
+    ):
         css, text = _cell(page, kpi_name(key), 2)
         assert css == f"n {outcome}"
         assert text == format_kpi(key, mine[key] - capped[key], signed=True)
@@ -96,15 +115,35 @@ def test_a_comparison_report_shows_both_runs(seoul_run: Path, tmp_path: Path) ->
     assert _cell(page, kpi_name("max_tripped_racks"), 2) == ("n", "0 racks")  # equal: no colour
 
 
-def test_alarms_by_name_and_priorities_in_severity_order(seoul_run: Path,
-                                                         tmp_path: Path) -> None:
+def test_alarms_by_name_and_priorities_in_severity_order(seoul_run: Path, tmp_path: Path) -> None:
     journal_path = tmp_path / "site.alarms.sqlite"
     journal = AlarmJournal(journal_path)
-    for k, (tag, priority) in enumerate([("cdu.dp", "low"), ("rack.tripped", "critical"),
-                                         ("rack.gpu_temp", "medium"), ("cdu.dp", "low"),
-                                         ("rack.flow", "high"), ("cdu.dp", "low")]):
-        journal.record(JournalRow(60.0 * k, 0.0, "raise", tag, "H", "H1-R01-01", priority,
-                                  "unack-active", 1.0, 1.0, "", tag))
+    for k, (tag, priority) in enumerate(
+        [
+            ("cdu.dp", "low"),
+            ("rack.tripped", "critical"),
+            ("rack.gpu_temp", "medium"),
+            ("cdu.dp", "low"),
+            ("rack.flow", "high"),
+            ("cdu.dp", "low"),
+        ]
+    ):
+        journal.record(
+            JournalRow(
+                60.0 * k,
+                0.0,
+                "raise",
+                tag,
+                "H",
+                "H1-R01-01",
+                priority,
+                "unack-active",
+                1.0,
+                1.0,
+                "",
+                tag,
+            )
+        )
     journal.close()
     text = _text(build_report(seoul_run, journal=journal_path))
     order = [text.index(f"priority {p}") for p in ("critical", "high", "medium", "low")]
@@ -120,18 +159,26 @@ def test_report_cli(capsys, seoul_run: Path, tmp_path: Path) -> None:
     assert capsys.readouterr().err.strip() == f"twin report: wrote {out}"
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["report", "{tmp}/missing.csv", "--out", "{tmp}/r.html"], "missing.csv: no such file"),
-    (["report", "{run}", "--out", "{tmp}/r.txt"], "must end in .html or .pdf"),
-    (["report", "{run}", "--out", "{tmp}/no/r.html"], "does not exist"),
-    (["report", "{run}", "--compare", "{tmp}", "--out", "{tmp}/r.html"],
-     "not a twin recording (no manifest.json)"),
-    (["report", "{run}", "--journal", "{tmp}/j.sqlite", "--out", "{tmp}/r.html"],
-     "j.sqlite does not exist"),
-    (["report", "{run}"], "the following arguments are required: --out"),
-])
-def test_report_cli_errors(capsys, seoul_run: Path, tmp_path: Path, argv: list[str],
-                           message: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["report", "{tmp}/missing.csv", "--out", "{tmp}/r.html"], "missing.csv: no such file"),
+        (["report", "{run}", "--out", "{tmp}/r.txt"], "must end in .html or .pdf"),
+        (["report", "{run}", "--out", "{tmp}/no/r.html"], "does not exist"),
+        (
+            ["report", "{run}", "--compare", "{tmp}", "--out", "{tmp}/r.html"],
+            "not a twin recording (no manifest.json)",
+        ),
+        (
+            ["report", "{run}", "--journal", "{tmp}/j.sqlite", "--out", "{tmp}/r.html"],
+            "j.sqlite does not exist",
+        ),
+        (["report", "{run}"], "the following arguments are required: --out"),
+    ],
+)
+def test_report_cli_errors(
+    capsys, seoul_run: Path, tmp_path: Path, argv: list[str], message: str
+) -> None:
     code = main([a.format(tmp=tmp_path, run=seoul_run) for a in argv])
     err = capsys.readouterr().err
     assert code == 2

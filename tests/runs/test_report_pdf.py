@@ -52,7 +52,9 @@ def test_the_pdf_holds_the_report_on_numbered_a4_pages(seoul_run: Path, tmp_path
     assert len(reader.pages) == pages >= 2
     for page in reader.pages:
         assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (
-            595, 842)  # A4 in points
+            595,
+            842,
+        )  # A4 in points
     assert reader.metadata.title == "twin run report: seoul-ai-factory"
     assert reader.metadata.creator == f"twin {__version__}"
 
@@ -76,7 +78,8 @@ def test_the_pdf_holds_the_report_on_numbered_a4_pages(seoul_run: Path, tmp_path
         assert image["/Filter"] == "/FlateDecode"  # lossless, not JPEG
         assert abs(image["/Width"] - text_width_in * CHART_DPI) <= 2  # the text width
         pixels = np.frombuffer(image.get_data(), np.uint8).reshape(
-            image["/Height"], image["/Width"], 3)
+            image["/Height"], image["/Width"], 3
+        )
         first_series = np.all(pixels == list(bytes.fromhex(COLOURS[0][1:])), axis=2)
         assert first_series.sum() > 500  # QtSvg drew the chart's first line
 
@@ -85,8 +88,17 @@ def test_a_comparison_on_letter_pages(seoul_run: Path, tmp_path: Path) -> None:
     other = tmp_path / "capped.csv"
     text = load("seoul-ai-factory").model_dump()
     text["gpu_management"]["power_cap_fraction"] = 0.6
-    assert run_headless(load("seoul-ai-factory").model_validate(text), duration_s=3600,
-                        dt_s=5.0, every_steps=12, out=other, progress=None) == 0
+    assert (
+        run_headless(
+            load("seoul-ai-factory").model_validate(text),
+            duration_s=3600,
+            dt_s=5.0,
+            every_steps=12,
+            out=other,
+            progress=None,
+        )
+        == 0
+    )
     out = tmp_path / "report.pdf"
     write_pdf_report(seoul_run, out, compare_with=other, page_size="Letter")
     reader = PdfReader(out)
@@ -98,8 +110,9 @@ def test_a_comparison_on_letter_pages(seoul_run: Path, tmp_path: Path) -> None:
     assert len(_images(reader)) == 6
 
 
-def test_a_table_longer_than_a_page_repeats_its_header(seoul_run: Path, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_table_longer_than_a_page_repeats_its_header(
+    seoul_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     scenario = load("seoul-ai-factory")
     data = scenario.model_dump()
     data["events"] = [dict(data["events"][0], at_s=60.0 * k) for k in range(150)]
@@ -126,19 +139,38 @@ def test_report_cli_writes_a_pdf(capsys, seoul_run: Path, tmp_path: Path) -> Non
     assert round(float(PdfReader(out).pages[0].mediabox.width)) == 612
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["report", "{run}", "--out", "{tmp}/r.txt"], "--out {tmp}/r.txt must end in .html or .pdf"),
-    (["report", "{run}", "--out", "{tmp}/r.pdf", "--page-size", "A5"],
-     "--page-size A5 is not one of A4, Letter"),
-    (["report", "{run}", "--out", "{tmp}/r.html", "--page-size", "A4"],
-     "--page-size is for a PDF (--out FILE.pdf)"),
-    (["report", "{run}", "--out", "{tmp}/no/r.pdf"], "the folder of {tmp}/no/r.pdf does not exist"),
-    (["report", "{run}", "--out", "{tmp}/folder.pdf"],
-     "--out {tmp}/folder.pdf is a folder; give a file name"),
-    (["report", "{tmp}/missing.csv", "--out", "{tmp}/r.pdf"], "{tmp}/missing.csv: no such file"),
-])
-def test_report_cli_pdf_errors(capsys, seoul_run: Path, tmp_path: Path, argv: list[str],
-                               message: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["report", "{run}", "--out", "{tmp}/r.txt"],
+            "--out {tmp}/r.txt must end in .html or .pdf",
+        ),
+        (
+            ["report", "{run}", "--out", "{tmp}/r.pdf", "--page-size", "A5"],
+            "--page-size A5 is not one of A4, Letter",
+        ),
+        (
+            ["report", "{run}", "--out", "{tmp}/r.html", "--page-size", "A4"],
+            "--page-size is for a PDF (--out FILE.pdf)",
+        ),
+        (
+            ["report", "{run}", "--out", "{tmp}/no/r.pdf"],
+            "the folder of {tmp}/no/r.pdf does not exist",
+        ),
+        (
+            ["report", "{run}", "--out", "{tmp}/folder.pdf"],
+            "--out {tmp}/folder.pdf is a folder; give a file name",
+        ),
+        (
+            ["report", "{tmp}/missing.csv", "--out", "{tmp}/r.pdf"],
+            "{tmp}/missing.csv: no such file",
+        ),
+    ],
+)
+def test_report_cli_pdf_errors(
+    capsys, seoul_run: Path, tmp_path: Path, argv: list[str], message: str
+) -> None:
     (tmp_path / "folder.pdf").mkdir()
     code = main([a.format(tmp=tmp_path, run=seoul_run) for a in argv])
     err = capsys.readouterr().err
@@ -148,10 +180,20 @@ def test_report_cli_pdf_errors(capsys, seoul_run: Path, tmp_path: Path, argv: li
 
 
 def _python_m_twin(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120,
-                          cwd=REPO, env={**clean, "PYTHONPATH": str(REPO), **env}, check=False)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**clean, "PYTHONPATH": str(REPO), **env},
+        check=False,
+    )
 
 
 def test_report_cli_writes_a_pdf_without_a_display(seoul_run: Path, tmp_path: Path) -> None:
@@ -164,24 +206,31 @@ def test_report_cli_writes_a_pdf_without_a_display(seoul_run: Path, tmp_path: Pa
 
 def test_an_html_report_never_imports_qt(seoul_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
-    done = _python_m_twin("-c", (
-        "import sys; from twin.cli import main; "
-        f"code = main(['report', {str(seoul_run)!r}, '--out', {str(out)!r}]); "
-        "print(code, sorted(m for m in sys.modules if m.startswith('PySide6')))"))
+    done = _python_m_twin(
+        "-c",
+        (
+            "import sys; from twin.cli import main; "
+            f"code = main(['report', {str(seoul_run)!r}, '--out', {str(out)!r}]); "
+            "print(code, sorted(m for m in sys.modules if m.startswith('PySide6')))"
+        ),
+    )
     assert done.stdout.strip() == "0 []", done.stderr
 
 
-@pytest.mark.parametrize(("environ", "platform", "offscreen"), [
-    ({}, "linux", True),
-    ({"DISPLAY": ":0"}, "linux", True),  # the PDF never reaches the screen
-    ({"WAYLAND_DISPLAY": "wayland-0"}, "freebsd14", True),
-    ({"QT_QPA_PLATFORM": "xcb"}, "linux", False),  # the user's choice is kept
-    ({}, "win32", False),
-    ({}, "darwin", False),
-])
-def test_qt_runs_offscreen_for_a_pdf_unless_told_otherwise(environ: dict[str, str],
-                                                            platform: str,
-                                                            offscreen: bool) -> None:
+@pytest.mark.parametrize(
+    ("environ", "platform", "offscreen"),
+    [
+        ({}, "linux", True),
+        ({"DISPLAY": ":0"}, "linux", True),  # the PDF never reaches the screen
+        ({"WAYLAND_DISPLAY": "wayland-0"}, "freebsd14", True),
+        ({"QT_QPA_PLATFORM": "xcb"}, "linux", False),  # the user's choice is kept
+        ({}, "win32", False),
+        ({}, "darwin", False),
+    ],
+)
+def test_qt_runs_offscreen_for_a_pdf_unless_told_otherwise(
+    environ: dict[str, str], platform: str, offscreen: bool
+) -> None:
     assert offscreen_platform(environ, platform) is offscreen
 
 
@@ -191,7 +240,7 @@ def test_the_first_page_says_what_is_missing(seoul_run: Path, tmp_path: Path) ->
     lines = seoul_run.read_text(encoding="utf-8").splitlines(keepends=True)
     header = sum(1 for line in lines if line.startswith("#")) + 1
     partial = tmp_path / "site.csv.partial"
-    partial.write_text("".join(lines[:header + 30]) + "1860,12", encoding="utf-8")
+    partial.write_text("".join(lines[: header + 30]) + "1860,12", encoding="utf-8")
     out = tmp_path / "report.pdf"
     write_pdf_report(tmp_path / "site.csv", out)
     first = " ".join(PdfReader(out).pages[0].extract_text().split())

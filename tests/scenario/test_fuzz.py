@@ -35,8 +35,24 @@ _scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 1e308, -1e308, 5e-324]),
     st.text(max_size=12),
-    st.sampled_from(["", " ", "6h", "90s", "-1s", "1e999d", "PG25", "H1-CDU-03", "hall-1",
-                     "pump-trip", "training", "x" * 200, "\x00", "é"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "6h",
+            "90s",
+            "-1s",
+            "1e999d",
+            "PG25",
+            "H1-CDU-03",
+            "hall-1",
+            "pump-trip",
+            "training",
+            "x" * 200,
+            "\x00",
+            "é",
+        ]
+    ),
     st.booleans(),
     st.none(),
     st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)),
@@ -69,15 +85,19 @@ def _slots(node: Any, out: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
 def _mutate(data: dict[str, Any], draw: Any) -> str:
     slots = _slots(data, [])
     container, key = slots[draw(st.integers(0, len(slots) - 1))]
-    action = draw(st.sampled_from(
-        ["delete", "replace", "replace", "rename", "duplicate", "insert", "nest", "wrap"]))
+    action = draw(
+        st.sampled_from(
+            ["delete", "replace", "replace", "rename", "duplicate", "insert", "nest", "wrap"]
+        )
+    )
     if action == "delete":
         del container[key]
     elif action == "replace":
         container[key] = draw(_values)
     elif action == "rename" and isinstance(container, dict):
-        new_key = draw(st.one_of(st.text(max_size=10), st.just(str(key) + "x"),
-                                 st.just(str(key)[:-1])))
+        new_key = draw(
+            st.one_of(st.text(max_size=10), st.just(str(key) + "x"), st.just(str(key)[:-1]))
+        )
         container[new_key] = container.pop(key)
     elif action == "duplicate" and isinstance(container, list):
         container.append(container[key])
@@ -136,9 +156,19 @@ def _edit_text(text: str, draw: Any) -> str:
     lines = text.splitlines(keepends=True)
     if not lines:
         return draw(st.text(max_size=20))
-    action = draw(st.sampled_from(
-        ["delete-line", "duplicate-line", "swap-lines", "insert-text", "replace-char",
-         "truncate", "replace-value"]))
+    action = draw(
+        st.sampled_from(
+            [
+                "delete-line",
+                "duplicate-line",
+                "swap-lines",
+                "insert-text",
+                "replace-char",
+                "truncate",
+                "replace-value",
+            ]
+        )
+    )
     i = draw(st.integers(0, len(lines) - 1))
     if action == "delete-line":
         del lines[i]
@@ -149,19 +179,46 @@ def _edit_text(text: str, draw: Any) -> str:
         lines[i], lines[j] = lines[j], lines[i]
     elif action == "insert-text":
         at = draw(st.integers(0, len(lines[i])))
-        piece = draw(st.one_of(st.text(max_size=6), st.sampled_from(
-            ["[", "]", "=", '"', "'''", "#", "\n", "{", "}", ",", "\\", "-", "inf", "nan"])))
+        piece = draw(
+            st.one_of(
+                st.text(max_size=6),
+                st.sampled_from(
+                    ["[", "]", "=", '"', "'''", "#", "\n", "{", "}", ",", "\\", "-", "inf", "nan"]
+                ),
+            )
+        )
         lines[i] = lines[i][:at] + piece + lines[i][at:]
     elif action == "replace-char" and lines[i]:
         at = draw(st.integers(0, len(lines[i]) - 1))
-        lines[i] = lines[i][:at] + draw(st.characters()) + lines[i][at + 1:]
+        lines[i] = lines[i][:at] + draw(st.characters()) + lines[i][at + 1 :]
     elif action == "truncate":
         return "".join(lines)[: draw(st.integers(0, len(text)))]
     elif action == "replace-value" and "=" in lines[i]:
         key = lines[i].split("=", 1)[0]
-        value = draw(st.sampled_from(
-            ["-1", "0", "nan", "inf", "-inf", "1e400", '"6h"', '"x"', "true", "[]", "{}",
-             "[1, 2, 3]", "2026-08-01", "9" * 30, "9" * 5000, '""', "{ a = 1 }", "[[[[1]]]]"]))
+        value = draw(
+            st.sampled_from(
+                [
+                    "-1",
+                    "0",
+                    "nan",
+                    "inf",
+                    "-inf",
+                    "1e400",
+                    '"6h"',
+                    '"x"',
+                    "true",
+                    "[]",
+                    "{}",
+                    "[1, 2, 3]",
+                    "2026-08-01",
+                    "9" * 30,
+                    "9" * 5000,
+                    '""',
+                    "{ a = 1 }",
+                    "[[[[1]]]]",
+                ]
+            )
+        )
         lines[i] = f"{key}= {value}\n"
     return "".join(lines)
 

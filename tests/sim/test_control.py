@@ -29,8 +29,9 @@ def step(error, integral, dt, guess=None, **kw):
 
 
 def run(error, steps, dt, integral=0.0, **kw):
-    i = np.broadcast_to(np.asarray(integral, dtype=np.float64),
-                        np.shape(np.atleast_1d(error))).copy()
+    i = np.broadcast_to(
+        np.asarray(integral, dtype=np.float64), np.shape(np.atleast_1d(error))
+    ).copy()
     u = None
     for _ in range(steps):
         u, i = step(error, i, dt, guess=u, **kw)
@@ -87,16 +88,24 @@ def test_recovery_from_the_lower_limit():
 
 def test_bumpless_start():
     integral = np.array([0.8, 0.4])  # current outputs
-    u, i = step(np.zeros(2), integral, 1.0, guess=integral, kp=0.5, ti_s=10.0,
-                out_min=0.15, out_max=1.0)
+    u, i = step(
+        np.zeros(2), integral, 1.0, guess=integral, kp=0.5, ti_s=10.0, out_min=0.15, out_max=1.0
+    )
     np.testing.assert_allclose(u, [0.8, 0.4], atol=1e-12)
     np.testing.assert_allclose(i, integral, atol=1e-12)
 
 
 def test_array_parameters_per_loop():
     e = np.array([1.0, 1.0])
-    u, _ = step(e, np.zeros(2), 10.0, kp=np.array([0.1, 0.2]), ti_s=np.array([10.0, 5.0]),
-                out_min=np.array([0.0, 0.0]), out_max=np.array([1.0, 0.3]))
+    u, _ = step(
+        e,
+        np.zeros(2),
+        10.0,
+        kp=np.array([0.1, 0.2]),
+        ti_s=np.array([10.0, 5.0]),
+        out_min=np.array([0.0, 0.0]),
+        out_max=np.array([1.0, 0.3]),
+    )
     np.testing.assert_allclose(u, [0.1 + 0.1, 0.3], atol=1e-9)
 
 
@@ -107,16 +116,22 @@ def test_closed_loop_removes_offset(dt):
     speed, integral = np.array([0.3]), np.array([0.3])
     for _ in range(200):
         speed, integral, error = pi_implicit(
-            lambda n: 110.0 - 300.0 * n**2, integral, dt, kp=0.0015, ti_s=3.0,
-            out_min=0.15, out_max=1.0, guess=speed)
+            lambda n: 110.0 - 300.0 * n**2,
+            integral,
+            dt,
+            kp=0.0015,
+            ti_s=3.0,
+            out_min=0.15,
+            out_max=1.0,
+            guess=speed,
+        )
     assert 300.0 * speed[0] ** 2 == pytest.approx(110.0, rel=1e-6)
     assert error[0] == pytest.approx(110.0 - 300.0 * speed[0] ** 2, abs=1e-6)
 
 
 def test_negative_dt_is_rejected():
     with pytest.raises(ValueError):
-        pi_implicit(held(np.zeros(1)), np.zeros(1), -1.0, 0.1, 10.0, 0.0, 1.0,
-                    guess=np.zeros(1))
+        pi_implicit(held(np.zeros(1)), np.zeros(1), -1.0, 0.1, 10.0, 0.0, 1.0, guess=np.zeros(1))
 
 
 @settings(max_examples=300, deadline=None)
@@ -131,7 +146,8 @@ def test_negative_dt_is_rejected():
 )
 def test_output_always_within_limits(error, integral, dt, kp, ti, lo, width):
     with np.errstate(divide="raise", over="raise", invalid="raise"):
-        u, i, _ = pi_implicit(held(error), integral, dt, kp, ti, lo, lo + width,
-                              guess=np.full(6, lo))
+        u, i, _ = pi_implicit(
+            held(error), integral, dt, kp, ti, lo, lo + width, guess=np.full(6, lo)
+        )
     assert np.all(np.isfinite(u)) and np.all(np.isfinite(i))
     assert np.all(u >= lo) and np.all(u <= lo + width)

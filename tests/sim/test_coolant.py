@@ -58,8 +58,12 @@ def test_matches_coolprop_between_grid_points(fluid, name, pg25, water):
     table = pg25 if fluid == "PG25" else water
     t_c = np.array([5.13, 18.0, 31.37, 40.25, 47.77, 63.9, 88.01])
     for t, rho, cp, mu, rhocp in zip(
-        t_c, table.density(t_c), table.cp(t_c), table.viscosity(t_c),
-        table.volumetric_heat_capacity(t_c), strict=True,
+        t_c,
+        table.density(t_c),
+        table.cp(t_c),
+        table.viscosity(t_c),
+        table.volumetric_heat_capacity(t_c),
+        strict=True,
     ):
         t_k, p_pa = t + 273.15, 200e3
         assert rho == pytest.approx(PropsSI("D", "T", t_k, "P", p_pa, name), rel=2e-5)
@@ -112,12 +116,15 @@ def test_table_is_immutable(pg25):
         pg25.density_kg_per_m3[0] = 0.0
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"fluid": "glycerol", "pressure_kpa": 200.0},
-    {"fluid": "water", "pressure_kpa": 0.0},
-    {"fluid": "water", "pressure_kpa": 200.0, "step_k": 0.0},
-    {"fluid": "PG25", "pressure_kpa": 200.0, "t_min_c": 110.0, "t_max_c": 120.0},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"fluid": "glycerol", "pressure_kpa": 200.0},
+        {"fluid": "water", "pressure_kpa": 0.0},
+        {"fluid": "water", "pressure_kpa": 200.0, "step_k": 0.0},
+        {"fluid": "PG25", "pressure_kpa": 200.0, "t_min_c": 110.0, "t_max_c": 120.0},
+    ],
+)
 def test_bad_requests_raise(kwargs):
     with pytest.raises(ValueError):
         CoolantTable.build(**kwargs)
@@ -128,8 +135,12 @@ def test_bad_requests_raise(kwargs):
 def test_properties_finite_and_positive_everywhere(temps):
     table = CoolantTable.build("PG25", 200.0)
     t = np.array(temps)
-    for values in (table.density(t), table.cp(t), table.viscosity(t),
-                   table.volumetric_heat_capacity(t)):
+    for values in (
+        table.density(t),
+        table.cp(t),
+        table.viscosity(t),
+        table.volumetric_heat_capacity(t),
+    ):
         assert np.all(np.isfinite(values)) and np.all(values > 0)
 
 
@@ -141,10 +152,20 @@ def table_cache(tmp_path):
 
 
 def _same_table(a: CoolantTable, b: CoolantTable) -> bool:
-    return (a.fluid == b.fluid and a.pressure_kpa == b.pressure_kpa
-            and all(np.array_equal(getattr(a, name), getattr(b, name))
-                    for name in ("t_c", "density_kg_per_m3", "cp_j_per_kg_k", "viscosity_pa_s",
-                                 "volumetric_heat_capacity_j_per_m3_k")))
+    return (
+        a.fluid == b.fluid
+        and a.pressure_kpa == b.pressure_kpa
+        and all(
+            np.array_equal(getattr(a, name), getattr(b, name))
+            for name in (
+                "t_c",
+                "density_kg_per_m3",
+                "cp_j_per_kg_k",
+                "viscosity_pa_s",
+                "volumetric_heat_capacity_j_per_m3_k",
+            )
+        )
+    )
 
 
 def test_a_cached_table_reads_back_equal_and_read_only(table_cache):
@@ -160,12 +181,15 @@ def test_a_cached_table_reads_back_equal_and_read_only(table_cache):
 
 def test_a_cached_table_is_read_without_importing_coolprop(table_cache):
     CoolantTable.build("water", 200.0)
-    code = ("import sys; from pathlib import Path; from twin.sim import coolant; "
-            f"coolant.use_cache(Path({str(table_cache)!r})); "
-            "t = coolant.CoolantTable.build('water', 200.0); "
-            "print(t.t_c.size, 'CoolProp' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+    code = (
+        "import sys; from pathlib import Path; from twin.sim import coolant; "
+        f"coolant.use_cache(Path({str(table_cache)!r})); "
+        "t = coolant.CoolantTable.build('water', 200.0); "
+        "print(t.t_c.size, 'CoolProp' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out[1] == "False" and int(out[0]) > 100
 
 
@@ -178,4 +202,3 @@ def test_a_damaged_cache_file_is_built_again_and_replaced(table_cache, caplog):
     assert _same_table(rebuilt, reference)
     assert "building it again" in caplog.text
     assert _same_table(CoolantTable.build("water", 200.0), reference)  # the file is whole again
-

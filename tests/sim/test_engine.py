@@ -79,8 +79,15 @@ def test_deterministic_for_a_seed_however_steps_are_batched(seoul):
 def test_hourly_means_at_60s_within_one_percent_of_1s(seoul):
     fine = run_means(Simulation(seoul, dt_s=1.0), 3 * 3600, 3600)
     coarse = run_means(Simulation(seoul, dt_s=60.0), 3 * 3600, 3600)
-    for name in ("it_power_kw", "facility_power_kw", "tokens_per_s", "grid_import_kw",
-                 "tcs_supply_c", "tcs_return_c", "gpu_temp_max_c"):
+    for name in (
+        "it_power_kw",
+        "facility_power_kw",
+        "tokens_per_s",
+        "grid_import_kw",
+        "tcs_supply_c",
+        "tcs_return_c",
+        "gpu_temp_max_c",
+    ):
         i = COLUMN[name]
         np.testing.assert_allclose(coarse[1:, i], fine[1:, i], rtol=0.01, err_msg=name)
 
@@ -128,8 +135,7 @@ def test_demand_response_is_met_by_the_bess_first(seoul):
     curtailed = Simulation(seoul, dt_s=1.0)
     base.step(1800)
     curtailed.step(1800)
-    curtailed.apply(DemandResponse(at_s=0, kind="demand-response", curtail_mw=5.0,
-                                   duration_s=900))
+    curtailed.apply(DemandResponse(at_s=0, kind="demand-response", curtail_mw=5.0, duration_s=900))
     base.step(240)
     curtailed.step(240)
     b, c = run_means(base, 60, 60)[0], run_means(curtailed, 60, 60)[0]
@@ -145,8 +151,9 @@ def test_demand_response_beyond_the_bess_caps_gpus_and_costs_tokens(seoul):
     curtailed = Simulation(seoul, dt_s=1.0)
     base.step(1800)
     curtailed.step(1800)
-    curtailed.apply(DemandResponse(at_s=0, kind="demand-response", curtail_mw=15.0,
-                                   duration_s=1800))
+    curtailed.apply(
+        DemandResponse(at_s=0, kind="demand-response", curtail_mw=15.0, duration_s=1800)
+    )
     base.step(540)
     curtailed.step(540)
     b, c = run_means(base, 60, 60)[0], run_means(curtailed, 60, 60)[0]
@@ -227,8 +234,9 @@ def test_demand_response_beyond_the_bess_takes_training_power_before_inference(s
     curtailed = Simulation(seoul, dt_s=1.0)
     base.step(1800)
     curtailed.step(1800)
-    curtailed.apply(DemandResponse(at_s=0, kind="demand-response", curtail_mw=15.0,
-                                   duration_s=1800))
+    curtailed.apply(
+        DemandResponse(at_s=0, kind="demand-response", curtail_mw=15.0, duration_s=1800)
+    )
     base.step(540)
     curtailed.step(540)
     hall = base.topology.rack_hall
@@ -239,4 +247,5 @@ def test_demand_response_beyond_the_bess_takes_training_power_before_inference(s
     assert (curtailed.state.curtail_cap_fraction[inference] == 1.0).all()
     assert c_racks.power_kw[training].sum() < 0.9 * b_racks.power_kw[training].sum()
     assert c_racks.tokens_per_s[inference].sum() == pytest.approx(
-        b_racks.tokens_per_s[inference].sum(), rel=1e-3)
+        b_racks.tokens_per_s[inference].sum(), rel=1e-3
+    )

@@ -45,39 +45,94 @@ def hall_1_it_mw(s: Snapshot) -> float:
 
 CDU = "H1-CDU-01"  # CDU 0 serves rows H1-R01 (racks 0-13)
 CASES = [
-    Case("valve-stuck-shut", {"kind": "valve-stuck", "target": CDU, "position": 0.05},
-         {"kind": "valve-release", "target": CDU}, lambda s: s.cdus.supply_c[0], True, 5.0,
-         lambda s: s.cdus.valve_stuck[0]),
-    Case("coolant-leak", {"kind": "coolant-leak", "target": CDU, "rate_lpm": 40},
-         {"kind": "leak-repair", "target": CDU}, lambda s: s.cdus.flow_lpm[0], False, 1000.0,
-         lambda s: s.cdus.leak_detected[0] and s.cdus.inventory_fraction[0] < 0.9),
-    Case("filter-clog", {"kind": "filter-clog", "target": CDU, "factor": 20, "ramp_s": 600},
-         {"kind": "filter-clean", "target": CDU}, lambda s: s.cdus.flow_lpm[0], False, 500.0,
-         lambda s: s.cdus.filter_resistance_factor[0] == 20),
-    Case("dry-coolers-fail", {"kind": "dry-cooler-fail", "units": 30},
-         {"kind": "dry-cooler-restore", "units": 30}, lambda s: s.plant.chiller_duty_kw, True,
-         3000.0,  # the chillers trim what the dry coolers left cannot reject
-         lambda s: s.plant.dry_coolers_available == 6),
-    Case("chillers-trip", {"kind": "chiller-trip", "units": 4},
-         {"kind": "chiller-restore", "units": 4}, lambda s: s.plant.hall_air_c[0], True, 5.0,
-         lambda s: s.plant.chillers_available == 0),
-    Case("workload-surge", {"kind": "workload-surge", "halls": ["hall-2"],
-                            "utilization_step": 0.3, "duration_s": 1800},
-         None, lambda s: s.site["it_power_kw"], True, 3000.0),
-    Case("transformer-fail", {"kind": "transformer-fail", "target": "hall-1", "units": 3},
-         {"kind": "transformer-restore", "target": "hall-1", "units": 3},
-         lambda s: s.power.hall_transformer_loading[0] / hall_1_it_mw(s), True, 0.005,
-         lambda s: s.power.hall_transformers_in_service[0] == 5
-         and not s.power.hall_redundant[0], seconds=60.0),
-    Case("ups-fail", {"kind": "ups-fail", "target": "hall-1", "units": 5},
-         {"kind": "ups-restore", "target": "hall-1", "units": 5},
-         lambda s: s.power.hall_ups_loading[0] / hall_1_it_mw(s), True, 0.002,
-         lambda s: s.power.hall_ups_modules_in_service[0] == 15
-         and not s.power.hall_redundant[0], seconds=60.0),
-    Case("workcell-e-stop", {"kind": "workcell-e-stop", "target": "assembly-1"},
-         {"kind": "workcell-reset", "target": "assembly-1"},
-         lambda s: s.robots.cell_state_counts[0, RobotState.FAULT], True, 3,
-         lambda s: s.robots.cell_emergency_stop[0], seconds=60.0),
+    Case(
+        "valve-stuck-shut",
+        {"kind": "valve-stuck", "target": CDU, "position": 0.05},
+        {"kind": "valve-release", "target": CDU},
+        lambda s: s.cdus.supply_c[0],
+        True,
+        5.0,
+        lambda s: s.cdus.valve_stuck[0],
+    ),
+    Case(
+        "coolant-leak",
+        {"kind": "coolant-leak", "target": CDU, "rate_lpm": 40},
+        {"kind": "leak-repair", "target": CDU},
+        lambda s: s.cdus.flow_lpm[0],
+        False,
+        1000.0,
+        lambda s: s.cdus.leak_detected[0] and s.cdus.inventory_fraction[0] < 0.9,
+    ),
+    Case(
+        "filter-clog",
+        {"kind": "filter-clog", "target": CDU, "factor": 20, "ramp_s": 600},
+        {"kind": "filter-clean", "target": CDU},
+        lambda s: s.cdus.flow_lpm[0],
+        False,
+        500.0,
+        lambda s: s.cdus.filter_resistance_factor[0] == 20,
+    ),
+    Case(
+        "dry-coolers-fail",
+        {"kind": "dry-cooler-fail", "units": 30},
+        {"kind": "dry-cooler-restore", "units": 30},
+        lambda s: s.plant.chiller_duty_kw,
+        True,
+        3000.0,  # the chillers trim what the dry coolers left cannot reject
+        lambda s: s.plant.dry_coolers_available == 6,
+    ),
+    Case(
+        "chillers-trip",
+        {"kind": "chiller-trip", "units": 4},
+        {"kind": "chiller-restore", "units": 4},
+        lambda s: s.plant.hall_air_c[0],
+        True,
+        5.0,
+        lambda s: s.plant.chillers_available == 0,
+    ),
+    Case(
+        "workload-surge",
+        {
+            "kind": "workload-surge",
+            "halls": ["hall-2"],
+            "utilization_step": 0.3,
+            "duration_s": 1800,
+        },
+        None,
+        lambda s: s.site["it_power_kw"],
+        True,
+        3000.0,
+    ),
+    Case(
+        "transformer-fail",
+        {"kind": "transformer-fail", "target": "hall-1", "units": 3},
+        {"kind": "transformer-restore", "target": "hall-1", "units": 3},
+        lambda s: s.power.hall_transformer_loading[0] / hall_1_it_mw(s),
+        True,
+        0.005,
+        lambda s: s.power.hall_transformers_in_service[0] == 5 and not s.power.hall_redundant[0],
+        seconds=60.0,
+    ),
+    Case(
+        "ups-fail",
+        {"kind": "ups-fail", "target": "hall-1", "units": 5},
+        {"kind": "ups-restore", "target": "hall-1", "units": 5},
+        lambda s: s.power.hall_ups_loading[0] / hall_1_it_mw(s),
+        True,
+        0.002,
+        lambda s: s.power.hall_ups_modules_in_service[0] == 15 and not s.power.hall_redundant[0],
+        seconds=60.0,
+    ),
+    Case(
+        "workcell-e-stop",
+        {"kind": "workcell-e-stop", "target": "assembly-1"},
+        {"kind": "workcell-reset", "target": "assembly-1"},
+        lambda s: s.robots.cell_state_counts[0, RobotState.FAULT],
+        True,
+        3,
+        lambda s: s.robots.cell_emergency_stop[0],
+        seconds=60.0,
+    ),
 ]
 
 
@@ -143,8 +198,9 @@ def test_a_stuck_valve_holds_its_opening_while_its_controller_winds_on(seoul):
     sim = warm(seoul)
     opening = float(sim.snapshot().cdus.facility_valve[0])
     sim.apply(event(kind="valve-stuck", target=CDU))
-    sim.apply(event(kind="workload-surge", halls=["hall-1"], utilization_step=-0.5,
-                    duration_s=3600))
+    sim.apply(
+        event(kind="workload-surge", halls=["hall-1"], utilization_step=-0.5, duration_s=3600)
+    )
     sim.step(round(600 / DT_S))
     snap = sim.snapshot()
     assert snap.cdus.facility_valve[0] == opening
@@ -199,8 +255,10 @@ def test_reset_clears_every_fault(seoul):
 
 
 def test_scheduled_faults_arrive_from_the_timeline(seoul):
-    timeline = [event(kind="chiller-trip", units=2).model_copy(update={"at_s": 60.0}),
-                event(kind="ups-fail", target="hall-2").model_copy(update={"at_s": 120.0})]
+    timeline = [
+        event(kind="chiller-trip", units=2).model_copy(update={"at_s": 60.0}),
+        event(kind="ups-fail", target="hall-2").model_copy(update={"at_s": 120.0}),
+    ]
     sim = Simulation(seoul.model_copy(update={"events": timeline}), dt_s=DT_S)
     sim.step(round(100 / DT_S))
     snap = sim.snapshot()

@@ -53,12 +53,13 @@ def event(**fields: Any) -> Event:
 
 def counts(states: np.ndarray) -> tuple[int, int, int, int]:
     """Sets off, starting, running, failed."""
-    return tuple(int(np.count_nonzero(states == code)) for code in (
-        GENERATOR_OFF, GENERATOR_STARTING, GENERATOR_RUNNING, GENERATOR_FAILED))
+    return tuple(
+        int(np.count_nonzero(states == code))
+        for code in (GENERATOR_OFF, GENERATOR_STARTING, GENERATOR_RUNNING, GENERATOR_FAILED)
+    )
 
 
-def run_outage(sim: Simulation, seconds: int, ups_j: list | None = None, **outage: Any
-               ) -> list:
+def run_outage(sim: Simulation, seconds: int, ups_j: list | None = None, **outage: Any) -> list:
     """Warm the site, cut the utility for OUTAGE_S and record a snapshot each second (and
     the UPS batteries' energy into ``ups_j``)."""
     sim.step(WARM_S)
@@ -122,7 +123,8 @@ def test_every_set_starts_after_its_delay_and_no_rack_loses_power(all_start):
     # the sets carry the site alone once they have ramped up
     assert snaps[60].site["bess_power_kw"] == 0.0
     assert snaps[60].site["generator_kw"] == pytest.approx(
-        snaps[60].site["facility_power_kw"], rel=1e-9)
+        snaps[60].site["facility_power_kw"], rel=1e-9
+    )
     # back on the utility the sets unload and stop
     assert counts(snaps[OUTAGE_S + 120].power.generator_state) == (SETS, 0, 0, 0)
     assert snaps[OUTAGE_S + 120].site["generator_kw"] == 0.0
@@ -139,7 +141,7 @@ def test_the_ups_batteries_bridge_the_start_and_recharge_on_the_utility(all_star
     assert 0.9 * full_j < low_j < full_j - 1e6
     assert ups_j[60:OUTAGE_S] == pytest.approx(low_j)
     # back on the utility they recharge at 10 % of their rating per hour until full
-    recharged = ups_j[OUTAGE_S + 60:]
+    recharged = ups_j[OUTAGE_S + 60 :]
     assert np.all(np.diff(recharged) >= 0) and recharged[-1] > low_j
     assert ups_j[OUTAGE_S + 600] - ups_j[OUTAGE_S] <= 0.1 * full_j * 600 / 3600 + 1.0
 
@@ -162,8 +164,7 @@ def test_sets_failing_to_start_lock_out_after_cranking(fourteen_fail):
     assert counts(snaps[-1].power.generator_state) == (8, 0, 0, 14)
 
 
-def test_too_few_sets_shed_the_last_hall_which_goes_dark_after_its_ride_through(
-        fourteen_fail):
+def test_too_few_sets_shed_the_last_hall_which_goes_dark_after_its_ride_through(fourteen_fail):
     sim, snaps, tokens_before = fourteen_fail
     lockout = int(sim.scenario.power.generators.crank_lockout_s)
     h1, h2 = hall_racks(sim, 0), hall_racks(sim, 1)
@@ -185,13 +186,13 @@ def test_too_few_sets_shed_the_last_hall_which_goes_dark_after_its_ride_through(
     assert dark_snap.racks.tokens_per_s[h2].sum() == 0.0
     assert not dark_snap.racks.tripped.any()  # lost power, not tripped: nothing to repair
     assert dark_snap.racks.tokens_per_s[h1].sum() > 0
-    dark_tokens = np.mean([s.site["tokens_per_s"] for s in snaps[dark[0] + 1:dark[0] + 61]])
+    dark_tokens = np.mean([s.site["tokens_per_s"] for s in snaps[dark[0] + 1 : dark[0] + 61]])
     assert dark_tokens < 0.85 * tokens_before
     # the utility returns: hall 2 comes back at once and its work resumes
     back = snaps[OUTAGE_S]
     assert back.power.utility_available and back.power.hall_powered.all()
     assert not back.power.hall_load_shed.any()
-    back_tokens = np.mean([s.site["tokens_per_s"] for s in snaps[OUTAGE_S + 1:OUTAGE_S + 61]])
+    back_tokens = np.mean([s.site["tokens_per_s"] for s in snaps[OUTAGE_S + 1 : OUTAGE_S + 61]])
     assert back_tokens > 0.95 * tokens_before
     assert abs(sim.ledger()["closure_error"]) < 1e-9
 
@@ -310,20 +311,50 @@ def test_a_seeded_run_with_a_failure_probability_repeats_itself():
 # ------------------------------------------------------------------ the loader
 
 
-@pytest.mark.parametrize(("events", "path", "fragments"), [
-    ([{"at_s": "1h", "kind": "utility-outage", "duration_s": "10min",
-       "generators_failing_to_start": 23}],
-     "events[0].generators_failing_to_start", ("23 exceeds the 22 generator sets installed",)),
-    ([{"at_s": "1h", "kind": "generator-fail", "units": 30}],
-     "events[0].units", ("30 exceeds the 22 generator sets installed",)),
-    ([{"at_s": "1h", "kind": "generator-restore", "units": 0}],
-     "events[0].units", ("must be from 1 to 10000", "got 0")),
-    ([{"at_s": "1h", "kind": "utility-outage", "duration_s": "10min",
-       "generators_failing": 2}],
-     "events[0].generators_failing", ("did you mean 'generators_failing_to_start'?",)),
-    ([{"at_s": "1h", "kind": "generator-trip", "units": 1}],
-     "events[0].kind", ("unknown kind 'generator-trip'", "'generator-fail'")),
-])
+@pytest.mark.parametrize(
+    ("events", "path", "fragments"),
+    [
+        (
+            [
+                {
+                    "at_s": "1h",
+                    "kind": "utility-outage",
+                    "duration_s": "10min",
+                    "generators_failing_to_start": 23,
+                }
+            ],
+            "events[0].generators_failing_to_start",
+            ("23 exceeds the 22 generator sets installed",),
+        ),
+        (
+            [{"at_s": "1h", "kind": "generator-fail", "units": 30}],
+            "events[0].units",
+            ("30 exceeds the 22 generator sets installed",),
+        ),
+        (
+            [{"at_s": "1h", "kind": "generator-restore", "units": 0}],
+            "events[0].units",
+            ("must be from 1 to 10000", "got 0"),
+        ),
+        (
+            [
+                {
+                    "at_s": "1h",
+                    "kind": "utility-outage",
+                    "duration_s": "10min",
+                    "generators_failing": 2,
+                }
+            ],
+            "events[0].generators_failing",
+            ("did you mean 'generators_failing_to_start'?",),
+        ),
+        (
+            [{"at_s": "1h", "kind": "generator-trip", "units": 1}],
+            "events[0].kind",
+            ("unknown kind 'generator-trip'", "'generator-fail'"),
+        ),
+    ],
+)
 def test_the_loader_rejects_impossible_generator_events(events, path, fragments):
     data = copy.deepcopy(_raw())
     data["events"] = events
@@ -340,5 +371,4 @@ def test_the_loader_rejects_a_probability_outside_0_to_1():
     data["power"]["generators"]["fail_to_start_probability"] = 1.5
     with pytest.raises(ScenarioError) as info:
         from_dict(data, source="bad.toml")
-    assert "power.generators.fail_to_start_probability" in {
-        p.path for p in info.value.problems}
+    assert "power.generators.fail_to_start_probability" in {p.path for p in info.value.problems}

@@ -56,14 +56,17 @@ def fault_events(name: str, unit: str = "min") -> str:
     topo = build_topology(scenario)
     cdu, last_cdu = topo.cdu_names[0], topo.cdu_names[-1]
     hall, rack = topo.hall_names[0], topo.rack_name(0)
-    nameplate_mw = sum(
-        scenario.rack_types[topo.rack_type_names[t]].nameplate_kw for t in topo.rack_type
-    ) / 1e3
+    nameplate_mw = (
+        sum(scenario.rack_types[topo.rack_type_names[t]].nameplate_kw for t in topo.rack_type) / 1e3
+    )
     events = [
         (2, "pump-trip", f'target = "{cdu}"\npumps = 2'),
         (3, "heatwave", f'offset_k = 8.0\nduration_s = "10{unit}"'),
-        (4, "workload-surge", f'halls = ["{hall}"]\nutilization_step = 0.3\n'
-                              f'duration_s = "8{unit}"'),
+        (
+            4,
+            "workload-surge",
+            f'halls = ["{hall}"]\nutilization_step = 0.3\nduration_s = "8{unit}"',
+        ),
         (5, "power-cap", f'fraction = 0.8\ntarget = "{hall}"'),
         (6, "pump-restore", f'target = "{cdu}"\npumps = 2'),
         (7, "power-smoothing", "enabled = false"),
@@ -93,16 +96,24 @@ def fault_events(name: str, unit: str = "min") -> str:
     ]
     if scenario.workcells:
         cell = scenario.workcells[0].name
-        events += [(25, "workcell-e-stop", f'target = "{cell}"'),
-                   (28, "workcell-reset", f'target = "{cell}"')]
-    blocks = [f'\n[[events]]\nat_s = "{at}{unit}"\nkind = "{kind}"\n{fields}\n'
-              for at, kind, fields in events]
+        events += [
+            (25, "workcell-e-stop", f'target = "{cell}"'),
+            (28, "workcell-reset", f'target = "{cell}"'),
+        ]
+    blocks = [
+        f'\n[[events]]\nat_s = "{at}{unit}"\nkind = "{kind}"\n{fields}\n'
+        for at, kind, fields in events
+    ]
     # a small site lacks some of what the faults act on (a hall's only transformer,
     # generators): those are left out
     adapter = TypeAdapter(Event)
-    kept = [block for block in blocks
-            if not event_problems(scenario, [adapter.validate_python(
-                tomllib.loads(block)["events"][0])])]
+    kept = [
+        block
+        for block in blocks
+        if not event_problems(
+            scenario, [adapter.validate_python(tomllib.loads(block)["events"][0])]
+        )
+    ]
     return "".join(kept)
 
 
@@ -112,21 +123,51 @@ def run_twin(name: str, run: str, folder: Path) -> dict[str, str]:
     scenario_file = folder / f"{name}.toml"
     builtin = builtin_scenarios()[name]
     dt, every, unit = RUNS[run]
-    scenario_file.write_text(builtin.read_text(encoding="utf-8") + fault_events(name, unit),
-                             encoding="utf-8")
+    scenario_file.write_text(
+        builtin.read_text(encoding="utf-8") + fault_events(name, unit), encoding="utf-8"
+    )
     for extra in builtin.parent.glob("*.csv"):  # the weather files it names, beside it
         (folder / extra.name).write_bytes(extra.read_bytes())
-    site, components, journal = (folder / "site.csv", folder / "components.parquet",
-                                 folder / "alarms.sqlite")
+    site, components, journal = (
+        folder / "site.csv",
+        folder / "components.parquet",
+        folder / "alarms.sqlite",
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "twin", "run", "--scenario", str(scenario_file),
-         "--duration", f"30{unit}", "--dt", dt, "--every", every, "--out", str(site),
-         "--components", str(components), "--journal", str(journal), "--quiet"],
-        capture_output=True, text=True, timeout=600, cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+        [
+            sys.executable,
+            "-m",
+            "twin",
+            "run",
+            "--scenario",
+            str(scenario_file),
+            "--duration",
+            f"30{unit}",
+            "--dt",
+            dt,
+            "--every",
+            every,
+            "--out",
+            str(site),
+            "--components",
+            str(components),
+            "--journal",
+            str(journal),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
-    return {"site.csv": site_text(site), "components.csv": component_digest(components),
-            "alarms.csv": journal_text(journal)}
+    return {
+        "site.csv": site_text(site),
+        "components.csv": component_digest(components),
+        "alarms.csv": journal_text(journal),
+    }
 
 
 def site_text(path: Path) -> str:
@@ -141,8 +182,13 @@ def component_digest(path: Path) -> str:
     table = pq.read_table(path).to_pydict()
     groups: dict[tuple[float, str, str], tuple[list[str], list[float]]] = {}
     for time_s, component, kind, quantity, value in zip(
-            table["time_s"], table["component"], table["kind"], table["quantity"],
-            table["value"], strict=True):
+        table["time_s"],
+        table["component"],
+        table["kind"],
+        table["quantity"],
+        table["value"],
+        strict=True,
+    ):
         names, values = groups.setdefault((time_s, kind, quantity), ([], []))
         names.append(component)
         values.append(value)
@@ -151,16 +197,30 @@ def component_digest(path: Path) -> str:
         digest = hashlib.sha256("\n".join(names).encode())
         digest.update(np.asarray(values, dtype="<f8").tobytes())
         finite = [v for v in values if math.isfinite(v)]
-        lines.append(f"{time_s!r},{kind},{quantity},{len(values)},{math.fsum(finite)!r},"
-                     f"{min(values)!r},{max(values)!r},{digest.hexdigest()[:16]}\n")
+        lines.append(
+            f"{time_s!r},{kind},{quantity},{len(values)},{math.fsum(finite)!r},"
+            f"{min(values)!r},{max(values)!r},{digest.hexdigest()[:16]}\n"
+        )
     return "".join(lines)
 
 
 def journal_text(path: Path) -> str:
     """Every alarm transition in the journal, without the wall-clock time; those of one
     instant sorted (the engine scans its alarms in no fixed order within a step)."""
-    columns = ("sim_time_s", "event", "tag", "condition", "component", "priority", "state",
-               "value", "limit_value", "unit", "note", "duration_s")
+    columns = (
+        "sim_time_s",
+        "event",
+        "tag",
+        "condition",
+        "component",
+        "priority",
+        "state",
+        "value",
+        "limit_value",
+        "unit",
+        "note",
+        "duration_s",
+    )
     with sqlite3.connect(path) as db:
         rows = db.execute(f"SELECT {', '.join(columns)} FROM events ORDER BY id").fetchall()
     lines = sorted((row[0], ",".join(repr(v) for v in row)) for row in rows)
@@ -174,8 +234,10 @@ def numeric_platform() -> str:
     from numpy._core._multiarray_umath import __cpu_features__
 
     features = " ".join(sorted(name for name, on in __cpu_features__.items() if on))
-    return (f"numpy {np.__version__}; CoolProp {CoolProp.__version__}; "
-            f"{platform.machine()}; {features}\n")
+    return (
+        f"numpy {np.__version__}; CoolProp {CoolProp.__version__}; "
+        f"{platform.machine()}; {features}\n"
+    )
 
 
 PLATFORM_FILE = GOLDEN / "PLATFORM.txt"
@@ -187,9 +249,11 @@ def test_twin_run_writes_the_golden_outputs(name: str, run: str, tmp_path: Path)
     if REGENERATE:
         PLATFORM_FILE.write_text(numeric_platform(), encoding="utf-8")
     elif PLATFORM_FILE.read_text(encoding="utf-8") != numeric_platform():
-        pytest.skip("the golden outputs are bit-exact for the numeric platform they were made "
-                    f"on ({PLATFORM_FILE.name}), not this one: regenerate them here from a "
-                    "commit known good, then compare (TWIN_REGENERATE_GOLDEN=1)")
+        pytest.skip(
+            "the golden outputs are bit-exact for the numeric platform they were made "
+            f"on ({PLATFORM_FILE.name}), not this one: regenerate them here from a "
+            "commit known good, then compare (TWIN_REGENERATE_GOLDEN=1)"
+        )
     outputs = run_twin(name, run, tmp_path)
     folder = GOLDEN / name / run
     if REGENERATE:
@@ -197,26 +261,37 @@ def test_twin_run_writes_the_golden_outputs(name: str, run: str, tmp_path: Path)
         for file_name, text in outputs.items():
             (folder / file_name).write_text(text, encoding="utf-8")
     missing = [f for f in outputs if not (folder / f).is_file()]
-    assert not missing, (f"no golden {missing} for {name}: TWIN_REGENERATE_GOLDEN=1 "
-                         "python -m pytest tests/sim/test_golden.py")
+    assert not missing, (
+        f"no golden {missing} for {name}: TWIN_REGENERATE_GOLDEN=1 "
+        "python -m pytest tests/sim/test_golden.py"
+    )
     for file_name, text in outputs.items():
         expected = (folder / file_name).read_text(encoding="utf-8").splitlines()
         got = text.splitlines()
-        first = next((i for i, (a, b) in enumerate(zip(expected, got, strict=False))
-                      if a != b), min(len(expected), len(got)))
+        first = next(
+            (i for i, (a, b) in enumerate(zip(expected, got, strict=False)) if a != b),
+            min(len(expected), len(got)),
+        )
         assert got == expected, (
             f"{name} {file_name} differs from tests/golden/{name}/{run}/{file_name} from line "
-            f"{first + 1}:\n  golden: {expected[first:first + 1]}\n  now:    "
-            f"{got[first:first + 1]}\n(intended? regenerate: TWIN_REGENERATE_GOLDEN=1 "
-            "python -m pytest tests/sim/test_golden.py)")
+            f"{first + 1}:\n  golden: {expected[first : first + 1]}\n  now:    "
+            f"{got[first : first + 1]}\n(intended? regenerate: TWIN_REGENERATE_GOLDEN=1 "
+            "python -m pytest tests/sim/test_golden.py)"
+        )
 
 
 def test_the_fault_timeline_has_every_event_kind() -> None:
     """The golden runs go through every kind of event the schema knows, each kind in at
     least one scenario."""
     union = typing.get_args(Event)[0]
-    kinds = {kind for member in typing.get_args(union)
-             for kind in typing.get_args(member.model_fields["kind"].annotation)}
-    covered = {event["kind"] for name in builtin_scenarios()
-               for event in tomllib.loads(fault_events(name))["events"]}
+    kinds = {
+        kind
+        for member in typing.get_args(union)
+        for kind in typing.get_args(member.model_fields["kind"].annotation)
+    }
+    covered = {
+        event["kind"]
+        for name in builtin_scenarios()
+        for event in tomllib.loads(fault_events(name))["events"]
+    }
     assert covered == kinds

@@ -46,15 +46,13 @@ def test_balanced_limit_is_exact_and_continuous():
 
 def test_no_capacity_ratio_limit():
     ntu = np.array([0.0, 0.5, 1.0, 4.0])
-    np.testing.assert_allclose(counterflow_effectiveness(ntu, 0.0), -np.expm1(-ntu),
-                               rtol=1e-15)
+    np.testing.assert_allclose(counterflow_effectiveness(ntu, 0.0), -np.expm1(-ntu), rtol=1e-15)
     assert counterflow_effectiveness(0.0, 0.7) == 0.0
 
 
 def test_effectiveness_out_buffer():
     out = np.empty(3)
-    res = counterflow_effectiveness(np.array([1.0, 1.0, 1.0]), np.array([0.0, 0.5, 1.0]),
-                                    out=out)
+    res = counterflow_effectiveness(np.array([1.0, 1.0, 1.0]), np.array([0.0, 0.5, 1.0]), out=out)
     assert res is out
     np.testing.assert_allclose(out, [1 - math.exp(-1), textbook(1.0, 0.5), 0.5], rtol=1e-14)
 
@@ -66,11 +64,14 @@ def test_conductance_is_effectiveness_times_c_min():
     c_cold = rng.uniform(1e2, 1e6, 500)
     c_min, c_max = np.minimum(c_hot, c_cold), np.maximum(c_hot, c_cold)
     expected = counterflow_effectiveness(ua / c_min, c_min / c_max) * c_min
-    np.testing.assert_allclose(exchanger_conductance_w_per_k(ua, c_hot, c_cold), expected,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        exchanger_conductance_w_per_k(ua, c_hot, c_cold), expected, rtol=1e-12
+    )
     # Which side is hot does not matter for the conductance.
-    np.testing.assert_array_equal(exchanger_conductance_w_per_k(ua, c_cold, c_hot),
-                                  exchanger_conductance_w_per_k(ua, c_hot, c_cold))
+    np.testing.assert_array_equal(
+        exchanger_conductance_w_per_k(ua, c_cold, c_hot),
+        exchanger_conductance_w_per_k(ua, c_hot, c_cold),
+    )
 
 
 def test_no_flow_and_no_area_give_exactly_zero():
@@ -128,8 +129,7 @@ def test_effectiveness_in_unit_interval(ntu, cr):
 
 
 @settings(max_examples=400, deadline=None)
-@given(ua=rates, c_hot=rates, c_cold=rates,
-       t_hot=st.floats(-20, 120), t_cold=st.floats(-20, 120))
+@given(ua=rates, c_hot=rates, c_cold=rates, t_hot=st.floats(-20, 120), t_cold=st.floats(-20, 120))
 def test_conductance_bounded_and_finite(ua, c_hot, c_cold, t_hot, t_cold):
     with np.errstate(divide="raise", over="raise", invalid="raise"):
         g = float(exchanger_conductance_w_per_k(ua, c_hot, c_cold))

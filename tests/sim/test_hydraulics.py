@@ -30,7 +30,8 @@ A_KPA_PER_LPM2 = (H0_KPA - HD_KPA) / QD_LPM**2
 
 def params(n: int = 1, series_dp_kpa: float = 60.0, series_flow_lpm: float = 2800.0):
     return CduLoopParams.from_design(
-        np.full(n, H0_KPA), QD_LPM, HD_KPA, series_dp_kpa, series_flow_lpm, EFF)
+        np.full(n, H0_KPA), QD_LPM, HD_KPA, series_dp_kpa, series_flow_lpm, EFF
+    )
 
 
 def one(x) -> np.ndarray:
@@ -65,8 +66,9 @@ def test_operating_point_satisfies_pump_and_system_curves():
     sol = solve_loops(p, speed, running, g)
     q, h, dp = sol.flow_lpm, sol.pump_head_kpa, sol.branch_dp_kpa
     k_s = p.series_k_kpa_per_lpm2
-    np.testing.assert_allclose(h, speed**2 * H0_KPA - A_KPA_PER_LPM2 * (q / running) ** 2,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        h, speed**2 * H0_KPA - A_KPA_PER_LPM2 * (q / running) ** 2, rtol=1e-12
+    )
     np.testing.assert_allclose(h, k_s * q**2 + (q / g) ** 2, rtol=1e-12)
     np.testing.assert_allclose(dp, (q / g) ** 2, rtol=1e-12)
     np.testing.assert_allclose(sol.pump_power_w, h * q * W_PER_KPA_LPM / EFF, rtol=1e-12)
@@ -90,7 +92,8 @@ def test_two_pumps_in_parallel():
     sol = solve_loops(p, np.ones(2), np.array([1, 2]), one([g, g]))
     for i, n in enumerate((1, 2)):
         assert sol.flow_lpm[i] == pytest.approx(
-            math.sqrt(H0_KPA / (k_sys + A_KPA_PER_LPM2 / n**2)), rel=1e-13)
+            math.sqrt(H0_KPA / (k_sys + A_KPA_PER_LPM2 / n**2)), rel=1e-13
+        )
     # The second pump adds flow, but less than doubles it (the system curve rises).
     assert sol.flow_lpm[0] < sol.flow_lpm[1] < 2 * sol.flow_lpm[0]
     # With a negligible system resistance the flow does double (each pump runs out).
@@ -118,14 +121,14 @@ def test_branch_flows_over_many_cdus_sum_to_cdu_flow():
     cdus, racks = 50, 700
     rack_cdu = rng.integers(0, cdus - 1, racks)  # the last CDU has no racks
     g_rack = branch_conductance_lpm_per_sqrt_kpa(
-        rng.uniform(100, 300, racks), rng.uniform(50, 150, racks))
+        rng.uniform(100, 300, racks), rng.uniform(50, 150, racks)
+    )
     g_rack *= valve_flow_fraction(rng.uniform(0, 1, racks))
     g = conductance_sum_per_cdu(g_rack, rack_cdu, cdus)
     expected_g = np.array([g_rack[rack_cdu == c].sum() for c in range(cdus)])
     np.testing.assert_allclose(g, expected_g, rtol=1e-12)
     assert g[-1] == 0.0
-    sol = solve_loops(params(cdus), rng.uniform(0.15, 1, cdus),
-                      rng.integers(0, 3, cdus), g)
+    sol = solve_loops(params(cdus), rng.uniform(0.15, 1, cdus), rng.integers(0, 3, cdus), g)
     q = branch_flow_lpm(g_rack, rack_cdu, sol.branch_dp_kpa)
     per_cdu = np.bincount(rack_cdu, weights=q, minlength=cdus)
     np.testing.assert_allclose(per_cdu, sol.flow_lpm, rtol=1e-12, atol=1e-9)
@@ -144,8 +147,12 @@ def test_vectorized_matches_one_cdu_at_a_time():
     speed, running, g = rng.uniform(0, 1, n), rng.integers(0, 4, n), rng.uniform(0, 500, n)
     sol = solve_loops(p, speed, running, g)
     for i in range(n):
-        pi = CduLoopParams(p.shutoff_head_kpa[i], p.curve_a_kpa_per_lpm2[i],
-                           p.series_k_kpa_per_lpm2[i], p.pump_efficiency[i])
+        pi = CduLoopParams(
+            p.shutoff_head_kpa[i],
+            p.curve_a_kpa_per_lpm2[i],
+            p.series_k_kpa_per_lpm2[i],
+            p.pump_efficiency[i],
+        )
         si = solve_loops(pi, one(speed[i]), np.array([running[i]]), one(g[i]))
         for name in ("flow_lpm", "pump_head_kpa", "branch_dp_kpa", "pump_power_w"):
             assert getattr(si, name)[0] == pytest.approx(getattr(sol, name)[i], rel=1e-14)
@@ -175,8 +182,7 @@ def test_solution_buffers_are_reused():
     arrays_before = [out.flow_lpm, out.pump_head_kpa, out.branch_dp_kpa, out.pump_power_w]
     sol = solve_loops(p, np.ones(3), np.array([1, 1, 1]), np.full(3, 200.0), out=out)
     assert sol is out
-    assert [sol.flow_lpm, sol.pump_head_kpa, sol.branch_dp_kpa, sol.pump_power_w] == \
-        arrays_before
+    assert [sol.flow_lpm, sol.pump_head_kpa, sol.branch_dp_kpa, sol.pump_power_w] == arrays_before
     assert np.all(sol.flow_lpm > 0)
     solve_loops(p, np.zeros(3), np.array([1, 1, 1]), np.full(3, 200.0), out=out)
     assert np.array_equal(out.flow_lpm, np.zeros(3))
@@ -201,12 +207,21 @@ def test_throttling_one_rack_moves_flow_to_the_others():
     g_design = np.full(3, 18.0)
     rack_cdu = np.zeros(3, dtype=np.int64)
     p = params(1)
-    before = branch_flow_lpm(g_design, rack_cdu, solve_loops(
-        p, one(1.0), np.array([1]), conductance_sum_per_cdu(g_design, rack_cdu, 1)
-    ).branch_dp_kpa)
+    before = branch_flow_lpm(
+        g_design,
+        rack_cdu,
+        solve_loops(
+            p, one(1.0), np.array([1]), conductance_sum_per_cdu(g_design, rack_cdu, 1)
+        ).branch_dp_kpa,
+    )
     g = g_design * valve_flow_fraction(np.array([0.5, 1.0, 1.0]))
-    after = branch_flow_lpm(g, rack_cdu, solve_loops(
-        p, one(1.0), np.array([1]), conductance_sum_per_cdu(g, rack_cdu, 1)).branch_dp_kpa)
+    after = branch_flow_lpm(
+        g,
+        rack_cdu,
+        solve_loops(
+            p, one(1.0), np.array([1]), conductance_sum_per_cdu(g, rack_cdu, 1)
+        ).branch_dp_kpa,
+    )
     assert after[0] < before[0] and np.all(after[1:] > before[1:])
     assert after.sum() < before.sum()  # the loop as a whole is more resistive
 
@@ -227,16 +242,23 @@ def test_speed_for_branch_dp_is_exact_feed_forward():
     np.testing.assert_array_equal(high, np.ones(4))
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"curve_a_kpa_per_lpm2": 0.0},
-    {"pump_efficiency": 0.0},
-    {"pump_efficiency": 1.5},
-    {"series_k_kpa_per_lpm2": -1e-6},
-    {"shutoff_head_kpa": np.nan},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"curve_a_kpa_per_lpm2": 0.0},
+        {"pump_efficiency": 0.0},
+        {"pump_efficiency": 1.5},
+        {"series_k_kpa_per_lpm2": -1e-6},
+        {"shutoff_head_kpa": np.nan},
+    ],
+)
 def test_invalid_parameters_are_rejected(kwargs):
-    good = {"shutoff_head_kpa": 380.0, "curve_a_kpa_per_lpm2": 1.5e-5,
-            "series_k_kpa_per_lpm2": 7.6e-6, "pump_efficiency": 0.65}
+    good = {
+        "shutoff_head_kpa": 380.0,
+        "curve_a_kpa_per_lpm2": 1.5e-5,
+        "series_k_kpa_per_lpm2": 7.6e-6,
+        "pump_efficiency": 0.65,
+    }
     with pytest.raises(ValueError):
         CduLoopParams(**{**good, **kwargs})
     with pytest.raises(ValueError):
@@ -267,5 +289,6 @@ def test_any_non_negative_state_is_finite_and_consistent(h0, a, k_s, eff, speed,
     assert np.all(sol.pump_head_kpa <= speed**2 * h0 * (1 + 1e-12))
     assert np.all(sol.flow_lpm[(running == 0) | (speed == 0)] == 0)
     # Head across the pumps equals the system's drop.
-    np.testing.assert_allclose(sol.pump_head_kpa, k_s * sol.flow_lpm**2 + sol.branch_dp_kpa,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        sol.pump_head_kpa, k_s * sol.flow_lpm**2 + sol.branch_dp_kpa, rtol=1e-12
+    )

@@ -30,10 +30,22 @@ def _two_groups_sharing_cdus() -> tuple[Scenario, Topology, Layout]:
     hall = data["halls"][0]
     hall["cdus"] = [{"name": "H1-CDU", "type": "cdu-2300", "count": 5}]
     hall["rows"] = [
-        {"name": "H1-A", "count": 5, "racks_per_row": 7, "rack_type": "gb300-nvl72",
-         "cdu": "H1-CDU", "rows_per_cdu": 2},
-        {"name": "H1-B", "count": 4, "racks_per_row": 4, "rack_type": "gb300-nvl72",
-         "cdu": "H1-CDU", "rows_per_cdu": 2},
+        {
+            "name": "H1-A",
+            "count": 5,
+            "racks_per_row": 7,
+            "rack_type": "gb300-nvl72",
+            "cdu": "H1-CDU",
+            "rows_per_cdu": 2,
+        },
+        {
+            "name": "H1-B",
+            "count": 4,
+            "racks_per_row": 4,
+            "rack_type": "gb300-nvl72",
+            "cdu": "H1-CDU",
+            "rows_per_cdu": 2,
+        },
     ]
     scenario = from_dict(data, "two-groups")
     topology = build_topology(scenario)
@@ -44,8 +56,10 @@ def _overlapping_pairs(boxes: Boxes) -> list[tuple[int, int]]:
     """Pairs of boxes whose interiors intersect (touching faces is fine)."""
     lower, upper = boxes.lower_m, boxes.upper_m
     tol = 1e-9
-    apart = ((upper[:, None, :] <= lower[None, :, :] + tol)
-             | (upper[None, :, :] <= lower[:, None, :] + tol)).any(axis=2)
+    apart = (
+        (upper[:, None, :] <= lower[None, :, :] + tol)
+        | (upper[None, :, :] <= lower[:, None, :] + tol)
+    ).any(axis=2)
     i, j = np.nonzero(np.triu(~apart, k=1))
     return list(zip(i.tolist(), j.tolist(), strict=True))
 
@@ -82,8 +96,9 @@ def test_rows_run_east_west_at_the_pitches_of_the_scenario():
 
 def test_neighbouring_rows_face_each_other_across_alternating_aisles():
     _, topology, layout = _built("seoul-ai-factory")
-    front_of_row = np.array([layout.rack_front[topology.rack_row == r][0]
-                             for r in range(len(topology.row_names))])
+    front_of_row = np.array(
+        [layout.rack_front[topology.rack_row == r][0] for r in range(len(topology.row_names))]
+    )
     hall_1 = topology.row_hall == 0
     assert set(np.unique(front_of_row)) == {-1, 1}
     # row 0 faces south, row 1 north: their backs share the hot aisle between them
@@ -117,10 +132,14 @@ def test_cdus_of_a_shared_group_do_not_overlap():
 def test_buildings_and_outdoor_equipment_do_not_overlap(name):
     scenario, _, layout = _built(name)
     groups = {
-        "halls": layout.halls, "electrical rooms": layout.electrical_rooms,
-        "dry coolers": layout.dry_coolers, "chillers": layout.chillers,
-        "facility pumps": layout.facility_pumps, "main transformers": layout.main_transformers,
-        "bess": layout.bess, "generators": layout.generators,
+        "halls": layout.halls,
+        "electrical rooms": layout.electrical_rooms,
+        "dry coolers": layout.dry_coolers,
+        "chillers": layout.chillers,
+        "facility pumps": layout.facility_pumps,
+        "main transformers": layout.main_transformers,
+        "bess": layout.bess,
+        "generators": layout.generators,
     }
     assert layout.dry_coolers.count == scenario.heat_rejection.dry_coolers.count
     assert layout.chillers.count == scenario.heat_rejection.chillers.count
@@ -131,10 +150,11 @@ def test_buildings_and_outdoor_equipment_do_not_overlap(name):
         assert _overlapping_pairs(boxes) == [], group
     for (a, first), (b, second) in itertools.combinations(groups.items(), 2):
         if first.count and second.count:
-            both = Boxes(np.vstack([first.center_m, second.center_m]),
-                         np.vstack([first.size_m, second.size_m]))
-            across = [(i, j) for i, j in _overlapping_pairs(both)
-                      if i < first.count <= j]
+            both = Boxes(
+                np.vstack([first.center_m, second.center_m]),
+                np.vstack([first.size_m, second.size_m]),
+            )
+            across = [(i, j) for i, j in _overlapping_pairs(both) if i < first.count <= j]
             assert across == [], f"{a} overlap {b}"
 
 

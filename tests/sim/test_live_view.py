@@ -22,7 +22,11 @@ def test_every_field_of_the_live_view_equals_the_snapshots(name):
     sim.step(30)
     snapshot, view = sim.snapshot(robots=False), sim.live_view()
     assert (view.step, view.time_s, view.site, view.robots) == (
-        snapshot.step, snapshot.time_s, snapshot.site, None)
+        snapshot.step,
+        snapshot.time_s,
+        snapshot.site,
+        None,
+    )
     for group, cls in GROUPS.items():
         for field in fields(cls):
             live = getattr(getattr(view, group), field.name)

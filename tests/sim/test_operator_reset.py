@@ -23,8 +23,13 @@ def _outage_run(scenario, dt_s: float) -> tuple[Simulation, list[tuple[float, fl
     for _ in range(round(4 * 3600.0 / dt_s)):
         sim.step()
         values = sim.site_values()
-        rows.append((sim.state.time_s, float(values[COLUMN["tripped_racks"]]),
-                     float(values[COLUMN["it_power_kw"]])))
+        rows.append(
+            (
+                sim.state.time_s,
+                float(values[COLUMN["tripped_racks"]]),
+                float(values[COLUMN["it_power_kw"]]),
+            )
+        )
     return sim, rows
 
 
@@ -52,8 +57,9 @@ def test_a_rack_tripped_in_an_outage_runs_again_after_the_operators_reset(dt_s):
 
 def test_without_operators_on_call_a_tripped_rack_stays_off():
     scenario = load("single-rack")
-    never = scenario.model_copy(update={"site": scenario.site.model_copy(
-        update={"operator_reset_s": 10 * 86400.0})})
+    never = scenario.model_copy(
+        update={"site": scenario.site.model_copy(update={"operator_reset_s": 10 * 86400.0})}
+    )
     _, rows = _outage_run(never, 60.0)
     assert rows[-1][1] == 1 and rows[-1][2] == 0.0
 

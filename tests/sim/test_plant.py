@@ -27,8 +27,9 @@ def iplv_eer(p: ChillerPlant) -> float:
     (95/80/65/55 F), 6.7 C leaving water, weighted 1/42/45/12 %."""
     rated_w = p.unit_capacity_w
     points = ((1.0, 35.0, 0.01), (0.75, 26.67, 0.42), (0.5, 18.33, 0.45), (0.25, 12.78, 0.12))
-    return EER_PER_COP * sum(weight * p.duty(share * rated_w, 6.67, air_c).cop
-                             for share, air_c, weight in points)
+    return EER_PER_COP * sum(
+        weight * p.duty(share * rated_w, 6.67, air_c).cop for share, air_c, weight in points
+    )
 
 
 def test_rating_point_gives_the_reference_cop():
@@ -38,10 +39,13 @@ def test_rating_point_gives_the_reference_cop():
     assert plant(reference_cop=3.3).full_load_cop(6.67, 35.0) == pytest.approx(3.3, rel=2e-3)
 
 
-@pytest.mark.parametrize(("full_load_eer", "iplv_required_eer"), [
-    (10.1, 14.0),  # ASHRAE 90.1-2019 Table 6.8.1-3, air-cooled >= 150 tons, path A
-    (9.562, 12.75),  # ASHRAE 90.1-2010 Table 6.8.1C, air-cooled >= 150 tons, path A
-])
+@pytest.mark.parametrize(
+    ("full_load_eer", "iplv_required_eer"),
+    [
+        (10.1, 14.0),  # ASHRAE 90.1-2019 Table 6.8.1-3, air-cooled >= 150 tons, path A
+        (9.562, 12.75),  # ASHRAE 90.1-2010 Table 6.8.1C, air-cooled >= 150 tons, path A
+    ],
+)
 def test_part_load_follows_the_standard_iplv(full_load_eer, iplv_required_eer):
     """The curves were fit to chillers that just meet the standard: a chiller rated at the
     full-load minimum reaches about the IPLV minimum."""
@@ -54,7 +58,8 @@ def test_part_load_and_cycling():
     p = plant()
     # EIRFPLR: 0.141 + 0.655 PLR + 0.203 PLR^2: 0.51925 at half load, 0.999 at full
     assert p.cop(0.5, 6.67, 35.0) / p.cop(1.0, 6.67, 35.0) == pytest.approx(
-        0.5 * 0.999 / 0.51925, rel=1e-9)
+        0.5 * 0.999 / 0.51925, rel=1e-9
+    )
     # below the minimum part load the compressor cycles: the COP at the minimum
     assert p.cop(0.05, 6.67, 35.0) == pytest.approx(p.cop(0.2, 6.67, 35.0), rel=1e-12)
     # staging: the fewest units that carry the duty, all at the same part load
@@ -69,8 +74,12 @@ def test_cop_is_bounded_by_published_performance_in_any_weather():
     """Winter, warm chilled water, any part load: the clamped curves never give more than
     an air-cooled chiller does (a fraction of Carnot would pass 30 in winter)."""
     p = plant()
-    cops = [p.cop(plr, leaving, air) for plr in np.linspace(0.05, 1.0, 20)
-            for leaving in (5.0, 10.0, 18.0, 30.0) for air in np.linspace(-30.0, 50.0, 17)]
+    cops = [
+        p.cop(plr, leaving, air)
+        for plr in np.linspace(0.05, 1.0, 20)
+        for leaving in (5.0, 10.0, 18.0, 30.0)
+        for air in np.linspace(-30.0, 50.0, 17)
+    ]
     assert min(cops) > 1.0 and max(cops) < 5.5
     winter = p.full_load_cop(18.0, -10.0)
     assert winter == pytest.approx(p.full_load_cop(10.0, 12.7), rel=1e-12)  # clamped
@@ -86,13 +95,19 @@ def test_a_curve_set_beyond_published_performance_is_capped():
     assert plant(reference_cop=12.0, curves=flat, max_cop=10.0).full_load_cop(7.0, 30.0) == 10.0
 
 
-@pytest.mark.parametrize(("curves", "field", "fragment"), [
-    ({"capft": [2.0, 0, 0, 0, 0, 0]}, "capft", "rating point"),
-    ({"eirfplr": [0.5, 0.2, 0.0]}, "eirfplr", "full load"),
-    ({"ambient_range_c": [40.0, 12.0]}, "ambient_range_c", "low to high"),
-    ({"eirft": [1.0, 0, 0, 0, 0, 0.0], "leaving_water_range_c": [5.0]},
-     "leaving_water_range_c", "exactly 2 items"),
-])
+@pytest.mark.parametrize(
+    ("curves", "field", "fragment"),
+    [
+        ({"capft": [2.0, 0, 0, 0, 0, 0]}, "capft", "rating point"),
+        ({"eirfplr": [0.5, 0.2, 0.0]}, "eirfplr", "full load"),
+        ({"ambient_range_c": [40.0, 12.0]}, "ambient_range_c", "low to high"),
+        (
+            {"eirft": [1.0, 0, 0, 0, 0, 0.0], "leaving_water_range_c": [5.0]},
+            "leaving_water_range_c",
+            "exactly 2 items",
+        ),
+    ],
+)
 def test_bad_curves_are_reported_at_their_key(curves, field, fragment):
     with builtin_scenarios()["seoul-ai-factory"].open("rb") as f:
         data = tomllib.load(f)
@@ -114,8 +129,7 @@ def test_economizer_share_follows_the_outdoor_air():
 
 def _month(name: str, month: int, **chillers):
     s = load(name)
-    info = s.scenario.model_copy(update={"start": s.scenario.start.replace(month=month,
-                                                                            day=15)})
+    info = s.scenario.model_copy(update={"start": s.scenario.start.replace(month=month, day=15)})
     hr = s.heat_rejection
     rejection = hr.model_copy(update={"chillers": hr.chillers.model_copy(update=chillers)})
     return s.model_copy(update={"scenario": info, "events": [], "heat_rejection": rejection})
@@ -149,8 +163,13 @@ def test_summer_chillers_run_at_a_published_cop():
 
 
 def test_facility_pumps_hold_their_static_head_and_minimum_flow():
-    fw = FacilityWater(supply_setpoint_c=30.0, volume_m3=400.0, pump_design_flow_lps=1150.0,
-                       pump_design_head_kpa=250.0, pump_efficiency=0.75)
+    fw = FacilityWater(
+        supply_setpoint_c=30.0,
+        volume_m3=400.0,
+        pump_design_flow_lps=1150.0,
+        pump_design_head_kpa=250.0,
+        pump_efficiency=0.75,
+    )
     design_w = 1.150 * 250e3 / 0.75
     assert facility_pump_power_w(fw, 1.0) == pytest.approx(design_w, rel=1e-12)
     half = facility_pump_power_w(fw, 0.5) / design_w

@@ -53,8 +53,7 @@ def chain(s=None) -> PowerChain:
     return PowerChain.from_scenario(s, build_topology(s))
 
 
-def rack_loads(pc: PowerChain, kw: float = 120.0, spread: float = 0.0, seed: int = 1
-               ) -> np.ndarray:
+def rack_loads(pc: PowerChain, kw: float = 120.0, spread: float = 0.0, seed: int = 1) -> np.ndarray:
     n = len(pc.topo.rack_row)
     rng = np.random.default_rng(seed)
     return pc.rack_input_w(kw * 1e3 * (1.0 + spread * rng.uniform(-1, 1, n)))
@@ -82,14 +81,16 @@ def _fed_at_rated_voltage(group: TransformerGroups, p_w, sweeps: int = 40):
 
 @pytest.mark.parametrize("fraction", [0.0, 0.5, 1.0])
 @pytest.mark.parametrize("units", [1, 3])
-@pytest.mark.parametrize("which", ["main_transformers", "distribution_transformer",
-                                   "plant_transformers"])
+@pytest.mark.parametrize(
+    "which", ["main_transformers", "distribution_transformer", "plant_transformers"]
+)
 def test_transformer_loss_at_no_half_and_full_current(which, units, fraction):
     spec = getattr(_scenario().power, which)
     group = TransformerGroups.single(spec, units)
     # the load that draws this fraction of rated current at the LV voltage, S = I V
     loss, loading = _fed_at_rated_voltage(
-        group, lambda g: fraction * g.rating_va * POWER_FACTOR * math.sqrt(g.v_lv_sq))
+        group, lambda g: fraction * g.rating_va * POWER_FACTOR * math.sqrt(g.v_lv_sq)
+    )
     assert loading == pytest.approx(fraction, rel=1e-9, abs=1e-12)
     # no-load loss at the magnetizing branch's voltage, near rated without load
     no_load = units * spec.no_load_loss_kw * 1e3 * group.v_mid_sq
@@ -97,8 +98,9 @@ def test_transformer_loss_at_no_half_and_full_current(which, units, fraction):
         assert no_load == pytest.approx(units * spec.no_load_loss_kw * 1e3, rel=1e-4)
     # copper loss x current^2; the HV half also carries the magnetizing current
     rated_copper = units * spec.load_loss_kw * 1e3
-    assert loss - no_load == pytest.approx(rated_copper * fraction**2, rel=2e-3,
-                                           abs=1e-6 * rated_copper)
+    assert loss - no_load == pytest.approx(
+        rated_copper * fraction**2, rel=2e-3, abs=1e-6 * rated_copper
+    )
 
 
 def test_transformer_groups_vectorised_and_sharing_the_load():
@@ -132,8 +134,9 @@ def test_efficiency_curves_interpolate_the_scenario_points(which):
     eff = np.asarray(curve.efficiency_pct, float) / 100.0
     np.testing.assert_allclose(curve_efficiency(curve, pts / 100.0), eff, rtol=1e-12)
     mids = (pts[:-1] + pts[1:]) / 2.0
-    np.testing.assert_allclose(curve_efficiency(curve, mids / 100.0),
-                               (eff[:-1] + eff[1:]) / 2.0, rtol=1e-12)
+    np.testing.assert_allclose(
+        curve_efficiency(curve, mids / 100.0), (eff[:-1] + eff[1:]) / 2.0, rtol=1e-12
+    )
     # flat beyond the ends
     assert curve_efficiency(curve, 0.0) == pytest.approx(eff[0])
     assert curve_efficiency(curve, 1.5) == pytest.approx(eff[-1])
@@ -159,7 +162,8 @@ def test_input_through_curve_inverts_the_curve(which):
     k = len(curve.load_pct) // 2
     at = curve.load_pct[k] / 100.0 * rating
     assert float(input_through_curve(curve, at, rating)) == pytest.approx(
-        at / (curve.efficiency_pct[k] / 100.0), rel=1e-12)
+        at / (curve.efficiency_pct[k] / 100.0), rel=1e-12
+    )
 
 
 def test_rack_input_uses_psu_rated_at_twice_nameplate():
@@ -197,8 +201,7 @@ def test_busway_loss_scales_with_current_squared():
     # voltage there sags by about r cos(phi), r the resistance per unit
     r_pu = b.loss_kw_at_rating * 1e3 / rating_va
     assert full_current == pytest.approx(1.0 / (1.0 - r_pu * POWER_FACTOR), rel=1e-4)
-    assert at_rating[0] == pytest.approx(b.loss_kw_at_rating * 1e3 * full_current**2,
-                                         rel=1e-9)
+    assert at_rating[0] == pytest.approx(b.loss_kw_at_rating * 1e3 * full_current**2, rel=1e-9)
     assert at_rating[1] == pytest.approx(0.0, abs=1e-6)
     half = _busway_loss_by_hall(pc, rack_in / 2)
     half_current = pc.row_loading[0]
@@ -249,30 +252,50 @@ def _recompute(pc: PowerChain, rack_in, mech, plant, robot):
         busway[r] = b.loss_kw_at_rating * 1e3 * abs(s_row / v_end) ** 2
     halls = range(len(s.halls))
     ups_out = np.array([(row_w + busway)[topo.row_hall == h].sum() for h in halls])
-    ups_rating = np.array([hh.electrical.ups_modules * p.ups.module_rating_kw * 1e3
-                           for hh in s.halls])
-    eff = np.interp(ups_out / ups_rating * 100, p.ups.efficiency.load_pct,
-                    p.ups.efficiency.efficiency_pct) / 100
+    ups_rating = np.array(
+        [hh.electrical.ups_modules * p.ups.module_rating_kw * 1e3 for hh in s.halls]
+    )
+    eff = (
+        np.interp(
+            ups_out / ups_rating * 100, p.ups.efficiency.load_pct, p.ups.efficiency.efficiency_pct
+        )
+        / 100
+    )
     ups_in = ups_out / eff
     hall_through = ups_in + mech
 
     v_mv = 1.0 + 0j
     for _ in range(30):
-        hall_in = [_t_circuit(p.distribution_transformer, hh.electrical.transformers, v_mv,
-                              complex(hall_through[i], hall_through[i] * TAN_PHI))[0]
-                   for i, hh in enumerate(s.halls)]
-        plant_in = _t_circuit(p.plant_transformers, p.plant_transformers.units, v_mv,
-                              complex(plant + robot, (plant + robot) * TAN_PHI))[0]
-        main_in, v_mv = _t_circuit(p.main_transformers, p.main_transformers.units, 1.0 + 0j,
-                                   sum(hall_in) + plant_in)
+        hall_in = [
+            _t_circuit(
+                p.distribution_transformer,
+                hh.electrical.transformers,
+                v_mv,
+                complex(hall_through[i], hall_through[i] * TAN_PHI),
+            )[0]
+            for i, hh in enumerate(s.halls)
+        ]
+        plant_in = _t_circuit(
+            p.plant_transformers,
+            p.plant_transformers.units,
+            v_mv,
+            complex(plant + robot, (plant + robot) * TAN_PHI),
+        )[0]
+        main_in, v_mv = _t_circuit(
+            p.main_transformers, p.main_transformers.units, 1.0 + 0j, sum(hall_in) + plant_in
+        )
     dist = np.array([x.real for x in hall_in]) - hall_through
     plant_loss = plant_in.real - (plant + robot)
     main_loss = main_in.real - (sum(hall_in) + plant_in).real
     busway_hall = np.array([busway[topo.row_hall == h].sum() for h in halls])
     indoor = busway_hall + (ups_in - ups_out) + dist
     loads = rack_in.sum() + mech.sum() + plant + robot
-    return {"demand": loads + indoor.sum() + plant_loss + main_loss, "indoor": indoor,
-            "outdoor": plant_loss + main_loss, "loads": loads}
+    return {
+        "demand": loads + indoor.sum() + plant_loss + main_loss,
+        "indoor": indoor,
+        "outdoor": plant_loss + main_loss,
+        "loads": loads,
+    }
 
 
 @pytest.mark.parametrize("kw,spread", [(120.0, 0.0), (90.0, 0.4), (20.0, 0.9)])
@@ -295,11 +318,14 @@ def test_step_demand_is_loads_plus_losses(kw, spread):
     assert g.outdoor_loss_w - g.bess_loss_w == pytest.approx(ref["outdoor"], rel=1e-6)
     # and exactly: demand is the loads plus the chain's losses, the BESS's own not among them
     assert g.demand_w == pytest.approx(ref["loads"] + g.loss_w, rel=1e-12)
-    assert (pc.losses.hall_indoor_w.sum() + g.outdoor_loss_w - g.bess_loss_w
-            == pytest.approx(g.loss_w, rel=1e-12))
+    assert pc.losses.hall_indoor_w.sum() + g.outdoor_loss_w - g.bess_loss_w == pytest.approx(
+        g.loss_w, rel=1e-12
+    )
     # every watt of demand comes from some source
-    assert (g.grid_import_w + g.generator_w + g.bess_w + g.ups_battery_w + g.unserved_w
-            == pytest.approx(g.demand_w, rel=1e-12))
+    assert (
+        g.grid_import_w + g.generator_w + g.bess_w + g.ups_battery_w + g.unserved_w
+        == pytest.approx(g.demand_w, rel=1e-12)
+    )
     assert g.unserved_w == 0.0
 
 
@@ -340,8 +366,9 @@ def test_bess_limits_and_energy_balance(dt, requests, soc0):
         assert e1 - e0 == pytest.approx(-(power * dt) - loss * dt, abs=tol)
         if power:
             eta = pc.eta_one_way
-            assert loss == pytest.approx(abs(power) * (1 / eta - 1) if power > 0
-                                         else abs(power) * (1 - eta), rel=1e-9)
+            assert loss == pytest.approx(
+                abs(power) * (1 / eta - 1) if power > 0 else abs(power) * (1 - eta), rel=1e-9
+            )
 
 
 def test_bess_round_trip_efficiency():
@@ -354,7 +381,8 @@ def test_bess_round_trip_efficiency():
     discharged_bus = (mid - pc.bess_energy_j) * pc.eta_one_way
     assert pc.bess_energy_j == pytest.approx(e0, rel=1e-12)
     assert discharged_bus / (-charged * 60.0) == pytest.approx(
-        pc.p.bess.round_trip_efficiency, rel=1e-12)
+        pc.p.bess.round_trip_efficiency, rel=1e-12
+    )
 
 
 def test_peak_shaving_holds_import_under_cap_minus_margin_while_energy_lasts():
@@ -437,12 +465,18 @@ def _run_outage(pc: PowerChain, rack_in, dt=0.5, until=60.0, start=5.0):
     return out
 
 
-def _ramp_mean_w(t0: float, dt: float, online_s: float, rate_w_per_s: float, full_w: float,
-                 cap_w: float, samples: int = 4000) -> float:
+def _ramp_mean_w(
+    t0: float,
+    dt: float,
+    online_s: float,
+    rate_w_per_s: float,
+    full_w: float,
+    cap_w: float,
+    samples: int = 4000,
+) -> float:
     """Mean over a step of the sets' ramp held to ``cap_w``, by the midpoint rule."""
     t = t0 + (np.arange(samples) + 0.5) * dt / samples
-    return float(np.mean(np.minimum(np.clip(rate_w_per_s * (t - online_s), 0.0, full_w),
-                                    cap_w)))
+    return float(np.mean(np.minimum(np.clip(rate_w_per_s * (t - online_s), 0.0, full_w), cap_w)))
 
 
 def test_outage_generators_start_after_delay_and_ramp():
@@ -461,21 +495,30 @@ def test_outage_generators_start_after_delay_and_ramp():
     steps = _run_outage(pc, rack_in, dt=dt, start=start)
     carried = False
     for t, g, _ups_j in steps:
-        assert (g.grid_import_w + g.generator_w + g.bess_w + g.ups_battery_w + g.unserved_w
-                == pytest.approx(g.demand_w, rel=1e-12))
+        assert (
+            g.grid_import_w + g.generator_w + g.bess_w + g.ups_battery_w + g.unserved_w
+            == pytest.approx(g.demand_w, rel=1e-12)
+        )
         if t < start:
             assert g.grid_import_w > 0 and g.generator_w == 0
             continue
         assert g.grid_import_w == 0.0
         assert g.generator_w == pytest.approx(
-            _ramp_mean_w(t, dt, online, rate, full_w, g.demand_w), rel=1e-6, abs=1.0)
+            _ramp_mean_w(t, dt, online, rate, full_w, g.demand_w), rel=1e-6, abs=1.0
+        )
         # in the gap the BESS runs flat out and the UPS batteries carry the rest
         bess_w = g.demand_w - _ramp_mean_w(t, dt, online, rate, full_w, g.demand_w)
-        bess_w -= g.demand_w - pc.bess_power_w - _ramp_mean_w(
-            t, dt, online, rate, full_w, g.demand_w - pc.bess_power_w)
+        bess_w -= (
+            g.demand_w
+            - pc.bess_power_w
+            - _ramp_mean_w(t, dt, online, rate, full_w, g.demand_w - pc.bess_power_w)
+        )
         assert g.bess_w == pytest.approx(bess_w, rel=1e-6, abs=1.0)
-        assert g.ups_battery_w <= float(pc.hall_ups_loading @ (
-            pc.hall_ups_modules * pc.p.ups.module_rating_kw * 1e3)) + 1e-6
+        assert (
+            g.ups_battery_w
+            <= float(pc.hall_ups_loading @ (pc.hall_ups_modules * pc.p.ups.module_rating_kw * 1e3))
+            + 1e-6
+        )
         assert g.unserved_w == 0.0 and pc.hall_powered.all()
         if g.generator_w == pytest.approx(g.demand_w, rel=1e-12):
             carried = True
@@ -494,9 +537,11 @@ def test_outage_bridging_energy_is_the_same_at_a_coarse_step():
         pc = chain()
         steps = _run_outage(pc, rack_in, dt=dt, until=120.0, start=60.0)
         outage = [g for t, g, _ in steps if t >= 60.0]
-        energies[dt] = (sum(g.generator_w for g in outage) * dt,
-                        sum(g.bess_w for g in outage) * dt,
-                        float(pc.ups_capacity_j.sum() - pc.ups_energy_j.sum()))
+        energies[dt] = (
+            sum(g.generator_w for g in outage) * dt,
+            sum(g.bess_w for g in outage) * dt,
+            float(pc.ups_capacity_j.sum() - pc.ups_energy_j.sum()),
+        )
     fine, coarse = energies[0.5], energies[60.0]
     assert coarse[0] == pytest.approx(fine[0], rel=1e-3)
     assert fine[1] > 0 and fine[2] > 0  # the BESS and the UPS batteries bridged the start
@@ -525,16 +570,20 @@ def test_ups_drops_its_racks_at_end_of_discharge_and_restarts_as_the_sets_take_u
             # the batteries are empty when the UPS stop (to within what a draw that
             # changed inside the step leaves)
             assert float(pc.ups_energy_j.sum()) <= UPS_EMPTY_FRACTION * float(
-                pc.ups_capacity_j.sum())
-        assert (g.grid_import_w + g.generator_w + g.bess_w + g.ups_battery_w
-                == pytest.approx(g.demand_w, rel=1e-12))
+                pc.ups_capacity_j.sum()
+            )
+        assert g.grid_import_w + g.generator_w + g.bess_w + g.ups_battery_w == pytest.approx(
+            g.demand_w, rel=1e-12
+        )
         powered.append((t, pc.hall_powered.copy(), g))
         t += dt
     dark = [t for t, on, _ in powered if not on.any()]
     assert dark and dark[0] < start + 1.0  # well before the sets are on the bus
     assert emptied_at is not None and dark[0] < emptied_at <= dark[0] + dt  # in that step
-    first_back = {hall: min(t for t, on, _ in powered if t > dark[0] and on[hall])
-                  for hall in range(pc.hall_count)}
+    first_back = {
+        hall: min(t for t, on, _ in powered if t > dark[0] and on[hall])
+        for hall in range(pc.hall_count)
+    }
     assert start + s.power.generators.start_delay_s < first_back[0] < first_back[1]
     for t, on, g in powered:
         if t >= first_back[1]:
@@ -551,8 +600,9 @@ def test_ups_batteries_recharge_after_the_outage():
     g = pc.step(30.0, 60.0, rack_in, MECH_W, PLANT_W, ROBOT_W)
     assert float(pc.ups_energy_j.sum()) > low
     assert g.ups_battery_w < 0.0
-    assert (g.grid_import_w + g.generator_w + g.bess_w + g.ups_battery_w
-            == pytest.approx(g.demand_w, rel=1e-12))
+    assert g.grid_import_w + g.generator_w + g.bess_w + g.ups_battery_w == pytest.approx(
+        g.demand_w, rel=1e-12
+    )
 
 
 def test_smoothing_never_charges_the_bess_above_the_cap():
@@ -612,6 +662,7 @@ def test_ups_recharge_after_outage_stays_under_the_cap():
         g = pc.step(t, 5.0, rack_in, MECH_W, PLANT_W, ROBOT_W)
         t += 5.0
         assert g.grid_import_w <= cap - margin + 1e-3
-        assert (g.grid_import_w + g.generator_w + g.bess_w + g.ups_battery_w
-                == pytest.approx(g.demand_w, rel=1e-12))
+        assert g.grid_import_w + g.generator_w + g.bess_w + g.ups_battery_w == pytest.approx(
+            g.demand_w, rel=1e-12
+        )
     assert float(pc.ups_energy_j.sum()) > ups_low  # the UPS batteries did recharge

@@ -43,8 +43,9 @@ def _loads(pc: PowerChain, fraction: float) -> tuple[np.ndarray, np.ndarray, flo
     plant loads, W."""
     s = _scenario()
     topo = pc.topo
-    nameplate_w = np.array([s.rack_types[n].nameplate_kw * 1e3
-                            for n in topo.rack_type_names])[topo.rack_type]
+    nameplate_w = np.array([s.rack_types[n].nameplate_kw * 1e3 for n in topo.rack_type_names])[
+        topo.rack_type
+    ]
     rack_in = pc.rack_input_w(fraction * nameplate_w)
     hall_it = np.bincount(topo.rack_hall, weights=rack_in, minlength=pc.hall_count)
     return rack_in, MECH_SHARE * hall_it, PLANT_SHARE * float(rack_in.sum())
@@ -52,21 +53,29 @@ def _loads(pc: PowerChain, fraction: float) -> tuple[np.ndarray, np.ndarray, flo
 
 def _trafo(net, spec, hv_bus: int, lv_bus: int, units: float) -> int:
     return pp.create_transformer_from_parameters(
-        net, hv_bus, lv_bus, sn_mva=spec.rating_kva / 1e3, vn_hv_kv=spec.hv_kv,
-        vn_lv_kv=spec.lv_kv, vk_percent=spec.impedance_pct,
+        net,
+        hv_bus,
+        lv_bus,
+        sn_mva=spec.rating_kva / 1e3,
+        vn_hv_kv=spec.hv_kv,
+        vn_lv_kv=spec.lv_kv,
+        vk_percent=spec.impedance_pct,
         vkr_percent=spec.load_loss_kw / spec.rating_kva * 100.0,
         pfe_kw=spec.no_load_loss_kw,
         # magnetizing current all in phase: the no-load loss, nothing reactive
         i0_percent=spec.no_load_loss_kw / spec.rating_kva * 100.0,
-        shift_degree=0.0, parallel=int(units))
+        shift_degree=0.0,
+        parallel=int(units),
+    )
 
 
 def _load(net, bus: int, p_w: float) -> None:
     pp.create_load(net, bus, p_mw=p_w / 1e6, q_mvar=p_w * TAN_PHI / 1e6)
 
 
-def _pandapower(pc: PowerChain, rack_in: np.ndarray, mech_w: np.ndarray, plant_w: float
-                ) -> dict[str, object]:
+def _pandapower(
+    pc: PowerChain, rack_in: np.ndarray, mech_w: np.ndarray, plant_w: float
+) -> dict[str, object]:
     s = _scenario()
     p = s.power
     topo = pc.topo
@@ -82,14 +91,24 @@ def _pandapower(pc: PowerChain, rack_in: np.ndarray, mech_w: np.ndarray, plant_w
     lines = []
     for r, hall in enumerate(topo.row_hall):
         end = pp.create_bus(rows, vn_kv=b.voltage_v / 1e3)
-        lines.append(pp.create_line_from_parameters(
-            rows, ups_bus[hall], end, length_km=1.0, r_ohm_per_km=r_ohm, x_ohm_per_km=0.0,
-            c_nf_per_km=0.0, max_i_ka=b.rating_a / 1e3))
+        lines.append(
+            pp.create_line_from_parameters(
+                rows,
+                ups_bus[hall],
+                end,
+                length_km=1.0,
+                r_ohm_per_km=r_ohm,
+                x_ohm_per_km=0.0,
+                c_nf_per_km=0.0,
+                max_i_ka=b.rating_a / 1e3,
+            )
+        )
         _load(rows, end, row_w[r])
     pp.runpp(rows, init="flat", tolerance_mva=1e-10, numba=False)
     ups_out = rows.res_ext_grid.p_mw.loc[grids].to_numpy() * 1e6
-    busway_loss = np.bincount(topo.row_hall, weights=rows.res_line.pl_mw.loc[lines] * 1e6,
-                              minlength=pc.hall_count)
+    busway_loss = np.bincount(
+        topo.row_hall, weights=rows.res_line.pl_mw.loc[lines] * 1e6, minlength=pc.hall_count
+    )
     ups_rating = pc.hall_ups_modules * p.ups.module_rating_kw * 1e3
     ups_in = input_through_curve(p.ups.efficiency, ups_out, ups_rating)
 
@@ -102,8 +121,9 @@ def _pandapower(pc: PowerChain, rack_in: np.ndarray, mech_w: np.ndarray, plant_w
     hall_lv, hall_trafo = [], []
     for h, hall in enumerate(s.halls):
         hall_lv.append(pp.create_bus(net, vn_kv=p.distribution_transformer.lv_kv))
-        hall_trafo.append(_trafo(net, p.distribution_transformer, mv, hall_lv[h],
-                                 hall.electrical.transformers))
+        hall_trafo.append(
+            _trafo(net, p.distribution_transformer, mv, hall_lv[h], hall.electrical.transformers)
+        )
         _load(net, hall_lv[h], ups_in[h] + mech_w[h])
     plant_lv = pp.create_bus(net, vn_kv=p.plant_transformers.lv_kv)
     plant = _trafo(net, p.plant_transformers, mv, plant_lv, p.plant_transformers.units)
@@ -125,16 +145,18 @@ def _pandapower(pc: PowerChain, rack_in: np.ndarray, mech_w: np.ndarray, plant_w
     }
 
 
-def _twin(pc: PowerChain, rack_in: np.ndarray, mech_w: np.ndarray, plant_w: float
-          ) -> dict[str, object]:
+def _twin(
+    pc: PowerChain, rack_in: np.ndarray, mech_w: np.ndarray, plant_w: float
+) -> dict[str, object]:
     g = pc.step(0.0, 1.0, rack_in, mech_w, plant_w, ROBOT_W)
     loads = rack_in.sum() + mech_w.sum() + plant_w + ROBOT_W
     return {
         "hall_transformer_loss_w": pc.hall_transformer_loss_w,
         "plant_transformer_loss_w": pc.plant_transformer_loss_w,
         "main_transformer_loss_w": pc.main_transformer_loss_w,
-        "hall_busway_loss_w": np.bincount(pc.row_hall, weights=pc.row_busway_loss_w,
-                                          minlength=pc.hall_count),
+        "hall_busway_loss_w": np.bincount(
+            pc.row_hall, weights=pc.row_busway_loss_w, minlength=pc.hall_count
+        ),
         "chain_loss_w": g.demand_w - loads,
         "demand_w": g.demand_w,
         "mv_voltage_pu": pc.mv_voltage_pu,
@@ -155,22 +177,27 @@ FRACTIONS = [0.3, 0.7, 1.0]  # of the IT nameplate
 
 
 @pytest.mark.parametrize("fraction", FRACTIONS)
-@pytest.mark.parametrize("key", ["hall_transformer_loss_w", "plant_transformer_loss_w",
-                                 "main_transformer_loss_w", "hall_busway_loss_w",
-                                 "chain_loss_w", "demand_w"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "hall_transformer_loss_w",
+        "plant_transformer_loss_w",
+        "main_transformer_loss_w",
+        "hall_busway_loss_w",
+        "chain_loss_w",
+        "demand_w",
+    ],
+)
 def test_losses_match_pandapower(fraction, key):
     twin, ref = _compared(fraction)
     np.testing.assert_allclose(twin[key], ref[key], rtol=0.01)
 
 
 @pytest.mark.parametrize("fraction", FRACTIONS)
-@pytest.mark.parametrize("key", ["mv_voltage_pu", "hall_lv_voltage_pu",
-                                 "plant_lv_voltage_pu"])
+@pytest.mark.parametrize("key", ["mv_voltage_pu", "hall_lv_voltage_pu", "plant_lv_voltage_pu"])
 def test_voltages_match_pandapower(fraction, key):
     twin, ref = _compared(fraction)
     np.testing.assert_allclose(twin[key], ref[key], rtol=0.01)
     # the drop below the utility bus's rated voltage, which a chain at nominal misses
-    np.testing.assert_allclose(1.0 - np.asarray(twin[key]), 1.0 - np.asarray(ref[key]),
-                               rtol=0.01)
+    np.testing.assert_allclose(1.0 - np.asarray(twin[key]), 1.0 - np.asarray(ref[key]), rtol=0.01)
     assert np.all(np.asarray(ref[key]) < 1.0)
-

@@ -54,16 +54,19 @@ def test_a_liquid_isolated_rack_gets_no_flow_heats_and_trips(seoul):
     assert snap.racks.outlet_temp_c[rack] > before.racks.outlet_temp_c[rack] + 10.0
     # the pumps slowed to hold the branch pressure: the others are back at their flow and
     # the CDU's flow is short of the shut branch's
-    assert snap.racks.flow_lpm[neighbour] == pytest.approx(before.racks.flow_lpm[neighbour],
-                                                           rel=0.01)
+    assert snap.racks.flow_lpm[neighbour] == pytest.approx(
+        before.racks.flow_lpm[neighbour], rel=0.01
+    )
     assert snap.cdus.flow_lpm[0] == pytest.approx(
-        before.cdus.flow_lpm[0] - before.racks.flow_lpm[rack], rel=0.01)
+        before.cdus.flow_lpm[0] - before.racks.flow_lpm[rack], rel=0.01
+    )
     assert snap.cdus.pump_speed[0] < before.cdus.pump_speed[0]
     assert not snap.racks.tripped[neighbour]
     sim.set_rack_isolation(rack, liquid=False)
     sim.step()
     assert sim.snapshot(robots=False).racks.flow_lpm[rack] == pytest.approx(
-        before.racks.flow_lpm[rack], rel=0.05)
+        before.racks.flow_lpm[rack], rel=0.05
+    )
 
 
 def test_an_electrically_isolated_rack_draws_nothing_until_it_is_released(seoul):
@@ -77,8 +80,9 @@ def test_an_electrically_isolated_rack_draws_nothing_until_it_is_released(seoul)
     assert isolated.racks.power_kw[rack] == 0.0 and isolated.racks.tokens_per_s[rack] == 0.0
     # the stored heat leaves with the coolant, then the rack sits at its supply temperature
     assert isolated.racks.liquid_heat_kw[rack] < 0.05 * before.racks.liquid_heat_kw[rack]
-    assert isolated.racks.gpu_temp_c[rack] == pytest.approx(isolated.racks.inlet_temp_c[rack],
-                                                            abs=1.0)
+    assert isolated.racks.gpu_temp_c[rack] == pytest.approx(
+        isolated.racks.inlet_temp_c[rack], abs=1.0
+    )
     assert abs(isolated.site["energy_closure_error"]) < CLOSURE
     sim.set_rack_isolation(rack, electrical=False)
     sim.step()

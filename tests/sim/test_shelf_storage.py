@@ -49,8 +49,9 @@ def test_each_step_balances_feed_store_and_loss() -> None:
 def test_a_store_large_enough_flattens_a_swing_and_a_small_one_runs_out() -> None:
     def feed_swing(j_per_gpu: float) -> float:
         store = ShelfStorage.of(j_per_gpu, np.array([72]), 5.0, 1.0)
-        feeds = [store.step(np.array([d]), DT_S, np.array([True]))[0][0]
-                 for d in _square_swing(1200)]
+        feeds = [
+            store.step(np.array([d]), DT_S, np.array([True]))[0][0] for d in _square_swing(1200)
+        ]
         late = np.array(feeds[600:])
         return float(late.max() - late.min())
 
@@ -61,8 +62,9 @@ def test_a_store_large_enough_flattens_a_swing_and_a_small_one_runs_out() -> Non
 
 def _swinging_rack():
     s = load("single-rack")
-    job = s.workloads[0].model_copy(update={"comm_utilization": 0.15, "comm_fraction": 0.3,
-                                            "iteration_period_s": 2.0})
+    job = s.workloads[0].model_copy(
+        update={"comm_utilization": 0.15, "comm_fraction": 0.3, "iteration_period_s": 2.0}
+    )
     return s.model_copy(update={"workloads": [job]})
 
 
@@ -70,8 +72,9 @@ def _with_shelves(scenario, j_per_gpu: float):
     from twin.scenario.schema import ShelfStorage as ShelfSpec
 
     shelf = ShelfSpec(j_per_gpu=j_per_gpu, time_constant_s=5.0, efficiency=0.98)
-    return scenario.model_copy(update={"power": scenario.power.model_copy(
-        update={"shelf_storage": shelf})})
+    return scenario.model_copy(
+        update={"power": scenario.power.model_copy(update={"shelf_storage": shelf})}
+    )
 
 
 def test_the_shelves_are_off_unless_a_scenario_sizes_them() -> None:
@@ -87,14 +90,12 @@ def test_the_site_ledger_closes_with_the_shelves_and_their_swing_is_gone() -> No
     closure = sim.site_values()[[n for n, _ in SITE_COLUMNS].index("energy_closure_error")]
     assert abs(closure) < 1e-9
     plain = site_draw(with_smoothing(scenario, None, False), 30, DT_S, 20)
-    shelved = site_draw(with_smoothing(scenario, None, False, shelf_storage=True), 30, DT_S,
-                        20)
+    shelved = site_draw(with_smoothing(scenario, None, False, shelf_storage=True), 30, DT_S, 20)
     assert check(spectrum(plain.power_kw, DT_S)).worst_relative > 0.35
     assert check(spectrum(shelved.power_kw, DT_S)).worst_relative < 0.05
 
 
-def test_power_quality_shows_the_shelves_as_a_case_of_their_own(tmp_path: Path,
-                                                              capsys) -> None:
+def test_power_quality_shows_the_shelves_as_a_case_of_their_own(tmp_path: Path, capsys) -> None:
     scenario = _with_shelves(_swinging_rack(), 1200.0)
     result = run_check(scenario, 20.0, DT_S, settle_s=10.0)
     labels = [case.label for case in result.cases]
@@ -102,8 +103,9 @@ def test_power_quality_shows_the_shelves_as_a_case_of_their_own(tmp_path: Path,
     assert result.cases[-1].compliance.passes and not result.cases[0].compliance.passes
     # the cases without it run without it: the unsmoothed one is the plain site's
     plain = run_check(_swinging_rack(), 20.0, DT_S, settle_s=10.0)
-    np.testing.assert_array_equal(plain.cases[0].spectrum.amplitude_kw,
-                                  result.cases[0].spectrum.amplitude_kw)
+    np.testing.assert_array_equal(
+        plain.cases[0].spectrum.amplitude_kw, result.cases[0].spectrum.amplitude_kw
+    )
     text = (resource_dir() / "scenarios" / "single-rack.toml").read_text(encoding="utf-8")
     bad = tmp_path / "bad.toml"
     bad.write_text(text + SHELF_TOML.format(j_per_gpu=0), encoding="utf-8")

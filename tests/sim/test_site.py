@@ -28,7 +28,8 @@ def test_a_simulation_shares_the_site_it_is_given() -> None:
     assert sim.snapshot().racks.gpu_temp_c.size == site.topology.rack_count
     # the robots stand where the shared layout puts them
     assert sim.robots.fleets[0].dock_m.tolist() == pytest.approx(
-        site.layout.workcells.center_m[sim.robots.fleet_cell[0], :2].tolist())
+        site.layout.workcells.center_m[sim.robots.fleet_cell[0], :2].tolist()
+    )
 
 
 def test_steps_and_events_read_no_scenario_model() -> None:
@@ -36,12 +37,18 @@ def test_steps_and_events_read_no_scenario_model() -> None:
     sim = Simulation(scenario, dt_s=60.0)
     sim.scenario = _Gone()  # everything the step needs was compiled in the constructor
     cdu = sim.topology.cdu_names[0]
-    for event in (PumpTrip(at_s=0, kind="pump-trip", target=cdu, pumps=2),
-                  Heatwave(at_s=0, kind="heatwave", offset_k=6.0, duration_s=1800.0),
-                  ChillerTrip(at_s=0, kind="chiller-trip", units=1),
-                  WorkloadSurge(at_s=0, kind="workload-surge",
-                                halls=[sim.topology.hall_names[0]], utilization_step=0.2,
-                                duration_s=600.0)):
+    for event in (
+        PumpTrip(at_s=0, kind="pump-trip", target=cdu, pumps=2),
+        Heatwave(at_s=0, kind="heatwave", offset_k=6.0, duration_s=1800.0),
+        ChillerTrip(at_s=0, kind="chiller-trip", units=1),
+        WorkloadSurge(
+            at_s=0,
+            kind="workload-surge",
+            halls=[sim.topology.hall_names[0]],
+            utilization_step=0.2,
+            duration_s=600.0,
+        ),
+    ):
         sim.apply(event)
     sim.step(30)
     snapshot = sim.snapshot()

@@ -118,18 +118,25 @@ def test_sources_equal_facility_power_on_a_site_without_backup(dt_s):
 def test_every_output_row_balances(tmp_path):
     """``twin run``'s rows are interval means: the balance holds for them too, through an
     outage, and PUE is the interval's energy ratio."""
-    s = seoul().model_copy(update={"events": [
-        event(at_s=600, kind="utility-outage", duration_s=900, generators_failing_to_start=14)]})
+    s = seoul().model_copy(
+        update={
+            "events": [
+                event(
+                    at_s=600, kind="utility-outage", duration_s=900, generators_failing_to_start=14
+                )
+            ]
+        }
+    )
     out = tmp_path / "site.parquet"
-    assert run_headless(s, duration_s=2400, dt_s=2.0, every_steps=30, out=out,
-                        progress=None) == 0
+    assert run_headless(s, duration_s=2400, dt_s=2.0, every_steps=30, out=out, progress=None) == 0
     table = pq.read_table(out)
     assert table.num_rows == 40 and table.column_names == list(SITE_NAMES)
     rows = np.column_stack([table.column(name).to_numpy() for name, _ in SITE_COLUMNS])
     for values in rows:
         assert_balanced(values, f"row at {values[COLUMN['time_s']]:g} s")
         assert values[COLUMN["pue"]] == pytest.approx(
-            values[COLUMN["facility_power_kw"]] / values[COLUMN["it_power_kw"]], rel=1e-12)
+            values[COLUMN["facility_power_kw"]] / values[COLUMN["it_power_kw"]], rel=1e-12
+        )
     assert (rows[:, COLUMN["ups_battery_kw"]] > 0).any()
 
 

@@ -25,8 +25,9 @@ from twin.sim.snapshot import SITE_COLUMNS
 from twin.sim.step_check import DARK_SHARE, Case, Result, compare, run
 
 COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
-AMBIENT_COLUMNS = [i for i, (name, _) in enumerate(SITE_COLUMNS)
-                   if name in ("ambient_c", "wet_bulb_c")]
+AMBIENT_COLUMNS = [
+    i for i, (name, _) in enumerate(SITE_COLUMNS) if name in ("ambient_c", "wet_bulb_c")
+]
 
 # ------------------------------------------------------------------ implicit PI
 
@@ -79,6 +80,7 @@ def test_the_implicit_pi_agrees_with_the_explicit_one_on_a_slow_loop():
 
         def after(v, y_prev=y_prev):
             return y_prev + (60.0 - 40.0 * v - y_prev) * dt / tau - 35.0
+
         ui, ii, _ = pi_implicit(after, ii, dt, guess=ui, **kw)
         y_i = float(after(ui)[0]) + 35.0
     assert ui[0] == pytest.approx(ue[0], abs=2e-3)
@@ -89,8 +91,16 @@ def test_the_implicit_pi_stops_at_its_limits_without_winding_up():
     plant = _algebraic_plant(5.0)  # too weak to reach the setpoint: saturates at 1
     u, i = np.array([0.5]), np.array([0.5])
     for _ in range(20):
-        u, i, _ = pi_implicit(lambda v: plant(v) - 35.0, i, 300.0, kp=0.05, ti_s=60.0,
-                              out_min=0.05, out_max=1.0, guess=u)
+        u, i, _ = pi_implicit(
+            lambda v: plant(v) - 35.0,
+            i,
+            300.0,
+            kp=0.05,
+            ti_s=60.0,
+            out_min=0.05,
+            out_max=1.0,
+            guess=u,
+        )
     assert u[0] == 1.0
     assert i[0] + 0.05 * (plant(1.0) - 35.0) == pytest.approx(1.0)  # integral at the limit
 
@@ -98,8 +108,9 @@ def test_the_implicit_pi_stops_at_its_limits_without_winding_up():
 # ------------------------------------------------------------------ trips inside a step
 
 
-def _junction_by_small_steps(t0_c, coolant_c, power_w, resistance, tau, dt, throttle_c,
-                             critical_c, fraction, h=1e-4):
+def _junction_by_small_steps(
+    t0_c, coolant_c, power_w, resistance, tau, dt, throttle_c, critical_c, fraction, h=1e-4
+):
     """The junction ODE by explicit Euler at a step far below tau, switching power as
     the GPU throttles and trips: the reference the located crossings must match."""
     capacity = tau / resistance
@@ -118,8 +129,7 @@ def _junction_by_small_steps(t0_c, coolant_c, power_w, resistance, tau, dt, thro
 
 
 @pytest.mark.parametrize(("start_c", "coolant_c"), [(60.0, 70.0), (60.0, 80.0), (90.0, 90.0)])
-def test_throttle_and_trip_inside_a_step_follow_the_junctions_exact_solution(start_c,
-                                                                              coolant_c):
+def test_throttle_and_trip_inside_a_step_follow_the_junctions_exact_solution(start_c, coolant_c):
     s = from_dict(tomllib.loads(builtin_scenarios()["single-rack"].read_text()))
     dt = 60.0
     sim = Simulation(s, dt_s=dt)
@@ -132,14 +142,21 @@ def test_throttle_and_trip_inside_a_step_follow_the_junctions_exact_solution(sta
     located = chips.located(sim, np.array([coolant_c]), np.array([True]))
     assert located is not None
     throttle_at, trip_at, end_c, mean_w = _junction_by_small_steps(
-        start_c, coolant_c, power_w, float(r.junction_resistance_k_per_w[0]),
-        float(sim.junction_tau_s[0]), dt, float(r.throttle_c[0]), float(r.critical_c[0]),
-        fraction)
-    assert located.throttle_s[0] == pytest.approx(throttle_at if throttle_at else dt,
-                                                  abs=1e-3)
+        start_c,
+        coolant_c,
+        power_w,
+        float(r.junction_resistance_k_per_w[0]),
+        float(sim.junction_tau_s[0]),
+        dt,
+        float(r.throttle_c[0]),
+        float(r.critical_c[0]),
+        fraction,
+    )
+    assert located.throttle_s[0] == pytest.approx(throttle_at if throttle_at else dt, abs=1e-3)
     assert located.trip_s[0] == pytest.approx(trip_at if trip_at else dt, abs=1e-3)
-    got_end = located.junction_end_c(sim, sim.state.junction_c, sim.state.rack_coolant_c,
-                                     np.array([coolant_c]))
+    got_end = located.junction_end_c(
+        sim, sim.state.junction_c, sim.state.rack_coolant_c, np.array([coolant_c])
+    )
     assert got_end[0] == pytest.approx(end_c, abs=1e-3)
     assert located.mean_w[0] == pytest.approx(mean_w, rel=1e-4)
     if throttle_at is None:
@@ -149,8 +166,15 @@ def test_throttle_and_trip_inside_a_step_follow_the_junctions_exact_solution(sta
 def test_a_rack_that_loses_its_coolant_trips_inside_the_step_and_its_energy_stops_then():
     """The CDU of single-rack is lost: at dt 60 s the rack trips inside a step, not
     after the step it overheated in, and the energy it drew stops at the trip."""
-    case = Case("single-rack", 7, "cdu-loss", duration_s=5400.0, fault_at_s=3000.0,
-                window_s=1800.0, settle_s=1800.0)
+    case = Case(
+        "single-rack",
+        7,
+        "cdu-loss",
+        duration_s=5400.0,
+        fault_at_s=3000.0,
+        window_s=1800.0,
+        settle_s=1800.0,
+    )
     fine = run(case, 1.0)
     coarse = run(case, 60.0)
     assert fine.first_trip_s is not None and coarse.first_trip_s is not None
@@ -162,16 +186,27 @@ def test_a_rack_that_loses_its_coolant_trips_inside_the_step_and_its_energy_stop
 # ------------------------------------------------------------------ stability
 
 
-def _variant(rows: int, racks_per_row: int, rack_l: float, cdu_l: float, facility_m3: float,
-             ua_scale: float, month: int):
+def _variant(
+    rows: int,
+    racks_per_row: int,
+    rack_l: float,
+    cdu_l: float,
+    facility_m3: float,
+    ua_scale: float,
+    month: int,
+):
     data = tomllib.loads(builtin_scenarios()["single-rack"].read_text())
     racks = rows * racks_per_row
     cdu = data["cdu_types"]["cdu-200"]
     rack_type = data["rack_types"]["gb300-nvl72"]
     rack_type["coolant_volume_l"] = rack_l
-    cdu.update(capacity_kw=200.0 * racks, pump_design_flow_lpm=200.0 * racks,
-               facility_design_flow_lpm=250.0 * racks, secondary_volume_l=cdu_l,
-               hx_ua_kw_per_k=40.0 * racks * ua_scale)
+    cdu.update(
+        capacity_kw=200.0 * racks,
+        pump_design_flow_lpm=200.0 * racks,
+        facility_design_flow_lpm=250.0 * racks,
+        secondary_volume_l=cdu_l,
+        hx_ua_kw_per_k=40.0 * racks * ua_scale,
+    )
     hall = data["halls"][0]
     hall["rows"][0].update(count=rows, racks_per_row=racks_per_row, rows_per_cdu=rows)
     hall["crah_capacity_kw"] = 40.0 * racks
@@ -189,26 +224,39 @@ def _variant(rows: int, racks_per_row: int, rack_l: float, cdu_l: float, facilit
     return from_dict(data)
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.integers(1, 4), racks_per_row=st.integers(1, 40),
-       rack_l=st.floats(5.0, 200.0), cdu_l=st.floats(10.0, 2000.0),
-       facility_m3=st.floats(0.2, 50.0), ua_scale=st.floats(0.3, 5.0),
-       month=st.integers(1, 12), dt=st.sampled_from([0.5, 1.0, 10.0, 60.0, 120.0, 300.0]),
-       gain_scale=st.floats(0.2, 20.0))
+@settings(
+    max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    rows=st.integers(1, 4),
+    racks_per_row=st.integers(1, 40),
+    rack_l=st.floats(5.0, 200.0),
+    cdu_l=st.floats(10.0, 2000.0),
+    facility_m3=st.floats(0.2, 50.0),
+    ua_scale=st.floats(0.3, 5.0),
+    month=st.integers(1, 12),
+    dt=st.sampled_from([0.5, 1.0, 10.0, 60.0, 120.0, 300.0]),
+    gain_scale=st.floats(0.2, 20.0),
+)
 def test_any_valid_scenario_stays_within_physical_bounds_at_any_step(
-        rows, racks_per_row, rack_l, cdu_l, facility_m3, ua_scale, month, dt, gain_scale):
+    rows, racks_per_row, rack_l, cdu_l, facility_m3, ua_scale, month, dt, gain_scale
+):
     try:
         s = _variant(rows, racks_per_row, rack_l, cdu_l, facility_m3, ua_scale, month)
     except ScenarioError:
         return  # not a scenario the loader accepts
-    gains = {name: getattr(engine, name) * gain_scale
-             for name in ("VALVE_KP_PER_K", "CRAH_KP_PER_K", "FREE_COOLING_KP_PER_K",
-                          "PUMP_KP_PER_KPA")}
+    gains = {
+        name: getattr(engine, name) * gain_scale
+        for name in ("VALVE_KP_PER_K", "CRAH_KP_PER_K", "FREE_COOLING_KP_PER_K", "PUMP_KP_PER_KPA")
+    }
     with mock.patch.multiple(engine, **gains):
         sim = Simulation(s, dt_s=dt)
-        start_min = min(float(sim.state.facility_c[0]), float(sim.state.chilled_c[0]),
-                        float(sim.state.hall_air_c.min()), float(sim.state.cdu_supply_c.min()))
+        start_min = min(
+            float(sim.state.facility_c[0]),
+            float(sim.state.chilled_c[0]),
+            float(sim.state.hall_air_c.min()),
+            float(sim.state.cdu_supply_c.min()),
+        )
         coldest = start_min
         steps = min(math.ceil(4 * 3600.0 / dt), 300)
         for _ in range(steps):
@@ -235,10 +283,20 @@ def test_any_valid_scenario_stays_within_physical_bounds_at_any_step(
 def _result(dt: float, it_kw: list[float], facility_kw: list[float]) -> Result:
     it, facility = np.array(it_kw), np.array(facility_kw)
     windows = it.size
-    return Result(dt, {"it_power_kw": it, "facility_power_kw": facility,
-                       "cooling_power_kw": 0.1 * facility,
-                       "pue": np.divide(facility, it, out=np.zeros(windows), where=it > 0)},
-                  np.zeros(windows, bool), np.zeros(windows, bool), None, -20.0, 0.0)
+    return Result(
+        dt,
+        {
+            "it_power_kw": it,
+            "facility_power_kw": facility,
+            "cooling_power_kw": 0.1 * facility,
+            "pue": np.divide(facility, it, out=np.zeros(windows), where=it > 0),
+        },
+        np.zeros(windows, bool),
+        np.zeros(windows, bool),
+        None,
+        -20.0,
+        0.0,
+    )
 
 
 def test_a_mostly_dark_window_is_held_to_a_tenth_of_the_sites_level():
@@ -263,18 +321,20 @@ def _case_run(case: Case, dt: float):
 
 
 def _fast_case(scenario: str, month: int, fault: str) -> Case:
-    return Case(scenario, month, fault, duration_s=2.5 * 3600.0, fault_at_s=2400.0,
-                settle_s=1800.0)
+    return Case(scenario, month, fault, duration_s=2.5 * 3600.0, fault_at_s=2400.0, settle_s=1800.0)
 
 
-@pytest.mark.parametrize(("scenario", "month", "fault", "dt"), [
-    ("single-rack", 1, "heatwave", 10.0),
-    ("single-rack", 1, "heatwave", 60.0),
-    ("single-rack", 1, "heatwave", 300.0),
-    ("seoul-ai-factory", 1, "built-in", 10.0),
-    ("seoul-ai-factory", 1, "built-in", 60.0),
-    ("seoul-ai-factory", 1, "built-in", 300.0),
-])
+@pytest.mark.parametrize(
+    ("scenario", "month", "fault", "dt"),
+    [
+        ("single-rack", 1, "heatwave", 10.0),
+        ("single-rack", 1, "heatwave", 60.0),
+        ("single-rack", 1, "heatwave", 300.0),
+        ("seoul-ai-factory", 1, "built-in", 10.0),
+        ("seoul-ai-factory", 1, "built-in", 60.0),
+        ("seoul-ai-factory", 1, "built-in", 300.0),
+    ],
+)
 def test_coarse_steps_give_the_answers_of_one_second(scenario, month, fault, dt):
     case = _fast_case(scenario, month, fault)
     result = compare(_case_run(case, 1.0), _case_run(case, dt))

@@ -19,9 +19,17 @@ def test_exprel_neg_values():
     x = np.array([0.0, 1e-12, 1e-8, 1e-3, 0.5, 1.0, 30.0, 1e6, np.inf])
     with np.errstate(all="raise"):
         got = exprel_neg(x)
-    expected = [1.0, 1.0 - 5e-13, 1.0 - 5e-9, -math.expm1(-1e-3) / 1e-3,
-                (1 - math.exp(-0.5)) / 0.5, 1 - math.exp(-1.0), -math.expm1(-30.0) / 30.0, 1e-6,
-                0.0]
+    expected = [
+        1.0,
+        1.0 - 5e-13,
+        1.0 - 5e-9,
+        -math.expm1(-1e-3) / 1e-3,
+        (1 - math.exp(-0.5)) / 0.5,
+        1 - math.exp(-1.0),
+        -math.expm1(-30.0) / 30.0,
+        1e-6,
+        0.0,
+    ]
     np.testing.assert_allclose(got, expected, rtol=1e-14, atol=0)
     assert got[0] == 1.0 and got[-1] == 0.0
     assert np.all(np.diff(got) <= 0)
@@ -89,8 +97,9 @@ def test_energy_closes_for_every_step():
     for dt in DTS:
         t_new, heat_out = relax_node(t, c, g, t_sink, q, dt)
         stored_w = c * (t_new - t) / dt
-        np.testing.assert_allclose(q - heat_out, stored_w, rtol=1e-12,
-                                   atol=1e-12 * np.max(np.abs(stored_w)))
+        np.testing.assert_allclose(
+            q - heat_out, stored_w, rtol=1e-12, atol=1e-12 * np.max(np.abs(stored_w))
+        )
         # The heat to the sink equals the time-averaged G (T - T_sink) of the exact path.
         tau = c / np.where(g > 0, g, 1.0)
         t_eq = t_sink + q / np.where(g > 0, g, 1.0)
@@ -104,8 +113,7 @@ def test_in_place_update_and_output_buffers():
     t = np.array([40.0, 50.0])
     t0 = t.copy()
     heat = np.empty(2)
-    t_new, heat_out = relax_node(t, 1e5, 100.0, 30.0, 500.0, 5.0, out_t_c=t,
-                                 out_heat_out_w=heat)
+    t_new, heat_out = relax_node(t, 1e5, 100.0, 30.0, 500.0, 5.0, out_t_c=t, out_heat_out_w=heat)
     assert t_new is t and heat_out is heat
     np.testing.assert_allclose(500.0 - heat, 1e5 * (t - t0) / 5.0, rtol=1e-12)
 
@@ -141,8 +149,9 @@ def test_node_is_finite_bounded_and_closes(t, c, g, t_sink, q, dt):
     tol = 1e-9 * (1 + np.abs(lo) + np.abs(hi))
     assert np.all(t_new[has_g] >= lo - tol) and np.all(t_new[has_g] <= hi + tol)
     stored = c * (t_new - t) / dt
-    np.testing.assert_allclose(q - heat_out, stored, rtol=1e-9,
-                               atol=1e-9 * (1 + np.max(np.abs(stored)) + np.max(q)))
+    np.testing.assert_allclose(
+        q - heat_out, stored, rtol=1e-9, atol=1e-9 * (1 + np.max(np.abs(stored)) + np.max(q))
+    )
 
 
 @pytest.mark.parametrize("dt", DTS)
@@ -152,8 +161,7 @@ def test_first_order_lag_step_response(dt):
     for n in range(1, int(1800 / dt) + 1):
         y = first_order_lag(y, np.array([1.0, 2.0, -1.0]), tau, dt, out=y)
         expected = -math.expm1(-n * dt / tau)
-        np.testing.assert_allclose(y, [expected, 2 * expected, -expected], rtol=1e-11,
-                                   atol=1e-15)
+        np.testing.assert_allclose(y, [expected, 2 * expected, -expected], rtol=1e-11, atol=1e-15)
 
 
 def test_first_order_lag_limits():

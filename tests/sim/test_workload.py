@@ -19,8 +19,9 @@ def brute_fraction(t0, dt, period, high, start=0.0, samples=200_001):
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
-@given(t0=st.floats(0, 1e5), dt=st.floats(0.1, 300), period=st.floats(0.3, 50),
-       share=st.floats(0, 1))
+@given(
+    t0=st.floats(0, 1e5), dt=st.floats(0.1, 300), period=st.floats(0.3, 50), share=st.floats(0, 1)
+)
 def test_fraction_high_is_the_exact_mean_of_the_square_wave(t0, dt, period, share):
     got = fraction_high(t0, dt, period, share * period)
     assert got == pytest.approx(brute_fraction(t0, dt, period, share * period), abs=2e-3)
@@ -77,4 +78,3 @@ def test_inference_follows_the_day_and_is_seeded(seoul):
     other = WorkloadModel.build(s, topo, seed=4).utilization(14 * 3600.0, 60.0, out)[racks]
     np.testing.assert_array_equal(model.utilization(14 * 3600.0, 60.0, out)[racks], again)
     assert not np.array_equal(again, other)
-

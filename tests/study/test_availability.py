@@ -58,8 +58,14 @@ def test_drawn_availability_holds_the_exact_value_for_the_run_length_not_the_lon
     narrow enough to tell the run's expected availability (0.6736) from the long-run one
     (0.6667)."""
     scenario = load("single-rack")
-    mc = MonteCarlo.model_validate({"replicas": 1, "components": {"utility": {
-        "mtbf_h": 0.25, "mttr_h": 0.125, "repair_distribution": "exponential"}}})
+    mc = MonteCarlo.model_validate(
+        {
+            "replicas": 1,
+            "components": {
+                "utility": {"mtbf_h": 0.25, "mttr_h": 0.125, "repair_distribution": "exponential"}
+            },
+        }
+    )
     availability = []
     for replica in range(4000):
         drawn = draw(scenario, mc, 4 * 3600.0, np.random.default_rng(replica_seed_of(1, replica)))
@@ -109,13 +115,16 @@ def test_a_study_whose_utility_always_fails_measures_the_analytic_availability(t
             assert not off_grid.any()
             continue
         assert rows[spec.run_id]["failures.utility"] >= 1  # every replica loses the feed
-        drawn = draw(base, plan.study.monte_carlo, RUN_H * 3600.0,
-                     np.random.default_rng(spec.replica_seed))
+        drawn = draw(
+            base, plan.study.monte_carlo, RUN_H * 3600.0, np.random.default_rng(spec.replica_seed)
+        )
         # the simulated site is off the grid in exactly the steps the draw says
         assert np.array_equal(off_grid, _steps_down(drawn.events, RUN_H * 3600.0)), spec
         measured.append(1.0 - off_grid.mean())
         # the rounding to whole steps is at most one step per outage
-        assert abs(off_grid.sum() * DT_S / 3600.0 - rows[spec.run_id]["downtime_h.utility"]
-                   ) <= rows[spec.run_id]["failures.utility"] * DT_S / 3600.0
+        assert (
+            abs(off_grid.sum() * DT_S / 3600.0 - rows[spec.run_id]["downtime_h.utility"])
+            <= rows[spec.run_id]["failures.utility"] * DT_S / 3600.0
+        )
     simulated = mean_interval(np.array(measured))
     assert simulated.low <= expected <= simulated.high

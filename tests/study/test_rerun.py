@@ -84,8 +84,9 @@ def _same_kpis(folder: Path, row: dict) -> None:
         assert value == row[key] or (math.isnan(value) and math.isnan(row[key])), key
 
 
-@pytest.mark.parametrize(("kind", "run_id"), [("sweep", "sweep-000002"),
-                                              ("monte-carlo", "replica-000001")])
+@pytest.mark.parametrize(
+    ("kind", "run_id"), [("sweep", "sweep-000002"), ("monte-carlo", "replica-000001")]
+)
 def test_a_rerun_records_the_studys_run_step_for_step(studies, kind, run_id):
     results = studies[kind]
     runs = load_study_runs(results)
@@ -99,8 +100,11 @@ def test_a_rerun_records_the_studys_run_step_for_step(studies, kind, run_id):
     spec = run_spec(runs.plan, run_id)
     assert opened.scenario_toml == run_scenario_text(runs.plan, spec)
     if kind == "monte-carlo":  # the replica's drawn failures are in the recorded scenario
-        assert opened.scenario_toml.count("dry-cooler-fail") == rows[run_id][
-            "failures.dry_cooler"] >= 1
+        assert (
+            opened.scenario_toml.count("dry-cooler-fail")
+            == rows[run_id]["failures.dry_cooler"]
+            >= 1
+        )
     else:
         assert opened.scenario().facility_water.supply_setpoint_c == 36.0
     # asked again, the finished recording is reused
@@ -136,8 +140,10 @@ def test_a_stopped_rerun_leaves_nothing_and_an_unknown_run_is_named(studies):
 def test_the_study_views_model_reads_the_runs_and_offers_axes(studies):
     sweep = load_study_runs(studies["sweep"])
     assert sweep.run_ids == [REFERENCE_ID, *(f"sweep-{k:06d}" for k in range(4))]
-    assert sweep.x_choices()[:2] == ["param.facility_water.supply_setpoint_c",
-                                     "param.workloads[0].compute_utilization"]
+    assert sweep.x_choices()[:2] == [
+        "param.facility_water.supply_setpoint_c",
+        "param.workloads[0].compute_utilization",
+    ]
     assert sweep.default_axes() == ("param.facility_water.supply_setpoint_c", "pue")
     assert "tokens_lost" in sweep.y_choices() and "status" not in sweep.y_choices()
     xs, ys, rows = sweep.points("param.workloads[0].compute_utilization", "tokens_lost")
@@ -145,7 +151,8 @@ def test_the_study_views_model_reads_the_runs_and_offers_axes(studies):
     assert xs.tolist() == [0.5, 1.0, 0.5, 1.0]
     assert ys[0] > 0 and ys[1] == 0  # half the utilization loses tokens against the reference
     assert sweep.column("param.facility_water.supply_setpoint_c").label == (
-        "facility_water.supply_setpoint_c")
+        "facility_water.supply_setpoint_c"
+    )
     replicas = load_study_runs(studies["monte-carlo"])
     assert replicas.default_axes() == ("failures.dry_cooler", "tokens_lost")
     assert replicas.title.startswith("rerun-replicas: Monte Carlo of single-rack, 3 of 3 runs")
@@ -153,19 +160,22 @@ def test_the_study_views_model_reads_the_runs_and_offers_axes(studies):
 
 
 def test_a_rerun_of_a_scenario_with_a_relative_weather_file_replays_from_anywhere(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     from twin.scenario import builtin_scenarios
 
     site = tmp_path / "site"
     site.mkdir()
-    (site / "weather.csv").write_text("time,dry_bulb_c,wet_bulb_c\n" + "".join(
-        f"2026-08-01T{h:02d}:00,{30 + h / 4:.2f},{24 + h / 8:.2f}\n" for h in range(24)),
-        encoding="utf-8")
+    (site / "weather.csv").write_text(
+        "time,dry_bulb_c,wet_bulb_c\n"
+        + "".join(f"2026-08-01T{h:02d}:00,{30 + h / 4:.2f},{24 + h / 8:.2f}\n" for h in range(24)),
+        encoding="utf-8",
+    )
     text = builtin_scenarios()["single-rack"].read_text(encoding="utf-8")
-    (site / "hot.toml").write_text(text.replace(
-        "[climate]\n", '[climate]\nhourly_csv = "weather.csv"\n', 1), encoding="utf-8")
-    (site / "study.toml").write_text(SWEEP.replace('"single-rack"', '"hot.toml"'),
-                                     encoding="utf-8")
+    (site / "hot.toml").write_text(
+        text.replace("[climate]\n", '[climate]\nhourly_csv = "weather.csv"\n', 1), encoding="utf-8"
+    )
+    (site / "study.toml").write_text(SWEEP.replace('"single-rack"', '"hot.toml"'), encoding="utf-8")
     plan = load_study(site / "study.toml")
     with connect(workers=1, processes=False) as client:
         assert run_study(plan, tmp_path / "results", client).failed == 0

@@ -26,8 +26,11 @@ ISHIGAMI_BOUNDS = [(-math.pi, math.pi)] * 3
 
 
 def ishigami(x: np.ndarray) -> np.ndarray:
-    return (np.sin(x[:, 0]) + ISHIGAMI_A * np.sin(x[:, 1]) ** 2
-            + ISHIGAMI_B * x[:, 2] ** 4 * np.sin(x[:, 0]))
+    return (
+        np.sin(x[:, 0])
+        + ISHIGAMI_A * np.sin(x[:, 1]) ** 2
+        + ISHIGAMI_B * x[:, 2] ** 4 * np.sin(x[:, 0])
+    )
 
 
 def ishigami_indices() -> tuple[list[float], list[float]]:
@@ -38,8 +41,10 @@ def ishigami_indices() -> tuple[list[float], list[float]]:
     v1 = 0.5 * (1 + b * pi**4 / 5) ** 2
     v2 = a * a / 8
     v13 = 8 * b * b * pi**8 / 225  # x1 and x3 together; x3 alone explains nothing
-    return ([v1 / variance, v2 / variance, 0.0],
-            [(v1 + v13) / variance, v2 / variance, v13 / variance])
+    return (
+        [v1 / variance, v2 / variance, 0.0],
+        [(v1 + v13) / variance, v2 / variance, v13 / variance],
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -100,8 +105,12 @@ high = 1.0
 
 def test_a_sobol_study_file_needs_low_high_and_a_power_of_two(tmp_path):
     path = tmp_path / "bad.toml"
-    path.write_text(SOBOL.replace("samples = 4", "samples = 6").replace(
-        "low = 26.0\nhigh = 40.0", "values = [26, 40]"), encoding="utf-8")
+    path.write_text(
+        SOBOL.replace("samples = 4", "samples = 6").replace(
+            "low = 26.0\nhigh = 40.0", "values = [26, 40]"
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(ScenarioError) as caught:
         load_study(path)
     report = caught.value.report()
@@ -130,13 +139,18 @@ def test_a_sobol_study_runs_its_design_and_reports_the_indices(tmp_path):
     page = build_study_report(tmp_path / "results")
     assert "Sensitivity (Sobol' indices)" in page and "standardized regression" in page
     assert "4 of 4 base points have all their 6 runs finished" in page
-    section = page[page.index("Sobol' indices"):]
-    row = re.search(r"<td>pue</td><td>facility_water.supply_setpoint_c</td>"
-                    r"<td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td>", section)
+    section = page[page.index("Sobol' indices") :]
+    row = re.search(
+        r"<td>pue</td><td>facility_water.supply_setpoint_c</td>"
+        r"<td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td>",
+        section,
+    )
     assert row is not None, section[:2000]
     first = expected.indices[0]
-    assert row.group(1) == (f"{first.first:.3f} ({first.first - first.first_half_width:.3f}"
-                            f" .. {first.first + first.first_half_width:.3f})")
+    assert row.group(1) == (
+        f"{first.first:.3f} ({first.first - first.first_half_width:.3f}"
+        f" .. {first.first + first.first_half_width:.3f})"
+    )
     assert row.group(2).startswith(f"{first.total:.3f} (")
     # tokens follow the utilization alone (no run throttles): the setpoint explains none
     tokens = np.full(len(plan.runs) - 1, math.nan)
@@ -146,8 +160,7 @@ def test_a_sobol_study_runs_its_design_and_reports_the_indices(tmp_path):
     assert by_tokens.indices[0].first == pytest.approx(0.0, abs=1e-9)
     assert by_tokens.indices[0].total == pytest.approx(0.0, abs=1e-9)
     assert by_tokens.indices[1].total > 0.5
-    assert main(["report", str(tmp_path / "results"), "--out",
-                 str(tmp_path / "report.html")]) == 0
+    assert main(["report", str(tmp_path / "results"), "--out", str(tmp_path / "report.html")]) == 0
     assert "Sobol' indices" in Path(tmp_path / "report.html").read_text(encoding="utf-8")
 
 

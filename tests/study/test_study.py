@@ -89,7 +89,9 @@ def threads():
 
 
 def test_a_bad_study_file_lists_every_problem_with_its_path(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 [study]
 name = "bad"
 scenario = "single-rack"
@@ -108,7 +110,8 @@ values = [30]
 [[sweep.parameters]]
 path = "facility_water.supply_setpoint_c"
 values = [30, 500]
-""")
+""",
+    )
     with pytest.raises(ScenarioError) as caught:
         load_study(path)
     report = caught.value.report()
@@ -119,9 +122,12 @@ values = [30, 500]
 
 
 def test_a_swept_path_and_value_are_checked_against_the_scenario(tmp_path):
-    path = write(tmp_path, SWEEP.replace("supply_setpoint_c\"\nvalues = [28, 36]",
-                                         "supply_setpoint\"\nvalues = [28, 36]")
-                 .replace("values = [1, 2]", "values = [1, -2]"))
+    path = write(
+        tmp_path,
+        SWEEP.replace(
+            'supply_setpoint_c"\nvalues = [28, 36]', 'supply_setpoint"\nvalues = [28, 36]'
+        ).replace("values = [1, 2]", "values = [1, -2]"),
+    )
     with pytest.raises(ScenarioError) as caught:
         load_study(path)
     problems = {p.path: p.message for p in caught.value.problems}
@@ -140,8 +146,17 @@ def test_the_command_line_reports_a_bad_study_with_exit_status_2(tmp_path, capsy
 
 def test_an_unreachable_scheduler_is_named(tmp_path, capsys):
     path = write(tmp_path, SWEEP)
-    code = main(["study", str(path), "--out", str(tmp_path / "r"), "--quiet",
-                 "--scheduler", "tcp://127.0.0.1:9"])
+    code = main(
+        [
+            "study",
+            str(path),
+            "--out",
+            str(tmp_path / "r"),
+            "--quiet",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+        ]
+    )
     assert code == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
 
@@ -151,10 +166,15 @@ def test_grid_list_and_latin_hypercube_plans(tmp_path):
     assert [r.run_id for r in grid.runs][:2] == [REFERENCE_ID, "sweep-000000"]
     assert [dict(r.overrides) for r in grid.runs[1:]] == [
         {"facility_water.supply_setpoint_c": a, "heat_rejection.dry_coolers.count": b}
-        for a in (28, 36) for b in (1, 2)]
+        for a in (28, 36)
+        for b in (1, 2)
+    ]
     listed = load_study(write(tmp_path, SWEEP.replace('"grid"', '"list"'), "list.toml"))
     assert len(listed.runs) == 3
-    lhs = load_study(write(tmp_path, """
+    lhs = load_study(
+        write(
+            tmp_path,
+            """
 [study]
 name = "lhs"
 scenario = "single-rack"
@@ -172,9 +192,11 @@ path = "weather_year"
 low = 2015
 high = 2024
 integer = true
-""", "lhs.toml"))
-    setpoints = sorted(dict(r.overrides)["facility_water.supply_setpoint_c"]
-                       for r in lhs.runs[1:])
+""",
+            "lhs.toml",
+        )
+    )
+    setpoints = sorted(dict(r.overrides)["facility_water.supply_setpoint_c"] for r in lhs.runs[1:])
     # one sample in each tenth of the range
     assert [int((v - 25.0) // 1.0) for v in setpoints] == list(range(10))
     assert all(isinstance(dict(r.overrides)["weather_year"], int) for r in lhs.runs[1:])
@@ -187,8 +209,14 @@ def test_drawn_availability_matches_the_analytic_value_within_its_interval():
     """Up times exponential (MTBF 1 h), repairs fixed at 15 min, 200 h per replica: the time
     average tends to MTBF / (MTBF + MTTR) = 0.8."""
     scenario = load("single-rack")
-    mc = MonteCarlo.model_validate({"replicas": 300, "components": {
-        "utility": {"mtbf_h": 1.0, "mttr_h": 0.25, "repair_distribution": "fixed"}}})
+    mc = MonteCarlo.model_validate(
+        {
+            "replicas": 300,
+            "components": {
+                "utility": {"mtbf_h": 1.0, "mttr_h": 0.25, "repair_distribution": "fixed"}
+            },
+        }
+    )
     availability = []
     for replica in range(300):
         drawn = draw(scenario, mc, 200 * 3600.0, np.random.default_rng(replica_seed_of(1, replica)))
@@ -201,10 +229,21 @@ def test_drawn_availability_matches_the_analytic_value_within_its_interval():
 
 def test_a_draw_is_the_same_for_the_same_seed_and_events_pair_up():
     scenario = load("single-rack")
-    mc = MonteCarlo.model_validate({"replicas": 1, "components": {
-        "dry_cooler": {"mtbf_h": 2.0, "mttr_h": 1.0}, "chiller": {}},
-        "common_cause": [{"name": "heat", "rate_per_year": 2000, "duration_s": "3h",
-                          "heatwave_offset_k": 6, "chiller_units": 1}]})
+    mc = MonteCarlo.model_validate(
+        {
+            "replicas": 1,
+            "components": {"dry_cooler": {"mtbf_h": 2.0, "mttr_h": 1.0}, "chiller": {}},
+            "common_cause": [
+                {
+                    "name": "heat",
+                    "rate_per_year": 2000,
+                    "duration_s": "3h",
+                    "heatwave_offset_k": 6,
+                    "chiller_units": 1,
+                }
+            ],
+        }
+    )
     first = draw(scenario, mc, 48 * 3600.0, np.random.default_rng(11))
     again = draw(scenario, mc, 48 * 3600.0, np.random.default_rng(11))
     other = draw(scenario, mc, 48 * 3600.0, np.random.default_rng(12))
@@ -267,12 +306,20 @@ def test_a_monte_carlo_is_deterministic_per_replica_seed(tmp_path, threads):
     rows = {r["run_id"]: r for r in read_results(tmp_path / "results").to_pylist()}
     replica = next(r for r in plan.runs if r.run_id == "replica-000001")
     assert rows["replica-000001"]["replica_seed"] == replica_seed_of(7, 1)
-    again = execute(RunTask(replica, plan.study.study, plan.scenario_data,
-                            plan.scenario_folder, plan.study.monte_carlo))
+    again = execute(
+        RunTask(
+            replica,
+            plan.study.study,
+            plan.scenario_data,
+            plan.scenario_folder,
+            plan.study.monte_carlo,
+        )
+    )
     assert again.ok
     for key, value in again.kpis.items():
-        assert value == rows["replica-000001"][key] or (math.isnan(value) and math.isnan(
-            rows["replica-000001"][key])), key
+        assert value == rows["replica-000001"][key] or (
+            math.isnan(value) and math.isnan(rows["replica-000001"][key])
+        ), key
     for row in rows.values():
         if row["run_id"] != REFERENCE_ID:
             assert row["failures.dry_cooler"] >= 1  # MTBF of 3 minutes: every replica fails
@@ -288,9 +335,14 @@ def test_a_monte_carlo_is_deterministic_per_replica_seed(tmp_path, threads):
     folder = tmp_path / "rerun"
     folder.mkdir()
     info = plan.study.study
-    files = simulate(load(scenario_file), duration_s=info.duration_s, dt_s=info.dt_s,
-                     every_s=info.every_s, seed=int(rows[worst["run_id"]]["seed"]),
-                     folder=folder)
+    files = simulate(
+        load(scenario_file),
+        duration_s=info.duration_s,
+        dt_s=info.dt_s,
+        every_s=info.every_s,
+        seed=int(rows[worst["run_id"]]["seed"]),
+        folder=folder,
+    )
     for key, value in run_kpis(files.site_table, files.journal).items():
         stored = rows[worst["run_id"]][key]
         assert value == stored or (math.isnan(value) and math.isnan(stored)), key
@@ -301,9 +353,13 @@ def test_a_monte_carlo_is_deterministic_per_replica_seed(tmp_path, threads):
 
 def test_a_failing_run_is_recorded_with_its_seed_and_the_study_goes_on(tmp_path, threads):
     """A weather file that does not exist passes the schema but fails the run itself."""
-    path = write(tmp_path, SWEEP.replace(
-        'path = "heat_rejection.dry_coolers.count"\nvalues = [1, 2]',
-        'path = "climate.hourly_csv"\nvalues = ["missing.csv"]'))
+    path = write(
+        tmp_path,
+        SWEEP.replace(
+            'path = "heat_rejection.dry_coolers.count"\nvalues = [1, 2]',
+            'path = "climate.hourly_csv"\nvalues = ["missing.csv"]',
+        ),
+    )
     plan = load_study(path)
     tally = run_study(plan, tmp_path / "results", threads)
     assert tally.done == 3 and tally.failed == 2
@@ -316,12 +372,12 @@ def test_a_failing_run_is_recorded_with_its_seed_and_the_study_goes_on(tmp_path,
 
 
 def test_a_budget_too_small_stops_after_the_calibration_run(tmp_path, threads):
-    path = write(tmp_path, SWEEP.replace('every_s = "15min"',
-                                         'every_s = "15min"\nbudget_core_h = 0.00001'))
+    path = write(
+        tmp_path, SWEEP.replace('every_s = "15min"', 'every_s = "15min"\nbudget_core_h = 0.00001')
+    )
     with pytest.raises(BudgetExceeded, match="core-hours"):
         run_study(load_study(path), tmp_path / "results", threads)
-    assert [p.name for p in (tmp_path / "results" / "runs").iterdir()] == [
-        "run-reference.parquet"]
+    assert [p.name for p in (tmp_path / "results" / "runs").iterdir()] == ["run-reference.parquet"]
 
 
 def test_results_of_another_study_are_not_resumed(tmp_path, threads):
@@ -338,8 +394,14 @@ def test_results_of_another_study_are_not_resumed(tmp_path, threads):
 
 def _twin(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "twin", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "twin", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_for(condition, timeout_s: float = 300.0) -> None:
@@ -357,8 +419,7 @@ def test_a_stopped_study_keeps_its_runs_and_resumes(tmp_path, stop):
     results = tmp_path / "results"
     runs = results / "runs"
     process = _twin("study", str(study), "--out", str(results), "--workers", "1")
-    _wait_for(lambda: len(list(runs.glob("run-sweep-*.parquet"))) >= 1
-              if runs.is_dir() else False)
+    _wait_for(lambda: len(list(runs.glob("run-sweep-*.parquet"))) >= 1 if runs.is_dir() else False)
     children = psutil.Process(process.pid).children(recursive=True)
     process.send_signal(stop)
     _, err = process.communicate(timeout=120)
@@ -409,33 +470,59 @@ def test_a_worker_killed_mid_run_has_its_run_done_elsewhere(tmp_path):
 def test_a_cluster_file_is_checked_and_a_missing_extra_named(tmp_path, capsys):
     study = write(tmp_path, SWEEP)
     bad = write(tmp_path, '[cluster]\nkind = "slurn"\nworkers = 0\n', "bad.toml")
-    assert main(["study", str(study), "--out", str(tmp_path / "a"), "--quiet",
-                 "--cluster", str(bad)]) == 2
+    assert (
+        main(["study", str(study), "--out", str(tmp_path / "a"), "--quiet", "--cluster", str(bad)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "cluster.kind: must be 'slurm', 'pbs', 'sge', 'lsf' or 'kubernetes'" in err
     assert "cluster.workers: must be" in err
-    slurm = write(tmp_path, '[cluster]\nkind = "slurm"\nworkers = 2\n[cluster.options]\n'
-                  'cores = 1\n', "slurm.toml")
+    slurm = write(
+        tmp_path,
+        '[cluster]\nkind = "slurm"\nworkers = 2\n[cluster.options]\ncores = 1\n',
+        "slurm.toml",
+    )
     try:
         import dask_jobqueue  # noqa: F401
     except ImportError:
-        assert main(["study", str(study), "--out", str(tmp_path / "b"), "--quiet",
-                     "--cluster", str(slurm)]) == 2
+        assert (
+            main(
+                [
+                    "study",
+                    str(study),
+                    "--out",
+                    str(tmp_path / "b"),
+                    "--quiet",
+                    "--cluster",
+                    str(slurm),
+                ]
+            )
+            == 2
+        )
         assert "needs dask-jobqueue: pip install dask-jobqueue" in capsys.readouterr().err
 
 
 def test_a_swept_scenario_seed_is_the_runs_seed(tmp_path):
-    plan = load_study(write(tmp_path, SWEEP.replace(
-        'path = "heat_rejection.dry_coolers.count"\nvalues = [1, 2]',
-        'path = "scenario.seed"\nvalues = [5, 6]')))
+    plan = load_study(
+        write(
+            tmp_path,
+            SWEEP.replace(
+                'path = "heat_rejection.dry_coolers.count"\nvalues = [1, 2]',
+                'path = "scenario.seed"\nvalues = [5, 6]',
+            ),
+        )
+    )
     assert [r.seed for r in plan.runs[1:]] == [5, 6, 5, 6]
 
 
 def test_kept_tables_hold_each_runs_site_series(tmp_path, threads):
-    path = write(tmp_path, SWEEP.replace('every_s = "15min"', 'every_s = "15min"\n'
-                                         'keep_tables = true')
-                 .replace('"grid"', '"list"').replace("[28, 36]", "[30]")
-                 .replace("[1, 2]", "[2]"))
+    path = write(
+        tmp_path,
+        SWEEP.replace('every_s = "15min"', 'every_s = "15min"\nkeep_tables = true')
+        .replace('"grid"', '"list"')
+        .replace("[28, 36]", "[30]")
+        .replace("[1, 2]", "[2]"),
+    )
     run_study(load_study(path), tmp_path / "results", threads)
     kept = sorted(p.name for p in (tmp_path / "results" / "tables").iterdir())
     assert kept == ["reference.parquet", "sweep-000000.parquet"]
@@ -446,8 +533,7 @@ def test_kept_tables_hold_each_runs_site_series(tmp_path, threads):
     assert tokens == pytest.approx(rows["sweep-000000"]["tokens"])
 
 
-def test_a_scheduler_without_workers_is_said_and_the_study_waits_for_some(
-        tmp_path, monkeypatch):
+def test_a_scheduler_without_workers_is_said_and_the_study_waits_for_some(tmp_path, monkeypatch):
     import io
     import threading
 
@@ -458,8 +544,10 @@ def test_a_scheduler_without_workers_is_said_and_the_study_waits_for_some(
     monkeypatch.setattr(study_run, "WAIT_S", 0.5)
     plan = load_study(write(tmp_path, SWEEP.replace("[28, 36]", "[30]")))
     progress = io.StringIO()
-    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
         said = threading.Event()
 
         class Watch(io.StringIO):
@@ -481,11 +569,17 @@ def test_a_scheduler_without_workers_is_said_and_the_study_waits_for_some(
     assert tally.done == len(plan.runs) and tally.failed == 0
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.one_of(st.text(max_size=300), st.builds(
-    lambda base, cut: base[:cut], st.sampled_from([SWEEP, MONTE_CARLO]),
-    st.integers(0, 600))))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.one_of(
+        st.text(max_size=300),
+        st.builds(
+            lambda base, cut: base[:cut], st.sampled_from([SWEEP, MONTE_CARLO]), st.integers(0, 600)
+        ),
+    )
+)
 def test_any_study_text_is_loaded_or_refused_with_problems(tmp_path, text):
     path = write(tmp_path, text, "fuzz.toml")
     try:

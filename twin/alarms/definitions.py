@@ -52,8 +52,12 @@ class Priority(IntEnum):
         return PRIORITY_HEX[self]
 
 
-PRIORITY_HEX = {Priority.CRITICAL: "#c62828", Priority.HIGH: "#ef6c00",
-                Priority.MEDIUM: "#f9a825", Priority.LOW: "#1e88e5"}
+PRIORITY_HEX = {
+    Priority.CRITICAL: "#c62828",
+    Priority.HIGH: "#ef6c00",
+    Priority.MEDIUM: "#f9a825",
+    Priority.LOW: "#1e88e5",
+}
 
 
 class Condition(StrEnum):
@@ -197,162 +201,347 @@ def default_points(scenario: Scenario, topology: Topology) -> tuple[AlarmPoint, 
     design_supply_c = per_cdu([c.supply_setpoint_c for c in cdu_types])
     fws_setpoint_c = scenario.facility_water.supply_setpoint_c
 
-    def loading(tag: str, description: str, components: tuple[str, ...],
-                read: Callable[[Snapshot], np.ndarray], source_kind: str | None,
-                source_index: np.ndarray | None) -> AlarmPoint:
+    def loading(
+        tag: str,
+        description: str,
+        components: tuple[str, ...],
+        read: Callable[[Snapshot], np.ndarray],
+        source_kind: str | None,
+        source_index: np.ndarray | None,
+    ) -> AlarmPoint:
         return AlarmPoint(
-            tag, description, "%", components, read,
-            (Limit(Condition.HIGH, LOADING_HIGH_PCT, Priority.LOW),
-             Limit(Condition.HIGH_HIGH, LOADING_OVERLOAD_PCT, Priority.HIGH)),
-            deadband=LOADING_DEADBAND_PCT, on_delay_s=LOADING_DELAY_S,
-            off_delay_s=LOADING_DELAY_S, source_kind=source_kind, source_index=source_index)
+            tag,
+            description,
+            "%",
+            components,
+            read,
+            (
+                Limit(Condition.HIGH, LOADING_HIGH_PCT, Priority.LOW),
+                Limit(Condition.HIGH_HIGH, LOADING_OVERLOAD_PCT, Priority.HIGH),
+            ),
+            deadband=LOADING_DEADBAND_PCT,
+            on_delay_s=LOADING_DELAY_S,
+            off_delay_s=LOADING_DELAY_S,
+            source_kind=source_kind,
+            source_index=source_index,
+        )
 
     points = [
         AlarmPoint(
-            "rack.gpu_temp", "GPU temperature", "°C", racks,
+            "rack.gpu_temp",
+            "GPU temperature",
+            "°C",
+            racks,
             lambda s: s.racks.gpu_temp_c,
             # H: the GPUs throttle (work is lost now); HH: halfway to the trip
-            (Limit(Condition.HIGH, throttle_c, Priority.MEDIUM),
-             Limit(Condition.HIGH_HIGH, (throttle_c + critical_c) / 2, Priority.HIGH)),
-            deadband=hysteresis_k, on_delay_s=GPU_ON_DELAY_S, off_delay_s=GPU_OFF_DELAY_S,
-            source_kind="rack", source_index=rack_ids),
+            (
+                Limit(Condition.HIGH, throttle_c, Priority.MEDIUM),
+                Limit(Condition.HIGH_HIGH, (throttle_c + critical_c) / 2, Priority.HIGH),
+            ),
+            deadband=hysteresis_k,
+            on_delay_s=GPU_ON_DELAY_S,
+            off_delay_s=GPU_OFF_DELAY_S,
+            source_kind="rack",
+            source_index=rack_ids,
+        ),
         AlarmPoint(
             # the GPUs reached their critical temperature
-            "rack.tripped", "rack tripped", "", racks, lambda s: s.racks.tripped,
+            "rack.tripped",
+            "rack tripped",
+            "",
+            racks,
+            lambda s: s.racks.tripped,
             (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
-            source_kind="rack", source_index=rack_ids),
+            source_kind="rack",
+            source_index=rack_ids,
+        ),
         AlarmPoint(
-            "rack.flow", "rack coolant flow", "L/min", racks, lambda s: s.racks.flow_lpm,
-            (Limit(Condition.LOW, RACK_FLOW_LOW * design_flow, Priority.LOW),
-             Limit(Condition.LOW_LOW, RACK_FLOW_LOW_LOW * design_flow, Priority.HIGH)),
-            deadband=FLOW_DEADBAND * design_flow, on_delay_s=FLOW_DELAY_S,
-            off_delay_s=FLOW_DELAY_S, source_kind="rack", source_index=rack_ids),
+            "rack.flow",
+            "rack coolant flow",
+            "L/min",
+            racks,
+            lambda s: s.racks.flow_lpm,
+            (
+                Limit(Condition.LOW, RACK_FLOW_LOW * design_flow, Priority.LOW),
+                Limit(Condition.LOW_LOW, RACK_FLOW_LOW_LOW * design_flow, Priority.HIGH),
+            ),
+            deadband=FLOW_DEADBAND * design_flow,
+            on_delay_s=FLOW_DELAY_S,
+            off_delay_s=FLOW_DELAY_S,
+            source_kind="rack",
+            source_index=rack_ids,
+        ),
         AlarmPoint(
-            "cdu.supply_deviation", "TCS supply above its setpoint", "K", topo.cdu_names,
+            "cdu.supply_deviation",
+            "TCS supply above its setpoint",
+            "K",
+            topo.cdu_names,
             # a deviation alarm: the operator may move the setpoint
             lambda s: s.cdus.supply_c - s.cdus.supply_setpoint_c,
-            (Limit(Condition.HIGH, CDU_SUPPLY_DEVIATION_HIGH_K, Priority.LOW),
-             Limit(Condition.HIGH_HIGH, CDU_SUPPLY_DEVIATION_HIGH_HIGH_K, Priority.MEDIUM)),
-            deadband=TEMPERATURE_DEADBAND_K, on_delay_s=TEMPERATURE_DELAY_S,
-            off_delay_s=TEMPERATURE_DELAY_S, source_kind="cdu", source_index=cdu_ids),
+            (
+                Limit(Condition.HIGH, CDU_SUPPLY_DEVIATION_HIGH_K, Priority.LOW),
+                Limit(Condition.HIGH_HIGH, CDU_SUPPLY_DEVIATION_HIGH_HIGH_K, Priority.MEDIUM),
+            ),
+            deadband=TEMPERATURE_DEADBAND_K,
+            on_delay_s=TEMPERATURE_DELAY_S,
+            off_delay_s=TEMPERATURE_DELAY_S,
+            source_kind="cdu",
+            source_index=cdu_ids,
+        ),
         AlarmPoint(
-            "cdu.return_temp", "TCS return temperature", "°C", topo.cdu_names,
+            "cdu.return_temp",
+            "TCS return temperature",
+            "°C",
+            topo.cdu_names,
             lambda s: s.cdus.return_c,
-            (Limit(Condition.HIGH, design_supply_c + DESIGN_RISE_K + RETURN_MARGIN_HIGH_K,
-                   Priority.LOW),
-             Limit(Condition.HIGH_HIGH,
-                   design_supply_c + DESIGN_RISE_K + RETURN_MARGIN_HIGH_HIGH_K,
-                   Priority.MEDIUM)),
-            deadband=TEMPERATURE_DEADBAND_K, on_delay_s=TEMPERATURE_DELAY_S,
-            off_delay_s=TEMPERATURE_DELAY_S, source_kind="cdu", source_index=cdu_ids),
+            (
+                Limit(
+                    Condition.HIGH,
+                    design_supply_c + DESIGN_RISE_K + RETURN_MARGIN_HIGH_K,
+                    Priority.LOW,
+                ),
+                Limit(
+                    Condition.HIGH_HIGH,
+                    design_supply_c + DESIGN_RISE_K + RETURN_MARGIN_HIGH_HIGH_K,
+                    Priority.MEDIUM,
+                ),
+            ),
+            deadband=TEMPERATURE_DEADBAND_K,
+            on_delay_s=TEMPERATURE_DELAY_S,
+            off_delay_s=TEMPERATURE_DELAY_S,
+            source_kind="cdu",
+            source_index=cdu_ids,
+        ),
         AlarmPoint(
-            "cdu.dp", "branch differential pressure", "kPa", topo.cdu_names,
+            "cdu.dp",
+            "branch differential pressure",
+            "kPa",
+            topo.cdu_names,
             lambda s: s.cdus.dp_kpa,
-            (Limit(Condition.LOW, CDU_DP_LOW * dp_setpoint, Priority.LOW),
-             Limit(Condition.LOW_LOW, CDU_DP_LOW_LOW * dp_setpoint, Priority.HIGH)),
+            (
+                Limit(Condition.LOW, CDU_DP_LOW * dp_setpoint, Priority.LOW),
+                Limit(Condition.LOW_LOW, CDU_DP_LOW_LOW * dp_setpoint, Priority.HIGH),
+            ),
             deadband=PRESSURE_DEADBAND * dp_setpoint,
-            on_delay_s=PRESSURE_DELAY_S, off_delay_s=PRESSURE_DELAY_S,
-            source_kind="cdu", source_index=cdu_ids),
+            on_delay_s=PRESSURE_DELAY_S,
+            off_delay_s=PRESSURE_DELAY_S,
+            source_kind="cdu",
+            source_index=cdu_ids,
+        ),
         AlarmPoint(
-            "cdu.no_pump", "no pump running", "",
-            topo.cdu_names, lambda s: s.cdus.pumps_running == 0,
+            "cdu.no_pump",
+            "no pump running",
+            "",
+            topo.cdu_names,
+            lambda s: s.cdus.pumps_running == 0,
             (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
-            source_kind="cdu", source_index=cdu_ids),
+            source_kind="cdu",
+            source_index=cdu_ids,
+        ),
         AlarmPoint(
-            "cdu.leak", "coolant leak detected", "",
-            topo.cdu_names, lambda s: s.cdus.leak_detected,
+            "cdu.leak",
+            "coolant leak detected",
+            "",
+            topo.cdu_names,
+            lambda s: s.cdus.leak_detected,
             (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
-            source_kind="cdu", source_index=cdu_ids),
+            source_kind="cdu",
+            source_index=cdu_ids,
+        ),
         AlarmPoint(
-            "cdu.valve_stuck", "facility valve not following its controller", "",
-            topo.cdu_names, lambda s: s.cdus.valve_stuck,
+            "cdu.valve_stuck",
+            "facility valve not following its controller",
+            "",
+            topo.cdu_names,
+            lambda s: s.cdus.valve_stuck,
             (Limit(Condition.ON, 1.0, Priority.MEDIUM),),
-            source_kind="cdu", source_index=cdu_ids),
+            source_kind="cdu",
+            source_index=cdu_ids,
+        ),
         AlarmPoint(
-            "hall.redundancy_lost", "a failed transformer or UPS module took the last spare",
-            "", topo.hall_names,
+            "hall.redundancy_lost",
+            "a failed transformer or UPS module took the last spare",
+            "",
+            topo.hall_names,
             # a hall built without spares is not in alarm; one that lost them is
-            lambda s: ~s.power.hall_redundant & (
-                (s.power.hall_transformers_in_service < installed_transformers)
-                | (s.power.hall_ups_modules_in_service < installed_ups)),
+            lambda s: (
+                ~s.power.hall_redundant
+                & (
+                    (s.power.hall_transformers_in_service < installed_transformers)
+                    | (s.power.hall_ups_modules_in_service < installed_ups)
+                )
+            ),
             (Limit(Condition.ON, 1.0, Priority.HIGH),),
-            source_kind="hall", source_index=hall_ids),
+            source_kind="hall",
+            source_index=hall_ids,
+        ),
         AlarmPoint(
             # load management took the hall's UPS inputs off the backup bus: its racks
             # run on the UPS batteries, minutes from going dark
-            "hall.load_shed", "UPS on battery, load shed from the generators", "",
-            topo.hall_names, lambda s: s.power.hall_load_shed,
+            "hall.load_shed",
+            "UPS on battery, load shed from the generators",
+            "",
+            topo.hall_names,
+            lambda s: s.power.hall_load_shed,
             (Limit(Condition.ON, 1.0, Priority.HIGH),),
-            source_kind="hall", source_index=hall_ids),
+            source_kind="hall",
+            source_index=hall_ids,
+        ),
         AlarmPoint(
-            "hall.power_lost", "UPS dropped the racks: batteries discharged", "",
-            topo.hall_names, lambda s: ~s.power.hall_powered,
+            "hall.power_lost",
+            "UPS dropped the racks: batteries discharged",
+            "",
+            topo.hall_names,
+            lambda s: ~s.power.hall_powered,
             (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
-            source_kind="hall", source_index=hall_ids),
+            source_kind="hall",
+            source_index=hall_ids,
+        ),
         AlarmPoint(
-            "hall.air_temp", "hall air temperature", "°C", topo.hall_names,
+            "hall.air_temp",
+            "hall air temperature",
+            "°C",
+            topo.hall_names,
             lambda s: s.plant.hall_air_c,
-            (Limit(Condition.HIGH, HALL_AIR_HIGH_C, Priority.LOW),
-             Limit(Condition.HIGH_HIGH, HALL_AIR_HIGH_HIGH_C, Priority.MEDIUM)),
-            deadband=TEMPERATURE_DEADBAND_K, on_delay_s=TEMPERATURE_DELAY_S,
-            off_delay_s=TEMPERATURE_DELAY_S, source_kind="hall", source_index=hall_ids),
-        loading("hall.transformer_loading", "unit-substation transformer loading",
-                topo.hall_names, lambda s: 100.0 * s.power.hall_transformer_loading,
-                "hall", hall_ids),
-        loading("hall.ups_loading", "UPS loading", topo.hall_names,
-                lambda s: 100.0 * s.power.hall_ups_loading, "hall", hall_ids),
-        loading("row.busway_loading", "busway loading",
-                tuple(f"{row} busway" for row in topo.row_names),
-                lambda s: 100.0 * s.power.row_busway_loading, "hall", topo.row_hall),
-        loading("site.main_transformer_loading", "main transformer loading",
-                ("main transformers",), lambda s: _one(100.0 * s.power.main_transformer_loading),
-                "transformer", sole),
+            (
+                Limit(Condition.HIGH, HALL_AIR_HIGH_C, Priority.LOW),
+                Limit(Condition.HIGH_HIGH, HALL_AIR_HIGH_HIGH_C, Priority.MEDIUM),
+            ),
+            deadband=TEMPERATURE_DEADBAND_K,
+            on_delay_s=TEMPERATURE_DELAY_S,
+            off_delay_s=TEMPERATURE_DELAY_S,
+            source_kind="hall",
+            source_index=hall_ids,
+        ),
+        loading(
+            "hall.transformer_loading",
+            "unit-substation transformer loading",
+            topo.hall_names,
+            lambda s: 100.0 * s.power.hall_transformer_loading,
+            "hall",
+            hall_ids,
+        ),
+        loading(
+            "hall.ups_loading",
+            "UPS loading",
+            topo.hall_names,
+            lambda s: 100.0 * s.power.hall_ups_loading,
+            "hall",
+            hall_ids,
+        ),
+        loading(
+            "row.busway_loading",
+            "busway loading",
+            tuple(f"{row} busway" for row in topo.row_names),
+            lambda s: 100.0 * s.power.row_busway_loading,
+            "hall",
+            topo.row_hall,
+        ),
+        loading(
+            "site.main_transformer_loading",
+            "main transformer loading",
+            ("main transformers",),
+            lambda s: _one(100.0 * s.power.main_transformer_loading),
+            "transformer",
+            sole,
+        ),
         # the plant transformers are not drawn: no object to fly to
-        loading("site.plant_transformer_loading", "plant transformer loading",
-                ("plant transformers",),
-                lambda s: _one(100.0 * s.power.plant_transformer_loading), None, None),
+        loading(
+            "site.plant_transformer_loading",
+            "plant transformer loading",
+            ("plant transformers",),
+            lambda s: _one(100.0 * s.power.plant_transformer_loading),
+            None,
+            None,
+        ),
         AlarmPoint(
-            "site.grid_import", "grid import against the import cap", "% of cap",
+            "site.grid_import",
+            "grid import against the import cap",
+            "% of cap",
             ("utility feed",),
-            lambda s: _one(100.0 * s.site["grid_import_kw"]
-                           / max(s.power.grid_import_cap_kw, 1e-9)),
+            lambda s: _one(
+                100.0 * s.site["grid_import_kw"] / max(s.power.grid_import_cap_kw, 1e-9)
+            ),
             (Limit(Condition.HIGH, 100.0, Priority.MEDIUM),),
-            deadband=1.0, on_delay_s=GRID_IMPORT_DELAY_S, off_delay_s=GRID_IMPORT_DELAY_S,
-            source_kind="transformer", source_index=sole),
+            deadband=1.0,
+            on_delay_s=GRID_IMPORT_DELAY_S,
+            off_delay_s=GRID_IMPORT_DELAY_S,
+            source_kind="transformer",
+            source_index=sole,
+        ),
         AlarmPoint(
-            "site.utility_outage", "utility outage", "", ("utility feed",),
+            "site.utility_outage",
+            "utility outage",
+            "",
+            ("utility feed",),
             lambda s: _one(not s.power.utility_available),
             (Limit(Condition.ON, 1.0, Priority.HIGH),),
-            source_kind="transformer", source_index=sole),
+            source_kind="transformer",
+            source_index=sole,
+        ),
         AlarmPoint(
-            "plant.fws_supply", "facility water supply temperature", "°C",
-            ("facility water",), lambda s: _one(s.plant.fws_supply_c),
-            (Limit(Condition.HIGH, fws_setpoint_c + FACILITY_WATER_HIGH_K, Priority.LOW),
-             Limit(Condition.HIGH_HIGH, fws_setpoint_c + FACILITY_WATER_HIGH_HIGH_K,
-                   Priority.MEDIUM)),
-            deadband=TEMPERATURE_DEADBAND_K, on_delay_s=TEMPERATURE_DELAY_S,
-            off_delay_s=TEMPERATURE_DELAY_S, source_kind="dry-coolers", source_index=sole),
+            "plant.fws_supply",
+            "facility water supply temperature",
+            "°C",
+            ("facility water",),
+            lambda s: _one(s.plant.fws_supply_c),
+            (
+                Limit(Condition.HIGH, fws_setpoint_c + FACILITY_WATER_HIGH_K, Priority.LOW),
+                Limit(
+                    Condition.HIGH_HIGH,
+                    fws_setpoint_c + FACILITY_WATER_HIGH_HIGH_K,
+                    Priority.MEDIUM,
+                ),
+            ),
+            deadband=TEMPERATURE_DEADBAND_K,
+            on_delay_s=TEMPERATURE_DELAY_S,
+            off_delay_s=TEMPERATURE_DELAY_S,
+            source_kind="dry-coolers",
+            source_index=sole,
+        ),
     ]
     bess = scenario.power.bess
     if bess.energy_mwh > 0:
-        points.append(AlarmPoint(
-            "site.bess_soc", "BESS state of charge", "%", ("BESS",),
-            lambda s: _one(100.0 * s.site["bess_soc"]),
-            (Limit(Condition.LOW, 100.0 * (bess.soc_min + BESS_SOC_LOW_MARGIN), Priority.LOW),
-             Limit(Condition.LOW_LOW, 100.0 * (bess.soc_min + BESS_SOC_LOW_LOW_MARGIN),
-                   Priority.HIGH)),
-            deadband=BESS_DEADBAND_PCT, on_delay_s=FLOW_DELAY_S, off_delay_s=FLOW_DELAY_S,
-            source_kind="bess", source_index=sole))
+        points.append(
+            AlarmPoint(
+                "site.bess_soc",
+                "BESS state of charge",
+                "%",
+                ("BESS",),
+                lambda s: _one(100.0 * s.site["bess_soc"]),
+                (
+                    Limit(
+                        Condition.LOW, 100.0 * (bess.soc_min + BESS_SOC_LOW_MARGIN), Priority.LOW
+                    ),
+                    Limit(
+                        Condition.LOW_LOW,
+                        100.0 * (bess.soc_min + BESS_SOC_LOW_LOW_MARGIN),
+                        Priority.HIGH,
+                    ),
+                ),
+                deadband=BESS_DEADBAND_PCT,
+                on_delay_s=FLOW_DELAY_S,
+                off_delay_s=FLOW_DELAY_S,
+                source_kind="bess",
+                source_index=sole,
+            )
+        )
     sets = scenario.power.generators.units
     if sets > 0:
-        points.append(AlarmPoint(
-            # did not start on demand (locked out after cranking) or tripped
-            "generator.failed", "generator set failed", "",
-            tuple(f"generator set {k + 1}" for k in range(sets)),
-            lambda s: s.power.generator_state == GENERATOR_FAILED,
-            (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
-            # the sets are one object to fly to, as the window picks them
-            source_kind="generator", source_index=np.zeros(sets, dtype=np.int64)))
+        points.append(
+            AlarmPoint(
+                # did not start on demand (locked out after cranking) or tripped
+                "generator.failed",
+                "generator set failed",
+                "",
+                tuple(f"generator set {k + 1}" for k in range(sets)),
+                lambda s: s.power.generator_state == GENERATOR_FAILED,
+                (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
+                # the sets are one object to fly to, as the window picks them
+                source_kind="generator",
+                source_index=np.zeros(sets, dtype=np.int64),
+            )
+        )
     return tuple(points)
 
 
@@ -374,18 +563,30 @@ def default_suppression(topology: Topology) -> tuple[SuppressionRule, ...]:
     cdu_ids = np.arange(topo.cdu_count)
     return (
         SuppressionRule(
-            "its CDU has no pump running", lambda s: s.cdus.pumps_running == 0,
-            (SuppressedTarget("rack.flow", topo.rack_cdu),
-             SuppressedTarget("rack.gpu_temp", topo.rack_cdu),
-             SuppressedTarget("cdu.dp", cdu_ids),
-             SuppressedTarget("cdu.supply_deviation", cdu_ids),
-             SuppressedTarget("cdu.return_temp", cdu_ids)), SUPPRESSION_HOLD_S),
+            "its CDU has no pump running",
+            lambda s: s.cdus.pumps_running == 0,
+            (
+                SuppressedTarget("rack.flow", topo.rack_cdu),
+                SuppressedTarget("rack.gpu_temp", topo.rack_cdu),
+                SuppressedTarget("cdu.dp", cdu_ids),
+                SuppressedTarget("cdu.supply_deviation", cdu_ids),
+                SuppressedTarget("cdu.return_temp", cdu_ids),
+            ),
+            SUPPRESSION_HOLD_S,
+        ),
         SuppressionRule(
-            "the rack is tripped", lambda s: s.racks.tripped,
+            "the rack is tripped",
+            lambda s: s.racks.tripped,
             (SuppressedTarget("rack.gpu_temp", np.arange(topo.rack_count)),),
-            SUPPRESSION_HOLD_S),
+            SUPPRESSION_HOLD_S,
+        ),
         SuppressionRule(
-            "utility outage", lambda s: np.array([not s.power.utility_available]),
-            (SuppressedTarget("site.grid_import"),
-             SuppressedTarget("site.main_transformer_loading")), SUPPRESSION_HOLD_S),
+            "utility outage",
+            lambda s: np.array([not s.power.utility_available]),
+            (
+                SuppressedTarget("site.grid_import"),
+                SuppressedTarget("site.main_transformer_loading"),
+            ),
+            SUPPRESSION_HOLD_S,
+        ),
     )

@@ -122,8 +122,10 @@ class FloodStatus:
     def text(self) -> str:
         priorities = ", ".join(f"{p.label} {n}" for p, n in self.by_priority)
         points = ", ".join(f"{d} {n}" for d, n in self.by_point)
-        return (f"Alarm flood: {self.count} new alarms in the last "
-                f"{self.window_s / 60:g} min ({priorities}). {points}")
+        return (
+            f"Alarm flood: {self.count} new alarms in the last "
+            f"{self.window_s / 60:g} min ({priorities}). {points}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,23 +141,32 @@ class AlarmSummary:
 
     @property
     def unacknowledged(self) -> int:
-        return sum(a.state in (AlarmState.UNACKNOWLEDGED, AlarmState.RETURNED_UNACKNOWLEDGED)
-                   for a in self.alarms)
+        return sum(
+            a.state in (AlarmState.UNACKNOWLEDGED, AlarmState.RETURNED_UNACKNOWLEDGED)
+            for a in self.alarms
+        )
 
     @property
     def active(self) -> int:
         return sum(a.active for a in self.alarms)
 
 
-LISTED = frozenset({AlarmState.UNACKNOWLEDGED, AlarmState.ACKNOWLEDGED,
-                    AlarmState.RETURNED_UNACKNOWLEDGED, AlarmState.SHELVED})
+LISTED = frozenset(
+    {
+        AlarmState.UNACKNOWLEDGED,
+        AlarmState.ACKNOWLEDGED,
+        AlarmState.RETURNED_UNACKNOWLEDGED,
+        AlarmState.SHELVED,
+    }
+)
 
 
 class _Family:
     """One limit of one point, over all of the point's components."""
 
-    def __init__(self, point: AlarmPoint, condition: Condition, limit: np.ndarray,
-                 priority: Priority) -> None:
+    def __init__(
+        self, point: AlarmPoint, condition: Condition, limit: np.ndarray, priority: Priority
+    ) -> None:
         n = len(point.components)
         self.point = point
         self.condition = condition
@@ -173,8 +184,11 @@ class _Family:
         self.is_high = condition.is_high
         self.shortest_delay_s = min(point.on_delay_s, point.off_delay_s)
         self.compare = np.greater_equal if condition.is_high else np.less_equal
-        self.sources = (None if point.source_kind is None or point.source_index is None
-                        else np.asarray(point.source_index, dtype=np.int64))
+        self.sources = (
+            None
+            if point.source_kind is None or point.source_index is None
+            else np.asarray(point.source_index, dtype=np.int64)
+        )
         self._cond = np.zeros(n, dtype=bool)
         self._diff = np.zeros(n, dtype=bool)
         self.reading: _PointScan | None = None  # the point's scan, with its last reading
@@ -212,8 +226,9 @@ class _Family:
         self.raw[changed] = now
         self.raw_count = int(np.count_nonzero(self.raw))
         self.raw_since[changed] = t
-        self.threshold[changed] = np.where(now, self.off_threshold[changed],
-                                           self.on_threshold[changed])
+        self.threshold[changed] = np.where(
+            now, self.off_threshold[changed], self.on_threshold[changed]
+        )
         self.waiting = True
         self.next_due_s = min(self.next_due_s, t + self.shortest_delay_s)
 
@@ -284,11 +299,13 @@ class _PointScan:
             # Python's max is the cheaper call on the few values of a hall or the site.
             small = values.size <= SMALL_READING
             listed = values.tolist() if small else values
-            if ((self.high_bound == math.inf or (max(listed) if small else
-                                                 np.maximum.reduce(listed)) < self.high_bound)
-                    and (self.low_bound == -math.inf or (min(listed) if small else
-                                                         np.minimum.reduce(listed))
-                         > self.low_bound)):
+            if (
+                self.high_bound == math.inf
+                or (max(listed) if small else np.maximum.reduce(listed)) < self.high_bound
+            ) and (
+                self.low_bound == -math.inf
+                or (min(listed) if small else np.minimum.reduce(listed)) > self.low_bound
+            ):
                 return
         for family in self.families:
             family.scan(values, t)
@@ -370,10 +387,14 @@ class _Flood:
         priorities = Counter(p for _, p, _ in self.recent)
         points = Counter(d for _, _, d in self.recent)
         return FloodStatus(
-            active=self.active, count=len(self.recent), threshold=self.threshold,
-            window_s=self.window_s, since_s=self.since_s,
+            active=self.active,
+            count=len(self.recent),
+            threshold=self.threshold,
+            window_s=self.window_s,
+            since_s=self.since_s,
             by_priority=tuple(sorted(priorities.items())),
-            by_point=tuple(points.most_common()))
+            by_point=tuple(points.most_common()),
+        )
 
 
 class AlarmEngine:
@@ -382,12 +403,16 @@ class AlarmEngine:
     ``clock`` gives the wall time recorded in the journal (Unix seconds).
     """
 
-    def __init__(self, points: Iterable[AlarmPoint],
-                 suppression: Iterable[SuppressionRule] = (), *,
-                 journal: AlarmJournal | None = None,
-                 flood_threshold: int = FLOOD_THRESHOLD,
-                 flood_window_s: float = FLOOD_WINDOW_S,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        points: Iterable[AlarmPoint],
+        suppression: Iterable[SuppressionRule] = (),
+        *,
+        journal: AlarmJournal | None = None,
+        flood_threshold: int = FLOOD_THRESHOLD,
+        flood_window_s: float = FLOOD_WINDOW_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.points = tuple(points)
         self.suppression = tuple(suppression)
         self.journal = journal
@@ -412,12 +437,22 @@ class AlarmEngine:
         self._reading: Callable[[], Snapshot] | None = None
 
     @classmethod
-    def from_scenario(cls, scenario: Scenario, topology: Topology | None = None, *,
-                      journal: AlarmJournal | None = None, **options) -> AlarmEngine:
+    def from_scenario(
+        cls,
+        scenario: Scenario,
+        topology: Topology | None = None,
+        *,
+        journal: AlarmJournal | None = None,
+        **options,
+    ) -> AlarmEngine:
         """The default points and suppression rules of a scenario (``definitions``)."""
         topology = topology or build_topology(scenario)
-        return cls(default_points(scenario, topology), default_suppression(topology),
-                   journal=journal, **options)
+        return cls(
+            default_points(scenario, topology),
+            default_suppression(topology),
+            journal=journal,
+            **options,
+        )
 
     # ------------------------------------------------------------------ compile
 
@@ -426,23 +461,30 @@ class AlarmEngine:
         if n == 0:
             raise ValueError(f"alarm point {point.tag!r} has no components")
         if point.source_index is not None and len(point.source_index) != n:
-            raise ValueError(f"alarm point {point.tag!r}: {len(point.source_index)} sources "
-                             f"for {n} components")
+            raise ValueError(
+                f"alarm point {point.tag!r}: {len(point.source_index)} sources for {n} components"
+            )
         if np.ndim(point.deadband) and np.size(point.deadband) != n:
-            raise ValueError(f"alarm point {point.tag!r}: {np.size(point.deadband)} "
-                             f"deadbands for {n} components")
+            raise ValueError(
+                f"alarm point {point.tag!r}: {np.size(point.deadband)} deadbands for {n} components"
+            )
         families = []
         for limit in point.limits:
             key = (point.tag, str(limit.condition))
             if key in self._families:
-                raise ValueError(f"alarm point {point.tag!r} has two {limit.condition} limits "
-                                 "(or two points share the tag)")
+                raise ValueError(
+                    f"alarm point {point.tag!r} has two {limit.condition} limits "
+                    "(or two points share the tag)"
+                )
             values = np.asarray(limit.value, dtype=float)
             if values.ndim and values.size != n:
-                raise ValueError(f"alarm point {point.tag!r}: {values.size} "
-                                 f"{limit.condition} limits for {n} components")
-            family = _Family(point, limit.condition, np.broadcast_to(values, (n,)).copy(),
-                             limit.priority)
+                raise ValueError(
+                    f"alarm point {point.tag!r}: {values.size} "
+                    f"{limit.condition} limits for {n} components"
+                )
+            family = _Family(
+                point, limit.condition, np.broadcast_to(values, (n,)).copy(), limit.priority
+            )
             self._families[key] = family
             families.append(family)
         return families
@@ -454,8 +496,9 @@ class AlarmEngine:
             targets = []
             for target in rule.targets:
                 if target.tag not in tags:
-                    raise ValueError(f"suppression rule {rule.reason!r} names an unknown "
-                                     f"point {target.tag!r}")
+                    raise ValueError(
+                        f"suppression rule {rule.reason!r} names an unknown point {target.tag!r}"
+                    )
                 targets.append((tags[target.tag], target.cause_index))
             compiled.append(targets)
         return compiled
@@ -515,15 +558,27 @@ class AlarmEngine:
         self._rules = [_RuleState(rule.hold_s) for rule in self.suppression]
         self._shelved = 0
         if self.journal is not None:
-            self.journal.record(JournalRow(self._time_s, self._clock(), "reset", "", "",
-                                           "site", "", "", None, None, "",
-                                           "alarm engine reset with the simulation"))
+            self.journal.record(
+                JournalRow(
+                    self._time_s,
+                    self._clock(),
+                    "reset",
+                    "",
+                    "",
+                    "site",
+                    "",
+                    "",
+                    None,
+                    None,
+                    "",
+                    "alarm engine reset with the simulation",
+                )
+            )
         self._time_s = 0.0
         self._generation += 1
         self._summary = self._build_summary()
 
-    def _activate(self, family: _Family, idx: np.ndarray, values: np.ndarray,
-                  t: float) -> None:
+    def _activate(self, family: _Family, idx: np.ndarray, values: np.ndarray, t: float) -> None:
         family.active[idx] = True
         family.active_since[idx] = t
         for i in idx.tolist():
@@ -558,16 +613,18 @@ class AlarmEngine:
                 for families, cause_index in targets:
                     if family not in families:
                         continue
-                    hit = (np.broadcast_to(cause[0], wanted.shape) if cause_index is None
-                           else cause[cause_index])
+                    hit = (
+                        np.broadcast_to(cause[0], wanted.shape)
+                        if cause_index is None
+                        else cause[cause_index]
+                    )
                     wanted |= hit
                     for i in np.flatnonzero(hit).tolist():
                         reasons.setdefault(i, []).append(self.suppression[r].reason)
             for i in np.flatnonzero(wanted != family.suppressed).tolist():
                 family.suppressed[i] = wanted[i]
                 if wanted[i]:
-                    self._transition("suppress", family, i, math.nan, t,
-                                     note="; ".join(reasons[i]))
+                    self._transition("suppress", family, i, math.nan, t, note="; ".join(reasons[i]))
                     continue
                 if math.isnan(family.shelved_until[i]):
                     self._restore(family, i)
@@ -597,8 +654,7 @@ class AlarmEngine:
         self._observed_steps = 0
         # a copy-free view where the simulation offers one (twin.sim.live); else a snapshot
         # without the robots, which alarm points never read
-        self._reading = getattr(run, "live_view", None) or (
-            lambda: run.snapshot(robots=False))
+        self._reading = getattr(run, "live_view", None) or (lambda: run.snapshot(robots=False))
 
     def on_step(self, run, applied) -> None:
         if self._reading is None or self._observed_steps is None:
@@ -642,8 +698,9 @@ class AlarmEngine:
         if not reason.strip():
             raise ValueError("shelving an alarm needs a reason")
         if not 0 < duration_s <= MAX_SHELVE_S:
-            raise ValueError(f"a shelving duration lies in (0, {MAX_SHELVE_S / 86400:g} d], "
-                             f"not {duration_s:g} s")
+            raise ValueError(
+                f"a shelving duration lies in (0, {MAX_SHELVE_S / 86400:g} d], not {duration_s:g} s"
+            )
         self._wall_s = self._clock()
         count = 0
         until = self._time_s + duration_s
@@ -652,8 +709,15 @@ class AlarmEngine:
             if math.isnan(family.shelved_until[i]):
                 self._shelved += 1
             family.shelved_until[i] = until
-            self._transition("shelve", family, i, math.nan, self._time_s, note=reason.strip(),
-                             duration_s=duration_s)
+            self._transition(
+                "shelve",
+                family,
+                i,
+                math.nan,
+                self._time_s,
+                note=reason.strip(),
+                duration_s=duration_s,
+            )
             count += 1
         return self._changed(count)
 
@@ -686,8 +750,7 @@ class AlarmEngine:
         if family is None:
             raise ValueError(f"no alarm {key.tag} {key.condition}")
         if not 0 <= key.component < family.active.size:
-            raise ValueError(f"alarm {key.tag} {key.condition} has no component "
-                             f"{key.component}")
+            raise ValueError(f"alarm {key.tag} {key.condition} has no component {key.component}")
         return family, key.component
 
     # ------------------------------------------------------------------ state out
@@ -704,8 +767,17 @@ class AlarmEngine:
         if self.journal is not None:
             self.journal.close()
 
-    def _transition(self, event: str, family: _Family, i: int, value: float, t: float, *,
-                    note: str | None = None, duration_s: float | None = None) -> None:
+    def _transition(
+        self,
+        event: str,
+        family: _Family,
+        i: int,
+        value: float,
+        t: float,
+        *,
+        note: str | None = None,
+        duration_s: float | None = None,
+    ) -> None:
         """Record one transition: the listed view, the journal, the generation."""
         key = AlarmKey(family.tag, str(family.condition), i)
         state = family.state(i)
@@ -719,33 +791,71 @@ class AlarmEngine:
             shelved = family.shelved_until[i]
             since = family.active_since[i]
             self._listed[key] = AlarmView(
-                key=key, description=family.point.description,
-                component=family.point.components[i], priority=family.priority, state=state,
-                active=active, value=value, limit=family.limit_at(i), unit=family.point.unit,
-                source=family.source(i), active_since_s=None if math.isnan(since) else since,
-                changed_s=t, note=note,
-                shelved_until_s=None if math.isnan(shelved) else float(shelved))
+                key=key,
+                description=family.point.description,
+                component=family.point.components[i],
+                priority=family.priority,
+                state=state,
+                active=active,
+                value=value,
+                limit=family.limit_at(i),
+                unit=family.point.unit,
+                source=family.source(i),
+                active_since_s=None if math.isnan(since) else since,
+                changed_s=t,
+                note=note,
+                shelved_until_s=None if math.isnan(shelved) else float(shelved),
+            )
         else:
             self._listed.pop(key, None)
         self._generation += 1
         if self.journal is not None:
-            self.journal.record(JournalRow(
-                t, self._wall_s, event, family.tag, str(family.condition),
-                family.point.components[i], family.priority.label, str(state),
-                None if math.isnan(value) else value, family.limit_at(i), family.point.unit,
-                family.point.description, note, duration_s))
+            self.journal.record(
+                JournalRow(
+                    t,
+                    self._wall_s,
+                    event,
+                    family.tag,
+                    str(family.condition),
+                    family.point.components[i],
+                    family.priority.label,
+                    str(state),
+                    None if math.isnan(value) else value,
+                    family.limit_at(i),
+                    family.point.unit,
+                    family.point.description,
+                    note,
+                    duration_s,
+                )
+            )
 
     def _journal_flood(self, change: str, t: float) -> None:
         if self.journal is None:
             return
         status = self._flood.status
-        self.journal.record(JournalRow(
-            t, self._wall_s, change, "site.flood", "", "site", "", "flood" if status.active
-            else "normal", float(status.count), float(status.threshold), "alarms",
-            "alarm flood", status.text()))
+        self.journal.record(
+            JournalRow(
+                t,
+                self._wall_s,
+                change,
+                "site.flood",
+                "",
+                "site",
+                "",
+                "flood" if status.active else "normal",
+                float(status.count),
+                float(status.threshold),
+                "alarms",
+                "alarm flood",
+                status.text(),
+            )
+        )
 
     def _build_summary(self) -> AlarmSummary:
         return AlarmSummary(
-            generation=self._generation, time_s=self._time_s,
-            alarms=tuple(self._listed.values()), flood=self._flood.status,
-            raised_by_priority=tuple(sorted(self._raised.items())))
+            generation=self._generation,
+            time_s=self._time_s,
+            alarms=tuple(self._listed.values()),
+            flood=self._flood.status,
+            raised_by_priority=tuple(sorted(self._raised.items())),
+        )

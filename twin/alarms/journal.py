@@ -44,10 +44,34 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_time ON events (sim_time_s);
 """
-COLUMNS = ("sim_time_s", "wall_time_s", "event", "tag", "condition", "component", "priority",
-           "state", "value", "limit_value", "unit", "description", "note", "duration_s")
-EVENTS = ("raise", "clear", "acknowledge", "shelve", "unshelve", "suppress", "unsuppress",
-          "flood-start", "flood-end", "reset")
+COLUMNS = (
+    "sim_time_s",
+    "wall_time_s",
+    "event",
+    "tag",
+    "condition",
+    "component",
+    "priority",
+    "state",
+    "value",
+    "limit_value",
+    "unit",
+    "description",
+    "note",
+    "duration_s",
+)
+EVENTS = (
+    "raise",
+    "clear",
+    "acknowledge",
+    "shelve",
+    "unshelve",
+    "suppress",
+    "unsuppress",
+    "flood-start",
+    "flood-end",
+    "reset",
+)
 COMMIT_ROWS = 500
 COMMIT_INTERVAL_S = 1.0  # wall time: what a killed run can lose at most
 PARTIAL_SUFFIX = ".partial"  # the journal of a run not (yet) finished
@@ -84,14 +108,24 @@ class AlarmJournal:
     Not thread-safe: one thread at a time (the alarm engine's) writes to it.
     """
 
-    def __init__(self, path: Path, metadata: Mapping[str, str] | None = None, *,
-                 commit_rows: int = COMMIT_ROWS,
-                 commit_interval_s: float = COMMIT_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        path: Path,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        commit_rows: int = COMMIT_ROWS,
+        commit_interval_s: float = COMMIT_INTERVAL_S,
+    ) -> None:
         self.path = Path(path)
         self.partial = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
         staged = self.path.with_name(self.path.name + ".new")
-        for leftover in (self.path, *_sidecars(self.path), self.partial,
-                         *_sidecars(self.partial), staged):
+        for leftover in (
+            self.path,
+            *_sidecars(self.path),
+            self.partial,
+            *_sidecars(self.partial),
+            staged,
+        ):
             leftover.unlink(missing_ok=True)
         # Made whole under another name, then renamed: a reader that finds the journal
         # during a run never finds it without its tables.
@@ -101,8 +135,7 @@ class AlarmJournal:
             db.commit()
         os.replace(staged, self.partial)
         # the engine may be built on one thread and run on another, never both at once
-        self._db: sqlite3.Connection | None = sqlite3.connect(self.partial,
-                                                              check_same_thread=False)
+        self._db: sqlite3.Connection | None = sqlite3.connect(self.partial, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # each commit reaches the disk
         self._pending: list[JournalRow] = []
@@ -125,7 +158,9 @@ class AlarmJournal:
             with self._db:  # one transaction; rolled back if the disk refuses it
                 self._db.executemany(
                     f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES "
-                    f"({', '.join('?' * len(COLUMNS))})", self._pending)
+                    f"({', '.join('?' * len(COLUMNS))})",
+                    self._pending,
+                )
             self.rows_written += len(self._pending)
             self._pending.clear()
         self._last_commit = time.monotonic()
@@ -137,8 +172,9 @@ class AlarmJournal:
         self.commit()
         (mode,) = self._db.execute("PRAGMA journal_mode=DELETE").fetchone()
         if mode != "delete":  # another connection holds the WAL open
-            raise sqlite3.OperationalError(f"{self.partial}: the WAL could not be folded in "
-                                           "(is another program reading it?)")
+            raise sqlite3.OperationalError(
+                f"{self.partial}: the WAL could not be folded in (is another program reading it?)"
+            )
         self._db.close()
         self._db = None
         os.replace(self.partial, self.path)
@@ -191,8 +227,7 @@ def _open(path: Path) -> sqlite3.Connection:
     try:
         return _checked(path, _connect_read_only(_scratch_copy(path)))
     except (sqlite3.Error, OSError) as exc:
-        raise JournalError(f"{path}: the alarm journal cannot be read ({_reason(exc)})") \
-            from None
+        raise JournalError(f"{path}: the alarm journal cannot be read ({_reason(exc)})") from None
 
 
 def _connect_read_only(path: Path, *, immutable: bool = False) -> sqlite3.Connection:
@@ -210,8 +245,10 @@ def _checked(path: Path, db: sqlite3.Connection) -> sqlite3.Connection:
         columns = {row[1] for row in db.execute("PRAGMA table_info(events)")}
         missing = [c for c in COLUMNS if c not in columns]
         if missing:
-            raise JournalError(f"{path}: not an alarm journal (its events table has no "
-                               f"{', '.join(missing)} column)")
+            raise JournalError(
+                f"{path}: not an alarm journal (its events table has no "
+                f"{', '.join(missing)} column)"
+            )
     except sqlite3.OperationalError:
         db.close()
         raise
@@ -253,8 +290,12 @@ def _query(path: Path, sql: str, args: Iterable[object] = ()) -> list[tuple]:
         db.close()
 
 
-def read_journal(path: Path, start_s: float | None = None, end_s: float | None = None,
-                 events: Iterable[str] | None = None) -> list[JournalRow]:
+def read_journal(
+    path: Path,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    events: Iterable[str] | None = None,
+) -> list[JournalRow]:
     """Rows in the order written, with simulated time in [start_s, end_s] and, if given,
     of the listed event kinds. Works on a journal still being written or left by a
     killed run (everything committed is there)."""

@@ -54,12 +54,15 @@ def split_point(point: str) -> tuple[str, str, str]:
         return "site", "site", parts[1]
     if len(parts) == 3 and all(parts):
         return parts[0], parts[1], parts[2]
-    raise DataError(f"{point!r} is not a point name: use kind/component/quantity "
-                    "(cdu/H1-CDU-07/flow_lpm) or site/quantity (site/ambient_c)")
+    raise DataError(
+        f"{point!r} is not a point name: use kind/component/quantity "
+        "(cdu/H1-CDU-07/flow_lpm) or site/quantity (site/ambient_c)"
+    )
 
 
-def from_point_columns(time_s: np.ndarray, columns: dict[str, np.ndarray],
-                       source: str) -> Measurements:
+def from_point_columns(
+    time_s: np.ndarray, columns: dict[str, np.ndarray], source: str
+) -> Measurements:
     """Measurements from named columns on one time axis: the adapter every reader ends
     in. Rows out of order, repeated times or an irregular interval are put on a uniform
     grid of the median interval (a missing row becomes NaN, never an invented value)."""
@@ -76,15 +79,18 @@ def from_point_columns(time_s: np.ndarray, columns: dict[str, np.ndarray],
     time_s = time_s[order]
     steps = np.diff(time_s)
     if np.any(steps <= 0):
-        raise DataError(f"{source}: time_s repeats {time_s[1:][steps <= 0][0]:g} s: "
-                        "two rows for one time")
+        raise DataError(
+            f"{source}: time_s repeats {time_s[1:][steps <= 0][0]:g} s: two rows for one time"
+        )
     interval = float(np.median(steps))
     grid_index = np.round((time_s - time_s[0]) / interval).astype(np.int64)
     off_grid = np.abs(time_s - time_s[0] - grid_index * interval) > 0.25 * interval
     notes = []
     if off_grid.any():
-        notes.append(f"{source}: {int(off_grid.sum()):,} rows lie off the {interval:g} s "
-                     "grid and were left out")
+        notes.append(
+            f"{source}: {int(off_grid.sum()):,} rows lie off the {interval:g} s "
+            "grid and were left out"
+        )
     keep = ~off_grid & np.concatenate([[True], np.diff(grid_index) > 0])
     grid = time_s[0] + interval * np.arange(int(grid_index[-1]) + 1)
     values = {}
@@ -94,8 +100,10 @@ def from_point_columns(time_s: np.ndarray, columns: dict[str, np.ndarray],
         values[point] = series
     missing_rows = grid.size - int(keep.sum())
     if missing_rows:
-        notes.append(f"{source}: {missing_rows:,} of {grid.size:,} rows are missing "
-                     f"(gaps in time_s at a {interval:g} s interval)")
+        notes.append(
+            f"{source}: {missing_rows:,} of {grid.size:,} rows are missing "
+            f"(gaps in time_s at a {interval:g} s interval)"
+        )
     return Measurements(grid, interval, values, dict.fromkeys(values, source), notes)
 
 
@@ -111,8 +119,10 @@ def merge(parts: list[Measurements]) -> Measurements:
     interval = parts[0].interval_s
     for part in parts[1:]:
         if abs(part.interval_s - interval) > 1e-6 * interval:
-            raise DataError(f"the sources have different intervals ({interval:g} s and "
-                            f"{part.interval_s:g} s); resample them to one first")
+            raise DataError(
+                f"the sources have different intervals ({interval:g} s and "
+                f"{part.interval_s:g} s); resample them to one first"
+            )
     start = min(float(p.time_s[0]) for p in parts)
     end = max(float(p.time_s[-1]) for p in parts)
     grid = start + interval * np.arange(round((end - start) / interval) + 1)
@@ -120,16 +130,20 @@ def merge(parts: list[Measurements]) -> Measurements:
     for part in parts:
         offset = (float(part.time_s[0]) - start) / interval
         if abs(offset - round(offset)) > 0.25:
-            raise DataError(f"{next(iter(part.sources.values()), 'a source')}: its rows lie "
-                            f"between the other sources' rows (offset {offset * interval:g} "
-                            "s); put them on one grid first")
+            raise DataError(
+                f"{next(iter(part.sources.values()), 'a source')}: its rows lie "
+                f"between the other sources' rows (offset {offset * interval:g} "
+                "s); put them on one grid first"
+            )
         at = round(offset)
         for point, series in part.values.items():
             if point in values:
-                raise DataError(f"{point} comes from two sources ({sources[point]} and "
-                                f"{part.sources[point]}); give it once")
+                raise DataError(
+                    f"{point} comes from two sources ({sources[point]} and "
+                    f"{part.sources[point]}); give it once"
+                )
             full = np.full(grid.size, np.nan)
-            full[at:at + series.size] = series
+            full[at : at + series.size] = series
             values[point] = full
             sources[point] = part.sources[point]
         notes += part.notes
@@ -139,8 +153,10 @@ def merge(parts: list[Measurements]) -> Measurements:
 def _read_one(path: Path) -> Measurements:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet"):
-        raise DataError(f"{path}: measurements are a .csv or .parquet table (a 'twin run' "
-                        "site or component table, or a point table)")
+        raise DataError(
+            f"{path}: measurements are a .csv or .parquet table (a 'twin run' "
+            "site or component table, or a point table)"
+        )
     if not path.exists():
         raise DataError(f"{path}: no such file")
     try:
@@ -154,8 +170,10 @@ def _read_one(path: Path) -> Measurements:
         return _read_site_table(path)
     if "time_s" in header:
         return _read_point_table(path, header)
-    raise DataError(f"{path}: no time_s column; a point table has time_s and one column per "
-                    "point (kind/component/quantity)")
+    raise DataError(
+        f"{path}: no time_s column; a point table has time_s and one column per "
+        "point (kind/component/quantity)"
+    )
 
 
 def _column_names(path: Path) -> list[str]:
@@ -180,8 +198,7 @@ def _read_site_table(path: Path) -> Measurements:
         table = read_run_table(path)
     except RunTableError as exc:
         raise DataError(str(exc)) from None
-    columns = {f"site/{name}": values for name, values in table.columns.items()
-               if name != "time_s"}
+    columns = {f"site/{name}": values for name, values in table.columns.items() if name != "time_s"}
     m = from_point_columns(table.columns["time_s"], columns, path.name)
     m.notes += [f"{path.name}: {p}" for p in table.problems]
     return m
@@ -193,8 +210,7 @@ def _read_component_table(path: Path) -> Measurements:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path, columns=["time_s", "kind", "component", "quantity",
-                                             "value"])
+        table = pq.read_table(path, columns=["time_s", "kind", "component", "quantity", "value"])
     except (OSError, pa.ArrowException) as exc:
         raise DataError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
     if table.num_rows > MAX_ROWS * 20:
@@ -202,8 +218,11 @@ def _read_component_table(path: Path) -> Measurements:
     time_s = table.column("time_s").to_numpy().astype(float)
     value = table.column("value").to_numpy().astype(float)
     keys = pc.binary_join_element_wise(
-        table.column("kind").cast(pa.string()), table.column("component").cast(pa.string()),
-        table.column("quantity").cast(pa.string()), "/").to_numpy(zero_copy_only=False)
+        table.column("kind").cast(pa.string()),
+        table.column("component").cast(pa.string()),
+        table.column("quantity").cast(pa.string()),
+        "/",
+    ).to_numpy(zero_copy_only=False)
     times, row = np.unique(time_s, return_inverse=True)
     columns = {}
     for key in dict.fromkeys(keys.tolist()):
@@ -225,10 +244,14 @@ def _read_point_table(path: Path, header: list[str]) -> Measurements:
         else:
             import pyarrow.csv as pacsv
 
-            table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(),
-                                   parse_options=pacsv.ParseOptions(),
-                                   convert_options=pacsv.ConvertOptions(
-                                       column_types=dict.fromkeys(header, pa.float64())))
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(),
+                parse_options=pacsv.ParseOptions(),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(header, pa.float64())
+                ),
+            )
     except (OSError, pa.ArrowException) as exc:
         raise DataError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
     columns = {}
@@ -236,12 +259,16 @@ def _read_point_table(path: Path, header: list[str]) -> Measurements:
         if name == "time_s":
             continue
         column = table.column(name)
-        if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)
-                or pa.types.is_null(column.type)):
+        if not (
+            pa.types.is_floating(column.type)
+            or pa.types.is_integer(column.type)
+            or pa.types.is_null(column.type)
+        ):
             raise DataError(f"{path}: the {name} column does not hold numbers")
         columns[name] = column.to_numpy(zero_copy_only=False).astype(float)
-    return from_point_columns(table.column("time_s").to_numpy(zero_copy_only=False)
-                              .astype(float), columns, path.name)
+    return from_point_columns(
+        table.column("time_s").to_numpy(zero_copy_only=False).astype(float), columns, path.name
+    )
 
 
 def write_point_table(m: Measurements, path: Path) -> None:
@@ -266,6 +293,7 @@ def parse_window(text: str) -> tuple[float, float]:
     start, sep, end = text.partition("..")
     if not sep:
         raise DataError(f"window {text!r}: write START..END, e.g. 2h..26h")
+
     def seconds(part: str) -> float:
         try:
             return float(part)

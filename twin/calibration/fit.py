@@ -95,9 +95,15 @@ class _Objective:
     given a sensor offset has its mean residual taken out (the offset's least-squares
     estimate, solved for in closed form at every evaluation)."""
 
-    def __init__(self, factory: ScenarioFactory, model: DrivenModel, m: Measurements,
-                 good: dict[str, np.ndarray], sigma: dict[str, float],
-                 offset_points: set[str]):
+    def __init__(
+        self,
+        factory: ScenarioFactory,
+        model: DrivenModel,
+        m: Measurements,
+        good: dict[str, np.ndarray],
+        sigma: dict[str, float],
+        offset_points: set[str],
+    ):
         self.factory, self.model, self.good, self.sigma = factory, model, good, sigma
         self.offset_points = offset_points
         self.priors = np.array([p.prior for p in factory.params])
@@ -151,7 +157,7 @@ def _correlated_residuals(r: np.ndarray, lengths: list[int]) -> float:
     num = den = 0.0
     start = 0
     for n in lengths:
-        series = r[start:start + n]
+        series = r[start : start + n]
         start += n
         if n > 2:
             num += float(np.dot(series[1:], series[:-1]))
@@ -197,8 +203,9 @@ def _column_correlation(jac: np.ndarray) -> np.ndarray:
     return unit.T @ unit
 
 
-def identifiable(jac: np.ndarray, names: list[str], scale: float = 1.0
-                 ) -> tuple[list[int], dict[int, str]]:
+def identifiable(
+    jac: np.ndarray, names: list[str], scale: float = 1.0
+) -> tuple[list[int], dict[int, str]]:
     """Columns the data determine within ``MAX_RELATIVE_STD``, and for the others why
     not: the worst-determined is dropped first and the rest judged again."""
     active = list(range(jac.shape[1]))
@@ -216,29 +223,37 @@ def identifiable(jac: np.ndarray, names: list[str], scale: float = 1.0
             break
         j = active[worst]
         cov_active = _covariance(jac[:, active])
-        corr = (_correlation(cov_active) if np.all(np.isfinite(cov_active))
-                else -_column_correlation(jac[:, active]))
+        corr = (
+            _correlation(cov_active)
+            if np.all(np.isfinite(cov_active))
+            else -_column_correlation(jac[:, active])
+        )
         partner_note = ""
         if len(active) > 1:
             row = np.abs(corr[worst]).copy()
             row[worst] = -1
             k = int(np.argmax(row))
-            partner_note = (f"; most correlated with {names[active[k]]} "
-                            f"(r = {corr[worst, k]:+.3f})")
+            partner_note = f"; most correlated with {names[active[k]]} (r = {corr[worst, k]:+.3f})"
         alone = 1.0 / norms[j] * scale if norms[j] > 0 else math.inf
-        dropped[j] = (f"not determined by the data: +/-{100 * min(std[worst], 99.99):.0f} % "
-                      f"with the others (+/-{100 * min(alone, 99.99):.1f} % alone)"
-                      f"{partner_note}")
+        dropped[j] = (
+            f"not determined by the data: +/-{100 * min(std[worst], 99.99):.0f} % "
+            f"with the others (+/-{100 * min(alone, 99.99):.1f} % alone)"
+            f"{partner_note}"
+        )
         active.remove(j)
     return active, dropped
 
 
-def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
-              window: tuple[float, float] | None = None,
-              holdout: tuple[float, float] | None = None,
-              warmup_s: float = DEFAULT_WARMUP_S,
-              offset_patterns: list[str] | None = None,
-              progress: Callable[[str], None] | None = None) -> Calibration:
+def calibrate(
+    m: Measurements,
+    scenario: Scenario,
+    params: list[Parameter],
+    window: tuple[float, float] | None = None,
+    holdout: tuple[float, float] | None = None,
+    warmup_s: float = DEFAULT_WARMUP_S,
+    offset_patterns: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Calibration:
     from scipy.optimize import least_squares
 
     say = progress or (lambda _text: None)
@@ -247,25 +262,36 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
         window = (float(m.time_s[0]) - m.interval_s + warmup_s, float(m.time_s[-1]))
     points = [p for p in m.values if is_modelled(p)]
     if not points:
-        raise DataError("the data holds no point the model predicts (temperatures, flows, "
-                        "powers of racks, CDUs, halls, the plant or the site)")
+        raise DataError(
+            "the data holds no point the model predicts (temperatures, flows, "
+            "powers of racks, CDUs, halls, the plant or the site)"
+        )
     model = DrivenModel(m, window[0], window[1], points, warmup_s)
     span = slice(model.first, int(model.rows[-1]) + 1)
     input_notes = check_inputs(m, scenario, span)
     factory = ScenarioFactory(scenario, params)
-    say(f"model at its prior over {window[0]:g}..{window[1]:g} s "
-        f"({model.rows.size} rows, steps of {model.dt_s:g} s)")
+    say(
+        f"model at its prior over {window[0]:g}..{window[1]:g} s "
+        f"({model.rows.size} rows, steps of {model.dt_s:g} s)"
+    )
     prior_run = model.run(factory.build([p.prior for p in params]))
     screening = screen_outputs(m, model.rows, prior_run.values)
     if not screening.good:
-        raise DataError("no measured point is usable for a fit: "
-                        + "; ".join(f"{p}: {w}" for p, w in screening.excluded.items()))
-    sigma = {p: noise_sigma(p, m.values[p][model.rows][screening.good[p]])
-             for p in screening.good}
-    offset_points = {p for p in screening.good
-                     if any(fnmatch.fnmatchcase(p, pattern) for pattern in offset_patterns or [])}
-    unmatched = [pattern for pattern in offset_patterns or []
-                 if not any(fnmatch.fnmatchcase(p, pattern) for p in m.values)]
+        raise DataError(
+            "no measured point is usable for a fit: "
+            + "; ".join(f"{p}: {w}" for p, w in screening.excluded.items())
+        )
+    sigma = {p: noise_sigma(p, m.values[p][model.rows][screening.good[p]]) for p in screening.good}
+    offset_points = {
+        p
+        for p in screening.good
+        if any(fnmatch.fnmatchcase(p, pattern) for pattern in offset_patterns or [])
+    }
+    unmatched = [
+        pattern
+        for pattern in offset_patterns or []
+        if not any(fnmatch.fnmatchcase(p, pattern) for p in m.values)
+    ]
     if unmatched:
         raise DataError(f"--offset {unmatched[0]} names no point of the data")
     objective = _Objective(factory, model, m, screening.good, sigma, offset_points)
@@ -298,9 +324,18 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
             return objective.jacobian(full, upper)[:, active]
 
         z0 = np.clip(x[active], lower[active], upper[active])
-        result = least_squares(fun, z0, jac=jac, bounds=(lower[active], upper[active]),
-                               loss=LOSS, f_scale=LOSS_SCALE, x_scale="jac",
-                               max_nfev=MAX_ITERATIONS, ftol=TOLERANCE, xtol=TOLERANCE)
+        result = least_squares(
+            fun,
+            z0,
+            jac=jac,
+            bounds=(lower[active], upper[active]),
+            loss=LOSS,
+            f_scale=LOSS_SCALE,
+            x_scale="jac",
+            max_nfev=MAX_ITERATIONS,
+            ftol=TOLERANCE,
+            xtol=TOLERANCE,
+        )
         x[active] = result.x
         jac_end = objective.jacobian(x, upper)[:, active]
         r = objective.residuals(x)
@@ -312,8 +347,10 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
         if not poor:
             break
         worst = active[int(np.argmax(std))]
-        dropped[worst] = (f"fitted to +/-{100 * float(np.max(std)):.0f} % only: left at "
-                          "its prior rather than fitted to noise")
+        dropped[worst] = (
+            f"fitted to +/-{100 * float(np.max(std)):.0f} % only: left at "
+            "its prior rather than fitted to noise"
+        )
         x[worst] = 1.0
         active = [j for j in active if j != worst]
         cov = np.zeros((0, 0))
@@ -323,13 +360,16 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
         if j in std_of:
             note = ""
             if math.isclose(x[j], lower[j], rel_tol=1e-6) or math.isclose(
-                    x[j], upper[j], rel_tol=1e-6):
+                x[j], upper[j], rel_tol=1e-6
+            ):
                 note = "at its bound: the data would take it further"
-            results.append(ParameterResult(p, float(x[j] * p.prior),
-                                           float(std_of[j] * p.prior), True, note))
+            results.append(
+                ParameterResult(p, float(x[j] * p.prior), float(std_of[j] * p.prior), True, note)
+            )
         else:
-            results.append(ParameterResult(p, p.prior, math.nan, False,
-                                           dropped.get(j, "not fitted")))
+            results.append(
+                ParameterResult(p, p.prior, math.nan, False, dropped.get(j, "not fitted"))
+            )
     correlation = _correlation(cov) if cov.size else np.zeros((0, 0))
     say("validating")
     final = factory.build([float(v) for v in x * objective.priors])
@@ -339,8 +379,9 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
     for point, offset in offsets.items():  # the sensor's offset is the data's, not the model's
         after_run.values[point] = after_run.values[point] + offset
     loops = subloops(build_topology(scenario))
-    fit_window = _window_result("fit window", window, m, model, prior_run, after_run,
-                                screening, len(active), loops)
+    fit_window = _window_result(
+        "fit window", window, m, model, prior_run, after_run, screening, len(active), loops
+    )
     holdout_result = None
     if holdout is not None:
         hold_model = DrivenModel(m, holdout[0], holdout[1], points, warmup_s)
@@ -351,19 +392,46 @@ def calibrate(m: Measurements, scenario: Scenario, params: list[Parameter],
         for point, offset in offsets.items():
             if point in hold_after.values:
                 hold_after.values[point] = hold_after.values[point] + offset
-        holdout_result = _window_result("held-out window", holdout, m, hold_model, hold_prior,
-                                        hold_after, hold_screen, 0, loops)
-    return Calibration(results, correlation, fit_window, holdout_result, input_notes,
-                       objective.evaluations + 2, time.perf_counter() - started, warmup_s,
-                       sigma, offsets, list(m.notes))
+        holdout_result = _window_result(
+            "held-out window", holdout, m, hold_model, hold_prior, hold_after, hold_screen, 0, loops
+        )
+    return Calibration(
+        results,
+        correlation,
+        fit_window,
+        holdout_result,
+        input_notes,
+        objective.evaluations + 2,
+        time.perf_counter() - started,
+        warmup_s,
+        sigma,
+        offsets,
+        list(m.notes),
+    )
 
 
-def _window_result(label: str, window: tuple[float, float], m: Measurements,
-                   model: DrivenModel, before: ModelRun, after: ModelRun,
-                   screening: Screening, fitted: int, loops: dict[str, str]) -> WindowResult:
+def _window_result(
+    label: str,
+    window: tuple[float, float],
+    m: Measurements,
+    model: DrivenModel,
+    before: ModelRun,
+    after: ModelRun,
+    screening: Screening,
+    fitted: int,
+    loops: dict[str, str],
+) -> WindowResult:
     time_s = m.time_s[model.rows]
     measured = {p: m.values[p][model.rows] for p in screening.good}
     return WindowResult(
-        label, window[0], window[1], time_s, measured, before, after, screening,
+        label,
+        window[0],
+        window[1],
+        time_s,
+        measured,
+        before,
+        after,
+        screening,
         validate(time_s, m.interval_s, measured, before.values, screening.good, 0, loops),
-        validate(time_s, m.interval_s, measured, after.values, screening.good, fitted, loops))
+        validate(time_s, m.interval_s, measured, after.values, screening.good, fitted, loops),
+    )

@@ -35,24 +35,54 @@ from twin.sim.weather import stull_wet_bulb_c
 MAX_DT_S = 30.0  # stable at any step, but the step's error (tenths of a kelvin at 30 s)
 # is of the size of the parameters' effects
 DEFAULT_WARMUP_S = 1800.0  # facility water's time constant is ~10 min in the built-ins
-INPUT_QUANTITIES = {("site", "ambient_c"), ("site", "wet_bulb_c"), ("site", "it_power_kw"),
-                    ("rack", "power_kw")}
+INPUT_QUANTITIES = {
+    ("site", "ambient_c"),
+    ("site", "wet_bulb_c"),
+    ("site", "it_power_kw"),
+    ("rack", "power_kw"),
+}
 _SITE_INDEX = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
 
 Getter = Callable[[Simulation], np.ndarray | float]
 MODEL_QUANTITIES: dict[tuple[str, str], Getter] = {
     **{("rack", q): RACK_FIELDS[q] for q in ("gpu_temp_c", "outlet_temp_c", "flow_lpm")},
-    **{("cdu", q): CDU_FIELDS[q] for q in ("supply_c", "return_c", "flow_lpm", "pump_speed",
-                                           "dp_kpa", "duty_kw", "facility_valve",
-                                           "pump_power_kw")},
+    **{
+        ("cdu", q): CDU_FIELDS[q]
+        for q in (
+            "supply_c",
+            "return_c",
+            "flow_lpm",
+            "pump_speed",
+            "dp_kpa",
+            "duty_kw",
+            "facility_valve",
+            "pump_power_kw",
+        )
+    },
     ("hall", "air_c"): PLANT_FIELDS["hall_air_c"],
-    **{("plant", q): PLANT_FIELDS[q] for q in ("fws_supply_c", "dry_cooler_duty_kw",
-                                               "dry_cooler_fan_speed", "chiller_duty_kw",
-                                               "tower_duty_kw")},
-    **{("site", q): (lambda sim, i=_SITE_INDEX[q]: sim.site_values()[i])
-       for q in ("facility_power_kw", "cooling_power_kw", "electrical_loss_kw",
-                 "heat_rejected_kw", "tcs_supply_c", "tcs_return_c", "fws_supply_c",
-                 "gpu_temp_max_c")},
+    **{
+        ("plant", q): PLANT_FIELDS[q]
+        for q in (
+            "fws_supply_c",
+            "dry_cooler_duty_kw",
+            "dry_cooler_fan_speed",
+            "chiller_duty_kw",
+            "tower_duty_kw",
+        )
+    },
+    **{
+        ("site", q): (lambda sim, i=_SITE_INDEX[q]: sim.site_values()[i])
+        for q in (
+            "facility_power_kw",
+            "cooling_power_kw",
+            "electrical_loss_kw",
+            "heat_rejected_kw",
+            "tcs_supply_c",
+            "tcs_return_c",
+            "fws_supply_c",
+            "gpu_temp_max_c",
+        )
+    },
 }
 """Measured quantities the model predicts, by (kind, quantity) of the point name."""
 
@@ -69,15 +99,25 @@ def is_modelled(point: str) -> bool:
 
 def component_names(sim: Simulation, kind: str) -> list[str]:
     topo = sim.topology
-    return {"rack": sim.rack_names, "cdu": list(topo.cdu_names),
-            "hall": list(topo.hall_names), "plant": ["plant"], "site": ["site"]}.get(kind, [])
+    return {
+        "rack": sim.rack_names,
+        "cdu": list(topo.cdu_names),
+        "hall": list(topo.hall_names),
+        "plant": ["plant"],
+        "site": ["site"],
+    }.get(kind, [])
 
 
 class _MeasuredWeather:
     """Outdoor conditions interpolated from the data (row means at interval centres)."""
 
-    def __init__(self, centre_s: np.ndarray, dry_bulb_c: np.ndarray, wet_bulb_c: np.ndarray,
-                 local_hour: Callable[[float], int]):
+    def __init__(
+        self,
+        centre_s: np.ndarray,
+        dry_bulb_c: np.ndarray,
+        wet_bulb_c: np.ndarray,
+        local_hour: Callable[[float], int],
+    ):
         self.centre_s, self.dry_bulb_c, self.wet_bulb_c = centre_s, dry_bulb_c, wet_bulb_c
         self.local_hour = local_hour
 
@@ -129,27 +169,41 @@ class ModelRun:
 class DrivenModel:
     """Runs a scenario over a window of the data, driven by its measured inputs."""
 
-    def __init__(self, m: Measurements, start_s: float, end_s: float,
-                 points: list[str], warmup_s: float = DEFAULT_WARMUP_S):
+    def __init__(
+        self,
+        m: Measurements,
+        start_s: float,
+        end_s: float,
+        points: list[str],
+        warmup_s: float = DEFAULT_WARMUP_S,
+    ):
         self.m = m
         rows = np.flatnonzero(m.window(start_s, end_s))
         if rows.size < 2:
-            raise DataError(f"the window {start_s:g}..{end_s:g} s holds {rows.size} row(s) "
-                            f"of the data ({m.time_s[0]:g}..{m.time_s[-1]:g} s)")
+            raise DataError(
+                f"the window {start_s:g}..{end_s:g} s holds {rows.size} row(s) "
+                f"of the data ({m.time_s[0]:g}..{m.time_s[-1]:g} s)"
+            )
         self.rows = rows
         self.first = max(int(rows[0]) - math.ceil(warmup_s / m.interval_s), 0)
         self.points = [p for p in points if is_modelled(p)]
         self.steps_per_row = max(1, math.ceil(m.interval_s / MAX_DT_S - 1e-9))
         self.dt_s = m.interval_s / self.steps_per_row
         if self.dt_s < 0.1:
-            raise DataError(f"the data's interval {m.interval_s:g} s is shorter than the "
-                            "simulation's shortest step (0.1 s)")
+            raise DataError(
+                f"the data's interval {m.interval_s:g} s is shorter than the "
+                "simulation's shortest step (0.1 s)"
+            )
         if "site/ambient_c" not in m.values:
-            raise DataError("the data has no site/ambient_c (outdoor dry-bulb): the model "
-                            "cannot be driven without it")
+            raise DataError(
+                "the data has no site/ambient_c (outdoor dry-bulb): the model "
+                "cannot be driven without it"
+            )
         if not m.points("rack") and "site/it_power_kw" not in m.values:
-            raise DataError("the data has no IT power (rack/NAME/power_kw or "
-                            "site/it_power_kw): the model cannot be driven without it")
+            raise DataError(
+                "the data has no IT power (rack/NAME/power_kw or "
+                "site/it_power_kw): the model cannot be driven without it"
+            )
 
     def run(self, scenario: Scenario) -> ModelRun:
         m = self.m
@@ -163,8 +217,10 @@ class DrivenModel:
         else:  # the climate's humidity normal for the month, through Stull's wet-bulb
             month = scenario.scenario.start.month - 1
             wet = stull_wet_bulb_c(dry, scenario.climate.monthly_relative_humidity_pct[month])
-        sim.drive_with(weather=_MeasuredWeather(centre_s, dry, wet, sim.weather.local_hour),
-                       workload=_MeasuredWorkload(centre_s, self._utilization(sim, span)))
+        sim.drive_with(
+            weather=_MeasuredWeather(centre_s, dry, wet, sim.weather.local_hour),
+            workload=_MeasuredWorkload(centre_s, self._utilization(sim, span)),
+        )
         sim.state.time_s = float(end_s[0] - m.interval_s)
         getters = {}
         for point in self.points:
@@ -208,9 +264,15 @@ class DrivenModel:
         grid = np.linspace(0.0, 1.0, 201)
         gpu_idle_w, gpu_dyn_w = r.gpus * r.gpu_idle_w, r.gpus * (r.gpu_tdp_w - r.gpu_idle_w)
         other_dyn_w = r.other_w - r.other_idle_w
-        drawn_kw = np.array([sim.power_chain.rack_input_w(
-            gpu_idle_w + u * gpu_dyn_w + r.other_idle_w + u * other_dyn_w) / 1e3
-            for u in grid])  # grid x racks, rising with u
+        drawn_kw = np.array(
+            [
+                sim.power_chain.rack_input_w(
+                    gpu_idle_w + u * gpu_dyn_w + r.other_idle_w + u * other_dyn_w
+                )
+                / 1e3
+                for u in grid
+            ]
+        )  # grid x racks, rising with u
         util = np.empty_like(measured)
         for j in range(len(names)):
             util[:, j] = np.interp(measured[:, j], drawn_kw[:, j], grid)

@@ -66,8 +66,9 @@ class RecursiveLeastSquares:
         previous = 0.0 if math.isnan(self.noise_var) else self.noise_var
         self.noise_var = previous + (innovation**2 - previous) / self._weight
         if self._last_innovation is not None:
-            self.lag_covariance += ((innovation * self._last_innovation - self.lag_covariance)
-                                    / self._weight)
+            self.lag_covariance += (
+                innovation * self._last_innovation - self.lag_covariance
+            ) / self._weight
         self._last_innovation = innovation
         return innovation
 
@@ -124,8 +125,9 @@ class DriftTracker:
             return None
         if self._rls is None:
             # a trend's rate is per memory, its prior spread one design value per memory
-            self._rls = RecursiveLeastSquares(np.array([self.design, 0.0] if self.trend
-                                                       else [self.design]))
+            self._rls = RecursiveLeastSquares(
+                np.array([self.design, 0.0] if self.trend else [self.design])
+            )
             if self.trend:
                 self._rls.p[1, 1] = 1.0 if self.design == 0 else self.design**2
         dt = 0.0 if self._last_s is None else max(time_s - self._last_s, 0.0)
@@ -156,12 +158,16 @@ class DriftTracker:
                 self._outside_since = e.time_s
             if self.alarm is None and e.time_s - self._outside_since >= self.confirm_s:
                 if low:
-                    text = (f"{self.name} {100 * (1 - e.ratio):.0f} % below design "
-                            f"({e.value:.4g} {self.unit} against {self.design:.4g})")
+                    text = (
+                        f"{self.name} {100 * (1 - e.ratio):.0f} % below design "
+                        f"({e.value:.4g} {self.unit} against {self.design:.4g})"
+                    )
                     meaning = self.meaning_low
                 else:
-                    text = (f"{self.name} {e.ratio:.2f} x design ({e.value:.4g} {self.unit} "
-                            f"against {self.design:.4g})")
+                    text = (
+                        f"{self.name} {e.ratio:.2f} x design ({e.value:.4g} {self.unit} "
+                        f"against {self.design:.4g})"
+                    )
                     meaning = self.meaning_high
                 self.alarm = f"{text}: {meaning}" if meaning else text
                 self.alarms.append((e.time_s, self.alarm))
@@ -194,27 +200,38 @@ class PumpCurve:
         return speed * speed * self.shutoff_head_kpa - self.curve_a_kpa_per_lpm2 * per_pump**2
 
 
-def cdu_design(scenario: Scenario, cdu_type: str, racks_design_flow_lpm: float
-               ) -> tuple[PumpCurve, float]:
+def cdu_design(
+    scenario: Scenario, cdu_type: str, racks_design_flow_lpm: float
+) -> tuple[PumpCurve, float]:
     """A CDU type's pump curve and design series resistance (kPa/(L/min)^2), as the
     engine compiles them: the exchanger's drop at its racks' total design flow."""
     c = scenario.cdu_types[cdu_type]
-    curve = PumpCurve(c.pump_shutoff_head_kpa,
-                      (c.pump_shutoff_head_kpa - c.pump_design_head_kpa)
-                      / c.pump_design_flow_lpm**2)
+    curve = PumpCurve(
+        c.pump_shutoff_head_kpa,
+        (c.pump_shutoff_head_kpa - c.pump_design_head_kpa) / c.pump_design_flow_lpm**2,
+    )
     return curve, c.hx_pressure_drop_kpa / racks_design_flow_lpm**2
 
 
-def series_resistance_tracker(name: str, design_k: float, high_ratio: float = 2.0,
-                              **kwargs) -> DriftTracker:
+def series_resistance_tracker(
+    name: str, design_k: float, high_ratio: float = 2.0, **kwargs
+) -> DriftTracker:
     """A clogging strainer's resistance rises steadily: tracked with its trend."""
     kwargs.setdefault("trend", True)
-    return DriftTracker(f"{name} series resistance", "kPa/(L/min)^2", design_k, None,
-                        high_ratio, meaning_high="strainer or exchanger clogging", **kwargs)
+    return DriftTracker(
+        f"{name} series resistance",
+        "kPa/(L/min)^2",
+        design_k,
+        None,
+        high_ratio,
+        meaning_high="strainer or exchanger clogging",
+        **kwargs,
+    )
 
 
-def series_resistance_sample(curve: PumpCurve, flow_lpm: float, pump_speed: float,
-                             pumps_running: int, dp_kpa: float) -> tuple[float, float]:
+def series_resistance_sample(
+    curve: PumpCurve, flow_lpm: float, pump_speed: float, pumps_running: int, dp_kpa: float
+) -> tuple[float, float]:
     """``(phi, y)`` of one sample: ``y = H_pump - dp = k_s Q^2``."""
     if pumps_running <= 0 or flow_lpm <= 0:
         return 0.0, 0.0
@@ -222,16 +239,29 @@ def series_resistance_sample(curve: PumpCurve, flow_lpm: float, pump_speed: floa
     return flow_lpm * flow_lpm, head - dp_kpa
 
 
-def exchanger_ua_tracker(name: str, design_ua_kw_per_k: float, low_ratio: float = 0.85,
-                         **kwargs) -> DriftTracker:
+def exchanger_ua_tracker(
+    name: str, design_ua_kw_per_k: float, low_ratio: float = 0.85, **kwargs
+) -> DriftTracker:
     """Fouling lowers UA steadily: tracked with its trend."""
     kwargs.setdefault("trend", True)
-    return DriftTracker(f"{name} exchanger UA", "kW/K", design_ua_kw_per_k, low_ratio, None,
-                        meaning_low="fouling", **kwargs)
+    return DriftTracker(
+        f"{name} exchanger UA",
+        "kW/K",
+        design_ua_kw_per_k,
+        low_ratio,
+        None,
+        meaning_low="fouling",
+        **kwargs,
+    )
 
 
-def exchanger_ua_sample(hot_in_c: float, hot_out_c: float, hot_rate_kw_per_k: float,
-                        cold_in_c: float, cold_rate_kw_per_k: float) -> tuple[float, float]:
+def exchanger_ua_sample(
+    hot_in_c: float,
+    hot_out_c: float,
+    hot_rate_kw_per_k: float,
+    cold_in_c: float,
+    cold_rate_kw_per_k: float,
+) -> tuple[float, float]:
     """``(1, UA)`` of one sample from the counterflow effectiveness
     ``eps = C_hot (T_hot,in - T_hot,out) / (C_min (T_hot,in - T_cold,in))`` inverted:
     ``NTU = ln((1 - eps Cr) / (1 - eps)) / (1 - Cr)`` (``eps / (1 - eps)`` at Cr = 1).
@@ -253,8 +283,7 @@ def exchanger_ua_sample(hot_in_c: float, hot_out_c: float, hot_rate_kw_per_k: fl
     return 1.0, ntu * c_min
 
 
-def sensor_offset_tracker(name: str, limit: float, unit: str = "K",
-                          **kwargs) -> DriftTracker:
+def sensor_offset_tracker(name: str, limit: float, unit: str = "K", **kwargs) -> DriftTracker:
     """The offset between two sensors of one quantity; design 0 is held as a ratio of a
     unit ``limit`` (the tracker's ratio is then the offset over the limit)."""
     return _OffsetTracker(f"{name} offset", unit, limit, None, None, **kwargs)
@@ -280,8 +309,10 @@ class _OffsetTracker(DriftTracker):
             if self._outside_since is None:
                 self._outside_since = time_s
             if self.alarm is None and time_s - self._outside_since >= self.confirm_s:
-                self.alarm = (f"{self.name} {value:+.2f} {self.unit} (limit "
-                              f"{self.design:g} {self.unit}): a sensor offset")
+                self.alarm = (
+                    f"{self.name} {value:+.2f} {self.unit} (limit "
+                    f"{self.design:g} {self.unit}): a sensor offset"
+                )
                 self.alarms.append((time_s, self.alarm))
         else:
             self._outside_since = None

@@ -31,8 +31,7 @@ NOT_MODELLED = {
     "design is the fouling factor",
     "per-unit CDU and rack values": "CDUs and racks take their values from their type; a "
     "calibrated value holds for every unit of that type",
-    "facility valve characteristic": "the facility valve's flow follows its opening "
-    "linearly",
+    "facility valve characteristic": "the facility valve's flow follows its opening linearly",
     "pump part-load efficiency curve": "a pump's wire-to-water efficiency is one constant",
     "dry-cooler and CRAH fan curves": "fan power follows the cube law of speed",
     "sensor offsets": "not model parameters; the online estimator tracks them",
@@ -69,8 +68,7 @@ class Parameter:
             cdu["pump_design_head_kpa"] *= value
         else:  # loss-scale of an efficiency curve
             curve = node[key]
-            curve["efficiency_pct"] = [100.0 - value * (100.0 - e)
-                                       for e in curve["efficiency_pct"]]
+            curve["efficiency_pct"] = [100.0 - value * (100.0 - e) for e in curve["efficiency_pct"]]
 
 
 def _relative(low: float, high: float, prior: float) -> tuple[float, float]:
@@ -83,82 +81,172 @@ def registry(scenario: Scenario) -> list[Parameter]:
 
     def add(name, path, unit, prior, bounds, source, kind: Kind = "value"):
         lower, upper = bounds
-        out.append(Parameter(name, tuple(path), unit, float(prior), float(lower),
-                             float(upper), source, kind))
+        out.append(
+            Parameter(
+                name, tuple(path), unit, float(prior), float(lower), float(upper), source, kind
+            )
+        )
 
     design = "the scenario's design value"
     for t, cdu in scenario.cdu_types.items():
-        add(f"cdu.{t}.hx_ua", ("cdu_types", t, "hx_ua_kw_per_k"), "kW/K", cdu.hx_ua_kw_per_k,
+        add(
+            f"cdu.{t}.hx_ua",
+            ("cdu_types", t, "hx_ua_kw_per_k"),
+            "kW/K",
+            cdu.hx_ua_kw_per_k,
             _relative(0.3, 1.5, cdu.hx_ua_kw_per_k),
             f"{design} (a 3-5 K approach at design duty, CDU buyer checklists); fouling "
-            "takes up to 70 % off, a clean unit may beat its sheet by half")
-        add(f"cdu.{t}.series_dp", ("cdu_types", t, "hx_pressure_drop_kpa"), "kPa",
-            cdu.hx_pressure_drop_kpa, _relative(0.3, 5.0, cdu.hx_pressure_drop_kpa),
+            "takes up to 70 % off, a clean unit may beat its sheet by half",
+        )
+        add(
+            f"cdu.{t}.series_dp",
+            ("cdu_types", t, "hx_pressure_drop_kpa"),
+            "kPa",
+            cdu.hx_pressure_drop_kpa,
+            _relative(0.3, 5.0, cdu.hx_pressure_drop_kpa),
             f"{design}: exchanger, manifolds and strainer in series; a fouled strainer "
-            "raises it several-fold (Vertiv CoolChip filter alarm at 0.6 bar)")
-        add(f"cdu.{t}.pump_head", ("cdu_types", t), "x data sheet", 1.0, (0.6, 1.2),
+            "raises it several-fold (Vertiv CoolChip filter alarm at 0.6 bar)",
+        )
+        add(
+            f"cdu.{t}.pump_head",
+            ("cdu_types", t),
+            "x data sheet",
+            1.0,
+            (0.6, 1.2),
             "the pump curve of the scenario (shutoff and design head) scaled together: "
-            "impeller wear lowers it", kind="head-scale")
-        add(f"cdu.{t}.pump_efficiency", ("cdu_types", t, "pump_efficiency"), "1",
-            cdu.pump_efficiency, (0.2, 0.9),
-            f"{design} (wire-to-water; ~50-70 % for CDU pump sets, derived figure)")
-        add(f"cdu.{t}.loop_volume", ("cdu_types", t, "secondary_volume_l"), "L",
-            cdu.secondary_volume_l, _relative(0.3, 3.0, cdu.secondary_volume_l),
-            f"{design}: the loop's thermal capacitance; pipe runs are seldom known well")
+            "impeller wear lowers it",
+            kind="head-scale",
+        )
+        add(
+            f"cdu.{t}.pump_efficiency",
+            ("cdu_types", t, "pump_efficiency"),
+            "1",
+            cdu.pump_efficiency,
+            (0.2, 0.9),
+            f"{design} (wire-to-water; ~50-70 % for CDU pump sets, derived figure)",
+        )
+        add(
+            f"cdu.{t}.loop_volume",
+            ("cdu_types", t, "secondary_volume_l"),
+            "L",
+            cdu.secondary_volume_l,
+            _relative(0.3, 3.0, cdu.secondary_volume_l),
+            f"{design}: the loop's thermal capacitance; pipe runs are seldom known well",
+        )
     for t, rack in scenario.rack_types.items():
         gpu_share = rack.gpus * rack.gpu_tdp_w / 1000.0 / rack.nameplate_kw
-        add(f"rack.{t}.branch_dp", ("rack_types", t, "design_pressure_drop_kpa"), "kPa",
-            rack.design_pressure_drop_kpa, _relative(0.3, 3.0, rack.design_pressure_drop_kpa),
-            f"{design}: cold plates, hoses and quick disconnects at design flow")
-        add(f"rack.{t}.liquid_fraction", ("rack_types", t, "liquid_fraction"), "1",
-            rack.liquid_fraction, (min(gpu_share + 0.01, rack.liquid_fraction), 1.0),
+        add(
+            f"rack.{t}.branch_dp",
+            ("rack_types", t, "design_pressure_drop_kpa"),
+            "kPa",
+            rack.design_pressure_drop_kpa,
+            _relative(0.3, 3.0, rack.design_pressure_drop_kpa),
+            f"{design}: cold plates, hoses and quick disconnects at design flow",
+        )
+        add(
+            f"rack.{t}.liquid_fraction",
+            ("rack_types", t, "liquid_fraction"),
+            "1",
+            rack.liquid_fraction,
+            (min(gpu_share + 0.01, rack.liquid_fraction), 1.0),
             f"{design} (split not published, MLCommons: GPUs, CPUs, NICs, switches on "
-            "liquid); the GPUs' share of nameplate is its floor")
-        add(f"rack.{t}.coolant_volume", ("rack_types", t, "coolant_volume_l"), "L",
-            rack.coolant_volume_l, _relative(0.3, 3.0, rack.coolant_volume_l),
-            f"{design}: the rack's thermal capacitance")
-        add(f"rack.{t}.junction_resistance", ("rack_types", t,
-                                              "gpu_thermal_resistance_k_per_w"), "K/W",
+            "liquid); the GPUs' share of nameplate is its floor",
+        )
+        add(
+            f"rack.{t}.coolant_volume",
+            ("rack_types", t, "coolant_volume_l"),
+            "L",
+            rack.coolant_volume_l,
+            _relative(0.3, 3.0, rack.coolant_volume_l),
+            f"{design}: the rack's thermal capacitance",
+        )
+        add(
+            f"rack.{t}.junction_resistance",
+            ("rack_types", t, "gpu_thermal_resistance_k_per_w"),
+            "K/W",
             rack.gpu_thermal_resistance_k_per_w,
             _relative(0.3, 3.0, rack.gpu_thermal_resistance_k_per_w),
-            f"{design}: junction to coolant (Blackwell figures not published)")
+            f"{design}: junction to coolant (Blackwell figures not published)",
+        )
     fw = scenario.facility_water
-    add("facility_water.volume", ("facility_water", "volume_m3"), "m3", fw.volume_m3,
-        _relative(0.3, 3.0, fw.volume_m3), f"{design}: the facility loop's capacitance")
-    add("facility_water.pump_efficiency", ("facility_water", "pump_efficiency"), "1",
-        fw.pump_efficiency, (0.3, 0.9), f"{design} (wire-to-water)")
+    add(
+        "facility_water.volume",
+        ("facility_water", "volume_m3"),
+        "m3",
+        fw.volume_m3,
+        _relative(0.3, 3.0, fw.volume_m3),
+        f"{design}: the facility loop's capacitance",
+    )
+    add(
+        "facility_water.pump_efficiency",
+        ("facility_water", "pump_efficiency"),
+        "1",
+        fw.pump_efficiency,
+        (0.3, 0.9),
+        f"{design} (wire-to-water)",
+    )
     hr = scenario.heat_rejection
     if hr.dry_coolers.count:
-        add("dry_coolers.approach", ("heat_rejection", "dry_coolers", "design_approach_k"),
-            "K", hr.dry_coolers.design_approach_k,
+        add(
+            "dry_coolers.approach",
+            ("heat_rejection", "dry_coolers", "design_approach_k"),
+            "K",
+            hr.dry_coolers.design_approach_k,
             _relative(0.3, 3.0, hr.dry_coolers.design_approach_k),
             "Energies 2023, 16, 3661: median 10 K over 6,730 units; the conductance is "
-            "capacity over approach")
+            "capacity over approach",
+        )
     if hr.chillers.count:
-        add("chillers.reference_cop", ("heat_rejection", "chillers", "reference_cop"), "1",
-            hr.chillers.reference_cop, _relative(0.6, 1.6, hr.chillers.reference_cop),
+        add(
+            "chillers.reference_cop",
+            ("heat_rejection", "chillers", "reference_cop"),
+            "1",
+            hr.chillers.reference_cop,
+            _relative(0.6, 1.6, hr.chillers.reference_cop),
             "ASHRAE 90.1-2019 Table 6.8.1-3 air-cooled minimum COP 2.96; real units "
-            "2.8-3.5 at full load (AHRI/ASHRAE tables)")
+            "2.8-3.5 at full load (AHRI/ASHRAE tables)",
+        )
     p = scenario.power
-    add("power.rack_psu.loss", ("power", "rack_psu"), "x data sheet", 1.0, (0.3, 3.0),
+    add(
+        "power.rack_psu.loss",
+        ("power", "rack_psu"),
+        "x data sheet",
+        1.0,
+        (0.3, 3.0),
         "80 PLUS Titanium curve of the scenario (90/94/96/91 % at 10/20/50/100 %)",
-        kind="loss-scale")
-    add("power.ups.loss", ("power", "ups", "efficiency"), "x data sheet", 1.0, (0.3, 3.0),
+        kind="loss-scale",
+    )
+    add(
+        "power.ups.loss",
+        ("power", "ups", "efficiency"),
+        "x data sheet",
+        1.0,
+        (0.3, 3.0),
         "the scenario's UPS curve (vendor pages: up to 97 % double conversion)",
-        kind="loss-scale")
+        kind="loss-scale",
+    )
     for part in ("main_transformers", "distribution_transformer", "plant_transformers"):
         spec = getattr(p, part)
         for loss in ("no_load_loss_kw", "load_loss_kw"):
             prior = getattr(spec, loss)
             if prior > 0:
-                add(f"power.{part}.{loss.removesuffix('_kw')}", ("power", part, loss), "kW",
-                    prior, _relative(0.3, 3.0, prior),
-                    f"{design} (EU 548/2014 Tier 2 sets maxima; typical values not "
-                    "collected)")
+                add(
+                    f"power.{part}.{loss.removesuffix('_kw')}",
+                    ("power", part, loss),
+                    "kW",
+                    prior,
+                    _relative(0.3, 3.0, prior),
+                    f"{design} (EU 548/2014 Tier 2 sets maxima; typical values not collected)",
+                )
     if p.busway.loss_kw_at_rating > 0:
-        add("power.busway.loss", ("power", "busway", "loss_kw_at_rating"), "kW",
-            p.busway.loss_kw_at_rating, _relative(0.3, 3.0, p.busway.loss_kw_at_rating),
-            f"{design}: I^2 R at rated current")
+        add(
+            "power.busway.loss",
+            ("power", "busway", "loss_kw_at_rating"),
+            "kW",
+            p.busway.loss_kw_at_rating,
+            _relative(0.3, 3.0, p.busway.loss_kw_at_rating),
+            f"{design}: I^2 R at rated current",
+        )
     return out
 
 
@@ -194,5 +282,6 @@ class ScenarioFactory:
             first = exc.errors()[0]
             where = ".".join(str(x) for x in first["loc"])
             named = dict(zip([p.name for p in self.params], values, strict=True))
-            raise ValueError(f"the parameters {named} make an invalid scenario at {where}: "
-                             f"{first['msg']}") from None
+            raise ValueError(
+                f"the parameters {named} make an invalid scenario at {where}: {first['msg']}"
+            ) from None

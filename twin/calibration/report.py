@@ -59,33 +59,55 @@ def _validation_section(w: WindowResult, fitted: int) -> str:
         row = [_e(group)]
         for scale in ("interval", "hourly"):
             b, a = before[scale], after[group][scale] if group in after else None
-            row += [_metrics(b), _verdict(b), _metrics(a) if a else "–",
-                    _verdict(a) if a else "–"]
+            row += [_metrics(b), _verdict(b), _metrics(a) if a else "–", _verdict(a) if a else "–"]
         rmse_after = _n(after[group]["interval"].rmse, 3) if group in after else "–"
         row.append(f"{_n(before['interval'].rmse, 3)} → {rmse_after}")
         rows.append(row)
-    header = ["point group", "interval: before CV(RMSE) / NMBE %", "", "after", "",
-              "hourly: before", "", "after", "", "RMSE (unit) before → after"]
+    header = [
+        "point group",
+        "interval: before CV(RMSE) / NMBE %",
+        "",
+        "after",
+        "",
+        "hourly: before",
+        "",
+        "after",
+        "",
+        "RMSE (unit) before → after",
+    ]
     points_after = w.validation_after.per_point if w.validation_after else {}
     per_point = []
     for point, fits in w.validation_before.per_point.items():
         row = [_e(point)]
         for scale in ("interval", "hourly"):
             a = points_after[point][scale] if point in points_after else None
-            row += [_metrics(fits[scale]), _metrics(a) if a else "–",
-                    _verdict(a) if a else "–"]
+            row += [_metrics(fits[scale]), _metrics(a) if a else "–", _verdict(a) if a else "–"]
         per_point.append(row)
-    return (f"<h3>{_e(w.label)}: {w.start_s / 3600:g} h to {w.end_s / 3600:g} h</h3>"
-            + "<h4>Per point group</h4>" + _table(header, rows)
-            + "<h4>Per subloop</h4>" + _subloop_table(w)
-            + "<details><summary>per point</summary>"
-            + _table(["point", "interval: before CV(RMSE) / NMBE %", "after", "",
-                      "hourly: before", "after", ""], per_point)
-            + "</details>"
-            + f"<p class='note'>Limits (ASHRAE Guideline 14, hourly): CV(RMSE) ≤ "
-            f"{HOURLY_CV_RMSE_LIMIT_PCT:g} %, |NMBE| ≤ {HOURLY_NMBE_LIMIT_PCT:g} %; applied "
-            "at the data's interval too, where the Guideline sets none. n − p uses p = "
-            f"{fitted} fitted parameters after, 0 before. n/a: the measured mean is ~0.</p>")
+    return (
+        f"<h3>{_e(w.label)}: {w.start_s / 3600:g} h to {w.end_s / 3600:g} h</h3>"
+        + "<h4>Per point group</h4>"
+        + _table(header, rows)
+        + "<h4>Per subloop</h4>"
+        + _subloop_table(w)
+        + "<details><summary>per point</summary>"
+        + _table(
+            [
+                "point",
+                "interval: before CV(RMSE) / NMBE %",
+                "after",
+                "",
+                "hourly: before",
+                "after",
+                "",
+            ],
+            per_point,
+        )
+        + "</details>"
+        + f"<p class='note'>Limits (ASHRAE Guideline 14, hourly): CV(RMSE) ≤ "
+        f"{HOURLY_CV_RMSE_LIMIT_PCT:g} %, |NMBE| ≤ {HOURLY_NMBE_LIMIT_PCT:g} %; applied "
+        "at the data's interval too, where the Guideline sets none. n − p uses p = "
+        f"{fitted} fitted parameters after, 0 before. n/a: the measured mean is ~0.</p>"
+    )
 
 
 def _subloop_table(w: WindowResult) -> str:
@@ -97,11 +119,28 @@ def _subloop_table(w: WindowResult) -> str:
             a = after.get(loop, {}).get(group)
             row = [_e(loop), _e(group)]
             for scale in ("interval", "hourly"):
-                row += [_metrics(before[scale]), _verdict(before[scale]),
-                        _metrics(a[scale]) if a else "–", _verdict(a[scale]) if a else "–"]
+                row += [
+                    _metrics(before[scale]),
+                    _verdict(before[scale]),
+                    _metrics(a[scale]) if a else "–",
+                    _verdict(a[scale]) if a else "–",
+                ]
             rows.append(row)
-    return _table(["subloop", "point group", "interval: before CV(RMSE) / NMBE %", "",
-                   "after", "", "hourly: before", "", "after", ""], rows)
+    return _table(
+        [
+            "subloop",
+            "point group",
+            "interval: before CV(RMSE) / NMBE %",
+            "",
+            "after",
+            "",
+            "hourly: before",
+            "",
+            "after",
+            "",
+        ],
+        rows,
+    )
 
 
 def _coverage_section(w: WindowResult) -> str:
@@ -111,22 +150,30 @@ def _coverage_section(w: WindowResult) -> str:
         measured = w.measured.get(point)
         if good is None:
             why = w.screening.excluded.get(point, "")
-            rows.append([_e(point), "–", "–", "–", "–",
-                         f"<span class='worse'>left out: {_e(why)}</span>"])
+            rows.append(
+                [_e(point), "–", "–", "–", "–", f"<span class='worse'>left out: {_e(why)}</span>"]
+            )
             continue
         total = good.size
         present = np.isfinite(measured)
         held = present & ~good  # rows with a value screening left out: stuck or stale
-        rows.append([_e(point), f"{100 * present.sum() / total:.1f} %",
-                     f"{100 * (total - present.sum()) / total:.1f} %",
-                     f"{100 * held.sum() / total:.1f} %", f"{100 * good.sum() / total:.1f} %",
-                     "used"])
-    return (_table(["point", "rows with a value", "missing", "stuck or stale", "rows used",
-                    ""], rows)
-            + "<p class='note'>Missing: no value in the row (a gap, a dropout). Stuck or "
-            "stale: a value repeated while the model moved, left out by screening. The "
-            "tables twin reads carry no quality flag: a source's bad-quality values must "
-            "be blank (missing) in them.</p>")
+        rows.append(
+            [
+                _e(point),
+                f"{100 * present.sum() / total:.1f} %",
+                f"{100 * (total - present.sum()) / total:.1f} %",
+                f"{100 * held.sum() / total:.1f} %",
+                f"{100 * good.sum() / total:.1f} %",
+                "used",
+            ]
+        )
+    return (
+        _table(["point", "rows with a value", "missing", "stuck or stale", "rows used", ""], rows)
+        + "<p class='note'>Missing: no value in the row (a gap, a dropout). Stuck or "
+        "stale: a value repeated while the model moved, left out by screening. The "
+        "tables twin reads carry no quality flag: a source's bad-quality values must "
+        "be blank (missing) in them.</p>"
+    )
 
 
 def _residual_charts(w: WindowResult) -> str:
@@ -141,8 +188,9 @@ def _residual_charts(w: WindowResult) -> str:
         before = np.where(good, w.measured[point] - w.before.values[point], np.nan)
         lines = [("before", t, before)]
         if w.after is not None:
-            lines.append(("after", t, np.where(good, w.measured[point]
-                                               - w.after.values[point], np.nan)))
+            lines.append(
+                ("after", t, np.where(good, w.measured[point] - w.after.values[point], np.nan))
+            )
         unit = point.rsplit("_", 1)[-1] if "_" in point else ""
         more = f" (and {len(points) - 1} more)" if len(points) > 1 else ""
         charts.append(svg_chart(f"residual, measured − model: {point}{more}", unit, lines))
@@ -151,17 +199,30 @@ def _residual_charts(w: WindowResult) -> str:
 
 def build_report(cal: Calibration, scenario_name: str, data: list[str]) -> str:
     fw = cal.fit_window
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>Calibration of "
-             f"{_e(scenario_name)}</title><style>{CSS}</style></head><body>",
-             f"<h1>Calibration of {_e(scenario_name)}</h1>",
-             _table(["", ""], [
-                 ["data", _e(", ".join(data))],
-                 ["fit window", f"{fw.start_s / 3600:g} h to {fw.end_s / 3600:g} h "
-                  f"({fw.time_s.size:,} rows; the model starts {cal.warmup_s / 60:g} min "
-                  "before it to settle)"],
-                 ["held-out window", f"{cal.holdout.start_s / 3600:g} h to "
-                  f"{cal.holdout.end_s / 3600:g} h" if cal.holdout else "none"],
-                 ["model runs", f"{cal.evaluations:,} in {cal.wall_s:,.1f} s"]])]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Calibration of "
+        f"{_e(scenario_name)}</title><style>{CSS}</style></head><body>",
+        f"<h1>Calibration of {_e(scenario_name)}</h1>",
+        _table(
+            ["", ""],
+            [
+                ["data", _e(", ".join(data))],
+                [
+                    "fit window",
+                    f"{fw.start_s / 3600:g} h to {fw.end_s / 3600:g} h "
+                    f"({fw.time_s.size:,} rows; the model starts {cal.warmup_s / 60:g} min "
+                    "before it to settle)",
+                ],
+                [
+                    "held-out window",
+                    f"{cal.holdout.start_s / 3600:g} h to {cal.holdout.end_s / 3600:g} h"
+                    if cal.holdout
+                    else "none",
+                ],
+                ["model runs", f"{cal.evaluations:,} in {cal.wall_s:,.1f} s"],
+            ],
+        ),
+    ]
     notes = cal.messages + cal.input_notes + fw.screening.messages
     parts.append("<h2>Data and its coverage</h2>")
     if notes:
@@ -173,33 +234,69 @@ def build_report(cal: Calibration, scenario_name: str, data: list[str]) -> str:
         p = r.param
         change = 100 * (r.value - p.prior) / p.prior if r.fitted else math.nan
         status = ("fitted" if r.fitted else "at prior") + (f": {r.note}" if r.note else "")
-        rows.append([_e(p.name), _e(p.field), _e(p.unit), _n(p.prior, 5), _n(r.value, 5),
-                     _n(r.std, 2) if r.fitted else "–",
-                     f"{change:+.1f} %" if r.fitted else "–", _e(status),
-                     f"<span class='note'>{_e(p.source)}</span>"])
-    parts.append(_table(["parameter", "scenario key", "unit", "prior", "value", "± 1 σ",
-                         "change", "status", "prior's source"], rows))
-    parts.append("<p class='note'>Uncertainties are s²(JᵀJ)⁻¹ at the fit, inflated by "
-                 "(1 + ρ)/(1 − ρ) for the residuals' correlation ρ from row to row. Fitted "
-                 "values hold given the parameters left at their prior.</p>")
+        rows.append(
+            [
+                _e(p.name),
+                _e(p.field),
+                _e(p.unit),
+                _n(p.prior, 5),
+                _n(r.value, 5),
+                _n(r.std, 2) if r.fitted else "–",
+                f"{change:+.1f} %" if r.fitted else "–",
+                _e(status),
+                f"<span class='note'>{_e(p.source)}</span>",
+            ]
+        )
+    parts.append(
+        _table(
+            [
+                "parameter",
+                "scenario key",
+                "unit",
+                "prior",
+                "value",
+                "± 1 σ",
+                "change",
+                "status",
+                "prior's source",
+            ],
+            rows,
+        )
+    )
+    parts.append(
+        "<p class='note'>Uncertainties are s²(JᵀJ)⁻¹ at the fit, inflated by "
+        "(1 + ρ)/(1 − ρ) for the residuals' correlation ρ from row to row. Fitted "
+        "values hold given the parameters left at their prior.</p>"
+    )
     if cal.offsets:
-        parts.append("<h3>Sensor offsets estimated alongside</h3>" + _table(
-            ["point", "offset (measured − true, in its unit)"],
-            [[_e(p), f"{v:+.4g}"] for p, v in cal.offsets.items()]))
+        parts.append(
+            "<h3>Sensor offsets estimated alongside</h3>"
+            + _table(
+                ["point", "offset (measured − true, in its unit)"],
+                [[_e(p), f"{v:+.4g}"] for p, v in cal.offsets.items()],
+            )
+        )
     fitted = cal.fitted
     pairs = []
     for i in range(len(fitted)):
         for j in range(i + 1, len(fitted)):
             r = cal.correlation[i, j]
             if abs(r) > CORRELATION_SHOWN:
-                pairs.append([_e(fitted[i].param.name), _e(fitted[j].param.name),
-                              f"{r:+.3f}"])
-    parts.append("<h3>Correlated fitted parameters</h3>" + (
-        _table(["parameter", "parameter", "r"], pairs) if pairs else
-        f"<p>No pair of fitted parameters is correlated beyond |r| = {CORRELATION_SHOWN:g}."
-        "</p>"))
-    parts.append("<h3>What the model has no parameter for</h3><ul>" + "".join(
-        f"<li>{_e(k)}: {_e(v)}</li>" for k, v in NOT_MODELLED.items()) + "</ul>")
+                pairs.append([_e(fitted[i].param.name), _e(fitted[j].param.name), f"{r:+.3f}"])
+    parts.append(
+        "<h3>Correlated fitted parameters</h3>"
+        + (
+            _table(["parameter", "parameter", "r"], pairs)
+            if pairs
+            else "<p>No pair of fitted parameters is correlated beyond "
+            f"|r| = {CORRELATION_SHOWN:g}.</p>"
+        )
+    )
+    parts.append(
+        "<h3>What the model has no parameter for</h3><ul>"
+        + "".join(f"<li>{_e(k)}: {_e(v)}</li>" for k, v in NOT_MODELLED.items())
+        + "</ul>"
+    )
     parts.append("<h2>Validation (ASHRAE Guideline 14)</h2>")
     parts.append(_validation_section(fw, len(fitted)))
     if cal.holdout:

@@ -74,37 +74,45 @@ def check_inputs(m: Measurements, scenario: Scenario, span: slice) -> list[str]:
         x = m.values[point][span]
         good = np.isfinite(x)
         if not good.any():
-            raise DataError(f"{point} has no value in the window: the model cannot be "
-                            "driven")
+            raise DataError(f"{point} has no value in the window: the model cannot be driven")
         gap_rows = _longest_run(~good)
         if gap_rows * m.interval_s > MAX_INPUT_GAP_S:
-            raise DataError(f"{point} has a gap of {gap_rows * m.interval_s / 60:g} min; "
-                            f"inputs may miss at most {MAX_INPUT_GAP_S / 60:g} min in a row "
-                            "(choose a --window without it)")
+            raise DataError(
+                f"{point} has a gap of {gap_rows * m.interval_s / 60:g} min; "
+                f"inputs may miss at most {MAX_INPUT_GAP_S / 60:g} min in a row "
+                "(choose a --window without it)"
+            )
         if gap_rows:
-            notes.append(f"{point}: {int((~good).sum())} missing rows bridged linearly "
-                         f"(longest {gap_rows * m.interval_s:g} s)")
+            notes.append(
+                f"{point}: {int((~good).sum())} missing rows bridged linearly "
+                f"(longest {gap_rows * m.interval_s:g} s)"
+            )
         quantity = split_point(point)[2]
         if quantity in ("ambient_c", "wet_bulb_c"):
             frozen = _longest_run(np.concatenate([[False], np.diff(x) == 0]))
             if frozen * m.interval_s >= FROZEN_INPUT_S:
-                raise DataError(f"{point} stays at {x[np.isfinite(x)][0]:g} for "
-                                f"{frozen * m.interval_s / 3600:g} h: a frozen feed; the model "
-                                "cannot be driven by it")
+                raise DataError(
+                    f"{point} stays at {x[np.isfinite(x)][0]:g} for "
+                    f"{frozen * m.interval_s / 3600:g} h: a frozen feed; the model "
+                    "cannot be driven by it"
+                )
             mean = float(np.nanmean(x))
             as_c = (mean - 32.0) / 1.8
-            if (abs(mean - normal_c) > CLIMATE_TOLERANCE_K
-                    and abs(as_c - normal_c) < CLIMATE_TOLERANCE_K):
-                raise DataError(f"{point} averages {mean:.1f}, {abs(mean - normal_c):.0f} K "
-                                f"from the month's normal ({normal_c:g} °C), but "
-                                f"{as_c:.1f} read as °F: convert it to °C")
+            if (
+                abs(mean - normal_c) > CLIMATE_TOLERANCE_K
+                and abs(as_c - normal_c) < CLIMATE_TOLERANCE_K
+            ):
+                raise DataError(
+                    f"{point} averages {mean:.1f}, {abs(mean - normal_c):.0f} K "
+                    f"from the month's normal ({normal_c:g} °C), but "
+                    f"{as_c:.1f} read as °F: convert it to °C"
+                )
         if quantity in ("power_kw", "it_power_kw") and np.nanmin(x) < 0:
             raise DataError(f"{point} holds negative power ({np.nanmin(x):g} kW)")
     return notes
 
 
-def screen_outputs(m: Measurements, rows: np.ndarray, prior: dict[str, np.ndarray]
-                   ) -> Screening:
+def screen_outputs(m: Measurements, rows: np.ndarray, prior: dict[str, np.ndarray]) -> Screening:
     """Rows of each modelled point fit to use, with the model at its prior parameters
     (``prior``: point -> values at ``rows``) as the reference."""
     out = Screening()
@@ -116,37 +124,47 @@ def screen_outputs(m: Measurements, rows: np.ndarray, prior: dict[str, np.ndarra
         model_moves = float(np.nanmax(model) - np.nanmin(model)) > 3 * floor
         coverage = good.mean()
         if coverage < MIN_COVERAGE:
-            out.excluded[point] = (f"only {100 * coverage:.0f} % of its rows hold a value "
-                                   f"(at least {100 * MIN_COVERAGE:.0f} % needed)")
+            out.excluded[point] = (
+                f"only {100 * coverage:.0f} % of its rows hold a value "
+                f"(at least {100 * MIN_COVERAGE:.0f} % needed)"
+            )
             continue
         if not good.all():
             out.messages.append(f"{point}: {int((~good).sum())} of {x.size} rows missing")
         values = x[good]
         if model_moves and float(values.max() - values.min()) == 0.0:
-            out.excluded[point] = (f"constant at {values[0]:g} while the model moves by "
-                                   f"{np.nanmax(model) - np.nanmin(model):.3g}: a frozen or "
-                                   "disconnected signal")
+            out.excluded[point] = (
+                f"constant at {values[0]:g} while the model moves by "
+                f"{np.nanmax(model) - np.nanmin(model):.3g}: a frozen or "
+                "disconnected signal"
+            )
             continue
         stuck = _stuck_rows(x, model, floor, max(3, math.ceil(STUCK_S / interval)))
         if stuck.any():
             good &= ~stuck
-            out.messages.append(f"{point}: stuck at one value for {int(stuck.sum())} rows "
-                                f"({stuck.sum() * interval / 3600:.2g} h) while the model "
-                                "moves; those rows are left out")
+            out.messages.append(
+                f"{point}: stuck at one value for {int(stuck.sum())} rows "
+                f"({stuck.sum() * interval / 3600:.2g} h) while the model "
+                "moves; those rows are left out"
+            )
         if split_point(point)[2].endswith("_c"):
             error = _rms(x - model, good)
             as_f = _rms((x - 32.0) / 1.8 - model, good)
             if error > FAHRENHEIT_MIN_ERROR_K and as_f * FAHRENHEIT_GAIN < error:
-                out.excluded[point] = (f"reads as °F, not °C: {_rms(x, good):.1f} against a "
-                                       f"model at {_rms(model, good):.1f} °C; converted it "
-                                       f"would be off by {as_f:.2g} K. Convert the source")
+                out.excluded[point] = (
+                    f"reads as °F, not °C: {_rms(x, good):.1f} against a "
+                    f"model at {_rms(model, good):.1f} °C; converted it "
+                    f"would be off by {as_f:.2g} K. Convert the source"
+                )
                 continue
         lag = _time_shift(x, model, good, math.ceil(MAX_SHIFT_S / interval), floor)
         if lag:
-            out.excluded[point] = (f"runs {abs(lag) * interval:g} s "
-                                   f"{'behind' if lag > 0 else 'ahead of'} the model "
-                                   "driven by the inputs: a clock offset between its source "
-                                   f"({m.sources.get(point, '?')}) and the inputs'?")
+            out.excluded[point] = (
+                f"runs {abs(lag) * interval:g} s "
+                f"{'behind' if lag > 0 else 'ahead of'} the model "
+                "driven by the inputs: a clock offset between its source "
+                f"({m.sources.get(point, '?')}) and the inputs'?"
+            )
             continue
         if good.mean() < MIN_COVERAGE:
             out.excluded[point] = f"only {100 * good.mean():.0f} % of its rows are usable"
@@ -186,8 +204,9 @@ def _stuck_rows(x: np.ndarray, model: np.ndarray, floor: float, min_rows: int) -
     return stuck
 
 
-def _time_shift(x: np.ndarray, model: np.ndarray, good: np.ndarray, max_lag: int,
-                floor: float) -> int:
+def _time_shift(
+    x: np.ndarray, model: np.ndarray, good: np.ndarray, max_lag: int, floor: float
+) -> int:
     """The lag in rows (positive: the data comes later) at which the data best follows
     the model, when it explains ``SHIFT_GAIN`` more of the variance than no lag and the
     data varies well above its noise; else 0."""
@@ -203,7 +222,7 @@ def _time_shift(x: np.ndarray, model: np.ndarray, good: np.ndarray, max_lag: int
 
     def corr(lag: int) -> float:
         if lag >= 0:
-            a, b, w = xs[lag:], ms[:xs.size - lag], ok[lag:] & ok[:ok.size - lag]
+            a, b, w = xs[lag:], ms[: xs.size - lag], ok[lag:] & ok[: ok.size - lag]
         else:
             a, b, w = xs[:lag], ms[-lag:], ok[:lag] & ok[-lag:]
         a, b = a[w], b[w]

@@ -44,8 +44,10 @@ class Fit:
     def passes(self) -> bool | None:
         if not math.isfinite(self.cv_rmse_pct):
             return None
-        return (self.cv_rmse_pct <= HOURLY_CV_RMSE_LIMIT_PCT
-                and abs(self.nmbe_pct) <= HOURLY_NMBE_LIMIT_PCT)
+        return (
+            self.cv_rmse_pct <= HOURLY_CV_RMSE_LIMIT_PCT
+            and abs(self.nmbe_pct) <= HOURLY_NMBE_LIMIT_PCT
+        )
 
 
 def goodness(measured: np.ndarray, simulated: np.ndarray, fitted: int = 0) -> Fit:
@@ -63,8 +65,9 @@ def goodness(measured: np.ndarray, simulated: np.ndarray, fitted: int = 0) -> Fi
     return Fit(n, rmse, 100.0 * rmse / abs(mean), 100.0 * float(error.sum()) / dof / mean)
 
 
-def hourly(time_s: np.ndarray, values: np.ndarray, good: np.ndarray, interval_s: float
-           ) -> np.ndarray:
+def hourly(
+    time_s: np.ndarray, values: np.ndarray, good: np.ndarray, interval_s: float
+) -> np.ndarray:
     """Hourly means of ``values`` over clock hours of simulated time; NaN for an hour
     with less than ``HOUR_COVERAGE`` of its rows good."""
     start_s = time_s - interval_s  # rows are interval ends
@@ -116,16 +119,24 @@ class Validation:
     per_subloop: dict[str, dict[str, dict[str, Fit]]] = field(default_factory=dict)
 
 
-def _pool(pooled: dict[str, list[tuple[np.ndarray, np.ndarray]]], fitted: int
-          ) -> dict[str, Fit]:
-    return {scale: goodness(np.concatenate([a for a, _ in pairs]),
-                            np.concatenate([b for _, b in pairs]), fitted)
-            for scale, pairs in pooled.items()}
+def _pool(pooled: dict[str, list[tuple[np.ndarray, np.ndarray]]], fitted: int) -> dict[str, Fit]:
+    return {
+        scale: goodness(
+            np.concatenate([a for a, _ in pairs]), np.concatenate([b for _, b in pairs]), fitted
+        )
+        for scale, pairs in pooled.items()
+    }
 
 
-def validate(time_s: np.ndarray, interval_s: float, measured: dict[str, np.ndarray],
-             simulated: dict[str, np.ndarray], good: dict[str, np.ndarray],
-             fitted: int = 0, loops: dict[str, str] | None = None) -> Validation:
+def validate(
+    time_s: np.ndarray,
+    interval_s: float,
+    measured: dict[str, np.ndarray],
+    simulated: dict[str, np.ndarray],
+    good: dict[str, np.ndarray],
+    fitted: int = 0,
+    loops: dict[str, str] | None = None,
+) -> Validation:
     """``loops``: component -> subloop (``subloops``); without it each CDU is its own."""
     per_point: dict[str, dict[str, Fit]] = {}
     pooled: dict[str, dict[str, list[tuple[np.ndarray, np.ndarray]]]] = {}
@@ -136,11 +147,15 @@ def validate(time_s: np.ndarray, interval_s: float, measured: dict[str, np.ndarr
         m_i, s_i = np.where(ok, m, np.nan), np.where(ok, s, np.nan)
         m_h = hourly(time_s, m_i, ok, interval_s)
         s_h = hourly(time_s, s_i, ok, interval_s)
-        per_point[point] = {"interval": goodness(m_i, s_i, fitted),
-                            "hourly": goodness(m_h, s_h, fitted)}
+        per_point[point] = {
+            "interval": goodness(m_i, s_i, fitted),
+            "hourly": goodness(m_h, s_h, fitted),
+        }
         loop = (subloop_of(point, loops or {}), group_of(point))
-        for target in (pooled.setdefault(group_of(point), {"interval": [], "hourly": []}),
-                       by_loop.setdefault(loop, {"interval": [], "hourly": []})):
+        for target in (
+            pooled.setdefault(group_of(point), {"interval": [], "hourly": []}),
+            by_loop.setdefault(loop, {"interval": [], "hourly": []}),
+        ):
             target["interval"].append((m_i, s_i))
             target["hourly"].append((m_h, s_h))
     per_group = {name: _pool(scales, fitted) for name, scales in pooled.items()}

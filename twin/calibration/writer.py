@@ -18,8 +18,10 @@ from tomlkit.items import InlineTable, Table
 from twin.calibration.fit import Calibration, ParameterResult
 from twin.scenario import loads
 
-METHOD = ("batch least squares (scipy.optimize.least_squares, trust region reflective, "
-          "soft-L1 loss) over the fit window, driven by the measured IT power and weather")
+METHOD = (
+    "batch least squares (scipy.optimize.least_squares, trust region reflective, "
+    "soft-L1 loss) over the fit window, driven by the measured IT power and weather"
+)
 
 
 def _significant(value: float, digits: int = 5) -> float:
@@ -46,8 +48,9 @@ def _set(table, key: str, value, comment: str | None) -> None:
 def _apply(doc, result: ParameterResult) -> None:
     p = result.param
     unit = "" if p.unit == "1" else f" {p.unit}"
-    comment = (f"calibrated: +/- {_significant(result.std, 2):g}{unit}, prior "
-               f"{_significant(p.prior):g}")
+    comment = (
+        f"calibrated: +/- {_significant(result.std, 2):g}{unit}, prior {_significant(p.prior):g}"
+    )
     if p.kind == "value":
         _set(_node(doc, p.path[:-1]), p.path[-1], _significant(result.value), comment)
     elif p.kind == "head-scale":
@@ -57,10 +60,15 @@ def _apply(doc, result: ParameterResult) -> None:
             _set(table, key, _significant(float(table[key]) * result.value), comment)
     else:  # loss-scale of an efficiency curve
         table = _node(doc, p.path)
-        efficiency = [_significant(100.0 - result.value * (100.0 - float(e)))
-                      for e in table["efficiency_pct"]]
-        _set(table, "efficiency_pct", efficiency,
-             f"calibrated: losses x {result.value:.4f} +/- {result.std:.2g}")
+        efficiency = [
+            _significant(100.0 - result.value * (100.0 - float(e))) for e in table["efficiency_pct"]
+        ]
+        _set(
+            table,
+            "efficiency_pct",
+            efficiency,
+            f"calibrated: losses x {result.value:.4f} +/- {result.std:.2g}",
+        )
 
 
 def calibrated_text(original: str, cal: Calibration, data: list[str]) -> str:

@@ -64,12 +64,15 @@ def parse_broker_url(url: str) -> tuple[str, int, bool]:
     """``mqtt://HOST[:PORT]`` or ``mqtts://HOST[:PORT]`` (TLS)."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise BrokerError(f"--broker {url!r} must look like mqtt://HOST:PORT or "
-                          "mqtts://HOST:PORT (TLS)")
+        raise BrokerError(
+            f"--broker {url!r} must look like mqtt://HOST:PORT or mqtts://HOST:PORT (TLS)"
+        )
     if parts.username or parts.password:
-        raise BrokerError("--broker must not carry a user name or password; set "
-                          f"{ENV_USERNAME}/{ENV_PASSWORD} or the credentials file "
-                          f"{credentials_path()}")
+        raise BrokerError(
+            "--broker must not carry a user name or password; set "
+            f"{ENV_USERNAME}/{ENV_PASSWORD} or the credentials file "
+            f"{credentials_path()}"
+        )
     try:
         port = parts.port
     except ValueError:
@@ -82,8 +85,9 @@ def credentials_path() -> Path:
     return config_dir() / CREDENTIALS_FILE
 
 
-def read_credentials(environ: dict[str, str] | None = None,
-                     path: Path | None = None) -> tuple[str | None, str | None]:
+def read_credentials(
+    environ: dict[str, str] | None = None, path: Path | None = None
+) -> tuple[str | None, str | None]:
     """(username, password): the environment first, else the per-user file."""
     env = os.environ if environ is None else environ
     if env.get(ENV_USERNAME):
@@ -93,26 +97,34 @@ def read_credentials(environ: dict[str, str] | None = None,
         return None, None
     mode = path.stat().st_mode
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise BrokerError(f"the credentials file {path} can be read by others; "
-                          f"make it private: chmod 600 {path}")
+        raise BrokerError(
+            f"the credentials file {path} can be read by others; make it private: chmod 600 {path}"
+        )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise BrokerError(f"the credentials file {path} cannot be read: {exc}") from None
     unknown = sorted(set(data) - {"username", "password"})
     if unknown or not all(isinstance(data.get(k, ""), str) for k in ("username", "password")):
-        raise BrokerError(f"the credentials file {path} holds username and password as "
-                          f"text, nothing else (found {', '.join(unknown) or 'a non-text value'})")
+        raise BrokerError(
+            f"the credentials file {path} holds username and password as "
+            f"text, nothing else (found {', '.join(unknown) or 'a non-text value'})"
+        )
     return data.get("username"), data.get("password")
 
 
-def broker_settings(url: str, *, client_id: str, ca_file: Path | None = None,
-                    cert_file: Path | None = None, key_file: Path | None = None,
-                    environ: dict[str, str] | None = None,
-                    credentials_file: Path | None = None) -> BrokerSettings:
+def broker_settings(
+    url: str,
+    *,
+    client_id: str,
+    ca_file: Path | None = None,
+    cert_file: Path | None = None,
+    key_file: Path | None = None,
+    environ: dict[str, str] | None = None,
+    credentials_file: Path | None = None,
+) -> BrokerSettings:
     host, port, tls = parse_broker_url(url)
-    for option, path in (("--tls-ca", ca_file), ("--tls-cert", cert_file),
-                         ("--tls-key", key_file)):
+    for option, path in (("--tls-ca", ca_file), ("--tls-cert", cert_file), ("--tls-key", key_file)):
         if path is not None and not path.is_file():
             raise BrokerError(f"{option} {path} is not a file")
     if (ca_file or cert_file or key_file) and not tls:
@@ -120,8 +132,9 @@ def broker_settings(url: str, *, client_id: str, ca_file: Path | None = None,
     if (cert_file is None) != (key_file is None):
         raise BrokerError("a client certificate needs both --tls-cert and --tls-key")
     username, password = read_credentials(environ, credentials_file)
-    return BrokerSettings(host, port, tls, ca_file, cert_file, key_file, username, password,
-                          client_id)
+    return BrokerSettings(
+        host, port, tls, ca_file, cert_file, key_file, username, password, client_id
+    )
 
 
 @dataclass
@@ -157,8 +170,12 @@ class MqttLink:
         self._lost_reported = False
         self._stopping = False
         self.started = False
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.settings.client_id,
-                             protocol=mqtt.MQTTv311, clean_session=True)
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=self.settings.client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+        )
         if self.settings.username:
             client.username_pw_set(self.settings.username, self.settings.password)
         if self.settings.tls:
@@ -166,7 +183,8 @@ class MqttLink:
                 client.tls_set(
                     ca_certs=str(self.settings.ca_file) if self.settings.ca_file else None,
                     certfile=str(self.settings.cert_file) if self.settings.cert_file else None,
-                    keyfile=str(self.settings.key_file) if self.settings.key_file else None)
+                    keyfile=str(self.settings.key_file) if self.settings.key_file else None,
+                )
             except (OSError, ValueError) as exc:
                 raise BrokerError(f"TLS set-up failed: {exc}") from None
         client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
@@ -201,10 +219,14 @@ class MqttLink:
         if reason.is_failure:
             hint = ""
             if str(reason) in ("Not authorized", "Bad user name or password"):
-                hint = (f" (user name and password: {ENV_USERNAME} / {ENV_PASSWORD}, else "
-                        f"{CREDENTIALS_FILE} in twin's configuration folder)")
-            self._report_lost(f"the broker {self.settings.address} refused the connection "
-                              f"({reason}){hint}; retrying")
+                hint = (
+                    f" (user name and password: {ENV_USERNAME} / {ENV_PASSWORD}, else "
+                    f"{CREDENTIALS_FILE} in twin's configuration folder)"
+                )
+            self._report_lost(
+                f"the broker {self.settings.address} refused the connection "
+                f"({reason}){hint}; retrying"
+            )
             return
         self.counters.connects += 1
         for topic in self.subscriptions:
@@ -220,8 +242,10 @@ class MqttLink:
         self.connected.clear()
         if was and not self._stopping:
             self.counters.disconnects += 1
-            self._report_lost(f"lost the broker {self.settings.address} ({reason}); "
-                              f"reconnecting every {RECONNECT_MIN_S}-{RECONNECT_MAX_S} s")
+            self._report_lost(
+                f"lost the broker {self.settings.address} ({reason}); "
+                f"reconnecting every {RECONNECT_MIN_S}-{RECONNECT_MAX_S} s"
+            )
 
     def _connect_failed(self, client, userdata) -> None:
         # paho calls this inside its ``except OSError``: the exception is the one handled
@@ -231,11 +255,14 @@ class MqttLink:
             self._report_lost(
                 f"the broker {self.settings.address}'s TLS certificate is not trusted "
                 f"({reason.verify_message}): --tls-ca must name the CA that signed it "
-                f"(and the certificate must name {self.settings.host}); {retry}")
+                f"(and the certificate must name {self.settings.host}); {retry}"
+            )
         elif isinstance(reason, ssl.SSLError):
-            self._report_lost(f"the TLS handshake with {self.settings.address} failed "
-                              f"({reason.reason or reason}): check --tls-ca, --tls-cert and "
-                              f"--tls-key against the broker's TLS settings; {retry}")
+            self._report_lost(
+                f"the TLS handshake with {self.settings.address} failed "
+                f"({reason.reason or reason}): check --tls-ca, --tls-cert and "
+                f"--tls-key against the broker's TLS settings; {retry}"
+            )
         else:
             self._report_lost(f"cannot reach the broker {self.settings.address}; {retry}")
 

@@ -23,53 +23,118 @@ QUALITY_GOOD = 1  # any other integer: the value is not trustworthy
 QUALITY_BAD = 0
 MAX_PAYLOAD_BYTES = 64 * 1024  # far above any metadata message; a larger one is refused
 
-_MECHANICAL = ("LiquidTemperature", "LiquidDifferentialPressure", "LiquidFlow", "LiquidPressure",
-               "Status", "Available", "ValvePosition", "PumpSpeed", "FanSpeed", "DamperPosition",
-               "AirTemperature", "AirDifferentialPressure", "AirRelativeHumidity", "AirFlow",
-               "AirPressure", "LeakDetect", "GenericPoint")
+_MECHANICAL = (
+    "LiquidTemperature",
+    "LiquidDifferentialPressure",
+    "LiquidFlow",
+    "LiquidPressure",
+    "Status",
+    "Available",
+    "ValvePosition",
+    "PumpSpeed",
+    "FanSpeed",
+    "DamperPosition",
+    "AirTemperature",
+    "AirDifferentialPressure",
+    "AirRelativeHumidity",
+    "AirFlow",
+    "AirPressure",
+    "LeakDetect",
+    "GenericPoint",
+)
 _ELECTRICAL = ("Status", "Available", "GenericPoint")
 
 # pointTypes of each objectType's metadata channel (BMS- and integration-published together)
 POINT_TYPES: dict[str, tuple[str, ...]] = {
-    "Rack": ("RackLiquidSupplyTemperature", "RackLiquidReturnTemperature", "RackLiquidFlow",
-             "RackLiquidDifferentialPressure", "RackLiquidDifferentialPressureSp",
-             "RackControlValvePosition", "RackPower", "RackLeakDetect", "RackLeakSensorFault",
-             "RackLeakDetectTray", "RackLiquidIsolationStatus", "RackElectricalIsolationStatus",
-             "RackLiquidIsolationRequest", "RackElectricalIsolationRequest"),
-    "PowerMeter": ("Voltage", "PowerFactor", "Frequency", "ApparentPower", "ActivePower",
-                   "Current", "CurrentLimit", "PhaseCurrent", "GenericPoint"),
+    "Rack": (
+        "RackLiquidSupplyTemperature",
+        "RackLiquidReturnTemperature",
+        "RackLiquidFlow",
+        "RackLiquidDifferentialPressure",
+        "RackLiquidDifferentialPressureSp",
+        "RackControlValvePosition",
+        "RackPower",
+        "RackLeakDetect",
+        "RackLeakSensorFault",
+        "RackLeakDetectTray",
+        "RackLiquidIsolationStatus",
+        "RackElectricalIsolationStatus",
+        "RackLiquidIsolationRequest",
+        "RackElectricalIsolationRequest",
+    ),
+    "PowerMeter": (
+        "Voltage",
+        "PowerFactor",
+        "Frequency",
+        "ApparentPower",
+        "ActivePower",
+        "Current",
+        "CurrentLimit",
+        "PhaseCurrent",
+        "GenericPoint",
+    ),
     **dict.fromkeys(("BESS", "UPS", "ATS", "Generator", "Shunt", "Breaker"), _ELECTRICAL),
     "CDU": (*_MECHANICAL, "LiquidTemperatureSpRequest"),
-    **dict.fromkeys(("CoolingTower", "HX", "CRAH", "CRAC", "AHU", "Chiller", "Tank"),
-                    _MECHANICAL),
+    **dict.fromkeys(("CoolingTower", "HX", "CRAH", "CRAC", "AHU", "Chiller", "Tank"), _MECHANICAL),
     "Valve": ("ValvePosition", "Available", "GenericPoint"),
     "Pump": ("PumpSpeed", "Available", "GenericPoint"),
     "Fan": ("FanSpeed", "Available", "GenericPoint"),
     "Damper": ("DamperPosition", "Available", "GenericPoint"),
-    "Sensor": ("LiquidTemperature", "LiquidDifferentialPressure", "LiquidFlow", "LiquidPressure",
-               "AirTemperature", "AirDifferentialPressure", "AirRelativeHumidity", "AirFlow",
-               "AirPressure", "LeakDetect", "Sound", "Available", "GenericPoint"),
+    "Sensor": (
+        "LiquidTemperature",
+        "LiquidDifferentialPressure",
+        "LiquidFlow",
+        "LiquidPressure",
+        "AirTemperature",
+        "AirDifferentialPressure",
+        "AirRelativeHumidity",
+        "AirFlow",
+        "AirPressure",
+        "LeakDetect",
+        "Sound",
+        "Available",
+        "GenericPoint",
+    ),
     "GenericObject": (*_MECHANICAL, "LiquidTemperatureSpRequest", "Sound"),
-    "System": ("HeartbeatTimestampBms", "HeartbeatEchoBms", "HeartbeatTimestampIntegration",
-               "HeartbeatEchoIntegration", "Status", "Available", "GenericPoint"),
+    "System": (
+        "HeartbeatTimestampBms",
+        "HeartbeatEchoBms",
+        "HeartbeatTimestampIntegration",
+        "HeartbeatEchoIntegration",
+        "Status",
+        "Available",
+        "GenericPoint",
+    ),
 }
 
 # pointTypes an integration publishes (the BMS publishes their metadata with `integration`)
-INTEGRATION_POINT_TYPES = frozenset({
-    "RackLeakDetectTray", "RackLiquidIsolationRequest", "RackElectricalIsolationRequest",
-    "LiquidTemperatureSpRequest", "HeartbeatTimestampIntegration", "HeartbeatEchoIntegration"})
+INTEGRATION_POINT_TYPES = frozenset(
+    {
+        "RackLeakDetectTray",
+        "RackLiquidIsolationRequest",
+        "RackElectricalIsolationRequest",
+        "LiquidTemperatureSpRequest",
+        "HeartbeatTimestampIntegration",
+        "HeartbeatEchoIntegration",
+    }
+)
 
 # engUnit the spec fixes for a pointType (others only name a typical unit)
 FIXED_UNITS = {
-    "RackLiquidSupplyTemperature": "C", "RackLiquidReturnTemperature": "C",
-    "RackLiquidFlow": "LPM", "RackLiquidDifferentialPressure": "kPa",
-    "RackControlValvePosition": "%", "RackPower": "kW", "LiquidTemperature": "C",
+    "RackLiquidSupplyTemperature": "C",
+    "RackLiquidReturnTemperature": "C",
+    "RackLiquidFlow": "LPM",
+    "RackLiquidDifferentialPressure": "kPa",
+    "RackControlValvePosition": "%",
+    "RackPower": "kW",
+    "LiquidTemperature": "C",
     "LiquidTemperatureSpRequest": "C",
 }
 
 
-def value_topic(object_type: str, point_type: str, tag_path: str,
-                publisher: str = BMS_PUBLISHER) -> str:
+def value_topic(
+    object_type: str, point_type: str, tag_path: str, publisher: str = BMS_PUBLISHER
+) -> str:
     return f"{ROOT}/{publisher}/{VALUE}/{object_type}/{point_type}/{tag_path}"
 
 
@@ -111,8 +176,10 @@ def parse_topic(topic: str) -> Topic:
 def encode_value(value: float | None, timestamp_ms: int, quality: int) -> bytes:
     if value is not None and not math.isfinite(value):
         value, quality = None, QUALITY_BAD  # no valid reading: null, never NaN in JSON
-    return json.dumps({"value": value, "timestamp": int(timestamp_ms), "quality": int(quality)},
-                      separators=(",", ":")).encode()
+    return json.dumps(
+        {"value": value, "timestamp": int(timestamp_ms), "quality": int(quality)},
+        separators=(",", ":"),
+    ).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +222,9 @@ def decode_metadata(payload: bytes, topic: Topic) -> dict:
     if has_unit and not isinstance(data["engUnit"], str):
         raise MessageError("engUnit is not a string")
     for key in ("processArea", "servesId"):
-        if key in data and not (isinstance(data[key], list)
-                                and all(isinstance(v, str) for v in data[key])):
+        if key in data and not (
+            isinstance(data[key], list) and all(isinstance(v, str) for v in data[key])
+        ):
             raise MessageError(f"{key} is not a list of strings")
     return data
 

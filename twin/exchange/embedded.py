@@ -27,24 +27,26 @@ class EmbeddedBroker:
         except ImportError:
             raise EmbeddedBrokerError(
                 "--broker embedded needs the optional amqtt broker: pip install "
-                "'twin[broker]' (or run Eclipse Mosquitto and give mqtt://HOST:PORT)") from None
+                "'twin[broker]' (or run Eclipse Mosquitto and give mqtt://HOST:PORT)"
+            ) from None
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 raise EmbeddedBrokerError(
                     f"--broker embedded: port {port} on 127.0.0.1 is taken (another broker "
-                    f"runs?); connect to it with --broker mqtt://127.0.0.1:{port}")
+                    f"runs?); connect to it with --broker mqtt://127.0.0.1:{port}"
+                )
         self.port = port
         self._config = {
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
-                        {"allow_anonymous": True}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
         }
         self._broker_class = Broker
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="embedded-mqtt-broker",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="embedded-mqtt-broker", daemon=True)
 
     @property
     def url(self) -> str:
@@ -67,8 +69,7 @@ class EmbeddedBroker:
         if not self._ready.wait(START_TIMEOUT_S):
             raise EmbeddedBrokerError("--broker embedded: the broker did not start")
         if self._error is not None:
-            raise EmbeddedBrokerError(f"--broker embedded: the broker did not start: "
-                                      f"{self._error}")
+            raise EmbeddedBrokerError(f"--broker embedded: the broker did not start: {self._error}")
 
     def stop(self) -> None:
         if not self._thread.is_alive():

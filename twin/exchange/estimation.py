@@ -97,17 +97,32 @@ DRIFT_NAMED = 0.1
 COMMON_SHARE = 0.5
 
 DRIFT_TAGS = {
-    "series_resistance": ("shadow.drift_series_resistance",
-                          "secondary series resistance over its limit: clogging"),
+    "series_resistance": (
+        "shadow.drift_series_resistance",
+        "secondary series resistance over its limit: clogging",
+    ),
     "exchanger_ua": ("shadow.drift_exchanger_ua", "exchanger UA under its limit: fouling"),
-    "supply_offset": ("shadow.drift_supply_offset",
-                      "CDU supply and rack inlet sensors disagree"),
+    "supply_offset": ("shadow.drift_supply_offset", "CDU supply and rack inlet sensors disagree"),
     "flow_offset": ("shadow.drift_flow_offset", "CDU flow and racks' flow sensors disagree"),
 }
-SHORT_NAMES = {"series_resistance": "resistance", "exchanger_ua": "UA",
-               "supply_offset": "supply offset", "flow_offset": "flow offset"}
-RECORD_COLUMNS = ("time_s", "component", "quantity", "unit", "value", "band_low",
-                  "band_high", "design", "ratio", "alarm")
+SHORT_NAMES = {
+    "series_resistance": "resistance",
+    "exchanger_ua": "UA",
+    "supply_offset": "supply offset",
+    "flow_offset": "flow offset",
+}
+RECORD_COLUMNS = (
+    "time_s",
+    "component",
+    "quantity",
+    "unit",
+    "value",
+    "band_low",
+    "band_high",
+    "design",
+    "ratio",
+    "alarm",
+)
 
 
 @dataclass(frozen=True)
@@ -153,16 +168,29 @@ class ShadowEstimation:
         self.cdu_racks = [np.flatnonzero(self.rack_cdu == k) for k in range(topo.cdu_count)]
         self.tcs = sim.tcs
         c = sim.cdus
-        self.curves = [PumpCurve(float(c.shutoff_head_kpa[k]), float(c.curve_a_kpa_per_lpm2[k]))
-                       for k in range(topo.cdu_count)]
+        self.curves = [
+            PumpCurve(float(c.shutoff_head_kpa[k]), float(c.curve_a_kpa_per_lpm2[k]))
+            for k in range(topo.cdu_count)
+        ]
         self.cold_rate_full_kw_per_k = c.facility_design_flow_kg_per_s * sim.fw_cp / 1e3
-        design_flow = np.bincount(self.rack_cdu, weights=sim.racks.design_flow_lpm,
-                                  minlength=topo.cdu_count)
-        cdu = {q: _indices(shadow, f"cdu.{q}", self.cdu_names)
-               for q in ("flow_lpm", "dp_kpa", "pump_speed_pct", "supply_temp_c",
-                         "return_temp_c", "valve_pct")}
-        rack = {q: _indices(shadow, f"rack.{q}", self.rack_names)
-                for q in ("supply_temp_c", "return_temp_c", "flow_lpm", "dp_kpa")}
+        design_flow = np.bincount(
+            self.rack_cdu, weights=sim.racks.design_flow_lpm, minlength=topo.cdu_count
+        )
+        cdu = {
+            q: _indices(shadow, f"cdu.{q}", self.cdu_names)
+            for q in (
+                "flow_lpm",
+                "dp_kpa",
+                "pump_speed_pct",
+                "supply_temp_c",
+                "return_temp_c",
+                "valve_pct",
+            )
+        }
+        rack = {
+            q: _indices(shadow, f"rack.{q}", self.rack_names)
+            for q in ("supply_temp_c", "return_temp_c", "flow_lpm", "dp_kpa")
+        }
         self.cdu_points, self.rack_points = cdu, rack
         fws = [i for i, p in enumerate(shadow.points) if p.quantity == "plant.fws_supply_c"]
         self.fws_point = fws[0] if fws else -1
@@ -171,23 +199,46 @@ class ShadowEstimation:
             mine = {}
             if min(cdu["flow_lpm"][k], cdu["dp_kpa"][k], cdu["pump_speed_pct"][k]) >= 0:
                 mine["series_resistance"] = series_resistance_tracker(
-                    name, float(c.hx_k_kpa_per_lpm2[k]), RESISTANCE_HIGH_RATIO,
-                    memory_s=RESISTANCE_MEMORY_S, confirm_s=CONFIRM_S)
-            if (min(cdu["flow_lpm"][k], cdu["supply_temp_c"][k], cdu["return_temp_c"][k],
-                    cdu["valve_pct"][k], self.fws_point) >= 0):
+                    name,
+                    float(c.hx_k_kpa_per_lpm2[k]),
+                    RESISTANCE_HIGH_RATIO,
+                    memory_s=RESISTANCE_MEMORY_S,
+                    confirm_s=CONFIRM_S,
+                )
+            if (
+                min(
+                    cdu["flow_lpm"][k],
+                    cdu["supply_temp_c"][k],
+                    cdu["return_temp_c"][k],
+                    cdu["valve_pct"][k],
+                    self.fws_point,
+                )
+                >= 0
+            ):
                 mine["exchanger_ua"] = exchanger_ua_tracker(
-                    name, float(c.hx_ua_w_per_k[k]) / 1e3, UA_LOW_RATIO,
-                    memory_s=UA_MEMORY_S, confirm_s=CONFIRM_S)
+                    name,
+                    float(c.hx_ua_w_per_k[k]) / 1e3,
+                    UA_LOW_RATIO,
+                    memory_s=UA_MEMORY_S,
+                    confirm_s=CONFIRM_S,
+                )
             racks = self.cdu_racks[k]
             if cdu["supply_temp_c"][k] >= 0 and np.any(rack["supply_temp_c"][racks] >= 0):
                 mine["supply_offset"] = sensor_offset_tracker(
-                    f"{name} supply vs rack inlet", SUPPLY_OFFSET_LIMIT_K, "K",
-                    memory_s=OFFSET_MEMORY_S, confirm_s=CONFIRM_S)
-            if cdu["flow_lpm"][k] >= 0 and np.all(rack["flow_lpm"][racks] >= 0) \
-                    and racks.size:
+                    f"{name} supply vs rack inlet",
+                    SUPPLY_OFFSET_LIMIT_K,
+                    "K",
+                    memory_s=OFFSET_MEMORY_S,
+                    confirm_s=CONFIRM_S,
+                )
+            if cdu["flow_lpm"][k] >= 0 and np.all(rack["flow_lpm"][racks] >= 0) and racks.size:
                 mine["flow_offset"] = sensor_offset_tracker(
-                    f"{name} flow vs racks' flow", FLOW_OFFSET_LIMIT * float(design_flow[k]),
-                    "L/min", memory_s=OFFSET_MEMORY_S, confirm_s=CONFIRM_S)
+                    f"{name} flow vs racks' flow",
+                    FLOW_OFFSET_LIMIT * float(design_flow[k]),
+                    "L/min",
+                    memory_s=OFFSET_MEMORY_S,
+                    confirm_s=CONFIRM_S,
+                )
             for tracker in mine.values():
                 tracker.keep_history = False
             self.trackers.append(mine)
@@ -210,17 +261,22 @@ class ShadowEstimation:
         self._record_writer = None
 
     def _name_partners(self) -> None:
-        for index, words in ((self.cdu_points["supply_temp_c"], "its racks' inlet"),
-                             (self.cdu_points["return_temp_c"],
-                              "the energy balance across the CDU (supply + racks' heat)"),
-                             (self.cdu_points["flow_lpm"], "its racks' summed flow"),
-                             (self.cdu_points["dp_kpa"], "its racks' differential pressure"),
-                             (self.rack_points["supply_temp_c"], "its CDU's supply"),
-                             (self.rack_points["return_temp_c"],
-                              "the energy balance across the rack (inlet + its heat)"),
-                             (self.rack_points["flow_lpm"],
-                              "its CDU's flow less the other racks'"),
-                             (self.rack_points["dp_kpa"], "its CDU's differential pressure")):
+        for index, words in (
+            (self.cdu_points["supply_temp_c"], "its racks' inlet"),
+            (
+                self.cdu_points["return_temp_c"],
+                "the energy balance across the CDU (supply + racks' heat)",
+            ),
+            (self.cdu_points["flow_lpm"], "its racks' summed flow"),
+            (self.cdu_points["dp_kpa"], "its racks' differential pressure"),
+            (self.rack_points["supply_temp_c"], "its CDU's supply"),
+            (
+                self.rack_points["return_temp_c"],
+                "the energy balance across the rack (inlet + its heat)",
+            ),
+            (self.rack_points["flow_lpm"], "its CDU's flow less the other racks'"),
+            (self.rack_points["dp_kpa"], "its CDU's differential pressure"),
+        ):
             for i in index[index >= 0]:
                 self.partner_name[int(i)] = words
 
@@ -229,7 +285,8 @@ class ShadowEstimation:
     def _rate_w_per_k(self, flow_lpm: np.ndarray, temp_c: np.ndarray) -> np.ndarray:
         """The coolant's capacity rate; 0 where the flow is not measured."""
         return self.tcs.heat_capacity_rate_w_per_k(
-            np.nan_to_num(flow_lpm, nan=0.0), np.nan_to_num(temp_c, nan=UNMEASURED_PROPERTY_C))
+            np.nan_to_num(flow_lpm, nan=0.0), np.nan_to_num(temp_c, nan=UNMEASURED_PROPERTY_C)
+        )
 
     def _partners(self, values: np.ndarray, ok: np.ndarray, snapshot: Snapshot) -> np.ndarray:
         """Each point's redundant estimate from the other sensors (NaN: none)."""
@@ -267,21 +324,23 @@ class ShadowEstimation:
         # energy balances: the heat the racks' liquid takes (their measured power drives
         # the model) and the pumps' heat, carried by the measured flow
         rack_heat_w = snapshot.racks.liquid_heat_kw * 1e3
-        cdu_heat_w = (np.bincount(rc, weights=rack_heat_w, minlength=m)
-                      + snapshot.cdus.pump_power_kw * 1e3)
+        cdu_heat_w = (
+            np.bincount(rc, weights=rack_heat_w, minlength=m) + snapshot.cdus.pump_power_kw * 1e3
+        )
         cdu_return = _take(values, ok, cdu["return_temp_c"])
         hot = self._rate_w_per_k(cdu_flow, cdu_return)
         with np.errstate(invalid="ignore", divide="ignore"):
             put(cdu["return_temp_c"], np.where(hot > 0, cdu_supply + cdu_heat_w / hot, np.nan))
             rack_rate = self._rate_w_per_k(rack_flow, rack_supply)
-            put(rack["return_temp_c"],
-                np.where(rack_rate > 0, rack_supply + rack_heat_w / rack_rate, np.nan))
+            put(
+                rack["return_temp_c"],
+                np.where(rack_rate > 0, rack_supply + rack_heat_w / rack_rate, np.nan),
+            )
         return out
 
     # ------------------------------------------------------------------ update
 
-    def update(self, t: float, snapshot: Snapshot, modelled: np.ndarray,
-               use: np.ndarray) -> None:
+    def update(self, t: float, snapshot: Snapshot, modelled: np.ndarray, use: np.ndarray) -> None:
         """One evaluation: ``use`` marks the fresh, good measurements."""
         shadow = self.shadow
         measured = shadow.measured
@@ -292,11 +351,13 @@ class ShadowEstimation:
         has = np.isfinite(residual)
         delta = np.where(has, residual - self.recent_mean, 0.0)
         self.recent_mean += weight * delta
-        self.recent_var = np.where(has, (1 - weight) * (self.recent_var + weight * delta**2),
-                                   self.recent_var)
+        self.recent_var = np.where(
+            has, (1 - weight) * (self.recent_var + weight * delta**2), self.recent_var
+        )
         readable = np.isfinite(modelled)
-        self.partner_residual = (self._partners(measured, use, snapshot)
-                                 - self._partners(modelled, readable, snapshot))
+        self.partner_residual = self._partners(measured, use, snapshot) - self._partners(
+            modelled, readable, snapshot
+        )
         if t < self.warmup_s:
             return
         self._track(t, snapshot, measured, use)
@@ -307,8 +368,9 @@ class ShadowEstimation:
             self._next_record_s = t + RECORD_EVERY_S
             self._write_record(t)
 
-    def _follow_changes(self, t: float, measured: np.ndarray, modelled: np.ndarray,
-                        use: np.ndarray) -> None:
+    def _follow_changes(
+        self, t: float, measured: np.ndarray, modelled: np.ndarray, use: np.ndarray
+    ) -> None:
         changed = use & ((measured != self.last_value) | np.isnan(self.changed_at_s))
         self.last_value[changed] = measured[changed]
         self.changed_at_s[changed] = t
@@ -318,8 +380,7 @@ class ShadowEstimation:
         self.model_low[held] = np.fmin(self.model_low[held], modelled[held])
         self.model_high[held] = np.fmax(self.model_high[held], modelled[held])
 
-    def _track(self, t: float, snapshot: Snapshot, measured: np.ndarray,
-               use: np.ndarray) -> None:
+    def _track(self, t: float, snapshot: Snapshot, measured: np.ndarray, use: np.ndarray) -> None:
         cdu, rack = self.cdu_points, self.rack_points
         flow = _take(measured, use, cdu["flow_lpm"])
         dp = _take(measured, use, cdu["dp_kpa"])
@@ -327,16 +388,17 @@ class ShadowEstimation:
         supply = _take(measured, use, cdu["supply_temp_c"])
         ret = _take(measured, use, cdu["return_temp_c"])
         valve = _take(measured, use, cdu["valve_pct"]) / 100.0
-        fws = (measured[self.fws_point] if self.fws_point >= 0 and use[self.fws_point]
-               else math.nan)
+        fws = measured[self.fws_point] if self.fws_point >= 0 and use[self.fws_point] else math.nan
         rack_supply = _take(measured, use, rack["supply_temp_c"])
         rack_flow = _take(measured, use, rack["flow_lpm"])
         rack_dp = _take(measured, use, rack["dp_kpa"])
         running = snapshot.cdus.pumps_running
         hot = self._rate_w_per_k(flow, ret) / 1e3
         m = len(self.cdu_names)
-        heat_kw = (np.bincount(self.rack_cdu, weights=snapshot.racks.liquid_heat_kw,
-                               minlength=m) + snapshot.cdus.pump_power_kw)
+        heat_kw = (
+            np.bincount(self.rack_cdu, weights=snapshot.racks.liquid_heat_kw, minlength=m)
+            + snapshot.cdus.pump_power_kw
+        )
         # a sample is used only where the redundant sensors agree: a sensor fault must
         # not pass for a drift of the process
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -345,33 +407,49 @@ class ShadowEstimation:
         for k, trackers in enumerate(self.trackers):
             racks = self.cdu_racks[k]
             inlet = rack_supply[racks]
-            supply_agrees = not (np.isfinite(inlet).any() and abs(
-                supply[k] - np.nanmean(inlet)) > SUPPLY_OFFSET_LIMIT_K)
+            supply_agrees = not (
+                np.isfinite(inlet).any()
+                and abs(supply[k] - np.nanmean(inlet)) > SUPPLY_OFFSET_LIMIT_K
+            )
             flows = rack_flow[racks]
-            flow_agrees = not (np.isfinite(flows).all() and abs(
-                flow[k] - flows.sum()) > self.trackers_limit(k, "flow_offset"))
+            flow_agrees = not (
+                np.isfinite(flows).all()
+                and abs(flow[k] - flows.sum()) > self.trackers_limit(k, "flow_offset")
+            )
             dps = rack_dp[racks]
-            dp_agrees = not (np.isfinite(dps).any() and abs(
-                dp[k] - np.nanmean(dps)) > DP_AGREE_KPA)
+            dp_agrees = not (np.isfinite(dps).any() and abs(dp[k] - np.nanmean(dps)) > DP_AGREE_KPA)
             tracker = trackers.get("series_resistance")
-            if tracker is not None and np.isfinite(flow[k] + dp[k] + speed[k]) \
-                    and flow_agrees and dp_agrees:
-                sample = series_resistance_sample(self.curves[k], float(flow[k]),
-                                                  float(speed[k]), int(running[k]), float(dp[k]))
+            if (
+                tracker is not None
+                and np.isfinite(flow[k] + dp[k] + speed[k])
+                and flow_agrees
+                and dp_agrees
+            ):
+                sample = series_resistance_sample(
+                    self.curves[k], float(flow[k]), float(speed[k]), int(running[k]), float(dp[k])
+                )
                 tracker.update(t, *sample)
             tracker = trackers.get("exchanger_ua")
-            if tracker is not None and np.isfinite(supply[k] + ret[k] + valve[k] + fws) \
-                    and supply_agrees and flow_agrees and heat_agrees[k]:
-                sample = exchanger_ua_sample(float(ret[k]), float(supply[k]), float(hot[k]),
-                                             float(fws),
-                                             float(valve[k] * self.cold_rate_full_kw_per_k[k]))
+            if (
+                tracker is not None
+                and np.isfinite(supply[k] + ret[k] + valve[k] + fws)
+                and supply_agrees
+                and flow_agrees
+                and heat_agrees[k]
+            ):
+                sample = exchanger_ua_sample(
+                    float(ret[k]),
+                    float(supply[k]),
+                    float(hot[k]),
+                    float(fws),
+                    float(valve[k] * self.cold_rate_full_kw_per_k[k]),
+                )
                 tracker.update(t, *sample)
             tracker = trackers.get("supply_offset")
             if tracker is not None and np.isfinite(supply[k]) and np.isfinite(inlet).any():
                 tracker.update(t, 1.0, float(supply[k] - np.nanmean(inlet)))
             tracker = trackers.get("flow_offset")
-            if tracker is not None and np.isfinite(flow[k]) \
-                    and np.isfinite(rack_flow[racks]).all():
+            if tracker is not None and np.isfinite(flow[k]) and np.isfinite(rack_flow[racks]).all():
                 tracker.update(t, 1.0, float(flow[k] - rack_flow[racks].sum()))
 
     def trackers_limit(self, cdu: int, quantity: str) -> float:
@@ -388,9 +466,19 @@ class ShadowEstimation:
                 if not tracker.history:
                     continue
                 e = tracker.history[-1]
-                out.append(TrackedValue(self.cdu_names[k], quantity, tracker.unit, e.value,
-                                        e.value - 2 * e.std, e.value + 2 * e.std,
-                                        tracker.design, e.ratio, tracker.alarm))
+                out.append(
+                    TrackedValue(
+                        self.cdu_names[k],
+                        quantity,
+                        tracker.unit,
+                        e.value,
+                        e.value - 2 * e.std,
+                        e.value + 2 * e.std,
+                        tracker.design,
+                        e.ratio,
+                        tracker.alarm,
+                    )
+                )
         return out
 
     @staticmethod
@@ -417,8 +505,9 @@ class ShadowEstimation:
         by_cdu: dict[str, list[TrackedValue]] = {}
         for v in values:
             by_cdu.setdefault(v.component, []).append(v)
-        drift = {c: max(self._drift_share(v.quantity, v.ratio) for v in vs)
-                 for c, vs in by_cdu.items()}
+        drift = {
+            c: max(self._drift_share(v.quantity, v.ratio) for v in vs) for c, vs in by_cdu.items()
+        }
         shown = sorted(by_cdu, key=lambda c: -drift[c])[:PRINTED_CDUS]
         parts = [f"{c} " + ", ".join(self._short(v) for v in by_cdu[c]) for c in shown]
         rest = len(by_cdu) - len(shown)
@@ -426,18 +515,29 @@ class ShadowEstimation:
         if rest:
             most = max(drift[c] for c in by_cdu if c not in shown)
             more = f"; {rest} more CDUs, none more than {100 * most:.0f} % of the way to a limit"
-        return (f"drift estimates (resistance and UA over design, ± their band): "
-                f"{'; '.join(parts)}{more}")
+        return (
+            f"drift estimates (resistance and UA over design, ± their band): "
+            f"{'; '.join(parts)}{more}"
+        )
 
     def drift_alarm(self, quantity: str) -> np.ndarray:
         """1 per CDU whose ``quantity`` tracker is in alarm (the alarm engine reads it)."""
-        return np.array([1.0 if (t := trackers.get(quantity)) is not None and t.alarm
-                         else 0.0 for trackers in self.trackers])
+        return np.array(
+            [
+                1.0 if (t := trackers.get(quantity)) is not None and t.alarm else 0.0
+                for trackers in self.trackers
+            ]
+        )
 
     def alarms_raised(self) -> int:
         """Drift alarms raised so far (cleared ones included)."""
-        return sum(1 for trackers in self.trackers for tracker in trackers.values()
-                   for _, text in tracker.alarms if not text.endswith("(cleared)"))
+        return sum(
+            1
+            for trackers in self.trackers
+            for tracker in trackers.values()
+            for _, text in tracker.alarms
+            if not text.endswith("(cleared)")
+        )
 
     def alarm_text(self, tag: str, cdu: int) -> str:
         for quantity, (drift_tag, description) in DRIFT_TAGS.items():
@@ -453,11 +553,18 @@ class ShadowEstimation:
         for quantity, (tag, description) in DRIFT_TAGS.items():
             if not any(quantity in t for t in self.trackers):
                 continue
-            points.append(AlarmPoint(
-                tag, description, "", tuple(self.cdu_names),
-                lambda s, quantity=quantity: current().drift_alarm(quantity),
-                (Limit(Condition.ON, 1.0, Priority.MEDIUM),), source_kind="cdu",
-                source_index=np.arange(len(self.cdu_names))))
+            points.append(
+                AlarmPoint(
+                    tag,
+                    description,
+                    "",
+                    tuple(self.cdu_names),
+                    lambda s, quantity=quantity: current().drift_alarm(quantity),
+                    (Limit(Condition.ON, 1.0, Priority.MEDIUM),),
+                    source_kind="cdu",
+                    source_index=np.arange(len(self.cdu_names)),
+                )
+            )
         return points
 
     # ------------------------------------------------------------------ cause
@@ -469,34 +576,43 @@ class ShadowEstimation:
         p = shadow.points[point]
         unit = {"C": "K"}.get(p.eng_unit, p.eng_unit)
         modelled = float(self.modelled[point])
-        floor = max(float(shadow.floor_abs[point]),
-                    float(shadow.floor_rel[point]) * abs(modelled)
-                    if math.isfinite(modelled) else 0.0)
+        floor = max(
+            float(shadow.floor_abs[point]),
+            float(shadow.floor_rel[point]) * abs(modelled) if math.isfinite(modelled) else 0.0,
+        )
         sigma = float(np.fmax(shadow.sigma[point], floor))
         held_s = t - self.changed_at_s[point]
         moved = self.model_high[point] - self.model_low[point]
         if held_s >= STUCK_MIN_S and moved >= STUCK_MODEL_MOVE * sigma:
-            return (f"likely sensor fault (stuck): {self.last_value[point]:.4g} "
-                    f"{p.eng_unit} unchanged for {held_s / 60:.0f} min while the model "
-                    f"moved {moved:.1f} {unit}")
+            return (
+                f"likely sensor fault (stuck): {self.last_value[point]:.4g} "
+                f"{p.eng_unit} unchanged for {held_s / 60:.0f} min while the model "
+                f"moved {moved:.1f} {unit}"
+            )
         partner = self.partner_residual[point]
         drifting = self._drifting(point)
         common = self._common(point, mean_residual)
         if common:
             return f"likely a process or model difference common to {common}" + (
-                f"; {drifting}" if drifting else "")
+                f"; {drifting}" if drifting else ""
+            )
         if math.isfinite(partner):
             name = self.partner_name[point]
             if abs(partner) <= max(2.0 * sigma, AGREE_SHARE * abs(mean_residual)):
                 spread = math.sqrt(self.recent_var[point])
                 if spread > NOISE_RATIO * sigma and abs(self.recent_mean[point]) < spread:
-                    return (f"likely sensor fault (noise): spread ±{spread:.2g} {unit} "
-                            f"against a band of {sigma:.2g}, while {name} agrees with the "
-                            f"model ({partner:+.1f} {unit})")
-                return (f"likely sensor fault (offset {mean_residual:+.1f} {unit}): {name} "
-                        f"agrees with the model ({partner:+.1f} {unit})")
-            return (f"likely process fault: {name} shows it too ({partner:+.1f} {unit})"
-                    + (f"; {drifting}" if drifting else ""))
+                    return (
+                        f"likely sensor fault (noise): spread ±{spread:.2g} {unit} "
+                        f"against a band of {sigma:.2g}, while {name} agrees with the "
+                        f"model ({partner:+.1f} {unit})"
+                    )
+                return (
+                    f"likely sensor fault (offset {mean_residual:+.1f} {unit}): {name} "
+                    f"agrees with the model ({partner:+.1f} {unit})"
+                )
+            return f"likely process fault: {name} shows it too ({partner:+.1f} {unit})" + (
+                f"; {drifting}" if drifting else ""
+            )
         if drifting:
             return f"likely process fault: {drifting}"
         return "sensor or process not told: no redundant measurement of this point"
@@ -506,13 +622,17 @@ class ShadowEstimation:
         on other components) show a recent residual beyond their band the same way."""
         shadow = self.shadow
         quantity = shadow.points[point].quantity
-        peers = np.array([i for i, p in enumerate(shadow.points)
-                          if p.quantity == quantity and i != point], dtype=np.int64)
+        peers = np.array(
+            [i for i, p in enumerate(shadow.points) if p.quantity == quantity and i != point],
+            dtype=np.int64,
+        )
         if peers.size < 2:
             return ""
         modelled = np.abs(self.modelled[peers])
-        band = np.fmax(shadow.sigma[peers], np.fmax(
-            shadow.floor_abs[peers], shadow.floor_rel[peers] * np.nan_to_num(modelled)))
+        band = np.fmax(
+            shadow.sigma[peers],
+            np.fmax(shadow.floor_abs[peers], shadow.floor_rel[peers] * np.nan_to_num(modelled)),
+        )
         same = np.sign(self.recent_mean[peers]) == np.sign(mean_residual)
         count = int(np.count_nonzero(same & (np.abs(self.recent_mean[peers]) > band)))
         if count < COMMON_SHARE * peers.size:
@@ -539,8 +659,10 @@ class ShadowEstimation:
             if share >= best and abs(e.value - tracker.design) > 2 * e.std:
                 best = share
                 if quantity == "exchanger_ua":
-                    words = (f"{tracker.name} {100 * (1 - e.ratio):.0f} % below design: "
-                             f"{tracker.meaning_low}")
+                    words = (
+                        f"{tracker.name} {100 * (1 - e.ratio):.0f} % below design: "
+                        f"{tracker.meaning_low}"
+                    )
                 else:
                     words = f"{tracker.name} {e.ratio:.2f} x design: {tracker.meaning_high}"
         return words
@@ -557,10 +679,20 @@ class ShadowEstimation:
 
     def _write_record(self, t: float) -> None:
         for v in self.values():
-            self._record_writer.writerow([
-                f"{t:g}", v.component, v.quantity, v.unit, f"{v.value:.6g}",
-                f"{v.band_low:.6g}", f"{v.band_high:.6g}", f"{v.design:.6g}",
-                f"{v.ratio:.6g}", v.alarm or ""])
+            self._record_writer.writerow(
+                [
+                    f"{t:g}",
+                    v.component,
+                    v.quantity,
+                    v.unit,
+                    f"{v.value:.6g}",
+                    f"{v.band_low:.6g}",
+                    f"{v.band_high:.6g}",
+                    f"{v.design:.6g}",
+                    f"{v.ratio:.6g}",
+                    v.alarm or "",
+                ]
+            )
         self._record_file.flush()
 
     def close(self) -> None:

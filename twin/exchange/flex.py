@@ -136,7 +136,8 @@ class TargetRequest(_Data):
     interval: Interval
     feed_tags: list[str] = Field(default_factory=list, max_length=MAX_TARGETS)
     load_constraint: PowerValue | None = Field(
-        description="null: the feed goes back to its unconstrained default")
+        description="null: the feed goes back to its unconstrained default"
+    )
     strategy: Strategy = Strategy()
 
 
@@ -162,8 +163,9 @@ class LoadTargetEvent(BaseModel):
     data: SetLoadTargetData | str
 
 
-def parse_load_target(topic: str, payload: bytes, isv: str, verify_key: Any = None
-                      ) -> tuple[LoadTargetEvent, SetLoadTargetData]:
+def parse_load_target(
+    topic: str, payload: bytes, isv: str, verify_key: Any = None
+) -> tuple[LoadTargetEvent, SetLoadTargetData]:
     """A load-target event from ``isv`` on its topic and its data, or FlexMessageError.
     With ``verify_key`` (the ISV's public key) ``data`` must be JWS-signed with it (ES256
     or RS256); without, it must be a plaintext object."""
@@ -179,27 +181,27 @@ def parse_load_target(topic: str, payload: bytes, isv: str, verify_key: Any = No
         event = LoadTargetEvent.model_validate(document)
     except ValidationError as exc:
         raise FlexMessageError(_first_error(exc)) from None
-    if SOURCE.match(event.source).group(2) != isv or not event.source.startswith(
-            "//grid/v1/isv/"):
-        raise FlexMessageError(f"source {event.source} is not //grid/v1/isv/{isv}, the ISV "
-                               "whose topic it came on")
+    if SOURCE.match(event.source).group(2) != isv or not event.source.startswith("//grid/v1/isv/"):
+        raise FlexMessageError(
+            f"source {event.source} is not //grid/v1/isv/{isv}, the ISV whose topic it came on"
+        )
     data = event.data
     if isinstance(data, str):
         if not JWS.match(data):
             raise FlexMessageError("data is neither a load-target object nor a JWS string")
         if verify_key is None:
-            raise FlexMessageError("data is JWS-signed and no --jws-verify-key was given "
-                                   "to verify it")
+            raise FlexMessageError(
+                "data is JWS-signed and no --jws-verify-key was given to verify it"
+            )
         data = _verified(data, verify_key)
     elif verify_key is not None:
-        raise FlexMessageError("data is not signed; with --jws-verify-key only JWS-signed "
-                               "data is taken")
+        raise FlexMessageError(
+            "data is not signed; with --jws-verify-key only JWS-signed data is taken"
+        )
     for k, target in enumerate(data.targets):
         interval = target.interval
-        if (interval.start_time and interval.end_time
-                and interval.end_time <= interval.start_time):
-            raise FlexMessageError(f"targets.{k}.interval: end_time must lie after "
-                                   "start_time")
+        if interval.start_time and interval.end_time and interval.end_time <= interval.start_time:
+            raise FlexMessageError(f"targets.{k}.interval: end_time must lie after start_time")
         if target.load_constraint is not None and target.load_constraint.value <= 0:
             raise FlexMessageError(f"targets.{k}.load_constraint.value must be above 0")
     return event, data
@@ -232,20 +234,22 @@ def load_key(path, *, private: bool) -> Any:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ec, rsa
     except ImportError:
-        raise ValueError("JWS keys need PyJWT with cryptography: pip install "
-                         "'twin[flex]'") from None
+        raise ValueError(
+            "JWS keys need PyJWT with cryptography: pip install 'twin[flex]'"
+        ) from None
     try:
         text = path.read_bytes()
-        key = (serialization.load_pem_private_key(text, password=None) if private
-               else serialization.load_pem_public_key(text))
+        key = (
+            serialization.load_pem_private_key(text, password=None)
+            if private
+            else serialization.load_pem_public_key(text)
+        )
     except (OSError, ValueError, TypeError) as exc:
         kind = "private" if private else "public"
-        raise ValueError(f"{path} is not a readable unencrypted PEM {kind} key "
-                         f"({exc})") from None
+        raise ValueError(f"{path} is not a readable unencrypted PEM {kind} key ({exc})") from None
     if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
         if key.curve.name != "secp256r1":
-            raise ValueError(f"{path}: an EC key must be on P-256 for ES256, not "
-                             f"{key.curve.name}")
+            raise ValueError(f"{path}: an EC key must be on P-256 for ES256, not {key.curve.name}")
     elif not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
         raise ValueError(f"{path}: the key must be EC P-256 (ES256) or RSA (RS256)")
     return key
@@ -257,8 +261,12 @@ def sign(data: dict[str, Any], key: Any, kid: str) -> str:
     from cryptography.hazmat.primitives.asymmetric import ec
 
     algorithm = "ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "RS256"
-    return jwt.PyJWS().encode(json.dumps(data, separators=(",", ":")).encode(), key,
-                              algorithm=algorithm, headers={"kid": kid})
+    return jwt.PyJWS().encode(
+        json.dumps(data, separators=(",", ":")).encode(),
+        key,
+        algorithm=algorithm,
+        headers={"kid": kid},
+    )
 
 
 def iso(epoch_ms: float) -> str:
@@ -276,12 +284,26 @@ def traceparent(trace_id: str | None = None) -> str:
     return f"00-{trace_id or uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
 
 
-def envelope(event_type: str, source: str, subject: str, time_ms: float,
-             data: dict[str, Any] | str, *, trace_id: str | None = None,
-             correlation_id: str | None = None) -> bytes:
-    event: dict[str, Any] = {"specversion": SPECVERSION, "id": str(uuid.uuid4()), "source": source,
-             "type": event_type, "time": iso(time_ms), "datacontenttype": "application/json",
-             "subject": subject, "traceparent": traceparent(trace_id)}
+def envelope(
+    event_type: str,
+    source: str,
+    subject: str,
+    time_ms: float,
+    data: dict[str, Any] | str,
+    *,
+    trace_id: str | None = None,
+    correlation_id: str | None = None,
+) -> bytes:
+    event: dict[str, Any] = {
+        "specversion": SPECVERSION,
+        "id": str(uuid.uuid4()),
+        "source": source,
+        "type": event_type,
+        "time": iso(time_ms),
+        "datacontenttype": "application/json",
+        "subject": subject,
+        "traceparent": traceparent(trace_id),
+    }
     if correlation_id is not None:
         event["correlationid"] = correlation_id
     event["data"] = data
@@ -304,12 +326,18 @@ class FlexOptions:
     sign_kid: str = ""  # the key id in the JWS header
 
     def check(self) -> None:
-        for option, value in (("--isv", self.isv), ("--agent-id", self.agent),
-                              ("--infra-id", self.infra), ("--feed", self.feed)):
+        for option, value in (
+            ("--isv", self.isv),
+            ("--agent-id", self.agent),
+            ("--infra-id", self.infra),
+            ("--feed", self.feed),
+        ):
             if not NAME.match(value):
-                raise ValueError(f"{option} {value!r} must be 1-100 letters, digits, '.', "
-                                 "'_' or '-', starting with a letter or digit (a topic "
-                                 "level: no '/', '+' or '#')")
+                raise ValueError(
+                    f"{option} {value!r} must be 1-100 letters, digits, '.', "
+                    "'_' or '-', starting with a letter or digit (a topic "
+                    "level: no '/', '+' or '#')"
+                )
 
 
 @dataclass
@@ -340,10 +368,13 @@ class Target:
         if self.request.interval.end_time is not None:
             interval["end_time"] = _utc(self.request.interval.end_time)
         constraint = self.request.load_constraint
-        return {"active": active,
-                "load_constraint": constraint.model_dump() if constraint else None,
-                "interval": interval, "strategy": {"best_effort": self.best_effort},
-                "correlation_id": self.correlation_id}
+        return {
+            "active": active,
+            "load_constraint": constraint.model_dump() if constraint else None,
+            "interval": interval,
+            "strategy": {"best_effort": self.best_effort},
+            "correlation_id": self.correlation_id,
+        }
 
 
 @dataclass
@@ -445,8 +476,9 @@ class FlexAgent:
     def handle(self, topic: str, payload: bytes) -> None:
         """One message from the broker: a load-target event, or counted and reported."""
         try:
-            event, data = parse_load_target(topic, payload, self.options.isv,
-                                            self.options.verify_key)
+            event, data = parse_load_target(
+                topic, payload, self.options.isv, self.options.verify_key
+            )
         except FlexMessageError as exc:
             self.counters.malformed += 1
             self._say(f"ignored a message on {topic}: {exc.reason}")
@@ -465,13 +497,23 @@ class FlexAgent:
         correlation = str(event.correlationid or event.id)
         trace = TRACEPARENT.match(event.traceparent).group(1)
         now = self.now_s()
-        self.targets = [Target(correlation, trace, self._sim_s(r.interval.start_time, now),
-                               self._sim_s(r.interval.end_time, math.inf),
-                               r.load_constraint.watts if r.load_constraint else None,
-                               r.strategy.best_effort, r) for r in mine]
+        self.targets = [
+            Target(
+                correlation,
+                trace,
+                self._sim_s(r.interval.start_time, now),
+                self._sim_s(r.interval.end_time, math.inf),
+                r.load_constraint.watts if r.load_constraint else None,
+                r.strategy.best_effort,
+                r,
+            )
+            for r in mine
+        ]
         self.counters.accepted += 1
-        self._say(f"load target {correlation} from {self.options.isv}: "
-                  + "; ".join(_describe(t) for t in self.targets))
+        self._say(
+            f"load target {correlation} from {self.options.isv}: "
+            + "; ".join(_describe(t) for t in self.targets)
+        )
         self.publish_status("target_set", self.targets[0])
 
     def _sim_s(self, when: dt.datetime | None, default: float) -> float:
@@ -503,11 +545,19 @@ class FlexAgent:
             # the breach's samples until its outcome is reported (memory stays bounded)
             recording = self.breach is not None and not self.breach.reported
             if recording or (self.breach is None and not compliant):
-                rows_w = np.bincount(self.rack_row, weights=sim.snapshot(robots=False)
-                                     .racks.power_kw * 1e3, minlength=len(self.row_names))
-                sample = Sample(now, import_w, float(site[col["bess_power_kw"]]) * 1e3,
-                                float(site[col["generator_kw"]]) * 1e3, rows_w,
-                                float(sim.state.curtail_depth))
+                rows_w = np.bincount(
+                    self.rack_row,
+                    weights=sim.snapshot(robots=False).racks.power_kw * 1e3,
+                    minlength=len(self.row_names),
+                )
+                sample = Sample(
+                    now,
+                    import_w,
+                    float(site[col["bess_power_kw"]]) * 1e3,
+                    float(site[col["generator_kw"]]) * 1e3,
+                    rows_w,
+                    float(sim.state.curtail_depth),
+                )
             if recording:
                 self.breach.history.append(sample)
             if compliant and self.met_s is None:
@@ -528,7 +578,7 @@ class FlexAgent:
 
     def _released(self) -> bool:
         sim = self.sim
-        return (sim.state.curtail_depth == 0.0 and sim.power_chain.generators_w == 0.0)
+        return sim.state.curtail_depth == 0.0 and sim.power_chain.generators_w == 0.0
 
     def _switch(self, target: Target | None, now: float) -> None:
         """A target takes effect, changes or goes: the BESS alone at first (the shed
@@ -546,8 +596,12 @@ class FlexAgent:
             self._say(f"t={now:.0f}s load target lifted")
             self.publish_status("start_ramp_up")
             return
-        sim.hold_import(target.constraint_w, suspend=not target.best_effort,
-                        generators=self.options.generators, levers=0)
+        sim.hold_import(
+            target.constraint_w,
+            suspend=not target.best_effort,
+            generators=self.options.generators,
+            levers=0,
+        )
         self.event_start_s = now
         looser = before is not None and target.constraint_w > before.constraint_w
         self.ramp = "up" if looser else "down"
@@ -558,28 +612,35 @@ class FlexAgent:
 
     def _levers(self, target: Target) -> list[Lever]:
         out = []
-        for k, (racks, _, cap_to) in enumerate(curtail_levers(
-                self.sim.workload, self.sim.topology.rack_count,
-                suspend=not target.best_effort)):
-            rows = [(self.row_names[r], racks & (self.rack_row == r))
-                    for r in np.unique(self.rack_row[racks])]
-            out.append(Lever(k + 1, "suspend" if cap_to == 0.0 else "power_cap", cap_to,
-                             rows))
+        for k, (racks, _, cap_to) in enumerate(
+            curtail_levers(
+                self.sim.workload, self.sim.topology.rack_count, suspend=not target.best_effort
+            )
+        ):
+            rows = [
+                (self.row_names[r], racks & (self.rack_row == r))
+                for r in np.unique(self.rack_row[racks])
+            ]
+            out.append(Lever(k + 1, "suspend" if cap_to == 0.0 else "power_cap", cap_to, rows))
         return out
 
     def _raise_breach(self, target: Target, import_w: float, now: float) -> None:
-        breach = Breach(str(uuid.uuid4()), target, now, self.event_start_s or now,
-                        self._levers(target))
+        breach = Breach(
+            str(uuid.uuid4()), target, now, self.event_start_s or now, self._levers(target)
+        )
         self.breach = breach
         self.counters.breaches += 1
         self._publish_breach(breach, import_w, now)
         # the infrastructure agent applies the hints: every GPU lever, then the sets
         sim = self.sim
-        sim.hold_import(target.constraint_w, suspend=not target.best_effort,
-                        generators=self.options.generators)
+        sim.hold_import(
+            target.constraint_w, suspend=not target.best_effort, generators=self.options.generators
+        )
         breach.enforced_s = now
-        self._say(f"t={now:.0f}s breach {breach.breach_id}: import {import_w / 1e3:,.1f} kW, "
-                  f"over the target {target.constraint_w / 1e3:,.1f} kW; shed hints applied")
+        self._say(
+            f"t={now:.0f}s breach {breach.breach_id}: import {import_w / 1e3:,.1f} kW, "
+            f"over the target {target.constraint_w / 1e3:,.1f} kW; shed hints applied"
+        )
 
     def _follow_breach(self, import_w: float, compliant: bool, now: float) -> None:
         breach = self.breach
@@ -593,8 +654,7 @@ class FlexAgent:
             self._publish_breach(breach, import_w, now)
             self.last_breach = breach
             self.breach = None
-            self._say(f"t={now:.0f}s breach {breach.breach_id} resolved: "
-                      f"{import_w / 1e3:,.1f} kW")
+            self._say(f"t={now:.0f}s breach {breach.breach_id} resolved: {import_w / 1e3:,.1f} kW")
         elif breach.status == "active" and waited_s >= allowance_s:
             breach.status = "escalated"
             self._publish_breach(breach, import_w, now)
@@ -630,34 +690,50 @@ class FlexAgent:
         out = []
         for lever in breach.levers:
             for row, racks in lever.rows:
-                hint = {"resource_id": row, "resource_type": "chassis",
-                        "action": lever.action, "priority": lever.priority}
+                hint = {
+                    "resource_id": row,
+                    "resource_type": "chassis",
+                    "action": lever.action,
+                    "priority": lever.priority,
+                }
                 if lever.action == "power_cap":
-                    hint["target_power"] = power(lever.cap_to * float(
-                        self.rack_tdp_w[racks].sum()))
+                    hint["target_power"] = power(lever.cap_to * float(self.rack_tdp_w[racks].sum()))
                 out.append(hint)
         return out
 
     def _publish_breach(self, breach: Breach, import_w: float, now: float) -> None:
         target = breach.target
         over = import_w / target.constraint_w - 1.0
-        data: dict[str, Any] = {"feed_tag": self.options.feed, "status": breach.status,
-                "severity": "critical" if over > CRITICAL_OVER else "warning",
-                "breach": {"breach_id": breach.breach_id,
-                           "detected_at": self._iso(breach.detected_s)},
-                "target": {"correlation_id": target.correlation_id,
-                           "load_constraint": target.request.load_constraint.model_dump()},
-                "measured_load": power(import_w),
-                # twin models no escalation beyond the hints (no node or rack shutdown)
-                "infrastructure_actions": []}
+        data: dict[str, Any] = {
+            "feed_tag": self.options.feed,
+            "status": breach.status,
+            "severity": "critical" if over > CRITICAL_OVER else "warning",
+            "breach": {"breach_id": breach.breach_id, "detected_at": self._iso(breach.detected_s)},
+            "target": {
+                "correlation_id": target.correlation_id,
+                "load_constraint": target.request.load_constraint.model_dump(),
+            },
+            "measured_load": power(import_w),
+            # twin models no escalation beyond the hints (no node or rack shutdown)
+            "infrastructure_actions": [],
+        }
         if breach.status == "resolved":
             data["breach"]["resolved_at"] = self._iso(now)
         else:
             data["shed_hints"] = self.hints(breach)
-        self._publish(breach_topic(self.options.agent), QOS_BREACH, envelope(
-            TYPE_BREACH, f"//grid/v1/dsx-flex-agent/{self.options.agent}", "powerbreach",
-            self._ms(now), self._data(data), trace_id=target.trace_id,
-            correlation_id=target.correlation_id))
+        self._publish(
+            breach_topic(self.options.agent),
+            QOS_BREACH,
+            envelope(
+                TYPE_BREACH,
+                f"//grid/v1/dsx-flex-agent/{self.options.agent}",
+                "powerbreach",
+                self._ms(now),
+                self._data(data),
+                trace_id=target.trace_id,
+                correlation_id=target.correlation_id,
+            ),
+        )
 
     def lever_report(self, breach: Breach, now: float) -> tuple[list[dict], list[str]]:
         """Per hint an EnforcementResult, and per lever a line: what it gave, and how
@@ -683,16 +759,18 @@ class FlexAgent:
             final = given[end]
             if final <= 0:
                 return None
-            reached = np.flatnonzero(given[start:end + 1] >= 0.9 * final)
+            reached = np.flatnonzero(given[start : end + 1] >= 0.9 * final)
             return float(times[start + reached[0]] - since_s)
 
         last = len(history) - 1
         bess = np.array([h.bess_w for h in history])
         bess_s = took_s(0, last, bess, breach.start_s) if history else None
         if history:
-            lines.append(f"BESS {bess[last] / 1e3:,.1f} kW"
-                         + (f" within {bess_s:g} s" if bess_s is not None else "")
-                         + f" (allows {allow['BESS']:g} s)")
+            lines.append(
+                f"BESS {bess[last] / 1e3:,.1f} kW"
+                + (f" within {bess_s:g} s" if bess_s is not None else "")
+                + f" (allows {allow['BESS']:g} s)"
+            )
         for k, lever in enumerate(breach.levers):
             first = pulled_at(k)
             following = pulled_at(k + 1)
@@ -700,9 +778,12 @@ class FlexAgent:
             for row, racks in lever.rows:
                 row_index = self.row_names.index(row)
                 cap = float(sim.state.curtail_cap_fraction[racks].min())
-                result: dict[str, Any] = {"resource_id": row, "resource_type": "chassis",
-                          "requested_action": lever.action,
-                          "code": "applied" if first is not None else "skipped"}
+                result: dict[str, Any] = {
+                    "resource_id": row,
+                    "resource_type": "chassis",
+                    "requested_action": lever.action,
+                    "code": "applied" if first is not None else "skipped",
+                }
                 if first is None:
                     result["message"] = "not needed: the target was met before this lever"
                     results.append(result)
@@ -715,14 +796,17 @@ class FlexAgent:
                     f"cap {cap:.0%} of TDP; row {before / 1e3:,.1f} -> "
                     f"{row_w[end] / 1e3:,.1f} kW"
                     + (f", 90 % of it within {taken:g} s" if taken is not None else "")
-                    + f" (allows {allow['GPU levers']:g} s)")
+                    + f" (allows {allow['GPU levers']:g} s)"
+                )
                 if lever.action == "power_cap":
                     result["applied_power"] = power(cap * float(self.rack_tdp_w[racks].sum()))
                 results.append(result)
             if first is not None:
-                lines.append(f"priority {lever.priority} {lever.action} on "
-                             f"{len(lever.rows)} row(s) pulled to "
-                             f"{min(depth - k, 1.0):.0%}")
+                lines.append(
+                    f"priority {lever.priority} {lever.action} on "
+                    f"{len(lever.rows)} row(s) pulled to "
+                    f"{min(depth - k, 1.0):.0%}"
+                )
         if "generators" in allow and history:
             gens = np.array([h.generator_w for h in history])
             first = pulled_at(len(breach.levers))
@@ -734,35 +818,55 @@ class FlexAgent:
             lines.append(line + f" (allow {allow['generators']:g} s)")
         return results, lines
 
-    def _publish_enforcement(self, breach: Breach, action: str, now: float, *,
-                             met: bool) -> None:
+    def _publish_enforcement(self, breach: Breach, action: str, now: float, *, met: bool) -> None:
         target = breach.target
         results, lines = self.lever_report(breach, now)
         if action == "reverted":
-            results = [{**r, "code": "applied" if r["code"] == "applied" else "skipped",
-                        "message": "released"} for r in results]
-            results = [{k: v for k, v in r.items() if k != "applied_power"}
-                       for r in results]
+            results = [
+                {
+                    **r,
+                    "code": "applied" if r["code"] == "applied" else "skipped",
+                    "message": "released",
+                }
+                for r in results
+            ]
+            results = [{k: v for k, v in r.items() if k != "applied_power"} for r in results]
             code = "success"
             diag = "the load target went; the levers are let go"
         else:
             code = "success" if met else "partial"
             allowed_s = sum(self._allowances(breach).values())
-            when = (f"met {self.met_s - breach.start_s:g} s after it took effect"
-                    if met and self.met_s is not None
-                    else f"not met within {now - breach.start_s:g} s")
+            when = (
+                f"met {self.met_s - breach.start_s:g} s after it took effect"
+                if met and self.met_s is not None
+                else f"not met within {now - breach.start_s:g} s"
+            )
             when += f" (the levers allow {allowed_s:g} s in all)"
-            diag = (f"target {target.constraint_w / 1e3:,.1f} kW {when}; "
-                    + "; ".join(lines))
-        data = {"breach_id": breach.breach_id, "feed_tag": self.options.feed,
-                "action": action, "code": code, "diag_msg": diag, "results": results,
-                "timestamp": self._iso(now)}
+            diag = f"target {target.constraint_w / 1e3:,.1f} kW {when}; " + "; ".join(lines)
+        data = {
+            "breach_id": breach.breach_id,
+            "feed_tag": self.options.feed,
+            "action": action,
+            "code": code,
+            "diag_msg": diag,
+            "results": results,
+            "timestamp": self._iso(now),
+        }
         self.counters.enforcements += 1
         self._say(f"t={now:.0f}s enforcement {action} ({code}): {diag}")
-        self._publish(enforcement_topic(self.options.infra), QOS_ENFORCEMENT, envelope(
-            TYPE_ENFORCEMENT, f"//grid/v1/infra/{self.options.infra}", "powerbreach",
-            self._ms(now), self._data(data), trace_id=target.trace_id,
-            correlation_id=target.correlation_id))
+        self._publish(
+            enforcement_topic(self.options.infra),
+            QOS_ENFORCEMENT,
+            envelope(
+                TYPE_ENFORCEMENT,
+                f"//grid/v1/infra/{self.options.infra}",
+                "powerbreach",
+                self._ms(now),
+                self._data(data),
+                trace_id=target.trace_id,
+                correlation_id=target.correlation_id,
+            ),
+        )
 
     # ------------------------------------------------------------------ status
 
@@ -772,25 +876,38 @@ class FlexAgent:
         now = self.now_s()
         target = self.active
         import_w = getattr(self, "import_w", 0.0)
-        compliant = target is None or import_w <= target.constraint_w * (
-            1.0 + COMPLIANCE_TOLERANCE)
-        feed = {"metadata": {"power_minimum": power(self.power_minimum_w),
-                             "power_maximum": power(self.power_maximum_w),
-                             "default_constraint": power(self.power_maximum_w)},
-                "targets": [t.as_feed_target(t is target) for t in self.targets],
-                "calculated_load": power(import_w),
-                "in_flight": self.ramp is not None,
-                "event": event,
-                "power_event_start_time": (self._iso(self.event_start_s)
-                                           if self.event_start_s is not None else None),
-                "compliant": compliant}
+        compliant = target is None or import_w <= target.constraint_w * (1.0 + COMPLIANCE_TOLERANCE)
+        feed = {
+            "metadata": {
+                "power_minimum": power(self.power_minimum_w),
+                "power_maximum": power(self.power_maximum_w),
+                "default_constraint": power(self.power_maximum_w),
+            },
+            "targets": [t.as_feed_target(t is target) for t in self.targets],
+            "calculated_load": power(import_w),
+            "in_flight": self.ramp is not None,
+            "event": event,
+            "power_event_start_time": (
+                self._iso(self.event_start_s) if self.event_start_s is not None else None
+            ),
+            "compliant": compliant,
+        }
         data = {"snapshot_time": self._iso(now), "feeds": {self.options.feed: feed}}
         self.counters.statuses += 1
         of = about or target
-        self._publish(status_topic(self.options.agent), QOS_STATUS, envelope(
-            TYPE_STATUS, f"//grid/v1/dsx-flex-agent/{self.options.agent}", "powerstate",
-            self._ms(now), self._data(data), trace_id=of.trace_id if of else None,
-            correlation_id=of.correlation_id if of else None))
+        self._publish(
+            status_topic(self.options.agent),
+            QOS_STATUS,
+            envelope(
+                TYPE_STATUS,
+                f"//grid/v1/dsx-flex-agent/{self.options.agent}",
+                "powerstate",
+                self._ms(now),
+                self._data(data),
+                trace_id=of.trace_id if of else None,
+                correlation_id=of.correlation_id if of else None,
+            ),
+        )
         self.next_status_s = now + self.options.status_every_s
 
     # ------------------------------------------------------------------ helpers
@@ -816,8 +933,10 @@ def _utc(when: dt.datetime) -> str:
 
 
 def _describe(target: Target) -> str:
-    limit = ("no constraint" if target.constraint_w is None
-             else f"{target.constraint_w / 1e3:,.1f} kW")
+    limit = (
+        "no constraint" if target.constraint_w is None else f"{target.constraint_w / 1e3:,.1f} kW"
+    )
     end = "until replaced" if math.isinf(target.end_s) else f"to t={target.end_s:.0f}s"
     return f"{limit} from t={target.start_s:.0f}s {end}" + (
-        " (best effort)" if target.best_effort else "")
+        " (best effort)" if target.best_effort else ""
+    )

@@ -67,8 +67,10 @@ SETPOINT_MIN_ABOVE_FACILITY_K = 2.0  # the CDU exchanger needs an approach; engi
 SETPOINT_MAX_ABOVE_DESIGN_K = 5.0  # engineering choice
 SETPOINT_RATE_K_PER_S = 0.5 / 60.0  # engineering choice: slower than the loop's response
 ISOLATION_MIN_HOLD_S = 60.0  # engineering choice: a valve or breaker cycles at most once a minute
-ISOLATION_KINDS = {"rack.liquid_isolation_request": "liquid",
-                   "rack.electrical_isolation_request": "electrical"}
+ISOLATION_KINDS = {
+    "rack.liquid_isolation_request": "liquid",
+    "rack.electrical_isolation_request": "electrical",
+}
 # One standard deviation of a typical instrument (engineering choice, from accuracy classes):
 # class-A RTD 0.15 + 0.002|t| K (IEC 60751) ~ 0.1 K; magnetic flow meter 0.5-1 % of
 # reading; pressure transmitter 0.25 % of a 200 kPa span; power meter class 0.5
@@ -118,10 +120,12 @@ class VirtualBms:
         n = len(pts)
         self.epoch_ms = start_epoch_ms(self.scenario)
         self.table = PointTable(pts, topo)
-        self.value_topics = [contract.value_topic(p.object_type, p.point_type, p.tag_path)
-                             for p in pts]
-        self.meta_topics = [contract.metadata_topic(p.object_type, p.point_type, p.tag_path)
-                            for p in pts]
+        self.value_topics = [
+            contract.value_topic(p.object_type, p.point_type, p.tag_path) for p in pts
+        ]
+        self.meta_topics = [
+            contract.metadata_topic(p.object_type, p.point_type, p.tag_path) for p in pts
+        ]
         self.meta_payloads = [metadata_json(p) for p in pts]
         self.readable = np.zeros(n, dtype=bool)
         for idx in self.table.groups.values():
@@ -137,11 +141,14 @@ class VirtualBms:
         self.noise_rel = np.where(sensed, [NOISE_RELATIVE.get(p.eng_unit, 0.0) for p in pts], 0)
         self.rng = np.random.default_rng([self.seed, 0xB35])
         # the hall whose power the point's instrumentation hangs on (-1: none)
-        names = {"rack": {topo.rack_name(i): int(topo.rack_hall[i])
-                          for i in range(topo.rack_count)},
-                 "cdu": {c: int(topo.cdu_hall[k]) for k, c in enumerate(topo.cdu_names)}}
-        self.point_hall = np.array([names.get(BY_KEY[p.quantity].kind, {}).get(p.component, -1)
-                                    for p in pts], dtype=np.int64)
+        names = {
+            "rack": {topo.rack_name(i): int(topo.rack_hall[i]) for i in range(topo.rack_count)},
+            "cdu": {c: int(topo.cdu_hall[k]) for k, c in enumerate(topo.cdu_names)},
+        }
+        self.point_hall = np.array(
+            [names.get(BY_KEY[p.quantity].kind, {}).get(p.component, -1) for p in pts],
+            dtype=np.int64,
+        )
         self.values = np.full(n, np.nan)
         self.sent_value = np.full(n, np.nan)
         self.sent_quality = np.full(n, -1, dtype=np.int64)
@@ -152,22 +159,26 @@ class VirtualBms:
         self._republish_all = True
         # write-backs
         cdu_types = [self.scenario.cdu_types[name] for name in topo.cdu_type_names]
-        self.design_setpoint_c = np.array([cdu_types[t].supply_setpoint_c
-                                           for t in topo.cdu_type])
-        self.setpoint_min_c = (self.scenario.facility_water.supply_setpoint_c
-                               + SETPOINT_MIN_ABOVE_FACILITY_K)
+        self.design_setpoint_c = np.array([cdu_types[t].supply_setpoint_c for t in topo.cdu_type])
+        self.setpoint_min_c = (
+            self.scenario.facility_water.supply_setpoint_c + SETPOINT_MIN_ABOVE_FACILITY_K
+        )
         self.setpoint_max_c = self.design_setpoint_c + SETPOINT_MAX_ABOVE_DESIGN_K
         self.target_c = self.design_setpoint_c.copy()
         self.applied_c = self.design_setpoint_c.copy()
         self.moved_by: dict[int, str] = {}  # CDU index -> integration that moved it
-        component_index = {"cdu": {c: k for k, c in enumerate(topo.cdu_names)},
-                           "rack": {topo.rack_name(i): i for i in range(topo.rack_count)}}
+        component_index = {
+            "cdu": {c: k for k, c in enumerate(topo.cdu_names)},
+            "rack": {topo.rack_name(i): i for i in range(topo.rack_count)},
+        }
         # isolation in force per kind and rack, when it last changed, a release waiting
         # for the hold and the integration that isolated
-        self.isolated = {kind: np.zeros(topo.rack_count, dtype=bool)
-                         for kind in ISOLATION_KINDS.values()}
-        self.isolated_at_s = {kind: np.full(topo.rack_count, -math.inf)
-                              for kind in ISOLATION_KINDS.values()}
+        self.isolated = {
+            kind: np.zeros(topo.rack_count, dtype=bool) for kind in ISOLATION_KINDS.values()
+        }
+        self.isolated_at_s = {
+            kind: np.full(topo.rack_count, -math.inf) for kind in ISOLATION_KINDS.values()
+        }
         self.release_pending: dict[tuple[str, int], str] = {}  # (kind, rack) -> integration
         self.isolated_by: dict[tuple[str, int], str] = {}
         self.write_points: dict[str, tuple[Point, int]] = {}
@@ -175,8 +186,9 @@ class VirtualBms:
         self.heartbeat_point = -1
         for i, p in enumerate(pts):
             if p.integration:
-                topic = contract.value_topic(p.object_type, p.point_type, p.tag_path,
-                                             publisher=p.integration)
+                topic = contract.value_topic(
+                    p.object_type, p.point_type, p.tag_path, publisher=p.integration
+                )
                 kind = BY_KEY[p.quantity].kind
                 self.write_points[topic] = (p, component_index.get(kind, {}).get(p.component, -1))
             elif p.quantity == "system.bms_echo":
@@ -208,11 +220,15 @@ class VirtualBms:
                 self.publish(topic, payload, True)
             sent += len(self.meta_topics)
             self._next_metadata_s = t + contract.REPUBLISH_S
-        if self.heartbeat_point >= 0 and (self._republish_all
-                                          or t >= self._next_heartbeat_s - 1e-9):
+        if self.heartbeat_point >= 0 and (
+            self._republish_all or t >= self._next_heartbeat_s - 1e-9
+        ):
             stamp = self.timestamp_ms(t)
-            self.publish(self.value_topics[self.heartbeat_point],
-                         contract.encode_value(stamp, stamp, contract.QUALITY_GOOD), False)
+            self.publish(
+                self.value_topics[self.heartbeat_point],
+                contract.encode_value(stamp, stamp, contract.QUALITY_GOOD),
+                False,
+            )
             self._next_heartbeat_s = t + contract.HEARTBEAT_S
             sent += 1
         self._ramp_setpoints(snapshot)
@@ -241,8 +257,11 @@ class VirtualBms:
         with np.errstate(invalid="ignore"):
             band = np.maximum(self.deadband, self.relative * np.abs(self.sent_value))
             moved = ~(np.abs(values - self.sent_value) <= band)  # NaN compares as moved
-        due = self.readable & (moved | (quality != self.sent_quality)
-                               | (t - self.sent_s >= contract.REPUBLISH_S - 1e-9))
+        due = self.readable & (
+            moved
+            | (quality != self.sent_quality)
+            | (t - self.sent_s >= contract.REPUBLISH_S - 1e-9)
+        )
         if self._republish_all:
             due = self.readable.copy()
         if self.dropout > 0:
@@ -272,17 +291,22 @@ class VirtualBms:
         entry = self.write_points.get(topic)
         if entry is None:
             self.counters.not_owner += 1
-            self._say(f"ignored {topic}: no point of this BMS is written by "
-                      f"{parsed.publisher!r} there")
+            self._say(
+                f"ignored {topic}: no point of this BMS is written by {parsed.publisher!r} there"
+            )
             return
         point, component = entry
         if point.quantity == "system.integration_heartbeat":
             self.integration_seen[point.integration] = wall_s
             echo = self.echo_point.get(point.integration)
             if echo is not None and reading.value is not None:
-                self.publish(self.value_topics[echo],
-                             contract.encode_value(reading.value, reading.timestamp_ms,
-                                                   contract.QUALITY_GOOD), False)
+                self.publish(
+                    self.value_topics[echo],
+                    contract.encode_value(
+                        reading.value, reading.timestamp_ms, contract.QUALITY_GOOD
+                    ),
+                    False,
+                )
             return
         if point.quantity in ISOLATION_KINDS and component >= 0:
             self.integration_seen.setdefault(point.integration, wall_s)
@@ -297,10 +321,12 @@ class VirtualBms:
             self.counters.refused += 1
             self.target_c[cdu] = self.design_setpoint_c[cdu]
             self.moved_by.pop(cdu, None)
-            self._say(f"refused {point.component} supply setpoint request {value} from "
-                      f"{point.integration}: allowed {self.setpoint_min_c:g}-"
-                      f"{self.setpoint_max_c[cdu]:g} °C with good quality; reverting to "
-                      f"design {self.design_setpoint_c[cdu]:g} °C")
+            self._say(
+                f"refused {point.component} supply setpoint request {value} from "
+                f"{point.integration}: allowed {self.setpoint_min_c:g}-"
+                f"{self.setpoint_max_c[cdu]:g} °C with good quality; reverting to "
+                f"design {self.design_setpoint_c[cdu]:g} °C"
+            )
             return
         self.counters.accepted += 1
         self.target_c[cdu] = value
@@ -318,34 +344,42 @@ class VirtualBms:
                 del self.moved_by[k]
             if cdus:
                 self.counters.reverts_heartbeat += 1
-                self._say(f"no heartbeat from {integration} for {HEARTBEAT_TIMEOUT_S:g} s: "
-                          f"{len(cdus)} CDU setpoint(s) back to design")
+                self._say(
+                    f"no heartbeat from {integration} for {HEARTBEAT_TIMEOUT_S:g} s: "
+                    f"{len(cdus)} CDU setpoint(s) back to design"
+                )
             dropped = [key for key, owner in self.release_pending.items() if owner == integration]
             for key in dropped:
                 del self.release_pending[key]
             held = sum(owner == integration for owner in self.isolated_by.values())
             if held or dropped:
                 self.counters.holds_heartbeat += 1
-                self._say(f"no heartbeat from {integration} for {HEARTBEAT_TIMEOUT_S:g} s: "
-                          f"its {held} rack isolation(s) held as they stand"
-                          + (f", {len(dropped)} release(s) it asked for dropped"
-                             if dropped else ""))
+                self._say(
+                    f"no heartbeat from {integration} for {HEARTBEAT_TIMEOUT_S:g} s: "
+                    f"its {held} rack isolation(s) held as they stand"
+                    + (f", {len(dropped)} release(s) it asked for dropped" if dropped else "")
+                )
             del self.integration_seen[integration]
 
-    def _isolation_request(self, point: Point, kind: str, rack: int,
-                           reading: contract.Reading) -> None:
+    def _isolation_request(
+        self, point: Point, kind: str, rack: int, reading: contract.Reading
+    ) -> None:
         value = reading.value
         if self.apply_isolation is None:
             self.counters.refused += 1
-            self._say(f"refused {point.component} {kind} isolation request {value} from "
-                      f"{point.integration}: this BMS has no rack isolation to act on")
+            self._say(
+                f"refused {point.component} {kind} isolation request {value} from "
+                f"{point.integration}: this BMS has no rack isolation to act on"
+            )
             return
         if not reading.good or value not in (0.0, 1.0):
             self.counters.refused += 1
             state = "isolated" if self.isolated[kind][rack] else "not isolated"
-            self._say(f"refused {point.component} {kind} isolation request {value} from "
-                      f"{point.integration}: allowed 1 (isolate) or 0 (release) with good "
-                      f"quality; the rack stays {state}")
+            self._say(
+                f"refused {point.component} {kind} isolation request {value} from "
+                f"{point.integration}: allowed 1 (isolate) or 0 (release) with good "
+                f"quality; the rack stays {state}"
+            )
             return
         self.counters.accepted += 1
         key = (kind, rack)
@@ -367,8 +401,9 @@ class VirtualBms:
                 self.isolated_by.pop(key, None)
                 self._set_isolation(kind, rack, False, time_s)
 
-    def _set_isolation(self, kind: str, rack: int, isolated: bool,
-                       time_s: float | None = None) -> None:
+    def _set_isolation(
+        self, kind: str, rack: int, isolated: bool, time_s: float | None = None
+    ) -> None:
         self.apply_isolation(rack, **{kind: isolated})
         self.isolated[kind][rack] = isolated
         self.isolated_at_s[kind][rack] = self._last_t if time_s is None else time_s
@@ -405,8 +440,15 @@ class BmsObserver:
     plant's BMS would, on the stepping thread between two steps.
     """
 
-    def __init__(self, link, points: list[Point], *, noise_scale: float = 0.0,
-                 dropout: float = 0.0, log: TextIO = sys.stderr) -> None:
+    def __init__(
+        self,
+        link,
+        points: list[Point],
+        *,
+        noise_scale: float = 0.0,
+        dropout: float = 0.0,
+        log: TextIO = sys.stderr,
+    ) -> None:
         self.link = link
         self.points = points
         self.noise_scale = noise_scale
@@ -425,12 +467,18 @@ class BmsObserver:
 
     def on_start(self, run) -> None:
         link = self.link
-        self.bms = VirtualBms(run.scenario, run.topology, self.points,
-                              lambda topic, payload, retain: link.publish(topic, payload,
-                                                                          retain=retain),
-                              run.set_cdu_supply_setpoint,
-                              apply_isolation=run.set_rack_isolation, seed=run.seed,
-                              noise_scale=self.noise_scale, dropout=self.dropout, log=self.log)
+        self.bms = VirtualBms(
+            run.scenario,
+            run.topology,
+            self.points,
+            lambda topic, payload, retain: link.publish(topic, payload, retain=retain),
+            run.set_cdu_supply_setpoint,
+            apply_isolation=run.set_rack_isolation,
+            seed=run.seed,
+            noise_scale=self.noise_scale,
+            dropout=self.dropout,
+            log=self.log,
+        )
         link.on_connect = self.bms.republish_all
 
     def on_step(self, run, applied) -> None:
@@ -455,4 +503,7 @@ def _value_payload(value: float, stamp: int, quality: int) -> bytes:
     if not math.isfinite(value):
         return b'{"value":null,"timestamp":%d,"quality":0}' % stamp
     return b'{"value":%s,"timestamp":%d,"quality":%d}' % (
-        format(value, ".7g").encode(), stamp, quality)
+        format(value, ".7g").encode(),
+        stamp,
+        quality,
+    )

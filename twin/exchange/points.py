@@ -81,85 +81,323 @@ def _site(key: str) -> Reader:
 # 0.15 + 0.002|t| K), 0.5 kPa, 1 L/min, half a percent of travel or speed, 0.5 % of power.
 # Engineering choices below the sensors' accuracy, so that no real change is held back.
 QUANTITIES: tuple[Quantity, ...] = (
-    Quantity("rack.supply_temp_c", "rack", "Rack", "RackLiquidSupplyTemperature", "C",
-             MEASURED, "coolant reaching the rack", lambda s, t: s.racks.inlet_temp_c,
-             deadband=0.1),
-    Quantity("rack.return_temp_c", "rack", "Rack", "RackLiquidReturnTemperature", "C",
-             MEASURED, "coolant leaving the rack", lambda s, t: s.racks.outlet_temp_c,
-             deadband=0.1),
-    Quantity("rack.flow_lpm", "rack", "Rack", "RackLiquidFlow", "LPM", MEASURED,
-             "rack coolant flow", lambda s, t: s.racks.flow_lpm, deadband=1.0),
-    Quantity("rack.dp_kpa", "rack", "Rack", "RackLiquidDifferentialPressure", "kPa", MEASURED,
-             "across the rack's manifold (its CDU's branch pressure: racks are in parallel)",
-             lambda s, t: s.cdus.dp_kpa[t.rack_cdu], deadband=0.5),
-    Quantity("rack.power_kw", "rack", "Rack", "RackPower", "kW", BOUNDARY,
-             "rack electrical input", lambda s, t: s.racks.power_kw, relative_deadband=0.005),
-    Quantity("rack.liquid_isolation_status", "rack", "Rack", "RackLiquidIsolationStatus", "",
-             STATE, "branch isolation valves shut (the BMS's decision)",
-             lambda s, t: s.racks.liquid_isolated.astype(float), state_text=ISOLATION),
-    Quantity("rack.electrical_isolation_status", "rack", "Rack",
-             "RackElectricalIsolationStatus", "", STATE,
-             "feed breakers open (the BMS's decision)",
-             lambda s, t: s.racks.electrical_isolated.astype(float), state_text=ISOLATION),
-    Quantity("rack.liquid_isolation_request", "rack", "Rack", "RackLiquidIsolationRequest", "",
-             WRITE_BACK, "liquid isolation requested by an integration",
-             state_text=ISOLATION_REQUEST),
-    Quantity("rack.electrical_isolation_request", "rack", "Rack",
-             "RackElectricalIsolationRequest", "", WRITE_BACK,
-             "electrical isolation requested by an integration", state_text=ISOLATION_REQUEST),
-    Quantity("cdu.supply_temp_c", "cdu", "CDU", "LiquidTemperature", "C", MEASURED,
-             "secondary (rack side) supply", lambda s, t: s.cdus.supply_c,
-             process_area=("Secondary", "Supply"), deadband=0.1),
-    Quantity("cdu.return_temp_c", "cdu", "CDU", "LiquidTemperature", "C", MEASURED,
-             "secondary (rack side) return", lambda s, t: s.cdus.return_c,
-             process_area=("Secondary", "Return"), deadband=0.1),
-    Quantity("cdu.supply_setpoint_c", "cdu", "CDU", "LiquidTemperature", "C", SETPOINT,
-             "secondary supply setpoint in force", lambda s, t: s.cdus.supply_setpoint_c,
-             process_area=("Secondary", "Supply"), is_setpoint=True),
-    Quantity("cdu.flow_lpm", "cdu", "CDU", "LiquidFlow", "LPM", MEASURED,
-             "secondary flow", lambda s, t: s.cdus.flow_lpm, process_area=("Secondary",),
-             deadband=1.0),
-    Quantity("cdu.dp_kpa", "cdu", "CDU", "LiquidDifferentialPressure", "kPa", MEASURED,
-             "secondary branch differential pressure", lambda s, t: s.cdus.dp_kpa,
-             process_area=("Secondary",), deadband=0.5),
-    Quantity("cdu.pump_speed_pct", "cdu", "CDU", "PumpSpeed", "%", MEASURED,
-             "secondary pumps' speed", lambda s, t: 100.0 * s.cdus.pump_speed,
-             process_area=("Secondary",), deadband=0.5),
-    Quantity("cdu.valve_pct", "cdu", "CDU", "ValvePosition", "%", MEASURED,
-             "facility water valve opening", lambda s, t: 100.0 * s.cdus.facility_valve,
-             process_area=("Primary",), deadband=0.5),
-    Quantity("cdu.status", "cdu", "CDU", "Status", "", STATE, "a pump running",
-             lambda s, t: (s.cdus.pumps_running > 0).astype(float), state_text=OPERATING),
-    Quantity("cdu.leak", "cdu", "CDU", "LeakDetect", "", STATE, "coolant leak detected",
-             lambda s, t: s.cdus.leak_detected.astype(float), state_text=LEAK),
-    Quantity("cdu.supply_setpoint_request_c", "cdu", "CDU", "LiquidTemperatureSpRequest", "C",
-             WRITE_BACK, "secondary supply setpoint requested by an integration"),
-    Quantity("hall.power_kw", "hall", "PowerMeter", "ActivePower", "kW", MEASURED,
-             "the hall's racks (meter on its switchboard)", _hall_power_kw,
-             relative_deadband=0.005),
-    Quantity("site.grid_import_kw", "site", "PowerMeter", "ActivePower", "kW", MEASURED,
-             "utility import", _site("grid_import_kw"), relative_deadband=0.005),
-    Quantity("site.ambient_c", "site", "Sensor", "AirTemperature", "C", BOUNDARY,
-             "outdoor dry-bulb", _site("ambient_c"), process_area=("Outdoor",), deadband=0.1),
-    Quantity("plant.fws_supply_c", "plant", "HX", "LiquidTemperature", "C", MEASURED,
-             "facility water leaving the dry coolers",
-             lambda s, t: np.array([s.plant.fws_supply_c]), process_area=("Outlet",),
-             deadband=0.1),
-    Quantity("plant.fws_return_c", "plant", "HX", "LiquidTemperature", "C", MEASURED,
-             "facility water returning to the dry coolers",
-             lambda s, t: np.array([s.plant.fws_return_c]), process_area=("Inlet",),
-             deadband=0.1),
-    Quantity("plant.fan_speed_pct", "plant", "HX", "FanSpeed", "%", MEASURED,
-             "dry coolers' fan speed",
-             lambda s, t: np.array([100.0 * s.plant.dry_cooler_fan_speed]), deadband=0.5),
-    Quantity("system.bms_heartbeat", "system", "System", "HeartbeatTimestampBms", "",
-             HEARTBEAT, "the BMS's clock, epoch ms"),
-    Quantity("system.bms_echo", "system", "System", "HeartbeatEchoBms", "", HEARTBEAT,
-             "an integration's heartbeat sent back"),
-    Quantity("system.integration_heartbeat", "system", "System",
-             "HeartbeatTimestampIntegration", "", WRITE_BACK, "an integration's clock"),
-    Quantity("system.integration_echo", "system", "System", "HeartbeatEchoIntegration", "",
-             WRITE_BACK, "the BMS heartbeat an integration sent back"),
+    Quantity(
+        "rack.supply_temp_c",
+        "rack",
+        "Rack",
+        "RackLiquidSupplyTemperature",
+        "C",
+        MEASURED,
+        "coolant reaching the rack",
+        lambda s, t: s.racks.inlet_temp_c,
+        deadband=0.1,
+    ),
+    Quantity(
+        "rack.return_temp_c",
+        "rack",
+        "Rack",
+        "RackLiquidReturnTemperature",
+        "C",
+        MEASURED,
+        "coolant leaving the rack",
+        lambda s, t: s.racks.outlet_temp_c,
+        deadband=0.1,
+    ),
+    Quantity(
+        "rack.flow_lpm",
+        "rack",
+        "Rack",
+        "RackLiquidFlow",
+        "LPM",
+        MEASURED,
+        "rack coolant flow",
+        lambda s, t: s.racks.flow_lpm,
+        deadband=1.0,
+    ),
+    Quantity(
+        "rack.dp_kpa",
+        "rack",
+        "Rack",
+        "RackLiquidDifferentialPressure",
+        "kPa",
+        MEASURED,
+        "across the rack's manifold (its CDU's branch pressure: racks are in parallel)",
+        lambda s, t: s.cdus.dp_kpa[t.rack_cdu],
+        deadband=0.5,
+    ),
+    Quantity(
+        "rack.power_kw",
+        "rack",
+        "Rack",
+        "RackPower",
+        "kW",
+        BOUNDARY,
+        "rack electrical input",
+        lambda s, t: s.racks.power_kw,
+        relative_deadband=0.005,
+    ),
+    Quantity(
+        "rack.liquid_isolation_status",
+        "rack",
+        "Rack",
+        "RackLiquidIsolationStatus",
+        "",
+        STATE,
+        "branch isolation valves shut (the BMS's decision)",
+        lambda s, t: s.racks.liquid_isolated.astype(float),
+        state_text=ISOLATION,
+    ),
+    Quantity(
+        "rack.electrical_isolation_status",
+        "rack",
+        "Rack",
+        "RackElectricalIsolationStatus",
+        "",
+        STATE,
+        "feed breakers open (the BMS's decision)",
+        lambda s, t: s.racks.electrical_isolated.astype(float),
+        state_text=ISOLATION,
+    ),
+    Quantity(
+        "rack.liquid_isolation_request",
+        "rack",
+        "Rack",
+        "RackLiquidIsolationRequest",
+        "",
+        WRITE_BACK,
+        "liquid isolation requested by an integration",
+        state_text=ISOLATION_REQUEST,
+    ),
+    Quantity(
+        "rack.electrical_isolation_request",
+        "rack",
+        "Rack",
+        "RackElectricalIsolationRequest",
+        "",
+        WRITE_BACK,
+        "electrical isolation requested by an integration",
+        state_text=ISOLATION_REQUEST,
+    ),
+    Quantity(
+        "cdu.supply_temp_c",
+        "cdu",
+        "CDU",
+        "LiquidTemperature",
+        "C",
+        MEASURED,
+        "secondary (rack side) supply",
+        lambda s, t: s.cdus.supply_c,
+        process_area=("Secondary", "Supply"),
+        deadband=0.1,
+    ),
+    Quantity(
+        "cdu.return_temp_c",
+        "cdu",
+        "CDU",
+        "LiquidTemperature",
+        "C",
+        MEASURED,
+        "secondary (rack side) return",
+        lambda s, t: s.cdus.return_c,
+        process_area=("Secondary", "Return"),
+        deadband=0.1,
+    ),
+    Quantity(
+        "cdu.supply_setpoint_c",
+        "cdu",
+        "CDU",
+        "LiquidTemperature",
+        "C",
+        SETPOINT,
+        "secondary supply setpoint in force",
+        lambda s, t: s.cdus.supply_setpoint_c,
+        process_area=("Secondary", "Supply"),
+        is_setpoint=True,
+    ),
+    Quantity(
+        "cdu.flow_lpm",
+        "cdu",
+        "CDU",
+        "LiquidFlow",
+        "LPM",
+        MEASURED,
+        "secondary flow",
+        lambda s, t: s.cdus.flow_lpm,
+        process_area=("Secondary",),
+        deadband=1.0,
+    ),
+    Quantity(
+        "cdu.dp_kpa",
+        "cdu",
+        "CDU",
+        "LiquidDifferentialPressure",
+        "kPa",
+        MEASURED,
+        "secondary branch differential pressure",
+        lambda s, t: s.cdus.dp_kpa,
+        process_area=("Secondary",),
+        deadband=0.5,
+    ),
+    Quantity(
+        "cdu.pump_speed_pct",
+        "cdu",
+        "CDU",
+        "PumpSpeed",
+        "%",
+        MEASURED,
+        "secondary pumps' speed",
+        lambda s, t: 100.0 * s.cdus.pump_speed,
+        process_area=("Secondary",),
+        deadband=0.5,
+    ),
+    Quantity(
+        "cdu.valve_pct",
+        "cdu",
+        "CDU",
+        "ValvePosition",
+        "%",
+        MEASURED,
+        "facility water valve opening",
+        lambda s, t: 100.0 * s.cdus.facility_valve,
+        process_area=("Primary",),
+        deadband=0.5,
+    ),
+    Quantity(
+        "cdu.status",
+        "cdu",
+        "CDU",
+        "Status",
+        "",
+        STATE,
+        "a pump running",
+        lambda s, t: (s.cdus.pumps_running > 0).astype(float),
+        state_text=OPERATING,
+    ),
+    Quantity(
+        "cdu.leak",
+        "cdu",
+        "CDU",
+        "LeakDetect",
+        "",
+        STATE,
+        "coolant leak detected",
+        lambda s, t: s.cdus.leak_detected.astype(float),
+        state_text=LEAK,
+    ),
+    Quantity(
+        "cdu.supply_setpoint_request_c",
+        "cdu",
+        "CDU",
+        "LiquidTemperatureSpRequest",
+        "C",
+        WRITE_BACK,
+        "secondary supply setpoint requested by an integration",
+    ),
+    Quantity(
+        "hall.power_kw",
+        "hall",
+        "PowerMeter",
+        "ActivePower",
+        "kW",
+        MEASURED,
+        "the hall's racks (meter on its switchboard)",
+        _hall_power_kw,
+        relative_deadband=0.005,
+    ),
+    Quantity(
+        "site.grid_import_kw",
+        "site",
+        "PowerMeter",
+        "ActivePower",
+        "kW",
+        MEASURED,
+        "utility import",
+        _site("grid_import_kw"),
+        relative_deadband=0.005,
+    ),
+    Quantity(
+        "site.ambient_c",
+        "site",
+        "Sensor",
+        "AirTemperature",
+        "C",
+        BOUNDARY,
+        "outdoor dry-bulb",
+        _site("ambient_c"),
+        process_area=("Outdoor",),
+        deadband=0.1,
+    ),
+    Quantity(
+        "plant.fws_supply_c",
+        "plant",
+        "HX",
+        "LiquidTemperature",
+        "C",
+        MEASURED,
+        "facility water leaving the dry coolers",
+        lambda s, t: np.array([s.plant.fws_supply_c]),
+        process_area=("Outlet",),
+        deadband=0.1,
+    ),
+    Quantity(
+        "plant.fws_return_c",
+        "plant",
+        "HX",
+        "LiquidTemperature",
+        "C",
+        MEASURED,
+        "facility water returning to the dry coolers",
+        lambda s, t: np.array([s.plant.fws_return_c]),
+        process_area=("Inlet",),
+        deadband=0.1,
+    ),
+    Quantity(
+        "plant.fan_speed_pct",
+        "plant",
+        "HX",
+        "FanSpeed",
+        "%",
+        MEASURED,
+        "dry coolers' fan speed",
+        lambda s, t: np.array([100.0 * s.plant.dry_cooler_fan_speed]),
+        deadband=0.5,
+    ),
+    Quantity(
+        "system.bms_heartbeat",
+        "system",
+        "System",
+        "HeartbeatTimestampBms",
+        "",
+        HEARTBEAT,
+        "the BMS's clock, epoch ms",
+    ),
+    Quantity(
+        "system.bms_echo",
+        "system",
+        "System",
+        "HeartbeatEchoBms",
+        "",
+        HEARTBEAT,
+        "an integration's heartbeat sent back",
+    ),
+    Quantity(
+        "system.integration_heartbeat",
+        "system",
+        "System",
+        "HeartbeatTimestampIntegration",
+        "",
+        WRITE_BACK,
+        "an integration's clock",
+    ),
+    Quantity(
+        "system.integration_echo",
+        "system",
+        "System",
+        "HeartbeatEchoIntegration",
+        "",
+        WRITE_BACK,
+        "the BMS heartbeat an integration sent back",
+    ),
 )
 BY_KEY = {q.key: q for q in QUANTITIES}
 SITE_COMPONENT = "site"
@@ -219,8 +457,13 @@ def identity(meta: dict) -> tuple:
     """What tells a point apart whatever its tagPath: its object (rack location, object or
     associate id), pointType, processArea and isSetpoint."""
     owner = meta.get("rackLocationId") or meta.get("objectId") or meta.get("associateId") or ""
-    return (meta.get("objectType"), meta.get("pointType"), str(owner),
-            tuple(meta.get("processArea") or ()), bool(meta.get("isSetpoint", False)))
+    return (
+        meta.get("objectType"),
+        meta.get("pointType"),
+        str(owner),
+        tuple(meta.get("processArea") or ()),
+        bool(meta.get("isSetpoint", False)),
+    )
 
 
 def components_of(kind: str, topo: Topology, integrations: Iterable[str] = ()) -> tuple[str, ...]:
@@ -237,8 +480,9 @@ def components_of(kind: str, topo: Topology, integrations: Iterable[str] = ()) -
     return (BMS_OBJECT_ID, *integrations)
 
 
-def default_points(scenario: Scenario, topology: Topology | None = None,
-                   integration: str = DEFAULT_INTEGRATION) -> list[Point]:
+def default_points(
+    scenario: Scenario, topology: Topology | None = None, integration: str = DEFAULT_INTEGRATION
+) -> list[Point]:
     """The point list a BMS of this site would publish, tagPaths under the scenario's name."""
     topo = topology or build_topology(scenario)
     site = scenario.scenario.name
@@ -247,11 +491,23 @@ def default_points(scenario: Scenario, topology: Topology | None = None,
     points: list[Point] = []
 
     def add(q: Quantity, component: str, tag: str, **ids) -> None:
-        points.append(Point(
-            tag, q.key, component, q.object_type, q.point_type, q.unit, q.state_text,
-            q.process_area, q.is_setpoint, deadband=q.deadband,
-            relative_deadband=q.relative_deadband,
-            integration=integration if q.role == WRITE_BACK else "", **ids))
+        points.append(
+            Point(
+                tag,
+                q.key,
+                component,
+                q.object_type,
+                q.point_type,
+                q.unit,
+                q.state_text,
+                q.process_area,
+                q.is_setpoint,
+                deadband=q.deadband,
+                relative_deadband=q.relative_deadband,
+                integration=integration if q.role == WRITE_BACK else "",
+                **ids,
+            )
+        )
 
     suffix = {q.key: q.key.split(".", 1)[1] for q in QUANTITIES}
     for q in QUANTITIES:
@@ -259,63 +515,135 @@ def default_points(scenario: Scenario, topology: Topology | None = None,
         if q.kind == "rack":
             for i, rack in enumerate(racks):
                 hall = topo.hall_names[topo.rack_hall[i]]
-                add(q, rack, f"{site}/{hall}/{rack}/{name}", rack_location_name=rack,
-                    rack_location_id=rack)
+                add(
+                    q,
+                    rack,
+                    f"{site}/{hall}/{rack}/{name}",
+                    rack_location_name=rack,
+                    rack_location_id=rack,
+                )
         elif q.kind == "cdu":
             for k, cdu in enumerate(topo.cdu_names):
                 hall = topo.hall_names[topo.cdu_hall[k]]
                 served = tuple(racks[i] for i in topo.cdu_racks(k))
-                add(q, cdu, f"{site}/{hall}/{cdu}/{name}", object_name=cdu, object_id=cdu,
-                    serves_id=served)
+                add(
+                    q,
+                    cdu,
+                    f"{site}/{hall}/{cdu}/{name}",
+                    object_name=cdu,
+                    object_id=cdu,
+                    serves_id=served,
+                )
         elif q.kind == "hall":
             for h, hall in enumerate(topo.hall_names):
                 served = tuple(racks[i] for i in np.flatnonzero(topo.rack_hall == h))
-                add(q, hall, f"{site}/{hall}/{hall_meters[h]}/{name}",
-                    object_name=f"{hall} switchboard meter", object_id=hall_meters[h],
-                    serves_id=served)
+                add(
+                    q,
+                    hall,
+                    f"{site}/{hall}/{hall_meters[h]}/{name}",
+                    object_name=f"{hall} switchboard meter",
+                    object_id=hall_meters[h],
+                    serves_id=served,
+                )
         elif q.key == "site.grid_import_kw":
-            add(q, SITE_COMPONENT, f"{site}/utility/UTILITY-MTR/{name}",
-                object_name="utility meter", object_id="UTILITY-MTR",
-                serves_id=tuple(hall_meters))
+            add(
+                q,
+                SITE_COMPONENT,
+                f"{site}/utility/UTILITY-MTR/{name}",
+                object_name="utility meter",
+                object_id="UTILITY-MTR",
+                serves_id=tuple(hall_meters),
+            )
         elif q.key == "site.ambient_c":
-            add(q, SITE_COMPONENT, f"{site}/outdoor/OAT/{name}",
-                object_name="outdoor air sensor", object_id="OAT")
+            add(
+                q,
+                SITE_COMPONENT,
+                f"{site}/outdoor/OAT/{name}",
+                object_name="outdoor air sensor",
+                object_id="OAT",
+            )
         elif q.kind == "plant":
-            add(q, PLANT_COMPONENT, f"{site}/plant/DRY-COOLERS/{name}",
-                object_name="dry coolers", object_id="DRY-COOLERS",
-                serves_id=tuple(topo.cdu_names))
+            add(
+                q,
+                PLANT_COMPONENT,
+                f"{site}/plant/DRY-COOLERS/{name}",
+                object_name="dry coolers",
+                object_id="DRY-COOLERS",
+                serves_id=tuple(topo.cdu_names),
+            )
         elif q.key == "system.bms_heartbeat":
-            add(q, BMS_OBJECT_ID, f"{site}/system/BMS/{name}", object_name="twin virtual BMS",
-                object_id=BMS_OBJECT_ID)
+            add(
+                q,
+                BMS_OBJECT_ID,
+                f"{site}/system/BMS/{name}",
+                object_name="twin virtual BMS",
+                object_id=BMS_OBJECT_ID,
+            )
         elif q.key in ("system.bms_echo", "system.integration_heartbeat"):
             # the BMS's echo is named after the integration whose heartbeat it echoes
-            add(q, integration, f"{site}/system/{integration}/{name}",
-                object_name=integration, object_id=integration)
+            add(
+                q,
+                integration,
+                f"{site}/system/{integration}/{name}",
+                object_name=integration,
+                object_id=integration,
+            )
         elif q.key == "system.integration_echo":  # names the BMS it echoes
-            add(q, integration, f"{site}/system/{integration}/{name}",
-                object_name="twin virtual BMS", object_id=BMS_OBJECT_ID)
+            add(
+                q,
+                integration,
+                f"{site}/system/{integration}/{name}",
+                object_name="twin virtual BMS",
+                object_id=BMS_OBJECT_ID,
+            )
     return points
 
 
 # --------------------------------------------------------------------------- files
 
-COLUMNS = ("tagPath", "objectType", "pointType", "processArea", "engUnit", "stateText",
-           "isSetpoint", "rackLocationName", "rackLocationId", "objectName", "objectId",
-           "servesId", "associateId", "integration", "quantity", "component", "deadband",
-           "relativeDeadband")
+COLUMNS = (
+    "tagPath",
+    "objectType",
+    "pointType",
+    "processArea",
+    "engUnit",
+    "stateText",
+    "isSetpoint",
+    "rackLocationName",
+    "rackLocationId",
+    "objectName",
+    "objectId",
+    "servesId",
+    "associateId",
+    "integration",
+    "quantity",
+    "component",
+    "deadband",
+    "relativeDeadband",
+)
 
 
 def _row(p: Point) -> dict:
     return {
-        "tagPath": p.tag_path, "objectType": p.object_type, "pointType": p.point_type,
-        "processArea": list(p.process_area), "engUnit": p.eng_unit,
+        "tagPath": p.tag_path,
+        "objectType": p.object_type,
+        "pointType": p.point_type,
+        "processArea": list(p.process_area),
+        "engUnit": p.eng_unit,
         "stateText": [{"value": int(v), "text": t} for v, t in p.state_text],
-        "isSetpoint": p.is_setpoint, "rackLocationName": p.rack_location_name,
-        "rackLocationId": p.rack_location_id, "objectName": p.object_name,
-        "objectId": p.object_id, "servesId": list(p.serves_id),
-        "associateId": p.associate_id, "integration": p.integration, "quantity": p.quantity,
-        "component": p.component, "deadband": p.deadband,
-        "relativeDeadband": p.relative_deadband}
+        "isSetpoint": p.is_setpoint,
+        "rackLocationName": p.rack_location_name,
+        "rackLocationId": p.rack_location_id,
+        "objectName": p.object_name,
+        "objectId": p.object_id,
+        "servesId": list(p.serves_id),
+        "associateId": p.associate_id,
+        "integration": p.integration,
+        "quantity": p.quantity,
+        "component": p.component,
+        "deadband": p.deadband,
+        "relativeDeadband": p.relative_deadband,
+    }
 
 
 def write_points(points: list[Point], path: Path) -> None:
@@ -325,8 +653,10 @@ def write_points(points: list[Point], path: Path) -> None:
         import tomli_w
 
         tables = [{k: v for k, v in row.items() if v not in ("", [], None)} for row in rows]
-        text = ("# twin point list: one [[point]] per BMS point (DSX Exchange BMS contract)\n"
-                + tomli_w.dumps({"point": tables}))
+        text = (
+            "# twin point list: one [[point]] per BMS point (DSX Exchange BMS contract)\n"
+            + tomli_w.dumps({"point": tables})
+        )
     else:
         out = io.StringIO()
         writer = csv.DictWriter(out, COLUMNS, lineterminator="\n")
@@ -355,16 +685,27 @@ def read_points(path: Path) -> list[Point]:
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(source, [Problem("", f"not valid TOML: {exc}")]) from None
         if not isinstance(tables, list):
-            raise ScenarioError(source, [Problem("point", "must be an array of tables "
-                                                          "([[point]])")])
+            raise ScenarioError(
+                source, [Problem("point", "must be an array of tables ([[point]])")]
+            )
         rows, where = tables, "point[{}]"
     elif path.suffix.lower() == ".csv":
         reader = csv.DictReader(io.StringIO(text))
-        missing = [c for c in ("tagPath", "objectType", "pointType", "quantity", "component")
-                   if c not in (reader.fieldnames or [])]
+        missing = [
+            c
+            for c in ("tagPath", "objectType", "pointType", "quantity", "component")
+            if c not in (reader.fieldnames or [])
+        ]
         if missing:
-            raise ScenarioError(source, [Problem("", f"missing column(s) {', '.join(missing)};"
-                                                     f" columns are {', '.join(COLUMNS)}")])
+            raise ScenarioError(
+                source,
+                [
+                    Problem(
+                        "",
+                        f"missing column(s) {', '.join(missing)}; columns are {', '.join(COLUMNS)}",
+                    )
+                ],
+            )
         rows, where = [_from_csv(r) for r in reader], "row {}"
     else:
         raise ScenarioError(source, [Problem("", "a point list ends in .csv or .toml")])
@@ -391,8 +732,9 @@ def _from_csv(row: dict) -> dict:
             states.append({"value": value, "text": text})
         out["stateText"] = states
     if "isSetpoint" in out:
-        out["isSetpoint"] = {"true": True, "false": False}.get(out["isSetpoint"].lower(),
-                                                               out["isSetpoint"])
+        out["isSetpoint"] = {"true": True, "false": False}.get(
+            out["isSetpoint"].lower(), out["isSetpoint"]
+        )
     for key in ("deadband", "relativeDeadband"):
         if key in out:
             with contextlib.suppress(ValueError):  # left as text: reported by _point
@@ -427,8 +769,11 @@ def _point(row: object, at: str, problems: list[Problem]) -> Point | None:
 
     def number(key: str) -> float:
         value = row.get(key, 0.0)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not (
-                0 <= value < float("inf")):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (0 <= value < float("inf"))
+        ):
             problems.append(Problem(f"{at}.{key}", "must be a number >= 0"))
             return 0.0
         return float(value)
@@ -438,31 +783,45 @@ def _point(row: object, at: str, problems: list[Problem]) -> Point | None:
         try:
             states.append((str(int(s["value"])), str(s["text"])))
         except (TypeError, KeyError, ValueError):
-            problems.append(Problem(f"{at}.stateText", "must list value (a whole number) and "
-                                                       "text pairs, e.g. 0=Off|1=On"))
+            problems.append(
+                Problem(
+                    f"{at}.stateText",
+                    "must list value (a whole number) and text pairs, e.g. 0=Off|1=On",
+                )
+            )
             break
     setpoint = row.get("isSetpoint")
     if setpoint is not None and not isinstance(setpoint, bool):
         problems.append(Problem(f"{at}.isSetpoint", "must be true or false"))
     point = Point(
-        tag_path=text("tagPath", True), quantity=text("quantity", True),
-        component=text("component", True), object_type=text("objectType", True),
-        point_type=text("pointType", True), eng_unit=text("engUnit"),
-        state_text=tuple(states), process_area=strings("processArea"),
+        tag_path=text("tagPath", True),
+        quantity=text("quantity", True),
+        component=text("component", True),
+        object_type=text("objectType", True),
+        point_type=text("pointType", True),
+        eng_unit=text("engUnit"),
+        state_text=tuple(states),
+        process_area=strings("processArea"),
         is_setpoint=setpoint if isinstance(setpoint, bool) else None,
-        rack_location_name=text("rackLocationName"), rack_location_id=text("rackLocationId"),
-        object_name=text("objectName"), object_id=text("objectId"),
-        serves_id=strings("servesId"), associate_id=text("associateId"),
-        integration=text("integration"), deadband=number("deadband"),
-        relative_deadband=number("relativeDeadband"))
+        rack_location_name=text("rackLocationName"),
+        rack_location_id=text("rackLocationId"),
+        object_name=text("objectName"),
+        object_id=text("objectId"),
+        serves_id=strings("servesId"),
+        associate_id=text("associateId"),
+        integration=text("integration"),
+        deadband=number("deadband"),
+        relative_deadband=number("relativeDeadband"),
+    )
     return point if len(problems) == before else None
 
 
 # --------------------------------------------------------------------------- checking
 
 
-def check_points(points: list[Point], scenario: Scenario,
-                 topology: Topology | None = None) -> list[Problem]:
+def check_points(
+    points: list[Point], scenario: Scenario, topology: Topology | None = None
+) -> list[Problem]:
     """Problems of a point list against a scenario: unknown quantities and objects, types the
     contract does not have, unit mismatches, duplicate tagPaths, missing identifiers, and
     the scenario's objects no point maps."""
@@ -476,78 +835,130 @@ def check_points(points: list[Point], scenario: Scenario,
     for n, p in enumerate(points):
         at = f"point {n} ({p.tag_path})"
         if p.tag_path in seen:
-            problems.append(Problem(f"{at}.tagPath", f"duplicate: also point {seen[p.tag_path]};"
-                                                     " every point needs its own tagPath"))
+            problems.append(
+                Problem(
+                    f"{at}.tagPath",
+                    f"duplicate: also point {seen[p.tag_path]}; every point needs its own tagPath",
+                )
+            )
         seen.setdefault(p.tag_path, n)
         if any(c in p.tag_path for c in "+#\0") or p.tag_path.startswith("/"):
-            problems.append(Problem(f"{at}.tagPath", "must not contain +, # or NUL nor start "
-                                                     "with /"))
+            problems.append(
+                Problem(f"{at}.tagPath", "must not contain +, # or NUL nor start with /")
+            )
         allowed = POINT_TYPES.get(p.object_type)
         if allowed is None:
-            problems.append(Problem(f"{at}.objectType", f"{p.object_type!r} is not one of "
-                                                        f"{', '.join(POINT_TYPES)}"))
+            problems.append(
+                Problem(
+                    f"{at}.objectType", f"{p.object_type!r} is not one of {', '.join(POINT_TYPES)}"
+                )
+            )
         elif p.point_type not in allowed:
-            problems.append(Problem(f"{at}.pointType", f"{p.point_type!r} is not a pointType "
-                                                       f"of {p.object_type}; allowed: "
-                                                       f"{', '.join(allowed)}"))
+            problems.append(
+                Problem(
+                    f"{at}.pointType",
+                    f"{p.point_type!r} is not a pointType "
+                    f"of {p.object_type}; allowed: "
+                    f"{', '.join(allowed)}",
+                )
+            )
         q = BY_KEY.get(p.quantity)
         if q is None:
             problems.append(Problem(f"{at}.quantity", f"{p.quantity!r} is not one of {keys}"))
             continue
         if (p.object_type, p.point_type) != (q.object_type, q.point_type):
-            problems.append(Problem(f"{at}.pointType", f"{q.key} is published as "
-                                                       f"{q.object_type}/{q.point_type}"))
+            problems.append(
+                Problem(
+                    f"{at}.pointType", f"{q.key} is published as {q.object_type}/{q.point_type}"
+                )
+            )
         if q.state_text and (p.eng_unit or not p.state_text):
-            problems.append(Problem(f"{at}.engUnit", f"{q.key} is a state point: stateText, "
-                                                     "no engUnit"))
+            problems.append(
+                Problem(f"{at}.engUnit", f"{q.key} is a state point: stateText, no engUnit")
+            )
         elif p.eng_unit != q.unit and (q.unit or p.eng_unit):
-            problems.append(Problem(f"{at}.engUnit", f"{p.eng_unit!r} does not match {q.key} "
-                                                     f"in {q.unit!r}; twin converts no units"))
+            problems.append(
+                Problem(
+                    f"{at}.engUnit",
+                    f"{p.eng_unit!r} does not match {q.key} in {q.unit!r}; twin converts no units",
+                )
+            )
         fixed = FIXED_UNITS.get(p.point_type)
         if fixed and p.eng_unit and p.eng_unit != fixed:
-            problems.append(Problem(f"{at}.engUnit", f"{p.point_type} is in {fixed!r} by "
-                                                     "the contract"))
+            problems.append(
+                Problem(f"{at}.engUnit", f"{p.point_type} is in {fixed!r} by the contract")
+            )
         components = components_of(q.kind, topo, integrations)
         if p.component not in components:
             shown = ", ".join(components[:5]) + (", ..." if len(components) > 5 else "")
-            problems.append(Problem(f"{at}.component", f"{p.component!r} is not a {q.kind} of "
-                                                       f"the scenario ({shown})"))
+            problems.append(
+                Problem(
+                    f"{at}.component",
+                    f"{p.component!r} is not a {q.kind} of the scenario ({shown})",
+                )
+            )
         elif q.kind in mapped:
             mapped[q.kind].add(p.component)
         if p.object_type == "Rack" and not (p.rack_location_id and p.rack_location_name):
-            problems.append(Problem(f"{at}.rackLocationId", "a Rack point needs "
-                                                            "rackLocationName and rackLocationId"))
-        elif p.object_type not in ("Rack",) and not p.associate_id and not (
-                p.object_id and p.object_name):
-            problems.append(Problem(f"{at}.objectId", "needs objectName and objectId (named "
-                                                      "object) or associateId (associate mode)"))
+            problems.append(
+                Problem(
+                    f"{at}.rackLocationId", "a Rack point needs rackLocationName and rackLocationId"
+                )
+            )
+        elif (
+            p.object_type not in ("Rack",)
+            and not p.associate_id
+            and not (p.object_id and p.object_name)
+        ):
+            problems.append(
+                Problem(
+                    f"{at}.objectId",
+                    "needs objectName and objectId (named object) or associateId (associate mode)",
+                )
+            )
         if p.associate_id and (p.object_id or p.object_name or p.serves_id):
-            problems.append(Problem(f"{at}.associateId", "associate mode has no objectName, "
-                                                         "objectId or servesId"))
+            problems.append(
+                Problem(
+                    f"{at}.associateId", "associate mode has no objectName, objectId or servesId"
+                )
+            )
         if (p.point_type in INTEGRATION_POINT_TYPES) != bool(p.integration):
-            problems.append(Problem(f"{at}.integration",
-                                    "required for an integration-published pointType"
-                                    if p.integration == "" else
-                                    f"only for integration-published pointTypes "
-                                    f"({', '.join(sorted(INTEGRATION_POINT_TYPES))})"))
+            problems.append(
+                Problem(
+                    f"{at}.integration",
+                    "required for an integration-published pointType"
+                    if p.integration == ""
+                    else f"only for integration-published pointTypes "
+                    f"({', '.join(sorted(INTEGRATION_POINT_TYPES))})",
+                )
+            )
         ident = identity(p.metadata())
         if ident in seen_identity and q.role != HEARTBEAT:
-            problems.append(Problem(at, f"same object, pointType and processArea as point "
-                                        f"{seen_identity[ident]}; add a processArea to tell "
-                                        "them apart"))
+            problems.append(
+                Problem(
+                    at,
+                    f"same object, pointType and processArea as point "
+                    f"{seen_identity[ident]}; add a processArea to tell "
+                    "them apart",
+                )
+            )
         seen_identity.setdefault(ident, n)
     for kind, names in mapped.items():
         missing = [c for c in components_of(kind, topo) if c not in names]
         if missing and points:
             listed = ", ".join(missing[:MAX_LISTED])
             more = f" and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
-            problems.append(Problem(f"{kind}s", f"no point maps {listed}{more}; every {kind} "
-                                                "of the scenario needs at least one"))
+            problems.append(
+                Problem(
+                    f"{kind}s",
+                    f"no point maps {listed}{more}; every {kind} "
+                    "of the scenario needs at least one",
+                )
+            )
     return problems
 
 
-def load_points(path: Path, scenario: Scenario, topology: Topology | None = None
-                ) -> list[Point]:
+def load_points(path: Path, scenario: Scenario, topology: Topology | None = None) -> list[Point]:
     """``read_points`` then ``check_points``: a point list fit for this scenario."""
     points = read_points(path)
     problems = check_points(points, scenario, topology)
@@ -585,7 +996,8 @@ class PointTable:
                 names[kind] = {c: i for i, c in enumerate(components_of(kind, self.topology))}
             self.groups[key] = np.asarray(idx, dtype=np.int64)
             self.components[key] = np.asarray(
-                [names[kind][self.points[i].component] for i in idx], dtype=np.int64)
+                [names[kind][self.points[i].component] for i in idx], dtype=np.int64
+            )
 
     def read(self, snapshot: Snapshot, out: np.ndarray) -> np.ndarray:
         """Every readable point's value into ``out`` (NaN where the BMS has no reading)."""

@@ -37,24 +37,41 @@ COVERAGE_NAMES = ("used", "missing", "bad quality", "stale")
 POINTS_FILE = "points.csv"
 MANIFEST_FILE = "recording.json"
 SERIES_FOLDER = "series"
-FIT_COLUMNS = ("tagPath", "quantity", "component", "unit", "samples", "measured_mean",
-               "mean_residual", "cv_rmse_pct", "nmbe_pct")
+FIT_COLUMNS = (
+    "tagPath",
+    "quantity",
+    "component",
+    "unit",
+    "samples",
+    "measured_mean",
+    "mean_residual",
+    "cv_rmse_pct",
+    "nmbe_pct",
+)
 
 
 class ShadowRecorder:
-    def __init__(self, folder: Path, points: list[Point], *, scenario_name: str,
-                 evaluate_every_s: float) -> None:
+    def __init__(
+        self, folder: Path, points: list[Point], *, scenario_name: str, evaluate_every_s: float
+    ) -> None:
         folder.mkdir()  # a new folder: recordings are never overwritten
         (folder / SERIES_FOLDER).mkdir()
         self.folder = folder
         self.points = points
-        self.index = np.array([i for i, p in enumerate(points)
-                               if BY_KEY[p.quantity].role == MEASURED
-                               and BY_KEY[p.quantity].read is not None], dtype=np.int64)
+        self.index = np.array(
+            [
+                i
+                for i, p in enumerate(points)
+                if BY_KEY[p.quantity].role == MEASURED and BY_KEY[p.quantity].read is not None
+            ],
+            dtype=np.int64,
+        )
         self.tags = [points[i].tag_path for i in self.index]
         write_points([points[i] for i in self.index], folder / POINTS_FILE)
-        (folder / MANIFEST_FILE).write_text(json.dumps(
-            {"scenario": scenario_name, "evaluate_every_s": evaluate_every_s}), encoding="utf-8")
+        (folder / MANIFEST_FILE).write_text(
+            json.dumps({"scenario": scenario_name, "evaluate_every_s": evaluate_every_s}),
+            encoding="utf-8",
+        )
         self._rows: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
         self._part = 0
         k = self.index.size
@@ -63,8 +80,14 @@ class ShadowRecorder:
         self.sum_error = np.zeros(k)
         self.sum_error2 = np.zeros(k)
 
-    def add(self, time_s: float, measured: np.ndarray, modelled: np.ndarray,
-            quality: np.ndarray, coverage: np.ndarray) -> None:
+    def add(
+        self,
+        time_s: float,
+        measured: np.ndarray,
+        modelled: np.ndarray,
+        quality: np.ndarray,
+        coverage: np.ndarray,
+    ) -> None:
         m, s = measured[self.index], modelled[self.index]
         q, c = quality[self.index], coverage[self.index]
         self._rows.append((time_s, m.copy(), s.copy(), q.copy(), c.copy()))
@@ -85,14 +108,16 @@ class ShadowRecorder:
 
         k = self.index.size
         times = np.repeat([row[0] for row in self._rows], k)
-        table = pa.table({
-            "time_s": times,
-            "tag_path": pa.array(self.tags * len(self._rows)),
-            "measured": np.concatenate([row[1] for row in self._rows]),
-            "modelled": np.concatenate([row[2] for row in self._rows]),
-            "quality": np.concatenate([row[3] for row in self._rows]).astype(np.int64),
-            "coverage": np.concatenate([row[4] for row in self._rows]).astype(np.int8),
-        })
+        table = pa.table(
+            {
+                "time_s": times,
+                "tag_path": pa.array(self.tags * len(self._rows)),
+                "measured": np.concatenate([row[1] for row in self._rows]),
+                "modelled": np.concatenate([row[2] for row in self._rows]),
+                "quality": np.concatenate([row[3] for row in self._rows]).astype(np.int64),
+                "coverage": np.concatenate([row[4] for row in self._rows]).astype(np.int8),
+            }
+        )
         self._part += 1
         path = self.folder / SERIES_FOLDER / f"part-{self._part:05d}.parquet"
         pq.write_table(table, path.with_suffix(".tmp"))
@@ -107,13 +132,21 @@ class ShadowRecorder:
             dof = n - PARAMETERS
             mean = self.sum_measured[j] / n if n else math.nan
             ok = dof > 0 and mean != 0
-            rows.append({
-                "tagPath": p.tag_path, "quantity": p.quantity, "component": p.component,
-                "unit": p.eng_unit, "samples": int(n), "measured_mean": mean,
-                "mean_residual": self.sum_error[j] / n if n else math.nan,
-                "cv_rmse_pct": 100 * math.sqrt(self.sum_error2[j] / dof) / abs(mean)
-                if ok else math.nan,
-                "nmbe_pct": 100 * self.sum_error[j] / (dof * mean) if ok else math.nan})
+            rows.append(
+                {
+                    "tagPath": p.tag_path,
+                    "quantity": p.quantity,
+                    "component": p.component,
+                    "unit": p.eng_unit,
+                    "samples": int(n),
+                    "measured_mean": mean,
+                    "mean_residual": self.sum_error[j] / n if n else math.nan,
+                    "cv_rmse_pct": 100 * math.sqrt(self.sum_error2[j] / dof) / abs(mean)
+                    if ok
+                    else math.nan,
+                    "nmbe_pct": 100 * self.sum_error[j] / (dof * mean) if ok else math.nan,
+                }
+            )
         return rows
 
     def close(self) -> None:
@@ -133,10 +166,13 @@ def _report_html(rows: list[dict]) -> str:
         return html.escape(str(value))
 
     head = "".join(f"<th>{html.escape(c)}</th>" for c in FIT_COLUMNS)
-    body = "\n".join("<tr>" + "".join(f"<td>{cell(r[c])}</td>" for c in FIT_COLUMNS) + "</tr>"
-                     for r in rows)
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>twin shadow: model fit"
-            "</title></head><body><h1>Model fit per point (ASHRAE Guideline 14)</h1>"
-            "<p>CV(RMSE) and NMBE in percent of the measured mean, p = 1. Calibrated to hourly "
-            "data: CV(RMSE) &le; 30 %, |NMBE| &le; 10 %.</p>"
-            f"<table border='1'><tr>{head}</tr>\n{body}</table></body></html>\n")
+    body = "\n".join(
+        "<tr>" + "".join(f"<td>{cell(r[c])}</td>" for c in FIT_COLUMNS) + "</tr>" for r in rows
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>twin shadow: model fit"
+        "</title></head><body><h1>Model fit per point (ASHRAE Guideline 14)</h1>"
+        "<p>CV(RMSE) and NMBE in percent of the measured mean, p = 1. Calibrated to hourly "
+        "data: CV(RMSE) &le; 30 %, |NMBE| &le; 10 %.</p>"
+        f"<table border='1'><tr>{head}</tr>\n{body}</table></body></html>\n"
+    )

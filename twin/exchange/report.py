@@ -77,11 +77,15 @@ class ShadowSeries:
             scenario = str(manifest["scenario"])
             interval_s = float(manifest["evaluate_every_s"])
         except (OSError, ValueError, KeyError, TypeError):
-            raise ShadowReportError(f"{folder / MANIFEST_FILE} is missing or not the "
-                                    "recording's manifest (scenario, evaluate_every_s)") from None
+            raise ShadowReportError(
+                f"{folder / MANIFEST_FILE} is missing or not the "
+                "recording's manifest (scenario, evaluate_every_s)"
+            ) from None
         if not (math.isfinite(interval_s) and interval_s > 0):
-            raise ShadowReportError(f"{folder / MANIFEST_FILE}: evaluate_every_s must be a "
-                                    f"positive number, not {interval_s}")
+            raise ShadowReportError(
+                f"{folder / MANIFEST_FILE}: evaluate_every_s must be a "
+                f"positive number, not {interval_s}"
+            )
         try:
             points = read_points(folder / POINTS_FILE)
         except ScenarioError as exc:
@@ -93,16 +97,17 @@ class ShadowSeries:
             except (OSError, pa.ArrowException, KeyError) as exc:
                 problems.append(f"{part.name} is unreadable and left out ({exc})")
         if not tables:
-            raise ShadowReportError(f"{folder}: no readable series part (the shadow stopped "
-                                    "before its first evaluations were written)")
+            raise ShadowReportError(
+                f"{folder}: no readable series part (the shadow stopped "
+                "before its first evaluations were written)"
+            )
         table = pa.concat_tables(tables)
         times, row = np.unique(table["time_s"].to_numpy(), return_inverse=True)
         column_of = {p.tag_path: j for j, p in enumerate(points)}
         tags = table["tag_path"].to_pylist()
         known = np.array([t in column_of for t in tags])
         if not known.all():
-            problems.append(f"{int((~known).sum())} rows of points not in {POINTS_FILE} "
-                            "left out")
+            problems.append(f"{int((~known).sum())} rows of points not in {POINTS_FILE} left out")
         column = np.array([column_of.get(t, -1) for t in tags], dtype=np.int64)
         shape = (times.size, len(points))
         measured, modelled = np.full(shape, np.nan), np.full(shape, np.nan)
@@ -111,8 +116,9 @@ class ShadowSeries:
         measured[at] = table["measured"].to_numpy()[known]
         modelled[at] = table["modelled"].to_numpy()[known]
         coverage[at] = table["coverage"].to_numpy()[known]
-        return cls(folder, scenario, interval_s, points, times, measured, modelled, coverage,
-                   problems)
+        return cls(
+            folder, scenario, interval_s, points, times, measured, modelled, coverage, problems
+        )
 
     def point_name(self, j: int) -> str:
         """``kind/component/quantity``, as ``twin.calibration`` names points."""
@@ -123,15 +129,20 @@ class ShadowSeries:
     def validation(self) -> Validation:
         used = self.coverage == USED
         names = [self.point_name(j) for j in range(len(self.points))]
-        return validate(self.time_s, self.interval_s,
-                        {n: self.measured[:, j] for j, n in enumerate(names)},
-                        {n: self.modelled[:, j] for j, n in enumerate(names)},
-                        {n: used[:, j] for j, n in enumerate(names)}, fitted=PARAMETERS)
+        return validate(
+            self.time_s,
+            self.interval_s,
+            {n: self.measured[:, j] for j, n in enumerate(names)},
+            {n: self.modelled[:, j] for j, n in enumerate(names)},
+            {n: used[:, j] for j, n in enumerate(names)},
+            fitted=PARAMETERS,
+        )
 
     def coverage_counts(self) -> np.ndarray:
         """(points, codes): how many evaluations of each point had each coverage code."""
-        return np.stack([(self.coverage == code).sum(axis=0)
-                         for code in range(len(COVERAGE_NAMES))], axis=1)
+        return np.stack(
+            [(self.coverage == code).sum(axis=0) for code in range(len(COVERAGE_NAMES))], axis=1
+        )
 
 
 def write_shadow_report(folder: Path, out: Path) -> Path:
@@ -157,8 +168,14 @@ def _verdict(fit: Fit) -> str:
 
 
 def _row(cells: list[str], numeric_from: int) -> str:
-    return "<tr>" + "".join(f"<td class='n'>{c}</td>" if k >= numeric_from else f"<td>{c}</td>"
-                            for k, c in enumerate(cells)) + "</tr>"
+    return (
+        "<tr>"
+        + "".join(
+            f"<td class='n'>{c}</td>" if k >= numeric_from else f"<td>{c}</td>"
+            for k, c in enumerate(cells)
+        )
+        + "</tr>"
+    )
 
 
 def _table(header: list[str], rows: list[str]) -> str:
@@ -168,12 +185,26 @@ def _table(header: list[str], rows: list[str]) -> str:
 
 def _fit_cells(fits: dict[str, Fit]) -> list[str]:
     interval, hourly = fits["interval"], fits["hourly"]
-    return [_n(interval.rmse), _n(interval.cv_rmse_pct), _n(interval.nmbe_pct),
-            str(hourly.n), _n(hourly.cv_rmse_pct), _n(hourly.nmbe_pct), _verdict(hourly)]
+    return [
+        _n(interval.rmse),
+        _n(interval.cv_rmse_pct),
+        _n(interval.nmbe_pct),
+        str(hourly.n),
+        _n(hourly.cv_rmse_pct),
+        _n(hourly.nmbe_pct),
+        _verdict(hourly),
+    ]
 
 
-FIT_HEADER = ["RMSE", "CV(RMSE) %", "NMBE %", "hours", "hourly CV(RMSE) %", "hourly NMBE %",
-              "Guideline 14 (hourly)"]
+FIT_HEADER = [
+    "RMSE",
+    "CV(RMSE) %",
+    "NMBE %",
+    "hours",
+    "hourly CV(RMSE) %",
+    "hourly NMBE %",
+    "Guideline 14 (hourly)",
+]
 COVERAGE_HEADER = ["evaluations", *(f"{name}" for name in COVERAGE_NAMES)]
 
 
@@ -194,20 +225,48 @@ def build_shadow_report(series: ShadowSeries) -> str:
     group_rows = []
     for group, members in group_points.items():
         unit = series.points[members[0]].eng_unit
-        group_rows.append(_row([_e(group), _e(unit), str(len(members)),
-                                *coverage_cells(members), *_fit_cells(
-                                    validation.per_group[group])], 2))
+        group_rows.append(
+            _row(
+                [
+                    _e(group),
+                    _e(unit),
+                    str(len(members)),
+                    *coverage_cells(members),
+                    *_fit_cells(validation.per_group[group]),
+                ],
+                2,
+            )
+        )
     point_rows = []
     for j, p in enumerate(series.points):
-        point_rows.append(_row([_e(p.tag_path), _e(p.component),
-                                _e(BY_KEY[p.quantity].point_type), _e(p.eng_unit),
-                                *coverage_cells([j]),
-                                _n(float(np.nanmean(np.where(series.coverage[:, j] == USED,
-                                                             series.measured[:, j], np.nan)))
-                                   if counts[j, USED] else math.nan),
-                                *_fit_cells(validation.per_point[names[j]])], 4))
-    span = (f"{format_duration(series.time_s[0])} to {format_duration(series.time_s[-1])} of "
-            f"the plant's time, {evaluations:,} evaluations every {series.interval_s:g} s")
+        point_rows.append(
+            _row(
+                [
+                    _e(p.tag_path),
+                    _e(p.component),
+                    _e(BY_KEY[p.quantity].point_type),
+                    _e(p.eng_unit),
+                    *coverage_cells([j]),
+                    _n(
+                        float(
+                            np.nanmean(
+                                np.where(
+                                    series.coverage[:, j] == USED, series.measured[:, j], np.nan
+                                )
+                            )
+                        )
+                        if counts[j, USED]
+                        else math.nan
+                    ),
+                    *_fit_cells(validation.per_point[names[j]]),
+                ],
+                4,
+            )
+        )
+    span = (
+        f"{format_duration(series.time_s[0])} to {format_duration(series.time_s[-1])} of "
+        f"the plant's time, {evaluations:,} evaluations every {series.interval_s:g} s"
+    )
     all_points = list(range(len(series.points)))
     totals = coverage_cells(all_points)
     overall = ", ".join(f"{c} {n}" for n, c in zip(COVERAGE_NAMES, totals[1:], strict=True))
@@ -234,9 +293,21 @@ def build_shadow_report(series: ShadowSeries) -> str:
         "them beside the RMSE, in the point's unit.</p>",
         _table(["group", "unit", "points", *COVERAGE_HEADER, *FIT_HEADER], group_rows),
         "<h2>Fit per point</h2>",
-        _table(["tagPath", "component", "pointType", "unit", *COVERAGE_HEADER,
-                "measured mean", *FIT_HEADER], point_rows),
+        _table(
+            [
+                "tagPath",
+                "component",
+                "pointType",
+                "unit",
+                *COVERAGE_HEADER,
+                "measured mean",
+                *FIT_HEADER,
+            ],
+            point_rows,
+        ),
     ]
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>twin shadow report {_e(series.folder.name)}</title><style>{CSS}</style>"
-            f"</head><body>{''.join(sections)}</body></html>")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>twin shadow report {_e(series.folder.name)}</title><style>{CSS}</style>"
+        f"</head><body>{''.join(sections)}</body></html>"
+    )

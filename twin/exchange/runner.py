@@ -37,9 +37,15 @@ class PlantOptions:
     journal: Path | None = None
 
 
-def run_plant(scenario: Scenario, points: list[Point], settings: BrokerSettings,
-              options: PlantOptions, *, stop: threading.Event | None = None,
-              log: TextIO = sys.stderr) -> int:
+def run_plant(
+    scenario: Scenario,
+    points: list[Point],
+    settings: BrokerSettings,
+    options: PlantOptions,
+    *,
+    stop: threading.Event | None = None,
+    log: TextIO = sys.stderr,
+) -> int:
     from twin.alarms import AlarmEngine, AlarmJournal
     from twin.runs.observe import ObservedRun
     from twin.sim.engine import Simulation
@@ -47,13 +53,15 @@ def run_plant(scenario: Scenario, points: list[Point], settings: BrokerSettings,
     stop = _stop_on_sigterm(stop)
     sim = Simulation.from_scenario(scenario, seed=options.seed, dt_s=options.dt_s)
     link = MqttLink(settings, log=log, name="twin plant")
-    bms = BmsObserver(link, points, noise_scale=options.noise_scale, dropout=options.dropout,
-                      log=log)
+    bms = BmsObserver(
+        link, points, noise_scale=options.noise_scale, dropout=options.dropout, log=log
+    )
     link.subscriptions = bms.subscriptions
     journal = None
     if options.journal is not None:
-        journal = AlarmJournal(options.journal, {"scenario": scenario.scenario.name,
-                                                 "source": "twin plant"})
+        journal = AlarmJournal(
+            options.journal, {"scenario": scenario.scenario.name, "source": "twin plant"}
+        )
     alarms = AlarmEngine.from_scenario(scenario, sim.topology, journal=journal)
     run = ObservedRun(sim, [alarms, bms])
     link.start()
@@ -83,18 +91,25 @@ def run_plant(scenario: Scenario, points: list[Point], settings: BrokerSettings,
                     stop.wait(ahead)
             if now >= next_progress:
                 next_progress = now + PROGRESS_EVERY_S
-                print(f"twin plant: t={sim.time_s:.0f}s published {link.counters.published}, "
-                      f"unsent while disconnected {link.counters.unsent_disconnected}",
-                      file=log, flush=True)
+                print(
+                    f"twin plant: t={sim.time_s:.0f}s published {link.counters.published}, "
+                    f"unsent while disconnected {link.counters.unsent_disconnected}",
+                    file=log,
+                    flush=True,
+                )
         run.finish()
     finally:
         link.stop()
         if journal is not None:
             journal.close()
     counters = bms.counters
-    print(f"twin plant: done at t={sim.time_s:.0f}s; published {link.counters.published}; "
-          f"write-backs accepted {counters.accepted}, refused {counters.refused}, "
-          f"malformed {counters.malformed}, not ours {counters.not_owner}", file=log, flush=True)
+    print(
+        f"twin plant: done at t={sim.time_s:.0f}s; published {link.counters.published}; "
+        f"write-backs accepted {counters.accepted}, refused {counters.refused}, "
+        f"malformed {counters.malformed}, not ours {counters.not_owner}",
+        file=log,
+        flush=True,
+    )
     return 0
 
 
@@ -114,8 +129,12 @@ def _report_alarms(summary, raised: set, t: float, log: TextIO) -> None:
             key = (alarm.key.tag, alarm.key.component, alarm.key.condition)
             active.add(key)
             if key not in raised:
-                print(f"twin plant: t={t:.0f}s alarm {alarm.key.tag} {alarm.condition} "
-                      f"{alarm.component}", file=log, flush=True)
+                print(
+                    f"twin plant: t={t:.0f}s alarm {alarm.key.tag} {alarm.condition} "
+                    f"{alarm.component}",
+                    file=log,
+                    flush=True,
+                )
     raised.intersection_update(active)
     raised.update(active)
 
@@ -130,9 +149,15 @@ class ShadowOptions:
     allow_write: tuple[str, ...] = ()  # tagPaths of heartbeat points the shadow may write
 
 
-def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings,
-               options: ShadowOptions, *, stop: threading.Event | None = None,
-               log: TextIO = sys.stderr) -> int:
+def run_shadow(
+    scenario: Scenario,
+    points: list[Point],
+    settings: BrokerSettings,
+    options: ShadowOptions,
+    *,
+    stop: threading.Event | None = None,
+    log: TextIO = sys.stderr,
+) -> int:
     from twin.alarms import AlarmJournal
     from twin.exchange.record import ShadowRecorder
     from twin.sim.engine import Simulation
@@ -141,21 +166,34 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
     sim = Simulation.from_scenario(scenario, seed=options.seed, dt_s=options.dt_s)
     recorder = journal = None
     if options.record is not None:
-        recorder = ShadowRecorder(options.record, points,
-                                  scenario_name=scenario.scenario.name,
-                                  evaluate_every_s=EVALUATE_EVERY_S)
-        journal = AlarmJournal(options.record / "alarms.sqlite",
-                               {"scenario": scenario.scenario.name, "source": "twin shadow"})
-    shadow = Shadow(sim, points, journal=journal, log=log,
-                    recorder=recorder.add if recorder else None)
+        recorder = ShadowRecorder(
+            options.record,
+            points,
+            scenario_name=scenario.scenario.name,
+            evaluate_every_s=EVALUATE_EVERY_S,
+        )
+        journal = AlarmJournal(
+            options.record / "alarms.sqlite",
+            {"scenario": scenario.scenario.name, "source": "twin shadow"},
+        )
+    shadow = Shadow(
+        sim, points, journal=journal, log=log, recorder=recorder.add if recorder else None
+    )
     if options.record is not None:
         shadow.estimation.record(options.record / "estimates.csv")
     # metadata first (retained, so it arrives on subscribing), then values: one wildcard
     # over the BMS's own namespace; the shadow publishes nothing on it
-    link = MqttLink(settings, subscriptions=(f"{contract.ROOT}/{contract.BMS_PUBLISHER}/#",),
-                    log=log, name="twin shadow")
-    writer = (HeartbeatWriter(points, options.integration, options.allow_write)
-              if options.allow_write else None)
+    link = MqttLink(
+        settings,
+        subscriptions=(f"{contract.ROOT}/{contract.BMS_PUBLISHER}/#",),
+        log=log,
+        name="twin shadow",
+    )
+    writer = (
+        HeartbeatWriter(points, options.integration, options.allow_write)
+        if options.allow_write
+        else None
+    )
 
     def handle(topic: str, payload: bytes) -> None:
         shadow.ingest(topic, payload)
@@ -168,8 +206,10 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
     try:
         while not stop.is_set():
             # the model stays HOLD_S behind the plant's newest value
-            if (options.duration_s is not None
-                    and sim.time_s >= options.duration_s - HOLD_S - sim.dt_s - 1e-9):
+            if (
+                options.duration_s is not None
+                and sim.time_s >= options.duration_s - HOLD_S - sim.dt_s - 1e-9
+            ):
                 break
             if writer is not None:
                 for out_topic, out_payload in writer.due(time.time()):
@@ -191,8 +231,11 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
             now = time.monotonic()
             if now >= next_progress:
                 next_progress = now + PROGRESS_EVERY_S
-                print(f"twin shadow: model t={sim.time_s:.0f}s; {shadow.status.text()}",
-                      file=log, flush=True)
+                print(
+                    f"twin shadow: model t={sim.time_s:.0f}s; {shadow.status.text()}",
+                    file=log,
+                    flush=True,
+                )
     finally:
         link.stop()
         if journal is not None:
@@ -201,9 +244,13 @@ def run_shadow(scenario: Scenario, points: list[Point], settings: BrokerSettings
             recorder.close()
         shadow.estimation.close()
     counters = link.counters
-    print(f"twin shadow: done at model t={sim.time_s:.0f}s; {shadow.status.text()}; "
-          f"{counters.dropped_inbox_full} dropped with the inbox full, "
-          f"{counters.dropped_too_large} over 64 kB; divergence alarms raised "
-          f"{len(shadow.divergences)}, drift alarms raised "
-          f"{shadow.estimation.alarms_raised()}", file=log, flush=True)
+    print(
+        f"twin shadow: done at model t={sim.time_s:.0f}s; {shadow.status.text()}; "
+        f"{counters.dropped_inbox_full} dropped with the inbox full, "
+        f"{counters.dropped_too_large} over 64 kB; divergence alarms raised "
+        f"{len(shadow.divergences)}, drift alarms raised "
+        f"{shadow.estimation.alarms_raised()}",
+        file=log,
+        flush=True,
+    )
     return 0

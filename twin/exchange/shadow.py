@@ -75,8 +75,10 @@ MAX_PENDING = 2_000_000  # values waiting for the model to reach their time (~10
 SIGMA_FLOOR = {"C": 0.2, "kPa": 1.0, "%": 1.0, "LPM": 2.0, "kW": 1.0}
 SIGMA_FLOOR_RELATIVE = {"LPM": 0.01, "kW": 0.01}
 KINDS = ("rack", "cdu", "hall", "site", "plant")
-ISOLATION_STATUS = {"rack.liquid_isolation_status": "liquid",
-                    "rack.electrical_isolation_status": "electrical"}
+ISOLATION_STATUS = {
+    "rack.liquid_isolation_status": "liquid",
+    "rack.electrical_isolation_status": "electrical",
+}
 DRIFT_TAG_SET = frozenset(tag for tag, _ in DRIFT_TAGS.values())
 
 
@@ -92,8 +94,12 @@ class MeasuredWorkload:
         self.levels = np.linspace(0.0, 1.0, 21)
         curve = []
         for u in self.levels:
-            dc_w = (sim.rack_idle_w + u * sim.rack_dynamic_w + sim.racks.other_idle_w
-                    + u * sim.rack_other_dynamic_w)
+            dc_w = (
+                sim.rack_idle_w
+                + u * sim.rack_dynamic_w
+                + sim.racks.other_idle_w
+                + u * sim.rack_other_dynamic_w
+            )
             curve.append(sim.power_chain.rack_input_w(dc_w) / 1e3)
         self.curve_kw = np.array(curve).T  # (racks, levels), rising
         self.level = np.asarray(initial, dtype=float).copy()
@@ -145,8 +151,10 @@ class ShadowStatus:
 
     def text(self) -> str:
         dropped = ", ".join(f"{n} {reason}" for reason, n in self.dropped.most_common())
-        return (f"{self.messages} messages ({self.metadata} metadata, {self.values} values "
-                f"used); dropped: {dropped or 'none'}")
+        return (
+            f"{self.messages} messages ({self.metadata} metadata, {self.values} values "
+            f"used); dropped: {dropped or 'none'}"
+        )
 
 
 @dataclass
@@ -164,9 +172,11 @@ class Divergence:
         area = "/".join(self.point.process_area)
         unit = {"C": "K"}.get(self.point.eng_unit, self.point.eng_unit)
         minutes = (self.time_s - self.since_s) / 60.0
-        return (f"model-plant divergence: {self.component} {self.point.point_type}"
-                f"{' ' + area if area else ''} {self.mean_residual:+.1f} {unit} for "
-                f"{minutes:.0f} min" + (f"; {self.cause}" if self.cause else ""))
+        return (
+            f"model-plant divergence: {self.component} {self.point.point_type}"
+            f"{' ' + area if area else ''} {self.mean_residual:+.1f} {unit} for "
+            f"{minutes:.0f} min" + (f"; {self.cause}" if self.cause else "")
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +193,17 @@ class Comparison:
 class Shadow:
     """A model kept beside a plant from its messages (see the module docstring)."""
 
-    def __init__(self, sim, points: list[Point], *, journal=None,
-                 alarms: AlarmEngine | None = None, log: TextIO | None = None,
-                 recorder: Callable[[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-                                    None] | None = None) -> None:
+    def __init__(
+        self,
+        sim,
+        points: list[Point],
+        *,
+        journal=None,
+        alarms: AlarmEngine | None = None,
+        log: TextIO | None = None,
+        recorder: Callable[[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+        | None = None,
+    ) -> None:
         self.sim = sim
         self.points = points
         self.log = log or sys.stderr
@@ -226,8 +243,9 @@ class Shadow:
         self.floor_rel = np.array([SIGMA_FLOOR_RELATIVE.get(p.eng_unit, 0.0) for p in points])
         self._next_eval_s = EVALUATE_EVERY_S
         # boundaries
-        self.workload = MeasuredWorkload(sim, sim.workload.utilization(0.0, sim.dt_s,
-                                                                        np.zeros(topo.rack_count)))
+        self.workload = MeasuredWorkload(
+            sim, sim.workload.utilization(0.0, sim.dt_s, np.zeros(topo.rack_count))
+        )
         sim.workload = self.workload
         self.weather = MeasuredWeather(sim.weather)
         sim.weather = self.weather
@@ -238,17 +256,21 @@ class Shadow:
             for i, p in enumerate(points):
                 if self.kind_of[i] == kind:
                     self.component_index[i] = names.get(p.component, -1)
-        self.power_points = np.array([i for i, p in enumerate(points)
-                                      if p.quantity == "rack.power_kw"], dtype=np.int64)
+        self.power_points = np.array(
+            [i for i, p in enumerate(points) if p.quantity == "rack.power_kw"], dtype=np.int64
+        )
         self.ambient_points = [i for i, p in enumerate(points) if p.quantity == "site.ambient_c"]
-        self.setpoint_points = [i for i, p in enumerate(points)
-                                if BY_KEY[p.quantity].role == SETPOINT]
+        self.setpoint_points = [
+            i for i, p in enumerate(points) if BY_KEY[p.quantity].role == SETPOINT
+        ]
         self.applied_setpoint = np.full(n, np.nan)
         # the plant's rack isolations, applied to the model as equipment status
-        self.isolation_points = [(i, ISOLATION_STATUS[p.quantity]) for i, p in enumerate(points)
-                                 if p.quantity in ISOLATION_STATUS]
-        self.object_statistic = {kind: np.zeros(len(components_of(kind, topo)))
-                                 for kind in KINDS}
+        self.isolation_points = [
+            (i, ISOLATION_STATUS[p.quantity])
+            for i, p in enumerate(points)
+            if p.quantity in ISOLATION_STATUS
+        ]
+        self.object_statistic = {kind: np.zeros(len(components_of(kind, topo))) for kind in KINDS}
         self.stale = np.zeros(n, dtype=bool)
         self.connected = True
         self.divergences: list[Divergence] = []
@@ -279,30 +301,66 @@ class Shadow:
         topo = self.sim.topology
         points = []
         for kind in KINDS:
-            if not any(self.compared[i] and self.kind_of[i] == kind
-                       for i in range(len(self.points))):
+            if not any(
+                self.compared[i] and self.kind_of[i] == kind for i in range(len(self.points))
+            ):
                 continue
             components = components_of(kind, topo)
-            points.append(AlarmPoint(
-                f"shadow.{kind}_divergence", "model-plant divergence", "of limit",
-                components, lambda s, kind=kind: current().object_statistic[kind],
-                (Limit(Condition.HIGH, 1.0, Priority.MEDIUM),), deadband=CLEAR_FRACTION,
-                source_kind={"rack": "rack", "cdu": "cdu", "hall": "hall"}.get(kind),
-                source_index=(np.arange(len(components)) if kind in ("rack", "cdu", "hall")
-                              else None)))
-        points.append(AlarmPoint(
-            "shadow.stale_points", "plant points without a value for 200 s", "points",
-            ("plant data",), lambda s: np.array([float(np.count_nonzero(current().stale))]),
-            (Limit(Condition.HIGH, 1.0, Priority.LOW),), deadband=0.5))
-        points.append(AlarmPoint(
-            "shadow.bad_quality", "plant points of bad quality", "points", ("plant data",),
-            lambda s: np.array([float(np.count_nonzero(
-                current().seen & (current().quality != contract.QUALITY_GOOD)))]),
-            (Limit(Condition.HIGH, 1.0, Priority.LOW),), deadband=0.5))
-        points.append(AlarmPoint(
-            "shadow.disconnected", "no connection to the plant's broker", "", ("broker",),
-            lambda s: np.array([0.0 if current().connected else 1.0]),
-            (Limit(Condition.ON, 1.0, Priority.HIGH),)))
+            points.append(
+                AlarmPoint(
+                    f"shadow.{kind}_divergence",
+                    "model-plant divergence",
+                    "of limit",
+                    components,
+                    lambda s, kind=kind: current().object_statistic[kind],
+                    (Limit(Condition.HIGH, 1.0, Priority.MEDIUM),),
+                    deadband=CLEAR_FRACTION,
+                    source_kind={"rack": "rack", "cdu": "cdu", "hall": "hall"}.get(kind),
+                    source_index=(
+                        np.arange(len(components)) if kind in ("rack", "cdu", "hall") else None
+                    ),
+                )
+            )
+        points.append(
+            AlarmPoint(
+                "shadow.stale_points",
+                "plant points without a value for 200 s",
+                "points",
+                ("plant data",),
+                lambda s: np.array([float(np.count_nonzero(current().stale))]),
+                (Limit(Condition.HIGH, 1.0, Priority.LOW),),
+                deadband=0.5,
+            )
+        )
+        points.append(
+            AlarmPoint(
+                "shadow.bad_quality",
+                "plant points of bad quality",
+                "points",
+                ("plant data",),
+                lambda s: np.array(
+                    [
+                        float(
+                            np.count_nonzero(
+                                current().seen & (current().quality != contract.QUALITY_GOOD)
+                            )
+                        )
+                    ]
+                ),
+                (Limit(Condition.HIGH, 1.0, Priority.LOW),),
+                deadband=0.5,
+            )
+        )
+        points.append(
+            AlarmPoint(
+                "shadow.disconnected",
+                "no connection to the plant's broker",
+                "",
+                ("broker",),
+                lambda s: np.array([0.0 if current().connected else 1.0]),
+                (Limit(Condition.ON, 1.0, Priority.HIGH),),
+            )
+        )
         points.extend(self.estimation.alarm_points(lambda: current().estimation))
         return points
 
@@ -374,9 +432,16 @@ class Shadow:
         self.status.values += 1
         self.received_ms[index] = reading.timestamp_ms
         self._order += 1
-        heapq.heappush(self.pending, (reading.timestamp_ms, self._order, index,
-                                      math.nan if reading.value is None else reading.value,
-                                      reading.quality))
+        heapq.heappush(
+            self.pending,
+            (
+                reading.timestamp_ms,
+                self._order,
+                index,
+                math.nan if reading.value is None else reading.value,
+                reading.quality,
+            ),
+        )
         self.plant_s = max(self.plant_s, (reading.timestamp_ms - self.origin_ms) / 1000.0)
 
     def _take_values_until(self, time_s: float) -> None:
@@ -440,8 +505,7 @@ class Shadow:
         for i, kind in self.isolation_points:
             value = self.measured[i]
             if good[i] and value != self.applied_setpoint[i] and value in (0.0, 1.0):
-                self.sim.set_rack_isolation(int(self.component_index[i]),
-                                            **{kind: value == 1.0})
+                self.sim.set_rack_isolation(int(self.component_index[i]), **{kind: value == 1.0})
                 self.applied_setpoint[i] = value
 
     def evaluate(self, snapshot: Snapshot) -> None:
@@ -456,9 +520,15 @@ class Shadow:
         residual = np.where(use, self.measured - modelled, np.nan)
         self.residual = residual
         # why a point's value was not compared: none (or null), bad quality, stale
-        coverage = np.where(~self.seen | ~np.isfinite(self.measured), MISSING,
-                            np.where(self.quality != contract.QUALITY_GOOD, BAD_QUALITY,
-                                     np.where(self.stale, STALE, USED)))
+        coverage = np.where(
+            ~self.seen | ~np.isfinite(self.measured),
+            MISSING,
+            np.where(
+                self.quality != contract.QUALITY_GOOD,
+                BAD_QUALITY,
+                np.where(self.stale, STALE, USED),
+            ),
+        )
         # copies, replaced whole: the window reads them on its own thread
         self.comparison = Comparison(t, self.measured.copy(), modelled.copy(), coverage)
         self.estimation.update(t, snapshot, modelled, use)
@@ -483,15 +553,14 @@ class Shadow:
         var = np.maximum(self.learn_sq / n - self.mean**2, 0.0)
         self.sigma = np.sqrt(var)
 
-    def _cusum(self, use: np.ndarray, residual: np.ndarray, modelled: np.ndarray,
-               t: float) -> None:
+    def _cusum(self, use: np.ndarray, residual: np.ndarray, modelled: np.ndarray, t: float) -> None:
         floor = np.maximum(self.floor_abs, self.floor_rel * np.abs(modelled))
         sigma = np.fmax(self.sigma, floor)
         z = np.clip(np.where(use, (residual - self.mean) / sigma, 0.0), -Z_CLIP, Z_CLIP)
-        self.cusum_up = np.where(use, np.maximum(0.0, self.cusum_up + z - CUSUM_K),
-                                 self.cusum_up)
-        self.cusum_down = np.where(use, np.maximum(0.0, self.cusum_down - z - CUSUM_K),
-                                   self.cusum_down)
+        self.cusum_up = np.where(use, np.maximum(0.0, self.cusum_up + z - CUSUM_K), self.cusum_up)
+        self.cusum_down = np.where(
+            use, np.maximum(0.0, self.cusum_down - z - CUSUM_K), self.cusum_down
+        )
         running = (self.cusum_up > 0) | (self.cusum_down > 0)
         starting = running & np.isnan(self.run_since)
         self.run_since[starting] = t
@@ -530,15 +599,23 @@ class Shadow:
 
     def _explain(self, tag: str, component: int, t: float) -> Divergence:
         kind = tag.removeprefix("shadow.").removesuffix("_divergence")
-        idx = np.flatnonzero(self.compared & (self.component_index == component)
-                             & np.array([k == kind for k in self.kind_of]))
+        idx = np.flatnonzero(
+            self.compared
+            & (self.component_index == component)
+            & np.array([k == kind for k in self.kind_of])
+        )
         statistic = np.maximum(self.cusum_up[idx], self.cusum_down[idx])
         worst = int(idx[np.argmax(statistic)])
         mean = self.run_sum[worst] / max(self.run_count[worst], 1)
         since = self.run_since[worst]
-        return Divergence(self.points[worst].component, self.points[worst], float(mean),
-                          float(t if math.isnan(since) else since), t,
-                          self.estimation.cause(worst, float(mean), t))
+        return Divergence(
+            self.points[worst].component,
+            self.points[worst],
+            float(mean),
+            float(t if math.isnan(since) else since),
+            t,
+            self.estimation.cause(worst, float(mean), t),
+        )
 
     def set_connected(self, connected: bool) -> None:
         """While the broker is away every point is stale and the loss is alarmed (the
@@ -565,17 +642,25 @@ class HeartbeatWriter:
         self.topics: dict[str, str] = {}
         for tag in allowed:
             point = by_tag.get(tag)
-            if point is None or point.quantity not in HEARTBEAT_WRITES \
-                    or point.integration != integration:
+            if (
+                point is None
+                or point.quantity not in HEARTBEAT_WRITES
+                or point.integration != integration
+            ):
                 raise ValueError(
                     f"--allow-write {tag}: the shadow writes only the heartbeat points "
                     f"(HeartbeatTimestampIntegration, HeartbeatEchoIntegration) of its "
-                    f"integration {integration!r} in the point list")
+                    f"integration {integration!r} in the point list"
+                )
             self.topics[point.quantity] = contract.value_topic(
-                point.object_type, point.point_type, point.tag_path, publisher=integration)
+                point.object_type, point.point_type, point.tag_path, publisher=integration
+            )
         assert all(f"/{contract.BMS_PUBLISHER}/" not in t for t in self.topics.values())
-        self.bms_heartbeat = {contract.value_topic(p.object_type, p.point_type, p.tag_path)
-                              for p in points if p.quantity == "system.bms_heartbeat"}
+        self.bms_heartbeat = {
+            contract.value_topic(p.object_type, p.point_type, p.tag_path)
+            for p in points
+            if p.quantity == "system.bms_heartbeat"
+        }
         self._next_s = 0.0
 
     def due(self, now_s: float) -> list[tuple[str, bytes]]:
@@ -598,5 +683,6 @@ class HeartbeatWriter:
             return []
         if reading.value is None:
             return []
-        return [(echo, contract.encode_value(reading.value, int(now_s * 1000),
-                                             contract.QUALITY_GOOD))]
+        return [
+            (echo, contract.encode_value(reading.value, int(now_s * 1000), contract.QUALITY_GOOD))
+        ]

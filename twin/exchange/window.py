@@ -55,8 +55,7 @@ class PlantConnection:
         self.log = log
 
     def observers(self, scenario: Scenario, simulation) -> Sequence[RunObserver]:
-        bms = BmsObserver(self.link, default_points(scenario, simulation.topology),
-                          log=self.log)
+        bms = BmsObserver(self.link, default_points(scenario, simulation.topology), log=self.log)
         if not self.link.started:
             self.link.subscriptions = bms.subscriptions
             self.link.start()
@@ -91,15 +90,19 @@ class ShadowSimulation:
     def __init__(self, simulation, link: MqttLink, log: TextIO) -> None:
         self._sim = simulation
         self._link = link
-        self.shadow = Shadow(simulation, default_points(simulation.scenario,
-                                                        simulation.topology), log=log)
+        self.shadow = Shadow(
+            simulation, default_points(simulation.scenario, simulation.topology), log=log
+        )
         topology = simulation.topology
         # one engine for the model's own alarms and the shadow's: its points read the
         # shadow in force, so a reset (a new shadow) keeps the window's alarm list
         self.alarms = AlarmEngine(
-            [*default_alarm_points(simulation.scenario, topology),
-             *self.shadow.alarm_points(lambda: self.shadow)],
-            default_suppression(topology))
+            [
+                *default_alarm_points(simulation.scenario, topology),
+                *self.shadow.alarm_points(lambda: self.shadow),
+            ],
+            default_suppression(topology),
+        )
         self.shadow.alarms = self.alarms
         # per point-list quantity: the racks with a compared point of it, and those points
         self._rack_point_index: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -162,8 +165,11 @@ class ShadowSimulation:
 
     def _ingest(self, block: bool) -> None:
         try:
-            first = self._link.inbox.get(timeout=SHADOW_WAIT_S) if block else \
-                self._link.inbox.get_nowait()
+            first = (
+                self._link.inbox.get(timeout=SHADOW_WAIT_S)
+                if block
+                else self._link.inbox.get_nowait()
+            )
         except queue.Empty:
             self.shadow.set_connected(self._link.connected.is_set())
             return
@@ -191,9 +197,15 @@ class ShadowSimulation:
         for i in shadow.compared_points.get((kind, names[index]), ()):
             p = shadow.points[i]
             label = " ".join([p.point_type, *p.process_area])
-            rows.append(MeasuredReading(label, p.eng_unit, float(comparison.measured[i]),
-                                        float(comparison.modelled[i]),
-                                        COVERAGE_NAMES[int(comparison.coverage[i])]))
+            rows.append(
+                MeasuredReading(
+                    label,
+                    p.eng_unit,
+                    float(comparison.measured[i]),
+                    float(comparison.modelled[i]),
+                    COVERAGE_NAMES[int(comparison.coverage[i])],
+                )
+            )
         return comparison.time_s, rows
 
     def tracked(self, kind: str, index: int) -> list[TrackedValue]:
@@ -205,8 +217,9 @@ class ShadowSimulation:
         name = self._sim.topology.cdu_names[index]
         return [v for v in self.shadow.estimation.values() if v.component == name]
 
-    def measured_series(self, kind: str, index: int
-                        ) -> tuple[tuple[str, str, Callable[[object], float]], ...]:
+    def measured_series(
+        self, kind: str, index: int
+    ) -> tuple[tuple[str, str, Callable[[object], float]], ...]:
         """For the window's trends of a selected object: each of its compared points as
         ``(label, unit, read)``, ``read`` giving the plant's value at the shadow's latest
         evaluation (NaN when not compared then), in the unit the model's own reading of that
@@ -220,8 +233,13 @@ class ShadowSimulation:
         for i in self.shadow.compared_points.get((kind, names[index]), ()):
             p = self.shadow.points[i]
             label = "plant: " + " ".join([p.point_type, *p.process_area])
-            series.append((label, key_unit(p.quantity.rsplit(".", 1)[-1]) or p.eng_unit,
-                           partial(self._latest_measured, i)))
+            series.append(
+                (
+                    label,
+                    key_unit(p.quantity.rsplit(".", 1)[-1]) or p.eng_unit,
+                    partial(self._latest_measured, i),
+                )
+            )
         return tuple(series)
 
     def _latest_measured(self, point: int, _snapshot: object = None) -> float:
@@ -241,29 +259,32 @@ class ShadowSimulation:
             return residual
         racks, points = self._rack_points(quantity)
         used = comparison.coverage[points] == USED
-        residual[racks[used]] = (comparison.measured[points[used]]
-                                 - comparison.modelled[points[used]])
+        residual[racks[used]] = (
+            comparison.measured[points[used]] - comparison.modelled[points[used]]
+        )
         return residual
 
     def _rack_points(self, quantity: str) -> tuple[np.ndarray, np.ndarray]:
         """The racks that have a compared point of ``quantity``, and those points."""
         found = self._rack_point_index.get(quantity)
         if found is None:
-            rack_of = {name: i for i, name in enumerate(components_of("rack",
-                                                                       self._sim.topology))}
-            pairs = [(rack_of[p.component], i) for i, p in enumerate(self.shadow.points)
-                     if p.quantity == quantity and self.shadow.compared[i]
-                     and p.component in rack_of]
-            found = (np.array([r for r, _ in pairs], dtype=np.intp),
-                     np.array([i for _, i in pairs], dtype=np.intp))
+            rack_of = {name: i for i, name in enumerate(components_of("rack", self._sim.topology))}
+            pairs = [
+                (rack_of[p.component], i)
+                for i, p in enumerate(self.shadow.points)
+                if p.quantity == quantity and self.shadow.compared[i] and p.component in rack_of
+            ]
+            found = (
+                np.array([r for r, _ in pairs], dtype=np.intp),
+                np.array([i for _, i in pairs], dtype=np.intp),
+            )
             self._rack_point_index[quantity] = found
         return found
 
     def reset(self) -> None:
         """The plant's clock decides the time: a reset starts a new shadow from t = 0."""
         self._sim.reset()
-        self.shadow = Shadow(self._sim, self.shadow.points, log=self.shadow.log,
-                             alarms=self.alarms)
+        self.shadow = Shadow(self._sim, self.shadow.points, log=self.shadow.log, alarms=self.alarms)
 
 
 class ShadowConnection:
@@ -271,9 +292,12 @@ class ShadowConnection:
     from one MQTT link, and its alarm engine is the shadow's."""
 
     def __init__(self, settings: BrokerSettings, log: TextIO = sys.stderr) -> None:
-        self.link = MqttLink(settings,
-                             subscriptions=(f"{contract.ROOT}/{contract.BMS_PUBLISHER}/#",),
-                             log=log, name="twin gui --shadow")
+        self.link = MqttLink(
+            settings,
+            subscriptions=(f"{contract.ROOT}/{contract.BMS_PUBLISHER}/#",),
+            log=log,
+            name="twin gui --shadow",
+        )
         self.log = log
 
     def simulation(self, scenario: Scenario) -> ShadowSimulation:

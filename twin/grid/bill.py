@@ -77,8 +77,9 @@ class Bill:
         return sum(m.total_krw for m in self.months)
 
 
-def make_bill(tariff: Tariff, start: dt.datetime, time_s: np.ndarray,
-              grid_import_kw: np.ndarray) -> Bill:
+def make_bill(
+    tariff: Tariff, start: dt.datetime, time_s: np.ndarray, grid_import_kw: np.ndarray
+) -> Bill:
     """The bill of a profile: row ``i`` is the mean import over ``(time_s[i-1], time_s[i]]``
     seconds after ``start`` (local time; the first row from 0)."""
     time_s = np.asarray(time_s, dtype=float)
@@ -101,7 +102,8 @@ def make_bill(tariff: Tariff, start: dt.datetime, time_s: np.ndarray,
         raise GridError(
             f"row {row} ({ends[row] - begins[row]:g} s) crosses a quarter hour of the clock; "
             "the 15-minute demand needs rows inside quarter hours: run with --every 15min "
-            "or a divisor of it (60s, 5min) and a start on a whole minute")
+            "or a divisor of it (60s, 5min) and a start on a whole minute"
+        )
     energy_kwh = power_kw * (ends - begins) / 3600.0
     blocks, inverse = np.unique(block_first, return_inverse=True)
     block_kwh = np.bincount(inverse, weights=energy_kwh)
@@ -131,8 +133,9 @@ def make_bill(tariff: Tariff, start: dt.datetime, time_s: np.ndarray,
     return Bill(tariff.name, tariff.option, ordered)
 
 
-def _cover_days(months: dict[tuple[int, int], MonthBill], start: dt.datetime,
-                duration_s: float) -> None:
+def _cover_days(
+    months: dict[tuple[int, int], MonthBill], start: dt.datetime, duration_s: float
+) -> None:
     end = start + dt.timedelta(seconds=duration_s)
     for (year, month), bill in months.items():
         first = dt.datetime(year, month, 1)
@@ -141,8 +144,9 @@ def _cover_days(months: dict[tuple[int, int], MonthBill], start: dt.datetime,
         bill.days_covered = max(covered.total_seconds(), 0.0) / 86400.0
 
 
-def _demand_charges(tariff: Tariff, months: list[MonthBill], start: dt.datetime,
-                    duration_s: float) -> None:
+def _demand_charges(
+    tariff: Tariff, months: list[MonthBill], start: dt.datetime, duration_s: float
+) -> None:
     """Billing demand = the highest of this month's peak, the peaks of the ratchet months
     among the 12 months before (earlier months of the run, and ``ratchet_peak_kw`` for the
     months before it), and the contract minimum. The charge is prorated by the days of the
@@ -174,33 +178,50 @@ def _demand_charges(tariff: Tariff, months: list[MonthBill], start: dt.datetime,
 
 
 BILL_COLUMNS = (
-    "month", "days_covered", "light_kwh", "mid_kwh", "peak_kwh", "light_krw", "mid_krw",
-    "peak_krw", "energy_krw", "peak_demand_kw", "peak_demand_at", "billing_demand_kw",
-    "demand_rate_krw_per_kw", "demand_krw", "climate_krw", "fuel_krw", "fund_krw",
-    "vat_krw", "total_krw",
+    "month",
+    "days_covered",
+    "light_kwh",
+    "mid_kwh",
+    "peak_kwh",
+    "light_krw",
+    "mid_krw",
+    "peak_krw",
+    "energy_krw",
+    "peak_demand_kw",
+    "peak_demand_at",
+    "billing_demand_kw",
+    "demand_rate_krw_per_kw",
+    "demand_krw",
+    "climate_krw",
+    "fuel_krw",
+    "fund_krw",
+    "vat_krw",
+    "total_krw",
 )
 
 
 def bill_rows(bill: Bill) -> list[dict[str, object]]:
     rows = []
     for m in bill.months:
-        rows.append({
-            "month": f"{m.year:04d}-{m.month:02d}",
-            "days_covered": round(m.days_covered, 4),
-            **{f"{p}_kwh": round(m.energy_kwh[p], 3) for p in PERIODS},
-            **{f"{p}_krw": round(m.energy_krw[p]) for p in PERIODS},
-            "energy_krw": round(m.energy_charge_krw),
-            "peak_demand_kw": round(m.peak_demand_kw, 3),
-            "peak_demand_at": m.peak_demand_at.isoformat() if m.peak_demand_at else "",
-            "billing_demand_kw": round(m.billing_demand_kw, 3),
-            "demand_rate_krw_per_kw": round(m.demand_rate_krw_per_kw, 2),
-            "demand_krw": round(m.demand_krw),
-            "climate_krw": round(m.climate_krw),
-            "fuel_krw": round(m.fuel_krw),
-            "fund_krw": round(m.fund_krw),
-            "vat_krw": round(m.vat_krw),
-            "total_krw": round(m.total_krw),
-        })
+        rows.append(
+            {
+                "month": f"{m.year:04d}-{m.month:02d}",
+                "days_covered": round(m.days_covered, 4),
+                **{f"{p}_kwh": round(m.energy_kwh[p], 3) for p in PERIODS},
+                **{f"{p}_krw": round(m.energy_krw[p]) for p in PERIODS},
+                "energy_krw": round(m.energy_charge_krw),
+                "peak_demand_kw": round(m.peak_demand_kw, 3),
+                "peak_demand_at": m.peak_demand_at.isoformat() if m.peak_demand_at else "",
+                "billing_demand_kw": round(m.billing_demand_kw, 3),
+                "demand_rate_krw_per_kw": round(m.demand_rate_krw_per_kw, 2),
+                "demand_krw": round(m.demand_krw),
+                "climate_krw": round(m.climate_krw),
+                "fuel_krw": round(m.fuel_krw),
+                "fund_krw": round(m.fund_krw),
+                "vat_krw": round(m.vat_krw),
+                "total_krw": round(m.total_krw),
+            }
+        )
     return rows
 
 
@@ -216,14 +237,19 @@ def bill_text(bill: Bill) -> str:
     """The bill as a few lines per month, in KRW (whole won) and kWh."""
     lines = [f"bill: {bill.tariff}, option {bill.option}"]
     for m in bill.months:
-        partial = ("" if math.isclose(m.days_covered, calendar.monthrange(m.year, m.month)[1])
-                   else f" ({m.days_covered:.2f} days covered)")
+        partial = (
+            ""
+            if math.isclose(m.days_covered, calendar.monthrange(m.year, m.month)[1])
+            else f" ({m.days_covered:.2f} days covered)"
+        )
         lines.append(f"  {m.year:04d}-{m.month:02d}{partial}")
         for p in PERIODS:
             lines.append(f"    {p:<6} {m.energy_kwh[p]:>16,.0f} kWh  {m.energy_krw[p]:>18,.0f} KRW")
         at = f" at {m.peak_demand_at:%Y-%m-%d %H:%M}" if m.peak_demand_at else ""
-        lines.append(f"    peak 15-min demand {m.peak_demand_kw:,.0f} kW{at}; billing demand "
-                     f"{m.billing_demand_kw:,.0f} kW")
+        lines.append(
+            f"    peak 15-min demand {m.peak_demand_kw:,.0f} kW{at}; billing demand "
+            f"{m.billing_demand_kw:,.0f} kW"
+        )
         lines.append(f"    demand charge {m.demand_krw:>20,.0f} KRW")
         lines.append(f"    energy charge {m.energy_charge_krw:>20,.0f} KRW")
         lines.append(f"    climate-env.  {m.climate_krw:>20,.0f} KRW")

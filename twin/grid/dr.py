@@ -90,15 +90,22 @@ class Settlement:
 
     @property
     def revenue_krw(self) -> float:
-        return (self.capacity_krw + sum(d.energy_krw for d in self.dispatches)
-                - sum(d.penalty_krw for d in self.dispatches))
+        return (
+            self.capacity_krw
+            + sum(d.energy_krw for d in self.dispatches)
+            - sum(d.penalty_krw for d in self.dispatches)
+        )
 
 
 # --------------------------------------------------------------------------- series
 
 
-def hourly_series(start: dt.datetime, time_s: np.ndarray, grid_import_kw: np.ndarray,
-                  columns: dict[str, np.ndarray] | None = None) -> HourlySeries:
+def hourly_series(
+    start: dt.datetime,
+    time_s: np.ndarray,
+    grid_import_kw: np.ndarray,
+    columns: dict[str, np.ndarray] | None = None,
+) -> HourlySeries:
     """Clock hours of a run table (row ``i`` the mean over ``(time_s[i-1], time_s[i]]``);
     each row must lie inside one clock hour."""
     time_s = np.asarray(time_s, dtype=float)
@@ -109,21 +116,27 @@ def hourly_series(start: dt.datetime, time_s: np.ndarray, grid_import_kw: np.nda
     last = np.floor((time_s + offset_s - EDGE_S) / HOUR_S)
     if np.any(first != last):
         row = int(np.flatnonzero(first != last)[0])
-        raise GridError(f"row {row} crosses a clock hour; demand response is settled by the "
-                        "hour: run with --every 1h or a divisor of it")
+        raise GridError(
+            f"row {row} crosses a clock hour; demand response is settled by the "
+            "hour: run with --every 1h or a divisor of it"
+        )
     seconds = time_s - begins
     hours = np.arange(int(first[0]), int(first[-1]) + 1)
     slot = (first - hours[0]).astype(int)
     covered_s = np.bincount(slot, weights=seconds, minlength=hours.size)
-    grid_kwh = np.bincount(slot, weights=np.asarray(grid_import_kw) * seconds / HOUR_S,
-                           minlength=hours.size)
+    grid_kwh = np.bincount(
+        slot, weights=np.asarray(grid_import_kw) * seconds / HOUR_S, minlength=hours.size
+    )
     means = {}
     for name, values in (columns or {}).items():
         total = np.bincount(slot, weights=np.asarray(values) * seconds, minlength=hours.size)
-        means[name] = np.divide(total, covered_s, out=np.zeros(hours.size),
-                                where=covered_s > 0)
-    return HourlySeries([origin + dt.timedelta(hours=int(h)) for h in hours], grid_kwh, means,
-                        complete=covered_s >= HOUR_S - 1e-3)
+        means[name] = np.divide(total, covered_s, out=np.zeros(hours.size), where=covered_s > 0)
+    return HourlySeries(
+        [origin + dt.timedelta(hours=int(h)) for h in hours],
+        grid_kwh,
+        means,
+        complete=covered_s >= HOUR_S - 1e-3,
+    )
 
 
 # --------------------------------------------------------------------------- baseline
@@ -134,9 +147,14 @@ def day_group(day: dt.date, holidays) -> str:
     return "other" if day.weekday() >= 5 or day in holidays else "weekday"
 
 
-def baseline(series: HourlySeries, dispatch: Dispatch, rule: DemandResponseProgramme,
-             holidays, dispatched_days: set[dt.date], column: str | None = None
-             ) -> tuple[list[dt.date], np.ndarray, list[str]]:
+def baseline(
+    series: HourlySeries,
+    dispatch: Dispatch,
+    rule: DemandResponseProgramme,
+    holidays,
+    dispatched_days: set[dt.date],
+    column: str | None = None,
+) -> tuple[list[dt.date], np.ndarray, list[str]]:
     """The baseline of the dispatched hours: (the days used, per hour the value of the grid
     energy or of ``column``, notes on what fell short of the rule)."""
     day = dispatch.start.date()
@@ -160,19 +178,21 @@ def baseline(series: HourlySeries, dispatch: Dispatch, rule: DemandResponseProgr
     if not candidates:
         raise GridError(
             f"the dispatch at {dispatch.start:%Y-%m-%d %H:%M} has no similar day before it in "
-            "the run to take a baseline from; start the run days earlier")
+            "the run to take a baseline from; start the run days earlier"
+        )
     if len(candidates) < rule.baseline_days:
-        notes.append(f"baseline from {len(candidates)} similar day(s), not the "
-                     f"{rule.baseline_days} the rule asks (the run starts too late)")
+        notes.append(
+            f"baseline from {len(candidates)} similar day(s), not the "
+            f"{rule.baseline_days} the rule asks (the run starts too late)"
+        )
     keep = min(rule.baseline_kept_days, len(candidates))
     # rank by the grid load in the dispatched hours, whatever the column averaged
-    ranked = sorted(candidates, key=lambda c: _grid_load(series, hours, day - c[0]),
-                    reverse=True)
+    ranked = sorted(candidates, key=lambda c: _grid_load(series, hours, day - c[0]), reverse=True)
     if rule.baseline_pick == "highest":
         kept = ranked[:keep]
     else:
         drop = (len(ranked) - keep) // 2
-        kept = ranked[drop:drop + keep]
+        kept = ranked[drop : drop + keep]
     return [d for d, _ in kept], np.mean([v for _, v in kept], axis=0), notes
 
 
@@ -184,19 +204,28 @@ def _grid_load(series: HourlySeries, hours: list[dt.datetime], back: dt.timedelt
 # --------------------------------------------------------------------------- settlement
 
 
-def settle(rule: DemandResponseProgramme, series: HourlySeries, dispatches: list[Dispatch],
-           holidays, period_start: dt.datetime, period_end: dt.datetime) -> Settlement:
+def settle(
+    rule: DemandResponseProgramme,
+    series: HourlySeries,
+    dispatches: list[Dispatch],
+    holidays,
+    period_start: dt.datetime,
+    period_end: dt.datetime,
+) -> Settlement:
     """Settle ``dispatches`` on ``series``; the capacity payment covers the days from
     ``period_start`` to ``period_end`` (the run's), prorated within each month."""
     dispatched_days = {d.start.date() for d in dispatches}
     raise_load = rule.programme == "plus"
     results = []
     for dispatch in dispatches:
-        index = [series.index(dispatch.start + dt.timedelta(hours=k))
-                 for k in range(dispatch.hours)]
+        index = [
+            series.index(dispatch.start + dt.timedelta(hours=k)) for k in range(dispatch.hours)
+        ]
         if any(i is None for i in index):
-            raise GridError(f"the dispatch at {dispatch.start:%Y-%m-%d %H:%M} for "
-                            f"{dispatch.hours} h is not all inside the run")
+            raise GridError(
+                f"the dispatch at {dispatch.start:%Y-%m-%d %H:%M} for "
+                f"{dispatch.hours} h is not all inside the run"
+            )
         days, base_kwh, notes = baseline(series, dispatch, rule, holidays, dispatched_days)
         metered = np.array([series.grid_kwh[i] for i in index])
         performance = (metered - base_kwh) if raise_load else (base_kwh - metered)
@@ -206,27 +235,40 @@ def settle(rule: DemandResponseProgramme, series: HourlySeries, dispatches: list
         penalty = max(shortfall, 0.0) * rule.penalty_krw_per_kwh
         tokens = 0.0
         if "tokens_per_s" in series.means:
-            _, base_tokens, _ = baseline(series, dispatch, rule, holidays, dispatched_days,
-                                         column="tokens_per_s")
+            _, base_tokens, _ = baseline(
+                series, dispatch, rule, holidays, dispatched_days, column="tokens_per_s"
+            )
             run_tokens = np.array([series.means["tokens_per_s"][i] for i in index])
             tokens = float((base_tokens - run_tokens).sum() * HOUR_S)
         by_source = {}
         for name, label in (("bess_power_kw", "BESS"), ("generator_kw", "generators")):
             if name in series.means:
-                _, base_kw, _ = baseline(series, dispatch, rule, holidays, dispatched_days,
-                                         column=name)
+                _, base_kw, _ = baseline(
+                    series, dispatch, rule, holidays, dispatched_days, column=name
+                )
                 run_kw = np.array([series.means[name][i] for i in index])
                 by_source[label] = float((run_kw - base_kw).sum())  # kW x 1 h each
         by_source["site load"] = float(performance.sum()) - sum(by_source.values())
-        results.append(DispatchResult(
-            dispatch, days, base_kwh.tolist(), metered.tolist(), performance.tolist(), paid,
-            paid * rule.energy_krw_per_kwh, penalty, tokens, by_source, notes))
+        results.append(
+            DispatchResult(
+                dispatch,
+                days,
+                base_kwh.tolist(),
+                metered.tolist(),
+                performance.tolist(),
+                paid,
+                paid * rule.energy_krw_per_kwh,
+                penalty,
+                tokens,
+                by_source,
+                notes,
+            )
+        )
     capacity = _capacity_payment(rule, period_start, period_end)
     return Settlement(rule, results, capacity)
 
 
-def _capacity_payment(rule: DemandResponseProgramme, start: dt.datetime,
-                      end: dt.datetime) -> float:
+def _capacity_payment(rule: DemandResponseProgramme, start: dt.datetime, end: dt.datetime) -> float:
     total = 0.0
     month = dt.datetime(start.year, start.month, 1)
     while month < end:
@@ -258,20 +300,23 @@ def dispatches_of(events, start: dt.datetime) -> list[Dispatch]:
 
 def settlement_text(s: Settlement) -> str:
     rule = s.programme
-    lines = [f"demand response: KPX {rule.programme} DR, {rule.registered_kw:,.0f} kW "
-             "registered"]
+    lines = [f"demand response: KPX {rule.programme} DR, {rule.registered_kw:,.0f} kW registered"]
     for r in s.dispatches:
         d = r.dispatch
-        lines.append(f"  dispatch {d.start:%Y-%m-%d %H:%M}, {d.hours} h, "
-                     f"{d.committed_kw:,.0f} kW committed")
+        lines.append(
+            f"  dispatch {d.start:%Y-%m-%d %H:%M}, {d.hours} h, {d.committed_kw:,.0f} kW committed"
+        )
         lines.append(f"    baseline from {', '.join(f'{x:%m-%d}' for x in r.baseline_days)}")
-        lines.append(f"    delivered {r.delivered_kwh:,.0f} of {r.committed_kwh:,.0f} kWh "
-                     f"({r.delivered_fraction:.0%}); paid on {r.paid_kwh:,.0f} kWh")
+        lines.append(
+            f"    delivered {r.delivered_kwh:,.0f} of {r.committed_kwh:,.0f} kWh "
+            f"({r.delivered_fraction:.0%}); paid on {r.paid_kwh:,.0f} kWh"
+        )
         sources = ", ".join(f"{k} {v:,.0f} kWh" for k, v in r.by_source_kwh.items())
         lines.append(f"    from: {sources}")
         lines.append(f"    tokens forgone {r.tokens_forgone:,.0f}")
-        lines.append(f"    energy payment {r.energy_krw:,.0f} KRW, penalty "
-                     f"{r.penalty_krw:,.0f} KRW")
+        lines.append(
+            f"    energy payment {r.energy_krw:,.0f} KRW, penalty {r.penalty_krw:,.0f} KRW"
+        )
         lines.extend(f"    note: {n}" for n in r.notes)
     if rule.programme == "reliability":
         lines.append(f"  capacity payment {s.capacity_krw:,.0f} KRW")

@@ -41,8 +41,13 @@ def demand_response_levers(s: Scenario) -> list[Lever]:
 
     bess = s.power.bess
     usable_mwh = max(bess.initial_soc - bess.soc_min, 0.0) * bess.energy_mwh
-    levers = [Lever("BESS", min(bess.power_mw, usable_mwh) * 1000.0,
-                    f"{bess.power_mw:g} MW, {usable_mwh:g} MWh above its floor at the start")]
+    levers = [
+        Lever(
+            "BESS",
+            min(bess.power_mw, usable_mwh) * 1000.0,
+            f"{bess.power_mw:g} MW, {usable_mwh:g} MWh above its floor at the start",
+        )
+    ]
     topo = build_topology(s)
     racks_in: dict[str, int] = {}
     cap_kw = {"training": [0.0, 0.0], "inference": [0.0, 0.0]}
@@ -54,26 +59,45 @@ def demand_response_levers(s: Scenario) -> list[Lever]:
             full = rack.gpu_idle_w + util * (rack.gpu_tdp_w - rack.gpu_idle_w)
             capped = max(DR_CAP_FLOOR * rack.gpu_tdp_w, rack.gpu_idle_w)
             cap_kw[w.kind][0] += rack.gpus * max(full - capped, 0.0) / 1000.0
-            cap_kw[w.kind][1] += rack.gpus * max(min(full, capped) - rack.gpu_idle_w,
-                                                 0.0) / 1000.0
+            cap_kw[w.kind][1] += rack.gpus * max(min(full, capped) - rack.gpu_idle_w, 0.0) / 1000.0
         racks_in[w.kind] = racks_in.get(w.kind, 0) + len(racks)
     if racks_in.get("training"):
-        levers.append(Lever("training GPU caps", cap_kw["training"][0],
-                            f"{racks_in['training']} racks capped at "
-                            f"{DR_CAP_FLOOR:.0%} of TDP from full compute"))
-        levers.append(Lever("training held at a checkpoint", cap_kw["training"][1],
-                            "the same racks from the cap down to idle"))
+        levers.append(
+            Lever(
+                "training GPU caps",
+                cap_kw["training"][0],
+                f"{racks_in['training']} racks capped at "
+                f"{DR_CAP_FLOOR:.0%} of TDP from full compute",
+            )
+        )
+        levers.append(
+            Lever(
+                "training held at a checkpoint",
+                cap_kw["training"][1],
+                "the same racks from the cap down to idle",
+            )
+        )
     if racks_in.get("inference"):
-        levers.append(Lever("inference GPU caps", cap_kw["inference"][0],
-                            f"{racks_in['inference']} racks capped at "
-                            f"{DR_CAP_FLOOR:.0%} of TDP from their peak"))
+        levers.append(
+            Lever(
+                "inference GPU caps",
+                cap_kw["inference"][0],
+                f"{racks_in['inference']} racks capped at "
+                f"{DR_CAP_FLOOR:.0%} of TDP from their peak",
+            )
+        )
     gens = s.power.generators
     if s.demand_response is not None and s.demand_response.generators_allowed and gens.units:
-        levers.append(Lever("generator sets", gens.units * gens.rating_mw * 1000.0,
-                            f"{gens.units} x {gens.rating_mw:g} MW in parallel with the "
-                            f"grid, all on in {gens.start_delay_s:g} s + "
-                            f"{gens.rating_mw / gens.ramp_mw_per_s:g} s of ramp; the "
-                            "programme allows them"))
+        levers.append(
+            Lever(
+                "generator sets",
+                gens.units * gens.rating_mw * 1000.0,
+                f"{gens.units} x {gens.rating_mw:g} MW in parallel with the "
+                f"grid, all on in {gens.start_delay_s:g} s + "
+                f"{gens.rating_mw / gens.ramp_mw_per_s:g} s of ramp; the "
+                "programme allows them",
+            )
+        )
     return levers
 
 
@@ -86,8 +110,7 @@ class RunFigures:
     hours: float
 
 
-def run_figures(time_s: np.ndarray, grid_import_kw: np.ndarray, start: dt.datetime
-                ) -> RunFigures:
+def run_figures(time_s: np.ndarray, grid_import_kw: np.ndarray, start: dt.datetime) -> RunFigures:
     """Peak 15-minute demand, mean, and the steepest change between consecutive rows."""
     from twin.grid.bill import QUARTER_HOUR_S
 
@@ -110,18 +133,27 @@ def run_figures(time_s: np.ndarray, grid_import_kw: np.ndarray, start: dt.dateti
 
 
 def in_capital_region(s: Scenario) -> bool:
-    return (CAPITAL_REGION_LAT[0] <= s.site.latitude_deg <= CAPITAL_REGION_LAT[1]
-            and CAPITAL_REGION_LON[0] <= s.site.longitude_deg <= CAPITAL_REGION_LON[1])
+    return (
+        CAPITAL_REGION_LAT[0] <= s.site.latitude_deg <= CAPITAL_REGION_LAT[1]
+        and CAPITAL_REGION_LON[0] <= s.site.longitude_deg <= CAPITAL_REGION_LON[1]
+    )
 
 
-def pre_assessment(s: Scenario, run: RunFigures | None = None,
-                   power_quality: str | None = None) -> str:
+def pre_assessment(
+    s: Scenario, run: RunFigures | None = None, power_quality: str | None = None
+) -> str:
     """The pre-assessment as Markdown."""
     it_kw = it_nameplate_kw(s)
-    contract_kw = (s.tariff.contract_demand_kw if s.tariff is not None
-                   else s.power.utility.import_cap_mw * 1000.0)
-    contract_from = ("the [tariff] contract demand" if s.tariff is not None
-                     else "the utility import cap (no [tariff] given)")
+    contract_kw = (
+        s.tariff.contract_demand_kw
+        if s.tariff is not None
+        else s.power.utility.import_cap_mw * 1000.0
+    )
+    contract_from = (
+        "the [tariff] contract demand"
+        if s.tariff is not None
+        else "the utility import cap (no [tariff] given)"
+    )
     levers = demand_response_levers(s)
     dr_total = sum(lever.kw for lever in levers)
     gen = s.power.generators
@@ -141,8 +173,7 @@ def pre_assessment(s: Scenario, run: RunFigures | None = None,
         "| item | value |",
         "|---|---|",
         f"| site | {s.site.name} ({s.site.latitude_deg:.4f}, {s.site.longitude_deg:.4f}) |",
-        f"| capital region (approximate box) | "
-        f"{'yes' if in_capital_region(s) else 'no'} |",
+        f"| capital region (approximate box) | {'yes' if in_capital_region(s) else 'no'} |",
         f"| utility feed | {s.power.utility.voltage_kv:g} kV |",
         f"| IT nameplate | {it_kw / 1000:,.1f} MW |",
         f"| contracted demand | {contract_kw / 1000:,.1f} MW ({contract_from}) |",
@@ -153,8 +184,11 @@ def pre_assessment(s: Scenario, run: RunFigures | None = None,
         "",
     ]
     if run is None:
-        out += ["No run given: peak demand, ramps and load factor need `--run RUN_OUTPUT` "
-                "(a `twin run` table at `--every` of 15 min or finer).", ""]
+        out += [
+            "No run given: peak demand, ramps and load factor need `--run RUN_OUTPUT` "
+            "(a `twin run` table at `--every` of 15 min or finer).",
+            "",
+        ]
     else:
         out += [
             "| item | value |",
@@ -186,15 +220,18 @@ def pre_assessment(s: Scenario, run: RunFigures | None = None,
         f"- generators: {gen.units} x {gen.rating_mw:g} MW, on the bus "
         f"{gen.start_delay_s:g} s after a loss of the utility, ramp "
         f"{gen.ramp_mw_per_s:g} MW/s ("
-        + ("also the last demand-response lever: the programme allows them)"
-           if any(lever.name == "generator sets" for lever in levers)
-           else "backup; not offered as demand response)"),
+        + (
+            "also the last demand-response lever: the programme allows them)"
+            if any(lever.name == "generator sets" for lever in levers)
+            else "backup; not offered as demand response)"
+        ),
         f"- GPU power smoothing: {'on' if s.gpu_management.smoothing_enabled else 'off'} "
         f"(floor {s.gpu_management.smoothing_floor_fraction:.0%} of TDP)",
         "",
         "## Swings (power quality)",
         "",
-        power_quality or "Not computed: `--power-quality` runs the site at 0.1 s and checks "
+        power_quality
+        or "Not computed: `--power-quality` runs the site at 0.1 s and checks "
         "its swing spectrum against the 20 % limit (arXiv 2508.14318).",
         "",
         "## What the site can evidence for the technical criteria",
@@ -203,8 +240,13 @@ def pre_assessment(s: Scenario, run: RunFigures | None = None,
         "|---|---|",
         f"| supply margin (25 points) | contracted {contract_kw / 1000:,.1f} MW at "
         f"{s.power.utility.voltage_kv:g} kV"
-        + (f"; measured peak {run.peak_15min_kw / 1000:,.2f} MW, load factor "
-           f"{run.mean_kw / run.peak_15min_kw:.2f}" if run else "") + " |",
+        + (
+            f"; measured peak {run.peak_15min_kw / 1000:,.2f} MW, load factor "
+            f"{run.mean_kw / run.peak_15min_kw:.2f}"
+            if run
+            else ""
+        )
+        + " |",
         f"| difficulty of securing margin (20 points) | demand response offered "
         f"{dr_total / 1000:,.2f} MW ({dr_total / contract_kw:.0%} of contracted); "
         f"location {'in' if in_capital_region(s) else 'outside'} the capital region |",

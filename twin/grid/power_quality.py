@@ -50,11 +50,16 @@ class Compliance:
 
     def text(self) -> str:
         verdict = "passes" if self.passes else "fails"
-        seen = ("" if self.seen_hz == self.band_hz else
-                f" (seen: {self.seen_hz[0]:.3g}-{self.seen_hz[1]:.3g} Hz)")
-        return (f"largest swing in {self.band_hz[0]:g}-{self.band_hz[1]:g} Hz{seen}: "
-                f"{self.worst_relative:.1%} of the mean draw at {self.worst_hz:.3g} Hz; "
-                f"limit {self.limit:.0%}: {verdict}")
+        seen = (
+            ""
+            if self.seen_hz == self.band_hz
+            else f" (seen: {self.seen_hz[0]:.3g}-{self.seen_hz[1]:.3g} Hz)"
+        )
+        return (
+            f"largest swing in {self.band_hz[0]:g}-{self.band_hz[1]:g} Hz{seen}: "
+            f"{self.worst_relative:.1%} of the mean draw at {self.worst_hz:.3g} Hz; "
+            f"limit {self.limit:.0%}: {verdict}"
+        )
 
 
 def flat_top(n: int) -> np.ndarray:
@@ -74,8 +79,9 @@ def spectrum(power_kw: np.ndarray, dt_s: float) -> Spectrum:
     return Spectrum(np.fft.rfftfreq(power_kw.size, dt_s), amplitude, mean_kw)
 
 
-def check(s: Spectrum, limit: float = DEFAULT_LIMIT,
-          band_hz: tuple[float, float] = DEFAULT_BAND_HZ) -> Compliance:
+def check(
+    s: Spectrum, limit: float = DEFAULT_LIMIT, band_hz: tuple[float, float] = DEFAULT_BAND_HZ
+) -> Compliance:
     f = s.frequency_hz
     resolution = f[1] - f[0]
     # a flat-top window spreads a line over ~5 bins: the lowest frequencies are not resolved
@@ -83,12 +89,13 @@ def check(s: Spectrum, limit: float = DEFAULT_LIMIT,
     high = min(band_hz[1], f[-1])
     inside = (f >= low) & (f <= high)
     if not inside.any():
-        raise ValueError(f"the run shows nothing of {band_hz[0]:g}-{band_hz[1]:g} Hz: make it "
-                         "longer, or its step shorter")
+        raise ValueError(
+            f"the run shows nothing of {band_hz[0]:g}-{band_hz[1]:g} Hz: make it "
+            "longer, or its step shorter"
+        )
     relative = np.where(inside, s.relative, -np.inf)
     k = int(np.argmax(relative))
-    return Compliance(limit, band_hz, (float(low), float(high)), float(relative[k]),
-                      float(f[k]))
+    return Compliance(limit, band_hz, (float(low), float(high)), float(relative[k]), float(f[k]))
 
 
 # --------------------------------------------------------------------------- the site
@@ -105,9 +112,14 @@ class Cancelled(Exception):
     """Raised out of a run whose ``cancelled`` callback said so."""
 
 
-def site_draw(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
-              settle_s: float = 60.0, seed: int | None = None,
-              cancelled: Callable[[], bool] | None = None) -> DrawRun:
+def site_draw(
+    scenario: Scenario,
+    duration_s: float,
+    dt_s: float = 0.1,
+    settle_s: float = 60.0,
+    seed: int | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> DrawRun:
     """Run the site and sample its grid import every step for ``duration_s`` after
     ``settle_s`` (the controllers' start-up left out). ``cancelled`` is asked every
     simulated second; when it says so, ``Cancelled`` is raised."""
@@ -131,10 +143,13 @@ def site_draw(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
     return DrawRun(samples, dt_s, float(samples.sum() * dt_s / 3600.0))
 
 
-def with_smoothing(scenario: Scenario, floor_fraction: float | None,
-                   bess_smoothing: bool | None = None,
-                   ramp_down_w_per_s: float | None = None,
-                   shelf_storage: bool = False) -> Scenario:
+def with_smoothing(
+    scenario: Scenario,
+    floor_fraction: float | None,
+    bess_smoothing: bool | None = None,
+    ramp_down_w_per_s: float | None = None,
+    shelf_storage: bool = False,
+) -> Scenario:
     """The scenario with GPU power smoothing at ``floor_fraction`` of TDP (None: off) and,
     if given, its ramp-down rate per GPU; the BESS's smoothing on or off (None: as the
     scenario has it); the power shelves' storage as the scenario sizes it, or none."""
@@ -144,7 +159,8 @@ def with_smoothing(scenario: Scenario, floor_fraction: float | None,
     if ramp_down_w_per_s is not None:
         update_gm["smoothing_ramp_down_w_per_s"] = ramp_down_w_per_s
     update: dict[str, object] = {
-        "gpu_management": scenario.gpu_management.model_copy(update=update_gm)}
+        "gpu_management": scenario.gpu_management.model_copy(update=update_gm)
+    }
     power: dict[str, object] = {}
     if bess_smoothing is not None:
         power["bess"] = scenario.power.bess.model_copy(update={"smoothing": bess_smoothing})
@@ -159,8 +175,10 @@ def with_smoothing(scenario: Scenario, floor_fraction: float | None,
 # communication phase). NVML's smoothing takes a ramp-down rate in W/s per GPU and a floor.
 RAMP_DOWN_STEPS_W_PER_S = (8000.0, 4000.0, 2000.0, 1000.0, 500.0, 250.0, 125.0)
 FLOOR_STEPS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-SMOOTHING_STEPS = (*((0.0, r) for r in RAMP_DOWN_STEPS_W_PER_S),
-                   *((f, RAMP_DOWN_STEPS_W_PER_S[-1]) for f in FLOOR_STEPS))
+SMOOTHING_STEPS = (
+    *((0.0, r) for r in RAMP_DOWN_STEPS_W_PER_S),
+    *((f, RAMP_DOWN_STEPS_W_PER_S[-1]) for f in FLOOR_STEPS),
+)
 
 
 @dataclass(frozen=True)
@@ -171,11 +189,16 @@ class SmoothingResult:
     tried: tuple[tuple[tuple[float, float], Compliance], ...]
 
 
-def least_smoothing(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
-                    steps: Sequence[tuple[float, float]] = SMOOTHING_STEPS,
-                    limit: float = DEFAULT_LIMIT, band_hz=DEFAULT_BAND_HZ,
-                    settle_s: float = 60.0,
-                    cancelled: Callable[[], bool] | None = None) -> SmoothingResult:
+def least_smoothing(
+    scenario: Scenario,
+    duration_s: float,
+    dt_s: float = 0.1,
+    steps: Sequence[tuple[float, float]] = SMOOTHING_STEPS,
+    limit: float = DEFAULT_LIMIT,
+    band_hz=DEFAULT_BAND_HZ,
+    settle_s: float = 60.0,
+    cancelled: Callable[[], bool] | None = None,
+) -> SmoothingResult:
     """The first GPU smoothing setting (floor as a fraction of TDP, ramp-down in W/s per
     GPU) of ``steps``, ordered from least to most smoothing, whose site draw passes the
     limit, with the BESS's smoothing off (the GPUs' own smoothing is what is sized), and
@@ -184,13 +207,19 @@ def least_smoothing(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
     baseline = site_draw(plain, duration_s, dt_s, settle_s, cancelled=cancelled)
     tried = []
     for floor, ramp_down in steps:
-        run = site_draw(with_smoothing(scenario, floor, False, ramp_down), duration_s,
-                        dt_s, settle_s, cancelled=cancelled)
+        run = site_draw(
+            with_smoothing(scenario, floor, False, ramp_down),
+            duration_s,
+            dt_s,
+            settle_s,
+            cancelled=cancelled,
+        )
         result = check(spectrum(run.power_kw, dt_s), limit, band_hz)
         tried.append(((floor, ramp_down), result))
         if result.passes:
-            return SmoothingResult((floor, ramp_down), result,
-                                   run.energy_kwh - baseline.energy_kwh, tuple(tried))
+            return SmoothingResult(
+                (floor, ramp_down), result, run.energy_kwh - baseline.energy_kwh, tuple(tried)
+            )
     return SmoothingResult(None, None, 0.0, tuple(tried))
 
 
@@ -233,15 +262,22 @@ def smoothing_cases(scenario: Scenario) -> dict[str, Scenario]:
     shelf = scenario.power.shelf_storage
     if shelf is not None:
         cases[f"power-shelf storage ({shelf.j_per_gpu:g} J per GPU)"] = with_smoothing(
-            scenario, None, bess_smoothing=False, shelf_storage=True)
+            scenario, None, bess_smoothing=False, shelf_storage=True
+        )
     return cases
 
 
-def run_check(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
-              limit: float = DEFAULT_LIMIT, search: bool = False, *,
-              settle_s: float = 60.0,
-              progress: Callable[[str], None] | None = None,
-              cancelled: Callable[[], bool] | None = None) -> PowerQualityCheck:
+def run_check(
+    scenario: Scenario,
+    duration_s: float,
+    dt_s: float = 0.1,
+    limit: float = DEFAULT_LIMIT,
+    search: bool = False,
+    *,
+    settle_s: float = 60.0,
+    progress: Callable[[str], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> PowerQualityCheck:
     """Each of ``smoothing_cases`` run and checked, and with ``search`` the least GPU
     smoothing that passes. ``progress`` is told which case runs next; ``cancelled`` is
     asked as the runs go (``Cancelled`` raised when it says so)."""
@@ -256,19 +292,32 @@ def run_check(scenario: Scenario, duration_s: float, dt_s: float = 0.1,
     if search:
         if progress is not None:
             progress("searching the least GPU smoothing that passes")
-        found = least_smoothing(scenario, duration_s, dt_s, limit=limit, settle_s=settle_s,
-                                cancelled=cancelled)
-    return PowerQualityCheck(scenario.scenario.name, duration_s, dt_s, limit,
-                             DEFAULT_BAND_HZ, tuple(cases), found, settle_s)
+        found = least_smoothing(
+            scenario, duration_s, dt_s, limit=limit, settle_s=settle_s, cancelled=cancelled
+        )
+    return PowerQualityCheck(
+        scenario.scenario.name,
+        duration_s,
+        dt_s,
+        limit,
+        DEFAULT_BAND_HZ,
+        tuple(cases),
+        found,
+        settle_s,
+    )
 
 
 def search_text(found: SmoothingResult, duration_s: float) -> str:
     """The search's answer in a sentence."""
     if found.setting is None:
-        return ("no GPU smoothing setting tried passes (ramp-down down to "
-                f"{RAMP_DOWN_STEPS_W_PER_S[-1]:g} W/s per GPU, floors up to "
-                f"{FLOOR_STEPS[-1]:g} of TDP)")
+        return (
+            "no GPU smoothing setting tried passes (ramp-down down to "
+            f"{RAMP_DOWN_STEPS_W_PER_S[-1]:g} W/s per GPU, floors up to "
+            f"{FLOOR_STEPS[-1]:g} of TDP)"
+        )
     floor, ramp_down = found.setting
-    return (f"the least GPU smoothing that passes: floor {floor:g} of TDP, ramp-down "
-            f"{ramp_down:g} W/s per GPU; it costs {found.extra_kwh:,.2f} kWh more over the "
-            f"{duration_s:g} s")
+    return (
+        f"the least GPU smoothing that passes: floor {floor:g} of TDP, ramp-down "
+        f"{ramp_down:g} W/s per GPU; it costs {found.extra_kwh:,.2f} kWh more over the "
+        f"{duration_s:g} s"
+    )

@@ -48,10 +48,11 @@ def spectrum_chart(result: PowerQualityCheck) -> str:
         shown = (f > 0) & (f <= seen_high)
         lines.append((case.label, f[shown], 100.0 * case.spectrum.relative[shown]))
     ticks = [(float(v), f"{float(v) + 0.0:g} Hz") for v in nice_ticks(0.0, seen_high)]
-    limit = Limit(limit_name(result.limit),
-                  ((seen_low, 100.0 * result.limit), (seen_high, 100.0 * result.limit)))
-    return svg_chart(CHART_TITLE, CHART_UNIT, lines, limits=[limit],
-                     x_axis=("frequency", ticks))
+    limit = Limit(
+        limit_name(result.limit),
+        ((seen_low, 100.0 * result.limit), (seen_high, 100.0 * result.limit)),
+    )
+    return svg_chart(CHART_TITLE, CHART_UNIT, lines, limits=[limit], x_axis=("frequency", ticks))
 
 
 def power_quality_report(result: PowerQualityCheck) -> str:
@@ -60,16 +61,24 @@ def power_quality_report(result: PowerQualityCheck) -> str:
     nyquist_hz = 1.0 / (2.0 * result.dt_s)
     seen = ""
     if (seen_low, seen_high) != (band_low, band_high):
-        seen = (f" At a step of {format_fixed(result.dt_s * 1000, 'ms', 0)} and over "
-                f"{format_duration(result.duration_s)}, {seen_low:.3g}-{seen_high:.3g} Hz of "
-                f"it can be seen (nothing above {nyquist_hz:g} Hz, half the sampling rate).")
+        seen = (
+            f" At a step of {format_fixed(result.dt_s * 1000, 'ms', 0)} and over "
+            f"{format_duration(result.duration_s)}, {seen_low:.3g}-{seen_high:.3g} Hz of "
+            f"it can be seen (nothing above {nyquist_hz:g} Hz, half the sampling rate)."
+        )
     settings = [
         ("Scenario", result.scenario_name),
-        ("Sampled", f"{format_duration(result.duration_s)} after "
-                    f"{format_duration(result.settle_s)} of settling, every "
-                    f"{format_fixed(result.dt_s * 1000, 'ms', 0)}"),
-        ("Limit", f"no component of the grid import in {band_low:g}-{band_high:g} Hz above "
-                  f"{_whole_percent(result.limit)} of the mean draw"),
+        (
+            "Sampled",
+            f"{format_duration(result.duration_s)} after "
+            f"{format_duration(result.settle_s)} of settling, every "
+            f"{format_fixed(result.dt_s * 1000, 'ms', 0)}",
+        ),
+        (
+            "Limit",
+            f"no component of the grid import in {band_low:g}-{band_high:g} Hz above "
+            f"{_whole_percent(result.limit)} of the mean draw",
+        ),
     ]
     rows = []
     for case in result.cases:
@@ -79,10 +88,12 @@ def power_quality_report(result: PowerQualityCheck) -> str:
             f"<td class='n'>{c.worst_hz:.3g} Hz</td>"
             f"<td class='n'>{format_si(case.spectrum.mean_kw * 1000, 'W')}</td>"
             f"<td class='n'>{format_si(case.energy_kwh * 1000, 'Wh')}</td>"
-            f"{_verdict(c.passes)}</tr>")
+            f"{_verdict(c.passes)}</tr>"
+        )
     sections = [
         f"<h1>twin power-quality report: {_e(result.scenario_name)}</h1>",
-        "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in settings)
+        "<table>"
+        + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in settings)
         + "</table>",
         f"<p class='note'>One limit a utility has set for synchronized training: at most "
         f"{_whole_percent(result.limit)} spectral magnitude in {band_low:g}-{band_high:g} Hz "
@@ -97,9 +108,11 @@ def power_quality_report(result: PowerQualityCheck) -> str:
     ]
     if result.search is not None:
         sections += ["<h2>Least GPU smoothing that passes</h2>", _search_section(result)]
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>twin power quality {_e(result.scenario_name)}</title>"
-            f"<style>{CSS}</style></head><body>{''.join(sections)}</body></html>")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>twin power quality {_e(result.scenario_name)}</title>"
+        f"<style>{CSS}</style></head><body>{''.join(sections)}</body></html>"
+    )
 
 
 def _hidden_note(result: PowerQualityCheck) -> str:
@@ -107,9 +120,14 @@ def _hidden_note(result: PowerQualityCheck) -> str:
     nothing here)."""
     notes = []
     for k, case in enumerate(result.cases):
-        same = next((other.label for other in result.cases[k + 1:]
-                     if np.array_equal(other.spectrum.amplitude_kw, case.spectrum.amplitude_kw)),
-                    None)
+        same = next(
+            (
+                other.label
+                for other in result.cases[k + 1 :]
+                if np.array_equal(other.spectrum.amplitude_kw, case.spectrum.amplitude_kw)
+            ),
+            None,
+        )
         if same is not None:
             notes.append(f"{case.label} lies under {same} (the same spectrum)")
     text = "; ".join(notes)
@@ -136,13 +154,17 @@ def _search_section(result: PowerQualityCheck) -> str:
             f"<tr><th>Energy cost</th><td>{format_si(found.extra_kwh * 1000, 'Wh')} over "
             f"{format_duration(result.duration_s)} "
             f"({format_si(found.extra_kwh / hours * 1000, 'W')} on average, "
-            f"{_percent(share)} of the unsmoothed draw)</td></tr></table>")
+            f"{_percent(share)} of the unsmoothed draw)</td></tr></table>"
+        )
     tried = "".join(
         f"<tr><td class='n'>{_whole_percent(floor)}</td>"
         f"<td class='n'>{format_si(ramp_down, 'W')}/s</td>"
         f"<td class='n'>{_percent(c.worst_relative)}</td>{_verdict(c.passes)}</tr>"
-        for (floor, ramp_down), c in found.tried)
-    parts.append("<p class='note'>Settings tried, from least to most smoothing (the BESS's "
-                 "smoothing off):</p><table><tr><th>Floor of TDP</th><th>Ramp-down per GPU"
-                 "</th><th>Largest component</th><th>Verdict</th></tr>" + tried + "</table>")
+        for (floor, ramp_down), c in found.tried
+    )
+    parts.append(
+        "<p class='note'>Settings tried, from least to most smoothing (the BESS's "
+        "smoothing off):</p><table><tr><th>Floor of TDP</th><th>Ramp-down per GPU"
+        "</th><th>Largest component</th><th>Verdict</th></tr>" + tried + "</table>"
+    )
     return "".join(parts)

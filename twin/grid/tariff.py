@@ -43,9 +43,13 @@ class TariffInfo(Strict):
     voltage_kv: Positive
     currency: Literal["KRW"] = "KRW"
     holidays_country: str = Field(
-        "KR", min_length=2, max_length=3, pattern=r"^[A-Z]{2,3}$",
+        "KR",
+        min_length=2,
+        max_length=3,
+        pattern=r"^[A-Z]{2,3}$",
         description="ISO country code whose public holidays (the holidays library) bill as "
-        "holidays")
+        "holidays",
+    )
     source: str = Field("", description="where the numbers come from; what is verified")
 
     @model_validator(mode="after")
@@ -54,9 +58,13 @@ class TariffInfo(Strict):
 
         countries = holidays.list_supported_countries()
         if self.holidays_country not in countries:
-            raise _inconsistent("holidays_country", (
-                f"{self.holidays_country!r} is not a country the holidays library knows; "
-                "give an ISO 3166 code such as 'KR'"))
+            raise _inconsistent(
+                "holidays_country",
+                (
+                    f"{self.holidays_country!r} is not a country the holidays library knows; "
+                    "give an ISO 3166 code such as 'KR'"
+                ),
+            )
         return self
 
 
@@ -71,14 +79,20 @@ class Seasons(Strict):
         for season in SEASONS:
             for month in getattr(self, season):
                 if month in seen:
-                    raise _inconsistent(season, (
-                        f"month {month} is already in {seen[month]}; each month belongs to "
-                        "one season"))
+                    raise _inconsistent(
+                        season,
+                        (
+                            f"month {month} is already in {seen[month]}; each month belongs to "
+                            "one season"
+                        ),
+                    )
                 seen[month] = season
         missing = sorted(set(range(1, 13)) - seen.keys())
         if missing:
-            raise _inconsistent("winter", (
-                f"months {missing} belong to no season; the three seasons must cover 1-12"))
+            raise _inconsistent(
+                "winter",
+                (f"months {missing} belong to no season; the three seasons must cover 1-12"),
+            )
         return self
 
 
@@ -100,8 +114,9 @@ class WeekdayHours(Strict):
         return self
 
     def period_of_hour(self) -> tuple[str, ...]:
-        return tuple("peak" if h in self.peak else "mid" if h in self.mid else "light"
-                     for h in range(24))
+        return tuple(
+            "peak" if h in self.peak else "mid" if h in self.mid else "light" for h in range(24)
+        )
 
 
 def _first_repeat(values: list[int]) -> int:
@@ -127,7 +142,8 @@ class EnergyRates(Strict):
 
 class OptionRates(Strict):
     demand_krw_per_kw: Annotated[float, Field(ge=0, le=1_000_000)] = Field(
-        description="demand charge per kW of billing demand, per month")
+        description="demand charge per kW of billing demand, per month"
+    )
     energy_krw_per_kwh: EnergyRates
 
 
@@ -149,9 +165,11 @@ class Schedule(Strict):
     note: str = ""
     weekday_hours: dict[Season, WeekdayHours] = Field(min_length=3, max_length=3)
     saturday_peak_billed_as: Period = Field(
-        "mid", description="Saturdays: the weekday periods, with peak hours billed as this")
+        "mid", description="Saturdays: the weekday periods, with peak hours billed as this"
+    )
     sunday_and_holiday_period: Period = Field(
-        "light", description="Sundays and public holidays: every hour in this period")
+        "light", description="Sundays and public holidays: every hour in this period"
+    )
     options: dict[Option, OptionRates] = Field(min_length=1)
     discounts: list[Discount] = Field(default_factory=list)
 
@@ -160,23 +178,31 @@ class BillingDemand(Strict):
     """The demand the monthly demand charge is billed on."""
 
     interval_min: Literal[15] = Field(
-        15, description="the meter's demand interval: mean power over each quarter hour")
+        15, description="the meter's demand interval: mean power over each quarter hour"
+    )
     ratchet_months: list[Month] = Field(
-        default_factory=list, description="months whose peak demand carries into the "
-        "billing demand of the following 12 months")
+        default_factory=list,
+        description="months whose peak demand carries into the "
+        "billing demand of the following 12 months",
+    )
     contract_fraction_min: Annotated[float, Field(ge=0, le=1)] = Field(
-        0.0, description="billing demand is at least this share of the contract demand")
+        0.0, description="billing demand is at least this share of the contract demand"
+    )
 
 
 class Surcharges(Strict):
     climate_environment_krw_per_kwh: KrwPerKwh = Field(
-        description="climate-environment charge on every kWh")
+        description="climate-environment charge on every kWh"
+    )
     fuel_cost_adjustment_krw_per_kwh: Annotated[float, Field(ge=-100, le=100)] = Field(
-        description="fuel-cost pass-through on every kWh, set quarterly (may be negative)")
+        description="fuel-cost pass-through on every kWh, set quarterly (may be negative)"
+    )
     power_fund_fraction: Annotated[float, Field(ge=0, le=0.5)] = Field(
-        0.0, description="electric power industry fund, share of the bill before VAT")
+        0.0, description="electric power industry fund, share of the bill before VAT"
+    )
     vat_fraction: Annotated[float, Field(ge=0, le=0.5)] = Field(
-        0.0, description="value added tax, share of the bill")
+        0.0, description="value added tax, share of the bill"
+    )
 
 
 class TariffFile(Strict):
@@ -186,27 +212,40 @@ class TariffFile(Strict):
     surcharges: Surcharges
     schedules: list[Schedule] = Field(min_length=1, max_length=50)
     reform_deferrable_until: dt.date | None = Field(
-        None, description="a site may keep the schedule before the last one until this date")
+        None, description="a site may keep the schedule before the last one until this date"
+    )
 
     @model_validator(mode="after")
     def _schedules(self) -> TariffFile:
         dates = [s.valid_from for s in self.schedules]
         for i in range(1, len(dates)):
             if dates[i] <= dates[i - 1]:
-                raise _inconsistent("schedules", (
-                    f"schedules[{i}].valid_from {dates[i]} must come after "
-                    f"schedules[{i - 1}].valid_from {dates[i - 1]}; list them in date order"))
+                raise _inconsistent(
+                    "schedules",
+                    (
+                        f"schedules[{i}].valid_from {dates[i]} must come after "
+                        f"schedules[{i - 1}].valid_from {dates[i - 1]}; list them in date order"
+                    ),
+                )
         options = set(self.schedules[0].options)
         for i, schedule in enumerate(self.schedules[1:], start=1):
             if set(schedule.options) != options:
-                raise _inconsistent("schedules", (
-                    f"schedules[{i}] prices options {sorted(schedule.options)} but "
-                    f"schedules[0] prices {sorted(options)}; every schedule needs the same"))
+                raise _inconsistent(
+                    "schedules",
+                    (
+                        f"schedules[{i}] prices options {sorted(schedule.options)} but "
+                        f"schedules[0] prices {sorted(options)}; every schedule needs the same"
+                    ),
+                )
         deferral = self.reform_deferrable_until
         if deferral is not None and (len(dates) < 2 or deferral < dates[-1]):
-            raise _inconsistent("reform_deferrable_until", (
-                "needs two schedules or more and a date on or after the last schedule's "
-                f"valid_from ({dates[-1]})"))
+            raise _inconsistent(
+                "reform_deferrable_until",
+                (
+                    "needs two schedules or more and a date on or after the last schedule's "
+                    f"valid_from ({dates[-1]})"
+                ),
+            )
         return self
 
 
@@ -217,10 +256,16 @@ class Tariff:
     """A checked tariff file and one site's choices in it: which option, when the last
     schedule starts for the site, the contract demand and earlier peaks."""
 
-    def __init__(self, data: TariffFile, option: Option, contract_demand_kw: float,
-                 ratchet_peak_kw: float = 0.0, reform_date: dt.date | None = None,
-                 fuel_cost_adjustment_krw_per_kwh: float | None = None,
-                 source: str = "<tariff>"):
+    def __init__(
+        self,
+        data: TariffFile,
+        option: Option,
+        contract_demand_kw: float,
+        ratchet_peak_kw: float = 0.0,
+        reform_date: dt.date | None = None,
+        fuel_cost_adjustment_krw_per_kwh: float | None = None,
+        source: str = "<tariff>",
+    ):
         self.data = data
         self.option = option
         self.contract_demand_kw = contract_demand_kw
@@ -230,9 +275,11 @@ class Tariff:
         if reform_date is not None:
             self.schedule_starts[-1] = reform_date
         surcharges = data.surcharges
-        self.fuel_krw_per_kwh = (surcharges.fuel_cost_adjustment_krw_per_kwh
-                                 if fuel_cost_adjustment_krw_per_kwh is None
-                                 else fuel_cost_adjustment_krw_per_kwh)
+        self.fuel_krw_per_kwh = (
+            surcharges.fuel_cost_adjustment_krw_per_kwh
+            if fuel_cost_adjustment_krw_per_kwh is None
+            else fuel_cost_adjustment_krw_per_kwh
+        )
         self.climate_krw_per_kwh = surcharges.climate_environment_krw_per_kwh
         self._season_of_month = {m: s for s in SEASONS for m in getattr(data.seasons, s)}
 
@@ -282,8 +329,12 @@ class Tariff:
         rate = getattr(rates, period)
         kind = self.day_kind(when.date())
         for d in schedule.discounts:
-            if (season in d.seasons and kind in d.days and when.hour in d.hours
-                    and when.date() <= d.until):
+            if (
+                season in d.seasons
+                and kind in d.days
+                and when.hour in d.hours
+                and when.date() <= d.until
+            ):
                 rate *= 1.0 - d.fraction
         return rate
 
@@ -335,10 +386,15 @@ def tariff_for(choice: TariffChoice, folder: Path | None = None) -> Tariff:
     problems = choice_problems(choice, data)
     if problems:
         raise ScenarioError(source, problems)
-    return Tariff(data, choice.option, choice.contract_demand_kw,
-                  ratchet_peak_kw=choice.ratchet_peak_kw, reform_date=choice.reform_date,
-                  fuel_cost_adjustment_krw_per_kwh=choice.fuel_cost_adjustment_krw_per_kwh,
-                  source=source)
+    return Tariff(
+        data,
+        choice.option,
+        choice.contract_demand_kw,
+        ratchet_peak_kw=choice.ratchet_peak_kw,
+        reform_date=choice.reform_date,
+        fuel_cost_adjustment_krw_per_kwh=choice.fuel_cost_adjustment_krw_per_kwh,
+        source=source,
+    )
 
 
 def choice_problems(choice: TariffChoice, data: TariffFile) -> list[Problem]:
@@ -346,18 +402,33 @@ def choice_problems(choice: TariffChoice, data: TariffFile) -> list[Problem]:
     problems = []
     offered = sorted(data.schedules[0].options)
     if choice.option not in offered:
-        problems.append(Problem("tariff.option", (
-            f"{choice.option!r} is not priced in {data.tariff.name}; it prices "
-            f"{', '.join(map(repr, offered))}")))
+        problems.append(
+            Problem(
+                "tariff.option",
+                (
+                    f"{choice.option!r} is not priced in {data.tariff.name}; it prices "
+                    f"{', '.join(map(repr, offered))}"
+                ),
+            )
+        )
     if choice.reform_date is not None:
         last = data.schedules[-1].valid_from
         until = data.reform_deferrable_until
         if until is None:
-            problems.append(Problem("tariff.reform_date", (
-                f"{data.tariff.name} allows no deferral of its last schedule ({last})")))
+            problems.append(
+                Problem(
+                    "tariff.reform_date",
+                    (f"{data.tariff.name} allows no deferral of its last schedule ({last})"),
+                )
+            )
         elif not last <= choice.reform_date <= until:
-            problems.append(Problem("tariff.reform_date", (
-                f"{choice.reform_date} must lie from {last} (the last schedule's start) to "
-                f"{until} (the latest deferral {data.tariff.name} allows)")))
+            problems.append(
+                Problem(
+                    "tariff.reform_date",
+                    (
+                        f"{choice.reform_date} must lie from {last} (the last schedule's start) to "
+                        f"{until} (the latest deferral {data.tariff.name} allows)"
+                    ),
+                )
+            )
     return problems
-

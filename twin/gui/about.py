@@ -7,8 +7,18 @@ from importlib.metadata import PackageNotFoundError, metadata
 
 from twin import __version__
 
-RUNTIME_PACKAGES = ("numpy", "PySide6-Essentials", "shiboken6", "vispy", "PyOpenGL",
-                    "pyqtgraph", "pydantic", "CoolProp", "pyarrow", "platformdirs")
+RUNTIME_PACKAGES = (
+    "numpy",
+    "PySide6-Essentials",
+    "shiboken6",
+    "vispy",
+    "PyOpenGL",
+    "pyqtgraph",
+    "pydantic",
+    "CoolProp",
+    "pyarrow",
+    "platformdirs",
+)
 
 
 def package_licences() -> list[tuple[str, str, str]]:
@@ -20,21 +30,31 @@ def package_licences() -> list[tuple[str, str, str]]:
         except PackageNotFoundError:
             rows.append((name, "—", "not installed"))
             continue
-        classifiers = [c.rsplit(" :: ", 1)[-1] for c in meta.get_all("Classifier") or []
-                       if c.startswith("License ::")]
-        licence = (meta.get("License-Expression") or ", ".join(classifiers)
-                   or (meta.get("License") or "").strip().split("\n")[0])
+        classifiers = [
+            c.rsplit(" :: ", 1)[-1]
+            for c in meta.get_all("Classifier") or []
+            if c.startswith("License ::")
+        ]
+        licence = (
+            meta.get("License-Expression")
+            or ", ".join(classifiers)
+            or (meta.get("License") or "").strip().split("\n")[0]
+        )
         rows.append((name, meta["Version"], licence or "see the package"))
     return rows
 
 
 def about_html() -> str:
-    rows = "".join(f"<tr><td>{name}</td><td>{version}</td><td>{licence}</td></tr>"
-                   for name, version, licence in package_licences())
-    return (f"<h3>twin {__version__}</h3>"
-            "<p>A desktop digital twin of an AI factory: GPU halls, cooling plant, power "
-            "chain and robot workcells, simulated and shown live in 3D.</p>"
-            "<p>Licence: Apache-2.0.</p>"
-            "<p>Built on:</p><table cellspacing='6'>"
-            "<tr><th align='left'>package</th><th align='left'>version</th>"
-            f"<th align='left'>licence</th></tr>{rows}</table>")
+    rows = "".join(
+        f"<tr><td>{name}</td><td>{version}</td><td>{licence}</td></tr>"
+        for name, version, licence in package_licences()
+    )
+    return (
+        f"<h3>twin {__version__}</h3>"
+        "<p>A desktop digital twin of an AI factory: GPU halls, cooling plant, power "
+        "chain and robot workcells, simulated and shown live in 3D.</p>"
+        "<p>Licence: Apache-2.0.</p>"
+        "<p>Built on:</p><table cellspacing='6'>"
+        "<tr><th align='left'>package</th><th align='left'>version</th>"
+        f"<th align='left'>licence</th></tr>{rows}</table>"
+    )

@@ -27,8 +27,9 @@ EXIT_NO_DISPLAY = 2
 _PLATFORMS_WITHOUT_SERVER = ("eglfs", "vnc")
 
 
-def display_problem(environ: Mapping[str, str] = os.environ,
-                    platform: str = sys.platform) -> str | None:
+def display_problem(
+    environ: Mapping[str, str] = os.environ, platform: str = sys.platform
+) -> str | None:
     """Why no window could be shown here, or None when a display is available."""
     if not platform.startswith("linux"):
         return None
@@ -65,7 +66,8 @@ def create_application():
     if app is None:
         # fractional scale factors (150 %) as they are: crisp text on high-DPI laptops
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
-            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
         app = QApplication(sys.argv[:1])
     app.setApplicationName("twin")
     app.setOrganizationName("twin")
@@ -77,13 +79,18 @@ def create_application():
     return app
 
 
-def run_gui(scenario_name_or_path: str | Path | None,
-            simulation_factory: Callable[[Scenario], Any], *,
-            exit_after_s: float | None = None, screenshot: Path | None = None,
-            theme: str | None = None, reference: SiteSeries | None = None,
-            observers: Callable[[Scenario, Any], Sequence[RunObserver]] | None = None,
-            alarms: Callable[[Scenario, Any], AlarmEngine] | None = None,
-            connection: Callable[[], str] | None = None) -> int:
+def run_gui(
+    scenario_name_or_path: str | Path | None,
+    simulation_factory: Callable[[Scenario], Any],
+    *,
+    exit_after_s: float | None = None,
+    screenshot: Path | None = None,
+    theme: str | None = None,
+    reference: SiteSeries | None = None,
+    observers: Callable[[Scenario, Any], Sequence[RunObserver]] | None = None,
+    alarms: Callable[[Scenario, Any], AlarmEngine] | None = None,
+    connection: Callable[[], str] | None = None,
+) -> int:
     """Open the twin window on a scenario; returns the process exit code.
 
     ``simulation_factory`` builds the simulation the window runs (duck-typed, see
@@ -101,9 +108,12 @@ def run_gui(scenario_name_or_path: str | Path | None,
     """
     problem = display_problem()
     if problem is not None:
-        print(f"twin gui needs a display: {problem}.\n"
-              "Run it under a desktop session, or `xvfb-run twin gui` on a machine "
-              "without one.", file=sys.stderr)
+        print(
+            f"twin gui needs a display: {problem}.\n"
+            "Run it under a desktop session, or `xvfb-run twin gui` on a machine "
+            "without one.",
+            file=sys.stderr,
+        )
         return EXIT_NO_DISPLAY
 
     started = time.monotonic()
@@ -129,18 +139,26 @@ def run_gui(scenario_name_or_path: str | Path | None,
     current: list[MainWindow] = []
     persist = exit_after_s is None
 
-    def open_window(chosen: Scenario, chosen_source: str,
-                    previous: MainWindow | None = None) -> None:
+    def open_window(
+        chosen: Scenario, chosen_source: str, previous: MainWindow | None = None
+    ) -> None:
         simulation = simulation_factory(chosen)
-        window = MainWindow(chosen, simulation,
-                            alarms=(alarms(chosen, simulation) if alarms is not None
-                                    else AlarmEngine.from_scenario(chosen)),
-                            observers=observers(chosen, simulation) if observers else (),
-                            connection=connection,
-                            theme=previous.theme.name if previous else theme or settings.theme,
-                            speed=settings.speed, settings=settings if persist else None,
-                            source=chosen_source,
-                            reference=reference if previous is None else None)
+        window = MainWindow(
+            chosen,
+            simulation,
+            alarms=(
+                alarms(chosen, simulation)
+                if alarms is not None
+                else AlarmEngine.from_scenario(chosen)
+            ),
+            observers=observers(chosen, simulation) if observers else (),
+            connection=connection,
+            theme=previous.theme.name if previous else theme or settings.theme,
+            speed=settings.speed,
+            settings=settings if persist else None,
+            source=chosen_source,
+            reference=reference if previous is None else None,
+        )
         window.scenario_chosen.connect(lambda s, src: open_window(s, src, window))
         if previous is not None:
             window.setGeometry(previous.geometry())
@@ -155,22 +173,26 @@ def run_gui(scenario_name_or_path: str | Path | None,
     open_window(scenario, source)
     saved = True
     if exit_after_s is not None:
+
         def finish() -> None:
             nonlocal saved
             window = current[-1]
             if screenshot is not None:
                 saved = window.save_screenshot(screenshot)
                 if not saved:
-                    print(f"twin gui: could not write the screenshot {screenshot}",
-                          file=sys.stderr)
+                    print(f"twin gui: could not write the screenshot {screenshot}", file=sys.stderr)
             elapsed = time.monotonic() - started
             frames = window.canvas.frames_drawn
-            print(json.dumps({
-                "frames_drawn": frames,
-                "fps": round(frames / elapsed, 1),
-                "simulated_s": window.snapshot.time_s if window.snapshot else 0.0,
-                "scenario": window.scenario.scenario.name,
-            }))
+            print(
+                json.dumps(
+                    {
+                        "frames_drawn": frames,
+                        "fps": round(frames / elapsed, 1),
+                        "simulated_s": window.snapshot.time_s if window.snapshot else 0.0,
+                        "scenario": window.scenario.scenario.name,
+                    }
+                )
+            )
             window.close()
 
         QTimer.singleShot(round(exit_after_s * 1000), finish)

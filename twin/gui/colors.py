@@ -23,6 +23,7 @@ TRIPPED_RGBA = np.array([0.93, 0.16, 0.85, 1.0], np.float32)  # magenta: outside
 SELECTED_RGBA = np.array([0.0, 0.9, 1.0, 1.0], np.float32)
 NO_DATA_RGBA = np.array([0.55, 0.55, 0.55, 1.0], np.float32)  # grey: no value to colour by
 
+
 class ColorRamp:
     """Colours evenly spaced over [0, 1], linearly interpolated (a vispy ``Colormap``)."""
 
@@ -41,13 +42,24 @@ class ColorRamp:
 
 
 # blue (cool) to red (hot), after ColorBrewer RdYlBu
-THERMAL = ColorRamp(["#313695", "#4575b4", "#74add1", "#abd9e9", "#e0f3f8", "#fee090",
-                    "#fdae61", "#f46d43", "#d73027", "#a50026"])
+THERMAL = ColorRamp(
+    [
+        "#313695",
+        "#4575b4",
+        "#74add1",
+        "#abd9e9",
+        "#e0f3f8",
+        "#fee090",
+        "#fdae61",
+        "#f46d43",
+        "#d73027",
+        "#a50026",
+    ]
+)
 # dark to bright, after viridis: for quantities that are not temperatures
 LOAD = ColorRamp(["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"])
 # blue (plant below model) through white (they agree) to red (plant above), ColorBrewer RdBu
-DIVERGING = ColorRamp(["#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62",
-                       "#b2182b"])
+DIVERGING = ColorRamp(["#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "#b2182b"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +104,14 @@ class ColorField:
         if self.categories or shown.is_identity:
             return self
         values = self.values
-        return replace(self, unit=shown.unit, low=shown.to_display(self.low),
-                       high=shown.to_display(self.high),
-                       values=lambda racks: shown.to_display(values(racks)),
-                       marks=tuple((shown.to_display(v), label) for v, label in self.marks))
+        return replace(
+            self,
+            unit=shown.unit,
+            low=shown.to_display(self.low),
+            high=shown.to_display(self.high),
+            values=lambda racks: shown.to_display(values(racks)),
+            marks=tuple((shown.to_display(v), label) for v, label in self.marks),
+        )
 
     def format(self, value: float) -> str:
         if self.categories:
@@ -116,29 +132,65 @@ def rack_color_fields(scenario: Scenario) -> tuple[ColorField, ...]:
     nameplate_kw = max(t.nameplate_kw for t in types)
     supply_c = min(t.supply_setpoint_c for t in scenario.cdu_types.values())
     return (
-        ColorField("gpu_temp", "GPU temperature", "°C", lambda r: r.gpu_temp_c,
-                   low=30.0, high=critical_c, colormap=THERMAL,
-                   marks=((throttle_c, "throttle"),)),
-        ColorField("outlet_temp", "Coolant outlet temperature", "°C", lambda r: r.outlet_temp_c,
-                   low=supply_c - 5.0, high=supply_c + 25.0, colormap=THERMAL,
-                   marks=((supply_c, "CDU supply"),)),
-        ColorField("power", "Rack power", "kW", lambda r: r.power_kw,
-                   low=0.0, high=round(nameplate_kw, -1), colormap=LOAD),
-        ColorField("utilization", "Utilization", "%", lambda r: 100.0 * r.utilization,
-                   low=0.0, high=100.0, colormap=LOAD),
-        ColorField("state", "Throttling state", "", _rack_state_category, categories=(
-            Category("normal", (0.42, 0.62, 0.50, 1.0)),
-            Category("throttled", (1.0, 0.66, 0.0, 1.0)),
-            Category("tripped", tuple(TRIPPED_RGBA.tolist())),
-        )),
+        ColorField(
+            "gpu_temp",
+            "GPU temperature",
+            "°C",
+            lambda r: r.gpu_temp_c,
+            low=30.0,
+            high=critical_c,
+            colormap=THERMAL,
+            marks=((throttle_c, "throttle"),),
+        ),
+        ColorField(
+            "outlet_temp",
+            "Coolant outlet temperature",
+            "°C",
+            lambda r: r.outlet_temp_c,
+            low=supply_c - 5.0,
+            high=supply_c + 25.0,
+            colormap=THERMAL,
+            marks=((supply_c, "CDU supply"),),
+        ),
+        ColorField(
+            "power",
+            "Rack power",
+            "kW",
+            lambda r: r.power_kw,
+            low=0.0,
+            high=round(nameplate_kw, -1),
+            colormap=LOAD,
+        ),
+        ColorField(
+            "utilization",
+            "Utilization",
+            "%",
+            lambda r: 100.0 * r.utilization,
+            low=0.0,
+            high=100.0,
+            colormap=LOAD,
+        ),
+        ColorField(
+            "state",
+            "Throttling state",
+            "",
+            _rack_state_category,
+            categories=(
+                Category("normal", (0.42, 0.62, 0.50, 1.0)),
+                Category("throttled", (1.0, 0.66, 0.0, 1.0)),
+                Category("tripped", tuple(TRIPPED_RGBA.tolist())),
+            ),
+        ),
     )
 
 
 # How far plant and model may part before the colour saturates: a few times the shadow's
 # learned noise band on a return temperature (~0.2-0.5 K) and a flow (~1-2 % of a rack's
 # ~190 L/min). Engineering choices, not sourced limits.
-RESIDUAL_RANGES = {"rack.return_temp_c": ("rack return temperature", "K", 3.0),
-                   "rack.flow_lpm": ("rack coolant flow", "L/min", 20.0)}
+RESIDUAL_RANGES = {
+    "rack.return_temp_c": ("rack return temperature", "K", 3.0),
+    "rack.flow_lpm": ("rack coolant flow", "L/min", 20.0),
+}
 
 
 def residual_fields(residuals: Callable[[str], np.ndarray]) -> tuple[ColorField, ...]:
@@ -146,8 +198,16 @@ def residual_fields(residuals: Callable[[str], np.ndarray]) -> tuple[ColorField,
     (``residuals(quantity)``, NaN where the point was not compared), for the quantities of
     ``RESIDUAL_RANGES``."""
     return tuple(
-        ColorField(f"residual:{quantity}", f"Plant - model: {what}", unit,
-                   lambda _racks, quantity=quantity: residuals(quantity),
-                   low=-span, high=span, colormap=DIVERGING, marks=((0.0, "agree"),),
-                   no_data="not compared")
-        for quantity, (what, unit, span) in RESIDUAL_RANGES.items())
+        ColorField(
+            f"residual:{quantity}",
+            f"Plant - model: {what}",
+            unit,
+            lambda _racks, quantity=quantity: residuals(quantity),
+            low=-span,
+            high=span,
+            colormap=DIVERGING,
+            marks=((0.0, "agree"),),
+            no_data="not compared",
+        )
+        for quantity, (what, unit, span) in RESIDUAL_RANGES.items()
+    )

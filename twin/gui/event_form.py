@@ -42,8 +42,9 @@ _EVENT = TypeAdapter(Event)
 def event_models() -> dict[str, type[BaseModel]]:
     """Every event kind of the vocabulary and the model that holds it, in schema order."""
     union = get_args(get_args(Event)[0]) if get_origin(Event) is typing.Annotated else ()
-    return {kind: model for model in union
-            for kind in get_args(model.model_fields["kind"].annotation)}
+    return {
+        kind: model for model in union for kind in get_args(model.model_fields["kind"].annotation)
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +75,14 @@ class FieldSpec:
         description = self.description
         if any(ch.isdigit() for ch in description):  # its figures are the schema's
             description = f"{description} (in {self.unit})"
-        return replace(self, unit=shown.unit, default=default, bounds=bounds,
-                       hint=_hint(dict(bounds), description), shown=shown)
+        return replace(
+            self,
+            unit=shown.unit,
+            default=default,
+            bounds=bounds,
+            hint=_hint(dict(bounds), description),
+            shown=shown,
+        )
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:
@@ -88,8 +95,11 @@ def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:
             for item in extra:
                 metadata.extend(item.metadata if isinstance(item, FieldInfo) else [item])
             annotation = base
-        elif get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in \
-                get_args(annotation) and len(get_args(annotation)) == 2:
+        elif (
+            get_origin(annotation) in (typing.Union, types.UnionType)
+            and type(None) in get_args(annotation)
+            and len(get_args(annotation)) == 2
+        ):
             annotation = next(a for a in get_args(annotation) if a is not type(None))
             optional = True
         else:
@@ -106,8 +116,9 @@ def _bounds(metadata: list[Any]) -> dict[str, float]:
                 found[name] = tighter(found.get(name, value), value)
     for strict, loose in (("gt", "ge"), ("lt", "le")):
         if strict in found and loose in found:
-            keep_strict = (found[strict] >= found[loose] if strict == "gt"
-                           else found[strict] <= found[loose])
+            keep_strict = (
+                found[strict] >= found[loose] if strict == "gt" else found[strict] <= found[loose]
+            )
             del found[loose if keep_strict else strict]
     return found
 
@@ -162,8 +173,19 @@ def event_fields(kind: str, scenario: Scenario) -> list[FieldSpec]:
         if name in names:
             noun, choices = names[name]
             widget: Widget = "names" if get_origin(annotation) is list else "name"
-            specs.append(FieldSpec(name, _label(name, ""), "", widget, required, default,
-                                   tuple(choices), noun, hint))
+            specs.append(
+                FieldSpec(
+                    name,
+                    _label(name, ""),
+                    "",
+                    widget,
+                    required,
+                    default,
+                    tuple(choices),
+                    noun,
+                    hint,
+                )
+            )
             continue
         if any(isinstance(m, BeforeValidator) for m in field.metadata) and unit == "s":
             widget, hint = "duration", "; ".join(p for p in (hint, DURATION_FORMS) if p)
@@ -180,9 +202,21 @@ def event_fields(kind: str, scenario: Scenario) -> list[FieldSpec]:
         else:
             widget = "text"
         choices = tuple(str(c) for c in get_args(annotation)) if widget == "choice" else ()
-        specs.append(FieldSpec(name, _label(name, unit), unit, widget,
-                               required and not optional, default, choices, "", hint,
-                               tuple(bounds.items()), description))
+        specs.append(
+            FieldSpec(
+                name,
+                _label(name, unit),
+                unit,
+                widget,
+                required and not optional,
+                default,
+                choices,
+                "",
+                hint,
+                tuple(bounds.items()),
+                description,
+            )
+        )
     specs.sort(key=lambda spec: spec.name != "at_s")
     return specs
 
@@ -209,13 +243,15 @@ def shown_number(spec: FieldSpec, si_value: float) -> str:
     """A number's value in the unit the field shows: as it is where that is the schema's
     unit, else converted to ``SHOWN_FIGURES`` significant figures (``1.321`` gpm)."""
     if spec.shown is None:
-        return str(int(si_value)) if si_value.is_integer() and abs(si_value) < 1e15 \
-            else repr(si_value)
+        return (
+            str(int(si_value)) if si_value.is_integer() and abs(si_value) < 1e15 else repr(si_value)
+        )
     return figures_text(spec.shown.to_display(si_value))
 
 
-def shown_problems(problems: list[Problem], specs: list[FieldSpec],
-                   values: dict[str, object]) -> list[Problem]:
+def shown_problems(
+    problems: list[Problem], specs: list[FieldSpec], values: dict[str, object]
+) -> list[Problem]:
     """``check_event``'s problems with a number's range said in the unit its field shows
     (``values`` as checked, in SI): the schema's problems say it in the schema's unit."""
     by_name = {spec.name: spec for spec in specs if spec.shown is not None}
@@ -270,8 +306,9 @@ def event_details(event: Event, system: UnitSystem | str = UnitSystem.SI) -> str
     return "; ".join(parts)
 
 
-def check_event(scenario: Scenario, kind: str, values: dict[str, object], now_s: float
-                ) -> tuple[Event | None, list[Problem]]:
+def check_event(
+    scenario: Scenario, kind: str, values: dict[str, object], now_s: float
+) -> tuple[Event | None, list[Problem]]:
     """The event ``values`` make (each field's value, left out when nothing was entered)
     and every problem with it, each under the name of its field (``target``,
     ``halls[1]``) or with an empty path: the schema's ranges and rules, the site's names
@@ -282,17 +319,27 @@ def check_event(scenario: Scenario, kind: str, values: dict[str, object], now_s:
         problems = validation_problems(exc, root=Event)
         return None, problems + _unknown_names(scenario, kind, values, problems)
     prefix = "event[0]."
-    problems = [Problem(p.path.removeprefix(prefix), p.message)
-                for p in event_problems(scenario, [event], where="event")]
+    problems = [
+        Problem(p.path.removeprefix(prefix), p.message)
+        for p in event_problems(scenario, [event], where="event")
+    ]
     if event.at_s <= now_s:
-        problems.insert(0, Problem("at_s", (
-            f"{event.at_s:g} s is not after the simulated time now ({now_s:g} s); "
-            "an event can only be scheduled ahead")))
+        problems.insert(
+            0,
+            Problem(
+                "at_s",
+                (
+                    f"{event.at_s:g} s is not after the simulated time now ({now_s:g} s); "
+                    "an event can only be scheduled ahead"
+                ),
+            ),
+        )
     return (None if problems else event), problems
 
 
-def _unknown_names(scenario: Scenario, kind: str, values: dict[str, object],
-                   found: list[Problem]) -> list[Problem]:
+def _unknown_names(
+    scenario: Scenario, kind: str, values: dict[str, object], found: list[Problem]
+) -> list[Problem]:
     """Names the site lacks, in fields the schema had nothing against: the site's check
     needs a valid event, and every problem is to be shown at once."""
     reported = {field_of(problem) for problem in found}
@@ -301,8 +348,11 @@ def _unknown_names(scenario: Scenario, kind: str, values: dict[str, object],
         value = values.get(field)
         if field in reported or value is None:
             continue
-        for path, name in ([(f"{field}[{j}]", v) for j, v in enumerate(value)]
-                           if isinstance(value, list) else [(field, value)]):
+        for path, name in (
+            [(f"{field}[{j}]", v) for j, v in enumerate(value)]
+            if isinstance(value, list)
+            else [(field, value)]
+        ):
             if isinstance(name, str) and name not in names:
                 problems.append(Problem(path, unknown_name(what, name, names)))
     return problems

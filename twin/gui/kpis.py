@@ -53,8 +53,7 @@ class AlarmLevels:
         if not math.isfinite(value):
             return NORMAL
         if self.high:
-            return ALARM if value >= self.alarm else WARNING if value >= self.warning \
-                else NORMAL
+            return ALARM if value >= self.alarm else WARNING if value >= self.warning else NORMAL
         return ALARM if value <= self.alarm else WARNING if value <= self.warning else NORMAL
 
 
@@ -76,8 +75,9 @@ def alarm_levels(points: Sequence[AlarmPoint], tag: str) -> AlarmLevels | None:
     return AlarmLevels(value(0) - deadband if high else value(0) + deadband, value(0), high)
 
 
-def site_kpis(scenario: Scenario, points: Sequence[AlarmPoint],
-              system: UnitSystem = UnitSystem.SI) -> tuple[Kpi, ...]:
+def site_kpis(
+    scenario: Scenario, points: Sequence[AlarmPoint], system: UnitSystem = UnitSystem.SI
+) -> tuple[Kpi, ...]:
     """The site figures, their levels from ``points`` (the scenario's alarm points)."""
     throttle_c = min(t.gpu_throttle_c for t in scenario.rack_types.values())
     temperature = conversion("°C", system)
@@ -90,8 +90,10 @@ def site_kpis(scenario: Scenario, points: Sequence[AlarmPoint],
 
     def grid(s: Snapshot) -> tuple[str, str]:
         used, cap = s.site["grid_import_kw"], s.power.grid_import_cap_kw
-        return (f"{used / 1000:.1f} / {cap / 1000:.0f} MW",
-                level(grid_levels, 100.0 * used / max(cap, 1e-9)))  # the point's % of cap
+        return (
+            f"{used / 1000:.1f} / {cap / 1000:.0f} MW",
+            level(grid_levels, 100.0 * used / max(cap, 1e-9)),
+        )  # the point's % of cap
 
     def gpu(s: Snapshot) -> tuple[str, str]:
         t = s.site["gpu_temp_max_c"]
@@ -112,22 +114,58 @@ def site_kpis(scenario: Scenario, points: Sequence[AlarmPoint],
         return f"{100 * value:.0f} %", level(soc_levels, 100.0 * value)
 
     return (
-        Kpi("it", "IT power", "electrical power into the racks",
-            lambda s: (f"{s.site['it_power_kw'] / 1000:.1f} MW", NORMAL), "MW"),
-        Kpi("facility", "Facility power", "all power the site uses",
-            lambda s: (f"{s.site['facility_power_kw'] / 1000:.1f} MW", NORMAL), "MW"),
+        Kpi(
+            "it",
+            "IT power",
+            "electrical power into the racks",
+            lambda s: (f"{s.site['it_power_kw'] / 1000:.1f} MW", NORMAL),
+            "MW",
+        ),
+        Kpi(
+            "facility",
+            "Facility power",
+            "all power the site uses",
+            lambda s: (f"{s.site['facility_power_kw'] / 1000:.1f} MW", NORMAL),
+            "MW",
+        ),
         Kpi("pue", "PUE", "facility power over IT power", pue, ""),
-        Kpi("tokens", "Tokens/s", "useful AI work delivered",
-            lambda s: (_si(s.site["tokens_per_s"], "tok/s"), NORMAL), "tok/s"),
-        Kpi("grid", "Grid import", "power drawn from the utility against the import cap", grid,
-            "MW"),
+        Kpi(
+            "tokens",
+            "Tokens/s",
+            "useful AI work delivered",
+            lambda s: (_si(s.site["tokens_per_s"], "tok/s"), NORMAL),
+            "tok/s",
+        ),
+        Kpi(
+            "grid", "Grid import", "power drawn from the utility against the import cap", grid, "MW"
+        ),
         Kpi("bess", "BESS SoC", "battery state of charge", soc, "%"),
-        Kpi("gpu", "Hottest GPU", "throttling starts at "
-            f"{temperature.to_display(throttle_c):g} {temperature.unit}", gpu, "°C"),
-        Kpi("throttled", "Throttled GPUs", "GPUs shedding power to stay below the limit",
-            throttled, ""),
-        Kpi("cost", "Cost", "electricity cost at the time-of-use tariff",
-            lambda s: (f"₩{s.site['cost_krw_per_h'] / 1e6:.2f} M/h", NORMAL), "₩/h"),
-        Kpi("co2", "CO₂", "emissions of grid import and generators",
-            lambda s: (f"{s.site['co2_kg_per_h'] / 1000:.1f} t/h", NORMAL), "t/h"),
+        Kpi(
+            "gpu",
+            "Hottest GPU",
+            f"throttling starts at {temperature.to_display(throttle_c):g} {temperature.unit}",
+            gpu,
+            "°C",
+        ),
+        Kpi(
+            "throttled",
+            "Throttled GPUs",
+            "GPUs shedding power to stay below the limit",
+            throttled,
+            "",
+        ),
+        Kpi(
+            "cost",
+            "Cost",
+            "electricity cost at the time-of-use tariff",
+            lambda s: (f"₩{s.site['cost_krw_per_h'] / 1e6:.2f} M/h", NORMAL),
+            "₩/h",
+        ),
+        Kpi(
+            "co2",
+            "CO₂",
+            "emissions of grid import and generators",
+            lambda s: (f"{s.site['co2_kg_per_h'] / 1000:.1f} t/h", NORMAL),
+            "t/h",
+        ),
     )

@@ -29,8 +29,19 @@ from twin.sim.topology import Topology
 
 Command = Callable[[object], object]  # applied to the simulation on its own thread
 
-KINDS = ("rack", "cdu", "hall", "dry-coolers", "chillers", "transformer", "bess",
-         "generator", "workcell", "robot", "service-robot")
+KINDS = (
+    "rack",
+    "cdu",
+    "hall",
+    "dry-coolers",
+    "chillers",
+    "transformer",
+    "bess",
+    "generator",
+    "workcell",
+    "robot",
+    "service-robot",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +75,12 @@ class Reading:
         if shown.is_identity:
             return self
         read = self.read
-        return replace(self, unit=shown.unit, read=lambda snap: shown.to_display(read(snap)),
-                       decimals=shown.decimals(self.decimals))
+        return replace(
+            self,
+            unit=shown.unit,
+            read=lambda snap: shown.to_display(read(snap)),
+            decimals=shown.decimals(self.decimals),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +104,16 @@ class Parameter:
             return self
         read, apply = self.read, self.apply
         decimals = shown.decimals(self.decimals)
-        return replace(self, unit=shown.unit, low=shown.to_display(self.low),
-                       high=shown.to_display(self.high),
-                       step=shown.difference_to_display(self.step),
-                       read=lambda snap: shown.to_display(read(snap)),
-                       apply=lambda value: apply(shown.typed_to_si(value, decimals)),
-                       decimals=decimals)
+        return replace(
+            self,
+            unit=shown.unit,
+            low=shown.to_display(self.low),
+            high=shown.to_display(self.high),
+            step=shown.difference_to_display(self.step),
+            read=lambda snap: shown.to_display(read(snap)),
+            apply=lambda value: apply(shown.typed_to_si(value, decimals)),
+            decimals=decimals,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,14 +162,19 @@ class ObjectView:
 
     def in_units(self, system: UnitSystem) -> ObjectView:
         """The view with its readings, parameters and alarms shown in ``system``."""
-        return replace(self, readings=tuple(r.in_units(system) for r in self.readings),
-                       parameters=tuple(p.in_units(system) for p in self.parameters),
-                       units=UnitSystem(system))
+        return replace(
+            self,
+            readings=tuple(r.in_units(system) for r in self.readings),
+            parameters=tuple(p.in_units(system) for p in self.parameters),
+            units=UnitSystem(system),
+        )
 
     def alarms(self, snapshot: Snapshot) -> list[str]:
         """The object's active alarm conditions, any limit they name in ``units``."""
-        return [line if isinstance(line, str) else line.text(self.units)
-                for line in self.alarm_lines(snapshot)]
+        return [
+            line if isinstance(line, str) else line.text(self.units)
+            for line in self.alarm_lines(snapshot)
+        ]
 
 
 def object_name(selection: Selection, scenario: Scenario, topology: Topology) -> str:
@@ -166,23 +190,40 @@ def object_name(selection: Selection, scenario: Scenario, topology: Topology) ->
     if kind in ("robot", "service-robot"):
         cell, robot, unit = robot_units(scenario, service=kind == "service-robot")[i]
         return f"{scenario.workcells[cell].name} {robot.name} {unit + 1}"
-    return {"dry-coolers": "Dry coolers", "chillers": "Chillers",
-            "transformer": "Main transformers", "bess": "Battery storage (BESS)",
-            "generator": "Generators"}[kind]
+    return {
+        "dry-coolers": "Dry coolers",
+        "chillers": "Chillers",
+        "transformer": "Main transformers",
+        "bess": "Battery storage (BESS)",
+        "generator": "Generators",
+    }[kind]
 
 
 def describe(selection: Selection, scenario: Scenario, topology: Topology) -> ObjectView:
     """The view of one selected object; raises ValueError for an unknown kind or index."""
-    builders = {"rack": _rack, "cdu": _cdu, "hall": _hall, "dry-coolers": _dry_coolers,
-                "chillers": _chillers, "transformer": _transformer, "bess": _bess,
-                "generator": _generator, "workcell": _workcell, "robot": _robot,
-                "service-robot": _service_robot}
+    builders = {
+        "rack": _rack,
+        "cdu": _cdu,
+        "hall": _hall,
+        "dry-coolers": _dry_coolers,
+        "chillers": _chillers,
+        "transformer": _transformer,
+        "bess": _bess,
+        "generator": _generator,
+        "workcell": _workcell,
+        "robot": _robot,
+        "service-robot": _service_robot,
+    }
     if selection.kind not in builders:
         raise ValueError(f"unknown object kind {selection.kind!r}; kinds: {', '.join(KINDS)}")
-    count = {"rack": topology.rack_count, "cdu": topology.cdu_count,
-             "hall": len(topology.hall_names), "workcell": len(scenario.workcells),
-             "robot": len(robot_units(scenario)),
-             "service-robot": len(robot_units(scenario, service=True))}
+    count = {
+        "rack": topology.rack_count,
+        "cdu": topology.cdu_count,
+        "hall": len(topology.hall_names),
+        "workcell": len(scenario.workcells),
+        "robot": len(robot_units(scenario)),
+        "service-robot": len(robot_units(scenario, service=True)),
+    }
     limit = count.get(selection.kind)
     if not 0 <= selection.index < (limit if limit is not None else 1 << 30):
         raise ValueError(f"no {selection.kind} number {selection.index}")
@@ -201,12 +242,11 @@ def _rack(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     rack_type = s.rack_types[topo.rack_type_names[topo.rack_type[i]]]
     design_flow = rack_type.design_flow_lpm
     tripped = Phrase("TRIPPED: GPUs reached {}", (Quantity(rack_type.gpu_critical_c, "°C"),))
-    throttling = Phrase("GPUs throttling above {}",
-                        (Quantity(rack_type.gpu_throttle_c, "°C"),))
-    near_throttle = Phrase("GPU temperature within {} of the throttle limit",
-                           (Quantity(NEAR_THROTTLE_K, "K"),))
-    low_flow = Phrase("coolant flow below half of design ({})",
-                      (Quantity(design_flow, "L/min"),))
+    throttling = Phrase("GPUs throttling above {}", (Quantity(rack_type.gpu_throttle_c, "°C"),))
+    near_throttle = Phrase(
+        "GPU temperature within {} of the throttle limit", (Quantity(NEAR_THROTTLE_K, "K"),)
+    )
+    low_flow = Phrase("coolant flow below half of design ({})", (Quantity(design_flow, "L/min"),))
 
     def alarms(snap: Snapshot) -> list[AlarmLine]:
         r = snap.racks
@@ -224,9 +264,10 @@ def _rack(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     def set_cap(percent: float) -> Command:
         return lambda sim: sim.set_rack_power_cap(np.array([i]), percent / 100.0)
 
-    r = lambda name: (lambda snap: float(getattr(snap.racks, name)[i]))  # noqa: E731
+    r = lambda name: lambda snap: float(getattr(snap.racks, name)[i])  # noqa: E731
     return ObjectView(
-        sel, topo.rack_name(i),
+        sel,
+        topo.rack_name(i),
         f"{topo.hall_names[topo.rack_hall[i]]} · row {topo.row_names[topo.rack_row[i]]} · "
         f"{topo.cdu_names[topo.rack_cdu[i]]} · {topo.rack_type_names[topo.rack_type[i]]}",
         readings=(
@@ -239,12 +280,26 @@ def _rack(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
             Reading("Utilization", "%", lambda snap: 100.0 * snap.racks.utilization[i], 0),
             Reading("Tokens/s", "", r("tokens_per_s"), 0),
         ),
-        parameters=(Parameter("GPU power cap", "% TDP", 30.0, 100.0, 5.0,
-                              lambda snap: 100.0 * snap.racks.power_cap_fraction[i], set_cap,
-                              0),),
-        actions=(Action("Reset tripped racks", "bring every tripped rack back online, as "
-                        "an operator's reset after the cause is cleared",
-                        lambda sim: sim.reset_racks()),),
+        parameters=(
+            Parameter(
+                "GPU power cap",
+                "% TDP",
+                30.0,
+                100.0,
+                5.0,
+                lambda snap: 100.0 * snap.racks.power_cap_fraction[i],
+                set_cap,
+                0,
+            ),
+        ),
+        actions=(
+            Action(
+                "Reset tripped racks",
+                "bring every tripped rack back online, as "
+                "an operator's reset after the cause is cleared",
+                lambda sim: sim.reset_racks(),
+            ),
+        ),
         alarm_lines=alarms,
     )
 
@@ -254,8 +309,9 @@ def _cdu(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     name = topo.cdu_names[i]
     cdu_type = s.cdu_types[topo.cdu_type_names[topo.cdu_type[i]]]
     racks = topo.cdu_racks(i)
-    supply_high = Phrase("supply more than {} above its setpoint",
-                         (Quantity(SUPPLY_DEVIATION_K, "K"),))
+    supply_high = Phrase(
+        "supply more than {} above its setpoint", (Quantity(SUPPLY_DEVIATION_K, "K"),)
+    )
 
     def alarms(snap: Snapshot) -> list[AlarmLine]:
         c = snap.cdus
@@ -263,13 +319,12 @@ def _cdu(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         if c.pumps_running[i] == 0:
             found.append("NO PUMP RUNNING: the racks behind it have no flow")
         elif c.pumps_running[i] < cdu_type.pumps_required:
-            found.append(f"{int(c.pumps_running[i])} of {cdu_type.pumps_required} pumps "
-                         "running")
+            found.append(f"{int(c.pumps_running[i])} of {cdu_type.pumps_required} pumps running")
         if c.supply_c[i] > c.supply_setpoint_c[i] + SUPPLY_DEVIATION_K:
             found.append(supply_high)
         return found
 
-    c = lambda name_: (lambda snap: float(getattr(snap.cdus, name_)[i]))  # noqa: E731
+    c = lambda name_: lambda snap: float(getattr(snap.cdus, name_)[i])  # noqa: E731
 
     def set_mode(option: int) -> Command:
         if option == 0:
@@ -277,7 +332,8 @@ def _cdu(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         return lambda sim: sim.set_cdu_pump_speed(i, 1.0)
 
     return ObjectView(
-        sel, name,
+        sel,
+        name,
         f"{topo.hall_names[topo.cdu_hall[i]]} · {topo.cdu_type_names[topo.cdu_type[i]]} · "
         f"serves {racks.size} racks",
         readings=(
@@ -288,25 +344,49 @@ def _cdu(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
             Reading("Pump speed", "%", lambda snap: 100.0 * snap.cdus.pump_speed[i], 0),
             Reading("Pumps running", "", c("pumps_running"), 0),
             Reading("Heat to facility water", "kW", c("duty_kw"), 0),
-            Reading("Facility valve", "%", lambda snap: 100.0 * snap.cdus.facility_valve[i],
-                    0),
+            Reading("Facility valve", "%", lambda snap: 100.0 * snap.cdus.facility_valve[i], 0),
             Reading("Pump power", "kW", c("pump_power_kw")),
         ),
         parameters=(
-            Parameter("Supply setpoint", "°C", 15.0, 50.0, 0.5, c("supply_setpoint_c"),
-                      lambda value: lambda sim: sim.set_cdu_supply_setpoint(i, value)),
-            Parameter("Fixed pump speed", "%", 100.0 * cdu_type.pump_min_speed, 100.0, 5.0,
-                      lambda snap: 100.0 * snap.cdus.pump_speed[i],
-                      lambda value: lambda sim: sim.set_cdu_pump_speed(i, value / 100.0), 0),
+            Parameter(
+                "Supply setpoint",
+                "°C",
+                15.0,
+                50.0,
+                0.5,
+                c("supply_setpoint_c"),
+                lambda value: lambda sim: sim.set_cdu_supply_setpoint(i, value),
+            ),
+            Parameter(
+                "Fixed pump speed",
+                "%",
+                100.0 * cdu_type.pump_min_speed,
+                100.0,
+                5.0,
+                lambda snap: 100.0 * snap.cdus.pump_speed[i],
+                lambda value: lambda sim: sim.set_cdu_pump_speed(i, value / 100.0),
+                0,
+            ),
         ),
-        choices=(Choice("Pump control", ("automatic (dp setpoint)", "fixed speed"),
-                        lambda snap: int(snap.cdus.pump_manual[i]), set_mode),),
+        choices=(
+            Choice(
+                "Pump control",
+                ("automatic (dp setpoint)", "fixed speed"),
+                lambda snap: int(snap.cdus.pump_manual[i]),
+                set_mode,
+            ),
+        ),
         actions=(
-            Action("Trip a pump", "take one pump out of service",
-                   lambda sim: sim.apply(PumpTrip(kind="pump-trip", at_s=0, target=name))),
-            Action("Restore a pump", "put one tripped pump back in service",
-                   lambda sim: sim.apply(PumpTrip(kind="pump-restore", at_s=0,
-                                                  target=name))),
+            Action(
+                "Trip a pump",
+                "take one pump out of service",
+                lambda sim: sim.apply(PumpTrip(kind="pump-trip", at_s=0, target=name)),
+            ),
+            Action(
+                "Restore a pump",
+                "put one tripped pump back in service",
+                lambda sim: sim.apply(PumpTrip(kind="pump-restore", at_s=0, target=name)),
+            ),
         ),
         alarm_lines=alarms,
     )
@@ -318,8 +398,10 @@ def _hall(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
 
     def alarms(snap: Snapshot) -> list[str]:
         found = []
-        for label, loading in (("transformers", snap.power.hall_transformer_loading[h]),
-                               ("UPS", snap.power.hall_ups_loading[h])):
+        for label, loading in (
+            ("transformers", snap.power.hall_transformer_loading[h]),
+            ("UPS", snap.power.hall_ups_loading[h]),
+        ):
             if loading > 1.0:
                 found.append(f"{label} overloaded: {100 * loading:.0f} %")
             elif loading >= 0.8:
@@ -337,22 +419,34 @@ def _hall(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         return lambda sim: sim.set_rack_power_cap(in_hall, percent / 100.0)
 
     return ObjectView(
-        sel, f"{topo.hall_names[h]} electrical room",
+        sel,
+        f"{topo.hall_names[h]} electrical room",
         f"{int(in_hall.sum())} racks · unit-substation transformers, UPS, busways",
         readings=(
-            Reading("IT power", "MW", lambda snap: snap.racks.power_kw[in_hall].sum() / 1e3,
-                    2),
-            Reading("Transformer loading", "%",
-                    lambda snap: 100.0 * snap.power.hall_transformer_loading[h], 0),
-            Reading("UPS loading", "%", lambda snap: 100.0 * snap.power.hall_ups_loading[h],
-                    0),
+            Reading("IT power", "MW", lambda snap: snap.racks.power_kw[in_hall].sum() / 1e3, 2),
+            Reading(
+                "Transformer loading",
+                "%",
+                lambda snap: 100.0 * snap.power.hall_transformer_loading[h],
+                0,
+            ),
+            Reading("UPS loading", "%", lambda snap: 100.0 * snap.power.hall_ups_loading[h], 0),
             Reading("Low-voltage bus", "pu", lambda snap: snap.power.hall_lv_voltage_pu[h], 3),
             Reading("Hall air", "°C", lambda snap: float(snap.plant.hall_air_c[h])),
             Reading("Hottest GPU", "°C", lambda snap: snap.racks.gpu_temp_c[in_hall].max()),
         ),
-        parameters=(Parameter("GPU power cap, whole hall", "% TDP", 30.0, 100.0, 5.0,
-                              lambda snap: 100.0 * snap.racks.power_cap_fraction[in_hall].max(),
-                              set_cap, 0),),
+        parameters=(
+            Parameter(
+                "GPU power cap, whole hall",
+                "% TDP",
+                30.0,
+                100.0,
+                5.0,
+                lambda snap: 100.0 * snap.racks.power_cap_fraction[in_hall].max(),
+                set_cap,
+                0,
+            ),
+        ),
         alarm_lines=alarms,
     )
 
@@ -360,7 +454,9 @@ def _hall(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
 def _dry_coolers(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     count = s.heat_rejection.dry_coolers.count
     return ObjectView(
-        sel, "Dry coolers", f"{count} units in the cooling yard · facility water loop",
+        sel,
+        "Dry coolers",
+        f"{count} units in the cooling yard · facility water loop",
         readings=(
             Reading("Facility water supply", "°C", lambda snap: snap.plant.fws_supply_c),
             Reading("Facility water return", "°C", lambda snap: snap.plant.fws_return_c),
@@ -375,7 +471,9 @@ def _dry_coolers(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
 def _chillers(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     chillers = s.heat_rejection.chillers
     return ObjectView(
-        sel, "Chillers", f"{chillers.count} x {chillers.capacity_kw:,.0f} kW · chilled "
+        sel,
+        "Chillers",
+        f"{chillers.count} x {chillers.capacity_kw:,.0f} kW · chilled "
         "water for the CRAHs (behind a waterside economizer) and trim of the facility water",
         readings=(
             Reading("Duty", "MW", lambda snap: snap.plant.chiller_duty_kw / 1e3, 2),
@@ -400,16 +498,17 @@ def _transformer(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         return found
 
     return ObjectView(
-        sel, "Main transformers", f"{mains.hv_kv:g}/{mains.lv_kv:g} kV · utility "
-        f"{s.power.utility.voltage_kv:g} kV",
+        sel,
+        "Main transformers",
+        f"{mains.hv_kv:g}/{mains.lv_kv:g} kV · utility {s.power.utility.voltage_kv:g} kV",
         readings=(
-            Reading("Loading", "%", lambda snap: 100.0 * snap.power.main_transformer_loading,
-                    0),
+            Reading("Loading", "%", lambda snap: 100.0 * snap.power.main_transformer_loading, 0),
             Reading("Grid import", "MW", lambda snap: snap.site["grid_import_kw"] / 1e3, 2),
             Reading("Import cap", "MW", lambda snap: snap.power.grid_import_cap_kw / 1e3, 1),
             Reading("Medium-voltage bus", "pu", lambda snap: snap.power.mv_voltage_pu, 3),
-            Reading("Electrical losses", "MW",
-                    lambda snap: snap.site["electrical_loss_kw"] / 1e3, 2),
+            Reading(
+                "Electrical losses", "MW", lambda snap: snap.site["electrical_loss_kw"] / 1e3, 2
+            ),
         ),
         alarm_lines=alarms,
     )
@@ -419,20 +518,30 @@ def _bess(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     bess = s.power.bess
 
     def alarms(snap: Snapshot) -> list[str]:
-        return ["state of charge near its floor"] if snap.site["bess_soc"] < bess.soc_min + 0.05 \
+        return (
+            ["state of charge near its floor"]
+            if snap.site["bess_soc"] < bess.soc_min + 0.05
             else []
+        )
 
     return ObjectView(
-        sel, "Battery storage (BESS)", f"{bess.energy_mwh:g} MWh / {bess.power_mw:g} MW",
+        sel,
+        "Battery storage (BESS)",
+        f"{bess.energy_mwh:g} MWh / {bess.power_mw:g} MW",
         readings=(
-            Reading("Power (+ discharging)", "MW", lambda snap: snap.site["bess_power_kw"] / 1e3,
-                    2),
+            Reading(
+                "Power (+ discharging)", "MW", lambda snap: snap.site["bess_power_kw"] / 1e3, 2
+            ),
             Reading("State of charge", "%", lambda snap: 100.0 * snap.site["bess_soc"], 1),
         ),
-        choices=(Choice("GPU power smoothing", ("off", "on"),
-                        lambda snap: int(snap.power.gpu_power_smoothing),
-                        lambda option: lambda sim:
-                        sim.set_power_smoothing(option == 1)),),
+        choices=(
+            Choice(
+                "GPU power smoothing",
+                ("off", "on"),
+                lambda snap: int(snap.power.gpu_power_smoothing),
+                lambda option: lambda sim: sim.set_power_smoothing(option == 1),
+            ),
+        ),
         alarm_lines=alarms,
     )
 
@@ -454,7 +563,9 @@ def _generator(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         return found
 
     return ObjectView(
-        sel, "Generators", f"{gens.units} x {gens.rating_mw:g} MW · on the bus "
+        sel,
+        "Generators",
+        f"{gens.units} x {gens.rating_mw:g} MW · on the bus "
         f"{gens.start_delay_s:g} s after a utility loss",
         readings=(
             Reading("Units online", "", lambda snap: snap.power.generators_online, 0),
@@ -481,19 +592,34 @@ def _state_name(value: float) -> str:
 
 def _cell_actions(cell: int) -> tuple[Action, ...]:
     return (
-        Action("Emergency stop", "stop every robot of the cell where it stands",
-               lambda sim: sim.workcell_emergency_stop(cell)),
-        Action("Person enters the zone", "someone steps into the guarded zone: a protective "
-               "stop of the cell's robots", lambda sim: sim.workcell_safety_zone_intrusion(cell)),
-        Action("Reset and start", "clear the cell's stop and carry on where its robots stood",
-               lambda sim: sim.workcell_reset(cell)),
+        Action(
+            "Emergency stop",
+            "stop every robot of the cell where it stands",
+            lambda sim: sim.workcell_emergency_stop(cell),
+        ),
+        Action(
+            "Person enters the zone",
+            "someone steps into the guarded zone: a protective stop of the cell's robots",
+            lambda sim: sim.workcell_safety_zone_intrusion(cell),
+        ),
+        Action(
+            "Reset and start",
+            "clear the cell's stop and carry on where its robots stood",
+            lambda sim: sim.workcell_reset(cell),
+        ),
     )
 
 
 def _state_counts(cell: int) -> tuple[Reading, ...]:
-    return tuple(Reading(f"Robots {state.name.lower()}", "",
-                         lambda snap, s=state: float(snap.robots.cell_state_counts[cell, s]), 0)
-                 for state in RobotState)
+    return tuple(
+        Reading(
+            f"Robots {state.name.lower()}",
+            "",
+            lambda snap, s=state: float(snap.robots.cell_state_counts[cell, s]),
+            0,
+        )
+        for state in RobotState
+    )
 
 
 def _workcell(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
@@ -520,33 +646,48 @@ def _workcell(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     def r(name: str, scale: float = 1.0):
         return lambda snap: scale * float(getattr(snap.robots, name)[k])
 
-    power = (Reading("Robot power", "kW", r("cell_power_kw"), 2),
-             Reading("Drawn from the site", "kW", r("cell_grid_kw"), 2))
+    power = (
+        Reading("Robot power", "kW", r("cell_power_kw"), 2),
+        Reading("Drawn from the site", "kW", r("cell_grid_kw"), 2),
+    )
     if cell.kind == "service":
         readings = (
             Reading("Repairs done", "", r("cell_cycles"), 0),
-            Reading("Mean time to repair", "min", r("cell_mean_time_to_repair_s", 1 / 60), 1,
-                    missing="no repair yet"),
+            Reading(
+                "Mean time to repair",
+                "min",
+                r("cell_mean_time_to_repair_s", 1 / 60),
+                1,
+                missing="no repair yet",
+            ),
             Reading("Tripped racks waiting", "", lambda snap: snap.robots.repairs_open, 0),
             Reading("Utilization", "%", r("cell_utilization", 100.0), 0),
-            *power, *_state_counts(k))
-        where = (f"service fleet of {cell.hall} · {robots} · {cell.repair_time_s / 60:g} min "
-                 f"a repair · rated {rated_kw:.1f} kW")
+            *power,
+            *_state_counts(k),
+        )
+        where = (
+            f"service fleet of {cell.hall} · {robots} · {cell.repair_time_s / 60:g} min "
+            f"a repair · rated {rated_kw:.1f} kW"
+        )
     else:
         readings = (
             Reading("Throughput", "parts/h", r("cell_throughput_per_h"), 0),
             Reading("Cycles done", "", r("cell_cycles"), 0),
             Reading("Utilization", "%", r("cell_utilization", 100.0), 0),
             Reading("OEE", "%", r("cell_oee", 100.0), 0),
-            *power, *_state_counts(k))
+            *power,
+            *_state_counts(k),
+        )
         served = ", ".join(cell.served_by) or "no racks"
-        where = (f"{cell.kind} workcell · {robots} · AI on {served} · rated {rated_kw:.1f} kW")
-    return ObjectView(sel, cell.name, where, readings=readings, actions=_cell_actions(k),
-                      alarm_lines=alarms)
+        where = f"{cell.kind} workcell · {robots} · AI on {served} · rated {rated_kw:.1f} kW"
+    return ObjectView(
+        sel, cell.name, where, readings=readings, actions=_cell_actions(k), alarm_lines=alarms
+    )
 
 
-def _robot_alarms(cause: Callable[[Snapshot], int], soc: Callable[[Snapshot], float],
-                  has_battery: bool) -> Callable[[Snapshot], list[str]]:
+def _robot_alarms(
+    cause: Callable[[Snapshot], int], soc: Callable[[Snapshot], float], has_battery: bool
+) -> Callable[[Snapshot], list[str]]:
     def alarms(snap: Snapshot) -> list[str]:
         found = []
         code = int(cause(snap))
@@ -566,26 +707,47 @@ def _robot(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     chain = CHAINS[robot.model]
     task = DEFAULT_TASKS[robot.model]
     arms = "two arms, mirrored" if task.get("arms", 1) == 2 else "one arm"
-    joints = tuple(Reading(f"Joint {j + 1}", "°", lambda snap, j=j: float(
-        np.degrees(snap.robots.arm_joints_rad[i, j])), 0) for j in range(chain.joint_count))
-    battery = ((Reading("Battery", "%", lambda snap: 100.0 * snap.robots.arm_soc[i], 0),)
-               if robot.battery_wh > 0 else ())
+    joints = tuple(
+        Reading(
+            f"Joint {j + 1}",
+            "°",
+            lambda snap, j=j: float(np.degrees(snap.robots.arm_joints_rad[i, j])),
+            0,
+        )
+        for j in range(chain.joint_count)
+    )
+    battery = (
+        (Reading("Battery", "%", lambda snap: 100.0 * snap.robots.arm_soc[i], 0),)
+        if robot.battery_wh > 0
+        else ()
+    )
     return ObjectView(
-        sel, f"{cell.name} {robot.name} {unit + 1}",
+        sel,
+        f"{cell.name} {robot.name} {unit + 1}",
         f"{robot.model} ({chain.name}, {arms}) · task: pick and place, "
         f"{task['payload_kg']:g} kg parts · {cell.name}",
         readings=(
-            Reading("State", "", lambda snap: float(snap.robots.arm_state[i]), 0,
-                    label_of=_state_name),
-            Reading("Gripper", "", lambda snap: float(snap.robots.arm_gripper_closed[i]), 0,
-                    label_of=lambda value: "closed" if value else "open"),
+            Reading(
+                "State", "", lambda snap: float(snap.robots.arm_state[i]), 0, label_of=_state_name
+            ),
+            Reading(
+                "Gripper",
+                "",
+                lambda snap: float(snap.robots.arm_gripper_closed[i]),
+                0,
+                label_of=lambda value: "closed" if value else "open",
+            ),
             Reading("Power", "W", lambda snap: float(snap.robots.arm_power_w[i]), 0),
             *battery,
             Reading("Cycles done", "", lambda snap: float(snap.robots.arm_cycles[i]), 0),
-            *joints),
+            *joints,
+        ),
         actions=_cell_actions(k),
-        alarm_lines=_robot_alarms(lambda snap: snap.robots.arm_stop_cause[i],
-                                  lambda snap: snap.robots.arm_soc[i], robot.battery_wh > 0),
+        alarm_lines=_robot_alarms(
+            lambda snap: snap.robots.arm_stop_cause[i],
+            lambda snap: snap.robots.arm_soc[i],
+            robot.battery_wh > 0,
+        ),
     )
 
 
@@ -597,30 +759,54 @@ def _service_robot(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     def rack_name(value: float) -> str:
         return "none" if value < 0 else topo.rack_name(int(value))
 
-    battery = ((Reading("Battery", "%", lambda snap: 100.0 * snap.robots.service_soc[i], 0),)
-               if robot.battery_wh > 0 else ())
+    battery = (
+        (Reading("Battery", "%", lambda snap: 100.0 * snap.robots.service_soc[i], 0),)
+        if robot.battery_wh > 0
+        else ()
+    )
 
     return ObjectView(
-        sel, f"{cell.name} {robot.name} {unit + 1}",
+        sel,
+        f"{cell.name} {robot.name} {unit + 1}",
         f"service robot of {cell.hall} · {robot.battery_wh:g} Wh · "
         f"{cell.repair_time_s / 60:g} min a repair",
         readings=(
-            Reading("State", "", lambda snap: float(snap.robots.service_state[i]), 0,
-                    label_of=_state_name),
-            Reading("Target rack", "", lambda snap: float(snap.robots.service_target_rack[i]),
-                    0, label_of=rack_name),
+            Reading(
+                "State",
+                "",
+                lambda snap: float(snap.robots.service_state[i]),
+                0,
+                label_of=_state_name,
+            ),
+            Reading(
+                "Target rack",
+                "",
+                lambda snap: float(snap.robots.service_target_rack[i]),
+                0,
+                label_of=rack_name,
+            ),
             *battery,
             Reading("Power", "W", lambda snap: float(snap.robots.service_power_w[i]), 0),
             Reading("Position east", "m", lambda snap: float(snap.robots.service_xy_m[i, 0])),
             Reading("Position north", "m", lambda snap: float(snap.robots.service_xy_m[i, 1])),
-            Reading("Heading", "°", lambda snap: float(
-                np.degrees(snap.robots.service_heading_rad[i]) % 360.0), 0),
-            Reading("Fleet mean time to repair", "min", lambda snap: float(
-                snap.robots.cell_mean_time_to_repair_s[k]) / 60.0, 1,
-                missing="no repair yet"),
+            Reading(
+                "Heading",
+                "°",
+                lambda snap: float(np.degrees(snap.robots.service_heading_rad[i]) % 360.0),
+                0,
+            ),
+            Reading(
+                "Fleet mean time to repair",
+                "min",
+                lambda snap: float(snap.robots.cell_mean_time_to_repair_s[k]) / 60.0,
+                1,
+                missing="no repair yet",
+            ),
         ),
         actions=_cell_actions(k),
-        alarm_lines=_robot_alarms(lambda snap: snap.robots.service_stop_cause[i],
-                                  lambda snap: snap.robots.service_soc[i],
-                                  robot.battery_wh > 0),
+        alarm_lines=_robot_alarms(
+            lambda snap: snap.robots.service_stop_cause[i],
+            lambda snap: snap.robots.service_soc[i],
+            robot.battery_wh > 0,
+        ),
     )

@@ -46,15 +46,22 @@ def curves(result: PowerQualityCheck) -> list[Curve]:
     for case in result.cases:
         f = case.spectrum.frequency_hz
         inside = (f > 0) & (f <= seen_high)
-        shown.append(Curve(case.label, f[inside], 100.0 * case.spectrum.relative[inside],
-                           case.compliance.passes))
+        shown.append(
+            Curve(
+                case.label,
+                f[inside],
+                100.0 * case.spectrum.relative[inside],
+                case.compliance.passes,
+            )
+        )
     return shown
 
 
 def limit_line(result: PowerQualityCheck) -> LimitLine:
     low, high = result.cases[0].compliance.seen_hz
-    return LimitLine(f"limit {100 * result.limit:.0f} % of the mean draw", (low, high),
-                     100.0 * result.limit)
+    return LimitLine(
+        f"limit {100 * result.limit:.0f} % of the mean draw", (low, high), 100.0 * result.limit
+    )
 
 
 def verdict_lines(result: PowerQualityCheck) -> list[str]:
@@ -62,8 +69,10 @@ def verdict_lines(result: PowerQualityCheck) -> list[str]:
     lines = []
     for case in result.cases:
         c = case.compliance
-        lines.append(f"{case.label}: {'passes' if c.passes else 'fails'}, largest "
-                     f"{100 * c.worst_relative:.1f} % at {c.worst_hz:.3g} Hz")
+        lines.append(
+            f"{case.label}: {'passes' if c.passes else 'fails'}, largest "
+            f"{100 * c.worst_relative:.1f} % at {c.worst_hz:.3g} Hz"
+        )
     if result.search is not None:
         lines.append("search: " + search_text(result.search, result.duration_s))
     return lines
@@ -71,5 +80,7 @@ def verdict_lines(result: PowerQualityCheck) -> list[str]:
 
 def title(result: PowerQualityCheck) -> str:
     low, high = result.cases[0].compliance.seen_hz
-    return (f"{result.scenario_name}: grid import spectrum, {result.duration_s:g} s at "
-            f"{1000 * result.dt_s:g} ms ({low:.3g}-{high:.3g} Hz seen)")
+    return (
+        f"{result.scenario_name}: grid import spectrum, {result.duration_s:g} s at "
+        f"{1000 * result.dt_s:g} ms ({low:.3g}-{high:.3g} Hz seen)"
+    )

@@ -84,9 +84,16 @@ class SimulationRunner(QObject):
     failed = Signal(str)  # the traceback of an exception raised on the worker
     rejected = Signal(str)  # why the simulation refused a command (a value out of range)
 
-    def __init__(self, simulation: SimulationLike, *, alarms: AlarmEngine | None = None,
-                 observers: Sequence[RunObserver] = (), speed: float | None = 1.0,
-                 paused: bool = False, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        simulation: SimulationLike,
+        *,
+        alarms: AlarmEngine | None = None,
+        observers: Sequence[RunObserver] = (),
+        speed: float | None = 1.0,
+        paused: bool = False,
+        parent: QObject | None = None,
+    ) -> None:
         """``alarms`` scans the run and its summary goes out with each frame; ``observers``
         are told of every step after it."""
         super().__init__(parent)
@@ -252,8 +259,9 @@ class SimulationRunner(QObject):
 
     def _apply_commands(self, wait_s: float) -> None:
         try:
-            command = self._commands.get(timeout=wait_s) if wait_s > 0 else \
-                self._commands.get_nowait()
+            command = (
+                self._commands.get(timeout=wait_s) if wait_s > 0 else self._commands.get_nowait()
+            )
         except queue.Empty:
             return
         while True:

@@ -27,14 +27,22 @@ def replay_window(recording_folder: Path, theme: str, windows: list[Any]) -> Any
     recording = Recording.open(recording_folder)
     scenario_file = recording.scenario_file()
     scenario = load(scenario_file)
-    window = MainWindow(scenario, ReplaySimulation(recording, Site.build(scenario)),
-                        alarms=AlarmEngine.from_scenario(scenario), theme=theme,
-                        source=str(scenario_file))
+    window = MainWindow(
+        scenario,
+        ReplaySimulation(recording, Site.build(scenario)),
+        alarms=AlarmEngine.from_scenario(scenario),
+        theme=theme,
+        source=str(scenario_file),
+    )
 
     def open_live(chosen: Any, source: str) -> None:
-        live = MainWindow(chosen, Simulation.from_scenario(chosen),
-                          alarms=AlarmEngine.from_scenario(chosen), theme=window.theme.name,
-                          source=source)
+        live = MainWindow(
+            chosen,
+            Simulation.from_scenario(chosen),
+            alarms=AlarmEngine.from_scenario(chosen),
+            theme=window.theme.name,
+            source=source,
+        )
         live.setGeometry(window.geometry())
         _keep(live, windows)
         live.show()
@@ -53,16 +61,20 @@ def _keep(window: Any, windows: list[Any]) -> None:
     windows.append(window)
 
 
-def run_study_gui(folder: Path, *, exit_after_s: float | None = None,
-                  screenshot: Path | None = None) -> int:
+def run_study_gui(
+    folder: Path, *, exit_after_s: float | None = None, screenshot: Path | None = None
+) -> int:
     """Open the study view on a results folder (already checked to be one); returns the
     process exit code. With ``exit_after_s`` the window closes by itself, first saving a
     PNG of itself to ``screenshot``, and prints one line of JSON (runs shown, points)."""
     problem = display_problem()
     if problem is not None:
-        print(f"twin gui needs a display: {problem}.\n"
-              "Run it under a desktop session, or `xvfb-run twin gui` on a machine "
-              "without one.", file=sys.stderr)
+        print(
+            f"twin gui needs a display: {problem}.\n"
+            "Run it under a desktop session, or `xvfb-run twin gui` on a machine "
+            "without one.",
+            file=sys.stderr,
+        )
         return 2
     runs = load_study_runs(folder)
     from twin.gui.app import create_application
@@ -87,17 +99,23 @@ def run_study_gui(folder: Path, *, exit_after_s: float | None = None,
     started = time.monotonic()
     saved = True
     if exit_after_s is not None:
+
         def finish() -> None:
             nonlocal saved
             if screenshot is not None:
                 saved = view.grab().save(str(screenshot))
                 if not saved:
-                    print(f"twin gui: could not write the screenshot {screenshot}",
-                          file=sys.stderr)
-            print(json.dumps({"study": runs.plan.study.study.name,
-                              "runs_shown": len(view.runs.run_ids),
-                              "points": int(view.point_rows.size),
-                              "wall_s": round(time.monotonic() - started, 1)}))
+                    print(f"twin gui: could not write the screenshot {screenshot}", file=sys.stderr)
+            print(
+                json.dumps(
+                    {
+                        "study": runs.plan.study.study.name,
+                        "runs_shown": len(view.runs.run_ids),
+                        "points": int(view.point_rows.size),
+                        "wall_s": round(time.monotonic() - started, 1),
+                    }
+                )
+            )
             for window in list(replays):
                 window.close()
             view.close()

@@ -18,9 +18,22 @@ from twin.study.plan import REFERENCE_ID, StudyPlan, load_study_text
 from twin.study.results import MANIFEST, parameter_column, read_results
 
 # the KPIs the table shows, in this order (twin.study.kpis.KPI_COLUMNS says what each is)
-TABLE_KPIS = ("output_availability", "tokens_lost", "pue", "energy_mwh", "peak_import_mw",
-              "hours_throttled_h", "cost_krw", "co2_t", "water_m3", "unserved_mwh",
-              "max_tripped_racks", "peak_gpu_temp_c", "first_trip_s", "alarms_total")
+TABLE_KPIS = (
+    "output_availability",
+    "tokens_lost",
+    "pue",
+    "energy_mwh",
+    "peak_import_mw",
+    "hours_throttled_h",
+    "cost_krw",
+    "co2_t",
+    "water_m3",
+    "unserved_mwh",
+    "max_tripped_racks",
+    "peak_gpu_temp_c",
+    "first_trip_s",
+    "alarms_total",
+)
 DEFAULT_Y = {"sweep": "pue", "monte-carlo": "tokens_lost"}
 
 
@@ -51,8 +64,10 @@ class StudyRuns:
     def title(self) -> str:
         info = self.plan.study.study
         kind = "sweep" if self.kind == "sweep" else "Monte Carlo"
-        return (f"{info.name}: {kind} of {self.plan.scenario.scenario.name}, "
-                f"{len(self.run_ids):,} of {len(self.plan.runs):,} runs finished")
+        return (
+            f"{info.name}: {kind} of {self.plan.scenario.scenario.name}, "
+            f"{len(self.run_ids):,} of {len(self.plan.runs):,} runs finished"
+        )
 
     def column(self, key: str) -> Column:
         for column in self.columns:
@@ -63,8 +78,9 @@ class StudyRuns:
     def x_choices(self) -> list[str]:
         """What a chart can put across: the numeric parameters (a sweep) or the failure
         counts and downtimes drawn (a Monte Carlo), then the KPIs."""
-        return [c.key for c in self.columns if c.numeric and c.role in ("parameter", "failures")
-                ] + self.y_choices()
+        return [
+            c.key for c in self.columns if c.numeric and c.role in ("parameter", "failures")
+        ] + self.y_choices()
 
     def y_choices(self) -> list[str]:
         return [c.key for c in self.columns if c.numeric and c.role == "kpi"]
@@ -80,9 +96,17 @@ class StudyRuns:
         study's runs that finished with both values; the reference run is not a point)."""
         xs, ys = self.column(x).values, self.column(y).values
         status = self.column("status").values
-        rows = np.array([i for i, run_id in enumerate(self.run_ids)
-                         if run_id != REFERENCE_ID and status[i] == "ok"
-                         and math.isfinite(xs[i]) and math.isfinite(ys[i])], dtype=int)
+        rows = np.array(
+            [
+                i
+                for i, run_id in enumerate(self.run_ids)
+                if run_id != REFERENCE_ID
+                and status[i] == "ok"
+                and math.isfinite(xs[i])
+                and math.isfinite(ys[i])
+            ],
+            dtype=int,
+        )
         if not rows.size:
             return np.empty(0), np.empty(0), rows
         return xs[rows], ys[rows], rows
@@ -97,15 +121,19 @@ def load_study_runs(folder: Path) -> StudyRuns:
     ids = [str(r) for r in c["run_id"]]
     rows = sorted((i for i, r in enumerate(ids) if r in order), key=lambda i: order[ids[i]])
     take = np.array(rows, dtype=int)
-    out = [Column("run_id", "run", c["run_id"][take], "run"),
-           Column("status", "status", c["status"][take], "run")]
+    out = [
+        Column("run_id", "run", c["run_id"][take], "run"),
+        Column("status", "status", c["status"][take], "run"),
+    ]
     if plan.study.sweep is not None:
         for path in plan.parameter_paths:
             key = parameter_column(path)
             out.append(Column(key, path, c[key][take], "parameter"))
     for component in plan.components:
-        for key, label in ((f"failures.{component}", f"{component} failures"),
-                           (f"downtime_h.{component}", f"{component} downtime_h")):
+        for key, label in (
+            (f"failures.{component}", f"{component} failures"),
+            (f"downtime_h.{component}", f"{component} downtime_h"),
+        ):
             out.append(Column(key, label, c[key][take], "failures"))
     out += [Column(k, k, c[k][take], "kpi") for k in TABLE_KPIS if k in c]
     return StudyRuns(folder, plan, [str(r) for r in c["run_id"][take]], out)

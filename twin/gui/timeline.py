@@ -70,8 +70,11 @@ def _toml_value(name: str, value: object) -> str:
 
 def _event_items(event: Event) -> dict[str, str]:
     """The keys an event's table holds, with their TOML values (unset options left out)."""
-    return {name: _toml_value(name, value) for name, value in event.model_dump().items()
-            if value is not None and value != []}
+    return {
+        name: _toml_value(name, value)
+        for name, value in event.model_dump().items()
+        if value is not None and value != []
+    }
 
 
 def event_toml(event: Event) -> str:
@@ -106,8 +109,9 @@ def _event_tables(lines: list[str]) -> list[_Table]:
     for start, line in enumerate(lines):
         if not _EVENTS_HEADER.match(line):
             continue
-        end = next((k for k in range(start + 1, len(lines)) if _ANY_HEADER.match(lines[k])),
-                   len(lines))
+        end = next(
+            (k for k in range(start + 1, len(lines)) if _ANY_HEADER.match(lines[k])), len(lines)
+        )
         body_end = start + 1
         for k in range(start + 1, end):
             if not _NOTHING.match(lines[k]):
@@ -159,10 +163,16 @@ def _rewritten_table(lines: list[str], old: Event, new: Event) -> list[str]:
         out += item if old_values.get(key) == new_values[key] else [f"{key} = {wanted[key]}\n"]
         last_key = len(out)
     fields = type(new).model_fields
-    missing = [f"{key} = {value}\n" for key, value in wanted.items() if key not in seen and (
-        fields[key].is_required()
-        or fields[key].get_default(call_default_factory=True) != new_values[key])]
-    return out[:last_key or 1] + missing + out[last_key or 1:]
+    missing = [
+        f"{key} = {value}\n"
+        for key, value in wanted.items()
+        if key not in seen
+        and (
+            fields[key].is_required()
+            or fields[key].get_default(call_default_factory=True) != new_values[key]
+        )
+    ]
+    return out[: last_key or 1] + missing + out[last_key or 1 :]
 
 
 def with_timeline(text: str, entries: Sequence[tuple[int | None, Event]]) -> str:
@@ -182,9 +192,9 @@ def with_timeline(text: str, entries: Sequence[tuple[int | None, Event]]) -> str
     out: list[str] = []
     position = 0
     for index, table in enumerate(tables):
-        out += lines[position:table.start]
+        out += lines[position : table.start]
         position = table.end
-        tail = lines[table.body_end:table.end]
+        tail = lines[table.body_end : table.end]
         if index not in kept:
             while out and _is_comment(out[-1]):
                 out.pop()
@@ -193,9 +203,12 @@ def with_timeline(text: str, entries: Sequence[tuple[int | None, Event]]) -> str
                     tail = tail[1:]
             out += tail
             continue
-        body = lines[table.start:table.body_end]
-        out += body if kept[index] == original[index] else _rewritten_table(
-            body, original[index], kept[index])
+        body = lines[table.start : table.body_end]
+        out += (
+            body
+            if kept[index] == original[index]
+            else _rewritten_table(body, original[index], kept[index])
+        )
         out += tail
     out += lines[position:]
     added = [event_toml(event) for index, event in entries if index is None]
@@ -208,29 +221,39 @@ def _table_events(lines: list[str], tables: list[_Table], events: list[object]) 
     that a table is never taken for another (or a line inside a string for a table)."""
     problem = None
     if len(tables) != len(events):
-        problem = (f"the file has {len(events)} events but {len(tables)} [[events]] tables; "
-                   "the editor rewrites a timeline written as one [[events]] table per event")
+        problem = (
+            f"the file has {len(events)} events but {len(tables)} [[events]] tables; "
+            "the editor rewrites a timeline written as one [[events]] table per event"
+        )
     else:
         for k, table in enumerate(tables):
             try:
-                parsed = tomllib.loads("".join(lines[table.start:table.end]))["events"][0]
+                parsed = tomllib.loads("".join(lines[table.start : table.end]))["events"][0]
             except (tomllib.TOMLDecodeError, KeyError, IndexError):
                 parsed = None
             if parsed != events[k]:
-                problem = (f"the [[events]] table on line {table.start + 1} could not be told "
-                           "apart from the text around it")
+                problem = (
+                    f"the [[events]] table on line {table.start + 1} could not be told "
+                    "apart from the text around it"
+                )
                 break
     if problem is not None:
         raise ScenarioError("<scenario>", [Problem("events", problem)])
     try:
         return [_EVENT.validate_python(event) for event in events]
     except ValidationError:
-        raise ScenarioError("<scenario>", [Problem("events", "the file's events are not valid; "
-                                                   "fix them in the file first")]) from None
+        raise ScenarioError(
+            "<scenario>",
+            [Problem("events", "the file's events are not valid; fix them in the file first")],
+        ) from None
 
 
-def save_timeline(source: Path, entries: Sequence[tuple[int | None, Event]],
-                  opened: Sequence[Event], target: Path | None = None) -> Scenario:
+def save_timeline(
+    source: Path,
+    entries: Sequence[tuple[int | None, Event]],
+    opened: Sequence[Event],
+    target: Path | None = None,
+) -> Scenario:
     """Write the timeline ``entries`` (see ``with_timeline``) into the scenario file
     ``source``, or into ``target`` with the rest of ``source``. ``opened`` are the events
     the file held when it was opened: if they have changed on disk since, nothing is
@@ -243,27 +266,58 @@ def save_timeline(source: Path, entries: Sequence[tuple[int | None, Event]],
     try:
         on_disk = loads(text, source=str(source))
     except ScenarioError as exc:
-        raise ScenarioError(str(source), [Problem("", (
-            "the file no longer loads (was it edited outside the window?); nothing was "
-            "written")), *exc.problems]) from None
+        raise ScenarioError(
+            str(source),
+            [
+                Problem(
+                    "",
+                    (
+                        "the file no longer loads (was it edited outside the window?); nothing was "
+                        "written"
+                    ),
+                ),
+                *exc.problems,
+            ],
+        ) from None
     if list(on_disk.events) != list(opened):
-        raise ScenarioError(str(source), [Problem("events", (
-            "the file's timeline was changed outside the window since it was opened; "
-            "nothing was written: open the file again to edit the timeline it has now"))])
+        raise ScenarioError(
+            str(source),
+            [
+                Problem(
+                    "events",
+                    (
+                        "the file's timeline was changed outside the window since it was opened; "
+                        "nothing was written: open the file again to edit the timeline it has now"
+                    ),
+                )
+            ],
+        )
     try:
         new_text = with_timeline(text, entries)
     except ScenarioError as exc:
         raise ScenarioError(str(source), exc.problems) from None
     scenario = loads(new_text, source=where)  # raises with every problem, nothing written
-    intended = ([event for index, event in sorted(
-        ((i, e) for i, e in entries if i is not None), key=lambda pair: pair[0])]
-        + [event for index, event in entries if index is None])
+    intended = [
+        event
+        for index, event in sorted(
+            ((i, e) for i, e in entries if i is not None), key=lambda pair: pair[0]
+        )
+    ] + [event for index, event in entries if index is None]
     rest_before = {k: v for k, v in parse_toml(text, where).items() if k != "events"}
     rest_after = {k: v for k, v in parse_toml(new_text, where).items() if k != "events"}
     if list(scenario.events) != intended or rest_before != rest_after:
-        raise ScenarioError(where, [Problem("events", (
-            "the timeline could not be written without touching the rest of the file; "
-            "nothing was written"))])
+        raise ScenarioError(
+            where,
+            [
+                Problem(
+                    "events",
+                    (
+                        "the timeline could not be written without touching the rest of the file; "
+                        "nothing was written"
+                    ),
+                )
+            ],
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.write_text(new_text, encoding="utf-8")
@@ -324,15 +378,17 @@ class Timeline:
 
     @property
     def unsaved_injected(self) -> int:
-        return sum(entry.origin == "operator" and entry.file_index is None
-                   for entry in self.entries)
+        return sum(
+            entry.origin == "operator" and entry.file_index is None for entry in self.entries
+        )
 
     @property
     def modified(self) -> bool:
         """The scheduled events differ from the file's (injected ones aside)."""
         in_file = {e.file_index: e.event for e in self.entries if e.file_index is not None}
         return in_file != dict(enumerate(self.saved)) or any(
-            e.file_index is None for e in self.scheduled_entries)
+            e.file_index is None for e in self.scheduled_entries
+        )
 
     @property
     def can_undo(self) -> bool:
@@ -366,8 +422,9 @@ class Timeline:
     def _scheduled_with(self, entry: Entry) -> list[Entry]:
         scheduled = self.scheduled_entries
         if not any(e is entry for e in scheduled):
-            raise ValueError(f"{entry.event.kind} at {entry.at_s:g} s is not a scheduled event "
-                             "of this timeline")
+            raise ValueError(
+                f"{entry.event.kind} at {entry.at_s:g} s is not a scheduled event of this timeline"
+            )
         return scheduled
 
     def _edit(self, scheduled: list[Entry]) -> None:
@@ -410,8 +467,9 @@ class Timeline:
     def mark_saved(self, events_in_file: Sequence[Event]) -> None:
         """The timeline was written (see ``save_timeline``): tables kept in their order,
         new ones after them in time order."""
-        kept = sorted((e for e in self.entries if e.file_index is not None),
-                      key=lambda e: e.file_index)
+        kept = sorted(
+            (e for e in self.entries if e.file_index is not None), key=lambda e: e.file_index
+        )
         order = kept + [e for e in self.entries if e.file_index is None]
         if [e.event for e in order] != list(events_in_file):
             raise ValueError("the saved file's events are not the timeline's")

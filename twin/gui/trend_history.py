@@ -29,7 +29,9 @@ import numpy as np
 from twin.sim.snapshot import Snapshot
 
 TIME_WINDOWS: tuple[tuple[str, float], ...] = (
-    ("15 min", 15 * 60.0), ("1 h", 3600.0), ("1 day", 86400.0),
+    ("15 min", 15 * 60.0),
+    ("1 h", 3600.0),
+    ("1 day", 86400.0),
 )
 TIME_SCALES: tuple[tuple[float, float], ...] = ((15 * 60.0, 0.5), (3600.0, 2.0), (86400.0, 48.0))
 """(window, bin width) in simulated seconds of each ring."""
@@ -56,34 +58,69 @@ class TrendPlot:
 
 
 def _site(label: str, column: str, scale: float = 1.0) -> TrendSeries:
-    return TrendSeries(label, lambda snapshot: snapshot.site[column] * scale,
-                       column=column, scale=scale)
+    return TrendSeries(
+        label, lambda snapshot: snapshot.site[column] * scale, column=column, scale=scale
+    )
 
 
 SITE_PLOTS: tuple[TrendPlot, ...] = (
-    TrendPlot("power", "Power", "MW", (
-        _site("IT power", "it_power_kw", 1e-3),
-        _site("Facility power", "facility_power_kw", 1e-3),
-        _site("Grid import", "grid_import_kw", 1e-3),
-        TrendSeries("Import cap", lambda s: s.power.grid_import_cap_kw * 1e-3, limit=True),
-    ), decimals=2),
-    TrendPlot("temperatures", "Temperature", "°C", (
-        _site("Hottest GPU", "gpu_temp_max_c"),
-        _site("TCS supply", "tcs_supply_c"),
-        _site("TCS return", "tcs_return_c"),
-        _site("Facility water", "fws_supply_c"),
-    )),
+    TrendPlot(
+        "power",
+        "Power",
+        "MW",
+        (
+            _site("IT power", "it_power_kw", 1e-3),
+            _site("Facility power", "facility_power_kw", 1e-3),
+            _site("Grid import", "grid_import_kw", 1e-3),
+            TrendSeries("Import cap", lambda s: s.power.grid_import_cap_kw * 1e-3, limit=True),
+        ),
+        decimals=2,
+    ),
+    TrendPlot(
+        "temperatures",
+        "Temperature",
+        "°C",
+        (
+            _site("Hottest GPU", "gpu_temp_max_c"),
+            _site("TCS supply", "tcs_supply_c"),
+            _site("TCS return", "tcs_return_c"),
+            _site("Facility water", "fws_supply_c"),
+        ),
+    ),
     TrendPlot("pue", "PUE", "", (_site("PUE", "pue"),), decimals=3, shown=False),
-    TrendPlot("tokens", "Throughput", "tok/s", (_site("Tokens/s", "tokens_per_s"),),
-              decimals=None, si_prefix=True),
-    TrendPlot("bess", "BESS SoC", "%", (_site("State of charge", "bess_soc", 100.0),),
-              shown=False),
-    TrendPlot("throttling", "Throttled", "GPUs", (_site("Throttled GPUs", "throttled_gpus"),),
-              decimals=0, shown=False),
-    TrendPlot("cost", "Cost", "₩M/h", (_site("Electricity cost", "cost_krw_per_h", 1e-6),),
-              decimals=2, shown=False),
-    TrendPlot("co2", "CO₂", "t/h", (_site("CO₂ emissions", "co2_kg_per_h", 1e-3),),
-              decimals=2, shown=False),
+    TrendPlot(
+        "tokens",
+        "Throughput",
+        "tok/s",
+        (_site("Tokens/s", "tokens_per_s"),),
+        decimals=None,
+        si_prefix=True,
+    ),
+    TrendPlot("bess", "BESS SoC", "%", (_site("State of charge", "bess_soc", 100.0),), shown=False),
+    TrendPlot(
+        "throttling",
+        "Throttled",
+        "GPUs",
+        (_site("Throttled GPUs", "throttled_gpus"),),
+        decimals=0,
+        shown=False,
+    ),
+    TrendPlot(
+        "cost",
+        "Cost",
+        "₩M/h",
+        (_site("Electricity cost", "cost_krw_per_h", 1e-6),),
+        decimals=2,
+        shown=False,
+    ),
+    TrendPlot(
+        "co2",
+        "CO₂",
+        "t/h",
+        (_site("CO₂ emissions", "co2_kg_per_h", 1e-3),),
+        decimals=2,
+        shown=False,
+    ),
 )
 
 SelectionSeries = tuple[str, str, Callable[[Snapshot], float]]
@@ -145,8 +182,10 @@ class TrendHistory:
 
     def __init__(self, series_count: int) -> None:
         self.series_count = series_count
-        self.rings = tuple(Ring(series_count, bin_s, math.ceil(window_s / bin_s) + 2)
-                           for window_s, bin_s in TIME_SCALES)
+        self.rings = tuple(
+            Ring(series_count, bin_s, math.ceil(window_s / bin_s) + 2)
+            for window_s, bin_s in TIME_SCALES
+        )
 
     @property
     def nbytes(self) -> int:
@@ -168,8 +207,7 @@ class TrendHistory:
         """The finest ring that reaches back to ``left_s`` (the coarsest if none does)."""
         return next((ring for ring in self.rings if ring.reaches(left_s)), self.rings[-1])
 
-    def window(self, ring: Ring, left_s: float, right_s: float
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def window(self, ring: Ring, left_s: float, right_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Views of the bins between two times, with one bin more on each side so that
         curves run to the edges: times, and per series minima and maxima interleaved
         (shape ``(series_count, 2 * bins)``)."""

@@ -38,8 +38,9 @@ class TrendLimit:
     trip: bool = False
 
 
-def plot_limits(scenario: Scenario, points: Iterable[AlarmPoint]
-                ) -> dict[str, tuple[TrendLimit, ...]]:
+def plot_limits(
+    scenario: Scenario, points: Iterable[AlarmPoint]
+) -> dict[str, tuple[TrendLimit, ...]]:
     """The limit lines of each site plot, by its key, lowest first; limits of one value
     share one line, their names joined."""
     lines: dict[str, dict[float, list[str]]] = {}
@@ -60,12 +61,18 @@ def plot_limits(scenario: Scenario, points: Iterable[AlarmPoint]
         for limit in point.limits:
             values = np.unique(np.asarray(limit.value, dtype=float))
             if values.size == 1:
-                add(key, float(values[0]),
-                    f"{name} alarm {limit.condition.value} ({limit.priority.label})")
-    return {key: tuple(TrendLimit(value, " · ".join(dict.fromkeys(labels)),
-                                  (key, value) in trips)
-                       for value, labels in sorted(values.items()))
-            for key, values in lines.items()}
+                add(
+                    key,
+                    float(values[0]),
+                    f"{name} alarm {limit.condition.value} ({limit.priority.label})",
+                )
+    return {
+        key: tuple(
+            TrendLimit(value, " · ".join(dict.fromkeys(labels)), (key, value) in trips)
+            for value, labels in sorted(values.items())
+        )
+        for key, values in lines.items()
+    }
 
 
 def event_label(kind: str, target: str | None = None) -> str:
@@ -76,8 +83,9 @@ def event_label(kind: str, target: str | None = None) -> str:
 def event_marker(time_s: float, event: object) -> tuple[float, str]:
     """(time, label) of an applied event, for its marker; the tooltip-length label names
     its kind and target, and when it lasts, for how long."""
-    label = event_label(getattr(event, "kind", type(event).__name__),
-                        getattr(event, "target", None))
+    label = event_label(
+        getattr(event, "kind", type(event).__name__), getattr(event, "target", None)
+    )
     duration_s = getattr(event, "duration_s", None)
     if duration_s:
         label += f" for {format_duration(duration_s)}"

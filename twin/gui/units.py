@@ -63,14 +63,18 @@ class Conversion:
         if self.is_identity:
             return si_value
         # × numerator ÷ denominator: exact where the result is (35 °C × 9 ÷ 5 + 32 = 95 °F)
-        return (si_value * float(self.factor.numerator) / float(self.factor.denominator)
-                + float(self.offset))
+        return si_value * float(self.factor.numerator) / float(self.factor.denominator) + float(
+            self.offset
+        )
 
     def to_si(self, display_value):
         if self.is_identity:
             return display_value
-        return ((display_value - float(self.offset)) * float(self.factor.denominator)
-                / float(self.factor.numerator))
+        return (
+            (display_value - float(self.offset))
+            * float(self.factor.denominator)
+            / float(self.factor.numerator)
+        )
 
     def typed_to_si(self, typed: float, decimals: int) -> float:
         """A value typed with ``decimals`` decimals, in SI: the exact conversion of the
@@ -101,15 +105,18 @@ def _to_us(si_unit: str, unit: str, factor: Fraction, offset: int = 0) -> Conver
     return Conversion(si_unit, unit, Fraction(factor), Fraction(offset))
 
 
-US_CUSTOMARY_UNITS: dict[str, Conversion] = {c.si_unit: c for c in (
-    _to_us("°C", "°F", Fraction(9, 5), 32),
-    # temperature differences: the same 9/5, never the 32 °F offset
-    _to_us("K", "Δ°F", Fraction(9, 5)),
-    _to_us("Δ°C", "Δ°F", Fraction(9, 5)),
-    _to_us("L/min", "gpm", 1 / US_GALLON_L),
-    _to_us("kPa", "psi", 1 / PSI_KPA),
-    _to_us("m", "ft", 1 / FOOT_M),
-)}
+US_CUSTOMARY_UNITS: dict[str, Conversion] = {
+    c.si_unit: c
+    for c in (
+        _to_us("°C", "°F", Fraction(9, 5), 32),
+        # temperature differences: the same 9/5, never the 32 °F offset
+        _to_us("K", "Δ°F", Fraction(9, 5)),
+        _to_us("Δ°C", "Δ°F", Fraction(9, 5)),
+        _to_us("L/min", "gpm", 1 / US_GALLON_L),
+        _to_us("kPa", "psi", 1 / PSI_KPA),
+        _to_us("m", "ft", 1 / FOOT_M),
+    )
+}
 """The SI units the window shows that US customary shows otherwise, keyed by SI unit."""
 
 KEPT_SI: dict[str, str] = {
@@ -182,6 +189,9 @@ class Quantity:
         (``87 °C``, ``30 %``), else converted to ``SHOWN_FIGURES`` significant figures
         (``188.6 °F``, ``2.642 gpm``)."""
         shown = conversion(self.si_unit, system)
-        number = (f"{self.si_value:g}" if shown.is_identity
-                  else figures_text(shown.to_display(self.si_value)))
+        number = (
+            f"{self.si_value:g}"
+            if shown.is_identity
+            else figures_text(shown.to_display(self.si_value))
+        )
         return f"{number} {shown.unit}" if shown.unit else number

@@ -56,8 +56,9 @@ if TYPE_CHECKING:
 
 
 # Columns whose interval value is the state at the interval's end rather than its mean.
-END_OF_INTERVAL = frozenset({"time_s", "bess_soc", "thermal_stored_kwh", "tripped_racks",
-                             "energy_closure_error"})
+END_OF_INTERVAL = frozenset(
+    {"time_s", "bess_soc", "thermal_stored_kwh", "tripped_racks", "energy_closure_error"}
+)
 # Columns whose interval value is the largest seen in the interval.
 MAX_OVER_INTERVAL = frozenset({"gpu_temp_max_c"})
 PARTIAL_SUFFIX = ".partial"  # an output its run has not finished
@@ -141,8 +142,9 @@ class CsvTable:
                 self._pending.write(f"# {key}: {value}\n")
         scenario_text = metadata.get(SCENARIO_TEXT_KEY)
         if scenario_text is not None:
-            self._pending.write(f"# {SCENARIO_TEXT_KEY}: the lines behind "
-                                f"'{CSV_SCENARIO_PREFIX}'\n")
+            self._pending.write(
+                f"# {SCENARIO_TEXT_KEY}: the lines behind '{CSV_SCENARIO_PREFIX}'\n"
+            )
             for line in scenario_text.splitlines():
                 self._pending.write(f"{CSV_SCENARIO_PREFIX}{line}\n")
         self._csv.writerow(SITE_NAMES)
@@ -157,8 +159,10 @@ class CsvTable:
 
     def flush_due(self, pending_rows: int = 0) -> bool:
         del pending_rows  # the caller holds no rows: they are all here
-        return (self._pending_rows >= SITE_ROWS_PER_PART
-                or time.monotonic() - self._last_flush >= FLUSH_WALL_S)
+        return (
+            self._pending_rows >= SITE_ROWS_PER_PART
+            or time.monotonic() - self._last_flush >= FLUSH_WALL_S
+        )
 
     def flush(self) -> None:
         if self._failed:  # a retry could append after half a line: the file ends where it failed
@@ -218,8 +222,10 @@ class ParquetTable:
 
     def flush_due(self, pending_rows: int = 0) -> bool:
         """Whether rows held (here and ``pending_rows`` by the caller) should go to disk."""
-        return (self._pending_rows + pending_rows >= self.rows_per_part
-                or time.monotonic() - self._last_flush >= FLUSH_WALL_S)
+        return (
+            self._pending_rows + pending_rows >= self.rows_per_part
+            or time.monotonic() - self._last_flush >= FLUSH_WALL_S
+        )
 
     def flush(self) -> None:
         import pyarrow as pa
@@ -351,8 +357,7 @@ class SiteTable(SiteWriter):
     interval of ``every_steps`` steps, each column the interval's mean, except the state at
     the interval's end (``END_OF_INTERVAL``) and the largest value (``MAX_OVER_INTERVAL``)."""
 
-    def __init__(self, path: Path, metadata: dict[str, str], every_steps: int,
-                 total_steps: int):
+    def __init__(self, path: Path, metadata: dict[str, str], every_steps: int, total_steps: int):
         super().__init__(path, metadata)
         self.every_steps, self.total_steps = every_steps, total_steps
         self.finished = False
@@ -390,8 +395,15 @@ class ComponentTable:
     component (a run observer, ``twin.runs.observe``): the figures of the step that ends
     each interval, read from its snapshot."""
 
-    def __init__(self, path: Path, metadata: dict[str, str], scenario: Scenario,
-                 topology: Topology, every_steps: int, total_steps: int):
+    def __init__(
+        self,
+        path: Path,
+        metadata: dict[str, str],
+        scenario: Scenario,
+        topology: Topology,
+        every_steps: int,
+        total_steps: int,
+    ):
         self.path = path
         self.scenario, self.topology = scenario, topology
         self.every_steps, self.total_steps = every_steps, total_steps
@@ -417,8 +429,7 @@ class ComponentTable:
     def write(self, time_s: float, snap: Snapshot) -> None:
         import pyarrow as pa
 
-        self._table.write(pa.table(component_columns(time_s, snap, self.scenario,
-                                                         self.topology)))
+        self._table.write(pa.table(component_columns(time_s, snap, self.scenario, self.topology)))
         self.last_time_s = time_s
         if self._table.flush_due():
             self.flush()
@@ -431,12 +442,13 @@ class ComponentTable:
         self._table.abandon()
 
 
-def component_columns(time_s: float, snap: Snapshot, scenario: Scenario,
-                      topo: Topology) -> dict[str, np.ndarray]:
+def component_columns(
+    time_s: float, snap: Snapshot, scenario: Scenario, topo: Topology
+) -> dict[str, np.ndarray]:
     """The snapshot's per-component values as columns of a long table (one row per
     component and quantity)."""
-    rows: dict[str, list] = {k: [] for k in ("time_s", "component", "kind", "quantity",
-                                              "value")}
+    rows: dict[str, list] = {k: [] for k in ("time_s", "component", "kind", "quantity", "value")}
+
     def add(kind: str, names, quantity: str, values: np.ndarray) -> None:
         count = len(values)
         rows["time_s"].append(np.full(count, time_s))
@@ -446,21 +458,41 @@ def component_columns(time_s: float, snap: Snapshot, scenario: Scenario,
         rows["value"].append(np.asarray(values, dtype=float))
 
     rack_names = [topo.rack_name(i) for i in range(topo.rack_count)]
-    for field_name in ("power_kw", "gpu_temp_c", "outlet_temp_c", "flow_lpm",
-                       "utilization", "tokens_per_s"):
+    for field_name in (
+        "power_kw",
+        "gpu_temp_c",
+        "outlet_temp_c",
+        "flow_lpm",
+        "utilization",
+        "tokens_per_s",
+    ):
         add("rack", rack_names, field_name, getattr(snap.racks, field_name))
     add("rack", rack_names, "throttled", snap.racks.throttled.astype(float))
     add("rack", rack_names, "tripped", snap.racks.tripped.astype(float))
-    for field_name in ("supply_c", "return_c", "flow_lpm", "pump_speed", "dp_kpa",
-                       "duty_kw", "facility_valve", "pump_power_kw"):
+    for field_name in (
+        "supply_c",
+        "return_c",
+        "flow_lpm",
+        "pump_speed",
+        "dp_kpa",
+        "duty_kw",
+        "facility_valve",
+        "pump_power_kw",
+    ):
         add("cdu", topo.cdu_names, field_name, getattr(snap.cdus, field_name))
     add("hall", topo.hall_names, "air_c", snap.plant.hall_air_c)
     add("hall", topo.hall_names, "transformer_loading", snap.power.hall_transformer_loading)
     add("hall", topo.hall_names, "ups_loading", snap.power.hall_ups_loading)
     add("hall", topo.hall_names, "lv_voltage_pu", snap.power.hall_lv_voltage_pu)
     add("row", topo.row_names, "busway_loading", snap.power.row_busway_loading)
-    for field_name in ("fws_supply_c", "dry_cooler_duty_kw", "dry_cooler_fan_speed",
-                       "chiller_duty_kw", "chiller_cop", "tower_duty_kw"):
+    for field_name in (
+        "fws_supply_c",
+        "dry_cooler_duty_kw",
+        "dry_cooler_fan_speed",
+        "chiller_duty_kw",
+        "chiller_cop",
+        "tower_duty_kw",
+    ):
         add("plant", ["plant"], field_name, np.array([getattr(snap.plant, field_name)]))
     add("plant", ["plant"], "mv_voltage_pu", np.array([snap.power.mv_voltage_pu]))
     cells = scenario.workcells
@@ -473,11 +505,19 @@ def component_columns(time_s: float, snap: Snapshot, scenario: Scenario,
         add("workcell", names[~service], "cycles", robots.cell_cycles[~service])
         add("workcell", names[~service], "oee", robots.cell_oee[~service])
         add("workcell", names[service], "repairs", robots.cell_cycles[service])
-        add("workcell", names[service], "mean_time_to_repair_s",
-            robots.cell_mean_time_to_repair_s[service])
+        add(
+            "workcell",
+            names[service],
+            "mean_time_to_repair_s",
+            robots.cell_mean_time_to_repair_s[service],
+        )
         for state in RobotState:
-            add("workcell", names, f"robots_{state.name.lower()}",
-                robots.cell_state_counts[:, state])
+            add(
+                "workcell",
+                names,
+                f"robots_{state.name.lower()}",
+                robots.cell_state_counts[:, state],
+            )
     return {k: np.concatenate(v) for k, v in rows.items()}
 
 
@@ -487,8 +527,15 @@ def _fmt(value: float) -> str:
     return f"{value:.6g}"  # nan and inf as "nan", "inf"
 
 
-def table_metadata(scenario: Scenario, *, seed: int, dt_s: float, every_s: float,
-                   duration_s: float, scenario_toml: str | None) -> dict[str, str]:
+def table_metadata(
+    scenario: Scenario,
+    *,
+    seed: int,
+    dt_s: float,
+    every_s: float,
+    duration_s: float,
+    scenario_toml: str | None,
+) -> dict[str, str]:
     """What every table of a run says about the run (see the README's data dictionary)."""
     from twin import __version__
 
@@ -636,23 +683,34 @@ def run_headless(
     if record is not None and scenario_toml is None:
         raise ValueError("a recording needs the scenario's TOML text")
     sim = Simulation.from_scenario(scenario, seed=seed, dt_s=dt_s)
-    metadata = table_metadata(scenario, seed=sim.seed, dt_s=dt_s, every_s=dt_s * every_steps,
-                            duration_s=duration_s, scenario_toml=scenario_toml)
+    metadata = table_metadata(
+        scenario,
+        seed=sim.seed,
+        dt_s=dt_s,
+        every_s=dt_s * every_steps,
+        duration_s=duration_s,
+        scenario_toml=scenario_toml,
+    )
     total_steps = math.ceil(duration_s / dt_s - 1e-9)
     outputs = _Outputs()
     try:
         outputs.add("site table", SiteTable(out, metadata, every_steps, total_steps))
         if components:
-            outputs.add("component table", ComponentTable(
-                components, metadata, scenario, sim.topology, every_steps, total_steps))
+            outputs.add(
+                "component table",
+                ComponentTable(
+                    components, metadata, scenario, sim.topology, every_steps, total_steps
+                ),
+            )
         alarms = None
         if journal is not None:
             alarm_journal = _open_journal(journal, metadata)
             alarms = AlarmEngine.from_scenario(scenario, sim.topology, journal=alarm_journal)
             outputs.add("alarm journal", _JournalOutput(alarms, alarm_journal))
         if record is not None and scenario_toml is not None:  # checked above: both or none
-            recorder = _open_recorder(record, scenario_toml, scenario, sim, metadata,
-                                      record_every_s or dt_s * every_steps)
+            recorder = _open_recorder(
+                record, scenario_toml, scenario, sim, metadata, record_every_s or dt_s * every_steps
+            )
             outputs.add("recording", _RecordingOutput(recorder))
     except BaseException:
         outputs.abandon()
@@ -670,8 +728,12 @@ def run_headless(
             if progress is not None and now - last_report > 2.0:
                 last_report = now
                 rate = sim.time_s / (now - started)
-                print(f"\rtwin run: {sim.time_s / duration_s:6.1%} simulated, "
-                      f"{rate:,.0f}x real time", end="", file=progress, flush=True)
+                print(
+                    f"\rtwin run: {sim.time_s / duration_s:6.1%} simulated, {rate:,.0f}x real time",
+                    end="",
+                    file=progress,
+                    flush=True,
+                )
         run.finish()
     except (OutputError, OSError, sqlite3.Error) as exc:
         if isinstance(exc, sqlite3.Error):  # only the journal is SQLite
@@ -679,24 +741,35 @@ def run_headless(
         elif isinstance(exc, OSError):  # the table writers name themselves; the recorder not
             exc = OutputError(f"cannot write {record}: {_reason(exc)}")
         left = outputs.abandon()
-        raise RunFailed("\n  ".join([
-            f"{exc}; the run stopped at {format_duration(sim.time_s)} of "
-            f"{format_duration(duration_s)} simulated. Partial outputs:", *left])) from None
+        raise RunFailed(
+            "\n  ".join(
+                [
+                    f"{exc}; the run stopped at {format_duration(sim.time_s)} of "
+                    f"{format_duration(duration_s)} simulated. Partial outputs:",
+                    *left,
+                ]
+            )
+        ) from None
     except BaseException:  # interrupted (Ctrl+C): keep what was written, name it
         left = outputs.abandon()
         if progress is not None:
-            print("\ntwin run: stopped; partial outputs:\n  " + "\n  ".join(left),
-                  file=progress)
+            print("\ntwin run: stopped; partial outputs:\n  " + "\n  ".join(left), file=progress)
         raise
     elapsed = time.perf_counter() - started
     if progress is not None:
         ledger = sim.ledger()
-        print(f"\rtwin run: {duration_s / 3600:,.2f} h simulated in {elapsed:,.1f} s "
-              f"({duration_s / max(elapsed, 1e-9):,.0f}x real time) -> {out}", file=progress)
-        print(f"  energy in {ledger['energy_in_kwh']:,.1f} kWh = rejected "
-              f"{ledger['heat_rejected_kwh']:,.1f} + stored {ledger['thermal_stored_kwh']:+,.1f}"
-              f" + batteries {ledger['battery_stored_kwh']:+,.1f}; closure error "
-              f"{ledger['closure_error']:.2e}", file=progress)
+        print(
+            f"\rtwin run: {duration_s / 3600:,.2f} h simulated in {elapsed:,.1f} s "
+            f"({duration_s / max(elapsed, 1e-9):,.0f}x real time) -> {out}",
+            file=progress,
+        )
+        print(
+            f"  energy in {ledger['energy_in_kwh']:,.1f} kWh = rejected "
+            f"{ledger['heat_rejected_kwh']:,.1f} + stored {ledger['thermal_stored_kwh']:+,.1f}"
+            f" + batteries {ledger['battery_stored_kwh']:+,.1f}; closure error "
+            f"{ledger['closure_error']:.2e}",
+            file=progress,
+        )
         if alarms is not None and journal is not None:
             print(alarm_report(alarms.summary(), journal), file=progress)
     return 0
@@ -709,18 +782,30 @@ def _open_journal(path: Path, metadata: dict[str, str]) -> AlarmJournal:
         raise OutputError(f"cannot write {path}: {_reason(exc)}") from None
 
 
-def _open_recorder(path: Path, scenario_toml: str, scenario: Scenario, sim: Any,
-                   metadata: dict[str, str], every_s: float) -> Any:
+def _open_recorder(
+    path: Path,
+    scenario_toml: str,
+    scenario: Scenario,
+    sim: Any,
+    metadata: dict[str, str],
+    every_s: float,
+) -> Any:
     from twin.runs.recording import Recorder
     from twin.runs.recording import run_metadata as recording_metadata
 
     try:
         return Recorder(
-            path, scenario_toml=scenario_toml,
-            metadata=recording_metadata(scenario_name=scenario.scenario.name, seed=sim.seed,
-                                        dt_s=sim.dt_s, start=metadata["start"],
-                                        topology=sim.topology),
-            every_s=every_s)
+            path,
+            scenario_toml=scenario_toml,
+            metadata=recording_metadata(
+                scenario_name=scenario.scenario.name,
+                seed=sim.seed,
+                dt_s=sim.dt_s,
+                start=metadata["start"],
+                topology=sim.topology,
+            ),
+            every_s=every_s,
+        )
     except OSError as exc:
         raise OutputError(f"cannot record to {path}: {_reason(exc)}") from None
 
@@ -747,6 +832,8 @@ def alarm_report(summary: AlarmSummary, journal: Path) -> str:
     raised = dict(summary.raised_by_priority)
     by_priority = ", ".join(f"{p.label} {raised.get(p, 0)}" for p in Priority)
     flood = ", in an alarm flood" if summary.flood.active else ""
-    return (f"  alarms raised {sum(raised.values()):,} ({by_priority}); at the end "
-            f"{summary.active:,} active, {summary.unacknowledged:,} unacknowledged{flood} "
-            f"-> {journal}")
+    return (
+        f"  alarms raised {sum(raised.values()):,} ({by_priority}); at the end "
+        f"{summary.active:,} active, {summary.unacknowledged:,} unacknowledged{flood} "
+        f"-> {journal}"
+    )

@@ -76,9 +76,16 @@ class Recorder:
     adds one row yourself.
     """
 
-    def __init__(self, path: Path, *, scenario_toml: str, metadata: dict[str, str],
-                 every_s: float, flush_every_s: float = DEFAULT_FLUSH_EVERY_S,
-                 robots: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        scenario_toml: str,
+        metadata: dict[str, str],
+        every_s: float,
+        flush_every_s: float = DEFAULT_FLUSH_EVERY_S,
+        robots: bool = True,
+    ) -> None:
         import pyarrow  # noqa: F401  (fail here, before the run starts, if it is missing)
 
         if every_s <= 0:
@@ -97,9 +104,12 @@ class Recorder:
         self._manifest = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
-            "metadata": {**metadata, "every_s": f"{self.every_s:g}",
-                         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                         "robots": str(robots).lower()},
+            "metadata": {
+                **metadata,
+                "every_s": f"{self.every_s:g}",
+                "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "robots": str(robots).lower(),
+            },
             "scenario_toml": scenario_toml,
             "parts": self._parts,
             "closed": False,
@@ -122,8 +132,10 @@ class Recorder:
     def record(self, snap: Snapshot) -> None:
         self._rows.append(snapshot_row(snap, robots=self.robots))
         span_s = self._rows[-1]["time_s"] - self._rows[0]["time_s"] + self.every_s
-        if (span_s >= self.flush_every_s
-                and time.monotonic() - self._last_flush_wall >= MIN_FLUSH_WALL_S):
+        if (
+            span_s >= self.flush_every_s
+            and time.monotonic() - self._last_flush_wall >= MIN_FLUSH_WALL_S
+        ):
             self.flush()
 
     def flush(self) -> None:
@@ -136,9 +148,14 @@ class Recorder:
         unfinished = self.path / (name + UNFINISHED_SUFFIX)
         pq.write_table(table, unfinished, compression="zstd")
         os.replace(unfinished, self.path / name)
-        self._parts.append({"file": name, "rows": len(self._rows),
-                            "first_s": self._rows[0]["time_s"],
-                            "last_s": self._rows[-1]["time_s"]})
+        self._parts.append(
+            {
+                "file": name,
+                "rows": len(self._rows),
+                "first_s": self._rows[0]["time_s"],
+                "last_s": self._rows[-1]["time_s"],
+            }
+        )
         self._rows.clear()
         self._last_flush_wall = time.monotonic()
         self._write_manifest()
@@ -202,8 +219,9 @@ def rows_to_table(rows: list[dict[str, Any]]) -> Any:
     return table.replace_schema_metadata({SHAPES_KEY: json.dumps(shapes)})
 
 
-def run_metadata(*, scenario_name: str, seed: int, dt_s: float, start: str,
-                 topology: Any) -> dict[str, str]:
+def run_metadata(
+    *, scenario_name: str, seed: int, dt_s: float, start: str, topology: Any
+) -> dict[str, str]:
     """What a recording says about its run, including the topology's sizes."""
     from twin import __version__
 
@@ -222,8 +240,9 @@ def run_metadata(*, scenario_name: str, seed: int, dt_s: float, start: str,
 
 # ----------------------------------------------------------------------- reading
 
-STATE_CLASSES = dict(zip(STATE_GROUPS, (RackState, CduState, PlantState, PowerState,
-                                        RobotsState), strict=True))
+STATE_CLASSES = dict(
+    zip(STATE_GROUPS, (RackState, CduState, PlantState, PowerState, RobotsState), strict=True)
+)
 PARTS_CACHED = 2  # scrubbing back and forth across a part boundary reads nothing twice
 
 
@@ -241,8 +260,9 @@ class _Part:
 class Recording:
     """A recording opened for reading: its metadata, its readable rows and its problems."""
 
-    def __init__(self, path: Path, manifest: dict[str, Any], parts: list[_Part],
-                 problems: list[str]) -> None:
+    def __init__(
+        self, path: Path, manifest: dict[str, Any], parts: list[_Part], problems: list[str]
+    ) -> None:
         self.path = path
         self.metadata: dict[str, str] = manifest["metadata"]
         self.scenario_toml: str = manifest["scenario_toml"]
@@ -259,8 +279,10 @@ class Recording:
         if not path.exists():
             raise RecordingError(f"{path}: no such recording")
         if not path.is_dir():
-            raise RecordingError(f"{path}: not a twin recording (a recording is a folder "
-                                 f"with {MANIFEST} and Parquet parts)")
+            raise RecordingError(
+                f"{path}: not a twin recording (a recording is a folder "
+                f"with {MANIFEST} and Parquet parts)"
+            )
         manifest = _read_manifest(path)
         parts, problems = _readable_parts(path, manifest)
         if not parts:
@@ -270,7 +292,8 @@ class Recording:
         if not recording.closed:
             recording.problems += (
                 f"the recording was not closed (the run stopped early); rows after "
-                f"{format_duration(recording.end_s)} were lost",)
+                f"{format_duration(recording.end_s)} were lost",
+            )
         return recording
 
     def __len__(self) -> int:
@@ -293,8 +316,10 @@ class Recording:
 
     def summary(self) -> str:
         """One line: what is readable, then each problem."""
-        readable = (f"{format_duration(self.end_s - self.times[0] + self.every_s)} readable "
-                    f"({len(self):,} rows to {format_duration(self.end_s)})")
+        readable = (
+            f"{format_duration(self.end_s - self.times[0] + self.every_s)} readable "
+            f"({len(self):,} rows to {format_duration(self.end_s)})"
+        )
         return "; ".join([*self.problems, readable])
 
     def scenario(self) -> Any:
@@ -325,11 +350,16 @@ class Recording:
         """Every site column over the readable rows."""
         import pyarrow.parquet as pq
 
-        tables = [pq.read_table(p.path, columns=[n for n in SITE_NAMES
-                                                 if n in pq.read_schema(p.path).names])
-                  for p in self._parts]
-        return {name: np.concatenate([t.column(name).to_numpy() for t in tables])
-                for name in tables[0].column_names}
+        tables = [
+            pq.read_table(
+                p.path, columns=[n for n in SITE_NAMES if n in pq.read_schema(p.path).names]
+            )
+            for p in self._parts
+        ]
+        return {
+            name: np.concatenate([t.column(name).to_numpy() for t in tables])
+            for name in tables[0].column_names
+        }
 
     def misfit(self, rack_count: int, cdu_count: int) -> str | None:
         """Why the rows cannot be shown on the recorded scenario's racks and CDUs (the
@@ -338,20 +368,28 @@ class Recording:
             first = self.snapshot(0, robots=False)
         except Exception as exc:  # pyarrow and numpy raise several kinds for damaged parts
             return f"its first part cannot be read ({type(exc).__name__})"
-        for what, state, count in (("racks", first.racks, rack_count),
-                                   ("CDUs", first.cdus, cdu_count)):
-            sizes = {v.shape[0] if v.ndim else 1 for v in _field_values(state)
-                     if isinstance(v, np.ndarray)}
+        for what, state, count in (
+            ("racks", first.racks, rack_count),
+            ("CDUs", first.cdus, cdu_count),
+        ):
+            sizes = {
+                v.shape[0] if v.ndim else 1
+                for v in _field_values(state)
+                if isinstance(v, np.ndarray)
+            }
             if sizes != {count}:
                 held = ", ".join(str(n) for n in sorted(sizes)) or "no"
-                return (f"its rows hold {held} {what} where its scenario has {count}; the "
-                        "recording is damaged or its manifest's scenario is not its own")
+                return (
+                    f"its rows hold {held} {what} where its scenario has {count}; the "
+                    "recording is damaged or its manifest's scenario is not its own"
+                )
         return None
 
     def index_at(self, time_s: float) -> int:
         """The last row at or before ``time_s`` (the first row for earlier times)."""
-        return int(np.clip(np.searchsorted(self.times, time_s + 1e-9, "right") - 1,
-                           0, len(self) - 1))
+        return int(
+            np.clip(np.searchsorted(self.times, time_s + 1e-9, "right") - 1, 0, len(self) - 1)
+        )
 
     def snapshot(self, index: int, *, robots: bool = True) -> Snapshot:
         """Row ``index`` rebuilt as a snapshot."""
@@ -359,25 +397,35 @@ class Recording:
         data = self._part_data(part_no)
         i = index - self._parts[part_no].first_row
         blank = self._blank(data, i)
-        site = {name: float(data[name][i]) if name in data else blank.site[name]
-                for name in SITE_NAMES}
-        states = {group: _state(cls, group, data, i, getattr(blank, group))
-                  for group, cls in STATE_CLASSES.items() if group != "robots"}
+        site = {
+            name: float(data[name][i]) if name in data else blank.site[name] for name in SITE_NAMES
+        }
+        states = {
+            group: _state(cls, group, data, i, getattr(blank, group))
+            for group, cls in STATE_CLASSES.items()
+            if group != "robots"
+        }
         recorded_robots = any(k.startswith("robots.") for k in data)
-        return Snapshot(step=int(data["step"][i]), time_s=float(self.times[index]), site=site,
-                        robots=_state(RobotsState, "robots", data, i)
-                        if robots and recorded_robots else None,
-                        **states)
+        return Snapshot(
+            step=int(data["step"][i]),
+            time_s=float(self.times[index]),
+            site=site,
+            robots=_state(RobotsState, "robots", data, i) if robots and recorded_robots else None,
+            **states,
+        )
 
     def _blank(self, data: dict[str, np.ndarray], i: int) -> Snapshot:
         """What a row does not hold (a field added after the recording was made) reads as
         in a blank snapshot of the recorded site's sizes."""
         held = data.get("power.generator_state")
         generators = 0 if held is None else len(held[i])
-        if self._blank_snapshot is None or len(
-                self._blank_snapshot.power.generator_state) != generators:
-            sizes = {key: int(self.metadata.get(key, "0"))
-                     for key in ("racks", "cdus", "halls", "rows")}
+        if (
+            self._blank_snapshot is None
+            or len(self._blank_snapshot.power.generator_state) != generators
+        ):
+            sizes = {
+                key: int(self.metadata.get(key, "0")) for key in ("racks", "cdus", "halls", "rows")
+            }
             self._blank_snapshot = blank_snapshot(**sizes, generators=generators)
         return self._blank_snapshot
 
@@ -411,8 +459,10 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise RecordingError(f"{where} is damaged: its version is not a whole number")
     if version > FORMAT_VERSION:
-        raise RecordingError(f"{where}: the recording is of format version {version}, made "
-                             f"by a newer twin; this one reads version {FORMAT_VERSION}")
+        raise RecordingError(
+            f"{where}: the recording is of format version {version}, made "
+            f"by a newer twin; this one reads version {FORMAT_VERSION}"
+        )
     metadata = manifest.get("metadata", {})
     scenario_toml = manifest.get("scenario_toml", "")
     parts = manifest.get("parts", [])
@@ -421,15 +471,22 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         raise RecordingError(f"{where} is damaged: metadata is not a table of names")
     if not isinstance(scenario_toml, str):
         raise RecordingError(f"{where} is damaged: scenario_toml is not text")
-    if (not isinstance(parts, list) or len(parts) > MAX_PART_NAMES
-            or not all(isinstance(p, dict) and isinstance(p.get("file"), str) for p in parts)):
+    if (
+        not isinstance(parts, list)
+        or len(parts) > MAX_PART_NAMES
+        or not all(isinstance(p, dict) and isinstance(p.get("file"), str) for p in parts)
+    ):
         raise RecordingError(f"{where} is damaged: parts is not a list of part files")
     if not isinstance(closed, bool):
         raise RecordingError(f"{where} is damaged: closed is neither true nor false")
-    return {"metadata": {str(k): str(v) for k, v in metadata.items()
-                         if isinstance(v, str | int | float | bool)},
-            "scenario_toml": scenario_toml, "parts": [p["file"] for p in parts],
-            "closed": closed}
+    return {
+        "metadata": {
+            str(k): str(v) for k, v in metadata.items() if isinstance(v, str | int | float | bool)
+        },
+        "scenario_toml": scenario_toml,
+        "parts": [p["file"] for p in parts],
+        "closed": closed,
+    }
 
 
 def _readable_parts(path: Path, manifest: dict[str, Any]) -> tuple[list[_Part], list[str]]:
@@ -501,8 +558,9 @@ def _part_times(path: Path) -> tuple[np.ndarray, tuple[object, ...]]:
             if shape is None or math.prod(shape[:-1]) != kind.list_size:
                 raise PartError("an array column's shape is not given")
             kind = kind.value_type
-        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)
-                or pa.types.is_boolean(kind)):
+        if not (
+            pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+        ):
             raise PartError("a column holds neither numbers nor flags")
     try:  # every page, as a replay will read it: a damaged one is found now, not midway
         values = _decode(path)["time_s"].astype(np.float64)
@@ -519,8 +577,7 @@ def _shape_ok(shape: object) -> bool:
     if not isinstance(shape, list) or not 1 <= len(shape) <= 4:
         return False
     *sizes, dtype = shape
-    if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 10**7
-               for n in sizes):
+    if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 10**7 for n in sizes):
         return False
     try:
         return isinstance(dtype, str) and np.dtype(dtype).kind in "biuf"
@@ -554,8 +611,7 @@ def _decode(path: Path) -> dict[str, np.ndarray]:
     return data
 
 
-def _state(cls: type, group: str, data: dict[str, np.ndarray], i: int,
-           blank: Any = None) -> Any:
+def _state(cls: type, group: str, data: dict[str, np.ndarray], i: int, blank: Any = None) -> Any:
     """Row ``i`` of ``group`` as a state; a field the row does not hold is taken from
     ``blank``, or for the robots (which have no blank state) filled neutrally."""
     values: dict[str, object] = {}

@@ -108,8 +108,10 @@ class SiteSeries:
         from twin.runs.runtable import PARTIAL_SUFFIX, RunTableError, read_run_table
 
         path = Path(path)
-        if path.is_dir() and ((path / MANIFEST).exists() or not (
-                path.name.endswith(PARTIAL_SUFFIX) or any(path.glob("part-*.parquet")))):
+        if path.is_dir() and (
+            (path / MANIFEST).exists()
+            or not (path.name.endswith(PARTIAL_SUFFIX) or any(path.glob("part-*.parquet")))
+        ):
             return cls.of(Recording.open(path))  # or names what a recording lacks
         try:
             table = read_run_table(path)
@@ -119,8 +121,9 @@ class SiteSeries:
 
     @classmethod
     def of(cls, recording: Recording) -> SiteSeries:
-        return cls(str(recording.path), recording.site_series(), recording.metadata,
-                   recording.problems)
+        return cls(
+            str(recording.path), recording.site_series(), recording.metadata, recording.problems
+        )
 
     @property
     def name(self) -> str:
@@ -129,8 +132,9 @@ class SiteSeries:
 
     def until(self, end_s: float) -> SiteSeries:
         keep = self.columns["time_s"] <= end_s + 1e-9
-        return SiteSeries(self.source, {k: v[keep] for k, v in self.columns.items()},
-                          self.metadata, self.problems)
+        return SiteSeries(
+            self.source, {k: v[keep] for k, v in self.columns.items()}, self.metadata, self.problems
+        )
 
 
 def kpis(series: SiteSeries) -> dict[str, float]:
@@ -187,8 +191,9 @@ class Comparison:
         return "better" if (diff > 0) == (key in HIGHER_IS_BETTER) else "worse"
 
 
-def compare(a: SiteSeries | Recording | str | Path,
-            b: SiteSeries | Recording | str | Path) -> Comparison:
+def compare(
+    a: SiteSeries | Recording | str | Path, b: SiteSeries | Recording | str | Path
+) -> Comparison:
     first, second = _as_series(a), _as_series(b)
     end_s = min(first.columns["time_s"][-1], second.columns["time_s"][-1])
     first, second = first.until(end_s), second.until(end_s)
@@ -197,8 +202,9 @@ def compare(a: SiteSeries | Recording | str | Path,
     t_b = second.columns["time_s"]
     shared = [n for n in SITE_NAMES if n in first.columns and n in second.columns]
     series = {n: (first.columns[n], np.interp(t, t_b, second.columns[n])) for n in shared}
-    return Comparison(first, second, kpis_a, kpis_b,
-                      {k: kpis_b[k] - kpis_a[k] for k in kpis_a}, t, series)
+    return Comparison(
+        first, second, kpis_a, kpis_b, {k: kpis_b[k] - kpis_a[k] for k in kpis_a}, t, series
+    )
 
 
 def _as_series(run: SiteSeries | Recording | str | Path) -> SiteSeries:
@@ -209,8 +215,10 @@ def _as_series(run: SiteSeries | Recording | str | Path) -> SiteSeries:
     return SiteSeries.read(run)
 
 
-COMPARABLE = ("runs of the same scenario from the same start, as 'twin run' output tables "
-              "(.csv, .parquet) or recording folders")
+COMPARABLE = (
+    "runs of the same scenario from the same start, as 'twin run' output tables "
+    "(.csv, .parquet) or recording folders"
+)
 
 
 def comparison_problem(a: SiteSeries, b: SiteSeries) -> str | None:
@@ -223,9 +231,11 @@ def comparison_problem(a: SiteSeries, b: SiteSeries) -> str | None:
             return f"{b.source} is a run of {what} {other}, {a.name} of {mine}"
     t_a, t_b = a.columns["time_s"], b.columns["time_s"]
     if t_a.size and t_b.size and min(t_a[-1], t_b[-1]) < max(t_a[0], t_b[0]):
-        return (f"{b.source} covers {format_duration(t_b[0])} to {format_duration(t_b[-1])} "
-                f"and {a.name} {format_duration(t_a[0])} to {format_duration(t_a[-1])}: no "
-                "simulated time in common")
+        return (
+            f"{b.source} covers {format_duration(t_b[0])} to {format_duration(t_b[-1])} "
+            f"and {a.name} {format_duration(t_a[0])} to {format_duration(t_a[-1])}: no "
+            "simulated time in common"
+        )
     return None
 
 
@@ -245,8 +255,9 @@ class SiteLog:
     most one row per ``every_s`` of simulated time, up to the first row at or past
     ``end_s``, in arrays allocated once. Time going backwards (a reset) starts it again."""
 
-    def __init__(self, source: str, metadata: Mapping[str, str], every_s: float,
-                 end_s: float) -> None:
+    def __init__(
+        self, source: str, metadata: Mapping[str, str], every_s: float, end_s: float
+    ) -> None:
         self.source = source
         self.metadata = dict(metadata)
         self.every_s = every_s
@@ -267,8 +278,11 @@ class SiteLog:
             last_s = self._values[self._count - 1, self._time_column]
             if time_s < last_s:
                 self._count = 0
-            elif (time_s < last_s + self.every_s - 1e-9 or last_s >= self.end_s
-                  or self._count == len(self._values)):
+            elif (
+                time_s < last_s + self.every_s - 1e-9
+                or last_s >= self.end_s
+                or self._count == len(self._values)
+            ):
                 return
         row = self._values[self._count]
         row[:] = [site.get(name, np.nan) for name in SITE_NAMES]
@@ -276,7 +290,10 @@ class SiteLog:
         self._count += 1
 
     def until(self, end_s: float) -> SiteSeries:
-        rows = self._values[:self._count]
+        rows = self._values[: self._count]
         rows = rows[rows[:, self._time_column] <= end_s + 1e-9]
-        return SiteSeries(self.source, {name: rows[:, i].copy()
-                                        for i, name in enumerate(SITE_NAMES)}, self.metadata)
+        return SiteSeries(
+            self.source,
+            {name: rows[:, i].copy() for i, name in enumerate(SITE_NAMES)},
+            self.metadata,
+        )

@@ -81,10 +81,16 @@ svg{display:block;margin:.5em 0 1.5em}
 """
 
 
-def write_report(run_output: str | Path, out: Path, *, compare_with: str | Path | None = None,
-                 journal: Path | None = None) -> Path:
-    out.write_text(build_report(run_output, compare_with=compare_with, journal=journal),
-                   encoding="utf-8")
+def write_report(
+    run_output: str | Path,
+    out: Path,
+    *,
+    compare_with: str | Path | None = None,
+    journal: Path | None = None,
+) -> Path:
+    out.write_text(
+        build_report(run_output, compare_with=compare_with, journal=journal), encoding="utf-8"
+    )
     return out
 
 
@@ -97,17 +103,24 @@ class ReportContent:
     sections: list[str]
 
 
-def build_report(run_output: str | Path, *, compare_with: str | Path | None = None,
-                 journal: Path | None = None) -> str:
+def build_report(
+    run_output: str | Path, *, compare_with: str | Path | None = None, journal: Path | None = None
+) -> str:
     content = report_content(run_output, compare_with=compare_with, journal=journal)
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>twin report {_e(content.run_name)}</title><style>{CSS}</style></head>"
-            f"<body>{''.join(content.sections)}</body></html>")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>twin report {_e(content.run_name)}</title><style>{CSS}</style></head>"
+        f"<body>{''.join(content.sections)}</body></html>"
+    )
 
 
-def report_content(run_output: str | Path, *, compare_with: str | Path | None = None,
-                   journal: Path | None = None,
-                   embed_chart: Callable[[str], str] = str) -> ReportContent:
+def report_content(
+    run_output: str | Path,
+    *,
+    compare_with: str | Path | None = None,
+    journal: Path | None = None,
+    embed_chart: Callable[[str], str] = str,
+) -> ReportContent:
     """The report's sections; ``embed_chart`` turns each chart's SVG into the HTML that shows
     it (by default the inline SVG itself)."""
     run_output = Path(run_output)
@@ -123,16 +136,20 @@ def report_content(run_output: str | Path, *, compare_with: str | Path | None = 
         journal, journal_problems = _default_journal(run_output)
     alarms, alarm_problems = _alarm_section(journal, scenario)
     name = str(series.metadata.get("scenario", run_output.name))
-    return ReportContent(scenario=name, run_name=run_output.name, sections=[
-        f"<h1>twin run report: {_e(name)}</h1>",
-        _problem_section(series, other, [*journal_problems, *alarm_problems]),
-        _run_section(series, scenario, scenario_note),
-        _kpi_section(series, other),
-        _ledger_section(series),
-        _chart_section(series, other, scenario, embed_chart),
-        _event_section(scenario, float(series.columns['time_s'][-1])),
-        alarms,
-    ])
+    return ReportContent(
+        scenario=name,
+        run_name=run_output.name,
+        sections=[
+            f"<h1>twin run report: {_e(name)}</h1>",
+            _problem_section(series, other, [*journal_problems, *alarm_problems]),
+            _run_section(series, scenario, scenario_note),
+            _kpi_section(series, other),
+            _ledger_section(series),
+            _chart_section(series, other, scenario, embed_chart),
+            _event_section(scenario, float(series.columns["time_s"][-1])),
+            alarms,
+        ],
+    )
 
 
 def _e(value: object) -> str:
@@ -150,8 +167,10 @@ def _scenario(run_output: Path, series: SiteSeries) -> tuple[Any, str]:
             return Recording.open(run_output).scenario(), ""
         text = scenario_text(series.metadata)
         if text is None:
-            return None, ("the run output does not carry its scenario's text (written by an "
-                          "older twin): scenario details and events are left out")
+            return None, (
+                "the run output does not carry its scenario's text (written by an "
+                "older twin): scenario details and events are left out"
+            )
         return loads(text, source=f"{run_output} (the scenario it carries)"), ""
     except ScenarioError as exc:
         return None, f"the scenario could not be loaded: {exc.report().splitlines()[0]}"
@@ -166,22 +185,29 @@ def _default_journal(run_output: Path) -> tuple[Path | None, list[str]]:
     journal = run_output.with_name(f"{base.stem}.alarms.sqlite")
     partial = journal.with_name(journal.name + PARTIAL_SUFFIX)
     if not journal.exists() and partial.exists():
-        return partial, [f"the alarm journal is partial ({partial.name}): its run did not "
-                         "finish; alarms after its last commit are missing"]
+        return partial, [
+            f"the alarm journal is partial ({partial.name}): its run did not "
+            "finish; alarms after its last commit are missing"
+        ]
     return journal, []
 
 
-def _problem_section(series: SiteSeries, other: SiteSeries | None,
-                     journal_problems: list[str]) -> str:
+def _problem_section(
+    series: SiteSeries, other: SiteSeries | None, journal_problems: list[str]
+) -> str:
     """First on the first page: everything the report could not read or that is missing."""
-    items = [*(f"This run: {p}" for p in series.problems),
-             *(f"Other run: {p}" for p in (other.problems if other is not None else ())),
-             *(f"Alarms: {p}" for p in journal_problems)]
+    items = [
+        *(f"This run: {p}" for p in series.problems),
+        *(f"Other run: {p}" for p in (other.problems if other is not None else ())),
+        *(f"Alarms: {p}" for p in journal_problems),
+    ]
     if not items:
         return ""
     rows = "".join(f"<li>{_e(item)}</li>" for item in items)
-    return (f"<h2 class='missing'>Incomplete data</h2><ul class='missing'>{rows}</ul>"
-            "<p class='note'>The figures below cover what could be read.</p>")
+    return (
+        f"<h2 class='missing'>Incomplete data</h2><ul class='missing'>{rows}</ul>"
+        "<p class='note'>The figures below cover what could be read.</p>"
+    )
 
 
 def _table(rows: list[list[str]], header: list[str] | None = None) -> str:
@@ -217,8 +243,7 @@ KPI_FORMATS: dict[str, Callable[[float, bool], str]] = {
     "energy_mwh": lambda v, signed: format_si(v * 1e6, "Wh", signed=signed),
     "it_energy_mwh": lambda v, signed: format_si(v * 1e6, "Wh", signed=signed),
     # a difference of temperatures is in kelvin
-    "peak_gpu_temp_c": lambda v, signed: format_fixed(v, "K" if signed else "°C", 1,
-                                                      signed=signed),
+    "peak_gpu_temp_c": lambda v, signed: format_fixed(v, "K" if signed else "°C", 1, signed=signed),
     "tokens": lambda v, signed: format_si(v, "tokens", signed=signed),
     "cost_krw": lambda v, signed: format_si(v, "KRW", signed=signed),
     "co2_t": lambda v, signed: format_fixed(v, "t", 2, signed=signed),
@@ -258,11 +283,13 @@ def _run_section(series: SiteSeries, scenario: Any, note: str) -> str:
         from twin.scenario import it_nameplate_kw
 
         racks = sum(r.count * r.racks_per_row for h in scenario.halls for r in h.rows)
-        rows += [[_td("Title"), _td(scenario.scenario.title)],
-                 [_td("Site"), _td(scenario.site.name)],
-                 [_td("Racks in the scenario"), _td(format_count(racks))],
-                 [_td("IT nameplate"), _td(format_si(it_nameplate_kw(scenario) * 1e3, "W"))],
-                 [_td("Scheduled events"), _td(format_count(len(scenario.events)))]]
+        rows += [
+            [_td("Title"), _td(scenario.scenario.title)],
+            [_td("Site"), _td(scenario.site.name)],
+            [_td("Racks in the scenario"), _td(format_count(racks))],
+            [_td("IT nameplate"), _td(format_si(it_nameplate_kw(scenario) * 1e3, "W"))],
+            [_td("Scheduled events"), _td(format_count(len(scenario.events)))],
+        ]
     extra = f"<p class='note'>{_e(note)}</p>" if note else ""
     return f"<h2>Run</h2>{_table(rows)}{extra}"
 
@@ -279,26 +306,46 @@ def _kpi_section(series: SiteSeries, other: SiteSeries | None) -> str:
         this_minus_other = -comparison.differences[key]
         other_did = comparison.outcome(key)
         css = {"better": "worse", "worse": "better"}.get(other_did, "")
-        rows.append([_td(kpi_name(key)), _td(format_kpi(key, comparison.kpis_a[key]), True),
-                     _td(format_kpi(key, comparison.kpis_b[key]), True),
-                     _td(format_kpi(key, this_minus_other, signed=True), True, css)])
-    rows.append([_td("Lost tokens (other run fewer than this run)"), _td(""), _td(""),
-                 _td(format_si(comparison.lost_tokens, "tokens", signed=True), True)])
-    note = (f"<p class='note'>Both runs over the {format_duration(comparison.time_s[-1])} "
-            f"they share; other run: {_e(other.source)}. Differences are this run − other "
-            "run: <span class='worse'>red where this run did worse</span> (hotter, more "
-            "energy, cost, emissions, water or tripped racks, fewer tokens), "
-            "<span class='better'>green where it did better</span>.</p>")
-    return (f"<h2>KPIs</h2>{_table(rows, ['', 'this run', 'other run', 'this − other'])}"
-            f"{note}")
+        rows.append(
+            [
+                _td(kpi_name(key)),
+                _td(format_kpi(key, comparison.kpis_a[key]), True),
+                _td(format_kpi(key, comparison.kpis_b[key]), True),
+                _td(format_kpi(key, this_minus_other, signed=True), True, css),
+            ]
+        )
+    rows.append(
+        [
+            _td("Lost tokens (other run fewer than this run)"),
+            _td(""),
+            _td(""),
+            _td(format_si(comparison.lost_tokens, "tokens", signed=True), True),
+        ]
+    )
+    note = (
+        f"<p class='note'>Both runs over the {format_duration(comparison.time_s[-1])} "
+        f"they share; other run: {_e(other.source)}. Differences are this run − other "
+        "run: <span class='worse'>red where this run did worse</span> (hotter, more "
+        "energy, cost, emissions, water or tripped racks, fewer tokens), "
+        "<span class='better'>green where it did better</span>.</p>"
+    )
+    return f"<h2>KPIs</h2>{_table(rows, ['', 'this run', 'other run', 'this − other'])}{note}"
 
 
 def ledger(series: SiteSeries) -> dict[str, float]:
     """The site energy ledger in kWh, from the site table (see the module's notes)."""
     # a column a table lacks (an older or a foreign one) makes its figures unknown (NaN)
-    c = {name: series.columns.get(name, np.full(series.columns["time_s"].shape, np.nan))
-         for name in ("time_s", "grid_import_kw", "generator_kw", "heat_rejected_kw",
-                      "thermal_stored_kwh", "energy_closure_error")}
+    c = {
+        name: series.columns.get(name, np.full(series.columns["time_s"].shape, np.nan))
+        for name in (
+            "time_s",
+            "grid_import_kw",
+            "generator_kw",
+            "heat_rejected_kw",
+            "thermal_stored_kwh",
+            "energy_closure_error",
+        )
+    }
     dt_h = np.diff(c["time_s"], prepend=0.0) / 3600
     energy_in = float(np.sum((c["grid_import_kw"] + c["generator_kw"]) * dt_h))
     rejected = float(np.sum(c["heat_rejected_kw"] * dt_h))
@@ -324,32 +371,50 @@ def _ledger_section(series: SiteSeries) -> str:
         [_td("Heat rejected to the ambient"), _td(energy(led["heat_rejected_kwh"]), True)],
         [_td("Thermal storage, change"), _td(energy(led["thermal_stored_kwh"]), True)],
         [_td("Batteries, change (balance)"), _td(energy(led["battery_stored_kwh"]), True)],
-        [_td("Closure error (simulation, at the end, of the energy in)"),
-         _td(format_ratio(led["closure_error"]), True)],
+        [
+            _td("Closure error (simulation, at the end, of the energy in)"),
+            _td(format_ratio(led["closure_error"]), True),
+        ],
     ]
     return f"<h2>Energy ledger</h2>{_table(rows)}"
 
 
-def _chart_section(series: SiteSeries, other: SiteSeries | None, scenario: Any,
-                   embed_chart: Callable[[str], str]) -> str:
+def _chart_section(
+    series: SiteSeries, other: SiteSeries | None, scenario: Any, embed_chart: Callable[[str], str]
+) -> str:
     charts = []
     start = _start_time(series, scenario)
     time_s = series.columns["time_s"]
     for chart in CHARTS:
+
         def lines_of(names: tuple[str, ...]) -> list[tuple[str, np.ndarray, np.ndarray]]:
-            found = [(name, time_s, series.columns[name])
-                     for name in names if name in series.columns]
+            found = [
+                (name, time_s, series.columns[name]) for name in names if name in series.columns
+            ]
             if other is not None:
-                found += [(f"{name}{OTHER_RUN}", other.columns["time_s"], other.columns[name])
-                          for name in names if name in other.columns]
+                found += [
+                    (f"{name}{OTHER_RUN}", other.columns["time_s"], other.columns[name])
+                    for name in names
+                    if name in other.columns
+                ]
             return found
 
         left, right = lines_of(chart.columns), lines_of(chart.right_columns)
         if left or right:
             end_s = float(time_s[-1])
-            charts.append(embed_chart(svg_chart(
-                chart.title, chart.unit, left, right_lines=right, right_unit=chart.right_unit,
-                limits=_chart_limits(chart.title, scenario, end_s), start=start)))
+            charts.append(
+                embed_chart(
+                    svg_chart(
+                        chart.title,
+                        chart.unit,
+                        left,
+                        right_lines=right,
+                        right_unit=chart.right_unit,
+                        limits=_chart_limits(chart.title, scenario, end_s),
+                        start=start,
+                    )
+                )
+            )
     undefined = _undefined_pue(series)
     return "<h2>Site series</h2>" + "".join(charts) + undefined
 
@@ -372,10 +437,16 @@ def _chart_limits(title: str, scenario: Any, end_s: float) -> list[Limit]:
         return []
     if title == "Hottest GPU":
         types = scenario.rack_types.values()
-        return [*(Limit(f"GPU throttle {c:g} °C", ((0.0, c), (end_s, c)))
-                  for c in sorted({t.gpu_throttle_c for t in types})),
-                *(Limit(f"GPU trip {c:g} °C", ((0.0, c), (end_s, c)))
-                  for c in sorted({t.gpu_critical_c for t in types}))]
+        return [
+            *(
+                Limit(f"GPU throttle {c:g} °C", ((0.0, c), (end_s, c)))
+                for c in sorted({t.gpu_throttle_c for t in types})
+            ),
+            *(
+                Limit(f"GPU trip {c:g} °C", ((0.0, c), (end_s, c)))
+                for c in sorted({t.gpu_critical_c for t in types})
+            ),
+        ]
     if title == "Grid import and battery":
         cap_kw = scenario.power.utility.import_cap_mw * 1000
         points = [(0.0, cap_kw)]
@@ -397,8 +468,10 @@ def _undefined_pue(series: SiteSeries) -> str:
     undefined = int(np.count_nonzero(~np.isfinite(pue)))
     if not undefined:
         return ""
-    return (f"<p class='note'>PUE is undefined in {undefined:,} of {pue.size:,} rows: no IT "
-            "power flowed (not plotted).</p>")
+    return (
+        f"<p class='note'>PUE is undefined in {undefined:,} of {pue.size:,} rows: no IT "
+        "power flowed (not plotted).</p>"
+    )
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> np.ndarray:
@@ -413,8 +486,7 @@ def nice_ticks(low: float, high: float, count: int = 5) -> np.ndarray:
 
 def _axis_label(value: float, step: float) -> str:
     """A tick's value: SI prefix from a thousand, decimals enough to tell ticks apart."""
-    factor, prefix = next(((f, p) for f, p in SI_PREFIXES if max(abs(value), step) >= f),
-                          (1.0, ""))
+    factor, prefix = next(((f, p) for f, p in SI_PREFIXES if max(abs(value), step) >= f), (1.0, ""))
     decimals = max(0, -int(np.floor(np.log10(step / factor) + 1e-9)))
     return f"{value / factor:,.{decimals}f}{f' {prefix}' if prefix else ''}"
 
@@ -437,11 +509,19 @@ def time_ticks(end_s: float, start: datetime | None) -> list[tuple[float, str]]:
     return ticks
 
 
-def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarray]], *,
-              right_lines: Sequence[tuple[str, np.ndarray, np.ndarray]] = (),
-              right_unit: str = "", limits: Sequence[Limit] = (), start: datetime | None = None,
-              width: int = 760, height: int = 236,
-              x_axis: tuple[str, Sequence[tuple[float, str]]] | None = None) -> str:
+def svg_chart(
+    title: str,
+    unit: str,
+    lines: list[tuple[str, np.ndarray, np.ndarray]],
+    *,
+    right_lines: Sequence[tuple[str, np.ndarray, np.ndarray]] = (),
+    right_unit: str = "",
+    limits: Sequence[Limit] = (),
+    start: datetime | None = None,
+    width: int = 760,
+    height: int = 236,
+    x_axis: tuple[str, Sequence[tuple[float, str]]] | None = None,
+) -> str:
     """A line chart as inline SVG: time of day across (hours since the start when
     ``start`` is not known; another quantity when ``x_axis`` gives its name and ticks)
     with gridlines, values up on round ticks. ``right_lines`` have
@@ -454,59 +534,80 @@ def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarr
     end_s = max(float(t[-1]) for _, t, _ in everything) or 1.0
     series = list(dict.fromkeys(name.removesuffix(OTHER_RUN) for name, _, _ in everything))
     right_series = {name.removesuffix(OTHER_RUN) for name, _, _ in right_lines}
-    legend_rows = _legend_rows(series, right_series, right_unit,
-                               any(n.endswith(OTHER_RUN) for n, _, _ in everything), width)
+    legend_rows = _legend_rows(
+        series,
+        right_series,
+        right_unit,
+        any(n.endswith(OTHER_RUN) for n, _, _ in everything),
+        width,
+    )
     height += 14 * (len(legend_rows) - 1)
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
-             f"role='img' aria-label='{_e(title)}'>",
-             f"<text x='{left_m}' y='16' font-size='13' font-weight='bold'>{_e(title)}"
-             f"{f' ({_e(unit)})' if unit else ''}</text>"]
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+        f"role='img' aria-label='{_e(title)}'>",
+        f"<text x='{left_m}' y='16' font-size='13' font-weight='bold'>{_e(title)}"
+        f"{f' ({_e(unit)})' if unit else ''}</text>",
+    ]
     if right_lines:
-        parts.append(f"<text x='{width - 4}' y='16' font-size='11' text-anchor='end' "
-                     f"fill='#555'>right axis{f' ({_e(right_unit)})' if right_unit else ''}"
-                     "</text>")
+        parts.append(
+            f"<text x='{width - 4}' y='16' font-size='11' text-anchor='end' "
+            f"fill='#555'>right axis{f' ({_e(right_unit)})' if right_unit else ''}"
+            "</text>"
+        )
 
     def x_of(t: np.ndarray | float) -> np.ndarray:
         return left_m + np.asarray(t, dtype=float) / end_s * plot_w
 
-    for tick_s, label in (time_ticks(end_s, start) if x_axis is None else x_axis[1]):
+    for tick_s, label in time_ticks(end_s, start) if x_axis is None else x_axis[1]:
         x = float(x_of(tick_s))
-        parts.append(f"<line x1='{x:.1f}' y1='{top}' x2='{x:.1f}' y2='{top + plot_h}' "
-                     f"stroke='{GRID}'/><text x='{x:.1f}' y='{top + plot_h + 13}' "
-                     f"font-size='11' text-anchor='middle'>{label}</text>")
+        parts.append(
+            f"<line x1='{x:.1f}' y1='{top}' x2='{x:.1f}' y2='{top + plot_h}' "
+            f"stroke='{GRID}'/><text x='{x:.1f}' y='{top + plot_h + 13}' "
+            f"font-size='11' text-anchor='middle'>{label}</text>"
+        )
     axis_name = "time of day" if start is not None else "time since the start"
     if start is not None:
         axis_name += f" (from {start:%Y-%m-%d %H:%M})"
     if x_axis is not None:
         axis_name = x_axis[0]
-    parts.append(f"<text x='{left_m + plot_w / 2:.1f}' y='{top + plot_h + 27}' "
-                 f"font-size='10' fill='#555' text-anchor='middle'>{axis_name}</text>")
+    parts.append(
+        f"<text x='{left_m + plot_w / 2:.1f}' y='{top + plot_h + 27}' "
+        f"font-size='10' fill='#555' text-anchor='middle'>{axis_name}</text>"
+    )
 
     limit_values = [v for limit in limits for _, v in limit.points]
     scale = _scale(lines, limit_values)
     for value, label in scale.ticks:
         y = scale.y(value, top, plot_h)
-        parts.append(f"<line x1='{left_m}' y1='{y:.1f}' x2='{left_m + plot_w}' y2='{y:.1f}' "
-                     f"stroke='{GRID}'/><text x='{left_m - 4}' y='{y + 4:.1f}' "
-                     f"font-size='11' text-anchor='end'>{label}</text>")
+        parts.append(
+            f"<line x1='{left_m}' y1='{y:.1f}' x2='{left_m + plot_w}' y2='{y:.1f}' "
+            f"stroke='{GRID}'/><text x='{left_m - 4}' y='{y + 4:.1f}' "
+            f"font-size='11' text-anchor='end'>{label}</text>"
+        )
     right_scale = _scale(right_lines, []) if right_lines else None
     if right_scale is not None:
         for value, label in right_scale.ticks:
             y = right_scale.y(value, top, plot_h)
-            parts.append(f"<line x1='{left_m + plot_w}' y1='{y:.1f}' x2='{left_m + plot_w + 4}'"
-                         f" y2='{y:.1f}' stroke='#999'/><text x='{left_m + plot_w + 6}' "
-                         f"y='{y + 4:.1f}' font-size='11'>{label}</text>")
-    parts.append(f"<rect x='{left_m}' y='{top}' width='{plot_w}' height='{plot_h}' "
-                 "fill='none' stroke='#999'/>")
+            parts.append(
+                f"<line x1='{left_m + plot_w}' y1='{y:.1f}' x2='{left_m + plot_w + 4}'"
+                f" y2='{y:.1f}' stroke='#999'/><text x='{left_m + plot_w + 6}' "
+                f"y='{y + 4:.1f}' font-size='11'>{label}</text>"
+            )
+    parts.append(
+        f"<rect x='{left_m}' y='{top}' width='{plot_w}' height='{plot_h}' "
+        "fill='none' stroke='#999'/>"
+    )
     for limit in limits:
         t, v = (np.array(a, dtype=float) for a in zip(*limit.points, strict=True))
         y = scale.y(v, top, plot_h)
         points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x_of(t), y, strict=True))
-        parts.append(f"<polyline fill='none' stroke='{LIMIT_COLOUR}' stroke-width='1' "
-                     f"stroke-dasharray='2 2' points='{points}'><title>{_e(limit.name)}"
-                     f"</title></polyline><text x='{left_m + plot_w - 2}' y='{y[-1] - 3:.1f}' "
-                     f"font-size='10' text-anchor='end' fill='{LIMIT_COLOUR}'>"
-                     f"{_e(limit.name)}</text>")
+        parts.append(
+            f"<polyline fill='none' stroke='{LIMIT_COLOUR}' stroke-width='1' "
+            f"stroke-dasharray='2 2' points='{points}'><title>{_e(limit.name)}"
+            f"</title></polyline><text x='{left_m + plot_w - 2}' y='{y[-1] - 3:.1f}' "
+            f"font-size='10' text-anchor='end' fill='{LIMIT_COLOUR}'>"
+            f"{_e(limit.name)}</text>"
+        )
     for name, t, v in everything:
         on_right = name.removesuffix(OTHER_RUN) in right_series
         axis = right_scale if on_right and right_scale is not None else scale
@@ -518,14 +619,16 @@ def svg_chart(title: str, unit: str, lines: list[tuple[str, np.ndarray, np.ndarr
         colour = COLOURS[series.index(name.removesuffix(OTHER_RUN)) % len(COLOURS)]
         dash = " stroke-dasharray='5 3'" if name.endswith(OTHER_RUN) else ""
         shown = series_name(name.removesuffix(OTHER_RUN)) + (
-            OTHER_RUN if name.endswith(OTHER_RUN) else "")
-        parts.append(f"<polyline fill='none' stroke='{colour}' stroke-width='1.5'{dash} "
-                     f"points='{points}'><title>{_e(shown)}</title></polyline>")
+            OTHER_RUN if name.endswith(OTHER_RUN) else ""
+        )
+        parts.append(
+            f"<polyline fill='none' stroke='{colour}' stroke-width='1.5'{dash} "
+            f"points='{points}'><title>{_e(shown)}</title></polyline>"
+        )
     for row, items in enumerate(legend_rows):
         y = top + plot_h + 44 + 14 * row
         for x, text, colour in items:
-            parts.append(f"<text x='{x}' y='{y}' font-size='11' fill='{colour}'>"
-                         f"{_e(text)}</text>")
+            parts.append(f"<text x='{x}' y='{y}' font-size='11' fill='{colour}'>{_e(text)}</text>")
     parts.append("</svg>")
     return "".join(parts)
 
@@ -551,8 +654,11 @@ class _Scale:
 def _scale(lines: Sequence[tuple[str, np.ndarray, np.ndarray]], extra: list[float]) -> _Scale:
     """A value axis from round ticks that take in every line and limit."""
     finite = [v[np.isfinite(v)] for _, _, v in lines]
-    values = [float(v.min()) for v in finite if v.size] + [
-        float(v.max()) for v in finite if v.size] + list(extra)
+    values = (
+        [float(v.min()) for v in finite if v.size]
+        + [float(v.max()) for v in finite if v.size]
+        + list(extra)
+    )
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     if high - low < 1e-9 * max(1.0, abs(high)):
         low, high = low - max(1.0, abs(low) * 0.05), high + max(1.0, abs(high) * 0.05)
@@ -563,8 +669,9 @@ def _scale(lines: Sequence[tuple[str, np.ndarray, np.ndarray]], extra: list[floa
     return _Scale(low, high, [(float(v), _axis_label(float(v), step)) for v in ticks])
 
 
-def _legend_rows(series: list[str], right: set[str], right_unit: str, other_run: bool,
-                 width: int) -> list[list[tuple[int, str, str]]]:
+def _legend_rows(
+    series: list[str], right: set[str], right_unit: str, other_run: bool, width: int
+) -> list[list[tuple[int, str, str]]]:
     """The legend's entries, (x, text, colour), in as many rows as the width needs."""
     entries = []
     for k, name in enumerate(series):
@@ -595,19 +702,31 @@ def _event_section(scenario: Any, end_s: float) -> str:
     late = 0
     for event in sorted(scenario.events, key=lambda e: e.at_s):
         details = {k: v for k, v in event.model_dump().items() if k not in ("at_s", "kind")}
-        text = ", ".join(f"{k.replace('_', ' ')} "
-                         f"{format_duration(v) if k == 'duration_s' else v}"
-                         for k, v in details.items() if v is not None)
+        text = ", ".join(
+            f"{k.replace('_', ' ')} {format_duration(v) if k == 'duration_s' else v}"
+            for k, v in details.items()
+            if v is not None
+        )
         reached = event.at_s <= end_s + 1e-9
         late += not reached
         css = "" if reached else "late"
-        rows.append([_td(format_duration(event.at_s), css=css), _td(event.kind, css=css),
-                     _td(text, css=css),
-                     _td("applied" if reached else "not reached: after the run's end", css=css)])
-    note = (f"<p class='note'>{late} of {len(rows)} events lie after the run's end at "
-            f"{format_duration(end_s)}: scheduled, never applied.</p>") if late else ""
-    return (f"<h2>Event timeline</h2>{_table(rows, ['at', 'event', 'details', 'in this run'])}"
-            f"{note}")
+        rows.append(
+            [
+                _td(format_duration(event.at_s), css=css),
+                _td(event.kind, css=css),
+                _td(text, css=css),
+                _td("applied" if reached else "not reached: after the run's end", css=css),
+            ]
+        )
+    note = (
+        (
+            f"<p class='note'>{late} of {len(rows)} events lie after the run's end at "
+            f"{format_duration(end_s)}: scheduled, never applied.</p>"
+        )
+        if late
+        else ""
+    )
+    return f"<h2>Event timeline</h2>{_table(rows, ['at', 'event', 'details', 'in this run'])}{note}"
 
 
 def alarm_names(scenario: Any) -> dict[str, str]:
@@ -646,19 +765,24 @@ def _alarm_section(journal: Path | None, scenario: Any) -> tuple[str, list[str]]
     by_tag = Counter(r.tag for r in raised)
     by_component = Counter(r.component for r in raised)
     events = Counter(r.event for r in rows)
-    summary = [[_td("alarms raised"), _td(f"{len(raised):,}", True)],
-               *([_td(f"priority {p}"), _td(f"{n:,}", True)]
-                 for p, n in sorted(by_priority.items(), key=lambda i: _priority_rank(i[0]))),
-               [_td("acknowledged"), _td(f"{events['acknowledge']:,}", True)],
-               [_td("shelved"), _td(f"{events['shelve']:,}", True)],
-               [_td("suppressed"), _td(f"{events['suppress']:,}", True)],
-               [_td("alarm floods"), _td(f"{events['flood-start']:,}", True)]]
+    summary = [
+        [_td("alarms raised"), _td(f"{len(raised):,}", True)],
+        *(
+            [_td(f"priority {p}"), _td(f"{n:,}", True)]
+            for p, n in sorted(by_priority.items(), key=lambda i: _priority_rank(i[0]))
+        ),
+        [_td("acknowledged"), _td(f"{events['acknowledge']:,}", True)],
+        [_td("shelved"), _td(f"{events['shelve']:,}", True)],
+        [_td("suppressed"), _td(f"{events['suppress']:,}", True)],
+        [_td("alarm floods"), _td(f"{events['flood-start']:,}", True)],
+    ]
     names = alarm_names(scenario)
     tags = [[_td(names.get(t, t)), _td(f"{n:,}", True)] for t, n in by_tag.most_common(10)]
     components = [[_td(c), _td(f"{n:,}", True)] for c, n in by_component.most_common(10)]
     counts = f"<h2>Alarms</h2><p class='note'>From {_e(journal)}.</p>{_table(summary)}"
     if not raised:  # no alarm or component to rank
         return counts, []
-    return (f"{counts}<h3>Most frequent alarms</h3>{_table(tags, ['alarm', 'raised'])}"
-            f"<h3>Components raising the most</h3>{_table(components, ['component', 'raised'])}"
-            ), []
+    return (
+        f"{counts}<h3>Most frequent alarms</h3>{_table(tags, ['alarm', 'raised'])}"
+        f"<h3>Components raising the most</h3>{_table(components, ['component', 'raised'])}"
+    ), []

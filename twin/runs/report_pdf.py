@@ -52,9 +52,14 @@ td.late{{color:#888888;font-style:italic}}
 """
 
 
-def write_pdf_report(run_output: str | Path, out: Path, *,
-                     compare_with: str | Path | None = None, journal: Path | None = None,
-                     page_size: str = "A4") -> int:
+def write_pdf_report(
+    run_output: str | Path,
+    out: Path,
+    *,
+    compare_with: str | Path | None = None,
+    journal: Path | None = None,
+    page_size: str = "A4",
+) -> int:
     """Write the report as a PDF at ``out``; returns its number of pages. The file is written
     whole once laid out, so a failed report leaves no partial PDF behind."""
     if page_size not in PAGE_SIZES:
@@ -87,18 +92,24 @@ def write_pdf_report(run_output: str | Path, out: Path, *,
         chart = renderer.defaultSize()
         width = body.width()  # each chart spans the text width, its aspect kept
         height = width * chart.height() / chart.width()
-        image = QImage(round(width / RESOLUTION_DPI * CHART_DPI),
-                       round(height / RESOLUTION_DPI * CHART_DPI), QImage.Format.Format_RGB32)
+        image = QImage(
+            round(width / RESOLUTION_DPI * CHART_DPI),
+            round(height / RESOLUTION_DPI * CHART_DPI),
+            QImage.Format.Format_RGB32,
+        )
         image.fill(0xFFFFFF)
         _paint(image, renderer.render)
         name = f"chart-{next(chart_numbers)}.png"
         document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), image)
-        return (f"<p><img src='{name}' width='{width / html_pixel:.2f}' "
-                f"height='{height / html_pixel:.2f}'></p>")
+        return (
+            f"<p><img src='{name}' width='{width / html_pixel:.2f}' "
+            f"height='{height / html_pixel:.2f}'></p>"
+        )
 
     chart_numbers = itertools.count(1)
-    content = report_content(run_output, compare_with=compare_with, journal=journal,
-                             embed_chart=embed_chart)
+    content = report_content(
+        run_output, compare_with=compare_with, journal=journal, embed_chart=embed_chart
+    )
     writer.setTitle(f"twin run report: {content.scenario}")
     document.setHtml("".join(content.sections))
     document.setPageSize(body)
@@ -125,8 +136,9 @@ def _draw_pages(writer, document, content: ReportContent, body, footer_height: f
             writer.newPage()
         painter.save()
         painter.translate(0, -index * body.height())
-        document.drawContents(painter, QRectF(0, index * body.height(), body.width(),
-                                              body.height()))
+        document.drawContents(
+            painter, QRectF(0, index * body.height(), body.width(), body.height())
+        )
         painter.restore()
         footer = QRectF(0, body.height(), body.width(), footer_height)
         painter.setPen(QPen(QColor("#999999"), RESOLUTION_DPI / 144))  # half a point
@@ -134,10 +146,14 @@ def _draw_pages(writer, document, content: ReportContent, body, footer_height: f
         painter.setPen(QColor("#555555"))
         painter.setFont(footer_font)
         align = Qt.AlignmentFlag.AlignVCenter
-        painter.drawText(footer, align | Qt.AlignmentFlag.AlignLeft,
-                         f"twin run report: {content.scenario} ({content.run_name})")
-        painter.drawText(footer, align | Qt.AlignmentFlag.AlignRight,
-                         f"page {index + 1} of {pages}")
+        painter.drawText(
+            footer,
+            align | Qt.AlignmentFlag.AlignLeft,
+            f"twin run report: {content.scenario} ({content.run_name})",
+        )
+        painter.drawText(
+            footer, align | Qt.AlignmentFlag.AlignRight, f"page {index + 1} of {pages}"
+        )
     painter.end()
     return pages
 
@@ -173,8 +189,11 @@ def _device_units_per_html_pixel(writer) -> float:
     probe = QTextDocument()
     probe.documentLayout().setPaintDevice(writer)
     probe.setDocumentMargin(0)
-    probe.addResource(QTextDocument.ResourceType.ImageResource, QUrl("probe.png"),
-                      QImage(1, 1, QImage.Format.Format_RGB32))
+    probe.addResource(
+        QTextDocument.ResourceType.ImageResource,
+        QUrl("probe.png"),
+        QImage(1, 1, QImage.Format.Format_RGB32),
+    )
     probe.setHtml("<img src='probe.png' width='100' height='1'>")
     return probe.idealWidth() / 100
 

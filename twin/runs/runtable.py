@@ -45,8 +45,10 @@ def read_run_table(path: Path) -> RunTable:
         partial = path.with_name(path.name + PARTIAL_SUFFIX)
         if not partial.exists():
             raise RunTableError(f"{path}: no such file")
-        problems.append(f"{path.name} was never completed: read from {partial.name}, what "
-                        "its run wrote before it stopped")
+        problems.append(
+            f"{path.name} was never completed: read from {partial.name}, what "
+            "its run wrote before it stopped"
+        )
         path = partial
     unfinished = path.name.endswith(PARTIAL_SUFFIX)
     kind = Path(path.name.removesuffix(PARTIAL_SUFFIX)).suffix.lower()
@@ -59,8 +61,10 @@ def read_run_table(path: Path) -> RunTable:
             raise RunTableError(f"{path}: {exc}") from None
         table = _read_csv(path) if kind == ".csv" else _read_parquet(path)
     else:
-        raise RunTableError(f"{path}: not a run output (a .csv or .parquet site table from "
-                            "'twin run', or a recording folder)")
+        raise RunTableError(
+            f"{path}: not a run output (a .csv or .parquet site table from "
+            "'twin run', or a recording folder)"
+        )
     _check_columns(path, table.columns, unfinished)
     if unfinished and not problems:
         problems.append(f"{path.name} is the output of a run that did not finish")
@@ -84,7 +88,7 @@ def _read_csv(path: Path) -> RunTable:
         end = len(raw) if end < 0 else end + 1
         line = raw[start:end].decode("utf-8", "replace").rstrip("\r\n")
         if line.startswith(CSV_SCENARIO_PREFIX.rstrip()):
-            scenario_lines.append(line[len(CSV_SCENARIO_PREFIX):])
+            scenario_lines.append(line[len(CSV_SCENARIO_PREFIX) :])
         else:
             key, _, value = line[1:].partition(":")
             metadata[key.strip()] = value.strip()
@@ -94,12 +98,14 @@ def _read_csv(path: Path) -> RunTable:
     body = raw[start:]
     problems = []
     if body and not body.endswith(b"\n"):  # a kill in the middle of a line
-        body = body[:body.rfind(b"\n") + 1]
+        body = body[: body.rfind(b"\n") + 1]
         problems.append("the last row was cut off (its run stopped while writing it)")
     if not body.strip():
-        raise RunTableError(f"{path}: nothing is readable: the run stopped before its first "
-                            "flush" if path.name.endswith(PARTIAL_SUFFIX)
-                            else f"{path}: the site table has no header")
+        raise RunTableError(
+            f"{path}: nothing is readable: the run stopped before its first flush"
+            if path.name.endswith(PARTIAL_SUFFIX)
+            else f"{path}: the site table has no header"
+        )
     skipped: list[int] = []
 
     def skip(row: pacsv.InvalidRow) -> str:
@@ -110,26 +116,31 @@ def _read_csv(path: Path) -> RunTable:
         table = pacsv.read_csv(
             io.BytesIO(body),
             parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
-            convert_options=pacsv.ConvertOptions(
-                column_types=_float_columns(body)))
+            convert_options=pacsv.ConvertOptions(column_types=_float_columns(body)),
+        )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise RunTableError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
     if skipped:
-        problems.append(f"{len(skipped):,} row{'s' if len(skipped) != 1 else ''} could not "
-                        "be read and were left out")
+        problems.append(
+            f"{len(skipped):,} row{'s' if len(skipped) != 1 else ''} could not "
+            "be read and were left out"
+        )
     return RunTable(_numeric(path, table), metadata, problems)
 
 
 def _float_columns(body: bytes) -> dict[str, object]:
     import pyarrow as pa
 
-    header = body[:body.find(b"\n")].decode("utf-8", "replace").strip().split(",")
+    header = body[: body.find(b"\n")].decode("utf-8", "replace").strip().split(",")
     return {name: pa.float64() for name in header if name in SITE_NAMES}
 
 
 def _decoded(metadata: dict[bytes, bytes] | None) -> dict[str, str]:
-    return {k.decode("utf-8", "replace"): v.decode("utf-8", "replace")
-            for k, v in (metadata or {}).items() if not k.startswith(b"ARROW:")}
+    return {
+        k.decode("utf-8", "replace"): v.decode("utf-8", "replace")
+        for k, v in (metadata or {}).items()
+        if not k.startswith(b"ARROW:")
+    }
 
 
 def _read_parquet(path: Path) -> RunTable:
@@ -151,8 +162,11 @@ def _numeric(path: Path, table) -> dict[str, np.ndarray]:
         if name not in SITE_NAMES:
             continue
         column = table.column(name)
-        if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)
-                or pa.types.is_null(column.type)):
+        if not (
+            pa.types.is_floating(column.type)
+            or pa.types.is_integer(column.type)
+            or pa.types.is_null(column.type)
+        ):
             raise RunTableError(f"{path}: the {name} column does not hold numbers")
         columns[name] = column.to_numpy(zero_copy_only=False).astype(np.float64)
     return columns
@@ -166,21 +180,27 @@ def _read_parts(folder: Path) -> RunTable:
 
     names = sorted(p.name for p in folder.glob("part-*.parquet"))
     if not names:
-        raise RunTableError(f"{folder}: nothing is readable: the run stopped before its "
-                            "first flush" if folder.name.endswith(PARTIAL_SUFFIX)
-                            else f"{folder}: no Parquet parts (part-00000.parquet...)")
+        raise RunTableError(
+            f"{folder}: nothing is readable: the run stopped before its first flush"
+            if folder.name.endswith(PARTIAL_SUFFIX)
+            else f"{folder}: no Parquet parts (part-00000.parquet...)"
+        )
     tables, problems = [], []
     for k, name in enumerate(names):
         where = f"part {k + 1} of {len(names)} ({name})"
         if name != f"part-{k:05d}.parquet":
-            problems.append(f"{where} is out of sequence (a part before it is missing); "
-                            "it and the parts after it are not read")
+            problems.append(
+                f"{where} is out of sequence (a part before it is missing); "
+                "it and the parts after it are not read"
+            )
             break
         try:
             tables.append(pq.read_table(folder / name))
         except Exception as exc:  # pyarrow raises several kinds for a damaged file
-            problems.append(f"{where} is damaged ({str(exc).splitlines()[0]}); it and the "
-                            "parts after it are not read")
+            problems.append(
+                f"{where} is damaged ({str(exc).splitlines()[0]}); it and the "
+                "parts after it are not read"
+            )
             break
     if not tables:
         raise RunTableError(f"{folder}: nothing is readable: {problems[0]}")
@@ -198,11 +218,15 @@ def _check_columns(path: Path, columns: dict[str, np.ndarray], unfinished: bool)
         raise RunTableError(f"{path}: not a twin site table (no {', '.join(missing)} column)")
     time_s = columns["time_s"]
     if time_s.size == 0:
-        raise RunTableError(f"{path}: nothing is readable: the run stopped before its first "
-                            "flush" if unfinished else f"{path}: the site table has no rows")
+        raise RunTableError(
+            f"{path}: nothing is readable: the run stopped before its first flush"
+            if unfinished
+            else f"{path}: the site table has no rows"
+        )
     if not np.all(np.isfinite(time_s)) or np.any(time_s < 0):
-        raise RunTableError(f"{path}: time_s holds a value that is not a time (negative, "
-                            "infinite or not a number)")
+        raise RunTableError(
+            f"{path}: time_s holds a value that is not a time (negative, infinite or not a number)"
+        )
     if np.any(np.diff(time_s) <= 0):
         row = int(np.argmax(np.diff(time_s) <= 0)) + 2
         raise RunTableError(f"{path}: time_s does not increase at row {row}")
@@ -219,15 +243,18 @@ def _missing_rows(table: RunTable) -> list[str]:
         gaps = np.flatnonzero(steps > GAP_FACTOR * every_s)
         if gaps.size:
             lost = int(np.sum(np.round(steps[gaps] / every_s) - 1))
-            named = ", ".join(f"{format_duration(t[g])} to {format_duration(t[g + 1])}"
-                              for g in gaps[:GAPS_NAMED])
+            named = ", ".join(
+                f"{format_duration(t[g])} to {format_duration(t[g + 1])}" for g in gaps[:GAPS_NAMED]
+            )
             more = f" and {gaps.size - GAPS_NAMED} more gaps" if gaps.size > GAPS_NAMED else ""
             problems.append(f"{lost:,} rows are missing between {named}{more}")
     if duration_s > 0 and t[-1] < duration_s - 1e-6:
         expected = math.ceil(duration_s / every_s - 1e-9) if every_s > 0 else 0
         count = f" ({expected - t.size:,} of {expected:,} rows)" if expected > t.size else ""
-        problems.append(f"rows after {format_duration(t[-1])} are missing{count}: the run "
-                        f"was to simulate {format_duration(duration_s)}")
+        problems.append(
+            f"rows after {format_duration(t[-1])} are missing{count}: the run "
+            f"was to simulate {format_duration(duration_s)}"
+        )
     return problems
 
 
@@ -243,4 +270,3 @@ def scenario_text(metadata: dict[str, str]) -> str | None:
     """The scenario file's text a run table carries, or None for a table without it."""
     text = metadata.get(SCENARIO_TEXT_KEY)
     return text if text else None
-

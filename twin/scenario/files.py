@@ -49,8 +49,13 @@ def resolve_named_file(name_or_path: str | Path, builtins: dict[str, Path], kind
     hint = did_you_mean(text, builtins)
     raise ScenarioError(
         text,
-        [Problem("", f"not a built-in {kind}{hint}; built-ins: {', '.join(builtins)}; "
-                     "or give the path of a .toml file")],
+        [
+            Problem(
+                "",
+                f"not a built-in {kind}{hint}; built-ins: {', '.join(builtins)}; "
+                "or give the path of a .toml file",
+            )
+        ],
     )
 
 
@@ -107,4 +112,5 @@ def _toml_message(message: str, text: str) -> str:
         line, column = len(lines), len(lines[-1]) + 1
     hint = next((h for key, h in _TOML_HINTS.items() if what.startswith(key)), "")
     return f"TOML syntax error at line {line}, column {column}: {what}" + (
-        f" ({hint})" if hint else "")
+        f" ({hint})" if hint else ""
+    )

@@ -29,6 +29,10 @@ def rack_name(row: str, slot: int) -> str:
 
 def rack_names(s: Scenario) -> list[str]:
     """Every rack's name, hall by hall and row by row."""
-    return [rack_name(row, slot) for hall in s.halls for rows in hall.rows
-            for row in row_unit_names(rows.name, rows.count)
-            for slot in range(rows.racks_per_row)]
+    return [
+        rack_name(row, slot)
+        for hall in s.halls
+        for rows in hall.rows
+        for row in row_unit_names(rows.name, rows.count)
+        for slot in range(rows.racks_per_row)
+    ]

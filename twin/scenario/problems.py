@@ -21,12 +21,37 @@ from twin.scenario.schema import (
 )
 
 _UNIT_SUFFIXES = {
-    "_kw": "kW", "_mw": "MW", "_w": "W", "_kva": "kVA", "_kv": "kV", "_v": "V", "_a": "A",
-    "_c": "°C", "_k": "K", "_kpa": "kPa", "_lpm": "L/min", "_lps": "L/s", "_l": "L",
-    "_m3": "m³", "_m": "m", "_s": "s", "_pct": "%", "_mwh": "MWh", "_wh": "Wh",
-    "_deg": "degrees", "_h": "h", "_k_per_w": "K/W", "_kw_per_k": "kW/K",
-    "_w_per_s": "W/s", "_mw_per_s": "MW/s", "_kg_per_kwh": "kg/kWh", "_l_per_kwh": "L/kWh",
-    "_krw_per_kwh": "KRW/kWh", "_kw_per_kw": "kW/kW", "_mva": "MVA", "_krw_per_kw": "KRW/kW",
+    "_kw": "kW",
+    "_mw": "MW",
+    "_w": "W",
+    "_kva": "kVA",
+    "_kv": "kV",
+    "_v": "V",
+    "_a": "A",
+    "_c": "°C",
+    "_k": "K",
+    "_kpa": "kPa",
+    "_lpm": "L/min",
+    "_lps": "L/s",
+    "_l": "L",
+    "_m3": "m³",
+    "_m": "m",
+    "_s": "s",
+    "_pct": "%",
+    "_mwh": "MWh",
+    "_wh": "Wh",
+    "_deg": "degrees",
+    "_h": "h",
+    "_k_per_w": "K/W",
+    "_kw_per_k": "kW/K",
+    "_w_per_s": "W/s",
+    "_mw_per_s": "MW/s",
+    "_kg_per_kwh": "kg/kWh",
+    "_l_per_kwh": "L/kWh",
+    "_krw_per_kwh": "KRW/kWh",
+    "_kw_per_kw": "kW/kW",
+    "_mva": "MVA",
+    "_krw_per_kw": "KRW/kW",
 }
 
 
@@ -56,8 +81,10 @@ class ScenarioError(Exception):
 
 
 # Keys earlier scenario files may hold, and what took their place.
-_CHILLER_CURVES = ("chillers follow the DOE-2 part-load and lift curves; set "
-                   "heat_rejection.chillers.reference_cop (and curves) instead")
+_CHILLER_CURVES = (
+    "chillers follow the DOE-2 part-load and lift curves; set "
+    "heat_rejection.chillers.reference_cop (and curves) instead"
+)
 REMOVED_KEYS = {
     "heat_rejection.chillers.carnot_fraction": _CHILLER_CURVES,
     "heat_rejection.chillers.condenser_approach_k": _CHILLER_CURVES,
@@ -217,10 +244,20 @@ def _kinds(annotation: Any) -> list[str]:
 def range_text(bounds: dict[str, float], unit: str) -> str:
     """``from 0 to 1``, ``above 0 and at most 5000 W``, ``at least 0 s``."""
     u = f" {unit}" if unit else ""
-    low = (f"above {_number(bounds['gt'])}" if "gt" in bounds
-           else f"at least {_number(bounds['ge'])}" if "ge" in bounds else "")
-    high = (f"below {_number(bounds['lt'])}" if "lt" in bounds
-            else f"at most {_number(bounds['le'])}" if "le" in bounds else "")
+    low = (
+        f"above {_number(bounds['gt'])}"
+        if "gt" in bounds
+        else f"at least {_number(bounds['ge'])}"
+        if "ge" in bounds
+        else ""
+    )
+    high = (
+        f"below {_number(bounds['lt'])}"
+        if "lt" in bounds
+        else f"at most {_number(bounds['le'])}"
+        if "le" in bounds
+        else ""
+    )
     if "ge" in bounds and "le" in bounds:
         return f"from {_number(bounds['ge'])} to {_number(bounds['le'])}{u}"
     if low and high:
@@ -229,15 +266,26 @@ def range_text(bounds: dict[str, float], unit: str) -> str:
 
 
 _NUMBER_ERRORS = {
-    "int_type", "int_parsing", "int_from_float", "int_parsing_size",
-    "float_type", "float_parsing", "finite_number",
+    "int_type",
+    "int_parsing",
+    "int_from_float",
+    "int_parsing_size",
+    "float_type",
+    "float_parsing",
+    "finite_number",
 }
 _BOUND_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
 _TABLE_ERRORS = {"dict_type", "model_type", "model_attributes_type"}
-_DATETIME_ERRORS = {"datetime_type", "datetime_parsing", "datetime_from_date_parsing",
-                    "datetime_object_invalid", "date_from_datetime_parsing"}
-_NAME_RULE = ("letters, digits, '_', '.' and '-', starting with a letter or digit, "
-              "at most 64 characters")
+_DATETIME_ERRORS = {
+    "datetime_type",
+    "datetime_parsing",
+    "datetime_from_date_parsing",
+    "datetime_object_invalid",
+    "date_from_datetime_parsing",
+}
+_NAME_RULE = (
+    "letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64 characters"
+)
 
 
 def _problem(error: Mapping[str, Any], root: type[BaseModel] = Scenario) -> Problem:
@@ -276,15 +324,17 @@ def _problem(error: Mapping[str, Any], root: type[BaseModel] = Scenario) -> Prob
     if kind in _BOUND_ERRORS:
         return Problem(path, f"must be {allowed} (got {_show(got)}{' ' + unit if unit else ''})")
     if kind in _NUMBER_ERRORS:
-        adjective = ("whole " if kind.startswith("int")
-                     else "finite " if kind == "finite_number" else "")
+        adjective = (
+            "whole " if kind.startswith("int") else "finite " if kind == "finite_number" else ""
+        )
         expected = f" {allowed}" if allowed else f" in {unit}" if unit else ""
         return Problem(path, f"must be a {adjective}number{expected} (got {_show(got)})")
     if kind in ("bool_type", "bool_parsing"):
         return Problem(path, f"must be true or false (got {_show(got)})")
     if kind == "literal_error":
-        return Problem(path, f"must be {ctx.get('expected', 'one of the allowed values')} "
-                             f"(got {_show(got)})")
+        return Problem(
+            path, f"must be {ctx.get('expected', 'one of the allowed values')} (got {_show(got)})"
+        )
     if kind in ("too_short", "too_long"):
         low = spot.lengths.get("min_length", ctx.get("min_length"))
         high = spot.lengths.get("max_length", ctx.get("max_length"))
@@ -302,8 +352,11 @@ def _problem(error: Mapping[str, Any], root: type[BaseModel] = Scenario) -> Prob
     if kind == "string_too_short":
         return Problem(path, "must not be empty")
     if kind == "string_too_long":
-        return Problem(path, f"must be at most {ctx.get('max_length')} characters "
-                             f"(got {len(got) if isinstance(got, str) else '?'})")
+        return Problem(
+            path,
+            f"must be at most {ctx.get('max_length')} characters "
+            f"(got {len(got) if isinstance(got, str) else '?'})",
+        )
     if kind == "string_type":
         return Problem(path, f"must be a string in quotes (got {_show(got)})")
     if kind in _TABLE_ERRORS:
@@ -311,8 +364,9 @@ def _problem(error: Mapping[str, Any], root: type[BaseModel] = Scenario) -> Prob
     if kind in ("list_type", "tuple_type"):
         return Problem(path, f"must be an array [...] (got {_show(got)})")
     if kind in _DATETIME_ERRORS:
-        return Problem(path, "must be a local date and time such as 2026-08-01T00:00:00 "
-                             f"(got {_show(got)})")
+        return Problem(
+            path, f"must be a local date and time such as 2026-08-01T00:00:00 (got {_show(got)})"
+        )
     message = error["msg"].replace("Input should be", "must be").replace("Value error, ", "")
     if isinstance(got, dict | list) or _show(got) in message:
         return Problem(path, message)

@@ -86,7 +86,8 @@ class _WrongType:
 def _typed_fields(model: type[BaseModel]) -> dict[str, Any]:
     """Fields typed int, float or bool, except durations (which accept strings like "6h")."""
     return {
-        name: field.annotation for name, field in model.model_fields.items()
+        name: field.annotation
+        for name, field in model.model_fields.items()
         if field.annotation in (int, float, bool)
         and not any(isinstance(m, BeforeValidator) for m in field.metadata)
     }
@@ -110,8 +111,7 @@ class Strict(BaseModel):
         if not isinstance(data, dict):
             return data
         typed = _typed_fields(cls)
-        bad = {k: _WrongType(v) for k, v in data.items()
-               if k in typed and _wrong_type(typed[k], v)}
+        bad = {k: _WrongType(v) for k, v in data.items() if k in typed and _wrong_type(typed[k], v)}
         return {**data, **bad} if bad else data
 
 
@@ -136,19 +136,26 @@ class Site(Strict):
     # Uptime Institute's Operational Sustainability standard asks 24x7 qualified staff
     # on site for Tier III/IV) sees the trip alarm, checks the cooling and powers the
     # rack on from its BMC within half an hour.
-    operator_reset_s: Duration = Field(1800.0, description=(
-        "after a rack trips and no service robot of its hall takes it, the time until "
-        "the site's operators power it on again"))
+    operator_reset_s: Duration = Field(
+        1800.0,
+        description=(
+            "after a rack trips and no service robot of its hall takes it, the time until "
+            "the site's operators power it on again"
+        ),
+    )
 
 
 Monthly = Annotated[list[float], Field(min_length=12, max_length=12)]
 """Twelve values, January first; the aliases below also bound each month."""
-MonthlyDryBulb = Annotated[list[Annotated[float, Field(ge=-60, le=60)]],
-                           Field(min_length=12, max_length=12)]
-MonthlyRange = Annotated[list[Annotated[float, Field(ge=0, le=40)]],
-                         Field(min_length=12, max_length=12)]
-MonthlyHumidity = Annotated[list[Annotated[float, Field(ge=1, le=100)]],
-                            Field(min_length=12, max_length=12)]
+MonthlyDryBulb = Annotated[
+    list[Annotated[float, Field(ge=-60, le=60)]], Field(min_length=12, max_length=12)
+]
+MonthlyRange = Annotated[
+    list[Annotated[float, Field(ge=0, le=40)]], Field(min_length=12, max_length=12)
+]
+MonthlyHumidity = Annotated[
+    list[Annotated[float, Field(ge=1, le=100)]], Field(min_length=12, max_length=12)
+]
 
 
 class Climate(Strict):
@@ -201,22 +208,32 @@ class RackType(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> RackType:
         if self.gpu_idle_w >= self.gpu_tdp_w:
-            raise _inconsistent("gpu_idle_w", (
-                f"{self.gpu_idle_w:g} W must be below gpu_tdp_w ({self.gpu_tdp_w:g} W)"))
+            raise _inconsistent(
+                "gpu_idle_w",
+                (f"{self.gpu_idle_w:g} W must be below gpu_tdp_w ({self.gpu_tdp_w:g} W)"),
+            )
         if self.other_idle_power_kw > self.other_power_kw:
-            raise _inconsistent("other_idle_power_kw", (
-                f"{self.other_idle_power_kw:g} kW must not exceed other_power_kw "
-                f"({self.other_power_kw:g} kW)"))
+            raise _inconsistent(
+                "other_idle_power_kw",
+                (
+                    f"{self.other_idle_power_kw:g} kW must not exceed other_power_kw "
+                    f"({self.other_power_kw:g} kW)"
+                ),
+            )
         if not self.gpu_throttle_release_c < self.gpu_throttle_c < self.gpu_critical_c:
             field = (
                 "gpu_throttle_release_c"
                 if self.gpu_throttle_release_c >= self.gpu_throttle_c
                 else "gpu_critical_c"
             )
-            raise _inconsistent(field, (
-                "need gpu_throttle_release_c < gpu_throttle_c < gpu_critical_c (hysteresis); "
-                f"got {self.gpu_throttle_release_c:g} °C, {self.gpu_throttle_c:g} °C, "
-                f"{self.gpu_critical_c:g} °C"))
+            raise _inconsistent(
+                field,
+                (
+                    "need gpu_throttle_release_c < gpu_throttle_c < gpu_critical_c (hysteresis); "
+                    f"got {self.gpu_throttle_release_c:g} °C, {self.gpu_throttle_c:g} °C, "
+                    f"{self.gpu_critical_c:g} °C"
+                ),
+            )
         return self
 
 
@@ -260,9 +277,13 @@ class InferenceWorkload(Strict):
     @model_validator(mode="after")
     def _order(self) -> InferenceWorkload:
         if self.trough_utilization > self.peak_utilization:
-            raise _inconsistent("trough_utilization", (
-                f"{self.trough_utilization:g} must not exceed peak_utilization "
-                f"({self.peak_utilization:g})"))
+            raise _inconsistent(
+                "trough_utilization",
+                (
+                    f"{self.trough_utilization:g} must not exceed peak_utilization "
+                    f"({self.peak_utilization:g})"
+                ),
+            )
         return self
 
 
@@ -292,12 +313,17 @@ class CduType(Strict):
     @model_validator(mode="after")
     def _pumps(self) -> CduType:
         if self.pumps_required > self.pumps:
-            raise _inconsistent("pumps_required", (
-                f"{self.pumps_required} must not exceed pumps ({self.pumps})"))
+            raise _inconsistent(
+                "pumps_required", (f"{self.pumps_required} must not exceed pumps ({self.pumps})")
+            )
         if self.pump_design_head_kpa >= self.pump_shutoff_head_kpa:
-            raise _inconsistent("pump_design_head_kpa", (
-                f"{self.pump_design_head_kpa:g} kPa must be below pump_shutoff_head_kpa "
-                f"({self.pump_shutoff_head_kpa:g} kPa)"))
+            raise _inconsistent(
+                "pump_design_head_kpa",
+                (
+                    f"{self.pump_design_head_kpa:g} kPa must be below pump_shutoff_head_kpa "
+                    f"({self.pump_shutoff_head_kpa:g} kPa)"
+                ),
+            )
         return self
 
 
@@ -344,12 +370,16 @@ class FacilityWater(Strict):
     pump_design_head_kpa: Positive
     pump_efficiency: Fraction = 0.75
     pump_static_head_fraction: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
-        0.3, description="share of the design head held whatever the flow: the remote CDU's "
+        0.3,
+        description="share of the design head held whatever the flow: the remote CDU's "
         "differential-pressure setpoint (engineering choice; with 0.3 half flow takes 24 % of "
-        "design power, within the 30 % ASHRAE 90.1-2019 6.5.4.2 allows)")
+        "design power, within the 30 % ASHRAE 90.1-2019 6.5.4.2 allows)",
+    )
     pump_min_flow_fraction: Fraction = Field(
-        0.3, description="least flow the drives run at, over design: a 20 Hz minimum on a "
-        "60 Hz drive is a third of rated speed (engineering choice)")
+        0.3,
+        description="least flow the drives run at, over design: a 20 Hz minimum on a "
+        "60 Hz drive is a third of rated speed (engineering choice)",
+    )
 
 
 class DryCoolers(Strict):
@@ -392,16 +422,21 @@ class ChillerCurves(Strict):
 
     capft: Biquadratic = Field(
         [1.0433825, 0.0407073, 0.0004506, -0.0041514, -8.86e-05, -0.0003467],
-        description="available capacity over rated, of leaving water and outdoor air")
+        description="available capacity over rated, of leaving water and outdoor air",
+    )
     eirft: Biquadratic = Field(
         [0.5961915, -0.0099496, 0.0007888, 0.0004506, 0.0004875, -0.0007623],
-        description="full-load electric input ratio over rated, of leaving water and air")
+        description="full-load electric input ratio over rated, of leaving water and air",
+    )
     eirfplr: Annotated[list[float], Field(min_length=3, max_length=3)] = Field(
-        [0.141, 0.655, 0.203], description="electric input at part load over full load")
+        [0.141, 0.655, 0.203], description="electric input at part load over full load"
+    )
     leaving_water_range_c: Range = Field(
-        [5.0, 10.0], description="validity of the curves in leaving water; clamped to it")
+        [5.0, 10.0], description="validity of the curves in leaving water; clamped to it"
+    )
     ambient_range_c: Range = Field(
-        [12.7, 51.67], description="validity of the curves in outdoor air; clamped to it")
+        [12.7, 51.67], description="validity of the curves in outdoor air; clamped to it"
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> ChillerCurves:
@@ -410,8 +445,11 @@ class ChillerCurves(Strict):
             if not low < high:
                 raise _inconsistent(name, f"[{low:g}, {high:g}] must run from low to high")
         (t_low, t_high), (a_low, a_high) = self.leaving_water_range_c, self.ambient_range_c
-        grid = [(t_low + (t_high - t_low) * i / 10, a_low + (a_high - a_low) * j / 10)
-                for i in range(11) for j in range(11)]
+        grid = [
+            (t_low + (t_high - t_low) * i / 10, a_low + (a_high - a_low) * j / 10)
+            for i in range(11)
+            for j in range(11)
+        ]
         for name in ("capft", "eirft"):
             if any(biquadratic(getattr(self, name), t, a) <= 0 for t, a in grid):
                 raise _inconsistent(name, "must stay positive over the validity ranges")
@@ -422,13 +460,21 @@ class ChillerCurves(Strict):
         for name in ("capft", "eirft"):
             value = biquadratic(getattr(self, name), 6.67, 35.0)
             if abs(value - 1.0) > 0.05:
-                raise _inconsistent(name, (
-                    f"gives {value:.3f} at the AHRI 550/590 rating point (6.7 C leaving "
-                    "water, 35 C air); normalize it to 1 there (within 5 %)"))
+                raise _inconsistent(
+                    name,
+                    (
+                        f"gives {value:.3f} at the AHRI 550/590 rating point (6.7 C leaving "
+                        "water, 35 C air); normalize it to 1 there (within 5 %)"
+                    ),
+                )
         if abs(quadratic(self.eirfplr, 1.0) - 1.0) > 0.05:
-            raise _inconsistent("eirfplr", (
-                f"gives {quadratic(self.eirfplr, 1.0):.3f} at full load; normalize it to 1 "
-                "there (within 5 %)"))
+            raise _inconsistent(
+                "eirfplr",
+                (
+                    f"gives {quadratic(self.eirfplr, 1.0):.3f} at full load; normalize it to 1 "
+                    "there (within 5 %)"
+                ),
+            )
         return self
 
 
@@ -439,29 +485,41 @@ class Chillers(Strict):
     count: int = Field(ge=0, le=10_000)
     capacity_kw: Positive = Field(
         description="cooling capacity per unit at AHRI 550/590 rating: 6.7 C leaving "
-        "chilled water, 35 C outdoor air")
+        "chilled water, 35 C outdoor air"
+    )
     reference_cop: Positive = Field(
-        2.96, description="full-load COP at AHRI 550/590 rating; ASHRAE 90.1-2019 Table "
-        "6.8.1-3, air-cooled, path A: EER 10.1 = COP 2.96")
+        2.96,
+        description="full-load COP at AHRI 550/590 rating; ASHRAE 90.1-2019 Table "
+        "6.8.1-3, air-cooled, path A: EER 10.1 = COP 2.96",
+    )
     max_cop: Positive = Field(
-        8.0, description="cap on any COP the curves give: air-cooled chillers rarely exceed "
-        "~8-10 even at low lift (AHRI/ASHRAE tables, vendor data)")
+        8.0,
+        description="cap on any COP the curves give: air-cooled chillers rarely exceed "
+        "~8-10 even at low lift (AHRI/ASHRAE tables, vendor data)",
+    )
     curves: ChillerCurves = Field(
-        ChillerCurves(), description="performance curves, normalized at the AHRI rating")
+        ChillerCurves(), description="performance curves, normalized at the AHRI rating"
+    )
     min_load_fraction: Fraction = Field(
-        0.2, description="minimum part-load ratio: below it the compressor cycles")
+        0.2, description="minimum part-load ratio: below it the compressor cycles"
+    )
     chilled_water_supply_c: Celsius = Field(
         18.0, description="chilled water for the halls' CRAH coils (air side)"
     )
     chilled_water_delta_t_k: Positive = Field(
-        6.7, description="design return over supply; ASHRAE 90.1 Appendix G: 44 F / 56 F")
+        6.7, description="design return over supply; ASHRAE 90.1 Appendix G: 44 F / 56 F"
+    )
     chilled_water_volume_m3: Positive = 50.0
     economizer: bool = Field(
-        True, description="waterside economizer: its dry coolers pre-cool the chilled-water "
-        "return when the outdoor air is cold enough (ASHRAE 90.1 6.5.1.2)")
+        True,
+        description="waterside economizer: its dry coolers pre-cool the chilled-water "
+        "return when the outdoor air is cold enough (ASHRAE 90.1 6.5.1.2)",
+    )
     economizer_approach_k: Positive = Field(
-        12.0, description="economizer water over outdoor dry-bulb: a dry cooler's 10 K "
-        "(Energies 2023, 16, 3661: median) plus ~2 K across the plate exchanger")
+        12.0,
+        description="economizer water over outdoor dry-bulb: a dry cooler's 10 K "
+        "(Energies 2023, 16, 3661: median) plus ~2 K across the plate exchanger",
+    )
 
 
 class HeatRejection(Strict):
@@ -482,9 +540,13 @@ class Curve(Strict):
     @model_validator(mode="after")
     def _shape(self) -> Curve:
         if len(self.load_pct) != len(self.efficiency_pct):
-            raise _inconsistent("efficiency_pct", (
-                f"has {len(self.efficiency_pct)} values but load_pct has "
-                f"{len(self.load_pct)}; they need the same length"))
+            raise _inconsistent(
+                "efficiency_pct",
+                (
+                    f"has {len(self.efficiency_pct)} values but load_pct has "
+                    f"{len(self.load_pct)}; they need the same length"
+                ),
+            )
         return self
 
 
@@ -541,12 +603,17 @@ class Bess(Strict):
     @model_validator(mode="after")
     def _soc(self) -> Bess:
         if not self.soc_min < self.soc_max:
-            raise _inconsistent("soc_min", (
-                f"{self.soc_min:g} must be below soc_max ({self.soc_max:g})"))
+            raise _inconsistent(
+                "soc_min", (f"{self.soc_min:g} must be below soc_max ({self.soc_max:g})")
+            )
         if not self.soc_min <= self.initial_soc <= self.soc_max:
-            raise _inconsistent("initial_soc", (
-                f"{self.initial_soc:g} must lie between soc_min ({self.soc_min:g}) and "
-                f"soc_max ({self.soc_max:g})"))
+            raise _inconsistent(
+                "initial_soc",
+                (
+                    f"{self.initial_soc:g} must lie between soc_min ({self.soc_min:g}) and "
+                    f"soc_max ({self.soc_max:g})"
+                ),
+            )
         return self
 
 
@@ -557,25 +624,39 @@ class ShelfStorage(Strict):
     size and the rest are the site's figures (``twin.sim.shelf_storage``)."""
 
     j_per_gpu: Positive = Field(description="usable energy per GPU of the rack, J")
-    time_constant_s: Positive = Field(description=(
-        "the rack's feed follows a low-pass of its draw with this time constant"))
-    efficiency: float = Field(gt=0.0, le=1.0, description=(
-        "one-way efficiency of moving energy into or out of the store"))
+    time_constant_s: Positive = Field(
+        description=("the rack's feed follows a low-pass of its draw with this time constant")
+    )
+    efficiency: float = Field(
+        gt=0.0, le=1.0, description=("one-way efficiency of moving energy into or out of the store")
+    )
 
 
 class Generators(Strict):
     units: int = Field(ge=0, le=10_000)
     rating_mw: Positive
-    start_delay_s: NonNegative = Field(10.0, description=(
-        "utility loss to a set on the bus: crank, run-up, transfer (NFPA 110 Type 10)"))
+    start_delay_s: NonNegative = Field(
+        10.0,
+        description=(
+            "utility loss to a set on the bus: crank, run-up, transfer (NFPA 110 Type 10)"
+        ),
+    )
     ramp_mw_per_s: Positive = 0.5
-    crank_lockout_s: Positive = Field(75.0, description=(
-        "a set that does not start is locked out (failed) after this long: NFPA 110 "
-        "cycle cranking, three 15 s cranks with 15 s rests"))
-    fail_to_start_probability: Fraction = Field(0.0, description=(
-        "chance per demand that a set fails to start, drawn from the scenario's seed; "
-        "0 (off) unless the scenario says (NRC NUREG-0933 B-56: nuclear EDGs started "
-        "0.94 per demand, goal 0.99)"))
+    crank_lockout_s: Positive = Field(
+        75.0,
+        description=(
+            "a set that does not start is locked out (failed) after this long: NFPA 110 "
+            "cycle cranking, three 15 s cranks with 15 s rests"
+        ),
+    )
+    fail_to_start_probability: Fraction = Field(
+        0.0,
+        description=(
+            "chance per demand that a set fails to start, drawn from the scenario's seed; "
+            "0 (off) unless the scenario says (NRC NUREG-0933 B-56: nuclear EDGs started "
+            "0.94 per demand, goal 0.99)"
+        ),
+    )
     fuel_l_per_kwh: NonNegative = 0.27
     carbon_kg_per_kwh: NonNegative = 0.7
 
@@ -598,20 +679,37 @@ class TariffChoice(Strict):
     in it. Bills are made from the run's grid import; ``cost_krw_per_h`` stays the hourly
     marginal price of ``power.utility.tariff_krw_per_kwh``."""
 
-    file: str = Field(min_length=1, description=(
-        "a shipped tariff's name (kepco-industrial-b, kepco-industrial-c) or the path of a "
-        "tariff TOML file, relative to the scenario's folder"))
-    option: Literal["I", "II", "III"] = Field(description=(
-        "KEPCO's options: I under 200 h use a month, II 200-500 h, III over 500 h"))
+    file: str = Field(
+        min_length=1,
+        description=(
+            "a shipped tariff's name (kepco-industrial-b, kepco-industrial-c) or the path of a "
+            "tariff TOML file, relative to the scenario's folder"
+        ),
+    )
+    option: Literal["I", "II", "III"] = Field(
+        description=("KEPCO's options: I under 200 h use a month, II 200-500 h, III over 500 h")
+    )
     contract_demand_kw: Positive = Field(description="contracted demand")
-    ratchet_peak_kw: NonNegative = Field(0.0, description=(
-        "highest 15-minute demand of the tariff's ratchet months in the 12 months before "
-        "the run (from past bills); 0 when none"))
-    reform_date: date | None = Field(None, description=(
-        "the day the tariff's last schedule starts for this site, when it defers it "
-        "(KEPCO's 2026 time-of-use reform: to 2026-09-30 at the latest)"))
-    fuel_cost_adjustment_krw_per_kwh: float | None = Field(None, ge=-100, le=100, description=(
-        "this quarter's fuel-cost adjustment, replacing the tariff file's"))
+    ratchet_peak_kw: NonNegative = Field(
+        0.0,
+        description=(
+            "highest 15-minute demand of the tariff's ratchet months in the 12 months before "
+            "the run (from past bills); 0 when none"
+        ),
+    )
+    reform_date: date | None = Field(
+        None,
+        description=(
+            "the day the tariff's last schedule starts for this site, when it defers it "
+            "(KEPCO's 2026 time-of-use reform: to 2026-09-30 at the latest)"
+        ),
+    )
+    fuel_cost_adjustment_krw_per_kwh: float | None = Field(
+        None,
+        ge=-100,
+        le=100,
+        description=("this quarter's fuel-cost adjustment, replacing the tariff file's"),
+    )
 
 
 class DemandResponseProgramme(Strict):
@@ -619,35 +717,57 @@ class DemandResponseProgramme(Strict):
     scenario's ``demand-response`` events) are baselined and settled. Prices and the
     penalty's shape are the site's contract, not published KPX figures."""
 
-    programme: Literal["reliability", "economic", "plus"] = Field(description=(
-        "reliability: mandatory reduction when dispatched, paid for capacity; economic: a "
-        "bid reduction; plus: consumption raised in surplus hours"))
+    programme: Literal["reliability", "economic", "plus"] = Field(
+        description=(
+            "reliability: mandatory reduction when dispatched, paid for capacity; economic: a "
+            "bid reduction; plus: consumption raised in surplus hours"
+        )
+    )
     registered_kw: Positive = Field(description="the reduction (plus: increase) registered")
-    baseline_days: int = Field(5, ge=1, le=30, description=(
-        "similar days before the dispatch the baseline looks at (KPX Max(4/5): 5)"))
-    baseline_kept_days: int = Field(4, ge=1, le=30, description=(
-        "of those, the days averaged (Max(4/5): 4)"))
-    baseline_pick: Literal["highest", "middle"] = Field("highest", description=(
-        "which days are kept, ranked by their load in the dispatched hours: the highest "
-        "(Max(4/5)) or the middle ones (Mid(6/10))"))
-    capacity_krw_per_kw_month: NonNegative = Field(0.0, description=(
-        "reliability DR: monthly payment per registered kW"))
-    energy_krw_per_kwh: NonNegative = Field(description=(
-        "paid per kWh delivered (the SMP, or the accepted bid)"))
-    penalty_below_fraction: Fraction = Field(0.7, description=(
-        "a dispatch delivering less than this share of its commitment pays a penalty"))
-    penalty_krw_per_kwh: NonNegative = Field(0.0, description=(
-        "penalty per kWh short of that share"))
-    generators_allowed: bool = Field(False, description=(
-        "whether the programme lets the site run its generator sets in parallel with the "
-        "grid to deliver a reduction; they are then the last lever, after the GPUs"))
+    baseline_days: int = Field(
+        5,
+        ge=1,
+        le=30,
+        description=("similar days before the dispatch the baseline looks at (KPX Max(4/5): 5)"),
+    )
+    baseline_kept_days: int = Field(
+        4, ge=1, le=30, description=("of those, the days averaged (Max(4/5): 4)")
+    )
+    baseline_pick: Literal["highest", "middle"] = Field(
+        "highest",
+        description=(
+            "which days are kept, ranked by their load in the dispatched hours: the highest "
+            "(Max(4/5)) or the middle ones (Mid(6/10))"
+        ),
+    )
+    capacity_krw_per_kw_month: NonNegative = Field(
+        0.0, description=("reliability DR: monthly payment per registered kW")
+    )
+    energy_krw_per_kwh: NonNegative = Field(
+        description=("paid per kWh delivered (the SMP, or the accepted bid)")
+    )
+    penalty_below_fraction: Fraction = Field(
+        0.7,
+        description=("a dispatch delivering less than this share of its commitment pays a penalty"),
+    )
+    penalty_krw_per_kwh: NonNegative = Field(
+        0.0, description=("penalty per kWh short of that share")
+    )
+    generators_allowed: bool = Field(
+        False,
+        description=(
+            "whether the programme lets the site run its generator sets in parallel with the "
+            "grid to deliver a reduction; they are then the last lever, after the GPUs"
+        ),
+    )
 
     @model_validator(mode="after")
     def _kept(self) -> DemandResponseProgramme:
         if self.baseline_kept_days > self.baseline_days:
-            raise _inconsistent("baseline_kept_days", (
-                f"{self.baseline_kept_days} must not exceed baseline_days "
-                f"({self.baseline_days})"))
+            raise _inconsistent(
+                "baseline_kept_days",
+                (f"{self.baseline_kept_days} must not exceed baseline_days ({self.baseline_days})"),
+            )
         return self
 
 
@@ -674,9 +794,12 @@ class Robot(Strict):
     model: Literal["ur10e", "industrial-arm", "cloid", "amr"]
     count: int = Field(1, ge=1, le=1000)
     idle_power_w: NonNegative = Field(description="controller, sensors and computer, standing")
-    peak_power_w: Positive = Field(description=(
-        "rated electrical power; an arm's draw comes from its motion, a service robot draws "
-        "this while it works at a rack"))
+    peak_power_w: Positive = Field(
+        description=(
+            "rated electrical power; an arm's draw comes from its motion, a service robot draws "
+            "this while it works at a rack"
+        )
+    )
     battery_wh: NonNegative = Field(0.0, description="0: fed by cable, no battery")
 
 
@@ -684,27 +807,44 @@ class Conveyor(Strict):
     """The belt an assembly cell's arms stand along, running east through the cell."""
 
     length_m: Positive
-    part_spacing_m: float = Field(0.6, gt=0.1, le=5.0, description=(
-        "between parts on the belt; the belt moves one spacing per pick and place "
-        "(engineering choice: a 0.3 m part with as much free belt again)"))
+    part_spacing_m: float = Field(
+        0.6,
+        gt=0.1,
+        le=5.0,
+        description=(
+            "between parts on the belt; the belt moves one spacing per pick and place "
+            "(engineering choice: a 0.3 m part with as much free belt again)"
+        ),
+    )
 
 
 class Workcell(Strict):
     name: Name
     kind: Literal["assembly", "humanoid", "service"]
     origin_m: tuple[float, float]
-    hall: Name | None = Field(None, description=(
-        "the hall a service cell's robots work in; any cell in a hall gives its heat to "
-        "the hall's air"))
+    hall: Name | None = Field(
+        None,
+        description=(
+            "the hall a service cell's robots work in; any cell in a hall gives its heat to "
+            "the hall's air"
+        ),
+    )
     served_by: list[Name] = Field(default_factory=list, description="row groups running its AI")
     robots: list[Robot] = Field(min_length=1)
-    conveyor: Conveyor | None = Field(None, description=(
-        "assembly cells only; by default a belt the whole length of the cell"))
-    first_pass_yield: Fraction = Field(1.0, description=(
-        "share of good parts, the quality factor of OEE; 1 unless the scenario says"))
-    repair_time_s: Duration = Field(1200.0, description=(
-        "service cells: a robot's work at a tripped rack (engineering choice: swap a "
-        "compute tray or a power shelf, ~20 min)"))
+    conveyor: Conveyor | None = Field(
+        None, description=("assembly cells only; by default a belt the whole length of the cell")
+    )
+    first_pass_yield: Fraction = Field(
+        1.0,
+        description=("share of good parts, the quality factor of OEE; 1 unless the scenario says"),
+    )
+    repair_time_s: Duration = Field(
+        1200.0,
+        description=(
+            "service cells: a robot's work at a tripped rack (engineering choice: swap a "
+            "compute tray or a power shelf, ~20 min)"
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- events
@@ -756,9 +896,15 @@ class GridCap(_Event):
 class UtilityOutage(_Event):
     kind: Literal["utility-outage"]
     duration_s: Duration
-    generators_failing_to_start: int = Field(0, ge=0, le=10_000, description=(
-        "sets that fail to start on this demand (the last ones of those available), on "
-        "top of any the scenario's fail_to_start_probability draws"))
+    generators_failing_to_start: int = Field(
+        0,
+        ge=0,
+        le=10_000,
+        description=(
+            "sets that fail to start on this demand (the last ones of those available), on "
+            "top of any the scenario's fail_to_start_probability draws"
+        ),
+    )
 
 
 class GeneratorFailure(_Event):
@@ -776,7 +922,8 @@ class ValveStuck(_Event):
     kind: Literal["valve-stuck", "valve-release"]
     target: Name = Field(description="a CDU name such as H1-CDU-03")
     position: Fraction | None = Field(
-        None, description="opening it sticks at, 0-1; its present opening when omitted")
+        None, description="opening it sticks at, 0-1; its present opening when omitted"
+    )
 
 
 class CoolantLeak(_Event):
@@ -786,7 +933,8 @@ class CoolantLeak(_Event):
     kind: Literal["coolant-leak", "leak-repair"]
     target: Name = Field(description="a CDU name such as H1-CDU-03")
     rate_lpm: NonNegative = Field(
-        0.0, le=1000, description="coolant lost; a pinhole drips < 0.1, a burst hose ~100")
+        0.0, le=1000, description="coolant lost; a pinhole drips < 0.1, a burst hose ~100"
+    )
 
     @model_validator(mode="after")
     def _rate(self) -> CoolantLeak:
@@ -822,7 +970,8 @@ class WorkloadSurge(_Event):
     halls: list[Name] = Field(min_length=1)
     row_groups: list[Name] = Field(default_factory=list, description="all rows when empty")
     utilization_step: float = Field(
-        ge=-1.0, le=1.0, description="added to the racks' utilization, then clipped to 0-1")
+        ge=-1.0, le=1.0, description="added to the racks' utilization, then clipped to 0-1"
+    )
     duration_s: Duration = Field(gt=0)
 
 
@@ -848,16 +997,41 @@ class ServiceDispatch(_Event):
 
 
 Event = Annotated[
-    PumpTrip | CduLoss | Heatwave | PowerCap | Smoothing | DemandResponse | GridCap
-    | UtilityOutage | ValveStuck | CoolantLeak | FilterClog | DryCoolerFailure | ChillerTrip
-    | WorkloadSurge | HallElectricalFailure | GeneratorFailure | WorkcellStop
+    PumpTrip
+    | CduLoss
+    | Heatwave
+    | PowerCap
+    | Smoothing
+    | DemandResponse
+    | GridCap
+    | UtilityOutage
+    | ValveStuck
+    | CoolantLeak
+    | FilterClog
+    | DryCoolerFailure
+    | ChillerTrip
+    | WorkloadSurge
+    | HallElectricalFailure
+    | GeneratorFailure
+    | WorkcellStop
     | ServiceDispatch,
     Field(discriminator="kind"),
 ]
 
-CDU_EVENT_KINDS = frozenset({
-    "pump-trip", "pump-restore", "cdu-loss", "cdu-restore", "valve-stuck", "valve-release",
-    "coolant-leak", "leak-repair", "filter-clog", "filter-clean"})
+CDU_EVENT_KINDS = frozenset(
+    {
+        "pump-trip",
+        "pump-restore",
+        "cdu-loss",
+        "cdu-restore",
+        "valve-stuck",
+        "valve-release",
+        "coolant-leak",
+        "leak-repair",
+        "filter-clog",
+        "filter-clean",
+    }
+)
 """Kinds whose ``target`` names one CDU."""
 
 
@@ -871,8 +1045,9 @@ class CalibratedParameter(Strict):
     field: str = Field(min_length=1, description="the scenario key it sets, dotted")
     value: float
     prior: float = Field(description="the value before calibration")
-    std: NonNegative | None = Field(None, description="one standard deviation; none when "
-                                    "the parameter was left at its prior")
+    std: NonNegative | None = Field(
+        None, description="one standard deviation; none when the parameter was left at its prior"
+    )
     fitted: bool
     unit: str = ""
     note: str = Field("", description="why it was left at its prior, or at a bound")
@@ -882,16 +1057,18 @@ class Calibration(Strict):
     """What ``twin calibrate`` fitted this scenario to (written by it, read as data)."""
 
     data: list[str] = Field(min_length=1, description="the measurement files")
-    window_s: tuple[NonNegative, NonNegative] = Field(description="fit window, seconds "
-                                                      "after the scenario's start")
+    window_s: tuple[NonNegative, NonNegative] = Field(
+        description="fit window, seconds after the scenario's start"
+    )
     method: str = ""
     parameters: dict[str, CalibratedParameter] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _window(self) -> Calibration:
         if self.window_s[1] <= self.window_s[0]:
-            raise _inconsistent("window_s", f"{list(self.window_s)}: the end must come "
-                                "after the start")
+            raise _inconsistent(
+                "window_s", f"{list(self.window_s)}: the end must come after the start"
+            )
         return self
 
 

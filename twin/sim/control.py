@@ -92,7 +92,8 @@ def pi_implicit(
             # a Newton step onto or past a bracket's end bisects (unless it has converged:
             # the root may sit on an end to rounding)
             bisect = ((candidate <= below) | (candidate >= above)) & (
-                np.abs(candidate - u) > tolerance)
+                np.abs(candidate - u) > tolerance
+            )
             if bisect.any():
                 candidate = np.where(bisect & (f != 0), 0.5 * (below + above), candidate)
         else:
@@ -154,8 +155,11 @@ def pi_implicit_scalar(
                 below = u
             if f > 0:
                 above = u
-            if ((candidate <= below or candidate >= above) and abs(candidate - u) > tolerance
-                    and f != 0):
+            if (
+                (candidate <= below or candidate >= above)
+                and abs(candidate - u) > tolerance
+                and f != 0
+            ):
                 candidate = 0.5 * (below + above)
         else:
             below = u if f < 0 else lo

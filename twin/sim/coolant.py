@@ -111,8 +111,9 @@ class CoolantTable:
         return table
 
     @classmethod
-    def _tabulate(cls, fluid: str, pressure_kpa: float, t_min_c: float, t_max_c: float,
-                  step_k: float) -> CoolantTable:
+    def _tabulate(
+        cls, fluid: str, pressure_kpa: float, t_min_c: float, t_max_c: float, step_k: float
+    ) -> CoolantTable:
         from CoolProp.CoolProp import PropsSI  # table-building time only
 
         if fluid not in _COOLPROP_NAMES:
@@ -134,7 +135,8 @@ class CoolantTable:
         if not hi_c > lo_c:
             raise ValueError(
                 f"{fluid} at {pressure_kpa:g} kPa is liquid from {lo_k - _KELVIN:.2f} to "
-                f"{hi_k - _KELVIN:.2f} C; requested {t_min_c:g} to {t_max_c:g} C leaves nothing")
+                f"{hi_k - _KELVIN:.2f} C; requested {t_min_c:g} to {t_max_c:g} C leaves nothing"
+            )
         n = math.ceil((hi_c - lo_c) / step_k - 1e-9) + 1
         t_c = np.linspace(lo_c, hi_c, max(n, 2))
         t_k = t_c + _KELVIN
@@ -149,8 +151,9 @@ class CoolantTable:
             density_kg_per_m3=_readonly(rho),
             cp_j_per_kg_k=_readonly(cp),
             viscosity_pa_s=_readonly(mu),
-            volumetric_heat_capacity_j_per_m3_k=_readonly([r * c for r, c in zip(rho, cp,
-                                                                                   strict=True)]),
+            volumetric_heat_capacity_j_per_m3_k=_readonly(
+                [r * c for r, c in zip(rho, cp, strict=True)]
+            ),
         )
 
     @property
@@ -200,13 +203,16 @@ class CoolantTable:
 _ARRAYS = tuple(f.name for f in fields(CoolantTable) if f.name not in ("fluid", "pressure_kpa"))
 
 
-def _cache_file(fluid: str, pressure_kpa: float, t_min_c: float, t_max_c: float,
-                step_k: float) -> Path | None:
+def _cache_file(
+    fluid: str, pressure_kpa: float, t_min_c: float, t_max_c: float, step_k: float
+) -> Path | None:
     version = _coolprop_version()
     if _cache_dir is None or version is None or fluid not in _COOLPROP_NAMES:
         return None
-    return _cache_dir / (f"coolant-v{_CACHE_FORMAT}-{fluid}-{pressure_kpa!r}kPa-"
-                         f"{t_min_c!r}-{t_max_c!r}C-{step_k!r}K-CoolProp{version}.npz")
+    return _cache_dir / (
+        f"coolant-v{_CACHE_FORMAT}-{fluid}-{pressure_kpa!r}kPa-"
+        f"{t_min_c!r}-{t_max_c!r}C-{step_k!r}K-CoolProp{version}.npz"
+    )
 
 
 def _read_cached(path: Path, fluid: str, pressure_kpa: float) -> CoolantTable | None:
@@ -221,8 +227,12 @@ def _read_cached(path: Path, fluid: str, pressure_kpa: float) -> CoolantTable | 
         log.warning("coolant table cache %s is unreadable (%s); building it again", path, exc)
         return None
     t_c = arrays["t_c"]
-    if (t_c.ndim != 1 or t_c.size < 2 or np.any(np.diff(t_c) <= 0)
-            or any(a.shape != t_c.shape or not np.all(np.isfinite(a)) for a in arrays.values())):
+    if (
+        t_c.ndim != 1
+        or t_c.size < 2
+        or np.any(np.diff(t_c) <= 0)
+        or any(a.shape != t_c.shape or not np.all(np.isfinite(a)) for a in arrays.values())
+    ):
         log.warning("coolant table cache %s is not a valid table; building it again", path)
         return None
     for a in arrays.values():

@@ -82,12 +82,18 @@ AIR_CP_J_PER_KG_K = 1006.0
 class Simulation(SiteEvents):
     """The whole site, advanced in fixed steps of ``dt_s``; deterministic for a seed."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, dt_s: float = 1.0,
-                 site: Site | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | None = None,
+        dt_s: float = 1.0,
+        site: Site | None = None,
+    ):
         """``site``: the scenario's ``Site`` when the caller has built it already."""
         if not dt_in_range(dt_s):
-            raise ValueError(f"dt_s must lie in {DT_RANGE_S[0]:g} .. {DT_RANGE_S[1]:g} s, "
-                             f"got {dt_s}")
+            raise ValueError(
+                f"dt_s must lie in {DT_RANGE_S[0]:g} .. {DT_RANGE_S[1]:g} s, got {dt_s}"
+            )
         self.scenario = scenario
         self.seed = scenario.scenario.seed if seed is None else seed
         self.dt_s = float(dt_s)
@@ -97,8 +103,13 @@ class Simulation(SiteEvents):
         self.reset()
 
     @classmethod
-    def from_scenario(cls, scenario: Scenario, seed: int | None = None,
-                      dt_s: float = 1.0, site: Site | None = None) -> Simulation:
+    def from_scenario(
+        cls,
+        scenario: Scenario,
+        seed: int | None = None,
+        dt_s: float = 1.0,
+        site: Site | None = None,
+    ) -> Simulation:
         return cls(scenario, seed=seed, dt_s=dt_s, site=site)
 
     @property
@@ -124,8 +135,9 @@ class Simulation(SiteEvents):
         def per_cdu(values: list[float]) -> np.ndarray:
             return np.asarray(values, dtype=float)[topo.cdu_type]
 
-        design_total_lpm = np.bincount(topo.rack_cdu, weights=r.design_flow_lpm,
-                                       minlength=topo.cdu_count)
+        design_total_lpm = np.bincount(
+            topo.rack_cdu, weights=r.design_flow_lpm, minlength=topo.cdu_count
+        )
         shutoff = per_cdu([c.pump_shutoff_head_kpa for c in cdu_types])
         design_head = per_cdu([c.pump_design_head_kpa for c in cdu_types])
         design_flow = per_cdu([c.pump_design_flow_lpm for c in cdu_types])
@@ -140,14 +152,18 @@ class Simulation(SiteEvents):
             hx_k_kpa_per_lpm2=per_cdu([c.hx_pressure_drop_kpa for c in cdu_types])
             / np.maximum(design_total_lpm, 1e-9) ** 2,
             capacity_j_per_k=per_cdu([c.secondary_volume_l / 1000.0 for c in cdu_types])
-            * tcs_rho * tcs_cp,
+            * tcs_rho
+            * tcs_cp,
             supply_setpoint_c=per_cdu([c.supply_setpoint_c for c in cdu_types]),
             dp_setpoint_kpa=per_cdu([c.dp_setpoint_kpa for c in cdu_types]),
             facility_design_flow_kg_per_s=per_cdu([c.facility_design_flow_lpm for c in cdu_types])
-            / 60000.0 * fw_rho,
+            / 60000.0
+            * fw_rho,
             branch_conductance_sum=np.bincount(
-                topo.rack_cdu, weights=1.0 / np.sqrt(r.branch_k_kpa_per_lpm2),
-                minlength=topo.cdu_count),
+                topo.rack_cdu,
+                weights=1.0 / np.sqrt(r.branch_k_kpa_per_lpm2),
+                minlength=topo.cdu_count,
+            ),
         )
         self.rack_inv_sqrt_k = 1.0 / np.sqrt(r.branch_k_kpa_per_lpm2)
         self.rack_idle_w = r.gpus * r.gpu_idle_w
@@ -165,23 +181,31 @@ class Simulation(SiteEvents):
         # over the step: weights of the two in the junction's exact end temperature
         self.junction_from_end = 1.0 - self.junction_tau_s * relax / self.dt_s
         self.junction_from_start = relax - self.junction_from_end
-        self.rack_chip_conductance_w_per_k = (self.rack_junction_capacity_j_per_k
-                                              * self.junction_from_end / self.dt_s)
+        self.rack_chip_conductance_w_per_k = (
+            self.rack_junction_capacity_j_per_k * self.junction_from_end / self.dt_s
+        )
         self.rack_capacity_per_s = r.coolant_capacity_j_per_k / self.dt_s
         self.loop_params = CduLoopParams(
             shutoff_head_kpa=self.cdus.shutoff_head_kpa,
             curve_a_kpa_per_lpm2=self.cdus.curve_a_kpa_per_lpm2,
             series_k_kpa_per_lpm2=self.cdus.hx_k_kpa_per_lpm2,
-            pump_efficiency=self.cdus.pump_efficiency)
+            pump_efficiency=self.cdus.pump_efficiency,
+        )
         self._loop = LoopSolution.empty(topo.cdu_count)
 
         halls = s.halls
         self.hall_air_capacity_j_per_k = np.array(
-            [h.air_volume_m3 * AIR_DENSITY_KG_PER_M3 * AIR_CP_J_PER_KG_K for h in halls])
+            [h.air_volume_m3 * AIR_DENSITY_KG_PER_M3 * AIR_CP_J_PER_KG_K for h in halls]
+        )
         chillers = s.heat_rejection.chillers
         self.crah_design_conductance_w_per_k = np.array(
-            [h.crah_capacity_kw * 1000.0 / max(h.room_setpoint_c - chillers.chilled_water_supply_c,
-                                                1.0) for h in halls])
+            [
+                h.crah_capacity_kw
+                * 1000.0
+                / max(h.room_setpoint_c - chillers.chilled_water_supply_c, 1.0)
+                for h in halls
+            ]
+        )
         self.crah_fan_w = np.array([h.crah_fan_power_kw * 1000.0 for h in halls])
         self.room_setpoint_c = np.array([h.room_setpoint_c for h in halls])
 
@@ -192,15 +216,22 @@ class Simulation(SiteEvents):
         self.chw_capacity_j_per_k = chillers.chilled_water_volume_m3 * fw_rho * fw_cp
 
         hr = s.heat_rejection
-        self.dry_cooler_conductance_w_per_k = (hr.dry_coolers.count * hr.dry_coolers.capacity_kw
-                                               * 1000.0 / hr.dry_coolers.design_approach_k)
+        self.dry_cooler_conductance_w_per_k = (
+            hr.dry_coolers.count
+            * hr.dry_coolers.capacity_kw
+            * 1000.0
+            / hr.dry_coolers.design_approach_k
+        )
         self.dry_cooler_fan_w = hr.dry_coolers.count * hr.dry_coolers.fan_power_kw * 1000.0
-        self.tower_conductance_w_per_k = (hr.cooling_towers.count * hr.cooling_towers.capacity_kw
-                                          * 1000.0 / hr.cooling_towers.design_approach_k)
+        self.tower_conductance_w_per_k = (
+            hr.cooling_towers.count
+            * hr.cooling_towers.capacity_kw
+            * 1000.0
+            / hr.cooling_towers.design_approach_k
+        )
         self.chillers = ChillerPlant(chillers)
         # the economizer's dry coolers draw the facility dry coolers' fan power per kW
-        self.economizer_fan_w_per_w = (hr.dry_coolers.fan_power_kw
-                                       / hr.dry_coolers.capacity_kw)
+        self.economizer_fan_w_per_w = hr.dry_coolers.fan_power_kw / hr.dry_coolers.capacity_kw
         self.chiller_spec, self.facility_water_spec = chillers, fw  # frozen models
         self.chiller_count = chillers.count
         self.chilled_water_setpoint_c = chillers.chilled_water_supply_c
@@ -229,10 +260,12 @@ class Simulation(SiteEvents):
         # racks listed CDU by CDU (as the built-in sites are): a CDU's value reaches its
         # racks by repetition, cheaper than a gather
         self._racks_by_cdu = bool(np.all(np.diff(topo.rack_cdu) >= 0))
-        rack_volume_l = np.asarray([s.rack_types[n].coolant_volume_l
-                                    for n in topo.rack_type_names])[topo.rack_type]
+        rack_volume_l = np.asarray(
+            [s.rack_types[n].coolant_volume_l for n in topo.rack_type_names]
+        )[topo.rack_type]
         self.cdu_inventory_l = per_cdu([c.secondary_volume_l for c in cdu_types]) + np.bincount(
-            topo.rack_cdu, weights=rack_volume_l, minlength=topo.cdu_count)
+            topo.rack_cdu, weights=rack_volume_l, minlength=topo.cdu_count
+        )
         self.rack_index = {name: i for i, name in enumerate(self.rack_names)}
         self.cell_index = {c.name: k for k, c in enumerate(s.workcells)}
         self.cell_names = np.array([c.name for c in s.workcells], dtype=object)
@@ -296,8 +329,9 @@ class Simulation(SiteEvents):
             rack_liquid_isolated=np.zeros(n, dtype=bool),
             rack_electrical_isolated=np.zeros(n, dtype=bool),
         )
-        self.loop_params = replace(self.loop_params,
-                                   series_k_kpa_per_lpm2=self.cdus.hx_k_kpa_per_lpm2)
+        self.loop_params = replace(
+            self.loop_params, series_k_kpa_per_lpm2=self.cdus.hx_k_kpa_per_lpm2
+        )
         self.workload = WorkloadModel.build(s, topo, self.seed)
         self._curtail_levers = curtail_levers(self.workload, n)
         dr = s.demand_response
@@ -309,8 +343,11 @@ class Simulation(SiteEvents):
         self.power_chain.reset()
         self.robots.reset()
         shelf = s.power.shelf_storage
-        self.shelf_storage = None if shelf is None else ShelfStorage.of(
-            shelf.j_per_gpu, r.gpus, shelf.time_constant_s, shelf.efficiency)
+        self.shelf_storage = (
+            None
+            if shelf is None
+            else ShelfStorage.of(shelf.j_per_gpu, r.gpus, shelf.time_constant_s, shelf.efficiency)
+        )
         self._next_event = 0
         self._pending_hall_w = np.zeros(h)
         self._pending_j = 0.0
@@ -324,8 +361,9 @@ class Simulation(SiteEvents):
         self._pump_slope = np.full(m, np.nan)
         self._crah_slope = np.full(h, np.nan)
         self._fan_slope = np.full(1, np.nan)
-        self.ledger_state = Ledger(stored_start_j=self.stored_energy_j(),
-                                   battery_start_j=self.battery_energy_j())
+        self.ledger_state = Ledger(
+            stored_start_j=self.stored_energy_j(), battery_start_j=self.battery_energy_j()
+        )
         self._site = np.zeros(len(SITE_COLUMNS))
         self._outputs: StepOutputs | None = None
 
@@ -333,8 +371,7 @@ class Simulation(SiteEvents):
         """Electrical energy held in the BESS, the UPS batteries, the robots' batteries and
         the power shelves' stores."""
         shelves_j = 0.0 if self.shelf_storage is None else self.shelf_storage.energy_j()
-        return (self.power_chain.battery_energy_j() + self.robots.battery_energy_j()
-                + shelves_j)
+        return self.power_chain.battery_energy_j() + self.robots.battery_energy_j() + shelves_j
 
     def stored_energy_j(self) -> float:
         """Thermal energy above 0 C in chips, rack coolant, CDUs, hall air and plant water."""
@@ -362,8 +399,10 @@ class Simulation(SiteEvents):
         self._apply_due_events(t0)
         dry_bulb_c, wet_bulb_c = self.weather.at(t0 + 0.5 * dt)
         dry_bulb_c += sum(offset for start, end, offset in st.heatwaves if start <= t0 < end)
-        wet_bulb_c = min(wet_bulb_c + sum(
-            offset for start, end, offset in st.heatwaves if start <= t0 < end), dry_bulb_c)
+        wet_bulb_c = min(
+            wet_bulb_c + sum(offset for start, end, offset in st.heatwaves if start <= t0 < end),
+            dry_bulb_c,
+        )
 
         # --- workload and GPU power -------------------------------------------------
         util = self.workload.utilization(t0, dt, self._util)
@@ -375,8 +414,9 @@ class Simulation(SiteEvents):
         due = self._operator_reset_at_s < t0 + dt
         if due.any():
             st.tripped[due] = False
-            restart_share = np.where(due, np.minimum(
-                (t0 + dt - self._operator_reset_at_s) / dt, 1.0), 1.0)
+            restart_share = np.where(
+                due, np.minimum((t0 + dt - self._operator_reset_at_s) / dt, 1.0), 1.0
+            )
             self._operator_reset_at_s[due] = np.inf
         online = ~(st.tripped | st.rack_electrical_isolated)  # isolated: its breakers open
         live: np.ndarray = online
@@ -395,10 +435,18 @@ class Simulation(SiteEvents):
         if st.smoothing_enabled:
             # NVML power smoothing: ramp limits per GPU on the step's mean (the offset
             # moves both levels of a swing) and a floor while the job runs
-            ramp_w = np.clip(demand_w, st.gpu_power_w - self.smoothing_down_w,
-                             st.gpu_power_w + self.smoothing_up_w) - demand_w
-        cap_w = np.maximum(np.minimum(st.power_cap_fraction, st.curtail_cap_fraction)
-                           * self.rack_tdp_w, self.rack_idle_w)
+            ramp_w = (
+                np.clip(
+                    demand_w,
+                    st.gpu_power_w - self.smoothing_down_w,
+                    st.gpu_power_w + self.smoothing_up_w,
+                )
+                - demand_w
+            )
+        cap_w = np.maximum(
+            np.minimum(st.power_cap_fraction, st.curtail_cap_fraction) * self.rack_tdp_w,
+            self.rack_idle_w,
+        )
         held = (1.0 - self.throttle_power_cut * st.throttled) * live
 
         def gpu_power_w(level: np.ndarray) -> np.ndarray:
@@ -426,8 +474,9 @@ class Simulation(SiteEvents):
         # without power for the cooling (an outage the backup sources cannot carry) the CDU
         # and facility pumps, CRAH and dry-cooler fans and chillers stop
         cooling_on = self.power_chain.auxiliaries_powered
-        running = np.where(st.cdu_online & cooling_on,
-                           np.minimum(st.pumps_available, c.pumps_required), 0)
+        running = np.where(
+            st.cdu_online & cooling_on, np.minimum(st.pumps_available, c.pumps_required), 0
+        )
         # the pumps' differential-pressure PI solved at the step's end: the branch
         # pressure goes with the speed squared (pumps short of coolant at their suction,
         # air and cavitation, make less head)
@@ -435,16 +484,24 @@ class Simulation(SiteEvents):
         dp_at_rated_kpa = branch_dp_per_speed2_kpa(self.loop_params, running, g_sum)
         dp_at_rated_kpa *= st.suction**2
         st.pump_speed, st.pump_integral, _ = pi_implicit(
-            lambda speed: c.dp_setpoint_kpa - dp_at_rated_kpa * speed**2, st.pump_integral,
-            dt, kp=PUMP_KP_PER_KPA, ti_s=PUMP_TI_S, out_min=c.min_speed, out_max=1.0,
-            guess=st.pump_speed, error_slope=self._pump_slope)
+            lambda speed: c.dp_setpoint_kpa - dp_at_rated_kpa * speed**2,
+            st.pump_integral,
+            dt,
+            kp=PUMP_KP_PER_KPA,
+            ti_s=PUMP_TI_S,
+            out_min=c.min_speed,
+            out_max=1.0,
+            guess=st.pump_speed,
+            error_slope=self._pump_slope,
+        )
         manual = ~np.isnan(st.pump_manual_speed)
         if manual.any():
             # a fixed speed overrides the loop; the integral follows it for a bumpless return
             st.pump_speed[manual] = st.pump_manual_speed[manual]
             st.pump_integral[manual] = st.pump_manual_speed[manual]
-        loop = solve_loops(self.loop_params, st.pump_speed * st.suction, running, g_sum,
-                           out=self._loop)
+        loop = solve_loops(
+            self.loop_params, st.pump_speed * st.suction, running, g_sum, out=self._loop
+        )
         rack_flow_lpm = branch_flow_lpm(rack_g, topo.rack_cdu, loop.branch_dp_kpa)
 
         # --- chips, rack coolant, CDU secondary and its valve: one coupled implicit solve ---
@@ -458,7 +515,8 @@ class Simulation(SiteEvents):
         brackets: list[tuple[np.ndarray, ...]] | None = None
         for crossing_pass in range(MAX_CROSSING_PASSES):
             rack_base, rack_gain, carried_base, carried_gain = self._rack_response(
-                chips, other_liquid_w, rack_rate)
+                chips, other_liquid_w, rack_rate
+            )
             cdu = CduLoop(self, carried_base, carried_gain, loop.pump_power_w, hot_rate)
             if not crossing_pass:
                 # the valves act on the step's first solve; a trip located inside the
@@ -467,25 +525,38 @@ class Simulation(SiteEvents):
                     return cdu.supply_c(v * cold_per_valve, fw_start_c) - st.supply_setpoint_c
 
                 valve, valve_integral, _ = pi_implicit(
-                    supply_error_k, st.valve_integral, dt, kp=VALVE_KP_PER_K, ti_s=VALVE_TI_S,
-                    out_min=VALVE_MIN, out_max=1.0, guess=st.valve,
-                    error_slope=self._valve_slope)
+                    supply_error_k,
+                    st.valve_integral,
+                    dt,
+                    kp=VALVE_KP_PER_K,
+                    ti_s=VALVE_TI_S,
+                    out_min=VALVE_MIN,
+                    out_max=1.0,
+                    guess=st.valve,
+                    error_slope=self._valve_slope,
+                )
                 if st.valve_stuck.any():  # the controller winds on; the valve does not follow
                     valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
             cdu_offset_c, cdu_slope = cdu.return_affine(valve * cold_per_valve)
             supply_c = cdu.supply_from(cdu_offset_c, cdu_slope, fw_start_c)
             if crossing_pass == MAX_CROSSING_PASSES - 1:
                 break
-            located = chips.located(self, rack_base + rack_gain * self.at_racks(supply_c),
-                                    online)
+            located = chips.located(self, rack_base + rack_gain * self.at_racks(supply_c), online)
             if located is None:
                 break
             if brackets is None:
-                brackets = [(np.zeros_like(per_gpu_w), np.full_like(per_gpu_w, dt),
-                             np.full_like(per_gpu_w, np.nan), np.full_like(per_gpu_w, np.nan))
-                            for _ in range(2)]
-            chips = located.bracketed(chips, brackets,
-                                      last=crossing_pass == MAX_CROSSING_PASSES - 2)
+                brackets = [
+                    (
+                        np.zeros_like(per_gpu_w),
+                        np.full_like(per_gpu_w, dt),
+                        np.full_like(per_gpu_w, np.nan),
+                        np.full_like(per_gpu_w, np.nan),
+                    )
+                    for _ in range(2)
+                ]
+            chips = located.bracketed(
+                chips, brackets, last=crossing_pass == MAX_CROSSING_PASSES - 2
+            )
         st.valve, st.valve_integral = valve, valve_integral
 
         # --- rack power through the PSUs, with what the chips drew until a trip ------------
@@ -500,21 +571,21 @@ class Simulation(SiteEvents):
             other_w = other_w * chips.online_share
             other_liquid_w = other_liquid_w * chips.online_share
             st.gpu_power_w = np.where(chips.tripped_in_step, 0.0, gpu_w)
-            delivered = np.clip((gpu_w - self.rack_idle_w * chips.online_share * live)
-                                / asked,
-                                0.0, 1.0)
+            delivered = np.clip(
+                (gpu_w - self.rack_idle_w * chips.online_share * live) / asked, 0.0, 1.0
+            )
         delivered *= online
         rack_tokens = self.rack_full_tokens * util * delivered
         rack_levels_w: tuple[np.ndarray, np.ndarray] | None = None
         if swing:
             # what the chips drew until a trip scales both levels alike
-            kept = np.divide(chips.mean_w, per_gpu_w, out=np.zeros_like(gpu_w),
-                             where=per_gpu_w > 0)
+            kept = np.divide(chips.mean_w, per_gpu_w, out=np.zeros_like(gpu_w), where=per_gpu_w > 0)
             if not chips.steady:
                 other_high_w = other_high_w * chips.online_share
                 other_low_w = other_low_w * chips.online_share
             rack_in_w, high_w, low_w = self.power_chain.rack_input_levels_w(
-                gpu_high_w * kept + other_high_w, gpu_low_w * kept + other_low_w, share)
+                gpu_high_w * kept + other_high_w, gpu_low_w * kept + other_low_w, share
+            )
             rack_levels_w = (high_w, low_w)
         elif chips.steady or partly_live:
             rack_in_w = self.power_chain.rack_input_w(gpu_w + other_w)
@@ -525,23 +596,28 @@ class Simulation(SiteEvents):
             # load that ran, not of the step's mean (at dt = 300 s the mean of a rack
             # that ran a fifth of the step sits at the bottom of the UPS curve)
             tripped_share = np.where(chips.tripped_in_step, chips.online_share, 1.0)
-            running_in_w = self.power_chain.rack_input_w(np.divide(
-                gpu_w + other_w, tripped_share, out=np.zeros_like(gpu_w),
-                where=tripped_share > 0))
+            running_in_w = self.power_chain.rack_input_w(
+                np.divide(
+                    gpu_w + other_w,
+                    tripped_share,
+                    out=np.zeros_like(gpu_w),
+                    where=tripped_share > 0,
+                )
+            )
             rack_in_w = running_in_w * tripped_share
-            rack_levels_w = (running_in_w,
-                             np.where(chips.tripped_in_step, 0.0, running_in_w))
+            rack_levels_w = (running_in_w, np.where(chips.tripped_in_step, 0.0, running_in_w))
         if partly_live:
             # a rack whose UPS drops it (or the operators power on) inside the step draws
             # through its PSUs at its load while it runs, not at the step's mean
-            running_w = np.divide(gpu_w + other_w, live, out=np.zeros_like(gpu_w),
-                                  where=live > 0)
-            rack_in_w = np.where(live > 0, live * self.power_chain.rack_input_w(running_w),
-                                 0.0)
+            running_w = np.divide(gpu_w + other_w, live, out=np.zeros_like(gpu_w), where=live > 0)
+            rack_in_w = np.where(live > 0, live * self.power_chain.rack_input_w(running_w), 0.0)
             if rack_levels_w is not None:
-                kept = np.divide(rack_in_w, rack_levels_w[0] * share + rack_levels_w[1]
-                                 * (1.0 - share), out=np.zeros_like(rack_in_w),
-                                 where=rack_in_w > 0)
+                kept = np.divide(
+                    rack_in_w,
+                    rack_levels_w[0] * share + rack_levels_w[1] * (1.0 - share),
+                    out=np.zeros_like(rack_in_w),
+                    where=rack_in_w > 0,
+                )
                 rack_levels_w = (rack_levels_w[0] * kept, rack_levels_w[1] * kept)
         air_w = rack_in_w - gpu_w - other_liquid_w  # fans, boards, PSU losses
         if self.shelf_storage is not None:
@@ -555,8 +631,9 @@ class Simulation(SiteEvents):
         # the busway and UPS losses of this step's load; the transformers' losses and the
         # robots' heat of the previous step (held as pending heat, with what the load
         # flow found beyond the losses taken here)
-        hall_air_in_w: np.ndarray = np.bincount(topo.rack_hall, weights=air_w,
-                                                minlength=self.hall_count)
+        hall_air_in_w: np.ndarray = np.bincount(
+            topo.rack_hall, weights=air_w, minlength=self.hall_count
+        )
         room_loss_w = self.power_chain.hall_room_loss_w(rack_in_w, rack_levels_w)
         hall_air_in_w += room_loss_w
         hall_air_in_w += self._pending_hall_w
@@ -566,64 +643,113 @@ class Simulation(SiteEvents):
         stop_s = chips.trip_s if not chips.steady else None
         if dark_s is not None:
             stop_s = dark_s if stop_s is None else np.minimum(stop_s, dark_s)
-        air_profile = (None if stop_s is None
-                       else StoppingHeat(topo.rack_hall, air_w, stop_s, dt, self.hall_count))
+        air_profile = (
+            None
+            if stop_s is None
+            else StoppingHeat(topo.rack_hall, air_w, stop_s, dt, self.hall_count)
+        )
 
         def hall_air_c(speed: np.ndarray) -> np.ndarray:
             heat_w = hall_air_in_w + crah_fan_full_w * speed**3
             if air_profile is not None:
                 heat_w = heat_w + air_profile.end_equivalent_w(
-                    crah_conductance * speed / self.hall_air_capacity_j_per_k)
-            return relax_node(st.hall_air_c, self.hall_air_capacity_j_per_k,
-                              crah_conductance * speed, chilled_start_c, heat_w, dt)[0]
+                    crah_conductance * speed / self.hall_air_capacity_j_per_k
+                )
+            return relax_node(
+                st.hall_air_c,
+                self.hall_air_capacity_j_per_k,
+                crah_conductance * speed,
+                chilled_start_c,
+                heat_w,
+                dt,
+            )[0]
 
         st.crah_speed, st.crah_integral, _ = pi_implicit(
-            lambda speed: hall_air_c(speed) - self.room_setpoint_c, st.crah_integral, dt,
-            kp=CRAH_KP_PER_K, ti_s=CRAH_TI_S, out_min=CRAH_MIN_SPEED, out_max=1.0,
-            guess=st.crah_speed, error_slope=self._crah_slope)
+            lambda speed: hall_air_c(speed) - self.room_setpoint_c,
+            st.crah_integral,
+            dt,
+            kp=CRAH_KP_PER_K,
+            ti_s=CRAH_TI_S,
+            out_min=CRAH_MIN_SPEED,
+            out_max=1.0,
+            guess=st.crah_speed,
+            error_slope=self._crah_slope,
+        )
         crah_fan_w = crah_fan_full_w * st.crah_speed**3
         hall_air_start_c = st.hall_air_c
         st.hall_air_c = hall_air_c(st.crah_speed)
         # what the CRAHs took: the residual of the heat that came in (the step's mean)
-        crah_duty_w = hall_air_in_w + crah_fan_w - self.hall_air_capacity_j_per_k * (
-            st.hall_air_c - hall_air_start_c) / dt
+        crah_duty_w = (
+            hall_air_in_w
+            + crah_fan_w
+            - self.hall_air_capacity_j_per_k * (st.hall_air_c - hall_air_start_c) / dt
+        )
 
         # --- chilled water: the economizer's share first, chillers the rest ---------------
         chw_set = self.chilled_water_setpoint_c
         units = st.chillers_in_service * cooling_on
         chw_unit_w = self.chillers.unit_capacity_at(chw_set, dry_bulb_c)
         crah_w = float(crah_duty_w.sum())
-        chw_wanted_w, _ = ideal_removal(st.chilled_c[0], self.chw_capacity_j_per_k, crah_w,
-                                         chw_set, np.inf, dt)
-        economizer_w = (economizer_share(self.chiller_spec, dry_bulb_c) * chw_wanted_w
-                        * cooling_on)
+        chw_wanted_w, _ = ideal_removal(
+            st.chilled_c[0], self.chw_capacity_j_per_k, crah_w, chw_set, np.inf, dt
+        )
+        economizer_w = economizer_share(self.chiller_spec, dry_bulb_c) * chw_wanted_w * cooling_on
         chw_duty_w, st.chilled_c[0] = ideal_removal(
-            chilled_start_c, self.chw_capacity_j_per_k, crah_w - economizer_w, chw_set,
-            units * chw_unit_w, dt)
+            chilled_start_c,
+            self.chw_capacity_j_per_k,
+            crah_w - economizer_w,
+            chw_set,
+            units * chw_unit_w,
+            dt,
+        )
         economizer_fan_w = economizer_w * self.economizer_fan_w_per_w
 
         # --- facility water: CDU exchangers in, free cooling and chiller trim out ----------
         fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s)) * cooling_on
-        fw_pump_w = facility_pump_power_w(self.facility_water_spec,
-                                          fw_flow / self.fw_design_flow_kg_per_s)
+        fw_pump_w = facility_pump_power_w(
+            self.facility_water_spec, fw_flow / self.fw_design_flow_kg_per_s
+        )
         # units whose fans failed pass next to nothing (natural convection neglected)
         dry_share = st.dry_coolers_in_service / max(self.dry_cooler_count, 1)
-        g_dry_full = (self.dry_cooler_conductance_w_per_k * dry_share
-                      if fw_start_c > dry_bulb_c and cooling_on else 0.0)
-        g_tower_full = (self.tower_conductance_w_per_k
-                        if fw_start_c > wet_bulb_c and cooling_on else 0.0)
+        g_dry_full = (
+            self.dry_cooler_conductance_w_per_k * dry_share
+            if fw_start_c > dry_bulb_c and cooling_on
+            else 0.0
+        )
+        g_tower_full = (
+            self.tower_conductance_w_per_k if fw_start_c > wet_bulb_c and cooling_on else 0.0
+        )
         fw_set = self.facility_setpoint_c
         # the units the chilled water leaves trim the facility water
-        trim_capacity_w = (max(units - chw_duty_w / chw_unit_w, 0.0)
-                           * self.chillers.unit_capacity_at(fw_set, dry_bulb_c))
-        plant = FacilityWater(self.fw_capacity_j_per_k, fw_start_c, dt,
-                               cdu.exchanger_g, cdu_offset_c, cdu_slope, fw_pump_w,
-                               g_dry_full, dry_bulb_c, g_tower_full, wet_bulb_c,
-                               fw_set + TRIM_DEADBAND_K, trim_capacity_w)
+        trim_capacity_w = max(
+            units - chw_duty_w / chw_unit_w, 0.0
+        ) * self.chillers.unit_capacity_at(fw_set, dry_bulb_c)
+        plant = FacilityWater(
+            self.fw_capacity_j_per_k,
+            fw_start_c,
+            dt,
+            cdu.exchanger_g,
+            cdu_offset_c,
+            cdu_slope,
+            fw_pump_w,
+            g_dry_full,
+            dry_bulb_c,
+            g_tower_full,
+            wet_bulb_c,
+            fw_set + TRIM_DEADBAND_K,
+            trim_capacity_w,
+        )
         x, st.rejection_integral, _ = pi_implicit_scalar(
-            lambda fan: plant.after_trim_c(fan) - fw_set, st.rejection_integral, dt,
-            kp=FREE_COOLING_KP_PER_K, ti_s=FREE_COOLING_TI_S, out_min=0.0, out_max=1.0,
-            guess=st.rejection_fraction, error_slope=self._fan_slope)
+            lambda fan: plant.after_trim_c(fan) - fw_set,
+            st.rejection_integral,
+            dt,
+            kp=FREE_COOLING_KP_PER_K,
+            ti_s=FREE_COOLING_TI_S,
+            out_min=0.0,
+            out_max=1.0,
+            guess=st.rejection_fraction,
+            error_slope=self._fan_slope,
+        )
         st.rejection_fraction = x
         fw_end_c, trim_w = plant.trimmed(x)
         g_dry, g_tower = g_dry_full * x, g_tower_full * x
@@ -636,13 +762,12 @@ class Simulation(SiteEvents):
         rack_start_c = st.rack_coolant_c
         st.rack_coolant_c = rack_base + rack_gain * supply_at_rack
         junction_start_c = st.junction_c
-        st.junction_c = chips.junction_end_c(self, st.junction_c, rack_start_c,
-                                             st.rack_coolant_c)
-        chip_out_w = (chips.mean_w - r.junction_capacity_j_per_k
-                      * (st.junction_c - junction_start_c) / dt) * r.gpus
+        st.junction_c = chips.junction_end_c(self, st.junction_c, rack_start_c, st.rack_coolant_c)
+        chip_out_w = (
+            chips.mean_w - r.junction_capacity_j_per_k * (st.junction_c - junction_start_c) / dt
+        ) * r.gpus
         liquid_w = other_liquid_w + chip_out_w
-        carried_w = liquid_w - r.coolant_capacity_j_per_k * (st.rack_coolant_c
-                                                             - rack_start_c) / dt
+        carried_w = liquid_w - r.coolant_capacity_j_per_k * (st.rack_coolant_c - rack_start_c) / dt
         cdu_heat_w = np.bincount(topo.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
         cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
         hx_duty_w = cdu_heat_w - c.capacity_j_per_k * (st.cdu_coolant_c - cdu.start_c) / dt
@@ -655,29 +780,36 @@ class Simulation(SiteEvents):
 
         # --- throttling and trips: located inside the step above, kept at its end ---------
         st.throttled = (st.junction_c >= r.throttle_c) | (
-            (st.throttled | chips.throttled_in_step) & (st.junction_c > r.release_c))
+            (st.throttled | chips.throttled_in_step) & (st.junction_c > r.release_c)
+        )
         # a rack whose coolant alone lifts it past its limit after the last located pass
         overheated = chips.tripped_in_step | (online & (st.junction_c >= r.critical_c))
         st.throttled &= ~overheated
         newly_overheated = overheated & ~st.tripped  # these get a service robot
         st.tripped = st.tripped | overheated
-        dry_fan_w = (self.dry_cooler_fan_w * dry_share
-                     * staged_fan_power(x, self.dry_cooler_min_speed) if g_dry else 0.0)
+        dry_fan_w = (
+            self.dry_cooler_fan_w * dry_share * staged_fan_power(x, self.dry_cooler_min_speed)
+            if g_dry
+            else 0.0
+        )
         tower_fan_w = self.tower_fan_w_per_w * tower_w
         chw_chillers = self.chillers.duty(chw_duty_w, chw_set, dry_bulb_c)
         trim_chillers = self.chillers.duty(trim_w, fw_set, dry_bulb_c)
         chiller_w = chw_chillers.power_w + trim_chillers.power_w
-        chillers_running = min(chw_chillers.units_running + trim_chillers.units_running,
-                               st.chillers_in_service)
+        chillers_running = min(
+            chw_chillers.units_running + trim_chillers.units_running, st.chillers_in_service
+        )
 
         # --- power chain, batteries, generators ----------------------------------------
-        cdu_pump_by_hall = np.bincount(self.hall_of_cdu, weights=loop.pump_power_w,
-                                       minlength=self.hall_count)
+        cdu_pump_by_hall = np.bincount(
+            self.hall_of_cdu, weights=loop.pump_power_w, minlength=self.hall_count
+        )
         hall_mech_w = cdu_pump_by_hall + crah_fan_w
         plant_w = fw_pump_w + dry_fan_w + tower_fan_w + chiller_w + economizer_fan_w
         robot_w = self.robots.step(dt, delivered)
-        grid = self.power_chain.step(t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w,
-                                     rack_levels_w)
+        grid = self.power_chain.step(
+            t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w, rack_levels_w
+        )
         # repaired racks come back for the next step, whatever tripped them may again
         st.tripped[self.robots.repaired] = False
         if newly_overheated.any():
@@ -692,8 +824,9 @@ class Simulation(SiteEvents):
             unattended = tripped_now[~self.robots.awaiting_repair[tripped_now]]
             tripped_at_s = t0 + (dt if chips.steady else chips.trip_s[unattended])
             self._operator_reset_at_s[unattended] = tripped_at_s + self.operator_reset_s
-        self._pending_hall_w = (self.power_chain.losses.hall_indoor_w - room_loss_w
-                                + self.robots.hall_heat_w)
+        self._pending_hall_w = (
+            self.power_chain.losses.hall_indoor_w - room_loss_w + self.robots.hall_heat_w
+        )
         self._pending_j = float(self._pending_hall_w.sum()) * dt
         supplied_w = grid.grid_import_w + grid.bess_w  # what the site would import alone
         if self.power_chain.generator_dispatch_w is not None:
@@ -701,12 +834,23 @@ class Simulation(SiteEvents):
         if self._import_baseline_w is None:
             self._import_baseline_w = supplied_w
         self._import_baseline_w += (supplied_w - self._import_baseline_w) * -np.expm1(
-            -dt / DR_BASELINE_S)
+            -dt / DR_BASELINE_S
+        )
 
         # --- ledger: what left the site and what it cost ---------------------------------
-        rejected_w = (dry_w + tower_w + trim_w + chw_duty_w + economizer_w + chiller_w
-                      + dry_fan_w + tower_fan_w + economizer_fan_w + grid.outdoor_loss_w
-                      + self.robots.outdoor_heat_w)
+        rejected_w = (
+            dry_w
+            + tower_w
+            + trim_w
+            + chw_duty_w
+            + economizer_w
+            + chiller_w
+            + dry_fan_w
+            + tower_fan_w
+            + economizer_fan_w
+            + grid.outdoor_loss_w
+            + self.robots.outdoor_heat_w
+        )
         led = self.ledger_state
         led.energy_in_j += (grid.grid_import_w + grid.generator_w) * dt
         led.heat_rejected_j += rejected_w * dt
@@ -750,20 +894,33 @@ class Simulation(SiteEvents):
             "tokens_per_s": float(rack_tokens.sum()),
             "water_l_per_h": tower_w / 1e3 * self.tower_water_l_per_kwh,
             "cost_krw_per_h": grid.grid_import_w / 1e3 * self.tariff_krw_per_kwh[local_hour],
-            "co2_kg_per_h": (grid.grid_import_w * self.grid_carbon_kg_per_kwh
-                             + grid.generator_w * self.generator_carbon_kg_per_kwh) / 1e3,
-            "energy_closure_error": led.summary(
-                stored_j, self.battery_energy_j())["closure_error"],
+            "co2_kg_per_h": (
+                grid.grid_import_w * self.grid_carbon_kg_per_kwh
+                + grid.generator_w * self.generator_carbon_kg_per_kwh
+            )
+            / 1e3,
+            "energy_closure_error": led.summary(stored_j, self.battery_energy_j())["closure_error"],
         }
         site[:] = [values[name] for name, _ in SITE_COLUMNS]
         self._outputs = StepOutputs(
-            utilization=util, rack_in_w=rack_in_w, liquid_w=liquid_w, rack_tokens=rack_tokens,
-            rack_inlet_c=supply_at_rack, rack_flow_lpm=rack_flow_lpm, loop=loop,
-            hx_duty_w=hx_duty_w, pumps_running=running, powered=powered, dry_w=dry_w,
-            tower_w=tower_w, trim_w=trim_w, chw_duty_w=chw_duty_w,
+            utilization=util,
+            rack_in_w=rack_in_w,
+            liquid_w=liquid_w,
+            rack_tokens=rack_tokens,
+            rack_inlet_c=supply_at_rack,
+            rack_flow_lpm=rack_flow_lpm,
+            loop=loop,
+            hx_duty_w=hx_duty_w,
+            pumps_running=running,
+            powered=powered,
+            dry_w=dry_w,
+            tower_w=tower_w,
+            trim_w=trim_w,
+            chw_duty_w=chw_duty_w,
             chiller_cop=(chw_duty_w + trim_w) / chiller_w if chiller_w > 0 else np.nan,
             chillers_running=chillers_running,
-            fw_rise_k=fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0)
+            fw_rise_k=fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0,
+        )
 
     def at_racks(self, per_cdu: np.ndarray) -> np.ndarray:
         """A per-CDU array as per rack (each rack takes its CDU's value)."""
@@ -771,9 +928,9 @@ class Simulation(SiteEvents):
             return np.repeat(per_cdu, self.rack_count_per_cdu)
         return per_cdu[self.topology.rack_cdu]
 
-    def _rack_response(self, chips: ChipProfile, other_liquid_w: np.ndarray,
-                       rack_rate_w_per_k: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _rack_response(
+        self, chips: ChipProfile, other_liquid_w: np.ndarray, rack_rate_w_per_k: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each rack's coolant temperature at the step's end as ``base + gain * T_s``
         of its CDU's supply ``T_s`` at the end, and the heat it returns to the CDU as
         ``carried_base - carried_slope * T_s``.
@@ -787,15 +944,20 @@ class Simulation(SiteEvents):
         node at a long step)."""
         r, st = self.racks, self.state
         relaxed_w = chips.relaxed_w(self.junction_tau_s, self.junction_decay)
-        stored_w = ((self.junction_decay - 1.0) * st.junction_c
-                    + self.junction_from_start * st.rack_coolant_c
-                    + r.junction_resistance_k_per_w * relaxed_w)
+        stored_w = (
+            (self.junction_decay - 1.0) * st.junction_c
+            + self.junction_from_start * st.rack_coolant_c
+            + r.junction_resistance_k_per_w * relaxed_w
+        )
         stored_w *= r.junction_capacity_j_per_k / self.dt_s
         chip_heat_w = (chips.mean_w - stored_w) * r.gpus
         denominator = self.rack_capacity_per_s + self.rack_chip_conductance_w_per_k
         denominator = denominator + rack_rate_w_per_k
-        base = (self.rack_capacity_per_s * st.rack_coolant_c
-                + other_liquid_w * chips.online_share + chip_heat_w) / denominator
+        base = (
+            self.rack_capacity_per_s * st.rack_coolant_c
+            + other_liquid_w * chips.online_share
+            + chip_heat_w
+        ) / denominator
         gain = rack_rate_w_per_k / denominator
         return base, gain, rack_rate_w_per_k * base, rack_rate_w_per_k * (1.0 - gain)
 
@@ -824,8 +986,9 @@ class Simulation(SiteEvents):
         """Change one CDU's TCS supply temperature setpoint (the facility valve follows)."""
         low, high = SUPPLY_SETPOINT_RANGE_C
         if not low <= setpoint_c <= high:
-            raise ValueError(f"a TCS supply setpoint must lie in {low:g} .. {high:g} °C, "
-                             f"not {setpoint_c:g} °C")
+            raise ValueError(
+                f"a TCS supply setpoint must lie in {low:g} .. {high:g} °C, not {setpoint_c:g} °C"
+            )
         self.state.supply_setpoint_c[self._cdu_index(cdu)] = setpoint_c
 
     def set_cdu_pump_speed(self, cdu: int, speed: float | None) -> None:
@@ -837,8 +1000,7 @@ class Simulation(SiteEvents):
             return
         low = float(self.cdus.min_speed[i])
         if not low <= speed <= 1.0:
-            raise ValueError(f"a pump speed must lie in {low:g} .. 1 of rated speed, "
-                             f"not {speed:g}")
+            raise ValueError(f"a pump speed must lie in {low:g} .. 1 of rated speed, not {speed:g}")
         self.state.pump_manual_speed[i] = speed
 
     def set_rack_power_cap(self, racks: int | np.ndarray | None, fraction: float) -> None:
@@ -868,8 +1030,9 @@ class Simulation(SiteEvents):
             raise ValueError(f"no CDU number {cdu}; there are {self.topology.cdu_count}")
         return cdu
 
-    def set_rack_isolation(self, rack: int, *, liquid: bool | None = None,
-                           electrical: bool | None = None) -> None:
+    def set_rack_isolation(
+        self, rack: int, *, liquid: bool | None = None, electrical: bool | None = None
+    ) -> None:
         """Isolate one rack, or end its isolation, between two steps (None: leave as is).
         Liquid: its branch's isolation valves shut, no coolant flows through it (its chips
         heat, throttle and trip as the physics says; its CDU's pumps see one branch less).
@@ -888,8 +1051,9 @@ class Simulation(SiteEvents):
         if not shut.any():
             return self.rack_inv_sqrt_k, self.cdus.branch_conductance_sum
         rack_g = np.where(shut, 0.0, self.rack_inv_sqrt_k)
-        return rack_g, np.bincount(self.topology.rack_cdu, weights=rack_g,
-                                   minlength=self.topology.cdu_count)
+        return rack_g, np.bincount(
+            self.topology.rack_cdu, weights=rack_g, minlength=self.topology.cdu_count
+        )
 
     def reset_racks(self) -> int:
         """Bring tripped racks back online (an operator's reset); returns how many."""
@@ -901,8 +1065,14 @@ class Simulation(SiteEvents):
     def _last_grid_import_w(self) -> float:
         return float(self._site[_COLUMN["grid_import_kw"]]) * 1e3
 
-    def hold_import(self, target_w: float | None, *, suspend: bool = True,
-                    generators: bool = False, levers: int | None = None) -> None:
+    def hold_import(
+        self,
+        target_w: float | None,
+        *,
+        suspend: bool = True,
+        generators: bool = False,
+        levers: int | None = None,
+    ) -> None:
         """Hold the grid import at or below ``target_w`` from now until told otherwise
         (None: let go), with demand response's levers in their order (``curtail_levers``;
         ``suspend`` False leaves out holding training at a checkpoint, so only power caps
@@ -920,8 +1090,9 @@ class Simulation(SiteEvents):
         self.power_chain.set_demand_response(float(target_w))
 
     def _use_levers(self, *, suspend: bool, generators: bool) -> None:
-        self._curtail_levers = curtail_levers(self.workload, self.topology.rack_count,
-                                              suspend=suspend)
+        self._curtail_levers = curtail_levers(
+            self.workload, self.topology.rack_count, suspend=suspend
+        )
         self._dr_generators_now = generators
         self._lever_limit = None
 
@@ -985,9 +1156,11 @@ class Simulation(SiteEvents):
             if st.curtail_depth <= k:
                 break
             share = min(st.curtail_depth - k, 1.0)
-            np.minimum(st.curtail_cap_fraction, np.where(
-                racks, cap_from + (cap_to - cap_from) * share, 1.0),
-                out=st.curtail_cap_fraction)
+            np.minimum(
+                st.curtail_cap_fraction,
+                np.where(racks, cap_from + (cap_to - cap_from) * share, 1.0),
+                out=st.curtail_cap_fraction,
+            )
         if gen_w > 0:
             asked_w = max(st.curtail_depth - len(levers), 0.0) * gen_w
             self.power_chain.dispatch_generators(st.time_s, asked_w if asked_w > 0 else None)
@@ -1022,44 +1195,71 @@ class Simulation(SiteEvents):
         loop = out.loop
         site = {name: float(v) for (name, _), v in zip(SITE_COLUMNS, self._site, strict=True)}
         racks = frozen_fields(
-            RackState, utilization=out.utilization, power_kw=out.rack_in_w / 1e3,
-            gpu_temp_c=st.junction_c, inlet_temp_c=out.rack_inlet_c,
-            outlet_temp_c=st.rack_coolant_c, flow_lpm=out.rack_flow_lpm,
+            RackState,
+            utilization=out.utilization,
+            power_kw=out.rack_in_w / 1e3,
+            gpu_temp_c=st.junction_c,
+            inlet_temp_c=out.rack_inlet_c,
+            outlet_temp_c=st.rack_coolant_c,
+            flow_lpm=out.rack_flow_lpm,
             liquid_heat_kw=out.liquid_w / 1e3,
-            throttled=st.throttled & out.powered, tripped=st.tripped,
+            throttled=st.throttled & out.powered,
+            tripped=st.tripped,
             tokens_per_s=out.rack_tokens,
             power_cap_fraction=st.power_cap_fraction,
             liquid_isolated=st.rack_liquid_isolated,
-            electrical_isolated=st.rack_electrical_isolated)
+            electrical_isolated=st.rack_electrical_isolated,
+        )
         cdus = frozen_fields(
-            CduState, supply_c=st.cdu_supply_c, return_c=st.cdu_coolant_c,
-            flow_lpm=loop.flow_lpm, pump_speed=st.pump_speed, pumps_running=out.pumps_running,
-            dp_kpa=loop.branch_dp_kpa, duty_kw=out.hx_duty_w / 1e3,
-            facility_valve=st.valve, pump_power_kw=loop.pump_power_w / 1e3,
+            CduState,
+            supply_c=st.cdu_supply_c,
+            return_c=st.cdu_coolant_c,
+            flow_lpm=loop.flow_lpm,
+            pump_speed=st.pump_speed,
+            pumps_running=out.pumps_running,
+            dp_kpa=loop.branch_dp_kpa,
+            duty_kw=out.hx_duty_w / 1e3,
+            facility_valve=st.valve,
+            pump_power_kw=loop.pump_power_w / 1e3,
             supply_setpoint_c=st.supply_setpoint_c,
-            pump_manual=~np.isnan(st.pump_manual_speed), valve_stuck=st.valve_stuck,
-            leak_detected=st.leak_rate_lpm > 0, inventory_fraction=st.inventory_l
-            / self.cdu_inventory_l, filter_resistance_factor=st.clog_factor)
+            pump_manual=~np.isnan(st.pump_manual_speed),
+            valve_stuck=st.valve_stuck,
+            leak_detected=st.leak_rate_lpm > 0,
+            inventory_fraction=st.inventory_l / self.cdu_inventory_l,
+            filter_resistance_factor=st.clog_factor,
+        )
         plant = frozen_fields(
-            PlantState, fws_supply_c=float(st.facility_c[0]),
+            PlantState,
+            fws_supply_c=float(st.facility_c[0]),
             fws_return_c=float(st.facility_c[0] + out.fw_rise_k),
             dry_cooler_duty_kw=out.dry_w / 1e3,
             dry_cooler_fan_speed=st.rejection_fraction,
-            dry_coolers_running=units_running(st.rejection_fraction,
-                                               st.dry_coolers_in_service,
-                                               self.dry_cooler_min_speed)
-            if out.dry_w > 0 else 0,
+            dry_coolers_running=units_running(
+                st.rejection_fraction, st.dry_coolers_in_service, self.dry_cooler_min_speed
+            )
+            if out.dry_w > 0
+            else 0,
             dry_coolers_available=st.dry_coolers_in_service,
             chillers_available=st.chillers_in_service,
             chiller_duty_kw=(out.chw_duty_w + out.trim_w) / 1e3,
             chillers_running=out.chillers_running,
-            chiller_cop=out.chiller_cop, tower_duty_kw=out.tower_w / 1e3,
-            hall_air_c=st.hall_air_c)
-        power = frozen_fields(PowerState, **self.power_chain.state_fields(),
-                              gpu_power_smoothing=st.smoothing_enabled)
-        return Snapshot(step=st.step, time_s=st.time_s, site=site, racks=racks, cdus=cdus,
-                        plant=plant, power=power,
-                        robots=self.robots.state(st.time_s) if robots else None)
+            chiller_cop=out.chiller_cop,
+            tower_duty_kw=out.tower_w / 1e3,
+            hall_air_c=st.hall_air_c,
+        )
+        power = frozen_fields(
+            PowerState, **self.power_chain.state_fields(), gpu_power_smoothing=st.smoothing_enabled
+        )
+        return Snapshot(
+            step=st.step,
+            time_s=st.time_s,
+            site=site,
+            racks=racks,
+            cdus=cdus,
+            plant=plant,
+            power=power,
+            robots=self.robots.state(st.time_s) if robots else None,
+        )
 
     def live_view(self) -> LiveView:
         """The latest step's state read as a snapshot is, field by field and without
@@ -1094,8 +1294,9 @@ DR_CAP_FLOOR = 0.3  # a power cap holds GPUs at 30 % of TDP at the least
 MAX_CROSSING_PASSES = 8  # solves of a step in which a GPU throttles or trips
 
 
-def curtail_levers(workload: WorkloadModel, rack_count: int, *, suspend: bool = True
-                   ) -> list[tuple[np.ndarray, float, float]]:
+def curtail_levers(
+    workload: WorkloadModel, rack_count: int, *, suspend: bool = True
+) -> list[tuple[np.ndarray, float, float]]:
     """The GPU levers demand response pulls once the BESS is at its limit, in order, each
     (racks, cap from, cap to) as fractions of TDP: power caps on the training racks down
     to ``DR_CAP_FLOOR``; then (if ``suspend``) the training jobs held at a checkpoint

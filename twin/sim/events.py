@@ -47,6 +47,7 @@ SUCTION_RESERVE = 0.05  # share of a loop's coolant its expansion tank can lose 
 # (engineering choice: tanks hold ~5-10 % of the loop volume; no public figure collected)
 SUCTION_LOST = 0.15  # short by this share the pumps draw air and make no head
 
+
 class SiteEvents:
     """The event handling of ``Simulation`` (a mixin: it acts on the simulation's state,
     compiled parameters, power chain, robots and workload)."""
@@ -85,19 +86,23 @@ class SiteEvents:
         steps. Events applied already stay applied and must still be in it; the others
         replace the events to come, and a new or changed one must not lie before the
         simulated time. Raises ValueError naming the first conflict; nothing changes then."""
-        applied = self._events[:self._next_event]
-        to_come = self._events[self._next_event:]
+        applied = self._events[: self._next_event]
+        to_come = self._events[self._next_event :]
         upcoming = list(events)
         for event in applied:
             if event not in upcoming:
-                raise ValueError(f"{event.kind} at {event.at_s:g} s has already happened; "
-                                 "it can be neither changed nor removed")
+                raise ValueError(
+                    f"{event.kind} at {event.at_s:g} s has already happened; "
+                    "it can be neither changed nor removed"
+                )
             upcoming.remove(event)
         now = self.state.time_s
         for event in upcoming:
             if event.at_s < now and event not in to_come:
-                raise ValueError(f"{event.kind} at {event.at_s:g} s lies before the simulated "
-                                 f"time ({now:g} s); schedule it later")
+                raise ValueError(
+                    f"{event.kind} at {event.at_s:g} s lies before the simulated "
+                    f"time ({now:g} s); schedule it later"
+                )
         self._events = applied + sorted(upcoming, key=lambda e: e.at_s)
 
     def _apply_due_events(self, t0: float) -> None:
@@ -131,7 +136,8 @@ class SiteEvents:
     def _set_series_resistance(self) -> None:
         self.loop_params = replace(
             self.loop_params,
-            series_k_kpa_per_lpm2=self.cdus.hx_k_kpa_per_lpm2 * self.state.clog_factor)
+            series_k_kpa_per_lpm2=self.cdus.hx_k_kpa_per_lpm2 * self.state.clog_factor,
+        )
 
     def _drain_loops(self) -> None:
         """Coolant leaves the leaking loops; below the expansion tank's reserve the pumps
@@ -164,12 +170,14 @@ class SiteEvents:
         if event.kind == "pump-trip":
             st.pumps_available[cdu] = max(st.pumps_available[cdu] - event.pumps, 0)
         else:
-            st.pumps_available[cdu] = min(st.pumps_available[cdu] + event.pumps,
-                                          self.cdus.pumps_installed[cdu])
+            st.pumps_available[cdu] = min(
+                st.pumps_available[cdu] + event.pumps, self.cdus.pumps_installed[cdu]
+            )
 
     def _cdu_online(self, event: CduLoss, t: float) -> None:
-        self.state.cdu_online[self.topology.cdu_names.index(event.target)] = \
+        self.state.cdu_online[self.topology.cdu_names.index(event.target)] = (
             event.kind == "cdu-restore"
+        )
 
     def _heatwave(self, event: Heatwave, t: float) -> None:
         self.state.heatwaves.append((t, t + event.duration_s, event.offset_k))
@@ -236,16 +244,16 @@ class SiteEvents:
         if event.kind == "dry-cooler-fail":
             st.dry_coolers_in_service = max(st.dry_coolers_in_service - event.units, 0)
         else:
-            st.dry_coolers_in_service = min(st.dry_coolers_in_service + event.units,
-                                            self.dry_cooler_count)
+            st.dry_coolers_in_service = min(
+                st.dry_coolers_in_service + event.units, self.dry_cooler_count
+            )
 
     def _chillers(self, event: ChillerTrip, t: float) -> None:
         st = self.state
         if event.kind == "chiller-trip":
             st.chillers_in_service = max(st.chillers_in_service - event.units, 0)
         else:
-            st.chillers_in_service = min(st.chillers_in_service + event.units,
-                                         self.chiller_count)
+            st.chillers_in_service = min(st.chillers_in_service + event.units, self.chiller_count)
 
     def _surge(self, event: WorkloadSurge, t: float) -> None:
         racks = racks_of(self.topology, event.halls, event.row_groups)

@@ -63,8 +63,7 @@ def exchanger_conductance_w_per_k(
     product = np.multiply(c_min, c_max)
     # No flow on one side: z is infinite, phi(z) = 0, and so is the conductance.
     z = np.full(shape, np.inf)
-    np.divide(np.multiply(np.subtract(c_max, c_min), ua_w_per_k), product, out=z,
-              where=product > 0)
+    np.divide(np.multiply(np.subtract(c_max, c_min), ua_w_per_k), product, out=z, where=product > 0)
     w = exprel_neg(z, out=z)
     w *= ua_w_per_k
     denom = np.add(c_max, w)

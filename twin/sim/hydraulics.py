@@ -100,8 +100,7 @@ def conductance_sum_per_cdu(
 
     ``rack_cdu`` holds each rack's CDU index (any order); a CDU without racks gets 0.
     """
-    return np.bincount(rack_cdu, weights=rack_conductance_lpm_per_sqrt_kpa,
-                       minlength=cdu_count)
+    return np.bincount(rack_cdu, weights=rack_conductance_lpm_per_sqrt_kpa, minlength=cdu_count)
 
 
 def _as_cdu_array(name: str, values: np.ndarray | float, n: int | None) -> np.ndarray:
@@ -131,10 +130,12 @@ class CduLoopParams:
         n = h0.shape[0]
         fields = {
             "shutoff_head_kpa": h0,
-            "curve_a_kpa_per_lpm2": _as_cdu_array("curve_a_kpa_per_lpm2",
-                                                  self.curve_a_kpa_per_lpm2, n),
-            "series_k_kpa_per_lpm2": _as_cdu_array("series_k_kpa_per_lpm2",
-                                                   self.series_k_kpa_per_lpm2, n),
+            "curve_a_kpa_per_lpm2": _as_cdu_array(
+                "curve_a_kpa_per_lpm2", self.curve_a_kpa_per_lpm2, n
+            ),
+            "series_k_kpa_per_lpm2": _as_cdu_array(
+                "series_k_kpa_per_lpm2", self.series_k_kpa_per_lpm2, n
+            ),
             "pump_efficiency": _as_cdu_array("pump_efficiency", self.pump_efficiency, n),
         }
         if np.any(fields["shutoff_head_kpa"] <= 0):
@@ -169,9 +170,11 @@ class CduLoopParams:
         return cls(
             shutoff_head_kpa=h0,
             curve_a_kpa_per_lpm2=quadratic_resistance_kpa_per_lpm2(
-                h0 - pump_design_head_kpa, pump_design_flow_lpm),
+                h0 - pump_design_head_kpa, pump_design_flow_lpm
+            ),
             series_k_kpa_per_lpm2=quadratic_resistance_kpa_per_lpm2(
-                series_design_dp_kpa, series_design_flow_lpm),
+                series_design_dp_kpa, series_design_flow_lpm
+            ),
             pump_efficiency=np.asarray(pump_efficiency, dtype=np.float64),
         )
 
@@ -195,15 +198,18 @@ class LoopSolution:
         return cls(*(np.zeros(cdu_count) for _ in range(4)))
 
 
-def branch_dp_per_speed2_kpa(params: CduLoopParams, pumps_running: np.ndarray,
-                             g_sum: np.ndarray) -> np.ndarray:
+def branch_dp_per_speed2_kpa(
+    params: CduLoopParams, pumps_running: np.ndarray, g_sum: np.ndarray
+) -> np.ndarray:
     """``dp_b / n^2`` per CDU, kPa: the branch differential pressure at rated speed,
     which scales with the speed squared (so a controller can solve for its speed)."""
     return _branch_dp_per_speed2_kpa(params, pumps_running, g_sum, np.zeros(len(g_sum)))
 
 
 def _branch_dp_per_speed2_kpa(
-    params: CduLoopParams, pumps_running: np.ndarray, g_sum: np.ndarray,
+    params: CduLoopParams,
+    pumps_running: np.ndarray,
+    g_sum: np.ndarray,
     out: np.ndarray,
 ) -> np.ndarray:
     """``dp_b / n^2``, kPa: the branch pressure at rated speed (it scales with n^2)."""
@@ -281,8 +287,8 @@ def speed_for_branch_dp(
     missing pressure would ask for).
     """
     per_n2 = _branch_dp_per_speed2_kpa(
-        params, pumps_running, branch_conductance_sum_lpm_per_sqrt_kpa,
-        np.empty(params.cdu_count))
+        params, pumps_running, branch_conductance_sum_lpm_per_sqrt_kpa, np.empty(params.cdu_count)
+    )
     n = np.broadcast_to(np.asarray(max_speed, dtype=np.float64), per_n2.shape).copy()
     np.divide(branch_dp_setpoint_kpa, per_n2, out=n, where=per_n2 > 0)
     np.sqrt(n, out=n, where=per_n2 > 0)

@@ -98,15 +98,22 @@ class Layout:
         return np.array([lower[0], lower[1], upper[0], upper[1]])
 
 
-def _boxes(centers: list[tuple[float, float, float]] | np.ndarray,
-           size: tuple[float, float, float] | np.ndarray) -> Boxes:
+def _boxes(
+    centers: list[tuple[float, float, float]] | np.ndarray,
+    size: tuple[float, float, float] | np.ndarray,
+) -> Boxes:
     center = np.asarray(centers, dtype=float).reshape(-1, 3)
     sizes = np.broadcast_to(np.asarray(size, dtype=float), center.shape).copy()
     return Boxes(center_m=center, size_m=sizes)
 
 
-def _grid(count: int, size: tuple[float, float, float], pitch: tuple[float, float],
-          corner_xy: tuple[float, float], columns: int | None = None) -> Boxes:
+def _grid(
+    count: int,
+    size: tuple[float, float, float],
+    pitch: tuple[float, float],
+    corner_xy: tuple[float, float],
+    columns: int | None = None,
+) -> Boxes:
     """``count`` equal boxes in rows along x from the south-west ``corner_xy``."""
     if columns is None:
         # roughly square blocks: as many metres east-west as north-south
@@ -119,8 +126,9 @@ def _grid(count: int, size: tuple[float, float, float], pitch: tuple[float, floa
 
 def _union(*rects: np.ndarray) -> np.ndarray:
     stacked = np.array(rects)
-    return np.array([stacked[:, 0].min(), stacked[:, 1].min(),
-                     stacked[:, 2].max(), stacked[:, 3].max()])
+    return np.array(
+        [stacked[:, 0].min(), stacked[:, 1].min(), stacked[:, 2].max(), stacked[:, 3].max()]
+    )
 
 
 def _grow(rect: np.ndarray, margin: float) -> np.ndarray:
@@ -143,8 +151,11 @@ def _place_halls(s: Scenario, topo: Topology):
         for t, name in enumerate(topo.rack_type_names):
             of_type = racks[topo.rack_type[racks] == t]
             width, depth = s.rack_types[name].footprint_m
-            rack_size[of_type] = (min(width, hall.rack_pitch_m), min(depth, hall.row_pitch_m),
-                                  s.rack_types[name].height_m)
+            rack_size[of_type] = (
+                min(width, hall.rack_pitch_m),
+                min(depth, hall.row_pitch_m),
+                s.rack_types[name].height_m,
+            )
         slot = topo.rack_slot[racks]
         rack_center[racks, 0] = ox + HALL_MARGIN_M + (slot + 0.5) * hall.rack_pitch_m
         rack_center[racks, 1] = row_y[topo.rack_row[racks]]
@@ -159,14 +170,20 @@ def _place_halls(s: Scenario, topo: Topology):
             x = row_end[served_rows].max() + CDU_GAP_M + CDU_SIZE_M[0] / 2
             cdu_center[c] = (x, row_y[served_rows].mean(), CDU_SIZE_M[2] / 2)
         hall_cdus = cdu_center[cdus]
-        x_max = max(
-            (rack_center[racks, 0] + rack_size[racks, 0] / 2).max(initial=ox),
-            (hall_cdus[:, 0] + CDU_SIZE_M[0] / 2).max(initial=ox),
-        ) + HALL_MARGIN_M
-        y_max = max(
-            (rack_center[racks, 1] + rack_size[racks, 1] / 2).max(initial=oy),
-            (hall_cdus[:, 1] + CDU_SIZE_M[1] / 2).max(initial=oy),
-        ) + HALL_MARGIN_M
+        x_max = (
+            max(
+                (rack_center[racks, 0] + rack_size[racks, 0] / 2).max(initial=ox),
+                (hall_cdus[:, 0] + CDU_SIZE_M[0] / 2).max(initial=ox),
+            )
+            + HALL_MARGIN_M
+        )
+        y_max = (
+            max(
+                (rack_center[racks, 1] + rack_size[racks, 1] / 2).max(initial=oy),
+                (hall_cdus[:, 1] + CDU_SIZE_M[1] / 2).max(initial=oy),
+            )
+            + HALL_MARGIN_M
+        )
         hall_center.append(((ox + x_max) / 2, (oy + y_max) / 2, HALL_HEIGHT_M / 2))
         hall_size.append((x_max - ox, y_max - oy, HALL_HEIGHT_M))
     rack_boxes = Boxes(center_m=rack_center, size_m=rack_size)
@@ -177,16 +194,20 @@ def _place_halls(s: Scenario, topo: Topology):
 def _electrical_rooms(halls: Boxes) -> Boxes:
     """A long room against each hall's east wall."""
     upper, lower = halls.upper_m, halls.lower_m
-    center = np.column_stack([
-        upper[:, 0] + BUILDING_GAP_M + ELECTRICAL_ROOM_DEPTH_M / 2,
-        (lower[:, 1] + upper[:, 1]) / 2,
-        np.full(halls.count, ELECTRICAL_ROOM_HEIGHT_M / 2),
-    ])
-    size = np.column_stack([
-        np.full(halls.count, ELECTRICAL_ROOM_DEPTH_M),
-        upper[:, 1] - lower[:, 1],
-        np.full(halls.count, ELECTRICAL_ROOM_HEIGHT_M),
-    ])
+    center = np.column_stack(
+        [
+            upper[:, 0] + BUILDING_GAP_M + ELECTRICAL_ROOM_DEPTH_M / 2,
+            (lower[:, 1] + upper[:, 1]) / 2,
+            np.full(halls.count, ELECTRICAL_ROOM_HEIGHT_M / 2),
+        ]
+    )
+    size = np.column_stack(
+        [
+            np.full(halls.count, ELECTRICAL_ROOM_DEPTH_M),
+            upper[:, 1] - lower[:, 1],
+            np.full(halls.count, ELECTRICAL_ROOM_HEIGHT_M),
+        ]
+    )
     return Boxes(center_m=center, size_m=size)
 
 
@@ -194,8 +215,9 @@ def _workcells(s: Scenario) -> Boxes:
     centers, sizes = [], []
     for cell in s.workcells:
         size = WORKCELL_SIZE_M[cell.kind]
-        centers.append((cell.origin_m[0] + size[0] / 2, cell.origin_m[1] + size[1] / 2,
-                        size[2] / 2))
+        centers.append(
+            (cell.origin_m[0] + size[0] / 2, cell.origin_m[1] + size[1] / 2, size[2] / 2)
+        )
         sizes.append(size)
     if not centers:
         return _boxes(np.zeros((0, 3)), (0.0, 0.0, 0.0))
@@ -214,28 +236,42 @@ def build_layout(s: Scenario, topo: Topology) -> Layout:
     # cooling yard north of everything: dry coolers, then chillers, then the pump house
     yard_x, yard_y = campus[0] + YARD_MARGIN_M, campus[3] + YARD_SETBACK_M + YARD_MARGIN_M
     rejection = s.heat_rejection
-    dry_coolers = _grid(rejection.dry_coolers.count, DRY_COOLER_SIZE_M, DRY_COOLER_PITCH_M,
-                        (yard_x, yard_y))
+    dry_coolers = _grid(
+        rejection.dry_coolers.count, DRY_COOLER_SIZE_M, DRY_COOLER_PITCH_M, (yard_x, yard_y)
+    )
     east = dry_coolers.footprint_m()[2] + BUILDING_GAP_M if dry_coolers.count else yard_x
-    chiller_columns = max(1, math.ceil(rejection.chillers.count
-                                       / max(1, math.ceil(dry_coolers.count ** 0.5))))
-    chillers = _grid(rejection.chillers.count, CHILLER_SIZE_M, CHILLER_PITCH_M,
-                     (east + YARD_MARGIN_M, yard_y), columns=chiller_columns)
+    chiller_columns = max(
+        1, math.ceil(rejection.chillers.count / max(1, math.ceil(dry_coolers.count**0.5)))
+    )
+    chillers = _grid(
+        rejection.chillers.count,
+        CHILLER_SIZE_M,
+        CHILLER_PITCH_M,
+        (east + YARD_MARGIN_M, yard_y),
+        columns=chiller_columns,
+    )
     east = chillers.footprint_m()[2] + BUILDING_GAP_M if chillers.count else east
     pump_count = math.ceil(s.facility_water.pump_design_flow_lps / FACILITY_PUMP_RATED_LPS) + 1
-    facility_pumps = _grid(pump_count, FACILITY_PUMP_SIZE_M, FACILITY_PUMP_PITCH_M,
-                           (east + YARD_MARGIN_M, yard_y))
-    yard_rect = _grow(_union(*(b.footprint_m() for b in (dry_coolers, chillers, facility_pumps)
-                               if b.count)), YARD_MARGIN_M)
+    facility_pumps = _grid(
+        pump_count, FACILITY_PUMP_SIZE_M, FACILITY_PUMP_PITCH_M, (east + YARD_MARGIN_M, yard_y)
+    )
+    yard_rect = _grow(
+        _union(*(b.footprint_m() for b in (dry_coolers, chillers, facility_pumps) if b.count)),
+        YARD_MARGIN_M,
+    )
 
     # substation and backup power west of the halls: transformers, BESS, generators
     power = s.power
     west = campus[0] - YARD_SETBACK_M - YARD_MARGIN_M
     south = campus[1] + YARD_MARGIN_M
     transformer_count = power.main_transformers.units
-    main_transformers = _grid(transformer_count, MAIN_TRANSFORMER_SIZE_M,
-                              MAIN_TRANSFORMER_PITCH_M,
-                              (west - MAIN_TRANSFORMER_SIZE_M[0], south), columns=1)
+    main_transformers = _grid(
+        transformer_count,
+        MAIN_TRANSFORMER_SIZE_M,
+        MAIN_TRANSFORMER_PITCH_M,
+        (west - MAIN_TRANSFORMER_SIZE_M[0], south),
+        columns=1,
+    )
     west -= MAIN_TRANSFORMER_PITCH_M[0] + BUILDING_GAP_M
     bess_count = math.ceil(power.bess.energy_mwh / BESS_CONTAINER_MWH)
     bess = _grid(bess_count, BESS_CONTAINER_SIZE_M, BESS_PITCH_M, (0.0, south))
@@ -243,10 +279,12 @@ def build_layout(s: Scenario, topo: Topology) -> Layout:
     if bess.count:
         west = bess.footprint_m()[0] - BUILDING_GAP_M - YARD_MARGIN_M
     generators = _shift_west_of(
-        _grid(power.generators.units, GENERATOR_SIZE_M, GENERATOR_PITCH_M, (0.0, south)), west)
-    substation_rect = _grow(_union(*(b.footprint_m() for b in (main_transformers, bess,
-                                                                generators) if b.count)),
-                            YARD_MARGIN_M)
+        _grid(power.generators.units, GENERATOR_SIZE_M, GENERATOR_PITCH_M, (0.0, south)), west
+    )
+    substation_rect = _grow(
+        _union(*(b.footprint_m() for b in (main_transformers, bess, generators) if b.count)),
+        YARD_MARGIN_M,
+    )
     return Layout(
         racks=racks,
         rack_front=rack_front,

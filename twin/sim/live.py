@@ -65,9 +65,13 @@ PLANT_FIELDS: dict[str, Getter] = {
     "fws_return_c": lambda sim: float(sim.state.facility_c[0] + sim.outputs.fw_rise_k),
     "dry_cooler_duty_kw": lambda sim: sim.outputs.dry_w / 1e3,
     "dry_cooler_fan_speed": lambda sim: sim.state.rejection_fraction,
-    "dry_coolers_running": lambda sim: units_running(
-        sim.state.rejection_fraction, sim.state.dry_coolers_in_service,
-        sim.dry_cooler_min_speed) if sim.outputs.dry_w > 0 else 0,
+    "dry_coolers_running": lambda sim: (
+        units_running(
+            sim.state.rejection_fraction, sim.state.dry_coolers_in_service, sim.dry_cooler_min_speed
+        )
+        if sim.outputs.dry_w > 0
+        else 0
+    ),
     "dry_coolers_available": lambda sim: sim.state.dry_coolers_in_service,
     "chillers_available": lambda sim: sim.state.chillers_in_service,
     "chiller_duty_kw": lambda sim: (sim.outputs.chw_duty_w + sim.outputs.trim_w) / 1e3,
@@ -99,8 +103,7 @@ class LiveView:
     """The latest step as a snapshot reads it (``step``, ``time_s``, ``site``, ``racks``,
     ``cdus``, ``plant``, ``power``; ``robots`` is None), without copies."""
 
-    __slots__ = ("_power", "_sim", "cdus", "plant", "racks", "robots", "site", "step",
-                 "time_s")
+    __slots__ = ("_power", "_sim", "cdus", "plant", "racks", "robots", "site", "step", "time_s")
 
     def __init__(self, sim: Simulation) -> None:
         self._sim = sim
@@ -119,5 +122,6 @@ class LiveView:
         if self._power is None:
             self._power = SimpleNamespace(
                 **self._sim.power_chain.state_fields(),
-                gpu_power_smoothing=self._sim.state.smoothing_enabled)
+                gpu_power_smoothing=self._sim.state.smoothing_enabled,
+            )
         return self._power

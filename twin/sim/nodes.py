@@ -21,8 +21,14 @@ if TYPE_CHECKING:
 TRIP_TIME_TOLERANCE_S = 0.5  # a located trip time is settled to within this
 
 
-def ideal_removal(t_c: float, capacity_j_per_k: float, heat_in_w: float, setpoint_c: float,
-                   max_removal_w: float, dt: float) -> tuple[float, float]:
+def ideal_removal(
+    t_c: float,
+    capacity_j_per_k: float,
+    heat_in_w: float,
+    setpoint_c: float,
+    max_removal_w: float,
+    dt: float,
+) -> tuple[float, float]:
     """Remove what brings a node to its setpoint by the step's end, within a capacity.
 
     Models a plant whose own controls are much faster than the site's thermal nodes
@@ -65,8 +71,7 @@ class ChipProfile:
     steady: bool  # no switch inside the step
 
     @classmethod
-    def constant(cls, power_w: np.ndarray, dt_s: float, throttle_fraction: float
-                 ) -> ChipProfile:
+    def constant(cls, power_w: np.ndarray, dt_s: float, throttle_fraction: float) -> ChipProfile:
         full = np.full(power_w.shape, dt_s)
         return cls(power_w, full, full, dt_s, throttle_fraction, True)
 
@@ -74,8 +79,11 @@ class ChipProfile:
     def mean_w(self) -> np.ndarray:
         if self.steady:
             return self.power_w
-        return self.power_w * (self.throttle_s + self.throttle_fraction
-                               * (self.trip_s - self.throttle_s)) / self.dt_s
+        return (
+            self.power_w
+            * (self.throttle_s + self.throttle_fraction * (self.trip_s - self.throttle_s))
+            / self.dt_s
+        )
 
     @property
     def online_share(self) -> np.ndarray | float:
@@ -97,11 +105,17 @@ class ChipProfile:
             return self.power_w * (1.0 - decay)
         at_throttle = np.exp((self.throttle_s - self.dt_s) / tau_s)
         at_trip = np.exp((self.trip_s - self.dt_s) / tau_s)
-        return self.power_w * ((at_throttle - decay)
-                               + self.throttle_fraction * (at_trip - at_throttle))
+        return self.power_w * (
+            (at_throttle - decay) + self.throttle_fraction * (at_trip - at_throttle)
+        )
 
-    def junction_end_c(self, sim: Simulation, junction_c: np.ndarray,
-                       coolant_start_c: np.ndarray, coolant_end_c: np.ndarray) -> np.ndarray:
+    def junction_end_c(
+        self,
+        sim: Simulation,
+        junction_c: np.ndarray,
+        coolant_start_c: np.ndarray,
+        coolant_end_c: np.ndarray,
+    ) -> np.ndarray:
         """Junction temperatures at the step's end, exact for this power profile over
         the rack coolant moving linearly from ``coolant_start_c`` to ``coolant_end_c``."""
         decay = sim.junction_decay
@@ -112,11 +126,13 @@ class ChipProfile:
             end_c += sim.junction_relax_k_per_w * self.power_w
         else:
             end_c += sim.racks.junction_resistance_k_per_w * self.relaxed_w(
-                sim.junction_tau_s, decay)
+                sim.junction_tau_s, decay
+            )
         return end_c
 
-    def bracketed(self, tried: ChipProfile, brackets: list[tuple[np.ndarray, ...]],
-                  last: bool) -> ChipProfile:
+    def bracketed(
+        self, tried: ChipProfile, brackets: list[tuple[np.ndarray, ...]], last: bool
+    ) -> ChipProfile:
         """This profile's throttle and trip times, found with the coolant that the
         ``tried`` profile left, moved towards the fixed point where the two agree.
 
@@ -130,8 +146,8 @@ class ChipProfile:
         limit."""
         times = []
         for found, tried_s, (early, late, early_gap, late_gap) in zip(
-                (self.throttle_s, self.trip_s), (tried.throttle_s, tried.trip_s), brackets,
-                strict=True):
+            (self.throttle_s, self.trip_s), (tried.throttle_s, tried.trip_s), brackets, strict=True
+        ):
             gap = found - tried_s  # falls as the tried time rises; the fixed point is 0
             later = gap > TRIP_TIME_TOLERANCE_S
             sooner = gap < -TRIP_TIME_TOLERANCE_S
@@ -143,11 +159,13 @@ class ChipProfile:
             # regula falsi where both ends are known, else the crossing just found
             # (a fixed-point step) if it lies inside, else bisection
             known = np.isfinite(early_gap) & np.isfinite(late_gap)
-            falsi = early + early_gap * (late - early) / np.where(
-                known, early_gap - late_gap, 1.0)
+            falsi = early + early_gap * (late - early) / np.where(known, early_gap - late_gap, 1.0)
             inside = (found > early) & (found < late)
-            trial = np.where(known & (falsi > early) & (falsi < late), falsi,
-                             np.where(~known & inside, found, 0.5 * (early + late)))
+            trial = np.where(
+                known & (falsi > early) & (falsi < late),
+                falsi,
+                np.where(~known & inside, found, 0.5 * (early + late)),
+            )
             trial = np.where(settled, found, trial)
             if last:
                 trial = np.where(settled, found, early)
@@ -155,11 +173,13 @@ class ChipProfile:
         throttle_s, trip_s = times
         throttle_s = np.minimum(throttle_s, trip_s)
         steady = not ((throttle_s < self.dt_s).any() or (trip_s < self.dt_s).any())
-        return ChipProfile(self.power_w, throttle_s, trip_s, self.dt_s,
-                            self.throttle_fraction, steady)
+        return ChipProfile(
+            self.power_w, throttle_s, trip_s, self.dt_s, self.throttle_fraction, steady
+        )
 
-    def located(self, sim: Simulation, coolant_c: np.ndarray, online: np.ndarray
-                ) -> ChipProfile | None:
+    def located(
+        self, sim: Simulation, coolant_c: np.ndarray, online: np.ndarray
+    ) -> ChipProfile | None:
         """The profile with each throttle and trip at the time the junction reaches its
         limit: roots of its exact solution over the coolant moving linearly from its
         start-of-step temperature to ``coolant_c``. None when that is this profile (to
@@ -172,24 +192,30 @@ class ChipProfile:
         end_c += sim.junction_from_start * st.rack_coolant_c
         end_c += sim.junction_from_end * coolant_c
         end_c += sim.junction_relax_k_per_w * self.power_w
-        if self.steady and not (end_c >= np.where(st.throttled, r.critical_c,
-                                                  r.throttle_c)).any():
+        if self.steady and not (end_c >= np.where(st.throttled, r.critical_c, r.throttle_c)).any():
             return None
         path = JunctionPath(sim, st.rack_coolant_c, coolant_c, self.trip_s)
         may_throttle = online & ~st.throttled & (end_c >= r.throttle_c)
         throttle_s = path.crossing_s(0.0, start_c, self.power_w, r.throttle_c, may_throttle)
         switched = throttle_s < dt
         from_s = np.where(switched, throttle_s, 0.0)
-        from_c = np.where(switched, path.at_c(throttle_s, 0.0, start_c, self.power_w),
-                          start_c)
+        from_c = np.where(switched, path.at_c(throttle_s, 0.0, start_c, self.power_w), start_c)
         after_w = np.where(switched, self.power_w * self.throttle_fraction, self.power_w)
         hot = online & (path.at_c(dt, from_s, from_c, after_w) >= r.critical_c)
         trip_s = path.crossing_s(from_s, from_c, after_w, r.critical_c, hot)
-        if (np.max(np.abs(throttle_s - self.throttle_s)) <= TRIP_TIME_TOLERANCE_S
-                and np.max(np.abs(trip_s - self.trip_s)) <= TRIP_TIME_TOLERANCE_S):
+        if (
+            np.max(np.abs(throttle_s - self.throttle_s)) <= TRIP_TIME_TOLERANCE_S
+            and np.max(np.abs(trip_s - self.trip_s)) <= TRIP_TIME_TOLERANCE_S
+        ):
             return None
-        return ChipProfile(self.power_w, throttle_s, trip_s, dt, self.throttle_fraction,
-                            not (switched.any() or (trip_s < dt).any()))
+        return ChipProfile(
+            self.power_w,
+            throttle_s,
+            trip_s,
+            dt,
+            self.throttle_fraction,
+            not (switched.any() or (trip_s < dt).any()),
+        )
 
 
 class StoppingHeat:
@@ -206,14 +232,16 @@ class StoppingHeat:
 
     __slots__ = ("dt_s", "mean_w", "node", "nodes", "on_w", "stop_s")
 
-    def __init__(self, node: np.ndarray, mean_w: np.ndarray, stop_s: np.ndarray,
-                 dt_s: float, nodes: int):
+    def __init__(
+        self, node: np.ndarray, mean_w: np.ndarray, stop_s: np.ndarray, dt_s: float, nodes: int
+    ):
         early = stop_s < dt_s
         self.node = node[early]
         self.stop_s = stop_s[early]
         self.mean_w = mean_w[early]
-        self.on_w = np.divide(self.mean_w * dt_s, self.stop_s,
-                              out=np.zeros_like(self.mean_w), where=self.stop_s > 0)
+        self.on_w = np.divide(
+            self.mean_w * dt_s, self.stop_s, out=np.zeros_like(self.mean_w), where=self.stop_s > 0
+        )
         self.dt_s = dt_s
         self.nodes = nodes
 
@@ -222,10 +250,14 @@ class StoppingHeat:
         x = k * self.dt_s
         small = x < 1e-9
         safe = np.where(small, 1.0, x)
-        weight = np.where(small, self.stop_s / self.dt_s,
-                          np.exp(-safe) * np.expm1(k * self.stop_s) / -np.expm1(-safe))
-        return np.bincount(self.node, weights=self.on_w * weight - self.mean_w,
-                           minlength=self.nodes)
+        weight = np.where(
+            small,
+            self.stop_s / self.dt_s,
+            np.exp(-safe) * np.expm1(k * self.stop_s) / -np.expm1(-safe),
+        )
+        return np.bincount(
+            self.node, weights=self.on_w * weight - self.mean_w, minlength=self.nodes
+        )
 
 
 class JunctionPath:
@@ -240,8 +272,13 @@ class JunctionPath:
     iterated to their fixed point, need for a coolant that heats fast.
     """
 
-    def __init__(self, sim: Simulation, coolant_start_c: np.ndarray,
-                 coolant_end_c: np.ndarray, heated_s: np.ndarray):
+    def __init__(
+        self,
+        sim: Simulation,
+        coolant_start_c: np.ndarray,
+        coolant_end_c: np.ndarray,
+        heated_s: np.ndarray,
+    ):
         self.dt_s = sim.dt_s
         self.tau_s = sim.junction_tau_s
         self.resistance = sim.racks.junction_resistance_k_per_w
@@ -253,8 +290,12 @@ class JunctionPath:
         tau, rate = self.tau_s[index], self.rate_k_per_s[index]
         x0 = self.coolant_start_c[index]
         offset = power_w * self.resistance[index] - rate * tau
-        return (x0 + rate * t_s + offset
-                + (from_c - x0 - rate * from_s - offset) * np.exp((from_s - t_s) / tau))
+        return (
+            x0
+            + rate * t_s
+            + offset
+            + (from_c - x0 - rate * from_s - offset) * np.exp((from_s - t_s) / tau)
+        )
 
     def crossing_s(self, from_s, from_c, power_w, limit_c, candidates) -> np.ndarray:
         """When the junction, below ``limit_c`` at ``from_s``, reaches it (bisection to
@@ -289,16 +330,20 @@ class CduLoop:
 
     with ``k = G / C_hot``, linear in ``T``: solved in closed form, stable for any dt."""
 
-    def __init__(self, sim: Simulation, carried_base_w: np.ndarray, carried_slope: np.ndarray,
-                 pump_w: np.ndarray, hot_rate_w_per_k: np.ndarray):
+    def __init__(
+        self,
+        sim: Simulation,
+        carried_base_w: np.ndarray,
+        carried_slope: np.ndarray,
+        pump_w: np.ndarray,
+        hot_rate_w_per_k: np.ndarray,
+    ):
         topo = sim.topology
         self.start_c = sim.state.cdu_coolant_c
         self.capacity_per_s = sim.cdus.capacity_j_per_k / sim.dt_s
-        self.base_w = np.bincount(topo.rack_cdu, weights=carried_base_w,
-                                  minlength=topo.cdu_count)
+        self.base_w = np.bincount(topo.rack_cdu, weights=carried_base_w, minlength=topo.cdu_count)
         self.base_w += pump_w + self.capacity_per_s * self.start_c
-        self.slope = np.bincount(topo.rack_cdu, weights=carried_slope,
-                                 minlength=topo.cdu_count)
+        self.slope = np.bincount(topo.rack_cdu, weights=carried_slope, minlength=topo.cdu_count)
         self.hot_rate = hot_rate_w_per_k
         self.ua = sim.cdus.hx_ua_w_per_k
         self.exchanger_g = np.zeros_like(self.hot_rate)
@@ -306,8 +351,9 @@ class CduLoop:
 
     def return_affine(self, cold_rate_w_per_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(offset_c, slope)``: the CDU node's end temperature is offset + slope T_fw."""
-        g = exchanger_conductance_w_per_k(self.ua, self.hot_rate, cold_rate_w_per_k,
-                                          out=self.exchanger_g)
+        g = exchanger_conductance_w_per_k(
+            self.ua, self.hot_rate, cold_rate_w_per_k, out=self.exchanger_g
+        )
         np.divide(g, self.hot_rate, out=self.kappa, where=self.hot_rate > 0)
         self.kappa[self.hot_rate <= 0] = 0.0
         denominator = self.capacity_per_s + self.slope * (1.0 - self.kappa) + g
@@ -317,8 +363,7 @@ class CduLoop:
         offset, slope = self.return_affine(cold_rate_w_per_k)
         return self.supply_from(offset, slope, facility_c)
 
-    def supply_from(self, offset_c: np.ndarray, slope: np.ndarray, facility_c: float
-                    ) -> np.ndarray:
+    def supply_from(self, offset_c: np.ndarray, slope: np.ndarray, facility_c: float) -> np.ndarray:
         """The supply temperature, of the exchanger last given to ``return_affine``."""
         t = offset_c + slope * facility_c
         return t - self.kappa * (t - facility_c)
@@ -363,14 +408,14 @@ class FacilityWater:
         self.per_s = self.capacity_j_per_k / self.dt_s
         self.inflow_w = float(np.dot(self.exchanger_g, self.cdu_offset_c))
         self.loss_w_per_k = float(np.dot(self.exchanger_g, 1.0 - self.cdu_slope))
-        self.sink_w = (self.dry_g_w_per_k * self.dry_bulb_c
-                       + self.tower_g_w_per_k * self.wet_bulb_c)
+        self.sink_w = self.dry_g_w_per_k * self.dry_bulb_c + self.tower_g_w_per_k * self.wet_bulb_c
         self.free_w_per_k = self.dry_g_w_per_k + self.tower_g_w_per_k
 
     def before_trim_c(self, fan: float) -> float:
         per_s = self.per_s
-        return ((per_s * self.start_c + self.inflow_w + self.pump_w + fan * self.sink_w)
-                / (per_s + self.loss_w_per_k + fan * self.free_w_per_k))
+        return (per_s * self.start_c + self.inflow_w + self.pump_w + fan * self.sink_w) / (
+            per_s + self.loss_w_per_k + fan * self.free_w_per_k
+        )
 
     def trimmed(self, fan: float) -> tuple[float, float]:
         """``(end temperature C, trim W)`` at the fan command ``fan``."""

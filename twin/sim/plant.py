@@ -135,8 +135,9 @@ def facility_pump_power_w(fw: FacilityWater, flow_fraction: float) -> float:
     fraction of the pumps' design flow (0: the pumps are stopped)."""
     if flow_fraction <= 0.0:
         return 0.0
-    design_w = (fw.pump_design_flow_lps / 1000.0 * fw.pump_design_head_kpa * 1000.0
-                / fw.pump_efficiency)
+    design_w = (
+        fw.pump_design_flow_lps / 1000.0 * fw.pump_design_head_kpa * 1000.0 / fw.pump_efficiency
+    )
     q = max(flow_fraction, fw.pump_min_flow_fraction)
     s = fw.pump_static_head_fraction
     return design_w * q * (s + (1.0 - s) * q * q)

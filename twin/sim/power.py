@@ -89,12 +89,14 @@ GENERATOR_RNG_STREAM = 0x67656E  # the fail-to-start draws' own stream of the se
 
 def curve_efficiency(curve: Curve, load_fraction: np.ndarray | float) -> np.ndarray:
     """Efficiency 0-1 at a load 0-1+ of rating; flat beyond the curve's ends."""
-    return np.interp(np.asarray(load_fraction) * 100.0, curve.load_pct,
-                     np.asarray(curve.efficiency_pct) / 100.0)
+    return np.interp(
+        np.asarray(load_fraction) * 100.0, curve.load_pct, np.asarray(curve.efficiency_pct) / 100.0
+    )
 
 
-def ramp_energy_j(online_s: np.ndarray, t0: float, t1: float, rating_w: float,
-                  ramp_w_per_s: float, cap_w: float) -> float:
+def ramp_energy_j(
+    online_s: np.ndarray, t0: float, t1: float, rating_w: float, ramp_w_per_s: float, cap_w: float
+) -> float:
     """Energy from ``t0`` to ``t1`` of sets that each give nothing until their
     ``online_s``, then ramp at ``ramp_w_per_s`` to ``rating_w``, their sum held to at
     most ``cap_w`` (the load they carry): exact, the sum being piecewise linear between
@@ -103,20 +105,23 @@ def ramp_energy_j(online_s: np.ndarray, t0: float, t1: float, rating_w: float,
         return 0.0
     kinks = np.concatenate(([t0, t1], online_s, online_s + rating_w / ramp_w_per_s))
     times = np.unique(np.clip(kinks, t0, t1))
-    total_w = np.clip(ramp_w_per_s * (times[:, None] - online_s[None, :]), 0.0,
-                      rating_w).sum(axis=1)
+    total_w = np.clip(ramp_w_per_s * (times[:, None] - online_s[None, :]), 0.0, rating_w).sum(
+        axis=1
+    )
     width = np.diff(times)
     low, high = np.minimum(total_w[:-1], total_w[1:]), np.maximum(total_w[:-1], total_w[1:])
     # the share of each segment below the cap (the sum is linear along it)
-    below = np.clip(np.divide(cap_w - low, high - low, out=np.ones_like(low),
-                              where=high > low), 0.0, 1.0)
+    below = np.clip(
+        np.divide(cap_w - low, high - low, out=np.ones_like(low), where=high > low), 0.0, 1.0
+    )
     below[low >= cap_w] = 0.0
     under_cap = 0.5 * (low + np.minimum(high, cap_w)) * below * width
     return float(np.sum(under_cap + cap_w * (1.0 - below) * width))
 
 
-def input_through_curve(curve: Curve, out_w: np.ndarray, rating_w: np.ndarray | float
-                        ) -> np.ndarray:
+def input_through_curve(
+    curve: Curve, out_w: np.ndarray, rating_w: np.ndarray | float
+) -> np.ndarray:
     """Input power of a stage whose efficiency depends on its output load."""
     return out_w / curve_efficiency(curve, out_w / rating_w)
 
@@ -172,10 +177,14 @@ class TransformerGroups:
     def forward(self, v_hv_sq: np.ndarray | float) -> None:
         """Voltages down each half from the HV terminals, by the exact relation of a
         radial branch, V_r^2 = V_s^2 - 2 (r P_s + x Q_s) + |z|^2 I^2 (sending-end P, Q)."""
-        self.v_mid_sq = (v_hv_sq - (self.r * self.p_hv + self.x * self.q_hv)
-                         + self.z_half_sq * self.i_hv_sq)
-        self.v_lv_sq = (self.v_mid_sq - (self.r * self.p_mid + self.x * self.q_mid)
-                        + self.z_half_sq * self.i_lv_sq)
+        self.v_mid_sq = (
+            v_hv_sq - (self.r * self.p_hv + self.x * self.q_hv) + self.z_half_sq * self.i_hv_sq
+        )
+        self.v_lv_sq = (
+            self.v_mid_sq
+            - (self.r * self.p_mid + self.x * self.q_mid)
+            + self.z_half_sq * self.i_lv_sq
+        )
 
 
 @dataclass(slots=True)
@@ -216,11 +225,12 @@ class PowerChain:
         self.hall_ups_modules = np.array([h.electrical.ups_modules for h in halls], float)
         # N of N+R: units the design needs; more in service means a spare still stands
         self.hall_transformers_needed = self.hall_transformers - [
-            h.electrical.transformer_redundancy for h in halls]
-        self.hall_ups_needed = self.hall_ups_modules - [h.electrical.ups_redundancy
-                                                        for h in halls]
-        rack_nameplate = np.array([s.rack_types[n].nameplate_kw * 1e3
-                                   for n in topo.rack_type_names])[topo.rack_type]
+            h.electrical.transformer_redundancy for h in halls
+        ]
+        self.hall_ups_needed = self.hall_ups_modules - [h.electrical.ups_redundancy for h in halls]
+        rack_nameplate = np.array(
+            [s.rack_types[n].nameplate_kw * 1e3 for n in topo.rack_type_names]
+        )[topo.rack_type]
         self.psu_rating_w = rack_nameplate * PSU_RATING_PER_NAMEPLATE
         b = self.p.busway
         self.busway_rating_va = np.sqrt(3) * b.voltage_v * b.rating_a
@@ -229,12 +239,15 @@ class PowerChain:
         # one group per hall, then the plant: the transformers on the 22.9 kV bus
         self.lv = TransformerGroups(
             [self.p.distribution_transformer] * self.hall_count + [self.p.plant_transformers],
-            np.append(self.hall_transformers, self.p.plant_transformers.units))
+            np.append(self.hall_transformers, self.p.plant_transformers.units),
+        )
         self.lv_load_w = np.zeros(self.hall_count + 1)
-        self.lv_unit_va = self.lv.rating_va / np.append(self.hall_transformers,
-                                                         self.p.plant_transformers.units)
-        self.main = TransformerGroups.single(self.p.main_transformers,
-                                             self.p.main_transformers.units)
+        self.lv_unit_va = self.lv.rating_va / np.append(
+            self.hall_transformers, self.p.plant_transformers.units
+        )
+        self.main = TransformerGroups.single(
+            self.p.main_transformers, self.p.main_transformers.units
+        )
         bess = self.p.bess
         self.bess_capacity_j = bess.energy_mwh * 3.6e9
         self.bess_power_w = bess.power_mw * 1e6
@@ -243,8 +256,7 @@ class PowerChain:
         self.reset()
 
     @classmethod
-    def from_scenario(cls, s: Scenario, topo: Topology, seed: int | None = None
-                      ) -> PowerChain:
+    def from_scenario(cls, s: Scenario, topo: Topology, seed: int | None = None) -> PowerChain:
         return cls(s, topo, seed)
 
     def reset(self) -> None:
@@ -253,8 +265,12 @@ class PowerChain:
         self._rate_lv_groups()
         bess = self.p.bess
         self.bess_energy_j = bess.initial_soc * self.bess_capacity_j
-        self.ups_capacity_j = (self.hall_ups_modules * self.p.ups.module_rating_kw * 1e3
-                               * self.p.ups.battery_ride_through_s)
+        self.ups_capacity_j = (
+            self.hall_ups_modules
+            * self.p.ups.module_rating_kw
+            * 1e3
+            * self.p.ups.battery_ride_through_s
+        )
         self.ups_energy_j = self.ups_capacity_j.copy()
         self.import_cap_w = self.p.utility.import_cap_mw * 1e6
         self.demand_response_w: float | None = None
@@ -307,10 +323,11 @@ class PowerChain:
         group's rating shrinks, so loading and copper loss rise, no-load loss falls. The
         UPS batteries stay (strings shared by the modules)."""
         self.hall_transformers_in_service[hall] = np.clip(
-            self.hall_transformers_in_service[hall] + transformers, 1,
-            self.hall_transformers[hall])
+            self.hall_transformers_in_service[hall] + transformers, 1, self.hall_transformers[hall]
+        )
         self.hall_ups_in_service[hall] = np.clip(
-            self.hall_ups_in_service[hall] + ups_modules, 1, self.hall_ups_modules[hall])
+            self.hall_ups_in_service[hall] + ups_modules, 1, self.hall_ups_modules[hall]
+        )
         self._rate_lv_groups()
 
     def _rate_lv_groups(self) -> None:
@@ -320,8 +337,7 @@ class PowerChain:
     def set_import_cap(self, cap_w: float) -> None:
         self.import_cap_w = cap_w
 
-    def set_demand_response(self, target_w: float | None, *, raise_load: bool = False
-                            ) -> None:
+    def set_demand_response(self, target_w: float | None, *, raise_load: bool = False) -> None:
         """Hold the import at most at ``target_w`` (the BESS discharges), or with
         ``raise_load`` at least at it (plus DR: the BESS charges); None: neither."""
         self.demand_response_w = target_w
@@ -349,9 +365,15 @@ class PowerChain:
         if self.next_step is not None and t <= self.next_step[0]:
             # lost now: the cooling stops at once if nothing can carry it
             self.auxiliaries_peak_w = self.auxiliaries_w
-            self.auxiliaries_powered = bool(self.auxiliaries_w <= (
-                np.count_nonzero(self.generator_state == GENERATOR_RUNNING)
-                * self.p.generators.rating_mw * 1e6 + self._bess_available_w(self.next_step[1])))
+            self.auxiliaries_powered = bool(
+                self.auxiliaries_w
+                <= (
+                    np.count_nonzero(self.generator_state == GENERATOR_RUNNING)
+                    * self.p.generators.rating_mw
+                    * 1e6
+                    + self._bess_available_w(self.next_step[1])
+                )
+            )
             if not self.auxiliaries_powered:
                 self.hall_shed[:] = True
                 self._plan_discharge(self.next_step[1])
@@ -359,9 +381,8 @@ class PowerChain:
     def _start_standby_sets(self, t: float) -> None:
         idle = np.flatnonzero(self.generator_state == GENERATOR_OFF)
         # every idle set gets its draw whatever the event says: a seed gives the same draws
-        fails = (self.generator_rng.random(idle.size)
-                 < self.p.generators.fail_to_start_probability)
-        fails[idle.size - min(self.failing_to_start, idle.size):] = True
+        fails = self.generator_rng.random(idle.size) < self.p.generators.fail_to_start_probability
+        fails[idle.size - min(self.failing_to_start, idle.size) :] = True
         self.generator_state[idle] = GENERATOR_STARTING
         self.generator_started_s[idle] = t
         self.generator_fails_start[idle] = fails
@@ -370,7 +391,7 @@ class PowerChain:
     def fail_generators(self, units: int) -> None:
         """Take the last ``units`` sets not yet failed out of service; running ones trip."""
         candidates = np.flatnonzero(self.generator_state != GENERATOR_FAILED)
-        chosen = candidates[candidates.size - min(units, candidates.size):]
+        chosen = candidates[candidates.size - min(units, candidates.size) :]
         self.generator_state[chosen] = GENERATOR_FAILED
         self.generator_fails_start[chosen] = False
 
@@ -397,8 +418,9 @@ class PowerChain:
         """Rack AC input through the PSUs (their loss stays in the rack as heat)."""
         return input_through_curve(self.p.rack_psu, rack_dc_w, self.psu_rating_w)
 
-    def rack_input_levels_w(self, high_dc_w: np.ndarray, low_dc_w: np.ndarray,
-                            high_share: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def rack_input_levels_w(
+        self, high_dc_w: np.ndarray, low_dc_w: np.ndarray, high_share: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(mean, high, low)`` rack AC inputs of a load at two levels within the step:
         the PSU loss at each level, weighted by its share (the exact step mean of a
         load that swings between them)."""
@@ -409,9 +431,16 @@ class PowerChain:
         mean += low
         return mean, high, low
 
-    def step(self, t0: float, dt: float, rack_in_w: np.ndarray, hall_mech_w: np.ndarray,
-             plant_w: float, robot_w: float,
-             rack_levels_w: tuple[np.ndarray, np.ndarray] | None = None) -> GridResult:
+    def step(
+        self,
+        t0: float,
+        dt: float,
+        rack_in_w: np.ndarray,
+        hall_mech_w: np.ndarray,
+        plant_w: float,
+        robot_w: float,
+        rack_levels_w: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> GridResult:
         """One step's load flow and supply. Racks of a hall whose UPS dropped its load
         (``hall_powered`` false, decided at the end of the previous step) draw nothing.
 
@@ -428,8 +457,9 @@ class PowerChain:
         self.hall_ups_loading = ups_out / ups_rating
         bus_swing = None
         if rack_levels_w is not None:
-            ups_in, bus_swing = self._ups_levels(rack_in_w, rack_levels_w, ups_out, ups_in,
-                                                 ups_rating)
+            ups_in, bus_swing = self._ups_levels(
+                rack_in_w, rack_levels_w, ups_out, ups_in, ups_rating
+            )
         # a shed hall's UPS draws on its batteries (same conversion losses), not the bus
         fed = ~self.hall_shed
         lv_load = self.lv_load_w
@@ -447,24 +477,26 @@ class PowerChain:
         self.hall_transformer_loss_w = dist_loss
         self.plant_transformer_loss_w = plant_loss
         self.main_transformer_loss_w = main_loss
-        busway_by_hall = np.bincount(self.row_hall, weights=busway_loss,
-                                     minlength=self.hall_count)
+        busway_by_hall = np.bincount(self.row_hall, weights=busway_loss, minlength=self.hall_count)
         self.losses.hall_indoor_w[:] = busway_by_hall + (ups_in - ups_out) + dist_loss
         chain_loss = float(self.losses.hall_indoor_w.sum() + plant_loss + main_loss)
         outdoor = plant_loss + main_loss
-        result = self._supply(t0, dt, demand, chain_loss, outdoor, ups_out * fed,
-                              ups_in * ~fed, bus_swing)
+        result = self._supply(
+            t0, dt, demand, chain_loss, outdoor, ups_out * fed, ups_in * ~fed, bus_swing
+        )
         self._manage_load(t0 + dt, dt, ups_in, demand, float(lv_load.sum()))
         return result
 
-    def _ups_and_busways(self, rack_in_w: np.ndarray
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _ups_and_busways(
+        self, rack_in_w: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(busway loss per row, UPS output, UPS input, UPS rating per hall)``, W, at
         the racks' mean input; the racks of a hall whose UPS dropped them draw nothing.
         A hall whose UPS reaches end of discharge inside the step carries its load until
         then and nothing after: busway and UPS take that load for that share."""
-        row_w: np.ndarray = np.bincount(self.topo.rack_row, weights=rack_in_w,
-                                        minlength=self.row_count)
+        row_w: np.ndarray = np.bincount(
+            self.topo.rack_row, weights=rack_in_w, minlength=self.row_count
+        )
         if not self.hall_powered.all():
             row_w *= self.hall_powered[self.row_hall]
         share = self.hall_powered_share
@@ -473,8 +505,7 @@ class PowerChain:
             hall_share = np.where(partial, share, 1.0)
             row_w /= hall_share[self.row_hall]
         busway_loss = self._busways(row_w)
-        ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss,
-                              minlength=self.hall_count)
+        ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss, minlength=self.hall_count)
         ups = self.p.ups
         ups_rating = self.hall_ups_in_service * ups.module_rating_kw * 1e3
         if ups.mode == "eco":
@@ -487,23 +518,28 @@ class PowerChain:
             ups_in *= hall_share
         return busway_loss, ups_out, ups_in, ups_rating
 
-    def hall_room_loss_w(self, rack_in_w: np.ndarray,
-                         rack_levels_w: tuple[np.ndarray, np.ndarray] | None = None
-                         ) -> np.ndarray:
+    def hall_room_loss_w(
+        self, rack_in_w: np.ndarray, rack_levels_w: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> np.ndarray:
         """Each hall's busway and UPS losses, W: the part of its electrical rooms' heat
         known before the step's load flow (which adds the transformers'). The busways
         carry the racks' mean input; the UPS, where the racks run at two levels within
         the step (``rack_levels_w``, as in ``step``), the weighted loss of both."""
         busway_loss, ups_out, ups_in, ups_rating = self._ups_and_busways(rack_in_w)
         if rack_levels_w is not None:
-            ups_in, _ = self._ups_levels(rack_in_w, rack_levels_w, ups_out, ups_in,
-                                         ups_rating)
-        return np.bincount(self.row_hall, weights=busway_loss,
-                           minlength=self.hall_count) + (ups_in - ups_out)
+            ups_in, _ = self._ups_levels(rack_in_w, rack_levels_w, ups_out, ups_in, ups_rating)
+        return np.bincount(self.row_hall, weights=busway_loss, minlength=self.hall_count) + (
+            ups_in - ups_out
+        )
 
-    def _ups_levels(self, rack_in_w: np.ndarray, levels_w: tuple[np.ndarray, np.ndarray],
-                    ups_out_w: np.ndarray, ups_in_w: np.ndarray, rating_w: np.ndarray
-                    ) -> tuple[np.ndarray, tuple[float, float, float] | None]:
+    def _ups_levels(
+        self,
+        rack_in_w: np.ndarray,
+        levels_w: tuple[np.ndarray, np.ndarray],
+        ups_out_w: np.ndarray,
+        ups_in_w: np.ndarray,
+        rating_w: np.ndarray,
+    ) -> tuple[np.ndarray, tuple[float, float, float] | None]:
         """Each hall's UPS input as the weighted mean over the two levels, and the bus
         load's two levels ``(share, high offset, low offset)`` from its mean (W), the
         halls' swings taken in phase; None where nothing swings."""
@@ -526,8 +562,7 @@ class PowerChain:
             in_low = (ups_out_w + low) / (ups.eco_efficiency_pct / 100.0)
         else:
             in_high = input_through_curve(ups.efficiency, ups_out_w + high, rating_w)
-            in_low = input_through_curve(ups.efficiency, np.maximum(ups_out_w + low, 0.0),
-                                         rating_w)
+            in_low = input_through_curve(ups.efficiency, np.maximum(ups_out_w + low, 0.0), rating_w)
         ups_in_w = in_low + share * (in_high - in_low)
         fed = ~self.hall_shed
         bus_high = float(np.dot(in_high - ups_in_w, fed))
@@ -538,8 +573,9 @@ class PowerChain:
 
     def _backup_bus_live(self, dt: float) -> bool:
         """Whether a source energizes the 22.9 kV bus in an outage: a set on it, or the BESS."""
-        return bool((self.generator_state == GENERATOR_RUNNING).any()
-                    or self._bess_available_w(dt) > 0.0)
+        return bool(
+            (self.generator_state == GENERATOR_RUNNING).any() or self._bess_available_w(dt) > 0.0
+        )
 
     def _dead_bus(self, lv_load_w: np.ndarray) -> tuple[np.ndarray, float]:
         """No source on the bus: the transformers carry nothing and lose nothing; what the
@@ -613,8 +649,7 @@ class PowerChain:
         state[on_bus] = GENERATOR_RUNNING
         self.generator_online_s[on_bus] = self.generator_started_s[on_bus] + gens.start_delay_s
 
-    def _generator_output_w(self, t0: float, dt: float, available: bool, bus_w: float
-                            ) -> float:
+    def _generator_output_w(self, t0: float, dt: float, available: bool, bus_w: float) -> float:
         """What the running sets give, the step's mean (W): up to their rating, each
         ramping from the moment it closed onto the bus, together no more than the bus
         load; once the utility is back they unload at their ramp and stop.
@@ -633,8 +668,11 @@ class PowerChain:
             if start_w <= 0.0:
                 return 0.0
             # the unloading ramp's mean over the step (down to nothing within it or not)
-            mean_w = (0.5 * start_w * start_w / rate_w_per_s / dt
-                      if start_w <= rate_w_per_s * dt else start_w - 0.5 * rate_w_per_s * dt)
+            mean_w = (
+                0.5 * start_w * start_w / rate_w_per_s / dt
+                if start_w <= rate_w_per_s * dt
+                else start_w - 0.5 * rate_w_per_s * dt
+            )
             return min(mean_w, bus_w)
         online_s = self.generator_online_s[running]
         rating_w = gens.rating_mw * 1e6
@@ -642,8 +680,7 @@ class PowerChain:
         self.generators_w = min(bus_w, float(each_w.sum()))
         return ramp_energy_j(online_s, t0, t0 + dt, rating_w, ramp_w_per_s, bus_w) / dt
 
-    def _dispatched_output_w(self, t0: float, dt: float, bus_w: float,
-                             dispatch_w: float) -> float:
+    def _dispatched_output_w(self, t0: float, dt: float, bus_w: float, dispatch_w: float) -> float:
         """The sets in parallel with the utility (demand response), the step's mean (W):
         from nothing, each ramps from the moment it closed onto the bus up to the output
         asked (exact, ``ramp_energy_j``); from a running output, they move together
@@ -659,8 +696,7 @@ class PowerChain:
             online_s = self.generator_online_s[running]
             each_w = np.clip(ramp_w_per_s * (t0 + dt - online_s), 0.0, rating_w)
             self.generators_w = min(asked_w, float(each_w.sum()))
-            return ramp_energy_j(online_s, t0, t0 + dt, rating_w, ramp_w_per_s,
-                                 asked_w) / dt
+            return ramp_energy_j(online_s, t0, t0 + dt, rating_w, ramp_w_per_s, asked_w) / dt
         rate_w_per_s = int(running.sum()) * ramp_w_per_s
         if rate_w_per_s <= 0.0:
             self.generators_w = 0.0
@@ -673,8 +709,7 @@ class PowerChain:
         self.generators_w = asked_w
         return asked_w - 0.5 * gap_w * reach_s / dt
 
-    def _bess_reach_w(self, t0: float, dt: float, bus_w: float, generator_w: float
-                      ) -> float:
+    def _bess_reach_w(self, t0: float, dt: float, bus_w: float, generator_w: float) -> float:
         """In an outage, the most the BESS can give over the step (mean W) within its
         power rating at every moment: the sets' shortfall ``d(t)`` below the bus load,
         held to the rating, ``mean(min(d, P))``. A set coming on or ramping within the
@@ -687,14 +722,31 @@ class PowerChain:
         gens = self.p.generators
         running = self.generator_state == GENERATOR_RUNNING
         # mean of max(above - g(t), 0): the shortfall beyond the rating
-        beyond_w = above_w - ramp_energy_j(
-            self.generator_online_s[running], t0, t0 + dt, gens.rating_mw * 1e6,
-            gens.ramp_mw_per_s * 1e6, above_w) / dt
+        beyond_w = (
+            above_w
+            - ramp_energy_j(
+                self.generator_online_s[running],
+                t0,
+                t0 + dt,
+                gens.rating_mw * 1e6,
+                gens.ramp_mw_per_s * 1e6,
+                above_w,
+            )
+            / dt
+        )
         return max(shortfall_w - beyond_w, 0.0)
 
-    def _supply(self, t0: float, dt: float, demand: float, chain_loss: float,
-                outdoor: float, fed_ups_out_w: np.ndarray, shed_ups_in_w: np.ndarray,
-                bus_swing: tuple[float, float, float] | None = None) -> GridResult:
+    def _supply(
+        self,
+        t0: float,
+        dt: float,
+        demand: float,
+        chain_loss: float,
+        outdoor: float,
+        fed_ups_out_w: np.ndarray,
+        shed_ups_in_w: np.ndarray,
+        bus_swing: tuple[float, float, float] | None = None,
+    ) -> GridResult:
         """Share the bus demand between utility, generators, BESS and the UPS batteries of
         the halls on the bus; shed halls' UPS carry their own load from their batteries."""
         available = self.available
@@ -704,8 +756,9 @@ class PowerChain:
         if available:
             # recharge the UPS batteries from the grid at up to 10 % of their rating per
             # hour: a load the BESS sees, so peak shaving and demand response cover it too
-            refill = np.minimum(self.ups_capacity_j - self.ups_energy_j,
-                                0.1 * self.ups_capacity_j * dt / 3600.0)
+            refill = np.minimum(
+                self.ups_capacity_j - self.ups_energy_j, 0.1 * self.ups_capacity_j * dt / 3600.0
+            )
             residual += float(refill.sum()) / dt
         self._follow_swings(available, residual, dt)
         share = bus_swing[0] if bus_swing is not None and available else 1.0
@@ -713,10 +766,12 @@ class PowerChain:
             # the battery answers the load at each level for that level's share of the step
             _, high_w, low_w = bus_swing
             high_out, high_loss = self._bess_apply(
-                self._bess_request(available, residual + high_w, dt), share * dt)
+                self._bess_request(available, residual + high_w, dt), share * dt
+            )
             limited = self.bess_limited
             low_out, low_loss = self._bess_apply(
-                self._bess_request(available, residual + low_w, dt), (1.0 - share) * dt)
+                self._bess_request(available, residual + low_w, dt), (1.0 - share) * dt
+            )
             self.bess_limited = self.bess_limited or limited
             bess_w = share * high_out + (1.0 - share) * low_out
             bess_loss = share * high_loss + (1.0 - share) * low_loss
@@ -728,8 +783,7 @@ class PowerChain:
         residual -= bess_w
         # a UPS whose end of discharge falls in this step may reach into its reserve
         reserve_j = (self.hall_powered_share < 1.0) * (UPS_EMPTY_FRACTION * self.ups_capacity_j)
-        battery_w = np.minimum(shed_ups_in_w, np.maximum(self.ups_energy_j + reserve_j, 0.0)
-                               / dt)
+        battery_w = np.minimum(shed_ups_in_w, np.maximum(self.ups_energy_j + reserve_j, 0.0) / dt)
         unserved = float((shed_ups_in_w - battery_w).sum())
         self.ups_energy_j -= battery_w * dt
         ups_w = float(battery_w.sum())
@@ -742,8 +796,9 @@ class PowerChain:
             if residual > 1e-6:  # below a microwatt: rounding, not a shortfall
                 # the UPS batteries of the halls on the bus carry the IT load the other
                 # sources leave (a UPS limits its input and its batteries make up the rest)
-                stored_j = np.where(self.hall_shed, 0.0,
-                                    np.maximum(self.ups_energy_j + reserve_j, 0.0))
+                stored_j = np.where(
+                    self.hall_shed, 0.0, np.maximum(self.ups_energy_j + reserve_j, 0.0)
+                )
                 stored = float(stored_j.sum())
                 pooled_w = min(residual, float(fed_ups_out_w.sum()), stored / dt)
                 if stored > 0:
@@ -754,13 +809,22 @@ class PowerChain:
                 unserved += residual - pooled_w
         self.hall_battery_w = battery_w
         soc = self.bess_energy_j / self.bess_capacity_j if self.bess_capacity_j > 0 else 0.0
-        return GridResult(demand_w=demand + float(shed_ups_in_w.sum()), grid_import_w=grid_w,
-                          generator_w=gen_w, bess_w=bess_w, ups_battery_w=ups_w,
-                          bess_soc=soc, loss_w=chain_loss, bess_loss_w=bess_loss,
-                          outdoor_loss_w=outdoor + bess_loss, unserved_w=unserved)
+        return GridResult(
+            demand_w=demand + float(shed_ups_in_w.sum()),
+            grid_import_w=grid_w,
+            generator_w=gen_w,
+            bess_w=bess_w,
+            ups_battery_w=ups_w,
+            bess_soc=soc,
+            loss_w=chain_loss,
+            bess_loss_w=bess_loss,
+            outdoor_loss_w=outdoor + bess_loss,
+            unserved_w=unserved,
+        )
 
-    def _manage_load(self, t_next: float, dt: float, ups_in_w: np.ndarray, demand_w: float,
-                     lv_load_w: float) -> None:
+    def _manage_load(
+        self, t_next: float, dt: float, ups_in_w: np.ndarray, demand_w: float, lv_load_w: float
+    ) -> None:
         """Load management for the next step: which halls' UPS inputs stay on the backup
         bus, and which UPS still carry their racks (see the module's docstring)."""
         self.next_step = (t_next, dt)
@@ -781,15 +845,20 @@ class PowerChain:
             return
         # a hall's block: the peak of its UPS input since the outage began, so that the
         # swings of a training job do not make the switchgear add and shed it in turn
-        self.hall_block_w = np.where(self.hall_powered, np.maximum(
-            self.hall_block_w, drawing_w), self.hall_block_w)
+        self.hall_block_w = np.where(
+            self.hall_powered, np.maximum(self.hall_block_w, drawing_w), self.hall_block_w
+        )
         gens = self.p.generators
         running = self.generator_state == GENERATOR_RUNNING
         # a load on the bus stays while the sets' rating carries it (the UPS and the BESS
         # bridge their ramp); one goes back on only once the sets can take it up now
         rated_w = int(running.sum()) * gens.rating_mw * 1e6
-        ready_w = float(np.minimum(gens.rating_mw * 1e6, gens.ramp_mw_per_s * 1e6 * (
-            t_next - self.generator_online_s[running] + dt)).sum())
+        ready_w = float(
+            np.minimum(
+                gens.rating_mw * 1e6,
+                gens.ramp_mw_per_s * 1e6 * (t_next - self.generator_online_s[running] + dt),
+            ).sum()
+        )
         bess_w = self._bess_available_w(dt)
         # the cooling goes down when no source can carry it, and comes back (as a block,
         # at its peak) once one can
@@ -797,10 +866,10 @@ class PowerChain:
             self.auxiliaries_peak_w = max(self.auxiliaries_peak_w, essential_w)
             self.auxiliaries_powered = essential_w <= rated_w + bess_w
         else:
-            self.auxiliaries_powered = (self.auxiliaries_peak_w * (1.0 + LOAD_ADD_MARGIN)
-                                        <= ready_w + bess_w)
-        settled = not (self.start_demanded
-                       or (self.generator_state == GENERATOR_STARTING).any())
+            self.auxiliaries_powered = (
+                self.auxiliaries_peak_w * (1.0 + LOAD_ADD_MARGIN) <= ready_w + bess_w
+            )
+        settled = not (self.start_demanded or (self.generator_state == GENERATOR_STARTING).any())
         if not self.auxiliaries_powered:
             # no load is put on a bus that cannot even carry the cooling
             self.hall_shed[:] = True
@@ -822,7 +891,8 @@ class PowerChain:
         # racks then (they ran for the step's share before it), unless its input now
         # carries them
         emptied = (self.hall_powered_share < 1.0) & (
-            self.ups_energy_j <= UPS_EMPTY_FRACTION * self.ups_capacity_j)
+            self.ups_energy_j <= UPS_EMPTY_FRACTION * self.ups_capacity_j
+        )
         self.hall_powered = (self.hall_powered & ~emptied) | (settled & ~self.hall_shed)
         self._plan_discharge(dt)
 
@@ -832,11 +902,20 @@ class PowerChain:
         otherwise): ``hall_powered_share``."""
         next_draw_j = np.where(self.hall_shed, self.hall_ups_input_w, self.hall_battery_w) * dt
         left_j = np.maximum(self.ups_energy_j, 0.0)
-        self.hall_powered_share = np.where(
-            next_draw_j > 0.0,
-            np.clip(np.divide(left_j, next_draw_j, out=np.ones(self.hall_count),
-                              where=next_draw_j > 0.0), 0.0, 1.0),
-            1.0) * self.hall_powered
+        self.hall_powered_share = (
+            np.where(
+                next_draw_j > 0.0,
+                np.clip(
+                    np.divide(
+                        left_j, next_draw_j, out=np.ones(self.hall_count), where=next_draw_j > 0.0
+                    ),
+                    0.0,
+                    1.0,
+                ),
+                1.0,
+            )
+            * self.hall_powered
+        )
 
     def _bess_available_w(self, dt: float) -> float:
         """What the BESS could give over a step, W, within its power and charge."""
@@ -872,8 +951,9 @@ class PowerChain:
         if self.demand_response_w is not None:
             request = max(request, residual_w - self.demand_response_w)
         if bess.peak_shaving:
-            request = max(request, residual_w - (self.import_cap_w - bess.peak_shaving_margin_mw
-                                                 * 1e6))
+            request = max(
+                request, residual_w - (self.import_cap_w - bess.peak_shaving_margin_mw * 1e6)
+            )
         if bess.smoothing and self.smoothed_demand_w is not None:
             # discharge the fast part of the swings: demand minus its low-pass
             fast = residual_w - self.smoothed_demand_w
@@ -886,8 +966,9 @@ class PowerChain:
             # recharge slowly toward the initial state of charge, under the cap
             target = bess.initial_soc * self.bess_capacity_j
             if self.bess_energy_j < target:
-                headroom = max(self.import_cap_w - bess.peak_shaving_margin_mw * 1e6
-                               - residual_w, 0.0)
+                headroom = max(
+                    self.import_cap_w - bess.peak_shaving_margin_mw * 1e6 - residual_w, 0.0
+                )
                 request = min(request, -min(0.1 * self.bess_power_w, headroom))
         if request < 0.0:
             # charging (recharge or smoothing) never lifts the import above the cap less
@@ -936,8 +1017,7 @@ class PowerChain:
             "plant_lv_voltage_pu": self.plant_lv_voltage_pu,
             "grid_import_cap_kw": self.import_cap_w / 1e3,
             "utility_available": self.available,
-            "generators_online": int(np.count_nonzero(
-                self.generator_state == GENERATOR_RUNNING)),
+            "generators_online": int(np.count_nonzero(self.generator_state == GENERATOR_RUNNING)),
             "generator_state": self.generator_state,
             "hall_powered": self.hall_powered,
             "hall_load_shed": self.hall_shed,

@@ -30,13 +30,15 @@ class ShelfStorage:
     feed_w: np.ndarray | None = None  # per rack, the low-pass the feed follows
 
     @classmethod
-    def of(cls, j_per_gpu: float, gpus: np.ndarray, time_constant_s: float,
-           efficiency: float) -> ShelfStorage:
+    def of(
+        cls, j_per_gpu: float, gpus: np.ndarray, time_constant_s: float, efficiency: float
+    ) -> ShelfStorage:
         capacity_j = j_per_gpu * np.asarray(gpus, dtype=float)
         return cls(capacity_j, time_constant_s, efficiency, 0.5 * capacity_j)
 
-    def step(self, draw_w: np.ndarray, dt: float,
-             powered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def step(
+        self, draw_w: np.ndarray, dt: float, powered: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(feed, loss)`` per rack for a step whose mean draw at the rack's input is
         ``draw_w``: what the bus upstream supplies, and the store's conversion loss
         (heat in the rack): feed = draw - the store's output, and the store gives up its

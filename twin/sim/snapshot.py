@@ -18,19 +18,32 @@ SITE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("time_s", "simulated time since the scenario start"),
     ("ambient_c", "outdoor dry-bulb temperature"),
     ("wet_bulb_c", "outdoor wet-bulb temperature"),
-    ("it_power_kw", "electrical power at the racks' AC input, their PSUs' losses included "
-                    "(IT load for PUE, as The Green Grid counts it)"),
-    ("facility_power_kw", "all electrical power the site uses: IT + cooling + electrical losses "
-                          "+ robots = grid import + generators + BESS + UPS batteries + unserved"),
-    ("cooling_power_kw", "CDU pumps, facility pumps, dry-cooler, economizer and tower fans, "
-                         "chillers, CRAHs"),
-    ("electrical_loss_kw", "transformer, UPS and busway losses (PSU losses are in it_power_kw, "
-                           "the BESS's own in bess_loss_kw)"),
+    (
+        "it_power_kw",
+        "electrical power at the racks' AC input, their PSUs' losses included "
+        "(IT load for PUE, as The Green Grid counts it)",
+    ),
+    (
+        "facility_power_kw",
+        "all electrical power the site uses: IT + cooling + electrical losses "
+        "+ robots = grid import + generators + BESS + UPS batteries + unserved",
+    ),
+    (
+        "cooling_power_kw",
+        "CDU pumps, facility pumps, dry-cooler, economizer and tower fans, chillers, CRAHs",
+    ),
+    (
+        "electrical_loss_kw",
+        "transformer, UPS and busway losses (PSU losses are in it_power_kw, "
+        "the BESS's own in bess_loss_kw)",
+    ),
     ("robot_power_kw", "robot workcells"),
     ("grid_import_kw", "power drawn from the utility"),
     ("generator_kw", "power from the generators"),
-    ("bess_power_kw", "BESS power at its AC terminals on the site's bus, positive when "
-                      "discharging"),
+    (
+        "bess_power_kw",
+        "BESS power at its AC terminals on the site's bus, positive when discharging",
+    ),
     ("bess_loss_kw", "conversion losses inside the BESS (cells to bus), not in facility power"),
     ("ups_battery_kw", "UPS batteries: positive while they carry racks, negative recharging"),
     ("unserved_kw", "load no source carried (robots on a dead bus, a shortfall of the sources)"),
@@ -42,8 +55,10 @@ SITE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("tcs_return_c", "flow-weighted mean CDU return temperature (rack side)"),
     ("fws_supply_c", "facility water supply temperature"),
     ("gpu_temp_max_c", "hottest GPU"),
-    ("throttled_gpus", "GPUs of powered, untripped racks shedding power to stay below the "
-                       "throttle limit"),
+    (
+        "throttled_gpus",
+        "GPUs of powered, untripped racks shedding power to stay below the throttle limit",
+    ),
     ("tripped_racks", "racks offline after exceeding the critical temperature"),
     ("tokens_per_s", "useful AI work delivered"),
     ("water_l_per_h", "cooling-tower water use"),
@@ -210,15 +225,33 @@ def frozen_fields(cls: type[T], **arrays: object) -> T:
 
 
 # Array fields that hold flags or counts rather than measurements (the rest are floats).
-_FLAG_FIELDS = frozenset({"throttled", "tripped", "pump_manual", "valve_stuck",
-                          "leak_detected", "hall_redundant", "hall_powered", "hall_load_shed",
-                          "liquid_isolated", "electrical_isolated"})
-_COUNT_FIELDS = frozenset({"pumps_running", "hall_transformers_in_service",
-                           "hall_ups_modules_in_service", "generator_state"})
+_FLAG_FIELDS = frozenset(
+    {
+        "throttled",
+        "tripped",
+        "pump_manual",
+        "valve_stuck",
+        "leak_detected",
+        "hall_redundant",
+        "hall_powered",
+        "hall_load_shed",
+        "liquid_isolated",
+        "electrical_isolated",
+    }
+)
+_COUNT_FIELDS = frozenset(
+    {
+        "pumps_running",
+        "hall_transformers_in_service",
+        "hall_ups_modules_in_service",
+        "generator_state",
+    }
+)
 
 
-def blank_state(cls: type, *, racks: int = 0, cdus: int = 0, halls: int = 0, rows: int = 0,
-                generators: int = 0) -> Any:
+def blank_state(
+    cls: type, *, racks: int = 0, cdus: int = 0, halls: int = 0, rows: int = 0, generators: int = 0
+) -> Any:
     """A rack, CDU, plant or power state of a site's sizes that holds nothing: measurements
     NaN, counts 0, flags False (per-hall fields ``hall_*``, per-row ``row_*``, per-set
     ``generator_state``)."""
@@ -228,8 +261,15 @@ def blank_state(cls: type, *, racks: int = 0, cdus: int = 0, halls: int = 0, row
         if f.type != "np.ndarray":
             values[f.name] = {"int": 0, "bool": False}.get(str(f.type), math.nan)
             continue
-        n = (length if length is not None else halls if f.name.startswith("hall_")
-             else rows if f.name.startswith("row_") else generators)
+        n = (
+            length
+            if length is not None
+            else halls
+            if f.name.startswith("hall_")
+            else rows
+            if f.name.startswith("row_")
+            else generators
+        )
         if f.name in _FLAG_FIELDS:
             values[f.name] = np.zeros(n, bool)
         elif f.name in _COUNT_FIELDS:
@@ -239,14 +279,27 @@ def blank_state(cls: type, *, racks: int = 0, cdus: int = 0, halls: int = 0, row
     return frozen_fields(cls, **values)
 
 
-def blank_snapshot(*, racks: int, cdus: int, halls: int, rows: int, generators: int,
-                   step: int = 0, time_s: float = 0.0) -> Snapshot:
+def blank_snapshot(
+    *,
+    racks: int,
+    cdus: int,
+    halls: int,
+    rows: int,
+    generators: int,
+    step: int = 0,
+    time_s: float = 0.0,
+) -> Snapshot:
     """A snapshot of a site's sizes that holds nothing (see ``blank_state``), without
     robots: what a replay shows where a recording holds no value, and what test doubles
     fill in."""
-    sizes = {"racks": racks, "cdus": cdus, "halls": halls, "rows": rows,
-             "generators": generators}
-    return Snapshot(step=step, time_s=time_s, site=dict.fromkeys(SITE_NAMES, math.nan),
-                    racks=blank_state(RackState, **sizes), cdus=blank_state(CduState, **sizes),
-                    plant=blank_state(PlantState, **sizes),
-                    power=blank_state(PowerState, **sizes), robots=None)
+    sizes = {"racks": racks, "cdus": cdus, "halls": halls, "rows": rows, "generators": generators}
+    return Snapshot(
+        step=step,
+        time_s=time_s,
+        site=dict.fromkeys(SITE_NAMES, math.nan),
+        racks=blank_state(RackState, **sizes),
+        cdus=blank_state(CduState, **sizes),
+        plant=blank_state(PlantState, **sizes),
+        power=blank_state(PowerState, **sizes),
+        robots=None,
+    )

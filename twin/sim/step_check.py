@@ -83,8 +83,10 @@ def scenario_of(case: Case):
         events = [{**e, "at_s": _seconds(e["at_s"]) - first + at} for e in own]
     elif case.fault == "cdu-loss":
         cdu = build_topology(from_dict(data)).cdu_names[0]
-        events = [{"at_s": at, "kind": "cdu-loss", "target": cdu},
-                  {"at_s": at + 1800.0, "kind": "cdu-restore", "target": cdu}]
+        events = [
+            {"at_s": at, "kind": "cdu-loss", "target": cdu},
+            {"at_s": at + 1800.0, "kind": "cdu-restore", "target": cdu},
+        ]
     elif case.fault == "utility-outage":
         events = [{"at_s": at, "kind": "utility-outage", "duration_s": 600.0}]
     elif case.fault == "heatwave":
@@ -99,11 +101,13 @@ def scenario_of(case: Case):
 
 def _seconds(value) -> float:
     from twin.scenario.units import parse_duration
+
     return float(value) if isinstance(value, int | float) else parse_duration(value)
 
 
 def run(case: Case, dt_s: float) -> Result:
     import time
+
     started = time.perf_counter()
     sim = Simulation(scenario_of(case), dt_s=dt_s)
     settle = round(case.settle_s / dt_s)
@@ -126,15 +130,30 @@ def run(case: Case, dt_s: float) -> Result:
         throttled[w] |= site[_COLUMN["throttled_gpus"]] > 0
         tripped[w] |= site[_COLUMN["tripped_racks"]] > 0
         over = max(over, float(np.max(sim.state.junction_c - critical)))
-        if (first_trip is None and sim.state.time_s > case.fault_at_s
-                and site[_COLUMN["tripped_racks"]] > 0):
+        if (
+            first_trip is None
+            and sim.state.time_s > case.fault_at_s
+            and site[_COLUMN["tripped_racks"]] > 0
+        ):
             first_trip = sim.state.time_s
     sums /= per_window
     means = {name: sums[:, i] for i, name in enumerate(n for n in MEANS if n != "pue")}
-    means["pue"] = np.divide(means["facility_power_kw"], means["it_power_kw"],
-                             out=np.zeros(windows), where=means["it_power_kw"] > 0)
-    return Result(dt_s, means, throttled, tripped, first_trip, over,
-                  sim.ledger()["closure_error"], time.perf_counter() - started)
+    means["pue"] = np.divide(
+        means["facility_power_kw"],
+        means["it_power_kw"],
+        out=np.zeros(windows),
+        where=means["it_power_kw"] > 0,
+    )
+    return Result(
+        dt_s,
+        means,
+        throttled,
+        tripped,
+        first_trip,
+        over,
+        sim.ledger()["closure_error"],
+        time.perf_counter() - started,
+    )
 
 
 @dataclass
@@ -163,8 +182,7 @@ def compare(reference: Result, other: Result) -> Comparison:
         worst[name] = error
         if error > MEAN_TOLERANCE:
             failures.append(f"{name} differs by {100 * error:.2f} %")
-    extra_throttling = int(np.count_nonzero(other.throttled_windows
-                                            & ~reference.throttled_windows))
+    extra_throttling = int(np.count_nonzero(other.throttled_windows & ~reference.throttled_windows))
     extra_trips = int(np.count_nonzero(other.tripped_windows & ~reference.tripped_windows))
     if extra_throttling:
         failures.append(f"throttles in {extra_throttling} window(s) where dt = 1 s does not")
@@ -172,13 +190,15 @@ def compare(reference: Result, other: Result) -> Comparison:
         failures.append(f"trips in {extra_trips} window(s) where dt = 1 s does not")
     delay = None
     if (reference.first_trip_s is None) != (other.first_trip_s is None):
-        failures.append("trips where dt = 1 s does not" if reference.first_trip_s is None
-                        else "does not trip where dt = 1 s does")
+        failures.append(
+            "trips where dt = 1 s does not"
+            if reference.first_trip_s is None
+            else "does not trip where dt = 1 s does"
+        )
     elif reference.first_trip_s is not None and other.first_trip_s is not None:
         delay = other.first_trip_s - reference.first_trip_s
         if abs(delay) > max(other.dt_s, 30.0) + 1e-6:
             failures.append(f"first trip {delay:+.0f} s from dt = 1 s's")
     if other.gpu_over_trip_k > TRIP_GPU_MARGIN_K:
         failures.append(f"hottest GPU {other.gpu_over_trip_k:.1f} K above its trip limit")
-    return Comparison(worst, extra_throttling, extra_trips, delay, other.gpu_over_trip_k,
-                      failures)
+    return Comparison(worst, extra_throttling, extra_trips, delay, other.gpu_over_trip_k, failures)

@@ -28,8 +28,9 @@ from twin.scenario import Problem, Scenario, ScenarioError
 
 SECONDS_PER_DAY = 86400.0
 DAYS_PER_YEAR = 365.0
-MID_MONTH_DAY = np.array([15.5, 45.0, 74.5, 105.0, 135.5, 166.0, 196.5, 227.5, 258.0, 288.5,
-                          319.0, 349.5])  # day of year (0-based) of each month's middle
+MID_MONTH_DAY = np.array(
+    [15.5, 45.0, 74.5, 105.0, 135.5, 166.0, 196.5, 227.5, 258.0, 288.5, 319.0, 349.5]
+)  # day of year (0-based) of each month's middle
 DIURNAL_MIN_HOUR = 6.0
 DIURNAL_MAX_HOUR = 15.0
 ANOMALY_CORRELATION = 0.7  # day-to-day persistence of temperature anomalies
@@ -47,9 +48,13 @@ def stull_wet_bulb_c(dry_bulb_c: np.ndarray | float, rh_pct: np.ndarray | float)
     """
     t = np.asarray(dry_bulb_c, dtype=float)
     rh = np.clip(rh_pct, 5.0, 99.0)
-    tw = (t * np.arctan(0.151977 * np.sqrt(rh + 8.313659)) + np.arctan(t + rh)
-          - np.arctan(rh - 1.676331) + 0.00391838 * rh**1.5 * np.arctan(0.023101 * rh)
-          - 4.686035)
+    tw = (
+        t * np.arctan(0.151977 * np.sqrt(rh + 8.313659))
+        + np.arctan(t + rh)
+        - np.arctan(rh - 1.676331)
+        + 0.00391838 * rh**1.5 * np.arctan(0.023101 * rh)
+        - 4.686035
+    )
     return np.minimum(tw, t)
 
 
@@ -85,10 +90,15 @@ class Weather:
     def from_scenario(cls, s: Scenario, seed: int) -> Weather:
         c = s.climate
         hourly = read_hourly_csv(hourly_csv_path(s), s.scenario.start) if c.hourly_csv else None
-        return cls(s.scenario.start, np.asarray(c.monthly_dry_bulb_c, float),
-                   np.asarray(c.monthly_diurnal_range_k, float),
-                   np.asarray(c.monthly_relative_humidity_pct, float), c.weather_noise_k,
-                   seed, hourly)
+        return cls(
+            s.scenario.start,
+            np.asarray(c.monthly_dry_bulb_c, float),
+            np.asarray(c.monthly_diurnal_range_k, float),
+            np.asarray(c.monthly_relative_humidity_pct, float),
+            c.weather_noise_k,
+            seed,
+            hourly,
+        )
 
     def local_hour(self, time_s: float) -> int:
         start = self.start
@@ -101,8 +111,7 @@ class Weather:
         return first + (start_s + np.asarray(time_s, dtype=float)) / SECONDS_PER_DAY
 
     def _monthly(self, values: np.ndarray, day: np.ndarray) -> np.ndarray:
-        return np.interp(np.mod(day, DAYS_PER_YEAR), MID_MONTH_DAY, values,
-                         period=DAYS_PER_YEAR)
+        return np.interp(np.mod(day, DAYS_PER_YEAR), MID_MONTH_DAY, values, period=DAYS_PER_YEAR)
 
     def _anomaly(self, day_index: int) -> tuple[float, float]:
         """Seeded AR(1) daily anomalies, K, of a day and the next, generated in order as
@@ -111,7 +120,8 @@ class Weather:
         while len(self._anomalies) < needed:
             block = len(self._anomalies) // _DAYS_PER_BLOCK
             shocks = np.random.default_rng([self.seed, 271828, block]).standard_normal(
-                _DAYS_PER_BLOCK)
+                _DAYS_PER_BLOCK
+            )
             scale = self.noise_k * np.sqrt(1.0 - ANOMALY_CORRELATION**2)
             value = self._anomalies[-1] if self._anomalies else self.noise_k * shocks[0]
             for shock in shocks:
@@ -128,8 +138,11 @@ class Weather:
         knot = int(time_s // KNOT_S)
         if knot != self._knot:
             # a step to the next knot keeps the value there (a minute's steps)
-            start = (self._knot_values[1] if knot == self._knot + 1 and self._knot >= 0
-                     else self.exact_at(knot * KNOT_S))
+            start = (
+                self._knot_values[1]
+                if knot == self._knot + 1 and self._knot >= 0
+                else self.exact_at(knot * KNOT_S)
+            )
             self._knot = knot
             self._knot_values = (start, self.exact_at((knot + 1) * KNOT_S))
         w = time_s / KNOT_S - knot
@@ -163,9 +176,18 @@ def hourly_csv_path(s: Scenario) -> Path:
     against the scenario file's folder; a scenario read from text alone has no folder."""
     path = Path(s.climate.hourly_csv or "")
     if not path.is_absolute():
-        raise ScenarioError(s.scenario.name, [Problem("climate.hourly_csv", (
-            f"the relative path {str(path)!r} needs the scenario's file to resolve against; "
-            "load the scenario from its file"))])
+        raise ScenarioError(
+            s.scenario.name,
+            [
+                Problem(
+                    "climate.hourly_csv",
+                    (
+                        f"the relative path {str(path)!r} needs the scenario's file to "
+                        "resolve against; load the scenario from its file"
+                    ),
+                )
+            ],
+        )
     return path
 
 
@@ -195,10 +217,23 @@ def read_hourly_csv(path: Path, start: datetime) -> tuple[np.ndarray, np.ndarray
     try:
         header = next(reader, None)
         if header is None or [h.strip() for h in header] != expected:
-            raise ScenarioError(source, [Problem("line 1", (
-                f"the header must be {','.join(expected)}"
-                + (f" (this file's has {len(header)} column{'s' * (len(header) != 1)} "
-                   "named otherwise)" if header else " (the file is empty)")))])
+            raise ScenarioError(
+                source,
+                [
+                    Problem(
+                        "line 1",
+                        (
+                            f"the header must be {','.join(expected)}"
+                            + (
+                                f" (this file's has {len(header)} column{'s' * (len(header) != 1)} "
+                                "named otherwise)"
+                                if header
+                                else " (the file is empty)"
+                            )
+                        ),
+                    )
+                ],
+            )
         for row in reader:
             line = reader.line_num
             if len(row) != 3:
@@ -207,8 +242,12 @@ def read_hourly_csv(path: Path, start: datetime) -> tuple[np.ndarray, np.ndarray
             try:
                 when = datetime.fromisoformat(row[0].strip())
             except ValueError:
-                problems.append(Problem(f"line {line}", (
-                    "time is not an ISO 8601 date and time such as 2026-08-01T13:00")))
+                problems.append(
+                    Problem(
+                        f"line {line}",
+                        ("time is not an ISO 8601 date and time such as 2026-08-01T13:00"),
+                    )
+                )
                 continue
             try:
                 db, wb = float(row[1]), float(row[2])
@@ -216,17 +255,26 @@ def read_hourly_csv(path: Path, start: datetime) -> tuple[np.ndarray, np.ndarray
                 problems.append(Problem(f"line {line}", "temperatures must be numbers"))
                 continue
             if not (np.isfinite(db) and np.isfinite(wb) and -60 <= db <= 60 and wb <= db + 0.5):
-                problems.append(Problem(f"line {line}", (
-                    f"need -60 <= dry_bulb_c <= 60 C and wet_bulb_c <= dry_bulb_c "
-                    f"(got {db:g}, {wb:g})")))
+                problems.append(
+                    Problem(
+                        f"line {line}",
+                        (
+                            f"need -60 <= dry_bulb_c <= 60 C and wet_bulb_c <= dry_bulb_c "
+                            f"(got {db:g}, {wb:g})"
+                        ),
+                    )
+                )
                 continue
-            times.append((when.replace(tzinfo=None) - start.replace(tzinfo=None))
-                         .total_seconds())
+            times.append((when.replace(tzinfo=None) - start.replace(tzinfo=None)).total_seconds())
             dry.append(db)
             wet.append(min(wb, db))
     except csv.Error as exc:  # e.g. a field larger than the csv module's limit
-        problems.append(Problem(f"line {reader.line_num}", (
-            f"is not CSV this file's columns can be read from ({type(exc).__name__})")))
+        problems.append(
+            Problem(
+                f"line {reader.line_num}",
+                (f"is not CSV this file's columns can be read from ({type(exc).__name__})"),
+            )
+        )
     if len(problems) > 20:
         problems = [*problems[:20], Problem("", f"... and {len(problems) - 20} more")]
     if not problems and len(times) < 2:

@@ -53,6 +53,7 @@ def fraction_high(t0: float, dt: float, period, high_time, start: float = 0.0):
         def integral(t: float) -> float:
             cycles = math.floor(t / period)
             return cycles * high + min(t - cycles * period, high)
+
         return min(max((integral(b) - integral(a)) / dt, 0.0), 1.0)
     period = np.asarray(period, dtype=float)
     high_time = np.clip(high_time, 0.0, period)
@@ -78,8 +79,9 @@ class _Noise:
         if block != self._block:
             rng = np.random.default_rng([*self.seed, block])
             nxt = np.random.default_rng([*self.seed, block + 1])
-            self._knots = np.concatenate([rng.standard_normal(_NOISE_BLOCK),
-                                          nxt.standard_normal(1)])
+            self._knots = np.concatenate(
+                [rng.standard_normal(_NOISE_BLOCK), nxt.standard_normal(1)]
+            )
             self._block = block
         assert self._knots is not None
         return self._knots
@@ -139,8 +141,16 @@ class WorkloadModel:
         start = s.scenario.start
         start_hour = start.hour + start.minute / 60 + start.second / 3600
         n = topo.rack_count
-        return cls(training, inference, spread, start_hour, np.zeros(n), np.zeros(n),
-                   np.zeros(n), np.zeros(n))
+        return cls(
+            training,
+            inference,
+            spread,
+            start_hour,
+            np.zeros(n),
+            np.zeros(n),
+            np.zeros(n),
+            np.zeros(n),
+        )
 
     split: bool = False  # whether the last step's demand had two levels on some rack
 
@@ -180,8 +190,7 @@ class WorkloadModel:
         return out
 
     @staticmethod
-    def _training_levels(w: TrainingWorkload, t0: float, dt: float
-                         ) -> tuple[float, float, float]:
+    def _training_levels(w: TrainingWorkload, t0: float, dt: float) -> tuple[float, float, float]:
         """``(high, low, share)`` of the step: the compute phases' utilization, the mean
         of the rest of the step (communication, checkpoints, before the job starts), and
         the compute phases' share of the step. ``low + share (high - low)`` is the
@@ -189,20 +198,25 @@ class WorkloadModel:
         if t0 + dt <= w.start_s:
             return 0.0, 0.0, 0.0
         active = min(1.0, (t0 + dt - w.start_s) / dt)  # share of the step after the job starts
-        compute = fraction_high(t0, dt, w.iteration_period_s,
-                                (1.0 - w.comm_fraction) * w.iteration_period_s, w.start_s)
+        compute = fraction_high(
+            t0, dt, w.iteration_period_s, (1.0 - w.comm_fraction) * w.iteration_period_s, w.start_s
+        )
         in_checkpoint = 0.0
         if w.checkpoint_duration_s > 0:
             # a checkpoint closes each interval: the window is the interval's last part
             offset = w.start_s + w.checkpoint_interval_s - w.checkpoint_duration_s
-            in_checkpoint = fraction_high(t0, dt, w.checkpoint_interval_s,
-                                          w.checkpoint_duration_s, offset)
+            in_checkpoint = fraction_high(
+                t0, dt, w.checkpoint_interval_s, w.checkpoint_duration_s, offset
+            )
         # Within a step that holds part of a checkpoint the iteration wave is taken as
         # uncorrelated with it (exact when dt is a multiple of the iteration period).
         running = max(active - in_checkpoint, 0.0)
         share = min(compute / active * running, 1.0)
-        mean = (in_checkpoint * w.checkpoint_utilization + running * w.comm_utilization
-                + share * (w.compute_utilization - w.comm_utilization))
+        mean = (
+            in_checkpoint * w.checkpoint_utilization
+            + running * w.comm_utilization
+            + share * (w.compute_utilization - w.comm_utilization)
+        )
         high = w.compute_utilization
         if share >= 1.0:
             return high, high, 1.0
@@ -216,8 +230,10 @@ class WorkloadModel:
             mean_cos = np.cos(phase0)
         else:
             mean_cos = (np.sin(phase0 + omega * dt) - np.sin(phase0)) / (omega * dt)
-        return float(w.trough_utilization
-                     + (w.peak_utilization - w.trough_utilization) * 0.5 * (1.0 + mean_cos))
+        return float(
+            w.trough_utilization
+            + (w.peak_utilization - w.trough_utilization) * 0.5 * (1.0 + mean_cos)
+        )
 
 
 def racks_of(topo: Topology, halls: list[str], row_groups: list[str]) -> np.ndarray:

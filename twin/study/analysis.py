@@ -25,9 +25,38 @@ from twin.study.results import MANIFEST, parameter_column, read_results
 CONFIDENCE = 0.95
 # Student's t, two-sided 95 % (the 0.975 quantile), for 1..30 degrees of freedom; above 30
 # the normal quantile is used (within 2 % of t).
-_T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-          2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+_T_975 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 _Z_975 = NormalDist().inv_cdf(0.975)
 
 
@@ -41,8 +70,10 @@ class Estimate:
     def text(self, fmt: str = "{:,.4g}") -> str:
         if not math.isfinite(self.value):
             return "n/a"
-        return (f"{fmt.format(self.value)} (95 % CI {fmt.format(self.low)} .. "
-                f"{fmt.format(self.high)}, n={self.n})")
+        return (
+            f"{fmt.format(self.value)} (95 % CI {fmt.format(self.low)} .. "
+            f"{fmt.format(self.high)}, n={self.n})"
+        )
 
 
 def mean_interval(values: np.ndarray) -> Estimate:
@@ -128,8 +159,11 @@ def columns(table: Any) -> dict[str, np.ndarray]:
         column = table.column(name)
         numeric = pa.types.is_integer(column.type) or pa.types.is_floating(column.type)
         values = column.to_pylist()
-        out[name] = (np.array([math.nan if v is None else v for v in values], dtype=float)
-                     if numeric else np.array(values, dtype=object))
+        out[name] = (
+            np.array([math.nan if v is None else v for v in values], dtype=float)
+            if numeric
+            else np.array(values, dtype=object)
+        )
     return out
 
 
@@ -150,25 +184,44 @@ def monte_carlo_summary(folder: Path) -> MonteCarloSummary:
         down = c[f"downtime_h.{name}"][ok]
         with np.errstate(invalid="ignore", divide="ignore"):
             per_replica = 1.0 - down / unit_h
-        exponential = (given.failure_distribution == "exponential"
-                       or given.weibull_shape == 1.0) and given.repair_distribution == "exponential"
-        components.append(ComponentAvailability(
-            name, mean_interval(per_replica), figures.mtbf_h / (figures.mtbf_h + figures.mttr_h),
-            mean_interval(c[f"failures.{name}"][ok]),
-            run_availability(figures.mtbf_h, figures.mttr_h, run_h) if exponential
-            else math.nan))
+        exponential = (
+            given.failure_distribution == "exponential" or given.weibull_shape == 1.0
+        ) and given.repair_distribution == "exponential"
+        components.append(
+            ComponentAvailability(
+                name,
+                mean_interval(per_replica),
+                figures.mtbf_h / (figures.mtbf_h + figures.mttr_h),
+                mean_interval(c[f"failures.{name}"][ok]),
+                run_availability(figures.mtbf_h, figures.mttr_h, run_h)
+                if exponential
+                else math.nan,
+            )
+        )
     order = np.argsort(-np.nan_to_num(c["tokens_lost"][ok], nan=-np.inf))[:5]
     specs = {spec.run_id: spec for spec in plan.runs}  # exact seeds (a float column rounds)
-    worst = [{"run_id": c["run_id"][ok][i],
-              "replica_seed": specs[c["run_id"][ok][i]].replica_seed,
-              "tokens_lost": float(c["tokens_lost"][ok][i]),
-              "output_availability": float(c["output_availability"][ok][i])} for i in order]
+    worst = [
+        {
+            "run_id": c["run_id"][ok][i],
+            "replica_seed": specs[c["run_id"][ok][i]].replica_seed,
+            "tokens_lost": float(c["tokens_lost"][ok][i]),
+            "output_availability": float(c["output_availability"][ok][i]),
+        }
+        for i in order
+    ]
     return MonteCarloSummary(
-        int(replica.sum()), int(np.sum(replica & (c["status"] != "ok"))), run_h,
-        mean_interval(c["output_availability"][ok]), mean_interval(lost), any_trip,
-        tuple(per_year_probability(p, run_h) for p in (any_trip.value, any_trip.low,
-                                                        any_trip.high)),
-        components, worst)
+        int(replica.sum()),
+        int(np.sum(replica & (c["status"] != "ok"))),
+        run_h,
+        mean_interval(c["output_availability"][ok]),
+        mean_interval(lost),
+        any_trip,
+        tuple(
+            per_year_probability(p, run_h) for p in (any_trip.value, any_trip.low, any_trip.high)
+        ),
+        components,
+        worst,
+    )
 
 
 def summary_lines(folder: Path) -> list[str]:
@@ -176,21 +229,31 @@ def summary_lines(folder: Path) -> list[str]:
     plan = load_study_text(folder / MANIFEST)
     if plan.study.monte_carlo is not None:
         s = monte_carlo_summary(folder)
-        lines = [f"Monte Carlo over {s.replicas:,} replicas of {s.run_h:,.4g} h "
-                 f"({s.failed_runs} failed):",
-                 f"  output availability (tokens / reference)  {s.output_availability.text()}",
-                 f"  tokens lost per year                      "
-                 f"{s.tokens_lost_per_year.text('{:,.4g}')}",
-                 f"  P(any rack trip) per run                  {s.any_trip.text('{:.3f}')}",
-                 "  P(any rack trip) per year                 " + (
-                     f"{s.any_trip_per_year[0]:.3f} (95 % CI {s.any_trip_per_year[1]:.3f} .. "
-                     f"{s.any_trip_per_year[2]:.3f})" if s.any_trip.n else "n/a")]
+        lines = [
+            f"Monte Carlo over {s.replicas:,} replicas of {s.run_h:,.4g} h "
+            f"({s.failed_runs} failed):",
+            f"  output availability (tokens / reference)  {s.output_availability.text()}",
+            f"  tokens lost per year                      {s.tokens_lost_per_year.text('{:,.4g}')}",
+            f"  P(any rack trip) per run                  {s.any_trip.text('{:.3f}')}",
+            "  P(any rack trip) per year                 "
+            + (
+                f"{s.any_trip_per_year[0]:.3f} (95 % CI {s.any_trip_per_year[1]:.3f} .. "
+                f"{s.any_trip_per_year[2]:.3f})"
+                if s.any_trip.n
+                else "n/a"
+            ),
+        ]
         for comp in s.components:
-            exact = (f"; expected over the run {comp.over_the_run:.5f}"
-                     if math.isfinite(comp.over_the_run) else "")
-            lines.append(f"  {comp.component:<11} availability {comp.observed.text('{:.5f}')};"
-                         f" long-run MTBF/(MTBF+MTTR) {comp.long_run:.5f}{exact}; failures "
-                         f"per replica {comp.failures_per_replica.text('{:,.3g}')}")
+            exact = (
+                f"; expected over the run {comp.over_the_run:.5f}"
+                if math.isfinite(comp.over_the_run)
+                else ""
+            )
+            lines.append(
+                f"  {comp.component:<11} availability {comp.observed.text('{:.5f}')};"
+                f" long-run MTBF/(MTBF+MTTR) {comp.long_run:.5f}{exact}; failures "
+                f"per replica {comp.failures_per_replica.text('{:,.3g}')}"
+            )
         return lines
     table = read_results(folder)
     c = columns(table)
@@ -198,24 +261,37 @@ def summary_lines(folder: Path) -> list[str]:
     ok = sweep & (c["status"] == "ok")
     limits = plan.study.limits
     feasible = np.ones(len(ok), dtype=bool)
-    checks = [("peak_import_mw", limits.import_cap_mw, "<="),
-              ("hours_throttled_h", limits.hours_throttled_max, "<="),
-              ("pue", limits.pue_max, "<="), ("output_availability", limits.availability_min,
-                                              ">=")]
+    checks = [
+        ("peak_import_mw", limits.import_cap_mw, "<="),
+        ("hours_throttled_h", limits.hours_throttled_max, "<="),
+        ("pue", limits.pue_max, "<="),
+        ("output_availability", limits.availability_min, ">="),
+    ]
     for name, limit, sense in checks:
         if limit is not None:
             feasible &= (c[name] <= limit) if sense == "<=" else (c[name] >= limit)
-    lines = [f"sweep: {int(ok.sum()):,} runs finished, {int(np.sum(sweep & ~ok)):,} failed; "
-             f"{int(np.sum(feasible & ok)):,} within the study's limits"]
+    lines = [
+        f"sweep: {int(ok.sum()):,} runs finished, {int(np.sum(sweep & ~ok)):,} failed; "
+        f"{int(np.sum(feasible & ok)):,} within the study's limits"
+    ]
     params = [parameter_column(p) for p in plan.parameter_paths]
-    header = [p.removeprefix("param.") for p in params] + ["PUE", "peak MW", "throttled h",
-                                                           "tokens lost", "ok"]
+    header = [p.removeprefix("param.") for p in params] + [
+        "PUE",
+        "peak MW",
+        "throttled h",
+        "tokens lost",
+        "ok",
+    ]
     lines.append("  " + " | ".join(header))
     for i in np.flatnonzero(ok)[:20]:
         values = [str(c[p][i]) if c[p].dtype == object else f"{c[p][i]:g}" for p in params]
-        values += [f"{c['pue'][i]:.4f}", f"{c['peak_import_mw'][i]:,.3f}",
-                   f"{c['hours_throttled_h'][i]:,.2f}", f"{c['tokens_lost'][i]:,.4g}",
-                   "yes" if feasible[i] else "no"]
+        values += [
+            f"{c['pue'][i]:.4f}",
+            f"{c['peak_import_mw'][i]:,.3f}",
+            f"{c['hours_throttled_h'][i]:,.2f}",
+            f"{c['tokens_lost'][i]:,.4g}",
+            "yes" if feasible[i] else "no",
+        ]
         lines.append("  " + " | ".join(values))
     if ok.sum() > 20:
         lines.append(f"  ... {int(ok.sum()) - 20:,} more in {folder}")

@@ -36,9 +36,13 @@ class ClusterError(Exception):
 class ClusterSpec(Strict):
     kind: Literal["slurm", "pbs", "sge", "lsf", "kubernetes"]
     workers: int = Field(ge=1, le=100_000, description="worker processes to ask for")
-    options: dict[str, Any] = Field(default_factory=dict, description=(
-        "keyword arguments of the cluster class (dask_jobqueue.SLURMCluster, "
-        "dask_kubernetes.operator.KubeCluster...)"))
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "keyword arguments of the cluster class (dask_jobqueue.SLURMCluster, "
+            "dask_kubernetes.operator.KubeCluster...)"
+        ),
+    )
 
 
 class ClusterFile(Strict):
@@ -69,8 +73,13 @@ def local_worker_environment() -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def connect(*, workers: int | None = None, scheduler: str | None = None,
-            cluster_file: Path | None = None, processes: bool = True) -> Iterator[Any]:
+def connect(
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    cluster_file: Path | None = None,
+    processes: bool = True,
+) -> Iterator[Any]:
     """A Dask client on the cluster asked for, closed (and a cluster twin started, shut
     down) on the way out."""
     import dask
@@ -80,9 +89,11 @@ def connect(*, workers: int | None = None, scheduler: str | None = None,
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
-            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler} within "
-                               f"{CONNECT_TIMEOUT_S:g} s ({exc}); is it running, and is the "
-                               "address tcp://HOST:PORT?") from None
+            raise ClusterError(
+                f"cannot reach the Dask scheduler at {scheduler} within "
+                f"{CONNECT_TIMEOUT_S:g} s ({exc}); is it running, and is the "
+                "address tcp://HOST:PORT?"
+            ) from None
         with client:
             yield client
         return
@@ -93,8 +104,13 @@ def connect(*, workers: int | None = None, scheduler: str | None = None,
         return
     count = workers or max(os.cpu_count() or 1, 1)
     with dask.config.set({NANNY_ENVIRON: local_worker_environment()}):
-        cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=processes,
-                               dashboard_address=":0", silence_logs=logging.CRITICAL)
+        cluster = LocalCluster(
+            n_workers=count,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+        )
     with cluster, Client(cluster) as client:
         yield client
 
@@ -105,15 +121,17 @@ def _file_cluster(spec: ClusterSpec) -> Iterator[Any]:
         try:
             from dask_kubernetes.operator import KubeCluster
         except ImportError:
-            raise ClusterError("a kubernetes cluster needs dask-kubernetes: "
-                               "pip install dask-kubernetes") from None
+            raise ClusterError(
+                "a kubernetes cluster needs dask-kubernetes: pip install dask-kubernetes"
+            ) from None
         factory: Any = KubeCluster
     else:
         try:
             import dask_jobqueue
         except ImportError:
-            raise ClusterError(f"a {spec.kind} cluster needs dask-jobqueue: "
-                               "pip install dask-jobqueue") from None
+            raise ClusterError(
+                f"a {spec.kind} cluster needs dask-jobqueue: pip install dask-jobqueue"
+            ) from None
         factory = getattr(dask_jobqueue, f"{spec.kind.upper()}Cluster")
     try:
         cluster = factory(**spec.options)

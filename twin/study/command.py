@@ -17,8 +17,16 @@ class StudyUsageError(Exception):
     """Reported by the command line as one message, exit code 2."""
 
 
-def study_command(study_file: Path, out: Path, *, workers: int | None, scheduler: str | None,
-                  cluster_file: Path | None, resume: bool, quiet: bool) -> int:
+def study_command(
+    study_file: Path,
+    out: Path,
+    *,
+    workers: int | None,
+    scheduler: str | None,
+    cluster_file: Path | None,
+    resume: bool,
+    quiet: bool,
+) -> int:
     plan = load_study(study_file)  # a ScenarioError lists every problem
     if out.exists() and not out.is_dir():
         raise StudyUsageError(f"twin study: --out {out} is a file; give a folder")
@@ -28,8 +36,11 @@ def study_command(study_file: Path, out: Path, *, workers: int | None, scheduler
     runs = len(plan.runs) - 1
     if progress is not None:
         kind = "sweep" if plan.study.sweep is not None else "Monte Carlo"
-        print(f"twin study: {plan.study.study.name}: a {kind} of {runs:,} runs of "
-              f"{plan.scenario.scenario.name}, plus its reference run -> {out}", file=progress)
+        print(
+            f"twin study: {plan.study.study.name}: a {kind} of {runs:,} runs of "
+            f"{plan.scenario.scenario.name}, plus its reference run -> {out}",
+            file=progress,
+        )
     try:
         with connect(workers=workers, scheduler=scheduler, cluster_file=cluster_file) as client:
             tally = run_study(plan, out, client, resume=resume, progress=progress)
@@ -37,11 +48,15 @@ def study_command(study_file: Path, out: Path, *, workers: int | None, scheduler
         raise StudyUsageError(f"twin study: {exc}") from None
     except OSError as exc:  # a results part that cannot be written (a full disk)
         where = f" {exc.filename}" if exc.filename else f" in {out}"
-        raise StudyUsageError(f"twin study: cannot write{where}: {exc.strerror or exc}; every "
-                              f"run stored before is kept, add --resume to go on") from None
+        raise StudyUsageError(
+            f"twin study: cannot write{where}: {exc.strerror or exc}; every "
+            f"run stored before is kept, add --resume to go on"
+        ) from None
     except KeyboardInterrupt:
-        print(f"twin study: stopped; every finished run is kept in {out}; "
-              "add --resume to go on", file=sys.stderr)
+        print(
+            f"twin study: stopped; every finished run is kept in {out}; add --resume to go on",
+            file=sys.stderr,
+        )
         raise
     if progress is not None:
         from twin.study.analysis import summary_lines

@@ -41,8 +41,9 @@ class Reliability:
 DEFAULT_RELIABILITY: dict[str, Reliability] = {
     # liquid-filled transformers: 0.005-0.015 failures per unit-year (IEEE 493 class data,
     # via a secondary summary); 0.01/yr taken; repair assumed a week (replace from a spare)
-    "transformer": Reliability(HOURS_PER_YEAR / 0.01, 168.0, "IEEE 493 order (secondary); "
-                               "repair assumed"),
+    "transformer": Reliability(
+        HOURS_PER_YEAR / 0.01, 168.0, "IEEE 493 order (secondary); repair assumed"
+    ),
     # UPS modules: no public figure collected; vendors quote module MTBF of several hundred
     # thousand hours; 250,000 h assumed, swap in 8 h assumed
     "ups_module": Reliability(250_000.0, 8.0, "assumed"),
@@ -72,30 +73,51 @@ def units_of(scenario: Scenario, component: str) -> list[Unit]:
     """Every unit of a component class on this site, with its fault events."""
     hr, el = scenario.heat_rejection, scenario.power
     if component in ("cdu", "cdu_pump"):
-        cdus = [(unit, scenario.cdu_types[group.type].pumps) for hall in scenario.halls
-                for group in hall.cdus for unit in cdu_unit_names(group.name, group.count)]
+        cdus = [
+            (unit, scenario.cdu_types[group.type].pumps)
+            for hall in scenario.halls
+            for group in hall.cdus
+            for unit in cdu_unit_names(group.name, group.count)
+        ]
         if component == "cdu":
-            return [Unit({"kind": "cdu-loss", "target": c}, {"kind": "cdu-restore", "target": c})
-                    for c, _ in cdus]
-        return [Unit({"kind": "pump-trip", "target": c, "pumps": 1},
-                     {"kind": "pump-restore", "target": c, "pumps": 1})
-                for c, pumps in cdus for _ in range(pumps)]
+            return [
+                Unit({"kind": "cdu-loss", "target": c}, {"kind": "cdu-restore", "target": c})
+                for c, _ in cdus
+            ]
+        return [
+            Unit(
+                {"kind": "pump-trip", "target": c, "pumps": 1},
+                {"kind": "pump-restore", "target": c, "pumps": 1},
+            )
+            for c, pumps in cdus
+            for _ in range(pumps)
+        ]
     if component == "dry_cooler":
-        return [Unit({"kind": "dry-cooler-fail", "units": 1},
-                     {"kind": "dry-cooler-restore", "units": 1})] * hr.dry_coolers.count
+        return [
+            Unit(
+                {"kind": "dry-cooler-fail", "units": 1}, {"kind": "dry-cooler-restore", "units": 1}
+            )
+        ] * hr.dry_coolers.count
     if component == "chiller":
-        return [Unit({"kind": "chiller-trip", "units": 1},
-                     {"kind": "chiller-restore", "units": 1})] * hr.chillers.count
+        return [
+            Unit({"kind": "chiller-trip", "units": 1}, {"kind": "chiller-restore", "units": 1})
+        ] * hr.chillers.count
     if component in ("transformer", "ups_module"):
         word = "transformer" if component == "transformer" else "ups"
-        return [Unit({"kind": f"{word}-fail", "target": h.name, "units": 1},
-                     {"kind": f"{word}-restore", "target": h.name, "units": 1})
-                for h in scenario.halls
-                for _ in range(h.electrical.transformers if word == "transformer"
-                               else h.electrical.ups_modules)]
+        return [
+            Unit(
+                {"kind": f"{word}-fail", "target": h.name, "units": 1},
+                {"kind": f"{word}-restore", "target": h.name, "units": 1},
+            )
+            for h in scenario.halls
+            for _ in range(
+                h.electrical.transformers if word == "transformer" else h.electrical.ups_modules
+            )
+        ]
     if component == "generator":
-        return [Unit({"kind": "generator-fail", "units": 1},
-                     {"kind": "generator-restore", "units": 1})] * el.generators.units
+        return [
+            Unit({"kind": "generator-fail", "units": 1}, {"kind": "generator-restore", "units": 1})
+        ] * el.generators.units
     if component == "utility":
         return [Unit({"kind": "utility-outage"}, None)]
     raise ValueError(f"unknown component class {component!r}")
@@ -103,12 +125,16 @@ def units_of(scenario: Scenario, component: str) -> list[Unit]:
 
 def reliability(component: str, given: ComponentClass) -> Reliability:
     default = DEFAULT_RELIABILITY[component]
-    return Reliability(given.mtbf_h or default.mtbf_h, given.mttr_h or default.mttr_h,
-                       "study" if given.mtbf_h and given.mttr_h else default.source)
+    return Reliability(
+        given.mtbf_h or default.mtbf_h,
+        given.mttr_h or default.mttr_h,
+        "study" if given.mtbf_h and given.mttr_h else default.source,
+    )
 
 
-def _time_to_failure_h(rng: np.random.Generator, given: ComponentClass, mean_h: float,
-                       n: int) -> np.ndarray:
+def _time_to_failure_h(
+    rng: np.random.Generator, given: ComponentClass, mean_h: float, n: int
+) -> np.ndarray:
     if given.failure_distribution == "weibull":
         shape = given.weibull_shape
         scale = mean_h / math.gamma(1.0 + 1.0 / shape)  # so that the mean is mean_h
@@ -116,8 +142,7 @@ def _time_to_failure_h(rng: np.random.Generator, given: ComponentClass, mean_h: 
     return rng.exponential(mean_h, n)
 
 
-def _repair_h(rng: np.random.Generator, given: ComponentClass, mean_h: float,
-              n: int) -> np.ndarray:
+def _repair_h(rng: np.random.Generator, given: ComponentClass, mean_h: float, n: int) -> np.ndarray:
     if given.repair_distribution == "fixed":
         return np.full(n, mean_h)
     if given.repair_distribution == "lognormal":
@@ -136,8 +161,9 @@ class Draw:
     unit_hours: dict[str, float]  # units x run hours, per class
 
 
-def draw(scenario: Scenario, monte_carlo: MonteCarlo, duration_s: float,
-         rng: np.random.Generator) -> Draw:
+def draw(
+    scenario: Scenario, monte_carlo: MonteCarlo, duration_s: float, rng: np.random.Generator
+) -> Draw:
     """One replica's failures over ``duration_s``, deterministic for ``rng``'s seed."""
     horizon_h = duration_s / 3600.0
     events: list[dict[str, Any]] = []
@@ -175,8 +201,9 @@ def draw(scenario: Scenario, monte_carlo: MonteCarlo, duration_s: float,
     return Draw(events, failures, downtime, unit_hours)
 
 
-def _unit_events(unit: Unit, start_h: float, length_h: float,
-                 horizon_h: float) -> list[dict[str, Any]]:
+def _unit_events(
+    unit: Unit, start_h: float, length_h: float, horizon_h: float
+) -> list[dict[str, Any]]:
     if unit.restore is None:  # an outage with its own duration
         return [{**unit.fail, "at_s": start_h * 3600.0, "duration_s": length_h * 3600.0}]
     out = [{**unit.fail, "at_s": start_h * 3600.0}]
@@ -185,8 +212,9 @@ def _unit_events(unit: Unit, start_h: float, length_h: float,
     return out
 
 
-def _common_cause_events(scenario: Scenario, cause: Any, horizon_h: float,
-                         rng: np.random.Generator) -> list[dict[str, Any]]:
+def _common_cause_events(
+    scenario: Scenario, cause: Any, horizon_h: float, rng: np.random.Generator
+) -> list[dict[str, Any]]:
     hr = scenario.heat_rejection
     chillers = min(cause.chiller_units, hr.chillers.count)
     coolers = min(cause.dry_cooler_units, hr.dry_coolers.count)
@@ -196,10 +224,18 @@ def _common_cause_events(scenario: Scenario, cause: Any, horizon_h: float,
         at_s, end_s = t_h * 3600.0, t_h * 3600.0 + cause.duration_s
         inside = end_s < horizon_h * 3600.0
         if cause.heatwave_offset_k:
-            out.append({"kind": "heatwave", "at_s": at_s, "offset_k": cause.heatwave_offset_k,
-                        "duration_s": cause.duration_s})
-        for fail, restore, units in (("chiller-trip", "chiller-restore", chillers),
-                                     ("dry-cooler-fail", "dry-cooler-restore", coolers)):
+            out.append(
+                {
+                    "kind": "heatwave",
+                    "at_s": at_s,
+                    "offset_k": cause.heatwave_offset_k,
+                    "duration_s": cause.duration_s,
+                }
+            )
+        for fail, restore, units in (
+            ("chiller-trip", "chiller-restore", chillers),
+            ("dry-cooler-fail", "dry-cooler-restore", coolers),
+        ):
             if units:
                 out.append({"kind": fail, "at_s": at_s, "units": units})
                 if inside:

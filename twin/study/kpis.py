@@ -90,7 +90,8 @@ def _alarm_counts(journal: Path | None) -> dict[str, float]:
         try:
             rows = connection.execute(
                 "SELECT priority, COUNT(*), MIN(sim_time_s) FROM events WHERE event = 'raise' "
-                "GROUP BY priority").fetchall()
+                "GROUP BY priority"
+            ).fetchall()
         finally:
             connection.close()
         for priority, count, earliest in rows:
@@ -98,5 +99,8 @@ def _alarm_counts(journal: Path | None) -> dict[str, float]:
                 counts[f"alarms_{priority}"] = float(count)
             if priority == "critical":
                 first_critical = float(earliest)
-    return {"alarms_total": sum(counts.values()), **counts,
-            "first_critical_alarm_s": first_critical}
+    return {
+        "alarms_total": sum(counts.values()),
+        **counts,
+        "first_critical_alarm_s": first_critical,
+    }

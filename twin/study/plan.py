@@ -112,11 +112,14 @@ def load_study_text(manifest: Path) -> StudyPlan:
     except inputs.InputFileError as exc:
         raise ScenarioError(str(manifest), [Problem("", str(exc))]) from None
     except (KeyError, TypeError, AttributeError):
-        raise ScenarioError(str(manifest), [Problem("", (
-            "not a study's manifest: it lacks the study's and scenario's texts"))]) from None
+        raise ScenarioError(
+            str(manifest),
+            [Problem("", ("not a study's manifest: it lacks the study's and scenario's texts"))],
+        ) from None
     source = f"{manifest} (study_toml)"
-    return _plan(_validated(study_text, source), study_text, source, scenario_text,
-                 folder / "scenario.toml")
+    return _plan(
+        _validated(study_text, source), study_text, source, scenario_text, folder / "scenario.toml"
+    )
 
 
 def _validated(text: str, source: str) -> Study:
@@ -129,8 +132,9 @@ def _validated(text: str, source: str) -> Study:
         raise ScenarioError(source, [Problem("", "the file nests too deeply")]) from None
 
 
-def _plan(study: Study, text: str, source: str, scenario_text: str,
-          scenario_path: Path) -> StudyPlan:
+def _plan(
+    study: Study, text: str, source: str, scenario_text: str, scenario_path: Path
+) -> StudyPlan:
     scenario_data = parse_toml(scenario_text, str(scenario_path))
     folder = scenario_path.parent
     scenario = with_files_beside(from_dict(scenario_data, str(scenario_path)), folder)
@@ -140,13 +144,27 @@ def _plan(study: Study, text: str, source: str, scenario_text: str,
     if study.sweep is not None and study.sweep.method == "grid":
         total = math.prod(len(p.values or []) for p in study.sweep.parameters)
         if total > MAX_RUNS:
-            problems.append(Problem("sweep.parameters", (
-                f"the grid has {total:,} points, more than the {MAX_RUNS:,} a study may "
-                "hold; split it")))
+            problems.append(
+                Problem(
+                    "sweep.parameters",
+                    (
+                        f"the grid has {total:,} points, more than the {MAX_RUNS:,} a study may "
+                        "hold; split it"
+                    ),
+                )
+            )
     if problems:
         raise ScenarioError(source, problems)
-    return StudyPlan(study, source, text, scenario_text, scenario_data,
-                     str(folder.absolute()), scenario, _runs(study, scenario))
+    return StudyPlan(
+        study,
+        source,
+        text,
+        scenario_text,
+        scenario_data,
+        str(folder.absolute()),
+        scenario,
+        _runs(study, scenario),
+    )
 
 
 def _scenario_path(name: str, folder: Path, source: str) -> Path:
@@ -158,8 +176,9 @@ def _scenario_path(name: str, folder: Path, source: str) -> Path:
     try:
         return resolve_named_file(name, builtins, "scenario")
     except ScenarioError as exc:
-        raise ScenarioError(source, [Problem("study.scenario", f"{name}: {p.message}")
-                                     for p in exc.problems]) from None
+        raise ScenarioError(
+            source, [Problem("study.scenario", f"{name}: {p.message}") for p in exc.problems]
+        ) from None
 
 
 # --------------------------------------------------------------------------- parameters
@@ -174,8 +193,10 @@ def parse_path(path: str) -> list[str | int]:
             position += 1
         match = _STEP.match(path, position)
         if match is None or (match.group(1) is None and not steps):
-            raise ValueError(f"{path!r} is not a field path such as "
-                             "facility_water.supply_setpoint_c or halls[0].rows[0].count")
+            raise ValueError(
+                f"{path!r} is not a field path such as "
+                "facility_water.supply_setpoint_c or halls[0].rows[0].count"
+            )
         steps.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
         position = match.end()
     if not steps:
@@ -183,8 +204,9 @@ def parse_path(path: str) -> list[str | int]:
     return steps
 
 
-def apply_overrides(data: dict[str, Any], overrides: tuple[tuple[str, Any], ...] | list
-                    ) -> dict[str, Any]:
+def apply_overrides(
+    data: dict[str, Any], overrides: tuple[tuple[str, Any], ...] | list
+) -> dict[str, Any]:
     """A copy of a scenario's parsed TOML with each (path, value) set; a KeyError or
     IndexError names the step of the path that does not exist."""
     out = json.loads(json.dumps(data, default=_keep_datetime), object_hook=_datetime_back)
@@ -196,7 +218,7 @@ def apply_overrides(data: dict[str, Any], overrides: tuple[tuple[str, Any], ...]
         steps = parse_path(path)
         node: Any = out
         for k, step in enumerate(steps[:-1]):
-            where = _shown(steps[:k + 1])
+            where = _shown(steps[: k + 1])
             if isinstance(step, int):
                 if not isinstance(node, list) or not -len(node) <= step < len(node):
                     size = len(node) if isinstance(node, list) else 0
@@ -237,9 +259,13 @@ def _shown(steps: list[str | int]) -> str:
     return out
 
 
-def scenario_for(data: dict[str, Any], overrides: tuple[tuple[str, Any], ...] | list,
-                 folder: str | Path, source: str = "<study run>",
-                 events: list[dict[str, Any]] | None = None) -> Scenario:
+def scenario_for(
+    data: dict[str, Any],
+    overrides: tuple[tuple[str, Any], ...] | list,
+    folder: str | Path,
+    source: str = "<study run>",
+    events: list[dict[str, Any]] | None = None,
+) -> Scenario:
     """The base scenario with a run's changes, validated by the scenario loader."""
     changed = apply_overrides(data, overrides)
     if events:
@@ -255,8 +281,13 @@ def _parameter_problems(study: Study, data: dict[str, Any], folder: Path) -> lis
     for i, parameter in enumerate(study.sweep.parameters):
         where = f"sweep.parameters[{i}]"
         if parameter.path in seen:
-            problems.append(Problem(f"{where}.path", f"{parameter.path} is already swept by "
-                                    f"sweep.parameters[{seen[parameter.path]}]"))
+            problems.append(
+                Problem(
+                    f"{where}.path",
+                    f"{parameter.path} is already swept by "
+                    f"sweep.parameters[{seen[parameter.path]}]",
+                )
+            )
             continue
         seen[parameter.path] = i
         if parameter.path != WEATHER_YEAR:
@@ -265,15 +296,23 @@ def _parameter_problems(study: Study, data: dict[str, Any], folder: Path) -> lis
             except ValueError as exc:
                 problems.append(Problem(f"{where}.path", str(exc)))
                 continue
-        tries = ([(f"{where}.values[{j}]", v) for j, v in enumerate(parameter.values)]
-                 if parameter.values is not None else
-                 [(f"{where}.low", parameter.low), (f"{where}.high", parameter.high)])
-        if parameter.values is not None and len({type(v) for v in parameter.values
-                                                 if not isinstance(v, bool)} - {int, float}
-                                                ) + any(isinstance(v, bool)
-                                                        for v in parameter.values) > 1:
-            problems.append(Problem(f"{where}.values", "all values of a parameter must be of "
-                                    "one kind: numbers, strings or true/false"))
+        tries = (
+            [(f"{where}.values[{j}]", v) for j, v in enumerate(parameter.values)]
+            if parameter.values is not None
+            else [(f"{where}.low", parameter.low), (f"{where}.high", parameter.high)]
+        )
+        if (
+            parameter.values is not None
+            and len({type(v) for v in parameter.values if not isinstance(v, bool)} - {int, float})
+            + any(isinstance(v, bool) for v in parameter.values)
+            > 1
+        ):
+            problems.append(
+                Problem(
+                    f"{where}.values",
+                    "all values of a parameter must be of one kind: numbers, strings or true/false",
+                )
+            )
             continue
         for at, value in tries:
             if parameter.integer and isinstance(value, float):
@@ -288,8 +327,11 @@ def _parameter_problems(study: Study, data: dict[str, Any], folder: Path) -> lis
 
 def _value_problem(data: dict[str, Any], path: str, value: Any, folder: Path) -> str | None:
     if path == WEATHER_YEAR:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not (
-                1900 <= value <= 2200 and float(value).is_integer()):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (1900 <= value <= 2200 and float(value).is_integer())
+        ):
             return f"a weather year is a whole year from 1900 to 2200 (got {value!r})"
         try:
             apply_overrides(data, [(path, value)])
@@ -308,7 +350,7 @@ def _value_problem(data: dict[str, Any], path: str, value: Any, folder: Path) ->
 def _scenario_problem(path: str, problem: Problem) -> str:
     if problem.message.startswith("unknown key"):
         field = problem.path.rsplit(".", 1)
-        hint = problem.message[len("unknown key"):]
+        hint = problem.message[len("unknown key") :]
         return f"{path} is not a field of the scenario: unknown key {field[-1]!r}{hint}"
     return f"with this value the scenario says: {problem}"
 
@@ -317,13 +359,25 @@ def _component_problems(study: Study, scenario: Scenario) -> list[Problem]:
     problems = []
     for name in study.monte_carlo.components:
         if not units_of(scenario, name):
-            problems.append(Problem(f"monte_carlo.components.{name}", (
-                f"the scenario {scenario.scenario.name} has no {name.replace('_', ' ')} "
-                "units to fail")))
+            problems.append(
+                Problem(
+                    f"monte_carlo.components.{name}",
+                    (
+                        f"the scenario {scenario.scenario.name} has no {name.replace('_', ' ')} "
+                        "units to fail"
+                    ),
+                )
+            )
         elif name == "transformer" and any(h.electrical.transformers < 2 for h in scenario.halls):
-            problems.append(Problem(f"monte_carlo.components.{name}", (
-                "a hall with a single transformer cannot lose it (a hall blackout is a "
-                "utility-outage or cdu-loss matter, not modelled here)")))
+            problems.append(
+                Problem(
+                    f"monte_carlo.components.{name}",
+                    (
+                        "a hall with a single transformer cannot lose it (a hall blackout is a "
+                        "utility-outage or cdu-loss matter, not modelled here)"
+                    ),
+                )
+            )
     return problems
 
 
@@ -360,8 +414,10 @@ def _sweep_points(study: Study) -> list[tuple[tuple[str, Any], ...]]:
         combos = itertools.product(*(p.values for p in sweep.parameters))
         return [tuple(zip(paths, combo, strict=True)) for combo in combos]
     if sweep.method == "list":
-        return [tuple(zip(paths, combo, strict=True))
-                for combo in zip(*(p.values for p in sweep.parameters), strict=True)]
+        return [
+            tuple(zip(paths, combo, strict=True))
+            for combo in zip(*(p.values for p in sweep.parameters), strict=True)
+        ]
     if sweep.method == "sobol":
         return _saltelli(study)
     return _latin_hypercube(study)
@@ -373,10 +429,16 @@ def _saltelli(study: Study) -> list[tuple[tuple[str, Any], ...]]:
 
     sweep = study.sweep
     names = [p.path for p in sweep.parameters]
-    matrix = saltelli_points(names, [(p.low, p.high) for p in sweep.parameters],
-                             sweep.samples, study.study.seed)
-    return [tuple((p.path, round(value) if p.integer else float(value))
-                  for p, value in zip(sweep.parameters, row, strict=True)) for row in matrix]
+    matrix = saltelli_points(
+        names, [(p.low, p.high) for p in sweep.parameters], sweep.samples, study.study.seed
+    )
+    return [
+        tuple(
+            (p.path, round(value) if p.integer else float(value))
+            for p, value in zip(sweep.parameters, row, strict=True)
+        )
+        for row in matrix
+    ]
 
 
 def _latin_hypercube(study: Study) -> list[tuple[tuple[str, Any], ...]]:
@@ -394,5 +456,3 @@ def _latin_hypercube(study: Study) -> list[tuple[tuple[str, Any], ...]]:
             point.append((p.path, round(value) if p.integer else float(value)))
         points.append(tuple(point))
     return points
-
-

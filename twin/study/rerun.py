@@ -48,8 +48,12 @@ def run_scenario_data(plan: StudyPlan, spec: RunSpec) -> dict[str, Any]:
     data = apply_overrides(plan.scenario_data, spec.overrides)
     if plan.study.monte_carlo is not None and spec.replica_seed is not None:
         base = scenario_for(plan.scenario_data, spec.overrides, plan.scenario_folder)
-        drawn = draw(base, plan.study.monte_carlo, plan.study.study.duration_s,
-                     np.random.default_rng(spec.replica_seed))
+        drawn = draw(
+            base,
+            plan.study.monte_carlo,
+            plan.study.study.duration_s,
+            np.random.default_rng(spec.replica_seed),
+        )
         data["events"] = [*data.get("events", []), *drawn.events]
     climate = data.get("climate")
     if isinstance(climate, dict):
@@ -62,9 +66,11 @@ def run_scenario_data(plan: StudyPlan, spec: RunSpec) -> dict[str, Any]:
 def run_scenario_text(plan: StudyPlan, spec: RunSpec) -> str:
     import tomli_w
 
-    header = (f"# run {spec.run_id} of twin study {plan.study.study.name}: seed {spec.seed}"
-              + (f", replica seed {spec.replica_seed}" if spec.replica_seed is not None
-                 else "") + "\n")
+    header = (
+        f"# run {spec.run_id} of twin study {plan.study.study.name}: seed {spec.seed}"
+        + (f", replica seed {spec.replica_seed}" if spec.replica_seed is not None else "")
+        + "\n"
+    )
     return header + tomli_w.dumps(_plain(run_scenario_data(plan, spec)))
 
 
@@ -88,8 +94,9 @@ def recorded(results: Path, run_id: str) -> Path | None:
     return folder / RECORDING if (folder / SITE_TABLE).is_file() else None
 
 
-def record_run(plan: StudyPlan, results: Path, run_id: str,
-               progress: IO[str] | None = None) -> Path:
+def record_run(
+    plan: StudyPlan, results: Path, run_id: str, progress: IO[str] | None = None
+) -> Path:
     """Run ``run_id`` again with a recording (reusing a finished one); returns the
     recording's folder. ``progress`` takes ``twin run``'s progress lines; an exception it
     raises stops the run, and nothing is left behind."""
@@ -107,19 +114,27 @@ def record_run(plan: StudyPlan, results: Path, run_id: str,
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         (partial / "scenario.toml").write_text(text, encoding="utf-8")
-        run_headless(loads(text, f"{run_id} of {info.name}"), duration_s=info.duration_s,
-                     dt_s=info.dt_s, every_steps=round(info.every_s / info.dt_s),
-                     out=partial / SITE_TABLE, seed=spec.seed, progress=progress,
-                     journal=partial / JOURNAL, record=partial / RECORDING,
-                     scenario_toml=text)
+        run_headless(
+            loads(text, f"{run_id} of {info.name}"),
+            duration_s=info.duration_s,
+            dt_s=info.dt_s,
+            every_steps=round(info.every_s / info.dt_s),
+            out=partial / SITE_TABLE,
+            seed=spec.seed,
+            progress=progress,
+            journal=partial / JOURNAL,
+            record=partial / RECORDING,
+            scenario_toml=text,
+        )
         if final.exists():  # a folder left without its site table: not a whole recording
             shutil.rmtree(final)
         os.replace(partial, final)
     except (OutputError, RunFailed, ScenarioError) as exc:
         raise RerunError(f"rerunning {run_id}: {exc}") from None
     except OSError as exc:
-        raise RerunError(f"cannot write the recording of {run_id} under "
-                         f"{final.parent}: {exc.strerror or exc}") from None
+        raise RerunError(
+            f"cannot write the recording of {run_id} under {final.parent}: {exc.strerror or exc}"
+        ) from None
     finally:
         with contextlib.suppress(OSError):
             if partial.exists():

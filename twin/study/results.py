@@ -48,24 +48,40 @@ def schema_of(plan: StudyPlan) -> Any:
     """The columns every part of this study holds, in order."""
     import pyarrow as pa
 
-    fields = [pa.field("run_id", pa.string()), pa.field("index", pa.int64()),
-              pa.field("status", pa.string()), pa.field("error", pa.string()),
-              pa.field("seed", pa.int64()), pa.field("replica_seed", pa.int64())]
+    fields = [
+        pa.field("run_id", pa.string()),
+        pa.field("index", pa.int64()),
+        pa.field("status", pa.string()),
+        pa.field("error", pa.string()),
+        pa.field("seed", pa.int64()),
+        pa.field("replica_seed", pa.int64()),
+    ]
     if plan.study.sweep is not None:
         for p in plan.study.sweep.parameters:
             sample = p.values[0] if p.values is not None else p.low
-            kind = (pa.bool_() if isinstance(sample, bool) else
-                    pa.string() if isinstance(sample, str) else pa.float64())
+            kind = (
+                pa.bool_()
+                if isinstance(sample, bool)
+                else pa.string()
+                if isinstance(sample, str)
+                else pa.float64()
+            )
             fields.append(pa.field(parameter_column(p.path), kind))
     for component in (c for c in COMPONENT_CLASSES if c in plan.components):
-        fields += [pa.field(f"failures.{component}", pa.int64()),
-                   pa.field(f"downtime_h.{component}", pa.float64()),
-                   pa.field(f"unit_hours.{component}", pa.float64())]
+        fields += [
+            pa.field(f"failures.{component}", pa.int64()),
+            pa.field(f"downtime_h.{component}", pa.float64()),
+            pa.field(f"unit_hours.{component}", pa.float64()),
+        ]
     fields += [pa.field(name, pa.float64()) for name in KPI_COLUMNS]
-    fields += [pa.field("wall_s", pa.float64()), pa.field("cpu_s", pa.float64()),
-               pa.field("host", pa.string())]
-    return pa.schema(fields, metadata={"twin_study": plan.study.study.name,
-                                       "fingerprint": plan.fingerprint})
+    fields += [
+        pa.field("wall_s", pa.float64()),
+        pa.field("cpu_s", pa.float64()),
+        pa.field("host", pa.string()),
+    ]
+    return pa.schema(
+        fields, metadata={"twin_study": plan.study.study.name, "fingerprint": plan.fingerprint}
+    )
 
 
 class ResultsStore:
@@ -83,13 +99,16 @@ class ResultsStore:
             raise ResultsError(f"{folder} is a file; --out takes a folder")
         if manifest.exists():
             if not resume:
-                raise ResultsError(f"{folder} already holds a study's results; add --resume "
-                                   "to finish it, or choose a new folder")
+                raise ResultsError(
+                    f"{folder} already holds a study's results; add --resume "
+                    "to finish it, or choose a new folder"
+                )
             self._check_same_study(manifest)
             self._read_finished()
         elif folder.exists() and any(folder.iterdir()):
-            raise ResultsError(f"{folder} holds files that are not a study's results; "
-                               "choose a new or empty folder")
+            raise ResultsError(
+                f"{folder} holds files that are not a study's results; choose a new or empty folder"
+            )
         else:
             try:
                 self.runs.mkdir(parents=True, exist_ok=True)
@@ -102,22 +121,30 @@ class ResultsStore:
     def _manifest(self) -> dict[str, Any]:
         from twin import __version__
 
-        return {"twin_version": __version__, "study": self.plan.study.study.name,
-                "fingerprint": self.plan.fingerprint, "runs": len(self.plan.runs),
-                "study_toml": self.plan.study_text, "scenario_toml": self.plan.scenario_text,
-                "scenario_folder": self.plan.scenario_folder}
+        return {
+            "twin_version": __version__,
+            "study": self.plan.study.study.name,
+            "fingerprint": self.plan.fingerprint,
+            "runs": len(self.plan.runs),
+            "study_toml": self.plan.study_text,
+            "scenario_toml": self.plan.scenario_text,
+            "scenario_folder": self.plan.scenario_folder,
+        }
 
     def _check_same_study(self, manifest: Path) -> None:
         try:
             found = inputs.parse_json(inputs.read_text(manifest, MANIFEST_MAX_BYTES))
             fingerprint = found["fingerprint"]
         except (inputs.InputFileError, KeyError, TypeError):
-            raise ResultsError(f"{manifest} cannot be read; this is not a study's results "
-                               "folder twin can resume") from None
+            raise ResultsError(
+                f"{manifest} cannot be read; this is not a study's results folder twin can resume"
+            ) from None
         if fingerprint != self.plan.fingerprint:
-            raise ResultsError(f"{self.folder} holds the results of another study (or of this "
-                               "study file or its scenario before they changed); resume only "
-                               "the study that made it, or choose a new folder")
+            raise ResultsError(
+                f"{self.folder} holds the results of another study (or of this "
+                "study file or its scenario before they changed); resume only "
+                "the study that made it, or choose a new folder"
+            )
 
     def _read_finished(self) -> None:
         import pyarrow.parquet as pq
@@ -148,12 +175,21 @@ class ResultsStore:
 
         spec = result.spec
         row: dict[str, Any] = {name: None for name in self.schema.names}
-        row.update(run_id=spec.run_id, index=spec.index, status="ok" if result.ok else "failed",
-                   error=result.error, seed=spec.seed, replica_seed=spec.replica_seed,
-                   wall_s=result.wall_s, cpu_s=result.cpu_s, host=result.host)
+        row.update(
+            run_id=spec.run_id,
+            index=spec.index,
+            status="ok" if result.ok else "failed",
+            error=result.error,
+            seed=spec.seed,
+            replica_seed=spec.replica_seed,
+            wall_s=result.wall_s,
+            cpu_s=result.cpu_s,
+            host=result.host,
+        )
         for path, value in spec.overrides:
-            row[parameter_column(path)] = float(value) if isinstance(value, int) and not \
-                isinstance(value, bool) else value
+            row[parameter_column(path)] = (
+                float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+            )
         for component in result.failures:
             row[f"failures.{component}"] = result.failures[component]
             row[f"downtime_h.{component}"] = result.downtime_h[component]
@@ -164,8 +200,9 @@ class ResultsStore:
             if spec.run_id == REFERENCE_ID:
                 reference_tokens = tokens
             row["tokens_lost"] = reference_tokens - tokens
-            row["output_availability"] = (tokens / reference_tokens if reference_tokens > 0
-                                          else math.nan)
+            row["output_availability"] = (
+                tokens / reference_tokens if reference_tokens > 0 else math.nan
+            )
         table = pa.Table.from_pylist([row], schema=self.schema)
         if result.site_table is not None:
             _write_atomic(self.tables / f"{spec.run_id}.parquet", result.site_table)

@@ -53,10 +53,12 @@ class Progress:
         eta = _duration(left / rate) if math.isfinite(rate) and rate > 0 else "?"
         finished = (self.skipped + self.done) / self.total if self.total else 1.0
         bar = "#" * round(finished * BAR_WIDTH)
-        return (f"twin study: [{bar:.<{BAR_WIDTH}}] "
-                f"{self.skipped + self.done:,}/{self.total:,} runs, "
-                f"{self.failed:,} failed, {rate * 60 if math.isfinite(rate) else 0:,.1f} "
-                f"runs/min, ETA {eta}")
+        return (
+            f"twin study: [{bar:.<{BAR_WIDTH}}] "
+            f"{self.skipped + self.done:,}/{self.total:,} runs, "
+            f"{self.failed:,} failed, {rate * 60 if math.isfinite(rate) else 0:,.1f} "
+            f"runs/min, ETA {eta}"
+        )
 
 
 def _duration(seconds: float) -> str:
@@ -67,9 +69,15 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def run_study(plan: StudyPlan, out: Path, client: Any, *, resume: bool = False,
-              progress: IO[str] | None = None,
-              on_result: Callable[[dict[str, Any]], None] | None = None) -> Progress:
+def run_study(
+    plan: StudyPlan,
+    out: Path,
+    client: Any,
+    *,
+    resume: bool = False,
+    progress: IO[str] | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> Progress:
     """Run every run of ``plan`` not yet finished in ``out`` on ``client``; returns the
     tally. Raises ``ResultsError``, ``ReferenceFailed``, ``BudgetExceeded`` or
     ``KeyboardInterrupt`` (what finished is stored)."""
@@ -85,10 +93,15 @@ def run_study(plan: StudyPlan, out: Path, client: Any, *, resume: bool = False,
         tally.done += 1
         if not result.ok:
             tally.failed += 1
-            tally.failures.append(f"{result.spec.run_id} (seed {result.spec.seed}"
-                                  + (f", replica seed {result.spec.replica_seed}"
-                                     if result.spec.replica_seed is not None else "")
-                                  + f"): {result.error}")
+            tally.failures.append(
+                f"{result.spec.run_id} (seed {result.spec.seed}"
+                + (
+                    f", replica seed {result.spec.replica_seed}"
+                    if result.spec.replica_seed is not None
+                    else ""
+                )
+                + f"): {result.error}"
+            )
             if progress is not None:
                 print(f"\rtwin study: {tally.failures[-1]}", file=progress)
         if on_result is not None:
@@ -102,9 +115,13 @@ def run_study(plan: StudyPlan, out: Path, client: Any, *, resume: bool = False,
         if progress is None:
             return
         if workers == 0:
-            print("\rtwin study: the scheduler has no workers (lost, or not started yet); "
-                  "waiting for some. Ctrl+C stops and keeps every run stored; --resume goes "
-                  "on later", file=progress, flush=True)
+            print(
+                "\rtwin study: the scheduler has no workers (lost, or not started yet); "
+                "waiting for some. Ctrl+C stops and keeps every run stored; --resume goes "
+                "on later",
+                file=progress,
+                flush=True,
+            )
         else:
             print(f"\r{tally.line()}", end="", file=progress, flush=True)
 
@@ -120,24 +137,33 @@ def run_study(plan: StudyPlan, out: Path, client: Any, *, resume: bool = False,
     return tally
 
 
-def _run_pending(client: Any, plan: StudyPlan, pending: list[RunSpec], pending_ids: set[str],
-                 record: Callable[[RunResult], None], idle: Callable[[int], None]) -> None:
+def _run_pending(
+    client: Any,
+    plan: StudyPlan,
+    pending: list[RunSpec],
+    pending_ids: set[str],
+    record: Callable[[RunResult], None],
+    idle: Callable[[int], None],
+) -> None:
     if pending and pending[0].run_id == REFERENCE_ID:
         reference = pending.pop(0)
         pending_ids.discard(REFERENCE_ID)
         result = _gather_one(client, _task(plan, reference), idle)
         record(result)
         if not result.ok:
-            raise ReferenceFailed(f"the reference run (the base scenario, seed "
-                                  f"{reference.seed}) failed: {result.error}")
+            raise ReferenceFailed(
+                f"the reference run (the base scenario, seed "
+                f"{reference.seed}) failed: {result.error}"
+            )
         _check_budget(plan, result.wall_s, len(pending))
     if pending:
         _run_all(client, plan, pending, pending_ids, record, idle)
 
 
 def _task(plan: StudyPlan, spec: RunSpec) -> RunTask:
-    return RunTask(spec, plan.study.study, plan.scenario_data, plan.scenario_folder,
-                   plan.study.monte_carlo)
+    return RunTask(
+        spec, plan.study.study, plan.scenario_data, plan.scenario_folder, plan.study.monte_carlo
+    )
 
 
 def _gather_one(client: Any, task: RunTask, idle: Callable[[int], None]) -> RunResult:
@@ -160,8 +186,10 @@ def _result_of(future: Any, task: RunTask) -> RunResult:
     try:
         return future.result()
     except KilledWorker as exc:
-        error = (f"KilledWorker: the workers running it died {exc.args[-1] if exc.args else ''}"
-                 " time after time (out of memory?)")
+        error = (
+            f"KilledWorker: the workers running it died {exc.args[-1] if exc.args else ''}"
+            " time after time (out of memory?)"
+        )
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
     return RunResult(task.spec, False, error, {}, {}, {}, {}, math.nan, math.nan, "", None)
@@ -176,7 +204,8 @@ def _check_budget(plan: StudyPlan, reference_wall_s: float, runs_left: int) -> N
         raise BudgetExceeded(
             f"the study needs about {need:,.2f} core-hours ({runs_left:,} runs at "
             f"{reference_wall_s:,.1f} s each, as the reference run took), more than its "
-            f"budget_core_h of {budget:g}; raise the budget, shorten the runs or run fewer")
+            f"budget_core_h of {budget:g}; raise the budget, shorten the runs or run fewer"
+        )
 
 
 def estimate_core_h(seconds_per_run: float, runs: int) -> float:
@@ -184,8 +213,14 @@ def estimate_core_h(seconds_per_run: float, runs: int) -> float:
     return seconds_per_run * runs / 3600.0
 
 
-def _run_all(client: Any, plan: StudyPlan, pending: list[RunSpec], pending_ids: set[str],
-             record: Callable[[RunResult], None], idle: Callable[[int], None]) -> None:
+def _run_all(
+    client: Any,
+    plan: StudyPlan,
+    pending: list[RunSpec],
+    pending_ids: set[str],
+    record: Callable[[RunResult], None],
+    idle: Callable[[int], None],
+) -> None:
     workers = max(len(client.scheduler_info(n_workers=-1).get("workers", {})), 1)
     limit = IN_FLIGHT_PER_WORKER * workers
     queue = iter(pending)
@@ -196,8 +231,7 @@ def _run_all(client: Any, plan: StudyPlan, pending: list[RunSpec], pending_ids: 
         spec = next(queue, None)
         if spec is not None:
             task = _task(plan, spec)
-            future = client.submit(execute, task, key=_key(task), pure=False,
-                                   retries=TASK_RETRIES)
+            future = client.submit(execute, task, key=_key(task), pure=False, retries=TASK_RETRIES)
             tasks[future.key] = task
             flight.add(future)
 

@@ -27,33 +27,49 @@ ParameterValue = float | int | bool | str
 class StudyInfo(Strict):
     name: Name
     title: str = Field("", max_length=120)
-    scenario: str = Field(min_length=1, description=(
-        "built-in scenario name or a TOML file, relative to the study file's folder"))
+    scenario: str = Field(
+        min_length=1,
+        description=("built-in scenario name or a TOML file, relative to the study file's folder"),
+    )
     duration_s: Duration = Field(gt=0, le=100 * 365 * 86400.0, description="each run's length")
     dt_s: Duration = Field(60.0, ge=0.1, le=300.0, description="simulation step")
-    every_s: Duration = Field(3600.0, gt=0, description=(
-        "output interval the KPIs are summed over, a whole multiple of dt_s"))
+    every_s: Duration = Field(
+        3600.0,
+        gt=0,
+        description=("output interval the KPIs are summed over, a whole multiple of dt_s"),
+    )
     seed: int = Field(0, ge=0, le=2**63 - 1, description="seed of the sampling and failures")
     keep_tables: bool = Field(False, description="also keep each run's full site table")
-    budget_core_h: Positive | None = Field(None, description=(
-        "refuse to start when the calibration run says the study needs more core-hours"))
+    budget_core_h: Positive | None = Field(
+        None,
+        description=(
+            "refuse to start when the calibration run says the study needs more core-hours"
+        ),
+    )
 
     @model_validator(mode="after")
     def _intervals(self) -> StudyInfo:
         ratio = self.every_s / self.dt_s
         if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
-            raise _inconsistent("every_s", f"{self.every_s:g} s must be a whole multiple of "
-                                f"dt_s ({self.dt_s:g} s)")
+            raise _inconsistent(
+                "every_s", f"{self.every_s:g} s must be a whole multiple of dt_s ({self.dt_s:g} s)"
+            )
         if self.every_s > self.duration_s:
-            raise _inconsistent("every_s", f"{self.every_s:g} s is longer than the run "
-                                f"(duration_s {self.duration_s:g} s)")
+            raise _inconsistent(
+                "every_s",
+                f"{self.every_s:g} s is longer than the run (duration_s {self.duration_s:g} s)",
+            )
         return self
 
 
 class Parameter(Strict):
-    path: str = Field(min_length=1, description=(
-        "a scenario field such as facility_water.supply_setpoint_c or halls[0].rows[0].count;"
-        " weather_year sets the year of scenario.start"))
+    path: str = Field(
+        min_length=1,
+        description=(
+            "a scenario field such as facility_water.supply_setpoint_c or halls[0].rows[0].count;"
+            " weather_year sets the year of scenario.start"
+        ),
+    )
     values: list[ParameterValue] | None = Field(None, min_length=1, max_length=100_000)
     low: float | None = None
     high: float | None = None
@@ -65,9 +81,15 @@ SAMPLED = ("latin-hypercube", "sobol")  # methods that draw points between low a
 
 class Sweep(Strict):
     method: Literal["grid", "list", "latin-hypercube", "sobol"]
-    samples: int | None = Field(None, ge=1, le=MAX_RUNS, description=(
-        "latin-hypercube: the number of runs; sobol: the base points N of Saltelli's "
-        "design, a power of 2, giving N * (2D + 2) runs for D parameters"))
+    samples: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_RUNS,
+        description=(
+            "latin-hypercube: the number of runs; sobol: the base points N of Saltelli's "
+            "design, a power of 2, giving N * (2D + 2) runs for D parameters"
+        ),
+    )
     parameters: list[Parameter] = Field(min_length=1, max_length=64)
 
     @model_validator(mode="after")
@@ -75,39 +97,56 @@ class Sweep(Strict):
         for i, p in enumerate(self.parameters):
             if self.method in SAMPLED:
                 if p.values is not None:
-                    raise _inconsistent("parameters", f"a {self.method} parameter gives low "
-                                        "and high, not values", i)
+                    raise _inconsistent(
+                        "parameters", f"a {self.method} parameter gives low and high, not values", i
+                    )
                 if p.low is None or p.high is None:
-                    raise _inconsistent("parameters", f"a {self.method} parameter needs low "
-                                        "and high", i)
+                    raise _inconsistent(
+                        "parameters", f"a {self.method} parameter needs low and high", i
+                    )
                 if not p.low < p.high:
-                    raise _inconsistent("parameters", f"low {p.low:g} must be below high "
-                                        f"{p.high:g}", i)
+                    raise _inconsistent(
+                        "parameters", f"low {p.low:g} must be below high {p.high:g}", i
+                    )
             elif p.values is None or p.low is not None or p.high is not None:
-                raise _inconsistent("parameters", f"a {self.method} parameter gives values "
-                                    "= [...], not low and high", i)
+                raise _inconsistent(
+                    "parameters",
+                    f"a {self.method} parameter gives values = [...], not low and high",
+                    i,
+                )
         if self.method == "latin-hypercube" and self.samples is None:
             raise _inconsistent("samples", "latin-hypercube needs samples (the number of runs)")
         if self.method == "sobol":
             runs_per_sample = 2 * len(self.parameters) + 2
             if self.samples is None or self.samples < 2 or self.samples & (self.samples - 1):
-                raise _inconsistent("samples", "sobol needs samples, the number of base "
-                                    "points N: a power of 2 from 2 up (the Sobol' sequence "
-                                    f"is balanced only there); the study runs N * "
-                                    f"{runs_per_sample} runs" + (
-                                        f" (got {self.samples})" if self.samples else ""))
+                raise _inconsistent(
+                    "samples",
+                    "sobol needs samples, the number of base "
+                    "points N: a power of 2 from 2 up (the Sobol' sequence "
+                    f"is balanced only there); the study runs N * "
+                    f"{runs_per_sample} runs" + (f" (got {self.samples})" if self.samples else ""),
+                )
             if self.samples * runs_per_sample > MAX_RUNS:
-                raise _inconsistent("samples", f"{self.samples} * {runs_per_sample} runs is "
-                                    f"more than the {MAX_RUNS:,} a study may hold")
+                raise _inconsistent(
+                    "samples",
+                    f"{self.samples} * {runs_per_sample} runs is "
+                    f"more than the {MAX_RUNS:,} a study may hold",
+                )
         if self.method not in SAMPLED and self.samples is not None:
-            raise _inconsistent("samples", f"samples is for latin-hypercube and sobol; a "
-                                f"{self.method} runs every value it is given")
+            raise _inconsistent(
+                "samples",
+                f"samples is for latin-hypercube and sobol; a "
+                f"{self.method} runs every value it is given",
+            )
         if self.method == "list":
             lengths = {len(p.values or []) for p in self.parameters}
             if len(lengths) > 1:
-                raise _inconsistent("parameters", "a list sweep pairs the k-th values of each "
-                                    f"parameter: they need equal lengths (got "
-                                    f"{sorted(lengths)})")
+                raise _inconsistent(
+                    "parameters",
+                    "a list sweep pairs the k-th values of each "
+                    f"parameter: they need equal lengths (got "
+                    f"{sorted(lengths)})",
+                )
         return self
 
 
@@ -123,8 +162,9 @@ class ComponentClass(Strict):
     repair_sigma: Positive = Field(0.8, le=5, description="lognormal shape of repair times")
 
 
-ComponentName = Literal["cdu", "cdu_pump", "dry_cooler", "chiller", "transformer",
-                        "ups_module", "generator", "utility"]
+ComponentName = Literal[
+    "cdu", "cdu_pump", "dry_cooler", "chiller", "transformer", "ups_module", "generator", "utility"
+]
 
 
 class CommonCause(Strict):
@@ -142,28 +182,42 @@ class CommonCause(Strict):
 
     @model_validator(mode="after")
     def _something(self) -> CommonCause:
-        if (self.heatwave_offset_k == 0 and self.chiller_units == 0
-                and self.dry_cooler_units == 0 and not self.utility_outage):
-            raise _inconsistent("heatwave_offset_k", "a common cause needs at least one of "
-                                "heatwave_offset_k, chiller_units, dry_cooler_units, "
-                                "utility_outage")
+        if (
+            self.heatwave_offset_k == 0
+            and self.chiller_units == 0
+            and self.dry_cooler_units == 0
+            and not self.utility_outage
+        ):
+            raise _inconsistent(
+                "heatwave_offset_k",
+                "a common cause needs at least one of "
+                "heatwave_offset_k, chiller_units, dry_cooler_units, "
+                "utility_outage",
+            )
         return self
 
 
 class MonteCarlo(Strict):
     replicas: int = Field(ge=1, le=MAX_RUNS)
-    vary_scenario_seed: bool = Field(False, description=(
-        "give each replica its own scenario seed (weather anomalies, workload noise) too; "
-        "tokens lost against the reference then mix failures with weather"))
+    vary_scenario_seed: bool = Field(
+        False,
+        description=(
+            "give each replica its own scenario seed (weather anomalies, workload noise) too; "
+            "tokens lost against the reference then mix failures with weather"
+        ),
+    )
     components: dict[ComponentName, ComponentClass] = Field(default_factory=dict)
     common_cause: list[CommonCause] = Field(default_factory=list, max_length=64)
 
     @model_validator(mode="after")
     def _something_fails(self) -> MonteCarlo:
         if not self.components and not self.common_cause:
-            raise _inconsistent("components", "a Monte Carlo needs at least one component "
-                                "class (such as [monte_carlo.components.chiller]) or a "
-                                "common_cause")
+            raise _inconsistent(
+                "components",
+                "a Monte Carlo needs at least one component "
+                "class (such as [monte_carlo.components.chiller]) or a "
+                "common_cause",
+            )
         return self
 
 
@@ -185,6 +239,9 @@ class Study(Strict):
     @model_validator(mode="after")
     def _one_kind(self) -> Study:
         if (self.sweep is None) == (self.monte_carlo is None):
-            raise _inconsistent("sweep", "a study has either a [sweep] or a [monte_carlo] "
-                                "table" + (", not both" if self.sweep is not None else ""))
+            raise _inconsistent(
+                "sweep",
+                "a study has either a [sweep] or a [monte_carlo] "
+                "table" + (", not both" if self.sweep is not None else ""),
+            )
         return self

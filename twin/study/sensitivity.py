@@ -32,14 +32,20 @@ def _problem(names: list[str], bounds: list[tuple[float, float]]) -> dict:
     return {"num_vars": len(names), "names": list(names), "bounds": [list(b) for b in bounds]}
 
 
-def saltelli_points(names: list[str], bounds: list[tuple[float, float]], samples: int,
-                    seed: int) -> np.ndarray:
+def saltelli_points(
+    names: list[str], bounds: list[tuple[float, float]], samples: int, seed: int
+) -> np.ndarray:
     """The design: ``samples * (2D + 2)`` rows, one column per parameter, within bounds;
     the same for the same seed."""
     from SALib.sample import sobol as sobol_sample
 
-    return sobol_sample.sample(_problem(names, bounds), samples, calc_second_order=True,
-                               scramble=True, seed=np.random.default_rng(seed))
+    return sobol_sample.sample(
+        _problem(names, bounds),
+        samples,
+        calc_second_order=True,
+        scramble=True,
+        seed=np.random.default_rng(seed),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +64,9 @@ class SobolResult:
     samples_planned: int
 
 
-def sobol_indices(names: list[str], bounds: list[tuple[float, float]], y: np.ndarray,
-                  seed: int = 0) -> SobolResult | None:
+def sobol_indices(
+    names: list[str], bounds: list[tuple[float, float]], y: np.ndarray, seed: int = 0
+) -> SobolResult | None:
     """S1 and ST with their intervals from the outputs ``y`` of a Saltelli design, in the
     design's row order (NaN where a run failed or is missing). None when fewer than two
     whole blocks are left or the output does not vary (the indices are undefined)."""
@@ -73,12 +80,24 @@ def sobol_indices(names: list[str], bounds: list[tuple[float, float]], y: np.nda
     whole = blocks[np.all(np.isfinite(blocks), axis=1)]
     if len(whole) < 2 or np.ptp(whole) == 0:
         return None
-    found = sobol_analyze.analyze(_problem(names, bounds), whole.ravel(),
-                                  calc_second_order=True, num_resamples=BOOTSTRAP_RESAMPLES,
-                                  conf_level=CONFIDENCE, seed=seed)
-    indices = [SobolIndex(name, float(found["S1"][i]), float(found["S1_conf"][i]),
-                          float(found["ST"][i]), float(found["ST_conf"][i]))
-               for i, name in enumerate(names)]
+    found = sobol_analyze.analyze(
+        _problem(names, bounds),
+        whole.ravel(),
+        calc_second_order=True,
+        num_resamples=BOOTSTRAP_RESAMPLES,
+        conf_level=CONFIDENCE,
+        seed=seed,
+    )
+    indices = [
+        SobolIndex(
+            name,
+            float(found["S1"][i]),
+            float(found["S1_conf"][i]),
+            float(found["ST"][i]),
+            float(found["ST_conf"][i]),
+        )
+        for i, name in enumerate(names)
+    ]
     if not all(math.isfinite(v) for s in indices for v in (s.first, s.total)):
         return None
     return SobolResult(indices, len(whole), len(blocks))

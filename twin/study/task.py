@@ -65,24 +65,56 @@ def execute(task: RunTask) -> RunResult:
         events = None
         if task.monte_carlo is not None and spec.replica_seed is not None:
             base = scenario_for(task.scenario_data, spec.overrides, task.scenario_folder)
-            drawn = draw(base, task.monte_carlo, info.duration_s,
-                         np.random.default_rng(spec.replica_seed))
+            drawn = draw(
+                base, task.monte_carlo, info.duration_s, np.random.default_rng(spec.replica_seed)
+            )
             events, failures = drawn.events, drawn.failures
             downtime, unit_hours = drawn.downtime_h, drawn.unit_hours
-        scenario = scenario_for(task.scenario_data, spec.overrides, task.scenario_folder,
-                                source=spec.run_id, events=events)
+        scenario = scenario_for(
+            task.scenario_data,
+            spec.overrides,
+            task.scenario_folder,
+            source=spec.run_id,
+            events=events,
+        )
         with tempfile.TemporaryDirectory(prefix="twin-study-") as folder:
-            files = simulate(scenario, duration_s=info.duration_s, dt_s=info.dt_s,
-                             every_s=info.every_s, seed=spec.seed, folder=Path(folder))
+            files = simulate(
+                scenario,
+                duration_s=info.duration_s,
+                dt_s=info.dt_s,
+                every_s=info.every_s,
+                seed=spec.seed,
+                folder=Path(folder),
+            )
             kpis = run_kpis(files.site_table, files.journal)
             table = files.site_table.read_bytes() if info.keep_tables else None
     except Exception as exc:  # the study goes on; the row says what happened
         text = " ".join(str(exc).split()) or type(exc).__name__  # one line
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         place = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
-        return RunResult(task.spec, False, f"{type(exc).__name__}: {text}{place}", {},
-                         failures, downtime, unit_hours, time.perf_counter() - started,
-                         time.process_time() - cpu_started, host, None)
-    return RunResult(spec, True, "", kpis, failures, downtime, unit_hours,
-                     time.perf_counter() - started, time.process_time() - cpu_started, host,
-                     table)
+        return RunResult(
+            task.spec,
+            False,
+            f"{type(exc).__name__}: {text}{place}",
+            {},
+            failures,
+            downtime,
+            unit_hours,
+            time.perf_counter() - started,
+            time.process_time() - cpu_started,
+            host,
+            None,
+        )
+    return RunResult(
+        spec,
+        True,
+        "",
+        kpis,
+        failures,
+        downtime,
+        unit_hours,
+        time.perf_counter() - started,
+        time.process_time() - cpu_started,
+        host,
+        table,
+    )

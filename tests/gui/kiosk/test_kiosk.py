@@ -26,10 +26,14 @@ from twin.gui.units import US_GALLON_L
 pytestmark = pytest.mark.gui
 
 # captions of the built-in story: their Korean is shipped
-HEATWAVE = ("A summer heatwave pushes the afternoon past 35 °C. The dry coolers can no longer "
-            "reach 30 °C water on their own, so the chillers take over, and PUE rises.")
-FINALE = ("Everything you saw is one coupled simulation running faster than real time. "
-          "Touch the screen to explore it yourself.")
+HEATWAVE = (
+    "A summer heatwave pushes the afternoon past 35 °C. The dry coolers can no longer "
+    "reach 30 °C water on their own, so the chillers take over, and PUE rises."
+)
+FINALE = (
+    "Everything you saw is one coupled simulation running faster than real time. "
+    "Touch the screen to explore it yourself."
+)
 STORY = f"""
 [story]
 name = "gui-test"
@@ -80,12 +84,14 @@ def make_kiosk(qtbot, qapp):
     threads_before = _threads()
     windows: list[KioskWindow] = []
 
-    def factory(story: str | Story = STORY, *, language: str = "en",
-                simulation=None, units: str = "SI") -> KioskWindow:
+    def factory(
+        story: str | Story = STORY, *, language: str = "en", simulation=None, units: str = "SI"
+    ) -> KioskWindow:
         scenario = scenario_named("seoul-ai-factory")
         story = loads_story(story) if isinstance(story, str) else story
-        window = KioskWindow(scenario, simulation or FakeSimulation(scenario), story,
-                             language=language, units=units)
+        window = KioskWindow(
+            scenario, simulation or FakeSimulation(scenario), story, language=language, units=units
+        )
         window.resize(1280, 800)
         window.show()
         qtbot.waitExposed(window)
@@ -102,12 +108,15 @@ def make_kiosk(qtbot, qapp):
     qapp.processEvents()
     qapp.sendPostedEvents(None, 0)
     qapp.processEvents()
-    leaked_widgets = [w for w in qapp.topLevelWidgets()
-                      if w not in widgets_before and w.isVisible()]
+    leaked_widgets = [
+        w for w in qapp.topLevelWidgets() if w not in widgets_before and w.isVisible()
+    ]
     leaked_threads = _threads() - threads_before
     if leaked_widgets or leaked_threads:
-        pytest.fail(f"the kiosk leaked widgets {leaked_widgets} or threads "
-                    f"{[t.name for t in leaked_threads]}")
+        pytest.fail(
+            f"the kiosk leaked widgets {leaked_widgets} or threads "
+            f"{[t.name for t in leaked_threads]}"
+        )
     from PySide6.QtCore import QCoreApplication
 
     assert QCoreApplication.translate("kiosk", "Hottest GPU") == "Hottest GPU"
@@ -118,11 +127,18 @@ def test_twin_kiosk_shows_the_overlay_and_a_caption_then_exits(tmp_path):
     config = tmp_path / "config" / "twin"
     config.mkdir(parents=True)
     (config / "settings.json").write_text('{"units": "US customary"}', encoding="utf-8")
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
     done = subprocess.run(
-        [sys.executable, "-m", "twin", "kiosk", "--exit-after", "20", "--screenshot",
-         str(shot)], capture_output=True, text=True, timeout=180, env=env)
+        [sys.executable, "-m", "twin", "kiosk", "--exit-after", "20", "--screenshot", str(shot)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
@@ -140,8 +156,11 @@ def test_twin_kiosk_shows_the_overlay_and_a_caption_then_exits(tmp_path):
 
     def bright_share(rect: list[int]) -> float:
         x0, y0, w, h = rect
-        light = [image.pixelColor(x, y).lightness() for x in range(x0, x0 + w, 3)
-                 for y in range(y0, y0 + h, 3)]
+        light = [
+            image.pixelColor(x, y).lightness()
+            for x in range(x0, x0 + w, 3)
+            for y in range(y0, y0 + h, 3)
+        ]
         return float(np.mean(np.array(light) > 200))
 
     assert bright_share(report["caption_rect"]) > 0.02  # white text on the dark panel
@@ -201,8 +220,12 @@ def test_korean_captions_render_with_the_shipped_font(make_kiosk):
 
 def _click_canvas(window, point: QPoint | None = None) -> None:
     native = window.canvas.canvas.native
-    QTest.mouseClick(native, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     point or QPoint(native.width() // 2, native.height() // 2))
+    QTest.mouseClick(
+        native,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        point or QPoint(native.width() // 2, native.height() // 2),
+    )
 
 
 def test_input_pauses_the_tour_and_idle_time_resumes_it(make_kiosk, qtbot):
@@ -245,17 +268,20 @@ def test_the_kpis_and_a_tapped_racks_card_follow_the_display_units(make_kiosk, q
     window = make_kiosk(simulation=simulation, units="US customary")
     kpis = window.overlay.kpis.values
     hottest = float(simulation.gpu_temp_c.max())  # 80 °C
-    qtbot.waitUntil(lambda: kpis["gpu"].text() == f"{hottest * 9 / 5 + 32:.1f} °F",
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: kpis["gpu"].text() == f"{hottest * 9 / 5 + 32:.1f} °F", timeout=30_000)
     assert kpis["it"].text().endswith(" MW")  # power stays as it is
     rack = 200
-    window.overlay.card.show_view(describe(Selection("rack", rack), window.scenario,
-                                           window.topology), window.snapshot)
+    window.overlay.card.show_view(
+        describe(Selection("rack", rack), window.scenario, window.topology), window.snapshot
+    )
     gpu_c = simulation.gpu_temp_c[rack]
     lines = window.overlay.card.readings.text().splitlines()
-    assert lines[:4] == [f"GPU temperature: {gpu_c * 9 / 5 + 32:.1f} °F",
-                         "Coolant inlet: 95.0 °F", "Coolant outlet: 113.0 °F",
-                         f"Coolant flow: {180 / float(US_GALLON_L):.1f} gpm"]
+    assert lines[:4] == [
+        f"GPU temperature: {gpu_c * 9 / 5 + 32:.1f} °F",
+        "Coolant inlet: 95.0 °F",
+        "Coolant outlet: 113.0 °F",
+        f"Coolant flow: {180 / float(US_GALLON_L):.1f} gpm",
+    ]
     assert lines[4].startswith("Power: ") and lines[4].endswith(" kW")
     assert window.state()["units"] == "US customary"
 
@@ -268,8 +294,7 @@ def test_the_callout_points_at_its_object_as_the_camera_moves(make_kiosk, qtbot)
     cdu = window.topology.cdu_names.index("H2-CDU-05")
     lower, upper = window.canvas.bounds(Selection("cdu", cdu))
     top = np.array([(lower[0] + upper[0]) / 2, (lower[1] + upper[1]) / 2, upper[2]])
-    qtbot.waitUntil(lambda: _dot_at(callout, *window.canvas.screen_position(top)),
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: _dot_at(callout, *window.canvas.screen_position(top)), timeout=30_000)
     before = window.canvas.screen_position(top)
     window.canvas.view.camera.azimuth += 25
     after = window.canvas.screen_position(top)
@@ -291,15 +316,20 @@ def test_only_the_quit_combination_leaves(make_kiosk, qtbot):
     left = []
     window.left.connect(lambda: left.append(True))
     window.close()  # what Alt+F4 or a window manager asks for
-    for key, modifiers in ((Qt.Key.Key_F4, Qt.KeyboardModifier.AltModifier),
-                           (Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier),
-                           (Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier),
-                           (Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)):
+    for key, modifiers in (
+        (Qt.Key.Key_F4, Qt.KeyboardModifier.AltModifier),
+        (Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier),
+        (Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier),
+        (Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier),
+    ):
         QTest.keyClick(window, key, modifiers)
     qtbot.wait(100)
     assert window.isVisible() and window.runner.running and not left
-    QTest.keyClick(window, Qt.Key.Key_Q,
-                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClick(
+        window,
+        Qt.Key.Key_Q,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
     assert left == [True]
     qtbot.waitUntil(lambda: not window.runner.running, timeout=30_000)
@@ -308,8 +338,7 @@ def test_only_the_quit_combination_leaves(make_kiosk, qtbot):
 def test_the_cursor_hides_when_idle_and_returns_on_movement(make_kiosk, qtbot):
     window = make_kiosk()
     native = window.canvas.canvas.native
-    qtbot.waitUntil(lambda: native.cursor().shape() == Qt.CursorShape.BlankCursor,
-                    timeout=30_000)
+    qtbot.waitUntil(lambda: native.cursor().shape() == Qt.CursorShape.BlankCursor, timeout=30_000)
     QTest.mouseMove(native, QPoint(100, 100))
     QTest.mouseMove(native, QPoint(140, 120))
     assert native.cursor().shape() != Qt.CursorShape.BlankCursor
@@ -318,16 +347,20 @@ def test_the_cursor_hides_when_idle_and_returns_on_movement(make_kiosk, qtbot):
 
 def test_each_loop_starts_the_simulation_again(make_kiosk, qtbot):
     simulation = FakeSimulation(scenario_named("seoul-ai-factory"))
-    window = make_kiosk(STORY.replace("hold_s = 3", "hold_s = 1").replace(
-        "hold_s = 2", "hold_s = 1").replace("flight_s = 1", "flight_s = 0.5"),
-        simulation=simulation)
+    window = make_kiosk(
+        STORY.replace("hold_s = 3", "hold_s = 1")
+        .replace("hold_s = 2", "hold_s = 1")
+        .replace("flight_s = 1", "flight_s = 0.5"),
+        simulation=simulation,
+    )
     qtbot.waitUntil(lambda: window.show_.loops == 2, timeout=30_000)
     qtbot.waitUntil(lambda: simulation.log.count("reset") == 2, timeout=30_000)
     assert window.show_.step.name == "first"
 
 
 def test_an_exception_in_a_step_is_logged_and_the_show_starts_the_step_again(
-        make_kiosk, qtbot, caplog, monkeypatch):
+    make_kiosk, qtbot, caplog, monkeypatch
+):
     window = make_kiosk()
     original = window.overlay.show_caption
     failures = []
@@ -348,11 +381,12 @@ def test_an_exception_in_a_step_is_logged_and_the_show_starts_the_step_again(
     qtbot.waitUntil(lambda: window.show_.step.name == "third", timeout=30_000)
 
 
-def test_a_failure_in_the_simulation_is_logged_and_the_step_starts_again(
-        make_kiosk, qtbot, caplog):
+def test_a_failure_in_the_simulation_is_logged_and_the_step_starts_again(make_kiosk, qtbot, caplog):
     simulation = FakeSimulation(scenario_named("seoul-ai-factory"))  # it has no apply()
-    story = STORY.replace('caption = "Everything', 'events = [{ kind = "power-smoothing", '
-                          'enabled = true }]\ncaption = "Everything')
+    story = STORY.replace(
+        'caption = "Everything',
+        'events = [{ kind = "power-smoothing", enabled = true }]\ncaption = "Everything',
+    )
     with caplog.at_level(logging.ERROR, logger="twin.kiosk"):
         window = make_kiosk(story, simulation=simulation)
         qtbot.waitUntil(lambda: window.show_.restarts == 1, timeout=30_000)
@@ -368,11 +402,14 @@ def test_the_overlay_scales_with_the_screen(make_kiosk, qtbot):
     window = make_kiosk()
     small = window.overlay.kpis.values["it"].font().pixelSize()
     window.resize(1280, 1000)
-    qtbot.waitUntil(lambda: window.overlay.kpis.values["it"].font().pixelSize() > small,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: window.overlay.kpis.values["it"].font().pixelSize() > small, timeout=30_000
+    )
     assert window.overlay.kpis.values["it"].font().pixelSize() == round(1000 / 18)
-    qtbot.waitUntil(lambda: window.state()["kpis"]["pue"] == "1.100",  # from the snapshots
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: window.state()["kpis"]["pue"] == "1.100",  # from the snapshots
+        timeout=30_000,
+    )
 
 
 def test_the_kiosk_view_stays_a_composed_widget_under_its_callouts(make_kiosk, qtbot):

@@ -47,8 +47,7 @@ def test_a_flight_arrives_on_time_the_short_way_round_and_stops() -> None:
     assert camera.azimuth == pytest.approx(180.0)  # through 180, not back through 0
     clock.now = 4.0
     director.advance()
-    assert (camera.center, camera.distance, camera.elevation) == ((50.0, -20.0, 1.0), 400.0,
-                                                                 50.0)
+    assert (camera.center, camera.distance, camera.elevation) == ((50.0, -20.0, 1.0), 400.0, 50.0)
     assert camera.azimuth == pytest.approx(190.0)
     assert not director.active
 

@@ -13,8 +13,12 @@ pytestmark = pytest.mark.gui
 def test_kiosk_labels_are_large_and_korean_in_korean_mode(make_kiosk, qtbot):  # noqa: F811
     window = make_kiosk(language="ko")
     canvas = window.canvas
-    qtbot.waitUntil(lambda: window.snapshot is not None and canvas.labels.visible
-                    and bool(canvas.labels.placed), timeout=30_000)
+    qtbot.waitUntil(
+        lambda: (
+            window.snapshot is not None and canvas.labels.visible and bool(canvas.labels.placed)
+        ),
+        timeout=30_000,
+    )
     canvas.render()
     width, height = canvas.canvas.size
     placed = canvas.labels.placed
@@ -24,6 +28,10 @@ def test_kiosk_labels_are_large_and_korean_in_korean_mode(make_kiosk, qtbot):  #
     for k, a in enumerate(placed):
         x0, y0, x1, y1 = a.plate
         assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
-        for b in placed[k + 1:]:
-            assert not (a.plate[0] < b.plate[2] and b.plate[0] < a.plate[2]
-                        and a.plate[1] < b.plate[3] and b.plate[1] < a.plate[3])
+        for b in placed[k + 1 :]:
+            assert not (
+                a.plate[0] < b.plate[2]
+                and b.plate[0] < a.plate[2]
+                and a.plate[1] < b.plate[3]
+                and b.plate[1] < a.plate[3]
+            )

@@ -161,7 +161,8 @@ def test_a_visitor_pauses_the_tour_and_idle_time_brings_it_back(show) -> None:
 
 
 def test_an_exception_in_a_step_is_logged_and_the_step_starts_again(
-        show, caplog: pytest.LogCaptureFixture) -> None:
+    show, caplog: pytest.LogCaptureFixture
+) -> None:
     show.stage.fail_on["second"] = 1
     with caplog.at_level(logging.ERROR, logger="twin.kiosk"):
         _run(show, 10)
@@ -176,8 +177,7 @@ def test_an_exception_in_a_step_is_logged_and_the_step_starts_again(
     assert show.stage.entered == ["first", "second", "third"]
 
 
-def test_a_failure_reported_by_the_simulation_restarts_the_step_without_refiring(
-        show) -> None:
+def test_a_failure_reported_by_the_simulation_restarts_the_step_without_refiring(show) -> None:
     _run(show, 11)
     show.fail("Traceback ...\nAttributeError: the simulation broke")
     _run(show, 0.5)

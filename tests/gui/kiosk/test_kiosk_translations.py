@@ -27,8 +27,10 @@ def _messages(ts: Path) -> dict[tuple[str, str], tuple[str, str | None]]:
         name = context.findtext("name")
         for message in context.iter("message"):
             translation = message.find("translation")
-            found[(name, message.findtext("source"))] = (translation.text or "",
-                                                         translation.get("type"))
+            found[(name, message.findtext("source"))] = (
+                translation.text or "",
+                translation.get("type"),
+            )
     return found
 
 
@@ -48,8 +50,12 @@ def test_every_text_of_the_builtin_stories_is_in_korean(story: str) -> None:
 def test_every_label_in_the_kiosk_code_is_in_korean(tmp_path: Path) -> None:
     extracted = tmp_path / "extracted.ts"
     sources = sorted(str(p) for p in KIOSK_CODE.rglob("*.py"))
-    subprocess.run([str(TOOLS / "pyside6-lupdate"), *sources, "-ts", str(extracted)],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [str(TOOLS / "pyside6-lupdate"), *sources, "-ts", str(extracted)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     labels = set(_messages(extracted))
     assert ("kiosk", "Hottest GPU") in labels  # lupdate found the kiosk's strings
     missing = labels - set(_finished(I18N / "twin_ko.ts"))
@@ -58,7 +64,12 @@ def test_every_label_in_the_kiosk_code_is_in_korean(tmp_path: Path) -> None:
 
 def test_the_shipped_qm_is_compiled_from_the_ts(tmp_path: Path) -> None:
     compiled = tmp_path / "twin_ko.qm"
-    subprocess.run([str(TOOLS / "pyside6-lrelease"), str(I18N / "twin_ko.ts"), "-qm",
-                    str(compiled)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [str(TOOLS / "pyside6-lrelease"), str(I18N / "twin_ko.ts"), "-qm", str(compiled)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert compiled.read_bytes() == (I18N / "twin_ko.qm").read_bytes(), (
-        "resources/i18n/twin_ko.qm is stale: run pyside6-lrelease resources/i18n/twin_ko.ts")
+        "resources/i18n/twin_ko.qm is stale: run pyside6-lrelease resources/i18n/twin_ko.ts"
+    )

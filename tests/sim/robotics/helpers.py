@@ -23,5 +23,4 @@ def random_poses(chain: SerialChain, count: int, seed: int) -> np.ndarray:
     """Joint angles spread over each joint's range (one turn at most)."""
     lower = np.maximum(chain.lower_rad, -np.pi)
     upper = np.minimum(chain.upper_rad, np.pi)
-    return lower + (upper - lower) * np.random.default_rng(seed).random((count,
-                                                                          chain.joint_count))
+    return lower + (upper - lower) * np.random.default_rng(seed).random((count, chain.joint_count))

@@ -120,8 +120,9 @@ def test_safety_zone_intrusion_stops_the_cell_until_reset():
 
 def test_battery_low_sends_the_robot_to_charge_and_back_to_work():
     cycle = default_cycle("cloid", 120.0)
-    battery = Battery(capacity_wh=10.0, charger_w=300.0, charger_efficiency=0.9,
-                      low_soc=0.2, resume_soc=0.9)
+    battery = Battery(
+        capacity_wh=10.0, charger_w=300.0, charger_efficiency=0.9, low_soc=0.2, resume_soc=0.9
+    )
     # when the robot has used 80 % of 10 Wh, from a dense integral of its power
     t = np.linspace(0.0, cycle.duration_s, 60_001)
     power = cycle.power_w(t)
@@ -209,8 +210,9 @@ def test_robot_drives_along_its_route(hall):
     fleet = ServiceFleet(grid, layout, dock, count=1)
     mission = fleet.dispatch(_rack(topology, 100))
     fleet.step(mission.path.length_m / 2)
-    np.testing.assert_allclose(fleet.positions_m()[0],
-                               mission.path.point_at_m(mission.path.length_m / 2), atol=1e-9)
+    np.testing.assert_allclose(
+        fleet.positions_m()[0], mission.path.point_at_m(mission.path.length_m / 2), atol=1e-9
+    )
     assert fleet.state[0] == RobotState.MOVING
     fleet.step(mission.path.length_m / 2 + 1.0)
     assert fleet.state[0] == RobotState.WORKING
@@ -227,7 +229,8 @@ def test_second_request_waits_for_the_only_robot(hall):
     assert second.started_s == pytest.approx(first.returned_s)
     assert second.repaired_s == pytest.approx(first.returned_s + second_m + 1200.0)
     assert fleet.mean_time_to_repair_s == pytest.approx(
-        (first.repaired_s + second.repaired_s) / 2)  # both asked for at t = 0
+        (first.repaired_s + second.repaired_s) / 2
+    )  # both asked for at t = 0
 
 
 def test_emergency_stop_delays_the_mission_by_the_stop(hall):
@@ -281,8 +284,9 @@ def test_gripper_holds_the_part_from_the_grip_to_the_release():
     # segments: move, dwell, ...; the grip is the dwell after the second move (down to the
     # pick), the release the dwell after the fifth (down to the place)
     grip, release = motion.segment_start_s[3], motion.segment_start_s[9]
-    times = np.array([grip - 0.1, grip + 0.1, (grip + release) / 2, release + 0.1,
-                      motion.duration_s - 0.1])
+    times = np.array(
+        [grip - 0.1, grip + 0.1, (grip + release) / 2, release + 0.1, motion.duration_s - 0.1]
+    )
     cell = TaskCell(cycle, count=times.size)
     cell.cycle_pos_s = times
     np.testing.assert_array_equal(cell.gripper_closed(), [False, True, True, False, False])
@@ -347,8 +351,7 @@ def test_an_idle_docked_fleet_stays_charged_on_its_chargers():
     np.testing.assert_array_equal(coarse.state, RobotState.IDLE)
     # idled down from full to resume on the battery, then fed by the charger
     drain_s = (1.0 - battery.resume_soc) * battery.capacity_j / 60.0
-    np.testing.assert_allclose(coarse.grid_energy_j, 60.0 * (48 * 3600.0 - drain_s),
-                               rtol=1e-9)
+    np.testing.assert_allclose(coarse.grid_energy_j, 60.0 * (48 * 3600.0 - drain_s), rtol=1e-9)
     np.testing.assert_allclose(fine.grid_energy_j, coarse.grid_energy_j, rtol=1e-9)
     assert coarse.grid_power_w == pytest.approx(2 * 60.0)
 
@@ -379,7 +382,8 @@ def test_a_robot_back_from_a_mission_charges_to_resume_at_the_charger_rate(hall)
     assert fleet.soc[0] == battery.resume_soc
     assert fleet.state_time_s[0, RobotState.CHARGING] == pytest.approx(charge_s, abs=1e-6)
     assert fleet.grid_energy_j[0] - grid_before == pytest.approx(
-        battery.charger_w * (charge_s - 1.0) + spec.idle_w * 1.0, rel=1e-9)
+        battery.charger_w * (charge_s - 1.0) + spec.idle_w * 1.0, rel=1e-9
+    )
 
 
 @pytest.mark.parametrize("idle_h", [17.0, 30.0])
@@ -396,4 +400,5 @@ def test_a_dispatch_after_a_long_idle_is_taken_at_once(hall, idle_h):
         events += fleet.step(300.0)
     assert [(e.kind, e.rack) for e in events] == [("repaired", rack), ("returned", rack)]
     assert mission.repaired_s == pytest.approx(
-        idle_h * 3600.0 + mission.path.length_m + 1200.0, abs=1e-6)
+        idle_h * 3600.0 + mission.path.length_m + 1200.0, abs=1e-6
+    )

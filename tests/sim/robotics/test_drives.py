@@ -16,8 +16,7 @@ from twin.sim.robotics.kinematics import UR10E, forward_kinematics
 
 def _centres(q, payload_kg):
     frames = forward_kinematics(UR10E, q).frames
-    centres = [frames[i + 1, :3, :3] @ UR10E.link_com_m[i] + frames[i + 1, :3, 3]
-               for i in range(6)]
+    centres = [frames[i + 1, :3, :3] @ UR10E.link_com_m[i] + frames[i + 1, :3, 3] for i in range(6)]
     masses = [*UR10E.link_mass_kg, payload_kg]
     return np.array([*centres, frames[-1, :3, 3]]), np.array(masses)
 

@@ -44,8 +44,9 @@ def test_position_only_ignores_orientation():
 
 def test_same_call_same_answer():
     target = forward_kinematics(KR210, random_poses(KR210, 1, seed=8)[0]).tool
-    np.testing.assert_array_equal(solve_ik(KR210, target, seed_rad=np.zeros(6)),
-                                  solve_ik(KR210, target, seed_rad=np.zeros(6)))
+    np.testing.assert_array_equal(
+        solve_ik(KR210, target, seed_rad=np.zeros(6)), solve_ik(KR210, target, seed_rad=np.zeros(6))
+    )
 
 
 def test_target_far_away_is_out_of_reach():

@@ -62,8 +62,7 @@ def test_humanoid_arm_at_zero_stands_upright():
     # Franka-style chain at zero: 0.333 + 0.316 + 0.384 up, the 0.107 flange hanging down
     # after the 0.088 offset of the last link
     tool = forward_kinematics(HUMANOID_ARM, np.zeros(7)).tool
-    np.testing.assert_allclose(tool[:3, 3], [0.088, 0.0, 0.333 + 0.316 + 0.384 - 0.107],
-                               atol=1e-12)
+    np.testing.assert_allclose(tool[:3, 3], [0.088, 0.0, 0.333 + 0.316 + 0.384 - 0.107], atol=1e-12)
     np.testing.assert_allclose(tool[:3, 2], [0.0, 0.0, -1.0], atol=1e-12)
 
 
@@ -73,8 +72,9 @@ def test_batch_equals_one_by_one_and_frames_are_rigid(chain):
     batch = forward_kinematics(chain, q)
     assert batch.frames.shape == (100, chain.joint_count + 1, 4, 4)
     for k in (0, 37, 99):
-        np.testing.assert_allclose(batch.frames[k], forward_kinematics(chain, q[k]).frames,
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            batch.frames[k], forward_kinematics(chain, q[k]).frames, atol=1e-12
+        )
     rotation = batch.frames[..., :3, :3]
     identity = rotation @ np.swapaxes(rotation, -1, -2)
     np.testing.assert_allclose(identity, np.broadcast_to(np.eye(3), identity.shape), atol=1e-12)
@@ -112,8 +112,11 @@ def test_rotation_vector_recovers_axis_and_angle_up_to_pi():
     skew = np.zeros((200, 3, 3))
     skew[:, 0, 1], skew[:, 0, 2], skew[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
     skew -= np.swapaxes(skew, 1, 2)
-    rotation = (np.eye(3) + np.sin(angle)[:, None, None] * skew
-                + (1 - np.cos(angle))[:, None, None] * skew @ skew)
+    rotation = (
+        np.eye(3)
+        + np.sin(angle)[:, None, None] * skew
+        + (1 - np.cos(angle))[:, None, None] * skew @ skew
+    )
     vector = rotation_vector(rotation)
     np.testing.assert_allclose(np.linalg.norm(vector, axis=1), angle, atol=1e-9)
     # at exactly pi the axis sign is free (and arccos keeps only half the digits there);
@@ -145,9 +148,14 @@ def _shift(x, y, z) -> np.ndarray:
 
 def test_kr210_dh_equals_the_vendor_urdf_chain():
     # the ROS-Industrial description: joint origins and axes in KUKA's own sense
-    joints = [((0, 0, 0.675), (0, 0, -1)), ((0.350, 0, 0), (0, 1, 0)),
-              ((1.150, 0, 0), (0, 1, 0)), ((0, 0, -0.041), (-1, 0, 0)),
-              ((1.200, 0, 0), (0, 1, 0)), ((0.215, 0, 0), (-1, 0, 0))]
+    joints = [
+        ((0, 0, 0.675), (0, 0, -1)),
+        ((0.350, 0, 0), (0, 1, 0)),
+        ((1.150, 0, 0), (0, 1, 0)),
+        ((0, 0, -0.041), (-1, 0, 0)),
+        ((1.200, 0, 0), (0, 1, 0)),
+        ((0.215, 0, 0), (-1, 0, 0)),
+    ]
     flange = _axis_turn((0, 1, 0), np.pi / 2)  # tool0: z out of the flange
     for kuka in random_poses(KR210, 20, seed=15):
         pose = np.eye(4)
@@ -167,7 +175,12 @@ def test_humanoid_arm_dh_equals_frankas_modified_dh():
     for q in random_poses(HUMANOID_ARM, 20, seed=16):
         pose = np.eye(4)
         for i in range(7):
-            pose = (pose @ _axis_turn((1, 0, 0), alpha[i]) @ _shift(a[i], 0, 0)
-                    @ _axis_turn((0, 0, 1), q[i]) @ _shift(0, 0, d[i]))
+            pose = (
+                pose
+                @ _axis_turn((1, 0, 0), alpha[i])
+                @ _shift(a[i], 0, 0)
+                @ _axis_turn((0, 0, 1), q[i])
+                @ _shift(0, 0, d[i])
+            )
         pose = pose @ _shift(0, 0, 0.107)
         np.testing.assert_allclose(forward_kinematics(HUMANOID_ARM, q).tool, pose, atol=1e-12)

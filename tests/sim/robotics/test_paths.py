@@ -24,8 +24,9 @@ def _distance_to_boxes(points: np.ndarray, lower: np.ndarray, upper: np.ndarray)
     """(points,) distance from each point to the nearest box (zero inside one)."""
     out = []
     for chunk in np.array_split(points, max(1, len(points) // 1000)):
-        gap = np.maximum(np.maximum(lower[None] - chunk[:, None], chunk[:, None] - upper[None]),
-                         0.0)
+        gap = np.maximum(
+            np.maximum(lower[None] - chunk[:, None], chunk[:, None] - upper[None]), 0.0
+        )
         out.append(np.hypot(gap[..., 0], gap[..., 1]).min(axis=1))
     return np.concatenate(out)
 

@@ -67,8 +67,9 @@ def test_humanoid_arms_work_on_the_bench_and_the_left_mirrors_the_right(seoul):
         pick = _point_in_site(plan, arm, DEFAULT_TASKS["cloid"]["pick_m"])
         bench = plan.benches
         assert np.all(np.abs(pick[:2] - bench.center_m[k, :2]) <= bench.size_m[k, :2] / 2)
-        assert pick[2] - FINGER_M == pytest.approx(plan.dock_m[1, 2] + BENCH_TOP_M
-                                                   + PART_SIZE_M[2] / 2)
+        assert pick[2] - FINGER_M == pytest.approx(
+            plan.dock_m[1, 2] + BENCH_TOP_M + PART_SIZE_M[2] / 2
+        )
         right = forward_kinematics(chain, q, plan.arm_base[arm]).joint_points_m
         left = (plan.arm_mirror[arm] @ np.column_stack([right, np.ones(len(right))]).T).T
         body = plan.bodies.center_m[3 * k]

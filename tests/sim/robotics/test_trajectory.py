@@ -71,6 +71,7 @@ def test_sequence_dwells_and_is_the_same_whatever_the_step():
     # the state at the end of a step does not depend on the steps before it
     for dt in (0.1, 0.7, 3.0, 300.0):
         t = np.minimum(np.arange(1, 200) * dt, program.duration_s)
-        np.testing.assert_array_equal(program.sample(t)[0], np.stack(
-            [program.sample(x)[0] for x in t]))
+        np.testing.assert_array_equal(
+            program.sample(t)[0], np.stack([program.sample(x)[0] for x in t])
+        )
     assert program.sample(np.full((2, 3), 1.0))[0].shape == (2, 3, 6)

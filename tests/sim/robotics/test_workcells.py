@@ -98,14 +98,16 @@ def test_robot_energy_enters_the_ledger(repaired_run):
     stored = sim.robots.battery_energy_j()
     assert drawn_kwh > 2.0  # arms, humanoids' chargers and the busy service fleet
     assert abs(drawn_kwh - heat_kwh) > 0.05  # batteries did change
-    assert drawn_kwh - heat_kwh == pytest.approx((stored - stored_before_j) / 3.6e6,
-                                                 rel=1e-9, abs=1e-9)
+    assert drawn_kwh - heat_kwh == pytest.approx(
+        (stored - stored_before_j) / 3.6e6, rel=1e-9, abs=1e-9
+    )
     # and the ledger's battery term carries the robots' batteries with the site's
     fresh = Simulation(sim.scenario, dt_s=5.0)
     start = fresh.robots.battery_energy_j()
     site_batteries = sim.power_chain.battery_energy_j() - fresh.power_chain.battery_energy_j()
     assert ledger["battery_stored_kwh"] == pytest.approx(
-        (site_batteries + stored - start) / 3.6e6, abs=1e-9)
+        (site_batteries + stored - start) / 3.6e6, abs=1e-9
+    )
 
 
 def test_deterministic_with_robots_however_steps_are_batched(seoul):
@@ -121,8 +123,15 @@ def test_deterministic_with_robots_however_steps_are_batched(seoul):
     assert a.time_s == b.time_s
     ra, rb = a.snapshot().robots, b.snapshot().robots
     assert np.any(ra.service_state == RobotState.WORKING)  # robots are out at racks
-    for name in ("arm_joints_rad", "arm_cycles", "service_xy_m", "service_heading_rad",
-                 "service_soc", "cell_progress", "cell_power_kw"):
+    for name in (
+        "arm_joints_rad",
+        "arm_cycles",
+        "service_xy_m",
+        "service_heading_rad",
+        "service_soc",
+        "cell_progress",
+        "cell_power_kw",
+    ):
         np.testing.assert_array_equal(getattr(ra, name), getattr(rb, name), err_msg=name)
     np.testing.assert_array_equal(a.site_values(), b.site_values())
 
@@ -130,8 +139,10 @@ def test_deterministic_with_robots_however_steps_are_batched(seoul):
 def test_cells_slow_down_when_the_racks_serving_their_ai_are_capped(seoul):
     full = Simulation(seoul, dt_s=10.0)
     capped = Simulation(seoul, dt_s=10.0)
-    serving = np.isin(capped.topology.row_group[capped.topology.rack_row],
-                      [capped.topology.row_group_names.index("H2-R")])
+    serving = np.isin(
+        capped.topology.row_group[capped.topology.rack_row],
+        [capped.topology.row_group_names.index("H2-R")],
+    )
     capped.set_rack_power_cap(serving, 0.3)  # the inference racks of the cells' AI
     full.step(360)
     capped.step(360)
@@ -142,8 +153,9 @@ def test_cells_slow_down_when_the_racks_serving_their_ai_are_capped(seoul):
     assert fast.cell_oee[assembly] == pytest.approx(0.98)  # only quality lost at full pace
     assert slow.cell_state_counts[assembly, RobotState.WAITING] > 0
     # waiting robots stand at their idle draw: less energy for fewer parts
-    assert sum(c.energy_j.sum() for c in capped.robots.cells) < \
-        0.9 * sum(c.energy_j.sum() for c in full.robots.cells)
+    assert sum(c.energy_j.sum() for c in capped.robots.cells) < 0.9 * sum(
+        c.energy_j.sum() for c in full.robots.cells
+    )
 
 
 def test_emergency_stop_and_reset_of_a_workcell(seoul):
@@ -161,8 +173,9 @@ def test_emergency_stop_and_reset_of_a_workcell(seoul):
     idle_kw = sum(r.count * r.idle_power_w for r in seoul.workcells[cell].robots) / 1e3
     assert held.cell_power_kw[cell] == pytest.approx(idle_kw)  # controllers on, drives off
     sim.step(10)
-    np.testing.assert_array_equal(sim.snapshot().robots.arm_joints_rad[arms],
-                                  held.arm_joints_rad[arms])
+    np.testing.assert_array_equal(
+        sim.snapshot().robots.arm_joints_rad[arms], held.arm_joints_rad[arms]
+    )
 
     sim.workcell_reset(cell)
     sim.workcell_safety_zone_intrusion(1)
@@ -188,8 +201,7 @@ def test_component_table_carries_each_cells_figures(seoul):
         return float(table["value"][mine][0])
 
     robots = sim.snapshot().robots
-    assert value("assembly-1", "throughput_per_h") == pytest.approx(
-        robots.cell_throughput_per_h[0])
+    assert value("assembly-1", "throughput_per_h") == pytest.approx(robots.cell_throughput_per_h[0])
     # an hour of pick and place: every arm finishes a cycle every 12 to 20 s
     assert 3 * 3600 / 20.0 * 0.98 < value("assembly-1", "throughput_per_h") < 3 * 3600 / 11.0
     assert value("assembly-1", "oee") == pytest.approx(0.98)
@@ -198,8 +210,9 @@ def test_component_table_carries_each_cells_figures(seoul):
     assert value("hall-1-service", "robots_idle") == 3
     assert value("hall-1-service", "repairs") == 0
     assert np.isnan(value("hall-1-service", "mean_time_to_repair_s"))
-    assert not np.any(rows & (table["component"] == "hall-1-service")
-                      & (table["quantity"] == "oee"))
+    assert not np.any(
+        rows & (table["component"] == "hall-1-service") & (table["quantity"] == "oee")
+    )
     idle_kw = sum(r.count * r.idle_power_w for r in seoul.workcells[0].robots) / 1e3
     assert value("assembly-1", "power_kw") >= idle_kw
     assert value("assembly-1", "grid_kw") == value("assembly-1", "power_kw")  # on a cable

@@ -61,20 +61,34 @@ PRIORITY_TEXT_COLORS = {
     Priority.MEDIUM: QColor("#1d2733"),
     Priority.LOW: QColor("#ffffff"),
 }
-STATE_ORDER = {state: rank for rank, state in enumerate((
-    AlarmState.UNACKNOWLEDGED, AlarmState.RETURNED_UNACKNOWLEDGED, AlarmState.ACKNOWLEDGED,
-    AlarmState.SHELVED, AlarmState.SUPPRESSED, AlarmState.NORMAL))}
+STATE_ORDER = {
+    state: rank
+    for rank, state in enumerate(
+        (
+            AlarmState.UNACKNOWLEDGED,
+            AlarmState.RETURNED_UNACKNOWLEDGED,
+            AlarmState.ACKNOWLEDGED,
+            AlarmState.SHELVED,
+            AlarmState.SUPPRESSED,
+            AlarmState.NORMAL,
+        )
+    )
+}
 STATE_FILTERS: dict[str, frozenset[AlarmState]] = {
     "all states": frozenset(AlarmState),
-    "unacknowledged": frozenset({AlarmState.UNACKNOWLEDGED,
-                                 AlarmState.RETURNED_UNACKNOWLEDGED}),
+    "unacknowledged": frozenset({AlarmState.UNACKNOWLEDGED, AlarmState.RETURNED_UNACKNOWLEDGED}),
     "active": frozenset({AlarmState.UNACKNOWLEDGED, AlarmState.ACKNOWLEDGED}),
     "returned to normal": frozenset({AlarmState.RETURNED_UNACKNOWLEDGED}),
     "shelved": frozenset({AlarmState.SHELVED}),
     "suppressed": frozenset({AlarmState.SUPPRESSED}),
 }
-SHELVE_DURATIONS_S = {"15 min": 900.0, "1 h": 3600.0, "4 h": 14400.0, "8 h": 28800.0,
-                      "24 h": 86400.0}
+SHELVE_DURATIONS_S = {
+    "15 min": 900.0,
+    "1 h": 3600.0,
+    "4 h": 14400.0,
+    "8 h": 28800.0,
+    "24 h": 86400.0,
+}
 KEY_ROLE = Qt.ItemDataRole.UserRole
 ROOT = QModelIndex()
 
@@ -105,9 +119,15 @@ def limit_text(alarm: AlarmView, units: UnitSystem = UnitSystem.SI) -> str:
 
 
 def _sort_key(alarm: AlarmView, column: int) -> object:
-    return (int(alarm.priority), STATE_ORDER[alarm.state], alarm.changed_s,
-            alarm.component.casefold(), alarm.description.casefold(), alarm.value,
-            alarm.limit if alarm.limit is not None else 0.0)[column]
+    return (
+        int(alarm.priority),
+        STATE_ORDER[alarm.state],
+        alarm.changed_s,
+        alarm.component.casefold(),
+        alarm.description.casefold(),
+        alarm.value,
+        alarm.limit if alarm.limit is not None else 0.0,
+    )[column]
 
 
 class AlarmTableModel(QAbstractTableModel):
@@ -140,9 +160,11 @@ class AlarmTableModel(QAbstractTableModel):
         """Show values and limits in ``units`` (the order stays: a conversion keeps it)."""
         self.units = UnitSystem(units)
         if self._alarms:
-            self.dataChanged.emit(self.index(0, VALUE_COLUMN),
-                                  self.index(len(self._alarms) - 1, LIMIT_COLUMN),
-                                  [Qt.ItemDataRole.DisplayRole])
+            self.dataChanged.emit(
+                self.index(0, VALUE_COLUMN),
+                self.index(len(self._alarms) - 1, LIMIT_COLUMN),
+                [Qt.ItemDataRole.DisplayRole],
+            )
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.sort_column, self.sort_order = column, order
@@ -152,15 +174,19 @@ class AlarmTableModel(QAbstractTableModel):
         row_of = {id(alarm): row for row, alarm in enumerate(self._alarms)}
         kept = self.persistentIndexList()  # the selection and the current cell
         self.changePersistentIndexList(
-            kept, [self.index(row_of[id(before[i.row()])], i.column()) for i in kept])
+            kept, [self.index(row_of[id(before[i.row()])], i.column()) for i in kept]
+        )
         self.layoutChanged.emit()
 
     def _sorted(self, alarms: Sequence[AlarmView]) -> list[AlarmView]:
         newest_first = sorted(alarms, key=lambda a: a.changed_s, reverse=True)
         column = self.sort_column
         # stable: ties keep newest first whichever way the column goes
-        return sorted(newest_first, key=lambda a: _sort_key(a, column),
-                      reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
+        return sorted(
+            newest_first,
+            key=lambda a: _sort_key(a, column),
+            reverse=self.sort_order == Qt.SortOrder.DescendingOrder,
+        )
 
     def alarm(self, row: int) -> AlarmView:
         return self._alarms[row]
@@ -171,8 +197,9 @@ class AlarmTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = ROOT) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         return None
@@ -183,16 +210,23 @@ class AlarmTableModel(QAbstractTableModel):
         hours, rest = divmod(int(time_s), 3600)
         return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
-    def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole) -> object:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
         if not index.isValid():
             return None
         alarm = self._alarms[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (alarm.priority.label, str(alarm.state), self.time_text(alarm.changed_s),
-                    alarm.component, alarm.description, value_text(alarm, self.units),
-                    limit_text(alarm, self.units))[column]
+            return (
+                alarm.priority.label,
+                str(alarm.state),
+                self.time_text(alarm.changed_s),
+                alarm.component,
+                alarm.description,
+                value_text(alarm, self.units),
+                limit_text(alarm, self.units),
+            )[column]
         if role == KEY_ROLE:
             return alarm.key
         if role == Qt.ItemDataRole.BackgroundRole and column == PRIORITY_COLUMN:
@@ -200,7 +234,9 @@ class AlarmTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and column == PRIORITY_COLUMN:
             return PRIORITY_TEXT_COLORS[alarm.priority]
         if role == Qt.ItemDataRole.FontRole and alarm.state in (
-                AlarmState.UNACKNOWLEDGED, AlarmState.RETURNED_UNACKNOWLEDGED):
+            AlarmState.UNACKNOWLEDGED,
+            AlarmState.RETURNED_UNACKNOWLEDGED,
+        ):
             font = QFont()
             font.setBold(True)  # unacknowledged alarms stand out until someone acts
             return font
@@ -263,8 +299,9 @@ class ShelveDialog(QDialog):
         self.duration.setCurrentText("1 h")
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("why, for the journal (required)")
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -300,11 +337,15 @@ class AlarmPanel(QWidget):
     unshelve_requested = Signal(object)  # tuple[AlarmKey, ...]
     source_activated = Signal(str, int)  # selection kind, index
 
-    def __init__(self, start: datetime | None = None, parent: QWidget | None = None, *,
-                 units: UnitSystem | str = UnitSystem.SI,
-                 ask_note: Callable[[QWidget, str], str | None] = _ask_note,
-                 ask_shelve: Callable[[QWidget, int], tuple[float, str] | None] = _ask_shelve,
-                 ) -> None:
+    def __init__(
+        self,
+        start: datetime | None = None,
+        parent: QWidget | None = None,
+        *,
+        units: UnitSystem | str = UnitSystem.SI,
+        ask_note: Callable[[QWidget, str], str | None] = _ask_note,
+        ask_shelve: Callable[[QWidget, int], tuple[float, str] | None] = _ask_shelve,
+    ) -> None:
         super().__init__(parent)
         self._ask_note = ask_note
         self._ask_shelve = ask_shelve
@@ -319,7 +360,8 @@ class AlarmPanel(QWidget):
         self.flood_banner.setWordWrap(True)
         self.flood_banner.setStyleSheet(
             f"background: {PRIORITY_COLORS[Priority.CRITICAL].name()}; color: white; "
-            "font-weight: 600; padding: 4px;")
+            "font-weight: 600; padding: 4px;"
+        )
         self.flood_banner.hide()
 
         self.text_filter = QLineEdit()
@@ -337,9 +379,11 @@ class AlarmPanel(QWidget):
             button.setCheckable(True)
             button.setChecked(True)
             button.setToolTip(f"show {priority.label} priority alarms")
-            button.setStyleSheet(f"QToolButton:checked {{ background: "
-                                 f"{PRIORITY_COLORS[priority].name()}; color: "
-                                 f"{PRIORITY_TEXT_COLORS[priority].name()}; }}")
+            button.setStyleSheet(
+                f"QToolButton:checked {{ background: "
+                f"{PRIORITY_COLORS[priority].name()}; color: "
+                f"{PRIORITY_TEXT_COLORS[priority].name()}; }}"
+            )
             button.toggled.connect(self._on_priorities_changed)
             self.priority_buttons[priority] = button
             filters.addWidget(button)
@@ -365,8 +409,9 @@ class AlarmPanel(QWidget):
         self.acknowledge_button.setToolTip("acknowledge the selected alarms, with a note")
         self.acknowledge_button.clicked.connect(self.acknowledge_selected)
         self.acknowledge_all_button = QPushButton("Acknowledge all")
-        self.acknowledge_all_button.setToolTip("acknowledge every unacknowledged alarm, "
-                                               "shown or filtered out, with a note")
+        self.acknowledge_all_button.setToolTip(
+            "acknowledge every unacknowledged alarm, shown or filtered out, with a note"
+        )
         self.acknowledge_all_button.clicked.connect(self.acknowledge_all)
         self.shelve_button = QPushButton("Shelve…")
         self.shelve_button.setToolTip("hide the selected alarms for a while, with a reason")
@@ -375,8 +420,12 @@ class AlarmPanel(QWidget):
         self.unshelve_button.clicked.connect(self.unshelve_selected)
         actions = QHBoxLayout()
         actions.addWidget(self.count_label, 1)
-        for button in (self.acknowledge_button, self.acknowledge_all_button,
-                       self.shelve_button, self.unshelve_button):
+        for button in (
+            self.acknowledge_button,
+            self.acknowledge_all_button,
+            self.shelve_button,
+            self.unshelve_button,
+        ):
             actions.addWidget(button)
 
         layout = QVBoxLayout(self)
@@ -411,7 +460,7 @@ class AlarmPanel(QWidget):
             self.table.resizeColumnsToContents()
         if selected:
             selection = self.table.selectionModel()
-            flags = (selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
+            flags = selection.SelectionFlag.Select | selection.SelectionFlag.Rows
             for row in range(self.proxy.rowCount()):
                 index = self.proxy.index(row, 0)
                 if index.data(KEY_ROLE) in selected:
@@ -446,8 +495,9 @@ class AlarmPanel(QWidget):
             self.shelve_requested.emit(keys, duration_s, reason)
 
     def unshelve_selected(self) -> None:
-        keys = tuple(alarm.key for alarm in self._selected_alarms()
-                     if alarm.state is AlarmState.SHELVED)
+        keys = tuple(
+            alarm.key for alarm in self._selected_alarms() if alarm.state is AlarmState.SHELVED
+        )
         if keys:
             self.unshelve_requested.emit(keys)
 
@@ -461,8 +511,9 @@ class AlarmPanel(QWidget):
             self.source_activated.emit(*alarm.source)
 
     def _on_priorities_changed(self) -> None:
-        self.proxy.set_priorities(frozenset(
-            p for p, button in self.priority_buttons.items() if button.isChecked()))
+        self.proxy.set_priorities(
+            frozenset(p for p, button in self.priority_buttons.items() if button.isChecked())
+        )
         self._update_counts()
 
     def _on_state_filter_changed(self, name: str) -> None:
@@ -474,8 +525,11 @@ class AlarmPanel(QWidget):
         self._update_counts()
 
     def _update_counts(self) -> None:
-        unacknowledged = sum(a.state in (AlarmState.UNACKNOWLEDGED,
-                                         AlarmState.RETURNED_UNACKNOWLEDGED)
-                             for a in self._alarms)
-        self.count_label.setText(f"{len(self._alarms):,} alarms · {unacknowledged:,} "
-                                 f"unacknowledged · {self.proxy.rowCount():,} shown")
+        unacknowledged = sum(
+            a.state in (AlarmState.UNACKNOWLEDGED, AlarmState.RETURNED_UNACKNOWLEDGED)
+            for a in self._alarms
+        )
+        self.count_label.setText(
+            f"{len(self._alarms):,} alarms · {unacknowledged:,} "
+            f"unacknowledged · {self.proxy.rowCount():,} shown"
+        )

@@ -19,8 +19,12 @@ from PySide6.QtWidgets import (
 from twin.gui.colors import NO_DATA_RGBA, TRIPPED_RGBA, ColorField
 
 SPEEDS: tuple[tuple[str, float | None], ...] = (
-    ("1× real time", 1.0), ("10×", 10.0), ("60× (1 min/s)", 60.0), ("600×", 600.0),
-    ("3600× (1 h/s)", 3600.0), ("As fast as possible", None),
+    ("1× real time", 1.0),
+    ("10×", 10.0),
+    ("60× (1 min/s)", 60.0),
+    ("600×", 600.0),
+    ("3600× (1 h/s)", 3600.0),
+    ("As fast as possible", None),
 )
 
 
@@ -51,7 +55,8 @@ class TimeControls(QWidget):
             self.speed.addItem(text, value)
         self.speed.setCurrentIndex([v for _, v in SPEEDS].index(speed))
         self.speed.currentIndexChanged.connect(
-            lambda i: self.speed_changed.emit(self.speed.itemData(i)))
+            lambda i: self.speed_changed.emit(self.speed.itemData(i))
+        )
         self.clock = QLabel()
         widest = "0000-00-00 00:00:00  day 000"
         self.clock.setMinimumWidth(self.clock.fontMetrics().horizontalAdvance(widest))
@@ -120,8 +125,9 @@ class ColorBar(QWidget):
             for k, category in enumerate(field.categories):
                 swatch = QRectF(bar.left() + k * width, bar.top(), 12, bar.height())
                 painter.fillRect(swatch, _qcolor(category.rgba))
-                painter.drawText(QRectF(swatch.right() + 4, bar.top() - 4, width, line),
-                                 category.label)
+                painter.drawText(
+                    QRectF(swatch.right() + 4, bar.top() - 4, width, line), category.label
+                )
         else:
             gradient = QLinearGradient(bar.topLeft(), bar.topRight())
             for stop in np.linspace(0.0, 1.0, 11):
@@ -136,8 +142,7 @@ class ColorBar(QWidget):
                 text = mark_label(field, value, label)
                 width = metrics.horizontalAdvance(text) + 2
                 left = max(0.0, min(x - width / 2, self.width() - width))  # whole, near x
-                painter.drawText(QRectF(left, 0, width, line), Qt.AlignmentFlag.AlignHCenter,
-                                 text)
+                painter.drawText(QRectF(left, 0, width, line), Qt.AlignmentFlag.AlignHCenter, text)
         left = self.width() - legend_width
         for (rgba, label), width in zip(swatches, widths, strict=True):
             swatch = QRectF(left, bar.top(), 12, bar.height())

@@ -58,8 +58,9 @@ class FieldEditor(QWidget):
     handed on in SI; one shown and left as it was is handed on as it came, to the last
     digit."""
 
-    def __init__(self, spec: FieldSpec, on_change: Callable[[], None],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, spec: FieldSpec, on_change: Callable[[], None], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.spec = spec
         self._given: tuple[str, float] | None = None  # the text shown for a value set
@@ -92,15 +93,19 @@ class FieldEditor(QWidget):
                 item.setCheckState(Qt.CheckState.Unchecked)
                 self.input.addItem(item)
             self.input.setMaximumHeight(
-                self.input.sizeHintForRow(0) * min(len(spec.choices), LIST_ROWS) + 6)
+                self.input.sizeHintForRow(0) * min(len(spec.choices), LIST_ROWS) + 6
+            )
             self.input.itemChanged.connect(on_change)
         else:
             self.input = QLineEdit()
-            placeholder = {"duration": "e.g. 90s, 15min, 6h",
-                           "names": "names, separated by commas"}.get(spec.widget, "")
+            placeholder = {
+                "duration": "e.g. 90s, 15min, 6h",
+                "names": "names, separated by commas",
+            }.get(spec.widget, "")
             if spec.default not in (None, []) and spec.widget != "duration":
-                placeholder = f"{spec.default:g}" if isinstance(spec.default, float) else str(
-                    spec.default)
+                placeholder = (
+                    f"{spec.default:g}" if isinstance(spec.default, float) else str(spec.default)
+                )
             elif spec.default is not None and spec.widget == "duration":
                 placeholder = duration_text(spec.default)
             self.input.setPlaceholderText(placeholder)
@@ -122,8 +127,11 @@ class FieldEditor(QWidget):
             text = widget.currentText().strip()
             return ... if text in ("", NO_NAME) else text
         if isinstance(widget, QListWidget):
-            checked = [widget.item(k).text() for k in range(widget.count())
-                       if widget.item(k).checkState() == Qt.CheckState.Checked]
+            checked = [
+                widget.item(k).text()
+                for k in range(widget.count())
+                if widget.item(k).checkState() == Qt.CheckState.Checked
+            ]
             return checked if checked or spec.required else ...
         text = widget.text().strip()
         if not text:
@@ -146,8 +154,9 @@ class FieldEditor(QWidget):
             chosen = set(value or [])
             for k in range(widget.count()):
                 item = widget.item(k)
-                item.setCheckState(Qt.CheckState.Checked if item.text() in chosen
-                                   else Qt.CheckState.Unchecked)
+                item.setCheckState(
+                    Qt.CheckState.Checked if item.text() in chosen else Qt.CheckState.Unchecked
+                )
         elif value is None or value == []:
             widget.clear()
         elif isinstance(value, bool):
@@ -160,8 +169,9 @@ class FieldEditor(QWidget):
             if self.spec.shown is not None:
                 self._given = (text, value)
         elif isinstance(value, float):
-            widget.setText(str(int(value)) if value.is_integer() and abs(value) < 1e15
-                           else repr(value))
+            widget.setText(
+                str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+            )
         elif isinstance(value, list):
             widget.setText(", ".join(map(str, value)))
         else:
@@ -173,9 +183,16 @@ class EventDialog(QDialog):
     a new or changed event must come after; numbers are shown and typed in ``units``.
     ``event`` holds the checked result (SI) once the dialog is accepted."""
 
-    def __init__(self, scenario: Scenario, start: datetime, now: Callable[[], float],
-                 event: Event | None = None, parent: QWidget | None = None, *,
-                 units: UnitSystem | str = UnitSystem.SI) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        start: datetime,
+        now: Callable[[], float],
+        event: Event | None = None,
+        parent: QWidget | None = None,
+        *,
+        units: UnitSystem | str = UnitSystem.SI,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Edit the event" if event else "Add an event")
         self.scenario, self.start, self.now = scenario, start, now
@@ -190,8 +207,9 @@ class EventDialog(QDialog):
         self.general = QLabel()  # problems with the event as a whole
         self.general.setStyleSheet(PROBLEM_STYLE)
         self.general.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         column = QVBoxLayout(self)
@@ -246,8 +264,11 @@ class EventDialog(QDialog):
         self.validate()
 
     def values(self) -> dict[str, object]:
-        return {name: value for name, editor in self.editors.items()
-                if (value := editor.value()) is not ...}
+        return {
+            name: value
+            for name, editor in self.editors.items()
+            if (value := editor.value()) is not ...
+        }
 
     def validate(self) -> bool:
         """Check what is entered; show each problem at its field; True when there is none."""
@@ -256,8 +277,7 @@ class EventDialog(QDialog):
         kind = self.kind_box.currentText()
         values = self.values()
         event, problems = check_event(self.scenario, kind, values, self.now())
-        self.problems = shown_problems(problems, [e.spec for e in self.editors.values()],
-                                       values)
+        self.problems = shown_problems(problems, [e.spec for e in self.editors.values()], values)
         by_field: dict[str, list[str]] = {}
         for problem in self.problems:
             field = field_of(problem)

@@ -77,13 +77,17 @@ class Sparkline(QWidget):
         span = high - low if high > low else 1.0
         w, h = self.width() - 2, self.height() - 4
         xs = 1 + w * np.arange(values.size) / (values.size - 1)
-        ys = 2 + h * (1.0 - (values - low) / span) if high > low else np.full(values.size,
-                                                                                2 + h / 2)
+        ys = (
+            2 + h * (1.0 - (values - low) / span) if high > low else np.full(values.size, 2 + h / 2)
+        )
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(self.palette().highlight().color(), 1.2))
-        painter.drawPolyline(QPolygonF([QPointF(float(x), float(y))
-                                        for x, y in zip(xs[known], ys[known], strict=True)]))
+        painter.drawPolyline(
+            QPolygonF(
+                [QPointF(float(x), float(y)) for x, y in zip(xs[known], ys[known], strict=True)]
+            )
+        )
         painter.end()
 
 
@@ -137,10 +141,16 @@ class ObjectInspector(QWidget):
     command = Signal(object)  # a callable applied to the simulation
     fly_to = Signal(object)  # the Selection to frame in the 3D view
 
-    def __init__(self, scenario: Scenario, topology: Topology,
-                 units: UnitSystem = UnitSystem.SI, parent: QWidget | None = None, *,
-                 measurements: Callable[[str, int], tuple[float, list[Any]]] | None = None,
-                 tracked: Callable[[str, int], list[Any]] | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        topology: Topology,
+        units: UnitSystem = UnitSystem.SI,
+        parent: QWidget | None = None,
+        *,
+        measurements: Callable[[str, int], tuple[float, list[Any]]] | None = None,
+        tracked: Callable[[str, int], list[Any]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self._scenario, self._topology = scenario, topology
         self._measurements = measurements
@@ -159,7 +169,8 @@ class ObjectInspector(QWidget):
         self.fly_button = QPushButton("Fly to")
         self.fly_button.setToolTip("Frame the selected object in the 3D view")
         self.fly_button.clicked.connect(
-            lambda: self.view is not None and self.fly_to.emit(self.view.selection))
+            lambda: self.view is not None and self.fly_to.emit(self.view.selection)
+        )
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
         header.addWidget(self.fly_button)
@@ -176,9 +187,11 @@ class ObjectInspector(QWidget):
         # label -> (measured, model, measured - model, coverage) of each measured point
         self.measured_rows: dict[str, tuple[QLabel, QLabel, QLabel, QLabel]] = {}
         self._tracked_box = QGroupBox("Drift tracked from the plant's data")
-        self._tracked_box.setToolTip("Slowly drifting quantities the shadow estimates online "
-                                     "(recursive least squares), with a band of two standard "
-                                     "deviations; 'design' is the scenario's value")
+        self._tracked_box.setToolTip(
+            "Slowly drifting quantities the shadow estimates online "
+            "(recursive least squares), with a band of two standard "
+            "deviations; 'design' is the scenario's value"
+        )
         self._tracked_grid = QGridLayout(self._tracked_box)
         self._tracked_box.setVisible(False)
         column.addWidget(self._tracked_box)
@@ -206,8 +219,9 @@ class ObjectInspector(QWidget):
         return self.view.selection if self.view is not None else None
 
     def show_object(self, selection: Selection | None) -> None:
-        self.view = None if selection is None else describe(selection, self._scenario,
-                                                              self._topology)
+        self.view = (
+            None if selection is None else describe(selection, self._scenario, self._topology)
+        )
         self.shown_view = None if self.view is None else self.view.in_units(self.units)
         self._rebuild()
         self._refresh()
@@ -244,8 +258,10 @@ class ObjectInspector(QWidget):
         self.fly_button.setEnabled(view is not None)
         if view is None:
             self.title.setText("Nothing selected")
-            self.where.setText("Click a rack, a CDU, an electrical room, a plant unit, a robot "
-                               "or a workcell in the 3D view.")
+            self.where.setText(
+                "Click a rack, a CDU, an electrical room, a plant unit, a robot "
+                "or a workcell in the 3D view."
+            )
             self._settings.setVisible(False)
             self._alarms.setText("")
             return
@@ -315,8 +331,7 @@ class ObjectInspector(QWidget):
         self._alarms.setText("\n".join(f"⚠ {text}" for text in alarms))
         self._alarms.setVisible(bool(alarms))
         if self._measurements is not None:
-            self._show_measured(*self._measurements(view.selection.kind,
-                                                     view.selection.index))
+            self._show_measured(*self._measurements(view.selection.kind, view.selection.index))
         if self._tracked is not None:
             self._show_tracked(self._tracked(view.selection.kind, view.selection.index))
 
@@ -341,8 +356,10 @@ class ObjectInspector(QWidget):
         for value in values:
             tracked, design, alarm = self.tracked_rows[value.quantity]
             unit = f" {value.unit}" if value.unit else ""
-            tracked.setText(f"{_figure(value.value)}{unit} "
-                            f"({_figure(value.band_low)} .. {_figure(value.band_high)})")
+            tracked.setText(
+                f"{_figure(value.value)}{unit} "
+                f"({_figure(value.band_low)} .. {_figure(value.band_high)})"
+            )
             design.setText(f"{_figure(value.design)}{unit}")
             alarm.setText("" if value.alarm is None else value.alarm)
 
@@ -362,8 +379,9 @@ class ObjectInspector(QWidget):
                 cells = tuple(QLabel() for _ in range(4))
                 for column, cell in enumerate(cells, start=1):
                     if column < 4:
-                        cell.setAlignment(Qt.AlignmentFlag.AlignRight
-                                          | Qt.AlignmentFlag.AlignVCenter)
+                        cell.setAlignment(
+                            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                        )
                     self._measured.addWidget(cell, row, column)
                 self.measured_rows[reading.label] = cells
         self._measured_box.setVisible(bool(rows))

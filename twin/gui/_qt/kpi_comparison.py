@@ -45,11 +45,9 @@ class KpiComparisonTable(QWidget):
         self.table.setVerticalHeaderLabels(ROWS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.table.verticalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         for row in range(len(ROWS)):
             for column in range(len(COLUMNS)):
                 item = QTableWidgetItem("–")
@@ -72,8 +70,9 @@ class KpiComparisonTable(QWidget):
             self.table.horizontalHeaderItem(column).setToolTip(name)
         self.show_comparison(None)
 
-    def show_comparison(self, comparison: Comparison | None,
-                        reason: str = "no simulated time in common yet") -> None:
+    def show_comparison(
+        self, comparison: Comparison | None, reason: str = "no simulated time in common yet"
+    ) -> None:
         """Show ``compare(b, a)``; None shows no values, and why."""
         self.comparison, self._reason = comparison, reason
         name_a, name_b = self._names
@@ -87,8 +86,9 @@ class KpiComparisonTable(QWidget):
             for row, key in enumerate(KPI_LABELS):
                 self._set(row, 0, format_number(comparison.kpis_b[key]), "")
                 self._set(row, 1, format_number(comparison.kpis_a[key]), "")
-                self._set(row, 2, format_difference(comparison.differences[key]),
-                          comparison.outcome(key))
+                self._set(
+                    row, 2, format_difference(comparison.differences[key]), comparison.outcome(key)
+                )
             lost = len(KPI_LABELS)
             self._set(lost, 0, "", "")
             self._set(lost, 1, "", "")

@@ -57,16 +57,19 @@ class TileRows(QLayout):
         """One row, the gaps at their widest."""
         widths, heights = self._sizes()
         margins = self.contentsMargins()
-        return QSize(sum(widths) + TILE_GAP_PX * max(len(widths) - 1, 0)
-                     + margins.left() + margins.right(),
-                     max(heights, default=0) + margins.top() + margins.bottom())
+        return QSize(
+            sum(widths) + TILE_GAP_PX * max(len(widths) - 1, 0) + margins.left() + margins.right(),
+            max(heights, default=0) + margins.top() + margins.bottom(),
+        )
 
     def minimumSize(self) -> QSize:
         """One column: the widest tile."""
         widths, heights = self._sizes()
         margins = self.contentsMargins()
-        return QSize(max(widths, default=0) + margins.left() + margins.right(),
-                     max(heights, default=0) + margins.top() + margins.bottom())
+        return QSize(
+            max(widths, default=0) + margins.left() + margins.right(),
+            max(heights, default=0) + margins.top() + margins.bottom(),
+        )
 
     def setGeometry(self, rect: QRect) -> None:
         super().setGeometry(rect)
@@ -102,14 +105,18 @@ class TileRows(QLayout):
         lefts = [inner.left() + sum(column_widths[:c]) + gap * c for c in range(columns)]
         top = inner.top()
         for first in range(0, len(items), columns):
-            row = items[first:first + columns]
+            row = items[first : first + columns]
             height = max(item.sizeHint().height() for item in row)
             if place:
                 for c, item in enumerate(row):
                     item.setGeometry(QRect(lefts[c], top, column_widths[c], height))
             top += height + ROW_GAP_PX
-        return QRect(rect.left(), rect.top(), rect.width(),
-                     top - ROW_GAP_PX - inner.top() + margins.top() + margins.bottom())
+        return QRect(
+            rect.left(),
+            rect.top(),
+            rect.width(),
+            top - ROW_GAP_PX - inner.top() + margins.top() + margins.bottom(),
+        )
 
 
 class KpiStrip(QFrame):

@@ -20,8 +20,9 @@ def swatch_color(rgba: np.ndarray) -> QColor:
 
 
 class SceneLegend(QWidget):
-    def __init__(self, groups: tuple[LegendGroup, ...] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, groups: tuple[LegendGroup, ...] | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.groups = scene_legend() if groups is None else groups
         self.swatches: list[tuple[QLabel, QLabel]] = []  # (swatch, meaning) per entry
@@ -37,8 +38,9 @@ class SceneLegend(QWidget):
             for entry in group.entries:
                 swatch = QLabel()
                 swatch.setFixedSize(SWATCH_PX, SWATCH_PX)
-                swatch.setStyleSheet(f"background:{swatch_color(entry.rgba).name()};"
-                                     "border:1px solid #808080")
+                swatch.setStyleSheet(
+                    f"background:{swatch_color(entry.rgba).name()};border:1px solid #808080"
+                )
                 text = QLabel(entry.label)
                 text.setWordWrap(True)
                 grid.addWidget(swatch, row, 0)

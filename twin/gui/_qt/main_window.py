@@ -83,8 +83,10 @@ from twin.sim.weather import check_hourly_csv
 
 FRAME_INTERVAL_MS = 16  # pull snapshots at up to 60 Hz; slower GL simply draws fewer
 STATUS_INTERVAL_MS = 1000
-REPLAY_BADGE_STYLE = ("background:#b45309;color:white;font-weight:bold;padding:2px 8px;"
-                      "border-radius:3px;margin-right:6px")  # amber: not live, not an alarm
+REPLAY_BADGE_STYLE = (
+    "background:#b45309;color:white;font-weight:bold;padding:2px 8px;"
+    "border-radius:3px;margin-right:6px"
+)  # amber: not live, not an alarm
 PANEL_INTERVAL_S = 0.2
 """The KPI strip, inspector, alarm list and time read-outs follow the simulation at 5 Hz:
 readable, and their repaint (a few ms of software rendering each) stays off most frames."""
@@ -92,8 +94,14 @@ DEFAULT_SPEED = 60.0
 DEFAULT_WINDOW_SIZE = QSize(1440, 900)
 WINDOW_FRAME_ALLOWANCE = QSize(16, 48)  # a title bar and borders around the window
 SPEEDS_OFFERED = {value for _, value in SPEEDS}
-_INPUT_EVENTS = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick,
-                           QEvent.Type.KeyPress, QEvent.Type.Wheel})
+_INPUT_EVENTS = frozenset(
+    {
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseButtonDblClick,
+        QEvent.Type.KeyPress,
+        QEvent.Type.Wheel,
+    }
+)
 
 
 def _replay_bar(simulation: SimulationLike) -> ReplayBar | None:
@@ -107,13 +115,22 @@ def _replay_bar(simulation: SimulationLike) -> ReplayBar | None:
 class MainWindow(QMainWindow):
     scenario_chosen = Signal(object, str)  # a validated Scenario the user opened, its source
 
-    def __init__(self, scenario: Scenario, simulation: SimulationLike, *,
-                 alarms: AlarmEngine, observers: Sequence[RunObserver] = (),
-                 connection: Callable[[], str] | None = None,
-                 theme: str = "dark", units: str | None = None,
-                 speed: float | None = DEFAULT_SPEED,
-                 running: bool = True, settings: Settings | None = None,
-                 source: str | None = None, reference: SiteSeries | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        simulation: SimulationLike,
+        *,
+        alarms: AlarmEngine,
+        observers: Sequence[RunObserver] = (),
+        connection: Callable[[], str] | None = None,
+        theme: str = "dark",
+        units: str | None = None,
+        speed: float | None = DEFAULT_SPEED,
+        running: bool = True,
+        settings: Settings | None = None,
+        source: str | None = None,
+        reference: SiteSeries | None = None,
+    ) -> None:
         """``alarms`` scans the simulation as it runs (on the runner's thread) and is shown
         by the alarm panel and the 3D view; ``observers`` are told of every step after it
         (``twin.runs.observe``); ``connection()`` tells the state of the run's outside
@@ -141,8 +158,9 @@ class MainWindow(QMainWindow):
         rack_residuals = getattr(simulation, "rack_residuals", None)  # a shadow's
         if rack_residuals is not None:
             self.fields += residual_fields(rack_residuals)
-        self.canvas = CanvasWrapper(scenario, self.topology, self.layout_, self.fields,
-                                    self.theme.scene, native_window=True)
+        self.canvas = CanvasWrapper(
+            scenario, self.topology, self.layout_, self.fields, self.theme.scene, native_window=True
+        )
         self.canvas.set_units(self.units)
         self.kpis = KpiStrip(site_kpis(scenario, alarms.points, self.units))
         central = QWidget()
@@ -156,11 +174,16 @@ class MainWindow(QMainWindow):
         # alarms are scanned on the simulation's thread as it steps (the runner's observer);
         # the window shows the summary in each frame and sends operator actions as commands
         self.replay_bar = _replay_bar(simulation)
-        self._recording = (simulation.recording if isinstance(simulation, ReplaySimulation)
-                           else None)
+        self._recording = simulation.recording if isinstance(simulation, ReplaySimulation) else None
         self.alarm_engine = alarms
-        self.runner = SimulationRunner(simulation, alarms=alarms, observers=observers,
-                                       speed=speed, paused=not running, parent=self)
+        self.runner = SimulationRunner(
+            simulation,
+            alarms=alarms,
+            observers=observers,
+            speed=speed,
+            paused=not running,
+            parent=self,
+        )
         self.runner.failed.connect(self._on_simulation_failed)
         self.time_controls = TimeControls(scenario.scenario.start, speed)
         self.time_controls.set_running(running)
@@ -175,7 +198,8 @@ class MainWindow(QMainWindow):
         for key, view in self.canvas.viewpoints.items():
             self.viewpoint_box.addItem(view.label, key)
         self.viewpoint_box.activated.connect(
-            lambda i: self.canvas.go_to(self.viewpoint_box.itemData(i)))
+            lambda i: self.canvas.go_to(self.viewpoint_box.itemData(i))
+        )
         self._build_toolbar()
         self.replay_badge: QLabel | None = None
         if self.replay_bar is not None:
@@ -193,15 +217,19 @@ class MainWindow(QMainWindow):
             self.addToolBarBreak()
             self.addToolBar(replay_toolbar)
             self.replay_bar.seek_requested.connect(
-                lambda time_s: self.runner.call(lambda sim: sim.seek(time_s)))
+                lambda time_s: self.runner.call(lambda sim: sim.seek(time_s))
+            )
 
         # beside a plant (a shadow's model), the inspector shows the measured points too
         # beside a plant, the trends of a selected object show its measured points too
         self._measured_series = getattr(simulation, "measured_series", lambda _k, _i: ())
-        self.inspector = ObjectInspector(scenario, self.topology, self.units,
-                                         measurements=getattr(simulation, "measurements",
-                                                              None),
-                                         tracked=getattr(simulation, "tracked", None))
+        self.inspector = ObjectInspector(
+            scenario,
+            self.topology,
+            self.units,
+            measurements=getattr(simulation, "measurements", None),
+            tracked=getattr(simulation, "tracked", None),
+        )
         dock = QDockWidget("Inspector", self)
         dock.setObjectName("inspector")
         scroll = QScrollArea()
@@ -256,22 +284,29 @@ class MainWindow(QMainWindow):
         self._shown_alarm_generation = -1
         engine = self.alarm_engine
         self.alarm_panel.acknowledge_requested.connect(
-            lambda keys, note: self.runner.call(lambda _sim: engine.acknowledge(keys, note)))
+            lambda keys, note: self.runner.call(lambda _sim: engine.acknowledge(keys, note))
+        )
         self.alarm_panel.acknowledge_all_requested.connect(
-            lambda note: self.runner.call(lambda _sim: engine.acknowledge_all(note)))
+            lambda note: self.runner.call(lambda _sim: engine.acknowledge_all(note))
+        )
         self.alarm_panel.shelve_requested.connect(
             lambda keys, duration_s, reason: self.runner.call(
-                lambda _sim: engine.shelve(keys, duration_s, reason)))
+                lambda _sim: engine.shelve(keys, duration_s, reason)
+            )
+        )
         self.alarm_panel.unshelve_requested.connect(
-            lambda keys: self.runner.call(lambda _sim: engine.unshelve(keys)))
+            lambda keys: self.runner.call(lambda _sim: engine.unshelve(keys))
+        )
         self.alarm_panel.source_activated.connect(self.show_alarm_source)
         self.canvas.events.selected.connect(lambda event: self._on_selected(event.selection))
         self.canvas.events.context_menu.connect(
-            lambda event: self._on_context_menu(QPoint(*map(round, event.pos))))
+            lambda event: self._on_context_menu(QPoint(*map(round, event.pos)))
+        )
         self.inspector.command.connect(self.runner.call)
         self.inspector.fly_to.connect(self.canvas.fly_to)
         self.runner.rejected.connect(
-            lambda reason: self.statusBar().showMessage(f"Not applied: {reason}", 8000))
+            lambda reason: self.statusBar().showMessage(f"Not applied: {reason}", 8000)
+        )
         self._build_menus(dock, trend_dock, alarm_dock)
         if reference is not None:
             self.compare_with(reference)
@@ -330,8 +365,9 @@ class MainWindow(QMainWindow):
         bar.addWidget(viewpoints)
         self.addToolBar(bar)
 
-    def _build_menus(self, dock: QDockWidget, trend_dock: QDockWidget,
-                     alarm_dock: QDockWidget) -> None:
+    def _build_menus(
+        self, dock: QDockWidget, trend_dock: QDockWidget, alarm_dock: QDockWidget
+    ) -> None:
         file = self.menuBar().addMenu("&File")
         open_file = QAction("&Open scenario…", self, shortcut=QKeySequence.StandardKey.Open)
         open_file.triggered.connect(self._ask_for_scenario_file)
@@ -344,8 +380,9 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         compare = file.addMenu("&Compare with")
         compare.addAction("&Recording folder…", lambda: self._ask_for_reference(folder=True))
-        compare.addAction("Run &table (CSV, Parquet)…",
-                          lambda: self._ask_for_reference(folder=False))
+        compare.addAction(
+            "Run &table (CSV, Parquet)…", lambda: self._ask_for_reference(folder=False)
+        )
         compare.addAction("&Stop comparing", lambda: self.compare_with(None))
         file.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
@@ -422,8 +459,12 @@ class MainWindow(QMainWindow):
             scenario = load(name_or_path)
             check_hourly_csv(scenario)  # the files it names, before a run reads them
         except ScenarioError as exc:
-            box = QMessageBox(QMessageBox.Icon.Warning, "Scenario not opened",
-                              f"{name_or_path} is not a valid scenario.", parent=self)
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                "Scenario not opened",
+                f"{name_or_path} is not a valid scenario.",
+                parent=self,
+            )
             box.setDetailedText(str(exc))
             box.setInformativeText(str(exc).splitlines()[0] if str(exc) else "")
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -436,8 +477,7 @@ class MainWindow(QMainWindow):
         return True
 
     def _ask_for_scenario_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open scenario", "",
-                                              "twin scenarios (*.toml)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open scenario", "", "twin scenarios (*.toml)")
         if path:
             self.open_scenario(Path(path))
 
@@ -457,8 +497,9 @@ class MainWindow(QMainWindow):
             else:
                 times = reference.columns["time_s"]
                 every_s = float(np.median(np.diff(times))) if times.size > 1 else times[0]
-                current = SiteLog(f"{start.name} (live)", metadata, max(every_s, 1e-3),
-                                  float(times[-1]))
+                current = SiteLog(
+                    f"{start.name} (live)", metadata, max(every_s, 1e-3), float(times[-1])
+                )
                 if self.snapshot is not None:  # the log starts at the snapshot shown now
                     current.add(self.snapshot.time_s, self.snapshot.site)
             # a live run goes on: only its scenario and start can rule a comparison out
@@ -467,8 +508,7 @@ class MainWindow(QMainWindow):
         except RecordingError as exc:
             problem = str(exc)
         if problem is not None:
-            box = QMessageBox(QMessageBox.Icon.Warning, "Runs not compared", problem,
-                              parent=self)
+            box = QMessageBox(QMessageBox.Icon.Warning, "Runs not compared", problem, parent=self)
             box.setInformativeText(f"Compare with {COMPARABLE}.")
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.open()
@@ -483,8 +523,9 @@ class MainWindow(QMainWindow):
         if folder:
             path = QFileDialog.getExistingDirectory(self, "Compare with a recording")
         else:
-            path, _ = QFileDialog.getOpenFileName(self, "Compare with a run", "",
-                                                  "twin run tables (*.csv *.parquet)")
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Compare with a run", "", "twin run tables (*.csv *.parquet)"
+            )
         if path:
             self.compare_with(Path(path))
 
@@ -540,7 +581,9 @@ class MainWindow(QMainWindow):
         unacknowledged = summary.unacknowledged
         self.alarm_dock.setWindowTitle(
             f"Alarms ({len(summary.alarms)}, {unacknowledged} unacknowledged)"
-            if summary.alarms else "Alarms")
+            if summary.alarms
+            else "Alarms"
+        )
 
     def fault_menu(self, selection: Selection) -> QMenu:
         """The faults that can be injected on an object, as a menu labelled in the display
@@ -561,7 +604,7 @@ class MainWindow(QMainWindow):
         self.runner.inject(make)
 
     def _show_applied_events(self, applied: tuple[AppliedEvent, ...]) -> None:
-        for done in applied[self._applied_shown:]:
+        for done in applied[self._applied_shown :]:
             self.timeline.add_injected(done.time_s, done.event)
         self._applied_shown = len(applied)
 
@@ -572,17 +615,24 @@ class MainWindow(QMainWindow):
         a dialog and the file stays as it was."""
         builtins = builtin_scenarios()
         source = Path(builtins.get(self.source or "", self.source or ""))
-        if target is None and (source.resolve().is_relative_to(builtin_scenario_dir().resolve())
-                               or not os.access(source, os.W_OK)):
+        if target is None and (
+            source.resolve().is_relative_to(builtin_scenario_dir().resolve())
+            or not os.access(source, os.W_OK)
+        ):
             target = self._ask_for_new_scenario_file()
             if target is None:
                 return False
         try:
-            saved = save_timeline(source, self.timeline.model.file_entries(),
-                                  self.timeline.model.saved, target)
+            saved = save_timeline(
+                source, self.timeline.model.file_entries(), self.timeline.model.saved, target
+            )
         except (ScenarioError, OSError) as exc:
-            box = QMessageBox(QMessageBox.Icon.Warning, "Timeline not saved",
-                              str(exc).splitlines()[0], parent=self)
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                "Timeline not saved",
+                str(exc).splitlines()[0],
+                parent=self,
+            )
             box.setInformativeText("The scenario file was left as it was.")
             box.setDetailedText(str(exc))
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -601,19 +651,27 @@ class MainWindow(QMainWindow):
         except OSError:
             folder = Path.home()
         name, _ = QFileDialog.getSaveFileName(
-            self, "Save the scenario with its timeline as",
+            self,
+            "Save the scenario with its timeline as",
             str(folder / f"{self.scenario.scenario.name}-what-if.toml"),
-            "twin scenarios (*.toml)")
+            "twin scenarios (*.toml)",
+        )
         return Path(name) if name else None
 
     def _ask_unsaved(self) -> str:
         answer = QMessageBox.question(
-            self, "Unsaved timeline", "The timeline has changes that are not saved in the "
-            "scenario file. Save them?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
-        return {QMessageBox.StandardButton.Save: "save",
-                QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")
+            self,
+            "Unsaved timeline",
+            "The timeline has changes that are not saved in the scenario file. Save them?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        return {
+            QMessageBox.StandardButton.Save: "save",
+            QMessageBox.StandardButton.Discard: "discard",
+        }.get(answer, "cancel")
 
     def _settle_unsaved_timeline(self) -> bool:
         """Before the window closes or another scenario replaces it: unsaved timeline edits
@@ -647,9 +705,13 @@ class MainWindow(QMainWindow):
             self.trends.set_selection(None, ())
         else:
             plant = self._measured_series(selection.kind, selection.index) if selection else ()
-            self.trends.set_selection(view.title, (
-                *((reading.label, reading.unit, reading.read) for reading in view.readings),
-                *plant))
+            self.trends.set_selection(
+                view.title,
+                (
+                    *((reading.label, reading.unit, reading.read) for reading in view.readings),
+                    *plant,
+                ),
+            )
 
     def set_running(self, running: bool) -> None:
         if running:
@@ -699,8 +761,11 @@ class MainWindow(QMainWindow):
             self._show_alarms(frame.alarms)
         self._show_applied_events(frame.applied)
         self.timeline.set_time(snapshot.time_s)
-        markers = sorted(event_marker(entry.at_s, entry.event)
-                         for entry in self.timeline.entries if self.timeline.is_past(entry))
+        markers = sorted(
+            event_marker(entry.at_s, entry.event)
+            for entry in self.timeline.entries
+            if self.timeline.is_past(entry)
+        )
         if markers != self._event_markers:
             self._event_markers = markers
             self.trends.set_events(markers)
@@ -723,13 +788,18 @@ class MainWindow(QMainWindow):
         elif stats.paused:
             self.sim_label.setText("simulation paused")
         else:
-            self.sim_label.setText(f"simulation {stats.steps_per_s:,.0f} steps/s · "
-                                   f"{stats.speed:,.0f}× real time")
+            self.sim_label.setText(
+                f"simulation {stats.steps_per_s:,.0f} steps/s · {stats.speed:,.0f}× real time"
+            )
 
     def _on_simulation_failed(self, report: str) -> None:
         self.time_controls.set_running(False)
-        box = QMessageBox(QMessageBox.Icon.Critical, "Simulation error",
-                          "The simulation stopped with an error and is paused.", parent=self)
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            "Simulation error",
+            "The simulation stopped with an error and is paused.",
+            parent=self,
+        )
         box.setDetailedText(report)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
@@ -742,8 +812,9 @@ class MainWindow(QMainWindow):
         height, width = pixels.shape[:2]
         view = QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888)
         painter = QPainter(image)
-        painter.drawImage(QRect(self.canvas.widget.mapTo(self, QPoint(0, 0)),
-                                self.canvas.widget.size()), view)
+        painter.drawImage(
+            QRect(self.canvas.widget.mapTo(self, QPoint(0, 0)), self.canvas.widget.size()), view
+        )
         painter.end()
         return image.save(str(path))
 

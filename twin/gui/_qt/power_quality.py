@@ -41,9 +41,16 @@ class PowerQualityWindow(QWidget):
 
     checked = Signal(object)  # the PowerQualityCheck shown
 
-    def __init__(self, scenario: Scenario, *, theme: Theme = DARK,
-                 duration_s: float = view.DURATION_S, settle_s: float = view.SETTLE_S,
-                 dt_s: float = view.DT_S, limit: float = DEFAULT_LIMIT) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        theme: Theme = DARK,
+        duration_s: float = view.DURATION_S,
+        settle_s: float = view.SETTLE_S,
+        dt_s: float = view.DT_S,
+        limit: float = DEFAULT_LIMIT,
+    ) -> None:
         super().__init__(None, Qt.WindowType.Window)
         self.scenario = scenario
         self.duration_s, self.settle_s, self.dt_s, self.limit = duration_s, settle_s, dt_s, limit
@@ -97,16 +104,25 @@ class PowerQualityWindow(QWidget):
         self.progress.setValue(0)
         self.progress.show()
         self.run_button.setEnabled(False)
-        self.status.setText(f"running {self.scenario.scenario.name} {self.duration_s:g} s at "
-                            f"{1000 * self.dt_s:g} ms…")
+        self.status.setText(
+            f"running {self.scenario.scenario.name} {self.duration_s:g} s at "
+            f"{1000 * self.dt_s:g} ms…"
+        )
         scenario, signals, stop = self.scenario, self._signals, self._stop
         duration_s, settle_s, dt_s, limit = self.duration_s, self.settle_s, self.dt_s, self.limit
 
         def check() -> None:
             try:
-                result = run_check(scenario, duration_s, dt_s, limit, search,
-                                   settle_s=settle_s, progress=signals.progressed.emit,
-                                   cancelled=stop.is_set)
+                result = run_check(
+                    scenario,
+                    duration_s,
+                    dt_s,
+                    limit,
+                    search,
+                    settle_s=settle_s,
+                    progress=signals.progressed.emit,
+                    cancelled=stop.is_set,
+                )
             except Cancelled:
                 return
             except Exception as exc:  # the view stays; the message names what failed
@@ -132,11 +148,19 @@ class PowerQualityWindow(QWidget):
         item = self.plot.getPlotItem()
         item.clear()
         for k, curve in enumerate(view.curves(result)):
-            item.plot(curve.frequency_hz, curve.percent, name=curve.label,
-                      pen=pg.mkPen(CASE_COLOURS[k % len(CASE_COLOURS)], width=2))
+            item.plot(
+                curve.frequency_hz,
+                curve.percent,
+                name=curve.label,
+                pen=pg.mkPen(CASE_COLOURS[k % len(CASE_COLOURS)], width=2),
+            )
         limit = view.limit_line(result)
-        item.plot(list(limit.frequency_hz), [limit.percent, limit.percent], name=limit.label,
-                  pen=pg.mkPen("#dc2626", width=1, style=Qt.PenStyle.DashLine))
+        item.plot(
+            list(limit.frequency_hz),
+            [limit.percent, limit.percent],
+            name=limit.label,
+            pen=pg.mkPen("#dc2626", width=1, style=Qt.PenStyle.DashLine),
+        )
         self.status.setText(view.title(result))
         self.verdicts.setText("\n".join(view.verdict_lines(result)))
         self.checked.emit(result)

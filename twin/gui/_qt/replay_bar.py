@@ -17,8 +17,9 @@ from twin.scenario.units import format_duration
 class ReplayBar(QWidget):
     seek_requested = Signal(float)  # simulated seconds since the scenario start
 
-    def __init__(self, start_s: float, end_s: float, step_s: float,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, start_s: float, end_s: float, step_s: float, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._start_s = start_s
         self._step_s = step_s

@@ -70,8 +70,9 @@ class StudyTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = ROOT) -> int:
         return 0 if parent.isValid() else len(self.runs.columns)
 
-    def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid():
             return None
         column = self.runs.columns[index.column()]
@@ -84,8 +85,9 @@ class StudyTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return self.runs.columns[section].label
         return None
@@ -127,8 +129,9 @@ class StudyWindow(QMainWindow):
 
     replay_opened = Signal(object)  # the recording folder a replay was opened on
 
-    def __init__(self, runs: StudyRuns, open_replay: Callable[[Path], Any], *,
-                 theme: Theme = DARK) -> None:
+    def __init__(
+        self, runs: StudyRuns, open_replay: Callable[[Path], Any], *, theme: Theme = DARK
+    ) -> None:
         super().__init__()
         self.runs = runs
         self.open_replay = open_replay
@@ -161,11 +164,15 @@ class StudyWindow(QMainWindow):
         self.x_axis, self.y_axis = QComboBox(), QComboBox()
         self.plot = pg.PlotWidget(background=theme.base)
         self.plot.getPlotItem().showGrid(x=False, y=False)
-        self.scatter = pg.ScatterPlotItem(size=POINT_SIZE_PX, pen=pg.mkPen(theme.accent),
-                                          brush=pg.mkBrush(theme.accent), hoverable=True)
-        self.picked = pg.ScatterPlotItem(size=PICKED_SIZE_PX, pen=pg.mkPen(theme.warning,
-                                                                           width=2),
-                                         brush=pg.mkBrush(None))
+        self.scatter = pg.ScatterPlotItem(
+            size=POINT_SIZE_PX,
+            pen=pg.mkPen(theme.accent),
+            brush=pg.mkBrush(theme.accent),
+            hoverable=True,
+        )
+        self.picked = pg.ScatterPlotItem(
+            size=PICKED_SIZE_PX, pen=pg.mkPen(theme.warning, width=2), brush=pg.mkBrush(None)
+        )
         self.plot.addItem(self.scatter)
         self.plot.addItem(self.picked)
         self.scatter.sigClicked.connect(self._point_clicked)
@@ -175,8 +182,9 @@ class StudyWindow(QMainWindow):
         self.replay_button.setEnabled(False)
         self.replay_button.clicked.connect(lambda: self.open_run(self.selected_run()))
         self.reload_button = QPushButton("Reload")
-        self.reload_button.setToolTip("read the results folder again (a study still running "
-                                      "adds runs)")
+        self.reload_button.setToolTip(
+            "read the results folder again (a study still running adds runs)"
+        )
         self.reload_button.clicked.connect(self.reload)
         self.status = QLabel()
         self.status.setObjectName("muted")
@@ -214,8 +222,10 @@ class StudyWindow(QMainWindow):
 
     def _fill_axes(self) -> None:
         x, y = self.runs.default_axes()
-        for box, keys, chosen in ((self.x_axis, self.runs.x_choices(), x),
-                                  (self.y_axis, self.runs.y_choices(), y)):
+        for box, keys, chosen in (
+            (self.x_axis, self.runs.x_choices(), x),
+            (self.y_axis, self.runs.y_choices(), y),
+        ):
             was = box.currentData()
             box.blockSignals(True)
             box.clear()
@@ -252,8 +262,9 @@ class StudyWindow(QMainWindow):
         row = self.runs.run_ids.index(run_id) if run_id is not None else -1
         x, y = self.axes()
         if row in set(self.point_rows.tolist()) and x is not None:
-            self.picked.setData(x=[self.runs.column(x).values[row]],
-                                y=[self.runs.column(y).values[row]])
+            self.picked.setData(
+                x=[self.runs.column(x).values[row]], y=[self.runs.column(y).values[row]]
+            )
         else:
             self.picked.setData([], [])
 
@@ -278,8 +289,10 @@ class StudyWindow(QMainWindow):
         source = self.model.index(self.runs.run_ids.index(run_id), 0)
         index = self.proxy.mapFromSource(source)
         self.table.selectionModel().select(
-            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows)
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
         self.table.scrollTo(index)
 
     def _selection_changed(self) -> None:
@@ -321,8 +334,12 @@ class StudyWindow(QMainWindow):
 
         def rerun() -> None:
             try:
-                folder = record_run(runs.plan, runs.folder, run_id,
-                                    progress=cast(IO[str], _Progress(run_id, signals, stop)))
+                folder = record_run(
+                    runs.plan,
+                    runs.folder,
+                    run_id,
+                    progress=cast(IO[str], _Progress(run_id, signals, stop)),
+                )
             except RerunCancelled:
                 return
             except RerunError as exc:
@@ -333,8 +350,7 @@ class StudyWindow(QMainWindow):
                 return
             signals.finished.emit(run_id, folder)
 
-        self._thread = threading.Thread(target=rerun, name=f"twin-rerun-{run_id}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=rerun, name=f"twin-rerun-{run_id}", daemon=True)
         self._thread.start()
 
     def _rerun_progressed(self, run_id: str, share: float) -> None:

@@ -43,8 +43,9 @@ class Theme:
         for role, color in roles.items():
             palette.setColor(role, QColor(color))
         palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(self.muted))
-        palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText,
-                         QColor(self.muted))
+        palette.setColor(
+            QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(self.muted)
+        )
         return palette
 
     def style_sheet(self) -> str:
@@ -67,13 +68,29 @@ class Theme:
 
 
 LIGHT = Theme(
-    name="light", window="#eef1f4", base="#ffffff", panel="#f7f9fb", text="#1d2733",
-    muted="#5d6b7a", accent="#1f6fd1", warning="#b26a00", alarm="#c62828", border="#cdd5de",
+    name="light",
+    window="#eef1f4",
+    base="#ffffff",
+    panel="#f7f9fb",
+    text="#1d2733",
+    muted="#5d6b7a",
+    accent="#1f6fd1",
+    warning="#b26a00",
+    alarm="#c62828",
+    border="#cdd5de",
     scene=LIGHT_SCENE,
 )
 DARK = Theme(
-    name="dark", window="#1b2129", base="#12171d", panel="#222a33", text="#e3e9f0",
-    muted="#8d9aa8", accent="#3d8bfd", warning="#ffb74d", alarm="#ff5252", border="#323c47",
+    name="dark",
+    window="#1b2129",
+    base="#12171d",
+    panel="#222a33",
+    text="#e3e9f0",
+    muted="#8d9aa8",
+    accent="#3d8bfd",
+    warning="#ffb74d",
+    alarm="#ff5252",
+    border="#323c47",
     scene=DARK_SCENE,
 )
 THEMES = {theme.name: theme for theme in (LIGHT, DARK)}

@@ -33,16 +33,22 @@ from twin.scenario.schema import Event
 
 COLUMNS = ("time", "event", "details", "from", "status")
 DETAILS_COLUMN = COLUMNS.index("details")
-NOT_EDITABLE = ("This timeline is shown as it was recorded; edit a scenario's timeline "
-                "while it runs live")
+NOT_EDITABLE = (
+    "This timeline is shown as it was recorded; edit a scenario's timeline while it runs live"
+)
 
 
 class TimelinePanel(QWidget):
     save_requested = Signal()  # keep the timeline in the scenario file
     modified_changed = Signal(bool)  # the scheduled events differ from the file's
 
-    def __init__(self, scenario: Scenario, parent: QWidget | None = None, *,
-                 units: UnitSystem | str = UnitSystem.SI) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        parent: QWidget | None = None,
+        *,
+        units: UnitSystem | str = UnitSystem.SI,
+    ) -> None:
         super().__init__(parent)
         self.scenario = scenario
         self.units = UnitSystem(units)
@@ -70,16 +76,17 @@ class TimelinePanel(QWidget):
         self.edit_button.setToolTip("Change the selected upcoming event (or double-click it)")
         self.edit_button.clicked.connect(lambda: self.edit_row(self.selected_row()))
         self.remove_button = QPushButton("Remove")
-        self.remove_button.setToolTip("Take the selected upcoming event off the timeline "
-                                      "(Delete)")
+        self.remove_button.setToolTip("Take the selected upcoming event off the timeline (Delete)")
         self.remove_button.clicked.connect(lambda: self.remove_row(self.selected_row()))
         self.undo_button = QPushButton("Undo")
         self.undo_button.setToolTip("Undo the last edit of the timeline (Ctrl+Z)")
         self.undo_button.clicked.connect(self.undo)
         self.save_button = QPushButton("Save timeline…")
-        self.save_button.setToolTip("Write the timeline, with the events injected in this "
-                                    "session, to the scenario's TOML file; comments and "
-                                    "the rest of the file stay as they are")
+        self.save_button.setToolTip(
+            "Write the timeline, with the events injected in this "
+            "session, to the scenario's TOML file; comments and "
+            "the rest of the file stay as they are"
+        )
         self.save_button.clicked.connect(self.save_requested)
         self.table.installEventFilter(self)  # Delete and Ctrl+Z while the list has the focus
         self.summary = QLabel()
@@ -88,8 +95,13 @@ class TimelinePanel(QWidget):
         self.message.setWordWrap(True)
         bar = QHBoxLayout()
         bar.addWidget(self.summary, 1)
-        for button in (self.add_button, self.edit_button, self.remove_button,
-                       self.undo_button, self.save_button):
+        for button in (
+            self.add_button,
+            self.edit_button,
+            self.remove_button,
+            self.undo_button,
+            self.save_button,
+        ):
             bar.addWidget(button)
         column = QVBoxLayout(self)
         column.setContentsMargins(4, 4, 4, 4)
@@ -102,8 +114,10 @@ class TimelinePanel(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.table and event.type() == QEvent.Type.KeyPress:
-            if event.matches(QKeySequence.StandardKey.Delete) or \
-                    event.key() == Qt.Key.Key_Backspace:
+            if (
+                event.matches(QKeySequence.StandardKey.Delete)
+                or event.key() == Qt.Key.Key_Backspace
+            ):
                 self.remove_row(self.selected_row())
                 return True
             if event.matches(QKeySequence.StandardKey.Undo):
@@ -118,8 +132,7 @@ class TimelinePanel(QWidget):
         return self._call is not None
 
     def set_editable(self, editable: bool) -> None:
-        for button in (self.add_button, self.edit_button, self.remove_button,
-                       self.undo_button):
+        for button in (self.add_button, self.edit_button, self.remove_button, self.undo_button):
             button.setVisible(editable)
         self.table.setToolTip("" if editable else NOT_EDITABLE)
         self._update_buttons()
@@ -200,12 +213,15 @@ class TimelinePanel(QWidget):
             return None
         entry = self.rows[row]
         if entry.origin != "scenario":
-            self._show_message("An injected event happened when it was applied; it cannot "
-                               "be changed")
+            self._show_message(
+                "An injected event happened when it was applied; it cannot be changed"
+            )
             return None
         if self.is_past(entry):
-            self._show_message(f"{entry.event.kind} at {self._clock(entry.at_s)} has "
-                               "happened; only events still to come can be changed")
+            self._show_message(
+                f"{entry.event.kind} at {self._clock(entry.at_s)} has "
+                "happened; only events still to come can be changed"
+            )
             return None
         return entry
 
@@ -222,9 +238,14 @@ class TimelinePanel(QWidget):
     def _open_dialog(self, entry: Entry | None) -> EventDialog:
         if self.dialog is not None:
             self.dialog.close()
-        dialog = EventDialog(self.scenario, self._start, lambda: self._time_s,
-                             None if entry is None else entry.event, parent=self,
-                             units=self.units)
+        dialog = EventDialog(
+            self.scenario,
+            self._start,
+            lambda: self._time_s,
+            None if entry is None else entry.event,
+            parent=self,
+            units=self.units,
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._on_dialog_accepted(entry, dialog))
         dialog.destroyed.connect(lambda: self._forget_dialog(dialog))
@@ -243,8 +264,10 @@ class TimelinePanel(QWidget):
         if entry is None:
             self.model.add(event)
         elif self.is_past(entry):
-            self._show_message(f"{entry.event.kind} at {self._clock(entry.at_s)} happened "
-                               "while it was being edited; the change was not applied")
+            self._show_message(
+                f"{entry.event.kind} at {self._clock(entry.at_s)} happened "
+                "while it was being edited; the change was not applied"
+            )
             return
         else:
             try:
@@ -299,10 +322,13 @@ class TimelinePanel(QWidget):
                 status, past = "applied before a reset", True
             else:
                 status = "done" if past else "upcoming"
-            cells = (self._clock(entry.at_s), entry.event.kind,
-                     event_details(entry.event, self.units),
-                     "operator" if entry.origin == "operator" else "timeline",
-                     status + (", not saved" if new else ""))
+            cells = (
+                self._clock(entry.at_s),
+                entry.event.kind,
+                event_details(entry.event, self.units),
+                "operator" if entry.origin == "operator" else "timeline",
+                status + (", not saved" if new else ""),
+            )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if past:
@@ -312,8 +338,10 @@ class TimelinePanel(QWidget):
             self.table.selectRow(selected)
         operator = len(self.model.injected)
         modified = self.model.modified
-        self.summary.setText(f"{len(self.rows) - operator} scheduled, {operator} injected"
-                             + (" · unsaved changes" if modified else ""))
+        self.summary.setText(
+            f"{len(self.rows) - operator} scheduled, {operator} injected"
+            + (" · unsaved changes" if modified else "")
+        )
         self.save_button.setEnabled(modified or self.model.unsaved_injected > 0)
         self.table.resizeColumnsToContents()
         self._update_buttons()
@@ -324,8 +352,12 @@ class TimelinePanel(QWidget):
     def _update_buttons(self) -> None:
         row = self.selected_row()
         entry = self.rows[row] if 0 <= row < len(self.rows) else None
-        changeable = (self.editable and entry is not None and entry.origin == "scenario"
-                      and not self.is_past(entry))
+        changeable = (
+            self.editable
+            and entry is not None
+            and entry.origin == "scenario"
+            and not self.is_past(entry)
+        )
         self.edit_button.setEnabled(changeable)
         self.remove_button.setEnabled(changeable)
         self.undo_button.setEnabled(self.editable and self.model.can_undo)

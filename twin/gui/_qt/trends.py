@@ -182,8 +182,9 @@ class PinnedTimeAxis(pg.GraphicsView):
         self.axis.setTextPen(theme.text)
 
 
-def _format(low: float, high: float, unit: str, decimals: int | None, si_prefix: bool,
-            signed: bool = False) -> str:
+def _format(
+    low: float, high: float, unit: str, decimals: int | None, si_prefix: bool, signed: bool = False
+) -> str:
     if not (math.isfinite(low) and math.isfinite(high)):
         return "—"
     scale, prefix = pg.siScale(max(abs(low), abs(high))) if si_prefix else (1.0, "")
@@ -232,12 +233,18 @@ class TrendView:
     items, as changing the selection does. The history and the reference hold SI values;
     they are converted to the display ``units`` as they are drawn."""
 
-    def __init__(self, spec: TrendPlot, history: TrendHistory, rows: Iterable[int],
-                 start: datetime, title: str = "", units: UnitSystem = UnitSystem.SI) -> None:
+    def __init__(
+        self,
+        spec: TrendPlot,
+        history: TrendHistory,
+        rows: Iterable[int],
+        start: datetime,
+        title: str = "",
+        units: UnitSystem = UnitSystem.SI,
+    ) -> None:
         self.history = history
         self.units = units
-        self.plot = pg.PlotItem(axisItems={"bottom": SimulatedTimeAxis(start),
-                                           "left": ValueAxis()})
+        self.plot = pg.PlotItem(axisItems={"bottom": SimulatedTimeAxis(start), "left": ValueAxis()})
         plot = self.plot
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
@@ -306,20 +313,25 @@ class TrendView:
         while len(self.curves) < len(spec.series):
             self.curves.append(plot.plot(connect="pairs"))
             self.envelopes.append((_whole(plot.plot()), _whole(plot.plot())))
-        for curve, edges in zip(self.curves[len(spec.series):],
-                                self.envelopes[len(spec.series):], strict=True):
+        for curve, edges in zip(
+            self.curves[len(spec.series) :], self.envelopes[len(spec.series) :], strict=True
+        ):
             for item in (curve, *edges):
                 plot.removeItem(item)
-        del self.curves[len(spec.series):]
-        del self.envelopes[len(spec.series):]
+        del self.curves[len(spec.series) :]
+        del self.envelopes[len(spec.series) :]
         self.set_reference(None)  # labels the axis, colours the curves, fills the legend
 
     @property
     def has_reference(self) -> bool:
         return any(curve is not None for curve in self.reference_curves)
 
-    def set_reference(self, times: np.ndarray | None, columns: dict[str, np.ndarray] | None = None,
-                      names: tuple[str, str] = ("", "")) -> None:
+    def set_reference(
+        self,
+        times: np.ndarray | None,
+        columns: dict[str, np.ndarray] | None = None,
+        names: tuple[str, str] = ("", ""),
+    ) -> None:
         """Draw a reference run's values of the site series (``columns`` by site column,
         at ``times``) as dashed curves, and name both runs in the legend; None removes
         them."""
@@ -376,9 +388,15 @@ class TrendView:
         self.limits = []
         for k, limit in enumerate(limits):
             # names staggered across the width, so that close limits' names do not overlap
-            line = pg.InfiniteLine(angle=0, movable=False, label=limit.label, labelOpts={
-                "position": LIMIT_LABEL_POSITIONS[k % len(LIMIT_LABEL_POSITIONS)],
-                "anchors": [(0.5, 1), (0.5, 1)]})
+            line = pg.InfiniteLine(
+                angle=0,
+                movable=False,
+                label=limit.label,
+                labelOpts={
+                    "position": LIMIT_LABEL_POSITIONS[k % len(LIMIT_LABEL_POSITIONS)],
+                    "anchors": [(0.5, 1), (0.5, 1)],
+                },
+            )
             line.setZValue(-2)  # under the curves
             self.plot.addItem(line, ignoreBounds=True)
             self.limits.append((limit, line))
@@ -391,8 +409,9 @@ class TrendView:
             line.setValue(float(self._shown.to_display(limit.value)))
         self._bound_limits()
 
-    def _bound_limits(self, x: np.ndarray | None = None,
-                      shown: tuple[float, float] | None = None) -> None:
+    def _bound_limits(
+        self, x: np.ndarray | None = None, shown: tuple[float, float] | None = None
+    ) -> None:
         """Keep in the value axis's range the limits near the values ``shown`` (lowest,
         highest): within a quarter of their spread of them, so that a limit a value nears
         comes into view, but a trip far above a cool plant does not flatten its curves in a
@@ -403,10 +422,16 @@ class TrendView:
             shown = self._shown_range
         self._shown_range = shown
         low, high = shown
-        reach = max(LIMIT_REACH_SPREAD * (high - low),
-                    LIMIT_REACH_FRACTION * max(abs(low), abs(high)), MIN_Y_SPAN)
-        values = [line.value() for _limit, line in self.limits
-                  if low - reach <= line.value() <= high + reach]
+        reach = max(
+            LIMIT_REACH_SPREAD * (high - low),
+            LIMIT_REACH_FRACTION * max(abs(low), abs(high)),
+            MIN_Y_SPAN,
+        )
+        values = [
+            line.value()
+            for _limit, line in self.limits
+            if low - reach <= line.value() <= high + reach
+        ]
         if not values:
             self._limit_bounds.setData([], [])
             return
@@ -431,10 +456,14 @@ class TrendView:
         for line in self.event_lines[keep:]:
             self.plot.removeItem(line)
         del self.event_lines[keep:]
-        for time_s, label in markers[len(self.event_lines):]:
+        for time_s, label in markers[len(self.event_lines) :]:
             line = pg.InfiniteLine(
-                pos=time_s, angle=90, movable=False, label=label if labelled else None,
-                labelOpts={"position": 0.97, "anchors": [(0, 0), (0, 0)]})
+                pos=time_s,
+                angle=90,
+                movable=False,
+                label=label if labelled else None,
+                labelOpts={"position": 0.97, "anchors": [(0, 0), (0, 0)]},
+            )
             line.setToolTip(label)
             line.setZValue(-2)
             self.plot.addItem(line, ignoreBounds=True)
@@ -464,15 +493,18 @@ class TrendView:
                 continue
             else:
                 values = self._shown_difference.to_display(
-                    y[row] - np.interp(x, *reference, left=np.nan, right=np.nan))
+                    y[row] - np.interp(x, *reference, left=np.nan, right=np.nan)
+                )
             curve.setData(x, values, connect="pairs")
             low.setData(x[0::2], values[0::2])
             high.setData(x[1::2], values[1::2])
             finite = values[np.isfinite(values)]
             if finite.size:
                 largest = max(largest, float(np.abs(finite).max()))
-                lowest, highest = min(lowest, float(finite.min())), max(highest,
-                                                                       float(finite.max()))
+                lowest, highest = (
+                    min(lowest, float(finite.min())),
+                    max(highest, float(finite.max())),
+                )
         if self.limits and len(x):
             self._bound_limits(x, (lowest, highest))
         # A steady value is drawn flat: the value axis spans at least a percent of the
@@ -490,33 +522,43 @@ class TrendView:
             for item in (curve, *edges):
                 item.setData([], [])
 
-    def show_readout(self, time_s: float,
-                     bins: tuple[float, np.ndarray, np.ndarray] | None) -> None:
+    def show_readout(
+        self, time_s: float, bins: tuple[float, np.ndarray, np.ndarray] | None
+    ) -> None:
         """The values of the bin nearest ``time_s`` (``TrendHistory.at``) and, with a
         reference, the reference run's value at that bin's time and the difference."""
         spec, shown, apart = self.spec, self._shown, self._shown_difference
         lines = []
         for k, (series, row, color) in enumerate(
-                zip(spec.series, self.rows, self._colors, strict=True)):
+            zip(spec.series, self.rows, self._colors, strict=True)
+        ):
             low = high = math.nan
             if bins is not None:
                 low, high = float(bins[1][row]), float(bins[2][row])
             style = (spec.decimals, spec.si_prefix)
-            text = "—" if bins is None else _format(shown.to_display(low),
-                                                   shown.to_display(high), shown.unit, *style)
+            text = (
+                "—"
+                if bins is None
+                else _format(shown.to_display(low), shown.to_display(high), shown.unit, *style)
+            )
             line = f'<span style="color:{color}">■</span> {series.label} {text}'
             reference = self._reference_at(k)
             if reference is not None:
                 at_s = time_s if bins is None else bins[0]
                 other = float(np.interp(at_s, *reference, left=np.nan, right=np.nan))
-                difference = _format(apart.to_display(low - other),
-                                     apart.to_display(high - other), apart.unit, *style,
-                                     signed=True)
+                difference = _format(
+                    apart.to_display(low - other),
+                    apart.to_display(high - other),
+                    apart.unit,
+                    *style,
+                    signed=True,
+                )
                 b = shown.to_display(other)
                 line += f" · B {_format(b, b, shown.unit, *style)} · A − B {difference}"
             lines.append(line)
-        self.readout.setHtml(f'<div style="color:{self._text_color}; font-size:8pt">'
-                             + "<br>".join(lines) + "</div>")
+        self.readout.setHtml(
+            f'<div style="color:{self._text_color}; font-size:8pt">' + "<br>".join(lines) + "</div>"
+        )
         viewbox = self.plot.getViewBox()
         x = viewbox.mapFromView(QPointF(time_s, 0.0)).x()
         # Keep the read-out inside the plot: right of the line in the left half, else left.
@@ -534,8 +576,9 @@ class TrendView:
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
         self._style_curves()
-        for sample, style in zip(self._run_samples, (Qt.PenStyle.SolidLine,
-                                                     Qt.PenStyle.DashLine), strict=True):
+        for sample, style in zip(
+            self._run_samples, (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine), strict=True
+        ):
             sample.setPen(pg.mkPen(theme.text, width=1, style=style))
         for name in ("left", "bottom"):
             axis = self.plot.getAxis(name)
@@ -564,8 +607,7 @@ class TrendView:
         self._colors = []
         for k, (curve, series) in enumerate(zip(self.curves, self.spec.series, strict=True)):
             if series.limit:
-                color, pen = theme.alarm, pg.mkPen(theme.alarm, width=1,
-                                                  style=Qt.PenStyle.DashLine)
+                color, pen = theme.alarm, pg.mkPen(theme.alarm, width=1, style=Qt.PenStyle.DashLine)
             else:
                 color = palette[k % len(palette)]
                 pen = pg.mkPen(color, width=1)  # wider pens take the slow path in Qt's raster
@@ -575,19 +617,21 @@ class TrendView:
             self._colors.append(color)
             reference = self.reference_curves[k] if self.reference_curves else None
             if reference is not None:
-                reference.setPen(pg.mkPen(_related(color, _dark(theme)), width=1,
-                                          style=Qt.PenStyle.DashLine))
+                reference.setPen(
+                    pg.mkPen(_related(color, _dark(theme)), width=1, style=Qt.PenStyle.DashLine)
+                )
 
-    def exported(self, left_s: float, right_s: float
-                 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    def exported(self, left_s: float, right_s: float) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """The curves drawn, as (column name, times, values in the display unit), each of
         this run's series followed by the reference run's: the reference's rows between
         two times and one more on each side, as this run's bins run to the edges of the
         view. Empty curves are left out; ``TrendPanel.export_csv`` tells the names."""
         unit = f" [{self.axis_unit}]" if self.axis_unit else ""
         comparing, difference = self.has_reference, self.difference and self.has_reference
-        run_a, run_b = (f"{run}: {name}" if name else run
-                        for run, name in zip("AB", self._run_names, strict=True))
+        run_a, run_b = (
+            f"{run}: {name}" if name else run
+            for run, name in zip("AB", self._run_names, strict=True)
+        )
         which = " (A − B)" if difference else f" ({run_a})" if comparing else ""
         columns = []
         for k, (curve, series) in enumerate(zip(self.curves, self.spec.series, strict=True)):
@@ -601,8 +645,13 @@ class TrendView:
             first = max(int(np.searchsorted(times, left_s)) - 1, 0)
             last = min(int(np.searchsorted(times, right_s, side="right")) + 1, len(times))
             if first < last:
-                columns.append((f"{series.label} ({run_b}){unit}", np.array(times[first:last]),
-                                np.array(self._shown.to_display(values[first:last]))))
+                columns.append(
+                    (
+                        f"{series.label} ({run_b}){unit}",
+                        np.array(times[first:last]),
+                        np.array(self._shown.to_display(values[first:last])),
+                    )
+                )
         return columns
 
     @property
@@ -636,16 +685,16 @@ class TrendView:
         axis.setLabel(title, units=unit or None)
         axis.showLabel(False)
         axis.setScale(scale)
-        self.caption.setHtml(f'<div style="color:{color}; font-size:9pt">'
-                             f"{html.escape(caption)}</div>")
+        self.caption.setHtml(
+            f'<div style="color:{color}; font-size:9pt">{html.escape(caption)}</div>'
+        )
         self._fit_legend()
 
     def _fill_legend(self) -> None:
         """Series labels when there are several; the runs' names when comparing."""
         entries: list[tuple[pg.PlotDataItem, str]] = []
         if len(self.spec.series) > 1:
-            entries += zip(self.curves, (series.label for series in self.spec.series),
-                           strict=True)
+            entries += zip(self.curves, (series.label for series in self.spec.series), strict=True)
         if self.has_reference:
             entries += zip(self._run_samples, self._run_names, strict=True)
         legend = self.legend
@@ -659,8 +708,11 @@ class TrendView:
         """As many legend entries to a row as fit beside the caption: one row if they can,
         so that the legend covers as little of a low plot as it can."""
         legend = self.legend
-        room = (self.plot.getViewBox().width() - self.caption.boundingRect().width()
-                - LEGEND_CLEARANCE_PX)
+        room = (
+            self.plot.getViewBox().width()
+            - self.caption.boundingRect().width()
+            - LEGEND_CLEARANCE_PX
+        )
         for columns in range(max(len(legend.items), 1), 0, -1):
             legend.setColumnCount(columns)
             if legend.boundingRect().width() <= room:
@@ -680,8 +732,7 @@ class TrendPanel(QWidget):
     the display units (``set_units``).
     """
 
-    def __init__(self, start: datetime, theme: Theme = DARK,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, start: datetime, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._start = start
         self._theme = theme
@@ -711,8 +762,9 @@ class TrendPanel(QWidget):
         self.site_views: dict[str, TrendView] = {}
         first_row = 0
         for row, spec in enumerate(SITE_PLOTS, start=SELECTION_ROWS):
-            view = TrendView(spec, self.site_history,
-                             range(first_row, first_row + len(spec.series)), start)
+            view = TrendView(
+                spec, self.site_history, range(first_row, first_row + len(spec.series)), start
+            )
             first_row += len(spec.series)
             self.graphics.addItem(view.plot, row=row, col=0)
             view.plot.setVisible(spec.shown)
@@ -723,8 +775,10 @@ class TrendPanel(QWidget):
 
         self.plots_menu = QMenu(self)
         self.plot_actions: dict[str, QAction] = {}
-        for key, text, shown in ((SELECTION_KEY, "Selected object", True),
-                                 *((p.key, p.title, p.shown) for p in SITE_PLOTS)):
+        for key, text, shown in (
+            (SELECTION_KEY, "Selected object", True),
+            *((p.key, p.title, p.shown) for p in SITE_PLOTS),
+        ):
             action = self.plots_menu.addAction(text)
             action.setCheckable(True)
             action.setChecked(shown)
@@ -748,8 +802,9 @@ class TrendPanel(QWidget):
         self.live_button.setText("Live")
         self.live_button.setCheckable(True)
         self.live_button.setChecked(True)
-        self.live_button.setToolTip("Keep the newest values at the right edge; zooming or "
-                                    "panning a plot stops following")
+        self.live_button.setToolTip(
+            "Keep the newest values at the right edge; zooming or panning a plot stops following"
+        )
         self.live_button.toggled.connect(self.set_following)
 
         self.cursor_label = QLabel()
@@ -758,8 +813,7 @@ class TrendPanel(QWidget):
         self.difference_button = QToolButton()
         self.difference_button.setText("A − B")
         self.difference_button.setCheckable(True)
-        self.difference_button.setToolTip("Show this run minus the reference run instead of "
-                                          "both")
+        self.difference_button.setToolTip("Show this run minus the reference run instead of both")
         self.difference_button.toggled.connect(self.set_difference)
         self.difference_button.hide()
         self.comparison_table = KpiComparisonTable(theme)
@@ -767,9 +821,11 @@ class TrendPanel(QWidget):
 
         export_menu = QMenu(self)
         self.export_png_action = export_menu.addAction(
-            "Image (PNG)…", lambda: self._export_with_dialog("png"))
+            "Image (PNG)…", lambda: self._export_with_dialog("png")
+        )
         self.export_csv_action = export_menu.addAction(
-            "Data (CSV)…", lambda: self._export_with_dialog("csv"))
+            "Data (CSV)…", lambda: self._export_with_dialog("csv")
+        )
         export_button = QToolButton()
         export_button.setText("Export")
         export_button.setToolTip("Save the plots shown as an image or their data as CSV")
@@ -778,8 +834,13 @@ class TrendPanel(QWidget):
 
         controls = QHBoxLayout()
         controls.setContentsMargins(6, 4, 6, 0)
-        for widget in (plots_button, QLabel("Window"), self.window_box, self.live_button,
-                       self.difference_button):
+        for widget in (
+            plots_button,
+            QLabel("Window"),
+            self.window_box,
+            self.live_button,
+            self.difference_button,
+        ):
             controls.addWidget(widget)
         controls.addStretch(1)
         controls.addWidget(self.cursor_label)
@@ -839,9 +900,14 @@ class TrendPanel(QWidget):
             self.clear()
         self._latest = snapshot
         time_s = snapshot.time_s
-        self.site_history.append(time_s, np.fromiter(
-            (series.read(snapshot) for series in self._site_series), float,
-            count=len(self._site_series)))
+        self.site_history.append(
+            time_s,
+            np.fromiter(
+                (series.read(snapshot) for series in self._site_series),
+                float,
+                count=len(self._site_series),
+            ),
+        )
         if isinstance(self._current_run, SiteLog):
             self._current_run.add(time_s, snapshot.site)
         if self.selection_history is not None:
@@ -872,8 +938,7 @@ class TrendPanel(QWidget):
             self.selection_history.clear()
         self.refresh()
 
-    def set_selection(self, title: str | None,
-                      series: tuple[SelectionSeries, ...]) -> None:
+    def set_selection(self, title: str | None, series: tuple[SelectionSeries, ...]) -> None:
         """Trend the values of a selected object, one plot per unit; ``(None, ())``
         removes them. The history starts now; calling again starts a new one. Plots are
         made once and reused, hidden while not needed."""
@@ -889,9 +954,13 @@ class TrendPanel(QWidget):
         shown = self.plot_actions[SELECTION_KEY].isChecked()
         self.selection_views = []
         for row, (unit, rows) in enumerate(by_unit.items()):
-            spec = TrendPlot(f"{SELECTION_KEY}:{unit}", "Selected", unit,
-                             tuple(TrendSeries(series[i][0], series[i][2]) for i in rows),
-                             decimals=None)
+            spec = TrendPlot(
+                f"{SELECTION_KEY}:{unit}",
+                "Selected",
+                unit,
+                tuple(TrendSeries(series[i][0], series[i][2]) for i in rows),
+                decimals=None,
+            )
             if row < len(self._selection_pool):
                 view = self._selection_pool[row]
                 view.history = history
@@ -905,7 +974,7 @@ class TrendPanel(QWidget):
                 self._selection_pool.append(view)
             view.plot.setVisible(shown)
             self.selection_views.append(view)
-        for view in self._selection_pool[len(self.selection_views):]:
+        for view in self._selection_pool[len(self.selection_views) :]:
             view.plot.setVisible(False)
             view.clear_data()
         if history is not None:
@@ -916,8 +985,9 @@ class TrendPanel(QWidget):
         self._update_axes()
         self.refresh()
 
-    def set_reference(self, reference: SiteSeries | None,
-                      current: SiteSeries | SiteLog | None = None) -> None:
+    def set_reference(
+        self, reference: SiteSeries | None, current: SiteSeries | SiteLog | None = None
+    ) -> None:
         """Compare with another run: its site series drawn dashed beside this run's and
         their KPI differences in a table, up to the time shown; None stops comparing.
         ``current`` is this run's site series: a whole recording when replaying (cut at
@@ -927,8 +997,7 @@ class TrendPanel(QWidget):
         self._reference = reference
         self._current_run = current if reference is not None else None
         self._compared_at_s = None
-        names = ("", "") if reference is None or current is None else (current.name,
-                                                                       reference.name)
+        names = ("", "") if reference is None or current is None else (current.name, reference.name)
         times = None if reference is None else reference.columns["time_s"]
         columns = None if reference is None else reference.columns
         for view in self.site_views.values():
@@ -980,8 +1049,9 @@ class TrendPanel(QWidget):
         """Show one of the ``TIME_WINDOWS`` up to now."""
         index = self.window_box.findData(seconds)
         if index < 0:
-            raise ValueError(f"the time window is one of {[s for _, s in TIME_WINDOWS]} s, "
-                             f"not {seconds}")
+            raise ValueError(
+                f"the time window is one of {[s for _, s in TIME_WINDOWS]} s, not {seconds}"
+            )
         self.window_box.setCurrentIndex(index)
 
     def set_following(self, following: bool) -> None:
@@ -1086,8 +1156,9 @@ class TrendPanel(QWidget):
 
     def _export_with_dialog(self, kind: str) -> None:
         name_filter = "PNG image (*.png)" if kind == "png" else "CSV table (*.csv)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export trends", f"twin-trends.{kind}",
-                                              name_filter)
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export trends", f"twin-trends.{kind}", name_filter
+        )
         if not path:
             return
         if not path.lower().endswith(f".{kind}"):
@@ -1117,22 +1188,25 @@ class TrendPanel(QWidget):
         elif t_a[0] > max(t_b[0], np.median(np.diff(t_b)) if t_b.size > 1 else t_b[0]):
             # totals count from the start of a run; a live run logged since later has none
             self.comparison_table.show_comparison(
-                None, "A was not followed from its start: Simulation > Reset starts it again")
+                None, "A was not followed from its start: Simulation > Reset starts it again"
+            )
         else:
             # compare(b, a) gives a's KPIs minus b's: this run minus the reference (A − B)
             self.comparison_table.show_comparison(compare(reference, current))
 
     def _selection_values(self, snapshot: Snapshot) -> np.ndarray:
-        return np.fromiter((read(snapshot) for _, _, read in self._selection_series), float,
-                           count=len(self._selection_series))
+        return np.fromiter(
+            (read(snapshot) for _, _, read in self._selection_series),
+            float,
+            count=len(self._selection_series),
+        )
 
     def _connect_view(self, view: TrendView) -> None:
         viewbox = view.plot.getViewBox()
         viewbox.sigXRangeChanged.connect(self._on_x_range_changed)
         viewbox.sigResized.connect(lambda _viewbox: self._time_axis_timer.start())
         view.plot.getAxis("bottom").geometryChanged.connect(self._time_axis_timer.start)
-        viewbox.sigRangeChangedManually.connect(
-            lambda _mask: self._on_user_range(viewbox))
+        viewbox.sigRangeChangedManually.connect(lambda _mask: self._on_user_range(viewbox))
 
     def _on_user_range(self, viewbox: pg.ViewBox) -> None:
         """The user panned or zoomed a plot: stop following and move the others along."""
@@ -1164,7 +1238,8 @@ class TrendPanel(QWidget):
             return
         self._set_x_range(*x_range)
         if not self._redraw_timer.isActive() or (
-                self._redraw_timer.remainingTime() > INTERACTIVE_REDRAW_MS):
+            self._redraw_timer.remainingTime() > INTERACTIVE_REDRAW_MS
+        ):
             self._redraw_timer.start(INTERACTIVE_REDRAW_MS)
 
     def _update_axes(self) -> None:
@@ -1191,15 +1266,15 @@ class TrendPanel(QWidget):
             return
         viewport = self.scroll_area.viewport()
         offset = self.graphics.viewport().mapTo(viewport, QPoint(0, 0))
-        in_viewport = self.graphics.viewportTransform().mapRect(
-            axis.sceneBoundingRect()).translated(offset)
+        in_viewport = (
+            self.graphics.viewportTransform().mapRect(axis.sceneBoundingRect()).translated(offset)
+        )
         if QRectF(viewport.rect()).adjusted(-0.5, -0.5, 0.5, 0.5).contains(in_viewport):
             self.time_axis.hide()
             return
         height = round(in_viewport.height())
         area = viewport.geometry()  # in the scroll area
-        self.time_axis.setGeometry(area.left(), area.bottom() + 1 - height, area.width(),
-                                   height)
+        self.time_axis.setGeometry(area.left(), area.bottom() + 1 - height, area.width(), height)
         self.time_axis.show_like(axis, in_viewport.left())
         self.time_axis.show()
         self.time_axis.raise_()
@@ -1224,4 +1299,3 @@ class TrendPanel(QWidget):
         super().showEvent(event)
         if self._stale:
             self.refresh()
-

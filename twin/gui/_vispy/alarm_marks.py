@@ -23,8 +23,11 @@ from twin.gui._vispy.selection import box_edges
 BLINK_INTERVAL_S = 0.5  # on half a second, off half a second
 MARK_PAD_M = 0.15  # outside the selection outline (0.08 m), so both show
 RETURNED_ALPHA = 0.45  # cleared, not yet acknowledged
-MARKED_STATES = {AlarmState.UNACKNOWLEDGED: True, AlarmState.ACKNOWLEDGED: False,
-                 AlarmState.RETURNED_UNACKNOWLEDGED: True}  # state -> blinks
+MARKED_STATES = {
+    AlarmState.UNACKNOWLEDGED: True,
+    AlarmState.ACKNOWLEDGED: False,
+    AlarmState.RETURNED_UNACKNOWLEDGED: True,
+}  # state -> blinks
 """The states an object is marked for, and whether the mark blinks."""
 
 Bounds = Callable[[str, int], tuple[np.ndarray, np.ndarray] | None]
@@ -50,9 +53,10 @@ class AlarmMarkAdapter(Adapter):
         alarm (an active one before one that has cleared); ``bounds`` gives an object's
         box, or None for one the view does not draw."""
         marked: dict[tuple[str, int], tuple[Priority, AlarmState]] = {}
-        for alarm in sorted((a for a in alarms
-                             if a.source is not None and a.state in MARKED_STATES),
-                            key=lambda a: (not a.active, a.priority)):
+        for alarm in sorted(
+            (a for a in alarms if a.source is not None and a.state in MARKED_STATES),
+            key=lambda a: (not a.active, a.priority),
+        ):
             marked.setdefault(alarm.source, (alarm.priority, alarm.state))  # most urgent first
         if marked == self.marked:
             return
@@ -70,8 +74,9 @@ class AlarmMarkAdapter(Adapter):
                 rgba[3] = RETURNED_ALPHA
             colors.append(np.tile(rgba, (24, 1)))
             blinks.append(np.full(24, MARKED_STATES[state]))
-        self._points = (np.concatenate(points).astype(np.float32) if points
-                        else np.zeros((0, 3), np.float32))
+        self._points = (
+            np.concatenate(points).astype(np.float32) if points else np.zeros((0, 3), np.float32)
+        )
         self._colors = np.concatenate(colors) if colors else np.zeros((0, 4), np.float32)
         self._blinks = np.concatenate(blinks) if blinks else np.zeros(0, bool)
         if self._blinks.any():

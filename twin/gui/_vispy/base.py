@@ -12,8 +12,16 @@ from vispy.scene import Node
 from twin.gui._vispy.label_layer import Label, LabelBoard, LabelStyle
 from twin.sim.snapshot import Snapshot
 
-__all__ = ["LAYERS", "Adapter", "Label", "LabelBoard", "LabelStyle", "ScenePalette",
-           "rgba", "set_visible"]
+__all__ = [
+    "LAYERS",
+    "Adapter",
+    "Label",
+    "LabelBoard",
+    "LabelStyle",
+    "ScenePalette",
+    "rgba",
+    "set_visible",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +35,20 @@ class ScenePalette:
 
 
 LIGHT_SCENE = ScenePalette(
-    background="#dfe4ea", ground=(0.80, 0.83, 0.80, 1.0), floor=(0.93, 0.94, 0.95, 1.0),
-    wall=(0.55, 0.65, 0.78, 0.16), label="#1d2733", grid=(0.55, 0.60, 0.58, 0.35),
+    background="#dfe4ea",
+    ground=(0.80, 0.83, 0.80, 1.0),
+    floor=(0.93, 0.94, 0.95, 1.0),
+    wall=(0.55, 0.65, 0.78, 0.16),
+    label="#1d2733",
+    grid=(0.55, 0.60, 0.58, 0.35),
 )
 DARK_SCENE = ScenePalette(
-    background="#141a21", ground=(0.16, 0.19, 0.21, 1.0), floor=(0.30, 0.33, 0.37, 1.0),
-    wall=(0.55, 0.70, 0.90, 0.12), label="#e3e9f0", grid=(0.40, 0.46, 0.50, 0.35),
+    background="#141a21",
+    ground=(0.16, 0.19, 0.21, 1.0),
+    floor=(0.30, 0.33, 0.37, 1.0),
+    wall=(0.55, 0.70, 0.90, 0.12),
+    label="#e3e9f0",
+    grid=(0.40, 0.46, 0.50, 0.35),
 )
 
 
@@ -66,8 +82,16 @@ class Adapter:
         self.root = Node(parent=parent, name=type(self).__name__)
         self._board = labels
 
-    def _label(self, text: str | list[str], pos, *, size: float = 9.0, bold: bool = False,
-               below: bool = False, rank: int = 0) -> Label:
+    def _label(
+        self,
+        text: str | list[str],
+        pos,
+        *,
+        size: float = 9.0,
+        bold: bool = False,
+        below: bool = False,
+        rank: int = 0,
+    ) -> Label:
         """A label just above ``pos`` (its left end there), or just ``below`` it; or, with a
         list of texts and one position per text, several labels of one style. Where labels
         would overlap on screen, those of higher ``rank`` stay."""

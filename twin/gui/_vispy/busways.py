@@ -24,11 +24,20 @@ BUSWAY_CLEARANCE_M = 0.5  # over the rack tops
 
 def busway_boxes(rows: RowLines) -> Boxes:
     count = len(rows.y)
-    center = np.column_stack([(rows.west + rows.east) / 2,
-                              rows.y + rows.front * BUSWAY_OFFSET_M,
-                              rows.top + BUSWAY_CLEARANCE_M])
-    size = np.column_stack([rows.east - rows.west, np.full(count, BUSWAY_SECTION_M[0]),
-                            np.full(count, BUSWAY_SECTION_M[1])])
+    center = np.column_stack(
+        [
+            (rows.west + rows.east) / 2,
+            rows.y + rows.front * BUSWAY_OFFSET_M,
+            rows.top + BUSWAY_CLEARANCE_M,
+        ]
+    )
+    size = np.column_stack(
+        [
+            rows.east - rows.west,
+            np.full(count, BUSWAY_SECTION_M[0]),
+            np.full(count, BUSWAY_SECTION_M[1]),
+        ]
+    )
     return Boxes(center, size)
 
 

@@ -87,23 +87,34 @@ def _pick_targets(layout: Layout, robots: RobotAdapter) -> tuple[PickTarget, ...
     )
 
 
-def _framed_corners(layout: Layout, hall_names: tuple[str, ...],
-                    workcell_names: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _framed_corners(
+    layout: Layout, hall_names: tuple[str, ...], workcell_names: tuple[str, ...]
+) -> dict[str, np.ndarray]:
     """The corners (n, 3) of what each viewpoint shows: for the site, what is built on it
     (halls, yard, substation, workcells), not the empty ground around it."""
 
     def corners(rects: np.ndarray, top_m: float) -> np.ndarray:
         rects = np.atleast_2d(rects)
         xs, ys = rects[:, [0, 2]], rects[:, [1, 3]]
-        return np.array([(x, y, z) for k in range(len(rects)) for x in xs[k] for y in ys[k]
-                         for z in (0.0, top_m)])
+        return np.array(
+            [
+                (x, y, z)
+                for k in range(len(rects))
+                for x in xs[k]
+                for y in ys[k]
+                for z in (0.0, top_m)
+            ]
+        )
 
     halls = np.column_stack([layout.halls.lower_m[:, :2], layout.halls.upper_m[:, :2]])
     cells = np.column_stack([layout.workcells.lower_m[:, :2], layout.workcells.upper_m[:, :2]])
-    framed = {"site": corners(np.vstack([halls, layout.yard_rect_m,
-                                         layout.substation_rect_m, cells]), 4.0),
-              "yard": corners(layout.yard_rect_m, 4.0),
-              "substation": corners(layout.substation_rect_m, 4.0)}
+    framed = {
+        "site": corners(
+            np.vstack([halls, layout.yard_rect_m, layout.substation_rect_m, cells]), 4.0
+        ),
+        "yard": corners(layout.yard_rect_m, 4.0),
+        "substation": corners(layout.substation_rect_m, 4.0),
+    }
     for h, name in enumerate(hall_names):
         framed[name] = corners(layout.hall_rect_m(h), 3.0)
     for name, rect in zip(workcell_names, cells, strict=True):
@@ -112,8 +123,12 @@ def _framed_corners(layout: Layout, hall_names: tuple[str, ...],
 
 
 def _same_view(a: Viewpoint, b: Viewpoint) -> bool:
-    return (np.allclose(a.center, b.center) and math.isclose(a.distance, b.distance)
-            and math.isclose(a.elevation, b.elevation) and math.isclose(a.azimuth, b.azimuth))
+    return (
+        np.allclose(a.center, b.center)
+        and math.isclose(a.distance, b.distance)
+        and math.isclose(a.elevation, b.elevation)
+        and math.isclose(a.azimuth, b.azimuth)
+    )
 
 
 def _smoothstep(t: float) -> float:
@@ -121,8 +136,9 @@ def _smoothstep(t: float) -> float:
     return t * t * (3.0 - 2.0 * t)
 
 
-def _box_of(targets: tuple[PickTarget, ...], kind: str, index: int
-            ) -> tuple[np.ndarray, np.ndarray] | None:
+def _box_of(
+    targets: tuple[PickTarget, ...], kind: str, index: int
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Lower and upper corners of the boxes that make up object ``index`` of ``kind``."""
     for target in targets:
         if target.kind == kind:
@@ -134,9 +150,17 @@ def _box_of(targets: tuple[PickTarget, ...], kind: str, index: int
 
 
 class CanvasWrapper:
-    def __init__(self, scenario: Scenario, topology: Topology, layout: Layout,
-                 fields: tuple[ColorField, ...], palette: ScenePalette,
-                 size: tuple[int, int] = (1280, 720), *, native_window: bool = False) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        topology: Topology,
+        layout: Layout,
+        fields: tuple[ColorField, ...],
+        palette: ScenePalette,
+        size: tuple[int, int] = (1280, 720),
+        *,
+        native_window: bool = False,
+    ) -> None:
         """``native_window``: draw in a native OpenGL window (see ``native_window``), much
         faster under software OpenGL, but no widget can float over it."""
         self.events = EmitterGroup(source=self, selected=Event, context_menu=Event)
@@ -144,8 +168,13 @@ class CanvasWrapper:
         # Qt presents the frame itself: a swap of vispy's own on top only waits for the
         # software rasteriser to finish, on the GUI thread.
         self.canvas = scene.SceneCanvas(
-            keys=None, size=size, show=False, autoswap=False, bgcolor=palette.background,
-            app=window_application() if native_window else None)
+            keys=None,
+            size=size,
+            show=False,
+            autoswap=False,
+            bgcolor=palette.background,
+            app=window_application() if native_window else None,
+        )
         self._container = None
         if native_window:
             self._container = QWidget.createWindowContainer(self.canvas.native)
@@ -153,15 +182,21 @@ class CanvasWrapper:
             self._container.setMinimumSize(64, 64)
         self.widget: QWidget = self._container or self.canvas.native
         self.view = self.canvas.central_widget.add_view()
-        self.viewpoints = site_viewpoints(layout, topology.hall_names,
-                                          tuple(cell.name for cell in scenario.workcells))
-        self._framed = _framed_corners(layout, topology.hall_names,
-                                       tuple(cell.name for cell in scenario.workcells))
+        self.viewpoints = site_viewpoints(
+            layout, topology.hall_names, tuple(cell.name for cell in scenario.workcells)
+        )
+        self._framed = _framed_corners(
+            layout, topology.hall_names, tuple(cell.name for cell in scenario.workcells)
+        )
         self._at_home = True  # nobody has moved the camera since the start
         home = self.viewpoints["site"]
         self.view.camera = scene.TurntableCamera(
-            fov=FIELD_OF_VIEW_DEG, center=home.center, distance=home.distance,
-            elevation=home.elevation, azimuth=home.azimuth)
+            fov=FIELD_OF_VIEW_DEG,
+            center=home.center,
+            distance=home.distance,
+            elevation=home.elevation,
+            azimuth=home.azimuth,
+        )
         self.view.camera.depth_value = DEPTH_RANGE
         parent = self.view.scene
         self.labels = LabelBoard(self.view)  # in the view's pixels, over its scene
@@ -177,9 +212,18 @@ class CanvasWrapper:
         self.piping = PipingAdapter(scenario, topology, layout, parent)
         self.busways = BuswayAdapter(layout, topology, parent)
         self.robots = RobotAdapter(scenario, layout, parent)
-        self.adapters: tuple[Adapter, ...] = (self.site, self.halls, self.racks, self.cdus,
-                                              self.yard, self.substation, self.workcells,
-                                              self.piping, self.busways, self.robots)
+        self.adapters: tuple[Adapter, ...] = (
+            self.site,
+            self.halls,
+            self.racks,
+            self.cdus,
+            self.yard,
+            self.substation,
+            self.workcells,
+            self.piping,
+            self.busways,
+            self.robots,
+        )
         self.selection = SelectionAdapter(parent)
         self.alarm_marks = AlarmMarkAdapter(parent, self.canvas.update)
         self.selected: Selection | None = None
@@ -192,16 +236,18 @@ class CanvasWrapper:
         self._timer = app.Timer(interval=1 / 60, connect=self._on_transition_tick, start=False)
         self._latest: Snapshot | None = None
         self._labelled: Snapshot | None = None
-        self._label_timer = app.Timer(interval=LABEL_INTERVAL_S, connect=self._refresh_labels,
-                                      start=True)
+        self._label_timer = app.Timer(
+            interval=LABEL_INTERVAL_S, connect=self._refresh_labels, start=True
+        )
         # The first layout of text loads every glyph of the labels' fonts (most of a second
         # under software GL): the first live frame comes without labels, the next with them.
         self.labels.set_color(palette.label)
         self.labels.flush()
         self.labels.visible = False
         self._labels_held = True
-        self._label_release = app.Timer(interval=0.0, iterations=1,
-                                        connect=self._release_labels, start=False)
+        self._label_release = app.Timer(
+            interval=0.0, iterations=1, connect=self._release_labels, start=False
+        )
         self.canvas.events.draw.connect(self._set_detail, position="first")
         self.canvas.events.draw.connect(self._on_draw)
         self.canvas.events.mouse_press.connect(self._on_mouse_press)
@@ -307,8 +353,10 @@ class CanvasWrapper:
             if not in_front.all():
                 distance *= 1.5
                 continue
-            reach = max(np.abs(pixels[:, 0] - width / 2).max() / (width / 2),
-                        np.abs(pixels[:, 1] - height / 2).max() / (height / 2))
+            reach = max(
+                np.abs(pixels[:, 0] - width / 2).max() / (width / 2),
+                np.abs(pixels[:, 1] - height / 2).max() / (height / 2),
+            )
             distance *= reach / FILL
         return replace(view, distance=float(distance))
 
@@ -325,9 +373,13 @@ class CanvasWrapper:
 
     def current_viewpoint(self) -> Viewpoint:
         camera = self.view.camera
-        return Viewpoint("current", tuple(float(c) for c in camera.center),
-                         float(camera.distance), float(camera.elevation),
-                         float(camera.azimuth))
+        return Viewpoint(
+            "current",
+            tuple(float(c) for c in camera.center),
+            float(camera.distance),
+            float(camera.elevation),
+            float(camera.azimuth),
+        )
 
     def _apply_viewpoint(self, view: Viewpoint) -> None:
         camera = self.view.camera
@@ -350,9 +402,15 @@ class CanvasWrapper:
         center = tuple(ca + s * (cb - ca) for ca, cb in zip(a.center, b.center, strict=True))
         # zoom geometrically so the move feels even at every distance
         distance = a.distance * (b.distance / a.distance) ** s
-        self._apply_viewpoint(Viewpoint(b.label, center, distance,
-                                        a.elevation + s * (b.elevation - a.elevation),
-                                        a.azimuth + s * turn))
+        self._apply_viewpoint(
+            Viewpoint(
+                b.label,
+                center,
+                distance,
+                a.elevation + s * (b.elevation - a.elevation),
+                a.azimuth + s * turn,
+            )
+        )
         if t >= 1.0:
             self._transition = None
             self._timer.stop()
@@ -399,8 +457,9 @@ class CanvasWrapper:
             self.selection.hide()
         else:
             lower, upper = self.bounds(selection)
-            self.selection.show(lower, upper,
-                                object_name(selection, self._scenario, self._topology))
+            self.selection.show(
+                lower, upper, object_name(selection, self._scenario, self._topology)
+            )
         self.events.selected(selection=selection)
         self.canvas.update()
 
@@ -414,23 +473,29 @@ class CanvasWrapper:
     def _all_targets(self) -> tuple[PickTarget, ...]:
         """The fixed targets and the service robots where they are now."""
         vehicles = self.robots.service_pick_boxes()
-        return (*self.targets, PickTarget("service-robot", "robots", vehicles,
-                                          np.arange(vehicles.count)))
+        return (
+            *self.targets,
+            PickTarget("service-robot", "robots", vehicles, np.arange(vehicles.count)),
+        )
 
     def show_alarms(self, alarms: Sequence[AlarmView]) -> None:
         """Mark the objects in alarm (see ``alarm_marks``); an alarm on something the view
         does not draw goes unmarked."""
         targets = self._all_targets()  # once: the service robots' boxes are built anew
-        self.alarm_marks.show_alarms(alarms,
-                                     lambda kind, index: _box_of(targets, kind, index))
+        self.alarm_marks.show_alarms(alarms, lambda kind, index: _box_of(targets, kind, index))
 
     def fly_to(self, selection: Selection) -> None:
         """Fly the camera to frame a selected object."""
         lower, upper = self.bounds(selection)
         rect = np.array([lower[0], lower[1], upper[0], upper[1]])
         current = self.current_viewpoint()
-        target = framing("selection", rect, elevation=max(current.elevation, 30.0),
-                         azimuth=current.azimuth, height_m=float(lower[2]))
+        target = framing(
+            "selection",
+            rect,
+            elevation=max(current.elevation, 30.0),
+            azimuth=current.azimuth,
+            height_m=float(lower[2]),
+        )
         self._transition = (None, current, target)
         self._timer.start()
 
@@ -483,14 +548,12 @@ class CanvasWrapper:
         # keyed on where the scene lands on screen, not on the camera's parameters: the
         # scene's transform can follow a resize or a camera change one draw later
         view = tuple(np.round(self.screen_positions(_VIEW_PROBES_M), 2).ravel())
-        self.labels.layout(self.project, tuple(self.canvas.size), self.canvas.dpi / 72.0,
-                           view)
+        self.labels.layout(self.project, tuple(self.canvas.size), self.canvas.dpi / 72.0, view)
 
     def screen_positions(self, points: np.ndarray) -> np.ndarray:
         """The canvas pixels (n, 2) where points (n, 3) of the site appear."""
         points = np.asarray(points, float)
-        mapped = self.view.scene.transform.map(np.column_stack([points,
-                                                                np.ones(len(points))]))
+        mapped = self.view.scene.transform.map(np.column_stack([points, np.ones(len(points))]))
         return mapped[:, :2] / mapped[:, 3:4]
 
     def horizon_px(self) -> float:
@@ -512,8 +575,7 @@ class CanvasWrapper:
         """The canvas pixels (n, 2) where points (n, 3) of the site appear, and whether
         each is in front of the camera (a point behind it maps to a pixel too)."""
         points = np.asarray(points, float)
-        mapped = self.view.scene.transform.map(np.column_stack([points,
-                                                                np.ones(len(points))]))
+        mapped = self.view.scene.transform.map(np.column_stack([points, np.ones(len(points))]))
         in_front = mapped[:, 3] > 0
         w = np.where(in_front, mapped[:, 3], 1.0)
         return mapped[:, :2] / w[:, None], in_front

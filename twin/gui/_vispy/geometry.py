@@ -31,8 +31,9 @@ BOTTOM = (2, -1)
 
 
 @functools.cache
-def unit_cube(faces: frozenset[tuple[int, int]] = ALL_FACES
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def unit_cube(
+    faces: frozenset[tuple[int, int]] = ALL_FACES,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A cube of side 1 centred on 0 with the given ``faces`` ((axis, sign) pairs): four
     vertices (n, 3), two triangles (m, 3) and a grey (n, 4) per face."""
     vertices, triangles, colors = [], [], []
@@ -51,24 +52,29 @@ def unit_cube(faces: frozenset[tuple[int, int]] = ALL_FACES
             triangles += [(base, base + 1, base + 2), (base, base + 2, base + 3)]
         else:
             triangles += [(base, base + 2, base + 1), (base, base + 3, base + 2)]
-    return (np.array(vertices, np.float32).reshape(-1, 3),
-            np.array(triangles, np.uint32).reshape(-1, 3),
-            np.array(colors, np.float32).reshape(-1, 4))
+    return (
+        np.array(vertices, np.float32).reshape(-1, 3),
+        np.array(triangles, np.uint32).reshape(-1, 3),
+        np.array(colors, np.float32).reshape(-1, 4),
+    )
 
 
 UNIT_CUBE = unit_cube()
 UNIT_CUBE_ON_FLOOR = unit_cube(ALL_FACES - {BOTTOM})  # boxes whose bottoms no camera sees
 
 
-def faces_facing(eye_m: np.ndarray, lower_m: np.ndarray, upper_m: np.ndarray
-                 ) -> frozenset[tuple[int, int]]:
+def faces_facing(
+    eye_m: np.ndarray, lower_m: np.ndarray, upper_m: np.ndarray
+) -> frozenset[tuple[int, int]]:
     """The faces that turn towards a camera at ``eye_m`` on at least one of the boxes
     from ``lower_m`` to ``upper_m`` (n, 3): the +x face of a box faces the eye when the
     eye lies beyond the box's upper x, and so on. The others are back faces of every box
     and need not be drawn at all."""
     eye = np.asarray(eye_m, float)
-    return frozenset({(axis, +1) for axis in range(3) if eye[axis] > upper_m[:, axis].min()}
-                     | {(axis, -1) for axis in range(3) if eye[axis] < lower_m[:, axis].max()})
+    return frozenset(
+        {(axis, +1) for axis in range(3) if eye[axis] > upper_m[:, axis].min()}
+        | {(axis, -1) for axis in range(3) if eye[axis] < lower_m[:, axis].max()}
+    )
 
 
 def scale_transforms(size: np.ndarray) -> np.ndarray:
@@ -81,13 +87,21 @@ def scale_transforms(size: np.ndarray) -> np.ndarray:
 
 def shrunk(boxes: Boxes, shrink_m: float) -> Boxes:
     """``boxes`` narrower by ``shrink_m`` across (x and y), leaving seams between them."""
-    return Boxes(boxes.center_m,
-                 np.maximum(boxes.size_m - np.array([shrink_m, shrink_m, 0.0]), 1e-3))
+    return Boxes(
+        boxes.center_m, np.maximum(boxes.size_m - np.array([shrink_m, shrink_m, 0.0]), 1e-3)
+    )
 
 
-def box_node(boxes: Boxes, colors: np.ndarray, parent, *, shrink_m: float = 0.0,
-             translucent: bool = False, on_floor: bool = False,
-             faces: frozenset[tuple[int, int]] | None = None) -> visuals.InstancedMesh:
+def box_node(
+    boxes: Boxes,
+    colors: np.ndarray,
+    parent,
+    *,
+    shrink_m: float = 0.0,
+    translucent: bool = False,
+    on_floor: bool = False,
+    faces: frozenset[tuple[int, int]] | None = None,
+) -> visuals.InstancedMesh:
     """One InstancedMesh for all ``boxes``; ``shrink_m`` leaves a seam between neighbours.
     ``on_floor``: boxes standing on an opaque floor, whose bottoms no camera sees, are
     drawn without them (a sixth fewer vertices: thousands of racks); ``faces``: only those
@@ -97,7 +111,9 @@ def box_node(boxes: Boxes, colors: np.ndarray, parent, *, shrink_m: float = 0.0,
     vertices, triangles, greys = unit_cube(faces)
     size = shrunk(boxes, shrink_m).size_m
     node = visuals.InstancedMesh(
-        vertices, triangles, vertex_colors=greys,
+        vertices,
+        triangles,
+        vertex_colors=greys,
         instance_positions=boxes.center_m.astype(np.float32),
         instance_transforms=scale_transforms(size),
         instance_colors=np.broadcast_to(colors, (boxes.count, 4)).astype(np.float32),
@@ -107,8 +123,12 @@ def box_node(boxes: Boxes, colors: np.ndarray, parent, *, shrink_m: float = 0.0,
     # fewer triangles); translucent walls are seen from inside and outside. The depth
     # mask stays on: left off, it would also stop the next frame's depth clear. No polygon
     # offset (``sky.push_back``) carries over from the floor drawn before.
-    node.set_gl_state("translucent" if translucent else "opaque", depth_test=True,
-                      cull_face=not translucent, polygon_offset_fill=False)
+    node.set_gl_state(
+        "translucent" if translucent else "opaque",
+        depth_test=True,
+        cull_face=not translucent,
+        polygon_offset_fill=False,
+    )
     return node
 
 
@@ -120,7 +140,7 @@ def ray_hits(boxes: Boxes, origin: np.ndarray, direction: np.ndarray) -> np.ndar
         t2 = (boxes.upper_m - origin) * inverse
     near = np.nanmax(np.minimum(t1, t2), axis=1)
     far = np.nanmin(np.maximum(t1, t2), axis=1)
-    hit = (far >= np.maximum(near, 0.0))
+    hit = far >= np.maximum(near, 0.0)
     return np.where(hit, np.maximum(near, 0.0), np.inf)
 
 

@@ -27,8 +27,14 @@ def _walls(halls: Boxes) -> Boxes:
 
 
 class HallAdapter(Adapter):
-    def __init__(self, layout: Layout, names: tuple[str, ...], parent,
-                 palette: ScenePalette, labels: LabelBoard) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        names: tuple[str, ...],
+        parent,
+        palette: ScenePalette,
+        labels: LabelBoard,
+    ) -> None:
         super().__init__(parent, labels)
         halls = layout.halls
         floor_center = halls.center_m.copy()
@@ -39,24 +45,32 @@ class HallAdapter(Adapter):
         push_back(self.floor, FLOOR_OFFSET)  # under the racks' feet and the walls
         self.walls = box_node(_walls(halls), np.ones(4, np.float32), self.root, translucent=True)
         self.walls.order = 3  # after the opaque boxes, so they show through
-        label_pos = np.column_stack([halls.lower_m[:, 0] + 0.5, halls.lower_m[:, 1] + 0.5,
-                                     halls.upper_m[:, 2] + 0.5])
-        self.name_labels = self._label([display_name(n) for n in names], label_pos, size=11,
-                                       bold=True, rank=3)
+        label_pos = np.column_stack(
+            [halls.lower_m[:, 0] + 0.5, halls.lower_m[:, 1] + 0.5, halls.upper_m[:, 2] + 0.5]
+        )
+        self.name_labels = self._label(
+            [display_name(n) for n in names], label_pos, size=11, bold=True, rank=3
+        )
         # where labels crowd, every hall's name before any hall's air temperature
-        self.air_labels = self._label([""] * len(names), label_pos, size=8, below=True,
-                                      rank=1)
+        self.air_labels = self._label([""] * len(names), label_pos, size=8, below=True, rank=1)
         self.temperature = conversion("°C", UnitSystem.SI)  # how the labels show it
         self.apply_palette(palette)
 
     def update_labels(self, snapshot: Snapshot) -> None:
         t = self.temperature
-        self.set_text(self.air_labels, [tr(AIR, temperature=f"{t.to_display(air_c):.1f} {t.unit}")
-                                        for air_c in snapshot.plant.hall_air_c])
+        self.set_text(
+            self.air_labels,
+            [
+                tr(AIR, temperature=f"{t.to_display(air_c):.1f} {t.unit}")
+                for air_c in snapshot.plant.hall_air_c
+            ],
+        )
 
     def apply_palette(self, palette: ScenePalette) -> None:
         super().apply_palette(palette)
-        self.floor.instance_colors = np.tile(np.asarray(palette.floor, np.float32),
-                                             (self.floor.instance_positions.shape[0], 1))
-        self.walls.instance_colors = np.tile(np.asarray(palette.wall, np.float32),
-                                             (self.walls.instance_positions.shape[0], 1))
+        self.floor.instance_colors = np.tile(
+            np.asarray(palette.floor, np.float32), (self.floor.instance_positions.shape[0], 1)
+        )
+        self.walls.instance_colors = np.tile(
+            np.asarray(palette.wall, np.float32), (self.walls.instance_positions.shape[0], 1)
+        )

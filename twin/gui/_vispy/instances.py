@@ -25,8 +25,9 @@ def send_colors(node: visuals.InstancedMesh, colors: np.ndarray) -> None:
     node.update()
 
 
-def send_transforms(node: visuals.InstancedMesh, transforms: np.ndarray,
-                    positions: np.ndarray | None = None) -> None:
+def send_transforms(
+    node: visuals.InstancedMesh, transforms: np.ndarray, positions: np.ndarray | None = None
+) -> None:
     """New (n, 3, 3) transforms, and (n, 3) positions if given, for ``node``'s instances.
 
     The mesh's bounds stay as they were: they only frame the camera's auto-range, which
@@ -52,8 +53,13 @@ class BoxBatch:
     side, ``send`` uploads each changed buffer once.
     """
 
-    def __init__(self, groups: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], parent,
-                 *, cull_face: bool = True) -> None:
+    def __init__(
+        self,
+        groups: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+        parent,
+        *,
+        cull_face: bool = True,
+    ) -> None:
         """``groups``: name -> (centres (n, 3), transforms (n, 3, 3), colours (n, 4) or one
         colour (4,)); a group may be empty. ``cull_face``: skip back faces, for groups
         whose transforms never mirror the cube."""
@@ -64,20 +70,36 @@ class BoxBatch:
             start += len(centers)
         if start == 0:
             raise ValueError("a batch of boxes needs at least one box")
-        self.positions = np.concatenate([np.asarray(c, np.float32) for c, _, _ in
-                                         groups.values()]).reshape(-1, 3)
-        self.transforms = np.concatenate([np.asarray(t, np.float32) for _, t, _ in
-                                          groups.values()]).reshape(-1, 3, 3)
-        self.colors = np.concatenate([
-            np.broadcast_to(np.asarray(rgba, np.float32), (len(c), 4))
-            for c, _, rgba in groups.values()]).reshape(-1, 4).copy()
+        self.positions = np.concatenate(
+            [np.asarray(c, np.float32) for c, _, _ in groups.values()]
+        ).reshape(-1, 3)
+        self.transforms = np.concatenate(
+            [np.asarray(t, np.float32) for _, t, _ in groups.values()]
+        ).reshape(-1, 3, 3)
+        self.colors = (
+            np.concatenate(
+                [
+                    np.broadcast_to(np.asarray(rgba, np.float32), (len(c), 4))
+                    for c, _, rgba in groups.values()
+                ]
+            )
+            .reshape(-1, 4)
+            .copy()
+        )
         vertices, faces, greys = UNIT_CUBE
         self.node = visuals.InstancedMesh(
-            vertices, faces, vertex_colors=greys, instance_positions=self.positions,
-            instance_transforms=self.transforms, instance_colors=self.colors, parent=parent)
+            vertices,
+            faces,
+            vertex_colors=greys,
+            instance_positions=self.positions,
+            instance_transforms=self.transforms,
+            instance_colors=self.colors,
+            parent=parent,
+        )
         # the depth mask stays on: left off, it would also stop the next frame's depth clear
-        self.node.set_gl_state("opaque", depth_test=True, cull_face=cull_face,
-                               polygon_offset_fill=False)
+        self.node.set_gl_state(
+            "opaque", depth_test=True, cull_face=cull_face, polygon_offset_fill=False
+        )
         self._colors_changed = self._placement_changed = False
 
     def __contains__(self, name: str) -> bool:
@@ -121,8 +143,9 @@ class BoxBatch:
             self._placement_changed = False
 
 
-def box_group(boxes: Boxes, colors, *, shrink_m: float = 0.0
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def box_group(
+    boxes: Boxes, colors, *, shrink_m: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A group for ``BoxBatch`` from axis-aligned boxes; ``shrink_m`` leaves a seam between
     neighbours."""
     size = np.maximum(boxes.size_m - np.array([shrink_m, shrink_m, 0.0]), 1e-3)

@@ -93,10 +93,18 @@ def label_font() -> LabelFont:
     try:
         return LabelFont(FACE, _registered(cache_dir() / "fonts"))
     except OSError as error:
-        log.warning("3D labels: cannot register the shipped NanumSquare font (%s); they use "
-                    "%s, which has no Hangul", error, FALLBACK_FACE)
+        log.warning(
+            "3D labels: cannot register the shipped NanumSquare font (%s); they use "
+            "%s, which has no Hangul",
+            error,
+            FALLBACK_FACE,
+        )
         import vispy.util.fonts._vispy_fonts as vispy_fonts
 
-        return LabelFont(FALLBACK_FACE, {
-            bold: Path(vispy_fonts._get_vispy_font_filename(FALLBACK_FACE, bold, False))
-            for bold in (False, True)})
+        return LabelFont(
+            FALLBACK_FACE,
+            {
+                bold: Path(vispy_fonts._get_vispy_font_filename(FALLBACK_FACE, bold, False))
+                for bold in (False, True)
+            },
+        )

@@ -41,8 +41,10 @@ OFF_SCREEN = -1e5  # where the text of a label left out waits (its layout is kep
 # sideways, nearest first
 _ROWS = (0, -1, 1, -2, 2, -3, 3, -4, 4)
 _COLUMNS = (0.0, -0.5, 0.5, -1.0, 1.0)
-_CANDIDATES = sorted(((r, c) for r in _ROWS for c in _COLUMNS),
-                     key=lambda rc: (abs(rc[0]) + 2 * abs(rc[1]), abs(rc[1])))
+_CANDIDATES = sorted(
+    ((r, c) for r in _ROWS for c in _COLUMNS),
+    key=lambda rc: (abs(rc[0]) + 2 * abs(rc[1]), abs(rc[1])),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +58,16 @@ class Label:
     """One label, or several of one style, on a ``LabelBoard``: ``text`` is a string for one
     label and a list for several."""
 
-    def __init__(self, board: LabelBoard, owner: object, style: LabelStyle,
-                 texts: list[str], single: bool, positions: np.ndarray, rank: int) -> None:
+    def __init__(
+        self,
+        board: LabelBoard,
+        owner: object,
+        style: LabelStyle,
+        texts: list[str],
+        single: bool,
+        positions: np.ndarray,
+        rank: int,
+    ) -> None:
         self._board, self.owner, self.style = board, owner, style
         self._texts, self._single = texts, single
         self.positions, self.rank = positions, rank
@@ -106,9 +116,14 @@ def _preferred_top(anchor_y: float, height: float, below: bool) -> float:
     return anchor_y + half_gap if below else anchor_y - half_gap - height
 
 
-def lay_out(anchors: np.ndarray, sizes: np.ndarray, below: np.ndarray, seen: np.ndarray,
-            view_px: tuple[float, float], movable: np.ndarray | None = None
-            ) -> tuple[np.ndarray, np.ndarray]:
+def lay_out(
+    anchors: np.ndarray,
+    sizes: np.ndarray,
+    below: np.ndarray,
+    seen: np.ndarray,
+    view_px: tuple[float, float],
+    movable: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Plates (n, 4: x0, y0, x1, y1) for labels given in priority order, and which are
     shown. ``anchors`` (n, 2) are their points on screen, ``sizes`` (n, 2) their plates'
     widths and heights, ``below`` whether each hangs under its point, ``seen`` whether its
@@ -133,10 +148,12 @@ def lay_out(anchors: np.ndarray, sizes: np.ndarray, below: np.ndarray, seen: np.
         x0 = np.clip(x0, 0.0, width - w)
         y0 = np.clip(y0, 0.0, height - h)
         boxes = np.column_stack([x0, y0, x0 + w, y0 + h])
-        free = ~((boxes[:, None, 0] < kept[None, :, 2] + GAP_PX)
-                 & (kept[None, :, 0] < boxes[:, None, 2] + GAP_PX)
-                 & (boxes[:, None, 1] < kept[None, :, 3] + GAP_PX)
-                 & (kept[None, :, 1] < boxes[:, None, 3] + GAP_PX)).any(axis=1)
+        free = ~(
+            (boxes[:, None, 0] < kept[None, :, 2] + GAP_PX)
+            & (kept[None, :, 0] < boxes[:, None, 2] + GAP_PX)
+            & (boxes[:, None, 1] < kept[None, :, 3] + GAP_PX)
+            & (kept[None, :, 1] < boxes[:, None, 3] + GAP_PX)
+        ).any(axis=1)
         if not free.any():
             continue
         plates[k] = boxes[int(np.argmax(free))]
@@ -145,8 +162,9 @@ def lay_out(anchors: np.ndarray, sizes: np.ndarray, below: np.ndarray, seen: np.
     return plates, shown
 
 
-def text_scale(view_height_px: float, largest_pt: float, px_per_pt: float,
-               min_fraction: float) -> float:
+def text_scale(
+    view_height_px: float, largest_pt: float, px_per_pt: float, min_fraction: float
+) -> float:
     """How much larger than their sizes the labels are drawn on a view ``view_height_px``
     tall: in proportion to the height (never below their sizes), and so that the largest
     style is at least ``min_fraction`` of the height."""
@@ -165,17 +183,26 @@ def _plate_color(text_color: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array([0.98, 0.98, 0.99, 0.82]), np.array([0.25, 0.30, 0.36, 0.45])
 
 
-def _quads(boxes: np.ndarray, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                             np.ndarray]:
+def _quads(boxes: np.ndarray, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vertices, faces and vertex colours of rectangles (n, 4) of colours (n, 4)."""
     x0, y0, x1, y1 = boxes.T
-    vertices = np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y0]),
-                         np.column_stack([x1, y1]), np.column_stack([x0, y1])], axis=1)
+    vertices = np.stack(
+        [
+            np.column_stack([x0, y0]),
+            np.column_stack([x1, y0]),
+            np.column_stack([x1, y1]),
+            np.column_stack([x0, y1]),
+        ],
+        axis=1,
+    )
     base = 4 * np.arange(len(boxes))[:, None]
     corners = np.array([0, 1, 2, 0, 2, 3])  # two triangles a rectangle
     faces = (base + corners).reshape(-1, 3)
-    return (vertices.reshape(-1, 2).astype(np.float32), faces.astype(np.uint32),
-            np.repeat(colors, 4, axis=0).astype(np.float32))
+    return (
+        vertices.reshape(-1, 2).astype(np.float32),
+        faces.astype(np.uint32),
+        np.repeat(colors, 4, axis=0).astype(np.float32),
+    )
 
 
 class LabelBoard:
@@ -211,8 +238,9 @@ class LabelBoard:
         self.scale = 1.0
         self._layout_key: tuple | None = None
 
-    def add(self, owner: object, text: str | list[str], pos, style: LabelStyle, *,
-            rank: int = 0) -> Label:
+    def add(
+        self, owner: object, text: str | list[str], pos, style: LabelStyle, *, rank: int = 0
+    ) -> Label:
         """A label of ``owner`` just above ``pos`` (its left end there), or ``below`` it; or,
         with a list of texts and one position per text, several. Where labels crowd,
         those of higher ``rank`` keep their place."""
@@ -224,9 +252,16 @@ class LabelBoard:
         label = Label(self, owner, style, texts, single, positions, rank)
         self._labels.setdefault(style, []).append(label)
         if style not in self._visuals:
-            visual = visuals.Text("", face=self.font.face, font_size=style.size,
-                                  bold=style.bold, anchor_x="center", anchor_y="center",
-                                  color=self._text_color, parent=self.root)
+            visual = visuals.Text(
+                "",
+                face=self.font.face,
+                font_size=style.size,
+                bold=style.bold,
+                anchor_x="center",
+                anchor_y="center",
+                color=self._text_color,
+                parent=self.root,
+            )
             visual.order = 2
             visual.set_gl_state("translucent", depth_test=False)
             self._visuals[style] = visual
@@ -257,8 +292,11 @@ class LabelBoard:
             self._hidden_owners.discard(key)
         else:
             self._hidden_owners.add(key)
-        self._stale.update(style for style, labels in self._labels.items()
-                           if any(label.owner is owner for label in labels))
+        self._stale.update(
+            style
+            for style, labels in self._labels.items()
+            if any(label.owner is owner for label in labels)
+        )
         self.flush()
 
     def set_color(self, color: str) -> None:
@@ -281,8 +319,13 @@ class LabelBoard:
             self._layout_key = None
         self._stale.clear()
 
-    def layout(self, project: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-               view_px: tuple[float, float], px_per_pt: float, view_key: tuple) -> None:
+    def layout(
+        self,
+        project: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+        view_px: tuple[float, float],
+        px_per_pt: float,
+        view_key: tuple,
+    ) -> None:
         """Place every label for the view: ``project`` maps (n, 3) site metres to (n, 2)
         canvas pixels and whether each point is in front of the camera; ``view_key`` says
         what the view is (nothing is done when neither it nor a text changed)."""
@@ -317,44 +360,66 @@ class LabelBoard:
         sort = sorted(range(len(entries)), key=lambda i: entries[i][:2])
         entries = [entries[i] for i in sort]
         anchors, in_front = anchors[sort], in_front[sort]
-        sizes = np.array([self._plate_size(style, index, px_per_pt)
-                          for _, _, style, index, _, _ in entries])
+        sizes = np.array(
+            [self._plate_size(style, index, px_per_pt) for _, _, style, index, _, _ in entries]
+        )
         below = np.array([style.below for _, _, style, _, _, _ in entries])
-        seen = in_front & (anchors[:, 0] >= 0) & (anchors[:, 0] <= width) \
-            & (anchors[:, 1] >= 0) & (anchors[:, 1] <= height)
+        seen = (
+            in_front
+            & (anchors[:, 0] >= 0)
+            & (anchors[:, 0] <= width)
+            & (anchors[:, 1] >= 0)
+            & (anchors[:, 1] <= height)
+        )
         movable = np.array([-rank >= MOVABLE_RANK for rank, *_ in entries])
         plates, shown = lay_out(anchors, sizes, below, seen, (width, height), movable)
         for (_, _, _, _, label, k), is_shown in zip(entries, shown, strict=True):
             label.crowded[k] = not is_shown
         self._draw(entries, plates, anchors, shown)
 
-    def _plate_size(self, style: LabelStyle, index: int, px_per_pt: float) -> tuple[float,
-                                                                                  float]:
+    def _plate_size(self, style: LabelStyle, index: int, px_per_pt: float) -> tuple[float, float]:
         em = style.size * px_per_pt * self.scale
-        return ((self._widths[style][index] + 2 * PAD_PX[0]) * em,
-                (self.font.line_em + 2 * PAD_PX[1]) * em)
+        return (
+            (self._widths[style][index] + 2 * PAD_PX[0]) * em,
+            (self.font.line_em + 2 * PAD_PX[1]) * em,
+        )
 
-    def _draw(self, entries: list, plates: np.ndarray, anchors: np.ndarray,
-              shown: np.ndarray) -> None:
+    def _draw(
+        self, entries: list, plates: np.ndarray, anchors: np.ndarray, shown: np.ndarray
+    ) -> None:
         self.placed = []
-        positions = {style: np.full((len(visual.text) if isinstance(visual.text, list)
-                                     else 1, 2), OFF_SCREEN, np.float32)
-                     for style, visual in self._visuals.items()}
+        positions = {
+            style: np.full(
+                (len(visual.text) if isinstance(visual.text, list) else 1, 2),
+                OFF_SCREEN,
+                np.float32,
+            )
+            for style, visual in self._visuals.items()
+        }
         leaders = []
         for (_, _, style, index, label, k), plate, anchor, is_shown in zip(
-                entries, plates, anchors, shown, strict=True):
+            entries, plates, anchors, shown, strict=True
+        ):
             if not is_shown:
                 continue
             preferred_y = _preferred_top(anchor[1], plate[3] - plate[1], style.below)
-            moved = bool(abs(plate[0] - anchor[0]) > LEADER_MIN_PX
-                         or abs(plate[1] - preferred_y) > LEADER_MIN_PX)
+            moved = bool(
+                abs(plate[0] - anchor[0]) > LEADER_MIN_PX
+                or abs(plate[1] - preferred_y) > LEADER_MIN_PX
+            )
             if moved:
                 nearest = np.clip(anchor, plate[:2], plate[2:])
                 leaders += [anchor, nearest]
             positions[style][index] = ((plate[0] + plate[2]) / 2, (plate[1] + plate[3]) / 2)
-            self.placed.append(PlacedLabel(label._texts[k], tuple(float(v) for v in plate),
-                                           (float(anchor[0]), float(anchor[1])), moved,
-                                           style))
+            self.placed.append(
+                PlacedLabel(
+                    label._texts[k],
+                    tuple(float(v) for v in plate),
+                    (float(anchor[0]), float(anchor[1])),
+                    moved,
+                    style,
+                )
+            )
         for style, visual in self._visuals.items():
             visual.font_size = style.size * self.scale
             visual.pos = positions[style]
@@ -363,15 +428,18 @@ class LabelBoard:
             halo = boxes + np.array([-HALO_PX, -HALO_PX, HALO_PX, HALO_PX])
             vertices, faces, colors = _quads(
                 np.concatenate([halo, boxes]),
-                np.concatenate([np.tile(self._halo, (len(boxes), 1)),
-                                np.tile(self._fill, (len(boxes), 1))]))
+                np.concatenate(
+                    [np.tile(self._halo, (len(boxes), 1)), np.tile(self._fill, (len(boxes), 1))]
+                ),
+            )
             self.plates.set_data(vertices=vertices, faces=faces, vertex_colors=colors)
             self.plates.visible = True
         else:
             self.plates.visible = False
         if leaders:
-            self.leaders.set_data(pos=np.asarray(leaders, np.float32),
-                                  color=(*tuple(self._halo[:3]), 0.9))
+            self.leaders.set_data(
+                pos=np.asarray(leaders, np.float32), color=(*tuple(self._halo[:3]), 0.9)
+            )
             self.leaders.visible = True
         else:
             self.leaders.visible = False

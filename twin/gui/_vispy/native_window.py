@@ -37,8 +37,7 @@ class WindowCanvasBackend(_qt.QtBaseCanvasBackend, QOpenGLWindow):
         early_context = QOpenGLContext()
         early_context.setFormat(gl_format)
         early_context.create()
-        QOpenGLWindow.__init__(self, early_context,
-                               QOpenGLWindow.UpdateBehavior.NoPartialUpdate)
+        QOpenGLWindow.__init__(self, early_context, QOpenGLWindow.UpdateBehavior.NoPartialUpdate)
         # Both go with the window, not at the interpreter's exit after the application
         early_context.setParent(self)
         self._early_context = early_context
@@ -92,8 +91,7 @@ class WindowCanvasBackend(_qt.QtBaseCanvasBackend, QOpenGLWindow):
         ratio = self.devicePixelRatio()
         physical = (int(w * ratio), int(h * ratio))
         self._vispy_set_physical_size(*physical)
-        self._vispy_canvas.events.resize(size=(self.width(), self.height()),
-                                         physical_size=physical)
+        self._vispy_canvas.events.resize(size=(self.width(), self.height()), physical_size=physical)
 
     def paintGL(self) -> None:
         if self._vispy_canvas is None:

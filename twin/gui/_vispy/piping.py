@@ -152,8 +152,13 @@ def cut_into_runs(paths: list[CduPath]) -> Runs:
                 ends.append((np.insert(line[1:], line[0], u), np.insert(line[1:], line[0], v)))
             carry.append((index[key], cdu, share))
     run, cdu, share = (np.array(column) for column in zip(*carry, strict=True))
-    return Runs(np.array([s for s, _ in ends]), np.array([e for _, e in ends]),
-                run.astype(np.intp), cdu.astype(np.intp), share.astype(float))
+    return Runs(
+        np.array([s for s, _ in ends]),
+        np.array([e for _, e in ends]),
+        run.astype(np.intp),
+        cdu.astype(np.intp),
+        share.astype(float),
+    )
 
 
 def tcs_paths(layout: Layout, rows: RowLines, side: float, rise: float) -> list[CduPath]:
@@ -166,8 +171,12 @@ def tcs_paths(layout: Layout, rows: RowLines, side: float, rise: float) -> list[
         # the riser stands in line with the row's pipe where the CDU's top reaches it
         x = cdus.center_m[c, 0] + side
         riser_y = np.clip(y, cdus.lower_m[c, 1] + RISER_INSET_M, cdus.upper_m[c, 1] - RISER_INSET_M)
-        points = [(x, riser_y, cdus.upper_m[c, 2]), (x, riser_y, z), (x, y, z),
-                  (rows.west[r], y, z)]
+        points = [
+            (x, riser_y, cdus.upper_m[c, 2]),
+            (x, riser_y, z),
+            (x, y, z),
+            (rows.west[r], y, z),
+        ]
         paths.append((points, int(c), rows.racks[r] / served[c]))
     return paths
 
@@ -197,16 +206,24 @@ def fws_paths(layout: Layout, topology: Topology, side: float, rise: float) -> l
     for c, h in enumerate(topology.cdu_hall):
         cdu_y = cdus.center_m[c, 1] - side
         port_x = cdus.center_m[c, 0] + CDU_PORT_M
-        points = [(pump_x, pump_y, pump_top), (pump_x, pump_y, z), (pump_x, collector_y, z),
-                  (rack_x[h], collector_y, z), (rack_x[h], feed_y[h], z),
-                  (header_x[h], feed_y[h], z), (header_x[h], cdu_y, z), (port_x, cdu_y, z),
-                  (port_x, cdu_y, cdus.upper_m[c, 2])]
+        points = [
+            (pump_x, pump_y, pump_top),
+            (pump_x, pump_y, z),
+            (pump_x, collector_y, z),
+            (rack_x[h], collector_y, z),
+            (rack_x[h], feed_y[h], z),
+            (header_x[h], feed_y[h], z),
+            (header_x[h], cdu_y, z),
+            (port_x, cdu_y, z),
+            (port_x, cdu_y, cdus.upper_m[c, 2]),
+        ]
         paths.append((points, c, 1.0))
     return paths
 
 
-def _pipe_mesh(axis: int, boxes: Boxes, mine: np.ndarray, colors: np.ndarray,
-               parent) -> visuals.InstancedMesh:
+def _pipe_mesh(
+    axis: int, boxes: Boxes, mine: np.ndarray, colors: np.ndarray, parent
+) -> visuals.InstancedMesh:
     """The runs along ``axis`` as instanced boxes open at both ends and, lying down,
     without a bottom: the ends hide in the elbows and the bottom faces the floor, and a
     pipe costs half the vertices of a whole box."""
@@ -216,10 +233,14 @@ def _pipe_mesh(axis: int, boxes: Boxes, mine: np.ndarray, colors: np.ndarray,
     bottom = (facing == 2) & (centers[:, 2] < 0)
     shown = (facing != axis) & ~bottom
     node = visuals.InstancedMesh(
-        vertices, faces[shown], vertex_colors=greys,
+        vertices,
+        faces[shown],
+        vertex_colors=greys,
         instance_positions=boxes.center_m[mine].astype(np.float32),
         instance_transforms=scale_transforms(boxes.size_m[mine]),
-        instance_colors=colors[mine], parent=parent)
+        instance_colors=colors[mine],
+        parent=parent,
+    )
     # both sides of every face: an open end shows the inside of the pipe, not a hole
     node.set_gl_state("opaque", depth_test=True, cull_face=False)
     return node
@@ -235,8 +256,7 @@ class PipingAdapter(Adapter):
 
     layer = "hydraulic"
 
-    def __init__(self, scenario: Scenario, topology: Topology, layout: Layout,
-                 parent) -> None:
+    def __init__(self, scenario: Scenario, topology: Topology, layout: Layout, parent) -> None:
         super().__init__(parent)
         self.low_c, self.high_c = pipe_temperature_range(scenario)
         self.colormap = THERMAL
@@ -244,8 +264,10 @@ class PipingAdapter(Adapter):
         cdu_types = [scenario.cdu_types[name] for name in topology.cdu_type_names]
         rows = RowLines.of(layout, topology)
         networks = []  # (circuit, is_return, runs)
-        for circuit, paths in ((TCS, lambda s, r: tcs_paths(layout, rows, s, r)),
-                               (FWS, lambda s, r: fws_paths(layout, topology, s, r))):
+        for circuit, paths in (
+            (TCS, lambda s, r: tcs_paths(layout, rows, s, r)),
+            (FWS, lambda s, r: fws_paths(layout, topology, s, r)),
+        ):
             side, rise = SIDE_M[circuit], RETURN_RISE_M[circuit]
             networks.append((circuit, False, cut_into_runs(paths(side, 0.0))))
             # return water flows back to the source: the same paths, walked backwards
@@ -256,42 +278,53 @@ class PipingAdapter(Adapter):
         self.circuit = np.repeat([circuit for circuit, _, _ in networks], sizes)
         self.is_return = np.repeat([back for _, back, _ in networks], sizes)
         offsets = np.cumsum([0, *sizes[:-1]])
-        self._carry_run = np.concatenate([runs.carry_run + offset
-                                          for (_, _, runs), offset in zip(networks, offsets,
-                                                                           strict=True)])
+        self._carry_run = np.concatenate(
+            [
+                runs.carry_run + offset
+                for (_, _, runs), offset in zip(networks, offsets, strict=True)
+            ]
+        )
         # each carried share reads its CDU's flow from [TCS flows..., FWS flows...]
-        self._carry_source = np.concatenate([runs.carry_cdu + circuit * self._cdu_count
-                                             for circuit, _, runs in networks])
+        self._carry_source = np.concatenate(
+            [runs.carry_cdu + circuit * self._cdu_count for circuit, _, runs in networks]
+        )
         self._carry_share = np.concatenate([runs.carry_share for _, _, runs in networks])
         per_cdu = topology.cdu_type
-        tcs_design_lpm = np.array([t.pump_design_flow_lpm * t.pumps_required
-                                   for t in cdu_types])[per_cdu]
+        tcs_design_lpm = np.array([t.pump_design_flow_lpm * t.pumps_required for t in cdu_types])[
+            per_cdu
+        ]
         self._fws_design_lpm = np.array([t.facility_design_flow_lpm for t in cdu_types])[per_cdu]
         self.design_lpm = self._run_sum(np.concatenate([tcs_design_lpm, self._fws_design_lpm]))
         self.flow_lpm = np.zeros(len(self.start_m))
         area_m2 = self.design_lpm / 60_000.0 / DESIGN_VELOCITY_M_S  # L/min to m3/s
-        self.diameter_m = np.clip(np.sqrt(4 * area_m2 / np.pi), MIN_DIAMETER_M,
-                                  np.take(MAX_DIAMETER_M, self.circuit))
+        self.diameter_m = np.clip(
+            np.sqrt(4 * area_m2 / np.pi), MIN_DIAMETER_M, np.take(MAX_DIAMETER_M, self.circuit)
+        )
         self.cdu = np.full(len(self.start_m), -1)
         tcs = self.circuit[self._carry_run] == TCS
         self.cdu[self._carry_run[tcs]] = self._carry_source[tcs]
         # a TCS run takes its CDU's supply or return temperature from [supply..., return...]
-        self._temperature_source = np.where(self.cdu >= 0,
-                                            self.cdu + self.is_return * self._cdu_count, 0)
+        self._temperature_source = np.where(
+            self.cdu >= 0, self.cdu + self.is_return * self._cdu_count, 0
+        )
         self.speed_m_s = np.zeros(len(self.start_m))
         self.temperature_c = np.full(len(self.start_m), self.low_c)
         self.colors = self.color_of(self.temperature_c)
         # runs along x, y and z: one mesh each, without the faces a pipe never shows
         self.axis = np.argmax(np.abs(self.end_m - self.start_m), axis=1)
         # one mesh per circuit and axis, so that a circuit's pipes can be left out
-        self._mesh_runs = {(circuit, axis): np.flatnonzero((self.circuit == circuit)
-                                                           & (self.axis == axis))
-                           for circuit in (TCS, FWS) for axis in range(3)
-                           if np.any((self.circuit == circuit) & (self.axis == axis))}
+        self._mesh_runs = {
+            (circuit, axis): np.flatnonzero((self.circuit == circuit) & (self.axis == axis))
+            for circuit in (TCS, FWS)
+            for axis in range(3)
+            if np.any((self.circuit == circuit) & (self.axis == axis))
+        }
         # (an empty mesh cannot be drawn)
         boxes = self._pipe_boxes()
-        self.nodes = {key: _pipe_mesh(key[1], boxes, runs, self.colors, self.root)
-                      for key, runs in self._mesh_runs.items()}
+        self.nodes = {
+            key: _pipe_mesh(key[1], boxes, runs, self.colors, self.root)
+            for key, runs in self._mesh_runs.items()
+        }
         self._build_dots()
         self._clock: float | None = None
 
@@ -303,8 +336,9 @@ class PipingAdapter(Adapter):
     def _pipe_boxes(self) -> Boxes:
         # each box reaches half a diameter past its ends, filling the elbow at a turn
         length = np.abs(self.end_m - self.start_m)
-        return Boxes(center_m=(self.start_m + self.end_m) / 2,
-                     size_m=length + self.diameter_m[:, None])
+        return Boxes(
+            center_m=(self.start_m + self.end_m) / 2, size_m=length + self.diameter_m[:, None]
+        )
 
     def _build_dots(self) -> None:
         vector = self.end_m - self.start_m
@@ -384,5 +418,6 @@ class PipingAdapter(Adapter):
     def _draw_dots(self) -> None:
         along = (self._dot_slot + self._phase[self.dot_run]).astype(np.float32)
         self.dot_positions = self._dot_origin + along[:, None] * self._dot_step
-        self.dots.set_data(self.dot_positions, size=self._dot_size, edge_width=0.0,
-                           face_color=self._dot_colors)
+        self.dots.set_data(
+            self.dot_positions, size=self._dot_size, edge_width=0.0, face_color=self._dot_colors
+        )

@@ -32,11 +32,16 @@ class RackAdapter(Adapter):
         self._drawn = shrunk(self._boxes, RACK_SEAM_M)
         # what decides which faces can face the camera, kept off the per-frame path: the
         # highest lower corner and the lowest upper corner of all racks, per axis
-        self._extremes = (self._drawn.lower_m.max(axis=0, keepdims=True),
-                          self._drawn.upper_m.min(axis=0, keepdims=True))
+        self._extremes = (
+            self._drawn.lower_m.max(axis=0, keepdims=True),
+            self._drawn.upper_m.min(axis=0, keepdims=True),
+        )
         self.faces = ALL_FACES - {BOTTOM}
-        self._nodes = {self.faces: box_node(self._boxes, self.colors, self.root,
-                                            shrink_m=RACK_SEAM_M, faces=self.faces)}
+        self._nodes = {
+            self.faces: box_node(
+                self._boxes, self.colors, self.root, shrink_m=RACK_SEAM_M, faces=self.faces
+            )
+        }
         self.node = self._nodes[self.faces]
 
     def set_eye(self, eye_m: np.ndarray) -> None:
@@ -49,8 +54,9 @@ class RackAdapter(Adapter):
             return
         node = self._nodes.get(faces)
         if node is None:
-            node = self._nodes[faces] = box_node(self._boxes, self.colors, self.root,
-                                                 shrink_m=RACK_SEAM_M, faces=faces)
+            node = self._nodes[faces] = box_node(
+                self._boxes, self.colors, self.root, shrink_m=RACK_SEAM_M, faces=faces
+            )
         else:
             send_colors(node, self.colors)
         set_visible(self.node, False)

@@ -38,21 +38,24 @@ SERVICE_STATE_RGBA = {
     RobotState.CHARGING: rgba("#7cc242"),
 }
 SERVICE_STATE_NAMES = {
-    RobotState.IDLE: "idle", RobotState.MOVING: "driving", RobotState.WORKING: "working",
-    RobotState.WAITING: "waiting", RobotState.FAULT: "faulted",
+    RobotState.IDLE: "idle",
+    RobotState.MOVING: "driving",
+    RobotState.WORKING: "working",
+    RobotState.WAITING: "waiting",
+    RobotState.FAULT: "faulted",
     RobotState.CHARGING: "charging at its dock",
 }
 SERVICE_PARTS = 7  # chassis, mast, beacon, four wheels
 
 
-def service_height_m(body_m: tuple[float, float, float],
-                     mast_m: tuple[float, float, float]) -> float:
+def service_height_m(
+    body_m: tuple[float, float, float], mast_m: tuple[float, float, float]
+) -> float:
     """A service robot's height, floor to beacon top."""
     return SERVICE_WHEEL_M[0] * 0.4 + body_m[2] + mast_m[2] + SERVICE_BEACON_M
 
 
-def joint_boxes(frames: np.ndarray, thickness: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
+def joint_boxes(frames: np.ndarray, thickness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Housings at the joints of arms whose frames are ``frames`` (arms, joints + 1, 4, 4):
     one per joint (the flange has the gripper), a cube of ``JOINT_SCALE`` times the
     joint's link thickness, turned with the joint's frame."""
@@ -62,8 +65,9 @@ def joint_boxes(frames: np.ndarray, thickness: np.ndarray
     return joints[..., :3, 3].reshape(-1, 3), transforms.reshape(-1, 3, 3)
 
 
-def humanoid_details(body_centres: np.ndarray, body_sizes: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def humanoid_details(
+    body_centres: np.ndarray, body_sizes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Wheels, shoulders and visor of humanoids whose base, torso and head boxes (three
     rows each, in that order; facing north, +y) are given: centres, transforms, colours."""
     base_c, base_s = body_centres[0::3], body_sizes[0::3]
@@ -90,8 +94,7 @@ def humanoid_details(body_centres: np.ndarray, body_sizes: np.ndarray
     visor[:, 1] += head_s[:, 1] / 2  # on the face, which looks north
     visor[:, 2] += head_s[:, 2] * 0.1
     centres.append(visor)
-    sizes.append(np.column_stack([head_s[:, 0] * 0.8, np.full(count, 0.02),
-                                  head_s[:, 2] * 0.3]))
+    sizes.append(np.column_stack([head_s[:, 0] * 0.8, np.full(count, 0.02), head_s[:, 2] * 0.3]))
     colors.append(np.tile(VISOR_RGBA, (count, 1)))
     size = np.vstack(sizes)
     transforms = np.zeros((len(size), 3, 3))
@@ -99,9 +102,13 @@ def humanoid_details(body_centres: np.ndarray, body_sizes: np.ndarray
     return np.vstack(centres), transforms, np.vstack(colors)
 
 
-def service_parts(positions: np.ndarray, heading_rad: np.ndarray, state: np.ndarray,
-                  body_m: tuple[float, float, float], mast_m: tuple[float, float, float]
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def service_parts(
+    positions: np.ndarray,
+    heading_rad: np.ndarray,
+    state: np.ndarray,
+    body_m: tuple[float, float, float],
+    mast_m: tuple[float, float, float],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The boxes of service robots standing at ``positions`` (n, 3: on the floor) facing
     ``heading_rad``, ``SERVICE_PARTS`` per robot, part by part (all chassis, then all
     masts, ...): centres, transforms and colours (the beacon's from ``state``)."""
@@ -124,14 +131,26 @@ def service_parts(positions: np.ndarray, heading_rad: np.ndarray, state: np.ndar
     sizes.append(np.full((count, 3), SERVICE_BEACON_M))
     for along in (-1, 1):
         for side in (-1, 1):
-            centres.append(positions + along * (body_m[0] / 2 - diameter / 2) * forward
-                           + side * (body_m[1] / 2 + width / 2) * left + up * diameter / 2)
+            centres.append(
+                positions
+                + along * (body_m[0] / 2 - diameter / 2) * forward
+                + side * (body_m[1] / 2 + width / 2) * left
+                + up * diameter / 2
+            )
             sizes.append(np.tile([diameter, width, diameter], (count, 1)))
     transforms = np.concatenate([turn * size[:, None, :] for size in sizes])
-    beacon = np.array([SERVICE_STATE_RGBA.get(RobotState(int(code)),
-                                              SERVICE_STATE_RGBA[RobotState.IDLE])
-                       for code in np.asarray(state)]).reshape(count, 4)
-    colors = np.concatenate([np.tile(SERVICE_CHASSIS_RGBA, (count, 1)),
-                             np.tile(SERVICE_CHASSIS_RGBA * [0.8, 0.8, 0.8, 1], (count, 1)),
-                             beacon, np.tile(WHEEL_RGBA, (4 * count, 1))])
+    beacon = np.array(
+        [
+            SERVICE_STATE_RGBA.get(RobotState(int(code)), SERVICE_STATE_RGBA[RobotState.IDLE])
+            for code in np.asarray(state)
+        ]
+    ).reshape(count, 4)
+    colors = np.concatenate(
+        [
+            np.tile(SERVICE_CHASSIS_RGBA, (count, 1)),
+            np.tile(SERVICE_CHASSIS_RGBA * [0.8, 0.8, 0.8, 1], (count, 1)),
+            beacon,
+            np.tile(WHEEL_RGBA, (4 * count, 1)),
+        ]
+    )
     return np.concatenate(centres), transforms, colors.astype(np.float32)

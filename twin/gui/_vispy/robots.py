@@ -86,14 +86,18 @@ def link_boxes(points: np.ndarray, axes: np.ndarray, thickness: np.ndarray):
     v = axis - np.sum(axis * u, axis=-1, keepdims=True) * u
     # where the joint axis runs along the link, any direction across it will do
     fallback = np.cross(u, np.array([0.0, 0.0, 1.0]))
-    fallback = np.where(np.linalg.norm(fallback, axis=-1, keepdims=True) > 1e-6, fallback,
-                        np.cross(u, np.array([1.0, 0.0, 0.0])))
+    fallback = np.where(
+        np.linalg.norm(fallback, axis=-1, keepdims=True) > 1e-6,
+        fallback,
+        np.cross(u, np.array([1.0, 0.0, 0.0])),
+    )
     v = np.where(np.linalg.norm(v, axis=-1, keepdims=True) > 1e-6, v, fallback)
     v /= np.linalg.norm(v, axis=-1, keepdims=True)
     w = np.cross(u, v)
     size = np.maximum(length, thickness)
-    transforms = np.stack([u * size[..., None], v * thickness[..., None],
-                           w * thickness[..., None]], axis=-1)
+    transforms = np.stack(
+        [u * size[..., None], v * thickness[..., None], w * thickness[..., None]], axis=-1
+    )
     return (start + end) / 2, transforms
 
 
@@ -117,7 +121,7 @@ class _ArmModel:
 
     def frames(self, joints_rad: np.ndarray) -> np.ndarray:
         """(drawn, joints + 1, 4, 4) in the site: the arms, then their mirror images."""
-        q = joints_rad[self.arms, :self.chain.joint_count]
+        q = joints_rad[self.arms, : self.chain.joint_count]
         frames = forward_kinematics(self.chain, q, self.base).frames
         if self.mirrored.size:
             frames = np.concatenate([frames, self.mirror[:, None] @ frames[self.mirrored]])
@@ -133,21 +137,25 @@ class RobotAdapter(Adapter):
         # what stands still: pedestals, conveyors, benches, humanoid bodies
         still = (plan.pedestals, plan.conveyors, plan.benches, plan.bodies)
         colors = (PEDESTAL_RGBA, BELT_RGBA, BENCH_RGBA, BODY_RGBA)
-        groups = {"still": box_group(
-            Boxes(np.vstack([b.center_m for b in still]), np.vstack([b.size_m for b in still])),
-            np.vstack([np.tile(c, (b.count, 1)) for b, c in zip(still, colors, strict=True)]))}
+        groups = {
+            "still": box_group(
+                Boxes(np.vstack([b.center_m for b in still]), np.vstack([b.size_m for b in still])),
+                np.vstack([np.tile(c, (b.count, 1)) for b, c in zip(still, colors, strict=True)]),
+            )
+        }
         if plan.bodies.count:
-            groups["humanoid_details"] = humanoid_details(plan.bodies.center_m,
-                                                          plan.bodies.size_m)
+            groups["humanoid_details"] = humanoid_details(plan.bodies.center_m, plan.bodies.size_m)
         self._models = [_ArmModel(m, plan) for m in dict.fromkeys(plan.arm_model)]
         self._models = [m for m in self._models if m.arms.size]
-        link_colors = [np.tile(ARM_RGBA[m.model], (m.drawn * m.chain.joint_count, 1))
-                       for m in self._models]
+        link_colors = [
+            np.tile(ARM_RGBA[m.model], (m.drawn * m.chain.joint_count, 1)) for m in self._models
+        ]
         self.link_count = sum(len(c) for c in link_colors)
         # the snapshot arm of each drawn arm: per model, its arms, then their mirror images
         self.drawn_arm = np.concatenate(
             [np.concatenate([m.arms, m.arms[m.mirrored]]) for m in self._models]
-            or [np.zeros(0, int)])
+            or [np.zeros(0, int)]
+        )
         self.finger_count = 2 * sum(m.drawn for m in self._models)
         groups["links"] = _unplaced(np.vstack(link_colors or [np.zeros((0, 4))]))
         groups["joints"] = _unplaced(np.tile(JOINT_RGBA, (self.link_count, 1)))
@@ -158,29 +166,40 @@ class RobotAdapter(Adapter):
         per_belt = np.maximum((lengths // plan.part_spacing_m).astype(int), 1)
         self._part_belt = np.repeat(np.arange(lengths.size), per_belt)
         self._part_slot = np.arange(self._part_belt.size) - np.repeat(
-            np.cumsum(per_belt) - per_belt, per_belt)
+            np.cumsum(per_belt) - per_belt, per_belt
+        )
         self._belt_length_m = lengths
-        groups["parts"] = _unplaced(np.tile(PART_RGBA, (self._part_belt.size, 1)),
-                                    np.tile(PART_SIZE_M, (self._part_belt.size, 1)))
+        groups["parts"] = _unplaced(
+            np.tile(PART_RGBA, (self._part_belt.size, 1)),
+            np.tile(PART_SIZE_M, (self._part_belt.size, 1)),
+        )
         self.part_positions = np.zeros((self._part_belt.size, 3))
 
         # service robots: chassis, mast, beacon and wheels each
-        self._service_cells = np.array([k for k, c in enumerate(scenario.workcells)
-                                        if c.kind == "service"], dtype=int)
-        self._service_rects = layout.workcells.lower_m[self._service_cells, :2], \
-            layout.workcells.upper_m[self._service_cells, :2]
-        service_count = sum(r.count for c in scenario.workcells if c.kind == "service"
-                            for r in c.robots)
+        self._service_cells = np.array(
+            [k for k, c in enumerate(scenario.workcells) if c.kind == "service"], dtype=int
+        )
+        self._service_rects = (
+            layout.workcells.lower_m[self._service_cells, :2],
+            layout.workcells.upper_m[self._service_cells, :2],
+        )
+        service_count = sum(
+            r.count for c in scenario.workcells if c.kind == "service" for r in c.robots
+        )
         self.service_count = service_count
         self.service_positions = np.zeros((service_count, 3))
         self.service_heading = np.zeros(service_count)
         groups["vehicles"] = _unplaced(np.zeros((SERVICE_PARTS * service_count, 4)))
         # one mesh for all (see BoxBatch); a mirrored humanoid arm's fingers are mirrored
         # boxes, whose faces turn the other way: no face is culled
-        self.boxes = BoxBatch(groups, self.root, cull_face=False) \
-            if sum(len(centers) for centers, _, _ in groups.values()) else None
-        self.routes = visuals.Line(connect="segments", color=ROUTE_RGBA, width=2.0,
-                                   parent=self.root)
+        self.boxes = (
+            BoxBatch(groups, self.root, cull_face=False)
+            if sum(len(centers) for centers, _, _ in groups.values())
+            else None
+        )
+        self.routes = visuals.Line(
+            connect="segments", color=ROUTE_RGBA, width=2.0, parent=self.root
+        )
         self.routes.order = 4  # over the floor and the racks' feet
         self.routes.set_gl_state("translucent", depth_test=False)
         self.routes.visible = False
@@ -188,12 +207,14 @@ class RobotAdapter(Adapter):
 
         # safety zones over the task cells
         kinds = [c.kind for c in scenario.workcells]
-        self._zone_cells = np.array([k for k, kind in enumerate(kinds) if kind != "service"],
-                                    dtype=int)
+        self._zone_cells = np.array(
+            [k for k, kind in enumerate(kinds) if kind != "service"], dtype=int
+        )
         self.zones = None
         if self._zone_cells.size:
-            zones = Boxes(plan.zones.center_m[self._zone_cells],
-                          plan.zones.size_m[self._zone_cells])
+            zones = Boxes(
+                plan.zones.center_m[self._zone_cells], plan.zones.size_m[self._zone_cells]
+            )
             self.zone_colors = np.tile(ZONE_RGBA, (self._zone_cells.size, 1))
             self.zones = box_node(zones, self.zone_colors, self.root, translucent=True)
             self.zones.order = 3  # after the opaque robots, so they show through
@@ -210,7 +231,7 @@ class RobotAdapter(Adapter):
         for m in self._models:
             home = np.tile(m.chain.home_rad, (m.arms.size, 1))
             joints = np.zeros((len(self.plan.arm_model), 7))
-            joints[m.arms, :m.chain.joint_count] = home
+            joints[m.arms, : m.chain.joint_count] = home
             points = m.frames(joints)[..., :3, 3]
             pad = m.thickness.max() / 2
             arm_of = np.concatenate([m.arms, m.arms[m.mirrored]])
@@ -232,8 +253,13 @@ class RobotAdapter(Adapter):
 
     def service_pick_boxes(self) -> Boxes:
         """Boxes around each service robot where it was last drawn."""
-        size = np.array([max(SERVICE_BODY_M[:2]), max(SERVICE_BODY_M[:2]),
-                         service_height_m(SERVICE_BODY_M, SERVICE_MAST_M)])
+        size = np.array(
+            [
+                max(SERVICE_BODY_M[:2]),
+                max(SERVICE_BODY_M[:2]),
+                service_height_m(SERVICE_BODY_M, SERVICE_MAST_M),
+            ]
+        )
         centre = self.service_positions.copy()
         centre[:, 2] += size[2] / 2
         return Boxes(centre, np.tile(size, (self.service_count, 1)))
@@ -284,8 +310,11 @@ class RobotAdapter(Adapter):
         self.boxes.place("links", self.link_positions, self.link_transforms)
         self.joint_positions = np.vstack(joint_centres)
         self.boxes.place("joints", self.joint_positions, np.vstack(joint_transforms))
-        self.boxes.place("fingers", np.concatenate(finger_centres).reshape(-1, 3),
-                         np.concatenate(finger_transforms).reshape(-1, 3, 3))
+        self.boxes.place(
+            "fingers",
+            np.concatenate(finger_centres).reshape(-1, 3),
+            np.concatenate(finger_transforms).reshape(-1, 3, 3),
+        )
 
     def _update_parts(self, robots) -> None:
         plan = self.plan
@@ -297,8 +326,9 @@ class RobotAdapter(Adapter):
         direction = (end - start) / self._belt_length_m[belt][:, None]
         self.part_positions = start + along[:, None] * direction
         self.part_positions[:, 2] += PART_SIZE_M[2] / 2
-        self.boxes.place("parts", self.part_positions,
-                         scale_transforms(np.tile(PART_SIZE_M, (belt.size, 1))))
+        self.boxes.place(
+            "parts", self.part_positions, scale_transforms(np.tile(PART_SIZE_M, (belt.size, 1)))
+        )
 
     def _update_service(self, robots) -> None:
         xy = np.asarray(robots.service_xy_m, float)
@@ -315,13 +345,12 @@ class RobotAdapter(Adapter):
             slot[mine] = np.arange(mine.size) - (mine.size - 1) / 2
         positions[at_dock, 0] += slot[at_dock] * DOCK_SLOT_M
         dock_top = self.plan.dock_m[self._service_cells, 2]
-        positions[:, 2] = np.where(on_dock.any(axis=1), dock_top[np.argmax(on_dock, axis=1)],
-                                   0.0)
+        positions[:, 2] = np.where(on_dock.any(axis=1), dock_top[np.argmax(on_dock, axis=1)], 0.0)
         self.service_positions = positions
         self.service_heading = np.asarray(robots.service_heading_rad, float)
-        centres, transforms, colors = service_parts(positions, self.service_heading,
-                                                    robots.service_state, SERVICE_BODY_M,
-                                                    SERVICE_MAST_M)
+        centres, transforms, colors = service_parts(
+            positions, self.service_heading, robots.service_state, SERVICE_BODY_M, SERVICE_MAST_M
+        )
         self.boxes.place("vehicles", centres, transforms)
         self.boxes.set_colors("vehicles", colors)
         self._update_routes(robots.service_routes_m)
@@ -331,10 +360,8 @@ class RobotAdapter(Adapter):
         points = np.zeros((0, 3), np.float32)
         if segments:
             flat = np.vstack(segments)
-            points = np.column_stack([flat, np.full(len(flat), ROUTE_LIFT_M)]).astype(
-                np.float32)
-        if points.shape == self._route_points.shape and np.array_equal(points,
-                                                                       self._route_points):
+            points = np.column_stack([flat, np.full(len(flat), ROUTE_LIFT_M)]).astype(np.float32)
+        if points.shape == self._route_points.shape and np.array_equal(points, self._route_points):
             return  # routes change only when a mission starts or ends
         self._route_points = points
         self.routes.visible = bool(len(points))

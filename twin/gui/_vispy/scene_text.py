@@ -35,8 +35,22 @@ GENERATORS = "generators {online}/{total}"
 KINDS = ("assembly", "humanoid", "service")  # the scenario's workcell kinds
 NAME_WORDS = ("hall", "bench", "lab", "cell")  # with the kinds
 
-PHRASES = (COOLING_YARD, SUBSTATION, AIR, FACILITY_WATER, DRY_COOLERS, FANS, CHILLERS,
-           LOADED, UTILITY_ON, UTILITY_LOST, BESS, GENERATORS, *KINDS, *NAME_WORDS)
+PHRASES = (
+    COOLING_YARD,
+    SUBSTATION,
+    AIR,
+    FACILITY_WATER,
+    DRY_COOLERS,
+    FANS,
+    CHILLERS,
+    LOADED,
+    UTILITY_ON,
+    UTILITY_LOST,
+    BESS,
+    GENERATORS,
+    *KINDS,
+    *NAME_WORDS,
+)
 
 _WORD = re.compile(r"[A-Za-z]+|\d+|[^A-Za-z\d]+")
 

@@ -16,22 +16,48 @@ OUTLINE_PAD_M = 0.08
 
 def box_edges(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """The 12 edges of a box as 24 line-segment end points."""
-    corners = np.array([[x, y, z] for z in (lower[2], upper[2]) for y in (lower[1], upper[1])
-                        for x in (lower[0], upper[0])])
-    pairs = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7),
-             (0, 4), (1, 5), (2, 6), (3, 7)]
+    corners = np.array(
+        [
+            [x, y, z]
+            for z in (lower[2], upper[2])
+            for y in (lower[1], upper[1])
+            for x in (lower[0], upper[0])
+        ]
+    )
+    pairs = [
+        (0, 1),
+        (2, 3),
+        (4, 5),
+        (6, 7),
+        (0, 2),
+        (1, 3),
+        (4, 6),
+        (5, 7),
+        (0, 4),
+        (1, 5),
+        (2, 6),
+        (3, 7),
+    ]
     return corners[np.array(pairs).ravel()]
 
 
 class SelectionAdapter(Adapter):
     def __init__(self, parent) -> None:
         super().__init__(parent)
-        self.outline = visuals.Line(connect="segments", color=SELECTED_RGBA, width=2.5,
-                                    parent=self.root)
+        self.outline = visuals.Line(
+            connect="segments", color=SELECTED_RGBA, width=2.5, parent=self.root
+        )
         self.outline.order = 5
         self.outline.set_gl_state("translucent", depth_test=False)
-        self.tag = visuals.Text("", color=SELECTED_RGBA, font_size=10, bold=True,
-                                anchor_x="center", anchor_y="bottom", parent=self.root)
+        self.tag = visuals.Text(
+            "",
+            color=SELECTED_RGBA,
+            font_size=10,
+            bold=True,
+            anchor_x="center",
+            anchor_y="bottom",
+            parent=self.root,
+        )
         self.tag.order = 11
         self.tag.set_gl_state("translucent", depth_test=False)
         self.root.visible = False

@@ -22,11 +22,14 @@ class SiteAdapter(Adapter):
     def __init__(self, layout: Layout, parent, palette: ScenePalette) -> None:
         super().__init__(parent)
         margin = np.array([-1, -1, 1, 1]) * GROUND_MARGIN_M
-        slabs = [_slab(layout.site_rect_m + margin, 0.0, 0.2),
-                 _slab(layout.yard_rect_m, _PAD_M, 0.1),
-                 _slab(layout.substation_rect_m, _PAD_M, 0.1)]
-        boxes = Boxes(center_m=np.array([c for c, _ in slabs]),
-                      size_m=np.array([s for _, s in slabs]))
+        slabs = [
+            _slab(layout.site_rect_m + margin, 0.0, 0.2),
+            _slab(layout.yard_rect_m, _PAD_M, 0.1),
+            _slab(layout.substation_rect_m, _PAD_M, 0.1),
+        ]
+        boxes = Boxes(
+            center_m=np.array([c for c, _ in slabs]), size_m=np.array([s for _, s in slabs])
+        )
         self.node = box_node(boxes, np.ones(4, np.float32), self.root)
         push_back(self.node, GROUND_OFFSET)  # behind the hall floors and workcells
         self.apply_palette(palette)

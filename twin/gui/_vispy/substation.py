@@ -23,8 +23,9 @@ from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
 
 # grey when idle, green through normal loading, amber nearing the rating, red above it
-LOADING = Colormap(["#7d8a96", "#5e9e6c", "#5e9e6c", "#ffb300", "#ff8f00"],
-                   controls=[0.0, 0.4, 0.7, 0.9, 1.0])
+LOADING = Colormap(
+    ["#7d8a96", "#5e9e6c", "#5e9e6c", "#ffb300", "#ff8f00"], controls=[0.0, 0.4, 0.7, 0.9, 1.0]
+)
 OVERLOADED = rgba("#e53935")
 BESS_IDLE = rgba("#7a9a8a")
 BESS_DISCHARGING = rgba("#ffb300")
@@ -76,8 +77,9 @@ def feed_line(transformers: Boxes, pad_rect: np.ndarray) -> Boxes:
     south = pad_rect[1] - FEED_APPROACH_M
     north = transformers.center_m[:, 1].max()
     segments = [((x, south, 0.0), (x, south, z)), ((x, south, z), (x, north, z))]
-    for y, lower, upper in zip(transformers.center_m[:, 1], transformers.lower_m,
-                               transformers.upper_m, strict=True):
+    for y, lower, upper in zip(
+        transformers.center_m[:, 1], transformers.lower_m, transformers.upper_m, strict=True
+    ):
         tap = (lower[0] + 1.0, y, z)
         segments += [((x, y, z), tap), (tap, (tap[0], y, upper[2]))]
     return _segment_boxes(np.array(segments, float), CONDUCTOR_M)
@@ -90,8 +92,9 @@ class SubstationAdapter(Adapter):
 
     layer = "electrical"
 
-    def __init__(self, scenario: Scenario, layout: Layout, parent,
-                 palette: ScenePalette, labels: LabelBoard) -> None:
+    def __init__(
+        self, scenario: Scenario, layout: Layout, parent, palette: ScenePalette, labels: LabelBoard
+    ) -> None:
         super().__init__(parent, labels)
         mains = scenario.power.main_transformers
         self._kv = f"{mains.hv_kv:g}/{mains.lv_kv:g} kV"
@@ -104,8 +107,9 @@ class SubstationAdapter(Adapter):
             "transformers": box_group(layout.main_transformers, idle),
             "hall_transformers": box_group(hall_transformers, idle, shrink_m=0.2),
             "hall_ups": box_group(hall_ups, idle, shrink_m=0.2),
-            "feed": box_group(feed_line(layout.main_transformers, layout.substation_rect_m),
-                              LINE_LIVE),
+            "feed": box_group(
+                feed_line(layout.main_transformers, layout.substation_rect_m), LINE_LIVE
+            ),
         }
         if self._bess_count:
             bess = layout.bess
@@ -114,9 +118,11 @@ class SubstationAdapter(Adapter):
             self._bar_center = bess.center_m.copy()
             self._bar_center[:, 2] = bess.upper_m[:, 2] + BAR_HEIGHT_M / 2 + 0.02
             charged, empty = self._charge_bars(0.0)
-            groups |= {"bess": box_group(bess, BESS_IDLE),
-                       "charge": box_group(charged, CHARGE),
-                       "charge_track": box_group(empty, np.ones(4, np.float32))}
+            groups |= {
+                "bess": box_group(bess, BESS_IDLE),
+                "charge": box_group(charged, CHARGE),
+                "charge_track": box_group(empty, np.ones(4, np.float32)),
+            }
         if self._generator_count:
             groups["generators"] = box_group(layout.generators, GENERATOR_STOPPED)
         self.boxes = BoxBatch(groups, self.root)
@@ -135,40 +141,60 @@ class SubstationAdapter(Adapter):
         for west, length in ((self._bar_west, charged), (self._bar_west + charged, empty)):
             center = self._bar_center.copy()
             center[:, 0] = west + length / 2
-            size = np.column_stack([length, np.full(len(length), BAR_WIDTH_M),
-                                    np.full(len(length), BAR_HEIGHT_M)])
+            size = np.column_stack(
+                [length, np.full(len(length), BAR_WIDTH_M), np.full(len(length), BAR_HEIGHT_M)]
+            )
             bars.append(Boxes(center, size))
         return bars[0], bars[1]
 
     def update(self, snapshot: Snapshot) -> None:
         power, site, boxes = snapshot.power, snapshot.site, self.boxes
-        boxes.set_colors("transformers",
-                         loading_rgba(np.array([power.main_transformer_loading]))[0])
+        boxes.set_colors(
+            "transformers", loading_rgba(np.array([power.main_transformer_loading]))[0]
+        )
         boxes.set_colors("hall_transformers", loading_rgba(power.hall_transformer_loading))
         boxes.set_colors("hall_ups", loading_rgba(power.hall_ups_loading))
         boxes.set_colors("feed", LINE_LIVE if power.utility_available else LINE_DEAD)
         bess_kw = site["bess_power_kw"]
         if "bess" in boxes:
-            boxes.set_colors("bess", BESS_DISCHARGING if bess_kw > _BESS_IDLE_KW
-                             else BESS_CHARGING if bess_kw < -_BESS_IDLE_KW else BESS_IDLE)
-            for name, bars in zip(("charge", "charge_track"),
-                                  self._charge_bars(site["bess_soc"]), strict=True):
+            boxes.set_colors(
+                "bess",
+                BESS_DISCHARGING
+                if bess_kw > _BESS_IDLE_KW
+                else BESS_CHARGING
+                if bess_kw < -_BESS_IDLE_KW
+                else BESS_IDLE,
+            )
+            for name, bars in zip(
+                ("charge", "charge_track"), self._charge_bars(site["bess_soc"]), strict=True
+            ):
                 boxes.place(name, bars.center_m, scale_transforms(bars.size_m))
         if "generators" in boxes:
             # by state code (twin.sim.power.GENERATOR_STATES): off, starting, running, failed
-            palette = np.array([GENERATOR_STOPPED, GENERATOR_STARTING, GENERATOR_RUNNING,
-                                GENERATOR_FAILED])
+            palette = np.array(
+                [GENERATOR_STOPPED, GENERATOR_STARTING, GENERATOR_RUNNING, GENERATOR_FAILED]
+            )
             boxes.set_colors("generators", palette[power.generator_state])
         boxes.send()
 
     def update_labels(self, snapshot: Snapshot) -> None:
         power, site = snapshot.power, snapshot.site
-        self.set_text(self.status, " · ".join((
-            self._kv, tr(LOADED, percent=f"{100 * power.main_transformer_loading:.0f}"),
-            tr(UTILITY_ON if power.utility_available else UTILITY_LOST),
-            tr(BESS, soc=f"{100 * site['bess_soc']:.0f}",
-               power=f"{site['bess_power_kw'] / 1000:+.1f} MW"),
-            tr(GENERATORS, online=power.generators_online, total=self._generator_count))))
+        self.set_text(
+            self.status,
+            " · ".join(
+                (
+                    self._kv,
+                    tr(LOADED, percent=f"{100 * power.main_transformer_loading:.0f}"),
+                    tr(UTILITY_ON if power.utility_available else UTILITY_LOST),
+                    tr(
+                        BESS,
+                        soc=f"{100 * site['bess_soc']:.0f}",
+                        power=f"{site['bess_power_kw'] / 1000:+.1f} MW",
+                    ),
+                    tr(GENERATORS, online=power.generators_online, total=self._generator_count),
+                )
+            ),
+        )
 
     def apply_palette(self, palette: ScenePalette) -> None:
         super().apply_palette(palette)

@@ -20,15 +20,19 @@ class WorkcellAdapter(Adapter):
 
     layer = "robots"
 
-    def __init__(self, scenario: Scenario, layout: Layout, parent,
-                 palette: ScenePalette, labels: LabelBoard) -> None:
+    def __init__(
+        self, scenario: Scenario, layout: Layout, parent, palette: ScenePalette, labels: LabelBoard
+    ) -> None:
         super().__init__(parent, labels)
         cells = layout.workcells
         self.node = box_node(cells, PEDESTAL, self.root) if cells.count else None
         if self.node is not None:
             push_back(self.node, FLOOR_OFFSET)  # under the safety zones' floors
         if cells.count:
-            self._label([workcell_label(cell.name, cell.kind) for cell in scenario.workcells],
-                        np.column_stack([cells.lower_m[:, :2], cells.upper_m[:, 2] + 1.0]),
-                        size=8, rank=2)
+            self._label(
+                [workcell_label(cell.name, cell.kind) for cell in scenario.workcells],
+                np.column_stack([cells.lower_m[:, :2], cells.upper_m[:, 2] + 1.0]),
+                size=8,
+                rank=2,
+            )
         self.apply_palette(palette)

@@ -43,7 +43,7 @@ def _running_colors(count: int, running: int, on: np.ndarray, brightness: float 
     colors = np.tile(STOPPED, (count, 1))
     lit = on.copy()
     lit[:3] *= brightness
-    colors[:max(0, min(running, count))] = lit
+    colors[: max(0, min(running, count))] = lit
     return colors
 
 
@@ -76,15 +76,19 @@ class YardAdapter(Adapter):
 
     layer = "hydraulic"
 
-    def __init__(self, layout: Layout, parent, palette: ScenePalette,
-                 labels: LabelBoard) -> None:
+    def __init__(self, layout: Layout, parent, palette: ScenePalette, labels: LabelBoard) -> None:
         super().__init__(parent, labels)
         self._boxes = {kind: getattr(layout, kind) for kind in PICKABLE}
         self._dry_count = layout.dry_coolers.count
         self._chiller_count = layout.chillers.count
-        self.boxes = BoxBatch({"dry_coolers": box_group(layout.dry_coolers, STOPPED),
-                               "chillers": box_group(layout.chillers, STOPPED),
-                               "pumps": box_group(layout.facility_pumps, PUMP)}, self.root)
+        self.boxes = BoxBatch(
+            {
+                "dry_coolers": box_group(layout.dry_coolers, STOPPED),
+                "chillers": box_group(layout.chillers, STOPPED),
+                "pumps": box_group(layout.facility_pumps, PUMP),
+            },
+            self.root,
+        )
         self.fans = None
         self.fan_unit = np.zeros(0, int)  # per fan: the dry cooler it sits on
         self.fan_angle = np.zeros(0)
@@ -96,9 +100,14 @@ class YardAdapter(Adapter):
             self.fan_rev_per_s = np.zeros(len(centers))
             vertices, faces = _rotor()
             self.fans = visuals.InstancedMesh(
-                vertices, faces, color="white", instance_positions=centers.astype(np.float32),
+                vertices,
+                faces,
+                color="white",
+                instance_positions=centers.astype(np.float32),
                 instance_transforms=self._fan_transforms(),
-                instance_colors=np.tile(FAN_BLADES, (len(centers), 1)), parent=self.root)
+                instance_colors=np.tile(FAN_BLADES, (len(centers), 1)),
+                parent=self.root,
+            )
             self.fans.set_gl_state("opaque", depth_test=True, cull_face=False)
         rect = layout.yard_rect_m
         corner = (rect[0], rect[3], 3.0)
@@ -121,13 +130,20 @@ class YardAdapter(Adapter):
         plant = snapshot.plant
         speed = float(np.clip(plant.dry_cooler_fan_speed, 0.0, 1.0))
         brightness = 0.7 + 0.3 * speed
-        self.boxes.set_colors("dry_coolers", _running_colors(
-            self._dry_count, plant.dry_coolers_running, DRY_COOLER_RUNNING, brightness))
+        self.boxes.set_colors(
+            "dry_coolers",
+            _running_colors(
+                self._dry_count, plant.dry_coolers_running, DRY_COOLER_RUNNING, brightness
+            ),
+        )
         # the plant runs its first ``dry_coolers_running`` units, all at one speed
-        self.fan_rev_per_s = np.where(self.fan_unit < plant.dry_coolers_running,
-                                      FAN_REV_PER_S * speed, 0.0)
-        self.boxes.set_colors("chillers", _running_colors(
-            self._chiller_count, plant.chillers_running, CHILLER_RUNNING))
+        self.fan_rev_per_s = np.where(
+            self.fan_unit < plant.dry_coolers_running, FAN_REV_PER_S * speed, 0.0
+        )
+        self.boxes.set_colors(
+            "chillers",
+            _running_colors(self._chiller_count, plant.chillers_running, CHILLER_RUNNING),
+        )
         self.boxes.send()
         self.animate()
 
@@ -142,12 +158,21 @@ class YardAdapter(Adapter):
     def update_labels(self, snapshot: Snapshot) -> None:
         plant, t = snapshot.plant, self.temperature
         speed = float(np.clip(plant.dry_cooler_fan_speed, 0.0, 1.0))
-        self.set_text(self.status, " · ".join((
-            tr(FACILITY_WATER, supply=f"{t.to_display(plant.fws_supply_c):.1f}",
-               ret=f"{t.to_display(plant.fws_return_c):.1f} {t.unit}"),
-            tr(DRY_COOLERS, running=plant.dry_coolers_running, total=self._dry_count),
-            tr(FANS, percent=f"{100 * speed:.0f}"),
-            tr(CHILLERS, running=plant.chillers_running, total=self._chiller_count))))
+        self.set_text(
+            self.status,
+            " · ".join(
+                (
+                    tr(
+                        FACILITY_WATER,
+                        supply=f"{t.to_display(plant.fws_supply_c):.1f}",
+                        ret=f"{t.to_display(plant.fws_return_c):.1f} {t.unit}",
+                    ),
+                    tr(DRY_COOLERS, running=plant.dry_coolers_running, total=self._dry_count),
+                    tr(FANS, percent=f"{100 * speed:.0f}"),
+                    tr(CHILLERS, running=plant.chillers_running, total=self._chiller_count),
+                )
+            ),
+        )
 
     def set_scale(self, px_per_m: float) -> None:
         """Level of detail: the fans show while they are ``MIN_FAN_PX`` across on screen at

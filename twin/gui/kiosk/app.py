@@ -35,8 +35,9 @@ LOG_BACKUPS = 3
 log = logging.getLogger("twin.kiosk")
 
 
-def prepare(story_name_or_path: str | Path | None,
-            scenario_name_or_path: str | Path | None) -> tuple[Story, Path, Scenario, Site]:
+def prepare(
+    story_name_or_path: str | Path | None, scenario_name_or_path: str | Path | None
+) -> tuple[Story, Path, Scenario, Site]:
     """The story, its file, the scenario it will play on and that scenario's site,
     checked against each other; a ScenarioError lists every problem. The scenario is
     staged for the story (its start, no scheduled events of its own)."""
@@ -48,10 +49,17 @@ def prepare(story_name_or_path: str | Path | None,
     scenario = staged(story, load(scenario_name_or_path or story_scenario(story, path)))
     check_hourly_csv(scenario)
     site = Site.build(scenario)
-    viewpoints = site_viewpoints(site.layout, site.topology.hall_names,
-                                 tuple(cell.name for cell in scenario.workcells))
-    check_story(story, str(path), scenario, site.topology, viewpoints,
-                [field.key for field in rack_color_fields(scenario)])
+    viewpoints = site_viewpoints(
+        site.layout, site.topology.hall_names, tuple(cell.name for cell in scenario.workcells)
+    )
+    check_story(
+        story,
+        str(path),
+        scenario,
+        site.topology,
+        viewpoints,
+        [field.key for field in rack_color_fields(scenario)],
+    )
     return story, path, scenario, site
 
 
@@ -67,8 +75,9 @@ def _start_logging() -> logging.Handler | None:
     path = log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS,
-                                      encoding="utf-8")
+        handler = RotatingFileHandler(
+            path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        )
     except OSError as exc:
         log.warning("kiosk: cannot write the log file %s: %s", path, exc.strerror or exc)
         return None
@@ -77,10 +86,15 @@ def _start_logging() -> logging.Handler | None:
     return handler
 
 
-def run_kiosk(story_name_or_path: str | Path | None = None,
-              scenario_name_or_path: str | Path | None = None, *, language: str = "en",
-              screen: str | None = None, exit_after_s: float | None = None,
-              screenshot: Path | None = None) -> int:
+def run_kiosk(
+    story_name_or_path: str | Path | None = None,
+    scenario_name_or_path: str | Path | None = None,
+    *,
+    language: str = "en",
+    screen: str | None = None,
+    exit_after_s: float | None = None,
+    screenshot: Path | None = None,
+) -> int:
     """Run the show; returns the process exit code.
 
     ``screen`` is a screen's number (0, 1, ...) or name (as Qt lists them; default the
@@ -93,8 +107,11 @@ def run_kiosk(story_name_or_path: str | Path | None = None,
 
     problem = display_problem()
     if problem is not None:
-        print(f"twin kiosk needs a display: {problem}.\n"
-              "Run it in a desktop session, or under `xvfb-run` to try it.", file=sys.stderr)
+        print(
+            f"twin kiosk needs a display: {problem}.\n"
+            "Run it in a desktop session, or under `xvfb-run` to try it.",
+            file=sys.stderr,
+        )
         return EXIT_NO_DISPLAY
     started = time.monotonic()
     app = create_application()
@@ -111,13 +128,25 @@ def run_kiosk(story_name_or_path: str | Path | None = None,
     from twin.gui.kiosk._qt.window import QUIT_COMBINATION, KioskWindow
     from twin.sim.engine import Simulation
 
-    window = KioskWindow(scenario, Simulation.from_scenario(scenario, site=site), story,
-                         story_path=path, language=language, units=settings.units)
+    window = KioskWindow(
+        scenario,
+        Simulation.from_scenario(scenario, site=site),
+        story,
+        story_path=path,
+        language=language,
+        units=settings.units,
+    )
     window.setGeometry(chosen.geometry())
     window.showFullScreen()
-    log.info("kiosk: story %s on %s in %s, %s units, on screen %r; %s leaves",
-             story.story.name, scenario.scenario.name, language, settings.units,
-             chosen.name(), QUIT_COMBINATION)
+    log.info(
+        "kiosk: story %s on %s in %s, %s units, on screen %r; %s leaves",
+        story.story.name,
+        scenario.scenario.name,
+        language,
+        settings.units,
+        chosen.name(),
+        QUIT_COMBINATION,
+    )
     saved = True
     if exit_after_s is not None:
         from PySide6.QtCore import QTimer
@@ -127,17 +156,23 @@ def run_kiosk(story_name_or_path: str | Path | None = None,
             if screenshot is not None:
                 saved = window.save_screenshot(screenshot)
                 if not saved:
-                    print(f"twin kiosk: could not write the screenshot {screenshot}",
-                          file=sys.stderr)
+                    print(
+                        f"twin kiosk: could not write the screenshot {screenshot}", file=sys.stderr
+                    )
             frames = window.canvas.frames_drawn
-            print(json.dumps({
-                "frames_drawn": frames,
-                "fps": round(frames / (time.monotonic() - started), 1),
-                "simulated_s": window.snapshot.time_s if window.snapshot else 0.0,
-                "scenario": scenario.scenario.name,
-                "story": story.story.name,
-                **window.state(),
-            }, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "frames_drawn": frames,
+                        "fps": round(frames / (time.monotonic() - started), 1),
+                        "simulated_s": window.snapshot.time_s if window.snapshot else 0.0,
+                        "scenario": scenario.scenario.name,
+                        "story": story.story.name,
+                        **window.state(),
+                    },
+                    ensure_ascii=False,
+                )
+            )
             window.leave()
 
         QTimer.singleShot(round(exit_after_s * 1000), finish)
@@ -153,8 +188,10 @@ def run_kiosk(story_name_or_path: str | Path | None = None,
             if awake.active:
                 log.info("kiosk: screen sleep inhibited (%s)", awake.active_method)
             else:
-                log.warning("kiosk: screen sleep could not be inhibited:\n%s",
-                            awake.result.get_failure_text())
+                log.warning(
+                    "kiosk: screen sleep could not be inhibited:\n%s",
+                    awake.result.get_failure_text(),
+                )
             app.exec()
     finally:
         sys.excepthook = previous_hook

@@ -30,8 +30,12 @@ class Pose:
 
     @classmethod
     def of(cls, camera: TurntableLike) -> Pose:
-        return cls(tuple(float(c) for c in camera.center), float(camera.distance),
-                   float(camera.elevation), float(camera.azimuth))
+        return cls(
+            tuple(float(c) for c in camera.center),
+            float(camera.distance),
+            float(camera.elevation),
+            float(camera.azimuth),
+        )
 
 
 def ease_in_out(t: float) -> float:
@@ -47,12 +51,14 @@ def between(a: Pose, b: Pose, s: float) -> Pose:
         tuple(ca + s * (cb - ca) for ca, cb in zip(a.center, b.center, strict=True)),
         a.distance * (b.distance / a.distance) ** s,  # geometric: even feel at any range
         a.elevation + s * (b.elevation - a.elevation),
-        a.azimuth + s * turn)
+        a.azimuth + s * turn,
+    )
 
 
 class CameraDirector:
-    def __init__(self, camera: TurntableLike, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, camera: TurntableLike, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.camera = camera
         self.clock = clock
         self._flight: tuple[float, Pose, Pose, float, float] | None = None
@@ -77,8 +83,9 @@ class CameraDirector:
         started, start, target, flight_s, orbit = self._flight
         elapsed = self.clock() - started
         # the orbit runs from the flight's start, so that the move blends into it
-        moving = Pose(target.center, target.distance, target.elevation,
-                      target.azimuth + orbit * elapsed)
+        moving = Pose(
+            target.center, target.distance, target.elevation, target.azimuth + orbit * elapsed
+        )
         s = ease_in_out(elapsed / flight_s) if flight_s > 0 else 1.0
         pose = between(start, moving, s)
         if s >= 1.0 and orbit == 0.0:

@@ -58,16 +58,24 @@ class Cue:
 
 
 def step_cues(step: Step) -> tuple[Cue, ...]:
-    cues = [Cue(0.0, "reset tripped racks", lambda sim: sim.reset_racks())] \
-        if step.reset_racks else []
-    cues += [Cue(event.at_s, event.kind, lambda sim, e=event: sim.apply(e))
-             for event in step.events]
+    cues = (
+        [Cue(0.0, "reset tripped racks", lambda sim: sim.reset_racks())] if step.reset_racks else []
+    )
+    cues += [
+        Cue(event.at_s, event.kind, lambda sim, e=event: sim.apply(e)) for event in step.events
+    ]
     return tuple(sorted(cues, key=lambda cue: cue.at_s))
 
 
 class Show:
-    def __init__(self, story: Story, stage: Stage, simulation: SimulationControl, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        story: Story,
+        stage: Stage,
+        simulation: SimulationControl,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.story = story
         self.stage = stage
         self.simulation = simulation
@@ -115,8 +123,13 @@ class Show:
     def fail(self, what: str) -> None:
         """Something in the show failed (the simulation's traceback, or a description);
         log it and start the current step again."""
-        log.error("kiosk: step %r (%d of %d) failed; starting it again: %s", self.step.name,
-                  self.step_index + 1, len(self.story.steps), what)
+        log.error(
+            "kiosk: step %r (%d of %d) failed; starting it again: %s",
+            self.step.name,
+            self.step_index + 1,
+            len(self.story.steps),
+            what,
+        )
         self._failures += 1
         self._restart_pending = True
 
@@ -150,8 +163,11 @@ class Show:
         self.restarts += 1
         self.simulation.resume()  # the runner pauses itself when the simulation raises
         if self._failures >= MAX_RESTARTS:
-            log.error("kiosk: step %r failed %d times in a row; going on to the next",
-                      self.step.name, self._failures)
+            log.error(
+                "kiosk: step %r failed %d times in a row; going on to the next",
+                self.step.name,
+                self._failures,
+            )
             self._failures = 0
             self._enter((self.step_index + 1) % len(self.story.steps))
         else:

@@ -57,41 +57,69 @@ Speed = Annotated[Annotated[float, Field(gt=0, le=MAX_SPEED)] | None, BeforeVali
 class StoryInfo(Strict):
     name: Name
     title: str = Field(min_length=1, max_length=120)
-    scenario: str = Field("seoul-ai-factory", min_length=1, description=(
-        "the scenario the story is written for: a built-in name, or a path relative to "
-        "the story file"))
-    start: datetime | None = Field(None, description=(
-        "replaces the scenario's start: the local date and time at the site when each loop "
-        "begins, e.g. 2026-08-01T05:30:00 for a tour that opens with the morning"))
-    idle_return_s: Duration = Field(60.0, ge=1, le=3600, description=(
-        "wall-clock seconds without input before the tour takes over again"))
-    cursor_hide_s: Duration = Field(3.0, ge=0.5, le=600, description=(
-        "wall-clock seconds without mouse movement before the cursor is hidden"))
+    scenario: str = Field(
+        "seoul-ai-factory",
+        min_length=1,
+        description=(
+            "the scenario the story is written for: a built-in name, or a path relative to "
+            "the story file"
+        ),
+    )
+    start: datetime | None = Field(
+        None,
+        description=(
+            "replaces the scenario's start: the local date and time at the site when each loop "
+            "begins, e.g. 2026-08-01T05:30:00 for a tour that opens with the morning"
+        ),
+    )
+    idle_return_s: Duration = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        description=("wall-clock seconds without input before the tour takes over again"),
+    )
+    cursor_hide_s: Duration = Field(
+        3.0,
+        ge=0.5,
+        le=600,
+        description=("wall-clock seconds without mouse movement before the cursor is hidden"),
+    )
 
 
 class Callout(Strict):
-    target: str = Field(min_length=1, description=(
-        "kind:name (rack:H2-R05-07, cdu:H2-CDU-05, hall:hall-1, workcell:assembly-1) or "
-        "one of the site's plant objects (chillers, dry-coolers, transformer, bess, "
-        "generator)"))
+    target: str = Field(
+        min_length=1,
+        description=(
+            "kind:name (rack:H2-R05-07, cdu:H2-CDU-05, hall:hall-1, workcell:assembly-1) or "
+            "one of the site's plant objects (chillers, dry-coolers, transformer, bess, "
+            "generator)"
+        ),
+    )
     text: str = Field(min_length=1, max_length=120)
 
 
 class Step(Strict):
     name: Name
     hold_s: Duration = Field(ge=1, le=600, description="wall-clock seconds on screen")
-    view: str = Field(min_length=1, description="a saved viewpoint: site, a hall's name, "
-                      "yard, substation or workcell:NAME")
+    view: str = Field(
+        min_length=1,
+        description="a saved viewpoint: site, a hall's name, yard, substation or workcell:NAME",
+    )
     flight_s: float = Field(3.0, ge=0, le=30, description="camera flight to the view")
-    orbit_deg_per_s: float = Field(0.0, ge=-30, le=30, description=(
-        "slow turn about the view's centre while the step holds"))
+    orbit_deg_per_s: float = Field(
+        0.0, ge=-30, le=30, description=("slow turn about the view's centre while the step holds")
+    )
     speed: Speed
     caption: str = Field("", max_length=240)
     callout: Callout | None = None
     color: str | None = Field(None, description="rack colour field, e.g. gpu_temp or power")
     reset_racks: bool = Field(False, description="bring tripped racks back as the step starts")
-    events: list[Event] = Field(default_factory=list, description=(
-        "scenario events; at_s is wall-clock seconds after the step starts (default 0)"))
+    events: list[Event] = Field(
+        default_factory=list,
+        description=(
+            "scenario events; at_s is wall-clock seconds after the step starts (default 0)"
+        ),
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -166,18 +194,34 @@ def _timing_problems(story: Story) -> list[Problem]:
     seen: dict[str, int] = {}
     for i, step in enumerate(story.steps):
         if step.name in seen:
-            problems.append(Problem(f"steps[{i}].name", (
-                f"the name {step.name!r} is already used at steps[{seen[step.name]}]; "
-                "names must be unique")))
+            problems.append(
+                Problem(
+                    f"steps[{i}].name",
+                    (
+                        f"the name {step.name!r} is already used at steps[{seen[step.name]}]; "
+                        "names must be unique"
+                    ),
+                )
+            )
         seen.setdefault(step.name, i)
         if step.flight_s > step.hold_s:
-            problems.append(Problem(f"steps[{i}].flight_s", (
-                f"{step.flight_s:g} s is longer than the step's hold_s ({step.hold_s:g} s)")))
+            problems.append(
+                Problem(
+                    f"steps[{i}].flight_s",
+                    (f"{step.flight_s:g} s is longer than the step's hold_s ({step.hold_s:g} s)"),
+                )
+            )
         for j, event in enumerate(step.events):
             if event.at_s >= step.hold_s:
-                problems.append(Problem(f"steps[{i}].events[{j}].at_s", (
-                    f"{event.at_s:g} s is not within the step's hold_s ({step.hold_s:g} s): "
-                    "the event would never fire")))
+                problems.append(
+                    Problem(
+                        f"steps[{i}].events[{j}].at_s",
+                        (
+                            f"{event.at_s:g} s is not within the step's hold_s "
+                            f"({step.hold_s:g} s): the event would never fire"
+                        ),
+                    )
+                )
     return problems
 
 
@@ -197,31 +241,42 @@ def callout_target(target: str, scenario: Scenario, topology: Topology) -> tuple
     }
     if kind not in names or not name:
         forms = [f"{k}:NAME" for k in NAMED_OBJECTS] + list(SITE_OBJECTS)
-        raise ValueError(f"{target!r} names no object{did_you_mean(target, forms)}; write "
-                         f"{', '.join(forms)}")
+        raise ValueError(
+            f"{target!r} names no object{did_you_mean(target, forms)}; write {', '.join(forms)}"
+        )
     if name not in names[kind]:
         raise ValueError(unknown_name(kind, name, names[kind]))
     return kind, names[kind].index(name)
 
 
-def check_story(story: Story, source: str, scenario: Scenario, topology: Topology,
-                viewpoints: Collection[str], color_fields: Collection[str]) -> None:
+def check_story(
+    story: Story,
+    source: str,
+    scenario: Scenario,
+    topology: Topology,
+    viewpoints: Collection[str],
+    color_fields: Collection[str],
+) -> None:
     """Raise a ScenarioError listing every step that names what ``scenario`` lacks: a
     viewpoint, a callout's object, a rack colour field, an event's target."""
     problems = []
     for i, step in enumerate(story.steps):
         where = f"steps[{i}]"
         if step.view not in viewpoints:
-            problems.append(Problem(f"{where}.view", unknown_name("viewpoint", step.view,
-                                                              list(viewpoints))))
+            problems.append(
+                Problem(f"{where}.view", unknown_name("viewpoint", step.view, list(viewpoints)))
+            )
         if step.callout is not None:
             try:
                 callout_target(step.callout.target, scenario, topology)
             except ValueError as exc:
                 problems.append(Problem(f"{where}.callout.target", str(exc)))
         if step.color is not None and step.color not in color_fields:
-            problems.append(Problem(f"{where}.color", unknown_name("colour field", step.color,
-                                                               list(color_fields))))
+            problems.append(
+                Problem(
+                    f"{where}.color", unknown_name("colour field", step.color, list(color_fields))
+                )
+            )
         problems += event_problems(scenario, step.events, where=f"{where}.events")
     if problems:
         raise ScenarioError(f"{source} (with scenario {scenario.scenario.name})", problems)
@@ -233,4 +288,3 @@ def texts(story: Story) -> list[str]:
     found = [step.caption for step in story.steps if step.caption]
     found += [step.callout.text for step in story.steps if step.callout is not None]
     return list(dict.fromkeys(found))
-

@@ -89,8 +89,9 @@ class Battery:
         """Power into the battery while docked."""
         rate = self.charger_w * self.charger_efficiency - idle_w
         if rate <= 0.0:
-            raise ValueError(f"a {self.charger_w:g} W charger cannot cover an idle draw of "
-                             f"{idle_w:g} W")
+            raise ValueError(
+                f"a {self.charger_w:g} W charger cannot cover an idle draw of {idle_w:g} W"
+            )
         return rate
 
 
@@ -113,8 +114,9 @@ class TaskCycle:
 
     def power_w(self, t_s) -> np.ndarray:
         """Electrical power of one robot at program times ``t_s`` (any shape), W."""
-        return _program_power_w(self.chain, self.motion, self.move_payload_kg, self.idle_w,
-                                self.arms, t_s)
+        return _program_power_w(
+            self.chain, self.motion, self.move_payload_kg, self.idle_w, self.arms, t_s
+        )
 
 
 def _program_power_w(chain, motion, move_payload_kg, idle_w, arms, t_s) -> np.ndarray:
@@ -124,20 +126,21 @@ def _program_power_w(chain, motion, move_payload_kg, idle_w, arms, t_s) -> np.nd
     power = np.empty(payload.size)
     for load in np.unique(payload):
         pick = payload == load
-        power[pick] = electrical_power_w(chain, q[pick], qd[pick], qdd[pick], idle_w, load,
-                                         arms)
+        power[pick] = electrical_power_w(chain, q[pick], qd[pick], qdd[pick], idle_w, load, arms)
     return power.reshape(t.shape)
 
 
-def task_cycle(chain: SerialChain, waypoints_rad, dwell_s, move_payload_kg, idle_w: float,
-               arms: int = 1) -> TaskCycle:
+def task_cycle(
+    chain: SerialChain, waypoints_rad, dwell_s, move_payload_kg, idle_w: float, arms: int = 1
+) -> TaskCycle:
     """A program through ``waypoints_rad`` (dwelling ``dwell_s`` after each move, carrying
     ``move_payload_kg`` on each) with its energy tabulated: every smooth piece of every
     move (ramp up, cruise, ramp down) sampled at the midpoints of ``_SUBSTEPS`` slices,
     dwells at the idle draw."""
     motion = plan_sequence(chain, waypoints_rad, dwell_s)
-    payload = np.broadcast_to(np.asarray(move_payload_kg, dtype=float),
-                              (len(waypoints_rad) - 1,)).copy()
+    payload = np.broadcast_to(
+        np.asarray(move_payload_kg, dtype=float), (len(waypoints_rad) - 1,)
+    ).copy()
     edges = [np.zeros(1)]
     for k in range(motion.segment_start_s.size):
         start, length = motion.segment_start_s[k], motion.segment_duration_s[k]
@@ -150,13 +153,21 @@ def task_cycle(chain: SerialChain, waypoints_rad, dwell_s, move_payload_kg, idle
     middle = 0.5 * (knots[:-1] + knots[1:])
     power = _program_power_w(chain, motion, payload, idle_w, arms, middle)
     energy = np.concatenate([[0.0], np.cumsum(power * np.diff(knots))])
-    return TaskCycle(chain, motion, float(idle_w), arms, payload, knots, energy,
-                     motion.duration_s)
+    return TaskCycle(chain, motion, float(idle_w), arms, payload, knots, energy, motion.duration_s)
 
 
-def pick_and_place_cycle(chain: SerialChain, pick_m, place_m, idle_w: float, *,
-                         lift_m: float = 0.15, grip_s: float = 0.5, release_s: float = 0.5,
-                         payload_kg: float = 0.0, arms: int = 1) -> TaskCycle:
+def pick_and_place_cycle(
+    chain: SerialChain,
+    pick_m,
+    place_m,
+    idle_w: float,
+    *,
+    lift_m: float = 0.15,
+    grip_s: float = 0.5,
+    release_s: float = 0.5,
+    payload_kg: float = 0.0,
+    arms: int = 1,
+) -> TaskCycle:
     """Home, over the pick, down, grip, up, over the place, down, release, up, home.
 
     Positions in the robot's base frame, the flange pointing down; the joint poses come
@@ -175,8 +186,16 @@ def pick_and_place_cycle(chain: SerialChain, pick_m, place_m, idle_w: float, *,
         seed = solve_ik(chain, pose, seed)
         joints.append(seed)
     above_pick, pick, above_place, place = joints
-    waypoints = [chain.home_rad, above_pick, pick, above_pick, above_place, place,
-                 above_place, chain.home_rad]
+    waypoints = [
+        chain.home_rad,
+        above_pick,
+        pick,
+        above_pick,
+        above_place,
+        place,
+        above_place,
+        chain.home_rad,
+    ]
     dwell = [0.0, grip_s, 0.0, 0.0, release_s, 0.0, 0.0]
     carrying = [0.0, 0.0, payload_kg, payload_kg, payload_kg, 0.0, 0.0]
     return task_cycle(chain, waypoints, dwell, carrying, idle_w, arms)
@@ -189,12 +208,30 @@ def pick_and_place_cycle(chain: SerialChain, pick_m, place_m, idle_w: float, *,
 # a 60 kg blank (the press stroke is the dwell at the press), a 30 s towel fold by a
 # dual-arm humanoid (LG's CLOiD figure), both arms alike.
 DEFAULT_TASKS: dict[str, dict[str, Any]] = {
-    "ur10e": {"pick_m": (-0.7, -0.4, 0.1), "place_m": (-0.7, 0.4, 0.1),
-              "grip_s": 1.5, "release_s": 1.5, "payload_kg": 5.0},
-    "industrial-arm": {"pick_m": (1.6, -1.4, 0.8), "place_m": (1.6, 1.4, 0.8), "lift_m": 0.3,
-                       "grip_s": 2.0, "release_s": 12.7, "payload_kg": 60.0},
-    "cloid": {"pick_m": (0.5, -0.25, 0.1), "place_m": (0.5, 0.25, 0.1), "lift_m": 0.2,
-              "grip_s": 11.0, "release_s": 11.2, "payload_kg": 0.5, "arms": 2},
+    "ur10e": {
+        "pick_m": (-0.7, -0.4, 0.1),
+        "place_m": (-0.7, 0.4, 0.1),
+        "grip_s": 1.5,
+        "release_s": 1.5,
+        "payload_kg": 5.0,
+    },
+    "industrial-arm": {
+        "pick_m": (1.6, -1.4, 0.8),
+        "place_m": (1.6, 1.4, 0.8),
+        "lift_m": 0.3,
+        "grip_s": 2.0,
+        "release_s": 12.7,
+        "payload_kg": 60.0,
+    },
+    "cloid": {
+        "pick_m": (0.5, -0.25, 0.1),
+        "place_m": (0.5, 0.25, 0.1),
+        "lift_m": 0.2,
+        "grip_s": 11.0,
+        "release_s": 11.2,
+        "payload_kg": 0.5,
+        "arms": 2,
+    },
 }
 
 
@@ -208,8 +245,14 @@ def default_cycle(model: str, idle_w: float) -> TaskCycle:
 class TaskCell:
     """``count`` robots running one ``TaskCycle``; all arrays are per robot."""
 
-    def __init__(self, cycle: TaskCycle, count: int, battery: Battery | None = None,
-                 quality: float = 1.0, running: bool = True) -> None:
+    def __init__(
+        self,
+        cycle: TaskCycle,
+        count: int,
+        battery: Battery | None = None,
+        quality: float = 1.0,
+        running: bool = True,
+    ) -> None:
         if battery is not None and cycle.idle_w <= 0.0:
             raise ValueError("a battery robot needs an idle draw above zero")
         self.cycle = cycle
@@ -238,15 +281,21 @@ class TaskCell:
         segment_end = np.append(motion.segment_start_s, duration)
         move_time = np.where(motion.segment_is_move, motion.segment_duration_s, 0.0)
         knots = cycle.energy_knots_s
-        self._table = np.column_stack([
-            cycle.energy_knots_j,
-            np.interp(knots, segment_end, np.concatenate([[0.0], np.cumsum(move_time)])),
-            np.interp(knots, segment_end, np.concatenate(
-                [[0.0], np.cumsum(motion.segment_duration_s - move_time)])),
-        ])
+        self._table = np.column_stack(
+            [
+                cycle.energy_knots_j,
+                np.interp(knots, segment_end, np.concatenate([[0.0], np.cumsum(move_time)])),
+                np.interp(
+                    knots,
+                    segment_end,
+                    np.concatenate([[0.0], np.cumsum(motion.segment_duration_s - move_time)]),
+                ),
+            ]
+        )
         knot_step = np.diff(knots)
-        self._per_knot_step = np.divide(1.0, knot_step, out=np.zeros_like(knot_step),
-                                        where=knot_step > 0)
+        self._per_knot_step = np.divide(
+            1.0, knot_step, out=np.zeros_like(knot_step), where=knot_step > 0
+        )
         slope = np.diff(cycle.energy_knots_j) * self._per_knot_step
         # no stretch of the program (or of a wait, at idle) draws more than this
         self._peak_w = max(float(slope.max(initial=0.0)), cycle.idle_w)
@@ -286,15 +335,22 @@ class TaskCell:
         in_program = self.cycle_pos_s < self.cycle.duration_s
         segment = self.cycle.motion.segment_at(self.cycle_pos_s)
         moving = self.cycle.motion.segment_is_move[segment]
-        run_state = np.where(in_program, np.where(moving, RobotState.MOVING, RobotState.WORKING),
-                             RobotState.WAITING)
-        return np.select([self.fault != StopCause.NONE, self.charging, ~self.running],
-                         [RobotState.FAULT, RobotState.CHARGING, RobotState.IDLE], run_state)
+        run_state = np.where(
+            in_program, np.where(moving, RobotState.MOVING, RobotState.WORKING), RobotState.WAITING
+        )
+        return np.select(
+            [self.fault != StopCause.NONE, self.charging, ~self.running],
+            [RobotState.FAULT, RobotState.CHARGING, RobotState.IDLE],
+            run_state,
+        )
 
     @property
     def stop_cause(self) -> np.ndarray:
-        return np.where(self.fault != StopCause.NONE, self.fault,
-                        np.where(self.charging, StopCause.BATTERY_LOW, StopCause.NONE))
+        return np.where(
+            self.fault != StopCause.NONE,
+            self.fault,
+            np.where(self.charging, StopCause.BATTERY_LOW, StopCause.NONE),
+        )
 
     def joint_positions_rad(self) -> np.ndarray:
         """(robots, joints) now, for drawing; a waiting robot holds its last pose."""
@@ -304,8 +360,7 @@ class TaskCell:
         """Per robot, whether its gripper holds a part now: closed from the dwell before a
         move that carries (the grip) to the end of the last carrying move (the release
         dwell opens it)."""
-        segment = self.cycle.motion.segment_at(np.minimum(self.cycle_pos_s,
-                                                          self.cycle.duration_s))
+        segment = self.cycle.motion.segment_at(np.minimum(self.cycle_pos_s, self.cycle.duration_s))
         return self._closed_in_segment[segment]
 
     # ---------------------------------------------------------------- figures
@@ -382,9 +437,11 @@ class TaskCell:
         per_period = cycle.energy_j + cycle.idle_w * self.wait_s
         periods = np.floor(target / per_period) if np.isfinite(period) else np.zeros_like(y0)
         left = target - (periods * per_period if np.isfinite(period) else 0.0)
-        within = np.where(left <= cycle.energy_j,
-                          np.interp(left, cycle.energy_knots_j, cycle.energy_knots_s),
-                          cycle.duration_s + (left - cycle.energy_j) / cycle.idle_w)
+        within = np.where(
+            left <= cycle.energy_j,
+            np.interp(left, cycle.energy_knots_j, cycle.energy_knots_s),
+            cycle.duration_s + (left - cycle.energy_j) / cycle.idle_w,
+        )
         reach = (periods * period if np.isfinite(period) else 0.0) + within
         return np.maximum(reach - y0, 0.0)
 
@@ -400,12 +457,11 @@ class TaskCell:
         n = tau.size
         spent = total[n:] - total[:n]
         # moving, working, waiting: consecutive states, as the table's columns 1-3
-        self.state_time_s[robots, RobotState.MOVING:RobotState.WAITING + 1] += spent[:, 1:]
+        self.state_time_s[robots, RobotState.MOVING : RobotState.WAITING + 1] += spent[:, 1:]
         # program ends passed by each time
         ends = np.where(both >= duration, np.floor((both - duration) / period) + 1, 0)
         self.cycles_done[robots] += (ends[n:] - ends[:n]).astype(np.int64)
-        self.cycle_pos_s[robots] = x - np.floor(x / period) * period if np.isfinite(period) \
-            else x
+        self.cycle_pos_s[robots] = x - np.floor(x / period) * period if np.isfinite(period) else x
         return spent[:, 0]
 
     def step(self, dt_s: float, pace: float = 1.0) -> float:
@@ -420,9 +476,15 @@ class TaskCell:
         # a shorter wait may end cycles whose wait has already lasted long enough
         self.cycle_pos_s = np.where(self.cycle_pos_s >= self.period_s, 0.0, self.cycle_pos_s)
         capacity = battery.capacity_j if battery else np.inf
-        if (self.running.all() and not self.fault.any() and not self.charging.any()
-                and (battery is None or bool(np.all(
-                    (self.soc - battery.low_soc) * capacity >= self._peak_w * dt_s)))):
+        if (
+            self.running.all()
+            and not self.fault.any()
+            and not self.charging.any()
+            and (
+                battery is None
+                or bool(np.all((self.soc - battery.low_soc) * capacity >= self._peak_w * dt_s))
+            )
+        ):
             # every robot runs through the whole step and none can run low: one advance
             used = self._advance_running(slice(None), np.full(self.count, float(dt_s)))
             grid = np.zeros(self.count) if battery else used
@@ -464,8 +526,9 @@ class TaskCell:
             if battery:
                 # a faulted robot's controller runs on until the battery is empty
                 step_j[faulted] = np.minimum(step_j[faulted], self.soc[faulted] * capacity)
-                self.soc = np.where(charge, self.soc + charge_w * tau / capacity,
-                                    self.soc - step_j / capacity)
+                self.soc = np.where(
+                    charge, self.soc + charge_w * tau / capacity, self.soc - step_j / capacity
+                )
                 grid[charge] += battery.charger_w * tau[charge]
                 self.soc[low_hit] = battery.low_soc
                 self.soc[charged] = battery.resume_soc
@@ -473,8 +536,11 @@ class TaskCell:
             else:
                 grid += step_j
             used += step_j
-            for state, mask in ((RobotState.CHARGING, charge), (RobotState.IDLE, idle),
-                                (RobotState.FAULT, faulted)):
+            for state, mask in (
+                (RobotState.CHARGING, charge),
+                (RobotState.IDLE, idle),
+                (RobotState.FAULT, faulted),
+            ):
                 self.state_time_s[mask, state] += tau[mask]
             left = np.where(active, left - tau, 0.0)
         return self._finish_step(dt_s, used, grid)
@@ -512,8 +578,7 @@ class ServiceRobotSpec:
         return self.idle_w + rolling_w / self.drive_efficiency
 
     def mission_energy_j(self, one_way_m: float) -> float:
-        return (2.0 * one_way_m / self.speed_m_s * self.drive_w
-                + self.repair_s * self.repair_w)
+        return 2.0 * one_way_m / self.speed_m_s * self.drive_w + self.repair_s * self.repair_w
 
 
 @dataclass(slots=True, eq=False)
@@ -555,8 +620,15 @@ class ServiceFleet:
     """``count`` service robots of one hall, docked at ``dock_m`` (outside the hall or on
     its floor); ``grid`` is that hall's floor for their clearance."""
 
-    def __init__(self, grid: FloorGrid, layout: Layout, dock_m, count: int,
-                 spec: ServiceRobotSpec | None = None, battery: Battery | None = None) -> None:
+    def __init__(
+        self,
+        grid: FloorGrid,
+        layout: Layout,
+        dock_m,
+        count: int,
+        spec: ServiceRobotSpec | None = None,
+        battery: Battery | None = None,
+    ) -> None:
         self.grid = grid
         self.layout = layout
         self.dock_m = np.asarray(dock_m, dtype=float)[:2]
@@ -589,8 +661,7 @@ class ServiceFleet:
     def route(self, rack: int) -> FloorPath:
         """Dock -> door -> the rack's cold aisle (planned once per rack)."""
         if rack not in self._routes:
-            inside = plan_path(self.grid, self._door_m, aisle_point_m(self.grid, self.layout,
-                                                                      rack))
+            inside = plan_path(self.grid, self._door_m, aisle_point_m(self.grid, self.layout, rack))
             points = np.vstack([self.dock_m, inside.points_m])
             self._routes[rack] = FloorPath(points)
         return self._routes[rack]
@@ -605,8 +676,10 @@ class ServiceFleet:
         if self.battery:
             usable_j = (self.battery.resume_soc - self.battery.low_soc) * self.battery.capacity_j
             if self.spec.mission_energy_j(path.length_m) > usable_j:
-                raise ValueError(f"rack {rack}: a round trip of {2 * path.length_m:.0f} m and "
-                                 "a repair need more than a charged battery holds")
+                raise ValueError(
+                    f"rack {rack}: a round trip of {2 * path.length_m:.0f} m and "
+                    "a repair need more than a charged battery holds"
+                )
         self.missions.append(Mission(rack, self.time_s, path))
         self._pending.append(len(self.missions) - 1)
         self._quiet = None
@@ -620,8 +693,7 @@ class ServiceFleet:
         return float(np.mean(done)) if done else np.nan
 
     def _available(self) -> np.ndarray:
-        return ((self.leg == _DOCKED) & ~self.charging & (self.fault == StopCause.NONE)
-                & ~self.held)
+        return (self.leg == _DOCKED) & ~self.charging & (self.fault == StopCause.NONE) & ~self.held
 
     def _assign(self) -> None:
         while self._pending:
@@ -685,8 +757,11 @@ class ServiceFleet:
 
     @property
     def stop_cause(self) -> np.ndarray:
-        return np.where(self.fault != StopCause.NONE, self.fault,
-                        np.where(self.charging, StopCause.BATTERY_LOW, StopCause.NONE))
+        return np.where(
+            self.fault != StopCause.NONE,
+            self.fault,
+            np.where(self.charging, StopCause.BATTERY_LOW, StopCause.NONE),
+        )
 
     @property
     def utilization(self) -> float:
@@ -704,8 +779,7 @@ class ServiceFleet:
 
     def targets(self) -> np.ndarray:
         """(robots,) the rack each robot's mission is for, -1 for none."""
-        return np.array([self.missions[m].rack if m >= 0 else -1 for m in self.mission],
-                        dtype=int)
+        return np.array([self.missions[m].rack if m >= 0 else -1 for m in self.mission], dtype=int)
 
     def route_m(self, robot: int) -> np.ndarray:
         """The polyline (points, 2) of a robot's mission, dock to rack; none when docked."""
@@ -718,8 +792,9 @@ class ServiceFleet:
         the hall's door."""
         door = self._door_m - self.dock_m
         out = np.full(self.count, float(np.arctan2(door[1], door[0])))
-        left = np.where(np.isfinite(self.leg_end_s), self.leg_end_s - self.time_s,
-                        self.frozen_left_s)
+        left = np.where(
+            np.isfinite(self.leg_end_s), self.leg_end_s - self.time_s, self.frozen_left_s
+        )
         for robot in np.flatnonzero(self.leg != _DOCKED):
             path = self.missions[self.mission[robot]].path
             to_go_m = left[robot] * self.spec.speed_m_s
@@ -734,8 +809,9 @@ class ServiceFleet:
     def positions_m(self) -> np.ndarray:
         """(robots, 2) where each robot is now, for drawing."""
         out = np.tile(self.dock_m, (self.count, 1))
-        left = np.where(np.isfinite(self.leg_end_s), self.leg_end_s - self.time_s,
-                        self.frozen_left_s)
+        left = np.where(
+            np.isfinite(self.leg_end_s), self.leg_end_s - self.time_s, self.frozen_left_s
+        )
         for robot in np.flatnonzero(self.leg != _DOCKED):
             path = self.missions[self.mission[robot]].path
             to_go_m = left[robot] * self.spec.speed_m_s
@@ -754,8 +830,11 @@ class ServiceFleet:
         spec = self.spec
         moving = (self.leg == _OUTBOUND) | (self.leg == _RETURNING)
         active = (self.fault == StopCause.NONE) & ~self.held
-        return np.where(active & moving, spec.drive_w,
-                        np.where(active & (self.leg == _REPAIRING), spec.repair_w, spec.idle_w))
+        return np.where(
+            active & moving,
+            spec.drive_w,
+            np.where(active & (self.leg == _REPAIRING), spec.repair_w, spec.idle_w),
+        )
 
     def _on_charger(self) -> tuple[np.ndarray, np.ndarray]:
         """Docked robots without a fault sit on their charger (opportunity charging): those
@@ -801,21 +880,21 @@ class ServiceFleet:
             return np.full(self.count, np.inf)
         gap_j = (self.battery.resume_soc - self.soc) * self.battery.capacity_j
         rate = self.battery.charge_rate_w(self.spec.idle_w)
-        wait = np.where(gap_j > 0.0, gap_j / rate,
-                        np.where(gap_j < 0.0, -gap_j / self.spec.idle_w,
-                                 np.where(self.charging, 0.0, np.inf)))
+        wait = np.where(
+            gap_j > 0.0,
+            gap_j / rate,
+            np.where(gap_j < 0.0, -gap_j / self.spec.idle_w, np.where(self.charging, 0.0, np.inf)),
+        )
         docked = (self.leg == _DOCKED) & (self.fault == _NO_STOP)
         return np.where(docked, self.time_s + wait, np.inf)
 
     def _quiet_draws(self) -> _Quiet | None:
         """While every robot stands docked with nothing to do and no fault, each one's
         draws stay constant until the next battery event: they are worked out once."""
-        if (self._pending or np.any(self.leg != _DOCKED)
-                or np.any(self.fault != StopCause.NONE)):
+        if self._pending or np.any(self.leg != _DOCKED) or np.any(self.fault != StopCause.NONE):
             return None
         power, grid, soc_per_s = self._draws()
-        return _Quiet(float(self._battery_events_s().min()), power, grid, soc_per_s,
-                      self.state)
+        return _Quiet(float(self._battery_events_s().min()), power, grid, soc_per_s, self.state)
 
     def step(self, dt_s: float) -> list[ServiceEvent]:
         """Advance ``dt_s``; returns what happened, in order, with exact times."""

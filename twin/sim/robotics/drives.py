@@ -38,8 +38,9 @@ def _mass_points(chain: SerialChain, poses: ArmPoses, payload_kg: float):
     return points, masses, owner
 
 
-def joint_torques_nm(chain: SerialChain, q_rad, qdd_rad_s2, payload_kg: float = 0.0,
-                     base=None) -> np.ndarray:
+def joint_torques_nm(
+    chain: SerialChain, q_rad, qdd_rad_s2, payload_kg: float = 0.0, base=None
+) -> np.ndarray:
     """Torque each joint applies, (..., joints), at positions q and accelerations qdd.
 
     ``base`` must keep z up (a rotation about z and a translation): gravity is -z.
@@ -61,16 +62,24 @@ def joint_torques_nm(chain: SerialChain, q_rad, qdd_rad_s2, payload_kg: float = 
     return inertia_kg_m2 * np.asarray(qdd_rad_s2, dtype=float) - gravity_nm
 
 
-def mechanical_power_w(chain: SerialChain, q_rad, qd_rad_s, qdd_rad_s2,
-                       payload_kg: float = 0.0) -> np.ndarray:
+def mechanical_power_w(
+    chain: SerialChain, q_rad, qd_rad_s, qdd_rad_s2, payload_kg: float = 0.0
+) -> np.ndarray:
     """sum over joints of |torque x speed|, (...)."""
     torque = joint_torques_nm(chain, q_rad, qdd_rad_s2, payload_kg)
     return np.abs(torque * np.asarray(qd_rad_s, dtype=float)).sum(axis=-1)
 
 
-def electrical_power_w(chain: SerialChain, q_rad, qd_rad_s, qdd_rad_s2, idle_w: float,
-                       payload_kg: float = 0.0, arms: int = 1,
-                       efficiency: float = DRIVE_EFFICIENCY) -> np.ndarray:
+def electrical_power_w(
+    chain: SerialChain,
+    q_rad,
+    qd_rad_s,
+    qdd_rad_s2,
+    idle_w: float,
+    payload_kg: float = 0.0,
+    arms: int = 1,
+    efficiency: float = DRIVE_EFFICIENCY,
+) -> np.ndarray:
     """Power one robot draws: idle plus the drives' mechanical power over their efficiency.
 
     ``arms`` robots with several identical arms doing mirrored work (a dual-arm humanoid).

@@ -34,8 +34,14 @@ NOT_CONVERGED = "did not converge"
 class IKError(ValueError):
     """No joint angles reach the target; says which target, why, and how close it came."""
 
-    def __init__(self, chain: str, target: np.ndarray, reason: str,
-                 position_error_m: float, orientation_error_rad: float) -> None:
+    def __init__(
+        self,
+        chain: str,
+        target: np.ndarray,
+        reason: str,
+        position_error_m: float,
+        orientation_error_rad: float,
+    ) -> None:
         self.chain = chain
         self.target = np.array(target, dtype=float)
         self.reason = reason
@@ -45,8 +51,10 @@ class IKError(ValueError):
         closest = f"{position_error_m * 1000:.1f} mm"
         if np.isfinite(orientation_error_rad):
             closest += f", {orientation_error_rad:.3f} rad"
-        super().__init__(f"{chain}: no joint angles put the flange at ({x:.3f}, {y:.3f}, "
-                         f"{z:.3f}) m: {reason} (closest: {closest} off)")
+        super().__init__(
+            f"{chain}: no joint angles put the flange at ({x:.3f}, {y:.3f}, "
+            f"{z:.3f}) m: {reason} (closest: {closest} off)"
+        )
 
 
 def _random_poses(chain: SerialChain, rng: np.random.Generator, count: int) -> np.ndarray:
@@ -62,8 +70,18 @@ def _residuals(chain: SerialChain, q: np.ndarray, target: np.ndarray, rows: slic
     return poses, error, 0.5 * np.einsum("...i,...i->...", error[..., rows], error[..., rows])
 
 
-def _search(chain, target, seed, rows, position_tol_m, orientation_tol_rad, restarts,
-            lanes, lane_iterations, rng):
+def _search(
+    chain,
+    target,
+    seed,
+    rows,
+    position_tol_m,
+    orientation_tol_rad,
+    restarts,
+    lanes,
+    lane_iterations,
+    rng,
+):
     """Best pose found and whether it meets the tolerances."""
     q = _random_poses(chain, rng, lanes)
     q[0] = seed
@@ -76,8 +94,9 @@ def _search(chain, target, seed, rows, position_tol_m, orientation_tol_rad, rest
     eye = np.eye(chain.joint_count)
     while alive.any():
         position_off = np.linalg.norm(error[:, :3], axis=-1)
-        orientation_off = (np.linalg.norm(error[:, 3:], axis=-1) if rows.stop == 6
-                           else np.zeros(lanes))
+        orientation_off = (
+            np.linalg.norm(error[:, 3:], axis=-1) if rows.stop == 6 else np.zeros(lanes)
+        )
         done = alive & (position_off <= position_tol_m) & (orientation_off <= orientation_tol_rad)
         if done.any():
             candidates = np.flatnonzero(done)
@@ -123,10 +142,19 @@ def _nearest_turn(chain: SerialChain, q: np.ndarray, seed: np.ndarray) -> np.nda
     return np.where(inside, shifted, q)
 
 
-def solve_ik(chain: SerialChain, target, seed_rad=None, *, orientation: bool = True,
-             position_tol_m: float = 1e-4, orientation_tol_rad: float = 1e-4,
-             restarts: int = 64, lanes: int = 8, lane_iterations: int = 60,
-             random_seed: int = 0) -> np.ndarray:
+def solve_ik(
+    chain: SerialChain,
+    target,
+    seed_rad=None,
+    *,
+    orientation: bool = True,
+    position_tol_m: float = 1e-4,
+    orientation_tol_rad: float = 1e-4,
+    restarts: int = 64,
+    lanes: int = 8,
+    lane_iterations: int = 60,
+    random_seed: int = 0,
+) -> np.ndarray:
     """Joint angles (joints,) that put the flange at ``target``, a (4, 4) pose in the base frame.
 
     ``seed_rad`` is where the search starts (default: the chain's home pose); of several
@@ -146,8 +174,18 @@ def solve_ik(chain: SerialChain, target, seed_rad=None, *, orientation: bool = T
         raise IKError(chain.name, target, OUT_OF_REACH, distance - chain.reach_bound_m, np.nan)
 
     def search(search_rows, starts, search_lanes):
-        return _search(chain, target, seed, search_rows, position_tol_m, orientation_tol_rad,
-                       starts, search_lanes, lane_iterations, np.random.default_rng(random_seed))
+        return _search(
+            chain,
+            target,
+            seed,
+            search_rows,
+            position_tol_m,
+            orientation_tol_rad,
+            starts,
+            search_lanes,
+            lane_iterations,
+            np.random.default_rng(random_seed),
+        )
 
     # from the seed alone first: a nearby target then gets the nearby solution
     q, error, converged = search(rows, 1, 1)

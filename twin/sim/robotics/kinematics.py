@@ -59,16 +59,37 @@ def link_midpoints_m(d_m, a_m, alpha_rad) -> np.ndarray:
     return -0.5 * np.column_stack([a, d * np.sin(alpha), d * np.cos(alpha)])
 
 
-def _chain(name, d, a, alpha, offset, lower_deg, upper_deg, speed_deg_s, accel_rad_s2,
-           mass_kg, com_m, payload_kg, home_deg) -> SerialChain:
+def _chain(
+    name,
+    d,
+    a,
+    alpha,
+    offset,
+    lower_deg,
+    upper_deg,
+    speed_deg_s,
+    accel_rad_s2,
+    mass_kg,
+    com_m,
+    payload_kg,
+    home_deg,
+) -> SerialChain:
     def arr(v):
         return np.asarray(v, dtype=float)
 
     return SerialChain(
-        name=name, d_m=arr(d), a_m=arr(a), alpha_rad=arr(alpha), theta_offset_rad=arr(offset),
-        lower_rad=np.radians(arr(lower_deg)), upper_rad=np.radians(arr(upper_deg)),
-        max_speed_rad_s=np.radians(arr(speed_deg_s)), max_accel_rad_s2=arr(accel_rad_s2),
-        link_mass_kg=arr(mass_kg), link_com_m=arr(com_m), rated_payload_kg=float(payload_kg),
+        name=name,
+        d_m=arr(d),
+        a_m=arr(a),
+        alpha_rad=arr(alpha),
+        theta_offset_rad=arr(offset),
+        lower_rad=np.radians(arr(lower_deg)),
+        upper_rad=np.radians(arr(upper_deg)),
+        max_speed_rad_s=np.radians(arr(speed_deg_s)),
+        max_accel_rad_s2=arr(accel_rad_s2),
+        link_mass_kg=arr(mass_kg),
+        link_com_m=arr(com_m),
+        rated_payload_kg=float(payload_kg),
         home_rad=np.radians(arr(home_deg)),
     )
 
@@ -83,12 +104,19 @@ UR10E = _chain(
     a=[0.0, -0.6127, -0.57155, 0.0, 0.0, 0.0],
     alpha=[HALF_PI, 0.0, 0.0, HALF_PI, -HALF_PI, 0.0],
     offset=[0.0] * 6,
-    lower_deg=[-360.0] * 6, upper_deg=[360.0] * 6,
+    lower_deg=[-360.0] * 6,
+    upper_deg=[360.0] * 6,
     speed_deg_s=[120.0, 120.0, 180.0, 180.0, 180.0, 180.0],
     accel_rad_s2=[1.4] * 6,
     mass_kg=[7.369, 13.051, 3.989, 2.1, 1.98, 0.615],
-    com_m=[[0.021, 0.0, 0.027], [0.38, 0.0, 0.158], [0.24, 0.0, 0.068],
-           [0.0, 0.007, 0.018], [0.0, 0.007, 0.018], [0.0, 0.0, -0.026]],
+    com_m=[
+        [0.021, 0.0, 0.027],
+        [0.38, 0.0, 0.158],
+        [0.24, 0.0, 0.068],
+        [0.0, 0.007, 0.018],
+        [0.0, 0.007, 0.018],
+        [0.0, 0.0, -0.026],
+    ],
     payload_kg=12.5,  # UR10e manual (vendor)
     home_deg=[0.0, -90.0, 90.0, -90.0, -90.0, 0.0],
 )
@@ -112,9 +140,11 @@ KR210 = _chain(
     speed_deg_s=[123.0, 115.0, 112.0, 179.0, 172.0, 219.0],
     accel_rad_s2=np.radians([123.0, 115.0, 112.0, 179.0, 172.0, 219.0]) / 0.5,
     mass_kg=[320.0, 210.0, 180.0, 60.0, 25.0, 5.0],
-    com_m=link_midpoints_m([0.675, 0.0, 0.0, 1.200, 0.0, 0.215],
-                           [0.350, 1.150, 0.041, 0.0, 0.0, 0.0],
-                           [-HALF_PI, 0.0, HALF_PI, -HALF_PI, HALF_PI, 0.0]),
+    com_m=link_midpoints_m(
+        [0.675, 0.0, 0.0, 1.200, 0.0, 0.215],
+        [0.350, 1.150, 0.041, 0.0, 0.0, 0.0],
+        [-HALF_PI, 0.0, HALF_PI, -HALF_PI, HALF_PI, 0.0],
+    ),
     payload_kg=210.0,
     home_deg=[0.0, -90.0, 90.0, 0.0, 90.0, 0.0],
 )
@@ -132,7 +162,9 @@ _ARM7_A = [0.0, 0.0, 0.0825, -0.0825, 0.0, 0.088, 0.0]
 _ARM7_ALPHA = [-HALF_PI, HALF_PI, HALF_PI, -HALF_PI, HALF_PI, HALF_PI, 0.0]
 HUMANOID_ARM = _chain(
     "humanoid-arm-7dof",
-    d=_ARM7_D, a=_ARM7_A, alpha=_ARM7_ALPHA,
+    d=_ARM7_D,
+    a=_ARM7_A,
+    alpha=_ARM7_ALPHA,
     offset=[0.0] * 7,
     lower_deg=np.degrees([-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973]),
     upper_deg=np.degrees([2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973]),
@@ -216,8 +248,10 @@ def rotation_vector(rotation: np.ndarray) -> np.ndarray:
     r = np.asarray(rotation, dtype=float)
     cos_angle = np.clip((np.trace(r, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)
     angle = np.arccos(cos_angle)
-    skew = np.stack([r[..., 2, 1] - r[..., 1, 2], r[..., 0, 2] - r[..., 2, 0],
-                     r[..., 1, 0] - r[..., 0, 1]], axis=-1)
+    skew = np.stack(
+        [r[..., 2, 1] - r[..., 1, 2], r[..., 0, 2] - r[..., 2, 0], r[..., 1, 0] - r[..., 0, 1]],
+        axis=-1,
+    )
     sin_angle = np.sin(angle)
     small = sin_angle < 1e-6
     # away from 0 and pi: axis from the skew part; near 0: the skew part is 2 * vector

@@ -37,8 +37,10 @@ class NoPathError(ValueError):
         self.start_m = np.array(start_m, dtype=float)
         self.goal_m = np.array(goal_m, dtype=float)
         self.reason = reason
-        super().__init__(f"no path from ({self.start_m[0]:.2f}, {self.start_m[1]:.2f}) m to "
-                         f"({self.goal_m[0]:.2f}, {self.goal_m[1]:.2f}) m: {reason}")
+        super().__init__(
+            f"no path from ({self.start_m[0]:.2f}, {self.start_m[1]:.2f}) m to "
+            f"({self.goal_m[0]:.2f}, {self.goal_m[1]:.2f}) m: {reason}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +57,19 @@ class FloorGrid:
     def cell_of(self, point_m) -> tuple[int, int]:
         """(row, col) of the cell holding a point; may lie outside the grid."""
         x, y = np.asarray(point_m, dtype=float)[:2]
-        return (math.floor((y - self.origin_m[1]) / self.cell_m),
-                math.floor((x - self.origin_m[0]) / self.cell_m))
+        return (
+            math.floor((y - self.origin_m[1]) / self.cell_m),
+            math.floor((x - self.origin_m[0]) / self.cell_m),
+        )
 
     def cell_center_m(self, row, col) -> np.ndarray:
-        return np.stack([self.origin_m[0] + (np.asarray(col) + 0.5) * self.cell_m,
-                         self.origin_m[1] + (np.asarray(row) + 0.5) * self.cell_m], axis=-1)
+        return np.stack(
+            [
+                self.origin_m[0] + (np.asarray(col) + 0.5) * self.cell_m,
+                self.origin_m[1] + (np.asarray(row) + 0.5) * self.cell_m,
+            ],
+            axis=-1,
+        )
 
     def is_free(self, point_m) -> bool:
         row, col = self.cell_of(point_m)
@@ -95,10 +104,8 @@ def _segment_box_distance(a: np.ndarray, b: np.ndarray, boxes: np.ndarray) -> np
         t1 = (lower - a) / direction
         t2 = (upper - a) / direction
     inside_slab = (a >= lower) & (a <= upper)
-    t_near = np.where(direction == 0, np.where(inside_slab, -np.inf, np.inf),
-                      np.minimum(t1, t2))
-    t_far = np.where(direction == 0, np.where(inside_slab, np.inf, -np.inf),
-                     np.maximum(t1, t2))
+    t_near = np.where(direction == 0, np.where(inside_slab, -np.inf, np.inf), np.minimum(t1, t2))
+    t_far = np.where(direction == 0, np.where(inside_slab, np.inf, -np.inf), np.maximum(t1, t2))
     enter, leave = t_near.max(axis=1), t_far.min(axis=1)
     crosses = (enter <= leave) & (leave >= 0.0) & (enter <= 1.0)
 
@@ -106,8 +113,15 @@ def _segment_box_distance(a: np.ndarray, b: np.ndarray, boxes: np.ndarray) -> np
         gap = np.maximum(np.maximum(lower - p, p - upper), 0.0)
         return np.hypot(gap[:, 0], gap[:, 1])
 
-    corners = np.stack([lower, upper, np.column_stack([lower[:, 0], upper[:, 1]]),
-                        np.column_stack([upper[:, 0], lower[:, 1]])], axis=1)  # (k, 4, 2)
+    corners = np.stack(
+        [
+            lower,
+            upper,
+            np.column_stack([lower[:, 0], upper[:, 1]]),
+            np.column_stack([upper[:, 0], lower[:, 1]]),
+        ],
+        axis=1,
+    )  # (k, 4, 2)
     length_sq = float(direction @ direction)
     if length_sq > 0.0:
         along = np.clip(((corners - a) @ direction) / length_sq, 0.0, 1.0)
@@ -134,8 +148,9 @@ def _merge_touching(boxes: np.ndarray) -> np.ndarray:
     return np.array(merged)
 
 
-def hall_floor_grid(layout: Layout, hall: int, cell_m: float = CELL_M,
-                    clearance_m: float = AMR_CLEARANCE_M) -> FloorGrid:
+def hall_floor_grid(
+    layout: Layout, hall: int, cell_m: float = CELL_M, clearance_m: float = AMR_CLEARANCE_M
+) -> FloorGrid:
     """The free floor of ``hall`` for a robot of radius ``clearance_m``."""
     bounds = layout.hall_rect_m(hall)
     boxes = []
@@ -151,8 +166,10 @@ def hall_floor_grid(layout: Layout, hall: int, cell_m: float = CELL_M,
     y = origin[1] + (np.arange(rows) + 0.5) * cell_m
     half = cell_m / 2
     inner = bounds + np.array([1, 1, -1, -1]) * clearance_m
-    free = np.outer((y - half >= inner[1]) & (y + half <= inner[3]),
-                    (x - half >= inner[0]) & (x + half <= inner[2]))
+    free = np.outer(
+        (y - half >= inner[1]) & (y + half <= inner[3]),
+        (x - half >= inner[0]) & (x + half <= inner[2]),
+    )
     for xmin, ymin, xmax, ymax in obstacles:
         # cells whose square comes within the clearance of the box (rounded corners)
         c0, c1 = np.searchsorted(x, [xmin - clearance_m - half, xmax + clearance_m + half])
@@ -174,8 +191,12 @@ def aisle_point_m(grid: FloorGrid, layout: Layout, rack: int) -> np.ndarray:
     rows, cols = np.nonzero(grid.free)
     points = grid.cell_center_m(rows, cols)
     ahead = (points[:, 1] - face_y) * front
-    facing = ((points[:, 0] >= centre[0] - size[0] / 2) & (points[:, 0] <= centre[0] + size[0] / 2)
-              & (ahead > 0.0) & (ahead <= grid.clearance_m + 3 * grid.cell_m))
+    facing = (
+        (points[:, 0] >= centre[0] - size[0] / 2)
+        & (points[:, 0] <= centre[0] + size[0] / 2)
+        & (ahead > 0.0)
+        & (ahead <= grid.clearance_m + 3 * grid.cell_m)
+    )
     if not facing.any():
         raise NoPathError(wanted, wanted, f"no free floor in front of rack {rack}")
     points = points[facing]
@@ -196,8 +217,12 @@ class FloorPath:
         steps = np.linalg.norm(np.diff(self.points_m, axis=0), axis=1)
         travelled = np.concatenate([[0.0], np.cumsum(steps)])
         d = float(np.clip(distance_m, 0.0, travelled[-1]))
-        return np.array([np.interp(d, travelled, self.points_m[:, 0]),
-                         np.interp(d, travelled, self.points_m[:, 1])])
+        return np.array(
+            [
+                np.interp(d, travelled, self.points_m[:, 0]),
+                np.interp(d, travelled, self.points_m[:, 1]),
+            ]
+        )
 
     def heading_at_rad(self, distance_m: float) -> float:
         """The way the path runs (angle from east, anticlockwise) ``distance_m`` along it."""
@@ -213,9 +238,16 @@ class FloorPath:
         return FloorPath(self.points_m[::-1].copy())
 
 
-_NEIGHBOURS = ((-1, 0, 1.0), (1, 0, 1.0), (0, -1, 1.0), (0, 1, 1.0),
-               (-1, -1, math.sqrt(2)), (-1, 1, math.sqrt(2)),
-               (1, -1, math.sqrt(2)), (1, 1, math.sqrt(2)))
+_NEIGHBOURS = (
+    (-1, 0, 1.0),
+    (1, 0, 1.0),
+    (0, -1, 1.0),
+    (0, 1, 1.0),
+    (-1, -1, math.sqrt(2)),
+    (-1, 1, math.sqrt(2)),
+    (1, -1, math.sqrt(2)),
+    (1, 1, math.sqrt(2)),
+)
 
 
 def _astar(free: list[list[bool]], start: tuple[int, int], goal: tuple[int, int]) -> list | None:

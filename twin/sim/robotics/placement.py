@@ -87,8 +87,10 @@ def _pose(yaw_rad: float, position) -> np.ndarray:
 
 
 def _boxes(centers: list, sizes: list) -> Boxes:
-    return Boxes(np.asarray(centers, dtype=float).reshape(-1, 3),
-                 np.asarray(sizes, dtype=float).reshape(-1, 3))
+    return Boxes(
+        np.asarray(centers, dtype=float).reshape(-1, 3),
+        np.asarray(sizes, dtype=float).reshape(-1, 3),
+    )
 
 
 class _Plan:
@@ -105,8 +107,14 @@ class _Plan:
         self.benches: tuple[list, list] = ([], [])
         self.bodies: tuple[list, list] = ([], [])
 
-    def arm(self, cell: int, model: str, base: np.ndarray, floor_z: float,
-            mirror: np.ndarray | None = None) -> None:
+    def arm(
+        self,
+        cell: int,
+        model: str,
+        base: np.ndarray,
+        floor_z: float,
+        mirror: np.ndarray | None = None,
+    ) -> None:
         self.arm_cell.append(cell)
         self.arm_model.append(model)
         self.arm_base.append(base)
@@ -120,7 +128,8 @@ class _Plan:
 
 def _assembly(plan: _Plan, k: int, cell, centre: np.ndarray, floor_z: float) -> None:
     conveyor = cell.conveyor or Conveyor(
-        length_m=WORKCELL_SIZE_M["assembly"][0] - 2 * CONVEYOR_END_GAP_M)
+        length_m=WORKCELL_SIZE_M["assembly"][0] - 2 * CONVEYOR_END_GAP_M
+    )
     length, spacing = conveyor.length_m, conveyor.part_spacing_m
     top = floor_z + BELT_TOP_M
     west = centre[0] - length / 2
@@ -136,8 +145,7 @@ def _assembly(plan: _Plan, k: int, cell, centre: np.ndarray, floor_z: float) -> 
     plan.conveyors[1].append((length - 0.2, BELT_FRAME_WIDTH_M, frame_top - floor_z))
     models = [robot.model for robot in cell.robots for _ in range(robot.count)]
     # each arm gets a stretch of belt in proportion to how far along it the arm works
-    span = np.array([2 * abs(DEFAULT_TASKS[m]["pick_m"][1]) + STATION_MARGIN_M
-                     for m in models])
+    span = np.array([2 * abs(DEFAULT_TASKS[m]["pick_m"][1]) + STATION_MARGIN_M for m in models])
     middles = west + length * (np.cumsum(span) - span / 2) / span.sum()
     part_middle = top + PART_SIZE_M[2] / 2
     for unit, model in enumerate(models):
@@ -147,8 +155,9 @@ def _assembly(plan: _Plan, k: int, cell, centre: np.ndarray, floor_z: float) -> 
         toward_belt = np.array([0.0, -side])
         reach = np.sign(pick[0]) * toward_belt
         yaw = float(np.arctan2(reach[1], reach[0]))
-        base = _pose(yaw, (middles[unit], centre[1] + side * abs(pick[0]),
-                           part_middle + FINGER_M - pick[2]))
+        base = _pose(
+            yaw, (middles[unit], centre[1] + side * abs(pick[0]), part_middle + FINGER_M - pick[2])
+        )
         plan.arm(k, model, base, floor_z)
 
 
@@ -169,14 +178,21 @@ def _humanoid(plan: _Plan, k: int, cell, centre: np.ndarray, floor_z: float) -> 
         plan.benches[1].append((BENCH_SIZE_M[0], BENCH_SIZE_M[1], BENCH_TOP_M))
         depth, width, height = HUMANOID_BASE_M
         torso_top = shoulder_z + 0.35  # up to the arms' shoulder joints (0.333 m)
-        plan.bodies[0].extend([(x, y, floor_z + height / 2),
-                           (x, y, (floor_z + height + torso_top) / 2),
-                           (x, y, torso_top + HUMANOID_HEAD_M / 2 + 0.03)])
+        plan.bodies[0].extend(
+            [
+                (x, y, floor_z + height / 2),
+                (x, y, (floor_z + height + torso_top) / 2),
+                (x, y, torso_top + HUMANOID_HEAD_M / 2 + 0.03),
+            ]
+        )
         # the body faces north: its depth lies along y
-        plan.bodies[1].extend([(width, depth, height),
-                           (HUMANOID_TORSO_M[1], HUMANOID_TORSO_M[0],
-                            torso_top - floor_z - height),
-                           (HUMANOID_HEAD_M,) * 3])
+        plan.bodies[1].extend(
+            [
+                (width, depth, height),
+                (HUMANOID_TORSO_M[1], HUMANOID_TORSO_M[0], torso_top - floor_z - height),
+                (HUMANOID_HEAD_M,) * 3,
+            ]
+        )
 
 
 def plan_workcells(scenario: Scenario, layout: Layout) -> WorkcellPlan:

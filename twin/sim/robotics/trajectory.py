@@ -54,9 +54,13 @@ def _unit_profile(t: np.ndarray, ramp: np.ndarray, duration: np.ndarray, accel: 
     rising = t < ramp
     falling = t >= duration - ramp
     left = duration - t
-    s = np.where(rising, 0.5 * accel * t * t,
-                 np.where(falling, 1.0 - 0.5 * accel * left * left,
-                          0.5 * accel * ramp * ramp + peak * (t - ramp)))
+    s = np.where(
+        rising,
+        0.5 * accel * t * t,
+        np.where(
+            falling, 1.0 - 0.5 * accel * left * left, 0.5 * accel * ramp * ramp + peak * (t - ramp)
+        ),
+    )
     sd = np.where(rising, accel * t, np.where(falling, accel * left, peak))
     sdd = np.where(rising, accel, np.where(falling, -accel, 0.0))
     done = t >= duration
@@ -91,9 +95,13 @@ class JointMove:
 
 def plan_move(chain: SerialChain, start_rad, goal_rad) -> JointMove:
     """The fastest synchronized straight moves within ``chain``'s limits."""
-    start, goal = (np.array(v) for v in np.broadcast_arrays(
-        np.atleast_2d(np.asarray(start_rad, dtype=float)),
-        np.atleast_2d(np.asarray(goal_rad, dtype=float))))
+    start, goal = (
+        np.array(v)
+        for v in np.broadcast_arrays(
+            np.atleast_2d(np.asarray(start_rad, dtype=float)),
+            np.atleast_2d(np.asarray(goal_rad, dtype=float)),
+        )
+    )
     speed, accel = _profile_limits(goal - start, chain.max_speed_rad_s, chain.max_accel_rad_s2)
     ramp, duration, accel = _timing(speed, accel)
     return JointMove(start, goal, ramp, duration, accel)
@@ -132,8 +140,9 @@ class JointSequence:
         t = np.clip(np.asarray(t_s, dtype=float), 0.0, self.duration_s)
         k = self.segment_at(t)
         local = t - self.segment_start_s[k]
-        s, sd, sdd = _unit_profile(local, self.ramp_s[k], self.segment_duration_s[k],
-                                   self.profile_accel[k])
+        s, sd, sdd = _unit_profile(
+            local, self.ramp_s[k], self.segment_duration_s[k], self.profile_accel[k]
+        )
         start, goal = self.segment_from_rad[k], self.segment_to_rad[k]
         delta = goal - start
         q = start + delta * s[..., None]
@@ -161,5 +170,6 @@ def plan_sequence(chain: SerialChain, waypoints_rad, dwell_s) -> JointSequence:
     accel = np.ones(count)
     accel[0::2] = moves.profile_accel
     start = np.concatenate([[0.0], np.cumsum(duration)[:-1]])
-    return JointSequence(start, duration, is_move, origin, np.repeat(points[1:], 2, axis=0),
-                         ramp, accel)
+    return JointSequence(
+        start, duration, is_move, origin, np.repeat(points[1:], 2, axis=0), ramp, accel
+    )

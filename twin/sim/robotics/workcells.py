@@ -92,8 +92,9 @@ class Workcells:
         self.rack_hall = topo.rack_hall
         self.hall_count = len(topo.hall_names)
         self.cell_count = len(s.workcells)
-        self.cell_hall = np.array([topo.hall_names.index(c.hall) if c.hall else -1
-                                   for c in s.workcells], dtype=int)
+        self.cell_hall = np.array(
+            [topo.hall_names.index(c.hall) if c.hall else -1 for c in s.workcells], dtype=int
+        )
         self.cell_racks = []
         cycles: dict[tuple[str, float], TaskCycle] = {}
         self._groups: list[_Group] = []
@@ -101,25 +102,43 @@ class Workcells:
         grids = {}
         for k, cell in enumerate(s.workcells):
             served = [topo.row_group_names.index(g) for g in cell.served_by]
-            self.cell_racks.append(_as_slice(np.flatnonzero(np.isin(
-                topo.row_group[topo.rack_row], served))))
+            self.cell_racks.append(
+                _as_slice(np.flatnonzero(np.isin(topo.row_group[topo.rack_row], served)))
+            )
             for robot in cell.robots:
                 if cell.kind == "service":
                     hall = int(self.cell_hall[k])
                     if hall not in grids:
                         grids[hall] = hall_floor_grid(layout, hall)
-                    spec = ServiceRobotSpec(idle_w=robot.idle_power_w,
-                                            repair_w=robot.peak_power_w,
-                                            repair_s=cell.repair_time_s)
-                    self._fleets.append(_FleetSpec(
-                        k, hall, layout, layout.workcells.center_m[k, :2], robot.count, spec,
-                        _battery(robot.battery_wh)))
+                    spec = ServiceRobotSpec(
+                        idle_w=robot.idle_power_w,
+                        repair_w=robot.peak_power_w,
+                        repair_s=cell.repair_time_s,
+                    )
+                    self._fleets.append(
+                        _FleetSpec(
+                            k,
+                            hall,
+                            layout,
+                            layout.workcells.center_m[k, :2],
+                            robot.count,
+                            spec,
+                            _battery(robot.battery_wh),
+                        )
+                    )
                     continue
                 key = (robot.model, robot.idle_power_w)
                 if key not in cycles:
                     cycles[key] = default_cycle(*key)
-                self._groups.append(_Group(k, cycles[key], robot.count,
-                                           _battery(robot.battery_wh), cell.first_pass_yield))
+                self._groups.append(
+                    _Group(
+                        k,
+                        cycles[key],
+                        robot.count,
+                        _battery(robot.battery_wh),
+                        cell.first_pass_yield,
+                    )
+                )
         self._grids = grids
         self.group_cell = np.array([g.cell for g in self._groups], dtype=int)
         self.fleet_cell = np.array([f.cell for f in self._fleets], dtype=int)
@@ -127,21 +146,29 @@ class Workcells:
         for f, fleet in enumerate(self._fleets):
             if self.hall_fleet[fleet.hall] < 0:
                 self.hall_fleet[fleet.hall] = f
-        self.arm_group = np.repeat(np.arange(len(self._groups)),
-                                   [g.count for g in self._groups]).astype(int)
-        self.service_fleet = np.repeat(np.arange(len(self._fleets)),
-                                       [f.count for f in self._fleets]).astype(int)
-        self._unit_hall = [self.cell_hall[g.cell] for g in self._groups] + \
-            [self.cell_hall[f.cell] for f in self._fleets]
+        self.arm_group = np.repeat(
+            np.arange(len(self._groups)), [g.count for g in self._groups]
+        ).astype(int)
+        self.service_fleet = np.repeat(
+            np.arange(len(self._fleets)), [f.count for f in self._fleets]
+        ).astype(int)
+        self._unit_hall = [self.cell_hall[g.cell] for g in self._groups] + [
+            self.cell_hall[f.cell] for f in self._fleets
+        ]
         self.reset()
 
     # ---------------------------------------------------------------- state
 
     def reset(self) -> None:
-        self.cells = [TaskCell(g.cycle, g.count, battery=g.battery, quality=g.quality)
-                      for g in self._groups]
-        self.fleets = [ServiceFleet(self._grids[f.hall], f.layout, f.dock_m, f.count,
-                                    spec=f.spec, battery=f.battery) for f in self._fleets]
+        self.cells = [
+            TaskCell(g.cycle, g.count, battery=g.battery, quality=g.quality) for g in self._groups
+        ]
+        self.fleets = [
+            ServiceFleet(
+                self._grids[f.hall], f.layout, f.dock_m, f.count, spec=f.spec, battery=f.battery
+            )
+            for f in self._fleets
+        ]
         self.units: list[TaskCell | ServiceFleet] = [*self.cells, *self.fleets]
         self.hall_heat_w = np.zeros(self.hall_count)
         self.outdoor_heat_w = 0.0
@@ -161,8 +188,9 @@ class Workcells:
 
     def cell_pace(self, rack_delivered: np.ndarray) -> np.ndarray:
         """Per cell, 0-1: share of its serving racks' work still delivered."""
-        return np.array([rack_delivered[racks].mean() if _count(racks) else 1.0
-                         for racks in self.cell_racks])
+        return np.array(
+            [rack_delivered[racks].mean() if _count(racks) else 1.0 for racks in self.cell_racks]
+        )
 
     # ---------------------------------------------------------------- stepping
 
@@ -222,8 +250,9 @@ class Workcells:
     def _cell_units(self, cell: int) -> list[TaskCell | ServiceFleet]:
         if not 0 <= cell < self.cell_count:
             raise ValueError(f"no workcell number {cell}; there are {self.cell_count}")
-        return ([c for c, k in zip(self.cells, self.group_cell, strict=True) if k == cell]
-                + [f for f, k in zip(self.fleets, self.fleet_cell, strict=True) if k == cell])
+        return [c for c, k in zip(self.cells, self.group_cell, strict=True) if k == cell] + [
+            f for f, k in zip(self.fleets, self.fleet_cell, strict=True) if k == cell
+        ]
 
     def emergency_stop(self, cell: int) -> None:
         for unit in self._cell_units(cell):
@@ -244,8 +273,7 @@ class Workcells:
     def _cell_sums(self, per_unit, width: int | None = None) -> np.ndarray:
         shape = (self.cell_count,) if width is None else (self.cell_count, width)
         out = np.zeros(shape)
-        for unit_cell, value in zip((*self.group_cell, *self.fleet_cell), per_unit,
-                                    strict=True):
+        for unit_cell, value in zip((*self.group_cell, *self.fleet_cell), per_unit, strict=True):
             out[unit_cell] += value
         return out
 
@@ -255,9 +283,14 @@ class Workcells:
         token = fleet.standing_still
         if kept is not None and token is not None and kept[0] is token:
             return kept[1]
-        pose = _FleetPose(fleet.positions_m(), fleet.headings_rad(), fleet.state,
-                          fleet.stop_cause, fleet.targets(),
-                          tuple(_frozen(fleet.route_m(r)) for r in range(fleet.count)))
+        pose = _FleetPose(
+            fleet.positions_m(),
+            fleet.headings_rad(),
+            fleet.state,
+            fleet.stop_cause,
+            fleet.targets(),
+            tuple(_frozen(fleet.route_m(r)) for r in range(fleet.count)),
+        )
         self._poses[id(fleet)] = (token, pose)
         return pose
 
@@ -272,24 +305,29 @@ class Workcells:
         standing = [self._standing(f) for f in fleets]
         states = [c.state for c in cells] + [p.state for p in standing]
         causes = [c.stop_cause for c in cells] + [p.stop_cause for p in standing]
-        state_time = self._cell_sums([u.state_time_s.sum(axis=0) for u in self.units],
-                                     len(RobotState))
-        counts = self._cell_sums([np.bincount(state, minlength=len(RobotState))
-                                  for state in states], len(RobotState)).astype(int)
-        cycles = self._cell_sums([float(c.cycles_done.sum()) for c in cells]
-                                 + list(self._repairs))
-        good = self._cell_sums([float(c.cycles_done.sum()) * c.quality for c in cells]
-                               + [0.0] * len(fleets))
+        state_time = self._cell_sums(
+            [u.state_time_s.sum(axis=0) for u in self.units], len(RobotState)
+        )
+        counts = self._cell_sums(
+            [np.bincount(state, minlength=len(RobotState)) for state in states], len(RobotState)
+        ).astype(int)
+        cycles = self._cell_sums([float(c.cycles_done.sum()) for c in cells] + list(self._repairs))
+        good = self._cell_sums(
+            [float(c.cycles_done.sum()) * c.quality for c in cells] + [0.0] * len(fleets)
+        )
         progress = self._cell_sums(
-            [float((c.cycles_done + np.minimum(c.cycle_pos_s / c.period_s, 1.0)).sum())
-             for c in cells] + [0.0] * len(fleets))
+            [
+                float((c.cycles_done + np.minimum(c.cycle_pos_s / c.period_s, 1.0)).sum())
+                for c in cells
+            ]
+            + [0.0] * len(fleets)
+        )
         repairs = np.bincount(self.fleet_cell, weights=self._repairs, minlength=count)
         repair_s = np.bincount(self.fleet_cell, weights=self._repair_s, minlength=count)
         service_cell = np.zeros(count, dtype=bool)
         service_cell[self.fleet_cell] = True
         hours = time_s / SECONDS_PER_HOUR
-        throughput = np.where(service_cell, cycles, good) / hours if hours > 0 else \
-            np.zeros(count)
+        throughput = np.where(service_cell, cycles, good) / hours if hours > 0 else np.zeros(count)
         t = state_time
         elapsed = t.sum(axis=1)
         busy = t[:, RobotState.MOVING] + t[:, RobotState.WORKING]
@@ -301,23 +339,24 @@ class Workcells:
         availability = np.divide(run, planned, out=np.zeros(count), where=planned > 0)
         performance = np.divide(busy, run, out=np.zeros(count), where=run > 0)
         oee = np.where(service_cell, np.nan, availability * performance * quality)
-        intrusion = self._cell_sums([np.any(c == StopCause.SAFETY_ZONE_INTRUSION)
-                                     for c in causes]) > 0
+        intrusion = (
+            self._cell_sums([np.any(c == StopCause.SAFETY_ZONE_INTRUSION) for c in causes]) > 0
+        )
         stopped = self._cell_sums([np.any(c == StopCause.EMERGENCY_STOP) for c in causes]) > 0
 
         joints = np.zeros((self.arm_group.size, MAX_JOINTS))
         start = 0
         for c in cells:
             q = c.joint_positions_rad()
-            joints[start:start + c.count, :q.shape[1]] = q
+            joints[start : start + c.count, : q.shape[1]] = q
             start += c.count
         return frozen_fields(
             RobotsState,
             arm_cell=self.group_cell[self.arm_group],
             arm_joints_rad=joints,
             arm_gripper_closed=_joined([c.gripper_closed() for c in cells], bool),
-            arm_state=_joined(states[:len(cells)], int),
-            arm_stop_cause=_joined(causes[:len(cells)], int),
+            arm_state=_joined(states[: len(cells)], int),
+            arm_stop_cause=_joined(causes[: len(cells)], int),
             arm_soc=_joined([c.soc for c in cells]),
             arm_power_w=_joined([c.robot_power_w for c in cells]),
             arm_cycles=_joined([c.cycles_done for c in cells], int),
@@ -334,8 +373,8 @@ class Workcells:
             service_cell=self.fleet_cell[self.service_fleet],
             service_xy_m=_joined([p.xy_m for p in standing]).reshape(-1, 2),
             service_heading_rad=_joined([p.heading_rad for p in standing]),
-            service_state=_joined(states[len(cells):], int),
-            service_stop_cause=_joined(causes[len(cells):], int),
+            service_state=_joined(states[len(cells) :], int),
+            service_stop_cause=_joined(causes[len(cells) :], int),
             service_soc=_joined([f.soc for f in fleets]),
             service_target_rack=_joined([p.target_rack for p in standing], int),
             service_power_w=_joined([f.robot_power_w for f in fleets]),
@@ -375,6 +414,10 @@ def _frozen(points: np.ndarray) -> np.ndarray:
 def robot_units(s: Scenario, service: bool = False) -> list[tuple[int, Robot, int]]:
     """Every robot of the task cells (with ``service``: of the service cells) as (workcell,
     robot entry, unit), in the order of the snapshot's arm (service robot) arrays."""
-    return [(k, robot, unit) for k, cell in enumerate(s.workcells)
-            if (cell.kind == "service") == service
-            for robot in cell.robots for unit in range(robot.count)]
+    return [
+        (k, robot, unit)
+        for k, cell in enumerate(s.workcells)
+        if (cell.kind == "service") == service
+        for robot in cell.robots
+        for unit in range(robot.count)
+    ]

@@ -62,13 +62,21 @@ def _font(family: str, pixels: float, bold: bool = False) -> QFont:
 
 
 class KpiPanel(QFrame):
-    def __init__(self, scenario: Scenario, points: Sequence[AlarmPoint], family: str,
-                 parent: QWidget | None = None, *, units: UnitSystem = UnitSystem.SI) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        points: Sequence[AlarmPoint],
+        family: str,
+        parent: QWidget | None = None,
+        *,
+        units: UnitSystem = UnitSystem.SI,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("kioskPanel")
         self.family = family
-        self._kpis = {kpi.key: kpi for kpi in site_kpis(scenario, points, units)
-                      if kpi.key in KIOSK_KPIS}
+        self._kpis = {
+            kpi.key: kpi for kpi in site_kpis(scenario, points, units) if kpi.key in KIOSK_KPIS
+        }
         self.titles: dict[str, QLabel] = {}
         self.values: dict[str, QLabel] = {}
         column = QVBoxLayout(self)
@@ -163,8 +171,10 @@ class Callout(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         box, anchor = self._local_box, self._local_anchor
-        near = QPointF(box.left() if anchor.x() < box.left() else box.right(),
-                       box.bottom() if anchor.y() > box.bottom() else box.top())
+        near = QPointF(
+            box.left() if anchor.x() < box.left() else box.right(),
+            box.bottom() if anchor.y() > box.bottom() else box.top(),
+        )
         painter.setPen(QPen(QColor(ACCENT), max(self._scale / 400, 2.0)))
         painter.drawLine(anchor, near)
         painter.setBrush(QColor(ACCENT))
@@ -178,8 +188,9 @@ class Callout(QWidget):
 class InfoCard(QFrame):
     """The object a visitor tapped: its name and a few live readings, in ``units``."""
 
-    def __init__(self, family: str, parent: QWidget | None = None, *,
-                 units: UnitSystem = UnitSystem.SI) -> None:
+    def __init__(
+        self, family: str, parent: QWidget | None = None, *, units: UnitSystem = UnitSystem.SI
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("kioskPanel")
         self.family = family
@@ -224,8 +235,15 @@ class KioskOverlay(QWidget):
     """KPIs down the left, the caption at the bottom, the hint above it and the card of a
     tapped object at the top right; transparent to input."""
 
-    def __init__(self, scenario: Scenario, points: Sequence[AlarmPoint], family: str,
-                 parent: QWidget | None = None, *, units: UnitSystem = UnitSystem.SI) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        points: Sequence[AlarmPoint],
+        family: str,
+        parent: QWidget | None = None,
+        *,
+        units: UnitSystem = UnitSystem.SI,
+    ) -> None:
         """``points``: the scenario's alarm points, which set the KPIs' levels."""
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -309,7 +327,8 @@ class KioskOverlay(QWidget):
     def set_hint_countdown(self, seconds: int) -> None:
         """What a visitor can do, and when the tour takes the view back."""
         how = QCoreApplication.translate(
-            "kiosk", "Drag to look around · wheel to zoom · tap a rack to see it")
+            "kiosk", "Drag to look around · wheel to zoom · tap a rack to see it"
+        )
         when = QCoreApplication.translate("kiosk", "The tour resumes in {seconds} s")
         text = f"{how}\n{when.format(seconds=seconds)}"
         if self.hint.text() != text:

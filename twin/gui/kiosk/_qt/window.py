@@ -43,11 +43,20 @@ KIOSK_TITLE_FRACTION = 1 / 40  # the 3D view's titles, of the screen's height: r
 QUIT_KEY = Qt.Key.Key_Q
 QUIT_MODIFIERS = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 QUIT_COMBINATION = "Ctrl+Shift+Q"
-_MODIFIERS = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
-              | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier)
+_MODIFIERS = (
+    Qt.KeyboardModifier.ControlModifier
+    | Qt.KeyboardModifier.ShiftModifier
+    | Qt.KeyboardModifier.AltModifier
+    | Qt.KeyboardModifier.MetaModifier
+)
 _KEYS = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ShortcutOverride)
-_PRESSES = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick, QEvent.Type.Wheel,
-            QEvent.Type.TouchBegin, QEvent.Type.TabletPress)
+_PRESSES = (
+    QEvent.Type.MouseButtonPress,
+    QEvent.Type.MouseButtonDblClick,
+    QEvent.Type.Wheel,
+    QEvent.Type.TouchBegin,
+    QEvent.Type.TabletPress,
+)
 _MOVES = (QEvent.Type.MouseMove, QEvent.Type.TouchUpdate, QEvent.Type.TabletMove)
 _WATCHED = frozenset((*_KEYS, *_PRESSES, *_MOVES))
 
@@ -59,9 +68,16 @@ def is_quit_combination(event: QKeyEvent) -> bool:
 class KioskWindow(QWidget):
     left = Signal()  # the quit combination was pressed and the window is closing
 
-    def __init__(self, scenario: Scenario, simulation: SimulationLike, story: Story, *,
-                 story_path: Path | None = None, language: str = "en",
-                 units: UnitSystem | str = UnitSystem.SI) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        simulation: SimulationLike,
+        story: Story,
+        *,
+        story_path: Path | None = None,
+        language: str = "en",
+        units: UnitSystem | str = UnitSystem.SI,
+    ) -> None:
         """``units``: the display units of the KPIs, the tapped object's card and the 3D
         labels (the simulation stays SI)."""
         super().__init__()
@@ -77,14 +93,24 @@ class KioskWindow(QWidget):
         self.site = simulation.site  # compiled once by the simulation
         self.topology, layout = self.site.topology, self.site.layout
         # the composed (not native) view: the overlay's callouts float over it
-        self.canvas = CanvasWrapper(scenario, self.topology, layout,
-                                    rack_color_fields(scenario), THEMES["dark"].scene,
-                                    native_window=False)
+        self.canvas = CanvasWrapper(
+            scenario,
+            self.topology,
+            layout,
+            rack_color_fields(scenario),
+            THEMES["dark"].scene,
+            native_window=False,
+        )
         self.canvas.set_units(self.units)
         self.canvas.labels.min_fraction = KIOSK_TITLE_FRACTION
         self.canvas.canvas.native.setMouseTracking(True)
-        self.overlay = KioskOverlay(scenario, default_points(scenario, self.topology),
-                                    kiosk_font_family(), self, units=self.units)
+        self.overlay = KioskOverlay(
+            scenario,
+            default_points(scenario, self.topology),
+            kiosk_font_family(),
+            self,
+            units=self.units,
+        )
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.canvas.widget, 0, 0)
@@ -116,21 +142,25 @@ class KioskWindow(QWidget):
 
     def enter_step(self, step: Step) -> None:
         view = self.canvas.viewpoints[step.view]
-        self.director.fly(Pose(view.center, view.distance, view.elevation, view.azimuth),
-                          step.flight_s, step.orbit_deg_per_s)
+        self.director.fly(
+            Pose(view.center, view.distance, view.elevation, view.azimuth),
+            step.flight_s,
+            step.orbit_deg_per_s,
+        )
         if step.color is not None:
             self.canvas.set_color_field(step.color)
         caption = QCoreApplication.translate("story", step.caption) if step.caption else ""
         self.overlay.show_caption(caption)
         self._anchor = None
         if step.callout is not None:
-            selection = Selection(*callout_target(step.callout.target, self.scenario,
-                                                  self.topology))
+            selection = Selection(
+                *callout_target(step.callout.target, self.scenario, self.topology)
+            )
             lower, upper = self.canvas.bounds(selection)
-            self._anchor = np.array([(lower[0] + upper[0]) / 2, (lower[1] + upper[1]) / 2,
-                                     upper[2]])
-            self.overlay.callout.set_text(QCoreApplication.translate("story",
-                                                                     step.callout.text))
+            self._anchor = np.array(
+                [(lower[0] + upper[0]) / 2, (lower[1] + upper[1]) / 2, upper[2]]
+            )
+            self.overlay.callout.set_text(QCoreApplication.translate("story", step.callout.text))
         self._place_callout()
 
     def set_touring(self, touring: bool) -> None:
@@ -183,16 +213,16 @@ class KioskWindow(QWidget):
 
     def _on_selected(self, event) -> None:
         selection = event.selection
-        view = None if selection is None else describe(selection, self.scenario,
-                                                       self.topology)
+        view = None if selection is None else describe(selection, self.scenario, self.topology)
         self.overlay.card.show_view(view, self.snapshot)
 
     def _on_simulation_failed(self, report: str) -> None:
         self.show_.fail(f"the simulation raised:\n{report}")
 
     def _on_rejected(self, reason: str) -> None:
-        log.warning("kiosk: step %r: the simulation refused a command: %s",
-                    self.show_.step.name, reason)
+        log.warning(
+            "kiosk: step %r: the simulation refused a command: %s", self.show_.step.name, reason
+        )
 
     # ----------------------------------------------------------------- input
 

@@ -39,7 +39,7 @@ def test_pyproject_declares_the_layers_and_the_gui_free_core() -> None:
     [layers] = [c for c in _contracts() if c["type"] == "layers"]
     order = layers["layers"]
     core_order = [layer for layer in order if not layer.startswith("(")]  # optional layers
-    assert core_order[:6] == ["cli", "gui", "runs", "alarms", "sim", "scenario"]
+    assert core_order[:7] == ["cli", "gui", "arguments", "runs", "alarms", "sim", "scenario"]
     assert layers["exhaustive"] is True
     assert any(c["type"] == "private_modules" for c in _contracts())
 

@@ -104,24 +104,36 @@ def test_a_right_click_on_a_rack_opens_its_fault_menu(make_window, qtbot):
 
 
 def test_a_right_drag_moves_the_camera_and_opens_no_menu(make_window, qtbot):
-    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication, QMenu
 
     window = make_window(running=False)
     qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
     native = window.canvas.canvas.native
     distance = window.canvas.view.camera.distance
-    qtbot.mousePress(native, Qt.MouseButton.RightButton, pos=QPoint(300, 300))
-    # vispy drops a move that comes within 10 ms of the one before (and Qt's test press
-    # sends a move of its own), so the drag goes on, a step each poll, until it zooms
+    right = Qt.MouseButton.RightButton
+
+    def send(kind: QEvent.Type, y: float, button: Qt.MouseButton, held) -> None:
+        # straight to the view's window, as the window system delivers them: no popup or
+        # pointer grab left by another test stands between
+        at = QPointF(300, y)
+        event = QMouseEvent(
+            kind, at, native.mapToGlobal(at), button, held, Qt.KeyboardModifier.NoModifier
+        )
+        QApplication.sendEvent(native, event)
+
+    send(QEvent.Type.MouseButtonPress, 300, right, right)
+    # vispy drops a move within 10 ms of the one before: the drag goes on, a step each
+    # poll, until the camera zooms
     drag = itertools.cycle(range(310, 500, 10))
 
     def dragged_on() -> bool:
-        qtbot.mouseMove(native, QPoint(300, next(drag)))
+        send(QEvent.Type.MouseMove, next(drag), Qt.MouseButton.NoButton, right)
         return window.canvas.view.camera.distance != distance
 
     qtbot.waitUntil(dragged_on, timeout=30_000)
-    qtbot.mouseRelease(native, Qt.MouseButton.RightButton, pos=QPoint(300, 360))
+    send(QEvent.Type.MouseButtonRelease, 360, right, Qt.MouseButton.NoButton)
     assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu) and w.isVisible()]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin.gui._vispy import cdus, piping, robot_parts, robots, substation, workcells, yard
-from twin.gui.colors import SELECTED_RGBA, TRIPPED_RGBA
+from twin.gui.colors import NO_DATA_RGBA, SELECTED_RGBA, TRIPPED_RGBA
 
 LOADING_SHOWN = (0.0, 0.5, 0.9, 1.0)  # loadings the equipment scale is shown at
 
@@ -38,6 +38,7 @@ def scene_legend() -> tuple[LegendGroup, ...]:
             (
                 LegendEntry("tripped: offline above the critical temperature", TRIPPED_RGBA),
                 LegendEntry("selected", SELECTED_RGBA),
+                LegendEntry("no value: a plant point not compared (shadow)", NO_DATA_RGBA),
             ),
         ),
         LegendGroup(

@@ -18,7 +18,7 @@ from twin.grid.bill import Bill, GridError, bill_csv, bill_text, make_bill
 from twin.grid.dr import Settlement, dispatches_of, hourly_series, settle, settlement_text
 from twin.grid.tariff import Tariff, builtin_tariffs, tariff_for
 from twin.scenario import Scenario, load, loads
-from twin.scenario.schema import TariffChoice
+from twin.scenario.schema import DemandResponseProgramme, TariffChoice
 
 BILL_SUFFIX = ".csv"
 COMMANDS = ("bill", "power-quality", "grid-impact")
@@ -103,7 +103,7 @@ def after_run(
             print(f"{bill_text(bill)}\n  -> {path}", file=progress)
     if scenario.demand_response is not None:
         try:
-            settlement = settlement_of_table(out, scenario, tariff)
+            settlement = settlement_of_table(out, scenario, scenario.demand_response, tariff)
         except GridError as exc:
             raise GridError(
                 f"the run is written but its demand response is not settled: {exc}"
@@ -157,9 +157,11 @@ def bill_of_table(table_path: Path, tariff: Tariff) -> Bill:
     return make_bill(tariff, start, table.columns["time_s"], table.columns["grid_import_kw"])
 
 
-def settlement_of_table(table_path: Path, scenario: Scenario, tariff: Tariff | None) -> Settlement:
+def settlement_of_table(
+    table_path: Path, scenario: Scenario, programme: DemandResponseProgramme, tariff: Tariff | None
+) -> Settlement:
     """The scenario's demand-response dispatches (its ``demand-response`` events) settled
-    on the run table under its ``[demand_response]`` programme."""
+    on the run table under ``programme`` (the scenario's ``[demand_response]``)."""
     import holidays
 
     table = read_table(table_path)
@@ -169,7 +171,7 @@ def settlement_of_table(table_path: Path, scenario: Scenario, tariff: Tariff | N
     country = tariff.data.tariff.holidays_country if tariff is not None else "KR"
     end = start + dt.timedelta(seconds=float(table.columns["time_s"][-1]))
     return settle(
-        scenario.demand_response,
+        programme,
         series,
         dispatches_of(scenario.events, start),
         holidays.country_holidays(country),
@@ -319,7 +321,11 @@ def run_bill(args: argparse.Namespace, writable: Writable) -> str:
     texts = [bill_text(bill)]
     scenario = loads(scenario_toml, source=str(args.run_output)) if scenario_toml else None
     if scenario is not None and scenario.demand_response is not None:
-        texts.append(settlement_text(settlement_of_table(args.run_output, scenario, tariff)))
+        texts.append(
+            settlement_text(
+                settlement_of_table(args.run_output, scenario, scenario.demand_response, tariff)
+            )
+        )
     texts += [f"  note: {p}" for p in table.problems]
     return "\n".join(texts)
 

@@ -45,8 +45,8 @@ class HourlySeries:
 
     start: list[dt.datetime]  # each hour's start, consecutive
     grid_kwh: np.ndarray
+    complete: np.ndarray  # bool: the run covered the whole hour
     means: dict[str, np.ndarray] = field(default_factory=dict)  # per hour, e.g. tokens_per_s
-    complete: np.ndarray | None = None  # bool: the run covered the whole hour
 
     def index(self, when: dt.datetime) -> int | None:
         if not self.start:
@@ -134,8 +134,8 @@ def hourly_series(
     return HourlySeries(
         [origin + dt.timedelta(hours=int(h)) for h in hours],
         grid_kwh,
-        means,
         complete=covered_s >= HOUR_S - 1e-3,
+        means=means,
     )
 
 

@@ -178,7 +178,7 @@ def monte_carlo_summary(folder: Path) -> MonteCarloSummary:
     trips = int(np.sum(c["max_tripped_racks"][ok] > 0))
     any_trip = wilson_interval(trips, int(ok.sum()))
     components = []
-    for name, given in plan.study.monte_carlo.components.items():
+    for name, given in plan.study.require_monte_carlo().components.items():
         figures = reliability(name, given)
         unit_h = c[f"unit_hours.{name}"][ok]
         down = c[f"downtime_h.{name}"][ok]
@@ -216,8 +216,10 @@ def monte_carlo_summary(folder: Path) -> MonteCarloSummary:
         mean_interval(c["output_availability"][ok]),
         mean_interval(lost),
         any_trip,
-        tuple(
-            per_year_probability(p, run_h) for p in (any_trip.value, any_trip.low, any_trip.high)
+        (
+            per_year_probability(any_trip.value, run_h),
+            per_year_probability(any_trip.low, run_h),
+            per_year_probability(any_trip.high, run_h),
         ),
         components,
         worst,

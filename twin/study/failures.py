@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from twin.scenario import Scenario, cdu_unit_names
-from twin.study.schema import ComponentClass, MonteCarlo
+from twin.study.schema import ComponentClass, ComponentName, MonteCarlo
 
 HOURS_PER_YEAR = 8760.0
 
@@ -38,7 +38,7 @@ class Reliability:
 # failure rates and repair times for the electrical classes; the figures below are taken as
 # adjustable assumptions of that order, not quotations: set your own from your vendors'
 # and your site's records. The README's reliability table repeats them with their status.
-DEFAULT_RELIABILITY: dict[str, Reliability] = {
+DEFAULT_RELIABILITY: dict[ComponentName, Reliability] = {
     # liquid-filled transformers: 0.005-0.015 failures per unit-year (IEEE 493 class data,
     # via a secondary summary); 0.01/yr taken; repair assumed a week (replace from a spare)
     "transformer": Reliability(
@@ -123,7 +123,7 @@ def units_of(scenario: Scenario, component: str) -> list[Unit]:
     raise ValueError(f"unknown component class {component!r}")
 
 
-def reliability(component: str, given: ComponentClass) -> Reliability:
+def reliability(component: ComponentName, given: ComponentClass) -> Reliability:
     default = DEFAULT_RELIABILITY[component]
     return Reliability(
         given.mtbf_h or default.mtbf_h,

@@ -33,7 +33,7 @@ from twin.scenario.files import (
 from twin.scenario.loader import from_dict
 from twin.scenario.problems import validation_problems
 from twin.study.failures import units_of
-from twin.study.schema import MAX_RUNS, Study
+from twin.study.schema import MAX_RUNS, MonteCarlo, Study, Sweep
 
 WEATHER_YEAR = "weather_year"  # a parameter that sets the year of scenario.start
 SCENARIO_SEED = "scenario.seed"
@@ -140,7 +140,7 @@ def _plan(
     scenario = with_files_beside(from_dict(scenario_data, str(scenario_path)), folder)
     problems = _parameter_problems(study, scenario_data, folder)
     if study.monte_carlo is not None:
-        problems += _component_problems(study, scenario)
+        problems += _component_problems(study.monte_carlo, scenario)
     if study.sweep is not None and study.sweep.method == "grid":
         total = math.prod(len(p.values or []) for p in study.sweep.parameters)
         if total > MAX_RUNS:
@@ -355,9 +355,9 @@ def _scenario_problem(path: str, problem: Problem) -> str:
     return f"with this value the scenario says: {problem}"
 
 
-def _component_problems(study: Study, scenario: Scenario) -> list[Problem]:
+def _component_problems(monte_carlo: MonteCarlo, scenario: Scenario) -> list[Problem]:
     problems = []
-    for name in study.monte_carlo.components:
+    for name in monte_carlo.components:
         if not units_of(scenario, name):
             problems.append(
                 Problem(
@@ -388,11 +388,11 @@ def _runs(study: Study, scenario: Scenario) -> tuple[RunSpec, ...]:
     base_seed = scenario.scenario.seed
     runs = [RunSpec(REFERENCE_ID, -1, base_seed, None)]
     if study.sweep is not None:
-        for k, point in enumerate(_sweep_points(study)):
+        for k, point in enumerate(_sweep_points(study.sweep, study.study.seed)):
             seed = int(dict(point).get(SCENARIO_SEED, base_seed))  # a swept seed is the run's
             runs.append(RunSpec(f"sweep-{k:06d}", k, seed, None, point))
         return tuple(runs)
-    mc = study.monte_carlo
+    mc = study.require_monte_carlo()
     for r in range(mc.replicas):
         replica_seed = replica_seed_of(study.study.seed, r)
         seed = replica_seed if mc.vary_scenario_seed else base_seed
@@ -407,30 +407,29 @@ def replica_seed_of(study_seed: int, replica: int) -> int:
     return (int(state[0]) << 31) ^ int(state[1])
 
 
-def _sweep_points(study: Study) -> list[tuple[tuple[str, Any], ...]]:
-    sweep = study.sweep
+def _sweep_points(sweep: Sweep, study_seed: int) -> list[tuple[tuple[str, Any], ...]]:
     paths = [p.path for p in sweep.parameters]
+    # a grid or list parameter gives values (Sweep._shape checks it)
     if sweep.method == "grid":
-        combos = itertools.product(*(p.values for p in sweep.parameters))
+        combos = itertools.product(*(p.values or [] for p in sweep.parameters))
         return [tuple(zip(paths, combo, strict=True)) for combo in combos]
     if sweep.method == "list":
         return [
             tuple(zip(paths, combo, strict=True))
-            for combo in zip(*(p.values for p in sweep.parameters), strict=True)
+            for combo in zip(*(p.values or [] for p in sweep.parameters), strict=True)
         ]
     if sweep.method == "sobol":
-        return _saltelli(study)
-    return _latin_hypercube(study)
+        return _saltelli(sweep, study_seed)
+    return _latin_hypercube(sweep, study_seed)
 
 
-def _saltelli(study: Study) -> list[tuple[tuple[str, Any], ...]]:
+def _saltelli(sweep: Sweep, study_seed: int) -> list[tuple[tuple[str, Any], ...]]:
     """Saltelli's design for Sobol' indices (``twin.study.sensitivity``): run k is row k."""
     from twin.study.sensitivity import saltelli_points
 
-    sweep = study.sweep
     names = [p.path for p in sweep.parameters]
     matrix = saltelli_points(
-        names, [(p.low, p.high) for p in sweep.parameters], sweep.samples, study.study.seed
+        names, [p.require_bounds() for p in sweep.parameters], sweep.require_samples(), study_seed
     )
     return [
         tuple(
@@ -441,18 +440,18 @@ def _saltelli(study: Study) -> list[tuple[tuple[str, Any], ...]]:
     ]
 
 
-def _latin_hypercube(study: Study) -> list[tuple[tuple[str, Any], ...]]:
+def _latin_hypercube(sweep: Sweep, study_seed: int) -> list[tuple[tuple[str, Any], ...]]:
     """McKay et al. (1979): each parameter's range cut into ``samples`` equal strata, one
     sample in each, strata paired at random across parameters."""
-    sweep = study.sweep
-    n, d = sweep.samples, len(sweep.parameters)
-    rng = np.random.default_rng([study.study.seed, 0x1A7])
+    n, d = sweep.require_samples(), len(sweep.parameters)
+    rng = np.random.default_rng([study_seed, 0x1A7])
     unit = (np.argsort(rng.random((d, n)), axis=1) + rng.random((d, n))) / n
     points = []
     for k in range(n):
         point = []
         for i, p in enumerate(sweep.parameters):
-            value = p.low + unit[i, k] * (p.high - p.low)
+            low, high = p.require_bounds()
+            value = low + unit[i, k] * (high - low)
             point.append((p.path, round(value) if p.integer else float(value)))
         points.append(tuple(point))
     return points

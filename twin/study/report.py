@@ -150,7 +150,7 @@ def _sweep_sections(plan: StudyPlan, c: dict[str, np.ndarray]) -> str:
                 scatter_svg(f"{kpi} vs {path}", path, kpi, x, c[kpi][runs], feasible[runs], limit)
             )
     out.append(_sensitivity(c, runs, params))
-    if plan.study.sweep.method == "sobol":
+    if plan.study.require_sweep().method == "sobol":
         out.append(_sobol_section(plan, c))
     header = [*plan.parameter_paths, *SWEEP_KPIS, "within limits"]
     rows = []
@@ -201,9 +201,9 @@ def _sensitivity(c: dict[str, np.ndarray], runs: np.ndarray, params: list[str]) 
 
 
 def _sobol_section(plan: StudyPlan, c: dict[str, np.ndarray]) -> str:
-    parameters = plan.study.sweep.parameters
-    names = [p.path for p in parameters]
-    bounds = [(p.low, p.high) for p in parameters]
+    sweep = plan.study.require_sweep()
+    names = [p.path for p in sweep.parameters]
+    bounds = [p.require_bounds() for p in sweep.parameters]
     planned = len(plan.runs) - 1
     runs = np.array([str(r).startswith("sweep-") for r in c["run_id"]]) & (c["status"] == "ok")
     index = c["index"][runs].astype(int)
@@ -230,7 +230,7 @@ def _sobol_section(plan: StudyPlan, c: dict[str, np.ndarray]) -> str:
         "variance its parameter explains alone; ST: alone and together with the others "
         "(ST − S1 is what it does through interactions). Saltelli's design, SALib's "
         f"estimators, 95 % bootstrap intervals. {used:,} of "
-        f"{plan.study.sweep.samples:,} base points have all their "
+        f"{sweep.require_samples():,} base points have all their "
         f"{runs_per_sample(len(names))} runs finished and count.</p>"
     ]
     if rows:
@@ -308,6 +308,8 @@ def _monte_carlo_sections(plan: StudyPlan, c: dict[str, np.ndarray], folder: Pat
     info = plan.study.study
     for worst in s.worst:
         spec = next(r for r in plan.runs if r.run_id == worst["run_id"])
+        if spec.replica_seed is None:  # the worst runs are replicas, which all have one
+            raise ValueError(f"{spec.run_id} is not a Monte Carlo replica")
         text = replica_scenario_text(plan, spec.replica_seed)
         name = f"{worst['run_id']}.toml"
         link = (
@@ -338,7 +340,7 @@ def replica_scenario_text(plan: StudyPlan, replica_seed: int) -> str:
     base = scenario_for(plan.scenario_data, (), plan.scenario_folder)
     drawn = draw(
         base,
-        plan.study.monte_carlo,
+        plan.study.require_monte_carlo(),
         plan.study.study.duration_s,
         np.random.default_rng(replica_seed),
     )

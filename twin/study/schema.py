@@ -75,6 +75,13 @@ class Parameter(Strict):
     high: float | None = None
     integer: bool = Field(False, description="round Latin-hypercube samples to whole numbers")
 
+    def require_bounds(self) -> tuple[float, float]:
+        """(low, high) of a sampled parameter (latin-hypercube, sobol: ``Sweep`` checks
+        they are given)."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"the parameter {self.path} gives values, not low and high")
+        return self.low, self.high
+
 
 SAMPLED = ("latin-hypercube", "sobol")  # methods that draw points between low and high
 
@@ -91,6 +98,13 @@ class Sweep(Strict):
         ),
     )
     parameters: list[Parameter] = Field(min_length=1, max_length=64)
+
+    def require_samples(self) -> int:
+        """The samples of a sampled sweep (latin-hypercube, sobol: ``_shape`` checks they
+        are given)."""
+        if self.samples is None:
+            raise ValueError(f"a {self.method} sweep has no samples")
+        return self.samples
 
     @model_validator(mode="after")
     def _shape(self) -> Sweep:
@@ -235,6 +249,18 @@ class Study(Strict):
     sweep: Sweep | None = None
     monte_carlo: MonteCarlo | None = None
     limits: Limits = Limits()
+
+    def require_sweep(self) -> Sweep:
+        """The [sweep] of a sweep study; a Monte Carlo study raises ValueError."""
+        if self.sweep is None:
+            raise ValueError(f"the study {self.study.name} is a Monte Carlo, not a sweep")
+        return self.sweep
+
+    def require_monte_carlo(self) -> MonteCarlo:
+        """The [monte_carlo] of a Monte Carlo study; a sweep study raises ValueError."""
+        if self.monte_carlo is None:
+            raise ValueError(f"the study {self.study.name} is a sweep, not a Monte Carlo")
+        return self.monte_carlo
 
     @model_validator(mode="after")
     def _one_kind(self) -> Study:

@@ -11,8 +11,9 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from twin import __version__, arguments
 from twin.exchange.commands import COMMANDS as EXCHANGE_COMMANDS
@@ -21,7 +22,7 @@ from twin.exchange.flex_command import add_parser as add_flex_parser
 from twin.grid import commands as grid
 from twin.grid.bill import GridError
 from twin.paths import cache_dir
-from twin.scenario import ScenarioError, builtin_scenarios, it_nameplate_kw, load
+from twin.scenario import Scenario, ScenarioError, builtin_scenarios, it_nameplate_kw, load
 from twin.scenario.files import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration
 from twin.scratch import remove_scratch
@@ -41,7 +42,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would print usage and exit 2 itself
+    def error(self, message: str) -> NoReturn:  # argparse would print usage and exit 2 itself
         self.print_usage(sys.stderr)
         raise UsageError(f"{self.prog}: {message}")
 
@@ -584,23 +585,26 @@ def _gui(
         )
     from twin.sim.engine import Simulation
 
-    factory, observers, alarms, connection = Simulation.from_scenario, None, None, None
-    if plant is not None or shadow is not None:
+    # the window's simulation: the engine, or a shadow following a plant (duck-typed)
+    factory: Callable[[Scenario], Any] = Simulation.from_scenario
+    observers, alarms, connection = None, None, None
+    broker_url = plant if plant is not None else shadow
+    if broker_url is not None:
         from twin.exchange.broker import BrokerError, broker_settings
         from twin.exchange.window import PlantConnection, ShadowConnection
 
-        option = "--plant" if plant else "--shadow"
+        option = "--plant" if plant is not None else "--shadow"
         try:
-            settings = broker_settings(plant or shadow, client_id=f"twin-gui-{os.getpid()}")
+            settings = broker_settings(broker_url, client_id=f"twin-gui-{os.getpid()}")
         except BrokerError as exc:
             raise UsageError(f"twin gui: {option}: {exc}") from None
         if plant is not None:
-            link = PlantConnection(settings)
-            observers = link.observers
+            plant_link = PlantConnection(settings)
+            observers, connection = plant_link.observers, plant_link.status
         else:
-            link = ShadowConnection(settings)
-            factory, alarms = link.simulation, link.alarms
-        connection = link.status
+            shadow_link = ShadowConnection(settings)
+            factory, alarms = shadow_link.simulation, shadow_link.alarms
+            connection = shadow_link.status
     from twin.gui.app import run_gui  # Qt is imported only when a window is wanted
 
     return run_gui(
@@ -1000,11 +1004,11 @@ def _calibrate(args: argparse.Namespace) -> int:
     for point, offset in result.offsets.items():
         print(f"{point:<44} sensor offset {offset:+.4g}")
     after = result.fit_window.validation_after
-    failing = [g for g, v in after.per_group.items() if v["hourly"].passes is False]
+    groups = after.per_group if after is not None else {}
+    failing = [g for g, v in groups.items() if v["hourly"].passes is False]
     print(
-        f"Guideline 14 (hourly, fit window): {len(after.per_group) - len(failing)} of "
-        f"{len(after.per_group)} point groups pass"
-        + (f"; failing: {', '.join(failing)}" if failing else "")
+        f"Guideline 14 (hourly, fit window): {len(groups) - len(failing)} of "
+        f"{len(groups)} point groups pass" + (f"; failing: {', '.join(failing)}" if failing else "")
     )
     say(f"wrote {args.out}" + (f" and {args.report}" if args.report else ""))
     return 0

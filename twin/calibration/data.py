@@ -126,7 +126,9 @@ def merge(parts: list[Measurements]) -> Measurements:
     start = min(float(p.time_s[0]) for p in parts)
     end = max(float(p.time_s[-1]) for p in parts)
     grid = start + interval * np.arange(round((end - start) / interval) + 1)
-    values, sources, notes = {}, {}, []
+    values: dict[str, np.ndarray] = {}
+    sources: dict[str, str] = {}
+    notes: list[str] = []
     for part in parts:
         offset = (float(part.time_s[0]) - start) / interval
         if abs(offset - round(offset)) > 0.25:

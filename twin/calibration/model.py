@@ -44,6 +44,17 @@ INPUT_QUANTITIES = {
 _SITE_INDEX = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
 
 Getter = Callable[[Simulation], np.ndarray | float]
+
+
+def _site_column(index: int) -> Getter:
+    """The getter of one column of the site's values."""
+
+    def value(sim: Simulation) -> np.ndarray | float:
+        return sim.site_values()[index]
+
+    return value
+
+
 MODEL_QUANTITIES: dict[tuple[str, str], Getter] = {
     **{("rack", q): RACK_FIELDS[q] for q in ("gpu_temp_c", "outlet_temp_c", "flow_lpm")},
     **{
@@ -71,7 +82,7 @@ MODEL_QUANTITIES: dict[tuple[str, str], Getter] = {
         )
     },
     **{
-        ("site", q): (lambda sim, i=_SITE_INDEX[q]: sim.site_values()[i])
+        ("site", q): _site_column(_SITE_INDEX[q])
         for q in (
             "facility_power_kw",
             "cooling_power_kw",
@@ -222,7 +233,7 @@ class DrivenModel:
             workload=_MeasuredWorkload(centre_s, self._utilization(sim, span)),
         )
         sim.state.time_s = float(end_s[0] - m.interval_s)
-        getters = {}
+        getters: dict[tuple[str, str], list[tuple[str, int]]] = {}
         for point in self.points:
             kind, component, quantity = split_point(point)
             names = component_names(sim, kind)

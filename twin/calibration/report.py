@@ -147,7 +147,6 @@ def _coverage_section(w: WindowResult) -> str:
     rows = []
     for point in sorted(set(w.before.values)):
         good = w.screening.good.get(point)
-        measured = w.measured.get(point)
         if good is None:
             why = w.screening.excluded.get(point, "")
             rows.append(
@@ -155,7 +154,7 @@ def _coverage_section(w: WindowResult) -> str:
             )
             continue
         total = good.size
-        present = np.isfinite(measured)
+        present = np.isfinite(w.measured[point])  # a screened point was measured
         held = present & ~good  # rows with a value screening left out: stuck or stale
         rows.append(
             [

@@ -230,7 +230,7 @@ def _time_shift(
         return float(np.dot(a, b)) / den if den > 0 else 0.0
 
     scores = {lag: corr(lag) for lag in range(-max_lag, max_lag + 1)}
-    best = max(scores, key=scores.get)
+    best = max(scores, key=scores.__getitem__)
     if abs(best) >= 2 and scores[best] ** 2 - max(scores[0], 0.0) ** 2 > SHIFT_GAIN:
         return best
     return 0

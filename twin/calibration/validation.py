@@ -151,10 +151,10 @@ def validate(
             "interval": goodness(m_i, s_i, fitted),
             "hourly": goodness(m_h, s_h, fitted),
         }
-        loop = (subloop_of(point, loops or {}), group_of(point))
+        loop_group = (subloop_of(point, loops or {}), group_of(point))
         for target in (
             pooled.setdefault(group_of(point), {"interval": [], "hourly": []}),
-            by_loop.setdefault(loop, {"interval": [], "hourly": []}),
+            by_loop.setdefault(loop_group, {"interval": [], "hourly": []}),
         ):
             target["interval"].append((m_i, s_i))
             target["hourly"].append((m_h, s_h))

@@ -44,7 +44,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
@@ -257,8 +257,7 @@ class ShadowEstimation:
         self.modelled = np.full(n, np.nan)
         self._next_print_s = 0.0
         self._next_record_s = 0.0
-        self._record_file = None
-        self._record_writer = None
+        self._record_file: TextIO | None = None
 
     def _name_partners(self) -> None:
         for index, words in (
@@ -364,9 +363,9 @@ class ShadowEstimation:
         if t >= self._next_print_s:
             self._next_print_s = t + PRINT_EVERY_S
             print(f"twin shadow: t={t:.0f}s {self.summary()}", file=shadow.log, flush=True)
-        if self._record_writer is not None and t >= self._next_record_s:
+        if self._record_file is not None and t >= self._next_record_s:
             self._next_record_s = t + RECORD_EVERY_S
-            self._write_record(t)
+            self._write_record(self._record_file, t)
 
     def _follow_changes(
         self, t: float, measured: np.ndarray, modelled: np.ndarray, use: np.ndarray
@@ -559,7 +558,7 @@ class ShadowEstimation:
                     description,
                     "",
                     tuple(self.cdu_names),
-                    lambda s, quantity=quantity: current().drift_alarm(quantity),
+                    _drift_reader(current, quantity),
                     (Limit(Condition.ON, 1.0, Priority.MEDIUM),),
                     source_kind="cdu",
                     source_index=np.arange(len(self.cdu_names)),
@@ -673,13 +672,13 @@ class ShadowEstimation:
         """Write the tracked values to ``path`` (CSV, a row per quantity every
         ``RECORD_EVERY_S`` of plant time; flushed as written)."""
         self._record_file = path.open("x", newline="", encoding="utf-8")
-        self._record_writer = csv.writer(self._record_file, lineterminator="\n")
-        self._record_writer.writerow(RECORD_COLUMNS)
+        csv.writer(self._record_file, lineterminator="\n").writerow(RECORD_COLUMNS)
         self._record_file.flush()
 
-    def _write_record(self, t: float) -> None:
+    def _write_record(self, record_file: TextIO, t: float) -> None:
+        writer = csv.writer(record_file, lineterminator="\n")
         for v in self.values():
-            self._record_writer.writerow(
+            writer.writerow(
                 [
                     f"{t:g}",
                     v.component,
@@ -693,10 +692,16 @@ class ShadowEstimation:
                     v.alarm or "",
                 ]
             )
-        self._record_file.flush()
+        record_file.flush()
 
     def close(self) -> None:
         if self._record_file is not None:
             self._record_file.close()
             self._record_file = None
-            self._record_writer = None
+
+
+def _drift_reader(
+    current: Callable[[], ShadowEstimation], quantity: str
+) -> Callable[[Snapshot], np.ndarray]:
+    """The alarm engine's reader of ``quantity``'s drift alarms in the estimation in force."""
+    return lambda _snapshot: current().drift_alarm(quantity)

@@ -181,7 +181,9 @@ def parse_load_target(
         event = LoadTargetEvent.model_validate(document)
     except ValidationError as exc:
         raise FlexMessageError(_first_error(exc)) from None
-    if SOURCE.match(event.source).group(2) != isv or not event.source.startswith("//grid/v1/isv/"):
+    if _matched(SOURCE, event.source).group(2) != isv or not event.source.startswith(
+        "//grid/v1/isv/"
+    ):
         raise FlexMessageError(
             f"source {event.source} is not //grid/v1/isv/{isv}, the ISV whose topic it came on"
         )
@@ -361,6 +363,13 @@ class Target:
     best_effort: bool
     request: TargetRequest
 
+    @property
+    def in_force_w(self) -> float:
+        """The constraint of a target in force (``follow`` puts no null target in force)."""
+        if self.constraint_w is None:
+            raise ValueError(f"the load target {self.correlation_id} constrains nothing")
+        return self.constraint_w
+
     def as_feed_target(self, active: bool) -> dict[str, Any]:
         interval = {}
         if self.request.interval.start_time is not None:
@@ -495,7 +504,7 @@ class FlexAgent:
             self._say(f"ignored event {event.id}: it names no target for feed {feed!r}")
             return
         correlation = str(event.correlationid or event.id)
-        trace = TRACEPARENT.match(event.traceparent).group(1)
+        trace = _matched(TRACEPARENT, event.traceparent).group(1)
         now = self.now_s()
         self.targets = [
             Target(
@@ -539,7 +548,7 @@ class FlexAgent:
         self.import_w = import_w
         target = self.active
         if target is not None:
-            limit = target.constraint_w * (1.0 + COMPLIANCE_TOLERANCE)
+            limit = target.in_force_w * (1.0 + COMPLIANCE_TOLERANCE)
             compliant = import_w <= limit
             sample = None
             # the breach's samples until its outcome is reported (memory stays bounded)
@@ -558,18 +567,23 @@ class FlexAgent:
                     rows_w,
                     float(sim.state.curtail_depth),
                 )
-            if recording:
+            if self.breach is not None and sample is not None:  # recording
                 self.breach.history.append(sample)
             if compliant and self.met_s is None:
                 self.met_s = now
                 if self.ramp == "down":
                     self.ramp = None
                     self.publish_status("end_ramp_down")
-            if not compliant and self.breach is None and now > target.start_s:
-                self._raise_breach(target, import_w, now)
-                self.breach.history.append(sample)  # before the hints act
+            if (
+                not compliant
+                and self.breach is None
+                and sample is not None
+                and now > target.start_s
+            ):
+                breach = self._raise_breach(target, import_w, now)
+                breach.history.append(sample)  # before the hints act
             elif self.breach is not None:
-                self._follow_breach(import_w, compliant, now)
+                self._follow_breach(self.breach, import_w, compliant, now)
         elif self.ramp == "up" and self._released():
             self.ramp = None
             self.publish_status("end_ramp_up")
@@ -597,15 +611,15 @@ class FlexAgent:
             self.publish_status("start_ramp_up")
             return
         sim.hold_import(
-            target.constraint_w,
+            target.in_force_w,
             suspend=not target.best_effort,
             generators=self.options.generators,
             levers=0,
         )
         self.event_start_s = now
-        looser = before is not None and target.constraint_w > before.constraint_w
+        looser = before is not None and target.in_force_w > before.in_force_w
         self.ramp = "up" if looser else "down"
-        self._say(f"t={now:.0f}s load target {target.constraint_w / 1e3:,.1f} kW in force")
+        self._say(f"t={now:.0f}s load target {target.in_force_w / 1e3:,.1f} kW in force")
         self.publish_status("start_ramp_up" if looser else "start_ramp_down")
 
     # ------------------------------------------------------------------ breaches
@@ -624,7 +638,7 @@ class FlexAgent:
             out.append(Lever(k + 1, "suspend" if cap_to == 0.0 else "power_cap", cap_to, rows))
         return out
 
-    def _raise_breach(self, target: Target, import_w: float, now: float) -> None:
+    def _raise_breach(self, target: Target, import_w: float, now: float) -> Breach:
         breach = Breach(
             str(uuid.uuid4()), target, now, self.event_start_s or now, self._levers(target)
         )
@@ -634,16 +648,16 @@ class FlexAgent:
         # the infrastructure agent applies the hints: every GPU lever, then the sets
         sim = self.sim
         sim.hold_import(
-            target.constraint_w, suspend=not target.best_effort, generators=self.options.generators
+            target.in_force_w, suspend=not target.best_effort, generators=self.options.generators
         )
         breach.enforced_s = now
         self._say(
             f"t={now:.0f}s breach {breach.breach_id}: import {import_w / 1e3:,.1f} kW, "
-            f"over the target {target.constraint_w / 1e3:,.1f} kW; shed hints applied"
+            f"over the target {target.in_force_w / 1e3:,.1f} kW; shed hints applied"
         )
+        return breach
 
-    def _follow_breach(self, import_w: float, compliant: bool, now: float) -> None:
-        breach = self.breach
+    def _follow_breach(self, breach: Breach, import_w: float, compliant: bool, now: float) -> None:
         allowance_s = sum(self._allowances(breach).values())  # pulled one after another
         waited_s = now - breach.start_s
         if (compliant or waited_s >= allowance_s) and not breach.reported:
@@ -662,14 +676,14 @@ class FlexAgent:
     def _revert(self, now: float) -> None:
         """The target changed or went: the hints in force are taken back, and a breach
         still open is resolved."""
-        if self.breach is not None:
-            breach = self.breach
+        breach = self.breach
+        if breach is not None:
             breach.status = "resolved"
             self._publish_breach(breach, self.import_w, now)
             self.breach = None
         else:
             breach = self.last_breach
-        if breach.enforced_s is not None:
+        if breach is not None and breach.enforced_s is not None:
             self._publish_enforcement(breach, "reverted", now, met=False)
         self.last_breach = None
 
@@ -703,7 +717,8 @@ class FlexAgent:
 
     def _publish_breach(self, breach: Breach, import_w: float, now: float) -> None:
         target = breach.target
-        over = import_w / target.constraint_w - 1.0
+        over = import_w / target.in_force_w - 1.0
+        constraint = target.request.load_constraint
         data: dict[str, Any] = {
             "feed_tag": self.options.feed,
             "status": breach.status,
@@ -711,7 +726,7 @@ class FlexAgent:
             "breach": {"breach_id": breach.breach_id, "detected_at": self._iso(breach.detected_s)},
             "target": {
                 "correlation_id": target.correlation_id,
-                "load_constraint": target.request.load_constraint.model_dump(),
+                "load_constraint": constraint.model_dump() if constraint else None,
             },
             "measured_load": power(import_w),
             # twin models no escalation beyond the hints (no node or rack shutdown)
@@ -842,7 +857,7 @@ class FlexAgent:
                 else f"not met within {now - breach.start_s:g} s"
             )
             when += f" (the levers allow {allowed_s:g} s in all)"
-            diag = f"target {target.constraint_w / 1e3:,.1f} kW {when}; " + "; ".join(lines)
+            diag = f"target {target.in_force_w / 1e3:,.1f} kW {when}; " + "; ".join(lines)
         data = {
             "breach_id": breach.breach_id,
             "feed_tag": self.options.feed,
@@ -876,7 +891,7 @@ class FlexAgent:
         now = self.now_s()
         target = self.active
         import_w = getattr(self, "import_w", 0.0)
-        compliant = target is None or import_w <= target.constraint_w * (1.0 + COMPLIANCE_TOLERANCE)
+        compliant = target is None or import_w <= target.in_force_w * (1.0 + COMPLIANCE_TOLERANCE)
         feed = {
             "metadata": {
                 "power_minimum": power(self.power_minimum_w),
@@ -926,6 +941,14 @@ class FlexAgent:
 
     def _iso(self, time_s: float) -> str:
         return iso(self._ms(time_s))
+
+
+def _matched(pattern: re.Pattern[str], text: str) -> re.Match[str]:
+    """``pattern``'s match of ``text``, which the message's model checked against it."""
+    found = pattern.match(text)
+    if found is None:
+        raise FlexMessageError(f"{text!r} does not match {pattern.pattern}")
+    return found
 
 
 def _utc(when: dt.datetime) -> str:

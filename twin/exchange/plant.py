@@ -317,7 +317,11 @@ class VirtualBms:
         cdu = component
         self.integration_seen.setdefault(point.integration, wall_s)
         value = reading.value
-        if not reading.good or not (self.setpoint_min_c <= value <= self.setpoint_max_c[cdu]):
+        if (
+            value is None
+            or not reading.good
+            or not (self.setpoint_min_c <= value <= self.setpoint_max_c[cdu])
+        ):
             self.counters.refused += 1
             self.target_c[cdu] = self.design_setpoint_c[cdu]
             self.moved_by.pop(cdu, None)
@@ -404,6 +408,8 @@ class VirtualBms:
     def _set_isolation(
         self, kind: str, rack: int, isolated: bool, time_s: float | None = None
     ) -> None:
+        if self.apply_isolation is None:  # _isolation_request refuses every request then
+            raise RuntimeError("a rack isolation set on a BMS that has none to act on")
         self.apply_isolation(rack, **{kind: isolated})
         self.isolated[kind][rack] = isolated
         self.isolated_at_s[kind][rack] = self._last_t if time_s is None else time_s

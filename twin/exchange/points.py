@@ -778,18 +778,20 @@ def _point(row: object, at: str, problems: list[Problem]) -> Point | None:
             return 0.0
         return float(value)
 
+    state_text = row.get("stateText", [])
     states = []
-    for s in row.get("stateText", []) if isinstance(row.get("stateText", []), list) else [None]:
-        try:
+    try:
+        if not isinstance(state_text, list):
+            raise TypeError("stateText is not a list")
+        for s in state_text:
             states.append((str(int(s["value"])), str(s["text"])))
-        except (TypeError, KeyError, ValueError):
-            problems.append(
-                Problem(
-                    f"{at}.stateText",
-                    "must list value (a whole number) and text pairs, e.g. 0=Off|1=On",
-                )
+    except (TypeError, KeyError, ValueError):
+        problems.append(
+            Problem(
+                f"{at}.stateText",
+                "must list value (a whole number) and text pairs, e.g. 0=Off|1=On",
             )
-            break
+        )
     setpoint = row.get("isSetpoint")
     if setpoint is not None and not isinstance(setpoint, bool):
         problems.append(Problem(f"{at}.isSetpoint", "must be true or false"))
@@ -983,13 +985,16 @@ class PointTable:
     topology: Topology
     groups: dict[str, np.ndarray] = field(default_factory=dict)  # quantity -> point indices
     components: dict[str, np.ndarray] = field(default_factory=dict)  # -> component indices
+    readers: dict[str, Reader] = field(default_factory=dict)  # quantity -> its reader
 
     def __post_init__(self) -> None:
         names: dict[str, dict[str, int]] = {}
         by_quantity: dict[str, list[int]] = {}
         for n, p in enumerate(self.points):
-            if BY_KEY[p.quantity].read is not None:
+            reader = BY_KEY[p.quantity].read
+            if reader is not None:
                 by_quantity.setdefault(p.quantity, []).append(n)
+                self.readers[p.quantity] = reader
         for key, idx in by_quantity.items():
             kind = BY_KEY[key].kind
             if kind not in names:
@@ -1002,6 +1007,6 @@ class PointTable:
     def read(self, snapshot: Snapshot, out: np.ndarray) -> np.ndarray:
         """Every readable point's value into ``out`` (NaN where the BMS has no reading)."""
         for key, idx in self.groups.items():
-            values = BY_KEY[key].read(snapshot, self.topology)
+            values = self.readers[key](snapshot, self.topology)
             out[idx] = values[self.components[key]]
         return out

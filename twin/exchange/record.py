@@ -72,7 +72,8 @@ class ShadowRecorder:
             json.dumps({"scenario": scenario_name, "evaluate_every_s": evaluate_every_s}),
             encoding="utf-8",
         )
-        self._rows: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
+        # time, measured, modelled, quality, coverage
+        self._rows: list[tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._part = 0
         k = self.index.size
         self.n = np.zeros(k)

@@ -276,9 +276,9 @@ class Shadow:
         self.divergences: list[Divergence] = []
         self.comparison: Comparison | None = None  # the latest evaluation's
         self.compared_points: dict[tuple[str, str], list[int]] = {}  # (kind, component)
-        for i in np.flatnonzero(self.compared):
-            key = (self.kind_of[i], points[i].component)
-            self.compared_points.setdefault(key, []).append(int(i))
+        for k in np.flatnonzero(self.compared):
+            key = (self.kind_of[k], points[k].component)
+            self.compared_points.setdefault(key, []).append(int(k))
         self.estimation = ShadowEstimation(self, WARMUP_S, EVALUATE_EVERY_S)
         # an engine given (the window's) already holds ``alarm_points`` reading this shadow
         self.alarms = alarms or AlarmEngine(self.alarm_points(lambda: self), journal=journal)
@@ -312,7 +312,7 @@ class Shadow:
                     "model-plant divergence",
                     "of limit",
                     components,
-                    lambda s, kind=kind: current().object_statistic[kind],
+                    _divergence_reader(current, kind),
                     (Limit(Condition.HIGH, 1.0, Priority.MEDIUM),),
                     deadband=CLEAR_FRACTION,
                     source_kind={"rack": "rack", "cdu": "cdu", "hall": "hall"}.get(kind),
@@ -686,3 +686,10 @@ class HeartbeatWriter:
         return [
             (echo, contract.encode_value(reading.value, int(now_s * 1000), contract.QUALITY_GOOD))
         ]
+
+
+def _divergence_reader(
+    current: Callable[[], Shadow], kind: str
+) -> Callable[[Snapshot], np.ndarray]:
+    """The alarm engine's reader of ``kind``'s divergence statistic in the shadow in force."""
+    return lambda _snapshot: current().object_statistic[kind]

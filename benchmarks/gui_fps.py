@@ -365,10 +365,10 @@ def measure(
     from twin.sim import coolant
     from twin.sim.engine import Simulation
 
-    coolant.use_cache(cache_dir() / "coolant")  # as `twin` does at start (twin.cli.main)
     loading = time.perf_counter()
     scenario = load(name)
-    simulation = Simulation.from_scenario(scenario)
+    with coolant.tables_cached_in(cache_dir() / "coolant"):  # as `twin` does (twin.cli.main)
+        simulation = Simulation.from_scenario(scenario)
     app = create_application()
     window = MainWindow(
         scenario, simulation, alarms=AlarmEngine.from_scenario(scenario), speed=speed, running=True

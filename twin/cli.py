@@ -456,7 +456,8 @@ def _add_calibrate(sub) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        code = _main(argv)
+        with coolant.tables_cached_in(cache_dir() / "coolant"):  # start without CoolProp
+            code = _main(argv)
         sys.stdout.flush()  # here, where a closed pipe can still be handled
         return code
     except BrokenPipeError:  # the reader went away (twin check NAME | head -2): stop quietly
@@ -471,7 +472,6 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         args = parser.parse_args(argv)
         command = args.command or "gui"
-        coolant.use_cache(cache_dir() / "coolant")  # start-up without importing CoolProp
         if command == "gui" and getattr(args, "study", None) is not None:
             return _study_gui(args)
         if command == "gui":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 
@@ -146,9 +147,8 @@ def test_properties_finite_and_positive_everywhere(temps):
 
 @pytest.fixture
 def table_cache(tmp_path):
-    coolant.use_cache(tmp_path)
-    yield tmp_path
-    coolant.use_cache(None)
+    with coolant.tables_cached_in(tmp_path):
+        yield tmp_path
 
 
 def _same_table(a: CoolantTable, b: CoolantTable) -> bool:
@@ -179,18 +179,58 @@ def test_a_cached_table_reads_back_equal_and_read_only(table_cache):
     assert len(list(table_cache.iterdir())) == 2
 
 
-def test_a_cached_table_is_read_without_importing_coolprop(table_cache):
-    CoolantTable.build("water", 200.0)
+def test_the_cache_folder_is_the_blocks_own(tmp_path):
+    outer, inner = tmp_path / "outer", tmp_path / "inner"
+    CoolantTable.build("water", 200.0)  # no block: no cache
+    with coolant.tables_cached_in(outer):
+        with coolant.tables_cached_in(inner):
+            CoolantTable.build("water", 200.0)
+        CoolantTable.build("PG25", 200.0)
+    CoolantTable.build("PG25", 300.0)  # the block has ended
+    assert [p.name.split("-")[2] for p in inner.iterdir()] == ["water"]
+    assert [p.name.split("-")[2] for p in outer.iterdir()] == ["PG25"]
+    assert sorted(tmp_path.iterdir()) == [inner, outer]
+
+
+def test_a_cache_folder_given_to_build_is_used_outside_any_block(tmp_path):
+    built = CoolantTable.build("water", 200.0, cache_dir=tmp_path)
+    (cache_file,) = tmp_path.iterdir()
+    assert _same_table(CoolantTable.build("water", 200.0, cache_dir=tmp_path), built)
+    assert cache_file.stat().st_size > 0
+
+
+def test_a_cached_table_is_read_without_importing_coolprop(tmp_path):
+    CoolantTable.build("water", 200.0, cache_dir=tmp_path)
     code = (
         "import sys; from pathlib import Path; from twin.sim import coolant; "
-        f"coolant.use_cache(Path({str(table_cache)!r})); "
-        "t = coolant.CoolantTable.build('water', 200.0); "
+        f"t = coolant.CoolantTable.build('water', 200.0, cache_dir=Path({str(tmp_path)!r})); "
         "print(t.t_c.size, 'CoolProp' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out[1] == "False" and int(out[0]) > 100
+
+
+def test_a_command_reads_its_tables_from_the_user_cache_without_coolprop(tmp_path):
+    """``twin run`` keeps the tables in the per-user cache folder (here XDG_CACHE_HOME) and
+    the next command reads them back without importing CoolProp."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def run(out: str) -> list[str]:
+        code = (
+            "import sys; from twin.cli import main; "
+            "code = main(['run', '--scenario', 'single-rack', '--duration', '2min', "
+            f"'--out', {str(tmp_path / out)!r}, '--quiet']); "
+            "print(code, 'CoolProp' in sys.modules)"
+        )
+        return subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+        ).stdout.split()
+
+    assert run("first.csv") == ["0", "True"]  # the first command builds the tables
+    assert any((tmp_path / "cache" / "twin" / "coolant").glob("coolant-*.npz"))
+    assert run("second.csv") == ["0", "False"]
 
 
 def test_a_damaged_cache_file_is_built_again_and_replaced(table_cache, caplog):

@@ -3,8 +3,9 @@
 CoolProp is imported only inside ``CoolantTable.build``: the per-step methods are plain
 ``np.interp`` on a uniform temperature grid, so a step never calls CoolProp. Importing
 CoolProp alone takes over a second (a third of the window's start-up), so an application
-can keep built tables on disk (``use_cache``) and read them back instead; a cached table
-is tied to the CoolProp version that built it.
+can keep built tables on disk and read them back instead: ``CoolantTable.build`` given a
+``cache_dir``, or every build inside a ``tables_cached_in`` block (the command line runs
+each command in one). A cached table is tied to the CoolProp version that built it.
 
 Simplifications:
 
@@ -30,6 +31,9 @@ import logging
 import math
 import os
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from importlib import metadata
 from pathlib import Path
@@ -45,14 +49,21 @@ M3_PER_S_PER_LPM = 1.0 / 60000.0
 _CACHE_FORMAT = 1  # bump when the table's fields or their meaning change
 
 log = logging.getLogger(__name__)
-_cache_dir: Path | None = None
+# the folder of the enclosing ``tables_cached_in`` block: a context variable, so it is the
+# block's own and a thread started inside sees it only when run in a copy of the context
+_block_cache_dir: ContextVar[Path | None] = ContextVar("twin_coolant_cache_dir", default=None)
 
 
-def use_cache(directory: Path | None) -> None:
-    """Keep the tables ``CoolantTable.build`` makes in ``directory`` (created when first
-    written) and read them back when asked for the same table again; None: no cache."""
-    global _cache_dir
-    _cache_dir = directory
+@contextmanager
+def tables_cached_in(directory: Path) -> Iterator[None]:
+    """Inside the block, ``CoolantTable.build`` keeps the tables it makes in ``directory``
+    (created when first written) and reads them back when asked for the same table again;
+    when the block ends, builds go back to what they did before it."""
+    token = _block_cache_dir.set(directory)
+    try:
+        yield
+    finally:
+        _block_cache_dir.reset(token)
 
 
 def _coolprop_version() -> str | None:
@@ -91,16 +102,19 @@ class CoolantTable:
         t_min_c: float = -10.0,
         t_max_c: float = 120.0,
         step_k: float = 0.5,
+        cache_dir: Path | None = None,
     ) -> CoolantTable:
         """Tabulate ``fluid`` at ``pressure_kpa`` (absolute) from ``t_min_c`` to ``t_max_c``.
 
         The range is clamped to the fluid's liquid range (see the module docstring); the
         grid spacing is at most ``step_k`` and both clamped ends are grid points.
         Raises ValueError for an unknown fluid, a non-positive pressure or step, or a
-        range that is empty after clamping. With a cache (``use_cache``), a table built
-        before with the same arguments and CoolProp version is read back.
+        range that is empty after clamping. With a cache folder (``cache_dir``, else the
+        enclosing ``tables_cached_in`` block's), a table built before with the same
+        arguments and CoolProp version is read back, and a new one kept there.
         """
-        cache_file = _cache_file(fluid, pressure_kpa, t_min_c, t_max_c, step_k)
+        folder = cache_dir if cache_dir is not None else _block_cache_dir.get()
+        cache_file = _cache_file(folder, fluid, pressure_kpa, t_min_c, t_max_c, step_k)
         if cache_file is not None:
             cached = _read_cached(cache_file, fluid, pressure_kpa)
             if cached is not None:
@@ -204,12 +218,17 @@ _ARRAYS = tuple(f.name for f in fields(CoolantTable) if f.name not in ("fluid", 
 
 
 def _cache_file(
-    fluid: str, pressure_kpa: float, t_min_c: float, t_max_c: float, step_k: float
+    folder: Path | None,
+    fluid: str,
+    pressure_kpa: float,
+    t_min_c: float,
+    t_max_c: float,
+    step_k: float,
 ) -> Path | None:
     version = _coolprop_version()
-    if _cache_dir is None or version is None or fluid not in _COOLPROP_NAMES:
+    if folder is None or version is None or fluid not in _COOLPROP_NAMES:
         return None
-    return _cache_dir / (
+    return folder / (
         f"coolant-v{_CACHE_FORMAT}-{fluid}-{pressure_kpa!r}kPa-"
         f"{t_min_c!r}-{t_max_c!r}C-{step_k!r}K-CoolProp{version}.npz"
     )

@@ -60,7 +60,6 @@ def execute(task: RunTask) -> RunResult:
     downtime: dict[str, float] = {}
     unit_hours: dict[str, float] = {}
     try:
-        coolant.use_cache(cache_dir() / "coolant")  # as the command line does: no CoolProp
         info, spec = task.info, task.spec
         events = None
         if task.monte_carlo is not None and spec.replica_seed is not None:
@@ -77,7 +76,10 @@ def execute(task: RunTask) -> RunResult:
             source=spec.run_id,
             events=events,
         )
-        with tempfile.TemporaryDirectory(prefix="twin-study-") as folder:
+        with (
+            tempfile.TemporaryDirectory(prefix="twin-study-") as folder,
+            coolant.tables_cached_in(cache_dir() / "coolant"),  # as the command line: no CoolProp
+        ):
             files = simulate(
                 scenario,
                 duration_s=info.duration_s,

@@ -7,6 +7,7 @@ What it shows comes from ``twin.gui.power_quality_view`` (no Qt there)."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 
 import pyqtgraph as pg
@@ -130,7 +131,14 @@ class PowerQualityWindow(QWidget):
                 return
             signals.finished.emit(result)
 
-        self._thread = threading.Thread(target=check, name="twin-power-quality", daemon=True)
+        # run in a copy of this thread's context: the check's coolant tables come from the
+        # cache folder of the command (twin.sim.coolant.tables_cached_in)
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(check,),
+            name="twin-power-quality",
+            daemon=True,
+        )
         self._thread.start()
 
     def _progressed(self, step: str) -> None:

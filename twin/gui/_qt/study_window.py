@@ -9,6 +9,7 @@ What it shows comes from ``twin.gui.study_view`` (no Qt there); the rerun is
 
 from __future__ import annotations
 
+import contextvars
 import re
 import threading
 from collections.abc import Callable
@@ -350,7 +351,14 @@ class StudyWindow(QMainWindow):
                 return
             signals.finished.emit(run_id, folder)
 
-        self._thread = threading.Thread(target=rerun, name=f"twin-rerun-{run_id}", daemon=True)
+        # run in a copy of this thread's context: the rerun's coolant tables come from the
+        # cache folder of the command (twin.sim.coolant.tables_cached_in)
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(rerun,),
+            name=f"twin-rerun-{run_id}",
+            daemon=True,
+        )
         self._thread.start()
 
     def _rerun_progressed(self, run_id: str, share: float) -> None:

@@ -157,7 +157,7 @@ def test_bad_input_is_shown_at_its_field_and_cannot_be_accepted(bench, qtbot):
     fill(dialog, "coolant-leak", at_s="1h", target="CDU", rate_lpm="0")
     assert dialog.problem_labels["rate_lpm"].text() == "a coolant-leak needs a rate above zero"
     dialog.accept()  # refused: nothing is scheduled
-    assert dialog.isVisible() and dialog.event is None
+    assert dialog.isVisible() and dialog.event_made is None
     assert [entry.event for entry in timeline.rows] == [STUCK, LEAK]
     dialog.reject()
 

@@ -36,9 +36,10 @@ def package_licences() -> list[tuple[str, str, str]]:
             if c.startswith("License ::")
         ]
         licence = (
-            meta.get("License-Expression")
+            # an email.message.Message at run time; typeshed's PackageMetadata lacks get
+            meta.get("License-Expression")  # type: ignore[attr-defined]
             or ", ".join(classifiers)
-            or (meta.get("License") or "").strip().split("\n")[0]
+            or (meta.get("License") or "").strip().split("\n")[0]  # type: ignore[attr-defined]
         )
         rows.append((name, meta["Version"], licence or "see the package"))
     return rows

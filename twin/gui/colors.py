@@ -83,6 +83,13 @@ class ColorField:
     marks: tuple[tuple[float, str], ...] = ()  # values worth a tick on the colour bar
     no_data: str = ""  # what a rack without a value (NaN) means; it is drawn grey
 
+    @property
+    def ramp(self) -> ColorRamp:
+        """The colour map of a continuous field (one without categories)."""
+        if self.colormap is None:
+            raise ValueError(f"the colour field {self.key} has categories, not a colour map")
+        return self.colormap
+
     def colorize(self, racks: RackState) -> np.ndarray:
         """(n, 4) float32 RGBA for every rack."""
         values = self.values(racks)
@@ -93,7 +100,7 @@ class ColorField:
         span = self.high - self.low
         fraction = np.clip((values - self.low) / span, 0.0, 1.0)
         missing = ~np.isfinite(values)
-        rgba = self.colormap.map(np.where(missing, 0.0, fraction)).astype(np.float32)
+        rgba = self.ramp.map(np.where(missing, 0.0, fraction)).astype(np.float32)
         rgba[missing] = NO_DATA_RGBA
         return rgba
 
@@ -193,6 +200,12 @@ RESIDUAL_RANGES = {
 }
 
 
+def _residuals_of(
+    residuals: Callable[[str], np.ndarray], quantity: str
+) -> Callable[[RackState], np.ndarray]:
+    return lambda _racks: residuals(quantity)
+
+
 def residual_fields(residuals: Callable[[str], np.ndarray]) -> tuple[ColorField, ...]:
     """Colour fields of a shadow's residuals: per rack, the plant's value less the model's
     (``residuals(quantity)``, NaN where the point was not compared), for the quantities of
@@ -202,7 +215,7 @@ def residual_fields(residuals: Callable[[str], np.ndarray]) -> tuple[ColorField,
             f"residual:{quantity}",
             f"Plant - model: {what}",
             unit,
-            lambda _racks, quantity=quantity: residuals(quantity),
+            _residuals_of(residuals, quantity),
             low=-span,
             high=span,
             colormap=DIVERGING,

@@ -41,7 +41,9 @@ _EVENT = TypeAdapter(Event)
 
 def event_models() -> dict[str, type[BaseModel]]:
     """Every event kind of the vocabulary and the model that holds it, in schema order."""
-    union = get_args(get_args(Event)[0]) if get_origin(Event) is typing.Annotated else ()
+    union: tuple[type[BaseModel], ...] = (
+        get_args(get_args(Event)[0]) if get_origin(Event) is typing.Annotated else ()
+    )
     return {
         kind: model for model in union for kind in get_args(model.model_fields["kind"].annotation)
     }
@@ -171,7 +173,7 @@ def event_fields(kind: str, scenario: Scenario) -> list[FieldSpec]:
         description = field.description or ""
         hint = _hint(bounds, description)
         if name in names:
-            noun, choices = names[name]
+            noun, site_names = names[name]
             widget: Widget = "names" if get_origin(annotation) is list else "name"
             specs.append(
                 FieldSpec(
@@ -181,7 +183,7 @@ def event_fields(kind: str, scenario: Scenario) -> list[FieldSpec]:
                     widget,
                     required,
                     default,
-                    tuple(choices),
+                    tuple(site_names),
                     noun,
                     hint,
                 )

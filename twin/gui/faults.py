@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from twin.gui.objects import KINDS, Selection
 from twin.gui.units import Quantity, UnitSystem
@@ -149,24 +149,26 @@ def _cdu(name: str, units: UnitSystem | str) -> list[Fault]:
     ]
 
 
+HallElectricalKind = Literal["transformer-fail", "transformer-restore", "ups-fail", "ups-restore"]
+
+
+def _hall_electrical(kind: HallElectricalKind, hall: str) -> Callable[[float], Event]:
+    return lambda t: HallElectricalFailure(kind=kind, at_s=t, target=hall)
+
+
 def _hall(i: int, scenario: Scenario, topology: Topology) -> list[Fault]:
     name = topology.hall_names[i]
     el = scenario.halls[i].electrical
     faults = []
-    for what, installed, fail, restore in (
+    units: tuple[tuple[str, int, HallElectricalKind, HallElectricalKind], ...] = (
         ("transformer", el.transformers, "transformer-fail", "transformer-restore"),
         ("UPS module", el.ups_modules, "ups-fail", "ups-restore"),
-    ):
+    )
+    for what, installed, fail, restore in units:
         if installed > 1:  # the last unit cannot fail (a hall blackout is not modelled)
             faults += [
-                Fault(
-                    f"Fail a {what}",
-                    lambda t, k=fail: HallElectricalFailure(kind=k, at_s=t, target=name),
-                ),
-                Fault(
-                    f"Restore a {what}",
-                    lambda t, k=restore: HallElectricalFailure(kind=k, at_s=t, target=name),
-                ),
+                Fault(f"Fail a {what}", _hall_electrical(fail, name)),
+                Fault(f"Restore a {what}", _hall_electrical(restore, name)),
             ]
     faults.append(
         Fault(

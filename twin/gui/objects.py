@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -24,10 +25,12 @@ from twin.sim.power import GENERATOR_FAILED, GENERATOR_STARTING
 from twin.sim.robotics.cells import DEFAULT_TASKS, RobotState, StopCause
 from twin.sim.robotics.kinematics import CHAINS
 from twin.sim.robotics.workcells import robot_units
-from twin.sim.snapshot import Snapshot
+from twin.sim.snapshot import RobotsState, Snapshot
 from twin.sim.topology import Topology
 
-Command = Callable[[object], object]  # applied to the simulation on its own thread
+# applied to the simulation on its own thread; duck-typed: the engine, or a shadow or an
+# alarmed simulation that forwards to it
+Command = Callable[[Any], object]
 
 KINDS = (
     "rack",
@@ -578,12 +581,19 @@ def _generator(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
 
 
 STATE_NAMES = tuple(state.name.lower() for state in RobotState)
-STOP_TEXT = {
+STOP_TEXT: dict[int, str] = {
     StopCause.EMERGENCY_STOP: "EMERGENCY STOP",
     StopCause.SAFETY_ZONE_INTRUSION: "SAFETY-ZONE INTRUSION: protective stop",
     StopCause.BATTERY_LOW: "battery low: charging",
 }
 LOW_BATTERY = 0.25  # warn a little above the robots' own charge threshold (0.2)
+
+
+def _robots(snap: Snapshot) -> RobotsState:
+    """The robots of a snapshot taken with them (the window's are: robots=True)."""
+    if snap.robots is None:
+        raise ValueError("a robot's reading is asked of a snapshot taken without robots")
+    return snap.robots
 
 
 def _state_name(value: float) -> str:
@@ -615,11 +625,15 @@ def _state_counts(cell: int) -> tuple[Reading, ...]:
         Reading(
             f"Robots {state.name.lower()}",
             "",
-            lambda snap, s=state: float(snap.robots.cell_state_counts[cell, s]),
+            _state_count(cell, state),
             0,
         )
         for state in RobotState
     )
+
+
+def _state_count(cell: int, state: RobotState) -> Callable[[Snapshot], float]:
+    return lambda snap: float(_robots(snap).cell_state_counts[cell, state])
 
 
 def _workcell(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
@@ -629,7 +643,7 @@ def _workcell(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     rated_kw = sum(r.count * r.peak_power_w for r in cell.robots) / 1e3
 
     def alarms(snap: Snapshot) -> list[str]:
-        r = snap.robots
+        r = _robots(snap)
         found = []
         if r.cell_emergency_stop[k]:
             found.append("EMERGENCY STOP")
@@ -644,7 +658,7 @@ def _workcell(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         return found
 
     def r(name: str, scale: float = 1.0):
-        return lambda snap: scale * float(getattr(snap.robots, name)[k])
+        return lambda snap: scale * float(getattr(_robots(snap), name)[k])
 
     power = (
         Reading("Robot power", "kW", r("cell_power_kw"), 2),
@@ -660,7 +674,7 @@ def _workcell(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
                 1,
                 missing="no repair yet",
             ),
-            Reading("Tripped racks waiting", "", lambda snap: snap.robots.repairs_open, 0),
+            Reading("Tripped racks waiting", "", lambda snap: _robots(snap).repairs_open, 0),
             Reading("Utilization", "%", r("cell_utilization", 100.0), 0),
             *power,
             *_state_counts(k),
@@ -700,6 +714,10 @@ def _robot_alarms(
     return alarms
 
 
+def _joint_deg(arm: int, joint: int) -> Callable[[Snapshot], float]:
+    return lambda snap: float(np.degrees(_robots(snap).arm_joints_rad[arm, joint]))
+
+
 def _robot(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
     i = sel.index
     k, robot, unit = robot_units(s)[i]
@@ -711,13 +729,13 @@ def _robot(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         Reading(
             f"Joint {j + 1}",
             "°",
-            lambda snap, j=j: float(np.degrees(snap.robots.arm_joints_rad[i, j])),
+            _joint_deg(i, j),
             0,
         )
         for j in range(chain.joint_count)
     )
     battery = (
-        (Reading("Battery", "%", lambda snap: 100.0 * snap.robots.arm_soc[i], 0),)
+        (Reading("Battery", "%", lambda snap: 100.0 * _robots(snap).arm_soc[i], 0),)
         if robot.battery_wh > 0
         else ()
     )
@@ -728,24 +746,24 @@ def _robot(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         f"{task['payload_kg']:g} kg parts · {cell.name}",
         readings=(
             Reading(
-                "State", "", lambda snap: float(snap.robots.arm_state[i]), 0, label_of=_state_name
+                "State", "", lambda snap: float(_robots(snap).arm_state[i]), 0, label_of=_state_name
             ),
             Reading(
                 "Gripper",
                 "",
-                lambda snap: float(snap.robots.arm_gripper_closed[i]),
+                lambda snap: float(_robots(snap).arm_gripper_closed[i]),
                 0,
                 label_of=lambda value: "closed" if value else "open",
             ),
-            Reading("Power", "W", lambda snap: float(snap.robots.arm_power_w[i]), 0),
+            Reading("Power", "W", lambda snap: float(_robots(snap).arm_power_w[i]), 0),
             *battery,
-            Reading("Cycles done", "", lambda snap: float(snap.robots.arm_cycles[i]), 0),
+            Reading("Cycles done", "", lambda snap: float(_robots(snap).arm_cycles[i]), 0),
             *joints,
         ),
         actions=_cell_actions(k),
         alarm_lines=_robot_alarms(
-            lambda snap: snap.robots.arm_stop_cause[i],
-            lambda snap: snap.robots.arm_soc[i],
+            lambda snap: _robots(snap).arm_stop_cause[i],
+            lambda snap: _robots(snap).arm_soc[i],
             robot.battery_wh > 0,
         ),
     )
@@ -760,7 +778,7 @@ def _service_robot(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
         return "none" if value < 0 else topo.rack_name(int(value))
 
     battery = (
-        (Reading("Battery", "%", lambda snap: 100.0 * snap.robots.service_soc[i], 0),)
+        (Reading("Battery", "%", lambda snap: 100.0 * _robots(snap).service_soc[i], 0),)
         if robot.battery_wh > 0
         else ()
     )
@@ -774,39 +792,39 @@ def _service_robot(sel: Selection, s: Scenario, topo: Topology) -> ObjectView:
             Reading(
                 "State",
                 "",
-                lambda snap: float(snap.robots.service_state[i]),
+                lambda snap: float(_robots(snap).service_state[i]),
                 0,
                 label_of=_state_name,
             ),
             Reading(
                 "Target rack",
                 "",
-                lambda snap: float(snap.robots.service_target_rack[i]),
+                lambda snap: float(_robots(snap).service_target_rack[i]),
                 0,
                 label_of=rack_name,
             ),
             *battery,
-            Reading("Power", "W", lambda snap: float(snap.robots.service_power_w[i]), 0),
-            Reading("Position east", "m", lambda snap: float(snap.robots.service_xy_m[i, 0])),
-            Reading("Position north", "m", lambda snap: float(snap.robots.service_xy_m[i, 1])),
+            Reading("Power", "W", lambda snap: float(_robots(snap).service_power_w[i]), 0),
+            Reading("Position east", "m", lambda snap: float(_robots(snap).service_xy_m[i, 0])),
+            Reading("Position north", "m", lambda snap: float(_robots(snap).service_xy_m[i, 1])),
             Reading(
                 "Heading",
                 "°",
-                lambda snap: float(np.degrees(snap.robots.service_heading_rad[i]) % 360.0),
+                lambda snap: float(np.degrees(_robots(snap).service_heading_rad[i]) % 360.0),
                 0,
             ),
             Reading(
                 "Fleet mean time to repair",
                 "min",
-                lambda snap: float(snap.robots.cell_mean_time_to_repair_s[k]) / 60.0,
+                lambda snap: float(_robots(snap).cell_mean_time_to_repair_s[k]) / 60.0,
                 1,
                 missing="no repair yet",
             ),
         ),
         actions=_cell_actions(k),
         alarm_lines=_robot_alarms(
-            lambda snap: snap.robots.service_stop_cause[i],
-            lambda snap: snap.robots.service_soc[i],
+            lambda snap: _robots(snap).service_stop_cause[i],
+            lambda snap: _robots(snap).service_soc[i],
             robot.battery_wh > 0,
         ),
     )

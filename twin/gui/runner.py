@@ -249,12 +249,15 @@ class SimulationRunner(QObject):
             self._stats = RunnerStats(steps_per_s, speed, self._paused)
 
     def _seconds_until_due(self) -> float:
-        if self._pending_steps or (not self._paused and self._speed is None):
+        speed = self._speed
+        if self._pending_steps:
             return 0.0
         if self._paused:
             return IDLE_WAIT_S
-        due = self._anchor_sim + self._speed * (time.monotonic() - self._anchor_wall)
-        early_s = (self._sim.time_s + self._sim.dt_s - due) / self._speed
+        if speed is None:  # full speed
+            return 0.0
+        due = self._anchor_sim + speed * (time.monotonic() - self._anchor_wall)
+        early_s = (self._sim.time_s + self._sim.dt_s - due) / speed
         return min(max(early_s, 0.0), IDLE_WAIT_S)
 
     def _apply_commands(self, wait_s: float) -> None:

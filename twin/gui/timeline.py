@@ -16,6 +16,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import Literal
 
@@ -468,7 +469,7 @@ class Timeline:
         """The timeline was written (see ``save_timeline``): tables kept in their order,
         new ones after them in time order."""
         kept = sorted(
-            (e for e in self.entries if e.file_index is not None), key=lambda e: e.file_index
+            (e for e in self.entries if e.file_index is not None), key=attrgetter("file_index")
         )
         order = kept + [e for e in self.entries if e.file_index is None]
         if [e.event for e in order] != list(events_in_file):

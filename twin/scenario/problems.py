@@ -95,9 +95,10 @@ REMOVED_KEYS = {
 # --------------------------------------------------------------------------- messages
 
 
-def validation_problems(exc: ValidationError, root: type[BaseModel] = Scenario) -> list[Problem]:
+def validation_problems(exc: ValidationError, root: Any = Scenario) -> list[Problem]:
     """Every error pydantic found validating ``root`` (a scenario, or another file's model
-    built the same way, such as a kiosk story), worded as scenario problems are."""
+    built the same way, such as a kiosk story; or an annotation such as the union of
+    events), worded as scenario problems are."""
     return [_problem(e, root) for e in exc.errors()]
 
 

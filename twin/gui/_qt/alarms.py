@@ -118,7 +118,7 @@ def limit_text(alarm: AlarmView, units: UnitSystem = UnitSystem.SI) -> str:
     return f"{alarm.condition} {_number_text(alarm, alarm.limit, units)}"
 
 
-def _sort_key(alarm: AlarmView, column: int) -> object:
+def _sort_key(alarm: AlarmView, column: int) -> float | str:
     return (
         int(alarm.priority),
         STATE_ORDER[alarm.state],
@@ -259,6 +259,12 @@ class AlarmFilter(QSortFilterProxyModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.sourceModel().sort(column, order)
 
+    def _alarm_model(self) -> AlarmTableModel:
+        model = self.sourceModel()
+        if not isinstance(model, AlarmTableModel):
+            raise TypeError("an AlarmFilter filters an AlarmTableModel")
+        return model
+
     def set_priorities(self, priorities: frozenset[Priority]) -> None:
         self._change(priorities=frozenset(priorities))
 
@@ -279,7 +285,7 @@ class AlarmFilter(QSortFilterProxyModel):
             self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
-        alarm = self.sourceModel().alarm(row)
+        alarm = self._alarm_model().alarm(row)
         if alarm.priority not in self.priorities or alarm.state not in self.states:
             return False
         if not self.text:
@@ -420,13 +426,13 @@ class AlarmPanel(QWidget):
         self.unshelve_button.clicked.connect(self.unshelve_selected)
         actions = QHBoxLayout()
         actions.addWidget(self.count_label, 1)
-        for button in (
+        for action_button in (
             self.acknowledge_button,
             self.acknowledge_all_button,
             self.shelve_button,
             self.unshelve_button,
         ):
-            actions.addWidget(button)
+            actions.addWidget(action_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

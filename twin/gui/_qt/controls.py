@@ -131,7 +131,7 @@ class ColorBar(QWidget):
         else:
             gradient = QLinearGradient(bar.topLeft(), bar.topRight())
             for stop in np.linspace(0.0, 1.0, 11):
-                gradient.setColorAt(float(stop), _qcolor(field.colormap.map(np.array([stop]))[0]))
+                gradient.setColorAt(float(stop), _qcolor(field.ramp.map(np.array([stop]))[0]))
             painter.fillRect(bar, gradient)
             below = QRectF(bar.left(), bar.bottom() + 1, bar.width(), line)
             painter.drawText(below, Qt.AlignmentFlag.AlignLeft, f"{field.low:g} {field.unit}")

@@ -59,7 +59,7 @@ class FieldEditor(QWidget):
     digit."""
 
     def __init__(
-        self, spec: FieldSpec, on_change: Callable[[], None], parent: QWidget | None = None
+        self, spec: FieldSpec, on_change: Callable[[], object], parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.spec = spec
@@ -80,7 +80,9 @@ class FieldEditor(QWidget):
             if spec.widget == "name":
                 self.input.setCurrentIndex(-1 if spec.required else 0)
                 self.input.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-                self.input.lineEdit().setPlaceholderText(f"a {spec.noun} name")
+                line = self.input.lineEdit()  # an editable box has one
+                if line is not None:
+                    line.setPlaceholderText(f"a {spec.noun} name")
             elif spec.default is not None:
                 self.input.setCurrentText(str(spec.default))
             self.input.currentTextChanged.connect(on_change)
@@ -151,7 +153,7 @@ class FieldEditor(QWidget):
         elif isinstance(widget, QComboBox):
             widget.setCurrentText(NO_NAME if value is None else str(value))
         elif isinstance(widget, QListWidget):
-            chosen = set(value or [])
+            chosen = set(value) if isinstance(value, list) else set()  # the names, or None
             for k in range(widget.count()):
                 item = widget.item(k)
                 item.setCheckState(
@@ -216,7 +218,7 @@ class EventDialog(QDialog):
         column.addLayout(self.form)
         column.addWidget(self.general)
         column.addWidget(self.buttons)
-        self.event: Event | None = None
+        self.event_made: Event | None = None  # not "event": QWidget.event handles events
         if event is None:
             # a few minutes ahead, on a whole minute, so that there is time to look
             at_s = (int(now() // 60) + 5) * 60.0
@@ -304,5 +306,5 @@ class EventDialog(QDialog):
         if not self.validate():
             return
         kind = self.kind_box.currentText()
-        self.event, _ = check_event(self.scenario, kind, self.values(), self.now())
+        self.event_made, _ = check_event(self.scenario, kind, self.values(), self.now())
         super().accept()

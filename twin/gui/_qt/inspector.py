@@ -94,8 +94,9 @@ class Sparkline(QWidget):
 def _clear(layout: QGridLayout | QFormLayout) -> None:
     while layout.count():
         item = layout.takeAt(0)
-        if item.widget() is not None:
-            item.widget().deleteLater()
+        widget = item.widget() if item is not None else None
+        if widget is not None:
+            widget.deleteLater()
 
 
 class _ParameterEditor(QWidget):
@@ -376,7 +377,7 @@ class ObjectInspector(QWidget):
                 name = QLabel(reading.label)
                 name.setWordWrap(True)
                 self._measured.addWidget(name, row, 0)
-                cells = tuple(QLabel() for _ in range(4))
+                cells = (QLabel(), QLabel(), QLabel(), QLabel())
                 for column, cell in enumerate(cells, start=1):
                     if column < 4:
                         cell.setAlignment(

@@ -67,7 +67,9 @@ class KpiComparisonTable(QWidget):
         comparison."""
         self._names = (name_a, name_b)
         for column, name in enumerate(self._names):
-            self.table.horizontalHeaderItem(column).setToolTip(name)
+            header = self.table.horizontalHeaderItem(column)
+            if header is not None:
+                header.setToolTip(name)
         self.show_comparison(None)
 
     def show_comparison(
@@ -97,14 +99,20 @@ class KpiComparisonTable(QWidget):
 
     def cell_text(self, label: str, column: str) -> str:
         """The text shown for a KPI (its label in ``ROWS``) in a column of ``COLUMNS``."""
-        return self.table.item(ROWS.index(label), COLUMNS.index(column)).text()
+        return self._item(ROWS.index(label), COLUMNS.index(column)).text()
 
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
         self.show_comparison(self.comparison, self._reason)
 
-    def _set(self, row: int, column: int, text: str, outcome: str) -> None:
+    def _item(self, row: int, column: int) -> QTableWidgetItem:
         item = self.table.item(row, column)
+        if item is None:  # every cell is given an item when the table is made
+            raise LookupError(f"the comparison table has no cell ({row}, {column})")
+        return item
+
+    def _set(self, row: int, column: int, text: str, outcome: str) -> None:
+        item = self._item(row, column)
         item.setText(text)
         item.setData(Qt.ItemDataRole.UserRole, outcome)
         color = {"better": _BETTER[self._theme.name], "worse": self._theme.alarm}.get(outcome)

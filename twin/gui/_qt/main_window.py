@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import (
     QByteArray,
+    QCoreApplication,
     QEvent,
     QObject,
     QPoint,
@@ -102,6 +103,13 @@ _INPUT_EVENTS = frozenset(
         QEvent.Type.Wheel,
     }
 )
+
+
+def _application() -> QCoreApplication:
+    app = QApplication.instance()
+    if app is None:
+        raise RuntimeError("the window needs the application made first")
+    return app
 
 
 def _replay_bar(simulation: SimulationLike) -> ReplayBar | None:
@@ -202,7 +210,7 @@ class MainWindow(QMainWindow):
         )
         self._build_toolbar()
         self.replay_badge: QLabel | None = None
-        if self.replay_bar is not None:
+        if self.replay_bar is not None and self._recording is not None:
             # a recording plays back through the same views; the bar scrubs it
             replay_toolbar = QToolBar("Replay")
             replay_toolbar.setObjectName("replayToolbar")
@@ -338,7 +346,7 @@ class MainWindow(QMainWindow):
         self.status_timer.timeout.connect(self._update_status)
         self.set_theme(theme)
         self._restore_layout()
-        QApplication.instance().installEventFilter(self)
+        _application().installEventFilter(self)
         self.runner.start()
         self.frame_timer.start()
         self.status_timer.start()
@@ -369,7 +377,8 @@ class MainWindow(QMainWindow):
         self, dock: QDockWidget, trend_dock: QDockWidget, alarm_dock: QDockWidget
     ) -> None:
         file = self.menuBar().addMenu("&File")
-        open_file = QAction("&Open scenario…", self, shortcut=QKeySequence.StandardKey.Open)
+        open_file = QAction("&Open scenario…", self)
+        open_file.setShortcut(QKeySequence.StandardKey.Open)
         open_file.triggered.connect(self._ask_for_scenario_file)
         file.addAction(open_file)
         builtins = file.addMenu("&Built-in scenarios")
@@ -385,7 +394,8 @@ class MainWindow(QMainWindow):
         )
         compare.addAction("&Stop comparing", lambda: self.compare_with(None))
         file.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file.addAction(quit_action)
         self.addAction(open_file)
@@ -567,7 +577,7 @@ class MainWindow(QMainWindow):
     def set_theme(self, name: str) -> None:
         self.theme = THEMES[name]
         app = QApplication.instance()
-        if app is not None:
+        if isinstance(app, QApplication):
             self.theme.apply(app)
         self.canvas.set_palette(self.theme.scene)
         self.trends.apply_theme(self.theme)
@@ -738,6 +748,8 @@ class MainWindow(QMainWindow):
         """The 3D view and the trends' buffers take every snapshot; the panels the newest
         frame at most every ``PANEL_INTERVAL_S`` (and always the last one shown)."""
         snapshot = frame.snapshot
+        if snapshot is None:  # a frame before the first step: nothing to show
+            return
         self.frame, self.snapshot = frame, snapshot
         self.canvas.update(snapshot)
         self.trends.append(snapshot)
@@ -753,6 +765,8 @@ class MainWindow(QMainWindow):
 
     def _show_in_panels(self, frame: Frame) -> None:
         snapshot = frame.snapshot
+        if snapshot is None:  # a frame before the first step: nothing to show
+            return
         self._panels_shown_at = time.monotonic()
         self._panels_frame = frame
         self.kpis.update_snapshot(snapshot)
@@ -833,8 +847,8 @@ class MainWindow(QMainWindow):
         self.settings.units = self.units.value
         self.settings.last_scenario = self.source
         self.settings.speed = self.runner.speed
-        self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
-        self.settings.window_state = bytes(self.saveState().toBase64()).decode()
+        self.settings.window_geometry = self.saveGeometry().toBase64().toStdString()
+        self.settings.window_state = self.saveState().toBase64().toStdString()
         problem = save_settings(self.settings)
         if problem is not None:
             print(f"twin: {problem}", file=sys.stderr)
@@ -854,7 +868,7 @@ class MainWindow(QMainWindow):
         self.frame_timer.stop()
         self._panel_timer.stop()
         self.status_timer.stop()
-        QApplication.instance().removeEventFilter(self)
+        _application().removeEventFilter(self)
         self.runner.stop()
         if self.power_quality is not None:
             self.power_quality.close()  # cancels a check under way

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -113,7 +113,11 @@ class TimelinePanel(QWidget):
         self.set_editable(False)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.table and event.type() == QEvent.Type.KeyPress:
+        if (
+            watched is self.table
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+        ):
             if (
                 event.matches(QKeySequence.StandardKey.Delete)
                 or event.key() == Qt.Key.Key_Backspace
@@ -258,7 +262,7 @@ class TimelinePanel(QWidget):
             self.dialog = None
 
     def _on_dialog_accepted(self, entry: Entry | None, dialog: EventDialog) -> None:
-        event = dialog.event
+        event = dialog.event_made
         if event is None:
             return
         if entry is None:

@@ -375,7 +375,7 @@ class TrendView:
         self._shown = conversion(self.spec.unit, units)
         self._shown_difference = difference_conversion(self.spec.unit, units)
         for curve, data in zip(self.reference_curves, self._reference_data, strict=True):
-            if curve is not None:
+            if curve is not None and data is not None:  # both or neither
                 curve.setData(data[0], self._shown.to_display(data[1]))
         self._place_limits()
         self._label_axis()
@@ -417,7 +417,7 @@ class TrendView:
         comes into view, but a trip far above a cool plant does not flatten its curves in a
         low plot."""
         if x is None or not len(x):
-            x = self._limit_bounds.xData if self._limit_bounds.xData is not None else [0.0]
+            x = self._limit_bounds.xData if self._limit_bounds.xData is not None else np.zeros(1)
         if shown is None:
             shown = self._shown_range
         self._shown_range = shown
@@ -953,27 +953,11 @@ class TrendPanel(QWidget):
         history = self.selection_history = TrendHistory(len(series)) if by_unit else None
         shown = self.plot_actions[SELECTION_KEY].isChecked()
         self.selection_views = []
-        for row, (unit, rows) in enumerate(by_unit.items()):
-            spec = TrendPlot(
-                f"{SELECTION_KEY}:{unit}",
-                "Selected",
-                unit,
-                tuple(TrendSeries(series[i][0], series[i][2]) for i in rows),
-                decimals=None,
-            )
-            if row < len(self._selection_pool):
-                view = self._selection_pool[row]
-                view.history = history
-                view.configure(spec, rows, title)
-                view.clear_data()
-            else:
-                view = TrendView(spec, history, rows, self._start, title, self._units)
-                self.graphics.addItem(view.plot, row=row, col=0)
-                self._connect_view(view)
-                view.apply_theme(self._theme)
-                self._selection_pool.append(view)
-            view.plot.setVisible(shown)
-            self.selection_views.append(view)
+        if history is not None and title is not None:  # else by_unit is empty
+            for row, (unit, rows) in enumerate(by_unit.items()):
+                view = self._selection_view(row, unit, rows, series, history, title)
+                view.plot.setVisible(shown)
+                self.selection_views.append(view)
         for view in self._selection_pool[len(self.selection_views) :]:
             view.plot.setVisible(False)
             view.clear_data()
@@ -984,6 +968,36 @@ class TrendPanel(QWidget):
                 history.append(self._latest.time_s, self._selection_values(self._latest))
         self._update_axes()
         self.refresh()
+
+    def _selection_view(
+        self,
+        row: int,
+        unit: str,
+        rows: list[int],
+        series: tuple[SelectionSeries, ...],
+        history: TrendHistory,
+        title: str,
+    ) -> TrendView:
+        """The plot of row ``row`` of the selection's plots, made or taken from the pool."""
+        spec = TrendPlot(
+            f"{SELECTION_KEY}:{unit}",
+            "Selected",
+            unit,
+            tuple(TrendSeries(series[i][0], series[i][2]) for i in rows),
+            decimals=None,
+        )
+        if row < len(self._selection_pool):
+            view = self._selection_pool[row]
+            view.history = history
+            view.configure(spec, rows, title)
+            view.clear_data()
+            return view
+        view = TrendView(spec, history, rows, self._start, title, self._units)
+        self.graphics.addItem(view.plot, row=row, col=0)
+        self._connect_view(view)
+        view.apply_theme(self._theme)
+        self._selection_pool.append(view)
+        return view
 
     def set_reference(
         self, reference: SiteSeries | None, current: SiteSeries | SiteLog | None = None

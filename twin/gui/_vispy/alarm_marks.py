@@ -53,11 +53,11 @@ class AlarmMarkAdapter(Adapter):
         alarm (an active one before one that has cleared); ``bounds`` gives an object's
         box, or None for one the view does not draw."""
         marked: dict[tuple[str, int], tuple[Priority, AlarmState]] = {}
-        for alarm in sorted(
-            (a for a in alarms if a.source is not None and a.state in MARKED_STATES),
-            key=lambda a: (not a.active, a.priority),
-        ):
-            marked.setdefault(alarm.source, (alarm.priority, alarm.state))  # most urgent first
+        sourced = [
+            (a.source, a) for a in alarms if a.source is not None and a.state in MARKED_STATES
+        ]
+        for source, alarm in sorted(sourced, key=lambda sa: (not sa[1].active, sa[1].priority)):
+            marked.setdefault(source, (alarm.priority, alarm.state))  # most urgent first
         if marked == self.marked:
             return
         self.marked = marked

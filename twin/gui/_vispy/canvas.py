@@ -67,10 +67,10 @@ class PickTarget:
 
 
 def _pick_targets(layout: Layout, robots: RobotAdapter) -> tuple[PickTarget, ...]:
-    def each(kind: str, layer: str, boxes: Boxes) -> PickTarget:
+    def each(kind: str, layer: str | None, boxes: Boxes) -> PickTarget:
         return PickTarget(kind, layer, boxes, np.arange(boxes.count))
 
-    def group(kind: str, layer: str, boxes: Boxes) -> PickTarget:
+    def group(kind: str, layer: str | None, boxes: Boxes) -> PickTarget:
         return PickTarget(kind, layer, boxes, np.zeros(boxes.count, int))
 
     return (
@@ -327,7 +327,8 @@ class CanvasWrapper:
         fills the view; at the start (nobody moved the camera yet) show the site anew.
         Run before a frame is drawn, once per view size: only then is the view laid out
         in the canvas and the scene's projection its own."""
-        size = tuple(int(v) for v in self.view.size)
+        width, height = (int(v) for v in self.view.size)
+        size = (width, height)
         if self._framed_for == size or min(size) < 2:
             return
         if size != tuple(self.canvas.size):
@@ -373,9 +374,10 @@ class CanvasWrapper:
 
     def current_viewpoint(self) -> Viewpoint:
         camera = self.view.camera
+        x, y, z = (float(c) for c in camera.center)
         return Viewpoint(
             "current",
-            tuple(float(c) for c in camera.center),
+            (x, y, z),
             float(camera.distance),
             float(camera.elevation),
             float(camera.azimuth),
@@ -399,7 +401,8 @@ class CanvasWrapper:
         t = (time.monotonic() - start) / TRANSITION_S
         s = _smoothstep(t)
         turn = (b.azimuth - a.azimuth + 180.0) % 360.0 - 180.0  # the short way round
-        center = tuple(ca + s * (cb - ca) for ca, cb in zip(a.center, b.center, strict=True))
+        x, y, z = (ca + s * (cb - ca) for ca, cb in zip(a.center, b.center, strict=True))
+        center = (x, y, z)
         # zoom geometrically so the move feels even at every distance
         distance = a.distance * (b.distance / a.distance) ** s
         self._apply_viewpoint(

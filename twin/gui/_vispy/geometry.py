@@ -36,7 +36,9 @@ def unit_cube(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A cube of side 1 centred on 0 with the given ``faces`` ((axis, sign) pairs): four
     vertices (n, 3), two triangles (m, 3) and a grey (n, 4) per face."""
-    vertices, triangles, colors = [], [], []
+    vertices: list[np.ndarray] = []
+    triangles: list[tuple[int, int, int]] = []
+    colors: list[tuple[float, float, float, float]] = []
     for axis, sign, grey in _FACES:
         if (axis, sign) not in faces:
             continue

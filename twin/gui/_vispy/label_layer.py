@@ -79,7 +79,7 @@ class Label:
 
     @text.setter
     def text(self, text: str | list[str]) -> None:
-        texts = [text] if self._single else list(text)
+        texts = [text] if self._single and isinstance(text, str) else list(text)
         if len(texts) != len(self._texts):
             raise ValueError(f"{len(self._texts)} labels here, {len(texts)} texts given")
         if texts != self._texts:
@@ -245,7 +245,7 @@ class LabelBoard:
         with a list of texts and one position per text, several. Where labels crowd,
         those of higher ``rank`` keep their place."""
         single = isinstance(text, str)
-        texts = [text] if single else list(text)
+        texts = [text] if isinstance(text, str) else list(text)
         positions = np.atleast_2d(np.asarray(pos, np.float64))
         if len(positions) != len(texts):
             raise ValueError(f"{len(texts)} labels need as many positions, not {len(positions)}")
@@ -411,10 +411,11 @@ class LabelBoard:
                 nearest = np.clip(anchor, plate[:2], plate[2:])
                 leaders += [anchor, nearest]
             positions[style][index] = ((plate[0] + plate[2]) / 2, (plate[1] + plate[3]) / 2)
+            x0, y0, x1, y1 = (float(v) for v in plate)
             self.placed.append(
                 PlacedLabel(
                     label._texts[k],
-                    tuple(float(v) for v in plate),
+                    (x0, y0, x1, y1),
                     (float(anchor[0]), float(anchor[1])),
                     moved,
                     style,

@@ -126,8 +126,8 @@ def cut_into_runs(paths: list[CduPath]) -> Runs:
     """Cut paths (one per CDU, from the source out, axis-aligned legs) into the runs they
     share: legs along one line are cut wherever any leg on that line starts or ends."""
     legs = []
-    for points, cdu, share in paths:
-        points = np.round(np.asarray(points, float), 3)
+    for path_points, cdu, share in paths:
+        points = np.round(np.asarray(path_points, float), 3)
         for p, q in pairwise(points):
             axis = int(np.argmax(np.abs(q - p)))
             if p[axis] != q[axis]:
@@ -151,13 +151,13 @@ def cut_into_runs(paths: list[CduPath]) -> Runs:
                 index[key] = len(ends)
                 ends.append((np.insert(line[1:], line[0], u), np.insert(line[1:], line[0], v)))
             carry.append((index[key], cdu, share))
-    run, cdu, share = (np.array(column) for column in zip(*carry, strict=True))
+    runs, cdus, shares = (np.array(column) for column in zip(*carry, strict=True))
     return Runs(
         np.array([s for s, _ in ends]),
         np.array([e for _, e in ends]),
-        run.astype(np.intp),
-        cdu.astype(np.intp),
-        share.astype(float),
+        runs.astype(np.intp),
+        cdus.astype(np.intp),
+        shares.astype(float),
     )
 
 

@@ -39,7 +39,7 @@ from twin.scenario import Scenario
 from twin.sim.layout import Boxes, Layout
 from twin.sim.robotics.kinematics import CHAINS, forward_kinematics
 from twin.sim.robotics.placement import FINGER_M, PART_SIZE_M, WorkcellPlan, plan_workcells
-from twin.sim.snapshot import Snapshot
+from twin.sim.snapshot import RobotsState, Snapshot
 
 # Drawn link thicknesses per joint, metres: roughly the arms' casings (UR10e tubes ~0.12 m,
 # a KR 210's castings several times that, the humanoid's Panda-sized links ~0.1 m).
@@ -248,8 +248,8 @@ class RobotAdapter(Adapter):
             owner.append(np.repeat(humanoids, 3))
         if not lower:
             return Boxes(np.zeros((0, 3)), np.zeros((0, 3))), np.zeros(0, int)
-        lower, upper = np.vstack(lower), np.vstack(upper)
-        return Boxes((lower + upper) / 2, upper - lower), np.concatenate(owner)
+        low_m, high_m = np.vstack(lower), np.vstack(upper)
+        return Boxes((low_m + high_m) / 2, high_m - low_m), np.concatenate(owner)
 
     def service_pick_boxes(self) -> Boxes:
         """Boxes around each service robot where it was last drawn."""
@@ -270,20 +270,22 @@ class RobotAdapter(Adapter):
         if not self.root.visible:
             return  # a hidden layer sends nothing to the GPU
         robots = snapshot.robots
-        if self.link_count:
-            self._update_arms(robots)
-        if self._part_belt.size:
-            self._update_parts(robots)
-        if self.service_count:
-            self._update_service(robots)
-        if self.boxes is not None:
+        if robots is None:
+            return  # a snapshot taken without robots (the window's always has them)
+        if self.boxes is not None:  # there are arms, parts or service robots to move
+            if self.link_count:
+                self._update_arms(robots, self.boxes)
+            if self._part_belt.size:
+                self._update_parts(robots, self.boxes)
+            if self.service_count:
+                self._update_service(robots, self.boxes)
             self.boxes.send()
         if self.zones is not None:
             stopped = (robots.cell_intrusion | robots.cell_emergency_stop)[self._zone_cells]
             self.zone_colors = np.where(stopped[:, None], ZONE_STOPPED_RGBA, ZONE_RGBA)
             send_colors(self.zones, self.zone_colors)
 
-    def _update_arms(self, robots) -> None:
+    def _update_arms(self, robots: RobotsState, boxes: BoxBatch) -> None:
         centres, transforms, finger_centres, finger_transforms = [], [], [], []
         joint_centres, joint_transforms = [], []
         for m in self._models:
@@ -307,16 +309,16 @@ class RobotAdapter(Adapter):
             finger_transforms.append(np.stack([shape, shape], axis=1))
         self.link_positions = np.vstack(centres)
         self.link_transforms = np.vstack(transforms)
-        self.boxes.place("links", self.link_positions, self.link_transforms)
+        boxes.place("links", self.link_positions, self.link_transforms)
         self.joint_positions = np.vstack(joint_centres)
-        self.boxes.place("joints", self.joint_positions, np.vstack(joint_transforms))
-        self.boxes.place(
+        boxes.place("joints", self.joint_positions, np.vstack(joint_transforms))
+        boxes.place(
             "fingers",
             np.concatenate(finger_centres).reshape(-1, 3),
             np.concatenate(finger_transforms).reshape(-1, 3, 3),
         )
 
-    def _update_parts(self, robots) -> None:
+    def _update_parts(self, robots: RobotsState, boxes: BoxBatch) -> None:
         plan = self.plan
         belt = self._part_belt
         spacing = plan.part_spacing_m[belt]
@@ -326,11 +328,11 @@ class RobotAdapter(Adapter):
         direction = (end - start) / self._belt_length_m[belt][:, None]
         self.part_positions = start + along[:, None] * direction
         self.part_positions[:, 2] += PART_SIZE_M[2] / 2
-        self.boxes.place(
+        boxes.place(
             "parts", self.part_positions, scale_transforms(np.tile(PART_SIZE_M, (belt.size, 1)))
         )
 
-    def _update_service(self, robots) -> None:
+    def _update_service(self, robots: RobotsState, boxes: BoxBatch) -> None:
         xy = np.asarray(robots.service_xy_m, float)
         positions = np.zeros((xy.shape[0], 3))
         positions[:, :2] = xy
@@ -351,8 +353,8 @@ class RobotAdapter(Adapter):
         centres, transforms, colors = service_parts(
             positions, self.service_heading, robots.service_state, SERVICE_BODY_M, SERVICE_MAST_M
         )
-        self.boxes.place("vehicles", centres, transforms)
-        self.boxes.set_colors("vehicles", colors)
+        boxes.place("vehicles", centres, transforms)
+        boxes.set_colors("vehicles", colors)
         self._update_routes(robots.service_routes_m)
 
     def _update_routes(self, routes: tuple[np.ndarray, ...]) -> None:

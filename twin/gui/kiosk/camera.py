@@ -30,8 +30,9 @@ class Pose:
 
     @classmethod
     def of(cls, camera: TurntableLike) -> Pose:
+        x, y, z = (float(c) for c in camera.center)
         return cls(
-            tuple(float(c) for c in camera.center),
+            (x, y, z),
             float(camera.distance),
             float(camera.elevation),
             float(camera.azimuth),
@@ -47,8 +48,9 @@ def ease_in_out(t: float) -> float:
 def between(a: Pose, b: Pose, s: float) -> Pose:
     """The pose a share ``s`` of the way from ``a`` to ``b``."""
     turn = (b.azimuth - a.azimuth + 180.0) % 360.0 - 180.0  # the short way round
+    x, y, z = (ca + s * (cb - ca) for ca, cb in zip(a.center, b.center, strict=True))
     return Pose(
-        tuple(ca + s * (cb - ca) for ca, cb in zip(a.center, b.center, strict=True)),
+        (x, y, z),
         a.distance * (b.distance / a.distance) ** s,  # geometric: even feel at any range
         a.elevation + s * (b.elevation - a.elevation),
         a.azimuth + s * turn,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from twin.gui.kiosk.story import Step, Story
+from twin.scenario.schema import Event
 
 log = logging.getLogger("twin.kiosk")
 
@@ -57,13 +58,15 @@ class Cue:
     apply: Callable[[Any], object]
 
 
+def _applying(event: Event) -> Callable[[Any], object]:
+    return lambda sim: sim.apply(event)
+
+
 def step_cues(step: Step) -> tuple[Cue, ...]:
     cues = (
         [Cue(0.0, "reset tripped racks", lambda sim: sim.reset_racks())] if step.reset_racks else []
     )
-    cues += [
-        Cue(event.at_s, event.kind, lambda sim, e=event: sim.apply(e)) for event in step.events
-    ]
+    cues += [Cue(event.at_s, event.kind, _applying(event)) for event in step.events]
     return tuple(sorted(cues, key=lambda cue: cue.at_s))
 
 

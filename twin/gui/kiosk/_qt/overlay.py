@@ -79,7 +79,7 @@ class KpiPanel(QFrame):
         }
         self.titles: dict[str, QLabel] = {}
         self.values: dict[str, QLabel] = {}
-        column = QVBoxLayout(self)
+        column = self._column = QVBoxLayout(self)
         titles = _titles()
         for key in KIOSK_KPIS:
             title, value = QLabel(titles[key]), QLabel("—")
@@ -91,7 +91,7 @@ class KpiPanel(QFrame):
 
     def set_scale(self, height: int) -> None:
         gap = round(height * KPI_TITLE_SIZE * 0.8)
-        self.layout().setContentsMargins(gap, gap // 2, gap * 2, gap)
+        self._column.setContentsMargins(gap, gap // 2, gap * 2, gap)
         for key in KIOSK_KPIS:
             self.titles[key].setFont(_font(self.family, height * KPI_TITLE_SIZE))
             self.titles[key].setContentsMargins(0, gap, 0, 0)
@@ -137,27 +137,30 @@ class Callout(QWidget):
         self._anchor = anchor
         self._place()
 
-    def _box(self) -> QRectF:
-        """The text box in parent coordinates: above and to the right of the anchor,
+    def _box(self, anchor: QPointF) -> QRectF:
+        """The text box in parent coordinates: above and to the right of ``anchor``,
         flipped to stay inside the parent."""
         metrics = QFontMetrics(self.font())
         pad = metrics.height() * 0.45
         width = metrics.horizontalAdvance(self.text) + 2 * pad
         height = metrics.height() + 2 * pad
         reach = self._scale * 0.09  # leader line length, both ways
-        x, y = self._anchor.x() + reach, self._anchor.y() - reach - height
-        bounds = self.parentWidget().rect()
+        x, y = anchor.x() + reach, anchor.y() - reach - height
+        parent = self.parentWidget()
+        if parent is None:
+            raise RuntimeError("a callout is placed inside the window it is made in")
+        bounds = parent.rect()
         if x + width > bounds.right():
-            x = self._anchor.x() - reach - width
+            x = anchor.x() - reach - width
         if y < bounds.top():
-            y = self._anchor.y() + reach
+            y = anchor.y() + reach
         return QRectF(x, y, width, height)
 
     def _place(self) -> None:
         if self._anchor is None or not self.text:
             self.hide()
             return
-        box = self._box()
+        box = self._box(self._anchor)
         dot = QRectF(self._anchor.x() - 8, self._anchor.y() - 8, 16, 16)
         area = box.united(dot).toAlignedRect().adjusted(-2, -2, 2, 2)
         if area != self.geometry():
@@ -200,14 +203,14 @@ class InfoCard(QFrame):
         self.title.setObjectName("kioskCardTitle")
         self.readings = QLabel()
         self.readings.setTextFormat(Qt.TextFormat.PlainText)
-        column = QVBoxLayout(self)
+        column = self._column = QVBoxLayout(self)
         column.addWidget(self.title)
         column.addWidget(self.readings)
         self.hide()
 
     def set_scale(self, height: int) -> None:
         pad = round(height * CARD_SIZE * 0.7)
-        self.layout().setContentsMargins(pad, pad, pad, pad)
+        self._column.setContentsMargins(pad, pad, pad, pad)
         self.title.setFont(_font(self.family, height * CARD_SIZE * 1.3, bold=True))
         self.readings.setFont(_font(self.family, height * CARD_SIZE))
 

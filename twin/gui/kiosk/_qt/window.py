@@ -83,7 +83,7 @@ class KioskWindow(QWidget):
         super().__init__()
         self.setWindowTitle(f"twin — {story.story.title}")
         self.setWindowFlag(Qt.WindowType.FramelessWindowHint)
-        app = QApplication.instance()
+        app = _application()
         self.translators = load_translators(language, story_path)
         for translator in self.translators:
             app.installTranslator(translator)
@@ -231,7 +231,11 @@ class KioskWindow(QWidget):
         if kind not in _WATCHED or not self._owns(watched):
             return False
         if kind in _KEYS:
-            if kind == QEvent.Type.KeyPress and is_quit_combination(event):
+            if (
+                kind == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent)
+                and is_quit_combination(event)
+            ):
                 self.leave()
             elif kind == QEvent.Type.KeyPress:
                 self.show_.visitor_input()
@@ -279,7 +283,7 @@ class KioskWindow(QWidget):
             event.ignore()
             return
         self.frame_timer.stop()
-        app = QApplication.instance()
+        app = _application()
         app.removeEventFilter(self)
         for translator in self.translators:
             app.removeTranslator(translator)
@@ -319,3 +323,10 @@ def _rect(widget: QWidget, window: QWidget) -> list[int]:
     """``widget``'s rectangle in ``window`` pixels: x, y, width, height."""
     corner = widget.mapTo(window, widget.rect().topLeft())
     return [corner.x(), corner.y(), widget.width(), widget.height()]
+
+
+def _application() -> QCoreApplication:
+    app = QApplication.instance()
+    if app is None:
+        raise RuntimeError("the kiosk window needs the application made first")
+    return app

@@ -934,8 +934,6 @@ def _calibration_report(args: argparse.Namespace) -> int:
     if args.page_size is not None and not pdf:
         raise UsageError("twin report: --page-size is for a PDF (--out FILE.pdf)")
     _writable_file("report", "--out", args.out)
-    if args.out.resolve() == args.run_output.resolve():
-        raise UsageError(f"twin report: --out {args.out} is the calibration itself")
     try:
         if pdf:
             from twin.calibration.report import record_report_content

@@ -42,7 +42,8 @@ def _n(value: float, digits: int = 4) -> str:
 def _table(header: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    # dense: a PDF sets these wide tables in a smaller type (twin.runs.report_pdf)
+    return f"<table class='dense'><tr>{head}</tr>{body}</table>"
 
 
 def _verdict(fit: Fit) -> str:

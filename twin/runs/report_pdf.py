@@ -51,6 +51,7 @@ td.n{{text-align:right}}
 .worse{{color:#b91c1c}}.better{{color:#15803d}}.note{{color:#555555;font-size:8pt}}
 td.late{{color:#888888;font-style:italic}}
 .missing{{color:#b91c1c}}
+table.dense td,table.dense th{{font-size:6.5pt;padding-right:{pt(5)}}}
 """
 
 

@@ -269,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="RUN_OUTPUT",
         help="a 'twin run' site table (.csv or .parquet), a recording folder, "
-        "a 'twin study' results folder or a 'twin shadow --record' folder",
+        "a 'twin study' results folder, a 'twin shadow --record' folder, or a "
+        "calibration: 'twin calibrate' --out scenario or its NAME.calibration.parquet",
     )
     report.add_argument(
         "--compare",

@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from tests.calibration.conftest import Plant, noisy_point_table
@@ -412,3 +414,37 @@ def test_a_record_that_cannot_be_written_leaves_nothing(plant: Plant, tmp_path, 
     assert list(tmp_path.iterdir()) == [data]
     with pytest.raises(RecordError, match="does not exist"):
         CalibrationRecord.read(source)
+
+
+@settings(
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_a_randomly_damaged_record_is_reported_or_refused_cleanly(
+    calibrated: Calibrated, tmp_path, capsys, data
+):
+    """Bytes flipped, inserted or cut anywhere: a report (the damage missed what it
+    reads) or exit 2 with one line, never an exception."""
+    whole = calibrated.record.read_bytes()
+    at = data.draw(st.integers(0, len(whole) - 1))
+    noise = data.draw(st.binary(min_size=1, max_size=16))
+    damaged = data.draw(
+        st.sampled_from(
+            [
+                whole[:at],
+                whole[:at] + noise + whole[at + len(noise) :],
+                whole[:at] + noise + whole[at:],
+            ]
+        )
+    )
+    path = tmp_path / "fuzz.calibration.parquet"
+    path.write_bytes(damaged)
+    code = main(["report", str(path), "--out", str(tmp_path / "fuzz.html")])
+    err = capsys.readouterr().err
+    assert code in (0, 2) and "Traceback" not in err
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1, err

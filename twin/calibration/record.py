@@ -64,6 +64,8 @@ VERSION = 1
 METADATA_KEY = b"twin.calibration"
 SUFFIX = ".calibration.parquet"
 MAX_METADATA_BYTES = 64 * 2**20  # far above a site's thousands of points
+MAX_INTERVAL_S = 86400.0  # data coarser than a day gives no hourly figures
+MAX_TIME_S = 1e11  # three thousand years after the scenario's start
 WINDOW_NAMES = {"fit window": "fit", "held-out window": "holdout"}
 COLUMNS = {
     "window": "fit or holdout",
@@ -150,7 +152,7 @@ class Metadata(_Strict):
     scenario: str
     data: list[str]
     calibrated_scenario_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    interval_s: FiniteFloat = Field(gt=0)
+    interval_s: FiniteFloat = Field(gt=0, le=MAX_INTERVAL_S)
     warmup_s: FiniteFloat = Field(ge=0)
     evaluations: int = Field(ge=0)
     wall_s: FiniteFloat = Field(ge=0)
@@ -316,7 +318,7 @@ def _metadata_of(path: Path, schema) -> Metadata:
         raise RecordError(f"{path}: its metadata is over {MAX_METADATA_BYTES // 2**20} MiB")
     try:
         found = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise RecordError(f"{path} is damaged: its metadata is not JSON") from None
     if not isinstance(found, dict) or found.get("format") != FORMAT:
         raise RecordError(f"{path} is not a twin calibration record (format is not '{FORMAT}')")
@@ -447,7 +449,7 @@ def _window(path: Path, meta: Metadata, w: WindowRecord, rows: dict, label: str)
     time_s = rows["time_s"][block[0]]
     step = np.diff(time_s)
     if (
-        not np.isfinite(time_s).all()
+        not (np.abs(time_s) <= MAX_TIME_S).all()
         or not np.allclose(step, meta.interval_s, rtol=1e-6, atol=1e-9)
         or any(not np.array_equal(rows["time_s"][b], time_s) for b in block[1:])
     ):

@@ -361,6 +361,24 @@ def test_truncated_flipped_and_foreign_files_are_refused(
     assert not out.exists()
 
 
+def test_a_calibration_that_fitted_nothing_is_reported(calibrated: Calibrated, tmp_path):
+    """Every parameter left at its prior: no correlation, p = 0, the report still whole."""
+
+    def nothing_fitted(meta):
+        for p in meta["parameters"]:
+            p.update(fitted=False, std=None, value=p["prior"], note="not determined")
+        meta["correlation"] = []
+        meta["windows"][0]["fitted"] = 0
+        return meta
+
+    record = tmp_path / "none.calibration.parquet"
+    _rewrite(calibrated.record, record, meta=nothing_fitted)
+    out = tmp_path / "r.html"
+    assert main(["report", str(record), "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "uses p = 0 fitted parameters after" in page and "at prior: not determined" in page
+
+
 def test_a_hostile_record_is_text_on_the_page(calibrated: Calibrated, tmp_path):
     """Names and paths in a record are shown, escaped; twin writes --out and nothing
     else, and reads nothing the record names."""

@@ -42,9 +42,10 @@ import hashlib
 import json
 import math
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -392,7 +393,21 @@ EXPECTED_TYPES = {
 }
 
 
-def _read_rows(path: Path, schema) -> dict[str, np.ndarray | list]:
+@dataclass
+class _Rows:
+    """The record's rows as read: the names as Arrow strings, the rest as arrays."""
+
+    window: Any  # pyarrow ChunkedArray of strings
+    point: Any
+    time_s: np.ndarray
+    measured: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    used: np.ndarray  # False where null
+    used_null: np.ndarray
+
+
+def _read_rows(path: Path, schema) -> _Rows:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -408,25 +423,27 @@ def _read_rows(path: Path, schema) -> dict[str, np.ndarray | list]:
             )
     try:
         table = pq.read_table(path, columns=list(COLUMNS), page_checksum_verification=True)
-        rows: dict[str, np.ndarray | list] = {
-            name: table[name].to_numpy() for name in EXPECTED_TYPES if name != "used"
-        }
         used = table["used"]
-        rows["used_null"] = used.is_null().to_numpy(zero_copy_only=False)
-        rows["used"] = pc.fill_null(used, False).to_numpy(zero_copy_only=False)
-        for name in ("window", "point"):
-            rows[name] = table[name].cast(pa.string())
+        return _Rows(
+            window=table["window"].cast(pa.string()),
+            point=table["point"].cast(pa.string()),
+            time_s=table["time_s"].to_numpy(),
+            measured=table["measured"].to_numpy(),
+            before=table["before"].to_numpy(),
+            after=table["after"].to_numpy(),
+            used=pc.fill_null(used, False).to_numpy(zero_copy_only=False),
+            used_null=used.is_null().to_numpy(zero_copy_only=False),
+        )
     except (OSError, pa.ArrowException) as exc:
         raise RecordError(f"{path} is damaged: {str(exc).splitlines()[0]}") from None
-    return rows
 
 
-def _window(path: Path, meta: Metadata, w: WindowRecord, rows: dict, label: str) -> WindowResult:
+def _window(path: Path, meta: Metadata, w: WindowRecord, rows: _Rows, label: str) -> WindowResult:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    selected = pc.fill_null(pc.equal(rows["window"], w.name), False).to_numpy(zero_copy_only=False)
-    index = pc.index_in(rows["point"], value_set=pa.array(w.points))
+    selected = pc.fill_null(pc.equal(rows.window, w.name), False).to_numpy(zero_copy_only=False)
+    index = pc.index_in(rows.point, value_set=pa.array(w.points))
     codes = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int64)[selected]
     if (codes < 0).any():
         raise RecordError(
@@ -435,7 +452,7 @@ def _window(path: Path, meta: Metadata, w: WindowRecord, rows: dict, label: str)
     at = np.flatnonzero(selected)
     if at.size == 0:
         raise RecordError(f"{path} is damaged or truncated: the {w.name} window has no rows")
-    time_all = rows["time_s"][at]
+    time_all = rows.time_s[at]
     order = np.lexsort((time_all, codes))
     at, codes = at[order], codes[order]
     counts = np.bincount(codes, minlength=len(w.points))
@@ -446,12 +463,12 @@ def _window(path: Path, meta: Metadata, w: WindowRecord, rows: dict, label: str)
             f"{int(counts.min())} to {int(counts.max())} rows, not the same number (2 or more)"
         )
     block = at.reshape(len(w.points), n)
-    time_s = rows["time_s"][block[0]]
+    time_s = rows.time_s[block[0]]
     step = np.diff(time_s)
     if (
         not (np.abs(time_s) <= MAX_TIME_S).all()
         or not np.allclose(step, meta.interval_s, rtol=1e-6, atol=1e-9)
-        or any(not np.array_equal(rows["time_s"][b], time_s) for b in block[1:])
+        or any(not np.array_equal(rows.time_s[b], time_s) for b in block[1:])
     ):
         raise RecordError(
             f"{path} is damaged: the {w.name} window's times are not one grid "
@@ -460,9 +477,9 @@ def _window(path: Path, meta: Metadata, w: WindowRecord, rows: dict, label: str)
     good: dict[str, np.ndarray] = {}
     measured, before, after = {}, {}, {}
     for point, b in zip(w.points, block, strict=True):
-        before[point] = rows["before"][b]
-        after[point] = rows["after"][b]
-        null = rows["used_null"][b]
+        before[point] = rows.before[b]
+        after[point] = rows.after[b]
+        null = rows.used_null[b]
         if point in w.excluded:
             if not null.all():
                 raise RecordError(
@@ -471,8 +488,8 @@ def _window(path: Path, meta: Metadata, w: WindowRecord, rows: dict, label: str)
             continue
         if null.any():
             raise RecordError(f"{path} is damaged: {point} has rows without 'used'")
-        good[point] = rows["used"][b].astype(bool)
-        measured[point] = rows["measured"][b]
+        good[point] = rows.used[b].astype(bool)
+        measured[point] = rows.measured[b]
     screening = Screening(good, dict(w.excluded), list(w.messages))
     loops = dict(meta.subloops)
     return WindowResult(
@@ -515,7 +532,7 @@ class CalibrationRecord:
         rows = _read_rows(path, schema)
         labels = {short: label for label, short in WINDOW_NAMES.items()}
         windows = [_window(path, meta, w, rows, labels[w.name]) for w in meta.windows]
-        extra = set(rows["window"].unique().to_pylist()) - {w.name for w in meta.windows}
+        extra = set(rows.window.unique().to_pylist()) - {w.name for w in meta.windows}
         if extra:
             raise RecordError(
                 f"{path} is damaged: it holds rows of a window its metadata does not "
@@ -535,7 +552,9 @@ class CalibrationRecord:
         ]
         calibration = Calibration(
             params,
-            np.array(meta.correlation, dtype=float).reshape(len(meta.correlation), -1),
+            np.array(meta.correlation, dtype=float).reshape(len(meta.correlation), -1)
+            if meta.correlation
+            else np.zeros((0, 0)),
             windows[0],
             windows[1] if len(windows) > 1 else None,
             list(meta.input_notes),

@@ -270,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="RUN_OUTPUT",
         help="a 'twin run' site table (.csv or .parquet), a recording folder, "
-        "a 'twin study' results folder or a 'twin shadow --record' folder",
+        "a 'twin study' results folder, a 'twin shadow --record' folder, or a "
+        "calibration: 'twin calibrate' --out scenario or its NAME.calibration.parquet",
     )
     report.add_argument(
         "--compare",
@@ -832,6 +833,10 @@ def _report(args: argparse.Namespace) -> int:
 
     if is_shadow_recording(args.run_output):
         return _shadow_report(args)
+    from twin.calibration.record import is_calibration_record
+
+    if is_calibration_record(args.run_output):
+        return _calibration_report(args)
     pdf = args.out.suffix.lower() == ".pdf"
     if not pdf and args.out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"twin report: --out {args.out} must end in .html or .pdf")
@@ -915,21 +920,66 @@ def _shadow_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_pdf_report(args: argparse.Namespace) -> None:
-    from twin.runs.report_pdf import PAGE_SIZES, write_pdf_report  # Qt only for a PDF
+def _calibration_report(args: argparse.Namespace) -> int:
+    """A calibration (its record, or the calibrated scenario beside it): the calibration
+    report, as HTML or PDF."""
+    from twin.calibration.record import RecordError
+
+    pdf = args.out.suffix.lower() == ".pdf"
+    if not pdf and args.out.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"twin report: --out {args.out} must end in .html or .pdf")
+    if args.compare is not None:
+        raise UsageError(
+            "twin report: --compare is for runs; a calibration's report sets the model "
+            "before calibration beside the model after already: report each calibration "
+            "on its own"
+        )
+    if args.journal is not None:
+        raise UsageError("twin report: --journal is for a run, not a calibration")
+    if args.page_size is not None and not pdf:
+        raise UsageError("twin report: --page-size is for a PDF (--out FILE.pdf)")
+    _writable_file("report", "--out", args.out)
+    try:
+        if pdf:
+            from twin.calibration.report import record_report_content
+            from twin.runs.report_pdf import write_pdf
+
+            write_pdf(
+                lambda embed_chart: record_report_content(args.run_output, embed_chart),
+                args.out,
+                page_size=_page_size(args.page_size),
+            )
+        else:
+            from twin.calibration.report import write_record_report
+
+            write_record_report(args.run_output, args.out)
+    except RecordError as exc:
+        raise UsageError(f"twin report: {exc}") from None
+    except OSError as exc:
+        raise UsageError(f"twin report: cannot write {args.out}: {exc.strerror}") from None
+    print(f"twin report: wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _page_size(given: str | None) -> str:
+    from twin.runs.report_pdf import PAGE_SIZES
 
     sizes = {size.lower(): size for size in PAGE_SIZES}
-    page_size = sizes.get((args.page_size or PAGE_SIZES[0]).lower())
+    page_size = sizes.get((given or PAGE_SIZES[0]).lower())
     if page_size is None:
-        raise UsageError(
-            f"twin report: --page-size {args.page_size} is not one of {', '.join(PAGE_SIZES)}"
-        )
+        raise UsageError(f"twin report: --page-size {given} is not one of {', '.join(PAGE_SIZES)}")
+    return page_size
+
+
+def _write_pdf_report(args: argparse.Namespace) -> None:
+    from twin.runs.report_pdf import write_pdf_report  # Qt only for a PDF
+
     write_pdf_report(
         args.run_output,
         args.out,
         compare_with=args.compare,
         journal=args.journal,
-        page_size=page_size,
+        page_size=_page_size(args.page_size),
     )
 
 
@@ -954,6 +1004,13 @@ def _calibrate(args: argparse.Namespace) -> int:
     if args.out.suffix.lower() != ".toml":
         raise UsageError(f"twin calibrate: --out {args.out} must end in .toml")
     _writable_file("calibrate", "--out", args.out)
+    from twin.calibration.record import record_path
+
+    if record_path(args.out).is_dir():
+        raise UsageError(
+            f"twin calibrate: {record_path(args.out)}, where the calibration's record goes "
+            "beside --out, is a folder; move it away"
+        )
     if args.report is not None:
         if args.report.suffix.lower() not in (".html", ".htm"):
             raise UsageError(f"twin calibrate: --report {args.report} must end in .html")
@@ -963,6 +1020,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     from twin.calibration.data import DataError, parse_window, read_measurements
     from twin.calibration.fit import calibrate
     from twin.calibration.parameters import registry, select
+    from twin.calibration.record import write_record
     from twin.calibration.report import write_report
     from twin.calibration.writer import write_calibrated
 
@@ -988,8 +1046,19 @@ def _calibrate(args: argparse.Namespace) -> int:
     except (DataError, ValueError) as exc:
         raise UsageError(f"twin calibrate: {exc}") from None
     data = [str(p) for p in args.data]
+    record = record_path(args.out)
     try:
-        write_calibrated(args.out, original, result, data)
+        # an earlier calibration's record goes first: a record beside the scenario is its own
+        record.unlink(missing_ok=True)
+        text = write_calibrated(args.out, original, result, data)
+        write_record(
+            record,
+            result,
+            scenario=scenario,
+            data=data,
+            calibrated_text=text,
+            interval_s=measurements.interval_s,
+        )
         if args.report is not None:
             write_report(args.report, result, scenario.scenario.name, data)
     except OSError as exc:
@@ -1010,7 +1079,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         f"Guideline 14 (hourly, fit window): {len(groups) - len(failing)} of "
         f"{len(groups)} point groups pass" + (f"; failing: {', '.join(failing)}" if failing else "")
     )
-    say(f"wrote {args.out}" + (f" and {args.report}" if args.report else ""))
+    say(f"wrote {args.out}, {record}" + (f" and {args.report}" if args.report else ""))
     return 0
 
 

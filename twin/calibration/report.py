@@ -1,4 +1,6 @@
-"""The calibration report: one self-contained HTML page.
+"""The calibration report: one self-contained HTML page (``twin calibrate --report``), or
+HTML or PDF from the calibration's record (``twin report``, ``twin.calibration.record``):
+the same sections from the same code.
 
 Data and its coverage, what screening left out and why, every parameter (prior, fitted
 value, uncertainty, or why it stayed at its prior), the correlations between fitted
@@ -10,19 +12,21 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from twin.calibration.fit import Calibration, WindowResult
 from twin.calibration.parameters import NOT_MODELLED
+from twin.calibration.record import CalibrationRecord, read_for_report
 from twin.calibration.validation import (
     HOURLY_CV_RMSE_LIMIT_PCT,
     HOURLY_NMBE_LIMIT_PCT,
     Fit,
     group_of,
 )
-from twin.runs.report import CSS, svg_chart
+from twin.runs.report import CSS, ReportContent, svg_chart
 
 CORRELATION_SHOWN = 0.8  # pairs of fitted parameters correlated more than this are listed
 
@@ -38,7 +42,8 @@ def _n(value: float, digits: int = 4) -> str:
 def _table(header: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    # dense: a PDF sets these wide tables in a smaller type (twin.runs.report_pdf)
+    return f"<table class='dense'><tr>{head}</tr>{body}</table>"
 
 
 def _verdict(fit: Fit) -> str:
@@ -175,7 +180,7 @@ def _coverage_section(w: WindowResult) -> str:
     )
 
 
-def _residual_charts(w: WindowResult) -> str:
+def _residual_charts(w: WindowResult, embed_chart: Callable[[str], str]) -> str:
     charts = []
     groups: dict[str, list[str]] = {}
     for point in w.screening.good:
@@ -192,15 +197,22 @@ def _residual_charts(w: WindowResult) -> str:
             )
         unit = point.rsplit("_", 1)[-1] if "_" in point else ""
         more = f" (and {len(points) - 1} more)" if len(points) > 1 else ""
-        charts.append(svg_chart(f"residual, measured − model: {point}{more}", unit, lines))
+        charts.append(
+            embed_chart(svg_chart(f"residual, measured − model: {point}{more}", unit, lines))
+        )
     return "".join(charts)
 
 
-def build_report(cal: Calibration, scenario_name: str, data: list[str]) -> str:
+def report_sections(
+    cal: Calibration,
+    scenario_name: str,
+    data: list[str],
+    embed_chart: Callable[[str], str] = str,
+) -> list[str]:
+    """The report's sections as HTML, the title first; ``embed_chart`` turns each chart's
+    SVG into the HTML that shows it (the inline SVG itself, or a PDF's image)."""
     fw = cal.fit_window
     parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Calibration of "
-        f"{_e(scenario_name)}</title><style>{CSS}</style></head><body>",
         f"<h1>Calibration of {_e(scenario_name)}</h1>",
         _table(
             ["", ""],
@@ -301,13 +313,57 @@ def build_report(cal: Calibration, scenario_name: str, data: list[str]) -> str:
     if cal.holdout:
         parts.append(_validation_section(cal.holdout, 0))
     parts.append("<h2>Residuals over time</h2>")
-    parts.append(_residual_charts(cal.holdout or fw))
-    parts.append("</body></html>")
-    return "".join(parts)
+    parts.append(_residual_charts(cal.holdout or fw, embed_chart))
+    return parts
 
 
-def write_report(path: Path, cal: Calibration, scenario_name: str, data: list[str]) -> None:
-    text = build_report(cal, scenario_name, data)
+def page(title: str, sections: list[str]) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
+        f"<style>{CSS}</style></head><body>{''.join(sections)}</body></html>"
+    )
+
+
+def build_report(cal: Calibration, scenario_name: str, data: list[str]) -> str:
+    return page(f"Calibration of {scenario_name}", report_sections(cal, scenario_name, data))
+
+
+def _write_html(path: Path, text: str) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(path)
+
+
+def write_report(path: Path, cal: Calibration, scenario_name: str, data: list[str]) -> None:
+    _write_html(path, build_report(cal, scenario_name, data))
+
+
+def _provenance(record: CalibrationRecord) -> str:
+    meta = record.metadata
+    return (
+        "<p class='note'>"
+        f"From the calibration record {_e(record.path.name)}, written by twin "
+        f"{_e(meta.twin_version)} at {_e(meta.written_utc)} with the calibrated scenario "
+        f"of SHA-256 {_e(meta.calibrated_scenario_sha256[:16])}…; the statistics below are "
+        "computed from the series it holds, as twin calibrate computed them.</p>"
+    )
+
+
+def record_report_content(path: Path, embed_chart: Callable[[str], str] = str) -> ReportContent:
+    """``twin report`` on a calibration: the calibration report's sections from the
+    record at (or beside the calibrated scenario at) ``path``; RecordError if it cannot
+    be read."""
+    record = read_for_report(path)
+    meta = record.metadata
+    sections = report_sections(record.calibration, meta.scenario, meta.data, embed_chart)
+    return ReportContent(
+        scenario=meta.scenario,
+        run_name=record.path.name,
+        sections=[sections[0], _provenance(record), *sections[1:]],
+        title="twin calibration report",
+    )
+
+
+def write_record_report(path: Path, out: Path) -> None:
+    content = record_report_content(path)
+    _write_html(out, page(f"Calibration of {content.scenario}", content.sections))

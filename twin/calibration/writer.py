@@ -104,8 +104,10 @@ def calibrated_text(original: str, cal: Calibration, data: list[str]) -> str:
     return text
 
 
-def write_calibrated(path: Path, original: str, cal: Calibration, data: list[str]) -> None:
+def write_calibrated(path: Path, original: str, cal: Calibration, data: list[str]) -> str:
+    """Write the calibrated scenario at ``path``; returns its text."""
     text = calibrated_text(original, cal, data)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(path)
+    return text

@@ -101,6 +101,7 @@ class ReportContent:
     scenario: str  # the scenario's name, or the run output's when the run does not name one
     run_name: str  # the run output's file or folder name
     sections: list[str]
+    title: str = "twin run report"  # the PDF's title and footer, before the scenario's name
 
 
 def build_report(

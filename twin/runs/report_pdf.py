@@ -1,5 +1,6 @@
 """PDF run reports: the HTML report's sections (``twin.runs.report.report_content``) laid out by
-Qt on A4 or Letter pages.
+Qt on A4 or Letter pages; ``write_pdf`` lays out any report's ``ReportContent`` (a
+calibration's) the same way.
 
 Qt's rich text (QTextDocument) takes a subset of HTML and CSS: tables and basic styles, no
 inline SVG. So QtSvg draws each chart's SVG into an image at ``CHART_DPI``, which the
@@ -14,6 +15,7 @@ import functools
 import itertools
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from twin import __version__
@@ -49,6 +51,7 @@ td.n{{text-align:right}}
 .worse{{color:#b91c1c}}.better{{color:#15803d}}.note{{color:#555555;font-size:8pt}}
 td.late{{color:#888888;font-style:italic}}
 .missing{{color:#b91c1c}}
+table.dense td,table.dense th{{font-size:6.5pt;padding-right:{pt(5)}}}
 """
 
 
@@ -62,6 +65,23 @@ def write_pdf_report(
 ) -> int:
     """Write the report as a PDF at ``out``; returns its number of pages. The file is written
     whole once laid out, so a failed report leaves no partial PDF behind."""
+    return write_pdf(
+        lambda embed_chart: report_content(
+            run_output, compare_with=compare_with, journal=journal, embed_chart=embed_chart
+        ),
+        out,
+        page_size=page_size,
+    )
+
+
+def write_pdf(
+    content_of: Callable[[Callable[[str], str]], ReportContent],
+    out: Path,
+    *,
+    page_size: str = "A4",
+) -> int:
+    """Lay out the report ``content_of(embed_chart)`` gives (any report's sections, its
+    charts' SVG passed through ``embed_chart``) on pages and write it at ``out``."""
     if page_size not in PAGE_SIZES:
         raise ValueError(f"page size {page_size!r} is not one of {', '.join(PAGE_SIZES)}")
     _application()
@@ -107,10 +127,8 @@ def write_pdf_report(
         )
 
     chart_numbers = itertools.count(1)
-    content = report_content(
-        run_output, compare_with=compare_with, journal=journal, embed_chart=embed_chart
-    )
-    writer.setTitle(f"twin run report: {content.scenario}")
+    content = content_of(embed_chart)
+    writer.setTitle(f"{content.title}: {content.scenario}")
     document.setHtml("".join(content.sections))
     document.setPageSize(body)
     pages = _draw_pages(writer, document, content, body, footer_height)
@@ -149,7 +167,7 @@ def _draw_pages(writer, document, content: ReportContent, body, footer_height: f
         painter.drawText(
             footer,
             align | Qt.AlignmentFlag.AlignLeft,
-            f"twin run report: {content.scenario} ({content.run_name})",
+            f"{content.title}: {content.scenario} ({content.run_name})",
         )
         painter.drawText(
             footer, align | Qt.AlignmentFlag.AlignRight, f"page {index + 1} of {pages}"

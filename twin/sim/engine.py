@@ -28,7 +28,9 @@ closes to rounding whatever dt is.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +65,7 @@ from twin.sim.shelf_storage import ShelfStorage
 from twin.sim.site import Site
 from twin.sim.snapshot import (
     SITE_COLUMNS,
+    SITE_NAMES,
     CduState,
     PlantState,
     PowerState,
@@ -81,6 +84,14 @@ AIR_CP_J_PER_KG_K = 1006.0
 
 class Simulation(SiteEvents):
     """The whole site, advanced in fixed steps of ``dt_s``; deterministic for a seed."""
+
+    # the step's constants (``_use_step``)
+    junction_decay: np.ndarray
+    junction_relax_k_per_w: np.ndarray
+    junction_from_end: np.ndarray
+    junction_from_start: np.ndarray
+    rack_chip_conductance_w_per_k: np.ndarray
+    rack_capacity_per_s: np.ndarray
 
     def __init__(
         self,
@@ -172,19 +183,7 @@ class Simulation(SiteEvents):
         self.rack_other_dynamic_w = r.other_w - r.other_idle_w
         self.rack_full_tokens = r.gpus * r.tokens_per_s_per_gpu
         self.rack_junction_capacity_j_per_k = r.gpus * r.junction_capacity_j_per_k
-        # the step's constants of the chips' exact and the rack coolant's implicit updates
         self.junction_tau_s = r.junction_resistance_k_per_w * r.junction_capacity_j_per_k
-        self.junction_decay = np.exp(-self.dt_s / self.junction_tau_s)
-        relax = -np.expm1(-self.dt_s / self.junction_tau_s)
-        self.junction_relax_k_per_w = relax * r.junction_resistance_k_per_w
-        # the coolant under the chips moves linearly from its start to its end value
-        # over the step: weights of the two in the junction's exact end temperature
-        self.junction_from_end = 1.0 - self.junction_tau_s * relax / self.dt_s
-        self.junction_from_start = relax - self.junction_from_end
-        self.rack_chip_conductance_w_per_k = (
-            self.rack_junction_capacity_j_per_k * self.junction_from_end / self.dt_s
-        )
-        self.rack_capacity_per_s = r.coolant_capacity_j_per_k / self.dt_s
         self.loop_params = CduLoopParams(
             shutoff_head_kpa=self.cdus.shutoff_head_kpa,
             curve_a_kpa_per_lpm2=self.cdus.curve_a_kpa_per_lpm2,
@@ -246,8 +245,8 @@ class Simulation(SiteEvents):
         # GPU management: NVML smoothing's ramp limits per rack and step, its floor, and
         # the power a throttled GPU keeps
         gm = s.gpu_management
-        self.smoothing_up_w = gm.smoothing_ramp_up_w_per_s * self.dt_s * r.gpus
-        self.smoothing_down_w = gm.smoothing_ramp_down_w_per_s * self.dt_s * r.gpus
+        self.smoothing_up_w_per_s = gm.smoothing_ramp_up_w_per_s * r.gpus
+        self.smoothing_down_w_per_s = gm.smoothing_ramp_down_w_per_s * r.gpus
         self.smoothing_floor_w = gm.smoothing_floor_fraction * self.rack_tdp_w
         self.throttle_power_fraction = gm.throttle_power_fraction
         self.throttle_power_cut = 1.0 - gm.throttle_power_fraction
@@ -276,6 +275,45 @@ class Simulation(SiteEvents):
         self.operator_reset_s = s.site.operator_reset_s
         self._events = sorted(s.events, key=lambda e: e.at_s)
         self._util = np.zeros(topo.rack_count)
+        self.refine_step_s = refine_step_s(self.fw_capacity_j_per_k, self.facility_loop_g_w_per_k())
+        self._step_constants: dict[float, tuple[np.ndarray, ...]] = {}
+        self._use_step(self.dt_s)
+
+    def facility_loop_g_w_per_k(self) -> float:
+        """What the facility water exchanges per K at design: the CDU exchangers at their
+        design flow and the dry coolers and towers at full fan, W/K."""
+        exchangers = float(np.sum(self.cdus.facility_design_flow_kg_per_s)) * self.fw_cp
+        return exchangers + self.dry_cooler_conductance_w_per_k + self.tower_conductance_w_per_k
+
+    def _use_step(self, dt_s: float) -> None:
+        """Take steps of ``dt_s`` from now on: the step's constants of the chips' exact and
+        the rack coolant's implicit updates (kept per step size, a refined step switches
+        between two)."""
+        constants = self._step_constants.get(dt_s)
+        if constants is None:
+            r = self.racks
+            relax = -np.expm1(-dt_s / self.junction_tau_s)
+            # the coolant under the chips moves linearly from its start to its end value
+            # over the step: weights of the two in the junction's exact end temperature
+            from_end = 1.0 - self.junction_tau_s * relax / dt_s
+            constants = (
+                np.exp(-dt_s / self.junction_tau_s),
+                relax * r.junction_resistance_k_per_w,
+                from_end,
+                relax - from_end,
+                self.rack_junction_capacity_j_per_k * from_end / dt_s,
+                r.coolant_capacity_j_per_k / dt_s,
+            )
+            self._step_constants[dt_s] = constants
+        self.dt_s = dt_s
+        (
+            self.junction_decay,
+            self.junction_relax_k_per_w,
+            self.junction_from_end,
+            self.junction_from_start,
+            self.rack_chip_conductance_w_per_k,
+            self.rack_capacity_per_s,
+        ) = constants
 
     # ------------------------------------------------------------------ state
 
@@ -350,6 +388,7 @@ class Simulation(SiteEvents):
         )
         self._next_event = 0
         self._pending_hall_w = np.zeros(h)
+        self._pending_over_s = self.dt_s  # the step that made it
         self._pending_j = 0.0
         # when the site's operators power each rack on again after a trip no service robot
         # takes (inf: none due)
@@ -366,6 +405,8 @@ class Simulation(SiteEvents):
         )
         self._site = np.zeros(len(SITE_COLUMNS))
         self._outputs: StepOutputs | None = None
+        self._refine_until_s = -np.inf
+        self._site_tdp_w = float(self.rack_tdp_w.sum())
 
     def battery_energy_j(self) -> float:
         """Electrical energy held in the BESS, the UPS batteries, the robots' batteries and
@@ -390,7 +431,74 @@ class Simulation(SiteEvents):
 
     def step(self, n: int = 1) -> None:
         for _ in range(n):
-            self._step_once()
+            if self.dt_s <= self.refine_step_s:
+                self._step_once()
+            elif self.state.time_s < self._refine_until_s or self._upset_due():
+                self._refined_step()
+            else:
+                self._watched_step()
+
+    def _online_tdp_w(self) -> float:
+        """The rack TDP that has power and is not tripped or isolated, W."""
+        st = self.state
+        online = ~(st.tripped | st.rack_electrical_isolated)
+        share = self.power_chain.hall_powered_share[self.topology.rack_hall]
+        return float(np.dot(online * share, self.rack_tdp_w))
+
+    def _upset_due(self) -> bool:
+        """Whether an event or the operators' power-on of a sizeable share of the racks
+        falls within the coming step."""
+        end_s = self.state.time_s + self.dt_s
+        if self._next_event < len(self._events) and self._events[self._next_event].at_s < end_s:
+            return True
+        back = self._operator_reset_at_s < end_s
+        return bool(back.any()) and (
+            float(np.dot(back, self.rack_tdp_w)) >= UPSET_TDP_SHARE * self._site_tdp_w
+        )
+
+    def _watched_step(self) -> None:
+        """One step; an upset in it (an event, racks tripping, dropped or back on
+        together) has the steps of the next ``REFINE_WINDOW_S`` refined."""
+        event_before, online_before_w = self._next_event, self._online_tdp_w()
+        self._step_once()
+        if (
+            self._next_event != event_before
+            or abs(self._online_tdp_w() - online_before_w) >= UPSET_TDP_SHARE * self._site_tdp_w
+        ):
+            self._refine_until_s = self.state.time_s + REFINE_WINDOW_S
+
+    def _refined_step(self) -> None:
+        """One step of ``dt_s`` taken as sub-steps of at most ``refine_step_s``, reported
+        as one: rates as their means over the step, states at its end, the hottest GPU
+        as the hottest of any sub-step."""
+        st, dt = self.state, self.dt_s
+        t0, step0 = st.time_s, st.step
+        count = math.ceil(dt / self.refine_step_s - 1e-9)
+        sums = np.zeros_like(self._site)
+        hottest_c = -np.inf
+        rate_sums: dict[str, Any] = {}
+        self._use_step(dt / count)
+        try:
+            for _ in range(count):
+                self._watched_step()
+                sums += self._site
+                hottest_c = max(hottest_c, float(self._site[_COLUMN["gpu_temp_max_c"]]))
+                for name in _MEAN_OUTPUTS:  # summed apart: some arrays are reused buffers
+                    value = getattr(self._outputs, name)
+                    rate_sums[name] = rate_sums[name] + value if name in rate_sums else +value
+        finally:
+            self._use_step(dt)
+        st.time_s, st.step = t0 + dt, step0 + 1
+        site = self._site
+        site[_MEAN_COLUMNS] = sums[_MEAN_COLUMNS] / count
+        site[_COLUMN["time_s"]] = st.time_s
+        site[_COLUMN["gpu_temp_max_c"]] = hottest_c
+        it_w, facility_w = site[_COLUMN["it_power_kw"]], site[_COLUMN["facility_power_kw"]]
+        site[_COLUMN["pue"]] = facility_w / it_w if it_w > 0 else np.nan
+        assert self._outputs is not None
+        self._outputs = replace(
+            self._outputs, **{name: total / count for name, total in rate_sums.items()}
+        )
 
     def _step_once(self) -> None:
         st, r, c, topo = self.state, self.racks, self.cdus, self.topology
@@ -438,8 +546,8 @@ class Simulation(SiteEvents):
             ramp_w = (
                 np.clip(
                     demand_w,
-                    st.gpu_power_w - self.smoothing_down_w,
-                    st.gpu_power_w + self.smoothing_up_w,
+                    st.gpu_power_w - self.smoothing_down_w_per_s * dt,
+                    st.gpu_power_w + self.smoothing_up_w_per_s * dt,
                 )
                 - demand_w
             )
@@ -636,7 +744,10 @@ class Simulation(SiteEvents):
         )
         room_loss_w = self.power_chain.hall_room_loss_w(rack_in_w, rack_levels_w)
         hall_air_in_w += room_loss_w
-        hall_air_in_w += self._pending_hall_w
+        if self._pending_over_s == dt:
+            hall_air_in_w += self._pending_hall_w
+        else:  # a refined step's sub-step made it: its energy, over this step
+            hall_air_in_w += self._pending_hall_w * (self._pending_over_s / dt)
         chilled_start_c = float(st.chilled_c[0])
         crah_conductance = self.crah_design_conductance_w_per_k * cooling_on
         crah_fan_full_w = self.crah_fan_w * cooling_on
@@ -827,6 +938,7 @@ class Simulation(SiteEvents):
         self._pending_hall_w = (
             self.power_chain.losses.hall_indoor_w - room_loss_w + self.robots.hall_heat_w
         )
+        self._pending_over_s = dt
         self._pending_j = float(self._pending_hall_w.sum()) * dt
         supplied_w = grid.grid_import_w + grid.bess_w  # what the site would import alone
         if self.power_chain.generator_dispatch_w is not None:
@@ -1271,6 +1383,25 @@ class Simulation(SiteEvents):
 
 
 _COLUMN = {name: i for i, (name, _) in enumerate(SITE_COLUMNS)}
+# what a refined step reports as its sub-steps' mean (the others: their last value)
+_MEAN_COLUMNS = np.array(
+    [
+        _COLUMN[name]
+        for name in SITE_NAMES
+        if name.endswith(("_kw", "_per_s", "_per_h")) or name in ("ambient_c", "wet_bulb_c")
+    ]
+)
+_MEAN_OUTPUTS = (
+    "utilization",
+    "rack_in_w",
+    "liquid_w",
+    "rack_tokens",
+    "hx_duty_w",
+    "dry_w",
+    "tower_w",
+    "trim_w",
+    "chw_duty_w",
+)
 
 # Controller tunings. Gains are per unit of the measured quantity; the integral time is
 # the loop's design settling time. Every loop is solved at the step's end (pi_implicit),
@@ -1292,6 +1423,27 @@ DR_CAP_GAIN = 0.5  # cap change per unit of shortfall / IT power, per step
 DR_CAP_RECOVERY_PER_S = 0.01
 DR_CAP_FLOOR = 0.3  # a power cap holds GPUs at 30 % of TDP at the least
 MAX_CROSSING_PASSES = 8  # solves of a step in which a GPU throttles or trips
+# Multi-rate steps: after an upset (an event, or racks worth this share of the site's
+# TDP tripping, dropping or coming back within a step) the steps of the following window
+# are taken as sub-steps at a rate from the plant's own loops (``refine_step_s``), so the
+# transient the upset starts (the facility water and its free-cooling and trim loops
+# catching up with a load that left or came back) follows the same path at any dt.
+UPSET_TDP_SHARE = 0.02
+REFINE_WINDOW_S = 5 * FREE_COOLING_TI_S  # the free-cooling loop settles within ~5 Ti
+REFINE_PER_TIME_CONSTANT = 6  # sub-steps per shortest time constant of the plant's loops
+REFINE_STEP_RANGE_S = (1.0, 10.0)
+
+
+def refine_step_s(facility_capacity_j_per_k: float, facility_g_w_per_k: float) -> float:
+    """The sub-step of a refined step: a sixth of the shortest of the plant loops' own
+    time constants (the CDU valves' and the free-cooling fans' integral times, the
+    facility water's thermal time constant at design flow and full fans), within
+    ``REFINE_STEP_RANGE_S``."""
+    shortest_s = min(VALVE_TI_S, FREE_COOLING_TI_S)
+    if facility_g_w_per_k > 0:
+        shortest_s = min(shortest_s, facility_capacity_j_per_k / facility_g_w_per_k)
+    low, high = REFINE_STEP_RANGE_S
+    return min(max(shortest_s / REFINE_PER_TIME_CONSTANT, low), high)
 
 
 def curtail_levers(

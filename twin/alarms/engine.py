@@ -244,19 +244,18 @@ class _Family:
 
     def scan(self, values: np.ndarray, t: float) -> None:
         """Update the raw condition; one comparison when nothing changes."""
-        self.compare(values, self.threshold, out=self._cond)
-        diff = self._diff
-        np.not_equal(self._cond, self.raw, out=diff)
+        cond, diff = self._cond, self._diff
+        self.compare(values, self.threshold, out=cond)
+        np.not_equal(cond, self.raw, out=diff)
         if not diff.item(diff.argmax()):  # no change (argmax: the first True, or 0)
             return
-        changed = np.flatnonzero(self._diff)
-        now = self._cond[changed]
-        self.raw[changed] = now
-        self.raw_count = int(np.count_nonzero(self.raw))
-        self.raw_since[changed] = t
-        self.threshold[changed] = np.where(
-            now, self.off_threshold[changed], self.on_threshold[changed]
-        )
+        # whole-array copies: cheaper than indexing the few that changed, and the same
+        # (raw equals cond where nothing changed, and each threshold follows its raw)
+        np.copyto(self.raw, cond)
+        self.raw_count = int(np.count_nonzero(cond))
+        np.copyto(self.raw_since, t, where=diff)
+        np.copyto(self.threshold, self.on_threshold)
+        np.copyto(self.threshold, self.off_threshold, where=cond)
         self.waiting = True
         self.next_due_s = min(self.next_due_s, t + self.shortest_delay_s)
 
@@ -462,6 +461,11 @@ class AlarmEngine:
         self._rule_targets = self._compile_suppression()
         self._scans = [_PointScan(point, families) for point, families in self._by_point]
         self._next_due_s = math.inf  # no family's delay ends before this (see _Family)
+        # a rule whose cause is a point's reading (the same function) takes that reading
+        self._cause_scans = [
+            next((scan for scan in self._scans if scan.read is rule.cause), None)
+            for rule in self.suppression
+        ]
         self._flood = _Flood(flood_threshold, flood_window_s)
         self._listed: dict[AlarmKey, AlarmView] = {}
         self._raised: Counter[Priority] = Counter()
@@ -561,14 +565,15 @@ class AlarmEngine:
         self._time_s = t
         self._wall_s = self._clock()
         generation = self._generation
-        # causes first, so that consequences arriving in the same scan come in suppressed
-        self._update_suppression(snapshot, t)
         next_due_s = self._next_due_s
         for scan in self._scans:
             if scan.run(snapshot, t):
                 for family in scan.families:
                     if family.next_due_s < next_due_s:
                         next_due_s = family.next_due_s
+        # the causes before any alarm is raised or cleared, so that consequences arriving
+        # in the same scan come in suppressed (the readings above change no alarm's state)
+        self._update_suppression(snapshot, t)
         if t >= next_due_s - TIME_EPSILON_S:
             # some delay can end now: the families are looked at in their order (the
             # journal's order within a scan), and the next such time is found again
@@ -655,7 +660,9 @@ class AlarmEngine:
         # summary list what happens in one scan in the same order on every run
         changed: dict[_Family, None] = {}
         for r, rule in enumerate(self.suppression):
-            if self._rules[r].update(np.asarray(rule.cause(snapshot), dtype=bool), t):
+            scan = self._cause_scans[r]
+            cause = rule.cause(snapshot) if scan is None else scan.values
+            if self._rules[r].update(np.asarray(cause, dtype=bool), t):
                 for families, _ in self._rule_targets[r]:
                     changed.update(dict.fromkeys(families))
         for family in changed:

@@ -3,12 +3,13 @@ flood detection, and the journal.
 
 ``AlarmEngine.update(snapshot)`` scans every alarm point. Each limit of a point is a
 family of alarms, one per component, held in numpy arrays. While none of a point's
-alarms has its condition present, one reduction of the reading (its largest value
-against the lowest high limit, its smallest against the highest low limit) shows that
-nothing changes; otherwise a scan compares the family's values with its thresholds in
-one operation and goes into Python only for the components whose condition changed. A
-scan where nothing changes costs a read and a reduction per point (see
-``benchmarks/sim_speed.py`` for the whole ``twin run`` path against the bare engine).
+alarms has its condition present, one look at the reading (its largest value against
+the lowest high limit, its smallest against the highest low limit) shows that nothing
+changes; otherwise a scan compares the family's values with its thresholds in one
+operation and goes into Python only for the components whose condition changed. The
+delays are looked at only in a scan where one can end. A scan where nothing changes
+costs a read and an argmax per point (see ``benchmarks/sim_speed.py`` for the whole
+``twin run`` path against the bare engine).
 
 States follow the ISA-18.2 / IEC 62682 state diagram::
 

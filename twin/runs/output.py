@@ -154,7 +154,7 @@ class CsvTable:
         self.flush()  # the header and metadata are on disk before the first row
 
     def write(self, row: np.ndarray) -> None:
-        self._csv.writerow([_fmt(v) for v in row.tolist()])
+        self._pending.write(csv_line(row))
         self._pending_rows += 1
 
     def flush_due(self, pending_rows: int = 0) -> bool:
@@ -525,6 +525,28 @@ def _fmt(value: float) -> str:
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.6g}"  # nan and inf as "nan", "inf"
+
+
+# A row's line format by which of its values are whole numbers (a site table's rows have
+# few such patterns; the cache is emptied should there be many)
+_LINE_FORMATS: dict[bytes, str] = {}
+_LINE_FORMATS_KEPT = 256
+
+
+def csv_line(row: np.ndarray) -> str:
+    """The CSV line of a row of floats, each as ``_fmt`` writes it, ended as the csv
+    module ends a row ("\r\n"; none of these values needs quoting). One ``%`` of a format
+    chosen by which values are whole numbers (``%d`` of a whole float is ``str(int(v))``,
+    ``%.6g`` is ``f"{v:.6g}"``), where formatting value by value costs a Python call each."""
+    whole = (row == np.trunc(row)) & (np.abs(row) < 1e15)  # False for nan and inf
+    key = whole.tobytes()
+    line = _LINE_FORMATS.get(key)
+    if line is None:
+        if len(_LINE_FORMATS) >= _LINE_FORMATS_KEPT:
+            _LINE_FORMATS.clear()
+        line = ",".join("%d" if w else "%.6g" for w in whole.tolist()) + "\r\n"
+        _LINE_FORMATS[key] = line
+    return line % tuple(row.tolist())
 
 
 def table_metadata(

@@ -363,8 +363,9 @@ class SiteTable(SiteWriter):
         self.finished = False
         self._sums = np.zeros(len(SITE_NAMES))
         self._peaks = np.full(len(SITE_NAMES), -np.inf)
-        self._end_index = [SITE_NAMES.index(n) for n in END_OF_INTERVAL]
-        self._max_index = [SITE_NAMES.index(n) for n in MAX_OVER_INTERVAL]
+        # index arrays, built once (a list is turned into one at every use)
+        self._end_index = np.array([SITE_NAMES.index(n) for n in END_OF_INTERVAL])
+        self._max_index = np.array([SITE_NAMES.index(n) for n in MAX_OVER_INTERVAL])
         self._steps = 0
 
     def on_start(self, run: Any) -> None:

@@ -10,9 +10,11 @@ import os
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twin.cli import main
-from twin.runs.output import SiteWriter, run_headless
+from twin.runs.output import SiteWriter, _fmt, csv_line, run_headless
 from twin.runs.replay import SiteSeries
 from twin.scenario import builtin_scenarios, load
 from twin.sim.engine import Simulation
@@ -22,6 +24,25 @@ from twin.sim.snapshot import SITE_NAMES
 @pytest.fixture(scope="module")
 def single():
     return load("single-rack")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.integers(-(10**16), 10**16).map(float),  # whole numbers on both sides of 1e15
+            st.sampled_from([-0.0, 1e15, -1e15, 1e15 - 1, 999_999.0, 1e6, 0.5]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_a_csv_line_is_what_the_csv_module_writes_of_each_value_formatted(values):
+    row = np.array(values, dtype=float)
+    expected = io.StringIO()
+    csv.writer(expected).writerow([_fmt(v) for v in row.tolist()])
+    assert csv_line(row) == expected.getvalue()
 
 
 def test_csv_rows_are_interval_means_with_metadata(single, tmp_path):

@@ -173,6 +173,20 @@ def _one(value: float | bool) -> np.ndarray:
     return np.array([float(value)])
 
 
+# Readings that are also suppression causes: one function for both, so that a scan reads
+# them once (the alarm engine gives a rule the reading of a point with its cause's function)
+def _cdu_no_pump(s: Snapshot) -> np.ndarray:
+    return s.cdus.pumps_running == 0
+
+
+def _rack_tripped(s: Snapshot) -> np.ndarray:
+    return s.racks.tripped
+
+
+def _utility_outage(s: Snapshot) -> np.ndarray:
+    return _one(not s.power.utility_available)
+
+
 def default_points(scenario: Scenario, topology: Topology) -> tuple[AlarmPoint, ...]:
     """The alarm points of a site, limits taken from its scenario (see the constants)."""
     topo = topology
@@ -250,7 +264,7 @@ def default_points(scenario: Scenario, topology: Topology) -> tuple[AlarmPoint, 
             "rack tripped",
             "",
             racks,
-            lambda s: s.racks.tripped,
+            _rack_tripped,
             (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
             source_kind="rack",
             source_index=rack_ids,
@@ -333,7 +347,7 @@ def default_points(scenario: Scenario, topology: Topology) -> tuple[AlarmPoint, 
             "no pump running",
             "",
             topo.cdu_names,
-            lambda s: s.cdus.pumps_running == 0,
+            _cdu_no_pump,
             (Limit(Condition.ON, 1.0, Priority.CRITICAL),),
             source_kind="cdu",
             source_index=cdu_ids,
@@ -474,7 +488,7 @@ def default_points(scenario: Scenario, topology: Topology) -> tuple[AlarmPoint, 
             "utility outage",
             "",
             ("utility feed",),
-            lambda s: _one(not s.power.utility_available),
+            _utility_outage,
             (Limit(Condition.ON, 1.0, Priority.HIGH),),
             source_kind="transformer",
             source_index=sole,
@@ -564,7 +578,7 @@ def default_suppression(topology: Topology) -> tuple[SuppressionRule, ...]:
     return (
         SuppressionRule(
             "its CDU has no pump running",
-            lambda s: s.cdus.pumps_running == 0,
+            _cdu_no_pump,
             (
                 SuppressedTarget("rack.flow", topo.rack_cdu),
                 SuppressedTarget("rack.gpu_temp", topo.rack_cdu),
@@ -576,13 +590,13 @@ def default_suppression(topology: Topology) -> tuple[SuppressionRule, ...]:
         ),
         SuppressionRule(
             "the rack is tripped",
-            lambda s: s.racks.tripped,
+            _rack_tripped,
             (SuppressedTarget("rack.gpu_temp", np.arange(topo.rack_count)),),
             SUPPRESSION_HOLD_S,
         ),
         SuppressionRule(
             "utility outage",
-            lambda s: np.array([not s.power.utility_available]),
+            _utility_outage,
             (
                 SuppressedTarget("site.grid_import"),
                 SuppressedTarget("site.main_transformer_loading"),

@@ -3,12 +3,13 @@ flood detection, and the journal.
 
 ``AlarmEngine.update(snapshot)`` scans every alarm point. Each limit of a point is a
 family of alarms, one per component, held in numpy arrays. While none of a point's
-alarms has its condition present, one reduction of the reading (its largest value
-against the lowest high limit, its smallest against the highest low limit) shows that
-nothing changes; otherwise a scan compares the family's values with its thresholds in
-one operation and goes into Python only for the components whose condition changed. A
-scan where nothing changes costs a read and a reduction per point (see
-``benchmarks/sim_speed.py`` for the whole ``twin run`` path against the bare engine).
+alarms has its condition present, one look at the reading (its largest value against
+the lowest high limit, its smallest against the highest low limit) shows that nothing
+changes; otherwise a scan compares the family's values with its thresholds in one
+operation and goes into Python only for the components whose condition changed. The
+delays are looked at only in a scan where one can end. A scan where nothing changes
+costs a read and an argmax per point (see ``benchmarks/sim_speed.py`` for the whole
+``twin run`` path against the bare engine).
 
 States follow the ISA-18.2 / IEC 62682 state diagram::
 
@@ -59,7 +60,6 @@ FLOOD_THRESHOLD = 10  # more than this many new alarms ...
 FLOOD_WINDOW_S = 600.0  # ... in this much simulated time is a flood (ISA-18.2)
 MAX_SHELVE_S = 7 * 86400.0  # shelving is always for a limited time
 TIME_EPSILON_S = 1e-9
-SMALL_READING = 32  # up to this many values, a reading is reduced in Python, not numpy
 
 
 def scan_every_steps(dt_s: float) -> int:
@@ -164,6 +164,34 @@ LISTED = frozenset(
 class _Family:
     """One limit of one point, over all of the point's components."""
 
+    __slots__ = (
+        "_cond",
+        "_diff",
+        "acked",
+        "active",
+        "active_since",
+        "compare",
+        "condition",
+        "is_high",
+        "limit",
+        "next_due_s",
+        "off_threshold",
+        "on_threshold",
+        "point",
+        "priority",
+        "raw",
+        "raw_count",
+        "raw_since",
+        "reading",
+        "shelved_until",
+        "shortest_delay_s",
+        "sources",
+        "suppressed",
+        "tag",
+        "threshold",
+        "waiting",
+    )
+
     def __init__(
         self, point: AlarmPoint, condition: Condition, limit: np.ndarray, priority: Priority
     ) -> None:
@@ -217,18 +245,18 @@ class _Family:
 
     def scan(self, values: np.ndarray, t: float) -> None:
         """Update the raw condition; one comparison when nothing changes."""
-        self.compare(values, self.threshold, out=self._cond)
-        np.not_equal(self._cond, self.raw, out=self._diff)
-        if not self._diff.any():
+        cond, diff = self._cond, self._diff
+        self.compare(values, self.threshold, out=cond)
+        np.not_equal(cond, self.raw, out=diff)
+        if not diff.item(diff.argmax()):  # no change (argmax: the first True, or 0)
             return
-        changed = np.flatnonzero(self._diff)
-        now = self._cond[changed]
-        self.raw[changed] = now
-        self.raw_count = int(np.count_nonzero(self.raw))
-        self.raw_since[changed] = t
-        self.threshold[changed] = np.where(
-            now, self.off_threshold[changed], self.on_threshold[changed]
-        )
+        # whole-array copies: cheaper than indexing the few that changed, and the same
+        # (raw equals cond where nothing changed, and each threshold follows its raw)
+        np.copyto(self.raw, cond)
+        self.raw_count = int(np.count_nonzero(cond))
+        np.copyto(self.raw_since, t, where=diff)
+        np.copyto(self.threshold, self.on_threshold)
+        np.copyto(self.threshold, self.off_threshold, where=cond)
         self.waiting = True
         self.next_due_s = min(self.next_due_s, t + self.shortest_delay_s)
 
@@ -268,15 +296,20 @@ class _Family:
 
 
 class _PointScan:
-    """One point's families and the bounds that let a quiet scan stop at one reduction:
-    while no component's condition is present, every threshold is its on-threshold, so a
-    reading whose largest value is below the lowest high limit (and smallest above the
-    highest low limit) changes nothing, and the per-component comparison is skipped."""
+    """One point's families and the bounds that let a quiet scan stop at one look at its
+    reading: while no component's condition is present (the point is not ``busy``), every
+    threshold is its on-threshold, so a reading whose largest value is below the lowest
+    high limit (and smallest above the highest low limit) changes nothing, and the
+    per-component comparison is skipped."""
+
+    __slots__ = ("busy", "families", "high_bound", "low_bound", "point", "read", "values")
 
     def __init__(self, point: AlarmPoint, families: list[_Family]) -> None:
         self.point = point
-        self.families = families
+        self.read = point.read
+        self.families = tuple(families)
         self.values = np.zeros(len(point.components))  # the last reading
+        self.busy = False  # some family has a raw condition present
         for family in families:
             family.reading = self
         high = [f for f in families if f.is_high]
@@ -285,30 +318,35 @@ class _PointScan:
         self.high_bound = min((float(f.on_threshold.min()) for f in high), default=math.inf)
         self.low_bound = max((float(f.on_threshold.max()) for f in low), default=-math.inf)
 
-    def run(self, snapshot: Snapshot, t: float) -> None:
-        values = self.point.read(snapshot)
+    def run(self, snapshot: Snapshot, t: float) -> bool:
+        """Read the point and update its families' raw conditions; False when the reading
+        was quiet and no family was looked at."""
+        values = self.read(snapshot)
         if type(values) is not np.ndarray or values.ndim == 0:
             values = np.asarray(values).reshape(-1)
         self.values = values
-        for family in self.families:
-            if family.raw_count:
-                break
-        else:
-            # A NaN reading never meets a limit (it compares False), so skipping it here
-            # (Python's max) or taking the full comparison (numpy's) decides the same.
-            # Python's max is the cheaper call on the few values of a hall or the site.
-            small = values.size <= SMALL_READING
-            listed = values.tolist() if small else values
-            if (
-                self.high_bound == math.inf
-                or (max(listed) if small else np.maximum.reduce(listed)) < self.high_bound
-            ) and (
-                self.low_bound == -math.inf
-                or (min(listed) if small else np.minimum.reduce(listed)) > self.low_bound
+        if not self.busy:
+            # The largest and smallest value through argmax / argmin and item: one C call
+            # each, where a ufunc reduction costs several times more on a short reading.
+            # A NaN anywhere is what both return, and it passes neither check, so the
+            # full comparison decides (where NaN meets no limit).
+            high, low = self.high_bound, self.low_bound
+            if (high == math.inf or values.item(values.argmax()) < high) and (
+                low == -math.inf or values.item(values.argmin()) > low
             ):
-                return
+                return False
+        busy = False
         for family in self.families:
             family.scan(values, t)
+            busy = busy or family.raw_count > 0
+        self.busy = busy
+        return True
+
+
+def _any(flags: np.ndarray) -> bool:
+    """Whether any of these bools is set: argmax stops at the first True, in one C call
+    (``ndarray.any`` goes through Python and a ufunc reduction first)."""
+    return flags.size > 0 and bool(flags.item(flags.argmax()))
 
 
 class _RuleState:
@@ -331,7 +369,7 @@ class _RuleState:
             self.suppressing = cause.copy()
             return True
         if not self.holding:
-            if not self._any_cause and not cause.any():  # the usual scan: no cause at all
+            if not self._any_cause and not _any(cause):  # the usual scan: no cause at all
                 return False
             if np.array_equal(cause, self.cause):
                 return False
@@ -341,7 +379,7 @@ class _RuleState:
         self.gone_since[~held] = np.nan
         self.holding = bool(held.any())
         self.cause = cause.copy()
-        self._any_cause = bool(cause.any())
+        self._any_cause = _any(cause)
         suppressing = cause | held
         if np.array_equal(suppressing, self.suppressing):
             return False
@@ -423,6 +461,12 @@ class AlarmEngine:
             self._by_point.append((point, self._compile(point)))
         self._rule_targets = self._compile_suppression()
         self._scans = [_PointScan(point, families) for point, families in self._by_point]
+        self._next_due_s = math.inf  # no family's delay ends before this (see _Family)
+        # a rule whose cause is a point's reading (the same function) takes that reading
+        self._cause_scans = [
+            next((scan for scan in self._scans if scan.read is rule.cause), None)
+            for rule in self.suppression
+        ]
         self._flood = _Flood(flood_threshold, flood_window_s)
         self._listed: dict[AlarmKey, AlarmView] = {}
         self._raised: Counter[Priority] = Counter()
@@ -522,17 +566,29 @@ class AlarmEngine:
         self._time_s = t
         self._wall_s = self._clock()
         generation = self._generation
-        # causes first, so that consequences arriving in the same scan come in suppressed
-        self._update_suppression(snapshot, t)
+        next_due_s = self._next_due_s
         for scan in self._scans:
-            scan.run(snapshot, t)
-        for family in self._families.values():
-            if family.waiting and t >= family.next_due_s - TIME_EPSILON_S:
-                rising, falling = family.due(t)
-                if rising.size:
-                    self._activate(family, rising, family.values, t)
-                if falling.size:
-                    self._clear(family, falling, family.values, t)
+            if scan.run(snapshot, t):
+                for family in scan.families:
+                    if family.next_due_s < next_due_s:
+                        next_due_s = family.next_due_s
+        # the causes before any alarm is raised or cleared, so that consequences arriving
+        # in the same scan come in suppressed (the readings above change no alarm's state)
+        self._update_suppression(snapshot, t)
+        if t >= next_due_s - TIME_EPSILON_S:
+            # some delay can end now: the families are looked at in their order (the
+            # journal's order within a scan), and the next such time is found again
+            next_due_s = math.inf
+            for family in self._families.values():
+                if family.waiting and t >= family.next_due_s - TIME_EPSILON_S:
+                    rising, falling = family.due(t)
+                    if rising.size:
+                        self._activate(family, rising, family.values, t)
+                    if falling.size:
+                        self._clear(family, falling, family.values, t)
+                if family.waiting and family.next_due_s < next_due_s:
+                    next_due_s = family.next_due_s
+        self._next_due_s = next_due_s
         if self._shelved:
             self._expire_shelving(t)
         status = self._flood.status
@@ -552,6 +608,9 @@ class AlarmEngine:
         """Back to all normal (the simulation went back to its start)."""
         for family in self._families.values():
             family.reset()
+        for scan in self._scans:
+            scan.busy = False
+        self._next_due_s = math.inf
         self._listed.clear()
         self._raised.clear()
         self._flood.reset()
@@ -602,7 +661,9 @@ class AlarmEngine:
         # summary list what happens in one scan in the same order on every run
         changed: dict[_Family, None] = {}
         for r, rule in enumerate(self.suppression):
-            if self._rules[r].update(np.asarray(rule.cause(snapshot), dtype=bool), t):
+            scan = self._cause_scans[r]
+            cause = rule.cause(snapshot) if scan is None else scan.values
+            if self._rules[r].update(np.asarray(cause, dtype=bool), t):
                 for families, _ in self._rule_targets[r]:
                     changed.update(dict.fromkeys(families))
         for family in changed:

@@ -154,7 +154,7 @@ class CsvTable:
         self.flush()  # the header and metadata are on disk before the first row
 
     def write(self, row: np.ndarray) -> None:
-        self._csv.writerow([_fmt(v) for v in row.tolist()])
+        self._pending.write(csv_line(row))
         self._pending_rows += 1
 
     def flush_due(self, pending_rows: int = 0) -> bool:
@@ -363,8 +363,9 @@ class SiteTable(SiteWriter):
         self.finished = False
         self._sums = np.zeros(len(SITE_NAMES))
         self._peaks = np.full(len(SITE_NAMES), -np.inf)
-        self._end_index = [SITE_NAMES.index(n) for n in END_OF_INTERVAL]
-        self._max_index = [SITE_NAMES.index(n) for n in MAX_OVER_INTERVAL]
+        # index arrays, built once (a list is turned into one at every use)
+        self._end_index = np.array([SITE_NAMES.index(n) for n in END_OF_INTERVAL])
+        self._max_index = np.array([SITE_NAMES.index(n) for n in MAX_OVER_INTERVAL])
         self._steps = 0
 
     def on_start(self, run: Any) -> None:
@@ -527,6 +528,28 @@ def _fmt(value: float) -> str:
     return f"{value:.6g}"  # nan and inf as "nan", "inf"
 
 
+# A row's line format by which of its values are whole numbers (a site table's rows have
+# few such patterns; the cache is emptied should there be many)
+_LINE_FORMATS: dict[bytes, str] = {}
+_LINE_FORMATS_KEPT = 256
+
+
+def csv_line(row: np.ndarray) -> str:
+    """The CSV line of a row of floats, each as ``_fmt`` writes it, ended as the csv
+    module ends a row ("\r\n"; none of these values needs quoting). One ``%`` of a format
+    chosen by which values are whole numbers (``%d`` of a whole float is ``str(int(v))``,
+    ``%.6g`` is ``f"{v:.6g}"``), where formatting value by value costs a Python call each."""
+    whole = (row == np.trunc(row)) & (np.abs(row) < 1e15)  # False for nan and inf
+    key = whole.tobytes()
+    line = _LINE_FORMATS.get(key)
+    if line is None:
+        if len(_LINE_FORMATS) >= _LINE_FORMATS_KEPT:
+            _LINE_FORMATS.clear()
+        line = ",".join("%d" if w else "%.6g" for w in whole.tolist()) + "\r\n"
+        _LINE_FORMATS[key] = line
+    return line % tuple(row.tolist())
+
+
 def table_metadata(
     scenario: Scenario,
     *,
@@ -655,7 +678,23 @@ class _RecordingOutput:
         pass  # the manifest already says "closed": false
 
 
-def run_headless(
+class HeadlessRun:
+    """A simulation and the outputs of its run, open, as ``twin run`` makes them (see
+    ``open_headless``): ``run`` steps the simulation and tells the outputs, which observe
+    the run and finish in the order they were opened (site table, component table, alarm
+    journal, recording; none changes what another reads)."""
+
+    def __init__(
+        self, simulation: Any, outputs: _Outputs, alarms: AlarmEngine | None, total_steps: int
+    ) -> None:
+        self.simulation = simulation
+        self.outputs = outputs
+        self.alarms = alarms
+        self.total_steps = total_steps
+        self.run = ObservedRun(simulation, [writer for _, writer in outputs.items])
+
+
+def open_headless(
     scenario: Scenario,
     duration_s: float,
     dt_s: float,
@@ -663,21 +702,14 @@ def run_headless(
     out: Path,
     components: Path | None = None,
     seed: int | None = None,
-    progress: IO[str] | None = sys.stderr,
     journal: Path | None = None,
     record: Path | None = None,
     record_every_s: float | None = None,
     scenario_toml: str | None = None,
-) -> int:
-    """Run ``scenario`` and write its outputs; returns 0, or raises ``OutputError`` (an
-    output cannot be opened: nothing ran) or ``RunFailed`` (an output failed during the
-    run: what was written is left under the partial names the message lists).
-
-    ``scenario_toml`` is the scenario file's text, kept in every output so that a report
-    or replay never needs the original file (``twin run`` always gives it; without it the
-    tables only name their scenario, and a recording cannot be made). With ``record``, also
-    streams snapshots every ``record_every_s`` of simulated time (default: the output
-    interval) to a recording folder (``twin.runs.recording``)."""
+) -> HeadlessRun:
+    """Build the simulation and open the outputs of a headless run (the arguments of
+    ``run_headless``); raises ``OutputError`` when an output cannot be opened, and then
+    nothing is left open."""
     from twin.sim.engine import Simulation
 
     if record is not None and scenario_toml is None:
@@ -716,13 +748,51 @@ def run_headless(
         outputs.abandon()
         _remove_empty(outputs)
         raise
-    # the outputs observe the run, and finish, in the order they were opened: site table,
-    # component table, alarm journal, recording (none changes what another reads)
-    run = ObservedRun(sim, [writer for _, writer in outputs.items])
+    return HeadlessRun(sim, outputs, alarms, total_steps)
+
+
+def run_headless(
+    scenario: Scenario,
+    duration_s: float,
+    dt_s: float,
+    every_steps: int,
+    out: Path,
+    components: Path | None = None,
+    seed: int | None = None,
+    progress: IO[str] | None = sys.stderr,
+    journal: Path | None = None,
+    record: Path | None = None,
+    record_every_s: float | None = None,
+    scenario_toml: str | None = None,
+) -> int:
+    """Run ``scenario`` and write its outputs; returns 0, or raises ``OutputError`` (an
+    output cannot be opened: nothing ran) or ``RunFailed`` (an output failed during the
+    run: what was written is left under the partial names the message lists).
+
+    ``scenario_toml`` is the scenario file's text, kept in every output so that a report
+    or replay never needs the original file (``twin run`` always gives it; without it the
+    tables only name their scenario, and a recording cannot be made). With ``record``, also
+    streams snapshots every ``record_every_s`` of simulated time (default: the output
+    interval) to a recording folder (``twin.runs.recording``)."""
+    headless = open_headless(
+        scenario,
+        duration_s,
+        dt_s,
+        every_steps,
+        out,
+        components=components,
+        seed=seed,
+        journal=journal,
+        record=record,
+        record_every_s=record_every_s,
+        scenario_toml=scenario_toml,
+    )
+    sim, outputs, alarms = headless.simulation, headless.outputs, headless.alarms
+    run = headless.run
     started = time.perf_counter()
     last_report = started
     try:
-        for _ in range(total_steps):
+        for _ in range(headless.total_steps):
             run.step()
             now = time.perf_counter()
             if progress is not None and now - last_report > 2.0:
@@ -736,8 +806,8 @@ def run_headless(
                 )
         run.finish()
     except (OutputError, OSError, sqlite3.Error) as exc:
-        if isinstance(exc, sqlite3.Error):  # only the journal is SQLite
-            exc = OutputError(f"cannot write {alarm_journal.partial}: {_reason(exc)}")
+        if isinstance(exc, sqlite3.Error) and journal is not None:  # only the journal is SQLite
+            exc = OutputError(f"cannot write {partial_path(journal)}: {_reason(exc)}")
         elif isinstance(exc, OSError):  # the table writers name themselves; the recorder not
             exc = OutputError(f"cannot write {record}: {_reason(exc)}")
         left = outputs.abandon()

@@ -11,13 +11,13 @@ one (a test compares every field of both).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from types import SimpleNamespace
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from twin.sim.nodes import units_running
+from twin.sim.power import POWER_FIELDS as CHAIN_FIELDS
 from twin.sim.snapshot import SITE_NAMES
 
 if TYPE_CHECKING:
@@ -82,46 +82,70 @@ PLANT_FIELDS: dict[str, Getter] = {
 }
 
 
-class _LiveGroup:
-    """One state group (racks, CDUs, plant): each field built when read."""
+def _of_chain(field: Callable[[Any], object]) -> Getter:
+    return lambda sim: field(sim.power_chain)
 
-    __slots__ = ("_fields", "_sim")
 
-    def __init__(self, sim: Simulation, fields: dict[str, Getter]) -> None:
+POWER_FIELDS: dict[str, Getter] = {
+    **{name: _of_chain(field) for name, field in CHAIN_FIELDS.items()},
+    "gpu_power_smoothing": lambda sim: sim.state.smoothing_enabled,
+}
+
+
+def _group(name: str, fields: dict[str, Getter]) -> type:
+    """A class for one state group (racks, CDUs, plant, power) whose attributes are its
+    fields, each built from the simulation when read (plain properties: a field is found
+    at once, where a ``__getattr__`` would be tried only after a failed lookup)."""
+
+    def field(getter: Getter) -> property:
+        return property(lambda self: getter(self._sim))
+
+    def __init__(self, sim: Simulation) -> None:
         self._sim = sim
-        self._fields = fields
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            getter = self._fields[name]
-        except KeyError:
-            raise AttributeError(name) from None
-        return getter(self._sim)
+    namespace: dict[str, Any] = {"__slots__": ("_sim",), "__init__": __init__}
+    namespace.update({field_name: field(getter) for field_name, getter in fields.items()})
+    return type(name, (), namespace)
+
+
+_LiveRacks = _group("LiveRacks", RACK_FIELDS)
+_LiveCdus = _group("LiveCdus", CDU_FIELDS)
+_LivePlant = _group("LivePlant", PLANT_FIELDS)
+_LivePower = _group("LivePower", POWER_FIELDS)
+_SITE_INDEX = {name: i for i, name in enumerate(SITE_NAMES)}
+
+
+class _LiveSite(Mapping[str, float]):
+    """The site figures as a snapshot's ``site`` dict reads them, each taken from the
+    simulation's site row when read."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: np.ndarray) -> None:
+        self._values = values
+
+    def __getitem__(self, name: str) -> float:
+        return float(self._values[_SITE_INDEX[name]])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(SITE_NAMES)
+
+    def __len__(self) -> int:
+        return len(SITE_NAMES)
 
 
 class LiveView:
     """The latest step as a snapshot reads it (``step``, ``time_s``, ``site``, ``racks``,
     ``cdus``, ``plant``, ``power``; ``robots`` is None), without copies."""
 
-    __slots__ = ("_power", "_sim", "cdus", "plant", "racks", "robots", "site", "step", "time_s")
+    __slots__ = ("cdus", "plant", "power", "racks", "robots", "site", "step", "time_s")
 
     def __init__(self, sim: Simulation) -> None:
-        self._sim = sim
         self.step = sim.state.step
         self.time_s = sim.state.time_s
-        self.site = dict(zip(SITE_NAMES, sim.site_values().tolist(), strict=True))
-        self.racks = _LiveGroup(sim, RACK_FIELDS)
-        self.cdus = _LiveGroup(sim, CDU_FIELDS)
-        self.plant = _LiveGroup(sim, PLANT_FIELDS)
+        self.site = _LiveSite(sim.site_values())
+        self.racks = _LiveRacks(sim)
+        self.cdus = _LiveCdus(sim)
+        self.plant = _LivePlant(sim)
+        self.power = _LivePower(sim)
         self.robots = None
-        self._power: SimpleNamespace | None = None
-
-    @property
-    def power(self) -> SimpleNamespace:
-        """The power chain's fields, built together once (they come as one dict)."""
-        if self._power is None:
-            self._power = SimpleNamespace(
-                **self._sim.power_chain.state_fields(),
-                gpu_power_smoothing=self._sim.state.smoothing_enabled,
-            )
-        return self._power

@@ -60,6 +60,7 @@ robot cells' draw on a dead bus is reported unserved (``unserved_w``) while they
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -1002,23 +1003,30 @@ class PowerChain:
         return -taken, taken * (1.0 - eta)
 
     def state_fields(self) -> dict[str, object]:
-        return {
-            "hall_transformer_loading": self.hall_transformer_loading,
-            "hall_ups_loading": self.hall_ups_loading,
-            "hall_transformers_in_service": self.hall_transformers_in_service.astype(np.int64),
-            "hall_ups_modules_in_service": self.hall_ups_in_service.astype(np.int64),
-            "hall_redundant": (self.hall_transformers_in_service > self.hall_transformers_needed)
-            & (self.hall_ups_in_service > self.hall_ups_needed),
-            "row_busway_loading": self.row_loading,
-            "main_transformer_loading": self.main_loading,
-            "plant_transformer_loading": self.plant_loading,
-            "hall_lv_voltage_pu": self.hall_lv_voltage_pu,
-            "mv_voltage_pu": self.mv_voltage_pu,
-            "plant_lv_voltage_pu": self.plant_lv_voltage_pu,
-            "grid_import_cap_kw": self.import_cap_w / 1e3,
-            "utility_available": self.available,
-            "generators_online": int(np.count_nonzero(self.generator_state == GENERATOR_RUNNING)),
-            "generator_state": self.generator_state,
-            "hall_powered": self.hall_powered,
-            "hall_load_shed": self.hall_shed,
-        }
+        return {name: field(self) for name, field in POWER_FIELDS.items()}
+
+
+# The power chain's state as a snapshot holds it (``PowerState`` less the GPU smoothing),
+# one getter per field, so that a live view (``twin.sim.live``) builds only what it reads.
+POWER_FIELDS: dict[str, Callable[[PowerChain], object]] = {
+    "hall_transformer_loading": lambda p: p.hall_transformer_loading,
+    "hall_ups_loading": lambda p: p.hall_ups_loading,
+    "hall_transformers_in_service": lambda p: p.hall_transformers_in_service.astype(np.int64),
+    "hall_ups_modules_in_service": lambda p: p.hall_ups_in_service.astype(np.int64),
+    "hall_redundant": lambda p: (
+        (p.hall_transformers_in_service > p.hall_transformers_needed)
+        & (p.hall_ups_in_service > p.hall_ups_needed)
+    ),
+    "row_busway_loading": lambda p: p.row_loading,
+    "main_transformer_loading": lambda p: p.main_loading,
+    "plant_transformer_loading": lambda p: p.plant_loading,
+    "hall_lv_voltage_pu": lambda p: p.hall_lv_voltage_pu,
+    "mv_voltage_pu": lambda p: p.mv_voltage_pu,
+    "plant_lv_voltage_pu": lambda p: p.plant_lv_voltage_pu,
+    "grid_import_cap_kw": lambda p: p.import_cap_w / 1e3,
+    "utility_available": lambda p: p.available,
+    "generators_online": lambda p: int(np.count_nonzero(p.generator_state == GENERATOR_RUNNING)),
+    "generator_state": lambda p: p.generator_state,
+    "hall_powered": lambda p: p.hall_powered,
+    "hall_load_shed": lambda p: p.hall_shed,
+}

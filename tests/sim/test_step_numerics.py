@@ -341,6 +341,49 @@ def test_coarse_steps_give_the_answers_of_one_second(scenario, month, fault, dt)
     assert not result.failures, f"{case.name} at dt {dt:g} s: {result.failures}"
 
 
+@pytest.mark.parametrize("dt", [60.0, 300.0])
+def test_a_rack_restarted_onto_a_plant_on_free_cooling_costs_what_it_does_at_one_second(dt):
+    """April: the rack trips in an outage and the operators power it on 30 min later,
+    its 137 kW back at once on a plant idling on free cooling; the facility water's
+    overshoot and the chillers' trim follow the path of dt = 1 s (multi-rate steps)."""
+    case = _fast_case("single-rack", 4, "utility-outage")
+    fine, coarse = _case_run(case, 1.0), _case_run(case, dt)
+    assert fine.first_trip_s is not None
+    assert not compare(fine, coarse).failures
+
+
+def test_an_upset_refines_the_steps_of_the_window_after_it_and_only_those():
+    data = tomllib.loads(builtin_scenarios()["single-rack"].read_text())
+    data["events"] = [{"at_s": 3600.0, "kind": "heatwave", "duration_s": 7200.0, "offset_k": 3.0}]
+    dt = 300.0
+    sim = Simulation(from_dict(data), dt_s=dt)
+    assert sim.refine_step_s == pytest.approx(5.0)
+    refined_at = []
+    take_refined = sim._refined_step
+
+    def watched() -> None:
+        refined_at.append(sim.state.time_s)
+        take_refined()
+        assert sim.dt_s == dt and sim.state.time_s == refined_at[-1] + dt
+
+    sim._refined_step = watched  # type: ignore[method-assign]
+    sim.step(round(4 * 3600 / dt))
+    assert refined_at[0] == 3600.0  # the step the event falls in
+    assert np.all(np.diff(refined_at) == dt)  # then every step of the window
+    assert refined_at[-1] + dt >= 3600.0 + engine.REFINE_WINDOW_S
+    assert refined_at[-1] < 3600.0 + engine.REFINE_WINDOW_S + dt
+    assert abs(sim.site_values()[COLUMN["energy_closure_error"]]) < 1e-9
+
+
+def test_a_step_no_longer_than_the_sub_step_is_never_refined():
+    data = tomllib.loads(builtin_scenarios()["single-rack"].read_text())
+    data["events"] = [{"at_s": 60.0, "kind": "utility-outage", "duration_s": 600.0}]
+    sim = Simulation(from_dict(data), dt_s=5.0)
+    with mock.patch.object(sim, "_refined_step", side_effect=AssertionError("refined")):
+        sim.step(round(1800 / 5.0))
+    assert sim.site_values()[COLUMN["tripped_racks"]] == 1.0
+
+
 @functools.cache
 def _outage_on_a_short_ride_through(dt: float) -> tuple[float, float, float | None, float]:
     """single-rack with 20 s of UPS battery at rating (about 27 s at its load) and a

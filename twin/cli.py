@@ -876,13 +876,7 @@ def _study_report(args: argparse.Namespace) -> int:
 
     if args.out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"twin report: --out {args.out}: a study's report is HTML (.html)")
-    for option, given in (
-        ("--compare", args.compare),
-        ("--journal", args.journal),
-        ("--page-size", args.page_size),
-    ):
-        if given is not None:
-            raise UsageError(f"twin report: {option} is for a run, not a study's results")
+    _refuse_run_options(args, "a study's results")
     _writable_file("report", "--out", args.out)
     try:
         write_study_report(args.run_output, args.out)
@@ -894,6 +888,17 @@ def _study_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_run_options(args: argparse.Namespace, what: str) -> None:
+    """``twin report``'s options that only a run's report takes, refused for ``what``."""
+    for option, given in (
+        ("--compare", args.compare),
+        ("--journal", args.journal),
+        ("--page-size", args.page_size),
+    ):
+        if given is not None:
+            raise UsageError(f"twin report: {option} is for a run, not {what}")
+
+
 def _shadow_report(args: argparse.Namespace) -> int:
     """A ``twin shadow --record`` folder: the model's fit to the plant, as HTML."""
     from twin.exchange.report import ShadowReportError, write_shadow_report
@@ -902,13 +907,7 @@ def _shadow_report(args: argparse.Namespace) -> int:
         raise UsageError(
             f"twin report: --out {args.out}: a shadow recording's report is HTML (.html)"
         )
-    for option, given in (
-        ("--compare", args.compare),
-        ("--journal", args.journal),
-        ("--page-size", args.page_size),
-    ):
-        if given is not None:
-            raise UsageError(f"twin report: {option} is for a run, not a shadow recording")
+    _refuse_run_options(args, "a shadow recording")
     _writable_file("report", "--out", args.out)
     try:
         write_shadow_report(args.run_output, args.out)

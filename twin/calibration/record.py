@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from twin import __version__
+from twin import __version__, inputs
 from twin.calibration.data import DataError, split_point
 from twin.calibration.fit import Calibration, ParameterResult, WindowResult
 from twin.calibration.model import ModelRun
@@ -318,9 +317,11 @@ def _metadata_of(path: Path, schema) -> Metadata:
     if len(raw) > MAX_METADATA_BYTES:
         raise RecordError(f"{path}: its metadata is over {MAX_METADATA_BYTES // 2**20} MiB")
     try:
-        found = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise RecordError(f"{path} is damaged: its metadata is not JSON") from None
+        found = inputs.parse_json(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RecordError(f"{path} is damaged: its metadata is not UTF-8 text") from None
+    except inputs.InputFileError as exc:
+        raise RecordError(f"{path} is damaged: its metadata {exc}") from None
     if not isinstance(found, dict) or found.get("format") != FORMAT:
         raise RecordError(f"{path} is not a twin calibration record (format is not '{FORMAT}')")
     version = found.get("version")

@@ -406,6 +406,7 @@ class Simulation(SiteEvents):
         self._site = np.zeros(len(SITE_COLUMNS))
         self._outputs: StepOutputs | None = None
         self._refine_until_s = -np.inf
+        self._online_after_w: float | None = None  # the online TDP at the last step's end
         self._site_tdp_w = float(self.rack_tdp_w.sum())
 
     def battery_energy_j(self) -> float:
@@ -459,11 +460,15 @@ class Simulation(SiteEvents):
     def _watched_step(self) -> None:
         """One step; an upset in it (an event, racks tripping, dropped or back on
         together) has the steps of the next ``REFINE_WINDOW_S`` refined."""
-        event_before, online_before_w = self._next_event, self._online_tdp_w()
+        event_before = self._next_event
+        if self._online_after_w is None:
+            self._online_after_w = self._online_tdp_w()
+        online_before_w = self._online_after_w  # a command between steps counts in this one
         self._step_once()
+        self._online_after_w = self._online_tdp_w()
         if (
             self._next_event != event_before
-            or abs(self._online_tdp_w() - online_before_w) >= UPSET_TDP_SHARE * self._site_tdp_w
+            or abs(self._online_after_w - online_before_w) >= UPSET_TDP_SHARE * self._site_tdp_w
         ):
             self._refine_until_s = self.state.time_s + REFINE_WINDOW_S
 

@@ -415,7 +415,10 @@ def _wait_for(condition, timeout_s: float = 300.0) -> None:
 def test_a_stopped_study_keeps_its_runs_and_resumes(tmp_path, stop):
     import psutil
 
-    study = write(tmp_path, SWEEP.replace("[28, 36]", "[28, 30, 32, 34, 36]"))
+    # the signal comes one poll (0.2 s) after the first part is stored, while nine runs of
+    # 1,800 steps each are still to go on the one worker
+    sweep = SWEEP.replace("[28, 36]", "[28, 30, 32, 34, 36]").replace('"60s"', '"2s"')
+    study = write(tmp_path, sweep)
     results = tmp_path / "results"
     runs = results / "runs"
     process = _twin("study", str(study), "--out", str(results), "--workers", "1")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 
 ROOT = "BMS/v1"
@@ -193,21 +194,52 @@ class Reading:
         return self.quality == QUALITY_GOOD and self.value is not None
 
 
+# a value payload as a BMS (twin's plant included) writes it, without spaces: read without
+# the JSON parser; anything else takes the parser and the schema checks
+_COMPACT_VALUE = re.compile(
+    rb'\{"value":(null|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?),'
+    rb'"timestamp":(0|[1-9][0-9]*),"quality":(-?(?:0|[1-9][0-9]*))\}'
+)
+
+
 def decode_value(payload: bytes) -> Reading:
     """A value payload, checked as the spec's ValueMessage schema (additionalProperties false)."""
+    return Reading(*value_fields(payload))
+
+
+def value_fields(payload: bytes) -> tuple[float | None, int, int]:
+    """(value, timestamp ms, quality) of a value payload, as ``decode_value`` reads it."""
+    match = _COMPACT_VALUE.fullmatch(payload)
+    if match is None:
+        return _parsed_value_fields(payload)
+    text, timestamp, quality = match.groups()
+    if text == b"null":
+        return None, int(timestamp), int(quality)
+    value = float(text)
+    if not math.isfinite(value):
+        raise MessageError("value is not finite")
+    return value, int(timestamp), int(quality)
+
+
+def _parsed_value_fields(payload: bytes) -> tuple[float | None, int, int]:
     data = _json_object(payload)
     if set(data) != {"value", "timestamp", "quality"}:
         raise MessageError("value payload needs exactly value, timestamp, quality")
     value, timestamp, quality = data["value"], data["timestamp"], data["quality"]
     if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise MessageError("value is not a number or null")
-    if value is not None and not math.isfinite(value):
-        raise MessageError("value is not finite")
+    if value is not None:
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond any float
+            raise MessageError("value is not finite") from None
+        if not math.isfinite(value):
+            raise MessageError("value is not finite")
     if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
         raise MessageError("timestamp is not epoch milliseconds")
     if isinstance(quality, bool) or not isinstance(quality, int):
         raise MessageError("quality is not an integer")
-    return Reading(None if value is None else float(value), timestamp, quality)
+    return value, timestamp, quality
 
 
 def decode_metadata(payload: bytes, topic: Topic) -> dict:

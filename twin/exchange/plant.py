@@ -49,6 +49,7 @@ from typing import TextIO
 import numpy as np
 
 from twin.exchange import contract
+from twin.exchange.broker import publish_frame, topic_field
 from twin.exchange.points import (
     BOUNDARY,
     BY_KEY,
@@ -107,6 +108,10 @@ class VirtualBms:
     # (rack index, liquid=... or electrical=... True/False): ``Simulation.set_rack_isolation``;
     # None: a BMS without isolation valves or breakers to act on refuses every request
     apply_isolation: Callable[..., None] | None = field(default=None, kw_only=True)
+    # QoS 0 PUBLISH packets in bulk (``MqttLink.publish_frames``): metadata and values go
+    # out as packets built here, the same bytes as ``publish`` would send one by one;
+    # None: every message through ``publish``
+    publish_frames: Callable[[list[bytes]], object] | None = field(default=None, kw_only=True)
     seed: int = 0
     noise_scale: float = 0.0
     dropout: float = 0.0
@@ -127,6 +132,12 @@ class VirtualBms:
             contract.metadata_topic(p.object_type, p.point_type, p.tag_path) for p in pts
         ]
         self.meta_payloads = [metadata_json(p) for p in pts]
+        if self.publish_frames is not None:
+            self.value_heads = [topic_field(topic) for topic in self.value_topics]
+            self.meta_frames = [
+                publish_frame(topic_field(topic), payload, retain=True)
+                for topic, payload in zip(self.meta_topics, self.meta_payloads, strict=True)
+            ]
         self.readable = np.zeros(n, dtype=bool)
         for idx in self.table.groups.values():
             self.readable[idx] = True
@@ -216,8 +227,11 @@ class VirtualBms:
         t = snapshot.time_s
         sent = 0
         if self._republish_all or t >= self._next_metadata_s - 1e-9:
-            for topic, payload in zip(self.meta_topics, self.meta_payloads, strict=True):
-                self.publish(topic, payload, True)
+            if self.publish_frames is not None:
+                self.publish_frames(self.meta_frames)
+            else:
+                for topic, payload in zip(self.meta_topics, self.meta_payloads, strict=True):
+                    self.publish(topic, payload, True)
             sent += len(self.meta_topics)
             self._next_metadata_s = t + contract.REPUBLISH_S
         if self.heartbeat_point >= 0 and (
@@ -266,11 +280,20 @@ class VirtualBms:
             due = self.readable.copy()
         if self.dropout > 0:
             due &= self.rng.random(values.size) >= self.dropout
-        stamp = self.timestamp_ms(t)
-        for i in np.flatnonzero(due):
-            value = float(values[i])
-            q = int(quality[i])
-            self.publish(self.value_topics[i], _value_payload(value, stamp, q), False)
+        index = np.flatnonzero(due)
+        payloads = value_payloads(values[index], quality[index], self.timestamp_ms(t))
+        if self.publish_frames is not None:
+            heads = self.value_heads
+            self.publish_frames(
+                [
+                    publish_frame(heads[i], payload)
+                    for i, payload in zip(index.tolist(), payloads, strict=True)
+                ]
+            )
+        else:
+            topics = self.value_topics
+            for i, payload in zip(index.tolist(), payloads, strict=True):
+                self.publish(topics[i], payload, False)
         self.sent_value[due] = values[due]
         self.sent_quality[due] = quality[due]
         self.sent_s[due] = t
@@ -480,6 +503,7 @@ class BmsObserver:
             lambda topic, payload, retain: link.publish(topic, payload, retain=retain),
             run.set_cdu_supply_setpoint,
             apply_isolation=run.set_rack_isolation,
+            publish_frames=link.publish_frames,
             seed=run.seed,
             noise_scale=self.noise_scale,
             dropout=self.dropout,
@@ -505,11 +529,21 @@ class BmsObserver:
         """Nothing to close: the link belongs to whoever opened it."""
 
 
-def _value_payload(value: float, stamp: int, quality: int) -> bytes:
-    if not math.isfinite(value):
-        return b'{"value":null,"timestamp":%d,"quality":0}' % stamp
-    return b'{"value":%s,"timestamp":%d,"quality":%d}' % (
-        format(value, ".7g").encode(),
-        stamp,
-        quality,
-    )
+VALUE_PAYLOAD = b'{"value":%.7g,"timestamp":%d,"quality":%d}'  # 7 digits: a float32's
+NULL_PAYLOAD = b'{"value":null,"timestamp":%d,"quality":0}'  # no valid reading
+
+
+def value_payloads(values: np.ndarray, quality: np.ndarray, stamp: int) -> list[bytes]:
+    """The value messages of one instant (``contract.decode_value`` reads them back); a
+    value that is not finite goes out as null with bad quality."""
+    finite = np.isfinite(values)
+    if finite.all():
+        return [
+            VALUE_PAYLOAD % (v, stamp, q)
+            for v, q in zip(values.tolist(), quality.tolist(), strict=True)
+        ]
+    null = NULL_PAYLOAD % stamp
+    return [
+        VALUE_PAYLOAD % (v, stamp, q) if ok else null
+        for v, q, ok in zip(values.tolist(), quality.tolist(), finite.tolist(), strict=True)
+    ]

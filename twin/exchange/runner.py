@@ -18,7 +18,7 @@ from twin.exchange import contract
 from twin.exchange.broker import BrokerSettings, MqttLink
 from twin.exchange.plant import BmsObserver
 from twin.exchange.points import Point
-from twin.exchange.shadow import EVALUATE_EVERY_S, HOLD_S, HeartbeatWriter, Shadow
+from twin.exchange.shadow import EVALUATE_EVERY_S, HOLD_S, QUIET_S, HeartbeatWriter, Shadow
 from twin.scenario import Scenario
 
 PROGRESS_EVERY_S = 10.0  # wall time between progress lines
@@ -215,9 +215,11 @@ def run_shadow(
                 for out_topic, out_payload in writer.due(time.time()):
                     link.publish(out_topic, out_payload)
             try:
-                topic, payload, _ = link.inbox.get(timeout=0.2)
-            except queue.Empty:
+                topic, payload, _ = link.inbox.get(timeout=QUIET_S)
+            except queue.Empty:  # the bus is quiet: the plant's newest instant is complete
                 shadow.set_connected(link.connected.is_set())
+                shadow.caught_up = True
+                shadow.advance()
                 continue
             handle(topic, payload)
             for _ in range(INGEST_BATCH):

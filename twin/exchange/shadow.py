@@ -9,7 +9,12 @@ Time: the plant's clock, from its first value's timestamp. Values wait in a time
 queue until the model reaches their timestamp; the model steps until it is ``HOLD_S``
 behind the newest one, so it follows a plant published faster than real time or replayed
 (each value acts at its own time); a value older than the point's last one is out of order
-and dropped. Boundary conditions drive the model:
+and dropped. When the bus has gone quiet (``caught_up``: nothing has come for ``QUIET_S``
+and everything received is ingested, the end of a publishing burst), the newest instant is
+complete as far as can be known and the model steps up to it rather than ``HOLD_S`` behind:
+a value is in the model about a burst's length after it was published, not a publishing
+period later. A value that arrives after the model passed its timestamp still counts, from
+the next step. Boundary conditions drive the model:
 measured rack power (turned into the workload that draws it), outdoor air temperature,
 the CDU supply setpoints in force and the racks' liquid and electrical isolation status.
 
@@ -57,6 +62,7 @@ from twin.exchange.record import BAD_QUALITY, MISSING, STALE, USED
 from twin.sim.snapshot import Snapshot
 
 HOLD_S = 2.0  # the plant's publishing period: values of an instant have arrived by then
+QUIET_S = 0.2  # the bus silent this long after a burst: the burst is over
 EVALUATE_EVERY_S = 10.0
 WARMUP_S = 300.0  # the model's thermal start-up transient (loop volumes, minutes)
 LEARN_S = 600.0
@@ -219,8 +225,13 @@ class Shadow:
         self.measured = np.full(n, np.nan)
         self.measured_ms = np.full(n, -1, dtype=np.int64)
         self.received_ms = np.full(n, -1, dtype=np.int64)
-        self.pending: list[tuple[int, int, int, float, int]] = []  # (ms, order, point, ...)
-        self._order = 0
+        # values waiting for the model to reach their time, by timestamp (ms); of one
+        # point at one timestamp the last to arrive counts
+        self._pending: dict[int, dict[int, tuple[float, int]]] = {}
+        self._pending_stamps: list[int] = []  # a heap of the timestamps in _pending
+        self.pending_values = 0
+        self._newest_ms = -1
+        self.caught_up = False  # set by the loop feeding ingest when the bus went quiet
         self.quality = np.full(n, contract.QUALITY_BAD, dtype=np.int64)
         self.seen = np.zeros(n, dtype=bool)
         self.modelled = np.full(n, np.nan)
@@ -372,12 +383,15 @@ class Shadow:
     def ingest(self, topic: str, payload: bytes) -> None:
         """One message from the bus; a bad one is counted, never raised."""
         self.status.messages += 1
+        self.caught_up = False
         index = self._topic_index.get(topic)
         if index is not None:  # a placed point's value: the topic was checked before
             try:
-                self._accept(index, contract.decode_value(payload))
+                value, stamp, quality = contract.value_fields(payload)
             except contract.MessageError as exc:
                 self._drop(exc.reason)
+                return
+            self._accept(index, value, stamp, quality)
             return
         try:
             parsed = contract.parse_topic(topic)
@@ -418,39 +432,41 @@ class Shadow:
             self._drop("value of an unplaced point")
             return
         self._topic_index[contract.value_topic(*key)] = index
-        self._accept(index, reading)
+        self._accept(index, reading.value, reading.timestamp_ms, reading.quality)
 
-    def _accept(self, index: int, reading: contract.Reading) -> None:
-        if reading.timestamp_ms < self.received_ms[index]:
+    def _accept(self, index: int, value: float | None, stamp: int, quality: int) -> None:
+        if stamp < self.received_ms[index]:
             self._drop("out of order")
             return
-        if len(self.pending) >= MAX_PENDING:
+        if self.pending_values >= MAX_PENDING:
             self._drop("model too far behind")
             return
         if self.origin_ms is None:
-            self.origin_ms = reading.timestamp_ms
+            self.origin_ms = stamp
         self.status.values += 1
-        self.received_ms[index] = reading.timestamp_ms
-        self._order += 1
-        heapq.heappush(
-            self.pending,
-            (
-                reading.timestamp_ms,
-                self._order,
-                index,
-                math.nan if reading.value is None else reading.value,
-                reading.quality,
-            ),
-        )
-        self.plant_s = max(self.plant_s, (reading.timestamp_ms - self.origin_ms) / 1000.0)
+        self.received_ms[index] = stamp
+        batch = self._pending.get(stamp)
+        if batch is None:
+            batch = self._pending[stamp] = {}
+            heapq.heappush(self._pending_stamps, stamp)
+        held = len(batch)
+        batch[index] = (math.nan if value is None else value, quality)
+        self.pending_values += len(batch) - held
+        if stamp > self._newest_ms:
+            self._newest_ms = stamp
+            self.plant_s = max(self.plant_s, (stamp - self.origin_ms) / 1000.0)
 
     def _take_values_until(self, time_s: float) -> None:
         """Values whose timestamp the model has reached become the measurements."""
         limit_ms = (self.origin_ms or 0) + round(time_s * 1000.0)
-        pending = self.pending
-        while pending and pending[0][0] <= limit_ms:
-            stamp, _, index, value, quality = heapq.heappop(pending)
-            self.measured[index] = value
+        stamps = self._pending_stamps
+        while stamps and stamps[0] <= limit_ms:
+            stamp = heapq.heappop(stamps)
+            batch = self._pending.pop(stamp)
+            self.pending_values -= len(batch)
+            index = np.fromiter(batch, dtype=np.int64, count=len(batch))
+            values, quality = zip(*batch.values(), strict=True)
+            self.measured[index] = values
             self.measured_ms[index] = stamp
             self.quality[index] = quality
             self.seen[index] = True
@@ -465,7 +481,8 @@ class Shadow:
         return steps
 
     def can_step(self) -> bool:
-        return self.sim.time_s + self.sim.dt_s <= self.plant_s - HOLD_S + 1e-9
+        hold_s = 0.0 if self.caught_up else HOLD_S
+        return self.sim.time_s + self.sim.dt_s <= self.plant_s - hold_s + 1e-9
 
     def step_once(self) -> bool:
         """One model step, if the plant's clock allows it."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import queue
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -30,7 +31,7 @@ from twin.exchange.estimation import TrackedValue
 from twin.exchange.plant import BmsObserver
 from twin.exchange.points import components_of, default_points
 from twin.exchange.record import COVERAGE_NAMES, USED
-from twin.exchange.shadow import Shadow
+from twin.exchange.shadow import QUIET_S, Shadow
 from twin.runs.observe import RunObserver
 from twin.scenario import Scenario
 from twin.scenario.problems import key_unit
@@ -90,6 +91,7 @@ class ShadowSimulation:
     def __init__(self, simulation, link: MqttLink, log: TextIO) -> None:
         self._sim = simulation
         self._link = link
+        self._last_message_s = time.monotonic()
         self.shadow = Shadow(
             simulation, default_points(simulation.scenario, simulation.topology), log=log
         )
@@ -172,7 +174,11 @@ class ShadowSimulation:
             )
         except queue.Empty:
             self.shadow.set_connected(self._link.connected.is_set())
+            # the bus quiet for QUIET_S: the plant's newest instant is complete
+            if time.monotonic() - self._last_message_s >= QUIET_S:
+                self.shadow.caught_up = True
             return
+        self._last_message_s = time.monotonic()
         self.shadow.ingest(first[0], first[1])
         while True:
             try:

@@ -101,7 +101,9 @@ def test_a_study_whose_utility_always_fails_measures_the_analytic_availability(t
     path = tmp_path / "study.toml"
     path.write_text(STUDY, encoding="utf-8")
     plan = load_study(path)
-    with connect(workers=2, processes=False) as client:
+    # worker processes, as a study runs by default: 31 CPU-bound runs of seconds each would
+    # hold in-process workers' GIL against the scheduler's event loop
+    with connect(workers=2) as client:
         tally = run_study(plan, tmp_path / "results", client)
     assert tally.failed == 0 and tally.done == REPLICAS + 1
     rows = {r["run_id"]: r for r in read_results(tmp_path / "results").to_pylist()}

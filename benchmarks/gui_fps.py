@@ -2,7 +2,7 @@
 
 Run: xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python benchmarks/gui_fps.py
          [--scenario NAME ...] [--speed 60|max ...] [--seconds 10] [--profile N]
-         [--size 1920x1080]
+         [--size 1920x1080] [--antialiasing auto|on|off]
 Each scenario and speed runs in a fresh process, so that start-up counts from launch.
 The real main window opens at --size (default 1920x1080) on the real engine and goes through four
 phases of --seconds each:
@@ -353,6 +353,7 @@ def measure(
     profile_top: int,
     size: tuple[int, int],
     launched_at: float,
+    antialiasing: str = "auto",
 ) -> dict:
     """One window on one scenario, in this (fresh) process."""
     rss_at_launch = rss_mib()
@@ -373,6 +374,7 @@ def measure(
     window = MainWindow(
         scenario, simulation, alarms=AlarmEngine.from_scenario(scenario), speed=speed, running=True
     )
+    window.canvas.canvas.antialiasing = antialiasing
     clock = FrameClock(window)
     window.setGeometry(0, 0, *size)
     window.show()
@@ -386,6 +388,7 @@ def measure(
     result = {
         "scenario": name,
         "speed": "max" if speed is None else f"{speed:g}",
+        "fxaa": window.canvas.canvas.fxaa,
         "racks": window.topology.rack_count,
         "canvas_px": list(window.canvas.canvas.physical_size),
         "startup_s": time.time() - launched_at - (time.perf_counter() - clock.live_at),
@@ -546,6 +549,12 @@ def main() -> int:
         help="window size WIDTHxHEIGHT; default 1920x1080",
     )
     parser.add_argument(
+        "--antialiasing",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="FXAA in the 3D view; default auto (off on software OpenGL)",
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         default=0,
@@ -569,7 +578,14 @@ def main() -> int:
             load_before = os.getloadavg()[0]
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
                 result = pool.submit(
-                    measure, name, speed, args.seconds, args.profile, args.size, time.time()
+                    measure,
+                    name,
+                    speed,
+                    args.seconds,
+                    args.profile,
+                    args.size,
+                    time.time(),
+                    args.antialiasing,
                 ).result()
             result["load_before"] = load_before
             print(json.dumps(result), flush=True)

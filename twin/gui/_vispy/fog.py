@@ -17,8 +17,8 @@ from vispy.scene import visuals
 from vispy.visuals.filters import Filter
 from vispy.visuals.shaders import Varying
 
-START = 1.0  # fog begins at the point the camera orbits (x its distance)
-END = 3.5  # and is at its strongest this many times farther
+START = 0.8  # fog begins a little before the point the camera orbits (x its distance)
+END = 2.2  # and is at its strongest this far
 STRENGTH = 0.85  # the most of a colour the haze replaces
 
 _VERTEX = """

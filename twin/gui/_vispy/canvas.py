@@ -561,6 +561,7 @@ class CanvasWrapper:
         self.piping.set_scale(scale)
         self.yard.set_scale(scale)
         self.racks.set_scale(scale)
+        self.shadows.set_scale(scale)
         eye = self.eye_position()
         self.racks.set_eye(eye)
         self.halls.set_eye(eye)

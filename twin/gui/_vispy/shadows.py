@@ -5,7 +5,10 @@ A cheap stand-in for ambient occlusion (the light the floor loses next to a tall
 each footprint gets a quad of constant darkness and a fringe that fades to nothing over a
 width that grows with the object's height. All patches are one static mesh, drawn blended
 just in front of the floor it lies on (a polygon offset between the floors' and that of
-what stands on them), so it never z-fights with the floor or hides a box.
+what stands on them), so it never z-fights with the floor or hides a box. Seen from
+so far that a fringe would be under two pixels wide, the patches are not drawn at all
+(level of detail: at the gigawatt site's full view they are thousands of sub-pixel
+triangles that cost the software rasteriser about a third of a frame).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from vispy.scene import visuals
 
-from twin.gui._vispy.base import Adapter
+from twin.gui._vispy.base import Adapter, set_visible
 from twin.gui._vispy.halls import FLOOR_THICKNESS_M
 from twin.gui._vispy.site import PAD_TOP_M
 from twin.sim.layout import Boxes, Layout
@@ -23,6 +26,7 @@ SHADOW_OFFSET = 1.0  # in front of the floors (sky.FLOOR_OFFSET), behind what st
 DARKNESS = 0.5  # opacity of the patch under the object, fading to 0 at the fringe's edge
 FRINGE_PER_HEIGHT = 0.3  # fringe width per metre of the object's height
 FRINGE_M = (0.3, 2.5)  # but never narrower or wider than this
+MIN_PX_PER_M = 3.0  # drawn from this scale on: a rack's fringe (0.66 m) 2 px wide
 # every layer an object belongs to must be shown for its shadow to be drawn
 _KINDS = (
     ("racks", None),
@@ -101,6 +105,8 @@ class ContactShadowAdapter(Adapter):
             )
             self._parts[kind] = (layer, boxes, floor_z)
         self._hidden: set[str] = set()
+        self._near = True  # close enough for the patches to show (``set_scale``)
+        self._any = False  # any layer with patches shown
         self.node = visuals.Mesh(parent=self.root)
         self.node.order = 1  # after the opaque floors and boxes it darkens
         self.node.set_gl_state(
@@ -121,10 +127,23 @@ class ContactShadowAdapter(Adapter):
             if layer not in self._hidden
         }
 
+    @property
+    def drawn(self) -> bool:
+        return bool(self.node.visible)
+
+    def set_scale(self, px_per_m: float) -> None:
+        """Draw the patches only where their fringes are wide enough to see."""
+        self._near = px_per_m >= MIN_PX_PER_M
+        self._show()
+
+    def _show(self) -> None:
+        set_visible(self.node, self._any and self._near)
+
     def _build(self) -> None:
         shown = [part for part in self._parts.values() if part[0] not in self._hidden]
+        self._any = bool(shown)
         if not shown:
-            self.node.visible = False
+            self._show()
             return
         meshes = [shadow_mesh(boxes, floor_z) for _, boxes, floor_z in shown]
         offsets = np.cumsum([0] + [len(v) for v, _, _ in meshes[:-1]])
@@ -133,7 +152,7 @@ class ContactShadowAdapter(Adapter):
             faces=np.vstack([f + o for (_, f, _), o in zip(meshes, offsets, strict=True)]),
             vertex_colors=np.vstack([c for _, _, c in meshes]),
         )
-        self.node.visible = True
+        self._show()
 
     def show_layer(self, layer: str, visible: bool) -> None:
         hidden = self._hidden | {layer} if not visible else self._hidden - {layer}

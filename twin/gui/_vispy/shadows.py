@@ -45,9 +45,8 @@ def _inside(points: np.ndarray, rects: np.ndarray) -> np.ndarray:
     """Whether each point (n, 2) lies in any of the rectangles (m, 4)."""
     rects = np.atleast_2d(rects)
     x, y = points[:, :1], points[:, 1:2]
-    return ((x >= rects[:, 0]) & (x <= rects[:, 2]) & (y >= rects[:, 1]) & (y <= rects[:, 3])).any(
-        axis=1
-    )
+    within = (x >= rects[:, 0]) & (x <= rects[:, 2]) & (y >= rects[:, 1]) & (y <= rects[:, 3])
+    return np.any(within, axis=1)
 
 
 def row_footprints(racks: Boxes, rack_row: np.ndarray) -> Boxes:

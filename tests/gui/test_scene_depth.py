@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from twin.gui._vispy import fog as fog_module
+from twin.gui._vispy import post
 from twin.gui._vispy.halls import STUB_HEIGHT_M
 from twin.gui._vispy.post import is_software
 from twin.gui._vispy.racks import GlowFilter, rack_glow
@@ -244,3 +245,34 @@ def test_every_viewpoint_frames_its_subject_to_fill_the_view(make_window, qtbot,
         if scenario == "gigawatt" and key == "site":
             # contact shadows' fringes would be under 2 px: left out (level of detail)
             assert canvas.px_per_m() < MIN_PX_PER_M and not canvas.shadows.drawn
+
+
+def _pad_spread(canvas, layout) -> list[float]:
+    """The spread of brightness in 5x5 patches along the middle of the cooling yard's and
+    the substation's pads (with what stands on them hidden): stripes make it large."""
+    image = canvas.render().astype(float) @ np.array([0.299, 0.587, 0.114])
+    scale = image.shape[1] / canvas.canvas.size[0]
+    spreads = []
+    for x0, y0, x1, y1 in (layout.yard_rect_m, layout.substation_rect_m):
+        for f in (0.3, 0.5, 0.7):
+            along_x = x1 - x0 > y1 - y0
+            x = x0 + (x1 - x0) * (f if along_x else 0.5)
+            y = y0 + (y1 - y0) * (0.5 if along_x else f)
+            px, py = (v * scale for v in canvas.screen_position(np.array([x, y, 0.15])))
+            row, col = int(py), int(px)
+            if 2 <= row < image.shape[0] - 2 and 2 <= col < image.shape[1] - 2:
+                spreads.append(float(image[row - 2 : row + 3, col - 2 : col + 3].std()))
+    return spreads
+
+
+def test_pads_show_no_stripes_in_off_screen_renders(make_window, qtbot, monkeypatch):
+    window, canvas = _paused(make_window, qtbot, "single-rack")
+    window.set_theme("light")  # the pads' light concrete on the ground: stripes stand out
+    for layer in ("hydraulic", "electrical", "robots"):
+        canvas.set_layer_visible(layer, False)
+    spreads = _pad_spread(canvas, window.layout_)
+    assert len(spreads) >= 6
+    assert max(spreads) < 1.5, spreads
+    # the same picture with vispy's 16-bit depth buffer shows the stripes this test catches
+    monkeypatch.setattr(post, "GL_DEPTH_COMPONENT24", 0x81A5)  # GL_DEPTH_COMPONENT16
+    assert max(_pad_spread(canvas, window.layout_)) > 3.0

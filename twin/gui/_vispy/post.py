@@ -16,6 +16,10 @@ from vispy import gloo, scene
 from vispy.gloo import gl
 
 ANTIALIASING_MODES = ("auto", "on", "off")
+# vispy's depth render buffers are 16-bit: at a site view's distances that leaves floors
+# and pads centimetres apart sharing depth (stripes); off-screen renders and the FXAA
+# target take 24 bits, as the window's own depth buffer has
+GL_DEPTH_COMPONENT24 = 0x81A6
 SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software")
 
 _VERTEX = """
@@ -69,8 +73,14 @@ def is_software(renderer: str) -> bool:
     return any(name in renderer.lower() for name in SOFTWARE_RENDERERS)
 
 
+def depth_buffer(shape: tuple[int, int]) -> gloo.RenderBuffer:
+    """A 24-bit depth render buffer of ``shape`` (height, width)."""
+    return gloo.RenderBuffer(shape, format=GL_DEPTH_COMPONENT24)
+
+
 class PostProcessCanvas(scene.SceneCanvas):
-    """A SceneCanvas that can draw its scene through FXAA, on screen and in ``render``.
+    """A SceneCanvas that can draw its scene through FXAA, on screen and in ``render``,
+    and renders off screen with a 24-bit depth buffer.
 
     ``antialiasing``: one of ``ANTIALIASING_MODES``; "auto" is on unless the renderer is
     a software one (known at the first draw, when a context is current)."""
@@ -100,6 +110,24 @@ class PostProcessCanvas(scene.SceneCanvas):
         if self._mode == "auto":
             return self.renderer is not None and not is_software(self.renderer)
         return self._mode == "on"
+
+    def render(self, region=None, size=None, bgcolor=None, crop=None, alpha=True):
+        """The scene drawn off screen, as SceneCanvas.render (same arguments), but with a
+        24-bit depth buffer."""
+        self.set_current()
+        offset = (0, 0) if region is None else region[:2]
+        canvas_size = self.size if region is None else region[2:]
+        if size is None:
+            size = tuple(int(x * self.pixel_scale) for x in canvas_size)
+        shape = (size[1], size[0])
+        fbo = gloo.FrameBuffer(color=gloo.RenderBuffer(shape), depth=depth_buffer(shape))
+        self.push_fbo(fbo, offset, canvas_size)
+        try:
+            self._draw_scene(bgcolor=bgcolor)
+            result = fbo.read(crop=crop)
+        finally:
+            self.pop_fbo()
+        return result if alpha else result[..., :3]
 
     def _draw_scene(self, bgcolor=None) -> None:
         if self.renderer is None:
@@ -133,7 +161,7 @@ class PostProcessCanvas(scene.SceneCanvas):
             color = gloo.Texture2D(
                 shape=(*shape, 3), format="rgb", interpolation="linear", wrapping="clamp_to_edge"
             )
-            self._target = gloo.FrameBuffer(color=color, depth=gloo.RenderBuffer(shape))
+            self._target = gloo.FrameBuffer(color=color, depth=depth_buffer(shape))
             self._fxaa_program()["u_scene"] = color
         return self._target
 

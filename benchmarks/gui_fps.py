@@ -2,7 +2,7 @@
 
 Run: xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python benchmarks/gui_fps.py
          [--scenario NAME ...] [--speed 60|max ...] [--seconds 10] [--profile N]
-         [--size 1920x1080]
+         [--size 1920x1080] [--antialiasing auto|on|off]
 Each scenario and speed runs in a fresh process, so that start-up counts from launch.
 The real main window opens at --size (default 1920x1080) on the real engine and goes through four
 phases of --seconds each:
@@ -15,9 +15,11 @@ phases of --seconds each:
                      a rack (picking) from another thread at random moments, as the window
                      system would; timed to their handler and, for clicks, to the next frame.
 Frame times are the intervals between draws of the canvas; percentiles and medians, since
-machines are shared and noisy. --profile N adds phases of redrawing at once that show
-where frame time goes: draw time and shader rebuilds per visual, the GUI thread's top N
-functions under cProfile, and each adapter's update time.
+machines are shared and noisy; CPU per frame (the GUI thread's and the software
+rasteriser's, the simulation thread's left out) changes less with others' load.
+--profile N adds phases of redrawing at once that show where frame time goes: draw time
+and shader rebuilds per visual, the GUI thread's top N functions under cProfile, and each
+adapter's update time.
 Targets: seoul-ai-factory 60 fps, gigawatt 30 fps, input answered within 50 ms, the live
 scenario shown within 3 s of start. Coolant tables come from the per-user cache, as `twin`
 reads them; the very first start on a machine builds them (about 1.3 s more).
@@ -64,6 +66,24 @@ def rss_mib() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def rendering_cpu_s() -> float:
+    """CPU time this process has used so far, less that of its Python threads other than
+    the GUI thread (the simulation's): what the GUI thread and the software rasteriser's
+    threads used, which other load on a shared machine changes far less than frame rates."""
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or thread.native_id is None:
+            continue
+        try:
+            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+        except OSError:  # it ended meanwhile
+            continue
+        utime, stime = stat.rsplit(")", 1)[1].split()[11:13]
+        total -= (int(utime) + int(stime)) / tick
+    return total
 
 
 def percentiles_ms(seconds: list[float] | np.ndarray) -> dict[str, float]:
@@ -126,11 +146,11 @@ def observe(window, clock: FrameClock, seconds: float) -> dict:
     sampler.setInterval(STATS_INTERVAL_MS)
     sampler.timeout.connect(lambda: stats.append(window.runner.stats()))
     first = len(clock.begins)
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), rendering_cpu_s()
     sampler.start()
     run_for(seconds)
     sampler.stop()
-    elapsed = time.perf_counter() - began
+    elapsed, cpu = time.perf_counter() - began, rendering_cpu_s() - cpu_began
     begins = np.array(clock.begins[first:])
     ends = np.array(clock.ends[first : len(clock.begins)])
     running = [s for s in stats if not s.paused and s.steps_per_s > 0]
@@ -138,6 +158,7 @@ def observe(window, clock: FrameClock, seconds: float) -> dict:
         "frames": len(begins),
         "fps": len(begins) / elapsed,
         "frame_ms": percentiles_ms(np.diff(begins)),
+        "cpu_ms_per_frame": 1000 * cpu / max(1, len(begins)),
         "scene_draw_ms": percentiles_ms(ends - begins[: len(ends)]),
         "steps_per_s": statistics.median(s.steps_per_s for s in running) if running else 0.0,
         "realtime_factor": statistics.median(s.speed for s in running) if running else 0.0,
@@ -353,6 +374,7 @@ def measure(
     profile_top: int,
     size: tuple[int, int],
     launched_at: float,
+    antialiasing: str = "auto",
 ) -> dict:
     """One window on one scenario, in this (fresh) process."""
     rss_at_launch = rss_mib()
@@ -373,6 +395,8 @@ def measure(
     window = MainWindow(
         scenario, simulation, alarms=AlarmEngine.from_scenario(scenario), speed=speed, running=True
     )
+    if antialiasing != "auto":
+        window.canvas.canvas.antialiasing = antialiasing
     clock = FrameClock(window)
     window.setGeometry(0, 0, *size)
     window.show()
@@ -386,6 +410,7 @@ def measure(
     result = {
         "scenario": name,
         "speed": "max" if speed is None else f"{speed:g}",
+        "fxaa": getattr(window.canvas.canvas, "fxaa", False),
         "racks": window.topology.rack_count,
         "canvas_px": list(window.canvas.canvas.physical_size),
         "startup_s": time.time() - launched_at - (time.perf_counter() - clock.live_at),
@@ -422,7 +447,11 @@ def empty_scene(window, clock: FrameClock, seconds: float) -> dict:
         result = observe(window, clock, seconds)
     for root, visible in zip(roots, shown, strict=True):
         root.visible = visible
-    return {"fps": result["fps"], "frame_ms": result["frame_ms"]}
+    return {
+        "fps": result["fps"],
+        "frame_ms": result["frame_ms"],
+        "cpu_ms_per_frame": result["cpu_ms_per_frame"],
+    }
 
 
 def parse_speed(text: str) -> float | None:
@@ -449,7 +478,9 @@ def print_table(results: list[dict]) -> None:
             "window frame",
             "redraw",
             "redraw frame",
+            "redraw CPU",
             "empty",
+            "empty CPU",
             "key",
             "click",
             "click→frame",
@@ -466,7 +497,9 @@ def print_table(results: list[dict]) -> None:
             "p50/p95 ms",
             "fps",
             "p50/p95/p99 ms",
+            "ms/frame",
             "fps",
+            "ms/frame",
             "p50/p95 ms",
             "p50/p95 ms",
             "p50/p95 ms",
@@ -487,7 +520,9 @@ def print_table(results: list[dict]) -> None:
                 pair(w["frame_ms"]),
                 f"{d['fps']:.1f}",
                 f"{pair(d['frame_ms'])}/{d['frame_ms']['p99']:.0f}",
+                f"{d['cpu_ms_per_frame']:.1f}",
                 f"{r['empty_scene']['fps']:.1f}",
+                f"{r['empty_scene']['cpu_ms_per_frame']:.1f}",
                 pair(i["key_handled_ms"]),
                 pair(i["click_handled_ms"]),
                 pair(i["click_drawn_ms"]),
@@ -508,7 +543,9 @@ def print_table(results: list[dict]) -> None:
         "window: the window's own snapshot timer, as users see it; redraw: a frame asked for "
         "at every turn\nof the event loop, the most the view draws; empty: the same with "
         "nothing in the scene, the\nceiling set by clearing, composing and swapping the "
-        "window. Key and click: sent at "
+        "window. CPU: the\nGUI thread's and the rasteriser's CPU time per frame (the simulation's "
+        "left out), which load\non a shared machine changes far less than fps. "
+        "Key and click: sent at "
         "random moments while the\nwindow runs, to their handler; click→frame: to the frame "
         "showing the selection. Simulation:\nwhile the window runs. Load: the 1-minute load "
         "average before the run (others on the machine)."
@@ -546,6 +583,12 @@ def main() -> int:
         help="window size WIDTHxHEIGHT; default 1920x1080",
     )
     parser.add_argument(
+        "--antialiasing",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="FXAA in the 3D view; default auto (off on software OpenGL)",
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         default=0,
@@ -569,7 +612,14 @@ def main() -> int:
             load_before = os.getloadavg()[0]
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
                 result = pool.submit(
-                    measure, name, speed, args.seconds, args.profile, args.size, time.time()
+                    measure,
+                    name,
+                    speed,
+                    args.seconds,
+                    args.profile,
+                    args.size,
+                    time.time(),
+                    args.antialiasing,
                 ).result()
             result["load_before"] = load_before
             print(json.dumps(result), flush=True)

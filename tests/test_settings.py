@@ -28,6 +28,7 @@ def test_settings_round_trip():
     saved = Settings(
         theme="light",
         units="US customary",
+        antialiasing="off",
         last_scenario="single-rack",
         speed=600.0,
         window_geometry="AdnQywAD",
@@ -44,6 +45,7 @@ def test_a_file_from_before_a_setting_existed_loads_with_its_default():
     settings, problem = load_settings()
     assert problem is None
     assert (settings.theme, settings.speed, settings.units) == ("light", 600.0, "SI")
+    assert settings.antialiasing == "auto"
 
 
 @pytest.mark.parametrize(
@@ -53,6 +55,7 @@ def test_a_file_from_before_a_setting_existed_loads_with_its_default():
         (json.dumps({"theme": "purple"}), "theme: String should match pattern"),
         (json.dumps({"units": "imperial"}), "units: String should match pattern"),
         (json.dumps({"speed": -1}), "speed: Input should be greater than 0"),
+        (json.dumps({"antialiasing": "msaa"}), "antialiasing: String should match pattern"),
         (json.dumps({"colour": "red"}), "colour: Extra inputs are not permitted"),
     ],
 )

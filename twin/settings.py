@@ -1,4 +1,5 @@
-"""Per-user settings of the window: theme, display units, last scenario, speed, window layout.
+"""Per-user settings of the window: theme, display units, anti-aliasing, last scenario, speed,
+window layout.
 
 Kept as JSON in the platform's per-user configuration folder (platformdirs: on Linux
 ``$XDG_CONFIG_HOME/twin``, else ``~/.config/twin``). A file that cannot be read or does
@@ -28,6 +29,8 @@ class Settings(BaseModel):
     last_scenario: str | None = None  # a built-in name or a file path
     # real-time factor; None: as fast as possible
     speed: float | None = Field(60.0, gt=0, allow_inf_nan=False)
+    # FXAA in the 3D view: auto (on for a hardware renderer), on or off (twin.gui._vispy.post)
+    antialiasing: str = Field("auto", pattern="^(auto|on|off)$")
     window_geometry: str | None = None  # Qt's saveGeometry, base64
     window_state: str | None = None  # Qt's saveState (docks, toolbars), base64
 

@@ -7,7 +7,16 @@ import pytest
 
 from twin.gui import colors
 from twin.gui._qt.legend import swatch_color
-from twin.gui._vispy import cdus, piping, robot_parts, robots, substation, workcells, yard
+from twin.gui._vispy import (
+    cdus,
+    piping,
+    racks,
+    robot_parts,
+    robots,
+    substation,
+    workcells,
+    yard,
+)
 from twin.gui._vispy.legend import scene_legend
 
 pytestmark = pytest.mark.gui
@@ -31,7 +40,7 @@ STRUCTURAL = {
 
 
 def _colour_constants():
-    for module in (cdus, piping, robots, robot_parts, substation, workcells, yard, colors):
+    for module in (cdus, piping, racks, robots, robot_parts, substation, workcells, yard, colors):
         for name, value in vars(module).items():
             if (
                 name.isupper()

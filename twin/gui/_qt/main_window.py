@@ -94,6 +94,12 @@ readable, and their repaint (a few ms of software rendering each) stays off most
 DEFAULT_SPEED = 60.0
 DEFAULT_WINDOW_SIZE = QSize(1440, 900)
 WINDOW_FRAME_ALLOWANCE = QSize(16, 48)  # a title bar and borders around the window
+# FXAA modes of the 3D view (twin.gui._vispy.post.ANTIALIASING_MODES) as the View menu says them
+ANTIALIASING_CHOICES = (
+    ("auto", "Automatic (on with a graphics card, off on software OpenGL)"),
+    ("on", "On"),
+    ("off", "Off"),
+)
 SPEEDS_OFFERED = {value for _, value in SPEEDS}
 _INPUT_EVENTS = frozenset(
     {
@@ -167,7 +173,13 @@ class MainWindow(QMainWindow):
         if rack_residuals is not None:
             self.fields += residual_fields(rack_residuals)
         self.canvas = CanvasWrapper(
-            scenario, self.topology, self.layout_, self.fields, self.theme.scene, native_window=True
+            scenario,
+            self.topology,
+            self.layout_,
+            self.fields,
+            self.theme.scene,
+            native_window=True,
+            antialiasing=settings.antialiasing if settings else "auto",
         )
         self.canvas.set_units(self.units)
         self.kpis = KpiStrip(site_kpis(scenario, alarms.points, self.units))
@@ -439,6 +451,16 @@ class MainWindow(QMainWindow):
             unit_systems.addAction(action)
             units.addAction(action)
             self.unit_actions[system] = action
+        antialiasing = view.addMenu("&Anti-aliasing (FXAA)")
+        modes = QActionGroup(self)
+        self.antialiasing_actions: dict[str, QAction] = {}
+        for mode, text in ANTIALIASING_CHOICES:
+            action = QAction(text, self, checkable=True)
+            action.setChecked(mode == self.canvas.canvas.antialiasing)
+            action.triggered.connect(lambda _=False, m=mode: self.set_antialiasing(m))
+            modes.addAction(action)
+            antialiasing.addAction(action)
+            self.antialiasing_actions[mode] = action
         view.addSeparator()
         layers = view.addMenu("&Layers")
         self.layer_actions: dict[str, QAction] = {}
@@ -573,6 +595,13 @@ class MainWindow(QMainWindow):
             self.settings.units = self.units.value
         if self._panels_frame.snapshot is not None:  # the inspector shows its own again
             self.kpis.update_snapshot(self._panels_frame.snapshot)
+
+    def set_antialiasing(self, mode: str) -> None:
+        """FXAA in the 3D view: "auto", "on" or "off"; kept in the settings."""
+        self.canvas.canvas.antialiasing = mode
+        self.antialiasing_actions[mode].setChecked(True)
+        if self.settings is not None:
+            self.settings.antialiasing = mode
 
     def set_theme(self, name: str) -> None:
         self.theme = THEMES[name]
@@ -845,6 +874,7 @@ class MainWindow(QMainWindow):
             return
         self.settings.theme = self.theme.name
         self.settings.units = self.units.value
+        self.settings.antialiasing = self.canvas.canvas.antialiasing
         self.settings.last_scenario = self.source
         self.settings.speed = self.runner.speed
         self.settings.window_geometry = self.saveGeometry().toBase64().toStdString()

@@ -23,13 +23,16 @@ from twin.gui._vispy.alarm_marks import AlarmMarkAdapter
 from twin.gui._vispy.base import LAYERS, Adapter, LabelBoard, ScenePalette
 from twin.gui._vispy.busways import BuswayAdapter
 from twin.gui._vispy.cdus import CduAdapter
+from twin.gui._vispy.fog import Fog
 from twin.gui._vispy.geometry import ray_hits
 from twin.gui._vispy.halls import HallAdapter
 from twin.gui._vispy.native_window import window_application
 from twin.gui._vispy.piping import PipingAdapter
+from twin.gui._vispy.post import PostProcessCanvas
 from twin.gui._vispy.racks import RackAdapter
 from twin.gui._vispy.robots import RobotAdapter
 from twin.gui._vispy.selection import SelectionAdapter
+from twin.gui._vispy.shadows import ContactShadowAdapter
 from twin.gui._vispy.site import SiteAdapter
 from twin.gui._vispy.sky import SkyBackdrop
 from twin.gui._vispy.substation import SubstationAdapter
@@ -160,14 +163,17 @@ class CanvasWrapper:
         size: tuple[int, int] = (1280, 720),
         *,
         native_window: bool = False,
+        antialiasing: str = "auto",
     ) -> None:
         """``native_window``: draw in a native OpenGL window (see ``native_window``), much
-        faster under software OpenGL, but no widget can float over it."""
+        faster under software OpenGL, but no widget can float over it. ``antialiasing``:
+        FXAA "on", "off" or "auto" (on for a hardware renderer; see ``post``)."""
         self.events = EmitterGroup(source=self, selected=Event, context_menu=Event)
         self._scenario, self._topology = scenario, topology
         # Qt presents the frame itself: a swap of vispy's own on top only waits for the
         # software rasteriser to finish, on the GUI thread.
-        self.canvas = scene.SceneCanvas(
+        self.canvas = PostProcessCanvas(
+            antialiasing=antialiasing,
             keys=None,
             size=size,
             show=False,
@@ -205,6 +211,7 @@ class CanvasWrapper:
         self.site = SiteAdapter(layout, parent, palette)
         self.halls = HallAdapter(layout, topology.hall_names, parent, palette, self.labels)
         self.racks = RackAdapter(layout, fields, parent)
+        self.shadows = ContactShadowAdapter(layout, topology, parent)
         self.cdus = CduAdapter(layout, parent)
         self.yard = YardAdapter(layout, parent, palette, self.labels)
         self.substation = SubstationAdapter(scenario, layout, parent, palette, self.labels)
@@ -216,6 +223,7 @@ class CanvasWrapper:
             self.site,
             self.halls,
             self.racks,
+            self.shadows,
             self.cdus,
             self.yard,
             self.substation,
@@ -224,6 +232,8 @@ class CanvasWrapper:
             self.busways,
             self.robots,
         )
+        self.fog = Fog(adapter.root for adapter in self.adapters)
+        self.fog.set_haze(self.sky.haze)
         self.selection = SelectionAdapter(parent)
         self.alarm_marks = AlarmMarkAdapter(parent, self.canvas.update)
         self.selected: Selection | None = None
@@ -312,6 +322,7 @@ class CanvasWrapper:
     def set_palette(self, palette: ScenePalette) -> None:
         self.sky.set_palette(palette)
         self.canvas.bgcolor = self.sky.haze
+        self.fog.set_haze(self.sky.haze)
         self.labels.set_color(palette.label)
         for adapter in self.adapters:
             adapter.apply_palette(palette)
@@ -544,10 +555,16 @@ class CanvasWrapper:
     def _set_detail(self, _event) -> None:
         self._frame_viewpoints()
         self.sky.place(self.canvas.size, self.horizon_px())
+        centre = np.append(np.asarray(self.view.camera.center, float), 1.0)
+        self.fog.place(float(self.view.scene.transform.map(centre)[3]))
         scale = self.px_per_m()
         self.piping.set_scale(scale)
         self.yard.set_scale(scale)
-        self.racks.set_eye(self.eye_position())
+        self.racks.set_scale(scale)
+        self.shadows.set_scale(scale)
+        eye = self.eye_position()
+        self.racks.set_eye(eye)
+        self.halls.set_eye(eye)
         # keyed on where the scene lands on screen, not on the camera's parameters: the
         # scene's transform can follow a resize or a camera change one draw later
         view = tuple(np.round(self.screen_positions(_VIEW_PROBES_M), 2).ravel())

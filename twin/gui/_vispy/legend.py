@@ -12,7 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.gui._vispy import cdus, piping, robot_parts, robots, substation, workcells, yard
+from twin.gui._vispy import (
+    cdus,
+    piping,
+    racks,
+    robot_parts,
+    robots,
+    substation,
+    workcells,
+    yard,
+)
 from twin.gui.colors import NO_DATA_RGBA, SELECTED_RGBA, TRIPPED_RGBA
 
 LOADING_SHOWN = (0.0, 0.5, 0.9, 1.0)  # loadings the equipment scale is shown at
@@ -39,6 +48,15 @@ def scene_legend() -> tuple[LegendGroup, ...]:
                 LegendEntry("tripped: offline above the critical temperature", TRIPPED_RGBA),
                 LegendEntry("selected", SELECTED_RGBA),
                 LegendEntry("no value: a plant point not compared (shadow)", NO_DATA_RGBA),
+            ),
+        ),
+        LegendGroup(
+            "Rack status lights (seen up close); hot racks glow in their own colour",
+            (
+                LegendEntry("running", racks.LIGHT_RUNNING),
+                LegendEntry("throttling to stay below the GPU limit", racks.LIGHT_THROTTLED),
+                LegendEntry("tripped", racks.LIGHT_TRIPPED),
+                LegendEntry("no power", racks.LIGHT_OFF),
             ),
         ),
         LegendGroup(

@@ -10,7 +10,7 @@ from twin.gui._vispy.sky import GROUND_OFFSET, push_back
 from twin.sim.layout import Boxes, Layout
 
 GROUND_MARGIN_M = 40.0
-_PAD_M = 0.15  # pads stand this far above the ground so that the two never z-fight
+PAD_TOP_M = 0.15  # pads stand this far above the ground so that the two never z-fight
 
 
 def _slab(rect: np.ndarray, z_m: float, thickness_m: float) -> tuple[list[float], list[float]]:
@@ -24,8 +24,8 @@ class SiteAdapter(Adapter):
         margin = np.array([-1, -1, 1, 1]) * GROUND_MARGIN_M
         slabs = [
             _slab(layout.site_rect_m + margin, 0.0, 0.2),
-            _slab(layout.yard_rect_m, _PAD_M, 0.1),
-            _slab(layout.substation_rect_m, _PAD_M, 0.1),
+            _slab(layout.yard_rect_m, PAD_TOP_M, 0.1),
+            _slab(layout.substation_rect_m, PAD_TOP_M, 0.1),
         ]
         boxes = Boxes(
             center_m=np.array([c for c, _ in slabs]), size_m=np.array([s for _, s in slabs])

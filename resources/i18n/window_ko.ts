@@ -1,0 +1,170 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="ko_KR">
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Fly the camera to a saved viewpoint</source>
+        <translation>저장된 시점으로 카메라 이동</translation>
+    </message>
+    <message>
+        <source>Inspector</source>
+        <translation>속성</translation>
+    </message>
+    <message>
+        <source>Legend</source>
+        <translation>범례</translation>
+    </message>
+    <message>
+        <source>Trends</source>
+        <translation>추세</translation>
+    </message>
+    <message>
+        <source>Timeline</source>
+        <translation>타임라인</translation>
+    </message>
+    <message>
+        <source>Alarms</source>
+        <translation>경보</translation>
+    </message>
+    <message>
+        <source>View</source>
+        <translation>시점</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>파일(&amp;F)</translation>
+    </message>
+    <message>
+        <source>&amp;Open scenario…</source>
+        <translation>시나리오 열기(&amp;O)…</translation>
+    </message>
+    <message>
+        <source>&amp;Built-in scenarios</source>
+        <translation>기본 시나리오(&amp;B)</translation>
+    </message>
+    <message>
+        <source>&amp;Compare with</source>
+        <translation>비교 대상(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Recording folder…</source>
+        <translation>기록 폴더(&amp;R)…</translation>
+    </message>
+    <message>
+        <source>Run &amp;table (CSV, Parquet)…</source>
+        <translation>실행 결과 표(&amp;T) (CSV, Parquet)…</translation>
+    </message>
+    <message>
+        <source>&amp;Stop comparing</source>
+        <translation>비교 중지(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>종료(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>&amp;Simulation</source>
+        <translation>시뮬레이션(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Run / pause</source>
+        <translation>실행 / 일시정지(&amp;R)</translation>
+    </message>
+    <message>
+        <source>&amp;Step</source>
+        <translation>한 단계(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Re&amp;set to the start</source>
+        <translation>처음으로 되돌리기(&amp;S)</translation>
+    </message>
+    <message>
+        <source>&amp;Power quality…</source>
+        <translation>전력 품질(&amp;P)…</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>보기(&amp;V)</translation>
+    </message>
+    <message>
+        <source>Dark theme</source>
+        <translation>어두운 테마</translation>
+    </message>
+    <message>
+        <source>Light theme</source>
+        <translation>밝은 테마</translation>
+    </message>
+    <message>
+        <source>&amp;Units</source>
+        <translation>단위(&amp;U)</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>언어(&amp;L)</translation>
+    </message>
+    <message>
+        <source>&amp;Layers</source>
+        <translation>레이어(&amp;L)</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>도움말(&amp;H)</translation>
+    </message>
+    <message>
+        <source>&amp;About twin</source>
+        <translation>twin 정보(&amp;A)</translation>
+    </message>
+    <message>
+        <source>{language} from the next start or the next scenario opened</source>
+        <translation>{language}: 다음 시작 또는 다음 시나리오를 열 때부터 적용</translation>
+    </message>
+</context>
+<context>
+    <name>kpi</name>
+    <message>
+        <source>IT power</source>
+        <translation>IT 전력</translation>
+    </message>
+    <message>
+        <source>Facility power</source>
+        <translation>시설 전력</translation>
+    </message>
+    <message>
+        <source>PUE</source>
+        <translation>PUE</translation>
+    </message>
+    <message>
+        <source>Tokens/s</source>
+        <translation>토큰/초</translation>
+    </message>
+    <message>
+        <source>Grid import</source>
+        <translation>계통 수전</translation>
+    </message>
+    <message>
+        <source>BESS</source>
+        <translation>BESS</translation>
+    </message>
+    <message>
+        <source>Hottest GPU</source>
+        <translation>최고 GPU 온도</translation>
+    </message>
+    <message>
+        <source>Throttled GPUs</source>
+        <translation>스로틀링 GPU</translation>
+    </message>
+    <message>
+        <source>Tripped racks</source>
+        <translation>트립된 랙</translation>
+    </message>
+    <message>
+        <source>Cost</source>
+        <translation>비용</translation>
+    </message>
+    <message>
+        <source>CO₂</source>
+        <translation>CO₂</translation>
+    </message>
+</context>
+</TS>

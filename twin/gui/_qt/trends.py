@@ -70,6 +70,7 @@ plots fit the default trend dock (the window's 260 px) above the time axis; more
 PLOT_GAP_PX = 4  # between stacked plots: half of it is room for a value label at the edge
 LEGEND_CLEARANCE_PX = 16  # between a plot's caption and its legend, and their margins
 TICK_PITCH_LINES = 1.2  # labelled value ticks this many lines of text apart, or at least one
+BAND_ALPHA = 70  # of 255: a bin's range, under the solid line of its mean
 LIMIT_LABEL_POSITIONS = (0.3, 0.55, 0.8)  # of a plot's width, where limit lines are named
 LIMIT_REACH_SPREAD = 0.25  # limits this far beyond the values shown, of their spread, in range
 LIMIT_REACH_FRACTION = 0.1  # and a steady value's limits this far from it
@@ -266,11 +267,14 @@ class TrendView:
         self.legend = plot.addLegend(offset=(-4, 2), labelTextSize="8pt", verSpacing=-6)
         # Each curve holds its bins' minima and maxima interleaved, drawn as one upright
         # stroke per bin (``connect="pairs"``), and its envelope: the line through the
-        # minima and the line through the maxima. A swing faster than a bin reads as a band
-        # between two lines, not as a saw-tooth from each bin's maximum to the next one's
-        # minimum; a steady value's two lines coincide.
+        # minima and the line through the maxima, both faint; over them, solid, the line
+        # through the bins' means. A swing faster than a bin (training's square wave)
+        # reads as a faint band with its mean across it, not as a block of strokes or a
+        # saw-tooth from each bin's maximum to the next one's minimum; a steady value's
+        # band closes onto its mean.
         self.curves: list[pg.PlotDataItem] = []
         self.envelopes: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
+        self.means: list[pg.PlotDataItem] = []
         self.reference_curves: list[pg.PlotDataItem | None] = []
         self._reference_data: list[tuple[np.ndarray, np.ndarray] | None] = []
         # legend samples naming the two runs: solid for this one, dashed for the reference
@@ -313,13 +317,16 @@ class TrendView:
         while len(self.curves) < len(spec.series):
             self.curves.append(plot.plot(connect="pairs"))
             self.envelopes.append((_whole(plot.plot()), _whole(plot.plot())))
-        for curve, edges in zip(
-            self.curves[len(spec.series) :], self.envelopes[len(spec.series) :], strict=True
+            self.means.append(_whole(plot.plot()))
+        count = len(spec.series)
+        for curve, edges, mean in zip(
+            self.curves[count:], self.envelopes[count:], self.means[count:], strict=True
         ):
-            for item in (curve, *edges):
+            for item in (curve, *edges, mean):
                 plot.removeItem(item)
-        del self.curves[len(spec.series) :]
-        del self.envelopes[len(spec.series) :]
+        del self.curves[count:]
+        del self.envelopes[count:]
+        del self.means[count:]
         self.set_reference(None)  # labels the axis, colours the curves, fills the legend
 
     @property
@@ -479,25 +486,33 @@ class TrendView:
             if getattr(line, "label", None) is not None:  # pyqtgraph adds it only when named
                 line.label.setColor(theme.accent)
 
-    def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
+    def set_data(self, x: np.ndarray, y: np.ndarray, means: np.ndarray | None = None) -> None:
+        """Draw bins: ``x`` their times and ``y`` their minima and maxima interleaved
+        (``TrendHistory.window``), ``means`` their means (``TrendHistory.means``; without
+        them, the middle of each bin's range)."""
         difference = self.difference and self.has_reference
         largest = 0.0
         lowest, highest = math.inf, -math.inf
+        times = x[0::2]
         for k, (curve, row) in enumerate(zip(self.curves, self.rows, strict=True)):
             low, high = self.envelopes[k]
+            mean = (y[row][0::2] + y[row][1::2]) / 2 if means is None else means[row]
             if not difference:
                 values = self._shown.to_display(y[row])
+                average = self._shown.to_display(mean)
             elif (reference := self._reference_at(k)) is None:
-                for item in (curve, low, high):  # nothing to subtract: not in the difference
+                for item in (curve, low, high, self.means[k]):  # nothing to subtract
                     item.setData([], [])
                 continue
             else:
-                values = self._shown_difference.to_display(
-                    y[row] - np.interp(x, *reference, left=np.nan, right=np.nan)
-                )
+                other = np.interp(times, *reference, left=np.nan, right=np.nan)
+                values = self._shown_difference.to_display(y[row] - np.repeat(other, 2))
+                average = self._shown_difference.to_display(mean - other)
             curve.setData(x, values, connect="pairs")
-            low.setData(x[0::2], values[0::2])
+            low.setData(times, values[0::2])
             high.setData(x[1::2], values[1::2])
+            # a limit (the import cap) is a line of its own, not a mean
+            self.means[k].setData([] if self.spec.series[k].limit else times, average)
             finite = values[np.isfinite(values)]
             if finite.size:
                 largest = max(largest, float(np.abs(finite).max()))
@@ -518,8 +533,8 @@ class TrendView:
             viewbox.setLimits(minYRange=span)
 
     def clear_data(self) -> None:
-        for curve, edges in zip(self.curves, self.envelopes, strict=True):
-            for item in (curve, *edges):
+        for curve, edges, mean in zip(self.curves, self.envelopes, self.means, strict=True):
+            for item in (curve, *edges, mean):
                 item.setData([], [])
 
     def show_readout(
@@ -607,13 +622,16 @@ class TrendView:
         self._colors = []
         for k, (curve, series) in enumerate(zip(self.curves, self.spec.series, strict=True)):
             if series.limit:
-                color, pen = theme.alarm, pg.mkPen(theme.alarm, width=1, style=Qt.PenStyle.DashLine)
+                color = theme.alarm
+                pen = band = pg.mkPen(theme.alarm, width=1, style=Qt.PenStyle.DashLine)
             else:
                 color = palette[k % len(palette)]
                 pen = pg.mkPen(color, width=1)  # wider pens take the slow path in Qt's raster
-            curve.setPen(pen)
+                band = pg.mkPen(_translucent(color, BAND_ALPHA), width=1)
+            curve.setPen(band)
             for edge in self.envelopes[k]:
-                edge.setPen(pen)
+                edge.setPen(band)
+            self.means[k].setPen(pen)
             self._colors.append(color)
             reference = self.reference_curves[k] if self.reference_curves else None
             if reference is not None:
@@ -694,7 +712,7 @@ class TrendView:
         """Series labels when there are several; the runs' names when comparing."""
         entries: list[tuple[pg.PlotDataItem, str]] = []
         if len(self.spec.series) > 1:
-            entries += zip(self.curves, (series.label for series in self.spec.series), strict=True)
+            entries += zip(self.means, (series.label for series in self.spec.series), strict=True)
         if self.has_reference:
             entries += zip(self._run_samples, self._run_names, strict=True)
         legend = self.legend
@@ -1095,9 +1113,11 @@ class TrendPanel(QWidget):
                 for view in shown:
                     view.clear_data()
                 continue
-            x, y = history.window(history.ring_for(left), left, right)
+            ring = history.ring_for(left)
+            x, y = history.window(ring, left, right)
+            means = history.means(ring, left, right)
             for view in shown:
-                view.set_data(x, y)
+                view.set_data(x, y, means)
         self._update_comparison()
         self._fit_plots()  # the time axis grows to its labels' height once they are drawn
         if self._hover_scene_pos is not None:

@@ -27,6 +27,8 @@ class Settings(BaseModel):
     theme: str = Field("dark", pattern="^(dark|light)$")
     units: str = Field("SI", pattern="^(SI|US customary)$")  # twin.gui.units.UnitSystem
     language: str = Field("en", pattern="^(en|ko)$")  # twin.gui._qt.language.LANGUAGES
+    # the trend plots collapsed to their headers, by key (twin.gui.trend_history.SITE_PLOTS)
+    trends_collapsed: list[str] = Field(default_factory=list, max_length=64)
     last_scenario: str | None = None  # a built-in name or a file path
     # real-time factor; None: as fast as possible
     speed: float | None = Field(60.0, gt=0, allow_inf_nan=False)

@@ -33,6 +33,7 @@ from PySide6.QtGui import (
     QImage,
     QKeySequence,
     QPainter,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -93,6 +94,11 @@ PANEL_INTERVAL_S = 0.2
 """The KPI strip, inspector, alarm list and time read-outs follow the simulation at 5 Hz:
 readable, and their repaint (a few ms of software rendering each) stays off most frames."""
 DEFAULT_SPEED = 60.0
+# The trend dock's share of the window's height, within limits: on a 1080-p screen three
+# plots open (each a header, its least data height and its axis, trends.py) without
+# scrolling; on a laptop the 3D view keeps its room and the plots scroll or collapse.
+TREND_DOCK_SHARE = 0.32
+TREND_DOCK_HEIGHT_PX = (260, 360)
 DEFAULT_WINDOW_SIZE = QSize(1440, 900)
 WINDOW_FRAME_ALLOWANCE = QSize(16, 48)  # a title bar and borders around the window
 SPEEDS_OFFERED = {value for _, value in SPEEDS}
@@ -266,12 +272,17 @@ class MainWindow(QMainWindow):
         self.trends = TrendPanel(scenario.scenario.start, self.theme)
         self.trends.set_units(self.units)
         self.trends.set_limits(plot_limits(scenario, alarms.points))
+        for key in settings.trends_collapsed if settings else ():
+            self.trends.set_collapsed(key, True)
         self._event_markers: list[tuple[float, str]] = []
         trend_dock = QDockWidget(self.tr("Trends"), self)
         trend_dock.setObjectName("trends")
         trend_dock.setWidget(self.trends)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, trend_dock)
-        self.resizeDocks([trend_dock], [260], Qt.Orientation.Vertical)
+        self.trend_dock = trend_dock
+        # a layout the user saved keeps its docks' sizes; else the trends take their share
+        self._trend_dock_follows = not (settings and settings.window_state)
+        self._fit_trend_dock()
         self._applied_shown = 0  # of the frames' applied events, those on the timeline
         self.timeline = TimelinePanel(scenario, units=self.units)
         if callable(getattr(simulation, "replace_schedule", None)):  # not a recording
@@ -873,6 +884,18 @@ class MainWindow(QMainWindow):
         painter.end()
         return image.save(str(path))
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.oldSize().height() != event.size().height():
+            self._fit_trend_dock()  # a drag of the dock's edge alone stays as dragged
+
+    def _fit_trend_dock(self) -> None:
+        if not getattr(self, "_trend_dock_follows", False):  # not built yet, or the user's
+            return
+        low, high = TREND_DOCK_HEIGHT_PX
+        height = min(max(round(TREND_DOCK_SHARE * self.height()), low), high)
+        self.resizeDocks([self.trend_dock], [height], Qt.Orientation.Vertical)
+
     def _restore_layout(self) -> None:
         if self.settings is None:
             return
@@ -888,6 +911,7 @@ class MainWindow(QMainWindow):
         self.settings.units = self.units.value
         self.settings.last_scenario = self.source
         self.settings.speed = self.runner.speed
+        self.settings.trends_collapsed = sorted(self.trends.collapsed)
         self.settings.window_geometry = self.saveGeometry().toBase64().toStdString()
         self.settings.window_state = self.saveState().toBase64().toStdString()
         problem = save_settings(self.settings)

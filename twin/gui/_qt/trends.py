@@ -7,17 +7,19 @@ The history itself (every series at three time scales, in fixed memory) is the Q
 The plots share the panel's height down to a minimum each (``MIN_PLOT_HEIGHT_PX``); below
 that the panel scrolls rather than squeezing them, and while the time axis under the
 lowest plot is scrolled out of view a copy of it stays pinned along the bottom of the
-visible plots, over the plot there. Each plot is named by a caption across
-its top left, with the unit of its axis, instead of a title up the axis, which would run
-into the plots above and below in a low dock. Value axes label only ticks far enough apart
-to read, and keep their labels off the plots beside them.
+visible plots, over the plot there. Each plot has a header row above its data: a caption
+at the left naming it with the unit of its axis (instead of a title up the axis, which
+would run into the plots above and below in a low dock) and its legend at the right, so
+that neither covers a curve. Clicking the caption collapses the plot to its header, and
+clicking again opens it; the plots collapsed are kept in the settings. Value axes label
+only ticks far enough apart to read, and keep their labels off the plots beside them.
 """
 
 from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -62,15 +64,19 @@ REDRAW_INTERVAL_MS = 250
 few ms of software rendering) stays off most of the 3D view's frames."""
 INTERACTIVE_REDRAW_MS = 30  # after a pan or zoom, the bins newly in view follow at once
 AXIS_WIDTH_PX = 72  # one width for every left axis, so that the stacked plots line up in time
+QWIDGETSIZE_MAX = 16_777_215  # Qt's "no maximum" for a layout item's size
 MIN_PLOT_HEIGHT_PX = 48
 MIN_Y_SPAN_FRACTION = 0.01  # of the largest value shown: the value axis spans at least this
 MIN_Y_SPAN = 1e-6  # and never nothing (a series of zeros)
 """The least height of a plot's data area: its caption and a few labelled values. Three
-plots fit the default trend dock (the window's 260 px) above the time axis; more scroll."""
+plots fit the default trend dock (the window's 330 px) above the time axis; more scroll."""
+HEADER_MARGIN_PX = 2  # above and below a plot's caption and legend, in its header row
+COLLAPSED = "▸"  # before a collapsed plot's caption; an open one has OPEN
+OPEN = "▾"
 PLOT_GAP_PX = 4  # between stacked plots: half of it is room for a value label at the edge
 LEGEND_CLEARANCE_PX = 16  # between a plot's caption and its legend, and their margins
 TICK_PITCH_LINES = 1.2  # labelled value ticks this many lines of text apart, or at least one
-BAND_ALPHA = 70  # of 255: a bin's range, under the solid line of its mean
+BAND_SHARE = 0.35  # of a series' colour in its band's (the rest the background's)
 LIMIT_LABEL_POSITIONS = (0.3, 0.55, 0.8)  # of a plot's width, where limit lines are named
 LIMIT_REACH_SPREAD = 0.25  # limits this far beyond the values shown, of their spread, in range
 LIMIT_REACH_FRACTION = 0.1  # and a steady value's limits this far from it
@@ -105,6 +111,21 @@ class SimulatedTimeAxis(pg.DateAxisItem):
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         return super().tickStrings([value + self._origin_s for value in values], scale, spacing)
+
+
+class CaptionItem(pg.TextItem):
+    """A plot's caption: clicking it collapses or opens the plot (``on_click``)."""
+
+    def __init__(self) -> None:
+        super().__init__(anchor=(0, 0))
+        self.on_click: Callable[[], None] = lambda: None
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Click to collapse or open this plot")
+
+    def mouseClickEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            event.accept()
+            self.on_click()
 
 
 class ValueAxis(pg.AxisItem):
@@ -212,6 +233,17 @@ def _related(color: str, dark: bool) -> QColor:
     return qcolor.lighter(150) if dark else qcolor.darker(150)
 
 
+def _blend(color: str, background: str, share: float) -> QColor:
+    """``share`` of ``color`` over ``background``, opaque."""
+    front, back = QColor(color), QColor(background)
+    return QColor.fromRgbF(
+        *(
+            share * f + (1 - share) * b
+            for f, b in zip(front.getRgbF()[:3], back.getRgbF()[:3], strict=True)
+        )
+    )
+
+
 def _translucent(color: str, alpha: int) -> QColor:
     qcolor = QColor(color)
     qcolor.setAlpha(alpha)
@@ -257,14 +289,19 @@ class TrendView:
         # rendering costs ten times the rest of the plot.
         viewbox = plot.getViewBox()
         viewbox.setMinimumHeight(MIN_PLOT_HEIGHT_PX)
-        # what the plot shows and in which unit, across its top left
-        self.caption = pg.TextItem(anchor=(0, 0))
-        self.caption.setParentItem(viewbox)
-        self.caption.setPos(2, 1)
-        self.caption.setZValue(0.5)  # above the curves and the legend, below the read-out
+        # what the plot shows and in which unit, at the left of its header row (the
+        # plot's title row, above the data), and its legend at the right
+        self.collapsed = False
+        self.caption = CaptionItem()
+        self.caption.setParentItem(plot)
+        self.caption.setPos(0, 0)  # its text item's own margin pads it
         self._captioned: tuple[str, float, str] = ("", 1.0, "")  # caption, scale, colour
+        self._header_px = 0.0
         # entries are added by ``_fill_legend``; hidden while it has none
-        self.legend = plot.addLegend(offset=(-4, 2), labelTextSize="8pt", verSpacing=-6)
+        self.legend = plot.addLegend(labelTextSize="8pt", verSpacing=-6)
+        self.legend.setParentItem(plot)
+        self.legend.layout.setContentsMargins(0, 0, 0, 0)  # in the header: no frame to pad
+        self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-2, HEADER_MARGIN_PX))
         # Each curve holds its bins' minima and maxima interleaved, drawn as one upright
         # stroke per bin (``connect="pairs"``), and its envelope: the line through the
         # minima and the line through the maxima, both faint; over them, solid, the line
@@ -306,6 +343,24 @@ class TrendView:
         viewbox.sigYRangeChanged.connect(lambda _viewbox, _range: self._label_axis())
         viewbox.sigResized.connect(lambda _viewbox: self._fit_legend())
 
+    def set_collapsed(self, collapsed: bool) -> None:
+        """Show the plot as its header row only, or whole."""
+        if collapsed == self.collapsed:
+            return
+        self.collapsed = collapsed
+        plot, viewbox = self.plot, self.plot.getViewBox()
+        viewbox.setVisible(not collapsed)
+        viewbox.setMinimumHeight(0 if collapsed else MIN_PLOT_HEIGHT_PX)
+        viewbox.setMaximumHeight(0 if collapsed else QWIDGETSIZE_MAX)
+        plot.showAxis("left", not collapsed)
+        if collapsed:
+            plot.showAxis("bottom", False)
+            self.hide_readout()
+        plot.setMaximumHeight(self._header_px if collapsed else QWIDGETSIZE_MAX)
+        self._captioned = ("", 1.0, "")  # the caption's marker changes
+        self._label_axis()
+        self._fill_legend()
+
     def configure(self, spec: TrendPlot, rows: Iterable[int], title: str = "") -> None:
         """Show ``spec`` from ``rows`` of the history, keeping the curves it can reuse."""
         self.spec = spec
@@ -318,6 +373,7 @@ class TrendView:
             self.curves.append(plot.plot(connect="pairs"))
             self.envelopes.append((_whole(plot.plot()), _whole(plot.plot())))
             self.means.append(_whole(plot.plot()))
+            self.means[-1].setZValue(1)  # every mean over every band
         count = len(spec.series)
         for curve, edges, mean in zip(
             self.curves[count:], self.envelopes[count:], self.means[count:], strict=True
@@ -599,10 +655,7 @@ class TrendView:
             axis = self.plot.getAxis(name)
             axis.setPen(theme.muted)
             axis.setTextPen(theme.text)
-        self.caption.fill = pg.mkBrush(_translucent(theme.panel, 200))
         self.legend.setLabelTextColor(theme.text)
-        self.legend.setBrush(_translucent(theme.panel, 200))
-        self.legend.setPen(theme.border)
         self._fill_legend()  # labels take the text colour when they are made
         self.line.setPen(pg.mkPen(theme.accent, width=1))
         self.readout.fill = pg.mkBrush(_translucent(theme.panel, 225))
@@ -627,7 +680,8 @@ class TrendView:
             else:
                 color = palette[k % len(palette)]
                 pen = pg.mkPen(color, width=1)  # wider pens take the slow path in Qt's raster
-                band = pg.mkPen(_translucent(color, BAND_ALPHA), width=1)
+                # opaque: strokes of many bins to a pixel do not add up to the full colour
+                band = pg.mkPen(_blend(color, theme.base, BAND_SHARE), width=1)
             curve.setPen(band)
             for edge in self.envelopes[k]:
                 edge.setPen(band)
@@ -695,6 +749,7 @@ class TrendView:
             low, high = self.plot.getViewBox().viewRange()[1]
             scale, prefix = pg.siScale(max(abs(low), abs(high)))
         caption = f"{title} ({prefix}{unit})" if unit else title
+        caption = f"{COLLAPSED if self.collapsed else OPEN} {caption}"
         color = self._theme.text if self._theme is not None else ""
         if (caption, scale, color) == self._captioned:
             return  # the y range moved within the same prefix, as it does at each redraw
@@ -719,22 +774,31 @@ class TrendView:
         legend.clear()
         for item, name in entries:
             legend.addItem(item, name)
-        legend.setVisible(bool(entries))
+        legend.setVisible(bool(entries) and not self.collapsed)  # a collapsed plot: its name
         self._fit_legend()
 
     def _fit_legend(self) -> None:
         """As many legend entries to a row as fit beside the caption: one row if they can,
-        so that the legend covers as little of a low plot as it can."""
+        so that the header row above the data is as low as it can be; the header is as
+        tall as the caption or the legend."""
         legend = self.legend
-        room = (
-            self.plot.getViewBox().width()
-            - self.caption.boundingRect().width()
-            - LEGEND_CLEARANCE_PX
-        )
+        room = self.plot.width() - self.caption.boundingRect().width() - LEGEND_CLEARANCE_PX
         for columns in range(max(len(legend.items), 1), 0, -1):
             legend.setColumnCount(columns)
             if legend.boundingRect().width() <= room:
                 break
+        caption_px = self.caption.boundingRect().height()  # with its margins
+        legend_px = (
+            legend.boundingRect().height() + 2 * HEADER_MARGIN_PX if legend.isVisible() else 0.0
+        )
+        # the top value label may reach half the gap above the data: clear of the caption
+        header_px = math.ceil(max(caption_px, legend_px) + PLOT_GAP_PX / 2)
+        if header_px != self._header_px:
+            self._header_px = header_px
+            self.plot.layout.setRowFixedHeight(0, header_px)
+            self.plot.layout.activate()  # the data below it now, not at the next event
+            if self.collapsed:
+                self.plot.setMaximumHeight(header_px)
 
 
 # --------------------------------------------------------------------------- panel
@@ -761,6 +825,7 @@ class TrendPanel(QWidget):
         self._selection_series: tuple[SelectionSeries, ...] = ()
         self._reference: SiteSeries | None = None
         self._event_markers: list[tuple[float, str]] = []
+        self._collapsed: set[str] = set()  # plot keys (SELECTION_KEY: every selection plot)
         self._current_run: SiteSeries | SiteLog | None = None
         self._compared_at_s: float | None = None
         self._latest: Snapshot | None = None
@@ -787,6 +852,9 @@ class TrendPanel(QWidget):
             self.graphics.addItem(view.plot, row=row, col=0)
             view.plot.setVisible(spec.shown)
             self._connect_view(view)
+            view.caption.on_click = lambda key=spec.key: self.set_collapsed(
+                key, key not in self._collapsed
+            )
             self.site_views[spec.key] = view
         self.selection_views: list[TrendView] = []
         self._selection_pool: list[TrendView] = []  # made once, reused for each selection
@@ -975,6 +1043,7 @@ class TrendPanel(QWidget):
             for row, (unit, rows) in enumerate(by_unit.items()):
                 view = self._selection_view(row, unit, rows, series, history, title)
                 view.plot.setVisible(shown)
+                view.set_collapsed(SELECTION_KEY in self._collapsed)
                 self.selection_views.append(view)
         for view in self._selection_pool[len(self.selection_views) :]:
             view.plot.setVisible(False)
@@ -1013,6 +1082,9 @@ class TrendPanel(QWidget):
         view = TrendView(spec, history, rows, self._start, title, self._units)
         self.graphics.addItem(view.plot, row=row, col=0)
         self._connect_view(view)
+        view.caption.on_click = lambda: self.set_collapsed(
+            SELECTION_KEY, SELECTION_KEY not in self._collapsed
+        )
         view.apply_theme(self._theme)
         self._selection_pool.append(view)
         return view
@@ -1062,6 +1134,32 @@ class TrendPanel(QWidget):
 
     def shown_views(self) -> list[TrendView]:
         return [view for view in self.views() if view.plot.isVisible()]
+
+    def open_views(self) -> list[TrendView]:
+        """The plots shown and not collapsed: those that draw their data."""
+        return [view for view in self.shown_views() if not view.collapsed]
+
+    @property
+    def collapsed(self) -> frozenset[str]:
+        """The keys of the plots collapsed to their headers (``SELECTION_KEY`` for the
+        selection's)."""
+        return frozenset(self._collapsed)
+
+    def set_collapsed(self, key: str, collapsed: bool) -> None:
+        """Collapse a plot (a key of ``SITE_PLOTS``, or ``SELECTION_KEY`` for the
+        selection's plots) to its header row, or open it again; an unknown key (a plot
+        of another version of twin, from the settings) is ignored."""
+        if key != SELECTION_KEY and key not in self.site_views:
+            return
+        if collapsed:
+            self._collapsed.add(key)
+        else:
+            self._collapsed.discard(key)
+        views = self.selection_views if key == SELECTION_KEY else [self.site_views[key]]
+        for view in views:
+            view.set_collapsed(collapsed)
+        self._update_axes()
+        self.refresh()
 
     def set_plot_shown(self, key: str, shown: bool) -> None:
         """Show or hide a site plot (a key of ``SITE_PLOTS``) or the selection plots
@@ -1128,7 +1226,7 @@ class TrendPanel(QWidget):
         left, _ = self._x_range()
         for view in self.views():
             view.hide_readout()
-        for view in self.shown_views():
+        for view in self.open_views():
             history = view.history
             view.show_readout(time_s, history.at(history.ring_for(left), time_s))
         now = self._start + timedelta(seconds=time_s)
@@ -1277,9 +1375,11 @@ class TrendPanel(QWidget):
             self._redraw_timer.start(INTERACTIVE_REDRAW_MS)
 
     def _update_axes(self) -> None:
-        """Tick labels of time only under the lowest plot shown."""
-        shown = self.shown_views()
+        """Tick labels of time only under the lowest plot open; no time axis under a
+        collapsed one."""
+        shown = self.open_views()
         for view in self.views():
+            view.plot.showAxis("bottom", not view.collapsed)
             view.plot.getAxis("bottom").setStyle(showValues=bool(shown) and view is shown[-1])
         self._fit_plots()
 
@@ -1293,7 +1393,7 @@ class TrendPanel(QWidget):
         """Lay the pinned time axis over the bottom of the visible plots, lined up with
         them, while the time axis under the lowest plot shown is not wholly in view;
         hide it otherwise."""
-        shown = self.shown_views()
+        shown = self.open_views()
         axis = shown[-1].plot.getAxis("bottom") if shown else None
         if axis is None or axis.geometry().height() < 1:
             self.time_axis.hide()
@@ -1314,7 +1414,7 @@ class TrendPanel(QWidget):
         self.time_axis.raise_()
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
-        for view in self.shown_views():
+        for view in self.open_views():
             viewbox = view.plot.getViewBox()
             if viewbox.sceneBoundingRect().contains(scene_pos):
                 self.show_readout(viewbox.mapSceneToView(scene_pos).x())

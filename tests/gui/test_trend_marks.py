@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor
 from tests.fakes import FakeSimulation, scenario_named
 from twin.alarms import default_points
 from twin.gui._qt.trends import TrendPanel
-from twin.gui.trend_marks import event_marker, plot_limits
+from twin.gui.trend_marks import checkpoint_schedules, event_marker, plot_limits
 from twin.gui.units import UnitSystem
 from twin.sim.topology import build_topology
 
@@ -190,3 +190,42 @@ def test_a_square_wave_over_a_day_draws_a_muted_band_under_its_solid_mean(panel)
     background = QColor(panel._theme.base)
     assert not any(near(c, solid) for c in in_band)  # muted, not the series' colour
     assert sum(not near(c, background) for c in in_band) > 0.8 * len(in_band)  # but drawn
+
+
+def test_checkpoints_close_each_interval_of_a_training_job() -> None:
+    [schedule] = checkpoint_schedules(SEOUL)  # frontier-training: 1 min every 30 min
+    assert (schedule.interval_s, schedule.duration_s) == (1800.0, 60.0)
+    assert schedule.windows(0.0, 3600.0) == [(1740.0, 1800.0), (3540.0, 3600.0)]
+    assert schedule.windows(1790.0, 1795.0) == [(1740.0, 1800.0)]  # inside one
+    assert schedule.windows(100.0, 1700.0) == []
+    late = dataclasses.replace(schedule, start_s=7200.0)
+    assert late.windows(0.0, 7200.0) == []  # before the job starts
+    assert late.windows(0.0, 9000.0) == [(8940.0, 9000.0)]
+
+
+def test_checkpoints_are_shaded_on_the_power_and_throughput_plots(panel) -> None:
+    base = FakeSimulation(SEOUL).snapshot()
+    panel.set_checkpoints(checkpoint_schedules(SEOUL))
+    panel.set_time_window(3600.0)
+    for t in range(0, 3601, 30):
+        panel.append(dataclasses.replace(base, time_s=float(t)))
+    panel.refresh()
+    for key in ("power", "tokens"):
+        spans = [r.getRegion() for r in panel.site_views[key].checkpoint_spans if r.isVisible()]
+        assert spans == [(1740.0, 1800.0), (3540.0, 3600.0)], key
+    assert not panel.site_views["temperatures"].checkpoint_spans
+    # drawn: the span's columns are tinted, the columns beside it are not
+    image = panel.graphics.grab().toImage()
+    viewbox = panel.site_views["power"].plot.getViewBox()
+
+    def column(time_s: float) -> QColor:
+        low, high = viewbox.viewRange()[1]
+        point = viewbox.mapViewToScene(QPointF(time_s, low + 0.1 * (high - low)))
+        return image.pixelColor(panel.graphics.mapFromScene(point))
+
+    assert column(1770.0) != column(1500.0)
+    assert column(1500.0) == QColor(panel._theme.base)
+    # a day in view: the checkpoints that have come so far, none still to come
+    panel.set_time_window(86400.0)
+    spans = [r for r in panel.site_views["power"].checkpoint_spans if r.isVisible()]
+    assert len(spans) == 2

@@ -72,7 +72,7 @@ from twin.gui.kpis import site_kpis
 from twin.gui.objects import Selection, object_name
 from twin.gui.runner import NO_FRAME, Frame, SimulationLike, SimulationRunner
 from twin.gui.timeline import save_timeline, user_scenario_dir
-from twin.gui.trend_marks import event_marker, plot_limits
+from twin.gui.trend_marks import checkpoint_schedules, event_marker, plot_limits
 from twin.gui.units import UnitSystem
 from twin.runs.observe import AppliedEvent, RunObserver
 from twin.runs.recording import RecordingError
@@ -272,6 +272,7 @@ class MainWindow(QMainWindow):
         self.trends = TrendPanel(scenario.scenario.start, self.theme)
         self.trends.set_units(self.units)
         self.trends.set_limits(plot_limits(scenario, alarms.points))
+        self.trends.set_checkpoints(checkpoint_schedules(scenario))
         for key in settings.trends_collapsed if settings else ():
             self.trends.set_collapsed(key, True)
         self._event_markers: list[tuple[float, str]] = []

@@ -54,7 +54,7 @@ from twin.gui.trend_history import (
     TrendPlot,
     TrendSeries,
 )
-from twin.gui.trend_marks import TrendLimit
+from twin.gui.trend_marks import CHECKPOINTS_DRAWN_MAX, CheckpointSchedule, TrendLimit
 from twin.gui.units import UnitSystem, conversion, difference_conversion
 from twin.runs.replay import SiteLog, SiteSeries, compare
 from twin.sim.snapshot import Snapshot
@@ -81,6 +81,8 @@ LIMIT_LABEL_POSITIONS = (0.3, 0.55, 0.8)  # of a plot's width, where limit lines
 LIMIT_REACH_SPREAD = 0.25  # limits this far beyond the values shown, of their spread, in range
 LIMIT_REACH_FRACTION = 0.1  # and a steady value's limits this far from it
 SELECTION_KEY = "selection"
+CHECKPOINT_PLOTS = ("power", "tokens")  # where a checkpoint's dip shows
+CHECKPOINT_ALPHA = 40  # of 255: a checkpoint's span, behind the curves
 SELECTION_ROWS = 8  # layout rows kept above the site plots for the selection, one per unit
 
 _CURVE_COLORS = {
@@ -339,6 +341,7 @@ class TrendView:
         self._shown_range = (math.inf, -math.inf)  # lowest and highest value drawn
         self.event_lines: list[pg.InfiniteLine] = []
         self._events_labelled = False
+        self.checkpoint_spans: list[pg.LinearRegionItem] = []  # a pool: shown as needed
         self.configure(spec, rows, title)
         viewbox.sigYRangeChanged.connect(lambda _viewbox, _range: self._label_axis())
         viewbox.sigResized.connect(lambda _viewbox: self._fit_legend())
@@ -533,6 +536,27 @@ class TrendView:
             self.event_lines.append(line)
         self._style_events()
 
+    def set_checkpoints(self, spans: list[tuple[float, float, str]]) -> None:
+        """Shade the checkpoints (start, end, job) in view, behind the curves."""
+        while len(self.checkpoint_spans) < len(spans):
+            region = pg.LinearRegionItem(movable=False, pen=pg.mkPen(None))
+            region.setZValue(-3)
+            self.plot.addItem(region, ignoreBounds=True)
+            self.checkpoint_spans.append(region)
+            self._style_checkpoints()
+        for k, region in enumerate(self.checkpoint_spans):
+            if k < len(spans):
+                start, end, job = spans[k]
+                region.setRegion((start, end))
+                region.setToolTip(f"checkpoint of {job}")
+            region.setVisible(k < len(spans))
+
+    def _style_checkpoints(self) -> None:
+        if self._theme is None:
+            return
+        for region in self.checkpoint_spans:
+            region.setBrush(pg.mkBrush(_translucent(self._theme.accent, CHECKPOINT_ALPHA)))
+
     def _style_events(self) -> None:
         theme = self._theme
         if theme is None:
@@ -664,6 +688,7 @@ class TrendView:
         self.readout.update()
         self._style_limits()
         self._style_events()
+        self._style_checkpoints()
         self._label_axis()
 
     def _style_curves(self) -> None:
@@ -826,6 +851,7 @@ class TrendPanel(QWidget):
         self._reference: SiteSeries | None = None
         self._event_markers: list[tuple[float, str]] = []
         self._collapsed: set[str] = set()  # plot keys (SELECTION_KEY: every selection plot)
+        self._checkpoints: tuple[CheckpointSchedule, ...] = ()
         self._current_run: SiteSeries | SiteLog | None = None
         self._compared_at_s: float | None = None
         self._latest: Snapshot | None = None
@@ -1016,6 +1042,26 @@ class TrendPanel(QWidget):
         for view in self.site_views.values():
             view.set_events(self._event_markers, labelled=bool(shown) and view is shown[0])
 
+    def set_checkpoints(self, schedules: Iterable[CheckpointSchedule]) -> None:
+        """Shade the training jobs' checkpoints on the power and throughput plots
+        (``trend_marks.checkpoint_schedules``)."""
+        self._checkpoints = tuple(schedules)
+        self.refresh()
+
+    def _draw_checkpoints(self, left: float, right: float) -> None:
+        """Those in view that have begun, as events are marked once applied."""
+        now = self.latest_time_s
+        right = min(right, now) if now is not None else left
+        spans = [
+            (start, end, schedule.job)
+            for schedule in self._checkpoints
+            for start, end in schedule.windows(left, right)
+        ]
+        if len(spans) > CHECKPOINTS_DRAWN_MAX:
+            spans = []
+        for key in CHECKPOINT_PLOTS:
+            self.site_views[key].set_checkpoints(spans)
+
     def clear(self) -> None:
         """Forget all history, as when the simulation starts again."""
         self._latest = None
@@ -1200,6 +1246,7 @@ class TrendPanel(QWidget):
         left, right = self._x_range()
         if self._following:
             self._set_x_range(left, right)
+        self._draw_checkpoints(left, right)
         groups = [(self.site_history, list(self.site_views.values()))]
         if self.selection_history is not None:
             groups.append((self.selection_history, self.selection_views))

@@ -60,9 +60,7 @@ def test_a_bin_keeps_the_mean_of_its_samples_beside_its_extremes():
     np.testing.assert_allclose(y[0][1::2], 1000.0)
     expected = []
     for b in range(3):
-        samples = [
-            1000.0 if k % 4 == 0 else 0.0 for k in range(b * 192, (b + 1) * 192) if k % 7
-        ]
+        samples = [1000.0 if k % 4 == 0 else 0.0 for k in range(b * 192, (b + 1) * 192) if k % 7]
         expected.append(np.mean(samples))
     np.testing.assert_allclose(means[0], expected)
     assert all(200 < mean < 300 for mean in means[0])

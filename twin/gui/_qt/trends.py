@@ -239,10 +239,9 @@ def _blend(color: str, background: str, share: float) -> QColor:
     """``share`` of ``color`` over ``background``, opaque."""
     front, back = QColor(color), QColor(background)
     return QColor.fromRgbF(
-        *(
-            share * f + (1 - share) * b
-            for f, b in zip(front.getRgbF()[:3], back.getRgbF()[:3], strict=True)
-        )
+        share * front.redF() + (1 - share) * back.redF(),
+        share * front.greenF() + (1 - share) * back.greenF(),
+        share * front.blueF() + (1 - share) * back.blueF(),
     )
 
 
@@ -878,9 +877,7 @@ class TrendPanel(QWidget):
             self.graphics.addItem(view.plot, row=row, col=0)
             view.plot.setVisible(spec.shown)
             self._connect_view(view)
-            view.caption.on_click = lambda key=spec.key: self.set_collapsed(
-                key, key not in self._collapsed
-            )
+            view.caption.on_click = self._toggler(spec.key)
             self.site_views[spec.key] = view
         self.selection_views: list[TrendView] = []
         self._selection_pool: list[TrendView] = []  # made once, reused for each selection
@@ -1128,9 +1125,7 @@ class TrendPanel(QWidget):
         view = TrendView(spec, history, rows, self._start, title, self._units)
         self.graphics.addItem(view.plot, row=row, col=0)
         self._connect_view(view)
-        view.caption.on_click = lambda: self.set_collapsed(
-            SELECTION_KEY, SELECTION_KEY not in self._collapsed
-        )
+        view.caption.on_click = self._toggler(SELECTION_KEY)
         view.apply_theme(self._theme)
         self._selection_pool.append(view)
         return view
@@ -1190,6 +1185,10 @@ class TrendPanel(QWidget):
         """The keys of the plots collapsed to their headers (``SELECTION_KEY`` for the
         selection's)."""
         return frozenset(self._collapsed)
+
+    def _toggler(self, key: str) -> Callable[[], None]:
+        """What a click on a plot's caption does: collapse or open it."""
+        return lambda: self.set_collapsed(key, key not in self._collapsed)
 
     def set_collapsed(self, key: str, collapsed: bool) -> None:
         """Collapse a plot (a key of ``SITE_PLOTS``, or ``SELECTION_KEY`` for the

@@ -167,4 +167,127 @@
         <translation>CO₂</translation>
     </message>
 </context>
+<context>
+    <name>trends</name>
+    <message>
+        <source>Click to collapse or open this plot</source>
+        <translation>클릭하면 이 그래프를 접거나 펼칩니다</translation>
+    </message>
+    <message>
+        <source>Selected object</source>
+        <translation>선택한 객체</translation>
+    </message>
+    <message>
+        <source>Plots</source>
+        <translation>그래프</translation>
+    </message>
+    <message>
+        <source>Choose the plots shown</source>
+        <translation>표시할 그래프 선택</translation>
+    </message>
+    <message>
+        <source>Simulated time shown</source>
+        <translation>표시할 시뮬레이션 시간</translation>
+    </message>
+    <message>
+        <source>Live</source>
+        <translation>실시간</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>내보내기</translation>
+    </message>
+    <message>
+        <source>Save the plots shown as an image or their data as CSV</source>
+        <translation>표시된 그래프를 이미지로, 데이터를 CSV로 저장</translation>
+    </message>
+    <message>
+        <source>Window</source>
+        <translation>구간</translation>
+    </message>
+    <message>
+        <source>Power</source>
+        <translation>전력</translation>
+    </message>
+    <message>
+        <source>IT power</source>
+        <translation>IT 전력</translation>
+    </message>
+    <message>
+        <source>Facility power</source>
+        <translation>시설 전력</translation>
+    </message>
+    <message>
+        <source>Grid import</source>
+        <translation>계통 수전</translation>
+    </message>
+    <message>
+        <source>Import cap</source>
+        <translation>수전 상한</translation>
+    </message>
+    <message>
+        <source>Temperature</source>
+        <translation>온도</translation>
+    </message>
+    <message>
+        <source>Hottest GPU</source>
+        <translation>최고 GPU 온도</translation>
+    </message>
+    <message>
+        <source>TCS supply</source>
+        <translation>TCS 공급</translation>
+    </message>
+    <message>
+        <source>TCS return</source>
+        <translation>TCS 환수</translation>
+    </message>
+    <message>
+        <source>Facility water</source>
+        <translation>설비 냉각수</translation>
+    </message>
+    <message>
+        <source>PUE</source>
+        <translation>PUE</translation>
+    </message>
+    <message>
+        <source>Throughput</source>
+        <translation>처리량</translation>
+    </message>
+    <message>
+        <source>Tokens/s</source>
+        <translation>토큰/초</translation>
+    </message>
+    <message>
+        <source>BESS SoC</source>
+        <translation>BESS 충전 상태</translation>
+    </message>
+    <message>
+        <source>State of charge</source>
+        <translation>충전 상태</translation>
+    </message>
+    <message>
+        <source>Throttled</source>
+        <translation>스로틀링</translation>
+    </message>
+    <message>
+        <source>Throttled GPUs</source>
+        <translation>스로틀링 GPU</translation>
+    </message>
+    <message>
+        <source>Cost</source>
+        <translation>비용</translation>
+    </message>
+    <message>
+        <source>Electricity cost</source>
+        <translation>전기 요금</translation>
+    </message>
+    <message>
+        <source>CO₂</source>
+        <translation>CO₂</translation>
+    </message>
+    <message>
+        <source>CO₂ emissions</source>
+        <translation>CO₂ 배출</translation>
+    </message>
+</context>
 </TS>

@@ -17,9 +17,11 @@ import pytest
 from PySide6.QtCore import QCoreApplication
 
 import twin.gui._qt.main_window
+import twin.gui._qt.trends
 from twin.alarms import default_points
 from twin.gui._vispy.scene_text import COOLING_YARD, KINDS, SUBSTATION, display_name
 from twin.gui.kpis import site_kpis
+from twin.gui.trend_history import SITE_PLOTS
 from twin.resources import resource_dir
 from twin.scenario import load
 from twin.settings import Settings, load_settings
@@ -51,12 +53,13 @@ def _finished(ts: Path) -> set[tuple[str, str]]:
     return found
 
 
-def test_every_text_of_the_window_and_every_kpi_title_is_in_korean(tmp_path: Path) -> None:
+def test_every_text_of_the_window_its_trends_and_kpis_is_in_korean(tmp_path: Path) -> None:
     extracted = tmp_path / "extracted.ts"
     subprocess.run(
         [
             str(TOOLS / "pyside6-lupdate"),
             twin.gui._qt.main_window.__file__,
+            twin.gui._qt.trends.__file__,
             "-ts",
             str(extracted),
         ],
@@ -70,9 +73,12 @@ def test_every_text_of_the_window_and_every_kpi_title_is_in_korean(tmp_path: Pat
         for m in c.iter("message")
     }
     assert ("MainWindow", "&View") in texts  # lupdate found the window's texts
+    assert ("trends", "Plots") in texts  # and the trend panel's
     scenario = load("seoul-ai-factory")
     points = default_points(scenario, build_topology(scenario))
     texts |= {("kpi", kpi.title) for kpi in site_kpis(scenario, points)}
+    for plot in SITE_PLOTS:  # names given by value, which lupdate cannot see
+        texts |= {("trends", plot.title)} | {("trends", s.label) for s in plot.series}
     missing = texts - _finished(I18N / "window_ko.ts")
     assert not missing, f"untranslated: {sorted(missing)}"
 
@@ -161,6 +167,9 @@ def test_korean_translates_the_menus_figures_and_3d_labels_together(make_window,
     menus = [action.text() for action in window.menuBar().actions()]
     assert menus == ["파일(&F)", "시뮬레이션(&S)", "보기(&V)", "도움말(&H)"]
     assert window.kpis._titles["tripped"].text() == "트립된 랙"
+    power = window.trends.site_views["power"]
+    assert power.caption.textItem.toPlainText() == "▾ 전력 (MW)"
+    assert [label.text for _, label in power.legend.items][:2] == ["IT 전력", "시설 전력"]
     assert window.language_actions["ko"].isChecked()
     # the widgets can draw Hangul on a machine without a Korean font: the shipped one
     # stands behind the application's font

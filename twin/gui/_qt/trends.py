@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import CSVExporter, ImageExporter
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFontMetricsF, QImageWriter, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -122,7 +122,7 @@ class CaptionItem(pg.TextItem):
         super().__init__(anchor=(0, 0))
         self.on_click: Callable[[], None] = lambda: None
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolTip("Click to collapse or open this plot")
+        self.setToolTip(QCoreApplication.translate("trends", "Click to collapse or open this plot"))
 
     def mouseClickEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -233,6 +233,12 @@ def _related(color: str, dark: bool) -> QColor:
     background, deeper on a light one."""
     qcolor = QColor(color)
     return qcolor.lighter(150) if dark else qcolor.darker(150)
+
+
+def _tr(text: str) -> str:
+    """A plot's or series' name in the interface's language (context ``trends``); exports
+    keep the English names, as column names."""
+    return QCoreApplication.translate("trends", text)
 
 
 def _blend(color: str, background: str, share: float) -> QColor:
@@ -635,7 +641,7 @@ class TrendView:
                 if bins is None
                 else _format(shown.to_display(low), shown.to_display(high), shown.unit, *style)
             )
-            line = f'<span style="color:{color}">■</span> {series.label} {text}'
+            line = f'<span style="color:{color}">■</span> {_tr(series.label)} {text}'
             reference = self._reference_at(k)
             if reference is not None:
                 at_s = time_s if bins is None else bins[0]
@@ -764,7 +770,7 @@ class TrendView:
         """Name what is drawn in the caption, with the unit of the axis (SI-prefixed to
         suit the values in view where the plot asks for it). The axis keeps the title and
         unit as its label, not shown."""
-        title = self.title or self.spec.title
+        title = self.title or _tr(self.spec.title)
         if self.difference and self.has_reference:
             title += " A − B"
         unit = self.axis_unit
@@ -791,7 +797,9 @@ class TrendView:
         """Series labels when there are several; the runs' names when comparing."""
         entries: list[tuple[pg.PlotDataItem, str]] = []
         if len(self.spec.series) > 1:
-            entries += zip(self.means, (series.label for series in self.spec.series), strict=True)
+            entries += zip(
+                self.means, (_tr(series.label) for series in self.spec.series), strict=True
+            )
         if self.has_reference:
             entries += zip(self._run_samples, self._run_names, strict=True)
         legend = self.legend
@@ -885,8 +893,8 @@ class TrendPanel(QWidget):
         self.plots_menu = QMenu(self)
         self.plot_actions: dict[str, QAction] = {}
         for key, text, shown in (
-            (SELECTION_KEY, "Selected object", True),
-            *((p.key, p.title, p.shown) for p in SITE_PLOTS),
+            (SELECTION_KEY, QCoreApplication.translate("trends", "Selected object"), True),
+            *((p.key, _tr(p.title), p.shown) for p in SITE_PLOTS),
         ):
             action = self.plots_menu.addAction(text)
             action.setCheckable(True)
@@ -896,19 +904,19 @@ class TrendPanel(QWidget):
             if key == SELECTION_KEY:
                 self.plots_menu.addSeparator()
         plots_button = QToolButton()
-        plots_button.setText("Plots")
-        plots_button.setToolTip("Choose the plots shown")
+        plots_button.setText(QCoreApplication.translate("trends", "Plots"))
+        plots_button.setToolTip(QCoreApplication.translate("trends", "Choose the plots shown"))
         plots_button.setMenu(self.plots_menu)
         plots_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
 
         self.window_box = QComboBox()
-        self.window_box.setToolTip("Simulated time shown")
+        self.window_box.setToolTip(QCoreApplication.translate("trends", "Simulated time shown"))
         for text, seconds in TIME_WINDOWS:
             self.window_box.addItem(text, seconds)
         self.window_box.currentIndexChanged.connect(lambda _i: self.set_following(True))
 
         self.live_button = QToolButton()
-        self.live_button.setText("Live")
+        self.live_button.setText(QCoreApplication.translate("trends", "Live"))
         self.live_button.setCheckable(True)
         self.live_button.setChecked(True)
         self.live_button.setToolTip(
@@ -936,8 +944,12 @@ class TrendPanel(QWidget):
             "Data (CSV)…", lambda: self._export_with_dialog("csv")
         )
         export_button = QToolButton()
-        export_button.setText("Export")
-        export_button.setToolTip("Save the plots shown as an image or their data as CSV")
+        export_button.setText(QCoreApplication.translate("trends", "Export"))
+        export_button.setToolTip(
+            QCoreApplication.translate(
+                "trends", "Save the plots shown as an image or their data as CSV"
+            )
+        )
         export_button.setMenu(export_menu)
         export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
 
@@ -945,7 +957,7 @@ class TrendPanel(QWidget):
         controls.setContentsMargins(6, 4, 6, 0)
         for widget in (
             plots_button,
-            QLabel("Window"),
+            QLabel(QCoreApplication.translate("trends", "Window")),
             self.window_box,
             self.live_button,
             self.difference_button,

@@ -200,8 +200,9 @@ def test_korean_translates_the_menus_figures_and_3d_labels_together(make_window,
     for label in titles:
         assert _syllable_difference(image, label, canvas) > SYLLABLES_DIFFER, label.text
 
-    window.close()  # the window takes its translators with it
+    window.close()  # the window takes its translators and font with it
     assert QCoreApplication.translate("scene", COOLING_YARD) == COOLING_YARD
+    assert "NanumSquare" not in qapp.font().families()
 
 
 def test_the_language_is_chosen_from_the_menu_and_kept_for_the_next_window(make_window, qtbot):

@@ -15,10 +15,11 @@ so Latin keeps the usual look and Hangul falls back to it.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from functools import cache
 
 from PySide6.QtCore import QCoreApplication, QTranslator
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
 from twin.resources import resource_dir
@@ -44,33 +45,58 @@ def hangul_font_family() -> str:
     return families[0]
 
 
-def install_language(language: str) -> list[QTranslator]:
+@dataclass
+class InstalledLanguage:
+    """What ``install_language`` changed in the application, for ``remove_language``."""
+
+    translators: list[QTranslator] = field(default_factory=list)
+    font_fallback: bool = False  # the application's font has the Hangul one behind it
+
+
+# the application's font before the Hangul fallback, and how many installs still use it
+# (a window opened in Korean replaces another in Korean before the other closes)
+_font_before: list[QFont] = []
+_fallback_users = 0
+
+
+def install_language(language: str) -> InstalledLanguage:
     """Install the translators of ``language`` in the application (none for English, the
-    source language) and make sure its widgets can draw it; returns the translators, for
-    ``remove_language``."""
+    source language) and make sure its widgets can draw it."""
     if language not in LANGUAGES:
         raise ValueError(f"no language {language!r}; the window speaks {', '.join(LANGUAGES)}")
+    installed = InstalledLanguage()
     if language == SOURCE_LANGUAGE:
-        return []
+        return installed
+    global _fallback_users
     app = QCoreApplication.instance()
     if isinstance(app, QApplication):
-        font = app.font()
-        fallback = hangul_font_family()
-        if fallback not in font.families():
-            font.setFamilies([*font.families(), fallback])
+        if _fallback_users == 0:
+            font = app.font()
+            _font_before[:] = [QFont(font)]
+            font.setFamilies([*font.families(), hangul_font_family()])
             app.setFont(font)
-    translators = []
+        _fallback_users += 1
+        installed.font_fallback = True
     for catalogue in CATALOGUES:
         path = resource_dir() / "i18n" / f"{catalogue}_{language}.qm"
         translator = QTranslator()
         if path.is_file() and translator.load(str(path)):
             QCoreApplication.installTranslator(translator)
-            translators.append(translator)
+            installed.translators.append(translator)
         else:
             log.warning("no %s translation at %s; those texts stay in English", language, path)
-    return translators
+    return installed
 
 
-def remove_language(translators: list[QTranslator]) -> None:
-    for translator in translators:
+def remove_language(installed: InstalledLanguage) -> None:
+    """Undo ``install_language``: the translators out, the application's font as it was."""
+    for translator in installed.translators:
         QCoreApplication.removeTranslator(translator)
+    installed.translators.clear()
+    global _fallback_users
+    app = QCoreApplication.instance()
+    if installed.font_fallback and isinstance(app, QApplication):
+        installed.font_fallback = False
+        _fallback_users -= 1
+        if _fallback_users == 0:
+            app.setFont(_font_before.pop())

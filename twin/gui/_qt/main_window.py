@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.language = language or (settings.language if settings else "en")
         # before anything is built: widgets and 3D labels take their texts as they are made
-        self._translators = install_language(self.language)
+        self._language = install_language(self.language)
         self.scenario = scenario
         self.settings, self.source = settings, source
         if speed not in SPEEDS_OFFERED:
@@ -941,6 +941,5 @@ class MainWindow(QMainWindow):
             self.power_quality.deleteLater()
             self.power_quality = None
         self.canvas.close()
-        remove_language(self._translators)
-        self._translators = []
+        remove_language(self._language)
         super().closeEvent(event)

@@ -28,6 +28,10 @@
         <translation>경보</translation>
     </message>
     <message>
+        <source>Alarms ({count}, {unacknowledged} unacknowledged)</source>
+        <translation>경보 ({count}, 미확인 {unacknowledged})</translation>
+    </message>
+    <message>
         <source>View</source>
         <translation>시점</translation>
     </message>

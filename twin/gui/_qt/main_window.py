@@ -643,9 +643,11 @@ class MainWindow(QMainWindow):
         self.canvas.show_alarms(summary.alarms)
         unacknowledged = summary.unacknowledged
         self.alarm_dock.setWindowTitle(
-            f"Alarms ({len(summary.alarms)}, {unacknowledged} unacknowledged)"
+            self.tr("Alarms ({count}, {unacknowledged} unacknowledged)").format(
+                count=len(summary.alarms), unacknowledged=unacknowledged
+            )
             if summary.alarms
-            else "Alarms"
+            else self.tr("Alarms")
         )
 
     def fault_menu(self, selection: Selection) -> QMenu:

@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="save a PNG of the window just before closing (with --exit-after)",
     )
     gui.add_argument(
+        "--lang",
+        choices=("en", "ko"),
+        help="language of the menus, figures and 3D labels (default: the one chosen in "
+        "View > Language, else en)",
+    )
+    gui.add_argument(
         "--plant",
         metavar="mqtt://HOST:PORT",
         help="also publish the run as a DSX Exchange virtual BMS on this broker "
@@ -482,6 +488,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 getattr(args, "screenshot", None),
                 getattr(args, "plant", None),
                 getattr(args, "shadow", None),
+                getattr(args, "lang", None),
             )
         if command == "run":
             return _run(args)
@@ -576,6 +583,7 @@ def _gui(
     screenshot: Path | None,
     plant: str | None = None,
     shadow: str | None = None,
+    language: str | None = None,
 ) -> int:
     _screenshot_target("gui", screenshot, exit_after_s)
     if scenario is not None:
@@ -616,6 +624,7 @@ def _gui(
         observers=observers,
         alarms=alarms,
         connection=connection,
+        language=language,
     )
 
 

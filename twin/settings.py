@@ -1,5 +1,5 @@
-"""Per-user settings of the window: theme, display units, anti-aliasing, last scenario, speed,
-window layout.
+"""Per-user settings of the window: theme, display units, language, anti-aliasing, last
+scenario, speed, window layout.
 
 Kept as JSON in the platform's per-user configuration folder (platformdirs: on Linux
 ``$XDG_CONFIG_HOME/twin``, else ``~/.config/twin``). A file that cannot be read or does
@@ -26,6 +26,9 @@ class Settings(BaseModel):
 
     theme: str = Field("dark", pattern="^(dark|light)$")
     units: str = Field("SI", pattern="^(SI|US customary)$")  # twin.gui.units.UnitSystem
+    language: str = Field("en", pattern="^(en|ko)$")  # twin.gui._qt.language.LANGUAGES
+    # the trend plots collapsed to their headers, by key (twin.gui.trend_history.SITE_PLOTS)
+    trends_collapsed: list[str] = Field(default_factory=list, max_length=64)
     last_scenario: str | None = None  # a built-in name or a file path
     # real-time factor; None: as fast as possible
     speed: float | None = Field(60.0, gt=0, allow_inf_nan=False)

@@ -158,8 +158,16 @@
         <translation>한전 정전</translation>
     </message>
     <message>
-        <source>BESS {soc} % {power}</source>
-        <translation>BESS {soc} % {power}</translation>
+        <source>BESS {soc} % charging {power}</source>
+        <translation>BESS {soc} % 충전 {power}</translation>
+    </message>
+    <message>
+        <source>BESS {soc} % discharging {power}</source>
+        <translation>BESS {soc} % 방전 {power}</translation>
+    </message>
+    <message>
+        <source>BESS {soc} % idle</source>
+        <translation>BESS {soc} % 대기</translation>
     </message>
     <message>
         <source>generators {online}/{total}</source>

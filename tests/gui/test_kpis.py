@@ -54,7 +54,7 @@ def test_the_bess_and_the_grid_import_read_as_their_alarms_do():
     soc_min = scenario.power.bess.soc_min
 
     def soc_level(soc: float) -> str:
-        return kpis["bess"].read(SimpleNamespace(site={"bess_soc": soc}))[1]
+        return kpis["bess"].read(SimpleNamespace(site={"bess_soc": soc, "bess_power_kw": 0.0}))[1]
 
     assert soc_level(soc_min + BESS_SOC_LOW_MARGIN + 0.01) == NORMAL
     assert soc_level(soc_min + BESS_SOC_LOW_MARGIN - 0.01) == WARNING
@@ -80,9 +80,41 @@ def test_a_site_without_a_bess_never_warns_of_its_charge():
     )
     points, kpis = _kpis(scenario)
     assert alarm_levels(points, "site.bess_soc") is None
-    assert kpis["bess"].read(SimpleNamespace(site={"bess_soc": 0.0}))[1] == NORMAL
+    assert (
+        kpis["bess"].read(SimpleNamespace(site={"bess_soc": 0.0, "bess_power_kw": 0.0}))[1]
+        == NORMAL
+    )
 
 
 def test_an_undefined_figure_reads_normal():
     _, kpis = _kpis(load("single-rack"))
     assert kpis["gpu"].read(SimpleNamespace(site={"gpu_temp_max_c": math.nan}))[1] == NORMAL
+
+
+def test_tripped_racks_have_their_own_red_tile_beside_the_amber_throttled_gpus():
+    _, kpis = _kpis(load("seoul-ai-factory"))
+
+    def read(key: str, gpus: float, racks: float) -> tuple[str, str]:
+        return kpis[key].read(
+            SimpleNamespace(site={"throttled_gpus": gpus, "tripped_racks": racks})
+        )
+
+    assert read("throttled", 0, 11) == ("0", NORMAL)
+    assert read("tripped", 0, 11) == ("11", ALARM)
+    assert read("throttled", 8640, 0) == ("8,640", WARNING)
+    assert read("tripped", 8640, 0) == ("0", NORMAL)
+    assert "of 336" in kpis["tripped"].tooltip
+
+
+def test_the_bess_reads_charging_or_discharging_with_its_power_unsigned_in_mw():
+    _, kpis = _kpis(load("seoul-ai-factory"))
+
+    def text(soc: float, power_kw: float) -> str:
+        return kpis["bess"].read(
+            SimpleNamespace(site={"bess_soc": soc, "bess_power_kw": power_kw})
+        )[0]
+
+    assert text(0.62, -12_345.0) == "62 % · charging 12.3 MW"
+    assert text(0.62, 3_100.0) == "62 % · discharging 3.1 MW"
+    assert text(0.62, -20.0) == "62 % · idle"  # the converter's standby draw
+    assert "-" not in text(0.5, -9_000.0) and "+" not in text(0.5, 9_000.0)

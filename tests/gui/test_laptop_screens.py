@@ -125,9 +125,9 @@ def test_the_window_fits_a_laptop_screen_with_everything_whole(make_window, qtbo
 
 
 def test_a_wider_figure_wraps_the_strip_instead_of_widening_the_window(make_window, qtbot):
-    """Tripped racks lengthen the throttled-GPU figure: the strip takes another row, and
-    gives it back once they are reset."""
-    window = _open(make_window, qtbot, (1366, 768))
+    """A battery charging hard and racks tripped lengthen their figures: the strip takes
+    another row, and gives it back once they are back to what they were."""
+    window = _open(make_window, qtbot, (1600, 900))
     assert len({tile.y() for tile in _tiles(window)}) == 1
     minimum = window.minimumSizeHint().width()
     snapshot = window.snapshot
@@ -135,20 +135,27 @@ def test_a_wider_figure_wraps_the_strip_instead_of_widening_the_window(make_wind
         dataclasses.replace(
             window.frame,
             snapshot=dataclasses.replace(
-                snapshot, site=dict(snapshot.site, throttled_gpus=8640.0, tripped_racks=120.0)
+                snapshot,
+                site=dict(
+                    snapshot.site,
+                    throttled_gpus=8640.0,
+                    tripped_racks=120.0,
+                    bess_power_kw=-123_456.0,
+                ),
             ),
         )
     )
-    throttled = window.kpis.values["throttled"]
-    qtbot.waitUntil(lambda: throttled.text() == "8,640 · 120 racks tripped", timeout=30_000)
+    tripped, bess = window.kpis.values["tripped"], window.kpis.values["bess"]
+    qtbot.waitUntil(lambda: tripped.text() == "120", timeout=30_000)
+    assert bess.text().endswith("charging 123.5 MW")
     qtbot.waitUntil(lambda: len({tile.y() for tile in _tiles(window)}) > 1, timeout=30_000)
     qtbot.waitUntil(lambda: _assert_strip_whole(window), timeout=30_000)
-    assert window.width() == 1366
+    assert window.width() == 1600
     assert window.minimumSizeHint().width() == minimum
     one_row = _in_window(window, window.canvas.widget)
 
     window.show_frame(dataclasses.replace(window.frame, snapshot=snapshot))
-    qtbot.waitUntil(lambda: throttled.text() == "0", timeout=30_000)
+    qtbot.waitUntil(lambda: tripped.text() == "0", timeout=30_000)
     qtbot.waitUntil(lambda: len({tile.y() for tile in _tiles(window)}) == 1, timeout=30_000)
     qtbot.waitUntil(
         lambda: _in_window(window, window.canvas.widget).height() > one_row.height(), timeout=30_000

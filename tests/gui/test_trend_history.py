@@ -42,3 +42,27 @@ def test_a_missing_value_leaves_no_gap_in_its_bin():
     _, y = history.window(ring, 0.0, 10.0)
     np.testing.assert_allclose(y[0][:2], [5.0, 7.0])
     assert np.isnan(y[0][2:]).all()  # a bin with nothing but missing values stays missing
+
+
+def test_a_bin_keeps_the_mean_of_its_samples_beside_its_extremes():
+    """A square wave much faster than the 48 s bins of the day's ring: 1,000 at a quarter
+    of the samples and 0 at the rest reads 0 to 1,000 with a mean of 250, missing samples
+    left out of the mean."""
+    history = TrendHistory(1)
+    for k in range(4 * 48 * 3):  # three 48-s bins, four samples a second
+        value = np.nan if k % 7 == 0 else (1000.0 if k % 4 == 0 else 0.0)
+        history.append(k / 4, np.array([value]))
+    day = history.rings[-1]
+    _, y = history.window(day, 0.0, 143.0)
+    means = history.means(day, 0.0, 143.0)
+    assert means.shape == (1, y.shape[1] // 2)
+    np.testing.assert_allclose(y[0][0::2], 0.0)
+    np.testing.assert_allclose(y[0][1::2], 1000.0)
+    expected = []
+    for b in range(3):
+        samples = [1000.0 if k % 4 == 0 else 0.0 for k in range(b * 192, (b + 1) * 192) if k % 7]
+        expected.append(np.mean(samples))
+    np.testing.assert_allclose(means[0], expected)
+    assert all(200 < mean < 300 for mean in means[0])
+    history.append(200.0, np.array([np.nan]))  # a bin of missing values has no mean
+    assert np.isnan(history.means(day, 0.0, 200.0)[0][-1])

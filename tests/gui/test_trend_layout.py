@@ -1,8 +1,9 @@
 """The stacked trend plots stay readable in the trend dock as the window opens, on a large
-screen and on a small laptop: every plot is named by a caption across its top, its value
-labels keep apart and inside the plot, nothing runs into the plot above or below, and
-plots that would be squeezed below their minimum height scroll instead, with their time
-axis kept in view."""
+screen and on a small laptop: every plot is named by a caption in a header row above its
+data, its legend beside it there (neither covers a curve), its value labels keep apart
+and inside the plot, nothing runs into the plot above or below, and plots that would be
+squeezed below their minimum height scroll instead, with their time axis kept in view. A
+plot collapses to its header and opens again, and the window keeps which are collapsed."""
 
 from __future__ import annotations
 
@@ -85,11 +86,10 @@ def _value_labels(view) -> list[tuple[object, str]]:
     return [(axis.mapRectToScene(rect), text) for rect, _, text in texts]
 
 
-def _assert_readable(trends, legends_cut: bool = False) -> None:
-    """Every plot shown has a caption inside it, two or more value labels, and nothing
-    written on it (caption, value labels, legend) runs past half the gap to the plots
-    beside it or into anything else written. ``legends_cut``: a legend may be taller than
-    its plot, which cuts it off at its bottom edge, as it does everything drawn in it."""
+def _assert_readable(trends) -> None:
+    """Every plot shown has a caption and legend above its data, two or more value labels,
+    and nothing written on it (caption, value labels, legend) runs past half the gap to the
+    plots beside it or into anything else written."""
     from PySide6.QtGui import QColor
 
     image = trends.graphics.grab().toImage()
@@ -105,7 +105,9 @@ def _assert_readable(trends, legends_cut: bool = False) -> None:
         viewbox = view.plot.getViewBox().sceneBoundingRect()
         assert viewbox.height() >= MIN_PLOT_HEIGHT_PX - 0.5, key
         caption = view.caption.sceneBoundingRect()
-        assert viewbox.contains(caption), f"{key}: the caption is cut off"
+        # in the header: above the data (the text item's blank margin may reach it)
+        assert caption.bottom() - 2 <= viewbox.top(), f"{key}: the caption is over the data"
+        assert caption.top() >= plot.top() - 0.5, f"{key}: the caption is cut off"
         # the caption is really drawn: light text on the dark theme's background
         corner = trends.graphics.mapFromScene(caption.center())
         lightness = [
@@ -119,7 +121,8 @@ def _assert_readable(trends, legends_cut: bool = False) -> None:
         things = [("caption", caption), *((f"value {text}", rect) for rect, text in labels)]
         if view.legend.isVisible():
             legend = view.legend.sceneBoundingRect()
-            things.append(("legend", legend.intersected(viewbox) if legends_cut else legend))
+            assert legend.bottom() <= viewbox.top() + 0.5, f"{key}: the legend is over the data"
+            things.append(("legend", legend))
         for what, rect in things:
             assert room.contains(rect), f"{key} {what} {rect} runs out of the plot {plot}"
             written.append((f"{key} {what}", rect))
@@ -144,18 +147,22 @@ def _reference() -> SiteSeries:
     )
 
 
-@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
-def test_the_default_plots_are_readable_without_scrolling(make_window, qtbot, size):
+@pytest.mark.parametrize(("size", "scrolls"), [((1920, 1080), False), ((1366, 768), True)])
+def test_the_default_plots_are_readable_and_in_view_on_a_1080p_screen(
+    make_window, qtbot, size, scrolls
+):
+    """A 1080-p screen shows the three default plots whole; a laptop's keeps them as tall
+    (and the 3D view its room) and scrolls them."""
     window = _open(make_window, qtbot, size)
     _feed(window, qtbot)
     trends = window.trends
     assert [view.spec.key for view in trends.shown_views()] == [
         plot.key for plot in SITE_PLOTS if plot.shown
     ]
-    assert trends.scroll_area.verticalScrollBar().maximum() == 0  # all in view
+    assert (trends.scroll_area.verticalScrollBar().maximum() > 0) is scrolls
     _assert_readable(trends)
     captions = [view.caption.textItem.toPlainText() for view in trends.shown_views()]
-    assert captions == ["Power (MW)", "Temperature (°C)", "Throughput (Mtok/s)"]
+    assert captions == ["▾ Power (MW)", "▾ Temperature (°C)", "▾ Throughput (Mtok/s)"]
 
     # Comparing with another run narrows the plots for the KPI table and names both runs
     # in the legends, which stay clear of the captions.
@@ -167,19 +174,18 @@ def test_the_default_plots_are_readable_without_scrolling(make_window, qtbot, si
     trends.set_difference(True)
     trends.graphics.grab()
     assert trends.site_views["temperatures"].caption.textItem.toPlainText() == (
-        "Temperature A − B (°C)"
+        "▾ Temperature A − B (°C)"
     )
     _assert_readable(trends)
     trends.set_difference(False)
 
     # Plots narrowed for a wider table: legends take more rows, clear of the captions,
-    # and a legend taller than its plot is cut off by it, not drawn over the next one.
+    # and their headers grow to hold them, above the data.
     splitter = trends.scroll_area.parentWidget()
     splitter.setSizes([700, splitter.width() - 700])
     qtbot.waitUntil(lambda: trends.graphics.width() <= 700, timeout=30_000)
-    trends.graphics.grab()
     assert trends.site_views["power"].legend.columnCount < 6
-    _assert_readable(trends, legends_cut=True)
+    qtbot.waitUntil(lambda: _assert_readable(trends), timeout=30_000)  # headers grown
 
 
 def test_plots_that_do_not_fit_keep_their_height_and_scroll(make_window, qtbot):
@@ -202,7 +208,7 @@ def test_plots_that_do_not_fit_keep_their_height_and_scroll(make_window, qtbot):
     scroll_bar = trends.scroll_area.verticalScrollBar()
     assert scroll_bar.maximum() > 0
     _assert_readable(trends)
-    assert shown[0].caption.textItem.toPlainText() == "rack A-01 (°C)"
+    assert shown[0].caption.textItem.toPlainText() == "▾ rack A-01 (°C)"
 
     # scrolled to the end, the time axis under the lowest plot is in view
     scroll_bar.setValue(scroll_bar.maximum())
@@ -299,3 +305,66 @@ def test_the_time_axis_stays_in_view_while_the_plots_scroll(make_window, qtbot):
         trends.set_plot_shown(key, key in {"power", "temperatures"})
     qtbot.waitUntil(lambda: scroll_bar.maximum() == 0, timeout=30_000)
     qtbot.waitUntil(lambda: not pinned.isVisible(), timeout=30_000)
+
+
+def test_a_plot_collapses_to_its_header_on_a_click_and_the_window_keeps_it(
+    make_window, qtbot, tmp_path, monkeypatch
+):
+    from PySide6.QtCore import Qt
+
+    from twin.settings import Settings, load_settings
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # never the user's own
+    window = make_window(SCENARIO, running=False, settings=Settings(), source=SCENARIO)
+    window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.height() == 1080, timeout=30_000)
+    _feed(window, qtbot)
+    trends = window.trends
+    power, temperatures, tokens = (
+        trends.site_views[k] for k in ("power", "temperatures", "tokens")
+    )
+    power_height = power.plot.getViewBox().height()
+
+    def click_caption(view) -> None:
+        centre = trends.graphics.mapFromScene(view.caption.sceneBoundingRect().center())
+        qtbot.mouseClick(trends.graphics.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+
+    click_caption(temperatures)
+    assert trends.collapsed == {"temperatures"} and temperatures.collapsed
+    assert temperatures.caption.textItem.toPlainText() == "▸ Temperature (°C)"
+    assert not temperatures.plot.getViewBox().isVisible() and not temperatures.legend.isVisible()
+    # its header only; the room goes to the plots still open
+    qtbot.waitUntil(
+        lambda: temperatures.plot.height() <= temperatures._header_px + 0.5, timeout=30_000
+    )
+    qtbot.waitUntil(lambda: power.plot.getViewBox().height() > power_height + 20, timeout=30_000)
+    qtbot.waitUntil(lambda: _assert_headers_apart(trends), timeout=30_000)
+    assert trends.open_views() == [power, tokens]
+    # the lowest plot collapsed: the time runs under the lowest one open
+    click_caption(tokens)
+    assert trends.open_views()[-1] is power
+    assert power.plot.getAxis("bottom").style["showValues"]
+    assert not tokens.plot.getAxis("bottom").isVisible()
+    click_caption(tokens)
+    assert trends.collapsed == {"temperatures"} and tokens.plot.getViewBox().isVisible()
+    qtbot.waitUntil(lambda: tokens.plot.getAxis("bottom").style["showValues"], timeout=30_000)
+
+    window.close()
+    saved, problem = load_settings()
+    assert problem is None and saved.trends_collapsed == ["temperatures"]
+    again = make_window(SCENARIO, running=False, settings=saved, source=SCENARIO)
+    assert again.trends.collapsed == {"temperatures"}
+    assert again.trends.site_views["temperatures"].collapsed
+    kept = again.trends.site_views["temperatures"]
+    again.trends.set_collapsed("temperatures", False)  # as a click does
+    assert not kept.collapsed and again.trends.collapsed == frozenset()
+    again.trends.set_collapsed("a plot of another version", True)  # from old settings
+    assert again.trends.collapsed == frozenset()
+
+
+def _assert_headers_apart(trends) -> None:
+    """The plots shown, collapsed or open, stacked in order without overlapping."""
+    rects = [view.plot.sceneBoundingRect() for view in trends.shown_views()]
+    for upper, lower in itertools.pairwise(rects):
+        assert upper.bottom() <= lower.top() + 0.5, (upper, lower)

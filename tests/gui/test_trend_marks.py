@@ -7,11 +7,13 @@ import dataclasses
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor
 
 from tests.fakes import FakeSimulation, scenario_named
 from twin.alarms import default_points
 from twin.gui._qt.trends import TrendPanel
-from twin.gui.trend_marks import event_marker, plot_limits
+from twin.gui.trend_marks import checkpoint_schedules, event_marker, plot_limits
 from twin.gui.units import UnitSystem
 from twin.sim.topology import build_topology
 
@@ -140,3 +142,90 @@ def test_a_fast_swing_reads_as_an_envelope_between_two_lines(panel) -> None:
     # the bins' own strokes are upright (minimum to maximum), never bin to bin
     assert view.curves[k].opts["connect"] == "pairs"
     assert view.envelopes[k][0].opts["pen"] == view.curves[k].opts["pen"]
+
+
+def test_a_square_wave_over_a_day_draws_a_muted_band_under_its_solid_mean(panel) -> None:
+    """Training's swing (1 of 4 samples at 80 °C, the rest at 40 °C) seen over a day, 48 s a
+    bin: a band from 40 to 80 in a muted colour, and across it the mean, 50 °C, solid."""
+    base = FakeSimulation(SEOUL).snapshot()
+    panel.set_time_window(86400.0)
+    for plot in ("power", "tokens"):
+        panel.set_plot_shown(plot, False)  # the temperatures alone: a tall plot
+    for k in range(4 * 3600):  # an hour, a sample every quarter of a second
+        panel.append(
+            dataclasses.replace(
+                base,
+                time_s=k / 4,
+                site={**base.site, "gpu_temp_max_c": 80.0 if k % 4 == 0 else 40.0},
+            )
+        )
+    panel.refresh()
+    view = panel.site_views["temperatures"]
+    k = [series.label for series in view.spec.series].index("Hottest GPU")
+    mean = np.asarray(view.means[k].getOriginalDataset()[1])
+    np.testing.assert_allclose(mean[1:-1], 50.0)  # whole bins
+    low, high = (np.asarray(edge.getOriginalDataset()[1]) for edge in view.envelopes[k])
+    assert np.all(low[1:-1] == 40.0) and np.all(high[1:-1] == 80.0)
+    band, solid = view.curves[k].opts["pen"].color(), view.means[k].opts["pen"].color()
+    assert band != solid  # a muted colour: many bins' strokes to a pixel stay muted
+    # drawn: the mean's row in the series' own colour, the band's rows in a blend of it
+    image = panel.graphics.grab().toImage()
+    viewbox = view.plot.getViewBox()
+
+    def pixel_rows(value: float, rows: tuple[int, ...] = (0,)) -> list[list]:
+        """Per pixel across the band, the colours at ``value``'s row and those beside it."""
+        y = panel.graphics.mapFromScene(viewbox.mapViewToScene(QPointF(1800.0, value))).y()
+        x0 = panel.graphics.mapFromScene(viewbox.mapViewToScene(QPointF(600.0, value))).x()
+        x1 = panel.graphics.mapFromScene(viewbox.mapViewToScene(QPointF(3000.0, value))).x()
+        return [[image.pixelColor(x, y + dy) for dy in rows] for x in range(x0, x1)]
+
+    def near(color, target) -> bool:
+        return all(
+            abs(a - b) <= 24 for a, b in zip(color.getRgb()[:3], target.getRgb()[:3], strict=True)
+        )
+
+    on_mean = pixel_rows(50.0, (-1, 0, 1))  # a 1-px line, within a pixel of its value
+    assert sum(any(near(c, solid) for c in column) for column in on_mean) > 0.8 * len(on_mean)
+    in_band = [column[0] for column in pixel_rows(65.0)]
+    background = QColor(panel._theme.base)
+    assert not any(near(c, solid) for c in in_band)  # muted, not the series' colour
+    assert sum(not near(c, background) for c in in_band) > 0.8 * len(in_band)  # but drawn
+
+
+def test_checkpoints_close_each_interval_of_a_training_job() -> None:
+    [schedule] = checkpoint_schedules(SEOUL)  # frontier-training: 1 min every 30 min
+    assert (schedule.interval_s, schedule.duration_s) == (1800.0, 60.0)
+    assert schedule.windows(0.0, 3600.0) == [(1740.0, 1800.0), (3540.0, 3600.0)]
+    assert schedule.windows(1790.0, 1795.0) == [(1740.0, 1800.0)]  # inside one
+    assert schedule.windows(100.0, 1700.0) == []
+    late = dataclasses.replace(schedule, start_s=7200.0)
+    assert late.windows(0.0, 7200.0) == []  # before the job starts
+    assert late.windows(0.0, 9000.0) == [(8940.0, 9000.0)]
+
+
+def test_checkpoints_are_shaded_on_the_power_and_throughput_plots(panel) -> None:
+    base = FakeSimulation(SEOUL).snapshot()
+    panel.set_checkpoints(checkpoint_schedules(SEOUL))
+    panel.set_time_window(3600.0)
+    for t in range(0, 3601, 30):
+        panel.append(dataclasses.replace(base, time_s=float(t)))
+    panel.refresh()
+    for key in ("power", "tokens"):
+        spans = [r.getRegion() for r in panel.site_views[key].checkpoint_spans if r.isVisible()]
+        assert spans == [(1740.0, 1800.0), (3540.0, 3600.0)], key
+    assert not panel.site_views["temperatures"].checkpoint_spans
+    # drawn: the span's columns are tinted, the columns beside it are not
+    image = panel.graphics.grab().toImage()
+    viewbox = panel.site_views["power"].plot.getViewBox()
+
+    def column(time_s: float) -> QColor:
+        low, high = viewbox.viewRange()[1]
+        point = viewbox.mapViewToScene(QPointF(time_s, low + 0.1 * (high - low)))
+        return image.pixelColor(panel.graphics.mapFromScene(point))
+
+    assert column(1770.0) != column(1500.0)
+    assert column(1500.0) == QColor(panel._theme.base)
+    # a day in view: the checkpoints that have come so far, none still to come
+    panel.set_time_window(86400.0)
+    spans = [r for r in panel.site_views["power"].checkpoint_spans if r.isVisible()]
+    assert len(spans) == 2

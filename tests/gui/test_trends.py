@@ -148,8 +148,8 @@ def test_selection_is_trended_per_unit_from_the_selection_on_and_cleared(panel, 
     panel.set_selection("rack A-01", series)
     assert [view.spec.unit for view in panel.selection_views] == ["°C", "kW"]
     assert [view.caption.textItem.toPlainText() for view in panel.selection_views] == [
-        "rack A-01 (°C)",
-        "rack A-01 (kW)",
+        "▾ rack A-01 (°C)",
+        "▾ rack A-01 (kW)",
     ]
     for t, gpu_c, it_kw in ((10.0, 60.0, 100.0), (20.0, 62.0, 110.0)):
         panel.append(at(base, t, gpu_temp_max_c=gpu_c, it_power_kw=it_kw))
@@ -171,7 +171,7 @@ def test_selection_is_trended_per_unit_from_the_selection_on_and_cleared(panel, 
     assert not any(plot.isVisible() for plot in plots)  # kept, hidden, for the next one
     panel.set_selection("CDU 1", (("Flow", "L/min", lambda s: 2500.0),))
     assert panel.selection_views[0].plot is plots[0]  # reused, not made again
-    assert panel.selection_views[0].caption.textItem.toPlainText() == "CDU 1 (L/min)"
+    assert panel.selection_views[0].caption.textItem.toPlainText() == "▾ CDU 1 (L/min)"
     assert [c.name() for c in panel.selection_views[0].curves] == [None]
     assert not plots[1].isVisible() and plots[0].isVisible()
     assert panel.selection_views[0].plot.getAxis("left").labelUnits == "L/min"

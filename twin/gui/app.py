@@ -86,6 +86,7 @@ def run_gui(
     exit_after_s: float | None = None,
     screenshot: Path | None = None,
     theme: str | None = None,
+    language: str | None = None,
     reference: SiteSeries | None = None,
     observers: Callable[[Scenario, Any], Sequence[RunObserver]] | None = None,
     alarms: Callable[[Scenario, Any], AlarmEngine] | None = None,
@@ -99,7 +100,8 @@ def run_gui(
     prints one line of JSON: frames drawn, frames per second and simulated seconds.
     Opening another scenario from the window replaces it with a new one. Without a
     scenario the last one opened comes back; theme, speed and the window's layout are the
-    user's settings (``twin.settings``), saved when a window closes. ``reference``, a run
+    user's settings (``twin.settings``), saved when a window closes. ``language`` (en, ko)
+    is the first window's; others speak the saved one (View > Language). ``reference``, a run
     already checked (``twin.runs.replay.read_reference``), is compared with the first window's run.
     ``observers(scenario, simulation)`` gives the run observers of each window's run
     (``twin.runs.observe``: plant telemetry, studies); ``alarms(scenario, simulation)`` its
@@ -155,6 +157,7 @@ def run_gui(
             connection=connection,
             theme=previous.theme.name if previous else theme or settings.theme,
             speed=settings.speed,
+            language=(language if previous is None else None) or settings.language,
             settings=settings if persist else None,
             source=chosen_source,
             reference=reference if previous is None else None,

@@ -20,9 +20,28 @@ import numpy as np
 from twin.alarms.definitions import AlarmPoint
 from twin.gui.units import UnitSystem, conversion
 from twin.scenario import Scenario
+from twin.scenario.names import rack_names
 from twin.sim.snapshot import Snapshot
 
 NORMAL, WARNING, ALARM = "normal", "warning", "alarm"
+BESS_IDLE_KW = 50.0  # a battery moving less than this reads idle (the PCS's standby draw)
+
+
+def bess_state(power_kw: float) -> str:
+    """What the battery does at ``power_kw`` (positive: discharging into the site)."""
+    if power_kw > BESS_IDLE_KW:
+        return "discharging"
+    if power_kw < -BESS_IDLE_KW:
+        return "charging"
+    return "idle"
+
+
+def bess_text(soc: float, power_kw: float) -> str:
+    """The battery's charge and what it does, with its power unsigned: "62 % · charging
+    12.3 MW"."""
+    state = bess_state(power_kw)
+    text = f"{100 * soc:.0f} % · {state}"
+    return text if state == "idle" else f"{text} {abs(power_kw) / 1000:.1f} MW"
 
 
 def _si(value: float, unit: str) -> str:
@@ -79,6 +98,7 @@ def site_kpis(
     scenario: Scenario, points: Sequence[AlarmPoint], system: UnitSystem = UnitSystem.SI
 ) -> tuple[Kpi, ...]:
     """The site figures, their levels from ``points`` (the scenario's alarm points)."""
+    rack_count = len(rack_names(scenario))
     throttle_c = min(t.gpu_throttle_c for t in scenario.rack_types.values())
     temperature = conversion("°C", system)
     gpu_levels = alarm_levels(points, "rack.gpu_temp")
@@ -100,18 +120,20 @@ def site_kpis(
         return f"{temperature.to_display(t):.1f} {temperature.unit}", level(gpu_levels, t)
 
     def throttled(s: Snapshot) -> tuple[str, str]:
-        gpus, tripped = int(s.site["throttled_gpus"]), int(s.site["tripped_racks"])
-        if tripped:
-            return f"{gpus:,} · {tripped} racks tripped", ALARM
+        gpus = int(s.site["throttled_gpus"])
         return f"{gpus:,}", WARNING if gpus else NORMAL
+
+    def tripped(s: Snapshot) -> tuple[str, str]:
+        racks = int(s.site["tripped_racks"])  # stopped until reset: an alarm, not a warning
+        return f"{racks:,}", ALARM if racks else NORMAL
 
     def pue(s: Snapshot) -> tuple[str, str]:
         value = s.site["pue"]  # NaN while no rack draws power: undefined, not zero
         return (f"{value:.3f}" if math.isfinite(value) else "–"), NORMAL
 
-    def soc(s: Snapshot) -> tuple[str, str]:
+    def bess(s: Snapshot) -> tuple[str, str]:
         value = s.site["bess_soc"]
-        return f"{100 * value:.0f} %", level(soc_levels, 100.0 * value)
+        return bess_text(value, s.site["bess_power_kw"]), level(soc_levels, 100.0 * value)
 
     return (
         Kpi(
@@ -139,7 +161,13 @@ def site_kpis(
         Kpi(
             "grid", "Grid import", "power drawn from the utility against the import cap", grid, "MW"
         ),
-        Kpi("bess", "BESS SoC", "battery state of charge", soc, "%"),
+        Kpi(
+            "bess",
+            "BESS",
+            "battery state of charge, and the power it charges or discharges at",
+            bess,
+            "%",
+        ),
         Kpi(
             "gpu",
             "Hottest GPU",
@@ -152,6 +180,13 @@ def site_kpis(
             "Throttled GPUs",
             "GPUs shedding power to stay below the limit",
             throttled,
+            "",
+        ),
+        Kpi(
+            "tripped",
+            "Tripped racks",
+            f"racks stopped by a protective trip (of {rack_count:,}) until reset",
+            tripped,
             "",
         ),
         Kpi(

@@ -4,7 +4,9 @@ time, for the trend panel to draw. Qt-free.
 History lives in fixed memory. Every series is kept at three time scales, one for each
 window offered (15 min, 1 h, 1 day): a ring of bins 0.5 s, 2 s and 48 s wide with room
 for one whole window (1,800 bins and two partial ones at the edges). A bin holds the
-minimum and the maximum of each series and the time of its latest sample. A snapshot
+minimum, the maximum and the mean of each series and the time of its latest sample (the
+mean of the snapshots that fell in it: they come at an even pace, so it stands for the
+bin's time average). A snapshot
 that falls in the newest bin widens it; any other opens a new bin. A ring therefore
 always spans at least its window, whatever the simulation speed: at 1× real time many
 snapshots share a bin, at 3,000× each has its own and the fine rings reach back further
@@ -137,6 +139,9 @@ class Ring:
         # (time, minimum), (time, maximum) pairs.
         self.x = np.zeros((2 * capacity, 2))
         self.y = np.zeros((series_count, 2 * capacity, 2))
+        # each bin's sum of samples and count of samples (NaN left out), for its mean
+        self.sums = np.zeros((series_count, 2 * capacity))
+        self.counts = np.zeros((series_count, 2 * capacity))
         self.clear()
 
     def clear(self) -> None:
@@ -147,24 +152,30 @@ class Ring:
 
     @property
     def nbytes(self) -> int:
-        return self.x.nbytes + self.y.nbytes
+        return self.x.nbytes + self.y.nbytes + self.sums.nbytes + self.counts.nbytes
 
     def add(self, time_s: float, values: np.ndarray) -> None:
         bin_ = math.floor(time_s / self.bin_s)
+        known = np.isfinite(values)
         if self.count and bin_ == self.bin:
             head = self.head
             low = np.fmin(self.y[:, head, 0], values)  # fmin/fmax: a NaN sample leaves no gap
             high = np.fmax(self.y[:, head, 1], values)
+            sums = self.sums[:, head] + np.where(known, values, 0.0)
+            counts = self.counts[:, head] + known
         else:
             head = self.head = (self.head + 1) % self.capacity
             self.dropped |= self.count == self.capacity
             self.count = min(self.count + 1, self.capacity)
             self.bin = bin_
             low = high = values
+            sums, counts = np.where(known, values, 0.0), known.astype(float)
         for i in (head, head + self.capacity):
             self.x[i] = time_s
             self.y[:, i, 0] = low
             self.y[:, i, 1] = high
+            self.sums[:, i] = sums
+            self.counts[:, i] = counts
 
     def ordered(self) -> slice:
         """Where the bins lie in time order, oldest first."""
@@ -211,12 +222,23 @@ class TrendHistory:
         """Views of the bins between two times, with one bin more on each side so that
         curves run to the edges: times, and per series minima and maxima interleaved
         (shape ``(series_count, 2 * bins)``)."""
+        bins = self._bins(ring, left_s, right_s)
+        return ring.x[bins].reshape(-1), ring.y[:, bins].reshape(self.series_count, -1)
+
+    def means(self, ring: Ring, left_s: float, right_s: float) -> np.ndarray:
+        """The bins' means of the same bins as ``window`` (shape ``(series_count, bins)``),
+        NaN where a bin had no value."""
+        bins = self._bins(ring, left_s, right_s)
+        counts = ring.counts[:, bins]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, ring.sums[:, bins] / counts, np.nan)
+
+    def _bins(self, ring: Ring, left_s: float, right_s: float) -> slice:
         span = ring.ordered()
         times = ring.x[span, 0]
         first = max(int(np.searchsorted(times, left_s)) - 1, 0)
         last = min(int(np.searchsorted(times, right_s, side="right")) + 1, ring.count)
-        bins = slice(span.start + first, span.start + last)
-        return ring.x[bins].reshape(-1), ring.y[:, bins].reshape(self.series_count, -1)
+        return slice(span.start + first, span.start + last)
 
     def at(self, ring: Ring, time_s: float) -> tuple[float, np.ndarray, np.ndarray] | None:
         """The time, minima and maxima of the bin nearest ``time_s``; None off the

@@ -1,6 +1,6 @@
 """What the trend plots mark besides their curves, Qt-free: limit lines (the GPUs' throttle
-and trip temperatures, the alarm limits of the site's points) and the events applied to the
-run, as short labels.
+and trip temperatures, the alarm limits of the site's points), the events applied to the
+run, as short labels, and the training jobs' checkpoints, as spans of time.
 
 A limit is in its plot's unit (``TrendPlot.unit``, SI) and converted to the display units
 as it is drawn. An alarm limit is drawn only where one value holds for every component of
@@ -10,6 +10,7 @@ alarm limit that differs per CDU is not a line).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from twin.alarms.definitions import AlarmPoint
 from twin.scenario import Scenario
+from twin.scenario.schema import TrainingWorkload
 from twin.scenario.units import format_duration
 
 # alarm points drawn on a site plot: tag -> (plot key, the name of what it alarms)
@@ -73,6 +75,38 @@ def plot_limits(
         )
         for key, values in lines.items()
     }
+
+
+CHECKPOINTS_DRAWN_MAX = 200  # more in view than this (a long zoom-out): none are drawn
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointSchedule:
+    """A training job's checkpoints: each interval after its start ends with one (as
+    ``twin.sim.workload`` models them), during which its GPUs idle at low power."""
+
+    job: str
+    start_s: float
+    interval_s: float
+    duration_s: float
+
+    def windows(self, left_s: float, right_s: float) -> list[tuple[float, float]]:
+        """(start, end) of the checkpoints that overlap ``left_s`` .. ``right_s``."""
+        if self.duration_s <= 0 or right_s <= self.start_s:
+            return []
+        first = max(math.floor((left_s - self.start_s) / self.interval_s), 0)
+        last = math.floor((right_s - self.start_s) / self.interval_s)
+        ends = self.start_s + self.interval_s * np.arange(first + 1, last + 2)
+        spans = [(float(end - self.duration_s), float(end)) for end in ends]
+        return [(a, b) for a, b in spans if b > left_s and a < right_s]
+
+
+def checkpoint_schedules(scenario: Scenario) -> tuple[CheckpointSchedule, ...]:
+    return tuple(
+        CheckpointSchedule(w.name, w.start_s, w.checkpoint_interval_s, w.checkpoint_duration_s)
+        for w in scenario.workloads
+        if isinstance(w, TrainingWorkload) and w.checkpoint_duration_s > 0
+    )
 
 
 def event_label(kind: str, target: str | None = None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QCoreApplication, QRect, QSize, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QLayout, QLayoutItem, QVBoxLayout, QWidget
 
 from twin.gui.kpis import Kpi
@@ -133,7 +133,8 @@ class KpiStrip(QFrame):
             column = QVBoxLayout(tile)
             column.setContentsMargins(0, 0, 0, 0)
             column.setSpacing(0)
-            title = QLabel(kpi.title.upper())
+            # a figure's title in the interface's language (context ``kpi``)
+            title = QLabel(QCoreApplication.translate("kpi", kpi.title).upper())
             title.setObjectName("kpiTitle")
             value = QLabel("—")
             value.setObjectName("kpiValue")

@@ -33,6 +33,7 @@ from PySide6.QtGui import (
     QImage,
     QKeySequence,
     QPainter,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -55,6 +56,7 @@ from twin.gui._qt.alarms import AlarmPanel
 from twin.gui._qt.controls import SPEEDS, ColorFieldPanel, TimeControls
 from twin.gui._qt.inspector import ObjectInspector
 from twin.gui._qt.kpi_strip import KpiStrip
+from twin.gui._qt.language import LANGUAGES, install_language, remove_language
 from twin.gui._qt.legend import SceneLegend
 from twin.gui._qt.power_quality import PowerQualityWindow
 from twin.gui._qt.replay_bar import ReplayBar
@@ -70,7 +72,7 @@ from twin.gui.kpis import site_kpis
 from twin.gui.objects import Selection, object_name
 from twin.gui.runner import NO_FRAME, Frame, SimulationLike, SimulationRunner
 from twin.gui.timeline import save_timeline, user_scenario_dir
-from twin.gui.trend_marks import event_marker, plot_limits
+from twin.gui.trend_marks import checkpoint_schedules, event_marker, plot_limits
 from twin.gui.units import UnitSystem
 from twin.runs.observe import AppliedEvent, RunObserver
 from twin.runs.recording import RecordingError
@@ -92,14 +94,13 @@ PANEL_INTERVAL_S = 0.2
 """The KPI strip, inspector, alarm list and time read-outs follow the simulation at 5 Hz:
 readable, and their repaint (a few ms of software rendering each) stays off most frames."""
 DEFAULT_SPEED = 60.0
+# The trend dock's share of the window's height, within limits: on a 1080-p screen three
+# plots open (each a header, its least data height and its axis, trends.py) without
+# scrolling; on a laptop the 3D view keeps its room and the plots scroll or collapse.
+TREND_DOCK_SHARE = 0.32
+TREND_DOCK_HEIGHT_PX = (260, 360)
 DEFAULT_WINDOW_SIZE = QSize(1440, 900)
 WINDOW_FRAME_ALLOWANCE = QSize(16, 48)  # a title bar and borders around the window
-# FXAA modes of the 3D view (twin.gui._vispy.post.ANTIALIASING_MODES) as the View menu says them
-ANTIALIASING_CHOICES = (
-    ("auto", "Automatic (on with a graphics card, off on software OpenGL)"),
-    ("on", "On"),
-    ("off", "Off"),
-)
 SPEEDS_OFFERED = {value for _, value in SPEEDS}
 _INPUT_EVENTS = frozenset(
     {
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         connection: Callable[[], str] | None = None,
         theme: str = "dark",
         units: str | None = None,
+        language: str | None = None,
         speed: float | None = DEFAULT_SPEED,
         running: bool = True,
         settings: Settings | None = None,
@@ -151,8 +153,12 @@ class MainWindow(QMainWindow):
         connection (a broker) in the status bar. ``settings``, when given, are restored (window
         layout) and saved on close with ``source`` (the scenario's name or path) as the last
         scenario. ``reference`` is a run to compare with from the start (see
-        ``compare_with``)."""
+        ``compare_with``). ``language`` (``LANGUAGES``; else the saved one, else English)
+        translates the menus, docks, figures and 3D labels while the window is open."""
         super().__init__()
+        self.language = language or (settings.language if settings else "en")
+        # before anything is built: widgets and 3D labels take their texts as they are made
+        self._language = install_language(self.language)
         self.scenario = scenario
         self.settings, self.source = settings, source
         if speed not in SPEEDS_OFFERED:
@@ -214,7 +220,7 @@ class MainWindow(QMainWindow):
         self.color_panel = ColorFieldPanel(tuple(f.in_units(self.units) for f in self.fields))
         self.color_panel.field_changed.connect(self.canvas.set_color_field)
         self.viewpoint_box = QComboBox()
-        self.viewpoint_box.setToolTip("Fly the camera to a saved viewpoint")
+        self.viewpoint_box.setToolTip(self.tr("Fly the camera to a saved viewpoint"))
         for key, view in self.canvas.viewpoints.items():
             self.viewpoint_box.addItem(view.label, key)
         self.viewpoint_box.activated.connect(
@@ -250,7 +256,7 @@ class MainWindow(QMainWindow):
             measurements=getattr(simulation, "measurements", None),
             tracked=getattr(simulation, "tracked", None),
         )
-        dock = QDockWidget("Inspector", self)
+        dock = QDockWidget(self.tr("Inspector"), self)
         dock.setObjectName("inspector")
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -260,7 +266,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         # what each colour of the 3D view means, a tab behind the inspector
         self.legend = SceneLegend()
-        self.legend_dock = QDockWidget("Legend", self)
+        self.legend_dock = QDockWidget(self.tr("Legend"), self)
         self.legend_dock.setObjectName("legend")
         legend_scroll = QScrollArea()
         legend_scroll.setWidgetResizable(True)
@@ -272,12 +278,18 @@ class MainWindow(QMainWindow):
         self.trends = TrendPanel(scenario.scenario.start, self.theme)
         self.trends.set_units(self.units)
         self.trends.set_limits(plot_limits(scenario, alarms.points))
+        self.trends.set_checkpoints(checkpoint_schedules(scenario))
+        for key in settings.trends_collapsed if settings else ():
+            self.trends.set_collapsed(key, True)
         self._event_markers: list[tuple[float, str]] = []
-        trend_dock = QDockWidget("Trends", self)
+        trend_dock = QDockWidget(self.tr("Trends"), self)
         trend_dock.setObjectName("trends")
         trend_dock.setWidget(self.trends)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, trend_dock)
-        self.resizeDocks([trend_dock], [260], Qt.Orientation.Vertical)
+        self.trend_dock = trend_dock
+        # a layout the user saved keeps its docks' sizes; else the trends take their share
+        self._trend_dock_follows = not (settings and settings.window_state)
+        self._fit_trend_dock()
         self._applied_shown = 0  # of the frames' applied events, those on the timeline
         self.timeline = TimelinePanel(scenario, units=self.units)
         if callable(getattr(simulation, "replace_schedule", None)):  # not a recording
@@ -287,13 +299,13 @@ class MainWindow(QMainWindow):
         # asked when unsaved timeline edits would be lost: "save", "discard" or "cancel"
         self.ask_unsaved: Callable[[], str] = self._ask_unsaved
         self._timeline_discarded = False
-        timeline_dock = QDockWidget("Timeline", self)
+        timeline_dock = QDockWidget(self.tr("Timeline"), self)
         timeline_dock.setObjectName("timeline")
         timeline_dock.setWidget(self.timeline)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, timeline_dock)
         self.timeline_dock = timeline_dock
         self.alarm_panel = AlarmPanel(scenario.scenario.start, units=self.units)
-        alarm_dock = QDockWidget("Alarms", self)
+        alarm_dock = QDockWidget(self.tr("Alarms"), self)
         alarm_dock.setObjectName("alarms")
         alarm_dock.setWidget(self.alarm_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, alarm_dock)
@@ -380,7 +392,7 @@ class MainWindow(QMainWindow):
         viewpoints = QWidget()
         row = QHBoxLayout(viewpoints)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("View"))
+        row.addWidget(QLabel(self.tr("View")))
         row.addWidget(self.viewpoint_box)
         bar.addWidget(viewpoints)
         self.addToolBar(bar)
@@ -388,44 +400,46 @@ class MainWindow(QMainWindow):
     def _build_menus(
         self, dock: QDockWidget, trend_dock: QDockWidget, alarm_dock: QDockWidget
     ) -> None:
-        file = self.menuBar().addMenu("&File")
-        open_file = QAction("&Open scenario…", self)
+        file = self.menuBar().addMenu(self.tr("&File"))
+        open_file = QAction(self.tr("&Open scenario…"), self)
         open_file.setShortcut(QKeySequence.StandardKey.Open)
         open_file.triggered.connect(self._ask_for_scenario_file)
         file.addAction(open_file)
-        builtins = file.addMenu("&Built-in scenarios")
+        builtins = file.addMenu(self.tr("&Built-in scenarios"))
         for name in builtin_scenarios():
             action = QAction(name, self)
             action.triggered.connect(lambda _=False, n=name: self.open_scenario(n))
             builtins.addAction(action)
         file.addSeparator()
-        compare = file.addMenu("&Compare with")
-        compare.addAction("&Recording folder…", lambda: self._ask_for_reference(folder=True))
+        compare = file.addMenu(self.tr("&Compare with"))
         compare.addAction(
-            "Run &table (CSV, Parquet)…", lambda: self._ask_for_reference(folder=False)
+            self.tr("&Recording folder…"), lambda: self._ask_for_reference(folder=True)
         )
-        compare.addAction("&Stop comparing", lambda: self.compare_with(None))
+        compare.addAction(
+            self.tr("Run &table (CSV, Parquet)…"), lambda: self._ask_for_reference(folder=False)
+        )
+        compare.addAction(self.tr("&Stop comparing"), lambda: self.compare_with(None))
         file.addSeparator()
-        quit_action = QAction("&Quit", self)
+        quit_action = QAction(self.tr("&Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file.addAction(quit_action)
         self.addAction(open_file)
 
-        simulation = self.menuBar().addMenu("&Simulation")
-        run = QAction("&Run / pause", self, shortcut=QKeySequence(Qt.Key.Key_Space))
+        simulation = self.menuBar().addMenu(self.tr("&Simulation"))
+        run = QAction(self.tr("&Run / pause"), self, shortcut=QKeySequence(Qt.Key.Key_Space))
         run.triggered.connect(lambda: self.set_running(self.runner.paused))
-        step = QAction("&Step", self, shortcut=QKeySequence("S"))
+        step = QAction(self.tr("&Step"), self, shortcut=QKeySequence("S"))
         step.triggered.connect(self.step)
-        reset = QAction("Re&set to the start", self)
+        reset = QAction(self.tr("Re&set to the start"), self)
         reset.triggered.connect(self.runner.reset)
         simulation.addActions([run, step, reset])
         simulation.addSeparator()
-        simulation.addAction("&Power quality…", self.show_power_quality)
+        simulation.addAction(self.tr("&Power quality…"), self.show_power_quality)
         self.power_quality: PowerQualityWindow | None = None
         self.addActions([run, step])  # shortcuts work while the 3D view has the focus
 
-        view = self.menuBar().addMenu("&View")
+        view = self.menuBar().addMenu(self.tr("&View"))
         for number, (key, viewpoint) in enumerate(self.canvas.viewpoints.items(), start=1):
             action = QAction(viewpoint.label, self)
             if number <= 9:
@@ -436,12 +450,16 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         themes = QActionGroup(self)
         for name in THEMES:
-            action = QAction(f"{name.title()} theme", self, checkable=True)
+            action = QAction(
+                self.tr("Dark theme") if name == "dark" else self.tr("Light theme"),
+                self,
+                checkable=True,
+            )
             action.setChecked(name == self.theme.name)
             action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
             themes.addAction(action)
             view.addAction(action)
-        units = view.addMenu("&Units")
+        units = view.addMenu(self.tr("&Units"))
         unit_systems = QActionGroup(self)
         self.unit_actions: dict[UnitSystem, QAction] = {}
         for system in UnitSystem:
@@ -451,18 +469,34 @@ class MainWindow(QMainWindow):
             unit_systems.addAction(action)
             units.addAction(action)
             self.unit_actions[system] = action
-        antialiasing = view.addMenu("&Anti-aliasing (FXAA)")
+        antialiasing = view.addMenu(self.tr("&Anti-aliasing (FXAA)"))
         modes = QActionGroup(self)
         self.antialiasing_actions: dict[str, QAction] = {}
-        for mode, text in ANTIALIASING_CHOICES:
+        # the FXAA modes of the 3D view (twin.gui._vispy.post.ANTIALIASING_MODES)
+        antialiasing_choices = {
+            "auto": self.tr("Automatic (on with a graphics card, off on software OpenGL)"),
+            "on": self.tr("On"),
+            "off": self.tr("Off"),
+        }
+        for mode, text in antialiasing_choices.items():
             action = QAction(text, self, checkable=True)
             action.setChecked(mode == self.canvas.canvas.antialiasing)
             action.triggered.connect(lambda _=False, m=mode: self.set_antialiasing(m))
             modes.addAction(action)
             antialiasing.addAction(action)
             self.antialiasing_actions[mode] = action
+        languages = view.addMenu(self.tr("&Language"))
+        language_group = QActionGroup(self)
+        self.language_actions: dict[str, QAction] = {}
+        for code, name in LANGUAGES.items():
+            action = QAction(name, self, checkable=True)
+            action.setChecked(code == self.language)
+            action.triggered.connect(lambda _=False, c=code: self.set_language(c))
+            language_group.addAction(action)
+            languages.addAction(action)
+            self.language_actions[code] = action
         view.addSeparator()
-        layers = view.addMenu("&Layers")
+        layers = view.addMenu(self.tr("&Layers"))
         self.layer_actions: dict[str, QAction] = {}
         for layer in LAYERS:
             action = QAction(layer.title(), self, checkable=True)
@@ -477,8 +511,8 @@ class MainWindow(QMainWindow):
         view.addAction(self.timeline_dock.toggleViewAction())
         view.addAction(self.legend_dock.toggleViewAction())
 
-        help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("&About twin", self)
+        help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        about = QAction(self.tr("&About twin"), self)
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
 
@@ -603,6 +637,25 @@ class MainWindow(QMainWindow):
         if self.settings is not None:
             self.settings.antialiasing = mode
 
+    def set_language(self, language: str) -> None:
+        """Keep ``language`` in the settings for the next window (the next start, or the
+        next scenario opened): the menus, docks and 3D labels take their texts as they are
+        built."""
+        if language not in LANGUAGES:
+            raise ValueError(f"no language {language!r}; the window speaks {', '.join(LANGUAGES)}")
+        self.language_actions[language].setChecked(True)
+        if self.settings is not None:
+            self.settings.language = language
+        if language == self.language:
+            self.statusBar().clearMessage()
+            return
+        self.statusBar().showMessage(
+            self.tr("{language} from the next start or the next scenario opened").format(
+                language=LANGUAGES[language]
+            ),
+            15000,
+        )
+
     def set_theme(self, name: str) -> None:
         self.theme = THEMES[name]
         app = QApplication.instance()
@@ -619,9 +672,11 @@ class MainWindow(QMainWindow):
         self.canvas.show_alarms(summary.alarms)
         unacknowledged = summary.unacknowledged
         self.alarm_dock.setWindowTitle(
-            f"Alarms ({len(summary.alarms)}, {unacknowledged} unacknowledged)"
+            self.tr("Alarms ({count}, {unacknowledged} unacknowledged)").format(
+                count=len(summary.alarms), unacknowledged=unacknowledged
+            )
             if summary.alarms
-            else "Alarms"
+            else self.tr("Alarms")
         )
 
     def fault_menu(self, selection: Selection) -> QMenu:
@@ -861,6 +916,18 @@ class MainWindow(QMainWindow):
         painter.end()
         return image.save(str(path))
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.oldSize().height() != event.size().height():
+            self._fit_trend_dock()  # a drag of the dock's edge alone stays as dragged
+
+    def _fit_trend_dock(self) -> None:
+        if not getattr(self, "_trend_dock_follows", False):  # not built yet, or the user's
+            return
+        low, high = TREND_DOCK_HEIGHT_PX
+        height = min(max(round(TREND_DOCK_SHARE * self.height()), low), high)
+        self.resizeDocks([self.trend_dock], [height], Qt.Orientation.Vertical)
+
     def _restore_layout(self) -> None:
         if self.settings is None:
             return
@@ -877,6 +944,7 @@ class MainWindow(QMainWindow):
         self.settings.antialiasing = self.canvas.canvas.antialiasing
         self.settings.last_scenario = self.source
         self.settings.speed = self.runner.speed
+        self.settings.trends_collapsed = sorted(self.trends.collapsed)
         self.settings.window_geometry = self.saveGeometry().toBase64().toStdString()
         self.settings.window_state = self.saveState().toBase64().toStdString()
         problem = save_settings(self.settings)
@@ -905,4 +973,5 @@ class MainWindow(QMainWindow):
             self.power_quality.deleteLater()
             self.power_quality = None
         self.canvas.close()
+        remove_language(self._language)
         super().closeEvent(event)

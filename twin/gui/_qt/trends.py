@@ -7,24 +7,26 @@ The history itself (every series at three time scales, in fixed memory) is the Q
 The plots share the panel's height down to a minimum each (``MIN_PLOT_HEIGHT_PX``); below
 that the panel scrolls rather than squeezing them, and while the time axis under the
 lowest plot is scrolled out of view a copy of it stays pinned along the bottom of the
-visible plots, over the plot there. Each plot is named by a caption across
-its top left, with the unit of its axis, instead of a title up the axis, which would run
-into the plots above and below in a low dock. Value axes label only ticks far enough apart
-to read, and keep their labels off the plots beside them.
+visible plots, over the plot there. Each plot has a header row above its data: a caption
+at the left naming it with the unit of its axis (instead of a title up the axis, which
+would run into the plots above and below in a low dock) and its legend at the right, so
+that neither covers a curve. Clicking the caption collapses the plot to its header, and
+clicking again opens it; the plots collapsed are kept in the settings. Value axes label
+only ticks far enough apart to read, and keep their labels off the plots beside them.
 """
 
 from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import CSVExporter, ImageExporter
-from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QFontMetricsF, QImageWriter, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -52,7 +54,7 @@ from twin.gui.trend_history import (
     TrendPlot,
     TrendSeries,
 )
-from twin.gui.trend_marks import TrendLimit
+from twin.gui.trend_marks import CHECKPOINTS_DRAWN_MAX, CheckpointSchedule, TrendLimit
 from twin.gui.units import UnitSystem, conversion, difference_conversion
 from twin.runs.replay import SiteLog, SiteSeries, compare
 from twin.sim.snapshot import Snapshot
@@ -62,18 +64,25 @@ REDRAW_INTERVAL_MS = 250
 few ms of software rendering) stays off most of the 3D view's frames."""
 INTERACTIVE_REDRAW_MS = 30  # after a pan or zoom, the bins newly in view follow at once
 AXIS_WIDTH_PX = 72  # one width for every left axis, so that the stacked plots line up in time
+QWIDGETSIZE_MAX = 16_777_215  # Qt's "no maximum" for a layout item's size
 MIN_PLOT_HEIGHT_PX = 48
 MIN_Y_SPAN_FRACTION = 0.01  # of the largest value shown: the value axis spans at least this
 MIN_Y_SPAN = 1e-6  # and never nothing (a series of zeros)
 """The least height of a plot's data area: its caption and a few labelled values. Three
-plots fit the default trend dock (the window's 260 px) above the time axis; more scroll."""
+plots fit the default trend dock (the window's 330 px) above the time axis; more scroll."""
+HEADER_MARGIN_PX = 2  # above and below a plot's caption and legend, in its header row
+COLLAPSED = "▸"  # before a collapsed plot's caption; an open one has OPEN
+OPEN = "▾"
 PLOT_GAP_PX = 4  # between stacked plots: half of it is room for a value label at the edge
 LEGEND_CLEARANCE_PX = 16  # between a plot's caption and its legend, and their margins
 TICK_PITCH_LINES = 1.2  # labelled value ticks this many lines of text apart, or at least one
+BAND_SHARE = 0.35  # of a series' colour in its band's (the rest the background's)
 LIMIT_LABEL_POSITIONS = (0.3, 0.55, 0.8)  # of a plot's width, where limit lines are named
 LIMIT_REACH_SPREAD = 0.25  # limits this far beyond the values shown, of their spread, in range
 LIMIT_REACH_FRACTION = 0.1  # and a steady value's limits this far from it
 SELECTION_KEY = "selection"
+CHECKPOINT_PLOTS = ("power", "tokens")  # where a checkpoint's dip shows
+CHECKPOINT_ALPHA = 40  # of 255: a checkpoint's span, behind the curves
 SELECTION_ROWS = 8  # layout rows kept above the site plots for the selection, one per unit
 
 _CURVE_COLORS = {
@@ -104,6 +113,21 @@ class SimulatedTimeAxis(pg.DateAxisItem):
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         return super().tickStrings([value + self._origin_s for value in values], scale, spacing)
+
+
+class CaptionItem(pg.TextItem):
+    """A plot's caption: clicking it collapses or opens the plot (``on_click``)."""
+
+    def __init__(self) -> None:
+        super().__init__(anchor=(0, 0))
+        self.on_click: Callable[[], None] = lambda: None
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(QCoreApplication.translate("trends", "Click to collapse or open this plot"))
+
+    def mouseClickEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            event.accept()
+            self.on_click()
 
 
 class ValueAxis(pg.AxisItem):
@@ -211,6 +235,22 @@ def _related(color: str, dark: bool) -> QColor:
     return qcolor.lighter(150) if dark else qcolor.darker(150)
 
 
+def _tr(text: str) -> str:
+    """A plot's or series' name in the interface's language (context ``trends``); exports
+    keep the English names, as column names."""
+    return QCoreApplication.translate("trends", text)
+
+
+def _blend(color: str, background: str, share: float) -> QColor:
+    """``share`` of ``color`` over ``background``, opaque."""
+    front, back = QColor(color), QColor(background)
+    return QColor.fromRgbF(
+        share * front.redF() + (1 - share) * back.redF(),
+        share * front.greenF() + (1 - share) * back.greenF(),
+        share * front.blueF() + (1 - share) * back.blueF(),
+    )
+
+
 def _translucent(color: str, alpha: int) -> QColor:
     qcolor = QColor(color)
     qcolor.setAlpha(alpha)
@@ -256,21 +296,29 @@ class TrendView:
         # rendering costs ten times the rest of the plot.
         viewbox = plot.getViewBox()
         viewbox.setMinimumHeight(MIN_PLOT_HEIGHT_PX)
-        # what the plot shows and in which unit, across its top left
-        self.caption = pg.TextItem(anchor=(0, 0))
-        self.caption.setParentItem(viewbox)
-        self.caption.setPos(2, 1)
-        self.caption.setZValue(0.5)  # above the curves and the legend, below the read-out
+        # what the plot shows and in which unit, at the left of its header row (the
+        # plot's title row, above the data), and its legend at the right
+        self.collapsed = False
+        self.caption = CaptionItem()
+        self.caption.setParentItem(plot)
+        self.caption.setPos(0, 0)  # its text item's own margin pads it
         self._captioned: tuple[str, float, str] = ("", 1.0, "")  # caption, scale, colour
+        self._header_px = 0.0
         # entries are added by ``_fill_legend``; hidden while it has none
-        self.legend = plot.addLegend(offset=(-4, 2), labelTextSize="8pt", verSpacing=-6)
+        self.legend = plot.addLegend(labelTextSize="8pt", verSpacing=-6)
+        self.legend.setParentItem(plot)
+        self.legend.layout.setContentsMargins(0, 0, 0, 0)  # in the header: no frame to pad
+        self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-2, HEADER_MARGIN_PX))
         # Each curve holds its bins' minima and maxima interleaved, drawn as one upright
         # stroke per bin (``connect="pairs"``), and its envelope: the line through the
-        # minima and the line through the maxima. A swing faster than a bin reads as a band
-        # between two lines, not as a saw-tooth from each bin's maximum to the next one's
-        # minimum; a steady value's two lines coincide.
+        # minima and the line through the maxima, both faint; over them, solid, the line
+        # through the bins' means. A swing faster than a bin (training's square wave)
+        # reads as a faint band with its mean across it, not as a block of strokes or a
+        # saw-tooth from each bin's maximum to the next one's minimum; a steady value's
+        # band closes onto its mean.
         self.curves: list[pg.PlotDataItem] = []
         self.envelopes: list[tuple[pg.PlotDataItem, pg.PlotDataItem]] = []
+        self.means: list[pg.PlotDataItem] = []
         self.reference_curves: list[pg.PlotDataItem | None] = []
         self._reference_data: list[tuple[np.ndarray, np.ndarray] | None] = []
         # legend samples naming the two runs: solid for this one, dashed for the reference
@@ -298,9 +346,28 @@ class TrendView:
         self._shown_range = (math.inf, -math.inf)  # lowest and highest value drawn
         self.event_lines: list[pg.InfiniteLine] = []
         self._events_labelled = False
+        self.checkpoint_spans: list[pg.LinearRegionItem] = []  # a pool: shown as needed
         self.configure(spec, rows, title)
         viewbox.sigYRangeChanged.connect(lambda _viewbox, _range: self._label_axis())
         viewbox.sigResized.connect(lambda _viewbox: self._fit_legend())
+
+    def set_collapsed(self, collapsed: bool) -> None:
+        """Show the plot as its header row only, or whole."""
+        if collapsed == self.collapsed:
+            return
+        self.collapsed = collapsed
+        plot, viewbox = self.plot, self.plot.getViewBox()
+        viewbox.setVisible(not collapsed)
+        viewbox.setMinimumHeight(0 if collapsed else MIN_PLOT_HEIGHT_PX)
+        viewbox.setMaximumHeight(0 if collapsed else QWIDGETSIZE_MAX)
+        plot.showAxis("left", not collapsed)
+        if collapsed:
+            plot.showAxis("bottom", False)
+            self.hide_readout()
+        plot.setMaximumHeight(self._header_px if collapsed else QWIDGETSIZE_MAX)
+        self._captioned = ("", 1.0, "")  # the caption's marker changes
+        self._label_axis()
+        self._fill_legend()
 
     def configure(self, spec: TrendPlot, rows: Iterable[int], title: str = "") -> None:
         """Show ``spec`` from ``rows`` of the history, keeping the curves it can reuse."""
@@ -313,13 +380,17 @@ class TrendView:
         while len(self.curves) < len(spec.series):
             self.curves.append(plot.plot(connect="pairs"))
             self.envelopes.append((_whole(plot.plot()), _whole(plot.plot())))
-        for curve, edges in zip(
-            self.curves[len(spec.series) :], self.envelopes[len(spec.series) :], strict=True
+            self.means.append(_whole(plot.plot()))
+            self.means[-1].setZValue(1)  # every mean over every band
+        count = len(spec.series)
+        for curve, edges, mean in zip(
+            self.curves[count:], self.envelopes[count:], self.means[count:], strict=True
         ):
-            for item in (curve, *edges):
+            for item in (curve, *edges, mean):
                 plot.removeItem(item)
-        del self.curves[len(spec.series) :]
-        del self.envelopes[len(spec.series) :]
+        del self.curves[count:]
+        del self.envelopes[count:]
+        del self.means[count:]
         self.set_reference(None)  # labels the axis, colours the curves, fills the legend
 
     @property
@@ -470,6 +541,27 @@ class TrendView:
             self.event_lines.append(line)
         self._style_events()
 
+    def set_checkpoints(self, spans: list[tuple[float, float, str]]) -> None:
+        """Shade the checkpoints (start, end, job) in view, behind the curves."""
+        while len(self.checkpoint_spans) < len(spans):
+            region = pg.LinearRegionItem(movable=False, pen=pg.mkPen(None))
+            region.setZValue(-3)
+            self.plot.addItem(region, ignoreBounds=True)
+            self.checkpoint_spans.append(region)
+            self._style_checkpoints()
+        for k, region in enumerate(self.checkpoint_spans):
+            if k < len(spans):
+                start, end, job = spans[k]
+                region.setRegion((start, end))
+                region.setToolTip(f"checkpoint of {job}")
+            region.setVisible(k < len(spans))
+
+    def _style_checkpoints(self) -> None:
+        if self._theme is None:
+            return
+        for region in self.checkpoint_spans:
+            region.setBrush(pg.mkBrush(_translucent(self._theme.accent, CHECKPOINT_ALPHA)))
+
     def _style_events(self) -> None:
         theme = self._theme
         if theme is None:
@@ -479,25 +571,33 @@ class TrendView:
             if getattr(line, "label", None) is not None:  # pyqtgraph adds it only when named
                 line.label.setColor(theme.accent)
 
-    def set_data(self, x: np.ndarray, y: np.ndarray) -> None:
+    def set_data(self, x: np.ndarray, y: np.ndarray, means: np.ndarray | None = None) -> None:
+        """Draw bins: ``x`` their times and ``y`` their minima and maxima interleaved
+        (``TrendHistory.window``), ``means`` their means (``TrendHistory.means``; without
+        them, the middle of each bin's range)."""
         difference = self.difference and self.has_reference
         largest = 0.0
         lowest, highest = math.inf, -math.inf
+        times = x[0::2]
         for k, (curve, row) in enumerate(zip(self.curves, self.rows, strict=True)):
             low, high = self.envelopes[k]
+            mean = (y[row][0::2] + y[row][1::2]) / 2 if means is None else means[row]
             if not difference:
                 values = self._shown.to_display(y[row])
+                average = self._shown.to_display(mean)
             elif (reference := self._reference_at(k)) is None:
-                for item in (curve, low, high):  # nothing to subtract: not in the difference
+                for item in (curve, low, high, self.means[k]):  # nothing to subtract
                     item.setData([], [])
                 continue
             else:
-                values = self._shown_difference.to_display(
-                    y[row] - np.interp(x, *reference, left=np.nan, right=np.nan)
-                )
+                other = np.interp(times, *reference, left=np.nan, right=np.nan)
+                values = self._shown_difference.to_display(y[row] - np.repeat(other, 2))
+                average = self._shown_difference.to_display(mean - other)
             curve.setData(x, values, connect="pairs")
-            low.setData(x[0::2], values[0::2])
+            low.setData(times, values[0::2])
             high.setData(x[1::2], values[1::2])
+            # a limit (the import cap) is a line of its own, not a mean
+            self.means[k].setData([] if self.spec.series[k].limit else times, average)
             finite = values[np.isfinite(values)]
             if finite.size:
                 largest = max(largest, float(np.abs(finite).max()))
@@ -518,8 +618,8 @@ class TrendView:
             viewbox.setLimits(minYRange=span)
 
     def clear_data(self) -> None:
-        for curve, edges in zip(self.curves, self.envelopes, strict=True):
-            for item in (curve, *edges):
+        for curve, edges, mean in zip(self.curves, self.envelopes, self.means, strict=True):
+            for item in (curve, *edges, mean):
                 item.setData([], [])
 
     def show_readout(
@@ -541,7 +641,7 @@ class TrendView:
                 if bins is None
                 else _format(shown.to_display(low), shown.to_display(high), shown.unit, *style)
             )
-            line = f'<span style="color:{color}">■</span> {series.label} {text}'
+            line = f'<span style="color:{color}">■</span> {_tr(series.label)} {text}'
             reference = self._reference_at(k)
             if reference is not None:
                 at_s = time_s if bins is None else bins[0]
@@ -584,10 +684,7 @@ class TrendView:
             axis = self.plot.getAxis(name)
             axis.setPen(theme.muted)
             axis.setTextPen(theme.text)
-        self.caption.fill = pg.mkBrush(_translucent(theme.panel, 200))
         self.legend.setLabelTextColor(theme.text)
-        self.legend.setBrush(_translucent(theme.panel, 200))
-        self.legend.setPen(theme.border)
         self._fill_legend()  # labels take the text colour when they are made
         self.line.setPen(pg.mkPen(theme.accent, width=1))
         self.readout.fill = pg.mkBrush(_translucent(theme.panel, 225))
@@ -596,6 +693,7 @@ class TrendView:
         self.readout.update()
         self._style_limits()
         self._style_events()
+        self._style_checkpoints()
         self._label_axis()
 
     def _style_curves(self) -> None:
@@ -607,13 +705,17 @@ class TrendView:
         self._colors = []
         for k, (curve, series) in enumerate(zip(self.curves, self.spec.series, strict=True)):
             if series.limit:
-                color, pen = theme.alarm, pg.mkPen(theme.alarm, width=1, style=Qt.PenStyle.DashLine)
+                color = theme.alarm
+                pen = band = pg.mkPen(theme.alarm, width=1, style=Qt.PenStyle.DashLine)
             else:
                 color = palette[k % len(palette)]
                 pen = pg.mkPen(color, width=1)  # wider pens take the slow path in Qt's raster
-            curve.setPen(pen)
+                # opaque: strokes of many bins to a pixel do not add up to the full colour
+                band = pg.mkPen(_blend(color, theme.base, BAND_SHARE), width=1)
+            curve.setPen(band)
             for edge in self.envelopes[k]:
-                edge.setPen(pen)
+                edge.setPen(band)
+            self.means[k].setPen(pen)
             self._colors.append(color)
             reference = self.reference_curves[k] if self.reference_curves else None
             if reference is not None:
@@ -668,7 +770,7 @@ class TrendView:
         """Name what is drawn in the caption, with the unit of the axis (SI-prefixed to
         suit the values in view where the plot asks for it). The axis keeps the title and
         unit as its label, not shown."""
-        title = self.title or self.spec.title
+        title = self.title or _tr(self.spec.title)
         if self.difference and self.has_reference:
             title += " A − B"
         unit = self.axis_unit
@@ -677,6 +779,7 @@ class TrendView:
             low, high = self.plot.getViewBox().viewRange()[1]
             scale, prefix = pg.siScale(max(abs(low), abs(high)))
         caption = f"{title} ({prefix}{unit})" if unit else title
+        caption = f"{COLLAPSED if self.collapsed else OPEN} {caption}"
         color = self._theme.text if self._theme is not None else ""
         if (caption, scale, color) == self._captioned:
             return  # the y range moved within the same prefix, as it does at each redraw
@@ -694,29 +797,40 @@ class TrendView:
         """Series labels when there are several; the runs' names when comparing."""
         entries: list[tuple[pg.PlotDataItem, str]] = []
         if len(self.spec.series) > 1:
-            entries += zip(self.curves, (series.label for series in self.spec.series), strict=True)
+            entries += zip(
+                self.means, (_tr(series.label) for series in self.spec.series), strict=True
+            )
         if self.has_reference:
             entries += zip(self._run_samples, self._run_names, strict=True)
         legend = self.legend
         legend.clear()
         for item, name in entries:
             legend.addItem(item, name)
-        legend.setVisible(bool(entries))
+        legend.setVisible(bool(entries) and not self.collapsed)  # a collapsed plot: its name
         self._fit_legend()
 
     def _fit_legend(self) -> None:
         """As many legend entries to a row as fit beside the caption: one row if they can,
-        so that the legend covers as little of a low plot as it can."""
+        so that the header row above the data is as low as it can be; the header is as
+        tall as the caption or the legend."""
         legend = self.legend
-        room = (
-            self.plot.getViewBox().width()
-            - self.caption.boundingRect().width()
-            - LEGEND_CLEARANCE_PX
-        )
+        room = self.plot.width() - self.caption.boundingRect().width() - LEGEND_CLEARANCE_PX
         for columns in range(max(len(legend.items), 1), 0, -1):
             legend.setColumnCount(columns)
             if legend.boundingRect().width() <= room:
                 break
+        caption_px = self.caption.boundingRect().height()  # with its margins
+        legend_px = (
+            legend.boundingRect().height() + 2 * HEADER_MARGIN_PX if legend.isVisible() else 0.0
+        )
+        # the top value label may reach half the gap above the data: clear of the caption
+        header_px = math.ceil(max(caption_px, legend_px) + PLOT_GAP_PX / 2)
+        if header_px != self._header_px:
+            self._header_px = header_px
+            self.plot.layout.setRowFixedHeight(0, header_px)
+            self.plot.layout.activate()  # the data below it now, not at the next event
+            if self.collapsed:
+                self.plot.setMaximumHeight(header_px)
 
 
 # --------------------------------------------------------------------------- panel
@@ -743,6 +857,8 @@ class TrendPanel(QWidget):
         self._selection_series: tuple[SelectionSeries, ...] = ()
         self._reference: SiteSeries | None = None
         self._event_markers: list[tuple[float, str]] = []
+        self._collapsed: set[str] = set()  # plot keys (SELECTION_KEY: every selection plot)
+        self._checkpoints: tuple[CheckpointSchedule, ...] = ()
         self._current_run: SiteSeries | SiteLog | None = None
         self._compared_at_s: float | None = None
         self._latest: Snapshot | None = None
@@ -769,6 +885,7 @@ class TrendPanel(QWidget):
             self.graphics.addItem(view.plot, row=row, col=0)
             view.plot.setVisible(spec.shown)
             self._connect_view(view)
+            view.caption.on_click = self._toggler(spec.key)
             self.site_views[spec.key] = view
         self.selection_views: list[TrendView] = []
         self._selection_pool: list[TrendView] = []  # made once, reused for each selection
@@ -776,8 +893,8 @@ class TrendPanel(QWidget):
         self.plots_menu = QMenu(self)
         self.plot_actions: dict[str, QAction] = {}
         for key, text, shown in (
-            (SELECTION_KEY, "Selected object", True),
-            *((p.key, p.title, p.shown) for p in SITE_PLOTS),
+            (SELECTION_KEY, QCoreApplication.translate("trends", "Selected object"), True),
+            *((p.key, _tr(p.title), p.shown) for p in SITE_PLOTS),
         ):
             action = self.plots_menu.addAction(text)
             action.setCheckable(True)
@@ -787,19 +904,19 @@ class TrendPanel(QWidget):
             if key == SELECTION_KEY:
                 self.plots_menu.addSeparator()
         plots_button = QToolButton()
-        plots_button.setText("Plots")
-        plots_button.setToolTip("Choose the plots shown")
+        plots_button.setText(QCoreApplication.translate("trends", "Plots"))
+        plots_button.setToolTip(QCoreApplication.translate("trends", "Choose the plots shown"))
         plots_button.setMenu(self.plots_menu)
         plots_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
 
         self.window_box = QComboBox()
-        self.window_box.setToolTip("Simulated time shown")
+        self.window_box.setToolTip(QCoreApplication.translate("trends", "Simulated time shown"))
         for text, seconds in TIME_WINDOWS:
             self.window_box.addItem(text, seconds)
         self.window_box.currentIndexChanged.connect(lambda _i: self.set_following(True))
 
         self.live_button = QToolButton()
-        self.live_button.setText("Live")
+        self.live_button.setText(QCoreApplication.translate("trends", "Live"))
         self.live_button.setCheckable(True)
         self.live_button.setChecked(True)
         self.live_button.setToolTip(
@@ -827,8 +944,12 @@ class TrendPanel(QWidget):
             "Data (CSV)…", lambda: self._export_with_dialog("csv")
         )
         export_button = QToolButton()
-        export_button.setText("Export")
-        export_button.setToolTip("Save the plots shown as an image or their data as CSV")
+        export_button.setText(QCoreApplication.translate("trends", "Export"))
+        export_button.setToolTip(
+            QCoreApplication.translate(
+                "trends", "Save the plots shown as an image or their data as CSV"
+            )
+        )
         export_button.setMenu(export_menu)
         export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
 
@@ -836,7 +957,7 @@ class TrendPanel(QWidget):
         controls.setContentsMargins(6, 4, 6, 0)
         for widget in (
             plots_button,
-            QLabel("Window"),
+            QLabel(QCoreApplication.translate("trends", "Window")),
             self.window_box,
             self.live_button,
             self.difference_button,
@@ -930,6 +1051,26 @@ class TrendPanel(QWidget):
         for view in self.site_views.values():
             view.set_events(self._event_markers, labelled=bool(shown) and view is shown[0])
 
+    def set_checkpoints(self, schedules: Iterable[CheckpointSchedule]) -> None:
+        """Shade the training jobs' checkpoints on the power and throughput plots
+        (``trend_marks.checkpoint_schedules``)."""
+        self._checkpoints = tuple(schedules)
+        self.refresh()
+
+    def _draw_checkpoints(self, left: float, right: float) -> None:
+        """Those in view that have begun, as events are marked once applied."""
+        now = self.latest_time_s
+        right = min(right, now) if now is not None else left
+        spans = [
+            (start, end, schedule.job)
+            for schedule in self._checkpoints
+            for start, end in schedule.windows(left, right)
+        ]
+        if len(spans) > CHECKPOINTS_DRAWN_MAX:
+            spans = []
+        for key in CHECKPOINT_PLOTS:
+            self.site_views[key].set_checkpoints(spans)
+
     def clear(self) -> None:
         """Forget all history, as when the simulation starts again."""
         self._latest = None
@@ -957,6 +1098,7 @@ class TrendPanel(QWidget):
             for row, (unit, rows) in enumerate(by_unit.items()):
                 view = self._selection_view(row, unit, rows, series, history, title)
                 view.plot.setVisible(shown)
+                view.set_collapsed(SELECTION_KEY in self._collapsed)
                 self.selection_views.append(view)
         for view in self._selection_pool[len(self.selection_views) :]:
             view.plot.setVisible(False)
@@ -995,6 +1137,7 @@ class TrendPanel(QWidget):
         view = TrendView(spec, history, rows, self._start, title, self._units)
         self.graphics.addItem(view.plot, row=row, col=0)
         self._connect_view(view)
+        view.caption.on_click = self._toggler(SELECTION_KEY)
         view.apply_theme(self._theme)
         self._selection_pool.append(view)
         return view
@@ -1045,6 +1188,36 @@ class TrendPanel(QWidget):
     def shown_views(self) -> list[TrendView]:
         return [view for view in self.views() if view.plot.isVisible()]
 
+    def open_views(self) -> list[TrendView]:
+        """The plots shown and not collapsed: those that draw their data."""
+        return [view for view in self.shown_views() if not view.collapsed]
+
+    @property
+    def collapsed(self) -> frozenset[str]:
+        """The keys of the plots collapsed to their headers (``SELECTION_KEY`` for the
+        selection's)."""
+        return frozenset(self._collapsed)
+
+    def _toggler(self, key: str) -> Callable[[], None]:
+        """What a click on a plot's caption does: collapse or open it."""
+        return lambda: self.set_collapsed(key, key not in self._collapsed)
+
+    def set_collapsed(self, key: str, collapsed: bool) -> None:
+        """Collapse a plot (a key of ``SITE_PLOTS``, or ``SELECTION_KEY`` for the
+        selection's plots) to its header row, or open it again; an unknown key (a plot
+        of another version of twin, from the settings) is ignored."""
+        if key != SELECTION_KEY and key not in self.site_views:
+            return
+        if collapsed:
+            self._collapsed.add(key)
+        else:
+            self._collapsed.discard(key)
+        views = self.selection_views if key == SELECTION_KEY else [self.site_views[key]]
+        for view in views:
+            view.set_collapsed(collapsed)
+        self._update_axes()
+        self.refresh()
+
     def set_plot_shown(self, key: str, shown: bool) -> None:
         """Show or hide a site plot (a key of ``SITE_PLOTS``) or the selection plots
         (``SELECTION_KEY``)."""
@@ -1084,6 +1257,7 @@ class TrendPanel(QWidget):
         left, right = self._x_range()
         if self._following:
             self._set_x_range(left, right)
+        self._draw_checkpoints(left, right)
         groups = [(self.site_history, list(self.site_views.values()))]
         if self.selection_history is not None:
             groups.append((self.selection_history, self.selection_views))
@@ -1095,9 +1269,11 @@ class TrendPanel(QWidget):
                 for view in shown:
                     view.clear_data()
                 continue
-            x, y = history.window(history.ring_for(left), left, right)
+            ring = history.ring_for(left)
+            x, y = history.window(ring, left, right)
+            means = history.means(ring, left, right)
             for view in shown:
-                view.set_data(x, y)
+                view.set_data(x, y, means)
         self._update_comparison()
         self._fit_plots()  # the time axis grows to its labels' height once they are drawn
         if self._hover_scene_pos is not None:
@@ -1108,7 +1284,7 @@ class TrendPanel(QWidget):
         left, _ = self._x_range()
         for view in self.views():
             view.hide_readout()
-        for view in self.shown_views():
+        for view in self.open_views():
             history = view.history
             view.show_readout(time_s, history.at(history.ring_for(left), time_s))
         now = self._start + timedelta(seconds=time_s)
@@ -1257,9 +1433,11 @@ class TrendPanel(QWidget):
             self._redraw_timer.start(INTERACTIVE_REDRAW_MS)
 
     def _update_axes(self) -> None:
-        """Tick labels of time only under the lowest plot shown."""
-        shown = self.shown_views()
+        """Tick labels of time only under the lowest plot open; no time axis under a
+        collapsed one."""
+        shown = self.open_views()
         for view in self.views():
+            view.plot.showAxis("bottom", not view.collapsed)
             view.plot.getAxis("bottom").setStyle(showValues=bool(shown) and view is shown[-1])
         self._fit_plots()
 
@@ -1273,7 +1451,7 @@ class TrendPanel(QWidget):
         """Lay the pinned time axis over the bottom of the visible plots, lined up with
         them, while the time axis under the lowest plot shown is not wholly in view;
         hide it otherwise."""
-        shown = self.shown_views()
+        shown = self.open_views()
         axis = shown[-1].plot.getAxis("bottom") if shown else None
         if axis is None or axis.geometry().height() < 1:
             self.time_axis.hide()
@@ -1294,7 +1472,7 @@ class TrendPanel(QWidget):
         self.time_axis.raise_()
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
-        for view in self.shown_views():
+        for view in self.open_views():
             viewbox = view.plot.getViewBox()
             if viewbox.sceneBoundingRect().contains(scene_pos):
                 self.show_readout(viewbox.mapSceneToView(scene_pos).x())

@@ -99,12 +99,18 @@ def label_font() -> LabelFont:
             error,
             FALLBACK_FACE,
         )
-        import vispy.util.fonts._vispy_fonts as vispy_fonts
+        return fallback_font()
 
-        return LabelFont(
-            FALLBACK_FACE,
-            {
-                bold: Path(vispy_fonts._get_vispy_font_filename(FALLBACK_FACE, bold, False))
-                for bold in (False, True)
-            },
-        )
+
+def fallback_font() -> LabelFont:
+    """vispy's own OpenSans: always there, Latin only."""
+    # the module by its full name: vispy.util.fonts hides it behind a set of the same name
+    from vispy.util.fonts._vispy_fonts import _get_vispy_font_filename
+
+    return LabelFont(
+        FALLBACK_FACE,
+        {
+            bold: Path(_get_vispy_font_filename(FALLBACK_FACE, bold, False))
+            for bold in (False, True)
+        },
+    )

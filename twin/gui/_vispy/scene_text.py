@@ -30,7 +30,9 @@ CHILLERS = "chillers {running}/{total}"
 LOADED = "{percent} % loaded"
 UTILITY_ON = "utility on"
 UTILITY_LOST = "UTILITY LOST"
-BESS = "BESS {soc} % {power}"
+BESS_CHARGING_LABEL = "BESS {soc} % charging {power}"
+BESS_DISCHARGING_LABEL = "BESS {soc} % discharging {power}"
+BESS_IDLE_LABEL = "BESS {soc} % idle"
 GENERATORS = "generators {online}/{total}"
 KINDS = ("assembly", "humanoid", "service")  # the scenario's workcell kinds
 NAME_WORDS = ("hall", "bench", "lab", "cell")  # with the kinds
@@ -46,7 +48,9 @@ PHRASES = (
     LOADED,
     UTILITY_ON,
     UTILITY_LOST,
-    BESS,
+    BESS_CHARGING_LABEL,
+    BESS_DISCHARGING_LABEL,
+    BESS_IDLE_LABEL,
     GENERATORS,
     *KINDS,
     *NAME_WORDS,

@@ -10,7 +10,9 @@ from twin.gui._vispy.base import Adapter, LabelBoard, ScenePalette, rgba
 from twin.gui._vispy.geometry import scale_transforms
 from twin.gui._vispy.instances import BoxBatch, box_group
 from twin.gui._vispy.scene_text import (
-    BESS,
+    BESS_CHARGING_LABEL,
+    BESS_DISCHARGING_LABEL,
+    BESS_IDLE_LABEL,
     GENERATORS,
     LOADED,
     SUBSTATION,
@@ -18,6 +20,7 @@ from twin.gui._vispy.scene_text import (
     UTILITY_ON,
     tr,
 )
+from twin.gui.kpis import bess_state
 from twin.scenario import Scenario
 from twin.sim.layout import Boxes, Layout
 from twin.sim.snapshot import Snapshot
@@ -37,7 +40,6 @@ GENERATOR_STARTING = rgba("#ffca28")
 GENERATOR_FAILED = rgba("#d50000")
 LINE_LIVE = rgba("#4fc3f7")
 LINE_DEAD = rgba("#e53935")
-_BESS_IDLE_KW = 50.0
 FEED_HEIGHT_M = 1.5  # over the transformer tops, where the HV bushings are
 FEED_APPROACH_M = 15.0  # the line comes in from this far south of the substation pad
 CONDUCTOR_M = 0.3  # drawn thicker than a real conductor, to be seen from the site view
@@ -160,9 +162,9 @@ class SubstationAdapter(Adapter):
             boxes.set_colors(
                 "bess",
                 BESS_DISCHARGING
-                if bess_kw > _BESS_IDLE_KW
+                if bess_state(bess_kw) == "discharging"
                 else BESS_CHARGING
-                if bess_kw < -_BESS_IDLE_KW
+                if bess_state(bess_kw) == "charging"
                 else BESS_IDLE,
             )
             for name, bars in zip(
@@ -186,15 +188,19 @@ class SubstationAdapter(Adapter):
                     self._kv,
                     tr(LOADED, percent=f"{100 * power.main_transformer_loading:.0f}"),
                     tr(UTILITY_ON if power.utility_available else UTILITY_LOST),
-                    tr(
-                        BESS,
-                        soc=f"{100 * site['bess_soc']:.0f}",
-                        power=f"{site['bess_power_kw'] / 1000:+.1f} MW",
-                    ),
+                    self._bess_text(site["bess_soc"], site["bess_power_kw"]),
                     tr(GENERATORS, online=power.generators_online, total=self._generator_count),
                 )
             ),
         )
+
+    @staticmethod
+    def _bess_text(soc: float, power_kw: float) -> str:
+        """The battery's charge and what it does, its power unsigned."""
+        phrase = {"charging": BESS_CHARGING_LABEL, "discharging": BESS_DISCHARGING_LABEL}.get(
+            bess_state(power_kw), BESS_IDLE_LABEL
+        )
+        return tr(phrase, soc=f"{100 * soc:.0f}", power=f"{abs(power_kw) / 1000:.1f} MW")
 
     def apply_palette(self, palette: ScenePalette) -> None:
         super().apply_palette(palette)

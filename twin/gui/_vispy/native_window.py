@@ -18,13 +18,13 @@ import types
 from collections.abc import Callable
 
 from PySide6.QtGui import QOffscreenSurface, QOpenGLContext, QPainter, QSurfaceFormat
-from PySide6.QtOpenGL import QOpenGLWindow
+from PySide6.QtOpenGL import QOpenGLPaintDevice, QOpenGLWindow
 from vispy import app
-from vispy.gloo import gl
 from vispy.app.backends import (
     _pyside6,  # noqa: F401 - binds vispy's Qt backend to PySide6
     _qt,
 )
+from vispy.gloo import gl
 
 
 class WindowCanvasBackend(_qt.QtBaseCanvasBackend, QOpenGLWindow):
@@ -111,7 +111,10 @@ class WindowCanvasBackend(_qt.QtBaseCanvasBackend, QOpenGLWindow):
             return
         # vispy draws as QPainter's native painting: QPainter sets its own state again
         # after it, except what it assumes it left as it was (see _hand_back_to_qpainter)
-        painter = QPainter(self)
+        ratio = self.devicePixelRatio()
+        device = QOpenGLPaintDevice(self.size() * ratio)  # the bound framebuffer's size
+        device.setDevicePixelRatio(ratio)
+        painter = QPainter(device)
         try:
             painter.beginNativePainting()
             try:

@@ -113,6 +113,12 @@ def _widest_digit(metrics: QFontMetricsF) -> str:
     return max("0123456789", key=metrics.horizontalAdvance)
 
 
+def rack_nameplate_kw(scenario: Scenario, topology: Topology) -> np.ndarray:
+    """Each rack's nameplate power (kW)."""
+    by_type = [scenario.rack_types[name].nameplate_kw for name in topology.rack_type_names]
+    return np.array(by_type)[topology.rack_type]
+
+
 def widest_values(
     max_facility_mw: float, units: UnitSystem = UnitSystem.SI
 ) -> dict[str, tuple[str, ...]]:
@@ -145,7 +151,7 @@ class KpiPanel:
         self._kpis = {
             kpi.key: kpi for kpi in site_kpis(scenario, points, units) if kpi.key in KIOSK_KPIS
         }
-        nameplate_kw = sum(scenario.rack_types[n].nameplate_kw for n in topology.rack_type_names)
+        nameplate_kw = float(rack_nameplate_kw(scenario, topology).sum())
         self.widest = widest_values(FACILITY_OVER_NAMEPLATE * nameplate_kw / 1000, units)
         self.titles = _titles()
         self.values = dict.fromkeys(KIOSK_KPIS, "—")
@@ -294,9 +300,8 @@ class ColorKey:
         self.field = fields[0]
         self.rect = QRectF()
         self.font = QFont()
-        self.title = ""
-        self._width = 0.0
         self._height = 0
+        self._title()
 
     def set_field(self, key: str) -> None:
         self.field = self.fields[key]
@@ -587,7 +592,8 @@ def _panel(painter: QPainter, rect: QRectF, radius: float = RADIUS) -> None:
 
 class KioskOverlay:
     """KPIs down the left with the colour key under them, the clock at the top right with
-    a tapped object's card under it, the caption at the bottom and the hint above it.
+    a tapped object's card under it, the caption at the bottom, or the hint in its place
+    while a visitor has the view.
     ``changed`` is called whenever what the overlay shows changes (to draw a frame)."""
 
     def __init__(
@@ -631,18 +637,13 @@ class KioskOverlay:
         self.caption.set_scale(
             height * CAPTION_SIZE, width / 2, height - margin, width * CAPTION_WIDTH
         )
-        self.hint.set_scale(height * HINT_SIZE, width / 2, self.caption.rect.top() - margin, None)
+        # in the caption's place: a visitor's view has no caption
+        self.hint.set_scale(height * HINT_SIZE, width / 2, height - margin, None)
         self.changed()
 
     def show_caption(self, text: str) -> None:
         self.caption.set_text(text)
-        self.caption.visible = bool(text)
-        self.hint.set_scale(
-            self.hint.font.pixelSize(),
-            self.size[0] / 2,
-            self.caption.rect.top() - round(self.size[1] * MARGIN),
-            None,
-        )
+        self.caption.visible = bool(text) and not self.hint.visible
         self.changed()
 
     def set_color_field(self, key: str) -> None:
@@ -698,7 +699,7 @@ class KioskOverlay:
 
     def paint(self, painter: QPainter) -> None:
         """Paint the overlay (in view pixels) over whatever ``painter`` has drawn."""
-        if not self.visible:
+        if not self.visible or min(self.size) <= 0:  # not laid out yet
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)

@@ -320,8 +320,12 @@ class KioskWindow(QWidget):
         }
 
     def frame(self) -> QImage:
-        """The view as it is on screen now: the scene and the overlay over it."""
-        return self.canvas.canvas.native.grabFramebuffer()
+        """The view as it is now, the scene and the overlay over it: a frame drawn and
+        read back (the back buffer holds no defined frame once swapped)."""
+        native = self.canvas.canvas.native
+        native.makeCurrent()
+        native.paintGL()
+        return native.grabFramebuffer()
 
     def save_screenshot(self, path: Path) -> bool:
         return self.frame().save(str(path))

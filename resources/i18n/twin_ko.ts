@@ -75,6 +75,14 @@
         <source>Outdoor {temperature}</source>
         <translation>외기 {temperature}</translation>
     </message>
+    <message>
+        <source>Grid import</source>
+        <translation>수전 전력</translation>
+    </message>
+    <message>
+        <source>last {minutes} simulated min</source>
+        <translation>최근 시뮬레이션 {minutes}분</translation>
+    </message>
 </context>
 <context>
     <name>story</name>

@@ -96,6 +96,7 @@ def test_the_widest_values_fit_and_no_panel_moves(qapp, scenario, units, languag
         overlay, simulation = _overlay(scenario, units)
         overlay.show_caption(QCoreApplication.translate("story", LONG_CAPTION))
         overlay.set_hint_countdown(60)
+        overlay.start_chart("power")
         racks_kw = rack_nameplate_kw(scenario_named(scenario), simulation.topology)
         nameplate_mw = float(racks_kw.sum()) / 1000
         # the power figures of a gigawatt site have four digits before the point
@@ -109,7 +110,7 @@ def test_the_widest_values_fit_and_no_panel_moves(qapp, scenario, units, languag
             overlay.set_touring(touring)  # the caption, or the visitor's hint in its place
             assert overlay.caption.visible == touring and overlay.hint.visible != touring
             view = QRectF(0, 0, width, height)
-            shown = ("kpis", "clock", "key", "caption" if touring else "hint")
+            shown = ("kpis", "clock", "key", *(("caption", "chart") if touring else ("hint",)))
             fixed = {name: overlay.panels()[name] for name in shown}
             for snapshot in snapshots:
                 overlay.update_snapshot(snapshot)
@@ -146,3 +147,27 @@ def test_a_value_beyond_the_plausible_is_drawn_smaller_not_cut(qapp):
     assert smaller < overlay.kpis.value_font.pixelSize()
     overlay.update_snapshot(simulation.snapshot())  # back to a usual figure: full size again
     assert overlay.kpis.value_font_for("it") == overlay.kpis.value_font
+
+
+def test_the_evidence_chart_draws_the_steps_figures_inside_its_plot(qapp):
+    overlay, simulation = _overlay("seoul-ai-factory", UnitSystem.SI)
+    overlay.set_size(1920, 1080)
+    overlay.start_chart("tokens")
+    first = simulation.snapshot()
+    tokens = first.site["tokens_per_s"]
+    for k in range(40):  # tokens fall by a fifth over 40 simulated minutes
+        at = replace(first, time_s=first.time_s + 60.0 * k)
+        overlay.update_snapshot(_with(at, cap_kw=60e3, tokens_per_s=tokens * (1 - 0.005 * k)))
+    chart = overlay.chart
+    assert chart.visible and "chart" in overlay.panels()
+    (line,) = chart.polylines()
+    assert line.size() == 40
+    assert all(chart.plot.adjusted(-0.5, -0.5, 0.5, 0.5).contains(p) for p in line)
+    assert line.last().y() > line.first().y() + 0.5 * chart.plot.height()  # the fall shows
+    overlay.update_snapshot(replace(first, time_s=0.0))  # the loop starts again
+    assert chart.count == 1
+    overlay.set_touring(False)  # a visitor's card takes its place
+    assert not chart.visible and "chart" not in overlay.panels()
+    overlay.start_chart(None)
+    overlay.set_touring(True)
+    assert not chart.visible

@@ -25,7 +25,15 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QLinearGradient, QPainter, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QLinearGradient,
+    QPainter,
+    QPen,
+    QPolygonF,
+)
 
 from twin.alarms import AlarmPoint
 from twin.gui.colors import TRIPPED_RGBA, ColorField
@@ -301,6 +309,7 @@ class ColorKey:
         self.rect = QRectF()
         self.font = QFont()
         self._height = 0
+        self._stops: list[tuple[float, QColor]] = []
         self._title()
 
     def set_field(self, key: str) -> None:
@@ -311,6 +320,10 @@ class ColorKey:
         unit = conversion(self.field.unit, self.units).unit if self.field.unit else ""
         name = _field_titles().get(self.field.key, self.field.label)
         self.title = f"{name} ({unit})" if unit else name
+        if not self.field.categories:  # the ramp's colours, mapped once, not every frame
+            stops = np.linspace(0.0, 1.0, LEGEND_BAR_STEPS)
+            colors = self.field.ramp.map(stops)
+            self._stops = [(float(s), _qcolor(c)) for s, c in zip(stops, colors, strict=True)]
 
     def set_scale(self, height: int, corner: QPointF, width: float) -> None:
         self.font = _font(self.family, height * LEGEND_SIZE)
@@ -356,9 +369,7 @@ class ColorKey:
                 painter.setPen(Qt.PenStyle.NoPen)
         else:
             gradient = QLinearGradient(bar.topLeft(), bar.topRight())
-            stops = np.linspace(0.0, 1.0, LEGEND_BAR_STEPS)
-            for stop, rgba in zip(stops, self.field.ramp.map(stops), strict=True):
-                gradient.setColorAt(float(stop), _qcolor(rgba))
+            gradient.setStops(self._stops)
             painter.setBrush(gradient)
             painter.drawRect(bar)
             painter.setPen(TEXT)
@@ -584,6 +595,158 @@ class InfoCard:
         painter.drawText(below, Qt.AlignmentFlag.AlignLeft, self.readings)
 
 
+CHART_SAMPLES = 600  # the latest snapshots a chart holds: its memory is fixed
+CHART_WIDTH = 0.44  # of the screen's height
+CHART_HEIGHT = 0.24
+GRID_COLOR = QColor("#ffb74d")
+_PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
+CHART_UNITS = {"tokens": "tok/s", "power": "W"}  # the base units of the charts' values
+
+
+def _chart_series() -> dict[str, tuple[tuple[str, str, float, QColor], ...]]:
+    """Each chart's lines: site column, name in the current language, factor to the
+    shown unit's base (W or tok/s) and colour."""
+    return {
+        "tokens": (
+            (
+                "tokens_per_s",
+                QCoreApplication.translate("kiosk", "Tokens per second"),
+                1.0,
+                QColor(ACCENT),
+            ),
+        ),
+        "power": (
+            (
+                "grid_import_kw",
+                QCoreApplication.translate("kiosk", "Grid import"),
+                1e3,
+                GRID_COLOR,
+            ),
+            ("it_power_kw", QCoreApplication.translate("kiosk", "IT power"), 1e3, QColor(ACCENT)),
+        ),
+    }
+
+
+class EvidenceChart:
+    """A step's evidence: a small live chart of the figures its caption speaks of, from
+    the step's start (tokens per second during a pump trip; grid import against IT power
+    while the battery smooths the load or the site answers a demand response)."""
+
+    def __init__(self, family: str) -> None:
+        self.family = family
+        self.kind: str | None = None
+        self.shown = True  # while touring
+        self.times_s = np.full(CHART_SAMPLES, np.nan)
+        self.values = np.full((2, CHART_SAMPLES), np.nan)
+        self.count = 0
+        self.rect = self.plot = QRectF()
+        self.font = QFont()
+        self._pad = 0.0
+        self._gutter = 0.0
+
+    @property
+    def visible(self) -> bool:
+        return self.kind is not None and self.shown
+
+    def start(self, kind: str | None) -> None:
+        """Chart ``kind`` (None: no chart) from the next snapshot on."""
+        self.kind = kind
+        self.count = 0
+
+    def set_scale(self, height: int, top_right: QPointF) -> None:
+        self.font = _font(self.family, height * LEGEND_SIZE)
+        line = QFontMetricsF(self.font).height()
+        self._pad = round(height * KPI_TITLE_SIZE * 0.8)
+        width, tall = height * CHART_WIDTH, height * CHART_HEIGHT
+        self.rect = QRectF(top_right.x() - width, top_right.y(), width, tall)
+        inner = self.rect.adjusted(self._pad, self._pad, -self._pad, -self._pad)
+        # a line of names above, the range's ends in a gutter at the left, the span below
+        metrics = QFontMetricsF(self.font)
+        self._gutter = max(metrics.horizontalAdvance(f"-888.8 {p}tok/s") for _, p in _PREFIXES)
+        self.plot = inner.adjusted(self._gutter + 0.5 * line, 1.9 * line, 0, -1.2 * line)
+
+    def update_snapshot(self, snapshot: Snapshot) -> bool:
+        if self.kind is None:
+            return False
+        if self.count and snapshot.time_s <= self.times_s[self.count - 1]:
+            if snapshot.time_s == self.times_s[self.count - 1]:
+                return False
+            self.count = 0  # the simulation started again
+        if self.count == CHART_SAMPLES:  # full: the oldest goes
+            self.times_s[:-1] = self.times_s[1:]
+            self.values[:, :-1] = self.values[:, 1:]
+            self.count -= 1
+        self.times_s[self.count] = snapshot.time_s
+        for row, (column, _name, factor, _color) in enumerate(_chart_series()[self.kind]):
+            self.values[row, self.count] = snapshot.site[column] * factor
+        self.count += 1
+        return self.visible
+
+    def _range(self) -> tuple[float, float]:
+        rows = len(_chart_series()[self.kind or "tokens"])
+        shown = self.values[:rows, : self.count]
+        low, high = float(np.nanmin(shown)), float(np.nanmax(shown))
+        span = max(high - low, 0.05 * max(abs(high), 1e-9))  # a flat line sits mid-chart
+        middle = (low + high) / 2
+        return middle - 0.6 * span, middle + 0.6 * span
+
+    def polylines(self) -> list[QPolygonF]:
+        """Each series in plot pixels."""
+        if self.count < 2 or self.kind is None:
+            return []
+        low, high = self._range()
+        times = self.times_s[: self.count]
+        x = self.plot.left() + (times - times[0]) / (times[-1] - times[0]) * self.plot.width()
+        lines = []
+        for row in range(len(_chart_series()[self.kind])):
+            share = (self.values[row, : self.count] - low) / (high - low)
+            y = self.plot.bottom() - share * self.plot.height()
+            lines.append(QPolygonF([QPointF(a, b) for a, b in zip(x, y, strict=True)]))
+        return lines
+
+    def _text(self, value: float) -> str:
+        unit = CHART_UNITS[self.kind or "tokens"]
+        factor, prefix = next((f, p) for f, p in _PREFIXES if abs(value) >= f or f == 1.0)
+        return f"{value / factor:.1f} {prefix}{unit}"
+
+    def paint(self, painter: QPainter) -> None:
+        if not self.visible or self.kind is None:
+            return
+        _panel(painter, self.rect)
+        metrics = QFontMetricsF(self.font)
+        line = metrics.height()
+        painter.setFont(self.font)
+        x = self.rect.left() + self._pad
+        for _column, name, _factor, color in _chart_series()[self.kind]:
+            painter.setPen(color)
+            painter.drawText(
+                QRectF(x, self.rect.top() + self._pad, self.plot.width(), line), 0, name
+            )
+            x += metrics.horizontalAdvance(name) + line
+        painter.setPen(QPen(MUTED, 1.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawLine(self.plot.bottomLeft(), self.plot.bottomRight())
+        lines = self.polylines()
+        if not lines:
+            return
+        low, high = self._range()
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for value, y in ((high, self.plot.top()), (low, self.plot.bottom())):
+            ends = QRectF(self.rect.left() + self._pad, y - line / 2, self._gutter, line)
+            painter.drawText(ends, right, self._text(value))
+        minutes = (self.times_s[self.count - 1] - self.times_s[0]) / 60
+        span = QCoreApplication.translate("kiosk", "last {minutes} simulated min").format(
+            minutes=f"{minutes:.0f}" if minutes >= 1 else f"{minutes:.1f}"
+        )
+        below = QRectF(self.plot.left(), self.plot.bottom(), self.plot.width(), line)
+        painter.drawText(below, Qt.AlignmentFlag.AlignRight, span)
+        for (_column, _name, _factor, color), polyline in zip(
+            _chart_series()[self.kind], lines, strict=True
+        ):
+            painter.setPen(QPen(color, max(line / 8, 2.0)))
+            painter.drawPolyline(polyline)
+
+
 def _panel(painter: QPainter, rect: QRectF, radius: float = RADIUS) -> None:
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(PANEL)
@@ -592,7 +755,8 @@ def _panel(painter: QPainter, rect: QRectF, radius: float = RADIUS) -> None:
 
 class KioskOverlay:
     """KPIs down the left with the colour key under them, the clock at the top right with
-    a tapped object's card under it, the caption at the bottom, or the hint in its place
+    the step's evidence chart under it (a tapped object's card while a visitor has the
+    view), the caption at the bottom, or the hint in its place
     while a visitor has the view.
     ``changed`` is called whenever what the overlay shows changes (to draw a frame)."""
 
@@ -620,6 +784,7 @@ class KioskOverlay:
         self.hint = TextBox(family, QColor(ACCENT), bold=True)
         self.card = InfoCard(family, units=units)
         self.callout = Callout(family)
+        self.chart = EvidenceChart(family)
 
     def set_size(self, width: int, height: int) -> None:
         """Lay everything out for a view of ``width`` x ``height`` px."""
@@ -632,7 +797,10 @@ class KioskOverlay:
             height, QPointF(margin, self.kpis.rect.bottom() + margin), self.kpis.rect.width()
         )
         self.clock.set_scale(height, QPointF(width - margin, margin))
-        self.card.set_scale(height, QPointF(width - margin, self.clock.rect.bottom() + margin))
+        # the card while a visitor has the view, the chart while the tour goes on
+        under_clock = QPointF(width - margin, self.clock.rect.bottom() + margin)
+        self.card.set_scale(height, under_clock)
+        self.chart.set_scale(height, under_clock)
         self.callout.set_scale(height, QRectF(0, 0, width, height))
         self.caption.set_scale(
             height * CAPTION_SIZE, width / 2, height - margin, width * CAPTION_WIDTH
@@ -653,6 +821,7 @@ class KioskOverlay:
     def set_touring(self, touring: bool) -> None:
         self.caption.visible = touring and bool(self.caption.text)
         self.hint.visible = not touring
+        self.chart.shown = touring
         if touring:
             self.card.show_view(None, None)
         else:
@@ -670,6 +839,10 @@ class KioskOverlay:
             self.hint.set_text(text)
             self.changed()
 
+    def start_chart(self, kind: str | None) -> None:
+        self.chart.start(kind)
+        self.changed()
+
     def point_callout_at(self, anchor: QPointF | None) -> None:
         if self.callout.point_at(anchor):
             self.changed()
@@ -683,6 +856,7 @@ class KioskOverlay:
             self.kpis.update_snapshot(snapshot),
             self.clock.update_snapshot(snapshot),
             self.card.update_snapshot(snapshot),
+            self.chart.update_snapshot(snapshot),
         ]
         if any(shown):
             self.changed()
@@ -690,7 +864,13 @@ class KioskOverlay:
     def panels(self) -> dict[str, QRectF]:
         """Where each shown panel lies, in view pixels."""
         shown = {"kpis": self.kpis.rect, "clock": self.clock.rect, "key": self.key.rect}
-        for name, part in (("caption", self.caption), ("hint", self.hint), ("card", self.card)):
+        parts = (
+            ("caption", self.caption),
+            ("hint", self.hint),
+            ("card", self.card),
+            ("chart", self.chart),
+        )
+        for name, part in parts:
             if part.visible:
                 shown[name] = part.rect
         if self.callout.visible:
@@ -703,6 +883,7 @@ class KioskOverlay:
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        for part in (self.kpis, self.key, self.clock, self.card, self.hint, self.caption):
+        parts = (self.kpis, self.key, self.clock, self.card, self.chart, self.hint, self.caption)
+        for part in parts:
             part.paint(painter)
         self.callout.paint(painter)

@@ -150,6 +150,7 @@ class KioskWindow(QWidget):
         if step.color is not None:
             self.canvas.set_color_field(step.color)
             self.overlay.set_color_field(step.color)
+        self.overlay.start_chart(step.chart)
         caption = QCoreApplication.translate("story", step.caption) if step.caption else ""
         self.overlay.show_caption(caption)
         self._anchor = None

@@ -9,6 +9,7 @@ story as `twin kiosk` does, and after a settling time goes through three phases 
   as it runs    the kiosk's own frame timer (what visitors see);
   at once       a 0 ms timer asks for a frame at every turn of the event loop: the most
                 the kiosk draws, 3D view and overlay;
+  no overlay    the same with the overlay hidden: what painting it costs;
   empty         the same with nothing drawn but the clear (the 3D view and the overlay
                 hidden): the ceiling that clearing, the swap and the window system leave
                 on this machine, against which the figures above can be judged.
@@ -104,12 +105,13 @@ def measure(size: str, seconds: float, story_name: str | None, scenario_name: st
     result["as_it_runs"] = phase()
     redraw.start()
     result["at_once"] = phase()
-    window.canvas.view.visible = False
     window.overlay.visible = False
+    result["no_overlay"] = phase()
+    window.canvas.view.visible = False
     result["empty"] = phase()
     redraw.stop()
     ceiling = result["empty"]["fps_median"]
-    for key in ("as_it_runs", "at_once"):
+    for key in ("as_it_runs", "at_once", "no_overlay"):
         fps = result[key]["fps_median"]
         result[key]["of_ceiling"] = round(fps / ceiling, 2) if ceiling else float("nan")
     window.leave()
@@ -151,9 +153,12 @@ def main() -> int:
             print(done.stderr, file=sys.stderr)
             return done.returncode
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(f"{'size':>10}  {'as it runs':>18}  {'at once':>18}  {'empty':>7}  target")
+    print(
+        f"{'size':>10}  {'as it runs':>18}  {'at once':>18}  {'no overlay':>18}  {'empty':>7}"
+        "  target"
+    )
     for r in results:
-        runs, once, empty = r["as_it_runs"], r["at_once"], r["empty"]
+        runs, once, bare, empty = r["as_it_runs"], r["at_once"], r["no_overlay"], r["empty"]
         target = TARGET_FPS.get(r["size"])
         verdict = (
             ""
@@ -163,6 +168,7 @@ def main() -> int:
         print(
             f"{r['size']:>10}  {runs['fps_median']:6.1f} fps ({runs['of_ceiling']:.2f})"
             f"  {once['fps_median']:6.1f} fps ({once['of_ceiling']:.2f})"
+            f"  {bare['fps_median']:6.1f} fps ({bare['of_ceiling']:.2f})"
             f"  {empty['fps_median']:7.1f}  {verdict}"
         )
     print("fps: medians over 2 s windows; (x): share of the empty-scene ceiling")

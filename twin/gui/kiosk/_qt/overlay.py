@@ -65,7 +65,6 @@ MUTED = QColor("#a9b6c4")
 ACCENT = "#4fc3f7"
 LEVEL_COLORS = {NORMAL: TEXT, WARNING: QColor("#ffb74d"), ALARM: QColor("#ff5252")}
 PANEL = QColor(8, 14, 22, 200)
-RADIUS = 10.0
 
 KIOSK_KPIS = ("it", "pue", "tokens", "grid", "gpu")
 # The site at work draws at most its racks' nameplate, and the facility about as much
@@ -385,6 +384,8 @@ class ColorKey:
                 width = metrics.horizontalAdvance(word)
                 left = min(max(x - width / 2, labels.left()), labels.right() - width)
                 painter.drawText(QRectF(left, bar.top() - 1.1 * line, width, line), 0, word)
+        if any(category.label == "tripped" for category in self.field.categories):
+            return  # a category of its own already
         swatch = QRectF(inner.left(), bar.bottom() + 1.3 * line, 0.9 * line, 0.9 * line)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(_qcolor(TRIPPED_RGBA))
@@ -440,7 +441,7 @@ class TextBox:
     def paint(self, painter: QPainter) -> None:
         if not self.visible or not self.text:
             return
-        _panel(painter, self.rect, radius=RADIUS * 1.2)
+        _panel(painter, self.rect)
         painter.setFont(self.font)
         painter.setPen(self.color)
         inner = self.rect.adjusted(2 * self._pad, self._pad, -2 * self._pad, -self._pad)
@@ -511,8 +512,9 @@ class Callout:
         painter.drawLine(anchor, near)
         painter.setBrush(QColor(ACCENT))
         painter.drawEllipse(anchor, 6.0, 6.0)
-        painter.setBrush(PANEL)
-        painter.drawRoundedRect(box, 8.0, 8.0)
+        _panel(painter, box)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(box.toAlignedRect())  # an accent frame, in the leader's pen
         painter.setFont(self.font)
         painter.setPen(TEXT)
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.text)
@@ -747,10 +749,11 @@ class EvidenceChart:
             painter.drawPolyline(polyline)
 
 
-def _panel(painter: QPainter, rect: QRectF, radius: float = RADIUS) -> None:
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(PANEL)
-    painter.drawRoundedRect(rect, radius, radius)
+def _panel(painter: QPainter, rect: QRectF) -> None:
+    """A panel's translucent ground: a pixel-aligned rectangle, which OpenGL fills in one
+    pass (rounded or antialiased shapes go through the stencil first: twice the fill,
+    the overlay's main cost under software OpenGL)."""
+    painter.fillRect(rect.toAlignedRect(), PANEL)
 
 
 class KioskOverlay:

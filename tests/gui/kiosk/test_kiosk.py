@@ -256,9 +256,22 @@ def test_input_pauses_the_tour_and_idle_time_resumes_it(make_kiosk, qtbot):
     assert window.runner.speed == 60
 
 
+def _wait_framed(window, qtbot) -> None:
+    """Until the view has drawn at its size and fitted its viewpoints to it (the camera
+    stays where it is after that while the step holds still)."""
+    canvas = window.canvas
+    qtbot.waitUntil(
+        lambda: (
+            canvas.frames_drawn > 0
+            and canvas._framed_for == tuple(int(v) for v in canvas.view.size)
+        ),
+        timeout=30_000,
+    )
+
+
 def test_a_tapped_rack_shows_its_card(make_kiosk, qtbot):
     window = make_kiosk()
-    qtbot.wait(300)  # the first view is in place (no flight)
+    _wait_framed(window, qtbot)  # the first view is in place (no flight)
     rack = 200  # in hall 2, in view
     lower, upper = window.canvas.bounds(Selection("rack", rack))
     top = np.array([(lower[0] + upper[0]) / 2, (lower[1] + upper[1]) / 2, upper[2]])
@@ -297,6 +310,7 @@ def test_the_callout_points_at_its_object_as_the_camera_moves(make_kiosk, qtbot)
     window = make_kiosk()
     callout = window.overlay.callout
     qtbot.waitUntil(lambda: callout.visible, timeout=30_000)
+    _wait_framed(window, qtbot)
     assert callout.text == "Both pumps tripped"
     cdu = window.topology.cdu_names.index("H2-CDU-05")
     lower, upper = window.canvas.bounds(Selection("cdu", cdu))

@@ -166,7 +166,7 @@ def kiosk(
                 failures.append(f"{name}: {check[1]} labels outside, {check[2]} overlapping")
             print(_row(name, fps, check), flush=True)
     finally:
-        window.close()
+        window.leave()  # the kiosk's only way out: a plain close is refused
         window.deleteLater()
         app.processEvents()
 

@@ -31,6 +31,58 @@
         <source>The tour resumes in {seconds} s</source>
         <translation>{seconds}초 후 투어가 다시 시작됩니다</translation>
     </message>
+    <message>
+        <source>GPU temperature</source>
+        <translation>GPU 온도</translation>
+    </message>
+    <message>
+        <source>Coolant outlet temperature</source>
+        <translation>냉각수 출구 온도</translation>
+    </message>
+    <message>
+        <source>Rack power</source>
+        <translation>랙 전력</translation>
+    </message>
+    <message>
+        <source>Utilization</source>
+        <translation>사용률</translation>
+    </message>
+    <message>
+        <source>Throttling state</source>
+        <translation>스로틀링 상태</translation>
+    </message>
+    <message>
+        <source>normal</source>
+        <translation>정상</translation>
+    </message>
+    <message>
+        <source>throttled</source>
+        <translation>스로틀링</translation>
+    </message>
+    <message>
+        <source>tripped</source>
+        <translation>정지(트립)</translation>
+    </message>
+    <message>
+        <source>throttle</source>
+        <translation>스로틀링 시작</translation>
+    </message>
+    <message>
+        <source>CDU supply</source>
+        <translation>CDU 공급</translation>
+    </message>
+    <message>
+        <source>Outdoor {temperature}</source>
+        <translation>외기 {temperature}</translation>
+    </message>
+    <message>
+        <source>Grid import</source>
+        <translation>수전 전력</translation>
+    </message>
+    <message>
+        <source>last {minutes} simulated min</source>
+        <translation>최근 시뮬레이션 {minutes}분</translation>
+    </message>
 </context>
 <context>
     <name>story</name>

@@ -43,6 +43,7 @@ RUNS = {
         ["--minutes", "0.3", "--sample-s", "2", "--warm-up-s", "2"],
         "resident memory",
     ),
+    "kiosk_fps.py": (["--size", "640x360", "--seconds", "2"], "empty-scene ceiling"),
     "bill_speed.py": (["--repeats", "1"], "bill of a month"),
     "exchange_speed.py": (["--repeat", "1", "--seconds", "4"], "messages/s"),
     "study.py": (

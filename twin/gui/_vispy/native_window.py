@@ -6,31 +6,40 @@ swapped. Under software OpenGL that composition costs more than most scenes (mea
 1920x1080 with llvmpipe: a bare glClear in a QOpenGLWidget ran 49 fps, in a QOpenGLWindow
 164 fps). A native window swaps only its own pixels and leaves the other widgets alone.
 
-The price is Qt's usual one for native child windows: widgets cannot float over it (the
-kiosk, whose callouts float over the view, keeps the composed widget) and ``QWidget.grab``
-sees it blank (``CanvasWrapper.render`` draws it instead).
+The price is Qt's usual one for native child windows: widgets cannot float over it and
+``QWidget.grab`` sees it blank (``CanvasWrapper.render`` draws it instead). What must lie
+over the view (the kiosk's captions, KPIs and callouts) is painted into the same frame by
+``paint_over``, a QPainter on the window after vispy has drawn the scene.
 """
 
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 
-from PySide6.QtGui import QOffscreenSurface, QOpenGLContext, QSurfaceFormat
-from PySide6.QtOpenGL import QOpenGLWindow
+from PySide6.QtGui import QOffscreenSurface, QOpenGLContext, QPainter, QSurfaceFormat
+from PySide6.QtOpenGL import QOpenGLPaintDevice, QOpenGLWindow
 from vispy import app
 from vispy.app.backends import (
     _pyside6,  # noqa: F401 - binds vispy's Qt backend to PySide6
     _qt,
 )
+from vispy.gloo import gl
 
 
 class WindowCanvasBackend(_qt.QtBaseCanvasBackend, QOpenGLWindow):
     """vispy's canvas backend on a QOpenGLWindow; input handling is vispy's own
     (``QtBaseCanvasBackend``), only the surface, the context and painting differ."""
 
+    # painted over the scene in every frame, with a QPainter on the window (view pixels)
+    paint_over: Callable[[QPainter], None] | None = None
+
     def _init_specific(self, p, kwargs) -> None:
         gl_format: QSurfaceFormat = _qt._set_config(p.context.config)
         gl_format.setSwapInterval(1 if p.vsync else 0)
+        # QPainter fills curved shapes through the stencil (``paint_over``); packed with
+        # the 24-bit depth, it costs no memory of its own
+        gl_format.setStencilBufferSize(8)
         # A context of our own on an off-screen surface answers vispy's GL queries (and
         # off-screen renders) before the window is shown; the window's context shares
         # its buffers, textures and programs.
@@ -97,7 +106,46 @@ class WindowCanvasBackend(_qt.QtBaseCanvasBackend, QOpenGLWindow):
         if self._vispy_canvas is None:
             return
         self._vispy_canvas.set_current()
-        self._vispy_canvas.events.draw(region=None)
+        if self.paint_over is None:
+            self._vispy_canvas.events.draw(region=None)
+            return
+        # vispy draws as QPainter's native painting: QPainter sets its own state again
+        # after it, except what it assumes it left as it was (see _hand_back_to_qpainter)
+        ratio = self.devicePixelRatio()
+        device = QOpenGLPaintDevice(self.size() * ratio)  # the bound framebuffer's size
+        device.setDevicePixelRatio(ratio)
+        painter = QPainter(device)
+        try:
+            painter.beginNativePainting()
+            try:
+                self._vispy_canvas.events.draw(region=None)
+            finally:
+                _hand_back_to_qpainter()
+                painter.endNativePainting()
+            self.paint_over(painter)
+        finally:
+            painter.end()
+            # QPainter drew with programs of its own: vispy's note of the program in use,
+            # which spares it a glUseProgram, no longer holds
+            self._vispy_canvas.context.shared.parser.env.pop("current_program", None)
+
+
+_QT_ATTRIBUTES = 16  # vertex attributes to reset: at least as many as vispy's programs use
+
+
+def _hand_back_to_qpainter() -> None:
+    """Undo what vispy leaves set that QPainter neither sets nor expects: faces culled
+    by their winding and the depth test (they eat its shapes), a texture unit other than
+    the first (its glyphs and gradients would be read from vispy's textures), and
+    instanced vertex attributes (every vertex of its shapes would be the first)."""
+    gl.glDisable(gl.GL_CULL_FACE)
+    gl.glDisable(gl.GL_DEPTH_TEST)
+    gl.glActiveTexture(gl.GL_TEXTURE0)
+    instanced = hasattr(gl, "glVertexAttribDivisor")
+    for attribute in range(_QT_ATTRIBUTES):
+        gl.glDisableVertexAttribArray(attribute)
+        if instanced:
+            gl.glVertexAttribDivisor(attribute, 0)
 
 
 class _WindowBackendApplication(app.Application):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
@@ -113,6 +113,13 @@ class Step(Strict):
     caption: str = Field("", max_length=240)
     callout: Callout | None = None
     color: str | None = Field(None, description="rack colour field, e.g. gpu_temp or power")
+    chart: Literal["tokens", "power"] | None = Field(
+        None,
+        description=(
+            "the step's evidence as a small live chart from the step's start: tokens per "
+            "second, or grid import against IT power"
+        ),
+    )
     reset_racks: bool = Field(False, description="bring tripped racks back as the step starts")
     events: list[Event] = Field(
         default_factory=list,

@@ -5,8 +5,12 @@ definitions, the object descriptions) without the main window's menus, toolbars 
 docks. Only Ctrl+Shift+Q leaves: a close request (Alt+F4, the window manager) is
 ignored, and every other key only hands the view to the visitor.
 
+The 3D view is a native OpenGL window (``native_window``); the overlay (KPIs, clock,
+colour key, caption, callout, hint, card) is painted into the view's own frames after the
+scene, so nothing is composed over it.
+
 Nothing grows while the show runs: one snapshot is kept, the runner's mailbox holds one,
-the overlay's widgets are built once, and no GL object is made after start-up.
+the overlay is laid out once per screen size, and no GL object is made after start-up.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QResizeEvent
+from PySide6.QtGui import QCloseEvent, QImage, QKeyEvent
 from PySide6.QtWidgets import QApplication, QGridLayout, QWidget
 
 from twin.alarms import default_points
@@ -92,30 +96,26 @@ class KioskWindow(QWidget):
         self.scenario, self.story = scenario, story
         self.site = simulation.site  # compiled once by the simulation
         self.topology, layout = self.site.topology, self.site.layout
-        # the composed (not native) view: the overlay's callouts float over it
+        fields = rack_color_fields(scenario)
         self.canvas = CanvasWrapper(
-            scenario,
-            self.topology,
-            layout,
-            rack_color_fields(scenario),
-            THEMES["dark"].scene,
-            native_window=False,
+            scenario, self.topology, layout, fields, THEMES["dark"].scene, native_window=True
         )
         self.canvas.set_units(self.units)
         self.canvas.labels.min_fraction = KIOSK_TITLE_FRACTION
-        self.canvas.canvas.native.setMouseTracking(True)
         self.overlay = KioskOverlay(
             scenario,
+            self.topology,
             default_points(scenario, self.topology),
+            fields,
             kiosk_font_family(),
-            self,
             units=self.units,
+            changed=self.canvas.canvas.update,
         )
+        self.canvas.canvas.native.paint_over = self.overlay.paint
+        self.canvas.canvas.events.resize.connect(self._on_view_resized)
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.canvas.widget, 0, 0)
-        grid.addWidget(self.overlay, 0, 0)
-        self.overlay.raise_()  # above the 3D view, which joined the window after it
         self.resize(1280, 720)
 
         self.runner = SimulationRunner(simulation, speed=story.steps[0].speed, parent=self)
@@ -149,6 +149,8 @@ class KioskWindow(QWidget):
         )
         if step.color is not None:
             self.canvas.set_color_field(step.color)
+            self.overlay.set_color_field(step.color)
+        self.overlay.start_chart(step.chart)
         caption = QCoreApplication.translate("story", step.caption) if step.caption else ""
         self.overlay.show_caption(caption)
         self._anchor = None
@@ -161,6 +163,8 @@ class KioskWindow(QWidget):
                 [(lower[0] + upper[0]) / 2, (lower[1] + upper[1]) / 2, upper[2]]
             )
             self.overlay.callout.set_text(QCoreApplication.translate("story", step.callout.text))
+        else:
+            self.overlay.callout.set_text("")
         self._place_callout()
 
     def set_touring(self, touring: bool) -> None:
@@ -196,25 +200,26 @@ class KioskWindow(QWidget):
     def _place_callout(self) -> None:
         """Keep the callout on its object as the camera moves; hidden while the object is
         behind the camera or off screen, and while a visitor has the view."""
+        self.overlay.point_callout_at(self._callout_anchor())
+
+    def _callout_anchor(self) -> QPointF | None:
+        """Where the callout's object is in the view (its pixels), if in sight."""
         if self._anchor is None or not self.show_.touring:
-            self.overlay.callout.point_at(None)
-            return
-        mapped = self.canvas.view.scene.transform.map(np.append(self._anchor, 1.0))
-        native = self.canvas.canvas.native
-        if mapped[3] <= 0:
-            self.overlay.callout.point_at(None)
-            return
-        x, y = mapped[0] / mapped[3], mapped[1] / mapped[3]
-        if not (0 <= x < native.width() and 0 <= y < native.height()):
-            self.overlay.callout.point_at(None)
-            return
-        point = self.overlay.mapFrom(self, native.mapTo(self, QPointF(x, y)))
-        self.overlay.callout.point_at(point)
+            return None
+        pixels, in_front = self.canvas.project(self._anchor[None])
+        x, y = pixels[0]
+        width, height = self.canvas.canvas.size
+        if not in_front[0] or not (0 <= x < width and 0 <= y < height):
+            return None
+        return QPointF(x, y)
+
+    def _on_view_resized(self, event) -> None:
+        self.overlay.set_size(*(int(v) for v in event.size))
 
     def _on_selected(self, event) -> None:
         selection = event.selection
         view = None if selection is None else describe(selection, self.scenario, self.topology)
-        self.overlay.card.show_view(view, self.snapshot)
+        self.overlay.show_card(view, self.snapshot)
 
     def _on_simulation_failed(self, report: str) -> None:
         self.show_.fail(f"the simulation raised:\n{report}")
@@ -250,7 +255,7 @@ class KioskWindow(QWidget):
         return False  # the 3D view orbits, zooms and picks as in the window
 
     def _owns(self, watched: QObject) -> bool:
-        if watched is self.windowHandle():
+        if watched is self.windowHandle() or watched is self.canvas.canvas.native:
             return True
         return isinstance(watched, QWidget) and (watched is self or self.isAncestorOf(watched))
 
@@ -291,15 +296,11 @@ class KioskWindow(QWidget):
         self.canvas.close()
         super().closeEvent(event)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self.overlay.set_scale(self.height())
-
     # ----------------------------------------------------------------- reports
 
     def state(self) -> dict[str, object]:
         """What the show is doing, for the smoke test's line of JSON and for tests."""
-        caption = self.overlay.caption
+        overlay = self.overlay
         return {
             "step": self.show_.step.name,
             "touring": self.show_.touring,
@@ -307,22 +308,28 @@ class KioskWindow(QWidget):
             "restarts": self.show_.restarts,
             "language": self.language,
             "units": self.units.value,
-            "caption": caption.text(),
-            "caption_visible": caption.isVisible(),
-            "caption_rect": _rect(caption, self),
-            "callout": self.overlay.callout.text if self.overlay.callout.isVisible() else None,
-            "kpis": {key: label.text() for key, label in self.overlay.kpis.values.items()},
-            "kpi_rect": _rect(self.overlay.kpis, self),
+            "caption": overlay.caption.text,
+            "caption_visible": overlay.caption.visible,
+            "callout": overlay.callout.text if overlay.callout.visible else None,
+            "kpis": dict(overlay.kpis.values),
+            "clock": overlay.clock.time_text,
+            "outdoor": overlay.clock.outdoor_text,
+            # the panels in window pixels (the view fills the window): x, y, width, height
+            "panels": {
+                name: [round(v) for v in rect.getRect()] for name, rect in overlay.panels().items()
+            },
         }
 
+    def frame(self) -> QImage:
+        """The view as it is now, the scene and the overlay over it: a frame drawn and
+        read back (the back buffer holds no defined frame once swapped)."""
+        native = self.canvas.canvas.native
+        native.makeCurrent()
+        native.paintGL()
+        return native.grabFramebuffer()
+
     def save_screenshot(self, path: Path) -> bool:
-        return self.grab().save(str(path))
-
-
-def _rect(widget: QWidget, window: QWidget) -> list[int]:
-    """``widget``'s rectangle in ``window`` pixels: x, y, width, height."""
-    corner = widget.mapTo(window, widget.rect().topLeft())
-    return [corner.x(), corner.y(), widget.width(), widget.height()]
+        return self.frame().save(str(path))
 
 
 def _application() -> QCoreApplication:

@@ -235,7 +235,9 @@ def _click_canvas(window, point: QPoint | None = None) -> None:
 
 
 def test_input_pauses_the_tour_and_idle_time_resumes_it(make_kiosk, qtbot):
-    window = make_kiosk()
+    # idle for 5 s resumes: the touches below, 0.7 s apart, keep the tour paused on a
+    # loaded machine too
+    window = make_kiosk(STORY.replace("idle_return_s = 1\n", "idle_return_s = 5\n", 1))
     overlay = window.overlay
     qtbot.waitUntil(lambda: overlay.callout.visible, timeout=30_000)
     assert overlay.caption.visible and not overlay.hint.visible
@@ -270,7 +272,8 @@ def _wait_framed(window, qtbot) -> None:
 
 
 def test_a_tapped_rack_shows_its_card(make_kiosk, qtbot):
-    window = make_kiosk()
+    # the first step holds its view for as long as the test may take to aim at the rack
+    window = make_kiosk(STORY.replace("hold_s = 3\n", "hold_s = 600\n", 1))
     _wait_framed(window, qtbot)  # the first view is in place (no flight)
     rack = 200  # in hall 2, in view
     lower, upper = window.canvas.bounds(Selection("rack", rack))

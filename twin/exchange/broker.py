@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from twin.paths import config_dir
@@ -334,14 +334,14 @@ class _PublishSplitter:
 
 
 @functools.cache
-def _client_class():
+def _client_class() -> type:
     """paho's client with its socket wrapped in ``_PublishSplitter`` at every connect."""
     import paho.mqtt.client as mqtt
 
     class SplittingClient(mqtt.Client):
         deliver: Callable[[list[tuple[str, bytes, float]], int, int], None]
 
-        def _create_socket(self):
+        def _create_socket(self) -> Any:
             return _PublishSplitter(super()._create_socket(), self.deliver)
 
     return SplittingClient

@@ -112,7 +112,7 @@ def _font(family: str, pixels: float, bold: bool = False) -> QFont:
     return font
 
 
-def _qcolor(rgba: Sequence[float]) -> QColor:
+def _qcolor(rgba: Sequence[float] | np.ndarray) -> QColor:
     return QColor.fromRgbF(*(float(c) for c in rgba))
 
 

@@ -316,7 +316,8 @@ class KioskWindow(QWidget):
             "outdoor": overlay.clock.outdoor_text,
             # the panels in window pixels (the view fills the window): x, y, width, height
             "panels": {
-                name: [round(v) for v in rect.getRect()] for name, rect in overlay.panels().items()
+                name: [round(v) for v in (rect.x(), rect.y(), rect.width(), rect.height())]
+                for name, rect in overlay.panels().items()
             },
         }
 

@@ -392,6 +392,13 @@ def test_results_of_another_study_are_not_resumed(tmp_path, threads):
 # --------------------------------------------------------------------------- processes
 
 
+def _hear_ctrl_c() -> None:
+    """In the child before it starts: Ctrl+C as in a terminal. A test run started in the
+    background ignores SIGINT, and a program inherits that (Python then installs no
+    KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _twin(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
@@ -401,6 +408,7 @@ def _twin(*args: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_hear_ctrl_c,
     )
 
 
@@ -416,8 +424,8 @@ def test_a_stopped_study_keeps_its_runs_and_resumes(tmp_path, stop):
     import psutil
 
     # the signal comes one poll (0.2 s) after the first part is stored, while nine runs of
-    # 1,800 steps each are still to go on the one worker
-    sweep = SWEEP.replace("[28, 36]", "[28, 30, 32, 34, 36]").replace('"60s"', '"2s"')
+    # 360 steps each are still to go on the one worker
+    sweep = SWEEP.replace("[28, 36]", "[28, 30, 32, 34, 36]").replace('"60s"', '"10s"')
     study = write(tmp_path, sweep)
     results = tmp_path / "results"
     runs = results / "runs"

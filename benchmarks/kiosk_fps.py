@@ -22,35 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 
 import numpy as np
+from kiosk_soak import start_xvfb  # this folder is the script's first on sys.path
 
 SETTLE_S = 8.0  # the first frames load glyphs and upload the scene
 WINDOW_S = 2.0
 TARGET_FPS = {"1920x1080": 30.0, "3840x2160": 15.0}
-
-
-def start_xvfb(size: str) -> subprocess.Popen:
-    """An Xvfb of our own of ``size`` on a free display number, which it reports on a pipe."""
-    read_end, write_end = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
-        pass_fds=(write_end,),
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    with os.fdopen(read_end) as pipe:
-        display = pipe.readline().strip()
-    if not display:
-        server.terminate()
-        raise RuntimeError("Xvfb did not start")
-    os.environ["DISPLAY"] = f":{display}"
-    return server
 
 
 def measure(size: str, seconds: float, story_name: str | None, scenario_name: str | None) -> dict:

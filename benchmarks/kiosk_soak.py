@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-SCREEN = "1920x1080x24"
+SCREEN = "1920x1080"
 EDGE_SAMPLES = 3
 
 
@@ -37,11 +37,11 @@ def rss_mib() -> float:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def start_xvfb() -> subprocess.Popen:
-    """An Xvfb of our own on a free display number, which it reports on a pipe."""
+def start_xvfb(size: str = SCREEN) -> subprocess.Popen:
+    """An Xvfb of our own of ``size`` on a free display number, which it reports on a pipe."""
     read_end, write_end = os.pipe()
     server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp"],
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", f"{size}x24", "-nolisten", "tcp"],
         pass_fds=(write_end,),
         stderr=subprocess.DEVNULL,
     )

@@ -191,7 +191,8 @@ def _rendered(font: QFont, text: str) -> np.ndarray:
 
 
 def test_korean_captions_render_with_the_shipped_font(make_kiosk, qtbot):
-    from twin.gui.kiosk._qt.language import font_dir, kiosk_font_family
+    from twin.gui._qt.language import hangul_font_family
+    from twin.resources import resource_dir
 
     window = make_kiosk(language="ko")
     caption = window.overlay.caption.text
@@ -199,10 +200,10 @@ def test_korean_captions_render_with_the_shipped_font(make_kiosk, qtbot):
     assert window.overlay.kpis.titles["gpu"] == "최고 GPU 온도"
     assert window.overlay.key.title == "GPU 온도 (°C)"
     qtbot.waitUntil(lambda: window.overlay.clock.outdoor_text.startswith("외기 "), timeout=30_000)
-    family = kiosk_font_family()
+    family = hangul_font_family()
     font = window.overlay.caption.font
     assert QFontInfo(font).family() == family == "NanumSquare"
-    assert QRawFont(str(font_dir() / "NanumSquareR.ttf"), 40).familyName() == family
+    assert QRawFont(str(resource_dir() / "fonts" / "NanumSquareR.ttf"), 40).familyName() == family
 
     syllables = sorted(set(_hangul(caption)))
     raw = QRawFont.fromFont(font)

@@ -13,8 +13,9 @@ from PySide6.QtGui import QFontMetricsF
 
 from tests.fakes import FakeSimulation, scenario_named
 from twin.alarms import default_points
+from twin.gui._qt.language import hangul_font_family
 from twin.gui.colors import rack_color_fields
-from twin.gui.kiosk._qt.language import kiosk_font_family, load_translators
+from twin.gui.kiosk._qt.language import load_translators
 from twin.gui.kiosk._qt.overlay import KIOSK_KPIS, KioskOverlay, rack_nameplate_kw
 from twin.gui.units import UnitSystem
 from twin.sim.snapshot import Snapshot
@@ -37,7 +38,7 @@ def _overlay(name: str, units: UnitSystem) -> tuple[KioskOverlay, FakeSimulation
         topology,
         default_points(scenario, topology),
         rack_color_fields(scenario),
-        kiosk_font_family(),
+        hangul_font_family(),
         units=units,
     )
     return overlay, simulation

@@ -6,19 +6,18 @@ overlay's labels (context ``kiosk``) and of the built-in stories' texts (context
 ``story``), compiled with ``pyside6-lrelease`` into the ``.qm`` file loaded here. A story
 file of one's own may bring ``<story>_<lang>.qm`` beside it.
 
-NanumSquare (SIL Open Font License, ``resources/fonts``) covers all 11,172 Hangul
-syllables and Latin, so both languages look alike and render on machines without a
+Type: NanumSquare (SIL Open Font License, ``resources/fonts``), registered by
+``twin.gui._qt.language.hangul_font_family`` as for the main window, covers all 11,172
+Hangul syllables and Latin, so both languages look alike and render on machines without a
 Korean font.
 """
 
 from __future__ import annotations
 
 import logging
-from functools import cache
 from pathlib import Path
 
 from PySide6.QtCore import QTranslator
-from PySide6.QtGui import QFontDatabase
 
 from twin.resources import resource_dir
 
@@ -26,28 +25,10 @@ log = logging.getLogger("twin.kiosk")
 
 SOURCE_LANGUAGE = "en"
 LANGUAGES = ("en", "ko")
-FONT_FILES = ("NanumSquareR.ttf", "NanumSquareB.ttf")
 
 
 def i18n_dir() -> Path:
     return resource_dir() / "i18n"
-
-
-def font_dir() -> Path:
-    return resource_dir() / "fonts"
-
-
-@cache
-def kiosk_font_family() -> str:
-    """Register the shipped font with Qt, once per process, and return its family."""
-    families: list[str] = []
-    for name in FONT_FILES:
-        path = font_dir() / name
-        font_id = QFontDatabase.addApplicationFont(str(path))
-        if font_id < 0:
-            raise RuntimeError(f"Qt cannot load the kiosk font {path}")
-        families += QFontDatabase.applicationFontFamilies(font_id)
-    return families[0]
 
 
 def load_translators(language: str, story_path: Path | None = None) -> list[QTranslator]:

@@ -26,10 +26,11 @@ from PySide6.QtGui import QCloseEvent, QImage, QKeyEvent
 from PySide6.QtWidgets import QApplication, QGridLayout, QWidget
 
 from twin.alarms import default_points
+from twin.gui._qt.language import hangul_font_family
 from twin.gui._qt.theme import THEMES
 from twin.gui._vispy.canvas import CanvasWrapper
 from twin.gui.colors import rack_color_fields
-from twin.gui.kiosk._qt.language import kiosk_font_family, load_translators
+from twin.gui.kiosk._qt.language import load_translators
 from twin.gui.kiosk._qt.overlay import KioskOverlay
 from twin.gui.kiosk.camera import CameraDirector, Pose
 from twin.gui.kiosk.show import Show
@@ -107,7 +108,7 @@ class KioskWindow(QWidget):
             self.topology,
             default_points(scenario, self.topology),
             fields,
-            kiosk_font_family(),
+            hangul_font_family(),
             units=self.units,
             changed=self.canvas.canvas.update,
         )

@@ -14,18 +14,31 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QLabel
 
 import twin.gui._qt.main_window
 import twin.gui._qt.trends
-from twin.alarms import default_points
+from twin.alarms import AlarmState, Priority, default_points
+from twin.gui._qt import alarms as alarm_panel
+from twin.gui._qt import controls
+from twin.gui._qt import timeline as timeline_panel
+from twin.gui._vispy.legend import scene_legend
 from twin.gui._vispy.scene_text import COOLING_YARD, KINDS, SUBSTATION, display_name
+from twin.gui.colors import rack_color_fields, residual_fields
 from twin.gui.kpis import site_kpis
+from twin.gui.objects import KINDS as OBJECT_KINDS
+from twin.gui.objects import Selection, describe
 from twin.gui.trend_history import SITE_PLOTS
 from twin.resources import resource_dir
 from twin.scenario import load
 from twin.settings import Settings, load_settings
 from twin.sim.topology import build_topology
+
+BUILT_IN = ("single-rack", "seoul-ai-factory", "gigawatt")
+WIDGET_MODULES = ("main_window", "trends", "controls", "alarms", "timeline", "inspector")
+WIDGET_MODULES += ("event_dialog", "power_quality", "legend")
+FIXED_TITLES = ("dry-coolers", "chillers", "transformer", "bess", "generator")
 
 pytestmark = pytest.mark.gui
 
@@ -53,16 +66,59 @@ def _finished(ts: Path) -> set[tuple[str, str]]:
     return found
 
 
-def test_every_text_of_the_window_its_trends_and_kpis_is_in_korean(tmp_path: Path) -> None:
+def _shown_by_value() -> set[tuple[str, str]]:
+    """The texts the window's panels show by value, which lupdate cannot see: speeds, colour
+    fields, the legend, the alarm list's columns, priorities, states and points, the
+    timeline's columns and statuses, and the inspector's readings, settings and actions of
+    every kind of object in the built-in sites."""
+    texts = {("colors", text) for text, _ in controls.SPEEDS} | {("colors", "tripped")}
+    fields = [field for name in BUILT_IN for field in rack_color_fields(load(name))]
+    for field in fields + list(residual_fields(lambda _quantity: np.zeros(1))):
+        texts |= {("colors", field.label)} | {("colors", label) for _, label in field.marks}
+        texts |= {("colors", category.label) for category in field.categories}
+        texts |= {("colors", field.no_data)} if field.no_data else set()
+    for group in scene_legend():
+        texts.add(("legend", group.title))
+        texts |= {("legend", e.label) for e in group.entries if not e.label.endswith("0 %")}
+    texts |= {("alarms", column) for column in alarm_panel.COLUMNS}
+    texts |= {("alarms", name) for name in alarm_panel.STATE_FILTERS}
+    texts |= {("alarms", str(state)) for state in AlarmState}
+    for priority in Priority:
+        texts |= {("alarms", priority.label), ("alarms", f"show {priority.label} priority alarms")}
+    texts |= {("alarms", text) for text in ("on", "off", "state")}
+    texts |= {("timeline", column.title()) for column in timeline_panel.COLUMNS}
+    texts |= {("timeline", timeline_panel.NOT_EDITABLE)}
+    for status in ("applied before a reset", "done", "upcoming"):
+        texts |= {("timeline", status), ("timeline", status + ", not saved")}
+    texts |= {("timeline", "operator"), ("timeline", "timeline")}
+    for name in BUILT_IN:
+        scenario = load(name)
+        topology = build_topology(scenario)
+        texts |= {("alarms", p.description) for p in default_points(scenario, topology)}
+        for kind in OBJECT_KINDS:
+            for index in range(1 if kind in ("rack", "cdu") else 1_000):  # every hall, cell, robot
+                try:
+                    view = describe(Selection(kind, index), scenario, topology)
+                except ValueError:  # no object of that number: the last of its kind was seen
+                    break
+                texts |= {("objects", r.label) for r in view.readings}
+                texts |= {("objects", p.label) for p in view.parameters}
+                for choice in view.choices:
+                    texts |= {("objects", choice.label)} | {("objects", o) for o in choice.options}
+                for action in view.actions:
+                    texts |= {("objects", action.label), ("objects", action.tooltip)}
+                if kind in FIXED_TITLES:
+                    texts.add(("objects", view.title))
+    return texts
+
+
+def test_every_text_of_the_window_its_panels_trends_and_kpis_is_in_korean(tmp_path: Path) -> None:
     extracted = tmp_path / "extracted.ts"
+    modules = [
+        str(Path(twin.gui._qt.main_window.__file__).with_name(f"{m}.py")) for m in WIDGET_MODULES
+    ]
     subprocess.run(
-        [
-            str(TOOLS / "pyside6-lupdate"),
-            twin.gui._qt.main_window.__file__,
-            twin.gui._qt.trends.__file__,
-            "-ts",
-            str(extracted),
-        ],
+        [str(TOOLS / "pyside6-lupdate"), *modules, "-ts", str(extracted)],
         check=True,
         capture_output=True,
         timeout=120,
@@ -79,6 +135,8 @@ def test_every_text_of_the_window_its_trends_and_kpis_is_in_korean(tmp_path: Pat
     texts |= {("kpi", kpi.title) for kpi in site_kpis(scenario, points)}
     for plot in SITE_PLOTS:  # names given by value, which lupdate cannot see
         texts |= {("trends", plot.title)} | {("trends", s.label) for s in plot.series}
+    assert ("AlarmPanel", "Acknowledge all") in texts  # and the panels'
+    texts |= _shown_by_value()
     missing = texts - _finished(I18N / "window_ko.ts")
     assert not missing, f"untranslated: {sorted(missing)}"
 
@@ -171,6 +229,20 @@ def test_korean_translates_the_menus_figures_and_3d_labels_together(make_window,
     assert power.caption.textItem.toPlainText() == "▾ 전력 (MW)"
     assert [label.text for _, label in power.legend.items][:2] == ["IT 전력", "시설 전력"]
     assert window.language_actions["ko"].isChecked()
+    # the panels: toolbar, colour bar, inspector, legend, alarm list and timeline
+    assert window.time_controls.clock.text().endswith("1일째")
+    assert window.color_panel.combo.currentText() == "GPU 온도"
+    assert window.inspector.title.text() == "선택한 객체 없음"
+    assert window.legend.swatches[0][1].text() == "트립: 임계 온도 초과로 정지"
+    alarm_panel = window.alarm_panel
+    assert alarm_panel.acknowledge_all_button.text() == "모두 확인"
+    assert alarm_panel.model.headerData(0, Qt.Orientation.Horizontal) == "우선순위"
+    assert alarm_panel.state_filter.currentText() == "모든 상태"
+    timeline = window.timeline.table
+    assert timeline.horizontalHeaderItem(1).text() == "이벤트"
+    window.inspector.show_object(Selection("cdu", 0))
+    assert window.inspector.title.text() != "선택한 객체 없음"
+    assert "펌프 속도" in [label.text() for label in window.inspector.findChildren(QLabel)]
     # the widgets can draw Hangul on a machine without a Korean font: the shipped one
     # stands behind the application's font
     assert "NanumSquare" in qapp.font().families()

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -93,6 +94,13 @@ KEY_ROLE = Qt.ItemDataRole.UserRole
 ROOT = QModelIndex()
 
 
+def translated(text: str) -> str:
+    """A name given by value (columns, priorities, states, filters, the points' descriptions)
+    in the window's language: context ``alarms`` of ``window_<lang>.ts``. The journal and the
+    reports keep the English."""
+    return QCoreApplication.translate("alarms", text)
+
+
 VALUE_DECIMALS = 1  # in SI; a coarser unit shows more (see ``Conversion.decimals``)
 
 
@@ -105,7 +113,7 @@ def _number_text(alarm: AlarmView, si_value: float, units: UnitSystem) -> str:
 def value_text(alarm: AlarmView, units: UnitSystem = UnitSystem.SI) -> str:
     """The alarm's value at its last transition, as the list shows it in ``units``."""
     if alarm.condition == Condition.ON:
-        return "on" if alarm.active else "off"
+        return translated("on") if alarm.active else translated("off")
     if math.isnan(alarm.value):  # never read: shelved or suppressed before it first changed
         return "—"
     return _number_text(alarm, alarm.value, units)
@@ -114,7 +122,7 @@ def value_text(alarm: AlarmView, units: UnitSystem = UnitSystem.SI) -> str:
 def limit_text(alarm: AlarmView, units: UnitSystem = UnitSystem.SI) -> str:
     """The alarm's condition and limit, as the list shows them in ``units``."""
     if alarm.limit is None:
-        return "state"
+        return translated("state")
     return f"{alarm.condition} {_number_text(alarm, alarm.limit, units)}"
 
 
@@ -201,7 +209,7 @@ class AlarmTableModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+            return translated(COLUMNS[section])
         return None
 
     def time_text(self, time_s: float) -> str:
@@ -219,11 +227,11 @@ class AlarmTableModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return (
-                alarm.priority.label,
-                str(alarm.state),
+                translated(alarm.priority.label),
+                translated(str(alarm.state)),
                 self.time_text(alarm.changed_s),
                 alarm.component,
-                alarm.description,
+                translated(alarm.description),
                 value_text(alarm, self.units),
                 limit_text(alarm, self.units),
             )[column]
@@ -299,12 +307,12 @@ class ShelveDialog(QDialog):
 
     def __init__(self, count: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Shelve alarms")
+        self.setWindowTitle(self.tr("Shelve alarms"))
         self.duration = QComboBox()
         self.duration.addItems(list(SHELVE_DURATIONS_S))
         self.duration.setCurrentText("1 h")
         self.reason = QLineEdit()
-        self.reason.setPlaceholderText("why, for the journal (required)")
+        self.reason.setPlaceholderText(self.tr("why, for the journal (required)"))
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -314,9 +322,15 @@ class ShelveDialog(QDialog):
         ok.setEnabled(False)
         self.reason.textChanged.connect(lambda text: ok.setEnabled(bool(text.strip())))
         form = QFormLayout(self)
-        form.addRow(QLabel(f"Shelve {count} alarm(s) for a while of simulated time."))
-        form.addRow("Duration", self.duration)
-        form.addRow("Reason", self.reason)
+        form.addRow(
+            QLabel(
+                self.tr("Shelve {count} alarm(s) for a while of simulated time.").format(
+                    count=count
+                )
+            )
+        )
+        form.addRow(self.tr("Duration"), self.duration)
+        form.addRow(self.tr("Reason"), self.reason)
         form.addRow(self.buttons)
 
     def choice(self) -> tuple[float, str]:
@@ -324,7 +338,7 @@ class ShelveDialog(QDialog):
 
 
 def _ask_note(parent: QWidget, title: str) -> str | None:
-    text, ok = QInputDialog.getText(parent, title, "Note for the journal (optional):")
+    text, ok = QInputDialog.getText(parent, title, translated("Note for the journal (optional):"))
     return text.strip() if ok else None
 
 
@@ -371,20 +385,21 @@ class AlarmPanel(QWidget):
         self.flood_banner.hide()
 
         self.text_filter = QLineEdit()
-        self.text_filter.setPlaceholderText("Filter by source or alarm text")
+        self.text_filter.setPlaceholderText(self.tr("Filter by source or alarm text"))
         self.text_filter.setClearButtonEnabled(True)
         self.text_filter.textChanged.connect(self._on_text_changed)
         self.state_filter = QComboBox()
-        self.state_filter.addItems(list(STATE_FILTERS))
-        self.state_filter.currentTextChanged.connect(self._on_state_filter_changed)
+        for name in STATE_FILTERS:
+            self.state_filter.addItem(translated(name), name)
+        self.state_filter.currentIndexChanged.connect(self._on_state_filter_changed)
         self.priority_buttons: dict[Priority, QToolButton] = {}
         filters = QHBoxLayout()
         for priority in Priority:
             button = QToolButton()
-            button.setText(priority.label)
+            button.setText(translated(priority.label))
             button.setCheckable(True)
             button.setChecked(True)
-            button.setToolTip(f"show {priority.label} priority alarms")
+            button.setToolTip(translated(f"show {priority.label} priority alarms"))
             button.setStyleSheet(
                 f"QToolButton:checked {{ background: "
                 f"{PRIORITY_COLORS[priority].name()}; color: "
@@ -411,18 +426,20 @@ class AlarmPanel(QWidget):
 
         self.count_label = QLabel()
         self.count_label.setObjectName("muted")
-        self.acknowledge_button = QPushButton("Acknowledge")
-        self.acknowledge_button.setToolTip("acknowledge the selected alarms, with a note")
+        self.acknowledge_button = QPushButton(self.tr("Acknowledge"))
+        self.acknowledge_button.setToolTip(self.tr("acknowledge the selected alarms, with a note"))
         self.acknowledge_button.clicked.connect(self.acknowledge_selected)
-        self.acknowledge_all_button = QPushButton("Acknowledge all")
+        self.acknowledge_all_button = QPushButton(self.tr("Acknowledge all"))
         self.acknowledge_all_button.setToolTip(
-            "acknowledge every unacknowledged alarm, shown or filtered out, with a note"
+            self.tr("acknowledge every unacknowledged alarm, shown or filtered out, with a note")
         )
         self.acknowledge_all_button.clicked.connect(self.acknowledge_all)
-        self.shelve_button = QPushButton("Shelve…")
-        self.shelve_button.setToolTip("hide the selected alarms for a while, with a reason")
+        self.shelve_button = QPushButton(self.tr("Shelve…"))
+        self.shelve_button.setToolTip(
+            self.tr("hide the selected alarms for a while, with a reason")
+        )
         self.shelve_button.clicked.connect(self.shelve_selected)
-        self.unshelve_button = QPushButton("Unshelve")
+        self.unshelve_button = QPushButton(self.tr("Unshelve"))
         self.unshelve_button.clicked.connect(self.unshelve_selected)
         actions = QHBoxLayout()
         actions.addWidget(self.count_label, 1)
@@ -482,12 +499,12 @@ class AlarmPanel(QWidget):
         keys = self.selected_keys()
         if not keys:
             return
-        note = self._ask_note(self, f"Acknowledge {len(keys)} alarm(s)")
+        note = self._ask_note(self, self.tr("Acknowledge {count} alarm(s)").format(count=len(keys)))
         if note is not None:
             self.acknowledge_requested.emit(keys, note)
 
     def acknowledge_all(self) -> None:
-        note = self._ask_note(self, "Acknowledge all alarms")
+        note = self._ask_note(self, self.tr("Acknowledge all alarms"))
         if note is not None:
             self.acknowledge_all_requested.emit(note)
 
@@ -522,8 +539,8 @@ class AlarmPanel(QWidget):
         )
         self._update_counts()
 
-    def _on_state_filter_changed(self, name: str) -> None:
-        self.proxy.set_states(STATE_FILTERS[name])
+    def _on_state_filter_changed(self, index: int) -> None:
+        self.proxy.set_states(STATE_FILTERS[self.state_filter.itemData(index)])
         self._update_counts()
 
     def _on_text_changed(self, text: str) -> None:
@@ -536,6 +553,9 @@ class AlarmPanel(QWidget):
             for a in self._alarms
         )
         self.count_label.setText(
-            f"{len(self._alarms):,} alarms · {unacknowledged:,} "
-            f"unacknowledged · {self.proxy.rowCount():,} shown"
+            self.tr("{count} alarms · {unacknowledged} unacknowledged · {shown} shown").format(
+                count=f"{len(self._alarms):,}",
+                unacknowledged=f"{unacknowledged:,}",
+                shown=f"{self.proxy.rowCount():,}",
+            )
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,6 +28,12 @@ SPEEDS: tuple[tuple[str, float | None], ...] = (
 )
 
 
+def translated(text: str) -> str:
+    """A name given by value (speeds, colour fields, their marks and categories) in the
+    window's language: context ``colors`` of ``window_<lang>.ts``."""
+    return QCoreApplication.translate("colors", text)
+
+
 class TimeControls(QWidget):
     play_toggled = Signal(bool)  # True: run
     step_requested = Signal()
@@ -43,22 +49,22 @@ class TimeControls(QWidget):
         self._pause_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPause)
         self.play_button = QToolButton()
         self.play_button.setCheckable(True)
-        self.play_button.setToolTip("Run or pause the simulation (Space)")
+        self.play_button.setToolTip(self.tr("Run or pause the simulation (Space)"))
         self.play_button.toggled.connect(self._on_play_toggled)
         self.step_button = QToolButton()
         self.step_button.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MediaSkipForward))
-        self.step_button.setToolTip("Pause and advance one step")
+        self.step_button.setToolTip(self.tr("Pause and advance one step"))
         self.step_button.clicked.connect(self.step_requested)
         self.speed = QComboBox()
-        self.speed.setToolTip("Simulated time per second of real time")
+        self.speed.setToolTip(self.tr("Simulated time per second of real time"))
         for text, value in SPEEDS:
-            self.speed.addItem(text, value)
+            self.speed.addItem(translated(text), value)
         self.speed.setCurrentIndex([v for _, v in SPEEDS].index(speed))
         self.speed.currentIndexChanged.connect(
             lambda i: self.speed_changed.emit(self.speed.itemData(i))
         )
         self.clock = QLabel()
-        widest = "0000-00-00 00:00:00  day 000"
+        widest = self._clock_text("0000-00-00 00:00:00", "000")
         self.clock.setMinimumWidth(self.clock.fontMetrics().horizontalAdvance(widest))
         for widget in (self.play_button, self.step_button, self.speed, self.clock):
             row.addWidget(widget)
@@ -75,7 +81,10 @@ class TimeControls(QWidget):
     def set_time(self, time_s: float) -> None:
         now = self._start + timedelta(seconds=time_s)
         day = int(time_s // 86400) + 1
-        self.clock.setText(f"{now:%Y-%m-%d %H:%M:%S}  day {day}")
+        self.clock.setText(self._clock_text(f"{now:%Y-%m-%d %H:%M:%S}", day))
+
+    def _clock_text(self, stamp: str, day: int | str) -> str:
+        return self.tr("{stamp}  day {day}").format(stamp=stamp, day=day)
 
     def _on_play_toggled(self, running: bool) -> None:
         self._sync_icon(running)
@@ -91,7 +100,7 @@ def _qcolor(rgba: np.ndarray | tuple[float, ...]) -> QColor:
 
 def mark_label(field: ColorField, value: float, label: str) -> str:
     """A mark's name over the colour bar, with its value and unit: "throttle 87 °C"."""
-    return f"{label} {value:g} {field.unit}".rstrip()
+    return f"{translated(label)} {value:g} {field.unit}".rstrip()
 
 
 class ColorBar(QWidget):
@@ -126,7 +135,8 @@ class ColorBar(QWidget):
                 swatch = QRectF(bar.left() + k * width, bar.top(), 12, bar.height())
                 painter.fillRect(swatch, _qcolor(category.rgba))
                 painter.drawText(
-                    QRectF(swatch.right() + 4, bar.top() - 4, width, line), category.label
+                    QRectF(swatch.right() + 4, bar.top() - 4, width, line),
+                    translated(category.label),
                 )
         else:
             gradient = QLinearGradient(bar.topLeft(), bar.topRight())
@@ -156,9 +166,9 @@ class ColorBar(QWidget):
         name them already, as the throttling state does), and racks without a value."""
         swatches = []
         if not any(category.label == "tripped" for category in self.field.categories):
-            swatches.append((TRIPPED_RGBA, "tripped"))
+            swatches.append((TRIPPED_RGBA, translated("tripped")))
         if self.field.no_data:
-            swatches.append((NO_DATA_RGBA, self.field.no_data))
+            swatches.append((NO_DATA_RGBA, translated(self.field.no_data)))
         return swatches
 
 
@@ -170,11 +180,11 @@ class ColorFieldPanel(QWidget):
         self._fields = {f.key: f for f in fields}
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Colour racks by"))
+        row.addWidget(QLabel(self.tr("Colour racks by")))
         self.combo = QComboBox()
         for field in fields:
-            self.combo.addItem(field.label, field.key)
-        self.combo.setToolTip("The rack value shown by colour")
+            self.combo.addItem(translated(field.label), field.key)
+        self.combo.setToolTip(self.tr("The rack value shown by colour"))
         self.bar = ColorBar(fields[0])
         row.addWidget(self.combo)
         row.addWidget(self.bar)

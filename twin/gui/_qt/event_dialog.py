@@ -196,7 +196,7 @@ class EventDialog(QDialog):
         units: UnitSystem | str = UnitSystem.SI,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Edit the event" if event else "Add an event")
+        self.setWindowTitle(self.tr("Edit the event") if event else self.tr("Add an event"))
         self.scenario, self.start, self.now = scenario, start, now
         self.units = UnitSystem(units)
         self.editors: dict[str, FieldEditor] = {}
@@ -205,7 +205,7 @@ class EventDialog(QDialog):
         self.kind_box = QComboBox()
         self.kind_box.addItems(list(event_models()))
         self.form = QFormLayout()
-        self.form.addRow("Kind", self.kind_box)
+        self.form.addRow(self.tr("Kind"), self.kind_box)
         self.general = QLabel()  # problems with the event as a whole
         self.general.setStyleSheet(PROBLEM_STYLE)
         self.general.setWordWrap(True)

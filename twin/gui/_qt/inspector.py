@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QComboBox,
@@ -91,6 +91,13 @@ class Sparkline(QWidget):
         painter.end()
 
 
+def translated(text: str) -> str:
+    """An object's reading, setting, action or fixed title, given by value, in the window's
+    language: context ``objects`` of ``window_<lang>.ts``. Names from the scenario (racks,
+    CDUs, halls, workcells) have no entry and stay as they are."""
+    return QCoreApplication.translate("objects", text)
+
+
 def _clear(layout: QGridLayout | QFormLayout) -> None:
     while layout.count():
         item = layout.takeAt(0)
@@ -116,7 +123,7 @@ class _ParameterEditor(QWidget):
         self.spin.setSuffix(f" {parameter.unit}")
         self.spin.setKeyboardTracking(False)
         self.spin.setToolTip(f"{parameter.low:g} .. {parameter.high:g} {parameter.unit}")
-        self.apply = QPushButton("Apply")
+        self.apply = QPushButton(self.tr("Apply"))
         self.apply.clicked.connect(lambda: self.applied.emit(self.spin.value()))
         row.addWidget(self.spin, 1)
         row.addWidget(self.apply)
@@ -167,8 +174,8 @@ class ObjectInspector(QWidget):
         self.where = QLabel()
         self.where.setObjectName("muted")
         self.where.setWordWrap(True)
-        self.fly_button = QPushButton("Fly to")
-        self.fly_button.setToolTip("Frame the selected object in the 3D view")
+        self.fly_button = QPushButton(self.tr("Fly to"))
+        self.fly_button.setToolTip(self.tr("Frame the selected object in the 3D view"))
         self.fly_button.clicked.connect(
             lambda: self.view is not None and self.fly_to.emit(self.view.selection)
         )
@@ -181,17 +188,19 @@ class ObjectInspector(QWidget):
         self._readings = QGridLayout(self._readings_box)
         self._readings.setContentsMargins(0, 4, 0, 4)
         column.addWidget(self._readings_box)
-        self._measured_box = QGroupBox("Plant beside model")
+        self._measured_box = QGroupBox(self.tr("Plant beside model"))
         self._measured = QGridLayout(self._measured_box)
         self._measured_box.setVisible(False)
         column.addWidget(self._measured_box)
         # label -> (measured, model, measured - model, coverage) of each measured point
         self.measured_rows: dict[str, tuple[QLabel, QLabel, QLabel, QLabel]] = {}
-        self._tracked_box = QGroupBox("Drift tracked from the plant's data")
+        self._tracked_box = QGroupBox(self.tr("Drift tracked from the plant's data"))
         self._tracked_box.setToolTip(
-            "Slowly drifting quantities the shadow estimates online "
-            "(recursive least squares), with a band of two standard "
-            "deviations; 'design' is the scenario's value"
+            self.tr(
+                "Slowly drifting quantities the shadow estimates online "
+                "(recursive least squares), with a band of two standard "
+                "deviations; 'design' is the scenario's value"
+            )
         )
         self._tracked_grid = QGridLayout(self._tracked_box)
         self._tracked_box.setVisible(False)
@@ -202,7 +211,7 @@ class ObjectInspector(QWidget):
         self._alarms.setObjectName("alarmText")
         self._alarms.setWordWrap(True)
         column.addWidget(self._alarms)
-        self._settings = QGroupBox("Settings")
+        self._settings = QGroupBox(self.tr("Settings"))
         self._settings_form = QFormLayout(self._settings)
         # a setting's field goes under its name where the dock is too narrow for both
         self._settings_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
@@ -258,21 +267,23 @@ class ObjectInspector(QWidget):
         view = self.shown_view
         self.fly_button.setEnabled(view is not None)
         if view is None:
-            self.title.setText("Nothing selected")
+            self.title.setText(self.tr("Nothing selected"))
             self.where.setText(
-                "Click a rack, a CDU, an electrical room, a plant unit, a robot "
-                "or a workcell in the 3D view."
+                self.tr(
+                    "Click a rack, a CDU, an electrical room, a plant unit, a robot "
+                    "or a workcell in the 3D view."
+                )
             )
             self._settings.setVisible(False)
             self._alarms.setText("")
             return
-        self.title.setText(view.title)
+        self.title.setText(translated(view.title))
         self.where.setText(view.where)
         for row, reading in enumerate(view.readings):
             value = QLabel("—")
             value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             spark = Sparkline()
-            name = QLabel(reading.label)
+            name = QLabel(translated(reading.label))
             name.setWordWrap(True)  # long names take two lines in a narrow dock
             self._readings.addWidget(name, row, 0)
             self._readings.addWidget(value, row, 1)
@@ -291,17 +302,17 @@ class ObjectInspector(QWidget):
         for parameter in view.parameters:
             editor = _ParameterEditor(parameter)
             editor.applied.connect(lambda value, p=parameter, e=editor: self._apply(p, value, e))
-            self._settings_form.addRow(parameter.label, editor)
+            self._settings_form.addRow(translated(parameter.label), editor)
             self.editors[parameter.label] = editor
         for choice in view.choices:
             combo = QComboBox()
-            combo.addItems(list(choice.options))
+            combo.addItems([translated(option) for option in choice.options])
             combo.activated.connect(lambda option, c=choice: self._choose(c, option))
-            self._settings_form.addRow(choice.label, combo)
+            self._settings_form.addRow(translated(choice.label), combo)
             self.choices[choice.label] = combo
         for action in view.actions:
-            button = QPushButton(action.label)
-            button.setToolTip(action.tooltip)
+            button = QPushButton(translated(action.label))
+            button.setToolTip(translated(action.tooltip))
             button.clicked.connect(lambda _=False, a=action: self.command.emit(a.command))
             self._settings_form.addRow(button)
             self.buttons[action.label] = button
@@ -341,7 +352,8 @@ class ObjectInspector(QWidget):
         if [v.quantity for v in values] != list(self.tracked_rows):
             _clear(self._tracked_grid)
             self.tracked_rows.clear()
-            for column, text in enumerate(("Quantity", "Tracked (band)", "Design", "")):
+            headings = (self.tr("Quantity"), self.tr("Tracked (band)"), self.tr("Design"), "")
+            for column, text in enumerate(headings):
                 heading = QLabel(text)
                 heading.setObjectName("muted")
                 self._tracked_grid.addWidget(heading, 0, column)
@@ -369,7 +381,14 @@ class ObjectInspector(QWidget):
         if [r.label for r in rows] != list(self.measured_rows):
             _clear(self._measured)
             self.measured_rows.clear()
-            for column, text in enumerate(("Point", "Measured", "Model", "Difference", "")):
+            headings = (
+                self.tr("Point"),
+                self.tr("Measured"),
+                self.tr("Model"),
+                self.tr("Difference"),
+                "",
+            )
+            for column, text in enumerate(headings):
                 heading = QLabel(text)
                 heading.setObjectName("muted")
                 self._measured.addWidget(heading, 0, column)
@@ -388,7 +407,9 @@ class ObjectInspector(QWidget):
         self._measured_box.setVisible(bool(rows))
         if not rows:
             return
-        self._measured_box.setTitle(f"Plant beside model at {format_duration(time_s)}")
+        self._measured_box.setTitle(
+            self.tr("Plant beside model at {time}").format(time=format_duration(time_s))
+        )
         for reading in rows:
             measured, model, difference, coverage = self.measured_rows[reading.label]
             unit = f" {reading.unit}" if reading.unit else ""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
@@ -19,6 +20,12 @@ def swatch_color(rgba: np.ndarray) -> QColor:
     return QColor(red, green, blue)
 
 
+def translated(text: str) -> str:
+    """A legend's text in the window's language (context ``legend`` of
+    ``window_<lang>.ts``; figures such as "50 %" have no entry and stay as they are)."""
+    return QCoreApplication.translate("legend", text)
+
+
 class SceneLegend(QWidget):
     def __init__(
         self, groups: tuple[LegendGroup, ...] | None = None, parent: QWidget | None = None
@@ -31,7 +38,7 @@ class SceneLegend(QWidget):
         grid.setVerticalSpacing(2)
         row = 0
         for group in self.groups:
-            title = QLabel(f"<b>{group.title}</b>")
+            title = QLabel(f"<b>{translated(group.title)}</b>")
             title.setWordWrap(True)
             grid.addWidget(title, row, 0, 1, 2)
             row += 1
@@ -41,7 +48,7 @@ class SceneLegend(QWidget):
                 swatch.setStyleSheet(
                     f"background:{swatch_color(entry.rgba).name()};border:1px solid #808080"
                 )
-                text = QLabel(entry.label)
+                text = QLabel(translated(entry.label))
                 text.setWordWrap(True)
                 grid.addWidget(swatch, row, 0)
                 grid.addWidget(text, row, 1)

@@ -56,7 +56,9 @@ class PowerQualityWindow(QWidget):
         self.scenario = scenario
         self.duration_s, self.settle_s, self.dt_s, self.limit = duration_s, settle_s, dt_s, limit
         self.result: PowerQualityCheck | None = None
-        self.setWindowTitle(f"twin power quality — {scenario.scenario.name}")
+        self.setWindowTitle(
+            self.tr("twin power quality — {scenario}").format(scenario=scenario.scenario.name)
+        )
         self.resize(900, 620)
         self._signals = _CheckSignals()
         self._signals.progressed.connect(self._progressed)
@@ -68,8 +70,8 @@ class PowerQualityWindow(QWidget):
 
         self.plot = pg.PlotWidget(background=theme.base)
         item = self.plot.getPlotItem()
-        item.setLabel("bottom", "frequency", units="Hz")
-        item.setLabel("left", "component amplitude (% of the mean draw)")
+        item.setLabel("bottom", self.tr("frequency"), units="Hz")
+        item.setLabel("left", self.tr("component amplitude (% of the mean draw)"))
         item.showGrid(x=True, y=True, alpha=0.2)
         item.addLegend(offset=(-10, 10))
         self.status = QLabel()
@@ -77,8 +79,8 @@ class PowerQualityWindow(QWidget):
         self.progress = QProgressBar()
         self.verdicts = QLabel()
         self.verdicts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.search = QCheckBox("also search the least GPU smoothing that passes")
-        self.run_button = QPushButton("Run again")
+        self.search = QCheckBox(self.tr("also search the least GPU smoothing that passes"))
+        self.run_button = QPushButton(self.tr("Run again"))
         self.run_button.clicked.connect(self.start)
         controls = QHBoxLayout()
         controls.addWidget(self.search)
@@ -106,8 +108,11 @@ class PowerQualityWindow(QWidget):
         self.progress.show()
         self.run_button.setEnabled(False)
         self.status.setText(
-            f"running {self.scenario.scenario.name} {self.duration_s:g} s at "
-            f"{1000 * self.dt_s:g} ms…"
+            self.tr("running {scenario} {duration} s at {step} ms…").format(
+                scenario=self.scenario.scenario.name,
+                duration=f"{self.duration_s:g}",
+                step=f"{1000 * self.dt_s:g}",
+            )
         )
         scenario, signals, stop = self.scenario, self._signals, self._stop
         duration_s, settle_s, dt_s, limit = self.duration_s, self.settle_s, self.dt_s, self.limit
@@ -144,7 +149,11 @@ class PowerQualityWindow(QWidget):
     def _progressed(self, step: str) -> None:
         self._step += 1
         self.progress.setValue(self._step - 1)
-        self.status.setText(f"running: {step} ({self._step} of {self.progress.maximum()})…")
+        self.status.setText(
+            self.tr("running: {step} ({done} of {total})…").format(
+                step=step, done=self._step, total=self.progress.maximum()
+            )
+        )
 
     def _failed(self, message: str) -> None:
         self._done()

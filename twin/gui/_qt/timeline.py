@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,6 +38,13 @@ NOT_EDITABLE = (
 )
 
 
+def translated(text: str) -> str:
+    """A name given by value (columns, an entry's origin and status) in the window's
+    language: context ``timeline`` of ``window_<lang>.ts``. Event kinds are the scenario
+    file's names and stay as they are."""
+    return QCoreApplication.translate("timeline", text)
+
+
 class TimelinePanel(QWidget):
     save_requested = Signal()  # keep the timeline in the scenario file
     modified_changed = Signal(bool)  # the scheduled events differ from the file's
@@ -61,7 +68,7 @@ class TimelinePanel(QWidget):
         self._modified = False
         self._time_s = 0.0
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels([c.title() for c in COLUMNS])
+        self.table.setHorizontalHeaderLabels([translated(c.title()) for c in COLUMNS])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -69,23 +76,29 @@ class TimelinePanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.cellDoubleClicked.connect(lambda row, _column: self.edit_row(row))
-        self.add_button = QPushButton("Add…")
-        self.add_button.setToolTip("Schedule a new event")
+        self.add_button = QPushButton(self.tr("Add…"))
+        self.add_button.setToolTip(self.tr("Schedule a new event"))
         self.add_button.clicked.connect(self.add_event)
-        self.edit_button = QPushButton("Edit…")
-        self.edit_button.setToolTip("Change the selected upcoming event (or double-click it)")
+        self.edit_button = QPushButton(self.tr("Edit…"))
+        self.edit_button.setToolTip(
+            self.tr("Change the selected upcoming event (or double-click it)")
+        )
         self.edit_button.clicked.connect(lambda: self.edit_row(self.selected_row()))
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.setToolTip("Take the selected upcoming event off the timeline (Delete)")
+        self.remove_button = QPushButton(self.tr("Remove"))
+        self.remove_button.setToolTip(
+            self.tr("Take the selected upcoming event off the timeline (Delete)")
+        )
         self.remove_button.clicked.connect(lambda: self.remove_row(self.selected_row()))
-        self.undo_button = QPushButton("Undo")
-        self.undo_button.setToolTip("Undo the last edit of the timeline (Ctrl+Z)")
+        self.undo_button = QPushButton(self.tr("Undo"))
+        self.undo_button.setToolTip(self.tr("Undo the last edit of the timeline (Ctrl+Z)"))
         self.undo_button.clicked.connect(self.undo)
-        self.save_button = QPushButton("Save timeline…")
+        self.save_button = QPushButton(self.tr("Save timeline…"))
         self.save_button.setToolTip(
-            "Write the timeline, with the events injected in this "
-            "session, to the scenario's TOML file; comments and "
-            "the rest of the file stay as they are"
+            self.tr(
+                "Write the timeline, with the events injected in this "
+                "session, to the scenario's TOML file; comments and "
+                "the rest of the file stay as they are"
+            )
         )
         self.save_button.clicked.connect(self.save_requested)
         self.table.installEventFilter(self)  # Delete and Ctrl+Z while the list has the focus
@@ -138,7 +151,7 @@ class TimelinePanel(QWidget):
     def set_editable(self, editable: bool) -> None:
         for button in (self.add_button, self.edit_button, self.remove_button, self.undo_button):
             button.setVisible(editable)
-        self.table.setToolTip("" if editable else NOT_EDITABLE)
+        self.table.setToolTip("" if editable else translated(NOT_EDITABLE))
         self._update_buttons()
 
     def set_units(self, units: UnitSystem | str) -> None:
@@ -330,8 +343,8 @@ class TimelinePanel(QWidget):
                 self._clock(entry.at_s),
                 entry.event.kind,
                 event_details(entry.event, self.units),
-                "operator" if entry.origin == "operator" else "timeline",
-                status + (", not saved" if new else ""),
+                translated("operator" if entry.origin == "operator" else "timeline"),
+                translated(status + (", not saved" if new else "")),
             )
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -342,10 +355,10 @@ class TimelinePanel(QWidget):
             self.table.selectRow(selected)
         operator = len(self.model.injected)
         modified = self.model.modified
-        self.summary.setText(
-            f"{len(self.rows) - operator} scheduled, {operator} injected"
-            + (" · unsaved changes" if modified else "")
+        summary = self.tr("{scheduled} scheduled, {injected} injected").format(
+            scheduled=len(self.rows) - operator, injected=operator
         )
+        self.summary.setText(summary + (self.tr(" · unsaved changes") if modified else ""))
         self.save_button.setEnabled(modified or self.model.unsaved_injected > 0)
         self.table.resizeColumnsToContents()
         self._update_buttons()

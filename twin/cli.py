@@ -299,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the report; the suffix picks the format",
     )
     report.add_argument("--page-size", metavar="A4|Letter", help="the PDF's page size (default A4)")
+    report.add_argument(
+        "--grid-impact",
+        action="store_true",
+        help="instead, the grid-impact pre-assessment (Markdown, --out FILE.md) of a "
+        "'twin run' site table and the scenario it was run from, as 'twin grid-impact --run'",
+    )
 
     study = sub.add_parser(
         "study",
@@ -834,6 +840,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    if args.grid_impact:
+        return _grid_impact_report(args)
     from twin.study.report import is_study_results
 
     if is_study_results(args.run_output):
@@ -875,6 +883,22 @@ def _report(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"twin report: cannot write {args.out}: {exc.strerror}") from None
     print(f"twin report: wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _grid_impact_report(args: argparse.Namespace) -> int:
+    """``twin report RUN_OUTPUT --grid-impact``: the grid-impact pre-assessment."""
+    _refuse_run_options(args, "a grid-impact pre-assessment")
+    try:
+        grid.report_grid_impact(
+            args.run_output, args.out, lambda option, path: _writable_file("report", option, path)
+        )
+    except GridError as exc:
+        raise UsageError(f"twin report: {exc}") from None
+    print(
+        f"twin report: wrote {args.out} (a pre-assessment, not the official score)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -1094,6 +1118,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 def _check(name_or_path: str, points: Path | None = None) -> int:
     s = load(name_or_path)
     weather_rows = check_hourly_csv(s)
+    grid_lines = grid.summary_lines(s, name_or_path)  # a bad tariff file is reported first
     racks = sum(r.count * r.racks_per_row for h in s.halls for r in h.rows)
     cdus = sum(c.count for h in s.halls for c in h.cdus)
     robots = sum(r.count for c in s.workcells for r in c.robots)
@@ -1116,7 +1141,7 @@ def _check(name_or_path: str, points: Path | None = None) -> int:
     print(f"  workloads        {len(s.workloads)}; scheduled events {len(s.events)}")
     if weather_rows is not None:
         print(f"  weather          {weather_rows:,} rows from {s.climate.hourly_csv}")
-    for line in grid.summary_lines(s, name_or_path):
+    for line in grid_lines:
         print(line)
     if points is not None:
         from twin.exchange.commands import check_point_file

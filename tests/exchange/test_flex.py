@@ -462,6 +462,15 @@ def test_a_deep_target_takes_every_lever_and_the_generator_sets_within_their_all
         assert data["code"] == "success", data["diag_msg"]
         codes = {(r["resource_id"], r["requested_action"]): r["code"] for r in data["results"]}
         assert set(codes.values()) == {"applied"}  # caps, suspend, inference caps
+        # each lever reports its own cap: the training rows' caps at 30 % of 72 x 1.4 kW,
+        # though the suspend after them took the rows to idle
+        capped = next(
+            r
+            for r in data["results"]
+            if (r["resource_id"], r["requested_action"]) == ("T01", "power_cap")
+        )
+        assert capped["message"].startswith("cap 30% of TDP")
+        assert capped["applied_power"] == {"value": 30.24, "unit": "kilowatt"}
         gens = re.search(
             r"generators ([\d.]+) kW within ([\d.]+) s of their start \(allow "
             r"([\d.]+) s\)",

@@ -165,3 +165,70 @@ def test_a_demand_rate_that_changes_within_the_month_is_prorated_by_day(tmp_path
     assert april.days_covered == pytest.approx(30.0)
     assert april.demand_krw == pytest.approx(2000 * (15 * 8620 + 15 * 9000) / 30)
     assert april.demand_rate_krw_per_kw == pytest.approx((8620 + 9000) / 2)
+
+
+def test_april_2026_across_the_reform_billed_by_hand() -> None:
+    # A whole month at 1 MW in quarter-hour rows, option II, contract 5 MW, and one quarter
+    # hour at 3 MW on Tue 21 April 19:00 (peak since the reform, mid before it).
+    # 1-15 April, old schedule (1 April a Wednesday): 11 weekdays (light 10 h, mid 8 h,
+    # peak 6 h), Saturdays 4 and 11 (peak billed as mid: mid 14 h, light 10 h), Sundays 5
+    # and 12 (light 24 h). 16-30 April, reform: the same counts of days, and on Saturdays
+    # 18, 25 and Sundays 19, 26 the hours 11-14 are half price (mid on a Saturday, light on
+    # a Sunday). No public holiday in April.
+    time_s, power_kw = _profile(30 * 24, 1000.0, step_s=900.0)
+    spike_row = (20 * 24 + 19) * 4  # the row ending 19:15 on the 21st
+    power_kw[spike_row] = 3000.0
+    (april,) = make_bill(
+        _tariff(ratchet_peak_kw=2500.0), dt.datetime(2026, 4, 1), time_s, power_kw
+    ).months
+    old_light_h, old_mid_h, old_peak_h = 11 * 10 + 2 * 10 + 2 * 24, 11 * 8 + 2 * 14, 11 * 6
+    assert (old_light_h, old_mid_h, old_peak_h) == (178, 116, 66)
+    assert april.energy_kwh == pytest.approx(
+        {"light": 2 * 178_000, "mid": 2 * 116_000, "peak": 2 * 66_000 + 500}
+    )
+    assert april.energy_krw["light"] == pytest.approx(
+        178_000 * 116.2 + (178_000 - 6_000 * 0.5) * 121.3
+    )
+    assert april.energy_krw["mid"] == pytest.approx(
+        116_000 * 140.7 + (116_000 - 6_000 * 0.5) * 140.7
+    )
+    assert april.energy_krw["peak"] == pytest.approx(66_000 * 171.6 + 66_500 * 158.4)
+    assert april.peak_demand_kw == pytest.approx(3000.0)
+    assert april.peak_demand_at == dt.datetime(2026, 4, 21, 19, 0)
+    assert april.billing_demand_kw == pytest.approx(3000.0)  # above the 2,500 carried in
+    assert april.demand_krw == pytest.approx(3000 * 8620)
+    kwh = 720_500
+    energy_krw = (
+        178_000 * 116.2
+        + 175_000 * 121.3
+        + 116_000 * 140.7
+        + 113_000 * 140.7
+        + 66_000 * 171.6
+        + 66_500 * 158.4
+    )
+    before = 3000 * 8620 + energy_krw + kwh * (9.0 + 5.0)
+    assert april.before_tax_krw == pytest.approx(before)
+    assert april.fund_krw == pytest.approx(before * 0.032)
+    assert april.vat_krw == pytest.approx(before * 0.1)
+    assert april.total_krw == pytest.approx(before * 1.132)
+
+
+def test_may_2026_with_its_holidays_billed_by_hand() -> None:
+    # A whole month at 1 MW, option III, contract 5 MW, reform schedule. Holidays on
+    # weekdays: Fri 1 (Labour Day), Tue 5 (Children's Day), Mon 25 (substitute for Buddha's
+    # Birthday, Sun 24): 18 working weekdays (light 10 h, mid 8 h, peak 6 h), 5 Saturdays
+    # (mid 14 h, 11-14 h at half price; light 10 h), 5 Sundays and 3 holidays (light 24 h,
+    # 11-14 h at half price). Flat 1 MW is under the 30 % floor of 5 MW: billed on 1.5 MW.
+    time_s, power_kw = _profile(31 * 24, 1000.0, step_s=900.0)
+    (may,) = make_bill(_tariff("III"), dt.datetime(2026, 5, 1), time_s, power_kw).months
+    light_h, mid_h, peak_h = 18 * 10 + 5 * 10 + 8 * 24, 18 * 8 + 5 * 14, 18 * 6
+    assert (light_h, mid_h, peak_h) == (422, 214, 108)
+    assert may.energy_kwh == pytest.approx({"light": 422_000, "mid": 214_000, "peak": 108_000})
+    assert may.energy_krw["light"] == pytest.approx((422_000 - 8 * 3_000 * 0.5) * 119.4)
+    assert may.energy_krw["mid"] == pytest.approx((214_000 - 5 * 3_000 * 0.5) * 138.8)
+    assert may.energy_krw["peak"] == pytest.approx(108_000 * 156.6)
+    assert may.peak_demand_kw == pytest.approx(1000.0)
+    assert may.billing_demand_kw == pytest.approx(1500.0)
+    assert may.demand_krw == pytest.approx(1500 * 9560)
+    before = 1500 * 9560 + 410_000 * 119.4 + 206_500 * 138.8 + 108_000 * 156.6 + 744_000 * 14.0
+    assert may.total_krw == pytest.approx(before * 1.132)

@@ -65,3 +65,39 @@ def test_the_document_needs_a_markdown_name(
     )
     assert code == 2
     assert "must end in .md" in capsys.readouterr().err
+
+
+def test_twin_report_grid_impact_writes_the_document_of_the_runs_own_scenario(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    table = tmp_path / "site.csv"
+    run = ["run", "--scenario", "single-rack", "--duration", "2h", "--dt", "60s"]
+    assert main([*run, "--every", "5min", "--out", str(table)]) == 0
+    by_report, by_command = tmp_path / "report.md", tmp_path / "command.md"
+    assert main(["report", str(table), "--grid-impact", "--out", str(by_report)]) == 0
+    err = capsys.readouterr().err
+    assert "(a pre-assessment, not the official score)" in err
+    argv = ["grid-impact", "--scenario", "single-rack", "--run", str(table)]
+    assert main([*argv, "--out", str(by_command)]) == 0
+    text = by_report.read_text(encoding="utf-8")
+    assert text == by_command.read_text(encoding="utf-8")
+    assert "| run length | 2.0 h |" in text
+
+
+def test_twin_report_grid_impact_needs_a_table_that_holds_its_scenario(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    table = tmp_path / "site.csv"
+    table.write_text(
+        "# start: 2026-05-06T00:00:00\ntime_s,facility_power_kw,grid_import_kw\n900,100,100\n"
+        "1800,100,100\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "impact.md"
+    assert main(["report", str(table), "--grid-impact", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "does not hold the scenario it was run from" in err
+    assert f"twin grid-impact --scenario NAME|PATH --run {table}" in err
+    assert main(["report", str(table), "--grid-impact", "--out", str(tmp_path / "x.html")]) == 2
+    assert "is Markdown (.md)" in capsys.readouterr().err
+    assert not out.exists()

@@ -134,8 +134,9 @@ def test_check_reports_a_bad_tariff_file_beside_the_scenario(
     scenario = _scenario_with(
         tmp_path, 'file = "tariff.toml"\noption = "II"\ncontract_demand_kw = 400\n'
     )
-    code, _, err = _run_main(capsys, "check", str(scenario))
+    code, out, err = _run_main(capsys, "check", str(scenario))
     assert code == 2
+    assert "valid" not in out  # the scenario is not called valid before its tariff is read
     assert "tariff.toml: 1 problem" in err
     assert "surcharges.vat_fraction: must be from 0 to 0.5 (got 2)" in err
     assert "Traceback" not in err

@@ -792,7 +792,13 @@ class FlexAgent:
             end = last if following is None else following - 1
             for row, racks in lever.rows:
                 row_index = self.row_names.index(row)
-                cap = float(sim.state.curtail_cap_fraction[racks].min())
+                # a lever the next one went past is at its own floor; later levers on the
+                # same racks (a suspend after a cap) cap them further, not this one
+                cap = (
+                    lever.cap_to
+                    if following is not None
+                    else float(sim.state.curtail_cap_fraction[racks].min())
+                )
                 result: dict[str, Any] = {
                     "resource_id": row,
                     "resource_type": "chassis",

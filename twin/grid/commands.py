@@ -486,6 +486,35 @@ def run_grid_impact(args: argparse.Namespace, scenario: Scenario) -> None:
     if args.power_quality:
         draw = pq.site_draw(scenario, 120.0, 0.1)
         swings = pq.check(pq.spectrum(draw.power_kw, 0.1)).text().capitalize() + "."
-    partial = args.out.with_name(args.out.name + ".partial")
-    partial.write_text(pre_assessment(scenario, figures, swings), encoding="utf-8")
-    partial.replace(args.out)
+    _write_document(args.out, pre_assessment(scenario, figures, swings))
+
+
+def report_grid_impact(run_output: Path, out: Path, writable: Writable) -> None:
+    """``twin report RUN_OUTPUT --grid-impact``: the pre-assessment of a run table and the
+    scenario it was run from (the text the table holds), as ``twin grid-impact --run``."""
+    from twin.grid.impact import pre_assessment, run_figures
+
+    if out.suffix.lower() != ".md":
+        raise GridError(f"--out {out}: a grid-impact pre-assessment is Markdown (.md)")
+    table = read_table(run_output)
+    scenario_toml = table.metadata.get("scenario_toml")
+    if not scenario_toml:
+        raise GridError(
+            f"{run_output}: the table does not hold the scenario it was run from; name it: "
+            f"twin grid-impact --scenario NAME|PATH --run {run_output} --out {out}"
+        )
+    scenario = loads(scenario_toml, source=f"{run_output} (its scenario)")
+    start = _table_start(table.metadata, run_output)
+    figures = run_figures(table.columns["time_s"], table.columns["grid_import_kw"], start)
+    writable("--out", out)
+    try:
+        _write_document(out, pre_assessment(scenario, figures, None))
+    except OSError as exc:
+        raise GridError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _write_document(out: Path, text: str) -> None:
+    """Write through a temporary name, so a failed write leaves no half document."""
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(out)

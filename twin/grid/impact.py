@@ -231,7 +231,7 @@ def pre_assessment(
         "## Swings (power quality)",
         "",
         power_quality
-        or "Not computed: `--power-quality` runs the site at 0.1 s and checks "
+        or "Not computed: `twin grid-impact --power-quality` runs the site at 0.1 s and checks "
         "its swing spectrum against the 20 % limit (arXiv 2508.14318).",
         "",
         "## What the site can evidence for the technical criteria",

@@ -11,6 +11,7 @@ dropped from their Dask configuration (the README says how).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -140,8 +141,9 @@ def _check_scheduler(address: str) -> None:
         finally:
             comm.abort()
 
-    try:
-        asyncio.run(asyncio.wait_for(handshake(), CONNECT_TIMEOUT_S))
+    try:  # on a thread of its own: the caller may be running an event loop (a notebook)
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, asyncio.wait_for(handshake(), CONNECT_TIMEOUT_S)).result()
     except Exception as exc:
         if connected:
             if isinstance(exc, TimeoutError):

@@ -21,6 +21,9 @@ from twin.study.run import run_study
 
 pytestmark = pytest.mark.gui
 
+# a study that finishes no run for this long has stalled: the test fails instead of waiting
+STALL_S = 300.0
+
 SWEEP = """
 [study]
 name = "view-sweep"
@@ -50,7 +53,7 @@ def results(tmp_path_factory) -> Path:
     path = folder / "study.toml"
     path.write_text(SWEEP, encoding="utf-8")
     with connect(workers=1, processes=False) as client:
-        assert run_study(load_study(path), folder / "results", client).failed == 0
+        assert run_study(load_study(path), folder / "results", client, stall_s=STALL_S).failed == 0
     return folder / "results"
 
 

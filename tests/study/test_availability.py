@@ -25,6 +25,8 @@ from twin.study.schema import MonteCarlo
 MTBF_H, MTTR_H = 0.5, 0.25
 RUN_H, DT_S = 6.0, 60.0
 REPLICAS = 30
+# a study that finishes no run for this long has stalled: the test fails instead of waiting
+STALL_S = 300.0
 
 STUDY = f"""
 [study]
@@ -97,6 +99,7 @@ def _steps_down(events: list[dict], horizon_s: float, sub_step_s: float):
     return down, either
 
 
+@pytest.mark.slow  # 31 runs with an outage every 45 min, each taken in 5 s sub-steps: ~90 s of CPU
 def test_a_study_whose_utility_always_fails_measures_the_analytic_availability(tmp_path):
     path = tmp_path / "study.toml"
     path.write_text(STUDY, encoding="utf-8")
@@ -104,7 +107,7 @@ def test_a_study_whose_utility_always_fails_measures_the_analytic_availability(t
     # worker processes, as a study runs by default: 31 CPU-bound runs of seconds each would
     # hold in-process workers' GIL against the scheduler's event loop
     with connect(workers=2) as client:
-        tally = run_study(plan, tmp_path / "results", client)
+        tally = run_study(plan, tmp_path / "results", client, stall_s=STALL_S)
     assert tally.failed == 0 and tally.done == REPLICAS + 1
     rows = {r["run_id"]: r for r in read_results(tmp_path / "results").to_pylist()}
     expected = run_availability(MTBF_H, MTTR_H, RUN_H)

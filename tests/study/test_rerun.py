@@ -27,6 +27,9 @@ from twin.study.rerun import (
 from twin.study.results import read_results
 from twin.study.run import run_study
 
+# a study that finishes no run for this long has stalled: the test fails instead of waiting
+STALL_S = 300.0
+
 SWEEP = """
 [study]
 name = "rerun-sweep"
@@ -74,7 +77,7 @@ def studies(tmp_path_factory) -> dict[str, Path]:
         for name, text in (("sweep", SWEEP), ("monte-carlo", MONTE_CARLO)):
             path = folder / f"{name}.toml"
             path.write_text(text, encoding="utf-8")
-            assert run_study(load_study(path), folder / name, client).failed == 0
+            assert run_study(load_study(path), folder / name, client, stall_s=STALL_S).failed == 0
             out[name] = folder / name
     return out
 
@@ -178,7 +181,7 @@ def test_a_rerun_of_a_scenario_with_a_relative_weather_file_replays_from_anywher
     (site / "study.toml").write_text(SWEEP.replace('"single-rack"', '"hot.toml"'), encoding="utf-8")
     plan = load_study(site / "study.toml")
     with connect(workers=1, processes=False) as client:
-        assert run_study(plan, tmp_path / "results", client).failed == 0
+        assert run_study(plan, tmp_path / "results", client, stall_s=STALL_S).failed == 0
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

@@ -24,6 +24,9 @@ ISHIGAMI_A, ISHIGAMI_B = 7.0, 0.1
 ISHIGAMI_NAMES = ["x1", "x2", "x3"]
 ISHIGAMI_BOUNDS = [(-math.pi, math.pi)] * 3
 
+# a study that finishes no run for this long has stalled: the test fails instead of waiting
+STALL_S = 300.0
+
 
 def ishigami(x: np.ndarray) -> np.ndarray:
     return (
@@ -128,7 +131,7 @@ def test_a_sobol_study_runs_its_design_and_reports_the_indices(tmp_path):
     assert len(plan.runs) == 1 + 4 * runs_per_sample(2)
     assert [[v for _, v in r.overrides] for r in plan.runs[1:]] == design.tolist()
     with connect(workers=2, processes=False) as client:
-        tally = run_study(plan, tmp_path / "results", client)
+        tally = run_study(plan, tmp_path / "results", client, stall_s=STALL_S)
     assert tally.failed == 0
     c = columns(read_results(tmp_path / "results"))
     runs = np.array([str(r).startswith("sweep-") for r in c["run_id"]])

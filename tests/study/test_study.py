@@ -3,11 +3,14 @@ Dask's real scheduler (threads in this process, and worker processes)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import twin.study.cluster as study_cluster
 from twin.cli import main
 from twin.scenario import ScenarioError, load
 from twin.study.analysis import mean_interval, monte_carlo_summary, wilson_interval
@@ -26,12 +30,14 @@ from twin.study.kpis import run_kpis
 from twin.study.plan import REFERENCE_ID, load_study, replica_seed_of
 from twin.study.report import SWEEP_KPIS, replica_scenario_text, standardized_regression
 from twin.study.results import ResultsError, read_results
-from twin.study.run import BudgetExceeded, run_study
+from twin.study.run import BudgetExceeded, StudyStalled, run_study
 from twin.study.schema import MonteCarlo
 from twin.study.simulate import simulate
 from twin.study.task import RunTask, execute
 
 ROOT = Path(__file__).resolve().parents[2]
+# a study that finishes no run for this long has stalled: the test fails instead of waiting
+STALL_S = 300.0
 
 SWEEP = """
 [study]
@@ -144,21 +150,87 @@ def test_the_command_line_reports_a_bad_study_with_exit_status_2(tmp_path, capsy
     assert not (tmp_path / "results").exists()
 
 
-def test_an_unreachable_scheduler_is_named(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "address, said",
+    [
+        ("tcp://127.0.0.1:9", "cannot reach the Dask scheduler at tcp://127.0.0.1:9"),
+        ("nonsense", "missing port number in address 'nonsense'; give the scheduler's address"),
+        ("http://127.0.0.1:9", "unknown address scheme 'http'"),
+    ],
+)
+def test_an_unreachable_scheduler_is_named(tmp_path, capsys, address, said):
     path = write(tmp_path, SWEEP)
     code = main(
-        [
-            "study",
-            str(path),
-            "--out",
-            str(tmp_path / "r"),
-            "--quiet",
-            "--scheduler",
-            "tcp://127.0.0.1:9",
-        ]
+        ["study", str(path), "--out", str(tmp_path / "r"), "--quiet", "--scheduler", address]
     )
     assert code == 2
-    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+class _NotAScheduler(socketserver.ThreadingTCPServer):
+    """A service on a free local port that is not a Dask scheduler: it answers each
+    connection with ``answer`` (nothing: it waits for the client to hang up)."""
+
+    daemon_threads = True
+
+    def __init__(self, answer: bytes):
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                self.request.settimeout(60)
+                if answer:
+                    self.request.sendall(answer)
+                    return
+                with contextlib.suppress(OSError):
+                    while self.request.recv(4096):
+                        pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.shutdown()
+        self.server_close()
+        self.thread.join(10)
+
+
+@pytest.mark.parametrize(
+    "answer, said",
+    [(b"", "it said nothing within 2 s"), (b"HTTP/1.0 400 Bad Request\r\n\r\n", "")],
+    ids=["silent", "web-server"],
+)
+def test_a_service_that_is_not_a_scheduler_is_named_in_bounded_time(
+    tmp_path, capsys, monkeypatch, answer, said
+):
+    """Dask's client waits for a scheduler's handshake without end once connected."""
+    monkeypatch.setattr(study_cluster, "CONNECT_TIMEOUT_S", 2.0)
+    path = write(tmp_path, SWEEP)
+    with _NotAScheduler(answer) as service:
+        address = f"tcp://127.0.0.1:{service.server_address[1]}"
+        code = main(
+            ["study", str(path), "--out", str(tmp_path / "r"), "--quiet", "--scheduler", address]
+        )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{address} is not a Dask scheduler: {said}" in err, err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_study_runs_on_a_scheduler_given_by_its_address(tmp_path):
+    from distributed import LocalCluster
+
+    one_run = SWEEP.replace('"grid"', '"list"').replace("[28, 36]", "[30]").replace("[1, 2]", "[2]")
+    plan = load_study(write(tmp_path, one_run))
+    with (
+        LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster,
+        connect(scheduler=cluster.scheduler_address) as client,
+    ):
+        tally = run_study(plan, tmp_path / "results", client, stall_s=STALL_S)
+    assert tally.done == 2 and tally.failed == 0
 
 
 def test_grid_list_and_latin_hypercube_plans(tmp_path):
@@ -266,7 +338,7 @@ def test_wilson_interval_holds_the_certain_cases():
 def test_a_sweep_streams_one_part_per_run(tmp_path, threads):
     plan = load_study(write(tmp_path, SWEEP))
     seen = []
-    tally = run_study(plan, tmp_path / "results", threads, on_result=seen.append)
+    tally = run_study(plan, tmp_path / "results", threads, on_result=seen.append, stall_s=STALL_S)
     assert tally.done == 5 and tally.failed == 0
     parts = sorted(p.name for p in (tmp_path / "results" / "runs").iterdir())
     assert parts == [f"run-{r.run_id}.parquet" for r in sorted(plan.runs, key=lambda r: r.run_id)]
@@ -302,7 +374,7 @@ def test_standardized_regression_ranks_a_known_linear_response():
 
 def test_a_monte_carlo_is_deterministic_per_replica_seed(tmp_path, threads):
     plan = load_study(write(tmp_path, MONTE_CARLO))
-    run_study(plan, tmp_path / "results", threads)
+    run_study(plan, tmp_path / "results", threads, stall_s=STALL_S)
     rows = {r["run_id"]: r for r in read_results(tmp_path / "results").to_pylist()}
     replica = next(r for r in plan.runs if r.run_id == "replica-000001")
     assert rows["replica-000001"]["replica_seed"] == replica_seed_of(7, 1)
@@ -361,7 +433,7 @@ def test_a_failing_run_is_recorded_with_its_seed_and_the_study_goes_on(tmp_path,
         ),
     )
     plan = load_study(path)
-    tally = run_study(plan, tmp_path / "results", threads)
+    tally = run_study(plan, tmp_path / "results", threads, stall_s=STALL_S)
     assert tally.done == 3 and tally.failed == 2
     assert f"(seed {plan.scenario.scenario.seed})" in tally.failures[0]
     assert "missing.csv" in tally.failures[0] and "no such file" in tally.failures[0]
@@ -376,17 +448,19 @@ def test_a_budget_too_small_stops_after_the_calibration_run(tmp_path, threads):
         tmp_path, SWEEP.replace('every_s = "15min"', 'every_s = "15min"\nbudget_core_h = 0.00001')
     )
     with pytest.raises(BudgetExceeded, match="core-hours"):
-        run_study(load_study(path), tmp_path / "results", threads)
+        run_study(load_study(path), tmp_path / "results", threads, stall_s=STALL_S)
     assert [p.name for p in (tmp_path / "results" / "runs").iterdir()] == ["run-reference.parquet"]
 
 
 def test_results_of_another_study_are_not_resumed(tmp_path, threads):
-    run_study(load_study(write(tmp_path, SWEEP)), tmp_path / "results", threads)
+    run_study(load_study(write(tmp_path, SWEEP)), tmp_path / "results", threads, stall_s=STALL_S)
     with pytest.raises(ResultsError, match="--resume"):
-        run_study(load_study(tmp_path / "study.toml"), tmp_path / "results", threads)
+        run_study(
+            load_study(tmp_path / "study.toml"), tmp_path / "results", threads, stall_s=STALL_S
+        )
     changed = write(tmp_path, SWEEP.replace("[28, 36]", "[28, 34]"), "changed.toml")
     with pytest.raises(ResultsError, match="another study"):
-        run_study(load_study(changed), tmp_path / "results", threads, resume=True)
+        run_study(load_study(changed), tmp_path / "results", threads, resume=True, stall_s=STALL_S)
 
 
 # --------------------------------------------------------------------------- processes
@@ -471,7 +545,9 @@ def test_a_worker_killed_mid_run_has_its_run_done_elsewhere(tmp_path):
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
-        tally = run_study(plan, tmp_path / "results", client, on_result=kill_a_busy_worker)
+        tally = run_study(
+            plan, tmp_path / "results", client, on_result=kill_a_busy_worker, stall_s=STALL_S
+        )
     assert killed
     assert tally.failed == 0 and tally.done == len(plan.runs)
     rows = read_results(tmp_path / "results").to_pylist()
@@ -534,7 +610,7 @@ def test_kept_tables_hold_each_runs_site_series(tmp_path, threads):
         .replace("[28, 36]", "[30]")
         .replace("[1, 2]", "[2]"),
     )
-    run_study(load_study(path), tmp_path / "results", threads)
+    run_study(load_study(path), tmp_path / "results", threads, stall_s=STALL_S)
     kept = sorted(p.name for p in (tmp_path / "results" / "tables").iterdir())
     assert kept == ["reference.parquet", "sweep-000000.parquet"]
     site = pq.read_table(tmp_path / "results" / "tables" / "sweep-000000.parquet")
@@ -573,11 +649,31 @@ def test_a_scheduler_without_workers_is_said_and_the_study_waits_for_some(tmp_pa
 
         helper = threading.Thread(target=add_a_worker_once_told)
         helper.start()
-        tally = run_study(plan, tmp_path / "results", client, progress=Watch())
+        tally = run_study(plan, tmp_path / "results", client, progress=Watch(), stall_s=STALL_S)
         helper.join()
     assert said.is_set()
     assert "Ctrl+C stops and keeps every run stored" in progress.getvalue()
     assert tally.done == len(plan.runs) and tally.failed == 0
+
+
+def test_a_study_that_finishes_no_run_stops_when_told_to_wait_no_longer(tmp_path, monkeypatch):
+    from distributed import Client, LocalCluster
+
+    import twin.study.run as study_run
+
+    monkeypatch.setattr(study_run, "WAIT_S", 0.2)
+    plan = load_study(write(tmp_path, SWEEP))
+    with (
+        LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(
+            StudyStalled, match=r"no run finished in \d+ s \(0 workers, 0 runs done\)"
+        ):
+            run_study(plan, tmp_path / "results", client, stall_s=1.0)
+        assert time.monotonic() - started < 60
+    assert not list((tmp_path / "results" / "runs").iterdir())
 
 
 @settings(

@@ -11,6 +11,7 @@ dropped from their Dask configuration (the README says how).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -86,6 +87,7 @@ def connect(
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
+        _check_scheduler(scheduler)
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
@@ -113,6 +115,59 @@ def connect(
         )
     with cluster, Client(cluster) as client:
         yield client
+
+
+def _check_scheduler(address: str) -> None:
+    """Reach ``address`` and read a Dask scheduler's handshake there, within
+    ``CONNECT_TIMEOUT_S``. Dask's client bounds the connection but then waits for the
+    handshake without end, so another service on that port would hold the study for ever
+    (or answer with bytes it reads as a frame size); a malformed address is a ValueError."""
+    import asyncio
+
+    from distributed.comm.addressing import parse_address
+    from distributed.comm.registry import get_backend
+
+    connected = False
+
+    async def handshake() -> None:
+        nonlocal connected
+        scheme, location = parse_address(address)
+        connector = get_backend(scheme).get_connector()
+        comm = await connector.connect(location, deserialize=False)
+        connected = True
+        try:
+            await comm.write(comm.handshake_info())
+            await comm.read()
+        finally:
+            comm.abort()
+
+    try:  # on a thread of its own: the caller may be running an event loop (a notebook)
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, asyncio.wait_for(handshake(), CONNECT_TIMEOUT_S)).result()
+    except Exception as exc:
+        if connected:
+            if isinstance(exc, TimeoutError):
+                what = f"it said nothing within {CONNECT_TIMEOUT_S:g} s"
+            elif isinstance(exc, OSError):
+                what = "it closed the connection"
+            else:
+                what = "it answered in another protocol"
+            raise ClusterError(
+                f"{address} is not a Dask scheduler: {what}; is that the scheduler's port "
+                "(dask scheduler prints its address, port 8786 by default)?"
+            ) from None
+        if isinstance(exc, ValueError):
+            raise ClusterError(
+                f"--scheduler {address}: {exc}; give the scheduler's address as tcp://HOST:PORT"
+            ) from None
+        if isinstance(exc, TimeoutError):
+            reason = f"no connection within {CONNECT_TIMEOUT_S:g} s"
+        else:  # the socket's own error, without the connector's wrapping
+            reason = str(exc.__cause__ or exc) or type(exc).__name__
+        raise ClusterError(
+            f"cannot reach the Dask scheduler at {address} ({reason}); is it running, "
+            "and is the address tcp://HOST:PORT?"
+        ) from None
 
 
 @contextlib.contextmanager

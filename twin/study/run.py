@@ -37,6 +37,10 @@ class ReferenceFailed(Exception):
     """The reference run failed: nothing can be counted against it."""
 
 
+class StudyStalled(TimeoutError):
+    """No run finished within the ``stall_s`` given to ``run_study``."""
+
+
 @dataclass
 class Progress:
     total: int
@@ -77,18 +81,24 @@ def run_study(
     resume: bool = False,
     progress: IO[str] | None = None,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    stall_s: float | None = None,
 ) -> Progress:
     """Run every run of ``plan`` not yet finished in ``out`` on ``client``; returns the
-    tally. Raises ``ResultsError``, ``ReferenceFailed``, ``BudgetExceeded`` or
-    ``KeyboardInterrupt`` (what finished is stored)."""
+    tally. Raises ``ResultsError``, ``ReferenceFailed``, ``BudgetExceeded``,
+    ``KeyboardInterrupt`` or, when no run finishes for ``stall_s`` seconds,
+    ``StudyStalled`` (what finished is stored). ``stall_s`` None waits for ever, as a
+    study on a batch queue must for workers that have not started yet."""
     store = ResultsStore(out, plan, resume=resume)
     tally = Progress(total=len(plan.runs))
     pending = [r for r in plan.runs if r.run_id not in store.finished]
     tally.skipped = len(plan.runs) - len(pending)
     last_print = 0.0
+    stalled_after = math.inf if stall_s is None else stall_s
+    waiting_since = time.monotonic()  # the last run's end: stall_s counts from there
 
     def record(result: RunResult) -> None:
-        nonlocal last_print
+        nonlocal last_print, waiting_since
+        waiting_since = time.monotonic()
         row = store.write(result, store.reference_tokens())
         tally.done += 1
         if not result.ok:
@@ -112,6 +122,12 @@ def run_study(
             print(f"\r{tally.line()}", end="", file=progress, flush=True)
 
     def idle(workers: int) -> None:
+        waited = time.monotonic() - waiting_since
+        if waited > stalled_after:
+            raise StudyStalled(
+                f"no run finished in {waited:.0f} s ({workers} workers, "
+                f"{tally.done} runs done); the study stopped there"
+            )
         if progress is None:
             return
         if workers == 0:

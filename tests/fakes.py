@@ -73,6 +73,10 @@ class FakeSimulation:
         self._since = (0.0, 0)
         self.log.append("reset")
 
+    def apply(self, event) -> None:
+        """An event is logged, not simulated."""
+        self.log.append(f"apply {event.kind}")
+
     def set_step(self, dt_s: float) -> None:
         """Steps of ``dt_s`` from now on (the kiosk's per-step pace); time so far is kept."""
         self._since = (self.time_s, self.steps)

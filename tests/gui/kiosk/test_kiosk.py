@@ -20,7 +20,7 @@ from PySide6.QtTest import QTest
 
 from tests.fakes import FakeSimulation, scenario_named
 from twin.gui.kiosk._qt.overlay import ACCENT
-from twin.gui.kiosk.story import Story, loads_story
+from twin.gui.kiosk.story import DEFAULT_STORY, Story, load_story, loads_story
 from twin.gui.objects import Selection, describe
 from twin.gui.units import US_GALLON_L
 
@@ -464,3 +464,19 @@ def test_the_overlay_is_painted_in_the_frames_of_a_native_gl_window(make_kiosk, 
     window.overlay.visible = False
     without = light(window.frame())
     assert with_overlay > 0.02 and with_overlay > 4 * without
+
+
+def test_every_callout_of_the_builtin_tour_lies_in_its_steps_view(make_kiosk, qtbot):
+    """Seen from where each step's flight ends, its callout's object is on screen, so the
+    callout shows (the service robots' among them)."""
+    story = load_story(DEFAULT_STORY)
+    window = make_kiosk(story)
+    _wait_framed(window, qtbot)
+    shown = {}
+    for step in story.steps:
+        if step.callout is not None:
+            window.enter_step(step.model_copy(update={"flight_s": 0.0}))
+            shown[step.name] = window.state()["callout"]
+    expected = {s.name: s.callout.text for s in story.steps if s.callout is not None}
+    assert shown == expected
+    assert shown["service-robot"] == "Service robots dispatched"

@@ -367,3 +367,37 @@ def test_a_visitor_keeps_the_steps_simulated_start_and_gets_a_fresh_cap() -> Non
     assert show.step.name == "dawn"
     _run(show, 0.5)
     assert show.step.name == "trip"
+
+
+def test_a_step_waiting_for_an_event_waits_for_every_event_of_that_kind() -> None:
+    show = _show(
+        """
+[story]
+name = "two-trips"
+title = "Two trips"
+
+[[steps]]
+name = "two"
+view = "hall-2"
+until = { event = "pump-trip", after_s = 60 }
+max_s = 120
+speed = 20
+events = [
+  { at_s = 20, kind = "pump-trip", target = "H2-CDU-05" },
+  { at_s = 200, kind = "pump-trip", target = "H2-CDU-06" },
+]
+
+[[steps]]
+name = "next"
+view = "site"
+hold_s = 10
+speed = 60
+"""
+    )
+    _run(show, 5)  # the first trip took effect 80 simulated s ago, the second is due
+    assert show.simulation.sim.applied == ["pump-trip"] and show.step.name == "two"
+    _run(show, 7.5)  # 250 s in: the second took effect 50 simulated s ago
+    assert show.simulation.sim.applied == ["pump-trip", "pump-trip"]
+    assert show.step.name == "two"
+    _run(show, 1)  # 270 s in
+    assert show.step.name == "next"

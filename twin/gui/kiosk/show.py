@@ -137,7 +137,7 @@ class _Entry:
     lands in the old one."""
 
     origin: tuple[int, float, dict[str, float] | None] | None = None
-    applied_s: dict[str, float] = field(default_factory=dict)
+    applied_s: dict[int, float] = field(default_factory=dict)  # by the cue's index
     now_s: float = math.nan  # the newest counted frame's simulated time
     end_values: dict[str, float] | None = None
 
@@ -284,15 +284,18 @@ class Show:
         origin = entry.origin
         if origin is not None and not math.isnan(entry.now_s):
             if until.event is not None:
-                applied_s = entry.applied_s.get(until.event)
-                after_s = until.after_s or 0.0
-                # taken effect: a frame later than the simulated time it was applied at
-                if (
-                    applied_s is not None
-                    and entry.now_s > applied_s
-                    and entry.now_s >= applied_s + after_s
-                ):
-                    return "condition"
+                # taken effect: every event of the kind applied, and a frame later than
+                # the simulated time the last of them was applied at
+                times = [
+                    entry.applied_s.get(i)
+                    for i, cue in enumerate(self.cues[self.step_index])
+                    if cue.label == until.event
+                ]
+                if times and None not in times:
+                    applied_s = max(t for t in times if t is not None)
+                    after_s = until.after_s or 0.0
+                    if entry.now_s > applied_s and entry.now_s >= applied_s + after_s:
+                        return "condition"
             elif entry.now_s >= origin[1] + self._span_s(origin[1]):
                 return "condition"
         return "cap" if wall_s >= step.max_s else None
@@ -398,20 +401,21 @@ class Show:
         while self._fired < len(cues) and (
             cues[self._fired].at_s == 0.0 or cues[self._fired].at_s <= elapsed_s
         ):
-            cue = cues[self._fired]
+            index, cue = self._fired, cues[self._fired]
             self._fired += 1  # counted first: a cue that fails is not fired again
-            self.simulation.call(_recording(cue, entry))
+            self.simulation.call(_recording(index, cue, entry))
 
     def _hand_over(self) -> None:
         self.simulation.set_speed(VISITOR_SPEED)
         self.stage.set_touring(False)
 
 
-def _recording(cue: Cue, entry: _Entry) -> Callable[[Any], object]:
-    """Apply ``cue`` and note the simulated time it took effect at, by its label."""
+def _recording(index: int, cue: Cue, entry: _Entry) -> Callable[[Any], object]:
+    """Apply ``cue`` (the step's ``index``-th) and note the simulated time it took
+    effect at."""
 
     def run(sim: Any) -> None:
         cue.apply(sim)
-        entry.applied_s[cue.label] = float(sim.time_s)
+        entry.applied_s[index] = float(sim.time_s)
 
     return run

@@ -92,8 +92,8 @@ class Until(Strict):
     event: str | None = Field(
         None,
         min_length=1,
-        description="the kind of one of the step's events, e.g. pump-trip: once it has taken "
-        "effect in the simulation",
+        description="the kind of one of the step's events, e.g. pump-trip: once it (every "
+        "event of that kind the step fires) has taken effect in the simulation",
     )
     after_s: Duration | None = Field(
         None,

@@ -2,11 +2,15 @@
 frame rate and the resident memory at its start and at its end.
 
 Run: .venv/bin/python benchmarks/kiosk_soak.py [--minutes 30] [--story NAME|PATH]
-         [--scenario NAME|PATH] [--sample-s 10] [--warm-up-s 60]
+         [--scenario NAME|PATH] [--sample-s 10] [--warm-up-s 60] [--as-written]
 Without a display it starts Xvfb (1920x1080) for itself. The story plays as in
-`twin kiosk`, full screen, except that every step runs the simulation as fast as it goes:
-the heaviest load the show puts on the GUI thread. One line per sample (time, frames per
-second over the sample, resident memory, loop and step), then the start and end figures:
+`twin kiosk`, full screen, except that every step runs the simulation as fast as it goes
+(the heaviest load the show puts on the GUI thread; its steps still end on their
+simulated conditions); --as-written keeps the story's speeds, as visitors see it. One
+line per sample (time, frames per second over the sample, resident memory, loop and
+step), one line per step that ended at its wall-clock cap or whose claim (``expect``)
+did not show, then per step how often it ended on its condition and how often its
+claims showed, and the start and end figures:
 frames per second as the mean of the last three samples against the same steps in the
 first loop (each step has its own view; before the show loops, against the first three
 samples after the warm-up), resident memory after the warm-up and at the end, and the
@@ -61,11 +65,13 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
     from twin.gui.app import create_application
     from twin.gui.kiosk._qt.window import KioskWindow
     from twin.gui.kiosk.app import prepare
+    from twin.gui.kiosk.show import StepOutcome
     from twin.sim.engine import Simulation
 
     story, path, scenario, site = prepare(args.story, args.scenario)
-    flat_out = [step.model_copy(update={"speed": None}) for step in story.steps]
-    story = story.model_copy(update={"steps": flat_out})
+    if not args.as_written:
+        flat_out = [step.model_copy(update={"speed": None}) for step in story.steps]
+        story = story.model_copy(update={"steps": flat_out})
     app = create_application()
     window = KioskWindow(
         scenario, Simulation.from_scenario(scenario, site=site), story, story_path=path
@@ -90,6 +96,14 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
         samples.append(row)
         print(json.dumps(row), flush=True)
 
+    outcomes: list[StepOutcome] = []
+
+    def ended(outcome: StepOutcome) -> None:
+        outcomes.append(outcome)
+        if outcome.ended_by == "cap" or not outcome.claims_shown:
+            print(f"  {outcome.text()}", flush=True)
+
+    window.show_.listeners.append(ended)
     timer = QTimer()
     timer.timeout.connect(sample)
     timer.start(round(args.sample_s * 1000))
@@ -134,7 +148,24 @@ def soak(args: argparse.Namespace) -> dict[str, object]:
         "rss_end_mib": rss_end,
         "rss_growth_pct": round(100 * (rss_end / rss_start - 1), 2),
         "rss_peak_mib": max(s["rss_mib"] for s in samples),
+        "steps": step_summary(story, outcomes),
     }
+
+
+def step_summary(story, outcomes) -> dict[str, dict[str, object]]:
+    """Per step: how many times it ended, how many of those on its condition (not its
+    cap), how many with every claim shown, and the claims' last measured changes."""
+    summary: dict[str, dict[str, object]] = {}
+    for step in story.steps:
+        mine = [o for o in outcomes if o.step == step.name]
+        summary[step.name] = {
+            "ended": len(mine),
+            "on_condition": sum(o.ended_by != "cap" for o in mine),
+            "claims": [e.text() for e in step.expect],
+            "claims_shown": sum(o.claims_shown for o in mine) if step.expect else None,
+            "last": mine[-1].text() if mine else None,
+        }
+    return summary
 
 
 def main() -> int:
@@ -150,6 +181,11 @@ def main() -> int:
         type=float,
         default=60.0,
         help="seconds left out of the start figures (default 60)",
+    )
+    parser.add_argument(
+        "--as-written",
+        action="store_true",
+        help="keep the story's speeds (default: every step as fast as the simulation goes)",
     )
     args = parser.parse_args()
     server = start_xvfb() if not os.environ.get("DISPLAY") else None
@@ -169,6 +205,20 @@ def main() -> int:
         f"{result['rss_end_mib']} MiB  growth {result['rss_growth_pct']:+} %  peak "
         f"{result['rss_peak_mib']} MiB"
     )
+    for name, row in result["steps"].items():
+        claims = (
+            f"claims shown {row['claims_shown']}/{row['ended']}"
+            if row["claims"]
+            else "no claim stated"
+        )
+        ended = f"ended {row['ended']}, on its condition {row['on_condition']}"
+        print(f"step {name:<20} {ended}, {claims}")
+    missed = [
+        name
+        for name, row in result["steps"].items()
+        if row["claims"] and row["claims_shown"] != row["ended"]
+    ]
+    print(f"steps whose claim did not show: {', '.join(missed) or 'none'}")
     met = result["rss_growth_pct"] < 5 and result["fps_change_pct"] > -5
     print(
         f"{result['loops']} loop(s), {result['restarts']} restart(s); target (memory "

@@ -5,7 +5,7 @@ sizes without running any physics."""
 from __future__ import annotations
 
 import threading
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any
 
@@ -41,6 +41,7 @@ class FakeSimulation:
         self.dt_s = dt_s
         self.step_delay_s = step_delay_s
         self.steps = 0
+        self._since = (0.0, 0)  # the time and steps when the step size last changed
         self.log: list[str] = []
         n = self.topology.rack_count
         self.gpu_temp_c = np.linspace(40.0, 80.0, n)
@@ -54,7 +55,8 @@ class FakeSimulation:
 
     @property
     def time_s(self) -> float:
-        return self.steps * self.dt_s
+        time_s, steps = self._since
+        return time_s + (self.steps - steps) * self.dt_s
 
     @property
     def has_output(self) -> bool:
@@ -68,7 +70,18 @@ class FakeSimulation:
 
     def reset(self) -> None:
         self.steps = 0
+        self._since = (0.0, 0)
         self.log.append("reset")
+
+    def apply(self, event) -> None:
+        """An event is logged, not simulated."""
+        self.log.append(f"apply {event.kind}")
+
+    def set_step(self, dt_s: float) -> None:
+        """Steps of ``dt_s`` from now on (the kiosk's per-step pace); time so far is kept."""
+        self._since = (self.time_s, self.steps)
+        self.dt_s = dt_s
+        self.log.append(f"set_step {dt_s:g}")
 
     def snapshot(self, *, robots: bool = True) -> Snapshot:
         """The blank snapshot of the site's sizes (flags False, counts 0) with plausible
@@ -221,3 +234,53 @@ def _filled(blank: object, **values: object) -> Any:
     """``blank`` (a state of a blank snapshot) with ``values`` in place of its own."""
     held = {f.name: getattr(blank, f.name) for f in fields(blank)}
     return frozen_fields(type(blank), **{**held, **values})
+
+
+@dataclass(frozen=True, slots=True)
+class SteppedFrame:
+    generation: int
+    snapshot: Snapshot | None
+
+
+class SteppedRunner:
+    """The simulation runner's GUI side without its thread, for playing a kiosk story
+    headless: commands apply at once (and publish a frame, as the runner's do), and
+    ``advance(wall_s)`` steps the simulation as far as the speed asked for covers in that
+    much wall-clock time (``full_speed`` stands for "max")."""
+
+    def __init__(self, simulation, full_speed: float = 600.0) -> None:
+        self.sim = simulation
+        self.full_speed = full_speed
+        self.speed: float | None = 1.0
+        self.frame = SteppedFrame(0, None)
+        self._owed_s = 0.0  # simulated time due but less than a step
+
+    def latest(self) -> SteppedFrame:
+        return self.frame
+
+    def reset(self) -> None:
+        self.sim.reset()
+        self._publish()
+
+    def resume(self) -> None:
+        pass
+
+    def set_speed(self, speed: float | None) -> None:
+        self.speed = speed
+
+    def call(self, function) -> None:
+        function(self.sim)
+        self._publish()
+
+    def advance(self, wall_s: float) -> None:
+        self._owed_s += (self.speed or self.full_speed) * wall_s
+        steps = int(self._owed_s / self.sim.dt_s + 1e-9)
+        if steps:
+            self._owed_s -= steps * self.sim.dt_s
+            self.sim.step(steps)
+            self._publish()
+
+    def _publish(self) -> None:
+        if not self.sim.has_output:
+            self.sim.step(1)
+        self.frame = SteppedFrame(self.frame.generation + 1, self.sim.snapshot(robots=False))

@@ -95,12 +95,12 @@
         <translation>서울의 아침. 사람들이 하루를 시작하면 2홀에서 서비스하는 AI 어시스턴트 요청이 늘고, 랙 사용률과 초당 토큰 수도 함께 올라갑니다.</translation>
     </message>
     <message>
-        <source>A coolant distribution unit loses both of its pumps. Coolant stops in one row of racks; within a minute its GPUs throttle, then shut down before they overheat, and tokens per second fall.</source>
-        <translation>냉각수 분배 장치(CDU)의 펌프 두 대가 모두 멈췄습니다. 한 열의 랙에 냉각수가 끊기고, 1분 안에 GPU가 성능을 낮추다가 과열 전에 스스로 꺼지면서 초당 토큰 수가 떨어집니다.</translation>
+        <source>Two coolant distribution units lose their pumps. Coolant stops in two rows of racks; within a minute their GPUs throttle, then shut down before they overheat, and tokens per second fall.</source>
+        <translation>냉각수 분배 장치(CDU) 두 대의 펌프가 모두 멈췄습니다. 두 열의 랙에 냉각수가 끊기고, 1분 안에 GPU가 성능을 낮추다가 과열 전에 스스로 꺼지면서 초당 토큰 수가 떨어집니다.</translation>
     </message>
     <message>
-        <source>The pumps are restarted and the service robots drive out to the racks that shut down. Each repair takes about twenty minutes; rack by rack, the row comes back.</source>
-        <translation>펌프가 다시 가동되고 서비스 로봇이 꺼진 랙으로 출동합니다. 수리는 랙마다 약 20분, 한 대씩 열 전체가 되살아납니다.</translation>
+        <source>The pumps are restarted and the service robots drive out to the racks that shut down. Each repair takes about twenty minutes; rack by rack, the rows come back.</source>
+        <translation>펌프가 다시 가동되고 서비스 로봇이 꺼진 랙으로 출동합니다. 수리는 랙마다 약 20분, 한 대씩 두 열이 되살아납니다.</translation>
     </message>
     <message>
         <source>In hall 1 a new frontier training run starts. Its 12,096 GPUs compute and exchange gradients in lock-step, so the hall's power swings by megawatts every two seconds.</source>

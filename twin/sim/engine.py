@@ -315,6 +315,16 @@ class Simulation(SiteEvents):
             self.rack_capacity_per_s,
         ) = constants
 
+    def set_step(self, dt_s: float) -> None:
+        """Take steps of ``dt_s`` from the next one on (a kiosk's time-lapse takes coarse
+        steps, its close-ups fine ones): the physics is the same at any step in
+        ``DT_RANGE_S`` (README, "Numerics")."""
+        if not dt_in_range(dt_s):
+            raise ValueError(
+                f"dt_s must lie in {DT_RANGE_S[0]:g} .. {DT_RANGE_S[1]:g} s, got {dt_s}"
+            )
+        self._use_step(float(dt_s))
+
     # ------------------------------------------------------------------ state
 
     def reset(self) -> None:

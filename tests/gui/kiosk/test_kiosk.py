@@ -20,7 +20,7 @@ from PySide6.QtTest import QTest
 
 from tests.fakes import FakeSimulation, scenario_named
 from twin.gui.kiosk._qt.overlay import ACCENT
-from twin.gui.kiosk.story import Story, loads_story
+from twin.gui.kiosk.story import DEFAULT_STORY, Story, load_story, loads_story
 from twin.gui.objects import Selection, describe
 from twin.gui.units import US_GALLON_L
 
@@ -311,7 +311,7 @@ def test_the_kpis_and_a_tapped_racks_card_follow_the_display_units(make_kiosk, q
 
 
 def test_the_callout_points_at_its_object_as_the_camera_moves(make_kiosk, qtbot):
-    window = make_kiosk()
+    window = make_kiosk(STORY.replace("hold_s = 3\n", "hold_s = 600\n", 1))  # held while read
     callout = window.overlay.callout
     qtbot.waitUntil(lambda: callout.visible, timeout=30_000)
     _wait_framed(window, qtbot)
@@ -409,8 +409,13 @@ def test_an_exception_in_a_step_is_logged_and_the_show_starts_the_step_again(
     qtbot.waitUntil(lambda: window.show_.step.name == "third", timeout=30_000)
 
 
+class BrokenSimulation(FakeSimulation):
+    def apply(self, event) -> None:
+        raise RuntimeError("the events broke")
+
+
 def test_a_failure_in_the_simulation_is_logged_and_the_step_starts_again(make_kiosk, qtbot, caplog):
-    simulation = FakeSimulation(scenario_named("seoul-ai-factory"))  # it has no apply()
+    simulation = BrokenSimulation(scenario_named("seoul-ai-factory"))
     story = STORY.replace(
         'caption = "Everything',
         'events = [{ kind = "power-smoothing", enabled = true }]\ncaption = "Everything',
@@ -419,7 +424,7 @@ def test_a_failure_in_the_simulation_is_logged_and_the_step_starts_again(make_ki
         window = make_kiosk(story, simulation=simulation)
         qtbot.waitUntil(lambda: window.show_.restarts == 1, timeout=30_000)
     assert "step 'second' (2 of 3) failed" in caplog.text
-    assert "the simulation raised" in caplog.text and "AttributeError" in caplog.text
+    assert "the simulation raised" in caplog.text and "the events broke" in caplog.text
     steps = simulation.steps
     qtbot.waitUntil(lambda: simulation.steps > steps + 5, timeout=30_000)  # running again
     assert window.show_.restarts == 1  # the event that failed is not fired again
@@ -464,3 +469,19 @@ def test_the_overlay_is_painted_in_the_frames_of_a_native_gl_window(make_kiosk, 
     window.overlay.visible = False
     without = light(window.frame())
     assert with_overlay > 0.02 and with_overlay > 4 * without
+
+
+def test_every_callout_of_the_builtin_tour_lies_in_its_steps_view(make_kiosk, qtbot):
+    """Seen from where each step's flight ends, its callout's object is on screen, so the
+    callout shows (the service robots' among them)."""
+    story = load_story(DEFAULT_STORY)
+    window = make_kiosk(story)
+    _wait_framed(window, qtbot)
+    shown = {}
+    for step in story.steps:
+        if step.callout is not None:
+            window.enter_step(step.model_copy(update={"flight_s": 0.0}))
+            shown[step.name] = window.state()["callout"]
+    expected = {s.name: s.callout.text for s in story.steps if s.callout is not None}
+    assert shown == expected
+    assert shown["service-robot"] == "Service robots dispatched"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from twin.gui.kiosk.story import (
     builtin_stories,
     load_story,
     loads_story,
+    plan,
     resolve_story,
     staged,
     story_scenario,
@@ -31,6 +32,13 @@ view = "hall-2"
 hold_s = 10
 speed = 600
 caption = "Hello"
+"""
+TIMED_STEP = """
+[[steps]]
+name = "one"
+view = "hall-2"
+until = { after_s = 600 }
+speed = 60
 """
 HEAD = """
 [story]
@@ -50,7 +58,10 @@ def test_the_builtin_story_plays_on_its_scenario_for_about_five_minutes() -> Non
     assert DEFAULT_STORY in builtin_stories()
     story, path, scenario, _ = prepare(None, None)
     assert path == builtin_stories()[DEFAULT_STORY]
-    assert 240 <= sum(step.hold_s for step in story.steps) <= 360
+    planned = plan(story, scenario.scenario.start)
+    assert all(step.until is not None for step in story.steps)  # paced by simulated time
+    assert 240 <= sum(p.wall_s or 0.0 for p in planned) <= 360
+    assert all(p.wall_s is not None and p.wall_s < p.step.max_s for p in planned)
     assert scenario.scenario.name == "seoul-ai-factory"
     assert scenario.events == []  # the story is the script
     assert scenario.scenario.start == datetime(2026, 8, 1, 5, 30)
@@ -72,6 +83,24 @@ def test_the_builtin_story_plays_on_its_scenario_for_about_five_minutes() -> Non
         "substation",
         "workcell",
     }
+
+
+def test_the_builtin_storys_captions_agree_with_the_simulated_clock() -> None:
+    """Where the machine keeps up: the morning in the morning, the heatwave's act over
+    the afternoon, the demand response at the evening peak."""
+    story, _, scenario, _ = prepare(None, None)
+    start = scenario.scenario.start
+    at = {
+        p.step.name: (start + timedelta(seconds=p.start_s), start + timedelta(seconds=p.end_s))
+        for p in plan(story, start)
+    }
+    assert (
+        time(6) <= at["morning-inference"][0].time() < at["morning-inference"][1].time() <= time(10)
+    )
+    assert at["heatwave"][0].time() < time(12) and at["heatwave"][1].time() >= time(17)
+    assert time(17, 30) <= at["demand-response"][0].time() <= time(19)
+    claimed = {p.step.name for p in plan(story, start) if p.step.expect}
+    assert {"morning-inference", "pump-trip", "heatwave", "demand-response"} <= claimed
 
 
 def test_speed_max_is_as_fast_as_possible_and_events_fire_as_the_step_starts() -> None:
@@ -141,9 +170,94 @@ BROKEN = [
         ("from -30 to 30", "99"),
     ),
     (
-        HEAD + GOOD_STEP + 'events = [{ at_s = 12, kind = "power-smoothing", enabled = true }]',
+        HEAD + GOOD_STEP + 'events = [{ at_s = 7000, kind = "power-smoothing", enabled = true }]',
         "steps[0].events[0].at_s",
-        ("12 s is not within the step's hold_s (10 s)", "would never fire"),
+        (
+            "7000 simulated s is not within the step's hold_s at its speed (10 s x 600 = 6000 s)",
+            "would never fire",
+        ),
+    ),
+    (
+        HEAD + TIMED_STEP + 'events = [{ at_s = 900, kind = "power-smoothing", enabled = true }]',
+        "steps[0].events[0].at_s",
+        ("900 simulated s is not within the step's until.after_s (600 s)",),
+    ),
+    (
+        HEAD + TIMED_STEP.replace("name =", "hold_s = 10\nname ="),
+        "steps[0].hold_s",
+        ("a step with until ends in simulated time, capped by max_s", "one of until and hold_s"),
+    ),
+    (
+        HEAD + GOOD_STEP.replace("hold_s = 10\n", ""),
+        "steps[0]",
+        ("the step never ends: give until", "or hold_s"),
+    ),
+    (
+        HEAD + GOOD_STEP + "max_s = 20",
+        "steps[0].max_s",
+        ("caps a step with until; this one lasts hold_s",),
+    ),
+    (
+        HEAD + TIMED_STEP.replace("after_s = 600", 'clock = "25:00"'),
+        "steps[0].until.clock",
+        ('a simulated time of day such as "18:30"', "'25:00'"),
+    ),
+    (
+        HEAD + TIMED_STEP.replace("after_s = 600", 'clock = "18:00", after_s = 600'),
+        "steps[0].until",
+        ("give one of clock, after_s, or event with an optional after_s",),
+    ),
+    (
+        HEAD + TIMED_STEP.replace("{ after_s = 600 }", "{}"),
+        "steps[0].until",
+        ("names no condition",),
+    ),
+    (
+        HEAD
+        + TIMED_STEP.replace("after_s = 600", 'event = "pump-trip", after_s = 60')
+        + 'events = [{ kind = "pump-restore", target = "H2-CDU-05" }]',
+        "steps[0].until.event",
+        ("the step fires no 'pump-trip' event", "its events: pump-restore"),
+    ),
+    (
+        HEAD + TIMED_STEP.replace("after_s = 600", "after = 600"),
+        "steps[0].until.after",
+        ("unknown key", "did you mean 'after_s'?"),
+    ),
+    (
+        HEAD + TIMED_STEP + "max_s = 0",
+        "steps[0].max_s",
+        ("from 1 to 600 s",),
+    ),
+    (
+        HEAD + TIMED_STEP + "dt_s = 1000",
+        "steps[0].dt_s",
+        ("from 0.1 to 300 s",),
+    ),
+    (
+        HEAD + TIMED_STEP + 'expect = { kpi = "tokens", direction = "fall", at_least_pct = 10 }',
+        "steps[0].expect[0].kpi",
+        ("no site figure named 'tokens'", "did you mean 'tokens_per_s'?"),
+    ),
+    (
+        HEAD + TIMED_STEP + 'expect = [{ kpi = "pue", direction = "up", at_least = 0.1 }]',
+        "steps[0].expect[0].direction",
+        ("must be 'rise' or 'fall'", "'up'"),
+    ),
+    (
+        HEAD + TIMED_STEP + 'expect = [{ kpi = "pue", direction = "rise" }]',
+        "steps[0].expect[0]",
+        ("give the amount as one of at_least (in the KPI's unit) or at_least_pct",),
+    ),
+    (
+        HEAD + TIMED_STEP + 'expect = [{ kpi = "pue", direction = "rise", at_least = -1 }]',
+        "steps[0].expect[0].at_least",
+        ("must be above 0 (got -1)",),
+    ),
+    (
+        HEAD + TIMED_STEP + 'expect = [{ kpi = "pue", direction = "rise", by = 1 }]',
+        "steps[0].expect[0].by",
+        ("unknown key", "allowed keys: at_least, at_least_pct, direction, kpi"),
     ),
     (
         HEAD + GOOD_STEP + 'callout = { target = "bess" }',

@@ -2,8 +2,12 @@
 
 A story is a loop of steps. Each step flies the camera to a saved viewpoint, shows a
 caption (and optionally a callout next to one object), sets the simulation's speed and
-fires scenario events into the running simulation. A step lasts ``hold_s`` seconds of
-wall-clock time whatever the simulation's speed: that is what visitors see.
+step and fires scenario events into the running simulation at simulated times. A step
+ends when the simulation reaches what its ``until`` names (a time of day, a simulated
+span, an event that has taken effect and a span after it), or at its wall-clock cap
+``max_s`` if the machine cannot keep up; a step without ``until`` lasts ``hold_s``
+wall-clock seconds. What a step's caption claims is stated in ``expect`` (a KPI, a
+direction and an amount, from the step's start to its end), which the show measures.
 
 Problems are reported by the scenario loader's machinery (``ScenarioError``): file, key
 path, bad value and what is allowed, did-you-mean for unknown keys, every problem in one
@@ -12,8 +16,10 @@ pass. No Qt here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -31,6 +37,8 @@ from twin.scenario.problems import (
 )
 from twin.scenario.references import event_problems
 from twin.scenario.schema import Duration, Event, Name, Strict
+from twin.sim import DT_RANGE_S
+from twin.sim.snapshot import SITE_NAMES
 from twin.sim.topology import Topology
 
 STORY_SUFFIX = ".toml"
@@ -39,6 +47,7 @@ MAX_SPEED = 3600.0  # the window's fastest real-time factor; faster is "max"
 # callout targets that name one object of their kind; the others are kind:name
 SITE_OBJECTS = ("dry-coolers", "chillers", "transformer", "bess", "generator")
 NAMED_OBJECTS = ("rack", "cdu", "hall", "workcell")
+DEFAULT_MAX_S = 60.0  # a step's wall-clock cap where the story gives none
 
 
 def _speed(value: object) -> object:
@@ -52,6 +61,86 @@ def _speed(value: object) -> object:
 
 Speed = Annotated[Annotated[float, Field(gt=0, le=MAX_SPEED)] | None, BeforeValidator(_speed)]
 """Simulated seconds per wall-clock second, or None: as fast as possible."""
+
+
+def _time_of_day(value: object) -> object:
+    """``"18:30"`` (or a TOML local time such as 18:30:00): a time of day at the site."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError('a simulated time of day such as "18:30"')
+
+
+TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
+
+
+class Until(Strict):
+    """What ends a step, in simulated time: exactly one of ``clock``, ``after_s`` alone,
+    or ``event`` (with ``after_s`` counted from when that event took effect)."""
+
+    clock: TimeOfDay | None = Field(
+        None,
+        description=(
+            'the site\'s local time of day the simulation reaches, e.g. "18:30" (its next '
+            "occurrence from the step's start)"
+        ),
+    )
+    event: str | None = Field(
+        None,
+        min_length=1,
+        description="the kind of one of the step's events, e.g. pump-trip: once it (every "
+        "event of that kind the step fires) has taken effect in the simulation",
+    )
+    after_s: Duration | None = Field(
+        None,
+        description=(
+            "simulated seconds after the step's start, or after ``event`` has taken effect "
+            "(default 0 there)"
+        ),
+    )
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, dict) else value
+
+
+class Expectation(Strict):
+    """What a step's caption claims, as the show measures it: ``kpi`` changes in
+    ``direction`` by at least ``at_least`` (in the KPI's own unit) or ``at_least_pct`` (of
+    its value at the step's start), from the step's start to its end."""
+
+    kpi: str = Field(
+        min_length=1,
+        description="a site figure of the snapshots, e.g. tokens_per_s or grid_import_kw",
+    )
+    direction: Literal["rise", "fall"]
+    at_least: float | None = Field(None, gt=0, description="in the KPI's unit, e.g. kW")
+    at_least_pct: float | None = Field(None, gt=0, le=1000)
+
+    def text(self) -> str:
+        """``tokens_per_s falls at least 10 %``"""
+        verb = "rises" if self.direction == "rise" else "falls"
+        amount = (
+            f"{self.at_least_pct:g} %" if self.at_least_pct is not None else f"{self.at_least:g}"
+        )
+        return f"{self.kpi} {verb} at least {amount}"
+
+    def change(self, start: float, end: float) -> float:
+        """The change in this expectation's direction and terms: % of ``start`` or the
+        KPI's unit; positive when the KPI moved the expected way."""
+        moved = end - start if self.direction == "rise" else start - end
+        if self.at_least_pct is None:
+            return moved
+        return 100.0 * moved / abs(start) if start else (math.inf if moved > 0 else 0.0)
+
+    def shown(self, start: float, end: float) -> bool:
+        needed = self.at_least_pct if self.at_least_pct is not None else self.at_least
+        assert needed is not None  # the loader requires one of the two
+        return math.isfinite(start) and math.isfinite(end) and self.change(start, end) >= needed
 
 
 class StoryInfo(Strict):
@@ -100,7 +189,31 @@ class Callout(Strict):
 
 class Step(Strict):
     name: Name
-    hold_s: Duration = Field(ge=1, le=600, description="wall-clock seconds on screen")
+    until: Until | None = Field(
+        None, description="what ends the step, in simulated time (or hold_s: wall-clock)"
+    )
+    max_s: Duration = Field(
+        DEFAULT_MAX_S,
+        ge=1,
+        le=600,
+        description=(
+            "wall-clock cap of a step with until: it ends then even where the simulation "
+            "has not got there (a slow machine never stalls the tour)"
+        ),
+    )
+    hold_s: Duration | None = Field(
+        None, ge=1, le=600, description="wall-clock seconds on screen, for a step without until"
+    )
+    dt_s: Duration = Field(
+        1.0,
+        ge=DT_RANGE_S[0],
+        le=DT_RANGE_S[1],
+        description="the simulation's step while the step plays: coarser for time-lapses",
+    )
+    expect: Annotated[list[Expectation], BeforeValidator(_one_or_many)] = Field(
+        default_factory=list,
+        description="what the caption claims, measured from the step's start to its end",
+    )
     view: str = Field(
         min_length=1,
         description="a saved viewpoint: site, a hall's name, yard, substation or workcell:NAME",
@@ -124,9 +237,14 @@ class Step(Strict):
     events: list[Event] = Field(
         default_factory=list,
         description=(
-            "scenario events; at_s is wall-clock seconds after the step starts (default 0)"
+            "scenario events; at_s is simulated seconds after the step starts (default 0)"
         ),
     )
+
+    @property
+    def wall_limit_s(self) -> float:
+        """The most wall-clock time the step lasts: hold_s, or its cap max_s."""
+        return self.hold_s if self.hold_s is not None else self.max_s
 
     @model_validator(mode="before")
     @classmethod
@@ -200,10 +318,11 @@ def _timing_problems(story: Story) -> list[Problem]:
     problems = []
     seen: dict[str, int] = {}
     for i, step in enumerate(story.steps):
+        where = f"steps[{i}]"
         if step.name in seen:
             problems.append(
                 Problem(
-                    f"steps[{i}].name",
+                    f"{where}.name",
                     (
                         f"the name {step.name!r} is already used at steps[{seen[step.name]}]; "
                         "names must be unique"
@@ -211,25 +330,142 @@ def _timing_problems(story: Story) -> list[Problem]:
                 )
             )
         seen.setdefault(step.name, i)
-        if step.flight_s > step.hold_s:
+        problems += _ending_problems(step, where, "max_s" in step.model_fields_set)
+        limit = "hold_s" if step.until is None else "max_s"
+        if step.flight_s > step.wall_limit_s:
             problems.append(
                 Problem(
-                    f"steps[{i}].flight_s",
-                    (f"{step.flight_s:g} s is longer than the step's hold_s ({step.hold_s:g} s)"),
+                    f"{where}.flight_s",
+                    (
+                        f"{step.flight_s:g} s is longer than the step's {limit} "
+                        f"({step.wall_limit_s:g} s)"
+                    ),
                 )
             )
-        for j, event in enumerate(step.events):
-            if event.at_s >= step.hold_s:
+        problems += _event_time_problems(step, where)
+        for j, expectation in enumerate(step.expect):
+            at = f"{where}.expect[{j}]"
+            if expectation.kpi not in SITE_NAMES:
+                problems.append(
+                    Problem(f"{at}.kpi", unknown_name("site figure", expectation.kpi, SITE_NAMES))
+                )
+            if (expectation.at_least is None) == (expectation.at_least_pct is None):
                 problems.append(
                     Problem(
-                        f"steps[{i}].events[{j}].at_s",
-                        (
-                            f"{event.at_s:g} s is not within the step's hold_s "
-                            f"({step.hold_s:g} s): the event would never fire"
-                        ),
+                        at,
+                        "give the amount as one of at_least (in the KPI's unit) or "
+                        "at_least_pct (% of its value at the step's start)",
                     )
                 )
     return problems
+
+
+def _ending_problems(step: Step, where: str, capped: bool) -> list[Problem]:
+    """A step ends on ``until`` (simulated) or after ``hold_s`` (wall-clock): exactly one."""
+    until = step.until
+    if until is None:
+        if step.hold_s is None:
+            return [
+                Problem(
+                    where,
+                    "the step never ends: give until (a simulated time of day, span or "
+                    "event) or hold_s (wall-clock seconds)",
+                )
+            ]
+        return (
+            [Problem(f"{where}.max_s", "caps a step with until; this one lasts hold_s")]
+            if capped
+            else []
+        )
+    if step.hold_s is not None:
+        return [
+            Problem(
+                f"{where}.hold_s",
+                "a step with until ends in simulated time, capped by max_s; give one of "
+                "until and hold_s",
+            )
+        ]
+    forms = "clock, after_s, or event with an optional after_s"
+    if until.clock is not None and (until.event is not None or until.after_s is not None):
+        return [Problem(f"{where}.until", f"give one of {forms}")]
+    if until.clock is None and until.event is None and until.after_s is None:
+        return [Problem(f"{where}.until", f"names no condition; give one of {forms}")]
+    kinds = [event.kind for event in step.events]
+    if until.event is not None and until.event not in kinds:
+        fired = ", ".join(dict.fromkeys(kinds)) or "none"
+        return [
+            Problem(
+                f"{where}.until.event",
+                f"the step fires no {until.event!r} event{did_you_mean(until.event, kinds)}; "
+                f"its events: {fired}",
+            )
+        ]
+    return []
+
+
+def _event_time_problems(step: Step, where: str) -> list[Problem]:
+    """Events the step would end before firing: a simulated ``at_s`` past the step's
+    simulated span (``until.after_s``, or ``hold_s`` at the step's speed)."""
+    if step.until is not None and step.until.event is None and step.until.after_s is not None:
+        span_s, what = step.until.after_s, f"until.after_s ({step.until.after_s:g} s)"
+    elif step.until is None and step.hold_s is not None and step.speed is not None:
+        span_s = step.hold_s * step.speed
+        what = f"hold_s at its speed ({step.hold_s:g} s x {step.speed:g} = {span_s:g} s)"
+    else:
+        return []
+    return [
+        Problem(
+            f"{where}.events[{j}].at_s",
+            (
+                f"{event.at_s:g} simulated s is not within the step's {what}: the event "
+                "would never fire"
+            ),
+        )
+        for j, event in enumerate(step.events)
+        if event.at_s >= span_s
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """Where a step falls in a loop where the machine keeps up with its speed: simulated
+    seconds from the loop's start at its start and end, and its wall-clock length (None
+    at speed "max", which depends on the machine)."""
+
+    step: Step
+    start_s: float
+    end_s: float
+    wall_s: float | None
+
+
+def plan(story: Story, start: datetime) -> list[PlannedStep]:
+    """Each step's simulated start and end and its wall-clock length, on a machine that
+    keeps up with the speeds asked for (events are taken to fire on time). A step with
+    ``hold_s`` covers ``hold_s x speed``; at speed "max" it is counted as covering nothing."""
+    planned = []
+    now_s = 0.0
+    for step in story.steps:
+        until = step.until
+        if until is None:
+            hold_s = step.hold_s or 0.0
+            span_s = 0.0 if step.speed is None else hold_s * step.speed
+            wall_s: float | None = hold_s
+        else:
+            if until.clock is not None:
+                at = start + timedelta(seconds=now_s)
+                target = datetime.combine(at.date(), until.clock)
+                if target < at:
+                    target += timedelta(days=1)
+                span_s = (target - at).total_seconds()
+            elif until.event is not None:
+                fired = next(e for e in step.events if e.kind == until.event)
+                span_s = fired.at_s + (until.after_s or 0.0)
+            else:
+                span_s = until.after_s or 0.0
+            wall_s = None if step.speed is None else min(span_s / step.speed, step.max_s)
+        planned.append(PlannedStep(step, now_s, now_s + span_s, wall_s))
+        now_s += span_s
+    return planned
 
 
 # --------------------------------------------------------------------------- the scenario

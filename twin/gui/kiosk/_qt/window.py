@@ -123,7 +123,7 @@ class KioskWindow(QWidget):
         self.runner.failed.connect(self._on_simulation_failed)
         self.runner.rejected.connect(self._on_rejected)
         self.director = CameraDirector(self.canvas.view.camera)
-        self.show_ = Show(story, self, self.runner)
+        self.show_ = Show(story, self, self.runner, start=scenario.scenario.start)
         self.canvas.events.selected.connect(self._on_selected)
         self.snapshot: Snapshot | None = None
         self.shown_generation = 0
@@ -183,6 +183,7 @@ class KioskWindow(QWidget):
         try:
             frame = self.runner.latest()
             snapshot = frame.snapshot
+            self.show_.observe(frame.generation, snapshot)
             if snapshot is not None and frame.generation != self.shown_generation:
                 self.shown_generation = frame.generation
                 self.snapshot = snapshot

@@ -1063,6 +1063,25 @@ def test_random_command_lines_end_in_a_clear_message(work, argv):
             ],
             "is not a whole number",
         ),
+        (
+            ["run", "--scenario", "single-rack", "--duration", "1h", "--out", "x" * 300 + ".csv"],
+            ".csv: File name too long",
+        ),
+        (
+            [
+                "run",
+                "--scenario",
+                "single-rack",
+                "--duration",
+                "1h",
+                "--out",
+                "x.csv",
+                "--record",
+                "r" * 300,
+            ],
+            "--record " + "r" * 300 + ": File name too long",
+        ),
+        (["report", "x.csv", "--out", "x" * 300 + ".html"], ".html: File name too long"),
         (["gui", "--exit-after", "1e300"], "more than the 7 days"),
         (["gui", "--exit-after", "5", "--screenshot", "shot.jpg"], "must end in .png"),
         (

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,21 +125,13 @@ def _read_csv(path: Path) -> RunTable:
             convert_options=pacsv.ConvertOptions(column_types=_float_columns(body)),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise RunTableError(f"{path}: cannot be read ({_reason(exc)})") from None
+        raise RunTableError(f"{path}: cannot be read ({inputs.reader_reason(exc)})") from None
     if skipped:
         problems.append(
             f"{len(skipped):,} row{'s' if len(skipped) != 1 else ''} could not "
             "be read and were left out"
         )
     return RunTable(_numeric(path, table), metadata, problems)
-
-
-def _reason(exc: Exception) -> str:
-    """pyarrow's reason without the file's text it quotes (a row after "got N:", a value
-    in quotes): errors never show a foreign file's content."""
-    reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-    reason = re.sub(r"(got \d+):.*", r"\1", reason)
-    return re.sub(r"'[^']*'?", "(not shown)", reason)
 
 
 def _float_columns(body: bytes) -> dict[str, object]:
@@ -164,7 +155,7 @@ def _read_parquet(path: Path) -> RunTable:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several kinds for a damaged file
-        raise RunTableError(f"{path}: cannot be read ({_reason(exc)})") from None
+        raise RunTableError(f"{path}: cannot be read ({inputs.reader_reason(exc)})") from None
     return RunTable(_numeric(path, table), _decoded(table.schema.metadata))
 
 

@@ -275,6 +275,8 @@ def test_good_run_arguments_reach_the_engine(
         (("--duration", "5x"), ("--duration", "'5x' is not a duration", "90s, 15min, 6h, 2d")),
         (("--duration", "0s"), ("--duration", "must be longer than zero")),
         (("--dt", "0"), ("--dt", "'0' is not a duration", "did you mean '0s'?")),
+        (("--duration", "nan"), ("--duration", "'nan' is not a duration", "2d)\n")),
+        (("--duration", "inf"), ("--duration", "'inf' is not a duration", "2d)\n")),
         (("--dt", "0s"), ("--dt", "must be longer than zero")),
         (("--dt", "50ms"), ("--dt 0.05s is outside 0.1 s to 300 s",)),
         (("--dt", "10min"), ("--dt 10min is outside 0.1 s to 300 s",)),

@@ -734,6 +734,22 @@ def test_a_damaged_csv_run_table_is_reported_and_compared_cleanly(made, work, da
     clean("run table csv", code, err)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"time_s,pue\n60,1.1\n\xff\xfe,1,2\n",  # not UTF-8, in a row pyarrow would name
+        f"time_s,pue\n60,{SECRET}\n".encode(),  # a value that is not a number
+        f"time_s,pue\n60,1.1,{SECRET}\n120,1.2\n".encode(),  # a row with a cell too many
+    ],
+)
+def test_a_csv_run_table_is_refused_in_one_line_that_shows_none_of_it(made, tmp_path, body):
+    table = tmp_path / "site.csv"
+    table.write_bytes(body)
+    code, err = twin(["report", str(table), "--out", "r.html"], tmp_path, outputs=("r.html",))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err and "Exception ignored" not in err and SECRET not in err, err
+
+
 @FUZZ
 @given(data=st.data())
 def test_a_damaged_parquet_run_table_is_reported_and_compared_cleanly(made, work, data):
@@ -1063,6 +1079,25 @@ def test_random_command_lines_end_in_a_clear_message(work, argv):
             ],
             "is not a whole number",
         ),
+        (
+            ["run", "--scenario", "single-rack", "--duration", "1h", "--out", "x" * 300 + ".csv"],
+            ".csv: File name too long",
+        ),
+        (
+            [
+                "run",
+                "--scenario",
+                "single-rack",
+                "--duration",
+                "1h",
+                "--out",
+                "x.csv",
+                "--record",
+                "r" * 300,
+            ],
+            "--record " + "r" * 300 + ": File name too long",
+        ),
+        (["report", "x.csv", "--out", "x" * 300 + ".html"], ".html: File name too long"),
         (["gui", "--exit-after", "1e300"], "more than the 7 days"),
         (["gui", "--exit-after", "5", "--screenshot", "shot.jpg"], "must end in .png"),
         (
@@ -1071,6 +1106,7 @@ def test_random_command_lines_end_in_a_clear_message(work, argv):
         ),
         (["kiosk", "--lang", "fr"], "invalid choice: 'fr'"),
         (["check", "/dev/zero"], "is not a regular file"),
+        (["check", "9" * 400 + "d"], "File name too long"),
     ],
 )
 def test_bad_arguments_are_named(tmp_path, argv, message):

@@ -22,11 +22,11 @@ def duration(text: str) -> float:
         return parse_duration(text)
     except ValueError as exc:
         message = str(exc)
-        try:
-            float(text)
+        try:  # a bare number the unit is missing from (not 'nan' or 'inf')
+            parse_duration(f"{text.strip()}s")
         except ValueError:
             pass
-        else:  # a bare number: the unit is missing
+        else:
             message += f"; did you mean '{text.strip()}s'?"
         raise argparse.ArgumentTypeError(message) from None
 

@@ -558,9 +558,13 @@ def _writable_file(command: str, option: str, path: Path) -> None:
     """A file twin may create or replace at ``path``: not a folder, in a folder that
     exists and can be written to. (Space is known only as it is written.)"""
     where = f"twin {command}: {option} {path}"
-    if path.is_dir():
+    try:
+        is_folder, parent_is_folder = path.is_dir(), path.parent.is_dir()
+    except OSError as exc:  # a name too long for the file system, a looping link...
+        raise UsageError(f"{where}: {exc.strerror or exc}") from None
+    if is_folder:
         raise UsageError(f"{where} is a folder; give a file name")
-    if not path.parent.is_dir():
+    if not parent_is_folder:
         raise UsageError(f"twin {command}: the folder of {path} does not exist")
     problem = _folder_problem(path.parent)
     if problem:
@@ -721,14 +725,18 @@ def _run(args: argparse.Namespace) -> int:
                     "each output needs its own"
                 )
     if args.record is not None:
-        if not args.record.parent.is_dir():
+        try:
+            record_exists, parent_is_folder = args.record.exists(), args.record.parent.is_dir()
+        except OSError as exc:  # a name too long for the file system, a looping link...
+            raise UsageError(f"twin run: --record {args.record}: {exc.strerror or exc}") from None
+        if not parent_is_folder:
             raise UsageError(f"twin run: the folder of {args.record} does not exist")
         problem = _folder_problem(args.record.parent)
         if problem:
             raise UsageError(f"twin run: --record {args.record}: {problem}")
     record_every = args.record_every or args.every
     if args.record is not None:
-        if args.record.exists():
+        if record_exists:
             raise UsageError(
                 f"twin run: --record {args.record} already exists; recordings "
                 "are never overwritten, choose a new folder"

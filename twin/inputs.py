@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,14 @@ def parse_json(text: str) -> Any:
         raise InputFileError("is not usable JSON: its values nest too deeply") from None
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
         raise InputFileError(f"is not usable JSON ({str(exc).splitlines()[0]})") from None
+
+
+def reader_reason(exc: Exception) -> str:
+    """A reader's (pyarrow's) first line of error without the file's text it quotes: a
+    row after "got N:", a value in quotes."""
+    reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+    reason = re.sub(r"(got \d+):.*", r"\1", reason)
+    return re.sub(r"'[^']*'?", "(not shown)", reason)
 
 
 def _size(count: int) -> str:

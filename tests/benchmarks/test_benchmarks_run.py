@@ -14,6 +14,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BENCHMARKS = REPO / "benchmarks"
 RUNS = {
+    "bad_input_tally.py": (
+        ["--families", "scenario,journal", "--kills", "1", "--formats", "csv", "--jobs", "1"],
+        "tracebacks",
+    ),
     "sim_speed.py": (["--steps", "5", "--repeats", "1", "single-rack"], "single-rack"),
     "step_matrix.py": (
         [

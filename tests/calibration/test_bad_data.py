@@ -192,3 +192,20 @@ def test_guideline_14_figures_by_hand():
     good[60:70] = False  # the second hour has 50 of 60 rows: below 90 %
     assert hourly(time_s, values, good, 60.0).tolist()[0] == 1.0
     assert np.isnan(hourly(time_s, values, good, 60.0)[1])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "time_s,cdu/CDU-1/supply_c\n0,30\n60,Plant-Secret-42\n",  # a value that is no number
+        "time_s,cdu/CDU-1/supply_c\n0,30\n60,31,Plant-Secret-42\n",  # a cell too many
+    ],
+)
+def test_an_unreadable_measurement_file_is_named_without_its_text(tmp_path, body):
+    from twin.calibration.data import read_measurements
+
+    path = tmp_path / "m.csv"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(DataError, match=r"m\.csv: cannot be read") as caught:
+        read_measurements([path])
+    assert "Plant-Secret-42" not in str(caught.value)

@@ -4,12 +4,15 @@ Mosquitto, and on one written with known values."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 import subprocess
 import sys
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -180,3 +183,58 @@ def test_report_refuses_a_damaged_shadow_recording_plainly(tmp_path):
     done = _report(str(tmp_path / "rec"), "--out", str(tmp_path / "r.pdf"))
     assert done.returncode == 2 and "is HTML" in done.stderr
     assert "Traceback" not in done.stderr and not out.exists()
+
+
+def _recording_of_two_parts(folder):
+    points = default_points(load(THREE_CDU))
+    recorder = ShadowRecorder(folder, points, scenario_name="three-cdu", evaluate_every_s=10.0)
+    n = len(points)
+    for k in range(60):  # two parts of 30 evaluations
+        values = np.full(n, 50.0)
+        recorder.add(10.0 * (k + 1), values, values, np.ones(n, np.int64), np.full(n, USED))
+    recorder.close()
+    return sorted((folder / "series").glob("part-*.parquet"))
+
+
+@pytest.mark.parametrize("manifest", ["nested", "fifo", "huge"])
+def test_a_hostile_shadow_manifest_is_one_message(tmp_path, manifest):
+    _recording_of_two_parts(tmp_path / "rec")
+    path = tmp_path / "rec" / "recording.json"
+    path.unlink()
+    if manifest == "nested":  # deeper than the JSON parser's recursion
+        path.write_text("[" * 200_000 + "]" * 200_000)
+    elif manifest == "fifo":  # reading it would wait forever
+        os.mkfifo(path)
+    else:
+        path.write_text(json.dumps({"scenario": "x" * 2_000_000, "evaluate_every_s": 10}))
+    out = tmp_path / "r.html"
+    done = _report(str(tmp_path / "rec"), "--out", str(out))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    assert "recording.json is missing or not the recording's manifest" in done.stderr
+    assert not out.exists()
+
+
+def test_a_series_part_of_other_types_is_named_and_left_out(tmp_path):
+    _, second = _recording_of_two_parts(tmp_path / "rec")
+    table = pq.read_table(second)
+    secret = "s3cr3t-in-the-part"
+    pq.write_table(
+        table.set_column(
+            table.column_names.index("measured"),
+            "measured",
+            pa.array([secret] * len(table)),
+        ),
+        second,
+    )
+    series = ShadowSeries.read(tmp_path / "rec")
+    assert series.time_s.size == 30  # the first part's evaluations
+    assert series.problems == [
+        f"{second.name} is left out: its columns time_s, tag_path, measured, modelled, "
+        "coverage are not of the types twin shadow writes"
+    ]
+    out = tmp_path / "r.html"
+    done = _report(str(tmp_path / "rec"), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    assert second.name in page and secret not in page

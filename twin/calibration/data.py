@@ -255,7 +255,7 @@ def _read_point_table(path: Path, header: list[str]) -> Measurements:
                 ),
             )
     except (OSError, pa.ArrowException) as exc:
-        raise DataError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
+        raise DataError(f"{path}: cannot be read ({inputs.reader_reason(exc)})") from None
     columns = {}
     for name in table.column_names:
         if name == "time_s":

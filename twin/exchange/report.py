@@ -13,13 +13,13 @@ bad quality, stale). Only compared values enter the statistics.
 from __future__ import annotations
 
 import html
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from twin import inputs
 from twin.calibration.validation import (
     HOURLY_CV_RMSE_LIMIT_PCT,
     HOURLY_NMBE_LIMIT_PCT,
@@ -43,6 +43,7 @@ from twin.scenario.loader import ScenarioError
 from twin.scenario.units import format_duration
 
 SERIES_COLUMNS = ("time_s", "tag_path", "measured", "modelled", "coverage")
+MAX_MANIFEST_BYTES = inputs.MIB  # the recording's manifest names a scenario and an interval
 
 
 class ShadowReportError(Exception):
@@ -72,11 +73,13 @@ class ShadowSeries:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        try:
-            manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+        try:  # a file from others: a bounded regular file, any JSON nesting refused whole
+            manifest = inputs.parse_json(
+                inputs.read_text(folder / MANIFEST_FILE, MAX_MANIFEST_BYTES)
+            )
             scenario = str(manifest["scenario"])
             interval_s = float(manifest["evaluate_every_s"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (inputs.InputFileError, ValueError, KeyError, TypeError, OverflowError):
             raise ShadowReportError(
                 f"{folder / MANIFEST_FILE} is missing or not the "
                 "recording's manifest (scenario, evaluate_every_s)"
@@ -90,12 +93,30 @@ class ShadowSeries:
             points = read_points(folder / POINTS_FILE)
         except ScenarioError as exc:
             raise ShadowReportError(exc.report()) from None
+        series_schema = pa.schema(
+            [
+                ("time_s", pa.float64()),
+                ("tag_path", pa.string()),
+                ("measured", pa.float64()),
+                ("modelled", pa.float64()),
+                ("coverage", pa.int8()),
+            ]
+        )
         tables, problems = [], []
         for part in sorted((folder / SERIES_FOLDER).glob("part-*.parquet")):
+            # named by what went wrong, never by pyarrow's message (it may quote the part)
             try:
-                tables.append(pq.read_table(part, columns=list(SERIES_COLUMNS)))
+                table = pq.read_table(part, columns=list(SERIES_COLUMNS))
             except (OSError, pa.ArrowException, KeyError) as exc:
-                problems.append(f"{part.name} is unreadable and left out ({exc})")
+                problems.append(f"{part.name} is unreadable and left out ({type(exc).__name__})")
+                continue
+            try:  # the recorder's types: a part of other types is named, not used
+                tables.append(table.select(list(SERIES_COLUMNS)).cast(series_schema))
+            except (pa.ArrowException, ValueError):
+                problems.append(
+                    f"{part.name} is left out: its columns {', '.join(SERIES_COLUMNS)} are "
+                    "not of the types twin shadow writes"
+                )
         if not tables:
             raise ShadowReportError(
                 f"{folder}: no readable series part (the shadow stopped "

@@ -106,6 +106,12 @@ def _read_csv(path: Path) -> RunTable:
             if path.name.endswith(PARTIAL_SUFFIX)
             else f"{path}: the site table has no header"
         )
+    try:  # a site table is UTF-8; pyarrow would decode a bad row only to name it
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RunTableError(
+            f"{path}: cannot be read (not UTF-8 text, at byte {start + exc.start:,})"
+        ) from None
     skipped: list[int] = []
 
     def skip(row: pacsv.InvalidRow) -> str:
@@ -119,7 +125,7 @@ def _read_csv(path: Path) -> RunTable:
             convert_options=pacsv.ConvertOptions(column_types=_float_columns(body)),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise RunTableError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
+        raise RunTableError(f"{path}: cannot be read ({inputs.reader_reason(exc)})") from None
     if skipped:
         problems.append(
             f"{len(skipped):,} row{'s' if len(skipped) != 1 else ''} could not "
@@ -149,7 +155,7 @@ def _read_parquet(path: Path) -> RunTable:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several kinds for a damaged file
-        raise RunTableError(f"{path}: cannot be read ({str(exc).splitlines()[0]})") from None
+        raise RunTableError(f"{path}: cannot be read ({inputs.reader_reason(exc)})") from None
     return RunTable(_numeric(path, table), _decoded(table.schema.metadata))
 
 

@@ -39,9 +39,13 @@ def resolve_named_file(name_or_path: str | Path, builtins: dict[str, Path], kind
     if text in builtins:
         return builtins[text]
     path = Path(text).expanduser()
-    if path.is_dir():
+    try:
+        is_folder, exists = path.is_dir(), path.exists()
+    except OSError as exc:  # a name too long for the file system, a looping link...
+        raise ScenarioError(text, [Problem("", exc.strerror or str(exc))]) from None
+    if is_folder:
         raise ScenarioError(text, [Problem("", f"is a folder; give a {kind} .toml file")])
-    if path.exists():
+    if exists:
         return path  # read_text says what is wrong with a path that is not a regular file
     looks_like_path = path.suffix or "/" in text or "\\" in text
     if looks_like_path:

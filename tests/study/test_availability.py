@@ -97,6 +97,7 @@ def _steps_down(events: list[dict], horizon_s: float, sub_step_s: float):
     return down, either
 
 
+@pytest.mark.slow
 def test_a_study_whose_utility_always_fails_measures_the_analytic_availability(tmp_path):
     path = tmp_path / "study.toml"
     path.write_text(STUDY, encoding="utf-8")

@@ -144,6 +144,7 @@ def test_the_command_line_reports_a_bad_study_with_exit_status_2(tmp_path, capsy
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_named(tmp_path, capsys):
     path = write(tmp_path, SWEEP)
     code = main(
@@ -419,6 +420,7 @@ def _wait_for(condition, timeout_s: float = 300.0) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
 def test_a_stopped_study_keeps_its_runs_and_resumes(tmp_path, stop):
     import psutil

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from twin.cli import main
 from twin.scenario import ScenarioError, load
+from twin.study import cluster
 from twin.study.analysis import mean_interval, monte_carlo_summary, wilson_interval
 from twin.study.cluster import connect
 from twin.study.failures import draw
@@ -144,8 +145,9 @@ def test_the_command_line_reports_a_bad_study_with_exit_status_2(tmp_path, capsy
     assert not (tmp_path / "results").exists()
 
 
-@pytest.mark.slow
-def test_an_unreachable_scheduler_is_named(tmp_path, capsys):
+def test_an_unreachable_scheduler_is_named(tmp_path, capsys, monkeypatch):
+    # nothing listens on port 9: refused at once, then Dask retries until its timeout
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 2.0)
     path = write(tmp_path, SWEEP)
     code = main(
         [

@@ -48,11 +48,18 @@ def _weight(item: pytest.Item) -> int:
     return 1
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist's loadfile hands out files in the order sorted below, not (its default)
+    # by their number of tests, which left the few long tests of a short file for the end
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The heaviest files first, each file's tests in their own order: xdist's loadfile
-    (with ``--no-loadscope-reorder``, pyproject) hands out files in this order, so the long
-    ones start at once and the short ones fill in at the end, and the workers finish
-    together instead of one of them running a long file alone at the end."""
+    hands out files in this order, so the long ones start at once, the short ones fill in
+    at the end, and the workers finish together instead of one of them running a long
+    file alone at the end."""
     cost: dict[Path, int] = defaultdict(int)
     for item in items:
         cost[item.path] += _weight(item)

@@ -1,13 +1,15 @@
 """Calibration speed: one CDU from a day of 10 s data; the seoul site from a week.
 
 Run: python -m benchmarks.calibrate_speed [--hours 24] [--repeats K] [--seoul-hours 1]
+[--fit NAME...]
 (from the repository root, so that this checkout's twin is imported).
 
 One CDU: the synthetic plant of the calibration tests (single-rack serving a varying
 load, parameters perturbed by known amounts) run for ``--hours`` at 10 s steps with
 10 s rows, then calibrated on its CDU's parameters (exchanger UA, series resistance,
-pump efficiency, loop volume) over all of it. Prints the median over repeats of the
-calibration's CPU time, the model runs it took and the CPU time of one run.
+pump efficiency, loop volume; ``--fit`` names others) over all of it. Prints the median
+over repeats of the calibration's CPU time, the model runs it took and the CPU time of
+one run.
 
 Seoul: a week of seoul-ai-factory is not run here. What a calibration of it costs is
 (model runs) x (one run over a week): one run's cost is measured over ``--seoul-hours``
@@ -41,7 +43,7 @@ CDU_PARAMETERS = ["cdu.*.hx_ua", "cdu.*.series_dp", "cdu.*.pump_efficiency", "cd
 WEEK_S = 7 * 86400.0
 
 
-def one_cdu(hours: float, folder: Path) -> tuple[float, int, float]:
+def one_cdu(hours: float, folder: Path, fit: list[str]) -> tuple[float, int, float]:
     """(calibration CPU s, model runs, CPU s of one run) for one CDU from 10 s data."""
     scenario = loads(plant_text())
     params = registry(scenario)
@@ -60,7 +62,7 @@ def one_cdu(hours: float, folder: Path) -> tuple[float, int, float]:
     )
     m = read_measurements([site, components])
     started = time.process_time()
-    cal = calibrate(m, scenario, select(params, CDU_PARAMETERS), window=(1800.0, hours * 3600.0))
+    cal = calibrate(m, scenario, select(params, fit), window=(1800.0, hours * 3600.0))
     total = time.process_time() - started
     return total, cal.evaluations, total / cal.evaluations
 
@@ -104,22 +106,29 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="driven seoul model time measured, then scaled to a week",
     )
+    parser.add_argument(
+        "--fit",
+        nargs="+",
+        default=CDU_PARAMETERS,
+        metavar="NAME",
+        help="parameters fitted (default: the CDU's four)",
+    )
     args = parser.parse_args(argv)
     totals, runs, per_run = [], [], []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as folder:
-            total, count, each = one_cdu(args.hours, Path(folder))
+            total, count, each = one_cdu(args.hours, Path(folder), args.fit)
         totals.append(total)
         runs.append(count)
         per_run.append(each)
     print(
-        f"one CDU, {args.hours:g} h of 10 s data ({len(CDU_PARAMETERS)} parameters): "
+        f"one CDU, {args.hours:g} h of 10 s data ({len(args.fit)} parameters): "
         f"median {statistics.median(totals):.1f} CPU s, {statistics.median(runs):.0f} "
         f"model runs of {statistics.median(per_run):.2f} CPU s, over {args.repeats} "
         "repeat(s)"
     )
     week_run, seoul_params = seoul_run_per_week(args.seoul_hours)
-    runs_per_param = statistics.median(runs) / len(CDU_PARAMETERS)
+    runs_per_param = statistics.median(runs) / len(args.fit)
     estimate = week_run * runs_per_param * seoul_params
     print(
         f"seoul-ai-factory, a week of 10 s data: one driven run {week_run / 3600:.1f} "

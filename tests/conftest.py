@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,36 @@ def seoul_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         == 0
     )
     return out
+
+
+# Rough cost of a test, in units of a plain one (a fraction of a second), for the order
+# files are handed out in: a test marked slow takes tens of seconds, one that draws into a
+# real window several.
+SLOW_WEIGHT = 100
+GUI_WEIGHT = 20
+
+
+def _weight(item: pytest.Item) -> int:
+    if item.get_closest_marker("slow") is not None:
+        return SLOW_WEIGHT
+    if item.get_closest_marker("gui") is not None:
+        return GUI_WEIGHT
+    return 1
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist's loadfile hands out files in the order sorted below, not (its default)
+    # by their number of tests, which left the few long tests of a short file for the end
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The heaviest files first, each file's tests in their own order: xdist's loadfile
+    hands out files in this order, so the long ones start at once, the short ones fill in
+    at the end, and the workers finish together instead of one of them running a long
+    file alone at the end."""
+    cost: dict[Path, int] = defaultdict(int)
+    for item in items:
+        cost[item.path] += _weight(item)
+    items.sort(key=lambda item: -cost[item.path])  # stable: a file's tests keep their order

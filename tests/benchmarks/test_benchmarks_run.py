@@ -67,7 +67,10 @@ RUNS = {
         ],
         "single-rack",
     ),
-    "calibrate_speed.py": (["--hours", "0.75", "--seoul-hours", "0.05"], "one CDU"),
+    "calibrate_speed.py": (
+        ["--hours", "0.6", "--seoul-hours", "0.05", "--fit", "cdu.*.hx_ua"],
+        "one CDU",
+    ),
     "calibrate_seoul.py": (
         ["--hours", "0.4", "--warmup", "10", "--fit", "dry_coolers.approach"],
         "seoul-ai-factory",

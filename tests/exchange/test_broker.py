@@ -384,6 +384,7 @@ def test_window_shadow_follows_the_plants_clock(broker, processes, tmp_path):
     connection.link.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.gui
 def test_gui_shadow_opens_on_a_plant(broker, processes, tmp_path):
     plant_log, gui_log = tmp_path / "plant.log", tmp_path / "gui.log"

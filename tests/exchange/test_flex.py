@@ -258,6 +258,7 @@ def is_status(name: str):
     return lambda topic, event: topic == status_topic("twin") and feed(event)["event"] == name
 
 
+@pytest.mark.slow
 def test_twin_flex_meets_a_target_20_percent_below_its_draw_within_its_levers_allowance(
     broker, processes, tmp_path
 ):

@@ -7,6 +7,8 @@ import json
 import queue
 import time
 
+import pytest
+
 from tests.exchange.conftest import THREE_CDU, wait_for_line
 from twin.exchange import contract
 from twin.exchange.broker import MqttLink, broker_settings
@@ -14,6 +16,7 @@ from twin.exchange.points import DEFAULT_INTEGRATION, default_points
 from twin.scenario import load
 
 
+@pytest.mark.slow
 def test_an_integration_isolates_racks_and_the_plant_reports_it(broker, processes, tmp_path):
     points = {(p.component, p.quantity): p for p in default_points(load(THREE_CDU))}
 

@@ -170,6 +170,7 @@ pumps = 2
 """
 
 
+@pytest.mark.slow
 def test_compare_shows_the_cost_of_a_pump_trip(tmp_path: Path) -> None:
     text = builtin_scenarios()["single-rack"].read_text()
     runs = {}

@@ -243,6 +243,7 @@ def numeric_platform() -> str:
 PLATFORM_FILE = GOLDEN / "PLATFORM.txt"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", sorted(RUNS))
 @pytest.mark.parametrize("name", sorted(builtin_scenarios()))
 def test_twin_run_writes_the_golden_outputs(name: str, run: str, tmp_path: Path) -> None:

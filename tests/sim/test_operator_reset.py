@@ -33,6 +33,7 @@ def _outage_run(scenario, dt_s: float) -> tuple[Simulation, list[tuple[float, fl
     return sim, rows
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dt_s", [1.0, 60.0])
 def test_a_rack_tripped_in_an_outage_runs_again_after_the_operators_reset(dt_s):
     # single-rack has no generators or BESS: in the outage its UPS carries the rack while

@@ -102,6 +102,7 @@ def test_sources_equal_facility_power_under_demand_response_and_a_grid_cap(dt_s)
     assert seen["bess_power_kw"] > 1000 and seen["bess_loss_kw"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dt_s", [0.5, 300.0])
 def test_sources_equal_facility_power_on_a_site_without_backup(dt_s):
     """single-rack has neither sets nor BESS: in an outage the UPS carries the rack until

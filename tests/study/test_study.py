@@ -158,7 +158,9 @@ def test_the_command_line_reports_a_bad_study_with_exit_status_2(tmp_path, capsy
         ("http://127.0.0.1:9", "unknown address scheme 'http'"),
     ],
 )
-def test_an_unreachable_scheduler_is_named(tmp_path, capsys, address, said):
+def test_an_unreachable_scheduler_is_named(tmp_path, capsys, monkeypatch, address, said):
+    # nothing listens on port 9: refused at once, then Dask retries until its timeout
+    monkeypatch.setattr(study_cluster, "CONNECT_TIMEOUT_S", 2.0)
     path = write(tmp_path, SWEEP)
     code = main(
         ["study", str(path), "--out", str(tmp_path / "r"), "--quiet", "--scheduler", address]
@@ -493,6 +495,7 @@ def _wait_for(condition, timeout_s: float = 300.0) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "killed"])
 def test_a_stopped_study_keeps_its_runs_and_resumes(tmp_path, stop):
     import psutil

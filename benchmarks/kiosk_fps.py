@@ -26,9 +26,14 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from kiosk_soak import start_xvfb  # this folder is the script's first on sys.path
+
+# the twin of this checkout, not the one installed in the environment (this folder stays
+# first on sys.path, for the soak script's helper)
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
+from kiosk_soak import start_xvfb
 
 SETTLE_S = 8.0  # the first frames load glyphs and upload the scene
 WINDOW_S = 2.0

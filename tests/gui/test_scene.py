@@ -102,8 +102,8 @@ def test_pipe_colours_follow_supply_and_return_temperatures(plant_window):
     mains = piping.cdu < 0
     np.testing.assert_allclose(piping.temperature_c[mains & ~piping.is_return], 27.0)
     np.testing.assert_allclose(piping.temperature_c[mains & piping.is_return], 41.0)
-    for (circuit, axis), node in piping.nodes.items():
-        mine = (piping.circuit == circuit) & (piping.axis == axis)
+    for circuit, node in piping.nodes.items():
+        mine = piping.circuit == circuit
         assert np.array_equal(node.instance_colors.rgba, piping.colors[mine])
 
     # and the drawn pipe has that colour: the sunlit top of a facility main in the open
@@ -141,8 +141,8 @@ def test_pipes_and_fans_below_a_pixel_are_left_out_far_away(plant_window, qtbot)
     window, _, _ = plant_window
     canvas, piping, yard = window.canvas, window.canvas.piping, window.canvas.yard
     _close_enough_for_dots(window, qtbot)
-    tcs = [node for (circuit, _), node in piping.nodes.items() if circuit == TCS]
-    fws = [node for (circuit, _), node in piping.nodes.items() if circuit == FWS]
+    tcs = [node for circuit, node in piping.nodes.items() if circuit == TCS]
+    fws = [node for circuit, node in piping.nodes.items() if circuit == FWS]
     assert tcs and fws and all(node.visible for node in tcs + fws) and yard.fans.visible
     canvas.view.camera.distance *= 10  # 0.25 m pipes and 1.8 m fans under a pixel or two
     qtbot.waitUntil(lambda: not yard.fans.visible, timeout=30_000)

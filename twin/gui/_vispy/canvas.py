@@ -54,6 +54,15 @@ HORIZON_DISTANCE_M = 1e6  # far enough that a point this far ahead lies on the h
 FILL = 0.92  # a viewpoint's subject spans this much of the view, across or up
 LABEL_INTERVAL_S = 0.5  # value labels: readable changes, and text layout kept off most frames
 
+# Software OpenGL pays for every pixel a mesh covers, hidden or not, unless the depth test
+# rejects it first: the ground, which covers most of any view, is drawn after the opaque
+# boxes standing on it (the pixels they cover cost it nothing) and before what blends
+# over it (contact shadows, the pipes' flow dots, the robots' routes and safety zones).
+# Nodes of equal order draw in the order they were made.
+_DRAWN_BEFORE_THE_GROUND = ("halls", "racks", "cdus", "yard", "substation", "workcells", "busways")
+_GROUND_ORDER = 1
+_AFTER_THE_GROUND = 2
+
 # four points that fix the scene's projection (site metres)
 _VIEW_PROBES_M = np.array([[0, 0, 0], [100, 0, 0], [0, 100, 0], [0, 0, 100]], float)
 
@@ -232,10 +241,21 @@ class CanvasWrapper:
             self.busways,
             self.robots,
         )
+        before = tuple(getattr(self, name) for name in _DRAWN_BEFORE_THE_GROUND)
+        for adapter in self.adapters:
+            adapter.root.order = (
+                _GROUND_ORDER
+                if adapter is self.site
+                else 0
+                if adapter in before
+                else _AFTER_THE_GROUND
+            )
         self.fog = Fog(adapter.root for adapter in self.adapters)
         self.fog.set_haze(self.sky.haze)
         self.selection = SelectionAdapter(parent)
         self.alarm_marks = AlarmMarkAdapter(parent, self.canvas.update)
+        # over the scene without depth test: after the ground, which would cover them
+        self.selection.root.order = self.alarm_marks.root.order = _AFTER_THE_GROUND
         self.selected: Selection | None = None
         self.targets = _pick_targets(layout, self.robots)
         self.layers = dict.fromkeys(LAYERS, True)
@@ -396,10 +416,13 @@ class CanvasWrapper:
 
     def _apply_viewpoint(self, view: Viewpoint) -> None:
         camera = self.view.camera
-        camera.center = view.center
-        camera.distance = view.distance
-        camera.elevation = view.elevation
-        camera.azimuth = view.azimuth
+        # one update of the scene's transforms for the four (vispy updates at each)
+        with camera._block_updates():
+            camera.center = view.center
+            camera.distance = view.distance
+            camera.elevation = view.elevation
+            camera.azimuth = view.azimuth
+        camera.view_changed()
 
     def _on_transition_tick(self, _event) -> None:
         if self._transition is None:

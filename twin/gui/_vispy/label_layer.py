@@ -29,6 +29,7 @@ from vispy.color import Color
 from vispy.scene import Node, visuals
 
 from twin.gui._vispy.label_font import LabelFont, label_font
+from twin.gui._vispy.quads import Quads
 
 REFERENCE_HEIGHT_PX = 720  # a style's size is its size in points on a view this tall
 PAD_PX = (0.45, 0.2)  # plate padding around the text, in ems (across, up and down)
@@ -183,28 +184,6 @@ def _plate_color(text_color: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array([0.98, 0.98, 0.99, 0.82]), np.array([0.25, 0.30, 0.36, 0.45])
 
 
-def _quads(boxes: np.ndarray, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vertices, faces and vertex colours of rectangles (n, 4) of colours (n, 4)."""
-    x0, y0, x1, y1 = boxes.T
-    vertices = np.stack(
-        [
-            np.column_stack([x0, y0]),
-            np.column_stack([x1, y0]),
-            np.column_stack([x1, y1]),
-            np.column_stack([x0, y1]),
-        ],
-        axis=1,
-    )
-    base = 4 * np.arange(len(boxes))[:, None]
-    corners = np.array([0, 1, 2, 0, 2, 3])  # two triangles a rectangle
-    faces = (base + corners).reshape(-1, 3)
-    return (
-        vertices.reshape(-1, 2).astype(np.float32),
-        faces.astype(np.uint32),
-        np.repeat(colors, 4, axis=0).astype(np.float32),
-    )
-
-
 class LabelBoard:
     """Every scene label in one layer over the view: one Text visual per style, one mesh
     of plates and one line visual of leaders, whoever owns the labels.
@@ -225,7 +204,7 @@ class LabelBoard:
         self._widths: dict[LabelStyle, np.ndarray] = {}  # text widths in ems
         self._hidden_owners: set[int] = set()
         self._stale: set[LabelStyle] = set()
-        self.plates = visuals.Mesh(parent=self.root)
+        self.plates = Quads(parent=self.root)  # rewritten at every move of the camera
         self.plates.order = 0
         self.plates.set_gl_state("translucent", depth_test=False, cull_face=False)
         self.leaders = visuals.Line(connect="segments", width=1.5, parent=self.root)
@@ -427,20 +406,17 @@ class LabelBoard:
         boxes = np.array([p.plate for p in self.placed]).reshape(-1, 4)
         if len(boxes):
             halo = boxes + np.array([-HALO_PX, -HALO_PX, HALO_PX, HALO_PX])
-            vertices, faces, colors = _quads(
+            self.plates.set_rects(
                 np.concatenate([halo, boxes]),
                 np.concatenate(
                     [np.tile(self._halo, (len(boxes), 1)), np.tile(self._fill, (len(boxes), 1))]
                 ),
             )
-            self.plates.set_data(vertices=vertices, faces=faces, vertex_colors=colors)
-            self.plates.visible = True
-        else:
-            self.plates.visible = False
+        if self.plates.visible != bool(len(boxes)):  # setting it at all asks for a frame
+            self.plates.visible = bool(len(boxes))
         if leaders:
             self.leaders.set_data(
                 pos=np.asarray(leaders, np.float32), color=(*tuple(self._halo[:3]), 0.9)
             )
-            self.leaders.visible = True
-        else:
-            self.leaders.visible = False
+        if self.leaders.visible != bool(leaders):
+            self.leaders.visible = bool(leaders)

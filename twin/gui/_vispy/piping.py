@@ -13,9 +13,10 @@ The layout places equipment, not pipes, so the routes are derived here from its 
 Supply and return run side by side; the return runs a little higher, so that where a
 route turns towards the other side the two pass over each other instead of through.
 
-Every straight run is an instance of one box: the pipes are three InstancedMeshes (runs
-along x, y and z) and the dots one Markers visual, so a frame only sends colours and dot
-positions, whatever the size of the site.
+Every straight run is an instance of one box: the pipes are one InstancedMesh per circuit
+(each visual costs the software renderer's host as much as thousands of instances) and
+the dots one Markers visual, so a frame only sends colours and dot positions, whatever
+the size of the site.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
+from vispy.gloo import VertexBuffer
 from vispy.scene import visuals
+from vispy.visuals.filters import Filter
 
 from twin.gui._vispy.base import Adapter, set_visible
 from twin.gui._vispy.geometry import UNIT_CUBE, scale_transforms
@@ -221,26 +224,47 @@ def fws_paths(layout: Layout, topology: Topology, side: float, rise: float) -> l
     return paths
 
 
+_OPEN_ENDS = """
+void open_ends() {
+    // the faces across a run are its ends: out of the view, their triangles are dropped
+    if (abs($face_axis - $run_axis) < 0.5) {
+        gl_Position = vec4(2.0, 2.0, 2.0, 1.0);
+    }
+}
+"""
+
+
+class OpenEndsFilter(Filter):
+    """Leaves out each instance's two faces across its run (``run_axis`` per instance):
+    runs along x, y and z share one mesh, and each still shows only its sides."""
+
+    def __init__(self, face_axis: np.ndarray, run_axis: np.ndarray) -> None:
+        super().__init__(vcode=_OPEN_ENDS, vhook="post", vpos=1)
+        self.vshader["face_axis"] = VertexBuffer(face_axis.astype(np.float32))
+        self.vshader["run_axis"] = VertexBuffer(run_axis.astype(np.float32), divisor=1)
+
+
 def _pipe_mesh(
-    axis: int, boxes: Boxes, mine: np.ndarray, colors: np.ndarray, parent
+    boxes: Boxes, mine: np.ndarray, run_axis: np.ndarray, colors: np.ndarray, parent
 ) -> visuals.InstancedMesh:
-    """The runs along ``axis`` as instanced boxes open at both ends and, lying down,
-    without a bottom: the ends hide in the elbows and the bottom faces the floor, and a
-    pipe costs half the vertices of a whole box."""
+    """The runs ``mine`` as instanced boxes open at both ends (along ``run_axis``) and
+    without a bottom: the ends hide in the elbows and the bottom faces the floor (a
+    vertical run's bottom is one of its ends)."""
     vertices, faces, greys = UNIT_CUBE
     centers = vertices[faces].mean(axis=1)  # of the triangles, on the faces of the cube
     facing = np.argmax(np.abs(centers), axis=1)
     bottom = (facing == 2) & (centers[:, 2] < 0)
-    shown = (facing != axis) & ~bottom
     node = visuals.InstancedMesh(
         vertices,
-        faces[shown],
+        faces[~bottom],
         vertex_colors=greys,
         instance_positions=boxes.center_m[mine].astype(np.float32),
         instance_transforms=scale_transforms(boxes.size_m[mine]),
         instance_colors=colors[mine],
         parent=parent,
     )
+    # the mesh is drawn unindexed, three vertices a triangle: one axis per vertex
+    node.attach(OpenEndsFilter(np.repeat(facing[~bottom], 3), run_axis[mine]))
     # both sides of every face: an open end shows the inside of the pipe, not a hole
     node.set_gl_state("opaque", depth_test=True, cull_face=False)
     return node
@@ -310,20 +334,18 @@ class PipingAdapter(Adapter):
         self.speed_m_s = np.zeros(len(self.start_m))
         self.temperature_c = np.full(len(self.start_m), self.low_c)
         self.colors = self.color_of(self.temperature_c)
-        # runs along x, y and z: one mesh each, without the faces a pipe never shows
+        # runs along x, y and z, each drawn without the faces a pipe never shows
         self.axis = np.argmax(np.abs(self.end_m - self.start_m), axis=1)
-        # one mesh per circuit and axis, so that a circuit's pipes can be left out
+        # one mesh per circuit, so that a circuit's pipes can be left out
         self._mesh_runs = {
-            (circuit, axis): np.flatnonzero((self.circuit == circuit) & (self.axis == axis))
+            circuit: np.flatnonzero(self.circuit == circuit)
             for circuit in (TCS, FWS)
-            for axis in range(3)
-            if np.any((self.circuit == circuit) & (self.axis == axis))
+            if np.any(self.circuit == circuit)  # (an empty mesh cannot be drawn)
         }
-        # (an empty mesh cannot be drawn)
         boxes = self._pipe_boxes()
         self.nodes = {
-            key: _pipe_mesh(key[1], boxes, runs, self.colors, self.root)
-            for key, runs in self._mesh_runs.items()
+            circuit: _pipe_mesh(boxes, runs, self.axis, self.colors, self.root)
+            for circuit, runs in self._mesh_runs.items()
         }
         self._build_dots()
         self._clock: float | None = None
@@ -403,7 +425,7 @@ class PipingAdapter(Adapter):
         the technology-cooling pipes while their widest is ``MIN_PIPE_WIDTH_PX`` wide."""
         set_visible(self.dots, px_per_m * DOT_SPACING_M[TCS] >= MIN_DOT_SPACING_PX)
         wide_enough = px_per_m * MAX_DIAMETER_M[TCS] >= MIN_PIPE_WIDTH_PX
-        for (circuit, _), node in self.nodes.items():
+        for circuit, node in self.nodes.items():
             if circuit == TCS:
                 set_visible(node, wide_enough)
 

@@ -9,9 +9,9 @@ The gradient is one quad from the view's top to the horizon, drawn without depth
 from __future__ import annotations
 
 import numpy as np
-from vispy.scene import visuals
 
 from twin.gui._vispy.base import ScenePalette, rgba
+from twin.gui._vispy.quads import Quads
 
 # the zenith and the horizon's haze, per theme
 DARK_SKY = (rgba("#0b1220"), rgba("#25364a"))
@@ -38,7 +38,7 @@ class SkyBackdrop:
     """
 
     def __init__(self, view, palette: ScenePalette) -> None:
-        self.node = visuals.Mesh(parent=view)
+        self.node = Quads(parent=view)  # placed anew at every camera move
         self.node.order = -100  # before the view's scene
         # opaque, no depth: drawn first, it writes no depth and the scene covers it
         self.node.set_gl_state("opaque", depth_test=False, cull_face=False)
@@ -68,14 +68,12 @@ class SkyBackdrop:
         if horizon < 1:
             self.node.visible = False
             return
-        width = float(size[0])
-        vertices = np.array([[0, 0], [width, 0], [0, horizon], [width, horizon]], np.float32)
-        faces = np.array([[0, 1, 3], [0, 3, 2]], np.uint32)
         zenith, band = self._colors[0], self._colors[1]
         # the zenith's colour at the view's top only when the horizon is low in the view
         top = band + (zenith - band) * min(1.0, horizon / (HORIZON_AT * size[1]))
-        colors = np.array([top, top, band, band], np.float32)
-        self.node.set_data(vertices=vertices, faces=faces, vertex_colors=colors)
+        self.node.set_rects(
+            np.array([[0.0, 0.0, float(size[0]), horizon]]), np.array([[top, top, band, band]])
+        )
         self.node.visible = True
 
 

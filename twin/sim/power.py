@@ -236,7 +236,10 @@ class PowerChain:
         self.seed = s.scenario.seed if seed is None else seed
         self.topo = topo
         halls = s.halls
-        self.row_hall = topo.row_hall
+        # numpy's own index type, which bincount and gathers take without a conversion
+        self.row_hall = topo.row_hall.astype(np.intp)
+        self.rack_row = topo.rack_row.astype(np.intp)
+        self.rack_hall = topo.rack_hall.astype(np.intp)
         self.row_count = len(topo.row_names)
         self.hall_count = len(halls)
         self.hall_transformers = np.array([h.electrical.transformers for h in halls], float)
@@ -519,9 +522,7 @@ class PowerChain:
         the racks' mean input; the racks of a hall whose UPS dropped them draw nothing.
         A hall whose UPS reaches end of discharge inside the step carries its load until
         then and nothing after: busway and UPS take that load for that share."""
-        row_w: np.ndarray = np.bincount(
-            self.topo.rack_row, weights=rack_in_w, minlength=self.row_count
-        )
+        row_w: np.ndarray = np.bincount(self.rack_row, weights=rack_in_w, minlength=self.row_count)
         if not self.hall_powered.all():
             row_w *= self.hall_powered[self.row_hall]
         share = self.hall_powered_share
@@ -583,7 +584,7 @@ class PowerChain:
         """Each hall's UPS input as the weighted mean over the two levels, and the bus
         load's two levels ``(share, high offset, low offset)`` from its mean (W), the
         halls' swings taken in phase; None where nothing swings."""
-        hall = self.topo.rack_hall
+        hall = self.rack_hall
         count = self.hall_count
         powered = self.hall_powered
         mean = np.bincount(hall, weights=rack_in_w, minlength=count)

@@ -675,7 +675,7 @@ class _Quiet:
     grid_w: np.ndarray
     soc_per_s: np.ndarray
     state: np.ndarray
-    robots: np.ndarray  # 0 .. count - 1, the rows that go with ``state``
+    state_cells: np.ndarray  # each robot's (robot, state) cell of ``state_time_s``, flat
     power_total_w: float  # the sums of ``power_w`` and ``grid_w``
     grid_total_w: float
 
@@ -964,7 +964,7 @@ class ServiceFleet:
             grid,
             soc_per_s,
             self.state,
-            np.arange(self.count),
+            np.ravel_multi_index((np.arange(self.count), self.state), self.state_time_s.shape),
             float(power.sum()),
             float(grid.sum()),
         )
@@ -974,7 +974,8 @@ class ServiceFleet:
         end = self.time_s + dt_s
         quiet = self._quiet
         if quiet is not None and quiet.until_s > end:
-            self.state_time_s[quiet.robots, quiet.state] += dt_s
+            # a view: ``state_time_s`` is created C-contiguous and only updated in place
+            self.state_time_s.reshape(-1)[quiet.state_cells] += dt_s
             self.soc = self.soc + quiet.soc_per_s * dt_s
             self.energy_j += quiet.power_w * dt_s
             self.grid_energy_j += quiet.grid_w * dt_s

@@ -19,6 +19,7 @@ from twin.sim.power import (
     POWER_FACTOR,
     TAN_PHI,
     UPS_EMPTY_FRACTION,
+    CurveTable,
     PowerChain,
     TransformerGroups,
     curve_efficiency,
@@ -140,6 +141,18 @@ def test_efficiency_curves_interpolate_the_scenario_points(which):
     # flat beyond the ends
     assert curve_efficiency(curve, 0.0) == pytest.approx(eff[0])
     assert curve_efficiency(curve, 1.5) == pytest.approx(eff[-1])
+
+
+@pytest.mark.parametrize("which", ["ups", "psu"])
+def test_a_curve_table_gives_the_curve_functions_input_to_the_last_bit(which):
+    p = _scenario().power
+    curve = p.ups.efficiency if which == "ups" else p.rack_psu
+    rating_w = np.random.default_rng(3).uniform(1e3, 2e5, 4000)
+    out_w = rating_w * np.random.default_rng(4).uniform(0.0, 1.6, 4000)  # past both ends
+    out_w[:10] = 0.0
+    np.testing.assert_array_equal(
+        CurveTable(curve).input_w(out_w, rating_w), input_through_curve(curve, out_w, rating_w)
+    )
 
 
 def test_psu_curve_known_points():

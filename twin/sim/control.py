@@ -101,11 +101,12 @@ def pi_implicit(
             above = np.where(f > 0, u, hi)
         step = candidate - u
         u = candidate
-        if np.max(np.abs(step)) <= tolerance:
+        step_size = np.abs(step)
+        if step_size.max() <= tolerance:
             error = error + slope_e * step  # within the tolerance: linear is exact
             break
         new_error = error_of(u)
-        moved = np.abs(step) > probe
+        moved = step_size > probe
         slope_e = np.where(moved, (new_error - error) / np.where(moved, step, 1.0), slope_e)
         error = new_error
     if error_slope is not None:

@@ -74,7 +74,7 @@ from twin.sim.snapshot import (
     frozen_fields,
 )
 from twin.sim.state import J_PER_KWH, Ledger, State, StepOutputs
-from twin.sim.thermal import relax_node
+from twin.sim.thermal import relaxed_c
 from twin.sim.weather import Weather
 from twin.sim.workload import WorkloadModel
 
@@ -92,6 +92,10 @@ class Simulation(SiteEvents):
     junction_from_start: np.ndarray
     rack_chip_conductance_w_per_k: np.ndarray
     rack_capacity_per_s: np.ndarray
+    junction_decay_less_one: np.ndarray  # decay - 1
+    junction_released: np.ndarray  # 1 - decay
+    junction_capacity_per_s: np.ndarray  # junction capacity / dt, J/K/s
+    rack_node_conductance_w_per_k: np.ndarray  # coolant capacity / dt + chips' conductance
 
     def __init__(
         self,
@@ -251,7 +255,11 @@ class Simulation(SiteEvents):
         self.throttle_power_fraction = gm.throttle_power_fraction
         self.throttle_power_cut = 1.0 - gm.throttle_power_fraction
 
-        self.hall_of_cdu = topo.cdu_hall
+        # the topology's index arrays as numpy's own index type, which bincount and
+        # gathers take without a conversion every step
+        self.rack_cdu = topo.rack_cdu.astype(np.intp)
+        self.rack_hall = topo.rack_hall.astype(np.intp)
+        self.hall_of_cdu = topo.cdu_hall.astype(np.intp)
         self.hall_count = len(halls)
         self.rack_names = [topo.rack_name(i) for i in range(topo.rack_count)]
         self.tariff_krw_per_kwh = np.asarray(s.power.utility.tariff_krw_per_kwh, dtype=float)
@@ -259,6 +267,11 @@ class Simulation(SiteEvents):
         # racks listed CDU by CDU (as the built-in sites are): a CDU's value reaches its
         # racks by repetition, cheaper than a gather
         self._racks_by_cdu = bool(np.all(np.diff(topo.rack_cdu) >= 0))
+        # as many racks on every CDU: one count repeats faster than a count per CDU
+        counts = np.unique(self.rack_count_per_cdu)
+        self._repeats: int | np.ndarray = (
+            int(counts[0]) if counts.size == 1 else self.rack_count_per_cdu
+        )
         rack_volume_l = np.asarray(
             [s.rack_types[n].coolant_volume_l for n in topo.rack_type_names]
         )[topo.rack_type]
@@ -296,13 +309,20 @@ class Simulation(SiteEvents):
             # the coolant under the chips moves linearly from its start to its end value
             # over the step: weights of the two in the junction's exact end temperature
             from_end = 1.0 - self.junction_tau_s * relax / dt_s
+            decay = np.exp(-dt_s / self.junction_tau_s)
+            chip_conductance = self.rack_junction_capacity_j_per_k * from_end / dt_s
+            capacity_per_s = r.coolant_capacity_j_per_k / dt_s
             constants = (
-                np.exp(-dt_s / self.junction_tau_s),
+                decay,
                 relax * r.junction_resistance_k_per_w,
                 from_end,
                 relax - from_end,
-                self.rack_junction_capacity_j_per_k * from_end / dt_s,
-                r.coolant_capacity_j_per_k / dt_s,
+                chip_conductance,
+                capacity_per_s,
+                decay - 1.0,
+                1.0 - decay,
+                r.junction_capacity_j_per_k / dt_s,
+                capacity_per_s + chip_conductance,
             )
             self._step_constants[dt_s] = constants
         self.dt_s = dt_s
@@ -313,6 +333,10 @@ class Simulation(SiteEvents):
             self.junction_from_start,
             self.rack_chip_conductance_w_per_k,
             self.rack_capacity_per_s,
+            self.junction_decay_less_one,
+            self.junction_released,
+            self.junction_capacity_per_s,
+            self.rack_node_conductance_w_per_k,
         ) = constants
 
     def set_step(self, dt_s: float) -> None:
@@ -453,7 +477,7 @@ class Simulation(SiteEvents):
         """The rack TDP that has power and is not tripped or isolated, W."""
         st = self.state
         online = ~(st.tripped | st.rack_electrical_isolated)
-        share = self.power_chain.hall_powered_share[self.topology.rack_hall]
+        share = self.power_chain.hall_powered_share[self.rack_hall]
         return float(np.dot(online * share, self.rack_tdp_w))
 
     def _upset_due(self) -> bool:
@@ -563,13 +587,20 @@ class Simulation(SiteEvents):
         ups_share = self.power_chain.hall_powered_share
         dark_s = None  # when a rack's UPS drops it inside the step
         if (ups_share < 1.0).any():
-            rack_share = ups_share[topo.rack_hall]
+            rack_share = ups_share[self.rack_hall]
             online &= rack_share > 0.0
             live = online * rack_share
             dark_s = rack_share * dt
         if restart_share is not None:
             live = live * restart_share
         partly_live = dark_s is not None or restart_share is not None
+        # every rack runs through the whole step (the common case): products with
+        # ``live`` (ones) are left out, which changes no value
+        all_live = not partly_live and bool(online.all())
+
+        def lived(w: np.ndarray) -> np.ndarray:
+            return w if all_live else w * live
+
         demand_w = self.rack_idle_w + util * self.rack_dynamic_w
         ramp_w = 0.0
         if st.smoothing_enabled:
@@ -587,13 +618,18 @@ class Simulation(SiteEvents):
             np.minimum(st.power_cap_fraction, st.curtail_cap_fraction) * self.rack_tdp_w,
             self.rack_idle_w,
         )
-        held = (1.0 - self.throttle_power_cut * st.throttled) * live
+        held = (
+            None
+            if all_live and not st.throttled.any()
+            else (1.0 - self.throttle_power_cut * st.throttled) * live
+        )
 
         def gpu_power_w(level: np.ndarray) -> np.ndarray:
             gpu = self.rack_idle_w + level * self.rack_dynamic_w + ramp_w
             if st.smoothing_enabled:
                 gpu = np.maximum(gpu, np.where(level > 0, self.smoothing_floor_w, 0.0))
-            return np.minimum(gpu, cap_w) * held
+            gpu = np.minimum(gpu, cap_w)
+            return gpu if held is None else gpu * held
 
         wl = self.workload
         swing = wl.split
@@ -601,11 +637,11 @@ class Simulation(SiteEvents):
             share = wl.high_share
             gpu_high_w, gpu_low_w = gpu_power_w(wl.high), gpu_power_w(wl.low)
             gpu_w = gpu_low_w + share * (gpu_high_w - gpu_low_w)
-            other_high_w = (r.other_idle_w + wl.high * self.rack_other_dynamic_w) * live
-            other_low_w = (r.other_idle_w + wl.low * self.rack_other_dynamic_w) * live
+            other_high_w = lived(r.other_idle_w + wl.high * self.rack_other_dynamic_w)
+            other_low_w = lived(r.other_idle_w + wl.low * self.rack_other_dynamic_w)
         else:
             gpu_w = gpu_power_w(util)
-        other_w = (r.other_idle_w + util * self.rack_other_dynamic_w) * live
+        other_w = lived(r.other_idle_w + util * self.rack_other_dynamic_w)
         st.gpu_power_w = gpu_w
         per_gpu_w = gpu_w / r.gpus
         other_liquid_w = other_w * r.liquid_other_fraction
@@ -642,7 +678,7 @@ class Simulation(SiteEvents):
         loop = solve_loops(
             self.loop_params, st.pump_speed * st.suction, running, g_sum, out=self._loop
         )
-        rack_flow_lpm = branch_flow_lpm(rack_g, topo.rack_cdu, loop.branch_dp_kpa)
+        rack_flow_lpm = branch_flow_lpm(rack_g, self.rack_cdu, loop.branch_dp_kpa)
 
         # --- chips, rack coolant, CDU secondary and its valve: one coupled implicit solve ---
         # capacity rates at each CDU's supply (racks) and return (exchanger) temperatures
@@ -706,7 +742,7 @@ class Simulation(SiteEvents):
         asked = np.maximum(demand_w - self.rack_idle_w, 1e-9)
         if chips.steady:  # every rack ran the whole step
             st.gpu_power_w = gpu_w
-            delivered = np.clip((gpu_w - self.rack_idle_w * live) / asked, 0.0, 1.0)
+            delivered = np.clip((gpu_w - lived(self.rack_idle_w)) / asked, 0.0, 1.0)
         else:
             other_w = other_w * chips.online_share
             other_liquid_w = other_liquid_w * chips.online_share
@@ -772,7 +808,7 @@ class Simulation(SiteEvents):
         # robots' heat of the previous step (held as pending heat, with what the load
         # flow found beyond the losses taken here)
         hall_air_in_w: np.ndarray = np.bincount(
-            topo.rack_hall, weights=air_w, minlength=self.hall_count
+            self.rack_hall, weights=air_w, minlength=self.hall_count
         )
         room_loss_w = self.power_chain.hall_room_loss_w(rack_in_w, rack_levels_w)
         hall_air_in_w += room_loss_w
@@ -788,7 +824,7 @@ class Simulation(SiteEvents):
         air_profile = (
             None
             if stop_s is None
-            else StoppingHeat(topo.rack_hall, air_w, stop_s, dt, self.hall_count)
+            else StoppingHeat(self.rack_hall, air_w, stop_s, dt, self.hall_count)
         )
 
         def hall_air_c(speed: np.ndarray) -> np.ndarray:
@@ -797,14 +833,14 @@ class Simulation(SiteEvents):
                 heat_w = heat_w + air_profile.end_equivalent_w(
                     crah_conductance * speed / self.hall_air_capacity_j_per_k
                 )
-            return relax_node(
+            return relaxed_c(
                 st.hall_air_c,
                 self.hall_air_capacity_j_per_k,
                 crah_conductance * speed,
                 chilled_start_c,
                 heat_w,
                 dt,
-            )[0]
+            )
 
         st.crah_speed, st.crah_integral, _ = pi_implicit(
             lambda speed: hall_air_c(speed) - self.room_setpoint_c,
@@ -910,7 +946,7 @@ class Simulation(SiteEvents):
         ) * r.gpus
         liquid_w = other_liquid_w + chip_out_w
         carried_w = liquid_w - r.coolant_capacity_j_per_k * (st.rack_coolant_c - rack_start_c) / dt
-        cdu_heat_w = np.bincount(topo.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
+        cdu_heat_w = np.bincount(self.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
         cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
         hx_duty_w = cdu_heat_w - c.capacity_j_per_k * (st.cdu_coolant_c - cdu.start_c) / dt
         fw_in_w = float(hx_duty_w.sum()) + fw_pump_w
@@ -1067,8 +1103,8 @@ class Simulation(SiteEvents):
     def at_racks(self, per_cdu: np.ndarray) -> np.ndarray:
         """A per-CDU array as per rack (each rack takes its CDU's value)."""
         if self._racks_by_cdu:
-            return np.repeat(per_cdu, self.rack_count_per_cdu)
-        return per_cdu[self.topology.rack_cdu]
+            return np.repeat(per_cdu, self._repeats)
+        return per_cdu[self.rack_cdu]
 
     def _rack_response(
         self, chips: ChipProfile, other_liquid_w: np.ndarray, rack_rate_w_per_k: np.ndarray
@@ -1085,21 +1121,21 @@ class Simulation(SiteEvents):
         the previous step, used instead, lets the racks' capacity overdrive a small CDU
         node at a long step)."""
         r, st = self.racks, self.state
-        relaxed_w = chips.relaxed_w(self.junction_tau_s, self.junction_decay)
+        relaxed_w = (
+            chips.power_w * self.junction_released  # ``relaxed_w`` of a steady profile
+            if chips.steady
+            else chips.relaxed_w(self.junction_tau_s, self.junction_decay)
+        )
         stored_w = (
-            (self.junction_decay - 1.0) * st.junction_c
+            self.junction_decay_less_one * st.junction_c
             + self.junction_from_start * st.rack_coolant_c
             + r.junction_resistance_k_per_w * relaxed_w
         )
-        stored_w *= r.junction_capacity_j_per_k / self.dt_s
+        stored_w *= self.junction_capacity_per_s
         chip_heat_w = (chips.mean_w - stored_w) * r.gpus
-        denominator = self.rack_capacity_per_s + self.rack_chip_conductance_w_per_k
-        denominator = denominator + rack_rate_w_per_k
-        base = (
-            self.rack_capacity_per_s * st.rack_coolant_c
-            + other_liquid_w * chips.online_share
-            + chip_heat_w
-        ) / denominator
+        denominator = self.rack_node_conductance_w_per_k + rack_rate_w_per_k
+        liquid_w = other_liquid_w if chips.steady else other_liquid_w * chips.online_share
+        base = (self.rack_capacity_per_s * st.rack_coolant_c + liquid_w + chip_heat_w) / denominator
         gain = rack_rate_w_per_k / denominator
         return base, gain, rack_rate_w_per_k * base, rack_rate_w_per_k * (1.0 - gain)
 
@@ -1193,9 +1229,7 @@ class Simulation(SiteEvents):
         if not shut.any():
             return self.rack_inv_sqrt_k, self.cdus.branch_conductance_sum
         rack_g = np.where(shut, 0.0, self.rack_inv_sqrt_k)
-        return rack_g, np.bincount(
-            self.topology.rack_cdu, weights=rack_g, minlength=self.topology.cdu_count
-        )
+        return rack_g, np.bincount(self.rack_cdu, weights=rack_g, minlength=self.topology.cdu_count)
 
     def reset_racks(self) -> int:
         """Bring tripped racks back online (an operator's reset); returns how many."""

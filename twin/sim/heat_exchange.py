@@ -59,10 +59,12 @@ def exchanger_conductance_w_per_k(
     """
     c_min = np.minimum(c_hot_w_per_k, c_cold_w_per_k)
     c_max = np.maximum(c_hot_w_per_k, c_cold_w_per_k)
-    shape = np.broadcast_shapes(np.shape(ua_w_per_k), np.shape(c_min))
+    # ``out``, when given, has the arguments' broadcast shape
+    shape = out.shape if out is not None else np.broadcast_shapes(np.shape(ua_w_per_k), c_min.shape)
     product = np.multiply(c_min, c_max)
     # No flow on one side: z is infinite, phi(z) = 0, and so is the conductance.
-    z = np.full(shape, np.inf)
+    z = np.empty(shape)
+    z.fill(np.inf)
     np.divide(np.multiply(np.subtract(c_max, c_min), ua_w_per_k), product, out=z, where=product > 0)
     w = exprel_neg(z, out=z)
     w *= ua_w_per_k

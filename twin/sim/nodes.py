@@ -341,21 +341,22 @@ class CduLoop:
         topo = sim.topology
         self.start_c = sim.state.cdu_coolant_c
         self.capacity_per_s = sim.cdus.capacity_j_per_k / sim.dt_s
-        self.base_w = np.bincount(topo.rack_cdu, weights=carried_base_w, minlength=topo.cdu_count)
+        self.base_w = np.bincount(sim.rack_cdu, weights=carried_base_w, minlength=topo.cdu_count)
         self.base_w += pump_w + self.capacity_per_s * self.start_c
-        self.slope = np.bincount(topo.rack_cdu, weights=carried_slope, minlength=topo.cdu_count)
+        self.slope = np.bincount(sim.rack_cdu, weights=carried_slope, minlength=topo.cdu_count)
         self.hot_rate = hot_rate_w_per_k
         self.ua = sim.cdus.hx_ua_w_per_k
         self.exchanger_g = np.zeros_like(self.hot_rate)
+        # G / C_hot; stays 0 where no coolant flows (only the flowing CDUs are written)
         self.kappa = np.zeros_like(self.hot_rate)
+        self._flowing = self.hot_rate > 0
 
     def return_affine(self, cold_rate_w_per_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(offset_c, slope)``: the CDU node's end temperature is offset + slope T_fw."""
         g = exchanger_conductance_w_per_k(
             self.ua, self.hot_rate, cold_rate_w_per_k, out=self.exchanger_g
         )
-        np.divide(g, self.hot_rate, out=self.kappa, where=self.hot_rate > 0)
-        self.kappa[self.hot_rate <= 0] = 0.0
+        np.divide(g, self.hot_rate, out=self.kappa, where=self._flowing)
         denominator = self.capacity_per_s + self.slope * (1.0 - self.kappa) + g
         return self.base_w / denominator, (g - self.slope * self.kappa) / denominator
 

@@ -86,6 +86,9 @@ LOAD_ADD_MARGIN = 0.1  # a shed hall goes back on with 10 % spare capacity over 
 # UPS's cut-off voltage) so that nothing goes unserved.
 UPS_EMPTY_FRACTION = 0.01
 GENERATOR_RNG_STREAM = 0x67656E  # the fail-to-start draws' own stream of the seed
+# busway loss per row, UPS output, input and rating per hall, W; the bus load's two
+# levels (share, high offset, low offset) or None
+_UpsFlows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[float, float, float] | None]
 
 
 def curve_efficiency(curve: Curve, load_fraction: np.ndarray | float) -> np.ndarray:
@@ -93,6 +96,20 @@ def curve_efficiency(curve: Curve, load_fraction: np.ndarray | float) -> np.ndar
     return np.interp(
         np.asarray(load_fraction) * 100.0, curve.load_pct, np.asarray(curve.efficiency_pct) / 100.0
     )
+
+
+class CurveTable:
+    """A ``Curve`` as arrays, built once: ``curve_efficiency`` and ``input_through_curve``
+    without converting the scenario's lists every step (the same values to the last bit)."""
+
+    def __init__(self, curve: Curve):
+        self.load_pct = np.asarray(curve.load_pct, dtype=float)
+        self.efficiency = np.asarray(curve.efficiency_pct) / 100.0
+
+    def input_w(self, out_w: np.ndarray, rating_w: np.ndarray | float) -> np.ndarray:
+        """Input power of a stage whose efficiency depends on its output load."""
+        load_pct = np.asarray(out_w / rating_w) * 100.0
+        return out_w / np.interp(load_pct, self.load_pct, self.efficiency)
 
 
 def ramp_energy_j(
@@ -219,7 +236,10 @@ class PowerChain:
         self.seed = s.scenario.seed if seed is None else seed
         self.topo = topo
         halls = s.halls
-        self.row_hall = topo.row_hall
+        # numpy's own index type, which bincount and gathers take without a conversion
+        self.row_hall = topo.row_hall.astype(np.intp)
+        self.rack_row = topo.rack_row.astype(np.intp)
+        self.rack_hall = topo.rack_hall.astype(np.intp)
         self.row_count = len(topo.row_names)
         self.hall_count = len(halls)
         self.hall_transformers = np.array([h.electrical.transformers for h in halls], float)
@@ -233,6 +253,8 @@ class PowerChain:
             [s.rack_types[n].nameplate_kw * 1e3 for n in topo.rack_type_names]
         )[topo.rack_type]
         self.psu_rating_w = rack_nameplate * PSU_RATING_PER_NAMEPLATE
+        self.psu_curve = CurveTable(self.p.rack_psu)
+        self.ups_curve = CurveTable(self.p.ups.efficiency)
         b = self.p.busway
         self.busway_rating_va = np.sqrt(3) * b.voltage_v * b.rating_a
         # series resistance, per unit on the busway's rating
@@ -298,6 +320,9 @@ class PowerChain:
         self.auxiliaries_powered = True  # cooling plant and halls' mechanical loads fed
         self.auxiliaries_peak_w = 0.0  # their peak demand at the bus since the outage began
         self.auxiliaries_w = 0.0  # their demand at the bus in the last step
+        # the busway and UPS flows ``hall_room_loss_w`` found for the step's rack load,
+        # which ``step`` takes over for the same load (None: none since the last step)
+        self._step_flows: tuple[object, object, _UpsFlows] | None = None
         self.next_step: tuple[float, float] | None = None  # (start s, dt s) as last planned
         self.smoothed_demand_w: float | None = None
         self.losses.hall_indoor_w[:] = 0.0
@@ -417,7 +442,7 @@ class PowerChain:
 
     def rack_input_w(self, rack_dc_w: np.ndarray) -> np.ndarray:
         """Rack AC input through the PSUs (their loss stays in the rack as heat)."""
-        return input_through_curve(self.p.rack_psu, rack_dc_w, self.psu_rating_w)
+        return self.psu_curve.input_w(rack_dc_w, self.psu_rating_w)
 
     def rack_input_levels_w(
         self, high_dc_w: np.ndarray, low_dc_w: np.ndarray, high_share: np.ndarray
@@ -454,13 +479,15 @@ class PowerChain:
         available = self.utility_available(t0)
         self.available = available
         self._advance_generators(t0, dt, available)
-        busway_loss, ups_out, ups_in, ups_rating = self._ups_and_busways(rack_in_w)
-        self.hall_ups_loading = ups_out / ups_rating
-        bus_swing = None
-        if rack_levels_w is not None:
-            ups_in, bus_swing = self._ups_levels(
-                rack_in_w, rack_levels_w, ups_out, ups_in, ups_rating
+        flows = self._step_flows
+        self._step_flows = None
+        if flows is None or flows[0] is not rack_in_w or flows[1] is not rack_levels_w:
+            busway_loss, ups_out, ups_in, ups_rating, bus_swing = self._ups_flows(
+                rack_in_w, rack_levels_w
             )
+        else:
+            busway_loss, ups_out, ups_in, ups_rating, bus_swing = flows[2]
+        self.hall_ups_loading = ups_out / ups_rating
         # a shed hall's UPS draws on its batteries (same conversion losses), not the bus
         fed = ~self.hall_shed
         lv_load = self.lv_load_w
@@ -495,9 +522,7 @@ class PowerChain:
         the racks' mean input; the racks of a hall whose UPS dropped them draw nothing.
         A hall whose UPS reaches end of discharge inside the step carries its load until
         then and nothing after: busway and UPS take that load for that share."""
-        row_w: np.ndarray = np.bincount(
-            self.topo.rack_row, weights=rack_in_w, minlength=self.row_count
-        )
+        row_w: np.ndarray = np.bincount(self.rack_row, weights=rack_in_w, minlength=self.row_count)
         if not self.hall_powered.all():
             row_w *= self.hall_powered[self.row_hall]
         share = self.hall_powered_share
@@ -512,7 +537,7 @@ class PowerChain:
         if ups.mode == "eco":
             ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
         else:
-            ups_in = input_through_curve(ups.efficiency, ups_out, ups_rating)
+            ups_in = self.ups_curve.input_w(ups_out, ups_rating)
         if partial.any():
             busway_loss *= hall_share[self.row_hall]
             ups_out *= hall_share
@@ -525,13 +550,28 @@ class PowerChain:
         """Each hall's busway and UPS losses, W: the part of its electrical rooms' heat
         known before the step's load flow (which adds the transformers'). The busways
         carry the racks' mean input; the UPS, where the racks run at two levels within
-        the step (``rack_levels_w``, as in ``step``), the weighted loss of both."""
-        busway_loss, ups_out, ups_in, ups_rating = self._ups_and_busways(rack_in_w)
-        if rack_levels_w is not None:
-            ups_in, _ = self._ups_levels(rack_in_w, rack_levels_w, ups_out, ups_in, ups_rating)
+        the step (``rack_levels_w``, as in ``step``), the weighted loss of both. The
+        flows found here serve the step's ``step`` when it gets the same (unchanged)
+        arrays, so the engine works them out once per step."""
+        flows = self._ups_flows(rack_in_w, rack_levels_w)
+        self._step_flows = (rack_in_w, rack_levels_w, flows)
+        busway_loss, ups_out, ups_in, _, _ = flows
         return np.bincount(self.row_hall, weights=busway_loss, minlength=self.hall_count) + (
             ups_in - ups_out
         )
+
+    def _ups_flows(
+        self, rack_in_w: np.ndarray, rack_levels_w: tuple[np.ndarray, np.ndarray] | None
+    ) -> _UpsFlows:
+        """``(busway loss per row, UPS output, UPS input, UPS rating, bus swing)`` of a
+        rack load, as ``_ups_and_busways`` and ``_ups_levels`` give them."""
+        busway_loss, ups_out, ups_in, ups_rating = self._ups_and_busways(rack_in_w)
+        bus_swing = None
+        if rack_levels_w is not None:
+            ups_in, bus_swing = self._ups_levels(
+                rack_in_w, rack_levels_w, ups_out, ups_in, ups_rating
+            )
+        return busway_loss, ups_out, ups_in, ups_rating, bus_swing
 
     def _ups_levels(
         self,
@@ -544,7 +584,7 @@ class PowerChain:
         """Each hall's UPS input as the weighted mean over the two levels, and the bus
         load's two levels ``(share, high offset, low offset)`` from its mean (W), the
         halls' swings taken in phase; None where nothing swings."""
-        hall = self.topo.rack_hall
+        hall = self.rack_hall
         count = self.hall_count
         powered = self.hall_powered
         mean = np.bincount(hall, weights=rack_in_w, minlength=count)
@@ -562,8 +602,8 @@ class PowerChain:
             in_high = (ups_out_w + high) / (ups.eco_efficiency_pct / 100.0)
             in_low = (ups_out_w + low) / (ups.eco_efficiency_pct / 100.0)
         else:
-            in_high = input_through_curve(ups.efficiency, ups_out_w + high, rating_w)
-            in_low = input_through_curve(ups.efficiency, np.maximum(ups_out_w + low, 0.0), rating_w)
+            in_high = self.ups_curve.input_w(ups_out_w + high, rating_w)
+            in_low = self.ups_curve.input_w(np.maximum(ups_out_w + low, 0.0), rating_w)
         ups_in_w = in_low + share * (in_high - in_low)
         fed = ~self.hall_shed
         bus_high = float(np.dot(in_high - ups_in_w, fed))

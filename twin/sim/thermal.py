@@ -62,6 +62,29 @@ def relax_node(
     ``out_t_c`` may be ``t_c`` itself (in-place update); ``out_heat_out_w`` must not
     alias an input.
     """
+    t_c = np.asarray(t_c, dtype=np.float64)
+    t_new = relaxed_c(t_c, capacity_j_per_k, conductance_w_per_k, t_sink_c, heat_in_w, dt_s)
+    # The change actually representable in t_new, so the residual closes the ledger.
+    change = np.subtract(t_new, t_c)
+    heat_out = np.multiply(change, capacity_j_per_k, out=out_heat_out_w)
+    heat_out /= -dt_s
+    heat_out += heat_in_w
+    if out_t_c is not None:
+        np.copyto(out_t_c, t_new)
+        t_new = out_t_c
+    return t_new, heat_out
+
+
+def relaxed_c(
+    t_c: np.ndarray,
+    capacity_j_per_k: np.ndarray | float,
+    conductance_w_per_k: np.ndarray | float,
+    t_sink_c: np.ndarray | float,
+    heat_in_w: np.ndarray | float,
+    dt_s: float,
+) -> np.ndarray:
+    """``relax_node``'s end temperatures alone, C (the same arithmetic): for a caller
+    that only needs them, such as a controller solving for its output over the node."""
     if not dt_s > 0:
         raise ValueError(f"dt_s must be positive, got {dt_s}")
     t_c = np.asarray(t_c, dtype=np.float64)
@@ -76,16 +99,7 @@ def relax_node(
     rate *= dt_s
     rate /= capacity_j_per_k
     rate *= phi
-    t_new = np.add(t_c, rate)
-    # The change actually representable in t_new, so the residual closes the ledger.
-    change = np.subtract(t_new, t_c, out=rate)
-    heat_out = np.multiply(change, capacity_j_per_k, out=out_heat_out_w)
-    heat_out /= -dt_s
-    heat_out += heat_in_w
-    if out_t_c is not None:
-        np.copyto(out_t_c, t_new)
-        t_new = out_t_c
-    return t_new, heat_out
+    return np.add(t_c, rate)
 
 
 def first_order_lag_alpha(tau_s: np.ndarray | float, dt_s: float) -> np.ndarray:

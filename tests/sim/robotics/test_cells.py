@@ -58,6 +58,23 @@ def test_state_after_a_step_does_not_depend_on_the_step_length():
     np.testing.assert_allclose(coarse.cycle_pos_s, fine.cycle_pos_s, atol=1e-6)
 
 
+@pytest.mark.parametrize("pace", [1.0, 0.4, 0.0])
+@pytest.mark.parametrize("dt_s", [0.1, 1.0, 7.3, 300.0])
+def test_a_step_of_every_robot_on_floats_matches_the_array_path_to_the_last_bit(pace, dt_s):
+    cycle = default_cycle("ur10e", 90.0)
+    floats, arrays = TaskCell(cycle, 3), TaskCell(cycle, 3)
+    for cell in (floats, arrays):
+        cell.step(1.0, pace)  # sets the wait that goes with the pace
+        cell.cycle_pos_s = np.array([0.0, 0.37 * cycle.duration_s, cycle.duration_s + 0.5])
+    for _ in range(5):
+        used = floats._advance_all(dt_s)
+        expected = arrays._advance_running(slice(None), np.full(3, dt_s))
+        np.testing.assert_array_equal(used, expected)
+        np.testing.assert_array_equal(floats.cycle_pos_s, arrays.cycle_pos_s)
+        np.testing.assert_array_equal(floats.state_time_s, arrays.state_time_s)
+        np.testing.assert_array_equal(floats.cycles_done, arrays.cycles_done)
+
+
 def test_throughput_and_oee_with_and_without_waiting_for_the_ai():
     cycle = default_cycle("industrial-arm", 400.0)
     cell = TaskCell(cycle, 1, quality=0.97)

@@ -27,7 +27,9 @@ all time.
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -297,6 +299,10 @@ class TaskCell:
             1.0, knot_step, out=np.zeros_like(knot_step), where=knot_step > 0
         )
         slope = np.diff(cycle.energy_knots_j) * self._per_knot_step
+        # the same tables as plain floats, for the scalar path of a step every robot runs
+        self._knots_list = knots.tolist()
+        self._per_knot_step_list = self._per_knot_step.tolist()
+        self._table_rows = self._table.tolist()
         # no stretch of the program (or of a wait, at idle) draws more than this
         self._peak_w = max(float(slope.max(initial=0.0)), cycle.idle_w)
         carrying = cycle.move_payload_kg > 0.0
@@ -429,6 +435,61 @@ class TaskCell:
             out[:, 3] += periods * self.wait_s
         return out
 
+    def _cumulative_one(self, x: float) -> tuple[float, float, float, float]:
+        """``_cumulative`` of one time on plain floats (the same arithmetic, operation for
+        operation, so the same values to the last bit, without arrays' overhead on the
+        few robots of a cell)."""
+        cycle = self.cycle
+        duration, period = cycle.duration_s, self.period_s
+        repeating = math.isfinite(period)
+        if repeating:
+            periods = float(math.floor(x / period))
+            y = x - periods * period
+        else:
+            y = x
+        inside = min(y, duration)
+        knots = self._knots_list
+        k = min(bisect.bisect_right(knots, inside) - 1, len(knots) - 2)
+        share = (inside - knots[k]) * self._per_knot_step_list[k]
+        low, high = self._table_rows[k], self._table_rows[k + 1]
+        energy = low[0] + share * (high[0] - low[0])
+        moving = low[1] + share * (high[1] - low[1])
+        working = low[2] + share * (high[2] - low[2])
+        tail = max(y - duration, 0.0)
+        energy += cycle.idle_w * tail
+        waiting = tail
+        if repeating:
+            per_period = self._table_rows[-1]
+            energy += periods * (per_period[0] + cycle.idle_w * self.wait_s)
+            moving += periods * per_period[1]
+            working += periods * per_period[2]
+            waiting += periods * self.wait_s
+        return energy, moving, working, waiting
+
+    def _advance_all(self, dt_s: float) -> np.ndarray:
+        """``_advance_running`` of every robot by ``dt_s``, robot by robot on plain floats
+        (the same values to the last bit); returns the energy they used."""
+        duration = self.cycle.duration_s
+        period = self.period_s
+        repeating = math.isfinite(period)
+        used = np.empty(self.count)
+        positions = self.cycle_pos_s.tolist()
+        for i, y0 in enumerate(positions):
+            x = y0 + dt_s
+            e0, m0, w0, q0 = self._cumulative_one(y0)
+            e1, m1, w1, q1 = self._cumulative_one(x)
+            row = self.state_time_s[i]
+            row[RobotState.MOVING] += m1 - m0
+            row[RobotState.WORKING] += w1 - w0
+            row[RobotState.WAITING] += q1 - q0
+            # program ends passed by each time
+            ends_0 = math.floor((y0 - duration) / period) + 1 if y0 >= duration else 0
+            ends_1 = math.floor((x - duration) / period) + 1 if x >= duration else 0
+            self.cycles_done[i] += ends_1 - ends_0
+            self.cycle_pos_s[i] = x - math.floor(x / period) * period if repeating else x
+            used[i] = e1 - e0
+        return used
+
     def _time_to_use(self, y0: np.ndarray, energy_j: np.ndarray) -> np.ndarray:
         """Program time from ``y0`` until the robots have used ``energy_j``."""
         cycle = self.cycle
@@ -486,7 +547,7 @@ class TaskCell:
             )
         ):
             # every robot runs through the whole step and none can run low: one advance
-            used = self._advance_running(slice(None), np.full(self.count, float(dt_s)))
+            used = self._advance_all(float(dt_s))
             grid = np.zeros(self.count) if battery else used
             if battery:
                 self.soc = self.soc - used / capacity
@@ -614,6 +675,9 @@ class _Quiet:
     grid_w: np.ndarray
     soc_per_s: np.ndarray
     state: np.ndarray
+    state_cells: np.ndarray  # each robot's (robot, state) cell of ``state_time_s``, flat
+    power_total_w: float  # the sums of ``power_w`` and ``grid_w``
+    grid_total_w: float
 
 
 class ServiceFleet:
@@ -894,20 +958,30 @@ class ServiceFleet:
         if self._pending or np.any(self.leg != _DOCKED) or np.any(self.fault != StopCause.NONE):
             return None
         power, grid, soc_per_s = self._draws()
-        return _Quiet(float(self._battery_events_s().min()), power, grid, soc_per_s, self.state)
+        return _Quiet(
+            float(self._battery_events_s().min()),
+            power,
+            grid,
+            soc_per_s,
+            self.state,
+            np.ravel_multi_index((np.arange(self.count), self.state), self.state_time_s.shape),
+            float(power.sum()),
+            float(grid.sum()),
+        )
 
     def step(self, dt_s: float) -> list[ServiceEvent]:
         """Advance ``dt_s``; returns what happened, in order, with exact times."""
         end = self.time_s + dt_s
         quiet = self._quiet
         if quiet is not None and quiet.until_s > end:
-            self.state_time_s[np.arange(self.count), quiet.state] += dt_s
+            # a view: ``state_time_s`` is created C-contiguous and only updated in place
+            self.state_time_s.reshape(-1)[quiet.state_cells] += dt_s
             self.soc = self.soc + quiet.soc_per_s * dt_s
             self.energy_j += quiet.power_w * dt_s
             self.grid_energy_j += quiet.grid_w * dt_s
             self.time_s = end
-            self.power_w = float(quiet.power_w.sum())
-            self.grid_power_w = float(quiet.grid_w.sum())
+            self.power_w = quiet.power_total_w
+            self.grid_power_w = quiet.grid_total_w
             self.robot_power_w = quiet.power_w
             return []
         start_energy = self.energy_j.copy(), self.grid_energy_j.sum()

@@ -155,6 +155,11 @@ class Workcells:
         self._unit_hall = [self.cell_hall[g.cell] for g in self._groups] + [
             self.cell_hall[f.cell] for f in self._fleets
         ]
+        # per task group, the racks whose work paces it and the first group paced by the
+        # same racks (a step works each pace out once)
+        self._group_racks = [self.cell_racks[g.cell] for g in self._groups]
+        keys = [_racks_key(racks) for racks in self._group_racks]
+        self._group_pace_from = [keys.index(key) for key in keys]
         self.reset()
 
     # ---------------------------------------------------------------- state
@@ -203,11 +208,17 @@ class Workcells:
         self.hall_heat_w[:] = 0.0
         self.outdoor_heat_w = 0.0
         self.repaired = []
-        pace = self.cell_pace(rack_delivered) if self.cells else np.zeros(0)
+        pace: list[float] = []
+        for u, racks in enumerate(self._group_racks):
+            first = self._group_pace_from[u]
+            if first < u:
+                pace.append(pace[first])
+            else:
+                pace.append(float(rack_delivered[racks].mean()) if _count(racks) else 1.0)
         total_w = 0.0
         for u, unit in enumerate(self.units):
             if isinstance(unit, TaskCell):  # the cells come first, then the fleets
-                grid_w = unit.step(dt, float(pace[self.group_cell[u]]))
+                grid_w = unit.step(dt, pace[u])
             else:
                 for event in unit.step(dt):
                     if event.kind == "repaired":
@@ -395,6 +406,12 @@ def _as_slice(index: np.ndarray) -> np.ndarray | slice:
 
 def _count(racks: np.ndarray | slice) -> int:
     return racks.stop - racks.start if isinstance(racks, slice) else racks.size
+
+
+def _racks_key(racks: np.ndarray | slice) -> tuple[int, ...]:
+    if isinstance(racks, slice):
+        return (-1, racks.start, racks.stop)
+    return tuple(int(r) for r in racks)
 
 
 def _stored_j(unit: TaskCell | ServiceFleet) -> float:

@@ -8,6 +8,10 @@ on hourly means, computed by ``twin.calibration.validation`` (the same statistic
 ``twin calibrate``; p = 1 as in the recording's ``fit.csv``), and the coverage: of the
 evaluations, how many compared a value, and why the others did not (no value or null,
 bad quality, stale). Only compared values enter the statistics.
+
+``ShadowSeries.measurements`` hands a recording to ``twin calibrate``: its points under
+the calibration's names, the boundary points (rack power, outdoor air) as the inputs that
+drive the model.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twin.calibration.data import DataError, Measurements, from_point_columns
 from twin.calibration.validation import (
     HOURLY_CV_RMSE_LIMIT_PCT,
     HOURLY_NMBE_LIMIT_PCT,
@@ -28,7 +33,7 @@ from twin.calibration.validation import (
     group_of,
     validate,
 )
-from twin.exchange.points import BY_KEY, Point, read_points
+from twin.exchange.points import BOUNDARY, BY_KEY, MEASURED, Point, read_points
 from twin.exchange.record import (
     COVERAGE_NAMES,
     MANIFEST_FILE,
@@ -36,6 +41,7 @@ from twin.exchange.record import (
     PARAMETERS,
     POINTS_FILE,
     SERIES_FOLDER,
+    STALE,
     USED,
 )
 from twin.runs.report import CSS
@@ -53,19 +59,40 @@ def is_shadow_recording(path: Path) -> bool:
     return path.is_dir() and (path / SERIES_FOLDER).is_dir() and (path / POINTS_FILE).exists()
 
 
+# A recorded quantity -> the quantity of twin's point names that the calibration's model
+# predicts or is driven by, and the factor from the contract's unit to twin's.
+CALIBRATION_QUANTITIES = {
+    "rack.return_temp_c": ("outlet_temp_c", 1.0),
+    "rack.flow_lpm": ("flow_lpm", 1.0),
+    "rack.power_kw": ("power_kw", 1.0),
+    "cdu.supply_temp_c": ("supply_c", 1.0),
+    "cdu.return_temp_c": ("return_c", 1.0),
+    "cdu.flow_lpm": ("flow_lpm", 1.0),
+    "cdu.dp_kpa": ("dp_kpa", 1.0),
+    "cdu.pump_speed_pct": ("pump_speed", 0.01),
+    "cdu.valve_pct": ("facility_valve", 0.01),
+    "site.ambient_c": ("ambient_c", 1.0),
+    "plant.fws_supply_c": ("fws_supply_c", 1.0),
+    "plant.fan_speed_pct": ("dry_cooler_fan_speed", 0.01),
+}
+
+
 @dataclass
 class ShadowSeries:
-    """A shadow recording on one time axis: per point (``points`` order) a column."""
+    """A shadow recording on one time axis: per compared point (``points`` order) a
+    column; the boundary points that drove the model in ``inputs``."""
 
     folder: Path
     scenario: str
     interval_s: float
-    points: list[Point]
+    points: list[Point]  # the measured points the shadow compared
     time_s: np.ndarray  # evaluation times, plant seconds
     measured: np.ndarray  # (times, points)
     modelled: np.ndarray
     coverage: np.ndarray  # coverage codes; MISSING where a part holds no row
     problems: list[str]
+    # boundary points (rack power, outdoor air): (point, measured, coverage) each
+    inputs: list[tuple[Point, np.ndarray, np.ndarray]]
 
     @classmethod
     def read(cls, folder: Path) -> ShadowSeries:
@@ -116,9 +143,62 @@ class ShadowSeries:
         measured[at] = table["measured"].to_numpy()[known]
         modelled[at] = table["modelled"].to_numpy()[known]
         coverage[at] = table["coverage"].to_numpy()[known]
+        compared = np.array([BY_KEY[p.quantity].role == MEASURED for p in points], dtype=bool)
+        inputs = [
+            (p, measured[:, j], coverage[:, j])
+            for j, p in enumerate(points)
+            if BY_KEY[p.quantity].role == BOUNDARY
+        ]
         return cls(
-            folder, scenario, interval_s, points, times, measured, modelled, coverage, problems
+            folder,
+            scenario,
+            interval_s,
+            [p for p, c in zip(points, compared, strict=True) if c],
+            times,
+            measured[:, compared],
+            modelled[:, compared],
+            coverage[:, compared],
+            problems,
+            inputs,
         )
+
+    def measurements(self) -> Measurements:
+        """The recording as ``twin calibrate`` reads measurements: each point it models or
+        is driven by, under its name and in its unit; a compared value where the shadow
+        used it, a boundary value where its quality was good (stale included: the shadow
+        drove its model with it), NaN elsewhere."""
+        columns: dict[str, np.ndarray] = {}
+        skipped: set[str] = set()
+        series = [(p, self.measured[:, j], self.coverage[:, j]) for j, p in enumerate(self.points)]
+        for p, measured, coverage in [*series, *self.inputs]:
+            if p.quantity not in CALIBRATION_QUANTITIES:
+                skipped.add(p.quantity)
+                continue
+            quantity, factor = CALIBRATION_QUANTITIES[p.quantity]
+            kind = p.quantity.split(".", 1)[0]
+            name = {"site": f"site/{quantity}", "plant": f"plant/plant/{quantity}"}.get(
+                kind, f"{kind}/{p.component}/{quantity}"
+            )
+            good = coverage == USED
+            if BY_KEY[p.quantity].role == BOUNDARY:
+                good |= coverage == STALE
+            columns[name] = np.where(good, measured * factor, np.nan)
+        try:
+            m = from_point_columns(self.time_s, columns, self.folder.name)
+        except DataError as exc:
+            raise ShadowReportError(str(exc)) from None
+        if not self.inputs:
+            m.notes.append(
+                f"{self.folder.name}: no rack power or outdoor air recorded (a recording "
+                "of an older twin shadow): the model cannot be driven by it alone"
+            )
+        if skipped:
+            m.notes.append(
+                f"{self.folder.name}: not compared by the calibration's model: "
+                + ", ".join(sorted(skipped))
+            )
+        m.notes += [f"{self.folder.name}: {problem}" for problem in self.problems]
+        return m
 
     def point_name(self, j: int) -> str:
         """``kind/component/quantity``, as ``twin.calibration`` names points."""

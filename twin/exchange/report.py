@@ -44,7 +44,7 @@ from twin.exchange.record import (
     STALE,
     USED,
 )
-from twin.runs.report import CSS
+from twin.runs.report import CSS, svg_chart
 from twin.scenario.loader import ScenarioError
 from twin.scenario.units import format_duration
 
@@ -206,6 +206,22 @@ class ShadowSeries:
         kind, quantity = p.quantity.split(".", 1)
         return f"{kind}/{p.component}/{quantity}"
 
+    def subloops(self) -> dict[str, str]:
+        """Component -> its subloop, from the point list's topology: a CDU's secondary loop
+        holds the racks its points serve (``servesId``: the racks' rackLocationIds)."""
+        rack_by_id = {
+            p.rack_location_id: p.component for p in [*self.points, *(i[0] for i in self.inputs)]
+        }
+        loops: dict[str, str] = {}
+        for p in self.points:
+            if p.quantity.startswith("cdu."):
+                loop = f"{p.component} secondary loop"
+                loops[p.component] = loop
+                for served in p.serves_id:
+                    if served in rack_by_id:
+                        loops[rack_by_id[served]] = loop
+        return loops
+
     def validation(self) -> Validation:
         used = self.coverage == USED
         names = [self.point_name(j) for j in range(len(self.points))]
@@ -216,6 +232,7 @@ class ShadowSeries:
             {n: self.modelled[:, j] for j, n in enumerate(names)},
             {n: used[:, j] for j, n in enumerate(names)},
             fitted=PARAMETERS,
+            loops=self.subloops(),
         )
 
     def coverage_counts(self) -> np.ndarray:
@@ -236,6 +253,10 @@ def _e(value: object) -> str:
 
 def _n(value: float, digits: int = 3) -> str:
     return "–" if not math.isfinite(value) else f"{value:.{digits}g}"
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else -math.inf
 
 
 def _pct(part: float, whole: float) -> str:
@@ -343,6 +364,26 @@ def build_shadow_report(series: ShadowSeries) -> str:
                 4,
             )
         )
+    subloop_rows = [
+        _row([_e(loop), _e(group), *_fit_cells(fits)], 2)
+        for loop, groups in validation.per_subloop.items()
+        for group, fits in groups.items()
+    ]
+    charts = []
+    t = series.time_s - series.time_s[0]
+    for members in group_points.values():
+        # the group's point with the largest RMSE: where the model is furthest off
+        worst = max(members, key=lambda j: _finite(validation.per_point[names[j]]["interval"].rmse))
+        used = series.coverage[:, worst] == USED
+        residual = np.where(used, series.measured[:, worst] - series.modelled[:, worst], np.nan)
+        more = f", the worst of {len(members)}" if len(members) > 1 else ""
+        charts.append(
+            svg_chart(
+                f"residual, measured − modelled: {series.points[worst].tag_path}{more}",
+                series.points[worst].eng_unit,
+                [("residual", t, residual)],
+            )
+        )
     span = (
         f"{format_duration(series.time_s[0])} to {format_duration(series.time_s[-1])} of "
         f"the plant's time, {evaluations:,} evaluations every {series.interval_s:g} s"
@@ -372,6 +413,12 @@ def build_shadow_report(series: ShadowSeries) -> str:
         "mean near 0). Both are ratios to the measured mean, so on temperatures in °C read "
         "them beside the RMSE, in the point's unit.</p>",
         _table(["group", "unit", "points", *COVERAGE_HEADER, *FIT_HEADER], group_rows),
+        "<h2>Fit per subloop</h2>",
+        "<p>Each CDU's secondary loop (its points and those of the racks it serves, from the "
+        "point list's servesId), the facility water and heat rejection, each hall, the site; "
+        "point group by point group, as one figure over temperatures and flows would mix "
+        "units.</p>",
+        _table(["subloop", "point group", *FIT_HEADER], subloop_rows),
         "<h2>Fit per point</h2>",
         _table(
             [
@@ -385,6 +432,9 @@ def build_shadow_report(series: ShadowSeries) -> str:
             ],
             point_rows,
         ),
+        "<h2>Residuals over time</h2>",
+        f"<p>Per point group, measured less modelled over {_e(span)}; compared values only.</p>",
+        *charts,
     ]
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

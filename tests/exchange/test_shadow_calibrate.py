@@ -14,6 +14,7 @@ import pytest
 
 from tests.calibration.conftest import plant_text
 from twin.calibration.parameters import ScenarioFactory, registry
+from twin.calibration.record import CalibrationRecord, record_path
 from twin.cli import main
 from twin.exchange.plant import VirtualBms
 from twin.exchange.points import BY_KEY, MEASURED, default_points
@@ -60,10 +61,16 @@ def record_shadow(folder, hours: float, keep=lambda point: True) -> dict[str, fl
     return {p.name: v for p, v in zip(params, values, strict=True) if p.name in TRUTH_FACTORS}
 
 
-@pytest.mark.slow  # 2 h of plant time recorded, then about 25 model runs
+def rms_cv_pct(validation) -> float:
+    """RMS over the point groups of their CV(RMSE) at the data's interval."""
+    values = [v["interval"].cv_rmse_pct for v in validation.per_group.values()]
+    return float(np.sqrt(np.nanmean(np.square(values))))
+
+
+@pytest.mark.slow  # 3 h of plant time recorded, then about 25 model runs
 def test_calibrate_recovers_the_plant_from_a_shadow_recording(tmp_path, capsys):
     record = tmp_path / "shadow-run"
-    truth = record_shadow(record, hours=2.0)
+    truth = record_shadow(record, hours=3.0)
     # the boundary points are recorded, and kept out of the shadow's own fit
     series = ShadowSeries.read(record)
     assert {p.quantity for p, _, _ in series.inputs} == {"rack.power_kw", "site.ambient_c"}
@@ -87,6 +94,8 @@ def test_calibrate_recovers_the_plant_from_a_shadow_recording(tmp_path, capsys):
             "dry_coolers.approach",
             "--window",
             "40min..2h",
+            "--holdout",
+            "2h..3h",
             "--out",
             str(out),
             "--report",
@@ -106,6 +115,10 @@ def test_calibrate_recovers_the_plant_from_a_shadow_recording(tmp_path, capsys):
     ua = written.cdu_types["cdu-200"].hx_ua_kw_per_k
     assert ua == pytest.approx(table["cdu.cdu-200.hx_ua"].value)
     assert tomllib.loads(out.read_text(encoding="utf-8"))["calibration"]["data"] == [str(record)]
+    # on the held-out hour the calibrated model is at least 3x closer to the plant
+    held_out = CalibrationRecord.read(record_path(out)).calibration.holdout
+    before, after = rms_cv_pct(held_out.validation_before), rms_cv_pct(held_out.validation_after)
+    assert before >= 3 * after, (before, after)
     page = report.read_text(encoding="utf-8")
     # the recording's points under the model's names, those it has no model for named
     assert "cdu/CDU/facility_valve" in page and "plant/plant/fws_supply_c" in page

@@ -153,6 +153,18 @@ def test_a_recording_without_the_plants_inputs_is_refused_plainly(tmp_path, caps
     err = capsys.readouterr().err
     assert "has no IT power" in err and "Traceback" not in err
     assert not (tmp_path / "c.toml").exists()
+    # a folder that is not a recording
+    (record / "series").rename(tmp_path / "elsewhere")
+    args = [
+        "calibrate",
+        str(record),
+        "--scenario",
+        "single-rack",
+        "--out",
+        str(tmp_path / "c.toml"),
+    ]
+    assert main(args) == 2
+    assert "is read as a 'twin shadow --record' recording" in capsys.readouterr().err
 
 
 def test_only_measured_points_are_compared_in_a_recording(tmp_path):

@@ -131,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     runs_per_param = statistics.median(runs) / len(args.fit)
     estimate = week_run * runs_per_param * seoul_params
     print(
-        f"seoul-ai-factory, a week of 10 s data: one driven run {week_run / 3600:.1f} "
-        f"CPU h (measured over {args.seoul_hours:g} h, scaled); a calibration of its "
+        f"seoul-ai-factory, a week of 10 s data: one driven run {week_run:.0f} CPU s "
+        f"(measured over {args.seoul_hours:g} h, scaled); a calibration of its "
         f"{seoul_params} parameters at {runs_per_param:.1f} runs each: about "
         f"{estimate / 3600:.0f} CPU h (estimate, not run)"
     )

@@ -415,8 +415,8 @@ def _add_calibrate(sub) -> None:
         nargs="+",
         type=Path,
         metavar="DATA",
-        help="measurements: 'twin run' site tables (.csv/.parquet), "
-        "component tables (--components .parquet) or point tables "
+        help="measurements: 'twin shadow --record' folders, 'twin run' site tables "
+        "(.csv/.parquet), component tables (--components .parquet) or point tables "
         "(time_s and one column per kind/component/quantity point)",
     )
     calibrate.add_argument(
@@ -1057,12 +1057,13 @@ def _calibrate(args: argparse.Namespace) -> int:
         _writable_file("calibrate", "--report", args.report)
     scenario = load(args.scenario)
     original = read_text(resolve(args.scenario))
-    from twin.calibration.data import DataError, parse_window, read_measurements
+    from twin.calibration.data import DataError, merge, parse_window, read_measurements
     from twin.calibration.fit import calibrate
     from twin.calibration.parameters import registry, select
     from twin.calibration.record import write_record
     from twin.calibration.report import write_report
     from twin.calibration.writer import write_calibrated
+    from twin.exchange.report import ShadowReportError, ShadowSeries, is_shadow_recording
 
     def say(text: str) -> None:
         if not args.quiet:
@@ -1072,7 +1073,14 @@ def _calibrate(args: argparse.Namespace) -> int:
         params = select(registry(scenario), args.fit)
         window = parse_window(args.window) if args.window else None
         holdout = parse_window(args.holdout) if args.holdout else None
-        measurements = read_measurements(args.data)
+        measurements = merge(
+            [
+                ShadowSeries.read(path).measurements()
+                if is_shadow_recording(path)
+                else read_measurements([path])
+                for path in args.data
+            ]
+        )
         result = calibrate(
             measurements,
             scenario,
@@ -1083,7 +1091,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             offset_patterns=args.offset,
             progress=say,
         )
-    except (DataError, ValueError) as exc:
+    except (DataError, ShadowReportError, ValueError) as exc:
         raise UsageError(f"twin calibrate: {exc}") from None
     data = [str(p) for p in args.data]
     record = record_path(args.out)
@@ -1115,9 +1123,13 @@ def _calibrate(args: argparse.Namespace) -> int:
     after = result.fit_window.validation_after
     groups = after.per_group if after is not None else {}
     failing = [g for g, v in groups.items() if v["hourly"].passes is False]
+    passing = sum(v["hourly"].passes is True for v in groups.values())
+    # too few whole hours for n - p > 0: neither a pass nor a fail
+    undefined = len(groups) - passing - len(failing)
     print(
-        f"Guideline 14 (hourly, fit window): {len(groups) - len(failing)} of "
-        f"{len(groups)} point groups pass" + (f"; failing: {', '.join(failing)}" if failing else "")
+        f"Guideline 14 (hourly, fit window): {passing} of {len(groups)} point groups pass"
+        + (f"; failing: {', '.join(failing)}" if failing else "")
+        + (f"; {undefined} undefined (too few whole hours, or a mean of ~0)" if undefined else "")
     )
     say(f"wrote {args.out}, {record}" + (f" and {args.report}" if args.report else ""))
     return 0

@@ -71,6 +71,16 @@ def test_a_long_gap_in_the_it_power_stops_the_calibration(plant, clean):
 
 
 @pytest.mark.slow  # the synthetic plant runs once, ~25 s
+def test_data_without_the_racks_power_is_refused(plant, clean):
+    m = _copy(clean)
+    it_power = m.values.pop("site/it_power_kw")
+    m.values.pop("rack/R-01/power_kw")
+    assert "the data has no IT power" in _refused(plant, m)  # rack outlet temperatures only
+    m.values["rack/R-99/power_kw"] = it_power  # a rack the scenario does not have
+    assert "the data has no rack/R-01/power_kw and no site/it_power_kw" in _refused(plant, m)
+
+
+@pytest.mark.slow  # the synthetic plant runs once, ~25 s
 def test_nothing_usable_is_refused_rather_than_fitted(plant, clean):
     m = _copy(clean)
     keep = {"site/ambient_c", "site/wet_bulb_c", "rack/R-01/power_kw", "cdu/CDU/return_c"}

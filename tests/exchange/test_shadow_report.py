@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.exchange.conftest import ROOT, THREE_CDU, wait_for_line
-from twin.exchange.points import default_points
+from twin.exchange.points import BY_KEY, MEASURED, default_points
 from twin.exchange.record import BAD_QUALITY, MISSING, STALE, USED, ShadowRecorder
 from twin.exchange.report import ShadowSeries, build_shadow_report
 from twin.scenario import load
@@ -88,6 +88,13 @@ def test_report_of_a_recorded_shadow_run(broker, processes, tmp_path):
     assert "twin shadow report: three-cdu" in html
     # the recording itself, read independently
     table = pq.read_table(sorted((record / "series").glob("part-*.parquet"))).to_pandas()
+    # the boundary points (rack power, outdoor air) are recorded to drive a calibration and
+    # are not compared: the report counts the measured points
+    compared = {
+        p.tag_path for p in default_points(load(THREE_CDU)) if BY_KEY[p.quantity].role == MEASURED
+    }
+    assert not table.tag_path.isin(compared).all()
+    table = table[table.tag_path.isin(compared)]
     tag = next(
         p.tag_path
         for p in default_points(load(THREE_CDU))
@@ -164,6 +171,20 @@ def test_report_of_known_values_pools_groups_and_counts_coverage(tmp_path):
     html = build_shadow_report(series)
     cells = _cells(html, points[flows[0]].tag_path)
     assert cells[4:9] == ["180", "45 (25.0 %)", "45 (25.0 %)", "45 (25.0 %)", "45 (25.0 %)"]
+    # per subloop: each rack in its CDU's secondary loop, from the point list's servesId
+    loops = series.subloops()
+    racks = {p.component for p in series.points if p.quantity.startswith("rack.")}
+    cdus = {p.component for p in series.points if p.quantity.startswith("cdu.")}
+    assert len(cdus) == 3 and racks and racks <= set(loops)
+    assert {loops[r] for r in racks} == {f"{c} secondary loop" for c in cdus}
+    for cdu in cdus:
+        assert {"cdu/flow_lpm", "rack/flow_lpm"} <= set(
+            validation.per_subloop[f"{cdu} secondary loop"]
+        )
+    assert "<h2>Fit per subloop</h2>" in html and "facility water and heat rejection" in html
+    # a residual chart per point group
+    assert "<h2>Residuals over time</h2>" in html
+    assert html.count("<svg") == len(validation.per_group)
 
 
 def test_report_refuses_a_damaged_shadow_recording_plainly(tmp_path):

@@ -7,6 +7,7 @@ import html
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from twin.alarms.journal import AlarmJournal, JournalRow
@@ -14,7 +15,7 @@ from twin.cli import main
 from twin.runs.output import run_headless
 from twin.runs.readable import format_si
 from twin.runs.replay import KPI_LABELS, SiteSeries, kpis
-from twin.runs.report import build_report, format_kpi, kpi_name, ledger
+from twin.runs.report import build_report, format_kpi, kpi_name, ledger, nice_ticks, svg_chart
 from twin.scenario import load
 
 EXPONENT = re.compile(r"\d\.?\d*e[+-]\d")
@@ -184,3 +185,10 @@ def test_report_cli_errors(
     assert code == 2
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_value_axis_across_zero_labels_zero_without_a_sign():
+    ticks = nice_ticks(-1.3, 3.6)
+    assert 0.0 in ticks and not np.signbit(ticks[ticks == 0.0]).any()
+    chart = svg_chart("residual", "kPa", [("residual", np.arange(3.0), np.array([-1.3, 3.6, 0.2]))])
+    assert ">-0<" not in chart and ">0<" in chart

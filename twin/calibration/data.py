@@ -154,6 +154,11 @@ def merge(parts: list[Measurements]) -> Measurements:
 
 def _read_one(path: Path) -> Measurements:
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise DataError(
+            f"{path}: a folder is read as a 'twin shadow --record' recording (points.csv "
+            "and series/), and this one is not; other measurements are .csv or .parquet tables"
+        )
     if suffix not in (".csv", ".parquet"):
         raise DataError(
             f"{path}: measurements are a .csv or .parquet table (a 'twin run' "

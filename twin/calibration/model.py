@@ -210,7 +210,8 @@ class DrivenModel:
                 "the data has no site/ambient_c (outdoor dry-bulb): the model "
                 "cannot be driven without it"
             )
-        if not m.points("rack") and "site/it_power_kw" not in m.values:
+        rack_power = [p for p in m.points("rack") if split_point(p)[2] == "power_kw"]
+        if not rack_power and "site/it_power_kw" not in m.values:
             raise DataError(
                 "the data has no IT power (rack/NAME/power_kw or "
                 "site/it_power_kw): the model cannot be driven without it"
@@ -265,9 +266,16 @@ class DrivenModel:
         names = sim.rack_names
         measured = np.empty((span.stop - span.start, len(names)))
         rack_points = [f"rack/{name}/power_kw" for name in names]
-        if all(p in m.values for p in rack_points):
+        missing = [p for p in rack_points if p not in m.values]
+        if not missing:
             for j, p in enumerate(rack_points):
                 measured[:, j] = _filled(m.values[p][span])
+        elif "site/it_power_kw" not in m.values:
+            more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+            raise DataError(
+                f"the data has no {missing[0]}{more} and no site/it_power_kw: the model "
+                "needs every rack's power, or the site's IT power to share among them"
+            )
         else:
             site = _filled(m.values["site/it_power_kw"][span])
             share = r.nameplate_w / r.nameplate_w.sum()

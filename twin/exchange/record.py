@@ -13,9 +13,12 @@ Series are written in Parquet parts (``series/part-NNNNN.parquet``, long format:
 per point and evaluation: time_s, tag_path, measured, modelled, the plant's quality and the
 coverage code: ``USED``, or why the value was not compared: ``MISSING`` (none yet, or
 null), ``BAD_QUALITY``, ``STALE``) every ``FLUSH_EVERY`` evaluations, so a killed shadow
-keeps all but the last part's worth. ``points.csv`` (the recorded points, the point list's
-columns) and ``recording.json`` (scenario, evaluation interval) are written at the start;
-``twin report`` reads the folder (``twin.exchange.report``).
+keeps all but the last part's worth. The boundary points that drive the model (rack power,
+outdoor air) are recorded beside the measured ones, never compared, so that a recording
+holds what ``twin calibrate`` drives its model with. ``points.csv`` (the recorded points,
+the point list's columns) and ``recording.json`` (scenario, evaluation interval) are
+written at the start; ``twin report`` and ``twin calibrate`` read the folder
+(``twin.exchange.report``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.exchange.points import BY_KEY, MEASURED, Point, write_points
+from twin.exchange.points import BOUNDARY, BY_KEY, MEASURED, Point, write_points
 
 FLUSH_EVERY = 30  # evaluations per part (5 min of plant time at one per 10 s)
 PARAMETERS = 1  # p in Guideline 14's formulas
@@ -62,10 +65,12 @@ class ShadowRecorder:
             [
                 i
                 for i, p in enumerate(points)
-                if BY_KEY[p.quantity].role == MEASURED and BY_KEY[p.quantity].read is not None
+                if BY_KEY[p.quantity].role in (MEASURED, BOUNDARY)
+                and BY_KEY[p.quantity].read is not None
             ],
             dtype=np.int64,
         )
+        self.compared = np.array([BY_KEY[points[i].quantity].role == MEASURED for i in self.index])
         self.tags = [points[i].tag_path for i in self.index]
         write_points([points[i] for i in self.index], folder / POINTS_FILE)
         (folder / MANIFEST_FILE).write_text(
@@ -128,6 +133,8 @@ class ShadowRecorder:
     def fit(self) -> list[dict]:
         rows = []
         for j, i in enumerate(self.index):
+            if not self.compared[j]:
+                continue
             p = self.points[i]
             n = self.n[j]
             dof = n - PARAMETERS

@@ -8,6 +8,10 @@ on hourly means, computed by ``twin.calibration.validation`` (the same statistic
 ``twin calibrate``; p = 1 as in the recording's ``fit.csv``), and the coverage: of the
 evaluations, how many compared a value, and why the others did not (no value or null,
 bad quality, stale). Only compared values enter the statistics.
+
+``ShadowSeries.measurements`` hands a recording to ``twin calibrate``: its points under
+the calibration's names, the boundary points (rack power, outdoor air) as the inputs that
+drive the model.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from twin import inputs
+from twin.calibration.data import DataError, Measurements, from_point_columns
 from twin.calibration.validation import (
     HOURLY_CV_RMSE_LIMIT_PCT,
     HOURLY_NMBE_LIMIT_PCT,
@@ -28,7 +33,7 @@ from twin.calibration.validation import (
     group_of,
     validate,
 )
-from twin.exchange.points import BY_KEY, Point, read_points
+from twin.exchange.points import BOUNDARY, BY_KEY, MEASURED, Point, read_points
 from twin.exchange.record import (
     COVERAGE_NAMES,
     MANIFEST_FILE,
@@ -36,9 +41,10 @@ from twin.exchange.record import (
     PARAMETERS,
     POINTS_FILE,
     SERIES_FOLDER,
+    STALE,
     USED,
 )
-from twin.runs.report import CSS
+from twin.runs.report import CSS, svg_chart
 from twin.scenario.loader import ScenarioError
 from twin.scenario.units import format_duration
 
@@ -54,19 +60,40 @@ def is_shadow_recording(path: Path) -> bool:
     return path.is_dir() and (path / SERIES_FOLDER).is_dir() and (path / POINTS_FILE).exists()
 
 
+# A recorded quantity -> the quantity of twin's point names that the calibration's model
+# predicts or is driven by, and the factor from the contract's unit to twin's.
+CALIBRATION_QUANTITIES = {
+    "rack.return_temp_c": ("outlet_temp_c", 1.0),
+    "rack.flow_lpm": ("flow_lpm", 1.0),
+    "rack.power_kw": ("power_kw", 1.0),
+    "cdu.supply_temp_c": ("supply_c", 1.0),
+    "cdu.return_temp_c": ("return_c", 1.0),
+    "cdu.flow_lpm": ("flow_lpm", 1.0),
+    "cdu.dp_kpa": ("dp_kpa", 1.0),
+    "cdu.pump_speed_pct": ("pump_speed", 0.01),
+    "cdu.valve_pct": ("facility_valve", 0.01),
+    "site.ambient_c": ("ambient_c", 1.0),
+    "plant.fws_supply_c": ("fws_supply_c", 1.0),
+    "plant.fan_speed_pct": ("dry_cooler_fan_speed", 0.01),
+}
+
+
 @dataclass
 class ShadowSeries:
-    """A shadow recording on one time axis: per point (``points`` order) a column."""
+    """A shadow recording on one time axis: per compared point (``points`` order) a
+    column; the boundary points that drove the model in ``inputs``."""
 
     folder: Path
     scenario: str
     interval_s: float
-    points: list[Point]
+    points: list[Point]  # the measured points the shadow compared
     time_s: np.ndarray  # evaluation times, plant seconds
     measured: np.ndarray  # (times, points)
     modelled: np.ndarray
     coverage: np.ndarray  # coverage codes; MISSING where a part holds no row
     problems: list[str]
+    # boundary points (rack power, outdoor air): (point, measured, coverage) each
+    inputs: list[tuple[Point, np.ndarray, np.ndarray]]
 
     @classmethod
     def read(cls, folder: Path) -> ShadowSeries:
@@ -137,15 +164,84 @@ class ShadowSeries:
         measured[at] = table["measured"].to_numpy()[known]
         modelled[at] = table["modelled"].to_numpy()[known]
         coverage[at] = table["coverage"].to_numpy()[known]
+        compared = np.array([BY_KEY[p.quantity].role == MEASURED for p in points], dtype=bool)
+        boundary = [
+            (p, measured[:, j], coverage[:, j])
+            for j, p in enumerate(points)
+            if BY_KEY[p.quantity].role == BOUNDARY
+        ]
         return cls(
-            folder, scenario, interval_s, points, times, measured, modelled, coverage, problems
+            folder,
+            scenario,
+            interval_s,
+            [p for p, c in zip(points, compared, strict=True) if c],
+            times,
+            measured[:, compared],
+            modelled[:, compared],
+            coverage[:, compared],
+            problems,
+            boundary,
         )
+
+    def measurements(self) -> Measurements:
+        """The recording as ``twin calibrate`` reads measurements: each point it models or
+        is driven by, under its name and in its unit; a compared value where the shadow
+        used it, a boundary value where its quality was good (stale included: the shadow
+        drove its model with it), NaN elsewhere."""
+        columns: dict[str, np.ndarray] = {}
+        skipped: set[str] = set()
+        series = [(p, self.measured[:, j], self.coverage[:, j]) for j, p in enumerate(self.points)]
+        for p, measured, coverage in [*series, *self.inputs]:
+            if p.quantity not in CALIBRATION_QUANTITIES:
+                skipped.add(p.quantity)
+                continue
+            quantity, factor = CALIBRATION_QUANTITIES[p.quantity]
+            kind = p.quantity.split(".", 1)[0]
+            name = {"site": f"site/{quantity}", "plant": f"plant/plant/{quantity}"}.get(
+                kind, f"{kind}/{p.component}/{quantity}"
+            )
+            good = coverage == USED
+            if BY_KEY[p.quantity].role == BOUNDARY:
+                good |= coverage == STALE
+            columns[name] = np.where(good, measured * factor, np.nan)
+        try:
+            m = from_point_columns(self.time_s, columns, self.folder.name)
+        except DataError as exc:
+            raise ShadowReportError(str(exc)) from None
+        if not self.inputs:
+            m.notes.append(
+                f"{self.folder.name}: no rack power or outdoor air recorded (a recording "
+                "of an older twin shadow): the model cannot be driven by it alone"
+            )
+        if skipped:
+            m.notes.append(
+                f"{self.folder.name}: not compared by the calibration's model: "
+                + ", ".join(sorted(skipped))
+            )
+        m.notes += [f"{self.folder.name}: {problem}" for problem in self.problems]
+        return m
 
     def point_name(self, j: int) -> str:
         """``kind/component/quantity``, as ``twin.calibration`` names points."""
         p = self.points[j]
         kind, quantity = p.quantity.split(".", 1)
         return f"{kind}/{p.component}/{quantity}"
+
+    def subloops(self) -> dict[str, str]:
+        """Component -> its subloop, from the point list's topology: a CDU's secondary loop
+        holds the racks its points serve (``servesId``: the racks' rackLocationIds)."""
+        rack_by_id = {
+            p.rack_location_id: p.component for p in [*self.points, *(i[0] for i in self.inputs)]
+        }
+        loops: dict[str, str] = {}
+        for p in self.points:
+            if p.quantity.startswith("cdu."):
+                loop = f"{p.component} secondary loop"
+                loops[p.component] = loop
+                for served in p.serves_id:
+                    if served in rack_by_id:
+                        loops[rack_by_id[served]] = loop
+        return loops
 
     def validation(self) -> Validation:
         used = self.coverage == USED
@@ -157,6 +253,7 @@ class ShadowSeries:
             {n: self.modelled[:, j] for j, n in enumerate(names)},
             {n: used[:, j] for j, n in enumerate(names)},
             fitted=PARAMETERS,
+            loops=self.subloops(),
         )
 
     def coverage_counts(self) -> np.ndarray:
@@ -177,6 +274,10 @@ def _e(value: object) -> str:
 
 def _n(value: float, digits: int = 3) -> str:
     return "–" if not math.isfinite(value) else f"{value:.{digits}g}"
+
+
+def _finite(value: float) -> float:
+    return value if math.isfinite(value) else -math.inf
 
 
 def _pct(part: float, whole: float) -> str:
@@ -284,6 +385,26 @@ def build_shadow_report(series: ShadowSeries) -> str:
                 4,
             )
         )
+    subloop_rows = [
+        _row([_e(loop), _e(group), *_fit_cells(fits)], 2)
+        for loop, groups in validation.per_subloop.items()
+        for group, fits in groups.items()
+    ]
+    charts = []
+    t = series.time_s - series.time_s[0]
+    for members in group_points.values():
+        # the group's point with the largest RMSE: where the model is furthest off
+        worst = max(members, key=lambda j: _finite(validation.per_point[names[j]]["interval"].rmse))
+        used = series.coverage[:, worst] == USED
+        residual = np.where(used, series.measured[:, worst] - series.modelled[:, worst], np.nan)
+        more = f", the worst of {len(members)}" if len(members) > 1 else ""
+        charts.append(
+            svg_chart(
+                f"residual, measured − modelled: {series.points[worst].tag_path}{more}",
+                series.points[worst].eng_unit,
+                [("residual", t, residual)],
+            )
+        )
     span = (
         f"{format_duration(series.time_s[0])} to {format_duration(series.time_s[-1])} of "
         f"the plant's time, {evaluations:,} evaluations every {series.interval_s:g} s"
@@ -313,6 +434,12 @@ def build_shadow_report(series: ShadowSeries) -> str:
         "mean near 0). Both are ratios to the measured mean, so on temperatures in °C read "
         "them beside the RMSE, in the point's unit.</p>",
         _table(["group", "unit", "points", *COVERAGE_HEADER, *FIT_HEADER], group_rows),
+        "<h2>Fit per subloop</h2>",
+        "<p>Each CDU's secondary loop (its points and those of the racks it serves, from the "
+        "point list's servesId), the facility water and heat rejection, each hall, the site; "
+        "point group by point group, as one figure over temperatures and flows would mix "
+        "units.</p>",
+        _table(["subloop", "point group", *FIT_HEADER], subloop_rows),
         "<h2>Fit per point</h2>",
         _table(
             [
@@ -326,6 +453,9 @@ def build_shadow_report(series: ShadowSeries) -> str:
             ],
             point_rows,
         ),
+        "<h2>Residuals over time</h2>",
+        f"<p>Per point group, measured less modelled over {_e(span)}; compared values only.</p>",
+        *charts,
     ]
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

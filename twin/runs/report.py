@@ -482,7 +482,9 @@ def nice_ticks(low: float, high: float, count: int = 5) -> np.ndarray:
     power = 10.0 ** np.floor(np.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     first = np.ceil(low / step - 1e-9) * step
-    return np.arange(first, high + step * 1e-9, step)
+    ticks = np.arange(first, high + step * 1e-9, step)
+    # a tick a rounding error from zero is zero (not "-0" on the axis)
+    return np.where(np.abs(ticks) < 1e-9 * step, 0.0, ticks)
 
 
 def _axis_label(value: float, step: float) -> str:

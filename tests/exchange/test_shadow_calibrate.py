@@ -1,0 +1,192 @@
+"""``twin calibrate`` on a ``twin shadow --record`` folder: a plant with a fouled exchanger
+and a warm dry-cooler approach, published by its virtual BMS (sensor noise, dropouts,
+deadbands) to a shadow of the design scenario in one process, recorded, then calibrated
+from the recording alone."""
+
+from __future__ import annotations
+
+import io
+import tomllib
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from tests.calibration.conftest import plant_text
+from twin.calibration.parameters import ScenarioFactory, registry
+from twin.calibration.record import CalibrationRecord, record_path
+from twin.cli import main
+from twin.exchange.plant import VirtualBms
+from twin.exchange.points import BY_KEY, MEASURED, default_points
+from twin.exchange.record import ShadowRecorder
+from twin.exchange.report import ShadowSeries
+from twin.exchange.shadow import Shadow
+from twin.scenario import loads
+from twin.sim.engine import Simulation
+
+TRUTH_FACTORS = {"cdu.cdu-200.hx_ua": 0.75, "dry_coolers.approach": 1.2}
+STEP_S = 10.0  # plant and shadow: the calibration's model steps at the data's 10 s rows
+
+
+def record_shadow(folder, hours: float, keep=lambda point: True) -> dict[str, float]:
+    """Record a shadow of the design scenario following the perturbed plant; the true
+    values of the perturbed parameters."""
+    scenario = loads(plant_text())
+    params = registry(scenario)
+    values = [p.prior * TRUTH_FACTORS.get(p.name, 1.0) for p in params]
+    plant = Simulation.from_scenario(ScenarioFactory(scenario, params).build(values), dt_s=STEP_S)
+    points = [p for p in default_points(scenario, plant.topology) if keep(p)]
+    log = io.StringIO()
+    recorder = ShadowRecorder(folder, points, scenario_name="plant", evaluate_every_s=10.0)
+    shadow = Shadow(
+        Simulation.from_scenario(scenario, dt_s=STEP_S), points, log=log, recorder=recorder.add
+    )
+    bms = VirtualBms(
+        scenario,
+        plant.topology,
+        points,
+        lambda topic, payload, retain: shadow.ingest(topic, payload),
+        plant.set_cdu_supply_setpoint,
+        seed=5,
+        noise_scale=1.0,
+        dropout=0.05,
+        log=log,
+    )
+    bms.republish_all()
+    while plant.time_s < hours * 3600.0:
+        plant.step()
+        bms.observe(plant.snapshot(robots=False))
+        shadow.advance()
+    recorder.close()
+    return {p.name: v for p, v in zip(params, values, strict=True) if p.name in TRUTH_FACTORS}
+
+
+def rms_cv_pct(validation) -> float:
+    """RMS over the point groups of their CV(RMSE) at the data's interval."""
+    values = [v["interval"].cv_rmse_pct for v in validation.per_group.values()]
+    return float(np.sqrt(np.nanmean(np.square(values))))
+
+
+@pytest.mark.slow  # 3 h of plant time recorded, then about 25 model runs
+def test_calibrate_recovers_the_plant_from_a_shadow_recording(tmp_path, capsys):
+    record = tmp_path / "shadow-run"
+    truth = record_shadow(record, hours=3.0)
+    # the boundary points are recorded, and kept out of the shadow's own fit
+    series = ShadowSeries.read(record)
+    assert {p.quantity for p, _, _ in series.inputs} == {"rack.power_kw", "site.ambient_c"}
+    assert "rack.power_kw" not in {p.quantity for p in series.points}
+    fit_rows = (record / "fit.csv").read_text(encoding="utf-8")
+    assert "rack.power_kw" not in fit_rows and "cdu.flow_lpm" in fit_rows
+    tags = set(pq.read_table(record / "series").column("tag_path").to_pylist())
+    assert any(tag.endswith("/power_kw") for tag in tags)
+
+    plant = tmp_path / "plant.toml"
+    plant.write_text(plant_text(), encoding="utf-8")
+    out, report = tmp_path / "calibrated.toml", tmp_path / "calibration.html"
+    code = main(
+        [
+            "calibrate",
+            str(record),
+            "--scenario",
+            str(plant),
+            "--fit",
+            "cdu.*.hx_ua",
+            "dry_coolers.approach",
+            "--window",
+            "40min..2h",
+            "--holdout",
+            "2h..3h",
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+            "--quiet",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0
+    written = loads(out.read_text(encoding="utf-8"))  # the loader validates it
+    table = written.calibration.parameters
+    for name, true_value in truth.items():
+        fitted = table[name]
+        assert fitted.fitted, name
+        error = abs(fitted.value - true_value)
+        assert error <= max(0.05 * true_value, 2 * fitted.std), (name, fitted.value, true_value)
+    ua = written.cdu_types["cdu-200"].hx_ua_kw_per_k
+    assert ua == pytest.approx(table["cdu.cdu-200.hx_ua"].value)
+    assert tomllib.loads(out.read_text(encoding="utf-8"))["calibration"]["data"] == [str(record)]
+    # on the held-out hour the calibrated model is at least 3x closer to the plant
+    held_out = CalibrationRecord.read(record_path(out)).calibration.holdout
+    before, after = rms_cv_pct(held_out.validation_before), rms_cv_pct(held_out.validation_after)
+    assert before >= 3 * after, (before, after)
+    page = report.read_text(encoding="utf-8")
+    # the recording's points under the model's names, those it has no model for named
+    assert "cdu/CDU/facility_valve" in page and "plant/plant/fws_supply_c" in page
+    assert "not compared by the calibration" in page and "rack.supply_temp_c" in page
+    # one whole hour in the window and two parameters fitted: no hourly figure (n - p < 1),
+    # which is neither a pass nor a fail
+    assert "Guideline 14 (hourly, fit window): 0 of" in printed
+    assert "undefined (too few whole hours" in printed
+
+
+def test_a_recording_without_the_plants_inputs_is_refused_plainly(tmp_path, capsys):
+    record = tmp_path / "shadow-run"
+    record_shadow(record, hours=0.1, keep=lambda p: p.quantity != "rack.power_kw")
+    m = ShadowSeries.read(record).measurements()
+    assert "site/ambient_c" in m.values
+    assert not any(point.endswith("/power_kw") for point in m.values)
+    assert np.isfinite(m.values["cdu/CDU/flow_lpm"]).any()
+    code = main(
+        [
+            "calibrate",
+            str(record),
+            "--scenario",
+            "single-rack",
+            "--warmup",
+            "1min",
+            "--out",
+            str(tmp_path / "c.toml"),
+            "--quiet",
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "has no IT power" in err and "Traceback" not in err
+    assert not (tmp_path / "c.toml").exists()
+    # a folder that is not a recording
+    (record / "series").rename(tmp_path / "elsewhere")
+    args = [
+        "calibrate",
+        str(record),
+        "--scenario",
+        "single-rack",
+        "--out",
+        str(tmp_path / "c.toml"),
+    ]
+    assert main(args) == 2
+    assert "is read as a 'twin shadow --record' recording" in capsys.readouterr().err
+
+
+def test_only_measured_points_are_compared_in_a_recording(tmp_path):
+    scenario = loads(plant_text())
+    points = default_points(scenario)
+    recorder = ShadowRecorder(
+        tmp_path / "rec", points, scenario_name="plant", evaluate_every_s=10.0
+    )
+    n = len(points)
+    for k in range(5):
+        recorder.add(
+            10.0 * (k + 1),
+            np.full(n, 50.0),
+            np.full(n, 49.0),
+            np.ones(n, dtype=np.int64),
+            np.zeros(n, dtype=np.int8),
+        )
+    recorder.close()
+    series = ShadowSeries.read(tmp_path / "rec")
+    assert {BY_KEY[p.quantity].role for p in series.points} == {MEASURED}
+    assert {p.quantity for p, _, _ in series.inputs} == {"rack.power_kw", "site.ambient_c"}
+    assert series.measured.shape == (5, len(series.points))
+    m = series.measurements()
+    assert m.values["rack/R-01/power_kw"].tolist() == [50.0] * 5
+    assert m.values["cdu/CDU/pump_speed"].tolist() == [0.5] * 5  # % to a fraction

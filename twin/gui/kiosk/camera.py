@@ -21,6 +21,8 @@ class TurntableLike(Protocol):
     elevation: float
     azimuth: float
 
+    def view_changed(self) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Pose:

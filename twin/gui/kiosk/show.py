@@ -49,13 +49,17 @@ class Stage(Protocol):
         """Switch between the tour and the visitor's interactive view."""
 
 
-class Published(Protocol):  # the runner's Frame
-    generation: int
+class Published(Protocol):  # the runner's Frame (frozen: its fields read-only)
+    @property
+    def generation(self) -> int: ...
 
 
-class SnapshotLike(Protocol):
-    time_s: float
-    site: Mapping[str, float]
+class SnapshotLike(Protocol):  # a frozen Snapshot
+    @property
+    def time_s(self) -> float: ...
+
+    @property
+    def site(self) -> Mapping[str, float]: ...
 
 
 class SimulationControl(Protocol):  # SimulationRunner's GUI side

@@ -27,14 +27,21 @@ CDU = 1  # L-CDU-02
 class Bench:
     """A plant and its shadow in one process; ``sensor`` rewrites one published value."""
 
-    def __init__(self, events=(), sensor=None, quantity: str = "") -> None:
+    def __init__(
+        self, events=(), sensor=None, quantity: str = "", *, follow_drift: bool = True
+    ) -> None:
         scenario = load(THREE_CDU)
         self.plant = Simulation.from_scenario(
             scenario.model_copy(update={"events": list(events)}), dt_s=1.0
         )
         points = default_points(scenario, self.plant.topology)
         self.log = io.StringIO()
-        self.shadow = Shadow(Simulation.from_scenario(scenario, dt_s=1.0), points, log=self.log)
+        self.shadow = Shadow(
+            Simulation.from_scenario(scenario, dt_s=1.0),
+            points,
+            log=self.log,
+            follow_drift=follow_drift,
+        )
         faulted = [p for p in points if p.quantity == quantity and p.component == "L-CDU-02"]
         self.topic = (
             contract.value_topic(faulted[0].object_type, faulted[0].point_type, faulted[0].tag_path)
@@ -171,14 +178,15 @@ def test_a_stuck_return_sensor_is_called_stuck():
 @pytest.mark.slow  # 45 min of plant time
 def test_a_fouling_exchanger_is_called_a_process_fault_and_alarmed():
     """No scenario event fouls an exchanger, so the test lowers the plant's L-CDU-02
-    exchanger UA to half its design over 30 min from 20 min."""
+    exchanger UA to half its design over 30 min from 20 min. The shadow's model keeps the
+    scenario's UA here (``follow_drift`` off), so the fouling shows as a divergence."""
     design_w_per_k = 40e3
 
     def foul(plant) -> None:
         share = min(max(plant.time_s - FAULT_AT_S, 0.0) / 1800.0, 1.0)
         plant.cdus.hx_ua_w_per_k[CDU] = design_w_per_k * (1.0 - 0.5 * share)
 
-    bench = Bench()
+    bench = Bench(follow_drift=False)
     bench.run(2700.0, foul)
     divergences = bench.lines("model-plant divergence")
     assert divergences and "L-CDU-02" in divergences[0], bench.log.getvalue()

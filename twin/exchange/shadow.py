@@ -31,7 +31,9 @@ healthy; a fault already present then is learned as normal.
 
 Live state estimation (``twin.exchange.estimation``, ``Shadow.estimation``) tracks drifting
 quantities per CDU at each evaluation, alarms their drifts (``shadow.drift_*``) and gives
-each divergence its likely cause, sensor or process.
+each divergence its likely cause, sensor or process. The model follows the tracked process
+drift (exchanger UA, series resistance) once trusted (``twin.exchange.feedback``,
+``Shadow.feedback``); sensor offsets are not applied to it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import numpy as np
 from twin.alarms import AlarmEngine, AlarmPoint, Condition, Limit, Priority
 from twin.exchange import contract
 from twin.exchange.estimation import DRIFT_TAGS, ShadowEstimation
+from twin.exchange.feedback import ModelFeedback
 from twin.exchange.points import (
     BY_KEY,
     MEASURED,
@@ -209,6 +212,7 @@ class Shadow:
         log: TextIO | None = None,
         recorder: Callable[[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
         | None = None,
+        follow_drift: bool = True,
     ) -> None:
         self.sim = sim
         self.points = points
@@ -291,6 +295,8 @@ class Shadow:
             key = (self.kind_of[k], points[k].component)
             self.compared_points.setdefault(key, []).append(int(k))
         self.estimation = ShadowEstimation(self, WARMUP_S, EVALUATE_EVERY_S)
+        # the model takes the tracked process drift (False: it keeps the scenario's values)
+        self.feedback = ModelFeedback(sim, self.estimation, self.log) if follow_drift else None
         # an engine given (the window's) already holds ``alarm_points`` reading this shadow
         self.alarms = alarms or AlarmEngine(self.alarm_points(lambda: self), journal=journal)
         self._raised: set[tuple[str, int]] = set()
@@ -503,6 +509,8 @@ class Shadow:
         return self.seen & (self.quality == contract.QUALITY_GOOD) & np.isfinite(self.measured)
 
     def _apply_boundaries(self) -> None:
+        if self.feedback is not None:
+            self.feedback.apply()
         good = self._good()
         if self.power_points.size:
             use = self.power_points[good[self.power_points]]
@@ -549,6 +557,8 @@ class Shadow:
         # copies, replaced whole: the window reads them on its own thread
         self.comparison = Comparison(t, self.measured.copy(), modelled.copy(), coverage)
         self.estimation.update(t, snapshot, modelled, use)
+        if self.feedback is not None:
+            self.feedback.update(t)
         if self.recorder is not None:
             self.recorder(t, self.measured, modelled, self.quality, coverage)
         if WARMUP_S <= t < WARMUP_S + LEARN_S:

@@ -195,6 +195,8 @@ class Simulation(SiteEvents):
             pump_efficiency=self.cdus.pump_efficiency,
         )
         self._loop = LoopSolution.empty(topo.cdu_count)
+        # the scenario's UA, restored on a reset (``set_cdu_exchanger_ua`` changes it)
+        self._design_hx_ua_w_per_k = self.cdus.hx_ua_w_per_k.copy()
 
         halls = s.halls
         self.hall_air_capacity_j_per_k = np.array(
@@ -356,6 +358,7 @@ class Simulation(SiteEvents):
         topo, r, c = self.topology, self.racks, self.cdus
         n, m, h = topo.rack_count, topo.cdu_count, len(self.scenario.halls)
         s = self.scenario
+        c.hx_ua_w_per_k[:] = self._design_hx_ua_w_per_k
         supply = c.supply_setpoint_c.copy()
         rack_coolant = supply[topo.rack_cdu].copy()
         idle_w = r.gpu_idle_w
@@ -1202,6 +1205,24 @@ class Simulation(SiteEvents):
     def workcell_reset(self, cell: int) -> None:
         """Clear a workcell's stop and start it again where its robots stood."""
         self.robots.reset_cell(cell)
+
+    def set_cdu_exchanger_ua(self, cdu: int, ua_w_per_k: float) -> None:
+        """Set one CDU exchanger's UA in W/K (a fouled exchanger's, as ``twin shadow``
+        tracks it from its plant); a reset restores the scenario's."""
+        if not (math.isfinite(ua_w_per_k) and ua_w_per_k > 0.0):
+            raise ValueError(f"an exchanger UA must be a positive number of W/K, not {ua_w_per_k}")
+        self.cdus.hx_ua_w_per_k[self._cdu_index(cdu)] = ua_w_per_k
+
+    def set_cdu_series_resistance_factor(self, cdu: int, factor: float) -> None:
+        """Set one CDU's series (strainer, exchanger) resistance to ``factor`` times design,
+        in place of any filter clog under way on it; a reset restores design."""
+        if not (math.isfinite(factor) and factor > 0.0):
+            raise ValueError(f"a resistance factor must be a positive number, not {factor}")
+        i = self._cdu_index(cdu)
+        st = self.state
+        st.clog_ramp = [w for w in st.clog_ramp if w[0] != i]
+        st.clog_factor[i] = factor
+        self._set_series_resistance()
 
     def _cdu_index(self, cdu: int) -> int:
         if not 0 <= cdu < self.topology.cdu_count:

@@ -290,8 +290,11 @@ def test_shadow_tracks_a_clogging_strainer_through_the_broker(broker, processes,
     for r in healthy:  # after their first five minutes of samples
         if r["quantity"] in ("series_resistance", "exchanger_ua") and float(r["time_s"]) >= 600.0:
             assert abs(float(r["ratio"]) - 1.0) < 0.1, r
+    # no alarm or divergence names a healthy CDU's resistance or UA (the model following
+    # their tracked values, a few % off design, prints "model follows ...": not alarms)
+    alarmed = "\n".join(line for line in text.splitlines() if "model follows" not in line)
     assert not any(
-        tag in text
+        tag in alarmed
         for tag in (
             "L-CDU-01 series",
             "L-CDU-03 series",

@@ -164,6 +164,13 @@ def add_commands(sub) -> None:
         help="a new folder for the measured and modelled series (Parquet), "
         "the alarm journal and the fit report (CV(RMSE), NMBE per point)",
     )
+    shadow.add_argument(
+        "--no-follow-drift",
+        dest="follow_drift",
+        action="store_false",
+        help="keep the scenario's exchanger UA and series resistance in the model rather "
+        "than following the values tracked from the plant (the drift then shows as residuals)",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -258,6 +265,7 @@ def _run_on(args: argparse.Namespace, scenario, integration: str, url: str) -> i
             record=args.record,
             integration=integration,
             allow_write=tuple(args.allow_write),
+            follow_drift=args.follow_drift,
         ),
     )
 

@@ -147,6 +147,7 @@ class ShadowOptions:
     record: Path | None = None
     integration: str = ""
     allow_write: tuple[str, ...] = ()  # tagPaths of heartbeat points the shadow may write
+    follow_drift: bool = True  # the model takes the tracked UA and series resistance
 
 
 def run_shadow(
@@ -177,7 +178,12 @@ def run_shadow(
             {"scenario": scenario.scenario.name, "source": "twin shadow"},
         )
     shadow = Shadow(
-        sim, points, journal=journal, log=log, recorder=recorder.add if recorder else None
+        sim,
+        points,
+        journal=journal,
+        log=log,
+        recorder=recorder.add if recorder else None,
+        follow_drift=options.follow_drift,
     )
     if options.record is not None:
         shadow.estimation.record(options.record / "estimates.csv")

@@ -138,14 +138,25 @@ def malloc_effect(tasks: list[RunTask], repeats: int) -> tuple[float, float]:
     return statistics.median(walls[0]), statistics.median(walls[1])
 
 
+def _at_least_one(text: str) -> int:
+    """A count of 1 or more (a median needs one figure)."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{count} is below 1; give 1 or more")
+    return count
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="seoul-ai-factory")
     parser.add_argument("--duration", default="1d")
     parser.add_argument("--dt", default="60s")
-    parser.add_argument("--runs", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--malloc-repeats", type=int, default=5)
+    parser.add_argument("--runs", type=_at_least_one, default=4)
+    parser.add_argument("--workers", type=_at_least_one, default=2)
+    parser.add_argument("--malloc-repeats", type=_at_least_one, default=5)
     parser.add_argument(
         "--malloc-duration",
         default="6h",

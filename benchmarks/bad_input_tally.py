@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from twin.resources import resource_dir
-from twin.runs.output import FLUSH_WALL_S
+from twin.runs import FLUSH_WALL_S
 from twin.runs.recording import Recording, RecordingError
 from twin.runs.replay import SiteSeries
 from twin.scenario import builtin_scenarios

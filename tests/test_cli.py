@@ -256,7 +256,19 @@ def test_good_run_arguments_reach_the_engine(
 ) -> None:
     out = tmp_path / "site.csv"
     code, _, err = _run_main(
-        capsys, *_run_args(out, "--dt", "500ms", "--every", "15min", "--seed", "7", "--quiet")
+        capsys,
+        *_run_args(
+            out,
+            "--dt",
+            "500ms",
+            "--every",
+            "15min",
+            "--seed",
+            "7",
+            "--flush-every",
+            "2s",
+            "--quiet",
+        ),
     )
     assert code == 0, err
     [call] = engine
@@ -266,6 +278,7 @@ def test_good_run_arguments_reach_the_engine(
     assert call["every_steps"] == 1800
     assert call["out"] == out
     assert call["seed"] == 7
+    assert call["flush_wall_s"] == 2.0
     assert call["progress"] is None
 
 
@@ -283,6 +296,9 @@ def test_good_run_arguments_reach_the_engine(
         (("--dt", "7s", "--every", "60s"), ("--every 1min must be a whole multiple of --dt 7s",)),
         (("--dt", "2s", "--every", "1s"), ("--every 1s must be a whole multiple of --dt 2s",)),
         (("--out", "x.txt"), ("--out x.txt must end in .csv or .parquet",)),
+        (("--flush-every", "100ms"), ("--flush-every 0.1s is outside 0.5s to 1h",)),
+        (("--flush-every", "2h"), ("--flush-every 2h is outside 0.5s to 1h",)),
+        (("--flush-every", "-1s"), ("--flush-every",)),
         (("--out", "{tmp}/missing/site.csv"), ("the folder of", "does not exist")),
         (("--components", "{tmp}/c.csv"), ("--components", "must end in .parquet")),
         (("--seed", "-3"), ("--seed", "outside 0 .. 2^63-1")),

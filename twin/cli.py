@@ -22,6 +22,7 @@ from twin.exchange.flex_command import add_parser as add_flex_parser
 from twin.grid import commands as grid
 from twin.grid.bill import GridError
 from twin.paths import cache_dir
+from twin.runs import FLUSH_RANGE_S, FLUSH_WALL_S
 from twin.scenario import Scenario, ScenarioError, builtin_scenarios, it_nameplate_kw, load
 from twin.scenario.files import read_text, resolve
 from twin.scenario.units import DURATION_FORMS, format_duration
@@ -198,6 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help="simulated time between recorded snapshots, a whole multiple of "
         "--dt (default: --every)",
+    )
+    run.add_argument(
+        "--flush-every",
+        type=arguments.positive_duration,
+        default=FLUSH_WALL_S,
+        metavar="DURATION",
+        help="wall time between flushes of the tables to disk (fsync), "
+        f"{format_duration(FLUSH_RANGE_S[0])} to {format_duration(FLUSH_RANGE_S[1])}: what "
+        "a run killed or cut off by a power loss can lose at most; shorter costs more "
+        f"writes (default {format_duration(FLUSH_WALL_S)})",
     )
     run.add_argument("--quiet", action="store_true", help="print no progress")
 
@@ -701,6 +712,11 @@ def _run(args: argparse.Namespace) -> int:
             f"twin run: --every {format_duration(args.every)} is longer than "
             f"--duration {format_duration(args.duration)}: no row would be written"
         )
+    if not FLUSH_RANGE_S[0] <= args.flush_every <= FLUSH_RANGE_S[1]:
+        raise UsageError(
+            f"twin run: --flush-every {format_duration(args.flush_every)} is outside "
+            f"{format_duration(FLUSH_RANGE_S[0])} to {format_duration(FLUSH_RANGE_S[1])}"
+        )
     if args.out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise UsageError(f"twin run: --out {args.out} must end in .csv or .parquet")
     if args.components is not None and args.components.suffix.lower() != ".parquet":
@@ -779,6 +795,7 @@ def _run(args: argparse.Namespace) -> int:
             record=args.record,
             record_every_s=record_every,
             scenario_toml=scenario_toml,
+            flush_wall_s=args.flush_every,
         )
     except OutputError as exc:
         raise UsageError(f"twin run: {exc}") from None

@@ -3,7 +3,8 @@
 Every output is crash-safe. While a run goes, each output lives under a partial name next
 to its final one (``site.csv.partial``, ``site.parquet.partial/``,
 ``site.alarms.sqlite.partial``) and is flushed to disk (fsync) at least every
-``FLUSH_WALL_S`` of wall time, and at every output interval that takes longer: a run killed
+``FLUSH_WALL_S`` of wall time (``twin run --flush-every``), and at every output interval that
+takes longer: a run killed
 at any moment (SIGKILL, power loss, a full disk) leaves everything up to its last flush
 readable. Only a run that finishes renames its outputs to their final names, so a file under
 its final name is always complete.
@@ -43,6 +44,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from twin.alarms import AlarmEngine, AlarmJournal, AlarmSummary, Priority
+from twin.runs import FLUSH_WALL_S
 from twin.runs.observe import AppliedEvent, ObservedRun
 from twin.scenario.units import format_duration
 from twin.sim.robotics.cells import RobotState
@@ -63,7 +65,6 @@ END_OF_INTERVAL = frozenset(
 MAX_OVER_INTERVAL = frozenset({"gpu_temp_max_c"})
 PARTIAL_SUFFIX = ".partial"  # an output its run has not finished
 PART_PATTERN = "part-{:05d}.parquet"
-FLUSH_WALL_S = 10.0  # wall time between flushes: what a killed run can lose at most
 SITE_ROWS_PER_PART = 100_000  # ~40 MB of site rows held at most between flushes
 COMPONENT_ROWS_PER_PART = 2_000_000
 SCENARIO_TEXT_KEY = "scenario_toml"
@@ -124,9 +125,12 @@ def _clear_final(path: Path) -> None:
 class CsvTable:
     """Site rows appended to ``NAME.csv.partial``, renamed to ``NAME.csv`` when finished."""
 
-    def __init__(self, path: Path, metadata: dict[str, str]) -> None:
+    def __init__(
+        self, path: Path, metadata: dict[str, str], flush_wall_s: float = FLUSH_WALL_S
+    ) -> None:
         self.path = path
         self.partial = partial_path(path)
+        self.flush_wall_s = flush_wall_s
         try:
             _clear_final(path)
             if self.partial.is_dir():
@@ -161,7 +165,7 @@ class CsvTable:
         del pending_rows  # the caller holds no rows: they are all here
         return (
             self._pending_rows >= SITE_ROWS_PER_PART
-            or time.monotonic() - self._last_flush >= FLUSH_WALL_S
+            or time.monotonic() - self._last_flush >= self.flush_wall_s
         )
 
     def flush(self) -> None:
@@ -197,10 +201,17 @@ class ParquetTable:
     """Arrow tables written as complete part files in the folder ``NAME.parquet.partial``,
     joined into ``NAME.parquet`` when finished (see the module's notes)."""
 
-    def __init__(self, path: Path, metadata: dict[str, str], rows_per_part: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        metadata: dict[str, str],
+        rows_per_part: int,
+        flush_wall_s: float = FLUSH_WALL_S,
+    ) -> None:
         import pyarrow  # noqa: F401  (fail here, before the run starts, if it is missing)
 
         self.path = path
+        self.flush_wall_s = flush_wall_s
         self.partial = partial_path(path)
         self.metadata = metadata
         self.rows_per_part = rows_per_part
@@ -224,7 +235,7 @@ class ParquetTable:
         """Whether rows held (here and ``pending_rows`` by the caller) should go to disk."""
         return (
             self._pending_rows + pending_rows >= self.rows_per_part
-            or time.monotonic() - self._last_flush >= FLUSH_WALL_S
+            or time.monotonic() - self._last_flush >= self.flush_wall_s
         )
 
     def flush(self) -> None:
@@ -307,12 +318,14 @@ class SiteWriter:
     """Site rows to .csv or .parquet; the interval's PUE is its energy ratio (NaN, written
     as ``nan``, when no IT power flowed)."""
 
-    def __init__(self, path: Path, metadata: dict[str, str]):
+    def __init__(
+        self, path: Path, metadata: dict[str, str], flush_wall_s: float = FLUSH_WALL_S
+    ) -> None:
         self.path = path
         if path.suffix.lower() == ".csv":
-            self._table: CsvTable | ParquetTable = CsvTable(path, metadata)
+            self._table: CsvTable | ParquetTable = CsvTable(path, metadata, flush_wall_s)
         else:
-            self._table = ParquetTable(path, metadata, SITE_ROWS_PER_PART)
+            self._table = ParquetTable(path, metadata, SITE_ROWS_PER_PART, flush_wall_s)
         self._rows: list[np.ndarray] = []  # Parquet rows not yet handed to the table
         self._pue = SITE_NAMES.index("pue")
         self._facility = SITE_NAMES.index("facility_power_kw")
@@ -357,8 +370,15 @@ class SiteTable(SiteWriter):
     interval of ``every_steps`` steps, each column the interval's mean, except the state at
     the interval's end (``END_OF_INTERVAL``) and the largest value (``MAX_OVER_INTERVAL``)."""
 
-    def __init__(self, path: Path, metadata: dict[str, str], every_steps: int, total_steps: int):
-        super().__init__(path, metadata)
+    def __init__(
+        self,
+        path: Path,
+        metadata: dict[str, str],
+        every_steps: int,
+        total_steps: int,
+        flush_wall_s: float = FLUSH_WALL_S,
+    ) -> None:
+        super().__init__(path, metadata, flush_wall_s)
         self.every_steps, self.total_steps = every_steps, total_steps
         self.finished = False
         self._sums = np.zeros(len(SITE_NAMES))
@@ -404,11 +424,12 @@ class ComponentTable:
         topology: Topology,
         every_steps: int,
         total_steps: int,
+        flush_wall_s: float = FLUSH_WALL_S,
     ):
         self.path = path
         self.scenario, self.topology = scenario, topology
         self.every_steps, self.total_steps = every_steps, total_steps
-        self._table = ParquetTable(path, metadata, COMPONENT_ROWS_PER_PART)
+        self._table = ParquetTable(path, metadata, COMPONENT_ROWS_PER_PART, flush_wall_s)
         self.partial = self._table.partial
         self.last_time_s = math.nan
         self.flushed_time_s = math.nan
@@ -706,6 +727,7 @@ def open_headless(
     record: Path | None = None,
     record_every_s: float | None = None,
     scenario_toml: str | None = None,
+    flush_wall_s: float = FLUSH_WALL_S,
 ) -> HeadlessRun:
     """Build the simulation and open the outputs of a headless run (the arguments of
     ``run_headless``); raises ``OutputError`` when an output cannot be opened, and then
@@ -726,12 +748,18 @@ def open_headless(
     total_steps = math.ceil(duration_s / dt_s - 1e-9)
     outputs = _Outputs()
     try:
-        outputs.add("site table", SiteTable(out, metadata, every_steps, total_steps))
+        outputs.add("site table", SiteTable(out, metadata, every_steps, total_steps, flush_wall_s))
         if components:
             outputs.add(
                 "component table",
                 ComponentTable(
-                    components, metadata, scenario, sim.topology, every_steps, total_steps
+                    components,
+                    metadata,
+                    scenario,
+                    sim.topology,
+                    every_steps,
+                    total_steps,
+                    flush_wall_s,
                 ),
             )
         alarms = None
@@ -764,6 +792,7 @@ def run_headless(
     record: Path | None = None,
     record_every_s: float | None = None,
     scenario_toml: str | None = None,
+    flush_wall_s: float = FLUSH_WALL_S,
 ) -> int:
     """Run ``scenario`` and write its outputs; returns 0, or raises ``OutputError`` (an
     output cannot be opened: nothing ran) or ``RunFailed`` (an output failed during the
@@ -773,7 +802,8 @@ def run_headless(
     or replay never needs the original file (``twin run`` always gives it; without it the
     tables only name their scenario, and a recording cannot be made). With ``record``, also
     streams snapshots every ``record_every_s`` of simulated time (default: the output
-    interval) to a recording folder (``twin.runs.recording``)."""
+    interval) to a recording folder (``twin.runs.recording``). The tables are flushed at
+    least every ``flush_wall_s`` of wall time: what a killed run can lose at most."""
     headless = open_headless(
         scenario,
         duration_s,
@@ -786,6 +816,7 @@ def run_headless(
         record=record,
         record_every_s=record_every_s,
         scenario_toml=scenario_toml,
+        flush_wall_s=flush_wall_s,
     )
     sim, outputs, alarms = headless.simulation, headless.outputs, headless.alarms
     run = headless.run

@@ -9,20 +9,30 @@ hottest GPU's excess over its trip limit, and the verdict (see twin/sim/step_che
 
 Run: .venv/bin/python benchmarks/step_matrix.py [--jobs N] [--scenarios a,b]
          [--months 1,4] [--faults none,heatwave] [--dts 10,60,300] [--days 7]
+         [--results FOLDER]
 The full gigawatt week at dt = 1 s takes about a quarter of an hour a case on one core;
-cases run in parallel processes (--jobs). Exit status 1 when a case fails.
+cases run in parallel processes (--jobs). With --results, each run is written to the
+folder as it finishes (one JSON file per case and dt, with the twin version and source
+digest that made it) and runs already there for the same source are not run again: the
+whole matrix (about ten CPU hours) can be built up over several sittings, and an
+interrupted one loses only the runs in progress. Exit status 1 when a case fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import pickle
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from twin.sim.step_check import FAULTS, MEANS, Case, compare, run
+import numpy as np
+
+import twin
+from twin.sim.step_check import FAULTS, MEANS, Case, Result, compare, run
 
 SCENARIOS = ("single-rack", "seoul-ai-factory", "gigawatt")
 MONTHS = (1, 4, 7, 10)
@@ -32,6 +42,68 @@ DTS = (10.0, 60.0, 300.0)
 def _run(args: tuple[Case, float]):
     case, dt = args
     return case, dt, run(case, dt)
+
+
+def source_digest() -> str:
+    """SHA-256 of twin's simulation and scenario sources and built-in files: a stored run
+    is reused only by the code and scenarios that made it."""
+    root = Path(twin.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.glob("sim/**/*.py"), *root.glob("scenario/**/*")]):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def result_path(folder: Path, case: Case, dt: float) -> Path:
+    name = f"{case.scenario}-m{case.month:02d}-{case.fault}-{case.duration_s:g}s-dt{dt:g}.json"
+    return folder / name
+
+
+def save_result(path: Path, case: Case, result: Result, digest: str) -> None:
+    record = {
+        "twin_version": twin.__version__,
+        "source_sha256": digest,
+        "case": {
+            "scenario": case.scenario,
+            "month": case.month,
+            "fault": case.fault,
+            "duration_s": case.duration_s,
+            "fault_at_s": case.fault_at_s,
+        },
+        "dt_s": result.dt_s,
+        "means": {name: values.tolist() for name, values in result.means.items()},
+        "throttled_windows": result.throttled_windows.tolist(),
+        "tripped_windows": result.tripped_windows.tolist(),
+        "first_trip_s": result.first_trip_s,
+        "gpu_over_trip_k": result.gpu_over_trip_k,
+        "closure_error": result.closure_error,
+        "wall_s": result.wall_s,
+    }
+    hidden = path.with_name(f".{path.name}.tmp")
+    hidden.write_text(json.dumps(record), encoding="utf-8")
+    os.replace(hidden, path)  # a run killed while writing leaves no half file
+
+
+def load_result(path: Path, digest: str) -> Result | None:
+    """The stored run, or None when it is missing, unreadable or made by other sources."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("source_sha256") != digest:
+            return None
+        return Result(
+            float(record["dt_s"]),
+            {name: np.asarray(v, dtype=float) for name, v in record["means"].items()},
+            np.asarray(record["throttled_windows"], dtype=bool),
+            np.asarray(record["tripped_windows"], dtype=bool),
+            record["first_trip_s"],
+            float(record["gpu_over_trip_k"]),
+            float(record["closure_error"]),
+            float(record["wall_s"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _names(text: str, allowed: tuple[str, ...], what: str) -> list[str]:
@@ -89,9 +161,21 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="also write every run's window means to this pickle file",
     )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="keep each run here as it finishes and reuse the runs found (same sources)",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.results is not None:
+        try:
+            args.results.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            parser.error(f"--results {args.results}: {exc.strerror or exc}")
     duration = args.days * 86400.0
     fault_at = max(0.5 * duration, 3600.0 + 600.0)
     cases = [
@@ -103,10 +187,23 @@ def main(argv: list[str] | None = None) -> int:
     work = [(c, dt) for c in cases for dt in [1.0, *args.dts]]
     # the longest runs first, so that the pool's last minutes are not one long case
     work.sort(key=lambda w: -w[0].duration_s / w[1] * (20 if w[0].scenario == "gigawatt" else 1))
-    results = {}
+    results: dict[tuple[Case, float], Result] = {}
+    digest = source_digest() if args.results is not None else ""
+    if args.results is not None:
+        for case, dt in work:
+            stored = load_result(result_path(args.results, case, dt), digest)
+            if stored is not None:
+                results[case, dt] = stored
+        if results:
+            print(f"{len(results)} of {len(work)} run(s) read from {args.results}", flush=True)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for case, dt, result in pool.map(_run, work):
+        futures = [pool.submit(_run, w) for w in work if w not in results]
+        for future in as_completed(futures):
+            case, dt, result = future.result()
             results[case, dt] = result
+            if args.results is not None:
+                save_result(result_path(args.results, case, dt), case, result, digest)
+                print(f"  {case.name} dt {dt:g} s: {result.wall_s:,.0f} s", flush=True)
     if args.save is not None:
         args.save.write_bytes(pickle.dumps(results))
     header = (

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from vispy.color import Color
 from vispy.scene import Node, visuals
+from vispy.visuals.text.text import FontManager
 
 from twin.gui._vispy.label_font import LabelFont, label_font
 from twin.gui._vispy.quads import Quads
@@ -201,6 +202,9 @@ class LabelBoard:
         self.font = font or label_font()
         self._labels: dict[LabelStyle, list[Label]] = {}
         self._visuals: dict[LabelStyle, visuals.Text] = {}
+        # one glyph atlas for every style of the board (a glyph's distance field does not
+        # depend on the size it is drawn at): each glyph is rendered once, not per style
+        self._fonts = FontManager(method="cpu")
         self._widths: dict[LabelStyle, np.ndarray] = {}  # text widths in ems
         self._hidden_owners: set[int] = set()
         self._stale: set[LabelStyle] = set()
@@ -240,6 +244,7 @@ class LabelBoard:
                 anchor_y="center",
                 color=self._text_color,
                 parent=self.root,
+                font_manager=self._fonts,
             )
             visual.order = 2
             visual.set_gl_state("translucent", depth_test=False)

@@ -44,12 +44,12 @@ RUNS = {
     "trends_update.py": (["--scenario", "seoul-ai-factory", "--repeats", "3"], "redraw"),
     "gui_fps.py": (["--scenario", "single-rack", "--seconds", "1"], "single-rack"),
     "kiosk_soak.py": (
-        ["--minutes", "0.3", "--sample-s", "2", "--warm-up-s", "2"],
+        ["--minutes", "0.15", "--sample-s", "1", "--warm-up-s", "1"],
         "resident memory",
     ),
-    "kiosk_fps.py": (["--size", "640x360", "--seconds", "2"], "empty-scene ceiling"),
+    "kiosk_fps.py": (["--size", "640x360", "--seconds", "1"], "empty-scene ceiling"),
     "bill_speed.py": (["--repeats", "1"], "bill of a month"),
-    "exchange_speed.py": (["--repeat", "1", "--seconds", "4"], "messages/s"),
+    "exchange_speed.py": (["--repeat", "1", "--seconds", "2"], "messages/s"),
     "study.py": (
         [
             "--scenario",

@@ -43,7 +43,6 @@ from twin.sim.hydraulics import (
     CduLoopParams,
     LoopSolution,
     branch_dp_per_speed2_kpa,
-    branch_flow_lpm,
     solve_loops,
 )
 from twin.sim.live import LiveView
@@ -96,6 +95,7 @@ class Simulation(SiteEvents):
     junction_released: np.ndarray  # 1 - decay
     junction_capacity_per_s: np.ndarray  # junction capacity / dt, J/K/s
     rack_node_conductance_w_per_k: np.ndarray  # coolant capacity / dt + chips' conductance
+    _step_full_s: np.ndarray  # dt for every rack (read only)
 
     def __init__(
         self,
@@ -314,6 +314,8 @@ class Simulation(SiteEvents):
             decay = np.exp(-dt_s / self.junction_tau_s)
             chip_conductance = self.rack_junction_capacity_j_per_k * from_end / dt_s
             capacity_per_s = r.coolant_capacity_j_per_k / dt_s
+            full = np.full(r.gpus.shape, dt_s)  # a steady profile's switch times
+            full.flags.writeable = False
             constants = (
                 decay,
                 relax * r.junction_resistance_k_per_w,
@@ -325,6 +327,7 @@ class Simulation(SiteEvents):
                 1.0 - decay,
                 r.junction_capacity_j_per_k / dt_s,
                 capacity_per_s + chip_conductance,
+                full,
             )
             self._step_constants[dt_s] = constants
         self.dt_s = dt_s
@@ -339,6 +342,7 @@ class Simulation(SiteEvents):
             self.junction_released,
             self.junction_capacity_per_s,
             self.rack_node_conductance_w_per_k,
+            self._step_full_s,
         ) = constants
 
     def set_step(self, dt_s: float) -> None:
@@ -430,6 +434,7 @@ class Simulation(SiteEvents):
         # when the site's operators power each rack on again after a trip no service robot
         # takes (inf: none due)
         self._operator_reset_at_s = np.full(n, np.inf)
+        self._next_reset_s = np.inf  # the earliest of them
         self._import_baseline_w: float | None = None
         self._demand_response: tuple[float, float] | None = None  # (end time, target kW)
         # the implicit controllers' plant slopes, carried from step to step (NaN: probe)
@@ -489,6 +494,8 @@ class Simulation(SiteEvents):
         end_s = self.state.time_s + self.dt_s
         if self._next_event < len(self._events) and self._events[self._next_event].at_s < end_s:
             return True
+        if not self._next_reset_s < end_s:
+            return False
         back = self._operator_reset_at_s < end_s
         return bool(back.any()) and (
             float(np.dot(back, self.rack_tdp_w)) >= UPSET_TDP_SHARE * self._site_tdp_w
@@ -578,13 +585,14 @@ class Simulation(SiteEvents):
         # operators power on within the step from then on (their GPU junctions, as those
         # of racks a UPS drops, see the mean power over the step: a simplification)
         restart_share = None
-        due = self._operator_reset_at_s < t0 + dt
-        if due.any():
+        if self._next_reset_s < t0 + dt:
+            due = self._operator_reset_at_s < t0 + dt
             st.tripped[due] = False
             restart_share = np.where(
                 due, np.minimum((t0 + dt - self._operator_reset_at_s) / dt, 1.0), 1.0
             )
             self._operator_reset_at_s[due] = np.inf
+            self._next_reset_s = float(self._operator_reset_at_s.min())
         online = ~(st.tripped | st.rack_electrical_isolated)  # isolated: its breakers open
         live: np.ndarray = online
         ups_share = self.power_chain.hall_powered_share
@@ -628,8 +636,10 @@ class Simulation(SiteEvents):
         )
 
         def gpu_power_w(level: np.ndarray) -> np.ndarray:
-            gpu = self.rack_idle_w + level * self.rack_dynamic_w + ramp_w
-            if st.smoothing_enabled:
+            gpu = level * self.rack_dynamic_w
+            gpu += self.rack_idle_w
+            if st.smoothing_enabled:  # without smoothing the ramp is 0: nothing to add
+                gpu += ramp_w
                 gpu = np.maximum(gpu, np.where(level > 0, self.smoothing_floor_w, 0.0))
             gpu = np.minimum(gpu, cap_w)
             return gpu if held is None else gpu * held
@@ -681,7 +691,9 @@ class Simulation(SiteEvents):
         loop = solve_loops(
             self.loop_params, st.pump_speed * st.suction, running, g_sum, out=self._loop
         )
-        rack_flow_lpm = branch_flow_lpm(rack_g, self.rack_cdu, loop.branch_dp_kpa)
+        # each branch at its CDU's pressure (``branch_flow_lpm``, the root spread by
+        # ``at_racks``)
+        rack_flow_lpm = rack_g * self.at_racks(np.sqrt(loop.branch_dp_kpa))
 
         # --- chips, rack coolant, CDU secondary and its valve: one coupled implicit solve ---
         # capacity rates at each CDU's supply (racks) and return (exchanger) temperatures
@@ -690,7 +702,7 @@ class Simulation(SiteEvents):
         hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, st.cdu_coolant_c)
         cold_per_valve = c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
         fw_start_c = float(st.facility_c[0])
-        chips = ChipProfile.constant(per_gpu_w, dt, self.throttle_power_fraction)
+        chips = ChipProfile.constant(per_gpu_w, dt, self.throttle_power_fraction, self._step_full_s)
         brackets: list[tuple[np.ndarray, ...]] | None = None
         for crossing_pass in range(MAX_CROSSING_PASSES):
             rack_base, rack_gain, carried_base, carried_gain = self._rack_response(
@@ -960,11 +972,16 @@ class Simulation(SiteEvents):
         st.facility_c[0] = fw_end_c
 
         # --- throttling and trips: located inside the step above, kept at its end ---------
-        st.throttled = (st.junction_c >= r.throttle_c) | (
-            (st.throttled | chips.throttled_in_step) & (st.junction_c > r.release_c)
-        )
-        # a rack whose coolant alone lifts it past its limit after the last located pass
-        overheated = chips.tripped_in_step | (online & (st.junction_c >= r.critical_c))
+        if chips.steady and not st.throttled.any():
+            # none throttled before or within the step: the same values, fewer passes
+            st.throttled = st.junction_c >= r.throttle_c
+            overheated = online & (st.junction_c >= r.critical_c)
+        else:
+            st.throttled = (st.junction_c >= r.throttle_c) | (
+                (st.throttled | chips.throttled_in_step) & (st.junction_c > r.release_c)
+            )
+            # a rack whose coolant alone lifts it past its limit after the last located pass
+            overheated = chips.tripped_in_step | (online & (st.junction_c >= r.critical_c))
         st.throttled &= ~overheated
         newly_overheated = overheated & ~st.tripped  # these get a service robot
         st.tripped = st.tripped | overheated
@@ -992,7 +1009,8 @@ class Simulation(SiteEvents):
             t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w, rack_levels_w
         )
         # repaired racks come back for the next step, whatever tripped them may again
-        st.tripped[self.robots.repaired] = False
+        if self.robots.repaired:
+            st.tripped[self.robots.repaired] = False
         if newly_overheated.any():
             tripped_now = np.flatnonzero(newly_overheated)
             self.robots.request_repairs(tripped_now)
@@ -1005,6 +1023,7 @@ class Simulation(SiteEvents):
             unattended = tripped_now[~self.robots.awaiting_repair[tripped_now]]
             tripped_at_s = t0 + (dt if chips.steady else chips.trip_s[unattended])
             self._operator_reset_at_s[unattended] = tripped_at_s + self.operator_reset_s
+            self._next_reset_s = float(self._operator_reset_at_s.min())
         self._pending_hall_w = (
             self.power_chain.losses.hall_indoor_w - room_loss_w + self.robots.hall_heat_w
         )
@@ -1070,7 +1089,9 @@ class Simulation(SiteEvents):
             "tcs_return_c": weighted(st.cdu_coolant_c, loop.flow_lpm, flow_total),
             "fws_supply_c": fw_end_c,
             "gpu_temp_max_c": float(st.junction_c.max()),
-            "throttled_gpus": float(np.dot(st.throttled & powered, r.gpus)),
+            "throttled_gpus": (
+                float(np.dot(st.throttled & powered, r.gpus)) if st.throttled.any() else 0.0
+            ),
             "tripped_racks": float(np.count_nonzero(st.tripped)),
             "tokens_per_s": float(rack_tokens.sum()),
             "water_l_per_h": tower_w / 1e3 * self.tower_water_l_per_kwh,
@@ -1124,23 +1145,30 @@ class Simulation(SiteEvents):
         the previous step, used instead, lets the racks' capacity overdrive a small CDU
         node at a long step)."""
         r, st = self.racks, self.state
+        # the arithmetic of the plain expressions, operation for operation, in place
         relaxed_w = (
             chips.power_w * self.junction_released  # ``relaxed_w`` of a steady profile
             if chips.steady
             else chips.relaxed_w(self.junction_tau_s, self.junction_decay)
         )
-        stored_w = (
-            self.junction_decay_less_one * st.junction_c
-            + self.junction_from_start * st.rack_coolant_c
-            + r.junction_resistance_k_per_w * relaxed_w
-        )
+        relaxed_w *= r.junction_resistance_k_per_w
+        stored_w = self.junction_decay_less_one * st.junction_c
+        held = np.multiply(self.junction_from_start, st.rack_coolant_c)
+        stored_w += held
+        stored_w += relaxed_w
         stored_w *= self.junction_capacity_per_s
-        chip_heat_w = (chips.mean_w - stored_w) * r.gpus
+        chip_heat_w = np.subtract(chips.mean_w, stored_w, out=stored_w)
+        chip_heat_w *= r.gpus
         denominator = self.rack_node_conductance_w_per_k + rack_rate_w_per_k
         liquid_w = other_liquid_w if chips.steady else other_liquid_w * chips.online_share
-        base = (self.rack_capacity_per_s * st.rack_coolant_c + liquid_w + chip_heat_w) / denominator
-        gain = rack_rate_w_per_k / denominator
-        return base, gain, rack_rate_w_per_k * base, rack_rate_w_per_k * (1.0 - gain)
+        base = np.multiply(self.rack_capacity_per_s, st.rack_coolant_c, out=held)
+        base += liquid_w
+        base += chip_heat_w
+        base /= denominator
+        gain = np.divide(rack_rate_w_per_k, denominator, out=denominator)
+        kept = np.subtract(1.0, gain, out=relaxed_w)
+        kept *= rack_rate_w_per_k
+        return base, gain, rack_rate_w_per_k * base, kept
 
     # ------------------------------------------------------------------ measured inputs
 
@@ -1257,6 +1285,7 @@ class Simulation(SiteEvents):
         count = int(np.count_nonzero(self.state.tripped))
         self.state.tripped[:] = False
         self._operator_reset_at_s[:] = np.inf
+        self._next_reset_s = np.inf
         return count
 
     def _last_grid_import_w(self) -> float:

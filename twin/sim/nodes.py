@@ -71,8 +71,16 @@ class ChipProfile:
     steady: bool  # no switch inside the step
 
     @classmethod
-    def constant(cls, power_w: np.ndarray, dt_s: float, throttle_fraction: float) -> ChipProfile:
-        full = np.full(power_w.shape, dt_s)
+    def constant(
+        cls,
+        power_w: np.ndarray,
+        dt_s: float,
+        throttle_fraction: float,
+        full: np.ndarray | None = None,
+    ) -> ChipProfile:
+        """``full``: ``dt_s`` for every rack, when the caller holds one (read only)."""
+        if full is None:
+            full = np.full(power_w.shape, dt_s)
         return cls(power_w, full, full, dt_s, throttle_fraction, True)
 
     @property
@@ -192,8 +200,15 @@ class ChipProfile:
         end_c += sim.junction_from_start * st.rack_coolant_c
         end_c += sim.junction_from_end * coolant_c
         end_c += sim.junction_relax_k_per_w * self.power_w
-        if self.steady and not (end_c >= np.where(st.throttled, r.critical_c, r.throttle_c)).any():
-            return None
+        if self.steady:
+            # a throttled rack's next switch is its trip
+            limit_c = (
+                np.where(st.throttled, r.critical_c, r.throttle_c)
+                if st.throttled.any()
+                else r.throttle_c
+            )
+            if not (end_c >= limit_c).any():
+                return None
         path = JunctionPath(sim, st.rack_coolant_c, coolant_c, self.trip_s)
         may_throttle = online & ~st.throttled & (end_c >= r.throttle_c)
         throttle_s = path.crossing_s(0.0, start_c, self.power_w, r.throttle_c, may_throttle)

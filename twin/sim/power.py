@@ -108,8 +108,12 @@ class CurveTable:
 
     def input_w(self, out_w: np.ndarray, rating_w: np.ndarray | float) -> np.ndarray:
         """Input power of a stage whose efficiency depends on its output load."""
-        load_pct = np.asarray(out_w / rating_w) * 100.0
-        return out_w / np.interp(load_pct, self.load_pct, self.efficiency)
+        load_pct = np.asarray(out_w / rating_w)
+        load_pct *= 100.0
+        efficiency = np.interp(load_pct, self.load_pct, self.efficiency)
+        if isinstance(efficiency, np.ndarray) and efficiency.shape == np.shape(out_w):
+            return np.divide(out_w, efficiency, out=efficiency)
+        return out_w / efficiency
 
 
 def ramp_energy_j(

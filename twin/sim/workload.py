@@ -153,6 +153,7 @@ class WorkloadModel:
         )
 
     split: bool = False  # whether the last step's demand had two levels on some rack
+    surged: bool = False  # whether a surge event ever added to ``surge`` (else all 0)
 
     def utilization(self, t0: float, dt: float, out: np.ndarray) -> np.ndarray:
         """Each rack's mean demand over [t0, t0 + dt] into ``out`` (0-1); the two levels
@@ -175,13 +176,15 @@ class WorkloadModel:
             np.subtract(high, low, out=out)
             out *= share
             out += low
-            out += self.surge
+            if self.surged:
+                out += self.surge
             np.clip(out, 0.0, 1.0, out=out)
             np.copyto(high, out)
             np.copyto(low, out)
             return out
-        high += self.surge
-        low += self.surge
+        if self.surged:
+            high += self.surge
+            low += self.surge
         np.clip(high, 0.0, 1.0, out=high)
         np.clip(low, 0.0, 1.0, out=low)
         np.subtract(high, low, out=out)

@@ -535,7 +535,11 @@ class TaskCell:
         cycle, battery = self.cycle, self.battery
         self.wait_s = cycle.duration_s * (1.0 / pace - 1.0) if pace > 0.0 else np.inf
         # a shorter wait may end cycles whose wait has already lasted long enough
-        self.cycle_pos_s = np.where(self.cycle_pos_s >= self.period_s, 0.0, self.cycle_pos_s)
+        period = self.period_s
+        if any(y >= period for y in self.cycle_pos_s.tolist()):
+            self.cycle_pos_s = np.where(self.cycle_pos_s >= period, 0.0, self.cycle_pos_s)
+        else:
+            self.cycle_pos_s = self.cycle_pos_s.copy()  # a new array, as ``np.where`` gives
         capacity = battery.capacity_j if battery else np.inf
         if (
             self.running.all()
@@ -543,7 +547,11 @@ class TaskCell:
             and not self.charging.any()
             and (
                 battery is None
-                or bool(np.all((self.soc - battery.low_soc) * capacity >= self._peak_w * dt_s))
+                # on floats: the same products and comparisons as on the array
+                or all(
+                    (soc - battery.low_soc) * capacity >= self._peak_w * dt_s
+                    for soc in self.soc.tolist()
+                )
             )
         ):
             # every robot runs through the whole step and none can run low: one advance
@@ -612,7 +620,8 @@ class TaskCell:
         self.energy_j += used
         self.grid_energy_j += grid
         self.power_w = float(used.sum() / dt_s)
-        self.grid_power_w = float(grid.sum() / dt_s)
+        # the site feeds the robots directly (no battery): the same sum
+        self.grid_power_w = self.power_w if grid is used else float(grid.sum() / dt_s)
         return self.grid_power_w
 
 
@@ -668,7 +677,7 @@ _FAULT, _CHARGING = int(RobotState.FAULT), int(RobotState.CHARGING)
 _NO_STOP = int(StopCause.NONE)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Quiet:
     until_s: float  # the next battery event
     power_w: np.ndarray  # per robot
@@ -678,6 +687,16 @@ class _Quiet:
     state_cells: np.ndarray  # each robot's (robot, state) cell of ``state_time_s``, flat
     power_total_w: float  # the sums of ``power_w`` and ``grid_w``
     grid_total_w: float
+    # (dt, power_w dt, grid_w dt, soc_per_s dt) of the last step size taken
+    per_step: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def over(self, dt_s: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """The draws times ``dt_s`` (the same products, kept while the step size holds)."""
+        kept = self.per_step
+        if kept is None or kept[0] != dt_s:
+            kept = (dt_s, self.power_w * dt_s, self.grid_w * dt_s, self.soc_per_s * dt_s)
+            self.per_step = kept
+        return kept
 
 
 class ServiceFleet:
@@ -975,10 +994,11 @@ class ServiceFleet:
         quiet = self._quiet
         if quiet is not None and quiet.until_s > end:
             # a view: ``state_time_s`` is created C-contiguous and only updated in place
+            _, energy_j, grid_j, soc_change = quiet.over(dt_s)
             self.state_time_s.reshape(-1)[quiet.state_cells] += dt_s
-            self.soc = self.soc + quiet.soc_per_s * dt_s
-            self.energy_j += quiet.power_w * dt_s
-            self.grid_energy_j += quiet.grid_w * dt_s
+            self.soc = self.soc + soc_change
+            self.energy_j += energy_j
+            self.grid_energy_j += grid_j
             self.time_s = end
             self.power_w = quiet.power_total_w
             self.grid_power_w = quiet.grid_total_w

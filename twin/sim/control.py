@@ -77,16 +77,22 @@ def pi_implicit(
     if error_slope is None or not np.isfinite(error_slope).all():
         slope_e = (error_of(u + probe) - error) / probe
     else:
-        slope_e = error_slope.copy()
+        slope_e = error_slope  # rebound below, never written in place
     below: np.ndarray | None = None  # the bracket, from the first evaluation on
     above: np.ndarray | None = None
+    # the first iteration's (u, f): its bracket is worked out when a second one needs it
+    first: tuple[np.ndarray, np.ndarray] | None = None
     for _ in range(max_iterations):
         command = integral + gain * error
         f = u - np.minimum(np.maximum(command, lo), hi)
         slope = 1.0 - gain * np.minimum(slope_e, 0.0)
         np.copyto(slope, 1.0, where=(command <= lo) | (command >= hi))
         candidate = u - f / slope
-        if below is not None and above is not None:  # keep Newton inside the bracket
+        if first is not None:  # keep Newton inside the bracket
+            if below is None or above is None:
+                u_first, f_first = first
+                below = np.where(f_first < 0, u_first, lo)
+                above = np.where(f_first > 0, u_first, hi)
             np.copyto(below, u, where=f < 0)
             np.copyto(above, u, where=f > 0)
             # a Newton step onto or past a bracket's end bisects (unless it has converged:
@@ -97,8 +103,7 @@ def pi_implicit(
             if bisect.any():
                 candidate = np.where(bisect & (f != 0), 0.5 * (below + above), candidate)
         else:
-            below = np.where(f < 0, u, lo)
-            above = np.where(f > 0, u, hi)
+            first = (u, f)
         step = candidate - u
         u = candidate
         step_size = np.abs(step)

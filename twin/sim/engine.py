@@ -73,7 +73,7 @@ from twin.sim.snapshot import (
     frozen_fields,
 )
 from twin.sim.state import J_PER_KWH, Ledger, State, StepOutputs
-from twin.sim.thermal import relaxed_c
+from twin.sim.thermal import relaxed_from_gap_c
 from twin.sim.weather import Weather
 from twin.sim.workload import WorkloadModel
 
@@ -292,6 +292,13 @@ class Simulation(SiteEvents):
         self._util = np.zeros(topo.rack_count)
         self.refine_step_s = refine_step_s(self.fw_capacity_j_per_k, self.facility_loop_g_w_per_k())
         self._step_constants: dict[float, tuple[np.ndarray, ...]] = {}
+        # the facility side's capacity rate per unit of valve opening, with and without
+        # power for the cooling (the step's product, worked out once)
+        self._cold_per_valve = {
+            on: self.cdus.facility_design_flow_kg_per_s * self.fw_cp * on for on in (False, True)
+        }
+        for rate in self._cold_per_valve.values():
+            rate.flags.writeable = False
         self._use_step(self.dt_s)
 
     def facility_loop_g_w_per_k(self) -> float:
@@ -700,7 +707,7 @@ class Simulation(SiteEvents):
         supply_vhc = self.tcs.volumetric_heat_capacity(st.cdu_supply_c)
         rack_rate = rack_flow_lpm * self.at_racks(supply_vhc / 60000.0)
         hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, st.cdu_coolant_c)
-        cold_per_valve = c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
+        cold_per_valve = self._cold_per_valve[bool(cooling_on)]
         fw_start_c = float(st.facility_c[0])
         chips = ChipProfile.constant(per_gpu_w, dt, self.throttle_power_fraction, self._step_full_s)
         brackets: list[tuple[np.ndarray, ...]] | None = None
@@ -770,12 +777,22 @@ class Simulation(SiteEvents):
         rack_levels_w: tuple[np.ndarray, np.ndarray] | None = None
         if swing:
             # what the chips drew until a trip scales both levels alike
-            kept = np.divide(chips.mean_w, per_gpu_w, out=np.zeros_like(gpu_w), where=per_gpu_w > 0)
-            if not chips.steady:
-                other_high_w = other_high_w * chips.online_share
-                other_low_w = other_low_w * chips.online_share
+            if chips.steady and per_gpu_w.min() > 0.0:
+                # every rack ran the whole step on power: each level kept whole (the
+                # quotient is 1 exactly, and so the products)
+                high_dc_w = np.add(gpu_high_w, other_high_w, out=gpu_high_w)
+                low_dc_w = np.add(gpu_low_w, other_low_w, out=gpu_low_w)
+            else:
+                kept = np.divide(
+                    chips.mean_w, per_gpu_w, out=np.zeros_like(gpu_w), where=per_gpu_w > 0
+                )
+                if not chips.steady:
+                    other_high_w = other_high_w * chips.online_share
+                    other_low_w = other_low_w * chips.online_share
+                high_dc_w = gpu_high_w * kept + other_high_w
+                low_dc_w = gpu_low_w * kept + other_low_w
             rack_in_w, high_w, low_w = self.power_chain.rack_input_levels_w(
-                gpu_high_w * kept + other_high_w, gpu_low_w * kept + other_low_w, share
+                high_dc_w, low_dc_w, share
             )
             rack_levels_w = (high_w, low_w)
         elif chips.steady or partly_live:
@@ -842,17 +859,21 @@ class Simulation(SiteEvents):
             else StoppingHeat(self.rack_hall, air_w, stop_s, dt, self.hall_count)
         )
 
+        # the halls' air above the chilled water at the step's start (``relaxed_c``'s
+        # first difference, the same at every fan speed)
+        hall_gap_k = np.subtract(st.hall_air_c, chilled_start_c)
+
         def hall_air_c(speed: np.ndarray) -> np.ndarray:
             heat_w = hall_air_in_w + crah_fan_full_w * speed**3
             if air_profile is not None:
                 heat_w = heat_w + air_profile.end_equivalent_w(
                     crah_conductance * speed / self.hall_air_capacity_j_per_k
                 )
-            return relaxed_c(
+            return relaxed_from_gap_c(
                 st.hall_air_c,
+                hall_gap_k,
                 self.hall_air_capacity_j_per_k,
                 crah_conductance * speed,
-                chilled_start_c,
                 heat_w,
                 dt,
             )

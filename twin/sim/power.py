@@ -326,7 +326,8 @@ class PowerChain:
         self.auxiliaries_w = 0.0  # their demand at the bus in the last step
         # the busway and UPS flows ``hall_room_loss_w`` found for the step's rack load,
         # which ``step`` takes over for the same load (None: none since the last step)
-        self._step_flows: tuple[object, object, _UpsFlows] | None = None
+        # (rack input, levels, their flows, the halls' busway and UPS losses)
+        self._step_flows: tuple[object, object, _UpsFlows, np.ndarray] | None = None
         self.next_step: tuple[float, float] | None = None  # (start s, dt s) as last planned
         self.smoothed_demand_w: float | None = None
         self.losses.hall_indoor_w[:] = 0.0
@@ -485,12 +486,14 @@ class PowerChain:
         self._advance_generators(t0, dt, available)
         flows = self._step_flows
         self._step_flows = None
+        room_loss: np.ndarray | None = None
         if flows is None or flows[0] is not rack_in_w or flows[1] is not rack_levels_w:
             busway_loss, ups_out, ups_in, ups_rating, bus_swing = self._ups_flows(
                 rack_in_w, rack_levels_w
             )
         else:
             busway_loss, ups_out, ups_in, ups_rating, bus_swing = flows[2]
+            room_loss = flows[3]
         self.hall_ups_loading = ups_out / ups_rating
         # a shed hall's UPS draws on its batteries (same conversion losses), not the bus
         fed = ~self.hall_shed
@@ -509,8 +512,9 @@ class PowerChain:
         self.hall_transformer_loss_w = dist_loss
         self.plant_transformer_loss_w = plant_loss
         self.main_transformer_loss_w = main_loss
-        busway_by_hall = np.bincount(self.row_hall, weights=busway_loss, minlength=self.hall_count)
-        self.losses.hall_indoor_w[:] = busway_by_hall + (ups_in - ups_out) + dist_loss
+        if room_loss is None:
+            room_loss = self._room_loss_w(busway_loss, ups_out, ups_in)
+        self.losses.hall_indoor_w[:] = room_loss + dist_loss
         chain_loss = float(self.losses.hall_indoor_w.sum() + plant_loss + main_loss)
         outdoor = plant_loss + main_loss
         result = self._supply(
@@ -530,9 +534,10 @@ class PowerChain:
         if not self.hall_powered.all():
             row_w *= self.hall_powered[self.row_hall]
         share = self.hall_powered_share
-        partial = (share > 0.0) & (share < 1.0)
-        if partial.any():
-            hall_share = np.where(partial, share, 1.0)
+        # a UPS ends its discharge inside the step (its share strictly between 0 and 1)
+        partial = bool((share < 1.0).any() and ((share > 0.0) & (share < 1.0)).any())
+        if partial:
+            hall_share = np.where((share > 0.0) & (share < 1.0), share, 1.0)
             row_w /= hall_share[self.row_hall]
         busway_loss = self._busways(row_w)
         ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss, minlength=self.hall_count)
@@ -542,7 +547,7 @@ class PowerChain:
             ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
         else:
             ups_in = self.ups_curve.input_w(ups_out, ups_rating)
-        if partial.any():
+        if partial:
             busway_loss *= hall_share[self.row_hall]
             ups_out *= hall_share
             ups_in *= hall_share
@@ -558,11 +563,17 @@ class PowerChain:
         flows found here serve the step's ``step`` when it gets the same (unchanged)
         arrays, so the engine works them out once per step."""
         flows = self._ups_flows(rack_in_w, rack_levels_w)
-        self._step_flows = (rack_in_w, rack_levels_w, flows)
         busway_loss, ups_out, ups_in, _, _ = flows
-        return np.bincount(self.row_hall, weights=busway_loss, minlength=self.hall_count) + (
-            ups_in - ups_out
-        )
+        room_loss = self._room_loss_w(busway_loss, ups_out, ups_in)
+        self._step_flows = (rack_in_w, rack_levels_w, flows, room_loss)
+        return room_loss
+
+    def _room_loss_w(
+        self, busway_loss_w: np.ndarray, ups_out_w: np.ndarray, ups_in_w: np.ndarray
+    ) -> np.ndarray:
+        """Each hall's busway and UPS losses, W."""
+        by_hall = np.bincount(self.row_hall, weights=busway_loss_w, minlength=self.hall_count)
+        return by_hall + (ups_in_w - ups_out_w)
 
     def _ups_flows(
         self, rack_in_w: np.ndarray, rack_levels_w: tuple[np.ndarray, np.ndarray] | None
@@ -797,7 +808,6 @@ class PowerChain:
         available = self.available
         gen_w = self._generator_output_w(t0, dt, available, demand)
         residual = demand - gen_w
-        refill = np.zeros_like(self.ups_energy_j)
         if available:
             # recharge the UPS batteries from the grid at up to 10 % of their rating per
             # hour: a load the BESS sees, so peak shaving and demand response cover it too
@@ -805,6 +815,8 @@ class PowerChain:
                 self.ups_capacity_j - self.ups_energy_j, 0.1 * self.ups_capacity_j * dt / 3600.0
             )
             residual += float(refill.sum()) / dt
+        else:
+            refill = np.zeros_like(self.ups_energy_j)
         self._follow_swings(available, residual, dt)
         share = bus_swing[0] if bus_swing is not None and available else 1.0
         if bus_swing is not None and 0.0 < share < 1.0:
@@ -828,10 +840,17 @@ class PowerChain:
         residual -= bess_w
         # a UPS whose end of discharge falls in this step may reach into its reserve
         reserve_j = (self.hall_powered_share < 1.0) * (UPS_EMPTY_FRACTION * self.ups_capacity_j)
-        battery_w = np.minimum(shed_ups_in_w, np.maximum(self.ups_energy_j + reserve_j, 0.0) / dt)
-        unserved = float((shed_ups_in_w - battery_w).sum())
-        self.ups_energy_j -= battery_w * dt
-        ups_w = float(battery_w.sum())
+        if self.hall_shed.any():
+            battery_w = np.minimum(
+                shed_ups_in_w, np.maximum(self.ups_energy_j + reserve_j, 0.0) / dt
+            )
+            unserved = float((shed_ups_in_w - battery_w).sum())
+            self.ups_energy_j -= battery_w * dt
+            ups_w = float(battery_w.sum())
+        else:  # no hall draws on its batteries alone (shed inputs all 0: the same zeros)
+            battery_w = np.zeros_like(self.ups_energy_j)
+            unserved = 0.0
+            ups_w = 0.0
         if available:
             grid_w = residual
             self.ups_energy_j += refill

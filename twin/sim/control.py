@@ -72,7 +72,11 @@ def pi_implicit(
     hi = np.asarray(out_max, dtype=float)
     gain = kp * (1.0 + dt_s / ti_s)
     u = np.minimum(np.maximum(guess, lo), hi)
-    probe = 1e-6 * np.maximum(hi - lo, 1e-9)
+    probe: float | np.ndarray
+    if isinstance(out_min, float) and isinstance(out_max, float):
+        probe = 1e-6 * max(out_max - out_min, 1e-9)  # the same value on floats
+    else:
+        probe = 1e-6 * np.maximum(hi - lo, 1e-9)
     error = error_of(u)
     if error_slope is None or not np.isfinite(error_slope).all():
         slope_e = (error_of(u + probe) - error) / probe

@@ -457,6 +457,9 @@ class Simulation(SiteEvents):
         self._refine_until_s = -np.inf
         self._online_after_w: float | None = None  # the online TDP at the last step's end
         self._site_tdp_w = float(self.rack_tdp_w.sum())
+        self._junction_terms: tuple[np.ndarray, ...] | None = None
+        # the last step's hydraulic inputs and answers (``_step_once``)
+        self._hydraulics: tuple[Any, ...] | None = None
 
     def battery_energy_j(self) -> float:
         """Electrical energy held in the BESS, the UPS batteries, the robots' batteries and
@@ -575,6 +578,7 @@ class Simulation(SiteEvents):
 
     def _step_once(self) -> None:
         st, r, c, topo = self.state, self.racks, self.cdus, self.topology
+        self._junction_terms = ()  # worked out afresh each step (``junction_terms``)
         dt = self.dt_s
         t0 = st.time_s
         self._apply_due_events(t0)
@@ -677,30 +681,63 @@ class Simulation(SiteEvents):
         # pressure goes with the speed squared (pumps short of coolant at their suction,
         # air and cavitation, make less head)
         rack_g, g_sum = self._branch_conductances()
-        dp_at_rated_kpa = branch_dp_per_speed2_kpa(self.loop_params, running, g_sum)
-        dp_at_rated_kpa *= st.suction**2
-        st.pump_speed, st.pump_integral, _ = pi_implicit(
-            lambda speed: c.dp_setpoint_kpa - dp_at_rated_kpa * speed**2,
-            st.pump_integral,
+        # Everything below up to the branch flows is a function of these inputs alone
+        # (the loop's parameters, replaced whenever they change, and the branch
+        # conductances by identity; the rest by value). In steady operation the pumps'
+        # controllers settle to the bit and the inputs repeat from step to step: the
+        # last step's answers are then this one's, with nothing worked out again.
+        hydraulics_in = (
             dt,
-            kp=PUMP_KP_PER_KPA,
-            ti_s=PUMP_TI_S,
-            out_min=c.min_speed,
-            out_max=1.0,
-            guess=st.pump_speed,
-            error_slope=self._pump_slope,
+            id(self.loop_params),
+            id(g_sum),
+            id(rack_g),
+            running.tobytes(),
+            st.suction.tobytes(),
+            st.pump_integral.tobytes(),
+            st.pump_speed.tobytes(),
+            self._pump_slope.tobytes(),
+            st.pump_manual_speed.tobytes(),
         )
-        manual = ~np.isnan(st.pump_manual_speed)
-        if manual.any():
-            # a fixed speed overrides the loop; the integral follows it for a bumpless return
-            st.pump_speed[manual] = st.pump_manual_speed[manual]
-            st.pump_integral[manual] = st.pump_manual_speed[manual]
-        loop = solve_loops(
-            self.loop_params, st.pump_speed * st.suction, running, g_sum, out=self._loop
-        )
-        # each branch at its CDU's pressure (``branch_flow_lpm``, the root spread by
-        # ``at_racks``)
-        rack_flow_lpm = rack_g * self.at_racks(np.sqrt(loop.branch_dp_kpa))
+        kept = self._hydraulics
+        if kept is not None and kept[0] == hydraulics_in:
+            _, _, speed, integral, rack_flow_lpm = kept
+            st.pump_speed, st.pump_integral = speed.copy(), integral.copy()
+            loop = self._loop  # holds the answer to these inputs: written by the last solve
+        else:
+            dp_at_rated_kpa = branch_dp_per_speed2_kpa(self.loop_params, running, g_sum)
+            dp_at_rated_kpa *= st.suction**2
+            st.pump_speed, st.pump_integral, _ = pi_implicit(
+                lambda speed: c.dp_setpoint_kpa - dp_at_rated_kpa * speed**2,
+                st.pump_integral,
+                dt,
+                kp=PUMP_KP_PER_KPA,
+                ti_s=PUMP_TI_S,
+                out_min=c.min_speed,
+                out_max=1.0,
+                guess=st.pump_speed,
+                error_slope=self._pump_slope,
+            )
+            manual = ~np.isnan(st.pump_manual_speed)
+            if manual.any():
+                # a fixed speed overrides the loop; the integral follows it for a bumpless
+                # return
+                st.pump_speed[manual] = st.pump_manual_speed[manual]
+                st.pump_integral[manual] = st.pump_manual_speed[manual]
+            loop = solve_loops(
+                self.loop_params, st.pump_speed * st.suction, running, g_sum, out=self._loop
+            )
+            # each branch at its CDU's pressure (``branch_flow_lpm``, the root spread by
+            # ``at_racks``)
+            rack_flow_lpm = rack_g * self.at_racks(np.sqrt(loop.branch_dp_kpa))
+            rack_flow_lpm.flags.writeable = False
+            # the objects named by identity are held, so that no other takes their id
+            self._hydraulics = (
+                hydraulics_in,
+                (self.loop_params, g_sum, rack_g),
+                st.pump_speed.copy(),
+                st.pump_integral.copy(),
+                rack_flow_lpm,
+            )
 
         # --- chips, rack coolant, CDU secondary and its valve: one coupled implicit solve ---
         # capacity rates at each CDU's supply (racks) and return (exchanger) temperatures
@@ -1082,7 +1119,8 @@ class Simulation(SiteEvents):
         stored_j = self.stored_energy_j()
         # the site's loads and its distribution losses, as its sources at the bus supply
         # them (grid + generators + BESS + UPS batteries + unserved: README, data dictionary)
-        facility_w = it_w + float(hall_mech_w.sum()) + plant_w + robot_w + grid.loss_w
+        hall_mech_total_w = float(hall_mech_w.sum())
+        facility_w = it_w + hall_mech_total_w + plant_w + robot_w + grid.loss_w
         powered = online & ~st.tripped  # racks that ran through the step and still run
         flow_total = float(loop.flow_lpm.sum())
         local_hour = self.weather.local_hour(t0)
@@ -1093,7 +1131,7 @@ class Simulation(SiteEvents):
             "wet_bulb_c": wet_bulb_c,
             "it_power_kw": it_w / 1e3,
             "facility_power_kw": facility_w / 1e3,
-            "cooling_power_kw": (float(hall_mech_w.sum()) + plant_w) / 1e3,
+            "cooling_power_kw": (hall_mech_total_w + plant_w) / 1e3,
             "electrical_loss_kw": grid.loss_w / 1e3,
             "robot_power_kw": robot_w / 1e3,
             "grid_import_kw": grid.grid_import_w / 1e3,
@@ -1144,6 +1182,27 @@ class Simulation(SiteEvents):
             chillers_running=chillers_running,
             fw_rise_k=fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0,
         )
+        self._junction_terms = None
+
+    def junction_terms(
+        self, junction_c: np.ndarray, coolant_c: np.ndarray, power_w: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The terms of the junctions' exact end temperature that the step's start gives,
+        ``(from_start * coolant, decay * junction + from_start * coolant, relax * power)``
+        (per GPU, K), worked out once a step for the racks' response, the located
+        crossings and the end temperatures, which add them in this same order (read
+        only). Kept only inside a step (``_step_once``): outside one, a caller may have
+        changed the arrays in place."""
+        kept = self._junction_terms
+        if kept and kept[0] is junction_c and kept[1] is coolant_c and kept[2] is power_w:
+            return kept[3], kept[4], kept[5]
+        held = self.junction_from_start * coolant_c
+        start = self.junction_decay * junction_c
+        start += held
+        relaxed = self.junction_relax_k_per_w * power_w
+        if kept is not None:
+            self._junction_terms = (junction_c, coolant_c, power_w, held, start, relaxed)
+        return held, start, relaxed
 
     def at_racks(self, per_cdu: np.ndarray) -> np.ndarray:
         """A per-CDU array as per rack (each rack takes its CDU's value)."""
@@ -1174,7 +1233,7 @@ class Simulation(SiteEvents):
         )
         relaxed_w *= r.junction_resistance_k_per_w
         stored_w = self.junction_decay_less_one * st.junction_c
-        held = np.multiply(self.junction_from_start, st.rack_coolant_c)
+        held, _, _ = self.junction_terms(st.junction_c, st.rack_coolant_c, chips.power_w)
         stored_w += held
         stored_w += relaxed_w
         stored_w *= self.junction_capacity_per_s
@@ -1182,7 +1241,7 @@ class Simulation(SiteEvents):
         chip_heat_w *= r.gpus
         denominator = self.rack_node_conductance_w_per_k + rack_rate_w_per_k
         liquid_w = other_liquid_w if chips.steady else other_liquid_w * chips.online_share
-        base = np.multiply(self.rack_capacity_per_s, st.rack_coolant_c, out=held)
+        base = np.multiply(self.rack_capacity_per_s, st.rack_coolant_c)
         base += liquid_w
         base += chip_heat_w
         base /= denominator

@@ -127,11 +127,11 @@ class ChipProfile:
         """Junction temperatures at the step's end, exact for this power profile over
         the rack coolant moving linearly from ``coolant_start_c`` to ``coolant_end_c``."""
         decay = sim.junction_decay
-        end_c = decay * junction_c
-        end_c += sim.junction_from_start * coolant_start_c
-        end_c += sim.junction_from_end * coolant_end_c
+        _, start_c, relaxed_c = sim.junction_terms(junction_c, coolant_start_c, self.power_w)
+        end_c = sim.junction_from_end * coolant_end_c
+        end_c = np.add(start_c, end_c, out=end_c)
         if self.steady:
-            end_c += sim.junction_relax_k_per_w * self.power_w
+            end_c += relaxed_c
         else:
             end_c += sim.racks.junction_resistance_k_per_w * self.relaxed_w(
                 sim.junction_tau_s, decay
@@ -196,10 +196,10 @@ class ChipProfile:
         dt = self.dt_s
         start_c = st.junction_c
         # the junction at the step's end without a switch: below every limit, no crossing
-        end_c = sim.junction_decay * start_c
-        end_c += sim.junction_from_start * st.rack_coolant_c
-        end_c += sim.junction_from_end * coolant_c
-        end_c += sim.junction_relax_k_per_w * self.power_w
+        _, from_start_c, relaxed_c = sim.junction_terms(start_c, st.rack_coolant_c, self.power_w)
+        end_c = sim.junction_from_end * coolant_c
+        end_c = np.add(from_start_c, end_c, out=end_c)
+        end_c += relaxed_c
         if self.steady:
             # a throttled rack's next switch is its trip
             limit_c = (

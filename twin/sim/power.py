@@ -328,6 +328,8 @@ class PowerChain:
         # which ``step`` takes over for the same load (None: none since the last step)
         # (rack input, levels, their flows, the halls' busway and UPS losses)
         self._step_flows: tuple[object, object, _UpsFlows, np.ndarray] | None = None
+        # the smoothing low-pass's step factor per step size (the same expression)
+        self._smoothing_alpha: dict[float, float] = {}
         self.next_step: tuple[float, float] | None = None  # (start s, dt s) as last planned
         self.smoothed_demand_w: float | None = None
         self.losses.hall_indoor_w[:] = 0.0
@@ -996,7 +998,10 @@ class PowerChain:
             return
         if self.smoothed_demand_w is None:
             self.smoothed_demand_w = mean_w
-        alpha = -np.expm1(-dt / self.p.bess.smoothing_time_constant_s)
+        alpha = self._smoothing_alpha.get(dt)
+        if alpha is None:
+            alpha = float(-np.expm1(-dt / self.p.bess.smoothing_time_constant_s))
+            self._smoothing_alpha[dt] = alpha
         self.smoothed_demand_w += alpha * (mean_w - self.smoothed_demand_w)
 
     def _bess_request(self, available: bool, residual_w: float, dt: float) -> float:

@@ -46,7 +46,9 @@ def fraction_high(t0: float, dt: float, period, high_time, start: float = 0.0):
     """
     a = max(t0 - start, 0.0)
     b = max(t0 + dt - start, 0.0)
-    if np.ndim(period) == 0 and np.ndim(high_time) == 0:  # one wave: plain floats
+    if (isinstance(period, float) and isinstance(high_time, float)) or (
+        np.ndim(period) == 0 and np.ndim(high_time) == 0
+    ):  # one wave: plain floats
         period = float(period)
         high = min(max(float(high_time), 0.0), period)
 

@@ -26,6 +26,8 @@ def exprel_neg(x: np.ndarray | float, out: np.ndarray | None = None) -> np.ndarr
     x = np.asarray(x, dtype=np.float64)
     neg_x = np.negative(x)
     quotient = np.expm1(neg_x)
+    if x.ndim and x.size and x.min() > 0.0:  # no 0 to set apart: the same quotient
+        return np.divide(quotient, neg_x, out=quotient if out is None else out)
     positive = np.greater(x, 0.0)
     res = np.ones(x.shape) if out is None else out
     if out is not None:

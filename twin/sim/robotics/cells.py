@@ -550,9 +550,10 @@ class TaskCell:
             self.cycle_pos_s = self.cycle_pos_s.copy()  # a new array, as ``np.where`` gives
         capacity = battery.capacity_j if battery else np.inf
         if (
-            self.running.all()
-            and not self.fault.any()
-            and not self.charging.any()
+            # on the few robots' lists: cheaper than array reductions, the same answer
+            all(self.running.tolist())
+            and not any(self.fault.tolist())
+            and not any(self.charging.tolist())
             and (
                 battery is None
                 # on floats: the same products and comparisons as on the array

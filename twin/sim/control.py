@@ -78,7 +78,7 @@ def pi_implicit(
     else:
         probe = 1e-6 * np.maximum(hi - lo, 1e-9)
     error = error_of(u)
-    if error_slope is None or not np.isfinite(error_slope).all():
+    if error_slope is None or not np.logical_and.reduce(np.isfinite(error_slope)):
         slope_e = (error_of(u + probe) - error) / probe
     else:
         slope_e = error_slope  # rebound below, never written in place
@@ -104,14 +104,14 @@ def pi_implicit(
             bisect = ((candidate <= below) | (candidate >= above)) & (
                 np.abs(candidate - u) > tolerance
             )
-            if bisect.any():
+            if np.logical_or.reduce(bisect):
                 candidate = np.where(bisect & (f != 0), 0.5 * (below + above), candidate)
         else:
             first = (u, f)
         step = candidate - u
         u = candidate
         step_size = np.abs(step)
-        if step_size.max() <= tolerance:
+        if np.maximum.reduce(step_size) <= tolerance:
             error = error + slope_e * step  # within the tolerance: linear is exact
             break
         new_error = error_of(u)

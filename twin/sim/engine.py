@@ -608,7 +608,7 @@ class Simulation(SiteEvents):
         live: np.ndarray = online
         ups_share = self.power_chain.hall_powered_share
         dark_s = None  # when a rack's UPS drops it inside the step
-        if (ups_share < 1.0).any():
+        if np.logical_or.reduce(ups_share < 1.0):
             rack_share = ups_share[self.rack_hall]
             online &= rack_share > 0.0
             live = online * rack_share
@@ -618,7 +618,7 @@ class Simulation(SiteEvents):
         partly_live = dark_s is not None or restart_share is not None
         # every rack runs through the whole step (the common case): products with
         # ``live`` (ones) are left out, which changes no value
-        all_live = not partly_live and bool(online.all())
+        all_live = not partly_live and bool(np.logical_and.reduce(online))
 
         def lived(w: np.ndarray) -> np.ndarray:
             return w if all_live else w * live
@@ -642,7 +642,7 @@ class Simulation(SiteEvents):
         )
         held = (
             None
-            if all_live and not st.throttled.any()
+            if all_live and not np.logical_or.reduce(st.throttled)
             else (1.0 - self.throttle_power_cut * st.throttled) * live
         )
 
@@ -718,7 +718,7 @@ class Simulation(SiteEvents):
                 error_slope=self._pump_slope,
             )
             manual = ~np.isnan(st.pump_manual_speed)
-            if manual.any():
+            if np.logical_or.reduce(manual):
                 # a fixed speed overrides the loop; the integral follows it for a bumpless
                 # return
                 st.pump_speed[manual] = st.pump_manual_speed[manual]
@@ -770,7 +770,9 @@ class Simulation(SiteEvents):
                     guess=st.valve,
                     error_slope=self._valve_slope,
                 )
-                if st.valve_stuck.any():  # the controller winds on; the valve does not follow
+                if np.logical_or.reduce(
+                    st.valve_stuck
+                ):  # the controller winds on; the valve does not follow
                     valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
             cdu_offset_c, cdu_slope = cdu.return_affine(valve * cold_per_valve)
             supply_c = cdu.supply_from(cdu_offset_c, cdu_slope, fw_start_c)
@@ -940,7 +942,7 @@ class Simulation(SiteEvents):
         chw_set = self.chilled_water_setpoint_c
         units = st.chillers_in_service * cooling_on
         chw_unit_w = self.chillers.unit_capacity_at(chw_set, dry_bulb_c)
-        crah_w = float(crah_duty_w.sum())
+        crah_w = float(np.add.reduce(crah_duty_w))
         chw_wanted_w, _ = ideal_removal(
             st.chilled_c[0], self.chw_capacity_j_per_k, crah_w, chw_set, np.inf, dt
         )
@@ -1022,7 +1024,7 @@ class Simulation(SiteEvents):
         cdu_heat_w = np.bincount(self.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
         cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
         hx_duty_w = cdu_heat_w - c.capacity_j_per_k * (st.cdu_coolant_c - cdu.start_c) / dt
-        fw_in_w = float(hx_duty_w.sum()) + fw_pump_w
+        fw_in_w = float(np.add.reduce(hx_duty_w)) + fw_pump_w
         free_w = fw_in_w - self.fw_capacity_j_per_k * (fw_end_c - fw_start_c) / dt - trim_w
         g_free = g_dry + g_tower
         dry_w = free_w * g_dry / g_free if g_free > 0 else 0.0
@@ -1030,7 +1032,7 @@ class Simulation(SiteEvents):
         st.facility_c[0] = fw_end_c
 
         # --- throttling and trips: located inside the step above, kept at its end ---------
-        if chips.steady and not st.throttled.any():
+        if chips.steady and not np.logical_or.reduce(st.throttled):
             # none throttled before or within the step: the same values, fewer passes
             st.throttled = st.junction_c >= r.throttle_c
             overheated = online & (st.junction_c >= r.critical_c)
@@ -1069,7 +1071,7 @@ class Simulation(SiteEvents):
         # repaired racks come back for the next step, whatever tripped them may again
         if self.robots.repaired:
             st.tripped[self.robots.repaired] = False
-        if newly_overheated.any():
+        if np.logical_or.reduce(newly_overheated):
             tripped_now = np.flatnonzero(newly_overheated)
             self.robots.request_repairs(tripped_now)
             # A GPU tray's thermal trip (THERMTRIP: the board powers itself off) does not
@@ -1085,7 +1087,7 @@ class Simulation(SiteEvents):
         self._pending_hall_w = (
             self.power_chain.losses.hall_indoor_w - room_loss_w + self.robots.hall_heat_w
         )
-        self._pending_j = float(self._pending_hall_w.sum()) * dt
+        self._pending_j = float(np.add.reduce(self._pending_hall_w)) * dt
         supplied_w = grid.grid_import_w + grid.bess_w  # what the site would import alone
         if self.power_chain.generator_dispatch_w is not None:
             supplied_w += grid.generator_w  # sets run in parallel for demand response
@@ -1115,14 +1117,14 @@ class Simulation(SiteEvents):
         st.time_s = t0 + dt
         st.step += 1
 
-        it_w = float(rack_in_w.sum())  # at the racks' input: PSU losses are IT load
+        it_w = float(np.add.reduce(rack_in_w))  # at the racks' input: PSU losses are IT load
         stored_j = self.stored_energy_j()
         # the site's loads and its distribution losses, as its sources at the bus supply
         # them (grid + generators + BESS + UPS batteries + unserved: README, data dictionary)
-        hall_mech_total_w = float(hall_mech_w.sum())
+        hall_mech_total_w = float(np.add.reduce(hall_mech_w))
         facility_w = it_w + hall_mech_total_w + plant_w + robot_w + grid.loss_w
         powered = online & ~st.tripped  # racks that ran through the step and still run
-        flow_total = float(loop.flow_lpm.sum())
+        flow_total = float(np.add.reduce(loop.flow_lpm))
         local_hour = self.weather.local_hour(t0)
         site = self._site
         values = {
@@ -1147,12 +1149,14 @@ class Simulation(SiteEvents):
             "tcs_supply_c": weighted(st.cdu_supply_c, loop.flow_lpm, flow_total),
             "tcs_return_c": weighted(st.cdu_coolant_c, loop.flow_lpm, flow_total),
             "fws_supply_c": fw_end_c,
-            "gpu_temp_max_c": float(st.junction_c.max()),
+            "gpu_temp_max_c": float(np.maximum.reduce(st.junction_c)),
             "throttled_gpus": (
-                float(np.dot(st.throttled & powered, r.gpus)) if st.throttled.any() else 0.0
+                float(np.dot(st.throttled & powered, r.gpus))
+                if np.logical_or.reduce(st.throttled)
+                else 0.0
             ),
             "tripped_racks": float(np.count_nonzero(st.tripped)),
-            "tokens_per_s": float(rack_tokens.sum()),
+            "tokens_per_s": float(np.add.reduce(rack_tokens)),
             "water_l_per_h": tower_w / 1e3 * self.tower_water_l_per_kwh,
             "cost_krw_per_h": grid.grid_import_w / 1e3 * self.tariff_krw_per_kwh[local_hour],
             "co2_kg_per_h": (
@@ -1207,7 +1211,7 @@ class Simulation(SiteEvents):
     def at_racks(self, per_cdu: np.ndarray) -> np.ndarray:
         """A per-CDU array as per rack (each rack takes its CDU's value)."""
         if self._racks_by_cdu:
-            return np.repeat(per_cdu, self._repeats)
+            return per_cdu.repeat(self._repeats)
         return per_cdu[self.rack_cdu]
 
     def _rack_response(

@@ -204,10 +204,10 @@ class ChipProfile:
             # a throttled rack's next switch is its trip
             limit_c = (
                 np.where(st.throttled, r.critical_c, r.throttle_c)
-                if st.throttled.any()
+                if np.logical_or.reduce(st.throttled)
                 else r.throttle_c
             )
-            if not (end_c >= limit_c).any():
+            if not np.logical_or.reduce(end_c >= limit_c):
                 return None
         path = JunctionPath(sim, st.rack_coolant_c, coolant_c, self.trip_s)
         may_throttle = online & ~st.throttled & (end_c >= r.throttle_c)

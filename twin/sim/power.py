@@ -443,7 +443,7 @@ class PowerChain:
         return self.outage is None or not self.outage[0] <= t < self.outage[1]
 
     def battery_energy_j(self) -> float:
-        return float(self.bess_energy_j + self.ups_energy_j.sum())
+        return float(self.bess_energy_j + np.add.reduce(self.ups_energy_j))
 
     # ------------------------------------------------------------------ per step
 
@@ -507,7 +507,7 @@ class PowerChain:
         else:
             lv_in, demand = self._dead_bus(lv_load)
         lv_loss = lv_in - lv_load
-        main_loss = demand - float(lv_in.sum())
+        main_loss = demand - float(np.add.reduce(lv_in))
         dist_loss = lv_loss[:-1]
         plant_loss = float(lv_loss[-1])
         self.row_busway_loss_w = busway_loss
@@ -517,12 +517,12 @@ class PowerChain:
         if room_loss is None:
             room_loss = self._room_loss_w(busway_loss, ups_out, ups_in)
         self.losses.hall_indoor_w[:] = room_loss + dist_loss
-        chain_loss = float(self.losses.hall_indoor_w.sum() + plant_loss + main_loss)
+        chain_loss = float(np.add.reduce(self.losses.hall_indoor_w) + plant_loss + main_loss)
         outdoor = plant_loss + main_loss
         result = self._supply(
             t0, dt, demand, chain_loss, outdoor, ups_out * fed, ups_in * ~fed, bus_swing
         )
-        self._manage_load(t0 + dt, dt, ups_in, demand, float(lv_load.sum()))
+        self._manage_load(t0 + dt, dt, ups_in, demand, float(np.add.reduce(lv_load)))
         return result
 
     def _ups_and_busways(
@@ -533,11 +533,14 @@ class PowerChain:
         A hall whose UPS reaches end of discharge inside the step carries its load until
         then and nothing after: busway and UPS take that load for that share."""
         row_w: np.ndarray = np.bincount(self.rack_row, weights=rack_in_w, minlength=self.row_count)
-        if not self.hall_powered.all():
+        if not np.logical_and.reduce(self.hall_powered):
             row_w *= self.hall_powered[self.row_hall]
         share = self.hall_powered_share
         # a UPS ends its discharge inside the step (its share strictly between 0 and 1)
-        partial = bool((share < 1.0).any() and ((share > 0.0) & (share < 1.0)).any())
+        partial = bool(
+            np.logical_or.reduce(share < 1.0)
+            and np.logical_or.reduce(((share > 0.0) & (share < 1.0)))
+        )
         if partial:
             hall_share = np.where((share > 0.0) & (share < 1.0), share, 1.0)
             row_w /= hall_share[self.row_hall]
@@ -610,7 +613,7 @@ class PowerChain:
         high *= powered
         low *= powered
         span = high - low
-        if not (span > 0).any():
+        if not np.logical_or.reduce(span > 0):
             return ups_in_w, None
         # the hall's share at the upper level: what keeps its mean
         share = np.divide(-low, span, out=np.zeros(count), where=span > 0)
@@ -694,7 +697,7 @@ class PowerChain:
             self._start_standby_sets(self.outage[0])
         state = self.generator_state
         starting = state == GENERATOR_STARTING
-        if not starting.any():
+        if not np.logical_or.reduce(starting):
             return
         if available and self.generator_dispatch_w is None:
             state[starting] = GENERATOR_OFF
@@ -719,7 +722,7 @@ class PowerChain:
             return self._dispatched_output_w(t0, dt, bus_w, self.generator_dispatch_w)
         if available:
             start_w = self.generators_w
-            rate_w_per_s = int(running.sum()) * ramp_w_per_s
+            rate_w_per_s = int(np.add.reduce(running)) * ramp_w_per_s
             self.generators_w = max(start_w - rate_w_per_s * dt, 0.0)
             if self.generators_w == 0.0:
                 self.generator_state[running] = GENERATOR_OFF
@@ -816,7 +819,7 @@ class PowerChain:
             refill = np.minimum(
                 self.ups_capacity_j - self.ups_energy_j, 0.1 * self.ups_capacity_j * dt / 3600.0
             )
-            residual += float(refill.sum()) / dt
+            residual += float(np.add.reduce(refill)) / dt
         else:
             refill = np.zeros_like(self.ups_energy_j)
         self._follow_swings(available, residual, dt)
@@ -842,13 +845,13 @@ class PowerChain:
         residual -= bess_w
         # a UPS whose end of discharge falls in this step may reach into its reserve
         reserve_j = (self.hall_powered_share < 1.0) * (UPS_EMPTY_FRACTION * self.ups_capacity_j)
-        if self.hall_shed.any():
+        if np.logical_or.reduce(self.hall_shed):
             battery_w = np.minimum(
                 shed_ups_in_w, np.maximum(self.ups_energy_j + reserve_j, 0.0) / dt
             )
-            unserved = float((shed_ups_in_w - battery_w).sum())
+            unserved = float(np.add.reduce(shed_ups_in_w - battery_w))
             self.ups_energy_j -= battery_w * dt
-            ups_w = float(battery_w.sum())
+            ups_w = float(np.add.reduce(battery_w))
         else:  # no hall draws on its batteries alone (shed inputs all 0: the same zeros)
             battery_w = np.zeros_like(self.ups_energy_j)
             unserved = 0.0
@@ -856,7 +859,7 @@ class PowerChain:
         if available:
             grid_w = residual
             self.ups_energy_j += refill
-            ups_w -= float(refill.sum()) / dt
+            ups_w -= float(np.add.reduce(refill)) / dt
         else:
             grid_w = 0.0
             if residual > 1e-6:  # below a microwatt: rounding, not a shortfall
@@ -876,7 +879,7 @@ class PowerChain:
         self.hall_battery_w = battery_w
         soc = self.bess_energy_j / self.bess_capacity_j if self.bess_capacity_j > 0 else 0.0
         return GridResult(
-            demand_w=demand + float(shed_ups_in_w.sum()),
+            demand_w=demand + float(np.add.reduce(shed_ups_in_w)),
             grid_import_w=grid_w,
             generator_w=gen_w,
             bess_w=bess_w,
@@ -899,7 +902,7 @@ class PowerChain:
         drawing_w = ups_in_w * (demand_w / max(lv_load_w, 1.0))
         on_bus = ~self.hall_shed & self.hall_powered
         # the cooling plant and the halls' mechanical loads, with their losses
-        essential_w = demand_w - float(drawing_w[on_bus].sum())
+        essential_w = demand_w - float(np.add.reduce(drawing_w[on_bus]))
         self.auxiliaries_w = essential_w
         if self.utility_available(t_next):
             self.hall_shed[:] = False
@@ -918,7 +921,7 @@ class PowerChain:
         running = self.generator_state == GENERATOR_RUNNING
         # a load on the bus stays while the sets' rating carries it (the UPS and the BESS
         # bridge their ramp); one goes back on only once the sets can take it up now
-        rated_w = int(running.sum()) * gens.rating_mw * 1e6
+        rated_w = int(np.add.reduce(running)) * gens.rating_mw * 1e6
         ready_w = float(
             np.minimum(
                 gens.rating_mw * 1e6,

@@ -628,9 +628,9 @@ class TaskCell:
         self.robot_power_w = used / dt_s
         self.energy_j += used
         self.grid_energy_j += grid
-        self.power_w = float(used.sum() / dt_s)
+        self.power_w = float(np.add.reduce(used) / dt_s)
         # the site feeds the robots directly (no battery): the same sum
-        self.grid_power_w = self.power_w if grid is used else float(grid.sum() / dt_s)
+        self.grid_power_w = self.power_w if grid is used else float(np.add.reduce(grid) / dt_s)
         return self.grid_power_w
 
 

@@ -189,7 +189,7 @@ class Workcells:
 
     def battery_energy_j(self) -> float:
         """Energy held in all robot batteries (robots' commands do not change it)."""
-        return float(self._stored_j.sum())
+        return float(np.add.reduce(self._stored_j))
 
     def cell_pace(self, rack_delivered: np.ndarray) -> np.ndarray:
         """Per cell, 0-1: share of its serving racks' work still delivered."""
@@ -422,7 +422,7 @@ def _racks_key(racks: np.ndarray | slice) -> tuple[int, ...]:
 
 
 def _stored_j(unit: TaskCell | ServiceFleet) -> float:
-    return float(unit.soc.sum()) * unit.battery.capacity_j if unit.battery else 0.0
+    return float(np.add.reduce(unit.soc)) * unit.battery.capacity_j if unit.battery else 0.0
 
 
 def _joined(parts: list[np.ndarray], dtype=float) -> np.ndarray:

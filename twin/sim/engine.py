@@ -803,7 +803,7 @@ class Simulation(SiteEvents):
         asked = np.maximum(demand_w - self.rack_idle_w, 1e-9)
         if chips.steady:  # every rack ran the whole step
             st.gpu_power_w = gpu_w
-            delivered = np.clip((gpu_w - lived(self.rack_idle_w)) / asked, 0.0, 1.0)
+            delivered = ((gpu_w - lived(self.rack_idle_w)) / asked).clip(0.0, 1.0)
         else:
             other_w = other_w * chips.online_share
             other_liquid_w = other_liquid_w * chips.online_share

@@ -361,9 +361,9 @@ class CduLoop:
         self.slope = np.bincount(sim.rack_cdu, weights=carried_slope, minlength=topo.cdu_count)
         self.hot_rate = hot_rate_w_per_k
         self.ua = sim.cdus.hx_ua_w_per_k
-        self.exchanger_g = np.zeros_like(self.hot_rate)
+        self.exchanger_g = np.zeros(self.hot_rate.shape)
         # G / C_hot; stays 0 where no coolant flows (only the flowing CDUs are written)
-        self.kappa = np.zeros_like(self.hot_rate)
+        self.kappa = np.zeros(self.hot_rate.shape)
         self._flowing = self.hot_rate > 0
 
     def return_affine(self, cold_rate_w_per_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -111,7 +111,11 @@ class CurveTable:
         load_pct = np.asarray(out_w / rating_w)
         load_pct *= 100.0
         efficiency = np.interp(load_pct, self.load_pct, self.efficiency)
-        if isinstance(efficiency, np.ndarray) and efficiency.shape == np.shape(out_w):
+        if (
+            isinstance(efficiency, np.ndarray)
+            and isinstance(out_w, np.ndarray)
+            and efficiency.shape == out_w.shape
+        ):
             return np.divide(out_w, efficiency, out=efficiency)
         return out_w / efficiency
 
@@ -539,7 +543,7 @@ class PowerChain:
         # a UPS ends its discharge inside the step (its share strictly between 0 and 1)
         partial = bool(
             np.logical_or.reduce(share < 1.0)
-            and np.logical_or.reduce(((share > 0.0) & (share < 1.0)))
+            and np.logical_or.reduce((share > 0.0) & (share < 1.0))
         )
         if partial:
             hall_share = np.where((share > 0.0) & (share < 1.0), share, 1.0)

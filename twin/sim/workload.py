@@ -180,15 +180,15 @@ class WorkloadModel:
             out += low
             if self.surged:
                 out += self.surge
-            np.clip(out, 0.0, 1.0, out=out)
+            out.clip(0.0, 1.0, out=out)
             np.copyto(high, out)
             np.copyto(low, out)
             return out
         if self.surged:
             high += self.surge
             low += self.surge
-        np.clip(high, 0.0, 1.0, out=high)
-        np.clip(low, 0.0, 1.0, out=low)
+        high.clip(0.0, 1.0, out=high)
+        low.clip(0.0, 1.0, out=low)
         np.subtract(high, low, out=out)
         out *= share
         out += low

@@ -213,7 +213,9 @@ class Workcells:
             if first < u:
                 pace.append(pace[first])
             else:
-                pace.append(float(rack_delivered[racks].mean()) if _count(racks) else 1.0)
+                # the mean as ``ndarray.mean`` works it out (the sum over the count)
+                count = _count(racks)
+                pace.append(float(np.add.reduce(rack_delivered[racks]) / count) if count else 1.0)
         # sums on floats, unit by unit in the same order as on the arrays
         hall_heat_w = [0.0] * len(self.hall_heat_w)
         stored = self._stored_j.tolist()

@@ -1013,14 +1013,24 @@ class Simulation(SiteEvents):
         st.cdu_supply_c = st.cdu_coolant_c - cdu.kappa * (st.cdu_coolant_c - fw_end_c)
         supply_at_rack = self.at_racks(st.cdu_supply_c)
         rack_start_c = st.rack_coolant_c
-        st.rack_coolant_c = rack_base + rack_gain * supply_at_rack
+        # (the rack-wide expressions below in place: the same operations, in their order)
+        rack_end_c = np.multiply(rack_gain, supply_at_rack)
+        rack_end_c += rack_base
+        st.rack_coolant_c = rack_end_c
         junction_start_c = st.junction_c
         st.junction_c = chips.junction_end_c(self, st.junction_c, rack_start_c, st.rack_coolant_c)
-        chip_out_w = (
-            chips.mean_w - r.junction_capacity_j_per_k * (st.junction_c - junction_start_c) / dt
-        ) * r.gpus
-        liquid_w = other_liquid_w + chip_out_w
-        carried_w = liquid_w - r.coolant_capacity_j_per_k * (st.rack_coolant_c - rack_start_c) / dt
+        # (mean - C (T - T0) / dt) * gpus
+        chip_out_w = np.subtract(st.junction_c, junction_start_c)
+        chip_out_w *= r.junction_capacity_j_per_k
+        chip_out_w /= dt
+        np.subtract(chips.mean_w, chip_out_w, out=chip_out_w)
+        chip_out_w *= r.gpus
+        liquid_w = np.add(other_liquid_w, chip_out_w, out=chip_out_w)
+        # liquid - C (X - X0) / dt
+        carried_w = np.subtract(st.rack_coolant_c, rack_start_c)
+        carried_w *= r.coolant_capacity_j_per_k
+        carried_w /= dt
+        np.subtract(liquid_w, carried_w, out=carried_w)
         cdu_heat_w = np.bincount(self.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
         cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
         hx_duty_w = cdu_heat_w - c.capacity_j_per_k * (st.cdu_coolant_c - cdu.start_c) / dt

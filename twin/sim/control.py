@@ -72,21 +72,31 @@ def pi_implicit(
     hi = np.asarray(out_max, dtype=float)
     gain = kp * (1.0 + dt_s / ti_s)
     u = np.minimum(np.maximum(guess, lo), hi)
-    probe = 1e-6 * np.maximum(hi - lo, 1e-9)
+    probe: float | np.ndarray
+    if isinstance(out_min, float) and isinstance(out_max, float):
+        probe = 1e-6 * max(out_max - out_min, 1e-9)  # the same value on floats
+    else:
+        probe = 1e-6 * np.maximum(hi - lo, 1e-9)
     error = error_of(u)
-    if error_slope is None or not np.isfinite(error_slope).all():
+    if error_slope is None or not np.logical_and.reduce(np.isfinite(error_slope)):
         slope_e = (error_of(u + probe) - error) / probe
     else:
-        slope_e = error_slope.copy()
+        slope_e = error_slope  # rebound below, never written in place
     below: np.ndarray | None = None  # the bracket, from the first evaluation on
     above: np.ndarray | None = None
+    # the first iteration's (u, f): its bracket is worked out when a second one needs it
+    first: tuple[np.ndarray, np.ndarray] | None = None
     for _ in range(max_iterations):
         command = integral + gain * error
         f = u - np.minimum(np.maximum(command, lo), hi)
         slope = 1.0 - gain * np.minimum(slope_e, 0.0)
         np.copyto(slope, 1.0, where=(command <= lo) | (command >= hi))
         candidate = u - f / slope
-        if below is not None and above is not None:  # keep Newton inside the bracket
+        if first is not None:  # keep Newton inside the bracket
+            if below is None or above is None:
+                u_first, f_first = first
+                below = np.where(f_first < 0, u_first, lo)
+                above = np.where(f_first > 0, u_first, hi)
             np.copyto(below, u, where=f < 0)
             np.copyto(above, u, where=f > 0)
             # a Newton step onto or past a bracket's end bisects (unless it has converged:
@@ -94,15 +104,14 @@ def pi_implicit(
             bisect = ((candidate <= below) | (candidate >= above)) & (
                 np.abs(candidate - u) > tolerance
             )
-            if bisect.any():
+            if np.logical_or.reduce(bisect):
                 candidate = np.where(bisect & (f != 0), 0.5 * (below + above), candidate)
         else:
-            below = np.where(f < 0, u, lo)
-            above = np.where(f > 0, u, hi)
+            first = (u, f)
         step = candidate - u
         u = candidate
         step_size = np.abs(step)
-        if step_size.max() <= tolerance:
+        if np.maximum.reduce(step_size) <= tolerance:
             error = error + slope_e * step  # within the tolerance: linear is exact
             break
         new_error = error_of(u)

@@ -43,7 +43,6 @@ from twin.sim.hydraulics import (
     CduLoopParams,
     LoopSolution,
     branch_dp_per_speed2_kpa,
-    branch_flow_lpm,
     solve_loops,
 )
 from twin.sim.live import LiveView
@@ -74,7 +73,7 @@ from twin.sim.snapshot import (
     frozen_fields,
 )
 from twin.sim.state import J_PER_KWH, Ledger, State, StepOutputs
-from twin.sim.thermal import relaxed_c
+from twin.sim.thermal import relaxed_from_gap_c
 from twin.sim.weather import Weather
 from twin.sim.workload import WorkloadModel
 
@@ -96,6 +95,7 @@ class Simulation(SiteEvents):
     junction_released: np.ndarray  # 1 - decay
     junction_capacity_per_s: np.ndarray  # junction capacity / dt, J/K/s
     rack_node_conductance_w_per_k: np.ndarray  # coolant capacity / dt + chips' conductance
+    _step_full_s: np.ndarray  # dt for every rack (read only)
 
     def __init__(
         self,
@@ -292,6 +292,13 @@ class Simulation(SiteEvents):
         self._util = np.zeros(topo.rack_count)
         self.refine_step_s = refine_step_s(self.fw_capacity_j_per_k, self.facility_loop_g_w_per_k())
         self._step_constants: dict[float, tuple[np.ndarray, ...]] = {}
+        # the facility side's capacity rate per unit of valve opening, with and without
+        # power for the cooling (the step's product, worked out once)
+        self._cold_per_valve = {
+            on: self.cdus.facility_design_flow_kg_per_s * self.fw_cp * on for on in (False, True)
+        }
+        for rate in self._cold_per_valve.values():
+            rate.flags.writeable = False
         self._use_step(self.dt_s)
 
     def facility_loop_g_w_per_k(self) -> float:
@@ -314,6 +321,8 @@ class Simulation(SiteEvents):
             decay = np.exp(-dt_s / self.junction_tau_s)
             chip_conductance = self.rack_junction_capacity_j_per_k * from_end / dt_s
             capacity_per_s = r.coolant_capacity_j_per_k / dt_s
+            full = np.full(r.gpus.shape, dt_s)  # a steady profile's switch times
+            full.flags.writeable = False
             constants = (
                 decay,
                 relax * r.junction_resistance_k_per_w,
@@ -325,6 +334,7 @@ class Simulation(SiteEvents):
                 1.0 - decay,
                 r.junction_capacity_j_per_k / dt_s,
                 capacity_per_s + chip_conductance,
+                full,
             )
             self._step_constants[dt_s] = constants
         self.dt_s = dt_s
@@ -339,6 +349,7 @@ class Simulation(SiteEvents):
             self.junction_released,
             self.junction_capacity_per_s,
             self.rack_node_conductance_w_per_k,
+            self._step_full_s,
         ) = constants
 
     def set_step(self, dt_s: float) -> None:
@@ -430,6 +441,7 @@ class Simulation(SiteEvents):
         # when the site's operators power each rack on again after a trip no service robot
         # takes (inf: none due)
         self._operator_reset_at_s = np.full(n, np.inf)
+        self._next_reset_s = np.inf  # the earliest of them
         self._import_baseline_w: float | None = None
         self._demand_response: tuple[float, float] | None = None  # (end time, target kW)
         # the implicit controllers' plant slopes, carried from step to step (NaN: probe)
@@ -445,6 +457,9 @@ class Simulation(SiteEvents):
         self._refine_until_s = -np.inf
         self._online_after_w: float | None = None  # the online TDP at the last step's end
         self._site_tdp_w = float(self.rack_tdp_w.sum())
+        self._junction_terms: tuple[np.ndarray, ...] | None = None
+        # the last step's hydraulic inputs and answers (``_step_once``)
+        self._hydraulics: tuple[Any, ...] | None = None
 
     def battery_energy_j(self) -> float:
         """Electrical energy held in the BESS, the UPS batteries, the robots' batteries and
@@ -489,6 +504,8 @@ class Simulation(SiteEvents):
         end_s = self.state.time_s + self.dt_s
         if self._next_event < len(self._events) and self._events[self._next_event].at_s < end_s:
             return True
+        if not self._next_reset_s < end_s:
+            return False
         back = self._operator_reset_at_s < end_s
         return bool(back.any()) and (
             float(np.dot(back, self.rack_tdp_w)) >= UPSET_TDP_SHARE * self._site_tdp_w
@@ -561,6 +578,7 @@ class Simulation(SiteEvents):
 
     def _step_once(self) -> None:
         st, r, c, topo = self.state, self.racks, self.cdus, self.topology
+        self._junction_terms = ()  # worked out afresh each step (``junction_terms``)
         dt = self.dt_s
         t0 = st.time_s
         self._apply_due_events(t0)
@@ -578,18 +596,19 @@ class Simulation(SiteEvents):
         # operators power on within the step from then on (their GPU junctions, as those
         # of racks a UPS drops, see the mean power over the step: a simplification)
         restart_share = None
-        due = self._operator_reset_at_s < t0 + dt
-        if due.any():
+        if self._next_reset_s < t0 + dt:
+            due = self._operator_reset_at_s < t0 + dt
             st.tripped[due] = False
             restart_share = np.where(
                 due, np.minimum((t0 + dt - self._operator_reset_at_s) / dt, 1.0), 1.0
             )
             self._operator_reset_at_s[due] = np.inf
+            self._next_reset_s = float(self._operator_reset_at_s.min())
         online = ~(st.tripped | st.rack_electrical_isolated)  # isolated: its breakers open
         live: np.ndarray = online
         ups_share = self.power_chain.hall_powered_share
         dark_s = None  # when a rack's UPS drops it inside the step
-        if (ups_share < 1.0).any():
+        if np.logical_or.reduce(ups_share < 1.0):
             rack_share = ups_share[self.rack_hall]
             online &= rack_share > 0.0
             live = online * rack_share
@@ -599,7 +618,7 @@ class Simulation(SiteEvents):
         partly_live = dark_s is not None or restart_share is not None
         # every rack runs through the whole step (the common case): products with
         # ``live`` (ones) are left out, which changes no value
-        all_live = not partly_live and bool(online.all())
+        all_live = not partly_live and bool(np.logical_and.reduce(online))
 
         def lived(w: np.ndarray) -> np.ndarray:
             return w if all_live else w * live
@@ -623,13 +642,15 @@ class Simulation(SiteEvents):
         )
         held = (
             None
-            if all_live and not st.throttled.any()
+            if all_live and not np.logical_or.reduce(st.throttled)
             else (1.0 - self.throttle_power_cut * st.throttled) * live
         )
 
         def gpu_power_w(level: np.ndarray) -> np.ndarray:
-            gpu = self.rack_idle_w + level * self.rack_dynamic_w + ramp_w
-            if st.smoothing_enabled:
+            gpu = level * self.rack_dynamic_w
+            gpu += self.rack_idle_w
+            if st.smoothing_enabled:  # without smoothing the ramp is 0: nothing to add
+                gpu += ramp_w
                 gpu = np.maximum(gpu, np.where(level > 0, self.smoothing_floor_w, 0.0))
             gpu = np.minimum(gpu, cap_w)
             return gpu if held is None else gpu * held
@@ -660,37 +681,72 @@ class Simulation(SiteEvents):
         # pressure goes with the speed squared (pumps short of coolant at their suction,
         # air and cavitation, make less head)
         rack_g, g_sum = self._branch_conductances()
-        dp_at_rated_kpa = branch_dp_per_speed2_kpa(self.loop_params, running, g_sum)
-        dp_at_rated_kpa *= st.suction**2
-        st.pump_speed, st.pump_integral, _ = pi_implicit(
-            lambda speed: c.dp_setpoint_kpa - dp_at_rated_kpa * speed**2,
-            st.pump_integral,
+        # Everything below up to the branch flows is a function of these inputs alone
+        # (the loop's parameters, replaced whenever they change, and the branch
+        # conductances by identity; the rest by value). In steady operation the pumps'
+        # controllers settle to the bit and the inputs repeat from step to step: the
+        # last step's answers are then this one's, with nothing worked out again.
+        hydraulics_in = (
             dt,
-            kp=PUMP_KP_PER_KPA,
-            ti_s=PUMP_TI_S,
-            out_min=c.min_speed,
-            out_max=1.0,
-            guess=st.pump_speed,
-            error_slope=self._pump_slope,
+            id(self.loop_params),
+            id(g_sum),
+            id(rack_g),
+            running.tobytes(),
+            st.suction.tobytes(),
+            st.pump_integral.tobytes(),
+            st.pump_speed.tobytes(),
+            self._pump_slope.tobytes(),
+            st.pump_manual_speed.tobytes(),
         )
-        manual = ~np.isnan(st.pump_manual_speed)
-        if manual.any():
-            # a fixed speed overrides the loop; the integral follows it for a bumpless return
-            st.pump_speed[manual] = st.pump_manual_speed[manual]
-            st.pump_integral[manual] = st.pump_manual_speed[manual]
-        loop = solve_loops(
-            self.loop_params, st.pump_speed * st.suction, running, g_sum, out=self._loop
-        )
-        rack_flow_lpm = branch_flow_lpm(rack_g, self.rack_cdu, loop.branch_dp_kpa)
+        kept = self._hydraulics
+        if kept is not None and kept[0] == hydraulics_in:
+            _, _, speed, integral, rack_flow_lpm = kept
+            st.pump_speed, st.pump_integral = speed.copy(), integral.copy()
+            loop = self._loop  # holds the answer to these inputs: written by the last solve
+        else:
+            dp_at_rated_kpa = branch_dp_per_speed2_kpa(self.loop_params, running, g_sum)
+            dp_at_rated_kpa *= st.suction**2
+            st.pump_speed, st.pump_integral, _ = pi_implicit(
+                lambda speed: c.dp_setpoint_kpa - dp_at_rated_kpa * speed**2,
+                st.pump_integral,
+                dt,
+                kp=PUMP_KP_PER_KPA,
+                ti_s=PUMP_TI_S,
+                out_min=c.min_speed,
+                out_max=1.0,
+                guess=st.pump_speed,
+                error_slope=self._pump_slope,
+            )
+            manual = ~np.isnan(st.pump_manual_speed)
+            if np.logical_or.reduce(manual):
+                # a fixed speed overrides the loop; the integral follows it for a bumpless
+                # return
+                st.pump_speed[manual] = st.pump_manual_speed[manual]
+                st.pump_integral[manual] = st.pump_manual_speed[manual]
+            loop = solve_loops(
+                self.loop_params, st.pump_speed * st.suction, running, g_sum, out=self._loop
+            )
+            # each branch at its CDU's pressure (``branch_flow_lpm``, the root spread by
+            # ``at_racks``)
+            rack_flow_lpm = rack_g * self.at_racks(np.sqrt(loop.branch_dp_kpa))
+            rack_flow_lpm.flags.writeable = False
+            # the objects named by identity are held, so that no other takes their id
+            self._hydraulics = (
+                hydraulics_in,
+                (self.loop_params, g_sum, rack_g),
+                st.pump_speed.copy(),
+                st.pump_integral.copy(),
+                rack_flow_lpm,
+            )
 
         # --- chips, rack coolant, CDU secondary and its valve: one coupled implicit solve ---
         # capacity rates at each CDU's supply (racks) and return (exchanger) temperatures
         supply_vhc = self.tcs.volumetric_heat_capacity(st.cdu_supply_c)
         rack_rate = rack_flow_lpm * self.at_racks(supply_vhc / 60000.0)
         hot_rate = self.tcs.heat_capacity_rate_w_per_k(loop.flow_lpm, st.cdu_coolant_c)
-        cold_per_valve = c.facility_design_flow_kg_per_s * self.fw_cp * cooling_on
+        cold_per_valve = self._cold_per_valve[bool(cooling_on)]
         fw_start_c = float(st.facility_c[0])
-        chips = ChipProfile.constant(per_gpu_w, dt, self.throttle_power_fraction)
+        chips = ChipProfile.constant(per_gpu_w, dt, self.throttle_power_fraction, self._step_full_s)
         brackets: list[tuple[np.ndarray, ...]] | None = None
         for crossing_pass in range(MAX_CROSSING_PASSES):
             rack_base, rack_gain, carried_base, carried_gain = self._rack_response(
@@ -714,7 +770,9 @@ class Simulation(SiteEvents):
                     guess=st.valve,
                     error_slope=self._valve_slope,
                 )
-                if st.valve_stuck.any():  # the controller winds on; the valve does not follow
+                if np.logical_or.reduce(
+                    st.valve_stuck
+                ):  # the controller winds on; the valve does not follow
                     valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
             cdu_offset_c, cdu_slope = cdu.return_affine(valve * cold_per_valve)
             supply_c = cdu.supply_from(cdu_offset_c, cdu_slope, fw_start_c)
@@ -745,7 +803,7 @@ class Simulation(SiteEvents):
         asked = np.maximum(demand_w - self.rack_idle_w, 1e-9)
         if chips.steady:  # every rack ran the whole step
             st.gpu_power_w = gpu_w
-            delivered = np.clip((gpu_w - lived(self.rack_idle_w)) / asked, 0.0, 1.0)
+            delivered = ((gpu_w - lived(self.rack_idle_w)) / asked).clip(0.0, 1.0)
         else:
             other_w = other_w * chips.online_share
             other_liquid_w = other_liquid_w * chips.online_share
@@ -758,12 +816,22 @@ class Simulation(SiteEvents):
         rack_levels_w: tuple[np.ndarray, np.ndarray] | None = None
         if swing:
             # what the chips drew until a trip scales both levels alike
-            kept = np.divide(chips.mean_w, per_gpu_w, out=np.zeros_like(gpu_w), where=per_gpu_w > 0)
-            if not chips.steady:
-                other_high_w = other_high_w * chips.online_share
-                other_low_w = other_low_w * chips.online_share
+            if chips.steady and per_gpu_w.min() > 0.0:
+                # every rack ran the whole step on power: each level kept whole (the
+                # quotient is 1 exactly, and so the products)
+                high_dc_w = np.add(gpu_high_w, other_high_w, out=gpu_high_w)
+                low_dc_w = np.add(gpu_low_w, other_low_w, out=gpu_low_w)
+            else:
+                kept = np.divide(
+                    chips.mean_w, per_gpu_w, out=np.zeros_like(gpu_w), where=per_gpu_w > 0
+                )
+                if not chips.steady:
+                    other_high_w = other_high_w * chips.online_share
+                    other_low_w = other_low_w * chips.online_share
+                high_dc_w = gpu_high_w * kept + other_high_w
+                low_dc_w = gpu_low_w * kept + other_low_w
             rack_in_w, high_w, low_w = self.power_chain.rack_input_levels_w(
-                gpu_high_w * kept + other_high_w, gpu_low_w * kept + other_low_w, share
+                high_dc_w, low_dc_w, share
             )
             rack_levels_w = (high_w, low_w)
         elif chips.steady or partly_live:
@@ -830,17 +898,21 @@ class Simulation(SiteEvents):
             else StoppingHeat(self.rack_hall, air_w, stop_s, dt, self.hall_count)
         )
 
+        # the halls' air above the chilled water at the step's start (``relaxed_c``'s
+        # first difference, the same at every fan speed)
+        hall_gap_k = np.subtract(st.hall_air_c, chilled_start_c)
+
         def hall_air_c(speed: np.ndarray) -> np.ndarray:
             heat_w = hall_air_in_w + crah_fan_full_w * speed**3
             if air_profile is not None:
                 heat_w = heat_w + air_profile.end_equivalent_w(
                     crah_conductance * speed / self.hall_air_capacity_j_per_k
                 )
-            return relaxed_c(
+            return relaxed_from_gap_c(
                 st.hall_air_c,
+                hall_gap_k,
                 self.hall_air_capacity_j_per_k,
                 crah_conductance * speed,
-                chilled_start_c,
                 heat_w,
                 dt,
             )
@@ -870,7 +942,7 @@ class Simulation(SiteEvents):
         chw_set = self.chilled_water_setpoint_c
         units = st.chillers_in_service * cooling_on
         chw_unit_w = self.chillers.unit_capacity_at(chw_set, dry_bulb_c)
-        crah_w = float(crah_duty_w.sum())
+        crah_w = float(np.add.reduce(crah_duty_w))
         chw_wanted_w, _ = ideal_removal(
             st.chilled_c[0], self.chw_capacity_j_per_k, crah_w, chw_set, np.inf, dt
         )
@@ -941,18 +1013,28 @@ class Simulation(SiteEvents):
         st.cdu_supply_c = st.cdu_coolant_c - cdu.kappa * (st.cdu_coolant_c - fw_end_c)
         supply_at_rack = self.at_racks(st.cdu_supply_c)
         rack_start_c = st.rack_coolant_c
-        st.rack_coolant_c = rack_base + rack_gain * supply_at_rack
+        # (the rack-wide expressions below in place: the same operations, in their order)
+        rack_end_c = np.multiply(rack_gain, supply_at_rack)
+        rack_end_c += rack_base
+        st.rack_coolant_c = rack_end_c
         junction_start_c = st.junction_c
         st.junction_c = chips.junction_end_c(self, st.junction_c, rack_start_c, st.rack_coolant_c)
-        chip_out_w = (
-            chips.mean_w - r.junction_capacity_j_per_k * (st.junction_c - junction_start_c) / dt
-        ) * r.gpus
-        liquid_w = other_liquid_w + chip_out_w
-        carried_w = liquid_w - r.coolant_capacity_j_per_k * (st.rack_coolant_c - rack_start_c) / dt
+        # (mean - C (T - T0) / dt) * gpus
+        chip_out_w = np.subtract(st.junction_c, junction_start_c)
+        chip_out_w *= r.junction_capacity_j_per_k
+        chip_out_w /= dt
+        np.subtract(chips.mean_w, chip_out_w, out=chip_out_w)
+        chip_out_w *= r.gpus
+        liquid_w = np.add(other_liquid_w, chip_out_w, out=chip_out_w)
+        # liquid - C (X - X0) / dt
+        carried_w = np.subtract(st.rack_coolant_c, rack_start_c)
+        carried_w *= r.coolant_capacity_j_per_k
+        carried_w /= dt
+        np.subtract(liquid_w, carried_w, out=carried_w)
         cdu_heat_w = np.bincount(self.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
         cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
         hx_duty_w = cdu_heat_w - c.capacity_j_per_k * (st.cdu_coolant_c - cdu.start_c) / dt
-        fw_in_w = float(hx_duty_w.sum()) + fw_pump_w
+        fw_in_w = float(np.add.reduce(hx_duty_w)) + fw_pump_w
         free_w = fw_in_w - self.fw_capacity_j_per_k * (fw_end_c - fw_start_c) / dt - trim_w
         g_free = g_dry + g_tower
         dry_w = free_w * g_dry / g_free if g_free > 0 else 0.0
@@ -960,11 +1042,16 @@ class Simulation(SiteEvents):
         st.facility_c[0] = fw_end_c
 
         # --- throttling and trips: located inside the step above, kept at its end ---------
-        st.throttled = (st.junction_c >= r.throttle_c) | (
-            (st.throttled | chips.throttled_in_step) & (st.junction_c > r.release_c)
-        )
-        # a rack whose coolant alone lifts it past its limit after the last located pass
-        overheated = chips.tripped_in_step | (online & (st.junction_c >= r.critical_c))
+        if chips.steady and not np.logical_or.reduce(st.throttled):
+            # none throttled before or within the step: the same values, fewer passes
+            st.throttled = st.junction_c >= r.throttle_c
+            overheated = online & (st.junction_c >= r.critical_c)
+        else:
+            st.throttled = (st.junction_c >= r.throttle_c) | (
+                (st.throttled | chips.throttled_in_step) & (st.junction_c > r.release_c)
+            )
+            # a rack whose coolant alone lifts it past its limit after the last located pass
+            overheated = chips.tripped_in_step | (online & (st.junction_c >= r.critical_c))
         st.throttled &= ~overheated
         newly_overheated = overheated & ~st.tripped  # these get a service robot
         st.tripped = st.tripped | overheated
@@ -992,8 +1079,9 @@ class Simulation(SiteEvents):
             t0, dt, rack_in_w, hall_mech_w, plant_w, robot_w, rack_levels_w
         )
         # repaired racks come back for the next step, whatever tripped them may again
-        st.tripped[self.robots.repaired] = False
-        if newly_overheated.any():
+        if self.robots.repaired:
+            st.tripped[self.robots.repaired] = False
+        if np.logical_or.reduce(newly_overheated):
             tripped_now = np.flatnonzero(newly_overheated)
             self.robots.request_repairs(tripped_now)
             # A GPU tray's thermal trip (THERMTRIP: the board powers itself off) does not
@@ -1005,10 +1093,11 @@ class Simulation(SiteEvents):
             unattended = tripped_now[~self.robots.awaiting_repair[tripped_now]]
             tripped_at_s = t0 + (dt if chips.steady else chips.trip_s[unattended])
             self._operator_reset_at_s[unattended] = tripped_at_s + self.operator_reset_s
+            self._next_reset_s = float(self._operator_reset_at_s.min())
         self._pending_hall_w = (
             self.power_chain.losses.hall_indoor_w - room_loss_w + self.robots.hall_heat_w
         )
-        self._pending_j = float(self._pending_hall_w.sum()) * dt
+        self._pending_j = float(np.add.reduce(self._pending_hall_w)) * dt
         supplied_w = grid.grid_import_w + grid.bess_w  # what the site would import alone
         if self.power_chain.generator_dispatch_w is not None:
             supplied_w += grid.generator_w  # sets run in parallel for demand response
@@ -1038,13 +1127,14 @@ class Simulation(SiteEvents):
         st.time_s = t0 + dt
         st.step += 1
 
-        it_w = float(rack_in_w.sum())  # at the racks' input: PSU losses are IT load
+        it_w = float(np.add.reduce(rack_in_w))  # at the racks' input: PSU losses are IT load
         stored_j = self.stored_energy_j()
         # the site's loads and its distribution losses, as its sources at the bus supply
         # them (grid + generators + BESS + UPS batteries + unserved: README, data dictionary)
-        facility_w = it_w + float(hall_mech_w.sum()) + plant_w + robot_w + grid.loss_w
+        hall_mech_total_w = float(np.add.reduce(hall_mech_w))
+        facility_w = it_w + hall_mech_total_w + plant_w + robot_w + grid.loss_w
         powered = online & ~st.tripped  # racks that ran through the step and still run
-        flow_total = float(loop.flow_lpm.sum())
+        flow_total = float(np.add.reduce(loop.flow_lpm))
         local_hour = self.weather.local_hour(t0)
         site = self._site
         values = {
@@ -1053,7 +1143,7 @@ class Simulation(SiteEvents):
             "wet_bulb_c": wet_bulb_c,
             "it_power_kw": it_w / 1e3,
             "facility_power_kw": facility_w / 1e3,
-            "cooling_power_kw": (float(hall_mech_w.sum()) + plant_w) / 1e3,
+            "cooling_power_kw": (hall_mech_total_w + plant_w) / 1e3,
             "electrical_loss_kw": grid.loss_w / 1e3,
             "robot_power_kw": robot_w / 1e3,
             "grid_import_kw": grid.grid_import_w / 1e3,
@@ -1069,10 +1159,14 @@ class Simulation(SiteEvents):
             "tcs_supply_c": weighted(st.cdu_supply_c, loop.flow_lpm, flow_total),
             "tcs_return_c": weighted(st.cdu_coolant_c, loop.flow_lpm, flow_total),
             "fws_supply_c": fw_end_c,
-            "gpu_temp_max_c": float(st.junction_c.max()),
-            "throttled_gpus": float(np.dot(st.throttled & powered, r.gpus)),
+            "gpu_temp_max_c": float(np.maximum.reduce(st.junction_c)),
+            "throttled_gpus": (
+                float(np.dot(st.throttled & powered, r.gpus))
+                if np.logical_or.reduce(st.throttled)
+                else 0.0
+            ),
             "tripped_racks": float(np.count_nonzero(st.tripped)),
-            "tokens_per_s": float(rack_tokens.sum()),
+            "tokens_per_s": float(np.add.reduce(rack_tokens)),
             "water_l_per_h": tower_w / 1e3 * self.tower_water_l_per_kwh,
             "cost_krw_per_h": grid.grid_import_w / 1e3 * self.tariff_krw_per_kwh[local_hour],
             "co2_kg_per_h": (
@@ -1102,11 +1196,32 @@ class Simulation(SiteEvents):
             chillers_running=chillers_running,
             fw_rise_k=fw_in_w / max(fw_flow * self.fw_cp, 1e-9) if fw_flow > 0 else 0.0,
         )
+        self._junction_terms = None
+
+    def junction_terms(
+        self, junction_c: np.ndarray, coolant_c: np.ndarray, power_w: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The terms of the junctions' exact end temperature that the step's start gives,
+        ``(from_start * coolant, decay * junction + from_start * coolant, relax * power)``
+        (per GPU, K), worked out once a step for the racks' response, the located
+        crossings and the end temperatures, which add them in this same order (read
+        only). Kept only inside a step (``_step_once``): outside one, a caller may have
+        changed the arrays in place."""
+        kept = self._junction_terms
+        if kept and kept[0] is junction_c and kept[1] is coolant_c and kept[2] is power_w:
+            return kept[3], kept[4], kept[5]
+        held = self.junction_from_start * coolant_c
+        start = self.junction_decay * junction_c
+        start += held
+        relaxed = self.junction_relax_k_per_w * power_w
+        if kept is not None:
+            self._junction_terms = (junction_c, coolant_c, power_w, held, start, relaxed)
+        return held, start, relaxed
 
     def at_racks(self, per_cdu: np.ndarray) -> np.ndarray:
         """A per-CDU array as per rack (each rack takes its CDU's value)."""
         if self._racks_by_cdu:
-            return np.repeat(per_cdu, self._repeats)
+            return per_cdu.repeat(self._repeats)
         return per_cdu[self.rack_cdu]
 
     def _rack_response(
@@ -1124,23 +1239,30 @@ class Simulation(SiteEvents):
         the previous step, used instead, lets the racks' capacity overdrive a small CDU
         node at a long step)."""
         r, st = self.racks, self.state
+        # the arithmetic of the plain expressions, operation for operation, in place
         relaxed_w = (
             chips.power_w * self.junction_released  # ``relaxed_w`` of a steady profile
             if chips.steady
             else chips.relaxed_w(self.junction_tau_s, self.junction_decay)
         )
-        stored_w = (
-            self.junction_decay_less_one * st.junction_c
-            + self.junction_from_start * st.rack_coolant_c
-            + r.junction_resistance_k_per_w * relaxed_w
-        )
+        relaxed_w *= r.junction_resistance_k_per_w
+        stored_w = self.junction_decay_less_one * st.junction_c
+        held, _, _ = self.junction_terms(st.junction_c, st.rack_coolant_c, chips.power_w)
+        stored_w += held
+        stored_w += relaxed_w
         stored_w *= self.junction_capacity_per_s
-        chip_heat_w = (chips.mean_w - stored_w) * r.gpus
+        chip_heat_w = np.subtract(chips.mean_w, stored_w, out=stored_w)
+        chip_heat_w *= r.gpus
         denominator = self.rack_node_conductance_w_per_k + rack_rate_w_per_k
         liquid_w = other_liquid_w if chips.steady else other_liquid_w * chips.online_share
-        base = (self.rack_capacity_per_s * st.rack_coolant_c + liquid_w + chip_heat_w) / denominator
-        gain = rack_rate_w_per_k / denominator
-        return base, gain, rack_rate_w_per_k * base, rack_rate_w_per_k * (1.0 - gain)
+        base = np.multiply(self.rack_capacity_per_s, st.rack_coolant_c)
+        base += liquid_w
+        base += chip_heat_w
+        base /= denominator
+        gain = np.divide(rack_rate_w_per_k, denominator, out=denominator)
+        kept = np.subtract(1.0, gain, out=relaxed_w)
+        kept *= rack_rate_w_per_k
+        return base, gain, rack_rate_w_per_k * base, kept
 
     # ------------------------------------------------------------------ measured inputs
 
@@ -1257,6 +1379,7 @@ class Simulation(SiteEvents):
         count = int(np.count_nonzero(self.state.tripped))
         self.state.tripped[:] = False
         self._operator_reset_at_s[:] = np.inf
+        self._next_reset_s = np.inf
         return count
 
     def _last_grid_import_w(self) -> float:

@@ -258,6 +258,8 @@ class SiteEvents:
     def _surge(self, event: WorkloadSurge, t: float) -> None:
         racks = racks_of(self.topology, event.halls, event.row_groups)
         self.workload.surge[racks] += event.utilization_step
+        if hasattr(self.workload, "surged"):  # the scenario's own workload adds it from now
+            self.workload.surged = True
         self.state.surges.append((t + event.duration_s, racks, event.utilization_step))
 
     def _hall_electrical(self, event: HallElectricalFailure, t: float) -> None:

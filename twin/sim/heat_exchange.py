@@ -62,6 +62,19 @@ def exchanger_conductance_w_per_k(
     # ``out``, when given, has the arguments' broadcast shape
     shape = out.shape if out is not None else np.broadcast_shapes(np.shape(ua_w_per_k), c_min.shape)
     product = np.multiply(c_min, c_max)
+    if out is not None and product.shape == shape and product.min() > 0.0:
+        # both sides flow everywhere (as in a running plant): the same operations as
+        # below, without the masks that only the exchangers without flow need
+        z = np.subtract(c_max, c_min)
+        z *= ua_w_per_k
+        z /= product
+        if z.min() > 0.0:
+            w = np.negative(z, out=z)  # exprel_neg(z) for z > 0: expm1(-z) / -z
+            w = np.divide(np.expm1(w), w, out=w)
+            w *= ua_w_per_k
+            denom = np.add(c_max, w)
+            w *= c_max
+            return np.divide(w, denom, out=out)
     # No flow on one side: z is infinite, phi(z) = 0, and so is the conductance.
     z = np.empty(shape)
     z.fill(np.inf)

@@ -71,8 +71,16 @@ class ChipProfile:
     steady: bool  # no switch inside the step
 
     @classmethod
-    def constant(cls, power_w: np.ndarray, dt_s: float, throttle_fraction: float) -> ChipProfile:
-        full = np.full(power_w.shape, dt_s)
+    def constant(
+        cls,
+        power_w: np.ndarray,
+        dt_s: float,
+        throttle_fraction: float,
+        full: np.ndarray | None = None,
+    ) -> ChipProfile:
+        """``full``: ``dt_s`` for every rack, when the caller holds one (read only)."""
+        if full is None:
+            full = np.full(power_w.shape, dt_s)
         return cls(power_w, full, full, dt_s, throttle_fraction, True)
 
     @property
@@ -119,11 +127,11 @@ class ChipProfile:
         """Junction temperatures at the step's end, exact for this power profile over
         the rack coolant moving linearly from ``coolant_start_c`` to ``coolant_end_c``."""
         decay = sim.junction_decay
-        end_c = decay * junction_c
-        end_c += sim.junction_from_start * coolant_start_c
-        end_c += sim.junction_from_end * coolant_end_c
+        _, start_c, relaxed_c = sim.junction_terms(junction_c, coolant_start_c, self.power_w)
+        end_c = sim.junction_from_end * coolant_end_c
+        end_c = np.add(start_c, end_c, out=end_c)
         if self.steady:
-            end_c += sim.junction_relax_k_per_w * self.power_w
+            end_c += relaxed_c
         else:
             end_c += sim.racks.junction_resistance_k_per_w * self.relaxed_w(
                 sim.junction_tau_s, decay
@@ -188,12 +196,19 @@ class ChipProfile:
         dt = self.dt_s
         start_c = st.junction_c
         # the junction at the step's end without a switch: below every limit, no crossing
-        end_c = sim.junction_decay * start_c
-        end_c += sim.junction_from_start * st.rack_coolant_c
-        end_c += sim.junction_from_end * coolant_c
-        end_c += sim.junction_relax_k_per_w * self.power_w
-        if self.steady and not (end_c >= np.where(st.throttled, r.critical_c, r.throttle_c)).any():
-            return None
+        _, from_start_c, relaxed_c = sim.junction_terms(start_c, st.rack_coolant_c, self.power_w)
+        end_c = sim.junction_from_end * coolant_c
+        end_c = np.add(from_start_c, end_c, out=end_c)
+        end_c += relaxed_c
+        if self.steady:
+            # a throttled rack's next switch is its trip
+            limit_c = (
+                np.where(st.throttled, r.critical_c, r.throttle_c)
+                if np.logical_or.reduce(st.throttled)
+                else r.throttle_c
+            )
+            if not np.logical_or.reduce(end_c >= limit_c):
+                return None
         path = JunctionPath(sim, st.rack_coolant_c, coolant_c, self.trip_s)
         may_throttle = online & ~st.throttled & (end_c >= r.throttle_c)
         throttle_s = path.crossing_s(0.0, start_c, self.power_w, r.throttle_c, may_throttle)
@@ -346,9 +361,9 @@ class CduLoop:
         self.slope = np.bincount(sim.rack_cdu, weights=carried_slope, minlength=topo.cdu_count)
         self.hot_rate = hot_rate_w_per_k
         self.ua = sim.cdus.hx_ua_w_per_k
-        self.exchanger_g = np.zeros_like(self.hot_rate)
+        self.exchanger_g = np.zeros(self.hot_rate.shape)
         # G / C_hot; stays 0 where no coolant flows (only the flowing CDUs are written)
-        self.kappa = np.zeros_like(self.hot_rate)
+        self.kappa = np.zeros(self.hot_rate.shape)
         self._flowing = self.hot_rate > 0
 
     def return_affine(self, cold_rate_w_per_k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -108,8 +108,16 @@ class CurveTable:
 
     def input_w(self, out_w: np.ndarray, rating_w: np.ndarray | float) -> np.ndarray:
         """Input power of a stage whose efficiency depends on its output load."""
-        load_pct = np.asarray(out_w / rating_w) * 100.0
-        return out_w / np.interp(load_pct, self.load_pct, self.efficiency)
+        load_pct = np.asarray(out_w / rating_w)
+        load_pct *= 100.0
+        efficiency = np.interp(load_pct, self.load_pct, self.efficiency)
+        if (
+            isinstance(efficiency, np.ndarray)
+            and isinstance(out_w, np.ndarray)
+            and efficiency.shape == out_w.shape
+        ):
+            return np.divide(out_w, efficiency, out=efficiency)
+        return out_w / efficiency
 
 
 def ramp_energy_j(
@@ -322,7 +330,10 @@ class PowerChain:
         self.auxiliaries_w = 0.0  # their demand at the bus in the last step
         # the busway and UPS flows ``hall_room_loss_w`` found for the step's rack load,
         # which ``step`` takes over for the same load (None: none since the last step)
-        self._step_flows: tuple[object, object, _UpsFlows] | None = None
+        # (rack input, levels, their flows, the halls' busway and UPS losses)
+        self._step_flows: tuple[object, object, _UpsFlows, np.ndarray] | None = None
+        # the smoothing low-pass's step factor per step size (the same expression)
+        self._smoothing_alpha: dict[float, float] = {}
         self.next_step: tuple[float, float] | None = None  # (start s, dt s) as last planned
         self.smoothed_demand_w: float | None = None
         self.losses.hall_indoor_w[:] = 0.0
@@ -436,7 +447,7 @@ class PowerChain:
         return self.outage is None or not self.outage[0] <= t < self.outage[1]
 
     def battery_energy_j(self) -> float:
-        return float(self.bess_energy_j + self.ups_energy_j.sum())
+        return float(self.bess_energy_j + np.add.reduce(self.ups_energy_j))
 
     # ------------------------------------------------------------------ per step
 
@@ -481,12 +492,14 @@ class PowerChain:
         self._advance_generators(t0, dt, available)
         flows = self._step_flows
         self._step_flows = None
+        room_loss: np.ndarray | None = None
         if flows is None or flows[0] is not rack_in_w or flows[1] is not rack_levels_w:
             busway_loss, ups_out, ups_in, ups_rating, bus_swing = self._ups_flows(
                 rack_in_w, rack_levels_w
             )
         else:
             busway_loss, ups_out, ups_in, ups_rating, bus_swing = flows[2]
+            room_loss = flows[3]
         self.hall_ups_loading = ups_out / ups_rating
         # a shed hall's UPS draws on its batteries (same conversion losses), not the bus
         fed = ~self.hall_shed
@@ -498,21 +511,22 @@ class PowerChain:
         else:
             lv_in, demand = self._dead_bus(lv_load)
         lv_loss = lv_in - lv_load
-        main_loss = demand - float(lv_in.sum())
+        main_loss = demand - float(np.add.reduce(lv_in))
         dist_loss = lv_loss[:-1]
         plant_loss = float(lv_loss[-1])
         self.row_busway_loss_w = busway_loss
         self.hall_transformer_loss_w = dist_loss
         self.plant_transformer_loss_w = plant_loss
         self.main_transformer_loss_w = main_loss
-        busway_by_hall = np.bincount(self.row_hall, weights=busway_loss, minlength=self.hall_count)
-        self.losses.hall_indoor_w[:] = busway_by_hall + (ups_in - ups_out) + dist_loss
-        chain_loss = float(self.losses.hall_indoor_w.sum() + plant_loss + main_loss)
+        if room_loss is None:
+            room_loss = self._room_loss_w(busway_loss, ups_out, ups_in)
+        self.losses.hall_indoor_w[:] = room_loss + dist_loss
+        chain_loss = float(np.add.reduce(self.losses.hall_indoor_w) + plant_loss + main_loss)
         outdoor = plant_loss + main_loss
         result = self._supply(
             t0, dt, demand, chain_loss, outdoor, ups_out * fed, ups_in * ~fed, bus_swing
         )
-        self._manage_load(t0 + dt, dt, ups_in, demand, float(lv_load.sum()))
+        self._manage_load(t0 + dt, dt, ups_in, demand, float(np.add.reduce(lv_load)))
         return result
 
     def _ups_and_busways(
@@ -523,12 +537,16 @@ class PowerChain:
         A hall whose UPS reaches end of discharge inside the step carries its load until
         then and nothing after: busway and UPS take that load for that share."""
         row_w: np.ndarray = np.bincount(self.rack_row, weights=rack_in_w, minlength=self.row_count)
-        if not self.hall_powered.all():
+        if not np.logical_and.reduce(self.hall_powered):
             row_w *= self.hall_powered[self.row_hall]
         share = self.hall_powered_share
-        partial = (share > 0.0) & (share < 1.0)
-        if partial.any():
-            hall_share = np.where(partial, share, 1.0)
+        # a UPS ends its discharge inside the step (its share strictly between 0 and 1)
+        partial = bool(
+            np.logical_or.reduce(share < 1.0)
+            and np.logical_or.reduce((share > 0.0) & (share < 1.0))
+        )
+        if partial:
+            hall_share = np.where((share > 0.0) & (share < 1.0), share, 1.0)
             row_w /= hall_share[self.row_hall]
         busway_loss = self._busways(row_w)
         ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss, minlength=self.hall_count)
@@ -538,7 +556,7 @@ class PowerChain:
             ups_in = ups_out / (ups.eco_efficiency_pct / 100.0)
         else:
             ups_in = self.ups_curve.input_w(ups_out, ups_rating)
-        if partial.any():
+        if partial:
             busway_loss *= hall_share[self.row_hall]
             ups_out *= hall_share
             ups_in *= hall_share
@@ -554,11 +572,17 @@ class PowerChain:
         flows found here serve the step's ``step`` when it gets the same (unchanged)
         arrays, so the engine works them out once per step."""
         flows = self._ups_flows(rack_in_w, rack_levels_w)
-        self._step_flows = (rack_in_w, rack_levels_w, flows)
         busway_loss, ups_out, ups_in, _, _ = flows
-        return np.bincount(self.row_hall, weights=busway_loss, minlength=self.hall_count) + (
-            ups_in - ups_out
-        )
+        room_loss = self._room_loss_w(busway_loss, ups_out, ups_in)
+        self._step_flows = (rack_in_w, rack_levels_w, flows, room_loss)
+        return room_loss
+
+    def _room_loss_w(
+        self, busway_loss_w: np.ndarray, ups_out_w: np.ndarray, ups_in_w: np.ndarray
+    ) -> np.ndarray:
+        """Each hall's busway and UPS losses, W."""
+        by_hall = np.bincount(self.row_hall, weights=busway_loss_w, minlength=self.hall_count)
+        return by_hall + (ups_in_w - ups_out_w)
 
     def _ups_flows(
         self, rack_in_w: np.ndarray, rack_levels_w: tuple[np.ndarray, np.ndarray] | None
@@ -593,7 +617,7 @@ class PowerChain:
         high *= powered
         low *= powered
         span = high - low
-        if not (span > 0).any():
+        if not np.logical_or.reduce(span > 0):
             return ups_in_w, None
         # the hall's share at the upper level: what keeps its mean
         share = np.divide(-low, span, out=np.zeros(count), where=span > 0)
@@ -677,7 +701,7 @@ class PowerChain:
             self._start_standby_sets(self.outage[0])
         state = self.generator_state
         starting = state == GENERATOR_STARTING
-        if not starting.any():
+        if not np.logical_or.reduce(starting):
             return
         if available and self.generator_dispatch_w is None:
             state[starting] = GENERATOR_OFF
@@ -702,7 +726,7 @@ class PowerChain:
             return self._dispatched_output_w(t0, dt, bus_w, self.generator_dispatch_w)
         if available:
             start_w = self.generators_w
-            rate_w_per_s = int(running.sum()) * ramp_w_per_s
+            rate_w_per_s = int(np.add.reduce(running)) * ramp_w_per_s
             self.generators_w = max(start_w - rate_w_per_s * dt, 0.0)
             if self.generators_w == 0.0:
                 self.generator_state[running] = GENERATOR_OFF
@@ -793,14 +817,15 @@ class PowerChain:
         available = self.available
         gen_w = self._generator_output_w(t0, dt, available, demand)
         residual = demand - gen_w
-        refill = np.zeros_like(self.ups_energy_j)
         if available:
             # recharge the UPS batteries from the grid at up to 10 % of their rating per
             # hour: a load the BESS sees, so peak shaving and demand response cover it too
             refill = np.minimum(
                 self.ups_capacity_j - self.ups_energy_j, 0.1 * self.ups_capacity_j * dt / 3600.0
             )
-            residual += float(refill.sum()) / dt
+            residual += float(np.add.reduce(refill)) / dt
+        else:
+            refill = np.zeros_like(self.ups_energy_j)
         self._follow_swings(available, residual, dt)
         share = bus_swing[0] if bus_swing is not None and available else 1.0
         if bus_swing is not None and 0.0 < share < 1.0:
@@ -824,14 +849,21 @@ class PowerChain:
         residual -= bess_w
         # a UPS whose end of discharge falls in this step may reach into its reserve
         reserve_j = (self.hall_powered_share < 1.0) * (UPS_EMPTY_FRACTION * self.ups_capacity_j)
-        battery_w = np.minimum(shed_ups_in_w, np.maximum(self.ups_energy_j + reserve_j, 0.0) / dt)
-        unserved = float((shed_ups_in_w - battery_w).sum())
-        self.ups_energy_j -= battery_w * dt
-        ups_w = float(battery_w.sum())
+        if np.logical_or.reduce(self.hall_shed):
+            battery_w = np.minimum(
+                shed_ups_in_w, np.maximum(self.ups_energy_j + reserve_j, 0.0) / dt
+            )
+            unserved = float(np.add.reduce(shed_ups_in_w - battery_w))
+            self.ups_energy_j -= battery_w * dt
+            ups_w = float(np.add.reduce(battery_w))
+        else:  # no hall draws on its batteries alone (shed inputs all 0: the same zeros)
+            battery_w = np.zeros_like(self.ups_energy_j)
+            unserved = 0.0
+            ups_w = 0.0
         if available:
             grid_w = residual
             self.ups_energy_j += refill
-            ups_w -= float(refill.sum()) / dt
+            ups_w -= float(np.add.reduce(refill)) / dt
         else:
             grid_w = 0.0
             if residual > 1e-6:  # below a microwatt: rounding, not a shortfall
@@ -851,7 +883,7 @@ class PowerChain:
         self.hall_battery_w = battery_w
         soc = self.bess_energy_j / self.bess_capacity_j if self.bess_capacity_j > 0 else 0.0
         return GridResult(
-            demand_w=demand + float(shed_ups_in_w.sum()),
+            demand_w=demand + float(np.add.reduce(shed_ups_in_w)),
             grid_import_w=grid_w,
             generator_w=gen_w,
             bess_w=bess_w,
@@ -874,7 +906,7 @@ class PowerChain:
         drawing_w = ups_in_w * (demand_w / max(lv_load_w, 1.0))
         on_bus = ~self.hall_shed & self.hall_powered
         # the cooling plant and the halls' mechanical loads, with their losses
-        essential_w = demand_w - float(drawing_w[on_bus].sum())
+        essential_w = demand_w - float(np.add.reduce(drawing_w[on_bus]))
         self.auxiliaries_w = essential_w
         if self.utility_available(t_next):
             self.hall_shed[:] = False
@@ -893,7 +925,7 @@ class PowerChain:
         running = self.generator_state == GENERATOR_RUNNING
         # a load on the bus stays while the sets' rating carries it (the UPS and the BESS
         # bridge their ramp); one goes back on only once the sets can take it up now
-        rated_w = int(running.sum()) * gens.rating_mw * 1e6
+        rated_w = int(np.add.reduce(running)) * gens.rating_mw * 1e6
         ready_w = float(
             np.minimum(
                 gens.rating_mw * 1e6,
@@ -973,7 +1005,10 @@ class PowerChain:
             return
         if self.smoothed_demand_w is None:
             self.smoothed_demand_w = mean_w
-        alpha = -np.expm1(-dt / self.p.bess.smoothing_time_constant_s)
+        alpha = self._smoothing_alpha.get(dt)
+        if alpha is None:
+            alpha = float(-np.expm1(-dt / self.p.bess.smoothing_time_constant_s))
+            self._smoothing_alpha[dt] = alpha
         self.smoothed_demand_w += alpha * (mean_w - self.smoothed_demand_w)
 
     def _bess_request(self, available: bool, residual_w: float, dt: float) -> float:

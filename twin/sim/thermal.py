@@ -24,8 +24,10 @@ def exprel_neg(x: np.ndarray | float, out: np.ndarray | None = None) -> np.ndarr
     small x (for tiny x, ``expm1(-x) == -x`` exactly); only x = 0 is set apart.
     """
     x = np.asarray(x, dtype=np.float64)
-    neg_x = np.negative(x, out=np.empty(x.shape))
+    neg_x = np.negative(x)
     quotient = np.expm1(neg_x)
+    if x.ndim and x.size and x.min() > 0.0:  # no 0 to set apart: the same quotient
+        return np.divide(quotient, neg_x, out=quotient if out is None else out)
     positive = np.greater(x, 0.0)
     res = np.ones(x.shape) if out is None else out
     if out is not None:
@@ -88,9 +90,23 @@ def relaxed_c(
     if not dt_s > 0:
         raise ValueError(f"dt_s must be positive, got {dt_s}")
     t_c = np.asarray(t_c, dtype=np.float64)
+    gap_k = np.subtract(t_c, t_sink_c, out=np.empty(t_c.shape))
+    return relaxed_from_gap_c(t_c, gap_k, capacity_j_per_k, conductance_w_per_k, heat_in_w, dt_s)
+
+
+def relaxed_from_gap_c(
+    t_c: np.ndarray,
+    gap_k: np.ndarray,
+    capacity_j_per_k: np.ndarray | float,
+    conductance_w_per_k: np.ndarray | float,
+    heat_in_w: np.ndarray | float,
+    dt_s: float,
+) -> np.ndarray:
+    """``relaxed_c`` given the nodes' start temperatures above the sink, ``gap_k = t_c -
+    t_sink_c`` (K, the shape of ``t_c``): for a caller that solves the same nodes at many
+    conductances (a controller), the difference taken once. ``dt_s`` > 0."""
     # Net heating rate at the start of the step, W.
-    rate = np.subtract(t_c, t_sink_c, out=np.empty(t_c.shape))
-    rate *= conductance_w_per_k
+    rate = np.multiply(gap_k, conductance_w_per_k)
     np.subtract(heat_in_w, rate, out=rate)
     x = np.multiply(conductance_w_per_k, dt_s)
     x = np.divide(x, capacity_j_per_k)

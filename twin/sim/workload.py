@@ -46,7 +46,9 @@ def fraction_high(t0: float, dt: float, period, high_time, start: float = 0.0):
     """
     a = max(t0 - start, 0.0)
     b = max(t0 + dt - start, 0.0)
-    if np.ndim(period) == 0 and np.ndim(high_time) == 0:  # one wave: plain floats
+    if (isinstance(period, float) and isinstance(high_time, float)) or (
+        np.ndim(period) == 0 and np.ndim(high_time) == 0
+    ):  # one wave: plain floats
         period = float(period)
         high = min(max(float(high_time), 0.0), period)
 
@@ -141,7 +143,12 @@ class WorkloadModel:
         start = s.scenario.start
         start_hour = start.hour + start.minute / 60 + start.second / 3600
         n = topo.rack_count
-        return cls(
+        covered = np.zeros(n, dtype=bool)
+        for _, racks in training:
+            covered[racks] = True
+        for _, racks, _ in inference:
+            covered[racks] = True
+        model = cls(
             training,
             inference,
             spread,
@@ -151,16 +158,24 @@ class WorkloadModel:
             np.zeros(n),
             np.zeros(n),
         )
+        model.covered = bool(covered.all())
+        return model
 
     split: bool = False  # whether the last step's demand had two levels on some rack
+    surged: bool = False  # whether a surge event ever added to ``surge`` (else all 0)
+    # whether every rack is in some workload: each step then writes every rack's levels
+    # (no rack's level to clear first)
+    covered: bool = False
 
     def utilization(self, t0: float, dt: float, out: np.ndarray) -> np.ndarray:
         """Each rack's mean demand over [t0, t0 + dt] into ``out`` (0-1); the two levels
         within the step into ``high``, ``low`` and ``high_share``."""
         high, low, share = self.high, self.low, self.high_share
-        high.fill(0.0)
-        low.fill(0.0)
-        share.fill(0.0)
+        if not self.covered:
+            high.fill(0.0)
+            low.fill(0.0)
+        # ``share`` is written for the training racks only, every step; the others keep
+        # the 0 they were built with
         self.split = False
         for w, racks in self.training:
             high[racks], low[racks], level_share = self._training_levels(w, t0, dt)
@@ -175,15 +190,17 @@ class WorkloadModel:
             np.subtract(high, low, out=out)
             out *= share
             out += low
-            out += self.surge
-            np.clip(out, 0.0, 1.0, out=out)
+            if self.surged:
+                out += self.surge
+            out.clip(0.0, 1.0, out=out)
             np.copyto(high, out)
             np.copyto(low, out)
             return out
-        high += self.surge
-        low += self.surge
-        np.clip(high, 0.0, 1.0, out=high)
-        np.clip(low, 0.0, 1.0, out=low)
+        if self.surged:
+            high += self.surge
+            low += self.surge
+        high.clip(0.0, 1.0, out=high)
+        low.clip(0.0, 1.0, out=low)
         np.subtract(high, low, out=out)
         out *= share
         out += low

@@ -303,6 +303,9 @@ class TaskCell:
         self._knots_list = knots.tolist()
         self._per_knot_step_list = self._per_knot_step.tolist()
         self._table_rows = self._table.tolist()
+        # the program times the last step ended at, with the wait (which sets the period)
+        # and ``_cumulative_one``'s answer: a robot's next step starts where it ended
+        self._cumulative_memo: dict[tuple[float, float], tuple[float, float, float, float]] = {}
         # no stretch of the program (or of a wait, at idle) draws more than this
         self._peak_w = max(float(slope.max(initial=0.0)), cycle.idle_w)
         carrying = cycle.move_payload_kg > 0.0
@@ -474,20 +477,25 @@ class TaskCell:
         repeating = math.isfinite(period)
         used = np.empty(self.count)
         positions = self.cycle_pos_s.tolist()
+        memo = self._cumulative_memo
+        ends = {}
         for i, y0 in enumerate(positions):
             x = y0 + dt_s
-            e0, m0, w0, q0 = self._cumulative_one(y0)
-            e1, m1, w1, q1 = self._cumulative_one(x)
+            # the same function of the same floats: the answer at the last step's end
+            start = memo.get((y0, self.wait_s))
+            e0, m0, w0, q0 = self._cumulative_one(y0) if start is None else start
+            e1, m1, w1, q1 = ends[(x, self.wait_s)] = self._cumulative_one(x)
             row = self.state_time_s[i]
-            row[RobotState.MOVING] += m1 - m0
-            row[RobotState.WORKING] += w1 - w0
-            row[RobotState.WAITING] += q1 - q0
+            row[_MOVING] += m1 - m0
+            row[_WORKING] += w1 - w0
+            row[_WAITING] += q1 - q0
             # program ends passed by each time
             ends_0 = math.floor((y0 - duration) / period) + 1 if y0 >= duration else 0
             ends_1 = math.floor((x - duration) / period) + 1 if x >= duration else 0
             self.cycles_done[i] += ends_1 - ends_0
             self.cycle_pos_s[i] = x - math.floor(x / period) * period if repeating else x
             used[i] = e1 - e0
+        self._cumulative_memo = ends
         return used
 
     def _time_to_use(self, y0: np.ndarray, energy_j: np.ndarray) -> np.ndarray:
@@ -535,15 +543,24 @@ class TaskCell:
         cycle, battery = self.cycle, self.battery
         self.wait_s = cycle.duration_s * (1.0 / pace - 1.0) if pace > 0.0 else np.inf
         # a shorter wait may end cycles whose wait has already lasted long enough
-        self.cycle_pos_s = np.where(self.cycle_pos_s >= self.period_s, 0.0, self.cycle_pos_s)
+        period = self.period_s
+        if any(y >= period for y in self.cycle_pos_s.tolist()):
+            self.cycle_pos_s = np.where(self.cycle_pos_s >= period, 0.0, self.cycle_pos_s)
+        else:
+            self.cycle_pos_s = self.cycle_pos_s.copy()  # a new array, as ``np.where`` gives
         capacity = battery.capacity_j if battery else np.inf
         if (
-            self.running.all()
-            and not self.fault.any()
-            and not self.charging.any()
+            # on the few robots' lists: cheaper than array reductions, the same answer
+            all(self.running.tolist())
+            and not any(self.fault.tolist())
+            and not any(self.charging.tolist())
             and (
                 battery is None
-                or bool(np.all((self.soc - battery.low_soc) * capacity >= self._peak_w * dt_s))
+                # on floats: the same products and comparisons as on the array
+                or all(
+                    (soc - battery.low_soc) * capacity >= self._peak_w * dt_s
+                    for soc in self.soc.tolist()
+                )
             )
         ):
             # every robot runs through the whole step and none can run low: one advance
@@ -611,8 +628,9 @@ class TaskCell:
         self.robot_power_w = used / dt_s
         self.energy_j += used
         self.grid_energy_j += grid
-        self.power_w = float(used.sum() / dt_s)
-        self.grid_power_w = float(grid.sum() / dt_s)
+        self.power_w = float(np.add.reduce(used) / dt_s)
+        # the site feeds the robots directly (no battery): the same sum
+        self.grid_power_w = self.power_w if grid is used else float(np.add.reduce(grid) / dt_s)
         return self.grid_power_w
 
 
@@ -664,11 +682,12 @@ class ServiceEvent:
 
 _DOCKED, _OUTBOUND, _REPAIRING, _RETURNING = 0, 1, 2, 3
 _IDLE, _MOVING, _WORKING = int(RobotState.IDLE), int(RobotState.MOVING), int(RobotState.WORKING)
+_WAITING = int(RobotState.WAITING)
 _FAULT, _CHARGING = int(RobotState.FAULT), int(RobotState.CHARGING)
 _NO_STOP = int(StopCause.NONE)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Quiet:
     until_s: float  # the next battery event
     power_w: np.ndarray  # per robot
@@ -678,6 +697,17 @@ class _Quiet:
     state_cells: np.ndarray  # each robot's (robot, state) cell of ``state_time_s``, flat
     power_total_w: float  # the sums of ``power_w`` and ``grid_w``
     grid_total_w: float
+    one_state: int | None  # the state of every robot when they share one
+    # (dt, power_w dt, grid_w dt, soc_per_s dt) of the last step size taken
+    per_step: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def over(self, dt_s: float) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """The draws times ``dt_s`` (the same products, kept while the step size holds)."""
+        kept = self.per_step
+        if kept is None or kept[0] != dt_s:
+            kept = (dt_s, self.power_w * dt_s, self.grid_w * dt_s, self.soc_per_s * dt_s)
+            self.per_step = kept
+        return kept
 
 
 class ServiceFleet:
@@ -958,15 +988,18 @@ class ServiceFleet:
         if self._pending or np.any(self.leg != _DOCKED) or np.any(self.fault != StopCause.NONE):
             return None
         power, grid, soc_per_s = self._draws()
+        state = self.state
         return _Quiet(
             float(self._battery_events_s().min()),
             power,
             grid,
             soc_per_s,
-            self.state,
-            np.ravel_multi_index((np.arange(self.count), self.state), self.state_time_s.shape),
+            state,
+            np.ravel_multi_index((np.arange(self.count), state), self.state_time_s.shape),
             float(power.sum()),
             float(grid.sum()),
+            # all in one state (docked robots idle together): that column, a plain slice
+            int(state[0]) if self.count and (state == state[0]).all() else None,
         )
 
     def step(self, dt_s: float) -> list[ServiceEvent]:
@@ -975,10 +1008,14 @@ class ServiceFleet:
         quiet = self._quiet
         if quiet is not None and quiet.until_s > end:
             # a view: ``state_time_s`` is created C-contiguous and only updated in place
-            self.state_time_s.reshape(-1)[quiet.state_cells] += dt_s
-            self.soc = self.soc + quiet.soc_per_s * dt_s
-            self.energy_j += quiet.power_w * dt_s
-            self.grid_energy_j += quiet.grid_w * dt_s
+            _, energy_j, grid_j, soc_change = quiet.over(dt_s)
+            if quiet.one_state is not None:
+                self.state_time_s[:, quiet.one_state] += dt_s
+            else:
+                self.state_time_s.reshape(-1)[quiet.state_cells] += dt_s
+            self.soc = self.soc + soc_change
+            self.energy_j += energy_j
+            self.grid_energy_j += grid_j
             self.time_s = end
             self.power_w = quiet.power_total_w
             self.grid_power_w = quiet.grid_total_w

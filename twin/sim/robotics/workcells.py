@@ -189,7 +189,7 @@ class Workcells:
 
     def battery_energy_j(self) -> float:
         """Energy held in all robot batteries (robots' commands do not change it)."""
-        return float(self._stored_j.sum())
+        return float(np.add.reduce(self._stored_j))
 
     def cell_pace(self, rack_delivered: np.ndarray) -> np.ndarray:
         """Per cell, 0-1: share of its serving racks' work still delivered."""
@@ -205,7 +205,6 @@ class Workcells:
         Sets ``hall_heat_w``, ``outdoor_heat_w`` and ``repaired`` (racks whose repair
         finished in the step).
         """
-        self.hall_heat_w[:] = 0.0
         self.outdoor_heat_w = 0.0
         self.repaired = []
         pace: list[float] = []
@@ -214,7 +213,14 @@ class Workcells:
             if first < u:
                 pace.append(pace[first])
             else:
-                pace.append(float(rack_delivered[racks].mean()) if _count(racks) else 1.0)
+                # the mean as ``ndarray.mean`` works it out (the sum over the count)
+                count = _count(racks)
+                pace.append(float(np.add.reduce(rack_delivered[racks]) / count) if count else 1.0)
+        # sums on floats, unit by unit in the same order as on the arrays
+        hall_heat_w = [0.0] * len(self.hall_heat_w)
+        stored = self._stored_j.tolist()
+        unit_grid_w = []
+        cells = len(self.cells)
         total_w = 0.0
         for u, unit in enumerate(self.units):
             if isinstance(unit, TaskCell):  # the cells come first, then the fleets
@@ -224,22 +230,25 @@ class Workcells:
                     if event.kind == "repaired":
                         self.repaired.append(event.rack)
                         self.awaiting_repair[event.rack] = False
-                        f = u - len(self.cells)
+                        f = u - cells
                         self._repairs[f] += 1
                         self._repair_s[f] += event.at_s - self._requested_s[event.rack]
                 grid_w = unit.grid_power_w
             heat_w = grid_w
             if unit.battery is not None:
                 stored_j = _stored_j(unit)
-                heat_w -= (stored_j - self._stored_j[u]) / dt  # what charged the batteries
-                self._stored_j[u] = stored_j
-            self._unit_grid_w[u] = grid_w
+                heat_w -= (stored_j - stored[u]) / dt  # what charged the batteries
+                stored[u] = stored_j
+            unit_grid_w.append(grid_w)
             hall = self._unit_hall[u]
             if hall >= 0:
-                self.hall_heat_w[hall] += heat_w
+                hall_heat_w[hall] += heat_w
             else:
                 self.outdoor_heat_w += heat_w
             total_w += grid_w
+        self._stored_j[:] = stored
+        self._unit_grid_w[:] = unit_grid_w
+        self.hall_heat_w[:] = hall_heat_w
         return total_w
 
     def request_repairs(self, racks: np.ndarray) -> None:
@@ -415,7 +424,7 @@ def _racks_key(racks: np.ndarray | slice) -> tuple[int, ...]:
 
 
 def _stored_j(unit: TaskCell | ServiceFleet) -> float:
-    return float(unit.soc.sum()) * unit.battery.capacity_j if unit.battery else 0.0
+    return float(np.add.reduce(unit.soc)) * unit.battery.capacity_j if unit.battery else 0.0
 
 
 def _joined(parts: list[np.ndarray], dtype=float) -> np.ndarray:

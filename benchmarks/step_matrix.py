@@ -12,8 +12,9 @@ Run: .venv/bin/python benchmarks/step_matrix.py [--jobs N] [--scenarios a,b]
          [--results FOLDER]
 The full gigawatt week at dt = 1 s takes about a quarter of an hour a case on one core;
 cases run in parallel processes (--jobs). With --results, each run is written to the
-folder as it finishes (one JSON file per case and dt, with the twin version and source
-digest that made it) and runs already there for the same source are not run again: the
+folder as it finishes (one JSON file per case and dt, with the twin version and a digest
+of the golden outputs, scenarios and cases, ``behaviour_digest``) and runs already there
+with the same digest are not run again: the
 whole matrix (about ten CPU hours) can be built up over several sittings, and an
 interrupted one loses only the runs in progress. Exit status 1 when a case fails.
 """
@@ -32,7 +33,11 @@ from pathlib import Path
 import numpy as np
 
 import twin
+from twin.scenario import builtin_scenarios
+from twin.sim import step_check
 from twin.sim.step_check import FAULTS, MEANS, Case, Result, compare, run
+
+REPO = Path(__file__).resolve().parent.parent
 
 SCENARIOS = ("single-rack", "seoul-ai-factory", "gigawatt")
 MONTHS = (1, 4, 7, 10)
@@ -44,15 +49,22 @@ def _run(args: tuple[Case, float]):
     return case, dt, run(case, dt)
 
 
-def source_digest() -> str:
-    """SHA-256 of twin's simulation and scenario sources and built-in files: a stored run
-    is reused only by the code and scenarios that made it."""
-    root = Path(twin.__file__).parent
+def behaviour_digest() -> str:
+    """SHA-256 of what fixes a stored run's figures: the golden outputs the engine is held
+    to bit for bit (tests/sim/test_golden.py: every built-in scenario through every kind of
+    event), the built-in scenario files and the case definitions (twin/sim/step_check.py).
+    A change that leaves every output unchanged (a faster engine) keeps the stored runs; a
+    change of physics regenerates the goldens and so runs the matrix again."""
+    golden = REPO / "tests" / "golden"
+    paths = [p for p in sorted(golden.rglob("*")) if p.is_file()]
+    paths += [Path(builtin_scenarios()[name]) for name in sorted(builtin_scenarios())]
+    paths.append(Path(step_check.__file__))
+    if not any(p.is_relative_to(golden) for p in paths):
+        raise SystemExit(f"no golden outputs under {golden}: the stored runs cannot be keyed")
     digest = hashlib.sha256()
-    for path in sorted([*root.glob("sim/**/*.py"), *root.glob("scenario/**/*")]):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(path.read_bytes())
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -64,7 +76,7 @@ def result_path(folder: Path, case: Case, dt: float) -> Path:
 def save_result(path: Path, case: Case, result: Result, digest: str) -> None:
     record = {
         "twin_version": twin.__version__,
-        "source_sha256": digest,
+        "behaviour_sha256": digest,
         "case": {
             "scenario": case.scenario,
             "month": case.month,
@@ -90,7 +102,7 @@ def load_result(path: Path, digest: str) -> Result | None:
     """The stored run, or None when it is missing, unreadable or made by other sources."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-        if record.get("source_sha256") != digest:
+        if record.get("behaviour_sha256") != digest:
             return None
         return Result(
             float(record["dt_s"]),
@@ -166,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=None,
         metavar="FOLDER",
-        help="keep each run here as it finishes and reuse the runs found (same sources)",
+        help="keep each run here as it finishes and reuse the runs found (same golden "
+        "outputs, scenarios and cases)",
     )
     args = parser.parse_args(argv)
     if args.jobs < 1:
@@ -188,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     # the longest runs first, so that the pool's last minutes are not one long case
     work.sort(key=lambda w: -w[0].duration_s / w[1] * (20 if w[0].scenario == "gigawatt" else 1))
     results: dict[tuple[Case, float], Result] = {}
-    digest = source_digest() if args.results is not None else ""
+    digest = behaviour_digest() if args.results is not None else ""
     if args.results is not None:
         for case, dt in work:
             stored = load_result(result_path(args.results, case, dt), digest)

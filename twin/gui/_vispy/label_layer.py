@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from vispy.color import Color
 from vispy.scene import Node, visuals
+from vispy.visuals.text.text import TextVisual
 
 from twin.gui._vispy.label_font import LabelFont, label_font
 from twin.gui._vispy.quads import Quads
@@ -46,6 +47,33 @@ _CANDIDATES = sorted(
     ((r, c) for r in _ROWS for c in _COLUMNS),
     key=lambda rc: (abs(rc[0]) + 2 * abs(rc[1]), abs(rc[1])),
 )
+
+
+# vispy's text shader reads a glyph's distance field through a bicubic (Catmull-Rom) filter
+# of 16 texture reads a pixel from 50 px type up: the kiosk's titles at 4K (54 px) cost
+# about 40 ms of CPU a frame under software OpenGL in a site view. The atlas holds glyphs
+# of 64 px, so type of that size is barely magnified and one bilinear read draws the same
+# edge; smaller type keeps vispy's path (one read, or five for type under 30 px).
+_BICUBIC = """        if(u_npix >= 50.0)
+            rgb = CatRom2D(u_font_atlas, u_font_atlas_shape, uv);
+        else
+            rgb = texture2D(u_font_atlas, uv);"""
+_BILINEAR = """        rgb = texture2D(u_font_atlas, uv);"""
+
+
+def _one_read(fragment: str) -> str:
+    if _BICUBIC not in fragment:
+        raise RuntimeError("vispy's text shader changed: its bicubic read was not found")
+    return fragment.replace(_BICUBIC, _BILINEAR).replace('#include "misc/spatial-filters.frag"', "")
+
+
+class LabelText(visuals.Text):
+    """vispy's text, its distance field read once a pixel at every size (``_BICUBIC``)."""
+
+    _shaders = {  # noqa: RUF012 - vispy's own class attribute, read-only
+        "vertex": TextVisual._shaders["vertex"],
+        "fragment": _one_read(TextVisual._shaders["fragment"]),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +228,7 @@ class LabelBoard:
         self.root.order = 100  # after the view's scene: over everything in it
         self.font = font or label_font()
         self._labels: dict[LabelStyle, list[Label]] = {}
-        self._visuals: dict[LabelStyle, visuals.Text] = {}
+        self._visuals: dict[LabelStyle, LabelText] = {}
         self._widths: dict[LabelStyle, np.ndarray] = {}  # text widths in ems
         self._hidden_owners: set[int] = set()
         self._stale: set[LabelStyle] = set()
@@ -231,7 +259,7 @@ class LabelBoard:
         label = Label(self, owner, style, texts, single, positions, rank)
         self._labels.setdefault(style, []).append(label)
         if style not in self._visuals:
-            visual = visuals.Text(
+            visual = LabelText(
                 "",
                 face=self.font.face,
                 font_size=style.size,

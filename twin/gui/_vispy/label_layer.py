@@ -212,6 +212,29 @@ def _plate_color(text_color: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array([0.98, 0.98, 0.99, 0.82]), np.array([0.25, 0.30, 0.36, 0.45])
 
 
+def _halo_frame(plates: np.ndarray, width: float) -> np.ndarray:
+    """The halo around plates (n, 4: x0, y0, x1, y1) as four rectangles each (4n, 4): a
+    frame ``width`` wide, not a larger plate under each (software OpenGL pays for every
+    pixel of each layer)."""
+    x0, y0, x1, y1 = plates.T
+    return np.concatenate(
+        [
+            np.column_stack([x0 - width, y0 - width, x1 + width, y0]),  # above
+            np.column_stack([x0 - width, y1, x1 + width, y1 + width]),  # below
+            np.column_stack([x0 - width, y0, x0, y1]),  # left
+            np.column_stack([x1, y0, x1 + width, y1]),  # right
+        ]
+    )
+
+
+def _over(top: np.ndarray, under: np.ndarray) -> np.ndarray:
+    """One RGBA colour that, blended over anything, gives what ``top`` blended over
+    ``under`` blended over it gives: the plate's fill over its halo, in one layer."""
+    alpha = 1.0 - (1.0 - top[3]) * (1.0 - under[3])
+    rgb = (top[:3] * top[3] + under[:3] * under[3] * (1.0 - top[3])) / alpha
+    return np.append(rgb, alpha)
+
+
 class LabelBoard:
     """Every scene label in one layer over the view: one Text visual per style, one mesh
     of plates and one line visual of leaders, whoever owns the labels.
@@ -433,11 +456,14 @@ class LabelBoard:
             visual.pos = positions[style]
         boxes = np.array([p.plate for p in self.placed]).reshape(-1, 4)
         if len(boxes):
-            halo = boxes + np.array([-HALO_PX, -HALO_PX, HALO_PX, HALO_PX])
+            frame = _halo_frame(boxes, HALO_PX)
             self.plates.set_rects(
-                np.concatenate([halo, boxes]),
+                np.concatenate([frame, boxes]),
                 np.concatenate(
-                    [np.tile(self._halo, (len(boxes), 1)), np.tile(self._fill, (len(boxes), 1))]
+                    [
+                        np.tile(self._halo, (len(frame), 1)),
+                        np.tile(_over(self._fill, self._halo), (len(boxes), 1)),
+                    ]
                 ),
             )
         if self.plates.visible != bool(len(boxes)):  # setting it at all asks for a frame

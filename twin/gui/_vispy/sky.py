@@ -256,6 +256,8 @@ class SkyBackdrop:
             pixels = np.concatenate(corners)[:, :2]
             ndc = np.column_stack([2 * pixels[:, 0] / width - 1, 1 - 2 * pixels[:, 1] / height])
             self.node.set_triangles(ndc, np.concatenate(colors))
+        else:
+            self.node.set_triangles(np.zeros((0, 2)), np.zeros((0, 4)))
         self.node.visible = bool(corners)
 
     def _fog(self, ground: GroundView, outline: np.ndarray, horizon: float) -> np.ndarray:

@@ -270,9 +270,44 @@ def test_pads_show_no_stripes_in_off_screen_renders(make_window, qtbot, monkeypa
     window.set_theme("light")  # the pads' light concrete on the ground: stripes stand out
     for layer in ("hydraulic", "electrical", "robots"):
         canvas.set_layer_visible(layer, False)
-    spreads = _pad_spread(canvas, window.layout_)
-    assert len(spreads) >= 6
-    assert max(spreads) < 1.5, spreads
+    for way in ("auto", "mesh"):  # the ground drawn by the backdrop or as a mesh under them
+        canvas.sky.ground_way = way
+        spreads = _pad_spread(canvas, window.layout_)
+        assert len(spreads) >= 6
+        assert max(spreads) < 1.5, (way, spreads)
     # the same picture with vispy's 16-bit depth buffer shows the stripes this test catches
     monkeypatch.setattr(post, "GL_DEPTH_COMPONENT24", 0x81A5)  # GL_DEPTH_COMPONENT16
     assert max(_pad_spread(canvas, window.layout_)) > 3.0
+
+
+@pytest.mark.parametrize("view", ["site", "hall-1"])
+def test_the_backdrop_draws_the_ground_and_its_fog_as_the_mesh_does(make_window, qtbot, view):
+    _, canvas = _paused(make_window, qtbot)
+    for layer in ("hydraulic", "robots"):  # flow dots and robots move between the pictures
+        canvas.set_layer_visible(layer, False)
+    canvas.go_to(view, animate=False)
+    canvas.view.camera.elevation = 18.0  # the fog rises over the ground towards the horizon
+    pictures = {}
+    for way in ("mesh", "backdrop"):
+        canvas.sky.ground_way = way
+        pictures[way] = canvas.render().astype(int)
+        assert canvas.sky.ground_mesh == (way == "mesh")
+        assert canvas.site.node.visible == (way == "mesh") != canvas.site.pads.visible
+        assert canvas.canvas.bgcolor.rgba[:3] == pytest.approx(
+            (canvas.sky.haze if way == "mesh" else canvas.sky.clear_color)[:3]
+        )
+    # the view's edge is clipped to the clear colour (vispy's view box)
+    difference = np.abs(pictures["mesh"] - pictures["backdrop"])[1:-1, 1:-1].max(axis=2)
+    # the same picture to a level or two, but along the ground's edge (rasterised apart)
+    assert (difference > 2).mean() < 0.003, (difference > 2).mean()
+    # and the fog it draws is there: without it, much of the ground is another colour
+    canvas.fog.enabled = False
+    clear = canvas.render().astype(int)
+    canvas.fog.enabled = True
+    changed = np.abs(clear - pictures["backdrop"]).max(axis=2)
+    assert (changed > 1).mean() > 0.02
+    # "auto" picks the way that fills fewer pixels: the ground fills a hall's view
+    canvas.sky.ground_way = "auto"
+    canvas.render()
+    if view == "hall-1":
+        assert not canvas.sky.ground_mesh

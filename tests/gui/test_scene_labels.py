@@ -32,6 +32,10 @@ def test_labels_of_one_style_share_one_visual_across_adapters(make_window, qtbot
     # no adapter keeps text visuals of its own
     for adapter in canvas.adapters:
         assert not [n for n in adapter.root.children if isinstance(n, visuals.Text)]
+    # large type reads its distance field once a pixel, not through a 16-read filter
+    for text in texts:
+        shader = text._program.frag.compile()
+        assert "CatRom2D" not in shader and shader.count("texture2D(") <= 5
 
 
 def test_a_hidden_layer_blanks_only_its_own_labels(make_window, qtbot):

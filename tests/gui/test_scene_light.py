@@ -61,17 +61,18 @@ def test_a_sky_gradient_above_the_horizon_replaces_the_flat_background(make_wind
     horizon = canvas.horizon_px()
     height = image.shape[0]
     assert 0 < horizon < height
-    assert canvas.sky.node.visible
+    assert canvas.sky.node.visible and canvas.sky.sky_shown
     top, at_horizon = image[1, 1], image[max(int(horizon) - 2, 0), 1]
     assert np.abs(top - at_horizon).max() > 10  # a gradient, not one colour
     np.testing.assert_allclose(at_horizon, 255 * DARK_SKY[1][:3], atol=12)  # the haze
     assert image[:, 0].mean(axis=1).min() > 8  # no black anywhere down the edge
-    assert canvas.sky.node.order < canvas.view.scene.order  # drawn first, under the site
-    assert not canvas.sky.node._vshare.gl_state["depth_test"]  # and writes no depth
+    # drawn with the ground after the opaque boxes, at the far plane: only where nothing is
+    assert canvas.sky.node.order == canvas.site.root.order > canvas.racks.root.order
+    assert canvas.sky.node._vshare.gl_state["depth_test"]
     # seen from high above, the horizon leaves the view and the sky is not drawn at all
     canvas.view.camera.elevation = 80.0
     canvas.render()
-    assert canvas.horizon_px() <= 0 and not canvas.sky.node.visible
+    assert canvas.horizon_px() <= 0 and not canvas.sky.sky_shown
 
 
 def test_floors_are_pushed_behind_what_stands_on_them(make_window, qtbot):

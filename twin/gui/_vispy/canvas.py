@@ -34,7 +34,7 @@ from twin.gui._vispy.robots import RobotAdapter
 from twin.gui._vispy.selection import SelectionAdapter
 from twin.gui._vispy.shadows import ContactShadowAdapter
 from twin.gui._vispy.site import SiteAdapter
-from twin.gui._vispy.sky import SkyBackdrop
+from twin.gui._vispy.sky import FOG_STRIPS, GroundView, SkyBackdrop, clip_convex
 from twin.gui._vispy.substation import SubstationAdapter
 from twin.gui._vispy.workcells import WorkcellAdapter
 from twin.gui._vispy.yard import YardAdapter
@@ -55,9 +55,10 @@ FILL = 0.92  # a viewpoint's subject spans this much of the view, across or up
 LABEL_INTERVAL_S = 0.5  # value labels: readable changes, and text layout kept off most frames
 
 # Software OpenGL pays for every pixel a mesh covers, hidden or not, unless the depth test
-# rejects it first: the ground, which covers most of any view, is drawn after the opaque
-# boxes standing on it (the pixels they cover cost it nothing) and before what blends
-# over it (contact shadows, the pipes' flow dots, the robots' routes and safety zones).
+# rejects it first: the ground and the backdrop (``sky``), which cover most of any view,
+# are drawn after the opaque boxes standing on it (the pixels they cover cost them
+# nothing) and before what blends over it (contact shadows, the pipes' flow dots, the
+# robots' routes and safety zones).
 # Nodes of equal order draw in the order they were made.
 _DRAWN_BEFORE_THE_GROUND = ("halls", "racks", "cdus", "yard", "substation", "workcells", "busways")
 _GROUND_ORDER = 1
@@ -215,8 +216,10 @@ class CanvasWrapper:
         self.view.camera.depth_value = DEPTH_RANGE
         parent = self.view.scene
         self.labels = LabelBoard(self.view)  # in the view's pixels, over its scene
-        self.sky = SkyBackdrop(self.view, palette)  # in the view's pixels, under its scene
-        self.canvas.bgcolor = self.sky.haze
+        # drawn with the ground, after the opaque boxes (see ``sky``)
+        self.sky = SkyBackdrop(self.view.scene, palette)
+        self.sky.node.order = _GROUND_ORDER
+        self.canvas.bgcolor = self.sky.clear_color
         self.site = SiteAdapter(layout, parent, palette)
         self.halls = HallAdapter(layout, topology.hall_names, parent, palette, self.labels)
         self.racks = RackAdapter(layout, fields, parent)
@@ -341,7 +344,7 @@ class CanvasWrapper:
 
     def set_palette(self, palette: ScenePalette) -> None:
         self.sky.set_palette(palette)
-        self.canvas.bgcolor = self.sky.haze
+        self.canvas.bgcolor = self.sky.clear_color
         self.fog.set_haze(self.sky.haze)
         self.labels.set_color(palette.label)
         for adapter in self.adapters:
@@ -577,15 +580,18 @@ class CanvasWrapper:
 
     def _set_detail(self, _event) -> None:
         self._frame_viewpoints()
-        self.sky.place(self.canvas.size, self.horizon_px())
         centre = np.append(np.asarray(self.view.camera.center, float), 1.0)
         self.fog.place(float(self.view.scene.transform.map(centre)[3]))
+        eye = self.eye_position()
+        self.sky.place(self.canvas.size, self.horizon_px(), self.ground_view(eye))
+        self.site.show_ground_mesh(self.sky.ground_mesh)
+        if not np.array_equal(self.canvas.bgcolor.rgba, self.sky.clear_color):
+            self.canvas.bgcolor = self.sky.clear_color
         scale = self.px_per_m()
         self.piping.set_scale(scale)
         self.yard.set_scale(scale)
         self.racks.set_scale(scale)
         self.shadows.set_scale(scale)
-        eye = self.eye_position()
         self.racks.set_eye(eye)
         self.halls.set_eye(eye)
         # keyed on where the scene lands on screen, not on the camera's parameters: the
@@ -598,6 +604,50 @@ class CanvasWrapper:
         points = np.asarray(points, float)
         mapped = self.view.scene.transform.map(np.column_stack([points, np.ones(len(points))]))
         return mapped[:, :2] / mapped[:, 3:4]
+
+    def ground_view(self, eye: np.ndarray | None = None) -> GroundView:
+        """The ground as the camera at ``eye`` (site metres; by default where it is) sees
+        it, for the backdrop: its outline on screen and the rows its fog is known at."""
+        eye = self.eye_position() if eye is None else eye
+        none = np.zeros((0, 2))
+        if eye[2] <= 0.0:
+            return GroundView(none, np.zeros(0), np.zeros(0), below=True)
+        transform = self.view.scene.transform
+        x0, y0, x1, y1 = self.site.ground_rect_m
+        corners = np.array([[x0, y0, 0, 1], [x1, y0, 0, 1], [x1, y1, 0, 1], [x0, y1, 0, 1]])
+        mapped = transform.map(corners.astype(float))
+        # cut where the ground passes behind the camera (clip-space w; its near plane
+        # lies a little in front of it)
+        centre = np.append(np.asarray(self.view.camera.center, float), 1.0)
+        centre_w = float(transform.map(centre)[3])
+        mapped = clip_convex(mapped, mapped[:, 3] - 1e-3 * centre_w)
+        outline = mapped[:, :2] / mapped[:, 3:4] if len(mapped) >= 3 else none
+        start_w, end_w, strength = self.fog.amount_range
+        if strength <= 0.0 or len(outline) < 3:
+            return GroundView(outline, np.zeros(0), np.zeros(0))
+        # one depth along each screen row of the ground: sample it straight ahead of the
+        # eye, where the depth grows linearly with the distance
+        foot = np.array([eye[0], eye[1], 0.0])
+        ahead = np.asarray(self.view.camera.center, float) - eye
+        ahead[2] = 0.0
+        length = float(np.linalg.norm(ahead))
+        foot_w = float(transform.map(np.append(foot, 1.0))[3])
+        depths = np.linspace(start_w, end_w, FOG_STRIPS + 1)
+        share = (depths - start_w) / (end_w - start_w)
+        amounts = strength * share * share * (3.0 - 2.0 * share)  # the shader's smoothstep
+        if length > 1e-9:
+            ahead /= length
+            step_w = float(transform.map(np.append(foot + ahead, 1.0))[3]) - foot_w
+        else:
+            step_w = 0.0
+        if abs(step_w) < 1e-9 * abs(foot_w):  # straight down: all of it at one depth
+            share_foot = float(np.clip((foot_w - start_w) / (end_w - start_w), 0.0, 1.0))
+            level = strength * share_foot * share_foot * (3.0 - 2.0 * share_foot)
+            height = float(self.canvas.size[1])
+            return GroundView(outline, np.array([height, 0.0]), np.array([level, level]))
+        points = foot + ((depths - foot_w) / step_w)[:, None] * ahead
+        rows = self.screen_positions(points)[:, 1]
+        return GroundView(outline, rows, amounts)
 
     def horizon_px(self) -> float:
         """How far down the view the horizon runs (the camera never rolls, so it is level):

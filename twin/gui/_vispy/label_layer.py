@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from vispy.color import Color
 from vispy.scene import Node, visuals
-from vispy.visuals.text.text import FontManager
+from vispy.visuals.text.text import FontManager, TextVisual
 
 from twin.gui._vispy.label_font import LabelFont, label_font
 from twin.gui._vispy.quads import Quads
@@ -47,6 +47,33 @@ _CANDIDATES = sorted(
     ((r, c) for r in _ROWS for c in _COLUMNS),
     key=lambda rc: (abs(rc[0]) + 2 * abs(rc[1]), abs(rc[1])),
 )
+
+
+# vispy's text shader reads a glyph's distance field through a bicubic (Catmull-Rom) filter
+# of 16 texture reads a pixel from 50 px type up: the kiosk's titles at 4K (54 px) cost
+# about 40 ms of CPU a frame under software OpenGL in a site view. The atlas holds glyphs
+# of 64 px, so type of that size is barely magnified and one bilinear read draws the same
+# edge; smaller type keeps vispy's path (one read, or five for type under 30 px).
+_BICUBIC = """        if(u_npix >= 50.0)
+            rgb = CatRom2D(u_font_atlas, u_font_atlas_shape, uv);
+        else
+            rgb = texture2D(u_font_atlas, uv);"""
+_BILINEAR = """        rgb = texture2D(u_font_atlas, uv);"""
+
+
+def _one_read(fragment: str) -> str:
+    if _BICUBIC not in fragment:
+        raise RuntimeError("vispy's text shader changed: its bicubic read was not found")
+    return fragment.replace(_BICUBIC, _BILINEAR).replace('#include "misc/spatial-filters.frag"', "")
+
+
+class LabelText(visuals.Text):
+    """vispy's text, its distance field read once a pixel at every size (``_BICUBIC``)."""
+
+    _shaders = {  # noqa: RUF012 - vispy's own class attribute, read-only
+        "vertex": TextVisual._shaders["vertex"],
+        "fragment": _one_read(TextVisual._shaders["fragment"]),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +212,29 @@ def _plate_color(text_color: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array([0.98, 0.98, 0.99, 0.82]), np.array([0.25, 0.30, 0.36, 0.45])
 
 
+def _halo_frame(plates: np.ndarray, width: float) -> np.ndarray:
+    """The halo around plates (n, 4: x0, y0, x1, y1) as four rectangles each (4n, 4): a
+    frame ``width`` wide, not a larger plate under each (software OpenGL pays for every
+    pixel of each layer)."""
+    x0, y0, x1, y1 = plates.T
+    return np.concatenate(
+        [
+            np.column_stack([x0 - width, y0 - width, x1 + width, y0]),  # above
+            np.column_stack([x0 - width, y1, x1 + width, y1 + width]),  # below
+            np.column_stack([x0 - width, y0, x0, y1]),  # left
+            np.column_stack([x1, y0, x1 + width, y1]),  # right
+        ]
+    )
+
+
+def _over(top: np.ndarray, under: np.ndarray) -> np.ndarray:
+    """One RGBA colour that, blended over anything, gives what ``top`` blended over
+    ``under`` blended over it gives: the plate's fill over its halo, in one layer."""
+    alpha = 1.0 - (1.0 - top[3]) * (1.0 - under[3])
+    rgb = (top[:3] * top[3] + under[:3] * under[3] * (1.0 - top[3])) / alpha
+    return np.append(rgb, alpha)
+
+
 class LabelBoard:
     """Every scene label in one layer over the view: one Text visual per style, one mesh
     of plates and one line visual of leaders, whoever owns the labels.
@@ -201,7 +251,7 @@ class LabelBoard:
         self.root.order = 100  # after the view's scene: over everything in it
         self.font = font or label_font()
         self._labels: dict[LabelStyle, list[Label]] = {}
-        self._visuals: dict[LabelStyle, visuals.Text] = {}
+        self._visuals: dict[LabelStyle, LabelText] = {}
         # one glyph atlas for every style of the board (a glyph's distance field does not
         # depend on the size it is drawn at): each glyph is rendered once, not per style
         self._fonts = FontManager(method="cpu")
@@ -235,7 +285,7 @@ class LabelBoard:
         label = Label(self, owner, style, texts, single, positions, rank)
         self._labels.setdefault(style, []).append(label)
         if style not in self._visuals:
-            visual = visuals.Text(
+            visual = LabelText(
                 "",
                 face=self.font.face,
                 font_size=style.size,
@@ -410,11 +460,14 @@ class LabelBoard:
             visual.pos = positions[style]
         boxes = np.array([p.plate for p in self.placed]).reshape(-1, 4)
         if len(boxes):
-            halo = boxes + np.array([-HALO_PX, -HALO_PX, HALO_PX, HALO_PX])
+            frame = _halo_frame(boxes, HALO_PX)
             self.plates.set_rects(
-                np.concatenate([halo, boxes]),
+                np.concatenate([frame, boxes]),
                 np.concatenate(
-                    [np.tile(self._halo, (len(boxes), 1)), np.tile(self._fill, (len(boxes), 1))]
+                    [
+                        np.tile(self._halo, (len(frame), 1)),
+                        np.tile(_over(self._fill, self._halo), (len(boxes), 1)),
+                    ]
                 ),
             )
         if self.plates.visible != bool(len(boxes)):  # setting it at all asks for a frame

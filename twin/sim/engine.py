@@ -73,6 +73,7 @@ from twin.sim.snapshot import (
     frozen_fields,
 )
 from twin.sim.state import J_PER_KWH, Ledger, State, StepOutputs
+from twin.sim.sums import GroupSums
 from twin.sim.thermal import relaxed_from_gap_c
 from twin.sim.weather import Weather
 from twin.sim.workload import WorkloadModel
@@ -263,6 +264,10 @@ class Simulation(SiteEvents):
         self.rack_hall = topo.rack_hall.astype(np.intp)
         self.hall_of_cdu = topo.cdu_hall.astype(np.intp)
         self.hall_count = len(halls)
+        # sums over each CDU's and each hall's racks, and over each hall's CDUs
+        self.sum_by_cdu = GroupSums(self.rack_cdu, topo.cdu_count)
+        self.sum_by_hall = GroupSums(self.rack_hall, self.hall_count)
+        self.sum_cdus_by_hall = GroupSums(self.hall_of_cdu, self.hall_count)
         self.rack_names = [topo.rack_name(i) for i in range(topo.rack_count)]
         self.tariff_krw_per_kwh = np.asarray(s.power.utility.tariff_krw_per_kwh, dtype=float)
         self.rack_count_per_cdu = np.bincount(topo.rack_cdu, minlength=topo.cdu_count)
@@ -577,7 +582,7 @@ class Simulation(SiteEvents):
         )
 
     def _step_once(self) -> None:
-        st, r, c, topo = self.state, self.racks, self.cdus, self.topology
+        st, r, c = self.state, self.racks, self.cdus
         self._junction_terms = ()  # worked out afresh each step (``junction_terms``)
         dt = self.dt_s
         t0 = st.time_s
@@ -878,9 +883,7 @@ class Simulation(SiteEvents):
         # the busway and UPS losses of this step's load; the transformers' losses and the
         # robots' heat of the previous step (held as pending heat, with what the load
         # flow found beyond the losses taken here)
-        hall_air_in_w: np.ndarray = np.bincount(
-            self.rack_hall, weights=air_w, minlength=self.hall_count
-        )
+        hall_air_in_w: np.ndarray = self.sum_by_hall(air_w)
         room_loss_w = self.power_chain.hall_room_loss_w(rack_in_w, rack_levels_w)
         hall_air_in_w += room_loss_w
         hall_air_in_w += (
@@ -1031,7 +1034,7 @@ class Simulation(SiteEvents):
         carried_w *= r.coolant_capacity_j_per_k
         carried_w /= dt
         np.subtract(liquid_w, carried_w, out=carried_w)
-        cdu_heat_w = np.bincount(self.rack_cdu, weights=carried_w, minlength=topo.cdu_count)
+        cdu_heat_w = self.sum_by_cdu(carried_w)
         cdu_heat_w += loop.pump_power_w  # pump work ends up as heat in the coolant
         hx_duty_w = cdu_heat_w - c.capacity_j_per_k * (st.cdu_coolant_c - cdu.start_c) / dt
         fw_in_w = float(np.add.reduce(hx_duty_w)) + fw_pump_w
@@ -1069,9 +1072,7 @@ class Simulation(SiteEvents):
         )
 
         # --- power chain, batteries, generators ----------------------------------------
-        cdu_pump_by_hall = np.bincount(
-            self.hall_of_cdu, weights=loop.pump_power_w, minlength=self.hall_count
-        )
+        cdu_pump_by_hall = self.sum_cdus_by_hall(loop.pump_power_w)
         hall_mech_w = cdu_pump_by_hall + crah_fan_w
         plant_w = fw_pump_w + dry_fan_w + tower_fan_w + chiller_w + economizer_fan_w
         robot_w = self.robots.step(dt, delivered)

@@ -353,12 +353,11 @@ class CduLoop:
         pump_w: np.ndarray,
         hot_rate_w_per_k: np.ndarray,
     ):
-        topo = sim.topology
         self.start_c = sim.state.cdu_coolant_c
         self.capacity_per_s = sim.cdus.capacity_j_per_k / sim.dt_s
-        self.base_w = np.bincount(sim.rack_cdu, weights=carried_base_w, minlength=topo.cdu_count)
+        self.base_w = sim.sum_by_cdu(carried_base_w)
         self.base_w += pump_w + self.capacity_per_s * self.start_c
-        self.slope = np.bincount(sim.rack_cdu, weights=carried_slope, minlength=topo.cdu_count)
+        self.slope = sim.sum_by_cdu(carried_slope)
         self.hot_rate = hot_rate_w_per_k
         self.ua = sim.cdus.hx_ua_w_per_k
         self.exchanger_g = np.zeros(self.hot_rate.shape)

@@ -67,6 +67,7 @@ import numpy as np
 
 from twin.scenario import Scenario
 from twin.scenario.schema import Curve, TransformerSpec
+from twin.sim.sums import GroupSums
 from twin.sim.topology import Topology
 
 POWER_FACTOR = 0.95  # IT and drive loads with active power-factor correction
@@ -250,6 +251,10 @@ class PowerChain:
         self.rack_hall = topo.rack_hall.astype(np.intp)
         self.row_count = len(topo.row_names)
         self.hall_count = len(halls)
+        # sums over each row's racks, each hall's rows and each hall's racks
+        self.sum_by_row = GroupSums(self.rack_row, self.row_count)
+        self.sum_rows_by_hall = GroupSums(self.row_hall, self.hall_count)
+        self.sum_by_hall = GroupSums(self.rack_hall, self.hall_count)
         self.hall_transformers = np.array([h.electrical.transformers for h in halls], float)
         self.hall_ups_modules = np.array([h.electrical.ups_modules for h in halls], float)
         # N of N+R: units the design needs; more in service means a spare still stands
@@ -536,7 +541,7 @@ class PowerChain:
         the racks' mean input; the racks of a hall whose UPS dropped them draw nothing.
         A hall whose UPS reaches end of discharge inside the step carries its load until
         then and nothing after: busway and UPS take that load for that share."""
-        row_w: np.ndarray = np.bincount(self.rack_row, weights=rack_in_w, minlength=self.row_count)
+        row_w: np.ndarray = self.sum_by_row(rack_in_w)
         if not np.logical_and.reduce(self.hall_powered):
             row_w *= self.hall_powered[self.row_hall]
         share = self.hall_powered_share
@@ -549,7 +554,7 @@ class PowerChain:
             hall_share = np.where((share > 0.0) & (share < 1.0), share, 1.0)
             row_w /= hall_share[self.row_hall]
         busway_loss = self._busways(row_w)
-        ups_out = np.bincount(self.row_hall, weights=row_w + busway_loss, minlength=self.hall_count)
+        ups_out = self.sum_rows_by_hall(row_w + busway_loss)
         ups = self.p.ups
         ups_rating = self.hall_ups_in_service * ups.module_rating_kw * 1e3
         if ups.mode == "eco":
@@ -581,7 +586,7 @@ class PowerChain:
         self, busway_loss_w: np.ndarray, ups_out_w: np.ndarray, ups_in_w: np.ndarray
     ) -> np.ndarray:
         """Each hall's busway and UPS losses, W."""
-        by_hall = np.bincount(self.row_hall, weights=busway_loss_w, minlength=self.hall_count)
+        by_hall = self.sum_rows_by_hall(busway_loss_w)
         return by_hall + (ups_in_w - ups_out_w)
 
     def _ups_flows(
@@ -608,12 +613,12 @@ class PowerChain:
         """Each hall's UPS input as the weighted mean over the two levels, and the bus
         load's two levels ``(share, high offset, low offset)`` from its mean (W), the
         halls' swings taken in phase; None where nothing swings."""
-        hall = self.rack_hall
         count = self.hall_count
         powered = self.hall_powered
-        mean = np.bincount(hall, weights=rack_in_w, minlength=count)
-        high = np.bincount(hall, weights=levels_w[0], minlength=count) - mean
-        low = np.bincount(hall, weights=levels_w[1], minlength=count) - mean
+        by_hall = self.sum_by_hall
+        mean = by_hall(rack_in_w)
+        high = by_hall(levels_w[0]) - mean
+        low = by_hall(levels_w[1]) - mean
         high *= powered
         low *= powered
         span = high - low

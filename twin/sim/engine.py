@@ -285,6 +285,7 @@ class Simulation(SiteEvents):
         self.cell_names = np.array([c.name for c in s.workcells], dtype=object)
         self.cell_is_service = np.array([c.kind == "service" for c in s.workcells], dtype=bool)
         self.weather = Weather.from_scenario(s, self.seed)
+        self.facility_supply: Any = None  # see drive_with
         self.power_chain = PowerChain.from_scenario(s, topo, self.seed)
         self.robots = Workcells(s, topo, self.site.layout)
         self.operator_reset_s = s.site.operator_reset_s
@@ -933,6 +934,9 @@ class Simulation(SiteEvents):
         )
         st.rejection_fraction = x
         fw_end_c, trim_w = plant.trimmed(x)
+        if self.facility_supply is not None:
+            # the measured supply at the step's end replaces the plant's balance
+            fw_end_c = float(self.facility_supply.at(t0 + dt))
         g_dry, g_tower = g_dry_full * x, g_tower_full * x
 
         # every node's end temperature, and each flow between nodes as the residual of the
@@ -1144,7 +1148,7 @@ class Simulation(SiteEvents):
 
     # ------------------------------------------------------------------ measured inputs
 
-    def drive_with(self, weather=None, workload=None) -> None:
+    def drive_with(self, weather=None, workload=None, facility_supply=None) -> None:
         """Drive the site with measured boundary conditions instead of the scenario's
         synthetic ones (calibration, shadow mode). ``reset()`` brings the scenario's
         workload back: call this again after it.
@@ -1153,7 +1157,16 @@ class Simulation(SiteEvents):
         ``local_hour(time_s)``, as ``twin.sim.weather.Weather`` does; ``workload``
         answers ``utilization(t0, dt, out)`` with the attributes ``split``, ``high``,
         ``low``, ``high_share`` and ``surge`` of ``twin.sim.workload.WorkloadModel``.
-        Events, setpoints and equipment status still come from the timeline."""
+        Events, setpoints and equipment status still come from the timeline.
+
+        ``facility_supply`` answers ``at(time_s) -> facility water supply temperature``
+        (degC): the facility water's end temperature of every step is taken from it
+        instead of the plant's heat balance, so the CDUs see the measured supply and
+        nothing they reject moves it (a CDU calibrated alone, ``twin.calibration.
+        subloop``). The plant's duties and powers are then not meaningful; set the
+        starting temperature in ``state.facility_c`` to the measured value."""
+        if facility_supply is not None:
+            self.facility_supply = facility_supply
         if weather is not None:
             self.weather = weather
         if workload is not None:

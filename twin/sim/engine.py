@@ -36,7 +36,7 @@ import numpy as np
 
 from twin.scenario import Scenario
 from twin.sim import DT_RANGE_S, dt_in_range
-from twin.sim.control import pi_implicit, pi_implicit_scalar
+from twin.sim.control import pi_implicit, pi_implicit_scalar, valve_flow_fraction
 from twin.sim.coolant import CoolantTable
 from twin.sim.events import SiteEvents
 from twin.sim.hydraulics import (
@@ -180,6 +180,11 @@ class Simulation(SiteEvents):
                 minlength=topo.cdu_count,
             ),
         )
+        # the facility valves' characteristic: linear (the opening is the flow fraction)
+        # unless a CDU type says otherwise
+        self.valve_equal_share = per_cdu([c.facility_valve_equal_percentage for c in cdu_types])
+        self.valve_rangeability = per_cdu([c.facility_valve_rangeability for c in cdu_types])
+        self.valves_linear = not bool(np.any(self.valve_equal_share))
         self.rack_inv_sqrt_k = 1.0 / np.sqrt(r.branch_k_kpa_per_lpm2)
         self.rack_idle_w = r.gpus * r.gpu_idle_w
         self.rack_dynamic_w = r.gpus * (r.gpu_tdp_w - r.gpu_idle_w)
@@ -702,7 +707,10 @@ class Simulation(SiteEvents):
                 # the valves act on the step's first solve; a trip located inside the
                 # step reaches them in the next (the heat it takes away is small)
                 def supply_error_k(v: np.ndarray, cdu: CduLoop = cdu) -> np.ndarray:
-                    return cdu.supply_c(v * cold_per_valve, fw_start_c) - st.supply_setpoint_c
+                    return (
+                        cdu.supply_c(self.valve_flow(v) * cold_per_valve, fw_start_c)
+                        - st.supply_setpoint_c
+                    )
 
                 valve, valve_integral, _ = pi_implicit(
                     supply_error_k,
@@ -717,7 +725,7 @@ class Simulation(SiteEvents):
                 )
                 if st.valve_stuck.any():  # the controller winds on; the valve does not follow
                     valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
-            cdu_offset_c, cdu_slope = cdu.return_affine(valve * cold_per_valve)
+            cdu_offset_c, cdu_slope = cdu.return_affine(self.valve_flow(valve) * cold_per_valve)
             supply_c = cdu.supply_from(cdu_offset_c, cdu_slope, fw_start_c)
             if crossing_pass == MAX_CROSSING_PASSES - 1:
                 break
@@ -887,7 +895,9 @@ class Simulation(SiteEvents):
         economizer_fan_w = economizer_w * self.economizer_fan_w_per_w
 
         # --- facility water: CDU exchangers in, free cooling and chiller trim out ----------
-        fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s)) * cooling_on
+        fw_flow = (
+            float(np.sum(self.valve_flow(st.valve) * c.facility_design_flow_kg_per_s)) * cooling_on
+        )
         fw_pump_w = facility_pump_power_w(
             self.facility_water_spec, fw_flow / self.fw_design_flow_kg_per_s
         )
@@ -1145,6 +1155,14 @@ class Simulation(SiteEvents):
         base = (self.rack_capacity_per_s * st.rack_coolant_c + liquid_w + chip_heat_w) / denominator
         gain = rack_rate_w_per_k / denominator
         return base, gain, rack_rate_w_per_k * base, rack_rate_w_per_k * (1.0 - gain)
+
+    def valve_flow(self, opening: np.ndarray) -> np.ndarray:
+        """The facility valves' flow over their design flow at ``opening`` (per CDU)."""
+        if self.valves_linear:
+            return opening
+        return np.asarray(
+            valve_flow_fraction(opening, self.valve_equal_share, self.valve_rangeability)
+        )
 
     # ------------------------------------------------------------------ measured inputs
 

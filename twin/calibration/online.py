@@ -327,7 +327,8 @@ class _OffsetTracker(DriftTracker):
 VALVE_SHARE_LIMIT = 0.25  # of the equal-percentage share: past it the valve is not the
 # model's (a quarter of the way from linear to equal percentage moves the flow at half
 # opening by ~9 % of design flow at R = 50; an engineering choice)
-VALVE_SHARE_RANGE = (-0.5, 1.5)  # the estimate is held inside this while it settles
+VALVE_SHARE_RANGE = (0.0, 1.0)  # linear to equal percentage: the model's family (a
+# quick-opening valve is outside it)
 VALVE_STEP = 1e-4  # relative step of the numerical derivatives
 VALVE_SAMPLE_STD = 0.005  # of a sample's effectiveness: 0.05 K sensors over a 10-20 K span
 VALVE_ITERATIONS = 2  # Gauss-Newton steps per sample, each from the last estimate

@@ -166,3 +166,42 @@ def test_fitting_by_cdu_without_the_facility_supply_is_one_message(site: Site, t
     )
     assert code != 0
     assert "--cdu X-* names no CDU" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # two small fits through the command, ~7 CPU s
+def test_calibrate_by_cdu_writes_the_calibrated_scenario_and_its_record(site: Site, tmp_path):
+    plant = tmp_path / "plant.toml"
+    plant.write_text(site.text, encoding="utf-8")
+    out, report = tmp_path / "calibrated.toml", tmp_path / "calibration.html"
+    code = main(
+        [
+            "calibrate",
+            *map(str, site.data),
+            "--scenario",
+            str(plant),
+            "--by-cdu",
+            "--cdu",
+            "L-CDU-02",
+            "--fit",
+            "cdu.*.hx_ua",
+            "dry_coolers.approach",
+            "--window",
+            "40min..80min",
+            "--warmup",
+            "20min",
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    scenario = loads(out.read_text(encoding="utf-8"))
+    ua = scenario.cdu_types["cdu-200"].hx_ua_kw_per_k
+    assert ua == pytest.approx(site.truth["cdu.cdu-200.hx_ua"], rel=0.02)
+    approach = scenario.heat_rejection.dry_coolers.design_approach_k
+    assert approach == pytest.approx(site.truth["dry_coolers.approach"], rel=0.02)
+    assert (tmp_path / "calibrated.calibration.parquet").is_file()
+    page = report.read_text(encoding="utf-8")
+    assert "1 CDU(s) alone" in page and "Guideline 14" in page

@@ -1,16 +1,21 @@
 """Calibration of the whole seoul site: its parameters recovered from its own data.
 
-Run: python -m benchmarks.calibrate_seoul [--hours 1 | --week] [--fit NAME...]
+Run: python -m benchmarks.calibrate_seoul [--hours 1 | --days 7] [--interval 10]
+[--by-cdu [--cdu NAME...]] [--fit NAME...]
 (from the repository root, so that this checkout's twin is imported).
 
 The plant: seoul-ai-factory with the fitted parameters perturbed by known amounts
-(``TRUTH_FACTORS``), run by twin's own simulation at 10 s steps for ``--hours`` (``--week``:
-seven days) and written as its site and component tables (every rack, CDU and hall at 10 s,
-no sensor noise). ``twin calibrate``'s fit then runs on all of it after ``--warmup``.
-Prints the calibration's CPU time, its model runs and the CPU time of one, each fitted
-parameter's error against its truth, and the RMS over point groups of the CV(RMSE) at the
-data's interval before and after. The default hour keeps the run to minutes on a laptop;
-the week is the issue's figure (hours of CPU: about 170 times the hour's model runs).
+(``TRUTH_FACTORS``), run by twin's own simulation for ``--hours`` (``--days``) at steps of
+``--interval`` up to 30 s (the model's longest step, so the model steps as the plant did)
+and written every ``--interval`` as its site and component tables (every rack, CDU and
+hall, no sensor noise). ``twin calibrate``'s fit then runs on all of it after ``--warmup``:
+on the whole site, or with ``--by-cdu`` the CDU and rack parameters on the CDUs named by
+``--cdu`` alone (each driven by its racks' power and the measured facility water supply)
+and the site's parameters on the whole site with those fixed.
+Prints the calibration's CPU time (with --by-cdu: per CDU and for the site stage), its
+model runs and the CPU time of one, each fitted parameter's error against its truth, and
+the RMS over point groups of the CV(RMSE) at the data's interval before and after. The
+default hour keeps the run to minutes on a laptop.
 
 Times are CPU time of this process (one thread), which a shared machine disturbs less
 than wall time.
@@ -29,7 +34,9 @@ import numpy as np
 
 from twin.calibration.data import read_measurements
 from twin.calibration.fit import calibrate
+from twin.calibration.model import MAX_DT_S
 from twin.calibration.parameters import ScenarioFactory, registry, select
+from twin.calibration.subloop import calibrate_by_cdu
 from twin.runs.output import run_headless
 from twin.scenario import load
 
@@ -64,7 +71,21 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="hours of 10 s data (1; the fit window starts after --warmup)",
     )
-    parser.add_argument("--week", action="store_true", help="a week of data (168 h)")
+    parser.add_argument("--days", type=float, help="days of data instead of --hours")
+    parser.add_argument(
+        "--interval", type=float, default=STEP_S, help="the data's interval, s (10)"
+    )
+    parser.add_argument(
+        "--by-cdu",
+        action="store_true",
+        help="fit the CDU and rack parameters on CDUs alone, then the site's on the site",
+    )
+    parser.add_argument(
+        "--cdu",
+        nargs="+",
+        metavar="NAME",
+        help="with --by-cdu: the CDUs fitted (names or patterns; default all)",
+    )
     parser.add_argument(
         "--warmup",
         type=float,
@@ -79,9 +100,15 @@ def main(argv: list[str] | None = None) -> int:
         help="parameters fitted (default: the five perturbed ones)",
     )
     args = parser.parse_args(argv)
-    hours = 168.0 if args.week else args.hours
+    hours = 24.0 * args.days if args.days else args.hours
     warmup_s = args.warmup * 60.0
-    if hours * 3600.0 <= warmup_s + 10 * STEP_S:
+    interval_s = args.interval
+    plant_step_s = interval_s / math.ceil(interval_s / MAX_DT_S - 1e-9)
+    if interval_s < 1.0 or abs(interval_s - round(interval_s)) > 1e-9:
+        parser.error("--interval must be a whole number of seconds, at least 1")
+    if args.cdu and not args.by_cdu:
+        parser.error("--cdu chooses the CDUs of --by-cdu")
+    if hours * 3600.0 <= warmup_s + 10 * interval_s:
         parser.error(f"--hours {hours:g} leaves no fit window after a {args.warmup:g} min warm-up")
     scenario = load("seoul-ai-factory")
     params = registry(scenario)
@@ -96,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         run_headless(
             plant,
             duration_s=hours * 3600.0,
-            dt_s=STEP_S,
-            every_steps=1,
+            dt_s=plant_step_s,
+            every_steps=round(interval_s / plant_step_s),
             out=site,
             components=components,
             progress=None,
@@ -106,14 +133,35 @@ def main(argv: list[str] | None = None) -> int:
         m = read_measurements([site, components])
         fitted = select(params, args.fit)
         started = time.process_time()
-        cal = calibrate(m, scenario, fitted, window=(warmup_s, hours * 3600.0), warmup_s=warmup_s)
+        window = (warmup_s, hours * 3600.0)
+        split = None
+        if args.by_cdu:
+            split = calibrate_by_cdu(
+                m, scenario, fitted, window=window, warmup_s=warmup_s, cdus=args.cdu
+            )
+            cal = split.calibration
+        else:
+            cal = calibrate(m, scenario, fitted, window=window, warmup_s=warmup_s)
         cpu_s = time.process_time() - started
     print(
-        f"seoul-ai-factory, {hours:g} h of 10 s data ({len(m.values)} points, "
-        f"{m.time_s.size} rows; the plant's run took {data_cpu_s:.1f} CPU s): calibration "
-        f"of {len(fitted)} parameters {cpu_s:.1f} CPU s, {cal.evaluations} model runs of "
-        f"{cpu_s / cal.evaluations:.2f} CPU s"
+        f"seoul-ai-factory, {hours:g} h of {interval_s:g} s data ({len(m.values)} points, "
+        f"{m.time_s.size} rows; the plant's run at {plant_step_s:g} s steps took "
+        f"{data_cpu_s:.1f} CPU s): calibration of {len(fitted)} parameters "
+        f"{'by CDU ' if split else ''}{cpu_s:.1f} CPU s, {cal.evaluations} model runs of "
+        f"{cpu_s / cal.evaluations:.2f} CPU s on average"
     )
+    if split is not None:
+        for fit in split.per_cdu:
+            runs = fit.calibration.evaluations
+            values = ", ".join(
+                f"{r.param.name} {r.value:.5g}" + ("" if r.fitted else " (prior)")
+                for r in fit.calibration.params
+            )
+            print(
+                f"  {fit.cdu} alone: {fit.cpu_s:.1f} CPU s, {runs} model runs of "
+                f"{fit.cpu_s / runs:.2f} CPU s: {values}"
+            )
+        print(f"  whole site with the CDUs' values: {split.site_cpu_s:.1f} CPU s")
     for r in cal.params:
         true_value = truth[r.param.name]
         status = (
@@ -127,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     before = overall_cv(cal.fit_window.validation_before)
     after = overall_cv(cal.fit_window.validation_after)
-    print(f"  CV(RMSE) at 10 s, RMS over point groups: {before:.2f} % before, {after:.2f} % after")
+    print(
+        f"  CV(RMSE) at {interval_s:g} s, RMS over point groups: {before:.2f} % before, "
+        f"{after:.2f} % after"
+    )
     return 0
 
 

@@ -470,6 +470,22 @@ def _add_calibrate(sub) -> None:
         help="model time before a window to settle (default 30min)",
     )
     calibrate.add_argument(
+        "--by-cdu",
+        action="store_true",
+        help="fit the CDU and rack parameters on each CDU alone, driven by its racks' "
+        "power and the measured facility water supply, then the site's parameters on "
+        "the whole site with those fixed (large sites; needs plant/plant/fws_supply_c "
+        "or site/fws_supply_c and every rack's power)",
+    )
+    calibrate.add_argument(
+        "--cdu",
+        nargs="+",
+        action="extend",
+        metavar="NAME",
+        help="with --by-cdu: the CDUs fitted (names or patterns such as 'H1-CDU-0*'; "
+        "default: all); each gives an estimate of its type's values",
+    )
+    calibrate.add_argument(
         "--out", required=True, type=Path, metavar="FILE.toml", help="the calibrated scenario"
     )
     calibrate.add_argument(
@@ -1098,16 +1114,33 @@ def _calibrate(args: argparse.Namespace) -> int:
                 for path in args.data
             ]
         )
-        result = calibrate(
-            measurements,
-            scenario,
-            params,
-            window,
-            holdout,
-            warmup_s=args.warmup,
-            offset_patterns=args.offset,
-            progress=say,
-        )
+        if args.cdu and not args.by_cdu:
+            raise UsageError("twin calibrate: --cdu chooses the CDUs of --by-cdu; add --by-cdu")
+        if args.by_cdu:
+            from twin.calibration.subloop import calibrate_by_cdu
+
+            result = calibrate_by_cdu(
+                measurements,
+                scenario,
+                params,
+                window,
+                holdout,
+                warmup_s=args.warmup,
+                offset_patterns=args.offset,
+                progress=say,
+                cdus=args.cdu,
+            ).calibration
+        else:
+            result = calibrate(
+                measurements,
+                scenario,
+                params,
+                window,
+                holdout,
+                warmup_s=args.warmup,
+                offset_patterns=args.offset,
+                progress=say,
+            )
     except (DataError, ShadowReportError, ValueError) as exc:
         raise UsageError(f"twin calibrate: {exc}") from None
     data = [str(p) for p in args.data]

@@ -98,12 +98,18 @@ def test_a_healthy_plant_is_tracked_at_design_and_raises_no_drift_alarm():
     assert {v.quantity for v in values} == {
         "series_resistance",
         "exchanger_ua",
+        "valve_characteristic",
         "supply_offset",
         "flow_offset",
     }
-    assert len(values) == 12  # four per CDU
+    assert len(values) == 15  # five per CDU
     for v in values:
-        if v.quantity.endswith("offset"):
+        if v.quantity == "valve_characteristic":
+            # a steady load hardly moves the valve: the share is not determined, its
+            # band holds the model's and nothing is alarmed
+            assert v.band_low <= v.design <= v.band_high and v.alarm is None, v
+            assert v.band_high - v.band_low > 0.5, v
+        elif v.quantity.endswith("offset"):
             assert abs(v.value) < 0.5 * v.design, v  # well inside its limit
         else:
             assert v.ratio == pytest.approx(1.0, abs=0.05), v

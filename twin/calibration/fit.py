@@ -210,6 +210,8 @@ def identifiable(
     not: the worst-determined is dropped first and the rest judged again."""
     active = list(range(jac.shape[1]))
     dropped: dict[int, str] = {}
+    if not active:
+        return active, dropped
     norms = np.linalg.norm(jac, axis=0)
     for j in list(active):
         if norms[j] * MAX_RELATIVE_STD < 1e-6 * max(norms.max(), 1.0) or norms[j] == 0:
@@ -253,20 +255,26 @@ def calibrate(
     warmup_s: float = DEFAULT_WARMUP_S,
     offset_patterns: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    facility_supply: str = "",
+    refine_step_s: float = 0.0,
 ) -> Calibration:
+    """Fit ``params`` over ``window``; ``facility_supply``, a point of the data, drives
+    the facility water's temperature instead of the plant's balance (a CDU fitted
+    alone, ``twin.calibration.subloop``) and is then not compared; ``refine_step_s``,
+    where given, the sub-step after an upset (that of the whole site)."""
     from scipy.optimize import least_squares
 
     say = progress or (lambda _text: None)
     started = time.perf_counter()
     if window is None:
         window = (float(m.time_s[0]) - m.interval_s + warmup_s, float(m.time_s[-1]))
-    points = [p for p in m.values if is_modelled(p)]
+    points = [p for p in m.values if is_modelled(p) and p != facility_supply]
     if not points:
         raise DataError(
             "the data holds no point the model predicts (temperatures, flows, "
             "powers of racks, CDUs, halls, the plant or the site)"
         )
-    model = DrivenModel(m, window[0], window[1], points, warmup_s)
+    model = DrivenModel(m, window[0], window[1], points, warmup_s, facility_supply, refine_step_s)
     span = slice(model.first, int(model.rows[-1]) + 1)
     input_notes = check_inputs(m, scenario, span)
     factory = ScenarioFactory(scenario, params)
@@ -300,7 +308,7 @@ def calibrate(
     lower = np.array([p.lower / p.prior for p in params])
     upper = np.array([p.upper / p.prior for p in params])
     say(f"sensitivities of {len(params)} parameters")
-    jac0 = objective.jacobian(x_prior, upper)
+    jac0 = objective.jacobian(x_prior, upper) if params else np.zeros((0, 0))
     active, dropped = identifiable(jac0, names)
     x = x_prior.copy()
     cov = np.zeros((0, 0))
@@ -373,9 +381,13 @@ def calibrate(
     correlation = _correlation(cov) if cov.size else np.zeros((0, 0))
     say("validating")
     final = factory.build([float(v) for v in x * objective.priors])
-    objective.residuals(x)  # the offsets at the solution
-    offsets = dict(objective.offsets)
-    after_run = model.run(final)
+    if params or offset_points:
+        objective.residuals(x)  # the offsets at the solution
+        offsets = dict(objective.offsets)
+        after_run = model.run(final)
+    else:  # nothing fitted: the model after is the model before
+        offsets = {}
+        after_run = ModelRun(prior_run.rows, dict(prior_run.values))
     for point, offset in offsets.items():  # the sensor's offset is the data's, not the model's
         after_run.values[point] = after_run.values[point] + offset
     loops = subloops(build_topology(scenario))
@@ -384,7 +396,9 @@ def calibrate(
     )
     holdout_result = None
     if holdout is not None:
-        hold_model = DrivenModel(m, holdout[0], holdout[1], points, warmup_s)
+        hold_model = DrivenModel(
+            m, holdout[0], holdout[1], points, warmup_s, facility_supply, refine_step_s
+        )
         check_inputs(m, scenario, slice(hold_model.first, int(hold_model.rows[-1]) + 1))
         hold_prior = hold_model.run(factory.build([p.prior for p in params]))
         hold_screen = screen_outputs(m, hold_model.rows, hold_prior.values)

@@ -162,6 +162,16 @@ class _MeasuredWorkload:
         return out
 
 
+class _MeasuredSupply:
+    """The facility water supply temperature interpolated from the data."""
+
+    def __init__(self, time_s: np.ndarray, supply_c: np.ndarray):
+        self.time_s, self.supply_c = time_s, supply_c
+
+    def at(self, time_s: float) -> float:
+        return float(np.interp(time_s, self.time_s, self.supply_c))
+
+
 def _filled(series: np.ndarray) -> np.ndarray:
     """Gaps bridged linearly (screening has refused inputs whose gaps are too long)."""
     good = np.isfinite(series)
@@ -187,8 +197,18 @@ class DrivenModel:
         end_s: float,
         points: list[str],
         warmup_s: float = DEFAULT_WARMUP_S,
+        facility_supply: str = "",
+        refine_step_s: float = 0.0,
     ):
+        """``facility_supply``: a point of the data (``plant/plant/fws_supply_c``, the
+        value at each interval's end, or ``site/fws_supply_c``, the interval's mean)
+        taken as the facility water's temperature at every step instead of the
+        plant's balance: the CDUs are then driven by it and do not couple through it."""
         self.m = m
+        self.facility_supply = facility_supply
+        self.refine_step_s = refine_step_s  # 0: the scenario's own
+        if facility_supply and facility_supply not in m.values:
+            raise DataError(f"the data has no {facility_supply} to drive the facility water")
         rows = np.flatnonzero(m.window(start_s, end_s))
         if rows.size < 2:
             raise DataError(
@@ -220,6 +240,8 @@ class DrivenModel:
     def run(self, scenario: Scenario) -> ModelRun:
         m = self.m
         sim = Simulation(scenario, dt_s=self.dt_s)
+        if self.refine_step_s > 0:
+            sim.refine_step_s = self.refine_step_s
         span = slice(self.first, int(self.rows[-1]) + 1)
         end_s = m.time_s[span]
         centre_s = end_s - 0.5 * m.interval_s
@@ -234,6 +256,14 @@ class DrivenModel:
             workload=_MeasuredWorkload(centre_s, self._utilization(sim, span)),
         )
         sim.state.time_s = float(end_s[0] - m.interval_s)
+        if self.facility_supply:
+            kind = split_point(self.facility_supply)[0]
+            supply = _MeasuredSupply(
+                end_s if kind != "site" else centre_s,
+                _filled(m.values[self.facility_supply][span]),
+            )
+            sim.drive_with(facility_supply=supply)
+            sim.state.facility_c[0] = supply.at(sim.state.time_s)
         getters: dict[tuple[str, str], list[tuple[str, int]]] = {}
         for point in self.points:
             kind, component, quantity = split_point(point)

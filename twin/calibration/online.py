@@ -320,3 +320,187 @@ class _OffsetTracker(DriftTracker):
                 self.alarms.append((time_s, f"{self.name} back within limits (cleared)"))
                 self.alarm = None
         return estimate
+
+
+# --------------------------------------------------------------------------- valve
+
+VALVE_SHARE_LIMIT = 0.25  # of the equal-percentage share: past it the valve is not the
+# model's (a quarter of the way from linear to equal percentage moves the flow at half
+# opening by ~9 % of design flow at R = 50; an engineering choice)
+VALVE_SHARE_RANGE = (0.0, 1.0)  # linear to equal percentage: the model's family (a
+# quick-opening valve is outside it)
+VALVE_STEP = 1e-4  # relative step of the numerical derivatives
+VALVE_SAMPLE_STD = 0.005  # of a sample's effectiveness: 0.05 K sensors over a 10-20 K span
+VALVE_ITERATIONS = 2  # Gauss-Newton steps per sample, each from the last estimate
+VALVE_WINDOW_MEMORIES = 3.0  # samples older than this many memories weigh < 5 % and go
+
+
+def valve_characteristic_tracker(
+    name: str,
+    design_share: float,
+    rangeability: float,
+    design_ua_kw_per_k: float,
+    limit: float = VALVE_SHARE_LIMIT,
+    **kwargs,
+) -> ValveCharacteristicTracker:
+    """The facility valve's inherent characteristic (its equal-percentage share, 0 for a
+    linear valve) tracked with the exchanger's UA from the heat the exchanger moves at
+    each opening (``ValveCharacteristicTracker``)."""
+    return ValveCharacteristicTracker(
+        f"{name} facility valve characteristic",
+        "equal-% share",
+        design_share,
+        None,
+        None,
+        meaning_high="the valve's characteristic is not the model's (another trim, or worn)",
+        rangeability=rangeability,
+        design_ua_kw_per_k=design_ua_kw_per_k,
+        limit=limit,
+        **kwargs,
+    )
+
+
+@dataclass
+class ValveCharacteristicTracker(DriftTracker):
+    """The facility valve's equal-percentage share ``b`` and the exchanger's UA, tracked
+    together by weighted nonlinear least squares over the recent samples (weights
+    ``exp(-age / memory_s)``, a few Gauss-Newton steps from the last estimate at each
+    sample, the prior as a pseudo-observation).
+
+    A sample is the exchanger's hot-side effectiveness measured, ``(T_hot,in -
+    T_hot,out) / (T_hot,in - T_cold,in)``, against the counterflow one of the UA and
+    the facility flow the valve passes at its opening,
+    ``C_cold = C_cold,design ((1 - b) x + b R^(x - 1))`` (``twin.sim.control.
+    valve_flow_fraction``). One opening cannot tell a smaller UA from a valve that
+    passes less: the two separate as the opening moves (load, facility water
+    temperature). Where the data do not move the valve, the prior holds the estimate
+    and its band stays wide; the alarm needs the band inside the limit as well as the
+    value past it. (A recursive, linearised filter was tried first: early samples at
+    one opening send it along the valley where UA and ``b`` trade off, and its
+    shrunken covariance keeps it there.)
+
+    ``value`` is ``b``; an Estimate's ``ratio`` is ``(b - design) / limit`` (1 at the
+    limit), as for the sensor offsets. ``ua_kw_per_k`` is the fit's own UA."""
+
+    rangeability: float = 50.0
+    design_ua_kw_per_k: float = 1.0
+    limit: float = VALVE_SHARE_LIMIT
+    _theta: np.ndarray | None = None
+    _samples: list[tuple[float, float, float, float, float]] = field(default_factory=list)
+
+    @property
+    def ua_kw_per_k(self) -> float:
+        return self.design_ua_kw_per_k if self._theta is None else float(self._theta[0])
+
+    def flow_fraction(self, opening: float, share: float | None = None) -> float:
+        from twin.sim.control import valve_flow_fraction
+
+        b = self.design if share is None else share
+        return float(valve_flow_fraction(opening, b, self.rangeability))
+
+    def _hot_effectiveness(
+        self,
+        theta: np.ndarray,
+        opening: np.ndarray | float,
+        hot_rate: np.ndarray | float,
+        cold_rate_full: np.ndarray | float,
+    ) -> np.ndarray:
+        from twin.sim.control import valve_flow_fraction
+        from twin.sim.heat_exchange import exchanger_conductance_w_per_k
+
+        fraction = valve_flow_fraction(opening, float(theta[1]), self.rangeability)
+        cold = np.maximum(fraction, 1e-6) * cold_rate_full
+        g = exchanger_conductance_w_per_k(max(float(theta[0]), 1e-6), hot_rate, cold)
+        return np.asarray(g) / hot_rate
+
+    def observe(
+        self,
+        time_s: float,
+        opening: float,
+        hot_in_c: float,
+        hot_out_c: float,
+        hot_rate_kw_per_k: float,
+        cold_in_c: float,
+        cold_rate_full_kw_per_k: float,
+    ) -> Estimate | None:
+        """One sample of the CDU's measurements; None while it says nothing (no flow, no
+        temperature difference, the valve shut)."""
+        span = hot_in_c - cold_in_c
+        values = (opening, hot_in_c, hot_out_c, hot_rate_kw_per_k, cold_in_c)
+        if (
+            not all(math.isfinite(v) for v in values)
+            or hot_rate_kw_per_k <= 0
+            or cold_rate_full_kw_per_k <= 0
+            or span <= 0.5
+            or opening <= 0
+        ):
+            return None
+        measured = (hot_in_c - hot_out_c) / span
+        if not 0.0 < measured < 1.0:
+            return None
+        self._samples.append(
+            (time_s, opening, hot_rate_kw_per_k, cold_rate_full_kw_per_k, measured)
+        )
+        while (
+            self._samples and self._samples[0][0] < time_s - VALVE_WINDOW_MEMORIES * self.memory_s
+        ):
+            self._samples.pop(0)
+        prior = np.array([self.design_ua_kw_per_k, self.design])
+        prior_std = np.array([0.5 * self.design_ua_kw_per_k, 0.5])
+        theta = prior.copy() if self._theta is None else self._theta.copy()
+        t, x, hot, cold, y = (np.array(column) for column in zip(*self._samples, strict=True))
+        w = np.exp(-(time_s - t) / self.memory_s)
+        steps = np.array([VALVE_STEP * self.design_ua_kw_per_k, VALVE_STEP])
+        jac = np.zeros((y.size, 2))
+        r = y - self._hot_effectiveness(theta, x, hot, cold)
+        for _ in range(VALVE_ITERATIONS):
+            for j in range(2):
+                moved = theta.copy()
+                moved[j] += steps[j]
+                jac[:, j] = (self._hot_effectiveness(moved, x, hot, cold) - (y - r)) / steps[j]
+            # the prior as two pseudo-samples against a sample's spread
+            weight = VALVE_SAMPLE_STD**2 / prior_std**2
+            normal = jac.T @ (jac * w[:, None]) + np.diag(weight)
+            gradient = jac.T @ (w * r) + weight * (prior - theta)
+            theta = theta + np.linalg.solve(normal, gradient)
+            theta[0] = max(theta[0], 0.05 * self.design_ua_kw_per_k)
+            theta[1] = min(max(theta[1], VALVE_SHARE_RANGE[0]), VALVE_SHARE_RANGE[1])
+            r = y - self._hot_effectiveness(theta, x, hot, cold)
+        self._theta = theta
+        # the band: the residuals' spread (at least a sample's assumed one while few),
+        # inflated for their correlation from sample to sample
+        effective = float(w.sum())
+        var = float(np.sum(w * r * r) / max(effective - 2.0, 1.0)) if effective > 3 else 0.0
+        var = max(var, 0.1 * VALVE_SAMPLE_STD**2)
+        rho = 0.0
+        if r.size > 2 and float(np.dot(r, r)) > 0:
+            rho = min(max(float(np.dot(r[1:], r[:-1]) / np.dot(r, r)), 0.0), MAX_CORRELATION)
+        weight = var / prior_std**2
+        normal = jac.T @ (jac * w[:, None]) + np.diag(weight)
+        cov = np.linalg.inv(normal) * var * (1 + rho) / (1 - rho)
+        value = float(theta[1])
+        std = math.sqrt(max(float(cov[1, 1]), 0.0))
+        estimate = Estimate(time_s, value, std, (value - self.design) / self.limit)
+        self._keep(estimate)
+        self._judge_share(estimate)
+        return estimate
+
+    def update(self, time_s: float, phi: float, y: float) -> Estimate | None:
+        raise TypeError("a valve characteristic takes its samples through observe()")
+
+    def _judge_share(self, e: Estimate) -> None:
+        outside = abs(e.ratio) > 1.0 and 2.0 * e.std < self.limit
+        if outside:
+            if self._outside_since is None:
+                self._outside_since = e.time_s
+            if self.alarm is None and e.time_s - self._outside_since >= self.confirm_s:
+                self.alarm = (
+                    f"{self.name} {e.value:.2f} {self.unit} against {self.design:.2f} in "
+                    f"the model (limit ±{self.limit:g}): {self.meaning_high}"
+                )
+                self.alarms.append((e.time_s, self.alarm))
+            return
+        self._outside_since = None
+        if self.alarm is not None and abs(e.ratio) < CLEAR_MARGIN:
+            self.alarms.append((e.time_s, f"{self.name} back within limits (cleared)"))
+            self.alarm = None

@@ -31,7 +31,9 @@ NOT_MODELLED = {
     "design is the fouling factor",
     "per-unit CDU and rack values": "CDUs and racks take their values from their type; a "
     "calibrated value holds for every unit of that type",
-    "facility valve characteristic": "the facility valve's flow follows its opening linearly",
+    "facility valve characteristic": "a CDU type's facility_valve_equal_percentage, tracked "
+    "online by twin shadow; not fitted here: its design value, a linear valve's, is 0 and "
+    "the fit scales each parameter by its prior",
     "pump part-load efficiency curve": "a pump's wire-to-water efficiency is one constant",
     "dry-cooler and CRAH fan curves": "fan power follows the cube law of speed",
     "sensor offsets": "not model parameters; the online estimator tracks them",

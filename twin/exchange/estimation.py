@@ -11,8 +11,14 @@ after the shadow's warm-up:
   Alarm at twice design: strainer or exchanger clogging.
 * exchanger UA (kW/K) inverted from the counterflow effectiveness of the secondary return
   and supply, the secondary flow, the facility water supply and the facility flow (the
-  valve's opening times the CDU's design facility flow: a linear valve, as the model has
-  it). Alarm 15 % below design: fouling.
+  valve's flow fraction at its opening times the CDU's design facility flow, through the
+  valve's characteristic as tracked below once its band is narrow, the model's until
+  then). Alarm 15 % below design: fouling.
+* facility valve characteristic (its equal-percentage share: 0 linear, 1 equal
+  percentage) tracked with the exchanger's UA from the heat the exchanger moves at each
+  opening (``ValveCharacteristicTracker``: the two separate as the valve moves). Alarm
+  when it departs from the model's by more than 0.25 with its band inside that: the
+  valve is not the model's.
 * sensor offsets between two sensors of one water: the CDU's secondary supply against its
   racks' inlet (alarm past 0.5 K), the CDU's secondary flow against the sum of its racks'
   flows (alarm past 3 % of the racks' design flow).
@@ -52,11 +58,13 @@ from twin.alarms import AlarmPoint, Condition, Limit, Priority
 from twin.calibration.online import (
     DriftTracker,
     PumpCurve,
+    ValveCharacteristicTracker,
     exchanger_ua_sample,
     exchanger_ua_tracker,
     sensor_offset_tracker,
     series_resistance_sample,
     series_resistance_tracker,
+    valve_characteristic_tracker,
 )
 from twin.sim.snapshot import Snapshot
 
@@ -71,6 +79,9 @@ RECORD_EVERY_S = 60.0  # plant time between the recorded estimates
 RESISTANCE_MEMORY_S = 300.0
 UA_MEMORY_S = 900.0
 OFFSET_MEMORY_S = 600.0
+VALVE_MEMORY_S = 1800.0  # a valve's trim is fixed; its wear takes months
+VALVE_TRUSTED_BAND = 0.1  # the tracked characteristic feeds the UA tracker once its
+# band (two standard deviations) is this narrow
 CONFIRM_S = 300.0  # a drift stands this long before it alarms
 RESISTANCE_HIGH_RATIO = 2.0  # twice design: the strainer wants cleaning
 UA_LOW_RATIO = 0.85  # 15 % below design: fouling (cleaning is due at 10-25 % loss)
@@ -102,12 +113,17 @@ DRIFT_TAGS = {
         "secondary series resistance over its limit: clogging",
     ),
     "exchanger_ua": ("shadow.drift_exchanger_ua", "exchanger UA under its limit: fouling"),
+    "valve_characteristic": (
+        "shadow.drift_valve_characteristic",
+        "facility valve characteristic past its limit: not the model's",
+    ),
     "supply_offset": ("shadow.drift_supply_offset", "CDU supply and rack inlet sensors disagree"),
     "flow_offset": ("shadow.drift_flow_offset", "CDU flow and racks' flow sensors disagree"),
 }
 SHORT_NAMES = {
     "series_resistance": "resistance",
     "exchanger_ua": "UA",
+    "valve_characteristic": "valve equal-% share",
     "supply_offset": "supply offset",
     "flow_offset": "flow offset",
 }
@@ -220,6 +236,14 @@ class ShadowEstimation:
                     float(c.hx_ua_w_per_k[k]) / 1e3,
                     UA_LOW_RATIO,
                     memory_s=UA_MEMORY_S,
+                    confirm_s=CONFIRM_S,
+                )
+                mine["valve_characteristic"] = valve_characteristic_tracker(
+                    name,
+                    float(sim.valve_equal_share[k]),
+                    float(sim.valve_rangeability[k]),
+                    float(c.hx_ua_w_per_k[k]) / 1e3,
+                    memory_s=VALVE_MEMORY_S,
                     confirm_s=CONFIRM_S,
                 )
             racks = self.cdu_racks[k]
@@ -428,20 +452,38 @@ class ShadowEstimation:
                     self.curves[k], float(flow[k]), float(speed[k]), int(running[k]), float(dp[k])
                 )
                 tracker.update(t, *sample)
-            tracker = trackers.get("exchanger_ua")
-            if (
-                tracker is not None
-                and np.isfinite(supply[k] + ret[k] + valve[k] + fws)
+            exchanger_ok = (
+                np.isfinite(supply[k] + ret[k] + valve[k] + fws)
                 and supply_agrees
                 and flow_agrees
                 and heat_agrees[k]
-            ):
+            )
+            fraction = float(valve[k])  # a linear valve's
+            characteristic = trackers.get("valve_characteristic")
+            if isinstance(characteristic, ValveCharacteristicTracker):
+                if exchanger_ok:
+                    characteristic.observe(
+                        t,
+                        float(valve[k]),
+                        float(ret[k]),
+                        float(supply[k]),
+                        float(hot[k]),
+                        float(fws),
+                        float(self.cold_rate_full_kw_per_k[k]),
+                    )
+                e = characteristic.history[-1] if characteristic.history else None
+                trusted = e is not None and 2.0 * e.std <= VALVE_TRUSTED_BAND
+                fraction = characteristic.flow_fraction(
+                    float(valve[k]), e.value if trusted and e is not None else None
+                )
+            tracker = trackers.get("exchanger_ua")
+            if tracker is not None and exchanger_ok:
                 sample = exchanger_ua_sample(
                     float(ret[k]),
                     float(supply[k]),
                     float(hot[k]),
                     float(fws),
-                    float(valve[k] * self.cold_rate_full_kw_per_k[k]),
+                    fraction * float(self.cold_rate_full_kw_per_k[k]),
                 )
                 tracker.update(t, *sample)
             tracker = trackers.get("supply_offset")
@@ -487,13 +529,15 @@ class ShadowEstimation:
             return (ratio - 1.0) / (RESISTANCE_HIGH_RATIO - 1.0)
         if quantity == "exchanger_ua":
             return (1.0 - ratio) / (1.0 - UA_LOW_RATIO)
-        return abs(ratio)  # offsets: the ratio is already over the limit
+        return abs(ratio)  # offsets and the valve: the ratio is already over the limit
 
     @staticmethod
     def _short(v: TrackedValue) -> str:
         half = (v.band_high - v.band_low) / 2
         if v.quantity.endswith("offset"):
             return f"{SHORT_NAMES[v.quantity]} {v.value:+.2f} ± {half:.2f} {v.unit}"
+        if v.quantity == "valve_characteristic":
+            return f"{SHORT_NAMES[v.quantity]} {v.value:.2f} ± {half:.2f}"
         return f"{SHORT_NAMES[v.quantity]} {v.ratio:.2f} ± {half / v.design:.2f}"
 
     def summary(self) -> str:
@@ -657,7 +701,12 @@ class ShadowEstimation:
             share = self._drift_share(quantity, e.ratio)
             if share >= best and abs(e.value - tracker.design) > 2 * e.std:
                 best = share
-                if quantity == "exchanger_ua":
+                if quantity == "valve_characteristic":
+                    words = (
+                        f"{tracker.name} {e.value:.2f} {tracker.unit} against "
+                        f"{tracker.design:.2f}: {tracker.meaning_high}"
+                    )
+                elif quantity == "exchanger_ua":
                     words = (
                         f"{tracker.name} {100 * (1 - e.ratio):.0f} % below design: "
                         f"{tracker.meaning_low}"

@@ -309,6 +309,18 @@ class CduType(Strict):
     supply_setpoint_c: Celsius = 35.0
     dp_setpoint_kpa: Positive = Field(description="branch differential pressure setpoint")
     facility_design_flow_lpm: Positive
+    facility_valve_equal_percentage: Fraction = Field(
+        0.0,
+        description="the facility valve's inherent characteristic: 0 linear, 1 equal "
+        "percentage, between a blend (twin.sim.control.valve_flow_fraction)",
+    )
+    facility_valve_rangeability: float = Field(
+        50.0,
+        ge=10.0,
+        le=200.0,
+        description="of the equal-percentage part: its flow at full over that at zero "
+        "opening (globe valves 30-50; IEC 60534-2-4, Fisher Control Valve Handbook)",
+    )
 
     @model_validator(mode="after")
     def _pumps(self) -> CduType:

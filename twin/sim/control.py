@@ -26,6 +26,21 @@ from collections.abc import Callable
 import numpy as np
 
 
+def valve_flow_fraction(
+    opening: np.ndarray | float,
+    equal_share: np.ndarray | float,
+    rangeability: np.ndarray | float,
+) -> np.ndarray | float:
+    """A valve's flow at ``opening`` over its flow fully open, at a constant pressure
+    drop (its inherent characteristic, IEC 60534-2-4): a blend of the linear
+    characteristic ``x`` and the equal-percentage one ``R^(x - 1)`` with the share
+    ``equal_share`` of the latter, ``(1 - b) x + b R^(x - 1)``. A linear valve (b = 0)
+    gives its opening back unchanged. The installed characteristic (the valve's share of
+    its branch's pressure drop, the pump's curve) is not modelled: the facility loop's
+    flow is its design flow at full opening."""
+    return (1.0 - equal_share) * opening + equal_share * np.power(rangeability, opening - 1.0)
+
+
 def pi_implicit(
     error_of: Callable[[np.ndarray], np.ndarray],
     integral: np.ndarray,

@@ -36,7 +36,7 @@ import numpy as np
 
 from twin.scenario import Scenario
 from twin.sim import DT_RANGE_S, dt_in_range
-from twin.sim.control import pi_implicit, pi_implicit_scalar
+from twin.sim.control import pi_implicit, pi_implicit_scalar, valve_flow_fraction
 from twin.sim.coolant import CoolantTable
 from twin.sim.events import SiteEvents
 from twin.sim.hydraulics import (
@@ -181,6 +181,11 @@ class Simulation(SiteEvents):
                 minlength=topo.cdu_count,
             ),
         )
+        # the facility valves' characteristic: linear (the opening is the flow fraction)
+        # unless a CDU type says otherwise
+        self.valve_equal_share = per_cdu([c.facility_valve_equal_percentage for c in cdu_types])
+        self.valve_rangeability = per_cdu([c.facility_valve_rangeability for c in cdu_types])
+        self.valves_linear = not bool(np.any(self.valve_equal_share))
         self.rack_inv_sqrt_k = 1.0 / np.sqrt(r.branch_k_kpa_per_lpm2)
         self.rack_idle_w = r.gpus * r.gpu_idle_w
         self.rack_dynamic_w = r.gpus * (r.gpu_tdp_w - r.gpu_idle_w)
@@ -290,6 +295,7 @@ class Simulation(SiteEvents):
         self.cell_names = np.array([c.name for c in s.workcells], dtype=object)
         self.cell_is_service = np.array([c.kind == "service" for c in s.workcells], dtype=bool)
         self.weather = Weather.from_scenario(s, self.seed)
+        self.facility_supply: Any = None  # see drive_with
         self.power_chain = PowerChain.from_scenario(s, topo, self.seed)
         self.robots = Workcells(s, topo, self.site.layout)
         self.operator_reset_s = s.site.operator_reset_s
@@ -762,7 +768,10 @@ class Simulation(SiteEvents):
                 # the valves act on the step's first solve; a trip located inside the
                 # step reaches them in the next (the heat it takes away is small)
                 def supply_error_k(v: np.ndarray, cdu: CduLoop = cdu) -> np.ndarray:
-                    return cdu.supply_c(v * cold_per_valve, fw_start_c) - st.supply_setpoint_c
+                    return (
+                        cdu.supply_c(self.valve_flow(v) * cold_per_valve, fw_start_c)
+                        - st.supply_setpoint_c
+                    )
 
                 valve, valve_integral, _ = pi_implicit(
                     supply_error_k,
@@ -779,7 +788,7 @@ class Simulation(SiteEvents):
                     st.valve_stuck
                 ):  # the controller winds on; the valve does not follow
                     valve[st.valve_stuck] = st.valve_stuck_at[st.valve_stuck]
-            cdu_offset_c, cdu_slope = cdu.return_affine(valve * cold_per_valve)
+            cdu_offset_c, cdu_slope = cdu.return_affine(self.valve_flow(valve) * cold_per_valve)
             supply_c = cdu.supply_from(cdu_offset_c, cdu_slope, fw_start_c)
             if crossing_pass == MAX_CROSSING_PASSES - 1:
                 break
@@ -961,7 +970,9 @@ class Simulation(SiteEvents):
         economizer_fan_w = economizer_w * self.economizer_fan_w_per_w
 
         # --- facility water: CDU exchangers in, free cooling and chiller trim out ----------
-        fw_flow = float(np.sum(st.valve * c.facility_design_flow_kg_per_s)) * cooling_on
+        fw_flow = (
+            float(np.sum(self.valve_flow(st.valve) * c.facility_design_flow_kg_per_s)) * cooling_on
+        )
         fw_pump_w = facility_pump_power_w(
             self.facility_water_spec, fw_flow / self.fw_design_flow_kg_per_s
         )
@@ -1008,6 +1019,9 @@ class Simulation(SiteEvents):
         )
         st.rejection_fraction = x
         fw_end_c, trim_w = plant.trimmed(x)
+        if self.facility_supply is not None:
+            # the measured supply at the step's end replaces the plant's balance
+            fw_end_c = float(self.facility_supply.at(t0 + dt))
         g_dry, g_tower = g_dry_full * x, g_tower_full * x
 
         # every node's end temperature, and each flow between nodes as the residual of the
@@ -1265,9 +1279,17 @@ class Simulation(SiteEvents):
         kept *= rack_rate_w_per_k
         return base, gain, rack_rate_w_per_k * base, kept
 
+    def valve_flow(self, opening: np.ndarray) -> np.ndarray:
+        """The facility valves' flow over their design flow at ``opening`` (per CDU)."""
+        if self.valves_linear:
+            return opening
+        return np.asarray(
+            valve_flow_fraction(opening, self.valve_equal_share, self.valve_rangeability)
+        )
+
     # ------------------------------------------------------------------ measured inputs
 
-    def drive_with(self, weather=None, workload=None) -> None:
+    def drive_with(self, weather=None, workload=None, facility_supply=None) -> None:
         """Drive the site with measured boundary conditions instead of the scenario's
         synthetic ones (calibration, shadow mode). ``reset()`` brings the scenario's
         workload back: call this again after it.
@@ -1276,7 +1298,16 @@ class Simulation(SiteEvents):
         ``local_hour(time_s)``, as ``twin.sim.weather.Weather`` does; ``workload``
         answers ``utilization(t0, dt, out)`` with the attributes ``split``, ``high``,
         ``low``, ``high_share`` and ``surge`` of ``twin.sim.workload.WorkloadModel``.
-        Events, setpoints and equipment status still come from the timeline."""
+        Events, setpoints and equipment status still come from the timeline.
+
+        ``facility_supply`` answers ``at(time_s) -> facility water supply temperature``
+        (degC): the facility water's end temperature of every step is taken from it
+        instead of the plant's heat balance, so the CDUs see the measured supply and
+        nothing they reject moves it (a CDU calibrated alone, ``twin.calibration.
+        subloop``). The plant's duties and powers are then not meaningful; set the
+        starting temperature in ``state.facility_c`` to the measured value."""
+        if facility_supply is not None:
+            self.facility_supply = facility_supply
         if weather is not None:
             self.weather = weather
         if workload is not None:

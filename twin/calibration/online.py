@@ -392,6 +392,11 @@ class ValveCharacteristicTracker(DriftTracker):
     def ua_kw_per_k(self) -> float:
         return self.design_ua_kw_per_k if self._theta is None else float(self._theta[0])
 
+    @property
+    def span_s(self) -> float:
+        """Plant time between the oldest and the newest sample the fit holds."""
+        return self._samples[-1][0] - self._samples[0][0] if self._samples else 0.0
+
     def flow_fraction(self, opening: float, share: float | None = None) -> float:
         from twin.sim.control import valve_flow_fraction
 

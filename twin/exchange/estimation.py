@@ -12,8 +12,9 @@ after the shadow's warm-up:
 * exchanger UA (kW/K) inverted from the counterflow effectiveness of the secondary return
   and supply, the secondary flow, the facility water supply and the facility flow (the
   valve's flow fraction at its opening times the CDU's design facility flow, through the
-  valve's characteristic as tracked below once its band is narrow, the model's until
-  then). Alarm 15 % below design: fouling.
+  valve's characteristic as tracked below once it is trusted (a narrow band, samples over
+  15 min of plant time, and a departure from the model's beyond the band), the model's
+  until then). Alarm 15 % below design: fouling.
 * facility valve characteristic (its equal-percentage share: 0 linear, 1 equal
   percentage) tracked with the exchanger's UA from the heat the exchanger moves at each
   opening (``ValveCharacteristicTracker``: the two separate as the valve moves). Alarm
@@ -81,7 +82,11 @@ UA_MEMORY_S = 900.0
 OFFSET_MEMORY_S = 600.0
 VALVE_MEMORY_S = 1800.0  # a valve's trim is fixed; its wear takes months
 VALVE_TRUSTED_BAND = 0.1  # the tracked characteristic feeds the UA tracker once its
-# band (two standard deviations) is this narrow
+# band (two standard deviations) is this narrow, its samples span VALVE_TRUSTED_SPAN_S and
+# it departs from the model's by more than its band: a start-up transient (the exchanger
+# away from the steady state the inversion assumes) can give an early band that is narrow
+# but wrong, and a valve the data find to be the model's is the model's
+VALVE_TRUSTED_SPAN_S = 0.5 * VALVE_MEMORY_S
 CONFIRM_S = 300.0  # a drift stands this long before it alarms
 RESISTANCE_HIGH_RATIO = 2.0  # twice design: the strainer wants cleaning
 UA_LOW_RATIO = 0.85  # 15 % below design: fouling (cleaning is due at 10-25 % loss)
@@ -472,7 +477,12 @@ class ShadowEstimation:
                         float(self.cold_rate_full_kw_per_k[k]),
                     )
                 e = characteristic.history[-1] if characteristic.history else None
-                trusted = e is not None and 2.0 * e.std <= VALVE_TRUSTED_BAND
+                trusted = (
+                    e is not None
+                    and 2.0 * e.std <= VALVE_TRUSTED_BAND
+                    and characteristic.span_s >= VALVE_TRUSTED_SPAN_S
+                    and abs(e.value - characteristic.design) > 2.0 * e.std
+                )
                 fraction = characteristic.flow_fraction(
                     float(valve[k]), e.value if trusted and e is not None else None
                 )

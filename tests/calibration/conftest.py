@@ -81,16 +81,28 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Plant:
     scenario = loads(text)
     path = folder / "plant.toml"
     path.write_text(text, encoding="utf-8")
+    truth, site, components = run_perturbed_plant(
+        scenario, folder, TRUTH_FACTORS, HOURS, INTERVAL_S
+    )
+    return Plant(scenario, path, truth, site, components, folder)
+
+
+def run_perturbed_plant(
+    scenario: Scenario, folder: Path, factors: dict[str, float], hours: float, interval_s: float
+) -> tuple[dict[str, float], Path, Path]:
+    """Run ``scenario`` with its parameters off design by ``factors`` and write its
+    site and component tables to ``folder``: (the true parameter values, site table,
+    component table)."""
     params = registry(scenario)
-    truth = {p.name: p.prior * TRUTH_FACTORS.get(p.name, 1.0) for p in params}
+    truth = {p.name: p.prior * factors.get(p.name, 1.0) for p in params}
     true_scenario = ScenarioFactory(scenario, params).build([truth[p.name] for p in params])
     site, components = folder / "site.csv", folder / "components.parquet"
     # one row per plant step, as the model steps: the rack powers read as interval means
     assert (
         run_headless(
             true_scenario,
-            duration_s=HOURS * 3600.0,
-            dt_s=INTERVAL_S,
+            duration_s=hours * 3600.0,
+            dt_s=interval_s,
             every_steps=1,
             out=site,
             components=components,
@@ -98,7 +110,7 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Plant:
         )
         == 0
     )
-    return Plant(scenario, path, truth, site, components, folder)
+    return truth, site, components
 
 
 def noisy_point_table(

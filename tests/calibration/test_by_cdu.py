@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.calibration.conftest import PLANT_WORKLOAD
+from tests.calibration.conftest import PLANT_WORKLOAD, run_perturbed_plant
 from twin.calibration.data import DataError, Measurements, read_measurements
 from twin.calibration.fit import calibrate
 from twin.calibration.model import DrivenModel, is_modelled
@@ -20,7 +20,6 @@ from twin.calibration.subloop import (
     facility_supply_point,
 )
 from twin.cli import main
-from twin.runs.output import run_headless
 from twin.scenario import Scenario, loads
 from twin.sim.engine import Simulation
 
@@ -55,21 +54,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     workload = PLANT_WORKLOAD.replace('at_s = "2h"', 'at_s = "65min"')
     text = text[: text.index("[[workloads]]")] + workload
     scenario = loads(text)
-    params = registry(scenario)
-    truth = {p.name: p.prior * TRUTH_FACTORS.get(p.name, 1.0) for p in params}
-    plant = ScenarioFactory(scenario, params).build([truth[p.name] for p in params])
-    table, components = folder / "site.csv", folder / "components.parquet"
-    assert (
-        run_headless(
-            plant,
-            duration_s=HOURS * 3600.0,
-            dt_s=INTERVAL_S,
-            every_steps=1,
-            out=table,
-            components=components,
-            progress=None,
-        )
-        == 0
+    truth, table, components = run_perturbed_plant(
+        scenario, folder, TRUTH_FACTORS, HOURS, INTERVAL_S
     )
     return Site(scenario, text, truth, [table, components])
 

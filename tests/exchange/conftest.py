@@ -125,3 +125,23 @@ def wait_for_line(
             raise AssertionError(f"the process ended without {text!r}:\n{path.read_text()}")
         time.sleep(0.1)
     raise AssertionError(f"no {text!r} within {timeout_s} s:\n{path.read_text()}")
+
+
+def noisy_bms_into(shadow, plant, scenario, points, log):
+    """A virtual BMS that reads ``plant`` as sensors do (noise, 5 % dropouts; seed 5) and
+    hands every message straight to ``shadow`` (no broker), its values published once."""
+    from twin.exchange.plant import VirtualBms
+
+    bms = VirtualBms(
+        scenario,
+        plant.topology,
+        points,
+        lambda topic, payload, retain: shadow.ingest(topic, payload),
+        plant.set_cdu_supply_setpoint,
+        seed=5,
+        noise_scale=1.0,
+        dropout=0.05,
+        log=log,
+    )
+    bms.republish_all()
+    return bms

@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.calibration.conftest import plant_text
+from tests.exchange.conftest import noisy_bms_into
 from twin.calibration.parameters import ScenarioFactory, registry
 from twin.calibration.record import CalibrationRecord, record_path
 from twin.cli import main
-from twin.exchange.plant import VirtualBms
 from twin.exchange.points import BY_KEY, MEASURED, default_points
 from twin.exchange.record import ShadowRecorder
 from twin.exchange.report import ShadowSeries
@@ -41,18 +41,7 @@ def record_shadow(folder, hours: float, keep=lambda point: True) -> dict[str, fl
     shadow = Shadow(
         Simulation.from_scenario(scenario, dt_s=STEP_S), points, log=log, recorder=recorder.add
     )
-    bms = VirtualBms(
-        scenario,
-        plant.topology,
-        points,
-        lambda topic, payload, retain: shadow.ingest(topic, payload),
-        plant.set_cdu_supply_setpoint,
-        seed=5,
-        noise_scale=1.0,
-        dropout=0.05,
-        log=log,
-    )
-    bms.republish_all()
+    bms = noisy_bms_into(shadow, plant, scenario, points, log)
     while plant.time_s < hours * 3600.0:
         plant.step()
         bms.observe(plant.snapshot(robots=False))

@@ -8,9 +8,8 @@ import io
 import numpy as np
 import pytest
 
-from tests.exchange.conftest import THREE_CDU
+from tests.exchange.conftest import THREE_CDU, noisy_bms_into
 from twin.calibration.online import ValveCharacteristicTracker
-from twin.exchange.plant import VirtualBms
 from twin.exchange.points import default_points
 from twin.exchange.shadow import Shadow
 from twin.scenario import load
@@ -52,18 +51,7 @@ def test_a_valve_characteristic_unlike_the_models_is_tracked_within_an_hour():
     points = default_points(scenario, plant.topology)
     log = io.StringIO()
     shadow = Shadow(Simulation.from_scenario(scenario, dt_s=1.0), points, log=log)
-    bms = VirtualBms(
-        scenario,
-        plant.topology,
-        points,
-        lambda topic, payload, retain: shadow.ingest(topic, payload),
-        plant.set_cdu_supply_setpoint,
-        seed=5,
-        noise_scale=1.0,
-        dropout=0.05,
-        log=log,
-    )
-    bms.republish_all()
+    bms = noisy_bms_into(shadow, plant, scenario, points, log)
     openings = []
     while plant.time_s < HOUR_S:
         plant.step()

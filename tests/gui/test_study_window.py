@@ -130,10 +130,14 @@ def test_the_chart_follows_the_axes_and_a_clicked_point_picks_its_run(study_wind
     )
     view_box = window.plot.getPlotItem().getViewBox()
     qtbot.waitUntil(lambda: view_box.viewRange()[0][0] <= 0.4 and view_box.viewRange()[0][1] >= 1)
-    scene_at = view_box.mapViewToScene(QPointF(*target))
-    at = window.plot.mapFromScene(scene_at)
-    qtbot.mouseClick(window.plot.viewport(), Qt.MouseButton.LeftButton, pos=at)
-    qtbot.waitUntil(lambda: window.selected_run() is not None)
+
+    def click_the_point() -> bool:
+        # the view may still settle its range on a loaded machine: aim again at each try
+        at = window.plot.mapFromScene(view_box.mapViewToScene(QPointF(*target)))
+        qtbot.mouseClick(window.plot.viewport(), Qt.MouseButton.LeftButton, pos=at)
+        return window.selected_run() is not None
+
+    qtbot.waitUntil(click_the_point, timeout=20000)
     picked = window.selected_run()
     # the points at 0.7 utilization lie on top of each other (tokens do not depend on the
     # setpoint): either of them is the right pick

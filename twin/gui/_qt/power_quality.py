@@ -183,6 +183,11 @@ class PowerQualityWindow(QWidget):
         self.checked.emit(result)
 
     def _done(self) -> None:
+        # the thread's last act was to post this result: it ends at once, and the view is
+        # free for the next check as soon as it shows this one
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
         self.progress.hide()
         self.run_button.setEnabled(True)
 

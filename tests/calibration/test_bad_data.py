@@ -11,6 +11,7 @@ from twin.calibration.data import (
     Measurements,
     from_point_columns,
     parse_window,
+    read_measurements,
     write_point_table,
 )
 from twin.calibration.fit import calibrate
@@ -219,3 +220,44 @@ def test_an_unreadable_measurement_file_is_named_without_its_text(tmp_path, body
     with pytest.raises(DataError, match=r"m\.csv: cannot be read") as caught:
         read_measurements([path])
     assert "Plant-Secret-42" not in str(caught.value)
+
+
+def test_a_component_table_is_read_point_by_point_with_its_missing_rows_empty(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # a 'twin run' component table: one row per time, component and quantity, the
+    # components interleaved; rack R-02 has no row at 20 s
+    rows = [
+        (t, "rack", rack, quantity, value)
+        for t in (0.0, 10.0, 20.0, 30.0)
+        for rack, quantity, value in (
+            ("R-01", "outlet_temp_c", 40.0 + t),
+            ("R-02", "outlet_temp_c", 50.0 + t),
+            ("R-01", "power_kw", 100.0 + t),
+        )
+        if not (rack == "R-02" and t == 20.0)
+    ]
+    time_s, kind, component, quantity, value = zip(*rows, strict=True)
+    table = pa.table(
+        {
+            "time_s": pa.array(time_s),
+            "kind": pa.array(kind).dictionary_encode(),
+            "component": pa.array(component).dictionary_encode(),
+            "quantity": pa.array(quantity),
+            "value": pa.array(value),
+        }
+    )
+    path = tmp_path / "components.parquet"
+    pq.write_table(table, path, row_group_size=4)  # points spread over several chunks
+    m = read_measurements([path])
+    assert list(m.values) == [
+        "rack/R-01/outlet_temp_c",
+        "rack/R-02/outlet_temp_c",
+        "rack/R-01/power_kw",
+    ]
+    assert m.time_s.tolist() == [0.0, 10.0, 20.0, 30.0] and m.interval_s == 10.0
+    assert m.values["rack/R-01/outlet_temp_c"].tolist() == [40.0, 50.0, 60.0, 70.0]
+    assert m.values["rack/R-01/power_kw"].tolist() == [100.0, 110.0, 120.0, 130.0]
+    r02 = m.values["rack/R-02/outlet_temp_c"]
+    assert r02[[0, 1, 3]].tolist() == [50.0, 60.0, 80.0] and np.isnan(r02[2])

@@ -224,19 +224,24 @@ def _read_component_table(path: Path) -> Measurements:
         raise DataError(f"{path}: {table.num_rows:,} rows is more than is read")
     time_s = table.column("time_s").to_numpy().astype(float)
     value = table.column("value").to_numpy().astype(float)
-    keys = pc.binary_join_element_wise(
-        table.column("kind").cast(pa.string()),
-        table.column("component").cast(pa.string()),
-        table.column("quantity").cast(pa.string()),
-        "/",
-    ).to_numpy(zero_copy_only=False)
+    # each row's point as an index into the points in order of first appearance: one
+    # pass over the rows, not one per point
+    keys = (
+        pc.binary_join_element_wise(
+            table.column("kind").cast(pa.string()),
+            table.column("component").cast(pa.string()),
+            table.column("quantity").cast(pa.string()),
+            "/",
+        )
+        .combine_chunks()
+        .dictionary_encode()
+    )
+    names = keys.dictionary.to_pylist()
+    point = keys.indices.to_numpy(zero_copy_only=False)
     times, row = np.unique(time_s, return_inverse=True)
-    columns = {}
-    for key in dict.fromkeys(keys.tolist()):
-        chosen = keys == key
-        series = np.full(times.size, np.nan)
-        series[row[chosen]] = value[chosen]
-        columns[str(key)] = series
+    grid = np.full((len(names), times.size), np.nan)
+    grid[point, row] = value
+    columns = {str(name): grid[k] for k, name in enumerate(names)}
     return from_point_columns(times, columns, path.name)
 
 

@@ -27,6 +27,7 @@ Simplifications:
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -119,7 +120,9 @@ class CoolantTable:
             cached = _read_cached(cache_file, fluid, pressure_kpa)
             if cached is not None:
                 return cached
-        table = cls._tabulate(fluid, pressure_kpa, t_min_c, t_max_c, step_k)
+        table = _tabulated(
+            fluid, float(pressure_kpa), float(t_min_c), float(t_max_c), float(step_k)
+        )
         if cache_file is not None:
             _write_cached(cache_file, table)
         return table
@@ -212,6 +215,16 @@ class CoolantTable:
         m = np.multiply(self.density(t_c), flow_lpm)
         m *= M3_PER_S_PER_LPM
         return m
+
+
+@functools.lru_cache(maxsize=16)
+def _tabulated(
+    fluid: str, pressure_kpa: float, t_min_c: float, t_max_c: float, step_k: float
+) -> CoolantTable:
+    """A table made once a process for the same arguments: it is immutable, and CoolProp
+    spends ~30 ms on it, which a calibration or a study building hundreds of engines
+    would otherwise pay each time."""
+    return CoolantTable._tabulate(fluid, pressure_kpa, t_min_c, t_max_c, step_k)
 
 
 _ARRAYS = tuple(f.name for f in fields(CoolantTable) if f.name not in ("fluid", "pressure_kpa"))

@@ -211,3 +211,23 @@ def test_korean_mode_labels_the_scene_in_korean(make_window, qtbot, qapp):
     finally:
         for translator in translators:
             qapp.removeTranslator(translator)
+
+
+def test_a_glyph_distance_field_is_made_once_a_process_and_drawn_as_vispy_draws_it():
+    from vispy.visuals.text.text import SDFRendererCPU
+
+    from twin.gui._vispy import label_layer
+
+    # a glyph as vispy hands it over: a 256-point bitmap with its spread, here a ring
+    y, x = np.mgrid[:160, :128]
+    radius = np.hypot(y - 80, x - 64)
+    data = np.where((radius > 20) & (radius < 40), 255, 0).astype(np.uint8)
+    size = (32, 40)  # stored 4x smaller
+    expected = np.zeros((48, 48, 3), np.uint8)
+    SDFRendererCPU().render_to_texture(data, expected, (5, 3), size)
+    kept = len(label_layer._DISTANCE_FIELDS)
+    for _ in range(2):  # a second board: the field is taken from the first
+        atlas = np.zeros_like(expected)
+        label_layer._SharedDistanceFields().render_to_texture(data, atlas, (5, 3), size)
+        np.testing.assert_array_equal(atlas, expected)
+        assert len(label_layer._DISTANCE_FIELDS) == kept + 1

@@ -21,13 +21,14 @@ the rest of the interface (``scene_text``).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from vispy.color import Color
 from vispy.scene import Node, visuals
-from vispy.visuals.text.text import FontManager, TextVisual
+from vispy.visuals.text.text import FontManager, SDFRendererCPU, TextVisual
 
 from twin.gui._vispy.label_font import LabelFont, label_font
 from twin.gui._vispy.quads import Quads
@@ -65,6 +66,35 @@ def _one_read(fragment: str) -> str:
     if _BICUBIC not in fragment:
         raise RuntimeError("vispy's text shader changed: its bicubic read was not found")
     return fragment.replace(_BICUBIC, _BILINEAR).replace('#include "misc/spatial-filters.frag"', "")
+
+
+# distance fields made in this process, by glyph bitmap: ~8 ms of CPU each, which every new
+# window's labels (and every test's) would pay again for the same glyphs
+_DISTANCE_FIELDS: dict[tuple, np.ndarray] = {}
+_DISTANCE_FIELDS_KEPT = 4096  # ~20 KB each: Latin, digits and a kiosk's Hangul fit
+
+
+class _SharedDistanceFields(SDFRendererCPU):
+    """vispy's CPU distance-field renderer, each field computed once a process."""
+
+    def render_to_texture(self, data, texture, offset, size) -> None:
+        key = (data.shape, tuple(size), hashlib.blake2b(data.tobytes(), digest_size=16).digest())
+        field = _DISTANCE_FIELDS.get(key)
+        if field is None:
+            field = np.empty((size[1], size[0], 3), np.uint8)
+            super().render_to_texture(data, field, (0, 0), size)
+            if len(_DISTANCE_FIELDS) < _DISTANCE_FIELDS_KEPT:
+                _DISTANCE_FIELDS[key] = field
+        x, y = offset
+        texture[y : y + size[1], x : x + size[0], :] = field
+
+
+class _LabelFonts(FontManager):
+    """A board's glyph atlases, their distance fields shared with every other board."""
+
+    def __init__(self) -> None:
+        super().__init__(method="cpu")
+        self._renderer = _SharedDistanceFields()
 
 
 class LabelText(visuals.Text):
@@ -254,7 +284,7 @@ class LabelBoard:
         self._visuals: dict[LabelStyle, LabelText] = {}
         # one glyph atlas for every style of the board (a glyph's distance field does not
         # depend on the size it is drawn at): each glyph is rendered once, not per style
-        self._fonts = FontManager(method="cpu")
+        self._fonts = _LabelFonts()
         self._widths: dict[LabelStyle, np.ndarray] = {}  # text widths in ems
         self._hidden_owners: set[int] = set()
         self._stale: set[LabelStyle] = set()

@@ -101,6 +101,7 @@ def test_calibrate_recovers_the_plant_from_a_shadow_recording(tmp_path, capsys):
         assert fitted.fitted, name
         error = abs(fitted.value - true_value)
         assert error <= max(0.05 * true_value, 2 * fitted.std), (name, fitted.value, true_value)
+        print(f"{name}: {fitted.value:.4g} ± {fitted.std:.2g} against {true_value:.4g}")
     ua = written.cdu_types["cdu-200"].hx_ua_kw_per_k
     assert ua == pytest.approx(table["cdu.cdu-200.hx_ua"].value)
     assert tomllib.loads(out.read_text(encoding="utf-8"))["calibration"]["data"] == [str(record)]

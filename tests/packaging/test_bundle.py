@@ -53,7 +53,7 @@ def bundle() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time in this tree
         if not recorded.is_file() or recorded.read_text().strip() != digest:
             done = subprocess.run(
-                [str(ROOT / "packaging" / "build.sh")],
+                [str(ROOT / "packaging" / "build.sh"), "--no-tarball"],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,

@@ -9,14 +9,16 @@ hottest GPU's excess over its trip limit, and the verdict (see twin/sim/step_che
 
 Run: .venv/bin/python benchmarks/step_matrix.py [--jobs N] [--scenarios a,b]
          [--months 1,4] [--faults none,heatwave] [--dts 10,60,300] [--days 7]
-         [--results FOLDER]
+         [--results FOLDER [--stored-only]]
 The full gigawatt week at dt = 1 s takes about a quarter of an hour a case on one core;
 cases run in parallel processes (--jobs). With --results, each run is written to the
 folder as it finishes (one JSON file per case and dt, with the twin version and a digest
 of the golden outputs, scenarios and cases, ``behaviour_digest``) and runs already there
 with the same digest are not run again: the
 whole matrix (about ten CPU hours) can be built up over several sittings, and an
-interrupted one loses only the runs in progress. Exit status 1 when a case fails.
+interrupted one loses only the runs in progress; ``--stored-only`` prints the table of the
+cases stored whole so far and runs nothing. Exit status 1 when a case fails, 3 when
+``--stored-only`` found part of the matrix missing and nothing failing.
 """
 
 from __future__ import annotations
@@ -181,9 +183,17 @@ def main(argv: list[str] | None = None) -> int:
         help="keep each run here as it finishes and reuse the runs found (same golden "
         "outputs, scenarios and cases)",
     )
+    parser.add_argument(
+        "--stored-only",
+        action="store_true",
+        help="with --results: run nothing, print the cases whose runs are all stored and "
+        "count those still to run",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.stored_only and args.results is None:
+        parser.error("--stored-only reads the runs kept by --results FOLDER: name the folder")
     if args.results is not None:
         try:
             args.results.mkdir(parents=True, exist_ok=True)
@@ -209,8 +219,14 @@ def main(argv: list[str] | None = None) -> int:
                 results[case, dt] = stored
         if results:
             print(f"{len(results)} of {len(work)} run(s) read from {args.results}", flush=True)
+    if args.stored_only:
+        missing = [c for c in cases if any((c, dt) not in results for dt in [1.0, *args.dts])]
+        print(f"{len(cases) - len(missing)} of {len(cases)} case(s) stored whole", flush=True)
+        for case in missing:
+            print(f"  to run: {case.name}", flush=True)
+        cases = [c for c in cases if c not in missing]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(_run, w) for w in work if w not in results]
+        futures = [pool.submit(_run, w) for w in work if w not in results and not args.stored_only]
         for future in as_completed(futures):
             case, dt, result = future.result()
             results[case, dt] = result
@@ -244,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.days:g} day(s) each, fault at {fault_at / 3600:g} h, hourly windows "
         "after the first hour"
     )
+    if args.stored_only and len(cases) < len(work) // (1 + len(args.dts)):
+        return 1 if failed else 3  # the table is not the whole matrix yet
     return 1 if failed else 0
 
 

@@ -52,6 +52,15 @@ def test_stored_runs_are_reused_and_damaged_or_foreign_ones_are_run_again(
     assert _table(third) == _table(first)
     assert step_matrix.load_result(coarse, digest) is not None
 
+    # the table so far, with a month not run yet: nothing runs, the missing case is named
+    partial = [*ARGS, "--results", str(folder), "--stored-only"]
+    partial[partial.index("7")] = "1,7"
+    assert step_matrix.main(partial) == 3
+    fourth = capsys.readouterr().out
+    assert "1 of 2 case(s) stored whole" in fourth and "to run: single-rack m01 none" in fourth
+    assert _table(fourth) == _table(first)
+    assert sorted(p.name for p in folder.iterdir()) == stored
+
 
 def test_an_unusable_results_folder_is_refused(
     step_matrix, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -62,3 +71,7 @@ def test_an_unusable_results_folder_is_refused(
         step_matrix.main([*ARGS, "--results", str(blocker / "runs")])
     assert stop.value.code == 2
     assert "--results" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        step_matrix.main([*ARGS, "--stored-only"])
+    assert stop.value.code == 2
+    assert "--stored-only reads the runs kept by --results" in capsys.readouterr().err

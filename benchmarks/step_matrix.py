@@ -11,7 +11,9 @@ Run: .venv/bin/python benchmarks/step_matrix.py [--jobs N] [--scenarios a,b]
          [--months 1,4] [--faults none,heatwave] [--dts 10,60,300] [--days 7]
          [--results FOLDER [--stored-only]]
 The full gigawatt week at dt = 1 s takes about a quarter of an hour a case on one core;
-cases run in parallel processes (--jobs). With --results, each run is written to the
+the faults of a scenario's month share the run up to the fault's time (each branches
+from a copy of it, which gives the run of its own scenario bit for bit), and the months
+and steps run in parallel processes (--jobs). With --results, each run is written to the
 folder as it finishes (one JSON file per case and dt, with the twin version and a digest
 of the golden outputs, scenarios and cases, ``behaviour_digest``) and runs already there
 with the same digest are not run again: the
@@ -37,7 +39,7 @@ import numpy as np
 import twin
 from twin.scenario import builtin_scenarios
 from twin.sim import step_check
-from twin.sim.step_check import FAULTS, MEANS, Case, Result, compare, run
+from twin.sim.step_check import FAULTS, MEANS, Case, Result, compare, run_branches
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,9 +48,22 @@ MONTHS = (1, 4, 7, 10)
 DTS = (10.0, 60.0, 300.0)
 
 
-def _run(args: tuple[Case, float]):
-    case, dt = args
-    return case, dt, run(case, dt)
+def _run(job: tuple[tuple[Case, ...], float, Path | None, str]):
+    """One family of cases at one dt; with a results folder, each case's run is kept there
+    as soon as it is made, so a job stopped part way keeps the faults it finished."""
+    cases, dt, folder, digest = job
+
+    def keep(case: Case, result: Result) -> None:
+        if folder is not None:
+            save_result(result_path(folder, case, dt), case, result, digest)
+            print(f"  {case.name} dt {dt:g} s: {result.wall_s:,.0f} s", flush=True)
+
+    return dt, run_branches(list(cases), dt, keep)
+
+
+def _job_cost(job) -> float:
+    cases, dt = job[0], job[1]
+    return sum(c.duration_s for c in cases) / dt * (20 if cases[0].scenario == "gigawatt" else 1)
 
 
 def behaviour_digest() -> str:
@@ -208,8 +223,6 @@ def main(argv: list[str] | None = None) -> int:
         for f in args.faults
     ]
     work = [(c, dt) for c in cases for dt in [1.0, *args.dts]]
-    # the longest runs first, so that the pool's last minutes are not one long case
-    work.sort(key=lambda w: -w[0].duration_s / w[1] * (20 if w[0].scenario == "gigawatt" else 1))
     results: dict[tuple[Case, float], Result] = {}
     digest = behaviour_digest() if args.results is not None else ""
     if args.results is not None:
@@ -225,14 +238,20 @@ def main(argv: list[str] | None = None) -> int:
         for case in missing:
             print(f"  to run: {case.name}", flush=True)
         cases = [c for c in cases if c not in missing]
+    # a scenario's month at one dt is one job: the time before the fault is run once and
+    # each fault branches from it (step_check.run_branches)
+    families: dict[tuple[str, int, float], list[Case]] = {}
+    for case, dt in work:
+        if (case, dt) not in results and not args.stored_only:
+            families.setdefault((case.scenario, case.month, dt), []).append(case)
+    jobs = [(tuple(family), key[2], args.results, digest) for key, family in families.items()]
+    jobs.sort(key=lambda job: -_job_cost(job))  # the longest first: no long one left at the end
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(_run, w) for w in work if w not in results and not args.stored_only]
+        futures = [pool.submit(_run, job) for job in jobs]
         for future in as_completed(futures):
-            case, dt, result = future.result()
-            results[case, dt] = result
-            if args.results is not None:
-                save_result(result_path(args.results, case, dt), case, result, digest)
-                print(f"  {case.name} dt {dt:g} s: {result.wall_s:,.0f} s", flush=True)
+            dt, done = future.result()
+            for case, result in done.items():
+                results[case, dt] = result
     if args.save is not None:
         args.save.write_bytes(pickle.dumps(results))
     header = (

@@ -24,18 +24,18 @@ def _table(out: str) -> list[str]:
 
 @pytest.mark.slow
 def test_stored_runs_are_reused_and_damaged_or_foreign_ones_are_run_again(
-    step_matrix, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    step_matrix, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "runs"
     assert step_matrix.main([*ARGS, "--results", str(folder)]) == 0
-    first = capsys.readouterr().out
+    first = capfd.readouterr().out
     stored = sorted(p.name for p in folder.iterdir())
     assert stored == [
         "single-rack-m07-none-10800s-dt1.json",
         "single-rack-m07-none-10800s-dt60.json",
     ]
     assert step_matrix.main([*ARGS, "--results", str(folder)]) == 0
-    second = capsys.readouterr().out
+    second = capfd.readouterr().out
     assert "2 of 2 run(s) read" in second
     assert _table(second) == _table(first) and _table(first)
 
@@ -46,7 +46,7 @@ def test_stored_runs_are_reused_and_damaged_or_foreign_ones_are_run_again(
     coarse.write_text("{not json", encoding="utf-8")  # damaged: run again
     assert step_matrix.load_result(coarse, digest) is None
     assert step_matrix.main([*ARGS, "--results", str(folder)]) == 0
-    third = capsys.readouterr().out
+    third = capfd.readouterr().out
     assert "1 of 2 run(s) read" in third
     assert "single-rack m07 none dt 60 s" in third and "dt 1 s" not in third
     assert _table(third) == _table(first)
@@ -56,22 +56,22 @@ def test_stored_runs_are_reused_and_damaged_or_foreign_ones_are_run_again(
     partial = [*ARGS, "--results", str(folder), "--stored-only"]
     partial[partial.index("7")] = "1,7"
     assert step_matrix.main(partial) == 3
-    fourth = capsys.readouterr().out
+    fourth = capfd.readouterr().out
     assert "1 of 2 case(s) stored whole" in fourth and "to run: single-rack m01 none" in fourth
     assert _table(fourth) == _table(first)
     assert sorted(p.name for p in folder.iterdir()) == stored
 
 
 def test_an_unusable_results_folder_is_refused(
-    step_matrix, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    step_matrix, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(SystemExit) as stop:
         step_matrix.main([*ARGS, "--results", str(blocker / "runs")])
     assert stop.value.code == 2
-    assert "--results" in capsys.readouterr().err
+    assert "--results" in capfd.readouterr().err
     with pytest.raises(SystemExit) as stop:
         step_matrix.main([*ARGS, "--stored-only"])
     assert stop.value.code == 2
-    assert "--stored-only reads the runs kept by --results" in capsys.readouterr().err
+    assert "--stored-only reads the runs kept by --results" in capfd.readouterr().err

@@ -341,6 +341,28 @@ def test_coarse_steps_give_the_answers_of_one_second(scenario, month, fault, dt)
     assert not result.failures, f"{case.name} at dt {dt:g} s: {result.failures}"
 
 
+def test_cases_branched_at_the_fault_give_the_runs_of_their_own_scenarios():
+    """The matrix runs the time before the fault once for every fault: each copy, its
+    fault scheduled then, must give what its own scenario run from the start gives."""
+    from twin.sim.step_check import FAULTS, run_branches
+
+    cases = [_fast_case("seoul-ai-factory", 7, fault) for fault in FAULTS]
+    branched = run_branches(cases, 60.0)
+    for case in cases:
+        alone, shared = run(case, 60.0), branched[case]
+        for name in alone.means:
+            np.testing.assert_array_equal(shared.means[name], alone.means[name])
+        np.testing.assert_array_equal(shared.throttled_windows, alone.throttled_windows)
+        np.testing.assert_array_equal(shared.tripped_windows, alone.tripped_windows)
+        assert (shared.first_trip_s, shared.gpu_over_trip_k, shared.closure_error) == (
+            alone.first_trip_s,
+            alone.gpu_over_trip_k,
+            alone.closure_error,
+        ), case.name
+    with pytest.raises(ValueError, match="differ in their fault only"):
+        run_branches([cases[0], _fast_case("seoul-ai-factory", 1, "none")], 60.0)
+
+
 @pytest.mark.parametrize("dt", [60.0, 300.0])
 def test_a_rack_restarted_onto_a_plant_on_free_cooling_costs_what_it_does_at_one_second(dt):
     """April: the rack trips in an outage and the operators power it on 30 min later,

@@ -16,7 +16,10 @@ tests/sim/test_step_matrix.py a fast subset.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,55 +108,118 @@ def _seconds(value) -> float:
     return float(value) if isinstance(value, int | float) else parse_duration(value)
 
 
-def run(case: Case, dt_s: float) -> Result:
-    import time
+class _Tally:
+    """A run's figures as it steps: window sums, throttle and trip flags, the first trip
+    after the fault and the hottest GPU's excess. Plain arrays, so a copy of it goes with
+    a copy of the simulation it follows."""
 
-    started = time.perf_counter()
+    def __init__(self, case: Case, dt_s: float, sim: Simulation) -> None:
+        self.case, self.dt_s = case, dt_s
+        self.settle = round(case.settle_s / dt_s)
+        self.per_window = round(case.window_s / dt_s)
+        self.windows = round((case.duration_s - case.settle_s) / dt_s) // self.per_window
+        self.total = self.settle + self.windows * self.per_window
+        self.done = 0  # steps taken
+        self.sums = np.zeros((self.windows, len(_SUMMED)))
+        self.throttled = np.zeros(self.windows, dtype=bool)
+        self.tripped = np.zeros(self.windows, dtype=bool)
+        self.first_trip: float | None = None
+        self.critical = sim.racks.critical_c
+        self.over = -np.inf
+        self.wall_s = 0.0
+
+    def advance(self, sim: Simulation, until: int) -> None:
+        """Step ``sim`` until ``until`` steps of the run are done."""
+        import time
+
+        started = time.perf_counter()
+        if self.done < self.settle:
+            n = min(self.settle, until) - self.done
+            sim.step(n)  # the settling time is not compared
+            self.done += n
+        site = sim.site_values()
+        while self.done < until:
+            sim.step()
+            w = (self.done - self.settle) // self.per_window
+            self.sums[w] += site[_SUMMED]
+            self.throttled[w] |= site[_COLUMN["throttled_gpus"]] > 0
+            self.tripped[w] |= site[_COLUMN["tripped_racks"]] > 0
+            self.over = max(self.over, float(np.max(sim.state.junction_c - self.critical)))
+            if (
+                self.first_trip is None
+                and sim.state.time_s > self.case.fault_at_s
+                and site[_COLUMN["tripped_racks"]] > 0
+            ):
+                self.first_trip = sim.state.time_s
+            self.done += 1
+        self.wall_s += time.perf_counter() - started
+
+    def result(self, sim: Simulation) -> Result:
+        sums = self.sums / self.per_window
+        means = {name: sums[:, i] for i, name in enumerate(n for n in MEANS if n != "pue")}
+        means["pue"] = np.divide(
+            means["facility_power_kw"],
+            means["it_power_kw"],
+            out=np.zeros(self.windows),
+            where=means["it_power_kw"] > 0,
+        )
+        return Result(
+            self.dt_s,
+            means,
+            self.throttled,
+            self.tripped,
+            self.first_trip,
+            self.over,
+            sim.ledger()["closure_error"],
+            self.wall_s,
+        )
+
+
+_SUMMED = [_COLUMN[name] for name in MEANS if name != "pue"]
+
+
+def run(case: Case, dt_s: float) -> Result:
+    """The case at ``dt_s``, its events in its scenario from the start."""
     sim = Simulation(scenario_of(case), dt_s=dt_s)
-    settle = round(case.settle_s / dt_s)
-    steps = round((case.duration_s - case.settle_s) / dt_s)
-    per_window = round(case.window_s / dt_s)
-    windows = steps // per_window
-    sim.step(settle)
-    columns = [_COLUMN[name] for name in MEANS if name != "pue"]
-    sums = np.zeros((windows, len(columns)))
-    throttled = np.zeros(windows, dtype=bool)
-    tripped = np.zeros(windows, dtype=bool)
-    first_trip = None
-    critical = sim.racks.critical_c
-    over = -np.inf
-    site = sim.site_values()
-    for k in range(windows * per_window):
-        sim.step()
-        w = k // per_window
-        sums[w] += site[columns]
-        throttled[w] |= site[_COLUMN["throttled_gpus"]] > 0
-        tripped[w] |= site[_COLUMN["tripped_racks"]] > 0
-        over = max(over, float(np.max(sim.state.junction_c - critical)))
-        if (
-            first_trip is None
-            and sim.state.time_s > case.fault_at_s
-            and site[_COLUMN["tripped_racks"]] > 0
-        ):
-            first_trip = sim.state.time_s
-    sums /= per_window
-    means = {name: sums[:, i] for i, name in enumerate(n for n in MEANS if n != "pue")}
-    means["pue"] = np.divide(
-        means["facility_power_kw"],
-        means["it_power_kw"],
-        out=np.zeros(windows),
-        where=means["it_power_kw"] > 0,
-    )
-    return Result(
-        dt_s,
-        means,
-        throttled,
-        tripped,
-        first_trip,
-        over,
-        sim.ledger()["closure_error"],
-        time.perf_counter() - started,
-    )
+    tally = _Tally(case, dt_s, sim)
+    tally.advance(sim, tally.total)
+    return tally.result(sim)
+
+
+def run_branches(
+    cases: list[Case], dt_s: float, finished: Callable[[Case, Result], None] | None = None
+) -> dict[Case, Result]:
+    """Cases that differ only in their fault, at ``dt_s``: the run without a fault up to
+    the fault's time, then one copy of it per case with the case's events scheduled
+    (``Simulation.replace_schedule``), which steps as a scenario written with them from
+    the start does (bit for bit: tests/sim/test_step_numerics.py). The time before the
+    fault is simulated once for all the cases instead of once each. ``finished`` is
+    called with each case's result as soon as it is made."""
+    first = cases[0]
+    shared = dataclasses.replace(first, fault="none")
+    if any(dataclasses.replace(c, fault="none") != shared for c in cases):
+        raise ValueError("run_branches: the cases must differ in their fault only")
+    if len(cases) == 1:
+        result = run(first, dt_s)
+        if finished is not None:
+            finished(first, result)
+        return {first: result}
+    sim = Simulation(scenario_of(shared), dt_s=dt_s)
+    tally = _Tally(shared, dt_s, sim)
+    fault_step = int((first.fault_at_s + 1e-9) // dt_s)  # at or before the fault
+    tally.advance(sim, fault_step)
+    results = {}
+    for k, case in enumerate(cases):
+        # the last case takes the shared run itself
+        branch, branch_tally = (sim, tally) if k == len(cases) - 1 else copy.deepcopy((sim, tally))
+        branch_tally.case = case
+        if case.fault != "none":
+            branch.replace_schedule(list(scenario_of(case).events))
+        branch_tally.advance(branch, branch_tally.total)
+        results[case] = branch_tally.result(branch)
+        if finished is not None:
+            finished(case, results[case])
+    return results
 
 
 @dataclass

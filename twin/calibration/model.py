@@ -14,7 +14,13 @@ plant's by then. Steps are at most ``MAX_DT_S``. As ``twin run`` writes them, a 
 point's row is the mean over its interval and a component point's (``rack/...``,
 ``cdu/...``) the value at the interval's end; the model is sampled the same way. Inputs
 are taken as interval means (a power reading from an energy meter, the site table's
-weather), interpolated between interval centres.
+weather). The weather is interpolated between interval centres. The load is
+reconstructed piecewise linear within each interval, through the interval's mean with
+a slope limited by both neighbours (minmod): each interval keeps its measured energy,
+a ramp is followed within it, and a step (a load event) stays a step. Interpolating
+between centres would carry the load after a step back into the sub-steps before it
+when the model refines its steps after an event, and the PSU loss curve would fit that
+artefact.
 """
 
 from __future__ import annotations
@@ -139,27 +145,48 @@ class _MeasuredWeather:
 
 
 class _MeasuredWorkload:
-    """Each rack's utilization from its measured power, interpolated to each step's
-    middle; one level per step."""
+    """Each rack's utilization from its measured power: one level per step, the
+    reconstruction's value at the step's middle (its mean over a step inside one
+    interval)."""
 
     split = False
 
-    def __init__(self, sample_s: np.ndarray, utilization: np.ndarray):
-        self.sample_s, self.table = sample_s, utilization  # rows x racks
+    def __init__(self, centre_s: np.ndarray, interval_s: float, utilization: np.ndarray):
+        self.centre_s, self.interval_s, self.table = (
+            centre_s,
+            interval_s,
+            utilization,
+        )  # rows x racks
+        self.slope = _limited_slopes(utilization, interval_s)
         n = utilization.shape[1]
         self.high, self.low, self.high_share = np.zeros(n), np.zeros(n), np.ones(n)
         self.surge = np.zeros(n)  # the measured power holds any surge already
 
     def utilization(self, t0: float, dt: float, out: np.ndarray) -> np.ndarray:
         t = t0 + 0.5 * dt
-        k = int(np.clip(np.searchsorted(self.sample_s, t), 1, len(self.sample_s) - 1))
-        a, b = self.sample_s[k - 1], self.sample_s[k]
-        w = float(np.clip((t - a) / (b - a), 0.0, 1.0))
-        np.multiply(self.table[k - 1], 1.0 - w, out=out)
-        out += w * self.table[k]
+        # the interval holding t: its end is the first at or after t
+        k = int(np.searchsorted(self.centre_s + 0.5 * self.interval_s, t))
+        k = min(max(k, 0), len(self.centre_s) - 1)
+        np.multiply(self.slope[k], t - self.centre_s[k], out=out)
+        out += self.table[k]
         self.high[:] = out
         self.low[:] = out
         return out
+
+
+def _limited_slopes(means: np.ndarray, interval_s: float) -> np.ndarray:
+    """Rows x columns: per interval, the slope (per second) of a piecewise-linear
+    reconstruction of interval means: the smaller of the differences to either
+    neighbour where both have one sign, else 0 (minmod; 0 at the first and last rows).
+    Within an interval the reconstruction stays between its neighbours' means."""
+    slopes = np.zeros_like(means)
+    if means.shape[0] < 3:
+        return slopes
+    back = (means[1:-1] - means[:-2]) / interval_s
+    ahead = (means[2:] - means[1:-1]) / interval_s
+    same_sign = back * ahead > 0.0
+    slopes[1:-1] = np.where(same_sign, np.sign(back) * np.minimum(np.abs(back), np.abs(ahead)), 0.0)
+    return slopes
 
 
 class _MeasuredSupply:
@@ -253,7 +280,7 @@ class DrivenModel:
             wet = stull_wet_bulb_c(dry, scenario.climate.monthly_relative_humidity_pct[month])
         sim.drive_with(
             weather=_MeasuredWeather(centre_s, dry, wet, sim.weather.local_hour),
-            workload=_MeasuredWorkload(centre_s, self._utilization(sim, span)),
+            workload=_MeasuredWorkload(centre_s, m.interval_s, self._utilization(sim, span)),
         )
         sim.state.time_s = float(end_s[0] - m.interval_s)
         if self.facility_supply:

@@ -37,6 +37,7 @@ from PySide6.QtGui import (
 
 from twin.alarms import AlarmPoint
 from twin.gui.colors import TRIPPED_RGBA, ColorField
+from twin.gui.kiosk._qt.text_images import TextImages
 from twin.gui.kpis import ALARM, NORMAL, WARNING, site_kpis
 from twin.gui.objects import ObjectView
 from twin.gui.units import UnitSystem, conversion
@@ -103,6 +104,16 @@ def _field_words() -> dict[str, str]:
         "throttle": QCoreApplication.translate("kiosk", "throttle"),
         "CDU supply": QCoreApplication.translate("kiosk", "CDU supply"),
     }
+
+
+# the overlay's large type (KPI values, the clock, captions at 4K) is drawn from images
+TEXT_IMAGES = TextImages()
+
+
+def _draw_text(painter: QPainter, rect: QRectF, flags, text: str) -> None:
+    """``painter.drawText(rect, flags, text)`` in the painter's font and pen colour,
+    large type from ``TEXT_IMAGES``."""
+    TEXT_IMAGES.draw(painter, rect, flags, text, painter.font(), painter.pen().color())
 
 
 def _font(family: str, pixels: float, bold: bool = False) -> QFont:
@@ -229,11 +240,12 @@ class KpiPanel:
         painter.setFont(self.title_font)
         painter.setPen(MUTED)
         for key in KIOSK_KPIS:
-            painter.drawText(self.title_rects[key], Qt.AlignmentFlag.AlignLeft, self.titles[key])
+            _draw_text(painter, self.title_rects[key], Qt.AlignmentFlag.AlignLeft, self.titles[key])
         for key in KIOSK_KPIS:
             painter.setFont(self.value_font_for(key))
             painter.setPen(LEVEL_COLORS.get(self.levels[key], TEXT))
-            painter.drawText(
+            _draw_text(
+                painter,
                 self.value_rects[key],
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                 self.values[key],
@@ -290,10 +302,10 @@ class ClockPanel:
         _panel(painter, self.rect)
         painter.setPen(TEXT)
         painter.setFont(self.time_font)
-        painter.drawText(self.time_rect, Qt.AlignmentFlag.AlignRight, self.time_text)
+        _draw_text(painter, self.time_rect, Qt.AlignmentFlag.AlignRight, self.time_text)
         painter.setPen(MUTED)
         painter.setFont(self.outdoor_font)
-        painter.drawText(self.outdoor_rect, Qt.AlignmentFlag.AlignRight, self.outdoor_text)
+        _draw_text(painter, self.outdoor_rect, Qt.AlignmentFlag.AlignRight, self.outdoor_text)
 
 
 class ColorKey:
@@ -350,7 +362,7 @@ class ColorKey:
         painter.setFont(self.font)
         painter.setPen(MUTED)
         title = metrics.elidedText(self.title, Qt.TextElideMode.ElideRight, inner.width())
-        painter.drawText(QRectF(inner.left(), inner.top(), inner.width(), line), 0, title)
+        _draw_text(painter, QRectF(inner.left(), inner.top(), inner.width(), line), 0, title)
         bar = QRectF(inner.left(), inner.top() + 2.1 * line, inner.width(), 0.9 * line)
         words = _field_words()
         painter.setPen(Qt.PenStyle.NoPen)
@@ -362,8 +374,11 @@ class ColorKey:
                 painter.drawRect(cell)
                 painter.setPen(TEXT)
                 below = QRectF(cell.left(), bar.bottom(), share, line)
-                painter.drawText(
-                    below, Qt.AlignmentFlag.AlignHCenter, words.get(category.label, category.label)
+                _draw_text(
+                    painter,
+                    below,
+                    Qt.AlignmentFlag.AlignHCenter,
+                    words.get(category.label, category.label),
                 )
                 painter.setPen(Qt.PenStyle.NoPen)
         else:
@@ -374,8 +389,8 @@ class ColorKey:
             painter.setPen(TEXT)
             low, high = self._ends()
             labels = QRectF(bar.left(), bar.bottom(), bar.width(), line)
-            painter.drawText(labels, Qt.AlignmentFlag.AlignLeft, low)
-            painter.drawText(labels, Qt.AlignmentFlag.AlignRight, high)
+            _draw_text(painter, labels, Qt.AlignmentFlag.AlignLeft, low)
+            _draw_text(painter, labels, Qt.AlignmentFlag.AlignRight, high)
             for value, mark in self.field.marks:  # above the bar, clear of its ends
                 share = (value - self.field.low) / (self.field.high - self.field.low)
                 x = bar.left() + share * bar.width()
@@ -383,7 +398,7 @@ class ColorKey:
                 word = words.get(mark, mark)
                 width = metrics.horizontalAdvance(word)
                 left = min(max(x - width / 2, labels.left()), labels.right() - width)
-                painter.drawText(QRectF(left, bar.top() - 1.1 * line, width, line), 0, word)
+                _draw_text(painter, QRectF(left, bar.top() - 1.1 * line, width, line), 0, word)
         if any(category.label == "tripped" for category in self.field.categories):
             return  # a category of its own already
         swatch = QRectF(inner.left(), bar.bottom() + 1.3 * line, 0.9 * line, 0.9 * line)
@@ -391,7 +406,8 @@ class ColorKey:
         painter.setBrush(_qcolor(TRIPPED_RGBA))
         painter.drawRect(swatch)
         painter.setPen(TEXT)
-        painter.drawText(
+        _draw_text(
+            painter,
             QRectF(swatch.right() + 0.4 * line, swatch.top() - 0.1 * line, inner.width(), line),
             0,
             words["tripped"],
@@ -446,7 +462,7 @@ class TextBox:
         painter.setPen(self.color)
         inner = self.rect.adjusted(2 * self._pad, self._pad, -2 * self._pad, -self._pad)
         flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
-        painter.drawText(inner, flags, self.text)
+        _draw_text(painter, inner, flags, self.text)
 
 
 class Callout:
@@ -517,7 +533,7 @@ class Callout:
         painter.drawRect(box.toAlignedRect())  # an accent frame, in the leader's pen
         painter.setFont(self.font)
         painter.setPen(TEXT)
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.text)
+        _draw_text(painter, box, Qt.AlignmentFlag.AlignCenter, self.text)
 
 
 class InfoCard:
@@ -590,11 +606,11 @@ class InfoCard:
         inner = self.rect.adjusted(self._pad, self._pad, -self._pad, -self._pad)
         painter.setFont(self.title_font)
         painter.setPen(QColor(ACCENT))
-        painter.drawText(inner, Qt.AlignmentFlag.AlignLeft, self.title)
+        _draw_text(painter, inner, Qt.AlignmentFlag.AlignLeft, self.title)
         painter.setFont(self.font)
         painter.setPen(TEXT)
         below = inner.adjusted(0, QFontMetricsF(self.title_font).height(), 0, 0)
-        painter.drawText(below, Qt.AlignmentFlag.AlignLeft, self.readings)
+        _draw_text(painter, below, Qt.AlignmentFlag.AlignLeft, self.readings)
 
 
 CHART_SAMPLES = 600  # the latest snapshots a chart holds: its memory is fixed
@@ -721,8 +737,8 @@ class EvidenceChart:
         x = self.rect.left() + self._pad
         for _column, name, _factor, color in _chart_series()[self.kind]:
             painter.setPen(color)
-            painter.drawText(
-                QRectF(x, self.rect.top() + self._pad, self.plot.width(), line), 0, name
+            _draw_text(
+                painter, QRectF(x, self.rect.top() + self._pad, self.plot.width(), line), 0, name
             )
             x += metrics.horizontalAdvance(name) + line
         painter.setPen(QPen(MUTED, 1.0))
@@ -735,13 +751,13 @@ class EvidenceChart:
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for value, y in ((high, self.plot.top()), (low, self.plot.bottom())):
             ends = QRectF(self.rect.left() + self._pad, y - line / 2, self._gutter, line)
-            painter.drawText(ends, right, self._text(value))
+            _draw_text(painter, ends, right, self._text(value))
         minutes = (self.times_s[self.count - 1] - self.times_s[0]) / 60
         span = QCoreApplication.translate("kiosk", "last {minutes} simulated min").format(
             minutes=f"{minutes:.0f}" if minutes >= 1 else f"{minutes:.1f}"
         )
         below = QRectF(self.plot.left(), self.plot.bottom(), self.plot.width(), line)
-        painter.drawText(below, Qt.AlignmentFlag.AlignRight, span)
+        _draw_text(painter, below, Qt.AlignmentFlag.AlignRight, span)
         for (_column, _name, _factor, color), polyline in zip(
             _chart_series()[self.kind], lines, strict=True
         ):

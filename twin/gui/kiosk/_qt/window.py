@@ -10,7 +10,8 @@ colour key, caption, callout, hint, card) is painted into the view's own frames 
 scene, so nothing is composed over it.
 
 Nothing grows while the show runs: one snapshot is kept, the runner's mailbox holds one,
-the overlay is laid out once per screen size, and no GL object is made after start-up.
+the overlay is laid out once per screen size, and the only GL objects made after start-up
+are the textures of the overlay's large type, a bounded number of them (``text_images``).
 """
 
 from __future__ import annotations

@@ -1116,31 +1116,14 @@ def _calibrate(args: argparse.Namespace) -> int:
         )
         if args.cdu and not args.by_cdu:
             raise UsageError("twin calibrate: --cdu chooses the CDUs of --by-cdu; add --by-cdu")
+        fit = (measurements, scenario, params, window, holdout)
+        options = {"warmup_s": args.warmup, "offset_patterns": args.offset, "progress": say}
         if args.by_cdu:
             from twin.calibration.subloop import calibrate_by_cdu
 
-            result = calibrate_by_cdu(
-                measurements,
-                scenario,
-                params,
-                window,
-                holdout,
-                warmup_s=args.warmup,
-                offset_patterns=args.offset,
-                progress=say,
-                cdus=args.cdu,
-            ).calibration
+            result = calibrate_by_cdu(*fit, **options, cdus=args.cdu).calibration
         else:
-            result = calibrate(
-                measurements,
-                scenario,
-                params,
-                window,
-                holdout,
-                warmup_s=args.warmup,
-                offset_patterns=args.offset,
-                progress=say,
-            )
+            result = calibrate(*fit, **options)
     except (DataError, ShadowReportError, ValueError) as exc:
         raise UsageError(f"twin calibrate: {exc}") from None
     data = [str(p) for p in args.data]

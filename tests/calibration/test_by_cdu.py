@@ -123,33 +123,12 @@ def test_fitting_by_cdu_without_the_facility_supply_is_one_message(site: Site, t
         calibrate_by_cdu(m, site.scenario, params)
     plant = tmp_path / "plant.toml"
     plant.write_text(site.text, encoding="utf-8")
-    code = main(
-        [
-            "calibrate",
-            *map(str, site.data),
-            "--scenario",
-            str(plant),
-            "--cdu",
-            "L-CDU-01",
-            "--out",
-            str(tmp_path / "out.toml"),
-        ]
-    )
+    command = ["calibrate", *map(str, site.data), "--scenario", str(plant)]
+    out = ["--out", str(tmp_path / "out.toml")]
+    code = main([*command, "--cdu", "L-CDU-01", *out])
     assert code != 0
     assert "add --by-cdu" in capsys.readouterr().err
-    code = main(
-        [
-            "calibrate",
-            *map(str, site.data),
-            "--scenario",
-            str(plant),
-            "--by-cdu",
-            "--cdu",
-            "X-*",
-            "--out",
-            str(tmp_path / "out.toml"),
-        ]
-    )
+    code = main([*command, "--by-cdu", "--cdu", "X-*", *out])
     assert code != 0
     assert "--cdu X-* names no CDU" in capsys.readouterr().err
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.calibration.conftest import Plant, noisy_point_table
 from twin.calibration.data import read_measurements
-from twin.calibration.fit import calibrate, identifiable
+from twin.calibration.fit import calibrate, down_the_valley, identifiable, robust_cost
 from twin.calibration.parameters import registry, select
 from twin.calibration.report import build_report
 from twin.calibration.validation import goodness, validate
@@ -61,12 +61,9 @@ def test_calibration_recovers_the_true_parameters_and_cuts_held_out_error(plant:
         truth = plant.truth[r.param.name]
         error = abs(r.value - truth)
         # the PSU loss lies in a shallow valley with the liquid share and the junction
-        # resistance (r = +0.87 and +0.92: each moves the heat into the coolant or the
-        # GPU; only the PSU curve's shape against load tells them apart), and the solver
-        # stops 6-7 % up it (noise seeds 11 and 3), far outside its reported uncertainty;
-        # started from the true values it stops at +2 %, at a lower cost
-        tolerance = 0.10 if r.param.name == "power.rack_psu.loss" else 0.05
-        assert error <= max(tolerance * abs(truth), 2 * r.std), (
+        # resistance; the search along it after the solver stops brings it within 5 %
+        # (+3.5 % with noise seed 11, +2.3 % with seed 3; +7.4 % and +6.0 % without)
+        assert error <= max(0.05 * abs(truth), 2 * r.std), (
             r.param.name,
             r.value,
             truth,
@@ -102,6 +99,30 @@ def test_identifiability_names_a_parameter_another_copies_and_leaves_it():
     assert dropped[3].startswith("not seen by the data")
     (why,) = [w for j, w in dropped.items() if j != 3]
     assert why.startswith("not determined by the data") and "most correlated with" in why
+
+
+def test_search_along_the_valley_reaches_its_floor_and_stops_there():
+    """Two parameters that trade off (a ridge 1000 times steeper across than along):
+    from partway up, the search lands on the floor; on the floor it finds nothing."""
+
+    def residuals(z: np.ndarray) -> np.ndarray:
+        return np.array([1000.0 * (z[0] - z[1]), z[0] + z[1] - 2.0])
+
+    def jacobian(z: np.ndarray) -> np.ndarray:
+        return np.array([[1000.0, -1000.0], [1.0, 1.0]])
+
+    lower, upper = np.zeros(2), np.full(2, 3.0)
+    up_the_valley = np.array([1.12, 1.12])
+    floor = down_the_valley(residuals, up_the_valley, jacobian(up_the_valley), lower, upper)
+    assert floor is not None
+    assert floor == pytest.approx([1.0, 1.0], abs=2e-3)
+    assert robust_cost(residuals(floor)) < robust_cost(residuals(up_the_valley))
+    assert down_the_valley(residuals, np.ones(2), jacobian(np.ones(2)), lower, upper) is None
+    # the search stays inside the bounds: the floor beyond them is not reached
+    bounded = down_the_valley(
+        residuals, up_the_valley, jacobian(up_the_valley), np.full(2, 1.05), upper
+    )
+    assert bounded == pytest.approx([1.05, 1.05], abs=2e-3)
 
 
 @pytest.mark.slow

@@ -6,7 +6,9 @@ point, sigma the point's noise (``screening.noise_sigma``), so that points of di
 units weigh by how well they are measured. ``scipy.optimize.least_squares`` (trust
 region reflective, bounds) minimises them under a soft-L1 loss, which weighs outliers
 (spikes, a sensor's bad minutes) linearly instead of quadratically. The Jacobian is
-forward differences of whole simulation runs.
+forward differences of whole simulation runs. When the solver stops, the cost is searched
+along the least-determined direction and the solver goes on from a lower point
+(``down_the_valley``).
 
 Identifiability: from the Jacobian at the prior, the covariance ``(J^T J)^-1`` gives
 each parameter's standard deviation given the data and its correlation with the
@@ -44,6 +46,9 @@ LOSS_SCALE = 3.0  # residuals beyond ~3 sigma weigh linearly
 MAX_ITERATIONS = 25  # function evaluations of the trust-region solver
 TOLERANCE = 1e-4  # relative change of cost and parameters that ends the fit: far below
 # what the data determine, far above rounding
+VALLEY_SEARCHES = 3  # searches along the least-determined direction after the solver stops
+VALLEY_REACH = 0.2  # how far (relative, largest component) a search may move
+VALLEY_EVALUATIONS = 16  # model runs a search may take
 
 
 @dataclass
@@ -148,6 +153,58 @@ class _Objective:
             columns.append((self.scaled(self.run(shifted)) - r0) / step)
         self.offsets = offsets
         return np.column_stack(columns) if columns else np.zeros((r0.size, 0))
+
+
+def robust_cost(r: np.ndarray) -> float:
+    """The solver's cost of scaled residuals under ``LOSS`` (soft-L1 at ``LOSS_SCALE``)."""
+    return float(LOSS_SCALE**2 * np.sum(np.sqrt(1.0 + (r / LOSS_SCALE) ** 2) - 1.0))
+
+
+def down_the_valley(
+    fun: Callable[[np.ndarray], np.ndarray],
+    z: np.ndarray,
+    jac: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+) -> np.ndarray | None:
+    """A point further down the fit's least-determined direction, or None where the
+    cost falls by less than ``TOLERANCE`` along it.
+
+    Where parameters trade off (a long narrow valley of the cost), the trust region
+    shrinks before the solver has followed the valley to its floor: the finite-difference
+    slopes across it carry the simulation's discrete events (a chiller staging a step
+    earlier), and the Gauss-Newton step the solver trusts along it is a small difference
+    of large ones. The cost along the valley itself is smooth, so a bounded scalar search
+    (Brent) along the eigenvector of the smallest eigenvalue of the column-normalised
+    ``J^T J`` finds its floor in a few runs; the solver then continues from there.
+    The same remedy as geodesic steps for "sloppy" models (Transtrum, Machta and Sethna,
+    Phys. Rev. E 83, 036701, 2011), reduced to a search along one line."""
+    from scipy.optimize import minimize_scalar
+
+    if z.size < 2:
+        return None
+    norms = np.linalg.norm(jac, axis=0)
+    if not np.all(norms > 0):
+        return None
+    unit = jac / norms
+    direction = np.linalg.eigh(unit.T @ unit)[1][:, 0] / norms
+    direction /= np.max(np.abs(direction))  # the largest component moves 1 (relative)
+    # the line's span inside the bounds, at most VALLEY_REACH either way
+    with np.errstate(divide="ignore", invalid="ignore"):
+        to_upper = np.where(direction != 0, (upper - z) / direction, np.inf)
+        to_lower = np.where(direction != 0, (lower - z) / direction, -np.inf)
+    ahead = float(min(np.min(np.maximum(to_upper, to_lower)), VALLEY_REACH))
+    back = float(max(np.max(np.minimum(to_upper, to_lower)), -VALLEY_REACH))
+    start = robust_cost(fun(z))
+    found = minimize_scalar(
+        lambda a: robust_cost(fun(np.clip(z + a * direction, lower, upper))),
+        bounds=(back, ahead),
+        method="bounded",
+        options={"xatol": TOLERANCE * 10, "maxiter": VALLEY_EVALUATIONS},
+    )
+    if not found.fun < start * (1.0 - TOLERANCE):
+        return None
+    return np.clip(z + float(found.x) * direction, lower, upper)
 
 
 def _correlated_residuals(r: np.ndarray, lengths: list[int]) -> float:
@@ -331,21 +388,29 @@ def calibrate(
             full[active] = z
             return objective.jacobian(full, upper)[:, active]
 
-        z0 = np.clip(x[active], lower[active], upper[active])
-        result = least_squares(
-            fun,
-            z0,
-            jac=jac,
-            bounds=(lower[active], upper[active]),
-            loss=LOSS,
-            f_scale=LOSS_SCALE,
-            x_scale="jac",
-            max_nfev=MAX_ITERATIONS,
-            ftol=TOLERANCE,
-            xtol=TOLERANCE,
-        )
-        x[active] = result.x
-        jac_end = objective.jacobian(x, upper)[:, active]
+        z = np.clip(x[active], lower[active], upper[active])
+        for search in range(VALLEY_SEARCHES + 1):
+            z = least_squares(
+                fun,
+                z,
+                jac=jac,
+                bounds=(lower[active], upper[active]),
+                loss=LOSS,
+                f_scale=LOSS_SCALE,
+                x_scale="jac",
+                max_nfev=MAX_ITERATIONS,
+                ftol=TOLERANCE,
+                xtol=TOLERANCE,
+            ).x
+            jac_end = jac(z)
+            if search == VALLEY_SEARCHES:
+                break
+            further = down_the_valley(fun, z, jac_end, lower[active], upper[active])
+            if further is None:
+                break
+            say("further along the least-determined direction")
+            z = further
+        x[active] = z
         r = objective.residuals(x)
         dof = max(r.size - len(active), 1)
         scale = math.sqrt(float(np.dot(r, r)) / dof)

@@ -20,7 +20,8 @@ from twin.scenario import loads
 
 METHOD = (
     "batch least squares (scipy.optimize.least_squares, trust region reflective, "
-    "soft-L1 loss) over the fit window, driven by the measured IT power and weather"
+    "soft-L1 loss, then Brent's search along the least-determined direction) over the "
+    "fit window, driven by the measured IT power and weather"
 )
 
 

@@ -118,6 +118,9 @@ def test_search_along_the_valley_reaches_its_floor_and_stops_there():
     assert floor == pytest.approx([1.0, 1.0], abs=2e-3)
     assert robust_cost(residuals(floor)) < robust_cost(residuals(up_the_valley))
     assert down_the_valley(residuals, np.ones(2), jacobian(np.ones(2)), lower, upper) is None
+    # parameters that do not trade off: no search, whatever the cost along a line
+    apart = np.array([[1000.0, 0.0], [0.0, 1.0]])
+    assert down_the_valley(residuals, up_the_valley, apart, lower, upper) is None
     # the search stays inside the bounds: the floor beyond them is not reached
     bounded = down_the_valley(
         residuals, up_the_valley, jacobian(up_the_valley), np.full(2, 1.05), upper

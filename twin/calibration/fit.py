@@ -49,6 +49,8 @@ TOLERANCE = 1e-4  # relative change of cost and parameters that ends the fit: fa
 VALLEY_SEARCHES = 3  # searches along the least-determined direction after the solver stops
 VALLEY_REACH = 0.2  # how far (relative, largest component) a search may move
 VALLEY_EVALUATIONS = 16  # model runs a search may take
+VALLEY_EIGENVALUE = 0.1  # a valley: the least-determined direction's eigenvalue of the
+# column-normalised J^T J below this (1 - |r| for two parameters: |r| above 0.9)
 
 
 @dataclass
@@ -168,7 +170,8 @@ def down_the_valley(
     upper: np.ndarray,
 ) -> np.ndarray | None:
     """A point further down the fit's least-determined direction, or None where the
-    cost falls by less than ``TOLERANCE`` along it.
+    parameters do not trade off (no eigenvalue below ``VALLEY_EIGENVALUE``) or the cost
+    falls by less than ``TOLERANCE`` along it.
 
     Where parameters trade off (a long narrow valley of the cost), the trust region
     shrinks before the solver has followed the valley to its floor: the finite-difference
@@ -187,7 +190,10 @@ def down_the_valley(
     if not np.all(norms > 0):
         return None
     unit = jac / norms
-    direction = np.linalg.eigh(unit.T @ unit)[1][:, 0] / norms
+    eigenvalues, eigenvectors = np.linalg.eigh(unit.T @ unit)
+    if eigenvalues[0] >= VALLEY_EIGENVALUE:
+        return None  # no valley: the solver's own steps are sound
+    direction = eigenvectors[:, 0] / norms
     direction /= np.max(np.abs(direction))  # the largest component moves 1 (relative)
     # the line's span inside the bounds, at most VALLEY_REACH either way
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -71,6 +71,19 @@ RUNS = {
         ["--hours", "0.6", "--seoul-hours", "0.05", "--fit", "cdu.*.hx_ua"],
         "one CDU",
     ),
+    "calibrate_exchange.py": (
+        [
+            "--hours",
+            "1",
+            "--window",
+            "30min..50min",
+            "--holdout",
+            "50min..1h",
+            "--fit",
+            "dry_coolers.approach",
+        ],
+        "held-out window",
+    ),
     "calibrate_seoul.py": (
         ["--hours", "0.4", "--warmup", "10", "--fit", "dry_coolers.approach"],
         "seoul-ai-factory",

@@ -30,53 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from tests.calibration.conftest import TRUTH_FACTORS, plant_text
-from tests.exchange.conftest import noisy_bms_into
-from twin.calibration.parameters import ScenarioFactory, registry
+from tests.exchange.plant_recording import STEP_S, record_shadow
 from twin.calibration.record import CalibrationRecord, record_path
 from twin.cli import main as twin
-from twin.exchange.points import default_points
-from twin.exchange.record import ShadowRecorder
-from twin.exchange.shadow import Shadow
 from twin.scenario import loads
-from twin.sim.engine import Simulation
 
-STEP_S = 10.0  # plant, shadow and the calibration's model
 ALL_PARAMETERS = list(TRUTH_FACTORS)
-
-
-def record(folder: Path, hours: float) -> dict[str, float]:
-    """Record a shadow following the perturbed plant into ``folder``; every parameter's
-    true value."""
-    scenario = loads(plant_text())
-    params = registry(scenario)
-    values = [p.prior * TRUTH_FACTORS.get(p.name, 1.0) for p in params]
-    plant = Simulation.from_scenario(ScenarioFactory(scenario, params).build(values), dt_s=STEP_S)
-    points = default_points(scenario, plant.topology)
-    log = io.StringIO()
-    recorder = ShadowRecorder(folder, points, scenario_name="plant", evaluate_every_s=STEP_S)
-    shadow = Shadow(
-        Simulation.from_scenario(scenario, dt_s=STEP_S), points, log=log, recorder=recorder.add
-    )
-    bms = noisy_bms_into(shadow, plant, scenario, points, log)
-    while plant.time_s < hours * 3600.0:
-        plant.step()
-        bms.observe(plant.snapshot(robots=False))
-        shadow.advance()
-    recorder.close()
-    return {p.name: v for p, v in zip(params, values, strict=True)}
-
-
-def rms_cv_pct(validation) -> float:
-    """RMS over the point groups of their CV(RMSE) at the data's interval."""
-    values = [
-        v["interval"].cv_rmse_pct
-        for v in validation.per_group.values()
-        if math.isfinite(v["interval"].cv_rmse_pct)
-    ]
-    return float(np.sqrt(np.mean(np.square(values)))) if values else math.nan
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
-        truth = record(folder / "recording", args.hours)
+        truth = record_shadow(folder / "recording", args.hours, TRUTH_FACTORS)
         scenario_path = folder / "plant.toml"
         scenario_path.write_text(plant_text(), encoding="utf-8")
         out = folder / "calibrated.toml"
@@ -147,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     for point, offset in cal.offsets.items():
         print(f"  {point} sensor offset {offset:+.3f} (none applied)")
     if cal.holdout is not None:
-        before = rms_cv_pct(cal.holdout.validation_before)
-        after = rms_cv_pct(cal.holdout.validation_after)
+        before = cal.holdout.validation_before.rms_group_cv_pct()
+        after = cal.holdout.validation_after.rms_group_cv_pct()
         print(
             f"held-out window: RMS CV(RMSE) {before:.2f} % uncalibrated, {after:.2f} % "
             f"calibrated ({before / after:.1f}x lower)"

@@ -30,8 +30,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from twin.calibration.data import read_measurements
 from twin.calibration.fit import calibrate
 from twin.calibration.model import MAX_DT_S
@@ -51,16 +49,6 @@ TRUTH_FACTORS = {
 }
 DEFAULT_FIT = list(TRUTH_FACTORS)
 STEP_S = 10.0
-
-
-def overall_cv(validation) -> float:
-    """RMS over the point groups of their CV(RMSE) at the data's interval."""
-    values = [
-        v["interval"].cv_rmse_pct
-        for v in validation.per_group.values()
-        if math.isfinite(v["interval"].cv_rmse_pct)
-    ]
-    return float(np.sqrt(np.mean(np.square(values)))) if values else math.nan
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  {r.param.name}: truth {true_value:.5g}, {status}, error "
             f"{100 * (r.value - true_value) / true_value:+.1f} %"
         )
-    before = overall_cv(cal.fit_window.validation_before)
-    after = overall_cv(cal.fit_window.validation_after)
+    before = cal.fit_window.validation_before.rms_group_cv_pct()
+    after = cal.fit_window.validation_after.rms_group_cv_pct()
     print(
         f"  CV(RMSE) at {interval_s:g} s, RMS over point groups: {before:.2f} % before, "
         f"{after:.2f} % after"

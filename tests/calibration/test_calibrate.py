@@ -39,16 +39,6 @@ OFFSET_K = 0.4
 HELD_OUT_DAY = (5 * 3600.0, 29 * 3600.0)
 
 
-def _overall_cv(validation) -> float:
-    """RMS over the point groups of their CV(RMSE) at the data's interval."""
-    values = [
-        v["interval"].cv_rmse_pct
-        for v in validation.per_group.values()
-        if math.isfinite(v["interval"].cv_rmse_pct)
-    ]
-    return float(np.sqrt(np.mean(np.square(values))))
-
-
 @pytest.mark.slow
 def test_calibration_recovers_the_true_parameters_and_cuts_held_out_error(plant: Plant, tmp_path):
     data = tmp_path / "points.csv"
@@ -80,8 +70,8 @@ def test_calibration_recovers_the_true_parameters_and_cuts_held_out_error(plant:
     # a day of plant data not used for the fit (13:00 to 13:00, a load step and a
     # night in it): the calibrated model at least three times closer
     assert cal.holdout.time_s[-1] - cal.holdout.time_s[0] >= 24 * 3600.0 - 60.0
-    before = _overall_cv(cal.holdout.validation_before)
-    after = _overall_cv(cal.holdout.validation_after)
+    before = cal.holdout.validation_before.rms_group_cv_pct()
+    after = cal.holdout.validation_after.rms_group_cv_pct()
     print(f"held-out day: CV(RMSE) {before:.2f} % uncalibrated, {after:.2f} % calibrated")
     assert before >= 3 * after, (before, after)
     for group, fits in cal.holdout.validation_after.per_group.items():

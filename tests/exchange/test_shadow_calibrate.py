@@ -5,7 +5,6 @@ from the recording alone."""
 
 from __future__ import annotations
 
-import io
 import tomllib
 
 import numpy as np
@@ -13,53 +12,25 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.calibration.conftest import plant_text
-from tests.exchange.conftest import noisy_bms_into
-from twin.calibration.parameters import ScenarioFactory, registry
+from tests.exchange.plant_recording import record_shadow
 from twin.calibration.record import CalibrationRecord, record_path
 from twin.cli import main
 from twin.exchange.points import BY_KEY, MEASURED, default_points
 from twin.exchange.record import ShadowRecorder
 from twin.exchange.report import ShadowSeries
-from twin.exchange.shadow import Shadow
 from twin.scenario import loads
-from twin.sim.engine import Simulation
 
 TRUTH_FACTORS = {"cdu.cdu-200.hx_ua": 0.75, "dry_coolers.approach": 1.2}
-STEP_S = 10.0  # plant and shadow: the calibration's model steps at the data's 10 s rows
-
-
-def record_shadow(folder, hours: float, keep=lambda point: True) -> dict[str, float]:
-    """Record a shadow of the design scenario following the perturbed plant; the true
-    values of the perturbed parameters."""
-    scenario = loads(plant_text())
-    params = registry(scenario)
-    values = [p.prior * TRUTH_FACTORS.get(p.name, 1.0) for p in params]
-    plant = Simulation.from_scenario(ScenarioFactory(scenario, params).build(values), dt_s=STEP_S)
-    points = [p for p in default_points(scenario, plant.topology) if keep(p)]
-    log = io.StringIO()
-    recorder = ShadowRecorder(folder, points, scenario_name="plant", evaluate_every_s=10.0)
-    shadow = Shadow(
-        Simulation.from_scenario(scenario, dt_s=STEP_S), points, log=log, recorder=recorder.add
-    )
-    bms = noisy_bms_into(shadow, plant, scenario, points, log)
-    while plant.time_s < hours * 3600.0:
-        plant.step()
-        bms.observe(plant.snapshot(robots=False))
-        shadow.advance()
-    recorder.close()
-    return {p.name: v for p, v in zip(params, values, strict=True) if p.name in TRUTH_FACTORS}
-
-
-def rms_cv_pct(validation) -> float:
-    """RMS over the point groups of their CV(RMSE) at the data's interval."""
-    values = [v["interval"].cv_rmse_pct for v in validation.per_group.values()]
-    return float(np.sqrt(np.nanmean(np.square(values))))
 
 
 @pytest.mark.slow  # 26 h of plant time recorded, then about 25 model runs over 80 min
 def test_calibrate_recovers_the_plant_from_a_shadow_recording(tmp_path, capsys):
     record = tmp_path / "shadow-run"
-    truth = record_shadow(record, hours=26.0)
+    truth = {
+        name: value
+        for name, value in record_shadow(record, 26.0, TRUTH_FACTORS).items()
+        if name in TRUTH_FACTORS
+    }
     # the boundary points are recorded, and kept out of the shadow's own fit
     series = ShadowSeries.read(record)
     assert {p.quantity for p, _, _ in series.inputs} == {"rack.power_kw", "site.ambient_c"}
@@ -109,7 +80,10 @@ def test_calibrate_recovers_the_plant_from_a_shadow_recording(tmp_path, capsys):
     # calibrated model is at least 3x closer to the plant
     held_out = CalibrationRecord.read(record_path(out)).calibration.holdout
     assert held_out.time_s[-1] - held_out.time_s[0] >= 24 * 3600.0 - 60.0
-    before, after = rms_cv_pct(held_out.validation_before), rms_cv_pct(held_out.validation_after)
+    before, after = (
+        held_out.validation_before.rms_group_cv_pct(),
+        held_out.validation_after.rms_group_cv_pct(),
+    )
     print(f"held-out day: CV(RMSE) {before:.2f} % uncalibrated, {after:.2f} % calibrated")
     assert before >= 3 * after, (before, after)
     page = report.read_text(encoding="utf-8")
@@ -124,7 +98,7 @@ def test_calibrate_recovers_the_plant_from_a_shadow_recording(tmp_path, capsys):
 
 def test_a_recording_without_the_plants_inputs_is_refused_plainly(tmp_path, capsys):
     record = tmp_path / "shadow-run"
-    record_shadow(record, hours=0.1, keep=lambda p: p.quantity != "rack.power_kw")
+    record_shadow(record, 0.1, TRUTH_FACTORS, keep=lambda p: p.quantity != "rack.power_kw")
     m = ShadowSeries.read(record).measurements()
     assert "site/ambient_c" in m.values
     assert not any(point.endswith("/power_kw") for point in m.values)

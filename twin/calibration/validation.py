@@ -118,6 +118,16 @@ class Validation:
     # subloop -> quantity -> {"interval", "hourly"}
     per_subloop: dict[str, dict[str, dict[str, Fit]]] = field(default_factory=dict)
 
+    def rms_group_cv_pct(self) -> float:
+        """One figure for the whole fit: the RMS over the point groups of their CV(RMSE)
+        at the data's interval, %; NaN where no group has one."""
+        values = [
+            fits["interval"].cv_rmse_pct
+            for fits in self.per_group.values()
+            if math.isfinite(fits["interval"].cv_rmse_pct)
+        ]
+        return float(np.sqrt(np.mean(np.square(values)))) if values else math.nan
+
 
 def _pool(pooled: dict[str, list[tuple[np.ndarray, np.ndarray]]], fitted: int) -> dict[str, Fit]:
     return {

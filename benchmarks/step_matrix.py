@@ -16,7 +16,8 @@ from a copy of it, which gives the run of its own scenario bit for bit), and the
 and steps run in parallel processes (--jobs). With --results, each run is written to the
 folder as it finishes (one JSON file per case and dt, with the twin version and a digest
 of the golden outputs, scenarios and cases, ``behaviour_digest``) and runs already there
-with the same digest are not run again: the
+with the same digest are not run again (the dt = 1 s references are keyed by the fine
+golden run alone, so a change to the coarse steps alone reruns the coarse steps): the
 whole matrix (about ten CPU hours) can be built up over several sittings, and an
 interrupted one loses only the runs in progress; ``--stored-only`` prints the table of the
 cases stored whole so far and runs nothing. Exit status 1 when a case fails, 3 when
@@ -39,6 +40,7 @@ import numpy as np
 import twin
 from twin.scenario import builtin_scenarios
 from twin.sim import step_check
+from twin.sim.engine import REFINE_STEP_RANGE_S
 from twin.sim.step_check import FAULTS, MEANS, Case, Result, compare, run_branches
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,6 +48,8 @@ REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = ("single-rack", "seoul-ai-factory", "gigawatt")
 MONTHS = (1, 4, 7, 10)
 DTS = (10.0, 60.0, 300.0)
+PLAIN_STEP_S = REFINE_STEP_RANGE_S[0]
+FINE_GOLDEN, COARSE_GOLDEN = "dt5s", "dt300s"  # the golden runs' folders (tests/golden/*/)
 
 
 def _run(job: tuple[tuple[Case, ...], float, Path | None, str]):
@@ -66,18 +70,27 @@ def _job_cost(job) -> float:
     return sum(c.duration_s for c in cases) / dt * (20 if cases[0].scenario == "gigawatt" else 1)
 
 
-def behaviour_digest() -> str:
-    """SHA-256 of what fixes a stored run's figures: the golden outputs the engine is held
-    to bit for bit (tests/sim/test_golden.py: every built-in scenario through every kind of
-    event), the built-in scenario files and the case definitions (twin/sim/step_check.py).
-    A change that leaves every output unchanged (a faster engine) keeps the stored runs; a
-    change of physics regenerates the goldens and so runs the matrix again."""
+def behaviour_digest(dt: float) -> str:
+    """SHA-256 of what fixes a stored run's figures at ``dt``: the golden outputs the
+    engine is held to bit for bit (tests/sim/test_golden.py: every built-in scenario
+    through every kind of event), the built-in scenario files and the case definitions
+    (twin/sim/step_check.py). A change that leaves every output unchanged (a faster
+    engine) keeps the stored runs; a change of physics regenerates the goldens and so runs
+    the matrix again.
+
+    A step at or below ``PLAIN_STEP_S`` is always the engine's plain step (every
+    scenario's refined sub-step, ``Simulation.refine_step_s``, is at least that long), and
+    the fine golden run (dt = 5 s, also plain for the built-in scenarios) pins it; so the
+    dt = 1 s references are keyed by the fine goldens alone, and a change to how coarse
+    steps are refined or split, which regenerates only the coarse goldens, keeps them."""
     golden = REPO / "tests" / "golden"
     paths = [p for p in sorted(golden.rglob("*")) if p.is_file()]
+    if dt <= PLAIN_STEP_S:
+        paths = [p for p in paths if p.parent == golden or p.parent.name == FINE_GOLDEN]
+    if not any(p.parent.name in (FINE_GOLDEN, COARSE_GOLDEN) for p in paths):
+        raise SystemExit(f"no golden outputs under {golden}: the stored runs cannot be keyed")
     paths += [Path(builtin_scenarios()[name]) for name in sorted(builtin_scenarios())]
     paths.append(Path(step_check.__file__))
-    if not any(p.is_relative_to(golden) for p in paths):
-        raise SystemExit(f"no golden outputs under {golden}: the stored runs cannot be keyed")
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.name.encode())
@@ -224,10 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     work = [(c, dt) for c in cases for dt in [1.0, *args.dts]]
     results: dict[tuple[Case, float], Result] = {}
-    digest = behaviour_digest() if args.results is not None else ""
+    digests = {
+        dt: behaviour_digest(dt) if args.results is not None else "" for dt in [1.0, *args.dts]
+    }
     if args.results is not None:
         for case, dt in work:
-            stored = load_result(result_path(args.results, case, dt), digest)
+            stored = load_result(result_path(args.results, case, dt), digests[dt])
             if stored is not None:
                 results[case, dt] = stored
         if results:
@@ -244,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     for case, dt in work:
         if (case, dt) not in results and not args.stored_only:
             families.setdefault((case.scenario, case.month, dt), []).append(case)
-    jobs = [(tuple(family), key[2], args.results, digest) for key, family in families.items()]
+    jobs = [
+        (tuple(family), key[2], args.results, digests[key[2]]) for key, family in families.items()
+    ]
     jobs.sort(key=lambda job: -_job_cost(job))  # the longest first: no long one left at the end
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = [pool.submit(_run, job) for job in jobs]

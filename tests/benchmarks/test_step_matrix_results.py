@@ -40,7 +40,7 @@ def test_stored_runs_are_reused_and_damaged_or_foreign_ones_are_run_again(
     assert _table(second) == _table(first) and _table(first)
 
     coarse = folder / stored[1]
-    digest = step_matrix.behaviour_digest()
+    digest = step_matrix.behaviour_digest(60.0)
     assert step_matrix.load_result(coarse, digest) is not None
     assert step_matrix.load_result(coarse, "0" * 64) is None  # other sources: not reused
     coarse.write_text("{not json", encoding="utf-8")  # damaged: run again

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twin.scenario import ScenarioError
+from twin.scenario import ScenarioError, load
 from twin.scenario.files import builtin_scenarios
 from twin.scenario.loader import from_dict
 from twin.sim import engine
@@ -376,7 +376,8 @@ def test_a_rack_restarted_onto_a_plant_on_free_cooling_costs_what_it_does_at_one
 
 def test_an_upset_refines_the_steps_of_the_window_after_it_and_only_those():
     data = tomllib.loads(builtin_scenarios()["single-rack"].read_text())
-    data["events"] = [{"at_s": 3600.0, "kind": "heatwave", "duration_s": 7200.0, "offset_k": 3.0}]
+    # a heatwave that outlasts the run: its end, an upset too, comes after it
+    data["events"] = [{"at_s": 3600.0, "kind": "heatwave", "duration_s": 36000.0, "offset_k": 3.0}]
     dt = 300.0
     sim = Simulation(from_dict(data), dt_s=dt)
     assert sim.refine_step_s == pytest.approx(5.0)
@@ -394,6 +395,71 @@ def test_an_upset_refines_the_steps_of_the_window_after_it_and_only_those():
     assert np.all(np.diff(refined_at) == dt)  # then every step of the window
     assert refined_at[-1] + dt >= 3600.0 + engine.REFINE_WINDOW_S
     assert refined_at[-1] < 3600.0 + engine.REFINE_WINDOW_S + dt
+    assert abs(sim.site_values()[COLUMN["energy_closure_error"]]) < 1e-9
+
+
+@pytest.mark.parametrize(("ends_after_s", "ending_step_refined"), [(7200.0, False), (7250.0, True)])
+def test_a_heatwaves_end_refines_the_window_after_it(ends_after_s, ending_step_refined):
+    """The sink drops by the heatwave's offset when it ends, an upset as its start is:
+    the window after the end is refined, and the step it falls inside (when it does)."""
+    data = tomllib.loads(builtin_scenarios()["single-rack"].read_text())
+    data["events"] = [
+        {"at_s": 3600.0, "kind": "heatwave", "duration_s": ends_after_s, "offset_k": 8.0}
+    ]
+    dt = 300.0
+    sim = Simulation(from_dict(data), dt_s=dt)
+    refined_at = []
+    take_refined = sim._refined_step
+
+    def watched() -> None:
+        refined_at.append(sim.state.time_s)
+        take_refined()
+
+    sim._refined_step = watched  # type: ignore[method-assign]
+    sim.step(round(5 * 3600 / dt))
+    end_s = 3600.0 + ends_after_s
+    after_end = [t for t in refined_at if t > 3600.0 + engine.REFINE_WINDOW_S]
+    first_after = math.floor(end_s / dt) * dt if ending_step_refined else end_s
+    assert after_end[0] == first_after
+    assert np.all(np.diff(after_end) == dt)
+    assert after_end[-1] + dt >= end_s + engine.REFINE_WINDOW_S
+    assert after_end[-1] < end_s + engine.REFINE_WINDOW_S + dt
+    assert abs(sim.site_values()[COLUMN["energy_closure_error"]]) < 1e-9
+
+
+def test_a_checkpoint_inside_a_coarse_step_is_stepped_as_its_own_piece():
+    """seoul-ai-factory's training checkpoints for the last minute of each half hour: at
+    dt = 300 s the step that holds one is taken as 240 s and 60 s, reported as one step
+    whose rates are the pieces' means weighted by their lengths; other steps are whole."""
+    sim = Simulation(load("seoul-ai-factory"), dt_s=300.0)
+    sim.step(round(1800 / 300.0))  # past the start (the first half hour is refined)
+    split_at, pieces = [], []
+    take_watched, take_split = sim._watched_step, sim._sub_steps
+
+    def watched() -> None:
+        take_watched()
+        pieces.append((sim.dt_s, sim.site_values().copy()))
+
+    def split(lengths: list[float]) -> None:
+        split_at.append((sim.state.time_s, list(lengths)))
+        pieces.clear()
+        take_split(lengths)
+
+    sim._watched_step = watched  # type: ignore[method-assign]
+    sim._sub_steps = split  # type: ignore[method-assign]
+    for _ in range(12):  # an hour
+        sim.step()
+        if split_at and split_at[-1][0] == sim.state.time_s - 300.0:
+            (h0, first), (h1, second) = pieces
+            assert (h0, h1) == (240.0, 60.0)
+            for name in ("it_power_kw", "cooling_power_kw", "facility_power_kw"):
+                weighted = (240.0 * first[COLUMN[name]] + 60.0 * second[COLUMN[name]]) / 300.0
+                assert sim.site_values()[COLUMN[name]] == pytest.approx(weighted, rel=1e-12)
+            # the checkpoint's minute draws less than the rest of the step
+            assert second[COLUMN["it_power_kw"]] < 0.9 * first[COLUMN["it_power_kw"]]
+    starts = [t for t, _ in split_at]
+    assert starts == [t for t in np.arange(1800.0, 5400.0, 300.0) if (t + 300.0) % 1800 == 0]
+    assert all(lengths == [240.0, 60.0] for _, lengths in split_at)
     assert abs(sim.site_values()[COLUMN["energy_closure_error"]]) < 1e-9
 
 

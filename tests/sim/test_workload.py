@@ -66,6 +66,29 @@ def test_training_racks_swing_in_lock_step_at_fine_dt(seoul):
     assert compute[0] == pytest.approx(0.95) and comm[0] == pytest.approx(0.15)
 
 
+def test_level_changes_are_the_job_start_and_its_checkpoints_edges(seoul):
+    """Inside (t0, t1) only: the job's start and each checkpoint's first and last
+    second (the last minute of every interval from the start); the swings are not."""
+    s, topo = seoul
+    job = s.workloads[0].model_copy(update={"start_s": 100.0})
+    late = s.model_copy(update={"workloads": [job, *s.workloads[1:]]})
+    model = WorkloadModel.build(late, topo, seed=3)
+    interval, length = job.checkpoint_interval_s, job.checkpoint_duration_s
+    assert (interval, length) == (1800.0, 60.0)
+    first = 100.0 + interval - length  # 1840 s
+    assert sorted(model.level_changes(0.0, 4000.0)) == [
+        100.0,
+        first,
+        first + length,
+        first + interval,
+        first + interval + length,
+    ]
+    assert model.level_changes(first, first + length) == []  # the edges are not inside
+    assert model.level_changes(0.0, 100.0) == []  # before the job: nothing changes
+    later = first + 555 * interval  # a checkpoint some 11.6 days on
+    assert sorted(model.level_changes(later - 40.0, later + 260.0)) == [later, later + length]
+
+
 def test_inference_follows_the_day_and_is_seeded(seoul):
     s, topo = seoul
     racks = np.flatnonzero(topo.rack_hall == 1)

@@ -28,6 +28,7 @@ closes to rounding whatever dt is.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import replace
 from typing import Any
@@ -347,6 +348,10 @@ class Simulation(SiteEvents):
                 capacity_per_s + chip_conductance,
                 full,
             )
+            if len(self._step_constants) >= STEP_SIZES_KEPT:
+                # pieces split at the demand's changes come in as many lengths as the
+                # changes have phases against the step: keep the latest few
+                del self._step_constants[next(iter(self._step_constants))]
             self._step_constants[dt_s] = constants
         self.dt_s = dt_s
         (
@@ -499,6 +504,8 @@ class Simulation(SiteEvents):
                 self._step_once()
             elif self.state.time_s < self._refine_until_s or self._upset_due():
                 self._refined_step()
+            elif pieces := self._pieces_at_changes():
+                self._sub_steps(pieces)
             else:
                 self._watched_step()
 
@@ -509,11 +516,19 @@ class Simulation(SiteEvents):
         share = self.power_chain.hall_powered_share[self.rack_hall]
         return float(np.dot(online * share, self.rack_tdp_w))
 
+    def _heatwave_ends_within(self, end_s: float) -> bool:
+        """Whether a heatwave ends after the step's start and by ``end_s``: the sink drops
+        by its offset, an upset as its start (an event) is."""
+        t0 = self.state.time_s
+        return any(t0 < end <= end_s for _, end, _ in self.state.heatwaves)
+
     def _upset_due(self) -> bool:
-        """Whether an event or the operators' power-on of a sizeable share of the racks
-        falls within the coming step."""
+        """Whether an event, a heatwave's end or the operators' power-on of a sizeable
+        share of the racks falls within the coming step."""
         end_s = self.state.time_s + self.dt_s
         if self._next_event < len(self._events) and self._events[self._next_event].at_s < end_s:
+            return True
+        if self._heatwave_ends_within(end_s - 1e-9 * self.dt_s):
             return True
         if not self._next_reset_s < end_s:
             return False
@@ -523,9 +538,10 @@ class Simulation(SiteEvents):
         )
 
     def _watched_step(self) -> None:
-        """One step; an upset in it (an event, racks tripping, dropped or back on
-        together) has the steps of the next ``REFINE_WINDOW_S`` refined."""
+        """One step; an upset in it (an event, a heatwave's end, racks tripping, dropped
+        or back on together) has the steps of the next ``REFINE_WINDOW_S`` refined."""
         event_before = self._next_event
+        heatwave_ends = self._heatwave_ends_within(self.state.time_s + self.dt_s)
         if self._online_after_w is None:
             self._online_after_w = self._online_tdp_w()
         online_before_w = self._online_after_w  # a command between steps counts in this one
@@ -533,17 +549,46 @@ class Simulation(SiteEvents):
         self._online_after_w = self._online_tdp_w()
         if (
             self._next_event != event_before
+            or heatwave_ends
             or abs(self._online_after_w - online_before_w) >= UPSET_TDP_SHARE * self._site_tdp_w
         ):
             self._refine_until_s = self.state.time_s + REFINE_WINDOW_S
 
+    def _pieces_at_changes(self) -> list[float] | None:
+        """The coming step's pieces, s, split where the demand changes level for longer
+        than the plant's loops take to follow (a checkpoint begins or ends, a job starts:
+        ``WorkloadModel.level_changes``); None when nothing changes inside it. Changes
+        closer than ``refine_step_s`` to the step's ends or to each other are not split at
+        (the refined steps' own resolution)."""
+        st, dt = self.state, self.dt_s
+        t0, t1 = st.time_s, st.time_s + dt
+        changes = self.workload.level_changes(t0, t1)
+        if not changes:
+            return None
+        edges = [t0]
+        for at in sorted(changes):
+            if at - edges[-1] >= self.refine_step_s and t1 - at >= self.refine_step_s:
+                edges.append(at)
+        if len(edges) == 1:
+            return None
+        edges.append(t1)
+        return [b - a for a, b in itertools.pairwise(edges)]
+
     def _refined_step(self) -> None:
-        """One step of ``dt_s`` taken as sub-steps of at most ``refine_step_s``, reported
-        as one: rates as their means over the step, states at its end, the hottest GPU
-        as the hottest of any sub-step."""
+        """One step of ``dt_s`` taken as sub-steps of at most ``refine_step_s``."""
+        count = math.ceil(self.dt_s / self.refine_step_s - 1e-9)
+        self._sub_steps([self.dt_s / count] * count)
+
+    def _sub_steps(self, lengths: list[float]) -> None:
+        """One step of ``dt_s`` taken as sub-steps of these lengths (s, summing to it),
+        reported as one: rates as their means over the step (weighted by length), states
+        at its end, the hottest GPU as the hottest of any sub-step."""
         st, dt = self.state, self.dt_s
         t0, step0 = st.time_s, st.step
-        count = math.ceil(dt / self.refine_step_s - 1e-9)
+        # weights relative to the first piece: exactly 1 for equal pieces, whose means
+        # are then plain sums over their count
+        weights = [h / lengths[0] for h in lengths]
+        total_weight = math.fsum(weights)
         sums = np.zeros_like(self._site)
         hottest_c = -np.inf
         rate_sums: dict[str, Any] = {}
@@ -552,17 +597,17 @@ class Simulation(SiteEvents):
         # of dt: the one-step lag stays a lag of dt, whatever the sub-steps
         self._lagged_hall_w = self._pending_hall_w
         made_j = np.zeros_like(self._pending_hall_w)
-        h = dt / count
-        self._use_step(h)
         try:
-            for _ in range(count):
+            for h, weight in zip(lengths, weights, strict=True):
+                self._use_step(h)
                 self._watched_step()
                 made_j += self._pending_hall_w * h
-                sums += self._site
+                sums += self._site if weight == 1.0 else self._site * weight
                 hottest_c = max(hottest_c, float(self._site[_COLUMN["gpu_temp_max_c"]]))
                 for name in _MEAN_OUTPUTS:  # summed apart: some arrays are reused buffers
                     value = getattr(self._outputs, name)
-                    rate_sums[name] = rate_sums[name] + value if name in rate_sums else +value
+                    value = +value if weight == 1.0 else value * weight
+                    rate_sums[name] = rate_sums[name] + value if name in rate_sums else value
         finally:
             self._use_step(dt)
             self._lagged_hall_w = None
@@ -577,14 +622,14 @@ class Simulation(SiteEvents):
         site[_COLUMN["energy_closure_error"]] = self.ledger_state.summary(
             stored_j, self.battery_energy_j()
         )["closure_error"]
-        site[_MEAN_COLUMNS] = sums[_MEAN_COLUMNS] / count
+        site[_MEAN_COLUMNS] = sums[_MEAN_COLUMNS] / total_weight
         site[_COLUMN["time_s"]] = st.time_s
         site[_COLUMN["gpu_temp_max_c"]] = hottest_c
         it_w, facility_w = site[_COLUMN["it_power_kw"]], site[_COLUMN["facility_power_kw"]]
         site[_COLUMN["pue"]] = facility_w / it_w if it_w > 0 else np.nan
         assert self._outputs is not None
         self._outputs = replace(
-            self._outputs, **{name: total / count for name, total in rate_sums.items()}
+            self._outputs, **{name: total / total_weight for name, total in rate_sums.items()}
         )
 
     def _step_once(self) -> None:
@@ -1672,6 +1717,7 @@ UPSET_TDP_SHARE = 0.02
 REFINE_WINDOW_S = 5 * max(VALVE_TI_S, CRAH_TI_S, FREE_COOLING_TI_S)  # loops settle in ~5 Ti
 REFINE_PER_TIME_CONSTANT = 12  # sub-steps per shortest time constant of the plant loops
 REFINE_STEP_RANGE_S = (1.0, 10.0)
+STEP_SIZES_KEPT = 8  # step lengths whose constants are kept (``_use_step``)
 
 
 def refine_step_s(facility_capacity_j_per_k: float, facility_g_w_per_k: float) -> float:

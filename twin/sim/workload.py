@@ -206,6 +206,29 @@ class WorkloadModel:
         out += low
         return out
 
+    def level_changes(self, t0: float, t1: float) -> list[float]:
+        """Times strictly inside (t0, t1) at which a training job's demand changes level
+        for as long as the plant's loops take to follow: the job starts, a checkpoint
+        begins or ends. (The iteration swings, seconds long, are the two levels within a
+        step; a step that holds a minute-long checkpoint is split at these times, so that
+        what is nonlinear in the plant's heat, the chillers' trim and staging, sees the
+        checkpoint for its length and not as a dip of the step's mean.)"""
+        times = []
+        for w, _ in self.training:
+            if t0 < w.start_s < t1:
+                times.append(w.start_s)
+            if w.checkpoint_duration_s <= 0:
+                continue
+            interval = w.checkpoint_interval_s
+            first = w.start_s + interval - w.checkpoint_duration_s  # the first checkpoint
+            for edge in (first, first + w.checkpoint_duration_s):
+                k = max(math.ceil((t0 - edge) / interval), 0)
+                while (at := edge + k * interval) < t1:
+                    if at > t0:
+                        times.append(at)
+                    k += 1
+        return times
+
     @staticmethod
     def _training_levels(w: TrainingWorkload, t0: float, dt: float) -> tuple[float, float, float]:
         """``(high, low, share)`` of the step: the compute phases' utilization, the mean

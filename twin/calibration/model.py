@@ -173,6 +173,11 @@ class _MeasuredWorkload:
         self.low[:] = out
         return out
 
+    def level_changes(self, t0: float, t1: float) -> list[float]:
+        """None inside a step: the reconstruction is linear within an interval and the
+        steps never cross one."""
+        return []
+
 
 def _limited_slopes(means: np.ndarray, interval_s: float) -> np.ndarray:
     """Rows x columns: per interval, the slope (per second) of a piecewise-linear

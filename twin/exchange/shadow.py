@@ -130,6 +130,10 @@ class MeasuredWorkload:
         np.copyto(self.low, out)
         return out
 
+    def level_changes(self, t0: float, t1: float) -> list[float]:
+        """None inside a step: the measured power is one level until the next message."""
+        return []
+
 
 class MeasuredWeather:
     """The scenario's weather with the measured dry-bulb in place of its own (the model's

@@ -1341,8 +1341,9 @@ class Simulation(SiteEvents):
 
         ``weather`` answers ``at(time_s) -> (dry_bulb_c, wet_bulb_c)`` and
         ``local_hour(time_s)``, as ``twin.sim.weather.Weather`` does; ``workload``
-        answers ``utilization(t0, dt, out)`` with the attributes ``split``, ``high``,
-        ``low``, ``high_share`` and ``surge`` of ``twin.sim.workload.WorkloadModel``.
+        answers ``utilization(t0, dt, out)`` and ``level_changes(t0, t1)`` with the
+        attributes ``split``, ``high``, ``low``, ``high_share`` and ``surge`` of
+        ``twin.sim.workload.WorkloadModel``.
         Events, setpoints and equipment status still come from the timeline.
 
         ``facility_supply`` answers ``at(time_s) -> facility water supply temperature``

@@ -681,6 +681,20 @@ CASES = [
         ("'30m'", "ms, s, min, h or d"),
     ),
     Case(
+        "checkpoint-as-long-as-its-interval",
+        SEOUL,
+        _set("workloads[0].checkpoint_interval_s", "1min"),
+        "workloads[0].checkpoint_duration_s",
+        ("60 s must be shorter than checkpoint_interval_s (60 s)", "0 for none"),
+    ),
+    Case(
+        "checkpoints-without-an-interval",
+        SEOUL,
+        _set("workloads[0].checkpoint_interval_s", 0),
+        "workloads[0].checkpoint_duration_s",
+        ("shorter than checkpoint_interval_s (0 s)",),
+    ),
+    Case(
         "bool-for-duration",
         SEOUL,
         _set("workloads[0].start_s", True),

@@ -10,7 +10,6 @@ alarm limit that differs per CDU is not a line).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from twin.alarms.definitions import AlarmPoint
 from twin.scenario import Scenario
 from twin.scenario.schema import TrainingWorkload
 from twin.scenario.units import format_duration
+from twin.sim.workload import checkpoint_windows
 
 # alarm points drawn on a site plot: tag -> (plot key, the name of what it alarms)
 ALARMED_PLOTS = {
@@ -92,13 +92,7 @@ class CheckpointSchedule:
 
     def windows(self, left_s: float, right_s: float) -> list[tuple[float, float]]:
         """(start, end) of the checkpoints that overlap ``left_s`` .. ``right_s``."""
-        if self.duration_s <= 0 or right_s <= self.start_s:
-            return []
-        first = max(math.floor((left_s - self.start_s) / self.interval_s), 0)
-        last = math.floor((right_s - self.start_s) / self.interval_s)
-        ends = self.start_s + self.interval_s * np.arange(first + 1, last + 2)
-        spans = [(float(end - self.duration_s), float(end)) for end in ends]
-        return [(a, b) for a, b in spans if b > left_s and a < right_s]
+        return checkpoint_windows(self.start_s, self.interval_s, self.duration_s, left_s, right_s)
 
 
 def checkpoint_schedules(scenario: Scenario) -> tuple[CheckpointSchedule, ...]:

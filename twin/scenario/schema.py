@@ -262,6 +262,20 @@ class TrainingWorkload(Strict):
     checkpoint_utilization: Fraction = 0.1
     start_s: Duration = 0.0
 
+    @model_validator(mode="after")
+    def _checkpoint_fits(self) -> TrainingWorkload:
+        # a checkpoint closes each interval: it must leave the interval time to train
+        duration, interval = self.checkpoint_duration_s, self.checkpoint_interval_s
+        if duration > 0 and not duration < interval:
+            raise _inconsistent(
+                "checkpoint_duration_s",
+                (
+                    f"{duration:g} s must be shorter than checkpoint_interval_s "
+                    f"({interval:g} s): a checkpoint closes each interval (0 for none)"
+                ),
+            )
+        return self
+
 
 class InferenceWorkload(Strict):
     name: Name

@@ -64,6 +64,20 @@ def fraction_high(t0: float, dt: float, period, high_time, start: float = 0.0):
     return float(share) if share.ndim == 0 else share
 
 
+def checkpoint_windows(
+    start_s: float, interval_s: float, duration_s: float, left_s: float, right_s: float
+) -> list[tuple[float, float]]:
+    """(start, end) of a training job's checkpoints that overlap ``left_s`` .. ``right_s``:
+    each interval after the job's start ends with one (none when ``duration_s`` is 0)."""
+    if duration_s <= 0 or right_s <= start_s:
+        return []
+    first = max(math.floor((left_s - start_s) / interval_s), 0)
+    last = math.floor((right_s - start_s) / interval_s)
+    ends = start_s + interval_s * np.arange(first + 1, last + 2)
+    spans = [(float(end - duration_s), float(end)) for end in ends]
+    return [(a, b) for a, b in spans if b > left_s and a < right_s]
+
+
 _PAIRWISE_MIN = 8  # numpy sums 8 or more values pairwise, fewer one after another
 
 
@@ -217,16 +231,10 @@ class WorkloadModel:
         for w, _ in self.training:
             if t0 < w.start_s < t1:
                 times.append(w.start_s)
-            if w.checkpoint_duration_s <= 0:
-                continue
-            interval = w.checkpoint_interval_s
-            first = w.start_s + interval - w.checkpoint_duration_s  # the first checkpoint
-            for edge in (first, first + w.checkpoint_duration_s):
-                k = max(math.ceil((t0 - edge) / interval), 0)
-                while (at := edge + k * interval) < t1:
-                    if at > t0:
-                        times.append(at)
-                    k += 1
+            windows = checkpoint_windows(
+                w.start_s, w.checkpoint_interval_s, w.checkpoint_duration_s, t0, t1
+            )
+            times += [at for window in windows for at in window if t0 < at < t1]
         return times
 
     @staticmethod

@@ -597,9 +597,12 @@ class Simulation(SiteEvents):
         # of dt: the one-step lag stays a lag of dt, whatever the sub-steps
         self._lagged_hall_w = self._pending_hall_w
         made_j = np.zeros_like(self._pending_hall_w)
+        in_use = None
         try:
             for h, weight in zip(lengths, weights, strict=True):
-                self._use_step(h)
+                if h != in_use:  # a refined step's pieces are all one length: set it once
+                    self._use_step(h)
+                    in_use = h
                 self._watched_step()
                 made_j += self._pending_hall_w * h
                 sums += self._site if weight == 1.0 else self._site * weight
